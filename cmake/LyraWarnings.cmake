@@ -1,0 +1,27 @@
+# Warning flags, sanitizers and code-generation options shared by every Lyra target.
+function(lyra_apply_warnings target)
+  target_compile_options(${target} PRIVATE
+    -Wall -Wextra -Wpedantic -Wshadow -Wcast-qual -Wnon-virtual-dtor
+    -Wimplicit-fallthrough -Wdouble-promotion)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wmissing-declarations)
+  elseif(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(${target} PRIVATE -Wmissing-prototypes -Wthread-safety)
+  endif()
+  if(LYRA_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  target_compile_definitions(${target} PRIVATE $<$<CONFIG:Debug>:_GLIBCXX_ASSERTIONS>)
+  if(LYRA_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+  if(LYRA_LTO)
+    set_property(TARGET ${target} PROPERTY INTERPROCEDURAL_OPTIMIZATION ON)
+  endif()
+endfunction()
+
+if(LYRA_SANITIZE)
+  string(REPLACE ";" "," _lyra_san "${LYRA_SANITIZE}")
+  add_compile_options(-fsanitize=${_lyra_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_lyra_san})
+endif()

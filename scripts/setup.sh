@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian (and, later, npm) dependency Lyra builds, runs and tests with.
+# Idempotent: packages already present are skipped, so a second run costs a few seconds.
+set -euo pipefail
+
+# Build tools and libraries (DESIGN.md "Dependencies").
+packages=(
+  build-essential cmake ninja-build g++ clang libclang-rt-14-dev pkg-config git
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libfmt-dev libcpp-httplib-dev
+  libsqlite3-dev libopenblas-dev libutf8proc-dev libpcre2-dev
+  # Numeric reference for parity tests and benchmarks (run as /usr/bin/python3), never at run time.
+  python3-torch python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi

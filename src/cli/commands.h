@@ -1,0 +1,16 @@
+// The `lyra` subcommands. Each add_*_command() registers one subcommand (its flags and a
+// callback that calls liblyra) on the root app; the callback throws lyra::Error on failure and
+// main() turns that into one stderr line and the contract's exit code (DESIGN.md).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lyra::cli {
+
+void add_generate_command(CLI::App& app);  // cmd_generate.cpp
+void add_bench_command(CLI::App& app);     // cmd_bench.cpp
+void add_model_command(CLI::App& app);     // cmd_model.cpp: init, import, quantize, info
+void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
+void add_demo_command(CLI::App& app);      // cmd_demo.cpp
+
+}  // namespace lyra::cli

@@ -1,0 +1,126 @@
+// Scalar reference kernels: the readable definitions every fast variant is tested against.
+// Legend: T tokens, K input channels, N output channels, C channels, H heads, D head dim.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/check.h"
+#include "core/ops.h"
+#include "core/quant.h"
+
+namespace lyra::core {
+
+void matmul_ref(const float* x, int64_t T, const Tensor& w, float* y) {
+    const int64_t N = w.rows(), K = w.cols();
+    std::vector<float> row(static_cast<size_t>(K));  // reference path: allocation is fine here
+    for (int64_t n = 0; n < N; ++n) {
+        dequantize_row(w.dtype, w.row(n), row.data(), K);
+        for (int64_t t = 0; t < T; ++t) {
+            double acc = 0.0;  // double so the reference is more exact than any fast path
+            for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[t * K + k]) * static_cast<double>(row[k]);
+            y[t * N + n] = static_cast<float>(acc);
+        }
+    }
+}
+
+void add_bias(float* y, const float* b, int64_t T, int64_t N) {
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t n = 0; n < N; ++n) y[t * N + n] += b[n];
+}
+
+void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* out) {
+    const int64_t V = w.rows(), C = w.cols();
+    for (int64_t i = 0; i < n; ++i) {
+        LYRA_CHECK(ids[i] >= 0 && ids[i] < V, "token id {} outside vocabulary of {}", ids[i], V);
+        dequantize_row(w.dtype, w.row(ids[i]), out + i * C, C);
+    }
+}
+
+void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t C, float eps) {
+    for (int64_t t = 0; t < T; ++t) {
+        const float* xr = x + t * C;
+        float* yr = y + t * C;
+        double ss = 0.0;
+        for (int64_t c = 0; c < C; ++c) ss += static_cast<double>(xr[c]) * static_cast<double>(xr[c]);
+        const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(C) + static_cast<double>(eps)));
+        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * scale * w[c];
+    }
+}
+
+void layernorm(const float* x, const float* w, const float* b, float* y, int64_t T, int64_t C,
+               float eps) {
+    for (int64_t t = 0; t < T; ++t) {
+        const float* xr = x + t * C;
+        float* yr = y + t * C;
+        double mean = 0.0;
+        for (int64_t c = 0; c < C; ++c) mean += static_cast<double>(xr[c]);
+        mean /= static_cast<double>(C);
+        double var = 0.0;
+        for (int64_t c = 0; c < C; ++c) {
+            const double d = static_cast<double>(xr[c]) - mean;
+            var += d * d;
+        }
+        var /= static_cast<double>(C);
+        const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps));
+        for (int64_t c = 0; c < C; ++c)
+            yr[c] = static_cast<float>((static_cast<double>(xr[c]) - mean) * inv) * w[c] +
+                    (b ? b[c] : 0.0f);
+    }
+}
+
+void rope(float* x, int64_t T, int64_t H, int64_t D, const int32_t* pos, const RopeParams& p) {
+    const int64_t n_rot = p.n_rot ? p.n_rot : D;
+    LYRA_CHECK(n_rot % 2 == 0 && n_rot <= D, "rope: n_rot {} must be even and <= head dim {}", n_rot, D);
+    const int64_t half = n_rot / 2;
+    for (int64_t t = 0; t < T; ++t) {
+        const double position = static_cast<double>(pos[t]) * static_cast<double>(p.freq_scale);
+        for (int64_t i = 0; i < half; ++i) {
+            // θ_i = base^(-2i / n_rot), optionally divided by a per-frequency factor.
+            double theta = position * std::pow(static_cast<double>(p.freq_base),
+                                               -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+            if (p.freq_factors) theta /= static_cast<double>(p.freq_factors[i]);
+            const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+            for (int64_t h = 0; h < H; ++h) {
+                float* v = x + (t * H + h) * D;
+                const int64_t a = p.style == RopeStyle::Interleaved ? 2 * i : i;
+                const int64_t b = p.style == RopeStyle::Interleaved ? 2 * i + 1 : i + half;
+                const float x0 = v[a], x1 = v[b];
+                v[a] = x0 * c - x1 * s;
+                v[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+void softmax(float* x, int64_t n) {
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - mx);
+        sum += static_cast<double>(x[i]);
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+}
+
+void gelu(float* x, int64_t n) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        x[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void add_inplace(float* y, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+}  // namespace lyra::core

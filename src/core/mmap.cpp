@@ -1,0 +1,72 @@
+#include "core/mmap.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "core/error.h"
+
+namespace lyra::core {
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const ErrorKind kind = errno == ENOENT ? ErrorKind::NotFound : ErrorKind::Io;
+        throw_error(kind, "'{}': cannot open: {}", path, std::strerror(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw_error(ErrorKind::Io, "'{}': not a regular file", path);
+    }
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) {
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            ::close(fd);
+            throw_error(ErrorKind::Io, "'{}': cannot map {} bytes: {}", path, size_, std::strerror(errno));
+        }
+        data_ = static_cast<const uint8_t*>(p);
+    }
+    ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);  // NOLINT: munmap wants non-const
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : path_(std::move(other.path_)), data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+    if (this != &other) {
+        if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);  // NOLINT
+        path_ = std::move(other.path_);
+        data_ = std::exchange(other.data_, nullptr);
+        size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        struct stat st {};
+        const ErrorKind kind = ::stat(path.c_str(), &st) != 0 ? ErrorKind::NotFound : ErrorKind::Io;
+        throw_error(kind, "'{}': cannot open for reading", path);
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw_error(ErrorKind::Io, "'{}': read failed", path);
+    return ss.str();
+}
+
+}  // namespace lyra::core

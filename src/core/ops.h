@@ -1,0 +1,73 @@
+// ops: the front door to Lyra's numeric kernels. Models and the trainer call only these.
+// Activations are contiguous f32; weights are Tensor views of any supported DType.
+// Shapes checked with LYRA_CHECK (a mismatch is a bug in the caller, not bad input).
+// Each op has a scalar reference (kernels/ref_*.cpp) and, where it pays, SIMD variants picked
+// once at start-up by CPU features (kernels/dispatch.cpp). Kernels never allocate or throw.
+//
+// Legend: T tokens (rows), K input channels, N output channels, C channels, H heads, D head dim.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+
+namespace lyra::core {
+
+// y[T, N] = x[T, K] · w[N, K]^T   (w of any DType; accumulates in f32).
+void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float* y);
+
+// The scalar reference for matmul, used by tests and to check fast paths.
+void matmul_ref(const float* x, int64_t T, const Tensor& w, float* y);
+
+// y[t, :] += b[:] for each of T rows of N.
+void add_bias(float* y, const float* b, int64_t T, int64_t N);
+
+// out[i, :] = dequantized row ids[i] of the embedding table w[V, C].
+void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* out);
+
+// RMSNorm: y = x / sqrt(mean(x²) + eps) * w, per row of C. y may alias x.
+void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t C, float eps);
+
+// LayerNorm: y = (x - mean) / sqrt(var + eps) * w + b, per row of C. y may alias x.
+void layernorm(const float* x, const float* w, const float* b, float* y, int64_t T, int64_t C,
+               float eps);
+
+// How a RoPE rotates pairs of a head's dimensions.
+enum class RopeStyle {
+    Interleaved,  // pairs (0,1), (2,3), …: GGUF llama files (q/k weights are permuted on export)
+    Neox,         // pairs (i, i + n_rot/2): qwen2, gpt-neox and HF layout
+};
+
+struct RopeParams {
+    int64_t n_rot = 0;            // rotated dims per head (≤ D, even); 0 = D
+    float freq_base = 10000.0f;   // θ base
+    float freq_scale = 1.0f;      // linear position scaling (1 / factor)
+    const float* freq_factors = nullptr;  // optional [n_rot/2] divisors (Llama 3.1 "rope_freqs")
+    RopeStyle style = RopeStyle::Interleaved;
+};
+
+// Rotates x[T, H, D] in place; token t sits at position pos[t].
+void rope(float* x, int64_t T, int64_t H, int64_t D, const int32_t* pos, const RopeParams& p);
+
+// Softmax over n values in place (max-subtracted).
+void softmax(float* x, int64_t n);
+
+// out[i] = silu(gate[i]) * up[i]   (SwiGLU). out may alias gate or up.
+void silu_mul(const float* gate, const float* up, float* out, int64_t n);
+
+// x[i] = gelu(x[i]) with the tanh approximation GPT-2 uses.
+void gelu(float* x, int64_t n);
+
+// y[i] += x[i].
+void add_inplace(float* y, const float* x, int64_t n);
+
+// Dot product of two f32 vectors (SIMD where available); used by attention.
+float dot_f32(const float* a, const float* b, int64_t n);
+// y[i] += a * x[i].
+void axpy_f32(float a, const float* x, float* y, int64_t n);
+
+// Which kernel variants dispatch picked ("avx512", "avx2", "scalar"), for bench/info output.
+const char* kernel_isa();
+
+}  // namespace lyra::core

@@ -1,0 +1,86 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LYRA_CPU_RELAX() _mm_pause()
+#else
+#define LYRA_CPU_RELAX() \
+    do {                 \
+    } while (0)
+#endif
+
+namespace lyra::core {
+namespace {
+// How many spins a worker waits for the next region before sleeping (~50-100 µs).
+constexpr int kSpinsBeforeSleep = 20000;
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads) {
+    if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    n_threads_ = n_threads;
+    workers_.reserve(static_cast<size_t>(n_threads - 1));
+    for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_.store(true);
+        generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+    if (n_threads_ == 1) {
+        fn(0, 1);
+        return;
+    }
+    task_ = &fn;
+    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    {
+        // Publishing under the mutex pairs with the sleepers' predicate check, so no wake is lost.
+        std::lock_guard<std::mutex> lock(mutex_);
+        generation_.fetch_add(1, std::memory_order_release);
+    }
+    if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
+    fn(0, n_threads_);
+    while (pending_.load(std::memory_order_acquire) != 0) LYRA_CPU_RELAX();
+    task_ = nullptr;
+}
+
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+    run([&](int ith, int nth) {
+        int64_t b, e;
+        split_range(n, ith, nth, &b, &e);
+        if (b < e) fn(b, e);
+    });
+}
+
+void ThreadPool::worker_loop(int ith) {
+    uint64_t seen = 0;
+    for (;;) {
+        int spins = 0;
+        uint64_t g;
+        while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+            if (++spins < kSpinsBeforeSleep) {
+                LYRA_CPU_RELAX();
+                continue;
+            }
+            std::unique_lock<std::mutex> lock(mutex_);
+            sleeping_.fetch_add(1);
+            wake_.wait(lock, [&] { return generation_.load() != seen; });
+            sleeping_.fetch_sub(1);
+            spins = 0;
+        }
+        seen = g;
+        if (stop_.load()) return;
+        (*task_)(ith, n_threads_);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+}  // namespace lyra::core

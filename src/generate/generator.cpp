@@ -1,0 +1,2 @@
+// placeholder translation unit so the layer library exists; replaced by the generator.
+namespace lyra::gen {}

@@ -1,0 +1,120 @@
+// Model: a loaded Transformer (llama, qwen2, gpt2) whose weights stay in the GGUF memory map.
+// A Model is immutable after load and may be shared by many Sessions on many threads; all
+// per-sequence state (KV cache, position) lives in a Session. forward() never allocates in the
+// steady state (Session owns its scratch buffers).
+// load() throws lyra::Error naming the file and every defect it finds (unknown architecture,
+// missing tensors, shapes that disagree with the hyperparameters).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/thread_pool.h"
+#include "model/format/gguf.h"
+#include "model/tokenizer/tokenizer.h"
+
+namespace lyra::model {
+
+enum class Arch { Llama, Qwen2, Gpt2 };
+const char* arch_name(Arch a);  // "llama", "qwen2", "gpt2" (general.architecture)
+
+struct HParams {
+    Arch arch = Arch::Llama;
+    int64_t n_vocab = 0;
+    int64_t n_ctx = 0;       // trained context length (<arch>.context_length)
+    int64_t n_embd = 0;
+    int64_t n_layer = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;   // grouped-query attention: n_head % n_head_kv == 0
+    int64_t n_ff = 0;
+    int64_t head_dim = 0;    // usually n_embd / n_head
+    float norm_eps = 1e-5f;  // rms or layer norm epsilon
+    core::RopeParams rope;   // unused by gpt2
+    bool tied_output = false;  // output head shares token_embd.weight
+};
+
+class Session;
+
+class Model {
+public:
+    virtual ~Model() = default;
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+
+    static std::unique_ptr<Model> load(const std::string& path);
+
+    const HParams& hparams() const { return hparams_; }
+    const Tokenizer& tokenizer() const { return *tokenizer_; }
+    const GgufFile& gguf() const { return *gguf_; }
+    const std::string& path() const { return gguf_->path(); }
+    // tokenizer.chat_template, if the file has one.
+    std::optional<std::string> chat_template() const { return gguf_->get_string("tokenizer.chat_template"); }
+    // Total parameters (elements) over all weight tensors.
+    int64_t n_params() const;
+
+    // Runs `tokens` through the model at positions s.n_past() … and appends them to s's KV cache.
+    // logits receives [n_out, n_vocab]: the last token's row only, or every token's when
+    // all_logits. Throws Error(ContextFull) (and leaves s unchanged) if they don't fit.
+    virtual void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
+                         std::vector<float>& logits, bool all_logits = false) const = 0;
+
+    // Optional hook for tests and `lyra model trace`: called with each named intermediate
+    // ("attn_norm", layer, data, rows, cols). Costs nothing when null.
+    using TraceFn = void (*)(void* user, const char* name, int layer, const float* data,
+                             int64_t rows, int64_t cols);
+    void set_trace(TraceFn fn, void* user) const { trace_fn_ = fn; trace_user_ = user; }
+
+protected:
+    Model() = default;
+    void trace(const char* name, int layer, const float* data, int64_t rows, int64_t cols) const {
+        if (trace_fn_) trace_fn_(trace_user_, name, layer, data, rows, cols);
+    }
+
+    HParams hparams_;
+    std::unique_ptr<GgufFile> gguf_;
+    std::unique_ptr<Tokenizer> tokenizer_;
+    mutable TraceFn trace_fn_ = nullptr;
+    mutable void* trace_user_ = nullptr;
+};
+
+// Per-sequence state: the KV cache (f32, [n_layer][n_ctx][n_head_kv * head_dim] for K and V)
+// and scratch buffers for forward(). Not thread-safe; one Session per stream of generation.
+class Session {
+public:
+    // n_ctx = 0 uses the model's context length.
+    explicit Session(const Model& model, int64_t n_ctx = 0);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    Session(Session&&) = default;
+
+    int64_t n_past() const { return n_past_; }
+    int64_t n_ctx() const { return n_ctx_; }
+    int64_t n_free() const { return n_ctx_ - n_past_; }
+    void clear() { n_past_ = 0; }
+    // Forgets everything from position n on (for backtracking); n ≤ n_past().
+    void truncate(int64_t n);
+
+    // Raw cache access for the architectures: K or V rows of one layer, [n_ctx, kv_dim].
+    float* k_cache(int64_t layer) { return k_.data() + layer * n_ctx_ * kv_dim_; }
+    float* v_cache(int64_t layer) { return v_.data() + layer * n_ctx_ * kv_dim_; }
+    void advance(int64_t n) { n_past_ += n; }
+    // Scratch memory for forward(), grown on demand and reused across calls.
+    std::vector<float>& scratch(size_t slot) {
+        if (slot >= scratch_.size()) scratch_.resize(slot + 1);
+        return scratch_[slot];
+    }
+
+private:
+    int64_t n_ctx_ = 0;
+    int64_t kv_dim_ = 0;
+    int64_t n_past_ = 0;
+    std::vector<float> k_, v_;
+    std::vector<std::vector<float>> scratch_;
+};
+
+}  // namespace lyra::model
