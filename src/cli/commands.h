@@ -12,5 +12,6 @@ void add_bench_command(CLI::App& app);     // cmd_bench.cpp
 void add_model_command(CLI::App& app);     // cmd_model.cpp: init, import, quantize, info
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 void add_demo_command(CLI::App& app);      // cmd_demo.cpp
+void add_train_command(CLI::App& app);     // cmd_train.cpp
 
 }  // namespace lyra::cli

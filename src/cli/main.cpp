@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     lyra::cli::add_model_command(app);
     lyra::cli::add_tokenize_command(app);
     lyra::cli::add_demo_command(app);
+    lyra::cli::add_train_command(app);
 
     try {
         app.parse(argc, argv);

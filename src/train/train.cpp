@@ -1,0 +1,2 @@
+// placeholder translation unit so the layer library exists; replaced by the trainer.
+namespace lyra::train {}
