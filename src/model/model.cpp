@@ -1,1 +1,211 @@
+// Model::load: the GGUF file -> hyperparameters -> tokenizer -> the architecture's weights.
+// Hyperparameter keys follow the GGUF spec's "<arch>.*" LLM keys (docs/formats/gguf.md).
 #include "model/model.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/quant.h"
+#include "model/arch/arch.h"
+
+namespace lyra::model {
+
+const char* arch_name(Arch a) {
+    switch (a) {
+        case Arch::Llama: return "llama";
+        case Arch::Qwen2: return "qwen2";
+        case Arch::Gpt2: return "gpt2";
+    }
+    return "?";
+}
+
+int64_t Model::n_params() const {
+    int64_t n = 0;
+    for (const auto& t : gguf_->tensors()) n += t.tensor.numel();
+    return n;
+}
+
+namespace {
+
+std::optional<Arch> arch_from_name(std::string_view name) {
+    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2})
+        if (name == arch_name(a)) return a;
+    return std::nullopt;
+}
+
+// Reads "<arch>.<key>" as a positive integer; missing or non-positive -> Error(Corrupt).
+int64_t required_int(const GgufFile& g, const std::string& arch, const char* key) {
+    const std::string full = arch + "." + key;
+    const auto v = g.get_int(full);
+    if (!v) throw_error(ErrorKind::Corrupt, "missing metadata key '{}'", full);
+    if (*v <= 0) throw_error(ErrorKind::Corrupt, "metadata '{}' is {}; expected a positive value", full, *v);
+    return *v;
+}
+
+void read_rope(const GgufFile& g, const std::string& arch, HParams& hp) {
+    hp.rope.n_rot = g.get_int(arch + ".rope.dimension_count").value_or(hp.head_dim);
+    if (hp.rope.n_rot <= 0 || hp.rope.n_rot > hp.head_dim || hp.rope.n_rot % 2 != 0)
+        throw_error(ErrorKind::Corrupt,
+                    "metadata '{}.rope.dimension_count' is {}; expected an even value in 2..{}", arch,
+                    hp.rope.n_rot, hp.head_dim);
+    hp.rope.freq_base = static_cast<float>(g.get_float(arch + ".rope.freq_base").value_or(10000.0));
+    const std::string type = g.get_string(arch + ".rope.scaling.type").value_or("none");
+    const double factor = g.get_float(arch + ".rope.scaling.factor").value_or(0.0);
+    if (type == "linear") {
+        if (factor <= 0.0)
+            throw_error(ErrorKind::Corrupt, "metadata '{}.rope.scaling.factor' is {}; expected > 0", arch, factor);
+        hp.rope.freq_scale = static_cast<float>(1.0 / factor);
+    } else if (type != "none") {
+        throw_error(ErrorKind::Unsupported,
+                    "rope scaling type '{}' is not supported; expected 'none' or 'linear'", type);
+    }
+    hp.rope.style = hp.arch == Arch::Qwen2 ? core::RopeStyle::Neox : core::RopeStyle::Interleaved;
+}
+
+HParams read_hparams(const GgufFile& g) {
+    const auto arch_str = g.get_string("general.architecture");
+    if (!arch_str) throw_error(ErrorKind::Corrupt, "missing metadata key 'general.architecture'");
+    const auto arch = arch_from_name(*arch_str);
+    if (!arch)
+        throw_error(ErrorKind::Unsupported,
+                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2", *arch_str);
+    const std::string& a = *arch_str;
+    HParams hp;
+    hp.arch = *arch;
+    hp.n_ctx = required_int(g, a, "context_length");
+    hp.n_embd = required_int(g, a, "embedding_length");
+    hp.n_layer = required_int(g, a, "block_count");
+    hp.n_ff = required_int(g, a, "feed_forward_length");
+    hp.n_head = required_int(g, a, "attention.head_count");
+    hp.n_head_kv = g.get_int(a + ".attention.head_count_kv").value_or(hp.n_head);
+    if (hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0)
+        throw_error(ErrorKind::Corrupt,
+                    "attention head counts are inconsistent: {} heads, {} key/value heads; expected "
+                    "the head count to be a positive multiple of the key/value head count",
+                    hp.n_head, hp.n_head_kv);
+    if (const auto kl = g.get_int(a + ".attention.key_length")) {
+        hp.head_dim = *kl;
+    } else {
+        if (hp.n_embd % hp.n_head != 0)
+            throw_error(ErrorKind::Corrupt,
+                        "embedding length {} is not divisible by the head count {}", hp.n_embd, hp.n_head);
+        hp.head_dim = hp.n_embd / hp.n_head;
+    }
+    if (hp.head_dim <= 0)
+        throw_error(ErrorKind::Corrupt, "head dimension is {}; expected > 0", hp.head_dim);
+    if (hp.arch == Arch::Gpt2 && hp.head_dim * hp.n_head != hp.n_embd)
+        throw_error(ErrorKind::Corrupt, "gpt2 needs heads x head dim == embedding length; got {} x {} != {}",
+                    hp.n_head, hp.head_dim, hp.n_embd);
+    const char* eps_key = hp.arch == Arch::Gpt2 ? ".attention.layer_norm_epsilon"
+                                                : ".attention.layer_norm_rms_epsilon";
+    hp.norm_eps = static_cast<float>(g.get_float(a + eps_key).value_or(1e-5));
+    if (!(hp.norm_eps > 0.0f) || !std::isfinite(hp.norm_eps))
+        throw_error(ErrorKind::Corrupt, "metadata '{}{}' is {}; expected a small positive value", a,
+                    eps_key, static_cast<double>(hp.norm_eps));
+    if (hp.arch != Arch::Gpt2) read_rope(g, a, hp);
+    return hp;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path) {
+    try {
+        auto gguf = GgufFile::open(path);
+        HParams hp = read_hparams(*gguf);
+        auto tok = Tokenizer::from_gguf(*gguf);
+        hp.n_vocab = tok->n_vocab();
+        if (hp.arch == Arch::Gpt2) return detail::make_gpt2(hp, std::move(gguf), std::move(tok));
+        return detail::make_llama(hp, std::move(gguf), std::move(tok));
+    } catch (const Error& e) {
+        // GgufFile and the binder already name the file; add it only where it is missing.
+        if (std::string_view(e.what()).find(path) != std::string_view::npos) throw;
+        rethrow_with_context(e, fmt::format("model '{}'", path));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WeightBinder
+
+namespace detail {
+
+const GgufTensorInfo* WeightBinder::lookup(const std::string& name, bool required) {
+    const GgufTensorInfo* info = gguf_.find_tensor(name);
+    if (!info && required) problems_.push_back(fmt::format("tensor '{}' is missing", name));
+    return info;
+}
+
+bool WeightBinder::check_shape(const GgufTensorInfo& info, std::initializer_list<int64_t> shape) {
+    const core::Tensor& t = info.tensor;
+    bool ok = t.n_dims == static_cast<int>(shape.size());
+    int i = 0;
+    for (int64_t d : shape) ok = ok && t.dim(i++) == d;
+    if (!ok) {
+        std::string want = "[";
+        i = 0;
+        for (int64_t d : shape) want += fmt::format("{}{}", i++ ? ", " : "", d);
+        want += "]";
+        problems_.push_back(fmt::format("tensor '{}' has shape {}, expected {}", info.name,
+                                        core::shape_string(t), want));
+    }
+    return ok;
+}
+
+namespace {
+bool is_weight_type(core::DType t) {
+    using core::DType;
+    switch (t) {
+        case DType::F32: case DType::F16: case DType::BF16: case DType::Q4_0: case DType::Q8_0:
+        case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return true;
+        default: return false;
+    }
+}
+}  // namespace
+
+core::Tensor WeightBinder::matrix(const std::string& name, int64_t rows, int64_t cols) {
+    const GgufTensorInfo* info = lookup(name, true);
+    if (!info || !check_shape(*info, {rows, cols})) return {};
+    if (!is_weight_type(info->tensor.dtype)) {
+        problems_.push_back(fmt::format("tensor '{}' has type {}, which is not a weight type", name,
+                                        core::dtype_name(info->tensor.dtype)));
+        return {};
+    }
+    return info->tensor;
+}
+
+core::Tensor WeightBinder::optional_matrix(const std::string& name, int64_t rows, int64_t cols) {
+    if (!gguf_.find_tensor(name)) return {};
+    return matrix(name, rows, cols);
+}
+
+const float* WeightBinder::vector(const std::string& name, int64_t n) {
+    const GgufTensorInfo* info = lookup(name, true);
+    if (!info || !check_shape(*info, {n})) return nullptr;
+    const core::Tensor& t = info->tensor;
+    if (t.dtype == core::DType::F32) return t.f32();
+    if (t.dtype != core::DType::F16 && t.dtype != core::DType::BF16) {
+        problems_.push_back(fmt::format("tensor '{}' has type {}; expected f32, f16 or bf16", name,
+                                        core::dtype_name(t.dtype)));
+        return nullptr;
+    }
+    auto& v = owned_.emplace_back(static_cast<size_t>(n));
+    core::dequantize_row(t.dtype, t.data, v.data(), n);
+    return v.data();
+}
+
+const float* WeightBinder::optional_vector(const std::string& name, int64_t n) {
+    if (!gguf_.find_tensor(name)) return nullptr;
+    return vector(name, n);
+}
+
+void WeightBinder::finish() const {
+    if (problems_.empty()) return;
+    std::string msg = fmt::format("model '{}': ", gguf_.path());
+    for (size_t i = 0; i < problems_.size(); ++i) msg += (i ? "; " : "") + problems_[i];
+    msg += "; was it converted for another architecture or shape?";
+    throw Error(ErrorKind::Corrupt, msg);
+}
+
+}  // namespace detail
+}  // namespace lyra::model

@@ -86,7 +86,8 @@ protected:
 // and scratch buffers for forward(). Not thread-safe; one Session per stream of generation.
 class Session {
 public:
-    // n_ctx = 0 uses the model's context length.
+    // n_ctx = 0 uses the model's context length. Throws Error(InvalidArgument) if n_ctx < 0, or
+    // for gpt2 if it exceeds the learned position table.
     explicit Session(const Model& model, int64_t n_ctx = 0);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -108,6 +109,9 @@ public:
         if (slot >= scratch_.size()) scratch_.resize(slot + 1);
         return scratch_[slot];
     }
+    // Integer scratch (token positions), grown on demand like scratch().
+    std::vector<int32_t>& scratch_i32() { return iscratch_; }
+    int64_t kv_dim() const { return kv_dim_; }
 
 private:
     int64_t n_ctx_ = 0;
@@ -115,6 +119,7 @@ private:
     int64_t n_past_ = 0;
     std::vector<float> k_, v_;
     std::vector<std::vector<float>> scratch_;
+    std::vector<int32_t> iscratch_;
 };
 
 }  // namespace lyra::model

@@ -1,0 +1,51 @@
+// Internal to model/: what an architecture file needs from Model::load and offers back.
+// WeightBinder looks up every tensor an architecture declares, with the shape its
+// hyperparameters imply, and collects ALL problems (missing, wrong shape, wrong type) so that
+// load reports them together in one Error(Corrupt). Not included from outside model/.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+
+namespace lyra::model::detail {
+
+class WeightBinder {
+public:
+    explicit WeightBinder(const GgufFile& gguf) : gguf_(gguf) {}
+
+    // A required 2-D weight [rows, cols] of any supported type. Returns an empty view (and
+    // records the problem) if it is missing or disagrees.
+    core::Tensor matrix(const std::string& name, int64_t rows, int64_t cols);
+    // Like matrix() but absence is not a problem (returns an empty view).
+    core::Tensor optional_matrix(const std::string& name, int64_t rows, int64_t cols);
+    // A required 1-D tensor of n values as f32 (converted into owned memory when stored as
+    // f16/bf16). nullptr (and a recorded problem) if missing or mismatched.
+    const float* vector(const std::string& name, int64_t n);
+    const float* optional_vector(const std::string& name, int64_t n);
+
+    // Throws Error(Corrupt) "model 'path': <problem>; <problem>; ..." if anything was wrong.
+    void finish() const;
+    // Converted 1-D tensors; the model keeps them alive.
+    std::deque<std::vector<float>> take_owned() { return std::move(owned_); }
+
+private:
+    const GgufTensorInfo* lookup(const std::string& name, bool required);
+    bool check_shape(const GgufTensorInfo& info, std::initializer_list<int64_t> shape);
+
+    const GgufFile& gguf_;
+    std::vector<std::string> problems_;
+    std::deque<std::vector<float>> owned_;
+};
+
+// Architecture factories: bind weights (throwing as above) and return the ready model.
+// Ownership of the file and tokenizer passes to the model.
+std::unique_ptr<Model> make_llama(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                                  std::unique_ptr<Tokenizer> tok);  // llama and qwen2
+std::unique_ptr<Model> make_gpt2(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                                 std::unique_ptr<Tokenizer> tok);
+
+}  // namespace lyra::model::detail

@@ -1,0 +1,153 @@
+// The llama family (Llama 2/3, Mistral, SmolLM, TinyLlama) and qwen2, which differs only by
+// biases on q/k/v and the NeoX RoPE pairing. Per layer (pre-norm residual blocks):
+//   x += Wo · attn(rope(Wq·rms(x) [+bq]), rope(Wk·rms(x) [+bk]), Wv·rms(x) [+bv])
+//   x += Wdown · (silu(Wgate·rms(x)) ⊙ Wup·rms(x))
+// then logits = Wout · rms(x). GGUF llama files store Wq/Wk permuted for interleaved RoPE pairs
+// (convert_hf_to_gguf permutes them), so llama uses RopeStyle::Interleaved; qwen2 keeps HF order.
+#include <fmt/format.h>
+
+#include "model/arch/arch.h"
+#include "model/blocks.h"
+
+namespace lyra::model::detail {
+namespace {
+
+struct LlamaLayer {
+    const float* attn_norm;                      // [C]
+    core::Tensor wq, wk, wv;                     // [H*D, C], [Hkv*D, C], [Hkv*D, C]
+    const float *bq = nullptr, *bk = nullptr, *bv = nullptr;  // qwen2 only
+    core::Tensor wo;                             // [C, H*D]
+    const float* ffn_norm;                       // [C]
+    core::Tensor w_gate, w_up;                   // [F, C]
+    core::Tensor w_down;                         // [C, F]
+};
+
+// Scratch slots of a llama forward() in the Session.
+enum Slot : size_t { kX, kXn, kQ, kAtt, kGate, kUp, kScores };
+
+class LlamaModel final : public Model {
+public:
+    LlamaModel(const HParams& hp, std::unique_ptr<GgufFile> gguf, std::unique_ptr<Tokenizer> tok) {
+        hparams_ = hp;
+        gguf_ = std::move(gguf);
+        tokenizer_ = std::move(tok);
+        bind();
+    }
+
+    void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
+                 std::vector<float>& logits, bool all_logits) const override;
+
+private:
+    void bind();
+
+    core::Tensor tok_embd_;          // [V, C]
+    const float* output_norm_ = nullptr;  // [C]
+    core::Tensor output_;            // [V, C]; token_embd when tied
+    std::vector<LlamaLayer> layers_;
+    std::deque<std::vector<float>> owned_;  // 1-D tensors converted to f32
+};
+
+void LlamaModel::bind() {
+    const HParams& hp = hparams_;
+    const int64_t C = hp.n_embd, V = hp.n_vocab, F = hp.n_ff;
+    const int64_t q_dim = hp.n_head * hp.head_dim, kv_dim = hp.n_head_kv * hp.head_dim;
+    const bool qkv_bias = hp.arch == Arch::Qwen2;
+    WeightBinder b(*gguf_);
+    tok_embd_ = b.matrix("token_embd.weight", V, C);
+    output_norm_ = b.vector("output_norm.weight", C);
+    output_ = b.optional_matrix("output.weight", V, C);
+    hparams_.tied_output = gguf_->find_tensor("output.weight") == nullptr;
+    if (hparams_.tied_output) output_ = tok_embd_;
+    hparams_.rope.freq_factors = b.optional_vector("rope_freqs.weight", hp.rope.n_rot / 2);
+    layers_.resize(static_cast<size_t>(hp.n_layer));
+    for (int64_t l = 0; l < hp.n_layer; ++l) {
+        LlamaLayer& L = layers_[static_cast<size_t>(l)];
+        const auto n = [l](const char* what) { return fmt::format("blk.{}.{}", l, what); };
+        L.attn_norm = b.vector(n("attn_norm.weight"), C);
+        L.wq = b.matrix(n("attn_q.weight"), q_dim, C);
+        L.wk = b.matrix(n("attn_k.weight"), kv_dim, C);
+        L.wv = b.matrix(n("attn_v.weight"), kv_dim, C);
+        if (qkv_bias) {
+            L.bq = b.vector(n("attn_q.bias"), q_dim);
+            L.bk = b.vector(n("attn_k.bias"), kv_dim);
+            L.bv = b.vector(n("attn_v.bias"), kv_dim);
+        }
+        L.wo = b.matrix(n("attn_output.weight"), C, q_dim);
+        L.ffn_norm = b.vector(n("ffn_norm.weight"), C);
+        L.w_gate = b.matrix(n("ffn_gate.weight"), F, C);
+        L.w_up = b.matrix(n("ffn_up.weight"), F, C);
+        L.w_down = b.matrix(n("ffn_down.weight"), C, F);
+    }
+    b.finish();
+    owned_ = b.take_owned();
+}
+
+void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
+                         std::vector<float>& logits, bool all_logits) const {
+    const HParams& hp = hparams_;
+    check_forward(hp, s, tokens);
+    const auto T = static_cast<int64_t>(tokens.size());
+    const int64_t P = s.n_past(), C = hp.n_embd, F = hp.n_ff, D = hp.head_dim;
+    const int64_t H = hp.n_head, Hkv = hp.n_head_kv, q_dim = H * D, kv_dim = Hkv * D;
+    float* x = scratch(s, kX, T * C);          // residual stream [T, C]
+    float* xn = scratch(s, kXn, T * C);        // normed input / block output [T, C]
+    float* q = scratch(s, kQ, T * q_dim);      // [T, H*D]
+    float* att = scratch(s, kAtt, T * q_dim);  // attention output [T, H*D]
+    float* gate = scratch(s, kGate, T * F);    // [T, F]
+    float* up = scratch(s, kUp, T * F);        // [T, F]
+    float* scores = scratch(s, kScores, pool.size() * (P + T));
+    const int32_t* pos = positions(s, T);
+
+    core::get_rows(tok_embd_, tokens.data(), T, x);
+    trace("inp_embd", -1, x, T, C);
+    for (int64_t l = 0; l < hp.n_layer; ++l) {
+        const LlamaLayer& L = layers_[static_cast<size_t>(l)];
+        const int il = static_cast<int>(l);
+        float* k = s.k_cache(l) + P * kv_dim;  // this batch's K rows go straight into the cache
+        float* v = s.v_cache(l) + P * kv_dim;
+        // ---- attention ----
+        core::rmsnorm(x, L.attn_norm, xn, T, C, hp.norm_eps);
+        trace("attn_norm", il, xn, T, C);
+        core::matmul(pool, xn, T, L.wq, q);
+        core::matmul(pool, xn, T, L.wk, k);
+        core::matmul(pool, xn, T, L.wv, v);
+        if (L.bq) core::add_bias(q, L.bq, T, q_dim);
+        if (L.bk) core::add_bias(k, L.bk, T, kv_dim);
+        if (L.bv) core::add_bias(v, L.bv, T, kv_dim);
+        core::rope(q, T, H, D, pos, hp.rope);
+        core::rope(k, T, Hkv, D, pos, hp.rope);
+        trace("q", il, q, T, q_dim);
+        trace("k", il, k, T, kv_dim);
+        trace("v", il, v, T, kv_dim);
+        attention(pool, q, T, P, s.k_cache(l), s.v_cache(l), H, Hkv, D, scores, att);
+        trace("kqv_out", il, att, T, q_dim);
+        core::matmul(pool, att, T, L.wo, xn);
+        trace("attn_out", il, xn, T, C);
+        core::add_inplace(x, xn, T * C);
+        // ---- feed-forward (SwiGLU) ----
+        core::rmsnorm(x, L.ffn_norm, xn, T, C, hp.norm_eps);
+        trace("ffn_norm", il, xn, T, C);
+        core::matmul(pool, xn, T, L.w_gate, gate);
+        core::matmul(pool, xn, T, L.w_up, up);
+        core::silu_mul(gate, up, gate, T * F);
+        core::matmul(pool, gate, T, L.w_down, xn);
+        trace("ffn_out", il, xn, T, C);
+        core::add_inplace(x, xn, T * C);
+        trace("l_out", il, x, T, C);
+    }
+    const OutputRows rows = output_rows(x, T, C, all_logits);
+    core::rmsnorm(rows.x, output_norm_, xn, rows.n, C, hp.norm_eps);
+    trace("result_norm", -1, xn, rows.n, C);
+    output_head(pool, xn, rows.n, output_, logits);
+    trace("result_output", -1, logits.data(), rows.n, hp.n_vocab);
+    s.advance(T);
+}
+
+}  // namespace
+
+std::unique_ptr<Model> make_llama(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                                  std::unique_ptr<Tokenizer> tok) {
+    return std::make_unique<LlamaModel>(hp, std::move(gguf), std::move(tok));
+}
+
+}  // namespace lyra::model::detail

@@ -1,0 +1,52 @@
+// Building blocks the architectures share: the pre-flight check of a forward() call, causal
+// attention over a Session's KV cache, and the output head. Each block is a plain function over
+// f32 activation buffers and core::ops calls, parallelised with the ThreadPool passed in.
+// Blocks never allocate (buffers come from the Session) and never throw, except check_forward,
+// which validates outside input before anything is touched.
+//
+// Legend: T new tokens, P = n_past, C n_embd, H query heads, Hkv key/value heads, D head dim,
+// V vocabulary.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/thread_pool.h"
+#include "model/model.h"
+
+namespace lyra::model::detail {
+
+// Throws Error(InvalidArgument) for an empty batch or a token id outside [0, V), and
+// Error(ContextFull) when P + T exceeds the session's context. Changes nothing.
+void check_forward(const HParams& hp, const Session& s, std::span<const TokenId> tokens);
+
+// Fills pos[0..T) with P, P+1, ... (the session's integer scratch) and returns it.
+const int32_t* positions(Session& s, int64_t T);
+
+// A [n] f32 buffer from the session's scratch slot, grown only when too small.
+float* scratch(Session& s, size_t slot, int64_t n);
+
+// Causal multi-head attention of T new queries against the cache rows 0 .. P+T-1:
+//   q [T, H*D] (already rotated), k_cache/v_cache [>= P+T, Hkv*D], out [T, H*D],
+//   scores: scratch of pool.size() * (P+T) floats.
+// Query head h reads key/value head h / (H / Hkv) (grouped-query attention); scores are scaled
+// by 1/sqrt(D) and softmaxed over keys 0 .. P+t. Parallel over (token, head) pairs.
+void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
+               const float* v_cache, int64_t H, int64_t Hkv, int64_t D, float* scores, float* out);
+
+// The rows of x [T, C] whose logits are wanted: the last one, or all when all_logits.
+struct OutputRows {
+    const float* x;   // first wanted row
+    int64_t n;        // 1 or T
+};
+inline OutputRows output_rows(const float* x, int64_t T, int64_t C, bool all_logits) {
+    return all_logits ? OutputRows{x, T} : OutputRows{x + (T - 1) * C, 1};
+}
+
+// logits [n, V] = xn [n, C] · head[V, C]^T; resizes logits (no allocation once big enough).
+void output_head(core::ThreadPool& pool, const float* xn, int64_t n, const core::Tensor& head,
+                 std::vector<float>& logits);
+
+}  // namespace lyra::model::detail

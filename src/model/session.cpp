@@ -1,0 +1,29 @@
+// Session: one sequence's KV cache and the scratch buffers forward() reuses.
+#include <algorithm>
+
+#include "core/check.h"
+#include "core/error.h"
+#include "model/model.h"
+
+namespace lyra::model {
+
+Session::Session(const Model& model, int64_t n_ctx) {
+    const HParams& hp = model.hparams();
+    if (n_ctx < 0) throw_error(ErrorKind::InvalidArgument, "session: context {} is negative; expected >= 0", n_ctx);
+    n_ctx_ = n_ctx == 0 ? hp.n_ctx : n_ctx;
+    if (hp.arch == Arch::Gpt2 && n_ctx_ > hp.n_ctx)
+        throw_error(ErrorKind::InvalidArgument,
+                    "session: context {} is longer than gpt2's learned positions; expected <= {}",
+                    n_ctx_, hp.n_ctx);
+    kv_dim_ = hp.n_head_kv * hp.head_dim;
+    const auto n = static_cast<size_t>(hp.n_layer * n_ctx_ * kv_dim_);
+    k_.assign(n, 0.0f);
+    v_.assign(n, 0.0f);
+}
+
+void Session::truncate(int64_t n) {
+    LYRA_CHECK(n >= 0 && n <= n_past_, "session: truncate to {} outside 0..{}", n, n_past_);
+    n_past_ = n;  // rows at n and later are simply overwritten by the next forward()
+}
+
+}  // namespace lyra::model
