@@ -1,2 +1,228 @@
-// placeholder translation unit so the layer library exists; replaced by the generator.
-namespace lyra::gen {}
+// Generator (generator.h): the token loop.
+#include "generate/generator.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+
+namespace lyra::gen {
+
+namespace {
+
+int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+double per_second(int64_t n, int64_t us) {
+    return us > 0 ? static_cast<double>(n) * 1e6 / static_cast<double>(us) : 0.0;
+}
+
+void check_options(const GenerateOptions& opt) {
+    if (opt.max_tokens <= 0) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "max tokens: out of range; expected at least 1, got {}", opt.max_tokens);
+    }
+    if (opt.n_candidates < 1) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "candidates: out of range; expected at least 1, got {}", opt.n_candidates);
+    }
+    if (opt.threads < 0) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "threads: out of range; expected 0 (all) or more, got {}", opt.threads);
+    }
+}
+
+SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed) {
+    return SamplerOptions{.temperature = o.temperature,
+                          .top_k = o.top_k,
+                          .top_p = o.top_p,
+                          .min_p = o.min_p,
+                          .repeat_penalty = o.repeat_penalty,
+                          .repeat_last_n = o.repeat_last_n,
+                          .frequency_penalty = o.frequency_penalty,
+                          .presence_penalty = o.presence_penalty,
+                          .seed = seed,
+                          .constraint = o.constraint};
+}
+
+}  // namespace
+
+double Timings::prefill_tok_s() const { return per_second(n_prompt, t_prefill_us); }
+double Timings::decode_tok_s() const { return per_second(n_gen, t_decode_us); }
+
+std::optional<size_t> find_invalid_utf8(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const size_t n = s.size();
+    size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1Fu;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0Fu;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07u;
+        } else {
+            return i;  // a continuation byte or 0xF8..0xFF where a character should start
+        }
+        if (i + len > n) return i;
+        for (size_t k = 1; k < len; ++k) {
+            if ((p[i + k] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (p[i + k] & 0x3Fu);
+        }
+        const uint32_t min_cp = len == 2 ? 0x80u : len == 3 ? 0x800u : 0x10000u;
+        if (cp < min_cp || cp > 0x10FFFFu || (cp >= 0xD800u && cp <= 0xDFFFu)) return i;
+        i += len;
+    }
+    return std::nullopt;
+}
+
+Generator::Generator(const model::Model& model, core::ThreadPool& pool)
+    : model_(model), pool_(pool) {}
+
+std::vector<TokenId> Generator::tokenize_prompt(std::string_view prompt,
+                                                const GenerateOptions& opt) const {
+    if (auto bad = find_invalid_utf8(prompt)) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "prompt: invalid UTF-8 at byte offset {} (byte 0x{:02X}); expected UTF-8 text",
+                    *bad, static_cast<unsigned>(static_cast<unsigned char>(prompt[*bad])));
+    }
+    std::vector<TokenId> ids = model_.tokenizer().encode(prompt, opt.add_bos);
+    if (ids.empty()) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "prompt: empty, and the model's vocabulary has no BOS token to start from; "
+                    "expected at least one character");
+    }
+    const int64_t n_ctx = model_.hparams().n_ctx;
+    if (static_cast<int64_t>(ids.size()) >= n_ctx) {
+        throw_error(ErrorKind::ContextFull,
+                    "prompt: too long for the model's context; expected at most {} tokens "
+                    "(context {} leaves room for at least 1 new token), got {} tokens; "
+                    "shorten the prompt",
+                    n_ctx - 1, n_ctx, ids.size());
+    }
+    return ids;
+}
+
+void Generator::prefill(std::span<const TokenId> prompt, const GenerateOptions& opt) {
+    const int64_t want = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
+    session_.reset();
+    session_.emplace(model_, std::min(model_.hparams().n_ctx, want));
+    model_.forward(*session_, prompt, pool_, prompt_logits_);
+}
+
+void Generator::begin_candidate(int index) {
+    index_ = index;
+    session_->truncate(static_cast<int64_t>(prompt_.size()));
+    const uint64_t seed = opt_.seed + static_cast<uint64_t>(index);
+    chain_ = make_sampler_chain(sampler_options(opt_, seed));
+    chain_.observe_prompt(prompt_);
+    // Prime the decoder with the prompt so the first new piece is decoded as a continuation
+    // (a SentencePiece "▁word" keeps its space), then drop the prompt's own text.
+    decoder_.emplace(model_.tokenizer());
+    for (TokenId id : prompt_) decoder_->push(id);
+    stop_ = StopStrings(opt_.stop);
+    logits_ = prompt_logits_;
+    have_logits_ = true;
+    out_ = Completion{.seed = seed};
+}
+
+bool Generator::step() {
+    // 1. decode: feed the last token for the next position's logits (the prompt's last row is
+    //    already there on the first step).
+    if (!have_logits_) {
+        if (session_->n_free() == 0) return finish(FinishReason::Length);
+        model_.forward(*session_, std::span(&out_.tokens.back(), 1), pool_, logits_);
+    }
+    have_logits_ = false;
+
+    // 2. sampler chain (penalties, constraint, truncation, the pick).
+    const TokenId id = chain_.sample(logits_);
+
+    // 3. accept: every sampler and the constraint see the choice.
+    chain_.accept(id);
+    out_.tokens.push_back(id);
+
+    // 4. stop rules: end-of-generation token, stop strings, max tokens.
+    if (model_.tokenizer().is_eog(id)) return finish(FinishReason::Eos);
+    const std::string piece = stop_.push(decoder_->push(id));
+
+    // 5. emit what is final.
+    if (!emit(piece)) return finish(FinishReason::Cancelled);
+    if (stop_.stopped()) return finish(FinishReason::Stop);
+    if (static_cast<int>(out_.tokens.size()) >= opt_.max_tokens) {
+        return finish(FinishReason::Length);
+    }
+    return true;
+}
+
+bool Generator::emit(std::string_view piece) {
+    if (piece.empty()) return true;
+    out_.text.append(piece);
+    return !on_text_ || on_text_(index_, piece);
+}
+
+bool Generator::finish(FinishReason reason) {
+    if (reason != FinishReason::Stop && reason != FinishReason::Cancelled) {
+        // Release what was held back: bytes of an unfinished character, a possible stop prefix.
+        std::string tail = stop_.push(decoder_->finish());
+        if (stop_.stopped()) reason = FinishReason::Stop;
+        tail += stop_.flush();
+        if (!emit(tail)) reason = FinishReason::Cancelled;
+    }
+    out_.finish = reason;
+    return false;
+}
+
+GenerateResult Generator::run(std::string_view prompt, const GenerateOptions& opt,
+                              const StreamFn& on_text) {
+    check_options(opt);
+    (void)make_sampler_chain(sampler_options(opt, opt.seed));  // reject bad values up front
+    opt_ = opt;
+    on_text_ = on_text;
+    prompt_ = tokenize_prompt(prompt, opt);
+
+    GenerateResult result;
+    const int64_t t0 = now_us();
+    prefill(prompt_, opt);
+    result.timings.t_prefill_us = now_us() - t0;
+    result.timings.n_prompt = static_cast<int64_t>(prompt_.size());
+
+    for (int i = 0; i < opt.n_candidates; ++i) {
+        begin_candidate(i);
+        if (i == 0) result.sampler = chain_.describe();
+        const int64_t t1 = now_us();
+        while (step()) {
+        }
+        out_.timings = Timings{.t_prefill_us = result.timings.t_prefill_us,
+                               .t_decode_us = now_us() - t1,
+                               .n_prompt = result.timings.n_prompt,
+                               .n_gen = static_cast<int64_t>(out_.tokens.size())};
+        result.timings.t_decode_us += out_.timings.t_decode_us;
+        result.timings.n_gen += out_.timings.n_gen;
+        result.candidates.push_back(std::move(out_));
+        if (result.candidates.back().finish == FinishReason::Cancelled) break;
+    }
+    return result;
+}
+
+GenerateResult generate(const model::Model& model, std::string_view prompt,
+                        const GenerateOptions& opt, const StreamFn& on_text) {
+    if (opt.threads < 0) check_options(opt);
+    core::ThreadPool pool(opt.threads);
+    Generator gen(model, pool);
+    return gen.run(prompt, opt, on_text);
+}
+
+}  // namespace lyra::gen

@@ -1,0 +1,117 @@
+// Generator: text generation over a Model — prompt in, n candidate continuations out, with a
+// sampler chain, stop rules and a streaming callback. The Model is shared and read-only; each
+// Generator owns its Session (KV cache) and runs one request at a time (not thread-safe).
+// Same model, prompt, options and seed => same tokens, whatever the thread count.
+// run() throws lyra::Error: InvalidArgument (bad option, invalid UTF-8 prompt, empty prompt),
+// ContextFull (the prompt does not fit); errors from the model pass through.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "generate/sampler.h"
+#include "generate/stop.h"
+#include "model/model.h"
+
+namespace lyra::gen {
+
+struct GenerateOptions {
+    int max_tokens = 256;           // hard cap on new tokens per candidate; must be >= 1
+    float temperature = 0.8f;       // 0 = greedy
+    int top_k = 40;                 // 0 = off
+    float top_p = 0.95f;            // 1 = off
+    float min_p = 0.05f;            // 0 = off
+    float repeat_penalty = 1.0f;    // 1 = off
+    int repeat_last_n = 64;         // penalty window in tokens (prompt included); 0 off, -1 all
+    float frequency_penalty = 0.0f;  // 0 = off
+    float presence_penalty = 0.0f;   // 0 = off
+    uint64_t seed = 0;              // candidate i draws with seed + i
+    std::vector<std::string> stop = {};  // stop strings; the match is cut from the text
+    int n_candidates = 1;           // independent continuations of the same prompt
+    int threads = 0;                // for generate(): 0 = all hardware threads
+    bool add_bos = true;            // prepend BOS if the vocabulary wants one
+    Constraint* constraint = nullptr;  // hook for issue #4 (grammar/regex/schema); not owned
+};
+
+struct Timings {
+    int64_t t_prefill_us = 0;  // prompt processing (shared by all candidates)
+    int64_t t_decode_us = 0;   // token steps: forward + sampling
+    int64_t n_prompt = 0;      // prompt tokens (BOS included)
+    int64_t n_gen = 0;         // generated tokens
+    double prefill_tok_s() const;  // 0 when nothing was timed
+    double decode_tok_s() const;
+};
+
+struct Completion {
+    std::string text = {};             // generated text only, stop string excluded
+    std::vector<TokenId> tokens = {};  // every sampled token (an EOS or the stop's tokens included)
+    FinishReason finish = FinishReason::Length;
+    uint64_t seed = 0;
+    Timings timings = {};
+};
+
+struct GenerateResult {
+    std::vector<Completion> candidates = {};  // fewer than asked only if cancelled
+    Timings timings = {};                     // prefill once + every candidate's decode
+    std::string sampler = {};                 // the chain, e.g. "top-k -> top-p -> dist"
+};
+
+// Receives each piece of text as it becomes final (complete UTF-8, never part of a stop
+// string); returns false to cancel the whole request.
+using StreamFn = std::function<bool(int candidate, std::string_view piece)>;
+
+class Generator {
+public:
+    Generator(const model::Model& model, core::ThreadPool& pool);
+
+    // Tokenizes and checks the prompt, sizes the session to min(model context, prompt +
+    // max_tokens), prefills the prompt once, then generates each candidate in turn,
+    // re-using the prompt's KV cache: the session is truncated back to the prompt and the
+    // prompt's last logits are restored (no copy of the cache, no second prefill).
+    GenerateResult run(std::string_view prompt, const GenerateOptions& opt,
+                       const StreamFn& on_text = {});
+
+    // One token of the current candidate: decode -> logits -> sampler chain -> accept -> stop
+    // rules -> emit. Returns false once the candidate is finished (see current()).
+    bool step();
+    const Completion& current() const { return out_; }
+
+private:
+    std::vector<TokenId> tokenize_prompt(std::string_view prompt, const GenerateOptions& opt) const;
+    void prefill(std::span<const TokenId> prompt, const GenerateOptions& opt);
+    void begin_candidate(int index);
+    bool emit(std::string_view piece);
+    bool finish(FinishReason reason);
+
+    const model::Model& model_;
+    core::ThreadPool& pool_;
+    GenerateOptions opt_;
+    StreamFn on_text_;
+    std::optional<model::Session> session_;
+    std::vector<TokenId> prompt_;
+    std::vector<float> prompt_logits_;  // the prompt's last row, kept for every candidate
+
+    // The current candidate.
+    int index_ = 0;
+    SamplerChain chain_;
+    std::optional<model::StreamDecoder> decoder_;
+    StopStrings stop_;
+    std::vector<float> logits_;
+    bool have_logits_ = false;  // logits_ already hold the next position's row
+    Completion out_;
+};
+
+// Loads nothing: runs a Generator with a pool of opt.threads threads.
+GenerateResult generate(const model::Model& model, std::string_view prompt,
+                        const GenerateOptions& opt, const StreamFn& on_text = {});
+
+// Byte offset of the first invalid UTF-8 sequence in s (overlong forms, surrogates and code
+// points past U+10FFFF count as invalid), or std::nullopt when s is valid.
+std::optional<size_t> find_invalid_utf8(std::string_view s);
+
+}  // namespace lyra::gen

@@ -1,0 +1,147 @@
+// CandidateSet helpers, the SamplerChain and the standard chain builder (sampler.h).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/check.h"
+#include "core/error.h"
+#include "generate/sampler.h"
+
+namespace lyra::gen {
+
+namespace {
+
+bool by_logit_desc(const Candidate& a, const Candidate& b) {
+    if (a.logit != b.logit) return a.logit > b.logit;
+    return a.id < b.id;  // deterministic order on ties
+}
+
+}  // namespace
+
+void CandidateSet::reset(std::span<const float> logits) {
+    items.resize(logits.size());
+    for (size_t i = 0; i < logits.size(); ++i) {
+        items[i] = Candidate{static_cast<TokenId>(i), logits[i], 0.0f};
+    }
+    sorted = false;
+    has_probs = false;
+    selected = -1;
+}
+
+void CandidateSet::sort() {
+    if (sorted) return;
+    std::sort(items.begin(), items.end(), by_logit_desc);
+    sorted = true;
+}
+
+void CandidateSet::softmax() {
+    sort();
+    if (items.empty()) return;
+    const float max_logit = items[0].logit;
+    if (!std::isfinite(max_logit)) {  // every candidate ruled out (a constraint dead end)
+        for (auto& c : items) c.p = 0.0f;
+        has_probs = true;
+        return;
+    }
+    double sum = 0.0;
+    for (auto& c : items) {
+        c.p = std::exp(c.logit - max_logit);
+        sum += static_cast<double>(c.p);
+    }
+    for (auto& c : items) c.p = static_cast<float>(static_cast<double>(c.p) / sum);
+    has_probs = true;
+}
+
+TokenId SamplerChain::sample(std::span<const float> logits) {
+    cur_.reset(logits);
+    for (auto& s : samplers_) s->apply(cur_);
+    LYRA_CHECK(cur_.selected >= 0, "sampler chain '{}' ended without picking a token", describe());
+    return cur_.selected;
+}
+
+void SamplerChain::accept(TokenId id) {
+    for (auto& s : samplers_) s->accept(id);
+}
+
+void SamplerChain::observe_prompt(std::span<const TokenId> ids) {
+    for (auto& s : samplers_) {
+        for (TokenId id : ids) s->observe_prompt(id);
+    }
+}
+
+void SamplerChain::reset() {
+    for (auto& s : samplers_) s->reset();
+}
+
+std::string SamplerChain::describe() const {
+    std::string out;
+    for (const auto& s : samplers_) {
+        if (!out.empty()) out += " -> ";
+        out += s->name();
+    }
+    return out;
+}
+
+namespace {
+
+void check_options(const SamplerOptions& o) {
+    if (!(o.temperature >= 0.0f) || !std::isfinite(o.temperature)) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "temperature: out of range; expected a number >= 0 (0 = greedy), got {}",
+                    o.temperature);
+    }
+    if (o.top_k < 0) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "top-k: out of range; expected an integer >= 0 (0 = off), got {}", o.top_k);
+    }
+    if (!(o.top_p > 0.0f && o.top_p <= 1.0f)) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "top-p: out of range; expected a number in (0, 1] (1 = off), got {}", o.top_p);
+    }
+    if (!(o.min_p >= 0.0f && o.min_p <= 1.0f)) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "min-p: out of range; expected a number in [0, 1] (0 = off), got {}", o.min_p);
+    }
+    if (!(o.repeat_penalty > 0.0f) || !std::isfinite(o.repeat_penalty)) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "repeat penalty: out of range; expected a number > 0 (1 = off), got {}",
+                    o.repeat_penalty);
+    }
+    if (o.repeat_last_n < -1) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "repeat last n: out of range; expected -1 (all), 0 (off) or more, got {}",
+                    o.repeat_last_n);
+    }
+    if (!std::isfinite(o.frequency_penalty) || !std::isfinite(o.presence_penalty)) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "frequency/presence penalty: not a finite number; got {} and {}",
+                    o.frequency_penalty, o.presence_penalty);
+    }
+}
+
+}  // namespace
+
+SamplerChain make_sampler_chain(const SamplerOptions& o) {
+    check_options(o);
+    SamplerChain chain;
+    const bool penalties_on = o.repeat_last_n != 0 &&
+                              (o.repeat_penalty != 1.0f || o.frequency_penalty != 0.0f ||
+                               o.presence_penalty != 0.0f);
+    if (penalties_on) {
+        chain.add(make_penalties(o.repeat_last_n, o.repeat_penalty, o.frequency_penalty,
+                                 o.presence_penalty));
+    }
+    if (o.constraint != nullptr) chain.add(make_constraint(o.constraint));
+    if (o.temperature == 0.0f) {
+        chain.add(make_greedy());
+        return chain;
+    }
+    if (o.top_k > 0) chain.add(make_top_k(o.top_k));
+    if (o.top_p < 1.0f) chain.add(make_top_p(o.top_p));
+    if (o.min_p > 0.0f) chain.add(make_min_p(o.min_p));
+    if (o.temperature != 1.0f) chain.add(make_temperature(o.temperature));
+    chain.add(make_dist(o.seed));
+    return chain;
+}
+
+}  // namespace lyra::gen

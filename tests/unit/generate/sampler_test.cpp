@@ -1,0 +1,247 @@
+// Sampler chain math on hand-made logits; every expected value is worked out in the comments.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "generate/sampler.h"
+
+namespace lyra::gen {
+namespace {
+
+std::vector<TokenId> ids_of(const CandidateSet& c) {
+    std::vector<TokenId> out;
+    for (const auto& x : c.items) out.push_back(x.id);
+    return out;
+}
+
+// Runs one sampler over logits and returns the candidate set it leaves.
+CandidateSet run_one(Sampler& s, const std::vector<float>& logits) {
+    CandidateSet c;
+    c.reset(logits);
+    s.apply(c);
+    return c;
+}
+
+// Logits whose softmax is exactly `probs` (up to float rounding): logit = ln p.
+std::vector<float> logits_for(const std::vector<double>& probs) {
+    std::vector<float> out;
+    for (double p : probs) out.push_back(static_cast<float>(std::log(p)));
+    return out;
+}
+
+TEST(TopK, KeepsExactlyTheKHighestInDescendingOrder) {
+    auto s = make_top_k(3);
+    const auto c = run_one(*s, {1.0f, 5.0f, 3.0f, 4.0f, 2.0f});
+    EXPECT_EQ(ids_of(c), (std::vector<TokenId>{1, 3, 2}));
+}
+
+TEST(TopK, BreaksTiesByLowerIdAndKeepsAllWhenKIsZeroOrLarge) {
+    auto s = make_top_k(2);
+    EXPECT_EQ(ids_of(run_one(*s, {2.0f, 7.0f, 7.0f, 7.0f})), (std::vector<TokenId>{1, 2}));
+    auto off = make_top_k(0);
+    EXPECT_EQ(run_one(*off, {1.0f, 2.0f, 3.0f}).items.size(), 3u);
+    auto big = make_top_k(10);
+    EXPECT_EQ(run_one(*big, {1.0f, 2.0f, 3.0f}).items.size(), 3u);
+}
+
+TEST(TopP, KeepsTheSmallestPrefixWhoseMassReachesP) {
+    // probs 0.5, 0.25, 0.125, 0.125 (ids 2, 0, 1, 3): cumulative 0.5, 0.75, 0.875, 1.0.
+    const auto logits = logits_for({0.25, 0.125, 0.5, 0.125});
+    EXPECT_EQ(ids_of(run_one(*make_top_p(0.40f), logits)), (std::vector<TokenId>{2}));
+    EXPECT_EQ(ids_of(run_one(*make_top_p(0.74f), logits)), (std::vector<TokenId>{2, 0}));
+    EXPECT_EQ(ids_of(run_one(*make_top_p(0.76f), logits)), (std::vector<TokenId>{2, 0, 1}));
+    EXPECT_EQ(ids_of(run_one(*make_top_p(0.90f), logits)), (std::vector<TokenId>{2, 0, 1, 3}));
+    EXPECT_EQ(run_one(*make_top_p(1.0f), logits).items.size(), 4u);
+}
+
+TEST(TopP, AlwaysKeepsAtLeastOneCandidate) {
+    const auto c = run_one(*make_top_p(1e-6f), logits_for({0.3, 0.7}));
+    EXPECT_EQ(ids_of(c), (std::vector<TokenId>{1}));
+}
+
+TEST(MinP, KeepsCandidatesAtLeastPTimesTheTopProbability) {
+    // probs 0.5, 0.25, 0.125, 0.125. min_p 0.6 -> threshold 0.3 keeps {0};
+    // 0.3 -> 0.15 keeps {0, 1}; 0.2 -> 0.1 keeps all four.
+    const auto logits = logits_for({0.5, 0.25, 0.125, 0.125});
+    EXPECT_EQ(ids_of(run_one(*make_min_p(0.6f), logits)), (std::vector<TokenId>{0}));
+    EXPECT_EQ(ids_of(run_one(*make_min_p(0.3f), logits)), (std::vector<TokenId>{0, 1}));
+    EXPECT_EQ(ids_of(run_one(*make_min_p(0.2f), logits)), (std::vector<TokenId>{0, 1, 2, 3}));
+}
+
+TEST(Temperature, DividesEveryLogit) {
+    const auto c = run_one(*make_temperature(2.0f), {2.0f, -4.0f, 1.0f});
+    EXPECT_FLOAT_EQ(c.items[0].logit, 1.0f);
+    EXPECT_FLOAT_EQ(c.items[1].logit, -2.0f);
+    EXPECT_FLOAT_EQ(c.items[2].logit, 0.5f);
+}
+
+TEST(Penalties, RepetitionDividesPositiveAndMultipliesNegativeLogits) {
+    auto s = make_penalties(64, 2.0f, 0.0f, 0.0f);
+    s->accept(0);
+    s->accept(1);
+    s->accept(1);  // counted once for repetition
+    const auto c = run_one(*s, {4.0f, -1.0f, 3.0f});
+    EXPECT_FLOAT_EQ(c.items[0].logit, 2.0f);   // 4 / 2
+    EXPECT_FLOAT_EQ(c.items[1].logit, -2.0f);  // -1 * 2
+    EXPECT_FLOAT_EQ(c.items[2].logit, 3.0f);   // not seen
+}
+
+TEST(Penalties, FrequencyAndPresenceSubtractPerCountAndOnce) {
+    auto s = make_penalties(64, 1.0f, 0.5f, 1.0f);
+    for (TokenId id : {2, 2, 2, 0}) s->accept(id);
+    const auto c = run_one(*s, {1.0f, 1.0f, 1.0f});
+    EXPECT_FLOAT_EQ(c.items[0].logit, 1.0f - 0.5f * 1 - 1.0f);  // -0.5
+    EXPECT_FLOAT_EQ(c.items[1].logit, 1.0f);
+    EXPECT_FLOAT_EQ(c.items[2].logit, 1.0f - 0.5f * 3 - 1.0f);  // -1.5
+}
+
+TEST(Penalties, OnlyTheLastNTokensCount) {
+    auto s = make_penalties(2, 2.0f, 0.0f, 0.0f);
+    for (TokenId id : {0, 1, 2}) s->accept(id);  // 0 slid out of the window
+    const auto c = run_one(*s, {4.0f, 4.0f, 4.0f});
+    EXPECT_FLOAT_EQ(c.items[0].logit, 4.0f);
+    EXPECT_FLOAT_EQ(c.items[1].logit, 2.0f);
+    EXPECT_FLOAT_EQ(c.items[2].logit, 2.0f);
+}
+
+TEST(Penalties, PromptTokensCountAndResetForgets) {
+    auto s = make_penalties(8, 2.0f, 0.0f, 0.0f);
+    s->observe_prompt(1);
+    EXPECT_FLOAT_EQ(run_one(*s, {4.0f, 4.0f}).items[1].logit, 2.0f);
+    s->reset();
+    EXPECT_FLOAT_EQ(run_one(*s, {4.0f, 4.0f}).items[1].logit, 4.0f);
+}
+
+TEST(Greedy, PicksTheHighestLogitAndTheLowestIdOnTies) {
+    EXPECT_EQ(run_one(*make_greedy(), {0.1f, 3.0f, -2.0f, 2.9f}).selected, 1);
+    EXPECT_EQ(run_one(*make_greedy(), {1.0f, 5.0f, 5.0f}).selected, 1);
+}
+
+TEST(Dist, SameSeedGivesTheSameDraws) {
+    const std::vector<float> logits = {0.0f, 0.5f, 1.0f, 0.2f, -0.3f};
+    auto draw = [&](uint64_t seed) {
+        auto s = make_dist(seed);
+        std::vector<TokenId> out;
+        for (int i = 0; i < 200; ++i) out.push_back(run_one(*s, logits).selected);
+        return out;
+    };
+    EXPECT_EQ(draw(7), draw(7));
+    EXPECT_NE(draw(7), draw(8));
+}
+
+TEST(Dist, ResetReplaysTheSameSequence) {
+    const std::vector<float> logits = {0.0f, 0.5f, 1.0f};
+    auto s = make_dist(3);
+    std::vector<TokenId> a, b;
+    for (int i = 0; i < 50; ++i) a.push_back(run_one(*s, logits).selected);
+    s->reset();
+    for (int i = 0; i < 50; ++i) b.push_back(run_one(*s, logits).selected);
+    EXPECT_EQ(a, b);
+}
+
+TEST(Dist, DrawFrequenciesMatchTheSoftmax) {
+    // Pearson chi-square over 20000 draws, 3 degrees of freedom: the 0.001 critical value is
+    // 16.27, so a correct sampler fails this with probability 1/1000 per seed (and the seed
+    // is fixed, so the result is reproducible).
+    const std::vector<double> probs = {0.5, 0.25, 0.15, 0.1};
+    const auto logits = logits_for(probs);
+    auto s = make_dist(12345);
+    const int n = 20000;
+    std::array<int, 4> seen{};
+    for (int i = 0; i < n; ++i) ++seen[static_cast<size_t>(run_one(*s, logits).selected)];
+    double chi2 = 0.0;
+    for (size_t i = 0; i < probs.size(); ++i) {
+        const double expected = probs[i] * n;
+        chi2 += (seen[i] - expected) * (seen[i] - expected) / expected;
+    }
+    EXPECT_LT(chi2, 16.27) << seen[0] << " " << seen[1] << " " << seen[2] << " " << seen[3];
+}
+
+TEST(Dist, NeverPicksARuledOutCandidate) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    auto s = make_dist(1);
+    for (int i = 0; i < 500; ++i) {
+        const TokenId id = run_one(*s, {ninf, 0.0f, ninf, 0.0f}).selected;
+        EXPECT_TRUE(id == 1 || id == 3) << id;
+    }
+}
+
+TEST(SamplerChain, StandardOrderAndGreedyAtTemperatureZero) {
+    EXPECT_EQ(make_sampler_chain({}).describe(), "top-k -> top-p -> min-p -> temperature -> dist");
+    EXPECT_EQ(make_sampler_chain({.temperature = 0.0f, .repeat_penalty = 1.3f}).describe(),
+              "penalties -> greedy");
+    EXPECT_EQ(make_sampler_chain({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f})
+                  .describe(),
+              "dist");
+}
+
+TEST(SamplerChain, GreedyChainPicksArgmaxAfterPenalties) {
+    auto chain = make_sampler_chain({.temperature = 0.0f, .repeat_penalty = 4.0f});
+    const std::vector<float> logits = {1.0f, 3.0f, 2.0f};
+    EXPECT_EQ(chain.sample(logits), 1);
+    chain.accept(1);  // 3 / 4 = 0.75 < 2
+    EXPECT_EQ(chain.sample(logits), 2);
+}
+
+TEST(SamplerChain, TopKOneIsGreedyWhateverTheSeed) {
+    const std::vector<float> logits = {0.3f, 0.1f, 0.9f, 0.8f};
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        auto chain = make_sampler_chain({.top_k = 1, .seed = seed});
+        EXPECT_EQ(chain.sample(logits), 2);
+    }
+}
+
+TEST(SamplerChain, RejectsOutOfRangeOptions) {
+    auto kind_of = [](const SamplerOptions& o) {
+        try {
+            (void)make_sampler_chain(o);
+        } catch (const Error& e) {
+            return e.kind();
+        }
+        return ErrorKind::Io;  // "did not throw"
+    };
+    EXPECT_EQ(kind_of({.temperature = -1.0f}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of({.top_k = -2}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of({.top_p = 0.0f}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of({.top_p = 1.5f}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of({.min_p = -0.1f}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of({.repeat_penalty = 0.0f}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of({.repeat_last_n = -5}), ErrorKind::InvalidArgument);
+}
+
+// A constraint that bans one token and records what it was told.
+class BanConstraint final : public Constraint {
+public:
+    explicit BanConstraint(TokenId banned) : banned_(banned) {}
+    void apply(CandidateSet& c) override {
+        for (auto& x : c.items) {
+            if (x.id == banned_) x.logit = -std::numeric_limits<float>::infinity();
+        }
+    }
+    void accept(TokenId id) override { accepted.push_back(id); }
+    void reset() override { accepted.clear(); }
+    std::vector<TokenId> accepted;
+
+private:
+    TokenId banned_;
+};
+
+TEST(SamplerChain, ConstraintMasksBeforeThePickAndSeesAcceptedTokensOnly) {
+    BanConstraint ban(2);
+    auto chain = make_sampler_chain({.temperature = 0.0f, .constraint = &ban});
+    EXPECT_EQ(chain.describe(), "constraint -> greedy");
+    const std::vector<TokenId> prompt = {2, 2};
+    chain.observe_prompt(prompt);
+    const TokenId id = chain.sample(std::vector<float>{0.0f, 1.0f, 9.0f});
+    EXPECT_EQ(id, 1);
+    chain.accept(id);
+    EXPECT_EQ(ban.accepted, (std::vector<TokenId>{1}));
+    chain.reset();
+    EXPECT_TRUE(ban.accepted.empty());
+}
+
+}  // namespace
+}  // namespace lyra::gen
