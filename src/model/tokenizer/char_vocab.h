@@ -17,7 +17,12 @@ namespace lyra::model {
 // max_chars = 0 keeps every character seen.
 std::unique_ptr<Tokenizer> build_char_vocab(std::string_view corpus, size_t max_chars = 0);
 
-// A vocabulary of only the control tokens and the 256 byte tokens (every text encodes as bytes).
+// A vocabulary of only the control tokens, the 256 byte tokens and the piece "▁" (every text
+// encodes as bytes, except that a space is "▁" as in any SentencePiece vocabulary: the space
+// escape happens before byte fallback, so without that piece a space would come back as "▁").
+//
+// Both builders always include "▁" (the space) and record add_space_prefix = false, add_bos =
+// true; scores are minus the frequency rank so no two pieces ever merge.
 std::unique_ptr<Tokenizer> build_byte_vocab();
 
 }  // namespace lyra::model

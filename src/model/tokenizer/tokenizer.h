@@ -16,6 +16,7 @@ namespace lyra::model {
 
 class GgufFile;
 class GgufWriter;
+struct Vocab;  // model/tokenizer/vocab.h: the tokenizer.ggml.* fields as plain data
 using TokenId = int32_t;
 
 enum class TokenType : int32_t {  // tokenizer.ggml.token_type values
@@ -28,6 +29,10 @@ public:
 
     // Builds the tokenizer described by a GGUF file's tokenizer.ggml.* metadata.
     static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& gguf);
+    // Builds a tokenizer from plain vocabulary data (what from_gguf reads); validates it the
+    // same way: throws Error(Corrupt) for inconsistent arrays, Error(Unsupported) for an unknown
+    // model kind or pre-tokenizer.
+    static std::unique_ptr<Tokenizer> from_vocab(Vocab vocab);
 
     // add_bos: prepend BOS if the vocabulary wants it (tokenizer.ggml.add_bos_token).
     // parse_special: text like "<|im_start|>" becomes its control token instead of plain text.
@@ -49,6 +54,16 @@ public:
     virtual std::string kind() const = 0;
     // Writes this vocabulary back as tokenizer.ggml.* keys.
     virtual void write_gguf(GgufWriter& w) const = 0;
+    // The vocabulary data this tokenizer was built from.
+    virtual const Vocab& vocab() const = 0;
+
+    // Conveniences over vocab(): the stored piece text (byte-level or "▁"-escaped, as in the
+    // file), its type, and tokenizer.chat_template (empty when the file has none).
+    const std::string& token_text(TokenId id) const;
+    TokenType token_type(TokenId id) const;
+    const std::string& chat_template() const;
+    // Id of a piece with exactly this stored text, or -1.
+    virtual TokenId find_token(std::string_view text) const = 0;
 };
 
 // Turns a stream of token ids into text, never emitting half a UTF-8 character: bytes of an
