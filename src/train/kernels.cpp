@@ -1,0 +1,567 @@
+// Training kernels (see kernels.h). Legend: M rows (B·T), K in, N out, C channels, B batch,
+// T tokens, H query heads, G kv heads, D head dim, V vocab.
+#include "train/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/check.h"
+
+namespace lyra::train::kern {
+
+// -------------------------------------------------------------------------------------------
+// gemm: C[M, N] (+)= A[M, K] · B[K, N]. Register tile of 4 rows × 2 vectors of C; the inner
+// loop broadcasts one A value and does an FMA with one row of a B panel (no horizontal sums).
+// The body is written once with GCC vector extensions and compiled three times, each for one
+// instruction set, then picked once by CPU features (STYLE.md "Tensors and kernels").
+namespace {
+
+template <typename Vec, int R>
+__attribute__((always_inline)) inline void gemm_tile(int64_t N, int64_t K, const float* A,
+                                                     const float* B, float* C, bool accumulate) {
+    constexpr int W = static_cast<int>(sizeof(Vec) / sizeof(float));
+    Vec acc[R][2];
+    for (int i = 0; i < R; ++i) {
+        if (accumulate) {
+            std::memcpy(&acc[i][0], C + i * N, sizeof(Vec));
+            std::memcpy(&acc[i][1], C + i * N + W, sizeof(Vec));
+        } else {
+            acc[i][0] = Vec{} ;
+            acc[i][1] = Vec{};
+        }
+    }
+    for (int64_t p = 0; p < K; ++p) {
+        Vec b0, b1;
+        std::memcpy(&b0, B + p * N, sizeof(Vec));
+        std::memcpy(&b1, B + p * N + W, sizeof(Vec));
+        for (int i = 0; i < R; ++i) {
+            const float a = A[i * K + p];
+            acc[i][0] += a * b0;
+            acc[i][1] += a * b1;
+        }
+    }
+    for (int i = 0; i < R; ++i) {
+        std::memcpy(C + i * N, &acc[i][0], sizeof(Vec));
+        std::memcpy(C + i * N + W, &acc[i][1], sizeof(Vec));
+    }
+}
+
+// Rows [m0, m1) × the column panel starting at j (2·W wide), or the scalar tail when j is the
+// last, partial panel.
+template <typename Vec>
+__attribute__((always_inline)) inline void gemm_block(int64_t m0, int64_t m1, int64_t j,
+                                                      int64_t N, int64_t K, const float* A,
+                                                      const float* B, float* C, bool accumulate) {
+    constexpr int64_t NR = 2 * static_cast<int64_t>(sizeof(Vec) / sizeof(float));
+    if (j + NR <= N) {
+        int64_t i = m0;
+        for (; i + 4 <= m1; i += 4) gemm_tile<Vec, 4>(N, K, A + i * K, B + j, C + i * N + j, accumulate);
+        for (; i < m1; ++i) gemm_tile<Vec, 1>(N, K, A + i * K, B + j, C + i * N + j, accumulate);
+        return;
+    }
+    for (int64_t i = m0; i < m1; ++i) {
+        for (int64_t jj = j; jj < N; ++jj) {
+            float s = accumulate ? C[i * N + jj] : 0.0f;
+            for (int64_t p = 0; p < K; ++p) s += A[i * K + p] * B[p * N + jj];
+            C[i * N + jj] = s;
+        }
+    }
+}
+
+using GemmBlockFn = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, const float*,
+                             const float*, float*, bool);
+
+typedef float V16 __attribute__((vector_size(64)));
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V4 __attribute__((vector_size(16)));
+
+__attribute__((target("avx512f,fma"))) void gemm_block_avx512(int64_t m0, int64_t m1, int64_t j,
+                                                              int64_t N, int64_t K, const float* A,
+                                                              const float* B, float* C, bool acc) {
+    gemm_block<V16>(m0, m1, j, N, K, A, B, C, acc);
+}
+__attribute__((target("avx2,fma"))) void gemm_block_avx2(int64_t m0, int64_t m1, int64_t j,
+                                                         int64_t N, int64_t K, const float* A,
+                                                         const float* B, float* C, bool acc) {
+    gemm_block<V8>(m0, m1, j, N, K, A, B, C, acc);
+}
+void gemm_block_generic(int64_t m0, int64_t m1, int64_t j, int64_t N, int64_t K, const float* A,
+                        const float* B, float* C, bool acc) {
+    gemm_block<V4>(m0, m1, j, N, K, A, B, C, acc);
+}
+
+struct GemmVariant {
+    GemmBlockFn fn;
+    int64_t panel;  // columns per panel (2 vectors)
+    const char* name;
+};
+
+GemmVariant pick_gemm() {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return {gemm_block_avx512, 32, "avx512"};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return {gemm_block_avx2, 16, "avx2"};
+    return {gemm_block_generic, 8, "generic"};
+}
+
+const GemmVariant& gemm_variant() {
+    static const GemmVariant v = pick_gemm();
+    return v;
+}
+
+constexpr int64_t kRowChunk = 32;  // rows of C per work item
+
+}  // namespace
+
+const char* gemm_isa() { return gemm_variant().name; }
+
+void gemm(core::ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A,
+          const float* B, float* C, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        if (!accumulate) std::fill(C, C + M * N, 0.0f);
+        return;
+    }
+    const GemmVariant& v = gemm_variant();
+    const int64_t n_panels = (N + v.panel - 1) / v.panel;
+    const int64_t n_chunks = (M + kRowChunk - 1) / kRowChunk;
+    // Work items run panel-major so one thread sweeps all rows against a B panel it keeps in
+    // cache.
+    pool.parallel_for(n_panels * n_chunks, [&](int64_t begin, int64_t end) {
+        for (int64_t w = begin; w < end; ++w) {
+            const int64_t jp = w / n_chunks, ic = w % n_chunks;
+            const int64_t m0 = ic * kRowChunk, m1 = std::min(M, m0 + kRowChunk);
+            v.fn(m0, m1, jp * v.panel, N, K, A, B, C, accumulate);
+        }
+    });
+}
+
+void gemm_ref(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C,
+              bool accumulate) {
+    for (int64_t i = 0; i < M; ++i) {
+        for (int64_t j = 0; j < N; ++j) {
+            double s = accumulate ? static_cast<double>(C[i * N + j]) : 0.0;
+            for (int64_t p = 0; p < K; ++p)
+                s += static_cast<double>(A[i * K + p]) * static_cast<double>(B[p * N + j]);
+            C[i * N + j] = static_cast<float>(s);
+        }
+    }
+}
+
+void transpose(core::ThreadPool& pool, const float* in, int64_t R, int64_t C, float* out) {
+    constexpr int64_t kTile = 32;
+    const int64_t n_tiles_r = (R + kTile - 1) / kTile;
+    pool.parallel_for(n_tiles_r, [&](int64_t begin, int64_t end) {
+        for (int64_t tr = begin; tr < end; ++tr) {
+            const int64_t r0 = tr * kTile, r1 = std::min(R, r0 + kTile);
+            for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+                const int64_t c1 = std::min(C, c0 + kTile);
+                for (int64_t r = r0; r < r1; ++r)
+                    for (int64_t c = c0; c < c1; ++c) out[c * R + r] = in[r * C + c];
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------------------------------------------
+// linear: y[M, N] = x[M, K] · w[N, K]^T + b
+
+void linear_forward(core::ThreadPool& pool, const float* x, const float* w, const float* b,
+                    float* y, int64_t M, int64_t K, int64_t N, float* wt_scratch) {
+    transpose(pool, w, N, K, wt_scratch);  // wt[K, N]
+    gemm(pool, M, N, K, x, wt_scratch, y, false);
+    if (b != nullptr) {
+        pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+            for (int64_t m = m0; m < m1; ++m)
+                for (int64_t n = 0; n < N; ++n) y[m * N + n] += b[n];
+        });
+    }
+}
+
+void linear_backward(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
+                     float* dx, float* dw, float* db, int64_t M, int64_t K, int64_t N,
+                     float* scratch) {
+    // forward: y[m, n] = Σ_k x[m, k] w[n, k] + b[n]
+    // dx[m, k] += Σ_n dy[m, n] w[n, k]
+    if (dx != nullptr) gemm(pool, M, K, N, dy, w, dx, true);
+    // dw[n, k] += Σ_m dy[m, n] x[m, k]    (dy^T [N, M] · x [M, K])
+    transpose(pool, dy, M, N, scratch);
+    gemm(pool, N, K, M, scratch, x, dw, true);
+    // db[n] += Σ_m dy[m, n]   (rows of dy^T are contiguous)
+    if (db != nullptr) {
+        pool.parallel_for(N, [&](int64_t n0, int64_t n1) {
+            for (int64_t n = n0; n < n1; ++n) {
+                float s = 0.0f;
+                for (int64_t m = 0; m < M; ++m) s += scratch[n * M + m];
+                db[n] += s;
+            }
+        });
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// embeddings
+
+void embed_forward(const int32_t* ids, const float* wte, const float* wpe, float* out, int64_t M,
+                   int64_t T, int64_t C) {
+    for (int64_t m = 0; m < M; ++m) {
+        const float* e = wte + static_cast<int64_t>(ids[m]) * C;
+        float* o = out + m * C;
+        if (wpe != nullptr) {
+            const float* p = wpe + (m % T) * C;
+            for (int64_t c = 0; c < C; ++c) o[c] = e[c] + p[c];
+        } else {
+            std::memcpy(o, e, static_cast<size_t>(C) * sizeof(float));
+        }
+    }
+}
+
+void embed_backward(core::ThreadPool& pool, const float* dout, const int32_t* ids, float* dwte,
+                    float* dwpe, int64_t M, int64_t T, int64_t C) {
+    // forward: out[m, c] = wte[ids[m], c] + wpe[m % T, c]
+    // Threads own column ranges, so rows sharing a token never race.
+    pool.parallel_for(C, [&](int64_t c0, int64_t c1) {
+        for (int64_t m = 0; m < M; ++m) {
+            const float* d = dout + m * C;
+            float* gt = dwte + static_cast<int64_t>(ids[m]) * C;
+            for (int64_t c = c0; c < c1; ++c) gt[c] += d[c];
+            if (dwpe != nullptr) {
+                float* gp = dwpe + (m % T) * C;
+                for (int64_t c = c0; c < c1; ++c) gp[c] += d[c];
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------------------------------------------
+// norms
+
+void rmsnorm_forward(core::ThreadPool& pool, const float* x, const float* w, float* y,
+                     float* rstd, int64_t M, int64_t C, float eps) {
+    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            const float* xr = x + m * C;
+            float ss = 0.0f;
+            for (int64_t c = 0; c < C; ++c) ss += xr[c] * xr[c];
+            const float r = 1.0f / std::sqrt(ss / static_cast<float>(C) + eps);
+            rstd[m] = r;
+            for (int64_t c = 0; c < C; ++c) y[m * C + c] = xr[c] * r * w[c];
+        }
+    });
+}
+
+void rmsnorm_backward(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
+                      const float* rstd, float* dx, float* dw, int64_t M, int64_t C) {
+    // forward: y[c] = x[c] · r · w[c],  r = (mean(x²) + eps)^(-1/2),  dr/dx[c] = -r³ x[c] / C
+    // dx[c] += r · dy[c] w[c] - r³/C · x[c] · Σ_j dy[j] w[j] x[j]
+    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            const float* xr = x + m * C;
+            const float* d = dy + m * C;
+            const float r = rstd[m];
+            float dot = 0.0f;
+            for (int64_t c = 0; c < C; ++c) dot += d[c] * w[c] * xr[c];
+            const float k = r * r * r * dot / static_cast<float>(C);
+            for (int64_t c = 0; c < C; ++c) dx[m * C + c] += r * d[c] * w[c] - k * xr[c];
+        }
+    });
+    // dw[c] += Σ_m dy[m, c] · x[m, c] · r[m]   (threads own column ranges)
+    pool.parallel_for(C, [&](int64_t c0, int64_t c1) {
+        for (int64_t m = 0; m < M; ++m) {
+            const float r = rstd[m];
+            for (int64_t c = c0; c < c1; ++c) dw[c] += dy[m * C + c] * x[m * C + c] * r;
+        }
+    });
+}
+
+void layernorm_forward(core::ThreadPool& pool, const float* x, const float* w, const float* b,
+                       float* y, float* mean, float* rstd, int64_t M, int64_t C, float eps) {
+    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            const float* xr = x + m * C;
+            float s = 0.0f;
+            for (int64_t c = 0; c < C; ++c) s += xr[c];
+            const float mu = s / static_cast<float>(C);
+            float v = 0.0f;
+            for (int64_t c = 0; c < C; ++c) v += (xr[c] - mu) * (xr[c] - mu);
+            const float r = 1.0f / std::sqrt(v / static_cast<float>(C) + eps);
+            mean[m] = mu;
+            rstd[m] = r;
+            for (int64_t c = 0; c < C; ++c) y[m * C + c] = (xr[c] - mu) * r * w[c] + b[c];
+        }
+    });
+}
+
+void layernorm_backward(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
+                        const float* mean, const float* rstd, float* dx, float* dw, float* db,
+                        int64_t M, int64_t C) {
+    // forward: xhat = (x - mean) · rstd;  y = xhat · w + b
+    // dxhat = dy · w;  dx += rstd · (dxhat - mean(dxhat) - xhat · mean(dxhat · xhat))
+    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            const float* xr = x + m * C;
+            const float* d = dy + m * C;
+            const float mu = mean[m], r = rstd[m];
+            float s1 = 0.0f, s2 = 0.0f;
+            for (int64_t c = 0; c < C; ++c) {
+                const float dxh = d[c] * w[c];
+                s1 += dxh;
+                s2 += dxh * (xr[c] - mu) * r;
+            }
+            s1 /= static_cast<float>(C);
+            s2 /= static_cast<float>(C);
+            for (int64_t c = 0; c < C; ++c) {
+                const float xh = (xr[c] - mu) * r;
+                dx[m * C + c] += r * (d[c] * w[c] - s1 - xh * s2);
+            }
+        }
+    });
+    // dw[c] += Σ_m dy · xhat;  db[c] += Σ_m dy
+    pool.parallel_for(C, [&](int64_t c0, int64_t c1) {
+        for (int64_t m = 0; m < M; ++m) {
+            const float mu = mean[m], r = rstd[m];
+            for (int64_t c = c0; c < c1; ++c) {
+                dw[c] += dy[m * C + c] * (x[m * C + c] - mu) * r;
+                db[c] += dy[m * C + c];
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------------------------------------------
+// RoPE, interleaved pairs: for pair i of a head at position p, θ = p · base^(-2i/D),
+//   y0 = x0 cos θ - x1 sin θ,   y1 = x0 sin θ + x1 cos θ.
+// Its backward is the inverse rotation (θ → -θ):  dx0 = dy0 cos + dy1 sin, dx1 = -dy0 sin + dy1 cos.
+
+void rope_apply(core::ThreadPool& pool, float* x, int64_t row_stride, int64_t M, int64_t T,
+                int64_t H, int64_t D, float freq_base, bool inverse) {
+    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            const float pos = static_cast<float>(m % T);
+            for (int64_t i = 0; i < D / 2; ++i) {
+                const float freq = std::pow(freq_base, -2.0f * static_cast<float>(i) /
+                                                           static_cast<float>(D));
+                const float theta = pos * freq;
+                const float c = std::cos(theta);
+                const float s = inverse ? -std::sin(theta) : std::sin(theta);
+                for (int64_t h = 0; h < H; ++h) {
+                    float* p = x + m * row_stride + h * D + 2 * i;
+                    const float x0 = p[0], x1 = p[1];
+                    p[0] = x0 * c - x1 * s;
+                    p[1] = x0 * s + x1 * c;
+                }
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------------------------------------------
+// attention
+
+namespace {
+inline float dot(const float* a, const float* b, int64_t n) {
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+inline void axpy(float a, const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+}  // namespace
+
+void attention_forward(core::ThreadPool& pool, const AttnShape& s, const float* q, const float* k,
+                       const float* v, float* att, float* out) {
+    const int64_t T = s.T, D = s.D, H = s.H, group = s.H / s.G;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    pool.parallel_for(s.B * H, [&](int64_t w0, int64_t w1) {
+        for (int64_t w = w0; w < w1; ++w) {
+            const int64_t b = w / H, h = w % H, g = h / group;
+            for (int64_t t = 0; t < T; ++t) {
+                const float* qt = q + (b * T + t) * s.q_stride + h * D;
+                float* a = att + ((b * H + h) * T + t) * T;
+                float mx = -INFINITY;
+                for (int64_t u = 0; u <= t; ++u) {
+                    a[u] = dot(qt, k + (b * T + u) * s.k_stride + g * D, D) * scale;
+                    mx = std::max(mx, a[u]);
+                }
+                float sum = 0.0f;
+                for (int64_t u = 0; u <= t; ++u) {
+                    a[u] = std::exp(a[u] - mx);
+                    sum += a[u];
+                }
+                const float inv = 1.0f / sum;
+                for (int64_t u = 0; u <= t; ++u) a[u] *= inv;
+                for (int64_t u = t + 1; u < T; ++u) a[u] = 0.0f;
+                float* o = out + (b * T + t) * H * D + h * D;
+                std::fill(o, o + D, 0.0f);
+                for (int64_t u = 0; u <= t; ++u) axpy(a[u], v + (b * T + u) * s.v_stride + g * D, o, D);
+            }
+        }
+    });
+}
+
+void attention_backward(core::ThreadPool& pool, const AttnShape& s, const float* dout,
+                        const float* q, const float* k, const float* v, const float* att,
+                        float* dq, float* dk, float* dv, float* datt_scratch) {
+    const int64_t T = s.T, D = s.D, H = s.H, G = s.G, group = s.H / s.G;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    // Work items are (batch, kv head) so dk/dv rows of one kv head are written by one thread.
+    pool.run([&](int ith, int nth) {
+        int64_t w0 = 0, w1 = 0;
+        core::split_range(s.B * G, ith, nth, &w0, &w1);
+        float* dp = datt_scratch + static_cast<int64_t>(ith) * T;
+        for (int64_t w = w0; w < w1; ++w) {
+            const int64_t b = w / G, g = w % G;
+            for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+                for (int64_t t = 0; t < T; ++t) {
+                    const float* a = att + ((b * H + h) * T + t) * T;
+                    const float* dot_ = dout + (b * T + t) * H * D + h * D;
+                    // forward: out[t] = Σ_u a[t, u] v[u]
+                    //   da[t, u] = dout[t] · v[u];   dv[u] += a[t, u] dout[t]
+                    float sum = 0.0f;
+                    for (int64_t u = 0; u <= t; ++u) {
+                        const float* vu = v + (b * T + u) * s.v_stride + g * D;
+                        dp[u] = dot(dot_, vu, D);
+                        sum += dp[u] * a[u];
+                        axpy(a[u], dot_, dv + (b * T + u) * s.v_stride + g * D, D);
+                    }
+                    // forward: a[t, :] = softmax(score[t, :])
+                    //   dscore[u] = a[u] (da[u] - Σ_j a[j] da[j])
+                    // forward: score[t, u] = scale · q[t] · k[u]
+                    //   dq[t] += scale · dscore[u] k[u];   dk[u] += scale · dscore[u] q[t]
+                    const float* qt = q + (b * T + t) * s.q_stride + h * D;
+                    float* dqt = dq + (b * T + t) * s.q_stride + h * D;
+                    for (int64_t u = 0; u <= t; ++u) {
+                        const float ds = a[u] * (dp[u] - sum) * scale;
+                        axpy(ds, k + (b * T + u) * s.k_stride + g * D, dqt, D);
+                        axpy(ds, qt, dk + (b * T + u) * s.k_stride + g * D, D);
+                    }
+                }
+            }
+        }
+    });
+}
+
+// -------------------------------------------------------------------------------------------
+// pointwise
+
+void swiglu_forward(core::ThreadPool& pool, const float* g, const float* u, float* h, int64_t n) {
+    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    });
+}
+
+void swiglu_backward(core::ThreadPool& pool, const float* dh, const float* g, const float* u,
+                     float* dg, float* du, int64_t n) {
+    // forward: h = g · σ(g) · u
+    //   du = dh · g σ(g);   dg = dh · u · σ(g) (1 + g (1 - σ(g)))
+    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const float d = dh[i], gi = g[i], ui = u[i];  // read first: du/dg may alias dh
+            const float sg = 1.0f / (1.0f + std::exp(-gi));
+            du[i] = d * gi * sg;
+            dg[i] = d * ui * sg * (1.0f + gi * (1.0f - sg));
+        }
+    });
+}
+
+namespace {
+constexpr float kGeluS = 0.7978845608028654f;  // sqrt(2/π)
+constexpr float kGeluA = 0.044715f;
+}  // namespace
+
+void gelu_forward(core::ThreadPool& pool, const float* x, float* y, int64_t n) {
+    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const float xi = x[i];
+            y[i] = 0.5f * xi * (1.0f + std::tanh(kGeluS * (xi + kGeluA * xi * xi * xi)));
+        }
+    });
+}
+
+void gelu_backward(core::ThreadPool& pool, const float* dy, const float* x, float* dx, int64_t n) {
+    // forward: y = ½ x (1 + tanh(s (x + a x³)))
+    //   dy/dx = ½ (1 + th) + ½ x (1 - th²) s (1 + 3 a x²)
+    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const float xi = x[i];
+            const float th = std::tanh(kGeluS * (xi + kGeluA * xi * xi * xi));
+            const float d = 0.5f * (1.0f + th) +
+                            0.5f * xi * (1.0f - th * th) * kGeluS * (1.0f + 3.0f * kGeluA * xi * xi);
+            dx[i] = dy[i] * d;
+        }
+    });
+}
+
+void add(core::ThreadPool& pool, const float* a, const float* b, float* y, int64_t n) {
+    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) y[i] = a[i] + b[i];
+    });
+}
+
+// -------------------------------------------------------------------------------------------
+// cross-entropy
+
+float cross_entropy_forward(core::ThreadPool& pool, const float* logits, const int32_t* targets,
+                            float* losses, int64_t M, int64_t V) {
+    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            if (targets[m] < 0) {
+                losses[m] = 0.0f;
+                continue;
+            }
+            const float* l = logits + m * V;
+            float mx = l[0];
+            for (int64_t i = 1; i < V; ++i) mx = std::max(mx, l[i]);
+            float sum = 0.0f;
+            for (int64_t i = 0; i < V; ++i) sum += std::exp(l[i] - mx);
+            losses[m] = std::log(sum) + mx - l[targets[m]];
+        }
+    });
+    double total = 0.0;
+    int64_t n = 0;
+    for (int64_t m = 0; m < M; ++m) {
+        if (targets[m] < 0) continue;
+        total += static_cast<double>(losses[m]);
+        ++n;
+    }
+    return n == 0 ? 0.0f : static_cast<float>(total / static_cast<double>(n));
+}
+
+void cross_entropy_backward(core::ThreadPool& pool, float* logits, const int32_t* targets,
+                            int64_t M, int64_t V, float scale) {
+    int64_t n_valid = 0;
+    for (int64_t m = 0; m < M; ++m) n_valid += targets[m] >= 0 ? 1 : 0;
+    const float k = n_valid == 0 ? 0.0f : scale / static_cast<float>(n_valid);
+    // forward: loss = mean_m (logsumexp(l[m]) - l[m, target])
+    //   dl[m, i] = (softmax(l[m])_i - [i == target]) / n_valid
+    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            float* l = logits + m * V;
+            if (targets[m] < 0) {
+                std::fill(l, l + V, 0.0f);
+                continue;
+            }
+            float mx = l[0];
+            for (int64_t i = 1; i < V; ++i) mx = std::max(mx, l[i]);
+            float sum = 0.0f;
+            for (int64_t i = 0; i < V; ++i) {
+                l[i] = std::exp(l[i] - mx);
+                sum += l[i];
+            }
+            const float inv = 1.0f / sum;
+            for (int64_t i = 0; i < V; ++i) l[i] = l[i] * inv * k;
+            l[targets[m]] -= k;
+        }
+    });
+}
+
+}  // namespace lyra::train::kern

@@ -1,0 +1,58 @@
+// Optimisation pieces of a training step: AdamW with decoupled weight decay (PyTorch's
+// torch.optim.AdamW update, term for term), the warmup + cosine learning-rate schedule, and
+// global-norm gradient clipping. Plain data + functions; no threads, no allocation after
+// construction, never throws.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "train/train_model.h"
+
+namespace lyra::train {
+
+struct AdamWOptions {
+    float beta1 = 0.9f;
+    float beta2 = 0.95f;
+    float eps = 1e-8f;
+    float weight_decay = 0.1f;
+    bool decay_all = false;  // false: decay only 2-D weights (no norms, biases or embeddings)
+};
+
+class AdamW {
+public:
+    AdamW(const TrainModel& model, AdamWOptions opt);
+
+    // One update of params with grads at learning rate lr; increments step().
+    void update(std::span<float> params, std::span<const float> grads, float lr);
+
+    int64_t step() const { return step_; }
+    // The moments, for checkpoints (same layout as the model's params).
+    std::vector<float>& m() { return m_; }
+    std::vector<float>& v() { return v_; }
+    void set_step(int64_t s) { step_ = s; }
+
+private:
+    AdamWOptions opt_;
+    std::vector<float> m_, v_;
+    std::vector<uint8_t> decay_;  // per element: 1 if weight decay applies
+    int64_t step_ = 0;
+};
+
+struct LrSchedule {
+    float lr = 1e-3f;       // peak learning rate
+    float min_lr = 1e-4f;   // floor the cosine decays to
+    int64_t warmup = 0;     // steps of linear warmup from lr/warmup to lr
+    int64_t steps = 1;      // total steps; cosine runs from warmup to steps
+
+    // Learning rate for step (0-based).
+    float at(int64_t step) const;
+};
+
+// Scales grads so their global L2 norm is at most max_norm (PyTorch clip_grad_norm_:
+// coefficient max_norm / (norm + 1e-6), capped at 1). max_norm ≤ 0 disables. Returns the norm
+// before clipping.
+float clip_grad_norm(std::span<float> grads, float max_norm);
+
+}  // namespace lyra::train

@@ -1,0 +1,109 @@
+// TrainModel: a trainable llama or gpt2 Transformer with F32 master weights in one flat buffer,
+// a matching flat gradient buffer, and the activations one forward saves for its backward.
+// Parameters carry their GGUF tensor names (token_embd.weight, blk.0.attn_q.weight, …) so the
+// trained model is written as a standard GGUF that model::Model::load reads.
+// Not thread-safe; kernels run on the ThreadPool passed in. Bad configs are Error(InvalidArgument).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "model/model.h"
+
+namespace lyra::train {
+
+struct TrainConfig {
+    model::Arch arch = model::Arch::Llama;  // Llama or Gpt2
+    int64_t n_vocab = 0;
+    int64_t n_ctx = 0;      // longest training window (gpt2: rows of position_embd)
+    int64_t n_embd = 0;
+    int64_t n_layer = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;  // 0 = n_head (llama only; gpt2 has n_head_kv == n_head)
+    int64_t n_ff = 0;       // 0 = 4·n_embd (gpt2) or a SwiGLU-sized default (llama)
+    float norm_eps = 1e-5f;
+    float rope_base = 10000.0f;
+    bool tied_output = false;  // output head shares token_embd.weight
+
+    // Fills the 0 defaults and throws Error(InvalidArgument) naming the impossible field.
+    void validate();
+};
+
+struct ParamInfo {
+    std::string name;            // GGUF tensor name
+    std::vector<int64_t> shape;  // PyTorch order ([out, in] for weights)
+    size_t offset = 0;           // into params()/grads(), in floats
+    size_t numel = 0;
+    bool is_matrix = false;      // 2-D weight other than an embedding: the weight-decay group
+};
+
+class TrainModel {
+public:
+    explicit TrainModel(TrainConfig cfg);
+    TrainModel(const TrainModel&) = delete;
+    TrainModel& operator=(const TrainModel&) = delete;
+
+    const TrainConfig& config() const { return cfg_; }
+    const std::vector<ParamInfo>& param_info() const { return info_; }
+    const ParamInfo* find_param(std::string_view name) const;
+    std::span<float> params() { return params_; }
+    std::span<const float> params() const { return params_; }
+    std::span<float> grads() { return grads_; }
+
+    // GPT-2-style init: N(0, 0.02) weights, residual projections scaled by 1/sqrt(2·n_layer),
+    // norm weights 1, biases 0. Same seed ⇒ same weights.
+    void init_random(uint64_t seed);
+
+    // Runs tokens[B, T] forward. With targets (B·T ids; < 0 = ignore) returns the mean
+    // cross-entropy and keeps what backward() needs; without, returns 0 and leaves logits().
+    float forward(core::ThreadPool& pool, const int32_t* tokens, const int32_t* targets,
+                  int64_t B, int64_t T);
+    // Logits [B·T, V] of the last forward (valid until backward()).
+    const float* logits() const { return act_.logits.data(); }
+    void zero_grad();
+    // Accumulates d(loss · loss_scale)/dθ into grads() for the last forward with targets.
+    void backward(core::ThreadPool& pool, float loss_scale = 1.0f);
+
+private:
+    struct LayerParams {
+        // llama: attn_norm, q, k, v, o, ffn_norm, gate, up, down.
+        // gpt2: ln1 w/b, qkv w/b, o w/b, ln2 w/b, fc (up) w/b, proj (down) w/b.
+        float *attn_norm, *attn_norm_b, *wq, *wk, *wv, *wqkv, *bqkv, *wo, *bo;
+        float *ffn_norm, *ffn_norm_b, *w_gate, *w_up, *b_up, *w_down, *b_down;
+    };
+    struct Activations {
+        std::vector<float> resid;      // [L+1, M, C]: input of each layer, then the final output
+        std::vector<float> mid;        // [L, M, C]: after attention's residual add
+        std::vector<float> norm1, norm2;                  // [L, M, C]
+        std::vector<float> mean1, rstd1, mean2, rstd2;    // [L, M]
+        std::vector<float> qkv;        // [L, M, QKV]: q | k | v per row (rope applied)
+        std::vector<float> att;        // [L, B, H, T, T]
+        std::vector<float> attn_out;   // [L, M, H·D]
+        std::vector<float> ff_a, ff_b, ff_h;  // [L, M, F]: llama gate, up, h; gpt2 pre-gelu, -, h
+        std::vector<float> normf, meanf, rstdf;           // [M, C], [M], [M]
+        std::vector<float> logits;     // [M, V]
+        std::vector<float> losses;     // [M]
+        std::vector<int32_t> tokens, targets;
+    };
+    void add_param(const std::string& name, std::vector<int64_t> shape, bool is_matrix);
+    LayerParams layer(std::vector<float>& buf, int64_t l);
+    float* tensor(std::vector<float>& buf, const std::string& name);
+    void ensure_buffers(int64_t B, int64_t T);
+
+    TrainConfig cfg_;
+    std::vector<ParamInfo> info_;
+    std::vector<float> params_, grads_;
+    Activations act_;
+    std::vector<float> scratch_a_, scratch_b_, scratch_c_, scratch_t_;
+    int64_t B_ = 0, T_ = 0;
+    bool have_targets_ = false;
+};
+
+// Reads a TrainModel's weights back from a GGUF written by write_model_gguf (same names).
+// Throws Error(Corrupt) naming a missing tensor or a shape that disagrees.
+void load_params_from_gguf(TrainModel& m, const model::GgufFile& f);
+
+}  // namespace lyra::train
