@@ -1,13 +1,163 @@
-// `lyra generate`: being written (issue #2); registered so the command list is complete.
+// `lyra generate`: text continuation of a prompt with any GGUF model (DESIGN.md contract).
+// Text streams to stdout as it is generated; --json prints one JSON object instead.
+// Flag values out of range are usage errors (exit 2); a bad prompt or model file exits 1.
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
 #include "core/error.h"
+#include "generate/generator.h"
+#include "generate/models_dir.h"
+#include "generate/result_json.h"
+#include "model/model.h"
 
 namespace lyra::cli {
 
+namespace {
+
+struct GenerateFlags {
+    std::string model;
+    std::string prompt;
+    gen::GenerateOptions opt;
+    bool seed_given = false;
+    bool json = false;
+    bool no_stream = false;
+    std::string grammar, regex, json_schema;
+};
+
+// A usage check with a plain message: "must be at least 1, got 0" (CLI11's own range message
+// prints the full double range).
+CLI::Validator at_least(double lo) {
+    return CLI::Validator(
+        [lo](std::string& v) -> std::string {
+            try {
+                if (std::stod(v) >= lo) return {};
+            } catch (const std::exception&) {
+                return "expected a number, got '" + v + "'";
+            }
+            return "out of range; expected at least " + fmt::format("{}", lo) + ", got " + v;
+        },
+        "");
+}
+
+CLI::Validator between(double lo, double hi) {
+    return CLI::Validator(
+        [lo, hi](std::string& v) -> std::string {
+            try {
+                const double x = std::stod(v);
+                if (x >= lo && x <= hi) return {};
+            } catch (const std::exception&) {
+                return "expected a number, got '" + v + "'";
+            }
+            return fmt::format("out of range; expected {} to {}, got {}", lo, hi, v);
+        },
+        "");
+}
+
+void write_stdout(std::string_view s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+}
+
+void run_generate(GenerateFlags& f) {
+    if (!f.grammar.empty() || !f.regex.empty() || !f.json_schema.empty()) {
+        throw_error(ErrorKind::Unsupported,
+                    "constrained decoding is not available yet (issue #4); drop --grammar, "
+                    "--regex and --json-schema");
+    }
+    if (f.model.empty()) f.model = gen::default_model_path();
+    if (!f.seed_given) f.opt.seed = std::random_device{}();  // recorded in --json output
+
+    const auto model = model::Model::load(f.model);
+    const bool stream = !f.json && !f.no_stream;
+    int last_cand = 0;
+    gen::StreamFn on_text;
+    if (stream) {
+        on_text = [&](int cand, std::string_view piece) {
+            if (cand != last_cand) {
+                write_stdout("\n---\n");  // separates candidates when -n > 1
+                last_cand = cand;
+            }
+            write_stdout(piece);
+            return true;
+        };
+    }
+    const gen::GenerateResult r = gen::generate(*model, f.prompt, f.opt, on_text);
+
+    if (f.json) {
+        write_stdout(gen::dump_json(gen::result_to_json(r, f.opt, f.model)) + "\n");
+        return;
+    }
+    if (!stream) {
+        for (size_t i = 0; i < r.candidates.size(); ++i) {
+            if (i > 0) write_stdout("\n---\n");
+            write_stdout(r.candidates[i].text);
+        }
+    }
+    write_stdout("\n");
+}
+
+}  // namespace
+
 void add_generate_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("generate", "(not yet available)");
-    cmd->allow_extras();
-    cmd->callback([] { throw_error(ErrorKind::Unsupported, "'lyra generate' is not implemented yet"); });
+    auto f = std::make_shared<GenerateFlags>();
+    auto* cmd = app.add_subcommand("generate", "Continue a prompt with a language model");
+    auto& o = f->opt;
+    o.max_tokens = 128;
+    cmd->add_option("-m,--model", f->model, "GGUF model (default: the shipped " +
+                                                std::string(gen::kDefaultModelFile) + ")");
+    cmd->add_option("-p,--prompt", f->prompt, "Text to continue")->required();
+    cmd->add_option("--max-tokens", o.max_tokens, "New tokens per candidate, at most")
+        ->check(at_least(1))
+        ->capture_default_str();
+    cmd->add_option("--stop", o.stop, "Stop string (repeatable); cut from the output");
+    cmd->add_option_function<uint64_t>(
+        "--seed",
+        [f](const uint64_t& s) {
+            f->opt.seed = s;
+            f->seed_given = true;
+        },
+        "Random seed (default: a fresh one, reported by --json)");
+    cmd->add_option("--threads", o.threads, "Threads (0 = all cores)")
+        ->check(at_least(0))
+        ->capture_default_str();
+    cmd->add_option("-n,--candidates", o.n_candidates, "Candidates (seeds seed, seed+1, ...)")
+        ->check(at_least(1))
+        ->capture_default_str();
+    cmd->add_option("--temperature", o.temperature, "Sampling temperature (0 = greedy)")
+        ->check(at_least(0))
+        ->capture_default_str();
+    cmd->add_option("--top-k", o.top_k, "Keep the k most likely tokens (0 = off)")
+        ->check(at_least(0))
+        ->capture_default_str();
+    cmd->add_option("--top-p", o.top_p, "Nucleus mass in (0, 1] (1 = off)")
+        ->check(between(1e-6, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--min-p", o.min_p, "Drop tokens below p x the top probability (0 = off)")
+        ->check(between(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--repeat-penalty", o.repeat_penalty, "Repetition penalty (1 = off)")
+        ->check(between(1e-6, 1e6))
+        ->capture_default_str();
+    cmd->add_option("--repeat-last-n", o.repeat_last_n, "Penalty window in tokens (-1 = all)")
+        ->check(at_least(-1))
+        ->capture_default_str();
+    cmd->add_option("--frequency-penalty", o.frequency_penalty, "Per-occurrence penalty")
+        ->capture_default_str();
+    cmd->add_option("--presence-penalty", o.presence_penalty, "Penalty once a token appeared")
+        ->capture_default_str();
+    cmd->add_flag("--json", f->json, "Print one JSON object instead of streaming text");
+    cmd->add_flag("--no-stream", f->no_stream, "Print the text only when it is complete");
+    auto* g = cmd->add_option("--grammar", f->grammar, "GBNF grammar file (issue #4)");
+    auto* r = cmd->add_option("--regex", f->regex, "Regular expression the output must match (issue #4)");
+    auto* s = cmd->add_option("--json-schema", f->json_schema, "JSON schema file (issue #4)");
+    g->excludes(r)->excludes(s);
+    r->excludes(s);
+    cmd->callback([f] { run_generate(*f); });
 }
 
 }  // namespace lyra::cli

@@ -1,0 +1,56 @@
+// JSON for generation results (result_json.h).
+#include "generate/result_json.h"
+
+namespace lyra::gen {
+
+nlohmann::json timings_to_json(const Timings& t) {
+    return {{"t_prefill_us", t.t_prefill_us}, {"t_decode_us", t.t_decode_us},
+            {"n_prompt", t.n_prompt},         {"n_gen", t.n_gen},
+            {"prefill_tok_s", t.prefill_tok_s()}, {"decode_tok_s", t.decode_tok_s()}};
+}
+
+nlohmann::json options_to_json(const GenerateOptions& o) {
+    return {{"max_tokens", o.max_tokens},
+            {"temperature", o.temperature},
+            {"top_k", o.top_k},
+            {"top_p", o.top_p},
+            {"min_p", o.min_p},
+            {"repeat_penalty", o.repeat_penalty},
+            {"repeat_last_n", o.repeat_last_n},
+            {"frequency_penalty", o.frequency_penalty},
+            {"presence_penalty", o.presence_penalty},
+            {"stop", o.stop},
+            {"n", o.n_candidates},
+            {"seed", o.seed}};
+}
+
+nlohmann::json result_to_json(const GenerateResult& r, const GenerateOptions& o,
+                              const std::string& model_path) {
+    nlohmann::json j;
+    nlohmann::json cands = nlohmann::json::array();
+    for (const auto& c : r.candidates) {
+        cands.push_back({{"text", c.text},
+                         {"tokens", c.tokens},
+                         {"finish_reason", finish_reason_name(c.finish)},
+                         {"seed", c.seed}});
+    }
+    if (!r.candidates.empty()) {
+        const auto& first = r.candidates.front();
+        j["text"] = first.text;
+        j["tokens"] = first.tokens;
+        j["finish_reason"] = finish_reason_name(first.finish);
+    }
+    j["timings"] = timings_to_json(r.timings);
+    j["seed"] = o.seed;
+    j["model"] = model_path;
+    j["sampler"] = r.sampler;
+    j["options"] = options_to_json(o);
+    j["candidates"] = std::move(cands);
+    return j;
+}
+
+std::string dump_json(const nlohmann::json& j, int indent) {
+    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace lyra::gen

@@ -1,0 +1,200 @@
+// The Generator loop over a scripted fake model: its logits favour the next character of a
+// fixed script (position p -> script[p]), with small pseudo-random values elsewhere, so greedy
+// output is known exactly and sampling still has choices.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "generate/generator.h"
+#include "model/tokenizer/char_vocab.h"
+
+namespace lyra::gen {
+namespace {
+
+class ScriptModel final : public model::Model {
+public:
+    // Position p (0-based, counting the prompt's BOS) prefers script[p % size]; position
+    // eos_at (if >= 0) prefers EOS instead.
+    explicit ScriptModel(std::string script, int64_t n_ctx = 32, int64_t eos_at = -1)
+        : script_(std::move(script)), eos_at_(eos_at) {
+        tokenizer_ = model::build_byte_vocab();
+        hparams_.n_vocab = tokenizer_->n_vocab();
+        hparams_.n_ctx = n_ctx;
+        hparams_.n_embd = 1;
+        hparams_.n_layer = 1;
+        hparams_.n_head = 1;
+        hparams_.n_head_kv = 1;
+        hparams_.head_dim = 1;
+    }
+
+    void forward(model::Session& s, std::span<const TokenId> tokens, core::ThreadPool&,
+                 std::vector<float>& logits, bool) const override {
+        if (static_cast<int64_t>(tokens.size()) > s.n_free()) {
+            throw_error(ErrorKind::ContextFull, "fake: context full");
+        }
+        s.advance(static_cast<int64_t>(tokens.size()));
+        const int64_t pos = s.n_past();  // position of the token these logits predict
+        logits.assign(static_cast<size_t>(hparams_.n_vocab), 0.0f);
+        for (size_t i = 0; i < logits.size(); ++i) {
+            const uint64_t h = (static_cast<uint64_t>(pos) * 1000003u + i) * 0x9e3779b97f4a7c15ull;
+            logits[i] = static_cast<float>(h >> 40) / 16777216.0f;  // [0, 1)
+        }
+        const TokenId want = pos == eos_at_ ? tokenizer_->eos() : id_of(script_[static_cast<size_t>(pos) % script_.size()]);
+        logits[static_cast<size_t>(want)] += 8.0f;
+    }
+
+    TokenId id_of(char c) const { return tokenizer_->encode(std::string(1, c), false).at(0); }
+
+private:
+    std::string script_;
+    int64_t eos_at_;
+};
+
+GenerateOptions greedy(int max_tokens) { return {.max_tokens = max_tokens, .temperature = 0.0f}; }
+
+// The script text a greedy run prints: from the position after the prompt (BOS + bytes).
+std::string script_from(const std::string& script, size_t prompt_bytes, size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) out += script[(prompt_bytes + 1 + i) % script.size()];
+    return out;
+}
+
+TEST(Generator, GreedyFollowsTheModelsArgmax) {
+    const std::string script = "0123456789abcdefghijklmnopqrstuvwxyz";
+    ScriptModel m(script);
+    core::ThreadPool pool(1);
+    Generator gen(m, pool);
+    const auto r = gen.run("hi", greedy(5));
+    ASSERT_EQ(r.candidates.size(), 1u);
+    EXPECT_EQ(r.candidates[0].text, script_from(script, 2, 5));  // "3456" + "7"
+    EXPECT_EQ(r.candidates[0].finish, FinishReason::Length);
+    EXPECT_EQ(r.candidates[0].tokens.size(), 5u);
+    EXPECT_EQ(r.timings.n_prompt, 3);  // BOS + 'h' + 'i'
+    EXPECT_EQ(r.timings.n_gen, 5);
+    EXPECT_EQ(r.sampler, "greedy");
+}
+
+TEST(Generator, StopStringAcrossTokensIsCutFromTheText) {
+    ScriptModel m("xxxhello world. again and again");
+    const auto r = generate(m, "ab", {.max_tokens = 40, .temperature = 0.0f, .stop = {"ld."}});
+    EXPECT_EQ(r.candidates[0].text, "hello wor");
+    EXPECT_EQ(r.candidates[0].finish, FinishReason::Stop);
+}
+
+TEST(Generator, EndOfGenerationTokenFinishesWithEos) {
+    ScriptModel m("xxxabcdefghijklmnop", 32, /*eos_at=*/6);
+    const auto r = generate(m, "ab", greedy(20));
+    EXPECT_EQ(r.candidates[0].text, "abc");  // positions 3, 4, 5, then EOS at 6
+    EXPECT_EQ(r.candidates[0].finish, FinishReason::Eos);
+    EXPECT_EQ(r.candidates[0].tokens.back(), m.tokenizer().eos());
+}
+
+TEST(Generator, StreamedPiecesJoinToTheTextAndCanCancel) {
+    ScriptModel m("0123456789abcdefghijklmnopqrstuvwxyz");
+    std::string streamed;
+    const auto r = generate(m, "hi", greedy(10), [&](int cand, std::string_view piece) {
+        EXPECT_EQ(cand, 0);
+        streamed += piece;
+        return true;
+    });
+    EXPECT_EQ(streamed, r.candidates[0].text);
+
+    int calls = 0;
+    const auto c = generate(m, "hi", {.max_tokens = 10, .temperature = 0.0f, .n_candidates = 3},
+                            [&](int, std::string_view) { return ++calls < 3; });
+    ASSERT_EQ(c.candidates.size(), 1u);  // the cancel ends the whole request
+    EXPECT_EQ(c.candidates[0].finish, FinishReason::Cancelled);
+    EXPECT_EQ(c.candidates[0].text, "345");
+}
+
+TEST(Generator, NeverStreamsHalfACharacter) {
+    // "é" is two byte tokens in a byte vocabulary; "€" three.
+    ScriptModel m("xxxé€é€é€é€");
+    std::vector<std::string> pieces;
+    const auto r = generate(m, "ab", greedy(12), [&](int, std::string_view p) {
+        pieces.emplace_back(p);
+        return true;
+    });
+    EXPECT_EQ(r.candidates[0].text, "é€é€é");  // 2+3+2+3+2 = 12 byte tokens
+    for (const auto& p : pieces) EXPECT_FALSE(find_invalid_utf8(p).has_value()) << p;
+}
+
+TEST(Generator, CandidatesReusePromptAndDrawWithSeedPlusI) {
+    ScriptModel m("0123456789abcdefghijklmnopqrstuvwxyz");
+    const GenerateOptions opt = {.max_tokens = 12, .temperature = 1.5f, .top_k = 0,
+                                 .top_p = 1.0f, .min_p = 0.0f, .seed = 100, .n_candidates = 3};
+    const auto many = generate(m, "hi", opt);
+    ASSERT_EQ(many.candidates.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+        GenerateOptions one = opt;
+        one.n_candidates = 1;
+        one.seed = opt.seed + static_cast<uint64_t>(i);
+        const auto single = generate(m, "hi", one);
+        EXPECT_EQ(many.candidates[static_cast<size_t>(i)].tokens, single.candidates[0].tokens) << i;
+        EXPECT_EQ(many.candidates[static_cast<size_t>(i)].seed, one.seed);
+    }
+    EXPECT_NE(many.candidates[0].tokens, many.candidates[1].tokens);
+}
+
+TEST(Generator, SameSeedSameTextAnyThreadCount) {
+    ScriptModel m("0123456789abcdefghijklmnopqrstuvwxyz");
+    GenerateOptions opt = {.max_tokens = 16, .temperature = 3.0f, .top_k = 0, .top_p = 1.0f,
+                           .min_p = 0.0f, .seed = 9};
+    opt.threads = 1;
+    const auto a = generate(m, "hi", opt);
+    opt.threads = 2;
+    const auto b = generate(m, "hi", opt);
+    EXPECT_EQ(a.candidates[0].tokens, b.candidates[0].tokens);
+    opt.seed = 10;
+    const auto c = generate(m, "hi", opt);
+    EXPECT_NE(a.candidates[0].tokens, c.candidates[0].tokens);
+}
+
+TEST(Generator, StopsAtTheEndOfTheContextWithLength) {
+    ScriptModel m("0123456789abcdefghijklmnopqrstuvwxyz", /*n_ctx=*/16);
+    const auto r = generate(m, "hi", greedy(100));
+    // 3 prompt tokens; the first new token comes from the prompt's logits, then 13 more fill
+    // positions 3..15.
+    EXPECT_EQ(r.candidates[0].tokens.size(), 16u - 3u + 1u);
+    EXPECT_EQ(r.candidates[0].finish, FinishReason::Length);
+}
+
+ErrorKind kind_of(const ScriptModel& m, std::string_view prompt, const GenerateOptions& o,
+                  std::string* msg = nullptr) {
+    try {
+        (void)generate(m, prompt, o);
+    } catch (const Error& e) {
+        if (msg) *msg = e.what();
+        return e.kind();
+    }
+    ADD_FAILURE() << "no error";
+    return ErrorKind::Io;
+}
+
+TEST(Generator, RejectsBadRequests) {
+    ScriptModel m("abc", /*n_ctx=*/8);
+    std::string msg;
+    EXPECT_EQ(kind_of(m, "hi", greedy(0)), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of(m, "hi", {.max_tokens = 4, .n_candidates = 0}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of(m, "hi", {.max_tokens = 4, .top_p = 2.0f}), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of(m, "0123456789", greedy(4), &msg), ErrorKind::ContextFull);
+    EXPECT_NE(msg.find("expected at most 7 tokens"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("got 11 tokens"), std::string::npos) << msg;
+    EXPECT_EQ(kind_of(m, "ab\xff", greedy(4), &msg), ErrorKind::InvalidArgument);
+    EXPECT_NE(msg.find("byte offset 2"), std::string::npos) << msg;
+}
+
+TEST(Utf8, FindsTheFirstInvalidByte) {
+    EXPECT_FALSE(find_invalid_utf8("plain ascii, 春眠不觉晓, 🎵").has_value());
+    EXPECT_EQ(find_invalid_utf8("ab\x80"), 2u);             // stray continuation byte
+    EXPECT_EQ(find_invalid_utf8("a\xe6\x98"), 1u);          // truncated 3-byte sequence
+    EXPECT_EQ(find_invalid_utf8("\xc0\xaf"), 0u);           // overlong '/'
+    EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);      // UTF-16 surrogate
+    EXPECT_EQ(find_invalid_utf8("xy\xf4\x90\x80\x80"), 2u); // past U+10FFFF
+    EXPECT_EQ(find_invalid_utf8("\xff"), 0u);
+}
+
+}  // namespace
+}  // namespace lyra::gen
