@@ -2,11 +2,17 @@
 // by hand from these tables (comments show the working), not by running the code under test.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
+#include "model/format/gguf.h"
 #include "model/tokenizer/tokenizer.h"
 #include "model/tokenizer/vocab.h"
 
@@ -98,6 +104,23 @@ inline Vocab bpe_vocab(const std::string& pre = "gpt2") {
     v.types.back() = TokenType::Control;
     v.bos = v.eos = 266;
     return v;
+}
+
+// Writes `w` to a temporary GGUF file, opens it and builds its tokenizer.
+inline std::unique_ptr<Tokenizer> reload_gguf(const GgufWriter& w, const std::string& name) {
+    const std::string path = testing::TempDir() + "/lyra_tok_" + std::to_string(getpid()) + "_" +
+                             name + ".gguf";
+    w.write(path);
+    std::unique_ptr<Tokenizer> t;
+    try {
+        auto g = GgufFile::open(path);
+        t = Tokenizer::from_gguf(*g);
+    } catch (...) {
+        std::remove(path.c_str());
+        throw;
+    }
+    std::remove(path.c_str());
+    return t;
 }
 
 }  // namespace lyra::model::test
