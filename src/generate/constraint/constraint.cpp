@@ -1,0 +1,241 @@
+// GrammarConstraint (constraint.h): masks from trie walks, cached per matcher state.
+#include "generate/constraint/constraint.h"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <limits>
+
+#include "core/check.h"
+
+namespace lyra::gen::constraint {
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr size_t kMaxMatcherStates = size_t{1} << 15;   // ~32 MiB of transition tables
+constexpr size_t kMaskCacheBytes = size_t{64} << 20;    // masks kept per grammar state
+
+int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// Rules out everything except end-of-generation tokens (which get logit 0 if they were ruled
+// out, so the run can stop).
+void allow_only_eog(CandidateSet& c, const TokenTrie& trie) {
+    for (auto& cand : c.items) {
+        if (trie.is_eog(cand.id)) {
+            if (cand.logit == kNegInf) cand.logit = 0.0f;
+        } else {
+            cand.logit = kNegInf;
+        }
+    }
+}
+
+}  // namespace
+
+const char* constraint_status_name(ConstraintStatus s) {
+    switch (s) {
+        case ConstraintStatus::Waiting: return "waiting";
+        case ConstraintStatus::Active: return "active";
+        case ConstraintStatus::Complete: return "complete";
+        case ConstraintStatus::DeadEnd: return "dead end";
+    }
+    return "?";
+}
+
+GrammarConstraint::GrammarConstraint(std::shared_ptr<const Grammar> grammar,
+                                     std::shared_ptr<const TokenTrie> trie, GrammarOptions opt)
+    : grammar_(std::move(grammar)), trie_(std::move(trie)), opt_(std::move(opt)), matcher_(grammar_) {
+    LYRA_CHECK(trie_ != nullptr, "GrammarConstraint needs a token trie");
+    if (!opt_.trigger.empty()) {
+        const char last = opt_.trigger.back();
+        for (TokenId id = 0; id < trie_->n_vocab(); ++id) {
+            if (trie_->token_bytes(id).find(last) != std::string::npos) trigger_tokens_.push_back(id);
+        }
+    }
+    reset();
+}
+
+void GrammarConstraint::reset() {
+    state_ = matcher_.start();
+    status_ = opt_.trigger.empty() ? ConstraintStatus::Active : ConstraintStatus::Waiting;
+    n_accepted_ = 0;
+    matched_.clear();
+    tail_.clear();
+}
+
+bool GrammarConstraint::is_accepting() const {
+    return status_ == ConstraintStatus::Complete ||
+           (status_ == ConstraintStatus::Active && matcher_.is_accepting(state_));
+}
+
+int GrammarConstraint::budget_left() const {
+    return opt_.max_tokens > 0 ? opt_.max_tokens - n_accepted_ : INT_MAX;
+}
+
+void GrammarConstraint::build_mask(StateId s, uint32_t byte_limit, Mask& out) {
+    ++stats_.n_walks;
+    out.bits.assign((static_cast<size_t>(trie_->n_vocab()) + 63) / 64, 0);
+    out.max_min_bytes = 0;
+    out.any = false;
+    trie_->walk(matcher_, s, walk_stack_, [&](TokenId id, StateId after) {
+        const uint32_t mb = matcher_.min_bytes_to_end(after);
+        if (mb > byte_limit) return;
+        out.bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
+        out.max_min_bytes = std::max(out.max_min_bytes, mb);
+        out.any = true;
+    });
+}
+
+const GrammarConstraint::Mask& GrammarConstraint::mask_for(StateId s) {
+    auto it = cache_.find(s);
+    if (it != cache_.end()) {
+        ++stats_.n_cache_hits;
+        return it->second;
+    }
+    const size_t mask_bytes = (static_cast<size_t>(trie_->n_vocab()) + 63) / 64 * 8;
+    if ((cache_.size() + 1) * mask_bytes > kMaskCacheBytes) cache_.clear();
+    Mask& m = cache_[s];
+    build_mask(s, UINT32_MAX, m);
+    return m;
+}
+
+void GrammarConstraint::apply(CandidateSet& c) {
+    const int64_t t0 = now_us();
+    switch (status_) {
+        case ConstraintStatus::Waiting:
+            apply_waiting(c);
+            break;
+        case ConstraintStatus::Complete:
+            if (!opt_.release_at_end) allow_only_eog(c, *trie_);
+            break;
+        case ConstraintStatus::DeadEnd:
+            allow_only_eog(c, *trie_);
+            break;
+        case ConstraintStatus::Active: {
+            ++stats_.n_masks;
+            const Mask* m = &mask_for(state_);
+            const int left = budget_left();
+            // Tokens left after this one, in bytes (one byte per token at worst).
+            const auto limit = static_cast<uint32_t>(std::max(left - 1, 0));
+            if (left != INT_MAX && m->max_min_bytes > limit) {
+                build_mask(state_, limit, scratch_mask_);
+                m = &scratch_mask_;
+            }
+            const bool accepting = matcher_.is_accepting(state_);
+            const uint64_t* bits = m->bits.data();
+            bool any = false;
+            for (auto& cand : c.items) {
+                const auto id = static_cast<uint32_t>(cand.id);
+                const bool ok = ((bits[id >> 6] >> (id & 63)) & 1) != 0 ||
+                                (accepting && trie_->is_eog(cand.id));
+                if (!ok) {
+                    cand.logit = kNegInf;
+                } else if (cand.logit != kNegInf) {
+                    any = true;
+                }
+            }
+            if (!any) {
+                status_ = ConstraintStatus::DeadEnd;
+                allow_only_eog(c, *trie_);
+            }
+            break;
+        }
+    }
+    stats_.t_mask_us += now_us() - t0;
+}
+
+void GrammarConstraint::apply_waiting(CandidateSet& c) {
+    // Free text, except that a token which completes the trigger must continue it with text
+    // the grammar accepts.
+    const std::string& trig = opt_.trigger;
+    for (TokenId id : trigger_tokens_) {
+        const std::string joined = tail_ + trie_->token_bytes(id);
+        const size_t at = joined.find(trig);
+        if (at == std::string::npos) continue;
+        const std::string_view rest = std::string_view(joined).substr(at + trig.size());
+        if (matcher_.next(matcher_.start(), rest) != kDead) continue;
+        auto idx = static_cast<size_t>(id);
+        if (idx < c.items.size() && c.items[idx].id == id) {
+            c.items[idx].logit = kNegInf;
+        } else {
+            for (auto& cand : c.items)
+                if (cand.id == id) cand.logit = kNegInf;
+        }
+    }
+}
+
+void GrammarConstraint::feed(std::string_view bytes) {
+    const StateId s = matcher_.next(state_, bytes);
+    if (s == kDead) {  // only if the caller ignored the mask
+        status_ = ConstraintStatus::DeadEnd;
+        return;
+    }
+    state_ = s;
+    matched_.append(bytes);
+    if (opt_.release_at_end && matcher_.is_accepting(s) && !matcher_.can_continue(s)) {
+        status_ = ConstraintStatus::Complete;
+    }
+    if (matcher_.n_states() > kMaxMatcherStates) {
+        state_ = matcher_.compact(state_);
+        cache_.clear();
+    }
+}
+
+void GrammarConstraint::accept(TokenId id) {
+    ++n_accepted_;
+    if (id < 0 || id >= trie_->n_vocab()) return;
+    switch (status_) {
+        case ConstraintStatus::Waiting: {
+            tail_ += trie_->token_bytes(id);
+            const size_t at = tail_.find(opt_.trigger);
+            if (at != std::string::npos) {
+                status_ = ConstraintStatus::Active;
+                const std::string rest = tail_.substr(at + opt_.trigger.size());
+                tail_.clear();
+                feed(rest);
+            } else if (tail_.size() >= opt_.trigger.size()) {
+                tail_.erase(0, tail_.size() - (opt_.trigger.size() - 1));
+            }
+            break;
+        }
+        case ConstraintStatus::Active:
+            if (trie_->is_eog(id)) {
+                status_ = matcher_.is_accepting(state_) ? ConstraintStatus::Complete
+                                                        : ConstraintStatus::DeadEnd;
+            } else {
+                feed(trie_->token_bytes(id));
+            }
+            break;
+        case ConstraintStatus::Complete:
+        case ConstraintStatus::DeadEnd:
+            break;
+    }
+}
+
+std::vector<TokenId> GrammarConstraint::allowed_tokens() {
+    std::vector<TokenId> out;
+    if (status_ != ConstraintStatus::Active) return out;
+    Mask m;
+    const int left = budget_left();
+    build_mask(state_, left == INT_MAX ? UINT32_MAX : static_cast<uint32_t>(std::max(left - 1, 0)), m);
+    for (TokenId id = 0; id < trie_->n_vocab(); ++id) {
+        const auto u = static_cast<uint32_t>(id);
+        if ((m.bits[u >> 6] >> (u & 63)) & 1) out.push_back(id);
+        else if (trie_->is_eog(id) && matcher_.is_accepting(state_)) out.push_back(id);
+    }
+    return out;
+}
+
+std::unique_ptr<GrammarConstraint> make_grammar_constraint(std::string_view gbnf,
+                                                           std::shared_ptr<const TokenTrie> trie,
+                                                           GrammarOptions opt,
+                                                           std::string_view source_name) {
+    auto g = std::make_shared<const Grammar>(compile_gbnf(gbnf, source_name));
+    return std::make_unique<GrammarConstraint>(std::move(g), std::move(trie), std::move(opt));
+}
+
+}  // namespace lyra::gen::constraint

@@ -1,0 +1,118 @@
+// Constrained decoding (issue #4): GrammarConstraint plugs a compiled grammar into the sampler
+// chain (gen::Constraint): before each pick it rules out every token whose bytes the grammar
+// cannot take, and end-of-generation tokens unless the grammar may end. Masks come from a walk
+// of the vocabulary trie against the matcher's state, cached per state. With a token budget it
+// also steers the text to finish within it, so output under a budget is always complete.
+// One constraint per generation stream (not thread-safe); a TokenTrie may be shared.
+// Constructors throw nothing beyond the grammar compile errors of the helpers below; apply and
+// accept never throw: a dead end (no token allowed) is reported through status().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "generate/constraint/grammar.h"
+#include "generate/constraint/matcher.h"
+#include "generate/sampler.h"
+
+namespace lyra::gen::constraint {
+
+struct GrammarOptions {
+    int max_tokens = 0;      // token budget of the run (0 = none): tokens are then allowed only
+                             // if the grammar can still end in the tokens left (counted in bytes,
+                             // exact when every byte is a token, as in byte/char vocabularies)
+    std::string trigger;     // "" = the grammar governs from the first token; otherwise text is
+                             // free until `trigger` has been generated, and the grammar governs
+                             // what follows it
+    bool release_at_end = false;  // once the grammar has matched and cannot continue, text is
+                                  // free again (false: only an end-of-generation token is allowed)
+};
+
+enum class ConstraintStatus {
+    Waiting,   // the trigger has not appeared yet
+    Active,    // the grammar governs the next token
+    Complete,  // the grammar matched (an end-of-generation token was taken, or it was released)
+    DeadEnd,   // no token could continue the grammar; only end-of-generation was allowed
+};
+const char* constraint_status_name(ConstraintStatus s);
+
+struct MaskStats {
+    int64_t n_masks = 0;        // apply() calls while active
+    int64_t n_cache_hits = 0;   // masks served from the per-state cache
+    int64_t n_walks = 0;        // trie walks (cache misses and budget-limited masks)
+    int64_t t_mask_us = 0;      // total time in apply()
+};
+
+class GrammarConstraint final : public Constraint {
+public:
+    GrammarConstraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie,
+                      GrammarOptions opt = {});
+
+    void apply(CandidateSet& c) override;
+    void accept(TokenId id) override;
+    void reset() override;
+
+    ConstraintStatus status() const { return status_; }
+    // The grammar may end after the text accepted so far.
+    bool is_accepting() const;
+    // Bytes the grammar has matched (after the trigger).
+    const std::string& matched() const { return matched_; }
+    const MaskStats& stats() const { return stats_; }
+    // The tokens allowed now, in id order (for tests and tools).
+    std::vector<TokenId> allowed_tokens();
+
+private:
+    struct Mask {
+        std::vector<uint64_t> bits;
+        uint32_t max_min_bytes = 0;  // the largest min_bytes_to_end after an allowed token
+        bool any = false;
+    };
+    const Mask& mask_for(StateId s);
+    void build_mask(StateId s, uint32_t byte_limit, Mask& out);
+    int budget_left() const;  // tokens left including the next one; INT32_MAX without a budget
+    void feed(std::string_view bytes);
+    void apply_waiting(CandidateSet& c);
+
+    std::shared_ptr<const Grammar> grammar_;
+    std::shared_ptr<const TokenTrie> trie_;
+    GrammarOptions opt_;
+    GrammarMatcher matcher_;
+    StateId state_ = kDead;
+    ConstraintStatus status_ = ConstraintStatus::Active;
+    int n_accepted_ = 0;
+    std::string matched_;
+    std::string tail_;  // while waiting: the last bytes generated, to find the trigger
+    std::unordered_map<StateId, Mask> cache_;
+    Mask scratch_mask_;
+    std::vector<StateId> walk_stack_;
+    std::vector<TokenId> trigger_tokens_;  // tokens that contain the trigger's last byte
+    MaskStats stats_;
+};
+
+// Builds a GrammarConstraint from GBNF text (throws the compile errors of compile_gbnf).
+std::unique_ptr<GrammarConstraint> make_grammar_constraint(std::string_view gbnf,
+                                                           std::shared_ptr<const TokenTrie> trie,
+                                                           GrammarOptions opt = {},
+                                                           std::string_view source_name = "<string>");
+
+// --- other front ends: each gives GBNF text for compile_gbnf ---------------------------------
+
+// A regular expression (the subset in docs/formats/gbnf.md: literals, escapes, classes with
+// \d \w \s, ., groups (?:...), |, * + ? {m} {m,} {m,n}; ^ and $ only at the ends, where they
+// change nothing since the whole output must match). Throws Error(InvalidArgument) with the
+// column of the problem ("regex: column 4: ...").
+std::string regex_to_gbnf(std::string_view regex);
+
+// The GBNF of `regex` as the body of a rule named `rule`, plus any helper rules, as lines. With
+// json_string, characters are restricted to what may appear unescaped inside a JSON string.
+std::string regex_to_gbnf_rule(std::string_view regex, const std::string& rule, bool json_string);
+
+// A JSON schema (subset: see docs/formats/gbnf.md) as GBNF. Throws Error(InvalidArgument) or
+// Error(Unsupported) naming the schema path ("json schema: at /properties/age: ...").
+std::string json_schema_to_gbnf(std::string_view schema_json);
+
+}  // namespace lyra::gen::constraint
