@@ -1,13 +1,157 @@
-// `lyra bench`: being written (issue #2); registered so the command list is complete.
+// `lyra bench`: prompt-processing and decode speed of one model on this machine, as JSON.
+// Synthetic tokens (no tokenizer round trip), the median of --reps runs; peak RSS from
+// getrusage. Numbers are reports, never test assertions (STYLE.md "Tests").
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/check.h"
+#include "core/ops.h"
+#include "core/thread_pool.h"
+#include "generate/models_dir.h"
+#include "generate/result_json.h"
+#include "model/model.h"
 
 namespace lyra::cli {
 
+namespace {
+
+struct BenchFlags {
+    std::string model;
+    int prompt_tokens = 128;
+    int gen_tokens = 64;
+    int threads = 0;
+    int reps = 3;
+};
+
+int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// A fixed, varied prompt of ordinary (non-control) tokens.
+std::vector<model::TokenId> synthetic_prompt(const model::Model& m, int n) {
+    const auto& tok = m.tokenizer();
+    std::vector<model::TokenId> ids;
+    const int32_t V = tok.n_vocab();
+    for (int64_t i = 0; static_cast<int>(ids.size()) < n; ++i) {
+        const auto id = static_cast<model::TokenId>((i * 7919 + 13) % V);
+        if (!tok.is_control(id)) ids.push_back(id);
+        LYRA_CHECK(i < int64_t{n} * V + V, "vocabulary of {} tokens has no ordinary token", V);
+    }
+    return ids;
+}
+
+model::TokenId argmax(const std::vector<float>& logits) {
+    return static_cast<model::TokenId>(std::max_element(logits.begin(), logits.end()) -
+                                       logits.begin());
+}
+
+void run_bench(BenchFlags& f) {
+    if (f.model.empty()) f.model = gen::default_model_path();
+    const auto model = model::Model::load(f.model);
+    const int64_t n_ctx = model->hparams().n_ctx;
+    if (int64_t{f.prompt_tokens} + f.gen_tokens > n_ctx) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "bench: {} prompt + {} generated tokens do not fit the model's context; "
+                    "expected at most {} in all, got {}; lower --prompt-tokens or --gen-tokens",
+                    f.prompt_tokens, f.gen_tokens, n_ctx, f.prompt_tokens + f.gen_tokens);
+    }
+    core::ThreadPool pool(f.threads);
+    const auto prompt = synthetic_prompt(*model, f.prompt_tokens);
+    model::Session session(*model, f.prompt_tokens + f.gen_tokens);
+    std::vector<float> logits;
+
+    std::vector<double> pp_tok_s, tg_tok_s;
+    for (int rep = 0; rep < f.reps; ++rep) {
+        session.clear();
+        const int64_t t0 = now_us();
+        model->forward(session, prompt, pool, logits);
+        const int64_t t1 = now_us();
+        model::TokenId next = argmax(logits);
+        for (int i = 0; i < f.gen_tokens; ++i) {
+            model->forward(session, std::span(&next, 1), pool, logits);
+            next = argmax(logits);
+        }
+        const int64_t t2 = now_us();
+        pp_tok_s.push_back(f.prompt_tokens * 1e6 / static_cast<double>(std::max<int64_t>(1, t1 - t0)));
+        tg_tok_s.push_back(f.gen_tokens * 1e6 / static_cast<double>(std::max<int64_t>(1, t2 - t1)));
+    }
+
+    uint64_t weight_bytes = 0;
+    for (const auto& t : model->gguf().tensors()) weight_bytes += t.tensor.nbytes();
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+
+    const nlohmann::json j = {
+        {"model", f.model},
+        {"arch", model::arch_name(model->hparams().arch)},
+        {"n_params", model->n_params()},
+        {"weight_bytes", weight_bytes},
+        {"threads", pool.size()},
+        {"kernel_isa", core::kernel_isa()},
+        {"prompt_tokens", f.prompt_tokens},
+        {"gen_tokens", f.gen_tokens},
+        {"reps", f.reps},
+        {"prompt_tok_s", median(pp_tok_s)},
+        {"decode_tok_s", median(tg_tok_s)},
+        {"prompt_tok_s_runs", pp_tok_s},
+        {"decode_tok_s_runs", tg_tok_s},
+        {"peak_rss_bytes", static_cast<int64_t>(ru.ru_maxrss) * 1024},  // Linux: KiB
+    };
+    const std::string out = gen::dump_json(j, 2) + "\n";
+    std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+CLI::Validator at_least(int lo) {
+    return CLI::Validator(
+        [lo](std::string& v) -> std::string {
+            try {
+                if (std::stoll(v) >= lo) return {};
+            } catch (const std::exception&) {
+                return "expected an integer, got '" + v + "'";
+            }
+            return fmt::format("out of range; expected at least {}, got {}", lo, v);
+        },
+        "");
+}
+
+}  // namespace
+
 void add_bench_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("bench", "(not yet available)");
-    cmd->allow_extras();
-    cmd->callback([] { throw_error(ErrorKind::Unsupported, "'lyra bench' is not implemented yet"); });
+    auto f = std::make_shared<BenchFlags>();
+    auto* cmd = app.add_subcommand("bench", "Measure prompt and decode speed (JSON)");
+    cmd->add_option("-m,--model", f->model, "GGUF model (default: the shipped " +
+                                                std::string(gen::kDefaultModelFile) + ")");
+    cmd->add_option("--prompt-tokens", f->prompt_tokens, "Prompt length in tokens")
+        ->check(at_least(1))
+        ->capture_default_str();
+    cmd->add_option("--gen-tokens", f->gen_tokens, "Tokens to decode one by one")
+        ->check(at_least(1))
+        ->capture_default_str();
+    cmd->add_option("--threads", f->threads, "Threads (0 = all cores)")
+        ->check(at_least(0))
+        ->capture_default_str();
+    cmd->add_option("--reps", f->reps, "Repetitions; the median is reported")
+        ->check(at_least(1))
+        ->capture_default_str();
+    cmd->callback([f] { run_bench(*f); });
 }
 
 }  // namespace lyra::cli

@@ -1,0 +1,76 @@
+// `lyra bench` and `lyra demo` as a user runs them.
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace lyra::e2e {
+namespace {
+
+TEST(BenchCli, PrintsJsonWithSpeedsMemoryAndMachineFacts) {
+    const std::vector<std::string> args = {"bench",        "-m",     shipped_model(),
+                                           "--prompt-tokens", "16", "--gen-tokens",
+                                           "8",            "--reps", "1",
+                                           "--threads",    "1"};
+    const RunResult r = run_lyra(args);
+    ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+    const auto j = nlohmann::json::parse(r.out);
+    for (const char* key : {"model", "arch", "n_params", "weight_bytes", "threads", "kernel_isa",
+                            "prompt_tokens", "gen_tokens", "reps", "prompt_tok_s", "decode_tok_s",
+                            "peak_rss_bytes"}) {
+        EXPECT_TRUE(j.contains(key)) << key << " missing in " << r.out;
+    }
+    EXPECT_EQ(j["threads"], 1);
+    EXPECT_EQ(j["arch"], "llama");
+    EXPECT_EQ(j["n_params"], 886912);
+    EXPECT_GT(j["weight_bytes"].get<int64_t>(), 1'000'000);  // 0.89 M params, mostly f16
+    EXPECT_GT(j["prompt_tok_s"].get<double>(), 0.0);
+    EXPECT_GT(j["decode_tok_s"].get<double>(), 0.0);
+    EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), 0);
+}
+
+TEST(BenchCli, RejectsARunLongerThanTheContext) {
+    const RunResult r = run_lyra({"bench", "-m", shipped_model(), "--prompt-tokens", "250",
+                                  "--gen-tokens", "64"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
+}
+
+TEST(DemoCli, WritesAGalleryPageAndJson) {
+    TempDir dir;
+    const std::string out = (dir.path() / "gallery").string();
+    const RunResult r = run_lyra({"demo", "-o", out});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string html = read_all(out + "/index.html");
+    EXPECT_NE(html.find("<!doctype html>"), std::string::npos);
+    EXPECT_NE(html.find("ROMEO:"), std::string::npos);
+    EXPECT_NE(html.find("random-initialised"), std::string::npos);
+    EXPECT_NE(html.find("</html>"), std::string::npos);
+    const auto j = nlohmann::json::parse(read_all(out + "/demo.json"));
+    ASSERT_EQ(j["works"].size(), 4u);
+    for (const auto& w : j["works"]) {
+        EXPECT_FALSE(w["text"].get<std::string>().empty());
+        EXPECT_TRUE(w.contains("seed"));
+    }
+    // Fixed seeds: a second run writes the same works.
+    const std::string out2 = (dir.path() / "again").string();
+    ASSERT_EQ(run_lyra({"demo", "-o", out2}).code, 0);
+    const auto j2 = nlohmann::json::parse(read_all(out2 + "/demo.json"));
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(j["works"][i]["tokens"], j2["works"][i]["tokens"]);
+    EXPECT_NE(r.out.find("index.html"), std::string::npos);
+}
+
+TEST(DemoCli, FailureLeavesNoOutputDirectory) {
+    TempDir dir;
+    const std::string out = (dir.path() / "gallery").string();
+    const RunResult r = run_lyra({"demo", "-o", out, "-m", "no-such-model.gguf"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_TRUE(dir.empty());
+}
+
+}  // namespace
+}  // namespace lyra::e2e

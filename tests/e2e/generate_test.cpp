@@ -1,0 +1,200 @@
+// `lyra generate` as a user runs it, on the shipped model (models/tiny-shakespeare-char.gguf).
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace lyra::e2e {
+namespace {
+
+using Args = std::vector<std::string>;
+
+Args gen_args(Args extra) {
+    Args a = {"generate", "-m", shipped_model(), "-p", "ROMEO:\n", "--threads", "1"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+}
+
+nlohmann::json run_json(const Args& args) {
+    const RunResult r = run_lyra(args);
+    EXPECT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+    try {
+        return nlohmann::json::parse(r.out);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "not JSON: " << e.what() << "\n" << r.out << "\nrepro: " << repro(args);
+        return {};
+    }
+}
+
+int count_lines(const std::string& s) {
+    int n = 0;
+    for (char c : s) n += c == '\n';
+    return n;
+}
+
+TEST(GenerateCli, WritesTextOnTheShippedModel) {
+    const Args args = gen_args({"--max-tokens", "24", "--seed", "1"});
+    const RunResult r = run_lyra(args);
+    ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+    EXPECT_GT(r.out.size(), 1u);  // text, then the closing newline
+    EXPECT_EQ(r.out.back(), '\n');
+    EXPECT_EQ(r.err, "");
+}
+
+TEST(GenerateCli, JsonHasTheContractKeys) {
+    const auto j = run_json(gen_args({"--max-tokens", "12", "--seed", "3", "-n", "2", "--json"}));
+    for (const char* key : {"text", "tokens", "finish_reason", "timings", "seed", "model",
+                            "candidates", "sampler", "options"}) {
+        EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump();
+    }
+    EXPECT_EQ(j["seed"], 3);
+    EXPECT_NE(j["model"].get<std::string>().find("tiny-shakespeare-char.gguf"), std::string::npos);
+    for (const char* key : {"t_prefill_us", "t_decode_us", "n_prompt", "n_gen", "prefill_tok_s",
+                            "decode_tok_s"}) {
+        EXPECT_TRUE(j["timings"].contains(key)) << key;
+    }
+    EXPECT_EQ(j["timings"]["n_prompt"], 8);  // BOS + "ROMEO:\n", one token per character
+    ASSERT_EQ(j["candidates"].size(), 2u);
+    EXPECT_EQ(j["candidates"][0]["seed"], 3);
+    EXPECT_EQ(j["candidates"][1]["seed"], 4);
+    EXPECT_EQ(j["candidates"][0]["tokens"], j["tokens"]);
+    for (const auto& c : j["candidates"]) {
+        const std::string why = c["finish_reason"];
+        EXPECT_TRUE(why == "length" || why == "eos") << why;
+        if (why == "length") {
+            EXPECT_EQ(c["tokens"].size(), 12u);
+        } else {
+            EXPECT_LE(c["tokens"].size(), 12u);
+        }
+    }
+}
+
+TEST(GenerateCli, SameSeedSameTextDifferentSeedDifferentText) {
+    const auto a = run_json(gen_args({"--max-tokens", "32", "--seed", "7", "--json"}));
+    const auto b = run_json(gen_args({"--max-tokens", "32", "--seed", "7", "--json"}));
+    const auto c = run_json(gen_args({"--max-tokens", "32", "--seed", "8", "--json"}));
+    EXPECT_EQ(a["tokens"], b["tokens"]);
+    EXPECT_EQ(a["text"], b["text"]);
+    EXPECT_NE(a["tokens"], c["tokens"]);
+}
+
+TEST(GenerateCli, ThreadCountDoesNotChangeTheText) {
+    Args one = {"generate", "-m", shipped_model(), "-p", "JULIET:\n", "--max-tokens", "32",
+                "--seed", "11", "--json", "--threads", "1"};
+    Args two = one;
+    two.back() = "2";
+    EXPECT_EQ(run_json(one)["tokens"], run_json(two)["tokens"]);
+    // Greedy too (argmax is where float differences would show first).
+    one.insert(one.end(), {"--temperature", "0"});
+    two.insert(two.end(), {"--temperature", "0"});
+    EXPECT_EQ(run_json(one)["tokens"], run_json(two)["tokens"]);
+}
+
+TEST(GenerateCli, StreamedTextEqualsTheNonStreamedText) {
+    const RunResult s = run_lyra(gen_args({"--max-tokens", "40", "--seed", "5"}));
+    const RunResult n = run_lyra(gen_args({"--max-tokens", "40", "--seed", "5", "--no-stream"}));
+    ASSERT_EQ(s.code, 0) << s.err;
+    EXPECT_EQ(s.out, n.out);
+}
+
+TEST(GenerateCli, StopStringCutsTheOutput) {
+    // Find a short piece of the seed-5 text and use it as the stop string: the output must be
+    // everything before its first occurrence, and the finish reason "stop".
+    const Args base = gen_args({"--max-tokens", "40", "--seed", "5", "--no-stream"});
+    const RunResult full = run_lyra(base);
+    ASSERT_EQ(full.code, 0) << full.err;
+    const std::string text = full.out.substr(0, full.out.size() - 1);  // drop the newline
+    ASSERT_GE(text.size(), 16u);
+    std::string stop;
+    for (size_t at = 8; at + 2 <= text.size() && stop.empty(); ++at) {
+        const std::string cand = text.substr(at, 2);
+        if (cand.find('\0') == std::string::npos) stop = cand;
+    }
+    ASSERT_FALSE(stop.empty());
+    const std::string expect = text.substr(0, text.find(stop));
+
+    Args with_stop = base;
+    with_stop.insert(with_stop.end(), {"--stop", stop, "--stop", "\x01never\x02"});
+    const RunResult cut = run_lyra(with_stop);
+    ASSERT_EQ(cut.code, 0) << cut.err;
+    EXPECT_EQ(cut.out, expect + "\n") << "repro: " << repro(with_stop);
+
+    with_stop.push_back("--json");
+    const RunResult j = run_lyra(with_stop);
+    EXPECT_EQ(nlohmann::json::parse(j.out)["finish_reason"], "stop");
+}
+
+TEST(GenerateCli, GreedyIsReproducibleWithoutASeed) {
+    const auto a = run_json(gen_args({"--max-tokens", "16", "--temperature", "0", "--json"}));
+    const auto b = run_json(gen_args({"--max-tokens", "16", "--temperature", "0", "--json"}));
+    EXPECT_EQ(a["tokens"], b["tokens"]);
+    EXPECT_EQ(a["sampler"], "greedy");
+}
+
+TEST(GenerateCli, FindsTheShippedModelWithoutDashMFromAnotherDirectory) {
+    TempDir cwd;
+    const Args args = {"generate", "-p", "KING:", "--max-tokens", "4", "--seed", "1", "--json"};
+    const RunResult r = run_lyra(args, cwd.path().string());
+    ASSERT_EQ(r.code, 0) << r.err << "\nrepro: cd " << cwd.path() << " && " << repro(args);
+    EXPECT_NE(nlohmann::json::parse(r.out)["model"].get<std::string>().find(
+                  "tiny-shakespeare-char.gguf"),
+              std::string::npos);
+    EXPECT_TRUE(cwd.empty());
+}
+
+// Each bad input: exactly one line on stderr, nothing on stdout, the contract's exit code,
+// and no file left in the working directory.
+struct BadCase {
+    const char* name;
+    std::vector<std::string> args;  // after "generate"
+    int code;
+    const char* says;  // a fragment the message must contain
+};
+
+class GenerateBadInput : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(GenerateBadInput, OneStderrLineAndTheContractExitCode) {
+    const BadCase& c = GetParam();
+    TempDir cwd;
+    std::filesystem::path not_gguf = cwd.path() / "notes.txt";
+    std::ofstream(not_gguf) << "just some text, not a model\n";
+    Args args = {"generate"};
+    for (auto a : c.args) {
+        if (a == "@NOT_GGUF") a = not_gguf.string();
+        if (a == "@MODEL") a = shipped_model();
+        args.push_back(a);
+    }
+    const RunResult r = run_lyra(args, cwd.path().string());
+    EXPECT_EQ(r.code, c.code) << r.err << "\nrepro: " << repro(args);
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+    std::filesystem::remove(not_gguf);
+    EXPECT_TRUE(cwd.empty()) << "files left behind in " << cwd.path();
+}
+
+const std::string kLongPrompt(400, 'a');  // the shipped model's context is 256
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, GenerateBadInput,
+    ::testing::Values(
+        BadCase{"MissingModelFile", {"-m", "no-such-model.gguf", "-p", "x"}, 1, "no-such-model.gguf"},
+        BadCase{"NotAGgufFile", {"-m", "@NOT_GGUF", "-p", "x"}, 1, "bad magic"},
+        BadCase{"UnknownFlag", {"-m", "@MODEL", "-p", "x", "--no-such-flag"}, 2, "--no-such-flag"},
+        BadCase{"PromptLongerThanContext", {"-m", "@MODEL", "-p", kLongPrompt}, 1, "context"},
+        // A flag value out of its range is a usage error (exit 2).
+        BadCase{"MaxTokensZero", {"-m", "@MODEL", "-p", "x", "--max-tokens", "0"}, 2, "--max-tokens"},
+        BadCase{"MaxTokensNegative", {"-m", "@MODEL", "-p", "x", "--max-tokens", "-3"}, 2, "--max-tokens"},
+        BadCase{"TopPOutOfRange", {"-m", "@MODEL", "-p", "x", "--top-p", "1.5"}, 2, "--top-p"},
+        // The command line is well formed but the prompt's bytes are bad input (exit 1), like
+        // a bad model file; the message names the byte offset.
+        BadCase{"InvalidUtf8Prompt", {"-m", "@MODEL", "-p", "ab\xff" "cd"}, 1, "byte offset 2"},
+        BadCase{"MissingPrompt", {"-m", "@MODEL"}, 2, "--prompt"},
+        BadCase{"GrammarNotYetAvailable", {"-m", "@MODEL", "-p", "x", "--regex", "a+"}, 1, "issue #4"}),
+    [](const ::testing::TestParamInfo<BadCase>& p) { return std::string(p.param.name); });
+
+}  // namespace
+}  // namespace lyra::e2e
