@@ -1,13 +1,49 @@
-// `lyra train`: being written (issue #3); registered so the command list is complete.
+// `lyra train RECIPE [--resume] [--threads N]`: trains a model from a TOML recipe (see
+// docs/training.md). Progress, eval loss and perplexity go to stderr; the final GGUF, loss
+// curve (CSV + SVG) and model card are written beside the recipe's output path.
+#include <cstdio>
+#include <memory>
+#include <string>
+
 #include "cli/commands.h"
-#include "core/error.h"
+#include "train/recipe.h"
+#include "train/trainer.h"
 
 namespace lyra::cli {
 
+namespace {
+struct TrainCliOptions {
+    std::string recipe;
+    bool resume = false;
+    int threads = 0;
+    int64_t stop_after = 0;
+};
+}  // namespace
+
 void add_train_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("train", "(not yet available)");
-    cmd->allow_extras();
-    cmd->callback([] { throw_error(ErrorKind::Unsupported, "'lyra train' is not implemented yet"); });
+    auto opt = std::make_shared<TrainCliOptions>();
+    auto* cmd = app.add_subcommand("train", "Train a model from a TOML recipe (recipes/*.toml)");
+    cmd->add_option("recipe", opt->recipe, "Recipe file")->required();
+    cmd->add_flag("--resume", opt->resume, "Continue from the recipe's last checkpoint");
+    cmd->add_option("--threads,-t", opt->threads, "Threads (0 = recipe's setting, else all cores)")
+        ->check(CLI::Range(0, 1024));
+    cmd->add_option("--stop-after", opt->stop_after,
+                    "Stop after this many total steps, as if interrupted (for tests)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+    cmd->callback([opt] {
+        train::Recipe recipe = train::parse_recipe_file(opt->recipe);
+        train::TrainOptions topt;
+        topt.threads = opt->threads;
+        topt.resume = opt->resume;
+        topt.stop_after = opt->stop_after;
+        train::Trainer trainer(std::move(recipe), topt);
+        const train::TrainReport rep = trainer.run();
+        if (rep.finished) {
+            std::printf("%s\n", rep.model_path.c_str());
+        } else {
+            std::printf("stopped at step %lld\n", static_cast<long long>(rep.steps_done));
+        }
+    });
 }
 
 }  // namespace lyra::cli

@@ -10,6 +10,21 @@
 
 namespace lyra::train::kern {
 
+namespace {
+// Runs fn over [0, n) on the pool, or inline when the work (n · cost_per_item, roughly in
+// multiply-adds) is too small to pay for waking the workers: a region costs microseconds, and
+// much more when the machine is busy.
+constexpr double kMinParallelWork = 32768.0;
+template <typename Fn>
+void parallel(core::ThreadPool& pool, int64_t n, double cost_per_item, Fn&& fn) {
+    if (pool.size() == 1 || static_cast<double>(n) * cost_per_item < kMinParallelWork) {
+        fn(int64_t{0}, n);
+        return;
+    }
+    pool.parallel_for(n, fn);
+}
+}  // namespace
+
 // -------------------------------------------------------------------------------------------
 // gemm: C[M, N] (+)= A[M, K] · B[K, N]. Register tile of 4 rows × 2 vectors of C; the inner
 // loop broadcasts one A value and does an FMA with one row of a B panel (no horizontal sums).
@@ -128,7 +143,7 @@ void gemm(core::ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* 
     const int64_t n_chunks = (M + kRowChunk - 1) / kRowChunk;
     // Work items run panel-major so one thread sweeps all rows against a B panel it keeps in
     // cache.
-    pool.parallel_for(n_panels * n_chunks, [&](int64_t begin, int64_t end) {
+    parallel(pool, n_panels * n_chunks, static_cast<double>(v.panel * kRowChunk * K), [&](int64_t begin, int64_t end) {
         for (int64_t w = begin; w < end; ++w) {
             const int64_t jp = w / n_chunks, ic = w % n_chunks;
             const int64_t m0 = ic * kRowChunk, m1 = std::min(M, m0 + kRowChunk);
@@ -152,7 +167,7 @@ void gemm_ref(int64_t M, int64_t N, int64_t K, const float* A, const float* B, f
 void transpose(core::ThreadPool& pool, const float* in, int64_t R, int64_t C, float* out) {
     constexpr int64_t kTile = 32;
     const int64_t n_tiles_r = (R + kTile - 1) / kTile;
-    pool.parallel_for(n_tiles_r, [&](int64_t begin, int64_t end) {
+    parallel(pool, n_tiles_r, static_cast<double>(kTile * C), [&](int64_t begin, int64_t end) {
         for (int64_t tr = begin; tr < end; ++tr) {
             const int64_t r0 = tr * kTile, r1 = std::min(R, r0 + kTile);
             for (int64_t c0 = 0; c0 < C; c0 += kTile) {
@@ -172,7 +187,7 @@ void linear_forward(core::ThreadPool& pool, const float* x, const float* w, cons
     transpose(pool, w, N, K, wt_scratch);  // wt[K, N]
     gemm(pool, M, N, K, x, wt_scratch, y, false);
     if (b != nullptr) {
-        pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+        parallel(pool, M, static_cast<double>(N), [&](int64_t m0, int64_t m1) {
             for (int64_t m = m0; m < m1; ++m)
                 for (int64_t n = 0; n < N; ++n) y[m * N + n] += b[n];
         });
@@ -190,7 +205,7 @@ void linear_backward(core::ThreadPool& pool, const float* dy, const float* x, co
     gemm(pool, N, K, M, scratch, x, dw, true);
     // db[n] += Σ_m dy[m, n]   (rows of dy^T are contiguous)
     if (db != nullptr) {
-        pool.parallel_for(N, [&](int64_t n0, int64_t n1) {
+        parallel(pool, N, static_cast<double>(M), [&](int64_t n0, int64_t n1) {
             for (int64_t n = n0; n < n1; ++n) {
                 float s = 0.0f;
                 for (int64_t m = 0; m < M; ++m) s += scratch[n * M + m];
@@ -221,7 +236,7 @@ void embed_backward(core::ThreadPool& pool, const float* dout, const int32_t* id
                     float* dwpe, int64_t M, int64_t T, int64_t C) {
     // forward: out[m, c] = wte[ids[m], c] + wpe[m % T, c]
     // Threads own column ranges, so rows sharing a token never race.
-    pool.parallel_for(C, [&](int64_t c0, int64_t c1) {
+    parallel(pool, C, static_cast<double>(M), [&](int64_t c0, int64_t c1) {
         for (int64_t m = 0; m < M; ++m) {
             const float* d = dout + m * C;
             float* gt = dwte + static_cast<int64_t>(ids[m]) * C;
@@ -239,7 +254,7 @@ void embed_backward(core::ThreadPool& pool, const float* dout, const int32_t* id
 
 void rmsnorm_forward(core::ThreadPool& pool, const float* x, const float* w, float* y,
                      float* rstd, int64_t M, int64_t C, float eps) {
-    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+    parallel(pool, M, 4.0 * static_cast<double>(C), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             const float* xr = x + m * C;
             float ss = 0.0f;
@@ -255,7 +270,7 @@ void rmsnorm_backward(core::ThreadPool& pool, const float* dy, const float* x, c
                       const float* rstd, float* dx, float* dw, int64_t M, int64_t C) {
     // forward: y[c] = x[c] · r · w[c],  r = (mean(x²) + eps)^(-1/2),  dr/dx[c] = -r³ x[c] / C
     // dx[c] += r · dy[c] w[c] - r³/C · x[c] · Σ_j dy[j] w[j] x[j]
-    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+    parallel(pool, M, 4.0 * static_cast<double>(C), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             const float* xr = x + m * C;
             const float* d = dy + m * C;
@@ -267,7 +282,7 @@ void rmsnorm_backward(core::ThreadPool& pool, const float* dy, const float* x, c
         }
     });
     // dw[c] += Σ_m dy[m, c] · x[m, c] · r[m]   (threads own column ranges)
-    pool.parallel_for(C, [&](int64_t c0, int64_t c1) {
+    parallel(pool, C, 2.0 * static_cast<double>(M), [&](int64_t c0, int64_t c1) {
         for (int64_t m = 0; m < M; ++m) {
             const float r = rstd[m];
             for (int64_t c = c0; c < c1; ++c) dw[c] += dy[m * C + c] * x[m * C + c] * r;
@@ -277,7 +292,7 @@ void rmsnorm_backward(core::ThreadPool& pool, const float* dy, const float* x, c
 
 void layernorm_forward(core::ThreadPool& pool, const float* x, const float* w, const float* b,
                        float* y, float* mean, float* rstd, int64_t M, int64_t C, float eps) {
-    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+    parallel(pool, M, 4.0 * static_cast<double>(C), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             const float* xr = x + m * C;
             float s = 0.0f;
@@ -298,7 +313,7 @@ void layernorm_backward(core::ThreadPool& pool, const float* dy, const float* x,
                         int64_t M, int64_t C) {
     // forward: xhat = (x - mean) · rstd;  y = xhat · w + b
     // dxhat = dy · w;  dx += rstd · (dxhat - mean(dxhat) - xhat · mean(dxhat · xhat))
-    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+    parallel(pool, M, 4.0 * static_cast<double>(C), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             const float* xr = x + m * C;
             const float* d = dy + m * C;
@@ -318,7 +333,7 @@ void layernorm_backward(core::ThreadPool& pool, const float* dy, const float* x,
         }
     });
     // dw[c] += Σ_m dy · xhat;  db[c] += Σ_m dy
-    pool.parallel_for(C, [&](int64_t c0, int64_t c1) {
+    parallel(pool, C, 2.0 * static_cast<double>(M), [&](int64_t c0, int64_t c1) {
         for (int64_t m = 0; m < M; ++m) {
             const float mu = mean[m], r = rstd[m];
             for (int64_t c = c0; c < c1; ++c) {
@@ -336,7 +351,7 @@ void layernorm_backward(core::ThreadPool& pool, const float* dy, const float* x,
 
 void rope_apply(core::ThreadPool& pool, float* x, int64_t row_stride, int64_t M, int64_t T,
                 int64_t H, int64_t D, float freq_base, bool inverse) {
-    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+    parallel(pool, M, static_cast<double>(H * D) * 4.0 + 40.0 * static_cast<double>(D), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             const float pos = static_cast<float>(m % T);
             for (int64_t i = 0; i < D / 2; ++i) {
@@ -381,7 +396,7 @@ void attention_forward(core::ThreadPool& pool, const AttnShape& s, const float* 
                        const float* v, float* att, float* out) {
     const int64_t T = s.T, D = s.D, H = s.H, group = s.H / s.G;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    pool.parallel_for(s.B * H, [&](int64_t w0, int64_t w1) {
+    parallel(pool, s.B * H, static_cast<double>(T * T * D), [&](int64_t w0, int64_t w1) {
         for (int64_t w = w0; w < w1; ++w) {
             const int64_t b = w / H, h = w % H, g = h / group;
             for (int64_t t = 0; t < T; ++t) {
@@ -414,7 +429,7 @@ void attention_backward(core::ThreadPool& pool, const AttnShape& s, const float*
     const int64_t T = s.T, D = s.D, H = s.H, G = s.G, group = s.H / s.G;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     // Work items are (batch, kv head) so dk/dv rows of one kv head are written by one thread.
-    pool.run([&](int ith, int nth) {
+    auto body = [&](int ith, int nth) {
         int64_t w0 = 0, w1 = 0;
         core::split_range(s.B * G, ith, nth, &w0, &w1);
         float* dp = datt_scratch + static_cast<int64_t>(ith) * T;
@@ -447,14 +462,20 @@ void attention_backward(core::ThreadPool& pool, const AttnShape& s, const float*
                 }
             }
         }
-    });
+    };
+    const double work = static_cast<double>(s.B * H * T * T * D) * 2.0;
+    if (pool.size() == 1 || work < kMinParallelWork) {
+        body(0, 1);
+    } else {
+        pool.run(body);
+    }
 }
 
 // -------------------------------------------------------------------------------------------
 // pointwise
 
 void swiglu_forward(core::ThreadPool& pool, const float* g, const float* u, float* h, int64_t n) {
-    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+    parallel(pool, n, 20.0, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
     });
 }
@@ -463,7 +484,7 @@ void swiglu_backward(core::ThreadPool& pool, const float* dh, const float* g, co
                      float* dg, float* du, int64_t n) {
     // forward: h = g · σ(g) · u
     //   du = dh · g σ(g);   dg = dh · u · σ(g) (1 + g (1 - σ(g)))
-    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+    parallel(pool, n, 20.0, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             const float d = dh[i], gi = g[i], ui = u[i];  // read first: du/dg may alias dh
             const float sg = 1.0f / (1.0f + std::exp(-gi));
@@ -479,7 +500,7 @@ constexpr float kGeluA = 0.044715f;
 }  // namespace
 
 void gelu_forward(core::ThreadPool& pool, const float* x, float* y, int64_t n) {
-    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+    parallel(pool, n, 20.0, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             const float xi = x[i];
             y[i] = 0.5f * xi * (1.0f + std::tanh(kGeluS * (xi + kGeluA * xi * xi * xi)));
@@ -490,7 +511,7 @@ void gelu_forward(core::ThreadPool& pool, const float* x, float* y, int64_t n) {
 void gelu_backward(core::ThreadPool& pool, const float* dy, const float* x, float* dx, int64_t n) {
     // forward: y = ½ x (1 + tanh(s (x + a x³)))
     //   dy/dx = ½ (1 + th) + ½ x (1 - th²) s (1 + 3 a x²)
-    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+    parallel(pool, n, 20.0, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             const float xi = x[i];
             const float th = std::tanh(kGeluS * (xi + kGeluA * xi * xi * xi));
@@ -502,7 +523,7 @@ void gelu_backward(core::ThreadPool& pool, const float* dy, const float* x, floa
 }
 
 void add(core::ThreadPool& pool, const float* a, const float* b, float* y, int64_t n) {
-    pool.parallel_for(n, [&](int64_t i0, int64_t i1) {
+    parallel(pool, n, 20.0, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) y[i] = a[i] + b[i];
     });
 }
@@ -512,7 +533,7 @@ void add(core::ThreadPool& pool, const float* a, const float* b, float* y, int64
 
 float cross_entropy_forward(core::ThreadPool& pool, const float* logits, const int32_t* targets,
                             float* losses, int64_t M, int64_t V) {
-    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+    parallel(pool, M, 3.0 * static_cast<double>(V), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             if (targets[m] < 0) {
                 losses[m] = 0.0f;
@@ -543,7 +564,7 @@ void cross_entropy_backward(core::ThreadPool& pool, float* logits, const int32_t
     const float k = n_valid == 0 ? 0.0f : scale / static_cast<float>(n_valid);
     // forward: loss = mean_m (logsumexp(l[m]) - l[m, target])
     //   dl[m, i] = (softmax(l[m])_i - [i == target]) / n_valid
-    pool.parallel_for(M, [&](int64_t m0, int64_t m1) {
+    parallel(pool, M, 3.0 * static_cast<double>(V), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             float* l = logits + m * V;
             if (targets[m] < 0) {

@@ -1,0 +1,59 @@
+// Recipe: everything one training run needs, read from a TOML file (recipes/*.toml; keys are
+// documented in docs/training.md). Unknown keys and impossible values throw
+// lyra::Error(InvalidArgument) naming the key ("recipe 'x.toml': train.lr: ..."); a missing file
+// is Error(NotFound); malformed TOML is Error(Corrupt) with its line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "train/train_model.h"
+
+namespace lyra::train {
+
+struct Recipe {
+    std::string path;         // the recipe file ("" when parsed from a string)
+    std::string text;         // the recipe's TOML, copied into the model card
+    std::string name;         // general.name of the trained model (default: output file stem)
+    std::string brief;        // what the model is for, which art form
+    uint64_t seed = 1337;     // init, data split and batch sampling
+    std::string output;       // the final GGUF path; checkpoints are OUTPUT.ckpt(.prev)
+
+    // [data]
+    std::vector<std::string> data_files;  // paths or globs (relative to the working directory)
+    double val_fraction = 0.1;            // share of documents held out for validation
+
+    // [tokenizer]: "char:N" (N most frequent characters + byte fallback; 0 = all) or "bytes".
+    std::string tokenizer = "char:0";
+
+    // [model]
+    TrainConfig model;  // n_vocab comes from the tokenizer, n_ctx from train.context
+
+    // [train]
+    int64_t batch = 8;            // sequences per micro-batch
+    int64_t grad_accum = 1;       // micro-batches per optimizer step
+    int64_t context = 128;        // tokens per sequence (T)
+    int64_t steps = 1000;         // optimizer steps
+    float lr = 1e-3f;             // peak learning rate
+    float min_lr = 1e-4f;         // cosine floor
+    int64_t warmup = 100;         // linear warmup steps
+    float weight_decay = 0.1f;    // AdamW decoupled decay (2-D weights only unless decay_all)
+    bool decay_all = false;
+    float beta1 = 0.9f, beta2 = 0.95f;
+    float grad_clip = 1.0f;       // global L2 norm; 0 disables
+    int64_t eval_interval = 100;  // steps between validation evals (0 = only at the end)
+    int64_t eval_iters = 10;      // validation batches per eval
+    int64_t checkpoint_interval = 0;  // steps between checkpoints (0 = none)
+    int64_t log_interval = 10;    // steps between progress lines
+    int threads = 0;              // 0 = all hardware threads (the CLI's --threads overrides)
+
+    // [sample]: text generated for the model card
+    std::string sample_prompt = "";
+    int64_t sample_tokens = 200;
+};
+
+Recipe parse_recipe_file(const std::string& path);
+Recipe parse_recipe_string(const std::string& toml_text, const std::string& label = "<string>");
+
+}  // namespace lyra::train

@@ -1,0 +1,95 @@
+// Trainer: one training run from a Recipe — data → tokenizer → shards → model → steps with
+// evals, checkpoints and a progress line → the final GGUF, loss curve (CSV + SVG) and model
+// card. Trainer::step() is the training step, readable top to bottom.
+// Checkpoints (OUTPUT.ckpt, previous good one kept as OUTPUT.ckpt.prev) hold the model, AdamW
+// moments, the step, the batch sampler's draw count and the loss history, so --resume
+// continues bit for bit. Files are written atomically. Throws lyra::Error on bad input.
+// Not thread-safe; the Trainer owns its ThreadPool.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "model/format/gguf.h"
+#include "train/data.h"
+#include "train/optimizer.h"
+#include "train/recipe.h"
+#include "train/train_model.h"
+
+namespace lyra::train {
+
+struct TrainOptions {
+    int threads = 0;          // 0: the recipe's threads, else all hardware threads
+    bool resume = false;      // continue from OUTPUT.ckpt (or .prev) when one exists
+    int64_t stop_after = 0;   // stop after this many total steps as if interrupted (0 = run all)
+    std::function<void(const std::string&)> log;  // progress lines; null = stderr
+};
+
+struct TrainReport {
+    std::vector<float> train_losses;  // one per step, from step 0 (also those before a resume)
+    std::vector<int64_t> eval_steps;  // steps after which validation ran
+    std::vector<float> eval_losses;
+    int64_t steps_done = 0;
+    int64_t n_params = 0;
+    bool resumed = false;
+    bool finished = false;            // all recipe steps done and the final model written
+    std::string model_path, card_path, csv_path, svg_path, sample;
+};
+
+// Adds a trained model's hyperparameters, tokenizer and F32 tensors (standard GGUF names).
+void add_model_to_gguf(model::GgufWriter& w, const TrainModel& m, const model::Tokenizer& tok,
+                       const std::string& name);
+
+// Samples n tokens after `prompt` with the training model (temperature, seeded).
+std::string sample_text(TrainModel& m, const model::Tokenizer& tok, core::ThreadPool& pool,
+                        const std::string& prompt, int64_t n, float temperature, uint64_t seed);
+
+class Trainer {
+public:
+    Trainer(Recipe recipe, TrainOptions opt);
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
+
+    // Runs to the recipe's end (or opt.stop_after) and writes the outputs.
+    TrainReport run();
+
+    // One optimizer step (grad_accum micro-batches); returns the mean training loss.
+    float step();
+    // Mean loss over eval_iters fixed validation batches.
+    float evaluate();
+    void save_checkpoint();
+    // Loads OUTPUT.ckpt (or a fallback); false when none exists.
+    bool load_checkpoint();
+
+    TrainModel& model() { return *model_; }
+    const model::Tokenizer& tokenizer() const { return *tok_; }
+
+private:
+    void prepare_data(bool from_checkpoint);
+    void write_outputs(TrainReport& rep);
+    void log(const std::string& line) const;
+
+    Recipe r_;
+    TrainOptions opt_;
+    std::unique_ptr<core::ThreadPool> pool_;
+    std::unique_ptr<model::Tokenizer> tok_;
+    std::unique_ptr<TrainModel> model_;
+    std::unique_ptr<AdamW> adam_;
+    LrSchedule sched_;
+    std::unique_ptr<TokenShard> train_shard_, val_shard_;
+    std::unique_ptr<BatchSampler> sampler_;
+    CorpusSplit corpus_info_;  // text fields cleared after encoding
+    int64_t n_train_tokens_ = 0, n_val_tokens_ = 0;
+    int64_t step_ = 0;
+    float last_lr_ = 0.0f;
+    std::vector<float> train_losses_;
+    std::vector<int64_t> eval_steps_;
+    std::vector<float> eval_losses_;
+    std::vector<int32_t> tokens_, targets_;
+};
+
+}  // namespace lyra::train

@@ -1,0 +1,238 @@
+// The training run: recipes (unknown keys and impossible values named), data split and shards,
+// checkpoints (exact resume, previous good one kept, fallback past a damaged one), and the
+// exported GGUF loading in the inference engine with the same logits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/mmap.h"
+#include "model/model.h"
+#include "train/data.h"
+#include "train/recipe.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace lyra::train;
+
+namespace {
+
+std::string shared_dir() {
+    const char* v = std::getenv("LYRA_SHARED_DIR");
+    return v != nullptr ? v : "../shared";
+}
+
+// A scratch directory per test, removed afterwards.
+class TrainerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("lyra_trainer_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        // ~40 KB of Shakespeare keeps these tests quick.
+        std::string text = lyra::core::read_file(shared_dir() + "/data/tinyshakespeare/input.txt");
+        text.resize(40000);
+        std::ofstream(dir_ / "corpus.txt") << text;
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string recipe(const std::string& extra_train = "", const std::string& arch = "llama") const {
+        return "output = \"" + (dir_ / "m.gguf").string() + "\"\nseed = 7\n" +
+               "[data]\nfiles = [\"" + (dir_ / "corpus.txt").string() + "\"]\nval_fraction = 0.1\n" +
+               "[tokenizer]\nkind = \"char:0\"\n" +
+               "[model]\narch = \"" + arch + "\"\nn_embd = 32\nn_layer = 2\nn_head = 4\nn_head_kv = 2\n" +
+               "[train]\nbatch = 4\ncontext = 32\nsteps = 8\nlr = 3e-3\nwarmup = 2\neval_interval = 4\n"
+               "eval_iters = 2\nthreads = 1\n" + extra_train +
+               "[sample]\ntokens = 20\n";
+    }
+    static TrainOptions quiet() {
+        TrainOptions o;
+        o.log = [](const std::string&) {};
+        return o;
+    }
+
+    fs::path dir_;
+};
+
+void expect_invalid(const std::string& toml, const std::string& key) {
+    try {
+        parse_recipe_string(toml, "t.toml");
+        FAIL() << "expected an error naming " << key;
+    } catch (const lyra::Error& e) {
+        EXPECT_EQ(e.kind(), lyra::ErrorKind::InvalidArgument) << e.what();
+        EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(TrainerTest, RecipeRejectsUnknownKeysAndImpossibleValuesByName) {
+    EXPECT_NO_THROW(parse_recipe_string(recipe(), "t.toml"));
+    expect_invalid(recipe("learning_rate = 0.1\n"), "train.learning_rate");
+    expect_invalid(recipe("lr = -1.0\n").replace(recipe().find("lr = 3e-3"), 10, ""), "train.lr");
+    expect_invalid(recipe() + "colour = 3\n", "sample.colour");
+    expect_invalid("bogus = 1\n" + recipe(), "bogus");
+    std::string bad_tok = recipe();
+    bad_tok.replace(bad_tok.find("char:0"), 6, "words");
+    expect_invalid(bad_tok, "tokenizer.kind");
+    std::string no_out = recipe();
+    no_out.erase(0, no_out.find('\n') + 1);
+    expect_invalid(no_out, "output");
+    try {
+        parse_recipe_string("output = \"x\"\n[train\n", "t.toml");
+        FAIL();
+    } catch (const lyra::Error& e) {
+        EXPECT_EQ(e.kind(), lyra::ErrorKind::Corrupt);
+    }
+    try {
+        parse_recipe_file((dir_ / "missing.toml").string());
+        FAIL();
+    } catch (const lyra::Error& e) {
+        EXPECT_EQ(e.kind(), lyra::ErrorKind::NotFound);
+    }
+}
+
+TEST_F(TrainerTest, ImpossibleModelShapeNamesTheKey) {
+    std::string t = recipe();
+    t.replace(t.find("n_head = 4"), 10, "n_head = 5");
+    Recipe r = parse_recipe_string(t, "t.toml");
+    try {
+        Trainer tr(r, quiet());
+        FAIL();
+    } catch (const lyra::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("n_head"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(TrainerTest, CorpusSplitsByDocumentDeterministicallyAndCountsBadUtf8) {
+    std::ofstream(dir_ / "a.txt") << "one\n\ntwo\n\nthree\n\nfour\n\nfive\n\nsix \xff\xfe\n";
+    const auto a = load_corpus({(dir_ / "a.txt").string()}, 0.3, 1);
+    const auto b = load_corpus({(dir_ / "a.txt").string()}, 0.3, 1);
+    EXPECT_EQ(a.train_text, b.train_text);
+    EXPECT_EQ(a.n_train_docs + a.n_val_docs, 6);
+    EXPECT_GE(a.n_val_docs, 1);
+    EXPECT_GE(a.n_train_docs, 1);
+    EXPECT_EQ(a.n_invalid_utf8, 2);
+    std::ofstream(dir_ / "empty.txt") << "\n\n\n";
+    try {
+        load_corpus({(dir_ / "empty.txt").string()}, 0.1, 1);
+        FAIL();
+    } catch (const lyra::Error& e) {
+        EXPECT_EQ(e.kind(), lyra::ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos);
+    }
+    EXPECT_EQ(expand_data_paths({(dir_ / "*.txt").string()}).size(), 3u);
+    EXPECT_THROW(expand_data_paths({(dir_ / "*.none").string()}), lyra::Error);
+}
+
+TEST_F(TrainerTest, TokenShardRoundTripsAndRejectsGarbage) {
+    const std::vector<int32_t> ids = {0, 5, 65535, 7};
+    write_token_shard((dir_ / "s.tok").string(), ids, 65536);
+    TokenShard s((dir_ / "s.tok").string());
+    ASSERT_EQ(s.size(), 4);
+    EXPECT_EQ(s[2], 65535);
+    write_token_shard((dir_ / "w.tok").string(), {{70000, 1}}, 70001);
+    EXPECT_EQ(TokenShard((dir_ / "w.tok").string())[0], 70000);
+    std::ofstream(dir_ / "bad.tok") << "not a shard at all, really not";
+    EXPECT_THROW(TokenShard((dir_ / "bad.tok").string()), lyra::Error);
+
+    BatchSampler a(s, 2, 2, 3, "test");
+    std::vector<int32_t> t1(4), y1(4), t2(4), y2(4);
+    a.next(t1.data(), y1.data());
+    a.next(t1.data(), y1.data());
+    BatchSampler b(s, 2, 2, 3, "test");
+    b.reset(4);  // two batches of two windows
+    a.next(t1.data(), y1.data());
+    b.next(t2.data(), y2.data());
+    EXPECT_EQ(t1, t2);
+    EXPECT_EQ(y1, y2);
+}
+
+TEST_F(TrainerTest, ResumeContinuesWithIdenticalLossesStepForStep) {
+    const Recipe r = parse_recipe_string(recipe("checkpoint_interval = 4\n"), "t.toml");
+    std::vector<float> straight;
+    {
+        Trainer t(r, quiet());
+        straight = t.run().train_losses;
+    }
+    ASSERT_EQ(straight.size(), 8u);
+    fs::remove(r.output + ".ckpt");
+    fs::remove(r.output + ".ckpt.prev");
+    {
+        TrainOptions o = quiet();
+        o.stop_after = 4;
+        Trainer t(r, o);
+        const auto rep = t.run();
+        EXPECT_FALSE(rep.finished);
+        EXPECT_EQ(rep.steps_done, 4);
+    }
+    TrainOptions o = quiet();
+    o.resume = true;
+    Trainer t(r, o);
+    const auto rep = t.run();
+    EXPECT_TRUE(rep.resumed);
+    ASSERT_EQ(rep.train_losses.size(), 8u);
+    for (size_t i = 0; i < 8; ++i) EXPECT_EQ(rep.train_losses[i], straight[i]) << "step " << i;
+}
+
+TEST_F(TrainerTest, CheckpointKeepsPreviousAndResumeSkipsADamagedOne) {
+    const Recipe r = parse_recipe_string(recipe("checkpoint_interval = 2\n"), "t.toml");
+    std::vector<float> first;
+    {
+        TrainOptions o = quiet();
+        o.stop_after = 4;
+        Trainer t(r, o);
+        first = t.run().train_losses;
+    }
+    ASSERT_TRUE(fs::exists(r.output + ".ckpt"));
+    ASSERT_TRUE(fs::exists(r.output + ".ckpt.prev"));
+    fs::resize_file(r.output + ".ckpt", 100);  // a torn newest checkpoint
+    TrainOptions o = quiet();
+    o.resume = true;
+    o.stop_after = 3;
+    Trainer t(r, o);
+    const auto rep = t.run();
+    EXPECT_TRUE(rep.resumed);
+    // Resumed from the step-2 checkpoint (.prev) and ran step 3 exactly as the first run did.
+    EXPECT_EQ(rep.steps_done, 3);
+    ASSERT_EQ(rep.train_losses.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(rep.train_losses[i], first[i]) << "step " << i;
+}
+
+TEST_F(TrainerTest, ExportedModelLoadsForInferenceWithTheSameLogits) {
+    for (const char* arch : {"llama", "gpt2"}) {
+        std::string text = recipe("", arch);
+        if (std::string(arch) == "gpt2") text.replace(text.find("n_head_kv = 2"), 13, "n_head_kv = 4");
+        const Recipe r = parse_recipe_string(text, "t.toml");
+        Trainer t(r, quiet());
+        const auto rep = t.run();
+        ASSERT_TRUE(rep.finished);
+        EXPECT_TRUE(fs::exists(rep.card_path));
+        EXPECT_TRUE(fs::exists(rep.svg_path));
+        EXPECT_NE(lyra::core::read_file(rep.csv_path).find("step,train_loss,lr,val_loss\n1,"), std::string::npos);
+
+        auto m = lyra::model::Model::load(rep.model_path);
+        ASSERT_EQ(m->tokenizer().n_vocab(), t.tokenizer().n_vocab());
+        const std::vector<int32_t> ids = t.tokenizer().encode("ROMEO:\nWhat", false, false);
+        lyra::core::ThreadPool pool(2);
+        lyra::model::Session s(*m);
+        std::vector<float> logits;
+        m->forward(s, ids, pool, logits, true);
+        t.model().forward(pool, ids.data(), nullptr, 1, static_cast<int64_t>(ids.size()));
+        const int64_t V = t.tokenizer().n_vocab();
+        ASSERT_EQ(logits.size(), ids.size() * static_cast<size_t>(V));
+        double max_diff = 0.0;
+        for (size_t i = 0; i < logits.size(); ++i)
+            max_diff = std::max(max_diff, std::fabs(static_cast<double>(logits[i] - t.model().logits()[i])));
+        EXPECT_LT(max_diff, 1e-3) << arch;
+    }
+}
+
+}  // namespace
