@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -68,6 +69,17 @@ float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 
 // Which kernel variants dispatch picked ("avx512", "avx2", "scalar"), for bench/info output.
+// The environment variable LYRA_ISA=scalar|avx2|avx512 caps the choice at start-up.
 const char* kernel_isa();
+
+// Switches every op to the named variant ("scalar", "avx2", "avx512") for tests and benchmarks;
+// returns false (and changes nothing) when the name is unknown or this CPU lacks the variant.
+// Not safe while another thread is inside an op.
+bool force_kernel_isa(std::string_view name);
+
+// Scalar references (double accumulation) of the SIMD-dispatched ops above, for tests.
+void rmsnorm_ref(const float* x, const float* w, float* y, int64_t T, int64_t C, float eps);
+void softmax_ref(float* x, int64_t n);
+void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n);
 
 }  // namespace lyra::core

@@ -71,7 +71,7 @@ static_assert(sizeof(BlockQ8_K) == 292);
 // Bytes 0-3 hold scales 0-3 (low 6 bits), bytes 4-7 hold mins 0-3 (low 6 bits); for j >= 4 the
 // low 4 bits come from byte j+4 (scale: low nibble, min: high nibble) and the top 2 bits from the
 // top 2 bits of byte j-4 (scale) or byte j (min).
-inline void scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+static inline void scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
     if (j < 4) {
         *sc = q[j] & 63;
         *m = q[j + 4] & 63;

@@ -1,34 +1,236 @@
-// Picks kernel variants once, from the CPU's features. Until the SIMD variants land, every op
-// routes to the scalar reference (parallelised over output rows for matmul).
+// Picks kernel variants once from the CPU's features (LYRA_ISA=scalar|avx2|avx512 forces one) and
+// drives matmul: activation rows are converted once per call (to Q8_0-style blocks for Q8_0/Q4_0
+// weights, to Q8_K for K-quants), then output rows N are split across the pool's threads — never
+// the reduction K, so results do not depend on the thread count.
+// Legend: T tokens, K input channels, N output channels (weight rows).
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
 #include <vector>
 
+#include "core/check.h"
+#include "core/kernels/kernels.h"
 #include "core/ops.h"
 #include "core/quant.h"
 
 namespace lyra::core {
+namespace {
+
+using kern::ActQ8;
+using kern::Isa;
+using kern::KernelTable;
+
+bool cpu_has(Isa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    switch (isa) {
+        case Isa::Scalar: return true;
+        case Isa::Avx2:
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        case Isa::Avx512:
+            return cpu_has(Isa::Avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    }
+    return false;
+#else
+    return isa == Isa::Scalar;
+#endif
+}
+
+const KernelTable* table_for(Isa isa) {
+    switch (isa) {
+        case Isa::Avx512: return kern::avx512_table();
+        case Isa::Avx2: return kern::avx2_table();
+        case Isa::Scalar: return &kern::scalar_table();
+    }
+    return &kern::scalar_table();
+}
+
+// The best variant this CPU runs, or the one LYRA_ISA names if the CPU has it.
+const KernelTable* pick_table() {
+    Isa want = Isa::Avx512;
+    if (const char* env = std::getenv("LYRA_ISA")) {
+        const std::string_view v(env);
+        if (v == "scalar") want = Isa::Scalar;
+        else if (v == "avx2") want = Isa::Avx2;
+    }
+    for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Scalar})
+        if (static_cast<int>(isa) <= static_cast<int>(want) && cpu_has(isa)) return table_for(isa);
+    return &kern::scalar_table();
+}
+
+std::atomic<const KernelTable*> g_table{nullptr};
+
+const KernelTable& table() {
+    const KernelTable* t = g_table.load(std::memory_order_acquire);
+    if (!t) {
+        t = pick_table();
+        g_table.store(t, std::memory_order_release);
+    }
+    return *t;
+}
+
+// Per-thread scratch for converted activations, grown (rarely) and then reused: no allocation
+// in the steady state.
+uint8_t* scratch(size_t bytes) {
+    thread_local std::vector<uint8_t> buf;
+    if (buf.size() < bytes + 64) buf.resize(bytes + 64);
+    auto p = reinterpret_cast<uintptr_t>(buf.data());
+    return reinterpret_cast<uint8_t*>((p + 63) & ~uintptr_t{63});
+}
+
+inline size_t round64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+// Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8), 64-aligned.
+size_t act_q8_row_bytes(int64_t K) {
+    const auto nb = static_cast<size_t>(K / 32);
+    return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 2 * round64(nb * 32);
+}
+
+// Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`.
+void quantize_act_q8(const float* x, int64_t K, uint8_t* mem, ActQ8* a) {
+    const auto nb = static_cast<size_t>(K / 32);
+    auto* qs = reinterpret_cast<int8_t*>(mem);
+    mem += round64(static_cast<size_t>(K));
+    auto* d = reinterpret_cast<float*>(mem);
+    mem += round64(nb * 4);
+    auto* sum = reinterpret_cast<int32_t*>(mem);
+    mem += round64(nb * 4);
+    auto* b4 = reinterpret_cast<int32_t*>(mem);
+    mem += round64(nb * 32);
+    auto* b8 = reinterpret_cast<int32_t*>(mem);
+    for (size_t b = 0; b < nb; ++b) {
+        const float* xb = x + 32 * b;
+        float amax = 0.0f;
+        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+        d[b] = amax / 127.0f;
+        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+        int32_t s = 0;
+        for (int j = 0; j < 32; ++j) {
+            const int q = std::clamp(static_cast<int>(std::lrint(xb[j] * id)), -127, 127);
+            qs[32 * b + static_cast<size_t>(j)] = static_cast<int8_t>(q);
+            s += q;
+        }
+        sum[b] = s;
+        for (int l = 0; l < 8; ++l) {
+            b4[8 * b + static_cast<size_t>(l)] = l == 0 ? -8 * s : 0;
+            b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * s : 0;
+        }
+    }
+    *a = ActQ8{qs, d, sum, b4, b8};
+}
+
+kern::MatKernel kernel_for(const KernelTable& k, DType t) {
+    switch (t) {
+        case DType::F32: return k.mat_f32;
+        case DType::F16: return k.mat_f16;
+        case DType::BF16: return k.mat_bf16;
+        case DType::Q8_0: return k.mat_q8_0;
+        case DType::Q4_0: return k.mat_q4_0;
+        case DType::Q4_K: return k.mat_q4_k;
+        case DType::Q5_K: return k.mat_q5_k;
+        case DType::Q6_K: return k.mat_q6_k;
+        default: return nullptr;
+    }
+}
+
+}  // namespace
+
+bool force_kernel_isa(std::string_view name) {
+    Isa isa;
+    if (name == "scalar") isa = Isa::Scalar;
+    else if (name == "avx2") isa = Isa::Avx2;
+    else if (name == "avx512") isa = Isa::Avx512;
+    else return false;
+    if (!cpu_has(isa)) return false;
+    g_table.store(table_for(isa), std::memory_order_release);
+    return true;
+}
+
+const char* kernel_isa() { return table().name; }
 
 void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float* y) {
     const int64_t N = w.rows(), K = w.cols();
-    pool.parallel_for(N, [&](int64_t n0, int64_t n1) {
-        std::vector<float> row(static_cast<size_t>(K));
-        for (int64_t n = n0; n < n1; ++n) {
-            dequantize_row(w.dtype, w.row(n), row.data(), K);
-            for (int64_t t = 0; t < T; ++t) y[t * N + n] = dot_f32(x + t * K, row.data(), K);
+    LYRA_CHECK(w.n_dims >= 1 && K > 0, "matmul: weight {} is empty", shape_string(w));
+    if (T <= 0 || N <= 0) return;
+    const KernelTable& k = table();
+    const kern::MatKernel kernel = kernel_for(k, w.dtype);
+    LYRA_CHECK(kernel != nullptr, "matmul: weight type {} is not supported", dtype_name(w.dtype));
+
+    // 1. Activations in the format the weight type's dot product takes.
+    const void* act = x;
+    size_t act_stride = static_cast<size_t>(K) * sizeof(float);
+    if (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0) {
+        LYRA_CHECK(K % 32 == 0, "matmul: K = {} is not a multiple of 32", K);
+        const size_t row = act_q8_row_bytes(K);
+        const size_t head = round64(static_cast<size_t>(T) * sizeof(ActQ8));
+        uint8_t* mem = scratch(head + static_cast<size_t>(T) * row);
+        auto* heads = reinterpret_cast<ActQ8*>(mem);
+        pool.parallel_for(T, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t)
+                quantize_act_q8(x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t]);
+        });
+        act = heads;
+        act_stride = sizeof(ActQ8);
+    } else if (w.dtype == DType::Q4_K || w.dtype == DType::Q5_K || w.dtype == DType::Q6_K) {
+        const size_t row = row_bytes(DType::Q8_K, K);
+        uint8_t* mem = scratch(static_cast<size_t>(T) * row);
+        pool.parallel_for(T, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) quantize_row(DType::Q8_K, x + t * K, mem + static_cast<size_t>(t) * row, K);
+        });
+        act = mem;
+        act_stride = row;
+    }
+
+    // 2. Output rows split across threads (in multiples of 4, the kernels' row tile); each
+    //    thread walks its rows in blocks that fit in L1/L2 and, for long prompts, tokens in
+    //    tiles, so a weight block is reused from cache by every token of a tile.
+    const size_t wrow = w.row_bytes();
+    const int64_t rows_per_block = std::max<int64_t>(4, static_cast<int64_t>((32u << 10) / std::max<size_t>(wrow, 1)) & ~int64_t{3});
+    constexpr int64_t kTokenTile = 64;
+    const auto* wbase = static_cast<const uint8_t*>(w.data);
+    pool.run([&](int ith, int nth) {
+        const int64_t units = (N + 3) / 4;
+        int64_t u0, u1;
+        split_range(units, ith, nth, &u0, &u1);
+        const int64_t n0 = std::min(N, u0 * 4), n1 = std::min(N, u1 * 4);
+        for (int64_t nb = n0; nb < n1; nb += rows_per_block) {
+            const int64_t nr = std::min(rows_per_block, n1 - nb);
+            for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
+                const int64_t tt = std::min(kTokenTile, T - t0);
+                kernel(wbase + static_cast<size_t>(nb) * wrow, wrow, nr,
+                       static_cast<const uint8_t*>(act) + static_cast<size_t>(t0) * act_stride, act_stride, tt, K,
+                       y + t0 * N + nb, N);
+            }
         }
     });
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-    float acc = 0.0f;
-    for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
-    return acc;
+float dot_f32(const float* a, const float* b, int64_t n) { return table().dot_f32(a, b, n); }
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) { table().axpy_f32(a, x, y, n); }
+
+void softmax(float* x, int64_t n) {
+    if (n <= 0) return;
+    const KernelTable& k = table();
+    const float mx = k.max_f32(x, n);
+    const float sum = k.exp_sub_sum(x, n, mx);
+    const float inv = 1.0f / sum;
+    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t C, float eps) {
+    const KernelTable& k = table();
+    for (int64_t t = 0; t < T; ++t) {
+        const float ss = k.sum_sq(x + t * C, C);
+        const float scale = 1.0f / std::sqrt(ss / static_cast<float>(C) + eps);
+        k.scale_mul(x + t * C, w, scale, y + t * C, C);
+    }
 }
 
-const char* kernel_isa() { return "scalar"; }
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) { table().silu_mul(gate, up, out, n); }
 
 }  // namespace lyra::core

@@ -36,7 +36,7 @@ void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* out) {
     }
 }
 
-void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t C, float eps) {
+void rmsnorm_ref(const float* x, const float* w, float* y, int64_t T, int64_t C, float eps) {
     for (int64_t t = 0; t < T; ++t) {
         const float* xr = x + t * C;
         float* yr = y + t * C;
@@ -92,7 +92,7 @@ void rope(float* x, int64_t T, int64_t H, int64_t D, const int32_t* pos, const R
     }
 }
 
-void softmax(float* x, int64_t n) {
+void softmax_ref(float* x, int64_t n) {
     float mx = -INFINITY;
     for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
     double sum = 0.0;
@@ -104,7 +104,7 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         const float g = gate[i];
         out[i] = g / (1.0f + std::exp(-g)) * up[i];

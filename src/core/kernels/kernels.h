@@ -1,0 +1,56 @@
+// Internal to core/: the table of kernel variants dispatch.cpp picks from (scalar, AVX2, AVX-512)
+// and the activation formats the quantized dot products take. Not included outside core/.
+//
+// ISA files (kernels/x86/*.cpp) are compiled with extra -m flags; they include only this header,
+// blocks.h and <immintrin.h>, and keep every helper in an anonymous namespace, so no inline
+// function compiled for AVX-512 can be picked by the linker for a portable caller.
+//
+// Legend: T tokens, K input channels (the reduction), N output channels (weight rows).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/kernels/blocks.h"
+
+namespace lyra::core::kern {
+
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+// One activation row quantized in blocks of 32 for Q8_0/Q4_0 weights: value = qs[j] * d[j/32].
+// bias4[8b] = -8 * sum(block b), bias8[8b] = -128 * sum(block b), other 7 lanes 0: added to the
+// first int32 lane of a block's integer dot so the weight side can stay unsigned
+// (Q4_0: q in 0..15 stands for q - 8; Q8_0: w ^ 0x80 = w + 128).
+struct ActQ8 {
+    const int8_t* qs;      // [K]
+    const float* d;        // [K/32]
+    const int32_t* sum;    // [K/32]
+    const int32_t* bias4;  // [K/32 * 8]
+    const int32_t* bias8;  // [K/32 * 8]
+};
+
+// rows of w (stride `w_stride` bytes) x activation rows; writes y[t * ldy + r] for r in
+// [0, n_rows), t in [0, T). `act` points at T activation rows of the type's activation format,
+// each `act_stride` bytes apart (f32 rows for float weights, ActQ8 structs, or Q8_K rows).
+using MatKernel = void (*)(const uint8_t* w, size_t w_stride, int64_t n_rows, const void* act,
+                           size_t act_stride, int64_t T, int64_t K, float* y, int64_t ldy);
+
+struct KernelTable {
+    Isa isa;
+    const char* name;
+    MatKernel mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k;
+    float (*dot_f32)(const float* a, const float* b, int64_t n);
+    void (*axpy_f32)(float a, const float* x, float* y, int64_t n);
+    // Softmax helper: x[i] = exp(x[i] - mx), returns the sum (in f32 lanes, then added up).
+    float (*exp_sub_sum)(float* x, int64_t n, float mx);
+    float (*max_f32)(const float* x, int64_t n);
+    float (*sum_sq)(const float* x, int64_t n);
+    void (*scale_mul)(const float* x, const float* w, float s, float* y, int64_t n);  // y = x*s*w
+    void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+};
+
+const KernelTable& scalar_table();
+const KernelTable* avx2_table();    // nullptr when not compiled in
+const KernelTable* avx512_table();  // nullptr when not compiled in
+
+}  // namespace lyra::core::kern

@@ -1,0 +1,236 @@
+// Portable scalar variants of the kernel table: the fallback on any CPU and the baseline the
+// SIMD variants are compared with. Quantized weights use the same integer dot products as the
+// SIMD paths (activations quantized to Q8_0/Q8_K blocks), written plainly.
+// Legend: T tokens, K input channels, N output channels (weight rows).
+#include <cmath>
+
+#include "core/half.h"
+#include "core/kernels/kernels.h"
+
+namespace lyra::core::kern {
+namespace {
+
+using detail::BlockQ4_0;
+using detail::BlockQ4_K;
+using detail::BlockQ5_K;
+using detail::BlockQ6_K;
+using detail::BlockQ8_0;
+using detail::BlockQ8_K;
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    // Four partial sums so the compiler can vectorise without -ffast-math reassociation.
+    float s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; ++j) s[j] += a[i + j] * b[i + j];
+    for (; i < n; ++i) s[0] += a[i] * b[i];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; ++i) s += fp16_to_fp32(w[i]) * x[i];
+    return s;
+}
+
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; ++i) s += bf16_to_fp32(w[i]) * x[i];
+    return s;
+}
+
+float dot_q8_0(const uint8_t* w, const ActQ8& a, int64_t K) {
+    const auto* b = reinterpret_cast<const BlockQ8_0*>(w);
+    float acc = 0.0f;
+    for (int64_t i = 0; i < K / 32; ++i) {
+        int32_t s = 0;
+        for (int j = 0; j < 32; ++j) s += b[i].qs[j] * a.qs[32 * i + j];
+        acc += fp16_to_fp32(b[i].d) * a.d[i] * static_cast<float>(s);
+    }
+    return acc;
+}
+
+float dot_q4_0(const uint8_t* w, const ActQ8& a, int64_t K) {
+    const auto* b = reinterpret_cast<const BlockQ4_0*>(w);
+    float acc = 0.0f;
+    for (int64_t i = 0; i < K / 32; ++i) {
+        const int8_t* q = a.qs + 32 * i;
+        int32_t s = 0;
+        for (int j = 0; j < 16; ++j) s += ((b[i].qs[j] & 0xF) - 8) * q[j] + ((b[i].qs[j] >> 4) - 8) * q[j + 16];
+        acc += fp16_to_fp32(b[i].d) * a.d[i] * static_cast<float>(s);
+    }
+    return acc;
+}
+
+// Sum over sub-blocks of scale * (q . a) and of min * (sum of a), then the two f32 terms.
+float dot_q4_k(const uint8_t* w, const BlockQ8_K* a, int64_t K) {
+    const auto* b = reinterpret_cast<const BlockQ4_K*>(w);
+    float acc = 0.0f;
+    for (int64_t i = 0; i < K / 256; ++i) {
+        int32_t isum = 0, msum = 0;
+        for (int c = 0; c < 4; ++c) {
+            uint8_t sc0, m0, sc1, m1;
+            detail::scale_min_k4(2 * c, b[i].scales, &sc0, &m0);
+            detail::scale_min_k4(2 * c + 1, b[i].scales, &sc1, &m1);
+            const int8_t* q = a[i].qs + 64 * c;
+            int32_t s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; ++l) {
+                s0 += (b[i].qs[32 * c + l] & 0xF) * q[l];
+                s1 += (b[i].qs[32 * c + l] >> 4) * q[l + 32];
+            }
+            isum += sc0 * s0 + sc1 * s1;
+            msum += m0 * (a[i].bsums[4 * c] + a[i].bsums[4 * c + 1]) + m1 * (a[i].bsums[4 * c + 2] + a[i].bsums[4 * c + 3]);
+        }
+        acc += fp16_to_fp32(b[i].d) * a[i].d * static_cast<float>(isum) -
+               fp16_to_fp32(b[i].dmin) * a[i].d * static_cast<float>(msum);
+    }
+    return acc;
+}
+
+float dot_q5_k(const uint8_t* w, const BlockQ8_K* a, int64_t K) {
+    const auto* b = reinterpret_cast<const BlockQ5_K*>(w);
+    float acc = 0.0f;
+    for (int64_t i = 0; i < K / 256; ++i) {
+        int32_t isum = 0, msum = 0;
+        for (int c = 0; c < 4; ++c) {
+            uint8_t sc0, m0, sc1, m1;
+            detail::scale_min_k4(2 * c, b[i].scales, &sc0, &m0);
+            detail::scale_min_k4(2 * c + 1, b[i].scales, &sc1, &m1);
+            const int8_t* q = a[i].qs + 64 * c;
+            int32_t s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; ++l) {
+                const int h0 = (b[i].qh[l] >> (2 * c)) & 1, h1 = (b[i].qh[l] >> (2 * c + 1)) & 1;
+                s0 += ((b[i].qs[32 * c + l] & 0xF) | (h0 << 4)) * q[l];
+                s1 += ((b[i].qs[32 * c + l] >> 4) | (h1 << 4)) * q[l + 32];
+            }
+            isum += sc0 * s0 + sc1 * s1;
+            msum += m0 * (a[i].bsums[4 * c] + a[i].bsums[4 * c + 1]) + m1 * (a[i].bsums[4 * c + 2] + a[i].bsums[4 * c + 3]);
+        }
+        acc += fp16_to_fp32(b[i].d) * a[i].d * static_cast<float>(isum) -
+               fp16_to_fp32(b[i].dmin) * a[i].d * static_cast<float>(msum);
+    }
+    return acc;
+}
+
+float dot_q6_k(const uint8_t* w, const BlockQ8_K* a, int64_t K) {
+    const auto* b = reinterpret_cast<const BlockQ6_K*>(w);
+    float acc = 0.0f;
+    for (int64_t i = 0; i < K / 256; ++i) {
+        int32_t isum = 0;
+        for (int h = 0; h < 2; ++h) {
+            const uint8_t* ql = b[i].ql + 64 * h;
+            const uint8_t* qh = b[i].qh + 32 * h;
+            const int8_t* q = a[i].qs + 128 * h;
+            for (int g = 0; g < 8; ++g) {  // 8 sub-blocks of 16 in this half: element 16 g + l'
+                int32_t s = 0;
+                for (int l2 = 0; l2 < 16; ++l2) {
+                    const int e = 16 * g + l2, ii = e / 32, l = e % 32;
+                    const uint8_t lb = ql[l + 32 * (ii & 1)];
+                    const int lo = ii < 2 ? (lb & 0xF) : (lb >> 4);
+                    const int v = (lo | (((qh[l] >> (2 * ii)) & 3) << 4)) - 32;
+                    s += v * q[e];
+                }
+                isum += b[i].scales[8 * h + g] * s;
+            }
+        }
+        acc += fp16_to_fp32(b[i].d) * a[i].d * static_cast<float>(isum);
+    }
+    return acc;
+}
+
+template <typename Dot>
+void mat_loop(int64_t n_rows, int64_t T, float* y, int64_t ldy, Dot dot) {
+    for (int64_t r = 0; r < n_rows; ++r)
+        for (int64_t t = 0; t < T; ++t) y[t * ldy + r] = dot(r, t);
+}
+
+void mat_f32(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_f32(reinterpret_cast<const float*>(w + r * ws), reinterpret_cast<const float*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+void mat_f16(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_f16(reinterpret_cast<const uint16_t*>(w + r * ws), reinterpret_cast<const float*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+void mat_bf16(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_bf16(reinterpret_cast<const uint16_t*>(w + r * ws), reinterpret_cast<const float*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+void mat_q8_0(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_q8_0(w + r * ws, *reinterpret_cast<const ActQ8*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+void mat_q4_0(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_q4_0(w + r * ws, *reinterpret_cast<const ActQ8*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+void mat_q4_k(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_q4_k(w + r * ws, reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+void mat_q5_k(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_q5_k(w + r * ws, reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+void mat_q6_k(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_loop(n, T, y, ldy, [&](int64_t r, int64_t t) {
+        return dot_q6_k(w + r * ws, reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + t * as), K);
+    });
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+float exp_sub_sum(float* x, int64_t n, float mx) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - mx);
+        sum += x[i];
+    }
+    return sum;
+}
+
+float max_f32(const float* x, int64_t n) {
+    float m = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+float sum_sq(const float* x, int64_t n) {
+    float s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; ++j) s[j] += x[i + j] * x[i + j];
+    for (; i < n; ++i) s[0] += x[i] * x[i];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+void scale_mul(const float* x, const float* w, float s, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * s * w[i];
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+}
+
+const KernelTable kScalar = {
+    Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
+    dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul,
+};
+
+}  // namespace
+
+const KernelTable& scalar_table() { return kScalar; }
+
+}  // namespace lyra::core::kern

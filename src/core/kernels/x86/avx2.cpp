@@ -1,0 +1,476 @@
+// AVX2 variants (with FMA and F16C): register-tiled dot-product GEMM for float weights,
+// maddubs integer dots for Q8_0/Q4_0 and the K-quants (also used by the AVX-512 table), SIMD
+// softmax/rmsnorm/silu helpers. Compiled with -mavx2 -mfma -mf16c (CMakeLists.txt); called only
+// when dispatch.cpp has checked the CPU. Everything here has internal linkage.
+//
+// Determinism: each output y[t, n] has one accumulator over K, updated in the same order and
+// reduced the same way in every tile shape, so thread/tile splits never change results.
+// Legend: T tokens, K input channels, N output channels (weight rows).
+#include "core/kernels/kernels.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+namespace lyra::core::kern {
+namespace {
+
+using detail::BlockQ4_0;
+using detail::BlockQ4_K;
+using detail::BlockQ5_K;
+using detail::BlockQ6_K;
+using detail::BlockQ8_0;
+using detail::BlockQ8_K;
+
+inline float hsum8(__m256 v) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+inline int32_t hsum8i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+
+// ---- float weights -----------------------------------------------------------------------
+
+struct LoadF32 {
+    using T = float;
+    static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
+    static __m256 load_tail(const float* p, int64_t rem) {
+        float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t i = 0; i < rem; ++i) buf[i] = p[i];
+        return _mm256_loadu_ps(buf);
+    }
+};
+struct LoadF16 {
+    using T = uint16_t;
+    static __m256 load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+    static __m256 load_tail(const uint16_t* p, int64_t rem) {
+        uint16_t buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t i = 0; i < rem; ++i) buf[i] = p[i];
+        return load(buf);
+    }
+};
+struct LoadBF16 {
+    using T = uint16_t;
+    static __m256 load(const uint16_t* p) {
+        const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    }
+    static __m256 load_tail(const uint16_t* p, int64_t rem) {
+        uint16_t buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t i = 0; i < rem; ++i) buf[i] = p[i];
+        return load(buf);
+    }
+};
+
+template <class L, int TT, int NT>
+void tile_float(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
+    using WT = typename L::T;
+    const WT* wr[NT];
+    const float* xr[TT];
+    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const WT*>(w + n * ws);
+    for (int t = 0; t < TT; ++t) xr[t] = reinterpret_cast<const float*>(act + t * as);
+    __m256 acc[TT][NT];
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) acc[t][n] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 wv[NT];
+        for (int n = 0; n < NT; ++n) wv[n] = L::load(wr[n] + k);
+        for (int t = 0; t < TT; ++t) {
+            const __m256 xv = _mm256_loadu_ps(xr[t] + k);
+            for (int n = 0; n < NT; ++n) acc[t][n] = _mm256_fmadd_ps(xv, wv[n], acc[t][n]);
+        }
+    }
+    if (k < K) {
+        __m256 wv[NT];
+        for (int n = 0; n < NT; ++n) wv[n] = L::load_tail(wr[n] + k, K - k);
+        for (int t = 0; t < TT; ++t) {
+            const __m256 xv = LoadF32::load_tail(xr[t] + k, K - k);
+            for (int n = 0; n < NT; ++n) acc[t][n] = _mm256_fmadd_ps(xv, wv[n], acc[t][n]);
+        }
+    }
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) y[t * ldy + n] = hsum8(acc[t][n]);
+}
+
+template <class L>
+void mat_float(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K,
+               float* y, int64_t ldy) {
+    const auto* act = static_cast<const uint8_t*>(actv);
+    constexpr int kNT = 4;
+    int64_t r = 0;
+    for (; r + kNT <= n_rows; r += kNT) {
+        const uint8_t* wb = w + r * ws;
+        int64_t t = 0;
+        for (; t + 3 <= T; t += 3) tile_float<L, 3, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_float<L, 1, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+    for (; r < n_rows; ++r) {
+        const uint8_t* wb = w + r * ws;
+        for (int64_t t = 0; t < T; ++t) tile_float<L, 1, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+}
+
+void mat_f32(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_float<LoadF32>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_f16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_float<LoadF16>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_bf16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_float<LoadBF16>(w, ws, n, a, as, T, K, y, ldy);
+}
+
+// ---- Q8_0 / Q4_0 ---------------------------------------------------------------------------
+
+// Per 32-block, int32 lane sums of w * a (8 lanes). Q8_0 uses the sign trick so maddubs sees
+// |w| (unsigned) times sign-adjusted a; Q4_0 feeds the raw nibbles (w + 8) and the activation's
+// lane bias removes the 8 * sum(a).
+struct Q8_0W {
+    using Block = BlockQ8_0;
+    static __m256i weights(const Block* b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs)); }
+    static __m256i dot(__m256i w, __m256i a, const int32_t* /*bias*/) {
+        const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+        return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+    }
+    static const int32_t* bias(const ActQ8& a) { return a.bias8; }
+};
+struct Q4_0W {
+    using Block = BlockQ4_0;
+    static __m256i weights(const Block* b) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
+        const __m128i m = _mm_set1_epi8(0x0F);
+        return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, m)),
+                                       _mm_and_si128(_mm_srli_epi16(v, 4), m), 1);
+    }
+    static __m256i dot(__m256i w, __m256i a, const int32_t* bias) {
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1));
+        return _mm256_add_epi32(p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias)));
+    }
+    static const int32_t* bias(const ActQ8& a) { return a.bias4; }
+};
+
+template <class W, int TT, int NT>
+void tile_q(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
+    using B = typename W::Block;
+    const B* wr[NT];
+    const ActQ8* ar[TT];
+    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const B*>(w + n * ws);
+    for (int t = 0; t < TT; ++t) ar[t] = reinterpret_cast<const ActQ8*>(act + t * as);
+    __m256 acc[TT][NT];
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) acc[t][n] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < K / 32; ++b) {
+        __m256i wv[NT];
+        __m256 wd[NT];
+        for (int n = 0; n < NT; ++n) {
+            wv[n] = W::weights(wr[n] + b);
+            wd[n] = _mm256_set1_ps(half_to_float(wr[n][b].d));
+        }
+        for (int t = 0; t < TT; ++t) {
+            const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar[t]->qs + 32 * b));
+            const __m256 ad = _mm256_set1_ps(ar[t]->d[b]);
+            const int32_t* bias = W::bias(*ar[t]) + 8 * b;
+            for (int n = 0; n < NT; ++n)
+                acc[t][n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(W::dot(wv[n], av, bias)), _mm256_mul_ps(wd[n], ad), acc[t][n]);
+        }
+    }
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) y[t * ldy + n] = hsum8(acc[t][n]);
+}
+
+template <class W>
+void mat_q(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K, float* y,
+           int64_t ldy) {
+    const auto* act = static_cast<const uint8_t*>(actv);
+    constexpr int kNT = 4;
+    int64_t r = 0;
+    for (; r + kNT <= n_rows; r += kNT) {
+        const uint8_t* wb = w + r * ws;
+        int64_t t = 0;
+        for (; t + 2 <= T; t += 2) tile_q<W, 2, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_q<W, 1, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+    for (; r < n_rows; ++r) {
+        const uint8_t* wb = w + r * ws;
+        for (int64_t t = 0; t < T; ++t) tile_q<W, 1, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+}
+
+void mat_q8_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_q<Q8_0W>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_q4_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_q<Q4_0W>(w, ws, n, a, as, T, K, y, ldy);
+}
+
+// ---- K-quants x Q8_K -----------------------------------------------------------------------
+//
+// Per super-block: integer sums of q * a per sub-block (maddubs to int16 pairs, then madd with
+// the sub-block's scale as int16 to int32 lanes), the mins term from the activation's bsums,
+// then two f32 multiplies. Weight rows are expanded once per super-block and used for a tile of
+// tokens.
+
+inline __m256i scale_pair(int s0, int s1) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<short>(s0))),
+                                   _mm_set1_epi16(static_cast<short>(s1)), 1);
+}
+
+// Unpacked Q4_K/Q5_K super-block: 256 unsigned q bytes (in element order) + scales/mins.
+struct KxUnpacked {
+    __m256i q[8];  // sub-block s = 32 q bytes
+    int sc[8], m[8];
+    float d, dmin;
+};
+
+inline void unpack_q4_k(const BlockQ4_K* b, KxUnpacked* u) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    for (int c = 0; c < 4; ++c) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * c));
+        u->q[2 * c] = _mm256_and_si256(v, mask);
+        u->q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    }
+    for (int s = 0; s < 8; ++s) {
+        uint8_t sc, m;
+        detail::scale_min_k4(s, b->scales, &sc, &m);
+        u->sc[s] = sc;
+        u->m[s] = m;
+    }
+    u->d = half_to_float(b->d);
+    u->dmin = half_to_float(b->dmin);
+}
+
+inline void unpack_q5_k(const BlockQ5_K* b, KxUnpacked* u) {
+    const __m256i mask = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh));
+    for (int c = 0; c < 4; ++c) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * c));
+        // Bit s of qh[l] -> bit 4 of element l of sub-block s (shifts are per 16 bits; the masks
+        // keep each byte's own bit).
+        const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4);
+        const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4);
+        u->q[2 * c] = _mm256_or_si256(_mm256_and_si256(v, mask), h0);
+        u->q[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), h1);
+    }
+    for (int s = 0; s < 8; ++s) {
+        uint8_t sc, m;
+        detail::scale_min_k4(s, b->scales, &sc, &m);
+        u->sc[s] = sc;
+        u->m[s] = m;
+    }
+    u->d = half_to_float(b->d);
+    u->dmin = half_to_float(b->dmin);
+}
+
+inline float dot_kx(const KxUnpacked& u, const BlockQ8_K& a) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int s = 0; s < 8; ++s) {
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * s));
+        const __m256i p16 = _mm256_maddubs_epi16(u.q[s], av);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(static_cast<short>(u.sc[s]))));
+    }
+    int32_t msum = 0;
+    for (int s = 0; s < 8; ++s) msum += u.m[s] * (a.bsums[2 * s] + a.bsums[2 * s + 1]);
+    return u.d * a.d * static_cast<float>(hsum8i(acc)) - u.dmin * a.d * static_cast<float>(msum);
+}
+
+// Q6_K: 256 unsigned q bytes (0..63) in element order + 16 scales.
+struct Q6Unpacked {
+    __m256i q[8];  // 32 elements each: sub-blocks 2i, 2i+1
+    int sc[16];
+    float d;
+};
+
+inline void unpack_q6_k(const BlockQ6_K* b, Q6Unpacked* u) {
+    const __m256i mask = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; ++h) {
+        const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h));
+        const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h));
+        const __m256i lo[4] = {_mm256_and_si256(l0, mask), _mm256_and_si256(l1, mask),
+                               _mm256_and_si256(_mm256_srli_epi16(l0, 4), mask),
+                               _mm256_and_si256(_mm256_srli_epi16(l1, 4), mask)};
+        for (int i = 0; i < 4; ++i) {
+            const __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), three), 4);
+            u->q[4 * h + i] = _mm256_or_si256(lo[i], hi);
+        }
+    }
+    for (int s = 0; s < 16; ++s) u->sc[s] = b->scales[s];
+    u->d = half_to_float(b->d);
+}
+
+inline float dot_q6(const Q6Unpacked& u, const BlockQ8_K& a) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int g = 0; g < 8; ++g) {
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * g));
+        const __m256i p16 = _mm256_maddubs_epi16(u.q[g], av);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p16, scale_pair(u.sc[2 * g], u.sc[2 * g + 1])));
+    }
+    int32_t corr = 0;  // q was stored + 32: remove 32 * scale * sum(a) per sub-block of 16
+    for (int s = 0; s < 16; ++s) corr += u.sc[s] * a.bsums[s];
+    return u.d * a.d * static_cast<float>(hsum8i(acc) - 32 * corr);
+}
+
+// Rows one at a time (the unpacked super-block lives in registers/L1); for each super-block all
+// T tokens are visited, so each weight byte is read once per call; per-(t, n) f32 accumulation
+// runs over super-blocks in order.
+template <class Block, class Unpacked, void (*Unpack)(const Block*, Unpacked*), float (*Dot)(const Unpacked&, const BlockQ8_K&)>
+void mat_k(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K, float* y,
+           int64_t ldy) {
+    const auto* act = static_cast<const uint8_t*>(actv);
+    const int64_t nb = K / 256;
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const auto* b = reinterpret_cast<const Block*>(w + r * ws);
+        for (int64_t t = 0; t < T; ++t) y[t * ldy + r] = 0.0f;
+        for (int64_t i = 0; i < nb; ++i) {
+            Unpacked u;
+            Unpack(b + i, &u);
+            for (int64_t t = 0; t < T; ++t) {
+                const auto* a = reinterpret_cast<const BlockQ8_K*>(act + t * as);
+                y[t * ldy + r] += Dot(u, a[i]);
+            }
+        }
+    }
+}
+
+void mat_q4_k(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_k<BlockQ4_K, KxUnpacked, unpack_q4_k, dot_kx>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_q5_k(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_k<BlockQ5_K, KxUnpacked, unpack_q5_k, dot_kx>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_q6_k(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_k<BlockQ6_K, Q6Unpacked, unpack_q6_k, dot_q6>(w, ws, n, a, as, T, K, y, ldy);
+}
+
+// ---- vector helpers ------------------------------------------------------------------------
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    float s = hsum8(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// exp as in the AVX-512 file (degree-6 polynomial, lanes below -87.3 give 0).
+__m256 exp256(__m256 x) {
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33f)), _mm256_set1_ps(88.37f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+float exp_tail(float x) {  // one lane through the vector path, so tails match the body exactly
+    float buf[8] = {x, 0, 0, 0, 0, 0, 0, 0};
+    _mm256_storeu_ps(buf, exp256(_mm256_loadu_ps(buf)));
+    return buf[0];
+}
+
+float exp_sub_sum(float* x, int64_t n, float mx) {
+    const __m256 vm = _mm256_set1_ps(mx);
+    __m256 s = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+        _mm256_storeu_ps(x + i, v);
+        s = _mm256_add_ps(s, v);
+    }
+    float sum = hsum8(s);
+    for (; i < n; ++i) {
+        x[i] = exp_tail(x[i] - mx);
+        sum += x[i];
+    }
+    return sum;
+}
+
+float max_f32(const float* x, int64_t n) {
+    __m256 mv = _mm256_set1_ps(-__builtin_inff());
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+    float buf[8];
+    _mm256_storeu_ps(buf, mv);
+    float m = buf[0];
+    for (int j = 1; j < 8; ++j) m = buf[j] > m ? buf[j] : m;
+    for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+float sum_sq(const float* x, int64_t n) {
+    __m256 s = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        s = _mm256_fmadd_ps(v, v, s);
+    }
+    float r = hsum8(s);
+    for (; i < n; ++i) r += x[i] * x[i];
+    return r;
+}
+
+void scale_mul(const float* x, const float* w, float sc, float* y, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(sc);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), _mm256_loadu_ps(w + i)));
+    for (; i < n; ++i) y[i] = x[i] * sc * w[i];
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; ++i) out[i] = gate[i] / (1.0f + exp_tail(-gate[i])) * up[i];
+}
+
+const KernelTable kAvx2 = {
+    Isa::Avx2, "avx2",    mat_f32,     mat_f16, mat_bf16, mat_q8_0,  mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
+    dot_f32,   axpy_f32, exp_sub_sum, max_f32, sum_sq,   scale_mul, silu_mul,
+};
+
+}  // namespace
+
+const KernelTable* avx2_table() { return &kAvx2; }
+
+}  // namespace lyra::core::kern
+
+#else  // built without the ISA flags (not x86): the variant is absent
+
+namespace lyra::core::kern {
+const KernelTable* avx2_table() { return nullptr; }
+}  // namespace lyra::core::kern
+
+#endif

@@ -1,0 +1,373 @@
+// AVX-512 variants (F + BW + VL + VNNI, with F16C/FMA): register-tiled dot-product GEMM for float
+// weights, VNNI (vpdpbusd) integer dots for Q8_0/Q4_0, SIMD softmax/rmsnorm/silu helpers.
+// K-quants reuse the AVX2 kernels (they run on any AVX-512 CPU).
+// Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma -mf16c (CMakeLists.txt); only
+// called when dispatch.cpp has checked the CPU. Everything here has internal linkage.
+//
+// Determinism: each output y[t, n] is accumulated by one vector accumulator over K in the same
+// order and reduced the same way whatever tile it falls in, so results do not depend on how
+// rows are split across threads or tiles.
+// Legend: T tokens, K input channels, N output channels (weight rows).
+#include "core/kernels/kernels.h"
+
+#if defined(__AVX512VNNI__)
+// GCC 12 reports its own _mm512_undefined_* helpers (used by the cast intrinsics) as
+// uninitialized; the values are never read.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace lyra::core::kern {
+namespace {
+
+using detail::BlockQ4_0;
+using detail::BlockQ8_0;
+
+inline __mmask16 tail_mask(int64_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
+
+// ---- float weights -----------------------------------------------------------------------
+
+struct LoadF32 {
+    using T = float;
+    static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+    static __m512 load_tail(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+};
+struct LoadF16 {
+    using T = uint16_t;
+    static __m512 load(const uint16_t* p) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    }
+    static __m512 load_tail(const uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+};
+struct LoadBF16 {
+    using T = uint16_t;
+    static __m512 load(const uint16_t* p) {
+        const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    }
+    static __m512 load_tail(const uint16_t* p, __mmask16 m) {
+        const __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    }
+};
+
+// TT tokens x NT weight rows: TT*NT accumulators, each over all of K.
+template <class L, int TT, int NT>
+void tile_float(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
+    using WT = typename L::T;
+    const WT* wr[NT];
+    const float* xr[TT];
+    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const WT*>(w + n * ws);
+    for (int t = 0; t < TT; ++t) xr[t] = reinterpret_cast<const float*>(act + t * as);
+    __m512 acc[TT][NT];
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m512 wv[NT];
+        for (int n = 0; n < NT; ++n) wv[n] = L::load(wr[n] + k);
+        for (int t = 0; t < TT; ++t) {
+            const __m512 xv = _mm512_loadu_ps(xr[t] + k);
+            for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_fmadd_ps(xv, wv[n], acc[t][n]);
+        }
+    }
+    if (k < K) {
+        const __mmask16 m = tail_mask(K - k);
+        __m512 wv[NT];
+        for (int n = 0; n < NT; ++n) wv[n] = L::load_tail(wr[n] + k, m);
+        for (int t = 0; t < TT; ++t) {
+            const __m512 xv = _mm512_maskz_loadu_ps(m, xr[t] + k);
+            for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_fmadd_ps(xv, wv[n], acc[t][n]);
+        }
+    }
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) y[t * ldy + n] = _mm512_reduce_add_ps(acc[t][n]);
+}
+
+// Tiles a block of rows x tokens with the largest tiles, then the edges with smaller ones.
+template <class L>
+void mat_float(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K,
+               float* y, int64_t ldy) {
+    const auto* act = static_cast<const uint8_t*>(actv);
+    constexpr int kNT = 4;
+    int64_t r = 0;
+    for (; r + kNT <= n_rows; r += kNT) {
+        const uint8_t* wb = w + r * ws;
+        int64_t t = 0;
+        for (; t + 6 <= T; t += 6) tile_float<L, 6, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        switch (T - t) {
+            case 5: tile_float<L, 5, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
+            case 4: tile_float<L, 4, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
+            case 3: tile_float<L, 3, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
+            case 2: tile_float<L, 2, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
+            case 1: tile_float<L, 1, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
+            default: break;
+        }
+    }
+    for (; r < n_rows; ++r) {
+        const uint8_t* wb = w + r * ws;
+        int64_t t = 0;
+        for (; t + 6 <= T; t += 6) tile_float<L, 6, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_float<L, 1, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+}
+
+void mat_f32(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_float<LoadF32>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_f16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_float<LoadF16>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_bf16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_float<LoadBF16>(w, ws, n, a, as, T, K, y, ldy);
+}
+
+// ---- Q8_0 / Q4_0 weights x Q8 activations (VNNI) -------------------------------------------
+//
+// Two 32-blocks per zmm. The weight side is made unsigned (Q8_0: w ^ 0x80 = w + 128; Q4_0: the
+// raw nibble q = w + 8) and the activation's precomputed lane bias (-128 or -8 times the block
+// sum) seeds vpdpbusd, so every lane sum is exact. Lanes 0-7 hold block b, lanes 8-15 block b+1.
+
+inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+
+struct Q8_0W {
+    using Block = BlockQ8_0;
+    // Unsigned weight bytes of blocks b and b+1 (64 bytes).
+    static __m512i pair(const Block* b) {
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs));
+        const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs));
+        const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
+    }
+    static __m256i single(const Block* b) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs));
+        return _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));
+    }
+    static const int32_t* bias(const ActQ8& a) { return a.bias8; }
+};
+
+struct Q4_0W {
+    using Block = BlockQ4_0;
+    static __m256i expand(const Block* b) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
+        const __m128i m = _mm_set1_epi8(0x0F);
+        const __m128i lo = _mm_and_si128(v, m);
+        const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
+        return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+    }
+    static __m512i pair(const Block* b) {
+        return _mm512_inserti64x4(_mm512_castsi256_si512(expand(b)), expand(b + 1), 1);
+    }
+    static __m256i single(const Block* b) { return expand(b); }
+    static const int32_t* bias(const ActQ8& a) { return a.bias4; }
+};
+
+template <class W, int TT, int NT>
+void tile_q(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
+    using B = typename W::Block;
+    const B* wr[NT];
+    const ActQ8* ar[TT];
+    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const B*>(w + n * ws);
+    for (int t = 0; t < TT; ++t) ar[t] = reinterpret_cast<const ActQ8*>(act + t * as);
+    __m512 acc[TT][NT];
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_setzero_ps();
+    const int64_t nb = K / 32;
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        __m512i wv[NT];
+        __m512 wd[NT];
+        for (int n = 0; n < NT; ++n) {
+            wv[n] = W::pair(wr[n] + b);
+            wd[n] = _mm512_insertf32x8(_mm512_set1_ps(half_to_float(wr[n][b].d)),
+                                       _mm256_set1_ps(half_to_float(wr[n][b + 1].d)), 1);
+        }
+        for (int t = 0; t < TT; ++t) {
+            const __m512i av = _mm512_loadu_si512(ar[t]->qs + 32 * b);
+            const __m512i bias = _mm512_loadu_si512(W::bias(*ar[t]) + 8 * b);
+            const __m512 ad = _mm512_insertf32x8(_mm512_set1_ps(ar[t]->d[b]), _mm256_set1_ps(ar[t]->d[b + 1]), 1);
+            for (int n = 0; n < NT; ++n) {
+                const __m512i dp = _mm512_dpbusd_epi32(bias, wv[n], av);
+                acc[t][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(wd[n], ad), acc[t][n]);
+            }
+        }
+    }
+    if (b < nb) {  // odd block count: the last block in the low 8 lanes
+        __m256i wv[NT];
+        __m256 wd[NT];
+        for (int n = 0; n < NT; ++n) {
+            wv[n] = W::single(wr[n] + b);
+            wd[n] = _mm256_set1_ps(half_to_float(wr[n][b].d));
+        }
+        for (int t = 0; t < TT; ++t) {
+            const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar[t]->qs + 32 * b));
+            const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(W::bias(*ar[t]) + 8 * b));
+            const __m256 ad = _mm256_set1_ps(ar[t]->d[b]);
+            for (int n = 0; n < NT; ++n) {
+                const __m256i dp = _mm256_dpbusd_epi32(bias, wv[n], av);
+                const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(dp), _mm256_mul_ps(wd[n], ad));
+                acc[t][n] = _mm512_add_ps(acc[t][n], _mm512_castps256_ps512(f));  // upper lanes: + 0
+            }
+        }
+    }
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) y[t * ldy + n] = _mm512_reduce_add_ps(acc[t][n]);
+}
+
+template <class W>
+void mat_q(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K, float* y,
+           int64_t ldy) {
+    const auto* act = static_cast<const uint8_t*>(actv);
+    constexpr int kNT = 4;
+    int64_t r = 0;
+    for (; r + kNT <= n_rows; r += kNT) {
+        const uint8_t* wb = w + r * ws;
+        int64_t t = 0;
+        for (; t + 4 <= T; t += 4) tile_q<W, 4, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_q<W, 1, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+    for (; r < n_rows; ++r) {
+        const uint8_t* wb = w + r * ws;
+        int64_t t = 0;
+        for (; t + 4 <= T; t += 4) tile_q<W, 4, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_q<W, 1, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+}
+
+void mat_q8_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_q<Q8_0W>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_q4_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_q<Q4_0W>(w, ws, n, a, as, T, K, y, ldy);
+}
+
+// ---- vector helpers ------------------------------------------------------------------------
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+    const __m512 va = _mm512_set1_ps(a);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+// exp(x) for x in f32 lanes: 2^n * p(r) with a degree-6 polynomial (relative error ~2e-7);
+// lanes below -87.3 give exactly 0, above 88.7 saturate near FLT_MAX.
+__m512 exp512(__m512 x) {
+    const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.37f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps(static_cast<__mmask16>(~tiny), p, _mm512_castsi512_ps(e));
+}
+
+float exp_sub_sum(float* x, int64_t n, float mx) {
+    const __m512 vm = _mm512_set1_ps(mx);
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        const __m512 v = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm));
+        _mm512_mask_storeu_ps(x + i, m, v);
+        s = _mm512_add_ps(s, _mm512_maskz_mov_ps(m, v));
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+float max_f32(const float* x, int64_t n) {
+    __m512 mv = _mm512_set1_ps(-__builtin_inff());
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        mv = _mm512_mask_max_ps(mv, m, mv, _mm512_maskz_loadu_ps(m, x + i));
+    }
+    return _mm512_reduce_max_ps(mv);
+}
+
+float sum_sq(const float* x, int64_t n) {
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        s = _mm512_fmadd_ps(v, v, s);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+void scale_mul(const float* x, const float* w, float sc, float* y, int64_t n) {
+    const __m512 vs = _mm512_set1_ps(sc);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vs), _mm512_maskz_loadu_ps(m, w + i));
+        _mm512_mask_storeu_ps(y + i, m, v);
+    }
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        const __m512 u = _mm512_maskz_loadu_ps(m, up + i);
+        const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), u));
+    }
+}
+
+}  // namespace
+
+const KernelTable* avx512_table() {
+    static const KernelTable* t = [] {
+        static KernelTable k{};
+        const KernelTable* a2 = avx2_table();
+        k = *a2;  // K-quants from the AVX2 file
+        k.isa = Isa::Avx512;
+        k.name = "avx512";
+        k.mat_f32 = mat_f32;
+        k.mat_f16 = mat_f16;
+        k.mat_bf16 = mat_bf16;
+        k.mat_q8_0 = mat_q8_0;
+        k.mat_q4_0 = mat_q4_0;
+        k.dot_f32 = dot_f32;
+        k.axpy_f32 = axpy_f32;
+        k.exp_sub_sum = exp_sub_sum;
+        k.max_f32 = max_f32;
+        k.sum_sq = sum_sq;
+        k.scale_mul = scale_mul;
+        k.silu_mul = silu_mul;
+        return &k;
+    }();
+    return t;
+}
+
+}  // namespace lyra::core::kern
+
+#else  // built without the ISA flags (not x86): the variant is absent
+
+namespace lyra::core::kern {
+const KernelTable* avx512_table() { return nullptr; }
+}  // namespace lyra::core::kern
+
+#endif

@@ -1,0 +1,232 @@
+// Kernel variants (scalar, AVX2, AVX-512 — whichever this CPU has) against the double-precision
+// references in kernels/ref_ops.cpp over a sweep of odd sizes, T = 1 and T > 1, 1-sized dims
+// and every weight dtype; results must be bit-identical for 1, 2 and 3 threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/ops.h"
+#include "core/quant.h"
+#include "core/thread_pool.h"
+
+namespace lyra::core {
+namespace {
+
+std::vector<std::string> available_isas() {
+    std::vector<std::string> out;
+    for (const char* n : {"scalar", "avx2", "avx512"})
+        if (force_kernel_isa(n)) out.emplace_back(n);
+    return out;
+}
+
+// Restores the best variant after each test so other tests see the default.
+class Kernels : public ::testing::Test {
+protected:
+    void TearDown() override {
+        for (const char* n : {"avx512", "avx2", "scalar"})
+            if (force_kernel_isa(n)) break;
+    }
+};
+
+std::vector<float> randn(size_t n, uint32_t seed, float sigma = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = nd(rng);
+    return v;
+}
+
+struct Stats {
+    double rms;  // rms(got - want) / scale
+    double max;  // max |got - want| / scale
+};
+
+// Errors relative to `scale`, the typical magnitude of an output (for a dot of length K:
+// sqrt(K) * rms(x) * rms(w)). A plain relative error would explode on outputs that happen to
+// be near 0, which random dots often are.
+Stats compare(const std::vector<float>& got, const std::vector<float>& want, double scale) {
+    double se = 0.0, me = 0.0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        const double e = static_cast<double>(got[i]) - static_cast<double>(want[i]);
+        se += e * e;
+        me = std::max(me, std::fabs(e));
+    }
+    return {std::sqrt(se / static_cast<double>(got.size())) / scale, me / scale};
+}
+
+double rms(const float* v, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; ++i) s += static_cast<double>(v[i]) * static_cast<double>(v[i]);
+    return std::sqrt(s / static_cast<double>(n));
+}
+
+// Tolerances vs the f64 reference on dequantized weights, relative to the output scale. Float
+// weights only see f32 rounding; quantized weights also see the activation's 8-bit quantization
+// (Q8_0 / Q8_K blocks: about 0.8% of the scale per output, rms).
+struct TypeCase {
+    DType type;
+    std::vector<int64_t> ks;
+    double rms;
+    double max;
+};
+
+const std::vector<TypeCase>& type_cases() {
+    static const std::vector<TypeCase> cases = {
+        {DType::F32, {1, 7, 33, 100, 768}, 1e-6, 5e-6},
+        {DType::F16, {1, 9, 100, 768}, 1e-6, 5e-6},
+        {DType::BF16, {3, 17, 768}, 1e-6, 5e-6},
+        {DType::Q8_0, {32, 96, 768}, 2e-2, 6e-2},
+        {DType::Q4_0, {32, 160, 768}, 2e-2, 6e-2},
+        {DType::Q4_K, {256, 768}, 2e-2, 6e-2},
+        {DType::Q5_K, {256, 512}, 2e-2, 6e-2},
+        {DType::Q6_K, {256, 768}, 2e-2, 6e-2},
+    };
+    return cases;
+}
+
+std::vector<float> run_matmul(ThreadPool& pool, const std::vector<float>& x, int64_t T, const Tensor& w) {
+    std::vector<float> y(static_cast<size_t>(T * w.rows()), -1.0f);
+    matmul(pool, x.data(), T, w, y.data());
+    return y;
+}
+
+TEST_F(Kernels, MatmulEveryVariantAndDtypeMatchesReference) {
+    const auto isas = available_isas();
+    ASSERT_FALSE(isas.empty());
+    ThreadPool p1(1), p2(2), p3(3);
+    const int64_t Ts[] = {1, 3, 70};
+    const int64_t Ns[] = {1, 5, 37};
+    uint32_t seed = 1;
+    for (const auto& tc : type_cases()) {
+        for (int64_t K : tc.ks) {
+            for (int64_t N : Ns) {
+                const auto wf = randn(static_cast<size_t>(N * K), seed++);
+                std::vector<uint8_t> wq(row_bytes(tc.type, K) * static_cast<size_t>(N));
+                quantize_matrix(tc.type, wf.data(), wq.data(), N, K);
+                const Tensor w = make_tensor(tc.type, {N, K}, wq.data());
+                std::vector<float> wd(wf.size());
+                for (int64_t n = 0; n < N; ++n) dequantize_row(tc.type, w.row(n), wd.data() + n * K, K);
+                for (int64_t T : Ts) {
+                    const auto x = randn(static_cast<size_t>(T * K), seed++);
+                    const double scale = std::sqrt(static_cast<double>(K)) * rms(x.data(), x.size()) * rms(wd.data(), wd.size());
+                    std::vector<float> ref(static_cast<size_t>(T * N));
+                    matmul_ref(x.data(), T, w, ref.data());
+                    std::vector<float> scalar_y;
+                    for (const auto& isa : isas) {
+                        ASSERT_TRUE(force_kernel_isa(isa));
+                        const auto y1 = run_matmul(p1, x, T, w);
+                        const Stats s = compare(y1, ref, scale);
+                        const std::string what = isa + " " + std::string(dtype_name(tc.type)) + " T=" + std::to_string(T) +
+                                                 " N=" + std::to_string(N) + " K=" + std::to_string(K);
+                        EXPECT_LT(s.rms, tc.rms) << what;
+                        EXPECT_LT(s.max, tc.max) << what;
+                        // Thread count never changes a result.
+                        EXPECT_EQ(run_matmul(p2, x, T, w), y1) << what << " threads=2";
+                        EXPECT_EQ(run_matmul(p3, x, T, w), y1) << what << " threads=3";
+                        // SIMD variants run the same integer dot products as the scalar one, so
+                        // they agree with it far more closely than with the f64 reference.
+                        if (isa == "scalar") {
+                            scalar_y = y1;
+                        } else if (!scalar_y.empty()) {
+                            EXPECT_LT(compare(y1, scalar_y, scale).max, 1e-5) << what << " vs scalar";
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_F(Kernels, MatmulLargerShapesAcrossTokenTiles) {
+    // T crosses the 64-token tile and N several row blocks; F32 and Q4_0 against the reference.
+    const int64_t T = 67, N = 300, K = 256;
+    for (DType t : {DType::F32, DType::Q4_0, DType::Q6_K}) {
+        const auto wf = randn(static_cast<size_t>(N * K), 99);
+        std::vector<uint8_t> wq(row_bytes(t, K) * static_cast<size_t>(N));
+        quantize_matrix(t, wf.data(), wq.data(), N, K);
+        const Tensor w = make_tensor(t, {N, K}, wq.data());
+        const auto x = randn(static_cast<size_t>(T * K), 100);
+        std::vector<float> ref(static_cast<size_t>(T * N));
+        matmul_ref(x.data(), T, w, ref.data());
+        const double scale = std::sqrt(static_cast<double>(K));
+        ThreadPool p2(2), p3(3);
+        for (const auto& isa : available_isas()) {
+            ASSERT_TRUE(force_kernel_isa(isa));
+            const auto y = run_matmul(p2, x, T, w);
+            EXPECT_LT(compare(y, ref, scale).max, t == DType::F32 ? 5e-6 : 0.1) << isa << " " << dtype_name(t);
+            EXPECT_EQ(run_matmul(p3, x, T, w), y) << isa;
+        }
+    }
+}
+
+TEST_F(Kernels, VectorOpsMatchReferences) {
+    for (const auto& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int64_t n : {1, 5, 16, 31, 100, 1000}) {
+            const auto a = randn(static_cast<size_t>(n), 1), b = randn(static_cast<size_t>(n), 2);
+            double d = 0.0, mag = 0.0;
+            for (int64_t i = 0; i < n; ++i) {
+                d += static_cast<double>(a[static_cast<size_t>(i)]) * static_cast<double>(b[static_cast<size_t>(i)]);
+                mag += std::fabs(static_cast<double>(a[static_cast<size_t>(i)]) * static_cast<double>(b[static_cast<size_t>(i)]));
+            }
+            EXPECT_NEAR(static_cast<double>(dot_f32(a.data(), b.data(), n)), d, 1e-6 * mag + 1e-7) << isa << " n=" << n;
+
+            auto y = b;
+            axpy_f32(0.75f, a.data(), y.data(), n);
+            for (int64_t i = 0; i < n; ++i)
+                EXPECT_NEAR(y[static_cast<size_t>(i)], b[static_cast<size_t>(i)] + 0.75f * a[static_cast<size_t>(i)], 1e-6f) << isa;
+
+            auto s1 = randn(static_cast<size_t>(n), 3, 5.0f), s2 = s1;
+            if (n > 2) s1[1] = s2[1] = -INFINITY;  // masked attention score
+            softmax(s1.data(), n);
+            softmax_ref(s2.data(), n);
+            for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(s1[static_cast<size_t>(i)], s2[static_cast<size_t>(i)], 2e-6f) << isa;
+            if (n > 2) {
+                EXPECT_EQ(s1[1], 0.0f);
+            }
+
+            const auto g = randn(static_cast<size_t>(n), 4, 4.0f), u = randn(static_cast<size_t>(n), 5);
+            std::vector<float> o1(static_cast<size_t>(n)), o2(static_cast<size_t>(n));
+            silu_mul(g.data(), u.data(), o1.data(), n);
+            silu_mul_ref(g.data(), u.data(), o2.data(), n);
+            for (int64_t i = 0; i < n; ++i)
+                EXPECT_NEAR(o1[static_cast<size_t>(i)], o2[static_cast<size_t>(i)], 1e-5f * (1.0f + std::fabs(o2[static_cast<size_t>(i)]))) << isa;
+
+            const auto xr = randn(static_cast<size_t>(3 * n), 6, 2.0f), wr = randn(static_cast<size_t>(n), 7);
+            std::vector<float> r1(xr.size()), r2(xr.size());
+            rmsnorm(xr.data(), wr.data(), r1.data(), 3, n, 1e-5f);
+            rmsnorm_ref(xr.data(), wr.data(), r2.data(), 3, n, 1e-5f);
+            for (size_t i = 0; i < r1.size(); ++i) EXPECT_NEAR(r1[i], r2[i], 1e-5f * (1.0f + std::fabs(r2[i]))) << isa;
+        }
+    }
+}
+
+TEST_F(Kernels, SiluAndSoftmaxSurviveExtremeInputs) {
+    for (const auto& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        std::vector<float> g = {-1000.0f, -90.0f, -20.0f, 0.0f, 20.0f, 90.0f, 1000.0f, 3.0f, -3.0f};
+        std::vector<float> u(g.size(), 1.0f), o(g.size()), r(g.size());
+        silu_mul(g.data(), u.data(), o.data(), static_cast<int64_t>(g.size()));
+        silu_mul_ref(g.data(), u.data(), r.data(), static_cast<int64_t>(g.size()));
+        for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(o[i], r[i], 1e-5f * (1.0f + std::fabs(r[i]))) << isa << " g=" << g[i];
+        std::vector<float> s = {1000.0f, -1000.0f, 0.0f, 999.0f};
+        softmax(s.data(), 4);
+        EXPECT_NEAR(s[0], 1.0f / (1.0f + std::exp(-1.0f)), 1e-6f) << isa;
+        EXPECT_EQ(s[1], 0.0f) << isa;
+    }
+}
+
+TEST_F(Kernels, ForceIsaRejectsUnknownNamesAndReportsTheChoice) {
+    EXPECT_FALSE(force_kernel_isa("neon9000"));
+    ASSERT_TRUE(force_kernel_isa("scalar"));
+    EXPECT_STREQ(kernel_isa(), "scalar");
+}
+
+}  // namespace
+}  // namespace lyra::core
