@@ -28,3 +28,5 @@ if ((${#missing[@]})); then
 else
   echo "setup: all Debian packages present"
 fi
+# npm reference tokenizers for tests/unit/tokenizer (pinned in tests/fixtures/npm/package.json).
+if command -v npm >/dev/null && [[ ! -d "$(dirname "$0")/../tests/fixtures/npm/node_modules" ]]; then npm install --no-audit --no-fund --prefix "$(dirname "$0")/../tests/fixtures/npm" || echo "setup: npm reference packages not installed; tokenizer reference tests will skip"; fi

