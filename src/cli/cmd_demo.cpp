@@ -64,7 +64,15 @@ std::string html_escape(std::string_view s) {
             case '>': out += "&gt;"; break;
             case '"': out += "&quot;"; break;
             case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '\n':
+            case '\t': out += c; break;
+            default:
+                // C0 controls (NUL, ESC, ...) are not allowed in HTML text: show U+FFFD.
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+                    out += "\xEF\xBF\xBD";
+                } else {
+                    out += c;
+                }
         }
     }
     return out;

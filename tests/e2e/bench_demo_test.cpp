@@ -49,6 +49,10 @@ TEST(DemoCli, WritesAGalleryPageAndJson) {
     EXPECT_NE(html.find("ROMEO:"), std::string::npos);
     EXPECT_NE(html.find("random-initialised"), std::string::npos);
     EXPECT_NE(html.find("</html>"), std::string::npos);
+    for (char c : html) {  // an untrained model emits control bytes; HTML text must not
+        const auto u = static_cast<unsigned char>(c);
+        EXPECT_FALSE((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) << int(u);
+    }
     const auto j = nlohmann::json::parse(read_all(out + "/demo.json"));
     ASSERT_EQ(j["works"].size(), 4u);
     for (const auto& w : j["works"]) {
