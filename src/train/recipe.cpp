@@ -100,6 +100,7 @@ Recipe parse(const toml::table& root, const std::string& label) {
     top.integer("seed", seed, 0, INT64_MAX);
     r.seed = static_cast<uint64_t>(seed);
     top.str("output", r.output);
+    top.str("work_dir", r.work_dir);
     if (r.output.empty()) top.bad("output", "missing; expected the path of the model to write");
     for (const char* t : {"data", "tokenizer", "model", "train", "sample"}) {
         if (const auto* n = root.get(t); n != nullptr && !n->is_table())
@@ -171,6 +172,7 @@ Recipe parse(const toml::table& root, const std::string& label) {
     s.integer("tokens", r.sample_tokens, 0, 1 << 20);
     s.finish();
 
+    if (r.work_dir.empty()) r.work_dir = r.output + ".work";
     if (r.name.empty()) r.name = std::filesystem::path(r.output).stem().string();
     return r;
 }

@@ -18,7 +18,9 @@ struct Recipe {
     std::string name;         // general.name of the trained model (default: output file stem)
     std::string brief;        // what the model is for, which art form
     uint64_t seed = 1337;     // init, data split and batch sampling
-    std::string output;       // the final GGUF path; checkpoints are OUTPUT.ckpt(.prev)
+    std::string output;       // the final GGUF path (+ .md card, .loss.csv, .loss.svg beside it)
+    std::string work_dir;     // token shards and checkpoints; "" = OUTPUT.work
+    std::string checkpoint_path() const { return work_dir + "/checkpoint.gguf"; }
 
     // [data]
     std::vector<std::string> data_files;  // paths or globs (relative to the working directory)

@@ -108,6 +108,7 @@ Trainer::Trainer(Recipe recipe, TrainOptions opt) : r_(std::move(recipe)), opt_(
     pool_ = std::make_unique<core::ThreadPool>(threads);
     const fs::path out(r_.output);
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
+    fs::create_directories(r_.work_dir);
     prepare_data(false);
     TrainConfig cfg = r_.model;
     cfg.n_vocab = tok_->n_vocab();
@@ -142,11 +143,11 @@ void Trainer::prepare_data(bool /*from_checkpoint*/) {
     n_val_tokens_ = static_cast<int64_t>(val_ids.size());
     corpus_info_.train_text.clear();
     corpus_info_.val_text.clear();
-    // The shards sit beside the output; the loader memory-maps them.
-    write_token_shard(r_.output + ".train.tok", train_ids, tok_->n_vocab());
-    write_token_shard(r_.output + ".val.tok", val_ids, tok_->n_vocab());
-    train_shard_ = std::make_unique<TokenShard>(r_.output + ".train.tok");
-    val_shard_ = std::make_unique<TokenShard>(r_.output + ".val.tok");
+    // The shards sit in the work directory; the loader memory-maps them.
+    write_token_shard(r_.work_dir + "/train.tok", train_ids, tok_->n_vocab());
+    write_token_shard(r_.work_dir + "/val.tok", val_ids, tok_->n_vocab());
+    train_shard_ = std::make_unique<TokenShard>(r_.work_dir + "/train.tok");
+    val_shard_ = std::make_unique<TokenShard>(r_.work_dir + "/val.tok");
     sampler_ = std::make_unique<BatchSampler>(*train_shard_, r_.batch, r_.context, r_.seed ^ 0x7a11ull,
                                               "training");
     if (r_.val_fraction > 0.0) {
@@ -203,8 +204,8 @@ void Trainer::save_checkpoint() {
         w.set_f32_array("lyra.train.eval_losses", eval_losses_);
     }
     // New file complete first (atomic), then the swap; at every moment a complete checkpoint
-    // exists as .ckpt, .ckpt.next or .ckpt.prev.
-    const std::string ckpt = r_.output + ".ckpt";
+    // exists as checkpoint.gguf, .next or .prev.
+    const std::string ckpt = r_.checkpoint_path();
     w.write(ckpt + ".next");
     std::error_code ec;
     if (fs::exists(ckpt)) fs::rename(ckpt, ckpt + ".prev", ec);
@@ -212,7 +213,7 @@ void Trainer::save_checkpoint() {
 }
 
 bool Trainer::load_checkpoint() {
-    const std::string ckpt = r_.output + ".ckpt";
+    const std::string ckpt = r_.checkpoint_path();
     for (const std::string& path : {ckpt, ckpt + ".next", ckpt + ".prev"}) {
         if (!fs::exists(path)) continue;
         // A damaged newest checkpoint falls back to the previous good one (issue 3).

@@ -1,7 +1,7 @@
 // Trainer: one training run from a Recipe — data → tokenizer → shards → model → steps with
 // evals, checkpoints and a progress line → the final GGUF, loss curve (CSV + SVG) and model
 // card. Trainer::step() is the training step, readable top to bottom.
-// Checkpoints (OUTPUT.ckpt, previous good one kept as OUTPUT.ckpt.prev) hold the model, AdamW
+// Checkpoints (WORK_DIR/checkpoint.gguf, the previous good one kept as .prev) hold the model, AdamW
 // moments, the step, the batch sampler's draw count and the loss history, so --resume
 // continues bit for bit. Files are written atomically. Throws lyra::Error on bad input.
 // Not thread-safe; the Trainer owns its ThreadPool.
@@ -24,7 +24,7 @@ namespace lyra::train {
 
 struct TrainOptions {
     int threads = 0;          // 0: the recipe's threads, else all hardware threads
-    bool resume = false;      // continue from OUTPUT.ckpt (or .prev) when one exists
+    bool resume = false;      // continue from the last checkpoint (or .prev) when one exists
     int64_t stop_after = 0;   // stop after this many total steps as if interrupted (0 = run all)
     std::function<void(const std::string&)> log;  // progress lines; null = stderr
 };
@@ -62,7 +62,7 @@ public:
     // Mean loss over eval_iters fixed validation batches.
     float evaluate();
     void save_checkpoint();
-    // Loads OUTPUT.ckpt (or a fallback); false when none exists.
+    // Loads the newest usable checkpoint (falling back to the previous); false when none.
     bool load_checkpoint();
 
     TrainModel& model() { return *model_; }

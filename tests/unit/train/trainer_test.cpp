@@ -163,8 +163,8 @@ TEST_F(TrainerTest, ResumeContinuesWithIdenticalLossesStepForStep) {
         straight = t.run().train_losses;
     }
     ASSERT_EQ(straight.size(), 8u);
-    fs::remove(r.output + ".ckpt");
-    fs::remove(r.output + ".ckpt.prev");
+    fs::remove(r.checkpoint_path());
+    fs::remove(r.checkpoint_path() + ".prev");
     {
         TrainOptions o = quiet();
         o.stop_after = 4;
@@ -191,9 +191,9 @@ TEST_F(TrainerTest, CheckpointKeepsPreviousAndResumeSkipsADamagedOne) {
         Trainer t(r, o);
         first = t.run().train_losses;
     }
-    ASSERT_TRUE(fs::exists(r.output + ".ckpt"));
-    ASSERT_TRUE(fs::exists(r.output + ".ckpt.prev"));
-    fs::resize_file(r.output + ".ckpt", 100);  // a torn newest checkpoint
+    ASSERT_TRUE(fs::exists(r.checkpoint_path()));
+    ASSERT_TRUE(fs::exists(r.checkpoint_path() + ".prev"));
+    fs::resize_file(r.checkpoint_path(), 100);  // a torn newest checkpoint
     TrainOptions o = quiet();
     o.resume = true;
     o.stop_after = 3;
