@@ -1,0 +1,34 @@
+// Model inspection for `lyra model info`: loads a GGUF model (so every check of Model::load
+// applies) and summarises it — architecture, shape, parameter count, weight types, file size,
+// tokenizer and chat template. Throws whatever Model::load throws.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "model/model.h"
+
+namespace lyra::model {
+
+struct ModelInfo {
+    std::string path;
+    std::string name;                      // general.name, or empty
+    uint64_t file_bytes = 0;
+    HParams hparams;
+    int64_t n_params = 0;
+    std::map<std::string, int> tensor_types;  // dtype name -> number of tensors
+    std::string tokenizer_kind;            // "llama" or "gpt2"
+    int64_t tokenizer_vocab = 0;
+    bool has_chat_template = false;
+    std::string chat_family;               // "chatml", "llama3", "llama2", "mistral", "gemma",
+                                           // "unknown"; empty when there is no template
+};
+
+ModelInfo inspect_model(const std::string& path);
+
+// Human-readable lines, and one JSON object (no trailing newline).
+std::string info_text(const ModelInfo& info);
+std::string info_json(const ModelInfo& info);
+
+}  // namespace lyra::model
