@@ -33,7 +33,15 @@ inline std::string env_or_empty(const char* name) {
 }
 
 inline std::string lyra_bin() { return env_or_empty("LYRA_BIN"); }
-inline std::string source_dir() { return env_or_empty("LYRA_SOURCE_DIR"); }
+// $LYRA_SOURCE_DIR, or the repository this header sits in (tests/e2e/cli_runner.h), so the
+// tests still find models/ when the variable is not passed through.
+inline std::string source_dir() {
+    std::string dir = env_or_empty("LYRA_SOURCE_DIR");
+    if (dir.empty()) {
+        dir = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().string();
+    }
+    return dir;
+}
 inline std::string shipped_model() {
     return source_dir() + "/models/tiny-shakespeare-char.gguf";
 }

@@ -1,4 +1,5 @@
 // `lyra generate` as a user runs it, on the shipped model (models/tiny-shakespeare-char.gguf).
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,9 @@ struct BadCase {
     int code;
     const char* says;  // a fragment the message must contain
 };
+
+// Keeps CTest's test names readable ("... # GetParam() = MaxTokensZero").
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class GenerateBadInput : public ::testing::TestWithParam<BadCase> {};
 
