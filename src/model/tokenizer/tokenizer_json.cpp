@@ -81,14 +81,18 @@ int64_t need_id(const json& j, const std::string& path) {
 }
 
 // Calls f(node) for `node` and, for "Sequence" nodes, each member (pretokenizers/normalizers/
-// decoders/processors), depth first.
+// decoders/processors), depth first. Real files nest one or two levels; deeper is refused
+// rather than recursed into (hostile input must not exhaust the stack).
 template <typename F>
-void walk(const json* node, const F& f) {
+void walk(const json* node, const F& f, int depth = 0) {
     if (!node || !node->is_object()) return;
+    if (depth > 16)
+        throw_error(ErrorKind::Corrupt,
+                    "tokenizer.json: Sequence nesting too deep; expected at most 16 levels");
     f(*node);
     for (const char* k : {"pretokenizers", "normalizers", "decoders", "processors"})
         if (const json* list = opt_field(*node, k); list && list->is_array())
-            for (const json& sub : *list) walk(&sub, f);
+            for (const json& sub : *list) walk(&sub, f, depth + 1);
 }
 
 std::string node_type(const json& n) {
@@ -272,8 +276,9 @@ std::optional<std::string> template_bos(const json* post) {
 
 }  // namespace
 
-void import_tokenizer_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
-                           std::string_view arch, GgufWriter& out) {
+std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
+                                               std::string_view tokenizer_config_json,
+                                               std::string_view arch) {
     const json root = parse_json(tokenizer_json, "tokenizer.json");
     const json cfg = tokenizer_config_json.empty()
                          ? json::object()
@@ -404,14 +409,18 @@ void import_tokenizer_json(std::string_view tokenizer_json, std::string_view tok
     if (v.add_bos && v.bos < 0) v.add_bos = false;
     if (auto t = config_chat_template(cfg)) v.chat_template = std::move(*t);
 
-    // Build it to validate everything (merges, ids, regexes) before writing a single key.
-    std::unique_ptr<Tokenizer> tok;
+    // Building it validates everything (merges, ids, regexes).
     try {
-        tok = Tokenizer::from_vocab(std::move(v));
+        return Tokenizer::from_vocab(std::move(v));
     } catch (const Error& e) {
         rethrow_with_context(e, "tokenizer.json");
     }
-    tok->write_gguf(out);
+}
+
+void import_tokenizer_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
+                           std::string_view arch, GgufWriter& out) {
+    // Converted and validated in full before a single key is written.
+    tokenizer_from_json(tokenizer_json, tokenizer_config_json, arch)->write_gguf(out);
 }
 
 }  // namespace lyra::model

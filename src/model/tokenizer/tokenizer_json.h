@@ -4,8 +4,11 @@
 // byte fallback (Llama 2, TinyLlama). Throws lyra::Error(Corrupt/Unsupported) naming the defect.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "model/tokenizer/tokenizer.h"
 
 namespace lyra::model {
 
@@ -16,5 +19,10 @@ class GgufWriter;
 // and chat_template). `arch` ("llama", "qwen2", "gpt2") picks the pre-tokenizer default.
 void import_tokenizer_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
                            std::string_view arch, GgufWriter& out);
+
+// The same conversion, returned as the Tokenizer those keys describe (no GGUF involved).
+std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
+                                               std::string_view tokenizer_config_json,
+                                               std::string_view arch);
 
 }  // namespace lyra::model
