@@ -1,0 +1,607 @@
+// bench_inference: Lyra's inference speed on a llama-shaped model, side by side with PyTorch and
+// with the machine's own limits, all measured in one run (issue #2, "Benchmark in bench/").
+//
+// For each weight type (F32, Q8_0, Q4_0) and thread count (1, 2) it times Lyra's prefill (one
+// forward over a P-token prompt, last token's logits) and decode (G tokens one at a time after
+// that prompt, greedy), warm-up first, medians of several repetitions. In the same run it
+//   - runs bench/torch_inference.py (the same llama forward in PyTorch, F32, plus torch's dynamic
+//     int8 quantization as the nearest analogue of Q8_0) and reads its JSON;
+//   - measures the memory read bandwidth several times per thread count (medians), and turns
+//     "weight bytes read per token" into a decode roofline: limit tok/s = bandwidth / bytes;
+//   - measures the single-precision GEMM peak per thread count and compares F32 prefill with it,
+//     counting 2 FLOPs per weight a prompt token multiplies (see prefill_flops_per_token).
+// It prints a markdown table and writes the same numbers as JSON. It reports; it never asserts.
+//
+// Models are created once with the library (model/init.h, model/quantize.h) in --work-dir and
+// reused by later runs when their shape matches.
+//
+// Usage: bench_inference [--work-dir DIR] [--json-out FILE] [--torch-script PATH] [--python EXE]
+//          [--threads 1,2] [--types f32,q8_0,q4_0] [--prompt-tokens 128] [--gen-tokens 64]
+//          [--reps 3] [--ctx 512] [--dim 768 --layers 12 --heads 12 --ffn 2048 --vocab 32000]
+//          [--no-torch] [--rebuild-models]
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/rng.h"
+#include "core/thread_pool.h"
+#include "model/init.h"
+#include "model/model.h"
+#include "model/quantize.h"
+#include "model/tokenizer/vocab.h"
+
+#if __has_include("core/roofline.h")
+#include "core/roofline.h"
+#define LYRA_BENCH_HAS_ROOFLINE 1
+#else
+#include <immintrin.h>
+#endif
+
+namespace {
+
+using lyra::ErrorKind;
+using lyra::throw_error;
+using lyra::core::DType;
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+#ifndef LYRA_SOURCE_DIR
+#define LYRA_SOURCE_DIR "."
+#endif
+
+struct Options {
+    std::string work_dir = "bench_models";  // where the model files live (created, reused)
+    std::string json_out = "bench_inference.json";
+    std::string torch_script = std::string(LYRA_SOURCE_DIR) + "/bench/torch_inference.py";
+    std::string python = "/usr/bin/python3";
+    std::vector<int> threads = {1, 2};
+    std::vector<DType> types = {DType::F32, DType::Q8_0, DType::Q4_0};
+    int64_t prompt_tokens = 128;
+    int64_t gen_tokens = 64;
+    int reps = 3;
+    int64_t ctx = 512;
+    int64_t dim = 768, layers = 12, heads = 12, ffn = 2048, vocab = 32000;
+    bool torch = true;
+    bool rebuild_models = false;
+    size_t bw_bytes = size_t{512} << 20;  // bandwidth buffer: far larger than any cache here
+    int bw_reps = 5;                      // bandwidth passes per measurement (median)
+};
+
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= s.size()) {
+        const size_t end = std::min(s.find(',', start), s.size());
+        if (end > start) out.push_back(s.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+int64_t parse_int(const std::string& flag, const std::string& v) {
+    try {
+        size_t used = 0;
+        const long long x = std::stoll(v, &used);
+        if (used == v.size() && x > 0) return x;
+    } catch (const std::exception&) {
+    }
+    throw_error(ErrorKind::Usage, "{} '{}': not a number; expected a positive integer", flag, v);
+}
+
+Options parse_args(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--no-torch") { o.torch = false; continue; }
+        if (a == "--rebuild-models") { o.rebuild_models = true; continue; }
+        if (i + 1 >= argc) throw_error(ErrorKind::Usage, "{}: unknown flag or missing value", a);
+        const std::string v = argv[++i];
+        if (a == "--work-dir") o.work_dir = v;
+        else if (a == "--json-out") o.json_out = v;
+        else if (a == "--torch-script") o.torch_script = v;
+        else if (a == "--python") o.python = v;
+        else if (a == "--prompt-tokens") o.prompt_tokens = parse_int(a, v);
+        else if (a == "--gen-tokens") o.gen_tokens = parse_int(a, v);
+        else if (a == "--reps") o.reps = static_cast<int>(parse_int(a, v));
+        else if (a == "--ctx") o.ctx = parse_int(a, v);
+        else if (a == "--dim") o.dim = parse_int(a, v);
+        else if (a == "--layers") o.layers = parse_int(a, v);
+        else if (a == "--heads") o.heads = parse_int(a, v);
+        else if (a == "--ffn") o.ffn = parse_int(a, v);
+        else if (a == "--vocab") o.vocab = parse_int(a, v);
+        else if (a == "--bw-mib") o.bw_bytes = static_cast<size_t>(parse_int(a, v)) << 20;
+        else if (a == "--threads") {
+            o.threads.clear();
+            for (const auto& s : split_commas(v)) o.threads.push_back(static_cast<int>(parse_int(a, s)));
+        } else if (a == "--types") {
+            o.types.clear();
+            for (const auto& s : split_commas(v)) {
+                const auto t = lyra::core::dtype_from_name(s);
+                if (!t) throw_error(ErrorKind::Usage, "--types '{}': unknown type; expected f32, q8_0, q4_0, ...", s);
+                o.types.push_back(*t);
+            }
+        } else {
+            throw_error(ErrorKind::Usage, "{}: unknown flag; see the usage at the top of bench/bench_inference.cpp", a);
+        }
+    }
+    if (o.prompt_tokens + o.gen_tokens > o.ctx)
+        throw_error(ErrorKind::Usage, "--prompt-tokens + --gen-tokens is {}; expected at most --ctx {}",
+                    o.prompt_tokens + o.gen_tokens, o.ctx);
+    return o;
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine limits. core/roofline.h (the kernels' own measurement) is used when it exists; until
+// then these stand-ins measure the same two things.
+
+#if LYRA_BENCH_HAS_ROOFLINE
+using lyra::core::measure_f32_gemm_peak_gflops;
+using lyra::core::measure_lyra_f32_gemm_gflops;
+using lyra::core::measure_read_bandwidth_gbs;
+#else
+double measure_lyra_f32_gemm_gflops(lyra::core::ThreadPool&) { return 0.0; }
+
+// Sums floats with 4 independent AVX2 accumulators: loads are the only cost (one pass).
+__attribute__((target("avx2"))) float sum_avx2(const float* p, size_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 32 <= n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+    }
+    const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, s);
+    float t = 0.0f;
+    for (float x : lanes) t += x;
+    return t;
+}
+
+// Median GB/s of `reps` passes in which every thread reads its own contiguous share of a
+// `bytes` buffer (each thread first-touches its share, as the model weights' pages are spread).
+double measure_read_bandwidth_gbs(lyra::core::ThreadPool& pool, size_t bytes, int reps) {
+    const size_t n = bytes / sizeof(float);
+    std::unique_ptr<float[]> buf(new float[n]);
+    const int nth = pool.size();
+    std::vector<float> sink(static_cast<size_t>(nth), 0.0f);
+    pool.run([&](int ith, int) {
+        int64_t b = 0, e = 0;
+        lyra::core::split_range(static_cast<int64_t>(n), ith, nth, &b, &e);
+        for (int64_t i = b; i < e; ++i) buf[static_cast<size_t>(i)] = 1.0f;
+    });
+    std::vector<double> gbs;
+    for (int r = 0; r < reps; ++r) {
+        const auto t0 = Clock::now();
+        pool.run([&](int ith, int) {
+            int64_t b = 0, e = 0;
+            lyra::core::split_range(static_cast<int64_t>(n), ith, nth, &b, &e);
+            sink[static_cast<size_t>(ith)] += sum_avx2(buf.get() + b, static_cast<size_t>(e - b));
+        });
+        gbs.push_back(static_cast<double>(bytes) / seconds_since(t0) / 1e9);
+    }
+    if (sink[0] < 0.0f) std::fprintf(stderr, "%f\n", static_cast<double>(sink[0]));  // keep the reads
+    return median(gbs);
+}
+
+// A GEMM micro-kernel on L1-resident packed panels: C[6, 64] += A[6, K] * B[K, 64], 24 zmm
+// accumulators, the inner loop of any blocked SGEMM. Its rate is the GEMM peak of this core.
+__attribute__((target("avx512f,fma"))) void micro_6x64(const float* a, const float* b, int64_t K,
+                                                       float* c) {
+    __m512 acc[6][4];
+    for (auto& row : acc)
+        for (auto& v : row) v = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) {
+        const __m512 b0 = _mm512_loadu_ps(b + k * 64), b1 = _mm512_loadu_ps(b + k * 64 + 16);
+        const __m512 b2 = _mm512_loadu_ps(b + k * 64 + 32), b3 = _mm512_loadu_ps(b + k * 64 + 48);
+        for (int i = 0; i < 6; ++i) {
+            const __m512 ai = _mm512_set1_ps(a[k * 6 + i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);
+            acc[i][3] = _mm512_fmadd_ps(ai, b3, acc[i][3]);
+        }
+    }
+    for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 4; ++j)
+            _mm512_storeu_ps(c + i * 64 + j * 16, _mm512_add_ps(_mm512_loadu_ps(c + i * 64 + j * 16), acc[i][j]));
+}
+
+// Median GFLOP/s over 5 runs of ~40 ms of micro_6x64 on every thread (AVX-512 machines only;
+// 0 elsewhere, and the prefill ratio then shows as inf — the fallback is temporary).
+double measure_f32_gemm_peak_gflops(lyra::core::ThreadPool& pool) {
+    if (!__builtin_cpu_supports("avx512f")) return 0.0;
+    constexpr int64_t K = 96;     // B panel 24 KiB: stays in L1
+    constexpr int kCalls = 100000;  // ~40 ms per thread at ~200 GFLOP/s
+    std::vector<double> runs;
+    for (int r = 0; r < 5; ++r) {
+        const auto t0 = Clock::now();
+        pool.run([&](int, int) {
+            std::vector<float> a(6 * K, 0.5f), b(K * 64, 0.25f), c(6 * 64, 0.0f);
+            for (int i = 0; i < kCalls; ++i) micro_6x64(a.data(), b.data(), K, c.data());
+            if (c[0] < 0.0f) std::fprintf(stderr, "%f\n", static_cast<double>(c[0]));
+        });
+        runs.push_back(2.0 * 6 * 64 * K * kCalls * pool.size() / seconds_since(t0) / 1e9);
+    }
+    return median(runs);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Models: created once with the library, reused when the file on disk has the wanted shape.
+
+// A Llama-2-style SentencePiece vocabulary of exactly n pieces: <unk> <s> </s>, 256 byte tokens,
+// "▁", then synthetic word pieces. The benchmark never encodes text; it only needs the size.
+std::unique_ptr<lyra::model::Tokenizer> make_vocab(int64_t n) {
+    using lyra::model::TokenType;
+    lyra::model::Vocab v = lyra::model::default_vocab("llama");
+    v.add_space_prefix = false;
+    auto add = [&](std::string piece, TokenType type) {
+        v.scores.push_back(-static_cast<float>(v.tokens.size()));
+        v.tokens.push_back(std::move(piece));
+        v.types.push_back(type);
+    };
+    add("<unk>", TokenType::Unknown);
+    add("<s>", TokenType::Control);
+    add("</s>", TokenType::Control);
+    for (int b = 0; b < 256; ++b) add(fmt::format("<0x{:02X}>", b), TokenType::Byte);
+    add("\xe2\x96\x81", TokenType::Normal);  // "▁"
+    for (int64_t i = static_cast<int64_t>(v.tokens.size()); i < n; ++i)
+        add(fmt::format("\xe2\x96\x81w{}", i), TokenType::Normal);
+    v.bos = 1;
+    v.eos = 2;
+    v.unk = 0;
+    return lyra::model::Tokenizer::from_vocab(std::move(v));
+}
+
+bool has_shape(const std::string& path, const Options& o) {
+    if (!std::filesystem::exists(path)) return false;
+    try {
+        const auto m = lyra::model::Model::load(path);
+        const auto& hp = m->hparams();
+        return hp.n_embd == o.dim && hp.n_layer == o.layers && hp.n_head == o.heads &&
+               hp.n_ff == o.ffn && hp.n_vocab == o.vocab && hp.n_ctx >= o.ctx;
+    } catch (const lyra::Error&) {
+        return false;  // stale or foreign file: rebuild it
+    }
+}
+
+// Returns the path of the model at `type`, creating the F32 model by random init and the
+// quantized ones from it with quantize_file.
+std::string ensure_model(const Options& o, DType type) {
+    std::filesystem::create_directories(o.work_dir);
+    const std::string stem = fmt::format("{}/llama_d{}_l{}_h{}_f{}_v{}_c{}", o.work_dir, o.dim,
+                                         o.layers, o.heads, o.ffn, o.vocab, o.ctx);
+    const std::string f32_path = stem + "_f32.gguf";
+    const std::string path = fmt::format("{}_{}.gguf", stem, lyra::core::dtype_name(type));
+    if (!o.rebuild_models && has_shape(path, o)) return path;
+    if (o.rebuild_models || !has_shape(f32_path, o)) {
+        const auto t0 = Clock::now();
+        lyra::model::InitOptions io;
+        io.arch = lyra::model::Arch::Llama;
+        io.n_embd = o.dim;
+        io.n_layer = o.layers;
+        io.n_head = o.heads;
+        io.n_ff = o.ffn;
+        io.n_ctx = o.ctx;
+        io.seed = 1234;
+        io.name = "lyra-bench-llama";
+        const auto tok = make_vocab(o.vocab);
+        lyra::model::init_model(lyra::model::resolve_init_options(io), *tok, f32_path);
+        std::fprintf(stderr, "bench: wrote %s in %.1f s\n", f32_path.c_str(), seconds_since(t0));
+    }
+    if (type != DType::F32) {
+        const auto t0 = Clock::now();
+        lyra::model::quantize_file(f32_path, path, type);
+        std::fprintf(stderr, "bench: wrote %s in %.1f s\n", path.c_str(), seconds_since(t0));
+    }
+    return path;
+}
+
+// Bytes of weights one decode step reads: every tensor in full, except the token embedding, of
+// which one row is read (unless the output head is tied to it, then all of it).
+double weight_bytes_per_token(const lyra::model::Model& m) {
+    double bytes = 0.0;
+    for (const auto& ti : m.gguf().tensors()) {
+        const bool embd = ti.name == "token_embd.weight";
+        bytes += embd && !m.hparams().tied_output ? static_cast<double>(ti.tensor.row_bytes())
+                                                   : static_cast<double>(ti.tensor.nbytes());
+    }
+    return bytes;
+}
+
+// FLOPs per prompt token in prefill: 2 per weight of the blocks' matrices, which every token
+// multiplies. The output head runs on the last token only (prefill returns its logits alone) and
+// the embedding is a lookup, so they are left out; "2 x all parameters" would overstate the work
+// by ~1.6x on this shape. Attention score FLOPs (~4 * T * C per layer) are also left out.
+double prefill_flops_per_token(const lyra::model::Model& m) {
+    double n = 0.0;
+    for (const auto& ti : m.gguf().tensors())
+        if (ti.name.rfind("blk.", 0) == 0 && ti.tensor.n_dims == 2) n += static_cast<double>(ti.tensor.numel());
+    return 2.0 * n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lyra timing
+
+struct LyraResult {
+    std::vector<double> prefill_tok_s, decode_tok_s;
+};
+
+int32_t argmax(const std::vector<float>& v) {
+    return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+// Decodes n tokens after whatever the session holds; returns seconds.
+double decode_tokens(const lyra::model::Model& m, lyra::model::Session& s, lyra::core::ThreadPool& pool,
+                     std::vector<float>& logits, int64_t n) {
+    int32_t tok = argmax(logits);
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < n; ++i) {
+        m.forward(s, std::span<const int32_t>(&tok, 1), pool, logits);
+        tok = argmax(logits);
+    }
+    return seconds_since(t0);
+}
+
+LyraResult time_lyra(const lyra::model::Model& m, lyra::core::ThreadPool& pool, const Options& o) {
+    lyra::core::Rng rng(7);
+    std::vector<int32_t> prompt(static_cast<size_t>(o.prompt_tokens));
+    for (auto& t : prompt) t = 259 + static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(o.vocab - 259));
+    lyra::model::Session s(m, o.ctx);
+    std::vector<float> logits;
+
+    // Warm-up: a short prompt and a few decode steps fault in and touch every weight once.
+    m.forward(s, std::span<const int32_t>(prompt.data(), 16), pool, logits);
+    decode_tokens(m, s, pool, logits, 4);
+
+    LyraResult r;
+    for (int rep = 0; rep < o.reps; ++rep) {
+        s.clear();
+        const auto t0 = Clock::now();
+        m.forward(s, prompt, pool, logits);
+        r.prefill_tok_s.push_back(static_cast<double>(o.prompt_tokens) / seconds_since(t0));
+        r.decode_tok_s.push_back(static_cast<double>(o.gen_tokens) /
+                                 decode_tokens(m, s, pool, logits, o.gen_tokens));
+    }
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch: bench/torch_inference.py in a child process, its JSON on stdout.
+
+Json run_torch(const Options& o) {
+    std::string threads;
+    for (int t : o.threads) {
+        if (!threads.empty()) threads += ',';
+        threads += std::to_string(t);
+    }
+    const std::string cmd = fmt::format(
+        "'{}' '{}' --threads {} --dtypes f32,int8dyn --dim {} --layers {} --heads {} --ffn {} "
+        "--vocab {} --ctx {} --prompt-tokens {} --gen-tokens {} --reps {}",
+        o.python, o.torch_script, threads, o.dim, o.layers, o.heads, o.ffn, o.vocab, o.ctx,
+        o.prompt_tokens, o.gen_tokens, o.reps);
+    std::fprintf(stderr, "bench: %s\n", cmd.c_str());
+    std::FILE* p = popen(cmd.c_str(), "r");
+    if (!p) throw_error(ErrorKind::Io, "torch benchmark: cannot start '{}'", cmd);
+    std::string out;
+    std::array<char, 4096> buf{};
+    size_t n = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    const int rc = pclose(p);
+    if (rc != 0) throw_error(ErrorKind::Io, "torch benchmark: '{}' failed (status {}); expected exit 0", cmd, rc);
+    try {
+        return Json::parse(out);
+    } catch (const Json::exception& e) {
+        throw_error(ErrorKind::Corrupt, "torch benchmark: output is not JSON ({}); got '{:.200}'", e.what(), out);
+    }
+}
+
+// The torch row for (dtype, threads), or null.
+const Json* torch_row(const Json& torch, const std::string& dtype, int threads) {
+    if (!torch.contains("rows")) return nullptr;
+    for (const auto& r : torch["rows"])
+        if (r["dtype"] == dtype && r["threads"] == threads) return &r;
+    return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+struct Row {
+    DType type;
+    int threads;
+    double prefill_tok_s, decode_tok_s;       // Lyra medians
+    double weight_bytes;                      // read per decode token
+    double bw_gbs;                            // median read bandwidth at this thread count
+    double peak_gflops;                       // median F32 GEMM peak at this thread count
+    double flops_per_token;                   // prefill
+    double torch_prefill = 0, torch_decode = 0;           // torch F32
+    double torch_i8_prefill = 0, torch_i8_decode = 0;     // torch dynamic int8 (Q8_0 rows)
+    double decode_limit() const { return bw_gbs * 1e9 / weight_bytes; }
+    double decode_frac() const { return decode_tok_s / decode_limit(); }
+    double prefill_gflops() const { return prefill_tok_s * flops_per_token / 1e9; }
+};
+
+double target_decode_frac(DType t) { return t == DType::Q4_0 ? 0.80 : 0.90; }
+
+std::string num(double x, int prec = 1) {
+    return x > 0 ? fmt::format("{:.{}f}", x, prec) : std::string("—");
+}
+std::string ratio(double a, double b) { return a > 0 && b > 0 ? fmt::format("{:.2f}x", a / b) : "—"; }
+std::string pct(double x) { return fmt::format("{:.0f}%", 100.0 * x); }
+
+std::string markdown(const std::vector<Row>& rows, const Json& machine) {
+    std::string s;
+    s += "| type | thr | Lyra pp tok/s | torch pp tok/s | pp Lyra/torch | Lyra tg tok/s | torch tg tok/s | "
+         "tg Lyra/torch | weights MB/tok | read BW GB/s | tg limit tok/s | tg % of limit (target) | "
+         "pp GFLOP/s | pp % of GEMM peak |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& r : rows) {
+        const bool f32 = r.type == DType::F32;
+        std::string tp = num(r.torch_prefill), td = num(r.torch_decode, 2);
+        std::string rp = ratio(r.prefill_tok_s, r.torch_prefill), rd = ratio(r.decode_tok_s, r.torch_decode);
+        if (r.type == DType::Q8_0 && r.torch_i8_decode > 0) {
+            tp += fmt::format(" / i8 {}", num(r.torch_i8_prefill));
+            td += fmt::format(" / i8 {}", num(r.torch_i8_decode, 2));
+            rp += fmt::format(" / {}", ratio(r.prefill_tok_s, r.torch_i8_prefill));
+            rd += fmt::format(" / {}", ratio(r.decode_tok_s, r.torch_i8_decode));
+        }
+        s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} |\n",
+                         lyra::core::dtype_name(r.type), r.threads, num(r.prefill_tok_s), tp, rp,
+                         num(r.decode_tok_s, 2), td, rd, num(r.weight_bytes / 1e6),
+                         num(r.bw_gbs), num(r.decode_limit(), 2), pct(r.decode_frac()),
+                         pct(target_decode_frac(r.type)), num(r.prefill_gflops()),
+                         f32 ? fmt::format("{} (80%)", pct(r.prefill_gflops() / r.peak_gflops)) : "—");
+    }
+    s += "\npp = prefill (prompt processing), tg = decode (token generation). torch columns are PyTorch "
+         "F32 for every row (PyTorch has no Q8_0/Q4_0 CPU kernels); on q8_0 rows \"i8\" is PyTorch "
+         "dynamic int8 quantization (qint8 weights, per-tensor scales), the nearest analogue. Targets "
+         "(in brackets) apply at 2 threads.\n\nMachine, measured in this run (medians):\n\n";
+    s += "| threads | read BW GB/s (min–max, n) | F32 GEMM peak GFLOP/s (min–max, n) | Lyra F32 matmul "
+         "GFLOP/s, cache-resident | torch sgemm GFLOP/s at pp shape |\n";
+    s += "|---|---|---|---|---|\n";
+    for (const auto& [t, m] : machine.items()) {
+        s += fmt::format("| {} | {:.1f} ({:.1f}–{:.1f}, {}) | {:.1f} ({:.1f}–{:.1f}, {}) | {} | {} |\n", t,
+                         m["bw_gbs"].get<double>(), m["bw_min"].get<double>(), m["bw_max"].get<double>(),
+                         m["bw_samples"].size(), m["peak_gflops"].get<double>(), m["peak_min"].get<double>(),
+                         m["peak_max"].get<double>(), m["peak_samples"].size(),
+                         num(m["lyra_gemm_gflops"].get<double>()),
+                         m.contains("torch_sgemm_gflops") ? num(m["torch_sgemm_gflops"].get<double>()) : "—");
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+int run(const Options& o) {
+    const auto t_start = Clock::now();
+    std::vector<std::string> paths;
+    for (DType t : o.types) paths.push_back(ensure_model(o, t));
+
+    Json torch = Json::object();
+    if (o.torch) torch = run_torch(o);
+
+    // Machine measurements are taken before and after every Lyra case of a thread count, so
+    // the medians span the same stretch of time as the numbers they divide.
+    std::vector<Row> rows;
+    Json machine = Json::object();
+    for (int nt : o.threads) {
+        lyra::core::ThreadPool pool(nt);
+        std::vector<double> bw, peak;
+        std::vector<double> lyra_gemm;
+        auto sample_machine = [&] {
+            bw.push_back(measure_read_bandwidth_gbs(pool, o.bw_bytes, o.bw_reps));
+            peak.push_back(measure_f32_gemm_peak_gflops(pool));
+            lyra_gemm.push_back(measure_lyra_f32_gemm_gflops(pool));
+        };
+        sample_machine();
+        std::vector<std::pair<size_t, LyraResult>> results;
+        for (size_t i = 0; i < o.types.size(); ++i) {
+            const auto model = lyra::model::Model::load(paths[i]);
+            const auto t0 = Clock::now();
+            results.emplace_back(i, time_lyra(*model, pool, o));
+            std::fprintf(stderr, "bench: lyra %s x%d: %.1f s\n", std::string(lyra::core::dtype_name(o.types[i])).c_str(),
+                         nt, seconds_since(t0));
+            sample_machine();
+        }
+        const double bw_med = median(bw), peak_med = median(peak);
+        Json& mj = machine[std::to_string(nt)];
+        mj = {{"bw_gbs", bw_med}, {"bw_samples", bw}, {"bw_min", *std::min_element(bw.begin(), bw.end())},
+              {"bw_max", *std::max_element(bw.begin(), bw.end())}, {"peak_gflops", peak_med},
+              {"peak_samples", peak}, {"peak_min", *std::min_element(peak.begin(), peak.end())},
+              {"peak_max", *std::max_element(peak.begin(), peak.end())},
+              {"lyra_gemm_gflops", median(lyra_gemm)}, {"lyra_gemm_samples", lyra_gemm}};
+        if (torch.contains("sgemm_gflops") && torch["sgemm_gflops"].contains(std::to_string(nt)))
+            mj["torch_sgemm_gflops"] = torch["sgemm_gflops"][std::to_string(nt)];
+        for (auto& [i, r] : results) {
+            const auto model = lyra::model::Model::load(paths[i]);
+            Row row{.type = o.types[i], .threads = nt, .prefill_tok_s = median(r.prefill_tok_s),
+                    .decode_tok_s = median(r.decode_tok_s), .weight_bytes = weight_bytes_per_token(*model),
+                    .bw_gbs = bw_med, .peak_gflops = peak_med, .flops_per_token = prefill_flops_per_token(*model)};
+            if (const Json* tr = torch_row(torch, "f32", nt)) {
+                row.torch_prefill = (*tr)["prefill_tok_s"].get<double>();
+                row.torch_decode = (*tr)["decode_tok_s"].get<double>();
+            }
+            if (const Json* tr = torch_row(torch, "int8dyn", nt)) {
+                row.torch_i8_prefill = (*tr)["prefill_tok_s"].get<double>();
+                row.torch_i8_decode = (*tr)["decode_tok_s"].get<double>();
+            }
+            rows.push_back(row);
+        }
+    }
+
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        return a.type != b.type ? static_cast<uint32_t>(a.type) < static_cast<uint32_t>(b.type)
+                                : a.threads < b.threads;
+    });
+    const std::string table = markdown(rows, machine);
+    std::printf("## Lyra inference benchmark: llama dim %lld, %lld layers, %lld heads, ffn %lld, vocab %lld, "
+                "ctx %lld; %lld prompt tokens, %lld decode tokens, %d reps (medians); kernels: %s\n\n%s",
+                static_cast<long long>(o.dim), static_cast<long long>(o.layers), static_cast<long long>(o.heads),
+                static_cast<long long>(o.ffn), static_cast<long long>(o.vocab), static_cast<long long>(o.ctx),
+                static_cast<long long>(o.prompt_tokens), static_cast<long long>(o.gen_tokens), o.reps,
+                lyra::core::kernel_isa(), table.c_str());
+
+    Json out = {{"shape", {{"dim", o.dim}, {"layers", o.layers}, {"heads", o.heads}, {"ffn", o.ffn},
+                           {"vocab", o.vocab}, {"ctx", o.ctx}}},
+                {"prompt_tokens", o.prompt_tokens}, {"gen_tokens", o.gen_tokens}, {"reps", o.reps},
+                {"kernel_isa", lyra::core::kernel_isa()}, {"machine", machine}, {"torch", torch},
+                {"rows", Json::array()}, {"table_markdown", table}};
+    for (const auto& r : rows) {
+        out["rows"].push_back({{"type", lyra::core::dtype_name(r.type)}, {"threads", r.threads},
+                               {"lyra_prefill_tok_s", r.prefill_tok_s}, {"lyra_decode_tok_s", r.decode_tok_s},
+                               {"torch_f32_prefill_tok_s", r.torch_prefill}, {"torch_f32_decode_tok_s", r.torch_decode},
+                               {"torch_int8dyn_prefill_tok_s", r.torch_i8_prefill},
+                               {"torch_int8dyn_decode_tok_s", r.torch_i8_decode},
+                               {"weight_bytes_per_token", r.weight_bytes}, {"read_bw_gbs", r.bw_gbs},
+                               {"decode_limit_tok_s", r.decode_limit()}, {"decode_frac_of_limit", r.decode_frac()},
+                               {"decode_target_frac", target_decode_frac(r.type)},
+                               {"prefill_flops_per_token", r.flops_per_token}, {"prefill_gflops", r.prefill_gflops()},
+                               {"gemm_peak_gflops", r.peak_gflops},
+                               {"prefill_frac_of_gemm_peak", r.prefill_gflops() / r.peak_gflops}});
+    }
+    out["wall_s"] = seconds_since(t_start);
+    lyra::core::write_file_atomic(o.json_out, out.dump(1) + "\n");
+    std::printf("\n(JSON: %s; whole run %.0f s)\n", o.json_out.c_str(), seconds_since(t_start));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse_args(argc, argv));
+    } catch (const lyra::Error& e) {
+        std::fprintf(stderr, "bench_inference: %s\n", e.what());
+        return e.kind() == ErrorKind::Usage ? 2 : 1;
+    }
+}
