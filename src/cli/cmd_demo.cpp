@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -84,8 +86,22 @@ std::string printable(std::string_view s) {
                                                nlohmann::json::error_handler_t::replace);
 }
 
+// The model card beside a model: x.gguf -> x.md.
+std::string card_path_for(const std::string& model_path) {
+    return std::filesystem::path(model_path).replace_extension(".md").string();
+}
+
+// True when the model's card says it is random-initialised (the shipped model until trained).
+bool card_says_untrained(const std::string& card_path) {
+    std::ifstream in(card_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str().find("random-initialised") != std::string::npos;
+}
+
 std::string render_html(const std::vector<DemoPiece>& pieces, const nlohmann::json& results,
-                        const std::string& model_path, const std::string& model_name) {
+                        const std::string& model_path, const std::string& model_name,
+                        const std::string& card_path, bool untrained) {
     std::string h =
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<title>Lyra demo</title>\n<style>\n"
@@ -96,9 +112,13 @@ std::string render_html(const std::vector<DemoPiece>& pieces, const nlohmann::js
         ".note{background:#fff4d6;border:1px solid #e6cf8a;padding:0.6em 1em}\n"
         "</style>\n</head>\n<body>\n<h1>Lyra demo</h1>\n";
     h += "<p class=\"note\">Model <b>" + html_escape(model_name) + "</b> (<code>" +
-         html_escape(model_path) +
-         "</code>). Until the trainer lands the shipped model is random-initialised, so its "
-         "text is gibberish; see <code>models/tiny-shakespeare-char.md</code>.</p>\n";
+         html_escape(model_path) + "</code>).";
+    if (untrained) {
+        h += " This model is random-initialised (untrained), so its text is gibberish until the "
+             "trainer trains it; see its model card <code>" +
+             html_escape(card_path) + "</code>.";
+    }
+    h += "</p>\n";
     for (size_t i = 0; i < pieces.size(); ++i) {
         const auto& r = results[i];
         const auto& o = pieces[i].opt;
@@ -149,7 +169,9 @@ void run_demo(DemoFlags& f) {
     const std::string html_path = f.out_dir + "/index.html";
     const std::string json_path = f.out_dir + "/demo.json";
     core::write_file_atomic(json_path, gen::dump_json(demo, 2) + "\n");
-    core::write_file_atomic(html_path, render_html(pieces, results, f.model, name));
+    const std::string card = card_path_for(f.model);
+    core::write_file_atomic(html_path,
+                            render_html(pieces, results, f.model, name, card, card_says_untrained(card)));
 
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
