@@ -87,7 +87,7 @@ inline size_t round64(size_t n) { return (n + 63) & ~size_t{63}; }
 // Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8), 64-aligned.
 size_t act_q8_row_bytes(int64_t K) {
     const auto nb = static_cast<size_t>(K / 32);
-    return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 2 * round64(nb * 32);
+    return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 3 * round64(nb * 32);
 }
 
 // Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`.
@@ -102,6 +102,8 @@ void quantize_act_q8(const float* x, int64_t K, uint8_t* mem, ActQ8* a) {
     auto* b4 = reinterpret_cast<int32_t*>(mem);
     mem += round64(nb * 32);
     auto* b8 = reinterpret_cast<int32_t*>(mem);
+    mem += round64(nb * 32);
+    auto* dl = reinterpret_cast<float*>(mem);
     for (size_t b = 0; b < nb; ++b) {
         const float* xb = x + 32 * b;
         float amax = 0.0f;
@@ -118,9 +120,10 @@ void quantize_act_q8(const float* x, int64_t K, uint8_t* mem, ActQ8* a) {
         for (int l = 0; l < 8; ++l) {
             b4[8 * b + static_cast<size_t>(l)] = l == 0 ? -8 * s : 0;
             b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * s : 0;
+            dl[8 * b + static_cast<size_t>(l)] = d[b];
         }
     }
-    *a = ActQ8{qs, d, sum, b4, b8};
+    *a = ActQ8{qs, d, sum, b4, b8, dl};
 }
 
 kern::MatKernel kernel_for(const KernelTable& k, DType t) {
@@ -138,6 +141,8 @@ kern::MatKernel kernel_for(const KernelTable& k, DType t) {
 }
 
 }  // namespace
+
+const KernelTable& kern::active_table() { return table(); }
 
 bool force_kernel_isa(std::string_view name) {
     Isa isa;

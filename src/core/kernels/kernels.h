@@ -27,6 +27,7 @@ struct ActQ8 {
     const int32_t* sum;    // [K/32]
     const int32_t* bias4;  // [K/32 * 8]
     const int32_t* bias8;  // [K/32 * 8]
+    const float* dlanes;   // [K/32 * 8]: d[b] repeated in the 8 lanes of block b
 };
 
 // rows of w (stride `w_stride` bytes) x activation rows; writes y[t * ldy + r] for r in
@@ -47,7 +48,13 @@ struct KernelTable {
     float (*sum_sq)(const float* x, int64_t n);
     void (*scale_mul)(const float* x, const float* w, float s, float* y, int64_t n);  // y = x*s*w
     void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+    // Peak probe: c[6 x 64] += a[K x 6]^T-broadcast * b[K x 64] from L1-resident packed panels,
+    // the inner loop of a blocked SGEMM (2 * 6 * 64 * K flops). Used by core/roofline.cpp.
+    void (*gemm_probe)(const float* a, const float* b, int64_t K, float* c);
 };
+
+// The variant dispatch picked (or force_kernel_isa set).
+const KernelTable& active_table();
 
 const KernelTable& scalar_table();
 const KernelTable* avx2_table();    // nullptr when not compiled in

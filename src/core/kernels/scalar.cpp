@@ -224,9 +224,15 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     }
 }
 
+void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
+    for (int64_t k = 0; k < K; ++k)
+        for (int i = 0; i < 6; ++i)
+            for (int j = 0; j < 64; ++j) c[i * 64 + j] += a[k * 6 + i] * b[k * 64 + j];
+}
+
 const KernelTable kScalar = {
     Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
-    dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul,
+    dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
 };
 
 }  // namespace

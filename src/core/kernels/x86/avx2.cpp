@@ -456,9 +456,35 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     for (; i < n; ++i) out[i] = gate[i] / (1.0f + exp_tail(-gate[i])) * up[i];
 }
 
+// 6 x 32 register tile (12 ymm accumulators) per k; run twice per call to cover 64 columns.
+void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
+    for (int half = 0; half < 2; ++half) {
+        __m256 acc[6][4];
+        for (auto& row : acc)
+            for (auto& v : row) v = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K; ++k) {
+            const float* bk = b + k * 64 + 32 * half;
+            const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+            const __m256 b2 = _mm256_loadu_ps(bk + 16), b3 = _mm256_loadu_ps(bk + 24);
+            for (int i = 0; i < 6; ++i) {
+                const __m256 ai = _mm256_broadcast_ss(a + k * 6 + i);
+                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+                acc[i][2] = _mm256_fmadd_ps(ai, b2, acc[i][2]);
+                acc[i][3] = _mm256_fmadd_ps(ai, b3, acc[i][3]);
+            }
+        }
+        for (int i = 0; i < 6; ++i)
+            for (int j = 0; j < 4; ++j) {
+                float* cp = c + i * 64 + 32 * half + 8 * j;
+                _mm256_storeu_ps(cp, _mm256_add_ps(_mm256_loadu_ps(cp), acc[i][j]));
+            }
+    }
+}
+
 const KernelTable kAvx2 = {
     Isa::Avx2, "avx2",    mat_f32,     mat_f16, mat_bf16, mat_q8_0,  mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
-    dot_f32,   axpy_f32, exp_sub_sum, max_f32, sum_sq,   scale_mul, silu_mul,
+    dot_f32,   axpy_f32, exp_sub_sum, max_f32, sum_sq,   scale_mul, silu_mul, gemm_probe,
 };
 
 }  // namespace

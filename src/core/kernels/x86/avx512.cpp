@@ -25,6 +25,38 @@ using detail::BlockQ8_0;
 
 inline __mmask16 tail_mask(int64_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
 
+// Horizontal sums of four accumulators at once: out[i] = sum of a_i's 16 lanes. Each out[i]
+// depends only on a_i's lanes through a fixed tree, so passing zeros for unused slots gives
+// bit-identical sums for the others (tiles of 1..4 rows reduce identically).
+inline void reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3, float* out0, float* out1, float* out2, float* out3) {
+    const __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));  // a0 a1 a0 a1 per 128
+    const __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));  // a2 a3 a2 a3
+    const __m512 u = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1))),
+                                   _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1))));
+    // u: per 128-bit lane [a0 a1 a2 a3] partial sums; add the four 128-bit lanes.
+    const __m512 v = _mm512_add_ps(u, _mm512_shuffle_f32x4(u, u, _MM_SHUFFLE(1, 0, 3, 2)));
+    const __m512 w = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    const __m128 r = _mm512_castps512_ps128(w);
+    *out0 = _mm_cvtss_f32(r);
+    *out1 = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 1));
+    *out2 = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 2));
+    *out3 = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 3));
+}
+
+// Writes the horizontal sums of acc[0..NT) to y[0..NT) with reduce4.
+template <int NT>
+inline void store_sums(const __m512* acc, float* y) {
+    int n = 0;
+    for (; n + 4 <= NT; n += 4) reduce4(acc[n], acc[n + 1], acc[n + 2], acc[n + 3], y + n, y + n + 1, y + n + 2, y + n + 3);
+    if constexpr (NT % 4 != 0) {
+        float d[4];
+        const __m512 z = _mm512_setzero_ps();
+        const int rem = NT % 4;
+        reduce4(acc[n], rem > 1 ? acc[n + 1] : z, rem > 2 ? acc[n + 2] : z, z, y + n, rem > 1 ? y + n + 1 : &d[1],
+                rem > 2 ? y + n + 2 : &d[2], &d[3]);
+    }
+}
+
 // ---- float weights -----------------------------------------------------------------------
 
 struct LoadF32 {
@@ -80,35 +112,39 @@ void tile_float(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int6
             for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_fmadd_ps(xv, wv[n], acc[t][n]);
         }
     }
-    for (int t = 0; t < TT; ++t)
-        for (int n = 0; n < NT; ++n) y[t * ldy + n] = _mm512_reduce_add_ps(acc[t][n]);
+    for (int t = 0; t < TT; ++t) store_sums<NT>(acc[t], y + t * ldy);
 }
 
-// Tiles a block of rows x tokens with the largest tiles, then the edges with smaller ones.
-template <class L>
-void mat_float(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K,
-               float* y, int64_t ldy) {
-    const auto* act = static_cast<const uint8_t*>(actv);
-    constexpr int kNT = 4;
+// Tiles a block of rows x tokens: kNT rows x kTT tokens (24 accumulators), token edges with
+// smaller tiles, leftover rows one at a time. Every output gets the same per-row arithmetic in
+// every tile shape (one accumulator over K in order, reduce4), so the split never matters.
+template <class L, int kNT, int kTT>
+void mat_float_t(const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int64_t T, int64_t K,
+                 float* y, int64_t ldy) {
     int64_t r = 0;
     for (; r + kNT <= n_rows; r += kNT) {
         const uint8_t* wb = w + r * ws;
         int64_t t = 0;
-        for (; t + 6 <= T; t += 6) tile_float<L, 6, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
-        switch (T - t) {
-            case 5: tile_float<L, 5, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
-            case 4: tile_float<L, 4, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
-            case 3: tile_float<L, 3, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
-            case 2: tile_float<L, 2, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
-            case 1: tile_float<L, 1, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy); break;
-            default: break;
-        }
+        for (; t + kTT <= T; t += kTT) tile_float<L, kTT, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t + 2 <= T; t += 2) tile_float<L, 2, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_float<L, 1, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
     }
     for (; r < n_rows; ++r) {
         const uint8_t* wb = w + r * ws;
         int64_t t = 0;
         for (; t + 6 <= T; t += 6) tile_float<L, 6, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
         for (; t < T; ++t) tile_float<L, 1, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
+}
+
+template <class L>
+void mat_float(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K,
+               float* y, int64_t ldy) {
+    const auto* act = static_cast<const uint8_t*>(actv);
+    if (T == 1) {
+        mat_float_t<L, 4, 1>(w, ws, n_rows, act, as, T, K, y, ldy);  // decode: 4 row streams
+    } else {
+        mat_float_t<L, 4, 6>(w, ws, n_rows, act, as, T, K, y, ldy);
     }
 }
 
@@ -129,6 +165,13 @@ void mat_bf16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, 
 // sum) seeds vpdpbusd, so every lane sum is exact. Lanes 0-7 hold block b, lanes 8-15 block b+1.
 
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+
+// f16 scales of blocks b and b+1 (`stride` bytes apart) as [d0 x 8, d1 x 8] f32 lanes.
+inline __m512 scale_pair(const uint16_t* d0, const uint16_t* d1) {
+    const __m128i h0 = _mm_set1_epi16(static_cast<short>(*d0));
+    const __m128i h1 = _mm_set1_epi16(static_cast<short>(*d1));
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(h0), h1, 1));
+}
 
 struct Q8_0W {
     using Block = BlockQ8_0;
@@ -155,8 +198,15 @@ struct Q4_0W {
         const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
         return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
     }
+    // [lo0 | hi0 | lo1 | hi1]: both blocks' nibbles split in one pass, then 128-bit lanes reordered.
     static __m512i pair(const Block* b) {
-        return _mm512_inserti64x4(_mm512_castsi256_si512(expand(b)), expand(b + 1), 1);
+        const __m256i v = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs))),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)), 1);
+        const __m256i m = _mm256_set1_epi8(0x0F);
+        const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m)),
+                                             _mm256_and_si256(_mm256_srli_epi16(v, 4), m), 1);  // lo0 lo1 hi0 hi1
+        return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
     }
     static __m256i single(const Block* b) { return expand(b); }
     static const int32_t* bias(const ActQ8& a) { return a.bias4; }
@@ -179,13 +229,12 @@ void tile_q(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t 
         __m512 wd[NT];
         for (int n = 0; n < NT; ++n) {
             wv[n] = W::pair(wr[n] + b);
-            wd[n] = _mm512_insertf32x8(_mm512_set1_ps(half_to_float(wr[n][b].d)),
-                                       _mm256_set1_ps(half_to_float(wr[n][b + 1].d)), 1);
+            wd[n] = scale_pair(&wr[n][b].d, &wr[n][b + 1].d);
         }
         for (int t = 0; t < TT; ++t) {
             const __m512i av = _mm512_loadu_si512(ar[t]->qs + 32 * b);
             const __m512i bias = _mm512_loadu_si512(W::bias(*ar[t]) + 8 * b);
-            const __m512 ad = _mm512_insertf32x8(_mm512_set1_ps(ar[t]->d[b]), _mm256_set1_ps(ar[t]->d[b + 1]), 1);
+            const __m512 ad = _mm512_loadu_ps(ar[t]->dlanes + 8 * b);
             for (int n = 0; n < NT; ++n) {
                 const __m512i dp = _mm512_dpbusd_epi32(bias, wv[n], av);
                 acc[t][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(wd[n], ad), acc[t][n]);
@@ -210,8 +259,7 @@ void tile_q(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t 
             }
         }
     }
-    for (int t = 0; t < TT; ++t)
-        for (int n = 0; n < NT; ++n) y[t * ldy + n] = _mm512_reduce_add_ps(acc[t][n]);
+    for (int t = 0; t < TT; ++t) store_sums<NT>(acc[t], y + t * ldy);
 }
 
 template <class W>
@@ -336,6 +384,27 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     }
 }
 
+// 6 x 64 register tile: 24 zmm accumulators, 4 panel loads + 6 broadcasts per 24 FMAs.
+void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
+    __m512 acc[6][4];
+    for (auto& row : acc)
+        for (auto& v : row) v = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) {
+        const __m512 b0 = _mm512_loadu_ps(b + k * 64), b1 = _mm512_loadu_ps(b + k * 64 + 16);
+        const __m512 b2 = _mm512_loadu_ps(b + k * 64 + 32), b3 = _mm512_loadu_ps(b + k * 64 + 48);
+        for (int i = 0; i < 6; ++i) {
+            const __m512 ai = _mm512_set1_ps(a[k * 6 + i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);
+            acc[i][3] = _mm512_fmadd_ps(ai, b3, acc[i][3]);
+        }
+    }
+    for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 4; ++j)
+            _mm512_storeu_ps(c + i * 64 + j * 16, _mm512_add_ps(_mm512_loadu_ps(c + i * 64 + j * 16), acc[i][j]));
+}
+
 }  // namespace
 
 const KernelTable* avx512_table() {
@@ -357,6 +426,7 @@ const KernelTable* avx512_table() {
         k.sum_sq = sum_sq;
         k.scale_mul = scale_mul;
         k.silu_mul = silu_mul;
+        k.gemm_probe = gemm_probe;
         return &k;
     }();
     return t;
