@@ -41,4 +41,14 @@ inline void write_bytes(const std::string& path, const std::vector<uint8_t>& byt
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
+// A safetensors file from its header text and data bytes (header size as a little-endian u64).
+inline std::vector<uint8_t> make_safetensors(const std::string& header, const std::vector<uint8_t>& data) {
+    std::string out(8, '\0');
+    const uint64_t n = header.size();
+    for (size_t i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    out += header;
+    out.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return {out.begin(), out.end()};
+}
+
 }  // namespace lyra::testing_util
