@@ -18,7 +18,7 @@
 // Usage: bench_inference [--work-dir DIR] [--json-out FILE] [--torch-script PATH] [--python EXE]
 //          [--threads 1,2] [--types f32,q8_0,q4_0] [--prompt-tokens 128] [--gen-tokens 64]
 //          [--reps 3] [--ctx 512] [--dim 768 --layers 12 --heads 12 --ffn 2048 --vocab 32000]
-//          [--no-torch] [--rebuild-models]
+//          [--no-torch] [--rebuild-models] [--prepare-only]
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -80,6 +80,7 @@ struct Options {
     int64_t dim = 768, layers = 12, heads = 12, ffn = 2048, vocab = 32000;
     bool torch = true;
     bool rebuild_models = false;
+    bool prepare_only = false;  // write the model files and stop
     size_t bw_bytes = size_t{512} << 20;  // bandwidth buffer: far larger than any cache here
     int bw_reps = 5;                      // bandwidth passes per measurement (median)
 };
@@ -111,6 +112,7 @@ Options parse_args(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "--no-torch") { o.torch = false; continue; }
         if (a == "--rebuild-models") { o.rebuild_models = true; continue; }
+        if (a == "--prepare-only") { o.prepare_only = true; continue; }
         if (i + 1 >= argc) throw_error(ErrorKind::Usage, "{}: unknown flag or missing value", a);
         const std::string v = argv[++i];
         if (a == "--work-dir") o.work_dir = v;
@@ -353,7 +355,9 @@ double prefill_flops_per_token(const lyra::model::Model& m) {
 // Lyra timing
 
 struct LyraResult {
-    std::vector<double> prefill_tok_s, decode_tok_s;
+    std::vector<double> prefill_tok_s, decode_tok_s;  // whole model, per repetition
+    std::vector<double> matvec_tok_s;  // core::matmul alone over every weight a decode step reads
+    std::vector<double> gemm_gflops;   // core::matmul alone over the blocks' weights at T = prompt
 };
 
 int32_t argmax(const std::vector<float>& v) {
@@ -370,6 +374,41 @@ double decode_tokens(const lyra::model::Model& m, lyra::model::Session& s, lyra:
         tok = argmax(logits);
     }
     return seconds_since(t0);
+}
+
+// Diagnostics that separate the kernels from the model code around them: the same matmuls a
+// forward pass runs, called directly with core::matmul on the model's weight tensors (inputs of
+// ones; the numbers don't matter). Decode: T = 1 over every 2-D weight but the embedding (which
+// decode reads one row of), so its rate has the same byte count as the decode roofline. Prefill:
+// T = prompt over the blocks' weights, the FLOPs prefill_flops_per_token counts.
+void time_kernels(const lyra::model::Model& m, lyra::core::ThreadPool& pool, const Options& o, LyraResult& r) {
+    std::vector<lyra::core::Tensor> decode_w, prefill_w;
+    int64_t max_k = 0, max_n = 0;
+    for (const auto& ti : m.gguf().tensors()) {
+        if (ti.tensor.n_dims != 2) continue;
+        const bool embd = ti.name == "token_embd.weight";
+        if (!embd || m.hparams().tied_output) decode_w.push_back(ti.tensor);
+        if (ti.name.rfind("blk.", 0) == 0) prefill_w.push_back(ti.tensor);
+        max_k = std::max(max_k, ti.tensor.dim(1));
+        max_n = std::max(max_n, ti.tensor.dim(0));
+    }
+    std::vector<float> x(static_cast<size_t>(o.prompt_tokens * max_k), 1.0f);
+    std::vector<float> y(static_cast<size_t>(o.prompt_tokens * max_n));
+    auto pass = [&](const std::vector<lyra::core::Tensor>& ws, int64_t T) {
+        for (const auto& w : ws) lyra::core::matmul(pool, x.data(), T, w, y.data());
+    };
+    pass(decode_w, 1);  // warm-up
+    constexpr int kPasses = 16;
+    double flops = 0.0;
+    for (const auto& w : prefill_w) flops += 2.0 * static_cast<double>(w.numel() * o.prompt_tokens);
+    for (int rep = 0; rep < o.reps; ++rep) {
+        auto t0 = Clock::now();
+        for (int i = 0; i < kPasses; ++i) pass(decode_w, 1);
+        r.matvec_tok_s.push_back(kPasses / seconds_since(t0));
+        t0 = Clock::now();
+        pass(prefill_w, o.prompt_tokens);
+        r.gemm_gflops.push_back(flops / seconds_since(t0) / 1e9);
+    }
 }
 
 LyraResult time_lyra(const lyra::model::Model& m, lyra::core::ThreadPool& pool, const Options& o) {
@@ -392,6 +431,7 @@ LyraResult time_lyra(const lyra::model::Model& m, lyra::core::ThreadPool& pool, 
         r.decode_tok_s.push_back(static_cast<double>(o.gen_tokens) /
                                  decode_tokens(m, s, pool, logits, o.gen_tokens));
     }
+    time_kernels(m, pool, o, r);
     return r;
 }
 
@@ -446,6 +486,7 @@ struct Row {
     double flops_per_token;                   // prefill
     double torch_prefill = 0, torch_decode = 0;           // torch F32
     double torch_i8_prefill = 0, torch_i8_decode = 0;     // torch dynamic int8 (Q8_0 rows)
+    double matvec_tok_s = 0, gemm_gflops = 0;             // kernels alone (time_kernels)
     double decode_limit() const { return bw_gbs * 1e9 / weight_bytes; }
     double decode_frac() const { return decode_tok_s / decode_limit(); }
     double prefill_gflops() const { return prefill_tok_s * flops_per_token / 1e9; }
@@ -482,6 +523,17 @@ std::string markdown(const std::vector<Row>& rows, const Json& machine) {
                          pct(target_decode_frac(r.type)), num(r.prefill_gflops()),
                          f32 ? fmt::format("{} (80%)", pct(r.prefill_gflops() / r.peak_gflops)) : "—");
     }
+    s += "\nKernels alone (core::matmul on the model's weights, no attention/norms/sync around them): "
+         "decode = T=1 over every weight a decode step reads, vs the same roofline; prefill = T=prompt over "
+         "the blocks' weights, vs the GEMM peak.\n\n"
+         "| type | thr | matvec-only tok/s | matvec % of limit | model tg % of matvec | GEMM-only GFLOP/s | "
+         "GEMM % of peak | model pp % of GEMM |\n|---|---|---|---|---|---|---|---|\n";
+    for (const auto& r : rows) {
+        s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", lyra::core::dtype_name(r.type),
+                         r.threads, num(r.matvec_tok_s, 2), pct(r.matvec_tok_s / r.decode_limit()),
+                         pct(r.decode_tok_s / r.matvec_tok_s), num(r.gemm_gflops),
+                         pct(r.gemm_gflops / r.peak_gflops), pct(r.prefill_gflops() / r.gemm_gflops));
+    }
     s += "\npp = prefill (prompt processing), tg = decode (token generation). torch columns are PyTorch "
          "F32 for every row (PyTorch has no Q8_0/Q4_0 CPU kernels); on q8_0 rows \"i8\" is PyTorch "
          "dynamic int8 quantization (qint8 weights, per-tensor scales), the nearest analogue. Targets "
@@ -502,62 +554,68 @@ std::string markdown(const std::vector<Row>& rows, const Json& machine) {
 
 // ---------------------------------------------------------------------------------------------
 
+// Every Lyra case at `nt` threads, with the machine measured before the first case and after
+// each one, so the medians span the same stretch of time as the numbers they divide.
+void measure_thread_count(const Options& o, const std::vector<std::string>& paths, const Json& torch, int nt,
+                          std::vector<Row>& rows, Json& machine) {
+    lyra::core::ThreadPool pool(nt);
+    std::vector<double> bw, peak, lyra_gemm;
+    auto sample_machine = [&] {
+        bw.push_back(measure_read_bandwidth_gbs(pool, o.bw_bytes, o.bw_reps));
+        peak.push_back(measure_f32_gemm_peak_gflops(pool));
+        lyra_gemm.push_back(measure_lyra_f32_gemm_gflops(pool));
+    };
+    sample_machine();
+    std::vector<LyraResult> results;
+    for (size_t i = 0; i < o.types.size(); ++i) {
+        const auto model = lyra::model::Model::load(paths[i]);
+        const auto t0 = Clock::now();
+        results.push_back(time_lyra(*model, pool, o));
+        std::fprintf(stderr, "bench: lyra %s x%d: %.1f s\n", std::string(lyra::core::dtype_name(o.types[i])).c_str(),
+                     nt, seconds_since(t0));
+        sample_machine();
+    }
+    const double bw_med = median(bw), peak_med = median(peak);
+    Json& mj = machine[std::to_string(nt)];
+    mj = {{"bw_gbs", bw_med}, {"bw_samples", bw}, {"bw_min", *std::min_element(bw.begin(), bw.end())},
+          {"bw_max", *std::max_element(bw.begin(), bw.end())}, {"peak_gflops", peak_med},
+          {"peak_samples", peak}, {"peak_min", *std::min_element(peak.begin(), peak.end())},
+          {"peak_max", *std::max_element(peak.begin(), peak.end())},
+          {"lyra_gemm_gflops", median(lyra_gemm)}, {"lyra_gemm_samples", lyra_gemm}};
+    if (torch.contains("sgemm_gflops") && torch["sgemm_gflops"].contains(std::to_string(nt)))
+        mj["torch_sgemm_gflops"] = torch["sgemm_gflops"][std::to_string(nt)];
+    for (size_t i = 0; i < results.size(); ++i) {
+        const auto model = lyra::model::Model::load(paths[i]);
+        const LyraResult& r = results[i];
+        Row row{.type = o.types[i], .threads = nt, .prefill_tok_s = median(r.prefill_tok_s),
+                .decode_tok_s = median(r.decode_tok_s), .weight_bytes = weight_bytes_per_token(*model),
+                .bw_gbs = bw_med, .peak_gflops = peak_med, .flops_per_token = prefill_flops_per_token(*model)};
+        row.matvec_tok_s = median(r.matvec_tok_s);
+        row.gemm_gflops = median(r.gemm_gflops);
+        if (const Json* tr = torch_row(torch, "f32", nt)) {
+            row.torch_prefill = (*tr)["prefill_tok_s"].get<double>();
+            row.torch_decode = (*tr)["decode_tok_s"].get<double>();
+        }
+        if (const Json* tr = torch_row(torch, "int8dyn", nt)) {
+            row.torch_i8_prefill = (*tr)["prefill_tok_s"].get<double>();
+            row.torch_i8_decode = (*tr)["decode_tok_s"].get<double>();
+        }
+        rows.push_back(row);
+    }
+}
+
 int run(const Options& o) {
     const auto t_start = Clock::now();
     std::vector<std::string> paths;
     for (DType t : o.types) paths.push_back(ensure_model(o, t));
+    if (o.prepare_only) return 0;
 
     Json torch = Json::object();
     if (o.torch) torch = run_torch(o);
 
-    // Machine measurements are taken before and after every Lyra case of a thread count, so
-    // the medians span the same stretch of time as the numbers they divide.
     std::vector<Row> rows;
     Json machine = Json::object();
-    for (int nt : o.threads) {
-        lyra::core::ThreadPool pool(nt);
-        std::vector<double> bw, peak;
-        std::vector<double> lyra_gemm;
-        auto sample_machine = [&] {
-            bw.push_back(measure_read_bandwidth_gbs(pool, o.bw_bytes, o.bw_reps));
-            peak.push_back(measure_f32_gemm_peak_gflops(pool));
-            lyra_gemm.push_back(measure_lyra_f32_gemm_gflops(pool));
-        };
-        sample_machine();
-        std::vector<std::pair<size_t, LyraResult>> results;
-        for (size_t i = 0; i < o.types.size(); ++i) {
-            const auto model = lyra::model::Model::load(paths[i]);
-            const auto t0 = Clock::now();
-            results.emplace_back(i, time_lyra(*model, pool, o));
-            std::fprintf(stderr, "bench: lyra %s x%d: %.1f s\n", std::string(lyra::core::dtype_name(o.types[i])).c_str(),
-                         nt, seconds_since(t0));
-            sample_machine();
-        }
-        const double bw_med = median(bw), peak_med = median(peak);
-        Json& mj = machine[std::to_string(nt)];
-        mj = {{"bw_gbs", bw_med}, {"bw_samples", bw}, {"bw_min", *std::min_element(bw.begin(), bw.end())},
-              {"bw_max", *std::max_element(bw.begin(), bw.end())}, {"peak_gflops", peak_med},
-              {"peak_samples", peak}, {"peak_min", *std::min_element(peak.begin(), peak.end())},
-              {"peak_max", *std::max_element(peak.begin(), peak.end())},
-              {"lyra_gemm_gflops", median(lyra_gemm)}, {"lyra_gemm_samples", lyra_gemm}};
-        if (torch.contains("sgemm_gflops") && torch["sgemm_gflops"].contains(std::to_string(nt)))
-            mj["torch_sgemm_gflops"] = torch["sgemm_gflops"][std::to_string(nt)];
-        for (auto& [i, r] : results) {
-            const auto model = lyra::model::Model::load(paths[i]);
-            Row row{.type = o.types[i], .threads = nt, .prefill_tok_s = median(r.prefill_tok_s),
-                    .decode_tok_s = median(r.decode_tok_s), .weight_bytes = weight_bytes_per_token(*model),
-                    .bw_gbs = bw_med, .peak_gflops = peak_med, .flops_per_token = prefill_flops_per_token(*model)};
-            if (const Json* tr = torch_row(torch, "f32", nt)) {
-                row.torch_prefill = (*tr)["prefill_tok_s"].get<double>();
-                row.torch_decode = (*tr)["decode_tok_s"].get<double>();
-            }
-            if (const Json* tr = torch_row(torch, "int8dyn", nt)) {
-                row.torch_i8_prefill = (*tr)["prefill_tok_s"].get<double>();
-                row.torch_i8_decode = (*tr)["decode_tok_s"].get<double>();
-            }
-            rows.push_back(row);
-        }
-    }
+    for (int nt : o.threads) measure_thread_count(o, paths, torch, nt, rows, machine);
 
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         return a.type != b.type ? static_cast<uint32_t>(a.type) < static_cast<uint32_t>(b.type)
@@ -587,7 +645,11 @@ int run(const Options& o) {
                                {"decode_target_frac", target_decode_frac(r.type)},
                                {"prefill_flops_per_token", r.flops_per_token}, {"prefill_gflops", r.prefill_gflops()},
                                {"gemm_peak_gflops", r.peak_gflops},
-                               {"prefill_frac_of_gemm_peak", r.prefill_gflops() / r.peak_gflops}});
+                               {"prefill_frac_of_gemm_peak", r.prefill_gflops() / r.peak_gflops},
+                               {"kernel_matvec_tok_s", r.matvec_tok_s},
+                               {"kernel_matvec_frac_of_limit", r.matvec_tok_s / r.decode_limit()},
+                               {"kernel_gemm_gflops", r.gemm_gflops},
+                               {"kernel_gemm_frac_of_peak", r.gemm_gflops / r.peak_gflops}});
     }
     out["wall_s"] = seconds_since(t_start);
     lyra::core::write_file_atomic(o.json_out, out.dump(1) + "\n");
