@@ -80,9 +80,11 @@ void GrammarConstraint::build_mask(StateId s, uint32_t byte_limit, Mask& out) {
     ++stats_.n_walks;
     out.bits.assign((static_cast<size_t>(trie_->n_vocab()) + 63) / 64, 0);
     out.max_min_bytes = 0;
+    out.best_min_bytes = UINT32_MAX;
     out.any = false;
     trie_->walk(matcher_, s, walk_stack_, [&](TokenId id, StateId after) {
         const uint32_t mb = matcher_.min_bytes_to_end(after);
+        out.best_min_bytes = std::min(out.best_min_bytes, mb);
         if (mb > byte_limit) return;
         out.bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
         out.max_min_bytes = std::max(out.max_min_bytes, mb);
@@ -123,6 +125,12 @@ void GrammarConstraint::apply(CandidateSet& c) {
             const auto limit = static_cast<uint32_t>(std::max(left - 1, 0));
             if (left != INT_MAX && m->max_min_bytes > limit) {
                 build_mask(state_, limit, scratch_mask_);
+                if (!scratch_mask_.any && !matcher_.is_accepting(state_) &&
+                    scratch_mask_.best_min_bytes != UINT32_MAX) {
+                    // Nothing fits the byte count (and ending here is not possible): head for
+                    // the end as fast as the vocabulary's tokens allow.
+                    build_mask(state_, scratch_mask_.best_min_bytes, scratch_mask_);
+                }
                 m = &scratch_mask_;
             }
             const bool accepting = matcher_.is_accepting(state_);

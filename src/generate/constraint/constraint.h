@@ -23,9 +23,12 @@ namespace lyra::gen::constraint {
 
 struct GrammarOptions {
     int max_tokens = 0;      // token budget of the run (0 = none): tokens are then allowed only
-                             // if the grammar can still end in the tokens left (counted in bytes,
-                             // exact when every byte is a token, as in byte/char vocabularies)
-    std::string trigger;     // "" = the grammar governs from the first token; otherwise text is
+                             // if the grammar can still end in the tokens left, counted as bytes
+                             // (a guarantee when every byte is a token, as in byte/char
+                             // vocabularies). When no token passes that test, the tokens that
+                             // bring the end closest are allowed (multi-byte tokens may still
+                             // finish in time).
+    std::string trigger = {};  // "" = the grammar governs from the first token; otherwise text is
                              // free until `trigger` has been generated, and the grammar governs
                              // what follows it
     bool release_at_end = false;  // once the grammar has matched and cannot continue, text is
@@ -69,6 +72,7 @@ private:
     struct Mask {
         std::vector<uint64_t> bits;
         uint32_t max_min_bytes = 0;  // the largest min_bytes_to_end after an allowed token
+        uint32_t best_min_bytes = UINT32_MAX;  // the smallest after any token, allowed or not
         bool any = false;
     };
     const Mask& mask_for(StateId s);

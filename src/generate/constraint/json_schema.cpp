@@ -22,14 +22,16 @@ namespace lyra::gen::constraint {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // properties keep the schema's order
 
 constexpr int64_t kMaxInt = 999999999999999;  // integers are limited to 15 digits
 
 const std::map<std::string, std::string>& primitives() {
     static const std::map<std::string, std::string> p = {
         {"ws", "| \" \""},
-        {"char", "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})"},
+        {"char", "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" hex4)"},
+        // \u escapes leave out surrogates: a lone one is not valid JSON text.
+        {"hex4", "[0-9a-cA-Ce-fE-F] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2}"},
         {"string", "\"\\\"\" char* \"\\\"\""},
         {"number", "\"-\"? (\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?"},
         {"integer", "\"-\"? (\"0\" | [1-9] [0-9]{0,14})"},
@@ -57,7 +59,7 @@ std::string same_len_range(const std::string& a, const std::string& b) {
         return a == b ? fmt::format("\"{}\"", a) : fmt::format("[{}-{}]", a, b);
     }
     const std::string ra = a.substr(1), rb = b.substr(1);
-    if (a[0] == b[0]) return fmt::format("\"{}\" {}", a[0], same_len_range(ra, rb));
+    if (a[0] == b[0]) return fmt::format("\"{}\" ({})", a[0], same_len_range(ra, rb));
     const std::string zeros(ra.size(), '0'), nines(ra.size(), '9');
     if (ra == zeros && rb == nines) return fmt::format("[{}-{}] [0-9]{{{}}}", a[0], b[0], ra.size());
     std::vector<std::string> alts;
@@ -118,9 +120,12 @@ private:
 
     std::string prim(const std::string& name) {
         used_prims_.insert(name);
-        if (name == "string") used_prims_.insert("char");
+        if (name == "string" || name == "char") {
+            used_prims_.insert("char");
+            used_prims_.insert("hex4");
+        }
         if (name == "value" || name == "object" || name == "array") {
-            for (const char* p : {"ws", "char", "string", "number", "boolean", "null", "value", "object", "array"}) {
+            for (const char* p : {"ws", "char", "hex4", "string", "number", "boolean", "null", "value", "object", "array"}) {
                 used_prims_.insert(p);
             }
         }

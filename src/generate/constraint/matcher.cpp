@@ -255,7 +255,7 @@ TokenTrie::TokenTrie(const model::Tokenizer& tok) : n_vocab_(tok.n_vocab()) {
             eog_.push_back(id);
             continue;
         }
-        if (tok.is_control(id)) continue;
+        if (tok.is_control(id) || tok.token_type(id) == model::TokenType::Unknown) continue;
         std::string b = tok.token_to_bytes(id);
         if (b.empty()) continue;
         if (b.size() == 1) single[static_cast<uint8_t>(b[0])] = 1;
