@@ -3,9 +3,8 @@
 // are touched) and builds the Tokenizer from tokenizer.ggml.*.
 #include <cstdio>
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -32,10 +31,14 @@ std::string printable(const std::string& bytes) {
     std::string out;
     for (size_t i = 0; i < bytes.size();) {
         auto c = static_cast<unsigned char>(bytes[i]);
-        size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        size_t n = c < 0x80                   ? 1
+                   : (c >= 0xC2 && c <= 0xDF) ? 2
+                   : (c >= 0xE0 && c <= 0xEF) ? 3
+                   : (c >= 0xF0 && c <= 0xF4) ? 4
+                                              : 0;
         bool ok = n > 0 && i + n <= bytes.size();
-        for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(bytes[i + k]) & 0xC0) == 0x80;
+        for (size_t k = 1; ok && k < n; ++k)
+            ok = (static_cast<unsigned char>(bytes[i + k]) & 0xC0) == 0x80;
         if (!ok) {
             out += fmt::format("\\x{:02X}", c);
             ++i;
@@ -98,7 +101,8 @@ void run_tokenize(const TokenizeOptions& o) {
 
 void add_tokenize_command(CLI::App& app) {
     auto opts = std::make_shared<TokenizeOptions>();
-    auto* cmd = app.add_subcommand("tokenize", "Show the token ids of a text under a model's vocabulary");
+    auto* cmd =
+        app.add_subcommand("tokenize", "Show the token ids of a text under a model's vocabulary");
     cmd->add_option("-m,--model", opts->model, "GGUF file whose tokenizer to use")->required();
     auto* p = cmd->add_option("-p,--prompt", opts->prompt, "Text to tokenize");
     auto* f = cmd->add_option("-f,--file", opts->file, "Read the text from a file instead");

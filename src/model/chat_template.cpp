@@ -79,8 +79,7 @@ std::string render_llama2(const ChatFormat& f, std::span<const ChatMessage> msgs
     }
     for (size_t i = 0; i < msgs.size(); ++i) {
         std::string content = msgs[i].content;
-        if (i == 0 && has_system)
-            content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
+        if (i == 0 && has_system) content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
         // (appended piece by piece: GCC 12 warns falsely on "lit" + std::string chains)
         if (msgs[i].role == "user") {
             out += f.bos_token;
@@ -142,11 +141,16 @@ std::string render_gemma(const ChatFormat& f, std::span<const ChatMessage> in, b
 
 const char* chat_family_name(ChatFamily family) {
     switch (family) {
-        case ChatFamily::ChatML: return "chatml";
-        case ChatFamily::Llama3: return "llama3";
-        case ChatFamily::Llama2: return "llama2";
-        case ChatFamily::Mistral: return "mistral";
-        case ChatFamily::Gemma: return "gemma";
+        case ChatFamily::ChatML:
+            return "chatml";
+        case ChatFamily::Llama3:
+            return "llama3";
+        case ChatFamily::Llama2:
+            return "llama2";
+        case ChatFamily::Mistral:
+            return "mistral";
+        case ChatFamily::Gemma:
+            return "gemma";
     }
     return "chatml";
 }
@@ -181,11 +185,16 @@ ChatFormat detect_chat_format(std::string_view t) {
 std::string render_chat(const ChatFormat& f, std::span<const ChatMessage> messages,
                         bool add_generation_prompt) {
     switch (f.family) {
-        case ChatFamily::ChatML: return render_chatml(f, messages, add_generation_prompt);
-        case ChatFamily::Llama3: return render_llama3(f, messages, add_generation_prompt);
-        case ChatFamily::Llama2: return render_llama2(f, messages);
-        case ChatFamily::Mistral: return render_mistral(f, messages);
-        case ChatFamily::Gemma: return render_gemma(f, messages, add_generation_prompt);
+        case ChatFamily::ChatML:
+            return render_chatml(f, messages, add_generation_prompt);
+        case ChatFamily::Llama3:
+            return render_llama3(f, messages, add_generation_prompt);
+        case ChatFamily::Llama2:
+            return render_llama2(f, messages);
+        case ChatFamily::Mistral:
+            return render_mistral(f, messages);
+        case ChatFamily::Gemma:
+            return render_gemma(f, messages, add_generation_prompt);
     }
     return render_chatml(f, messages, add_generation_prompt);
 }

@@ -13,7 +13,7 @@
 namespace lyra::model {
 
 struct ChatMessage {
-    std::string role;     // "system", "user", "assistant" (others pass through where allowed)
+    std::string role;  // "system", "user", "assistant" (others pass through where allowed)
     std::string content;
 };
 
@@ -51,7 +51,6 @@ struct RenderedChat {
 };
 // detect_chat_format + render_chat.
 RenderedChat apply_chat_template(std::string_view template_text,
-                                 std::span<const ChatMessage> messages,
-                                 bool add_generation_prompt);
+                                 std::span<const ChatMessage> messages, bool add_generation_prompt);
 
 }  // namespace lyra::model

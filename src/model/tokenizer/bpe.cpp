@@ -48,8 +48,7 @@ public:
         int err = 0;
         PCRE2_SIZE off = 0;
         code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(),
-                              PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &off,
-                              nullptr);
+                              PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &off, nullptr);
         LYRA_CHECK(code_ != nullptr, "pre-tokenizer regex failed to compile at {}: {}", off,
                    pattern);
         pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // optional: falls back to the interpreter
@@ -90,8 +89,8 @@ public:
     explicit BpeTokenizer(Vocab v) : TokenizerBase(std::move(v)) {
         for (const std::string& p : pre_tokenizer_regexes(vocab_.pre))
             regexes_.push_back(std::make_unique<Regex>(p));
-        ignore_merges_ = vocab_.pre == "llama-bpe" || vocab_.pre == "llama3" ||
-                         vocab_.pre == "llama-v3";
+        ignore_merges_ =
+            vocab_.pre == "llama-bpe" || vocab_.pre == "llama3" || vocab_.pre == "llama-v3";
         ranks_.reserve(vocab_.merges.size());
         for (size_t i = 0; i < vocab_.merges.size(); ++i) add_merge(i);
     }
@@ -147,7 +146,8 @@ protected:
                     continue;
                 }
             }
-            auto priority = [this](std::string_view l, std::string_view r) -> std::optional<double> {
+            auto priority = [this](std::string_view l,
+                                   std::string_view r) -> std::optional<double> {
                 TokenId a = find_token(l), b = find_token(r);
                 if (a < 0 || b < 0) return std::nullopt;
                 auto it = ranks_.find(pair_key(a, b));

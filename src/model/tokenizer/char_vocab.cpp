@@ -2,11 +2,11 @@
 // are single characters, so every known character is exactly one token.
 #include "model/tokenizer/char_vocab.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "model/tokenizer/tokenizer_impl.h"
 #include "model/tokenizer/vocab.h"
@@ -16,7 +16,6 @@ namespace lyra::model {
 namespace {
 
 constexpr uint32_t kSpaceMark = 0x2581;  // "▁", SentencePiece's stand-in for ' '
-
 
 // ids 0 <unk>, 1 <s>, 2 </s>, 3..258 <0x00>..<0xFF>, then `chars` as pieces in the given order.
 std::unique_ptr<Tokenizer> make_char_vocab(const std::vector<uint32_t>& chars) {
@@ -67,6 +66,8 @@ std::unique_ptr<Tokenizer> build_char_vocab(std::string_view corpus, size_t max_
     return make_char_vocab(chars);
 }
 
-std::unique_ptr<Tokenizer> build_byte_vocab() { return make_char_vocab({' '}); }
+std::unique_ptr<Tokenizer> build_byte_vocab() {
+    return make_char_vocab({' '});
+}
 
 }  // namespace lyra::model

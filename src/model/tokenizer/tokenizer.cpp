@@ -66,8 +66,8 @@ void validate_vocab(const Vocab& v) {
                     v.scores.size());
     if (!v.types.empty() && v.types.size() != n)
         throw_error(ErrorKind::Corrupt,
-                    "tokenizer.ggml.token_type: length differs from tokens; expected {}, got {}",
-                    n, v.types.size());
+                    "tokenizer.ggml.token_type: length differs from tokens; expected {}, got {}", n,
+                    v.types.size());
     for (size_t i = 0; i < v.types.size(); ++i) {
         auto t = static_cast<int32_t>(v.types[i]);
         if (t < 0 || t > 6)
@@ -145,13 +145,15 @@ size_t utf8_incomplete_tail(std::string_view s) {
     for (size_t k = 1; k <= 3 && k <= s.size(); ++k) {
         auto c = static_cast<unsigned char>(s[s.size() - k]);
         if ((c & 0xC0) == 0x80) continue;
-        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3
-                    : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+        size_t need = c >= 0xF0 && c <= 0xF4   ? 4
+                      : c >= 0xE0 && c <= 0xEF ? 3
+                      : c >= 0xC2 && c <= 0xDF ? 2
+                                               : 0;
         if (need <= k) return 0;
         if (k >= 2) {  // the second byte's range is narrower after these leads (RFC 3629 §4)
             auto c2 = static_cast<unsigned char>(s[s.size() - k + 1]);
-            if ((c == 0xE0 && c2 < 0xA0) || (c == 0xED && c2 > 0x9F) ||
-                (c == 0xF0 && c2 < 0x90) || (c == 0xF4 && c2 > 0x8F))
+            if ((c == 0xE0 && c2 < 0xA0) || (c == 0xED && c2 > 0x9F) || (c == 0xF0 && c2 < 0x90) ||
+                (c == 0xF4 && c2 > 0x8F))
                 return 0;
         }
         return k;
@@ -253,8 +255,8 @@ std::vector<std::string_view> merge_symbols(std::string_view text,
 namespace {
 bool is_eog_text(std::string_view t) {
     static constexpr std::array<std::string_view, 10> kEog = {
-        "<|eot_id|>", "<|im_end|>",     "<|endoftext|>", "<end_of_turn>", "</s>",
-        "<|end|>",    "<|eom_id|>",     "<|end_of_text|>", "<|EOT|>",     "<eos>"};
+        "<|eot_id|>", "<|im_end|>", "<|endoftext|>",   "<end_of_turn>", "</s>",
+        "<|end|>",    "<|eom_id|>", "<|end_of_text|>", "<|EOT|>",       "<eos>"};
     return std::find(kEog.begin(), kEog.end(), t) != kEog.end();
 }
 }  // namespace
@@ -277,6 +279,8 @@ TokenizerBase::TokenizerBase(Vocab v) : vocab_(std::move(v)) {
     std::stable_sort(specials_.begin(), specials_.end(), [](const Special& a, const Special& b) {
         return a.text.size() > b.text.size();
     });
+    for (const Special& sp : specials_)
+        special_first_byte_[static_cast<unsigned char>(sp.text[0])] = true;
 }
 
 TokenType TokenizerBase::type_of(TokenId id) const {
@@ -304,6 +308,10 @@ std::vector<Fragment> TokenizerBase::split_special(std::string_view text,
     size_t start = 0;  // start of the pending raw text
     size_t i = 0;
     while (i < text.size()) {
+        if (!special_first_byte_[static_cast<unsigned char>(text[i])]) {
+            ++i;
+            continue;
+        }
         const Special* hit = nullptr;
         for (const Special& sp : specials_) {
             if (sp.control && !parse_special) continue;
@@ -330,8 +338,8 @@ std::vector<TokenId> TokenizerBase::encode(std::string_view text, bool add_bos,
     std::vector<TokenId> out;
     if (add_bos && vocab_.add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
     bool after_special = true;
-    std::vector<Fragment> frags = specials_.empty() ? std::vector<Fragment>{{text, -1}}
-                                                    : split_special(text, parse_special);
+    std::vector<Fragment> frags =
+        specials_.empty() ? std::vector<Fragment>{{text, -1}} : split_special(text, parse_special);
     for (const Fragment& f : frags) {
         if (f.token >= 0) {
             out.push_back(f.token);
@@ -356,8 +364,8 @@ std::string TokenizerBase::decode(std::span<const TokenId> ids) const {
             continue;
         }
         std::string piece = token_to_bytes(id);
-        if (at_start && strips_prefix_space() && t != TokenType::UserDefined &&
-            !piece.empty() && piece[0] == ' ')
+        if (at_start && strips_prefix_space() && t != TokenType::UserDefined && !piece.empty() &&
+            piece[0] == ' ')
             piece.erase(0, 1);
         at_start = t == TokenType::UserDefined;
         out += piece;
@@ -382,7 +390,9 @@ TokenType Tokenizer::token_type(TokenId id) const {
     return types[id];
 }
 
-const std::string& Tokenizer::chat_template() const { return vocab().chat_template; }
+const std::string& Tokenizer::chat_template() const {
+    return vocab().chat_template;
+}
 
 std::unique_ptr<Tokenizer> Tokenizer::from_vocab(Vocab vocab) {
     validate_vocab(vocab);

@@ -36,7 +36,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
             throw_error(ErrorKind::Corrupt,
                         "tokenizer.ggml.model: missing; expected 'llama' or 'gpt2'");
         Vocab v = default_vocab(*model);
-        std::optional<std::vector<std::string>> tokens = g.get_string_array("tokenizer.ggml.tokens");
+        std::optional<std::vector<std::string>> tokens =
+            g.get_string_array("tokenizer.ggml.tokens");
         if (!tokens)
             throw_error(ErrorKind::Corrupt,
                         "tokenizer.ggml.tokens: missing; expected an array of strings");

@@ -3,6 +3,7 @@
 // use, and UTF-8 helpers. Not included from outside the tokenizer module.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -44,8 +45,8 @@ struct Fragment {
 };
 
 // Priority of merging two adjacent symbols (higher first), or nullopt if they cannot merge.
-using MergePriority = std::function<std::optional<double>(std::string_view left,
-                                                          std::string_view right)>;
+using MergePriority =
+    std::function<std::optional<double>(std::string_view left, std::string_view right)>;
 // Splits `text` into initial symbols (given by their byte lengths, summing to text.size()),
 // then repeatedly merges the adjacent pair of highest priority (leftmost on ties) until no pair
 // can merge. Returns the final symbols as substrings of `text`.
@@ -96,6 +97,7 @@ private:
         bool control;
     };
     std::vector<Special> specials_;
+    std::array<bool, 256> special_first_byte_{};  // some special token starts with this byte
     std::vector<bool> eog_;
 };
 

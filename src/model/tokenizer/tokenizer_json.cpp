@@ -7,12 +7,12 @@
 // any key is written, so a bad file writes nothing. See docs/formats/tokenizers.md.
 #include "model/tokenizer/tokenizer_json.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-#include <set>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "model/format/gguf.h"
@@ -30,15 +30,17 @@ constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // "▁"
 // more than this many missing ids means the file is not a vocabulary.
 constexpr int64_t kMaxIdGaps = 1024;
 
-const char* type_name(const json& j) { return j.type_name(); }
+const char* type_name(const json& j) {
+    return j.type_name();
+}
 
 json parse_json(std::string_view text, const char* file) {
     json j;
     try {
         j = json::parse(text.begin(), text.end());
     } catch (const json::parse_error& e) {  // nlohmann's error -> ours, with the byte offset
-        throw_error(ErrorKind::Corrupt, "{}: invalid JSON at byte {}; expected a JSON object",
-                    file, e.byte);
+        throw_error(ErrorKind::Corrupt, "{}: invalid JSON at byte {}; expected a JSON object", file,
+                    e.byte);
     }
     if (!j.is_object())
         throw_error(ErrorKind::Corrupt, "{}: top level is a {}; expected a JSON object", file,
@@ -69,14 +71,17 @@ const std::string& need_string(const json& j, const std::string& path) {
     return j.get_ref<const std::string&>();
 }
 
-int64_t need_id(const json& j, const std::string& path) {
+// `path` is a callable giving the JSON path, built only when there is an error to report
+// (vocabularies have 10^5 entries; formatting every path up front would dominate the import).
+template <typename Path>
+int64_t need_id(const json& j, const Path& path) {
     if (!j.is_number_integer())
-        throw_error(ErrorKind::Corrupt, "tokenizer.json: {}: is a {}; expected a token id", path,
+        throw_error(ErrorKind::Corrupt, "tokenizer.json: {}: is a {}; expected a token id", path(),
                     type_name(j));
     int64_t id = j.is_number_unsigned() && j.get<uint64_t>() > INT32_MAX ? -1 : j.get<int64_t>();
     if (id < 0 || id > INT32_MAX)
-        throw_error(ErrorKind::Corrupt, "tokenizer.json: {}: token id out of range; got {}",
-                    path, j.dump());
+        throw_error(ErrorKind::Corrupt, "tokenizer.json: {}: token id out of range; got {}", path(),
+                    j.dump());
     return id;
 }
 
@@ -107,8 +112,8 @@ std::optional<std::string> config_token(const json& cfg, const char* key) {
     if (t->is_string()) return t->get<std::string>();
     if (const json* c = opt_field(*t, "content"); c && c->is_string()) return c->get<std::string>();
     throw_error(ErrorKind::Corrupt,
-                "tokenizer_config.json: {}: is a {}; expected a string or {{\"content\": ...}}", key,
-                type_name(*t));
+                "tokenizer_config.json: {}: is a {}; expected a string or {{\"content\": ...}}",
+                key, type_name(*t));
 }
 
 std::optional<std::string> config_chat_template(const json& cfg) {
@@ -142,8 +147,10 @@ void read_tokens(const json& root, const json& model, Vocab& v, std::vector<Adde
         throw_error(ErrorKind::Corrupt, "tokenizer.json: model.vocab: is a {}; expected an object",
                     type_name(vocab));
     std::map<int64_t, std::string> by_id;
-    for (const auto& [piece, idj] : vocab.items()) {
-        int64_t id = need_id(idj, fmt::format("model.vocab[{}]", json(piece).dump()));
+    for (auto entry = vocab.begin(); entry != vocab.end(); ++entry) {
+        const std::string& piece = entry.key();
+        int64_t id =
+            need_id(*entry, [&] { return fmt::format("model.vocab[{}]", json(piece).dump()); });
         if (!by_id.emplace(id, piece).second)
             throw_error(ErrorKind::Corrupt,
                         "tokenizer.json: model.vocab[{}]: id {} is also '{}'; expected unique ids",
@@ -158,7 +165,7 @@ void read_tokens(const json& root, const json& model, Vocab& v, std::vector<Adde
             const std::string path = fmt::format("added_tokens[{}]", i);
             const json& e = (*list)[i];
             AddedToken a;
-            a.id = need_id(need_field(e, "id", path), path + ".id");
+            a.id = need_id(need_field(e, "id", path), [&] { return path + ".id"; });
             a.content = need_string(need_field(e, "content", path), path + ".content");
             const json* sp = opt_field(e, "special");
             a.special = sp && sp->is_boolean() && sp->get<bool>();
@@ -199,7 +206,7 @@ std::vector<std::string> read_merges(const json& model) {
     out.reserve(merges->size());
     for (size_t i = 0; i < merges->size(); ++i) {
         const json& m = (*merges)[i];
-        const std::string path = fmt::format("model.merges[{}]", i);
+        auto path = [i] { return fmt::format("model.merges[{}]", i); };
         if (m.is_string()) {
             out.push_back(m.get<std::string>());
         } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
@@ -209,12 +216,12 @@ std::vector<std::string> read_merges(const json& model) {
                 throw_error(ErrorKind::Unsupported,
                             "tokenizer.json: {}: a merged piece contains a space, which GGUF's "
                             "'left right' merge strings cannot express",
-                            path);
+                            path());
             out.push_back(a + " " + b);
         } else {
             throw_error(ErrorKind::Corrupt,
                         "tokenizer.json: {}: is a {}; expected \"left right\" or [left, right]",
-                        path, type_name(m));
+                        path(), type_name(m));
         }
     }
     return out;
@@ -289,8 +296,9 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
                     type_name(model));
     const json* mtype = opt_field(model, "type");
     // Older files omit model.type; a "merges" list says BPE.
-    std::string type = mtype && mtype->is_string() ? mtype->get<std::string>()
-                       : opt_field(model, "merges") ? "BPE" : "";
+    std::string type = mtype && mtype->is_string()  ? mtype->get<std::string>()
+                       : opt_field(model, "merges") ? "BPE"
+                                                    : "";
     if (type != "BPE")
         throw_error(ErrorKind::Unsupported,
                     "tokenizer.json: model.type: '{}' is not supported; expected 'BPE'", type);
@@ -404,8 +412,10 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
     set_special("eos_token", v.eos);
     set_special("pad_token", v.pad);
     set_special("unk_token", v.unk);
-    if (const json* b = opt_field(cfg, "add_bos_token"); b && b->is_boolean()) v.add_bos = b->get<bool>();
-    if (const json* b = opt_field(cfg, "add_eos_token"); b && b->is_boolean()) v.add_eos = b->get<bool>();
+    if (const json* b = opt_field(cfg, "add_bos_token"); b && b->is_boolean())
+        v.add_bos = b->get<bool>();
+    if (const json* b = opt_field(cfg, "add_eos_token"); b && b->is_boolean())
+        v.add_eos = b->get<bool>();
     if (v.add_bos && v.bos < 0) v.add_bos = false;
     if (auto t = config_chat_template(cfg)) v.chat_template = std::move(*t);
 

@@ -22,11 +22,11 @@ struct Vocab {
     TokenId eos = -1;
     TokenId unk = -1;
     TokenId pad = -1;
-    TokenId eot = -1;                 // tokenizer.ggml.eot_token_id, an extra end-of-turn token
-    bool add_bos = false;             // encode(add_bos=true) prepends bos
-    bool add_eos = false;             // encode(add_bos=true) also appends eos
-    bool add_space_prefix = true;     // "llama": the SentencePiece dummy prefix space
-    std::string chat_template;        // tokenizer.chat_template; empty = none
+    TokenId eot = -1;              // tokenizer.ggml.eot_token_id, an extra end-of-turn token
+    bool add_bos = false;          // encode(add_bos=true) prepends bos
+    bool add_eos = false;          // encode(add_bos=true) also appends eos
+    bool add_space_prefix = true;  // "llama": the SentencePiece dummy prefix space
+    std::string chat_template;     // tokenizer.chat_template; empty = none
 };
 
 // The defaults a file gets for keys it leaves out, by model kind (llama: bos 1, eos 2, unk 0,

@@ -1,8 +1,8 @@
 // Chat templates: each family's rendering compared with the prompt text written out by hand
 // from that family's published Jinja template.
-#include <gtest/gtest.h>
-
 #include "model/chat_template.h"
+
+#include <gtest/gtest.h>
 
 namespace lyra::model {
 namespace {
@@ -94,8 +94,7 @@ TEST(ChatTemplate, RendersLlama2WithSystemBlockInFirstTurn) {
 
 TEST(ChatTemplate, RendersMistralWithoutSystemBlock) {
     auto r = apply_chat_template(kMistral, kConversation, true);
-    EXPECT_EQ(r.text,
-              "<s>[INST] Be brief.\n\n Hi!  [/INST]Hello.\n</s>[INST] A poem? [/INST]");
+    EXPECT_EQ(r.text, "<s>[INST] Be brief.\n\n Hi!  [/INST]Hello.\n</s>[INST] A poem? [/INST]");
 }
 
 TEST(ChatTemplate, RendersGemmaWithModelRole) {

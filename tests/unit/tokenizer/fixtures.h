@@ -2,15 +2,14 @@
 // by hand from these tables (comments show the working), not by running the code under test.
 #pragma once
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "model/format/gguf.h"
 #include "model/tokenizer/tokenizer.h"
@@ -93,8 +92,8 @@ inline Vocab bpe_vocab(const std::string& pre = "gpt2") {
     for (int b = 0; b < 256; ++b) v.tokens.push_back(byte_char(b));
     const std::string G = byte_char(' ');
     const std::vector<std::pair<std::string, std::string>> merges = {
-        {"l", "l"}, {"h", "e"}, {"he", "ll"}, {G, "w"}, {"o", "r"},
-        {G + "w", "or"}, {G, G}, {"3", "4"}, {"1", "2"}, {"o", G}};
+        {"l", "l"},      {"h", "e"}, {"he", "ll"}, {G, "w"},   {"o", "r"},
+        {G + "w", "or"}, {G, G},     {"3", "4"},   {"1", "2"}, {"o", G}};
     for (const auto& [a, b] : merges) {
         v.merges.push_back(a + " " + b);
         v.tokens.push_back(a + b);
@@ -108,8 +107,8 @@ inline Vocab bpe_vocab(const std::string& pre = "gpt2") {
 
 // Writes `w` to a temporary GGUF file, opens it and builds its tokenizer.
 inline std::unique_ptr<Tokenizer> reload_gguf(const GgufWriter& w, const std::string& name) {
-    const std::string path = testing::TempDir() + "/lyra_tok_" + std::to_string(getpid()) + "_" +
-                             name + ".gguf";
+    const std::string path =
+        testing::TempDir() + "/lyra_tok_" + std::to_string(getpid()) + "_" + name + ".gguf";
     w.write(path);
     std::unique_ptr<Tokenizer> t;
     try {

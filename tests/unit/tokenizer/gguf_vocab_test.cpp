@@ -1,8 +1,7 @@
 // Tokenizer <-> GGUF tokenizer.ggml.* keys: write_gguf then from_gguf gives the same vocabulary,
 // and defective keys give the right error.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "fixtures.h"
@@ -79,7 +78,9 @@ TEST(TokenizerGguf, CharVocabularyRecordsNoSpacePrefix) {
 TEST(TokenizerGguf, LlamaDefaultsApplyWhenKeysAreAbsent) {
     GgufWriter w;
     w.set_string("tokenizer.ggml.model", "llama");
-    w.set_string_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81" "a"});
+    w.set_string_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>",
+                                                 "\xE2\x96\x81"
+                                                 "a"});
     auto t = reload(w, "defaults");
     EXPECT_EQ(t->bos(), 1);
     EXPECT_EQ(t->eos(), 2);

@@ -4,13 +4,13 @@
 // vocabulary into a tokenizer.json and encodes a multilingual text set with the JS encoder;
 // here Lyra imports that tokenizer.json (import_tokenizer_json -> GGUF -> from_gguf) and must
 // give the same ids. Skipped, saying why, when node or the packages are missing.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "fixtures.h"
 #include "model/tokenizer/tokenizer_json.h"
@@ -66,7 +66,8 @@ protected:
         for (const json& e : expected) {
             const std::string text = e["text"].get<std::string>();
             const auto want = e["ids"].get<std::vector<TokenId>>();
-            EXPECT_EQ(tok->encode(text, true, false), want) << name << " text: " << json(text).dump();
+            EXPECT_EQ(tok->encode(text, true, false), want)
+                << name << " text: " << json(text).dump();
             EXPECT_EQ(tok->decode(want), text) << name << " decode of reference ids";
         }
     }
@@ -75,9 +76,15 @@ protected:
     static inline fs::path out_;
 };
 
-TEST_F(TokenizerReference, Gpt2MatchesGpt3Encoder) { compare("gpt2", "gpt2"); }
-TEST_F(TokenizerReference, Llama2MatchesLlamaTokenizerJs) { compare("llama2", "llama"); }
-TEST_F(TokenizerReference, Llama3MatchesLlama3TokenizerJs) { compare("llama3", "llama"); }
+TEST_F(TokenizerReference, Gpt2MatchesGpt3Encoder) {
+    compare("gpt2", "gpt2");
+}
+TEST_F(TokenizerReference, Llama2MatchesLlamaTokenizerJs) {
+    compare("llama2", "llama");
+}
+TEST_F(TokenizerReference, Llama3MatchesLlama3TokenizerJs) {
+    compare("llama3", "llama");
+}
 
 }  // namespace
 }  // namespace lyra::model

@@ -1,11 +1,13 @@
 // Hugging Face tokenizer.json import: small hand-written files of each style, imported into GGUF
 // keys, loaded back, and encoded; expected ids worked out by hand in the comments.
+#include "model/tokenizer/tokenizer_json.h"
+
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "fixtures.h"
-#include "model/tokenizer/tokenizer_json.h"
 
 namespace lyra::model {
 namespace {
@@ -28,8 +30,8 @@ json byte_level_json(const json& pre_tokenizer) {
     vocab["ll"] = 257;
     vocab["hell"] = 258;
     vocab[test::byte_char(' ') + "w"] = 259;
-    json merges = json::array({"h e", json::array({"l", "l"}), "he ll",
-                               json::array({test::byte_char(' '), "w"})});
+    json merges = json::array(
+        {"h e", json::array({"l", "l"}), "he ll", json::array({test::byte_char(' '), "w"})});
     return {{"version", "1.0"},
             {"added_tokens",
              json::array({{{"id", 260}, {"content", "<|endoftext|>"}, {"special", true}},
@@ -62,12 +64,12 @@ TEST(TokenizerJson, ImportsGpt2StyleByteLevelBpe) {
 }
 
 TEST(TokenizerJson, DetectsLlama3PreTokenizerAndTemplateBos) {
-    json pre = {{"type", "Sequence"},
-                {"pretokenizers",
-                 json::array({{{"type", "Split"},
-                               {"pattern", {{"Regex", kLlama3Regex}}},
-                               {"behavior", "Isolated"}},
-                              {{"type", "ByteLevel"}, {"use_regex", false}}})}};
+    json pre = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         json::array(
+             {{{"type", "Split"}, {"pattern", {{"Regex", kLlama3Regex}}}, {"behavior", "Isolated"}},
+              {{"type", "ByteLevel"}, {"use_regex", false}}})}};
     json tj = byte_level_json(pre);
     tj["post_processor"] = {
         {"type", "TemplateProcessing"},
@@ -80,10 +82,10 @@ TEST(TokenizerJson, DetectsLlama3PreTokenizerAndTemplateBos) {
 }
 
 TEST(TokenizerJson, DetectsQwen2PreTokenizer) {
-    json pre = {{"type", "Sequence"},
-                {"pretokenizers",
-                 json::array({{{"type", "Split"}, {"pattern", {{"Regex", kQwen2Regex}}}},
-                              {{"type", "ByteLevel"}}})}};
+    json pre = {
+        {"type", "Sequence"},
+        {"pretokenizers", json::array({{{"type", "Split"}, {"pattern", {{"Regex", kQwen2Regex}}}},
+                                       {{"type", "ByteLevel"}}})}};
     json cfg = {{"eos_token", "<|endoftext|>"},
                 {"chat_template", "{% for m in messages %}<|im_start|>{% endfor %}"}};
     auto t = import(byte_level_json(pre), cfg, "qwen2", "qwen2");
@@ -100,20 +102,18 @@ json spm_json() {
     vocab["<s>"] = 1;
     vocab["</s>"] = 2;
     for (int b = 0; b < 256; ++b) vocab[fmt::format("<0x{:02X}>", b)] = 3 + b;
-    const std::vector<std::string> pieces = {"\xE2\x96\x81", "h", "e", "l", "o", "he", "ll",
-                                             "hell", "\xE2\x96\x81hell"};
+    const std::vector<std::string> pieces = {
+        "\xE2\x96\x81", "h", "e", "l", "o", "he", "ll", "hell", "\xE2\x96\x81hell"};
     for (size_t i = 0; i < pieces.size(); ++i) vocab[pieces[i]] = 259 + i;
-    return {{"added_tokens",
-             json::array({{{"id", 0}, {"content", "<unk>"}, {"special", true}},
-                          {{"id", 1}, {"content", "<s>"}, {"special", true}},
-                          {{"id", 2}, {"content", "</s>"}, {"special", true}}})},
+    return {{"added_tokens", json::array({{{"id", 0}, {"content", "<unk>"}, {"special", true}},
+                                          {{"id", 1}, {"content", "<s>"}, {"special", true}},
+                                          {{"id", 2}, {"content", "</s>"}, {"special", true}}})},
             {"normalizer",
              {{"type", "Sequence"},
-              {"normalizers",
-               json::array({{{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}},
-                            {{"type", "Replace"},
-                             {"pattern", {{"String", " "}}},
-                             {"content", "\xE2\x96\x81"}}})}}},
+              {"normalizers", json::array({{{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}},
+                                           {{"type", "Replace"},
+                                            {"pattern", {{"String", " "}}},
+                                            {"content", "\xE2\x96\x81"}}})}}},
             {"pre_tokenizer", nullptr},
             {"model",
              {{"type", "BPE"},
@@ -198,10 +198,10 @@ TEST(TokenizerJson, RejectsUnsupportedTokenizers) {
     json tj = spm_json();
     tj["model"]["type"] = "WordPiece";
     EXPECT_EQ(import_error(tj.dump(), ""), ErrorKind::Unsupported);
-    json pre = {{"type", "Sequence"},
-                {"pretokenizers",
-                 json::array({{{"type", "Split"}, {"pattern", {{"Regex", "\\w+"}}}},
-                              {{"type", "ByteLevel"}}})}};
+    json pre = {
+        {"type", "Sequence"},
+        {"pretokenizers", json::array({{{"type", "Split"}, {"pattern", {{"Regex", "\\w+"}}}},
+                                       {{"type", "ByteLevel"}}})}};
     EXPECT_EQ(import_error(byte_level_json(pre).dump(), ""), ErrorKind::Unsupported);
     tj = spm_json();
     tj["model"].erase("byte_fallback");

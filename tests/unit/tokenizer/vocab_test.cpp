@@ -1,7 +1,7 @@
 // Vocabulary validation, character vocabularies, StreamDecoder and round-trip properties.
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "core/error.h"
 #include "fixtures.h"
@@ -118,13 +118,15 @@ TEST(StreamDecoder, HoldsPartialUtf8UntilComplete) {
 TEST(StreamDecoder, EmitsInvalidBytesAtOnceAndDropsTheDummyPrefix) {
     auto t = Tokenizer::from_vocab(test::spm_vocab(true));
     StreamDecoder d(*t);
-    EXPECT_EQ(d.push(1), "");       // <s>
-    EXPECT_EQ(d.push(259), "");     // the dummy prefix space
+    EXPECT_EQ(d.push(1), "");    // <s>
+    EXPECT_EQ(d.push(259), "");  // the dummy prefix space
     EXPECT_EQ(d.push(267), "hell");
     EXPECT_EQ(d.push(259), " ");
     EXPECT_EQ(d.push(3 + 0xFF), "\xFF");
     EXPECT_EQ(d.push(3 + 0xE4), "");
-    EXPECT_EQ(d.push(3 + 0x41), "\xE4" "A");  // cannot complete: flushed with what follows
+    EXPECT_EQ(d.push(3 + 0x41),
+              "\xE4"
+              "A");  // cannot complete: flushed with what follows
     EXPECT_EQ(d.finish(), "");
 }
 
@@ -153,8 +155,9 @@ TEST(StreamDecoder, ConcatenationEqualsDecode) {
 // runs, newlines, tabs and (optionally) invalid bytes.
 std::string random_text(std::mt19937& rng, bool invalid) {
     static const std::vector<std::string> parts = {
-        "a", "Z", "h", "e", "l", "o", " ", "  ", "\n", "\t", "\r\n", "'s", "12", "你", "好",
-        "床", "😀", "🌙", "é", "e\xCC\x81", "ß", "—", "<", "|", ">", ".", ",", "Ω", "ض"};
+        "a",    "Z",  "h",  "e",  "l",  "o",  " ", "  ", "\n", "\t",
+        "\r\n", "'s", "12", "你", "好", "床", "😀", "🌙",  "é",  "e\xCC\x81",
+        "ß",    "—",  "<",  "|",  ">",  ".",  ",", "Ω",  "ض"};
     static const std::vector<std::string> bad = {"\xFF", "\xC3", "\xE4\xBD", "\x80", "\xF0\x9F"};
     std::string s;
     int n = std::uniform_int_distribution<int>(0, 24)(rng);
