@@ -10,7 +10,8 @@
 namespace lyra::core {
 
 // Median read bandwidth over `reps` passes of every pool thread streaming its own contiguous
-// share of a `bytes` buffer (much larger than the caches; each thread first-touches its share).
+// share of a `bytes` buffer (much larger than the caches; each thread first-touches its share),
+// read as 4 interleaved streams per thread like a matvec reading 4 weight rows at a time.
 double measure_read_bandwidth_gbs(ThreadPool& pool, size_t bytes = size_t{512} << 20, int reps = 5);
 
 // The machine's single-precision GEMM peak for this pool: the register-blocked micro-kernel of

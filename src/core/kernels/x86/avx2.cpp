@@ -223,12 +223,38 @@ inline __m256i scale_pair(int s0, int s1) {
                                    _mm_set1_epi16(static_cast<short>(s1)), 1);
 }
 
-// Unpacked Q4_K/Q5_K super-block: 256 unsigned q bytes (in element order) + scales/mins.
+// Unpacked Q4_K/Q5_K super-block: 256 unsigned q bytes (in element order), the 8 scales as
+// int16 (broadcast straight from memory per sub-block) and the mins as int16 pairs.
 struct KxUnpacked {
-    __m256i q[8];  // sub-block s = 32 q bytes
-    int sc[8], m[8];
+    __m256i q[8];   // sub-block s = 32 q bytes
+    __m256i mins;   // m_{j/2} for j = 0..15 (int16): pairs up with the 16 bsums
+    alignas(16) int16_t sc[8];
     float d, dmin;
 };
+
+// The 12 packed scale bytes -> 8 scale bytes then 8 min bytes (the layout of scale_min_k4,
+// done on 32-bit words: 0x3f/0x0f/0x03 masks pick the 6-bit, low-4 and top-2 fields).
+inline void unpack_scales_k4(const uint8_t* packed, uint8_t out[16]) {
+    uint32_t u[4];
+    __builtin_memcpy(u, packed, 12);
+    const uint32_t k6 = 0x3f3f3f3fu, k4 = 0x0f0f0f0fu, k2 = 0x03030303u;
+    u[3] = ((u[2] >> 4) & k4) | (((u[1] >> 6) & k2) << 4);  // mins 4..7
+    const uint32_t mins_lo = u[1] & k6;                       // mins 0..3
+    u[1] = (u[2] & k4) | (((u[0] >> 6) & k2) << 4);          // scales 4..7
+    u[2] = mins_lo;
+    u[0] &= k6;                                               // scales 0..3
+    __builtin_memcpy(out, u, 16);
+}
+
+inline void unpack_scales_into(const uint8_t* packed, KxUnpacked* u) {
+    alignas(16) uint8_t sm[16];
+    unpack_scales_k4(packed, sm);
+    const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(sm));
+    _mm_store_si128(reinterpret_cast<__m128i*>(u->sc), _mm_cvtepu8_epi16(v));
+    // mins bytes 8..15 -> each repeated twice -> 16 x int16.
+    const __m128i dup = _mm_shuffle_epi8(v, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
+    u->mins = _mm256_cvtepu8_epi16(dup);
+}
 
 inline void unpack_q4_k(const BlockQ4_K* b, KxUnpacked* u) {
     const __m256i mask = _mm256_set1_epi8(0x0F);
@@ -237,12 +263,7 @@ inline void unpack_q4_k(const BlockQ4_K* b, KxUnpacked* u) {
         u->q[2 * c] = _mm256_and_si256(v, mask);
         u->q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
     }
-    for (int s = 0; s < 8; ++s) {
-        uint8_t sc, m;
-        detail::scale_min_k4(s, b->scales, &sc, &m);
-        u->sc[s] = sc;
-        u->m[s] = m;
-    }
+    unpack_scales_into(b->scales, u);
     u->d = half_to_float(b->d);
     u->dmin = half_to_float(b->dmin);
 }
@@ -259,12 +280,7 @@ inline void unpack_q5_k(const BlockQ5_K* b, KxUnpacked* u) {
         u->q[2 * c] = _mm256_or_si256(_mm256_and_si256(v, mask), h0);
         u->q[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), h1);
     }
-    for (int s = 0; s < 8; ++s) {
-        uint8_t sc, m;
-        detail::scale_min_k4(s, b->scales, &sc, &m);
-        u->sc[s] = sc;
-        u->m[s] = m;
-    }
+    unpack_scales_into(b->scales, u);
     u->d = half_to_float(b->d);
     u->dmin = half_to_float(b->dmin);
 }
@@ -274,10 +290,11 @@ inline float dot_kx(const KxUnpacked& u, const BlockQ8_K& a) {
     for (int s = 0; s < 8; ++s) {
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * s));
         const __m256i p16 = _mm256_maddubs_epi16(u.q[s], av);
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(static_cast<short>(u.sc[s]))));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(u.sc[s])));
     }
-    int32_t msum = 0;
-    for (int s = 0; s < 8; ++s) msum += u.m[s] * (a.bsums[2 * s] + a.bsums[2 * s + 1]);
+    // sum_s m_s * (bsums[2s] + bsums[2s+1]) as one int16 multiply-add.
+    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums));
+    const int32_t msum = hsum8i(_mm256_madd_epi16(bs, u.mins));
     return u.d * a.d * static_cast<float>(hsum8i(acc)) - u.dmin * a.d * static_cast<float>(msum);
 }
 
