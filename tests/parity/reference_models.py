@@ -15,7 +15,8 @@ writes:
 whole sequence from scratch (no KV cache), so it checks Lyra's cache independently.
 
 The architectures are written from their definitions, not from Lyra's code, in float64:
-  llama: RMSNorm, RoPE on adjacent pairs (GGUF llama files store q/k permuted for that, which
+  llama: RMSNorm, RoPE (positions x freq_scale, frequencies divided by rope_freqs.weight when
+         the file has it, as Llama 3.1 files do) on adjacent pairs (GGUF llama files store q/k permuted for that, which
          is Meta's original complex-number formulation), causal grouped-query attention, SwiGLU.
   qwen2: llama plus q/k/v biases, RoPE on (i, i + n_rot/2) pairs (the NeoX / HF "rotate_half").
   gpt2:  learned positions, LayerNorm with bias, fused QKV, GELU (tanh), biases everywhere.
@@ -36,13 +37,14 @@ def rms_norm(x, w, eps):
     return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * w
 
 
-def rope(x, pos, hp):
-    """x [T, H, D] rotated per position; hp holds n_rot, freq_base, freq_scale, style."""
+def rope(x, pos, hp, factors=None):
+    """x [T, H, D] rotated per position; hp holds n_rot, freq_base, freq_scale, style;
+    factors: Llama 3.1's per-frequency divisors (rope_freqs.weight) or None."""
     n_rot, half = hp["n_rot"], hp["n_rot"] // 2
     i = torch.arange(half, dtype=DT)
     inv_freq = hp["freq_base"] ** (-2.0 * i / n_rot)
-    if hp.get("freq_factors"):
-        inv_freq = inv_freq / torch.tensor(hp["freq_factors"], dtype=DT)
+    if factors is not None:
+        inv_freq = inv_freq / factors
     ang = (pos.to(DT) * hp["freq_scale"])[:, None] * inv_freq[None, :]  # [T, half]
     c, s = torch.cos(ang)[:, None, :], torch.sin(ang)[:, None, :]
     x = x.clone()
@@ -93,8 +95,8 @@ def llama_forward(W, hp, tokens, tr):
         q, k, v = h @ p("attn_q.weight").T, h @ p("attn_k.weight").T, h @ p("attn_v.weight").T
         if has("attn_q.bias"):
             q, k, v = q + p("attn_q.bias"), k + p("attn_k.bias"), v + p("attn_v.bias")
-        q = rope(q.reshape(T, H, D), pos, hp)
-        k = rope(k.reshape(T, Hkv, D), pos, hp)
+        q = rope(q.reshape(T, H, D), pos, hp, W.get("rope_freqs.weight"))
+        k = rope(k.reshape(T, Hkv, D), pos, hp, W.get("rope_freqs.weight"))
         v = v.reshape(T, Hkv, D)
         a = causal_attention(q, k, v) @ p("attn_output.weight").T
         tr("attn_out", l, a)

@@ -97,7 +97,7 @@ void Gpt2Model::forward(Session& s, std::span<const TokenId> tokens, core::Threa
     float* att = scratch(s, kAtt, T * C);        // [T, C]
     float* up = scratch(s, kUp, T * F);          // [T, F]
     float* pe = scratch(s, kPos, T * C);         // position embeddings [T, C]
-    float* scores = scratch(s, kScores, pool.size() * (P + T));
+    float* scores = scratch(s, kScores, pool.size() * s.n_ctx());  // sized once for any P
     const int32_t* pos = positions(s, T);
 
     core::get_rows(tok_embd_, tokens.data(), T, x);

@@ -95,7 +95,7 @@ void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::Thre
     float* att = scratch(s, kAtt, T * q_dim);  // attention output [T, H*D]
     float* gate = scratch(s, kGate, T * F);    // [T, F]
     float* up = scratch(s, kUp, T * F);        // [T, F]
-    float* scores = scratch(s, kScores, pool.size() * (P + T));
+    float* scores = scratch(s, kScores, pool.size() * s.n_ctx());  // sized once for any P
     const int32_t* pos = positions(s, T);
 
     core::get_rows(tok_embd_, tokens.data(), T, x);
