@@ -332,6 +332,8 @@ TEST(GgufCorruptGenerator, RawBuilderMatchesGgufWriterByteForByte) {
     RawGguf g = valid_raw();
     EXPECT_EQ(testing_util::read_bytes(dir.file("writer.gguf")), g.bytes());
     testing_util::write_bytes(dir.file("raw.gguf"), g.bytes());
+    if (const char* keep = std::getenv("LYRA_CORRUPT_OUT"))
+        testing_util::write_bytes(std::string(keep) + "/valid.gguf", g.bytes());
     const auto f = GgufFile::open(dir.file("raw.gguf"));
     EXPECT_EQ(f->tensors().size(), 2u);
     EXPECT_EQ(f->get_string_array("tokenizer.ggml.tokens"), (std::vector<std::string>{"ab", "c"}));

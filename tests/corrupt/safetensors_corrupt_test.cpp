@@ -108,6 +108,19 @@ std::vector<StDefect> st_defects() {
     };
 }
 
+TEST(SafetensorsCorruptGenerator, TheBaseFileIsValid) {
+    testing_util::TempDir dir;
+    const Bytes ok = make_safetensors(
+        R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+        R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[24,28]},"c":{"dtype":"I64","shape":[],"data_offsets":[28,36]}})",
+        data_bytes(36));
+    testing_util::write_bytes(dir.file("ok.safetensors"), ok);
+    if (const char* keep = std::getenv("LYRA_CORRUPT_OUT"))
+        testing_util::write_bytes(std::string(keep) + "/valid.safetensors", ok);
+    const auto f = SafetensorsFile::open(dir.file("ok.safetensors"));
+    EXPECT_EQ(f->entries().size(), 3u);
+}
+
 class SafetensorsCorrupt : public ::testing::TestWithParam<StDefect> {};
 
 TEST_P(SafetensorsCorrupt, IsRefusedWithTheRightKindAndMessage) {
