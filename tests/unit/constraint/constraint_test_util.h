@@ -3,6 +3,11 @@
 // generation loop over the library's Generator.
 #pragma once
 
+// GCC 12 reports a false -Wrestrict on short string concatenations (GCC bug 105329).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+
 #include <unistd.h>
 
 #include <cstdio>

@@ -1,0 +1,249 @@
+// bench_constraint: decode speed with and without constraints (issue #4), side by side in one
+// run on random-weight llama models: 32000-token vocabulary at dim 288 / 6 layers and dim 768 /
+// 12 layers, and a 150k vocabulary at a small dim. Vocabularies are synthetic SentencePiece-style
+// ones (byte fallback + words, word pieces, numbers and punctuation from ../shared/data texts),
+// so tokens have realistic lengths and the trie realistic shape.
+// Rows: free decoding, the JSON grammar, the adversarial number-array grammar and a form
+// constraint (CJK-free line lengths over Latin letters). Columns: decode tok/s, mask µs per token
+// (time inside the constraint's apply()), and constrained / free tok/s.
+// Usage: bench_constraint [--quick] [--tokens N] [--threads T] [--data DIR]
+// GCC 12 reports a false -Wrestrict on short string concatenations (GCC bug 105329).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/rng.h"
+#include "core/thread_pool.h"
+#include "generate/constraint/constraint.h"
+#include "generate/constraint/form.h"
+#include "generate/generator.h"
+#include "model/init.h"
+#include "model/model.h"
+#include "model/tokenizer/vocab.h"
+
+namespace {
+
+using namespace lyra;
+namespace fs = std::filesystem;
+
+std::string read_corpus(const fs::path& dir) {
+    std::string out;
+    if (!fs::exists(dir)) return out;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        if (!e.is_regular_file() || e.path().extension() != ".txt") continue;
+        std::ifstream in(e.path(), std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        out += ss.str();
+        if (out.size() > (8u << 20)) break;
+    }
+    return out;
+}
+
+// A "llama" vocabulary of n tokens: <unk> <s> </s>, 256 byte tokens, then pieces by frequency:
+// whole words with and without a leading space, word pieces of 2-8 letters, numbers and JSON
+// punctuation, then synthetic pieces until n is reached.
+std::unique_ptr<model::Tokenizer> synthetic_vocab(int n, const std::string& corpus) {
+    std::map<std::string, int64_t> freq;
+    std::string word;
+    auto flush = [&](char after) {
+        (void)after;
+        if (word.empty()) return;
+        freq[" " + word] += 3;
+        freq[word] += 2;
+        for (size_t len = 2; len <= std::min<size_t>(8, word.size()); ++len)
+            for (size_t i = 0; i + len <= word.size(); ++i) freq[word.substr(i, len)] += 1;
+        word.clear();
+    };
+    for (char c : corpus) {
+        if (std::isalpha(static_cast<unsigned char>(c))) {
+            word += c;
+        } else {
+            flush(c);
+            if (std::ispunct(static_cast<unsigned char>(c))) freq[std::string(1, c)] += 5;
+        }
+    }
+    for (int i = 0; i < 1000; ++i) freq[std::to_string(i)] += 50;
+    for (const char* p : {"{\"", "\":", "\",", "\"}", "[", "]", "],", "{", "}", "},", ": ", ", ",
+                          "\": \"", "\":[", "true", "false", "null", "\n", "\n\n", "  ", "    "}) {
+        freq[p] += 1000;
+    }
+    std::vector<std::pair<std::string, int64_t>> order(freq.begin(), freq.end());
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+
+    model::Vocab v = model::default_vocab("llama");
+    v.add_space_prefix = false;
+    std::set<std::string> seen;
+    auto add = [&](std::string text, model::TokenType type, float score) {
+        if (!seen.insert(text).second) return;
+        v.tokens.push_back(std::move(text));
+        v.types.push_back(type);
+        v.scores.push_back(score);
+    };
+    add("<unk>", model::TokenType::Unknown, 0.0f);
+    add("<s>", model::TokenType::Control, 0.0f);
+    add("</s>", model::TokenType::Control, 0.0f);
+    for (int b = 0; b < 256; ++b) {
+        char name[8];
+        std::snprintf(name, sizeof name, "<0x%02X>", b);
+        add(name, model::TokenType::Byte, 0.0f);
+    }
+    auto piece = [](const std::string& s) {
+        std::string p;
+        for (char c : s) p += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+        return p;
+    };
+    for (const auto& [s, f] : order) {
+        if (static_cast<int>(v.tokens.size()) >= n) break;
+        add(piece(s), model::TokenType::Normal, -static_cast<float>(v.tokens.size()));
+    }
+    core::Rng rng(5);
+    const std::string letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    while (static_cast<int>(v.tokens.size()) < n) {  // corpus exhausted: random letter runs
+        std::string s = rng.uniform() < 0.5f ? " " : "";
+        const int len = 3 + static_cast<int>(rng.uniform() * 8);
+        for (int i = 0; i < len; ++i) s += letters[static_cast<size_t>(rng.uniform() * 52) % 52];
+        add(piece(s), model::TokenType::Normal, -static_cast<float>(v.tokens.size()));
+    }
+    return model::Tokenizer::from_vocab(std::move(v));
+}
+
+struct Row {
+    std::string name;
+    int64_t tokens = 0;
+    int64_t decode_us = 0;
+    int64_t mask_us = 0;
+    int64_t masks = 0;
+    int64_t walks = 0;
+    int complete = 0, runs = 0;
+};
+
+// Generates until at least `target` tokens, in runs of at most `max_tokens` each.
+void run(const model::Model& m, core::ThreadPool& pool, gen::Constraint* c,
+         gen::constraint::GrammarConstraint* g, int max_tokens, int target, Row& row) {
+    gen::Generator gen(m, pool);
+    for (uint64_t seed = 1; row.tokens < target; ++seed) {
+        if (c) c->reset();
+        gen::GenerateOptions opt{.max_tokens = max_tokens, .seed = seed, .constraint = c};
+        const auto r = gen.run("The", opt);
+        row.tokens += r.timings.n_gen;
+        row.decode_us += r.timings.t_decode_us;
+        row.runs += 1;
+        if (g != nullptr) row.complete += g->is_accepting();
+    }
+}
+
+fs::path source_dir() { return fs::path(__FILE__).parent_path().parent_path(); }
+
+struct Config {
+    const char* name;
+    int64_t n_embd, n_layer, n_head, n_vocab;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int target = 96;
+    int threads = 0;
+    bool quick = false;
+    fs::path data = fs::path(source_dir()) / ".." / "shared" / "data";
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--quick") quick = true;
+        else if (a == "--tokens" && i + 1 < argc) target = std::atoi(argv[++i]);
+        else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+        else if (a == "--data" && i + 1 < argc) data = argv[++i];
+    }
+    const std::string corpus = read_corpus(data);
+    std::printf("corpus: %zu bytes from %s\n", corpus.size(), data.string().c_str());
+
+    std::vector<Config> configs = {{"llama dim 288 / 6 layers, 32k vocab", 288, 6, 6, 32000},
+                                   {"llama dim 768 / 12 layers, 32k vocab", 768, 12, 12, 32000},
+                                   {"llama dim 128 / 2 layers, 150k vocab", 128, 2, 4, 150000}};
+    if (quick) configs = {configs[0]};
+    const fs::path dir = fs::temp_directory_path() / "lyra_bench_constraint";
+    fs::create_directories(dir);
+    core::ThreadPool pool(threads);
+    const std::string json_g = [] {
+        std::ifstream in(fs::path(source_dir()) / "grammars" / "json.gbnf");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }();
+    const std::string list_g = [] {
+        std::ifstream in(fs::path(source_dir()) / "grammars" / "number_list.gbnf");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }();
+
+    std::printf("\n| model | run | tok/s | mask µs/token | constrained/free | trie walks | complete |\n");
+    std::printf("|---|---|---:|---:|---:|---:|---:|\n");
+    for (const auto& cfg : configs) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto tok = synthetic_vocab(static_cast<int>(cfg.n_vocab), corpus);
+        model::InitOptions o;
+        o.n_embd = cfg.n_embd;
+        o.n_layer = cfg.n_layer;
+        o.n_head = cfg.n_head;
+        o.n_ctx = 512;
+        o.seed = 1;
+        o.init_std = 0.05f;
+        const std::string path = (dir / fmt::format("m{}_{}_{}.gguf", cfg.n_embd, cfg.n_layer, cfg.n_vocab)).string();
+        if (!fs::exists(path)) model::init_model(o, *tok, path);
+        const auto m = model::Model::load(path);
+        auto trie = std::make_shared<const gen::constraint::TokenTrie>(m->tokenizer());
+        const double setup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::fprintf(stderr, "%s: setup %.1f s, trie %zu nodes\n", cfg.name, setup_s, trie->n_nodes());
+
+        const int max_tokens = 64;
+        auto json_c = gen::constraint::make_grammar_constraint(json_g, trie, {.max_tokens = max_tokens});
+        auto list_c = gen::constraint::make_grammar_constraint(list_g, trie, {.max_tokens = max_tokens});
+        gen::constraint::FormConstraint form_c(
+            {.lines = {{.units = 6}, {.units = 6}, {.units = 6}},
+             .is_unit = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; },
+             .allowed = [](uint32_t cp) { return cp == ' ' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); }},
+            m->tokenizer());
+        Row free_row{.name = "free"}, json_row{.name = "JSON grammar"},
+            list_row{.name = "number array (adversarial)"}, form_row{.name = "form: 3 lines x 6 letters"};
+        // Interleaved so that load from other processes falls on every row alike.
+        for (int rep = 0; rep < 2; ++rep) {
+            run(*m, pool, nullptr, nullptr, max_tokens, target * (rep + 1) / 2, free_row);
+            run(*m, pool, json_c.get(), json_c.get(), max_tokens, target * (rep + 1) / 2, json_row);
+            run(*m, pool, list_c.get(), list_c.get(), max_tokens, target * (rep + 1) / 2, list_row);
+            run(*m, pool, &form_c, nullptr, max_tokens, target * (rep + 1) / 2, form_row);
+        }
+        json_row.mask_us = json_c->stats().t_mask_us;
+        json_row.masks = json_c->stats().n_masks;
+        json_row.walks = json_c->stats().n_walks;
+        list_row.mask_us = list_c->stats().t_mask_us;
+        list_row.masks = list_c->stats().n_masks;
+        list_row.walks = list_c->stats().n_walks;
+        form_row.mask_us = form_c.stats().t_mask_us;
+        form_row.masks = form_c.stats().n_masks;
+        const double free_tps = free_row.tokens * 1e6 / static_cast<double>(free_row.decode_us);
+        for (const Row* r : {&free_row, &json_row, &list_row, &form_row}) {
+            const double tps = r->tokens * 1e6 / static_cast<double>(r->decode_us);
+            const std::string mask = r->masks > 0 ? fmt::format("{:.1f}", static_cast<double>(r->mask_us) / static_cast<double>(r->masks)) : "-";
+            const std::string complete = r == &free_row || r == &form_row ? "-" : fmt::format("{}/{}", r->complete, r->runs);
+            std::printf("| %s | %s | %.1f | %s | %.3f | %s | %s |\n", cfg.name, r->name.c_str(), tps,
+                        mask.c_str(), tps / free_tps, r->walks > 0 ? std::to_string(r->walks).c_str() : "-",
+                        complete.c_str());
+            std::fflush(stdout);
+        }
+    }
+    return 0;
+}
