@@ -3,12 +3,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/mmap.h"
 #include "model/format/gguf.h"
+#include "model/format/hf_import.h"
 #include "model/info.h"
 #include "model/init.h"
 #include "model/quantize.h"
@@ -132,15 +134,25 @@ void add_info(CLI::App& model) {
 }
 
 void add_import(CLI::App& model) {
-    struct Flags { std::string dir, out, type = "f16"; };
+    struct Flags { std::string dir, out, type; };
     auto f = std::make_shared<Flags>();
     auto* cmd = model.add_subcommand("import", "Convert a Hugging Face model directory to GGUF");
     cmd->add_option("DIR", f->dir, "Directory with config.json, *.safetensors, tokenizer.json")->required();
     cmd->add_option("-o,--output", f->out, "Output .gguf")->required();
-    cmd->add_option("--type", f->type, "f32|f16|bf16")->capture_default_str();
+    cmd->add_option("--type", f->type, "f32|f16|bf16 for the weight matrices (default: as stored)");
     cmd->callback([f] {
-        parse_type(f->type, false);
-        throw_error(ErrorKind::Unsupported, "model import: Hugging Face import is not available in this build yet");
+        std::optional<core::DType> type;
+        if (!f->type.empty()) type = parse_type(f->type, false);
+        model::import_hf(f->dir, f->out, type);
+        model::ModelInfo info;
+        try {
+            info = model::inspect_model(f->out);  // the result must load, or it is not kept
+        } catch (const Error&) {
+            std::filesystem::remove(f->out);
+            throw;
+        }
+        std::printf("wrote %s: %s, %lld parameters\n", f->out.c_str(), model::arch_name(info.hparams.arch),
+                    static_cast<long long>(info.n_params));
     });
 }
 

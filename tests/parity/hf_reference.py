@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Plain PyTorch forward of a Hugging Face model directory, in HF's own layout, for the import
+parity test (tests/parity/hf_parity_test.cpp).
+
+Usage: hf_reference.py HF_DIR OUT.bin TOKEN [TOKEN ...]
+
+Reads config.json and model.safetensors (parsed by hand: 8-byte header size, JSON header, raw
+little-endian data) and writes float32 logits [T, V] for the tokens. Unlike
+reference_models.py, which runs GGUF-layout weights, this follows the HF code paths: llama and
+qwen2 rotate q/k with rotate_half on the ORIGINAL (unpermuted) projections, llama3 rope scaling
+is computed from the config as HF's _compute_llama3_parameters does, and gpt2's Conv1D weights
+are [in, out] (y = x @ W + b). So Lyra's import (q/k permutation, transposes, rope_freqs) and
+its GGUF forward are checked together against an independent formulation. float64 throughout.
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DT = torch.float64
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        raw = np.frombuffer(data[b:e], dtype=np.uint8)
+        if info["dtype"] == "F32":
+            a = raw.view(np.float32)
+        elif info["dtype"] == "F16":
+            a = raw.view(np.float16).astype(np.float32)
+        elif info["dtype"] == "BF16":
+            a = (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        else:
+            raise SystemExit("unsupported dtype " + info["dtype"])
+        out[name] = torch.from_numpy(a.reshape(info["shape"]).astype(np.float64))
+    return out
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def inv_freqs(cfg, D):
+    inv = 1.0 / (cfg.get("rope_theta", 10000.0) ** (torch.arange(0, D, 2, dtype=DT) / D))
+    rs = cfg.get("rope_scaling") or {}
+    kind = rs.get("rope_type", rs.get("type"))
+    if kind == "llama3":
+        factor, lo, hi = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+        old = rs["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > old / lo, inv / factor, inv)
+        smooth = (old / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < old / hi) & ~(wavelen > old / lo)
+        inv = torch.where(medium, smoothed, scaled)
+    return inv, (1.0 / rs["factor"] if kind == "linear" else 1.0)
+
+
+def llama(W, cfg, tokens):
+    T, C = len(tokens), cfg["hidden_size"]
+    H = cfg["num_attention_heads"]
+    Hkv = cfg.get("num_key_value_heads", H)
+    D, eps = C // H, cfg["rms_norm_eps"]
+    inv, pos_scale = inv_freqs(cfg, D)
+    ang = (torch.arange(T, dtype=DT) * pos_scale)[:, None] * inv[None, :]
+    emb = torch.cat((ang, ang), dim=-1)
+    cos, sin = torch.cos(emb)[:, None, :], torch.sin(emb)[:, None, :]
+    rms = lambda x, w: x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * w
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+    x = W["model.embed_tokens.weight"][tokens]
+    for i in range(cfg["num_hidden_layers"]):
+        p = lambda n: W.get(f"model.layers.{i}.{n}")
+        h = rms(x, p("input_layernorm.weight"))
+        proj = lambda n: h @ p(f"self_attn.{n}.weight").T + (p(f"self_attn.{n}.bias") if p(f"self_attn.{n}.bias") is not None else 0)
+        q, k, v = proj("q_proj").reshape(T, H, D), proj("k_proj").reshape(T, Hkv, D), proj("v_proj").reshape(T, Hkv, D)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k, v = k.repeat_interleave(H // Hkv, 1), v.repeat_interleave(H // Hkv, 1)
+        s = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D)
+        a = torch.einsum("hts,shd->thd", torch.softmax(s.masked_fill(mask, float("-inf")), -1), v)
+        x = x + a.reshape(T, H * D) @ p("self_attn.o_proj.weight").T
+        h = rms(x, p("post_attention_layernorm.weight"))
+        x = x + (F.silu(h @ p("mlp.gate_proj.weight").T) * (h @ p("mlp.up_proj.weight").T)) @ p("mlp.down_proj.weight").T
+    x = rms(x, W["model.norm.weight"])
+    return x @ W.get("lm_head.weight", W["model.embed_tokens.weight"]).T
+
+
+def gpt2(W, cfg, tokens):
+    pre = "transformer." if "transformer.wte.weight" in W else ""
+    T, C, H = len(tokens), cfg["n_embd"], cfg["n_head"]
+    D, eps = C // H, cfg["layer_norm_epsilon"]
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+    x = W[pre + "wte.weight"][tokens] + W[pre + "wpe.weight"][:T]
+    for i in range(cfg["n_layer"]):
+        p = lambda n: W[f"{pre}h.{i}.{n}"]
+        conv = lambda h, n: h @ p(n + ".weight") + p(n + ".bias")  # Conv1D: weight [in, out]
+        ln = lambda h, n: F.layer_norm(h, (C,), p(n + ".weight"), p(n + ".bias"), eps)
+        qkv = conv(ln(x, "ln_1"), "attn.c_attn")
+        q, k, v = (qkv[:, j * C:(j + 1) * C].reshape(T, H, D) for j in range(3))
+        s = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D)
+        a = torch.einsum("hts,shd->thd", torch.softmax(s.masked_fill(mask, float("-inf")), -1), v)
+        x = x + conv(a.reshape(T, C), "attn.c_proj")
+        x = x + conv(F.gelu(conv(ln(x, "ln_2"), "mlp.c_fc"), approximate="tanh"), "mlp.c_proj")
+    x = F.layer_norm(x, (C,), W[pre + "ln_f.weight"], W[pre + "ln_f.bias"], eps)
+    return x @ W[pre + "wte.weight"].T
+
+
+def main():
+    d, out = sys.argv[1], sys.argv[2]
+    tokens = torch.tensor([int(t) for t in sys.argv[3:]], dtype=torch.long)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    W = read_safetensors(os.path.join(d, "model.safetensors"))
+    with torch.no_grad():
+        logits = (gpt2 if cfg["model_type"] == "gpt2" else llama)(W, cfg, tokens)
+    logits.to(torch.float32).numpy().tofile(out)
+
+
+if __name__ == "__main__":
+    main()
