@@ -224,6 +224,29 @@ TEST(ModelCommand, BadValuesGiveOneClearLineAndTheRightExitCode) {
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 }
 
+TEST(ModelCommand, ImportWritesALoadableModelAndFailsCleanly) {
+    TempDir dir;
+    const char* src = std::getenv("LYRA_SOURCE_DIR");
+    const char* py = std::getenv("LYRA_PYTHON");
+    ASSERT_TRUE(src && py) << "run through ctest";
+    const auto hf = dir.file("hf"), out = dir.file("q.gguf");
+    const std::string make = std::string(py) + " " + src + "/tests/unit/format/make_hf_fixture.py qwen2 " + hf +
+                             " --kv-heads 2 > /dev/null";
+    ASSERT_EQ(std::system(make.c_str()), 0) << make;
+    CmdResult r = lyra("model import " + hf + " -o " + out + " --type bf16");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("qwen2"), std::string::npos) << r.out;
+    const ModelInfo i = inspect_model(out);
+    EXPECT_EQ(i.hparams.arch, Arch::Qwen2);
+    EXPECT_EQ(i.hparams.n_head_kv, 2);
+    EXPECT_GT(i.tensor_types.at("bf16"), 0);
+    r = lyra("model import " + dir.file("nothing") + " -o " + dir.file("n.gguf"));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("n.gguf")));
+    r = lyra("model import " + hf + " -o " + dir.file("n.gguf") + " --type q4_0");
+    EXPECT_EQ(r.code, 2) << r.out;
+}
+
 TEST(ModelCommand, CharTokenizerTakesTheTopCharactersOfAFile) {
     TempDir dir;
     const auto text = dir.file("t.txt"), out = dir.file("c.gguf");
