@@ -31,12 +31,13 @@ std::string slurp(const fs::path& p) {
 class TokenizerReference : public testing::Test {
 protected:
     static void SetUpTestSuite() {
-        const char* src = std::getenv("LYRA_SOURCE_DIR");
-        if (!src) {
-            skip_reason_ = "LYRA_SOURCE_DIR is not set (run through ctest)";
-            return;
-        }
-        const fs::path npm = fs::path(src) / "tests/fixtures/npm";
+        // LYRA_SOURCE_DIR when set; otherwise this file's own (absolute, as CMake compiles it)
+        // location, tests/unit/tokenizer/ -> the source root.
+        const char* env = std::getenv("LYRA_SOURCE_DIR");
+        const fs::path src =
+            env ? fs::path(env)
+                : fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
+        const fs::path npm = src / "tests/fixtures/npm";
         if (!fs::exists(npm / "node_modules/llama3-tokenizer-js")) {
             skip_reason_ = "npm reference packages missing; run scripts/setup.sh";
             return;
@@ -45,10 +46,8 @@ protected:
             skip_reason_ = "node is not installed";
             return;
         }
+        script_ = npm / "make_references.mjs";
         out_ = fs::path(testing::TempDir()) / ("lyra_tokref_" + std::to_string(getpid()));
-        const std::string cmd = "node '" + (npm / "make_references.mjs").string() + "' '" +
-                                out_.string() + "' > /dev/null";
-        if (std::system(cmd.c_str()) != 0) skip_reason_ = "make_references.mjs failed: " + cmd;
     }
     static void TearDownTestSuite() {
         if (!out_.empty()) fs::remove_all(out_);
@@ -57,6 +56,9 @@ protected:
     // Imports NAME's tokenizer.json and compares Lyra's ids with the JS encoder's on every text.
     static void compare(const std::string& name, const std::string& arch) {
         if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+        const std::string cmd = "node '" + script_.string() + "' '" + out_.string() + "' " +
+                                name + " > /dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << "reference script failed: " << cmd;
         GgufWriter w;
         import_tokenizer_json(slurp(out_ / (name + ".tokenizer.json")),
                               slurp(out_ / (name + ".config.json")), arch, w);
@@ -73,6 +75,7 @@ protected:
     }
 
     static inline std::string skip_reason_;
+    static inline fs::path script_;
     static inline fs::path out_;
 };
 
