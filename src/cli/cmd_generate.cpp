@@ -10,6 +10,8 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/mmap.h"
+#include "generate/constraint/constraint.h"
 #include "generate/generator.h"
 #include "generate/models_dir.h"
 #include "generate/result_json.h"
@@ -64,15 +66,40 @@ void write_stdout(std::string_view s) {
 }
 
 void run_generate(GenerateFlags& f) {
-    if (!f.grammar.empty() || !f.regex.empty() || !f.json_schema.empty()) {
-        throw_error(ErrorKind::Unsupported,
-                    "constrained decoding is not available yet (issue #4); drop --grammar, "
-                    "--regex and --json-schema");
+    // Constrained decoding (issue #4): the grammar is compiled before the model loads, so a
+    // bad grammar fails fast.
+    const int n_constraints = !f.grammar.empty() + !f.regex.empty() + !f.json_schema.empty();
+    if (n_constraints > 1) {
+        throw_error(ErrorKind::Usage, "--grammar, --regex, --json-schema: expected at most one, got {}",
+                    n_constraints);
+    }
+    std::string gbnf, gbnf_name;
+    if (!f.grammar.empty()) {
+        gbnf = core::read_file(f.grammar);
+        gbnf_name = f.grammar;
+    } else if (!f.regex.empty()) {
+        gbnf = gen::constraint::regex_to_gbnf(f.regex);
+        gbnf_name = "--regex";
+    } else if (!f.json_schema.empty()) {
+        gbnf = gen::constraint::json_schema_to_gbnf(core::read_file(f.json_schema));
+        gbnf_name = f.json_schema;
+    }
+    std::shared_ptr<const gen::constraint::Grammar> grammar;
+    if (n_constraints > 0) {
+        grammar = std::make_shared<const gen::constraint::Grammar>(
+            gen::constraint::compile_gbnf(gbnf, gbnf_name));
     }
     if (f.model.empty()) f.model = gen::default_model_path();
     if (!f.seed_given) f.opt.seed = std::random_device{}();  // recorded in --json output
 
     const auto model = model::Model::load(f.model);
+    std::unique_ptr<gen::constraint::GrammarConstraint> constraint;
+    if (grammar) {
+        constraint = std::make_unique<gen::constraint::GrammarConstraint>(
+            grammar, std::make_shared<const gen::constraint::TokenTrie>(model->tokenizer()),
+            gen::constraint::GrammarOptions{.max_tokens = f.opt.max_tokens});
+        f.opt.constraint = constraint.get();
+    }
     const bool stream = !f.json && !f.no_stream;
     int last_cand = 0;
     gen::StreamFn on_text;
@@ -87,6 +114,12 @@ void run_generate(GenerateFlags& f) {
         };
     }
     const gen::GenerateResult r = gen::generate(*model, f.prompt, f.opt, on_text);
+    if (constraint && constraint->status() == gen::constraint::ConstraintStatus::DeadEnd) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "{}: dead end after {} bytes of output: no token of the model's vocabulary "
+                    "continues the grammar; expected a vocabulary that can write every byte",
+                    gbnf_name, constraint->matched().size());
+    }
 
     if (f.json) {
         write_stdout(gen::dump_json(gen::result_to_json(r, f.opt, f.model)) + "\n");
@@ -152,9 +185,9 @@ void add_generate_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_flag("--json", f->json, "Print one JSON object instead of streaming text");
     cmd->add_flag("--no-stream", f->no_stream, "Print the text only when it is complete");
-    auto* g = cmd->add_option("--grammar", f->grammar, "GBNF grammar file (issue #4)");
-    auto* r = cmd->add_option("--regex", f->regex, "Regular expression the output must match (issue #4)");
-    auto* s = cmd->add_option("--json-schema", f->json_schema, "JSON schema file (issue #4)");
+    auto* g = cmd->add_option("--grammar", f->grammar, "GBNF grammar file the output must match");
+    auto* r = cmd->add_option("--regex", f->regex, "Regular expression the output must match");
+    auto* s = cmd->add_option("--json-schema", f->json_schema, "JSON schema file the output must follow");
     g->excludes(r)->excludes(s);
     r->excludes(s);
     cmd->callback([f] { run_generate(*f); });

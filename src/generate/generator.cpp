@@ -127,6 +127,7 @@ void Generator::begin_candidate(int index) {
     session_->truncate(static_cast<int64_t>(prompt_.size()));
     const uint64_t seed = opt_.seed + static_cast<uint64_t>(index);
     chain_ = make_sampler_chain(sampler_options(opt_, seed));
+    if (opt_.constraint != nullptr) opt_.constraint->reset();  // each candidate starts afresh
     chain_.observe_prompt(prompt_);
     // Prime the decoder with the prompt so the first new piece is decoded as a continuation
     // (a SentencePiece "▁word" keeps its space), then drop the prompt's own text.
