@@ -22,10 +22,15 @@ std::vector<fs::path> candidate_dirs() {
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
+        // A build tree inside the repository (build/release/bin/lyra, build/bin/lyra,
+        // build/x/y/bin/lyra): the nearest ancestor with a models/ directory.
         const fs::path bin = exe.parent_path();
-        dirs.push_back(bin / ".." / ".." / ".." / "models");
-        dirs.push_back(bin / ".." / "share" / "lyra" / "models");
-        dirs.push_back(bin / ".." / "models");
+        dirs.push_back(bin / ".." / "share" / "lyra" / "models");  // an install prefix
+        fs::path up = bin;
+        for (int depth = 0; depth < 5 && up.has_parent_path() && up != up.root_path(); ++depth) {
+            up = up.parent_path();
+            dirs.push_back(up / "models");
+        }
     }
     dirs.push_back(fs::current_path(ec) / "models");
     return dirs;

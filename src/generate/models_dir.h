@@ -11,9 +11,9 @@ namespace lyra::gen {
 // The file name of the default text model in models/.
 inline constexpr std::string_view kDefaultModelFile = "tiny-shakespeare-char.gguf";
 
-// The first existing directory of: $LYRA_MODELS_DIR; <exe dir>/../../../models (a build tree
-// such as build/release/bin/lyra); <exe dir>/../share/lyra/models (an install);
-// <exe dir>/../models; ./models. Empty when none exists.
+// The first existing directory of: $LYRA_MODELS_DIR; <exe dir>/../share/lyra/models (an
+// install); <ancestor>/models for the exe's 1st..5th ancestor directories (a build tree in the
+// repository: build/bin/lyra, build/release/bin/lyra); ./models. Empty when none exists.
 std::string find_models_dir();
 
 // <models dir>/<file>; throws Error(NotFound) naming every place it looked.
