@@ -72,7 +72,6 @@ void add_model_to_gguf(model::GgufWriter& w, const TrainModel& m, const model::T
 std::string sample_text(TrainModel& m, const model::Tokenizer& tok, core::ThreadPool& pool,
                         const std::string& prompt, int64_t n, float temperature, uint64_t seed) {
     std::vector<int32_t> ids = tok.encode(prompt.empty() ? std::string("\n") : prompt, false, false);
-    const size_t n_prompt = ids.size();
     core::Rng rng(seed);
     const int64_t V = m.config().n_vocab;
     std::vector<float> p(static_cast<size_t>(V));
@@ -99,7 +98,6 @@ std::string sample_text(TrainModel& m, const model::Tokenizer& tok, core::Thread
         if (tok.is_eog(pick)) break;
         ids.push_back(pick);
     }
-    (void)n_prompt;
     return tok.decode(ids);
 }
 
@@ -109,7 +107,7 @@ Trainer::Trainer(Recipe recipe, TrainOptions opt) : r_(std::move(recipe)), opt_(
     const fs::path out(r_.output);
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
     fs::create_directories(r_.work_dir);
-    prepare_data(false);
+    prepare_data();
     TrainConfig cfg = r_.model;
     cfg.n_vocab = tok_->n_vocab();
     cfg.n_ctx = r_.context;
@@ -133,7 +131,7 @@ void Trainer::log(const std::string& line) const {
     }
 }
 
-void Trainer::prepare_data(bool /*from_checkpoint*/) {
+void Trainer::prepare_data() {
     const auto files = expand_data_paths(r_.data_files);
     corpus_info_ = load_corpus(files, r_.val_fraction, r_.seed);
     tok_ = build_tokenizer(r_.tokenizer, corpus_info_.train_text);

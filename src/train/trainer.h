@@ -69,7 +69,7 @@ public:
     const model::Tokenizer& tokenizer() const { return *tok_; }
 
 private:
-    void prepare_data(bool from_checkpoint);
+    void prepare_data();
     void write_outputs(TrainReport& rep);
     void log(const std::string& line) const;
 
