@@ -41,6 +41,9 @@ json parse_json(std::string_view text, const char* file) {
     } catch (const json::parse_error& e) {  // nlohmann's error -> ours, with the byte offset
         throw_error(ErrorKind::Corrupt, "{}: invalid JSON at byte {}; expected a JSON object", file,
                     e.byte);
+    } catch (const json::exception& e) {  // e.g. out_of_range 406: a number too large (fuzzer)
+        throw_error(ErrorKind::Corrupt, "{}: invalid JSON ({}); expected a JSON object", file,
+                    e.what());
     }
     if (!j.is_object())
         throw_error(ErrorKind::Corrupt, "{}: top level is a {}; expected a JSON object", file,
