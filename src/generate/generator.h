@@ -35,7 +35,7 @@ struct GenerateOptions {
     int n_candidates = 1;           // independent continuations of the same prompt
     int threads = 0;                // for generate(): 0 = all hardware threads
     bool add_bos = true;            // prepend BOS if the vocabulary wants one
-    Constraint* constraint = nullptr;  // hook for issue #4 (grammar/regex/schema); not owned
+    Constraint* constraint = nullptr;  // grammar/regex/schema mask; reset per candidate; not owned
 };
 
 struct Timings {

@@ -55,8 +55,9 @@ public:
 };
 
 // Constraint hook (grammar, regex, JSON schema, poetic form): a constraint rules candidates out
-// by setting their logit to -inf and follows the accepted tokens. Interface only for now;
-// issue #4 implements it. The chain calls it after the penalties and before any truncation.
+// by setting their logit to -inf and follows the accepted tokens. generate/constraint/
+// (GrammarConstraint: GBNF, regex, JSON schema) implements it. The chain calls it after the
+// penalties and before any truncation.
 class Constraint {
 public:
     virtual ~Constraint() = default;

@@ -146,6 +146,17 @@ TEST(GenerateCli, FindsTheShippedModelWithoutDashMFromAnotherDirectory) {
     EXPECT_TRUE(cwd.empty());
 }
 
+TEST(GenerateCli, RegexConstrainsEvenAnUntrainedModel) {
+    // The constraint engine (issue #4) rules out every token that would leave the language, so
+    // a random model still writes a full match, then ends (EOS is the only way out of "c").
+    const auto j = run_json(gen_args({"--regex", "(ab)+c", "--max-tokens", "16", "--seed", "1",
+                                      "--json"}));
+    const std::string text = j["text"];
+    ASSERT_GE(text.size(), 3u) << text;
+    EXPECT_EQ(text.back(), 'c') << text;
+    for (size_t i = 0; i + 1 < text.size(); ++i) EXPECT_EQ(text[i], i % 2 == 0 ? 'a' : 'b') << text;
+}
+
 // Each bad input: exactly one line on stderr, nothing on stdout, the contract's exit code,
 // and no file left in the working directory.
 struct BadCase {
@@ -197,7 +208,8 @@ INSTANTIATE_TEST_SUITE_P(
         // a bad model file; the message names the byte offset.
         BadCase{"InvalidUtf8Prompt", {"-m", "@MODEL", "-p", "ab\xff" "cd"}, 1, "byte offset 2"},
         BadCase{"MissingPrompt", {"-m", "@MODEL"}, 2, "--prompt"},
-        BadCase{"GrammarNotYetAvailable", {"-m", "@MODEL", "-p", "x", "--regex", "a+"}, 1, "issue #4"}),
+        BadCase{"MalformedRegex", {"-m", "@MODEL", "-p", "x", "--regex", "(ab"}, 1, "regex"},
+        BadCase{"TwoConstraints", {"-m", "@MODEL", "-p", "x", "--regex", "a", "--grammar", "g.gbnf"}, 2, "excludes"}),
     [](const ::testing::TestParamInfo<BadCase>& p) { return std::string(p.param.name); });
 
 }  // namespace
