@@ -31,6 +31,7 @@ struct BenchFlags {
     int gen_tokens = 64;
     int threads = 0;
     int reps = 3;
+    bool lengths_given = false;  // --prompt-tokens or --gen-tokens on the command line
 };
 
 int64_t now_us() {
@@ -67,6 +68,11 @@ void run_bench(BenchFlags& f) {
     if (f.model.empty()) f.model = gen::default_model_path();
     const auto model = model::Model::load(f.model);
     const int64_t n_ctx = model->hparams().n_ctx;
+    if (!f.lengths_given && int64_t{f.prompt_tokens} + f.gen_tokens > n_ctx) {
+        // Defaults shrink to a small context: half prompt, half decode.
+        f.prompt_tokens = static_cast<int>(std::max<int64_t>(1, n_ctx / 2));
+        f.gen_tokens = static_cast<int>(std::max<int64_t>(1, n_ctx - f.prompt_tokens));
+    }
     if (int64_t{f.prompt_tokens} + f.gen_tokens > n_ctx) {
         throw_error(ErrorKind::InvalidArgument,
                     "bench: {} prompt + {} generated tokens do not fit the model's context; "
@@ -139,10 +145,10 @@ void add_bench_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("bench", "Measure prompt and decode speed (JSON)");
     cmd->add_option("-m,--model", f->model, "GGUF model (default: the shipped " +
                                                 std::string(gen::kDefaultModelFile) + ")");
-    cmd->add_option("--prompt-tokens", f->prompt_tokens, "Prompt length in tokens")
+    auto* pt = cmd->add_option("--prompt-tokens", f->prompt_tokens, "Prompt length in tokens")
         ->check(at_least(1))
         ->capture_default_str();
-    cmd->add_option("--gen-tokens", f->gen_tokens, "Tokens to decode one by one")
+    auto* gt = cmd->add_option("--gen-tokens", f->gen_tokens, "Tokens to decode one by one")
         ->check(at_least(1))
         ->capture_default_str();
     cmd->add_option("--threads", f->threads, "Threads (0 = all cores)")
@@ -151,7 +157,10 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--reps", f->reps, "Repetitions; the median is reported")
         ->check(at_least(1))
         ->capture_default_str();
-    cmd->callback([f] { run_bench(*f); });
+    cmd->callback([f, pt, gt] {
+        f->lengths_given = pt->count() > 0 || gt->count() > 0;
+        run_bench(*f);
+    });
 }
 
 }  // namespace lyra::cli
