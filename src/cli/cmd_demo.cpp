@@ -91,12 +91,13 @@ std::string card_path_for(const std::string& model_path) {
     return std::filesystem::path(model_path).replace_extension(".md").string();
 }
 
-// True when the model's card says it is random-initialised (the shipped model until trained).
+// True when the model's card declares it random-initialised ("**Status: random-initialised",
+// the shipped placeholder before the trainer replaced it).
 bool card_says_untrained(const std::string& card_path) {
     std::ifstream in(card_path);
     std::stringstream ss;
     ss << in.rdbuf();
-    return ss.str().find("random-initialised") != std::string::npos;
+    return ss.str().find("Status: random-initialised") != std::string::npos;
 }
 
 std::string render_html(const std::vector<DemoPiece>& pieces, const nlohmann::json& results,

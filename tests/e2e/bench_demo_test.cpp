@@ -49,7 +49,7 @@ TEST(DemoCli, WritesAGalleryPageAndJson) {
     EXPECT_NE(html.find("ROMEO:"), std::string::npos);
     // The page warns about an untrained model exactly when the model card says so.
     const bool untrained =
-        read_all(source_dir() + "/models/tiny-shakespeare-char.md").find("random-initialised") !=
+        read_all(source_dir() + "/models/tiny-shakespeare-char.md").find("Status: random-initialised") !=
         std::string::npos;
     EXPECT_EQ(html.find("random-initialised") != std::string::npos, untrained);
     EXPECT_NE(html.find("</html>"), std::string::npos);
