@@ -6,7 +6,9 @@
 // Rows: free decoding, the JSON grammar, the adversarial number-array grammar and a form
 // constraint (CJK-free line lengths over Latin letters). Columns: decode tok/s, mask µs per token
 // (time inside the constraint's apply()), and constrained / free tok/s.
-// Usage: bench_constraint [--quick] [--tokens N] [--threads T] [--data DIR]
+// A replay section times the mask alone (thread CPU time) over the tokens of a fixed JSON text and
+// a long number array, cold (empty caches) and warm.
+// Usage: bench_constraint [--quick] [--replay-only] [--tokens N] [--threads T] [--data DIR]
 // GCC 12 reports a false -Wrestrict on short string concatenations (GCC bug 105329).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wrestrict"
@@ -15,12 +17,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <ctime>
 #include <vector>
 
 #include <fmt/format.h>
@@ -77,7 +82,7 @@ std::unique_ptr<model::Tokenizer> synthetic_vocab(int n, const std::string& corp
         }
     }
     for (int i = 0; i < 1000; ++i) freq[std::to_string(i)] += 50;
-    for (const char* p : {"{\"", "\":", "\",", "\"}", "[", "]", "],", "{", "}", "},", ": ", ", ",
+    for (const char* p : {" ", "{\"", "\":", "\",", "\"}", "[", "]", "],", "{", "}", "},", ": ", ", ",
                           "\": \"", "\":[", "true", "false", "null", "\n", "\n\n", "  ", "    "}) {
         freq[p] += 1000;
     }
@@ -148,6 +153,65 @@ void run(const model::Model& m, core::ThreadPool& pool, gen::Constraint* c,
 
 fs::path source_dir() { return fs::path(__FILE__).parent_path().parent_path(); }
 
+int64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Mask cost alone, in thread CPU time (immune to other processes on a busy machine): replays
+// the tokens of `text` through the constraint, timing apply() on a full candidate set.
+// Returns {cold µs/token (first pass, empty caches), warm µs/token (third pass)}.
+std::pair<double, double> replay_mask_us(const model::Tokenizer& tok,
+                                         std::shared_ptr<const gen::constraint::TokenTrie> trie,
+                                         const std::string& gbnf, const std::string& text) {
+    auto c = gen::constraint::make_grammar_constraint(gbnf, std::move(trie));
+    const auto ids = tok.encode(text, false);
+    std::vector<float> logits(static_cast<size_t>(tok.n_vocab()));
+    core::Rng rng(3);
+    for (auto& x : logits) x = rng.normal();
+    gen::CandidateSet cs;
+    double cold = 0, warm = 0;
+    for (int pass = 0; pass < 3; ++pass) {
+        c->reset();
+        int64_t ns = 0;
+        for (auto id : ids) {
+            if (c->status() == gen::constraint::ConstraintStatus::DeadEnd) {
+                std::fprintf(stderr, "replay: dead end after '%s' before token '%s'\n",
+                             c->matched().substr(c->matched().size() > 40 ? c->matched().size() - 40 : 0).c_str(),
+                             tok.token_to_bytes(id).c_str());
+                break;
+            }
+            cs.reset(logits);
+            const int64_t t0 = thread_cpu_ns();
+            c->apply(cs);
+            ns += thread_cpu_ns() - t0;
+            c->accept(id);
+        }
+        const double us = static_cast<double>(ns) / 1000.0 / static_cast<double>(ids.size());
+        if (pass == 0) cold = us;
+        if (pass == 2) warm = us;
+    }
+    return {cold, warm};
+}
+
+std::string sample_json() {
+    std::string s = "[";
+    for (int i = 0; i < 40; ++i) {
+        if (i) s += ", ";
+        s += fmt::format("{{\"name\": \"the king of {} and all his men\", \"id\": {}, \"score\": {}.{}, "
+                         "\"tags\": [\"poem\", \"song\"], \"ok\": {}}}", i * 7, i, i * 13 % 100, i % 10,
+                         i % 2 ? "true" : "false");
+    }
+    return s + "]";
+}
+
+std::string sample_numbers() {
+    std::string s = "[";
+    for (int i = 0; i < 300; ++i) s += (i ? ", " : "") + std::to_string(i * 7919 % 100003);
+    return s + "]";
+}
+
 struct Config {
     const char* name;
     int64_t n_embd, n_layer, n_head, n_vocab;
@@ -159,10 +223,12 @@ int main(int argc, char** argv) {
     int target = 96;
     int threads = 0;
     bool quick = false;
+    bool replay_only = false;  // mask cost only, no decoding
     fs::path data = fs::path(source_dir()) / ".." / "shared" / "data";
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--quick") quick = true;
+        else if (a == "--replay-only") replay_only = true;
         else if (a == "--tokens" && i + 1 < argc) target = std::atoi(argv[++i]);
         else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
         else if (a == "--data" && i + 1 < argc) data = argv[++i];
@@ -174,6 +240,7 @@ int main(int argc, char** argv) {
                                    {"llama dim 768 / 12 layers, 32k vocab", 768, 12, 12, 32000},
                                    {"llama dim 128 / 2 layers, 150k vocab", 128, 2, 4, 150000}};
     if (quick) configs = {configs[0]};
+    if (std::getenv("LYRA_BENCH_ONLY_150K") != nullptr) configs = {configs[2]};
     const fs::path dir = fs::temp_directory_path() / "lyra_bench_constraint";
     fs::create_directories(dir);
     core::ThreadPool pool(threads);
@@ -202,10 +269,20 @@ int main(int argc, char** argv) {
         o.n_ctx = 512;
         o.seed = 1;
         o.init_std = 0.05f;
+        auto trie = std::make_shared<const gen::constraint::TokenTrie>(*tok);
+        for (const auto& [gname, gbnf, text] :
+             {std::tuple{"JSON grammar", json_g, sample_json()},
+              std::tuple{"number array", list_g, sample_numbers()}}) {
+            const auto [cold, warm] = replay_mask_us(*tok, trie, gbnf, text);
+            std::printf("| %s | mask replay, %s | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
+                        cfg.name, gname, cold, warm);
+            std::fflush(stdout);
+        }
+        if (replay_only) continue;
         const std::string path = (dir / fmt::format("m{}_{}_{}.gguf", cfg.n_embd, cfg.n_layer, cfg.n_vocab)).string();
         if (!fs::exists(path)) model::init_model(o, *tok, path);
         const auto m = model::Model::load(path);
-        auto trie = std::make_shared<const gen::constraint::TokenTrie>(m->tokenizer());
+        trie = std::make_shared<const gen::constraint::TokenTrie>(m->tokenizer());
         const double setup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::fprintf(stderr, "%s: setup %.1f s, trie %zu nodes\n", cfg.name, setup_s, trie->n_nodes());
 
