@@ -388,7 +388,7 @@ void time_kernels(const lyra::model::Model& m, lyra::core::ThreadPool& pool, con
         for (const auto& w : ws) lyra::core::matmul(pool, x.data(), T, w, y.data());
     };
     pass(decode_w, 1);  // warm-up
-    constexpr int kPasses = 16;
+    constexpr int kPasses = 8;
     double flops = 0.0;
     for (const auto& w : prefill_w) flops += 2.0 * static_cast<double>(w.numel() * o.prompt_tokens);
     for (int rep = 0; rep < o.reps; ++rep) {
