@@ -247,6 +247,20 @@ TEST(ModelCommand, ImportWritesALoadableModelAndFailsCleanly) {
     EXPECT_EQ(r.code, 2) << r.out;
 }
 
+TEST(ModelCommand, TokenizerCanBeCopiedFromAnotherModel) {
+    TempDir dir;
+    const auto text = dir.file("t.txt"), a = dir.file("a.gguf"), b = dir.file("b.gguf");
+    core::write_file_atomic(text, "hello world");
+    ASSERT_EQ(lyra("model init --arch llama --dim 32 --layers 1 --heads 2 --ctx 16 --tokenizer char:" + text +
+                   " -o " + a).code, 0);
+    const CmdResult r = lyra("model init --arch qwen2 --dim 32 --layers 1 --heads 2 --ctx 16 --tokenizer " + a +
+                             " -o " + b);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto ma = Model::load(a), mb = Model::load(b);
+    EXPECT_EQ(mb->tokenizer().n_vocab(), ma->tokenizer().n_vocab());
+    EXPECT_EQ(mb->tokenizer().encode("hello"), ma->tokenizer().encode("hello"));
+}
+
 TEST(ModelCommand, CharTokenizerTakesTheTopCharactersOfAFile) {
     TempDir dir;
     const auto text = dir.file("t.txt"), out = dir.file("c.gguf");
