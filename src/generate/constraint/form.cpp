@@ -159,6 +159,14 @@ bool FormConstraint::step(Cursor& cur, uint8_t b) const {
     return true;
 }
 
+// A fixed character is due within the next `count` units of the current line.
+bool FormConstraint::has_fixed_ahead(const Cursor& cur, int count) const {
+    if (spec_.lines.empty() || cur.line >= static_cast<int>(spec_.lines.size())) return false;
+    const auto& fixed = spec_.lines[static_cast<size_t>(cur.line)].fixed;
+    auto it = fixed.lower_bound(cur.units);
+    return it != fixed.end() && it->first < cur.units + count;
+}
+
 // Half a character is taken only if some character it can become fits here: allowed, and a
 // unit only where the line has room (and it is the fixed character due there, if any).
 bool FormConstraint::can_complete(const Cursor& cur) const {
@@ -202,6 +210,8 @@ bool FormConstraint::fits(const Cursor& cur, TokenId id) const {
     Cursor c = cur;
     if (t.simple && cur.need == 0 && unit_ok(cur, t.units)) {
         // whole allowed characters, no break, room in the line: fits as is
+    } else if (t.simple && cur.need == 0 && !has_fixed_ahead(cur, t.units)) {
+        return false;  // no break in the token and too many units for the line
     } else {
         for (char ch : b)
             if (!step(c, static_cast<uint8_t>(ch))) return false;

@@ -74,6 +74,7 @@ private:
     bool fits(const Cursor& cur, TokenId id) const;
     bool unit_ok(const Cursor& cur, int count) const;
     bool can_complete(const Cursor& cur) const;
+    bool has_fixed_ahead(const Cursor& cur, int count) const;
 
     FormSpec spec_;
     const model::Tokenizer& tok_;
