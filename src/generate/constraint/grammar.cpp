@@ -19,6 +19,7 @@ namespace {
 constexpr uint32_t kMaxCodePoint = 0x10FFFF;
 constexpr uint32_t kInf = std::numeric_limits<uint32_t>::max() / 4;
 constexpr int kMaxRepeat = 10000;  // {m,n} bounds beyond this are refused (grammar blow-up)
+constexpr size_t kMaxElems = 1000000;  // items created by repetition, over the whole grammar
 
 uint32_t utf8_len(uint32_t cp) { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
 
@@ -350,6 +351,12 @@ private:
             if (pos_ >= src_.size() || src_[pos_] != '}') fail(fmt::format("expected '}}' to close the repetition, got {}", got()));
             ++pos_;
         }
+        // Repetition copies its item; nested counts ("x{9999}{9999}") could exhaust memory.
+        total_elems_ += atom.size() * static_cast<size_t>(std::max(min, max) + 1);
+        if (total_elems_ > kMaxElems) {
+            fail(fmt::format("the grammar is too large after expanding repetitions; expected at "
+                             "most {} items", kMaxElems));
+        }
         for (int i = 0; i < min; ++i) out.insert(out.end(), atom.begin(), atom.end());
         if (max < 0) {  // R ::= atom R |
             const auto id = new_generated_rule(rule, {});
@@ -399,6 +406,7 @@ private:
     std::string name_;
     size_t pos_ = 0;
     int generated_ = 0;
+    size_t total_elems_ = 0;
     std::vector<PendingRule> rules_;
     std::map<std::string, uint32_t> ids_;
     std::vector<CharSet> sets_;

@@ -78,6 +78,7 @@ TEST(GbnfParser, ReportsErrorsWithLineAndColumn) {
         {"root ::= \"a\" @", "line 1, column 14: expected a rule body item"},
         {"\n\nroot ::= \"a\"\n  x ::= \"b\" ;", "line 4, column 13: expected a rule body item"},
         {"root ::= \"a\"{100000}", "line 1, column 14: repetition count too large"},
+        {"root ::= \"ab\"{9000}{9000}", "the grammar is too large after expanding repetitions"},
     };
     for (const auto& b : bad) {
         const std::string err = compile_error(b.text);
