@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -34,12 +35,13 @@ ThreadPool::~ThreadPool() {
     for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
+void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     if (n_threads_ == 1) {
-        fn(0, 1);
+        fn(ctx, 0, 1);
         return;
     }
-    task_ = &fn;
+    task_fn_ = fn;
+    task_ctx_ = ctx;
     pending_.store(n_threads_ - 1, std::memory_order_relaxed);
     {
         // Publishing under the mutex pairs with the sleepers' predicate check, so no wake is lost.
@@ -47,17 +49,17 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
         generation_.fetch_add(1, std::memory_order_release);
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
-    fn(0, n_threads_);
-    while (pending_.load(std::memory_order_acquire) != 0) LYRA_CPU_RELAX();
-    task_ = nullptr;
-}
-
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-    run([&](int ith, int nth) {
-        int64_t b, e;
-        split_range(n, ith, nth, &b, &e);
-        if (b < e) fn(b, e);
-    });
+    fn(ctx, 0, n_threads_);
+    // Spin for the stragglers, but yield once it is clear a worker was descheduled (an
+    // oversubscribed machine), so the caller doesn't burn the core that worker needs.
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+        if (spins < kSpinsBeforeSleep)
+            LYRA_CPU_RELAX();
+        else
+            std::this_thread::yield();
+    }
+    task_fn_ = nullptr;
+    task_ctx_ = nullptr;
 }
 
 void ThreadPool::worker_loop(int ith) {
@@ -78,7 +80,7 @@ void ThreadPool::worker_loop(int ith) {
         }
         seen = g;
         if (stop_.load()) return;
-        (*task_)(ith, n_threads_);
+        task_fn_(task_ctx_, ith, n_threads_);
         pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
 }

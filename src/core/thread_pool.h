@@ -2,17 +2,27 @@
 // The token loop enters ~100 short regions per token, so workers spin briefly on an atomic
 // generation counter before sleeping; a region costs about a microsecond, not a futex round trip.
 // Not reentrant: one caller thread drives a pool at a time (each Session/Trainer passes its own).
+// run()/parallel_for() take any callable by reference and erase its type through a plain
+// function pointer, so entering a region never allocates (std::function would, for lambdas that
+// capture more than two pointers — i.e. every kernel's).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace lyra::core {
+
+// A range split helper for kernels: the part of [0, n) that thread ith of nth owns.
+inline void split_range(int64_t n, int ith, int nth, int64_t* begin, int64_t* end) {
+    const int64_t chunk = (n + nth - 1) / nth;
+    *begin = std::min<int64_t>(n, chunk * ith);
+    *end = std::min<int64_t>(n, *begin + chunk);
+}
 
 class ThreadPool {
 public:
@@ -27,17 +37,32 @@ public:
 
     // Runs fn(ith, nth) once on each of the nth = size() threads (the caller is ith 0) and
     // returns when all have finished. fn must not throw.
-    void run(const std::function<void(int ith, int nth)>& fn);
+    template <typename Fn>
+    void run(const Fn& fn) {
+        run_erased([](const void* f, int ith, int nth) { (*static_cast<const Fn*>(f))(ith, nth); },
+                   &fn);
+    }
 
-    // Splits [0, n) into contiguous chunks, one per thread: fn(begin, end).
-    void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
+    // Splits [0, n) into contiguous chunks, one per thread: fn(begin, end). Empty chunks are
+    // skipped.
+    template <typename Fn>
+    void parallel_for(int64_t n, const Fn& fn) {
+        run([n, &fn](int ith, int nth) {
+            int64_t b, e;
+            split_range(n, ith, nth, &b, &e);
+            if (b < e) fn(b, e);
+        });
+    }
 
 private:
+    using TaskFn = void (*)(const void* ctx, int ith, int nth);
+    void run_erased(TaskFn fn, const void* ctx);
     void worker_loop(int ith);
 
     int n_threads_;
     std::vector<std::thread> workers_;
-    const std::function<void(int, int)>* task_ = nullptr;
+    TaskFn task_fn_ = nullptr;
+    const void* task_ctx_ = nullptr;
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> pending_{0};
     std::atomic<bool> stop_{false};
@@ -46,11 +71,5 @@ private:
     std::atomic<int> sleeping_{0};
 };
 
-// A range split helper for kernels: the part of [0, n) that thread ith of nth owns.
-inline void split_range(int64_t n, int ith, int nth, int64_t* begin, int64_t* end) {
-    const int64_t chunk = (n + nth - 1) / nth;
-    *begin = std::min<int64_t>(n, chunk * ith);
-    *end = std::min<int64_t>(n, *begin + chunk);
-}
 
 }  // namespace lyra::core
