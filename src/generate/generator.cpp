@@ -3,10 +3,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <numeric>
 
 #include "core/error.h"
 
 namespace lyra::gen {
+
+double Completion::logprob_sum() const {
+    return std::accumulate(token_logprobs.begin(), token_logprobs.end(), 0.0);
+}
 
 namespace {
 
@@ -14,6 +20,15 @@ int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
+}
+
+// log softmax(logits)[id], with the max subtracted so large logits cannot overflow.
+float log_softmax_at(std::span<const float> logits, TokenId id) {
+    const float max = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
+    return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(id)] - max) -
+                              std::log(sum));
 }
 
 double per_second(int64_t n, int64_t us) {
@@ -150,6 +165,7 @@ bool Generator::step() {
 
     // 2. sampler chain (penalties, constraint, truncation, the pick).
     const TokenId id = chain_.sample(logits_);
+    out_.token_logprobs.push_back(log_softmax_at(logits_, id));
 
     // 3. accept: every sampler and the constraint see the choice.
     chain_.accept(id);

@@ -50,6 +50,11 @@ struct Timings {
 struct Completion {
     std::string text = {};             // generated text only, stop string excluded
     std::vector<TokenId> tokens = {};  // every sampled token (an EOS or the stop's tokens included)
+    // log p(token) under the model's own distribution (raw logits, temperature 1, before any
+    // penalty, constraint or truncation), one per entry of `tokens`: the critics' likelihood
+    // score and the server's `logprobs`.
+    std::vector<float> token_logprobs = {};
+    double logprob_sum() const;  // sum of token_logprobs
     FinishReason finish = FinishReason::Length;
     uint64_t seed = 0;
     Timings timings = {};

@@ -3,6 +3,7 @@
 // output is known exactly and sampling still has choices.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,23 @@ TEST(Generator, GreedyFollowsTheModelsArgmax) {
     EXPECT_EQ(r.timings.n_prompt, 3);  // BOS + 'h' + 'i'
     EXPECT_EQ(r.timings.n_gen, 5);
     EXPECT_EQ(r.sampler, "greedy");
+}
+
+TEST(Generator, RecordsEachTokensLogProbabilityUnderTheModel) {
+    ScriptModel m("0123456789");
+    core::ThreadPool pool(1);
+    Generator gen(m, pool);
+    const auto r = gen.run("hi", greedy(4));
+    const Completion& c = r.candidates.at(0);
+    ASSERT_EQ(c.token_logprobs.size(), c.tokens.size());
+    // The favoured token has logit ~8 + [0,1) against 255 others in [0,1): p > e^7 / (e^7 + 256).
+    for (const float lp : c.token_logprobs) {
+        EXPECT_LT(lp, 0.0f);
+        EXPECT_GT(lp, std::log(std::exp(7.0) / (std::exp(7.0) + 256.0)));
+    }
+    double sum = 0;
+    for (const float lp : c.token_logprobs) sum += lp;
+    EXPECT_NEAR(c.logprob_sum(), sum, 1e-9);
 }
 
 TEST(Generator, StopStringAcrossTokensIsCutFromTheText) {

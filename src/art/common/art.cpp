@@ -1,0 +1,175 @@
+// Requests, results and the model cache shared by the art forms (art.h).
+#include "art/common/art.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/sha256.h"
+#include "generate/models_dir.h"
+
+namespace lyra::art {
+
+namespace {
+
+constexpr std::string_view kCommonKeys[] = {"model", "seed", "threads", "n", "temperature",
+                                            "top_k", "top_p", "min_p", "repeat_penalty"};
+
+std::string type_name(const json& v) { return v.type_name(); }
+
+}  // namespace
+
+std::string get_string(const json& request, std::string_view key, std::string fallback) {
+    const auto it = request.find(key);
+    if (it == request.end() || it->is_null()) return fallback;
+    if (!it->is_string()) {
+        throw_error(ErrorKind::InvalidArgument, "{}: expected a string, got {} {}", key,
+                    type_name(*it), it->dump());
+    }
+    return it->get<std::string>();
+}
+
+int64_t get_int(const json& request, std::string_view key, int64_t fallback, int64_t lo,
+                int64_t hi) {
+    const auto it = request.find(key);
+    if (it == request.end() || it->is_null()) return fallback;
+    // JSON from a client may carry 3.0 for 3; a fractional value is refused.
+    if (!it->is_number() || (it->is_number_float() && std::trunc(it->get<double>()) != it->get<double>())) {
+        throw_error(ErrorKind::InvalidArgument, "{}: expected an integer, got {}", key, it->dump());
+    }
+    const double v = it->get<double>();
+    if (v < static_cast<double>(lo) || v > static_cast<double>(hi)) {
+        throw_error(ErrorKind::InvalidArgument, "{}: out of range; expected {} to {}, got {}", key,
+                    lo, hi, it->dump());
+    }
+    return it->is_number_unsigned() ? static_cast<int64_t>(it->get<uint64_t>()) : it->get<int64_t>();
+}
+
+double get_number(const json& request, std::string_view key, double fallback, double lo,
+                  double hi) {
+    const auto it = request.find(key);
+    if (it == request.end() || it->is_null()) return fallback;
+    if (!it->is_number()) {
+        throw_error(ErrorKind::InvalidArgument, "{}: expected a number, got {}", key, it->dump());
+    }
+    const double v = it->get<double>();
+    if (!(v >= lo && v <= hi)) {
+        throw_error(ErrorKind::InvalidArgument, "{}: out of range; expected {} to {}, got {}", key,
+                    lo, hi, it->dump());
+    }
+    return v;
+}
+
+bool get_bool(const json& request, std::string_view key, bool fallback) {
+    const auto it = request.find(key);
+    if (it == request.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) {
+        throw_error(ErrorKind::InvalidArgument, "{}: expected true or false, got {}", key, it->dump());
+    }
+    return it->get<bool>();
+}
+
+void check_keys(const json& request, std::initializer_list<std::string_view> known,
+                std::string_view form) {
+    if (!request.is_object()) {
+        throw_error(ErrorKind::InvalidArgument, "{} request: expected a JSON object, got {}", form,
+                    type_name(request));
+    }
+    for (const auto& [key, value] : request.items()) {
+        const bool ok =
+            std::find(std::begin(kCommonKeys), std::end(kCommonKeys), key) != std::end(kCommonKeys) ||
+            std::find(known.begin(), known.end(), key) != known.end();
+        if (!ok) {
+            std::string names;
+            for (const auto k : known) names += fmt::format("{}{}", names.empty() ? "" : ", ", k);
+            throw_error(ErrorKind::InvalidArgument, "{} request: unknown option '{}'; expected one of {}",
+                        form, key, names);
+        }
+    }
+}
+
+CommonOptions parse_common(const json& request) {
+    CommonOptions o;
+    o.model = get_string(request, "model");
+    o.seed = static_cast<uint64_t>(get_int(request, "seed", 0, 0, INT64_MAX));
+    o.threads = static_cast<int>(get_int(request, "threads", 0, 0, 1024));
+    o.n = static_cast<int>(get_int(request, "n", 1, 1, 64));
+    o.temperature = static_cast<float>(get_number(request, "temperature", o.temperature, 0, 10));
+    o.top_k = static_cast<int>(get_int(request, "top_k", o.top_k, 0, 1 << 20));
+    o.top_p = static_cast<float>(get_number(request, "top_p", o.top_p, 0, 1));
+    o.min_p = static_cast<float>(get_number(request, "min_p", o.min_p, 0, 1));
+    o.repeat_penalty = static_cast<float>(get_number(request, "repeat_penalty", o.repeat_penalty, 0.01, 10));
+    return o;
+}
+
+json common_to_json(const CommonOptions& o) {
+    json j = {{"seed", o.seed}, {"n", o.n}, {"temperature", o.temperature}, {"top_k", o.top_k},
+              {"top_p", o.top_p}, {"min_p", o.min_p}, {"repeat_penalty", o.repeat_penalty}};
+    if (!o.model.empty()) j["model"] = o.model;
+    return j;
+}
+
+gen::GenerateOptions generate_options(const CommonOptions& o, int max_tokens) {
+    gen::GenerateOptions g;
+    g.max_tokens = max_tokens;
+    g.temperature = o.temperature;
+    g.top_k = o.top_k;
+    g.top_p = o.top_p;
+    g.min_p = o.min_p;
+    g.repeat_penalty = o.repeat_penalty;
+    g.seed = o.seed;
+    g.n_candidates = 1;
+    g.threads = o.threads;
+    return g;
+}
+
+json to_json(const ArtResult& r) {
+    json j = {{"form", r.form}, {"text", r.text}, {"scores", r.scores}, {"seed", r.seed}};
+    if (!r.files.empty()) j["files"] = r.files;
+    if (!r.model.empty()) j["model"] = r.model;
+    if (r.gallery_id >= 0) j["gallery_id"] = r.gallery_id;
+    json cands = json::array();
+    for (const Candidate& c : r.candidates) cands.push_back({{"text", c.text}, {"scores", c.scores}});
+    j["candidates"] = std::move(cands);
+    return j;
+}
+
+void rank_candidates(ArtResult& r) {
+    std::stable_sort(r.candidates.begin(), r.candidates.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    if (!r.candidates.empty()) {
+        r.text = r.candidates.front().text;
+        r.scores = r.candidates.front().scores;
+    }
+}
+
+std::shared_ptr<const model::Model> ModelCache::get(const std::string& path) {
+    std::lock_guard lock(mu_);
+    auto& slot = models_[path];
+    if (!slot) {
+        try {
+            slot = model::Model::load(path);
+        } catch (...) {
+            models_.erase(path);
+            throw;
+        }
+    }
+    return slot;
+}
+
+std::string ModelCache::sha256(const std::string& path) {
+    {
+        std::lock_guard lock(mu_);
+        if (const auto it = hashes_.find(path); it != hashes_.end()) return it->second;
+    }
+    std::string h = core::sha256_file_hex(path);  // outside the lock: a large file takes a while
+    std::lock_guard lock(mu_);
+    hashes_[path] = h;
+    return h;
+}
+
+std::string resolve_model(const CommonOptions& o, std::string_view default_file) {
+    return o.model.empty() ? gen::default_model_path(default_file) : o.model;
+}
+
+}  // namespace lyra::art

@@ -1,0 +1,41 @@
+// The command-line side shared by the art commands (poem, tune, paint, story): the contract's
+// common flags (DESIGN.md "The lyra command") turned into the request JSON every art form takes,
+// then one run through the form and the output: --json prints the result object, otherwise the
+// work's text and the files written.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "art/common/art.h"
+
+namespace lyra::cli {
+
+struct ArtCliState {
+    nlohmann::json request = nlohmann::json::object();  // the form's own flags go here too
+    std::string out_dir;
+    bool json = false;
+    // Common flags, set only when given (the form's defaults apply otherwise).
+    std::optional<std::string> model;
+    std::optional<uint64_t> seed;
+    std::optional<int> threads, n, top_k;
+    std::optional<double> temperature, top_p, min_p, repeat_penalty;
+};
+
+// Adds -m/--model, --seed, --threads, -n, --temperature, --top-k, --top-p, --min-p,
+// --repeat-penalty, -o/--out, --json to `sub`.
+void add_common_art_flags(CLI::App* sub, ArtCliState& st);
+
+// Merges the common flags into st.request, runs `fn` with a thread pool and model cache of its
+// own, and prints the result. Throws lyra::Error on failure (main() reports it).
+art::ArtResult run_art_command(const art::ArtFn& fn, ArtCliState& st);
+
+// Prints a result the way every art command does: --json -> the result object on one line;
+// otherwise the text, then "wrote <path>" per file on stderr.
+void print_art_result(const art::ArtResult& r, bool json);
+
+}  // namespace lyra::cli
