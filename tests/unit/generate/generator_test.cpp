@@ -87,10 +87,10 @@ TEST(Generator, RecordsEachTokensLogProbabilityUnderTheModel) {
     // The favoured token has logit ~8 + [0,1) against 255 others in [0,1): p > e^7 / (e^7 + 256).
     for (const float lp : c.token_logprobs) {
         EXPECT_LT(lp, 0.0f);
-        EXPECT_GT(lp, std::log(std::exp(7.0) / (std::exp(7.0) + 256.0)));
+        EXPECT_GT(static_cast<double>(lp), std::log(std::exp(7.0) / (std::exp(7.0) + 256.0)));
     }
     double sum = 0;
-    for (const float lp : c.token_logprobs) sum += lp;
+    for (const float lp : c.token_logprobs) sum += static_cast<double>(lp);
     EXPECT_NEAR(c.logprob_sum(), sum, 1e-9);
 }
 
