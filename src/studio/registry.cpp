@@ -1,0 +1,48 @@
+// The art-form and corpus-builder lists (registry.h). Each form adds its entry here when it
+// lands; until then its entry says so.
+#include "studio/registry.h"
+
+#include "core/error.h"
+
+namespace lyra::studio {
+
+namespace {
+
+art::ArtFn not_built(std::string form, std::string issue) {
+    return [form, issue](const nlohmann::json&, art::Context&) -> art::ArtResult {
+        throw_error(ErrorKind::Unsupported, "{}: this art form is not built yet (issue {})", form, issue);
+    };
+}
+
+}  // namespace
+
+const std::vector<ArtformInfo>& artforms() {
+    static const std::vector<ArtformInfo> list = {
+        {"poem", "Chinese and English poems that keep their form", not_built("poem", "#5")},
+        {"tune", "folk tunes as ABC, MIDI, WAV and sheet music", not_built("tune", "#6")},
+        {"paint", "vector drawings and abstract compositions", not_built("paint", "#7")},
+        {"story", "stories and screenplays, planned then written", not_built("story", "#8")},
+    };
+    return list;
+}
+
+const ArtformInfo* find_artform(std::string_view name) {
+    for (const ArtformInfo& f : artforms()) {
+        if (f.name == name) return &f;
+    }
+    return nullptr;
+}
+
+const std::vector<CorpusBuilderInfo>& corpus_builders() {
+    static const std::vector<CorpusBuilderInfo> list = {};
+    return list;
+}
+
+const CorpusBuilderInfo* find_corpus_builder(std::string_view name) {
+    for (const CorpusBuilderInfo& b : corpus_builders()) {
+        if (b.name == name) return &b;
+    }
+    return nullptr;
+}
+
+}  // namespace lyra::studio
