@@ -1,0 +1,147 @@
+// The interactive story game (issue #8): a text adventure narrated by a language model whose
+// world stays consistent. A Game owns one playthrough: the world (world.h), the current state,
+// the full turn history (for undo, retry, history and replay) and the seed.
+//
+// One turn (Game::turn):
+//   1. In-game commands (look, inventory, undo [n], retry, save [slot], load [slot], history,
+//      help, quit) are handled by the engine; anything else is a player action.
+//   2. The rules (rules.h) parse the action ("go north", "take lantern", "use key", or free
+//      text) and refuse impossible ones with an explanation (no walking through walls, no using
+//      items you do not have); a refused action costs no model call and changes nothing.
+//   3. The model narrates the action, prompted with the lore entries relevant to the state.
+//   4. The model writes the state update as JSON under a schema built for this action
+//      (json_schema_to_gbnf + GrammarConstraint), so even random weights write valid JSON; the
+//      update is parsed, validated by the rules and applied.
+//   5. The rules suggest the next choices.
+// Same world + same seed + same inputs => the same game (every model call is seeded from the
+// game seed, the turn number and the retry count).
+//
+// Not thread-safe: one Game per player. The Model and ThreadPool are shared and not owned.
+// Saves go to SQLite (saves.h) through save()/restore() JSON, so the server can store them too.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "art/play/rules.h"
+#include "art/play/world.h"
+#include "core/thread_pool.h"
+#include "model/model.h"
+
+namespace lyra::art::play {
+
+using nlohmann::json;
+
+// The default model file (models/<file>): the prose model once trained (recipes/prose-en.toml),
+// until then the shipped Shakespeare model (docs/play.md).
+inline constexpr const char* kProseModelFile = "prose-en.gguf";
+inline constexpr const char* kFallbackModelFile = "tiny-shakespeare-char.gguf";
+// models/prose-en.gguf when it exists, else models/tiny-shakespeare-char.gguf.
+std::string default_model_file();
+
+struct GameOptions {
+    // Where the world comes from, first one set wins: world (parsed JSON), world_path (a
+    // .toml/.json file), premise (the model drafts names for the built-in map), else the
+    // built-in default world.
+    std::optional<World> world = std::nullopt;
+    std::string world_path = {};
+    std::string premise = {};
+    uint64_t seed = 0;
+    float temperature = 0.8f;
+    int top_k = 40;
+    float top_p = 0.95f;
+    int narration_tokens = 160;  // cap on each narration (also bounded by the model context)
+    std::string saves_path = {};  // SQLite file for save/load commands ("" = saving refused)
+};
+
+// What one call of Game::turn produced.
+struct TurnResult {
+    enum class Kind {
+        Narrated,  // a player action was played: narration + state update applied
+        Refused,   // the rules refused the action (refusal explains why); nothing changed
+        Command,   // an in-game command (look, inventory, history, save, load, undo, help...)
+        Quit,      // the player typed quit
+    };
+    Kind kind = Kind::Command;
+    std::string text = {};       // what to show the player (narration, refusal or command output)
+    std::string narration = {};  // the model's narration (Narrated only)
+    json update = nullptr;       // the applied state update (Narrated only)
+    std::string update_raw = {};  // the JSON text the model wrote (Narrated only)
+    std::vector<std::string> choices = {};  // suggested next actions
+    bool game_over = false;  // health reached 0
+    bool won = false;        // every goal done
+};
+
+// One played turn, as kept in the history and in saves.
+struct Turn {
+    std::string input = {};
+    std::string narration = {};
+    std::string update_raw = {};
+    int attempt = 0;        // 0, then +1 per retry
+    State state_after = {};
+};
+
+class Game {
+public:
+    // Builds the world (see GameOptions) and the starting state. Throws lyra::Error for a bad
+    // world file (with its location in the file) or an invalid premise.
+    static Game create(std::shared_ptr<const model::Model> model, core::ThreadPool& pool,
+                       GameOptions opt);
+    // Restores a game from save() output (a loaded save); throws Error(Corrupt) naming what is
+    // wrong.
+    static Game restore(std::shared_ptr<const model::Model> model, core::ThreadPool& pool,
+                        const json& saved, GameOptions opt);
+
+    // Plays one line of player input (a command or an action); see the file comment.
+    TurnResult turn(std::string_view input);
+
+    // The opening text: title, setting and the first location.
+    std::string intro() const;
+    // The status line shown after each turn: "[Hall] exits: north, south | carrying: key | health 9".
+    std::string status_line() const;
+    const World& world() const { return world_; }
+    const State& state() const { return state_; }
+    const std::vector<Turn>& history() const { return history_; }
+    uint64_t seed() const { return opt_.seed; }
+    std::vector<std::string> choices() const;
+    // Counts of state updates the model wrote and how many parsed and validated.
+    int64_t updates_written() const { return updates_written_; }
+    int64_t updates_valid() const { return updates_valid_; }
+
+    // The whole game as JSON: {"version","world","seed","start","history":[...]}.
+    json save() const;
+
+private:
+    Game(std::shared_ptr<const model::Model> model, core::ThreadPool& pool, GameOptions opt,
+         World world);
+    TurnResult play_action(const std::string& input, int attempt);
+    TurnResult command_save(const std::string& slot);
+    TurnResult command_load(const std::string& slot);
+    TurnResult command_undo(int n);
+    TurnResult command_retry();
+    std::string generate_text(const std::string& prompt, int max_tokens, uint64_t seed,
+                              const std::string& schema, std::string* raw);
+    std::string fit_prompt(const std::vector<std::string>& head, const std::string& tail,
+                           int reserve) const;
+
+    std::shared_ptr<const model::Model> model_;
+    core::ThreadPool* pool_;
+    GameOptions opt_;
+    World world_;
+    State start_;
+    State state_;
+    std::vector<Turn> history_;
+    int64_t updates_written_ = 0;
+    int64_t updates_valid_ = 0;
+};
+
+// The in-game help text (also the answer to an unknown command).
+std::string help_text();
+
+}  // namespace lyra::art::play

@@ -1,0 +1,106 @@
+// A game world (docs/play.md "World files"): setting, locations with exits, items,
+// characters, item uses, goals, lore and the starting state. Read from TOML or JSON; every
+// error names where in the file it is: "world 'castle.toml': line 12, column 3: ..." for
+// TOML syntax, "world 'x.json': at /locations/hall/exits/north: unknown location 'attic';
+// expected one of ..." for checks on the content (the path of the bad value).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lyra::art::play {
+
+using nlohmann::json;
+
+struct Exit {
+    std::string to = {};            // location id
+    std::string requires_flag = {};  // "" = always open
+    std::string blocked = {};       // told when the flag is not set
+};
+
+struct Location {
+    std::string id = {};
+    std::string name = {};
+    std::string description = {};
+    std::map<std::string, Exit> exits = {};  // direction -> exit
+    std::vector<std::string> items = {};     // items lying here at the start
+    int danger = 0;  // the narrator's update may take up to this much health per turn here
+};
+
+struct Item {
+    std::string id = {};
+    std::string name = {};
+    std::string description = {};
+    bool portable = true;
+};
+
+struct Character {
+    std::string id = {};
+    std::string name = {};
+    std::string description = {};
+    std::string location = {};
+};
+
+// Using `item` at `location` ("" = anywhere) sets `sets` (a flag); consumes removes the item.
+struct Use {
+    std::string item = {};
+    std::string location = {};
+    std::string sets = {};
+    bool consumes = false;
+    std::string text = {};
+};
+
+// Done when every listed flag is set, every listed item carried, and the player is at
+// `location` (when given).
+struct Goal {
+    std::string id = {};
+    std::string description = {};
+    std::vector<std::string> flags = {};
+    std::vector<std::string> items = {};
+    std::string location = {};
+};
+
+// Put into the narrator's prompt when any key (a location, item or character id, or a word)
+// matches the state or the player's input.
+struct Lore {
+    std::vector<std::string> keys = {};
+    std::string text = {};
+};
+
+struct World {
+    std::string title = {};
+    std::string setting = {};
+    std::string start = {};  // starting location id
+    int health = 10;         // starting (and maximum) health
+    std::vector<std::string> inventory = {};  // starting inventory
+    std::vector<std::string> flags = {};      // flags set at the start
+    std::map<std::string, Location> locations = {};
+    std::map<std::string, Item> items = {};
+    std::map<std::string, Character> characters = {};
+    std::vector<Use> uses = {};
+    std::vector<Goal> goals = {};
+    std::vector<Lore> lore = {};
+
+    json to_json() const;
+    // Every flag the world mentions (exits, uses, goals, start), sorted.
+    std::vector<std::string> all_flags() const;
+};
+
+// Parses and checks a world given as JSON; `source` names it in errors. Throws
+// Error(Corrupt) with the JSON path of the problem.
+World world_from_json(const json& j, std::string_view source);
+// Reads a world file: .toml or .json (by extension; otherwise by content). Throws
+// Error(NotFound) for a missing file, Error(Corrupt) with the line/column or path of the problem.
+World load_world_file(const std::string& path);
+// Parses TOML text into the world JSON (numbers, strings, booleans, arrays, tables); errors
+// carry the line and column.
+json toml_to_json(std::string_view text, std::string_view source);
+// The built-in default world ("The Lantern Keep"); the same text as worlds/lantern-keep.toml.
+World default_world();
+std::string_view default_world_toml();
+
+}  // namespace lyra::art::play
