@@ -1,0 +1,329 @@
+// The CMU dictionary, the letter-to-sound fallback and word splitting (pronounce.h).
+#include "art/poetry/en/pronounce.h"
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "art/common/data_paths.h"
+#include "core/error.h"
+
+namespace lyra::art::poetry::en {
+
+namespace {
+
+bool is_vowel_phone(std::string_view p) { return !p.empty() && p.back() >= '0' && p.back() <= '2'; }
+
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_vowel_letter(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; }
+
+// Joins two pronunciations of consecutive parts ("well" + "known").
+Pron join(const Pron& a, const Pron& b) {
+    Pron p;
+    p.syllables = a.syllables + b.syllables;
+    p.stress = a.stress + b.stress;
+    p.rhyme = b.syllables > 0 ? b.rhyme : a.rhyme;
+    p.guessed = a.guessed || b.guessed;
+    return p;
+}
+
+// Every combination of the parts' pronunciations (capped: each part's first few variants).
+std::vector<Pron> combine(const std::vector<std::vector<Pron>>& parts) {
+    std::vector<Pron> out = {Pron{}};
+    for (const auto& alts : parts) {
+        std::vector<Pron> next;
+        for (const Pron& a : out)
+            for (size_t i = 0; i < alts.size() && i < 3; ++i) next.push_back(join(a, alts[i]));
+        if (next.size() > 16) next.resize(16);
+        out = std::move(next);
+    }
+    return out;
+}
+
+const char* kOnes[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                       "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                       "seventeen", "eighteen", "nineteen"};
+const char* kTens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+
+std::string below_thousand(int n) {
+    std::string s;
+    if (n >= 100) {
+        s.append(kOnes[n / 100]).append(" hundred");
+        n %= 100;
+        if (n == 0) return s;
+        s.push_back(' ');
+    }
+    if (n < 20) return s.append(kOnes[n]);
+    s.append(kTens[n / 10]);
+    if (n % 10) s.append(" ").append(kOnes[n % 10]);
+    return s;
+}
+
+}  // namespace
+
+Pron pron_from_phones(std::string_view phones) {
+    Pron p;
+    std::vector<std::string_view> ph;
+    size_t i = 0;
+    while (i < phones.size()) {
+        while (i < phones.size() && phones[i] == ' ') ++i;
+        size_t j = i;
+        while (j < phones.size() && phones[j] != ' ') ++j;
+        if (j > i) ph.push_back(phones.substr(i, j - i));
+        i = j;
+    }
+    int last_stressed = -1, last_vowel = -1;
+    for (size_t k = 0; k < ph.size(); ++k) {
+        if (!is_vowel_phone(ph[k])) continue;
+        ++p.syllables;
+        p.stress += ph[k].back();
+        last_vowel = static_cast<int>(k);
+        if (ph[k].back() != '0') last_stressed = static_cast<int>(k);
+    }
+    const int from = last_stressed >= 0 ? last_stressed : last_vowel;
+    if (from >= 0) {
+        for (size_t k = static_cast<size_t>(from); k < ph.size(); ++k) {
+            std::string_view x = ph[k];
+            if (is_vowel_phone(x)) x.remove_suffix(1);
+            if (!p.rhyme.empty()) p.rhyme += ' ';
+            p.rhyme += x;
+        }
+    }
+    return p;
+}
+
+Pron guess_pron(std::string_view word) {
+    std::string w;
+    for (char c : word)
+        if (is_letter(c)) w += static_cast<char>(c | 0x20);
+    Pron p;
+    p.guessed = true;
+    if (w.empty()) return p;
+    // Vowel groups ('y' counts as a vowel except at the start).
+    std::vector<std::pair<size_t, size_t>> groups;
+    for (size_t i = 0; i < w.size();) {
+        const bool v = is_vowel_letter(w[i]) && !(w[i] == 'y' && i == 0);
+        if (!v) {
+            ++i;
+            continue;
+        }
+        size_t j = i;
+        while (j < w.size() && is_vowel_letter(w[j])) ++j;
+        groups.emplace_back(i, j);
+        i = j;
+    }
+    int n = static_cast<int>(groups.size());
+    const size_t len = w.size();
+    auto ends_with = [&](std::string_view s) { return len >= s.size() && std::string_view(w).substr(len - s.size()) == s; };
+    if (n > 1) {
+        const auto& last = groups.back();
+        const bool final_e = last.first == len - 1 && w[len - 1] == 'e' && last.second - last.first == 1;
+        // Silent final e ("stone"), but not "-le" after a consonant ("table").
+        if (final_e && !(ends_with("le") && len >= 3 && !is_vowel_letter(w[len - 3]))) --n;
+        // "-ed" is silent except after t/d ("loved" but "wanted"); "-es" likewise except after
+        // sibilants ("stones" but "roses").
+        else if (ends_with("ed") && last.first == len - 2 && len >= 3 && w[len - 3] != 't' && w[len - 3] != 'd') --n;
+        else if (ends_with("es") && last.first == len - 2 && len >= 3 &&
+                 std::string_view("sxzh").find(w[len - 3]) == std::string_view::npos && !ends_with("ces") &&
+                 !ends_with("ges")) --n;
+    }
+    if (n < 1) n = 1;
+    p.syllables = n;
+    p.stress = std::string(static_cast<size_t>(n), '?');
+    // Rhyme from the last voiced vowel group on.
+    size_t from = groups.empty() ? 0 : groups.back().first;
+    if (groups.size() > 1 && static_cast<int>(groups.size()) > n) from = groups[groups.size() - 2].first;
+    p.rhyme.assign(1, '~');
+    p.rhyme.append(w, from, std::string::npos);
+    return p;
+}
+
+std::string number_to_words(std::string_view digits) {
+    if (digits.empty() || digits.size() > 6) {
+        std::string s;
+        for (char c : digits) {
+            if (!is_digit(c)) continue;
+            if (!s.empty()) s += ' ';
+            s += kOnes[c - '0'];
+        }
+        return s;
+    }
+    int n = 0;
+    for (char c : digits) n = n * 10 + (c - '0');
+    if (n < 1000) return below_thousand(n);
+    std::string s = below_thousand(n / 1000);
+    s.append(" thousand");
+    if (n % 1000) s.append(" ").append(below_thousand(n % 1000));
+    return s;
+}
+
+std::string normalize_word(std::string_view word) {
+    std::string out;
+    for (size_t i = 0; i < word.size(); ++i) {
+        const auto c = static_cast<unsigned char>(word[i]);
+        if (c == 0xE2 && i + 2 < word.size() && static_cast<unsigned char>(word[i + 1]) == 0x80 &&
+            (static_cast<unsigned char>(word[i + 2]) == 0x99 || static_cast<unsigned char>(word[i + 2]) == 0x98)) {
+            out += '\'';
+            i += 2;
+        } else if (c >= 'A' && c <= 'Z') {
+            out += static_cast<char>(c | 0x20);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> split_words(std::string_view line) {
+    // Dashes (" -- ", em/en dashes) separate words; a single hyphen joins parts of one word.
+    std::string s;
+    for (size_t i = 0; i < line.size(); ++i) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if (c == 0xE2 && i + 2 < line.size() && static_cast<unsigned char>(line[i + 1]) == 0x80 &&
+            (static_cast<unsigned char>(line[i + 2]) == 0x94 || static_cast<unsigned char>(line[i + 2]) == 0x93)) {
+            s += ' ';
+            i += 2;
+        } else if (c == '-' && i + 1 < line.size() && line[i + 1] == '-') {
+            s += ' ';
+            ++i;
+        } else {
+            s += static_cast<char>(c);
+        }
+    }
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) ++i;
+        size_t j = i;
+        while (j < s.size() && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\r')) ++j;
+        std::string w;
+        for (size_t k = i; k < j; ++k) {
+            const auto c = static_cast<unsigned char>(s[k]);
+            if (c == 0xE2 && k + 2 < j && static_cast<unsigned char>(s[k + 1]) == 0x80 &&
+                (static_cast<unsigned char>(s[k + 2]) == 0x99 || static_cast<unsigned char>(s[k + 2]) == 0x98)) {
+                w += '\'';
+                k += 2;
+            } else {
+                w += static_cast<char>(c);
+            }
+        }
+        // Trim punctuation at both ends (keeping an apostrophe that starts a known elision
+        // like 'tis, decided at lookup).
+        auto keep = [](char c) { return is_letter(c) || is_digit(c) || (static_cast<unsigned char>(c) >= 0x80); };
+        size_t a = 0, b = w.size();
+        while (a < b && !keep(w[a]) && w[a] != '\'') ++a;
+        while (b > a && !keep(w[b - 1])) --b;
+        while (a < b && w[a] == '\'' && (a + 1 >= b || !keep(w[a + 1]))) ++a;
+        std::string t = w.substr(a, b - a);
+        bool any = false;
+        for (char c : t) any = any || keep(c);
+        if (any) out.push_back(std::move(t));
+        i = j;
+    }
+    return out;
+}
+
+Dictionary::Dictionary(std::string_view text) {
+    words_.reserve(140000);
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t eol = text.find('\n', i);
+        if (eol == std::string_view::npos) eol = text.size();
+        std::string_view line = text.substr(i, eol - i);
+        i = eol + 1;
+        const size_t q1 = line.find('"');
+        if (q1 == std::string_view::npos) continue;
+        const size_t q2 = line.find('"', q1 + 1);
+        if (q2 == std::string_view::npos) continue;
+        const size_t q3 = line.find('"', q2 + 1);
+        if (q3 == std::string_view::npos) continue;
+        const size_t q4 = line.find('"', q3 + 1);
+        if (q4 == std::string_view::npos) continue;
+        std::string_view word = line.substr(q1 + 1, q2 - q1 - 1);
+        std::string_view phones = line.substr(q3 + 1, q4 - q3 - 1);
+        if (const size_t paren = word.find('('); paren != std::string_view::npos && paren > 0) word = word.substr(0, paren);
+        Pron p = pron_from_phones(phones);
+        if (p.syllables == 0) continue;
+        words_[std::string(word)].push_back(std::move(p));
+    }
+    if (words_.size() < 1000) {
+        throw_error(ErrorKind::Corrupt, "cmu-pronouncing-dictionary index.js: too few entries; expected over 100000, got {}",
+                    words_.size());
+    }
+}
+
+const Dictionary& Dictionary::get() {
+    static std::once_flag once;
+    static std::unique_ptr<Dictionary> dict;
+    std::call_once(once, [] {
+        const std::string path = npm_package_dir("cmu-pronouncing-dictionary") + "/index.js";
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw_error(ErrorKind::NotFound, "{}: cannot open; hint: run scripts/setup.sh", path);
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        dict = std::make_unique<Dictionary>(ss.str());
+    });
+    return *dict;
+}
+
+const std::vector<Pron>* Dictionary::find(std::string_view word) const {
+    auto it = words_.find(std::string(word));
+    return it == words_.end() ? nullptr : &it->second;
+}
+
+std::vector<Pron> Dictionary::lookup(std::string_view raw) const {
+    std::string w = normalize_word(raw);
+    if (const auto* p = find(w)) return *p;
+    // Digits: read them out.
+    bool digits = !w.empty();
+    for (char c : w) digits = digits && is_digit(c);
+    if (digits) {
+        std::vector<std::vector<Pron>> parts;
+        for (const std::string& part : split_words(number_to_words(w))) parts.push_back(lookup(part));
+        return combine(parts);
+    }
+    // Hyphenated: the parts in turn.
+    if (w.find('-') != std::string::npos) {
+        std::vector<std::vector<Pron>> parts;
+        size_t i = 0;
+        while (i <= w.size()) {
+            size_t j = w.find('-', i);
+            if (j == std::string::npos) j = w.size();
+            if (j > i) {
+                auto sub = lookup(w.substr(i, j - i));
+                if (!sub.empty()) parts.push_back(std::move(sub));
+            }
+            i = j + 1;
+        }
+        if (!parts.empty()) return combine(parts);
+    }
+    // Possessive / contraction endings the dictionary lacks: "rose's", "heav'n", "lov'd".
+    if (w.size() > 2 && w.compare(w.size() - 2, 2, "'s") == 0) {
+        if (const auto* p = find(w.substr(0, w.size() - 2))) {
+            std::vector<Pron> out = *p;
+            const char last = w[w.size() - 3];
+            if (std::string_view("sxz").find(last) != std::string_view::npos)
+                for (Pron& x : out) {
+                    ++x.syllables;
+                    x.stress += '0';
+                    x.rhyme = "IH Z";
+                }
+            return out;
+        }
+    }
+    if (w.size() > 2 && w.compare(w.size() - 2, 2, "'d") == 0) {
+        if (const auto* p = find(w.substr(0, w.size() - 2) + "ed")) return *p;
+    }
+    // Strip apostrophes and try again ("o'er" is in the dictionary; "e'en" may not be).
+    std::string letters;
+    for (char c : w)
+        if (is_letter(c) || is_digit(c)) letters += c;
+    if (letters.empty()) return {};
+    if (letters != w) {
+        if (const auto* p = find(letters)) return *p;
+    }
+    return {guess_pron(letters)};
+}
+
+}  // namespace lyra::art::poetry::en
