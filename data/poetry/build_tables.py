@@ -117,7 +117,7 @@ SEEDS = {
  '佳': '佳怀街斋钗排柴', '灰': '灰来开回台杯哀埃', '真': '真人春尘新身亲邻', '文': '文云君闻群分纷',
  '元': '元门村言园魂痕昏', '寒': '寒看安难残干欢官', '删': '删山间闲还关颜湾', '先': '先年天前烟边田眠',
  '萧': '萧朝遥桥消霄腰条', '肴': '肴交茅巢梢抛', '豪': '豪高毛曹涛劳袍', '歌': '歌多何河过波罗',
- '麻': '麻家花涯沙霞斜车', '阳': '阳长香霜乡光堂黄', '庚': '庚明生声城情平行', '青': '青星庭亭经听灵形',
+ '麻': '麻家花涯沙霞斜车', '阳': '阳长香霜乡光堂黄', '庚': '庚明生声城情平', '青': '青星庭亭经听灵形',
  '蒸': '蒸灯僧能层冰登凭', '尤': '尤秋流楼愁舟头游', '侵': '侵心林深金音阴吟', '覃': '覃南潭含谈参',
  '盐': '盐帘檐纤添尖', '咸': '咸衫岩杉凡'}
 GROUPS = ''.join(SEEDS)
@@ -148,7 +148,8 @@ for c, dist_ in label.items():
         pingshui[c] = [seed_of[c]]; continue
     if sum(co[c].values()) < 2: continue   # a single co-rhyme is too little evidence
     best = sorted(dist_.items(), key=lambda kv: -kv[1])
-    pingshui[c] = [g for g, w in best if w >= 0.3][:2] or [best[0][0]]
+    # A second (third) group needs 15% of the weight: 多音字 such as 行 (阳 háng / 庚 xíng).
+    pingshui[c] = [g for g, w in best if w >= 0.15][:3] or [best[0][0]]
 
 # --- 中华新韵 groups ----------------------------------------------------------------------------
 def xinyun(r):
@@ -179,7 +180,11 @@ for c in sorted(simp):
     if not is_han(c): continue
     rs = readings.get(c, [])
     p, z = pz_s[c]
-    if p + z >= 3 and p >= 0.85 * (p + z): pz = 'P'
+    # A 多音字 whose (first three) modern readings take both tones counts as both once the corpus
+    # marks each tone at least once (为 wéi/wèi, 任, 传, 将, 看 ...).
+    mixed = bool({int(r[-1]) for r in rs[:3]} & {1, 2}) and bool({int(r[-1]) for r in rs[:3]} & {3, 4})
+    if mixed and p + z >= 3 and min(p, z) > 0: pz = 'B'
+    elif p + z >= 3 and p >= 0.85 * (p + z): pz = 'P'
     elif p + z >= 3 and z >= 0.85 * (p + z): pz = 'Z'
     elif p + z >= 3: pz = 'B'
     else:

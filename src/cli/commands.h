@@ -13,5 +13,6 @@ void add_model_command(CLI::App& app);     // cmd_model.cpp: init, import, quant
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 void add_demo_command(CLI::App& app);      // cmd_demo.cpp
 void add_train_command(CLI::App& app);     // cmd_train.cpp
+void add_poem_command(CLI::App& app);      // cmd_poem.cpp: poem, --list-forms, --check, eval
 
 }  // namespace lyra::cli

@@ -1,0 +1,43 @@
+// The Chinese forms `lyra poem` offers (docs/poetry.md "Forms"): the four regulated shi forms
+// with their four standard openings (仄起/平起, 首句入韵 or not) and the customary licences at the
+// 1st/3rd(/5th) positions, and the 词牌 read from data/poetry/ci/*.txt (embedded). A form is
+// a list of variants; each variant fixes every line's length, allowed tone patterns and rhyme.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lyra::art::poetry {
+
+struct LineDef {
+    int length = 0;
+    // Every tone string the line may take, each `length` chars of 'P' (平) / 'Z' (仄): the
+    // licences and their exceptions (孤平, 三平尾) are expanded here, so "fits one pattern" is
+    // the whole tone rule.
+    std::vector<std::string> patterns = {};
+    char rhyme = 0;            // 0 = no rhyme; 'A'.. = the rhyme group this line ends in
+    bool repeat_ok = false;    // 叠韵: may end in the previous rhyme character
+    char rhyme_tone() const { return patterns.empty() ? 'P' : patterns[0].back(); }
+};
+
+struct FormVariant {
+    std::string name;  // "仄起首句不入韵" / the 词牌
+    std::vector<LineDef> lines;
+};
+
+struct FormDef {
+    std::string name;         // "wujue", "ci:如梦令"
+    std::string title;        // "五言绝句", "词·如梦令" (the prompt's 形式)
+    std::string description;  // one line
+    bool ci = false;
+    std::vector<FormVariant> variants;
+    int line_count() const { return static_cast<int>(variants[0].lines.size()); }
+};
+
+// All Chinese forms, in --list-forms order.
+const std::vector<FormDef>& zh_forms();
+// Null when `name` is not a Chinese form ("ci:X" for an unknown X is null too).
+const FormDef* find_zh_form(std::string_view name);
+
+}  // namespace lyra::art::poetry

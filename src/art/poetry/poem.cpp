@@ -1,0 +1,463 @@
+#include "art/poetry/poem.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "art/common/artifacts.h"
+#include "art/common/data_paths.h"
+#include "art/poetry/checker.h"
+#include "art/poetry/forms.h"
+#include "art/poetry/prosody.h"
+#include "art/poetry/zh_constraint.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "generate/generator.h"
+
+namespace lyra::art::poetry {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string form_names() {
+    std::string s;
+    for (const auto& [name, desc] : list_forms()) s += (s.empty() ? "" : ", ") + name;
+    return s;
+}
+
+[[noreturn]] void unknown_form(std::string_view form) {
+    throw_error(ErrorKind::InvalidArgument, "form: unknown poem form; expected one of {}, got '{}'; hint: lyra poem --list-forms",
+                form_names(), form);
+}
+
+const FormDef& zh_form_or_throw(std::string_view name) {
+    const FormDef* f = find_zh_form(name);
+    if (f == nullptr) unknown_form(name);
+    return *f;
+}
+
+// Corpus lines (Simplified) for the novelty critic, loaded once from the npm package; empty
+// when the package is missing.
+const std::unordered_set<std::string>& corpus_lines() {
+    static const std::unordered_set<std::string> lines = [] {
+        std::unordered_set<std::string> out;
+        try {
+            build_zh_corpus(json{{"ci", true}, {"shi", true}}, [&out](std::string doc) {
+                std::istringstream in(doc);
+                std::string line;
+                int n = 0;
+                while (std::getline(in, line)) {
+                    if (n++ < 2) continue;  // 形式 and 题
+                    for (const std::u32string& l : split_verse(line)) out.insert(to_utf8(l));
+                }
+            });
+        } catch (const Error&) {
+            out.clear();
+        }
+        return out;
+    }();
+    return lines;
+}
+
+std::shared_ptr<const ZhVocab> vocab_for(const model::Model& m, RhymeBook book, bool ci) {
+    static std::mutex mu;
+    static std::map<std::tuple<const model::Model*, int, bool>, std::shared_ptr<const ZhVocab>> cache;
+    std::lock_guard<std::mutex> lock(mu);
+    auto key = std::make_tuple(&m, static_cast<int>(book), ci);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    auto v = make_zh_vocab(m.tokenizer(), book, ci);
+    cache[key] = v;
+    return v;
+}
+
+struct ZhRequest {
+    const FormDef* form = nullptr;
+    std::string title;
+    std::u32string acrostic;
+    RhymeBook book = RhymeBook::Pingshui;
+    CommonOptions common;
+};
+
+ZhRequest parse_zh(const json& request) {
+    ZhRequest r;
+    r.form = &zh_form_or_throw(get_string(request, "form"));
+    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme"}, "poem");
+    for (const char* key : {"theme", "title"}) {
+        if (request.contains(key) && !request[key].is_null()) {
+            std::string v = get_string(request, key);
+            if (v.find_first_not_of(" \t\r\n") == std::string::npos)
+                throw_error(ErrorKind::InvalidArgument,
+                            "{}: must not be empty; expected a keyword, a title or a first line, got '{}'",
+                            key, v);
+            if (!r.title.empty())
+                throw_error(ErrorKind::InvalidArgument,
+                            "theme and title: give one of them; expected one, got both");
+            if (v.find('\n') != std::string::npos)
+                throw_error(ErrorKind::InvalidArgument,
+                            "{}: must be one line; expected no line break, got '{}'", key, v);
+            r.title = v;
+        }
+    }
+    std::string ac = get_string(request, "acrostic");
+    if (request.contains("acrostic") && !request["acrostic"].is_null()) {
+        std::u32string a = to_u32(to_simplified(ac));
+        std::u32string kept;
+        for (char32_t c : a) {
+            if (c == U' ' || c == U'，' || c == U',') continue;
+            if (!is_han(c))
+                throw_error(ErrorKind::InvalidArgument,
+                            "acrostic: expected Chinese characters, one per line, got '{}'", ac);
+            kept += c;
+        }
+        if (static_cast<int>(kept.size()) != r.form->line_count())
+            throw_error(ErrorKind::InvalidArgument,
+                        "acrostic: wrong number of characters for {}; expected {} (one per line), got {} ('{}')",
+                        r.form->title, r.form->line_count(), kept.size(), ac);
+        r.acrostic = kept;
+    }
+    r.book = parse_rhyme_book(get_string(request, "rhyme", "pingshui"));
+    r.common = parse_common(request);
+    return r;
+}
+
+int count_units(const std::string& text) {
+    int n = 0;
+    for (char32_t c : to_u32(text)) n += is_han(c) ? 1 : 0;
+    return n;
+}
+
+json critics(const FormDef& form, const std::string& text, RhymeBook book, double logprob) {
+    CheckResult cr = check_zh(form, text, book);
+    std::u32string chars;
+    for (char32_t c : to_u32(text)) {
+        if (is_han(c)) chars += c;
+    }
+    std::set<char32_t> distinct(chars.begin(), chars.end());
+    json s;
+    s["form"] = cr.ok() ? 1.0 : 0.0;
+    s["line_length"] = cr.length_ok ? 1.0 : 0.0;
+    s["rhyme"] = cr.rhyme_ok ? 1.0 : 0.0;
+    s["tone"] = cr.tone_ok ? 1.0 : 0.0;
+    s["repetition"] = chars.empty() ? 0.0 : static_cast<double>(distinct.size()) / chars.size();
+    const auto& corpus = corpus_lines();
+    if (!corpus.empty()) {
+        int copied = 0, total = 0;
+        for (const std::u32string& l : split_verse(text)) {
+            ++total;
+            copied += corpus.count(to_utf8(l)) != 0 ? 1 : 0;
+        }
+        s["novelty"] = total == 0 ? 0.0 : 1.0 - static_cast<double>(copied) / total;
+    } else {
+        s["novelty"] = nullptr;
+    }
+    int units = count_units(text);
+    s["loglik_per_char"] = units == 0 ? 0.0 : logprob / units;
+    s["faults"] = static_cast<int>(cr.faults.size());
+    s["opening"] = cr.variant;
+    return s;
+}
+
+double total_score(const json& s) {
+    double v = 10.0 * s["form"].get<double>() + 2.0 * s["repetition"].get<double>() +
+               s["loglik_per_char"].get<double>();
+    if (!s["novelty"].is_null()) v += s["novelty"].get<double>();
+    return v;
+}
+
+// Writes one Chinese poem request's candidates (no files).
+ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
+    const FormDef& form = *r.form;
+    std::vector<const FormVariant*> variants;
+    std::string why;
+    for (const FormVariant& v : form.variants) {
+        if (ZhConstraint::acrostic_fits(v, r.book, r.acrostic, &why)) variants.push_back(&v);
+    }
+    if (variants.empty())
+        throw_error(ErrorKind::InvalidArgument, "acrostic: cannot start a valid line of {}; {}",
+                    form.title, why);
+    const std::string model_path = resolve_model(r.common, kZhModel);
+    auto model = ctx.models->get(model_path);
+    auto vocab = vocab_for(*model, r.book, form.ci);
+    const std::string prompt = zh_prompt(form.title, r.title.empty() ? "无题" : r.title);
+
+    ArtResult res;
+    res.form = "poem";
+    res.seed = r.common.seed;
+    res.model = model_path;
+    res.model_sha256 = ctx.models->sha256(model_path);
+    json req = request;
+    req["form"] = form.name;
+    req["rhyme"] = rhyme_book_name(r.book);
+    if (!r.title.empty() && !req.contains("title")) req["theme"] = r.title;
+    const json common = common_to_json(r.common);
+    for (auto it = common.begin(); it != common.end(); ++it) req[it.key()] = it.value();
+    res.request = req;
+
+    gen::Generator g(*model, *ctx.pool);
+    core::Rng rng(r.common.seed ^ 0x706f656dULL);
+    for (int i = 0; i < r.common.n; ++i) {
+        const FormVariant& v = *variants[rng.next_u64() % variants.size()];
+        ZhConstraint c(form, v, r.book, r.acrostic, vocab);
+        int tokens = 1;
+        for (size_t li = 0; li < v.lines.size(); ++li) {
+            tokens += v.lines[li].length +
+                      static_cast<int>(std::max(vocab->comma_nl.size(), vocab->stop_nl.size()));
+        }
+        const int prompt_tokens = static_cast<int>(model->tokenizer().encode(prompt, true).size());
+        const int ctx_len = static_cast<int>(model->hparams().n_ctx);
+        if (prompt_tokens + tokens > ctx_len)
+            throw_error(ErrorKind::ContextFull,
+                        "model: {} needs {} tokens with its prompt; expected a context of at least that, got {}",
+                        form.title, prompt_tokens + tokens, ctx_len);
+        gen::GenerateOptions opt = generate_options(r.common, tokens);
+        opt.seed = r.common.seed + static_cast<uint64_t>(i);
+        opt.n_candidates = 1;
+        opt.constraint = &c;
+        gen::StreamFn stream;
+        if (ctx.on_text) stream = [&ctx](int, std::string_view piece) { return ctx.on_text(piece); };
+        gen::GenerateResult out = g.run(prompt, opt, stream);
+        if (out.candidates.empty()) throw_error(ErrorKind::Io, "poem: generation was cancelled");
+        const gen::Completion& comp = out.candidates[0];
+        std::string text = comp.text;
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+        Candidate cand;
+        cand.text = text;
+        cand.scores = critics(form, text, r.book, comp.logprob_sum());
+        cand.scores["complete"] = c.done();
+        cand.score = total_score(cand.scores);
+        res.candidates.push_back(std::move(cand));
+    }
+    rank_candidates(res);
+    return res;
+}
+
+}  // namespace
+
+std::string zh_prompt(std::string_view form_title, std::string_view title) {
+    return fmt::format("形式:{}\n题:{}\n", form_title, title);
+}
+
+std::vector<std::pair<std::string, std::string>> list_forms() {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const FormDef& f : zh_forms()) out.emplace_back(f.name, f.description);
+    return out;
+}
+
+ArtResult write_poem(const json& request, Context& ctx) {
+    if (!request.is_object())
+        throw_error(ErrorKind::InvalidArgument, "poem: expected a JSON object request, got {}", request.type_name());
+    if (!request.contains("form") || request["form"].is_null())
+        throw_error(ErrorKind::InvalidArgument, "form: missing; expected one of {}; hint: lyra poem --list-forms",
+                    form_names());
+    const std::string form = get_string(request, "form");
+    ZhRequest r = parse_zh(request);
+    ArtResult res = write_zh(r, request, ctx);
+    if (!ctx.out_dir.empty()) {
+        ArtifactSet set(ctx.out_dir);
+        set.add("txt", "poem.txt", res.text + "\n");
+        ArtResult copy = res;
+        copy.files["txt"] = (fs::path(ctx.out_dir) / "poem.txt").string();
+        copy.files["json"] = (fs::path(ctx.out_dir) / "poem.json").string();
+        set.add("json", "poem.json", to_json(copy).dump(2) + "\n");
+        res.files = set.commit();
+    }
+    (void)form;
+    return res;
+}
+
+std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme) {
+    const FormDef& f = zh_form_or_throw(form);
+    return check_zh(f, text, parse_rhyme_book(rhyme)).faults;
+}
+
+json eval_poems(const std::vector<std::string>& forms, int count, const std::string& model_path,
+                std::string_view rhyme, Context& ctx) {
+    static const char* const themes[] = {"春", "秋夜", "江上", "山居", "送别", "月", "边塞", "思乡", "梅花", "雪"};
+    std::vector<std::string> names = forms;
+    if (names.empty()) {
+        for (const FormDef& f : zh_forms()) names.push_back(f.name);
+    }
+    json out = json::array();
+    for (const std::string& name : names) {
+        const FormDef& form = zh_form_or_throw(name);
+        const auto t0 = std::chrono::steady_clock::now();
+        int len_ok = 0, rhyme_ok = 0, tone_ok = 0, full = 0, complete = 0;
+        long lines = 0, copied = 0;
+        bool have_corpus = !corpus_lines().empty();
+        double ll = 0;
+        long units = 0;
+        std::set<std::u32string> bigrams;
+        long bigram_total = 0;
+        for (int s = 1; s <= count; ++s) {
+            json req = {{"form", name}, {"model", model_path}, {"seed", s}, {"n", 1},
+                        {"rhyme", std::string(rhyme)}, {"theme", themes[s % 10]}};
+            ZhRequest r = parse_zh(req);
+            ArtResult res = write_zh(r, req, ctx);
+            CheckResult cr = check_zh(form, res.text, r.book);
+            len_ok += cr.length_ok;
+            rhyme_ok += cr.rhyme_ok;
+            tone_ok += cr.tone_ok;
+            full += cr.ok();
+            complete += res.scores.value("complete", false) ? 1 : 0;
+            int u = count_units(res.text);
+            units += u;
+            ll += res.scores["loglik_per_char"].get<double>() * u;
+            for (const std::u32string& l : split_verse(res.text)) {
+                ++lines;
+                if (have_corpus) copied += corpus_lines().count(to_utf8(l)) != 0 ? 1 : 0;
+                for (size_t k = 0; k + 1 < l.size(); ++k) {
+                    bigrams.insert(l.substr(k, 2));
+                    ++bigram_total;
+                }
+            }
+        }
+        const double n = count;
+        json row = {{"form", name},
+                    {"count", count},
+                    {"rhyme_book", std::string(rhyme)},
+                    {"line_length_accuracy", len_ok / n},
+                    {"rhyme_accuracy", rhyme_ok / n},
+                    {"tone_accuracy", tone_ok / n},
+                    {"full_compliance", full / n},
+                    {"complete", complete / n},
+                    {"distinct_2", bigram_total == 0 ? 0.0 : static_cast<double>(bigrams.size()) / bigram_total},
+                    {"loglik_per_char", units == 0 ? 0.0 : ll / units},
+                    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+        row["copied_line_share"] = have_corpus && lines > 0 ? json(static_cast<double>(copied) / lines) : json(nullptr);
+        out.push_back(row);
+    }
+    return out;
+}
+
+void build_zh_corpus(const json& options, const std::function<void(std::string)>& emit) {
+    const bool want_shi = options.value("shi", true);
+    const bool want_ci = options.value("ci", true);
+    const int64_t max_docs = options.value("max_docs", int64_t{0});
+    for (const auto& [k, v] : options.items()) {
+        if (k != "shi" && k != "ci" && k != "max_docs" && k != "builder" && k != "output")
+            throw_error(ErrorKind::InvalidArgument,
+                        "chinese-poetry: unknown option '{}'; expected shi, ci or max_docs", k);
+    }
+    const fs::path dist = fs::path(npm_package_dir("chinese-poetry")) / "dist";
+    int64_t docs = 0;
+    auto full = [&] { return max_docs > 0 && docs >= max_docs; };
+    auto read_json = [](const fs::path& p) {
+        std::ifstream in(p);
+        if (!in) throw_error(ErrorKind::Io, "chinese-poetry: cannot read '{}'", p.string());
+        return json::parse(in, nullptr, false);
+    };
+    auto listing = [](const fs::path& dir, std::string_view prefix) {
+        std::vector<fs::path> files;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
+            std::string name = e.path().filename().string();
+            if (name.rfind(prefix, 0) == 0 && name.size() > 5 && name.substr(name.size() - 5) == ".json")
+                files.push_back(e.path());
+        }
+        std::sort(files.begin(), files.end());
+        return files;
+    };
+    auto clean_title = [](std::string t) {
+        for (char& c : t) {
+            if (c == '\n' || c == '\r') c = ' ';
+        }
+        return t.empty() ? std::string("无题") : t;
+    };
+    if (want_shi) {
+        for (const fs::path& p : listing(dist / "quantangshi", "poet.tang.")) {
+            if (full()) break;
+            json arr = read_json(p);
+            if (!arr.is_array()) continue;
+            // One OpenCC call per file: the poems joined, then split back.
+            std::string joined;
+            std::vector<std::string> titles;
+            for (const json& poem : arr) {
+                std::string body;
+                if (!poem.contains("paragraphs") || !poem["paragraphs"].is_array()) continue;
+                for (const json& para : poem["paragraphs"]) {
+                    if (para.is_string()) body += para.get<std::string>();
+                }
+                std::string title = poem.value("title", std::string());
+                joined += clean_title(title) + "\n" + body + "\n\x1e\n";
+            }
+            std::string simp = to_simplified(joined);
+            size_t start = 0;
+            while (start < simp.size() && !full()) {
+                size_t end = simp.find("\n\x1e\n", start);
+                if (end == std::string::npos) break;
+                std::string rec = simp.substr(start, end - start);
+                start = end + 3;
+                size_t nl = rec.find('\n');
+                if (nl == std::string::npos) continue;
+                std::string title = rec.substr(0, nl);
+                std::vector<std::u32string> lines = split_verse(rec.substr(nl + 1));
+                if (lines.size() != 4 && lines.size() != 8) continue;
+                size_t len = lines[0].size();
+                if (len != 5 && len != 7) continue;
+                bool same = true;
+                for (const auto& l : lines) {
+                    same &= l.size() == len;
+                    for (char32_t c : l) same &= is_han(c);
+                }
+                if (!same) continue;
+                const char* fname = lines.size() == 4 ? (len == 5 ? "五言绝句" : "七言绝句")
+                                                      : (len == 5 ? "五言律诗" : "七言律诗");
+                std::string doc = zh_prompt(fname, title);
+                for (size_t i = 0; i < lines.size(); ++i)
+                    doc += to_utf8(lines[i]) + (i % 2 == 0 ? "，\n" : "。\n");
+                doc.pop_back();
+                emit(std::move(doc));
+                ++docs;
+            }
+        }
+    }
+    if (want_ci) {
+        for (const fs::path& p : listing(dist / "songci", "ci.song.")) {
+            if (full()) break;
+            json arr = read_json(p);
+            if (!arr.is_array()) continue;
+            for (const json& c : arr) {
+                if (full()) break;
+                if (!c.contains("paragraphs") || !c["paragraphs"].is_array()) continue;
+                std::string body;
+                for (const json& para : c["paragraphs"]) {
+                    if (para.is_string()) body += para.get<std::string>();
+                }
+                std::string name = clean_title(c.value("rhythmic", std::string()));
+                body = to_simplified(body);
+                // Lines end at each punctuation mark; keep the mark, one line per verse line.
+                std::string doc = zh_prompt("词·" + to_simplified(name), to_simplified(name));
+                std::u32string cur;
+                int n = 0;
+                for (char32_t ch : to_u32(body)) {
+                    if (ch == U'，' || ch == U'。' || ch == U'？' || ch == U'！' || ch == U'；' || ch == U'、') {
+                        if (cur.empty()) continue;
+                        doc += to_utf8(cur) + (ch == U'，' || ch == U'、' ? "，\n" : "。\n");
+                        cur.clear();
+                        ++n;
+                    } else if (is_han(ch)) {
+                        cur += ch;
+                    }
+                }
+                if (n == 0) continue;
+                doc.pop_back();
+                emit(std::move(doc));
+                ++docs;
+            }
+        }
+    }
+}
+
+}  // namespace lyra::art::poetry

@@ -1,0 +1,70 @@
+// Prosody of Chinese characters for the regulated forms (docs/poetry.md "Prosody data"): tone
+// class (平/仄) and rhyme group under the two rhyme books, from the table that
+// data/poetry/build_tables.py derives from Unihan, go-pinyin, the chinese-poetry corpus and
+// OpenCC (embedded in the binary, so nothing is read at run time). Traditional input is folded
+// to Simplified with OpenCC's t2s before lookup. Thread-safe after the first use.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace lyra::art::poetry {
+
+enum class RhymeBook { Pingshui, Xinyun };
+// "pingshui" | "xinyun"; throws Error(InvalidArgument) for anything else.
+RhymeBook parse_rhyme_book(std::string_view name);
+const char* rhyme_book_name(RhymeBook b);
+
+// Tone classes as a bit set: a polyphonic character (多音字) may carry both.
+constexpr uint8_t kPing = 1;
+constexpr uint8_t kZe = 2;
+
+struct CharInfo {
+    std::string readings;        // "zhong1,zhong4"
+    uint8_t tone_pingshui = 0;   // kPing|kZe, from the corpus' marks (入声 is 仄)
+    uint8_t tone_xinyun = 0;     // from modern readings: tones 1,2 平; 3,4 仄
+    std::vector<int> pingshui;   // 平声 group indices 0..29 (empty: none known)
+    std::vector<int> xinyun_ping, xinyun_ze;  // 中华新韵 groups 1..14 of its 平 / 仄 readings
+};
+
+// Rhyme keys live in one integer space: 平水韵 平声 groups 0..29, 词林正韵-style merged groups
+// 100+ (for 词 under 平水韵), 中华新韵 groups 200+.
+class Prosody {
+public:
+    static const Prosody& get();
+
+    const CharInfo* find(char32_t c) const;  // Simplified characters; null when unknown
+    uint8_t tone(char32_t c, RhymeBook b) const;  // 0 when unknown
+    // The rhyme keys c can take on a line whose last tone is `tone` (kPing or kZe).
+    std::vector<int> rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool ci) const;
+    static std::string key_name(int key);
+    // Neighbouring 平水韵 groups (邻韵: one 词林正韵 部, e.g. 东/冬, 鱼/虞, 庚/青/蒸), which a
+    // regulated poem's first line may borrow (孤雁出群).
+    static bool neighbours(int a, int b);  // "东", "词林第7部", "新韵8寒"
+    size_t size() const { return chars_.size(); }
+    const std::unordered_map<char32_t, CharInfo>& all() const { return chars_; }
+
+private:
+    Prosody();
+    std::unordered_map<char32_t, CharInfo> chars_;
+};
+
+// The 30 平水韵 平声 group names in order (东 冬 江 支 ...).
+const std::vector<std::string>& pingshui_groups();
+
+// The embedded 词牌 files (data/poetry/ci/*.txt): (name, text), by name.
+const std::vector<std::pair<std::string, std::string>>& ci_data();
+
+// UTF-8 <-> code points (invalid bytes become U+FFFD).
+std::u32string to_u32(std::string_view s);
+std::string to_utf8(std::u32string_view s);
+std::string to_utf8(char32_t c);
+bool is_han(char32_t c);
+// Traditional -> Simplified (OpenCC t2s); the text unchanged if OpenCC's data is missing.
+std::string to_simplified(const std::string& text);
+
+}  // namespace lyra::art::poetry

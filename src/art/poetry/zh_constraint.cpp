@@ -1,0 +1,242 @@
+#include "art/poetry/zh_constraint.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace lyra::art::poetry {
+
+std::shared_ptr<const ZhVocab> make_zh_vocab(const model::Tokenizer& tok, RhymeBook book, bool ci) {
+    const Prosody& pr = Prosody::get();
+    auto v = std::make_shared<ZhVocab>();
+    const auto n = static_cast<size_t>(tok.n_vocab());
+    v->ch.assign(n, 0);
+    v->tone.assign(n, 0);
+    v->keys_p.resize(n);
+    v->keys_z.resize(n);
+    for (size_t id = 0; id < n; ++id) {
+        const auto tid = static_cast<model::TokenId>(id);
+        if (tok.is_control(tid) || tok.is_eog(tid)) continue;
+        std::u32string s = to_u32(tok.token_to_bytes(tid));
+        if (s.size() != 1 || !is_han(s[0])) continue;
+        uint8_t t = pr.tone(s[0], book);
+        if (t == 0 || v->token_of.count(s[0]) != 0) continue;
+        v->ch[id] = s[0];
+        v->tone[id] = t;
+        v->token_of[s[0]] = tid;
+        v->keys_p[id] = pr.rhyme_keys(s[0], book, kPing, ci);
+        v->keys_z[id] = pr.rhyme_keys(s[0], book, kZe, ci);
+        if (t & kPing) {
+            for (int k : v->keys_p[id]) ++v->key_count[{k, 'P'}];
+        }
+        if (t & kZe) {
+            for (int k : v->keys_z[id]) ++v->key_count[{k, 'Z'}];
+        }
+    }
+    v->comma_nl = tok.encode("，\n", false);
+    v->stop_nl = tok.encode("。\n", false);
+    v->eos = tok.eos();
+    return v;
+}
+
+bool ZhConstraint::acrostic_fits(const FormVariant& v, RhymeBook book, const std::u32string& a,
+                                 std::string* why) {
+    const Prosody& pr = Prosody::get();
+    for (size_t i = 0; i < a.size() && i < v.lines.size(); ++i) {
+        uint8_t t = pr.tone(a[i], book);
+        if (t == 0) {
+            if (why) *why = fmt::format("'{}' has no known reading", to_utf8(a[i]));
+            return false;
+        }
+        bool ok = false;
+        for (const std::string& p : v.lines[i].patterns) {
+            if (t & (p[0] == 'P' ? kPing : kZe)) ok = true;
+        }
+        if (v.lines[i].length == 1 && v.lines[i].rhyme != 0) ok = false;
+        if (!ok) {
+            if (why)
+                *why = fmt::format("line {} must begin with a {} character, '{}' is {}", i + 1,
+                                   v.lines[i].patterns[0][0] == 'P' ? "平" : "仄", to_utf8(a[i]),
+                                   (t & kPing) ? "平" : "仄");
+            return false;
+        }
+    }
+    return true;
+}
+
+ZhConstraint::ZhConstraint(const FormDef& form, const FormVariant& variant, RhymeBook book,
+                           std::u32string acrostic, std::shared_ptr<const ZhVocab> vocab)
+    : form_(form), v_(variant), book_(book), acrostic_(std::move(acrostic)), vocab_(std::move(vocab)) {
+    for (const LineDef& l : v_.lines) {
+        if (l.rhyme != 0) ++need_[set_id(l)][l.rhyme_tone()];
+    }
+    bool has_p = false, has_z = false;
+    for (uint8_t t : vocab_->tone) {
+        has_p |= (t & kPing) != 0;
+        has_z |= (t & kZe) != 0;
+    }
+    if (!has_p || !has_z || vocab_->comma_nl.empty() || vocab_->stop_nl.empty())
+        throw_error(ErrorKind::InvalidArgument,
+                    "model: its vocabulary cannot write {}; expected single-character tokens for 平 "
+                    "and 仄 Chinese characters and for '，' '。' and a line break",
+                    form_.title);
+    for (char32_t c : acrostic_) {
+        if (vocab_->token_of.count(c) == 0)
+            throw_error(ErrorKind::InvalidArgument,
+                        "acrostic: '{}' is not a single token of the model's vocabulary; expected "
+                        "characters the model can write",
+                        to_utf8(c));
+    }
+    std::string why;
+    if (!acrostic_fits(v_, book_, acrostic_, &why))
+        throw_error(ErrorKind::InvalidArgument, "acrostic: cannot start a valid line; {}", why);
+    reset();
+}
+
+std::string ZhConstraint::set_id(const LineDef& l) const {
+    std::string id(1, l.rhyme);
+    if (book_ == RhymeBook::Pingshui) id += l.rhyme_tone();
+    return id;
+}
+
+void ZhConstraint::reset() {
+    line_ = 0;
+    pos_ = 0;
+    forced_.clear();
+    forced_at_ = 0;
+    done_ = false;
+    live_keys_.clear();
+    used_.clear();
+    last_rhyme_ = 0;
+    alive_.assign(v_.lines[0].patterns.size(), 1);
+    mask_ = 0;
+    for (const std::string& p : v_.lines[0].patterns) mask_ |= p[0] == 'P' ? kPing : kZe;
+}
+
+bool ZhConstraint::char_ok(model::TokenId id) const {
+    const auto i = static_cast<size_t>(id);
+    if (i >= vocab_->ch.size() || vocab_->ch[i] == 0) return false;
+    const char32_t c = vocab_->ch[i];
+    if ((vocab_->tone[i] & mask_) == 0) return false;
+    if (pos_ == 0 && static_cast<size_t>(line_) < acrostic_.size() &&
+        acrostic_[static_cast<size_t>(line_)] != c)
+        return false;
+    const LineDef& l = v_.lines[static_cast<size_t>(line_)];
+    if (l.rhyme != 0 && pos_ == l.length - 1) {
+        const char tone = l.rhyme_tone();
+        const std::vector<int>& keys = tone == 'P' ? vocab_->keys_p[i] : vocab_->keys_z[i];
+        const std::string id_ = set_id(l);
+        auto used = used_.find(id_);
+        if (used != used_.end() && used->second.count(c) != 0 && !(l.repeat_ok && c == last_rhyme_))
+            return false;
+        auto live = live_keys_.find(id_);
+        for (int k : keys) {
+            if (live != live_keys_.end()) {
+                if (std::find(live->second.begin(), live->second.end(), k) != live->second.end())
+                    return true;
+            } else {
+                // First rhyme of the set: only a key with enough characters for every line.
+                bool enough = true;
+                for (const auto& [t, n] : need_.at(id_)) {
+                    auto it = vocab_->key_count.find({k, t});
+                    if (it == vocab_->key_count.end() || it->second < n) enough = false;
+                }
+                if (enough) return true;
+            }
+        }
+        return false;
+    }
+    return true;
+}
+
+void ZhConstraint::apply(gen::CandidateSet& c) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    if (done_) {
+        for (gen::Candidate& x : c.items) {
+            if (x.id != vocab_->eos) x.logit = ninf;
+        }
+        return;
+    }
+    if (forced_at_ < forced_.size()) {
+        const model::TokenId want = forced_[forced_at_];
+        for (gen::Candidate& x : c.items) {
+            if (x.id != want) x.logit = ninf;
+        }
+        return;
+    }
+    for (gen::Candidate& x : c.items) {
+        if (!char_ok(x.id)) x.logit = ninf;
+    }
+}
+
+void ZhConstraint::end_line() {
+    const LineDef& l = v_.lines[static_cast<size_t>(line_)];
+    const bool last = static_cast<size_t>(line_) + 1 == v_.lines.size();
+    bool stop;
+    if (form_.ci) stop = last || l.rhyme != 0;
+    else stop = last || line_ % 2 == 1;
+    forced_ = stop ? vocab_->stop_nl : vocab_->comma_nl;
+    forced_at_ = 0;
+    ++line_;
+    pos_ = 0;
+    if (!last) {
+        const LineDef& n = v_.lines[static_cast<size_t>(line_)];
+        alive_.assign(n.patterns.size(), 1);
+        mask_ = 0;
+        for (const std::string& p : n.patterns) mask_ |= p[0] == 'P' ? kPing : kZe;
+    }
+}
+
+void ZhConstraint::accept(model::TokenId id) {
+    if (done_) return;
+    if (forced_at_ < forced_.size()) {
+        ++forced_at_;
+        if (forced_at_ == forced_.size() && static_cast<size_t>(line_) == v_.lines.size()) done_ = true;
+        return;
+    }
+    const auto i = static_cast<size_t>(id);
+    if (i >= vocab_->ch.size() || vocab_->ch[i] == 0) return;  // not ours (apply ruled it out)
+    const LineDef& l = v_.lines[static_cast<size_t>(line_)];
+    const uint8_t t = vocab_->tone[i];
+    for (size_t k = 0; k < l.patterns.size(); ++k) {
+        const char p = l.patterns[k][static_cast<size_t>(pos_)];
+        if ((t & (p == 'P' ? kPing : kZe)) == 0) alive_[k] = 0;
+    }
+    if (l.rhyme != 0 && pos_ == l.length - 1) {
+        const std::string sid = set_id(l);
+        const std::vector<int>& keys = l.rhyme_tone() == 'P' ? vocab_->keys_p[i] : vocab_->keys_z[i];
+        auto live = live_keys_.find(sid);
+        std::vector<int> next;
+        for (int k : keys) {
+            if (live != live_keys_.end()) {
+                if (std::find(live->second.begin(), live->second.end(), k) != live->second.end())
+                    next.push_back(k);
+            } else {
+                bool enough = true;
+                for (const auto& [tt, n] : need_.at(sid)) {
+                    auto it = vocab_->key_count.find({k, tt});
+                    if (it == vocab_->key_count.end() || it->second < n) enough = false;
+                }
+                if (enough) next.push_back(k);
+            }
+        }
+        live_keys_[sid] = next;
+        used_[sid].insert(vocab_->ch[i]);
+        last_rhyme_ = vocab_->ch[i];
+    }
+    ++pos_;
+    if (pos_ == l.length) {
+        end_line();
+        return;
+    }
+    mask_ = 0;
+    for (size_t k = 0; k < l.patterns.size(); ++k) {
+        if (alive_[k]) mask_ |= l.patterns[k][static_cast<size_t>(pos_)] == 'P' ? kPing : kZe;
+    }
+}
+
+}  // namespace lyra::art::poetry

@@ -1,0 +1,141 @@
+// `lyra poem`: writes a poem that keeps its form (--form, --theme/--title, --acrostic, --rhyme,
+// the common art flags), lists the forms (--list-forms), checks a poem a person wrote
+// (--check FILE --form F: one line per fault, exit 1 when there are faults), and measures the
+// model under the constraints (`lyra poem eval [--form F] [--count N]`).
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "art/poetry/poem.h"
+#include "cli/art_cli.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "generate/result_json.h"
+
+namespace lyra::cli {
+
+namespace {
+
+struct PoemFlags {
+    ArtCliState st;
+    std::string form, theme, title, acrostic, rhyme, check;
+    bool list = false;
+    // eval
+    std::vector<std::string> eval_forms;
+    int count = 100;
+    std::string eval_model, eval_rhyme = "pingshui";
+    int eval_threads = 0;
+    bool eval_json = false;
+};
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw_error(ErrorKind::NotFound, "check: cannot open '{}'; expected a readable text file", path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void run_poem(PoemFlags& f, CLI::App* cmd) {
+    if (f.list) {
+        for (const auto& [name, desc] : art::poetry::list_forms())
+            std::printf("%-14s %s\n", name.c_str(), desc.c_str());
+        return;
+    }
+    if (f.form.empty())
+        throw_error(ErrorKind::Usage, "poem: --form is required; expected e.g. --form wujue (see --list-forms)");
+    if (!f.check.empty()) {
+        const std::string text = read_file(f.check);
+        auto faults = art::poetry::check_poem(f.form, text, f.rhyme.empty() ? "pingshui" : f.rhyme);
+        if (f.st.json) {
+            nlohmann::json arr = nlohmann::json::array();
+            for (const auto& x : faults)
+                arr.push_back({{"line", x.line}, {"position", x.position}, {"expected", x.expected},
+                               {"found", x.found}, {"message", x.message}});
+            nlohmann::json out = {{"form", f.form}, {"ok", faults.empty()}, {"faults", arr}};
+            std::printf("%s\n", gen::dump_json(out).c_str());
+        } else if (faults.empty()) {
+            std::printf("ok: the poem keeps the form %s\n", f.form.c_str());
+        } else {
+            for (const auto& x : faults) std::printf("%s\n", x.message.c_str());
+        }
+        std::fflush(stdout);
+        if (!faults.empty())
+            throw_error(ErrorKind::InvalidArgument, "check: {} fault{} against {}", faults.size(),
+                        faults.size() == 1 ? "" : "s", f.form);
+        return;
+    }
+    auto& r = f.st.request;
+    r["form"] = f.form;
+    if (cmd->count("--theme")) r["theme"] = f.theme;
+    if (cmd->count("--title")) r["title"] = f.title;
+    if (cmd->count("--acrostic")) r["acrostic"] = f.acrostic;
+    if (cmd->count("--rhyme")) r["rhyme"] = f.rhyme;
+    run_art_command(art::poetry::write_poem, f.st);
+}
+
+void run_eval(PoemFlags& f) {
+    const int threads = f.eval_threads > 0
+                            ? f.eval_threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    core::ThreadPool pool(threads);
+    art::ModelCache models;
+    art::Context ctx{.pool = &pool, .models = &models};
+    art::CommonOptions common;
+    common.model = f.eval_model;
+    const std::string model = art::resolve_model(common, art::poetry::kZhModel);
+    nlohmann::json rows = art::poetry::eval_poems(f.eval_forms, f.count, model, f.eval_rhyme, ctx);
+    if (f.eval_json) {
+        std::printf("%s\n", gen::dump_json(nlohmann::json{{"model", model}, {"forms", rows}}).c_str());
+        return;
+    }
+    std::printf("model %s, %d poems per form, rhyme book %s\n", model.c_str(), f.count, f.eval_rhyme.c_str());
+    std::printf("%-14s %7s %7s %7s %7s %8s %8s %9s\n", "form", "length", "rhyme", "tone", "full",
+                "dist-2", "copied", "ll/char");
+    for (const auto& row : rows) {
+        std::string copied = row["copied_line_share"].is_null()
+                                 ? std::string("n/a")
+                                 : fmt::format("{:.3f}", row["copied_line_share"].get<double>());
+        std::printf("%-14s %6.1f%% %6.1f%% %6.1f%% %6.1f%% %8.3f %8s %9.3f\n",
+                    row["form"].get<std::string>().c_str(), 100 * row["line_length_accuracy"].get<double>(),
+                    100 * row["rhyme_accuracy"].get<double>(), 100 * row["tone_accuracy"].get<double>(),
+                    100 * row["full_compliance"].get<double>(), row["distinct_2"].get<double>(),
+                    copied.c_str(), row["loglik_per_char"].get<double>());
+    }
+}
+
+}  // namespace
+
+void add_poem_command(CLI::App& app) {
+    auto f = std::make_shared<PoemFlags>();
+    auto* cmd = app.add_subcommand("poem", "Write a poem that keeps its form (Chinese and English forms)");
+    cmd->add_option("--form", f->form, "the form: wujue, qijue, wulv, qilv, ci:<词牌>, ... (--list-forms)");
+    cmd->add_option("--theme", f->theme, "a keyword, a title or a first line");
+    cmd->add_option("--title", f->title, "the poem's title (instead of --theme)");
+    cmd->add_option("--acrostic", f->acrostic, "藏头: characters (letters) that begin each line");
+    cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default) or xinyun");
+    cmd->add_flag("--list-forms", f->list, "print every form with a one-line description");
+    cmd->add_option("--check", f->check, "check the poem in FILE against --form and explain each fault");
+    add_common_art_flags(cmd, f->st);
+    auto* ev = cmd->add_subcommand("eval", "Measure form compliance of generated poems");
+    ev->add_option("--form", f->eval_forms, "a form to evaluate (repeatable; default: every Chinese form)");
+    ev->add_option("--count", f->count, "poems per form, seeds 1..count (default 100)")->check(CLI::Range(1, 10000));
+    ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/poetry-zh.gguf)");
+    ev->add_option("--rhyme", f->eval_rhyme, "rhyme book: pingshui (default) or xinyun");
+    ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
+    ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
+    ev->callback([f] { run_eval(*f); });
+    cmd->callback([f, cmd, ev] {
+        if (ev->parsed()) return;
+        run_poem(*f, cmd);
+    });
+}
+
+}  // namespace lyra::cli
