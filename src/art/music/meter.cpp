@@ -331,6 +331,32 @@ MeterReport check_meter(const Tune& tune) {
     return r;
 }
 
+std::vector<WrittenNote> written_notes(const Tune& tune) {
+    Walk w = walk(tune);
+    std::map<size_t, const Sym*> by_elem;
+    for (const Sym& s : w.syms) by_elem[s.elem] = &s;
+    std::vector<WrittenNote> out;
+    int bar = 0;
+    Frac offset = {0};
+    bool any = false;
+    for (size_t i = 0; i < tune.body.size(); ++i) {
+        const Element& e = tune.body[i];
+        if (e.kind == ElemKind::Bar) {
+            if (any) ++bar;
+            any = false;
+            offset = Frac(0);
+            continue;
+        }
+        auto it = by_elem.find(i);
+        if (it == by_elem.end()) continue;
+        const Sym& s = *it->second;
+        out.push_back({i, bar, offset, s.dur, s.midi, s.tie, w.bar_len_at[i]});
+        offset = offset + s.dur;
+        any = true;
+    }
+    return out;
+}
+
 Performance perform(const Tune& tune) {
     Performance p;
     Walk w = walk(tune);

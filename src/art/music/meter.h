@@ -38,6 +38,18 @@ struct MeterReport {
 // section's last bar (before ||, |], :|, an ending or the end) may be short; no bar may be long.
 MeterReport check_meter(const Tune& tune);
 
+// A note, chord or rest as written, with where it falls in its bar (for harmony and lyrics).
+struct WrittenNote {
+    size_t elem = 0;       // index in Tune::body
+    int bar = 0;           // 0-based written bar
+    Frac offset = {};      // from the start of its bar, whole notes
+    Frac dur = {};
+    std::vector<int> midi = {};  // empty for a rest
+    bool tie = false;
+    Frac bar_len = {};     // the meter's bar length there
+};
+std::vector<WrittenNote> written_notes(const Tune& tune);
+
 // --- the performance ---------------------------------------------------------------------------
 
 struct PlayedNote {

@@ -244,6 +244,13 @@ int TuneConstraint::min_chars_to_end(const State& s) const {
     return total;
 }
 
+int TuneConstraint::min_tokens() const {
+    State s;
+    s.rem = bar_units_;
+    if (spec_.parts[0].repeat) s.forced = "|:";
+    return min_chars_to_end(s) + 1;
+}
+
 bool TuneConstraint::viable(const State& s) const {
     if (s.done) return true;
     int n_parts = static_cast<int>(spec_.parts.size());

@@ -57,6 +57,8 @@ public:
     const std::string& text() const { return text_; }
     bool dead_end() const { return dead_end_; }
     int bar_half_units() const { return bar_units_; }
+    // The fewest tokens (characters) a whole tune of this spec takes, end-of-generation included.
+    int min_tokens() const;
 
     // Feeds text directly (tests, and to check a body): false at the first character refused.
     bool feed(std::string_view s);

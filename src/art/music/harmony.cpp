@@ -1,0 +1,447 @@
+// Harmony (Viterbi over diatonic triads) and lyrics (syllables on notes) — harmony.h.
+#include "art/music/harmony.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "art/music/meter.h"
+#include "core/error.h"
+
+namespace lyra::art::music {
+
+namespace {
+
+struct ChordCand {
+    std::string name;
+    std::vector<int> pcs;
+    int degree;  // 0 = tonic, 4 = dominant
+};
+
+std::string pc_name(char letter, int acc) {
+    std::string s(1, letter);
+    if (acc > 0) s += std::string(static_cast<size_t>(acc), '#');
+    if (acc < 0) s += std::string(static_cast<size_t>(-acc), 'b');
+    return s;
+}
+
+std::vector<ChordCand> candidates(const Key& key) {
+    std::array<int, 7> pcs = key.scale_pcs();
+    std::array<int, 7> sig = key.signature();
+    static const char letters[] = "CDEFGAB";
+    int li = letter_index(key.tonic);
+    std::vector<ChordCand> out;
+    for (int d = 0; d < 7; ++d) {
+        int r = pcs[static_cast<size_t>(d)], t = pcs[static_cast<size_t>((d + 2) % 7)],
+            f = pcs[static_cast<size_t>((d + 4) % 7)];
+        int third = (t - r + 12) % 12, fifth = (f - r + 12) % 12;
+        if (fifth != 7) continue;  // diminished: left out
+        char letter = letters[(li + d) % 7];
+        std::string name = pc_name(letter, sig[static_cast<size_t>(letter_index(letter))]) + (third == 3 ? "m" : "");
+        out.push_back({name, {r, t, f}, d});
+    }
+    // Minor modes: the major dominant (harmonic minor) too.
+    if (key.mode == Mode::Minor || key.mode == Mode::Dorian) {
+        int r = pcs[4];
+        char letter = letters[(li + 4) % 7];
+        std::string name = pc_name(letter, sig[static_cast<size_t>(letter_index(letter))]);
+        bool have = std::any_of(out.begin(), out.end(), [&](const ChordCand& c) { return c.name == name; });
+        if (!have) out.push_back({name, {r, (r + 4) % 12, (r + 7) % 12}, 4});
+    }
+    return out;
+}
+
+bool has(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+}  // namespace
+
+std::vector<std::string> harmonize(Tune& tune) {
+    // Drop the old chord symbols (annotations, which are not chords, stay).
+    std::vector<Element> body;
+    for (Element& e : tune.body) {
+        if (e.kind == ElemKind::ChordSymbol && !chord_pitch_classes(e.text).empty()) continue;
+        body.push_back(std::move(e));
+    }
+    tune.body = std::move(body);
+    Key key = parse_key(tune.field('K'));
+    if (key.none) key = Key{};
+    std::vector<ChordCand> cands = candidates(key);
+    std::vector<WrittenNote> notes = written_notes(tune);
+    if (notes.empty()) return {};
+
+    // Segments: half bars where the bar splits evenly in two beats groups, else whole bars.
+    struct Segment {
+        int bar;
+        Frac start;  // within the bar
+        size_t first_note;  // index into notes of the first note starting in it (or npos)
+        std::vector<double> w = std::vector<double>(12, 0.0);
+        bool section_end = false, half = false;
+    };
+    std::vector<Segment> segs;
+    int n_bars = notes.back().bar + 1;
+    std::vector<Frac> bar_len(static_cast<size_t>(n_bars));
+    for (const WrittenNote& n : notes) bar_len[static_cast<size_t>(n.bar)] = n.bar_len;
+    for (int b = 0; b < n_bars; ++b) {
+        Frac len = bar_len[static_cast<size_t>(b)];
+        Frac full = len;
+        bool split = false;
+        // Split 4/4, 2/2, 6/8, 12/8 bars (two equal beat groups); not 3/4, 9/8.
+        for (const WrittenNote& n : notes) {
+            if (n.bar == b) full = n.bar_len;
+        }
+        Frac half = full * Frac(1, 2);
+        if (full == Frac(1) || full == Frac(3, 4) || full == Frac(3, 2)) split = true;
+        (void)len;
+        segs.push_back({b, Frac(0), std::string::npos, std::vector<double>(12, 0.0), false, false});
+        if (split) segs.push_back({b, half, std::string::npos, std::vector<double>(12, 0.0), false, true});
+    }
+    auto seg_of = [&](const WrittenNote& n) {
+        // The last segment of n's bar that starts at or before the note.
+        size_t best = 0;
+        for (size_t s = 0; s < segs.size(); ++s) {
+            if (segs[s].bar == n.bar && segs[s].start <= n.offset) best = s;
+        }
+        return best;
+    };
+    for (size_t i = 0; i < notes.size(); ++i) {
+        const WrittenNote& n = notes[i];
+        size_t s = seg_of(n);
+        if (segs[s].first_note == std::string::npos && n.offset == segs[s].start) segs[s].first_note = i;
+        if (n.midi.empty()) continue;
+        double w = n.dur.value() * (n.offset == segs[s].start ? 1.5 : 1.0);
+        for (int m : n.midi) segs[s].w[static_cast<size_t>(((m % 12) + 12) % 12)] += w;
+    }
+    // Section ends: the bar before ":|", "||", "|]" or the end.
+    {
+        int bar = 0;
+        bool any = false;
+        std::set<int> ends;
+        for (const Element& e : tune.body) {
+            if (e.kind == ElemKind::Note || e.kind == ElemKind::Chord) any = true;
+            if (e.kind == ElemKind::Bar) {
+                if (any && (e.text.find(":|") != std::string::npos || e.text == "||" || e.text == "|]" ||
+                            e.text == "::")) {
+                    ends.insert(bar);
+                }
+                if (any) ++bar;
+                any = false;
+            }
+        }
+        ends.insert(n_bars - 1);
+        for (Segment& s : segs) s.section_end = ends.count(s.bar) > 0;
+    }
+
+    // Viterbi.
+    size_t S = segs.size(), C = cands.size();
+    const double kNeg = -std::numeric_limits<double>::infinity();
+    std::vector<std::vector<double>> score(S, std::vector<double>(C, kNeg));
+    std::vector<std::vector<size_t>> back(S, std::vector<size_t>(C, 0));
+    auto local = [&](size_t s, size_t c) {
+        const Segment& seg = segs[s];
+        double total = 0, in = 0;
+        for (int pc = 0; pc < 12; ++pc) {
+            total += seg.w[static_cast<size_t>(pc)];
+            if (has(cands[c].pcs, pc)) in += seg.w[static_cast<size_t>(pc)];
+        }
+        double v = total > 0 ? 3.0 * in / total - 1.0 * (total - in) / total : 0.0;
+        int deg = cands[c].degree;
+        if (deg == 0 || deg == 3 || deg == 4) v += 0.15;  // primary triads
+        if (s == 0 && deg == 0) v += 1.0;
+        bool last_of_section = seg.section_end && (s + 1 == S || segs[s + 1].bar != seg.bar);
+        if (last_of_section && deg == 0) v += 1.5;
+        if (s + 1 == S && deg != 0) v -= 3.0;  // the tune ends on the tonic
+        // The segment before a section's last one: dominant.
+        if (s + 1 < S && segs[s + 1].section_end && (s + 2 == S || segs[s + 2].bar != segs[s + 1].bar) &&
+            segs[s + 1].bar != seg.bar && deg == 4) {
+            v += 0.8;
+        }
+        return v;
+    };
+    auto trans = [&](size_t s, size_t a, size_t b) {
+        double v = 0;
+        for (int pc : cands[a].pcs) v += has(cands[b].pcs, pc) ? 0.1 : 0.0;  // common tones
+        int motion = (cands[b].pcs[0] - cands[a].pcs[0] + 12) % 12;
+        if (motion == 5) v += 0.3;  // falling fifth (V -> I, ii -> V)
+        if (segs[s].half) v += a == b ? 0.4 : -0.5;  // change inside a bar only when it pays
+        else if (a == b) v += 0.1;
+        return v;
+    };
+    for (size_t c = 0; c < C; ++c) score[0][c] = local(0, c);
+    for (size_t s = 1; s < S; ++s) {
+        for (size_t c = 0; c < C; ++c) {
+            double l = local(s, c);
+            for (size_t p = 0; p < C; ++p) {
+                double v = score[s - 1][p] + trans(s, p, c) + l;
+                if (v > score[s][c]) {
+                    score[s][c] = v;
+                    back[s][c] = p;
+                }
+            }
+        }
+    }
+    std::vector<size_t> path(S);
+    path[S - 1] = static_cast<size_t>(std::max_element(score[S - 1].begin(), score[S - 1].end()) - score[S - 1].begin());
+    for (size_t s = S - 1; s > 0; --s) path[s - 1] = back[s][path[s]];
+
+    // Insert a symbol at each bar start and at each change, before the segment's first note.
+    std::map<size_t, std::string> at;  // element index -> chord
+    std::vector<std::string> chosen;
+    for (size_t s = 0; s < S; ++s) {
+        if (segs[s].first_note == std::string::npos) continue;
+        if (segs[s].half && path[s] == path[s - 1]) continue;
+        at[notes[segs[s].first_note].elem] = cands[path[s]].name;
+        chosen.push_back(cands[path[s]].name);
+    }
+    std::vector<Element> out;
+    for (size_t i = 0; i < tune.body.size(); ++i) {
+        auto it = at.find(i);
+        if (it != at.end()) {
+            Element cs;
+            cs.kind = ElemKind::ChordSymbol;
+            cs.text = it->second;
+            // Before the note's decorations/grace notes too: walk back over them.
+            size_t insert = out.size();
+            while (insert > 0 && (out[insert - 1].kind == ElemKind::Decoration ||
+                                  out[insert - 1].kind == ElemKind::Grace ||
+                                  out[insert - 1].kind == ElemKind::SlurOpen ||
+                                  out[insert - 1].kind == ElemKind::Tuplet)) {
+                --insert;
+            }
+            out.insert(out.begin() + static_cast<std::ptrdiff_t>(insert), cs);
+        }
+        out.push_back(tune.body[i]);
+    }
+    tune.body = std::move(out);
+    return chosen;
+}
+
+// --- lyrics ----------------------------------------------------------------------------------
+
+namespace {
+
+bool is_vowel(char c, bool y_vowel) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || (y_vowel && c == 'y');
+}
+
+// Decodes one UTF-8 code point at s[i] (advances i).
+uint32_t next_cp(const std::string& s, size_t& i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    uint32_t cp = len == 1 ? c : c & (0x3f >> (len - 1));
+    for (int k = 1; k < len && i + static_cast<size_t>(k) < s.size(); ++k) {
+        cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0x3f);
+    }
+    i += static_cast<size_t>(len);
+    return cp;
+}
+
+bool is_cjk(uint32_t cp) {
+    return (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xf900 && cp <= 0xfaff);
+}
+
+std::map<std::string, int> cmu_counts(const std::string& index_js, const std::set<std::string>& words) {
+    std::map<std::string, int> out;
+    if (index_js.empty() || words.empty()) return out;
+    std::ifstream f(index_js);
+    std::string line;
+    while (std::getline(f, line)) {
+        size_t q1 = line.find('"');
+        if (q1 == std::string::npos) continue;
+        size_t q2 = line.find('"', q1 + 1);
+        if (q2 == std::string::npos) continue;
+        std::string w = line.substr(q1 + 1, q2 - q1 - 1);
+        if (!words.count(w)) continue;
+        size_t q3 = line.find('"', q2 + 1), q4 = q3 == std::string::npos ? q3 : line.find('"', q3 + 1);
+        if (q4 == std::string::npos) continue;
+        int n = 0;
+        for (size_t k = q3; k < q4; ++k) n += std::isdigit(static_cast<unsigned char>(line[k])) ? 1 : 0;
+        if (n > 0) out[w] = n;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> split_word(const std::string& word, int want) {
+    // Vowel groups: each starts a syllable; consonants between two groups split in the middle
+    // (one consonant goes with the next syllable). A final silent 'e' joins the group before.
+    std::string w = word;
+    std::vector<std::pair<size_t, size_t>> groups;
+    for (size_t i = 0; i < w.size();) {
+        if (is_vowel(w[i], i > 0)) {
+            size_t j = i;
+            while (j < w.size() && is_vowel(w[j], true)) ++j;
+            groups.push_back({i, j});
+            i = j;
+        } else {
+            ++i;
+        }
+    }
+    if (groups.size() > 1) {
+        auto [a, b] = groups.back();
+        bool silent_e = b == w.size() && b - a == 1 && std::tolower(static_cast<unsigned char>(w[a])) == 'e' &&
+                        !(a >= 2 && std::tolower(static_cast<unsigned char>(w[a - 1])) == 'l' &&
+                          !is_vowel(w[a - 2], true));
+        if (silent_e) groups.pop_back();
+    }
+    if (want > 0) {
+        while (static_cast<int>(groups.size()) > want && groups.size() > 1) {
+            // Merge the closest pair (fewest consonants between).
+            size_t best = 0, gap = SIZE_MAX;
+            for (size_t k = 0; k + 1 < groups.size(); ++k) {
+                size_t g = groups[k + 1].first - groups[k].second;
+                if (g < gap) gap = g, best = k;
+            }
+            groups[best].second = groups[best + 1].second;
+            groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+        }
+    }
+    if (groups.size() <= 1) return {word};
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t k = 0; k + 1 < groups.size(); ++k) {
+        size_t cons_begin = groups[k].second, cons_end = groups[k + 1].first;
+        size_t cut = cons_end - cons_begin <= 1 ? cons_begin : cons_begin + (cons_end - cons_begin) / 2;
+        out.push_back(w.substr(start, cut - start));
+        start = cut;
+    }
+    out.push_back(w.substr(start));
+    return out;
+}
+
+std::vector<Syllable> syllabify(const std::string& text, const std::string& cmu_index_js) {
+    std::vector<Syllable> out;
+    // Words: runs of ASCII letters/apostrophes; each CJK character is its own word.
+    std::vector<std::string> words;
+    std::vector<bool> cjk;
+    std::string cur;
+    auto flush = [&]() {
+        if (!cur.empty()) {
+            words.push_back(cur);
+            cjk.push_back(false);
+            cur.clear();
+        }
+    };
+    for (size_t i = 0; i < text.size();) {
+        size_t at = i;
+        uint32_t cp = next_cp(text, i);
+        if (cp < 0x80 && (std::isalpha(static_cast<int>(cp)) || (cp == '\'' && !cur.empty()))) {
+            cur += static_cast<char>(cp);
+        } else if (is_cjk(cp)) {
+            flush();
+            words.push_back(text.substr(at, i - at));
+            cjk.push_back(true);
+        } else {
+            flush();
+        }
+    }
+    flush();
+    std::set<std::string> lower;
+    for (size_t k = 0; k < words.size(); ++k) {
+        if (cjk[k]) continue;
+        std::string l;
+        for (char c : words[k]) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        lower.insert(l);
+    }
+    std::map<std::string, int> counts = cmu_counts(cmu_index_js, lower);
+    for (size_t k = 0; k < words.size(); ++k) {
+        if (cjk[k]) {
+            out.push_back({words[k], true});
+            continue;
+        }
+        std::string l;
+        for (char c : words[k]) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto it = counts.find(l);
+        std::vector<std::string> parts = split_word(words[k], it == counts.end() ? 0 : it->second);
+        for (size_t p = 0; p < parts.size(); ++p) out.push_back({parts[p], p + 1 == parts.size()});
+    }
+    if (out.empty()) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "lyrics: no words to set; expected English words or Chinese characters");
+    }
+    return out;
+}
+
+int count_sung_notes(const Tune& tune) {
+    int n = 0;
+    bool tied = false;
+    for (const WrittenNote& w : written_notes(tune)) {
+        if (w.midi.empty()) continue;
+        if (!tied) ++n;
+        tied = w.tie;
+    }
+    return n;
+}
+
+void set_lyrics(Tune& tune, const std::vector<Syllable>& syl) {
+    // Remove old lyrics lines.
+    std::vector<Element> body;
+    for (Element& e : tune.body) {
+        if (e.kind == ElemKind::Field && e.text.rfind("w:", 0) == 0) continue;
+        body.push_back(std::move(e));
+    }
+    tune.body = std::move(body);
+    std::vector<WrittenNote> notes = written_notes(tune);
+    // Sung notes in order: index of the element, skipping tie continuations.
+    std::vector<size_t> sung;
+    bool tied = false;
+    for (const WrittenNote& w : notes) {
+        if (w.midi.empty()) continue;
+        if (!tied) sung.push_back(w.elem);
+        tied = w.tie;
+    }
+    size_t M = sung.size(), N = syl.size();
+    if (N > M) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "lyrics: {} syllables but the melody has {} notes; expected at most one syllable "
+                    "per note (use more --bars)",
+                    N, M);
+    }
+    // Note j starts syllable i when j == floor(i * M / N).
+    std::vector<int> starts(M, -1);
+    for (size_t i = 0; i < N; ++i) starts[i * M / N] = static_cast<int>(i);
+    std::map<size_t, std::string> token;  // element -> its w: token
+    for (size_t j = 0; j < M; ++j) {
+        if (starts[j] >= 0) {
+            const Syllable& s = syl[static_cast<size_t>(starts[j])];
+            std::string t = s.text;
+            if (!s.word_end) t.push_back('-');
+            token.emplace(sung[j], std::move(t));
+        } else {
+            token.emplace(sung[j], std::string(1, '_'));
+        }
+    }
+    // One w: line after each music line that has sung notes.
+    std::vector<Element> out;
+    std::string line;
+    for (size_t i = 0; i < tune.body.size(); ++i) {
+        out.push_back(tune.body[i]);
+        auto it = token.find(i);
+        if (it != token.end()) {
+            bool glue = !line.empty() && line.back() == '-';
+            if (!line.empty() && !glue) line += ' ';
+            line += it->second;
+        }
+        if (tune.body[i].kind == ElemKind::LineBreak && !line.empty()) {
+            Element w;
+            w.kind = ElemKind::Field;
+            w.text = "w:" + line;
+            out.push_back(std::move(w));
+            line.clear();
+        }
+    }
+    if (!line.empty()) {
+        Element w;
+        w.kind = ElemKind::Field;
+        w.text = "w:" + line;
+        out.push_back(std::move(w));
+    }
+    tune.body = std::move(out);
+}
+
+}  // namespace lyra::art::music
