@@ -2,6 +2,7 @@
 // lands; until then its entry says so.
 #include "studio/registry.h"
 
+#include "art/poetry/en/en_poem.h"
 #include "core/error.h"
 
 namespace lyra::studio {
@@ -34,7 +35,9 @@ const ArtformInfo* find_artform(std::string_view name) {
 }
 
 const std::vector<CorpusBuilderInfo>& corpus_builders() {
-    static const std::vector<CorpusBuilderInfo> list = {};
+    static const std::vector<CorpusBuilderInfo> list = {
+        {"english-verse", "English verse from ../shared/data/english-poetry as \"form: ...\" poems", art::poetry::en::build_corpus},
+    };
     return list;
 }
 

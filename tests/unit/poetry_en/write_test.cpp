@@ -40,7 +40,7 @@ protected:
             o.init_std = seed == 1 ? 0.02f : 1.0f;  // near-uniform, and strongly opinionated
             model::init_model(o, *tok, (dir_ / ("m" + std::to_string(seed) + ".gguf")).string());
         }
-        pool_ = new core::ThreadPool(2);
+        pool_ = new core::ThreadPool(1);
         models_ = new ModelCache();
     }
     static void TearDownTestSuite() {

@@ -45,23 +45,27 @@ bool usable_word(const std::string& w, int syllables) {
     for (char c : w)
         if (!is_lower(c) && c != '\'') return false;
     if (w.size() == 1 && w != "a" && w != "i" && w != "o") return false;
-    return true;
+    return w.find_first_of("aeiouy") != std::string::npos;  // no "th", "xml"
 }
 
-// Lower-case words of the English poetry corpus (empty when it is not installed).
+// Lower-case words of the shared English corpora (verse, stories, Shakespeare; empty when they
+// are not installed).
 std::set<std::string> corpus_words() {
     std::set<std::string> out;
-    std::string dir;
+    std::string root;
     try {
-        dir = shared_data_dir() + "/english-poetry";
+        root = shared_data_dir();
     } catch (const Error&) {
         return out;
     }
     std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) return out;
     std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.path().extension() == ".txt") files.push_back(e.path());
+    for (const char* sub : {"english-poetry", "english-stories", "tinyshakespeare"}) {
+        const std::filesystem::path dir = std::filesystem::path(root) / sub;
+        if (!std::filesystem::is_directory(dir, ec)) continue;
+        for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+            if (e.path().extension() == ".txt") files.push_back(e.path());
+    }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
         std::ifstream in(f, std::ios::binary);
@@ -171,7 +175,7 @@ std::shared_ptr<const Lexicon> Lexicon::standard() {
                     ++per_letter[w.text[0] - 'a'];
                 }
             for (const LexWord& w : all)
-                if (per_letter[w.text[0] - 'a'] < 20 && !corpus.count(w.text)) chosen.push_back(w);
+                if (per_letter[w.text[0] - 'a'] < 3 && !corpus.count(w.text)) chosen.push_back(w);
         }
         lex = std::make_shared<const Lexicon>(std::move(chosen));
     });

@@ -46,9 +46,9 @@ public:
     explicit Lexicon(std::vector<LexWord> words);  // sorts and de-duplicates by spelling
 
     // The standard generation lexicon, built once: CMU dictionary words of letters (and inner
-    // apostrophes), at most 12 letters and 3 per syllable plus 2; when the English poetry
-    // corpus in ../shared/data is present, only words it uses (letters it lacks words for keep
-    // the dictionary's).
+    // apostrophes) with a vowel, at most 12 letters and 3 per syllable plus 2; when the English
+    // corpora in ../shared/data (poetry, stories, Shakespeare) are present, only words they use
+    // (a letter with fewer than 3 such words keeps the dictionary's).
     static std::shared_ptr<const Lexicon> standard();
 
     int child(int node, char c) const;  // -1 when absent
