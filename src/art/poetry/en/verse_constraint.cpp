@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
 #include "art/common/data_paths.h"
 #include "art/poetry/en/pronounce.h"
@@ -50,8 +51,9 @@ bool usable_word(const std::string& w, int syllables) {
 
 // Lower-case words of the shared English corpora (verse, stories, Shakespeare; empty when they
 // are not installed).
-std::set<std::string> corpus_words() {
-    std::set<std::string> out;
+std::unordered_set<std::string> corpus_words() {
+    std::unordered_set<std::string> out;
+    out.reserve(60000);
     std::string root;
     try {
         root = shared_data_dir();
@@ -158,7 +160,7 @@ std::shared_ptr<const Lexicon> Lexicon::standard() {
     static std::shared_ptr<const Lexicon> lex;
     std::call_once(once, [] {
         const Dictionary& dict = Dictionary::get();
-        const std::set<std::string> corpus = corpus_words();
+        const std::unordered_set<std::string> corpus = corpus_words();
         std::vector<LexWord> all;
         for (const auto& [w, prons] : dict.words()) {
             const Pron& p = prons.front();
