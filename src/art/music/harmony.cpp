@@ -85,19 +85,20 @@ std::vector<std::string> harmonize(Tune& tune) {
     int n_bars = notes.back().bar + 1;
     std::vector<Frac> bar_len(static_cast<size_t>(n_bars));
     for (const WrittenNote& n : notes) bar_len[static_cast<size_t>(n.bar)] = n.bar_len;
+    // Bars of an even number of beats (2/4, 4/4, 2/2, 6/8, 12/8) split into two halves.
+    bool even_beats = false;
+    try {
+        Meter m = parse_meter(tune.field('M'));
+        int beats = m.compound() ? m.beats_num / 3 : m.beats_num;
+        even_beats = !m.free && beats % 2 == 0;
+    } catch (const Error&) {
+    }
     for (int b = 0; b < n_bars; ++b) {
-        Frac len = bar_len[static_cast<size_t>(b)];
-        Frac full = len;
-        bool split = false;
-        // Split 4/4, 2/2, 6/8, 12/8 bars (two equal beat groups); not 3/4, 9/8.
-        for (const WrittenNote& n : notes) {
-            if (n.bar == b) full = n.bar_len;
-        }
-        Frac half = full * Frac(1, 2);
-        if (full == Frac(1) || full == Frac(3, 4) || full == Frac(3, 2)) split = true;
-        (void)len;
+        Frac full = bar_len[static_cast<size_t>(b)];
         segs.push_back({b, Frac(0), std::string::npos, std::vector<double>(12, 0.0), false, false});
-        if (split) segs.push_back({b, half, std::string::npos, std::vector<double>(12, 0.0), false, true});
+        if (even_beats && full.num > 0) {
+            segs.push_back({b, full * Frac(1, 2), std::string::npos, std::vector<double>(12, 0.0), false, true});
+        }
     }
     auto seg_of = [&](const WrittenNote& n) {
         // The last segment of n's bar that starts at or before the note.
