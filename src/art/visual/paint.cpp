@@ -1,0 +1,595 @@
+// The paint art form (paint.h): grammars per mode, prompt, critics, best-of-n, eval.
+#include "art/visual/paint.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "art/common/artifacts.h"
+#include "art/common/process.h"
+#include "art/visual/roundtrip.h"
+#include "core/error.h"
+#include "generate/constraint/constraint.h"
+#include "generate/constraint/matcher.h"
+#include "generate/generator.h"
+
+namespace lyra::art::visual {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::map<std::string, std::vector<std::string>>& palettes() {
+    static const std::map<std::string, std::vector<std::string>> m = {
+        {"all", {"black", "white", "gray", "silver", "red", "orange", "yellow", "green", "teal", "sky", "blue",
+                 "navy", "purple", "pink", "brown", "cream"}},
+        {"primary", {"red", "yellow", "blue", "black", "white"}},
+        {"pastel", {"pink", "sky", "cream", "silver", "white", "yellow"}},
+        {"earth", {"brown", "orange", "cream", "green", "gray", "black"}},
+        {"mono", {"black", "gray", "silver", "white"}},
+        {"ocean", {"navy", "blue", "sky", "teal", "white"}},
+        {"warm", {"red", "orange", "yellow", "pink", "brown"}},
+        {"cool", {"blue", "teal", "green", "purple", "sky", "navy"}},
+    };
+    return m;
+}
+
+struct MoodInfo {
+    std::string palette;  // default palette under this mood
+    double count_scale;   // scales the style's maximum shape count
+};
+
+const std::map<std::string, MoodInfo>& moods() {
+    static const std::map<std::string, MoodInfo> m = {
+        {"calm", {"pastel", 0.5}},   {"energetic", {"warm", 1.5}}, {"dark", {"mono", 1.0}},
+        {"bright", {"primary", 1.0}}, {"melancholy", {"cool", 0.75}},
+    };
+    return m;
+}
+
+std::vector<std::string> split_palette(std::string_view p) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= p.size()) {
+        size_t comma = p.find(',', pos);
+        if (comma == std::string_view::npos) comma = p.size();
+        std::string w(p.substr(pos, comma - pos));
+        while (!w.empty() && w.front() == ' ') w.erase(w.begin());
+        while (!w.empty() && w.back() == ' ') w.pop_back();
+        if (!w.empty()) out.push_back(w);
+        pos = comma + 1;
+    }
+    return out;
+}
+
+std::string list_names(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
+// The colour words of the spec's palette (explicit, else the mood's, else `fallback`).
+std::vector<std::string> colours(const PaintSpec& spec, const std::string& fallback) {
+    std::string name = spec.palette;
+    if (name.empty() && !spec.mood.empty()) name = moods().at(spec.mood).palette;
+    if (name.empty()) name = fallback;
+    auto it = palettes().find(name);
+    if (it != palettes().end()) return it->second;
+    std::vector<std::string> out;
+    for (const std::string& w : split_palette(name)) {
+        auto c = parse_color(w);
+        // canonical words, so the grammar writes what to_dsl would
+        out.push_back(color_word(*c));
+    }
+    return out;
+}
+
+std::string alt(const std::vector<std::string>& words) {
+    std::string s;
+    for (const auto& w : words) s += (s.empty() ? "" : " | ") + fmt::format("\"{}\"", w);
+    return s;
+}
+
+int max_count(const PaintSpec& spec, int base) {
+    double scale = spec.mood.empty() ? 1.0 : moods().at(spec.mood).count_scale;
+    return std::max(1, static_cast<int>(std::lround(base * scale)));
+}
+
+// Rules every grammar shares: numbers on the grid.
+const char* kNumbers =
+    "n ::= [0-9] | [1-9] [0-9] | \"1\" [01] [0-9] | \"12\" [0-7]\n"
+    "pt ::= n \" \" n\n"
+    "r ::= [1-9] | [1-5] [0-9] | \"6\" [0-3]\n"
+    "op ::= [2-9] \"0\"\n"
+    "wd ::= [1-8]\n";
+
+std::string free_grammar(const PaintSpec& spec, int shapes_max) {
+    const auto cols = colours(spec, "all");
+    std::string g = fmt::format(
+        "root ::= \"canvas 128 128\" (\" \" col)? \"\\n\" item{{1,{}}}\n"
+        "item ::= (shape | group) \"\\n\"\n"
+        "group ::= \"g\" sty \"\\n\" (shape \"\\n\"){{1,5}} \"end\"\n"
+        "shape ::= circle | ellipse | rect | polygon | polyline | path\n"
+        "circle ::= \"circle \" pt \" \" r sty\n"
+        "ellipse ::= \"ellipse \" pt \" \" r \" \" r sty\n"
+        "rect ::= \"rect \" pt \" \" r \" \" r sty\n"
+        "polygon ::= \"polygon \" pt (\" \" pt){{2,6}} sty\n"
+        "polyline ::= \"polyline \" pt (\" \" pt){{1,6}} sty\n"
+        "path ::= \"path M\" pt (\" \" seg){{1,8}} \" Z\"? sty\n"
+        "seg ::= \"L\" pt | \"H\" n | \"V\" n | \"C\" pt \" \" pt \" \" pt | \"S\" pt \" \" pt | \"Q\" pt \" \" pt | \"T\" pt"
+        " | \"A\" r \" \" r \" 0 \" [01] \" \" [01] \" \" pt\n"
+        "sty ::= (\" f \" col)? (\" s \" col \" w \" wd)? (\" o \" op)?\n"
+        "col ::= {}\n",
+        shapes_max, alt(cols));
+    return g + kNumbers;
+}
+
+std::string grid8(bool size) {
+    std::vector<std::string> v;
+    for (int k = size ? 8 : 0; k <= (size ? 128 : 120); k += 8) v.push_back(std::to_string(k));
+    return alt(v);
+}
+
+std::string style_grammar(const PaintSpec& spec) {
+    const std::string& m = spec.mode;
+    if (m == "free" || m == "subject") return free_grammar(spec, max_count(spec, 16));
+    if (m == "mondrian") {
+        auto cols = colours(spec, "primary");
+        if (std::find(cols.begin(), cols.end(), "white") == cols.end()) cols.push_back("white");
+        return fmt::format(
+                   "root ::= \"canvas 128 128 white\\n\" block{{2,{}}} line{{1,{}}}\n"
+                   "block ::= \"rect \" g \" \" g \" \" gs \" \" gs \" f \" col \" s black w \" [3-5] \"\\n\"\n"
+                   "line ::= \"path M\" g \" \" g \" \" (\"H\" | \"V\") g \" f none s black w \" [3-6] \"\\n\"\n"
+                   "g ::= {}\n"
+                   "gs ::= {}\n"
+                   "col ::= {}\n",
+                   max_count(spec, 10), max_count(spec, 6), grid8(false), grid8(true), alt(cols)) +
+               kNumbers;
+    }
+    if (m == "kandinsky") {
+        const auto cols = colours(spec, "all");
+        return fmt::format(
+                   "root ::= \"canvas 128 128 \" (\"cream\" | \"white\" | \"sky\") \"\\n\" item{{3,{}}}\n"
+                   "item ::= (disc | ring | line | arc | tri) \"\\n\"\n"
+                   "disc ::= \"circle \" pt \" \" r \" f \" col (\" o \" op)?\n"
+                   "ring ::= \"circle \" pt \" \" r \" f none s \" col \" w \" [2-6]\n"
+                   "line ::= \"polyline \" pt \" \" pt \" f none s black w \" [1-4]\n"
+                   "arc ::= \"path M\" pt \" Q\" pt \" \" pt \" f none s \" col \" w \" [1-4]\n"
+                   "tri ::= \"polygon \" pt \" \" pt \" \" pt \" f \" col\n"
+                   "col ::= {}\n",
+                   max_count(spec, 14), alt(cols)) +
+               kNumbers;
+    }
+    if (m == "albers") {
+        const auto cols = colours(spec, "all");
+        // Each square lies inside the one before whatever offsets the model picks.
+        return fmt::format(
+                   "root ::= \"canvas 128 128 \" col \"\\n\" \"rect 16 \" (\"20\" | \"24\" | \"28\") \" 96 96 f \" col \"\\n\""
+                   " \"rect 32 \" (\"40\" | \"44\" | \"48\") \" 64 64 f \" col \"\\n\""
+                   " (\"rect 48 \" (\"56\" | \"60\" | \"64\") \" 32 32 f \" col \"\\n\")?\n"
+                   "col ::= {}\n",
+                   alt(cols)) +
+               kNumbers;
+    }
+    if (m == "malevich") {
+        const auto cols = colours(spec, "primary");
+        std::vector<std::string> forms;
+        for (const auto& c : cols) {
+            if (c != "white" && c != "cream") forms.push_back(c);
+        }
+        if (forms.empty()) forms = {"black"};
+        return fmt::format(
+                   "root ::= \"canvas 128 128 \" (\"white\" | \"cream\") \"\\n\" form{{1,{}}}\n"
+                   "form ::= (bar | block | disc) \"\\n\"\n"
+                   "bar ::= \"polygon \" pt \" \" pt \" \" pt \" \" pt \" f \" col\n"
+                   "block ::= \"rect \" pt \" \" r \" \" r \" f \" col\n"
+                   "disc ::= \"circle \" pt \" \" r \" f \" col\n"
+                   "col ::= {}\n",
+                   max_count(spec, 7), alt(forms)) +
+               kNumbers;
+    }
+    if (m == "riley") {
+        auto cols = colours(spec, "mono");
+        cols.erase(std::remove(cols.begin(), cols.end(), "white"), cols.end());
+        if (cols.empty()) cols = {"black"};
+        return fmt::format(
+                   "root ::= \"canvas 128 128 white\\n\" stripe{{6,{}}}\n"
+                   "stripe ::= \"path M0 \" n \" C\" pt \" \" pt \" 127 \" n \" f none s \" col \" w \" [2-6] \"\\n\"\n"
+                   "col ::= {}\n",
+                   max_count(spec, 18), alt(cols)) +
+               kNumbers;
+    }
+    throw_error(ErrorKind::InvalidArgument, "style: unknown; expected one of {}, got '{}'", list_names(style_names()), m);
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw_error(ErrorKind::NotFound, "reference corpus '{}': cannot open; expected a corpus text file", path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The subject as one clean line: control characters become spaces, at most 200 bytes (cut at
+// a character boundary). Throws for invalid UTF-8.
+std::string clean_subject(std::string_view s) {
+    if (auto bad = gen::find_invalid_utf8(s)) {
+        throw_error(ErrorKind::InvalidArgument, "subject: invalid UTF-8 at byte {}; expected UTF-8 text", *bad);
+    }
+    std::string out;
+    for (char c : s) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+    if (out.size() > 200) {
+        size_t cut = 200;
+        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+        out.resize(cut);
+    }
+    return out;
+}
+
+std::shared_ptr<const ReferenceSet> default_reference(const std::string& path) {
+    std::error_code ec;
+    if (!path.empty()) return ReferenceSet::load(path);
+    if (fs::exists(std::string(kDefaultReference), ec)) return ReferenceSet::load(std::string(kDefaultReference));
+    return nullptr;
+}
+
+}  // namespace
+
+const std::vector<std::string>& style_names() {
+    static const std::vector<std::string> v = {"mondrian", "kandinsky", "albers", "malevich", "riley", "free"};
+    return v;
+}
+
+const std::vector<std::string>& palette_names() {
+    static const std::vector<std::string> v = [] {
+        std::vector<std::string> out;
+        for (const auto& [k, _] : palettes()) out.push_back(k);
+        return out;
+    }();
+    return v;
+}
+
+const std::vector<std::string>& mood_names() {
+    static const std::vector<std::string> v = [] {
+        std::vector<std::string> out;
+        for (const auto& [k, _] : moods()) out.push_back(k);
+        return out;
+    }();
+    return v;
+}
+
+void check_spec(const PaintSpec& spec) {
+    if (spec.mode != "subject" && std::find(style_names().begin(), style_names().end(), spec.mode) == style_names().end()) {
+        throw_error(ErrorKind::InvalidArgument, "style: unknown; expected one of {}, got '{}'", list_names(style_names()), spec.mode);
+    }
+    if (!spec.mood.empty() && !moods().count(spec.mood)) {
+        throw_error(ErrorKind::InvalidArgument, "mood: unknown; expected one of {}, got '{}'", list_names(mood_names()), spec.mood);
+    }
+    if (!spec.palette.empty() && !palettes().count(spec.palette)) {
+        const auto words = split_palette(spec.palette);
+        if (words.empty()) {
+            throw_error(ErrorKind::InvalidArgument, "palette: empty; expected a name ({}) or colours like 'red,#123456', got '{}'",
+                        list_names(palette_names()), spec.palette);
+        }
+        for (const std::string& w : words) {
+            auto c = parse_color(w);
+            if (!c || c->none) {
+                throw_error(ErrorKind::InvalidArgument, "palette: unknown colour; expected a palette name ({}) or a list of DSL colours (red, blue, ..., #rgb, #rrggbb), got '{}'",
+                            list_names(palette_names()), w);
+            }
+        }
+    }
+}
+
+std::string paint_grammar(const PaintSpec& spec) {
+    check_spec(spec);
+    return style_grammar(spec);
+}
+
+std::string paint_prompt(const PaintSpec& spec) {
+    std::string text;
+    if (spec.mode == "subject") {
+        text = clean_subject(spec.subject);
+    } else {
+        static const std::map<std::string, std::string> desc = {
+            {"mondrian", "abstract grid of primary colours, after Mondrian"},
+            {"kandinsky", "abstract circles and lines, after Kandinsky"},
+            {"albers", "nested squares, homage to the square, after Albers"},
+            {"malevich", "suprematist geometric forms, after Malevich"},
+            {"riley", "optical black and white stripes, after Bridget Riley"},
+            {"free", "abstract composition"},
+        };
+        text = desc.at(spec.mode);
+        if (!spec.subject.empty()) text += ", " + clean_subject(spec.subject);
+    }
+    if (!spec.mood.empty()) text += ", " + spec.mood;
+    return "subject: " + text + "\n";
+}
+
+std::pair<int, int> shape_range(const PaintSpec& spec) {
+    if (spec.mode == "albers") return {2, 3};
+    if (spec.mode == "riley") return {6, std::max(6, max_count(spec, 18))};
+    if (spec.mode == "malevich") return {1, max_count(spec, 7)};
+    return {2, std::max(2, max_count(spec, spec.mode == "mondrian" ? 16 : 16))};
+}
+
+std::shared_ptr<const ReferenceSet> ReferenceSet::load(const std::string& path, size_t limit) {
+    const std::string text = read_text(path);
+    auto set = std::make_shared<ReferenceSet>();
+    set->path_ = path;
+    size_t pos = 0;
+    while (pos < text.size() && set->thumbs_.size() < limit) {
+        size_t end = text.find("\n\n", pos);
+        if (end == std::string::npos) end = text.size();
+        std::string_view doc(text.data() + pos, end - pos);
+        pos = end + 2;
+        const size_t nl = doc.find('\n');
+        if (nl == std::string_view::npos) continue;
+        try {
+            set->thumbs_.push_back(render(parse_dsl(doc.substr(nl + 1)), 16));
+        } catch (const Error&) {
+            // not a drawing document: skipped
+        }
+    }
+    return set;
+}
+
+double ReferenceSet::nearest(const Image& img) const {
+    if (thumbs_.empty()) return 1;
+    const Image small = (img.width == 16 && img.height == 16) ? img : resize(img, 16, 16);
+    double best = 1;
+    for (const Image& t : thumbs_) {
+        if (t.width == 16 && t.height == 16) best = std::min(best, pixel_distance(small, t));
+    }
+    return best;
+}
+
+json paint_scores(std::string_view dsl, const PaintSpec& spec, const ReferenceSet* ref, double loglik_per_token,
+                  double& total) {
+    json s = json::object();
+    Drawing d;
+    Image img;
+    try {
+        d = parse_dsl(dsl);
+        img = render(d, 64);
+    } catch (const Error& e) {
+        s["renders"] = 0;
+        s["error"] = e.what();
+        total = -100;
+        return s;
+    }
+    const double ink = ink_fraction(img);
+    const int ncol = colour_count(img);
+    const int nshapes = count_shapes(d);
+    const auto [lo, hi] = shape_range(spec);
+    const double bal = balance(img);
+    s["renders"] = 1;
+    s["not_blank"] = ink > 0.01 ? 1 : 0;
+    s["colours"] = ncol;
+    s["shapes"] = nshapes;
+    s["shapes_in_range"] = (nshapes >= lo && nshapes <= hi) ? 1 : 0;
+    s["coverage"] = std::round(ink * 1000) / 1000;
+    s["balance"] = std::round(bal * 1000) / 1000;
+    s["loglik_per_token"] = std::round(loglik_per_token * 1000) / 1000;
+    const double coverage_score = std::clamp(1.0 - std::fabs(ink - 0.45) / 0.45, 0.0, 1.0);
+    total = 2.0 * (ink > 0.01 ? 1 : 0) + 0.5 * std::min(ncol, 5) / 5.0 + (nshapes >= lo && nshapes <= hi ? 1 : 0) +
+            0.5 * bal + 0.5 * coverage_score + 0.1 * loglik_per_token;
+    if (ref != nullptr && ref->size() > 0) {
+        const double nov = ref->nearest(img);
+        s["novelty"] = std::round(nov * 1000) / 1000;
+        total += 0.5 * std::min(1.0, nov * 5);
+    }
+    s["total"] = std::round(total * 1000) / 1000;
+    return s;
+}
+
+namespace {
+
+struct Generated {
+    std::string text;
+    double loglik_per_token = 0;
+};
+
+std::vector<Generated> generate_drawings(const model::Model& model, core::ThreadPool& pool, const PaintSpec& spec,
+                                         const CommonOptions& common, int length, int n,
+                                         const std::function<bool(std::string_view)>& on_text = {}) {
+    const std::string prompt = paint_prompt(spec);
+    const std::string gbnf = paint_grammar(spec);
+    auto trie = std::make_shared<const gen::constraint::TokenTrie>(model.tokenizer());
+    const int64_t prompt_tokens = static_cast<int64_t>(model.tokenizer().encode(prompt, true).size());
+    const int64_t room = model.hparams().n_ctx - prompt_tokens - 1;
+    const int max_tokens = static_cast<int>(std::min<int64_t>(length, room));
+    auto grammar = std::make_shared<const gen::constraint::Grammar>(gen::constraint::compile_gbnf(gbnf, "paint-" + spec.mode));
+    const uint32_t need = grammar->rule_min_bytes.empty() ? 0 : grammar->rule_min_bytes[grammar->root];
+    if (max_tokens < static_cast<int>(need) + 1) {
+        throw_error(ErrorKind::ContextFull, "paint: no room for a drawing; expected at least {} tokens after the prompt, got {} (model context {}, prompt {} tokens); hint: use a shorter subject or a model with a longer context",
+                    need + 1, std::max<int64_t>(room, 0), model.hparams().n_ctx, prompt_tokens);
+    }
+    gen::constraint::GrammarConstraint constraint(grammar, trie, gen::constraint::GrammarOptions{.max_tokens = max_tokens});
+    gen::GenerateOptions opt = generate_options(common, max_tokens);
+    opt.n_candidates = n;
+    opt.constraint = &constraint;
+    gen::Generator generator(model, pool);
+    gen::StreamFn stream;
+    if (on_text) stream = [&](int, std::string_view piece) { return on_text(piece); };
+    const gen::GenerateResult res = generator.run(prompt, opt, stream);
+    std::vector<Generated> out;
+    for (const gen::Completion& c : res.candidates) {
+        Generated g;
+        g.text = c.text;
+        g.loglik_per_token = c.tokens.empty() ? 0 : c.logprob_sum() / static_cast<double>(c.tokens.size());
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
+PaintSpec spec_from_request(const json& request) {
+    PaintSpec spec;
+    spec.subject = get_string(request, "subject");
+    const std::string style = get_string(request, "style");
+    spec.mode = style.empty() ? (spec.subject.empty() ? "free" : "subject") : style;
+    spec.palette = get_string(request, "palette");
+    spec.mood = get_string(request, "mood");
+    check_spec(spec);
+    if (spec.mode == "subject") clean_subject(spec.subject);
+    return spec;
+}
+
+}  // namespace
+
+ArtResult paint(const json& request, Context& ctx) {
+    if (!request.is_object()) {
+        throw_error(ErrorKind::InvalidArgument, "paint request: wrong type; expected a JSON object, got {}", request.type_name());
+    }
+    check_keys(request, {"subject", "style", "palette", "mood", "size", "length", "reference"}, "paint");
+    const CommonOptions common = parse_common(request);
+    const PaintSpec spec = spec_from_request(request);
+    const int size = static_cast<int>(get_int(request, "size", 512, 16, 4096));
+    const int length = static_cast<int>(get_int(request, "length", 640, 64, 4096));
+    const std::string reference = get_string(request, "reference");
+    const std::string model_path = resolve_model(common, kDefaultModelFile);
+    auto model = ctx.models->get(model_path);
+    auto ref = default_reference(reference);
+
+    const std::vector<Generated> drawings = generate_drawings(*model, *ctx.pool, spec, common, length, common.n, ctx.on_text);
+    ArtResult r;
+    r.form = "paint";
+    r.seed = common.seed;
+    r.model = model_path;
+    r.model_sha256 = ctx.models->sha256(model_path);
+    for (const Generated& g : drawings) {
+        Candidate c;
+        c.text = g.text;
+        c.scores = paint_scores(g.text, spec, ref.get(), g.loglik_per_token, c.score);
+        r.candidates.push_back(std::move(c));
+    }
+    rank_candidates(r);
+    r.request = request;
+    r.request["style"] = spec.mode == "subject" ? "" : spec.mode;
+    r.request["subject"] = spec.subject;
+    r.request["palette"] = spec.palette;
+    r.request["mood"] = spec.mood;
+    r.request["size"] = size;
+    r.request["length"] = length;
+    r.request["reference"] = reference;
+    const json common_json = common_to_json(common);
+    r.request.update(common_json);
+    r.request["model"] = model_path;
+
+    if (!ctx.out_dir.empty()) {
+        // Render everything before writing anything; the set commits all files or none.
+        const Drawing best = parse_dsl(r.text);
+        const std::string svg = to_svg(best);
+        const std::string png = encode_png(render(best, size));
+        std::vector<Image> thumbs;
+        for (const Candidate& c : r.candidates) {
+            try {
+                thumbs.push_back(render(parse_dsl(c.text), 160));
+            } catch (const Error&) {
+                thumbs.push_back(Image{160, 160, std::vector<uint8_t>(160 * 160 * 3, 255)});
+            }
+        }
+        const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(thumbs.size()))));
+        const std::string sheet = encode_png(contact_sheet(thumbs, cols));
+        ArtifactSet set(ctx.out_dir);
+        set.add("svg", "drawing.svg", svg);
+        set.add("png", "drawing.png", png);
+        set.add("contact", "contact.png", sheet);
+        set.add("dsl", "drawing.paint", r.text);
+        r.files = set.commit();
+    }
+    return r;
+}
+
+json paint_eval(const EvalOptions& opt, Context& ctx) {
+    if (opt.count < 1 || opt.count > 1000) {
+        throw_error(ErrorKind::InvalidArgument, "count: out of range; expected 1..1000, got {}", opt.count);
+    }
+    std::vector<std::string> modes = opt.modes;
+    if (modes.empty()) {
+        modes.push_back("subject");
+        for (const auto& s : style_names()) modes.push_back(s);
+    }
+    for (const auto& m : modes) check_spec(PaintSpec{m, "", "", ""});
+    const bool have_rsvg = !find_program("rsvg-convert").empty();
+    if (!have_rsvg) {
+        throw_error(ErrorKind::NotFound, "rsvg-convert: not installed; expected the program on PATH for the render check, got none; install Debian package librsvg2-bin");
+    }
+    auto model = ctx.models->get(opt.model);
+    auto ref = default_reference(opt.reference);
+    // Subjects in several scripts, cycled over the subject-mode seeds.
+    static const std::vector<std::string> subjects = {
+        "red apple", "smiling face", "house with a tree", "blue fish", "star", "heart", "cat", "sun and cloud",
+        "苹果", "月亮", "カメラ", "сердце", "قلب", "फूल", "🌈 rainbow", "Ωmega"};
+    json out = json::object();
+    out["model"] = opt.model;
+    out["count"] = opt.count;
+    out["reference"] = ref ? json(ref->path()) : json(nullptr);
+    out["modes"] = json::object();
+    for (const std::string& mode : modes) {
+        std::vector<Generated> drawings;
+        CommonOptions common;
+        common.threads = opt.threads;
+        if (mode == "subject") {
+            for (int i = 0; i < opt.count; ++i) {
+                common.seed = static_cast<uint64_t>(i);
+                PaintSpec spec{"subject", subjects[static_cast<size_t>(i) % subjects.size()], "", ""};
+                auto one = generate_drawings(*model, *ctx.pool, spec, common, opt.length, 1);
+                drawings.push_back(one.at(0));
+            }
+        } else {
+            common.seed = 0;  // candidate i draws with seed i
+            drawings = generate_drawings(*model, *ctx.pool, PaintSpec{mode, "", "", ""}, common, opt.length, opt.count);
+        }
+        int rendered = 0, parsed = 0, not_blank = 0;
+        std::vector<Image> imgs;
+        double novelty = 0;
+        std::vector<std::string> failures;
+        for (const Generated& g : drawings) {
+            Drawing d;
+            try {
+                d = parse_dsl(g.text);
+                ++parsed;
+            } catch (const Error& e) {
+                failures.push_back(e.what());
+                continue;
+            }
+            try {
+                rsvg_render(to_svg(d), 64);
+                ++rendered;
+            } catch (const Error& e) {
+                failures.push_back(e.what());
+            }
+            Image img = render(d, 32);
+            not_blank += ink_fraction(img) > 0.01 ? 1 : 0;
+            if (ref) novelty += ref->nearest(img);
+            imgs.push_back(std::move(img));
+        }
+        double div = 0;
+        int pairs = 0;
+        for (size_t i = 0; i < imgs.size(); ++i) {
+            for (size_t j = i + 1; j < imgs.size(); ++j) {
+                div += pixel_distance(imgs[i], imgs[j]);
+                ++pairs;
+            }
+        }
+        const double n = static_cast<double>(drawings.size());
+        json m = {{"drawings", drawings.size()},
+                  {"parsed", parsed / n},
+                  {"rendered_by_rsvg", rendered / n},
+                  {"not_blank", not_blank / n},
+                  {"diversity", pairs > 0 ? div / pairs : 0.0},
+                  {"novelty", ref && !imgs.empty() ? json(novelty / static_cast<double>(imgs.size())) : json(nullptr)}};
+        if (!failures.empty()) m["failures"] = failures;
+        out["modes"][mode] = m;
+    }
+    return out;
+}
+
+}  // namespace lyra::art::visual
