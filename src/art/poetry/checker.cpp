@@ -31,7 +31,7 @@ std::string set_id(const LineDef& l, RhymeBook book) {
 
 }  // namespace
 
-std::vector<std::u32string> split_verse(std::string_view text) {
+std::vector<std::u32string> split_verse(std::string_view text, bool fold) {
     std::vector<std::u32string> lines;
     std::string kept;
     size_t start = 0;
@@ -45,7 +45,7 @@ std::vector<std::u32string> split_verse(std::string_view text) {
         }
         start = end + 1;
     }
-    std::u32string all = to_u32(to_simplified(kept));
+    std::u32string all = to_u32(fold ? to_simplified(kept) : kept);
     std::u32string cur;
     for (char32_t c : all) {
         if (is_break(c)) {
@@ -131,11 +131,11 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
         if (v.lines[i].rhyme != 0 && len_ok[i]) sets[set_id(v.lines[i], book)].push_back(i);
     }
     for (const auto& [id, idx] : sets) {
-        uint8_t tone = v.lines[idx[0]].rhyme_tone() == 'P' ? kPing : kZe;
         std::map<int, int> votes;
         std::vector<std::vector<int>> keys(idx.size());
         for (size_t k = 0; k < idx.size(); ++k) {
-            keys[k] = pr.rhyme_keys(lines[idx[k]].back(), book, tone, ci);
+            const uint8_t line_tone = v.lines[idx[k]].rhyme_tone() == 'P' ? kPing : kZe;
+            keys[k] = pr.rhyme_keys(lines[idx[k]].back(), book, line_tone, ci);
             for (int key : keys[k]) ++votes[key];
         }
         int best = -1, best_n = 0;
@@ -170,7 +170,8 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
                     if (!in.empty()) in += '/';
                     in += Prosody::key_name(key);
                 }
-                if (in.empty()) in = fmt::format("not a {} rhyme", tone == kPing ? "平声" : "仄声");
+                const bool ping = v.lines[i].rhyme_tone() == 'P';
+                if (in.empty()) in = fmt::format("not a {} rhyme", ping ? "平声" : "仄声");
                 else in = "in " + in;
                 add(static_cast<int>(i + 1), pos, "rhyme " + Prosody::key_name(best), ch,
                     fmt::format("line {}, char {}: rhyme {} expected, {} is {}", i + 1, pos,

@@ -26,8 +26,9 @@ struct CheckResult {
 };
 
 // The poem's verse lines: split at punctuation and line breaks, blanks and '#' lines dropped,
-// folded to Simplified; each line the code points of its characters.
-std::vector<std::u32string> split_verse(std::string_view text);
+// folded to Simplified (unless `fold` is false: the text already is); each line the code points
+// of its characters.
+std::vector<std::u32string> split_verse(std::string_view text, bool fold = true);
 
 CheckResult check_zh(const FormDef& form, std::string_view text, RhymeBook book);
 

@@ -59,7 +59,8 @@ const std::unordered_set<std::string>& corpus_lines() {
                 int n = 0;
                 while (std::getline(in, line)) {
                     if (n++ < 2) continue;  // 形式 and 题
-                    for (const std::u32string& l : split_verse(line)) out.insert(to_utf8(l));
+                    // Each verse line ends in "，" or "。" (3 bytes in UTF-8).
+                    if (line.size() > 3) out.insert(line.substr(0, line.size() - 3));
                 }
             });
         } catch (const Error&) {
@@ -402,7 +403,7 @@ void build_zh_corpus(const json& options, const std::function<void(std::string)>
                 size_t nl = rec.find('\n');
                 if (nl == std::string::npos) continue;
                 std::string title = rec.substr(0, nl);
-                std::vector<std::u32string> lines = split_verse(rec.substr(nl + 1));
+                std::vector<std::u32string> lines = split_verse(rec.substr(nl + 1), false);
                 if (lines.size() != 4 && lines.size() != 8) continue;
                 size_t len = lines[0].size();
                 if (len != 5 && len != 7) continue;
@@ -428,17 +429,30 @@ void build_zh_corpus(const json& options, const std::function<void(std::string)>
             if (full()) break;
             json arr = read_json(p);
             if (!arr.is_array()) continue;
+            std::string joined;
             for (const json& c : arr) {
-                if (full()) break;
                 if (!c.contains("paragraphs") || !c["paragraphs"].is_array()) continue;
                 std::string body;
                 for (const json& para : c["paragraphs"]) {
                     if (para.is_string()) body += para.get<std::string>();
                 }
-                std::string name = clean_title(c.value("rhythmic", std::string()));
-                body = to_simplified(body);
-                // Lines end at each punctuation mark; keep the mark, one line per verse line.
-                std::string doc = zh_prompt("词·" + to_simplified(name), to_simplified(name));
+                for (char& ch : body) {
+                    if (ch == '\n' || ch == '\x1e') ch = ' ';
+                }
+                joined += clean_title(c.value("rhythmic", std::string())) + "\n" + body + "\n\x1e\n";
+            }
+            const std::string simp = to_simplified(joined);
+            size_t start = 0;
+            while (start < simp.size() && !full()) {
+                size_t end = simp.find("\n\x1e\n", start);
+                if (end == std::string::npos) break;
+                std::string rec = simp.substr(start, end - start);
+                start = end + 3;
+                size_t nl = rec.find('\n');
+                if (nl == std::string::npos) continue;
+                const std::string name = rec.substr(0, nl);
+                const std::string body = rec.substr(nl + 1);
+                std::string doc = zh_prompt("词·" + name, name);
                 std::u32string cur;
                 int n = 0;
                 for (char32_t ch : to_u32(body)) {
