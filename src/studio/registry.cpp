@@ -3,6 +3,7 @@
 #include "studio/registry.h"
 
 #include "art/poetry/en/en_poem.h"
+#include "art/poetry/poem.h"
 #include "core/error.h"
 
 namespace lyra::studio {
@@ -19,7 +20,7 @@ art::ArtFn not_built(std::string form, std::string issue) {
 
 const std::vector<ArtformInfo>& artforms() {
     static const std::vector<ArtformInfo> list = {
-        {"poem", "Chinese and English poems that keep their form", not_built("poem", "#5")},
+        {"poem", "Chinese and English poems that keep their form", art::poetry::write_poem},
         {"tune", "folk tunes as ABC, MIDI, WAV and sheet music", not_built("tune", "#6")},
         {"paint", "vector drawings and abstract compositions", not_built("paint", "#7")},
         {"story", "stories and screenplays, planned then written", not_built("story", "#8")},
@@ -37,6 +38,7 @@ const ArtformInfo* find_artform(std::string_view name) {
 const std::vector<CorpusBuilderInfo>& corpus_builders() {
     static const std::vector<CorpusBuilderInfo> list = {
         {"english-verse", "English verse from ../shared/data/english-poetry as \"form: ...\" poems", art::poetry::en::build_corpus},
+        {"chinese-poetry", "Tang 绝句/律诗 and Song 词 from npm chinese-poetry, Simplified, as \"形式:...\\n题:...\" poems", art::poetry::build_zh_corpus},
     };
     return list;
 }

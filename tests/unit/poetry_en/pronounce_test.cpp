@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "art/poetry/en/pronounce.h"
+#include "core/error.h"
 
 namespace lyra::art::poetry::en {
 namespace {
@@ -30,6 +31,11 @@ TEST(Pronounce, DictionaryLoadsOnceWithItsWords) {
     const auto* every = d.find("every");
     ASSERT_NE(every, nullptr);
     EXPECT_GE(every->size(), 2u);
+}
+
+TEST(Pronounce, TruncatedDictionaryIsRefused) {
+    EXPECT_THROW(Dictionary("export const dictionary = {\n  \"a\": \"AH0\",\n"), Error);
+    EXPECT_THROW(Dictionary(""), Error);
 }
 
 TEST(Pronounce, PhonesGiveSyllablesStressAndRhyme) {
