@@ -34,6 +34,10 @@
 #include "core/thread_pool.h"
 #include "model/model.h"
 
+namespace lyra::gen::constraint {
+class TokenTrie;
+}
+
 namespace lyra::art::play {
 
 using nlohmann::json;
@@ -120,6 +124,7 @@ public:
 private:
     Game(std::shared_ptr<const model::Model> model, core::ThreadPool& pool, GameOptions opt,
          World world);
+    void draft_world(const std::string& premise);
     TurnResult play_action(const std::string& input, int attempt);
     TurnResult command_save(const std::string& slot);
     TurnResult command_load(const std::string& slot);
@@ -131,6 +136,7 @@ private:
                            int reserve) const;
 
     std::shared_ptr<const model::Model> model_;
+    std::shared_ptr<const gen::constraint::TokenTrie> trie_;
     core::ThreadPool* pool_;
     GameOptions opt_;
     World world_;

@@ -1,0 +1,514 @@
+// World files (world.h): TOML or JSON to a checked World. TOML is turned into the same JSON
+// first (remembering where each value was written), so one checker serves both formats and its
+// errors point into the file the user wrote.
+#include "art/play/world.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "core/error.h"
+#include "core/mmap.h"
+
+namespace lyra::art::play {
+
+namespace {
+
+const char kDefaultWorld[] = R"lyra(# The Lantern Keep: Lyra's built-in default world (lyra play with no --world).
+# The same text is compiled into the program (src/art/play/world.cpp); a unit test keeps the
+# two equal. Format: docs/play.md "World files".
+title = "The Lantern Keep"
+setting = "A ruined keep on a sea cliff, where a drowned king's crown is said to lie in the vault below."
+start = "gate"
+health = 10
+inventory = []
+flags = []
+
+[locations.gate]
+name = "Castle Gate"
+description = "A broken portcullis under a grey sky. Gulls cry over the cliff."
+exits = { north = "hall" }
+items = ["lantern"]
+
+[locations.hall]
+name = "Great Hall"
+description = "Long tables rot under a fallen roof. A ghost drifts by the cold hearth."
+exits = { south = "gate", east = "chapel", down = { to = "vault", requires_flag = "vault_open", blocked = "A stone slab seals the stair down; a keyhole is cut into it." } }
+
+[locations.chapel]
+name = "Chapel"
+description = "Salt has eaten the pews. Something glints on the altar."
+exits = { west = "hall" }
+items = ["key"]
+danger = 1
+
+[locations.vault]
+name = "Vault"
+description = "A dark, dripping vault. Upon a plinth rests the drowned king's crown."
+exits = { up = "hall" }
+items = ["crown"]
+
+[items.lantern]
+name = "brass lantern"
+description = "An old brass lantern, still half full of oil."
+
+[items.key]
+name = "iron key"
+description = "A heavy iron key crusted with salt."
+
+[items.crown]
+name = "drowned crown"
+description = "A crown of green gold, cold as the sea."
+
+[characters.ghost]
+name = "Sir Aldric's ghost"
+description = "A pale knight who mourns his king."
+location = "hall"
+
+[[uses]]
+item = "key"
+location = "hall"
+sets = "vault_open"
+consumes = true
+text = "The iron key turns in the slab; it grinds aside and the stair down lies open."
+
+[[uses]]
+item = "lantern"
+sets = "lantern_lit"
+text = "The lantern's wick catches and warm light spills around you."
+
+[[goals]]
+id = "crown"
+description = "Find the drowned crown."
+items = ["crown"]
+
+[[goals]]
+id = "escape"
+description = "Bring the crown back out through the gate."
+items = ["crown"]
+location = "gate"
+
+[[lore]]
+keys = ["ghost", "hall"]
+text = "Sir Aldric swore to guard the king's crown until the sea gave back the king."
+
+[[lore]]
+keys = ["key", "chapel"]
+text = "The chapel priests kept the vault key upon the altar, under the salt."
+
+[[lore]]
+keys = ["crown", "vault"]
+text = "The crown was hidden in the vault when the king's ship went down."
+
+[[lore]]
+keys = ["lantern", "dark"]
+text = "No one walks the vault without light; the stair is steep and wet."
+)lyra";
+
+// Where values were written in a TOML file: JSON pointer -> "line L, column C".
+using Positions = std::map<std::string, std::string>;
+
+json toml_node_to_json(const toml::node& n, const std::string& path, Positions* pos) {
+    if (pos != nullptr) {
+        const auto& src = n.source();
+        (*pos)[path] = fmt::format("line {}, column {}", src.begin.line, src.begin.column);
+    }
+    if (const auto* t = n.as_table()) {
+        json o = json::object();
+        for (const auto& [k, v] : *t) {
+            const std::string key(k.str());
+            o[key] = toml_node_to_json(v, path + "/" + key, pos);
+        }
+        return o;
+    }
+    if (const auto* a = n.as_array()) {
+        json arr = json::array();
+        for (size_t i = 0; i < a->size(); ++i) {
+            arr.push_back(toml_node_to_json(*a->get(i), path + "/" + std::to_string(i), pos));
+        }
+        return arr;
+    }
+    if (const auto* s = n.as_string()) return s->get();
+    if (const auto* i = n.as_integer()) return i->get();
+    if (const auto* f = n.as_floating_point()) return f->get();
+    if (const auto* b = n.as_boolean()) return b->get();
+    // dates and times have no meaning in a world file
+    return "(a date or time)";
+}
+
+json parse_toml(std::string_view text, std::string_view source, Positions* pos) {
+    toml::table root;
+    try {
+        root = toml::parse(text, std::string_view(source));
+    } catch (const toml::parse_error& e) {
+        throw_error(ErrorKind::Corrupt, "world '{}': line {}, column {}: {}", source,
+                    e.source().begin.line, e.source().begin.column, e.description());
+    }
+    return toml_node_to_json(root, "", pos);
+}
+
+// Reads values out of the world JSON with errors that say where the value is.
+class Reader {
+public:
+    Reader(std::string_view source, const Positions* pos) : source_(source), pos_(pos) {}
+
+    [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+        std::string where;
+        if (pos_ != nullptr) {
+            // the value's own position, or its nearest parent's
+            std::string p = path;
+            while (true) {
+                auto it = pos_->find(p);
+                if (it != pos_->end() && !p.empty()) {
+                    where = it->second + " (" + path + ")";
+                    break;
+                }
+                const size_t slash = p.rfind('/');
+                if (slash == std::string::npos || p.empty()) break;
+                p = p.substr(0, slash);
+            }
+        }
+        if (where.empty()) where = "at " + (path.empty() ? std::string("/") : path);
+        throw_error(ErrorKind::Corrupt, "world '{}': {}: {}", source_, where, problem);
+    }
+
+    std::string str(const json& o, const std::string& path, const char* key, bool required,
+                    std::string fallback = {}) const {
+        const std::string p = path + "/" + key;
+        if (!o.contains(key)) {
+            if (required) fail(path, fmt::format("missing '{}'; expected a string", key));
+            return fallback;
+        }
+        const json& v = o.at(key);
+        if (!v.is_string()) fail(p, fmt::format("expected a string, got {}", v.dump()));
+        return v.get<std::string>();
+    }
+    int integer(const json& o, const std::string& path, const char* key, int fallback, int lo,
+                int hi) const {
+        if (!o.contains(key)) return fallback;
+        const json& v = o.at(key);
+        const std::string p = path + "/" + key;
+        if (!v.is_number_integer()) fail(p, fmt::format("expected an integer, got {}", v.dump()));
+        const int64_t x = v.get<int64_t>();
+        if (x < lo || x > hi) fail(p, fmt::format("expected {}..{}, got {}", lo, hi, x));
+        return static_cast<int>(x);
+    }
+    bool boolean(const json& o, const std::string& path, const char* key, bool fallback) const {
+        if (!o.contains(key)) return fallback;
+        const json& v = o.at(key);
+        if (!v.is_boolean()) fail(path + "/" + key, fmt::format("expected true or false, got {}", v.dump()));
+        return v.get<bool>();
+    }
+    std::vector<std::string> strings(const json& o, const std::string& path, const char* key) const {
+        std::vector<std::string> out;
+        if (!o.contains(key)) return out;
+        const json& v = o.at(key);
+        const std::string p = path + "/" + key;
+        if (!v.is_array()) fail(p, fmt::format("expected an array of strings, got {}", v.dump()));
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (!v[i].is_string()) {
+                fail(p + "/" + std::to_string(i), fmt::format("expected a string, got {}", v[i].dump()));
+            }
+            out.push_back(v[i].get<std::string>());
+        }
+        return out;
+    }
+    const json& table(const json& o, const std::string& path, const char* key, bool required) const {
+        static const json empty = json::object();
+        if (!o.contains(key)) {
+            if (required) fail(path, fmt::format("missing '{}'; expected a table", key));
+            return empty;
+        }
+        const json& v = o.at(key);
+        if (!v.is_object()) fail(path + "/" + key, fmt::format("expected a table, got {}", v.dump()));
+        return v;
+    }
+    const json& array(const json& o, const std::string& path, const char* key) const {
+        static const json empty = json::array();
+        if (!o.contains(key)) return empty;
+        const json& v = o.at(key);
+        if (!v.is_array()) fail(path + "/" + key, fmt::format("expected an array of tables, got {}", v.dump()));
+        return v;
+    }
+    void known_keys(const json& o, const std::string& path,
+                    std::initializer_list<std::string_view> keys) const {
+        for (const auto& [k, v] : o.items()) {
+            if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
+                std::string list;
+                for (std::string_view x : keys) list += (list.empty() ? "" : ", ") + std::string(x);
+                fail(path + "/" + k, fmt::format("unknown key '{}'; expected one of {}", k, list));
+            }
+        }
+    }
+
+private:
+    std::string source_;
+    const Positions* pos_;
+};
+
+bool valid_id(const std::string& id) {
+    if (id.empty() || id.size() > 40) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+template <typename Map>
+std::string id_list(const Map& m) {
+    std::string s;
+    for (const auto& [k, v] : m) s += (s.empty() ? "" : ", ") + k;
+    return s;
+}
+
+World parse_world(const json& j, std::string_view source, const Positions* pos) {
+    const Reader r(source, pos);
+    if (!j.is_object()) r.fail("", fmt::format("expected a table/object, got {}", j.dump().substr(0, 40)));
+    r.known_keys(j, "", {"title", "setting", "start", "health", "inventory", "flags", "locations",
+                         "items", "characters", "uses", "goals", "lore"});
+    World w;
+    w.title = r.str(j, "", "title", true);
+    w.setting = r.str(j, "", "setting", false);
+    w.start = r.str(j, "", "start", true);
+    w.health = r.integer(j, "", "health", 10, 1, 1000);
+    w.inventory = r.strings(j, "", "inventory");
+    w.flags = r.strings(j, "", "flags");
+
+    const json& items = r.table(j, "", "items", false);
+    for (const auto& [id, v] : items.items()) {
+        const std::string p = "/items/" + id;
+        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected lowercase letters, digits, _ or -", id));
+        if (!v.is_object()) r.fail(p, "expected a table");
+        r.known_keys(v, p, {"name", "description", "portable"});
+        Item it{.id = id, .name = r.str(v, p, "name", false, id),
+                .description = r.str(v, p, "description", false),
+                .portable = r.boolean(v, p, "portable", true)};
+        w.items.emplace(id, std::move(it));
+    }
+    auto check_item = [&](const std::string& item, const std::string& p) {
+        if (!w.items.count(item)) {
+            r.fail(p, fmt::format("unknown item '{}'; expected one of: {}", item, id_list(w.items)));
+        }
+    };
+
+    const json& locs = r.table(j, "", "locations", true);
+    if (locs.empty()) r.fail("/locations", "expected at least one location");
+    for (const auto& [id, v] : locs.items()) {
+        const std::string p = "/locations/" + id;
+        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected lowercase letters, digits, _ or -", id));
+        if (!v.is_object()) r.fail(p, "expected a table");
+        r.known_keys(v, p, {"name", "description", "exits", "items", "danger"});
+        Location l{.id = id, .name = r.str(v, p, "name", false, id),
+                   .description = r.str(v, p, "description", false)};
+        l.items = r.strings(v, p, "items");
+        l.danger = r.integer(v, p, "danger", 0, 0, 100);
+        w.locations.emplace(id, std::move(l));
+    }
+    std::set<std::string> placed;
+    for (const auto& [id, v] : locs.items()) {
+        const std::string p = "/locations/" + id;
+        Location& l = w.locations.at(id);
+        for (size_t i = 0; i < l.items.size(); ++i) {
+            const std::string ip = p + "/items/" + std::to_string(i);
+            check_item(l.items[i], ip);
+            if (!placed.insert(l.items[i]).second) r.fail(ip, fmt::format("item '{}' is placed twice", l.items[i]));
+        }
+        const json& exits = r.table(v, p, "exits", false);
+        for (const auto& [dir, e] : exits.items()) {
+            const std::string ep = p + "/exits/" + dir;
+            Exit x;
+            if (e.is_string()) {
+                x.to = e.get<std::string>();
+            } else if (e.is_object()) {
+                r.known_keys(e, ep, {"to", "requires_flag", "blocked"});
+                x.to = r.str(e, ep, "to", true);
+                x.requires_flag = r.str(e, ep, "requires_flag", false);
+                x.blocked = r.str(e, ep, "blocked", false);
+            } else {
+                r.fail(ep, fmt::format("expected a location id or a table {{to = ...}}, got {}", e.dump()));
+            }
+            if (!w.locations.count(x.to)) {
+                r.fail(ep, fmt::format("unknown location '{}'; expected one of: {}", x.to, id_list(w.locations)));
+            }
+            l.exits.emplace(dir, std::move(x));
+        }
+    }
+    if (!w.locations.count(w.start)) {
+        r.fail("/start", fmt::format("unknown location '{}'; expected one of: {}", w.start, id_list(w.locations)));
+    }
+    for (size_t i = 0; i < w.inventory.size(); ++i) {
+        const std::string ip = "/inventory/" + std::to_string(i);
+        check_item(w.inventory[i], ip);
+        if (!placed.insert(w.inventory[i]).second) r.fail(ip, fmt::format("item '{}' is placed twice", w.inventory[i]));
+    }
+
+    const json& chars = r.table(j, "", "characters", false);
+    for (const auto& [id, v] : chars.items()) {
+        const std::string p = "/characters/" + id;
+        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected lowercase letters, digits, _ or -", id));
+        if (!v.is_object()) r.fail(p, "expected a table");
+        r.known_keys(v, p, {"name", "description", "location"});
+        Character c{.id = id, .name = r.str(v, p, "name", false, id),
+                    .description = r.str(v, p, "description", false),
+                    .location = r.str(v, p, "location", false)};
+        if (!c.location.empty() && !w.locations.count(c.location)) {
+            r.fail(p + "/location", fmt::format("unknown location '{}'; expected one of: {}", c.location, id_list(w.locations)));
+        }
+        w.characters.emplace(id, std::move(c));
+    }
+
+    const json& uses = r.array(j, "", "uses");
+    for (size_t i = 0; i < uses.size(); ++i) {
+        const std::string p = "/uses/" + std::to_string(i);
+        const json& v = uses[i];
+        if (!v.is_object()) r.fail(p, "expected a table");
+        r.known_keys(v, p, {"item", "location", "sets", "consumes", "text"});
+        Use u{.item = r.str(v, p, "item", true), .location = r.str(v, p, "location", false),
+              .sets = r.str(v, p, "sets", true), .consumes = r.boolean(v, p, "consumes", false),
+              .text = r.str(v, p, "text", false)};
+        check_item(u.item, p + "/item");
+        if (!u.location.empty() && !w.locations.count(u.location)) {
+            r.fail(p + "/location", fmt::format("unknown location '{}'; expected one of: {}", u.location, id_list(w.locations)));
+        }
+        if (!valid_id(u.sets)) r.fail(p + "/sets", fmt::format("bad flag '{}'; expected lowercase letters, digits, _ or -", u.sets));
+        w.uses.push_back(std::move(u));
+    }
+
+    const json& goals = r.array(j, "", "goals");
+    for (size_t i = 0; i < goals.size(); ++i) {
+        const std::string p = "/goals/" + std::to_string(i);
+        const json& v = goals[i];
+        if (!v.is_object()) r.fail(p, "expected a table");
+        r.known_keys(v, p, {"id", "description", "flags", "items", "location"});
+        Goal g{.id = r.str(v, p, "id", true), .description = r.str(v, p, "description", false),
+               .flags = r.strings(v, p, "flags"), .items = r.strings(v, p, "items"),
+               .location = r.str(v, p, "location", false)};
+        for (size_t k = 0; k < g.items.size(); ++k) check_item(g.items[k], p + "/items/" + std::to_string(k));
+        if (!g.location.empty() && !w.locations.count(g.location)) {
+            r.fail(p + "/location", fmt::format("unknown location '{}'; expected one of: {}", g.location, id_list(w.locations)));
+        }
+        w.goals.push_back(std::move(g));
+    }
+
+    const json& lore = r.array(j, "", "lore");
+    for (size_t i = 0; i < lore.size(); ++i) {
+        const std::string p = "/lore/" + std::to_string(i);
+        const json& v = lore[i];
+        if (!v.is_object()) r.fail(p, "expected a table");
+        r.known_keys(v, p, {"keys", "text"});
+        Lore l{.keys = r.strings(v, p, "keys"), .text = r.str(v, p, "text", true)};
+        w.lore.push_back(std::move(l));
+    }
+    return w;
+}
+
+}  // namespace
+
+json World::to_json() const {
+    json j = {{"title", title}, {"setting", setting}, {"start", start}, {"health", health},
+              {"inventory", inventory}, {"flags", flags}};
+    json locs = json::object();
+    for (const auto& [id, l] : locations) {
+        json exits = json::object();
+        for (const auto& [dir, e] : l.exits) {
+            if (e.requires_flag.empty() && e.blocked.empty()) {
+                exits[dir] = e.to;
+            } else {
+                exits[dir] = {{"to", e.to}, {"requires_flag", e.requires_flag}, {"blocked", e.blocked}};
+            }
+        }
+        locs[id] = {{"name", l.name}, {"description", l.description}, {"exits", exits},
+                    {"items", l.items}, {"danger", l.danger}};
+    }
+    j["locations"] = locs;
+    json its = json::object();
+    for (const auto& [id, it] : items) {
+        its[id] = {{"name", it.name}, {"description", it.description}, {"portable", it.portable}};
+    }
+    j["items"] = its;
+    json cs = json::object();
+    for (const auto& [id, c] : characters) {
+        cs[id] = {{"name", c.name}, {"description", c.description}, {"location", c.location}};
+    }
+    j["characters"] = cs;
+    j["uses"] = json::array();
+    for (const Use& u : uses) {
+        j["uses"].push_back({{"item", u.item}, {"location", u.location}, {"sets", u.sets},
+                             {"consumes", u.consumes}, {"text", u.text}});
+    }
+    j["goals"] = json::array();
+    for (const Goal& g : goals) {
+        j["goals"].push_back({{"id", g.id}, {"description", g.description}, {"flags", g.flags},
+                              {"items", g.items}, {"location", g.location}});
+    }
+    j["lore"] = json::array();
+    for (const Lore& l : lore) j["lore"].push_back({{"keys", l.keys}, {"text", l.text}});
+    return j;
+}
+
+std::vector<std::string> World::all_flags() const {
+    std::set<std::string> s(flags.begin(), flags.end());
+    for (const auto& [id, l] : locations) {
+        for (const auto& [d, e] : l.exits) {
+            if (!e.requires_flag.empty()) s.insert(e.requires_flag);
+        }
+    }
+    for (const Use& u : uses) s.insert(u.sets);
+    for (const Goal& g : goals) s.insert(g.flags.begin(), g.flags.end());
+    return {s.begin(), s.end()};
+}
+
+World world_from_json(const json& j, std::string_view source) { return parse_world(j, source, nullptr); }
+
+json toml_to_json(std::string_view text, std::string_view source) { return parse_toml(text, source, nullptr); }
+
+World load_world_file(const std::string& path) {
+    if (!std::filesystem::exists(path)) {
+        throw_error(ErrorKind::NotFound, "world '{}': no such file; expected a .toml or .json world file (docs/play.md)", path);
+    }
+    const std::string text = core::read_file(path);
+    const std::string ext = std::filesystem::path(path).extension().string();
+    bool is_json = ext == ".json";
+    if (ext != ".json" && ext != ".toml") {
+        const size_t first = text.find_first_not_of(" \t\r\n");
+        is_json = first != std::string::npos && text[first] == '{';
+    }
+    if (is_json) {
+        json j;
+        try {
+            j = json::parse(text);
+        } catch (const json::parse_error& e) {
+            // nlohmann reports the byte offset; turn it into a line and column
+            const size_t at = std::min(e.byte, text.size());
+            size_t line = 1, col = 1;
+            for (size_t i = 0; i + 1 < at; ++i) {
+                if (text[i] == '\n') {
+                    ++line;
+                    col = 1;
+                } else {
+                    ++col;
+                }
+            }
+            std::string what = e.what();
+            const size_t colon = what.rfind(": ");
+            if (colon != std::string::npos) what = what.substr(colon + 2);
+            throw_error(ErrorKind::Corrupt, "world '{}': line {}, column {}: invalid JSON: {}", path, line, col, what);
+        }
+        return parse_world(j, path, nullptr);
+    }
+    Positions pos;
+    const json j = parse_toml(text, path, &pos);
+    return parse_world(j, path, &pos);
+}
+
+std::string_view default_world_toml() { return {kDefaultWorld, sizeof(kDefaultWorld) - 1}; }
+
+World default_world() {
+    Positions pos;
+    const json j = parse_toml(default_world_toml(), "<built-in>", &pos);
+    return parse_world(j, "<built-in>", &pos);
+}
+
+}  // namespace lyra::art::play
