@@ -15,14 +15,58 @@ namespace lyra::art::music {
 
 Frac::Frac(int64_t n, int64_t d) {
     if (d == 0) throw_error(ErrorKind::InvalidArgument, "fraction: zero denominator");
-    if (d < 0) n = -n, d = -d;
+    if (d < 0) {
+        if (n == INT64_MIN || d == INT64_MIN) throw_error(ErrorKind::Corrupt, "abc: note lengths overflow");
+        n = -n, d = -d;
+    }
     int64_t g = std::gcd(n < 0 ? -n : n, d);
     if (g == 0) g = 1;
     num = n / g;
     den = d / g;
 }
 
-Frac Frac::operator/(const Frac& o) const { return {num * o.den, den * o.num}; }
+namespace {
+__extension__ typedef __int128 i128;
+
+i128 gcd128(i128 a, i128 b) {
+    if (a < 0) a = -a;
+    if (b < 0) b = -b;
+    while (b != 0) {
+        i128 t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+Frac make(i128 n, i128 d) {
+    if (d == 0) throw_error(ErrorKind::InvalidArgument, "fraction: zero denominator");
+    if (d < 0) n = -n, d = -d;
+    i128 g = gcd128(n, d);
+    if (g > 1) n /= g, d /= g;
+    const i128 lim = static_cast<i128>(INT64_MAX);
+    if (n > lim || n < -lim || d > lim) {
+        throw_error(ErrorKind::Corrupt, "abc: note lengths overflow; expected ordinary durations");
+    }
+    return Frac(static_cast<int64_t>(n), static_cast<int64_t>(d));
+}
+}  // namespace
+
+Frac Frac::operator+(const Frac& o) const {
+    return make(static_cast<i128>(num) * o.den + static_cast<i128>(o.num) * den, static_cast<i128>(den) * o.den);
+}
+Frac Frac::operator-(const Frac& o) const {
+    return make(static_cast<i128>(num) * o.den - static_cast<i128>(o.num) * den, static_cast<i128>(den) * o.den);
+}
+Frac Frac::operator*(const Frac& o) const {
+    return make(static_cast<i128>(num) * o.num, static_cast<i128>(den) * o.den);
+}
+Frac Frac::operator/(const Frac& o) const {
+    return make(static_cast<i128>(num) * o.den, static_cast<i128>(den) * o.num);
+}
+bool Frac::operator<(const Frac& o) const {
+    return static_cast<i128>(num) * o.den < static_cast<i128>(o.num) * den;
+}
 
 std::string Frac::str() const {
     if (den == 1) return std::to_string(num);

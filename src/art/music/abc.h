@@ -21,12 +21,14 @@ struct Frac {
     int64_t num = 0, den = 1;
     Frac() = default;
     Frac(int64_t n, int64_t d = 1);  // normalises; d must be > 0
-    Frac operator+(const Frac& o) const { return {num * o.den + o.num * den, den * o.den}; }
-    Frac operator-(const Frac& o) const { return {num * o.den - o.num * den, den * o.den}; }
-    Frac operator*(const Frac& o) const { return {num * o.num, den * o.den}; }
+    // Arithmetic is exact (128-bit intermediates); a result outside 64 bits throws
+    // Error(Corrupt) — only absurd notation (thousands of unrelated tuplets) gets there.
+    Frac operator+(const Frac& o) const;
+    Frac operator-(const Frac& o) const;
+    Frac operator*(const Frac& o) const;
     Frac operator/(const Frac& o) const;
     bool operator==(const Frac& o) const { return num == o.num && den == o.den; }
-    bool operator<(const Frac& o) const { return num * o.den < o.num * den; }
+    bool operator<(const Frac& o) const;
     bool operator<=(const Frac& o) const { return !(o < *this); }
     double value() const { return static_cast<double>(num) / static_cast<double>(den); }
     std::string str() const;  // "3/8", "1"
