@@ -13,6 +13,7 @@ void add_model_command(CLI::App& app);     // cmd_model.cpp: init, import, quant
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 void add_demo_command(CLI::App& app);      // cmd_demo.cpp
 void add_train_command(CLI::App& app);     // cmd_train.cpp
+void add_paint_command(CLI::App& app);     // cmd_paint.cpp: paint, eval, roundtrip, normalize, render, grammar
 void add_poem_command(CLI::App& app);      // cmd_poem.cpp: poem, --list-forms, --check, eval
 
 }  // namespace lyra::cli

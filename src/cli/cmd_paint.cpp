@@ -1,0 +1,228 @@
+// `lyra paint`: drawings written by a model in the paint DSL under a grammar (--subject, --style,
+// --palette, --mood, --size, the common art flags) -> drawing.svg, drawing.png, contact.png.
+// Subcommands: `eval` (renderable/not-blank shares, diversity, novelty per mode), `roundtrip`
+// (the SVG normalizer over the icon corpora), `normalize FILE.svg` (prints the DSL and what was
+// lost), `render FILE -o OUT.png` (DSL or SVG through the Cairo rasterizer), `grammar` (prints
+// a mode's GBNF).
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "art/visual/dsl.h"
+#include "art/visual/paint.h"
+#include "art/visual/raster.h"
+#include "art/visual/roundtrip.h"
+#include "art/visual/svg_import.h"
+#include "cli/art_cli.h"
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "generate/result_json.h"
+
+namespace lyra::cli {
+
+namespace {
+
+struct PaintFlags {
+    ArtCliState st;
+    std::string subject, style, palette, mood, reference;
+    int size = 512;
+    int length = 640;
+    // eval
+    std::vector<std::string> eval_modes;
+    int count = 100;
+    std::string eval_model, eval_reference;
+    int eval_threads = 0, eval_length = 640;
+    bool eval_json = false;
+    // roundtrip
+    std::string rt_corpus = "all";
+    int rt_limit = 0, rt_px = 64, rt_threads = 2;
+    double rt_threshold = 0.03;
+    bool rt_json = false, rt_rsvg_both = false;
+    // normalize / render / grammar
+    std::string in_file, out_file;
+    int render_size = 512;
+};
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw_error(ErrorKind::NotFound, "file '{}': cannot open; expected a readable file", path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool looks_like_svg(std::string_view text) {
+    const size_t p = text.find_first_not_of(" \t\r\n\xef\xbb\xbf");
+    return p != std::string_view::npos && text[p] == '<';
+}
+
+int threads_or_all(int t) {
+    return t > 0 ? t : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void run_eval(PaintFlags& f) {
+    core::ThreadPool pool(threads_or_all(f.eval_threads));
+    art::ModelCache models;
+    art::Context ctx{.pool = &pool, .models = &models};
+    art::CommonOptions common;
+    common.model = f.eval_model;
+    art::visual::EvalOptions opt;
+    opt.model = art::resolve_model(common, art::visual::kDefaultModelFile);
+    opt.modes = f.eval_modes;
+    opt.count = f.count;
+    opt.length = f.eval_length;
+    opt.threads = f.eval_threads;
+    opt.reference = f.eval_reference;
+    const nlohmann::json out = art::visual::paint_eval(opt, ctx);
+    if (f.eval_json) {
+        std::printf("%s\n", gen::dump_json(out).c_str());
+        return;
+    }
+    std::printf("model %s, %d drawings per mode; novelty against %s\n", opt.model.c_str(), f.count,
+                out["reference"].is_null() ? "nothing (no training corpus found; pass --reference)"
+                                           : out["reference"].get<std::string>().c_str());
+    std::printf("%-10s %8s %8s %9s %10s %8s\n", "mode", "parsed", "rsvg ok", "not blank", "diversity", "novelty");
+    for (const auto& [mode, m] : out["modes"].items()) {
+        const std::string nov = m["novelty"].is_null() ? "n/a" : fmt::format("{:.3f}", m["novelty"].get<double>());
+        std::printf("%-10s %7.1f%% %7.1f%% %8.1f%% %10.3f %8s\n", mode.c_str(), 100 * m["parsed"].get<double>(),
+                    100 * m["rendered_by_rsvg"].get<double>(), 100 * m["not_blank"].get<double>(),
+                    m["diversity"].get<double>(), nov.c_str());
+    }
+}
+
+void run_roundtrip(PaintFlags& f) {
+    std::vector<std::string> files = art::visual::corpus_svg_files(f.rt_corpus);
+    if (f.rt_limit > 0 && static_cast<size_t>(f.rt_limit) < files.size()) {
+        // an even spread over the sorted list, not just its first names
+        std::vector<std::string> pick;
+        const double step = static_cast<double>(files.size()) / f.rt_limit;
+        for (int i = 0; i < f.rt_limit; ++i) pick.push_back(files[static_cast<size_t>(i * step)]);
+        files = std::move(pick);
+    }
+    art::visual::RoundTripOptions opt;
+    opt.px = f.rt_px;
+    opt.threshold = f.rt_threshold;
+    opt.threads = f.rt_threads;
+    opt.rsvg_both = f.rt_rsvg_both;
+    const art::visual::RoundTripReport rep = art::visual::round_trip(files, opt);
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& file : rep.files) {
+        if (!file.passed) failures.push_back({{"path", file.path}, {"distance", file.distance}, {"reason", file.reason}});
+    }
+    if (f.rt_json) {
+        nlohmann::json out = {{"corpus", f.rt_corpus}, {"files", rep.total}, {"passed", rep.passed},
+                              {"share", rep.share()}, {"threshold", opt.threshold}, {"px", opt.px},
+                              {"mean_distance", rep.mean_distance}, {"mean_dsl_bytes", rep.mean_dsl_bytes},
+                              {"failures", failures}};
+        if (opt.rsvg_both) out["mean_cairo_vs_rsvg"] = rep.mean_cairo_distance;
+        std::printf("%s\n", gen::dump_json(out).c_str());
+    } else {
+        for (const auto& x : failures) {
+            std::printf("FAIL %s: %s\n", x["path"].get<std::string>().c_str(), x["reason"].get<std::string>().c_str());
+        }
+        std::printf("round trip %s: %d/%d files within %.3f mean pixel difference at %d px (%.2f%%); mean difference %.4f; mean DSL %.0f bytes\n",
+                    f.rt_corpus.c_str(), rep.passed, rep.total, opt.threshold, opt.px, 100 * rep.share(),
+                    rep.mean_distance, rep.mean_dsl_bytes);
+        if (opt.rsvg_both) std::printf("our Cairo render vs rsvg-convert on the DSL's SVG: mean difference %.4f\n", rep.mean_cairo_distance);
+    }
+    std::fflush(stdout);
+}
+
+void run_normalize(PaintFlags& f) {
+    const art::visual::NormalizeResult n = art::visual::normalize_svg(read_file(f.in_file));
+    const std::string dsl = art::visual::to_dsl(n.drawing);
+    if (f.eval_json) {
+        std::printf("%s\n", gen::dump_json(nlohmann::json{{"dsl", dsl}, {"notes", n.notes}}).c_str());
+    } else {
+        std::fwrite(dsl.data(), 1, dsl.size(), stdout);
+        for (const std::string& note : n.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
+    }
+    std::fflush(stdout);
+}
+
+void run_render(PaintFlags& f) {
+    const std::string text = read_file(f.in_file);
+    const art::visual::Drawing d = looks_like_svg(text) ? art::visual::normalize_svg(text).drawing : art::visual::parse_dsl(text);
+    const std::string png = art::visual::encode_png(art::visual::render(d, f.render_size));
+    core::write_file_atomic(f.out_file, png);
+    std::fprintf(stderr, "wrote %s\n", f.out_file.c_str());
+}
+
+}  // namespace
+
+void add_paint_command(CLI::App& app) {
+    auto f = std::make_shared<PaintFlags>();
+    auto* cmd = app.add_subcommand("paint", "Vector drawings and abstract compositions, written under a grammar");
+    cmd->add_option("--subject", f->subject, "what to draw, in any language (\"red apple\")");
+    cmd->add_option("--style", f->style, "mondrian, kandinsky, albers, malevich, riley or free");
+    cmd->add_option("--palette", f->palette, "all, primary, pastel, earth, mono, ocean, warm, cool, or colours 'red,#123456'");
+    cmd->add_option("--mood", f->mood, "calm, energetic, dark, bright or melancholy");
+    cmd->add_option("--size", f->size, "PNG width in pixels (16-4096, default 512)");
+    cmd->add_option("--length", f->length, "token budget of a drawing (64-4096, default 640)");
+    cmd->add_option("--reference", f->reference, "training corpus for the novelty critic (default build/data/paint-dsl.txt)");
+    add_common_art_flags(cmd, f->st);
+
+    auto* ev = cmd->add_subcommand("eval", "Measure generated drawings: renderable, not blank, diversity, novelty");
+    ev->add_option("--mode", f->eval_modes, "subject or a style (repeatable; default: all)");
+    ev->add_option("--count", f->count, "drawings per mode, seeds 0..count-1 (default 100)")->check(CLI::Range(1, 1000));
+    ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/paint-dsl.gguf)");
+    ev->add_option("--length", f->eval_length, "token budget of a drawing (default 640)");
+    ev->add_option("--reference", f->eval_reference, "training corpus for novelty (default build/data/paint-dsl.txt)");
+    ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
+    ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
+    ev->callback([f] { run_eval(*f); });
+
+    auto* rt = cmd->add_subcommand("roundtrip", "SVG -> DSL -> render over the icon corpora, against rsvg-convert");
+    rt->add_option("--corpus", f->rt_corpus, "twemoji, tabler or all (default)");
+    rt->add_option("--limit", f->rt_limit, "at most N files, spread over the corpus (default: every file)");
+    rt->add_option("--px", f->rt_px, "render size (default 64)")->check(CLI::Range(8, 1024));
+    rt->add_option("--threshold", f->rt_threshold, "pass at or below this mean pixel difference (default 0.03)");
+    rt->add_option("--threads", f->rt_threads, "parallel files (default 2)")->check(CLI::Range(1, 64));
+    rt->add_flag("--rsvg-both", f->rt_rsvg_both, "render the DSL side with rsvg-convert too (and compare Cairo)");
+    rt->add_flag("--json", f->rt_json, "print the figures as one JSON object");
+    rt->callback([f] { run_roundtrip(*f); });
+
+    auto* nz = cmd->add_subcommand("normalize", "Print an SVG file as paint DSL; notes on stderr");
+    nz->add_option("file", f->in_file, "SVG file")->required();
+    nz->add_flag("--json", f->eval_json, "print {\"dsl\", \"notes\"}");
+    nz->callback([f] { run_normalize(*f); });
+
+    auto* rd = cmd->add_subcommand("render", "Render a DSL or SVG file to PNG with the Cairo rasterizer");
+    rd->add_option("file", f->in_file, "DSL or SVG file")->required();
+    rd->add_option("-o,--out", f->out_file, "PNG file to write")->required();
+    rd->add_option("--size", f->render_size, "width in pixels (default 512)")->check(CLI::Range(1, 8192));
+    rd->callback([f] { run_render(*f); });
+
+    auto* gr = cmd->add_subcommand("grammar", "Print the GBNF grammar of a mode");
+    gr->add_option("--style", f->style, "a style (default: the subject grammar)");
+    gr->add_option("--palette", f->palette, "palette");
+    gr->add_option("--mood", f->mood, "mood");
+    gr->callback([f] {
+        art::visual::PaintSpec spec{f->style.empty() ? "subject" : f->style, "", f->palette, f->mood};
+        const std::string g = art::visual::paint_grammar(spec);
+        std::fwrite(g.data(), 1, g.size(), stdout);
+    });
+
+    cmd->callback([f, cmd, ev, rt, nz, rd, gr] {
+        if (ev->parsed() || rt->parsed() || nz->parsed() || rd->parsed() || gr->parsed()) return;
+        auto& r = f->st.request;
+        if (cmd->count("--subject")) r["subject"] = f->subject;
+        if (cmd->count("--style")) r["style"] = f->style;
+        if (cmd->count("--palette")) r["palette"] = f->palette;
+        if (cmd->count("--mood")) r["mood"] = f->mood;
+        if (cmd->count("--size")) r["size"] = f->size;
+        if (cmd->count("--length")) r["length"] = f->length;
+        if (cmd->count("--reference")) r["reference"] = f->reference;
+        run_art_command(art::visual::paint, f->st);
+    });
+}
+
+}  // namespace lyra::cli
