@@ -264,7 +264,7 @@ nlohmann::json eval_form(std::string_view form_name, int count, const std::strin
     std::set<std::pair<std::string, std::string>> bigrams;
     int64_t n_bigrams = 0;
     for (int i = 0; i < count; ++i) {
-        nlohmann::json req = {{"form", std::string(form_name)}, {"seed", i}, {"model", model_path},
+        nlohmann::json req = {{"form", std::string(form_name)}, {"seed", i + 1}, {"model", model_path},
                               {"title", kThemes[static_cast<size_t>(i) % std::size(kThemes)]}};
         std::string acrostic;
         if (form_name == "acrostic") acrostic = kWords[static_cast<size_t>(i) % std::size(kWords)];

@@ -37,10 +37,10 @@ std::vector<Fault> check_poem(std::string_view form, std::string_view text, std:
 // The checker's full report (faults plus accuracies and meter) as JSON.
 nlohmann::json check_report(std::string_view form, std::string_view text, std::string_view acrostic = {});
 
-// `count` poems of `form` with seeds 0..count-1 (themes and, for the acrostic form, words drawn
-// from a fixed list), each checked: {"form","count","syllable_accuracy","rhyme_accuracy",
-// "acrostic_accuracy","meter","full_compliance","distinct_2","copied_line_share",
-// "loglik_per_char","dead_ends","seconds"}.
+// `count` poems of `form` with seeds 1..count, as the Chinese eval (themes and, for the
+// acrostic form, words drawn from a fixed list), each checked: {"form","count","model",
+// "syllable_accuracy","rhyme_accuracy","acrostic_accuracy","meter","full_compliance",
+// "distinct_2","copied_line_share","loglik_per_char","seconds"}.
 nlohmann::json eval_form(std::string_view form, int count, const std::string& model_path, Context& ctx);
 
 // The "english-verse" corpus builder: poems and stanzas from ../shared/data/english-poetry as
