@@ -15,5 +15,6 @@ void add_demo_command(CLI::App& app);      // cmd_demo.cpp
 void add_train_command(CLI::App& app);     // cmd_train.cpp
 void add_paint_command(CLI::App& app);     // cmd_paint.cpp: paint, eval, roundtrip, normalize, render, grammar
 void add_poem_command(CLI::App& app);      // cmd_poem.cpp: poem, --list-forms, --check, eval
+void add_serve_command(CLI::App& app);     // cmd_serve.cpp
 
 }  // namespace lyra::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     lyra::cli::add_train_command(app);
     lyra::cli::add_paint_command(app);
     lyra::cli::add_poem_command(app);
+    lyra::cli::add_serve_command(app);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,280 @@
+// Scheduler (scheduler.h): continuous batching over one shared model.
+#include "generate/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+
+#include "core/error.h"
+
+namespace lyra::gen {
+
+namespace {
+
+constexpr int64_t kSplitForwardParams = 4'000'000;
+
+int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// log softmax(logits)[id], computed exactly as the Generator does, so Completion.token_logprobs
+// agree between the two.
+float log_softmax_at(std::span<const float> logits, TokenId id) {
+    const float max = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
+    return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(id)] - max) -
+                              std::log(sum));
+}
+
+SamplerOptions sampler_options(const GenerateOptions& o) {
+    return SamplerOptions{.temperature = o.temperature,
+                          .top_k = o.top_k,
+                          .top_p = o.top_p,
+                          .min_p = o.min_p,
+                          .repeat_penalty = o.repeat_penalty,
+                          .repeat_last_n = o.repeat_last_n,
+                          .frequency_penalty = o.frequency_penalty,
+                          .presence_penalty = o.presence_penalty,
+                          .seed = o.seed,
+                          .constraint = o.constraint};
+}
+
+}  // namespace
+
+// --- Sequence -------------------------------------------------------------------------------
+
+void Sequence::push(SeqEvent e) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        events_.push_back(std::move(e));
+    }
+    cv_.notify_all();
+}
+
+std::optional<SeqEvent> Sequence::next(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (ended_) return std::nullopt;
+    if (!cv_.wait_for(lock, timeout, [this] { return !events_.empty(); })) return std::nullopt;
+    SeqEvent e = std::move(events_.front());
+    events_.pop_front();
+    if (e.done) ended_ = true;
+    return e;
+}
+
+// --- Scheduler ------------------------------------------------------------------------------
+
+Scheduler::Scheduler(std::shared_ptr<const model::Model> model, SchedulerOptions opt)
+    : model_(std::move(model)), opt_(opt), pool_(opt.threads) {
+    if (opt_.max_batch < 1) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "scheduler batch size: out of range; expected at least 1, got {}",
+                    opt_.max_batch);
+    }
+    for (int i = 0; i < pool_.size(); ++i) {
+        inline_pools_.push_back(std::make_unique<core::ThreadPool>(1));
+    }
+    thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() {
+    cancel_all();
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+}
+
+std::shared_ptr<Sequence> Scheduler::submit(std::string_view prompt, const GenerateOptions& opt,
+                                            bool parse_special) {
+    if (auto bad = find_invalid_utf8(prompt)) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "prompt: invalid UTF-8 at byte offset {} (byte 0x{:02X}); expected UTF-8 text",
+                    *bad, static_cast<unsigned>(static_cast<unsigned char>(prompt[*bad])));
+    }
+    return submit_tokens(model_->tokenizer().encode(prompt, opt.add_bos, parse_special), opt);
+}
+
+std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
+                                                   const GenerateOptions& opt) {
+    if (opt.max_tokens <= 0) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "max tokens: out of range; expected at least 1, got {}", opt.max_tokens);
+    }
+    (void)make_sampler_chain(sampler_options(opt));  // rejects bad values up front
+    if (prompt.empty()) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "prompt: empty, and the model's vocabulary has no BOS token to start from; "
+                    "expected at least one character");
+    }
+    const int64_t n_ctx = model_->hparams().n_ctx;
+    if (static_cast<int64_t>(prompt.size()) >= n_ctx) {
+        throw_error(ErrorKind::ContextFull,
+                    "prompt: too long for the model's context; expected at most {} tokens "
+                    "(context {} leaves room for at least 1 new token), got {} tokens; "
+                    "shorten the prompt",
+                    n_ctx - 1, n_ctx, prompt.size());
+    }
+    std::shared_ptr<Sequence> s(new Sequence());
+    s->prompt_ = std::move(prompt);
+    s->opt_ = opt;
+    s->opt_.n_candidates = 1;
+    s->t_start_us_ = now_us();
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) {
+            throw_error(ErrorKind::Unsupported, "scheduler: shutting down; expected a running "
+                                                "server, got one that is stopping");
+        }
+        queue_.push_back(s);
+    }
+    cv_.notify_all();
+    return s;
+}
+
+void Scheduler::cancel_all() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& s : queue_) s->cancel();
+    for (auto& s : active_) s->cancel();
+}
+
+SchedulerStats Scheduler::stats() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+}
+
+int Scheduler::active() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(queue_.size() + active_.size());
+}
+
+void Scheduler::loop() {
+    std::vector<std::shared_ptr<Sequence>> batch;
+    for (;;) {
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [this] { return stop_ || !queue_.empty() || !active_.empty(); });
+            if (stop_ && queue_.empty() && active_.empty()) return;
+            while (static_cast<int>(active_.size()) < opt_.max_batch && !queue_.empty()) {
+                active_.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            batch = active_;
+        }
+        int64_t sampled = 0;
+        for (const auto& s : batch) sampled -= static_cast<int64_t>(s->out_.tokens.size());
+        run_step(batch);
+        for (const auto& s : batch) sampled += static_cast<int64_t>(s->out_.tokens.size());
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            ++stats_.steps;
+            stats_.tokens += sampled;
+            stats_.max_batch_seen = std::max(stats_.max_batch_seen, static_cast<int>(batch.size()));
+            std::erase_if(active_, [](const std::shared_ptr<Sequence>& s) { return s->finished_; });
+        }
+        // Deliver the end events after the step (the completions are final now).
+        for (const auto& s : batch) {
+            if (!s->finished_) continue;
+            SeqEvent e;
+            e.done = true;
+            if (!s->error_.empty()) {
+                e.error = std::move(s->error_);
+            } else {
+                e.completion = std::move(s->out_);
+            }
+            s->session_.reset();  // the KV cache is the big part; free it now
+            s->push(std::move(e));
+        }
+        batch.clear();
+    }
+}
+
+void Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
+    // A lone sequence of a model big enough for split matrix-vector products to pay gets the
+    // whole pool; a tiny model's forward is dominated by the ~100 pool regions per token, so it
+    // runs inline on one thread (the other threads stay free for the HTTP side).
+    if (batch.size() == 1 && (pool_.size() == 1 || model_->n_params() >= kSplitForwardParams)) {
+        advance(*batch[0], pool_);
+        return;
+    }
+    std::atomic<size_t> next{0};
+    const size_t n = batch.size();
+    pool_.run([&](int ith, int) {
+        for (;;) {
+            const size_t i = next.fetch_add(1);
+            if (i >= n) break;
+            advance(*batch[i], *inline_pools_[static_cast<size_t>(ith)]);
+        }
+    });
+}
+
+void Scheduler::finish(Sequence& s, FinishReason reason) {
+    if (reason != FinishReason::Stop && reason != FinishReason::Cancelled && s.decoder_) {
+        std::string tail = s.stop_.push(s.decoder_->finish());
+        if (s.stop_.stopped()) reason = FinishReason::Stop;
+        tail += s.stop_.flush();
+        if (!tail.empty()) {
+            s.out_.text += tail;
+            s.push(SeqEvent{.piece = std::move(tail)});
+        }
+    }
+    s.out_.finish = reason;
+    s.out_.timings.n_gen = static_cast<int64_t>(s.out_.tokens.size());
+    s.out_.timings.t_decode_us = now_us() - s.t_start_us_ - s.out_.timings.t_prefill_us;
+    s.finished_ = true;
+}
+
+// One token of one sequence (its prefill first, when it has just joined). Runs on a pool
+// worker; touches only `s` and the shared read-only model. Never throws.
+void Scheduler::advance(Sequence& s, core::ThreadPool& pool) {
+    if (s.finished_) return;
+    try {
+        if (s.cancelled()) return finish(s, FinishReason::Cancelled);
+        const model::Model& m = *model_;
+        if (!s.prefilled_) {
+            const int64_t t0 = now_us();
+            const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
+            s.session_.emplace(m, std::min(m.hparams().n_ctx, want));
+            m.forward(*s.session_, s.prompt_, pool, s.logits_);
+            s.chain_ = make_sampler_chain(sampler_options(s.opt_));
+            if (s.opt_.constraint != nullptr) s.opt_.constraint->reset();
+            s.chain_.observe_prompt(s.prompt_);
+            s.decoder_.emplace(m.tokenizer());
+            for (TokenId id : s.prompt_) s.decoder_->push(id);
+            s.stop_ = StopStrings(s.opt_.stop);
+            s.out_ = Completion{.seed = s.opt_.seed};
+            s.out_.timings.n_prompt = static_cast<int64_t>(s.prompt_.size());
+            s.out_.timings.t_prefill_us = now_us() - t0;
+            s.prefilled_ = true;
+        } else {
+            if (s.session_->n_free() == 0) return finish(s, FinishReason::Length);
+            m.forward(*s.session_, std::span(&s.out_.tokens.back(), 1), pool, s.logits_);
+        }
+
+        const TokenId id = s.chain_.sample(s.logits_);
+        s.out_.token_logprobs.push_back(log_softmax_at(s.logits_, id));
+        s.chain_.accept(id);
+        s.out_.tokens.push_back(id);
+
+        if (m.tokenizer().is_eog(id)) return finish(s, FinishReason::Eos);
+        std::string piece = s.stop_.push(s.decoder_->push(id));
+        if (!piece.empty()) {
+            s.out_.text += piece;
+            s.push(SeqEvent{.piece = std::move(piece)});
+        }
+        if (s.stop_.stopped()) return finish(s, FinishReason::Stop);
+        if (static_cast<int>(s.out_.tokens.size()) >= s.opt_.max_tokens) {
+            return finish(s, FinishReason::Length);
+        }
+    } catch (const std::exception& e) {
+        s.error_ = e.what();
+        if (s.error_.empty()) s.error_ = "generation failed";
+        s.finished_ = true;
+    }
+}
+
+}  // namespace lyra::gen

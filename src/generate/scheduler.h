@@ -1,0 +1,141 @@
+// Scheduler: continuous batching of many generation streams over one shared Model.
+// Each submitted Sequence (one prompt, one candidate) owns its Session (KV cache), sampler chain
+// and stop rules; a single scheduler thread advances every active sequence by one token per
+// step. Sequences join the batch at the next step (their prompt prefill is that step's work for
+// them) and leave it the step they finish, so a short request never waits for a long one.
+//
+// What is batched: Model::forward takes one Session at a time (there is no multi-sequence
+// forward), so a step runs the per-sequence forwards + sampling of all active sequences in
+// parallel over the scheduler's thread pool, one sequence per worker at a time (dynamic
+// assignment). A step with a single active sequence of a model with at least 4M parameters gives
+// that sequence's forward the whole pool instead (smaller models run it on one thread: their
+// forward is too short to split). Kernels give the same result whatever the thread count, so a sequence's tokens do not
+// depend on what else is in the batch: greedy output alone == greedy output in a batch, and a
+// sequence with seed s gives exactly gen::Generator's candidate with seed s.
+//
+// Thread safety: submit(), cancel_all() and the Sequence methods may be called from any thread.
+// Text pieces and the final Completion are delivered through each Sequence's event queue.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "generate/generator.h"
+#include "model/model.h"
+
+namespace lyra::gen {
+
+// One event of a sequence: a piece of final text, or the end (completion set, or error set).
+struct SeqEvent {
+    std::string piece = {};                     // text that became final (may be empty at the end)
+    bool done = false;                          // the last event: completion or error is set
+    std::optional<Completion> completion = {};  // when done without error
+    std::string error = {};                     // when done because the model failed
+};
+
+class Scheduler;
+
+// A handle on one generation stream in the scheduler.
+class Sequence {
+public:
+    // Waits up to `timeout` for the next event; std::nullopt on timeout. After the `done` event,
+    // returns std::nullopt at once.
+    std::optional<SeqEvent> next(std::chrono::milliseconds timeout);
+    // Asks the scheduler to stop this sequence at its next step (finish reason Cancelled).
+    void cancel() { cancelled_.store(true); }
+    bool cancelled() const { return cancelled_.load(); }
+    int64_t n_prompt() const { return static_cast<int64_t>(prompt_.size()); }
+
+private:
+    friend class Scheduler;
+    Sequence() = default;
+    void push(SeqEvent e);
+
+    // Set at submit.
+    std::vector<TokenId> prompt_;
+    GenerateOptions opt_;
+    // Owned by the scheduler thread while active.
+    std::optional<model::Session> session_;
+    SamplerChain chain_;
+    std::optional<model::StreamDecoder> decoder_;
+    StopStrings stop_;
+    std::vector<float> logits_;
+    bool prefilled_ = false;
+    bool finished_ = false;
+    Completion out_;
+    std::string pending_;  // text produced in the current step, pushed after it
+    std::string error_;
+    int64_t t_start_us_ = 0;
+
+    std::atomic<bool> cancelled_{false};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<SeqEvent> events_;
+    bool ended_ = false;  // the done event was taken
+};
+
+struct SchedulerOptions {
+    int threads = 0;     // 0 = all hardware threads
+    int max_batch = 16;  // active sequences per step; the rest wait in arrival order
+};
+
+struct SchedulerStats {
+    int64_t steps = 0;          // batched steps run
+    int64_t tokens = 0;         // tokens sampled over all sequences
+    int max_batch_seen = 0;     // the largest batch any step ran
+};
+
+class Scheduler {
+public:
+    Scheduler(std::shared_ptr<const model::Model> model, SchedulerOptions opt = {});
+    ~Scheduler();  // cancels everything still running and joins the thread
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    // Tokenizes `prompt` (add_bos per opt; parse_special for chat-template text) and queues one
+    // sequence with opt.seed (opt.n_candidates is ignored: submit one per candidate). Throws
+    // Error(InvalidArgument) for bad options, invalid UTF-8 or an empty prompt, and
+    // Error(ContextFull) when the prompt leaves no room in the model's context.
+    std::shared_ptr<Sequence> submit(std::string_view prompt, const GenerateOptions& opt,
+                                     bool parse_special = false);
+    // The same with a prompt that is already tokens.
+    std::shared_ptr<Sequence> submit_tokens(std::vector<TokenId> prompt, const GenerateOptions& opt);
+
+    // Cancels every queued and active sequence (each ends with finish reason Cancelled).
+    void cancel_all();
+    const model::Model& model() const { return *model_; }
+    SchedulerStats stats() const;
+    int active() const;  // queued + active sequences
+
+private:
+    void loop();
+    void run_step(std::vector<std::shared_ptr<Sequence>>& batch);
+    void advance(Sequence& s, core::ThreadPool& pool);
+    void finish(Sequence& s, FinishReason reason);
+
+    std::shared_ptr<const model::Model> model_;
+    SchedulerOptions opt_;
+    core::ThreadPool pool_;
+    std::vector<std::unique_ptr<core::ThreadPool>> inline_pools_;  // one 1-thread pool per worker
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::shared_ptr<Sequence>> queue_;
+    std::vector<std::shared_ptr<Sequence>> active_;
+    bool stop_ = false;
+    SchedulerStats stats_;
+    std::thread thread_;
+};
+
+}  // namespace lyra::gen

@@ -1,0 +1,405 @@
+// OpenAI request/response shapes (api.h).
+#include "server/api.h"
+
+#include <algorithm>
+#include <cctype>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "generate/result_json.h"
+
+namespace lyra::server {
+
+namespace {
+
+ApiError bad(std::string_view param, const std::string& message) {
+    return ApiError(400, "invalid_request_error", message, std::string(param));
+}
+
+std::string type_name(const json& v) {
+    if (v.is_string()) return "a string";
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
+    if (v.is_number()) return "a number";
+    if (v.is_array()) return "an array";
+    if (v.is_object()) return "an object";
+    return "null";
+}
+
+// The value of `key`, or nullptr when absent or null (OpenAI clients send null for "unset").
+const json* field(const json& body, std::string_view key) {
+    auto it = body.find(std::string(key));
+    if (it == body.end() || it->is_null()) return nullptr;
+    return &*it;
+}
+
+double number(const json& body, std::string_view key, double fallback, double lo, double hi) {
+    const json* v = field(body, key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number()) {
+        throw bad(key, fmt::format("{}: expected a number, got {}", key, type_name(*v)));
+    }
+    const double x = v->get<double>();
+    if (!(x >= lo && x <= hi)) {
+        throw bad(key, fmt::format("{}: out of range; expected {} to {}, got {}", key, lo, hi, x));
+    }
+    return x;
+}
+
+int64_t integer(const json& body, std::string_view key, int64_t fallback, int64_t lo, int64_t hi,
+                std::string_view hint = {}) {
+    const json* v = field(body, key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number_integer() && !v->is_number_unsigned()) {
+        throw bad(key, fmt::format("{}: expected an integer, got {}", key, type_name(*v)));
+    }
+    const int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX
+                          ? INT64_MAX
+                          : v->get<int64_t>();
+    if (x < lo || x > hi) {
+        throw bad(key, fmt::format("{}: out of range; expected {} to {}, got {}{}", key, lo, hi, x,
+                                   hint));
+    }
+    return x;
+}
+
+bool boolean(const json& body, std::string_view key, bool fallback) {
+    const json* v = field(body, key);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) {
+        throw bad(key, fmt::format("{}: expected a boolean, got {}", key, type_name(*v)));
+    }
+    return v->get<bool>();
+}
+
+void check_known(const json& body, std::initializer_list<std::string_view> known) {
+    for (auto it = body.begin(); it != body.end(); ++it) {
+        if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+            throw bad(it.key(), fmt::format("{}: unrecognized request argument; expected one of "
+                                            "the documented keys (docs/server.md), got '{}'",
+                                            it.key(), it.key()));
+        }
+    }
+}
+
+void check_prompt_size(std::string_view param, const std::string& text, const Limits& limits) {
+    if (text.size() > limits.max_prompt_bytes) {
+        throw ApiError(400, "invalid_request_error",
+                       fmt::format("{}: too long; expected at most {} bytes, got {}", param,
+                                   limits.max_prompt_bytes, text.size()),
+                       std::string(param), "context_length_exceeded");
+    }
+}
+
+// The keys completions and chat share.
+void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallback,
+                    int default_max_tokens, CompletionRequest& r) {
+    if (const json* v = field(body, "model")) {
+        if (!v->is_string()) {
+            throw bad("model", fmt::format("model: expected a string, got {}", type_name(*v)));
+        }
+        r.model = v->get<std::string>();
+    }
+    const std::string hint = "; the server's limit is set by --max-tokens";
+    r.opt.max_tokens = static_cast<int>(
+        integer(body, "max_tokens", default_max_tokens, 1, limits.max_tokens, hint));
+    r.opt.max_tokens = static_cast<int>(
+        integer(body, "max_completion_tokens", r.opt.max_tokens, 1, limits.max_tokens, hint));
+    // OpenAI's defaults: temperature 1, top_p 1, no top-k/min-p truncation.
+    r.opt.temperature = static_cast<float>(number(body, "temperature", 1.0, 0.0, 2.0));
+    r.opt.top_p = static_cast<float>(number(body, "top_p", 1.0, 0.0, 1.0));
+    r.opt.top_k = static_cast<int>(integer(body, "top_k", 0, 0, 1 << 20));
+    r.opt.min_p = static_cast<float>(number(body, "min_p", 0.0, 0.0, 1.0));
+    r.opt.repeat_penalty = static_cast<float>(number(body, "repeat_penalty", 1.0, 0.01, 10.0));
+    r.opt.presence_penalty = static_cast<float>(number(body, "presence_penalty", 0.0, -2.0, 2.0));
+    r.opt.frequency_penalty =
+        static_cast<float>(number(body, "frequency_penalty", 0.0, -2.0, 2.0));
+    r.n = static_cast<int>(integer(body, "n", 1, 1, limits.max_n,
+                                   "; the server's limit is set by --max-n"));
+    r.stream = boolean(body, "stream", false);
+    if (const json* v = field(body, "stream_options")) {
+        if (!v->is_object()) {
+            throw bad("stream_options",
+                      fmt::format("stream_options: expected an object, got {}", type_name(*v)));
+        }
+        r.include_usage = boolean(*v, "include_usage", false);
+    }
+    if (const json* v = field(body, "seed")) {
+        if (!v->is_number_integer() && !v->is_number_unsigned()) {
+            throw bad("seed", fmt::format("seed: expected an integer, got {}", type_name(*v)));
+        }
+        r.opt.seed = v->is_number_unsigned() ? v->get<uint64_t>()
+                                             : static_cast<uint64_t>(v->get<int64_t>());
+    } else {
+        r.opt.seed = seed_fallback;
+    }
+    if (const json* v = field(body, "stop")) {
+        std::vector<std::string> stops;
+        if (v->is_string()) {
+            stops.push_back(v->get<std::string>());
+        } else if (v->is_array()) {
+            if (v->size() > 4) {
+                throw bad("stop", fmt::format("stop: too many stop sequences; expected at most 4, "
+                                              "got {}", v->size()));
+            }
+            for (const auto& s : *v) {
+                if (!s.is_string()) {
+                    throw bad("stop", fmt::format("stop: expected strings, got {}", type_name(s)));
+                }
+                stops.push_back(s.get<std::string>());
+            }
+        } else {
+            throw bad("stop", fmt::format("stop: expected a string or an array of strings, got {}",
+                                          type_name(*v)));
+        }
+        r.opt.stop = std::move(stops);
+    }
+    if (const json* v = field(body, "logit_bias"); v != nullptr && !v->empty()) {
+        throw ApiError(400, "invalid_request_error",
+                       "logit_bias: not supported by Lyra; expected it absent or empty",
+                       "logit_bias", "unsupported_parameter");
+    }
+}
+
+}  // namespace
+
+json error_json(const ApiError& e) {
+    return json{{"error",
+                 {{"message", e.what()},
+                  {"type", e.type()},
+                  {"param", e.param().empty() ? json(nullptr) : json(e.param())},
+                  {"code", e.code().empty() ? json(nullptr) : json(e.code())}}}};
+}
+
+ApiError to_api_error(const Error& e) {
+    switch (e.kind()) {
+        case ErrorKind::InvalidArgument:
+        case ErrorKind::Usage:
+            return ApiError(400, "invalid_request_error", e.what());
+        case ErrorKind::ContextFull:
+            return ApiError(400, "invalid_request_error", e.what(), "prompt",
+                            "context_length_exceeded");
+        case ErrorKind::NotFound:
+            return ApiError(404, "not_found_error", e.what());
+        case ErrorKind::Unsupported:
+            return ApiError(501, "not_implemented", e.what());
+        case ErrorKind::Corrupt:
+        case ErrorKind::Io:
+            break;
+    }
+    return ApiError(500, "server_error", e.what());
+}
+
+CompletionRequest parse_completion_request(const json& body, const Limits& limits,
+                                           uint64_t seed_fallback) {
+    if (!body.is_object()) {
+        throw bad("", fmt::format("request body: expected a JSON object, got {}", type_name(body)));
+    }
+    check_known(body, {"model", "prompt", "max_tokens", "temperature", "top_p", "n", "stop",
+                       "stream", "stream_options", "seed", "logprobs", "echo", "presence_penalty",
+                       "frequency_penalty", "best_of", "suffix", "logit_bias", "user", "top_k",
+                       "min_p", "repeat_penalty"});
+    CompletionRequest r;
+    parse_sampling(body, limits, seed_fallback, std::min(16, limits.max_tokens), r);
+    const json* p = field(body, "prompt");
+    if (p == nullptr) {
+        throw bad("prompt", "prompt: missing; expected a string or an array of strings");
+    }
+    if (p->is_string()) {
+        r.prompts.push_back(p->get<std::string>());
+    } else if (p->is_array()) {
+        if (p->empty()) throw bad("prompt", "prompt: empty array; expected at least one string");
+        if (static_cast<int>(p->size()) > limits.max_prompts) {
+            throw bad("prompt", fmt::format("prompt: too many prompts; expected at most {}, got {}",
+                                            limits.max_prompts, p->size()));
+        }
+        for (const auto& s : *p) {
+            if (!s.is_string()) {
+                throw bad("prompt", fmt::format("prompt: expected an array of strings, got an "
+                                                "element that is {} (token-id prompts are not "
+                                                "supported)",
+                                                type_name(s)));
+            }
+            r.prompts.push_back(s.get<std::string>());
+        }
+    } else {
+        throw bad("prompt", fmt::format("prompt: expected a string or an array of strings, got {}",
+                                        type_name(*p)));
+    }
+    for (const auto& s : r.prompts) check_prompt_size("prompt", s, limits);
+    const int64_t choices = static_cast<int64_t>(r.prompts.size()) * r.n;
+    if (choices > limits.max_choices) {
+        throw bad("n", fmt::format("n: too many choices; expected prompts x n at most {}, got {}",
+                                   limits.max_choices, choices));
+    }
+    r.echo = boolean(body, "echo", false);
+    if (field(body, "logprobs") != nullptr) {
+        r.logprobs = static_cast<int>(integer(body, "logprobs", 0, 0, 5));
+    }
+    if (const json* v = field(body, "best_of")) {
+        if (!v->is_number_integer() || v->get<int64_t>() != r.n) {
+            throw ApiError(400, "invalid_request_error",
+                           fmt::format("best_of: not supported by Lyra; expected it absent or "
+                                       "equal to n ({}), got {}",
+                                       r.n, v->dump()),
+                           "best_of", "unsupported_parameter");
+        }
+    }
+    if (const json* v = field(body, "suffix"); v != nullptr && !(v->is_string() && v->empty())) {
+        throw ApiError(400, "invalid_request_error",
+                       "suffix: not supported by Lyra (no fill-in-the-middle); expected it absent",
+                       "suffix", "unsupported_parameter");
+    }
+    return r;
+}
+
+CompletionRequest parse_chat_request(const json& body, const Limits& limits,
+                                     uint64_t seed_fallback) {
+    if (!body.is_object()) {
+        throw bad("", fmt::format("request body: expected a JSON object, got {}", type_name(body)));
+    }
+    check_known(body, {"model", "messages", "max_tokens", "max_completion_tokens", "temperature",
+                       "top_p", "n", "stop", "stream", "stream_options", "seed", "logprobs",
+                       "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias",
+                       "user", "top_k", "min_p", "repeat_penalty"});
+    CompletionRequest r;
+    parse_sampling(body, limits, seed_fallback, std::min(256, limits.max_tokens), r);
+    const json* m = field(body, "messages");
+    if (m == nullptr || !m->is_array() || m->empty()) {
+        throw bad("messages", fmt::format("messages: expected a non-empty array of "
+                                          "{{role, content}} objects, got {}",
+                                          m == nullptr ? "none" : type_name(*m)));
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < m->size(); ++i) {
+        const json& msg = (*m)[i];
+        const std::string param = fmt::format("messages[{}]", i);
+        if (!msg.is_object()) {
+            throw bad(param, fmt::format("{}: expected an object, got {}", param, type_name(msg)));
+        }
+        const json* role = field(msg, "role");
+        if (role == nullptr || !role->is_string()) {
+            throw bad(param + ".role", fmt::format("{}.role: expected a string, got {}", param,
+                                                   role == nullptr ? "none" : type_name(*role)));
+        }
+        const std::string rs = role->get<std::string>();
+        if (rs != "system" && rs != "user" && rs != "assistant" && rs != "developer") {
+            throw bad(param + ".role",
+                      fmt::format("{}.role: unknown role; expected system, developer, user or "
+                                  "assistant, got '{}'",
+                                  param, rs));
+        }
+        model::ChatMessage cm{.role = rs == "developer" ? "system" : rs, .content = {}};
+        const json* content = field(msg, "content");
+        if (content == nullptr) {
+            throw bad(param + ".content", fmt::format("{}.content: missing; expected a string",
+                                                      param));
+        }
+        if (content->is_string()) {
+            cm.content = content->get<std::string>();
+        } else if (content->is_array()) {
+            for (const auto& part : *content) {
+                if (!part.is_object() || part.value("type", "") != "text" ||
+                    !part.contains("text") || !part["text"].is_string()) {
+                    throw bad(param + ".content",
+                              fmt::format("{}.content: expected a string or text parts "
+                                          "{{\"type\":\"text\",\"text\":...}}, got {}",
+                                          param, part.dump()));
+                }
+                cm.content += part["text"].get<std::string>();
+            }
+        } else {
+            throw bad(param + ".content", fmt::format("{}.content: expected a string, got {}",
+                                                      param, type_name(*content)));
+        }
+        total += cm.content.size();
+        r.messages.push_back(std::move(cm));
+    }
+    if (total > limits.max_prompt_bytes) {
+        throw ApiError(400, "invalid_request_error",
+                       fmt::format("messages: too long; expected at most {} bytes of content, "
+                                   "got {}",
+                                   limits.max_prompt_bytes, total),
+                       "messages", "context_length_exceeded");
+    }
+    if (boolean(body, "logprobs", false)) r.logprobs = 0;
+    if (integer(body, "top_logprobs", 0, 0, 20) > 0) {
+        throw ApiError(400, "invalid_request_error",
+                       "top_logprobs: not supported by Lyra (only the chosen token's log "
+                       "probability is reported); expected 0 or absent",
+                       "top_logprobs", "unsupported_parameter");
+    }
+    return r;
+}
+
+std::string sse_data(const json& j) { return "data: " + gen::dump_json(j) + "\n\n"; }
+
+const char* openai_finish_reason(gen::FinishReason r) {
+    switch (r) {
+        case gen::FinishReason::Stop:
+        case gen::FinishReason::Eos:
+            return "stop";
+        case gen::FinishReason::Length:
+            return "length";
+        case gen::FinishReason::Cancelled:
+            return "cancelled";
+    }
+    return "stop";
+}
+
+std::string model_name(const std::filesystem::path& file) { return file.stem().string(); }
+
+bool is_plain_name(std::string_view name) {
+    if (name.empty() || name.size() > 200 || name == "." || name == "..") return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+    });
+}
+
+std::optional<std::filesystem::path> safe_join(const std::filesystem::path& root,
+                                               std::string_view rel) {
+    namespace fs = std::filesystem;
+    if (rel.empty() || rel.find('\0') != std::string_view::npos || rel.front() == '/' ||
+        rel.find('\\') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    const fs::path r(rel);
+    for (const auto& part : r) {
+        if (part == ".." || part == ".") return std::nullopt;
+    }
+    std::error_code ec;
+    const fs::path base = fs::weakly_canonical(root, ec);
+    if (ec) return std::nullopt;
+    const fs::path full = fs::weakly_canonical(base / r, ec);
+    if (ec) return std::nullopt;
+    // full must be base itself or below it (compare whole path elements, not string prefixes).
+    auto b = base.begin();
+    auto f = full.begin();
+    for (; b != base.end(); ++b, ++f) {
+        if (f == full.end() || *b != *f) return std::nullopt;
+    }
+    return full;
+}
+
+std::string mime_type(const std::filesystem::path& file) {
+    std::string ext = file.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    static const std::pair<const char*, const char*> kTypes[] = {
+        {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
+        {".css", "text/css"},                  {".js", "text/javascript"},
+        {".mjs", "text/javascript"},           {".json", "application/json"},
+        {".txt", "text/plain; charset=utf-8"}, {".abc", "text/vnd.abc; charset=utf-8"},
+        {".svg", "image/svg+xml"},             {".png", "image/png"},
+        {".wav", "audio/wav"},                 {".mid", "audio/midi"},
+        {".midi", "audio/midi"},               {".fountain", "text/plain; charset=utf-8"},
+        {".md", "text/markdown; charset=utf-8"}, {".pdf", "application/pdf"},
+        {".ps", "application/postscript"}};
+    for (const auto& [e, t] : kTypes) {
+        if (ext == e) return t;
+    }
+    return "application/octet-stream";
+}
+
+}  // namespace lyra::server

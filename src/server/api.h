@@ -1,0 +1,102 @@
+// The OpenAI-compatible request and response shapes, free of HTTP: parsing a /v1/completions or
+// /v1/chat/completions body into generation options (with the server's limits), the error
+// object every endpoint answers with, SSE framing, and the path check that guards /files.
+// Pure functions; thread-safe. Parsing throws ApiError (status 400 + the offending param).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "generate/generator.h"
+#include "model/chat_template.h"
+
+namespace lyra::server {
+
+using nlohmann::json;
+
+// An error as OpenAI reports it: HTTP status + {"error":{"message","type","param","code"}}.
+class ApiError : public std::runtime_error {
+public:
+    ApiError(int status, std::string type, const std::string& message, std::string param = {},
+             std::string code = {})
+        : std::runtime_error(message),
+          status_(status),
+          type_(std::move(type)),
+          param_(std::move(param)),
+          code_(std::move(code)) {}
+    int status() const { return status_; }
+    const std::string& type() const { return type_; }
+    const std::string& param() const { return param_; }  // "" = null
+    const std::string& code() const { return code_; }    // "" = null
+
+private:
+    int status_;
+    std::string type_, param_, code_;
+};
+
+json error_json(const ApiError& e);
+// 400 invalid_request_error (InvalidArgument, Usage, ContextFull: code
+// "context_length_exceeded"), 404 not_found_error (NotFound), 501 not_implemented (Unsupported),
+// 500 server_error (Corrupt, Io).
+ApiError to_api_error(const Error& e);
+
+struct Limits {
+    size_t max_body_bytes = 1 << 20;      // request body
+    int max_tokens = 1024;                // per choice
+    int max_n = 8;                        // choices per prompt
+    size_t max_prompt_bytes = 16 << 10;   // per prompt (chat: the rendered conversation)
+    int max_prompts = 16;                 // entries of a prompt list
+    int max_choices = 32;                 // prompts x n
+};
+
+struct CompletionRequest {
+    std::string model;                      // "" = the server's default model
+    std::vector<std::string> prompts;       // completions: each prompt (a string is one)
+    std::vector<model::ChatMessage> messages;  // chat
+    gen::GenerateOptions opt;               // max_tokens, temperature, top_p, stop, seed, ...
+    int n = 1;
+    bool stream = false;
+    bool echo = false;
+    bool include_usage = false;             // stream_options.include_usage
+    std::optional<int> logprobs;            // completions: 0..5; chat: 0 when logprobs: true
+};
+
+// Parses a /v1/completions body. `seed_fallback` is used when the body has no seed. Unknown
+// keys, wrong types and values past `limits` throw ApiError 400 naming the param.
+CompletionRequest parse_completion_request(const json& body, const Limits& limits,
+                                           uint64_t seed_fallback);
+// Parses a /v1/chat/completions body (messages instead of prompt).
+CompletionRequest parse_chat_request(const json& body, const Limits& limits,
+                                     uint64_t seed_fallback);
+
+// "data: <json>\n\n" (invalid UTF-8 from a model becomes U+FFFD).
+std::string sse_data(const json& j);
+inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
+
+// OpenAI's finish_reason for ours: stop/eos -> "stop", length -> "length",
+// cancelled -> "cancelled".
+const char* openai_finish_reason(gen::FinishReason r);
+
+// The model name a GGUF file is listed under: its file name without ".gguf".
+std::string model_name(const std::filesystem::path& file);
+// True when `name` is a plain model name (letters, digits, '.', '-', '_'; no path parts).
+bool is_plain_name(std::string_view name);
+
+// root / rel when `rel` stays inside `root` (no "..", no absolute path, no NUL, and the
+// resolved path, symlinks followed, is under root's resolved path); std::nullopt otherwise.
+std::optional<std::filesystem::path> safe_join(const std::filesystem::path& root,
+                                               std::string_view rel);
+
+// The Content-Type for a served file, by extension ("application/octet-stream" otherwise).
+std::string mime_type(const std::filesystem::path& file);
+
+}  // namespace lyra::server

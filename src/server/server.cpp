@@ -1,0 +1,803 @@
+// The HTTP server (server.h) on cpp-httplib.
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "art/common/art.h"
+#include "core/error.h"
+#include "generate/models_dir.h"
+#include "generate/result_json.h"
+#include "generate/scheduler.h"
+#include "model/chat_template.h"
+#include "studio/registry.h"
+
+namespace lyra::server {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void send_error(httplib::Response& res, const ApiError& e) {
+    res.status = e.status();
+    res.set_content(gen::dump_json(error_json(e)), "application/json");
+}
+
+void send_json(httplib::Response& res, const json& j, int status = 200) {
+    res.status = status;
+    res.set_content(gen::dump_json(j), "application/json");
+}
+
+json parse_body(const httplib::Request& req) {
+    try {
+        return json::parse(req.body);
+    } catch (const json::parse_error& e) {
+        throw ApiError(400, "invalid_request_error",
+                       fmt::format("request body: invalid JSON ({}); expected a JSON object",
+                                   e.what()));
+    }
+}
+
+std::string random_id(std::string_view prefix) {
+    static std::atomic<uint64_t> counter{0};
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return fmt::format("{}{:012x}{:04x}", prefix, rng() & 0xffffffffffffULL,
+                       counter.fetch_add(1) & 0xffff);
+}
+
+uint64_t random_seed() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return rng() >> 1;
+}
+
+// End-of-turn markers of the chat families, used as implicit stop strings for chat requests
+// (a model whose tokenizer lacks them as control tokens still stops at the end of its turn).
+std::vector<std::string> end_of_turn(model::ChatFamily f) {
+    switch (f) {
+        case model::ChatFamily::ChatML:
+            return {"<|im_end|>", "<|im_start|>"};
+        case model::ChatFamily::Llama3:
+            return {"<|eot_id|>", "<|start_header_id|>"};
+        case model::ChatFamily::Gemma:
+            return {"<end_of_turn>", "<start_of_turn>"};
+        case model::ChatFamily::Llama2:
+        case model::ChatFamily::Mistral:
+            return {"</s>", "[INST]"};
+    }
+    return {};
+}
+
+}  // namespace
+
+// One model served by name: loaded on first use, with its scheduler.
+struct ServedModel {
+    std::string name, path;
+    std::shared_ptr<const model::Model> model;
+    std::unique_ptr<gen::Scheduler> scheduler;
+};
+
+struct Server::Impl {
+    ServerOptions opt;
+    httplib::Server http;
+    fs::path models_dir;
+    fs::path out_dir;
+    fs::path web_dir;
+
+    std::mutex models_mu;
+    std::map<std::string, std::unique_ptr<ServedModel>> models;
+    art::ModelCache art_models;
+
+    std::mutex art_mu;
+    std::condition_variable art_cv;
+    int art_running = 0;
+
+    std::atomic<bool> draining{false};
+    std::atomic<bool> cancel_all{false};  // the shutdown deadline passed
+    std::mutex shutdown_mu;
+    std::condition_variable shutdown_cv;
+    std::thread deadline_thread;
+    bool stopped = false;  // run() returned (guarded by shutdown_mu)
+    bool bound = false;
+
+    explicit Impl(ServerOptions o) : opt(std::move(o)) {}
+
+    // --- models -------------------------------------------------------------------------
+
+    std::vector<fs::path> model_files() const {
+        std::vector<fs::path> files;
+        std::error_code ec;
+        if (models_dir.empty()) return files;
+        for (const auto& e : fs::directory_iterator(models_dir, ec)) {
+            if (e.path().extension() == ".gguf" && e.is_regular_file(ec) &&
+                is_plain_name(model_name(e.path()))) {
+                files.push_back(e.path());
+            }
+        }
+        std::sort(files.begin(), files.end());
+        return files;
+    }
+
+    // The file for a model name ("" = the default model); ApiError 404 when unknown.
+    fs::path resolve_model(std::string name) const {
+        const auto files = model_files();
+        if (name.size() > 5 && name.ends_with(".gguf")) name.resize(name.size() - 5);
+        if (name.empty()) {
+            for (const auto& f : files) {
+                if (f.filename() == gen::kDefaultModelFile) return f;
+            }
+            if (!files.empty()) return files.front();
+            throw ApiError(404, "invalid_request_error",
+                           fmt::format("model: none available; expected GGUF files in '{}', got "
+                                       "none; start lyra serve with --models DIR",
+                                       models_dir.string()),
+                           "model", "model_not_found");
+        }
+        if (is_plain_name(name)) {
+            for (const auto& f : files) {
+                if (model_name(f) == name) return f;
+            }
+        }
+        std::string known;
+        for (const auto& f : files) known += (known.empty() ? "" : ", ") + model_name(f);
+        throw ApiError(404, "invalid_request_error",
+                       fmt::format("model: the model '{}' does not exist; expected one of: {}; "
+                                   "GET /v1/models lists them",
+                                   name, known.empty() ? "(none)" : known),
+                       "model", "model_not_found");
+    }
+
+    ServedModel& served(const std::string& name) {
+        const fs::path file = resolve_model(name);
+        const std::string key = model_name(file);
+        std::lock_guard<std::mutex> lock(models_mu);
+        auto& slot = models[key];
+        if (!slot) {
+            auto m = std::make_unique<ServedModel>();
+            m->name = key;
+            m->path = file.string();
+            m->model = art_models.get(m->path);
+            m->scheduler = std::make_unique<gen::Scheduler>(
+                m->model, gen::SchedulerOptions{.threads = opt.threads, .max_batch = opt.max_batch});
+            slot = std::move(m);
+        }
+        return *slot;
+    }
+
+    // --- routes -------------------------------------------------------------------------
+
+    void setup() {
+        http.set_payload_max_length(opt.limits.max_body_bytes);
+        http.set_read_timeout(30, 0);
+        http.set_write_timeout(30, 0);
+        http.set_keep_alive_timeout(2);
+        const size_t n_http = static_cast<size_t>(std::max(4, opt.http_threads));
+        http.new_task_queue = [n_http] { return new httplib::ThreadPool(n_http); };
+
+        http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            const bool api = req.path.rfind("/v1/", 0) == 0 || req.path == "/v1";
+            if (draining.load() && api) {
+                send_error(res, ApiError(503, "server_error",
+                                         "server: shutting down; expected a running server, got "
+                                         "one that is stopping; retry against a new instance"));
+                res.set_header("Connection", "close");
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            if (api && !opt.api_key.empty()) {
+                const std::string auth = req.get_header_value("Authorization");
+                if (auth != "Bearer " + opt.api_key) {
+                    send_error(res, ApiError(401, "invalid_request_error",
+                                             auth.empty()
+                                                 ? "authorization: missing; expected the header "
+                                                   "'Authorization: Bearer <key>' (the server was "
+                                                   "started with --api-key)"
+                                                 : "authorization: incorrect API key provided; "
+                                                   "expected the key lyra serve was started with",
+                                             "", "invalid_api_key"));
+                    return httplib::Server::HandlerResponse::Handled;
+                }
+            }
+            return httplib::Server::HandlerResponse::Unhandled;
+        });
+        // Errors httplib produces itself (413 body too large, 404 no route, 400 unparsable
+        // request) get the same JSON shape; errors our handlers set already have a body.
+        http.set_error_handler(httplib::Server::HandlerWithResponse(
+            [](const httplib::Request& req, httplib::Response& res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string message;
+            std::string type = "invalid_request_error";
+            if (res.status == 413) {
+                message = "request body: too large; expected at most the server's --max-body "
+                          "bytes";
+            } else if (res.status == 404) {
+                message = fmt::format("route: no such endpoint; expected one of the routes in "
+                                      "docs/server.md, got {} {}",
+                                      req.method, req.path);
+                type = "not_found_error";
+            } else if (res.status == 405) {
+                message = fmt::format("method: not allowed; got {} {}", req.method, req.path);
+            } else {
+                message = fmt::format("request: HTTP {}", res.status);
+                if (res.status >= 500) type = "server_error";
+            }
+            send_error(res, ApiError(res.status, type, message));
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+        http.set_exception_handler(
+            [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+                try {
+                    if (ep) std::rethrow_exception(ep);
+                } catch (const ApiError& e) {
+                    return send_error(res, e);
+                } catch (const Error& e) {
+                    return send_error(res, to_api_error(e));
+                } catch (const std::exception& e) {
+                    return send_error(res, ApiError(500, "server_error",
+                                                    fmt::format("server: {}", e.what())));
+                } catch (...) {
+                }
+                send_error(res, ApiError(500, "server_error", "server: unknown failure"));
+            });
+
+        http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+            json data = json::array();
+            for (const auto& f : model_files()) data.push_back(model_json(f, "model"));
+            send_json(res, {{"object", "list"}, {"data", data}});
+        });
+        http.Get(R"(/v1/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            send_json(res, model_json(resolve_model(req.matches[1]), "model"));
+        });
+        http.Get("/v1/engines", [this](const httplib::Request&, httplib::Response& res) {
+            json data = json::array();
+            for (const auto& f : model_files()) data.push_back(model_json(f, "engine"));
+            send_json(res, {{"object", "list"}, {"data", data}});
+        });
+        http.Get(R"(/v1/engines/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            send_json(res, model_json(resolve_model(req.matches[1]), "engine"));
+        });
+        http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+            generate(req, res, false, {});
+        });
+        http.Post("/v1/chat/completions",
+                  [this](const httplib::Request& req, httplib::Response& res) {
+                      generate(req, res, true, {});
+                  });
+        http.Post(R"(/v1/engines/([^/]+)/completions)",
+                  [this](const httplib::Request& req, httplib::Response& res) {
+                      generate(req, res, false, req.matches[1]);
+                  });
+        http.Post(R"(/v1/art/([a-z_]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            art(req, res, req.matches[1]);
+        });
+        http.Post(R"(/v1/art/play/([a-z_]+))",
+                  [](const httplib::Request& req, httplib::Response& res) {
+                      send_error(res, ApiError(501, "not_implemented",
+                                               fmt::format("play: the game sessions are not wired "
+                                                           "into the server yet (got {}); "
+                                                           "use 'lyra play' on the command line",
+                                                           req.path)));
+                  });
+        http.Get(R"(/files/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
+            serve_file(req.matches[1], res);
+        });
+        http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+            send_json(res, {{"status", draining.load() ? "stopping" : "ok"}});
+        });
+        if (!web_dir.empty()) {
+            http.set_mount_point("/", web_dir.string());
+        } else {
+            http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+                send_json(res, {{"name", "lyra"},
+                                {"endpoints",
+                                 {"/v1/models", "/v1/completions", "/v1/chat/completions",
+                                  "/v1/engines", "/v1/art/{poem,tune,paint,story}",
+                                  "/files/..."}}});
+            });
+        }
+    }
+
+    json model_json(const fs::path& f, const char* object) const {
+        std::error_code ec;
+        const auto t = fs::last_write_time(f, ec);
+        int64_t created = 0;
+        if (!ec) {
+            created = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::file_clock::to_sys(t).time_since_epoch())
+                          .count();
+        }
+        json j = {{"id", model_name(f)}, {"object", object}, {"created", created}};
+        if (std::string_view(object) == "engine") {
+            j["owner"] = "lyra";
+            j["ready"] = true;
+        } else {
+            j["owned_by"] = "lyra";
+        }
+        return j;
+    }
+
+    // --- text generation ------------------------------------------------------------------
+
+    struct Job {
+        std::string id;
+        std::string model;
+        int64_t created = 0;
+        bool chat = false;
+        CompletionRequest req;
+        std::vector<std::string> prompt_text;       // per prompt (echo)
+        std::vector<int64_t> prompt_tokens;         // per prompt
+        std::vector<std::shared_ptr<gen::Sequence>> seqs;  // choice i = prompt i/n, seed + i%n
+        const model::Tokenizer* tok = nullptr;
+        Clock::time_point deadline;
+    };
+
+    void generate(const httplib::Request& http_req, httplib::Response& res, bool chat,
+                  const std::string& engine) {
+        json body = parse_body(http_req);
+        if (!engine.empty() && body.is_object()) body["model"] = engine;
+        auto job = std::make_shared<Job>();
+        job->chat = chat;
+        job->req = chat ? parse_chat_request(body, opt.limits, random_seed())
+                        : parse_completion_request(body, opt.limits, random_seed());
+        ServedModel& m = served(job->req.model);
+        job->model = m.name;
+        job->id = random_id(chat ? "chatcmpl-" : "cmpl-");
+        job->created = static_cast<int64_t>(std::time(nullptr));
+        job->tok = &m.model->tokenizer();
+        job->deadline = Clock::now() + std::chrono::seconds(opt.request_timeout_s);
+
+        bool parse_special = false;
+        if (chat) {
+            const auto rendered = model::apply_chat_template(
+                m.model->chat_template().value_or(""), job->req.messages, true);
+            job->req.prompts = {rendered.text};
+            job->req.opt.add_bos = false;  // the template writes its own BOS text
+            parse_special = true;
+            for (auto& s : end_of_turn(rendered.family)) job->req.opt.stop.push_back(s);
+            if (rendered.text.size() > opt.limits.max_prompt_bytes) {
+                throw ApiError(400, "invalid_request_error",
+                               fmt::format("messages: the rendered conversation is too long; "
+                                           "expected at most {} bytes, got {}",
+                                           opt.limits.max_prompt_bytes, rendered.text.size()),
+                               "messages", "context_length_exceeded");
+            }
+        }
+        try {
+            for (const auto& p : job->req.prompts) {
+                for (int j = 0; j < job->req.n; ++j) {
+                    gen::GenerateOptions o = job->req.opt;
+                    o.seed = job->req.opt.seed + static_cast<uint64_t>(j);
+                    auto s = m.scheduler->submit(p, o, parse_special);
+                    if (j == 0) job->prompt_tokens.push_back(s->n_prompt());
+                    job->seqs.push_back(std::move(s));
+                }
+                job->prompt_text.push_back(p);
+            }
+        } catch (...) {
+            for (auto& s : job->seqs) s->cancel();
+            throw;
+        }
+        if (job->req.stream) {
+            stream(job, res);
+        } else {
+            complete(*job, res);
+        }
+    }
+
+    // Waits for every choice; 504 when the request runs past its timeout.
+    void complete(Job& job, httplib::Response& res) {
+        const size_t n = job.seqs.size();
+        std::vector<std::optional<gen::Completion>> done(n);
+        bool timed_out = false;
+        for (size_t i = 0; i < n; ++i) {
+            for (;;) {
+                if (!timed_out && (Clock::now() > job.deadline || cancel_all.load())) {
+                    timed_out = Clock::now() > job.deadline;
+                    for (auto& s : job.seqs) s->cancel();
+                }
+                auto e = job.seqs[i]->next(std::chrono::milliseconds(100));
+                if (!e || !e->done) continue;
+                if (!e->error.empty()) {
+                    for (auto& s : job.seqs) s->cancel();
+                    throw ApiError(500, "server_error",
+                                   fmt::format("generation: {}", e->error));
+                }
+                done[i] = std::move(e->completion);
+                break;
+            }
+        }
+        if (timed_out) {
+            throw ApiError(504, "timeout",
+                           fmt::format("request: timed out; expected generation to finish within "
+                                       "{} s (--timeout); ask for fewer max_tokens",
+                                       opt.request_timeout_s),
+                           "", "timeout");
+        }
+        json choices = json::array();
+        int64_t completion_tokens = 0;
+        for (size_t i = 0; i < n; ++i) {
+            const gen::Completion& c = *done[i];
+            completion_tokens += static_cast<int64_t>(c.tokens.size());
+            const size_t prompt_i = i / static_cast<size_t>(job.req.n);
+            json choice = {{"index", i}, {"finish_reason", openai_finish_reason(c.finish)}};
+            if (job.chat) {
+                choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+                choice["logprobs"] = job.req.logprobs ? chat_logprobs(job, c) : json(nullptr);
+            } else {
+                const std::string prefix = job.req.echo ? job.prompt_text[prompt_i] : "";
+                choice["text"] = prefix + c.text;
+                choice["logprobs"] =
+                    job.req.logprobs ? completion_logprobs(job, c, prefix.size()) : json(nullptr);
+            }
+            choices.push_back(std::move(choice));
+        }
+        int64_t prompt_tokens = 0;
+        for (auto t : job.prompt_tokens) prompt_tokens += t;
+        send_json(res, {{"id", job.id},
+                        {"object", job.chat ? "chat.completion" : "text_completion"},
+                        {"created", job.created},
+                        {"model", job.model},
+                        {"choices", choices},
+                        {"usage",
+                         {{"prompt_tokens", prompt_tokens},
+                          {"completion_tokens", completion_tokens},
+                          {"total_tokens", prompt_tokens + completion_tokens}}}});
+    }
+
+    static json completion_logprobs(const Job& job, const gen::Completion& c, size_t offset) {
+        json tokens = json::array(), lps = json::array(), top = json::array(),
+             offsets = json::array();
+        size_t at = offset;
+        for (size_t k = 0; k < c.tokens.size(); ++k) {
+            const std::string piece = job.tok->decode(std::span(&c.tokens[k], 1));
+            tokens.push_back(piece);
+            lps.push_back(c.token_logprobs[k]);
+            top.push_back(nullptr);  // alternatives are not reported (docs/server.md)
+            offsets.push_back(at);
+            at += piece.size();
+        }
+        return {{"tokens", tokens},
+                {"token_logprobs", lps},
+                {"top_logprobs", top},
+                {"text_offset", offsets}};
+    }
+
+    static json chat_logprobs(const Job& job, const gen::Completion& c) {
+        json content = json::array();
+        for (size_t k = 0; k < c.tokens.size(); ++k) {
+            const std::string piece = job.tok->decode(std::span(&c.tokens[k], 1));
+            json bytes = json::array();
+            for (unsigned char b : piece) bytes.push_back(b);
+            content.push_back({{"token", piece},
+                               {"logprob", c.token_logprobs[k]},
+                               {"bytes", bytes},
+                               {"top_logprobs", json::array()}});
+        }
+        return {{"content", content}};
+    }
+
+    json chunk(const Job& job, json choice) const {
+        return {{"id", job.id},
+                {"object", job.chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", job.created},
+                {"model", job.model},
+                {"choices", json::array({std::move(choice)})}};
+    }
+
+    json text_choice(const Job& job, size_t i, const std::string& text) const {
+        if (job.chat) {
+            return {{"index", i}, {"delta", {{"content", text}}}, {"logprobs", nullptr},
+                    {"finish_reason", nullptr}};
+        }
+        return {{"index", i}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+    }
+
+    void stream(const std::shared_ptr<Job>& job, httplib::Response& res) {
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Accel-Buffering", "no");
+        res.set_chunked_content_provider(
+            "text/event-stream", [this, job](size_t, httplib::DataSink& sink) {
+                auto send = [&sink](const std::string& s) { return sink.write(s.data(), s.size()); };
+                auto cancel = [&job] {
+                    for (auto& s : job->seqs) s->cancel();
+                };
+                const size_t n = job->seqs.size();
+                // Opening chunks: the assistant role (chat) or the echoed prompt (completions).
+                for (size_t i = 0; i < n; ++i) {
+                    const size_t prompt_i = i / static_cast<size_t>(job->req.n);
+                    json c;
+                    if (job->chat) {
+                        c = {{"index", i}, {"delta", {{"role", "assistant"}, {"content", ""}}},
+                             {"logprobs", nullptr}, {"finish_reason", nullptr}};
+                    } else if (job->req.echo) {
+                        c = text_choice(*job, i, job->prompt_text[prompt_i]);
+                    } else {
+                        continue;
+                    }
+                    if (!send(sse_data(chunk(*job, c)))) {
+                        cancel();
+                        return false;
+                    }
+                }
+                std::vector<bool> ended(n, false);
+                size_t left = n;
+                int64_t completion_tokens = 0;
+                bool cancelled = false;
+                while (left > 0) {
+                    if (!cancelled && (Clock::now() > job->deadline || cancel_all.load())) {
+                        cancel();
+                        cancelled = true;
+                    }
+                    bool any = false;
+                    for (size_t i = 0; i < n; ++i) {
+                        if (ended[i]) continue;
+                        // A single open choice waits for its next event; several are polled.
+                        const auto wait = std::chrono::milliseconds(left == 1 ? 100 : 0);
+                        while (auto e = job->seqs[i]->next(wait)) {
+                            any = true;
+                            std::string out;
+                            if (!e->piece.empty()) {
+                                out += sse_data(chunk(*job, text_choice(*job, i, e->piece)));
+                            }
+                            if (e->done) {
+                                ended[i] = true;
+                                --left;
+                                if (!e->error.empty()) {
+                                    out += sse_data(error_json(ApiError(
+                                        500, "server_error",
+                                        fmt::format("generation: {}", e->error))));
+                                } else {
+                                    completion_tokens +=
+                                        static_cast<int64_t>(e->completion->tokens.size());
+                                    json c = job->chat ? json{{"index", i},
+                                                              {"delta", json::object()},
+                                                              {"logprobs", nullptr}}
+                                                       : json{{"index", i},
+                                                              {"text", ""},
+                                                              {"logprobs", nullptr}};
+                                    c["finish_reason"] =
+                                        openai_finish_reason(e->completion->finish);
+                                    out += sse_data(chunk(*job, c));
+                                }
+                            }
+                            if (!out.empty() && !send(out)) {
+                                cancel();  // the client went away
+                                return false;
+                            }
+                            if (e->done) break;
+                        }
+                    }
+                    if (!any && left > 1) {
+                        // Nothing ready on any choice: sleep briefly on the first open one.
+                        for (size_t i = 0; i < n; ++i) {
+                            if (ended[i]) continue;
+                            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                            break;
+                        }
+                    }
+                }
+                if (job->req.include_usage) {
+                    int64_t prompt_tokens = 0;
+                    for (auto t : job->prompt_tokens) prompt_tokens += t;
+                    json u = chunk(*job, json::object());
+                    u["choices"] = json::array();
+                    u["usage"] = {{"prompt_tokens", prompt_tokens},
+                                  {"completion_tokens", completion_tokens},
+                                  {"total_tokens", prompt_tokens + completion_tokens}};
+                    if (!send(sse_data(u))) return false;
+                }
+                if (!send(std::string(kSseDone))) return false;
+                sink.done();
+                return true;
+            });
+    }
+
+    // --- art ------------------------------------------------------------------------------
+
+    void art(const httplib::Request& req, httplib::Response& res, const std::string& name) {
+        const studio::ArtformInfo* form = studio::find_artform(name);
+        if (form == nullptr) {
+            std::string known;
+            for (const auto& f : studio::artforms()) known += (known.empty() ? "" : ", ") + f.name;
+            throw ApiError(404, "not_found_error",
+                           fmt::format("art form: unknown form '{}'; expected one of: {}", name,
+                                       known),
+                           "form");
+        }
+        json request = parse_body(req);
+        if (!request.is_object()) {
+            throw ApiError(400, "invalid_request_error",
+                           "request body: expected a JSON object of the form's options");
+        }
+        // Only models the server serves, by name (never a path on the server's disk).
+        if (auto it = request.find("model"); it != request.end() && !it->is_null()) {
+            if (!it->is_string()) {
+                throw ApiError(400, "invalid_request_error", "model: expected a model name",
+                               "model");
+            }
+            *it = resolve_model(it->get<std::string>()).string();
+        }
+        if (auto it = request.find("n"); it != request.end() && it->is_number_integer() &&
+                                         it->get<int64_t>() > opt.limits.max_n) {
+            throw ApiError(400, "invalid_request_error",
+                           fmt::format("n: out of range; expected 1 to {} (--max-n), got {}",
+                                       opt.limits.max_n, it->get<int64_t>()),
+                           "n");
+        }
+        const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        int threads = opt.threads > 0 ? opt.threads : hw;
+        if (auto it = request.find("threads"); it != request.end() && it->is_number_integer()) {
+            const int64_t t = it->get<int64_t>();
+            if (t > 0) threads = static_cast<int>(std::min<int64_t>(t, hw));
+            *it = threads;
+        }
+
+        // A slot among the art jobs.
+        {
+            std::unique_lock<std::mutex> lock(art_mu);
+            art_cv.wait(lock, [this] { return art_running < opt.max_art_jobs; });
+            ++art_running;
+        }
+        struct Release {
+            Impl* self;
+            ~Release() {
+                {
+                    std::lock_guard<std::mutex> lock(self->art_mu);
+                    --self->art_running;
+                }
+                self->art_cv.notify_one();
+            }
+        } release{this};
+
+        static std::atomic<uint64_t> counter{0};
+        const std::string rel = fmt::format("{}/{}-{}", name, std::time(nullptr),
+                                            counter.fetch_add(1));
+        core::ThreadPool pool(threads);
+        art::Context ctx;
+        ctx.pool = &pool;
+        ctx.models = &art_models;
+        ctx.out_dir = (out_dir / rel).string();
+        const auto deadline = Clock::now() + std::chrono::seconds(opt.request_timeout_s);
+        ctx.on_text = [this, deadline](std::string_view) {
+            return !cancel_all.load() && Clock::now() < deadline;
+        };
+        art::ArtResult result = form->run(request, ctx);
+        json j = art::to_json(result);
+        if (j.contains("files")) {
+            json urls = json::object();
+            for (auto& [kind, path] : j["files"].items()) {
+                urls[kind] = file_url(path.get<std::string>());
+            }
+            j["files"] = urls;
+        }
+        send_json(res, j);
+    }
+
+    // "/files/<path relative to out_dir>" for an artifact the server wrote.
+    std::string file_url(const std::string& path) const {
+        std::error_code ec;
+        const fs::path rel = fs::relative(fs::weakly_canonical(path, ec),
+                                          fs::weakly_canonical(out_dir, ec), ec);
+        if (ec || rel.empty() || *rel.begin() == "..") return path;
+        return "/files/" + rel.generic_string();
+    }
+
+    void serve_file(const std::string& rel, httplib::Response& res) const {
+        const auto path = safe_join(out_dir, rel);
+        std::error_code ec;
+        if (!path || !fs::is_regular_file(*path, ec)) {
+            throw ApiError(404, "not_found_error",
+                           fmt::format("file: not found; expected a path to an artifact under "
+                                       "/files/, got '{}'",
+                                       rel),
+                           "path");
+        }
+        std::ifstream in(*path, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        res.set_content(ss.str(), mime_type(*path));
+    }
+};
+
+Server::Server(ServerOptions opt) : impl_(std::make_unique<Impl>(std::move(opt))) {
+    Impl& m = *impl_;
+    std::error_code ec;
+    if (m.opt.models_dir.empty()) {
+        m.models_dir = gen::find_models_dir();
+    } else {
+        m.models_dir = m.opt.models_dir;
+        if (!fs::is_directory(m.models_dir, ec)) {
+            throw_error(ErrorKind::NotFound,
+                        "models directory '{}': not found; expected a directory of GGUF files",
+                        m.opt.models_dir);
+        }
+    }
+    m.out_dir = m.opt.out_dir;
+    fs::create_directories(m.out_dir, ec);
+    if (ec) {
+        throw_error(ErrorKind::Io, "output directory '{}': cannot create ({}); expected a "
+                                   "writable directory",
+                    m.opt.out_dir, ec.message());
+    }
+    if (!m.opt.web_dir.empty()) {
+        if (!fs::is_directory(m.opt.web_dir, ec)) {
+            throw_error(ErrorKind::NotFound, "web directory '{}': not found; expected a directory",
+                        m.opt.web_dir);
+        }
+        m.web_dir = m.opt.web_dir;
+    } else if (!m.models_dir.empty() && fs::is_directory(m.models_dir.parent_path() / "web", ec)) {
+        m.web_dir = m.models_dir.parent_path() / "web";
+    }
+    m.setup();
+}
+
+Server::~Server() {
+    shutdown();
+    if (impl_->deadline_thread.joinable()) impl_->deadline_thread.join();
+}
+
+const ServerOptions& Server::options() const { return impl_->opt; }
+
+int Server::bind() {
+    Impl& m = *impl_;
+    int port = 0;
+    if (m.opt.port == 0) {
+        port = m.http.bind_to_any_port(m.opt.host);
+    } else {
+        port = m.http.bind_to_port(m.opt.host, m.opt.port) ? m.opt.port : -1;
+    }
+    if (port <= 0) {
+        throw_error(ErrorKind::Io,
+                    "listen on {}:{}: cannot bind; expected a free port on a local address; "
+                    "pick another with --port (0 = any free port)",
+                    m.opt.host, m.opt.port);
+    }
+    m.bound = true;
+    return port;
+}
+
+void Server::run() {
+    Impl& m = *impl_;
+    if (!m.bound) bind();
+    m.http.listen_after_bind();
+    // Accepting stopped and every connection's handler returned (after the deadline at worst).
+    {
+        std::lock_guard<std::mutex> lock(m.shutdown_mu);
+        m.stopped = true;
+    }
+    m.shutdown_cv.notify_all();
+    std::lock_guard<std::mutex> lock(m.models_mu);
+    m.models.clear();
+}
+
+void Server::shutdown() {
+    Impl& m = *impl_;
+    if (m.draining.exchange(true)) return;
+    m.http.stop();  // closes the listening socket; running handlers continue
+    m.deadline_thread = std::thread([&m] {
+        std::unique_lock<std::mutex> lock(m.shutdown_mu);
+        if (m.shutdown_cv.wait_for(lock, std::chrono::seconds(m.opt.shutdown_deadline_s),
+                                   [&m] { return m.stopped; })) {
+            return;
+        }
+        m.cancel_all.store(true);
+        std::lock_guard<std::mutex> mlock(m.models_mu);
+        for (auto& [name, sm] : m.models) sm->scheduler->cancel_all();
+    });
+}
+
+}  // namespace lyra::server

@@ -1,0 +1,194 @@
+// server/api.h: OpenAI request parsing (defaults, limits, errors naming the param), the error
+// object, SSE framing and the /files path guard.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "server/api.h"
+
+namespace lyra::server {
+namespace {
+
+using nlohmann::json;
+
+// The ApiError a parse throws (or a failure when it throws none).
+ApiError parse_error(const json& body, bool chat = false, Limits limits = {}) {
+    try {
+        if (chat) {
+            parse_chat_request(body, limits, 0);
+        } else {
+            parse_completion_request(body, limits, 0);
+        }
+    } catch (const ApiError& e) {
+        return e;
+    }
+    ADD_FAILURE() << "accepted: " << body.dump();
+    return ApiError(0, "", "");
+}
+
+TEST(ServerApi, CompletionDefaultsFollowOpenAI) {
+    const auto r = parse_completion_request(json{{"prompt", "Hi"}}, {}, 42);
+    EXPECT_EQ(r.prompts, std::vector<std::string>{"Hi"});
+    EXPECT_EQ(r.opt.max_tokens, 16);
+    EXPECT_EQ(r.opt.temperature, 1.0f);
+    EXPECT_EQ(r.opt.top_p, 1.0f);
+    EXPECT_EQ(r.opt.top_k, 0);
+    EXPECT_EQ(r.opt.min_p, 0.0f);
+    EXPECT_EQ(r.opt.seed, 42u);
+    EXPECT_EQ(r.n, 1);
+    EXPECT_FALSE(r.stream);
+    EXPECT_FALSE(r.logprobs.has_value());
+    EXPECT_EQ(r.model, "");
+}
+
+TEST(ServerApi, CompletionReadsEveryKey) {
+    const json body = {{"model", "m"},      {"prompt", {"a", "b"}}, {"max_tokens", 7},
+                       {"temperature", 0},  {"top_p", 0.5},         {"n", 3},
+                       {"stop", {"x", "y"}}, {"stream", true},      {"seed", 9},
+                       {"logprobs", 2},     {"echo", true},         {"user", "u"},
+                       {"best_of", 3},      {"presence_penalty", 0.5}};
+    const auto r = parse_completion_request(body, {}, 0);
+    EXPECT_EQ(r.model, "m");
+    EXPECT_EQ(r.prompts.size(), 2u);
+    EXPECT_EQ(r.opt.max_tokens, 7);
+    EXPECT_EQ(r.opt.temperature, 0.0f);
+    EXPECT_EQ(r.opt.top_p, 0.5f);
+    EXPECT_EQ(r.n, 3);
+    EXPECT_EQ(r.opt.stop, (std::vector<std::string>{"x", "y"}));
+    EXPECT_TRUE(r.stream);
+    EXPECT_EQ(r.opt.seed, 9u);
+    EXPECT_EQ(r.logprobs, 2);
+    EXPECT_TRUE(r.echo);
+    EXPECT_EQ(r.opt.presence_penalty, 0.5f);
+    // null means unset, as the OpenAI clients send it
+    const auto n = parse_completion_request(json{{"prompt", "p"}, {"stop", nullptr},
+                                                 {"max_tokens", nullptr}},
+                                            {}, 0);
+    EXPECT_TRUE(n.opt.stop.empty());
+    EXPECT_EQ(n.opt.max_tokens, 16);
+}
+
+TEST(ServerApi, LimitsAndBadValuesName400Params) {
+    Limits lim;
+    lim.max_tokens = 50;
+    lim.max_n = 2;
+    lim.max_prompt_bytes = 10;
+    auto e = parse_error({{"prompt", "p"}, {"max_tokens", 51}}, false, lim);
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(e.param(), "max_tokens");
+    EXPECT_NE(std::string(e.what()).find("expected 1 to 50"), std::string::npos) << e.what();
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"n", 3}}, false, lim).param(), "n");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"n", 0}}, false, lim).param(), "n");
+    e = parse_error({{"prompt", std::string(11, 'a')}}, false, lim);
+    EXPECT_EQ(e.param(), "prompt");
+    EXPECT_EQ(e.code(), "context_length_exceeded");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"temperature", "hot"}}).param(), "temperature");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"temperature", 3}}).param(), "temperature");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"top_p", -0.1}}).param(), "top_p");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"stop", {"1", "2", "3", "4", "5"}}}).param(), "stop");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"stop", 3}}).param(), "stop");
+    EXPECT_EQ(parse_error({{"prompt", {1, 2}}}).param(), "prompt");
+    EXPECT_EQ(parse_error({{"prompt", json::array()}}).param(), "prompt");
+    EXPECT_EQ(parse_error(json{{"max_tokens", 3}}).param(), "prompt");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"frobnicate", 1}}).param(), "frobnicate");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"logit_bias", {{"1", 5}}}}).code(),
+              "unsupported_parameter");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"best_of", 2}}).param(), "best_of");
+    EXPECT_EQ(parse_error(json::array()).status(), 400);
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"stream", "yes"}}).param(), "stream");
+}
+
+TEST(ServerApi, ChatMessages) {
+    const json body = {{"model", "m"},
+                       {"messages",
+                        {{{"role", "system"}, {"content", "Be brief."}},
+                         {{"role", "user"},
+                          {"content", {{{"type", "text"}, {"text", "Hi "}},
+                                       {{"type", "text"}, {"text", "there"}}}}}}},
+                       {"logprobs", true}};
+    const auto r = parse_chat_request(body, {}, 1);
+    ASSERT_EQ(r.messages.size(), 2u);
+    EXPECT_EQ(r.messages[0].role, "system");
+    EXPECT_EQ(r.messages[1].content, "Hi there");
+    EXPECT_EQ(r.logprobs, 0);
+    EXPECT_EQ(r.opt.max_tokens, 256);
+    EXPECT_EQ(parse_error({{"messages", json::array()}}, true).param(), "messages");
+    EXPECT_EQ(parse_error({{"messages", {{{"role", "wizard"}, {"content", "x"}}}}}, true).param(),
+              "messages[0].role");
+    EXPECT_EQ(parse_error({{"messages", {{{"role", "user"}}}}}, true).param(),
+              "messages[0].content");
+    EXPECT_EQ(parse_error({{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"prompt", "p"}},
+                          true)
+                  .param(),
+              "prompt");
+}
+
+TEST(ServerApi, ErrorJsonHasOpenAIShape) {
+    const ApiError e(404, "invalid_request_error", "model: unknown", "model", "model_not_found");
+    const json j = error_json(e);
+    EXPECT_EQ(j["error"]["message"], "model: unknown");
+    EXPECT_EQ(j["error"]["type"], "invalid_request_error");
+    EXPECT_EQ(j["error"]["param"], "model");
+    EXPECT_EQ(j["error"]["code"], "model_not_found");
+    const json k = error_json(ApiError(500, "server_error", "x"));
+    EXPECT_TRUE(k["error"]["param"].is_null());
+    EXPECT_TRUE(k["error"]["code"].is_null());
+
+    EXPECT_EQ(to_api_error(Error(ErrorKind::InvalidArgument, "a")).status(), 400);
+    EXPECT_EQ(to_api_error(Error(ErrorKind::NotFound, "a")).status(), 404);
+    EXPECT_EQ(to_api_error(Error(ErrorKind::Unsupported, "a")).status(), 501);
+    EXPECT_EQ(to_api_error(Error(ErrorKind::Io, "a")).status(), 500);
+    EXPECT_EQ(to_api_error(Error(ErrorKind::ContextFull, "a")).code(), "context_length_exceeded");
+}
+
+TEST(ServerApi, SseFraming) {
+    EXPECT_EQ(sse_data(json{{"a", 1}}), "data: {\"a\":1}\n\n");
+    EXPECT_EQ(kSseDone, "data: [DONE]\n\n");
+    // invalid UTF-8 from a model never breaks the stream
+    const std::string s = sse_data(json{{"t", std::string("\xff")}});
+    EXPECT_EQ(s.rfind("data: ", 0), 0u);
+    EXPECT_TRUE(json::accept(s.substr(6, s.size() - 8)));
+    EXPECT_STREQ(openai_finish_reason(gen::FinishReason::Eos), "stop");
+    EXPECT_STREQ(openai_finish_reason(gen::FinishReason::Length), "length");
+}
+
+TEST(ServerApi, SafeJoinRefusesTraversal) {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::temp_directory_path() / "lyra-api-test-root";
+    fs::remove_all(root);
+    fs::create_directories(root / "poem");
+    std::ofstream(root / "poem" / "a.txt") << "x";
+    fs::create_directories(root.parent_path() / "lyra-api-test-rootx");
+    EXPECT_EQ(safe_join(root, "poem/a.txt"), fs::weakly_canonical(root / "poem" / "a.txt"));
+    for (const char* bad : {"../etc/passwd", "poem/../../x", "/etc/passwd", "..", "poem/./a.txt",
+                            "", "a\\..\\b", "../lyra-api-test-rootx/y"}) {
+        EXPECT_FALSE(safe_join(root, bad).has_value()) << bad;
+    }
+    EXPECT_FALSE(safe_join(root, std::string("poem/a\0.txt", 11)).has_value());
+    // a symlink that leaves the root is refused too
+    fs::create_symlink("/etc", root / "out");
+    EXPECT_FALSE(safe_join(root, "out/passwd").has_value());
+    fs::remove_all(root);
+    fs::remove_all(root.parent_path() / "lyra-api-test-rootx");
+}
+
+TEST(ServerApi, ModelNames) {
+    EXPECT_EQ(model_name("/x/models/tiny-shakespeare-char.gguf"), "tiny-shakespeare-char");
+    EXPECT_TRUE(is_plain_name("tiny-shakespeare-char"));
+    EXPECT_TRUE(is_plain_name("qwen2.5_0.5b"));
+    EXPECT_FALSE(is_plain_name("../x"));
+    EXPECT_FALSE(is_plain_name("a/b"));
+    EXPECT_FALSE(is_plain_name(".."));
+    EXPECT_FALSE(is_plain_name(""));
+    EXPECT_EQ(mime_type("x.svg"), "image/svg+xml");
+    EXPECT_EQ(mime_type("x.WAV"), "audio/wav");
+    EXPECT_EQ(mime_type("x.bin"), "application/octet-stream");
+}
+
+}  // namespace
+}  // namespace lyra::server

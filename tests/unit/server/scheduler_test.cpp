@@ -1,0 +1,177 @@
+// gen::Scheduler on the shipped model: a sequence gives exactly the Generator's candidate
+// (tokens, text, log-probabilities), whether it runs alone or batched with others, whatever the
+// thread count; streamed pieces add up to the text; cancel, stop strings and bad input.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "generate/generator.h"
+#include "generate/scheduler.h"
+#include "model/model.h"
+
+namespace lyra::gen {
+namespace {
+
+std::string model_path() {
+    const char* dir = std::getenv("LYRA_SOURCE_DIR");
+    return std::string(dir != nullptr ? dir : ".") + "/models/tiny-shakespeare-char.gguf";
+}
+
+std::shared_ptr<const model::Model> shared_model() {
+    static std::shared_ptr<const model::Model> m = model::Model::load(model_path());
+    return m;
+}
+
+struct Done {
+    std::string streamed;
+    Completion completion;
+};
+
+// Drains one sequence: every piece, then the completion.
+Done drain(const std::shared_ptr<Sequence>& s) {
+    Done d;
+    for (;;) {
+        auto e = s->next(std::chrono::seconds(30));
+        if (!e) {
+            ADD_FAILURE() << "sequence timed out";
+            return d;
+        }
+        d.streamed += e->piece;
+        if (e->done) {
+            EXPECT_EQ(e->error, "");
+            if (e->completion) d.completion = std::move(*e->completion);
+            return d;
+        }
+    }
+}
+
+GenerateOptions options(float temperature, uint64_t seed, int max_tokens) {
+    GenerateOptions o;
+    o.temperature = temperature;
+    o.seed = seed;
+    o.max_tokens = max_tokens;
+    o.threads = 1;
+    return o;
+}
+
+void expect_same(const Completion& a, const Completion& b, const std::string& what) {
+    EXPECT_EQ(a.tokens, b.tokens) << what;
+    EXPECT_EQ(a.text, b.text) << what;
+    EXPECT_EQ(a.token_logprobs, b.token_logprobs) << what;
+    EXPECT_EQ(a.finish, b.finish) << what;
+}
+
+TEST(Scheduler, AloneMatchesTheGenerator) {
+    auto m = shared_model();
+    Scheduler sched(m, {.threads = 2, .max_batch = 8});
+    for (float temp : {0.0f, 0.9f}) {
+        const GenerateOptions o = options(temp, 11, 40);
+        const GenerateResult ref = generate(*m, "ROMEO:\n", o);
+        const Done d = drain(sched.submit("ROMEO:\n", o));
+        expect_same(d.completion, ref.candidates.at(0), "temperature " + std::to_string(temp));
+        EXPECT_EQ(d.streamed, d.completion.text);
+        EXPECT_EQ(d.completion.timings.n_gen, static_cast<int64_t>(d.completion.tokens.size()));
+    }
+}
+
+TEST(Scheduler, BatchedGreedyAndSeededOutputEqualsAlone) {
+    auto m = shared_model();
+    const std::vector<std::string> prompts = {"ROMEO:\n", "JULIET:\nO", "First Citizen:\n",
+                                              "KING", "To be", "\n", "MENENIUS:\nWhat", "A"};
+    std::vector<GenerateOptions> opts;
+    std::vector<Completion> alone;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        // Half greedy, half sampled; different lengths so sequences leave at different steps.
+        opts.push_back(options(i % 2 == 0 ? 0.0f : 1.0f, 100 + i, 20 + 7 * static_cast<int>(i)));
+        alone.push_back(generate(*m, prompts[i], opts.back()).candidates.at(0));
+    }
+    for (int threads : {1, 2}) {
+        Scheduler sched(m, {.threads = threads, .max_batch = 8});
+        std::vector<std::shared_ptr<Sequence>> seqs;
+        for (size_t i = 0; i < prompts.size(); ++i) seqs.push_back(sched.submit(prompts[i], opts[i]));
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            const Done d = drain(seqs[i]);
+            expect_same(d.completion, alone[i],
+                        "prompt " + std::to_string(i) + " threads " + std::to_string(threads));
+            EXPECT_EQ(d.streamed, d.completion.text);
+        }
+        const SchedulerStats st = sched.stats();
+        EXPECT_GT(st.max_batch_seen, 1) << "the sequences never ran in one step";
+        EXPECT_LE(st.max_batch_seen, 8);
+        int64_t total = 0;
+        for (const auto& c : alone) total += static_cast<int64_t>(c.tokens.size());
+        EXPECT_EQ(st.tokens, total);
+        EXPECT_LT(st.steps, total) << "batching should take fewer steps than tokens";
+    }
+}
+
+TEST(Scheduler, JoinsMidFlightAndQueuesPastMaxBatch) {
+    auto m = shared_model();
+    Scheduler sched(m, {.threads = 2, .max_batch = 2});
+    const GenerateOptions o = options(0.0f, 1, 60);
+    const Completion ref = generate(*m, "ROMEO:\n", o).candidates.at(0);
+    std::vector<std::shared_ptr<Sequence>> seqs;
+    for (int i = 0; i < 5; ++i) seqs.push_back(sched.submit("ROMEO:\n", o));
+    for (auto& s : seqs) expect_same(drain(s).completion, ref, "queued sequence");
+    EXPECT_EQ(sched.stats().max_batch_seen, 2);
+    EXPECT_EQ(sched.active(), 0);
+}
+
+TEST(Scheduler, StopStringIsCutAndCancelEnds) {
+    auto m = shared_model();
+    Scheduler sched(m, {.threads = 1, .max_batch = 4});
+    GenerateOptions o = options(0.0f, 1, 100);
+    const Completion free_run = generate(*m, "ROMEO:\n", o).candidates.at(0);
+    ASSERT_GE(free_run.text.size(), 4u);
+    o.stop = {free_run.text.substr(2, 2)};
+    const Done stopped = drain(sched.submit("ROMEO:\n", o));
+    EXPECT_EQ(stopped.completion.finish, FinishReason::Stop);
+    EXPECT_EQ(stopped.completion.text, free_run.text.substr(0, free_run.text.find(o.stop[0])));
+    EXPECT_EQ(stopped.streamed, stopped.completion.text);
+
+    GenerateOptions long_opt = options(0.8f, 2, 120);
+    auto s = sched.submit("ROMEO:\n", long_opt);
+    s->cancel();
+    const Done d = drain(s);
+    EXPECT_EQ(d.completion.finish, FinishReason::Cancelled);
+    EXPECT_LT(d.completion.tokens.size(), 120u);
+}
+
+TEST(Scheduler, RejectsBadRequestsUpFront) {
+    auto m = shared_model();
+    Scheduler sched(m, {.threads = 1, .max_batch = 4});
+    const std::string too_long(static_cast<size_t>(m->hparams().n_ctx) + 5, 'a');
+    try {
+        sched.submit(too_long, options(0, 0, 4));
+        FAIL() << "a prompt longer than the context was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::ContextFull);
+    }
+    EXPECT_THROW(sched.submit("x", options(0, 0, 0)), Error);
+    GenerateOptions bad = options(0.5f, 0, 4);
+    bad.top_p = 2;
+    EXPECT_THROW(sched.submit("x", bad), Error);
+    EXPECT_THROW(sched.submit(std::string("a\xff", 2), options(0, 0, 4)), Error);
+    EXPECT_EQ(sched.active(), 0);
+}
+
+TEST(Scheduler, ContextFullEndsWithLength) {
+    auto m = shared_model();
+    Scheduler sched(m, {.threads = 1, .max_batch = 4});
+    const int64_t n_ctx = m->hparams().n_ctx;
+    const GenerateOptions o = options(0.0f, 0, static_cast<int>(n_ctx) * 4);
+    const Done d = drain(sched.submit("ROMEO:\n", o));
+    expect_same(d.completion, generate(*m, "ROMEO:\n", o).candidates.at(0), "context full");
+    if (d.completion.finish == FinishReason::Length) {
+        // BOS + 7 prompt tokens fill 8 positions; each token after the first needs one more.
+        EXPECT_EQ(static_cast<int64_t>(d.completion.tokens.size()), n_ctx - 8 + 1);
+    }
+}
+
+}  // namespace
+}  // namespace lyra::gen
