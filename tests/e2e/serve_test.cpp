@@ -1,0 +1,397 @@
+// `lyra serve` as a user runs it: the official npm `openai` client (serve_openai.mjs,
+// serve_concurrent.mjs), curl for the error cases, raw sockets for SIGTERM during a stream.
+// Each test starts its own server on a free port (--port 0; the bound port is read from the
+// first stdout line) over a models directory holding the shipped model and a random-init one.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace lyra::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Args = std::vector<std::string>;
+
+const char* kModel = "tiny-shakespeare-char";
+const char* kModel2 = "random-llama";
+
+// The models directory every server in this file serves: the shipped model (linked) and a
+// random-init llama with a long context (made once with `lyra model init`).
+const fs::path& models_dir() {
+    static std::unique_ptr<TempDir> dir = [] {
+        auto d = std::make_unique<TempDir>();
+        fs::create_symlink(shipped_model(), d->path() / (std::string(kModel) + ".gguf"));
+        const Args args = {"model", "init", "--arch", "llama", "--dim", "64", "--layers", "2",
+                           "--heads", "2", "--ctx", "2048", "--tokenizer", shipped_model(), "-o",
+                           (d->path() / (std::string(kModel2) + ".gguf")).string()};
+        const RunResult r = run_lyra(args);
+        EXPECT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+        return d;
+    }();
+    return dir->path();
+}
+
+// A running `lyra serve`; SIGKILLed if the test did not stop it.
+class ServeProcess {
+public:
+    explicit ServeProcess(const Args& extra) : out_dir_(std::make_unique<TempDir>()) {
+        Args args = {"serve", "--port", "0", "--threads", "2", "--models", models_dir().string(),
+                     "--out-dir", (out_dir_->path() / "files").string(), "--no-gallery"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        int fds[2];
+        if (pipe(fds) != 0) {
+            ADD_FAILURE() << "pipe failed";
+            return;
+        }
+        err_path_ = (out_dir_->path() / "stderr").string();
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+        posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        std::vector<char*> argv;
+        const std::string bin = lyra_bin();
+        argv.push_back(const_cast<char*>(bin.c_str()));
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ) != 0) {
+            ADD_FAILURE() << "cannot start " << bin;
+            pid_ = -1;
+        }
+        posix_spawn_file_actions_destroy(&fa);
+        close(fds[1]);
+        // "lyra serve: listening on http://127.0.0.1:PORT\n"
+        std::string line;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
+            pollfd p{fds[0], POLLIN, 0};
+            if (poll(&p, 1, 200) <= 0) continue;
+            char buf[256];
+            const ssize_t n = read(fds[0], buf, sizeof buf);
+            if (n <= 0) break;
+            line.append(buf, static_cast<size_t>(n));
+        }
+        close(fds[0]);
+        const auto colon = line.rfind(':');
+        if (line.find("listening on http://127.0.0.1:") == std::string::npos ||
+            colon == std::string::npos) {
+            ADD_FAILURE() << "server did not start: '" << line << "'\n" << stderr_text();
+            return;
+        }
+        port_ = std::stoi(line.substr(colon + 1));
+    }
+    ~ServeProcess() {
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+    }
+
+    bool ok() const { return port_ > 0; }
+    int port() const { return port_; }
+    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    pid_t pid() const { return pid_; }
+    fs::path files_dir() const { return out_dir_->path() / "files"; }
+    std::string stderr_text() const { return read_all(err_path_); }
+
+    // Sends `sig` and waits up to `timeout` for the exit; returns the exit code (-1: still
+    // running, then killed).
+    int stop(int sig, std::chrono::seconds timeout) {
+        if (pid_ <= 0) return -1;
+        kill(pid_, sig);
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        int status = 0;
+        while (std::chrono::steady_clock::now() < until) {
+            if (waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return -1;
+    }
+
+private:
+    std::unique_ptr<TempDir> out_dir_;
+    std::string err_path_;
+    pid_t pid_ = -1;
+    int port_ = -1;
+};
+
+struct Http {
+    int status = 0;
+    std::string body;
+    json j() const {
+        try {
+            return json::parse(body);
+        } catch (const std::exception&) {
+            return json{{"not_json", body}};
+        }
+    }
+};
+
+// curl: status code and body. `extra` are curl flags (-X, -H, --data-binary, --path-as-is).
+Http curl(const std::string& url, const Args& extra, bool may_fail = false) {
+    TempDir d;
+    const std::string body_path = (d.path() / "body").string();
+    Args args = {"-sS", "-o", body_path, "-w", "%{http_code}", "--max-time", "60"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(url);
+    const RunResult r = run_program("/usr/bin/curl", args);
+    Http h;
+    if (r.code != 0) {
+        EXPECT_TRUE(may_fail) << r.err;
+        return h;
+    }
+    try {
+        h.status = std::stoi(r.out);
+    } catch (const std::exception&) {
+        ADD_FAILURE() << "curl printed no status: " << r.out << r.err;
+    }
+    h.body = read_all(body_path);
+    return h;
+}
+
+Http post(const ServeProcess& s, const std::string& path, const std::string& body,
+          const Args& extra = {}) {
+    Args a = {"-X", "POST", "-H", "Content-Type: application/json", "--data-binary", body};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return curl(s.base() + path, a);
+}
+
+// The OpenAI error shape, with the expected status, type and param.
+void expect_error(const Http& h, int status, const std::string& param = {}) {
+    EXPECT_EQ(h.status, status) << h.body;
+    const json j = h.j();
+    ASSERT_TRUE(j.contains("error")) << h.body;
+    const json& e = j["error"];
+    for (const char* k : {"message", "type", "param", "code"}) {
+        EXPECT_TRUE(e.contains(k)) << k << " missing in " << h.body;
+    }
+    EXPECT_TRUE(e["message"].is_string());
+    EXPECT_FALSE(e["message"].get<std::string>().empty());
+    if (!param.empty()) {
+        EXPECT_EQ(e["param"], param) << h.body;
+    }
+}
+
+RunResult run_node(const std::string& script, const ServeProcess& s, const std::string& key = {}) {
+    setenv("LYRA_BASE", s.base().c_str(), 1);
+    setenv("LYRA_MODEL", kModel, 1);
+    setenv("LYRA_MODEL2", kModel2, 1);
+    setenv("LYRA_KEY", key.c_str(), 1);
+    return run_program("/usr/bin/node", {source_dir() + "/tests/e2e/" + script}, source_dir());
+}
+
+TEST(Serve, OpenAIClientEndToEnd) {
+    ServeProcess s({"--api-key", "sekret"});
+    ASSERT_TRUE(s.ok());
+    const RunResult r = run_node("serve_openai.mjs", s, "sekret");
+    EXPECT_EQ(r.code, 0) << r.out << r.err << "\nserver: " << s.stderr_text();
+    EXPECT_NE(r.out.find("all checks passed"), std::string::npos) << r.out;
+    EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
+}
+
+TEST(Serve, ConcurrentClientsGetTheirAloneOutput) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    const RunResult r = run_node("serve_concurrent.mjs", s);
+    EXPECT_EQ(r.code, 0) << r.out << r.err << "\nserver: " << s.stderr_text();
+    EXPECT_NE(r.out.find("matched their alone output"), std::string::npos) << r.out;
+}
+
+TEST(Serve, ErrorsAreOpenAIShapedWithTheRightStatus) {
+    ServeProcess s({"--api-key", "k1", "--max-body", "4096", "--max-tokens", "64", "--max-n",
+                    "4"});
+    ASSERT_TRUE(s.ok());
+    const Args auth = {"-H", "Authorization: Bearer k1"};
+    const std::string ok_body = R"({"model":"tiny-shakespeare-char","prompt":"A","max_tokens":4})";
+    // the key
+    expect_error(post(s, "/v1/completions", ok_body), 401);
+    expect_error(post(s, "/v1/completions", ok_body, {"-H", "Authorization: Bearer wrong"}), 401);
+    EXPECT_EQ(post(s, "/v1/completions", ok_body, auth).status, 200);
+    expect_error(curl(s.base() + "/v1/models", {}), 401);
+    // bad JSON, wrong shapes
+    expect_error(post(s, "/v1/completions", "{\"prompt\": ", auth), 400);
+    expect_error(post(s, "/v1/completions", "[1,2]", auth), 400);
+    expect_error(post(s, "/v1/chat/completions", R"({"messages":"hi"})", auth), 400, "messages");
+    // oversized body
+    const std::string big = R"({"prompt":")" + std::string(8000, 'a') + R"("})";
+    expect_error(post(s, "/v1/completions", big, auth), 413);
+    // unknown model, also through the legacy engine path
+    Http h = post(s, "/v1/completions", R"({"model":"nope","prompt":"A"})", auth);
+    expect_error(h, 404, "model");
+    EXPECT_EQ(h.j()["error"]["code"], "model_not_found");
+    expect_error(post(s, "/v1/engines/nope/completions", R"({"prompt":"A"})", auth), 404, "model");
+    expect_error(post(s, "/v1/completions", R"({"model":"../models/x","prompt":"A"})", auth), 404,
+                 "model");
+    // limits
+    expect_error(post(s, "/v1/completions", R"({"prompt":"A","max_tokens":65})", auth), 400,
+                 "max_tokens");
+    expect_error(post(s, "/v1/completions", R"({"prompt":"A","n":5})", auth), 400, "n");
+    expect_error(post(s, "/v1/completions", R"({"prompt":"A","temperature":-1})", auth), 400,
+                 "temperature");
+    // a prompt longer than the model's context (128)
+    h = post(s, "/v1/completions", R"({"prompt":")" + std::string(300, 'a') + R"("})", auth);
+    expect_error(h, 400);
+    EXPECT_EQ(h.j()["error"]["code"], "context_length_exceeded");
+    // unknown route, unknown art form
+    expect_error(curl(s.base() + "/v1/nothing", auth), 404);
+    expect_error(post(s, "/v1/art/sculpture", "{}", auth), 404);
+    // path traversal under /files: encoded, raw (--path-as-is) and absolute
+    fs::create_directories(s.files_dir());
+    std::ofstream(s.files_dir().parent_path() / "secret.txt") << "SECRET";
+    for (const std::string path : {"/files/../secret.txt", "/files/%2e%2e/secret.txt",
+                                   "/files/..%2fsecret.txt", "/files/%2e%2e%2fsecret.txt",
+                                   "/files//etc/passwd", "/files/../../../../etc/passwd"}) {
+        h = curl(s.base() + path, {"--path-as-is"});
+        EXPECT_NE(h.status, 200) << path;
+        EXPECT_EQ(h.body.find("SECRET"), std::string::npos) << path;
+        EXPECT_EQ(h.body.find("root:"), std::string::npos) << path;
+    }
+    // a real artifact is served
+    fs::create_directories(s.files_dir() / "poem" / "1");
+    std::ofstream(s.files_dir() / "poem" / "1" / "a.txt") << "verse";
+    h = curl(s.base() + "/files/poem/1/a.txt", {});
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(h.body, "verse");
+    EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
+}
+
+TEST(Serve, ArtEndpointsAnswerWorkOr501) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    for (const std::string form : {"poem", "tune", "paint", "story"}) {
+        const Http h = post(s, "/v1/art/" + form, R"({"seed":1,"model":"tiny-shakespeare-char"})");
+        if (h.status == 501) {
+            expect_error(h, 501);
+            EXPECT_EQ(h.j()["error"]["type"], "not_implemented") << h.body;
+            continue;
+        }
+        // A built form: either a work (files as /files/ URLs that serve) or a clear 400 for
+        // options it needs.
+        if (h.status == 400) {
+            expect_error(h, 400);
+            continue;
+        }
+        ASSERT_EQ(h.status, 200) << form << ": " << h.body;
+        const json j = h.j();
+        EXPECT_EQ(j["form"], form) << h.body;
+        if (j.contains("files")) {
+            for (auto& [kind, url] : j["files"].items()) {
+                const std::string u = url.get<std::string>();
+                ASSERT_EQ(u.rfind("/files/", 0), 0u) << kind << " " << u;
+                EXPECT_EQ(curl(s.base() + u, {}).status, 200) << u;
+            }
+        }
+    }
+    expect_error(post(s, "/v1/art/poem", "not json"), 400);
+}
+
+// Reads from a socket until `pred(buffer)` or EOF/timeout.
+template <typename Pred>
+bool read_until(int fd, std::string& buf, Pred pred, std::chrono::seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!pred(buf)) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0) continue;
+        char tmp[4096];
+        const ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n <= 0) return pred(buf);
+        buf.append(tmp, static_cast<size_t>(n));
+    }
+    return true;
+}
+
+int open_stream(const ServeProcess& s, const std::string& body) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(s.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ADD_FAILURE() << "connect failed";
+        close(fd);
+        return -1;
+    }
+    const std::string req = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "Content-Type: application/json\r\nConnection: close\r\n"
+                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+    return fd;
+}
+
+TEST(Serve, SigtermDuringAStreamCancelsAtTheDeadlineAndExitsZero) {
+    ServeProcess s({"--shutdown-deadline", "1", "--max-tokens", "2000"});
+    ASSERT_TRUE(s.ok());
+    // The random model with a long context: 2000 tokens take far longer than the deadline.
+    const int fd = open_stream(s, R"({"model":"random-llama","prompt":"A","max_tokens":2000,)"
+                                  R"("stream":true,"temperature":0})");
+    ASSERT_GE(fd, 0);
+    std::string buf;
+    ASSERT_TRUE(read_until(fd, buf, [](const std::string& b) { return b.find("data: {") !=
+                                                                      std::string::npos; },
+                           std::chrono::seconds(20)))
+        << buf;
+    const auto t0 = std::chrono::steady_clock::now();
+    kill(s.pid(), SIGTERM);
+    // New connections are refused once it stops accepting.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const Http late = curl(s.base() + "/v1/models", {"--max-time", "3"}, true);
+    EXPECT_NE(late.status, 200);
+    // The running stream ends properly: a finish chunk and [DONE].
+    EXPECT_TRUE(read_until(fd, buf, [](const std::string& b) {
+        return b.find("data: [DONE]") != std::string::npos;
+    }, std::chrono::seconds(20))) << buf.substr(buf.size() > 2000 ? buf.size() - 2000 : 0);
+    close(fd);
+    EXPECT_NE(buf.find("\"finish_reason\":\"cancelled\""), std::string::npos)
+        << "the 2000-token stream should have been cancelled at the 1 s deadline";
+    const int code = s.stop(0, std::chrono::seconds(15));
+    EXPECT_EQ(code, 0) << s.stderr_text();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+}
+
+TEST(Serve, SigtermLetsAShortStreamFinish) {
+    ServeProcess s({"--shutdown-deadline", "20"});
+    ASSERT_TRUE(s.ok());
+    const int fd = open_stream(s, R"({"model":"random-llama","prompt":"A","max_tokens":300,)"
+                                  R"("stream":true,"temperature":0})");
+    ASSERT_GE(fd, 0);
+    std::string buf;
+    ASSERT_TRUE(read_until(fd, buf, [](const std::string& b) { return b.find("data: {") !=
+                                                                      std::string::npos; },
+                           std::chrono::seconds(20)));
+    kill(s.pid(), SIGTERM);
+    EXPECT_TRUE(read_until(fd, buf, [](const std::string& b) {
+        return b.find("data: [DONE]") != std::string::npos;
+    }, std::chrono::seconds(20)));
+    close(fd);
+    EXPECT_NE(buf.find("\"finish_reason\":\"length\""), std::string::npos) << buf;
+    EXPECT_EQ(s.stop(0, std::chrono::seconds(20)), 0) << s.stderr_text();
+}
+
+}  // namespace
+}  // namespace lyra::e2e
