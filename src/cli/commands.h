@@ -13,6 +13,8 @@ void add_model_command(CLI::App& app);     // cmd_model.cpp: init, import, quant
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 void add_demo_command(CLI::App& app);      // cmd_demo.cpp
 void add_train_command(CLI::App& app);     // cmd_train.cpp
+void add_play_command(CLI::App& app);      // cmd_play.cpp
+void add_story_command(CLI::App& app);     // cmd_story.cpp
 void add_paint_command(CLI::App& app);     // cmd_paint.cpp: paint, eval, roundtrip, normalize, render, grammar
 void add_poem_command(CLI::App& app);      // cmd_poem.cpp: poem, --list-forms, --check, eval
 void add_serve_command(CLI::App& app);     // cmd_serve.cpp

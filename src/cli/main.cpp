@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
     lyra::cli::add_tokenize_command(app);
     lyra::cli::add_demo_command(app);
     lyra::cli::add_train_command(app);
+    lyra::cli::add_play_command(app);
+    lyra::cli::add_story_command(app);
     lyra::cli::add_paint_command(app);
     lyra::cli::add_poem_command(app);
     lyra::cli::add_serve_command(app);

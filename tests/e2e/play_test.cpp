@@ -1,0 +1,201 @@
+// `lyra play` driven through stdin with scripted sessions, as a user (or a script) plays it:
+// moves, item use, refused moves, save, quit, load, undo, retry; the state after every turn is
+// checked from --json output, and every state update the random-weight model wrote must have
+// parsed and validated. Also: bad world files, unknown commands, a corrupted saves file.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace lyra::e2e {
+namespace {
+
+using nlohmann::json;
+
+const std::string& random_model() {
+    static TempDir dir;
+    static std::string path;
+    if (path.empty()) {
+        path = (dir.path() / "play.gguf").string();
+        const RunResult r = run_lyra({"model", "init", "--arch", "llama", "--dim", "64", "--layers", "2", "--heads",
+                                      "2", "--ctx", "256", "--tokenizer", "bytes", "-o", path});
+        EXPECT_EQ(r.code, 0) << r.err;
+    }
+    return path;
+}
+
+std::string quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+// Runs `lyra play ARGS` with `moves` on stdin (one per line).
+RunResult play(const std::vector<std::string>& args, const std::vector<std::string>& moves, const TempDir& dir) {
+    const std::string in = (dir.path() / "moves.txt").string();
+    std::ofstream f(in);
+    for (const std::string& m : moves) f << m << "\n";
+    f.close();
+    std::string cmd = quote(lyra_bin()) + " play";
+    for (const std::string& a : args) cmd += " " + quote(a);
+    cmd += " < " + quote(in);
+    return run_program("/bin/sh", {"-c", cmd});
+}
+
+std::vector<json> turns_of(const std::string& out) {
+    std::vector<json> v;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) v.push_back(json::parse(line));
+    }
+    return v;
+}
+
+std::vector<std::string> base_args(const TempDir& dir, uint64_t seed = 1) {
+    return {"-m", random_model(), "--threads", "1", "--seed", std::to_string(seed), "--json",
+            "--saves", (dir.path() / "saves.db").string()};
+}
+
+struct Expect {
+    const char* kind;
+    const char* location;
+    std::vector<std::string> inventory;
+};
+
+void check_session(const std::vector<json>& turns, const std::vector<Expect>& want) {
+    ASSERT_EQ(turns.size(), want.size() + 1);  // + the intro
+    EXPECT_EQ(turns[0]["kind"], "intro");
+    for (size_t i = 0; i < want.size(); ++i) {
+        const json& t = turns[i + 1];
+        EXPECT_EQ(t["kind"], want[i].kind) << "turn " << i + 1 << ": " << t["text"];
+        EXPECT_EQ(t["state"]["location"], want[i].location) << "turn " << i + 1;
+        EXPECT_EQ(t["state"]["inventory"], json(want[i].inventory)) << "turn " << i + 1;
+        if (t["kind"] == "narrated") EXPECT_EQ(json::parse(t["update_raw"].get<std::string>()), t["update"]);
+    }
+    EXPECT_EQ(turns.back()["updates_written"], turns.back()["updates_valid"]);  // 100%
+}
+
+TEST(PlayCli, ScriptedSessionSaveQuitLoadUndoRetry) {
+    TempDir dir;
+    const RunResult a = play(base_args(dir), {"take lantern", "north", "go west", "use key", "east", "take key",
+                                              "save first", "west", "frobnicate", "quit", "look"},
+                             dir);
+    ASSERT_EQ(a.code, 0) << a.err;
+    const auto ta = turns_of(a.out);
+    check_session(ta, {{"narrated", "gate", {"lantern"}},
+                       {"narrated", "hall", {"lantern"}},
+                       {"refused", "hall", {"lantern"}},
+                       {"refused", "hall", {"lantern"}},
+                       {"narrated", "chapel", {"lantern"}},
+                       {"narrated", "chapel", {"lantern", "key"}},
+                       {"command", "chapel", {"lantern", "key"}},
+                       {"narrated", "hall", {"lantern", "key"}},
+                       {"command", "hall", {"lantern", "key"}},
+                       {"quit", "hall", {"lantern", "key"}}});  // "look" after quit is never read
+    EXPECT_NE(ta[3]["text"].get<std::string>().find("no way through the walls"), std::string::npos);
+    EXPECT_NE(ta[4]["text"].get<std::string>().find("don't have the iron key"), std::string::npos);
+    EXPECT_NE(ta[9]["text"].get<std::string>().find("Unknown command"), std::string::npos);
+    EXPECT_NE(ta[9]["text"].get<std::string>().find("save [slot]"), std::string::npos);
+    EXPECT_EQ(ta[8]["state"]["health"], ta[6]["state"]["health"]);
+
+    // a new process resumes the save, then undo, retry and item use
+    std::vector<std::string> load_args = base_args(dir);
+    load_args.insert(load_args.end(), {"--load", "first"});
+    const RunResult c = play(load_args, {"undo", "retry", "take key", "west", "use key", "down", "take crown", "up",
+                                         "south", "history"},
+                             dir);
+    ASSERT_EQ(c.code, 0) << c.err;
+    const auto tc = turns_of(c.out);
+    check_session(tc, {{"command", "chapel", {"lantern"}},
+                       {"narrated", "chapel", {"lantern"}},
+                       {"narrated", "chapel", {"lantern", "key"}},
+                       {"narrated", "hall", {"lantern", "key"}},
+                       {"narrated", "hall", {"lantern"}},
+                       {"narrated", "vault", {"lantern"}},
+                       {"narrated", "vault", {"lantern", "crown"}},
+                       {"narrated", "hall", {"lantern", "crown"}},
+                       {"narrated", "gate", {"lantern", "crown"}},
+                       {"command", "gate", {"lantern", "crown"}}});
+    EXPECT_EQ(tc[0]["turns"], 4);  // the save's history came back
+    EXPECT_EQ(tc[1]["turns"], 3);  // undo
+    EXPECT_TRUE(tc[9]["won"].get<bool>());
+    EXPECT_NE(tc[10]["text"].get<std::string>().find("4. take key -> Chapel"), std::string::npos) << tc[10]["text"];
+    // retry wrote a new narration for the same move ("east")
+    EXPECT_NE(tc[2]["narration"], ta[5]["narration"]);
+}
+
+TEST(PlayCli, ReplayGivesTheSameGame) {
+    TempDir dir;
+    const std::vector<std::string> moves = {"take lantern", "n", "talk to the ghost", "e", "take key", "w"};
+    const RunResult a = play(base_args(dir, 42), moves, dir);
+    const RunResult b = play(base_args(dir, 42), moves, dir);
+    ASSERT_EQ(a.code, 0) << a.err;
+    EXPECT_EQ(a.out, b.out);
+}
+
+TEST(PlayCli, TerminalOutputIsWrappedWithAPrompt) {
+    TempDir dir;
+    const RunResult r = play({"-m", random_model(), "--threads", "1", "--width", "40", "--saves",
+                              (dir.path() / "s.db").string()},
+                             {"take lantern", "i"}, dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("The Lantern Keep"), std::string::npos);
+    EXPECT_NE(r.out.find("\n> "), std::string::npos);
+    EXPECT_NE(r.out.find("Choices:"), std::string::npos);
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) {
+        int n = 0;
+        for (unsigned char c : line) n += (c & 0xC0) != 0x80;
+        EXPECT_LE(n, 42) << line;  // 40 columns (+ the "> " prompt)
+    }
+}
+
+TEST(PlayCli, BadWorldFilesAndSaves) {
+    TempDir dir;
+    const std::string world = (dir.path() / "w.toml").string();
+    std::ofstream(world) << "title = \"Broken\"\nstart = \"a\"\n\n[locations.a]\nexits = { up = \"b\" }\n";
+    RunResult r = play({"-m", random_model(), "--world", world}, {}, dir);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("line 5"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unknown location 'b'"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+
+    // a custom JSON world plays
+    const std::string jw = (dir.path() / "w.json").string();
+    std::ofstream(jw) << R"({"title":"Two Rooms","start":"a","locations":{"a":{"exits":{"east":"b"}},"b":{"exits":{"west":"a"}}}})";
+    r = play({"-m", random_model(), "--world", jw, "--json", "--threads", "1"}, {"east", "east"}, dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto t = turns_of(r.out);
+    ASSERT_EQ(t.size(), 3u);
+    EXPECT_EQ(t[1]["state"]["location"], "b");
+    EXPECT_EQ(t[2]["kind"], "refused");
+
+    const std::string junk = (dir.path() / "junk.db").string();
+    std::ofstream(junk) << std::string(3000, 'z');
+    r = play({"-m", random_model(), "--saves", junk, "--load", "one"}, {}, dir);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("saves '"), std::string::npos) << r.err;
+    r = play({"-m", random_model(), "--saves", (dir.path() / "none.db").string(), "--load", "one"}, {}, dir);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+}
+
+TEST(PlayCli, PremiseInAnotherScript) {
+    TempDir dir;
+    const RunResult r = play({"-m", random_model(), "--json", "--threads", "1", "--premise", "ꆈꌠꁱꂷ 𒀭𒂗𒆠 ⵜⴰⵎⴰⵣⵉⵖⵜ",
+                              "--saves", (dir.path() / "s.db").string()},
+                             {"take lantern"}, dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto t = turns_of(r.out);
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_EQ(t[1]["kind"], "narrated");
+}
+
+}  // namespace
+}  // namespace lyra::e2e
