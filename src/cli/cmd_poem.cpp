@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "art/poetry/en/en_poem.h"
 #include "art/poetry/poem.h"
 #include "cli/art_cli.h"
 #include "cli/commands.h"
@@ -90,22 +91,41 @@ void run_eval(PoemFlags& f) {
     art::Context ctx{.pool = &pool, .models = &models};
     art::CommonOptions common;
     common.model = f.eval_model;
-    const std::string model = art::resolve_model(common, art::poetry::kZhModel);
-    nlohmann::json rows = art::poetry::eval_poems(f.eval_forms, f.count, model, f.eval_rhyme, ctx);
+    std::vector<std::string> zh, en;
+    for (const std::string& name : f.eval_forms) (art::poetry::en::is_form(name) ? en : zh).push_back(name);
+    nlohmann::json rows = nlohmann::json::array();
+    std::string model;
+    if (!zh.empty() || en.empty()) {
+        model = art::resolve_model(common, art::poetry::kZhModel);
+        rows = art::poetry::eval_poems(zh, f.count, model, f.eval_rhyme, ctx);
+    }
+    for (const std::string& name : en) {
+        const std::string en_model = art::resolve_model(common, art::poetry::en::kDefaultModel);
+        if (model.empty()) model = en_model;
+        nlohmann::json row = art::poetry::en::eval_form(name, f.count, en_model, ctx);
+        // The English report names its accuracies by syllables; the table reads these keys.
+        if (!row.contains("line_length_accuracy")) row["line_length_accuracy"] = row.value("syllable_accuracy", 0.0);
+        if (!row.contains("tone_accuracy")) row["tone_accuracy"] = nullptr;
+        rows.push_back(row);
+    }
     if (f.eval_json) {
         std::printf("%s\n", gen::dump_json(nlohmann::json{{"model", model}, {"forms", rows}}).c_str());
         return;
     }
-    std::printf("model %s, %d poems per form, rhyme book %s\n", model.c_str(), f.count, f.eval_rhyme.c_str());
+    std::printf("model %s, %d poems per form, rhyme book %s (Chinese forms)\n", model.c_str(), f.count,
+                f.eval_rhyme.c_str());
     std::printf("%-14s %7s %7s %7s %7s %8s %8s %9s\n", "form", "length", "rhyme", "tone", "full",
                 "dist-2", "copied", "ll/char");
     for (const auto& row : rows) {
         std::string copied = row["copied_line_share"].is_null()
                                  ? std::string("n/a")
                                  : fmt::format("{:.3f}", row["copied_line_share"].get<double>());
-        std::printf("%-14s %6.1f%% %6.1f%% %6.1f%% %6.1f%% %8.3f %8s %9.3f\n",
+        const std::string tone = row["tone_accuracy"].is_null()
+                                     ? std::string("n/a")
+                                     : fmt::format("{:.1f}%", 100 * row["tone_accuracy"].get<double>());
+        std::printf("%-14s %6.1f%% %6.1f%% %7s %6.1f%% %8.3f %8s %9.3f\n",
                     row["form"].get<std::string>().c_str(), 100 * row["line_length_accuracy"].get<double>(),
-                    100 * row["rhyme_accuracy"].get<double>(), 100 * row["tone_accuracy"].get<double>(),
+                    100 * row["rhyme_accuracy"].get<double>(), tone.c_str(),
                     100 * row["full_compliance"].get<double>(), row["distinct_2"].get<double>(),
                     copied.c_str(), row["loglik_per_char"].get<double>());
     }

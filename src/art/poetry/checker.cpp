@@ -138,11 +138,14 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
             keys[k] = pr.rhyme_keys(lines[idx[k]].back(), book, line_tone, ci);
             for (int key : keys[k]) ++votes[key];
         }
+        // The key most rhyme characters share; on a tie, the earliest line's.
         int best = -1, best_n = 0;
-        for (const auto& [key, n] : votes) {
-            if (n > best_n) {
-                best = key;
-                best_n = n;
+        for (size_t k = 0; k < idx.size(); ++k) {
+            for (int key : keys[k]) {
+                if (votes[key] > best_n) {
+                    best = key;
+                    best_n = votes[key];
+                }
             }
         }
         std::set<char32_t> seen;

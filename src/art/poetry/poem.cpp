@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,11 +12,14 @@
 #include <sstream>
 #include <unordered_set>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "art/common/artifacts.h"
 #include "art/common/data_paths.h"
 #include "art/poetry/checker.h"
+#include "art/poetry/en/en_poem.h"
 #include "art/poetry/forms.h"
 #include "art/poetry/prosody.h"
 #include "art/poetry/zh_constraint.h"
@@ -47,11 +51,42 @@ const FormDef& zh_form_or_throw(std::string_view name) {
     return *f;
 }
 
-// Corpus lines (Simplified) for the novelty critic, loaded once from the npm package; empty
-// when the package is missing.
-const std::unordered_set<std::string>& corpus_lines() {
-    static const std::unordered_set<std::string> lines = [] {
-        std::unordered_set<std::string> out;
+uint64_t line_hash(std::string_view s) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+// Hashes of the corpus lines (Simplified) for the novelty critic, built once from the npm
+// package (seconds) and cached in $XDG_CACHE_HOME/lyra (or ~/.cache/lyra), keyed by the
+// package's package.json size and time; empty when the package is missing.
+const std::unordered_set<uint64_t>& corpus_lines() {
+    static const std::unordered_set<uint64_t> lines = [] {
+        std::unordered_set<uint64_t> out;
+        std::string pkg;
+        try {
+            pkg = npm_package_dir("chinese-poetry");
+        } catch (const Error&) {
+            return out;
+        }
+        std::error_code ec;
+        const fs::path manifest = fs::path(pkg) / "package.json";
+        const auto stamp = fs::last_write_time(manifest, ec).time_since_epoch().count();
+        const auto size = fs::file_size(manifest, ec);
+        fs::path cache_dir;
+        if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != 0) cache_dir = fs::path(x) / "lyra";
+        else if (const char* h = std::getenv("HOME"); h != nullptr && *h != 0) cache_dir = fs::path(h) / ".cache" / "lyra";
+        const fs::path cache = cache_dir.empty() ? fs::path()
+                                                 : cache_dir / fmt::format("zh-corpus-lines-{}-{}.bin", size, stamp);
+        if (!cache.empty()) {
+            std::ifstream in(cache, std::ios::binary);
+            uint64_t h = 0;
+            while (in.read(reinterpret_cast<char*>(&h), sizeof h)) out.insert(h);
+            if (!out.empty()) return out;
+        }
         try {
             build_zh_corpus(json{{"ci", true}, {"shi", true}}, [&out](std::string doc) {
                 std::istringstream in(doc);
@@ -60,16 +95,30 @@ const std::unordered_set<std::string>& corpus_lines() {
                 while (std::getline(in, line)) {
                     if (n++ < 2) continue;  // 形式 and 题
                     // Each verse line ends in "，" or "。" (3 bytes in UTF-8).
-                    if (line.size() > 3) out.insert(line.substr(0, line.size() - 3));
+                    if (line.size() > 3) out.insert(line_hash(line.substr(0, line.size() - 3)));
                 }
             });
         } catch (const Error&) {
             out.clear();
+            return out;
+        }
+        if (!cache.empty()) {
+            // Best effort: written to a temporary name, then renamed into place.
+            fs::create_directories(cache_dir, ec);
+            const fs::path tmp = cache.string() + ".tmp" + std::to_string(::getpid());
+            {
+                std::ofstream o(tmp, std::ios::binary);
+                for (uint64_t h : out) o.write(reinterpret_cast<const char*>(&h), sizeof h);
+            }
+            fs::rename(tmp, cache, ec);
+            if (ec) fs::remove(tmp, ec);
         }
         return out;
     }();
     return lines;
 }
+
+bool copied(const std::u32string& line) { return corpus_lines().count(line_hash(to_utf8(line))) != 0; }
 
 std::shared_ptr<const ZhVocab> vocab_for(const model::Model& m, RhymeBook book, bool ci) {
     static std::mutex mu;
@@ -154,12 +203,12 @@ json critics(const FormDef& form, const std::string& text, RhymeBook book, doubl
     s["repetition"] = chars.empty() ? 0.0 : static_cast<double>(distinct.size()) / chars.size();
     const auto& corpus = corpus_lines();
     if (!corpus.empty()) {
-        int copied = 0, total = 0;
+        int copied_n = 0, total = 0;
         for (const std::u32string& l : split_verse(text)) {
             ++total;
-            copied += corpus.count(to_utf8(l)) != 0 ? 1 : 0;
+            copied_n += copied(l) ? 1 : 0;
         }
-        s["novelty"] = total == 0 ? 0.0 : 1.0 - static_cast<double>(copied) / total;
+        s["novelty"] = total == 0 ? 0.0 : 1.0 - static_cast<double>(copied_n) / total;
     } else {
         s["novelty"] = nullptr;
     }
@@ -253,6 +302,7 @@ std::string zh_prompt(std::string_view form_title, std::string_view title) {
 std::vector<std::pair<std::string, std::string>> list_forms() {
     std::vector<std::pair<std::string, std::string>> out;
     for (const FormDef& f : zh_forms()) out.emplace_back(f.name, f.description);
+    for (auto& f : en::forms()) out.push_back(std::move(f));
     return out;
 }
 
@@ -263,6 +313,13 @@ ArtResult write_poem(const json& request, Context& ctx) {
         throw_error(ErrorKind::InvalidArgument, "form: missing; expected one of {}; hint: lyra poem --list-forms",
                     form_names());
     const std::string form = get_string(request, "form");
+    if (en::is_form(form)) {
+        if (request.contains("rhyme"))
+            throw_error(ErrorKind::InvalidArgument,
+                        "rhyme: a rhyme book applies to Chinese forms only; expected no rhyme for {}, got '{}'",
+                        form, request["rhyme"].dump());
+        return en::write_poem(request, ctx);
+    }
     ZhRequest r = parse_zh(request);
     ArtResult res = write_zh(r, request, ctx);
     if (!ctx.out_dir.empty()) {
@@ -271,14 +328,16 @@ ArtResult write_poem(const json& request, Context& ctx) {
         ArtResult copy = res;
         copy.files["txt"] = (fs::path(ctx.out_dir) / "poem.txt").string();
         copy.files["json"] = (fs::path(ctx.out_dir) / "poem.json").string();
-        set.add("json", "poem.json", to_json(copy).dump(2) + "\n");
+        json doc = to_json(copy);
+        doc["request"] = res.request;
+        set.add("json", "poem.json", doc.dump(2) + "\n");
         res.files = set.commit();
     }
-    (void)form;
     return res;
 }
 
 std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme) {
+    if (en::is_form(form)) return en::check_poem(form, text);
     const FormDef& f = zh_form_or_throw(form);
     return check_zh(f, text, parse_rhyme_book(rhyme)).faults;
 }
@@ -295,7 +354,7 @@ json eval_poems(const std::vector<std::string>& forms, int count, const std::str
         const FormDef& form = zh_form_or_throw(name);
         const auto t0 = std::chrono::steady_clock::now();
         int len_ok = 0, rhyme_ok = 0, tone_ok = 0, full = 0, complete = 0;
-        long lines = 0, copied = 0;
+        long lines = 0, copied_lines = 0;
         bool have_corpus = !corpus_lines().empty();
         double ll = 0;
         long units = 0;
@@ -317,7 +376,7 @@ json eval_poems(const std::vector<std::string>& forms, int count, const std::str
             ll += res.scores["loglik_per_char"].get<double>() * u;
             for (const std::u32string& l : split_verse(res.text)) {
                 ++lines;
-                if (have_corpus) copied += corpus_lines().count(to_utf8(l)) != 0 ? 1 : 0;
+                if (have_corpus) copied_lines += copied(l) ? 1 : 0;
                 for (size_t k = 0; k + 1 < l.size(); ++k) {
                     bigrams.insert(l.substr(k, 2));
                     ++bigram_total;
@@ -336,7 +395,7 @@ json eval_poems(const std::vector<std::string>& forms, int count, const std::str
                     {"distinct_2", bigram_total == 0 ? 0.0 : static_cast<double>(bigrams.size()) / bigram_total},
                     {"loglik_per_char", units == 0 ? 0.0 : ll / units},
                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
-        row["copied_line_share"] = have_corpus && lines > 0 ? json(static_cast<double>(copied) / lines) : json(nullptr);
+        row["copied_line_share"] = have_corpus && lines > 0 ? json(static_cast<double>(copied_lines) / lines) : json(nullptr);
         out.push_back(row);
     }
     return out;

@@ -1,0 +1,138 @@
+// `lyra poem` as a user runs it, on a random-weight character model made here with
+// `lyra model init` (the constraints, not the model, keep the form): Chinese forms, acrostics,
+// ci, --check, --list-forms, eval, -o files, and bad input.
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace lyra::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// One random model for the whole program: the hanzi of data/poetry/chars.tsv + punctuation.
+const std::string& model() {
+    static TempDir dir;
+    static const std::string path = [] {
+        std::ifstream in(source_dir() + "/data/poetry/chars.tsv");
+        std::string line, text = "，。\n形式:题无";
+        while (std::getline(in, line)) {
+            if (!line.empty() && line[0] != '#') text += line.substr(0, line.find('\t'));
+        }
+        const fs::path txt = dir.path() / "hanzi.txt";
+        std::ofstream(txt) << text;
+        const std::string out = (dir.path() / "zh.gguf").string();
+        RunResult r = run_lyra({"model", "init", "--arch", "llama", "--dim", "32", "--layers", "1",
+                                "--heads", "2", "--ctx", "512", "--tokenizer", "char:" + txt.string(),
+                                "-o", out});
+        EXPECT_EQ(r.code, 0) << r.err;
+        return out;
+    }();
+    return path;
+}
+
+std::vector<std::string> poem_args(std::vector<std::string> extra) {
+    std::vector<std::string> a = {"poem", "-m", model(), "--threads", "1", "--no-gallery"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+}
+
+TEST(PoemCli, ListForms) {
+    RunResult r = run_lyra({"poem", "--list-forms"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* f : {"wujue", "qijue", "wulv", "qilv", "ci:如梦令", "ci:水调歌头", "ci:念奴娇"})
+        EXPECT_NE(r.out.find(f), std::string::npos) << f;
+}
+
+TEST(PoemCli, WritesValidPoemsAndChecksThem) {
+    TempDir out;
+    for (const char* form : {"wujue", "qilv", "ci:菩萨蛮", "ci:满江红"}) {
+        RunResult r = run_lyra(poem_args({"--form", form, "--theme", "秋夜", "--seed", "4", "-n", "2", "--json"}));
+        ASSERT_EQ(r.code, 0) << form << r.err;
+        json j = json::parse(r.out);
+        EXPECT_EQ(j["form"], "poem");
+        EXPECT_EQ(j["scores"]["form"], 1.0) << j.dump();
+        EXPECT_EQ(j["candidates"].size(), 2u);
+        const fs::path file = out.path() / "poem.txt";
+        std::ofstream(file) << j["text"].get<std::string>();
+        RunResult c = run_lyra({"poem", "--check", file.string(), "--form", form});
+        EXPECT_EQ(c.code, 0) << form << "\n" << c.out << c.err;
+        EXPECT_NE(c.out.find("ok:"), std::string::npos);
+    }
+}
+
+TEST(PoemCli, AcrosticXinyunAndFiles) {
+    TempDir out;
+    RunResult r = run_lyra(poem_args({"--form", "qijue", "--acrostic", "春江花月", "--rhyme", "xinyun", "-o", out.path().string()}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string text = read_all(out.path() / "poem.txt");
+    EXPECT_EQ(text.rfind("春", 0), 0u) << text;
+    EXPECT_NE(text.find("\n江"), std::string::npos) << text;
+    EXPECT_NE(text.find("\n花"), std::string::npos) << text;
+    EXPECT_NE(text.find("\n月"), std::string::npos) << text;
+    json j = json::parse(read_all(out.path() / "poem.json"));
+    EXPECT_EQ(j["request"]["rhyme"], "xinyun");
+    EXPECT_EQ(j["request"]["acrostic"], "春江花月");
+}
+
+TEST(PoemCli, CheckExplainsFaults) {
+    TempDir dir;
+    const fs::path good = dir.path() / "good.txt", bad = dir.path() / "bad.txt";
+    std::ofstream(good) << "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。\n";
+    std::ofstream(bad) << "白日依山尽，黄河入海流。\n欲断千里目，更上一层花。\n";
+    RunResult r = run_lyra({"poem", "--check", good.string(), "--form", "wujue"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    r = run_lyra({"poem", "--check", bad.string(), "--form", "wujue"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("line 3, char 2: 平 expected, 断 is 仄"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("line 4, char 5: rhyme"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("check: "), std::string::npos) << r.err;
+}
+
+TEST(PoemCli, EvalIsFullyCompliantOnRandomWeights) {
+    RunResult r = run_lyra({"poem", "eval", "--form", "wulv", "--form", "ci:浣溪沙", "--count", "4",
+                            "-m", model(), "--threads", "1", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    json j = json::parse(r.out);
+    ASSERT_EQ(j["forms"].size(), 2u);
+    for (const auto& row : j["forms"]) {
+        EXPECT_EQ(row["full_compliance"], 1.0) << row.dump();
+        EXPECT_EQ(row["tone_accuracy"], 1.0);
+        EXPECT_EQ(row["rhyme_accuracy"], 1.0);
+    }
+}
+
+TEST(PoemCli, BadInputOneClearErrorNoFiles) {
+    TempDir out;
+    struct Case {
+        std::vector<std::string> args;
+        const char* message;
+    };
+    const std::vector<Case> cases = {
+        {{"--form", "wuyan"}, "form: unknown poem form"},
+        {{"--form", "wujue", "--acrostic", "春江"}, "acrostic: wrong number of characters"},
+        {{"--form", "ci:如梦令", "--acrostic", "春江花山月风人"}, "acrostic: cannot start a valid line"},
+        {{"--form", "wujue", "--rhyme", "cilin"}, "rhyme: unknown rhyme book"},
+        {{"--form", "wujue", "--theme", ""}, "theme: must not be empty"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> a = c.args;
+        a.push_back("-o");
+        a.push_back((out.path() / "w").string());
+        RunResult r = run_lyra(poem_args(a));
+        EXPECT_EQ(r.code, 1) << c.message << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_FALSE(fs::exists(out.path() / "w" / "poem.txt"));
+    }
+}
+
+}  // namespace
+}  // namespace lyra::e2e
