@@ -4,6 +4,8 @@
 
 #include "art/poetry/en/en_poem.h"
 #include "art/poetry/poem.h"
+#include "art/story/corpus.h"
+#include "art/story/story.h"
 #include "core/error.h"
 
 namespace lyra::studio {
@@ -23,7 +25,7 @@ const std::vector<ArtformInfo>& artforms() {
         {"poem", "Chinese and English poems that keep their form", art::poetry::write_poem},
         {"tune", "folk tunes as ABC, MIDI, WAV and sheet music", not_built("tune", "#6")},
         {"paint", "vector drawings and abstract compositions", not_built("paint", "#7")},
-        {"story", "stories and screenplays, planned then written", not_built("story", "#8")},
+        {"story", "stories and screenplays, planned then written", art::story::run_story},
     };
     return list;
 }
@@ -37,6 +39,7 @@ const ArtformInfo* find_artform(std::string_view name) {
 
 const std::vector<CorpusBuilderInfo>& corpus_builders() {
     static const std::vector<CorpusBuilderInfo> list = {
+        {"prose", "English stories and plays from ../shared/data (english-stories, tinyshakespeare), one paragraph per document", art::story::build_prose_corpus},
         {"english-verse", "English verse from ../shared/data/english-poetry as \"form: ...\" poems", art::poetry::en::build_corpus},
         {"chinese-poetry", "Tang 绝句/律诗 and Song 词 from npm chinese-poetry, Simplified, as \"形式:...\\n题:...\" poems", art::poetry::build_zh_corpus},
     };

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "art/story/corpus.h"
 #include "art/story/screenplay.h"
 #include "art/story/story.h"
 #include "core/error.h"
@@ -207,6 +208,24 @@ TEST(Story, BadRequestsAndAnyScript) {
     EXPECT_THROW(run({{"premise", std::string("\xc3", 1)}}, ""), Error);
     const ArtResult r = run({{"form", "outline"}, {"acts", 1}, {"length", 200}, {"premise", "ꆈꌠꁱꂷ 𒀭𒂗𒆠 ⵜⴰⵎⴰⵣⵉⵖⵜ"}}, "");
     EXPECT_EQ(r.scores["acts"], 1);
+}
+
+TEST(StoryCorpus, ProseParagraphsFromStoriesAndPlays) {
+    size_t n = 0, bytes = 0, speeches = 0, unwrapped = 0;
+    build_prose_corpus(json::object(), [&](std::string doc) {
+        ++n;
+        bytes += doc.size() + 2;
+        EXPECT_EQ(doc.find("\n\n"), std::string::npos);
+        EXPECT_GE(doc.size(), 40u);
+        if (doc.find(":\n") != std::string::npos) ++speeches;
+        if (doc.find('\n') == std::string::npos) ++unwrapped;
+    });
+    EXPECT_GT(n, 5000u);
+    EXPECT_GT(bytes, 1500000u);  // ~1 MB of stories + ~1 MB of Shakespeare
+    EXPECT_GT(speeches, 1000u);
+    EXPECT_GT(unwrapped, 2500u);
+    EXPECT_THROW(build_prose_corpus({{"sources", {"no-such-folder"}}}, [](std::string) {}), Error);
+    EXPECT_THROW(build_prose_corpus({{"colour", 1}}, [](std::string) {}), Error);
 }
 
 }  // namespace
