@@ -15,6 +15,7 @@
 #include "art/story/story.h"
 #include "core/error.h"
 #include "core/mmap.h"
+#include "generate/constraint/grammar.h"
 #include "model/init.h"
 #include "model/tokenizer/char_vocab.h"
 
@@ -128,6 +129,14 @@ TEST(StoryFountainChecker, RejectsBrokenScreenplays) {
     EXPECT_FALSE(check_fountain("INT. HALL - DAY\n\nANNA\n\nHello.\n", cues, headings).empty());
     EXPECT_FALSE(check_fountain("INT. HALL - DAY\nShe waits.\n", cues, headings).empty());
     EXPECT_FALSE(check_fountain("INT. HALL - DAY\n\n(softly)\n", cues, headings).empty());
+}
+
+TEST(StoryFountainChecker, ShippedExampleGrammarIsTheGeneratedOne) {
+    const char* src = std::getenv("LYRA_SOURCE_DIR");
+    const std::string text = core::read_file(std::string(src ? src : ".") + "/grammars/screenplay.gbnf");
+    EXPECT_NO_THROW(gen::constraint::compile_gbnf(text, "screenplay.gbnf"));
+    const std::string g = scene_gbnf(scene_heading("Lighthouse", true, true), {"Mara", "Tobin"}, false, 2, 8);
+    EXPECT_NE(text.find(g), std::string::npos);
 }
 
 TEST(Story, OutlineHasTheRequestedActsAndStagesAreKept) {
