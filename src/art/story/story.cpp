@@ -235,6 +235,9 @@ std::string write_prose(Writer& w, const Bible& b, const Outline& o, size_t k, c
         if (piece.empty()) break;
         text += piece;
     }
+    // end on a finished sentence when there is one in the last half
+    const size_t end = text.find_last_of(".!?");
+    if (end != std::string::npos && end > text.size() / 2) text.resize(end + 1);
     return trim(text);
 }
 
