@@ -2,6 +2,7 @@
 // the common art flags), lists the forms (--list-forms), checks a poem a person wrote
 // (--check FILE --form F: one line per fault, exit 1 when there are faults), and measures the
 // model under the constraints (`lyra poem eval [--form F] [--count N]`).
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -44,17 +45,29 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+// `s` padded with spaces to `width` terminal columns (a CJK character takes two).
+std::string pad(const std::string& s, int width) {
+    int cols = 0;
+    for (size_t i = 0; i < s.size();) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        const size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : 4;
+        cols += n >= 3 ? 2 : 1;
+        i += n;
+    }
+    return s + std::string(static_cast<size_t>(std::max(1, width - cols)), ' ');
+}
+
 void run_poem(PoemFlags& f, CLI::App* cmd) {
     if (f.list) {
         for (const auto& [name, desc] : art::poetry::list_forms())
-            std::printf("%-14s %s\n", name.c_str(), desc.c_str());
+            std::printf("%s%s\n", pad(name, 15).c_str(), desc.c_str());
         return;
     }
     if (f.form.empty())
         throw_error(ErrorKind::Usage, "poem: --form is required; expected e.g. --form wujue (see --list-forms)");
     if (!f.check.empty()) {
         const std::string text = read_file(f.check);
-        auto faults = art::poetry::check_poem(f.form, text, f.rhyme.empty() ? "pingshui" : f.rhyme);
+        auto faults = art::poetry::check_poem(f.form, text, f.rhyme.empty() ? "pingshui" : f.rhyme, f.acrostic);
         if (f.st.json) {
             nlohmann::json arr = nlohmann::json::array();
             for (const auto& x : faults)
@@ -114,7 +127,7 @@ void run_eval(PoemFlags& f) {
     }
     std::printf("model %s, %d poems per form, rhyme book %s (Chinese forms)\n", model.c_str(), f.count,
                 f.eval_rhyme.c_str());
-    std::printf("%-14s %7s %7s %7s %7s %8s %8s %9s\n", "form", "length", "rhyme", "tone", "full",
+    std::printf("%s %7s %7s %7s %7s %8s %8s %9s\n", pad("form", 14).c_str(), "length", "rhyme", "tone", "full",
                 "dist-2", "copied", "ll/char");
     for (const auto& row : rows) {
         std::string copied = row["copied_line_share"].is_null()
@@ -123,8 +136,8 @@ void run_eval(PoemFlags& f) {
         const std::string tone = row["tone_accuracy"].is_null()
                                      ? std::string("n/a")
                                      : fmt::format("{:.1f}%", 100 * row["tone_accuracy"].get<double>());
-        std::printf("%-14s %6.1f%% %6.1f%% %7s %6.1f%% %8.3f %8s %9.3f\n",
-                    row["form"].get<std::string>().c_str(), 100 * row["line_length_accuracy"].get<double>(),
+        std::printf("%s %6.1f%% %6.1f%% %7s %6.1f%% %8.3f %8s %9.3f\n",
+                    pad(row["form"].get<std::string>(), 14).c_str(), 100 * row["line_length_accuracy"].get<double>(),
                     100 * row["rhyme_accuracy"].get<double>(), tone.c_str(),
                     100 * row["full_compliance"].get<double>(), row["distinct_2"].get<double>(),
                     copied.c_str(), row["loglik_per_char"].get<double>());

@@ -95,6 +95,11 @@ TEST(PoemCli, CheckExplainsFaults) {
     EXPECT_NE(r.out.find("line 3, char 2: 平 expected, 断 is 仄"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("line 4, char 5: rhyme"), std::string::npos) << r.out;
     EXPECT_NE(r.err.find("check: "), std::string::npos) << r.err;
+    r = run_lyra({"poem", "--check", good.string(), "--form", "wujue", "--acrostic", "白黄欲更"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    r = run_lyra({"poem", "--check", good.string(), "--form", "wujue", "--acrostic", "白黄花更"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("line 3, char 1: 花 expected (acrostic), found 欲"), std::string::npos) << r.out;
 }
 
 TEST(PoemCli, EvalIsFullyCompliantOnRandomWeights) {

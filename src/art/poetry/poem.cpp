@@ -336,10 +336,28 @@ ArtResult write_poem(const json& request, Context& ctx) {
     return res;
 }
 
-std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme) {
-    if (en::is_form(form)) return en::check_poem(form, text);
+std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme,
+                              std::string_view acrostic) {
+    if (en::is_form(form)) return en::check_poem(form, text, acrostic);
     const FormDef& f = zh_form_or_throw(form);
-    return check_zh(f, text, parse_rhyme_book(rhyme)).faults;
+    std::vector<Fault> faults = check_zh(f, text, parse_rhyme_book(rhyme)).faults;
+    if (!acrostic.empty()) {
+        const std::u32string head = to_u32(to_simplified(std::string(acrostic)));
+        const std::vector<std::u32string> lines = split_verse(text);
+        for (size_t i = 0; i < head.size() && i < lines.size(); ++i) {
+            if (!lines[i].empty() && lines[i][0] != head[i]) {
+                const std::string want = to_utf8(head[i]), got = to_utf8(lines[i][0]);
+                faults.push_back(Fault{static_cast<int>(i + 1), 1, want, got,
+                                       fmt::format("line {}, char 1: {} expected (acrostic), found {}", i + 1,
+                                                   want, got)});
+            }
+        }
+        if (head.size() != lines.size())
+            faults.push_back(Fault{0, 0, fmt::format("{} acrostic characters", lines.size()),
+                                   fmt::format("{}", head.size()),
+                                   fmt::format("acrostic: {} characters for {} lines", head.size(), lines.size())});
+    }
+    return faults;
 }
 
 json eval_poems(const std::vector<std::string>& forms, int count, const std::string& model_path,

@@ -26,9 +26,10 @@ std::vector<std::pair<std::string, std::string>> list_forms();
 ArtResult write_poem(const nlohmann::json& request, Context& ctx);
 
 // Every fault of `text` against `form` (empty = it keeps the form). `rhyme` is the rhyme book
-// for Chinese forms. Throws Error(InvalidArgument) for an unknown form or rhyme book.
+// for Chinese forms; with `acrostic` each line must begin with its character (letter).
+// Throws Error(InvalidArgument) for an unknown form or rhyme book.
 std::vector<Fault> check_poem(std::string_view form, std::string_view text,
-                              std::string_view rhyme = "pingshui");
+                              std::string_view rhyme = "pingshui", std::string_view acrostic = {});
 
 // The Chinese prompt: "形式:五言绝句\n题:<title>\n" (the corpus builder writes the same).
 std::string zh_prompt(std::string_view form_title, std::string_view title);
