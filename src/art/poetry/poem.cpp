@@ -120,15 +120,22 @@ const std::unordered_set<uint64_t>& corpus_lines() {
 
 bool copied(const std::u32string& line) { return corpus_lines().count(line_hash(to_utf8(line))) != 0; }
 
-std::shared_ptr<const ZhVocab> vocab_for(const model::Model& m, RhymeBook book, bool ci) {
+// The vocabulary tables of a loaded model, built once per (model, book, 词/诗). Entries hold the
+// model weakly: a new model loaded at a freed model's address never sees its tables.
+std::shared_ptr<const ZhVocab> vocab_for(const std::shared_ptr<const model::Model>& m, RhymeBook book,
+                                         bool ci) {
+    struct Entry {
+        std::weak_ptr<const model::Model> model;
+        std::shared_ptr<const ZhVocab> vocab;
+    };
     static std::mutex mu;
-    static std::map<std::tuple<const model::Model*, int, bool>, std::shared_ptr<const ZhVocab>> cache;
+    static std::map<std::tuple<const model::Model*, int, bool>, Entry> cache;
     std::lock_guard<std::mutex> lock(mu);
-    auto key = std::make_tuple(&m, static_cast<int>(book), ci);
+    auto key = std::make_tuple(m.get(), static_cast<int>(book), ci);
     auto it = cache.find(key);
-    if (it != cache.end()) return it->second;
-    auto v = make_zh_vocab(m.tokenizer(), book, ci);
-    cache[key] = v;
+    if (it != cache.end() && it->second.model.lock() == m) return it->second.vocab;
+    auto v = make_zh_vocab(m->tokenizer(), book, ci);
+    cache[key] = Entry{m, v};
     return v;
 }
 
@@ -239,7 +246,7 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
                     form.title, why);
     const std::string model_path = resolve_model(r.common, kZhModel);
     auto model = ctx.models->get(model_path);
-    auto vocab = vocab_for(*model, r.book, form.ci);
+    auto vocab = vocab_for(model, r.book, form.ci);
     const std::string prompt = zh_prompt(form.title, r.title.empty() ? "无题" : r.title);
 
     ArtResult res;
