@@ -205,7 +205,7 @@ ArtResult write_poem(const nlohmann::json& request, Context& ctx) {
     const auto prompt_tokens = static_cast<int64_t>(tok.encode(prompt, true).size());
     const int64_t n_ctx = model->hparams().n_ctx;
     if (prompt_tokens + max_tokens > n_ctx) {
-        throw_error(ErrorKind::ContextFull, "{}: a {} needs up to {} tokens after a {}-token prompt; expected a context of at least {}, got {}; hint: use a model with a longer context (recipes/verse-en.toml trains 1024)",
+        throw_error(ErrorKind::ContextFull, "{}: a {} needs up to {} tokens after a {}-token prompt; expected a context of at least {}, got {}; hint: use a model with a longer context (recipes/verse-en.toml trains a context of 1152)",
                     model_path, form.name, max_tokens, prompt_tokens, prompt_tokens + max_tokens, n_ctx);
     }
     gen::GenerateOptions opt = generate_options(common, max_tokens);
