@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.h"
 #include "generate/result_json.h"
+#include "studio/gallery.h"
 
 namespace lyra::cli {
 
@@ -21,6 +22,8 @@ void add_common_art_flags(CLI::App* sub, ArtCliState& st) {
     sub->add_option("--repeat-penalty", st.repeat_penalty, "repetition penalty (1 = off)");
     sub->add_option("-o,--out", st.out_dir, "directory for the artifacts (default: write none)");
     sub->add_flag("--json", st.json, "print one JSON object with the work, scores and files");
+    sub->add_flag("--no-gallery", st.no_gallery,
+                  "do not record the work in the gallery (as LYRA_GALLERY=off)");
 }
 
 art::ArtResult run_art_command(const art::ArtFn& fn, ArtCliState& st) {
@@ -41,6 +44,7 @@ art::ArtResult run_art_command(const art::ArtFn& fn, ArtCliState& st) {
     art::ModelCache models;
     art::Context ctx{.pool = &pool, .models = &models, .out_dir = st.out_dir};
     art::ArtResult result = fn(r, ctx);
+    if (!st.no_gallery) studio::record_in_gallery(result, "cli");
     print_art_result(result, st.json);
     return result;
 }

@@ -19,6 +19,7 @@ struct ArtCliState {
     nlohmann::json request = nlohmann::json::object();  // the form's own flags go here too
     std::string out_dir;
     bool json = false;
+    bool no_gallery = false;  // --no-gallery: do not record the work (LYRA_GALLERY=off does too)
     // Common flags, set only when given (the form's defaults apply otherwise).
     std::optional<std::string> model;
     std::optional<uint64_t> seed;
@@ -27,11 +28,12 @@ struct ArtCliState {
 };
 
 // Adds -m/--model, --seed, --threads, -n, --temperature, --top-k, --top-p, --min-p,
-// --repeat-penalty, -o/--out, --json to `sub`.
+// --repeat-penalty, -o/--out, --json, --no-gallery to `sub`.
 void add_common_art_flags(CLI::App* sub, ArtCliState& st);
 
 // Merges the common flags into st.request, runs `fn` with a thread pool and model cache of its
-// own, and prints the result. Throws lyra::Error on failure (main() reports it).
+// own, records the work in the gallery (studio/gallery.h; a recording failure only warns) and
+// prints the result with its gallery_id. Throws lyra::Error on failure (main() reports it).
 art::ArtResult run_art_command(const art::ArtFn& fn, ArtCliState& st);
 
 // Prints a result the way every art command does: --json -> the result object on one line;

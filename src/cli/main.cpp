@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
     lyra::cli::add_paint_command(app);
     lyra::cli::add_poem_command(app);
     lyra::cli::add_serve_command(app);
+    lyra::cli::add_gallery_command(app);
+    lyra::cli::add_data_command(app);
 
     try {
         app.parse(argc, argv);

@@ -7,6 +7,8 @@
 #include "art/story/corpus.h"
 #include "art/story/story.h"
 #include "core/error.h"
+#include "studio/data_prep.h"
+#include "studio/text_form.h"
 
 namespace lyra::studio {
 
@@ -26,6 +28,7 @@ const std::vector<ArtformInfo>& artforms() {
         {"tune", "folk tunes as ABC, MIDI, WAV and sheet music", not_built("tune", "#6")},
         {"paint", "vector drawings and abstract compositions", not_built("paint", "#7")},
         {"story", "stories and screenplays, planned then written", art::story::run_story},
+        {"text", "continues a prompt with a text model (the shipped Shakespeare model)", run_text},
     };
     return list;
 }
@@ -40,6 +43,8 @@ const ArtformInfo* find_artform(std::string_view name) {
 const std::vector<CorpusBuilderInfo>& corpus_builders() {
     static const std::vector<CorpusBuilderInfo> list = {
         {"prose", "English stories and plays from ../shared/data (english-stories, tinyshakespeare), one paragraph per document", art::story::build_prose_corpus},
+        {"text", "plain text files, folders or globs, one document per paragraph",
+         build_text_corpus},
         {"english-verse", "English verse from ../shared/data/english-poetry as \"form: ...\" poems", art::poetry::en::build_corpus},
         {"chinese-poetry", "Tang 绝句/律诗 and Song 词 from npm chinese-poetry, Simplified, as \"形式:...\\n题:...\" poems", art::poetry::build_zh_corpus},
     };
