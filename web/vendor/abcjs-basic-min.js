@@ -1,0 +1,1 @@
+../../node_modules/abcjs/dist/abcjs-basic-min.js
