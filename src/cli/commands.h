@@ -17,6 +17,7 @@ void add_play_command(CLI::App& app);      // cmd_play.cpp
 void add_story_command(CLI::App& app);     // cmd_story.cpp
 void add_paint_command(CLI::App& app);     // cmd_paint.cpp: paint, eval, roundtrip, normalize, render, grammar
 void add_poem_command(CLI::App& app);      // cmd_poem.cpp: poem, --list-forms, --check, eval
+void add_tune_command(CLI::App& app);      // cmd_tune.cpp: tune, eval
 void add_serve_command(CLI::App& app);     // cmd_serve.cpp
 void add_gallery_command(CLI::App& app);   // cmd_gallery.cpp: list, show [--rerun], export
 void add_data_command(CLI::App& app);      // cmd_data.cpp: data prep

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     lyra::cli::add_story_command(app);
     lyra::cli::add_paint_command(app);
     lyra::cli::add_poem_command(app);
+    lyra::cli::add_tune_command(app);
     lyra::cli::add_serve_command(app);
     lyra::cli::add_gallery_command(app);
     lyra::cli::add_data_command(app);

@@ -6,6 +6,7 @@
 #include "art/poetry/poem.h"
 #include "art/story/corpus.h"
 #include "art/story/story.h"
+#include "art/music/tune.h"
 #include "core/error.h"
 #include "studio/data_prep.h"
 #include "studio/text_form.h"
@@ -25,7 +26,7 @@ art::ArtFn not_built(std::string form, std::string issue) {
 const std::vector<ArtformInfo>& artforms() {
     static const std::vector<ArtformInfo> list = {
         {"poem", "Chinese and English poems that keep their form", art::poetry::write_poem},
-        {"tune", "folk tunes as ABC, MIDI, WAV and sheet music", not_built("tune", "#6")},
+        {"tune", "folk tunes as ABC, MIDI, WAV and sheet music", art::music::run_tune},
         {"paint", "vector drawings and abstract compositions", not_built("paint", "#7")},
         {"story", "stories and screenplays, planned then written", art::story::run_story},
         {"text", "continues a prompt with a text model (the shipped Shakespeare model)", run_text},
@@ -45,6 +46,7 @@ const std::vector<CorpusBuilderInfo>& corpus_builders() {
         {"prose", "English stories and plays from ../shared/data (english-stories, tinyshakespeare), one paragraph per document", art::story::build_prose_corpus},
         {"text", "plain text files, folders or globs, one document per paragraph",
          build_text_corpus},
+        {"abc", "folk tunes from ../shared/data's ABC corpora, de-duplicated, with transposed copies", art::music::build_abc_corpus},
         {"english-verse", "English verse from ../shared/data/english-poetry as \"form: ...\" poems", art::poetry::en::build_corpus},
         {"chinese-poetry", "Tang 绝句/律诗 and Song 词 from npm chinese-poetry, Simplified, as \"形式:...\\n题:...\" poems", art::poetry::build_zh_corpus},
     };

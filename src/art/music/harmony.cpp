@@ -307,7 +307,17 @@ std::vector<std::string> split_word(const std::string& word, int want) {
     size_t start = 0;
     for (size_t k = 0; k + 1 < groups.size(); ++k) {
         size_t cons_begin = groups[k].second, cons_end = groups[k + 1].first;
-        size_t cut = cons_end - cons_begin <= 1 ? cons_begin : cons_begin + (cons_end - cons_begin) / 2;
+        // One consonant goes with the next syllable (hap-py, birth-day), two when they end in
+        // l or r (lit-tle, a-pron... when the cluster allows) or form a digraph (mo-ther).
+        size_t n = cons_end - cons_begin;
+        size_t cut = n <= 1 ? cons_begin : cons_end - 1;
+        if (n >= 2) {
+            char a = static_cast<char>(std::tolower(static_cast<unsigned char>(w[cons_end - 2])));
+            char b = static_cast<char>(std::tolower(static_cast<unsigned char>(w[cons_end - 1])));
+            bool digraph = b == 'h' && (a == 't' || a == 's' || a == 'c' || a == 'p' || a == 'w' || a == 'g');
+            bool liquid = (b == 'l' || b == 'r') && a != b && n >= 3;
+            if (digraph || liquid || (n == 2 && b == 'k' && a == 'c')) cut = cons_end - 2;
+        }
         out.push_back(w.substr(start, cut - start));
         start = cut;
     }

@@ -307,6 +307,7 @@ ArtResult run_tune(const json& request, Context& ctx) {
         spec.key = tr.key;
         spec.parts = parts;
         spec.min_notes = static_cast<int>(syllables.size());
+        spec.broken_rhythm = tr.rhythm != "hornpipe";
         std::string header = tune_header(tr.title, tr.rhythm, tr.meter, tr.tempo, tr.key);
         Generated g = generate_bodies(header, spec, common, *model, ctx);
         for (size_t i = 0; i < g.bodies.size(); ++i) {
@@ -437,6 +438,7 @@ json eval_tunes(const json& request, Context& ctx) {
             spec.meter = m;
             spec.key = key;
             spec.parts = parts;
+            spec.broken_rhythm = std::string(rh->name) != "hornpipe";
             std::string header = tune_header(fmt::format("Eval {}", i + 1), rh->name, m, rh->tempo, key);
             Generated g = generate_bodies(header, spec, c, *model, ctx);
             std::string abc = header + g.bodies[0];

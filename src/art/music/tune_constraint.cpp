@@ -190,7 +190,7 @@ bool TuneConstraint::step(State& s, char c) const {
         return true;
     }
     if (c == '>' || c == '<') {
-        if (!s.prev_unit_note || s.broken || s.rem < 2) return false;
+        if (!spec_.broken_rhythm || !s.prev_unit_note || s.broken || s.rem < 2) return false;
         s.broken = true;
         s.prev_unit_note = false;
         return true;

@@ -37,6 +37,8 @@ struct TuneSpec {
     int bars_per_line = 4;
     int min_notes = 0;    // at least this many notes (lyrics need one per syllable)
     int max_tokens = 0;   // the run's token budget (0 = none)
+    bool broken_rhythm = true;  // A>B allowed (off for hornpipes: abc2midi swings R:hornpipe
+                                // itself and refuses explicit pairs that cross its own)
 };
 
 // Parses --parts ("AABB", "AB", "ABC", "AAB"): each letter once or twice in a row, letters in

@@ -1,0 +1,161 @@
+// `lyra tune` end to end on a random-weight char model: the meter/key constraint makes even
+// untrained weights write tunes that abc2midi accepts cleanly; files come all or none; bad
+// input gives one clear error and no files.
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "e2e/cli_runner.h"
+
+namespace fs = std::filesystem;
+using lyra::e2e::run_lyra;
+using lyra::e2e::run_program;
+using lyra::e2e::TempDir;
+
+namespace {
+
+void write(const fs::path& p, const std::string& s) {
+    std::ofstream f(p, std::ios::binary);
+    f << s;
+}
+
+// A random-weight model whose char vocabulary covers ABC (built once for the suite).
+class TuneCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        fs::path text = dir_->path() / "abc.txt";
+        write(text, "X:1\nT:Lyra's reel\nR:reel jig slip hornpipe polka waltz march slide air mazurka\n"
+                    "M:6/8\nL:1/8\nQ:1/4=120\nK:Dmix Em Ador Bb F#m\nABCDEFG abcdefg z ,' /23456 |:]> <\n");
+        model_ = (dir_->path() / "random.gguf").string();
+        auto r = run_lyra({"model", "init", "--arch", "llama", "--dim", "64", "--layers", "2", "--heads", "2",
+                           "--ctx", "1024", "--tokenizer", "char:" + text.string(), "-o", model_});
+        ASSERT_EQ(r.code, 0) << r.err;
+    }
+    static void TearDownTestSuite() {
+        delete dir_;
+        dir_ = nullptr;
+    }
+    static TempDir* dir_;
+    static std::string model_;
+};
+TempDir* TuneCli::dir_ = nullptr;
+std::string TuneCli::model_;
+
+bool abc2midi_clean(const fs::path& abc, std::string* why) {
+    fs::path mid = abc;
+    mid.replace_extension(".check.mid");
+    auto r = run_program("/usr/bin/abc2midi", {abc.string(), "-o", mid.string()});
+    fs::remove(mid);
+    std::string all = r.out + r.err;
+    *why = all;
+    return r.code == 0 && all.find("Error") == std::string::npos && all.find("Warning") == std::string::npos;
+}
+
+}  // namespace
+
+TEST_F(TuneCli, WritesAbcMidiWavSvgThatAbc2midiAccepts) {
+    TempDir out;
+    auto r = run_lyra({"tune", "-m", model_, "--rhythm", "jig", "--key", "Em", "--bars", "4", "--chords",
+                       "--seed", "3", "--no-gallery", "-o", out.path().string(), "--json"});
+    if (r.code != 0 && r.err.find("--no-gallery") != std::string::npos) {
+        r = run_lyra({"tune", "-m", model_, "--rhythm", "jig", "--key", "Em", "--bars", "4", "--chords",
+                      "--seed", "3", "-o", out.path().string(), "--json"});
+    }
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["form"], "tune");
+    EXPECT_EQ(j["scores"]["meter_ok"], 1);
+    EXPECT_DOUBLE_EQ(j["scores"]["key_fit"].get<double>(), 1.0);
+    EXPECT_EQ(j["scores"]["parts"], "AABB");
+    for (const char* f : {"tune.abc", "tune.mid", "tune.wav", "tune.svg"}) {
+        EXPECT_TRUE(fs::exists(out.path() / f)) << f;
+    }
+    std::string abc = lyra::e2e::read_all(out.path() / "tune.abc");
+    EXPECT_NE(abc.find("M:6/8\nL:1/8\n"), std::string::npos) << abc;
+    EXPECT_NE(abc.find("K:Em\n"), std::string::npos) << abc;
+    EXPECT_NE(abc.find("\"Em\""), std::string::npos) << abc;  // chords, starting on the tonic
+    std::string why;
+    EXPECT_TRUE(abc2midi_clean(out.path() / "tune.abc", &why)) << abc << why;
+    auto sox = run_program("/usr/bin/sox", {"--i", "-D", (out.path() / "tune.wav").string()});
+    ASSERT_EQ(sox.code, 0);
+    EXPECT_NEAR(std::stod(sox.out), j["scores"]["wav_seconds"].get<double>(),
+                j["scores"]["wav_seconds"].get<double>() * 0.01);
+    EXPECT_NE(lyra::e2e::read_all(out.path() / "tune.svg").find("<svg"), std::string::npos);
+}
+
+TEST_F(TuneCli, RandomWeightsUnderConstraintsAreAlwaysAbc2midiClean) {
+    // Two rhythms here (hornpipe: abc2midi swings it itself; slip jig: 9/8); the full table
+    // over every rhythm is `lyra tune eval` (docs/music.md).
+    for (const char* rhythm : {"hornpipe", "slip jig"}) {
+    auto r = run_lyra({"tune", "eval", "-m", model_, "--rhythm", rhythm, "--count", "2", "--bars", "2", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["total"]["count"], 2);
+    EXPECT_DOUBLE_EQ(j["total"]["abc2midi_clean"].get<double>(), 1.0) << j.dump();
+    EXPECT_DOUBLE_EQ(j["total"]["meter_ok"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(j["total"]["key_fit"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(j["total"]["parts_ok"].get<double>(), 1.0);
+    }
+}
+
+TEST_F(TuneCli, LyricsGetOneNoteEach) {
+    TempDir out;
+    write(out.path() / "words.txt", "Happy birthday dear Lyra,\nmay your tunes be long\n");
+    auto r = run_lyra({"tune", "-m", model_, "--rhythm", "waltz", "--key", "G", "--bars", "4", "--parts", "AB",
+                       "--lyrics", (out.path() / "words.txt").string(), "--seed", "5"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("w:Hap-"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" Ly-"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" long"), std::string::npos) << r.out;
+    write(out.path() / "zh.txt", "明月几时有");
+    r = run_lyra({"tune", "-m", model_, "--rhythm", "air", "--key", "D", "--bars", "2", "--parts", "A",
+                  "--lyrics", (out.path() / "zh.txt").string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("w:明"), std::string::npos) << r.out;
+}
+
+TEST_F(TuneCli, HarmonizesAGivenMelodyWithoutAModel) {
+    TempDir out;
+    write(out.path() / "m.abc", "X:1\nT:Given\nM:4/4\nL:1/8\nK:G\nG2B2 d2B2|c2A2 F2D2|G2B2 A2F2|G8|]\n");
+    auto r = run_lyra({"tune", "--melody", (out.path() / "m.abc").string(), "--chords"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("\"G\"G2B2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"G\"G8"), std::string::npos) << r.out;
+}
+
+TEST_F(TuneCli, BadInputIsOneClearErrorAndNoFiles) {
+    TempDir out;
+    fs::path dir = out.path() / "o";
+    auto expect_error = [&](std::vector<std::string> args, const std::string& want) {
+        args.insert(args.begin(), "tune");
+        args.push_back("-o");
+        args.push_back(dir.string());
+        auto r = run_lyra(args);
+        EXPECT_EQ(r.code, 1) << want << ": " << r.err;
+        EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
+        EXPECT_TRUE(!fs::exists(dir) || fs::is_empty(dir)) << want;
+    };
+    expect_error({"-m", model_, "--key", "H"}, "key: unknown tonic");
+    expect_error({"-m", model_, "--key", "Dfoo"}, "unknown mode 'foo'");
+    expect_error({"-m", model_, "--meter", "7/7"}, "meter: expected a time signature");
+    expect_error({"-m", model_, "--rhythm", "tango"}, "rhythm: unknown rhythm");
+    expect_error({"-m", model_, "--parts", "ABA"}, "parts:");
+    write(out.path() / "bad.abc", "X:1\nM:4/4\nK:G\nG2B2 \"D d2B2|\n");
+    expect_error({"--melody", (out.path() / "bad.abc").string(), "--chords"}, "line 4, column 6");
+    write(out.path() / "short.abc", "X:1\nM:4/4\nL:1/8\nK:G\nG2B2 d2B2|c2A2 F2|G8|]\n");
+    expect_error({"--melody", (out.path() / "short.abc").string(), "--chords"}, "bar 2");
+    write(out.path() / "empty.txt", " \n,.;\n");
+    expect_error({"-m", model_, "--lyrics", (out.path() / "empty.txt").string()}, "has no words");
+    write(out.path() / "m.abc", "X:1\nM:4/4\nL:1/8\nK:G\nG8|]\n");
+    write(out.path() / "long.txt", "one two three four five six seven eight nine ten");
+    expect_error({"--melody", (out.path() / "m.abc").string(), "--lyrics", (out.path() / "long.txt").string()},
+                 "syllables but the melody has 1 notes");
+    setenv("LYRA_SOUNDFONT", "/nonexistent/gm.sf2", 1);
+    expect_error({"-m", model_, "--bars", "2"}, "timgm6mb-soundfont");
+    unsetenv("LYRA_SOUNDFONT");
+}
