@@ -242,6 +242,8 @@ private:
         if (c == ' ' || c == '\t') {
             Element e = make(ElemKind::Space);
             while (peek() == ' ' || peek() == '\t') ++i_;
+            // Blanks around something skipped (` $ or a dropped character) make one space.
+            if (!out_.empty() && out_.back().kind == ElemKind::Space && out_.back().line == line_) return;
             out_.push_back(std::move(e));
             return;
         }
