@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "art/common/art.h"
+#include "art/play/game.h"
 #include "core/error.h"
 #include "generate/models_dir.h"
 #include "generate/result_json.h"
@@ -106,6 +107,17 @@ struct Server::Impl {
     std::mutex art_mu;
     std::condition_variable art_cv;
     int art_running = 0;
+
+    // Game sessions of /v1/art/play: id -> game (each with its own 1-thread pool).
+    struct PlaySession {
+        std::mutex mu;  // one turn at a time
+        core::ThreadPool pool{1};
+        std::unique_ptr<art::play::Game> game;
+        Clock::time_point last_used;
+    };
+    std::mutex play_mu;
+    std::map<std::string, std::shared_ptr<PlaySession>> play_sessions;
+    static constexpr size_t kMaxPlaySessions = 64;
 
     std::atomic<bool> draining{false};
     std::atomic<bool> cancel_all{false};  // the shutdown deadline passed
@@ -281,17 +293,13 @@ struct Server::Impl {
                   [this](const httplib::Request& req, httplib::Response& res) {
                       generate(req, res, false, req.matches[1]);
                   });
+        http.Post(R"(/v1/art/play/([a-z_]+))",
+                  [this](const httplib::Request& req, httplib::Response& res) {
+                      play(req, res, req.matches[1]);
+                  });
         http.Post(R"(/v1/art/([a-z_]+))", [this](const httplib::Request& req, httplib::Response& res) {
             art(req, res, req.matches[1]);
         });
-        http.Post(R"(/v1/art/play/([a-z_]+))",
-                  [](const httplib::Request& req, httplib::Response& res) {
-                      send_error(res, ApiError(501, "not_implemented",
-                                               fmt::format("play: the game sessions are not wired "
-                                                           "into the server yet (got {}); "
-                                                           "use 'lyra play' on the command line",
-                                                           req.path)));
-                  });
         http.Get(R"(/files/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
             serve_file(req.matches[1], res);
         });
@@ -604,6 +612,150 @@ struct Server::Impl {
                 sink.done();
                 return true;
             });
+    }
+
+    // --- game sessions (/v1/art/play/{create,turn,save,load}) -------------------------------
+
+    art::play::GameOptions game_options(const json& body) const {
+        art::play::GameOptions o;
+        for (auto it = body.begin(); it != body.end(); ++it) {
+            static const char* known[] = {"world", "premise", "seed", "temperature", "top_k",
+                                          "top_p", "narration_tokens", "model", "save", "session"};
+            if (std::find_if(std::begin(known), std::end(known),
+                             [&](const char* k) { return it.key() == k; }) == std::end(known)) {
+                throw ApiError(400, "invalid_request_error",
+                               fmt::format("{}: unknown option; expected world, premise, seed, "
+                                           "temperature, top_k, top_p, narration_tokens or model",
+                                           it.key()),
+                               it.key());
+            }
+        }
+        if (body.contains("world") && !body["world"].is_null()) {
+            o.world = art::play::world_from_json(body["world"], "request world");
+        }
+        o.premise = art::get_string(body, "premise");
+        o.seed = static_cast<uint64_t>(art::get_int(body, "seed", 0, 0, INT64_MAX));
+        o.temperature = static_cast<float>(art::get_number(body, "temperature", 0.8, 0, 2));
+        o.top_k = static_cast<int>(art::get_int(body, "top_k", 40, 0, 1 << 20));
+        o.top_p = static_cast<float>(art::get_number(body, "top_p", 0.95, 0, 1));
+        o.narration_tokens = static_cast<int>(
+            art::get_int(body, "narration_tokens", 160, 1, opt.limits.max_tokens));
+        return o;
+    }
+
+    std::shared_ptr<const model::Model> game_model(const json& body) {
+        std::string name = art::get_string(body, "model");
+        if (name.empty()) name = model_name(art::play::default_model_file());
+        return art_models.get(resolve_model(name).string());
+    }
+
+    json game_json(const std::string& id, const art::play::Game& g) const {
+        return {{"session", id}, {"status", g.status_line()}, {"choices", g.choices()},
+                {"turns", g.history().size()}, {"seed", g.seed()}};
+    }
+
+    std::string add_session(std::unique_ptr<art::play::Game> game,
+                            std::shared_ptr<PlaySession> ses) {
+        ses->game = std::move(game);
+        ses->last_used = Clock::now();
+        const std::string id = random_id("game-");
+        std::lock_guard<std::mutex> lock(play_mu);
+        if (play_sessions.size() >= kMaxPlaySessions) {  // forget the longest idle one
+            auto oldest = play_sessions.begin();
+            for (auto it = play_sessions.begin(); it != play_sessions.end(); ++it) {
+                if (it->second->last_used < oldest->second->last_used) oldest = it;
+            }
+            play_sessions.erase(oldest);
+        }
+        play_sessions[id] = std::move(ses);
+        return id;
+    }
+
+    std::shared_ptr<PlaySession> find_session(const json& body) {
+        const std::string id = art::get_string(body, "session");
+        std::lock_guard<std::mutex> lock(play_mu);
+        auto it = play_sessions.find(id);
+        if (it == play_sessions.end()) {
+            throw ApiError(404, "not_found_error",
+                           fmt::format("session: no game '{}'; expected an id from "
+                                       "/v1/art/play/create or /v1/art/play/load (sessions live "
+                                       "in memory until the server stops)",
+                                       id),
+                           "session");
+        }
+        return it->second;
+    }
+
+    static const char* turn_kind(art::play::TurnResult::Kind k) {
+        switch (k) {
+            case art::play::TurnResult::Kind::Narrated: return "narrated";
+            case art::play::TurnResult::Kind::Refused: return "refused";
+            case art::play::TurnResult::Kind::Command: return "command";
+            case art::play::TurnResult::Kind::Quit: return "quit";
+        }
+        return "command";
+    }
+
+    void play(const httplib::Request& req, httplib::Response& res, const std::string& action) {
+        json body = parse_body(req);
+        if (!body.is_object()) {
+            throw ApiError(400, "invalid_request_error", "request body: expected a JSON object");
+        }
+        if (action == "create" || action == "load") {
+            json opts = body;
+            opts.erase("save");
+            auto ses = std::make_shared<PlaySession>();
+            auto m = game_model(opts);
+            std::unique_ptr<art::play::Game> game;
+            if (action == "create") {
+                game = std::make_unique<art::play::Game>(
+                    art::play::Game::create(m, ses->pool, game_options(opts)));
+            } else {
+                if (!body.contains("save") || !body["save"].is_object()) {
+                    throw ApiError(400, "invalid_request_error",
+                                   "save: missing; expected the object /v1/art/play/save returned",
+                                   "save");
+                }
+                game = std::make_unique<art::play::Game>(
+                    art::play::Game::restore(m, ses->pool, body["save"], game_options(opts)));
+            }
+            json j = game_json("", *game);
+            j["intro"] = game->intro();
+            j["session"] = add_session(std::move(game), ses);
+            return send_json(res, j);
+        }
+        if (action != "turn" && action != "save") {
+            throw ApiError(404, "not_found_error",
+                           fmt::format("play: unknown action '{}'; expected create, turn, save "
+                                       "or load",
+                                       action));
+        }
+        auto ses = find_session(body);
+        std::lock_guard<std::mutex> lock(ses->mu);
+        ses->last_used = Clock::now();
+        const std::string id = art::get_string(body, "session");
+        if (action == "save") {
+            json j = game_json(id, *ses->game);
+            j["save"] = ses->game->save();
+            return send_json(res, j);
+        }
+        const std::string input = art::get_string(body, "input");
+        if (input.empty() || input.size() > opt.limits.max_prompt_bytes) {
+            throw ApiError(400, "invalid_request_error",
+                           fmt::format("input: expected 1 to {} bytes of player input, got {}",
+                                       opt.limits.max_prompt_bytes, input.size()),
+                           "input");
+        }
+        const art::play::TurnResult t = ses->game->turn(input);
+        json j = game_json(id, *ses->game);
+        j["kind"] = turn_kind(t.kind);
+        j["text"] = t.text;
+        j["narration"] = t.narration;
+        j["update"] = t.update;
+        j["choices"] = t.choices;
+        j["game_over"] = t.game_over;
+        j["won"] = t.won;
+        send_json(res, j);
     }
 
     // --- art ------------------------------------------------------------------------------

@@ -310,6 +310,35 @@ TEST(Serve, ArtEndpointsAnswerWorkOr501) {
     expect_error(post(s, "/v1/art/poem", "not json"), 400);
 }
 
+TEST(Serve, PlaySessionsCreateTurnSaveLoad) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    Http h = post(s, "/v1/art/play/create", R"({"seed":3,"narration_tokens":40})");
+    ASSERT_EQ(h.status, 200) << h.body;
+    const std::string id = h.j()["session"];
+    EXPECT_FALSE(h.j()["intro"].get<std::string>().empty()) << h.body;
+    const std::string turn = R"({"session":")" + id + R"(","input":")";
+    h = post(s, "/v1/art/play/turn", turn + R"(look"})");
+    ASSERT_EQ(h.status, 200) << h.body;
+    EXPECT_EQ(h.j()["kind"], "command") << h.body;
+    const Http played = post(s, "/v1/art/play/turn", turn + R"(go north"})");
+    ASSERT_EQ(played.status, 200) << played.body;
+    const std::string kind = played.j()["kind"];
+    EXPECT_TRUE(kind == "narrated" || kind == "refused") << played.body;
+    h = post(s, "/v1/art/play/save", R"({"session":")" + id + R"("})");
+    ASSERT_EQ(h.status, 200) << h.body;
+    const json save = h.j()["save"];
+    ASSERT_TRUE(save.is_object()) << h.body;
+    h = post(s, "/v1/art/play/load", json{{"save", save}, {"narration_tokens", 40}}.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    EXPECT_NE(h.j()["session"], id);
+    EXPECT_EQ(h.j()["status"], played.j()["status"]) << "the loaded game is where the saved one was";
+    expect_error(post(s, "/v1/art/play/turn", R"({"session":"nope","input":"look"})"), 404,
+                 "session");
+    expect_error(post(s, "/v1/art/play/create", R"({"sneed":1})"), 400, "sneed");
+    expect_error(post(s, "/v1/art/play/fly", "{}"), 404);
+}
+
 // Reads from a socket until `pred(buffer)` or EOF/timeout.
 template <typename Pred>
 bool read_until(int fd, std::string& buf, Pred pred, std::chrono::seconds timeout) {

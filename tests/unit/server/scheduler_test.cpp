@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +13,9 @@
 #include "core/error.h"
 #include "generate/generator.h"
 #include "generate/scheduler.h"
+#include "model/init.h"
 #include "model/model.h"
+#include "model/tokenizer/char_vocab.h"
 
 namespace lyra::gen {
 namespace {
@@ -171,6 +174,32 @@ TEST(Scheduler, ContextFullEndsWithLength) {
         // BOS + 7 prompt tokens fill 8 positions; each token after the first needs one more.
         EXPECT_EQ(static_cast<int64_t>(d.completion.tokens.size()), n_ctx - 8 + 1);
     }
+}
+
+TEST(Scheduler, LoneSequenceOfABigModelSplitsItsForwardWithTheSameResult) {
+    // Over 4M parameters: a lone sequence's forward runs on the whole pool, a batch's on one
+    // thread each; both must give the Generator's 1-thread tokens.
+    model::InitOptions io;
+    io.n_embd = 256;
+    io.n_layer = 6;
+    io.n_head = 4;
+    io.n_ctx = 64;
+    io.seed = 5;
+    const auto path = std::filesystem::temp_directory_path() / "lyra-scheduler-big.gguf";
+    model::init_model(io, *model::build_byte_vocab(), path.string());
+    std::shared_ptr<const model::Model> m = model::Model::load(path.string());
+    ASSERT_GE(m->n_params(), 4'000'000);
+    const GenerateOptions greedy = options(0.0f, 0, 12);
+    const GenerateOptions sampled = options(1.0f, 9, 12);
+    const Completion ref_g = generate(*m, "Once", greedy).candidates.at(0);
+    const Completion ref_s = generate(*m, "Once", sampled).candidates.at(0);
+    Scheduler sched(m, {.threads = 2, .max_batch = 4});
+    expect_same(drain(sched.submit("Once", greedy)).completion, ref_g, "alone, split forward");
+    auto a = sched.submit("Once", greedy);
+    auto b = sched.submit("Once", sampled);
+    expect_same(drain(a).completion, ref_g, "batched greedy");
+    expect_same(drain(b).completion, ref_s, "batched sampled");
+    std::filesystem::remove(path);
 }
 
 }  // namespace
