@@ -76,7 +76,9 @@ void check_session(const std::vector<json>& turns, const std::vector<Expect>& wa
         EXPECT_EQ(t["kind"], want[i].kind) << "turn " << i + 1 << ": " << t["text"];
         EXPECT_EQ(t["state"]["location"], want[i].location) << "turn " << i + 1;
         EXPECT_EQ(t["state"]["inventory"], json(want[i].inventory)) << "turn " << i + 1;
-        if (t["kind"] == "narrated") EXPECT_EQ(json::parse(t["update_raw"].get<std::string>()), t["update"]);
+        if (t["kind"] == "narrated") {
+            EXPECT_EQ(json::parse(t["update_raw"].get<std::string>()), t["update"]);
+        }
     }
     EXPECT_EQ(turns.back()["updates_written"], turns.back()["updates_valid"]);  // 100%
 }

@@ -208,7 +208,9 @@ TEST(PlayGame, ScriptedWalkthroughKeepsTheStateConsistent) {
             EXPECT_EQ(u, r.update);
             EXPECT_EQ(u["loc"], st.location) << st.input;
         }
-        if (r.kind == TurnResult::Kind::Refused) EXPECT_FALSE(r.text.empty());
+        if (r.kind == TurnResult::Kind::Refused) {
+            EXPECT_FALSE(r.text.empty());
+        }
     }
     EXPECT_EQ(g.updates_written(), narrated);
     EXPECT_EQ(g.updates_valid(), narrated);  // 100%
