@@ -284,7 +284,7 @@ TEST(Serve, ArtEndpointsAnswerWorkOr501) {
     ServeProcess s({});
     ASSERT_TRUE(s.ok());
     for (const std::string form : {"poem", "tune", "paint", "story"}) {
-        const Http h = post(s, "/v1/art/" + form, R"({"seed":1,"model":"tiny-shakespeare-char"})");
+        const Http h = post(s, "/v1/art/" + form, R"({"seed":1,"n":1,"model":"tiny-shakespeare-char"})");
         if (h.status == 501) {
             expect_error(h, 501);
             EXPECT_EQ(h.j()["error"]["type"], "not_implemented") << h.body;
