@@ -4,6 +4,8 @@
 
 #include "art/poetry/en/en_poem.h"
 #include "art/poetry/poem.h"
+#include "art/visual/corpus.h"
+#include "art/visual/paint.h"
 #include "art/story/corpus.h"
 #include "art/story/story.h"
 #include "art/music/tune.h"
@@ -27,7 +29,7 @@ const std::vector<ArtformInfo>& artforms() {
     static const std::vector<ArtformInfo> list = {
         {"poem", "Chinese and English poems that keep their form", art::poetry::write_poem},
         {"tune", "folk tunes as ABC, MIDI, WAV and sheet music", art::music::run_tune},
-        {"paint", "vector drawings and abstract compositions", not_built("paint", "#7")},
+        {"paint", "vector drawings and abstract compositions", art::visual::paint},
         {"story", "stories and screenplays, planned then written", art::story::run_story},
         {"text", "continues a prompt with a text model (the shipped Shakespeare model)", run_text},
     };
@@ -48,6 +50,7 @@ const std::vector<CorpusBuilderInfo>& corpus_builders() {
          build_text_corpus},
         {"abc", "folk tunes from ../shared/data's ABC corpora, de-duplicated, with transposed copies", art::music::build_abc_corpus},
         {"english-verse", "English verse from ../shared/data/english-poetry as \"form: ...\" poems", art::poetry::en::build_corpus},
+        {"svg-icons", "emoji (npm @twemoji/svg) and icons (npm @tabler/icons) as paint DSL, \"subject: <name/tags>\\n<DSL>\"", art::visual::build_svg_icons_corpus},
         {"chinese-poetry", "Tang 绝句/律诗 and Song 词 from npm chinese-poetry, Simplified, as \"形式:...\\n题:...\" poems", art::poetry::build_zh_corpus},
     };
     return list;

@@ -408,8 +408,8 @@ std::vector<Generated> generate_drawings(const model::Model& model, core::Thread
     auto grammar = std::make_shared<const gen::constraint::Grammar>(gen::constraint::compile_gbnf(gbnf, "paint-" + spec.mode));
     const uint32_t need = grammar->rule_min_bytes.empty() ? 0 : grammar->rule_min_bytes[grammar->root];
     if (max_tokens < static_cast<int>(need) + 1) {
-        throw_error(ErrorKind::ContextFull, "paint: no room for a drawing; expected at least {} tokens after the prompt, got {} (model context {}, prompt {} tokens); hint: use a shorter subject or a model with a longer context",
-                    need + 1, std::max<int64_t>(room, 0), model.hparams().n_ctx, prompt_tokens);
+        throw_error(ErrorKind::ContextFull, "paint: no room for a {} drawing; expected a budget of at least {} tokens, got {} (length {}, model context {}, prompt {} tokens); hint: raise --length, shorten the subject or use a model with a longer context",
+                    spec.mode, need + 1, max_tokens, length, model.hparams().n_ctx, prompt_tokens);
     }
     gen::constraint::GrammarConstraint constraint(grammar, trie, gen::constraint::GrammarOptions{.max_tokens = max_tokens});
     gen::GenerateOptions opt = generate_options(common, max_tokens);

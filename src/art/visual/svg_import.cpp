@@ -22,6 +22,7 @@ namespace {
 constexpr size_t kMaxSvgBytes = 32u << 20;
 constexpr int kMaxUseDepth = 8;
 constexpr int kMaxElements = 200000;
+constexpr int kMaxVisits = 15000;  // elements drawn, <use> copies included (< kMaxShapes)
 
 // --- small parsers --------------------------------------------------------------------------
 
@@ -347,7 +348,13 @@ public:
         if (!(vw < 1e12 && vh < 1e12 && std::isfinite(vx) && std::isfinite(vy))) {
             throw_error(ErrorKind::InvalidArgument, "svg: viewBox out of range; expected finite sizes below 1e12, got {} x {}", vw, vh);
         }
-        const double scale = kGrid / std::max(vw, vh);
+        // Whole-unit frames (icons on a 24 grid) get a whole-number scale when that keeps at
+        // least 90% of the grid: 24 -> 120 maps every integer coordinate exactly.
+        double scale = kGrid / std::max(vw, vh);
+        const double whole = std::floor(scale);
+        if (whole >= 1 && vw == std::round(vw) && vh == std::round(vh) && whole * std::max(vw, vh) >= 0.9 * kGrid) {
+            scale = whole;
+        }
         NormalizeResult res;
         res.drawing.width = std::clamp(static_cast<int>(std::lround(vw * scale)), 1, kGrid);
         res.drawing.height = std::clamp(static_cast<int>(std::lround(vh * scale)), 1, kGrid);
@@ -548,6 +555,10 @@ private:
     }
 
     void visit(const pugi::xml_node& n, const Affine& parent_ctm, const Inherited& parent, int use_depth, std::vector<Shape>& out) {
+        if (++visits_ > kMaxVisits) {
+            if (visits_ == kMaxVisits + 1) note("stopped after 15000 drawn elements");
+            return;
+        }
         const std::string tag(local_name(n));
         static const std::set<std::string> skipped = {"defs", "symbol", "linearGradient", "radialGradient", "style",
                                                       "title", "desc", "metadata", "clipPath", "mask", "marker",
@@ -793,7 +804,7 @@ private:
                     const int ix0 = clamp_coord(std::min(x0, x1)), iy0 = clamp_coord(std::min(y0, y1));
                     const int ix1 = clamp_coord(std::max(x0, x1)), iy1 = clamp_coord(std::max(y0, y1));
                     shape.kind = ShapeKind::Rect;
-                    shape.nums = {ix0, iy0, std::max(1, ix1 - ix0), std::max(1, iy1 - iy0)};
+                    shape.nums = {ix0, iy0, std::clamp(ix1 - ix0, 1, kCoordMax), std::clamp(iy1 - iy0, 1, kCoordMax)};
                     primitive = true;
                 } else {
                     segs = {{'M', {x, y}}, {'L', {x + w, y}}, {'L', {x + w, y + h}}, {'L', {x, y + h}}, {'Z', {}}};
@@ -881,6 +892,7 @@ private:
         double cx = 0, cy = 0, startx = 0, starty = 0;  // current point, untransformed
         int lx = 0, ly = 0;                              // last emitted point (grid)
         bool drawn = false;
+        bool arc_as_arc = false;
         for (const Seg& s : segs) {
             for (double v : s.v) {
                 if (!std::isfinite(v)) return false;
@@ -929,7 +941,15 @@ private:
                     break;
                 case 'A': {
                     drawn = true;
-                    if (similar) {
+                    // Arcs whose chord is near the diameter move their centre a long way when
+                    // the endpoints are rounded: those are written as curves.
+                    double ax = cx, ay = cy, bx = v[5], by = v[6];
+                    m.apply(ax, ay);
+                    m.apply(bx, by);
+                    const double rmin = std::min(std::fabs(v[0]), std::fabs(v[1])) * sx;
+                    const bool as_arc = similar && std::hypot(bx - ax, by - ay) < 1.6 * rmin;
+                    arc_as_arc = as_arc;
+                    if (as_arc) {
                         c.op = 'A';
                         int rx = clamp_len(std::fabs(v[0]) * sx), ry = clamp_len(std::fabs(v[1]) * sx);
                         if ((rx == 0 || ry == 0) && v[0] != 0 && v[1] != 0) {
@@ -951,7 +971,7 @@ private:
                                           ly = cc.args[5];
                                           shape.path.push_back(std::move(cc));
                                       });
-                        note("converted arcs under skewing transforms to curves");
+                        if (!similar) note("converted arcs under skewing transforms to curves");
                     }
                     cx = v[5];
                     cy = v[6];
@@ -964,7 +984,7 @@ private:
                     break;
                 default: continue;
             }
-            if (s.op == 'A' && !similar) continue;
+            if (s.op == 'A' && !arc_as_arc) continue;
             if (c.op == 'Z') {
                 double x = startx, y = starty;
                 m.apply(x, y);
@@ -1023,6 +1043,7 @@ private:
     bool own_clip_ = false, own_mask_ = false, own_filter_ = false, own_evenodd_ = false;
     std::optional<Affine> own_transform_;
     bool transform_ok_ = true;
+    int visits_ = 0;
 };
 
 }  // namespace

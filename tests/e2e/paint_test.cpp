@@ -1,0 +1,128 @@
+// `lyra paint` as a user runs it, on a random-weight char model: under the drawing grammar every
+// drawing of every mode parses and rsvg-convert renders it; artifacts are written all together;
+// bad input gives one clear error and no files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace {
+
+using lyra::e2e::read_all;
+using lyra::e2e::repro;
+using lyra::e2e::run_lyra;
+using lyra::e2e::run_program;
+using lyra::e2e::RunResult;
+using lyra::e2e::TempDir;
+namespace fs = std::filesystem;
+
+class PaintCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        const fs::path chars = dir_->path() / "chars.txt";
+        std::ofstream(chars) << "subject: canvas circle ellipse rect polygon polyline path g end f s w o none\n"
+                                "MLHVCSQTAZ 0123456789 -#abcdef ghijklmnopqrstuvwxyz ,.\n";
+        model_ = (dir_->path() / "rand.gguf").string();
+        const RunResult r = run_lyra({"model", "init", "--arch", "llama", "--dim", "32", "--layers", "1", "--heads", "2",
+                                      "--ctx", "512", "--tokenizer", "char:" + chars.string(), "-o", model_});
+        ASSERT_EQ(r.code, 0) << r.err;
+    }
+    static void TearDownTestSuite() {
+        delete dir_;
+        dir_ = nullptr;
+    }
+    static TempDir* dir_;
+    static std::string model_;
+};
+
+TempDir* PaintCli::dir_ = nullptr;
+std::string PaintCli::model_;
+
+bool have_rsvg() { return std::system("command -v rsvg-convert >/dev/null 2>&1") == 0; }
+
+class PaintModes : public PaintCli, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(PaintModes, RandomWeightsStillDrawValidRenderableDrawings) {
+    if (!have_rsvg()) GTEST_SKIP() << "rsvg-convert (librsvg2-bin) not installed";
+    const std::vector<std::string> args = {"paint", "eval", "-m", model_, "--mode", GetParam(), "--count", "3",
+                                           "--length", "320", "--threads", "1", "--json"};
+    const RunResult r = run_lyra(args);
+    ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+    const auto j = nlohmann::json::parse(r.out);
+    const auto& m = j["modes"][GetParam()];
+    EXPECT_EQ(m["drawings"], 3);
+    EXPECT_EQ(m["parsed"].get<double>(), 1.0) << m.dump();
+    EXPECT_EQ(m["rendered_by_rsvg"].get<double>(), 1.0) << m.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryMode, PaintModes,
+                         ::testing::Values("subject", "mondrian", "kandinsky", "albers", "malevich", "riley", "free"));
+
+TEST_F(PaintCli, WritesDrawingPngAndContactSheet) {
+    TempDir out;
+    const fs::path dir = out.path() / "work";
+    const std::vector<std::string> args = {"paint", "-m", model_, "--subject", "🍎 苹果 яблоко تفاحة", "-n", "2",
+                                           "--size", "64", "--length", "160", "--threads", "1", "-o", dir.string(), "--json"};
+    const RunResult r = run_lyra(args);
+    ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["form"], "paint");
+    EXPECT_EQ(j["candidates"].size(), 2u);
+    EXPECT_EQ(j["scores"]["renders"], 1);
+    for (const char* name : {"drawing.svg", "drawing.png", "contact.png", "drawing.paint"}) {
+        EXPECT_TRUE(fs::exists(dir / name)) << name;
+    }
+    EXPECT_EQ(read_all(dir / "drawing.png").substr(1, 3), "PNG");
+    if (have_rsvg()) {
+        const RunResult rs = run_program("/usr/bin/rsvg-convert", {(dir / "drawing.svg").string(), "-o", (out.path() / "x.png").string()});
+        EXPECT_EQ(rs.code, 0) << rs.err;
+    }
+    // render and normalize read back what paint wrote
+    const RunResult rd = run_lyra({"paint", "render", (dir / "drawing.paint").string(), "-o", (out.path() / "r.png").string(), "--size", "32"});
+    EXPECT_EQ(rd.code, 0) << rd.err;
+    const RunResult nz = run_lyra({"paint", "normalize", (dir / "drawing.svg").string()});
+    EXPECT_EQ(nz.code, 0) << nz.err;
+    EXPECT_EQ(nz.out.rfind("canvas 128 128", 0), 0u) << nz.out;
+}
+
+TEST_F(PaintCli, BadInputGivesOneClearErrorAndNoFiles) {
+    TempDir out;
+    const fs::path dir = out.path() / "work";
+    RunResult r = run_lyra({"paint", "-m", model_, "--style", "picasso", "-o", dir.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("style: unknown; expected one of mondrian"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "drawing.svg"));
+    r = run_lyra({"paint", "-m", model_, "--palette", "red,mauve"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("palette: unknown colour"), std::string::npos) << r.err;
+    r = run_lyra({"paint", "-m", model_, "--style", "riley", "--length", "100"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("paint: no room for a riley drawing"), std::string::npos) << r.err;
+    r = run_lyra({"paint", "-m", model_, "--subject", "bad \xff utf8"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("subject: invalid UTF-8"), std::string::npos) << r.err;
+
+    const fs::path bad = out.path() / "bad.svg";
+    std::ofstream(bad) << "<svg viewBox='0 0 10 10'><path d='M0 0 L1e999 NaN'";
+    r = run_lyra({"paint", "normalize", bad.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("svg: not well-formed XML"), std::string::npos) << r.err;
+    const fs::path huge = out.path() / "huge.svg";
+    std::ofstream(huge) << "<svg viewBox='0 0 10 10'><path d='M0 0 L1e300 -1e300 L NaN 3 Z'/><circle r='inf'/></svg>";
+    r = run_lyra({"paint", "normalize", huge.string()});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "canvas 120 120\npath M0 0 L255 -128\n");
+    const fs::path dsl = out.path() / "bad.paint";
+    std::ofstream(dsl) << "canvas 128 128\ncircle 1 2 three\n";
+    r = run_lyra({"paint", "render", dsl.string(), "-o", (out.path() / "x.png").string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("paint dsl: line 2, column 12: radius is not an integer"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out.path() / "x.png"));
+}
+
+}  // namespace

@@ -1,0 +1,93 @@
+// The paint form's grammars, prompts, spec checks, critics and the svg-icons corpus builder
+// (generation with a model is tested end to end in tests/e2e/paint_test.cpp).
+#include <gtest/gtest.h>
+
+#include "art/visual/corpus.h"
+#include "art/visual/dsl.h"
+#include "art/visual/paint.h"
+#include "core/error.h"
+#include "generate/constraint/grammar.h"
+
+namespace lyra::art::visual {
+namespace {
+
+TEST(Paint, EveryModeHasAGrammarThatCompiles) {
+    std::vector<std::string> modes = style_names();
+    modes.push_back("subject");
+    for (const std::string& m : modes) {
+        for (const std::string& mood : {std::string(), std::string("calm"), std::string("energetic")}) {
+            const std::string g = paint_grammar(PaintSpec{m, "", "", mood});
+            EXPECT_NO_THROW(gen::constraint::compile_gbnf(g, m)) << m << "\n" << g;
+        }
+    }
+    const std::string custom = paint_grammar(PaintSpec{"kandinsky", "", "red,#0a0B0c", ""});
+    EXPECT_NE(custom.find("\"red\" | \"#0a0b0c\""), std::string::npos) << custom;
+}
+
+TEST(Paint, BadSpecsAreRefused) {
+    auto msg = [](const PaintSpec& s) {
+        try {
+            check_spec(s);
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(msg({"picasso", "", "", ""}),
+              "style: unknown; expected one of mondrian, kandinsky, albers, malevich, riley, free, got 'picasso'");
+    EXPECT_EQ(msg({"free", "", "", "angry"}), "mood: unknown; expected one of bright, calm, dark, energetic, melancholy, got 'angry'");
+    EXPECT_NE(msg({"free", "", "red,mauve", ""}).find("palette: unknown colour"), std::string::npos);
+    EXPECT_NE(msg({"free", "", ",", ""}).find("palette: empty"), std::string::npos);
+    EXPECT_EQ(msg({"free", "", "pastel", "calm"}), "no error");
+}
+
+TEST(Paint, PromptsInAnyScript) {
+    EXPECT_EQ(paint_prompt({"subject", "red apple", "", ""}), "subject: red apple\n");
+    EXPECT_EQ(paint_prompt({"subject", "苹果\nand\tmore", "", "calm"}), "subject: 苹果 and more, calm\n");
+    EXPECT_EQ(paint_prompt({"mondrian", "", "", ""}), "subject: abstract grid of primary colours, after Mondrian\n");
+    EXPECT_THROW(paint_prompt({"subject", "bad \xff utf8", "", ""}), Error);
+    const std::string long_subject(300, 'a');
+    EXPECT_EQ(paint_prompt({"subject", long_subject, "", ""}).size(), std::string("subject: \n").size() + 200);
+}
+
+TEST(Paint, CriticsScoreDrawings) {
+    double total_good = 0, total_blank = 0, total_bad = 0;
+    const PaintSpec spec{"free", "", "", ""};
+    const auto good = paint_scores("canvas 128 128 white\ncircle 64 64 40 f red\nrect 10 10 30 30 f blue\n", spec, nullptr, -2.0, total_good);
+    const auto blank = paint_scores("canvas 128 128 white\ncircle 64 64 0 f red\n", spec, nullptr, -2.0, total_blank);
+    const auto bad = paint_scores("canvas 128 128\nstar\n", spec, nullptr, -2.0, total_bad);
+    EXPECT_EQ(good["renders"], 1);
+    EXPECT_EQ(good["not_blank"], 1);
+    EXPECT_EQ(good["shapes"], 2);
+    EXPECT_EQ(good["shapes_in_range"], 1);
+    EXPECT_EQ(blank["not_blank"], 0);
+    EXPECT_EQ(bad["renders"], 0);
+    EXPECT_GT(total_good, total_blank);
+    EXPECT_GT(total_blank, total_bad);
+}
+
+TEST(SvgIconsCorpus, EmojiNamesJoinByCodePoints) {
+    const auto names = emoji_names("/usr/share/unicode/emoji/emoji-test.txt");
+    EXPECT_EQ(names.at("1f34e"), "red apple");
+    EXPECT_EQ(names.at("2764"), "red heart");  // listed as 2764 FE0F; twemoji drops the FE0F
+}
+
+TEST(SvgIconsCorpus, DocumentsAreSubjectThenDrawing) {
+    for (const char* source : {"twemoji", "tabler"}) {
+        std::vector<std::string> docs;
+        build_svg_icons_corpus({{"sources", {source}}, {"limit", 6}}, [&](std::string d) { docs.push_back(std::move(d)); });
+        ASSERT_EQ(docs.size(), 6u) << source;
+        for (const std::string& d : docs) {
+            ASSERT_EQ(d.rfind("subject: ", 0), 0u) << d;
+            EXPECT_EQ(d.find("\n\n"), std::string::npos) << d;
+            const size_t nl = d.find('\n');
+            EXPECT_NO_THROW(parse_dsl(d.substr(nl + 1))) << d;
+        }
+    }
+    EXPECT_THROW(build_svg_icons_corpus({{"sources", {"openmoji"}}}, [](std::string) {}), Error);
+    EXPECT_THROW(build_svg_icons_corpus({{"bogus", 1}}, [](std::string) {}), Error);
+}
+
+}  // namespace
+}  // namespace lyra::art::visual
