@@ -125,7 +125,16 @@ public:
         : src_(src), s_(line), line_(line_no), out_(out), strict_(strict), repairs_(repairs) {}
 
     void run() {
+        size_t start = out_.size();
         while (i_ < s_.size()) one();
+        // A line left with nothing but blanks (its characters skipped) would write as a blank
+        // line, which ends a tune: it leaves no trace.
+        bool empty = std::all_of(out_.begin() + static_cast<std::ptrdiff_t>(start), out_.end(),
+                                 [](const Element& e) { return e.kind == ElemKind::Space; });
+        if (empty && !continued_) {
+            out_.resize(start);
+            return;
+        }
         Element lb = make(ElemKind::LineBreak);
         lb.flag = continued_;
         out_.push_back(std::move(lb));
