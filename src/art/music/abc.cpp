@@ -451,6 +451,19 @@ private:
                 fail("':' outside a bar line");
             }
             if (std::isdigit(static_cast<unsigned char>(peek()))) e.ending = read_ending();
+            // Two bar lines with only skipped characters between ("|`|") are one bar line, as
+            // they would read once written side by side.
+            if (!out_.empty() && out_.back().kind == ElemKind::Bar && out_.back().line == line_ &&
+                out_.back().ending.empty() && out_.back().text != "[|" &&
+                (out_.back().text.back() == '|' || out_.back().text.back() == ':')) {
+                Element& prev = out_.back();
+                prev.text += e.text;
+                prev.ending = e.ending;
+                if (prev.text.size() > 6 || prev.text.find('|') == std::string::npos) {
+                    fail("malformed bar line");
+                }
+                return;
+            }
             out_.push_back(std::move(e));
             return;
         }
