@@ -2,10 +2,12 @@
 // docs/training.md). Progress, eval loss and perplexity go to stderr; the final GGUF, loss
 // curve (CSV + SVG) and model card are written beside the recipe's output path.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
+#include "studio/data_prep.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
 
@@ -31,6 +33,11 @@ void add_train_command(CLI::App& app) {
                     "Stop after this many total steps, as if interrupted (for tests)")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
     cmd->callback([opt] {
+        // A recipe with a [prep] table builds its corpus first when it is not there yet.
+        if (const auto prep = studio::read_prep_spec(opt->recipe);
+            prep && !std::filesystem::exists(prep->output)) {
+            std::fputs(studio::format_prep_summary(studio::run_data_prep(*prep)).c_str(), stderr);
+        }
         train::Recipe recipe = train::parse_recipe_file(opt->recipe);
         train::TrainOptions topt;
         topt.threads = opt->threads;

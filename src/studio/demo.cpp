@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "art/common/artifacts.h"
+#include "art/play/game.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -149,6 +151,37 @@ json entry_json(const DemoEntry& e) {
     return j;
 }
 
+// A scripted game excerpt through the play API: the built-in world, seed 1, three turns that
+// each take the first choice the rules suggest (so the excerpt is the same every run).
+art::ArtResult play_excerpt(core::ThreadPool& pool, art::ModelCache& models, const std::string& out_dir) {
+    const std::string model_path = gen::default_model_path(art::play::default_model_file());
+    art::play::GameOptions go;
+    go.seed = 1;
+    go.narration_tokens = 60;
+    art::play::Game game = art::play::Game::create(models.get(model_path), pool, go);
+    std::string text = game.intro() + "\n";
+    json turns = json::array();
+    for (int t = 0; t < 3; ++t) {
+        const auto choices = game.choices();
+        const std::string input = choices.empty() ? std::string("look") : choices.front();
+        const art::play::TurnResult tr = game.turn(input);
+        text += "\n> " + input + "\n" + tr.text + "\n" + game.status_line() + "\n";
+        turns.push_back(input);
+    }
+    art::ArtResult r;
+    r.form = "play";
+    r.text = text;
+    r.seed = go.seed;
+    r.model = model_path;
+    r.model_sha256 = models.sha256(model_path);
+    r.request = {{"seed", go.seed}, {"narration_tokens", go.narration_tokens}, {"inputs", turns}};
+    r.scores = {{"updates_written", game.updates_written()}, {"updates_valid", game.updates_valid()}};
+    art::ArtifactSet files(out_dir);
+    files.add("txt", "game.txt", text);
+    r.files = files.commit();
+    return r;
+}
+
 }  // namespace
 
 bool DemoReport::ok() const {
@@ -213,6 +246,23 @@ DemoReport run_demo(const DemoOptions& opt) {
     for (const Planned& p : art_plan()) {
         art_entries.push_back(run_one(p, (fs::path(opt.out_dir) / p.slug).string()));
     }
+    {
+        DemoEntry e;
+        e.slug = "play";
+        e.title = "A game excerpt (three turns)";
+        e.form = "play";
+        e.request = {{"seed", 1}, {"turns", 3}};
+        const auto s0 = std::chrono::steady_clock::now();
+        try {
+            e.result = play_excerpt(pool, models, (fs::path(opt.out_dir) / "play").string());
+            e.status = "ok";
+        } catch (const Error& err) {
+            e.message = err.what();
+            e.status = err.kind() == ErrorKind::NotFound ? "model missing" : "failed";
+        }
+        e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+        art_entries.push_back(std::move(e));
+    }
     rep.entries.insert(rep.entries.begin(), std::make_move_iterator(art_entries.begin()),
                        std::make_move_iterator(art_entries.end()));
 
@@ -220,7 +270,8 @@ DemoReport run_demo(const DemoOptions& opt) {
     if (opt.record) {
         if (const auto path = default_gallery_path()) {
             for (DemoEntry& e : rep.entries) {
-                if (e.status == "ok") record_in_gallery(e.result, "demo", path);
+                // The play excerpt is a session, not a registry form: nothing to --rerun.
+                if (e.status == "ok" && e.form != "play") record_in_gallery(e.result, "demo", path);
             }
         }
     }

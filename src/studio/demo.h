@@ -1,5 +1,6 @@
 // `lyra demo`: one work of every art form with the embedded models, through the same registry
-// (registry.h) the CLI and the server use, plus the original text continuations with the shipped
+// (registry.h) the CLI and the server use, a scripted three-turn game excerpt (art/play/game.h),
+// plus the original text continuations with the shipped
 // Shakespeare model; writes DIR/index.html linking every work, DIR/demo.json, and each work's
 // artifacts under DIR/<slug>/. A form that is not built yet, or whose embedded model is missing,
 // is shown as such on the page (not a failure); a form that exists but fails is a failure (the

@@ -106,7 +106,7 @@ Recipe parse(const toml::table& root, const std::string& label) {
         if (const auto* n = root.get(t); n != nullptr && !n->is_table())
             top.bad(t, "expected a table");
     }
-    top.finish({"data", "tokenizer", "model", "train", "sample"});
+    top.finish({"data", "tokenizer", "model", "train", "sample", "prep"});  // [prep]: lyra data prep
 
     Section data(root["data"].as_table(), "data.", label);
     data.strings("files", r.data_files);
