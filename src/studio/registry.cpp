@@ -1,5 +1,5 @@
 // The art-form and corpus-builder lists (registry.h). Each form adds its entry here when it
-// lands; until then its entry says so.
+// lands (a form not listed is answered with Unsupported by its callers).
 #include "studio/registry.h"
 
 #include "art/poetry/en/en_poem.h"
@@ -14,16 +14,6 @@
 #include "studio/text_form.h"
 
 namespace lyra::studio {
-
-namespace {
-
-art::ArtFn not_built(std::string form, std::string issue) {
-    return [form, issue](const nlohmann::json&, art::Context&) -> art::ArtResult {
-        throw_error(ErrorKind::Unsupported, "{}: this art form is not built yet (issue {})", form, issue);
-    };
-}
-
-}  // namespace
 
 const std::vector<ArtformInfo>& artforms() {
     static const std::vector<ArtformInfo> list = {

@@ -42,8 +42,13 @@ RunResult play(const std::vector<std::string>& args, const std::vector<std::stri
     std::ofstream f(in);
     for (const std::string& m : moves) f << m << "\n";
     f.close();
-    std::string cmd = quote(lyra_bin()) + " play";
-    for (const std::string& a : args) cmd += " " + quote(a);
+    // Appended piecewise: GCC 12 reports a false -Wrestrict on `" " + quote(a)`.
+    std::string cmd = quote(lyra_bin());
+    cmd += " play";
+    for (const std::string& a : args) {
+        cmd += ' ';
+        cmd += quote(a);
+    }
     cmd += " < " + quote(in);
     return run_program("/bin/sh", {"-c", cmd});
 }
