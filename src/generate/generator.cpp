@@ -10,6 +10,27 @@
 
 namespace lyra::gen {
 
+float token_logprob(std::span<const float> logits, TokenId id) {
+    const float max = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
+    return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(id)] - max) -
+                              std::log(sum));
+}
+
+SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed) {
+    return SamplerOptions{.temperature = o.temperature,
+                          .top_k = o.top_k,
+                          .top_p = o.top_p,
+                          .min_p = o.min_p,
+                          .repeat_penalty = o.repeat_penalty,
+                          .repeat_last_n = o.repeat_last_n,
+                          .frequency_penalty = o.frequency_penalty,
+                          .presence_penalty = o.presence_penalty,
+                          .seed = seed,
+                          .constraint = o.constraint};
+}
+
 double Completion::logprob_sum() const {
     return std::accumulate(token_logprobs.begin(), token_logprobs.end(), 0.0);
 }
@@ -20,15 +41,6 @@ int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-// log softmax(logits)[id], with the max subtracted so large logits cannot overflow.
-float log_softmax_at(std::span<const float> logits, TokenId id) {
-    const float max = *std::max_element(logits.begin(), logits.end());
-    double sum = 0;
-    for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
-    return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(id)] - max) -
-                              std::log(sum));
 }
 
 double per_second(int64_t n, int64_t us) {
@@ -48,19 +60,6 @@ void check_options(const GenerateOptions& opt) {
         throw_error(ErrorKind::InvalidArgument,
                     "threads: out of range; expected 0 (all) or more, got {}", opt.threads);
     }
-}
-
-SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed) {
-    return SamplerOptions{.temperature = o.temperature,
-                          .top_k = o.top_k,
-                          .top_p = o.top_p,
-                          .min_p = o.min_p,
-                          .repeat_penalty = o.repeat_penalty,
-                          .repeat_last_n = o.repeat_last_n,
-                          .frequency_penalty = o.frequency_penalty,
-                          .presence_penalty = o.presence_penalty,
-                          .seed = seed,
-                          .constraint = o.constraint};
 }
 
 }  // namespace
@@ -165,7 +164,7 @@ bool Generator::step() {
 
     // 2. sampler chain (penalties, constraint, truncation, the pick).
     const TokenId id = chain_.sample(logits_);
-    out_.token_logprobs.push_back(log_softmax_at(logits_, id));
+    out_.token_logprobs.push_back(token_logprob(logits_, id));
 
     // 3. accept: every sampler and the constraint see the choice.
     chain_.accept(id);

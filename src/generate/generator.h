@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,6 +115,13 @@ private:
 // Loads nothing: runs a Generator with a pool of opt.threads threads.
 GenerateResult generate(const model::Model& model, std::string_view prompt,
                         const GenerateOptions& opt, const StreamFn& on_text = {});
+
+// log softmax(logits)[id] with the max subtracted (large logits cannot overflow): the value
+// Completion.token_logprobs records. Shared with the batching scheduler so both agree exactly.
+float token_logprob(std::span<const float> logits, TokenId id);
+
+// The sampler-chain settings of a request, drawing with `seed`.
+SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed);
 
 // Byte offset of the first invalid UTF-8 sequence in s (overlong forms, surrogates and code
 // points past U+10FFFF count as invalid), or std::nullopt when s is valid.

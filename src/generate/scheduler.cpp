@@ -19,29 +19,6 @@ int64_t now_us() {
         .count();
 }
 
-// log softmax(logits)[id], computed exactly as the Generator does, so Completion.token_logprobs
-// agree between the two.
-float log_softmax_at(std::span<const float> logits, TokenId id) {
-    const float max = *std::max_element(logits.begin(), logits.end());
-    double sum = 0;
-    for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
-    return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(id)] - max) -
-                              std::log(sum));
-}
-
-SamplerOptions sampler_options(const GenerateOptions& o) {
-    return SamplerOptions{.temperature = o.temperature,
-                          .top_k = o.top_k,
-                          .top_p = o.top_p,
-                          .min_p = o.min_p,
-                          .repeat_penalty = o.repeat_penalty,
-                          .repeat_last_n = o.repeat_last_n,
-                          .frequency_penalty = o.frequency_penalty,
-                          .presence_penalty = o.presence_penalty,
-                          .seed = o.seed,
-                          .constraint = o.constraint};
-}
-
 }  // namespace
 
 // --- Sequence -------------------------------------------------------------------------------
@@ -105,7 +82,7 @@ std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
         throw_error(ErrorKind::InvalidArgument,
                     "max tokens: out of range; expected at least 1, got {}", opt.max_tokens);
     }
-    (void)make_sampler_chain(sampler_options(opt));  // rejects bad values up front
+    (void)make_sampler_chain(sampler_options(opt, opt.seed));  // rejects bad values up front
     if (prompt.empty()) {
         throw_error(ErrorKind::InvalidArgument,
                     "prompt: empty, and the model's vocabulary has no BOS token to start from; "
@@ -240,7 +217,7 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool) {
             const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
             s.session_.emplace(m, std::min(m.hparams().n_ctx, want));
             m.forward(*s.session_, s.prompt_, pool, s.logits_);
-            s.chain_ = make_sampler_chain(sampler_options(s.opt_));
+            s.chain_ = make_sampler_chain(sampler_options(s.opt_, s.opt_.seed));
             if (s.opt_.constraint != nullptr) s.opt_.constraint->reset();
             s.chain_.observe_prompt(s.prompt_);
             s.decoder_.emplace(m.tokenizer());
@@ -256,7 +233,7 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool) {
         }
 
         const TokenId id = s.chain_.sample(s.logits_);
-        s.out_.token_logprobs.push_back(log_softmax_at(s.logits_, id));
+        s.out_.token_logprobs.push_back(token_logprob(s.logits_, id));
         s.chain_.accept(id);
         s.out_.tokens.push_back(id);
 

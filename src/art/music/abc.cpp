@@ -277,6 +277,7 @@ private:
             // ABC 1.x used a lone '!' as a line break.
             repairs_.push_back(fmt::format("line {}, column {}: lone '{}' dropped", line_, i_ + 1, c));
             ++i_;
+            mark_dropped();
             return;
         }
         if (c == '!' || c == '+') {
@@ -478,9 +479,17 @@ private:
         if (!strict_) {
             repairs_.push_back(fmt::format("line {}, column {}: '{}' dropped", line_, i_ + 1, c));
             ++i_;
+            mark_dropped();
             return;
         }
         fail(fmt::format("unexpected character '{}'", c));
+    }
+
+    // A dropped character leaves a space, so what stood on either side of it cannot join into
+    // something else when written back: "m\x04:|" must not become the field line "m:|".
+    void mark_dropped() {
+        if (!out_.empty() && out_.back().kind == ElemKind::Space && out_.back().line == line_) return;
+        out_.push_back(make(ElemKind::Space));
     }
 
     std::string read_ending() {
