@@ -1,7 +1,6 @@
 // The art forms and corpus builders by name: the one list the CLI, the server, the demo, the
-// gallery's --rerun and `lyra data prep` all look things up in. A form that has not landed yet
-// is listed with a runner that throws Error(Unsupported) "... is not built yet" (the server
-// answers 501 for it).
+// gallery's --rerun and `lyra data prep` all look things up in. A name that is not listed is
+// answered as unsupported by the callers (the server with 501).
 #pragma once
 
 #include <functional>
