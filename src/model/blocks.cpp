@@ -1,5 +1,6 @@
 #include "model/blocks.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -46,6 +47,7 @@ struct AttentionArgs {
     const float* k_cache;
     const float* v_cache;
     int64_t H, Hkv, D;
+    AttentionSpan span;
     float* scores;
     float* out;
 };
@@ -53,21 +55,25 @@ struct AttentionArgs {
 // One thread's share of the (token, head) pairs.
 void attention_part(const AttentionArgs& a, int ith, int nth) {
     const int64_t q_dim = a.H * a.D, kv_dim = a.Hkv * a.D, group = a.H / a.Hkv;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(a.D));
+    const float scale = a.span.scale;
     float* sc = a.scores + static_cast<int64_t>(ith) * (a.P + a.T);
     int64_t begin = 0, end = 0;
     core::split_range(a.T * a.H, ith, nth, &begin, &end);
     for (int64_t item = begin; item < end; ++item) {
         const int64_t t = item / a.H, h = item % a.H, kvh = h / group;
         const float* qv = a.q + t * q_dim + h * a.D;
-        const int64_t n_keys = a.P + t + 1;  // causal: keys up to and including this position
+        // Causal: keys up to and including this position, the last `window` of them if set.
+        const int64_t end_key = a.P + t + 1;
+        const int64_t first = a.span.window > 0 ? std::max<int64_t>(0, end_key - a.span.window) : 0;
+        const int64_t n_keys = end_key - first;
+        const float* keys = a.k_cache + first * kv_dim + kvh * a.D;
+        const float* values = a.v_cache + first * kv_dim + kvh * a.D;
         for (int64_t j = 0; j < n_keys; ++j)
-            sc[j] = core::dot_f32(qv, a.k_cache + j * kv_dim + kvh * a.D, a.D) * scale;
+            sc[j] = core::dot_f32(qv, keys + j * kv_dim, a.D) * scale;
         core::softmax(sc, n_keys);
         float* o = a.out + t * q_dim + h * a.D;
         for (int64_t d = 0; d < a.D; ++d) o[d] = 0.0f;
-        for (int64_t j = 0; j < n_keys; ++j)
-            core::axpy_f32(sc[j], a.v_cache + j * kv_dim + kvh * a.D, o, a.D);
+        for (int64_t j = 0; j < n_keys; ++j) core::axpy_f32(sc[j], values + j * kv_dim, o, a.D);
     }
 }
 
@@ -75,7 +81,14 @@ void attention_part(const AttentionArgs& a, int ith, int nth) {
 
 void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, float* scores, float* out) {
-    const AttentionArgs args{q, T, P, k_cache, v_cache, H, Hkv, D, scores, out};
+    const AttentionSpan span{1.0f / std::sqrt(static_cast<float>(D)), 0};
+    attention(pool, q, T, P, k_cache, v_cache, H, Hkv, D, span, scores, out);
+}
+
+void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
+               const float* v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
+               float* scores, float* out) {
+    const AttentionArgs args{q, T, P, k_cache, v_cache, H, Hkv, D, span, scores, out};
     // Capturing one reference keeps the std::function in its small buffer (no allocation).
     pool.run([&args](int ith, int nth) { attention_part(args, ith, nth); });
 }

@@ -36,6 +36,18 @@ float* scratch(Session& s, size_t slot, int64_t n);
 void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, float* scores, float* out);
 
+// Which keys a query sees and how its scores are scaled. window > 0 keeps only the last
+// `window` positions, the query's own included (GPT-Neo's local layers); 0 sees them all.
+struct AttentionSpan {
+    float scale = 1.0f;
+    int64_t window = 0;
+};
+
+// attention() with an explicit span (the plain form is scale 1/sqrt(D), no window).
+void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
+               const float* v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
+               float* scores, float* out);
+
 // The rows of x [T, C] whose logits are wanted: the last one, or all when all_logits.
 struct OutputRows {
     const float* x;   // first wanted row

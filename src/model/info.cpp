@@ -40,10 +40,16 @@ std::string info_text(const ModelInfo& i) {
     s += fmt::format("architecture:  {}\n", arch_name(h.arch));
     s += fmt::format("shape:         dim {}, layers {}, heads {} (kv {}), head dim {}, ffn {}, ctx {}, vocab {}\n",
                      h.n_embd, h.n_layer, h.n_head, h.n_head_kv, h.head_dim, h.n_ff, h.n_ctx, h.n_vocab);
-    if (h.arch != Arch::Gpt2)
+    if (!has_learned_positions(h.arch))
         s += fmt::format("rope:          {} dims, base {}, scale {}{}\n", h.rope.n_rot,
                          static_cast<double>(h.rope.freq_base), static_cast<double>(h.rope.freq_scale),
                          h.rope.freq_factors ? ", per-frequency factors" : "");
+    if (!h.local_layers.empty()) {
+        std::string pattern;
+        for (bool local : h.local_layers) pattern += local ? " L" : " G";
+        s += fmt::format("attention:     layers{} (G global, L local: last {} positions)\n", pattern,
+                         h.sliding_window);
+    }
     s += fmt::format("parameters:    {} ({:.2f} M)\n", i.n_params, static_cast<double>(i.n_params) / 1e6);
     s += fmt::format("output head:   {}\n", h.tied_output ? "tied to token_embd" : "separate");
     s += fmt::format("weight types:  {}\n", types);
@@ -68,7 +74,11 @@ std::string info_json(const ModelInfo& i) {
     j["head_dim"] = h.head_dim;
     j["n_ff"] = h.n_ff;
     j["norm_eps"] = h.norm_eps;
-    if (h.arch != Arch::Gpt2) {
+    if (!h.local_layers.empty()) {
+        j["sliding_window"] = h.sliding_window;
+        j["local_layers"] = h.local_layers;
+    }
+    if (!has_learned_positions(h.arch)) {
         j["rope"] = {{"n_rot", h.rope.n_rot}, {"freq_base", h.rope.freq_base},
                      {"freq_scale", h.rope.freq_scale}, {"freq_factors", h.rope.freq_factors != nullptr}};
     }

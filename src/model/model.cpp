@@ -17,6 +17,7 @@ const char* arch_name(Arch a) {
         case Arch::Llama: return "llama";
         case Arch::Qwen2: return "qwen2";
         case Arch::Gpt2: return "gpt2";
+        case Arch::GptNeo: return "gptneo";
     }
     return "?";
 }
@@ -30,7 +31,7 @@ int64_t Model::n_params() const {
 namespace {
 
 std::optional<Arch> arch_from_name(std::string_view name) {
-    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2})
+    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2, Arch::GptNeo})
         if (name == arch_name(a)) return a;
     return std::nullopt;
 }
@@ -64,13 +65,34 @@ void read_rope(const GgufFile& g, const std::string& arch, HParams& hp) {
     hp.rope.style = hp.arch == Arch::Qwen2 ? core::RopeStyle::Neox : core::RopeStyle::Interleaved;
 }
 
+// gptneo: <arch>.attention.sliding_window (the local layers' window, as llama.cpp's converter
+// writes it) and <arch>.attention.sliding_window_pattern, one bool per layer, true for a local
+// layer (the form llama.cpp uses for gemma3n). Without the pattern the layers alternate global,
+// local, ... as in every published GPT-Neo config (docs/formats/gguf.md).
+void read_sliding_window(const GgufFile& g, const std::string& arch, HParams& hp) {
+    hp.sliding_window = required_int(g, arch, "attention.sliding_window");
+    const std::string key = arch + ".attention.sliding_window_pattern";
+    const GgufValue* v = g.find(key);
+    hp.local_layers.assign(static_cast<size_t>(hp.n_layer), false);
+    if (!v) {
+        for (size_t l = 1; l < hp.local_layers.size(); l += 2) hp.local_layers[l] = true;
+        return;
+    }
+    const auto* a = std::get_if<GgufArray>(&v->v);
+    if (!a || a->elem_type != GgufType::Bool || a->items.size() != hp.local_layers.size())
+        throw_error(ErrorKind::Corrupt,
+                    "metadata '{}' is not an array of {} bools (one per layer, true = local)", key,
+                    hp.n_layer);
+    for (size_t l = 0; l < a->items.size(); ++l) hp.local_layers[l] = std::get<bool>(a->items[l].v);
+}
+
 HParams read_hparams(const GgufFile& g) {
     const auto arch_str = g.get_string("general.architecture");
     if (!arch_str) throw_error(ErrorKind::Corrupt, "missing metadata key 'general.architecture'");
     const auto arch = arch_from_name(*arch_str);
     if (!arch)
         throw_error(ErrorKind::Unsupported,
-                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2", *arch_str);
+                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2, gptneo", *arch_str);
     const std::string& a = *arch_str;
     HParams hp;
     hp.arch = *arch;
@@ -95,16 +117,20 @@ HParams read_hparams(const GgufFile& g) {
     }
     if (hp.head_dim <= 0)
         throw_error(ErrorKind::Corrupt, "head dimension is {}; expected > 0", hp.head_dim);
-    if (hp.arch == Arch::Gpt2 && hp.head_dim * hp.n_head != hp.n_embd)
-        throw_error(ErrorKind::Corrupt, "gpt2 needs heads x head dim == embedding length; got {} x {} != {}",
-                    hp.n_head, hp.head_dim, hp.n_embd);
-    const char* eps_key = hp.arch == Arch::Gpt2 ? ".attention.layer_norm_epsilon"
-                                                : ".attention.layer_norm_rms_epsilon";
+    const bool layer_norm = has_learned_positions(hp.arch);  // gpt2, gptneo
+    if (layer_norm && (hp.head_dim * hp.n_head != hp.n_embd || hp.n_head_kv != hp.n_head))
+        throw_error(ErrorKind::Corrupt,
+                    "{} needs heads x head dim == embedding length and kv heads == heads; got {} x "
+                    "{} vs {}, {} kv heads",
+                    a, hp.n_head, hp.head_dim, hp.n_embd, hp.n_head_kv);
+    const char* eps_key = layer_norm ? ".attention.layer_norm_epsilon"
+                                     : ".attention.layer_norm_rms_epsilon";
     hp.norm_eps = static_cast<float>(g.get_float(a + eps_key).value_or(1e-5));
     if (!(hp.norm_eps > 0.0f) || !std::isfinite(hp.norm_eps))
         throw_error(ErrorKind::Corrupt, "metadata '{}{}' is {}; expected a small positive value", a,
                     eps_key, static_cast<double>(hp.norm_eps));
-    if (hp.arch != Arch::Gpt2) read_rope(g, a, hp);
+    if (!layer_norm) read_rope(g, a, hp);
+    if (hp.arch == Arch::GptNeo) read_sliding_window(g, a, hp);
     return hp;
 }
 
@@ -117,6 +143,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
         auto tok = Tokenizer::from_gguf(*gguf);
         hp.n_vocab = tok->n_vocab();
         if (hp.arch == Arch::Gpt2) return detail::make_gpt2(hp, std::move(gguf), std::move(tok));
+        if (hp.arch == Arch::GptNeo) return detail::make_gptneo(hp, std::move(gguf), std::move(tok));
         return detail::make_llama(hp, std::move(gguf), std::move(tok));
     } catch (const Error& e) {
         // GgufFile and the binder already name the file; add it only where it is missing.

@@ -1,5 +1,5 @@
-// Model: a loaded Transformer (llama, qwen2, gpt2) whose weights stay in the GGUF memory map.
-// A Model is immutable after load and may be shared by many Sessions on many threads; all
+// Model: a loaded Transformer (llama, qwen2, gpt2, gptneo) whose weights stay in the GGUF memory
+// map. A Model is immutable after load and may be shared by many Sessions on many threads; all
 // per-sequence state (KV cache, position) lives in a Session. forward() never allocates in the
 // steady state (Session owns its scratch buffers).
 // load() throws lyra::Error naming the file and every defect it finds (unknown architecture,
@@ -20,8 +20,10 @@
 
 namespace lyra::model {
 
-enum class Arch { Llama, Qwen2, Gpt2 };
-const char* arch_name(Arch a);  // "llama", "qwen2", "gpt2" (general.architecture)
+enum class Arch { Llama, Qwen2, Gpt2, GptNeo };
+const char* arch_name(Arch a);  // "llama", "qwen2", "gpt2", "gptneo" (general.architecture)
+// Learned absolute positions (gpt2, gptneo): a session may not outgrow the position table.
+inline bool has_learned_positions(Arch a) { return a == Arch::Gpt2 || a == Arch::GptNeo; }
 
 struct HParams {
     Arch arch = Arch::Llama;
@@ -34,7 +36,11 @@ struct HParams {
     int64_t n_ff = 0;
     int64_t head_dim = 0;    // usually n_embd / n_head
     float norm_eps = 1e-5f;  // rms or layer norm epsilon
-    core::RopeParams rope;   // unused by gpt2
+    core::RopeParams rope;   // unused by gpt2 and gptneo
+    // gptneo: local_layers[l] is true where layer l attends only to the last sliding_window
+    // positions (its own included); other layers attend to every earlier position.
+    int64_t sliding_window = 0;
+    std::vector<bool> local_layers;
     bool tied_output = false;  // output head shares token_embd.weight
 };
 
@@ -87,7 +93,7 @@ protected:
 class Session {
 public:
     // n_ctx = 0 uses the model's context length. Throws Error(InvalidArgument) if n_ctx < 0, or
-    // for gpt2 if it exceeds the learned position table.
+    // for gpt2/gptneo if it exceeds the learned position table.
     explicit Session(const Model& model, int64_t n_ctx = 0);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;

@@ -11,10 +11,10 @@ Session::Session(const Model& model, int64_t n_ctx) {
     const HParams& hp = model.hparams();
     if (n_ctx < 0) throw_error(ErrorKind::InvalidArgument, "session: context {} is negative; expected >= 0", n_ctx);
     n_ctx_ = n_ctx == 0 ? hp.n_ctx : n_ctx;
-    if (hp.arch == Arch::Gpt2 && n_ctx_ > hp.n_ctx)
+    if (has_learned_positions(hp.arch) && n_ctx_ > hp.n_ctx)
         throw_error(ErrorKind::InvalidArgument,
-                    "session: context {} is longer than gpt2's learned positions; expected <= {}",
-                    n_ctx_, hp.n_ctx);
+                    "session: context {} is longer than {}'s learned positions; expected <= {}",
+                    n_ctx_, arch_name(hp.arch), hp.n_ctx);
     kv_dim_ = hp.n_head_kv * hp.head_dim;
     const auto n = static_cast<size_t>(hp.n_layer * n_ctx_ * kv_dim_);
     k_.assign(n, 0.0f);

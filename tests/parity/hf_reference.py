@@ -2,14 +2,16 @@
 """Plain PyTorch forward of a Hugging Face model directory, in HF's own layout, for the import
 parity test (tests/parity/hf_parity_test.cpp).
 
-Usage: hf_reference.py HF_DIR OUT.bin TOKEN [TOKEN ...]
+Usage: hf_reference.py HF_DIR OUT.bin [--greedy N] TOKEN [TOKEN ...]
 
 Reads config.json and model.safetensors (parsed by hand: 8-byte header size, JSON header, raw
 little-endian data) and writes float32 logits [T, V] for the tokens. Unlike
 reference_models.py, which runs GGUF-layout weights, this follows the HF code paths: llama and
 qwen2 rotate q/k with rotate_half on the ORIGINAL (unpermuted) projections, llama3 rope scaling
 is computed from the config as HF's _compute_llama3_parameters does, and gpt2's Conv1D weights
-are [in, out] (y = x @ W + b). So Lyra's import (q/k permutation, transposes, rope_freqs) and
+are [in, out] (y = x @ W + b); gpt_neo follows GPTNeoForCausalLM (see gpt_neo below). With
+--greedy N it also writes OUT.bin.greedy: N token ids (text, one line) continued greedily from
+the tokens, each step recomputing the whole sequence (no cache). So Lyra's import (q/k permutation, transposes, rope_freqs) and
 its GGUF forward are checked together against an independent formulation. float64 throughout.
 """
 import json
@@ -116,14 +118,53 @@ def gpt2(W, cfg, tokens):
     return x @ W[pre + "wte.weight"].T
 
 
+def gpt_neo(W, cfg, tokens):
+    """HF GPTNeoForCausalLM: GPT-2's block with nn.Linear weights ([out, in]), q/k/v projections
+    without bias, out_proj with bias, GELU (tanh: "gelu_new"), tied lm_head. Two things differ
+    in the attention (GPTNeoSelfAttention): the scores q.k are NOT divided by sqrt(head_dim),
+    and a "local" layer's mask is the causal mask XOR tril(causal, -window_size), i.e. query i
+    sees keys j with i - window_size < j <= i (its own position and window_size - 1 before).
+    Layer kinds come from expanding attention_types ([[kinds], repeat] groups) here, not from
+    the attention_layers list Lyra may read, so both spellings are checked."""
+    T, C, H = len(tokens), cfg["hidden_size"], cfg["num_heads"]
+    D, eps, window = C // H, cfg["layer_norm_epsilon"], cfg["window_size"]
+    kinds = [k for pattern, n in cfg["attention_types"] for _ in range(n) for k in pattern]
+    i = torch.arange(T)
+    sees = {"global": i[None, :] <= i[:, None]}
+    sees["local"] = sees["global"] & (i[:, None] - i[None, :] < window)
+    x = W["transformer.wte.weight"][tokens] + W["transformer.wpe.weight"][:T]
+    for l in range(cfg["num_layers"]):
+        p = lambda n: W[f"transformer.h.{l}.{n}"]
+        lin = lambda h, n: h @ p(n + ".weight").T + (p(n + ".bias") if f"transformer.h.{l}.{n}.bias" in W else 0)
+        ln = lambda h, n: F.layer_norm(h, (C,), p(n + ".weight"), p(n + ".bias"), eps)
+        h = ln(x, "ln_1")
+        q, k, v = (lin(h, "attn.attention." + n).reshape(T, H, D) for n in ("q_proj", "k_proj", "v_proj"))
+        s = torch.einsum("thd,shd->hts", q, k)  # no 1/sqrt(D): GPT-Neo does not scale
+        a = torch.einsum("hts,shd->thd", torch.softmax(s.masked_fill(~sees[kinds[l]], float("-inf")), -1), v)
+        x = x + lin(a.reshape(T, C), "attn.attention.out_proj")
+        x = x + lin(F.gelu(lin(ln(x, "ln_2"), "mlp.c_fc"), approximate="tanh"), "mlp.c_proj")
+    x = F.layer_norm(x, (C,), W["transformer.ln_f.weight"], W["transformer.ln_f.bias"], eps)
+    return x @ W.get("lm_head.weight", W["transformer.wte.weight"]).T
+
+
 def main():
-    d, out = sys.argv[1], sys.argv[2]
-    tokens = torch.tensor([int(t) for t in sys.argv[3:]], dtype=torch.long)
+    d, out, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    n_greedy = 0
+    if args[:1] == ["--greedy"]:
+        n_greedy, args = int(args[1]), args[2:]
+    tokens = torch.tensor([int(t) for t in args], dtype=torch.long)
     cfg = json.load(open(os.path.join(d, "config.json")))
     W = read_safetensors(os.path.join(d, "model.safetensors"))
+    forward = {"gpt2": gpt2, "gpt_neo": gpt_neo}.get(cfg["model_type"], llama)
     with torch.no_grad():
-        logits = (gpt2 if cfg["model_type"] == "gpt2" else llama)(W, cfg, tokens)
-    logits.to(torch.float32).numpy().tofile(out)
+        logits = forward(W, cfg, tokens)
+        logits.to(torch.float32).numpy().tofile(out)
+        seq = tokens.tolist()
+        for _ in range(n_greedy):
+            seq.append(int(torch.argmax(forward(W, cfg, torch.tensor(seq))[-1])))
+    if n_greedy:
+        with open(out + ".greedy", "w") as f:
+            f.write(" ".join(str(t) for t in seq[len(tokens):]) + "\n")
 
 
 if __name__ == "__main__":

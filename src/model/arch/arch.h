@@ -47,5 +47,7 @@ std::unique_ptr<Model> make_llama(const HParams& hp, std::unique_ptr<GgufFile> g
                                   std::unique_ptr<Tokenizer> tok);  // llama and qwen2
 std::unique_ptr<Model> make_gpt2(const HParams& hp, std::unique_ptr<GgufFile> gguf,
                                  std::unique_ptr<Tokenizer> tok);
+std::unique_ptr<Model> make_gptneo(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                                   std::unique_ptr<Tokenizer> tok);
 
 }  // namespace lyra::model::detail

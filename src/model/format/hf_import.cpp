@@ -8,9 +8,12 @@
 #include <cstring>
 #include <filesystem>
 #include <numbers>
+#include <optional>
 #include <set>
 #include <utility>
+#include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
@@ -29,15 +32,96 @@ using core::DType;
 
 // Hyperparameters, named as in GGUF (n_embd, n_head, ...), read from config.json.
 struct HfConfig {
-    std::string hf_arch;  // "LlamaForCausalLM", ...
-    std::string arch;     // GGUF architecture: "llama", "qwen2", "gpt2"
+    std::string arch;     // GGUF architecture: "llama", "qwen2", "gpt2", "gptneo"
     std::string name;
     int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0;
     int64_t n_ctx = 0, head_dim = 0;
     double norm_eps = 1e-5, rope_theta = 10000.0;
     bool tied = false;
     json rope_scaling;  // null when absent
+    int64_t sliding_window = 0;      // gptneo: the local layers' window
+    std::vector<bool> local_layers;  // gptneo: true where layer l is "local"
 };
+
+// The Hugging Face architectures Lyra imports: the class in config.json's "architectures",
+// the "model_type" that names the same family, and the GGUF architecture it becomes.
+struct SupportedArch {
+    const char* hf_class;
+    const char* model_type;
+    const char* arch;
+};
+constexpr SupportedArch kSupported[] = {
+    {"LlamaForCausalLM", "llama", "llama"},     {"MistralForCausalLM", "mistral", "llama"},
+    {"Qwen2ForCausalLM", "qwen2", "qwen2"},     {"GPT2LMHeadModel", "gpt2", "gpt2"},
+    {"GPTNeoForCausalLM", "gpt_neo", "gptneo"},
+};
+
+// The class in "architectures" decides; a config without one is identified by "model_type".
+std::string gguf_arch_of(const json& j, const std::string& path) {
+    std::string hf_class, model_type;
+    if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+        j["architectures"][0].is_string())
+        hf_class = j["architectures"][0].get<std::string>();
+    if (j.contains("model_type") && j["model_type"].is_string())
+        model_type = j["model_type"].get<std::string>();
+    for (const SupportedArch& s : kSupported)
+        if (hf_class.empty() ? model_type == s.model_type : hf_class == s.hf_class) return s.arch;
+    std::string supported;
+    for (const SupportedArch& s : kSupported)
+        supported += fmt::format("{}{} (model_type {})", supported.empty() ? "" : ", ", s.hf_class,
+                                 s.model_type);
+    const std::string got = !hf_class.empty()      ? "architecture '" + hf_class + "'"
+                            : !model_type.empty() ? "model_type '" + model_type + "'"
+                                                  : std::string("no architectures or model_type");
+    throw_error(ErrorKind::Unsupported, "config '{}': unsupported {}; supported: {}", path, got,
+                supported);
+}
+
+// GPT-Neo's layer kinds: "attention_types" ([[["global", "local"], 12]] = the pair repeated 12
+// times) and its expansion "attention_layers" (HF's config saves both); where both are given
+// they must agree, and either must name exactly num_layers layers.
+std::vector<bool> gptneo_local_layers(const json& j, int64_t n_layer, const std::string& path) {
+    auto kinds_error = [&](const std::string& what) {
+        throw_error(ErrorKind::Corrupt, "config '{}': {}; expected {} layers, each \"global\" or "
+                    "\"local\"", path, what, n_layer);
+    };
+    auto read_kind = [&](const json& k, const char* key) {
+        const std::string kind = k.is_string() ? k.get<std::string>() : std::string();
+        if (kind != "global" && kind != "local")
+            kinds_error(fmt::format("{} names the layer kind {}", key, k.dump()));
+        return kind == "local";
+    };
+    std::optional<std::vector<bool>> from_types, from_layers;
+    if (j.contains("attention_types")) {
+        from_types.emplace();
+        const json& t = j["attention_types"];
+        if (!t.is_array()) kinds_error("attention_types is not a list");
+        for (const json& group : t) {
+            if (!group.is_array() || group.size() != 2 || !group[0].is_array() ||
+                !group[1].is_number_integer() || group[1].get<int64_t>() < 0 ||
+                group[1].get<int64_t>() > n_layer)
+                kinds_error("attention_types entry " + group.dump() + " is not [[kinds...], count]");
+            for (int64_t r = 0; r < group[1].get<int64_t>(); ++r)
+                for (const json& k : group[0]) from_types->push_back(read_kind(k, "attention_types"));
+            if (static_cast<int64_t>(from_types->size()) > n_layer) break;
+        }
+    }
+    if (j.contains("attention_layers")) {
+        from_layers.emplace();
+        const json& t = j["attention_layers"];
+        if (!t.is_array()) kinds_error("attention_layers is not a list");
+        for (const json& k : t) from_layers->push_back(read_kind(k, "attention_layers"));
+    }
+    if (!from_types && !from_layers) kinds_error("attention_types is missing");
+    if (from_types && from_layers && *from_types != *from_layers)
+        kinds_error("attention_types and attention_layers disagree");
+    const std::vector<bool>& kinds = from_types ? *from_types : *from_layers;
+    if (static_cast<int64_t>(kinds.size()) != n_layer)
+        kinds_error(fmt::format("{} names {} layers but num_layers is {}",
+                                from_types ? "attention_types" : "attention_layers", kinds.size(),
+                                n_layer));
+    return kinds;
+}
 
 class ConfigReader {
 public:
@@ -98,21 +182,7 @@ HfConfig read_config(const std::string& dir) {
     ConfigReader r(j, path);
 
     HfConfig c;
-    if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
-        j["architectures"][0].is_string())
-        c.hf_arch = j["architectures"][0].get<std::string>();
-    if (c.hf_arch == "LlamaForCausalLM" || c.hf_arch == "MistralForCausalLM") {
-        c.arch = "llama";
-    } else if (c.hf_arch == "Qwen2ForCausalLM") {
-        c.arch = "qwen2";
-    } else if (c.hf_arch == "GPT2LMHeadModel") {
-        c.arch = "gpt2";
-    } else {
-        throw_error(ErrorKind::Unsupported,
-                    "config '{}': unsupported architecture; expected LlamaForCausalLM, "
-                    "MistralForCausalLM, Qwen2ForCausalLM or GPT2LMHeadModel, got '{}'",
-                    path, c.hf_arch.empty() ? j.value("model_type", std::string("?")) : c.hf_arch);
-    }
+    c.arch = gguf_arch_of(j, path);
     c.name = j.contains("_name_or_path") && j["_name_or_path"].is_string()
                  ? j["_name_or_path"].get<std::string>()
                  : std::string();
@@ -129,6 +199,23 @@ HfConfig read_config(const std::string& dir) {
         c.n_ctx = r.positive_int("n_positions", r.positive_int("n_ctx", 1024));
         c.norm_eps = r.number("layer_norm_epsilon", 1e-5);
         c.tied = r.boolean("tie_word_embeddings", true);
+    } else if (c.arch == "gptneo") {
+        c.n_embd = r.positive_int("hidden_size");
+        c.n_layer = r.positive_int("num_layers");
+        c.n_head = r.positive_int("num_heads");
+        c.n_head_kv = c.n_head;
+        c.n_ff = r.positive_int("intermediate_size", 4 * c.n_embd);
+        c.n_ctx = r.positive_int("max_position_embeddings", 2048);
+        c.norm_eps = r.number("layer_norm_epsilon", 1e-5);
+        c.tied = r.boolean("tie_word_embeddings", true);
+        c.sliding_window = r.positive_int("window_size", 256);
+        c.local_layers = gptneo_local_layers(j, c.n_layer, path);
+        // Lyra's MLP is GELU (tanh), which is HF's "gelu_new" (every GPT-Neo checkpoint's).
+        const std::string act = j.value("activation_function", std::string("gelu_new"));
+        if (act != "gelu_new" && act != "gelu_pytorch_tanh")
+            throw_error(ErrorKind::Unsupported,
+                        "config '{}': activation_function '{}' is not supported; expected gelu_new",
+                        path, act);
     } else {
         c.n_embd = r.positive_int("hidden_size");
         c.n_layer = r.positive_int("num_hidden_layers");
@@ -155,7 +242,7 @@ HfConfig read_config(const std::string& dir) {
         throw_error(ErrorKind::Corrupt,
                     "config '{}': num_attention_heads {} is not a multiple of num_key_value_heads {}",
                     path, c.n_head, c.n_head_kv);
-    if (c.head_dim % 2 != 0 && c.arch != "gpt2")
+    if (c.head_dim % 2 != 0 && c.arch != "gpt2" && c.arch != "gptneo")
         throw_error(ErrorKind::Corrupt, "config '{}': head dim {} is odd; RoPE needs it even", path,
                     c.head_dim);
     return c;
@@ -329,6 +416,38 @@ void convert_gpt2(const HfConfig& c, Converter& cv, const SafetensorsModel& st) 
     cv.mark_ignored("lm_head.weight");
 }
 
+// GPT-Neo: GPT-2's layout with nn.Linear weights (already [out, in]) and separate q/k/v
+// projections without biases.
+void convert_gptneo(const HfConfig& c, Converter& cv) {
+    const int64_t C = c.n_embd, F = c.n_ff, V = c.n_vocab;
+    cv.copy("transformer.wte.weight", "token_embd.weight", {V, C});
+    cv.copy("transformer.wpe.weight", "position_embd.weight", {c.n_ctx, C});
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        const std::string p = "transformer.h." + std::to_string(i) + ".";
+        const std::string b = "blk." + std::to_string(i) + ".";
+        cv.copy(p + "ln_1.weight", b + "attn_norm.weight", {C});
+        cv.copy(p + "ln_1.bias", b + "attn_norm.bias", {C});
+        cv.copy(p + "attn.attention.q_proj.weight", b + "attn_q.weight", {C, C});
+        cv.copy(p + "attn.attention.k_proj.weight", b + "attn_k.weight", {C, C});
+        cv.copy(p + "attn.attention.v_proj.weight", b + "attn_v.weight", {C, C});
+        cv.copy(p + "attn.attention.out_proj.weight", b + "attn_output.weight", {C, C});
+        cv.copy(p + "attn.attention.out_proj.bias", b + "attn_output.bias", {C});
+        cv.copy(p + "ln_2.weight", b + "ffn_norm.weight", {C});
+        cv.copy(p + "ln_2.bias", b + "ffn_norm.bias", {C});
+        cv.copy(p + "mlp.c_fc.weight", b + "ffn_up.weight", {F, C});
+        cv.copy(p + "mlp.c_fc.bias", b + "ffn_up.bias", {F});
+        cv.copy(p + "mlp.c_proj.weight", b + "ffn_down.weight", {C, F});
+        cv.copy(p + "mlp.c_proj.bias", b + "ffn_down.bias", {C});
+        // Mask buffers older exports keep; the masks follow from the layer kinds instead.
+        cv.mark_ignored(p + "attn.attention.bias");
+        cv.mark_ignored(p + "attn.attention.masked_bias");
+    }
+    cv.copy("transformer.ln_f.weight", "output_norm.weight", {C});
+    cv.copy("transformer.ln_f.bias", "output_norm.bias", {C});
+    if (!c.tied && cv.has("lm_head.weight")) cv.copy("lm_head.weight", "output.weight", {V, C});
+    cv.mark_ignored("lm_head.weight");
+}
+
 void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_type) {
     const std::string& a = c.arch;
     auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
@@ -346,8 +465,14 @@ void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_ty
     w.set_u32(a + ".feed_forward_length", u32(c.n_ff));
     w.set_u32(a + ".attention.head_count", u32(c.n_head));
     w.set_u32(a + ".attention.head_count_kv", u32(c.n_head_kv));
-    if (a == "gpt2") {
+    if (a == "gpt2" || a == "gptneo") {
         w.set_f32(a + ".attention.layer_norm_epsilon", static_cast<float>(c.norm_eps));
+        if (a == "gptneo") {  // docs/formats/gguf.md, "GPT-Neo"
+            w.set_u32(a + ".attention.sliding_window", u32(c.sliding_window));
+            GgufArray pattern{GgufType::Bool, {}};
+            for (bool local : c.local_layers) pattern.items.push_back({GgufType::Bool, local});
+            w.set(a + ".attention.sliding_window_pattern", {GgufType::Array, std::move(pattern)});
+        }
         return;
     }
     w.set_f32(a + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.norm_eps));
@@ -395,16 +520,92 @@ void write_rope_scaling(const HfConfig& c, GgufWriter& w) {
                   static_cast<uint32_t>(num("original_max_position_embeddings", 0.0)));
 }
 
+json read_json_file(const std::filesystem::path& path) {
+    try {
+        return json::parse(core::read_file(path.string()));
+    } catch (const json::exception& e) {
+        throw_error(ErrorKind::Corrupt, "'{}': bad JSON: {}", path.string(), e.what());
+    }
+}
+
+// The slow-tokenizer files GPT-2-style checkpoints ship instead of tokenizer.json (GPT-Neo's
+// do): vocab.json {piece: id} and merges.txt ("#version" line, then "left right" per rank),
+// written as the byte-level BPE tokenizer.json that describes the same tokenizer. The special
+// tokens named in special_tokens_map.json / tokenizer_config.json become added tokens.
+std::string byte_level_tokenizer_json(const std::filesystem::path& dir) {
+    const json vocab = read_json_file(dir / "vocab.json");
+    if (!vocab.is_object())
+        throw_error(ErrorKind::Corrupt, "'{}': expected a JSON object of piece -> id",
+                    (dir / "vocab.json").string());
+    json merges = json::array();
+    const std::string text = core::read_file((dir / "merges.txt").string());
+    for (size_t at = 0; at < text.size();) {
+        size_t end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(at, end - at);
+        at = end + 1;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line.rfind("#version", 0) == 0) continue;
+        merges.push_back(line);
+    }
+    json added = json::array();
+    std::set<std::string> seen;
+    for (const char* file : {"special_tokens_map.json", "tokenizer_config.json"}) {
+        if (!std::filesystem::exists(dir / file)) continue;
+        const json cfg = read_json_file(dir / file);
+        for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+            if (!cfg.is_object() || !cfg.contains(key)) continue;
+            const json& t = cfg[key];
+            const json* content = t.is_object() && t.contains("content") ? &t["content"] : &t;
+            if (!content->is_string()) continue;
+            const std::string piece = content->get<std::string>();
+            if (!vocab.contains(piece) || !seen.insert(piece).second) continue;
+            added.push_back({{"id", vocab[piece]}, {"content", piece}, {"single_word", false},
+                             {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+                             {"special", true}});
+        }
+    }
+    const json tj = {
+        {"version", "1.0"},
+        {"added_tokens", added},
+        {"normalizer", nullptr},
+        {"pre_tokenizer",
+         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+        {"post_processor", nullptr},
+        {"decoder", {{"type", "ByteLevel"}}},
+        {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}},
+    };
+    return tj.dump();
+}
+
+// tokenizer_config.json with bos/eos filled in from special_tokens_map.json where only that
+// file names them (older GPT-2-style checkpoints).
+std::string tokenizer_config_text(const std::filesystem::path& dir) {
+    const auto tc = dir / "tokenizer_config.json", sm = dir / "special_tokens_map.json";
+    if (!std::filesystem::exists(sm)) return std::filesystem::exists(tc) ? core::read_file(tc.string()) : "";
+    json cfg = std::filesystem::exists(tc) ? read_json_file(tc) : json::object();
+    const json map = read_json_file(sm);
+    if (!cfg.is_object() || !map.is_object()) return std::filesystem::exists(tc) ? core::read_file(tc.string()) : "";
+    for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"})
+        if ((!cfg.contains(key) || cfg[key].is_null()) && map.contains(key)) cfg[key] = map[key];
+    return cfg.dump();
+}
+
 void import_tokenizer(const std::string& dir, const std::string& arch, GgufWriter& w) {
     namespace fs = std::filesystem;
-    const fs::path tj = fs::path(dir) / "tokenizer.json";
-    const fs::path tc = fs::path(dir) / "tokenizer_config.json";
-    if (!fs::exists(tj))
-        throw_error(ErrorKind::NotFound, "model '{}': no tokenizer.json; expected the Hugging Face "
-                    "tokenizer next to config.json", dir);
-    const std::string tok = core::read_file(tj.string());
-    const std::string cfg = fs::exists(tc) ? core::read_file(tc.string()) : std::string();
-    import_tokenizer_json(tok, cfg, arch, w);
+    const fs::path d(dir), tj = d / "tokenizer.json";
+    const bool byte_level = arch == "gpt2" || arch == "gptneo";
+    std::string tok;
+    if (fs::exists(tj)) {
+        tok = core::read_file(tj.string());
+    } else if (byte_level && fs::exists(d / "vocab.json") && fs::exists(d / "merges.txt")) {
+        tok = byte_level_tokenizer_json(d);
+    } else {
+        throw_error(ErrorKind::NotFound, "model '{}': no tokenizer.json{}; expected the Hugging Face "
+                    "tokenizer files next to config.json", dir,
+                    byte_level ? " and no vocab.json + merges.txt" : "");
+    }
+    import_tokenizer_json(tok, tokenizer_config_text(d), arch, w);
 }
 
 }  // namespace
@@ -466,6 +667,8 @@ void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<
     Converter cv(st, out, out_type, dir);
     if (c.arch == "gpt2") {
         convert_gpt2(c, cv, st);
+    } else if (c.arch == "gptneo") {
+        convert_gptneo(c, cv);
     } else {
         convert_llama_like(c, cv);
         write_rope_scaling(c, out);

@@ -1,7 +1,8 @@
 // Hugging Face -> GGUF import for llama (LlamaForCausalLM, MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM) and gpt2 (GPT2LMHeadModel). Reads config.json, model.safetensors (or the
-// shards of model.safetensors.index.json), tokenizer.json and tokenizer_config.json from `dir`,
-// and writes the standard GGUF keys and tensor names (docs/formats/gguf.md). Conversions:
+// (Qwen2ForCausalLM), gpt2 (GPT2LMHeadModel) and gptneo (GPTNeoForCausalLM). Reads config.json,
+// model.safetensors (or the shards of model.safetensors.index.json), tokenizer.json (for
+// gpt2/gptneo also vocab.json + merges.txt instead) and tokenizer_config.json from `dir`, and
+// writes the standard GGUF keys and tensor names (docs/formats/gguf.md). Conversions:
 // gpt2 Conv1D weights are transposed to [out, in]; llama attn_q/attn_k rows are permuted per
 // head for interleaved RoPE (docs/formats/safetensors.md, "Import"). The output is written
 // atomically. Throws lyra::Error: NotFound (missing file), Corrupt (malformed config/weights,

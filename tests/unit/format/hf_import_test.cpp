@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -217,6 +219,115 @@ TEST(HfImport, RefusesOtherArchitecturesTypesAndMissingTokenizer) {
     cfg["architectures"] = {"BertModel"};
     core::write_file_atomic(m + "/config.json", cfg.dump());
     EXPECT_EQ(kind_of(std::nullopt), ErrorKind::Unsupported);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("out.gguf")));
+}
+
+// GPT-Neo (issue 10): Linear weights copied as they are, q/k/v split without biases, mask
+// buffers skipped, the window and the per-layer kinds written as gguf.md says.
+TEST(HfImport, GptNeoCopiesLinearWeightsAndWritesTheLayerKinds) {
+    TempDir dir;
+    const std::string m = dir.file("neo");
+    make_fixture("gpt_neo", m, "--dim 32 --heads 2 --ffn 64 --layers 4 --window 5");
+    import_hf(m, dir.file("out.gguf"));
+    expect_matches_fixture(m, dir.file("out.gguf"), 0.0f);
+    const auto g = GgufFile::open(dir.file("out.gguf"));
+    EXPECT_EQ(g->get_int("gptneo.attention.sliding_window"), 5);
+    const GgufValue* pattern = g->find("gptneo.attention.sliding_window_pattern");
+    ASSERT_NE(pattern, nullptr);
+    const auto& items = std::get<GgufArray>(pattern->v).items;
+    std::vector<bool> kinds;
+    for (const auto& v : items) kinds.push_back(std::get<bool>(v.v));
+    EXPECT_EQ(kinds, (std::vector<bool>{false, true, false, true}));
+    EXPECT_EQ(g->find_tensor("blk.0.attn_q.bias"), nullptr);
+    EXPECT_EQ(g->find_tensor("output.weight"), nullptr) << "lm_head is tied to wte";
+}
+
+TEST(HfImport, GptNeoTakesVocabJsonAndMergesTxtForTheTokenizer) {
+    TempDir dir;
+    const std::string with_json = dir.file("json"), with_files = dir.file("files");
+    make_fixture("gpt_neo", with_json, "--dim 16 --heads 2 --ffn 32 --layers 2");
+    make_fixture("gpt_neo", with_files, "--dim 16 --heads 2 --ffn 32 --layers 2 --vocab-merges");
+    import_hf(with_json, dir.file("a.gguf"));
+    import_hf(with_files, dir.file("b.gguf"));
+    const auto a = GgufFile::open(dir.file("a.gguf")), b = GgufFile::open(dir.file("b.gguf"));
+    for (const char* key : {"tokenizer.ggml.model", "tokenizer.ggml.pre"})
+        EXPECT_EQ(a->get_string(key), b->get_string(key)) << key;
+    EXPECT_EQ(a->get_string_array("tokenizer.ggml.tokens"), b->get_string_array("tokenizer.ggml.tokens"));
+    EXPECT_EQ(a->get_string_array("tokenizer.ggml.merges"), b->get_string_array("tokenizer.ggml.merges"));
+    EXPECT_EQ(a->get_int_array("tokenizer.ggml.token_type"), b->get_int_array("tokenizer.ggml.token_type"));
+    EXPECT_EQ(a->get_int("tokenizer.ggml.eos_token_id"), b->get_int("tokenizer.ggml.eos_token_id"));
+}
+
+// Bad GPT-Neo directories: each gives one error of the right kind naming what is wrong, and no
+// output file.
+TEST(HfImport, GptNeoBadInputNamesTheProblemAndWritesNothing) {
+    TempDir dir;
+    const std::string m = dir.file("neo");
+    make_fixture("gpt_neo", m, "--dim 16 --heads 2 --ffn 32 --layers 4 --vocab-merges");
+    const auto good = core::read_file(m + "/config.json");
+    auto error_of = [&](const nlohmann::json& cfg) -> std::pair<ErrorKind, std::string> {
+        core::write_file_atomic(m + "/config.json", cfg.dump());
+        try {
+            import_hf(m, dir.file("out.gguf"));
+        } catch (const Error& e) {
+            return {e.kind(), e.what()};
+        }
+        return {ErrorKind::Usage, "no error"};
+    };
+    auto has = [](const std::string& text, const char* part) {
+        return text.find(part) != std::string::npos;
+    };
+
+    // An architecture Lyra does not know: named, with the supported list (gpt_neo included).
+    auto cfg = nlohmann::json::parse(good);
+    cfg["architectures"] = {"GPTNeoXForCausalLM"};
+    auto [kind, what] = error_of(cfg);
+    EXPECT_EQ(kind, ErrorKind::Unsupported);
+    EXPECT_TRUE(has(what, "'GPTNeoXForCausalLM'") && has(what, "GPTNeoForCausalLM (model_type gpt_neo)") &&
+                has(what, "GPT2LMHeadModel") && has(what, "LlamaForCausalLM"))
+        << what;
+    // Without "architectures", model_type decides: gpt_neo imports, an unknown one is named.
+    cfg = nlohmann::json::parse(good);
+    cfg.erase("architectures");
+    EXPECT_EQ(error_of(cfg).first, ErrorKind::Usage) << "model_type gpt_neo alone imports";
+    std::filesystem::remove(dir.file("out.gguf"));
+    cfg["model_type"] = "t5";
+    std::tie(kind, what) = error_of(cfg);
+    EXPECT_EQ(kind, ErrorKind::Unsupported);
+    EXPECT_TRUE(has(what, "model_type 't5'") && has(what, "gpt_neo")) << what;
+
+    // Layer kinds that disagree with num_layers, with each other, or name an unknown kind.
+    cfg = nlohmann::json::parse(good);
+    cfg["attention_types"] = {{{"global", "local"}, 3}};
+    cfg.erase("attention_layers");
+    std::tie(kind, what) = error_of(cfg);
+    EXPECT_EQ(kind, ErrorKind::Corrupt);
+    EXPECT_TRUE(has(what, "attention_types names 6 layers but num_layers is 4")) << what;
+    cfg["attention_types"] = {{{"global", "local"}, 2}};
+    cfg["attention_layers"] = {"local", "global", "local", "global"};
+    std::tie(kind, what) = error_of(cfg);
+    EXPECT_EQ(kind, ErrorKind::Corrupt);
+    EXPECT_TRUE(has(what, "attention_types and attention_layers disagree")) << what;
+    cfg.erase("attention_types");
+    cfg["attention_layers"] = {"local", "global", "sparse", "global"};
+    std::tie(kind, what) = error_of(cfg);
+    EXPECT_EQ(kind, ErrorKind::Corrupt);
+    EXPECT_TRUE(has(what, "\"sparse\"")) << what;
+    cfg.erase("attention_layers");
+    std::tie(kind, what) = error_of(cfg);
+    EXPECT_EQ(kind, ErrorKind::Corrupt);
+    EXPECT_TRUE(has(what, "attention_types is missing")) << what;
+    cfg = nlohmann::json::parse(good);
+    cfg["activation_function"] = "relu";
+    std::tie(kind, what) = error_of(cfg);
+    EXPECT_EQ(kind, ErrorKind::Unsupported);
+    EXPECT_TRUE(has(what, "'relu'")) << what;
+
+    // Missing tokenizer files: no tokenizer.json and only half of vocab.json + merges.txt.
+    std::filesystem::remove(m + "/merges.txt");
+    std::tie(kind, what) = error_of(nlohmann::json::parse(good));
+    EXPECT_EQ(kind, ErrorKind::NotFound);
+    EXPECT_TRUE(has(what, "no tokenizer.json and no vocab.json + merges.txt")) << what;
     EXPECT_FALSE(std::filesystem::exists(dir.file("out.gguf")));
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Writes a tiny Hugging Face model directory for llama, mistral, qwen2 or gpt2, plus the
+"""Writes a tiny Hugging Face model directory for llama, mistral, qwen2, gpt2 or gpt_neo, plus the
 tensors a correct GGUF import must contain, computed here with torch.
 
     /usr/bin/python3 make_hf_fixture.py ARCH OUT_DIR [--dim 64 --layers 2 --heads 4
         --kv-heads 2 --ffn 96 --ctx 64 --seed 0 --dtype f32|f16|bf16 --shards 1
-        --tie --rope-scaling none|linear|llama3 --no-prefix]
+        --tie --rope-scaling none|linear|llama3 --no-prefix
+        --window 4 --attention-types global,local --vocab-merges]
 
 OUT_DIR receives:
   config.json, tokenizer.json, tokenizer_config.json
@@ -13,6 +14,9 @@ OUT_DIR receives:
                              ([out, in]), after the gpt2 transpose and the llama q/k permutation;
                              values are the HF values after rounding to --dtype.
   expected_gguf.json         the GGUF hyperparameter keys and values the import must write.
+gpt_neo: layers take the --attention-types kinds in turn (written as HF's attention_types and
+attention_layers); --vocab-merges writes vocab.json + merges.txt + special_tokens_map.json in
+place of tokenizer.json, as GPT-Neo checkpoints ship.
 
 The weights are random (seeded); HF's own model classes are not needed. Logit parity tests can
 load the same directory in transformers-free torch code (the model helper's parity scripts).
@@ -155,7 +159,7 @@ def llama3_factors(theta, head_dim, rs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("arch", choices=["llama", "mistral", "qwen2", "gpt2"])
+    ap.add_argument("arch", choices=["llama", "mistral", "qwen2", "gpt2", "gpt_neo"])
     ap.add_argument("out")
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
@@ -169,17 +173,21 @@ def main():
     ap.add_argument("--tie", action="store_true", help="tie lm_head to the embedding")
     ap.add_argument("--rope-scaling", choices=["none", "linear", "llama3"], default="none")
     ap.add_argument("--no-prefix", action="store_true", help="gpt2: names without 'transformer.'")
+    ap.add_argument("--window", type=int, default=4, help="gpt_neo: window_size")
+    ap.add_argument("--attention-types", default="global,local", help="gpt_neo: the kinds cycled")
+    ap.add_argument("--vocab-merges", action="store_true", help="gpt_neo/gpt2: no tokenizer.json")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     dt = DTYPES[a.dtype]
 
     arch = a.arch
-    gguf_arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gpt2": "gpt2"}[arch]
+    gguf_arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gpt2": "gpt2",
+                 "gpt_neo": "gptneo"}[arch]
     C, L, H, F = a.dim, a.layers, a.heads, a.ffn
-    Hkv = a.kv_heads or (H if arch == "gpt2" else max(1, H // 2))
+    Hkv = a.kv_heads or (H if arch in ("gpt2", "gpt_neo") else max(1, H // 2))
     D = C // H
-    if arch in ("gpt2", "qwen2"):
+    if arch in ("gpt2", "qwen2", "gpt_neo"):
         tj, tcfg, V = byte_level_tokenizer(arch)
     else:
         tj, tcfg, V = spm_tokenizer()
@@ -228,6 +236,47 @@ def main():
                 "gpt2.embedding_length": C, "gpt2.block_count": L, "gpt2.feed_forward_length": F,
                 "gpt2.attention.head_count": H, "gpt2.attention.head_count_kv": H,
                 "gpt2.attention.layer_norm_epsilon": 1e-5}
+    elif arch == "gpt_neo":
+        kinds = a.attention_types.split(",")
+        assert L % len(kinds) == 0, "--layers must be a multiple of the kinds cycled"
+        config = {"architectures": ["GPTNeoForCausalLM"], "model_type": "gpt_neo", "vocab_size": V,
+                  "hidden_size": C, "num_layers": L, "num_heads": H, "intermediate_size": F,
+                  "max_position_embeddings": a.ctx, "window_size": a.window,
+                  "attention_types": [[kinds, L // len(kinds)]],
+                  "attention_layers": kinds * (L // len(kinds)),
+                  "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
+                  "tie_word_embeddings": True, "bos_token_id": V - 1, "eos_token_id": V - 1}
+        put("transformer.wte.weight", rnd(V, C, scale=0.5), "token_embd.weight")
+        put("transformer.wpe.weight", rnd(a.ctx, C, scale=0.1), "position_embd.weight")
+        for i in range(L):
+            h, b = f"transformer.h.{i}.", f"blk.{i}."
+            put(h + "ln_1.weight", norm_w(C), b + "attn_norm.weight")
+            put(h + "ln_1.bias", rnd(C, scale=0.1), b + "attn_norm.bias")
+            # No 1/sqrt(D) in GPT-Neo's attention: q is drawn at half scale so scores (std ~2)
+            # stay moderate yet unscaled vs scaled differ clearly.
+            put(h + "attn.attention.q_proj.weight", rnd(C, C, scale=0.5 / math.sqrt(C)),
+                b + "attn_q.weight")
+            put(h + "attn.attention.k_proj.weight", rnd(C, C), b + "attn_k.weight")
+            put(h + "attn.attention.v_proj.weight", rnd(C, C), b + "attn_v.weight")
+            put(h + "attn.attention.out_proj.weight", rnd(C, C), b + "attn_output.weight")
+            put(h + "attn.attention.out_proj.bias", rnd(C, scale=0.1), b + "attn_output.bias")
+            put(h + "ln_2.weight", norm_w(C), b + "ffn_norm.weight")
+            put(h + "ln_2.bias", rnd(C, scale=0.1), b + "ffn_norm.bias")
+            put(h + "mlp.c_fc.weight", rnd(F, C), b + "ffn_up.weight")  # nn.Linear: [out, in]
+            put(h + "mlp.c_fc.bias", rnd(F, scale=0.1), b + "ffn_up.bias")
+            put(h + "mlp.c_proj.weight", rnd(C, F), b + "ffn_down.weight")
+            put(h + "mlp.c_proj.bias", rnd(C, scale=0.1), b + "ffn_down.bias")
+            # The mask buffers older exports carry; the import must skip them.
+            hf[h + "attn.attention.bias"] = torch.tril(torch.ones(1, 1, a.ctx, a.ctx)).to(dt)
+            hf[h + "attn.attention.masked_bias"] = torch.tensor(-1e9).to(dt)
+        put("transformer.ln_f.weight", norm_w(C), "output_norm.weight")
+        put("transformer.ln_f.bias", rnd(C, scale=0.1), "output_norm.bias")
+        hf["lm_head.weight"] = hf["transformer.wte.weight"].clone()  # tied, as HF saves it
+        keys = {"general.architecture": "gptneo", "gptneo.context_length": a.ctx,
+                "gptneo.embedding_length": C, "gptneo.block_count": L,
+                "gptneo.feed_forward_length": F, "gptneo.attention.head_count": H,
+                "gptneo.attention.head_count_kv": H, "gptneo.attention.layer_norm_epsilon": 1e-5,
+                "gptneo.attention.sliding_window": a.window}
     else:
         hf_arch = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
                    "qwen2": "Qwen2ForCausalLM"}[arch]
@@ -282,10 +331,22 @@ def main():
 
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
-    with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
-        json.dump(tj, f, ensure_ascii=False)
-    with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
-        json.dump(tcfg, f, indent=2)
+    if a.vocab_merges:
+        # A real vocab.json lists the special tokens too ("<|endoftext|>": 50256 in GPT-2's).
+        vocab = dict(tj["model"]["vocab"], **{t["content"]: t["id"] for t in tj["added_tokens"]})
+        with open(os.path.join(a.out, "vocab.json"), "w") as f:
+            json.dump(vocab, f, ensure_ascii=False)
+        with open(os.path.join(a.out, "merges.txt"), "w") as f:
+            f.write("#version: 0.2\n" + "\n".join(tj["model"]["merges"]) + "\n")
+        with open(os.path.join(a.out, "special_tokens_map.json"), "w") as f:
+            json.dump({k: tcfg[k] for k in ("bos_token", "eos_token")}, f, indent=2)
+        with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
+            json.dump({"model_max_length": 2048}, f, indent=2)
+    else:
+        with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
+            json.dump(tj, f, ensure_ascii=False)
+        with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
+            json.dump(tcfg, f, indent=2)
 
     names = list(hf)
     if a.shards <= 1:

@@ -1,0 +1,100 @@
+#include "model/arch/gpt2_family.h"
+
+#include <fmt/format.h>
+
+namespace lyra::model::detail {
+
+Gpt2FamilyModel::Gpt2FamilyModel(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                                 std::unique_ptr<Tokenizer> tok) {
+    hparams_ = hp;
+    gguf_ = std::move(gguf);
+    tokenizer_ = std::move(tok);
+}
+
+void Gpt2FamilyModel::bind_shared(WeightBinder& b) {
+    const HParams& hp = hparams_;
+    const int64_t C = hp.n_embd, V = hp.n_vocab, F = hp.n_ff;
+    tok_embd_ = b.matrix("token_embd.weight", V, C);
+    pos_embd_ = b.matrix("position_embd.weight", hp.n_ctx, C);
+    output_norm_ = b.vector("output_norm.weight", C);
+    output_norm_b_ = b.vector("output_norm.bias", C);
+    output_ = b.optional_matrix("output.weight", V, C);
+    hparams_.tied_output = gguf_->find_tensor("output.weight") == nullptr;
+    if (hparams_.tied_output) output_ = tok_embd_;
+    blocks_.resize(static_cast<size_t>(hp.n_layer));
+    for (int64_t l = 0; l < hp.n_layer; ++l) {
+        LayerNormBlock& L = blocks_[static_cast<size_t>(l)];
+        const auto n = [l](const char* what) { return fmt::format("blk.{}.{}", l, what); };
+        L.attn_norm = b.vector(n("attn_norm.weight"), C);
+        L.attn_norm_b = b.vector(n("attn_norm.bias"), C);
+        L.wo = b.matrix(n("attn_output.weight"), C, C);
+        L.bo = b.vector(n("attn_output.bias"), C);
+        L.ffn_norm = b.vector(n("ffn_norm.weight"), C);
+        L.ffn_norm_b = b.vector(n("ffn_norm.bias"), C);
+        L.w_up = b.matrix(n("ffn_up.weight"), F, C);
+        L.b_up = b.vector(n("ffn_up.bias"), F);
+        L.w_down = b.matrix(n("ffn_down.weight"), C, F);
+        L.b_down = b.vector(n("ffn_down.bias"), C);
+    }
+}
+
+void Gpt2FamilyModel::finish_binding(WeightBinder& b) {
+    b.finish();
+    owned_ = b.take_owned();
+}
+
+void Gpt2FamilyModel::forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
+                              std::vector<float>& logits, bool all_logits) const {
+    const HParams& hp = hparams_;
+    check_forward(hp, s, tokens);
+    const auto T = static_cast<int64_t>(tokens.size());
+    const int64_t P = s.n_past(), C = hp.n_embd, F = hp.n_ff, H = hp.n_head, D = hp.head_dim;
+    float* x = scratch(s, kX, T * C);            // residual stream [T, C]
+    float* xn = scratch(s, kXn, T * C);          // normed input / block output [T, C]
+    float* q = scratch(s, kQ, T * C);            // [T, C]
+    float* att = scratch(s, kAtt, T * C);        // [T, C]
+    float* up = scratch(s, kUp, T * F);          // [T, F]
+    float* pe = scratch(s, kPos, T * C);         // position embeddings [T, C]
+    float* scores = scratch(s, kScores, pool.size() * s.n_ctx());  // sized once for any P
+    const int32_t* pos = positions(s, T);
+
+    core::get_rows(tok_embd_, tokens.data(), T, x);
+    core::get_rows(pos_embd_, pos, T, pe);
+    core::add_inplace(x, pe, T * C);
+    trace("inp_embd", -1, x, T, C);
+    for (int64_t l = 0; l < hp.n_layer; ++l) {
+        const LayerNormBlock& L = blocks_[static_cast<size_t>(l)];
+        const int il = static_cast<int>(l);
+        float* k_cache = s.k_cache(l);
+        float* v_cache = s.v_cache(l);
+        // ---- attention ----
+        core::layernorm(x, L.attn_norm, L.attn_norm_b, xn, T, C, hp.norm_eps);
+        trace("attn_norm", il, xn, T, C);
+        project_qkv(l, s, pool, xn, T, q, k_cache + P * C, v_cache + P * C);
+        attention(pool, q, T, P, k_cache, v_cache, H, H, D, attention_span(l), scores, att);
+        trace("kqv_out", il, att, T, C);
+        core::matmul(pool, att, T, L.wo, xn);
+        core::add_bias(xn, L.bo, T, C);
+        trace("attn_out", il, xn, T, C);
+        core::add_inplace(x, xn, T * C);
+        // ---- feed-forward (GELU MLP) ----
+        core::layernorm(x, L.ffn_norm, L.ffn_norm_b, xn, T, C, hp.norm_eps);
+        trace("ffn_norm", il, xn, T, C);
+        core::matmul(pool, xn, T, L.w_up, up);
+        core::add_bias(up, L.b_up, T, F);
+        core::gelu(up, T * F);
+        core::matmul(pool, up, T, L.w_down, xn);
+        core::add_bias(xn, L.b_down, T, C);
+        trace("ffn_out", il, xn, T, C);
+        core::add_inplace(x, xn, T * C);
+        trace("l_out", il, x, T, C);
+    }
+    const OutputRows rows = output_rows(x, T, C, all_logits);
+    core::layernorm(rows.x, output_norm_, output_norm_b_, xn, rows.n, C, hp.norm_eps);
+    trace("result_norm", -1, xn, rows.n, C);
+    output_head(pool, xn, rows.n, output_, logits);
+    trace("result_output", -1, logits.data(), rows.n, hp.n_vocab);
+    s.advance(T);
+}
+
+}  // namespace lyra::model::detail
