@@ -11,6 +11,7 @@ void add_generate_command(CLI::App& app);  // cmd_generate.cpp
 void add_bench_command(CLI::App& app);     // cmd_bench.cpp
 void add_model_command(CLI::App& app);     // cmd_model.cpp: init, import, quantize, info
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
+void add_tokenizer_command(CLI::App& app); // cmd_tokenizer.cpp: tokenizer train
 void add_demo_command(CLI::App& app);      // cmd_demo.cpp
 void add_train_command(CLI::App& app);     // cmd_train.cpp
 void add_play_command(CLI::App& app);      // cmd_play.cpp

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     lyra::cli::add_bench_command(app);
     lyra::cli::add_model_command(app);
     lyra::cli::add_tokenize_command(app);
+    lyra::cli::add_tokenizer_command(app);
     lyra::cli::add_demo_command(app);
     lyra::cli::add_train_command(app);
     lyra::cli::add_play_command(app);

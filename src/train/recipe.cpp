@@ -91,6 +91,48 @@ private:
 
 constexpr int64_t kBig = int64_t{1} << 40;
 
+// The number after "char:" or "bpe:", or -1 when the rest is not a plain number.
+int64_t kind_size(const std::string& kind, size_t prefix) {
+    if (kind.size() <= prefix || kind.size() > prefix + 9 ||
+        kind.find_first_not_of("0123456789", prefix) != std::string::npos)
+        return -1;
+    return std::stoll(kind.substr(prefix));
+}
+
+// [tokenizer]: kind "bytes", "char:N" or "bpe:N" (+ special), or file.
+void check_tokenizer(Section& tok, const std::string& kind, Recipe& r) {
+    if (!r.tokenizer_file.empty()) {
+        if (!kind.empty()) tok.bad("file", "give either kind or file, not both");
+        if (!r.tokenizer_specials.empty())
+            tok.bad("special", "only for kind = \"bpe:N\"; a tokenizer file has its own");
+        if (!std::filesystem::is_regular_file(r.tokenizer_file))
+            tok.bad("file", fmt::format("no such file '{}'; expected a GGUF from `lyra tokenizer "
+                                        "train` or a model", r.tokenizer_file));
+        return;
+    }
+    if (!kind.empty()) r.tokenizer = kind;
+    const auto n_special = static_cast<int64_t>(r.tokenizer_specials.size());
+    if (r.tokenizer.rfind("bpe:", 0) == 0) {
+        const int64_t n = kind_size(r.tokenizer, 4);
+        if (n < 0)
+            tok.bad("kind", fmt::format("expected \"bpe:N\" with N a number, got \"{}\"", r.tokenizer));
+        if (n < 256 + n_special || n > (1 << 24))
+            tok.bad("kind", fmt::format("impossible vocabulary size; expected {}..{} (256 bytes + "
+                                        "{} special tokens at least), got {}",
+                                        256 + n_special, 1 << 24, n_special, n));
+        std::set<std::string> seen;
+        for (const std::string& s : r.tokenizer_specials) {
+            if (s.empty()) tok.bad("special", "empty token; expected text such as <|endoftext|>");
+            if (!seen.insert(s).second) tok.bad("special", fmt::format("'{}' given twice", s));
+        }
+        return;
+    }
+    if (n_special > 0) tok.bad("special", "only for kind = \"bpe:N\"");
+    if (r.tokenizer != "bytes" && (r.tokenizer.rfind("char:", 0) != 0 || kind_size(r.tokenizer, 5) < 0))
+        tok.bad("kind", fmt::format("expected \"char:N\", \"bpe:N\" or \"bytes\", got \"{}\"",
+                                    r.tokenizer));
+}
+
 Recipe parse(const toml::table& root, const std::string& label) {
     Recipe r;
     Section top(&root, "", label);
@@ -115,14 +157,12 @@ Recipe parse(const toml::table& root, const std::string& label) {
     if (r.data_files.empty()) data.bad("files", "missing; expected at least one text file or glob");
 
     Section tok(root["tokenizer"].as_table(), "tokenizer.", label);
-    tok.str("kind", r.tokenizer);
+    std::string kind;
+    tok.str("kind", kind);
+    tok.strings("special", r.tokenizer_specials);
+    tok.str("file", r.tokenizer_file);
     tok.finish();
-    if (r.tokenizer != "bytes") {
-        bool ok = r.tokenizer.rfind("char:", 0) == 0 && r.tokenizer.size() > 5 &&
-                  r.tokenizer.find_first_not_of("0123456789", 5) == std::string::npos &&
-                  r.tokenizer.size() < 12;
-        if (!ok) tok.bad("kind", fmt::format("expected \"char:N\" or \"bytes\", got \"{}\"", r.tokenizer));
-    }
+    check_tokenizer(tok, kind, r);
 
     Section m(root["model"].as_table(), "model.", label);
     std::string arch = "llama";

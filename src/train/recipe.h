@@ -26,8 +26,12 @@ struct Recipe {
     std::vector<std::string> data_files;  // paths or globs (relative to the working directory)
     double val_fraction = 0.1;            // share of documents held out for validation
 
-    // [tokenizer]: "char:N" (N most frequent characters + byte fallback; 0 = all) or "bytes".
+    // [tokenizer]: kind "char:N" (N most frequent characters + byte fallback; 0 = all), "bytes",
+    // or "bpe:N" (byte-level BPE of N ids trained on the training split); or file = a GGUF
+    // whose tokenizer is used as is (from `lyra tokenizer train` or any model).
     std::string tokenizer = "char:0";
+    std::vector<std::string> tokenizer_specials;  // bpe: control tokens, the first is EOS
+    std::string tokenizer_file;                   // "" = build from `tokenizer` (kind)
 
     // [model]
     TrainConfig model;  // n_vocab comes from the tokenizer, n_ctx from train.context

@@ -90,8 +90,9 @@ std::string model_card(const CardInfo& c) {
                      model::arch_name(m.arch), c.n_params, static_cast<double>(c.n_params) / 1e6);
     s += fmt::format("| layers × width | {} × {} |\n| heads (kv heads) | {} ({}) |\n| feed-forward | {} |\n",
                      m.n_layer, m.n_embd, m.n_head, m.n_head_kv, m.n_ff);
+    const std::string tokenizer = r.tokenizer_file.empty() ? r.tokenizer : "file " + r.tokenizer_file;
     s += fmt::format("| context | {} tokens |\n| tokenizer | {} ({} tokens) |\n| output head | {} |\n\n",
-                     m.n_ctx, r.tokenizer, c.n_vocab, m.tied_output ? "tied to the embedding" : "separate");
+                     m.n_ctx, tokenizer, c.n_vocab, m.tied_output ? "tied to the embedding" : "separate");
     s += "## Data\n\n";
     s += fmt::format("- files: {}\n- {} bytes ({} invalid UTF-8 bytes), {} documents split by blank lines\n",
                      files, c.corpus->n_bytes, c.corpus->n_invalid_utf8,

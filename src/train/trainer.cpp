@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "model/tokenizer/char_vocab.h"
+#include "train/bpe_trainer.h"
 #include "train/kernels.h"
 #include "train/report.h"
 
@@ -29,8 +30,18 @@ core::Tensor f32_view(const float* data, const std::vector<int64_t>& shape) {
     return t;
 }
 
-std::unique_ptr<model::Tokenizer> build_tokenizer(const std::string& kind, const std::string& text) {
+// The recipe's tokenizer (kinds checked by the recipe parser): a file, or built from the
+// training split.
+std::unique_ptr<model::Tokenizer> build_tokenizer(const Recipe& r, const std::string& text) {
+    if (!r.tokenizer_file.empty()) return read_tokenizer_file(r.tokenizer_file);
+    const std::string& kind = r.tokenizer;
     if (kind == "bytes") return model::build_byte_vocab();
+    if (kind.rfind("bpe:", 0) == 0) {
+        BpeTrainer bpe({.vocab_size = std::stoll(kind.substr(4)),
+                        .special_tokens = r.tokenizer_specials});
+        bpe.add_text(text);
+        return model::Tokenizer::from_vocab(bpe.train());
+    }
     const auto n = static_cast<size_t>(std::stoull(kind.substr(5)));
     return model::build_char_vocab(text, n);
 }
@@ -134,7 +145,7 @@ void Trainer::log(const std::string& line) const {
 void Trainer::prepare_data() {
     const auto files = expand_data_paths(r_.data_files);
     corpus_info_ = load_corpus(files, r_.val_fraction, r_.seed);
-    tok_ = build_tokenizer(r_.tokenizer, corpus_info_.train_text);
+    tok_ = build_tokenizer(r_, corpus_info_.train_text);
     const auto train_ids = encode_documents(*tok_, corpus_info_.train_text);
     const auto val_ids = encode_documents(*tok_, corpus_info_.val_text);
     n_train_tokens_ = static_cast<int64_t>(train_ids.size());
