@@ -9,7 +9,9 @@
 //    an entry whose count no longer matches pair_count is stale (lazy invalidation) and is
 //    pushed again with the current count. Merging rewrites only the words listed for the pair,
 //    left to right, and records for each occurrence the pairs it destroys and creates, so one
-//    merge costs time in proportion to the words that contain it, not to the corpus.
+//    merge costs time in proportion to the words that contain it, not to the corpus. Pairs that
+//    can no longer reach min_pair_count are dropped (MergeState::merge says why that is exact),
+//    which keeps the tables small on corpora with a long tail of rare pairs (CJK text).
 #include "train/bpe_trainer.h"
 
 #include <algorithm>
@@ -68,23 +70,37 @@ class MergeState {
 public:
     explicit MergeState(int64_t min_count) : min_count_(min_count) {}
 
+    void reserve(size_t n_words, size_t n_bytes) {
+        words_.reserve(n_words);
+        syms_.reserve(n_bytes);
+    }
+
     void add_word(std::string_view bytes, int64_t count) {
         words_.push_back({syms_.size(), static_cast<uint32_t>(bytes.size()), count});
         for (char c : bytes) syms_.push_back(static_cast<unsigned char>(c));
     }
 
+    // Counts every pair, then keeps (in pair_count_, where_ and the heap) only those that
+    // reach min_count: see merge() for why the others can never be merged.
     void count_pairs() {
+        pair_count_.clear();
+        where_.clear();
+        heap_ = {};
+        for (const Word& word : words_) {
+            const int32_t* s = syms_.data() + word.start;
+            for (uint32_t i = 0; i + 1 < word.len; ++i)
+                pair_count_[pair_key(s[i], s[i + 1])] += word.count;
+        }
+        std::erase_if(pair_count_, [&](const auto& kv) { return kv.second < min_count_; });
         for (uint32_t w = 0; w < words_.size(); ++w) {
             const Word& word = words_[w];
             const int32_t* s = syms_.data() + word.start;
             for (uint32_t i = 0; i + 1 < word.len; ++i) {
                 const PairKey k = pair_key(s[i], s[i + 1]);
-                pair_count_[k] += word.count;
-                where_[k].push_back(w);
+                if (pair_count_.contains(k)) where_[k].push_back(w);
             }
         }
-        for (const auto& [k, c] : pair_count_)
-            if (c >= min_count_) heap_.push({c, pair_left(k), pair_right(k)});
+        for (const auto& [k, c] : pair_count_) heap_.push({c, pair_left(k), pair_right(k)});
     }
 
     // The most frequent pair with at least min_count occurrences, or false when none is left.
@@ -105,8 +121,13 @@ public:
         return false;
     }
 
-    // Replaces every (a, b) in the words that contain it with z.
-    void merge(int32_t a, int32_t b, int32_t z) {
+    // Replaces every (a, b) in the words that contain it with z. Only pairs that contain z gain
+    // occurrences, and when z is new they all gain them here, at once; every other pair only
+    // loses some. So a pair below min_count after this step can never reach it: it is dropped
+    // from the tables (occurrences lost by untracked pairs are ignored). When z is an id made
+    // before (`z_is_new` false), its pairs may have been dropped while below min_count and can
+    // now gain: the tables are then recounted from the words.
+    void merge(int32_t a, int32_t b, int32_t z, bool z_is_new) {
         const PairKey ab = pair_key(a, b);
         std::vector<uint32_t> words = std::move(where_[ab]);
         where_.erase(ab);
@@ -115,19 +136,27 @@ public:
         delta_.clear();
         added_.clear();
         for (uint32_t w : words) merge_in_word(w, a, b, z);
+        if (!z_is_new) {
+            count_pairs();
+            return;
+        }
         for (const auto& [k, d] : delta_) {
             if (d == 0) continue;
-            auto it = pair_count_.try_emplace(k, 0).first;
+            auto it = pair_count_.find(k);
+            if (it == pair_count_.end()) {
+                if (d < min_count_) continue;  // untracked, or born too rare to ever merge
+                it = pair_count_.emplace(k, 0).first;
+            }
             it->second += d;
-            if (it->second <= 0) {
+            if (it->second < min_count_) {
                 pair_count_.erase(it);
                 where_.erase(k);
-            } else if (d > 0 && it->second >= min_count_) {
+            } else if (d > 0) {
                 heap_.push({it->second, pair_left(k), pair_right(k)});
             }
         }
         for (const auto& [k, w] : added_)
-            if (pair_count_.count(k) != 0) where_[k].push_back(w);
+            if (pair_count_.contains(k)) where_[k].push_back(w);
     }
 
     // Tokens the counted text encodes to: every remaining symbol times its word's count.
@@ -258,8 +287,13 @@ model::Vocab BpeTrainer::train() {
                     "file");
     stats_.n_unique_words = static_cast<int64_t>(word_counts_.size());
     MergeState state(opt_.min_pair_count);
-    for (const auto& [bytes, count] : word_counts_) state.add_word(bytes, count);
-    decltype(word_counts_)().swap(word_counts_);  // the words now live in state
+    size_t n_word_bytes = 0;
+    for (const auto& [bytes, count] : word_counts_) n_word_bytes += bytes.size();
+    state.reserve(word_counts_.size(), n_word_bytes);
+    while (!word_counts_.empty()) {  // each word moves into `state`; its node is freed at once
+        auto node = word_counts_.extract(word_counts_.begin());
+        state.add_word(node.key(), node.mapped());
+    }
     state.count_pairs();
 
     model::Vocab v = model::default_vocab("gpt2");
@@ -282,7 +316,7 @@ model::Vocab BpeTrainer::train() {
         // Two merge orders can spell the same piece ("ab"+"c", "a"+"bc"): one id serves both.
         auto [it, fresh] = ids.emplace(joined, static_cast<int32_t>(v.tokens.size()));
         if (fresh) v.tokens.push_back(std::move(joined));
-        state.merge(a, b, it->second);
+        state.merge(a, b, it->second, fresh);
     }
     stats_.n_merges = static_cast<int64_t>(v.merges.size());
     stats_.n_tokens = state.n_tokens();
@@ -290,7 +324,7 @@ model::Vocab BpeTrainer::train() {
     v.types.assign(v.tokens.size(), model::TokenType::Normal);
     if (n_special > 0) v.eos = static_cast<model::TokenId>(v.tokens.size());
     for (const std::string& sp : opt_.special_tokens) {
-        if (ids.count(sp) != 0)
+        if (ids.contains(sp))
             throw_error(ErrorKind::InvalidArgument,
                         "special token '{}': is also a byte or merged piece of the vocabulary; "
                         "expected text that is not a plain piece, such as <|endoftext|>",
