@@ -201,6 +201,24 @@ TEST(BpeTrainer, IncrementalCountsMatchARecountEverythingReference) {
     EXPECT_GT(static_cast<double>(text.size()) / static_cast<double>(stats.n_tokens), 2.0);
 }
 
+TEST(BpeTrainer, DroppingRarePairsKeepsTheMergesExactOnCjkText) {
+    // CJK lines are long distinct chunks with a long tail of rare pairs, the case the pruning
+    // of pairs below min_pair_count is for; the merges must still be the reference's.
+    std::string text;
+    const char* lines[] = {"床前明月光\n", "疑是地上霜\n", "举头望明月\n", "低头思故乡\n",
+                           "春眠不觉晓\n", "处处闻啼鸟\n", "夜来风雨声\n", "花落知多少\n"};
+    for (int i = 0; i < 40; ++i) text += std::string(lines[i % 8]) + lines[(i * 3) % 8] + "🎶\n";
+    for (int64_t min_count : {1, 3, 7}) {
+        lyra::train::BpeTrainStats stats;
+        Vocab v = train(text, {.vocab_size = 256 + 120, .min_pair_count = min_count}, &stats);
+        EXPECT_EQ(v.merges, reference_merges(text, 120, min_count)) << min_count;
+        auto tok = Tokenizer::from_vocab(v);
+        EXPECT_EQ(static_cast<int64_t>(lyra::train::encode_documents(*tok, text).size()),
+                  stats.n_tokens)
+            << min_count;
+    }
+}
+
 TEST(BpeTrainer, SpecialTokensAreSingleControlIdsAndNeverMerged) {
     std::string text;
     for (int i = 0; i < 50; ++i) text += "the end of one story<|endoftext|><pad>";
