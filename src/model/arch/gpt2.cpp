@@ -21,14 +21,11 @@ public:
     Gpt2Model(const HParams& hp, std::unique_ptr<GgufFile> gguf, std::unique_ptr<Tokenizer> tok)
         : Gpt2FamilyModel(hp, std::move(gguf), std::move(tok)) {
         const int64_t C = hp.n_embd;
-        WeightBinder b(*gguf_);
-        bind_shared(b);
         qkv_.resize(static_cast<size_t>(hp.n_layer));
-        for (int64_t l = 0; l < hp.n_layer; ++l) {
+        bind([this, C](WeightBinder& b, int64_t l) {
             qkv_[static_cast<size_t>(l)].w = b.matrix(fmt::format("blk.{}.attn_qkv.weight", l), 3 * C, C);
             qkv_[static_cast<size_t>(l)].b = b.vector(fmt::format("blk.{}.attn_qkv.bias", l), 3 * C);
-        }
-        finish_binding(b);
+        });
     }
 
 private:

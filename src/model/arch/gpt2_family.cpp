@@ -11,9 +11,10 @@ Gpt2FamilyModel::Gpt2FamilyModel(const HParams& hp, std::unique_ptr<GgufFile> gg
     tokenizer_ = std::move(tok);
 }
 
-void Gpt2FamilyModel::bind_shared(WeightBinder& b) {
+void Gpt2FamilyModel::bind(const std::function<void(WeightBinder&, int64_t)>& bind_projections) {
     const HParams& hp = hparams_;
     const int64_t C = hp.n_embd, V = hp.n_vocab, F = hp.n_ff;
+    WeightBinder b(*gguf_);
     tok_embd_ = b.matrix("token_embd.weight", V, C);
     pos_embd_ = b.matrix("position_embd.weight", hp.n_ctx, C);
     output_norm_ = b.vector("output_norm.weight", C);
@@ -35,10 +36,8 @@ void Gpt2FamilyModel::bind_shared(WeightBinder& b) {
         L.b_up = b.vector(n("ffn_up.bias"), F);
         L.w_down = b.matrix(n("ffn_down.weight"), C, F);
         L.b_down = b.vector(n("ffn_down.bias"), C);
+        bind_projections(b, l);
     }
-}
-
-void Gpt2FamilyModel::finish_binding(WeightBinder& b) {
     b.finish();
     owned_ = b.take_owned();
 }

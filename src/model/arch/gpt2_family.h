@@ -9,6 +9,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -40,10 +41,11 @@ protected:
 
     Gpt2FamilyModel(const HParams& hp, std::unique_ptr<GgufFile> gguf, std::unique_ptr<Tokenizer> tok);
 
-    // Binds everything in LayerNormBlock plus the embeddings and the output head. The subclass
-    // constructor calls it, binds its projections with the same binder, then finish_binding().
-    void bind_shared(WeightBinder& b);
-    void finish_binding(WeightBinder& b);
+    // Binds the embeddings, the output head and every LayerNormBlock, calls
+    // bind_projections(binder, layer) for each layer's q/k/v weights, and throws (one
+    // Error(Corrupt) naming every problem) if anything is missing or misshapen. The subclass
+    // constructor calls it once.
+    void bind(const std::function<void(WeightBinder&, int64_t layer)>& bind_projections);
 
     // Layer l's projections of the normed input xn [T, C]: q [T, C], and k, v written into the
     // cache rows P .. P+T-1 of the layer ([n_ctx, C] each).

@@ -21,17 +21,14 @@ public:
     GptNeoModel(const HParams& hp, std::unique_ptr<GgufFile> gguf, std::unique_ptr<Tokenizer> tok)
         : Gpt2FamilyModel(hp, std::move(gguf), std::move(tok)) {
         const int64_t C = hp.n_embd;
-        WeightBinder b(*gguf_);
-        bind_shared(b);
         qkv_.resize(static_cast<size_t>(hp.n_layer));
-        for (int64_t l = 0; l < hp.n_layer; ++l) {
+        bind([this, C](WeightBinder& b, int64_t l) {
             const auto n = [l](const char* what) { return fmt::format("blk.{}.{}.weight", l, what); };
             SplitQkv& p = qkv_[static_cast<size_t>(l)];
             p.wq = b.matrix(n("attn_q"), C, C);
             p.wk = b.matrix(n("attn_k"), C, C);
             p.wv = b.matrix(n("attn_v"), C, C);
-        }
-        finish_binding(b);
+        });
     }
 
 private:
