@@ -109,7 +109,8 @@ void add_tokenizer_command(CLI::App& app) {
         ->required()
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
     train->add_option("--special", o->specials,
-                      "bpe: a special (control) token, e.g. <|endoftext|>; the first is EOS");
+                      "bpe: a special (control) token, e.g. <|endoftext|>; the first is EOS")
+        ->allow_extra_args(false);  // one token per --special, so FILES after it stay files
     train
         ->add_option("--min-count", o->min_count,
                      "bpe: merge only pairs seen at least this many times")

@@ -38,8 +38,9 @@ std::string tiny_recipe(const std::string& out, const std::string& tokenizer_lin
 TEST(TokenizerTrainCli, BpeVocabularyTrainsAModelThatGenerates) {
     TempDir d;
     const std::string tok = (d.path() / "tok.gguf").string();
-    const Args args = {"tokenizer",     "train", "--vocab", "512",        "--special",
-                       "<|endoftext|>", "-o",    tok,       shakespeare()};
+    // The file right after --special stays a file: each --special takes one token.
+    const Args args = {"tokenizer", "train",     "--vocab",       "512",        "-o",
+                       tok,         "--special", "<|endoftext|>", shakespeare()};
     const RunResult r = run_lyra(args);
     ASSERT_EQ(r.code, 0) << r.err << "\n" << repro(args);
     EXPECT_NE(r.out.find("512 tokens (256 bytes + 255 merges + 1 special)"), std::string::npos)
