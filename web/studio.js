@@ -53,8 +53,14 @@ const COMMON = [
   ['top_p', 'Top-p', 'number', ''],
 ];
 
+// The served models (GET /v1/models), offered in every art form's Model select.
+let servedModels = [];
+
 function addCommonFields(fs) {
   fs.append(el('legend', {}, 'Sampling'));
+  const model = el('select', {name: 'model'}, el('option', {value: ''}, "the form's default"));
+  for (const m of servedModels) model.append(el('option', {value: m}, m));
+  fs.append(el('label', {}, 'Model ', model));
   for (const [name, label, type, value] of COMMON) {
     const input = el('input', {name, type, step: 'any', min: '0'});
     if (value !== '') input.value = value;
@@ -86,10 +92,16 @@ function scoresTable(scores) {
   return t;
 }
 
+// Artifact kind -> URL under /files/ (null for a gallery work's file this server did not write).
+function fileUrls(work) {
+  const urls = {};
+  for (const [kind, url] of Object.entries(work.files || {})) if (url) urls[kind] = url;
+  return urls;
+}
+
 function fileLinks(work) {
-  const urls = work.urls || {};
   const ul = el('ul', {class: 'files'});
-  for (const [kind, url] of Object.entries(urls)) ul.append(el('li', {}, el('a', {href: url, target: '_blank'}, kind)));
+  for (const [kind, url] of Object.entries(fileUrls(work))) ul.append(el('li', {}, el('a', {href: url, target: '_blank'}, kind)));
   return ul;
 }
 
@@ -110,12 +122,12 @@ function renderTune(work, box) {
   } else {
     sheet.append(el('pre', {}, work.text || ''));
   }
-  const urls = work.urls || {};
+  const urls = fileUrls(work);
   if (urls.wav) box.append(el('audio', {controls: '', src: urls.wav}));
 }
 
 function renderPaint(work, box) {
-  const urls = work.urls || {};
+  const urls = fileUrls(work);
   const grid = el('div', {class: 'grid'});
   if (urls.svg || urls.png) grid.append(el('figure', {}, el('img', {src: urls.svg || urls.png, alt: 'the painting'}), el('figcaption', {}, 'best')));
   (work.candidates || []).forEach((c, i) => {
@@ -193,7 +205,7 @@ async function loadGallery(reset) {
   if (galleryBefore > 0) q.set('before', String(galleryBefore));
   try {
     const page = await api(`/v1/gallery?${q}`);
-    for (const w of page.works || []) list.append(galleryCard(w));
+    for (const w of page.data || []) list.append(galleryCard(w));
     galleryBefore = page.next_before || 0;
     $('#gallery-more').hidden = !page.next_before;
     if (list.children.length === 0) list.append(el('p', {}, 'No works yet.'));
@@ -209,15 +221,27 @@ function galleryCard(w) {
     const req = Object.assign({}, w.request, {seed: Math.floor(Math.random() * 1e9)});
     makeArt(w.form, req, out);
   }}, 'Remix (new seed)');
+  // What the work looks like: the painting, the sheet music, else the text.
+  const view = el('div', {class: 'view'});
+  const urls = fileUrls(w);
+  if (w.form === 'paint' && (urls.svg || urls.png)) view.append(el('img', {src: urls.svg || urls.png, alt: `work ${w.id}`}));
+  else if (w.form === 'tune') setTimeout(() => renderTune(w, view), 0);  // abcjs needs it in the page
+  else view.append(el('pre', {class: 'work'}, (w.text || '').slice(0, 600)));
   return el('article', {class: 'card'},
     el('h3', {}, `#${w.id} · ${w.form}`),
     el('p', {class: 'meta'}, `${w.created_at} · seed ${w.seed} · ${w.source}`),
-    el('pre', {class: 'work'}, (w.text || '').slice(0, 600)),
-    scoresTable(w.scores), fileLinks(w), settings, remix, out);
+    view, scoresTable(w.scores), fileLinks(w), settings, remix, out);
 }
 
 // --- wiring ------------------------------------------------------------------------------------
-function init() {
+async function init() {
+  if (location.protocol !== 'file:') {
+    try {
+      servedModels = ((await api('/v1/models')).data || []).map((m) => m.id);
+    } catch (e) {
+      setStatus(`models: ${e.message}`, true);  // the forms' default models still apply
+    }
+  }
   for (const b of $$('#tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
   for (const fs of $$('fieldset.common')) addCommonFields(fs);
   for (const form of $$('form.art-form')) {

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -11,8 +12,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -26,6 +29,7 @@
 #include "generate/result_json.h"
 #include "generate/scheduler.h"
 #include "model/chat_template.h"
+#include "studio/gallery.h"
 #include "studio/registry.h"
 
 namespace lyra::server {
@@ -119,6 +123,12 @@ struct Server::Impl {
     std::map<std::string, std::shared_ptr<PlaySession>> play_sessions;
     static constexpr size_t kMaxPlaySessions = 64;
 
+    // The gallery art results are recorded in and GET /v1/gallery reads (nullopt: recording is
+    // off, by --no-gallery or LYRA_GALLERY=off). Opened on first read.
+    std::optional<std::string> gallery_path;
+    std::mutex gallery_mu;
+    std::unique_ptr<studio::Gallery> gallery;
+
     std::atomic<bool> draining{false};
     std::atomic<bool> cancel_all{false};  // the shutdown deadline passed
     std::mutex shutdown_mu;
@@ -127,7 +137,9 @@ struct Server::Impl {
     bool stopped = false;  // run() returned (guarded by shutdown_mu)
     bool bound = false;
 
-    explicit Impl(ServerOptions o) : opt(std::move(o)) {}
+    explicit Impl(ServerOptions o) : opt(std::move(o)) {
+        if (opt.record_gallery) gallery_path = studio::default_gallery_path();
+    }
 
     // --- models -------------------------------------------------------------------------
 
@@ -300,6 +312,12 @@ struct Server::Impl {
         http.Post(R"(/v1/art/([a-z_]+))", [this](const httplib::Request& req, httplib::Response& res) {
             art(req, res, req.matches[1]);
         });
+        http.Get("/v1/gallery", [this](const httplib::Request& req, httplib::Response& res) {
+            gallery_list(req, res);
+        });
+        http.Get(R"(/v1/gallery/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
+            gallery_get(std::stoll(req.matches[1]), res);
+        });
         http.Get(R"(/files/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
             serve_file(req.matches[1], res);
         });
@@ -314,6 +332,7 @@ struct Server::Impl {
                                 {"endpoints",
                                  {"/v1/models", "/v1/completions", "/v1/chat/completions",
                                   "/v1/engines", "/v1/art/{poem,tune,paint,story}",
+                                  "/v1/gallery",
                                   "/files/..."}}});
             });
         }
@@ -828,15 +847,91 @@ struct Server::Impl {
             return !cancel_all.load() && Clock::now() < deadline;
         };
         art::ArtResult result = form->run(request, ctx);
+        if (gallery_path) studio::record_in_gallery(result, "server", *gallery_path);
         json j = art::to_json(result);
-        if (j.contains("files")) {
-            json urls = json::object();
-            for (auto& [kind, path] : j["files"].items()) {
-                urls[kind] = file_url(path.get<std::string>());
-            }
-            j["files"] = urls;
-        }
+        if (j.contains("files")) j["files"] = file_urls(j["files"]);
         send_json(res, j);
+    }
+
+    // Artifact kind -> path becomes kind -> URL; a path outside out_dir (a work recorded by the
+    // CLI) is not served, so it becomes null rather than leak a path on the server's disk.
+    json file_urls(const json& files) const {
+        json urls = json::object();
+        for (const auto& [kind, path] : files.items()) {
+            const std::string url = file_url(path.get<std::string>());
+            urls[kind] = url.rfind("/files/", 0) == 0 ? json(url) : json(nullptr);
+        }
+        return urls;
+    }
+
+    // --- gallery ----------------------------------------------------------------------------
+
+    studio::Gallery& open_gallery() {
+        if (!gallery_path) {
+            throw ApiError(404, "not_found_error",
+                           "gallery: recording is off (lyra serve --no-gallery or LYRA_GALLERY=off)");
+        }
+        std::lock_guard<std::mutex> lock(gallery_mu);
+        if (!gallery) gallery = std::make_unique<studio::Gallery>(*gallery_path);
+        return *gallery;
+    }
+
+    json gallery_work_json(const studio::GalleryWork& w) const {
+        json j = studio::work_to_json(w);
+        j["files"] = file_urls(j["files"]);
+        j.erase("model");  // a path on the server's disk; model_sha256 names the model
+        return j;
+    }
+
+    // GET /v1/gallery?form=poem&limit=20&before=ID: newest first, paged by id.
+    void gallery_list(const httplib::Request& req, httplib::Response& res) {
+        studio::GalleryQuery q;
+        q.form = req.get_param_value("form");
+        if (!q.form.empty() && studio::find_artform(q.form) == nullptr && q.form != "play") {
+            std::string known;
+            for (const auto& f : studio::artforms()) known += (known.empty() ? "" : ", ") + f.name;
+            throw ApiError(400, "invalid_request_error",
+                           fmt::format("form: unknown form '{}'; expected one of: {}, play", q.form,
+                                       known),
+                           "form");
+        }
+        q.limit = query_int(req, "limit", q.limit, 1, 1000);
+        q.before_id = query_int(req, "before", 0, 0, std::numeric_limits<int64_t>::max());
+        studio::Gallery& g = open_gallery();
+        json data = json::array();
+        int64_t last_id = 0;
+        for (const auto& w : g.list(q)) {
+            data.push_back(gallery_work_json(w));
+            last_id = w.id;
+        }
+        json j = {{"object", "list"}, {"data", data}, {"total", g.count(q.form)}};
+        // The next page: works older than the last one here (absent on the last page).
+        if (static_cast<int64_t>(data.size()) == q.limit && last_id > 1) j["next_before"] = last_id;
+        send_json(res, j);
+    }
+
+    void gallery_get(int64_t id, httplib::Response& res) {
+        auto w = open_gallery().get(id);
+        if (!w) {
+            throw ApiError(404, "not_found_error", fmt::format("gallery: no work with id {}", id),
+                           "id");
+        }
+        send_json(res, gallery_work_json(*w));
+    }
+
+    static int64_t query_int(const httplib::Request& req, const char* key, int64_t fallback,
+                             int64_t lo, int64_t hi) {
+        if (!req.has_param(key)) return fallback;
+        const std::string v = req.get_param_value(key);
+        int64_t x = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+        if (ec != std::errc() || end != v.data() + v.size() || x < lo || x > hi) {
+            throw ApiError(400, "invalid_request_error",
+                           fmt::format("{}: expected an integer from {} to {}, got '{}'", key, lo,
+                                       hi, v),
+                           key);
+        }
+        return x;
     }
 
     // "/files/<path relative to out_dir>" for an artifact the server wrote.

@@ -52,13 +52,25 @@ const fs::path& models_dir() {
     return dir->path();
 }
 
-// A running `lyra serve`; SIGKILLed if the test did not stop it.
+// A running `lyra serve`; SIGKILLed if the test did not stop it. It records art in `gallery`
+// (an SQLite file path) when one is given, else not at all.
 class ServeProcess {
 public:
-    explicit ServeProcess(const Args& extra) : out_dir_(std::make_unique<TempDir>()) {
+    explicit ServeProcess(const Args& extra, const std::string& gallery = "")
+        : out_dir_(std::make_unique<TempDir>()) {
         Args args = {"serve", "--port", "0", "--threads", "2", "--models", models_dir().string(),
-                     "--out-dir", (out_dir_->path() / "files").string(), "--no-gallery"};
+                     "--out-dir", (out_dir_->path() / "files").string()};
+        if (gallery.empty()) args.push_back("--no-gallery");
         args.insert(args.end(), extra.begin(), extra.end());
+        // The environment, with LYRA_GALLERY pointing at the test's gallery when it has one.
+        std::vector<std::string> env_strings;
+        for (char** e = environ; *e != nullptr; ++e) {
+            if (std::string_view(*e).rfind("LYRA_GALLERY=", 0) != 0) env_strings.emplace_back(*e);
+        }
+        env_strings.push_back("LYRA_GALLERY=" + (gallery.empty() ? std::string("off") : gallery));
+        std::vector<char*> envp;
+        for (auto& e : env_strings) envp.push_back(e.data());
+        envp.push_back(nullptr);
         int fds[2];
         if (pipe(fds) != 0) {
             ADD_FAILURE() << "pipe failed";
@@ -76,7 +88,7 @@ public:
         argv.push_back(const_cast<char*>(bin.c_str()));
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
-        if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ) != 0) {
+        if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) {
             ADD_FAILURE() << "cannot start " << bin;
             pid_ = -1;
         }
@@ -180,6 +192,8 @@ Http post(const ServeProcess& s, const std::string& path, const std::string& bod
     a.insert(a.end(), extra.begin(), extra.end());
     return curl(s.base() + path, a);
 }
+
+Http get(const ServeProcess& s, const std::string& path) { return curl(s.base() + path, {}); }
 
 // The OpenAI error shape, with the expected status, type and param.
 void expect_error(const Http& h, int status, const std::string& param = {}) {
@@ -308,6 +322,67 @@ TEST(Serve, ArtEndpointsAnswerWorkOr501) {
         }
     }
     expect_error(post(s, "/v1/art/poem", "not json"), 400);
+}
+
+TEST(Serve, ArtWorksAreRecordedInTheGalleryAndListedByGetGallery) {
+    TempDir g;
+    const std::string db = (g.path() / "gallery.sqlite").string();
+    ServeProcess s({}, db);
+    ASSERT_TRUE(s.ok());
+    std::vector<int64_t> ids;
+    for (int seed : {1, 2, 3}) {
+        const Http h = post(s, "/v1/art/tune",
+                            json{{"seed", seed}, {"n", 1}, {"model", kModel2}}.dump());
+        ASSERT_EQ(h.status, 200) << h.body;
+        ASSERT_TRUE(h.j().contains("gallery_id")) << h.body;
+        ids.push_back(h.j()["gallery_id"].get<int64_t>());
+    }
+    // Newest first, paged with next_before; each work's files are URLs that serve.
+    Http page = get(s, "/v1/gallery?form=tune&limit=2");
+    ASSERT_EQ(page.status, 200) << page.body;
+    json j = page.j();
+    EXPECT_EQ(j["total"], 3);
+    ASSERT_EQ(j["data"].size(), 2u);
+    EXPECT_EQ(j["data"][0]["id"], ids[2]);
+    EXPECT_EQ(j["data"][1]["id"], ids[1]);
+    EXPECT_EQ(j["data"][0]["source"], "server");
+    EXPECT_EQ(j["data"][0]["seed"], 3);
+    EXPECT_FALSE(j["data"][0].contains("model")) << "a server path must not leak";
+    ASSERT_TRUE(j.contains("next_before"));
+    page = get(s, "/v1/gallery?form=tune&limit=2&before=" + j["next_before"].dump());
+    ASSERT_EQ(page.status, 200) << page.body;
+    ASSERT_EQ(page.j()["data"].size(), 1u);
+    EXPECT_EQ(page.j()["data"][0]["id"], ids[0]);
+    EXPECT_FALSE(page.j().contains("next_before"));
+
+    const Http one = get(s, "/v1/gallery/" + std::to_string(ids[1]));
+    ASSERT_EQ(one.status, 200) << one.body;
+    EXPECT_EQ(one.j()["form"], "tune");
+    EXPECT_EQ(one.j()["request"]["seed"], 2);
+    ASSERT_TRUE(one.j()["files"].contains("abc")) << one.body;
+    const std::string url = one.j()["files"]["abc"].get<std::string>();
+    const Http abc = curl(s.base() + url, {});
+    ASSERT_EQ(abc.status, 200) << url;
+    auto trimmed = [](std::string t) {
+        while (!t.empty() && t.back() == '\n') t.pop_back();
+        return t;
+    };
+    EXPECT_EQ(trimmed(abc.body), trimmed(one.j()["text"].get<std::string>()))
+        << "the ABC file is the work";
+
+    EXPECT_EQ(get(s, "/v1/gallery?form=paint").j()["total"], 0);
+    expect_error(get(s, "/v1/gallery/999999"), 404);
+    expect_error(get(s, "/v1/gallery?limit=0"), 400);
+    expect_error(get(s, "/v1/gallery?limit=ten"), 400);
+    expect_error(get(s, "/v1/gallery?form=sculpture"), 400);
+}
+
+TEST(Serve, GalleryIsA404WhenRecordingIsOff) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    const Http h = get(s, "/v1/gallery");
+    expect_error(h, 404);
+    EXPECT_NE(h.body.find("recording is off"), std::string::npos) << h.body;
 }
 
 TEST(Serve, PlaySessionsCreateTurnSaveLoad) {

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "art/common/text.h"
 #include "art/play/saves.h"
 #include "core/error.h"
 #include "generate/constraint/constraint.h"
@@ -41,20 +42,6 @@ std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
-}
-
-// Drops `n` bytes from the front, moved forward to a UTF-8 character boundary.
-std::string drop_front_utf8(const std::string& s, size_t n) {
-    n = std::min(n, s.size());
-    while (n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) ++n;
-    return s.substr(n);
-}
-
-// Model text with every invalid UTF-8 byte dropped (a random or byte-level model can stop
-// inside a character or write stray bytes); prompts and saves need valid text.
-std::string valid_utf8(std::string s) {
-    while (auto bad = gen::find_invalid_utf8(s)) s.erase(*bad, 1);
-    return s;
 }
 
 bool is_command_word(const std::string& w) {
@@ -260,7 +247,7 @@ std::string Game::generate_text(const std::string& prompt, int max_tokens, uint6
     }
     gen::Generator g(*model_, *pool_);
     const gen::GenerateResult r = g.run(prompt, o);
-    std::string text = valid_utf8(r.candidates.empty() ? std::string() : r.candidates[0].text);
+    std::string text = drop_invalid_utf8(r.candidates.empty() ? std::string() : r.candidates[0].text);
     if (raw != nullptr) *raw = text;
     return text;
 }

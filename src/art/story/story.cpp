@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "art/common/artifacts.h"
+#include "art/common/text.h"
 #include "art/story/screenplay.h"
 #include "core/error.h"
 #include "core/mmap.h"
@@ -29,19 +30,6 @@ std::string trim(std::string_view s) {
     if (a == std::string_view::npos) return {};
     const size_t b = s.find_last_not_of(" \t\r\n");
     return std::string(s.substr(a, b - a + 1));
-}
-
-std::string drop_front_utf8(const std::string& s, size_t n) {
-    n = std::min(n, s.size());
-    while (n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) ++n;
-    return s.substr(n);
-}
-
-// Model text with every invalid UTF-8 byte dropped (a byte-level model may stop inside a
-// character); prompts and files need valid text.
-std::string valid_utf8(std::string s) {
-    while (auto bad = gen::find_invalid_utf8(s)) s.erase(*bad, 1);
-    return s;
 }
 
 int count_words(const std::string& s) {
@@ -109,7 +97,7 @@ public:
         }
         gen::Generator g(model_, pool_);
         const gen::GenerateResult r = g.run(prompt, o);
-        std::string text = valid_utf8(r.candidates.empty() ? std::string() : r.candidates[0].text);
+        std::string text = drop_invalid_utf8(r.candidates.empty() ? std::string() : r.candidates[0].text);
         if (con && con->status() == c::ConstraintStatus::DeadEnd) {
             throw_error(ErrorKind::InvalidArgument,
                         "story: the grammar reached a dead end after {} bytes; expected a model "

@@ -7,6 +7,7 @@
 #include "art/common/art.h"
 #include "art/common/artifacts.h"
 #include "art/common/process.h"
+#include "art/common/text.h"
 #include "core/error.h"
 #include "core/sha256.h"
 
@@ -113,6 +114,27 @@ TEST(Process, CapturesOutputStatusAndStdin) {
         EXPECT_EQ(e.kind(), ErrorKind::NotFound);
         EXPECT_NE(std::string(e.what()).find("some-package"), std::string::npos);
     }
+}
+
+TEST(Text, DropInvalidUtf8KeepsEveryValidCharacterAndOnlyThose) {
+    EXPECT_EQ(drop_invalid_utf8("plain"), "plain");
+    EXPECT_EQ(drop_invalid_utf8("秋夜 é 🎵"), "秋夜 é 🎵");
+    // A lead byte cut off by the token budget, a stray continuation byte, an overlong "/" and a
+    // surrogate are dropped; the characters around them stay.
+    EXPECT_EQ(drop_invalid_utf8("ab\xE7\xA7"), "ab");
+    EXPECT_EQ(drop_invalid_utf8("\x80秋\xBF夜"), "秋夜");
+    EXPECT_EQ(drop_invalid_utf8("a\xC0\xAFz"), "az");
+    EXPECT_EQ(drop_invalid_utf8("x\xED\xA0\x80y"), "xy");
+    EXPECT_EQ(drop_invalid_utf8(""), "");
+}
+
+TEST(Text, DropFrontUtf8CutsOnlyAtCharacterBoundaries) {
+    const std::string s = "秋夜abc";  // two 3-byte characters, then ASCII
+    EXPECT_EQ(drop_front_utf8(s, 0), s);
+    EXPECT_EQ(drop_front_utf8(s, 1), "夜abc");  // inside 秋: moved to the next boundary
+    EXPECT_EQ(drop_front_utf8(s, 3), "夜abc");
+    EXPECT_EQ(drop_front_utf8(s, 7), "bc");
+    EXPECT_EQ(drop_front_utf8(s, 100), "");
 }
 
 }  // namespace

@@ -1,0 +1,18 @@
+// Text helpers the art forms share for model output: a language model (random, byte-level or
+// cut off by a token budget) can stop inside a UTF-8 character or write stray bytes, and what
+// goes into prompts, files and saves must be valid text.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace lyra::art {
+
+// `s` without its first `n` bytes, the cut moved forward to the next UTF-8 character boundary
+// (used to keep the tail of a long text within a prompt budget).
+std::string drop_front_utf8(std::string_view s, size_t n);
+
+// `s` with every byte that is not part of a valid UTF-8 sequence removed, in one pass.
+std::string drop_invalid_utf8(std::string_view s);
+
+}  // namespace lyra::art
