@@ -43,6 +43,8 @@ def read_safetensors(path):
             a = raw.view(np.float16).astype(np.float32)
         elif info["dtype"] == "BF16":
             a = (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        elif info["dtype"] == "BOOL":
+            continue  # a causal-mask buffer (GPT-Neo's attn.attention.bias), not a weight
         else:
             raise SystemExit("unsupported dtype " + info["dtype"])
         out[name] = torch.from_numpy(a.reshape(info["shape"]).astype(np.float64))

@@ -105,7 +105,7 @@ def spm_tokenizer():
 
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
-ST_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
+ST_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.bool: "BOOL"}
 
 
 def tensor_bytes(t):
@@ -266,8 +266,9 @@ def main():
             put(h + "mlp.c_fc.bias", rnd(F, scale=0.1), b + "ffn_up.bias")
             put(h + "mlp.c_proj.weight", rnd(C, F), b + "ffn_down.weight")
             put(h + "mlp.c_proj.bias", rnd(C, scale=0.1), b + "ffn_down.bias")
-            # The mask buffers older exports carry; the import must skip them.
-            hf[h + "attn.attention.bias"] = torch.tril(torch.ones(1, 1, a.ctx, a.ctx)).to(dt)
+            # The mask buffers older exports carry (a BOOL tensor, as HF registers it); the
+            # import must skip them.
+            hf[h + "attn.attention.bias"] = torch.tril(torch.ones(1, 1, a.ctx, a.ctx, dtype=torch.bool))
             hf[h + "attn.attention.masked_bias"] = torch.tensor(-1e9).to(dt)
         put("transformer.ln_f.weight", norm_w(C), "output_norm.weight")
         put("transformer.ln_f.bias", rnd(C, scale=0.1), "output_norm.bias")
