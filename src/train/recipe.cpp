@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/mmap.h"
+#include "train/base_model.h"
 
 namespace lyra::train {
 
@@ -23,6 +24,7 @@ public:
         throw_error(ErrorKind::InvalidArgument, "recipe '{}': {}{}: {}", label_, prefix_, key, problem);
     }
 
+    const std::string& label() const { return label_; }
     const toml::node* node(const std::string& key) {
         used_.insert(key);
         return t_ == nullptr ? nullptr : t_->get(key);
@@ -133,6 +135,43 @@ void check_tokenizer(Section& tok, const std::string& kind, Recipe& r) {
                                     r.tokenizer));
 }
 
+// [model] without base: the architecture and size keys.
+void read_model_shape(Section& m, TrainConfig& c) {
+    std::string arch = "llama";
+    m.str("arch", arch);
+    if (arch == "llama") c.arch = model::Arch::Llama;
+    else if (arch == "gpt2") c.arch = model::Arch::Gpt2;
+    else m.bad("arch", fmt::format("expected \"llama\" or \"gpt2\", got \"{}\"", arch));
+    m.integer("n_embd", c.n_embd, 1, 1 << 16);
+    m.integer("n_layer", c.n_layer, 1, 256);
+    m.integer("n_head", c.n_head, 1, 1024);
+    m.integer("n_head_kv", c.n_head_kv, 0, 1024);
+    m.integer("n_ff", c.n_ff, 0, 1 << 20);
+    m.boolean("tied_output", c.tied_output);
+    m.real("norm_eps", c.norm_eps, 1e-12, 0.1);
+    m.real("rope_base", c.rope_base, 2.0, 1e9);
+    if (c.n_embd == 0) m.bad("n_embd", "missing; expected the model width");
+    if (c.n_layer == 0) m.bad("n_layer", "missing; expected the number of layers");
+    if (c.n_head == 0) m.bad("n_head", "missing; expected the number of heads");
+}
+
+// [model] base: the shape comes from the base, so size keys and a [tokenizer] table are errors.
+void read_base_model(Section& m, const toml::table& root, Recipe& r) {
+    for (const char* key : {"arch", "n_embd", "n_layer", "n_head", "n_head_kv", "n_ff", "tied_output",
+                            "norm_eps", "rope_base"}) {
+        if (m.node(key) != nullptr)
+            m.bad("base", fmt::format("give either base or the arch/size keys (arch, n_embd, n_layer, "
+                                      "n_head, n_head_kv, n_ff, tied_output, norm_eps, rope_base), "
+                                      "not both; got {}", key));
+    }
+    if (root.get("tokenizer") != nullptr)
+        m.bad("base", "a base model brings its own tokenizer; remove the [tokenizer] table");
+    if (!std::filesystem::is_regular_file(r.base_model))
+        throw_error(ErrorKind::NotFound, "recipe '{}': model.base: no such file '{}'; expected a "
+                    "GGUF model to fine-tune", m.label(), r.base_model);
+    r.model = open_base_model(r.base_model).config;
+}
+
 Recipe parse(const toml::table& root, const std::string& label) {
     Recipe r;
     Section top(&root, "", label);
@@ -156,32 +195,22 @@ Recipe parse(const toml::table& root, const std::string& label) {
     data.finish();
     if (r.data_files.empty()) data.bad("files", "missing; expected at least one text file or glob");
 
+    Section m(root["model"].as_table(), "model.", label);
+    m.str("base", r.base_model);
+    if (r.base_model.empty()) {
+        read_model_shape(m, r.model);
+    } else {
+        read_base_model(m, root, r);
+    }
+    m.finish();
+
     Section tok(root["tokenizer"].as_table(), "tokenizer.", label);
     std::string kind;
     tok.str("kind", kind);
     tok.strings("special", r.tokenizer_specials);
     tok.str("file", r.tokenizer_file);
     tok.finish();
-    check_tokenizer(tok, kind, r);
-
-    Section m(root["model"].as_table(), "model.", label);
-    std::string arch = "llama";
-    m.str("arch", arch);
-    if (arch == "llama") r.model.arch = model::Arch::Llama;
-    else if (arch == "gpt2") r.model.arch = model::Arch::Gpt2;
-    else m.bad("arch", fmt::format("expected \"llama\" or \"gpt2\", got \"{}\"", arch));
-    m.integer("n_embd", r.model.n_embd, 1, 1 << 16);
-    m.integer("n_layer", r.model.n_layer, 1, 256);
-    m.integer("n_head", r.model.n_head, 1, 1024);
-    m.integer("n_head_kv", r.model.n_head_kv, 0, 1024);
-    m.integer("n_ff", r.model.n_ff, 0, 1 << 20);
-    m.boolean("tied_output", r.model.tied_output);
-    m.real("norm_eps", r.model.norm_eps, 1e-12, 0.1);
-    m.real("rope_base", r.model.rope_base, 2.0, 1e9);
-    m.finish();
-    if (r.model.n_embd == 0) m.bad("n_embd", "missing; expected the model width");
-    if (r.model.n_layer == 0) m.bad("n_layer", "missing; expected the number of layers");
-    if (r.model.n_head == 0) m.bad("n_head", "missing; expected the number of heads");
+    if (r.base_model.empty()) check_tokenizer(tok, kind, r);
 
     Section t(root["train"].as_table(), "train.", label);
     t.integer("batch", r.batch, 1, 1 << 16);
@@ -205,7 +234,12 @@ Recipe parse(const toml::table& root, const std::string& label) {
     r.threads = static_cast<int>(threads);
     t.finish();
     if (r.min_lr > r.lr) t.bad("min_lr", fmt::format("impossible value; expected ≤ lr ({}), got {}", r.lr, r.min_lr));
-    r.model.n_ctx = r.context;
+    if (r.base_model.empty()) {
+        r.model.n_ctx = r.context;
+    } else if (r.context > r.model.n_ctx) {
+        t.bad("context", fmt::format("impossible value; expected ≤ the base model's context length {}, "
+                                     "got {}", r.model.n_ctx, r.context));
+    }
 
     Section s(root["sample"].as_table(), "sample.", label);
     s.str("prompt", r.sample_prompt);

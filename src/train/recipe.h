@@ -1,7 +1,8 @@
 // Recipe: everything one training run needs, read from a TOML file (recipes/*.toml; keys are
 // documented in docs/training.md). Unknown keys and impossible values throw
 // lyra::Error(InvalidArgument) naming the key ("recipe 'x.toml': train.lr: ..."); a missing file
-// is Error(NotFound); malformed TOML is Error(Corrupt) with its line.
+// is Error(NotFound), as is a missing [model] base; malformed TOML is Error(Corrupt) with its
+// line; a base the trainer cannot train is Error(Unsupported).
 #pragma once
 
 #include <cstdint>
@@ -33,8 +34,10 @@ struct Recipe {
     std::vector<std::string> tokenizer_specials;  // bpe: control tokens, the first is EOS
     std::string tokenizer_file;                   // "" = build from `tokenizer` (kind)
 
-    // [model]
-    TrainConfig model;  // n_vocab comes from the tokenizer, n_ctx from train.context
+    // [model]: arch and size keys, or base = a GGUF to fine-tune, whose shape, weights and
+    // tokenizer are taken (then no [tokenizer] table and no size keys; context ≤ its n_ctx).
+    TrainConfig model;  // n_vocab from the tokenizer; n_ctx from train.context (base: the base's)
+    std::string base_model;  // "" = train from scratch
 
     // [train]
     int64_t batch = 8;            // sequences per micro-batch

@@ -84,13 +84,21 @@ std::string model_card(const CardInfo& c) {
     std::string files;
     for (const auto& f : r.data_files) files += (files.empty() ? "" : ", ") + fmt::format("`{}`", f);
     std::string s = fmt::format("# {}\n\n{}\n\n", r.name, r.brief.empty() ? "(no brief)" : r.brief);
-    s += "Trained from scratch by Lyra's own trainer (`lyra train`, issue 3).\n\n";
+    if (r.base_model.empty()) {
+        s += "Trained from scratch by Lyra's own trainer (`lyra train`, issue 3).\n\n";
+    } else {
+        s += fmt::format("Fine-tuned by Lyra's own trainer (`lyra train`, issue 3) from the base model "
+                         "**{}** (`{}`, sha256 `{}`), whose tokenizer and metadata it keeps.\n\n",
+                         c.base_name, r.base_model, c.base_sha256);
+    }
     s += "## Model\n\n";
     s += fmt::format("| | |\n|---|---|\n| architecture | {} |\n| parameters | {} ({:.2f} M) |\n",
                      model::arch_name(m.arch), c.n_params, static_cast<double>(c.n_params) / 1e6);
     s += fmt::format("| layers × width | {} × {} |\n| heads (kv heads) | {} ({}) |\n| feed-forward | {} |\n",
                      m.n_layer, m.n_embd, m.n_head, m.n_head_kv, m.n_ff);
-    const std::string tokenizer = r.tokenizer_file.empty() ? r.tokenizer : "file " + r.tokenizer_file;
+    const std::string tokenizer = !r.base_model.empty()       ? "the base model's"
+                                  : r.tokenizer_file.empty() ? r.tokenizer
+                                                             : "file " + r.tokenizer_file;
     s += fmt::format("| context | {} tokens |\n| tokenizer | {} ({} tokens) |\n| output head | {} |\n\n",
                      m.n_ctx, tokenizer, c.n_vocab, m.tied_output ? "tied to the embedding" : "separate");
     s += "## Data\n\n";

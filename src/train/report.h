@@ -28,6 +28,7 @@ struct CardInfo {
     const std::vector<int64_t>* eval_steps = nullptr;
     const std::vector<float>* eval_losses = nullptr;
     std::string sample, csv_name, svg_name;
+    std::string base_name, base_sha256;  // fine-tuning: the base model ("" = from scratch)
 };
 std::string model_card(const CardInfo& c);
 

@@ -9,6 +9,7 @@
 
 #include "core/check.h"
 #include "core/error.h"
+#include "core/quant.h"
 #include "core/rng.h"
 #include "train/kernels.h"
 
@@ -368,18 +369,25 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
                          gpt2 ? tensor(grads_, "position_embd.weight") : nullptr, M, T, C);
 }
 
-void load_params_from_gguf(TrainModel& m, const model::GgufFile& f) {
+void load_weights(TrainModel& m, const model::GgufFile& f) {
     for (const auto& p : m.param_info()) {
         const model::GgufTensorInfo* t = f.find_tensor(p.name);
         if (t == nullptr)
-            throw_error(ErrorKind::Corrupt, "checkpoint '{}': tensor '{}' is missing", f.path(), p.name);
-        bool same = t->tensor.dtype == core::DType::F32 &&
-                    t->tensor.n_dims == static_cast<int>(p.shape.size());
+            throw_error(ErrorKind::Corrupt, "model '{}': tensor '{}' is missing", f.path(), p.name);
+        bool same = t->tensor.n_dims == static_cast<int>(p.shape.size());
         for (size_t i = 0; same && i < p.shape.size(); ++i) same = t->tensor.shape[i] == p.shape[i];
         if (!same)
-            throw_error(ErrorKind::Corrupt, "checkpoint '{}': tensor '{}' has shape {}, expected {} elements in f32",
+            throw_error(ErrorKind::Corrupt, "model '{}': tensor '{}' has shape {}, expected {} elements",
                         f.path(), p.name, core::shape_string(t->tensor), p.numel);
-        std::memcpy(m.params().data() + p.offset, t->tensor.data, p.numel * sizeof(float));
+        const core::DType dt = t->tensor.dtype;
+        if (dt == core::DType::I8 || dt == core::DType::I16 || dt == core::DType::I32)
+            throw_error(ErrorKind::Corrupt, "model '{}': tensor '{}' has integer type {}; expected "
+                        "a float or quantized weight", f.path(), p.name, core::dtype_name(dt));
+        // Quantized and half rows become F32 master weights here, once.
+        float* dst = m.params().data() + p.offset;
+        const int64_t cols = t->tensor.cols();
+        for (int64_t r = 0; r < t->tensor.rows(); ++r)
+            core::dequantize_row(t->tensor.dtype, t->tensor.row(r), dst + r * cols, cols);
     }
 }
 

@@ -102,8 +102,9 @@ private:
     bool have_targets_ = false;
 };
 
-// Reads a TrainModel's weights back from a GGUF written by write_model_gguf (same names).
-// Throws Error(Corrupt) naming a missing tensor or a shape that disagrees.
-void load_params_from_gguf(TrainModel& m, const model::GgufFile& f);
+// Sets m's weights to the tensors of the same GGUF names in f (a checkpoint or a base model),
+// converted to F32 (quantized and half types dequantized). Throws Error(Corrupt) naming a missing
+// tensor or a shape that disagrees.
+void load_weights(TrainModel& m, const model::GgufFile& f);
 
 }  // namespace lyra::train

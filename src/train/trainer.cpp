@@ -11,6 +11,7 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/sha256.h"
 #include "model/tokenizer/char_vocab.h"
 #include "train/bpe_trainer.h"
 #include "train/kernels.h"
@@ -32,7 +33,9 @@ core::Tensor f32_view(const float* data, const std::vector<int64_t>& shape) {
 
 // The recipe's tokenizer (kinds checked by the recipe parser): a file, or built from the
 // training split.
-std::unique_ptr<model::Tokenizer> build_tokenizer(const Recipe& r, const std::string& text) {
+std::unique_ptr<model::Tokenizer> build_tokenizer(const Recipe& r, const BaseModel* base,
+                                                  const std::string& text) {
+    if (base != nullptr) return model::Tokenizer::from_gguf(base->model->gguf());
     if (!r.tokenizer_file.empty()) return read_tokenizer_file(r.tokenizer_file);
     const std::string& kind = r.tokenizer;
     if (kind == "bytes") return model::build_byte_vocab();
@@ -54,7 +57,7 @@ std::string format_eta(double seconds) {
 
 }  // namespace
 
-void add_model_to_gguf(model::GgufWriter& w, const TrainModel& m, const model::Tokenizer& tok,
+void add_model_to_gguf(model::GgufWriter& w, const TrainModel& m, const model::Tokenizer* tok,
                        const std::string& name) {
     const TrainConfig& c = m.config();
     const std::string a = model::arch_name(c.arch);
@@ -75,7 +78,7 @@ void add_model_to_gguf(model::GgufWriter& w, const TrainModel& m, const model::T
         w.set_f32(a + ".rope.freq_base", c.rope_base);
         w.set_u32(a + ".rope.dimension_count", u32(c.n_embd / c.n_head));
     }
-    tok.write_gguf(w);
+    if (tok != nullptr) tok->write_gguf(w);
     for (const auto& p : m.param_info())
         w.add_tensor(p.name, f32_view(m.params().data() + p.offset, p.shape));
 }
@@ -118,12 +121,22 @@ Trainer::Trainer(Recipe recipe, TrainOptions opt) : r_(std::move(recipe)), opt_(
     const fs::path out(r_.output);
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
     fs::create_directories(r_.work_dir);
+    if (!r_.base_model.empty()) {
+        base_ = std::make_unique<BaseModel>(open_base_model(r_.base_model));
+        base_sha256_ = core::sha256_file_hex(r_.base_model);
+    }
     prepare_data();
     TrainConfig cfg = r_.model;
     cfg.n_vocab = tok_->n_vocab();
-    cfg.n_ctx = r_.context;
-    model_ = std::make_unique<TrainModel>(cfg);
-    model_->init_random(r_.seed);
+    if (base_) {
+        cfg = base_->config;  // the base's n_ctx: gpt2 keeps its whole position table
+        model_ = std::make_unique<TrainModel>(cfg);
+        load_weights(*model_, base_->model->gguf());
+    } else {
+        cfg.n_ctx = r_.context;
+        model_ = std::make_unique<TrainModel>(cfg);
+        model_->init_random(r_.seed);
+    }
     adam_ = std::make_unique<AdamW>(*model_, AdamWOptions{.beta1 = r_.beta1, .beta2 = r_.beta2,
                                                           .eps = 1e-8f,
                                                           .weight_decay = r_.weight_decay,
@@ -131,6 +144,12 @@ Trainer::Trainer(Recipe recipe, TrainOptions opt) : r_(std::move(recipe)), opt_(
     sched_ = LrSchedule{.lr = r_.lr, .min_lr = r_.min_lr, .warmup = r_.warmup, .steps = r_.steps};
     tokens_.resize(static_cast<size_t>(r_.batch * r_.context));
     targets_.resize(tokens_.size());
+}
+
+void Trainer::add_model(model::GgufWriter& w) const {
+    // A fine-tuned model keeps the base's metadata and tokenizer as they were.
+    if (base_) add_base_metadata(w, base_->model->gguf(), base_->name, base_sha256_);
+    add_model_to_gguf(w, *model_, base_ ? nullptr : tok_.get(), r_.name);
 }
 
 void Trainer::log(const std::string& line) const {
@@ -145,7 +164,7 @@ void Trainer::log(const std::string& line) const {
 void Trainer::prepare_data() {
     const auto files = expand_data_paths(r_.data_files);
     corpus_info_ = load_corpus(files, r_.val_fraction, r_.seed);
-    tok_ = build_tokenizer(r_, corpus_info_.train_text);
+    tok_ = build_tokenizer(r_, base_.get(), corpus_info_.train_text);
     const auto train_ids = encode_documents(*tok_, corpus_info_.train_text);
     const auto val_ids = encode_documents(*tok_, corpus_info_.val_text);
     n_train_tokens_ = static_cast<int64_t>(train_ids.size());
@@ -198,7 +217,7 @@ float Trainer::evaluate() {
 
 void Trainer::save_checkpoint() {
     model::GgufWriter w;
-    add_model_to_gguf(w, *model_, *tok_, r_.name);
+    add_model(w);
     for (const auto& p : model_->param_info()) {
         w.add_tensor("opt.m." + p.name, f32_view(adam_->m().data() + p.offset, p.shape));
         w.add_tensor("opt.v." + p.name, f32_view(adam_->v().data() + p.offset, p.shape));
@@ -228,7 +247,7 @@ bool Trainer::load_checkpoint() {
         // A damaged newest checkpoint falls back to the previous good one (issue 3).
         try {
             const auto f = model::GgufFile::open(path);
-            load_params_from_gguf(*model_, *f);
+            load_weights(*model_, *f);
             for (const auto& p : model_->param_info()) {
                 for (auto [prefix, buf] : {std::pair{"opt.m.", &adam_->m()}, std::pair{"opt.v.", &adam_->v()}}) {
                     const auto* t = f->find_tensor(prefix + p.name);
@@ -309,7 +328,7 @@ TrainReport Trainer::run() {
 
 void Trainer::write_outputs(TrainReport& rep) {
     model::GgufWriter w;
-    add_model_to_gguf(w, *model_, *tok_, r_.name);
+    add_model(w);
     w.write(r_.output);
     rep.model_path = r_.output;
     const std::string stem = (fs::path(r_.output).parent_path() / fs::path(r_.output).stem()).string();
@@ -323,6 +342,10 @@ void Trainer::write_outputs(TrainReport& rep) {
     rep.sample = sample_text(*model_, *tok_, *pool_, r_.sample_prompt, r_.sample_tokens, 0.8f, r_.seed);
     CardInfo ci;
     ci.recipe = &r_;
+    if (base_) {
+        ci.base_name = base_->name;
+        ci.base_sha256 = base_sha256_;
+    }
     ci.corpus = &corpus_info_;
     ci.n_train_tokens = n_train_tokens_;
     ci.n_val_tokens = n_val_tokens_;

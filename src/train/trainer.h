@@ -15,6 +15,7 @@
 
 #include "core/thread_pool.h"
 #include "model/format/gguf.h"
+#include "train/base_model.h"
 #include "train/data.h"
 #include "train/optimizer.h"
 #include "train/recipe.h"
@@ -40,8 +41,9 @@ struct TrainReport {
     std::string model_path, card_path, csv_path, svg_path, sample;
 };
 
-// Adds a trained model's hyperparameters, tokenizer and F32 tensors (standard GGUF names).
-void add_model_to_gguf(model::GgufWriter& w, const TrainModel& m, const model::Tokenizer& tok,
+// Adds a trained model's hyperparameters, tokenizer (unless null: already in w) and F32 tensors
+// (standard GGUF names).
+void add_model_to_gguf(model::GgufWriter& w, const TrainModel& m, const model::Tokenizer* tok,
                        const std::string& name);
 
 // Samples n tokens after `prompt` with the training model (temperature, seeded).
@@ -67,15 +69,21 @@ public:
 
     TrainModel& model() { return *model_; }
     const model::Tokenizer& tokenizer() const { return *tok_; }
+    // The tokens and targets of the last batch step() or evaluate() drew ([batch, context]).
+    const std::vector<int32_t>& last_tokens() const { return tokens_; }
+    const std::vector<int32_t>& last_targets() const { return targets_; }
 
 private:
     void prepare_data();
     void write_outputs(TrainReport& rep);
     void log(const std::string& line) const;
+    void add_model(model::GgufWriter& w) const;  // the model, plus the base's metadata if any
 
     Recipe r_;
     TrainOptions opt_;
     std::unique_ptr<core::ThreadPool> pool_;
+    std::unique_ptr<BaseModel> base_;  // [model] base, when fine-tuning
+    std::string base_sha256_;
     std::unique_ptr<model::Tokenizer> tok_;
     std::unique_ptr<TrainModel> model_;
     std::unique_ptr<AdamW> adam_;

@@ -1,0 +1,209 @@
+// Fine-tuning from a base GGUF (issue 3): recipe errors ([model] base with size keys or a
+// [tokenizer] table, a missing base, a context past the base's, an architecture the trainer
+// cannot train), and the run itself: a tiny llama trained from scratch on Shakespeare, then
+// fine-tuned on folk tunes in ABC notation. The first step's loss equals the base's loss on that batch as the
+// inference engine computes it (the weights were really loaded), the fine-tuned validation loss on
+// the new corpus ends well below the base's, and the output keeps the base's tokenizer and
+// records its name and sha256. A quantized base trains from its dequantized weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/mmap.h"
+#include "core/sha256.h"
+#include "model/init.h"
+#include "model/tokenizer/char_vocab.h"
+#include "model/model.h"
+#include "model/quantize.h"
+#include "train/recipe.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace lyra::train;
+
+namespace {
+
+std::string shared_dir() {
+    const char* v = std::getenv("LYRA_SHARED_DIR");
+    return v != nullptr ? v : "../shared";
+}
+
+// Mean cross-entropy of batch rows [B, T] under the inference engine (one session per row).
+double inference_loss(const lyra::model::Model& m, const std::vector<int32_t>& tokens,
+                      const std::vector<int32_t>& targets, int64_t B, int64_t T) {
+    lyra::core::ThreadPool pool(1);
+    const int64_t V = m.hparams().n_vocab;
+    double total = 0.0;
+    std::vector<float> logits;
+    for (int64_t b = 0; b < B; ++b) {
+        lyra::model::Session s(m);
+        const std::vector<int32_t> row(tokens.begin() + b * T, tokens.begin() + (b + 1) * T);
+        m.forward(s, row, pool, logits, true);
+        for (int64_t t = 0; t < T; ++t) {
+            const float* l = logits.data() + t * V;
+            double mx = l[0], sum = 0.0;
+            for (int64_t v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(l[v]));
+            for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(l[v]) - mx);
+            total += mx + std::log(sum) - static_cast<double>(l[targets[static_cast<size_t>(b * T + t)]]);
+        }
+    }
+    return total / static_cast<double>(B * T);
+}
+
+class FineTuneTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("lyra_finetune_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        std::string text = lyra::core::read_file(shared_dir() + "/data/tinyshakespeare/input.txt");
+        text.resize(40000);
+        std::ofstream(dir_ / "shakespeare.txt") << text;
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string path(const std::string& name) const { return (dir_ / name).string(); }
+    static TrainOptions quiet() {
+        TrainOptions o;
+        o.log = [](const std::string&) {};
+        return o;
+    }
+
+    // A tiny char-level llama trained from scratch on Shakespeare for `steps` steps.
+    std::string train_base(int steps) const {
+        const std::string toml =
+            "output = \"" + path("base.gguf") + "\"\nname = \"tiny-base\"\nseed = 7\n" +
+            "[data]\nfiles = [\"" + path("shakespeare.txt") + "\"]\n" +
+            "[tokenizer]\nkind = \"char:0\"\n" +
+            "[model]\narch = \"llama\"\nn_embd = 32\nn_layer = 2\nn_head = 4\nn_head_kv = 2\n" +
+            "[train]\nbatch = 8\ncontext = 32\nsteps = " + std::to_string(steps) +
+            "\nlr = 5e-3\nwarmup = 5\neval_interval = 0\neval_iters = 2\nthreads = 1\n"
+            "[sample]\ntokens = 10\n";
+        Trainer t(parse_recipe_string(toml, "base.toml"), quiet());
+        EXPECT_TRUE(t.run().finished);
+        return path("base.gguf");
+    }
+
+    // A fine-tuning recipe on ABC jigs (a corpus unlike anything the base saw).
+    std::string finetune_recipe(const std::string& base, int steps, const std::string& extra = "") const {
+        return "output = \"" + path("ft.gguf") + "\"\nname = \"tiny-jigs\"\nseed = 3\n" +
+               "[data]\nfiles = [\"" + shared_dir() + "/data/nottingham-abc/jigs.abc\"]\n" +
+               "[model]\nbase = \"" + base + "\"\n" + extra +
+               "[train]\nbatch = 8\ncontext = 32\nsteps = " + std::to_string(steps) +
+               "\nlr = 3e-3\nwarmup = 2\neval_interval = 0\neval_iters = 8\nthreads = 1\n"
+               "[sample]\ntokens = 10\n";
+    }
+
+    fs::path dir_;
+};
+
+template <typename F>
+lyra::Error expect_error(F&& f) {
+    try {
+        f();
+    } catch (const lyra::Error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "expected a lyra::Error";
+    return lyra::Error(lyra::ErrorKind::Io, "none");
+}
+
+bool names(const lyra::Error& e, const std::string& what) {
+    return std::string(e.what()).find(what) != std::string::npos;
+}
+
+TEST_F(FineTuneTest, RecipeWithBaseRejectsSizeKeysTokenizerMissingFileAndLongContext) {
+    lyra::model::InitOptions o;
+    o.n_embd = 32;
+    o.n_layer = 1;
+    o.n_ctx = 16;
+    lyra::model::init_model(o, *lyra::model::build_byte_vocab(), path("base.gguf"));
+    const std::string base = path("base.gguf");
+
+    auto e = expect_error([&] { parse_recipe_string(finetune_recipe(base, 1, "n_embd = 64\n"), "t.toml"); });
+    EXPECT_EQ(e.kind(), lyra::ErrorKind::InvalidArgument);
+    EXPECT_TRUE(names(e, "model.base") && names(e, "n_embd")) << e.what();
+
+    e = expect_error([&] {
+        parse_recipe_string(finetune_recipe(base, 1) + "[tokenizer]\nkind = \"bytes\"\n", "t.toml");
+    });
+    EXPECT_EQ(e.kind(), lyra::ErrorKind::InvalidArgument);
+    EXPECT_TRUE(names(e, "[tokenizer]")) << e.what();
+
+    e = expect_error([&] { parse_recipe_string(finetune_recipe(path("nope.gguf"), 1), "t.toml"); });
+    EXPECT_EQ(e.kind(), lyra::ErrorKind::NotFound);
+    EXPECT_TRUE(names(e, path("nope.gguf"))) << e.what();
+
+    // context 32 > the base's 16
+    e = expect_error([&] { parse_recipe_string(finetune_recipe(base, 1), "t.toml"); });
+    EXPECT_EQ(e.kind(), lyra::ErrorKind::InvalidArgument);
+    EXPECT_TRUE(names(e, "train.context") && names(e, "16")) << e.what();
+
+    o.arch = lyra::model::Arch::Qwen2;
+    o.n_ctx = 64;
+    lyra::model::init_model(o, *lyra::model::build_byte_vocab(), path("qwen.gguf"));
+    e = expect_error([&] { parse_recipe_string(finetune_recipe(path("qwen.gguf"), 1), "t.toml"); });
+    EXPECT_EQ(e.kind(), lyra::ErrorKind::Unsupported);
+    EXPECT_TRUE(names(e, "'qwen2'") && names(e, "llama") && names(e, "gpt2")) << e.what();
+}
+
+// Measured (2026-11-29, seeds 7 and 3, 100 + 100 steps): the base's validation loss on the jigs
+// 5.83, the fine-tuned model's 2.80. The margin 1.0 fails if fine-tuning does not learn the new
+// corpus.
+TEST_F(FineTuneTest, FineTunedModelLearnsTheNewCorpusFromTheBaseWeights) {
+    constexpr double kMargin = 1.0;
+    const std::string base = train_base(100);
+    Trainer ft(parse_recipe_string(finetune_recipe(base, 100), "ft.toml"), quiet());
+    const float base_val = ft.evaluate();  // the base's weights, untouched, on the jigs
+
+    // Step 1's loss is the base's loss on that batch, as the inference engine sees the base.
+    const float first = ft.step();
+    const auto base_model = lyra::model::Model::load(base);
+    const double want = inference_loss(*base_model, ft.last_tokens(), ft.last_targets(), 8, 32);
+    EXPECT_NEAR(static_cast<double>(first), want, 1e-4 * want);
+
+    const auto rep = ft.run();
+    ASSERT_TRUE(rep.finished);
+    const float ft_val = rep.eval_losses.back();
+    std::printf("[finetune] base val loss on the jigs %.4f, step-1 loss %.4f (inference %.4f), "
+                "fine-tuned val loss %.4f\n", static_cast<double>(base_val),
+                static_cast<double>(first), want, static_cast<double>(ft_val));
+    EXPECT_LT(static_cast<double>(ft_val), static_cast<double>(base_val) - kMargin);
+
+    // The output keeps the base's tokenizer and metadata and records where it came from.
+    const auto out = lyra::model::GgufFile::open(rep.model_path);
+    const auto in = lyra::model::GgufFile::open(base);
+    EXPECT_EQ(out->get_string("general.name"), "tiny-jigs");
+    EXPECT_EQ(out->get_string("general.base_model.0.name"), "tiny-base");
+    EXPECT_EQ(out->get_string("general.base_model.0.sha256"), lyra::core::sha256_file_hex(base));
+    EXPECT_EQ(out->get_string_array("tokenizer.ggml.tokens"), in->get_string_array("tokenizer.ggml.tokens"));
+    EXPECT_EQ(out->get_int("llama.context_length"), in->get_int("llama.context_length"));
+    const std::string card = lyra::core::read_file(rep.card_path);
+    EXPECT_TRUE(card.find("tiny-base") != std::string::npos &&
+                card.find(lyra::core::sha256_file_hex(base)) != std::string::npos);
+    EXPECT_NO_THROW(lyra::model::Model::load(rep.model_path));
+}
+
+TEST_F(FineTuneTest, QuantizedBaseTrainsFromItsDequantizedWeights) {
+    const std::string base = train_base(5);
+    lyra::model::quantize_file(base, path("base-q8.gguf"), lyra::core::DType::Q8_0);
+    Trainer ft(parse_recipe_string(finetune_recipe(path("base-q8.gguf"), 2), "ft.toml"), quiet());
+    const float first = ft.step();
+    // The inference engine also rounds activations to 8 bits, hence the looser tolerance.
+    const auto q = lyra::model::Model::load(path("base-q8.gguf"));
+    const double want = inference_loss(*q, ft.last_tokens(), ft.last_targets(), 8, 32);
+    EXPECT_NEAR(static_cast<double>(first), want, 1e-2 * want);
+    EXPECT_TRUE(ft.run().finished);
+}
+
+}  // namespace
