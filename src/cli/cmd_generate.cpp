@@ -16,6 +16,7 @@
 #include "generate/models_dir.h"
 #include "generate/result_json.h"
 #include "model/model.h"
+#include "train/lora.h"
 
 namespace lyra::cli {
 
@@ -29,6 +30,8 @@ struct GenerateFlags {
     bool json = false;
     bool no_stream = false;
     std::string grammar, regex, json_schema;
+    std::string lora;         // LoRA adapter merged into the model at load ("" = none)
+    float lora_scale = 1.0f;  // multiplies the adapter's alpha / rank
 };
 
 // A usage check with a plain message: "must be at least 1, got 0" (CLI11's own range message
@@ -92,7 +95,8 @@ void run_generate(GenerateFlags& f) {
     if (f.model.empty()) f.model = gen::default_model_path();
     if (!f.seed_given) f.opt.seed = std::random_device{}();  // recorded in --json output
 
-    const auto model = model::Model::load(f.model);
+    const auto model = f.lora.empty() ? model::Model::load(f.model)
+                                      : train::load_model_with_lora(f.model, f.lora, f.lora_scale);
     std::unique_ptr<gen::constraint::GrammarConstraint> constraint;
     if (grammar) {
         constraint = std::make_unique<gen::constraint::GrammarConstraint>(
@@ -184,6 +188,10 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("--presence-penalty", o.presence_penalty, "Penalty once a token appeared")
         ->capture_default_str();
     cmd->add_flag("--json", f->json, "Print one JSON object instead of streaming text");
+    cmd->add_option("--lora", f->lora, "LoRA adapter GGUF (from a recipe with [lora]) to apply to -m");
+    cmd->add_option("--lora-scale", f->lora_scale, "Strength of the --lora adapter (1 = as trained)")
+        ->check(between(0.0, 1e3))
+        ->capture_default_str();
     cmd->add_flag("--no-stream", f->no_stream, "Print the text only when it is complete");
     auto* g = cmd->add_option("--grammar", f->grammar, "GBNF grammar file the output must match");
     auto* r = cmd->add_option("--regex", f->regex, "Regular expression the output must match");

@@ -1,5 +1,5 @@
-// `lyra model init|import|quantize|info`: flags here, the work in liblyra (model/init.h,
-// model/quantize.h, model/info.h, model/format/hf_import.h).
+// `lyra model init|import|quantize|info|merge`: flags here, the work in liblyra (model/init.h,
+// model/quantize.h, model/info.h, model/format/hf_import.h, train/lora.h).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -15,6 +15,7 @@
 #include "model/init.h"
 #include "model/quantize.h"
 #include "model/tokenizer/char_vocab.h"
+#include "train/lora.h"
 
 namespace lyra::cli {
 namespace {
@@ -156,6 +157,26 @@ void add_import(CLI::App& model) {
     });
 }
 
+void add_merge(CLI::App& model) {
+    struct Flags {
+        std::string base, adapter, out;
+        float scale = 1.0f;
+    };
+    auto f = std::make_shared<Flags>();
+    auto* cmd = model.add_subcommand("merge", "Bake a LoRA adapter into a copy of its base model");
+    cmd->add_option("BASE", f->base, "Base model .gguf")->required();
+    cmd->add_option("ADAPTER", f->adapter, "LoRA adapter .gguf (from a recipe with [lora])")->required();
+    cmd->add_option("-o,--output", f->out, "Output .gguf")->required();
+    cmd->add_option("--scale", f->scale, "Strength of the adapter (1 = as trained)")
+        ->check(CLI::Range(0.0f, 1000.0f))
+        ->capture_default_str();
+    cmd->callback([f] {
+        const int n = train::merge_lora(f->base, f->adapter, f->scale, f->out);
+        std::printf("wrote %s: %d weights merged (f32), scale %g\n", f->out.c_str(), n,
+                    static_cast<double>(f->scale));
+    });
+}
+
 }  // namespace
 
 void add_model_command(CLI::App& app) {
@@ -165,6 +186,7 @@ void add_model_command(CLI::App& app) {
     add_import(*cmd);
     add_quantize(*cmd);
     add_info(*cmd);
+    add_merge(*cmd);
 }
 
 }  // namespace lyra::cli

@@ -200,9 +200,10 @@ void linear_backward(core::ThreadPool& pool, const float* dy, const float* x, co
     // forward: y[m, n] = Σ_k x[m, k] w[n, k] + b[n]
     // dx[m, k] += Σ_n dy[m, n] w[n, k]
     if (dx != nullptr) gemm(pool, M, K, N, dy, w, dx, true);
+    if (dw == nullptr && db == nullptr) return;  // a frozen weight (LoRA): only dx
     // dw[n, k] += Σ_m dy[m, n] x[m, k]    (dy^T [N, M] · x [M, K])
     transpose(pool, dy, M, N, scratch);
-    gemm(pool, N, K, M, scratch, x, dw, true);
+    if (dw != nullptr) gemm(pool, N, K, M, scratch, x, dw, true);
     // db[n] += Σ_m dy[m, n]   (rows of dy^T are contiguous)
     if (db != nullptr) {
         parallel(pool, N, static_cast<double>(M), [&](int64_t n0, int64_t n1) {

@@ -29,7 +29,7 @@ const char* gemm_isa();
 // y[M, N] = x[M, K] · w[N, K]^T + b[N] (b may be null). wt_scratch holds K·N floats.
 void linear_forward(core::ThreadPool& pool, const float* x, const float* w, const float* b,
                     float* y, int64_t M, int64_t K, int64_t N, float* wt_scratch);
-// dx[M, K] += dy · w; dw[N, K] += dy^T · x; db[N] += Σ_m dy (db may be null; dx may be null).
+// dx[M, K] += dy · w; dw[N, K] += dy^T · x; db[N] += Σ_m dy (dx, dw and db may each be null).
 // scratch holds max(M·N, M·K) floats.
 void linear_backward(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
                      float* dx, float* dw, float* db, int64_t M, int64_t K, int64_t N,

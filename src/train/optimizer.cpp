@@ -7,12 +7,12 @@
 
 namespace lyra::train {
 
-AdamW::AdamW(const TrainModel& model, AdamWOptions opt) : opt_(opt) {
-    const size_t n = model.params().size();
+AdamW::AdamW(const std::vector<ParamInfo>& params, AdamWOptions opt) : opt_(opt) {
+    const size_t n = params.empty() ? 0 : params.back().offset + params.back().numel;
     m_.assign(n, 0.0f);
     v_.assign(n, 0.0f);
     decay_.assign(n, 0);
-    for (const auto& p : model.param_info()) {
+    for (const auto& p : params) {
         const bool decay = opt.decay_all || p.is_matrix;
         std::fill(decay_.begin() + static_cast<ptrdiff_t>(p.offset),
                   decay_.begin() + static_cast<ptrdiff_t>(p.offset + p.numel), decay ? 1 : 0);

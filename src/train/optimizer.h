@@ -22,7 +22,9 @@ struct AdamWOptions {
 
 class AdamW {
 public:
-    AdamW(const TrainModel& model, AdamWOptions opt);
+    // Moments for the parameters `params` describes (a model's, or a LoRA adapter's).
+    AdamW(const std::vector<ParamInfo>& params, AdamWOptions opt);
+    AdamW(const TrainModel& model, AdamWOptions opt) : AdamW(model.param_info(), opt) {}
 
     // One update of params with grads at learning rate lr; increments step().
     void update(std::span<float> params, std::span<const float> grads, float lr);

@@ -183,11 +183,11 @@ Recipe parse(const toml::table& root, const std::string& label) {
     top.str("output", r.output);
     top.str("work_dir", r.work_dir);
     if (r.output.empty()) top.bad("output", "missing; expected the path of the model to write");
-    for (const char* t : {"data", "tokenizer", "model", "train", "sample"}) {
+    for (const char* t : {"data", "tokenizer", "model", "lora", "train", "sample"}) {
         if (const auto* n = root.get(t); n != nullptr && !n->is_table())
             top.bad(t, "expected a table");
     }
-    top.finish({"data", "tokenizer", "model", "train", "sample", "prep"});  // [prep]: lyra data prep
+    top.finish({"data", "tokenizer", "model", "lora", "train", "sample", "prep"});  // [prep]: lyra data prep
 
     Section data(root["data"].as_table(), "data.", label);
     data.strings("files", r.data_files);
@@ -211,6 +211,22 @@ Recipe parse(const toml::table& root, const std::string& label) {
     tok.str("file", r.tokenizer_file);
     tok.finish();
     if (r.base_model.empty()) check_tokenizer(tok, kind, r);
+
+    if (const auto* lt = root["lora"].as_table()) {
+        Section lora(lt, "lora.", label);
+        r.lora = true;
+        LoraConfig& lc = r.lora_config;
+        lora.integer("rank", lc.rank, 1, 1 << 14);
+        lora.real("alpha", lc.alpha, 1e-6, 1e6);
+        lora.real("dropout", lc.dropout, 0.0, 0.9);
+        lora.strings("targets", lc.targets);
+        lora.finish();
+        if (r.base_model.empty())
+            throw_error(ErrorKind::InvalidArgument, "recipe '{}': [lora] needs a base model to adapt; "
+                        "add [model] base = \"x.gguf\"", label);
+        if (lt->get("targets") != nullptr && lc.targets.empty())
+            lora.bad("targets", "empty; expected block weight names such as \"attn_q\"");
+    }
 
     Section t(root["train"].as_table(), "train.", label);
     t.integer("batch", r.batch, 1, 1 << 16);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "train/lora.h"
 #include "train/train_model.h"
 
 namespace lyra::train {
@@ -38,6 +39,11 @@ struct Recipe {
     // tokenizer are taken (then no [tokenizer] table and no size keys; context ≤ its n_ctx).
     TrainConfig model;  // n_vocab from the tokenizer; n_ctx from train.context (base: the base's)
     std::string base_model;  // "" = train from scratch
+
+    // [lora] (needs [model] base): train a LoRA adapter on the frozen base; output is the
+    // adapter file.
+    bool lora = false;
+    LoraConfig lora_config;
 
     // [train]
     int64_t batch = 8;            // sequences per micro-batch

@@ -91,6 +91,14 @@ std::string model_card(const CardInfo& c) {
                          "**{}** (`{}`, sha256 `{}`), whose tokenizer and metadata it keeps.\n\n",
                          c.base_name, r.base_model, c.base_sha256);
     }
+    if (c.lora != nullptr) {
+        std::string targets;
+        for (const auto& t : c.lora->targets) targets += (targets.empty() ? "" : ", ") + t;
+        s += fmt::format("This file is a LoRA adapter (rank {}, alpha {}, dropout {}, targets {}); the base "
+                         "stays frozen. Run it with `lyra generate -m BASE --lora ADAPTER` or bake it in "
+                         "with `lyra model merge`. Parameters below count the adapter.\n\n",
+                         c.lora->rank, c.lora->alpha, c.lora->dropout, targets);
+    }
     s += "## Model\n\n";
     s += fmt::format("| | |\n|---|---|\n| architecture | {} |\n| parameters | {} ({:.2f} M) |\n",
                      model::arch_name(m.arch), c.n_params, static_cast<double>(c.n_params) / 1e6);

@@ -29,6 +29,7 @@ struct CardInfo {
     const std::vector<float>* eval_losses = nullptr;
     std::string sample, csv_name, svg_name;
     std::string base_name, base_sha256;  // fine-tuning: the base model ("" = from scratch)
+    const LoraConfig* lora = nullptr;     // LoRA: the adapter's settings (null = full training)
 };
 std::string model_card(const CardInfo& c);
 

@@ -12,6 +12,7 @@
 #include "core/quant.h"
 #include "core/rng.h"
 #include "train/kernels.h"
+#include "train/lora.h"
 
 namespace lyra::train {
 
@@ -189,6 +190,21 @@ void TrainModel::ensure_buffers(int64_t B, int64_t T) {
     scratch_t_.assign(M * std::max(C, F), 0.0f);                // dh (ffn), dattn_out
 }
 
+void TrainModel::linear(core::ThreadPool& pool, const float* x, const float* w, const float* b,
+                        float* y, int64_t M, int64_t K, int64_t N) {
+    kern::linear_forward(pool, x, w, b, y, M, K, N, scratch_a_.data());
+    if (adapter_ != nullptr) adapter_->forward(pool, w, x, y, M, K, N);
+}
+
+void TrainModel::linear_back(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
+                             float* dx, float* dw, float* db, int64_t M, int64_t K, int64_t N) {
+    // A frozen base (LoRA) needs only dx; the adapter adds its own part of dx.
+    const bool frozen = adapter_ != nullptr;
+    kern::linear_backward(pool, dy, x, w, dx, frozen ? nullptr : dw, frozen ? nullptr : db, M, K, N,
+                          scratch_a_.data());
+    if (frozen) adapter_->backward(pool, w, x, dy, dx, M, K, N);
+}
+
 float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const int32_t* targets,
                           int64_t B, int64_t T) {
     LYRA_CHECK(T > 0 && T <= cfg_.n_ctx && B > 0, "forward: B={} T={} n_ctx={}", B, T, cfg_.n_ctx);
@@ -204,7 +220,6 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
     if (targets != nullptr) std::copy(targets, targets + M, act_.targets.begin());
     have_targets_ = targets != nullptr;
 
-    float* wt = scratch_a_.data();
     float* tmp = scratch_b_.data();
     kern::embed_forward(tokens, tensor(params_, "token_embd.weight"),
                         gpt2 ? tensor(params_, "position_embd.weight") : nullptr,
@@ -231,30 +246,30 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
             kern::rmsnorm_forward(pool, x, p.attn_norm, n1, act_.rstd1.data() + l * M, M, C,
                                   cfg_.norm_eps);
         }
-        kern::linear_forward(pool, n1, p.wqkv, p.bqkv, qkv, M, C, QKV, wt);
+        linear(pool, n1, p.wqkv, p.bqkv, qkv, M, C, QKV);
         if (!gpt2) {
             kern::rope_apply(pool, qkv, QKV, M, T, H, D, cfg_.rope_base, false);
             kern::rope_apply(pool, qkv + HD, QKV, M, T, G, D, cfg_.rope_base, false);
         }
         kern::attention_forward(pool, as, qkv, qkv + HD, qkv + HD + G * D, att, ao);
-        kern::linear_forward(pool, ao, p.wo, p.bo, tmp, M, HD, C, wt);
+        linear(pool, ao, p.wo, p.bo, tmp, M, HD, C);
         kern::add(pool, x, tmp, mid, M * C);
         // feed-forward block: mid → norm → (gate, up | up) → (swiglu | gelu) → down → + mid
         if (gpt2) {
             kern::layernorm_forward(pool, mid, p.ffn_norm, p.ffn_norm_b, n2,
                                     act_.mean2.data() + l * M, act_.rstd2.data() + l * M, M, C,
                                     cfg_.norm_eps);
-            kern::linear_forward(pool, n2, p.w_up, p.b_up, fa, M, C, F, wt);
+            linear(pool, n2, p.w_up, p.b_up, fa, M, C, F);
             kern::gelu_forward(pool, fa, fh, M * F);
         } else {
             kern::rmsnorm_forward(pool, mid, p.ffn_norm, n2, act_.rstd2.data() + l * M, M, C,
                                   cfg_.norm_eps);
             float* fb = act_.ff_b.data() + l * M * F;
-            kern::linear_forward(pool, n2, p.w_gate, nullptr, fa, M, C, F, wt);
-            kern::linear_forward(pool, n2, p.w_up, nullptr, fb, M, C, F, wt);
+            linear(pool, n2, p.w_gate, nullptr, fa, M, C, F);
+            linear(pool, n2, p.w_up, nullptr, fb, M, C, F);
             kern::swiglu_forward(pool, fa, fb, fh, M * F);
         }
-        kern::linear_forward(pool, fh, p.w_down, p.b_down, tmp, M, F, C, wt);
+        linear(pool, fh, p.w_down, p.b_down, tmp, M, F, C);
         kern::add(pool, mid, tmp, out, M * C);
     }
     const float* xl = act_.resid.data() + L * M * C;
@@ -267,7 +282,7 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
                               act_.rstdf.data(), M, C, cfg_.norm_eps);
     }
     const float* w_out = tensor(params_, cfg_.tied_output ? "token_embd.weight" : "output.weight");
-    kern::linear_forward(pool, act_.normf.data(), w_out, nullptr, act_.logits.data(), M, C, V, wt);
+    linear(pool, act_.normf.data(), w_out, nullptr, act_.logits.data(), M, C, V);
     if (targets == nullptr) return 0.0f;
     return kern::cross_entropy_forward(pool, act_.logits.data(), targets, act_.losses.data(), M, V);
 }
@@ -279,7 +294,6 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
     const int64_t L = cfg_.n_layer, H = cfg_.n_head, G = cfg_.n_head_kv, D = C / H, HD = H * D;
     const int64_t QKV = (H + 2 * G) * D;
     const bool gpt2 = cfg_.arch == model::Arch::Gpt2;
-    float* sa = scratch_a_.data();
     auto zeroed = [](std::vector<float>& v, int64_t n) {
         std::fill(v.begin(), v.begin() + n, 0.0f);
         return v.data();
@@ -292,8 +306,8 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
     kern::cross_entropy_backward(pool, dlogits, act_.targets.data(), M, V, loss_scale);
     const std::string out_name = cfg_.tied_output ? "token_embd.weight" : "output.weight";
     float* dnormf = zeroed(scratch_c_, M * C);
-    kern::linear_backward(pool, dlogits, act_.normf.data(), tensor(params_, out_name), dnormf,
-                          tensor(grads_, out_name), nullptr, M, C, V, sa);
+    linear_back(pool, dlogits, act_.normf.data(), tensor(params_, out_name), dnormf,
+                tensor(grads_, out_name), nullptr, M, C, V);
     const float* xl = act_.resid.data() + L * M * C;
     if (gpt2) {
         kern::layernorm_backward(pool, dnormf, xl, tensor(params_, "output_norm.weight"),
@@ -322,12 +336,12 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
 
         // out = mid + down(h): the skip passes dresid through; dh from the down projection.
         float* dh = zeroed(scratch_t_, M * F);
-        kern::linear_backward(pool, dresid, fh, p.w_down, dh, g.w_down, g.b_down, M, F, C, sa);
+        linear_back(pool, dresid, fh, p.w_down, dh, g.w_down, g.b_down, M, F, C);
         float* dn2 = zeroed(scratch_c_, M * C);
         if (gpt2) {
             float* dfa = scratch_b_.data();
             kern::gelu_backward(pool, dh, fa, dfa, M * F);
-            kern::linear_backward(pool, dfa, n2, p.w_up, dn2, g.w_up, g.b_up, M, C, F, sa);
+            linear_back(pool, dfa, n2, p.w_up, dn2, g.w_up, g.b_up, M, C, F);
             kern::layernorm_backward(pool, dn2, mid, p.ffn_norm, act_.mean2.data() + l * M,
                                      act_.rstd2.data() + l * M, dresid, g.ffn_norm, g.ffn_norm_b,
                                      M, C);
@@ -337,15 +351,15 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
             // dh is dead after swiglu_backward, so du reuses its buffer.
             float* du = dh;
             kern::swiglu_backward(pool, dh, fa, fb, dgate, du, M * F);
-            kern::linear_backward(pool, dgate, n2, p.w_gate, dn2, g.w_gate, nullptr, M, C, F, sa);
-            kern::linear_backward(pool, du, n2, p.w_up, dn2, g.w_up, nullptr, M, C, F, sa);
+            linear_back(pool, dgate, n2, p.w_gate, dn2, g.w_gate, nullptr, M, C, F);
+            linear_back(pool, du, n2, p.w_up, dn2, g.w_up, nullptr, M, C, F);
             kern::rmsnorm_backward(pool, dn2, mid, p.ffn_norm, act_.rstd2.data() + l * M, dresid,
                                    g.ffn_norm, M, C);
         }
 
         // mid = x + o(attn): dresid now holds d mid; the skip passes it on to dx.
         float* dao = zeroed(scratch_t_, M * HD);
-        kern::linear_backward(pool, dresid, ao, p.wo, dao, g.wo, g.bo, M, HD, C, sa);
+        linear_back(pool, dresid, ao, p.wo, dao, g.wo, g.bo, M, HD, C);
         float* dqkv = zeroed(scratch_b_, M * QKV);
         std::vector<float> datt(static_cast<size_t>(pool.size() * T), 0.0f);
         kern::attention_backward(pool, as, dao, qkv, qkv + HD, qkv + HD + G * D, att, dqkv,
@@ -355,7 +369,7 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
             kern::rope_apply(pool, dqkv + HD, QKV, M, T, G, D, cfg_.rope_base, true);
         }
         float* dn1 = zeroed(scratch_c_, M * C);
-        kern::linear_backward(pool, dqkv, n1, p.wqkv, dn1, g.wqkv, g.bqkv, M, C, QKV, sa);
+        linear_back(pool, dqkv, n1, p.wqkv, dn1, g.wqkv, g.bqkv, M, C, QKV);
         if (gpt2) {
             kern::layernorm_backward(pool, dn1, x, p.attn_norm, act_.mean1.data() + l * M,
                                      act_.rstd1.data() + l * M, dresid, g.attn_norm,
@@ -369,8 +383,10 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
                          gpt2 ? tensor(grads_, "position_embd.weight") : nullptr, M, T, C);
 }
 
-void load_weights(TrainModel& m, const model::GgufFile& f) {
-    for (const auto& p : m.param_info()) {
+void load_weights(TrainModel& m, const model::GgufFile& f) { load_params(m.param_info(), m.params(), f); }
+
+void load_params(const std::vector<ParamInfo>& info, std::span<float> params, const model::GgufFile& f) {
+    for (const auto& p : info) {
         const model::GgufTensorInfo* t = f.find_tensor(p.name);
         if (t == nullptr)
             throw_error(ErrorKind::Corrupt, "model '{}': tensor '{}' is missing", f.path(), p.name);
@@ -384,7 +400,7 @@ void load_weights(TrainModel& m, const model::GgufFile& f) {
             throw_error(ErrorKind::Corrupt, "model '{}': tensor '{}' has integer type {}; expected "
                         "a float or quantized weight", f.path(), p.name, core::dtype_name(dt));
         // Quantized and half rows become F32 master weights here, once.
-        float* dst = m.params().data() + p.offset;
+        float* dst = params.data() + p.offset;
         const int64_t cols = t->tensor.cols();
         for (int64_t r = 0; r < t->tensor.rows(); ++r)
             core::dequantize_row(t->tensor.dtype, t->tensor.row(r), dst + r * cols, cols);

@@ -32,6 +32,8 @@ struct TrainConfig {
     void validate();
 };
 
+class LoraAdapter;
+
 struct ParamInfo {
     std::string name;            // GGUF tensor name
     std::vector<int64_t> shape;  // PyTorch order ([out, in] for weights)
@@ -64,8 +66,13 @@ public:
     // Logits [B·T, V] of the last forward (valid until backward()).
     const float* logits() const { return act_.logits.data(); }
     void zero_grad();
-    // Accumulates d(loss · loss_scale)/dθ into grads() for the last forward with targets.
+    // Accumulates d(loss · loss_scale)/dθ into grads() for the last forward with targets. With
+    // an adapter, the weight matrices are frozen: their gradients are not computed, and the
+    // adapter's accumulate instead.
     void backward(core::ThreadPool& pool, float loss_scale = 1.0f);
+
+    // Routes every block matmul through `a` (LoRA) from now on; null detaches. Not owned.
+    void set_adapter(LoraAdapter* a) { adapter_ = a; }
 
 private:
     struct LayerParams {
@@ -92,6 +99,11 @@ private:
     LayerParams layer(std::vector<float>& buf, int64_t l);
     float* tensor(std::vector<float>& buf, const std::string& name);
     void ensure_buffers(int64_t B, int64_t T);
+    // kern::linear_forward/backward plus the adapter's update when one is attached.
+    void linear(core::ThreadPool& pool, const float* x, const float* w, const float* b, float* y,
+                int64_t M, int64_t K, int64_t N);
+    void linear_back(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
+                     float* dx, float* dw, float* db, int64_t M, int64_t K, int64_t N);
 
     TrainConfig cfg_;
     std::vector<ParamInfo> info_;
@@ -100,11 +112,14 @@ private:
     std::vector<float> scratch_a_, scratch_b_, scratch_c_, scratch_t_;
     int64_t B_ = 0, T_ = 0;
     bool have_targets_ = false;
+    LoraAdapter* adapter_ = nullptr;
 };
 
 // Sets m's weights to the tensors of the same GGUF names in f (a checkpoint or a base model),
 // converted to F32 (quantized and half types dequantized). Throws Error(Corrupt) naming a missing
 // tensor or a shape that disagrees.
 void load_weights(TrainModel& m, const model::GgufFile& f);
+// The same for any parameter list (a LoRA adapter's).
+void load_params(const std::vector<ParamInfo>& info, std::span<float> params, const model::GgufFile& f);
 
 }  // namespace lyra::train

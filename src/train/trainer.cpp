@@ -137,16 +137,31 @@ Trainer::Trainer(Recipe recipe, TrainOptions opt) : r_(std::move(recipe)), opt_(
         model_ = std::make_unique<TrainModel>(cfg);
         model_->init_random(r_.seed);
     }
-    adam_ = std::make_unique<AdamW>(*model_, AdamWOptions{.beta1 = r_.beta1, .beta2 = r_.beta2,
-                                                          .eps = 1e-8f,
-                                                          .weight_decay = r_.weight_decay,
-                                                          .decay_all = r_.decay_all});
+    if (r_.lora) {
+        lora_ = std::make_unique<LoraAdapter>(*model_, r_.lora_config);
+        lora_->init_random(r_.seed);
+        model_->set_adapter(lora_.get());
+    }
+    adam_ = std::make_unique<AdamW>(trained_info(), AdamWOptions{.beta1 = r_.beta1, .beta2 = r_.beta2,
+                                                                 .eps = 1e-8f,
+                                                                 .weight_decay = r_.weight_decay,
+                                                                 .decay_all = r_.decay_all});
     sched_ = LrSchedule{.lr = r_.lr, .min_lr = r_.min_lr, .warmup = r_.warmup, .steps = r_.steps};
     tokens_.resize(static_cast<size_t>(r_.batch * r_.context));
     targets_.resize(tokens_.size());
 }
 
+const std::vector<ParamInfo>& Trainer::trained_info() const {
+    return lora_ ? lora_->param_info() : model_->param_info();
+}
+std::span<float> Trainer::trained_params() { return lora_ ? lora_->params() : model_->params(); }
+std::span<float> Trainer::trained_grads() { return lora_ ? lora_->grads() : model_->grads(); }
+
 void Trainer::add_model(model::GgufWriter& w) const {
+    if (lora_) {
+        add_lora_adapter(w, *lora_, model_->config().arch, r_.name, base_->name, base_sha256_);
+        return;
+    }
     // A fine-tuned model keeps the base's metadata and tokenizer as they were.
     if (base_) add_base_metadata(w, base_->model->gguf(), base_->name, base_sha256_);
     add_model_to_gguf(w, *model_, base_ ? nullptr : tok_.get(), r_.name);
@@ -189,14 +204,17 @@ float Trainer::step() {
     const float lr = sched_.at(step_);
     const float inv_accum = 1.0f / static_cast<float>(r_.grad_accum);
     model_->zero_grad();
+    if (lora_) lora_->zero_grad();
     float loss = 0.0f;
     for (int64_t micro = 0; micro < r_.grad_accum; ++micro) {
+        // LoRA dropout masks follow the batch count, so a resumed run draws the same ones.
+        if (lora_) lora_->set_training(true, r_.seed ^ (sampler_->draws() * 0x9e3779b97f4a7c15ull));
         sampler_->next(tokens_.data(), targets_.data());
         loss += model_->forward(*pool_, tokens_.data(), targets_.data(), r_.batch, r_.context) * inv_accum;
         model_->backward(*pool_, inv_accum);
     }
-    clip_grad_norm(model_->grads(), r_.grad_clip);
-    adam_->update(model_->params(), model_->grads(), lr);
+    clip_grad_norm(trained_grads(), r_.grad_clip);
+    adam_->update(trained_params(), trained_grads(), lr);
     ++step_;
     last_lr_ = lr;
     train_losses_.push_back(loss);
@@ -206,6 +224,7 @@ float Trainer::step() {
 float Trainer::evaluate() {
     if (r_.val_fraction <= 0.0) return NAN;
     BatchSampler ev(*val_shard_, r_.batch, r_.context, r_.seed ^ 0xe7a1ull, "validation");
+    if (lora_) lora_->set_training(false, 0);
     double total = 0.0;
     for (int64_t i = 0; i < r_.eval_iters; ++i) {
         ev.next(tokens_.data(), targets_.data());
@@ -218,7 +237,7 @@ float Trainer::evaluate() {
 void Trainer::save_checkpoint() {
     model::GgufWriter w;
     add_model(w);
-    for (const auto& p : model_->param_info()) {
+    for (const auto& p : trained_info()) {
         w.add_tensor("opt.m." + p.name, f32_view(adam_->m().data() + p.offset, p.shape));
         w.add_tensor("opt.v." + p.name, f32_view(adam_->v().data() + p.offset, p.shape));
     }
@@ -247,8 +266,8 @@ bool Trainer::load_checkpoint() {
         // A damaged newest checkpoint falls back to the previous good one (issue 3).
         try {
             const auto f = model::GgufFile::open(path);
-            load_weights(*model_, *f);
-            for (const auto& p : model_->param_info()) {
+            load_params(trained_info(), trained_params(), *f);
+            for (const auto& p : trained_info()) {
                 for (auto [prefix, buf] : {std::pair{"opt.m.", &adam_->m()}, std::pair{"opt.v.", &adam_->v()}}) {
                     const auto* t = f->find_tensor(prefix + p.name);
                     if (t == nullptr || t->tensor.dtype != core::DType::F32 ||
@@ -283,7 +302,7 @@ bool Trainer::load_checkpoint() {
 
 TrainReport Trainer::run() {
     TrainReport rep;
-    rep.n_params = static_cast<int64_t>(model_->params().size());
+    rep.n_params = static_cast<int64_t>(trained_params().size());
     if (opt_.resume) rep.resumed = load_checkpoint();
     log(fmt::format("training '{}': {} {} params, vocab {}, {} train / {} val tokens, {} threads ({})",
                     r_.name, rep.n_params, model::arch_name(model_->config().arch), tok_->n_vocab(),
@@ -342,6 +361,7 @@ void Trainer::write_outputs(TrainReport& rep) {
     rep.sample = sample_text(*model_, *tok_, *pool_, r_.sample_prompt, r_.sample_tokens, 0.8f, r_.seed);
     CardInfo ci;
     ci.recipe = &r_;
+    if (lora_) ci.lora = &lora_->config();
     if (base_) {
         ci.base_name = base_->name;
         ci.base_sha256 = base_sha256_;

@@ -3,7 +3,8 @@
 // card. Trainer::step() is the training step, readable top to bottom.
 // Checkpoints (WORK_DIR/checkpoint.gguf, the previous good one kept as .prev) hold the model, AdamW
 // moments, the step, the batch sampler's draw count and the loss history, so --resume
-// continues bit for bit. Files are written atomically. Throws lyra::Error on bad input.
+// continues bit for bit. With [lora], the base stays frozen and only the adapter is trained,
+// checkpointed and written (a GGUF adapter file). Files are written atomically. Throws lyra::Error on bad input.
 // Not thread-safe; the Trainer owns its ThreadPool.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "model/format/gguf.h"
 #include "train/base_model.h"
 #include "train/data.h"
+#include "train/lora.h"
 #include "train/optimizer.h"
 #include "train/recipe.h"
 #include "train/train_model.h"
@@ -77,7 +79,12 @@ private:
     void prepare_data();
     void write_outputs(TrainReport& rep);
     void log(const std::string& line) const;
-    void add_model(model::GgufWriter& w) const;  // the model, plus the base's metadata if any
+    // The model plus the base's metadata if any; with LoRA, the adapter alone.
+    void add_model(model::GgufWriter& w) const;
+    // What the optimizer updates: the model's weights, or (LoRA) only the adapter's.
+    const std::vector<ParamInfo>& trained_info() const;
+    std::span<float> trained_params();
+    std::span<float> trained_grads();
 
     Recipe r_;
     TrainOptions opt_;
@@ -86,6 +93,7 @@ private:
     std::string base_sha256_;
     std::unique_ptr<model::Tokenizer> tok_;
     std::unique_ptr<TrainModel> model_;
+    std::unique_ptr<LoraAdapter> lora_;  // [lora]: trained on the frozen model_
     std::unique_ptr<AdamW> adam_;
     LrSchedule sched_;
     std::unique_ptr<TokenShard> train_shard_, val_shard_;

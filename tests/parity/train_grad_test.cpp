@@ -2,12 +2,15 @@
 // untied head), llama (tied head) and gpt2, a random-init model's loss and EVERY parameter's
 // gradient for one batch must match tests/parity/train_reference.py within 1e-4 relative
 // (max |ours - torch| / max |torch| per tensor), and 5 AdamW steps (clipping, weight-decay
-// groups) must give the same loss curve within 1e-5 relative per step.
+// groups) must give the same loss curve within 1e-5 relative per step. LoRA (llama and gpt2):
+// the loss and every A/B gradient within 1e-4 relative, the base frozen.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
+#include <span>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,6 +21,7 @@
 
 #include "core/rng.h"
 #include "core/thread_pool.h"
+#include "train/lora.h"
 #include "train/optimizer.h"
 #include "train/train_model.h"
 
@@ -45,27 +49,41 @@ struct ParityCase {
 constexpr int kSteps = 5;
 constexpr float kLr = 1e-2f, kWd = 0.1f, kClip = 1.0f;
 
-class TrainParity : public ::testing::TestWithParam<ParityCase> {};
-
-TEST_P(TrainParity, LossGradientsAndAdamWCurveMatchPyTorch) {
-    const ParityCase pc = GetParam();
-    TrainModel model(pc.cfg);
-    model.init_random(1234);
-    const TrainConfig& cfg = model.config();
+std::vector<Batch> random_batches(const TrainConfig& cfg, int64_t B, int64_t T) {
     lyra::core::Rng rng(99);
     std::vector<Batch> batches(kSteps);
     for (auto& b : batches) {
-        for (int64_t i = 0; i < pc.B * pc.T; ++i) {
+        for (int64_t i = 0; i < B * T; ++i) {
             b.tokens.push_back(static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(cfg.n_vocab)));
             b.targets.push_back(static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(cfg.n_vocab)));
         }
         b.targets[3] = -1;  // one ignored position
     }
+    return batches;
+}
 
-    const fs::path dir = fs::temp_directory_path() /
-                         ("lyra_train_parity_" + std::to_string(::getpid()) + "_" +
-                          std::string(lyra::model::arch_name(cfg.arch)) + (cfg.tied_output ? "_tied" : ""));
+fs::path scratch_dir(const std::string& tag) {
+    const fs::path dir = fs::temp_directory_path() / ("lyra_train_parity_" + std::to_string(::getpid()) + "_" + tag);
     fs::create_directories(dir);
+    return dir;
+}
+
+void write_floats(const fs::path& path, std::span<const float> v) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+}
+
+std::vector<float> read_floats(const fs::path& path, size_t n) {
+    std::vector<float> v(n);
+    std::ifstream f(path, std::ios::binary);
+    f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(float)));
+    EXPECT_TRUE(f.good()) << path << " too short";
+    return v;
+}
+
+// The manifest train_reference.py reads: config, parameter layout, batches, AdamW settings.
+nlohmann::json manifest(const TrainModel& model, const std::vector<Batch>& batches, int64_t B, int64_t T) {
+    const TrainConfig& cfg = model.config();
     nlohmann::json man;
     man["config"] = {{"arch", lyra::model::arch_name(cfg.arch)}, {"n_vocab", cfg.n_vocab},
                      {"n_embd", cfg.n_embd},  {"n_layer", cfg.n_layer},
@@ -75,48 +93,61 @@ TEST_P(TrainParity, LossGradientsAndAdamWCurveMatchPyTorch) {
     for (const auto& p : model.param_info())
         man["params"].push_back({{"name", p.name}, {"shape", p.shape}, {"decay", p.is_matrix}});
     for (const auto& b : batches) man["batches"].push_back({{"tokens", b.tokens}, {"targets", b.targets}});
-    man["B"] = pc.B;
-    man["T"] = pc.T;
+    man["B"] = B;
+    man["T"] = T;
     man["steps"] = kSteps;
     man["adamw"] = {{"lr", kLr}, {"beta1", 0.9}, {"beta2", 0.95}, {"eps", 1e-8},
                     {"weight_decay", kWd}, {"grad_clip", kClip}};
+    return man;
+}
+
+// Writes the manifest and params.bin, runs the reference, returns its result.json.
+nlohmann::json run_reference(const fs::path& dir, const nlohmann::json& man, const TrainModel& model) {
     std::ofstream(dir / "manifest.json") << man.dump();
-    {
-        std::ofstream f(dir / "params.bin", std::ios::binary);
-        f.write(reinterpret_cast<const char*>(model.params().data()),
-                static_cast<std::streamsize>(model.params().size() * sizeof(float)));
-    }
+    write_floats(dir / "params.bin", model.params());
     const std::string cmd = env_or("LYRA_PYTHON", "/usr/bin/python3") + " " +
                             env_or("LYRA_SOURCE_DIR", ".") + "/tests/parity/train_reference.py " +
                             dir.string();
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << "reference failed; reproduce with: " << cmd;
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "reference failed; reproduce with: " << cmd;
+    return nlohmann::json::parse(std::ifstream(dir / "result.json"));
+}
 
-    lyra::core::ThreadPool pool(pc.threads);
-    model.zero_grad();
-    const float loss = model.forward(pool, batches[0].tokens.data(), batches[0].targets.data(), pc.B, pc.T);
-    model.backward(pool);
-    const auto ref = nlohmann::json::parse(std::ifstream(dir / "result.json"));
-    const float ref_loss = ref["loss"].get<float>();
-    EXPECT_NEAR(loss, ref_loss, 1e-4f * std::fabs(ref_loss)) << "batch-0 loss";
-
-    std::vector<float> ref_grads(model.grads().size());
-    {
-        std::ifstream f(dir / "grads.bin", std::ios::binary);
-        f.read(reinterpret_cast<char*>(ref_grads.data()),
-               static_cast<std::streamsize>(ref_grads.size() * sizeof(float)));
-        ASSERT_TRUE(f.good()) << "grads.bin too short";
-    }
+// Max |ours - ref| / max |ref| over each tensor; fails on any above 1e-4. Returns the worst.
+double compare_grads(const std::vector<lyra::train::ParamInfo>& info, std::span<const float> ours,
+                     const std::vector<float>& ref) {
     double worst = 0.0;
-    for (const auto& p : model.param_info()) {
+    for (const auto& p : info) {
         double max_diff = 0.0, max_ref = 0.0;
         for (size_t i = p.offset; i < p.offset + p.numel; ++i) {
-            max_diff = std::max(max_diff, std::fabs(static_cast<double>(model.grads()[i]) - static_cast<double>(ref_grads[i])));
-            max_ref = std::max(max_ref, std::fabs(static_cast<double>(ref_grads[i])));
+            max_diff = std::max(max_diff, std::fabs(static_cast<double>(ours[i]) - static_cast<double>(ref[i])));
+            max_ref = std::max(max_ref, std::fabs(static_cast<double>(ref[i])));
         }
         const double rel = max_diff / std::max(max_ref, 1e-12);
         worst = std::max(worst, rel);
         EXPECT_LT(rel, 1e-4) << p.name << ": max diff " << max_diff << ", max |grad| " << max_ref;
     }
+    return worst;
+}
+
+class TrainParity : public ::testing::TestWithParam<ParityCase> {};
+
+TEST_P(TrainParity, LossGradientsAndAdamWCurveMatchPyTorch) {
+    const ParityCase pc = GetParam();
+    TrainModel model(pc.cfg);
+    model.init_random(1234);
+    const TrainConfig& cfg = model.config();
+    const std::vector<Batch> batches = random_batches(cfg, pc.B, pc.T);
+    const fs::path dir = scratch_dir(std::string(lyra::model::arch_name(cfg.arch)) + (cfg.tied_output ? "_tied" : ""));
+    const auto ref = run_reference(dir, manifest(model, batches, pc.B, pc.T), model);
+
+    lyra::core::ThreadPool pool(pc.threads);
+    model.zero_grad();
+    const float loss = model.forward(pool, batches[0].tokens.data(), batches[0].targets.data(), pc.B, pc.T);
+    model.backward(pool);
+    const float ref_loss = ref["loss"].get<float>();
+    EXPECT_NEAR(loss, ref_loss, 1e-4f * std::fabs(ref_loss)) << "batch-0 loss";
+    const double worst = compare_grads(model.param_info(), model.grads(),
+                                       read_floats(dir / "grads.bin", model.grads().size()));
     std::printf("[parity] %s%s: loss %.7f vs %.7f, worst grad rel diff %.3g\n",
                 lyra::model::arch_name(cfg.arch), cfg.tied_output ? " tied" : "", static_cast<double>(loss),
                 static_cast<double>(ref_loss), worst);
@@ -159,6 +190,62 @@ INSTANTIATE_TEST_SUITE_P(Arches, TrainParity,
                              const auto& c = param_info.param.cfg;
                              return std::string(lyra::model::arch_name(c.arch)) +
                                     (c.tied_output ? "Tied" : "Untied") + std::to_string(c.n_head_kv);
+                         });
+
+
+// LoRA: every A/B gradient of an adapter on all block matrices (random A and B, so neither
+// gradient is trivially zero) matches PyTorch's gradient through W + scale·B·A within 1e-4
+// relative, and the frozen base matrices get no gradient.
+class LoraParity : public ::testing::TestWithParam<ParityCase> {};
+
+TEST_P(LoraParity, LossAndAdapterGradientsMatchPyTorch) {
+    const ParityCase pc = GetParam();
+    TrainModel model(pc.cfg);
+    model.init_random(1234);
+    const TrainConfig& cfg = model.config();
+    const bool gpt2 = cfg.arch == lyra::model::Arch::Gpt2;
+    const lyra::train::LoraConfig lc{
+        .rank = 3, .alpha = 6.0f, .dropout = 0.0f,
+        .targets = gpt2 ? std::vector<std::string>{"attn_qkv", "attn_output", "ffn_up", "ffn_down"}
+                        : std::vector<std::string>{"attn_q", "attn_k", "attn_v", "attn_output",
+                                                   "ffn_up", "ffn_gate", "ffn_down"}};
+    lyra::train::LoraAdapter lora(model, lc);
+    lyra::core::Rng rng(7);
+    for (float& v : lora.params()) v = rng.normal() * 0.1f;
+    const std::vector<Batch> batches = random_batches(cfg, pc.B, pc.T);
+
+    const fs::path dir = scratch_dir(std::string("lora_") + lyra::model::arch_name(cfg.arch));
+    nlohmann::json man = manifest(model, batches, pc.B, pc.T);
+    man["lora"]["scale"] = lora.scale();
+    for (const auto& p : lora.param_info()) man["lora"]["params"].push_back({{"name", p.name}, {"shape", p.shape}});
+    write_floats(dir / "lora.bin", lora.params());
+    const auto ref = run_reference(dir, man, model);
+
+    lyra::core::ThreadPool pool(pc.threads);
+    model.set_adapter(&lora);
+    model.zero_grad();
+    lora.zero_grad();
+    const float loss = model.forward(pool, batches[0].tokens.data(), batches[0].targets.data(), pc.B, pc.T);
+    model.backward(pool);
+    const float ref_loss = ref["loss"].get<float>();
+    EXPECT_NEAR(loss, ref_loss, 1e-4f * std::fabs(ref_loss)) << "batch-0 loss";
+    const double worst = compare_grads(lora.param_info(), lora.grads(),
+                                       read_floats(dir / "lora_grads.bin", lora.grads().size()));
+    for (const auto& p : model.param_info()) {
+        if (!p.is_matrix) continue;
+        const auto g = model.grads().subspan(p.offset, p.numel);
+        EXPECT_TRUE(std::all_of(g.begin(), g.end(), [](float v) { return v == 0.0f; })) << p.name << " is frozen";
+    }
+    std::printf("[parity] lora %s: %zu tensors, loss %.7f vs %.7f, worst A/B grad rel diff %.3g\n",
+                lyra::model::arch_name(cfg.arch), lora.param_info().size(), static_cast<double>(loss),
+                static_cast<double>(ref_loss), worst);
+    fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Arches, LoraParity,
+                         ::testing::Values(ParityCase{llama_gqa(), 3, 8, 2}, ParityCase{gpt2(), 3, 8, 2}),
+                         [](const auto& param_info) {
+                             return std::string(lyra::model::arch_name(param_info.param.cfg.arch));
                          });
 
 }  // namespace

@@ -7,6 +7,8 @@ DIR/params.bin (float32 parameters concatenated in manifest order), written by
 tests/parity/train_grad_test.cpp. Writes DIR/grads.bin (the gradient of the mean cross-entropy
 of batch 0, same order) and DIR/result.json ({"loss": batch-0 loss, "losses": the loss of each
 of the AdamW steps, one batch per step}).
+With a "lora" entry in the manifest (scale, A/B names and shapes) and DIR/lora.bin, it writes
+instead the loss and the gradients of the LoRA A/B tensors (DIR/lora_grads.bin), base frozen.
 
 The model is written from the architecture's definition, not from Lyra's code:
   llama: RMSNorm, interleaved-pair RoPE (GGUF layout), causal GQA attention, SwiGLU FFN.
@@ -92,6 +94,31 @@ def forward(cfg, P, tokens, targets):
     return F.cross_entropy(logits.view(B * T, -1), targets.view(-1), ignore_index=-1)
 
 
+def lora_gradients(d, man, cfg, P, batch):
+    """LoRA: W_eff = W + scale * B @ A for every adapted W (the merged form, not Lyra's factored
+    one). Writes the loss and the gradients of every A and B (DIR/lora.bin order) to
+    DIR/lora_grads.bin."""
+    flat = np.fromfile(f"{d}/lora.bin", dtype=np.float32)
+    L, order, off = {}, [], 0
+    for spec in man["lora"]["params"]:
+        n = int(np.prod(spec["shape"]))
+        L[spec["name"]] = torch.tensor(flat[off:off + n].reshape(spec["shape"]), requires_grad=True)
+        order.append(spec["name"])
+        off += n
+    assert off == flat.size, "lora.bin size disagrees with the manifest"
+    s = man["lora"]["scale"]
+    E = {n: t.detach() for n, t in P.items()}
+    for n in order:
+        if n.endswith(".lora_a"):
+            w = n[: -len(".lora_a")]
+            E[w] = E[w] + s * (L[w + ".lora_b"] @ L[n])
+    loss = forward(cfg, E, *batch)
+    loss.backward()
+    np.concatenate([L[n].grad.numpy().ravel() for n in order]).astype(np.float32).tofile(
+        f"{d}/lora_grads.bin")
+    json.dump({"loss": float(loss)}, open(f"{d}/result.json", "w"))
+
+
 def main():
     d = sys.argv[1]
     man = json.load(open(f"{d}/manifest.json"))
@@ -108,6 +135,8 @@ def main():
     batches = [(torch.tensor(b["tokens"]).view(B, T), torch.tensor(b["targets"]).view(B, T))
                for b in man["batches"]]
 
+    if "lora" in man:
+        return lora_gradients(d, man, cfg, P, batches[0])
     loss = forward(cfg, P, *batches[0])
     loss.backward()
     grads = np.concatenate([P[n].grad.numpy().ravel() for n, _ in order]).astype(np.float32)

@@ -5,6 +5,9 @@
 // inference engine computes it (the weights were really loaded), the fine-tuned validation loss on
 // the new corpus ends well below the base's, and the output keeps the base's tokenizer and
 // records its name and sha256. A quantized base trains from its dequantized weights.
+// LoRA: an adapter on the frozen base lowers the validation loss on the new corpus, resumes
+// exactly, gives the same logits unmerged (training model) as merged (inference engine), and bad
+// adapter files are single errors with no output written.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,6 +26,7 @@
 #include "model/tokenizer/char_vocab.h"
 #include "model/model.h"
 #include "model/quantize.h"
+#include "train/lora.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
 
@@ -204,6 +208,161 @@ TEST_F(FineTuneTest, QuantizedBaseTrainsFromItsDequantizedWeights) {
     const double want = inference_loss(*q, ft.last_tokens(), ft.last_targets(), 8, 32);
     EXPECT_NEAR(static_cast<double>(first), want, 1e-2 * want);
     EXPECT_TRUE(ft.run().finished);
+}
+
+
+std::string lora_table(const std::string& extra = "") {
+    return "[lora]\nrank = 4\nalpha = 8\ndropout = 0.05\ntargets = [\"attn_q\", \"attn_k\", \"attn_v\", "
+           "\"attn_output\", \"ffn_up\", \"ffn_gate\", \"ffn_down\"]\n" + extra;
+}
+
+// Measured (2026-11-29, same base as above): the base's validation loss on the jigs 5.83, with the
+// LoRA adapter (rank 4 on all 7 block matrices, 100 steps, lr 1e-2) 4.79 — less than full
+// fine-tuning's 2.80, as the frozen embeddings know few of ABC's characters. The margin 0.5 fails
+// if the adapter learns nothing (B starts at zero, so the adapted model starts as the base).
+TEST_F(FineTuneTest, LoraAdapterLearnsTheNewCorpusOnAFrozenBase) {
+    constexpr double kMargin = 0.5;
+    const std::string base = train_base(100);
+    std::string toml = finetune_recipe(base, 100) + lora_table();
+    toml.replace(toml.find("lr = 3e-3"), 9, "lr = 1e-2");
+    Trainer ft(parse_recipe_string(toml, "lora.toml"), quiet());
+    const float base_val = ft.evaluate();
+    const float first = ft.step();
+    const auto base_model = lyra::model::Model::load(base);
+    // Dropout changes the first batch's loss, so compare with a generous bound only here.
+    const double want = inference_loss(*base_model, ft.last_tokens(), ft.last_targets(), 8, 32);
+    EXPECT_NEAR(static_cast<double>(first), want, 0.05 * want);
+    const auto rep = ft.run();
+    ASSERT_TRUE(rep.finished);
+    const float lora_val = rep.eval_losses.back();
+    std::printf("[lora] base val loss on the jigs %.4f, with the adapter %.4f (%lld adapter params)\n",
+                static_cast<double>(base_val), static_cast<double>(lora_val), static_cast<long long>(rep.n_params));
+    EXPECT_LT(static_cast<double>(lora_val), static_cast<double>(base_val) - kMargin);
+
+    // The adapter file: llama.cpp's keys and tensor names, nothing of the base.
+    const auto f = lyra::model::GgufFile::open(rep.model_path);
+    EXPECT_EQ(f->get_string("general.type"), "adapter");
+    EXPECT_EQ(f->get_string("adapter.type"), "lora");
+    EXPECT_EQ(f->get_float("adapter.lora.alpha"), 8.0);
+    ASSERT_NE(f->find_tensor("blk.1.ffn_gate.weight.lora_b"), nullptr);
+    EXPECT_EQ(f->find_tensor("blk.1.ffn_gate.weight.lora_a")->tensor.dim(0), 4);
+    EXPECT_EQ(f->find_tensor("token_embd.weight"), nullptr);
+
+    // Base + adapter (the factored training forward) vs the merged model in the inference engine.
+    const std::string merged = path("merged.gguf");
+    EXPECT_EQ(merge_lora(base, rep.model_path, 1.0f, merged), 14);
+    const auto m = lyra::model::Model::load(merged);
+    const std::vector<int32_t> ids = ft.tokenizer().encode("X:1\nT:Jig\nK:G\n|:GAB", false, false);
+    lyra::core::ThreadPool pool(1);
+    lyra::model::Session sess(*m);
+    std::vector<float> logits;
+    m->forward(sess, ids, pool, logits, true);
+    ft.model().forward(pool, ids.data(), nullptr, 1, static_cast<int64_t>(ids.size()));
+    double max_diff = 0.0;
+    for (size_t i = 0; i < logits.size(); ++i)
+        max_diff = std::max(max_diff, std::fabs(static_cast<double>(logits[i] - ft.model().logits()[i])));
+    std::printf("[lora] base + adapter vs merged: max |logit diff| %.3g over %zu logits\n", max_diff, logits.size());
+    EXPECT_LT(max_diff, 1e-4);
+    // --lora at load time is the same merge.
+    const auto applied = load_model_with_lora(base, rep.model_path, 1.0f);
+    lyra::model::Session s2(*applied);
+    std::vector<float> logits2;
+    applied->forward(s2, ids, pool, logits2, true);
+    EXPECT_EQ(logits, logits2);
+}
+
+TEST_F(FineTuneTest, LoraRunResumesWithIdenticalLosses) {
+    const std::string base = train_base(5);
+    const std::string toml = finetune_recipe(base, 8) + lora_table();
+    auto recipe = [&](bool with_ckpt) {
+        std::string t = toml;
+        if (with_ckpt) t.replace(t.find("threads = 1\n"), 12, "threads = 1\ncheckpoint_interval = 2\n");
+        return parse_recipe_string(t, "lora.toml");
+    };
+    const auto full = Trainer(recipe(false), quiet()).run();
+    TrainOptions stop = quiet();
+    stop.stop_after = 5;
+    Trainer(recipe(true), stop).run();
+    TrainOptions resume = quiet();
+    resume.resume = true;
+    const auto resumed = Trainer(recipe(true), resume).run();
+    EXPECT_TRUE(resumed.resumed);
+    EXPECT_EQ(resumed.train_losses, full.train_losses);
+}
+
+TEST_F(FineTuneTest, LoraRecipeErrorsNameTheKey) {
+    const std::string base = train_base(1);
+    auto e = expect_error([&] {
+        std::string t = finetune_recipe(base, 1) + lora_table();
+        t.replace(t.find("base = "), 0, "n_embd = 32\nn_layer = 1\nn_head = 4\n#");  // from scratch
+        parse_recipe_string(t, "t.toml");
+    });
+    EXPECT_TRUE(names(e, "[lora] needs a base model")) << e.what();
+    e = expect_error([&] { parse_recipe_string(finetune_recipe(base, 1) + lora_table("scale = 2\n"), "t.toml"); });
+    EXPECT_TRUE(names(e, "lora.scale: unknown key")) << e.what();
+    e = expect_error([&] {
+        std::string t = finetune_recipe(base, 1) + lora_table();
+        t.replace(t.find("\"ffn_down\""), 10, "\"attn_qkv\"");
+        Trainer(parse_recipe_string(t, "t.toml"), quiet());
+    });
+    EXPECT_EQ(e.kind(), lyra::ErrorKind::InvalidArgument);
+    EXPECT_TRUE(names(e, "lora.targets: 'attn_qkv'") && names(e, "ffn_gate")) << e.what();
+}
+
+// Writes an adapter file with the given tensors (all f32 zeros of the given shapes).
+void write_adapter(const std::string& path, const std::string& arch,
+                   const std::vector<std::pair<std::string, std::vector<int64_t>>>& tensors,
+                   const std::string& type = "adapter") {
+    lyra::model::GgufWriter w;
+    w.set_string("general.architecture", arch);
+    w.set_string("general.type", type);
+    w.set_string("adapter.type", "lora");
+    w.set_f32("adapter.lora.alpha", 8.0f);
+    std::vector<float> zeros(4096, 0.0f);
+    for (const auto& [name, shape] : tensors) {
+        lyra::core::Tensor t;
+        for (int64_t d : shape) t.shape[static_cast<size_t>(t.n_dims++)] = d;
+        t.data = zeros.data();
+        w.add_tensor(name, t);
+    }
+    w.write(path);
+}
+
+TEST_F(FineTuneTest, BadAdapterFilesAreOneClearErrorAndWriteNothing) {
+    const std::string base = train_base(1);  // llama, width 32, 2 layers, kv width 16
+    struct Case {
+        const char* what;
+        std::string arch, type;
+        std::vector<std::pair<std::string, std::vector<int64_t>>> tensors;
+        lyra::ErrorKind kind;
+        const char* message;
+    };
+    const std::vector<Case> cases = {
+        {"unknown tensor", "llama", "adapter",
+         {{"blk.7.attn_q.weight.lora_a", {4, 32}}, {"blk.7.attn_q.weight.lora_b", {32, 4}}},
+         lyra::ErrorKind::Corrupt, "adapts 'blk.7.attn_q.weight', which is not a weight matrix"},
+        {"shapes disagree", "llama", "adapter",
+         {{"blk.0.attn_k.weight.lora_a", {4, 32}}, {"blk.0.attn_k.weight.lora_b", {32, 4}}},
+         lyra::ErrorKind::Corrupt, "'blk.0.attn_k.weight' is [16, 32] in the base"},
+        {"half a pair", "llama", "adapter", {{"blk.0.attn_q.weight.lora_a", {4, 32}}},
+         lyra::ErrorKind::Corrupt, "only one of .lora_a and .lora_b"},
+        {"not a lora tensor", "llama", "adapter", {{"blk.0.attn_q.weight", {32, 32}}},
+         lyra::ErrorKind::Corrupt, "not a .lora_a or .lora_b tensor"},
+        {"a model, not an adapter", "llama", "model", {{"blk.0.attn_q.weight.lora_a", {4, 32}}},
+         lyra::ErrorKind::Corrupt, "not a LoRA adapter"},
+        {"another architecture", "gpt2", "adapter", {{"blk.0.attn_q.weight.lora_a", {4, 32}}},
+         lyra::ErrorKind::Unsupported, "made for architecture 'gpt2'"},
+    };
+    for (const Case& c : cases) {
+        write_adapter(path("bad.gguf"), c.arch, c.tensors, c.type);
+        const auto e = expect_error([&] { merge_lora(base, path("bad.gguf"), 1.0f, path("out.gguf")); });
+        EXPECT_EQ(e.kind(), c.kind) << c.what << ": " << e.what();
+        EXPECT_TRUE(names(e, c.message) && names(e, path("bad.gguf"))) << c.what << ": " << e.what();
+        EXPECT_FALSE(fs::exists(path("out.gguf"))) << c.what;
+        EXPECT_THROW(load_model_with_lora(base, path("bad.gguf"), 1.0f), lyra::Error) << c.what;
+    }
+    const auto e = expect_error([&] { merge_lora(base, path("missing.gguf"), 1.0f, path("out.gguf")); });
+    EXPECT_EQ(e.kind(), lyra::ErrorKind::NotFound) << e.what();
 }
 
 }  // namespace
