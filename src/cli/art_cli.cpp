@@ -6,12 +6,15 @@
 
 #include "core/thread_pool.h"
 #include "generate/result_json.h"
+#include "server/remote.h"
 #include "studio/gallery.h"
 
 namespace lyra::cli {
 
 void add_common_art_flags(CLI::App* sub, ArtCliState& st) {
-    sub->add_option("-m,--model", st.model, "GGUF model (default: the form's embedded model)");
+    sub->add_option("-m,--model", st.model,
+                    "GGUF model (default: the form's embedded model), or openai:MODEL@URL for a "
+                    "remote lyra serve");
     sub->add_option("--seed", st.seed, "random seed (default 0); same seed, same work");
     sub->add_option("--threads", st.threads, "worker threads (default: all cores)");
     sub->add_option("-n", st.n, "candidates to generate; the critics keep the best (1-64)");
@@ -26,7 +29,7 @@ void add_common_art_flags(CLI::App* sub, ArtCliState& st) {
                   "do not record the work in the gallery (as LYRA_GALLERY=off)");
 }
 
-art::ArtResult run_art_command(const art::ArtFn& fn, ArtCliState& st) {
+art::ArtResult run_art_command(std::string_view form, const art::ArtFn& fn, ArtCliState& st) {
     auto& r = st.request;
     if (st.model) r["model"] = *st.model;
     if (st.seed) r["seed"] = *st.seed;
@@ -40,10 +43,16 @@ art::ArtResult run_art_command(const art::ArtFn& fn, ArtCliState& st) {
     const int threads = st.threads && *st.threads > 0
                             ? *st.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    core::ThreadPool pool(threads);
-    art::ModelCache models;
-    art::Context ctx{.pool = &pool, .models = &models, .out_dir = st.out_dir};
-    art::ArtResult result = fn(r, ctx);
+    art::ArtResult result;
+    if (st.model && server::is_remote_model(*st.model)) {
+        // The remote `lyra serve` runs the form, constraints and critics next to its model.
+        result = server::remote_art(server::parse_remote_model(*st.model), form, r, st.out_dir);
+    } else {
+        core::ThreadPool pool(threads);
+        art::ModelCache models;
+        art::Context ctx{.pool = &pool, .models = &models, .out_dir = st.out_dir};
+        result = fn(r, ctx);
+    }
     if (!st.no_gallery) studio::record_in_gallery(result, "cli");
     print_art_result(result, st.json);
     return result;

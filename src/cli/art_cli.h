@@ -34,7 +34,9 @@ void add_common_art_flags(CLI::App* sub, ArtCliState& st);
 // Merges the common flags into st.request, runs `fn` with a thread pool and model cache of its
 // own, records the work in the gallery (studio/gallery.h; a recording failure only warns) and
 // prints the result with its gallery_id. Throws lyra::Error on failure (main() reports it).
-art::ArtResult run_art_command(const art::ArtFn& fn, ArtCliState& st);
+// With -m openai:MODEL@URL the work is made by that remote `lyra serve`'s POST /v1/art/{form}
+// (server/remote.h) and its artifacts are downloaded into -o.
+art::ArtResult run_art_command(std::string_view form, const art::ArtFn& fn, ArtCliState& st);
 
 // Prints a result the way every art command does: --json -> the result object on one line;
 // otherwise the text, then "wrote <path>" per file on stderr.

@@ -17,6 +17,7 @@
 #include "generate/result_json.h"
 #include "model/model.h"
 #include "train/lora.h"
+#include "server/remote.h"
 
 namespace lyra::cli {
 
@@ -68,6 +69,36 @@ void write_stdout(std::string_view s) {
     std::fflush(stdout);
 }
 
+// Prints candidates the way a local run does when it does not stream: separated by "---".
+void print_candidates(const gen::GenerateResult& r) {
+    for (size_t i = 0; i < r.candidates.size(); ++i) {
+        if (i > 0) write_stdout("\n---\n");
+        write_stdout(r.candidates[i].text);
+    }
+    write_stdout("\n");
+}
+
+// -m openai:MODEL@URL: the remote writes the text (server/remote.h); it arrives whole.
+void run_remote(const GenerateFlags& f, bool constrained) {
+    const server::RemoteModel remote = server::parse_remote_model(f.model);
+    if (constrained) {
+        throw_error(ErrorKind::Unsupported, "--grammar/--regex/--json-schema: not available with the "
+                    "remote model '{}'; they run token by token next to a local model",
+                    remote.spec());
+    }
+    if (!f.lora.empty()) {
+        throw_error(ErrorKind::Unsupported, "--lora: not available with the remote model '{}'; merge "
+                    "the adapter (lyra model merge) and serve the merged model there",
+                    remote.spec());
+    }
+    const gen::GenerateResult r = server::remote_generate(remote, f.prompt, f.opt);
+    if (f.json) {
+        write_stdout(gen::dump_json(gen::result_to_json(r, f.opt, remote.spec())) + "\n");
+        return;
+    }
+    print_candidates(r);
+}
+
 void run_generate(GenerateFlags& f) {
     // Constrained decoding (issue #4): the grammar is compiled before the model loads, so a
     // bad grammar fails fast.
@@ -94,6 +125,7 @@ void run_generate(GenerateFlags& f) {
     }
     if (f.model.empty()) f.model = gen::default_model_path();
     if (!f.seed_given) f.opt.seed = std::random_device{}();  // recorded in --json output
+    if (server::is_remote_model(f.model)) return run_remote(f, n_constraints > 0);
 
     const auto model = f.lora.empty() ? model::Model::load(f.model)
                                       : train::load_model_with_lora(f.model, f.lora, f.lora_scale);
@@ -129,12 +161,7 @@ void run_generate(GenerateFlags& f) {
         write_stdout(gen::dump_json(gen::result_to_json(r, f.opt, f.model)) + "\n");
         return;
     }
-    if (!stream) {
-        for (size_t i = 0; i < r.candidates.size(); ++i) {
-            if (i > 0) write_stdout("\n---\n");
-            write_stdout(r.candidates[i].text);
-        }
-    }
+    if (!stream) return print_candidates(r);
     write_stdout("\n");
 }
 
@@ -146,7 +173,8 @@ void add_generate_command(CLI::App& app) {
     auto& o = f->opt;
     o.max_tokens = 128;
     cmd->add_option("-m,--model", f->model, "GGUF model (default: the shipped " +
-                                                std::string(gen::kDefaultModelFile) + ")");
+                                                std::string(gen::kDefaultModelFile) +
+                                                "), or openai:MODEL@URL for a remote server");
     cmd->add_option("-p,--prompt", f->prompt, "Text to continue")->required();
     cmd->add_option("--max-tokens", o.max_tokens, "New tokens per candidate, at most")
         ->check(at_least(1))

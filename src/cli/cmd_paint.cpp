@@ -221,7 +221,7 @@ void add_paint_command(CLI::App& app) {
         if (cmd->count("--size")) r["size"] = f->size;
         if (cmd->count("--length")) r["length"] = f->length;
         if (cmd->count("--reference")) r["reference"] = f->reference;
-        run_art_command(art::visual::paint, f->st);
+        run_art_command("paint", art::visual::paint, f->st);
     });
 }
 

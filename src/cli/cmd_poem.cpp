@@ -92,7 +92,7 @@ void run_poem(PoemFlags& f, CLI::App* cmd) {
     if (cmd->count("--title")) r["title"] = f.title;
     if (cmd->count("--acrostic")) r["acrostic"] = f.acrostic;
     if (cmd->count("--rhyme")) r["rhyme"] = f.rhyme;
-    run_art_command(art::poetry::write_poem, f.st);
+    run_art_command("poem", art::poetry::write_poem, f.st);
 }
 
 void run_eval(PoemFlags& f) {

@@ -39,7 +39,7 @@ void add_story_command(CLI::App& app) {
         if (!f->from_outline.empty()) r["from_outline"] = f->from_outline;
         if (f->length) r["length"] = *f->length;
         if (f->acts) r["acts"] = *f->acts;
-        run_art_command(art::story::run_story, f->st);
+        run_art_command("story", art::story::run_story, f->st);
     });
 }
 

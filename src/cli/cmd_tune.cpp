@@ -45,7 +45,7 @@ void run_tune_cmd(TuneFlags& f, CLI::App* cmd) {
     if (cmd->count("--bars")) r["bars"] = f.bars;
     if (cmd->count("--tempo")) r["tempo"] = f.tempo;
     if (f.chords) r["chords"] = true;
-    run_art_command(art::music::run_tune, f.st);
+    run_art_command("tune", art::music::run_tune, f.st);
 }
 
 void run_eval(TuneFlags& f) {

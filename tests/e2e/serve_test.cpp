@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "serve_process.h"
 
 namespace lyra::e2e {
 namespace {
@@ -32,125 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Args = std::vector<std::string>;
-
-const char* kModel = "tiny-shakespeare-char";
-const char* kModel2 = "random-llama";
-
-// The models directory every server in this file serves: the shipped model (linked) and a
-// random-init llama with a long context (made once with `lyra model init`).
-const fs::path& models_dir() {
-    static std::unique_ptr<TempDir> dir = [] {
-        auto d = std::make_unique<TempDir>();
-        fs::create_symlink(shipped_model(), d->path() / (std::string(kModel) + ".gguf"));
-        const Args args = {"model", "init", "--arch", "llama", "--dim", "64", "--layers", "2",
-                           "--heads", "2", "--ctx", "2048", "--tokenizer", shipped_model(), "-o",
-                           (d->path() / (std::string(kModel2) + ".gguf")).string()};
-        const RunResult r = run_lyra(args);
-        EXPECT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
-        return d;
-    }();
-    return dir->path();
-}
-
-// A running `lyra serve`; SIGKILLed if the test did not stop it. It records art in `gallery`
-// (an SQLite file path) when one is given, else not at all.
-class ServeProcess {
-public:
-    explicit ServeProcess(const Args& extra, const std::string& gallery = "")
-        : out_dir_(std::make_unique<TempDir>()) {
-        Args args = {"serve", "--port", "0", "--threads", "2", "--models", models_dir().string(),
-                     "--out-dir", (out_dir_->path() / "files").string()};
-        if (gallery.empty()) args.push_back("--no-gallery");
-        args.insert(args.end(), extra.begin(), extra.end());
-        // The environment, with LYRA_GALLERY pointing at the test's gallery when it has one.
-        std::vector<std::string> env_strings;
-        for (char** e = environ; *e != nullptr; ++e) {
-            if (std::string_view(*e).rfind("LYRA_GALLERY=", 0) != 0) env_strings.emplace_back(*e);
-        }
-        env_strings.push_back("LYRA_GALLERY=" + (gallery.empty() ? std::string("off") : gallery));
-        std::vector<char*> envp;
-        for (auto& e : env_strings) envp.push_back(e.data());
-        envp.push_back(nullptr);
-        int fds[2];
-        if (pipe(fds) != 0) {
-            ADD_FAILURE() << "pipe failed";
-            return;
-        }
-        err_path_ = (out_dir_->path() / "stderr").string();
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-        posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        std::vector<char*> argv;
-        const std::string bin = lyra_bin();
-        argv.push_back(const_cast<char*>(bin.c_str()));
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) {
-            ADD_FAILURE() << "cannot start " << bin;
-            pid_ = -1;
-        }
-        posix_spawn_file_actions_destroy(&fa);
-        close(fds[1]);
-        // "lyra serve: listening on http://127.0.0.1:PORT\n"
-        std::string line;
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
-            pollfd p{fds[0], POLLIN, 0};
-            if (poll(&p, 1, 200) <= 0) continue;
-            char buf[256];
-            const ssize_t n = read(fds[0], buf, sizeof buf);
-            if (n <= 0) break;
-            line.append(buf, static_cast<size_t>(n));
-        }
-        close(fds[0]);
-        const auto colon = line.rfind(':');
-        if (line.find("listening on http://127.0.0.1:") == std::string::npos ||
-            colon == std::string::npos) {
-            ADD_FAILURE() << "server did not start: '" << line << "'\n" << stderr_text();
-            return;
-        }
-        port_ = std::stoi(line.substr(colon + 1));
-    }
-    ~ServeProcess() {
-        if (pid_ > 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-
-    bool ok() const { return port_ > 0; }
-    int port() const { return port_; }
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    pid_t pid() const { return pid_; }
-    fs::path files_dir() const { return out_dir_->path() / "files"; }
-    std::string stderr_text() const { return read_all(err_path_); }
-
-    // Sends `sig` and waits up to `timeout` for the exit; returns the exit code (-1: still
-    // running, then killed).
-    int stop(int sig, std::chrono::seconds timeout) {
-        if (pid_ <= 0) return -1;
-        kill(pid_, sig);
-        const auto until = std::chrono::steady_clock::now() + timeout;
-        int status = 0;
-        while (std::chrono::steady_clock::now() < until) {
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return -1;
-    }
-
-private:
-    std::unique_ptr<TempDir> out_dir_;
-    std::string err_path_;
-    pid_t pid_ = -1;
-    int port_ = -1;
-};
 
 struct Http {
     int status = 0;

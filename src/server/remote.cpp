@@ -1,0 +1,246 @@
+// Remote models over HTTP (remote.h). cpp-httplib's client stays inside this file.
+#include "server/remote.h"
+
+#include <httplib.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "art/common/artifacts.h"
+#include "core/error.h"
+
+namespace lyra::server {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+httplib::Client make_client(const RemoteModel& r) {
+    httplib::Client cli(r.base_url);
+    if (!cli.is_valid()) {
+        throw_error(ErrorKind::Usage, "remote '{}': cannot use this URL; expected http://HOST:PORT",
+                    r.base_url);
+    }
+    cli.set_connection_timeout(std::min(r.timeout_s, 30), 0);
+    cli.set_read_timeout(r.timeout_s, 0);
+    cli.set_write_timeout(r.timeout_s, 0);
+    if (!r.api_key.empty()) cli.set_bearer_token_auth(r.api_key);
+    return cli;
+}
+
+// One clear error for a request that got no HTTP answer.
+[[noreturn]] void throw_transport(const RemoteModel& r, const std::string& what, httplib::Error e) {
+    if (e == httplib::Error::Read || e == httplib::Error::Write) {
+        throw_error(ErrorKind::Io, "remote '{}': {}: no answer within {} s (LYRA_REMOTE_TIMEOUT)",
+                    r.base_url, what, r.timeout_s);
+    }
+    if (e == httplib::Error::Connection || e == httplib::Error::ConnectionTimeout) {
+        throw_error(ErrorKind::Io, "remote '{}': {}: cannot connect (refused or unreachable); is "
+                    "the server running?", r.base_url, what);
+    }
+    throw_error(ErrorKind::Io, "remote '{}': {}: {}", r.base_url, what, httplib::to_string(e));
+}
+
+// The remote's answer as JSON; an HTTP error becomes the remote's own message.
+json parse_answer(const RemoteModel& r, const std::string& what, const httplib::Result& res) {
+    if (!res) throw_transport(r, what, res.error());
+    json j;
+    try {
+        j = json::parse(res->body);
+    } catch (const json::exception&) {
+        const std::string head = res->body.substr(0, 80);
+        throw_error(ErrorKind::Corrupt, "remote '{}': {}: malformed JSON in the answer (HTTP {}): '{}'",
+                    r.base_url, what, res->status, head);
+    }
+    if (res->status >= 200 && res->status < 300) return j;
+    std::string message = fmt::format("HTTP {}", res->status);
+    if (j.is_object() && j.contains("error") && j["error"].is_object() &&
+        j["error"].contains("message") && j["error"]["message"].is_string()) {
+        message = j["error"]["message"].get<std::string>();
+    }
+    const ErrorKind kind = res->status == 404 ? ErrorKind::NotFound
+                           : res->status < 500 ? ErrorKind::InvalidArgument
+                                               : ErrorKind::Io;
+    throw_error(kind, "remote '{}': {}: {}", r.base_url, what, message);
+}
+
+const json& member(const RemoteModel& r, const std::string& what, const json& j, const char* key,
+                   json::value_t type) {
+    if (!j.is_object() || !j.contains(key) || j[key].type() != type) {
+        throw_error(ErrorKind::Corrupt, "remote '{}': {}: the answer lacks '{}' of the expected type",
+                    r.base_url, what, key);
+    }
+    return j[key];
+}
+
+gen::FinishReason finish_from(const json& c) {
+    const std::string f = c.contains("finish_reason") && c["finish_reason"].is_string()
+                              ? c["finish_reason"].get<std::string>()
+                              : "";
+    if (f == "stop") return gen::FinishReason::Stop;
+    if (f == "cancelled") return gen::FinishReason::Cancelled;
+    return gen::FinishReason::Length;
+}
+
+}  // namespace
+
+RemoteModel parse_remote_model(std::string_view spec) {
+    if (!is_remote_model(spec)) {
+        throw_error(ErrorKind::Usage, "model '{}': expected openai:MODEL@BASE_URL", spec);
+    }
+    const std::string_view rest = spec.substr(kRemotePrefix.size());
+    const size_t at = rest.find('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 == rest.size()) {
+        throw_error(ErrorKind::Usage,
+                    "model '{}': expected openai:MODEL@BASE_URL, e.g. openai:qwen@http://gpu-box:8080",
+                    spec);
+    }
+    RemoteModel r;
+    r.model = std::string(rest.substr(0, at));
+    std::string url(rest.substr(at + 1));
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        throw_error(ErrorKind::Usage, "model '{}': the base URL must start with http:// or https://",
+                    spec);
+    }
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (url.size() > 3 && url.compare(url.size() - 3, 3, "/v1") == 0) url.resize(url.size() - 3);
+    if (url.find('/', url.find("//") + 2) != std::string::npos) {
+        throw_error(ErrorKind::Usage, "model '{}': the base URL must be http://HOST:PORT (optionally "
+                    "followed by /v1), not a longer path", spec);
+    }
+    r.base_url = url;
+    r.api_key = env_or("LYRA_API_KEY", env_or("OPENAI_API_KEY", ""));
+    const std::string timeout = env_or("LYRA_REMOTE_TIMEOUT", "600");
+    char* end = nullptr;
+    const long t = std::strtol(timeout.c_str(), &end, 10);
+    if (end == timeout.c_str() || *end != '\0' || t < 1 || t > 86400) {
+        throw_error(ErrorKind::Usage, "LYRA_REMOTE_TIMEOUT: expected seconds from 1 to 86400, got '{}'",
+                    timeout);
+    }
+    r.timeout_s = static_cast<int>(t);
+    return r;
+}
+
+json remote_post(const RemoteModel& remote, const std::string& path, const json& body) {
+    httplib::Client cli = make_client(remote);
+    const auto res = cli.Post(path, body.dump(), "application/json");
+    return parse_answer(remote, "POST " + path, res);
+}
+
+gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string& prompt,
+                                    const gen::GenerateOptions& opt) {
+    if (opt.constraint != nullptr) {
+        throw_error(ErrorKind::Unsupported, "remote '{}': --grammar/--regex/--json-schema cannot be "
+                    "applied token by token remotely; run the model locally", remote.base_url);
+    }
+    if (opt.repeat_last_n != gen::GenerateOptions{}.repeat_last_n || !opt.add_bos) {
+        throw_error(ErrorKind::Unsupported, "remote '{}': --repeat-last-n {} cannot be sent; the "
+                    "remote always uses {}", remote.base_url, opt.repeat_last_n,
+                    gen::GenerateOptions{}.repeat_last_n);
+    }
+    json body = {{"model", remote.model},
+                 {"prompt", prompt},
+                 {"max_tokens", opt.max_tokens},
+                 {"temperature", opt.temperature},
+                 {"top_k", opt.top_k},
+                 {"top_p", opt.top_p},
+                 {"min_p", opt.min_p},
+                 {"repeat_penalty", opt.repeat_penalty},
+                 {"frequency_penalty", opt.frequency_penalty},
+                 {"presence_penalty", opt.presence_penalty},
+                 {"seed", opt.seed},
+                 {"n", opt.n_candidates}};
+    if (!opt.stop.empty()) body["stop"] = opt.stop;
+    const std::string what = "POST /v1/completions";
+    const json answer = remote_post(remote, "/v1/completions", body);
+    const json& choices = member(remote, what, answer, "choices", json::value_t::array);
+    gen::GenerateResult result;
+    result.sampler = "remote " + remote.spec();
+    result.candidates.resize(static_cast<size_t>(opt.n_candidates));
+    size_t filled = 0;
+    for (const json& c : choices) {
+        const json& index = member(remote, what, c, "index", json::value_t::number_unsigned);
+        const size_t i = index.get<size_t>();
+        if (i >= result.candidates.size()) {
+            throw_error(ErrorKind::Corrupt, "remote '{}': {}: choice index {} out of range",
+                        remote.base_url, what, i);
+        }
+        gen::Completion& out = result.candidates[i];
+        out.text = member(remote, what, c, "text", json::value_t::string).get<std::string>();
+        out.finish = finish_from(c);
+        out.seed = opt.seed + i;
+        ++filled;
+    }
+    if (filled != result.candidates.size()) {
+        throw_error(ErrorKind::Corrupt, "remote '{}': {}: asked for {} choices, got {}",
+                    remote.base_url, what, result.candidates.size(), filled);
+    }
+    return result;
+}
+
+art::ArtResult remote_art(const RemoteModel& remote, std::string_view form, json request,
+                          const std::string& out_dir) {
+    request["model"] = remote.model;
+    request.erase("threads");  // the remote's cores, not ours
+    const std::string path = fmt::format("/v1/art/{}", form);
+    json answer;
+    try {
+        answer = remote_post(remote, path, request);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::NotFound && std::string(e.what()).find("art form") == std::string::npos) {
+            throw_error(ErrorKind::Unsupported, "remote '{}': no Lyra art API ({}); art forms need a "
+                        "`lyra serve` as the remote (the check-and-regenerate fallback for other "
+                        "servers is not built yet)", remote.base_url, e.what());
+        }
+        throw;
+    }
+    const std::string what = "POST " + path;
+    art::ArtResult r;
+    r.form = member(remote, what, answer, "form", json::value_t::string).get<std::string>();
+    r.text = member(remote, what, answer, "text", json::value_t::string).get<std::string>();
+    if (answer.contains("scores") && answer["scores"].is_object()) r.scores = answer["scores"];
+    if (answer.contains("seed") && answer["seed"].is_number_unsigned()) {
+        r.seed = answer["seed"].get<uint64_t>();
+    }
+    r.model = remote.spec();
+    r.request = request;
+    if (answer.contains("candidates") && answer["candidates"].is_array()) {
+        for (const json& c : answer["candidates"]) {
+            art::Candidate cand;
+            cand.text = c.value("text", std::string());
+            if (c.contains("scores") && c["scores"].is_object()) cand.scores = c["scores"];
+            r.candidates.push_back(std::move(cand));
+        }
+    }
+    // The artifacts: fetched from the remote's /files/ URLs into out_dir, all or nothing.
+    if (!out_dir.empty() && answer.contains("files") && answer["files"].is_object()) {
+        art::ArtifactSet files(out_dir);
+        httplib::Client cli = make_client(remote);
+        for (const auto& [kind, url] : answer["files"].items()) {
+            if (!url.is_string() || url.get<std::string>().rfind("/files/", 0) != 0) {
+                throw_error(ErrorKind::Corrupt, "remote '{}': {}: file '{}' is not a /files/ URL",
+                            remote.base_url, what, kind);
+            }
+            const std::string u = url.get<std::string>();
+            const auto res = cli.Get(u);
+            if (!res) throw_transport(remote, "GET " + u, res.error());
+            if (res->status != 200) {
+                throw_error(ErrorKind::Io, "remote '{}': GET {}: HTTP {}", remote.base_url, u,
+                            res->status);
+            }
+            files.add(kind, fs::path(u).filename().string(), res->body);
+        }
+        r.files = files.commit();
+    }
+    return r;
+}
+
+}  // namespace lyra::server

@@ -1,0 +1,207 @@
+// Remote models (issue #10): `-m openai:MODEL@URL` against a real `lyra serve` started here gives
+// the same text (generate) and the same work and files (art) as running the model locally with
+// the same seed; a remote that refuses, never answers, answers garbage, wants a key or has no art
+// API gives one clear error line, exit 1 and no files.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "serve_process.h"
+
+namespace lyra::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Args = std::vector<std::string>;
+
+std::string remote(const ServeProcess& s, const std::string& model) {
+    return "openai:" + model + "@" + s.base() + "/v1";
+}
+
+// A bare TCP listener on 127.0.0.1: with a handler it answers every request with the handler's
+// raw HTTP response (given the request's first line); without one it accepts into the backlog and
+// never answers.
+class FakeServer {
+public:
+    explicit FakeServer(std::function<std::string(const std::string&)> handler = nullptr)
+        : handler_(std::move(handler)) {
+        fd_ = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 8) != 0 ||
+            getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            ADD_FAILURE() << "cannot listen";
+            return;
+        }
+        port_ = ntohs(a.sin_port);
+        if (handler_) thread_ = std::thread([this] { serve(); });
+    }
+    ~FakeServer() {
+        stop_ = true;
+        shutdown(fd_, SHUT_RDWR);
+        close(fd_);
+        if (thread_.joinable()) thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    void serve() {
+        while (!stop_) {
+            const int c = accept(fd_, nullptr, nullptr);
+            if (c < 0) return;
+            std::string req;
+            char buf[4096];
+            while (req.find("\r\n\r\n") == std::string::npos) {
+                const ssize_t n = read(c, buf, sizeof buf);
+                if (n <= 0) break;
+                req.append(buf, static_cast<size_t>(n));
+            }
+            const std::string resp = handler_(req.substr(0, req.find("\r\n")));
+            (void)!write(c, resp.data(), resp.size());
+            close(c);
+        }
+    }
+    std::function<std::string(const std::string&)> handler_;
+    int fd_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+std::string http_answer(int status, const std::string& body) {
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+// Runs `lyra <head...> <common...>` twice, with the remote and with the local file of `model`;
+// both must succeed. Returns their JSON outputs (remote, local).
+std::pair<json, json> run_remote_and_local(const ServeProcess& s, const std::string& model,
+                                           const Args& remote_head, const Args& local_head,
+                                           const Args& common) {
+    auto run = [&](Args args, const std::string& m) {
+        args.insert(args.begin() + 1, {"-m", m});
+        args.insert(args.end(), common.begin(), common.end());
+        const RunResult r = run_lyra(args);
+        EXPECT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+        return r.code == 0 ? json::parse(r.out) : json::object();
+    };
+    return {run(remote_head, remote(s, model)),
+            run(local_head, (models_dir() / (model + ".gguf")).string())};
+}
+
+// One error line naming the remote and `what`, exit 1.
+void expect_one_error(const RunResult& r, const std::string& what, const Args& args) {
+    EXPECT_EQ(r.code, 1) << r.err << "\nrepro: " << repro(args);
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("remote '"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+}
+
+TEST(RemoteModel, GenerateGivesTheLocalTextForTheSameSeed) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    const Args common = {"-p", "ROMEO:", "--seed", "5", "--max-tokens", "60", "-n", "2",
+                         "--temperature", "0.9", "--top-k", "20", "--threads", "1", "--json"};
+    const auto [jr, jl] = run_remote_and_local(s, kModel, {"generate"}, {"generate"}, common);
+    ASSERT_EQ(jr["candidates"].size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(jr["candidates"][i]["text"], jl["candidates"][i]["text"]) << "candidate " << i;
+        EXPECT_FALSE(jr["candidates"][i]["text"].get<std::string>().empty());
+    }
+    EXPECT_EQ(jr["model"], remote(s, kModel).substr(0, remote(s, kModel).size() - 3));
+}
+
+TEST(RemoteModel, ArtWorkAndItsFilesMatchTheLocalRun) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    TempDir d;
+    const Args common = {"--seed", "3", "--threads", "1", "--json", "--no-gallery", "--rhythm", "jig"};
+    const auto [jr, jl] = run_remote_and_local(s, kModel2, {"tune", "-o", (d.path() / "remote").string()},
+                                               {"tune", "-o", (d.path() / "local").string()}, common);
+    EXPECT_EQ(jr["text"], jl["text"]);
+    EXPECT_EQ(jr["scores"], jl["scores"]);
+    ASSERT_EQ(jr["files"].size(), jl["files"].size());
+    for (const auto& [kind, path] : jl["files"].items()) {
+        ASSERT_TRUE(jr["files"].contains(kind)) << kind;
+        const std::string rp = jr["files"][kind].get<std::string>();
+        EXPECT_EQ(fs::path(rp).parent_path(), d.path() / "remote") << rp;
+        EXPECT_EQ(read_all(rp), read_all(path.get<std::string>())) << kind << " differs";
+    }
+}
+
+TEST(RemoteModel, AKeyIsSentFromTheEnvironment) {
+    ServeProcess s({"--api-key", "sekret"});
+    ASSERT_TRUE(s.ok());
+    const Args args = {"generate", "-m", remote(s, kModel), "-p", "A", "--max-tokens", "5", "--seed", "1"};
+    unsetenv("LYRA_API_KEY");
+    unsetenv("OPENAI_API_KEY");
+    expect_one_error(run_lyra(args), "Authorization", args);
+    setenv("LYRA_API_KEY", "sekret", 1);
+    const RunResult r = run_lyra(args);
+    unsetenv("LYRA_API_KEY");
+    EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(RemoteModel, RefusedSilentAndGarbageRemotesGiveOneClearError) {
+    int closed_port = 0;
+    {
+        FakeServer gone;  // bound, then closed: nothing listens there
+        closed_port = std::stoi(gone.url().substr(gone.url().rfind(':') + 1));
+    }
+    const Args refused = {"generate", "-m", "openai:m@http://127.0.0.1:" + std::to_string(closed_port),
+                          "-p", "A"};
+    expect_one_error(run_lyra(refused), "cannot connect", refused);
+
+    FakeServer silent;
+    const Args timeout = {"generate", "-m", "openai:m@" + silent.url(), "-p", "A"};
+    setenv("LYRA_REMOTE_TIMEOUT", "1", 1);
+    const RunResult rt = run_lyra(timeout);
+    unsetenv("LYRA_REMOTE_TIMEOUT");
+    expect_one_error(rt, "no answer within 1 s", timeout);
+
+    FakeServer garbage([](const std::string&) { return http_answer(200, "<html>hello</html>"); });
+    const Args g = {"generate", "-m", "openai:m@" + garbage.url(), "-p", "A"};
+    expect_one_error(run_lyra(g), "malformed JSON", g);
+
+    // JSON, but not a completion.
+    FakeServer wrong([](const std::string&) { return http_answer(200, R"({"choices":[{"index":0}]})"); });
+    const Args w = {"generate", "-m", "openai:m@" + wrong.url(), "-p", "A"};
+    expect_one_error(run_lyra(w), "lacks 'text'", w);
+}
+
+TEST(RemoteModel, ArtNeedsALyraServeAndLeavesNoFilesWhenItFails) {
+    // An OpenAI-compatible server without Lyra's art API.
+    FakeServer openai_only([](const std::string&) {
+        return http_answer(404, R"({"error":{"message":"Not found","type":"invalid_request_error"}})");
+    });
+    TempDir d;
+    const Args args = {"paint", "-m", "openai:m@" + openai_only.url(), "-o", (d.path() / "out").string(),
+                       "--no-gallery"};
+    expect_one_error(run_lyra(args), "no Lyra art API", args);
+    EXPECT_FALSE(fs::exists(d.path() / "out") && !fs::is_empty(d.path() / "out"));
+
+    const Args bad_spec = {"generate", "-m", "openai:no-url", "-p", "A"};
+    const RunResult r = run_lyra(bad_spec);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("openai:MODEL@BASE_URL"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lyra::e2e
