@@ -128,6 +128,12 @@ void add_info(CLI::App& model) {
     cmd->add_option("FILE", f->file, "A .gguf model")->required();
     cmd->add_flag("--json", f->json, "One JSON object on stdout");
     cmd->callback([f] {
+        if (model::is_adapter_file(f->file)) {
+            const auto info = model::inspect_adapter(f->file);
+            if (f->json) std::printf("%s\n", model::adapter_info_json(info).c_str());
+            else std::fputs(model::adapter_info_text(info).c_str(), stdout);
+            return;
+        }
         const auto info = model::inspect_model(f->file);
         if (f->json) std::printf("%s\n", model::info_json(info).c_str());
         else std::fputs(model::info_text(info).c_str(), stdout);

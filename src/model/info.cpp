@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "model/chat_template.h"
+#include "model/format/gguf.h"
 
 namespace lyra::model {
 
@@ -87,6 +89,73 @@ std::string info_json(const ModelInfo& i) {
     j["tensor_types"] = i.tensor_types;
     j["tokenizer"] = {{"kind", i.tokenizer_kind}, {"n_vocab", i.tokenizer_vocab}};
     j["chat_template"] = i.has_chat_template ? nlohmann::json(i.chat_family) : nlohmann::json(nullptr);
+    return j.dump();
+}
+
+bool is_adapter_file(const std::string& path) {
+    return GgufFile::open(path)->get_string("general.type") == "adapter";
+}
+
+AdapterInfo inspect_adapter(const std::string& path) {
+    const auto g = GgufFile::open(path);
+    AdapterInfo a;
+    a.path = path;
+    a.file_bytes = std::filesystem::file_size(path);
+    a.name = g->get_string("general.name").value_or("");
+    a.architecture = g->get_string("general.architecture").value_or("");
+    a.adapter_type = g->get_string("adapter.type").value_or("");
+    a.alpha = g->get_float("adapter.lora.alpha").value_or(0.0);
+    a.base_name = g->get_string("general.base_model.0.name").value_or("");
+    a.base_sha256 = g->get_string("general.base_model.0.sha256").value_or("");
+    if (a.adapter_type.empty()) {
+        throw_error(ErrorKind::Corrupt, "adapter '{}': adapter.type is missing", path);
+    }
+    for (const auto& t : g->tensors()) {
+        a.n_params += t.tensor.numel();
+        const std::string_view name = t.name;
+        const bool is_a = name.ends_with(".weight.lora_a");
+        if (!is_a && !name.ends_with(".weight.lora_b")) {
+            throw_error(ErrorKind::Corrupt, "adapter '{}': tensor '{}' is not <weight>.lora_a/.lora_b",
+                        path, t.name);
+        }
+        if (!is_a) continue;
+        if (a.rank == 0) a.rank = t.tensor.dim(0);
+        // "blk.3.attn_q.weight.lora_a" -> "attn_q"
+        const std::string_view stem = name.substr(0, name.size() - std::string_view(".weight.lora_a").size());
+        ++a.targets[std::string(stem.substr(stem.rfind('.') + 1))];
+    }
+    return a;
+}
+
+std::string adapter_info_text(const AdapterInfo& a) {
+    std::string targets;
+    for (const auto& [t, n] : a.targets) targets += fmt::format("{}{} x{}", targets.empty() ? "" : ", ", t, n);
+    std::string s;
+    s += fmt::format("file:          {} ({:.2f} MiB)\n", a.path, static_cast<double>(a.file_bytes) / 1048576.0);
+    if (!a.name.empty()) s += fmt::format("name:          {}\n", a.name);
+    s += fmt::format("adapter:       {} for {}, rank {}, alpha {} (scale {:.3g})\n", a.adapter_type,
+                     a.architecture, a.rank, a.alpha, a.rank > 0 ? a.alpha / static_cast<double>(a.rank) : 0.0);
+    s += fmt::format("adapts:        {}\n", targets.empty() ? "nothing" : targets);
+    s += fmt::format("parameters:    {}\n", a.n_params);
+    if (!a.base_name.empty() || !a.base_sha256.empty())
+        s += fmt::format("base model:    {} (sha256 {})\n", a.base_name, a.base_sha256);
+    s += "use:           lyra generate -m BASE --lora FILE, or lyra model merge BASE FILE -o OUT\n";
+    return s;
+}
+
+std::string adapter_info_json(const AdapterInfo& a) {
+    nlohmann::json j;
+    j["path"] = a.path;
+    j["name"] = a.name;
+    j["file_bytes"] = a.file_bytes;
+    j["type"] = "adapter";
+    j["adapter_type"] = a.adapter_type;
+    j["architecture"] = a.architecture;
+    j["rank"] = a.rank;
+    j["alpha"] = a.alpha;
+    j["targets"] = a.targets;
+    j["n_params"] = a.n_params;
+    j["base_model"] = {{"name", a.base_name}, {"sha256", a.base_sha256}};
     return j.dump();
 }
 

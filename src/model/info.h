@@ -27,6 +27,27 @@ struct ModelInfo {
 
 ModelInfo inspect_model(const std::string& path);
 
+// A LoRA adapter file (general.type "adapter", train/lora.h): what it adapts and from which base.
+struct AdapterInfo {
+    std::string path;
+    std::string name;           // general.name
+    std::string architecture;   // of the base
+    std::string adapter_type;   // adapter.type ("lora")
+    double alpha = 0;           // adapter.lora.alpha
+    int64_t rank = 0;           // rows of the first .lora_a
+    int64_t n_params = 0;
+    std::map<std::string, int> targets;  // "attn_q", "ffn_up", ... -> layers adapted
+    std::string base_name, base_sha256;  // general.base_model.0.*
+    uint64_t file_bytes = 0;
+};
+
+// True when `path` is a GGUF whose general.type is "adapter" (Model::load refuses those).
+bool is_adapter_file(const std::string& path);
+// Throws Error(Corrupt) for an adapter without its keys or with tensors not named *.lora_a/b.
+AdapterInfo inspect_adapter(const std::string& path);
+std::string adapter_info_text(const AdapterInfo& info);
+std::string adapter_info_json(const AdapterInfo& info);
+
 // Human-readable lines, and one JSON object (no trailing newline).
 std::string info_text(const ModelInfo& info);
 std::string info_json(const ModelInfo& info);
