@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -114,6 +115,25 @@ inline std::string repro(const std::vector<std::string>& args) {
     std::string s = lyra_bin();
     for (const auto& a : args) s += " '" + a + "'";
     return s;
+}
+
+// A random-init llama made once per test program by `lyra model init` with these sizes and
+// --tokenizer spec ("bytes", "char:FILE" or a GGUF to copy it from); the same arguments give the
+// same file, kept until the program exits.
+inline std::string random_llama(int dim, int layers, int heads, int ctx, const std::string& tokenizer) {
+    static TempDir dir;
+    static std::map<std::string, std::string> made;
+    const std::vector<std::string> sizes = {"--dim", std::to_string(dim), "--layers", std::to_string(layers),
+                                            "--heads", std::to_string(heads), "--ctx", std::to_string(ctx)};
+    std::string key = tokenizer;
+    for (const auto& a : sizes) key += " " + a;
+    if (auto it = made.find(key); it != made.end()) return it->second;
+    const std::string path = (dir.path() / ("random-" + std::to_string(made.size()) + ".gguf")).string();
+    std::vector<std::string> args = {"model", "init", "--arch", "llama", "--tokenizer", tokenizer, "-o", path};
+    args.insert(args.end(), sizes.begin(), sizes.end());
+    const RunResult r = run_lyra(args);
+    EXPECT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+    return made[key] = path;
 }
 
 }  // namespace lyra::e2e

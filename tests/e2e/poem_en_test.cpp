@@ -13,17 +13,13 @@ namespace {
 
 // A random-weight char model with room for a sonnet (as `lyra model init` makes it).
 const std::string& random_model() {
-    static TempDir dir;
-    static std::string path;
-    if (path.empty()) {
+    static const std::string path = [] {
+        static TempDir dir;
         const std::string chars = (dir.path() / "chars.txt").string();
         std::ofstream(chars) << "The quick brown fox jumps over the lazy dog; "
                                 "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG! Isn't it? Yes: ,.\n";
-        path = (dir.path() / "verse.gguf").string();
-        const RunResult r = run_lyra({"model", "init", "--arch", "llama", "--dim", "64", "--layers", "2", "--heads", "2",
-                                      "--ctx", "1100", "--tokenizer", "char:" + chars, "-o", path});
-        EXPECT_EQ(r.code, 0) << r.err;
-    }
+        return random_llama(64, 2, 2, 1100, "char:" + chars);
+    }();
     return path;
 }
 

@@ -18,14 +18,7 @@ namespace {
 using nlohmann::json;
 
 const std::string& random_model() {
-    static TempDir dir;
-    static std::string path;
-    if (path.empty()) {
-        path = (dir.path() / "story.gguf").string();
-        const RunResult r = run_lyra({"model", "init", "--arch", "llama", "--dim", "64", "--layers", "2", "--heads",
-                                      "2", "--ctx", "256", "--tokenizer", "bytes", "-o", path});
-        EXPECT_EQ(r.code, 0) << r.err;
-    }
+    static const std::string path = random_llama(64, 2, 2, 256, "bytes");
     return path;
 }
 

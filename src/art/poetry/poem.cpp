@@ -460,34 +460,40 @@ void build_zh_corpus(const json& options, const std::function<void(std::string)>
         }
         return t.empty() ? std::string("无题") : t;
     };
+    // The poems of one chinese-poetry JSON file as (title, body) in Simplified Chinese: joined
+    // and converted in one OpenCC call per file (one call per poem is far slower), then split
+    // back. Newlines and record separators inside a body become spaces so they cannot split it.
+    auto simplified_poems = [&](const json& arr, const char* title_key) {
+        std::string joined;
+        for (const json& poem : arr) {
+            if (!poem.contains("paragraphs") || !poem["paragraphs"].is_array()) continue;
+            std::string body;
+            for (const json& para : poem["paragraphs"]) {
+                if (para.is_string()) body += para.get<std::string>();
+            }
+            for (char& ch : body) {
+                if (ch == '\n' || ch == '\x1e') ch = ' ';
+            }
+            joined += clean_title(poem.value(title_key, std::string())) + "\n" + body + "\n\x1e\n";
+        }
+        const std::string simp = to_simplified(joined);
+        std::vector<std::pair<std::string, std::string>> poems;
+        for (size_t start = 0, end; (end = simp.find("\n\x1e\n", start)) != std::string::npos;
+             start = end + 3) {
+            const std::string rec = simp.substr(start, end - start);
+            const size_t nl = rec.find('\n');
+            if (nl != std::string::npos) poems.emplace_back(rec.substr(0, nl), rec.substr(nl + 1));
+        }
+        return poems;
+    };
     if (want_shi) {
         for (const fs::path& p : listing(dist / "quantangshi", "poet.tang.")) {
             if (full()) break;
             json arr = read_json(p);
             if (!arr.is_array()) continue;
-            // One OpenCC call per file: the poems joined, then split back.
-            std::string joined;
-            std::vector<std::string> titles;
-            for (const json& poem : arr) {
-                std::string body;
-                if (!poem.contains("paragraphs") || !poem["paragraphs"].is_array()) continue;
-                for (const json& para : poem["paragraphs"]) {
-                    if (para.is_string()) body += para.get<std::string>();
-                }
-                std::string title = poem.value("title", std::string());
-                joined += clean_title(title) + "\n" + body + "\n\x1e\n";
-            }
-            std::string simp = to_simplified(joined);
-            size_t start = 0;
-            while (start < simp.size() && !full()) {
-                size_t end = simp.find("\n\x1e\n", start);
-                if (end == std::string::npos) break;
-                std::string rec = simp.substr(start, end - start);
-                start = end + 3;
-                size_t nl = rec.find('\n');
-                if (nl == std::string::npos) continue;
-                std::string title = rec.substr(0, nl);
-                std::vector<std::u32string> lines = split_verse(rec.substr(nl + 1), false);
+            for (const auto& [title, body] : simplified_poems(arr, "title")) {
+                if (full()) break;
+                std::vector<std::u32string> lines = split_verse(body, false);
                 if (lines.size() != 4 && lines.size() != 8) continue;
                 size_t len = lines[0].size();
                 if (len != 5 && len != 7) continue;
@@ -513,29 +519,8 @@ void build_zh_corpus(const json& options, const std::function<void(std::string)>
             if (full()) break;
             json arr = read_json(p);
             if (!arr.is_array()) continue;
-            std::string joined;
-            for (const json& c : arr) {
-                if (!c.contains("paragraphs") || !c["paragraphs"].is_array()) continue;
-                std::string body;
-                for (const json& para : c["paragraphs"]) {
-                    if (para.is_string()) body += para.get<std::string>();
-                }
-                for (char& ch : body) {
-                    if (ch == '\n' || ch == '\x1e') ch = ' ';
-                }
-                joined += clean_title(c.value("rhythmic", std::string())) + "\n" + body + "\n\x1e\n";
-            }
-            const std::string simp = to_simplified(joined);
-            size_t start = 0;
-            while (start < simp.size() && !full()) {
-                size_t end = simp.find("\n\x1e\n", start);
-                if (end == std::string::npos) break;
-                std::string rec = simp.substr(start, end - start);
-                start = end + 3;
-                size_t nl = rec.find('\n');
-                if (nl == std::string::npos) continue;
-                const std::string name = rec.substr(0, nl);
-                const std::string body = rec.substr(nl + 1);
+            for (const auto& [name, body] : simplified_poems(arr, "rhythmic")) {
+                if (full()) break;
                 std::string doc = zh_prompt("词·" + name, name);
                 std::u32string cur;
                 int n = 0;
