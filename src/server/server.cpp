@@ -664,7 +664,12 @@ struct Server::Impl {
 
     std::shared_ptr<const model::Model> game_model(const json& body) {
         std::string name = art::get_string(body, "model");
-        if (name.empty()) name = model_name(art::play::default_model_file());
+        if (name.empty()) {
+            // The game's default among the models this server serves: the prose model, else the
+            // fallback (art::play::default_model_file() looks in the repository's models/).
+            const bool prose = fs::exists(models_dir / art::play::kProseModelFile);
+            name = model_name(prose ? art::play::kProseModelFile : art::play::kFallbackModelFile);
+        }
         return art_models.get(resolve_model(name).string());
     }
 
