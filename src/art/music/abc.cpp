@@ -258,6 +258,9 @@ private:
         }
         if (c == '`' || c == '$') {  // beam joiner, score line break: no meaning for us
             ++i_;
+            // Skipped, it must not join a decoration letter and a ':' bar at the start of a
+            // line: "m$:|" written back as "m:|" would read as the macro field m:.
+            if (peek() == ':') mark_dropped();
             return;
         }
         if (c == '\\') {

@@ -136,3 +136,17 @@ TEST(Abc, Meters) {
     EXPECT_EQ(music::default_unit(music::parse_meter("2/4")), music::Frac(1, 16));
     EXPECT_EQ(music::default_unit(music::parse_meter("6/8")), music::Frac(1, 8));
 }
+
+// Fuzz findings (fuzz_abc): what the lenient parser skips or drops must not let its neighbours
+// join into a field line when the tune is written back ("m$:|" -> "m:|", the macro field m:).
+TEST(Abc, SkippedCharactersNeverMakeAFieldLineWhenWrittenBack) {
+    for (const char* body : {"m$:|c|]", "m`:|c|]", "m\x04:|c|]", "T$::cd|]"}) {
+        const std::string text = std::string("X:1\nT:a\nK:C\n") + body + "\n";
+        const std::vector<music::Tune> lenient = music::parse_abc(text, "fuzz", false);
+        ASSERT_EQ(lenient.size(), 1u) << body;
+        const std::string written = music::write_abc(lenient[0]);
+        const std::vector<music::Tune> again = music::parse_abc(written, "written", true);
+        ASSERT_EQ(again.size(), 1u) << written;
+        EXPECT_TRUE(again[0] == lenient[0]) << body << " was written as\n" << written;
+    }
+}
