@@ -43,4 +43,4 @@ if command -v npm >/dev/null && ! npm ls --prefix "$root" --depth=0 >/dev/null 2
   npm install --no-audit --no-fund --prefix "$root"
 fi
 # npm reference tokenizers for tests/unit/tokenizer (pinned in tests/fixtures/npm/package.json).
-if command -v npm >/dev/null && [[ ! -d "$(dirname "$0")/../tests/fixtures/npm/node_modules" ]]; then npm install --no-audit --no-fund --prefix "$(dirname "$0")/../tests/fixtures/npm" || echo "setup: npm reference packages not installed; tokenizer reference tests will skip"; fi
+if command -v npm >/dev/null && [[ ! -d "$(dirname "$0")/../tests/fixtures/npm/node_modules/@huggingface/tokenizers" ]]; then npm install --no-audit --no-fund --prefix "$(dirname "$0")/../tests/fixtures/npm" || echo "setup: npm reference packages not installed; tokenizer reference tests will skip"; fi

@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const char* kArch[] = {"llama", "qwen2", "gpt2"};
     try {
         auto tok = lyra::model::tokenizer_from_json(tj, cfg, kArch[size % 3]);
-        const std::string text = "Hello, world! 你好 😀 <|im_start|>  \n\t x";
+        const std::string text = "Hello, world! 你好 😀 <|im_start|>  \n\t x Caf\xC3\xA9 \xEF\xBD\x82 [MASK]";
         for (bool special : {false, true}) {
             auto ids = tok->encode(text, true, special);
             for (auto id : ids)

@@ -17,21 +17,6 @@ namespace lyra::model::detail {
 
 namespace {
 
-constexpr std::string_view kSpace = "\xE2\x96\x81";  // "▁"
-
-// Parses "<0xNN>" (either hex case); -1 if `t` is not of that form.
-int parse_byte_piece(std::string_view t) {
-    if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
-    auto hex = [](char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    int hi = hex(t[3]), lo = hex(t[4]);
-    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 class SpmTokenizer final : public TokenizerBase {
 public:
     explicit SpmTokenizer(Vocab v) : TokenizerBase(std::move(v)) {
@@ -50,30 +35,7 @@ public:
 
     std::string token_to_bytes(TokenId id) const override {
         if (id < 0 || id >= n_vocab()) return {};
-        const std::string& text = vocab_.tokens[id];
-        switch (type_of(id)) {
-            case TokenType::Byte: {
-                int b = parse_byte_piece(text);
-                return b < 0 ? text : std::string(1, static_cast<char>(b));
-            }
-            case TokenType::Control:
-                return text;
-            case TokenType::Unknown:
-                return " \xE2\x81\x87 ";  // " ⁇ ", as SentencePiece decodes <unk>
-            default:
-                break;
-        }
-        std::string out;
-        out.reserve(text.size());
-        for (size_t i = 0; i < text.size();) {
-            if (text.compare(i, kSpace.size(), kSpace) == 0) {
-                out += ' ';
-                i += kSpace.size();
-            } else {
-                out += text[i++];
-            }
-        }
-        return out;
+        return sentencepiece_piece_bytes(vocab_.tokens[id], type_of(id));
     }
 
 protected:
@@ -81,10 +43,10 @@ protected:
                      std::vector<TokenId>& out) const override {
         std::string s;
         s.reserve(text.size() + 8);
-        if (vocab_.add_space_prefix && after_special) s += kSpace;
+        if (vocab_.add_space_prefix && after_special) s += kSpaceMark;
         for (char c : text) {
             if (c == ' ')
-                s += kSpace;
+                s += kSpaceMark;
             else
                 s += c;
         }
@@ -127,6 +89,44 @@ private:
 };
 
 }  // namespace
+
+int parse_byte_piece(std::string_view t) {
+    if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
+    auto hex = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    int hi = hex(t[3]), lo = hex(t[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+std::string sentencepiece_piece_bytes(std::string_view text, TokenType type) {
+    switch (type) {
+        case TokenType::Byte: {
+            int b = parse_byte_piece(text);
+            return b < 0 ? std::string(text) : std::string(1, static_cast<char>(b));
+        }
+        case TokenType::Control:
+            return std::string(text);
+        case TokenType::Unknown:
+            return " \xE2\x81\x87 ";  // " ⁇ ", as SentencePiece decodes <unk>
+        default:
+            break;
+    }
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size();) {
+        if (text.compare(i, kSpaceMark.size(), kSpaceMark) == 0) {
+            out += ' ';
+            i += kSpaceMark.size();
+        } else {
+            out += text[i++];
+        }
+    }
+    return out;
+}
 
 std::unique_ptr<Tokenizer> make_spm_tokenizer(Vocab v) {
     return std::make_unique<SpmTokenizer>(std::move(v));

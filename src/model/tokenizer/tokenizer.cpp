@@ -6,6 +6,8 @@
 #include <array>
 #include <queue>
 
+#include <fmt/ranges.h>
+
 #include "core/check.h"
 #include "core/error.h"
 #include "model/tokenizer/tokenizer_impl.h"
@@ -25,10 +27,25 @@ Vocab default_vocab(const std::string& model) {
         v.unk = 0;
         v.add_bos = true;
         v.add_space_prefix = true;
+    } else if (model == "bert") {  // [CLS] text [SEP], uncased (llama.cpp's reading too)
+        v.add_bos = true;
+        v.add_eos = true;
+        v.add_space_prefix = false;
+        v.normalizer = {"strip_accents", "lowercase"};
+    } else if (model == "t5") {  // text </s>
+        v.add_eos = true;
+        v.add_space_prefix = true;
     } else {
         v.add_space_prefix = false;
     }
     return v;
+}
+
+const std::vector<std::string>& normalizer_steps() {
+    static const std::vector<std::string> steps = {"nfc", "nfd", "nfkc", "nfkd", "strip_accents",
+                                                   "lowercase", "collapse_spaces",
+                                                   "collapse_whitespace"};
+    return steps;
 }
 
 std::vector<std::string> pre_tokenizer_regexes(const std::string& pre) {
@@ -49,11 +66,18 @@ std::vector<std::string> pre_tokenizer_regexes(const std::string& pre) {
 }
 
 void validate_vocab(const Vocab& v) {
-    if (v.model != "llama" && v.model != "gpt2")
+    if (v.model != "llama" && v.model != "gpt2" && v.model != "bert" && v.model != "t5")
         throw_error(ErrorKind::Unsupported,
-                    "tokenizer.ggml.model: unknown tokenizer kind; expected 'llama' or 'gpt2', "
-                    "got '{}'",
+                    "tokenizer.ggml.model: unknown tokenizer kind; expected 'llama', 'gpt2', "
+                    "'bert' or 't5', got '{}'",
                     v.model);
+    for (const std::string& step : v.normalizer) {
+        const auto& known = normalizer_steps();
+        if (std::find(known.begin(), known.end(), step) == known.end())
+            throw_error(ErrorKind::Unsupported,
+                        "tokenizer.lyra.normalizer: unknown step '{}'; expected some of {}", step,
+                        fmt::join(known, ", "));
+    }
     const size_t n = v.tokens.size();
     if (n == 0)
         throw_error(ErrorKind::Corrupt,
@@ -86,6 +110,7 @@ void validate_vocab(const Vocab& v) {
     check_id(v.unk, "unknown_token_id");
     check_id(v.pad, "padding_token_id");
     check_id(v.eot, "eot_token_id");
+    check_id(v.mask, "mask_token_id");
     if (v.model == "gpt2") {
         if (pre_tokenizer_regexes(v.pre).empty())
             throw_error(ErrorKind::Unsupported,
@@ -397,6 +422,8 @@ const std::string& Tokenizer::chat_template() const {
 std::unique_ptr<Tokenizer> Tokenizer::from_vocab(Vocab vocab) {
     validate_vocab(vocab);
     if (vocab.model == "llama") return detail::make_spm_tokenizer(std::move(vocab));
+    if (vocab.model == "bert") return detail::make_wordpiece_tokenizer(std::move(vocab));
+    if (vocab.model == "t5") return detail::make_unigram_tokenizer(std::move(vocab));
     return detail::make_bpe_tokenizer(std::move(vocab));
 }
 

@@ -34,7 +34,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
         std::optional<std::string> model = g.get_string("tokenizer.ggml.model");
         if (!model)
             throw_error(ErrorKind::Corrupt,
-                        "tokenizer.ggml.model: missing; expected 'llama' or 'gpt2'");
+                        "tokenizer.ggml.model: missing; expected 'llama', 'gpt2', 'bert' or 't5'");
         Vocab v = default_vocab(*model);
         std::optional<std::vector<std::string>> tokens =
             g.get_string_array("tokenizer.ggml.tokens");
@@ -68,6 +68,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
         read_id(g, "tokenizer.ggml.unknown_token_id", v.unk, n);
         read_id(g, "tokenizer.ggml.padding_token_id", v.pad, n);
         read_id(g, "tokenizer.ggml.eot_token_id", v.eot, n);
+        read_id(g, "tokenizer.ggml.mask_token_id", v.mask, n);
+        if (auto steps = g.get_string_array("tokenizer.lyra.normalizer")) v.normalizer = std::move(*steps);
         if (auto b = g.get_bool("tokenizer.ggml.add_bos_token")) v.add_bos = *b;
         if (auto b = g.get_bool("tokenizer.ggml.add_eos_token")) v.add_eos = *b;
         if (auto b = g.get_bool("tokenizer.ggml.add_space_prefix")) v.add_space_prefix = *b;
@@ -87,7 +89,7 @@ void TokenizerBase::write_gguf(GgufWriter& w) const {
     if (v.model == "gpt2" || !v.pre.empty())
         w.set_string("tokenizer.ggml.pre", v.pre.empty() ? "default" : v.pre);
     w.set_string_array("tokenizer.ggml.tokens", v.tokens);
-    if (!v.scores.empty() || v.model == "llama") {
+    if (!v.scores.empty() || v.model == "llama" || v.model == "t5") {
         std::vector<float> scores = v.scores;
         scores.resize(v.tokens.size(), 0.0f);
         w.set_f32_array("tokenizer.ggml.scores", scores);
@@ -104,9 +106,13 @@ void TokenizerBase::write_gguf(GgufWriter& w) const {
     put_id("tokenizer.ggml.unknown_token_id", v.unk);
     put_id("tokenizer.ggml.padding_token_id", v.pad);
     put_id("tokenizer.ggml.eot_token_id", v.eot);
+    put_id("tokenizer.ggml.mask_token_id", v.mask);
     w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
     w.set_bool("tokenizer.ggml.add_eos_token", v.add_eos);
-    if (v.model == "llama") w.set_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+    if (v.model == "llama" || v.model == "t5")
+        w.set_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+    if (v.model == "bert" || v.model == "t5")  // written even when empty: "none" differs from the default
+        w.set_string_array("tokenizer.lyra.normalizer", v.normalizer);
     if (!v.chat_template.empty()) w.set_string("tokenizer.chat_template", v.chat_template);
 }
 

@@ -74,8 +74,11 @@ public:
     // Stored type of `id` (Normal when the file has no types); `id` must be in range.
     TokenType type_of(TokenId id) const;
     // Whether decode drops the leading space of a text piece that starts the output or follows
-    // a special token (SentencePiece's dummy prefix).
-    bool strips_prefix_space() const { return vocab_.model == "llama" && vocab_.add_space_prefix; }
+    // a special token (SentencePiece's dummy prefix; WordPiece's word-initial pieces).
+    bool strips_prefix_space() const {
+        return vocab_.model == "bert" ||
+               ((vocab_.model == "llama" || vocab_.model == "t5") && vocab_.add_space_prefix);
+    }
 
 protected:
     // Encodes one raw-text fragment; `after_special` is true at the start of the text and
@@ -103,5 +106,16 @@ private:
 
 std::unique_ptr<Tokenizer> make_spm_tokenizer(Vocab v);
 std::unique_ptr<Tokenizer> make_bpe_tokenizer(Vocab v);
+std::unique_ptr<Tokenizer> make_wordpiece_tokenizer(Vocab v);
+std::unique_ptr<Tokenizer> make_unigram_tokenizer(Vocab v);
+
+// SentencePiece piece conventions, shared by "llama" and "t5": "▁" marks a space, "<0xNN>"
+// byte pieces stand for one raw byte.
+inline constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // "▁" (U+2581)
+// The byte of a "<0xNN>" piece (either hex case), or -1 if `t` is not of that form.
+int parse_byte_piece(std::string_view t);
+// What a piece of this type decodes to: a byte piece its byte, <unk> " ⁇ ", control pieces
+// their text, others their text with "▁" turned back into ' '.
+std::string sentencepiece_piece_bytes(std::string_view text, TokenType type);
 
 }  // namespace lyra::model::detail

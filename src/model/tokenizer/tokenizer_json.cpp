@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "model/format/gguf.h"
 #include "model/tokenizer/tokenizer.h"
+#include "model/tokenizer/tokenizer_impl.h"
 #include "model/tokenizer/vocab.h"
 
 namespace lyra::model {
@@ -144,13 +145,32 @@ struct AddedToken {
 };
 
 // model.vocab + added_tokens -> tokens by id (gaps filled) and the added tokens.
+// A Unigram model.vocab: [[piece, score], ...], the id being the position. Scores go to v.scores.
+std::map<int64_t, std::string> read_unigram_vocab(const json& vocab, Vocab& v) {
+    if (!vocab.is_array())
+        throw_error(ErrorKind::Corrupt, "tokenizer.json: model.vocab: is a {}; expected an array "
+                    "of [piece, score] pairs", type_name(vocab));
+    std::map<int64_t, std::string> by_id;
+    v.scores.reserve(vocab.size());
+    for (size_t i = 0; i < vocab.size(); ++i) {
+        const json& e = vocab[i];
+        if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number())
+            throw_error(ErrorKind::Corrupt, "tokenizer.json: model.vocab[{}]: is {}; expected "
+                        "[piece, score]", i, e.dump().substr(0, 80));
+        by_id.emplace(static_cast<int64_t>(i), e[0].get<std::string>());
+        v.scores.push_back(e[1].get<float>());
+    }
+    return by_id;
+}
+
 void read_tokens(const json& root, const json& model, Vocab& v, std::vector<AddedToken>& added) {
     const json& vocab = need_field(model, "vocab", "model");
-    if (!vocab.is_object())
+    std::map<int64_t, std::string> by_id;
+    if (vocab.is_array()) by_id = read_unigram_vocab(vocab, v);
+    else if (!vocab.is_object())
         throw_error(ErrorKind::Corrupt, "tokenizer.json: model.vocab: is a {}; expected an object",
                     type_name(vocab));
-    std::map<int64_t, std::string> by_id;
-    for (auto entry = vocab.begin(); entry != vocab.end(); ++entry) {
+    for (auto entry = vocab.begin(); vocab.is_object() && entry != vocab.end(); ++entry) {
         const std::string& piece = entry.key();
         int64_t id =
             need_id(*entry, [&] { return fmt::format("model.vocab[{}]", json(piece).dump()); });
@@ -197,6 +217,7 @@ void read_tokens(const json& root, const json& model, Vocab& v, std::vector<Adde
     }
     for (const AddedToken& a : added)
         v.types[a.id] = a.special ? TokenType::Control : TokenType::UserDefined;
+    if (!v.scores.empty()) v.scores.resize(v.tokens.size(), 0.0f);
 }
 
 std::vector<std::string> read_merges(const json& model) {
@@ -269,19 +290,178 @@ std::string detect_pre(const json* pre, std::string_view arch) {
     return "gpt2";
 }
 
-// Llama 3 adds its BOS through the post-processor: TemplateProcessing whose "single" template
-// starts with a special token. Returns that token's text.
-std::optional<std::string> template_bos(const json* post) {
-    std::optional<std::string> out;
+// The special tokens a post-processor wraps a single text in: TemplateProcessing's "single"
+// template (Llama 3: "<|begin_of_text|> $A"; BERT: "[CLS] $A [SEP]"; T5: "$A </s>") or
+// BertProcessing's cls/sep. `before` is the first special before $A, `after` the last after it.
+struct Wrapping {
+    std::optional<std::string> before, after;
+};
+
+Wrapping template_specials(const json* post) {
+    Wrapping out;
     walk(post, [&](const json& n) {
-        if (node_type(n) != "TemplateProcessing") return;
+        const std::string type = node_type(n);
+        if (type == "BertProcessing" || type == "RobertaProcessing") {
+            for (auto [key, slot] : {std::pair{"cls", &out.before}, std::pair{"sep", &out.after}}) {
+                const json* pair = opt_field(n, key);
+                if (pair && pair->is_array() && !pair->empty() && (*pair)[0].is_string())
+                    *slot = (*pair)[0].get<std::string>();
+            }
+            return;
+        }
+        if (type != "TemplateProcessing") return;
         const json* single = opt_field(n, "single");
-        if (!single || !single->is_array() || single->empty()) return;
-        const json* sp = opt_field((*single)[0], "SpecialToken");
-        if (const json* id = sp ? opt_field(*sp, "id") : nullptr; id && id->is_string())
-            out = id->get<std::string>();
+        if (!single || !single->is_array()) return;
+        bool seen_text = false;
+        for (const json& item : *single) {
+            if (opt_field(item, "Sequence")) {
+                seen_text = true;
+                continue;
+            }
+            const json* sp = opt_field(item, "SpecialToken");
+            const json* id = sp ? opt_field(*sp, "id") : nullptr;
+            if (!id || !id->is_string()) continue;
+            if (!seen_text && !out.before) out.before = id->get<std::string>();
+            if (seen_text) out.after = id->get<std::string>();
+        }
     });
     return out;
+}
+
+// The normalizer of a WordPiece or Unigram tokenizer.json as tokenizer.lyra.normalizer steps.
+// Precompiled (SentencePiece's compiled nmt_nfkc character map) is read as NFKC, the form it was
+// compiled from; the two differ only on characters the map's extra rules touch (some control and
+// space characters), which the tests name.
+std::vector<std::string> normalizer_steps_of(const json* norm, bool bert_kind) {
+    std::vector<std::string> steps;
+    auto add = [&](const std::string& step) {
+        if (std::find(steps.begin(), steps.end(), step) == steps.end()) steps.push_back(step);
+    };
+    walk(norm, [&](const json& n) {
+        const std::string type = node_type(n);
+        if (type == "Sequence") return;
+        if (type == "BertNormalizer") {
+            const json* lc = opt_field(n, "lowercase");
+            const json* sa = opt_field(n, "strip_accents");
+            const bool lower = !lc || (lc->is_boolean() && lc->get<bool>());
+            const bool strip = sa && sa->is_boolean() ? sa->get<bool>() : lower;  // null: as lowercase
+            if (strip) add("strip_accents");
+            if (lower) add("lowercase");
+        } else if (type == "Lowercase") {
+            add("lowercase");
+        } else if (type == "StripAccents") {
+            add("strip_accents");
+        } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
+            std::string form = type;
+            std::transform(form.begin(), form.end(), form.begin(), [](char c) { return static_cast<char>(c - 'A' + 'a'); });
+            if (!bert_kind) add(form);  // BERT's strip_accents decomposes by itself
+        } else if (type == "Precompiled") {
+            if (!bert_kind) add("nfkc");
+        } else if (type == "Replace" && !bert_kind) {
+            const json* pat = opt_field(n, "pattern");
+            const json* re = pat ? opt_field(*pat, "Regex") : nullptr;
+            const json* content = opt_field(n, "content");
+            if (re && re->is_string() && *re == " {2,}" && content && *content == " ") {
+                add("collapse_spaces");
+                return;
+            }
+            throw_error(ErrorKind::Unsupported,
+                        "tokenizer.json: normalizer: Replace {} is not supported; expected the "
+                        "Replace(\" {{2,}}\", \" \") of T5 tokenizers", n.dump().substr(0, 120));
+        } else if (type == "Strip" || type == "Prepend") {
+            // Strip trims the ends (the word split ignores them); a "▁" Prepend is the dummy
+            // prefix, read from the pre-tokenizer settings.
+        } else {
+            throw_error(ErrorKind::Unsupported,
+                        "tokenizer.json: normalizer type '{}' is not supported; expected "
+                        "BertNormalizer, Lowercase, StripAccents, NFC/NFD/NFKC/NFKD, Precompiled "
+                        "or Replace",
+                        type);
+        }
+    });
+    return steps;
+}
+
+// WordPiece ("bert"): pieces become "▁piece" (word-initial) or "piece" ("##piece"), as GGUF
+// files of this kind store them.
+void convert_wordpiece(const json& root, const json& model, const json& cfg, Vocab& v) {
+    const json* prefix_field = opt_field(model, "continuing_subword_prefix");
+    const std::string prefix =
+        prefix_field && prefix_field->is_string() ? prefix_field->get<std::string>() : "##";
+    std::string unk_text;
+    if (const json* unk = opt_field(model, "unk_token"); unk && unk->is_string())
+        unk_text = unk->get<std::string>();
+    for (size_t i = 0; i < v.tokens.size(); ++i) {
+        std::string& t = v.tokens[i];
+        if (v.types[i] != TokenType::Normal || t == unk_text) continue;
+        if (!prefix.empty() && t.size() > prefix.size() && t.compare(0, prefix.size(), prefix) == 0)
+            t.erase(0, prefix.size());
+        else
+            t.insert(0, kSpaceMark);
+    }
+    if (const json* pre = opt_field(root, "pre_tokenizer")) {
+        const std::string type = node_type(*pre);
+        if (type != "BertPreTokenizer")
+            throw_error(ErrorKind::Unsupported,
+                        "tokenizer.json: pre_tokenizer '{}' with WordPiece is not supported; "
+                        "expected BertPreTokenizer",
+                        type);
+    }
+    v.normalizer = normalizer_steps_of(opt_field(root, "normalizer"), true);
+    const Wrapping wrap = template_specials(opt_field(root, "post_processor"));
+    const std::optional<std::string> cls = wrap.before ? wrap.before : config_token(cfg, "cls_token");
+    const std::optional<std::string> sep = wrap.after ? wrap.after : config_token(cfg, "sep_token");
+    v.bos = cls ? find_id(v, *cls) : find_id(v, "[CLS]");
+    v.eos = sep ? find_id(v, *sep) : find_id(v, "[SEP]");
+    v.add_bos = v.bos >= 0;
+    v.add_eos = v.eos >= 0;
+}
+
+// Unigram ("t5"): pieces keep their "▁"; "<0xNN>" pieces are bytes when byte_fallback is on.
+void convert_unigram(const json& root, const json& model, Vocab& v) {
+    if (const json* bf = opt_field(model, "byte_fallback"); bf && bf->is_boolean() && bf->get<bool>())
+        for (size_t i = 0; i < v.tokens.size(); ++i)
+            if (v.types[i] == TokenType::Normal && detail::parse_byte_piece(v.tokens[i]) >= 0)
+                v.types[i] = TokenType::Byte;
+    if (const json* unk = opt_field(model, "unk_id"); unk && unk->is_number_integer()) {
+        const int64_t id = unk->get<int64_t>();
+        if (id < 0 || id >= static_cast<int64_t>(v.tokens.size()))
+            throw_error(ErrorKind::Corrupt, "tokenizer.json: model.unk_id: {} is out of range; "
+                        "expected 0..{}", id, v.tokens.size() - 1);
+        v.unk = static_cast<TokenId>(id);
+        v.types[v.unk] = TokenType::Unknown;
+    }
+    v.normalizer = normalizer_steps_of(opt_field(root, "normalizer"), false);
+    bool metaspace = false, whitespace_split = false;
+    v.add_space_prefix = false;
+    walk(opt_field(root, "pre_tokenizer"), [&](const json& n) {
+        const std::string type = node_type(n);
+        if (type == "Sequence") return;
+        if (type == "WhitespaceSplit") {
+            whitespace_split = true;
+        } else if (type == "Metaspace") {
+            metaspace = true;
+            const json* scheme = opt_field(n, "prepend_scheme");
+            const json* aps = opt_field(n, "add_prefix_space");
+            v.add_space_prefix = (scheme && scheme->is_string() && *scheme != "never") ||
+                                 (!scheme && (!aps || (aps->is_boolean() && aps->get<bool>())));
+        } else {
+            throw_error(ErrorKind::Unsupported,
+                        "tokenizer.json: pre_tokenizer '{}' with Unigram is not supported; "
+                        "expected Metaspace (optionally after WhitespaceSplit)",
+                        type);
+        }
+    });
+    if (!metaspace)
+        throw_error(ErrorKind::Unsupported,
+                    "tokenizer.json: Unigram without a Metaspace pre-tokenizer is not supported; "
+                    "expected SentencePiece's \"▁\" word marks");
+    if (whitespace_split) v.normalizer.push_back("collapse_whitespace");
+    const Wrapping wrap = template_specials(opt_field(root, "post_processor"));
+    v.bos = wrap.before ? find_id(v, *wrap.before) : -1;
+    v.eos = wrap.after ? find_id(v, *wrap.after) : find_id(v, "</s>");
+    v.add_bos = wrap.before && v.bos >= 0;
+    v.add_eos = wrap.after && v.eos >= 0;
 }
 
 }  // namespace
@@ -302,9 +482,11 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
     std::string type = mtype && mtype->is_string()  ? mtype->get<std::string>()
                        : opt_field(model, "merges") ? "BPE"
                                                     : "";
-    if (type != "BPE")
+    if (type != "BPE" && type != "WordPiece" && type != "Unigram")
         throw_error(ErrorKind::Unsupported,
-                    "tokenizer.json: model.type: '{}' is not supported; expected 'BPE'", type);
+                    "tokenizer.json: model.type: '{}' is not supported; expected 'BPE', "
+                    "'WordPiece' or 'Unigram'",
+                    type);
 
     const json* pre = opt_field(root, "pre_tokenizer");
     const json* norm = opt_field(root, "normalizer");
@@ -339,16 +521,31 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
     Vocab v;
     std::vector<AddedToken> added;
     read_tokens(root, model, v, added);
-    if (byte_level) {
+    if (type == "WordPiece" || type == "Unigram") {
+        Vocab d = default_vocab(type == "WordPiece" ? "bert" : "t5");
+        d.tokens = std::move(v.tokens);
+        d.types = std::move(v.types);
+        d.scores = std::move(v.scores);
+        v = std::move(d);
+        if (type == "WordPiece")
+            convert_wordpiece(root, model, cfg, v);
+        else
+            convert_unigram(root, model, v);
+    } else if (byte_level) {
         Vocab d = default_vocab("gpt2");
         d.tokens = std::move(v.tokens);
         d.types = std::move(v.types);
         v = std::move(d);
         v.merges = read_merges(model);
         v.pre = detect_pre(pre, arch);
-        if (auto b = template_bos(opt_field(root, "post_processor"))) {
-            v.bos = find_id(v, *b);
+        const Wrapping wrap = template_specials(opt_field(root, "post_processor"));
+        if (wrap.before) {
+            v.bos = find_id(v, *wrap.before);
             v.add_bos = v.bos >= 0;
+        }
+        if (wrap.after) {  // RoBERTa: <s> text </s>
+            v.eos = find_id(v, *wrap.after);
+            v.add_eos = v.eos >= 0;
         }
     } else if (byte_fallback || metaspace) {
         Vocab d = default_vocab("llama");
@@ -397,7 +594,7 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
                     "tokenizer.json: BPE without a ByteLevel or Metaspace/byte_fallback setup; "
                     "expected a GPT-2 style or SentencePiece style tokenizer");
     }
-    if (const json* unk = opt_field(model, "unk_token"); unk && unk->is_string()) {
+    if (const json* unk = opt_field(model, "unk_token"); unk && unk->is_string() && type != "Unigram") {
         v.unk = find_id(v, unk->get<std::string>());
         if (v.unk >= 0 && v.types[v.unk] != TokenType::Byte) v.types[v.unk] = TokenType::Unknown;
     }
@@ -415,6 +612,8 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
     set_special("eos_token", v.eos);
     set_special("pad_token", v.pad);
     set_special("unk_token", v.unk);
+    set_special("mask_token", v.mask);
+    if (v.mask < 0) v.mask = find_id(v, type == "BPE" ? "<mask>" : "[MASK]");
     if (const json* b = opt_field(cfg, "add_bos_token"); b && b->is_boolean())
         v.add_bos = b->get<bool>();
     if (const json* b = opt_field(cfg, "add_eos_token"); b && b->is_boolean())

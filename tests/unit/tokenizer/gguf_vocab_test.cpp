@@ -96,7 +96,7 @@ TEST(TokenizerGguf, RejectsDefectiveKeys) {
     };
     {
         GgufWriter w;
-        w.set_string("tokenizer.ggml.model", "bert");
+        w.set_string("tokenizer.ggml.model", "rwkv");
         w.set_string_array("tokenizer.ggml.tokens", {"a"});
         EXPECT_EQ(load_error(w, "kind"), ErrorKind::Unsupported);
     }
