@@ -134,6 +134,12 @@ void add_info(CLI::App& model) {
             else std::fputs(model::adapter_info_text(info).c_str(), stdout);
             return;
         }
+        if (model::is_encoder_file(f->file)) {
+            const auto info = model::inspect_encoder(f->file);
+            if (f->json) std::printf("%s\n", model::encoder_info_json(info).c_str());
+            else std::fputs(model::encoder_info_text(info).c_str(), stdout);
+            return;
+        }
         const auto info = model::inspect_model(f->file);
         if (f->json) std::printf("%s\n", model::info_json(info).c_str());
         else std::fputs(model::info_text(info).c_str(), stdout);
@@ -151,15 +157,24 @@ void add_import(CLI::App& model) {
         std::optional<core::DType> type;
         if (!f->type.empty()) type = parse_type(f->type, false);
         model::import_hf(f->dir, f->out, type);
-        model::ModelInfo info;
-        try {
-            info = model::inspect_model(f->out);  // the result must load, or it is not kept
+        std::string arch;
+        int64_t n_params = 0;
+        try {  // the result must load, or it is not kept
+            if (model::is_encoder_file(f->out)) {
+                const auto info = model::inspect_encoder(f->out);
+                arch = std::string(model::encoder_arch_name(info.hparams.arch)) + " encoder";
+                n_params = info.n_params;
+            } else {
+                const auto info = model::inspect_model(f->out);
+                arch = model::arch_name(info.hparams.arch);
+                n_params = info.n_params;
+            }
         } catch (const Error&) {
             std::filesystem::remove(f->out);
             throw;
         }
-        std::printf("wrote %s: %s, %lld parameters\n", f->out.c_str(), model::arch_name(info.hparams.arch),
-                    static_cast<long long>(info.n_params));
+        std::printf("wrote %s: %s, %lld parameters\n", f->out.c_str(), arch.c_str(),
+                    static_cast<long long>(n_params));
     });
 }
 
@@ -186,13 +201,14 @@ void add_merge(CLI::App& model) {
 }  // namespace
 
 void add_model_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("model", "Create, convert and inspect model files");
+    auto* cmd = app.add_subcommand("model", "Create, convert and inspect model files; fill masks and embed text with encoders");
     cmd->require_subcommand(1);
     add_init(*cmd);
     add_import(*cmd);
     add_quantize(*cmd);
     add_info(*cmd);
     add_merge(*cmd);
+    add_encoder_commands(*cmd);
 }
 
 }  // namespace lyra::cli

@@ -10,6 +10,7 @@ namespace lyra::cli {
 void add_generate_command(CLI::App& app);  // cmd_generate.cpp
 void add_bench_command(CLI::App& app);     // cmd_bench.cpp
 void add_model_command(CLI::App& app);     // cmd_model.cpp: init, import, quantize, info
+void add_encoder_commands(CLI::App& model);  // cmd_model_encoder.cpp: model fill, model embed
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 void add_tokenizer_command(CLI::App& app); // cmd_tokenizer.cpp: tokenizer train
 void add_demo_command(CLI::App& app);      // cmd_demo.cpp

@@ -60,6 +60,15 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 // x[i] = gelu(x[i]) with the tanh approximation GPT-2 uses.
 void gelu(float* x, int64_t n);
 
+// x[i] = x[i] * Phi(x[i]), the exact (erf) GELU of BERT and RoBERTa (HF "gelu").
+void gelu_erf(float* x, int64_t n);
+
+// x[i] = max(x[i], 0).
+void relu(float* x, int64_t n);
+
+// x[i] = tanh(x[i]) (the BERT pooler's activation).
+void tanh_inplace(float* x, int64_t n);
+
 // y[i] += x[i].
 void add_inplace(float* y, const float* x, int64_t n);
 

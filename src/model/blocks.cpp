@@ -62,8 +62,9 @@ void attention_part(const AttentionArgs& a, int ith, int nth) {
     for (int64_t item = begin; item < end; ++item) {
         const int64_t t = item / a.H, h = item % a.H, kvh = h / group;
         const float* qv = a.q + t * q_dim + h * a.D;
-        // Causal: keys up to and including this position, the last `window` of them if set.
-        const int64_t end_key = a.P + t + 1;
+        // Causal: keys up to and including this position, the last `window` of them if set;
+        // bidirectional: every key.
+        const int64_t end_key = a.span.causal ? a.P + t + 1 : a.P + a.T;
         const int64_t first = a.span.window > 0 ? std::max<int64_t>(0, end_key - a.span.window) : 0;
         const int64_t n_keys = end_key - first;
         const float* keys = a.k_cache + first * kv_dim + kvh * a.D;
@@ -81,7 +82,7 @@ void attention_part(const AttentionArgs& a, int ith, int nth) {
 
 void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, float* scores, float* out) {
-    const AttentionSpan span{1.0f / std::sqrt(static_cast<float>(D)), 0};
+    const AttentionSpan span{1.0f / std::sqrt(static_cast<float>(D)), 0, true};
     attention(pool, q, T, P, k_cache, v_cache, H, Hkv, D, span, scores, out);
 }
 

@@ -38,9 +38,12 @@ void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, con
 
 // Which keys a query sees and how its scores are scaled. window > 0 keeps only the last
 // `window` positions, the query's own included (GPT-Neo's local layers); 0 sees them all.
+// causal = false (the encoders: BERT, RoBERTa, ALBERT) lets every query see all P+T keys, later
+// ones included; window must then be 0.
 struct AttentionSpan {
     float scale = 1.0f;
     int64_t window = 0;
+    bool causal = true;
 };
 
 // attention() with an explicit span (the plain form is scale 1/sqrt(D), no window).

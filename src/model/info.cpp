@@ -92,6 +92,92 @@ std::string info_json(const ModelInfo& i) {
     return j.dump();
 }
 
+bool is_encoder_file(const std::string& path) {
+    return is_encoder_arch(GgufFile::open(path)->get_string("general.architecture").value_or(""));
+}
+
+EncoderInfo inspect_encoder(const std::string& path) {
+    const auto m = EncoderModel::load(path);
+    EncoderInfo info;
+    info.path = path;
+    info.name = m->gguf().get_string("general.name").value_or("");
+    info.file_bytes = std::filesystem::file_size(path);
+    info.hparams = m->hparams();
+    info.n_params = m->n_params();
+    for (const auto& t : m->gguf().tensors()) ++info.tensor_types[std::string(core::dtype_name(t.tensor.dtype))];
+    info.tokenizer_kind = m->tokenizer().kind();
+    info.tokenizer_vocab = m->tokenizer().n_vocab();
+    info.cls = m->tokenizer().token_text(m->cls());
+    info.sep = m->tokenizer().token_text(m->sep());
+    if (m->mask() >= 0) info.mask = m->tokenizer().token_text(m->mask());
+    return info;
+}
+
+namespace {
+const char* act_name(EncoderAct a) {
+    switch (a) {
+        case EncoderAct::Gelu: return "gelu";
+        case EncoderAct::GeluTanh: return "gelu_new";
+        case EncoderAct::Relu: return "relu";
+    }
+    return "?";
+}
+}  // namespace
+
+std::string encoder_info_text(const EncoderInfo& i) {
+    const EncoderHParams& h = i.hparams;
+    std::string types;
+    for (const auto& [name, n] : i.tensor_types) types += fmt::format("{}{} x{}", types.empty() ? "" : ", ", name, n);
+    std::string heads;
+    if (h.has_mlm_head) heads += "masked LM";
+    if (h.has_pooler) heads += heads.empty() ? "pooler" : " + pooler";
+    std::string s;
+    s += fmt::format("file:          {} ({:.2f} MiB)\n", i.path, static_cast<double>(i.file_bytes) / 1048576.0);
+    if (!i.name.empty()) s += fmt::format("name:          {}\n", i.name);
+    s += fmt::format("architecture:  {} (encoder, bidirectional)\n", encoder_arch_name(h.arch));
+    s += fmt::format("shape:         dim {}, layers {}, heads {}, head dim {}, ffn {}, positions {}, vocab {}\n",
+                     h.n_embd, h.n_layer, h.n_head, h.head_dim, h.n_ff, h.n_ctx, h.n_vocab);
+    if (h.arch == EncoderArch::Albert)
+        s += fmt::format("albert:        embeddings {} -> {}, {} layer weight set(s) shared by {} layers\n",
+                         h.n_embd_tok, h.n_embd, h.n_group, h.n_layer);
+    s += fmt::format("activation:    {}\n", act_name(h.act));
+    s += fmt::format("heads:         {}\n", heads.empty() ? "none (hidden states and embeddings only)" : heads);
+    s += fmt::format("parameters:    {} ({:.2f} M)\n", i.n_params, static_cast<double>(i.n_params) / 1e6);
+    s += fmt::format("weight types:  {}\n", types);
+    s += fmt::format("tokenizer:     {}, {} tokens; cls {}, sep {}, mask {}\n", i.tokenizer_kind,
+                     i.tokenizer_vocab, i.cls, i.sep, i.mask.empty() ? "none" : i.mask);
+    s += "use:           lyra model fill -m FILE TEXT, lyra model embed -m FILE TEXT...\n";
+    return s;
+}
+
+std::string encoder_info_json(const EncoderInfo& i) {
+    const EncoderHParams& h = i.hparams;
+    nlohmann::json j;
+    j["path"] = i.path;
+    j["name"] = i.name;
+    j["file_bytes"] = i.file_bytes;
+    j["architecture"] = encoder_arch_name(h.arch);
+    j["type"] = "encoder";
+    j["n_vocab"] = h.n_vocab;
+    j["n_ctx"] = h.n_ctx;
+    j["n_embd"] = h.n_embd;
+    j["n_embd_tok"] = h.n_embd_tok;
+    j["n_layer"] = h.n_layer;
+    j["n_group"] = h.n_group;
+    j["n_head"] = h.n_head;
+    j["head_dim"] = h.head_dim;
+    j["n_ff"] = h.n_ff;
+    j["norm_eps"] = h.norm_eps;
+    j["activation"] = act_name(h.act);
+    j["mlm_head"] = h.has_mlm_head;
+    j["pooler"] = h.has_pooler;
+    j["n_params"] = i.n_params;
+    j["tensor_types"] = i.tensor_types;
+    j["tokenizer"] = {{"kind", i.tokenizer_kind}, {"n_vocab", i.tokenizer_vocab}, {"cls", i.cls},
+                      {"sep", i.sep}, {"mask", i.mask.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.mask)}};
+    return j.dump();
+}
+
 bool is_adapter_file(const std::string& path) {
     return GgufFile::open(path)->get_string("general.type") == "adapter";
 }

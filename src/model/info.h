@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "model/encoder.h"
 #include "model/model.h"
 
 namespace lyra::model {
@@ -51,5 +52,25 @@ std::string adapter_info_json(const AdapterInfo& info);
 // Human-readable lines, and one JSON object (no trailing newline).
 std::string info_text(const ModelInfo& info);
 std::string info_json(const ModelInfo& info);
+
+// An encoder file (bert, roberta, albert; model/encoder.h), loaded with every check of
+// EncoderModel::load.
+struct EncoderInfo {
+    std::string path;
+    std::string name;                       // general.name, or empty
+    uint64_t file_bytes = 0;
+    EncoderHParams hparams;
+    int64_t n_params = 0;
+    std::map<std::string, int> tensor_types;
+    std::string tokenizer_kind;             // tokenizer.ggml.model
+    int64_t tokenizer_vocab = 0;
+    std::string cls, sep, mask;             // the special tokens' text; mask empty when none
+};
+
+// True when `path` is a GGUF whose general.architecture is an encoder's.
+bool is_encoder_file(const std::string& path);
+EncoderInfo inspect_encoder(const std::string& path);
+std::string encoder_info_text(const EncoderInfo& info);
+std::string encoder_info_json(const EncoderInfo& info);
 
 }  // namespace lyra::model

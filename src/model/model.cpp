@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "model/arch/arch.h"
+#include "model/encoder.h"
 
 namespace lyra::model {
 
@@ -139,6 +140,12 @@ HParams read_hparams(const GgufFile& g) {
 std::unique_ptr<Model> Model::load(const std::string& path) {
     try {
         auto gguf = GgufFile::open(path);
+        if (const auto a = gguf->get_string("general.architecture"); a && is_encoder_arch(*a))
+            throw_error(ErrorKind::Unsupported,
+                        "'{}' is an encoder (masked-LM predictions and sentence embeddings), not a "
+                        "text generator; use it with `lyra model fill`, `lyra model embed` or as a "
+                        "critic (EncoderModel, model/encoder.h)",
+                        *a);
         HParams hp = read_hparams(*gguf);
         auto tok = Tokenizer::from_gguf(*gguf);
         hp.n_vocab = tok->n_vocab();

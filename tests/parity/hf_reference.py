@@ -3,6 +3,7 @@
 parity test (tests/parity/hf_parity_test.cpp).
 
 Usage: hf_reference.py HF_DIR OUT.bin [--greedy N] TOKEN [TOKEN ...]
+       hf_reference.py --encoder HF_DIR OUT TOKEN [TOKEN ...]   (bert, roberta, albert: see encoder)
 
 Reads config.json and model.safetensors (parsed by hand: 8-byte header size, JSON header, raw
 little-endian data) and writes float32 logits [T, V] for the tokens. Unlike
@@ -43,8 +44,9 @@ def read_safetensors(path):
             a = raw.view(np.float16).astype(np.float32)
         elif info["dtype"] == "BF16":
             a = (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-        elif info["dtype"] == "BOOL":
-            continue  # a causal-mask buffer (GPT-Neo's attn.attention.bias), not a weight
+        elif info["dtype"] in ("BOOL", "I64"):
+            continue  # a mask or position-id buffer (GPT-Neo's attn.attention.bias, BERT's
+                      # embeddings.position_ids), not a weight
         else:
             raise SystemExit("unsupported dtype " + info["dtype"])
         out[name] = torch.from_numpy(a.reshape(info["shape"]).astype(np.float64))
@@ -149,7 +151,110 @@ def gpt_neo(W, cfg, tokens):
     return x @ W.get("lm_head.weight", W["transformer.wte.weight"]).T
 
 
+def encoder(W, cfg, tokens):
+    """HF BertModel / RobertaModel / AlbertModel on one unpadded sequence (attention mask all
+    ones, token_type_ids all 0), plus the MLM head of ...ForMaskedLM and the pooler when the
+    checkpoint has them. Written from the HF modules: embeddings = LayerNorm(word + position +
+    token_type) where RoBERTa numbers positions from padding_idx + 1
+    (create_position_ids_from_input_ids: cumsum of non-pad tokens + padding_idx); ALBERT then maps
+    embedding_size -> hidden_size (embedding_hidden_mapping_in) and runs layer i with the
+    weights of group int(i / (num_hidden_layers / num_hidden_groups)). Each layer:
+    a = LayerNorm(x + dense(softmax(q k^T / sqrt(D)) v)); x = LayerNorm(a + out(act(inter(a)))).
+    MLM head: decoder(LayerNorm(act(dense(x)))) + bias, decoder tied to the word embeddings
+    unless saved apart; RobertaLMHead applies the erf GELU whatever hidden_act says. Pooler:
+    tanh(dense(x[0])). Returns (hidden [T, C], logits [T, V] or None, pooled [C] or None)."""
+    kind = cfg["model_type"]
+    albert = kind == "albert"
+    p = kind + "." if kind + ".embeddings.word_embeddings.weight" in W else ""
+    T, C, H = len(tokens), cfg["hidden_size"], cfg["num_attention_heads"]
+    D, eps = C // H, cfg.get("layer_norm_eps", 1e-12)
+    acts = {"gelu": F.gelu, "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
+            "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"), "relu": F.relu}
+    act = acts[cfg.get("hidden_act", "gelu_new" if albert else "gelu")]
+    ln = lambda x, n: F.layer_norm(x, (x.shape[-1],), W[n + ".weight"], W[n + ".bias"], eps)
+    lin = lambda x, n: x @ W[n + ".weight"].T + W[n + ".bias"]
+    if kind == "roberta":
+        pad = cfg["pad_token_id"]
+        keep = (tokens != pad).long()
+        pos = torch.cumsum(keep, 0) * keep + pad
+    else:
+        pos = torch.arange(T)
+    e = p + "embeddings."
+    x = W[e + "word_embeddings.weight"][tokens] + W[e + "position_embeddings.weight"][pos] + \
+        W[e + "token_type_embeddings.weight"][torch.zeros(T, dtype=torch.long)]
+    x = ln(x, e + "LayerNorm")
+    if albert:
+        x = lin(x, p + "encoder.embedding_hidden_mapping_in")
+    L = cfg["num_hidden_layers"]
+    G = cfg.get("num_hidden_groups", 1) if albert else L
+    for i in range(L):
+        if albert:
+            l = f"{p}encoder.albert_layer_groups.{int(i / (L / G))}.albert_layers.0."
+            q_, k_, v_, o_, ln1, up, down, ln2 = ("attention.query", "attention.key", "attention.value",
+                                                  "attention.dense", "attention.LayerNorm", "ffn",
+                                                  "ffn_output", "full_layer_layer_norm")
+        else:
+            l = f"{p}encoder.layer.{i}."
+            q_, k_, v_, o_, ln1, up, down, ln2 = ("attention.self.query", "attention.self.key",
+                                                  "attention.self.value", "attention.output.dense",
+                                                  "attention.output.LayerNorm", "intermediate.dense",
+                                                  "output.dense", "output.LayerNorm")
+        q, k, v = (lin(x, l + n).reshape(T, H, D) for n in (q_, k_, v_))
+        s = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D)  # no mask: one unpadded sequence
+        a = torch.einsum("hts,shd->thd", torch.softmax(s, -1), v).reshape(T, C)
+        x = ln(x + lin(a, l + o_), l + ln1)
+        x = ln(x + lin(act(lin(x, l + up)), l + down), l + ln2)
+    logits = pooled = None
+    h = {"bert": "cls.predictions.", "roberta": "lm_head.", "albert": "predictions."}[kind]
+    dense = h + ("transform.dense" if kind == "bert" else "dense")
+    if dense + ".weight" in W:
+        norm = h + {"bert": "transform.LayerNorm", "roberta": "layer_norm", "albert": "LayerNorm"}[kind]
+        head_act = F.gelu if kind == "roberta" else act
+        t = ln(head_act(lin(x, dense)), norm)
+        tied = cfg.get("tie_word_embeddings", True)
+        dec = W[e + "word_embeddings.weight"] if tied else W[h + "decoder.weight"]
+        logits = t @ dec.T + W[h + "bias"]
+    pn = p + ("pooler" if albert else "pooler.dense")
+    if pn + ".weight" in W:
+        pooled = torch.tanh(lin(x[0], pn))
+    return x, logits, pooled
+
+
+def encoder_main(d, out, tokens):
+    """Writes OUT.hidden, OUT.logits, OUT.embed (mean over tokens, L2-normalised), OUT.pooled
+    (float32, the heads the checkpoint has) and OUT.pll (text): the sum over positions that are
+    not special added tokens of log softmax(logits of the copy masked there)[true token]."""
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    W = read_safetensors(os.path.join(d, "model.safetensors"))
+    tj = json.load(open(os.path.join(d, "tokenizer.json")))
+    tcfg = json.load(open(os.path.join(d, "tokenizer_config.json")))
+    specials = {t["id"] for t in tj["added_tokens"] if t["special"]}
+    mask = next(t["id"] for t in tj["added_tokens"] if t["content"] == tcfg["mask_token"])
+    with torch.no_grad():
+        hidden, logits, pooled = encoder(W, cfg, tokens)
+        hidden.to(torch.float32).numpy().tofile(out + ".hidden")
+        mean = hidden.mean(0)
+        (mean / mean.norm()).to(torch.float32).numpy().tofile(out + ".embed")
+        if pooled is not None:
+            pooled.to(torch.float32).numpy().tofile(out + ".pooled")
+        if logits is not None:
+            logits.to(torch.float32).numpy().tofile(out + ".logits")
+            pll = 0.0
+            for t in range(len(tokens)):
+                if int(tokens[t]) in specials:
+                    continue
+                masked = tokens.clone()
+                masked[t] = mask
+                lg = encoder(W, cfg, masked)[1][t]
+                pll += float(torch.log_softmax(lg, -1)[tokens[t]])
+            with open(out + ".pll", "w") as f:
+                f.write(repr(pll) + "\n")
+
+
 def main():
+    if sys.argv[1] == "--encoder":
+        encoder_main(sys.argv[2], sys.argv[3], torch.tensor([int(t) for t in sys.argv[4:]], dtype=torch.long))
+        return
     d, out, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     n_greedy = 0
     if args[:1] == ["--greedy"]:

@@ -119,6 +119,19 @@ void gelu(float* x, int64_t n) {
     }
 }
 
+void gelu_erf(float* x, int64_t n) {
+    constexpr float kInvSqrt2 = 0.7071067811865476f;
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+}
+
+void relu(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void tanh_inplace(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+}
+
 void add_inplace(float* y, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }

@@ -49,7 +49,7 @@ private:
     }
 
     AttentionSpan attention_span(int64_t) const override {
-        return {1.0f / std::sqrt(static_cast<float>(hparams_.head_dim)), 0};
+        return {1.0f / std::sqrt(static_cast<float>(hparams_.head_dim)), 0, true};
     }
 
     std::vector<FusedQkv> qkv_;

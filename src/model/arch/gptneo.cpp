@@ -46,7 +46,7 @@ private:
 
     AttentionSpan attention_span(int64_t l) const override {
         const bool local = hparams_.local_layers[static_cast<size_t>(l)];
-        return {1.0f, local ? hparams_.sliding_window : 0};
+        return {1.0f, local ? hparams_.sliding_window : 0, true};
     }
 
     std::vector<SplitQkv> qkv_;

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/mmap.h"
+#include "model/encoder.h"
 #include "model/format/gguf.h"
 #include "model/format/safetensors.h"
 #include "model/tokenizer/tokenizer_json.h"
@@ -41,6 +42,14 @@ struct HfConfig {
     json rope_scaling;  // null when absent
     int64_t sliding_window = 0;      // gptneo: the local layers' window
     std::vector<bool> local_layers;  // gptneo: true where layer l is "local"
+    // Encoders (bert, roberta, albert; docs/formats/gguf.md "Encoders"):
+    std::string hf_class;            // config.json's class ("BertForMaskedLM", "AlbertModel", ...)
+    std::string hidden_act;          // "gelu" (erf), "gelu_new" (tanh) or "relu"
+    int64_t n_embd_tok = 0;          // width of the token embeddings (ALBERT's embedding_size)
+    int64_t n_group = 0;             // distinct layer weight sets (ALBERT's num_hidden_groups)
+    int64_t n_token_types = 0;       // rows of token_type_embeddings (type_vocab_size)
+    int64_t n_positions = 0;         // rows of the HF position table (max_position_embeddings)
+    int64_t pos_offset = 0;          // RoBERTa: positions start at padding_idx + 1
 };
 
 // The Hugging Face architectures Lyra imports: the class in config.json's "architectures",
@@ -54,6 +63,10 @@ constexpr SupportedArch kSupported[] = {
     {"LlamaForCausalLM", "llama", "llama"},     {"MistralForCausalLM", "mistral", "llama"},
     {"Qwen2ForCausalLM", "qwen2", "qwen2"},     {"GPT2LMHeadModel", "gpt2", "gpt2"},
     {"GPTNeoForCausalLM", "gpt_neo", "gptneo"},
+    // Encoders: the masked-LM class and the bare model (no MLM head; pooler when present).
+    {"BertForMaskedLM", "bert", "bert"},        {"BertModel", "bert", "bert"},
+    {"RobertaForMaskedLM", "roberta", "roberta"}, {"RobertaModel", "roberta", "roberta"},
+    {"AlbertForMaskedLM", "albert", "albert"},  {"AlbertModel", "albert", "albert"},
 };
 
 // The class in "architectures" decides; a config without one is identified by "model_type".
@@ -161,6 +174,15 @@ public:
         return v.get<bool>();
     }
 
+    std::string string(const char* key, const std::string& fallback) const {
+        if (!has(key)) return fallback;
+        const json& v = j_[key];
+        if (!v.is_string())
+            throw_error(ErrorKind::Corrupt, "config '{}': key '{}' is not a string; got {}", path_,
+                        key, v.dump());
+        return v.get<std::string>();
+    }
+
     const json& raw() const { return j_; }
     const std::string& path() const { return path_; }
 
@@ -168,6 +190,62 @@ private:
     json j_;
     std::string path_;
 };
+
+// BERT, RoBERTa and ALBERT share BertConfig's keys (HF defaults where a key may be left out);
+// ALBERT adds embedding_size, num_hidden_groups and inner_group_num, RoBERTa pad_token_id.
+void read_encoder_config(const ConfigReader& r, HfConfig& c) {
+    const std::string& path = r.path();
+    const json& j = r.raw();
+    c.hf_class = j.contains("architectures") && j["architectures"].is_array() &&
+                         !j["architectures"].empty() && j["architectures"][0].is_string()
+                     ? j["architectures"][0].get<std::string>()
+                     : std::string();
+    c.n_embd = r.positive_int("hidden_size");
+    c.n_layer = r.positive_int("num_hidden_layers");
+    c.n_head = r.positive_int("num_attention_heads");
+    c.n_head_kv = c.n_head;
+    c.n_ff = r.positive_int("intermediate_size");
+    c.n_positions = r.positive_int("max_position_embeddings", 512);
+    c.n_token_types = r.positive_int("type_vocab_size", 2);
+    c.norm_eps = r.number("layer_norm_eps", 1e-12);
+    c.tied = r.boolean("tie_word_embeddings", true);
+    c.n_embd_tok = c.n_embd;
+    c.n_group = c.n_layer;
+    if (c.arch == "albert") {
+        c.n_embd_tok = r.positive_int("embedding_size", 128);
+        c.n_group = r.positive_int("num_hidden_groups", 1);
+        if (c.n_group > c.n_layer)
+            throw_error(ErrorKind::Corrupt,
+                        "config '{}': num_hidden_groups {} exceeds num_hidden_layers {}", path,
+                        c.n_group, c.n_layer);
+        const int64_t inner = r.positive_int("inner_group_num", 1);
+        if (inner != 1)
+            throw_error(ErrorKind::Unsupported,
+                        "config '{}': inner_group_num {} is not supported; expected 1 (every "
+                        "published ALBERT checkpoint has one layer per group)",
+                        path, inner);
+    }
+    // RoBERTa numbers positions from padding_idx + 1 (create_position_ids_from_input_ids); the
+    // import drops the table rows below that, so position 0 is the first token (as llama.cpp).
+    if (c.arch == "roberta") c.pos_offset = r.positive_int("pad_token_id", 1) + 1;
+    if (c.pos_offset >= c.n_positions)
+        throw_error(ErrorKind::Corrupt,
+                    "config '{}': max_position_embeddings {} leaves no positions after the {} "
+                    "RoBERTa reserves",
+                    path, c.n_positions, c.pos_offset);
+    c.n_ctx = c.n_positions - c.pos_offset;
+    const std::string pet = r.string("position_embedding_type", "absolute");
+    if (pet != "absolute")
+        throw_error(ErrorKind::Unsupported,
+                    "config '{}': position_embedding_type '{}' is not supported; expected 'absolute'",
+                    path, pet);
+    c.hidden_act = r.string("hidden_act", c.arch == "albert" ? "gelu_new" : "gelu");
+    if (c.hidden_act == "gelu_pytorch_tanh") c.hidden_act = "gelu_new";
+    if (c.hidden_act != "gelu" && c.hidden_act != "gelu_new" && c.hidden_act != "relu")
+        throw_error(ErrorKind::Unsupported,
+                    "config '{}': hidden_act '{}' is not supported; expected gelu, gelu_new or relu",
+                    path, c.hidden_act);
+}
 
 HfConfig read_config(const std::string& dir) {
     const std::string path = (std::filesystem::path(dir) / "config.json").string();
@@ -216,6 +294,8 @@ HfConfig read_config(const std::string& dir) {
             throw_error(ErrorKind::Unsupported,
                         "config '{}': activation_function '{}' is not supported; expected gelu_new",
                         path, act);
+    } else if (is_encoder_arch(c.arch)) {
+        read_encoder_config(r, c);
     } else {
         c.n_embd = r.positive_int("hidden_size");
         c.n_layer = r.positive_int("num_hidden_layers");
@@ -242,7 +322,7 @@ HfConfig read_config(const std::string& dir) {
         throw_error(ErrorKind::Corrupt,
                     "config '{}': num_attention_heads {} is not a multiple of num_key_value_heads {}",
                     path, c.n_head, c.n_head_kv);
-    if (c.head_dim % 2 != 0 && c.arch != "gpt2" && c.arch != "gptneo")
+    if (c.head_dim % 2 != 0 && c.arch != "gpt2" && c.arch != "gptneo" && !is_encoder_arch(c.arch))
         throw_error(ErrorKind::Corrupt, "config '{}': head dim {} is odd; RoPE needs it even", path,
                     c.head_dim);
     return c;
@@ -448,6 +528,82 @@ void convert_gptneo(const HfConfig& c, Converter& cv) {
     cv.mark_ignored("lm_head.weight");
 }
 
+// BERT, RoBERTa, ALBERT (docs/formats/gguf.md, "Encoders"): post-LN blocks with biased q/k/v,
+// token-type embeddings, an optional pooler and an optional masked-LM head. A bare XxxModel
+// saves its tensors without the "bert."/"roberta."/"albert." prefix its heads put before them.
+void convert_encoder(const HfConfig& c, Converter& cv) {
+    const int64_t C = c.n_embd, E = c.n_embd_tok, F = c.n_ff, V = c.n_vocab;
+    const bool albert = c.arch == "albert";
+    const std::string p = cv.has(c.arch + ".embeddings.word_embeddings.weight") ? c.arch + "." : "";
+    const std::string e = p + "embeddings.";
+    cv.copy(e + "word_embeddings.weight", "token_embd.weight", {V, E});
+    {
+        const std::vector<float> pos = cv.load(e + "position_embeddings.weight", {c.n_positions, E});
+        const auto skip = static_cast<size_t>(c.pos_offset * E);
+        cv.emit("position_embd.weight", std::vector<float>(pos.begin() + static_cast<std::ptrdiff_t>(skip), pos.end()),
+                {c.n_ctx, E});
+    }
+    cv.copy(e + "token_type_embeddings.weight", "token_types.weight", {c.n_token_types, E});
+    cv.copy(e + "LayerNorm.weight", "token_embd_norm.weight", {E});
+    cv.copy(e + "LayerNorm.bias", "token_embd_norm.bias", {E});
+    cv.mark_ignored(e + "position_ids");  // buffers some exports keep
+    cv.mark_ignored(e + "token_type_ids");
+    if (albert) {
+        cv.copy(p + "encoder.embedding_hidden_mapping_in.weight", "token_embd_proj.weight", {C, E});
+        cv.copy(p + "encoder.embedding_hidden_mapping_in.bias", "token_embd_proj.bias", {C});
+    }
+    // One weight set per layer (bert, roberta) or per group of layers (albert).
+    for (int64_t i = 0; i < c.n_group; ++i) {
+        const std::string b = "blk." + std::to_string(i) + ".";
+        const std::string l = albert ? fmt::format("{}encoder.albert_layer_groups.{}.albert_layers.0.", p, i)
+                                     : fmt::format("{}encoder.layer.{}.", p, i);
+        const std::string att = albert ? l + "attention." : l + "attention.self.";
+        const std::string out = albert ? l + "attention.dense" : l + "attention.output.dense";
+        const std::string ln1 = albert ? l + "attention.LayerNorm" : l + "attention.output.LayerNorm";
+        const std::string up = albert ? l + "ffn" : l + "intermediate.dense";
+        const std::string down = albert ? l + "ffn_output" : l + "output.dense";
+        const std::string ln2 = albert ? l + "full_layer_layer_norm" : l + "output.LayerNorm";
+        const struct { std::string hf, gguf; int64_t rows, cols; } linear[] = {
+            {att + "query", "attn_q", C, C},  {att + "key", "attn_k", C, C},
+            {att + "value", "attn_v", C, C},  {out, "attn_output", C, C},
+            {up, "ffn_up", F, C},             {down, "ffn_down", C, F}};
+        for (const auto& m : linear) {
+            cv.copy(m.hf + ".weight", b + m.gguf + ".weight", {m.rows, m.cols});
+            cv.copy(m.hf + ".bias", b + m.gguf + ".bias", {m.rows});
+        }
+        for (const auto& [hf, gguf] : {std::pair{ln1, "attn_output_norm"}, std::pair{ln2, "layer_output_norm"}}) {
+            cv.copy(hf + ".weight", b + gguf + ".weight", {C});
+            cv.copy(hf + ".bias", b + gguf + ".bias", {C});
+        }
+    }
+    // The pooler (dense + tanh on [CLS]) is llama.cpp's "cls"; MLM checkpoints often lack it.
+    const std::string pool = albert ? p + "pooler" : p + "pooler.dense";
+    cv.copy_if_present(pool + ".weight", "cls.weight", {C, C});
+    cv.copy_if_present(pool + ".bias", "cls.bias", {C});
+    // The masked-LM head: dense (hidden -> token embedding width) + act + LayerNorm, then the
+    // decoder, tied to the word embeddings, plus a bias of its own.
+    const std::string h = c.arch == "bert" ? "cls.predictions." : albert ? "predictions." : "lm_head.";
+    const std::string dense = c.arch == "bert" ? h + "transform.dense" : h + "dense";
+    const std::string norm = c.arch == "bert" ? h + "transform.LayerNorm" : albert ? h + "LayerNorm" : h + "layer_norm";
+    const bool mlm = c.hf_class.ends_with("ForMaskedLM");
+    if (mlm || cv.has(dense + ".weight")) {
+        cv.copy(dense + ".weight", "mlm_dense.weight", {E, C});
+        cv.copy(dense + ".bias", "mlm_dense.bias", {E});
+        cv.copy(norm + ".weight", "mlm_norm.weight", {E});
+        cv.copy(norm + ".bias", "mlm_norm.bias", {E});
+        // HF ties decoder.bias to the head's bias; safetensors keeps one or both.
+        cv.copy(cv.has(h + "bias") ? h + "bias" : h + "decoder.bias", "output.bias", {V});
+        cv.mark_ignored(h + "decoder.bias");
+        if (!c.tied) cv.copy(h + "decoder.weight", "output.weight", {V, E});
+        cv.mark_ignored(h + "decoder.weight");
+    }
+    // Pre-training heads Lyra has no use for: BERT's next-sentence and ALBERT's sentence-order
+    // classifiers (bert-base-uncased and albert-base-v2 ship them).
+    for (const char* n : {"cls.seq_relationship.weight", "cls.seq_relationship.bias",
+                          "sop_classifier.classifier.weight", "sop_classifier.classifier.bias"})
+        cv.mark_ignored(n);
+}
+
 void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_type) {
     const std::string& a = c.arch;
     auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
@@ -465,6 +621,17 @@ void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_ty
     w.set_u32(a + ".feed_forward_length", u32(c.n_ff));
     w.set_u32(a + ".attention.head_count", u32(c.n_head));
     w.set_u32(a + ".attention.head_count_kv", u32(c.n_head_kv));
+    if (is_encoder_arch(a)) {  // docs/formats/gguf.md, "Encoders"
+        w.set_f32(a + ".attention.layer_norm_epsilon", static_cast<float>(c.norm_eps));
+        w.set_bool(a + ".attention.causal", false);
+        w.set_string(a + ".hidden_act", c.hidden_act);
+        w.set_u32("tokenizer.ggml.token_type_count", u32(c.n_token_types));
+        if (a == "albert") {
+            w.set_u32(a + ".token_embedding_length", u32(c.n_embd_tok));
+            w.set_u32(a + ".layer_group_count", u32(c.n_group));
+        }
+        return;
+    }
     if (a == "gpt2" || a == "gptneo") {
         w.set_f32(a + ".attention.layer_norm_epsilon", static_cast<float>(c.norm_eps));
         if (a == "gptneo") {  // docs/formats/gguf.md, "GPT-Neo"
@@ -553,7 +720,8 @@ std::string byte_level_tokenizer_json(const std::filesystem::path& dir) {
     for (const char* file : {"special_tokens_map.json", "tokenizer_config.json"}) {
         if (!std::filesystem::exists(dir / file)) continue;
         const json cfg = read_json_file(dir / file);
-        for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+        for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token", "cls_token",
+                                "sep_token", "mask_token"}) {
             if (!cfg.is_object() || !cfg.contains(key)) continue;
             const json& t = cfg[key];
             const json* content = t.is_object() && t.contains("content") ? &t["content"] : &t;
@@ -591,10 +759,50 @@ std::string tokenizer_config_text(const std::filesystem::path& dir) {
     return cfg.dump();
 }
 
+// An encoder wraps its input as [CLS] ... [SEP] and predicts at [MASK]: their ids go into the
+// keys llama.cpp uses (tokenizer.ggml.cls_token_id, .seperator_token_id [sic], .mask_token_id).
+// Each is named by tokenizer_config.json / special_tokens_map.json (cls_token, sep_token,
+// mask_token) or else found under its conventional text: [CLS] / <s>, [SEP] / </s>,
+// [MASK] / <mask>. [CLS] and [SEP] are required; a file without a mask token cannot fill masks.
+void write_encoder_specials(const std::filesystem::path& dir, const Tokenizer& tok, GgufWriter& w) {
+    json cfg = json::object();
+    for (const char* file : {"special_tokens_map.json", "tokenizer_config.json"})
+        if (std::filesystem::exists(dir / file))
+            if (const json j = read_json_file(dir / file); j.is_object()) cfg.update(j);
+    const struct { const char* cfg_key; const char* gguf_key; const char* texts[2]; bool required; } specials[] = {
+        {"cls_token", "tokenizer.ggml.cls_token_id", {"[CLS]", "<s>"}, true},
+        {"sep_token", "tokenizer.ggml.seperator_token_id", {"[SEP]", "</s>"}, true},
+        {"mask_token", "tokenizer.ggml.mask_token_id", {"[MASK]", "<mask>"}, false},
+    };
+    for (const auto& sp : specials) {
+        TokenId id = -1;
+        std::string named;
+        if (cfg.contains(sp.cfg_key)) {
+            const json& t = cfg[sp.cfg_key];
+            const json* content = t.is_object() && t.contains("content") ? &t["content"] : &t;
+            if (content->is_string()) named = content->get<std::string>();
+        }
+        if (!named.empty()) {
+            id = tok.find_token(named);
+            if (id < 0)
+                throw_error(ErrorKind::Corrupt, "model '{}': {} '{}' is not in the vocabulary",
+                            dir.string(), sp.cfg_key, named);
+        }
+        for (const char* text : sp.texts)
+            if (id < 0) id = tok.find_token(text);
+        if (id >= 0) w.set_u32(sp.gguf_key, static_cast<uint32_t>(id));
+        else if (sp.required)
+            throw_error(ErrorKind::Corrupt,
+                        "model '{}': the tokenizer has no {} (no {} in tokenizer_config.json, no "
+                        "'{}' or '{}' in the vocabulary); an encoder needs it to wrap its input",
+                        dir.string(), sp.cfg_key, sp.cfg_key, sp.texts[0], sp.texts[1]);
+    }
+}
+
 void import_tokenizer(const std::string& dir, const std::string& arch, GgufWriter& w) {
     namespace fs = std::filesystem;
     const fs::path d(dir), tj = d / "tokenizer.json";
-    const bool byte_level = arch == "gpt2" || arch == "gptneo";
+    const bool byte_level = arch == "gpt2" || arch == "gptneo" || arch == "roberta";
     std::string tok;
     if (fs::exists(tj)) {
         tok = core::read_file(tj.string());
@@ -605,7 +813,9 @@ void import_tokenizer(const std::string& dir, const std::string& arch, GgufWrite
                     "tokenizer files next to config.json", dir,
                     byte_level ? " and no vocab.json + merges.txt" : "");
     }
-    import_tokenizer_json(tok, tokenizer_config_text(d), arch, w);
+    const auto tokenizer = tokenizer_from_json(tok, tokenizer_config_text(d), arch);
+    tokenizer->write_gguf(w);
+    if (is_encoder_arch(arch)) write_encoder_specials(d, *tokenizer, w);
 }
 
 }  // namespace
@@ -669,6 +879,8 @@ void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<
         convert_gpt2(c, cv, st);
     } else if (c.arch == "gptneo") {
         convert_gptneo(c, cv);
+    } else if (is_encoder_arch(c.arch)) {
+        convert_encoder(c, cv);
     } else {
         convert_llama_like(c, cv);
         write_rope_scaling(c, out);

@@ -1,5 +1,7 @@
 // Hugging Face -> GGUF import for llama (LlamaForCausalLM, MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM), gpt2 (GPT2LMHeadModel) and gptneo (GPTNeoForCausalLM). Reads config.json,
+// (Qwen2ForCausalLM), gpt2 (GPT2LMHeadModel), gptneo (GPTNeoForCausalLM) and the encoders bert,
+// roberta and albert (Bert/Roberta/AlbertForMaskedLM and the bare ...Model; the list of
+// supported classes is kSupported in hf_import.cpp). Reads config.json,
 // model.safetensors (or the shards of model.safetensors.index.json), tokenizer.json (for
 // gpt2/gptneo also vocab.json + merges.txt instead) and tokenizer_config.json from `dir`, and
 // writes the standard GGUF keys and tensor names (docs/formats/gguf.md). Conversions:

@@ -222,6 +222,29 @@ TEST_F(Kernels, SiluAndSoftmaxSurviveExtremeInputs) {
     }
 }
 
+// The encoders' activations (issue 10) at values worked out by hand: Phi(1) = 0.8413447461,
+// so erf-GELU(1) = 0.8413447, erf-GELU(-1) = -0.1586553, and the tanh form differs from it
+// (GELU_tanh(1) = 0.8411920) by more than the parity tolerance would allow.
+TEST_F(Kernels, ErfGeluReluAndTanhAtKnownValues) {
+    std::vector<float> x = {1.0f, -1.0f, 0.0f, 3.0f, -6.0f};
+    std::vector<float> t = x;
+    gelu_erf(x.data(), 5);
+    EXPECT_NEAR(x[0], 0.8413447f, 1e-6f);
+    EXPECT_NEAR(x[1], -0.1586553f, 1e-6f);
+    EXPECT_EQ(x[2], 0.0f);
+    EXPECT_NEAR(x[3], 2.9959503f, 1e-6f);
+    EXPECT_NEAR(x[4], -5.9e-9f, 1e-8f);
+    std::vector<float> g = {1.0f};
+    gelu(g.data(), 1);
+    EXPECT_GT(std::fabs(g[0] - x[0]), 1e-4f);
+    std::vector<float> r = {-2.0f, 0.0f, 2.5f};
+    relu(r.data(), 3);
+    EXPECT_EQ(r, (std::vector<float>{0.0f, 0.0f, 2.5f}));
+    tanh_inplace(t.data(), 5);
+    EXPECT_NEAR(t[0], 0.7615942f, 1e-6f);
+    EXPECT_NEAR(t[4], -0.9999877f, 1e-6f);
+}
+
 TEST_F(Kernels, ForceIsaRejectsUnknownNamesAndReportsTheChoice) {
     EXPECT_FALSE(force_kernel_isa("neon9000"));
     ASSERT_TRUE(force_kernel_isa("scalar"));

@@ -216,7 +216,7 @@ TEST(HfImport, RefusesOtherArchitecturesTypesAndMissingTokenizer) {
     EXPECT_EQ(kind_of(std::nullopt), ErrorKind::NotFound);
 
     auto cfg = nlohmann::json::parse(core::read_file(m + "/config.json"));
-    cfg["architectures"] = {"BertModel"};
+    cfg["architectures"] = {"XLNetLMHeadModel"};
     core::write_file_atomic(m + "/config.json", cfg.dump());
     EXPECT_EQ(kind_of(std::nullopt), ErrorKind::Unsupported);
     EXPECT_FALSE(std::filesystem::exists(dir.file("out.gguf")));
@@ -348,6 +348,100 @@ TEST(HfImport, Llama3RopeFactorsKeepHighFrequenciesAndScaleLowOnes) {
     EXPECT_EQ(f.front(), 1.0f);  // wavelength 2*pi < 8192/4
     EXPECT_EQ(f.back(), 8.0f);   // wavelength far above 8192
     for (size_t i = 1; i < f.size(); ++i) EXPECT_GE(f[i], f[i - 1]) << i;
+}
+
+// Encoders (issue 10): BERT's layout under the "bert." prefix, the pooler as "cls", the MLM
+// head with its decoder tied to token_embd (HF's saved copy of the decoder and the next-sentence
+// head skipped), and the [CLS]/[SEP]/[MASK] ids.
+TEST(HfImport, BertMaskedLmWritesTheEncoderTensorsAndSpecialIds) {
+    TempDir dir;
+    const std::string m = dir.file("bert");
+    make_fixture("bert", m, "--dim 16 --heads 2 --ffn 32 --layers 2 --ctx 24 --pooler");
+    import_hf(m, dir.file("out.gguf"));
+    expect_matches_fixture(m, dir.file("out.gguf"), 0.0f);
+    const auto g = GgufFile::open(dir.file("out.gguf"));
+    EXPECT_EQ(g->find_tensor("output.weight"), nullptr) << "the decoder is tied to the word embeddings";
+    EXPECT_EQ(g->get_bool("bert.attention.causal"), false);
+}
+
+// A bare BertModel saves its tensors without the "bert." prefix and has no MLM head; an untied
+// decoder becomes output.weight.
+TEST(HfImport, BareBertModelAndUntiedDecoder) {
+    TempDir dir;
+    const std::string bare = dir.file("bare"), untied = dir.file("untied");
+    make_fixture("bert", bare, "--dim 16 --heads 2 --ffn 32 --layers 1 --ctx 24 --head none --pooler");
+    make_fixture("bert", untied, "--dim 16 --heads 2 --ffn 32 --layers 1 --ctx 24 --untied");
+    import_hf(bare, dir.file("a.gguf"));
+    expect_matches_fixture(bare, dir.file("a.gguf"), 0.0f);
+    EXPECT_EQ(GgufFile::open(dir.file("a.gguf"))->find_tensor("mlm_dense.weight"), nullptr);
+    import_hf(untied, dir.file("b.gguf"));
+    expect_matches_fixture(untied, dir.file("b.gguf"), 0.0f);
+}
+
+// RoBERTa's table rows 0 .. padding_idx are never used; position 0 of the GGUF table is HF's
+// padding_idx + 1, and the context is max_position_embeddings - padding_idx - 1.
+TEST(HfImport, RobertaDropsThePositionRowsBeforePaddingIdxPlusOne) {
+    TempDir dir;
+    const std::string m = dir.file("roberta");
+    make_fixture("roberta", m, "--dim 16 --heads 2 --ffn 32 --layers 2 --ctx 20");
+    import_hf(m, dir.file("out.gguf"));
+    expect_matches_fixture(m, dir.file("out.gguf"), 0.0f);
+    const auto g = GgufFile::open(dir.file("out.gguf"));
+    EXPECT_EQ(g->find_tensor("position_embd.weight")->tensor.dim(0), 20);
+    EXPECT_EQ(g->get_string("tokenizer.ggml.model"), "gpt2");
+}
+
+// ALBERT: embeddings of embedding_size projected to hidden_size, one weight set per group.
+TEST(HfImport, AlbertWritesOneBlockPerGroupAndTheEmbeddingProjection) {
+    TempDir dir;
+    const std::string m = dir.file("albert");
+    make_fixture("albert", m, "--dim 16 --heads 2 --ffn 32 --layers 4 --groups 2 --emb 8 --ctx 24 --pooler");
+    import_hf(m, dir.file("out.gguf"));
+    expect_matches_fixture(m, dir.file("out.gguf"), 0.0f);
+    const auto g = GgufFile::open(dir.file("out.gguf"));
+    EXPECT_NE(g->find_tensor("blk.1.attn_q.weight"), nullptr);
+    EXPECT_EQ(g->find_tensor("blk.2.attn_q.weight"), nullptr) << "4 layers share 2 weight sets";
+    EXPECT_EQ(g->get_int("albert.block_count"), 4);
+}
+
+// Bad encoder directories: one error of the right kind naming the defect, and no output file.
+TEST(HfImport, EncoderBadInputNamesTheProblemAndWritesNothing) {
+    TempDir dir;
+    struct Case {
+        const char* arch;
+        const char* key;
+        nlohmann::json value;  // null: remove tokenizer.json instead
+        ErrorKind kind;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"albert", "inner_group_num", 2, ErrorKind::Unsupported, "inner_group_num 2 is not supported"},
+        {"bert", "hidden_act", "swish", ErrorKind::Unsupported, "hidden_act 'swish'"},
+        {"bert", "intermediate_size", 40, ErrorKind::Corrupt, "intermediate.dense.weight"},
+        {"albert", "embedding_size", 12, ErrorKind::Corrupt, "word_embeddings.weight"},
+        {"roberta", "position_embedding_type", "relative_key", ErrorKind::Unsupported, "relative_key"},
+        {"bert", "tokenizer", nullptr, ErrorKind::NotFound, "no tokenizer.json"},
+    };
+    for (const Case& c : cases) {
+        const std::string m = dir.file(std::string(c.arch) + "_" + c.key), out = dir.file("out.gguf");
+        make_fixture(c.arch, m, "--dim 16 --heads 2 --ffn 32 --layers 2 --ctx 24");
+        if (c.value.is_null()) {
+            std::filesystem::remove(m + "/tokenizer.json");
+        } else {
+            auto cfg = nlohmann::json::parse(core::read_file(m + "/config.json"));
+            cfg[c.key] = c.value;
+            core::write_file_atomic(m + "/config.json", cfg.dump());
+        }
+        try {
+            import_hf(m, out);
+            ADD_FAILURE() << c.key << ": expected an error";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), c.kind) << e.what();
+            EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line: " << e.what();
+        }
+        EXPECT_FALSE(std::filesystem::exists(out)) << c.key;
+    }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes a tiny Hugging Face model directory for llama, mistral, qwen2, gpt2 or gpt_neo, plus the
+"""Writes a tiny Hugging Face model directory for llama, mistral, qwen2, gpt2, gpt_neo, or the
+encoders bert, roberta and albert (options in hf_encoder_fixture.py), plus the
 tensors a correct GGUF import must contain, computed here with torch.
 
     /usr/bin/python3 make_hf_fixture.py ARCH OUT_DIR [--dim 64 --layers 2 --heads 4
@@ -30,6 +31,8 @@ import os
 import struct
 
 import torch
+
+import hf_encoder_fixture  # the encoder families; beside this script
 
 BYTES_TO_UNICODE = None
 
@@ -105,7 +108,8 @@ def spm_tokenizer():
 
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
-ST_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.bool: "BOOL"}
+ST_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.bool: "BOOL",
+            torch.int64: "I64"}
 
 
 def tensor_bytes(t):
@@ -159,7 +163,8 @@ def llama3_factors(theta, head_dim, rs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("arch", choices=["llama", "mistral", "qwen2", "gpt2", "gpt_neo"])
+    ap.add_argument("arch", choices=["llama", "mistral", "qwen2", "gpt2", "gpt_neo", "bert",
+                                     "roberta", "albert"])
     ap.add_argument("out")
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
@@ -176,6 +181,13 @@ def main():
     ap.add_argument("--window", type=int, default=4, help="gpt_neo: window_size")
     ap.add_argument("--attention-types", default="global,local", help="gpt_neo: the kinds cycled")
     ap.add_argument("--vocab-merges", action="store_true", help="gpt_neo/gpt2: no tokenizer.json")
+    # Encoders (hf_encoder_fixture.py):
+    ap.add_argument("--head", choices=["mlm", "none"], default="mlm")
+    ap.add_argument("--pooler", action="store_true")
+    ap.add_argument("--emb", type=int, default=16, help="albert: embedding_size")
+    ap.add_argument("--groups", type=int, default=1, help="albert: num_hidden_groups")
+    ap.add_argument("--act", default="gelu", help="encoders: hidden_act")
+    ap.add_argument("--untied", action="store_true", help="encoders: a separate MLM decoder")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
@@ -183,13 +195,13 @@ def main():
 
     arch = a.arch
     gguf_arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gpt2": "gpt2",
-                 "gpt_neo": "gptneo"}[arch]
+                 "gpt_neo": "gptneo"}.get(arch, arch)
     C, L, H, F = a.dim, a.layers, a.heads, a.ffn
     Hkv = a.kv_heads or (H if arch in ("gpt2", "gpt_neo") else max(1, H // 2))
     D = C // H
     if arch in ("gpt2", "qwen2", "gpt_neo"):
         tj, tcfg, V = byte_level_tokenizer(arch)
-    else:
+    elif arch in ("llama", "mistral"):
         tj, tcfg, V = spm_tokenizer()
 
     def rnd(*shape, scale=None):
@@ -207,7 +219,9 @@ def main():
         if gguf_name:
             exp[gguf_name] = (gguf_value if gguf_value is not None else t).float().contiguous()
 
-    if arch == "gpt2":
+    if arch in ("bert", "roberta", "albert"):
+        config, keys, tj, tcfg = hf_encoder_fixture.build(a, byte_char, rnd, norm_w, put, hf)
+    elif arch == "gpt2":
         p = "" if a.no_prefix else "transformer."
         config = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": V,
                   "n_embd": C, "n_layer": L, "n_head": H, "n_positions": a.ctx, "n_ctx": a.ctx,

@@ -1,0 +1,107 @@
+// EncoderModel: a bidirectional Transformer encoder (BERT, RoBERTa, ALBERT) loaded from GGUF,
+// for understanding and judging text rather than generating it: final hidden states, masked-LM
+// logits, sentence embeddings and pseudo-log-likelihood (issue 10's critics and infilling).
+// Immutable after load; every method allocates its own working memory, so one EncoderModel may
+// be shared by many threads. load() throws lyra::Error naming the file and every defect it
+// finds; the methods throw Error(InvalidArgument) for token ids outside the vocabulary, an
+// empty input or one longer than the position table, and Error(Unsupported) for a head the
+// file does not have (mlm_logits without an MLM head, pooled without a pooler).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/thread_pool.h"
+#include "model/format/gguf.h"
+#include "model/tokenizer/tokenizer.h"
+
+namespace lyra::model {
+
+enum class EncoderArch { Bert, Roberta, Albert };
+const char* encoder_arch_name(EncoderArch a);  // "bert", "roberta", "albert"
+// True for a general.architecture an EncoderModel loads (Model::load refuses these).
+bool is_encoder_arch(std::string_view general_architecture);
+
+// The feed-forward (and, except RoBERTa's, MLM-head) activation: HF's hidden_act.
+enum class EncoderAct { Gelu, GeluTanh, Relu };  // "gelu" (erf), "gelu_new", "relu"
+
+struct EncoderHParams {
+    EncoderArch arch = EncoderArch::Bert;
+    int64_t n_vocab = 0;
+    int64_t n_ctx = 0;        // positions in the table: the longest input, [CLS] and [SEP] included
+    int64_t n_embd = 0;       // hidden width C
+    int64_t n_embd_tok = 0;   // token embedding width E (ALBERT's embedding_size; else C)
+    int64_t n_layer = 0;      // layers run
+    int64_t n_group = 0;      // distinct layer weight sets (ALBERT shares; else n_layer)
+    int64_t n_head = 0;
+    int64_t head_dim = 0;
+    int64_t n_ff = 0;
+    int64_t n_token_types = 0;
+    float norm_eps = 1e-12f;  // every LayerNorm's epsilon
+    EncoderAct act = EncoderAct::Gelu;
+    bool has_mlm_head = false;  // mlm_dense/mlm_norm/output.bias present
+    bool has_pooler = false;    // cls.weight/cls.bias (dense + tanh on [CLS]) present
+    bool tied_output = true;    // the MLM decoder is token_embd
+};
+
+class EncoderModel {
+public:
+    ~EncoderModel();
+    EncoderModel(const EncoderModel&) = delete;
+    EncoderModel& operator=(const EncoderModel&) = delete;
+
+    static std::unique_ptr<EncoderModel> load(const std::string& path);
+
+    const EncoderHParams& hparams() const { return hp_; }
+    const Tokenizer& tokenizer() const { return *tokenizer_; }
+    const GgufFile& gguf() const { return *gguf_; }
+    const std::string& path() const { return gguf_->path(); }
+    int64_t n_params() const;
+    TokenId cls() const { return cls_; }
+    TokenId sep() const { return sep_; }
+    TokenId mask() const { return mask_; }  // -1 when the vocabulary has no mask token
+
+    // The model's input for `text`: [CLS] pieces [SEP]. Special tokens written in the text
+    // (the mask token, [SEP] ...) become their ids; whitespace right before the mask token is
+    // dropped, as the lstrip of RoBERTa's and ALBERT's <mask>/[MASK] does.
+    std::vector<TokenId> tokenize(std::string_view text) const;
+
+    // Final hidden states [T, C] of one sequence (token type 0, positions 0..T-1, every token
+    // attending to every token: one unpadded sequence).
+    std::vector<float> hidden(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
+    // Masked-LM logits [T, V].
+    std::vector<float> mlm_logits(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
+    // A sentence embedding [C]: the mean over all T tokens ([CLS] and [SEP] included) of the last
+    // hidden states, L2-normalised, so that a dot product is a cosine similarity. Mean pooling
+    // works for every checkpoint (the pooler is trained only by BERT's next-sentence task and
+    // absent from MLM-only checkpoints).
+    std::vector<float> embed(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
+    // The pooler output [C]: tanh(W · h[CLS] + b). Error(Unsupported) without a pooler.
+    std::vector<float> pooled(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
+    // Sum over the positions that are not special tokens ([CLS], [SEP], other control tokens)
+    // of log p(true token | the sequence with that one position masked), in nats; the copies
+    // are run in batches of several masked sequences. 0 when no position qualifies.
+    double pseudo_log_likelihood(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
+
+private:
+    EncoderModel() = default;
+    struct Weights;
+    void check_tokens(std::span<const TokenId> tokens) const;
+    // Hidden states [B*T, C] of B sequences of T tokens each (tokens: [B, T]).
+    std::vector<float> encode(const TokenId* tokens, int64_t B, int64_t T, core::ThreadPool& pool) const;
+    // MLM logits [n, V] of n hidden rows [n, C].
+    std::vector<float> head(const float* h, int64_t n, core::ThreadPool& pool) const;
+
+    EncoderHParams hp_;
+    std::unique_ptr<GgufFile> gguf_;
+    std::unique_ptr<Tokenizer> tokenizer_;
+    std::unique_ptr<Weights> w_;
+    TokenId cls_ = -1, sep_ = -1, mask_ = -1;
+};
+
+}  // namespace lyra::model
