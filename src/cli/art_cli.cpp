@@ -23,6 +23,13 @@ void add_common_art_flags(CLI::App* sub, ArtCliState& st) {
     sub->add_option("--top-p", st.top_p, "nucleus truncation (1 = off)");
     sub->add_option("--min-p", st.min_p, "min-p truncation (0 = off)");
     sub->add_option("--repeat-penalty", st.repeat_penalty, "repetition penalty (1 = off)");
+    sub->add_option("--critic", st.critic,
+                    "encoder GGUF (BERT, RoBERTa, ALBERT) that also judges the candidates: "
+                    "fluency, relevance to the theme, novelty");
+    sub->add_option("--critic-corpus", st.critic_corpus,
+                    "text file (works separated by blank lines) the critic measures novelty against");
+    sub->add_option("--critic-weight", st.critic_weight,
+                    "weight of the critic's figures in the ranking (default 1)");
     sub->add_option("-o,--out", st.out_dir, "directory for the artifacts (default: write none)");
     sub->add_flag("--json", st.json, "print one JSON object with the work, scores and files");
     sub->add_flag("--no-gallery", st.no_gallery,
@@ -40,6 +47,9 @@ art::ArtResult run_art_command(std::string_view form, const art::ArtFn& fn, ArtC
     if (st.top_p) r["top_p"] = *st.top_p;
     if (st.min_p) r["min_p"] = *st.min_p;
     if (st.repeat_penalty) r["repeat_penalty"] = *st.repeat_penalty;
+    if (st.critic) r["critic"] = *st.critic;
+    if (st.critic_corpus) r["critic_corpus"] = *st.critic_corpus;
+    if (st.critic_weight) r["critic_weight"] = *st.critic_weight;
     const int threads = st.threads && *st.threads > 0
                             ? *st.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -47,6 +57,12 @@ art::ArtResult run_art_command(std::string_view form, const art::ArtFn& fn, ArtC
     if (st.model && server::is_remote_model(*st.model)) {
         // The remote `lyra serve` runs the form, constraints and critics next to its model.
         result = server::remote_art(server::parse_remote_model(*st.model), form, r, st.out_dir);
+        if (result.scores.contains("fallback_attempts"))
+            std::fprintf(stderr,
+                         "note: %s has no Lyra art API; the form was kept by generate-check-regenerate "
+                         "(%s tries, %s kept)\n",
+                         st.model->c_str(), result.scores["fallback_attempts"].dump().c_str(),
+                         result.scores["fallback_valid"].dump().c_str());
     } else {
         core::ThreadPool pool(threads);
         art::ModelCache models;

@@ -25,10 +25,13 @@ struct ArtCliState {
     std::optional<uint64_t> seed;
     std::optional<int> threads, n, top_k;
     std::optional<double> temperature, top_p, min_p, repeat_penalty;
+    std::optional<std::string> critic, critic_corpus;
+    std::optional<double> critic_weight;
 };
 
 // Adds -m/--model, --seed, --threads, -n, --temperature, --top-k, --top-p, --min-p,
-// --repeat-penalty, -o/--out, --json, --no-gallery to `sub`.
+// --repeat-penalty, --critic, --critic-corpus, --critic-weight, -o/--out, --json, --no-gallery
+// to `sub`.
 void add_common_art_flags(CLI::App* sub, ArtCliState& st);
 
 // Merges the common flags into st.request, runs `fn` with a thread pool and model cache of its

@@ -31,6 +31,8 @@ struct GenerateFlags {
     bool json = false;
     bool no_stream = false;
     std::string grammar, regex, json_schema;
+    std::string trigger;          // the constraint governs only what follows this text
+    bool release_at_end = false;  // text is free again once the constraint has matched
     std::string lora;         // LoRA adapter merged into the model at load ("" = none)
     float lora_scale = 1.0f;  // multiplies the adapter's alpha / rank
 };
@@ -125,6 +127,8 @@ void run_generate(GenerateFlags& f) {
     }
     if (f.model.empty()) f.model = gen::default_model_path();
     if (!f.seed_given) f.opt.seed = std::random_device{}();  // recorded in --json output
+    if ((!f.trigger.empty() || f.release_at_end) && n_constraints == 0)
+        throw_error(ErrorKind::Usage, "--trigger and --release-at-end go with --grammar, --regex or --json-schema");
     if (server::is_remote_model(f.model)) return run_remote(f, n_constraints > 0);
 
     const auto model = f.lora.empty() ? model::Model::load(f.model)
@@ -133,7 +137,8 @@ void run_generate(GenerateFlags& f) {
     if (grammar) {
         constraint = std::make_unique<gen::constraint::GrammarConstraint>(
             grammar, std::make_shared<const gen::constraint::TokenTrie>(model->tokenizer()),
-            gen::constraint::GrammarOptions{.max_tokens = f.opt.max_tokens});
+            gen::constraint::GrammarOptions{.max_tokens = f.opt.max_tokens, .trigger = f.trigger,
+                                            .release_at_end = f.release_at_end});
         f.opt.constraint = constraint.get();
     }
     const bool stream = !f.json && !f.no_stream;
@@ -226,6 +231,12 @@ void add_generate_command(CLI::App& app) {
     auto* s = cmd->add_option("--json-schema", f->json_schema, "JSON schema file the output must follow");
     g->excludes(r)->excludes(s);
     r->excludes(s);
+    cmd->add_option("--trigger", f->trigger,
+                    "with --grammar/--regex/--json-schema: text is free until the model writes this "
+                    "string; the constraint governs what follows it");
+    cmd->add_flag("--release-at-end", f->release_at_end,
+                  "with a constraint: once it has matched and cannot continue, text is free again "
+                  "(default: only end-of-text may follow)");
     cmd->callback([f] { run_generate(*f); });
 }
 

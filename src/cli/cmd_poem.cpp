@@ -1,6 +1,7 @@
 // `lyra poem`: writes a poem that keeps its form (--form, --theme/--title, --acrostic, --rhyme,
 // the common art flags), lists the forms (--list-forms), checks a poem a person wrote
-// (--check FILE --form F: one line per fault, exit 1 when there are faults), and measures the
+// (--check FILE --form F: one line per fault, exit 1 when there are faults), revises one
+// character or word of it with a masked LM (--revise FILE --line N --pos P --critic M), and measures the
 // model under the constraints (`lyra poem eval [--form F] [--count N]`).
 #include <algorithm>
 #include <cstdio>
@@ -27,7 +28,8 @@ namespace {
 
 struct PoemFlags {
     ArtCliState st;
-    std::string form, theme, title, acrostic, rhyme, check;
+    std::string form, theme, title, acrostic, rhyme, check, revise;
+    int line = 0, pos = 0;
     bool list = false;
     // eval
     std::vector<std::string> eval_forms;
@@ -39,7 +41,7 @@ struct PoemFlags {
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw_error(ErrorKind::NotFound, "check: cannot open '{}'; expected a readable text file", path);
+    if (!in) throw_error(ErrorKind::NotFound, "poem: cannot open '{}'; expected a readable text file", path);
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -92,6 +94,15 @@ void run_poem(PoemFlags& f, CLI::App* cmd) {
     if (cmd->count("--title")) r["title"] = f.title;
     if (cmd->count("--acrostic")) r["acrostic"] = f.acrostic;
     if (cmd->count("--rhyme")) r["rhyme"] = f.rhyme;
+    if (!f.revise.empty()) {
+        if (f.line == 0 || f.pos == 0)
+            throw_error(ErrorKind::Usage, "poem: --revise needs --line N and --pos P (1-based)");
+        r["revise"] = read_file(f.revise);
+        r["line"] = f.line;
+        r["pos"] = f.pos;
+    } else if (f.line != 0 || f.pos != 0) {
+        throw_error(ErrorKind::Usage, "poem: --line and --pos go with --revise FILE");
+    }
     run_art_command("poem", art::poetry::write_poem, f.st);
 }
 
@@ -156,6 +167,12 @@ void add_poem_command(CLI::App& app) {
     cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default) or xinyun");
     cmd->add_flag("--list-forms", f->list, "print every form with a one-line description");
     cmd->add_option("--check", f->check, "check the poem in FILE against --form and explain each fault");
+    cmd->add_option("--revise", f->revise,
+                    "propose replacements for one character (word) of the poem in FILE from the "
+                    "masked LM given by --critic, each keeping the form (with --line, --pos)");
+    cmd->add_option("--line", f->line, "--revise: the line, 1-based")->check(CLI::Range(1, 1000));
+    cmd->add_option("--pos", f->pos, "--revise: the character (Chinese) or word (English), 1-based")
+        ->check(CLI::Range(1, 1000));
     add_common_art_flags(cmd, f->st);
     auto* ev = cmd->add_subcommand("eval", "Measure form compliance of generated poems");
     ev->add_option("--form", f->eval_forms, "a form to evaluate (repeatable; default: every Chinese form)");

@@ -3,13 +3,18 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "art/common/artifacts.h"
+#include "art/common/critic.h"
+#include "art/poetry/retry.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace lyra::server {
 
@@ -186,6 +191,47 @@ gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string
     return result;
 }
 
+namespace {
+
+// A poem from a server without Lyra's art API: its /v1/completions continues the form's prompt,
+// and art::poetry::write_poem_by_retry keeps the form by checking and regenerating. The encoder
+// critic, when the request names one, runs here next to its file.
+art::ArtResult remote_poem_by_retry(const RemoteModel& remote, const json& request,
+                                    const std::string& out_dir) {
+    json req = request;
+    req.erase("model");
+    const art::CommonOptions common = art::parse_common(req);
+    gen::GenerateOptions opt = art::generate_options(common, 1);
+    auto complete = [&](const std::string& prompt, uint64_t seed, int max_tokens) {
+        opt.seed = seed;
+        opt.max_tokens = max_tokens;
+        opt.n_candidates = 1;
+        const gen::GenerateResult out = remote_generate(remote, prompt, opt);
+        return out.candidates.empty() ? std::string() : out.candidates[0].text;
+    };
+    art::ArtResult r = art::poetry::write_poem_by_retry(req, complete);
+    if (!common.critic.empty()) {
+        const json attempts = r.scores["fallback_attempts"], valid = r.scores["fallback_valid"];
+        core::ThreadPool pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+        art::ModelCache models;
+        art::Context ctx{.pool = &pool, .models = &models};
+        art::apply_encoder_critic(r, common, req.value("title", req.value("theme", std::string())), ctx);
+        art::rank_candidates(r);
+        r.scores["fallback_attempts"] = attempts;  // rank_candidates took the best one's scores
+        r.scores["fallback_valid"] = valid;
+    }
+    r.model = remote.spec();
+    r.request = request;
+    if (!out_dir.empty()) {
+        art::ArtifactSet files(out_dir);
+        files.add("txt", "poem.txt", r.text + "\n");
+        r.files = files.commit();
+    }
+    return r;
+}
+
+}  // namespace
+
 art::ArtResult remote_art(const RemoteModel& remote, std::string_view form, json request,
                           const std::string& out_dir) {
     request["model"] = remote.model;
@@ -196,9 +242,10 @@ art::ArtResult remote_art(const RemoteModel& remote, std::string_view form, json
         answer = remote_post(remote, path, request);
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::NotFound && std::string(e.what()).find("art form") == std::string::npos) {
-            throw_error(ErrorKind::Unsupported, "remote '{}': no Lyra art API ({}); art forms need a "
-                        "`lyra serve` as the remote (the check-and-regenerate fallback for other "
-                        "servers is not built yet)", remote.base_url, e.what());
+            if (form == "poem") return remote_poem_by_retry(remote, request, out_dir);
+            throw_error(ErrorKind::Unsupported, "remote '{}': no Lyra art API ({}); {} needs a "
+                        "`lyra serve` as the remote (only poem falls back to generate-check-"
+                        "regenerate on other servers)", remote.base_url, e.what(), form);
         }
         throw;
     }

@@ -50,8 +50,10 @@ gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string
 
 // Runs art form `form` on a remote `lyra serve` with `request` (its "model" replaced by the
 // remote's model name); the artifacts are downloaded into out_dir (when not empty) under their
-// own file names and the result's files point at them. A remote without Lyra's art API (404)
-// gives Error(Unsupported) that says so.
+// own file names and the result's files point at them. A remote without Lyra's art API (404):
+// a poem is written by generate-check-regenerate over its /v1/completions (art/poetry/retry.h;
+// the result's scores say "fallback_attempts"/"fallback_valid", poem.txt goes to out_dir); the
+// other forms give Error(Unsupported) that says so.
 art::ArtResult remote_art(const RemoteModel& remote, std::string_view form,
                           nlohmann::json request, const std::string& out_dir);
 

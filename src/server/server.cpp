@@ -807,6 +807,20 @@ struct Server::Impl {
             }
             *it = resolve_model(it->get<std::string>()).string();
         }
+        // The encoder critic likewise: a served model by name; no corpus file from the server's disk.
+        if (auto it = request.find("critic"); it != request.end() && !it->is_null()) {
+            if (!it->is_string() || it->get<std::string>().empty()) {
+                throw ApiError(400, "invalid_request_error", "critic: expected a model name",
+                               "critic");
+            }
+            *it = resolve_model(it->get<std::string>()).string();
+        }
+        if (request.contains("critic_corpus")) {
+            throw ApiError(400, "invalid_request_error",
+                           "critic_corpus: not accepted over HTTP (it names a file on the "
+                           "server's disk); expected no critic_corpus",
+                           "critic_corpus");
+        }
         if (auto it = request.find("n"); it != request.end() && it->is_number_integer() &&
                                          it->get<int64_t>() > opt.limits.max_n) {
             throw ApiError(400, "invalid_request_error",

@@ -1,5 +1,6 @@
 // The "text" art form (text_form.h).
 #include "studio/text_form.h"
+#include "art/common/critic.h"
 
 #include <cmath>
 
@@ -49,6 +50,7 @@ art::ArtResult run_text(const nlohmann::json& request, art::Context& ctx) {
                                            {"tokens", c.tokens.size()}},
                                 .score = per_token});
     }
+    art::apply_encoder_critic(r, common, prompt, ctx);
     art::rank_candidates(r);
     if (!ctx.out_dir.empty()) {
         art::ArtifactSet files(ctx.out_dir);

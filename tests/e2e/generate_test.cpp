@@ -1,4 +1,5 @@
 // `lyra generate` as a user runs it, on the shipped model (models/tiny-shakespeare-char.gguf).
+#include <cctype>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -157,6 +158,34 @@ TEST(GenerateCli, RegexConstrainsEvenAnUntrainedModel) {
     for (size_t i = 0; i + 1 < text.size(); ++i) EXPECT_EQ(text[i], i % 2 == 0 ? 'a' : 'b') << text;
 }
 
+TEST(GenerateCli, TriggerLeavesTextFreeUntilItAppears) {
+    // Free Shakespeare until the model writes ':' (after a blank line it names the next speaker),
+    // then the regex governs: a space, three digits, a newline, and (without --release-at-end)
+    // the end.
+    auto args = [](Args extra) {
+        Args a = {"generate", "-m", shipped_model(), "-p", "ROMEO:\nI will.\n\n", "--threads", "1",
+                  "--regex", " [0-9]{3}\n", "--trigger", ":", "--max-tokens", "100", "--seed", "1", "--json"};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    };
+    const auto j = run_json(args({}));
+    const std::string text = j["text"];
+    const size_t colon = text.find(':');
+    ASSERT_NE(colon, std::string::npos) << text;
+    EXPECT_GT(colon, 0u) << text;  // a free name came first
+    EXPECT_EQ(text.size(), colon + 6) << text;
+    EXPECT_EQ(text[colon + 1], ' ') << text;
+    for (size_t i = colon + 2; i < colon + 5 && i < text.size(); ++i)
+        EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(text[i]))) << text;
+    EXPECT_EQ(text.back(), '\n') << text;
+    EXPECT_EQ(j["finish_reason"], "eos");
+    // --release-at-end: after the match the text runs on freely.
+    const auto k = run_json(args({"--release-at-end"}));
+    const std::string free_after = k["text"];
+    EXPECT_EQ(free_after.substr(0, text.size()), text) << free_after;
+    EXPECT_GT(free_after.size(), text.size()) << free_after;
+}
+
 // Each bad input: exactly one line on stderr, nothing on stdout, the contract's exit code,
 // and no file left in the working directory.
 struct BadCase {
@@ -209,7 +238,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"InvalidUtf8Prompt", {"-m", "@MODEL", "-p", "ab\xff" "cd"}, 1, "byte offset 2"},
         BadCase{"MissingPrompt", {"-m", "@MODEL"}, 2, "--prompt"},
         BadCase{"MalformedRegex", {"-m", "@MODEL", "-p", "x", "--regex", "(ab"}, 1, "regex"},
-        BadCase{"TwoConstraints", {"-m", "@MODEL", "-p", "x", "--regex", "a", "--grammar", "g.gbnf"}, 2, "excludes"}),
+        BadCase{"TwoConstraints", {"-m", "@MODEL", "-p", "x", "--regex", "a", "--grammar", "g.gbnf"}, 2, "excludes"},
+        BadCase{"TriggerWithoutConstraint", {"-m", "@MODEL", "-p", "x", "--trigger", ":"}, 2, "--trigger"}),
     [](const ::testing::TestParamInfo<BadCase>& p) { return std::string(p.param.name); });
 
 }  // namespace

@@ -203,5 +203,52 @@ TEST(RemoteModel, ArtNeedsALyraServeAndLeavesNoFilesWhenItFails) {
     EXPECT_NE(r.err.find("openai:MODEL@BASE_URL"), std::string::npos) << r.err;
 }
 
+// A server with only the OpenAI routes: a poem falls back to generate-check-regenerate over
+// its /v1/completions. The fake answers the k-th completion with texts[k] (the last one again
+// after that); the first breaks the form (欲断: 断 is 仄 where 平 is wanted; 花 breaks the rhyme),
+// the second keeps it and runs on into another prompt, which must be cut away.
+std::string completion(const std::string& text) {
+    return http_answer(200, nlohmann::json({{"choices", {{{"index", 0}, {"text", text}, {"finish_reason", "stop"}}}}}).dump());
+}
+
+TEST(RemoteModel, PoemFallsBackToGenerateCheckRegenerate) {
+    const std::string bad = "白日依山尽，黄河入海流。\n欲断千里目，更上一层花。\n";
+    const std::string good = "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。";
+    std::atomic<int> calls{0};
+    FakeServer openai_only([&](const std::string& line) {
+        if (line.find("/v1/completions") == std::string::npos)
+            return http_answer(404, R"({"error":{"message":"Not found","type":"invalid_request_error"}})");
+        return completion(calls++ == 0 ? bad : good + "\n\n形式:五言绝句\n题:又\n");
+    });
+    TempDir d;
+    const Args args = {"poem", "--form", "wujue", "-m", "openai:m@" + openai_only.url(), "--seed", "3",
+                       "-o", (d.path() / "out").string(), "--json", "--no-gallery"};
+    const RunResult r = run_lyra(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j["text"], good);
+    EXPECT_EQ(j["scores"]["fallback"], "generate-check-regenerate");
+    EXPECT_EQ(j["scores"]["fallback_attempts"], 2);
+    EXPECT_EQ(j["scores"]["fallback_valid"], 1);
+    EXPECT_EQ(j["scores"]["attempt"], 2);
+    EXPECT_NE(r.err.find("generate-check-regenerate"), std::string::npos) << r.err;
+    EXPECT_EQ(read_all(d.path() / "out" / "poem.txt"), good + "\n");
+
+    // No try keeps the form: one clear error with the best try's faults, no files.
+    calls = 0;
+    FakeServer never([&](const std::string& line) {
+        if (line.find("/v1/completions") == std::string::npos) return http_answer(404, "{}");
+        ++calls;
+        return completion(bad);
+    });
+    const Args args2 = {"poem", "--form", "wujue", "-m", "openai:m@" + never.url(), "-o",
+                        (d.path() / "out2").string(), "--no-gallery"};
+    const RunResult r2 = run_lyra(args2);
+    EXPECT_EQ(r2.code, 1) << r2.err;
+    EXPECT_NE(r2.err.find("none of 8 tries keeps the form wujue"), std::string::npos) << r2.err;
+    EXPECT_EQ(calls.load(), 8);
+    EXPECT_FALSE(fs::exists(d.path() / "out2") && !fs::is_empty(d.path() / "out2"));
+}
+
 }  // namespace
 }  // namespace lyra::e2e

@@ -50,9 +50,11 @@ inline const fs::path& models_dir() {
 // (an SQLite file path) when one is given, else not at all.
 class ServeProcess {
 public:
-    explicit ServeProcess(const Args& extra, const std::string& gallery = "")
+    // `models` replaces the shared models directory when given.
+    explicit ServeProcess(const Args& extra, const std::string& gallery = "", const fs::path& models = {})
         : out_dir_(std::make_unique<TempDir>()) {
-        Args args = {"serve", "--port", "0", "--threads", "2", "--models", models_dir().string(),
+        Args args = {"serve", "--port", "0", "--threads", "2", "--models",
+                     (models.empty() ? models_dir() : models).string(),
                      "--out-dir", (out_dir_->path() / "files").string()};
         if (gallery.empty()) args.push_back("--no-gallery");
         args.insert(args.end(), extra.begin(), extra.end());

@@ -13,7 +13,8 @@ namespace lyra::art {
 namespace {
 
 constexpr std::string_view kCommonKeys[] = {"model", "seed", "threads", "n", "temperature",
-                                            "top_k", "top_p", "min_p", "repeat_penalty"};
+                                            "top_k", "top_p", "min_p", "repeat_penalty",
+                                            "critic", "critic_corpus", "critic_weight"};
 
 std::string type_name(const json& v) { return v.type_name(); }
 
@@ -99,6 +100,12 @@ CommonOptions parse_common(const json& request) {
     o.top_p = static_cast<float>(get_number(request, "top_p", o.top_p, 0, 1));
     o.min_p = static_cast<float>(get_number(request, "min_p", o.min_p, 0, 1));
     o.repeat_penalty = static_cast<float>(get_number(request, "repeat_penalty", o.repeat_penalty, 0.01, 10));
+    o.critic = get_string(request, "critic");
+    o.critic_corpus = get_string(request, "critic_corpus");
+    o.critic_weight = get_number(request, "critic_weight", o.critic_weight, 0, 100);
+    if (o.critic.empty() && !o.critic_corpus.empty())
+        throw_error(ErrorKind::InvalidArgument,
+                    "critic_corpus: needs a critic; expected \"critic\" (--critic) naming an encoder model");
     return o;
 }
 
@@ -106,6 +113,11 @@ json common_to_json(const CommonOptions& o) {
     json j = {{"seed", o.seed}, {"n", o.n}, {"temperature", o.temperature}, {"top_k", o.top_k},
               {"top_p", o.top_p}, {"min_p", o.min_p}, {"repeat_penalty", o.repeat_penalty}};
     if (!o.model.empty()) j["model"] = o.model;
+    if (!o.critic.empty()) {
+        j["critic"] = o.critic;
+        j["critic_weight"] = o.critic_weight;
+        if (!o.critic_corpus.empty()) j["critic_corpus"] = o.critic_corpus;
+    }
     return j;
 }
 
@@ -143,18 +155,34 @@ void rank_candidates(ArtResult& r) {
     }
 }
 
-std::shared_ptr<const model::Model> ModelCache::get(const std::string& path) {
-    std::lock_guard lock(mu_);
-    auto& slot = models_[path];
+namespace {
+
+// Loads `path` with `load` the first time it is asked for and shares it afterwards; a failed
+// load leaves no entry, so the next call tries again.
+template <typename T, typename Load>
+std::shared_ptr<const T> load_once(std::mutex& mu, std::map<std::string, std::shared_ptr<const T>>& cache,
+                                   const std::string& path, Load load) {
+    std::lock_guard lock(mu);
+    auto& slot = cache[path];
     if (!slot) {
         try {
-            slot = model::Model::load(path);
+            slot = load(path);
         } catch (...) {
-            models_.erase(path);
+            cache.erase(path);
             throw;
         }
     }
     return slot;
+}
+
+}  // namespace
+
+std::shared_ptr<const model::Model> ModelCache::get(const std::string& path) {
+    return load_once(mu_, models_, path, [](const std::string& p) { return model::Model::load(p); });
+}
+
+std::shared_ptr<const model::EncoderModel> ModelCache::encoder(const std::string& path) {
+    return load_once(mu_, encoders_, path, [](const std::string& p) { return model::EncoderModel::load(p); });
 }
 
 std::string ModelCache::sha256(const std::string& path) {

@@ -18,6 +18,7 @@
 
 #include "core/thread_pool.h"
 #include "generate/generator.h"
+#include "model/encoder.h"
 #include "model/model.h"
 
 namespace lyra::art {
@@ -25,7 +26,8 @@ namespace lyra::art {
 using nlohmann::json;
 
 // Options every generating command shares (DESIGN.md "The lyra command"). Request keys:
-// "model", "seed", "threads", "n", "temperature", "top_k", "top_p", "min_p", "repeat_penalty".
+// "model", "seed", "threads", "n", "temperature", "top_k", "top_p", "min_p", "repeat_penalty",
+// and the encoder critic's "critic", "critic_corpus", "critic_weight" (critic.h).
 struct CommonOptions {
     std::string model;  // GGUF path; empty = the form's embedded default model
     uint64_t seed = 0;
@@ -36,6 +38,9 @@ struct CommonOptions {
     float top_p = 0.95f;
     float min_p = 0.05f;
     float repeat_penalty = 1.0f;
+    std::string critic;         // encoder GGUF that also judges the candidates; empty = none
+    std::string critic_corpus;  // text file the critic measures novelty against; empty = none
+    double critic_weight = 1.0;
 };
 
 // Reads the common keys of a request (absent keys keep their defaults); throws
@@ -95,11 +100,14 @@ void rank_candidates(ArtResult& r);
 class ModelCache {
 public:
     std::shared_ptr<const model::Model> get(const std::string& path);
+    // An encoder (BERT, RoBERTa, ALBERT) for the critics, loaded once like get().
+    std::shared_ptr<const model::EncoderModel> encoder(const std::string& path);
     std::string sha256(const std::string& path);
 
 private:
     std::mutex mu_;
     std::map<std::string, std::shared_ptr<const model::Model>> models_;
+    std::map<std::string, std::shared_ptr<const model::EncoderModel>> encoders_;
     std::map<std::string, std::string> hashes_;
 };
 

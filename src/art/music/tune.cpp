@@ -1,5 +1,6 @@
 // The tune art form, its evaluation and its corpus builder (tune.h).
 #include "art/music/tune.h"
+#include "art/common/critic.h"
 
 #include <unistd.h>
 
@@ -332,6 +333,7 @@ ArtResult run_tune(const json& request, Context& ctx) {
         Scored s = score_tune(t, given ? parse_key(t.field('K')) : tr.key, logliks[i]);
         result.candidates.push_back({s.abc, s.scores, s.score});
     }
+    apply_encoder_critic(result, common, tr.title, ctx);
     rank_candidates(result);
 
     if (!ctx.out_dir.empty()) {

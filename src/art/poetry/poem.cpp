@@ -1,4 +1,6 @@
 #include "art/poetry/poem.h"
+#include "art/common/critic.h"
+#include "art/poetry/revise.h"
 
 #include <algorithm>
 #include <chrono>
@@ -296,6 +298,7 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
         cand.score = total_score(cand.scores);
         res.candidates.push_back(std::move(cand));
     }
+    apply_encoder_critic(res, r.common, r.title, ctx);
     rank_candidates(res);
     return res;
 }
@@ -320,6 +323,7 @@ ArtResult write_poem(const json& request, Context& ctx) {
         throw_error(ErrorKind::InvalidArgument, "form: missing; expected one of {}; hint: lyra poem --list-forms",
                     form_names());
     const std::string form = get_string(request, "form");
+    if (request.contains("revise")) return revise_poem(request, ctx);
     if (en::is_form(form)) {
         if (request.contains("rhyme"))
             throw_error(ErrorKind::InvalidArgument,

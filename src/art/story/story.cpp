@@ -1,7 +1,9 @@
 // The story planner and writer (story.h): premise -> bible -> outline -> scenes.
 #include "art/story/story.h"
+#include "art/common/critic.h"
 
 #include <algorithm>
+#include <functional>
 #include <filesystem>
 #include <set>
 
@@ -196,16 +198,14 @@ Outline make_outline(Writer& w, const Bible& b, int acts, int n_scenes) {
 
 // The prose of one scene, written in chunks; earlier scenes enter the prompt as summaries,
 // newest first kept, and the bible is re-injected at the top of every chunk's prompt.
+// `recap` picks the sentence that stands for an earlier scene: its most central one by the
+// encoder critic when the request names one (critic.h central_sentence), else its first.
 std::string write_prose(Writer& w, const Bible& b, const Outline& o, size_t k, const std::vector<std::string>& done,
-                        int words, int* summarized) {
+                        int words, int* summarized, const std::function<std::string(const std::string&)>& recap) {
     const Scene& s = o.scenes[k];
     std::vector<std::string> head;
-    for (size_t i = 0; i < k; ++i) {
-        const std::string& prev = done[i];
-        const size_t dot = prev.find_first_of(".!?");
-        head.push_back(fmt::format("Earlier, scene {}: {} {}\n", o.scenes[i].number, o.scenes[i].summary,
-                                   dot == std::string::npos ? std::string() : trim(prev.substr(0, dot + 1))));
-    }
+    for (size_t i = 0; i < k; ++i)
+        head.push_back(fmt::format("Earlier, scene {}: {} {}\n", o.scenes[i].number, o.scenes[i].summary, recap(done[i])));
     std::string cast;
     for (const std::string& n : s.characters) cast += (cast.empty() ? "" : ", ") + n;
     const std::string scene_line = fmt::format("Scene {}: {}. At {}, {}. With {}. {}\n", s.number, s.title, s.place,
@@ -409,6 +409,16 @@ ArtResult run_story(const json& request, Context& ctx) {
         outline = make_outline(w, bible, acts, n_scenes);
     }
 
+    // The encoder critic, when named, also recaps earlier scenes by their most central sentence
+    // and picks the premise's keywords (outline.json "keywords").
+    std::shared_ptr<const model::EncoderModel> encoder;
+    if (!common.critic.empty()) encoder = ctx.models->encoder(common.critic);
+    const auto recap = [&](const std::string& prev) {
+        if (encoder) return central_sentence(*encoder, prev, *ctx.pool);
+        const size_t dot = prev.find_first_of(".!?");
+        return dot == std::string::npos ? std::string() : trim(prev.substr(0, dot + 1));
+    };
+
     // 3. the scenes
     std::vector<std::string> scene_texts;
     int summarized = 0;
@@ -417,7 +427,7 @@ ArtResult run_story(const json& request, Context& ctx) {
     const int words_per_scene = std::max(20, length / static_cast<int>(outline.scenes.size()));
     if (form == "short") {
         for (size_t k = 0; k < outline.scenes.size(); ++k) {
-            scene_texts.push_back(write_prose(w, bible, outline, k, scene_texts, words_per_scene, &summarized));
+            scene_texts.push_back(write_prose(w, bible, outline, k, scene_texts, words_per_scene, &summarized, recap));
         }
         body = "# " + title + "\n\n*" + bible.premise + "*\n";
         int act = 0;
@@ -466,6 +476,7 @@ ArtResult run_story(const json& request, Context& ctx) {
     json outline_json = outline.to_json();
     outline_json["bible"] = bible.to_json();
     outline_json["form"] = form;
+    if (encoder) outline_json["keywords"] = keywords(*encoder, premise, 5, *ctx.pool);
     const std::string outline_md = outline.to_markdown(bible);
     r.text = form == "outline" ? outline_md : body;
     int words = 0;
@@ -474,6 +485,8 @@ ArtResult run_story(const json& request, Context& ctx) {
                 {"characters", bible.characters.size()}, {"summarized_scenes", summarized},
                 {"tokens", w.tokens()}};
     r.candidates.push_back({.text = r.text, .scores = r.scores, .score = 0});
+    apply_encoder_critic(r, common, premise, ctx);  // one candidate: the figures are reported
+    r.scores = r.candidates.front().scores;
     if (!ctx.out_dir.empty()) {
         ArtifactSet files(ctx.out_dir);
         files.add("bible", "bible.json", bible.to_json().dump(2) + "\n");

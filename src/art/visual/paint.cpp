@@ -1,5 +1,6 @@
 // The paint art form (paint.h): grammars per mode, prompt, critics, best-of-n, eval.
 #include "art/visual/paint.h"
+#include "art/common/critic.h"
 
 #include <algorithm>
 #include <cmath>
@@ -469,6 +470,7 @@ ArtResult paint(const json& request, Context& ctx) {
         c.scores = paint_scores(g.text, spec, ref.get(), g.loglik_per_token, c.score);
         r.candidates.push_back(std::move(c));
     }
+    apply_encoder_critic(r, common, spec.subject, ctx);
     rank_candidates(r);
     r.request = request;
     r.request["style"] = spec.mode == "subject" ? "" : spec.mode;

@@ -1,5 +1,6 @@
 // English poems: request -> constrained candidates -> critics -> ranked result (en_poem.h).
 #include "art/poetry/en/en_poem.h"
+#include "art/common/critic.h"
 
 #include <algorithm>
 #include <chrono>
@@ -240,6 +241,7 @@ ArtResult write_poem(const nlohmann::json& request, Context& ctx) {
         }
         r.candidates.push_back(std::move(cand));
     }
+    apply_encoder_critic(r, common, title.empty() ? theme : title, ctx);
     rank_candidates(r);
     if (!ctx.out_dir.empty() && !r.text.empty()) {
         ArtifactSet files(ctx.out_dir);

@@ -1,0 +1,170 @@
+// Encoder critics shared by every art form (critic.h).
+#include "art/common/critic.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace lyra::art {
+
+namespace {
+
+constexpr size_t kCorpusBlocks = 256;  // corpus sample size: enough to find a near copy
+
+double dot(const std::vector<float>& a, const std::vector<float>& b) {
+    double s = 0;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+    return s;
+}
+
+std::string trim(std::string s) {
+    const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+    return s;
+}
+
+}  // namespace
+
+std::vector<model::TokenId> critic_tokens(const model::EncoderModel& enc, std::string_view text) {
+    std::vector<model::TokenId> t = enc.tokenize(text);
+    const auto limit = static_cast<size_t>(enc.hparams().n_ctx);
+    if (t.size() > limit && limit >= 2) {
+        const model::TokenId last = t.back();  // [SEP] (or </s>) closes the cut sequence
+        t.resize(limit);
+        t.back() = last;
+    }
+    return t;
+}
+
+std::vector<std::vector<float>> corpus_embeddings(const model::EncoderModel& enc,
+                                                  const std::string& path, size_t max_blocks,
+                                                  core::ThreadPool& pool) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw_error(ErrorKind::NotFound, "critic_corpus: cannot open '{}'; expected a text file",
+                    path);
+    std::vector<std::vector<float>> out;
+    std::string line, block;
+    auto flush = [&] {
+        block = trim(std::move(block));
+        if (!block.empty() && out.size() < max_blocks)
+            out.push_back(enc.embed(critic_tokens(enc, block), pool));
+        block.clear();
+    };
+    while (std::getline(in, line) && out.size() < max_blocks) {
+        if (trim(line).empty())
+            flush();
+        else
+            block += line + "\n";
+    }
+    flush();
+    if (out.empty())
+        throw_error(ErrorKind::InvalidArgument,
+                    "critic_corpus: '{}' holds no text; expected works separated by blank lines",
+                    path);
+    return out;
+}
+
+CriticFigures judge(const model::EncoderModel& enc, std::string_view text, std::string_view theme,
+                    const std::vector<std::vector<float>>& corpus, core::ThreadPool& pool) {
+    CriticFigures f;
+    const std::vector<model::TokenId> tokens = critic_tokens(enc, text);
+    size_t scored = 0;
+    for (model::TokenId t : tokens)
+        if (!enc.tokenizer().is_control(t)) ++scored;
+    f.fluency = scored == 0 ? 0.0 : enc.pseudo_log_likelihood(tokens, pool) / static_cast<double>(scored);
+    if (!theme.empty() || !corpus.empty()) {
+        const std::vector<float> e = enc.embed(tokens, pool);
+        if (!theme.empty()) {
+            f.relevance = dot(e, enc.embed(critic_tokens(enc, theme), pool));
+            f.has_relevance = true;
+        }
+        if (!corpus.empty()) {
+            double nearest = -1.0;
+            for (const auto& c : corpus) nearest = std::max(nearest, dot(e, c));
+            f.novelty = 1.0 - nearest;
+            f.has_novelty = true;
+        }
+    }
+    return f;
+}
+
+std::string central_sentence(const model::EncoderModel& enc, std::string_view text, core::ThreadPool& pool) {
+    std::vector<std::string> sentences;
+    std::string cur;
+    for (char c : text) {
+        if (c != '\n') cur += c;
+        if (c == '.' || c == '!' || c == '?' || c == '\n') {
+            if (!trim(cur).empty()) sentences.push_back(trim(cur));
+            cur.clear();
+        }
+    }
+    if (!trim(cur).empty()) sentences.push_back(trim(cur));
+    if (sentences.size() <= 1) return sentences.empty() ? std::string() : sentences[0];
+    std::vector<std::vector<float>> e;
+    std::vector<float> mean;
+    for (const std::string& s : sentences) {
+        e.push_back(enc.embed(critic_tokens(enc, s), pool));
+        mean.resize(e.back().size(), 0.0f);
+        for (size_t i = 0; i < mean.size(); ++i) mean[i] += e.back()[i];
+    }
+    size_t best = 0;
+    for (size_t i = 1; i < e.size(); ++i)
+        if (dot(e[i], mean) > dot(e[best], mean)) best = i;
+    return sentences[best];
+}
+
+std::vector<std::string> keywords(const model::EncoderModel& enc, std::string_view brief, size_t k,
+                                  core::ThreadPool& pool) {
+    std::vector<std::string> words;
+    std::string cur;
+    auto flush = [&] {
+        if (cur.size() >= 3 && std::find(words.begin(), words.end(), cur) == words.end()) words.push_back(cur);
+        cur.clear();
+    };
+    for (char c : brief) {
+        if (std::isalpha(static_cast<unsigned char>(c)))
+            cur += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        else
+            flush();
+    }
+    flush();
+    if (words.empty()) return {};
+    const std::vector<float> whole = enc.embed(critic_tokens(enc, brief), pool);
+    std::vector<std::pair<double, std::string>> scored;
+    for (const std::string& w : words) scored.emplace_back(dot(enc.embed(critic_tokens(enc, w), pool), whole), w);
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> out;
+    for (size_t i = 0; i < scored.size() && i < k; ++i) out.push_back(scored[i].second);
+    return out;
+}
+
+void apply_encoder_critic(ArtResult& r, const CommonOptions& o, std::string_view theme,
+                          Context& ctx) {
+    if (o.critic.empty()) return;
+    const auto enc = ctx.models->encoder(o.critic);
+    std::vector<std::vector<float>> corpus;
+    if (!o.critic_corpus.empty()) corpus = corpus_embeddings(*enc, o.critic_corpus, kCorpusBlocks, *ctx.pool);
+    for (Candidate& c : r.candidates) {
+        if (c.text.empty()) continue;
+        const CriticFigures f = judge(*enc, c.text, theme, corpus, *ctx.pool);
+        double total = f.fluency;
+        c.scores["critic_fluency"] = f.fluency;
+        if (f.has_relevance) {
+            c.scores["critic_relevance"] = f.relevance;
+            total += 2.0 * f.relevance;
+        }
+        if (f.has_novelty) {
+            c.scores["critic_novelty"] = f.novelty;
+            total += f.novelty;
+        }
+        c.score += o.critic_weight * total;
+    }
+}
+
+}  // namespace lyra::art
