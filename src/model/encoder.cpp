@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "model/arch/arch.h"
 #include "model/blocks.h"
+#include "model/tokenizer/vocab.h"
 
 namespace lyra::model {
 
@@ -100,17 +101,20 @@ EncoderHParams read_encoder_hparams(const GgufFile& g, const std::string& a) {
     return hp;
 }
 
-// A token id key (cls/sep/mask); -1 when absent and not required.
-TokenId special_id(const GgufFile& g, const char* key, int64_t n_vocab, bool required) {
-    const auto v = g.get_int(key);
-    if (!v) {
-        if (required)
-            throw_error(ErrorKind::Corrupt, "missing metadata key '{}'; an encoder needs it to wrap its input", key);
-        return -1;
+// [CLS] or [SEP]: the key when present, else the token the vocabulary wraps every text in
+// (BOS / EOS with add_bos / add_eos, as WordPiece files from llama.cpp's converter carry them).
+TokenId wrap_id(const GgufFile& g, const char* key, TokenId wrapped, int64_t n_vocab) {
+    if (const auto v = g.get_int(key)) {
+        if (*v < 0 || *v >= n_vocab)
+            throw_error(ErrorKind::Corrupt, "metadata '{}' is {}; expected a token id below {}", key, *v, n_vocab);
+        return static_cast<TokenId>(*v);
     }
-    if (*v < 0 || *v >= n_vocab)
-        throw_error(ErrorKind::Corrupt, "metadata '{}' is {}; expected a token id below {}", key, *v, n_vocab);
-    return static_cast<TokenId>(*v);
+    if (wrapped < 0)
+        throw_error(ErrorKind::Corrupt,
+                    "missing metadata key '{}' and the vocabulary wraps no text in it; an encoder "
+                    "needs [CLS] and [SEP] to wrap its input",
+                    key);
+    return wrapped;
 }
 
 }  // namespace
@@ -147,9 +151,10 @@ std::unique_ptr<EncoderModel> EncoderModel::load(const std::string& path) {
         m->tokenizer_ = Tokenizer::from_gguf(g);
         EncoderHParams& hp = m->hp_;
         hp.n_vocab = m->tokenizer_->n_vocab();
-        m->cls_ = special_id(g, "tokenizer.ggml.cls_token_id", hp.n_vocab, true);
-        m->sep_ = special_id(g, "tokenizer.ggml.seperator_token_id", hp.n_vocab, true);
-        m->mask_ = special_id(g, "tokenizer.ggml.mask_token_id", hp.n_vocab, false);
+        const Vocab& tv = m->tokenizer_->vocab();
+        m->cls_ = wrap_id(g, "tokenizer.ggml.cls_token_id", tv.add_bos ? tv.bos : -1, hp.n_vocab);
+        m->sep_ = wrap_id(g, "tokenizer.ggml.seperator_token_id", tv.add_eos ? tv.eos : -1, hp.n_vocab);
+        m->mask_ = tv.mask;  // tokenizer.ggml.mask_token_id, read (and checked) by the tokenizer
 
         const int64_t C = hp.n_embd, E = hp.n_embd_tok, F = hp.n_ff, V = hp.n_vocab;
         m->w_ = std::make_unique<Weights>();
@@ -375,9 +380,12 @@ double EncoderModel::pseudo_log_likelihood(std::span<const TokenId> tokens, core
                     path(), !hp_.has_mlm_head ? "it has no MLM head" : "its vocabulary has no mask token");
     const auto T = static_cast<int64_t>(tokens.size());
     std::vector<int64_t> scored;
+    const Vocab& tv = tokenizer_->vocab();
     for (int64_t t = 0; t < T; ++t) {
         const TokenId id = tokens[static_cast<size_t>(t)];
-        if (id != cls_ && id != sep_ && !tokenizer_->is_control(id)) scored.push_back(t);
+        const bool special = id == cls_ || id == sep_ || id == mask_ || id == tv.unk || id == tv.pad ||
+                             tokenizer_->is_control(id);
+        if (!special) scored.push_back(t);
     }
     // Masked copies run together: B sequences share each matmul (B*T rows, up to ~512), and
     // the head runs only on the one masked row of each copy.

@@ -83,9 +83,10 @@ public:
     std::vector<float> embed(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
     // The pooler output [C]: tanh(W · h[CLS] + b). Error(Unsupported) without a pooler.
     std::vector<float> pooled(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
-    // Sum over the positions that are not special tokens ([CLS], [SEP], other control tokens)
-    // of log p(true token | the sequence with that one position masked), in nats; the copies
-    // are run in batches of several masked sequences. 0 when no position qualifies.
+    // Sum over the positions that are not special tokens ([CLS], [SEP], [MASK], [UNK], [PAD],
+    // other control tokens) of log p(true token | the sequence with that one position masked),
+    // in nats (Salazar et al. 2020's PLL); the masked copies run in batches that share each
+    // matmul. 0 when no position qualifies. Error(Unsupported) without an MLM head or a mask.
     double pseudo_log_likelihood(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
 
 private:

@@ -63,7 +63,7 @@ TEST(EncoderCli, InfoDescribesTheEncoder) {
     EXPECT_EQ(j["type"], "encoder");
     EXPECT_EQ(j["n_layer"], 4);
     EXPECT_EQ(j["n_group"], 2);
-    EXPECT_EQ(j["tokenizer"]["kind"], "gpt2");
+    EXPECT_EQ(j["tokenizer"]["kind"], "t5") << "ALBERT's SentencePiece Unigram";
     EXPECT_EQ(j["tokenizer"]["cls"], "[CLS]");
     EXPECT_GT(j["n_params"].get<int64_t>(), 0);
 }

@@ -227,9 +227,8 @@ def encoder_main(d, out, tokens):
     cfg = json.load(open(os.path.join(d, "config.json")))
     W = read_safetensors(os.path.join(d, "model.safetensors"))
     tj = json.load(open(os.path.join(d, "tokenizer.json")))
-    tcfg = json.load(open(os.path.join(d, "tokenizer_config.json")))
     specials = {t["id"] for t in tj["added_tokens"] if t["special"]}
-    mask = next(t["id"] for t in tj["added_tokens"] if t["content"] == tcfg["mask_token"])
+    mask = next(t["id"] for t in tj["added_tokens"] if t["content"] in ("[MASK]", "<mask>"))
     with torch.no_grad():
         hidden, logits, pooled = encoder(W, cfg, tokens)
         hidden.to(torch.float32).numpy().tofile(out + ".hidden")

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <numbers>
 #include <optional>
 #include <set>
@@ -24,6 +25,7 @@
 #include "model/format/gguf.h"
 #include "model/format/safetensors.h"
 #include "model/tokenizer/tokenizer_json.h"
+#include "model/tokenizer/vocab.h"
 
 namespace lyra::model {
 namespace {
@@ -761,9 +763,11 @@ std::string tokenizer_config_text(const std::filesystem::path& dir) {
 
 // An encoder wraps its input as [CLS] ... [SEP] and predicts at [MASK]: their ids go into the
 // keys llama.cpp uses (tokenizer.ggml.cls_token_id, .seperator_token_id [sic], .mask_token_id).
-// Each is named by tokenizer_config.json / special_tokens_map.json (cls_token, sep_token,
-// mask_token) or else found under its conventional text: [CLS] / <s>, [SEP] / </s>,
-// [MASK] / <mask>. [CLS] and [SEP] are required; a file without a mask token cannot fill masks.
+// [CLS] and [SEP] are the tokens the tokenizer.json post-processor wraps a text in (the
+// tokenizer's BOS/EOS with add_bos/add_eos), else those tokenizer_config.json /
+// special_tokens_map.json name (cls_token, sep_token), else the conventional [CLS] / <s> and
+// [SEP] / </s>; the mask is the tokenizer's own (mask_token or the conventional [MASK] /
+// <mask>). [CLS] and [SEP] are required; a file without a mask token cannot fill masks.
 void write_encoder_specials(const std::filesystem::path& dir, const Tokenizer& tok, GgufWriter& w) {
     json cfg = json::object();
     for (const char* file : {"special_tokens_map.json", "tokenizer_config.json"})
@@ -774,15 +778,18 @@ void write_encoder_specials(const std::filesystem::path& dir, const Tokenizer& t
         {"sep_token", "tokenizer.ggml.seperator_token_id", {"[SEP]", "</s>"}, true},
         {"mask_token", "tokenizer.ggml.mask_token_id", {"[MASK]", "<mask>"}, false},
     };
-    for (const auto& sp : specials) {
-        TokenId id = -1;
+    const Vocab& tv = tok.vocab();
+    const TokenId wrapped[] = {tv.add_bos ? tv.bos : -1, tv.add_eos ? tv.eos : -1, tv.mask};
+    for (size_t i = 0; i < std::size(specials); ++i) {
+        const auto& sp = specials[i];
+        TokenId id = wrapped[i];
         std::string named;
         if (cfg.contains(sp.cfg_key)) {
             const json& t = cfg[sp.cfg_key];
             const json* content = t.is_object() && t.contains("content") ? &t["content"] : &t;
             if (content->is_string()) named = content->get<std::string>();
         }
-        if (!named.empty()) {
+        if (id < 0 && !named.empty()) {
             id = tok.find_token(named);
             if (id < 0)
                 throw_error(ErrorKind::Corrupt, "model '{}': {} '{}' is not in the vocabulary",
