@@ -12,11 +12,11 @@
 // H heads, D head dim, F feed-forward width, V vocabulary.
 #include "model/encoder.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "model/arch/arch.h"
@@ -27,9 +27,12 @@ namespace lyra::model {
 
 const char* encoder_arch_name(EncoderArch a) {
     switch (a) {
-        case EncoderArch::Bert: return "bert";
-        case EncoderArch::Roberta: return "roberta";
-        case EncoderArch::Albert: return "albert";
+        case EncoderArch::Bert:
+            return "bert";
+        case EncoderArch::Roberta:
+            return "roberta";
+        case EncoderArch::Albert:
+            return "albert";
     }
     return "?";
 }
@@ -49,7 +52,8 @@ struct EncoderLayer {
 int64_t required_int(const GgufFile& g, const std::string& key) {
     const auto v = g.get_int(key);
     if (!v) throw_error(ErrorKind::Corrupt, "missing metadata key '{}'", key);
-    if (*v <= 0) throw_error(ErrorKind::Corrupt, "metadata '{}' is {}; expected a positive value", key, *v);
+    if (*v <= 0)
+        throw_error(ErrorKind::Corrupt, "metadata '{}' is {}; expected a positive value", key, *v);
     return *v;
 }
 
@@ -57,20 +61,29 @@ EncoderAct parse_act(const std::string& s) {
     if (s == "gelu") return EncoderAct::Gelu;
     if (s == "gelu_new") return EncoderAct::GeluTanh;
     if (s == "relu") return EncoderAct::Relu;
-    throw_error(ErrorKind::Unsupported, "hidden activation '{}' is not supported; expected gelu, gelu_new or relu", s);
+    throw_error(ErrorKind::Unsupported,
+                "hidden activation '{}' is not supported; expected gelu, gelu_new or relu", s);
 }
 
 void apply_act(EncoderAct a, float* x, int64_t n) {
     switch (a) {
-        case EncoderAct::Gelu: core::gelu_erf(x, n); return;
-        case EncoderAct::GeluTanh: core::gelu(x, n); return;
-        case EncoderAct::Relu: core::relu(x, n); return;
+        case EncoderAct::Gelu:
+            core::gelu_erf(x, n);
+            return;
+        case EncoderAct::GeluTanh:
+            core::gelu(x, n);
+            return;
+        case EncoderAct::Relu:
+            core::relu(x, n);
+            return;
     }
 }
 
 EncoderHParams read_encoder_hparams(const GgufFile& g, const std::string& a) {
     EncoderHParams hp;
-    hp.arch = a == "bert" ? EncoderArch::Bert : a == "roberta" ? EncoderArch::Roberta : EncoderArch::Albert;
+    hp.arch = a == "bert"      ? EncoderArch::Bert
+              : a == "roberta" ? EncoderArch::Roberta
+                               : EncoderArch::Albert;
     hp.n_ctx = required_int(g, a + ".context_length");
     hp.n_embd = required_int(g, a + ".embedding_length");
     hp.n_layer = required_int(g, a + ".block_count");
@@ -86,17 +99,22 @@ EncoderHParams read_encoder_hparams(const GgufFile& g, const std::string& a) {
         hp.n_embd_tok = required_int(g, a + ".token_embedding_length");
         hp.n_group = required_int(g, a + ".layer_group_count");
         if (hp.n_group > hp.n_layer)
-            throw_error(ErrorKind::Corrupt, "metadata '{}.layer_group_count' is {}; expected at most the {} layers",
-                        a, hp.n_group, hp.n_layer);
+            throw_error(ErrorKind::Corrupt,
+                        "metadata '{}.layer_group_count' is {}; expected at most the {} layers", a,
+                        hp.n_group, hp.n_layer);
     }
     hp.n_token_types = g.get_int("tokenizer.ggml.token_type_count").value_or(2);
     if (hp.n_token_types <= 0)
-        throw_error(ErrorKind::Corrupt, "metadata 'tokenizer.ggml.token_type_count' is {}; expected > 0",
+        throw_error(ErrorKind::Corrupt,
+                    "metadata 'tokenizer.ggml.token_type_count' is {}; expected > 0",
                     hp.n_token_types);
-    hp.norm_eps = static_cast<float>(g.get_float(a + ".attention.layer_norm_epsilon").value_or(1e-12));
+    hp.norm_eps =
+        static_cast<float>(g.get_float(a + ".attention.layer_norm_epsilon").value_or(1e-12));
     if (!(hp.norm_eps > 0.0f) || !std::isfinite(hp.norm_eps))
-        throw_error(ErrorKind::Corrupt, "metadata '{}.attention.layer_norm_epsilon' is {}; expected a small positive value",
-                    a, static_cast<double>(hp.norm_eps));
+        throw_error(
+            ErrorKind::Corrupt,
+            "metadata '{}.attention.layer_norm_epsilon' is {}; expected a small positive value", a,
+            static_cast<double>(hp.norm_eps));
     hp.act = parse_act(g.get_string(a + ".hidden_act").value_or("gelu"));
     return hp;
 }
@@ -106,7 +124,8 @@ EncoderHParams read_encoder_hparams(const GgufFile& g, const std::string& a) {
 TokenId wrap_id(const GgufFile& g, const char* key, TokenId wrapped, int64_t n_vocab) {
     if (const auto v = g.get_int(key)) {
         if (*v < 0 || *v >= n_vocab)
-            throw_error(ErrorKind::Corrupt, "metadata '{}' is {}; expected a token id below {}", key, *v, n_vocab);
+            throw_error(ErrorKind::Corrupt, "metadata '{}' is {}; expected a token id below {}",
+                        key, *v, n_vocab);
         return static_cast<TokenId>(*v);
     }
     if (wrapped < 0)
@@ -120,17 +139,17 @@ TokenId wrap_id(const GgufFile& g, const char* key, TokenId wrapped, int64_t n_v
 }  // namespace
 
 struct EncoderModel::Weights {
-    core::Tensor tok_embd, pos_embd, types;  // [V, E], [n_ctx, E], [n_types, E]
+    core::Tensor tok_embd, pos_embd, types;                      // [V, E], [n_ctx, E], [n_types, E]
     const float *embd_norm_w = nullptr, *embd_norm_b = nullptr;  // [E]
-    core::Tensor proj;                       // [C, E] (ALBERT)
+    core::Tensor proj;                                           // [C, E] (ALBERT)
     const float* proj_b = nullptr;
-    std::vector<EncoderLayer> layers;        // n_group
-    core::Tensor pool_w;                     // [C, C]
+    std::vector<EncoderLayer> layers;  // n_group
+    core::Tensor pool_w;               // [C, C]
     const float* pool_b = nullptr;
-    core::Tensor mlm_dense;                  // [E, C]
+    core::Tensor mlm_dense;  // [E, C]
     const float *mlm_dense_b = nullptr, *mlm_norm_w = nullptr, *mlm_norm_b = nullptr;
-    core::Tensor output;                     // [V, E]: token_embd unless untied
-    const float* output_b = nullptr;         // [V]
+    core::Tensor output;              // [V, E]: token_embd unless untied
+    const float* output_b = nullptr;  // [V]
     std::deque<std::vector<float>> owned;
 };
 
@@ -153,7 +172,8 @@ std::unique_ptr<EncoderModel> EncoderModel::load(const std::string& path) {
         hp.n_vocab = m->tokenizer_->n_vocab();
         const Vocab& tv = m->tokenizer_->vocab();
         m->cls_ = wrap_id(g, "tokenizer.ggml.cls_token_id", tv.add_bos ? tv.bos : -1, hp.n_vocab);
-        m->sep_ = wrap_id(g, "tokenizer.ggml.seperator_token_id", tv.add_eos ? tv.eos : -1, hp.n_vocab);
+        m->sep_ =
+            wrap_id(g, "tokenizer.ggml.seperator_token_id", tv.add_eos ? tv.eos : -1, hp.n_vocab);
         m->mask_ = tv.mask;  // tokenizer.ggml.mask_token_id, read (and checked) by the tokenizer
 
         const int64_t C = hp.n_embd, E = hp.n_embd_tok, F = hp.n_ff, V = hp.n_vocab;
@@ -169,7 +189,8 @@ std::unique_ptr<EncoderModel> EncoderModel::load(const std::string& path) {
             w.proj = b.matrix("token_embd_proj.weight", C, E);
             w.proj_b = b.vector("token_embd_proj.bias", C);
         } else if (E != C) {
-            throw_error(ErrorKind::Corrupt, "token embedding width {} differs from the hidden width {}", E, C);
+            throw_error(ErrorKind::Corrupt,
+                        "token embedding width {} differs from the hidden width {}", E, C);
         }
         w.layers.resize(static_cast<size_t>(hp.n_group));
         for (int64_t l = 0; l < hp.n_group; ++l) {
@@ -227,15 +248,18 @@ std::vector<TokenId> EncoderModel::tokenize(std::string_view text) const {
     std::string s(text);
     if (mask_ >= 0) {
         const std::string& m = tokenizer_->token_text(mask_);
-        for (size_t at = s.find(m); !m.empty() && at != std::string::npos; at = s.find(m, at + m.size())) {
+        for (size_t at = s.find(m); !m.empty() && at != std::string::npos;
+             at = s.find(m, at + m.size())) {
             size_t from = at;
-            while (from > 0 && (s[from - 1] == ' ' || s[from - 1] == '\t' || s[from - 1] == '\n')) --from;
+            while (from > 0 && (s[from - 1] == ' ' || s[from - 1] == '\t' || s[from - 1] == '\n'))
+                --from;
             s.erase(from, at - from);
             at = from;
         }
     }
     std::vector<TokenId> ids = {cls_};
-    for (TokenId id : tokenizer_->encode(s, /*add_bos=*/false, /*parse_special=*/true)) ids.push_back(id);
+    for (TokenId id : tokenizer_->encode(s, /*add_bos=*/false, /*parse_special=*/true))
+        ids.push_back(id);
     ids.push_back(sep_);
     return ids;
 }
@@ -250,9 +274,10 @@ void EncoderModel::check_tokens(std::span<const TokenId> tokens) const {
     for (int64_t i = 0; i < T; ++i) {
         const TokenId id = tokens[static_cast<size_t>(i)];
         if (id < 0 || id >= hp_.n_vocab)
-            throw_error(ErrorKind::InvalidArgument,
-                        "encoder: token id {} at index {} is outside the vocabulary; expected 0 <= id < {}",
-                        id, i, hp_.n_vocab);
+            throw_error(
+                ErrorKind::InvalidArgument,
+                "encoder: token id {} at index {} is outside the vocabulary; expected 0 <= id < {}",
+                id, i, hp_.n_vocab);
     }
 }
 
@@ -260,7 +285,8 @@ std::vector<float> EncoderModel::encode(const TokenId* tokens, int64_t B, int64_
                                         core::ThreadPool& pool) const {
     const EncoderHParams& hp = hp_;
     const Weights& w = *w_;
-    const int64_t N = B * T, C = hp.n_embd, E = hp.n_embd_tok, F = hp.n_ff, H = hp.n_head, D = hp.head_dim;
+    const int64_t N = B * T, C = hp.n_embd, E = hp.n_embd_tok, F = hp.n_ff, H = hp.n_head,
+                  D = hp.head_dim;
     // ---- embeddings [N, E] ----
     std::vector<float> e(static_cast<size_t>(N * E)), rows(static_cast<size_t>(N * E));
     std::vector<int32_t> pos(static_cast<size_t>(N));
@@ -285,8 +311,8 @@ std::vector<float> EncoderModel::encode(const TokenId* tokens, int64_t B, int64_
     std::vector<float> up(static_cast<size_t>(N * F));
     std::vector<float> scores(static_cast<size_t>(pool.size() * T));
     const detail::AttentionSpan span{1.0f / std::sqrt(static_cast<float>(D)), 0, false};
-    const auto linear = [&pool](const float* in, int64_t n, const core::Tensor& wt, const float* bias,
-                                float* out) {
+    const auto linear = [&pool](const float* in, int64_t n, const core::Tensor& wt,
+                                const float* bias, float* out) {
         core::matmul(pool, in, n, wt, out);
         core::add_bias(out, bias, n, wt.rows());
     };
@@ -297,8 +323,8 @@ std::vector<float> EncoderModel::encode(const TokenId* tokens, int64_t B, int64_
         linear(x.data(), N, L.wv, L.bv, v.data());
         for (int64_t b = 0; b < B; ++b) {  // each sequence attends only to itself
             const int64_t at = b * T * C;
-            detail::attention(pool, q.data() + at, T, 0, k.data() + at, v.data() + at, H, H, D, span,
-                              scores.data(), att.data() + at);
+            detail::attention(pool, q.data() + at, T, 0, k.data() + at, v.data() + at, H, H, D,
+                              span, scores.data(), att.data() + at);
         }
         linear(att.data(), N, L.wo, L.bo, o.data());
         core::add_inplace(o.data(), x.data(), N * C);
@@ -325,12 +351,14 @@ std::vector<float> EncoderModel::head(const float* h, int64_t n, core::ThreadPoo
     return logits;
 }
 
-std::vector<float> EncoderModel::hidden(std::span<const TokenId> tokens, core::ThreadPool& pool) const {
+std::vector<float> EncoderModel::hidden(std::span<const TokenId> tokens,
+                                        core::ThreadPool& pool) const {
     check_tokens(tokens);
     return encode(tokens.data(), 1, static_cast<int64_t>(tokens.size()), pool);
 }
 
-std::vector<float> EncoderModel::mlm_logits(std::span<const TokenId> tokens, core::ThreadPool& pool) const {
+std::vector<float> EncoderModel::mlm_logits(std::span<const TokenId> tokens,
+                                            core::ThreadPool& pool) const {
     if (!hp_.has_mlm_head)
         throw_error(ErrorKind::Unsupported,
                     "model '{}' has no masked-LM head (imported from a bare {} model); import the "
@@ -340,12 +368,14 @@ std::vector<float> EncoderModel::mlm_logits(std::span<const TokenId> tokens, cor
     return head(h.data(), static_cast<int64_t>(tokens.size()), pool);
 }
 
-std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens, core::ThreadPool& pool) const {
+std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens,
+                                       core::ThreadPool& pool) const {
     const std::vector<float> h = hidden(tokens, pool);
     const int64_t T = static_cast<int64_t>(tokens.size()), C = hp_.n_embd;
     std::vector<double> sum(static_cast<size_t>(C), 0.0);
     for (int64_t t = 0; t < T; ++t)
-        for (int64_t c = 0; c < C; ++c) sum[static_cast<size_t>(c)] += static_cast<double>(h[static_cast<size_t>(t * C + c)]);
+        for (int64_t c = 0; c < C; ++c)
+            sum[static_cast<size_t>(c)] += static_cast<double>(h[static_cast<size_t>(t * C + c)]);
     double norm = 0.0;
     for (double& s : sum) {
         s /= static_cast<double>(T);
@@ -354,11 +384,13 @@ std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens, core::Th
     norm = std::sqrt(norm);
     std::vector<float> out(static_cast<size_t>(C));
     for (int64_t c = 0; c < C; ++c)
-        out[static_cast<size_t>(c)] = static_cast<float>(norm > 0.0 ? sum[static_cast<size_t>(c)] / norm : 0.0);
+        out[static_cast<size_t>(c)] =
+            static_cast<float>(norm > 0.0 ? sum[static_cast<size_t>(c)] / norm : 0.0);
     return out;
 }
 
-std::vector<float> EncoderModel::pooled(std::span<const TokenId> tokens, core::ThreadPool& pool) const {
+std::vector<float> EncoderModel::pooled(std::span<const TokenId> tokens,
+                                        core::ThreadPool& pool) const {
     if (!hp_.has_pooler)
         throw_error(ErrorKind::Unsupported,
                     "model '{}' has no pooler (its checkpoint saved none); use the mean-pooled "
@@ -372,19 +404,21 @@ std::vector<float> EncoderModel::pooled(std::span<const TokenId> tokens, core::T
     return out;
 }
 
-double EncoderModel::pseudo_log_likelihood(std::span<const TokenId> tokens, core::ThreadPool& pool) const {
+double EncoderModel::pseudo_log_likelihood(std::span<const TokenId> tokens,
+                                           core::ThreadPool& pool) const {
     check_tokens(tokens);
     if (!hp_.has_mlm_head || mask_ < 0)
         throw_error(ErrorKind::Unsupported,
                     "model '{}': pseudo-log-likelihood needs a masked-LM head and a mask token; {}",
-                    path(), !hp_.has_mlm_head ? "it has no MLM head" : "its vocabulary has no mask token");
+                    path(),
+                    !hp_.has_mlm_head ? "it has no MLM head" : "its vocabulary has no mask token");
     const auto T = static_cast<int64_t>(tokens.size());
     std::vector<int64_t> scored;
     const Vocab& tv = tokenizer_->vocab();
     for (int64_t t = 0; t < T; ++t) {
         const TokenId id = tokens[static_cast<size_t>(t)];
-        const bool special = id == cls_ || id == sep_ || id == mask_ || id == tv.unk || id == tv.pad ||
-                             tokenizer_->is_control(id);
+        const bool special = id == cls_ || id == sep_ || id == mask_ || id == tv.unk ||
+                             id == tv.pad || tokenizer_->is_control(id);
         if (!special) scored.push_back(t);
     }
     // Masked copies run together: B sequences share each matmul (B*T rows, up to ~512), and
@@ -414,7 +448,8 @@ double EncoderModel::pseudo_log_likelihood(std::span<const TokenId> tokens, core
             const float mx = *std::max_element(lg, lg + V);
             double z = 0.0;
             for (int64_t i = 0; i < V; ++i) z += std::exp(static_cast<double>(lg[i] - mx));
-            const TokenId truth = tokens[static_cast<size_t>(scored[static_cast<size_t>(first + b)])];
+            const TokenId truth =
+                tokens[static_cast<size_t>(scored[static_cast<size_t>(first + b)])];
             total += static_cast<double>(lg[truth] - mx) - std::log(z);
         }
     }

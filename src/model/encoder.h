@@ -33,11 +33,11 @@ enum class EncoderAct { Gelu, GeluTanh, Relu };  // "gelu" (erf), "gelu_new", "r
 struct EncoderHParams {
     EncoderArch arch = EncoderArch::Bert;
     int64_t n_vocab = 0;
-    int64_t n_ctx = 0;        // positions in the table: the longest input, [CLS] and [SEP] included
-    int64_t n_embd = 0;       // hidden width C
-    int64_t n_embd_tok = 0;   // token embedding width E (ALBERT's embedding_size; else C)
-    int64_t n_layer = 0;      // layers run
-    int64_t n_group = 0;      // distinct layer weight sets (ALBERT shares; else n_layer)
+    int64_t n_ctx = 0;       // positions in the table: the longest input, [CLS] and [SEP] included
+    int64_t n_embd = 0;      // hidden width C
+    int64_t n_embd_tok = 0;  // token embedding width E (ALBERT's embedding_size; else C)
+    int64_t n_layer = 0;     // layers run
+    int64_t n_group = 0;     // distinct layer weight sets (ALBERT shares; else n_layer)
     int64_t n_head = 0;
     int64_t head_dim = 0;
     int64_t n_ff = 0;
@@ -94,7 +94,8 @@ private:
     struct Weights;
     void check_tokens(std::span<const TokenId> tokens) const;
     // Hidden states [B*T, C] of B sequences of T tokens each (tokens: [B, T]).
-    std::vector<float> encode(const TokenId* tokens, int64_t B, int64_t T, core::ThreadPool& pool) const;
+    std::vector<float> encode(const TokenId* tokens, int64_t B, int64_t T,
+                              core::ThreadPool& pool) const;
     // MLM logits [n, V] of n hidden rows [n, C].
     std::vector<float> head(const float* h, int64_t n, core::ThreadPool& pool) const;
 

@@ -3,14 +3,14 @@
 // tests/unit/format/make_hf_fixture.py (torch via $LYRA_PYTHON); numeric parity with PyTorch is
 // tests/parity/hf_encoder_parity_test.cpp's job. This checks the commands' output and their
 // bad-input contract: one stderr line, exit 2 for a usage error, 1 otherwise.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 
@@ -37,8 +37,19 @@ std::string encoder_gguf(const std::string& arch, const Args& opts = {}) {
     const fs::path gguf = dir.path() / ("enc" + std::to_string(made.size()) + ".gguf");
     std::string py = env_or_empty("LYRA_PYTHON");
     if (py.empty()) py = "/usr/bin/python3";
-    Args args = {source_dir() + "/tests/unit/format/make_hf_fixture.py", arch, hf.string(),
-                 "--dim", "32", "--heads", "4", "--ffn", "64", "--layers", "2", "--ctx", "64"};
+    Args args = {source_dir() + "/tests/unit/format/make_hf_fixture.py",
+                 arch,
+                 hf.string(),
+                 "--dim",
+                 "32",
+                 "--heads",
+                 "4",
+                 "--ffn",
+                 "64",
+                 "--layers",
+                 "2",
+                 "--ctx",
+                 "64"};
     args.insert(args.end(), opts.begin(), opts.end());
     EXPECT_EQ(run_program(py, args).code, 0) << "fixture script failed for " << key;
     const Args import = {"model", "import", hf.string(), "-o", gguf.string()};
@@ -52,8 +63,10 @@ TEST(EncoderCli, InfoDescribesTheEncoder) {
     const std::string gguf = encoder_gguf("albert", {"--layers", "4", "--groups", "2", "--pooler"});
     const RunResult info = run_lyra({"model", "info", gguf});
     ASSERT_EQ(info.code, 0) << info.err;
-    EXPECT_NE(info.out.find("architecture:  albert (encoder, bidirectional)"), std::string::npos) << info.out;
-    EXPECT_NE(info.out.find("2 layer weight set(s) shared by 4 layers"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("architecture:  albert (encoder, bidirectional)"), std::string::npos)
+        << info.out;
+    EXPECT_NE(info.out.find("2 layer weight set(s) shared by 4 layers"), std::string::npos)
+        << info.out;
     EXPECT_NE(info.out.find("heads:         masked LM + pooler"), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("mask [MASK]"), std::string::npos) << info.out;
     const RunResult js = run_lyra({"model", "info", "--json", gguf});
@@ -74,8 +87,16 @@ TEST(EncoderCli, FillPredictsEveryMaskTopKSorted) {
     for (const std::string arch : {"bert", "roberta"}) {
         const std::string gguf = encoder_gguf(arch);
         const std::string mask = arch == "roberta" ? "<mask>" : "[MASK]";
-        const Args args = {"model", "fill", "-m", gguf, "the cat " + mask + " on the " + mask + " mat",
-                           "--top-k", "3", "--json", "--threads", "1"};
+        const Args args = {"model",
+                           "fill",
+                           "-m",
+                           gguf,
+                           "the cat " + mask + " on the " + mask + " mat",
+                           "--top-k",
+                           "3",
+                           "--json",
+                           "--threads",
+                           "1"};
         const RunResult r = run_lyra(args), again = run_lyra(args);
         ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
         EXPECT_EQ(r.out, again.out);
@@ -92,7 +113,8 @@ TEST(EncoderCli, FillPredictsEveryMaskTopKSorted) {
             }
         }
         EXPECT_LT(j["masks"][0]["position"].get<int>(), j["masks"][1]["position"].get<int>());
-        const RunResult text = run_lyra({"model", "fill", "-m", gguf, "a " + mask + " b", "--top-k", "2"});
+        const RunResult text =
+            run_lyra({"model", "fill", "-m", gguf, "a " + mask + " b", "--top-k", "2"});
         ASSERT_EQ(text.code, 0) << text.err;
         EXPECT_NE(text.out.find("mask 1 (token "), std::string::npos) << text.out;
         EXPECT_EQ(count_lines(text.out), 3) << text.out;
@@ -103,7 +125,8 @@ TEST(EncoderCli, FillPredictsEveryMaskTopKSorted) {
 // agrees with the embeddings printed.
 TEST(EncoderCli, EmbedPrintsUnitVectorsAndTheirCosines) {
     const std::string gguf = encoder_gguf("bert", {"--pooler"});
-    const Args args = {"model", "embed", "-m", gguf, "hello there", "the cat sat", "hello there", "--pooler"};
+    const Args args = {"model",       "embed",       "-m",          gguf,
+                       "hello there", "the cat sat", "hello there", "--pooler"};
     const RunResult r = run_lyra(args);
     ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
     const auto j = nlohmann::json::parse(r.out);
@@ -137,7 +160,9 @@ struct BadRun {
     int code;
     std::vector<const char*> says;
 };
-void PrintTo(const BadRun& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BadRun& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class EncoderCliBadInput : public ::testing::TestWithParam<BadRun> {};
 
@@ -160,7 +185,8 @@ TEST_P(EncoderCliBadInput, OneClearLine) {
     EXPECT_EQ(r.code, c.code) << r.err << "\nrepro: " << repro(args);
     EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
-    for (const char* part : c.says) EXPECT_NE(r.err.find(part), std::string::npos) << part << " in " << r.err;
+    for (const char* part : c.says)
+        EXPECT_NE(r.err.find(part), std::string::npos) << part << " in " << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -14,8 +14,8 @@
 // copy-by-copy sum within 1e-3 nats absolute (observed |diff| <= 8e-6 on sums of -100..-180).
 // Each family brings its own tokenizer kind (BERT WordPiece, RoBERTa byte-level BPE, ALBERT
 // Unigram), so [CLS]/[SEP]/[MASK] come through each kind's import.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,8 +25,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "model/encoder.h"
 #include "model/format/hf_import.h"
@@ -54,7 +52,8 @@ double compare(const char* case_name, const char* what, const std::vector<float>
                const std::vector<float>& want) {
     double diff = 0.0, scale = 1e-30;
     for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
-        diff = std::max(diff, std::fabs(static_cast<double>(got[i]) - static_cast<double>(want[i])));
+        diff =
+            std::max(diff, std::fabs(static_cast<double>(got[i]) - static_cast<double>(want[i])));
         scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
     }
     std::printf("encoder parity %-16s %-8s max|diff| %.3e  max|ref| %.3e  rel %.3e  (tol 1e-04)\n",
@@ -69,13 +68,15 @@ TEST_P(EncoderParity, HiddenLogitsEmbeddingsAndPllMatchHfLayoutPyTorch) {
     const char* src = std::getenv("LYRA_SOURCE_DIR");
     const char* py = std::getenv("LYRA_PYTHON");
     ASSERT_TRUE(src && py) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
-    const fs::path dir = fs::temp_directory_path() / fmt::format("lyra_encparity_{}_{}", c.name, getpid());
+    const fs::path dir =
+        fs::temp_directory_path() / fmt::format("lyra_encparity_{}_{}", c.name, getpid());
     fs::create_directories(dir);
     const std::string hf = (dir / "hf").string(), gguf = (dir / "m.gguf").string();
     const std::string args(c.fixture_args);
     const std::string arch = args.substr(0, args.find(' '));
-    const std::string make = fmt::format("{} {}/tests/unit/format/make_hf_fixture.py {} {}{} > /dev/null", py,
-                                         src, arch, hf, args.substr(arch.size()));
+    const std::string make =
+        fmt::format("{} {}/tests/unit/format/make_hf_fixture.py {} {}{} > /dev/null", py, src, arch,
+                    hf, args.substr(arch.size()));
     ASSERT_EQ(std::system(make.c_str()), 0) << make;
     lyra::model::import_hf(hf, gguf);
     const auto m = lyra::model::EncoderModel::load(gguf);
@@ -84,37 +85,47 @@ TEST_P(EncoderParity, HiddenLogitsEmbeddingsAndPllMatchHfLayoutPyTorch) {
     // 18 ordinary pieces (no special token) spread over the vocabulary, between [CLS] and [SEP].
     std::vector<int32_t> pieces;
     for (int32_t id = 0; id < hp.n_vocab; ++id)
-        if (!m->tokenizer().is_control(id) && id != m->tokenizer().vocab().unk) pieces.push_back(id);
+        if (!m->tokenizer().is_control(id) && id != m->tokenizer().vocab().unk)
+            pieces.push_back(id);
     std::vector<int32_t> tokens = {m->cls()};
     for (size_t i = 0; i < 18; ++i) tokens.push_back(pieces[(i * 37 + 11) % pieces.size()]);
     tokens.push_back(m->sep());
     const std::string out = (dir / "ref").string();
-    std::string cmd = fmt::format("{} {}/tests/parity/hf_reference.py --encoder {} {}", py, src, hf, out);
+    std::string cmd =
+        fmt::format("{} {}/tests/parity/hf_reference.py --encoder {} {}", py, src, hf, out);
     for (int32_t t : tokens) cmd += fmt::format(" {}", t);
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     const std::string repro = make + " && lyra model import " + hf + " -o " + gguf + " && " + cmd;
 
     lyra::core::ThreadPool pool(2);
-    const size_t T = tokens.size(), C = static_cast<size_t>(hp.n_embd), V = static_cast<size_t>(hp.n_vocab);
-    EXPECT_LT(compare(c.name, "hidden", m->hidden(tokens, pool), read_floats(out + ".hidden", T * C)), 1e-4)
+    const size_t T = tokens.size(), C = static_cast<size_t>(hp.n_embd),
+                 V = static_cast<size_t>(hp.n_vocab);
+    EXPECT_LT(
+        compare(c.name, "hidden", m->hidden(tokens, pool), read_floats(out + ".hidden", T * C)),
+        1e-4)
         << repro;
-    EXPECT_LT(compare(c.name, "embed", m->embed(tokens, pool), read_floats(out + ".embed", C)), 1e-4) << repro;
+    EXPECT_LT(compare(c.name, "embed", m->embed(tokens, pool), read_floats(out + ".embed", C)),
+              1e-4)
+        << repro;
     EXPECT_EQ(hp.has_pooler, fs::exists(out + ".pooled"));
     if (hp.has_pooler) {
-        EXPECT_LT(compare(c.name, "pooler", m->pooled(tokens, pool), read_floats(out + ".pooled", C)), 1e-4)
+        EXPECT_LT(
+            compare(c.name, "pooler", m->pooled(tokens, pool), read_floats(out + ".pooled", C)),
+            1e-4)
             << repro;
     }
     EXPECT_EQ(hp.has_mlm_head, fs::exists(out + ".logits"));
     if (hp.has_mlm_head) {
-        EXPECT_LT(compare(c.name, "logits", m->mlm_logits(tokens, pool), read_floats(out + ".logits", T * V)),
+        EXPECT_LT(compare(c.name, "logits", m->mlm_logits(tokens, pool),
+                          read_floats(out + ".logits", T * V)),
                   1e-4)
             << repro;
         std::ifstream f(out + ".pll");
         double want = 0.0;
         ASSERT_TRUE(f >> want) << "no reference PLL";
         const double got = m->pseudo_log_likelihood(tokens, pool);
-        std::printf("encoder parity %-16s pll      %.6f vs %.6f  |diff| %.3e  (tol 1e-03)\n", c.name, got,
-                    want, std::fabs(got - want));
+        std::printf("encoder parity %-16s pll      %.6f vs %.6f  |diff| %.3e  (tol 1e-03)\n",
+                    c.name, got, want, std::fabs(got - want));
         EXPECT_NEAR(got, want, 1e-3) << repro;
     }
     if (!HasFailure()) fs::remove_all(dir);
@@ -123,19 +134,26 @@ TEST_P(EncoderParity, HiddenLogitsEmbeddingsAndPllMatchHfLayoutPyTorch) {
 INSTANTIATE_TEST_SUITE_P(
     Hf, EncoderParity,
     ::testing::Values(
-        EncoderCase{"bert_mlm_pooler", "bert --dim 32 --heads 4 --ffn 64 --layers 2 --ctx 40 --pooler"},
-        EncoderCase{"bert_model_relu", "bert --dim 32 --heads 2 --ffn 48 --layers 3 --ctx 24 --head none "
-                                       "--pooler --act relu --seed 1"},
-        EncoderCase{"bert_untied_tanh", "bert --dim 24 --heads 3 --ffn 40 --layers 2 --ctx 32 --untied "
-                                        "--act gelu_new --seed 2"},
-        EncoderCase{"roberta_mlm", "roberta --dim 32 --heads 4 --ffn 64 --layers 2 --ctx 30 --act gelu_new "
-                                   "--seed 3"},
-        EncoderCase{"roberta_model", "roberta --dim 32 --heads 4 --ffn 64 --layers 2 --ctx 30 --head none "
-                                     "--pooler --seed 4"},
-        EncoderCase{"albert_shared", "albert --dim 32 --heads 4 --ffn 64 --layers 3 --emb 16 --groups 1 "
-                                     "--ctx 40 --act gelu_new --pooler --seed 5"},
-        EncoderCase{"albert_groups", "albert --dim 32 --heads 4 --ffn 64 --layers 3 --emb 24 --groups 2 "
-                                     "--ctx 40 --act gelu --seed 6"}),
+        EncoderCase{"bert_mlm_pooler",
+                    "bert --dim 32 --heads 4 --ffn 64 --layers 2 --ctx 40 --pooler"},
+        EncoderCase{"bert_model_relu",
+                    "bert --dim 32 --heads 2 --ffn 48 --layers 3 --ctx 24 --head none "
+                    "--pooler --act relu --seed 1"},
+        EncoderCase{"bert_untied_tanh",
+                    "bert --dim 24 --heads 3 --ffn 40 --layers 2 --ctx 32 --untied "
+                    "--act gelu_new --seed 2"},
+        EncoderCase{"roberta_mlm",
+                    "roberta --dim 32 --heads 4 --ffn 64 --layers 2 --ctx 30 --act gelu_new "
+                    "--seed 3"},
+        EncoderCase{"roberta_model",
+                    "roberta --dim 32 --heads 4 --ffn 64 --layers 2 --ctx 30 --head none "
+                    "--pooler --seed 4"},
+        EncoderCase{"albert_shared",
+                    "albert --dim 32 --heads 4 --ffn 64 --layers 3 --emb 16 --groups 1 "
+                    "--ctx 40 --act gelu_new --pooler --seed 5"},
+        EncoderCase{"albert_groups",
+                    "albert --dim 32 --heads 4 --ffn 64 --layers 3 --emb 24 --groups 2 "
+                    "--ctx 40 --act gelu --seed 6"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 }  // namespace

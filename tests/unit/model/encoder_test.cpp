@@ -3,6 +3,8 @@
 // against masking each position in turn through mlm_logits (several batches), the embedding's
 // definition, and the errors for bad input and for the wrong kind of model. Numeric parity
 // with PyTorch is tests/parity/hf_encoder_parity_test.cpp's job.
+#include "model/encoder.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "model/encoder.h"
 #include "model/format/hf_import.h"
 #include "model/model.h"
 #include "model/tokenizer/vocab.h"
@@ -30,8 +31,9 @@ std::string imported(const TempDir& dir, const std::string& arch, const std::str
     EXPECT_TRUE(src && py) << "run through ctest";
     if (!src || !py) return {};
     const std::string hf = dir.file(arch), out = dir.file(arch + ".gguf");
-    const std::string make = std::string(py) + " " + src + "/tests/unit/format/make_hf_fixture.py " + arch +
-                             " " + hf + " --dim 16 --heads 2 --ffn 32 --layers 2 " + opts + " > /dev/null";
+    const std::string make = std::string(py) + " " + src +
+                             "/tests/unit/format/make_hf_fixture.py " + arch + " " + hf +
+                             " --dim 16 --heads 2 --ffn 32 --layers 2 " + opts + " > /dev/null";
     EXPECT_EQ(std::system(make.c_str()), 0) << make;
     import_hf(hf, out);
     return out;
@@ -71,7 +73,8 @@ TEST(Encoder, PseudoLogLikelihoodIsTheSumOverMaskedCopiesInEveryBatch) {
     const auto m = EncoderModel::load(imported(dir, "bert", "--ctx 64 --seed 7"));
     std::vector<TokenId> pieces;  // the WordPiece vocabulary's ordinary pieces
     for (TokenId id = 0; id < m->hparams().n_vocab; ++id)
-        if (!m->tokenizer().is_control(id) && id != m->tokenizer().vocab().unk) pieces.push_back(id);
+        if (!m->tokenizer().is_control(id) && id != m->tokenizer().vocab().unk)
+            pieces.push_back(id);
     std::vector<TokenId> tokens = {m->cls()};
     for (size_t i = 0; i < 38; ++i) tokens.push_back(pieces[(i * 53 + 7) % pieces.size()]);
     tokens.push_back(m->sep());
@@ -102,7 +105,8 @@ TEST(Encoder, EmbeddingIsTheNormalisedMeanOfTheHiddenStates) {
     const auto C = static_cast<size_t>(m->hparams().n_embd);
     std::vector<double> mean(C, 0.0);
     for (size_t t = 0; t < ids.size(); ++t)
-        for (size_t c = 0; c < C; ++c) mean[c] += static_cast<double>(h[t * C + c]) / static_cast<double>(ids.size());
+        for (size_t c = 0; c < C; ++c)
+            mean[c] += static_cast<double>(h[t * C + c]) / static_cast<double>(ids.size());
     double norm = 0.0;
     for (double v : mean) norm += v * v;
     norm = std::sqrt(norm);
@@ -114,15 +118,23 @@ TEST(Encoder, BadTokensAndMissingHeadsAreClearErrors) {
     const auto m = EncoderModel::load(imported(dir, "bert", "--ctx 8 --head none"));
     core::ThreadPool pool(1);
     std::string what;
-    EXPECT_EQ(kind_of([&] { m->hidden(std::vector<TokenId>{}, pool); }), ErrorKind::InvalidArgument);
-    EXPECT_EQ(kind_of([&] { m->hidden(std::vector<TokenId>(9, 5), pool); }, &what), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of([&] { m->hidden(std::vector<TokenId>{}, pool); }),
+              ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of([&] { m->hidden(std::vector<TokenId>(9, 5), pool); }, &what),
+              ErrorKind::InvalidArgument);
     EXPECT_NE(what.find("9 tokens do not fit the 8 positions"), std::string::npos) << what;
-    EXPECT_EQ(kind_of([&] { m->hidden(std::vector<TokenId>{m->cls(), 9999}, pool); }, &what),
+    EXPECT_EQ(kind_of(
+                  [&] {
+                      m->hidden(std::vector<TokenId>{m->cls(), 9999}, pool);
+                  },
+                  &what),
               ErrorKind::InvalidArgument);
     EXPECT_NE(what.find("token id 9999 at index 1"), std::string::npos) << what;
-    EXPECT_EQ(kind_of([&] { m->mlm_logits(std::vector<TokenId>{m->cls()}, pool); }, &what), ErrorKind::Unsupported);
+    EXPECT_EQ(kind_of([&] { m->mlm_logits(std::vector<TokenId>{m->cls()}, pool); }, &what),
+              ErrorKind::Unsupported);
     EXPECT_NE(what.find("no masked-LM head"), std::string::npos) << what;
-    EXPECT_EQ(kind_of([&] { m->pooled(std::vector<TokenId>{m->cls()}, pool); }, &what), ErrorKind::Unsupported);
+    EXPECT_EQ(kind_of([&] { m->pooled(std::vector<TokenId>{m->cls()}, pool); }, &what),
+              ErrorKind::Unsupported);
     EXPECT_NE(what.find("has no pooler"), std::string::npos) << what;
 }
 
