@@ -204,4 +204,33 @@ std::string collapse_whitespace(std::string_view text) {
     return out;
 }
 
+std::optional<std::pair<std::string, std::string>> parse_replace_step(std::string_view step) {
+    constexpr std::string_view kHead = "replace\t";
+    if (step.substr(0, kHead.size()) != kHead) return std::nullopt;
+    const std::string_view rest = step.substr(kHead.size());
+    const size_t tab = rest.find('\t');
+    if (tab == std::string_view::npos || tab == 0 || rest.find('\t', tab + 1) != std::string_view::npos)
+        return std::nullopt;
+    return std::pair{std::string(rest.substr(0, tab)), std::string(rest.substr(tab + 1))};
+}
+
+std::string make_replace_step(std::string_view from, std::string_view to) {
+    return "replace\t" + std::string(from) + "\t" + std::string(to);
+}
+
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+    std::string out;
+    out.reserve(text.size());
+    size_t i = 0;
+    while (i < text.size()) {
+        const size_t at = text.find(from, i);
+        if (at == std::string_view::npos) break;
+        out.append(text.substr(i, at - i));
+        out.append(to);
+        i = at + from.size();
+    }
+    out.append(text.substr(i));
+    return out;
+}
+
 }  // namespace lyra::model::detail

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace lyra::model::detail {
 
@@ -32,6 +34,12 @@ std::string normalize_form(std::string_view text, std::string_view form);
 // Full-case lowercasing, one code point at a time (as Rust's char::to_lowercase for the
 // letters utf8proc maps one to one).
 std::string lowercase_utf8(std::string_view text);
+// A literal replacement step, "replace\tFROM\tTO" (ALBERT's Replace("``", "\"")): FROM and TO, or
+// nullopt when `step` is not of that form (FROM must not be empty; neither may hold a tab).
+std::optional<std::pair<std::string, std::string>> parse_replace_step(std::string_view step);
+std::string make_replace_step(std::string_view from, std::string_view to);
+// Every FROM in `text` (left to right, not overlapping) becomes TO.
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to);
 // Runs of two or more ' ' become one (the Replace(" {2,}", " ") normaliser of T5 tokenizers).
 std::string collapse_spaces(std::string_view text);
 // Runs of Unicode whitespace become one ' ' and the ends are trimmed (a WhitespaceSplit

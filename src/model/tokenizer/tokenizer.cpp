@@ -10,6 +10,7 @@
 
 #include "core/check.h"
 #include "core/error.h"
+#include "model/tokenizer/normalize.h"
 #include "model/tokenizer/tokenizer_impl.h"
 #include "model/tokenizer/vocab.h"
 
@@ -73,10 +74,11 @@ void validate_vocab(const Vocab& v) {
                     v.model);
     for (const std::string& step : v.normalizer) {
         const auto& known = normalizer_steps();
+        if (detail::parse_replace_step(step)) continue;
         if (std::find(known.begin(), known.end(), step) == known.end())
             throw_error(ErrorKind::Unsupported,
-                        "tokenizer.lyra.normalizer: unknown step '{}'; expected some of {}", step,
-                        fmt::join(known, ", "));
+                        "tokenizer.lyra.normalizer: unknown step '{}'; expected some of {}, or "
+                        "replace FROM TO (tab-separated)", step, fmt::join(known, ", "));
     }
     const size_t n = v.tokens.size();
     if (n == 0)

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "model/format/gguf.h"
 #include "model/tokenizer/tokenizer.h"
+#include "model/tokenizer/normalize.h"
 #include "model/tokenizer/tokenizer_impl.h"
 #include "model/tokenizer/vocab.h"
 
@@ -365,9 +366,19 @@ std::vector<std::string> normalizer_steps_of(const json* norm, bool bert_kind) {
                 add("collapse_spaces");
                 return;
             }
+            // A literal string replacement (ALBERT: `` and '' become ").
+            const json* str = pat ? opt_field(*pat, "String") : nullptr;
+            if (str && str->is_string() && content && content->is_string()) {
+                const std::string step = detail::make_replace_step(str->get<std::string>(), content->get<std::string>());
+                if (detail::parse_replace_step(step)) {
+                    steps.push_back(step);
+                    return;
+                }
+            }
             throw_error(ErrorKind::Unsupported,
-                        "tokenizer.json: normalizer: Replace {} is not supported; expected the "
-                        "Replace(\" {{2,}}\", \" \") of T5 tokenizers", n.dump().substr(0, 120));
+                        "tokenizer.json: normalizer: Replace {} is not supported; expected a literal "
+                        "String pattern or the Replace(\" {{2,}}\", \" \") of T5 tokenizers",
+                        n.dump().substr(0, 120));
         } else if (type == "Strip" || type == "Prepend") {
             // Strip trims the ends (the word split ignores them); a "▁" Prepend is the dummy
             // prefix, read from the pre-tokenizer settings.

@@ -96,6 +96,7 @@ private:
             else if (step == "strip_accents") s = strip_accents_utf8(s);
             else if (step == "collapse_spaces") s = collapse_spaces(s);
             else if (step == "collapse_whitespace") s = collapse_whitespace(s);
+            else if (auto r = parse_replace_step(step)) s = replace_all(s, r->first, r->second);
         }
         return s;
     }

@@ -137,6 +137,16 @@ TEST(Unigram, ViterbiPicksTheBestSegmentation) {
     EXPECT_EQ(tok->decode(Ids{4, 3, 8, 10, 1}), "the abc");
 }
 
+TEST(Unigram, LiteralReplaceRunsBeforeSegmentation) {
+    // ALBERT-style Replace(String): every "xx" becomes "a" first, so "xxb" is "ab" -> ▁ ab.
+    json t = t5_json();
+    t["normalizer"]["normalizers"].push_back({{"type", "Replace"}, {"pattern", {{"String", "xx"}}}, {"content", "a"}});
+    auto tok = load(t, "t5", "ugr");
+    EXPECT_EQ(tok->encode("xxb", false), (Ids{3, 8}));
+    // An x that is not part of "xx" is still unknown: "xb" -> ▁ <unk> b.
+    EXPECT_EQ(tok->encode("xb", false), (Ids{3, 2, 7}));
+}
+
 TEST(Unigram, WithoutCollapseEverySpaceIsAMark) {
     auto tok = load(t5_json(false, false), "t5", "ugn");
     // "the  ab" -> ▁the | ▁ | ▁ab (words start at each ▁).
@@ -175,7 +185,7 @@ TEST(WordPieceUnigram, BadFilesGetOneClearError) {
     t.erase("pre_tokenizer");
     EXPECT_EQ(import_error(t), ErrorKind::Unsupported);
     t = t5_json();
-    t["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", "x"}}}, {"content", "y"}};
+    t["normalizer"] = {{"type", "Replace"}, {"pattern", {{"Regex", "[0-9]+"}}}, {"content", "y"}};
     EXPECT_EQ(import_error(t), ErrorKind::Unsupported);
     json b = bert_json();
     b["pre_tokenizer"] = {{"type", "ByteLevel"}};
