@@ -133,11 +133,13 @@ void Generator::prefill(std::span<const TokenId> prompt, const GenerateOptions& 
     const int64_t want = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
     session_.reset();
     session_.emplace(model_, std::min(model_.hparams().n_ctx, want));
+    slid_ = false;
     model_.forward(*session_, prompt, pool_, prompt_logits_);
 }
 
 void Generator::begin_candidate(int index) {
     index_ = index;
+    if (slid_) prefill(prompt_, opt_);  // the last candidate slid the prompt out: read it again
     session_->truncate(static_cast<int64_t>(prompt_.size()));
     const uint64_t seed = opt_.seed + static_cast<uint64_t>(index);
     chain_ = make_sampler_chain(sampler_options(opt_, seed));
@@ -157,7 +159,14 @@ bool Generator::step() {
     // 1. decode: feed the last token for the next position's logits (the prompt's last row is
     //    already there on the first step).
     if (!have_logits_) {
-        if (session_->n_free() == 0) return finish(FinishReason::Length);
+        if (session_->n_free() == 0) {
+            // A model that reads only the last slide_keep() positions by distance
+            // (Transformer-XL's memory) goes on with them moved to the front; others stop.
+            const int64_t keep = model_.slide_keep();
+            if (keep <= 0 || keep >= session_->n_ctx()) return finish(FinishReason::Length);
+            session_->keep_last(keep);
+            slid_ = true;
+        }
         model_.forward(*session_, std::span(&out_.tokens.back(), 1), pool_, logits_);
     }
     have_logits_ = false;

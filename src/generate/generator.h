@@ -96,6 +96,7 @@ private:
 
     const model::Model& model_;
     core::ThreadPool& pool_;
+    bool slid_ = false;  // the session was slid (keep_last): the prompt's rows are gone
     GenerateOptions opt_;
     StreamFn on_text_;
     std::optional<model::Session> session_;

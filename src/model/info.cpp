@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -42,7 +43,15 @@ std::string info_text(const ModelInfo& i) {
     s += fmt::format("architecture:  {}\n", arch_name(h.arch));
     s += fmt::format("shape:         dim {}, layers {}, heads {} (kv {}), head dim {}, ffn {}, ctx {}, vocab {}\n",
                      h.n_embd, h.n_layer, h.n_head, h.n_head_kv, h.head_dim, h.n_ff, h.n_ctx, h.n_vocab);
-    if (!has_learned_positions(h.arch))
+    const bool xl = h.arch == Arch::TransfoXl;
+    if (xl)
+        s += fmt::format("memory:        {} positions{}, clamp {}, {}-norm; relative positions\n",
+                         h.txl.mem_len, h.txl.same_length ? " (same_length)" : "", h.txl.clamp_len,
+                         h.txl.pre_norm ? "pre" : "post");
+    if (xl)
+        s += fmt::format("adaptive:      cutoffs [{}], div_val {}, embedding {}\n",
+                         fmt::join(h.txl.cutoffs, ", "), h.txl.div_val, h.txl.d_embed);
+    if (!has_learned_positions(h.arch) && !xl)
         s += fmt::format("rope:          {} dims, base {}, scale {}{}\n", h.rope.n_rot,
                          static_cast<double>(h.rope.freq_base), static_cast<double>(h.rope.freq_scale),
                          h.rope.freq_factors ? ", per-frequency factors" : "");
@@ -53,7 +62,8 @@ std::string info_text(const ModelInfo& i) {
                          h.sliding_window);
     }
     s += fmt::format("parameters:    {} ({:.2f} M)\n", i.n_params, static_cast<double>(i.n_params) / 1e6);
-    s += fmt::format("output head:   {}\n", h.tied_output ? "tied to token_embd" : "separate");
+    s += fmt::format("output head:   {}{}\n", xl ? "adaptive softmax, " : "",
+                     h.tied_output ? "tied to token_embd" : "separate");
     s += fmt::format("weight types:  {}\n", types);
     s += fmt::format("tokenizer:     {}, {} tokens\n", i.tokenizer_kind, i.tokenizer_vocab);
     s += fmt::format("chat template: {}\n", i.has_chat_template ? i.chat_family : "none");
@@ -80,7 +90,13 @@ std::string info_json(const ModelInfo& i) {
         j["sliding_window"] = h.sliding_window;
         j["local_layers"] = h.local_layers;
     }
-    if (!has_learned_positions(h.arch)) {
+    if (h.arch == Arch::TransfoXl) {
+        j["memory_length"] = h.txl.mem_len;
+        j["clamp_length"] = h.txl.clamp_len;
+        j["same_length"] = h.txl.same_length;
+        j["pre_layer_norm"] = h.txl.pre_norm;
+        j["adaptive"] = {{"cutoffs", h.txl.cutoffs}, {"div_val", h.txl.div_val}, {"embedding_length", h.txl.d_embed}};
+    } else if (!has_learned_positions(h.arch)) {
         j["rope"] = {{"n_rot", h.rope.n_rot}, {"freq_base", h.rope.freq_base},
                      {"freq_scale", h.rope.freq_scale}, {"freq_factors", h.rope.freq_factors != nullptr}};
     }

@@ -19,6 +19,7 @@ const char* arch_name(Arch a) {
         case Arch::Qwen2: return "qwen2";
         case Arch::Gpt2: return "gpt2";
         case Arch::GptNeo: return "gptneo";
+        case Arch::TransfoXl: return "transfo-xl";
     }
     return "?";
 }
@@ -32,7 +33,7 @@ int64_t Model::n_params() const {
 namespace {
 
 std::optional<Arch> arch_from_name(std::string_view name) {
-    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2, Arch::GptNeo})
+    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2, Arch::GptNeo, Arch::TransfoXl})
         if (name == arch_name(a)) return a;
     return std::nullopt;
 }
@@ -87,13 +88,47 @@ void read_sliding_window(const GgufFile& g, const std::string& arch, HParams& hp
     for (size_t l = 0; l < a->items.size(); ++l) hp.local_layers[l] = std::get<bool>(a->items[l].v);
 }
 
+// transfo-xl: the memory, the relative-distance clamp, the norm placement and the adaptive
+// embedding/softmax layout (docs/formats/gguf.md, "Transformer-XL").
+void read_transfo_xl(const GgufFile& g, const std::string& a, HParams& hp) {
+    HParams::TransfoXl& t = hp.txl;
+    auto non_negative = [&](const char* key) {
+        const int64_t v = g.get_int(a + "." + key).value_or(0);
+        if (v < 0) throw_error(ErrorKind::Corrupt, "metadata '{}.{}' is {}; expected >= 0", a, key, v);
+        return v;
+    };
+    t.mem_len = non_negative("memory_length");
+    t.clamp_len = non_negative("clamp_length");
+    t.pre_norm = g.get_bool(a + ".pre_layer_norm").value_or(false);
+    t.same_length = g.get_bool(a + ".attention.same_length").value_or(false);
+    if (t.same_length && t.mem_len == 0)
+        throw_error(ErrorKind::Corrupt, "metadata '{}.attention.same_length' is true but '{}.memory_length' "
+                    "is 0; same_length needs a memory length (the per-query window)", a, a);
+    t.d_embed = required_int(g, a, "adaptive.embedding_length");
+    t.div_val = required_int(g, a, "adaptive.div_val");
+    const std::string key = a + ".adaptive.cutoffs";
+    if (auto cut = g.get_int_array(key)) t.cutoffs = std::move(*cut);
+    int64_t width = t.d_embed;
+    for (size_t k = 0; k < t.cutoffs.size(); ++k) {
+        if (t.cutoffs[k] <= (k ? t.cutoffs[k - 1] : 0))
+            throw_error(ErrorKind::Corrupt, "metadata '{}' is not ascending from above 0", key);
+        width /= t.div_val;
+    }
+    if (width <= 0)
+        throw_error(ErrorKind::Corrupt,
+                    "metadata '{}.adaptive.div_val' {} leaves the last of {} clusters no width "
+                    "(embedding length {})",
+                    a, t.div_val, t.cutoffs.size() + 1, t.d_embed);
+}
+
 HParams read_hparams(const GgufFile& g) {
     const auto arch_str = g.get_string("general.architecture");
     if (!arch_str) throw_error(ErrorKind::Corrupt, "missing metadata key 'general.architecture'");
     const auto arch = arch_from_name(*arch_str);
     if (!arch)
         throw_error(ErrorKind::Unsupported,
-                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2, gptneo", *arch_str);
+                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2, gptneo, transfo-xl",
+                    *arch_str);
     const std::string& a = *arch_str;
     HParams hp;
     hp.arch = *arch;
@@ -118,8 +153,8 @@ HParams read_hparams(const GgufFile& g) {
     }
     if (hp.head_dim <= 0)
         throw_error(ErrorKind::Corrupt, "head dimension is {}; expected > 0", hp.head_dim);
-    const bool layer_norm = has_learned_positions(hp.arch);  // gpt2, gptneo
-    if (layer_norm && (hp.head_dim * hp.n_head != hp.n_embd || hp.n_head_kv != hp.n_head))
+    const bool layer_norm = has_learned_positions(hp.arch) || hp.arch == Arch::TransfoXl;
+    if (has_learned_positions(hp.arch) && (hp.head_dim * hp.n_head != hp.n_embd || hp.n_head_kv != hp.n_head))
         throw_error(ErrorKind::Corrupt,
                     "{} needs heads x head dim == embedding length and kv heads == heads; got {} x "
                     "{} vs {}, {} kv heads",
@@ -132,6 +167,12 @@ HParams read_hparams(const GgufFile& g) {
                     eps_key, static_cast<double>(hp.norm_eps));
     if (!layer_norm) read_rope(g, a, hp);
     if (hp.arch == Arch::GptNeo) read_sliding_window(g, a, hp);
+    if (hp.arch == Arch::TransfoXl) {
+        if (hp.n_head_kv != hp.n_head)
+            throw_error(ErrorKind::Corrupt, "transfo-xl has {} kv heads for {} heads; expected equal",
+                        hp.n_head_kv, hp.n_head);
+        read_transfo_xl(g, a, hp);
+    }
     return hp;
 }
 
@@ -151,6 +192,8 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
         hp.n_vocab = tok->n_vocab();
         if (hp.arch == Arch::Gpt2) return detail::make_gpt2(hp, std::move(gguf), std::move(tok));
         if (hp.arch == Arch::GptNeo) return detail::make_gptneo(hp, std::move(gguf), std::move(tok));
+        if (hp.arch == Arch::TransfoXl)
+            return detail::make_transfo_xl(hp, std::move(gguf), std::move(tok));
         return detail::make_llama(hp, std::move(gguf), std::move(tok));
     } catch (const Error& e) {
         // GgufFile and the binder already name the file; add it only where it is missing.

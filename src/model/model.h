@@ -1,4 +1,4 @@
-// Model: a loaded Transformer (llama, qwen2, gpt2, gptneo) whose weights stay in the GGUF memory
+// Model: a loaded Transformer (llama, qwen2, gpt2, gptneo, transfo-xl) whose weights stay in the GGUF memory
 // map. A Model is immutable after load and may be shared by many Sessions on many threads; all
 // per-sequence state (KV cache, position) lives in a Session. forward() never allocates in the
 // steady state (Session owns its scratch buffers).
@@ -20,8 +20,9 @@
 
 namespace lyra::model {
 
-enum class Arch { Llama, Qwen2, Gpt2, GptNeo };
-const char* arch_name(Arch a);  // "llama", "qwen2", "gpt2", "gptneo" (general.architecture)
+enum class Arch { Llama, Qwen2, Gpt2, GptNeo, TransfoXl };
+// "llama", "qwen2", "gpt2", "gptneo", "transfo-xl" (general.architecture)
+const char* arch_name(Arch a);
 // Learned absolute positions (gpt2, gptneo): a session may not outgrow the position table.
 inline bool has_learned_positions(Arch a) { return a == Arch::Gpt2 || a == Arch::GptNeo; }
 
@@ -42,6 +43,18 @@ struct HParams {
     int64_t sliding_window = 0;
     std::vector<bool> local_layers;
     bool tied_output = false;  // output head shares token_embd.weight
+    // transfo-xl (docs/formats/gguf.md, "Transformer-XL"): relative positions, adaptive input
+    // embeddings and an adaptive softmax over the vocabulary split at `cutoffs`.
+    struct TransfoXl {
+        int64_t mem_len = 0;    // a forward() call sees this many cached positions before it
+                                // (0: all of them, as HF's generate does without memory)
+        int64_t clamp_len = 0;  // relative distances beyond it count as it (0: no clamp)
+        bool same_length = false;  // each query sees only itself and mem_len - 1 earlier ones
+        bool pre_norm = false;  // LayerNorm before (true) or after (false) each sublayer
+        int64_t d_embed = 0;    // the first cluster's embedding width
+        int64_t div_val = 1;    // cluster k's width is d_embed / div_val^k
+        std::vector<int64_t> cutoffs;  // ascending token ids where a tail cluster starts
+    } txl;
 };
 
 class Session;
@@ -68,6 +81,13 @@ public:
     // all_logits. Throws Error(ContextFull) (and leaves s unchanged) if they don't fit.
     virtual void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                          std::vector<float>& logits, bool all_logits = false) const = 0;
+
+    // How many of a full session's last positions a forward() may carry on with after
+    // Session::keep_last moves them to the front: 0 (the default) when positions are absolute
+    // (learned tables, RoPE) and the cache cannot slide. Transformer-XL answers mem_len: it only
+    // ever reads that many earlier positions and only by distance, so sliding is exact and
+    // generation can go on without end, carrying its memory.
+    virtual int64_t slide_keep() const { return 0; }
 
     // Optional hook for tests and `lyra model trace`: called with each named intermediate
     // ("attn_norm", layer, data, rows, cols). Costs nothing when null.
@@ -105,6 +125,9 @@ public:
     void clear() { n_past_ = 0; }
     // Forgets everything from position n on (for backtracking); n ≤ n_past().
     void truncate(int64_t n);
+    // Keeps only the last n positions, moved to the front of the cache (n_past() becomes n);
+    // n ≤ n_past(). Only for models whose slide_keep() allows it.
+    void keep_last(int64_t n);
 
     // Raw cache access for the architectures: K or V rows of one layer, [n_ctx, kv_dim].
     float* k_cache(int64_t layer) { return k_.data() + layer * n_ctx_ * kv_dim_; }

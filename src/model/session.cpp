@@ -1,5 +1,6 @@
 // Session: one sequence's KV cache and the scratch buffers forward() reuses.
 #include <algorithm>
+#include <cstring>
 
 #include "core/check.h"
 #include "core/error.h"
@@ -24,6 +25,17 @@ Session::Session(const Model& model, int64_t n_ctx) {
 void Session::truncate(int64_t n) {
     LYRA_CHECK(n >= 0 && n <= n_past_, "session: truncate to {} outside 0..{}", n, n_past_);
     n_past_ = n;  // rows at n and later are simply overwritten by the next forward()
+}
+
+void Session::keep_last(int64_t n) {
+    LYRA_CHECK(n >= 0 && n <= n_past_, "session: keep_last {} outside 0..{}", n, n_past_);
+    const int64_t layers = static_cast<int64_t>(k_.size()) / std::max<int64_t>(1, n_ctx_ * kv_dim_);
+    const auto bytes = static_cast<size_t>(n * kv_dim_) * sizeof(float);
+    for (int64_t l = 0; l < layers; ++l) {
+        std::memmove(k_cache(l), k_cache(l) + (n_past_ - n) * kv_dim_, bytes);
+        std::memmove(v_cache(l), v_cache(l) + (n_past_ - n) * kv_dim_, bytes);
+    }
+    n_past_ = n;
 }
 
 }  // namespace lyra::model

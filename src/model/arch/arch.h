@@ -49,5 +49,7 @@ std::unique_ptr<Model> make_gpt2(const HParams& hp, std::unique_ptr<GgufFile> gg
                                  std::unique_ptr<Tokenizer> tok);
 std::unique_ptr<Model> make_gptneo(const HParams& hp, std::unique_ptr<GgufFile> gguf,
                                    std::unique_ptr<Tokenizer> tok);
+std::unique_ptr<Model> make_transfo_xl(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                                       std::unique_ptr<Tokenizer> tok);
 
 }  // namespace lyra::model::detail

@@ -4,6 +4,7 @@
 // the output dtype. Memory: the whole output model is held once by GgufWriter.
 #include "model/format/hf_import.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -35,7 +36,7 @@ using core::DType;
 
 // Hyperparameters, named as in GGUF (n_embd, n_head, ...), read from config.json.
 struct HfConfig {
-    std::string arch;     // GGUF architecture: "llama", "qwen2", "gpt2", "gptneo"
+    std::string arch;     // GGUF architecture: "llama", "qwen2", "gpt2", "gptneo", "transfo-xl"
     std::string name;
     int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0;
     int64_t n_ctx = 0, head_dim = 0;
@@ -52,6 +53,11 @@ struct HfConfig {
     int64_t n_token_types = 0;       // rows of token_type_embeddings (type_vocab_size)
     int64_t n_positions = 0;         // rows of the HF position table (max_position_embeddings)
     int64_t pos_offset = 0;          // RoBERTa: positions start at padding_idx + 1
+    // transfo-xl (docs/formats/gguf.md, "Transformer-XL")
+    int64_t d_embed = 0, div_val = 1, mem_len = 0, clamp_len = 0, tgt_len = 0;
+    std::vector<int64_t> cutoffs;
+    std::vector<bool> tie_projs;
+    bool pre_norm = false, same_length = false, untie_r = true;
 };
 
 // The Hugging Face architectures Lyra imports: the class in config.json's "architectures",
@@ -64,7 +70,7 @@ struct SupportedArch {
 constexpr SupportedArch kSupported[] = {
     {"LlamaForCausalLM", "llama", "llama"},     {"MistralForCausalLM", "mistral", "llama"},
     {"Qwen2ForCausalLM", "qwen2", "qwen2"},     {"GPT2LMHeadModel", "gpt2", "gpt2"},
-    {"GPTNeoForCausalLM", "gpt_neo", "gptneo"},
+    {"GPTNeoForCausalLM", "gpt_neo", "gptneo"}, {"TransfoXLLMHeadModel", "transfo-xl", "transfo-xl"},
     // Encoders: the masked-LM class and the bare model (no MLM head; pooler when present).
     {"BertForMaskedLM", "bert", "bert"},        {"BertModel", "bert", "bert"},
     {"RobertaForMaskedLM", "roberta", "roberta"}, {"RobertaModel", "roberta", "roberta"},
@@ -249,6 +255,89 @@ void read_encoder_config(const ConfigReader& r, HfConfig& c) {
                     path, c.hidden_act);
 }
 
+// Transformer-XL's config: d_model/d_embed/d_head/d_inner, the adaptive embedding and softmax
+// (cutoffs, div_val, tie_projs), the memory (mem_len, clamp_len, same_length) and the norm
+// placement (pre_lnorm). Options Lyra cannot run are refused here, before any tensor is read.
+void read_transfo_xl_config(const ConfigReader& r, HfConfig& c) {
+    const json& j = r.raw();
+    const std::string& path = r.path();
+    auto refuse = [&](const std::string& what) {
+        throw_error(ErrorKind::Unsupported, "config '{}': {}", path, what);
+    };
+    auto non_negative = [&](const char* key, int64_t fallback) {
+        if (!r.has(key)) return fallback;
+        const json& v = j[key];
+        if (!v.is_number_integer())
+            throw_error(ErrorKind::Corrupt, "config '{}': key '{}' is not an integer; got {}", path, key, v.dump());
+        return std::max<int64_t>(0, v.get<int64_t>());  // HF treats <= 0 as "none"
+    };
+    c.n_embd = r.positive_int("d_model");
+    c.d_embed = r.positive_int("d_embed", c.n_embd);
+    c.n_layer = r.positive_int("n_layer");
+    c.n_head = r.positive_int("n_head");
+    c.n_head_kv = c.n_head;
+    c.head_dim = r.positive_int("d_head");
+    c.n_ff = r.positive_int("d_inner");
+    c.div_val = r.positive_int("div_val", 1);
+    c.norm_eps = r.number("layer_norm_epsilon", 1e-5);
+    c.mem_len = non_negative("mem_len", 0);
+    c.clamp_len = non_negative("clamp_len", 0);
+    c.tgt_len = non_negative("tgt_len", 128);
+    c.pre_norm = r.boolean("pre_lnorm", false);
+    c.same_length = r.boolean("same_length", false);
+    c.untie_r = r.boolean("untie_r", true);
+    c.tied = r.boolean("tie_word_embeddings", true);
+    if (c.same_length && c.mem_len == 0)
+        refuse("same_length true with mem_len 0 masks every position (HF attends to nothing); "
+               "expected mem_len > 0 or same_length false");
+    if (j.contains("attn_type") && !(j["attn_type"].is_number_integer() && j["attn_type"].get<int64_t>() == 0))
+        refuse("attn_type " + j["attn_type"].dump() + " is not supported; expected 0 (the relative "
+               "attention TransfoXLLMHeadModel runs)");
+    if (j.contains("sample_softmax") && !(j["sample_softmax"].is_number() && j["sample_softmax"].get<double>() <= 0))
+        refuse("sample_softmax " + j["sample_softmax"].dump() + " is not supported; expected -1");
+    if (c.n_embd % 2 != 0)
+        throw_error(ErrorKind::Corrupt, "config '{}': d_model {} is odd; the sinusoid position "
+                    "encoding needs it even", path, c.n_embd);
+    if (j.contains("cutoffs")) {
+        const json& cut = j["cutoffs"];
+        if (!cut.is_array())
+            throw_error(ErrorKind::Corrupt, "config '{}': cutoffs is not a list; got {}", path, cut.dump());
+        for (const json& v : cut) {
+            const int64_t prev = c.cutoffs.empty() ? 0 : c.cutoffs.back();
+            if (!v.is_number_integer() || v.get<int64_t>() <= prev || v.get<int64_t>() >= c.n_vocab)
+                throw_error(ErrorKind::Corrupt,
+                            "config '{}': cutoffs {} are not ascending token ids inside the "
+                            "vocabulary of {}",
+                            path, cut.dump(), c.n_vocab);
+            c.cutoffs.push_back(v.get<int64_t>());
+        }
+    }
+    int64_t width = c.d_embed;
+    for (size_t k = 0; k < c.cutoffs.size(); ++k) width /= c.div_val;
+    if (width == 0)
+        throw_error(ErrorKind::Corrupt, "config '{}': div_val {} leaves the last of {} clusters no "
+                    "embedding width (d_embed {})", path, c.div_val, c.cutoffs.size() + 1, c.d_embed);
+    // HF's config derives tie_projs from proj_share_all_but_first (the first cluster's projection
+    // is never shared) unless config.json saved the list itself, which save_pretrained does.
+    if (!j.contains("tie_projs")) {
+        c.tie_projs.assign(c.cutoffs.size() + 1, r.boolean("proj_share_all_but_first", true));
+        c.tie_projs[0] = false;
+    } else {
+        if (!j["tie_projs"].is_array())
+            throw_error(ErrorKind::Corrupt, "config '{}': tie_projs is not a list; got {}", path,
+                        j["tie_projs"].dump());
+        for (const json& v : j["tie_projs"]) {
+            if (!v.is_boolean())
+                throw_error(ErrorKind::Corrupt, "config '{}': tie_projs {} is not a list of bools",
+                            path, j["tie_projs"].dump());
+            c.tie_projs.push_back(v.get<bool>());
+        }
+    }
+    // Lyra's cache: the memory plus one training segment. Generation slides it (keeping the last
+    // mem_len positions) when it fills, so this bounds memory use, not the length of a story.
+    c.n_ctx = c.mem_len + std::max<int64_t>(c.tgt_len, 1);
+}
+
 HfConfig read_config(const std::string& dir) {
     const std::string path = (std::filesystem::path(dir) / "config.json").string();
     json j;
@@ -270,6 +359,10 @@ HfConfig read_config(const std::string& dir) {
     if (c.name.empty()) c.name = std::filesystem::absolute(dir).parent_path().filename().string();
 
     c.n_vocab = r.positive_int("vocab_size");
+    if (c.arch == "transfo-xl") {
+        read_transfo_xl_config(r, c);
+        return c;
+    }
     if (c.arch == "gpt2") {
         c.n_embd = r.positive_int("n_embd");
         c.n_layer = r.positive_int("n_layer");
@@ -606,6 +699,105 @@ void convert_encoder(const HfConfig& c, Converter& cv) {
         cv.mark_ignored(n);
 }
 
+// Transformer-XL: the adaptive embedding and softmax become per-cluster tensors (div_val 1
+// stores one table for the whole vocabulary; it is split at the cutoffs), output projections are
+// transposed to [e_k, C] matmul weights, r_w_bias/r_r_bias are written per layer (copied when
+// untie_r is false), and the output tables are left out when tied (the runtime reads
+// token_embd.k). Tied projections (tie_projs) are written out, transposed from the embedding's.
+void convert_transfo_xl(const HfConfig& c, Converter& cv) {
+    const int64_t C = c.n_embd, F = c.n_ff, V = c.n_vocab, HD = c.n_head * c.head_dim;
+    const auto n_clusters = static_cast<int64_t>(c.cutoffs.size()) + 1;
+    const std::string e = "transformer.word_emb.", t = "transformer.";
+    auto bound = [&](int64_t k) { return k == 0 ? 0 : k == n_clusters ? V : c.cutoffs[static_cast<size_t>(k - 1)]; };
+    auto width = [&](int64_t k) {
+        int64_t w = c.d_embed;
+        for (int64_t i = 0; i < k && c.div_val > 1; ++i) w /= c.div_val;
+        return w;
+    };
+    auto rows = [](const std::vector<float>& m, int64_t cols, int64_t b, int64_t end) {
+        return std::vector<float>(m.begin() + b * cols, m.begin() + end * cols);
+    };
+    auto transpose = [](const std::vector<float>& m, int64_t r, int64_t cols) {
+        std::vector<float> out(m.size());
+        for (int64_t i = 0; i < r; ++i)
+            for (int64_t j = 0; j < cols; ++j) out[static_cast<size_t>(j * r + i)] = m[static_cast<size_t>(i * cols + j)];
+        return out;
+    };
+    // The tables HF holds: one per cluster, or one for all when div_val is 1.
+    const int64_t n_tables = c.div_val == 1 ? 1 : n_clusters;
+    std::vector<std::vector<float>> emb(static_cast<size_t>(n_tables)), emb_proj(static_cast<size_t>(n_tables));
+    std::vector<std::vector<float>> out_w(static_cast<size_t>(n_tables)), out_b(static_cast<size_t>(n_tables));
+    for (int64_t k = 0; k < n_tables; ++k) {
+        const auto i = static_cast<size_t>(k);
+        const int64_t n = c.div_val == 1 ? V : bound(k + 1) - bound(k), w = width(k);
+        const std::string ks = std::to_string(k);
+        const std::string emb_name = e + "emb_layers." + ks + ".weight", out_name = "crit.out_layers." + ks + ".weight";
+        // A tied pair may be saved under either name (safetensors keeps one copy).
+        emb[i] = cv.load(cv.has(emb_name) || !c.tied ? emb_name : out_name, {n, w});
+        if (c.tied) {
+            cv.mark_ignored(out_name);
+        } else {
+            out_w[i] = cv.load(out_name, {n, w});
+        }
+        out_b[i] = cv.load("crit.out_layers." + ks + ".bias", {n});
+        if (c.div_val > 1 || C != c.d_embed) emb_proj[i] = cv.load(e + "emb_projs." + ks, {C, w});
+    }
+    for (int64_t k = 0; k < n_clusters; ++k) {
+        const auto i = static_cast<size_t>(c.div_val == 1 ? 0 : k);
+        const int64_t w = width(k), n = bound(k + 1) - bound(k);
+        const int64_t b = c.div_val == 1 ? bound(k) : 0;
+        const std::string ks = std::to_string(k);
+        cv.emit("token_embd." + ks + ".weight", rows(emb[i], w, b, b + n), {n, w});
+        if (!emb_proj[i].empty()) cv.emit("token_embd_proj." + ks + ".weight", emb_proj[i], {C, w});
+        if (!c.tied) cv.emit("output." + ks + ".weight", rows(out_w[i], w, b, b + n), {n, w});
+        cv.emit("output." + ks + ".bias", rows(out_b[i], 1, b, b + n), {n});
+        // HF's output projection [C, e_k] is applied as h·P; GGUF stores P^T as a [e_k, C] weight.
+        const std::string own = "crit.out_projs." + ks;
+        const bool tie = k < static_cast<int64_t>(c.tie_projs.size()) && c.tie_projs[static_cast<size_t>(k)] &&
+                         !emb_proj[i].empty();
+        std::vector<float> proj;
+        if (tie) {
+            proj = emb_proj[i];
+            cv.mark_ignored(own);
+        } else if (c.div_val > 1 || C != c.d_embed) {
+            proj = cv.load(own, {C, w});
+        }
+        if (!proj.empty()) cv.emit("output_proj." + ks + ".weight", transpose(proj, C, w), {w, C});
+    }
+    if (n_clusters > 1) {
+        cv.copy("crit.cluster_weight", "output_cluster.weight", {n_clusters - 1, c.d_embed});
+        cv.copy("crit.cluster_bias", "output_cluster.bias", {n_clusters - 1});
+    }
+    cv.mark_ignored(t + "pos_emb.inv_freq");  // the sinusoid's frequencies follow from d_model
+    std::vector<float> r_w, r_r;
+    if (!c.untie_r) {
+        r_w = cv.load(t + "r_w_bias", {c.n_head, c.head_dim});
+        r_r = cv.load(t + "r_r_bias", {c.n_head, c.head_dim});
+    }
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const std::string p = t + "layers." + std::to_string(l) + ".";
+        const std::string b = "blk." + std::to_string(l) + ".";
+        cv.copy(p + "dec_attn.qkv_net.weight", b + "attn_qkv.weight", {3 * HD, C});
+        cv.copy(p + "dec_attn.r_net.weight", b + "attn_pos.weight", {HD, C});
+        cv.copy(p + "dec_attn.o_net.weight", b + "attn_output.weight", {C, HD});
+        if (c.untie_r) {
+            cv.emit(b + "attn_r_w_bias", cv.load(p + "dec_attn.r_w_bias", {c.n_head, c.head_dim}), {HD});
+            cv.emit(b + "attn_r_r_bias", cv.load(p + "dec_attn.r_r_bias", {c.n_head, c.head_dim}), {HD});
+        } else {
+            cv.emit(b + "attn_r_w_bias", r_w, {HD});
+            cv.emit(b + "attn_r_r_bias", r_r, {HD});
+        }
+        cv.copy(p + "dec_attn.layer_norm.weight", b + "attn_norm.weight", {C});
+        cv.copy(p + "dec_attn.layer_norm.bias", b + "attn_norm.bias", {C});
+        cv.copy(p + "pos_ff.CoreNet.0.weight", b + "ffn_up.weight", {F, C});
+        cv.copy(p + "pos_ff.CoreNet.0.bias", b + "ffn_up.bias", {F});
+        cv.copy(p + "pos_ff.CoreNet.3.weight", b + "ffn_down.weight", {C, F});
+        cv.copy(p + "pos_ff.CoreNet.3.bias", b + "ffn_down.bias", {C});
+        cv.copy(p + "pos_ff.layer_norm.weight", b + "ffn_norm.weight", {C});
+        cv.copy(p + "pos_ff.layer_norm.bias", b + "ffn_norm.bias", {C});
+    }
+}
+
 void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_type) {
     const std::string& a = c.arch;
     auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
@@ -632,6 +824,21 @@ void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_ty
             w.set_u32(a + ".token_embedding_length", u32(c.n_embd_tok));
             w.set_u32(a + ".layer_group_count", u32(c.n_group));
         }
+        return;
+    }
+    if (a == "transfo-xl") {  // docs/formats/gguf.md, "Transformer-XL"
+        w.set_u32(a + ".attention.key_length", u32(c.head_dim));
+        w.set_u32(a + ".attention.value_length", u32(c.head_dim));
+        w.set_f32(a + ".attention.layer_norm_epsilon", static_cast<float>(c.norm_eps));
+        w.set_bool(a + ".attention.same_length", c.same_length);
+        w.set_u32(a + ".memory_length", u32(c.mem_len));
+        w.set_u32(a + ".clamp_length", u32(c.clamp_len));
+        w.set_bool(a + ".pre_layer_norm", c.pre_norm);
+        w.set_u32(a + ".adaptive.embedding_length", u32(c.d_embed));
+        w.set_u32(a + ".adaptive.div_val", u32(c.div_val));
+        GgufArray cut{GgufType::Uint32, {}};
+        for (int64_t v : c.cutoffs) cut.items.push_back({GgufType::Uint32, static_cast<uint64_t>(v)});
+        w.set(a + ".adaptive.cutoffs", {GgufType::Array, std::move(cut)});
         return;
     }
     if (a == "gpt2" || a == "gptneo") {
@@ -815,6 +1022,11 @@ void import_tokenizer(const std::string& dir, const std::string& arch, GgufWrite
         tok = core::read_file(tj.string());
     } else if (byte_level && fs::exists(d / "vocab.json") && fs::exists(d / "merges.txt")) {
         tok = byte_level_tokenizer_json(d);
+    } else if (arch == "transfo-xl" && (fs::exists(d / "vocab.pkl") || fs::exists(d / "vocab.bin"))) {
+        throw_error(ErrorKind::Unsupported, "model '{}': no tokenizer.json, only {}: Transformer-XL's "
+                    "own word-level tokenizer (TransfoXLTokenizer) is not supported; expected a "
+                    "tokenizer.json (BPE, WordPiece or Unigram) next to config.json", dir,
+                    fs::exists(d / "vocab.pkl") ? "vocab.pkl" : "vocab.bin");
     } else {
         throw_error(ErrorKind::NotFound, "model '{}': no tokenizer.json{}; expected the Hugging Face "
                     "tokenizer files next to config.json", dir,
@@ -888,6 +1100,8 @@ void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<
         convert_gptneo(c, cv);
     } else if (is_encoder_arch(c.arch)) {
         convert_encoder(c, cv);
+    } else if (c.arch == "transfo-xl") {
+        convert_transfo_xl(c, cv);
     } else {
         convert_llama_like(c, cv);
         write_rope_scaling(c, out);
