@@ -42,7 +42,12 @@ std::string info_text(const ModelInfo& i) {
     s += fmt::format("architecture:  {}\n", arch_name(h.arch));
     s += fmt::format("shape:         dim {}, layers {}, heads {} (kv {}), head dim {}, ffn {}, ctx {}, vocab {}\n",
                      h.n_embd, h.n_layer, h.n_head, h.n_head_kv, h.head_dim, h.n_ff, h.n_ctx, h.n_vocab);
-    if (!has_learned_positions(h.arch))
+    if (h.arch == Arch::T5)
+        s += fmt::format("encoder:       {} layers (the layers above are the decoder's), ffn {}, "
+                         "relative buckets {} (max distance {}), decoder start token {}\n",
+                         h.n_layer_enc, h.gated_ffn ? "gated-gelu" : "relu", h.rel_buckets,
+                         h.rel_max_distance, h.decoder_start_token);
+    if (has_rope(h.arch))
         s += fmt::format("rope:          {} dims, base {}, scale {}{}\n", h.rope.n_rot,
                          static_cast<double>(h.rope.freq_base), static_cast<double>(h.rope.freq_scale),
                          h.rope.freq_factors ? ", per-frequency factors" : "");
@@ -80,7 +85,13 @@ std::string info_json(const ModelInfo& i) {
         j["sliding_window"] = h.sliding_window;
         j["local_layers"] = h.local_layers;
     }
-    if (!has_learned_positions(h.arch)) {
+    if (h.arch == Arch::T5) {
+        j["encoder"] = {{"n_layer", h.n_layer_enc}, {"ffn", h.gated_ffn ? "gated-gelu" : "relu"},
+                        {"relative_buckets", h.rel_buckets},
+                        {"relative_max_distance", h.rel_max_distance},
+                        {"decoder_start_token", h.decoder_start_token}};
+    }
+    if (has_rope(h.arch)) {
         j["rope"] = {{"n_rot", h.rope.n_rot}, {"freq_base", h.rope.freq_base},
                      {"freq_scale", h.rope.freq_scale}, {"freq_factors", h.rope.freq_factors != nullptr}};
     }
