@@ -88,7 +88,7 @@ void run_bench(BenchFlags& f) {
     for (int rep = 0; rep < f.reps; ++rep) {
         session.clear();
         const int64_t t0 = now_us();
-        model->forward(session, prompt, pool, logits);
+        model->prefill(session, prompt, pool, logits);  // t5: encodes it, decodes from the start token
         const int64_t t1 = now_us();
         model::TokenId next = argmax(logits);
         for (int i = 0; i < f.gen_tokens; ++i) {

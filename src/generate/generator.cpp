@@ -134,21 +134,23 @@ void Generator::prefill(std::span<const TokenId> prompt, const GenerateOptions& 
     session_.reset();
     session_.emplace(model_, std::min(model_.hparams().n_ctx, want));
     slid_ = false;
-    model_.forward(*session_, prompt, pool_, prompt_logits_);
+    cached_ = model_.prefill(*session_, prompt, pool_, prompt_logits_);
 }
 
 void Generator::begin_candidate(int index) {
     index_ = index;
     if (slid_) prefill(prompt_, opt_);  // the last candidate slid the prompt out: read it again
-    session_->truncate(static_cast<int64_t>(prompt_.size()));
+    session_->truncate(static_cast<int64_t>(cached_.size()));
     const uint64_t seed = opt_.seed + static_cast<uint64_t>(index);
     chain_ = make_sampler_chain(sampler_options(opt_, seed));
     if (opt_.constraint != nullptr) opt_.constraint->reset();  // each candidate starts afresh
-    chain_.observe_prompt(prompt_);
+    // The penalties and the text decoder see what the model continues: the prompt, or for an
+    // encoder-decoder only its decoder's start token.
+    chain_.observe_prompt(cached_);
     // Prime the decoder with the prompt so the first new piece is decoded as a continuation
     // (a SentencePiece "▁word" keeps its space), then drop the prompt's own text.
     decoder_.emplace(model_.tokenizer());
-    for (TokenId id : prompt_) decoder_->push(id);
+    for (TokenId id : cached_) decoder_->push(id);
     stop_ = StopStrings(opt_.stop);
     logits_ = prompt_logits_;
     have_logits_ = true;

@@ -101,6 +101,7 @@ private:
     StreamFn on_text_;
     std::optional<model::Session> session_;
     std::vector<TokenId> prompt_;
+    std::vector<TokenId> cached_;       // what prefill left in the cache (Model::prefill)
     std::vector<float> prompt_logits_;  // the prompt's last row, kept for every candidate
 
     // The current candidate.

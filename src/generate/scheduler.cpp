@@ -216,12 +216,13 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool) {
             const int64_t t0 = now_us();
             const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
             s.session_.emplace(m, std::min(m.hparams().n_ctx, want));
-            m.forward(*s.session_, s.prompt_, pool, s.logits_);
+            // An encoder-decoder leaves only its start token in the cache (Model::prefill).
+            const std::vector<TokenId> cached = m.prefill(*s.session_, s.prompt_, pool, s.logits_);
             s.chain_ = make_sampler_chain(sampler_options(s.opt_, s.opt_.seed));
             if (s.opt_.constraint != nullptr) s.opt_.constraint->reset();
-            s.chain_.observe_prompt(s.prompt_);
+            s.chain_.observe_prompt(cached);
             s.decoder_.emplace(m.tokenizer());
-            for (TokenId id : s.prompt_) s.decoder_->push(id);
+            for (TokenId id : cached) s.decoder_->push(id);
             s.stop_ = StopStrings(s.opt_.stop);
             s.out_ = Completion{.seed = s.opt_.seed};
             s.out_.timings.n_prompt = static_cast<int64_t>(s.prompt_.size());

@@ -51,7 +51,12 @@ std::string info_text(const ModelInfo& i) {
     if (xl)
         s += fmt::format("adaptive:      cutoffs [{}], div_val {}, embedding {}\n",
                          fmt::join(h.txl.cutoffs, ", "), h.txl.div_val, h.txl.d_embed);
-    if (!has_learned_positions(h.arch) && !xl)
+    if (h.arch == Arch::T5)
+        s += fmt::format("encoder:       {} layers (the layers above are the decoder's), ffn {}, "
+                         "relative buckets {} (max distance {}), decoder start token {}\n",
+                         h.n_layer_enc, h.gated_ffn ? "gated-gelu" : "relu", h.rel_buckets,
+                         h.rel_max_distance, h.decoder_start_token);
+    if (has_rope(h.arch))
         s += fmt::format("rope:          {} dims, base {}, scale {}{}\n", h.rope.n_rot,
                          static_cast<double>(h.rope.freq_base), static_cast<double>(h.rope.freq_scale),
                          h.rope.freq_factors ? ", per-frequency factors" : "");
@@ -96,7 +101,14 @@ std::string info_json(const ModelInfo& i) {
         j["same_length"] = h.txl.same_length;
         j["pre_layer_norm"] = h.txl.pre_norm;
         j["adaptive"] = {{"cutoffs", h.txl.cutoffs}, {"div_val", h.txl.div_val}, {"embedding_length", h.txl.d_embed}};
-    } else if (!has_learned_positions(h.arch)) {
+    }
+    if (h.arch == Arch::T5) {
+        j["encoder"] = {{"n_layer", h.n_layer_enc}, {"ffn", h.gated_ffn ? "gated-gelu" : "relu"},
+                        {"relative_buckets", h.rel_buckets},
+                        {"relative_max_distance", h.rel_max_distance},
+                        {"decoder_start_token", h.decoder_start_token}};
+    }
+    if (has_rope(h.arch)) {
         j["rope"] = {{"n_rot", h.rope.n_rot}, {"freq_base", h.rope.freq_base},
                      {"freq_scale", h.rope.freq_scale}, {"freq_factors", h.rope.freq_factors != nullptr}};
     }

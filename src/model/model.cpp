@@ -20,6 +20,7 @@ const char* arch_name(Arch a) {
         case Arch::Gpt2: return "gpt2";
         case Arch::GptNeo: return "gptneo";
         case Arch::TransfoXl: return "transfo-xl";
+        case Arch::T5: return "t5";
     }
     return "?";
 }
@@ -33,7 +34,7 @@ int64_t Model::n_params() const {
 namespace {
 
 std::optional<Arch> arch_from_name(std::string_view name) {
-    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2, Arch::GptNeo, Arch::TransfoXl})
+    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2, Arch::GptNeo, Arch::TransfoXl, Arch::T5})
         if (name == arch_name(a)) return a;
     return std::nullopt;
 }
@@ -121,13 +122,30 @@ void read_transfo_xl(const GgufFile& g, const std::string& a, HParams& hp) {
                     a, t.div_val, t.cutoffs.size() + 1, t.d_embed);
 }
 
+// t5: block_count is the encoder's, decoder_block_count (absent: the same) the decoder's, which
+// is what n_layer (the KV cache) counts; relative_max_distance is Lyra's key (absent: HF's 128).
+void read_t5(const GgufFile& g, const std::string& arch, HParams& hp) {
+    hp.n_layer_enc = hp.n_layer;
+    if (g.get_int(arch + ".decoder_block_count")) hp.n_layer = required_int(g, arch, "decoder_block_count");
+    hp.rel_buckets = required_int(g, arch, "attention.relative_buckets_count");
+    hp.rel_max_distance = g.get_int(arch + ".attention.relative_max_distance").value_or(128);
+    if (hp.rel_buckets < 4 || hp.rel_max_distance <= hp.rel_buckets / 2)
+        throw_error(ErrorKind::Corrupt,
+                    "t5 relative attention: {} buckets, max distance {}; expected at least 4 "
+                    "buckets and a max distance above half of them",
+                    hp.rel_buckets, hp.rel_max_distance);
+    const int64_t start = g.get_int(arch + ".decoder_start_token_id").value_or(0);
+    if (start < 0) throw_error(ErrorKind::Corrupt, "metadata '{}.decoder_start_token_id' is {}; expected >= 0", arch, start);
+    hp.decoder_start_token = static_cast<int32_t>(start);
+}
+
 HParams read_hparams(const GgufFile& g) {
     const auto arch_str = g.get_string("general.architecture");
     if (!arch_str) throw_error(ErrorKind::Corrupt, "missing metadata key 'general.architecture'");
     const auto arch = arch_from_name(*arch_str);
     if (!arch)
         throw_error(ErrorKind::Unsupported,
-                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2, gptneo, transfo-xl",
+                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2, gptneo, transfo-xl, t5",
                     *arch_str);
     const std::string& a = *arch_str;
     HParams hp;
@@ -135,6 +153,7 @@ HParams read_hparams(const GgufFile& g) {
     hp.n_ctx = required_int(g, a, "context_length");
     hp.n_embd = required_int(g, a, "embedding_length");
     hp.n_layer = required_int(g, a, "block_count");
+    if (hp.arch == Arch::T5) read_t5(g, a, hp);
     hp.n_ff = required_int(g, a, "feed_forward_length");
     hp.n_head = required_int(g, a, "attention.head_count");
     hp.n_head_kv = g.get_int(a + ".attention.head_count_kv").value_or(hp.n_head);
@@ -165,7 +184,7 @@ HParams read_hparams(const GgufFile& g) {
     if (!(hp.norm_eps > 0.0f) || !std::isfinite(hp.norm_eps))
         throw_error(ErrorKind::Corrupt, "metadata '{}{}' is {}; expected a small positive value", a,
                     eps_key, static_cast<double>(hp.norm_eps));
-    if (!layer_norm) read_rope(g, a, hp);
+    if (has_rope(hp.arch)) read_rope(g, a, hp);
     if (hp.arch == Arch::GptNeo) read_sliding_window(g, a, hp);
     if (hp.arch == Arch::TransfoXl) {
         if (hp.n_head_kv != hp.n_head)
@@ -194,6 +213,15 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
         if (hp.arch == Arch::GptNeo) return detail::make_gptneo(hp, std::move(gguf), std::move(tok));
         if (hp.arch == Arch::TransfoXl)
             return detail::make_transfo_xl(hp, std::move(gguf), std::move(tok));
+        if (hp.arch == Arch::T5) {
+            if (hp.n_head_kv != hp.n_head)
+                throw_error(ErrorKind::Corrupt, "t5 needs as many key/value heads as heads; got {} and {}",
+                            hp.n_head_kv, hp.n_head);
+            if (hp.decoder_start_token >= hp.n_vocab)
+                throw_error(ErrorKind::Corrupt, "decoder start token {} is outside the vocabulary of {}",
+                            hp.decoder_start_token, hp.n_vocab);
+            return detail::make_t5(hp, std::move(gguf), std::move(tok));
+        }
         return detail::make_llama(hp, std::move(gguf), std::move(tok));
     } catch (const Error& e) {
         // GgufFile and the binder already name the file; add it only where it is missing.

@@ -1,7 +1,7 @@
-// Model: a loaded Transformer (llama, qwen2, gpt2, gptneo, transfo-xl) whose weights stay in the GGUF memory
-// map. A Model is immutable after load and may be shared by many Sessions on many threads; all
-// per-sequence state (KV cache, position) lives in a Session. forward() never allocates in the
-// steady state (Session owns its scratch buffers).
+// Model: a loaded Transformer (llama, qwen2, gpt2, gptneo, transfo-xl; t5 encoder-decoder) whose
+// weights stay in the GGUF memory map. A Model is immutable after load and may be shared by many
+// Sessions on many threads; all per-sequence state (KV cache, position) lives in a Session.
+// forward() never allocates in the steady state (Session owns its scratch buffers).
 // load() throws lyra::Error naming the file and every defect it finds (unknown architecture,
 // missing tensors, shapes that disagree with the hyperparameters).
 #pragma once
@@ -20,11 +20,13 @@
 
 namespace lyra::model {
 
-enum class Arch { Llama, Qwen2, Gpt2, GptNeo, TransfoXl };
-// "llama", "qwen2", "gpt2", "gptneo", "transfo-xl" (general.architecture)
+enum class Arch { Llama, Qwen2, Gpt2, GptNeo, TransfoXl, T5 };
+// "llama", "qwen2", "gpt2", "gptneo", "transfo-xl", "t5" (general.architecture)
 const char* arch_name(Arch a);
 // Learned absolute positions (gpt2, gptneo): a session may not outgrow the position table.
 inline bool has_learned_positions(Arch a) { return a == Arch::Gpt2 || a == Arch::GptNeo; }
+// Rotary positions (llama, qwen2); gpt2/gptneo learn positions, t5 buckets relative ones.
+inline bool has_rope(Arch a) { return a == Arch::Llama || a == Arch::Qwen2; }
 
 struct HParams {
     Arch arch = Arch::Llama;
@@ -55,6 +57,14 @@ struct HParams {
         int64_t div_val = 1;    // cluster k's width is d_embed / div_val^k
         std::vector<int64_t> cutoffs;  // ascending token ids where a tail cluster starts
     } txl;
+    // t5 (encoder-decoder): n_layer counts the decoder's blocks (the KV cache's), n_layer_enc
+    // the encoder's. Relative position buckets replace positions; the FFN is gated GELU where
+    // the file has ffn_gate tensors, else ReLU. Decoding starts from decoder_start_token.
+    int64_t n_layer_enc = 0;
+    int64_t rel_buckets = 0;
+    int64_t rel_max_distance = 0;
+    bool gated_ffn = false;
+    int32_t decoder_start_token = 0;
 };
 
 class Session;
@@ -88,6 +98,18 @@ public:
     // ever reads that many earlier positions and only by distance, so sliding is exact and
     // generation can go on without end, carrying its memory.
     virtual int64_t slide_keep() const { return 0; }
+
+    // Starts a sequence from a prompt in a fresh (or cleared) session and returns the tokens
+    // now in its KV cache, which the generation loop treats as the prompt (truncates back to,
+    // shows the penalties, primes the text decoder with); logits get the last row. Decoders
+    // run the prompt through forward() and return it. An encoder-decoder (t5) encodes the
+    // prompt as the source instead, keeps its cross-attention keys/values in the session, and
+    // runs only decoder_start_token through the decoder.
+    virtual std::vector<TokenId> prefill(Session& s, std::span<const TokenId> prompt,
+                                         core::ThreadPool& pool, std::vector<float>& logits) const {
+        forward(s, prompt, pool, logits);
+        return {prompt.begin(), prompt.end()};
+    }
 
     // Optional hook for tests and `lyra model trace`: called with each named intermediate
     // ("attn_norm", layer, data, rows, cols). Costs nothing when null.
@@ -142,11 +164,22 @@ public:
     std::vector<int32_t>& scratch_i32() { return iscratch_; }
     int64_t kv_dim() const { return kv_dim_; }
 
+    // Encoder-decoder models: the source's cross-attention keys and values, [n_layer][n_source]
+    // [kv_dim] each, filled by Model::prefill. Empty (n_source 0) for decoders; clear() and
+    // truncate() keep it (it belongs to the source, not to the decoded positions).
+    void set_source_len(int64_t n);
+    int64_t n_source() const { return n_source_; }
+    float* cross_k(int64_t layer) { return cross_k_.data() + layer * n_source_ * kv_dim_; }
+    float* cross_v(int64_t layer) { return cross_v_.data() + layer * n_source_ * kv_dim_; }
+
 private:
     int64_t n_ctx_ = 0;
     int64_t kv_dim_ = 0;
     int64_t n_past_ = 0;
+    int64_t n_layer_ = 0;
+    int64_t n_source_ = 0;
     std::vector<float> k_, v_;
+    std::vector<float> cross_k_, cross_v_;
     std::vector<std::vector<float>> scratch_;
     std::vector<int32_t> iscratch_;
 };

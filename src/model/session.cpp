@@ -16,10 +16,24 @@ Session::Session(const Model& model, int64_t n_ctx) {
         throw_error(ErrorKind::InvalidArgument,
                     "session: context {} is longer than {}'s learned positions; expected <= {}",
                     n_ctx_, arch_name(hp.arch), hp.n_ctx);
+    // t5's relative position buckets are tabled for the positions below t5.context_length.
+    if (hp.arch == Arch::T5 && n_ctx_ > hp.n_ctx)
+        throw_error(ErrorKind::InvalidArgument,
+                    "session: context {} is longer than t5's context length; expected <= {}",
+                    n_ctx_, hp.n_ctx);
     kv_dim_ = hp.n_head_kv * hp.head_dim;
+    n_layer_ = hp.n_layer;
     const auto n = static_cast<size_t>(hp.n_layer * n_ctx_ * kv_dim_);
     k_.assign(n, 0.0f);
     v_.assign(n, 0.0f);
+}
+
+void Session::set_source_len(int64_t n) {
+    LYRA_CHECK(n >= 0, "session: source length {} is negative", n);
+    n_source_ = n;
+    const auto size = static_cast<size_t>(n_layer_ * n * kv_dim_);
+    cross_k_.resize(size);
+    cross_v_.resize(size);
 }
 
 void Session::truncate(int64_t n) {

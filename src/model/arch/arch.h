@@ -51,5 +51,10 @@ std::unique_ptr<Model> make_gptneo(const HParams& hp, std::unique_ptr<GgufFile> 
                                    std::unique_ptr<Tokenizer> tok);
 std::unique_ptr<Model> make_transfo_xl(const HParams& hp, std::unique_ptr<GgufFile> gguf,
                                        std::unique_ptr<Tokenizer> tok);
+std::unique_ptr<Model> make_t5(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                               std::unique_ptr<Tokenizer> tok);
+
+// T5's bucket of a relative position (key - query), as HF's _relative_position_bucket.
+int32_t t5_relative_bucket(int64_t rel, bool bidirectional, int64_t n_buckets, int64_t max_distance);
 
 }  // namespace lyra::model::detail

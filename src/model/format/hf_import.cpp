@@ -36,7 +36,7 @@ using core::DType;
 
 // Hyperparameters, named as in GGUF (n_embd, n_head, ...), read from config.json.
 struct HfConfig {
-    std::string arch;     // GGUF architecture: "llama", "qwen2", "gpt2", "gptneo", "transfo-xl"
+    std::string arch;     // GGUF architecture: "llama", "qwen2", "gpt2", "gptneo", "transfo-xl", "t5", ...
     std::string name;
     int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0;
     int64_t n_ctx = 0, head_dim = 0;
@@ -58,6 +58,9 @@ struct HfConfig {
     std::vector<int64_t> cutoffs;
     std::vector<bool> tie_projs;
     bool pre_norm = false, same_length = false, untie_r = true;
+    // t5: n_layer is the encoder's block count, n_layer_dec the decoder's.
+    int64_t n_layer_dec = 0, rel_buckets = 0, rel_max_distance = 0, decoder_start = 0;
+    bool gated_ffn = false;  // feed_forward_proj "gated-gelu" (else "relu")
 };
 
 // The Hugging Face architectures Lyra imports: the class in config.json's "architectures",
@@ -75,6 +78,7 @@ constexpr SupportedArch kSupported[] = {
     {"BertForMaskedLM", "bert", "bert"},        {"BertModel", "bert", "bert"},
     {"RobertaForMaskedLM", "roberta", "roberta"}, {"RobertaModel", "roberta", "roberta"},
     {"AlbertForMaskedLM", "albert", "albert"},  {"AlbertModel", "albert", "albert"},
+    {"T5ForConditionalGeneration", "t5", "t5"},
 };
 
 // The class in "architectures" decides; a config without one is identified by "model_type".
@@ -338,6 +342,44 @@ void read_transfo_xl_config(const ConfigReader& r, HfConfig& c) {
     c.n_ctx = c.mem_len + std::max<int64_t>(c.tgt_len, 1);
 }
 
+// T5 (HF's T5Config): d_kv need not be d_model / num_heads; num_decoder_layers defaults to
+// num_layers; feed_forward_proj "relu" is the original T5's FFN, "gated-gelu" T5 v1.1's and
+// flan's (HF runs it with gelu_new, the tanh form Lyra's GELU computes).
+void read_t5_config(const ConfigReader& r, HfConfig& c) {
+    c.n_embd = r.positive_int("d_model");
+    c.n_layer = r.positive_int("num_layers");
+    c.n_layer_dec = r.positive_int("num_decoder_layers", c.n_layer);
+    c.n_head = r.positive_int("num_heads");
+    c.n_head_kv = c.n_head;
+    c.head_dim = r.positive_int("d_kv");
+    c.n_ff = r.positive_int("d_ff");
+    c.n_ctx = r.positive_int("n_positions", 512);
+    c.norm_eps = r.number("layer_norm_epsilon", 1e-6);
+    c.tied = r.boolean("tie_word_embeddings", true);
+    c.rel_buckets = r.positive_int("relative_attention_num_buckets", 32);
+    c.rel_max_distance = r.positive_int("relative_attention_max_distance", 128);
+    if (c.rel_buckets < 4 || c.rel_max_distance <= c.rel_buckets / 2)
+        throw_error(ErrorKind::Corrupt,
+                    "config '{}': relative_attention_num_buckets {} with max distance {}; expected "
+                    "at least 4 buckets and a max distance above half of them",
+                    r.path(), c.rel_buckets, c.rel_max_distance);
+    const json& j = r.raw();
+    c.decoder_start = j.contains("decoder_start_token_id") && j["decoder_start_token_id"].is_number_integer()
+                          ? j["decoder_start_token_id"].get<int64_t>()
+                          : 0;
+    if (c.decoder_start < 0 || c.decoder_start >= c.n_vocab)
+        throw_error(ErrorKind::Corrupt, "config '{}': decoder_start_token_id {} is outside the vocabulary of {}",
+                    r.path(), c.decoder_start, c.n_vocab);
+    const json ffp = j.contains("feed_forward_proj") ? j["feed_forward_proj"] : json("relu");
+    const std::string proj = ffp.is_string() ? ffp.get<std::string>() : ffp.dump();
+    if (proj != "relu" && proj != "gated-gelu")
+        throw_error(ErrorKind::Unsupported,
+                    "config '{}': feed_forward_proj '{}' is not supported; expected \"relu\" "
+                    "(original T5) or \"gated-gelu\" (T5 v1.1, flan-t5)",
+                    r.path(), proj);
+    c.gated_ffn = proj == "gated-gelu";
+}
+
 HfConfig read_config(const std::string& dir) {
     const std::string path = (std::filesystem::path(dir) / "config.json").string();
     json j;
@@ -361,6 +403,10 @@ HfConfig read_config(const std::string& dir) {
     c.n_vocab = r.positive_int("vocab_size");
     if (c.arch == "transfo-xl") {
         read_transfo_xl_config(r, c);
+        return c;
+    }
+    if (c.arch == "t5") {
+        read_t5_config(r, c);
         return c;
     }
     if (c.arch == "gpt2") {
@@ -798,6 +844,54 @@ void convert_transfo_xl(const HfConfig& c, Converter& cv) {
     }
 }
 
+// T5: HF's encoder.block.N.layer.M / decoder.block.N.layer.M modules become llama.cpp's
+// enc.blk.N.* / dec.blk.N.* tensors (docs/formats/gguf.md, "T5"). nn.Linear weights are already
+// [out, in] and T5 has no biases. The relative attention bias lives in block 0 of each stack.
+void convert_t5(const HfConfig& c, Converter& cv) {
+    const int64_t C = c.n_embd, F = c.n_ff, V = c.n_vocab, H = c.n_head, HD = c.n_head * c.head_dim;
+    cv.copy("shared.weight", "token_embd.weight", {V, C});
+    cv.mark_ignored("encoder.embed_tokens.weight");  // both stacks' copies of shared.weight
+    cv.mark_ignored("decoder.embed_tokens.weight");
+    auto attention = [&](const std::string& p, const std::string& b, const std::string& g) {
+        cv.copy(p + "q.weight", b + g + "_q.weight", {HD, C});
+        cv.copy(p + "k.weight", b + g + "_k.weight", {HD, C});
+        cv.copy(p + "v.weight", b + g + "_v.weight", {HD, C});
+        cv.copy(p + "o.weight", b + g + "_o.weight", {C, HD});
+    };
+    auto ffn = [&](const std::string& p, const std::string& b) {
+        const std::string d = p + "DenseReluDense.";
+        if (c.gated_ffn) {
+            cv.copy(d + "wi_0.weight", b + "ffn_gate.weight", {F, C});
+            cv.copy(d + "wi_1.weight", b + "ffn_up.weight", {F, C});
+        } else {
+            cv.copy(d + "wi.weight", b + "ffn_up.weight", {F, C});
+        }
+        cv.copy(d + "wo.weight", b + "ffn_down.weight", {C, F});
+        cv.copy(p + "layer_norm.weight", b + "ffn_norm.weight", {C});
+    };
+    for (const char* stack : {"encoder", "decoder"}) {
+        const bool dec = stack[0] == 'd';
+        const std::string s = std::string(stack) + ".", g = dec ? "dec." : "enc.";
+        for (int64_t i = 0; i < (dec ? c.n_layer_dec : c.n_layer); ++i) {
+            const std::string p = s + "block." + std::to_string(i) + ".layer.";
+            const std::string b = g + "blk." + std::to_string(i) + ".";
+            attention(p + "0.SelfAttention.", b, "attn");
+            cv.copy(p + "0.layer_norm.weight", b + "attn_norm.weight", {C});
+            if (i == 0)
+                cv.copy(p + "0.SelfAttention.relative_attention_bias.weight", b + "attn_rel_b.weight",
+                        {c.rel_buckets, H});
+            if (dec) {
+                attention(p + "1.EncDecAttention.", b, "cross_attn");
+                cv.copy(p + "1.layer_norm.weight", b + "cross_attn_norm.weight", {C});
+            }
+            ffn(p + (dec ? "2." : "1."), b);
+        }
+        cv.copy(s + "final_layer_norm.weight", g + "output_norm.weight", {C});
+    }
+    if (!c.tied) cv.copy("lm_head.weight", "output.weight", {V, C});
+    cv.mark_ignored("lm_head.weight");  // tied: a copy of shared.weight
+}
+
 void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_type) {
     const std::string& a = c.arch;
     auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
@@ -839,6 +933,16 @@ void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_ty
         GgufArray cut{GgufType::Uint32, {}};
         for (int64_t v : c.cutoffs) cut.items.push_back({GgufType::Uint32, static_cast<uint64_t>(v)});
         w.set(a + ".adaptive.cutoffs", {GgufType::Array, std::move(cut)});
+        return;
+    }
+    if (a == "t5") {  // docs/formats/gguf.md, "T5"
+        w.set_u32(a + ".decoder_block_count", u32(c.n_layer_dec));
+        w.set_u32(a + ".attention.key_length", u32(c.head_dim));
+        w.set_u32(a + ".attention.value_length", u32(c.head_dim));
+        w.set_f32(a + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.norm_eps));
+        w.set_u32(a + ".attention.relative_buckets_count", u32(c.rel_buckets));
+        w.set_u32(a + ".attention.relative_max_distance", u32(c.rel_max_distance));
+        w.set_u32(a + ".decoder_start_token_id", u32(c.decoder_start));
         return;
     }
     if (a == "gpt2" || a == "gptneo") {
@@ -1032,7 +1136,19 @@ void import_tokenizer(const std::string& dir, const std::string& arch, GgufWrite
                     "tokenizer files next to config.json", dir,
                     byte_level ? " and no vocab.json + merges.txt" : "");
     }
-    const auto tokenizer = tokenizer_from_json(tok, tokenizer_config_text(d), arch);
+    std::string cfg = tokenizer_config_text(d);
+    if (arch == "t5") {
+        // T5's tokenizer appends </s> to every input (HF's T5Tokenizer; tokenizer.json's
+        // post-processor "$A </s>") and has no BOS: the encoder was trained on sources ending
+        // in </s>, so encode(add_bos) must append it. A config that says otherwise wins.
+        json tc = cfg.empty() ? json::object() : json::parse(cfg, nullptr, false);
+        if (tc.is_object()) {
+            if (!tc.contains("add_eos_token")) tc["add_eos_token"] = true;
+            if (!tc.contains("add_bos_token")) tc["add_bos_token"] = false;
+            cfg = tc.dump();
+        }
+    }
+    const auto tokenizer = tokenizer_from_json(tok, cfg, arch);
     tokenizer->write_gguf(w);
     if (is_encoder_arch(arch)) write_encoder_specials(d, *tokenizer, w);
 }
@@ -1094,7 +1210,9 @@ void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<
     write_hparams(c, out, out_type);
     import_tokenizer(dir, c.arch, out);
     Converter cv(st, out, out_type, dir);
-    if (c.arch == "gpt2") {
+    if (c.arch == "t5") {
+        convert_t5(c, cv);
+    } else if (c.arch == "gpt2") {
         convert_gpt2(c, cv, st);
     } else if (c.arch == "gptneo") {
         convert_gptneo(c, cv);
