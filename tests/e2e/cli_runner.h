@@ -110,6 +110,23 @@ inline RunResult run_lyra(const std::vector<std::string>& args, const std::strin
     return run_program(lyra_bin(), args, cwd);
 }
 
+// Lines in a program's output (the one-line error contract counts them).
+inline int count_lines(const std::string& s) {
+    int n = 0;
+    for (char c : s) n += c == '\n';
+    return n;
+}
+
+// Runs a fixture writer tests/unit/format/<script> with LYRA_PYTHON (default /usr/bin/python3)
+// and `args`; true when it succeeded.
+inline bool run_fixture_script(const std::string& script, const std::vector<std::string>& args) {
+    std::string py = env_or_empty("LYRA_PYTHON");
+    if (py.empty()) py = "/usr/bin/python3";
+    std::vector<std::string> all = {source_dir() + "/tests/unit/format/" + script};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_program(py, all).code == 0;
+}
+
 // A one-line command that reproduces a run, for failure messages.
 inline std::string repro(const std::vector<std::string>& args) {
     std::string s = lyra_bin();

@@ -20,12 +20,6 @@ namespace {
 using Args = std::vector<std::string>;
 namespace fs = std::filesystem;
 
-int count_lines(const std::string& s) {
-    int n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
-}
-
 // An imported encoder, made once per (arch, options) for the whole program.
 std::string encoder_gguf(const std::string& arch, const Args& opts = {}) {
     static TempDir dir;
@@ -35,23 +29,9 @@ std::string encoder_gguf(const std::string& arch, const Args& opts = {}) {
     if (auto it = made.find(key); it != made.end()) return it->second;
     const fs::path hf = dir.path() / ("hf" + std::to_string(made.size()));
     const fs::path gguf = dir.path() / ("enc" + std::to_string(made.size()) + ".gguf");
-    std::string py = env_or_empty("LYRA_PYTHON");
-    if (py.empty()) py = "/usr/bin/python3";
-    Args args = {source_dir() + "/tests/unit/format/make_hf_fixture.py",
-                 arch,
-                 hf.string(),
-                 "--dim",
-                 "32",
-                 "--heads",
-                 "4",
-                 "--ffn",
-                 "64",
-                 "--layers",
-                 "2",
-                 "--ctx",
-                 "64"};
+    Args args = {arch, hf.string(), "--dim", "32", "--heads", "4", "--ffn", "64", "--layers", "2", "--ctx", "64"};
     args.insert(args.end(), opts.begin(), opts.end());
-    EXPECT_EQ(run_program(py, args).code, 0) << "fixture script failed for " << key;
+    EXPECT_TRUE(run_fixture_script("make_hf_fixture.py", args)) << "fixture script failed for " << key;
     const Args import = {"model", "import", hf.string(), "-o", gguf.string()};
     const RunResult r = run_lyra(import);
     EXPECT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(import);

@@ -31,12 +31,6 @@ nlohmann::json run_json(const Args& args) {
     }
 }
 
-int count_lines(const std::string& s) {
-    int n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
-}
-
 TEST(GenerateCli, WritesTextOnTheShippedModel) {
     const Args args = gen_args({"--max-tokens", "24", "--seed", "1"});
     const RunResult r = run_lyra(args);

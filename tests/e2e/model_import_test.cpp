@@ -20,17 +20,9 @@ namespace fs = std::filesystem;
 
 // Writes the fixture for `arch` into `dir` with `opts`; false if the script failed.
 bool make_hf_dir(const fs::path& dir, const Args& opts) {
-    std::string py = env_or_empty("LYRA_PYTHON");
-    if (py.empty()) py = "/usr/bin/python3";
-    Args args = {source_dir() + "/tests/unit/format/make_hf_fixture.py", "gpt_neo", dir.string()};
+    Args args = {"gpt_neo", dir.string()};
     args.insert(args.end(), opts.begin(), opts.end());
-    return run_program(py, args).code == 0;
-}
-
-int count_lines(const std::string& s) {
-    int n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
+    return run_fixture_script("make_hf_fixture.py", args);
 }
 
 TEST(ModelImportCli, GptNeoImportsShowsItsLayerKindsAndGenerates) {

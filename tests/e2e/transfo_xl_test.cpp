@@ -20,17 +20,9 @@ using Args = std::vector<std::string>;
 namespace fs = std::filesystem;
 
 bool make_xl_dir(const fs::path& dir, const Args& opts) {
-    std::string py = env_or_empty("LYRA_PYTHON");
-    if (py.empty()) py = "/usr/bin/python3";
-    Args args = {source_dir() + "/tests/unit/format/make_transfo_xl_fixture.py", dir.string()};
+    Args args = {dir.string()};
     args.insert(args.end(), opts.begin(), opts.end());
-    return run_program(py, args).code == 0;
-}
-
-int count_lines(const std::string& s) {
-    int n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
+    return run_fixture_script("make_transfo_xl_fixture.py", args);
 }
 
 TEST(TransfoXlCli, ImportsShowsItsMemoryAndGeneratesPastItsContext) {
