@@ -10,12 +10,58 @@
 
 namespace lyra::gen {
 
+namespace {
+
+// max(logits) and log(sum(exp(logits - max))): log p(i) = logits[i] - max - log_sum.
+struct LogNormalizer {
+    float max = 0.0f;
+    double log_sum = 0.0;
+    explicit LogNormalizer(std::span<const float> logits)
+        : max(*std::max_element(logits.begin(), logits.end())) {
+        double sum = 0;
+        for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
+        log_sum = std::log(sum);
+    }
+    float operator()(float logit) const {
+        return static_cast<float>(static_cast<double>(logit - max) - log_sum);
+    }
+};
+
+// The k largest logits, largest first, ties by smaller id: a k-entry min-heap over one pass.
+std::vector<TokenLogprob> top_tokens(std::span<const float> logits, int k, const LogNormalizer& norm) {
+    const auto better = [](const TokenLogprob& a, const TokenLogprob& b) {
+        return a.logprob > b.logprob || (a.logprob == b.logprob && a.id < b.id);
+    };
+    std::vector<TokenLogprob> heap;  // heap.front() is the worst kept
+    const size_t want = std::min(static_cast<size_t>(k), logits.size());
+    heap.reserve(want + 1);
+    for (size_t i = 0; i < logits.size(); ++i) {
+        const TokenLogprob t{static_cast<TokenId>(i), logits[i]};  // raw logit while selecting
+        if (heap.size() < want) {
+            heap.push_back(t);
+            std::push_heap(heap.begin(), heap.end(), better);
+        } else if (better(t, heap.front())) {
+            std::pop_heap(heap.begin(), heap.end(), better);
+            heap.back() = t;
+            std::push_heap(heap.begin(), heap.end(), better);
+        }
+    }
+    std::sort_heap(heap.begin(), heap.end(), better);
+    for (auto& t : heap) t.logprob = norm(t.logprob);
+    return heap;
+}
+
+}  // namespace
+
 float token_logprob(std::span<const float> logits, TokenId id) {
-    const float max = *std::max_element(logits.begin(), logits.end());
-    double sum = 0;
-    for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
-    return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(id)] - max) -
-                              std::log(sum));
+    return LogNormalizer(logits)(logits[static_cast<size_t>(id)]);
+}
+
+void record_token(std::span<const float> logits, TokenId id, int top_k, Completion& out) {
+    const LogNormalizer norm(logits);
+    out.tokens.push_back(id);
+    out.token_logprobs.push_back(norm(logits[static_cast<size_t>(id)]));
+    if (top_k > 0) out.top_logprobs.push_back(top_tokens(logits, top_k, norm));
 }
 
 SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed) {
@@ -31,6 +77,26 @@ SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed) {
                           .constraint = o.constraint};
 }
 
+void check_options(const GenerateOptions& opt) {
+    if (opt.max_tokens <= 0) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "max tokens: out of range; expected at least 1, got {}", opt.max_tokens);
+    }
+    if (opt.n_candidates < 1) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "candidates: out of range; expected at least 1, got {}", opt.n_candidates);
+    }
+    if (opt.threads < 0) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "threads: out of range; expected 0 (all) or more, got {}", opt.threads);
+    }
+    if (opt.top_logprobs < 0 || opt.top_logprobs > 20) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "top logprobs: out of range; expected 0..20, got {}", opt.top_logprobs);
+    }
+}
+
+
 double Completion::logprob_sum() const {
     return std::accumulate(token_logprobs.begin(), token_logprobs.end(), 0.0);
 }
@@ -45,21 +111,6 @@ int64_t now_us() {
 
 double per_second(int64_t n, int64_t us) {
     return us > 0 ? static_cast<double>(n) * 1e6 / static_cast<double>(us) : 0.0;
-}
-
-void check_options(const GenerateOptions& opt) {
-    if (opt.max_tokens <= 0) {
-        throw_error(ErrorKind::InvalidArgument,
-                    "max tokens: out of range; expected at least 1, got {}", opt.max_tokens);
-    }
-    if (opt.n_candidates < 1) {
-        throw_error(ErrorKind::InvalidArgument,
-                    "candidates: out of range; expected at least 1, got {}", opt.n_candidates);
-    }
-    if (opt.threads < 0) {
-        throw_error(ErrorKind::InvalidArgument,
-                    "threads: out of range; expected 0 (all) or more, got {}", opt.threads);
-    }
 }
 
 }  // namespace
@@ -175,11 +226,10 @@ bool Generator::step() {
 
     // 2. sampler chain (penalties, constraint, truncation, the pick).
     const TokenId id = chain_.sample(logits_);
-    out_.token_logprobs.push_back(token_logprob(logits_, id));
 
     // 3. accept: every sampler and the constraint see the choice.
     chain_.accept(id);
-    out_.tokens.push_back(id);
+    record_token(logits_, id, opt_.top_logprobs, out_);
 
     // 4. stop rules: end-of-generation token, stop strings, max tokens.
     if (model_.tokenizer().is_eog(id)) return finish(FinishReason::Eos);

@@ -37,6 +37,7 @@ struct GenerateOptions {
     int threads = 0;                // for generate(): 0 = all hardware threads
     bool add_bos = true;            // prepend BOS if the vocabulary wants one
     Constraint* constraint = nullptr;  // grammar/regex/schema mask; reset per candidate; not owned
+    int top_logprobs = 0;           // also record the K most likely tokens of every step (0..20)
 };
 
 struct Timings {
@@ -48,6 +49,12 @@ struct Timings {
     double decode_tok_s() const;
 };
 
+// A token and its log-probability under the model's own distribution.
+struct TokenLogprob {
+    TokenId id = 0;
+    float logprob = 0.0f;
+};
+
 struct Completion {
     std::string text = {};             // generated text only, stop string excluded
     std::vector<TokenId> tokens = {};  // every sampled token (an EOS or the stop's tokens included)
@@ -56,6 +63,9 @@ struct Completion {
     // score and the server's `logprobs`.
     std::vector<float> token_logprobs = {};
     double logprob_sum() const;  // sum of token_logprobs
+    // With GenerateOptions.top_logprobs = K > 0: the K most likely tokens of each step under the
+    // same distribution, most likely first (ties by smaller id), one list per entry of `tokens`.
+    std::vector<std::vector<TokenLogprob>> top_logprobs = {};
     FinishReason finish = FinishReason::Length;
     uint64_t seed = 0;
     Timings timings = {};
@@ -121,6 +131,15 @@ GenerateResult generate(const model::Model& model, std::string_view prompt,
 // log softmax(logits)[id] with the max subtracted (large logits cannot overflow): the value
 // Completion.token_logprobs records. Shared with the batching scheduler so both agree exactly.
 float token_logprob(std::span<const float> logits, TokenId id);
+
+// Appends the step's token `id` to out.tokens with its log-probability, and with top_k > 0 the
+// top_k most likely tokens (same distribution, one log-sum-exp for both). The generator and the
+// scheduler both record through this.
+void record_token(std::span<const float> logits, TokenId id, int top_k, Completion& out);
+
+// Throws Error(InvalidArgument) naming the first option out of range (max tokens, candidates,
+// threads, top logprobs); the sampler chain checks its own settings.
+void check_options(const GenerateOptions& opt);
 
 // The sampler-chain settings of a request, drawing with `seed`.
 SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed);

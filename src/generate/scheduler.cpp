@@ -78,10 +78,7 @@ std::shared_ptr<Sequence> Scheduler::submit(std::string_view prompt, const Gener
 
 std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
                                                    const GenerateOptions& opt) {
-    if (opt.max_tokens <= 0) {
-        throw_error(ErrorKind::InvalidArgument,
-                    "max tokens: out of range; expected at least 1, got {}", opt.max_tokens);
-    }
+    check_options(opt);
     (void)make_sampler_chain(sampler_options(opt, opt.seed));  // rejects bad values up front
     if (prompt.empty()) {
         throw_error(ErrorKind::InvalidArgument,
@@ -234,15 +231,22 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool) {
         }
 
         const TokenId id = s.chain_.sample(s.logits_);
-        s.out_.token_logprobs.push_back(token_logprob(s.logits_, id));
         s.chain_.accept(id);
-        s.out_.tokens.push_back(id);
+        record_token(s.logits_, id, s.opt_.top_logprobs, s.out_);
 
         if (m.tokenizer().is_eog(id)) return finish(s, FinishReason::Eos);
         std::string piece = s.stop_.push(s.decoder_->push(id));
         if (!piece.empty()) {
             s.out_.text += piece;
-            s.push(SeqEvent{.piece = std::move(piece)});
+            SeqEvent e{.piece = std::move(piece)};
+            const auto from = static_cast<std::ptrdiff_t>(s.reported_);
+            e.tokens.assign(s.out_.tokens.begin() + from, s.out_.tokens.end());
+            e.token_logprobs.assign(s.out_.token_logprobs.begin() + from, s.out_.token_logprobs.end());
+            if (!s.out_.top_logprobs.empty()) {
+                e.top_logprobs.assign(s.out_.top_logprobs.begin() + from, s.out_.top_logprobs.end());
+            }
+            s.reported_ = s.out_.tokens.size();
+            s.push(std::move(e));
         }
         if (s.stop_.stopped()) return finish(s, FinishReason::Stop);
         if (static_cast<int>(s.out_.tokens.size()) >= s.opt_.max_tokens) {

@@ -39,6 +39,12 @@ namespace lyra::gen {
 // One event of a sequence: a piece of final text, or the end (completion set, or error set).
 struct SeqEvent {
     std::string piece = {};                     // text that became final (may be empty at the end)
+    // The tokens sampled since the previous event, with their log-probabilities (and the top
+    // alternatives when asked), so a stream can report logprobs chunk by chunk. The done event
+    // carries none: its completion holds every token.
+    std::vector<TokenId> tokens = {};
+    std::vector<float> token_logprobs = {};
+    std::vector<std::vector<TokenLogprob>> top_logprobs = {};
     bool done = false;                          // the last event: completion or error is set
     std::optional<Completion> completion = {};  // when done without error
     std::string error = {};                     // when done because the model failed
@@ -74,7 +80,7 @@ private:
     bool prefilled_ = false;
     bool finished_ = false;
     Completion out_;
-    std::string pending_;  // text produced in the current step, pushed after it
+    size_t reported_ = 0;  // tokens already handed out in events
     std::string error_;
     int64_t t_start_us_ = 0;
 

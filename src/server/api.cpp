@@ -236,6 +236,7 @@ CompletionRequest parse_completion_request(const json& body, const Limits& limit
     r.echo = boolean(body, "echo", false);
     if (field(body, "logprobs") != nullptr) {
         r.logprobs = static_cast<int>(integer(body, "logprobs", 0, 0, 5));
+        r.opt.top_logprobs = *r.logprobs;
     }
     if (const json* v = field(body, "best_of")) {
         if (!v->is_number_integer() || v->get<int64_t>() != r.n) {
@@ -323,12 +324,15 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
                                    limits.max_prompt_bytes, total),
                        "messages", "context_length_exceeded");
     }
-    if (boolean(body, "logprobs", false)) r.logprobs = 0;
-    if (integer(body, "top_logprobs", 0, 0, 20) > 0) {
-        throw ApiError(400, "invalid_request_error",
-                       "top_logprobs: not supported by Lyra (only the chosen token's log "
-                       "probability is reported); expected 0 or absent",
-                       "top_logprobs", "unsupported_parameter");
+    const int top = static_cast<int>(integer(body, "top_logprobs", 0, 0, 20));
+    if (boolean(body, "logprobs", false)) {
+        r.logprobs = top;
+        r.opt.top_logprobs = top;
+    } else if (top > 0) {
+        // As OpenAI: alternatives are part of the log-probability report, which must be on.
+        throw bad("top_logprobs",
+                  "top_logprobs: needs \"logprobs\": true; expected logprobs true or "
+                  "top_logprobs absent");
     }
     return r;
 }

@@ -67,7 +67,9 @@ struct CompletionRequest {
     bool stream = false;
     bool echo = false;
     bool include_usage = false;             // stream_options.include_usage
-    std::optional<int> logprobs;            // completions: 0..5; chat: 0 when logprobs: true
+    // Log-probabilities asked for: completions `logprobs: K` (0..5), chat `logprobs: true` with
+    // `top_logprobs: K` (0..20); K alternatives per token go to opt.top_logprobs.
+    std::optional<int> logprobs;
 };
 
 // Parses a /v1/completions body. `seed_fallback` is used when the body has no seed. Unknown

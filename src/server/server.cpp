@@ -461,15 +461,15 @@ struct Server::Impl {
             completion_tokens += static_cast<int64_t>(c.tokens.size());
             const size_t prompt_i = i / static_cast<size_t>(job.req.n);
             json choice = {{"index", i}, {"finish_reason", openai_finish_reason(c.finish)}};
+            size_t offset = 0;
             if (job.chat) {
                 choice["message"] = {{"role", "assistant"}, {"content", c.text}};
-                choice["logprobs"] = job.req.logprobs ? chat_logprobs(job, c) : json(nullptr);
             } else {
                 const std::string prefix = job.req.echo ? job.prompt_text[prompt_i] : "";
                 choice["text"] = prefix + c.text;
-                choice["logprobs"] =
-                    job.req.logprobs ? completion_logprobs(job, c, prefix.size()) : json(nullptr);
+                offset = prefix.size();
             }
+            choice["logprobs"] = logprobs_json(job, TokenRun::of(c), offset);
             choices.push_back(std::move(choice));
         }
         int64_t prompt_tokens = 0;
@@ -485,17 +485,49 @@ struct Server::Impl {
                           {"total_tokens", prompt_tokens + completion_tokens}}}});
     }
 
-    static json completion_logprobs(const Job& job, const gen::Completion& c, size_t offset) {
+    // A run of sampled tokens with their log-probabilities: a whole completion, or the tokens
+    // one stream chunk covers.
+    struct TokenRun {
+        std::span<const model::TokenId> tokens;
+        std::span<const float> logprobs;
+        std::span<const std::vector<gen::TokenLogprob>> top;  // empty unless alternatives asked
+        static TokenRun of(const gen::Completion& c, size_t from = 0) {
+            from = std::min(from, c.tokens.size());
+            return {std::span(c.tokens).subspan(from), std::span(c.token_logprobs).subspan(from),
+                    c.top_logprobs.empty() ? std::span<const std::vector<gen::TokenLogprob>>()
+                                           : std::span(c.top_logprobs).subspan(from)};
+        }
+        static TokenRun of(const gen::SeqEvent& e) {
+            return {e.tokens, e.token_logprobs, e.top_logprobs};
+        }
+    };
+
+    static std::string piece_of(const Job& job, model::TokenId id) {
+        return job.tok->decode(std::span(&id, 1));
+    }
+
+    // The legacy completions shape; `offset` is the text offset of the run's first token and is
+    // advanced past it (streams continue it chunk to chunk).
+    static json completion_logprobs(const Job& job, const TokenRun& run, size_t& offset) {
         json tokens = json::array(), lps = json::array(), top = json::array(),
              offsets = json::array();
-        size_t at = offset;
-        for (size_t k = 0; k < c.tokens.size(); ++k) {
-            const std::string piece = job.tok->decode(std::span(&c.tokens[k], 1));
+        for (size_t k = 0; k < run.tokens.size(); ++k) {
+            const std::string piece = piece_of(job, run.tokens[k]);
             tokens.push_back(piece);
-            lps.push_back(c.token_logprobs[k]);
-            top.push_back(nullptr);  // alternatives are not reported (docs/server.md)
-            offsets.push_back(at);
-            at += piece.size();
+            lps.push_back(run.logprobs[k]);
+            if (k < run.top.size()) {
+                // {piece: logprob}; two ids that decode alike keep the likelier (listed first).
+                json alternatives = json::object();
+                for (const auto& t : run.top[k]) {
+                    const std::string p = piece_of(job, t.id);
+                    if (!alternatives.contains(p)) alternatives[p] = t.logprob;
+                }
+                top.push_back(std::move(alternatives));
+            } else {
+                top.push_back(nullptr);  // logprobs: 0 asks for no alternatives
+            }
+            offsets.push_back(offset);
+            offset += piece.size();
         }
         return {{"tokens", tokens},
                 {"token_logprobs", lps},
@@ -503,18 +535,30 @@ struct Server::Impl {
                 {"text_offset", offsets}};
     }
 
-    static json chat_logprobs(const Job& job, const gen::Completion& c) {
+    static json chat_token(const std::string& piece, float logprob) {
+        json bytes = json::array();
+        for (unsigned char b : piece) bytes.push_back(b);
+        return {{"token", piece}, {"logprob", logprob}, {"bytes", bytes}};
+    }
+
+    static json chat_logprobs(const Job& job, const TokenRun& run) {
         json content = json::array();
-        for (size_t k = 0; k < c.tokens.size(); ++k) {
-            const std::string piece = job.tok->decode(std::span(&c.tokens[k], 1));
-            json bytes = json::array();
-            for (unsigned char b : piece) bytes.push_back(b);
-            content.push_back({{"token", piece},
-                               {"logprob", c.token_logprobs[k]},
-                               {"bytes", bytes},
-                               {"top_logprobs", json::array()}});
+        for (size_t k = 0; k < run.tokens.size(); ++k) {
+            json entry = chat_token(piece_of(job, run.tokens[k]), run.logprobs[k]);
+            json top = json::array();
+            if (k < run.top.size()) {
+                for (const auto& t : run.top[k]) top.push_back(chat_token(piece_of(job, t.id), t.logprob));
+            }
+            entry["top_logprobs"] = std::move(top);
+            content.push_back(std::move(entry));
         }
         return {{"content", content}};
+    }
+
+    // What a choice's "logprobs" holds for `run`: null unless the request asked for them.
+    static json logprobs_json(const Job& job, const TokenRun& run, size_t& offset) {
+        if (!job.req.logprobs) return nullptr;
+        return job.chat ? chat_logprobs(job, run) : completion_logprobs(job, run, offset);
     }
 
     json chunk(const Job& job, json choice) const {
@@ -525,12 +569,14 @@ struct Server::Impl {
                 {"choices", json::array({std::move(choice)})}};
     }
 
-    json text_choice(const Job& job, size_t i, const std::string& text) const {
+    json text_choice(const Job& job, size_t i, const std::string& text,
+                     json logprobs = nullptr) const {
         if (job.chat) {
-            return {{"index", i}, {"delta", {{"content", text}}}, {"logprobs", nullptr},
+            return {{"index", i}, {"delta", {{"content", text}}}, {"logprobs", std::move(logprobs)},
                     {"finish_reason", nullptr}};
         }
-        return {{"index", i}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+        return {{"index", i}, {"text", text}, {"logprobs", std::move(logprobs)},
+                {"finish_reason", nullptr}};
     }
 
     void stream(const std::shared_ptr<Job>& job, httplib::Response& res) {
@@ -561,6 +607,13 @@ struct Server::Impl {
                     }
                 }
                 std::vector<bool> ended(n, false);
+                // Per choice: tokens whose logprobs were sent, and the text offset reached.
+                std::vector<size_t> sent(n, 0), offset(n, 0);
+                if (job->req.echo && !job->chat) {
+                    for (size_t i = 0; i < n; ++i) {
+                        offset[i] = job->prompt_text[i / static_cast<size_t>(job->req.n)].size();
+                    }
+                }
                 size_t left = n;
                 int64_t completion_tokens = 0;
                 bool cancelled = false;
@@ -578,7 +631,10 @@ struct Server::Impl {
                             any = true;
                             std::string out;
                             if (!e->piece.empty()) {
-                                out += sse_data(chunk(*job, text_choice(*job, i, e->piece)));
+                                const TokenRun run = TokenRun::of(*e);
+                                sent[i] += run.tokens.size();
+                                out += sse_data(chunk(*job, text_choice(*job, i, e->piece,
+                                                                        logprobs_json(*job, run, offset[i]))));
                             }
                             if (e->done) {
                                 ended[i] = true;
@@ -590,12 +646,18 @@ struct Server::Impl {
                                 } else {
                                     completion_tokens +=
                                         static_cast<int64_t>(e->completion->tokens.size());
+                                    // The tokens no text chunk carried (an EOS, a stop
+                                    // string's tokens) close the choice's logprobs.
+                                    const TokenRun rest = TokenRun::of(*e->completion, sent[i]);
+                                    json lp = rest.tokens.empty()
+                                                  ? json(nullptr)
+                                                  : logprobs_json(*job, rest, offset[i]);
                                     json c = job->chat ? json{{"index", i},
                                                               {"delta", json::object()},
-                                                              {"logprobs", nullptr}}
+                                                              {"logprobs", std::move(lp)}}
                                                        : json{{"index", i},
                                                               {"text", ""},
-                                                              {"logprobs", nullptr}};
+                                                              {"logprobs", std::move(lp)}};
                                     c["finish_reason"] =
                                         openai_finish_reason(e->completion->finish);
                                     out += sse_data(chunk(*job, c));

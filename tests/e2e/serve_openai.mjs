@@ -105,6 +105,47 @@ for (const x of lps.token_logprobs) assert.ok(x <= 0 && x > -50, `logprob ${x}`)
 assert.equal(lps.tokens.join(''), lp.choices[0].text.slice('ROMEO:\n'.length));
 assert.equal(lps.text_offset[0], 'ROMEO:\n'.length);
 
+// logprobs with alternatives: greedy picks the most likely token, so it heads its own list with
+// the same log-probability; the streamed chunks' logprobs join to the non-streamed ones.
+const top = await client.completions.create({
+  model, prompt: 'ROMEO:\n', max_tokens: 8, temperature: 0, logprobs: 3, stop: ['\n\n'],
+});
+const tl = top.choices[0].logprobs;
+assert.equal(tl.top_logprobs.length, tl.tokens.length);
+tl.top_logprobs.forEach((alts, k) => {
+  const entries = Object.entries(alts);
+  assert.ok(entries.length >= 1 && entries.length <= 3, `alternatives ${JSON.stringify(alts)}`);
+  const best = Math.max(...entries.map(([, v]) => v));
+  assert.equal(alts[tl.tokens[k]], tl.token_logprobs[k], `token ${k} is not among its alternatives`);
+  assert.equal(tl.token_logprobs[k], best, `greedy token ${k} is not the most likely`);
+});
+const topStream = await client.completions.create({
+  model, prompt: 'ROMEO:\n', max_tokens: 8, temperature: 0, logprobs: 3, stop: ['\n\n'], stream: true,
+});
+const joined = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+for await (const chunk of topStream) {
+  for (const c of chunk.choices) {
+    if (!c.logprobs) continue;
+    for (const key of Object.keys(joined)) joined[key].push(...c.logprobs[key]);
+  }
+}
+assert.deepEqual(joined, tl, 'streamed logprobs != non-streamed');
+
+// chat: logprobs true with top_logprobs
+const chatTop = await client.chat.completions.create({
+  model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 6, temperature: 0,
+  logprobs: true, top_logprobs: 2,
+});
+const content = chatTop.choices[0].logprobs.content;
+assert.equal(content.map((t) => t.token).join(''), chatTop.choices[0].message.content);
+for (const t of content) {
+  assert.equal(t.top_logprobs.length, 2);
+  assert.equal(t.top_logprobs[0].token, t.token);
+  assert.equal(t.top_logprobs[0].logprob, t.logprob);
+  assert.ok(t.top_logprobs[1].logprob <= t.logprob);
+  assert.deepEqual(t.bytes, [...Buffer.from(t.token, 'utf8')]);
+}
+
 // chat, plain and streamed, on both models
 for (const m of [model, model2]) {
   const chat = await client.chat.completions.create({

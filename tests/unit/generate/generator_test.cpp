@@ -94,6 +94,57 @@ TEST(Generator, RecordsEachTokensLogProbabilityUnderTheModel) {
     EXPECT_NEAR(c.logprob_sum(), sum, 1e-9);
 }
 
+TEST(Generator, TopLogprobsListTheMostLikelyTokensOfEachStep) {
+    ScriptModel m("0123456789");
+    core::ThreadPool pool(1);
+    Generator gen(m, pool);
+    GenerateOptions o = greedy(4);
+    o.top_logprobs = 3;
+    const Completion c = gen.run("hi", o).candidates.at(0);
+    ASSERT_EQ(c.top_logprobs.size(), c.tokens.size());
+    for (size_t k = 0; k < c.tokens.size(); ++k) {
+        const auto& top = c.top_logprobs[k];
+        ASSERT_EQ(top.size(), 3u);
+        // Greedy picks the most likely token: it heads the list with the same log-probability.
+        EXPECT_EQ(top[0].id, c.tokens[k]);
+        EXPECT_EQ(top[0].logprob, c.token_logprobs[k]);
+        EXPECT_GE(top[0].logprob, top[1].logprob);
+        EXPECT_GE(top[1].logprob, top[2].logprob);
+        EXPECT_NE(top[1].id, top[2].id);
+    }
+    // The same log-probabilities as recording the chosen token alone, and none without asking.
+    o.top_logprobs = 0;
+    const Completion plain = gen.run("hi", o).candidates.at(0);
+    EXPECT_EQ(plain.token_logprobs, c.token_logprobs);
+    EXPECT_TRUE(plain.top_logprobs.empty());
+    o.top_logprobs = 21;
+    EXPECT_THROW(gen.run("hi", o), Error);
+}
+
+TEST(Generator, RecordTokenRanksByLogitThenId) {
+    // Against a direct computation: softmax over five logits, two of them tied.
+    const std::vector<float> logits = {1.0f, 3.0f, -2.0f, 3.0f, 0.5f};
+    Completion c;
+    record_token(logits, 4, 4, c);
+    double z = 0;
+    for (float x : logits) z += std::exp(static_cast<double>(x));
+    const auto lp = [&](int i) {
+        return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(i)]) - std::log(z));
+    };
+    ASSERT_EQ(c.tokens, std::vector<TokenId>({4}));
+    EXPECT_NEAR(c.token_logprobs[0], lp(4), 1e-6);
+    ASSERT_EQ(c.top_logprobs.size(), 1u);
+    const std::vector<TokenId> want = {1, 3, 0, 4};  // the tie 1/3 by smaller id first
+    ASSERT_EQ(c.top_logprobs[0].size(), want.size());
+    for (size_t k = 0; k < want.size(); ++k) {
+        EXPECT_EQ(c.top_logprobs[0][k].id, want[k]);
+        EXPECT_NEAR(c.top_logprobs[0][k].logprob, lp(want[k]), 1e-6);
+    }
+    Completion few;
+    record_token(std::span(logits).first(2), 0, 5, few);  // k past the vocabulary: all of it
+    EXPECT_EQ(few.top_logprobs[0].size(), 2u);
+}
+
 TEST(Generator, StopStringAcrossTokensIsCutFromTheText) {
     ScriptModel m("xxxhello world. again and again");
     const auto r = generate(m, "ab", {.max_tokens = 40, .temperature = 0.0f, .stop = {"ld."}});

@@ -63,6 +63,7 @@ TEST(ServerApi, CompletionReadsEveryKey) {
     EXPECT_TRUE(r.stream);
     EXPECT_EQ(r.opt.seed, 9u);
     EXPECT_EQ(r.logprobs, 2);
+    EXPECT_EQ(r.opt.top_logprobs, 2);
     EXPECT_TRUE(r.echo);
     EXPECT_EQ(r.opt.presence_penalty, 0.5f);
     // null means unset, as the OpenAI clients send it
@@ -116,7 +117,16 @@ TEST(ServerApi, ChatMessages) {
     EXPECT_EQ(r.messages[0].role, "system");
     EXPECT_EQ(r.messages[1].content, "Hi there");
     EXPECT_EQ(r.logprobs, 0);
+    EXPECT_EQ(r.opt.top_logprobs, 0);
     EXPECT_EQ(r.opt.max_tokens, 256);
+    json with_top = body;
+    with_top["top_logprobs"] = 4;
+    EXPECT_EQ(parse_chat_request(with_top, {}, 1).opt.top_logprobs, 4);
+    with_top["top_logprobs"] = 21;
+    EXPECT_EQ(parse_error(with_top, true).param(), "top_logprobs");
+    with_top["top_logprobs"] = 2;
+    with_top["logprobs"] = false;  // alternatives need logprobs on
+    EXPECT_EQ(parse_error(with_top, true).param(), "top_logprobs");
     EXPECT_EQ(parse_error({{"messages", json::array()}}, true).param(), "messages");
     EXPECT_EQ(parse_error({{"messages", {{{"role", "wizard"}, {"content", "x"}}}}}, true).param(),
               "messages[0].role");
