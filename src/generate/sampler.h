@@ -25,6 +25,12 @@ struct Candidate {
     float p;      // probability; valid only when CandidateSet::has_probs
 };
 
+// The order CandidateSet::sort() gives: descending logit, ties by lower id (deterministic).
+inline bool logit_order(const Candidate& a, const Candidate& b) {
+    if (a.logit != b.logit) return a.logit > b.logit;
+    return a.id < b.id;
+}
+
 // The candidates still in play for the next token. Samplers shrink `items` (keeping a prefix
 // once sorted) or rewrite logits; `selected` is set by the final pick.
 struct CandidateSet {
@@ -39,6 +45,8 @@ struct CandidateSet {
     void sort();
     // Sorts and fills p with the softmax of the logits (max-subtracted, accumulated in double).
     void softmax();
+    // The same probabilities without sorting: the sum runs in the current order.
+    void softmax_unsorted();
 };
 
 class Sampler {

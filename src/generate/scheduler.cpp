@@ -168,20 +168,71 @@ void Scheduler::loop() {
 }
 
 void Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
+    // Sequences whose next forward is a plain one-token decode step share one batched forward
+    // when the model has one; the rest (joining sequences' prefills, a sequence whose session
+    // is full) run on their own.
+    std::vector<Sequence*> together, each;
+    for (const auto& s : batch) {
+        const bool decodes = model_->batches_decode() && s->prefilled_ && !s->finished_ &&
+                             !s->cancelled() && s->session_->n_free() > 0;
+        (decodes ? together : each).push_back(s.get());
+    }
+    if (together.size() < 2) {  // one row gains nothing from the batched path
+        each.insert(each.end(), together.begin(), together.end());
+        together.clear();
+    }
+    if (!each.empty()) run_each(each);
+    if (!together.empty()) decode_together(together);
+}
+
+void Scheduler::run_each(std::span<Sequence* const> seqs) {
     // A lone sequence of a model big enough for split matrix-vector products to pay gets the
     // whole pool; a tiny model's forward is dominated by the ~100 pool regions per token, so it
     // runs inline on one thread (the other threads stay free for the HTTP side).
-    if (batch.size() == 1 && (pool_.size() == 1 || model_->n_params() >= kSplitForwardParams)) {
-        advance(*batch[0], pool_);
+    if (seqs.size() == 1 && (pool_.size() == 1 || model_->n_params() >= kSplitForwardParams)) {
+        advance(*seqs[0], pool_);
         return;
     }
     std::atomic<size_t> next{0};
-    const size_t n = batch.size();
+    const size_t n = seqs.size();
     pool_.run([&](int ith, int) {
         for (;;) {
             const size_t i = next.fetch_add(1);
             if (i >= n) break;
-            advance(*batch[i], *inline_pools_[static_cast<size_t>(ith)]);
+            advance(*seqs[i], *inline_pools_[static_cast<size_t>(ith)]);
+        }
+    });
+}
+
+void Scheduler::decode_together(std::span<Sequence* const> seqs) {
+    std::vector<model::Session*> sessions;
+    std::vector<TokenId> tokens;
+    for (Sequence* s : seqs) {
+        sessions.push_back(&*s->session_);
+        tokens.push_back(s->out_.tokens.back());
+    }
+    try {
+        model_->decode_batch(sessions, tokens, pool_, batch_logits_);
+    } catch (const std::exception& e) {
+        for (Sequence* s : seqs) {
+            s->error_ = e.what();
+            if (s->error_.empty()) s->error_ = "generation failed";
+            s->finished_ = true;
+        }
+        return;
+    }
+    const auto V = static_cast<std::ptrdiff_t>(model_->hparams().n_vocab);
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        const auto row = batch_logits_.begin() + static_cast<std::ptrdiff_t>(i) * V;
+        seqs[i]->logits_.assign(row, row + V);
+    }
+    // Sampling (penalties, constraint masks, truncation) is per sequence: in parallel.
+    std::atomic<size_t> next{0};
+    pool_.run([&](int ith, int) {
+        for (;;) {
+            const size_t i = next.fetch_add(1);
+            if (i >= seqs.size()) break;
+            advance(*seqs[i], *inline_pools_[static_cast<size_t>(ith)], /*logits_ready=*/true);
         }
     });
 }
@@ -204,12 +255,14 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
 
 // One token of one sequence (its prefill first, when it has just joined). Runs on a pool
 // worker; touches only `s` and the shared read-only model. Never throws.
-void Scheduler::advance(Sequence& s, core::ThreadPool& pool) {
+void Scheduler::advance(Sequence& s, core::ThreadPool& pool, bool logits_ready) {
     if (s.finished_) return;
     try {
         if (s.cancelled()) return finish(s, FinishReason::Cancelled);
         const model::Model& m = *model_;
-        if (!s.prefilled_) {
+        if (logits_ready) {
+            // decode_together ran this step's forward.
+        } else if (!s.prefilled_) {
             const int64_t t0 = now_us();
             const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
             s.session_.emplace(m, std::min(m.hparams().n_ctx, want));

@@ -4,14 +4,18 @@
 // step. Sequences join the batch at the next step (their prompt prefill is that step's work for
 // them) and leave it the step they finish, so a short request never waits for a long one.
 //
-// What is batched: Model::forward takes one Session at a time (there is no multi-sequence
-// forward), so a step runs the per-sequence forwards + sampling of all active sequences in
-// parallel over the scheduler's thread pool, one sequence per worker at a time (dynamic
-// assignment). A step with a single active sequence of a model with at least 4M parameters gives
-// that sequence's forward the whole pool instead (smaller models run it on one thread: their
-// forward is too short to split). Kernels give the same result whatever the thread count, so a sequence's tokens do not
-// depend on what else is in the batch: greedy output alone == greedy output in a batch, and a
-// sequence with seed s gives exactly gen::Generator's candidate with seed s.
+// What is batched: when the model batches_decode() (llama, qwen2, gpt2, gptneo), the sequences
+// whose next forward is a plain decode step run it together through Model::decode_batch — one
+// forward over all their rows, each weight read once for the whole batch — and then sample in
+// parallel. Sequences that just joined (their prefill), and every sequence of a model that does
+// not batch (t5, transformer-xl), run their own forward + sampling in parallel over the pool, one
+// sequence per worker at a time (dynamic assignment). A step with a single such sequence of a
+// model with at least 4M parameters gives its forward the whole pool instead (smaller models run
+// it on one thread: their forward is too short to split). decode_batch rows equal single
+// forwards bit for bit and kernels give the same result whatever the thread count, so a
+// sequence's tokens do not depend on what else is in the batch: greedy output alone == greedy
+// output in a batch, and a sequence with seed s gives exactly gen::Generator's candidate with
+// seed s.
 //
 // Thread safety: submit(), cancel_all() and the Sequence methods may be called from any thread.
 // Text pieces and the final Completion are delivered through each Sequence's event queue.
@@ -127,13 +131,17 @@ public:
 private:
     void loop();
     void run_step(std::vector<std::shared_ptr<Sequence>>& batch);
-    void advance(Sequence& s, core::ThreadPool& pool);
+    void run_each(std::span<Sequence* const> seqs);
+    void decode_together(std::span<Sequence* const> seqs);
+    // One token of s; with logits_ready its forward already ran (decode_together).
+    void advance(Sequence& s, core::ThreadPool& pool, bool logits_ready = false);
     void finish(Sequence& s, FinishReason reason);
 
     std::shared_ptr<const model::Model> model_;
     SchedulerOptions opt_;
     core::ThreadPool pool_;
     std::vector<std::unique_ptr<core::ThreadPool>> inline_pools_;  // one 1-thread pool per worker
+    std::vector<float> batch_logits_;  // decode_together's [n, n_vocab]
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -52,29 +53,33 @@ struct AttentionArgs {
     float* out;
 };
 
+// One query head against the keys [0, end_key) of one cache (the last `window` of them if set):
+// scores into sc, the weighted values into o [D]. One definition, so a batched decode step and
+// a single one do the same arithmetic.
+void attend_head(const float* qv, const float* k_cache, const float* v_cache, int64_t end_key,
+                 int64_t kvh, int64_t kv_dim, int64_t D, const AttentionSpan& span, float* sc, float* o) {
+    const int64_t first = span.window > 0 ? std::max<int64_t>(0, end_key - span.window) : 0;
+    const int64_t n_keys = end_key - first;
+    const float* keys = k_cache + first * kv_dim + kvh * D;
+    const float* values = v_cache + first * kv_dim + kvh * D;
+    for (int64_t j = 0; j < n_keys; ++j) sc[j] = core::dot_f32(qv, keys + j * kv_dim, D) * span.scale;
+    core::softmax(sc, n_keys);
+    for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+    for (int64_t j = 0; j < n_keys; ++j) core::axpy_f32(sc[j], values + j * kv_dim, o, D);
+}
+
 // One thread's share of the (token, head) pairs.
 void attention_part(const AttentionArgs& a, int ith, int nth) {
     const int64_t q_dim = a.H * a.D, kv_dim = a.Hkv * a.D, group = a.H / a.Hkv;
-    const float scale = a.span.scale;
     float* sc = a.scores + static_cast<int64_t>(ith) * (a.P + a.T);
     int64_t begin = 0, end = 0;
     core::split_range(a.T * a.H, ith, nth, &begin, &end);
     for (int64_t item = begin; item < end; ++item) {
-        const int64_t t = item / a.H, h = item % a.H, kvh = h / group;
-        const float* qv = a.q + t * q_dim + h * a.D;
-        // Causal: keys up to and including this position, the last `window` of them if set;
-        // bidirectional: every key.
+        const int64_t t = item / a.H, h = item % a.H;
+        // Causal: keys up to and including this position; bidirectional: every key.
         const int64_t end_key = a.span.causal ? a.P + t + 1 : a.P + a.T;
-        const int64_t first = a.span.window > 0 ? std::max<int64_t>(0, end_key - a.span.window) : 0;
-        const int64_t n_keys = end_key - first;
-        const float* keys = a.k_cache + first * kv_dim + kvh * a.D;
-        const float* values = a.v_cache + first * kv_dim + kvh * a.D;
-        for (int64_t j = 0; j < n_keys; ++j)
-            sc[j] = core::dot_f32(qv, keys + j * kv_dim, a.D) * scale;
-        core::softmax(sc, n_keys);
-        float* o = a.out + t * q_dim + h * a.D;
-        for (int64_t d = 0; d < a.D; ++d) o[d] = 0.0f;
-        for (int64_t j = 0; j < n_keys; ++j) core::axpy_f32(sc[j], values + j * kv_dim, o, a.D);
+        attend_head(a.q + t * q_dim + h * a.D, a.k_cache, a.v_cache, end_key, h / group, kv_dim, a.D,
+                    a.span, sc, a.out + t * q_dim + h * a.D);
     }
 }
 
@@ -92,6 +97,88 @@ void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, con
     const AttentionArgs args{q, T, P, k_cache, v_cache, H, Hkv, D, span, scores, out};
     // Capturing one reference keeps the std::function in its small buffer (no allocation).
     pool.run([&args](int ith, int nth) { attention_part(args, ith, nth); });
+}
+
+KvRows::KvRows(Session& s, int64_t T) : first_(&s), T_(T), pos_(detail::positions(s, T)) {}
+
+KvRows::KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp)
+    : first_(sessions.front()), batch_(sessions), T_(static_cast<int64_t>(sessions.size())),
+      k_tmp_(k_tmp), v_tmp_(v_tmp) {
+    auto& pos = first_->scratch_i32();
+    pos.resize(std::max(pos.size(), sessions.size()));
+    for (size_t i = 0; i < sessions.size(); ++i) pos[i] = static_cast<int32_t>(sessions[i]->n_past());
+    pos_ = pos.data();
+}
+
+int64_t KvRows::scores_size(const core::ThreadPool& pool) const {
+    int64_t longest = first_->n_ctx();
+    for (const Session* s : batch_) longest = std::max(longest, s->n_ctx());
+    return pool.size() * longest;
+}
+
+float* KvRows::k(int64_t layer) const {
+    return batch_.empty() ? first_->k_cache(layer) + first_->n_past() * first_->kv_dim() : k_tmp_;
+}
+
+float* KvRows::v(int64_t layer) const {
+    return batch_.empty() ? first_->v_cache(layer) + first_->n_past() * first_->kv_dim() : v_tmp_;
+}
+
+void KvRows::store(int64_t layer) const {
+    const int64_t kv_dim = first_->kv_dim();
+    const auto bytes = static_cast<size_t>(kv_dim) * sizeof(float);
+    for (size_t i = 0; i < batch_.size(); ++i) {
+        Session& s = *batch_[i];
+        std::memcpy(s.k_cache(layer) + s.n_past() * kv_dim, k_tmp_ + static_cast<int64_t>(i) * kv_dim, bytes);
+        std::memcpy(s.v_cache(layer) + s.n_past() * kv_dim, v_tmp_ + static_cast<int64_t>(i) * kv_dim, bytes);
+    }
+}
+
+void KvRows::attend(core::ThreadPool& pool, int64_t layer, const float* q, int64_t H, int64_t Hkv,
+                    int64_t D, AttentionSpan span, float* scores, float* out) const {
+    if (batch_.empty()) {
+        attention(pool, q, T_, first_->n_past(), first_->k_cache(layer), first_->v_cache(layer), H, Hkv,
+                  D, span, scores, out);
+        return;
+    }
+    // Row i is one causal query at its session's next position: (row, head) pairs over the pool.
+    const int64_t q_dim = H * D, kv_dim = Hkv * D, group = H / Hkv, stride = scores_size(pool) / pool.size();
+    pool.run([&](int ith, int nth) {
+        float* sc = scores + static_cast<int64_t>(ith) * stride;
+        int64_t begin = 0, end = 0;
+        core::split_range(T_ * H, ith, nth, &begin, &end);
+        for (int64_t item = begin; item < end; ++item) {
+            const int64_t i = item / H, h = item % H;
+            Session& s = *batch_[static_cast<size_t>(i)];
+            attend_head(q + i * q_dim + h * D, s.k_cache(layer), s.v_cache(layer), s.n_past() + 1, h / group,
+                        kv_dim, D, span, sc, out + i * q_dim + h * D);
+        }
+    });
+}
+
+void KvRows::advance() const {
+    if (batch_.empty()) {
+        first_->advance(T_);
+        return;
+    }
+    for (Session* s : batch_) s->advance(1);
+}
+
+void check_decode_batch(const HParams& hp, std::span<Session* const> sessions,
+                        std::span<const TokenId> tokens) {
+    if (sessions.empty() || sessions.size() != tokens.size())
+        throw_error(ErrorKind::InvalidArgument,
+                    "decode batch: {} sessions and {} tokens; expected one token per session, at least one",
+                    sessions.size(), tokens.size());
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        check_forward(hp, *sessions[i], tokens.subspan(i, 1));
+        if (sessions[i]->kv_dim() != sessions[0]->kv_dim())
+            throw_error(ErrorKind::InvalidArgument, "decode batch: session {} belongs to another model", i);
+        for (size_t j = 0; j < i; ++j)
+            if (sessions[j] == sessions[i])
+                throw_error(ErrorKind::InvalidArgument,
+                            "decode batch: session {} is also session {}; expected each once", i, j);
+    }
 }
 
 void output_head(core::ThreadPool& pool, const float* xn, int64_t n, const core::Tensor& head,

@@ -51,6 +51,43 @@ void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, con
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out);
 
+// Where a forward's T rows live, for the decoders that batch decode steps (Model::decode_batch):
+// either T consecutive new positions of one session (a prompt, or one decode step), or a decode
+// batch whose row i is the next position of sessions[i]. The layer code is the same for both:
+// projections write K/V rows to k(l)/v(l) ([T, kv_dim]), store(l) puts them in place, attend()
+// runs the attention each row is owed, and advance() moves every session on.
+class KvRows {
+public:
+    KvRows(Session& s, int64_t T);  // rows P .. P+T-1 of s; K/V projected straight into its cache
+    // One row per session; K/V rows are projected into k_tmp/v_tmp ([n, kv_dim]) and scattered.
+    KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp);
+
+    int64_t rows() const { return T_; }
+    const int32_t* positions() const { return pos_; }
+    // The session whose scratch slots the forward uses (the first one of a batch).
+    Session& scratch_session() const { return *first_; }
+    // Scratch for attention scores: pool.size() times the longest context of the rows' sessions.
+    int64_t scores_size(const core::ThreadPool& pool) const;
+    float* k(int64_t layer) const;
+    float* v(int64_t layer) const;
+    void store(int64_t layer) const;
+    void attend(core::ThreadPool& pool, int64_t layer, const float* q, int64_t H, int64_t Hkv,
+                int64_t D, AttentionSpan span, float* scores, float* out) const;
+    void advance() const;
+
+private:
+    Session* first_;
+    std::span<Session* const> batch_;  // empty for one session
+    int64_t T_;
+    float *k_tmp_ = nullptr, *v_tmp_ = nullptr;
+    const int32_t* pos_;  // in the scratch session's integer scratch
+};
+
+// check_forward for a decode batch: one token per session, every session with a free position,
+// no session twice. Changes nothing.
+void check_decode_batch(const HParams& hp, std::span<Session* const> sessions,
+                        std::span<const TokenId> tokens);
+
 // The rows of x [T, C] whose logits are wanted: the last one, or all when all_logits.
 struct OutputRows {
     const float* x;   // first wanted row

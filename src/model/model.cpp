@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "model/arch/arch.h"
+#include "model/blocks.h"
 #include "model/encoder.h"
 
 namespace lyra::model {
@@ -29,6 +30,18 @@ int64_t Model::n_params() const {
     int64_t n = 0;
     for (const auto& t : gguf_->tensors()) n += t.tensor.numel();
     return n;
+}
+
+void Model::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                         core::ThreadPool& pool, std::vector<float>& logits) const {
+    detail::check_decode_batch(hparams_, sessions, tokens);
+    const auto V = static_cast<size_t>(hparams_.n_vocab);
+    std::vector<float> row;
+    logits.resize(sessions.size() * V);
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        forward(*sessions[i], tokens.subspan(i, 1), pool, row);
+        std::copy(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(V), logits.begin() + static_cast<std::ptrdiff_t>(i * V));
+    }
 }
 
 namespace {

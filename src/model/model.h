@@ -92,6 +92,17 @@ public:
     virtual void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                          std::vector<float>& logits, bool all_logits = false) const = 0;
 
+    // One decode step of several sequences at once: tokens[i] goes into *sessions[i] at that
+    // session's next position, and logits receives [n, n_vocab], row i for sequence i. Row i is
+    // bit for bit what forward(*sessions[i], {tokens[i]}) gives (the kernels' per-row arithmetic
+    // does not depend on how many rows a matmul has), so batching never changes a sequence's
+    // output. A decoder that batches_decode() reads each weight once for all rows; the default
+    // runs forward() per session. Throws like forward() before touching any session.
+    virtual void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                              core::ThreadPool& pool, std::vector<float>& logits) const;
+    // True when decode_batch is one batched forward rather than a loop over forward().
+    virtual bool batches_decode() const { return false; }
+
     // How many of a full session's last positions a forward() may carry on with after
     // Session::keep_last moves them to the front: 0 (the default) when positions are absolute
     // (learned tables, RoPE) and the cache cannot slide. Transformer-XL answers mem_len: it only

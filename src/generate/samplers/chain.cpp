@@ -9,15 +9,6 @@
 
 namespace lyra::gen {
 
-namespace {
-
-bool by_logit_desc(const Candidate& a, const Candidate& b) {
-    if (a.logit != b.logit) return a.logit > b.logit;
-    return a.id < b.id;  // deterministic order on ties
-}
-
-}  // namespace
-
 void CandidateSet::reset(std::span<const float> logits) {
     items.resize(logits.size());
     for (size_t i = 0; i < logits.size(); ++i) {
@@ -30,14 +21,19 @@ void CandidateSet::reset(std::span<const float> logits) {
 
 void CandidateSet::sort() {
     if (sorted) return;
-    std::sort(items.begin(), items.end(), by_logit_desc);
+    std::sort(items.begin(), items.end(), logit_order);
     sorted = true;
 }
 
 void CandidateSet::softmax() {
     sort();
+    softmax_unsorted();
+}
+
+void CandidateSet::softmax_unsorted() {
     if (items.empty()) return;
-    const float max_logit = items[0].logit;
+    float max_logit = items[0].logit;
+    for (const auto& c : items) max_logit = std::max(max_logit, c.logit);
     if (!std::isfinite(max_logit)) {  // every candidate ruled out (a constraint dead end)
         for (auto& c : items) c.p = 0.0f;
         has_probs = true;

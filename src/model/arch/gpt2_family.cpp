@@ -44,33 +44,48 @@ void Gpt2FamilyModel::bind(const std::function<void(WeightBinder&, int64_t)>& bi
 
 void Gpt2FamilyModel::forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                               std::vector<float>& logits, bool all_logits) const {
+    check_forward(hparams_, s, tokens);
+    run(KvRows(s, static_cast<int64_t>(tokens.size())), tokens.data(), pool, logits, all_logits);
+}
+
+void Gpt2FamilyModel::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                                   core::ThreadPool& pool, std::vector<float>& logits) const {
+    check_decode_batch(hparams_, sessions, tokens);
+    const auto n = static_cast<int64_t>(sessions.size());
+    const int64_t C = hparams_.n_embd;
+    Session& first = *sessions.front();
+    run(KvRows(sessions, scratch(first, kKBatch, n * C), scratch(first, kVBatch, n * C)), tokens.data(),
+        pool, logits, true);
+}
+
+void Gpt2FamilyModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool& pool,
+                          std::vector<float>& logits, bool all_logits) const {
     const HParams& hp = hparams_;
-    check_forward(hp, s, tokens);
-    const auto T = static_cast<int64_t>(tokens.size());
-    const int64_t P = s.n_past(), C = hp.n_embd, F = hp.n_ff, H = hp.n_head, D = hp.head_dim;
+    Session& s = rows.scratch_session();
+    const int64_t T = rows.rows();
+    const int64_t C = hp.n_embd, F = hp.n_ff, H = hp.n_head, D = hp.head_dim;
     float* x = scratch(s, kX, T * C);            // residual stream [T, C]
     float* xn = scratch(s, kXn, T * C);          // normed input / block output [T, C]
     float* q = scratch(s, kQ, T * C);            // [T, C]
     float* att = scratch(s, kAtt, T * C);        // [T, C]
     float* up = scratch(s, kUp, T * F);          // [T, F]
     float* pe = scratch(s, kPos, T * C);         // position embeddings [T, C]
-    float* scores = scratch(s, kScores, pool.size() * s.n_ctx());  // sized once for any P
-    const int32_t* pos = positions(s, T);
+    float* scores = scratch(s, kScores, rows.scores_size(pool));  // sized once for any P
+    const int32_t* pos = rows.positions();
 
-    core::get_rows(tok_embd_, tokens.data(), T, x);
+    core::get_rows(tok_embd_, tokens, T, x);
     core::get_rows(pos_embd_, pos, T, pe);
     core::add_inplace(x, pe, T * C);
     trace("inp_embd", -1, x, T, C);
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const LayerNormBlock& L = blocks_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
-        float* k_cache = s.k_cache(l);
-        float* v_cache = s.v_cache(l);
         // ---- attention ----
         core::layernorm(x, L.attn_norm, L.attn_norm_b, xn, T, C, hp.norm_eps);
         trace("attn_norm", il, xn, T, C);
-        project_qkv(l, s, pool, xn, T, q, k_cache + P * C, v_cache + P * C);
-        attention(pool, q, T, P, k_cache, v_cache, H, H, D, attention_span(l), scores, att);
+        project_qkv(l, s, pool, xn, T, q, rows.k(l), rows.v(l));
+        rows.store(l);
+        rows.attend(pool, l, q, H, H, D, attention_span(l), scores, att);
         trace("kqv_out", il, att, T, C);
         core::matmul(pool, att, T, L.wo, xn);
         core::add_bias(xn, L.bo, T, C);
@@ -88,12 +103,12 @@ void Gpt2FamilyModel::forward(Session& s, std::span<const TokenId> tokens, core:
         core::add_inplace(x, xn, T * C);
         trace("l_out", il, x, T, C);
     }
-    const OutputRows rows = output_rows(x, T, C, all_logits);
-    core::layernorm(rows.x, output_norm_, output_norm_b_, xn, rows.n, C, hp.norm_eps);
-    trace("result_norm", -1, xn, rows.n, C);
-    output_head(pool, xn, rows.n, output_, logits);
-    trace("result_output", -1, logits.data(), rows.n, hp.n_vocab);
-    s.advance(T);
+    const OutputRows out = output_rows(x, T, C, all_logits);
+    core::layernorm(out.x, output_norm_, output_norm_b_, xn, out.n, C, hp.norm_eps);
+    trace("result_norm", -1, xn, out.n, C);
+    output_head(pool, xn, out.n, output_, logits);
+    trace("result_output", -1, logits.data(), out.n, hp.n_vocab);
+    rows.advance();
 }
 
 }  // namespace lyra::model::detail

@@ -34,10 +34,13 @@ class Gpt2FamilyModel : public Model {
 public:
     void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                  std::vector<float>& logits, bool all_logits) const final;
+    void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                      core::ThreadPool& pool, std::vector<float>& logits) const final;
+    bool batches_decode() const final { return true; }
 
 protected:
     // Session scratch slots the shared forward uses; subclasses take theirs from kFirstOwnSlot.
-    enum Slot : size_t { kX, kXn, kQ, kAtt, kUp, kPos, kScores, kFirstOwnSlot };
+    enum Slot : size_t { kX, kXn, kQ, kAtt, kUp, kPos, kScores, kKBatch, kVBatch, kFirstOwnSlot };
 
     Gpt2FamilyModel(const HParams& hp, std::unique_ptr<GgufFile> gguf, std::unique_ptr<Tokenizer> tok);
 
@@ -47,14 +50,18 @@ protected:
     // constructor calls it once.
     void bind(const std::function<void(WeightBinder&, int64_t layer)>& bind_projections);
 
-    // Layer l's projections of the normed input xn [T, C]: q [T, C], and k, v written into the
-    // cache rows P .. P+T-1 of the layer ([n_ctx, C] each).
+    // Layer l's projections of the normed input xn [T, C]: q [T, C], and k, v [T, C] written to
+    // k_rows, v_rows (KvRows: the cache rows, or a decode batch's staging rows). Scratch comes
+    // from s.
     virtual void project_qkv(int64_t l, Session& s, core::ThreadPool& pool, const float* xn,
                              int64_t T, float* q, float* k_rows, float* v_rows) const = 0;
     // Which keys layer l's queries see and how their scores are scaled.
     virtual AttentionSpan attention_span(int64_t l) const = 0;
 
 private:
+    void run(const KvRows& rows, const TokenId* tokens, core::ThreadPool& pool,
+             std::vector<float>& logits, bool all_logits) const;
+
     core::Tensor tok_embd_;   // [V, C]
     core::Tensor pos_embd_;   // [n_ctx, C]
     const float *output_norm_ = nullptr, *output_norm_b_ = nullptr;  // [C]

@@ -4,6 +4,8 @@
 //   x += Wdown · (silu(Wgate·rms(x)) ⊙ Wup·rms(x))
 // then logits = Wout · rms(x). GGUF llama files store Wq/Wk permuted for interleaved RoPE pairs
 // (convert_hf_to_gguf permutes them), so llama uses RopeStyle::Interleaved; qwen2 keeps HF order.
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "model/arch/arch.h"
@@ -23,7 +25,7 @@ struct LlamaLayer {
 };
 
 // Scratch slots of a llama forward() in the Session.
-enum Slot : size_t { kX, kXn, kQ, kAtt, kGate, kUp, kScores };
+enum Slot : size_t { kX, kXn, kQ, kAtt, kGate, kUp, kScores, kKBatch, kVBatch };
 
 class LlamaModel final : public Model {
 public:
@@ -36,9 +38,15 @@ public:
 
     void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                  std::vector<float>& logits, bool all_logits) const override;
+    void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                      core::ThreadPool& pool, std::vector<float>& logits) const override;
+    bool batches_decode() const override { return true; }
 
 private:
     void bind();
+    // The forward over `rows` (one session's new positions, or a decode batch).
+    void run(const KvRows& rows, const TokenId* tokens, core::ThreadPool& pool,
+             std::vector<float>& logits, bool all_logits) const;
 
     core::Tensor tok_embd_;          // [V, C]
     const float* output_norm_ = nullptr;  // [C]
@@ -84,10 +92,26 @@ void LlamaModel::bind() {
 
 void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                          std::vector<float>& logits, bool all_logits) const {
+    check_forward(hparams_, s, tokens);
+    run(KvRows(s, static_cast<int64_t>(tokens.size())), tokens.data(), pool, logits, all_logits);
+}
+
+void LlamaModel::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                              core::ThreadPool& pool, std::vector<float>& logits) const {
+    check_decode_batch(hparams_, sessions, tokens);
+    const auto n = static_cast<int64_t>(sessions.size());
+    const int64_t kv_dim = hparams_.n_head_kv * hparams_.head_dim;
+    Session& first = *sessions.front();
+    run(KvRows(sessions, scratch(first, kKBatch, n * kv_dim), scratch(first, kVBatch, n * kv_dim)),
+        tokens.data(), pool, logits, true);
+}
+
+void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool& pool,
+                     std::vector<float>& logits, bool all_logits) const {
     const HParams& hp = hparams_;
-    check_forward(hp, s, tokens);
-    const auto T = static_cast<int64_t>(tokens.size());
-    const int64_t P = s.n_past(), C = hp.n_embd, F = hp.n_ff, D = hp.head_dim;
+    Session& s = rows.scratch_session();
+    const int64_t T = rows.rows();
+    const int64_t C = hp.n_embd, F = hp.n_ff, D = hp.head_dim;
     const int64_t H = hp.n_head, Hkv = hp.n_head_kv, q_dim = H * D, kv_dim = Hkv * D;
     float* x = scratch(s, kX, T * C);          // residual stream [T, C]
     float* xn = scratch(s, kXn, T * C);        // normed input / block output [T, C]
@@ -95,16 +119,17 @@ void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::Thre
     float* att = scratch(s, kAtt, T * q_dim);  // attention output [T, H*D]
     float* gate = scratch(s, kGate, T * F);    // [T, F]
     float* up = scratch(s, kUp, T * F);        // [T, F]
-    float* scores = scratch(s, kScores, pool.size() * s.n_ctx());  // sized once for any P
-    const int32_t* pos = positions(s, T);
+    float* scores = scratch(s, kScores, rows.scores_size(pool));  // sized once for any P
+    const int32_t* pos = rows.positions();
+    const AttentionSpan span{1.0f / std::sqrt(static_cast<float>(D)), 0, true};
 
-    core::get_rows(tok_embd_, tokens.data(), T, x);
+    core::get_rows(tok_embd_, tokens, T, x);
     trace("inp_embd", -1, x, T, C);
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const LlamaLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
-        float* k = s.k_cache(l) + P * kv_dim;  // this batch's K rows go straight into the cache
-        float* v = s.v_cache(l) + P * kv_dim;
+        float* k = rows.k(l);  // one session's K/V rows go straight into its cache
+        float* v = rows.v(l);
         // ---- attention ----
         core::rmsnorm(x, L.attn_norm, xn, T, C, hp.norm_eps);
         trace("attn_norm", il, xn, T, C);
@@ -119,7 +144,8 @@ void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::Thre
         trace("q", il, q, T, q_dim);
         trace("k", il, k, T, kv_dim);
         trace("v", il, v, T, kv_dim);
-        attention(pool, q, T, P, s.k_cache(l), s.v_cache(l), H, Hkv, D, scores, att);
+        rows.store(l);
+        rows.attend(pool, l, q, H, Hkv, D, span, scores, att);
         trace("kqv_out", il, att, T, q_dim);
         core::matmul(pool, att, T, L.wo, xn);
         trace("attn_out", il, xn, T, C);
@@ -135,12 +161,12 @@ void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::Thre
         core::add_inplace(x, xn, T * C);
         trace("l_out", il, x, T, C);
     }
-    const OutputRows rows = output_rows(x, T, C, all_logits);
-    core::rmsnorm(rows.x, output_norm_, xn, rows.n, C, hp.norm_eps);
-    trace("result_norm", -1, xn, rows.n, C);
-    output_head(pool, xn, rows.n, output_, logits);
-    trace("result_output", -1, logits.data(), rows.n, hp.n_vocab);
-    s.advance(T);
+    const OutputRows out = output_rows(x, T, C, all_logits);
+    core::rmsnorm(out.x, output_norm_, xn, out.n, C, hp.norm_eps);
+    trace("result_norm", -1, xn, out.n, C);
+    output_head(pool, xn, out.n, output_, logits);
+    trace("result_output", -1, logits.data(), out.n, hp.n_vocab);
+    rows.advance();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <vector>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -59,7 +60,10 @@ inline std::string read_text(const std::filesystem::path& p) {
 }
 
 inline std::string grammar_file(const std::string& name) {
-    const auto root = std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..";
+    // LYRA_SOURCE_DIR (set by ctest) first: __FILE__ is relative when ccache rewrites paths.
+    const char* src = std::getenv("LYRA_SOURCE_DIR");
+    const auto root = src ? std::filesystem::path(src)
+                          : std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..";
     return read_text(root / "grammars" / name);
 }
 

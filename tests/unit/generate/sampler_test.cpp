@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -158,6 +159,41 @@ TEST(Dist, DrawFrequenciesMatchTheSoftmax) {
         chi2 += (seen[i] - expected) * (seen[i] - expected) / expected;
     }
     EXPECT_LT(chi2, 16.27) << seen[0] << " " << seen[1] << " " << seen[2] << " " << seen[3];
+}
+
+TEST(Dist, AWholeVocabularyDrawsAsIfFullySorted) {
+    // The unsorted path sorts only the head its walk reaches; it must pick what a walk over the
+    // fully sorted set picks, for flat and peaked vocabularies (walks that end in the first
+    // chunk and walks that need several), with ties and ruled-out ids among them.
+    const float ninf = -std::numeric_limits<float>::infinity();
+    for (const float spread : {0.05f, 1.0f, 6.0f}) {
+        std::vector<float> logits(5000);
+        uint64_t x = 88172645463325252ull;
+        for (size_t i = 0; i < logits.size(); ++i) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            logits[i] = spread * static_cast<float>(static_cast<double>(x % 1000) / 100.0);
+        }
+        logits[17] = ninf;
+        logits[4000] = ninf;
+        auto lazy = make_dist(42), full = make_dist(42);
+        int deep = 0;
+        for (int i = 0; i < 300; ++i) {
+            const TokenId a = run_one(*lazy, logits).selected;
+            CandidateSet sorted;
+            sorted.reset(logits);
+            sorted.sort();
+            full->apply(sorted);
+            ASSERT_EQ(a, sorted.selected) << "spread " << spread << ", draw " << i;
+            for (size_t k = 64; k < sorted.items.size(); ++k) {
+                if (sorted.items[k].id == a) ++deep;
+            }
+            EXPECT_NE(a, 17);
+            EXPECT_NE(a, 4000);
+        }
+        if (spread < 0.1f) {
+            EXPECT_GT(deep, 100) << "the flat case should walk past the first chunk";
+        }
+    }
 }
 
 TEST(Dist, NeverPicksARuledOutCandidate) {
