@@ -111,8 +111,11 @@ CorpusSplit load_corpus(const std::vector<std::string>& files, double val_fracti
     return s;
 }
 
-std::vector<int32_t> encode_documents(const model::Tokenizer& tok, const std::string& text) {
+std::vector<int32_t> encode_documents(const model::Tokenizer& tok, const std::string& text,
+                                      bool end_with_eos) {
     // Documents are encoded one at a time (each is short) and concatenated.
+    const model::TokenId eos = tok.eos();
+    const bool add_eos = end_with_eos && eos >= 0 && tok.is_control(eos);
     std::vector<int32_t> ids;
     size_t start = 0;
     while (start < text.size()) {
@@ -120,6 +123,7 @@ std::vector<int32_t> encode_documents(const model::Tokenizer& tok, const std::st
         end = end == std::string::npos ? text.size() : end + 2;
         const auto part = tok.encode(std::string_view(text).substr(start, end - start), false, false);
         ids.insert(ids.end(), part.begin(), part.end());
+        if (add_eos) ids.push_back(eos);
         start = end;
     }
     return ids;

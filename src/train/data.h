@@ -36,8 +36,11 @@ struct CorpusSplit {
 // or more). Throws Error(InvalidArgument) for an empty corpus.
 CorpusSplit load_corpus(const std::vector<std::string>& files, double val_fraction, uint64_t seed);
 
-// Encodes documents (without BOS) and joins them: the ids the model trains on.
-std::vector<int32_t> encode_documents(const model::Tokenizer& tok, const std::string& text);
+// Encodes documents (without BOS) and joins them: the ids the model trains on. With
+// end_with_eos, each document (its "\n\n" separator included) is followed by tok.eos() when the
+// vocabulary has an EOS that is a control token (otherwise nothing is added).
+std::vector<int32_t> encode_documents(const model::Tokenizer& tok, const std::string& text,
+                                      bool end_with_eos = false);
 
 // Writes ids as a token shard (uint16 when n_vocab ≤ 65536, else uint32), atomically.
 void write_token_shard(const std::string& path, std::span<const int32_t> ids, int32_t n_vocab);

@@ -192,6 +192,7 @@ Recipe parse(const toml::table& root, const std::string& label) {
     Section data(root["data"].as_table(), "data.", label);
     data.strings("files", r.data_files);
     data.real("val_fraction", r.val_fraction, 0.0, 0.9);
+    data.boolean("eos_between_documents", r.eos_between_documents);
     data.finish();
     if (r.data_files.empty()) data.bad("files", "missing; expected at least one text file or glob");
 

@@ -27,6 +27,9 @@ struct Recipe {
     // [data]
     std::vector<std::string> data_files;  // paths or globs (relative to the working directory)
     double val_fraction = 0.1;            // share of documents held out for validation
+    // Each document ends with the vocabulary's EOS (when it has one as a control token), so the
+    // model learns where a work ends and generation stops there.
+    bool eos_between_documents = true;
 
     // [tokenizer]: kind "char:N" (N most frequent characters + byte fallback; 0 = all), "bytes",
     // or "bpe:N" (byte-level BPE of N ids trained on the training split); or file = a GGUF

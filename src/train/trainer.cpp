@@ -180,8 +180,8 @@ void Trainer::prepare_data() {
     const auto files = expand_data_paths(r_.data_files);
     corpus_info_ = load_corpus(files, r_.val_fraction, r_.seed);
     tok_ = build_tokenizer(r_, base_.get(), corpus_info_.train_text);
-    const auto train_ids = encode_documents(*tok_, corpus_info_.train_text);
-    const auto val_ids = encode_documents(*tok_, corpus_info_.val_text);
+    const auto train_ids = encode_documents(*tok_, corpus_info_.train_text, r_.eos_between_documents);
+    const auto val_ids = encode_documents(*tok_, corpus_info_.val_text, r_.eos_between_documents);
     n_train_tokens_ = static_cast<int64_t>(train_ids.size());
     n_val_tokens_ = static_cast<int64_t>(val_ids.size());
     corpus_info_.train_text.clear();

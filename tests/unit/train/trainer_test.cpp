@@ -3,6 +3,7 @@
 // exported GGUF loading in the inference engine with the same logits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "core/error.h"
 #include "core/mmap.h"
 #include "model/model.h"
+#include "model/tokenizer/char_vocab.h"
 #include "train/data.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
@@ -135,6 +137,41 @@ TEST_F(TrainerTest, CorpusSplitsByDocumentDeterministicallyAndCountsBadUtf8) {
     }
     EXPECT_EQ(expand_data_paths({(dir_ / "*.txt").string()}).size(), 3u);
     EXPECT_THROW(expand_data_paths({(dir_ / "*.none").string()}), lyra::Error);
+}
+
+TEST_F(TrainerTest, EveryDocumentEndsWithEosUnlessTheRecipeSaysNot) {
+    const auto tok = lyra::model::build_char_vocab("one two\n");
+    const auto with = encode_documents(*tok, "one\n\ntwo\n\n", true);
+    const auto first = tok->encode("one\n\n", false, false), second = tok->encode("two\n\n", false, false);
+    std::vector<int32_t> want(first.begin(), first.end());
+    want.push_back(tok->eos());
+    want.insert(want.end(), second.begin(), second.end());
+    want.push_back(tok->eos());
+    EXPECT_EQ(with, want);
+    const auto without = encode_documents(*tok, "one\n\ntwo\n\n", false);
+    EXPECT_EQ(std::count(without.begin(), without.end(), tok->eos()), 0);
+    EXPECT_EQ(without.size() + 2, with.size());
+
+    // Through a recipe: the training shard holds one EOS per training document (the default),
+    // or none with eos_between_documents = false.
+    std::ofstream(dir_ / "docs.txt") << "alpha beta\n\ngamma delta\n\nepsilon\n\nzeta eta theta\n\n"
+                                     << std::string(600, 'x') << "\n";
+    const auto eos_in_shard = [&](const std::string& data_extra) {
+        std::string t = recipe();
+        t.replace(t.find("corpus.txt"), 10, "docs.txt");
+        t.replace(t.find("val_fraction = 0.1"), 18, "val_fraction = 0.0\n" + data_extra);
+        t.replace(t.find("context = 32"), 12, "context = 8");
+        Trainer tr(parse_recipe_string(t, "t.toml"), quiet());
+        TokenShard shard((dir_ / "m.gguf.work" / "train.tok").string());
+        int64_t n = 0;
+        for (int64_t i = 0; i < shard.size(); ++i) n += shard[i] == 2;  // the char vocab's </s>
+        return n;
+    };
+    EXPECT_EQ(eos_in_shard(""), 5);
+    EXPECT_EQ(eos_in_shard("eos_between_documents = false\n"), 0);
+    std::string bad = recipe();
+    bad.replace(bad.find("val_fraction = 0.1"), 18, "val_fraction = 0.1\neos_between_documents = 3");
+    expect_invalid(bad, "data.eos_between_documents");
 }
 
 TEST_F(TrainerTest, TokenShardRoundTripsAndRejectsGarbage) {
