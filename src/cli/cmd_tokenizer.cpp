@@ -3,6 +3,8 @@
 // only tokenizer.ggml.* metadata (train/bpe_trainer.h), which `lyra tokenize -m` and a recipe's
 // `[tokenizer] file` read back. Prints a short report: input bytes, words, merges, time and
 // compression (input bytes per token).
+// `lyra tokenizer export -m FILE.gguf -o DIR`: the tokenizer of a model or tokenizer GGUF as a
+// Hugging Face tokenizer directory (DIR/tokenizer.json + DIR/tokenizer_config.json).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,7 +15,10 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/mmap.h"
+#include "core/atomic_file.h"
+#include "model/format/gguf.h"
 #include "model/tokenizer/char_vocab.h"
+#include "model/tokenizer/tokenizer_json.h"
 #include "model/tokenizer/tokenizer.h"
 #include "train/bpe_trainer.h"
 
@@ -92,10 +97,26 @@ void train_char(const TokenizerTrainOptions& o) {
                 static_cast<double>(text.size()) / static_cast<double>(n_tokens));
 }
 
+void export_hf(const std::string& model_path, const std::string& out_dir) {
+    const auto gguf = model::GgufFile::open(model_path);
+    const auto tok = model::Tokenizer::from_gguf(*gguf);
+    const model::HfTokenizerFiles files = model::export_tokenizer_json(*tok);
+    namespace fs = std::filesystem;
+    if (fs::exists(out_dir) && !fs::is_directory(out_dir))
+        throw_error(ErrorKind::InvalidArgument, "tokenizer export: '{}' is a file; expected a directory", out_dir);
+    fs::create_directories(out_dir);
+    // Each file is written whole or not at all; the config last, so a directory with a
+    // tokenizer_config.json is complete.
+    core::write_file_atomic((fs::path(out_dir) / "tokenizer.json").string(), files.tokenizer_json);
+    core::write_file_atomic((fs::path(out_dir) / "tokenizer_config.json").string(), files.tokenizer_config_json);
+    std::printf("wrote %s/tokenizer.json and tokenizer_config.json: %s, %d tokens\n", out_dir.c_str(),
+                tok->kind().c_str(), tok->n_vocab());
+}
+
 }  // namespace
 
 void add_tokenizer_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("tokenizer", "Tokenizer tools: train");
+    auto* cmd = app.add_subcommand("tokenizer", "Tokenizer tools: train, export");
     cmd->require_subcommand(1);
     auto o = std::make_shared<TokenizerTrainOptions>();
     auto* train = cmd->add_subcommand(
@@ -117,6 +138,12 @@ void add_tokenizer_command(CLI::App& app) {
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
     train->add_option("-o,--output", o->output, "Output GGUF (tokenizer metadata only)");
     train->add_option("files", o->files, "Text files to learn from")->required();
+    auto ex = std::make_shared<std::pair<std::string, std::string>>();
+    auto* exp = cmd->add_subcommand(
+        "export", "Write a model's tokenizer as a Hugging Face tokenizer.json + tokenizer_config.json");
+    exp->add_option("-m,--model", ex->first, "Model or tokenizer GGUF")->required();
+    exp->add_option("-o,--output", ex->second, "Output directory")->required();
+    exp->callback([ex] { export_hf(ex->first, ex->second); });
     train->callback([o] {
         if (o->kind == "char") {
             if (!o->specials.empty())

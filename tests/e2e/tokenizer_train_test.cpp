@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli_runner.h"
+#include "core/mmap.h"
 
 namespace fs = std::filesystem;
 
@@ -140,6 +141,38 @@ TEST(TokenizerTrainCli, BadInputGivesOneErrorLineAndWritesNothing) {
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
         EXPECT_FALSE(fs::exists(out)) << repro(args);
     }
+}
+
+TEST(TokenizerExportCli, WritesATokenizerDirectoryOrOneClearError) {
+    TempDir d;
+    const std::string model = (fs::path(env_or_empty("LYRA_SOURCE_DIR")) / "models/prose-en.gguf").string();
+    const std::string out = (d.path() / "hf").string();
+    const RunResult r = run_lyra({"tokenizer", "export", "-m", model, "-o", out});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("llama"), std::string::npos) << r.out;
+    // `lyra model import` reads tokenizer.json and tokenizer_config.json back: both are there,
+    // and the config names the vocabulary's specials.
+    ASSERT_TRUE(fs::exists(fs::path(out) / "tokenizer.json"));
+    const std::string config = core::read_file((fs::path(out) / "tokenizer_config.json").string());
+    EXPECT_NE(config.find("\"eos_token\": \"</s>\""), std::string::npos) << config;
+
+    write(d.path() / "file", "x");
+    const struct {
+        Args args;
+        std::string needle;
+    } cases[] = {
+        {{"-m", (d.path() / "missing.gguf").string(), "-o", (d.path() / "a").string()}, "missing.gguf"},
+        {{"-m", model, "-o", (d.path() / "file").string()}, "is a file; expected a directory"},
+    };
+    for (const auto& c : cases) {
+        Args args = {"tokenizer", "export"};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        const RunResult e = run_lyra(args);
+        EXPECT_EQ(e.code, 1) << repro(args);
+        EXPECT_NE(e.err.find(c.needle), std::string::npos) << repro(args) << "\n" << e.err;
+        EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << e.err;
+    }
+    EXPECT_FALSE(fs::exists(d.path() / "a"));
 }
 
 }  // namespace

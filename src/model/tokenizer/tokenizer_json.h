@@ -25,4 +25,14 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(std::string_view tokenizer_json,
                                                std::string_view tokenizer_config_json,
                                                std::string_view arch);
 
+// The other way: a Hugging Face tokenizer directory's two files for a "gpt2" (byte-level BPE) or
+// "llama" (SentencePiece-style BPE with byte fallback) vocabulary, as Lyra's trainers make them.
+// Reading them back (tokenizer_from_json, or Hugging Face's own library) gives the same ids.
+// Throws Error(Unsupported) for the other kinds.
+struct HfTokenizerFiles {
+    std::string tokenizer_json;
+    std::string tokenizer_config_json;
+};
+HfTokenizerFiles export_tokenizer_json(const Tokenizer& tok);
+
 }  // namespace lyra::model

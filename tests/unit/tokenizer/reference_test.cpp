@@ -10,6 +10,10 @@
 // Their decode is not compared: these kinds lose case, accents and spacing by design. Unigram
 // byte fallback is covered by wordpiece_unigram_test.cpp only: the JS port applies
 // byte_fallback to BPE models alone.
+// Export (issue 3): the other way round, Lyra writes a tokenizer directory (export_tokenizer_json)
+// for real vocabularies and for ones Lyra trains, Hugging Face's JavaScript tokenizers read it
+// (encode_exported.mjs), and their ids must be Lyra's; importing the export again must give them
+// too.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -18,8 +22,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/error.h"
 #include "fixtures.h"
+#include "model/tokenizer/char_vocab.h"
 #include "model/tokenizer/tokenizer_json.h"
+#include "train/bpe_trainer.h"
 
 namespace lyra::model {
 namespace {
@@ -84,6 +91,37 @@ protected:
         }
     }
 
+    // Exports `tok`, has the JS library encode the texts from the exported files, and compares
+    // with tok's own ids; then imports the export and compares again.
+    static void compare_export(const Tokenizer& tok, const std::string& name) {
+        if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+        const HfTokenizerFiles files = export_tokenizer_json(tok);
+        const fs::path dir = out_ / ("export-" + name);
+        fs::create_directories(dir);
+        std::ofstream(dir / "tokenizer.json", std::ios::binary) << files.tokenizer_json;
+        std::ofstream(dir / "tokenizer_config.json", std::ios::binary) << files.tokenizer_config_json;
+        const std::string cmd = "node '" + (npm_ / "encode_exported.mjs").string() + "' '" + dir.string() + "'";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << "the JS library could not read the export: " << cmd;
+        const auto again = tokenizer_from_json(files.tokenizer_json, files.tokenizer_config_json, tok.kind());
+        const json expected = json::parse(slurp(dir / "expected.json"));
+        ASSERT_GE(expected.size(), 20u);
+        for (const json& e : expected) {
+            const std::string text = e["text"].get<std::string>();
+            const auto ids = tok.encode(text, true, false);
+            EXPECT_EQ(e["ids"].get<std::vector<TokenId>>(), ids) << name << " text: " << json(text).dump();
+            EXPECT_EQ(again->encode(text, true, false), ids) << name << " re-imported, text: " << json(text).dump();
+        }
+    }
+
+    // The tokenizer a reference script's tokenizer.json describes.
+    static std::unique_ptr<Tokenizer> reference(const std::string& name, const std::string& arch) {
+        const std::string cmd = "node '" + (npm_ / "make_references.mjs").string() + "' '" + out_.string() + "' " +
+                                name + " > /dev/null";
+        EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+        return tokenizer_from_json(slurp(out_ / (name + ".tokenizer.json")), slurp(out_ / (name + ".config.json")),
+                                   arch);
+    }
+
     static inline std::string skip_reason_;
     static inline fs::path npm_;
     static inline fs::path out_;
@@ -111,6 +149,49 @@ TEST_F(TokenizerReference, UnigramT5MatchesHfTokenizersJs) {
 }
 TEST_F(TokenizerReference, UnigramAlbertMatchesHfTokenizersJs) {
     compare("unigram-albert", "albert", kHfScript, false);
+}
+
+TEST_F(TokenizerReference, ExportedGpt2ReadsAlikeInHfTokenizersJs) {
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    compare_export(*reference("gpt2", "gpt2"), "gpt2");
+}
+TEST_F(TokenizerReference, ExportedLlama3ReadsAlikeInHfTokenizersJs) {
+    // Byte-level with Llama 3's own split regex: a Split pre-tokenizer ahead of ByteLevel.
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    compare_export(*reference("llama3", "llama"), "llama3");
+}
+TEST_F(TokenizerReference, ExportedLlama2ReadsAlikeInHfTokenizersJs) {
+    // 32000 SentencePiece pieces: the merges are rebuilt from the scores.
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    compare_export(*reference("llama2", "llama"), "llama2");
+}
+TEST_F(TokenizerReference, ExportedTrainedVocabulariesReadAlikeInHfTokenizersJs) {
+    // What Lyra trains: a byte-level BPE with a special token, and a character vocabulary
+    // (characters of the English half of the texts only, so the rest falls back to bytes).
+    const std::string corpus =
+        "the quick brown fox jumps over the lazy dog. The rain in Spain stays mainly in the plain; "
+        "numbers 12345 and 2024, don't can't won't, ROMEO: What, ho! Apothecary! <|endoftext|>";
+    train::BpeTrainer trainer({.vocab_size = 330, .special_tokens = {"<|endoftext|>"}, .min_pair_count = 1});
+    trainer.add_text(corpus);
+    const auto bpe = Tokenizer::from_vocab(trainer.train());
+    compare_export(*bpe, "trained-bpe");
+    compare_export(*build_char_vocab(corpus), "trained-char");
+}
+
+TEST(TokenizerExport, KindsWithoutABpeModelAreRefusedByName) {
+    Vocab v = default_vocab("bert");
+    v.tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "a"};
+    v.types.assign(v.tokens.size(), TokenType::Normal);
+    v.unk = 1;
+    v.bos = 2;
+    v.eos = 3;
+    try {
+        export_tokenizer_json(*Tokenizer::from_vocab(v));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+        EXPECT_NE(std::string(e.what()).find("'bert'"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace
