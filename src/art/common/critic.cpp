@@ -70,23 +70,31 @@ std::vector<std::vector<float>> corpus_embeddings(const model::EncoderModel& enc
     return out;
 }
 
-CriticFigures judge(const model::EncoderModel& enc, std::string_view text, std::string_view theme,
-                    const std::vector<std::vector<float>>& corpus, core::ThreadPool& pool) {
+CriticReference critic_reference(const model::EncoderModel& enc, std::string_view theme,
+                                 std::vector<std::vector<float>> corpus, core::ThreadPool& pool) {
+    CriticReference ref;
+    if (!theme.empty()) ref.theme = enc.embed(critic_tokens(enc, theme), pool);
+    ref.corpus = std::move(corpus);
+    return ref;
+}
+
+CriticFigures judge(const model::EncoderModel& enc, std::string_view text, const CriticReference& ref,
+                    core::ThreadPool& pool) {
     CriticFigures f;
     const std::vector<model::TokenId> tokens = critic_tokens(enc, text);
     size_t scored = 0;
     for (model::TokenId t : tokens)
         if (!enc.tokenizer().is_control(t)) ++scored;
     f.fluency = scored == 0 ? 0.0 : enc.pseudo_log_likelihood(tokens, pool) / static_cast<double>(scored);
-    if (!theme.empty() || !corpus.empty()) {
+    if (!ref.theme.empty() || !ref.corpus.empty()) {
         const std::vector<float> e = enc.embed(tokens, pool);
-        if (!theme.empty()) {
-            f.relevance = dot(e, enc.embed(critic_tokens(enc, theme), pool));
+        if (!ref.theme.empty()) {
+            f.relevance = dot(e, ref.theme);
             f.has_relevance = true;
         }
-        if (!corpus.empty()) {
+        if (!ref.corpus.empty()) {
             double nearest = -1.0;
-            for (const auto& c : corpus) nearest = std::max(nearest, dot(e, c));
+            for (const auto& c : ref.corpus) nearest = std::max(nearest, dot(e, c));
             f.novelty = 1.0 - nearest;
             f.has_novelty = true;
         }
@@ -150,9 +158,10 @@ void apply_encoder_critic(ArtResult& r, const CommonOptions& o, std::string_view
     const auto enc = ctx.models->encoder(o.critic);
     std::vector<std::vector<float>> corpus;
     if (!o.critic_corpus.empty()) corpus = corpus_embeddings(*enc, o.critic_corpus, kCorpusBlocks, *ctx.pool);
+    const CriticReference ref = critic_reference(*enc, theme, std::move(corpus), *ctx.pool);
     for (Candidate& c : r.candidates) {
         if (c.text.empty()) continue;
-        const CriticFigures f = judge(*enc, c.text, theme, corpus, *ctx.pool);
+        const CriticFigures f = judge(*enc, c.text, ref, *ctx.pool);
         double total = f.fluency;
         c.scores["critic_fluency"] = f.fluency;
         if (f.has_relevance) {

@@ -37,9 +37,19 @@ std::vector<std::vector<float>> corpus_embeddings(const model::EncoderModel& enc
                                                   const std::string& path, size_t max_blocks,
                                                   core::ThreadPool& pool);
 
-// Judges one text. `theme` empty: no relevance; `corpus` empty: no novelty.
-CriticFigures judge(const model::EncoderModel& enc, std::string_view text, std::string_view theme,
-                    const std::vector<std::vector<float>>& corpus, core::ThreadPool& pool);
+// What a request's candidates are judged against, embedded once per request rather than once
+// per candidate: the theme (relevance) and the corpus works (novelty). An empty part is not
+// judged.
+struct CriticReference {
+    std::vector<float> theme = {};
+    std::vector<std::vector<float>> corpus = {};
+};
+CriticReference critic_reference(const model::EncoderModel& enc, std::string_view theme,
+                                 std::vector<std::vector<float>> corpus, core::ThreadPool& pool);
+
+// Judges one text against `ref`.
+CriticFigures judge(const model::EncoderModel& enc, std::string_view text, const CriticReference& ref,
+                    core::ThreadPool& pool);
 
 // Extractive summary for planners (the story writer's recap of earlier scenes): the sentence of
 // `text` (split after . ! ? and line ends) whose embedding is closest to the mean of all its

@@ -188,8 +188,9 @@ ArtResult revise_poem(const json& request, Context& ctx) {
     r.model_sha256 = ctx.models->sha256(common.critic);
     r.request = request;
     r.request["n"] = want;
+    const CriticReference ref = critic_reference(*enc, theme, {}, *ctx.pool);
     for (Proposal& p : kept) {
-        const CriticFigures f = judge(*enc, p.text, theme, {}, *ctx.pool);
+        const CriticFigures f = judge(*enc, p.text, ref, *ctx.pool);
         Candidate c;
         c.text = std::move(p.text);
         c.scores = {{"replacement", p.word}, {"original", original}, {"line", line}, {"pos", pos},

@@ -48,7 +48,7 @@ TEST_F(EncoderCritic, FiguresAndWeightedTotalDecideTheOrder) {
         o.critic_weight = weight;
         apply_encoder_critic(r, o, "night river", ctx);
         for (size_t i = 0; i < texts.size(); ++i) {
-            const CriticFigures f = judge(*enc, texts[i], "night river", {}, pool);
+            const CriticFigures f = judge(*enc, texts[i], critic_reference(*enc, "night river", {}, pool), pool);
             const json& s = r.candidates[i].scores;
             EXPECT_DOUBLE_EQ(s["critic_fluency"].get<double>(), f.fluency);
             EXPECT_DOUBLE_EQ(s["critic_relevance"].get<double>(), f.relevance);
@@ -74,8 +74,10 @@ TEST_F(EncoderCritic, NoveltyIsDistanceToTheNearestCorpusWork) {
     const auto works = corpus_embeddings(*enc, corpus.string(), 256, pool);
     ASSERT_EQ(works.size(), 2u);
     // A work of the corpus is not novel at all; another text is.
-    EXPECT_NEAR(judge(*enc, "the moon over the river", "", works, pool).novelty, 0.0, 1e-5);
-    EXPECT_GT(judge(*enc, "bright bright water", "", works, pool).novelty, 1e-4);
+    const CriticReference ref = critic_reference(*enc, "", works, pool);
+    EXPECT_NEAR(judge(*enc, "the moon over the river", ref, pool).novelty, 0.0, 1e-5);
+    EXPECT_GT(judge(*enc, "bright bright water", ref, pool).novelty, 1e-4);
+    EXPECT_FALSE(judge(*enc, "bright bright water", ref, pool).has_relevance);
     std::ofstream(dir_ / "empty.txt") << "\n\n";
     EXPECT_THROW(corpus_embeddings(*enc, (dir_ / "empty.txt").string(), 256, pool), Error);
     EXPECT_THROW(corpus_embeddings(*enc, (dir_ / "missing.txt").string(), 256, pool), Error);
