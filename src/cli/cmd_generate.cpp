@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "core/mmap.h"
 #include "generate/constraint/constraint.h"
+#include "generate/constraint/form_spec.h"
 #include "generate/generator.h"
 #include "generate/models_dir.h"
 #include "generate/result_json.h"
@@ -30,7 +32,7 @@ struct GenerateFlags {
     bool seed_given = false;
     bool json = false;
     bool no_stream = false;
-    std::string grammar, regex, json_schema;
+    std::string grammar, regex, json_schema, form;
     std::string trigger;          // the constraint governs only what follows this text
     bool release_at_end = false;  // text is free again once the constraint has matched
     std::string lora;         // LoRA adapter merged into the model at load ("" = none)
@@ -84,7 +86,7 @@ void print_candidates(const gen::GenerateResult& r) {
 void run_remote(const GenerateFlags& f, bool constrained) {
     const server::RemoteModel remote = server::parse_remote_model(f.model);
     if (constrained) {
-        throw_error(ErrorKind::Unsupported, "--grammar/--regex/--json-schema: not available with the "
+        throw_error(ErrorKind::Unsupported, "--grammar/--regex/--json-schema/--form: not available with the "
                     "remote model '{}'; they run token by token next to a local model",
                     remote.spec());
     }
@@ -104,11 +106,13 @@ void run_remote(const GenerateFlags& f, bool constrained) {
 void run_generate(GenerateFlags& f) {
     // Constrained decoding (issue #4): the grammar is compiled before the model loads, so a
     // bad grammar fails fast.
-    const int n_constraints = !f.grammar.empty() + !f.regex.empty() + !f.json_schema.empty();
+    const int n_constraints = !f.grammar.empty() + !f.regex.empty() + !f.json_schema.empty() + !f.form.empty();
     if (n_constraints > 1) {
-        throw_error(ErrorKind::Usage, "--grammar, --regex, --json-schema: expected at most one, got {}",
+        throw_error(ErrorKind::Usage, "--grammar, --regex, --json-schema, --form: expected at most one, got {}",
                     n_constraints);
     }
+    std::optional<gen::constraint::FormSpec> form;
+    if (!f.form.empty()) form = gen::constraint::load_form_spec(f.form);
     std::string gbnf, gbnf_name;
     if (!f.grammar.empty()) {
         gbnf = core::read_file(f.grammar);
@@ -121,13 +125,13 @@ void run_generate(GenerateFlags& f) {
         gbnf_name = f.json_schema;
     }
     std::shared_ptr<const gen::constraint::Grammar> grammar;
-    if (n_constraints > 0) {
+    if (n_constraints > 0 && !form) {
         grammar = std::make_shared<const gen::constraint::Grammar>(
             gen::constraint::compile_gbnf(gbnf, gbnf_name));
     }
     if (f.model.empty()) f.model = gen::default_model_path();
     if (!f.seed_given) f.opt.seed = std::random_device{}();  // recorded in --json output
-    if ((!f.trigger.empty() || f.release_at_end) && n_constraints == 0)
+    if ((!f.trigger.empty() || f.release_at_end) && !grammar)
         throw_error(ErrorKind::Usage, "--trigger and --release-at-end go with --grammar, --regex or --json-schema");
     if (server::is_remote_model(f.model)) return run_remote(f, n_constraints > 0);
 
@@ -140,6 +144,11 @@ void run_generate(GenerateFlags& f) {
             gen::constraint::GrammarOptions{.max_tokens = f.opt.max_tokens, .trigger = f.trigger,
                                             .release_at_end = f.release_at_end});
         f.opt.constraint = constraint.get();
+    }
+    std::unique_ptr<gen::constraint::FormConstraint> form_constraint;
+    if (form) {
+        form_constraint = std::make_unique<gen::constraint::FormConstraint>(std::move(*form), model->tokenizer());
+        f.opt.constraint = form_constraint.get();
     }
     const bool stream = !f.json && !f.no_stream;
     int last_cand = 0;
@@ -160,6 +169,13 @@ void run_generate(GenerateFlags& f) {
                     "{}: dead end after {} bytes of output: no token of the model's vocabulary "
                     "continues the grammar; expected a vocabulary that can write every byte",
                     gbnf_name, constraint->matched().size());
+    }
+    if (form_constraint && form_constraint->status() == gen::constraint::ConstraintStatus::DeadEnd) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "{}: dead end after {} bytes of output: no token of the model's vocabulary can "
+                    "continue the form (a fixed character, class or rhyme it cannot write); expected "
+                    "a form the vocabulary can fill",
+                    f.form, form_constraint->text().size());
     }
 
     if (f.json) {
@@ -229,8 +245,12 @@ void add_generate_command(CLI::App& app) {
     auto* g = cmd->add_option("--grammar", f->grammar, "GBNF grammar file the output must match");
     auto* r = cmd->add_option("--regex", f->regex, "Regular expression the output must match");
     auto* s = cmd->add_option("--json-schema", f->json_schema, "JSON schema file the output must follow");
-    g->excludes(r)->excludes(s);
-    r->excludes(s);
+    auto* fm = cmd->add_option("--form", f->form,
+                    "JSON form file: line lengths, fixed characters, classes by position, rhymes "
+                    "(docs/constraints.md)");
+    g->excludes(r)->excludes(s)->excludes(fm);
+    r->excludes(s)->excludes(fm);
+    s->excludes(fm);
     cmd->add_option("--trigger", f->trigger,
                     "with --grammar/--regex/--json-schema: text is free until the model writes this "
                     "string; the constraint governs what follows it");

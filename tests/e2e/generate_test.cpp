@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "art/poetry/prosody.h"
 #include "cli_runner.h"
 
 namespace lyra::e2e {
@@ -180,6 +181,43 @@ TEST(GenerateCli, TriggerLeavesTextFreeUntilItAppears) {
     EXPECT_GT(free_after.size(), text.size()) << free_after;
 }
 
+TEST(GenerateCli, FormFileShapesThePoemModelsLines) {
+    // The shipped Chinese poetry model under a form file: an acrostic head, a class at a
+    // position, two rhyming lines, nothing after the last line. Checked on the text read back.
+    TempDir d;
+    const std::string form = (d.path() / "form.json").string();
+    std::ofstream(form) << R"({"allowed": "，。\n天风山花云春中人来时年家东同空红深心情声明清月日水江秋夜归青楼高长白雨雪山)"
+                           R"(一不无何有自相知千万里山上下前后开落满生飞香远",)"
+                           R"( "classes": {"flat": "天风山花云春中人来时年家东同空红深心情声明清"},)"
+                           R"( "rhyme_groups": ["东同中风空红", "花家来开", "天年前边烟"],)"
+                           R"( "lines": [{"units": 5, "fixed": {"0": "春"}},)"
+                           R"(           {"units": 5, "rhyme": "A", "classes": {"1": "flat"}},)"
+                           R"(           {"units": 5}, {"units": 5, "rhyme": "A"}]})";
+    const std::string model = (std::filesystem::path(env_or_empty("LYRA_SOURCE_DIR")) / "models/poetry-zh.gguf").string();
+    const std::u32string flat = U"天风山花云春中人来时年家东同空红深心情声明清";
+    const std::vector<std::u32string> groups = {U"东同中风空红", U"花家来开", U"天年前边烟"};
+    for (const char* seed : {"1", "2", "3"}) {
+        const Args args = {"generate", "-m", model, "-p", "", "--form", form, "--seed", seed, "--max-tokens", "80",
+                           "--threads", "1", "--json"};
+        const auto j = run_json(args);
+        const std::string text = j["text"];
+        std::vector<std::u32string> lines(1);
+        for (char32_t c : art::poetry::to_u32(text)) {
+            if (c == U'\n') lines.emplace_back();
+            else if (c != U'，' && c != U'。') lines.back() += c;
+        }
+        ASSERT_EQ(lines.size(), 4u) << text << "\nrepro: " << repro(args);
+        for (const auto& l : lines) EXPECT_EQ(l.size(), 5u) << text;
+        EXPECT_EQ(lines[0][0], U'春') << text;
+        EXPECT_NE(flat.find(lines[1][1]), std::u32string::npos) << text;
+        bool rhymes = false;
+        for (const auto& g : groups)
+            rhymes = rhymes || (g.find(lines[1][4]) != std::u32string::npos && g.find(lines[3][4]) != std::u32string::npos);
+        EXPECT_TRUE(rhymes) << text;
+        EXPECT_EQ(j["finish_reason"], "eos") << text;  // closed: the form's end is the text's end
+    }
+}
+
 // Each bad input: exactly one line on stderr, nothing on stdout, the contract's exit code,
 // and no file left in the working directory.
 struct BadCase {
@@ -233,7 +271,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MissingPrompt", {"-m", "@MODEL"}, 2, "--prompt"},
         BadCase{"MalformedRegex", {"-m", "@MODEL", "-p", "x", "--regex", "(ab"}, 1, "regex"},
         BadCase{"TwoConstraints", {"-m", "@MODEL", "-p", "x", "--regex", "a", "--grammar", "g.gbnf"}, 2, "excludes"},
-        BadCase{"TriggerWithoutConstraint", {"-m", "@MODEL", "-p", "x", "--trigger", ":"}, 2, "--trigger"}),
+        BadCase{"TriggerWithoutConstraint", {"-m", "@MODEL", "-p", "x", "--trigger", ":"}, 2, "--trigger"},
+        BadCase{"FormFileMissing", {"-m", "@MODEL", "-p", "x", "--form", "no-form.json"}, 1, "no-form.json"},
+        BadCase{"FormFileNotAForm", {"-m", "@MODEL", "-p", "x", "--form", "@NOT_GGUF"}, 1, "not valid JSON"},
+        BadCase{"FormWithRegex", {"-m", "@MODEL", "-p", "x", "--form", "f.json", "--regex", "a"}, 2, "excludes"}),
     [](const ::testing::TestParamInfo<BadCase>& p) { return std::string(p.param.name); });
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <limits>
 
+#include "core/error.h"
+
 namespace lyra::gen::constraint {
 
 namespace {
@@ -54,6 +56,45 @@ FormSpec acrostic_form(std::u32string_view head, int units) {
 FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
     : spec_(std::move(spec)), tok_(tok) {
     if (!spec_.is_unit) spec_.is_unit = is_cjk;
+    for (const auto& [cp, groups] : spec_.rhyme_groups) {
+        for (int g : groups)
+            if (g < 0 || g >= kMaxRhymeGroups)
+                throw_error(ErrorKind::InvalidArgument, "form: rhyme group {} of U+{:04X} is out of range; expected 0..{}",
+                            g, cp, kMaxRhymeGroups - 1);
+    }
+    std::map<std::string, int> labels;
+    for (size_t i = 0; i < spec_.lines.size(); ++i) {
+        const FormLine& line = spec_.lines[i];
+        LineRules& r = rules_.emplace_back();
+        for (const auto& [at, cp] : line.fixed) r.checked.insert(at);
+        for (const auto& [index, name] : line.classes) {
+            auto it = spec_.classes.find(name);
+            if (it == spec_.classes.end())
+                throw_error(ErrorKind::InvalidArgument, "form: line {} names the class '{}', which the form does not define",
+                            i + 1, name);
+            if (index < 0 && line.units <= 0)
+                throw_error(ErrorKind::InvalidArgument,
+                            "form: line {} places class '{}' at {} from the end; expected a line with a unit count",
+                            i + 1, name, -index);
+            const int at = index < 0 ? line.units + index : index;
+            if (at < 0 || (line.units > 0 && at >= line.units))
+                throw_error(ErrorKind::InvalidArgument, "form: line {} places class '{}' at unit {}; the line has {} units",
+                            i + 1, name, index, line.units);
+            r.classes[at] = &it->second;
+            r.checked.insert(at);
+        }
+        if (!line.rhyme.empty()) {
+            if (line.units <= 0)
+                throw_error(ErrorKind::InvalidArgument,
+                            "form: line {} rhymes ('{}') but has no unit count; expected units > 0", i + 1, line.rhyme);
+            auto [it, added] = labels.emplace(line.rhyme, static_cast<int>(labels.size()));
+            if (it->second >= kMaxRhymeLabels)
+                throw_error(ErrorKind::InvalidArgument, "form: more than {} rhyme labels; expected at most {}",
+                            kMaxRhymeLabels, kMaxRhymeLabels);
+            r.rhyme = it->second;
+            r.checked.insert(line.units - 1);
+        }
+    }
     const auto n = static_cast<size_t>(tok.n_vocab());
     bytes_.resize(n);
     info_.resize(n);
@@ -92,32 +133,62 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
 
 void FormConstraint::reset() {
     cur_ = Cursor{};
+    for (GroupSet& g : cur_.rhyme) g.set();
     text_.clear();
     status_ = ConstraintStatus::Active;
 }
 
-bool FormConstraint::is_complete() const {
-    if (cur_.need != 0) return false;
+bool FormConstraint::is_complete() const { return is_complete_at(cur_); }
+
+bool FormConstraint::is_complete_at(const Cursor& cur) const {
+    if (cur.need != 0) return false;
     if (spec_.lines.empty()) return true;
     const auto last = static_cast<int>(spec_.lines.size()) - 1;
     const int target = spec_.lines[static_cast<size_t>(last)].units;
-    return cur_.line == last && (target == 0 || cur_.units == target);
+    return cur.line == last && (target == 0 || cur.units == target);
+}
+
+bool FormConstraint::is_closed(const Cursor& cur) const {
+    return spec_.closed && cur.need == 0 && is_complete_at(cur) && spec_.lines.back().units > 0;
 }
 
 bool FormConstraint::unit_ok(const Cursor& cur, int count) const {
+    if (is_closed(cur)) return false;
     if (spec_.lines.empty() || count == 0) return true;
     if (cur.line >= static_cast<int>(spec_.lines.size())) return false;
     const FormLine& line = spec_.lines[static_cast<size_t>(cur.line)];
     if (line.units > 0 && cur.units + count > line.units) return false;
-    // Fixed characters inside the span need the slow path to check which character lands there.
-    if (!line.fixed.empty()) {
-        auto it = line.fixed.lower_bound(cur.units);
-        if (it != line.fixed.end() && it->first < cur.units + count) return false;
-    }
+    // Checked positions inside the span need the slow path to see which character lands there.
+    return !has_fixed_ahead(cur, count);
+}
+
+FormConstraint::GroupSet FormConstraint::groups_of(uint32_t cp) const {
+    GroupSet out;
+    if (auto it = spec_.rhyme_groups.find(cp); it != spec_.rhyme_groups.end())
+        for (int g : it->second) out.set(static_cast<size_t>(g));
+    return out;
+}
+
+bool FormConstraint::unit_allowed(const Cursor& cur, uint32_t cp) const {
+    const FormLine& line = spec_.lines[static_cast<size_t>(cur.line)];
+    const LineRules& r = rules_[static_cast<size_t>(cur.line)];
+    if (auto it = line.fixed.find(cur.units); it != line.fixed.end() && it->second != cp) return false;
+    if (auto it = r.classes.find(cur.units); it != r.classes.end() && !(*it->second)(cp)) return false;
+    if (r.rhyme >= 0 && cur.units == line.units - 1)
+        return (cur.rhyme[static_cast<size_t>(r.rhyme)] & groups_of(cp)).any();
+    return true;
+}
+
+bool FormConstraint::place_unit(Cursor& cur, uint32_t cp) const {
+    if (!unit_allowed(cur, cp)) return false;
+    const FormLine& line = spec_.lines[static_cast<size_t>(cur.line)];
+    const int label = rules_[static_cast<size_t>(cur.line)].rhyme;
+    if (label >= 0 && cur.units == line.units - 1) cur.rhyme[static_cast<size_t>(label)] &= groups_of(cp);
     return true;
 }
 
 bool FormConstraint::step(Cursor& cur, uint8_t b) const {
+    if (is_closed(cur)) return false;
     uint32_t cp = 0;
     if (cur.need == 0) {
         if (b < 0x80) {
@@ -153,41 +224,39 @@ bool FormConstraint::step(Cursor& cur, uint8_t b) const {
     if (cur.line >= n_lines) return false;
     const FormLine& line = spec_.lines[static_cast<size_t>(cur.line)];
     if (line.units > 0 && cur.units >= line.units) return false;  // full: a break must come
-    auto it = line.fixed.find(cur.units);
-    if (it != line.fixed.end() && it->second != cp) return false;
+    if (!place_unit(cur, cp)) return false;
     ++cur.units;
     return true;
 }
 
-// A fixed character is due within the next `count` units of the current line.
+// A checked position (fixed character, class, rhyme) is due within the next `count` units of the
+// current line.
 bool FormConstraint::has_fixed_ahead(const Cursor& cur, int count) const {
     if (spec_.lines.empty() || cur.line >= static_cast<int>(spec_.lines.size())) return false;
-    const auto& fixed = spec_.lines[static_cast<size_t>(cur.line)].fixed;
-    auto it = fixed.lower_bound(cur.units);
-    return it != fixed.end() && it->first < cur.units + count;
+    const auto& checked = rules_[static_cast<size_t>(cur.line)].checked;
+    auto it = checked.lower_bound(cur.units);
+    return it != checked.end() && *it < cur.units + count;
 }
 
 // Half a character is taken only if some character it can become fits here: allowed, and a
-// unit only where the line has room (and it is the fixed character due there, if any).
+// unit only where the line has room (and, at a checked position, what place_unit accepts).
 bool FormConstraint::can_complete(const Cursor& cur) const {
     const int shift = 6 * cur.need;
     const uint32_t min_cp = cur.len == 2 ? 0x80 : cur.len == 3 ? 0x800 : 0x10000;
     const uint32_t lo = std::max(cur.cp << shift, min_cp);
     const uint32_t hi = std::min((cur.cp << shift) | ((1u << shift) - 1), uint32_t{0x10FFFF});
-    bool room = true;
-    const uint32_t* fixed = nullptr;
+    bool room = true, checked = false;
     if (!spec_.lines.empty()) {
         room = cur.line < static_cast<int>(spec_.lines.size());
         if (room) {
             const FormLine& line = spec_.lines[static_cast<size_t>(cur.line)];
             room = line.units == 0 || cur.units < line.units;
-            auto it = line.fixed.find(cur.units);
-            if (it != line.fixed.end()) fixed = &it->second;
+            checked = room && rules_[static_cast<size_t>(cur.line)].checked.count(cur.units) > 0;
         }
     }
     const uint64_t key = (static_cast<uint64_t>(cur.cp) << 8) | (static_cast<uint64_t>(cur.need) << 4) |
                          (static_cast<uint64_t>(cur.len) << 1) | (room ? 1u : 0u);
-    if (fixed == nullptr) {
+    if (!checked) {
         auto it = feasible_.find(key);
         if (it != feasible_.end()) return it->second;
     }
@@ -196,9 +265,9 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
         if (cp >= 0xD800 && cp <= 0xDFFF) continue;
         if (spec_.allowed && !spec_.allowed(cp)) continue;
         if (!spec_.is_unit(cp)) ok = true;
-        else ok = room && (fixed == nullptr || *fixed == cp);
+        else ok = room && (!checked || unit_allowed(cur, cp));
     }
-    if (fixed == nullptr) feasible_.emplace(key, ok);
+    if (!checked) feasible_.emplace(key, ok);
     return ok;
 }
 

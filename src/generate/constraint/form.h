@@ -1,15 +1,21 @@
 // FormConstraint: the programmable layer the art forms build on (issue #4). It constrains text
 // by its shape rather than a grammar: the number of units per line (CJK characters by default;
 // the poetry module can count syllables by supplying is_unit), fixed characters at given unit
-// positions (acrostics), the characters allowed at all, line breaks forced by full lines, and an
-// arbitrary predicate over the text so far (the music module can sum note lengths per bar).
+// positions (acrostics), character classes at given positions (tone classes such as 平/仄 per
+// position), rhyme labels (lines with the same label end on characters of a shared rhyme group),
+// the characters allowed at all, line breaks forced by full lines, and an arbitrary predicate
+// over the text so far (the music module can sum note lengths per bar). `lyra generate --form
+// FILE` builds one from a JSON file (form_spec.h).
 // One per generation stream; not thread-safe. Never throws after construction; a dead end (no
 // token fits) allows only end-of-generation and is reported by status().
 #pragma once
 
+#include <array>
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,7 +30,17 @@ namespace lyra::gen::constraint {
 struct FormLine {
     int units = 0;                    // units the line must hold before its '\n' (0 = any)
     std::map<int, uint32_t> fixed = {};  // unit index in the line -> required code point
+    // Unit index -> the name of a FormSpec class its character must belong to; a negative index
+    // counts from the end of the line (-1 = the last unit; needs units > 0).
+    std::map<int, std::string> classes = {};
+    // Lines with the same non-empty label rhyme: their last units (needs units > 0) share at
+    // least one FormSpec rhyme group.
+    std::string rhyme = {};
 };
+
+// Rhyme groups are numbered 0 .. kMaxRhymeGroups-1; at most kMaxRhymeLabels labels per form.
+inline constexpr int kMaxRhymeGroups = 256;
+inline constexpr int kMaxRhymeLabels = 8;
 
 struct FormSpec {
     std::vector<FormLine> lines = {};  // the poem's lines; empty = no line structure
@@ -36,6 +52,14 @@ struct FormSpec {
     // returning false rules the token out. Null = none. Runs once per surviving candidate, so
     // keep it cheap or combine it with a small top-k before it.
     std::function<bool(std::string_view text)> predicate = {};
+    // Once the last line holds all its units, nothing but end-of-generation may follow (no
+    // trailing punctuation, no more text). Needs lines whose last has a unit count.
+    bool closed = false;
+    // Named character classes FormLine.classes refer to.
+    std::map<std::string, std::function<bool(uint32_t cp)>> classes = {};
+    // The rhyme groups of each character that can end a rhyming line (a character may be in
+    // several, as a 多音字 is); a character with none cannot end one.
+    std::unordered_map<uint32_t, std::vector<int>> rhyme_groups = {};
 };
 
 // Acrostic helper: `lines` lines of `units` units whose first units spell `head`.
@@ -43,6 +67,8 @@ FormSpec acrostic_form(std::u32string_view head, int units);
 
 class FormConstraint final : public Constraint {
 public:
+    // Throws Error(InvalidArgument) for a line naming an unknown class, a negative position or a
+    // rhyme on a line without a unit count, a rhyme group out of range or too many labels.
     FormConstraint(FormSpec spec, const model::Tokenizer& tok);
 
     void apply(CandidateSet& c) override;
@@ -56,12 +82,22 @@ public:
     const MaskStats& stats() const { return stats_; }
 
 private:
+    using GroupSet = std::bitset<kMaxRhymeGroups>;
     struct Cursor {
         int line = 0;
         int units = 0;      // units in the current line so far
         uint32_t cp = 0;    // a half-read UTF-8 character
         int need = 0;       // its continuation bytes still to come
         int len = 0;        // its total length in bytes
+        // Per rhyme label: the groups its lines so far share (none yet = all set).
+        std::array<GroupSet, kMaxRhymeLabels> rhyme = {};
+    };
+    // Per line, resolved from its FormLine: the class test at each checked unit index and the
+    // rhyme label's index (-1 = none).
+    struct LineRules {
+        std::map<int, const std::function<bool(uint32_t)>*> classes;
+        std::set<int> checked;  // fixed, classed or rhyming positions: the slow path's
+        int rhyme = -1;
     };
     // Per token, precomputed: units and whether a fast check suffices.
     struct TokenInfo {
@@ -71,13 +107,21 @@ private:
         bool skip = false;    // control or empty: never allowed
     };
     bool step(Cursor& cur, uint8_t byte) const;  // false = rejected
+    // The unit at the cursor's position may be `cp` (fixed character, class, rhyme); on a
+    // rhyming last unit, narrows cur's groups.
+    bool place_unit(Cursor& cur, uint32_t cp) const;
+    bool unit_allowed(const Cursor& cur, uint32_t cp) const;  // place_unit without narrowing
+    GroupSet groups_of(uint32_t cp) const;
     bool fits(const Cursor& cur, TokenId id) const;
     bool unit_ok(const Cursor& cur, int count) const;
+    bool is_complete_at(const Cursor& cur) const;
+    bool is_closed(const Cursor& cur) const;  // spec_.closed and nothing may follow
     bool can_complete(const Cursor& cur) const;
     bool has_fixed_ahead(const Cursor& cur, int count) const;
 
     FormSpec spec_;
     const model::Tokenizer& tok_;
+    std::vector<LineRules> rules_;
     std::vector<std::string> bytes_;
     std::vector<TokenInfo> info_;
     Cursor cur_;

@@ -1,13 +1,16 @@
 // FormConstraint (form.h): line lengths in CJK characters, acrostics, predicates and dead ends,
 // checked on sampled generations from a random-weight model with a character vocabulary.
 #include "generate/constraint/form.h"
+#include "generate/constraint/form_spec.h"
 
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "unit/constraint/constraint_test_util.h"
 
 namespace lyra::gen::constraint {
@@ -125,6 +128,112 @@ TEST_F(FormGeneration, PredicateRulesTextOut) {
         for (const auto& l : split_lines(text)) all += l;
         ASSERT_EQ(all.size(), 10u) << text;
         for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all.find(all[i], i + 1), std::u32string::npos) << text;
+    }
+}
+
+// Tone classes by position and rhyme labels: every generation is checked by a separate reading
+// of the text (the CJK units of each line), not by the constraint's own state.
+TEST_F(FormGeneration, ClassesAndRhymesHoldOnEveryLine) {
+    const std::u32string flat = U"春眠晓处闻啼夜来风花知多前明光疑霜头望低思乡";
+    const std::vector<std::u32string> groups = {U"眠光霜乡", U"晓鸟少", U"花来声"};
+    FormSpec spec;
+    spec.allowed = [](uint32_t cp) { return cp >= 0x4E00 && cp <= 0x9FFF; };
+    spec.classes["flat"] = [flat](uint32_t cp) { return flat.find(static_cast<char32_t>(cp)) != std::u32string::npos; };
+    for (size_t g = 0; g < groups.size(); ++g)
+        for (char32_t c : groups[g]) spec.rhyme_groups[static_cast<uint32_t>(c)].push_back(static_cast<int>(g));
+    spec.rhyme_groups[U'光'].push_back(2);  // a character in two groups
+    spec.lines = {{.units = 4, .classes = {{1, "flat"}}},
+                  {.units = 4, .classes = {{-2, "flat"}}, .rhyme = "A"},
+                  {.units = 3, .rhyme = "B"},
+                  {.units = 4, .rhyme = "A"},
+                  {.units = 3, .rhyme = "B"}};
+    spec.closed = true;
+    FormConstraint form(spec, *tok_);
+    auto group_set = [&](char32_t c) {
+        std::vector<int> out;
+        for (size_t g = 0; g < groups.size(); ++g)
+            if (groups[g].find(c) != std::u32string::npos || (c == U'光' && g == 2)) out.push_back(static_cast<int>(g));
+        return out;
+    };
+    auto share = [&](char32_t a, char32_t b) {
+        for (int x : group_set(a))
+            for (int y : group_set(b))
+                if (x == y) return true;
+        return false;
+    };
+    for (const auto& text : run(form, 20)) {
+        const auto lines = split_lines(text);
+        ASSERT_EQ(lines.size(), 5u) << text;
+        const std::vector<size_t> lengths = {4, 4, 3, 4, 3};
+        for (size_t i = 0; i < lines.size(); ++i) ASSERT_EQ(lines[i].size(), lengths[i]) << text;
+        EXPECT_NE(flat.find(lines[0][1]), std::u32string::npos) << text;
+        EXPECT_NE(flat.find(lines[1][2]), std::u32string::npos) << text;
+        EXPECT_TRUE(share(lines[1].back(), lines[3].back())) << text;
+        EXPECT_TRUE(share(lines[2].back(), lines[4].back())) << text;
+        EXPECT_FALSE(group_set(lines[1].back()).empty()) << text;
+    }
+}
+
+TEST(FormConstraint, BadRulesAreRefusedByName) {
+    const auto tok = testing::piece_vocab({"a", "b", "\n"}, false);
+    auto refused = [&](FormSpec spec, const std::string& says) {
+        try {
+            FormConstraint form(std::move(spec), *tok);
+            ADD_FAILURE() << "no error; expected: " << says;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    };
+    FormSpec unknown;
+    unknown.lines = {{.units = 3, .classes = {{0, "ping"}}}};
+    refused(unknown, "names the class 'ping'");
+    FormSpec no_units;
+    no_units.rhyme_groups[U'a'] = {0};
+    no_units.lines = {{.units = 0, .rhyme = "A"}};
+    refused(no_units, "rhymes ('A') but has no unit count");
+    FormSpec far;
+    far.classes["x"] = [](uint32_t) { return true; };
+    far.lines = {{.units = 2, .classes = {{-3, "x"}}}};
+    refused(far, "at unit -3");
+    FormSpec group;
+    group.rhyme_groups[U'a'] = {kMaxRhymeGroups};
+    refused(group, "out of range");
+}
+
+TEST(FormSpecJson, ReadsEveryKeyAndNamesTheBadOne) {
+    const auto spec = form_spec_from_json(nlohmann::json::parse(R"({
+        "unit": "char", "allowed": "abc\n", "classes": {"v": "a"}, "rhyme_groups": ["ab", "c"],
+        "closed": false,
+        "lines": [{"units": 2, "fixed": {"-1": "b"}, "classes": {"0": "v"}, "rhyme": "A"}, {"units": 2, "rhyme": "A"}]})"),
+                                          "f.json");
+    ASSERT_EQ(spec.lines.size(), 2u);
+    EXPECT_EQ(spec.lines[0].fixed.at(1), U'b');
+    EXPECT_EQ(spec.lines[0].classes.at(0), "v");
+    EXPECT_EQ(spec.lines[1].rhyme, "A");
+    EXPECT_FALSE(spec.closed);
+    EXPECT_EQ(spec.rhyme_groups.at(U'c'), std::vector<int>{1});
+    EXPECT_TRUE(spec.is_unit(U'x'));
+    EXPECT_FALSE(spec.allowed(U'x'));
+    const std::pair<const char*, const char*> cases[] = {
+        {R"({"lines": []})", "f.json: lines: missing or empty"},
+        {R"({"lines": [{"units": 5}], "shape": 1})", "f.json: shape: unknown key"},
+        {R"({"lines": [{"units": -1}]})", "f.json: lines[0].units"},
+        {R"({"lines": [{"units": 5, "fixed": {"x": "春"}}]})", "lines[0].fixed.x: 'x' is not a unit index"},
+        {R"({"lines": [{"units": 5, "fixed": {"5": "春"}}]})", "lines[0].fixed.5: outside the line's 5 units"},
+        {R"({"lines": [{"units": 5, "fixed": {"0": "a"}}]})", "lines[0].fixed.0: 'a' is not a cjk unit"},
+        {R"({"lines": [{"units": 5, "rhyme": "A"}]})", "lines[0].rhyme: needs rhyme_groups"},
+        {R"({"unit": "syllable", "lines": [{"units": 5}]})", "unit: 'syllable'; expected cjk, char or letter"},
+        {R"({"classes": {"p": ""}, "lines": [{"units": 5}]})", "classes.p: empty"},
+        {R"({"lines": [{"units": 5, "classes": {"1": "p"}}]})", "lines[0].classes.1: 'p' is not among classes"},
+    };
+    for (const auto& [text, says] : cases) {
+        try {
+            form_spec_from_json(nlohmann::json::parse(text), "f.json");
+            ADD_FAILURE() << text;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
     }
 }
 
