@@ -87,6 +87,13 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
                             lines[i].size(), to_utf8(lines[i])));
             continue;
         }
+        if (def.repeats && i > 0 && lines[i] != lines[i - 1]) {
+            ++r.length_faults;
+            add(static_cast<int>(i + 1), 0, fmt::format("line {} again (叠句)", i),
+                to_utf8(lines[i]),
+                fmt::format("line {}: 叠句 expected, the line repeats line {} ({}), found {}", i + 1, i,
+                            to_utf8(lines[i - 1]), to_utf8(lines[i])));
+        }
         for (size_t j = 0; j < lines[i].size(); ++j) {
             if (!is_han(lines[i][j])) {
                 ++r.length_faults;

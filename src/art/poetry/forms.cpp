@@ -128,7 +128,8 @@ FormDef ci(const std::string& name, const std::string& text) {
         l.length = static_cast<int>(pat.size());
         l.patterns = expand_ci(pat);
         if (!tag.empty() && tag[0] >= 'A' && tag[0] <= 'Z') l.rhyme = tag[0];
-        l.repeat_ok = tag.find('*') != std::string::npos;
+        l.repeats = tag.find('=') != std::string::npos;
+        l.repeat_ok = l.repeats || tag.find('*') != std::string::npos;
         v.lines.push_back(std::move(l));
     }
     f.variants.push_back(std::move(v));

@@ -18,6 +18,7 @@ struct LineDef {
     std::vector<std::string> patterns = {};
     char rhyme = 0;            // 0 = no rhyme; 'A'.. = the rhyme group this line ends in
     bool repeat_ok = false;    // 叠韵: may end in the previous rhyme character
+    bool repeats = false;      // 叠句: the line repeats the previous line exactly (如梦令's 5th/6th)
     char rhyme_tone() const { return patterns.empty() ? 'P' : patterns[0].back(); }
 };
 

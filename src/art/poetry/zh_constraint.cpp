@@ -47,6 +47,12 @@ bool ZhConstraint::acrostic_fits(const FormVariant& v, RhymeBook book, const std
                                  std::string* why) {
     const Prosody& pr = Prosody::get();
     for (size_t i = 0; i < a.size() && i < v.lines.size(); ++i) {
+        if (v.lines[i].repeats && i > 0 && a[i] != a[i - 1]) {
+            if (why)
+                *why = fmt::format("line {} repeats line {} (叠句), so it begins with '{}' too, not '{}'", i + 1, i,
+                                   to_utf8(a[i - 1]), to_utf8(a[i]));
+            return false;
+        }
         uint8_t t = pr.tone(a[i], book);
         if (t == 0) {
             if (why) *why = fmt::format("'{}' has no known reading", to_utf8(a[i]));
@@ -112,6 +118,8 @@ void ZhConstraint::reset() {
     live_keys_.clear();
     used_.clear();
     last_rhyme_ = 0;
+    line_text_.clear();
+    prev_line_.clear();
     alive_.assign(v_.lines[0].patterns.size(), 1);
     mask_ = 0;
     for (const std::string& p : v_.lines[0].patterns) mask_ |= p[0] == 'P' ? kPing : kZe;
@@ -126,6 +134,8 @@ bool ZhConstraint::char_ok(model::TokenId id) const {
         acrostic_[static_cast<size_t>(line_)] != c)
         return false;
     const LineDef& l = v_.lines[static_cast<size_t>(line_)];
+    if (l.repeats && static_cast<size_t>(pos_) < prev_line_.size() && prev_line_[static_cast<size_t>(pos_)] != c)
+        return false;  // 叠句: the previous line again, character for character
     if (l.rhyme != 0 && pos_ == l.length - 1) {
         const char tone = l.rhyme_tone();
         const std::vector<int>& keys = tone == 'P' ? vocab_->keys_p[i] : vocab_->keys_z[i];
@@ -183,6 +193,8 @@ void ZhConstraint::end_line() {
     forced_at_ = 0;
     ++line_;
     pos_ = 0;
+    prev_line_ = std::move(line_text_);
+    line_text_.clear();
     if (!last) {
         const LineDef& n = v_.lines[static_cast<size_t>(line_)];
         alive_.assign(n.patterns.size(), 1);
@@ -228,6 +240,7 @@ void ZhConstraint::accept(model::TokenId id) {
         used_[sid].insert(vocab_->ch[i]);
         last_rhyme_ = vocab_->ch[i];
     }
+    line_text_ += vocab_->ch[i];
     ++pos_;
     if (pos_ == l.length) {
         end_line();

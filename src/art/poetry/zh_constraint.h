@@ -72,6 +72,7 @@ private:
     std::map<std::string, std::vector<int>> live_keys_;  // set -> keys still shared
     std::map<std::string, std::set<char32_t>> used_;
     char32_t last_rhyme_ = 0;
+    std::u32string line_text_, prev_line_;  // the line being written, the one before (叠句)
 };
 
 }  // namespace lyra::art::poetry

@@ -127,6 +127,13 @@ TEST(Checker, Ci) {
     CheckResult r = check_zh(form("ci:如梦令"), rumeng, RhymeBook::Xinyun);
     EXPECT_TRUE(r.length_ok) << faults_of(r);
     EXPECT_TRUE(r.rhyme_ok) << faults_of(r);
+    EXPECT_TRUE(r.ok()) << faults_of(r);
+    // Its 叠句: the sixth line repeats the fifth; anything else is a fault naming both.
+    r = check_zh(form("ci:如梦令"), "常记溪亭日暮，沉醉不知归路。兴尽晚回舟，误入藕花深处。争渡，竞渡，惊起一滩鸥鹭。",
+                 RhymeBook::Xinyun);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(faults_of(r).find("line 6: 叠句 expected, the line repeats line 5 (争渡), found 竞渡"), std::string::npos)
+        << faults_of(r);
     // 苏轼 卜算子 (缺月挂疏桐): rhyme 静 影 省 冷 (仄).
     const char* busuan = "缺月挂疏桐，漏断人初静。谁见幽人独往来，缥缈孤鸿影。惊起却回头，有恨无人省。拣尽寒枝不肯栖，寂寞沙洲冷。";
     r = check_zh(form("ci:卜算子"), busuan, RhymeBook::Pingshui);

@@ -82,7 +82,10 @@ TEST_F(Fixture, AcrosticWithEveryForm) {
         const FormVariant& v = f.variants[0];
         // Pick, per line, a character that can begin it in some variant (the form decides).
         std::u32string head;
-        for (size_t i = 0; i < v.lines.size(); ++i) head += pool_chars[(i * 7 + 3) % pool_chars.size()];
+        for (size_t i = 0; i < v.lines.size(); ++i) {
+            // A 叠句 line begins as the line it repeats (如梦令's 6th), or no acrostic fits.
+            head += v.lines[i].repeats ? head.back() : pool_chars[(i * 7 + 3) % pool_chars.size()];
+        }
         std::string why;
         bool fits = false;
         for (const FormVariant& vv : f.variants) fits |= ZhConstraint::acrostic_fits(vv, RhymeBook::Pingshui, head, &why);
@@ -121,6 +124,8 @@ TEST_F(Fixture, BadRequestsFailClearly) {
     EXPECT_NE(message({{"form", "wujue"}, {"colour", "red"}}).find("colour"), std::string::npos);
     // 如梦令's fifth line is 平仄: it must begin with a 平 character; 月 is 仄.
     EXPECT_NE(message({{"form", "ci:如梦令"}, {"acrostic", "春江花山月风人"}}).find("acrostic: cannot start a valid line"), std::string::npos);
+    EXPECT_NE(message({{"form", "ci:如梦令"}, {"acrostic", "春江花山风人东"}}).find("line 6 repeats line 5 (叠句)"),
+              std::string::npos);
 }
 
 TEST_F(Fixture, FilesAllOrNothing) {
