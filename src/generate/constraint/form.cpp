@@ -21,13 +21,14 @@ int64_t now_us() {
         .count();
 }
 
+}  // namespace
+
 bool is_cjk(uint32_t cp) {
     return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
            (cp >= 0xF900 && cp <= 0xFAFF);
 }
 
-// Decodes s as whole UTF-8 characters; false if it is not exactly that.
-bool decode_all(const std::string& s, std::vector<uint32_t>& out) {
+bool decode_utf8(std::string_view s, std::vector<uint32_t>& out) {
     out.clear();
     for (size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
@@ -44,8 +45,6 @@ bool decode_all(const std::string& s, std::vector<uint32_t>& out) {
     }
     return true;
 }
-
-}  // namespace
 
 FormSpec acrostic_form(std::u32string_view head, int units) {
     FormSpec spec;
@@ -114,7 +113,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
             t.skip = true;
             continue;
         }
-        if (decode_all(b, cps)) {
+        if (decode_utf8(b, cps)) {
             t.simple = true;
             for (uint32_t cp : cps) {
                 if (cp == '\n' || (spec_.allowed && !spec_.allowed(cp))) t.simple = false;

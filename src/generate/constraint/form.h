@@ -62,6 +62,12 @@ struct FormSpec {
     std::unordered_map<uint32_t, std::vector<int>> rhyme_groups = {};
 };
 
+// CJK unified ideographs (U+3400-4DBF, U+4E00-9FFF, U+F900-FAFF): the default unit.
+bool is_cjk(uint32_t cp);
+
+// The code points of s when it is exactly whole UTF-8 characters; false otherwise.
+bool decode_utf8(std::string_view s, std::vector<uint32_t>& out);
+
 // Acrostic helper: `lines` lines of `units` units whose first units spell `head`.
 FormSpec acrostic_form(std::u32string_view head, int units);
 

@@ -20,29 +20,11 @@ using nlohmann::json;
     throw_error(ErrorKind::InvalidArgument, "{}: {}: {}", where, key, what);
 }
 
-// The code points of a UTF-8 string; false if it is not valid UTF-8.
-bool code_points(std::string_view s, std::u32string& out) {
-    out.clear();
-    for (size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        const size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (len == 0 || i + len > s.size()) return false;
-        uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
-        for (size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (b & 0x3Fu);
-        }
-        out.push_back(cp);
-        i += len;
-    }
-    return true;
-}
-
 std::u32string chars(const json& v, std::string_view where, const std::string& key) {
     if (!v.is_string()) bad(where, key, fmt::format("expected a string of characters, got {}", v.type_name()));
-    std::u32string out;
-    if (!code_points(v.get<std::string>(), out)) bad(where, key, "not valid UTF-8; expected UTF-8 text");
+    std::vector<uint32_t> cps;
+    if (!decode_utf8(v.get<std::string>(), cps)) bad(where, key, "not valid UTF-8; expected UTF-8 text");
+    std::u32string out(cps.begin(), cps.end());
     if (out.empty()) bad(where, key, "empty; expected at least one character");
     return out;
 }
@@ -71,10 +53,6 @@ int position(const std::string& key, std::string_view where, const std::string& 
 
 bool is_letter(uint32_t cp) {
     return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7);
-}
-
-bool is_cjk(uint32_t cp) {
-    return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF);
 }
 
 }  // namespace
