@@ -95,12 +95,20 @@ void run_remote(const GenerateFlags& f, bool constrained) {
                     "the adapter (lyra model merge) and serve the merged model there",
                     remote.spec());
     }
-    const gen::GenerateResult r = server::remote_generate(remote, f.prompt, f.opt);
-    if (f.json) {
-        write_stdout(gen::dump_json(gen::result_to_json(r, f.opt, remote.spec())) + "\n");
-        return;
+    if (f.json || f.no_stream || f.opt.n_candidates > 1) {  // several choices arrive interleaved
+        const gen::GenerateResult r = server::remote_generate(remote, f.prompt, f.opt);
+        if (f.json) {
+            write_stdout(gen::dump_json(gen::result_to_json(r, f.opt, remote.spec())) + "\n");
+            return;
+        }
+        return print_candidates(r);
     }
-    print_candidates(r);
+    // One choice: streamed as the remote sends it.
+    server::remote_generate(remote, f.prompt, f.opt, [](int, std::string_view piece) {
+        write_stdout(piece);
+        return true;
+    });
+    write_stdout("\n");
 }
 
 void run_generate(GenerateFlags& f) {

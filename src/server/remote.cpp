@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <thread>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -54,27 +55,31 @@ httplib::Client make_client(const RemoteModel& r) {
     throw_error(ErrorKind::Io, "remote '{}': {}: {}", r.base_url, what, httplib::to_string(e));
 }
 
-// The remote's answer as JSON; an HTTP error becomes the remote's own message.
-json parse_answer(const RemoteModel& r, const std::string& what, const httplib::Result& res) {
-    if (!res) throw_transport(r, what, res.error());
+// An answer's body as JSON; an HTTP error becomes the remote's own message.
+json parse_body(const RemoteModel& r, const std::string& what, int status, const std::string& body) {
     json j;
     try {
-        j = json::parse(res->body);
+        j = json::parse(body);
     } catch (const json::exception&) {
-        const std::string head = res->body.substr(0, 80);
+        const std::string head = body.substr(0, 80);
         throw_error(ErrorKind::Corrupt, "remote '{}': {}: malformed JSON in the answer (HTTP {}): '{}'",
-                    r.base_url, what, res->status, head);
+                    r.base_url, what, status, head);
     }
-    if (res->status >= 200 && res->status < 300) return j;
-    std::string message = fmt::format("HTTP {}", res->status);
+    if (status >= 200 && status < 300) return j;
+    std::string message = fmt::format("HTTP {}", status);
     if (j.is_object() && j.contains("error") && j["error"].is_object() &&
         j["error"].contains("message") && j["error"]["message"].is_string()) {
         message = j["error"]["message"].get<std::string>();
     }
-    const ErrorKind kind = res->status == 404 ? ErrorKind::NotFound
-                           : res->status < 500 ? ErrorKind::InvalidArgument
-                                               : ErrorKind::Io;
+    const ErrorKind kind = status == 404 ? ErrorKind::NotFound
+                           : status < 500 ? ErrorKind::InvalidArgument
+                                          : ErrorKind::Io;
     throw_error(kind, "remote '{}': {}: {}", r.base_url, what, message);
+}
+
+json parse_answer(const RemoteModel& r, const std::string& what, const httplib::Result& res) {
+    if (!res) throw_transport(r, what, res.error());
+    return parse_body(r, what, res->status, res->body);
 }
 
 const json& member(const RemoteModel& r, const std::string& what, const json& j, const char* key,
@@ -140,8 +145,114 @@ json remote_post(const RemoteModel& remote, const std::string& path, const json&
     return parse_answer(remote, "POST " + path, res);
 }
 
+namespace {
+
+// The text of one completion choice into its candidate; false when the choice is malformed.
+void take_choice(const RemoteModel& remote, const std::string& what, const json& c, gen::GenerateResult& result,
+                 std::vector<bool>& seen, const gen::StreamFn& on_text, bool* cancelled) {
+    const json& index = member(remote, what, c, "index", json::value_t::number_unsigned);
+    const size_t i = index.get<size_t>();
+    if (i >= result.candidates.size()) {
+        throw_error(ErrorKind::Corrupt, "remote '{}': {}: choice index {} out of range", remote.base_url, what, i);
+    }
+    gen::Completion& out = result.candidates[i];
+    const std::string piece = member(remote, what, c, "text", json::value_t::string).get<std::string>();
+    out.text += piece;
+    if (c.contains("finish_reason") && !c["finish_reason"].is_null()) out.finish = finish_from(c);
+    seen[i] = true;
+    if (on_text && !piece.empty() && !on_text(static_cast<int>(i), piece)) *cancelled = true;
+}
+
+// POST /v1/completions with "stream": true, reading the events as they arrive. Returns false
+// when on_text cancelled.
+bool stream_completions(const RemoteModel& remote, const json& body, gen::GenerateResult& result,
+                        std::vector<bool>& seen, const gen::StreamFn& on_text) {
+    const std::string what = "POST /v1/completions (stream)";
+    httplib::Client cli = make_client(remote);
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/completions";
+    req.headers = {{"Accept", "text/event-stream"}};
+    if (!remote.api_key.empty()) req.headers.emplace("Authorization", "Bearer " + remote.api_key);
+    req.headers.emplace("Content-Type", "application/json");
+    req.body = body.dump();
+    std::string error_body, pending;
+    bool done = false, cancelled = false, sse = false;
+    int status = 0;
+    // A defect found inside the receiver ends the read; it is thrown once httplib has returned.
+    std::optional<std::pair<ErrorKind, std::string>> defect;
+    req.response_handler = [&](const httplib::Response& r) {
+        status = r.status;
+        sse = r.get_header_value("Content-Type").find("text/event-stream") != std::string::npos;
+        return true;
+    };
+    auto take_event = [&](const std::string& data) {
+        if (data == "[DONE]") {
+            done = true;
+            return;
+        }
+        const json j = json::parse(data, nullptr, false);
+        if (j.is_discarded()) {
+            defect = {ErrorKind::Corrupt, fmt::format("an event is not JSON: '{}'", data.substr(0, 80))};
+            return;
+        }
+        if (j.contains("error")) {
+            const json& e = j["error"];
+            defect = {ErrorKind::Io, e.is_object() && e.contains("message") && e["message"].is_string()
+                                         ? e["message"].get<std::string>()
+                                         : e.dump()};
+            return;
+        }
+        if (!j.contains("choices")) return;  // the usage chunk
+        try {
+            for (const json& c : member(remote, what, j, "choices", json::value_t::array))
+                take_choice(remote, what, c, result, seen, on_text, &cancelled);
+        } catch (const Error& e) {
+            defect = {e.kind(), e.what()};
+        }
+    };
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+        if (status != 200 || !sse) {  // an error, or a server that answers whole: read below
+            error_body.append(data, n);
+            return true;
+        }
+        pending.append(data, n);
+        size_t end;
+        while (!defect && !cancelled && (end = pending.find("\n\n")) != std::string::npos) {
+            const std::string event = pending.substr(0, end);
+            pending.erase(0, end + 2);
+            if (event.rfind("data: ", 0) == 0) take_event(event.substr(6));  // else a comment
+        }
+        return !defect && !cancelled;
+    };
+    const auto res = cli.send(req);
+    if (defect) {
+        const std::string& m = defect->second;
+        // take_choice's errors already name the remote.
+        if (m.rfind("remote '", 0) == 0) throw_error(defect->first, "{}", m);
+        throw_error(defect->first, "remote '{}': {}: {}", remote.base_url, what, m);
+    }
+    if (cancelled) return false;
+    if (!res) throw_transport(remote, what, res.error());
+    const std::string& whole = error_body.empty() ? res->body : error_body;
+    if (res->status != 200) parse_body(remote, what, res->status, whole);  // throws its message
+    if (!sse) {
+        // A server that ignores "stream": the whole answer at once, handed on as one piece each.
+        const json answer = parse_body(remote, what, res->status, whole);
+        for (const json& c : member(remote, what, answer, "choices", json::value_t::array))
+            take_choice(remote, what, c, result, seen, on_text, &cancelled);
+        return !cancelled;
+    }
+    if (!done) {
+        throw_error(ErrorKind::Io, "remote '{}': {}: the stream ended before [DONE]", remote.base_url, what);
+    }
+    return true;
+}
+
+}  // namespace
+
 gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string& prompt,
-                                    const gen::GenerateOptions& opt) {
+                                    const gen::GenerateOptions& opt, const gen::StreamFn& on_text) {
     if (opt.constraint != nullptr) {
         throw_error(ErrorKind::Unsupported, "remote '{}': --grammar/--regex/--json-schema cannot be "
                     "applied token by token remotely; run the model locally", remote.base_url);
@@ -165,25 +276,25 @@ gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string
                  {"n", opt.n_candidates}};
     if (!opt.stop.empty()) body["stop"] = opt.stop;
     const std::string what = "POST /v1/completions";
-    const json answer = remote_post(remote, "/v1/completions", body);
-    const json& choices = member(remote, what, answer, "choices", json::value_t::array);
     gen::GenerateResult result;
     result.sampler = "remote " + remote.spec();
     result.candidates.resize(static_cast<size_t>(opt.n_candidates));
-    size_t filled = 0;
-    for (const json& c : choices) {
-        const json& index = member(remote, what, c, "index", json::value_t::number_unsigned);
-        const size_t i = index.get<size_t>();
-        if (i >= result.candidates.size()) {
-            throw_error(ErrorKind::Corrupt, "remote '{}': {}: choice index {} out of range",
-                        remote.base_url, what, i);
+    for (size_t i = 0; i < result.candidates.size(); ++i) result.candidates[i].seed = opt.seed + i;
+    std::vector<bool> seen(result.candidates.size(), false);
+    if (on_text) {
+        body["stream"] = true;
+        if (!stream_completions(remote, body, result, seen, on_text)) {
+            for (auto& c : result.candidates) c.finish = gen::FinishReason::Cancelled;
+            return result;  // the caller stopped reading
         }
-        gen::Completion& out = result.candidates[i];
-        out.text = member(remote, what, c, "text", json::value_t::string).get<std::string>();
-        out.finish = finish_from(c);
-        out.seed = opt.seed + i;
-        ++filled;
+    } else {
+        const json answer = remote_post(remote, "/v1/completions", body);
+        bool cancelled = false;
+        for (const json& c : member(remote, what, answer, "choices", json::value_t::array)) {
+            take_choice(remote, what, c, result, seen, {}, &cancelled);
+        }
     }
+    const auto filled = static_cast<size_t>(std::count(seen.begin(), seen.end(), true));
     if (filled != result.candidates.size()) {
         throw_error(ErrorKind::Corrupt, "remote '{}': {}: asked for {} choices, got {}",
                     remote.base_url, what, result.candidates.size(), filled);

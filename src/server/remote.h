@@ -45,8 +45,11 @@ nlohmann::json remote_post(const RemoteModel& remote, const std::string& path,
 // Continues `prompt` on the remote with opt's sampling options (candidates: "n", seed, seed+1,
 // ...). Options a remote cannot take (a constraint, repeat_last_n other than 64, add_bos off) are
 // refused with Error(Unsupported) naming them. Timings and token ids are not known remotely.
+// With on_text, the request streams (server-sent events) and each piece is handed on as it
+// arrives; on_text returning false cancels (the connection is closed). A stream that breaks off,
+// an event that is not JSON or an error event is one clear Error.
 gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string& prompt,
-                                    const gen::GenerateOptions& opt);
+                                    const gen::GenerateOptions& opt, const gen::StreamFn& on_text = {});
 
 // Runs art form `form` on a remote `lyra serve` with `request` (its "model" replaced by the
 // remote's model name); the artifacts are downloaded into out_dir (when not empty) under their

@@ -159,6 +159,46 @@ TEST(RemoteModel, AKeyIsSentFromTheEnvironment) {
     EXPECT_EQ(r.code, 0) << r.err;
 }
 
+TEST(RemoteModel, StreamedTextArrivesAsItIsWrittenAndEqualsTheWholeAnswer) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    const Args head = {"generate", "-m", remote(s, kModel), "-p", "ROMEO:", "--seed", "3", "--max-tokens", "80",
+                       "--temperature", "0.8"};
+    Args streamed = head, whole = head;
+    whole.push_back("--no-stream");
+    const RunResult a = run_lyra(streamed), b = run_lyra(whole);
+    ASSERT_EQ(a.code, 0) << a.err;
+    ASSERT_EQ(b.code, 0) << b.err;
+    EXPECT_EQ(a.out, b.out);
+    EXPECT_GT(a.out.size(), 20u);
+}
+
+// A server that sends `events` (each a data line's payload) as a text/event-stream, then closes.
+std::string sse_answer(const std::vector<std::string>& events) {
+    std::string body;
+    for (const auto& e : events) body += "data: " + e + "\n\n";
+    return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + body;
+}
+
+TEST(RemoteModel, BrokenStreamsGiveOneClearError) {
+    const std::string ok_chunk = R"({"choices":[{"index":0,"text":"Hi","finish_reason":null}]})";
+    const std::pair<std::vector<std::string>, std::string> cases[] = {
+        {{ok_chunk, "{not json"}, "an event is not JSON"},
+        {{ok_chunk}, "the stream ended before [DONE]"},
+        {{ok_chunk, R"({"error":{"message":"model exploded"}})"}, "model exploded"},
+        {{R"({"choices":[{"index":7,"text":"x"}]})", "[DONE]"}, "choice index 7 out of range"},
+    };
+    for (const auto& [events, says] : cases) {
+        FakeServer fake([events = events](const std::string&) { return sse_answer(events); });
+        const Args args = {"generate", "-m", "openai:m@" + fake.url(), "-p", "A"};
+        expect_one_error(run_lyra(args), says, args);
+    }
+    FakeServer good([ok_chunk](const std::string&) { return sse_answer({ok_chunk, "[DONE]"}); });
+    const RunResult r = run_lyra({"generate", "-m", "openai:m@" + good.url(), "-p", "A"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "Hi\n");
+}
+
 TEST(RemoteModel, RefusedSilentAndGarbageRemotesGiveOneClearError) {
     int closed_port = 0;
     {
