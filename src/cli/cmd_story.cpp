@@ -13,7 +13,7 @@ namespace {
 
 struct StoryFlags {
     ArtCliState st;
-    std::string premise, form, genre, pov, from_outline;
+    std::string premise, form, genre, pov, from_outline, planner;
     std::optional<int> length, acts;
 };
 
@@ -29,6 +29,9 @@ void add_story_command(CLI::App& app) {
     cmd->add_option("--pov", f->pov, "point of view: first or third (default)");
     cmd->add_option("--acts", f->acts, "number of acts (1-5, default 3)");
     cmd->add_option("--from-outline", f->from_outline, "regenerate from an (edited) outline.json");
+    cmd->add_option("--planner", f->planner,
+                    "t5 GGUF that recaps earlier scenes (summarize:), titles the work and picks the "
+                    "premise's keywords");
     add_common_art_flags(cmd, f->st);
     cmd->callback([f] {
         auto& r = f->st.request;
@@ -37,6 +40,7 @@ void add_story_command(CLI::App& app) {
         if (!f->genre.empty()) r["genre"] = f->genre;
         if (!f->pov.empty()) r["pov"] = f->pov;
         if (!f->from_outline.empty()) r["from_outline"] = f->from_outline;
+        if (!f->planner.empty()) r["planner"] = f->planner;
         if (f->length) r["length"] = *f->length;
         if (f->acts) r["acts"] = *f->acts;
         run_art_command("story", art::story::run_story, f->st);

@@ -96,6 +96,12 @@ void check_options(const GenerateOptions& opt) {
     }
 }
 
+bool slide_full_session(const model::Model& m, model::Session& s) {
+    const int64_t keep = m.slide_keep();
+    if (keep <= 0 || keep >= s.n_ctx()) return false;
+    s.keep_last(keep);
+    return true;
+}
 
 double Completion::logprob_sum() const {
     return std::accumulate(token_logprobs.begin(), token_logprobs.end(), 0.0);
@@ -213,11 +219,7 @@ bool Generator::step() {
     //    already there on the first step).
     if (!have_logits_) {
         if (session_->n_free() == 0) {
-            // A model that reads only the last slide_keep() positions by distance
-            // (Transformer-XL's memory) goes on with them moved to the front; others stop.
-            const int64_t keep = model_.slide_keep();
-            if (keep <= 0 || keep >= session_->n_ctx()) return finish(FinishReason::Length);
-            session_->keep_last(keep);
+            if (!slide_full_session(model_, *session_)) return finish(FinishReason::Length);
             slid_ = true;
         }
         model_.forward(*session_, std::span(&out_.tokens.back(), 1), pool_, logits_);

@@ -279,7 +279,11 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, bool logits_ready) 
             s.out_.timings.t_prefill_us = now_us() - t0;
             s.prefilled_ = true;
         } else {
-            if (s.session_->n_free() == 0) return finish(s, FinishReason::Length);
+            // Full: Transformer-XL slides its memory exactly as in Generator::step; the
+            // session is this sequence's own, so the rest of the batch is not touched.
+            if (s.session_->n_free() == 0 && !slide_full_session(m, *s.session_)) {
+                return finish(s, FinishReason::Length);
+            }
             m.forward(*s.session_, std::span(&s.out_.tokens.back(), 1), pool, s.logits_);
         }
 

@@ -16,6 +16,9 @@
 // sequence's tokens do not depend on what else is in the batch: greedy output alone == greedy
 // output in a batch, and a sequence with seed s gives exactly gen::Generator's candidate with
 // seed s.
+// A sequence whose session fills up ends with finish reason "length", unless its model can
+// slide the cache (Transformer-XL's memory, Model::slide_keep): then it goes on past the
+// context exactly as in the Generator (slide_full_session), so max_tokens may exceed it.
 //
 // Thread safety: submit(), cancel_all() and the Sequence methods may be called from any thread.
 // Text pieces and the final Completion are delivered through each Sequence's event queue.

@@ -364,6 +364,7 @@ art::ArtResult remote_art(const RemoteModel& remote, std::string_view form, json
     art::ArtResult r;
     r.form = member(remote, what, answer, "form", json::value_t::string).get<std::string>();
     r.text = member(remote, what, answer, "text", json::value_t::string).get<std::string>();
+    if (answer.contains("title") && answer["title"].is_string()) r.title = answer["title"].get<std::string>();
     if (answer.contains("scores") && answer["scores"].is_object()) r.scores = answer["scores"];
     if (answer.contains("seed") && answer["seed"].is_number_unsigned()) {
         r.seed = answer["seed"].get<uint64_t>();

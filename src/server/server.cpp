@@ -869,13 +869,16 @@ struct Server::Impl {
             }
             *it = resolve_model(it->get<std::string>()).string();
         }
-        // The encoder critic likewise: a served model by name; no corpus file from the server's disk.
-        if (auto it = request.find("critic"); it != request.end() && !it->is_null()) {
-            if (!it->is_string() || it->get<std::string>().empty()) {
-                throw ApiError(400, "invalid_request_error", "critic: expected a model name",
-                               "critic");
+        // The encoder critic and the story's planner likewise: served models by name; no corpus
+        // file from the server's disk.
+        for (const char* key : {"critic", "planner"}) {
+            if (auto it = request.find(key); it != request.end() && !it->is_null()) {
+                if (!it->is_string() || it->get<std::string>().empty()) {
+                    throw ApiError(400, "invalid_request_error",
+                                   fmt::format("{}: expected a model name", key), key);
+                }
+                *it = resolve_model(it->get<std::string>()).string();
             }
-            *it = resolve_model(it->get<std::string>()).string();
         }
         if (request.contains("critic_corpus")) {
             throw ApiError(400, "invalid_request_error",

@@ -1,7 +1,7 @@
 // A `lyra serve` child process for the end-to-end tests (serve_test.cpp, remote_test.cpp): it
 // serves a models directory made once per test program — the shipped model (linked) and a
 // random-init llama with a long context — on a free port, and is SIGKILLed if a test did not stop
-// it.
+// it. Http/curl/post/get talk to it with curl.
 #pragma once
 
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 
@@ -148,11 +149,59 @@ private:
     int port_ = -1;
 };
 
+// An HTTP exchange with a ServeProcess by curl (a real client), for the e2e tests.
+struct Http {
+    int status = 0;
+    std::string body;
+    nlohmann::json j() const {
+        try {
+            return nlohmann::json::parse(body);
+        } catch (const std::exception&) {
+            return nlohmann::json{{"not_json", body}};
+        }
+    }
+};
+
+// curl: status code and body. `extra` are curl flags (-X, -H, --data-binary, --path-as-is).
+inline Http curl(const std::string& url, const Args& extra, bool may_fail = false) {
+    TempDir d;
+    const std::string body_path = (d.path() / "body").string();
+    Args args = {"-sS", "-o", body_path, "-w", "%{http_code}", "--max-time", "60"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(url);
+    const RunResult r = run_program("/usr/bin/curl", args);
+    Http h;
+    if (r.code != 0) {
+        EXPECT_TRUE(may_fail) << r.err;
+        return h;
+    }
+    try {
+        h.status = std::stoi(r.out);
+    } catch (const std::exception&) {
+        ADD_FAILURE() << "curl printed no status: " << r.out << r.err;
+    }
+    h.body = read_all(body_path);
+    return h;
+}
+
+inline Http post(const ServeProcess& s, const std::string& path, const std::string& body,
+                 const Args& extra = {}) {
+    Args a = {"-X", "POST", "-H", "Content-Type: application/json", "--data-binary", body};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return curl(s.base() + path, a);
+}
+
+inline Http get(const ServeProcess& s, const std::string& path) { return curl(s.base() + path, {}); }
+
 }  // namespace serve_detail
 
 using serve_detail::kModel;
 using serve_detail::kModel2;
 using serve_detail::models_dir;
 using serve_detail::ServeProcess;
+using serve_detail::Http;
+using serve_detail::curl;
+using serve_detail::post;
+using serve_detail::get;
 
 }  // namespace lyra::e2e

@@ -34,49 +34,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Args = std::vector<std::string>;
 
-struct Http {
-    int status = 0;
-    std::string body;
-    json j() const {
-        try {
-            return json::parse(body);
-        } catch (const std::exception&) {
-            return json{{"not_json", body}};
-        }
-    }
-};
-
-// curl: status code and body. `extra` are curl flags (-X, -H, --data-binary, --path-as-is).
-Http curl(const std::string& url, const Args& extra, bool may_fail = false) {
-    TempDir d;
-    const std::string body_path = (d.path() / "body").string();
-    Args args = {"-sS", "-o", body_path, "-w", "%{http_code}", "--max-time", "60"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(url);
-    const RunResult r = run_program("/usr/bin/curl", args);
-    Http h;
-    if (r.code != 0) {
-        EXPECT_TRUE(may_fail) << r.err;
-        return h;
-    }
-    try {
-        h.status = std::stoi(r.out);
-    } catch (const std::exception&) {
-        ADD_FAILURE() << "curl printed no status: " << r.out << r.err;
-    }
-    h.body = read_all(body_path);
-    return h;
-}
-
-Http post(const ServeProcess& s, const std::string& path, const std::string& body,
-          const Args& extra = {}) {
-    Args a = {"-X", "POST", "-H", "Content-Type: application/json", "--data-binary", body};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return curl(s.base() + path, a);
-}
-
-Http get(const ServeProcess& s, const std::string& path) { return curl(s.base() + path, {}); }
-
 // The OpenAI error shape, with the expected status, type and param.
 void expect_error(const Http& h, int status, const std::string& param = {}) {
     EXPECT_EQ(h.status, status) << h.body;

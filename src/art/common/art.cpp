@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "art/common/text_to_text.h"
 #include "core/error.h"
 #include "core/sha256.h"
 #include "generate/models_dir.h"
@@ -137,6 +138,7 @@ gen::GenerateOptions generate_options(const CommonOptions& o, int max_tokens) {
 
 json to_json(const ArtResult& r) {
     json j = {{"form", r.form}, {"text", r.text}, {"scores", r.scores}, {"seed", r.seed}};
+    if (!r.title.empty()) j["title"] = r.title;
     if (!r.files.empty()) j["files"] = r.files;
     if (!r.model.empty()) j["model"] = r.model;
     if (r.gallery_id >= 0) j["gallery_id"] = r.gallery_id;
@@ -183,6 +185,13 @@ std::shared_ptr<const model::Model> ModelCache::get(const std::string& path) {
 
 std::shared_ptr<const model::EncoderModel> ModelCache::encoder(const std::string& path) {
     return load_once(mu_, encoders_, path, [](const std::string& p) { return model::EncoderModel::load(p); });
+}
+
+std::shared_ptr<const model::Model> ModelCache::encoder_decoder(const std::string& path) {
+    // The kind is read from the file's metadata first: Model::load would refuse an encoder with
+    // its own message (and load a decoder), neither of which says what a planner needs.
+    check_encoder_decoder(model::GgufFile::open(path)->get_string("general.architecture").value_or(""), path);
+    return get(path);
 }
 
 std::string ModelCache::sha256(const std::string& path) {

@@ -77,6 +77,7 @@ struct Candidate {
 struct ArtResult {
     std::string form = {};  // "poem", "tune", "paint", "story", "play"
     std::string text = {};  // the work itself where it is text
+    std::string title = {};  // the work's title where it has one (a story's); "" = none
     std::map<std::string, std::string> files = {};
     json scores = json::object();
     uint64_t seed = 0;
@@ -87,8 +88,9 @@ struct ArtResult {
     std::vector<Candidate> candidates = {};  // best first
 };
 
-// {"form","text","files","scores","seed","model","gallery_id","candidates":[{"text","scores"}]}
-// (DESIGN.md "Machine-readable results"); empty files/gallery_id < 0 are left out.
+// {"form","text","title","files","scores","seed","model","gallery_id","candidates":[{"text",
+// "scores"}]} (DESIGN.md "Machine-readable results"); an empty title or files and a gallery_id
+// < 0 are left out.
 json to_json(const ArtResult& r);
 
 // Sorts best first (by score, ties keep generation order) and fills r.text/r.scores from the
@@ -102,6 +104,10 @@ public:
     std::shared_ptr<const model::Model> get(const std::string& path);
     // An encoder (BERT, RoBERTa, ALBERT) for the critics, loaded once like get().
     std::shared_ptr<const model::EncoderModel> encoder(const std::string& path);
+    // A text-to-text encoder-decoder (t5) for the planners (text_to_text.h), loaded once and
+    // shared with get(). Throws Error(InvalidArgument) before loading an encoder-only or
+    // decoder-only file, with one message saying what kind of model is needed.
+    std::shared_ptr<const model::Model> encoder_decoder(const std::string& path);
     std::string sha256(const std::string& path);
 
 private:

@@ -3,7 +3,6 @@
 #include "art/common/critic.h"
 
 #include <algorithm>
-#include <functional>
 #include <filesystem>
 #include <set>
 
@@ -11,6 +10,7 @@
 
 #include "art/common/artifacts.h"
 #include "art/common/text.h"
+#include "art/common/text_to_text.h"
 #include "art/story/screenplay.h"
 #include "core/error.h"
 #include "core/mmap.h"
@@ -196,16 +196,15 @@ Outline make_outline(Writer& w, const Bible& b, int acts, int n_scenes) {
     return o;
 }
 
-// The prose of one scene, written in chunks; earlier scenes enter the prompt as summaries,
-// newest first kept, and the bible is re-injected at the top of every chunk's prompt.
-// `recap` picks the sentence that stands for an earlier scene: its most central one by the
-// encoder critic when the request names one (critic.h central_sentence), else its first.
-std::string write_prose(Writer& w, const Bible& b, const Outline& o, size_t k, const std::vector<std::string>& done,
-                        int words, int* summarized, const std::function<std::string(const std::string&)>& recap) {
+// The prose of one scene, written in chunks; earlier scenes enter the prompt as their outline
+// summary plus a recap of their prose (`recaps[i]`, see run_story), newest first kept, and the
+// bible is re-injected at the top of every chunk's prompt.
+std::string write_prose(Writer& w, const Bible& b, const Outline& o, size_t k, const std::vector<std::string>& recaps,
+                        int words, int* summarized) {
     const Scene& s = o.scenes[k];
     std::vector<std::string> head;
     for (size_t i = 0; i < k; ++i)
-        head.push_back(fmt::format("Earlier, scene {}: {} {}\n", o.scenes[i].number, o.scenes[i].summary, recap(done[i])));
+        head.push_back(fmt::format("Earlier, scene {}: {} {}\n", o.scenes[i].number, o.scenes[i].summary, recaps[i]));
     std::string cast;
     for (const std::string& n : s.characters) cast += (cast.empty() ? "" : ", ") + n;
     const std::string scene_line = fmt::format("Scene {}: {}. At {}, {}. With {}. {}\n", s.number, s.title, s.place,
@@ -357,7 +356,7 @@ std::string Outline::to_markdown(const Bible& b) const {
 }
 
 ArtResult run_story(const json& request, Context& ctx) {
-    check_keys(request, {"form", "premise", "length", "genre", "pov", "acts", "from_outline"}, "story");
+    check_keys(request, {"form", "premise", "length", "genre", "pov", "acts", "from_outline", "planner"}, "story");
     CommonOptions common = parse_common(request);
     const std::string form = check_choice(request, "form", "short", {"short", "screenplay", "outline"});
     const std::string pov = check_choice(request, "pov", "third", {"first", "third"});
@@ -366,6 +365,7 @@ ArtResult run_story(const json& request, Context& ctx) {
     const int length = static_cast<int>(get_int(request, "length", 600, 50, 20000));
     const int acts = static_cast<int>(get_int(request, "acts", 3, 1, 5));
     const std::string from_outline = get_string(request, "from_outline", "");
+    const std::string planner_path = get_string(request, "planner", "");
     for (const std::string* s : std::initializer_list<const std::string*>{&premise, &genre}) {
         if (auto bad = gen::find_invalid_utf8(*s)) {
             throw_error(ErrorKind::InvalidArgument, "story: invalid UTF-8 at byte {}; expected UTF-8 text", *bad);
@@ -375,6 +375,15 @@ ArtResult run_story(const json& request, Context& ctx) {
         throw_error(ErrorKind::InvalidArgument, "premise: expected 1-4000 bytes of text, got {}", premise.size());
     }
     if (genre.size() > 60) throw_error(ErrorKind::InvalidArgument, "genre: expected at most 60 bytes, got {}", genre.size());
+    // The planner (t5), when named, is loaded before anything is written: a wrong file fails at once.
+    std::shared_ptr<const model::Model> planner;
+    if (!planner_path.empty()) {
+        try {
+            planner = ctx.models->encoder_decoder(planner_path);
+        } catch (const Error& e) {
+            rethrow_with_context(e, "planner");
+        }
+    }
 
     if (common.model.empty()) {
         const std::string dir = gen::find_models_dir();
@@ -387,6 +396,7 @@ ArtResult run_story(const json& request, Context& ctx) {
     // 1-2. bible and outline: planned, or read from an edited outline.json
     Bible bible;
     Outline outline;
+    std::string title;  // outline.json's own when regenerating from it
     if (!from_outline.empty()) {
         if (!std::filesystem::exists(from_outline)) {
             throw_error(ErrorKind::NotFound, "from_outline: no file '{}'; expected an outline.json written by lyra story", from_outline);
@@ -403,31 +413,44 @@ ArtResult run_story(const json& request, Context& ctx) {
         bible = Bible::from_json(j["bible"], "outline '" + from_outline + "'");
         outline = Outline::from_json(j, bible, "outline '" + from_outline + "'");
         premise = bible.premise;
+        if (j.contains("title") && !j["title"].is_null()) {
+            if (!j["title"].is_string()) {
+                throw_error(ErrorKind::Corrupt, "outline '{}': /title: expected a string, got {}", from_outline, j["title"].dump());
+            }
+            title = clean_answer(j["title"].get<std::string>(), 200);
+        }
     } else {
         bible = make_bible(w, premise, genre, pov);
         const int n_scenes = std::clamp(length / 200, acts, acts * 4);
         outline = make_outline(w, bible, acts, n_scenes);
     }
 
-    // The encoder critic, when named, also recaps earlier scenes by their most central sentence
-    // and picks the premise's keywords (outline.json "keywords").
+    // The work's title: the edited outline's, else the planner's from the premise, else the setting's.
+    if (title.empty() && planner) title = t5_title(*planner, premise, *ctx.pool);
+    if (title.empty()) title = "The " + bible.setting;
+
+    // Each finished scene is recapped once for the prompts of the later ones: abstractively by
+    // the planner (t5 "summarize: "), else by its most central sentence under the encoder
+    // critic, else by its first sentence.
     std::shared_ptr<const model::EncoderModel> encoder;
     if (!common.critic.empty()) encoder = ctx.models->encoder(common.critic);
+    const char* recap_by = planner ? "t5" : encoder ? "encoder" : "first-sentence";
     const auto recap = [&](const std::string& prev) {
+        if (planner) return t5_summary(*planner, prev, *ctx.pool);
         if (encoder) return central_sentence(*encoder, prev, *ctx.pool);
         const size_t dot = prev.find_first_of(".!?");
         return dot == std::string::npos ? std::string() : trim(prev.substr(0, dot + 1));
     };
 
     // 3. the scenes
-    std::vector<std::string> scene_texts;
+    std::vector<std::string> scene_texts, recaps;
     int summarized = 0;
     std::string body;
-    const std::string title = "The " + bible.setting;
     const int words_per_scene = std::max(20, length / static_cast<int>(outline.scenes.size()));
     if (form == "short") {
         for (size_t k = 0; k < outline.scenes.size(); ++k) {
-            scene_texts.push_back(write_prose(w, bible, outline, k, scene_texts, words_per_scene, &summarized, recap));
+            scene_texts.push_back(write_prose(w, bible, outline, k, recaps, words_per_scene, &summarized));
+            if (k + 1 < outline.scenes.size()) recaps.push_back(recap(scene_texts.back()));
         }
         body = "# " + title + "\n\n*" + bible.premise + "*\n";
         int act = 0;
@@ -460,6 +483,7 @@ ArtResult run_story(const json& request, Context& ctx) {
 
     ArtResult r;
     r.form = "story";
+    r.title = title;
     r.seed = common.seed;
     r.model = common.model;
     r.model_sha256 = ctx.models->sha256(common.model);
@@ -476,7 +500,14 @@ ArtResult run_story(const json& request, Context& ctx) {
     json outline_json = outline.to_json();
     outline_json["bible"] = bible.to_json();
     outline_json["form"] = form;
-    if (encoder) outline_json["keywords"] = keywords(*encoder, premise, 5, *ctx.pool);
+    outline_json["title"] = title;
+    // Keywords of the brief: the encoder's when there is a critic (it ranks the premise's own
+    // words, so it cannot stray), else the planner's, kept only where they are premise words.
+    if (encoder) {
+        outline_json["keywords"] = keywords(*encoder, premise, 5, *ctx.pool);
+    } else if (planner) {
+        outline_json["keywords"] = t5_keywords(*planner, premise, 5, *ctx.pool);
+    }
     const std::string outline_md = outline.to_markdown(bible);
     r.text = form == "outline" ? outline_md : body;
     int words = 0;
@@ -495,6 +526,13 @@ ArtResult run_story(const json& request, Context& ctx) {
         for (size_t k = 0; k < scene_texts.size(); ++k) {
             const std::string name = fmt::format("scene-{:02}.{}", k + 1, form == "screenplay" ? "fountain" : "txt");
             files.add(fmt::format("scene-{:02}", k + 1), name, scene_texts[k] + (scene_texts[k].empty() || scene_texts[k].back() != '\n' ? "\n" : ""));
+        }
+        if (!recaps.empty()) {
+            json rj = json::array();
+            for (size_t k = 0; k < recaps.size(); ++k) {
+                rj.push_back({{"scene", outline.scenes[k].number}, {"recap", recaps[k]}, {"by", recap_by}});
+            }
+            files.add("recaps", "recaps.json", rj.dump(2) + "\n");
         }
         if (form == "short") files.add("story", "story.md", body);
         if (form == "screenplay") {

@@ -5,11 +5,15 @@
 //              JSON-schema constraint, one-line summary)
 //           -> prose per scene (short), or a screenplay scene per outline scene under a
 //              Fountain grammar (screenplay.h); form "outline" stops after the outline.
-// When the prompt would overflow the model's context, earlier scenes are replaced by their
-// summaries and the bible is re-injected at the top of every prompt.
-// Every stage is written to the output directory (bible.json, outline.json, outline.md,
-// scenes/NN.txt or NN.fountain, story.md or screenplay.fountain + screenplay.html) so a user
-// can edit outline.json and regenerate from it (request key "from_outline").
+// Earlier scenes enter later prompts as summaries (the outline's line plus a recap of the prose),
+// oldest dropped first when the prompt would overflow the model's context, and the bible is
+// re-injected at the top of every prompt. A planner (request key "planner": a t5 GGUF,
+// art/common/text_to_text.h) writes the recaps abstractively, titles the work and picks the
+// premise's keywords; without one the recap is extractive (the encoder critic's most central
+// sentence, or the first sentence) and the title is the setting's.
+// Every stage is written to the output directory (bible.json, outline.json with the title,
+// outline.md, scene-NN.txt or .fountain, recaps.json, story.md or screenplay.fountain +
+// screenplay.html) so a user can edit outline.json and regenerate from it ("from_outline").
 #pragma once
 
 #include <string>
@@ -61,7 +65,8 @@ struct Outline {
 
 // The story form's entry point (registry name "story"). Request keys: premise, form
 // (short|screenplay|outline), length (words, 50..20000), genre, pov (first|third), acts (1..5),
-// from_outline (path to an edited outline.json), plus the common keys.
+// from_outline (path to an edited outline.json), planner (t5 GGUF path; another kind of model is
+// refused with Error(InvalidArgument) before anything is written), plus the common keys.
 ArtResult run_story(const json& request, Context& ctx);
 
 }  // namespace lyra::art::story
