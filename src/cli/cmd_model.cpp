@@ -147,16 +147,19 @@ void add_info(CLI::App& model) {
 }
 
 void add_import(CLI::App& model) {
-    struct Flags { std::string dir, out, type; };
+    struct Flags { std::string dir, out, type, factorization; };
     auto f = std::make_shared<Flags>();
     auto* cmd = model.add_subcommand("import", "Convert a Hugging Face model directory to GGUF");
     cmd->add_option("DIR", f->dir, "Directory with config.json, *.safetensors, tokenizer.json")->required();
     cmd->add_option("-o,--output", f->out, "Output .gguf")->required();
     cmd->add_option("--type", f->type, "f32|f16|bf16 for the weight matrices (default: as stored)");
+    cmd->add_option("--factorization", f->factorization,
+                    "XLNet: the order generation predicts in, bidirectional (default) or causal")
+        ->check(CLI::IsMember({"bidirectional", "causal"}));
     cmd->callback([f] {
         std::optional<core::DType> type;
         if (!f->type.empty()) type = parse_type(f->type, false);
-        model::import_hf(f->dir, f->out, type);
+        model::import_hf(f->dir, f->out, type, {.factorization = f->factorization});
         std::string arch;
         int64_t n_params = 0;
         try {  // the result must load, or it is not kept

@@ -40,6 +40,17 @@ float* scratch(Session& s, size_t slot, int64_t n) {
     return v.data();
 }
 
+void sinusoid_positions(int64_t d_lo, int64_t n, int64_t C, float* pe) {
+    const int64_t half = C / 2;
+    for (int64_t r = 0; r < n; ++r)
+        for (int64_t i = 0; i < half; ++i) {
+            const double f = std::pow(10000.0, -2.0 * static_cast<double>(i) / static_cast<double>(C));
+            const double a = static_cast<double>(d_lo + r) * f;
+            pe[r * C + i] = static_cast<float>(std::sin(a));
+            pe[r * C + half + i] = static_cast<float>(std::cos(a));
+        }
+}
+
 namespace {
 
 struct AttentionArgs {

@@ -28,6 +28,11 @@ const int32_t* positions(Session& s, int64_t T);
 // A [n] f32 buffer from the session's scratch slot, grown only when too small.
 float* scratch(Session& s, size_t slot, int64_t n);
 
+// Transformer-XL's and XLNet's sinusoid of relative distances: row d - d_lo of pe [n, C] is
+// [sin(d·f_0) .. sin(d·f_{C/2-1}), cos(d·f_0) ..], f_m = 10000^(-2m/C), for d = d_lo ..
+// d_lo + n - 1 (HF's PositionalEmbedding / positional_embedding; C even).
+void sinusoid_positions(int64_t d_lo, int64_t n, int64_t C, float* pe);
+
 // Causal multi-head attention of T new queries against the cache rows 0 .. P+T-1:
 //   q [T, H*D] (already rotated), k_cache/v_cache [>= P+T, Hkv*D], out [T, H*D],
 //   scores: scratch of pool.size() * (P+T) floats.

@@ -51,6 +51,13 @@ std::string info_text(const ModelInfo& i) {
     if (xl)
         s += fmt::format("adaptive:      cutoffs [{}], div_val {}, embedding {}\n",
                          fmt::join(h.txl.cutoffs, ", "), h.txl.div_val, h.txl.d_embed);
+    if (h.arch == Arch::Xlnet)
+        s += fmt::format("two-stream:    factorization {}, memory {} positions{}, clamp {}, ffn "
+                         "{}; relative positions\n",
+                         h.xlnet.causal ? "causal (cached content stream, slides)"
+                                        : "bidirectional (recomputed each token)",
+                         h.xlnet.mem_len, h.xlnet.causal ? "" : " (unused)", h.xlnet.clamp_len,
+                         h.xlnet.ffn_act);
     if (h.arch == Arch::T5)
         s += fmt::format("encoder:       {} layers (the layers above are the decoder's), ffn {}, "
                          "relative buckets {} (max distance {}), decoder start token {}\n",
@@ -101,6 +108,12 @@ std::string info_json(const ModelInfo& i) {
         j["same_length"] = h.txl.same_length;
         j["pre_layer_norm"] = h.txl.pre_norm;
         j["adaptive"] = {{"cutoffs", h.txl.cutoffs}, {"div_val", h.txl.div_val}, {"embedding_length", h.txl.d_embed}};
+    }
+    if (h.arch == Arch::Xlnet) {
+        j["factorization"] = h.xlnet.causal ? "causal" : "bidirectional";
+        j["memory_length"] = h.xlnet.mem_len;
+        j["clamp_length"] = h.xlnet.clamp_len;
+        j["hidden_act"] = h.xlnet.ffn_act;
     }
     if (h.arch == Arch::T5) {
         j["encoder"] = {{"n_layer", h.n_layer_enc}, {"ffn", h.gated_ffn ? "gated-gelu" : "relu"},

@@ -22,6 +22,7 @@ const char* arch_name(Arch a) {
         case Arch::GptNeo: return "gptneo";
         case Arch::TransfoXl: return "transfo-xl";
         case Arch::T5: return "t5";
+        case Arch::Xlnet: return "xlnet";
     }
     return "?";
 }
@@ -47,7 +48,8 @@ void Model::decode_batch(std::span<Session* const> sessions, std::span<const Tok
 namespace {
 
 std::optional<Arch> arch_from_name(std::string_view name) {
-    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2, Arch::GptNeo, Arch::TransfoXl, Arch::T5})
+    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Gpt2, Arch::GptNeo, Arch::TransfoXl, Arch::T5,
+                   Arch::Xlnet})
         if (name == arch_name(a)) return a;
     return std::nullopt;
 }
@@ -152,13 +154,39 @@ void read_t5(const GgufFile& g, const std::string& arch, HParams& hp) {
     hp.decoder_start_token = static_cast<int32_t>(start);
 }
 
+// xlnet: the factorization order generation uses, the memory and clamp of the relative
+// positions, the FFN activation (docs/formats/gguf.md, "XLNet").
+void read_xlnet(const GgufFile& g, const std::string& a, HParams& hp) {
+    HParams::Xlnet& x = hp.xlnet;
+    if (hp.n_head_kv != hp.n_head)
+        throw_error(ErrorKind::Corrupt, "xlnet has {} kv heads for {} heads; expected equal",
+                    hp.n_head_kv, hp.n_head);
+    if (hp.n_embd % 2 != 0)
+        throw_error(ErrorKind::Corrupt, "xlnet: embedding length {} is odd; the sinusoid position "
+                    "encoding needs it even", hp.n_embd);
+    for (auto [key, slot] : {std::pair{".memory_length", &x.mem_len}, std::pair{".clamp_length", &x.clamp_len}}) {
+        *slot = g.get_int(a + key).value_or(0);
+        if (*slot < 0) throw_error(ErrorKind::Corrupt, "metadata '{}{}' is {}; expected >= 0", a, key, *slot);
+    }
+    x.ffn_act = g.get_string(a + ".hidden_act").value_or("gelu");
+    if (x.ffn_act != "gelu" && x.ffn_act != "gelu_new" && x.ffn_act != "relu" && x.ffn_act != "silu")
+        throw_error(ErrorKind::Unsupported, "metadata '{}.hidden_act' is '{}'; expected gelu, "
+                    "gelu_new, relu or silu", a, x.ffn_act);
+    const std::string order = g.get_string(a + ".factorization").value_or("bidirectional");
+    if (order != "bidirectional" && order != "causal")
+        throw_error(ErrorKind::Unsupported, "metadata '{}.factorization' is '{}'; expected "
+                    "'bidirectional' or 'causal'", a, order);
+    x.causal = order == "causal";
+}
+
 HParams read_hparams(const GgufFile& g) {
     const auto arch_str = g.get_string("general.architecture");
     if (!arch_str) throw_error(ErrorKind::Corrupt, "missing metadata key 'general.architecture'");
     const auto arch = arch_from_name(*arch_str);
     if (!arch)
         throw_error(ErrorKind::Unsupported,
-                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2, gptneo, transfo-xl, t5",
+                    "unknown architecture '{}'; expected one of llama, qwen2, gpt2, gptneo, "
+                    "transfo-xl, t5, xlnet",
                     *arch_str);
     const std::string& a = *arch_str;
     HParams hp;
@@ -185,7 +213,8 @@ HParams read_hparams(const GgufFile& g) {
     }
     if (hp.head_dim <= 0)
         throw_error(ErrorKind::Corrupt, "head dimension is {}; expected > 0", hp.head_dim);
-    const bool layer_norm = has_learned_positions(hp.arch) || hp.arch == Arch::TransfoXl;
+    const bool layer_norm =
+        has_learned_positions(hp.arch) || hp.arch == Arch::TransfoXl || hp.arch == Arch::Xlnet;
     if (has_learned_positions(hp.arch) && (hp.head_dim * hp.n_head != hp.n_embd || hp.n_head_kv != hp.n_head))
         throw_error(ErrorKind::Corrupt,
                     "{} needs heads x head dim == embedding length and kv heads == heads; got {} x "
@@ -205,6 +234,7 @@ HParams read_hparams(const GgufFile& g) {
                         hp.n_head_kv, hp.n_head);
         read_transfo_xl(g, a, hp);
     }
+    if (hp.arch == Arch::Xlnet) read_xlnet(g, a, hp);
     return hp;
 }
 
@@ -226,6 +256,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
         if (hp.arch == Arch::GptNeo) return detail::make_gptneo(hp, std::move(gguf), std::move(tok));
         if (hp.arch == Arch::TransfoXl)
             return detail::make_transfo_xl(hp, std::move(gguf), std::move(tok));
+        if (hp.arch == Arch::Xlnet) return detail::make_xlnet(hp, std::move(gguf), std::move(tok));
         if (hp.arch == Arch::T5) {
             if (hp.n_head_kv != hp.n_head)
                 throw_error(ErrorKind::Corrupt, "t5 needs as many key/value heads as heads; got {} and {}",

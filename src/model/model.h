@@ -1,4 +1,4 @@
-// Model: a loaded Transformer (llama, qwen2, gpt2, gptneo, transfo-xl; t5 encoder-decoder) whose
+// Model: a loaded Transformer (llama, qwen2, gpt2, gptneo, transfo-xl, xlnet; t5 encoder-decoder) whose
 // weights stay in the GGUF memory map. A Model is immutable after load and may be shared by many
 // Sessions on many threads; all per-sequence state (KV cache, position) lives in a Session.
 // forward() never allocates in the steady state (Session owns its scratch buffers).
@@ -20,8 +20,8 @@
 
 namespace lyra::model {
 
-enum class Arch { Llama, Qwen2, Gpt2, GptNeo, TransfoXl, T5 };
-// "llama", "qwen2", "gpt2", "gptneo", "transfo-xl", "t5" (general.architecture)
+enum class Arch { Llama, Qwen2, Gpt2, GptNeo, TransfoXl, T5, Xlnet };
+// "llama", "qwen2", "gpt2", "gptneo", "transfo-xl", "t5", "xlnet" (general.architecture)
 const char* arch_name(Arch a);
 // Learned absolute positions (gpt2, gptneo): a session may not outgrow the position table.
 inline bool has_learned_positions(Arch a) { return a == Arch::Gpt2 || a == Arch::GptNeo; }
@@ -65,6 +65,18 @@ struct HParams {
     int64_t rel_max_distance = 0;
     bool gated_ffn = false;
     int32_t decoder_start_token = 0;
+    // xlnet (docs/formats/gguf.md, "XLNet"): two-stream relative attention, post-norm blocks.
+    // Generation predicts each next token with the query stream at the position after the
+    // text, in one of two factorization orders (model/xlnet.h has the general two-stream form).
+    struct Xlnet {
+        // causal: each token's content stream sees only earlier tokens, so it is cached like
+        // Transformer-XL's memory (and slides); bidirectional: every token sees every other one
+        // and the whole text is recomputed for each new token (HF's generate without mems).
+        bool causal = false;
+        int64_t mem_len = 0;    // causal: a forward() call sees this many cached positions (0: all)
+        int64_t clamp_len = 0;  // relative distances beyond +-clamp_len count as it (0: no clamp)
+        std::string ffn_act = "gelu";  // gelu (erf), gelu_new (tanh), relu or silu (HF "swish")
+    } xlnet;
 };
 
 class Session;
@@ -174,6 +186,10 @@ public:
     // Integer scratch (token positions), grown on demand like scratch().
     std::vector<int32_t>& scratch_i32() { return iscratch_; }
     int64_t kv_dim() const { return kv_dim_; }
+    // The token at each cached position, for models that re-read earlier positions (XLNet's
+    // bidirectional order recomputes the whole text for every new token); only they fill it.
+    // Entries at n_past() and later are stale, like the cache rows; keep_last() moves it too.
+    std::vector<TokenId>& history() { return history_; }
 
     // Encoder-decoder models: the source's cross-attention keys and values, [n_layer][n_source]
     // [kv_dim] each, filled by Model::prefill. Empty (n_source 0) for decoders; clear() and
@@ -193,6 +209,7 @@ private:
     std::vector<float> cross_k_, cross_v_;
     std::vector<std::vector<float>> scratch_;
     std::vector<int32_t> iscratch_;
+    std::vector<TokenId> history_;
 };
 
 }  // namespace lyra::model

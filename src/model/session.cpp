@@ -49,6 +49,8 @@ void Session::keep_last(int64_t n) {
         std::memmove(k_cache(l), k_cache(l) + (n_past_ - n) * kv_dim_, bytes);
         std::memmove(v_cache(l), v_cache(l) + (n_past_ - n) * kv_dim_, bytes);
     }
+    if (static_cast<int64_t>(history_.size()) >= n_past_)
+        history_.erase(history_.begin(), history_.begin() + (n_past_ - n));
     n_past_ = n;
 }
 

@@ -77,7 +77,7 @@ TEST_P(ModelImportBadDir, OneClearErrorAndNoFile) {
         fs::remove(hf / "tokenizer.json");
     } else {
         auto cfg = nlohmann::json::parse(read_all(hf / "config.json"));
-        if (edit == "xlnet") cfg["architectures"] = {"XLNetLMHeadModel"};
+        if (edit == "mamba") cfg["architectures"] = {"MambaForCausalLM"};
         if (edit == "six-kinds") cfg["attention_types"] = {{{"global", "local"}, 3}};
         if (edit == "six-kinds") cfg.erase("attention_layers");
         std::ofstream(hf / "config.json") << cfg.dump();
@@ -93,8 +93,9 @@ TEST_P(ModelImportBadDir, OneClearErrorAndNoFile) {
 INSTANTIATE_TEST_SUITE_P(
     GptNeo, ModelImportBadDir,
     ::testing::Values(
-        BadDir{"UnsupportedArchitecture", "xlnet",
-               {"'XLNetLMHeadModel'", "GPTNeoForCausalLM (model_type gpt_neo)", "GPT2LMHeadModel",
+        BadDir{"UnsupportedArchitecture", "mamba",
+               {"'MambaForCausalLM'", "GPTNeoForCausalLM (model_type gpt_neo)", "GPT2LMHeadModel",
+                "XLNetLMHeadModel (model_type xlnet)",
                 "BertForMaskedLM (model_type bert)", "AlbertModel (model_type albert)"}},
         BadDir{"LayerKindsDisagreeWithNumLayers", "six-kinds",
                {"attention_types names 6 layers but num_layers is 4"}},

@@ -51,6 +51,8 @@ std::unique_ptr<Model> make_gptneo(const HParams& hp, std::unique_ptr<GgufFile> 
                                    std::unique_ptr<Tokenizer> tok);
 std::unique_ptr<Model> make_transfo_xl(const HParams& hp, std::unique_ptr<GgufFile> gguf,
                                        std::unique_ptr<Tokenizer> tok);
+std::unique_ptr<Model> make_xlnet(const HParams& hp, std::unique_ptr<GgufFile> gguf,
+                                  std::unique_ptr<Tokenizer> tok);
 std::unique_ptr<Model> make_t5(const HParams& hp, std::unique_ptr<GgufFile> gguf,
                                std::unique_ptr<Tokenizer> tok);
 

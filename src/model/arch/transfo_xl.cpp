@@ -286,15 +286,7 @@ void TransfoXlModel::forward(Session& s, std::span<const TokenId> tokens, core::
 
     embed(pool, s, tokens, x);
     trace("inp_embd", -1, x, T, C);
-    // Sinusoids of the distances 0 .. n_dist-1 (HF PositionalEmbedding: sin half, cos half).
-    const int64_t half = C / 2;
-    for (int64_t d = 0; d < n_dist; ++d)
-        for (int64_t i = 0; i < half; ++i) {
-            const double f = std::pow(10000.0, -2.0 * static_cast<double>(i) / static_cast<double>(C));
-            const double a = static_cast<double>(d) * f;
-            pe[d * C + i] = static_cast<float>(std::sin(a));
-            pe[d * C + half + i] = static_cast<float>(std::cos(a));
-        }
+    sinusoid_positions(0, n_dist, C, pe);  // distances 0 .. n_dist-1
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const XlLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);

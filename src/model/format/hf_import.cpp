@@ -61,6 +61,9 @@ struct HfConfig {
     // t5: n_layer is the encoder's block count, n_layer_dec the decoder's.
     int64_t n_layer_dec = 0, rel_buckets = 0, rel_max_distance = 0, decoder_start = 0;
     bool gated_ffn = false;  // feed_forward_proj "gated-gelu" (else "relu")
+    // xlnet (docs/formats/gguf.md, "XLNet"): mem_len and clamp_len above, hidden_act the FFN's
+    // activation; the factorization order generation uses (an import option).
+    std::string factorization = "bidirectional";
 };
 
 // The Hugging Face architectures Lyra imports: the class in config.json's "architectures",
@@ -79,6 +82,7 @@ constexpr SupportedArch kSupported[] = {
     {"RobertaForMaskedLM", "roberta", "roberta"}, {"RobertaModel", "roberta", "roberta"},
     {"AlbertForMaskedLM", "albert", "albert"},  {"AlbertModel", "albert", "albert"},
     {"T5ForConditionalGeneration", "t5", "t5"},
+    {"XLNetLMHeadModel", "xlnet", "xlnet"},     {"XLNetModel", "xlnet", "xlnet"},
 };
 
 // The class in "architectures" decides; a config without one is identified by "model_type".
@@ -380,6 +384,71 @@ void read_t5_config(const ConfigReader& r, HfConfig& c) {
     c.gated_ffn = proj == "gated-gelu";
 }
 
+// XLNet (HF's XLNetConfig): d_head must be d_model / n_head (HF refuses anything else);
+// mem_len defaults to 512 and null means none; clamp_len <= 0 means no clamp. Options HF runs
+// that Lyra does not are refused here, each by name: attn_type "uni" (the causal mask of
+// create_mask; the causal factorization order is the supported way to generate left to right),
+// bi_data (pretraining's second, reversed position stream), reuse_len (mems keep only part of
+// a segment). same_length only shapes attn_type "uni"'s mask, so it changes nothing for "bi".
+void read_xlnet_config(const ConfigReader& r, HfConfig& c) {
+    const json& j = r.raw();
+    const std::string& path = r.path();
+    auto refuse = [&](const std::string& what) {
+        throw_error(ErrorKind::Unsupported, "config '{}': {}", path, what);
+    };
+    auto optional_int = [&](const char* key, int64_t fallback) {
+        if (!j.contains(key)) return fallback;
+        const json& v = j[key];
+        if (v.is_null()) return int64_t{0};
+        if (!v.is_number_integer())
+            throw_error(ErrorKind::Corrupt, "config '{}': key '{}' is not an integer or null; got {}",
+                        path, key, v.dump());
+        return std::max<int64_t>(0, v.get<int64_t>());  // HF treats <= 0 as "none"
+    };
+    c.n_embd = r.positive_int("d_model");
+    c.n_layer = r.positive_int("n_layer");
+    c.n_head = r.positive_int("n_head");
+    c.n_head_kv = c.n_head;
+    c.n_ff = r.positive_int("d_inner");
+    c.norm_eps = r.number("layer_norm_eps", 1e-12);
+    c.tied = r.boolean("tie_word_embeddings", true);
+    if (c.n_embd % c.n_head != 0)
+        throw_error(ErrorKind::Corrupt, "config '{}': d_model {} is not a multiple of n_head {}",
+                    path, c.n_embd, c.n_head);
+    c.head_dim = r.positive_int("d_head", c.n_embd / c.n_head);
+    if (c.head_dim * c.n_head != c.n_embd)
+        throw_error(ErrorKind::Corrupt, "config '{}': d_head {} is not d_model / n_head = {}; "
+                    "expected them equal, as HF's XLNetConfig requires", path, c.head_dim,
+                    c.n_embd / c.n_head);
+    if (c.n_embd % 2 != 0)
+        throw_error(ErrorKind::Corrupt, "config '{}': d_model {} is odd; the sinusoid position "
+                    "encoding needs it even", path, c.n_embd);
+    c.hidden_act = r.string("ff_activation", "gelu");
+    if (c.hidden_act == "swish") c.hidden_act = "silu";  // HF's ACT2FN: both are x * sigmoid(x)
+    if (c.hidden_act == "gelu_pytorch_tanh") c.hidden_act = "gelu_new";
+    if (c.hidden_act != "gelu" && c.hidden_act != "gelu_new" && c.hidden_act != "relu" &&
+        c.hidden_act != "silu")
+        refuse(fmt::format("ff_activation '{}' is not supported; expected gelu, gelu_new, relu or "
+                           "swish", r.string("ff_activation", "")));
+    const std::string attn = r.string("attn_type", "bi");
+    if (attn != "bi")
+        refuse(fmt::format("attn_type '{}' is not supported; expected 'bi' (for left-to-right "
+                           "generation import with --factorization causal)", attn));
+    if (r.boolean("bi_data", false))
+        refuse("bi_data true is not supported (pretraining's extra reversed position stream); "
+               "expected false");
+    if (const int64_t reuse = optional_int("reuse_len", 0); reuse > 0)
+        refuse(fmt::format("reuse_len {} is not supported (mems that keep only the first part of "
+                           "a segment); expected null", reuse));
+    c.mem_len = optional_int("mem_len", 512);
+    c.clamp_len = optional_int("clamp_len", 0);
+    c.untie_r = r.boolean("untie_r", true);
+    // Lyra's cache: the memory plus one pretraining sequence (512 tokens). The causal order
+    // slides it when it fills, keeping the last mem_len positions; the bidirectional order
+    // re-reads the whole text for every token, so this is the longest text it generates.
+    c.n_ctx = c.mem_len + 512;
+}
+
 HfConfig read_config(const std::string& dir) {
     const std::string path = (std::filesystem::path(dir) / "config.json").string();
     json j;
@@ -407,6 +476,10 @@ HfConfig read_config(const std::string& dir) {
     }
     if (c.arch == "t5") {
         read_t5_config(r, c);
+        return c;
+    }
+    if (c.arch == "xlnet") {
+        read_xlnet_config(r, c);
         return c;
     }
     if (c.arch == "gpt2") {
@@ -892,6 +965,57 @@ void convert_t5(const HfConfig& c, Converter& cv) {
     cv.mark_ignored("lm_head.weight");  // tied: a copy of shared.weight
 }
 
+// XLNet: HF's attention parameters are [C, H, D] einsum weights. q, k, v and r are applied as
+// h·W, so GGUF stores their transpose as [H*D, C] matmul weights; o is applied as W·vec and is
+// already [C, H*D]. seg_embed [2, H, D] becomes a flat [2*H*D] vector, mask_emb [1, 1, C] a [C]
+// one. With untie_r false the original (TensorFlow) layout has one transformer.r_w_bias (and
+// r_r_bias, r_s_bias, seg_embed) for all layers; HF's PyTorch classes keep them per layer
+// whatever untie_r says, so both layouts are read. The LM head is tied to the embedding unless
+// tie_word_embeddings is false; a bare XLNetModel has no lm_loss and gets no output bias.
+void convert_xlnet(const HfConfig& c, Converter& cv) {
+    const int64_t C = c.n_embd, F = c.n_ff, V = c.n_vocab, H = c.n_head, D = c.head_dim, HD = H * D;
+    const std::string t = cv.has("transformer.word_embedding.weight") ? "transformer." : "";
+    auto transposed = [&](const std::string& hf, const std::string& gguf) {
+        const std::vector<float> w = cv.load(hf, {C, H, D});
+        std::vector<float> out(w.size());
+        for (int64_t i = 0; i < C; ++i)
+            for (int64_t o = 0; o < HD; ++o) out[static_cast<size_t>(o * C + i)] = w[static_cast<size_t>(i * HD + o)];
+        cv.emit(gguf, out, {HD, C});
+    };
+    cv.copy(t + "word_embedding.weight", "token_embd.weight", {V, C});
+    cv.emit("mask_embd", cv.load(t + "mask_emb", {1, 1, C}), {C});
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const std::string p = t + "layer." + std::to_string(l) + ".", a = p + "rel_attn.";
+        const std::string b = "blk." + std::to_string(l) + ".";
+        transposed(a + "q", b + "attn_q.weight");
+        transposed(a + "k", b + "attn_k.weight");
+        transposed(a + "v", b + "attn_v.weight");
+        transposed(a + "r", b + "attn_pos.weight");
+        cv.emit(b + "attn_output.weight", cv.load(a + "o", {C, H, D}), {C, HD});
+        for (const auto& [hf, gguf] : {std::pair{"r_w_bias", "attn_r_w_bias"},
+                                       std::pair{"r_r_bias", "attn_r_r_bias"},
+                                       std::pair{"r_s_bias", "attn_r_s_bias"}}) {
+            const std::string own = a + hf;
+            cv.emit(b + gguf, cv.load(cv.has(own) || c.untie_r ? own : t + hf, {H, D}), {HD});
+        }
+        const std::string seg = cv.has(a + "seg_embed") || c.untie_r ? a + "seg_embed" : t + "seg_embed";
+        cv.emit(b + "attn_seg_embd", cv.load(seg, {2, H, D}), {2 * HD});
+        cv.copy(a + "layer_norm.weight", b + "attn_norm.weight", {C});
+        cv.copy(a + "layer_norm.bias", b + "attn_norm.bias", {C});
+        cv.copy(p + "ff.layer_1.weight", b + "ffn_up.weight", {F, C});
+        cv.copy(p + "ff.layer_1.bias", b + "ffn_up.bias", {F});
+        cv.copy(p + "ff.layer_2.weight", b + "ffn_down.weight", {C, F});
+        cv.copy(p + "ff.layer_2.bias", b + "ffn_down.bias", {C});
+        cv.copy(p + "ff.layer_norm.weight", b + "ffn_norm.weight", {C});
+        cv.copy(p + "ff.layer_norm.bias", b + "ffn_norm.bias", {C});
+    }
+    if (cv.has("lm_loss.bias")) {
+        cv.copy("lm_loss.bias", "output.bias", {V});
+        if (!c.tied) cv.copy("lm_loss.weight", "output.weight", {V, C});
+    }
+    cv.mark_ignored("lm_loss.weight");  // tied: a copy of the embedding
+}
+
 void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_type) {
     const std::string& a = c.arch;
     auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
@@ -933,6 +1057,16 @@ void write_hparams(const HfConfig& c, GgufWriter& w, std::optional<DType> out_ty
         GgufArray cut{GgufType::Uint32, {}};
         for (int64_t v : c.cutoffs) cut.items.push_back({GgufType::Uint32, static_cast<uint64_t>(v)});
         w.set(a + ".adaptive.cutoffs", {GgufType::Array, std::move(cut)});
+        return;
+    }
+    if (a == "xlnet") {  // docs/formats/gguf.md, "XLNet"
+        w.set_u32(a + ".attention.key_length", u32(c.head_dim));
+        w.set_u32(a + ".attention.value_length", u32(c.head_dim));
+        w.set_f32(a + ".attention.layer_norm_epsilon", static_cast<float>(c.norm_eps));
+        w.set_u32(a + ".memory_length", u32(c.mem_len));
+        w.set_u32(a + ".clamp_length", u32(c.clamp_len));
+        w.set_string(a + ".hidden_act", c.hidden_act);
+        w.set_string(a + ".factorization", c.factorization);
         return;
     }
     if (a == "t5") {  // docs/formats/gguf.md, "T5"
@@ -1148,6 +1282,18 @@ void import_tokenizer(const std::string& dir, const std::string& arch, GgufWrite
             cfg = tc.dump();
         }
     }
+    if (arch == "xlnet") {
+        // XLNet's post-processor ends a text with "<sep> <cls>" for classification; a prompt to
+        // continue must not end that way (HF's generation examples encode it with
+        // add_special_tokens=False), so neither is added, and the end of text is </s>.
+        json tc = cfg.empty() ? json::object() : json::parse(cfg, nullptr, false);
+        if (tc.is_object()) {
+            tc["add_bos_token"] = false;
+            tc["add_eos_token"] = false;
+            if (!tc.contains("eos_token")) tc["eos_token"] = "</s>";
+            cfg = tc.dump();
+        }
+    }
     const auto tokenizer = tokenizer_from_json(tok, cfg, arch);
     tokenizer->write_gguf(w);
     if (is_encoder_arch(arch)) write_encoder_specials(d, *tokenizer, w);
@@ -1199,13 +1345,23 @@ std::vector<float> llama3_rope_freq_factors(double rope_theta, int64_t head_dim,
     return out;
 }
 
-void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<DType> out_type) {
+void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<DType> out_type,
+                         const HfImportOptions& opt) {
     if (out_type && *out_type != DType::F32 && *out_type != DType::F16 && *out_type != DType::BF16)
         throw_error(ErrorKind::InvalidArgument,
                     "model import: output type {} is not supported; expected f32, f16 or bf16 "
                     "(quantize afterwards with `lyra model quantize`)",
                     core::dtype_name(*out_type));
-    const HfConfig c = read_config(dir);
+    HfConfig c = read_config(dir);
+    if (!opt.factorization.empty()) {
+        if (c.arch != "xlnet")
+            throw_error(ErrorKind::InvalidArgument, "model import: a factorization order applies "
+                        "to XLNet only; '{}' is {}", dir, c.arch);
+        if (opt.factorization != "bidirectional" && opt.factorization != "causal")
+            throw_error(ErrorKind::InvalidArgument, "model import: factorization '{}' is not "
+                        "known; expected 'bidirectional' or 'causal'", opt.factorization);
+        c.factorization = opt.factorization;
+    }
     const SafetensorsModel st = SafetensorsModel::open_dir(dir);
     write_hparams(c, out, out_type);
     import_tokenizer(dir, c.arch, out);
@@ -1220,6 +1376,8 @@ void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<
         convert_encoder(c, cv);
     } else if (c.arch == "transfo-xl") {
         convert_transfo_xl(c, cv);
+    } else if (c.arch == "xlnet") {
+        convert_xlnet(c, cv);
     } else {
         convert_llama_like(c, cv);
         write_rope_scaling(c, out);
@@ -1227,9 +1385,10 @@ void import_hf_to_writer(const std::string& dir, GgufWriter& out, std::optional<
     cv.check_all_used(c.arch);
 }
 
-void import_hf(const std::string& dir, const std::string& out_gguf, std::optional<DType> out_type) {
+void import_hf(const std::string& dir, const std::string& out_gguf, std::optional<DType> out_type,
+               const HfImportOptions& opt) {
     GgufWriter w;
-    import_hf_to_writer(dir, w, out_type);
+    import_hf_to_writer(dir, w, out_type, opt);
     w.write(out_gguf);
 }
 

@@ -1,5 +1,6 @@
 // Hugging Face -> GGUF import for llama (LlamaForCausalLM, MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM), gpt2 (GPT2LMHeadModel), gptneo (GPTNeoForCausalLM) and the encoders bert,
+// (Qwen2ForCausalLM), gpt2 (GPT2LMHeadModel), gptneo (GPTNeoForCausalLM), transfo-xl, t5,
+// xlnet (XLNetLMHeadModel, XLNetModel) and the encoders bert,
 // roberta and albert (Bert/Roberta/AlbertForMaskedLM and the bare ...Model; the list of
 // supported classes is kSupported in hf_import.cpp). Reads config.json,
 // model.safetensors (or the shards of model.safetensors.index.json), tokenizer.json (for
@@ -23,15 +24,22 @@ namespace lyra::model {
 
 class GgufWriter;
 
+struct HfImportOptions {
+    // xlnet: the factorization order generation uses, "bidirectional" (HF's generate; empty
+    // means it) or "causal" (docs/formats/gguf.md, "XLNet"). Other architectures: empty.
+    std::string factorization = {};
+};
+
 // Converts the model in `dir` into `out` (metadata, tokenizer and tensors; nothing written to
 // disk). 2-D weights are stored as `out_type` (F32, F16 or BF16), or as the source dtype when
 // nullopt; 1-D tensors (norms, biases, rope_freqs) are always F32.
 void import_hf_to_writer(const std::string& dir, GgufWriter& out,
-                         std::optional<core::DType> out_type = std::nullopt);
+                         std::optional<core::DType> out_type = std::nullopt,
+                         const HfImportOptions& opt = {});
 
 // The same, written to `out_gguf`.
 void import_hf(const std::string& dir, const std::string& out_gguf,
-               std::optional<core::DType> out_type = std::nullopt);
+               std::optional<core::DType> out_type = std::nullopt, const HfImportOptions& opt = {});
 
 // Llama's q/k row permutation for interleaved RoPE, on a row-major [n_rows, n_cols] matrix
 // (n_cols = 1 for a bias) of n_head heads: within each head of D = n_rows / n_head rows, output
