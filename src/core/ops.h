@@ -54,6 +54,15 @@ void rope(float* x, int64_t T, int64_t H, int64_t D, const int32_t* pos, const R
 // Softmax over n values in place (max-subtracted).
 void softmax(float* x, int64_t n);
 
+// x[i] = exp(x[i] - mx) in place (SIMD exp, the same value for an element wherever it sits);
+// returns the sum in f32 lanes.
+float exp_sub_sum(float* x, int64_t n, float mx);
+
+// log(sum(exp(x[i]))) over n > 0 values without writing them, computed as mx + log(sum(exp(x[i] -
+// mx))) with mx = max(x) stored in *max_out: the log-probability of i is x[i] - result. SIMD exp
+// (relative error ~2e-7 per term); -inf entries add 0. All -inf gives -inf.
+double log_sum_exp(const float* x, int64_t n, float* max_out);
+
 // out[i] = silu(gate[i]) * up[i]   (SwiGLU). out may alias gate or up.
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 

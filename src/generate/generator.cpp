@@ -7,20 +7,20 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/ops.h"
 
 namespace lyra::gen {
 
 namespace {
 
-// max(logits) and log(sum(exp(logits - max))): log p(i) = logits[i] - max - log_sum.
+// max(logits) and log(sum(exp(logits - max))): log p(i) = logits[i] - max - log_sum. Runs once
+// per generated token over the whole vocabulary, hence the SIMD core::log_sum_exp.
 struct LogNormalizer {
     float max = 0.0f;
     double log_sum = 0.0;
-    explicit LogNormalizer(std::span<const float> logits)
-        : max(*std::max_element(logits.begin(), logits.end())) {
-        double sum = 0;
-        for (const float x : logits) sum += std::exp(static_cast<double>(x - max));
-        log_sum = std::log(sum);
+    explicit LogNormalizer(std::span<const float> logits) {
+        const double lse = core::log_sum_exp(logits.data(), static_cast<int64_t>(logits.size()), &max);
+        log_sum = lse - static_cast<double>(max);
     }
     float operator()(float logit) const {
         return static_cast<float>(static_cast<double>(logit - max) - log_sum);

@@ -43,10 +43,12 @@ struct CandidateSet {
     void reset(std::span<const float> logits);
     // Sorts by descending logit (stable on ties: lower id first).
     void sort();
-    // Sorts and fills p with the softmax of the logits (max-subtracted, accumulated in double).
+    // Sorts and fills p with the softmax of the logits (max-subtracted, summed in double).
     void softmax();
-    // The same probabilities without sorting: the sum runs in the current order.
+    // The same probabilities without sorting.
     void softmax_unsorted();
+
+    std::vector<float> probs_scratch;  // softmax_unsorted's contiguous row (reused capacity)
 };
 
 class Sampler {

@@ -238,6 +238,26 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+float exp_sub_sum(float* x, int64_t n, float mx) { return n > 0 ? table().exp_sub_sum(x, n, mx) : 0.0f; }
+
+double log_sum_exp(const float* x, int64_t n, float* max_out) {
+    const KernelTable& k = table();
+    const float mx = k.max_f32(x, n);
+    *max_out = mx;
+    if (!std::isfinite(mx)) return mx;
+    // exp_sub_sum writes its input, so run it on stack copies: a vocabulary row is ~100 KB,
+    // and these chunks stay in L1 while the row streams past once.
+    constexpr int64_t kChunk = 1024;
+    float buf[kChunk];
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i += kChunk) {
+        const int64_t m = std::min(kChunk, n - i);
+        std::memcpy(buf, x + i, static_cast<size_t>(m) * sizeof(float));
+        sum += static_cast<double>(k.exp_sub_sum(buf, m, mx));
+    }
+    return static_cast<double>(mx) + std::log(sum);
+}
+
 void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t C, float eps) {
     const KernelTable& k = table();
     for (int64_t t = 0; t < T; ++t) {

@@ -5,6 +5,7 @@
 
 #include "core/check.h"
 #include "core/error.h"
+#include "core/ops.h"
 #include "generate/sampler.h"
 
 namespace lyra::gen {
@@ -32,19 +33,27 @@ void CandidateSet::softmax() {
 
 void CandidateSet::softmax_unsorted() {
     if (items.empty()) return;
+    // Gathered into a contiguous row for the SIMD softmax: a whole vocabulary runs through here
+    // for every sampled token, and scalar exp over 32k entries cost as much as a small model's
+    // decode step.
+    const size_t n = items.size();
+    probs_scratch.resize(n);
     float max_logit = items[0].logit;
-    for (const auto& c : items) max_logit = std::max(max_logit, c.logit);
+    for (size_t i = 0; i < n; ++i) {
+        probs_scratch[i] = items[i].logit;
+        max_logit = std::max(max_logit, items[i].logit);
+    }
     if (!std::isfinite(max_logit)) {  // every candidate ruled out (a constraint dead end)
         for (auto& c : items) c.p = 0.0f;
         has_probs = true;
         return;
     }
+    core::exp_sub_sum(probs_scratch.data(), static_cast<int64_t>(n), max_logit);
+    // Normalised in double: p must not depend on the candidates' order (a sorted and an
+    // unsorted set give the same draw), and rounding a double quotient to float makes it so.
     double sum = 0.0;
-    for (auto& c : items) {
-        c.p = std::exp(c.logit - max_logit);
-        sum += static_cast<double>(c.p);
-    }
-    for (auto& c : items) c.p = static_cast<float>(static_cast<double>(c.p) / sum);
+    for (size_t i = 0; i < n; ++i) sum += static_cast<double>(probs_scratch[i]);
+    for (size_t i = 0; i < n; ++i) items[i].p = static_cast<float>(static_cast<double>(probs_scratch[i]) / sum);
     has_probs = true;
 }
 

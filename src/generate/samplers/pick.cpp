@@ -40,13 +40,15 @@ class DistSampler final : public Sampler {
 public:
     explicit DistSampler(uint64_t seed) : seed_(seed), rng_(seed) {}
     const char* name() const override { return "dist"; }
+
+    // Inverse-CDF draw in descending-logit order (logit_order): the first candidate whose
+    // cumulative mass passes u. A set a truncation left sorted is walked as it is. A whole
+    // vocabulary is not sorted (near-flat distributions would walk most of it, and sorting 32k
+    // candidates per token cost more than a small model's forward): the range holding the draw is
+    // halved by mass instead, nth_element putting the higher-ordered half first, until a short
+    // range is left to sort and walk — O(n), the same token the sorted walk picks.
     void apply(CandidateSet& c) override {
         if (c.items.empty()) return;
-        // Inverse-CDF draw in descending-logit order: the first candidate whose cumulative mass
-        // passes u. A set a truncation left sorted is walked as it is; a whole vocabulary is not
-        // sorted (that cost more than a small model's forward): the walk brings the next chunk of
-        // the order to the front only when it gets there, so it sees exactly the sorted order
-        // while sorting only the head it visits.
         const bool was_sorted = c.sorted;
         if (was_sorted) {
             c.softmax();
@@ -55,32 +57,47 @@ public:
         }
         const double u = static_cast<double>(rng_.uniform());
         auto& items = c.items;
-        const size_t n = items.size();
-        double cum = 0.0;
-        size_t ready = was_sorted ? n : 0;  // items[0, ready) are in final order
-        size_t chunk = 64;
-        for (size_t i = 0; i < n; ++i) {
-            if (i == ready) {
-                const size_t end = std::min(n, ready + chunk);
-                const auto first = items.begin() + static_cast<std::ptrdiff_t>(ready);
-                const auto last = items.begin() + static_cast<std::ptrdiff_t>(end);
-                if (end < n) std::nth_element(first, last, items.end(), logit_order);
-                std::sort(first, last, logit_order);
-                ready = end;
-                chunk *= 4;
+        const auto at = [&items](size_t i) { return items.begin() + static_cast<std::ptrdiff_t>(i); };
+        size_t lo = 0, hi = items.size();
+        double cum = 0.0;      // mass of everything ordered before lo
+        TokenId before = -1;   // the last candidate with p > 0 ordered before lo
+        while (!was_sorted && hi - lo > kShortRange) {
+            const size_t mid = lo + (hi - lo) / 2;
+            std::nth_element(at(lo), at(mid), at(hi), logit_order);
+            double mass = 0.0;
+            const Candidate* last = nullptr;
+            for (size_t i = lo; i < mid; ++i) {
+                const Candidate& x = items[i];
+                if (x.p <= 0.0f) continue;
+                mass += static_cast<double>(x.p);
+                if (last == nullptr || logit_order(*last, x)) last = &x;
             }
+            if (u < cum + mass) {
+                hi = mid;
+            } else {
+                cum += mass;
+                if (last != nullptr) before = last->id;
+                lo = mid;
+            }
+        }
+        if (!was_sorted) std::sort(at(lo), at(hi), logit_order);
+        c.selected = before;
+        for (size_t i = lo; i < hi; ++i) {
             const Candidate& x = items[i];
-            if (i == 0) c.selected = x.id;
             if (x.p <= 0.0f) break;
             c.selected = x.id;
             cum += static_cast<double>(x.p);
             if (u < cum) break;
         }
-        c.sorted = ready == n;
+        // Nothing has mass (every candidate ruled out): the first in order, as a sorted walk
+        // would give.
+        if (c.selected < 0) c.selected = std::min_element(items.begin(), items.end(), logit_order)->id;
+        c.sorted = was_sorted || (lo == 0 && hi == items.size());
     }
     void reset() override { rng_.reseed(seed_); }
 
 private:
+    static constexpr size_t kShortRange = 64;
     uint64_t seed_;
     core::Rng rng_;
 };

@@ -162,9 +162,9 @@ TEST(Dist, DrawFrequenciesMatchTheSoftmax) {
 }
 
 TEST(Dist, AWholeVocabularyDrawsAsIfFullySorted) {
-    // The unsorted path sorts only the head its walk reaches; it must pick what a walk over the
-    // fully sorted set picks, for flat and peaked vocabularies (walks that end in the first
-    // chunk and walks that need several), with ties and ruled-out ids among them.
+    // The unsorted path halves the range holding the draw by mass and sorts only the last short
+    // range; it must pick what a walk over the fully sorted set picks, for flat and peaked
+    // vocabularies (draws deep in the order and in its head), with ties and ruled-out ids.
     const float ninf = -std::numeric_limits<float>::infinity();
     for (const float spread : {0.05f, 1.0f, 6.0f}) {
         std::vector<float> logits(5000);
