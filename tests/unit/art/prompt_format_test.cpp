@@ -161,6 +161,43 @@ TEST(PromptFormat, GeneratorSettingsFollowTheFormat) {
     EXPECT_TRUE(c.stop.empty());
 }
 
+// A vocabulary where ChatML's markers are control tokens (as in Qwen's): the chat prompt is
+// counted and fed with each marker as one token, and the model's <|im_end|> ends its turn.
+TEST(PromptFormat, ChatMarkersAreSpecialTokensWhenTheVocabularyHasThem) {
+    model::Vocab v = model::build_byte_vocab()->vocab();
+    v.chat_template = kChatML;
+    for (const char* t : {"<|im_start|>", "<|im_end|>"}) {
+        v.tokens.push_back(t);
+        v.types.push_back(model::TokenType::Control);
+        v.scores.push_back(0.0f);
+    }
+    const std::string path = (g_dir() / "special.gguf").string();
+    model::InitOptions o;
+    o.n_embd = 32;
+    o.n_layer = 1;
+    o.n_head = 2;
+    o.n_ctx = 512;
+    model::init_model(o, *model::Tokenizer::from_vocab(v), path);
+    const auto m = std::shared_ptr<const model::Model>(model::Model::load(path));
+    const Prompter p(*m, "auto");
+    ASSERT_TRUE(p.chat());
+    const std::string prompt = p.build(kParts, 16);
+    // 3 <|im_start|> (system, user, assistant) and 2 <|im_end|>: one token each, the rest bytes
+    const size_t markers = 5, marker_bytes = 3 * 12 + 2 * 10;
+    EXPECT_EQ(p.count_tokens(prompt), static_cast<int64_t>(prompt.size() - marker_bytes + markers));
+    EXPECT_TRUE(m->tokenizer().is_eog(m->tokenizer().find_token("<|im_end|>")));
+    gen::GenerateOptions g;
+    g.max_tokens = 2;
+    g.temperature = 0;
+    g.threads = 1;
+    p.apply(g);
+    const gen::GenerateResult r = gen::generate(*m, prompt, g);
+    EXPECT_EQ(r.timings.n_prompt, p.count_tokens(prompt));  // the generator encodes it alike
+    g.parse_special = false;
+    g.add_bos = true;
+    EXPECT_EQ(gen::generate(*m, prompt, g).timings.n_prompt, static_cast<int64_t>(prompt.size()) + 1);
+}
+
 TEST(PromptFormat, RefusesChatWithoutTemplateAndUnknownValues) {
     const auto none = model_with("");
     const std::string e = error_of([&] { (void)Prompter(*none, "chat"); });
