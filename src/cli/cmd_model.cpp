@@ -15,6 +15,7 @@
 #include "model/init.h"
 #include "model/quantize.h"
 #include "model/tokenizer/char_vocab.h"
+#include "model/tokenizer/vocab.h"
 #include "train/lora.h"
 
 namespace lyra::cli {
@@ -62,7 +63,7 @@ std::unique_ptr<model::Tokenizer> make_tokenizer(const std::string& spec) {
 
 void add_init(CLI::App& model) {
     struct Flags {
-        std::string arch = "llama", type = "f32", tokenizer, out, name = "lyra-random";
+        std::string arch = "llama", type = "f32", tokenizer, out, name = "lyra-random", chat_template;
         model::InitOptions o;
         bool tied = false;
     };
@@ -80,6 +81,8 @@ void add_init(CLI::App& model) {
     cmd->add_option("--tokenizer", f->tokenizer, "bytes | char:TEXTFILE[:N] | a GGUF file to copy the vocabulary of")->required();
     cmd->add_option("--name", f->name, "general.name")->capture_default_str();
     cmd->add_flag("--tied", f->tied, "Share the output head with token_embd (llama/qwen2)");
+    cmd->add_option("--chat-template", f->chat_template,
+                    "a text file whose contents become tokenizer.chat_template (a Jinja chat template)");
     cmd->add_option("-o,--output", f->out, "Output .gguf")->required();
     cmd->callback([f, kv_opt, ffn_opt] {
         model::InitOptions o = f->o;
@@ -92,7 +95,14 @@ void add_init(CLI::App& model) {
         if (kv_opt->count() > 0 && o.n_head_kv <= 0)
             throw_error(ErrorKind::InvalidArgument, "--kv-heads is {}; expected at least 1", o.n_head_kv);
         o = model::resolve_init_options(o);  // validates before the tokenizer is built
-        const auto tok = make_tokenizer(f->tokenizer);
+        auto tok = make_tokenizer(f->tokenizer);
+        if (!f->chat_template.empty()) {  // the vocabulary carries the template into the file
+            if (!std::filesystem::is_regular_file(f->chat_template))
+                throw_error(ErrorKind::NotFound, "--chat-template: no file '{}'; expected a text file with a Jinja chat template", f->chat_template);
+            model::Vocab v = tok->vocab();
+            v.chat_template = core::read_file(f->chat_template);
+            tok = model::Tokenizer::from_vocab(std::move(v));
+        }
         for (const auto& note : model::init_model(o, *tok, f->out)) std::fprintf(stderr, "lyra: note: %s\n", note.c_str());
         std::printf("wrote %s: %s, dim %lld, %lld layers, %lld heads (kv %lld), ffn %lld, ctx %lld, vocab %d, %s\n",
                     f->out.c_str(), model::arch_name(o.arch), static_cast<long long>(o.n_embd),

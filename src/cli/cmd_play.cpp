@@ -26,12 +26,13 @@ namespace lyra::cli {
 namespace {
 
 struct PlayFlags {
-    std::string world, premise, load, saves, model;
+    std::string world, premise, load, saves, model, prompt_format = "auto";
     uint64_t seed = 0;
     int threads = 0;
     float temperature = 0.8f;
     int width = 0;
     bool json = false;
+    bool show_prompts = false;
 };
 
 void out(const std::string& s) {
@@ -124,6 +125,7 @@ void run_play(const PlayFlags& f) {
     opt.premise = f.premise;
     opt.seed = f.seed;
     opt.temperature = f.temperature;
+    opt.prompt_format = f.prompt_format;
     opt.saves_path = f.saves.empty() ? default_saves_path() : f.saves;
     std::filesystem::path dir = std::filesystem::path(opt.saves_path).parent_path();
     if (!dir.empty()) {
@@ -163,6 +165,10 @@ void run_play(const PlayFlags& f) {
             } else {
                 j["kind"] = "intro";
                 j["text"] = game->intro();
+            }
+            j["prompt_format"] = game->prompt_format();
+            if (f.show_prompts && r != nullptr && !r->narration_prompt.empty()) {
+                j["prompts"] = {{"narration", r->narration_prompt}, {"update", r->update_prompt}};
             }
             j["updates_written"] = game->updates_written();
             j["updates_valid"] = game->updates_valid();
@@ -206,6 +212,9 @@ void add_play_command(CLI::App& app) {
     cmd->add_option("--temperature", f->temperature, "sampling temperature (0 = greedy)");
     cmd->add_option("--width", f->width, "wrap text at this many columns (default: $COLUMNS or 78)");
     cmd->add_flag("--json", f->json, "print one JSON object per turn (state, update, choices)");
+    cmd->add_option("--prompt-format", f->prompt_format,
+                     "auto (default: the model's chat template when it has a known one), plain or chat");
+    cmd->add_flag("--show-prompts", f->show_prompts, "with --json: also print the prompts the model saw each turn");
     cmd->callback([f] { run_play(*f); });
 }
 

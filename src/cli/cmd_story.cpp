@@ -13,7 +13,7 @@ namespace {
 
 struct StoryFlags {
     ArtCliState st;
-    std::string premise, form, genre, pov, from_outline, planner;
+    std::string premise, form, genre, pov, from_outline, planner, prompt_format;
     std::optional<int> length, acts;
 };
 
@@ -32,6 +32,8 @@ void add_story_command(CLI::App& app) {
     cmd->add_option("--planner", f->planner,
                     "t5 GGUF that recaps earlier scenes (summarize:), titles the work and picks the "
                     "premise's keywords");
+    cmd->add_option("--prompt-format", f->prompt_format,
+                    "auto (default: the model's chat template when it has a known one), plain or chat");
     add_common_art_flags(cmd, f->st);
     cmd->callback([f] {
         auto& r = f->st.request;
@@ -41,6 +43,7 @@ void add_story_command(CLI::App& app) {
         if (!f->pov.empty()) r["pov"] = f->pov;
         if (!f->from_outline.empty()) r["from_outline"] = f->from_outline;
         if (!f->planner.empty()) r["planner"] = f->planner;
+        if (!f->prompt_format.empty()) r["prompt_format"] = f->prompt_format;
         if (f->length) r["length"] = *f->length;
         if (f->acts) r["acts"] = *f->acts;
         run_art_command("story", art::story::run_story, f->st);

@@ -169,7 +169,7 @@ std::vector<TokenId> Generator::tokenize_prompt(std::string_view prompt,
                     "prompt: invalid UTF-8 at byte offset {} (byte 0x{:02X}); expected UTF-8 text",
                     *bad, static_cast<unsigned>(static_cast<unsigned char>(prompt[*bad])));
     }
-    std::vector<TokenId> ids = model_.tokenizer().encode(prompt, opt.add_bos);
+    std::vector<TokenId> ids = model_.tokenizer().encode(prompt, opt.add_bos, opt.parse_special);
     if (ids.empty()) {
         throw_error(ErrorKind::InvalidArgument,
                     "prompt: empty, and the model's vocabulary has no BOS token to start from; "

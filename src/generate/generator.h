@@ -36,6 +36,8 @@ struct GenerateOptions {
     int n_candidates = 1;           // independent continuations of the same prompt
     int threads = 0;                // for generate(): 0 = all hardware threads
     bool add_bos = true;            // prepend BOS if the vocabulary wants one
+    bool parse_special = false;     // special-token text ("<|im_start|>") in the prompt becomes
+                                    // its control token: prompts rendered by a chat template
     Constraint* constraint = nullptr;  // grammar/regex/schema mask; reset per candidate; not owned
     int top_logprobs = 0;           // also record the K most likely tokens of every step (0..20)
 };

@@ -73,7 +73,8 @@ std::shared_ptr<Sequence> Scheduler::submit(std::string_view prompt, const Gener
                     "prompt: invalid UTF-8 at byte offset {} (byte 0x{:02X}); expected UTF-8 text",
                     *bad, static_cast<unsigned>(static_cast<unsigned char>(prompt[*bad])));
     }
-    return submit_tokens(model_->tokenizer().encode(prompt, opt.add_bos, parse_special), opt);
+    return submit_tokens(
+        model_->tokenizer().encode(prompt, opt.add_bos, parse_special || opt.parse_special), opt);
 }
 
 std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,

@@ -155,6 +155,21 @@ const char* chat_family_name(ChatFamily family) {
     return "chatml";
 }
 
+std::vector<std::string> chat_end_of_turn(ChatFamily family) {
+    switch (family) {
+        case ChatFamily::ChatML:
+            return {"<|im_end|>", "<|im_start|>"};
+        case ChatFamily::Llama3:
+            return {"<|eot_id|>", "<|start_header_id|>"};
+        case ChatFamily::Gemma:
+            return {"<end_of_turn>", "<start_of_turn>"};
+        case ChatFamily::Llama2:
+        case ChatFamily::Mistral:
+            return {"</s>", "[INST]"};
+    }
+    return {};
+}
+
 ChatFormat detect_chat_format(std::string_view t) {
     ChatFormat f;
     f.recognised = true;

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lyra::model {
 
@@ -43,6 +44,11 @@ ChatFormat detect_chat_format(std::string_view template_text);
 // as "system\n\nuser", as llama.cpp does, since their templates would raise an error).
 std::string render_chat(const ChatFormat& format, std::span<const ChatMessage> messages,
                         bool add_generation_prompt);
+
+// The markers that end an assistant turn in this family, first the end-of-turn token's text
+// and then the next turn's opening: stop strings for a reply, so a model whose vocabulary
+// lacks them as control tokens still stops at the end of its turn.
+std::vector<std::string> chat_end_of_turn(ChatFamily family);
 
 struct RenderedChat {
     std::string text;

@@ -71,23 +71,6 @@ uint64_t random_seed() {
     return rng() >> 1;
 }
 
-// End-of-turn markers of the chat families, used as implicit stop strings for chat requests
-// (a model whose tokenizer lacks them as control tokens still stops at the end of its turn).
-std::vector<std::string> end_of_turn(model::ChatFamily f) {
-    switch (f) {
-        case model::ChatFamily::ChatML:
-            return {"<|im_end|>", "<|im_start|>"};
-        case model::ChatFamily::Llama3:
-            return {"<|eot_id|>", "<|start_header_id|>"};
-        case model::ChatFamily::Gemma:
-            return {"<end_of_turn>", "<start_of_turn>"};
-        case model::ChatFamily::Llama2:
-        case model::ChatFamily::Mistral:
-            return {"</s>", "[INST]"};
-    }
-    return {};
-}
-
 }  // namespace
 
 // One model served by name: loaded on first use, with its scheduler.
@@ -394,7 +377,7 @@ struct Server::Impl {
             job->req.prompts = {rendered.text};
             job->req.opt.add_bos = false;  // the template writes its own BOS text
             parse_special = true;
-            for (auto& s : end_of_turn(rendered.family)) job->req.opt.stop.push_back(s);
+            for (auto& s : model::chat_end_of_turn(rendered.family)) job->req.opt.stop.push_back(s);
             if (rendered.text.size() > opt.limits.max_prompt_bytes) {
                 throw ApiError(400, "invalid_request_error",
                                fmt::format("messages: the rendered conversation is too long; "
@@ -701,12 +684,14 @@ struct Server::Impl {
         art::play::GameOptions o;
         for (auto it = body.begin(); it != body.end(); ++it) {
             static const char* known[] = {"world", "premise", "seed", "temperature", "top_k",
-                                          "top_p", "narration_tokens", "model", "save", "session"};
+                                          "top_p", "narration_tokens", "model", "save", "session",
+                                          "prompt_format"};
             if (std::find_if(std::begin(known), std::end(known),
                              [&](const char* k) { return it.key() == k; }) == std::end(known)) {
                 throw ApiError(400, "invalid_request_error",
                                fmt::format("{}: unknown option; expected world, premise, seed, "
-                                           "temperature, top_k, top_p, narration_tokens or model",
+                                           "temperature, top_k, top_p, narration_tokens, model "
+                                           "or prompt_format",
                                            it.key()),
                                it.key());
             }
@@ -721,6 +706,7 @@ struct Server::Impl {
         o.top_p = static_cast<float>(art::get_number(body, "top_p", 0.95, 0, 1));
         o.narration_tokens = static_cast<int>(
             art::get_int(body, "narration_tokens", 160, 1, opt.limits.max_tokens));
+        o.prompt_format = art::get_string(body, "prompt_format", "auto");
         return o;
     }
 
@@ -737,7 +723,8 @@ struct Server::Impl {
 
     json game_json(const std::string& id, const art::play::Game& g) const {
         return {{"session", id}, {"status", g.status_line()}, {"choices", g.choices()},
-                {"turns", g.history().size()}, {"seed", g.seed()}};
+                {"turns", g.history().size()}, {"seed", g.seed()},
+                {"prompt_format", g.prompt_format()}};
     }
 
     std::string add_session(std::unique_ptr<art::play::Game> game,

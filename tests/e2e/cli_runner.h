@@ -75,9 +75,10 @@ private:
     std::filesystem::path path_;
 };
 
-// Runs `program args...` in `cwd` (empty: inherit) and waits for it.
+// Runs `program args...` in `cwd` (empty: inherit) with stdin read from the file `stdin_path`
+// (empty: inherit), and waits for it.
 inline RunResult run_program(const std::string& program, const std::vector<std::string>& args,
-                             const std::string& cwd = {}) {
+                             const std::string& cwd = {}, const std::string& stdin_path = {}) {
     TempDir io;
     const std::string out_path = (io.path() / "stdout").string();
     const std::string err_path = (io.path() / "stderr").string();
@@ -86,6 +87,7 @@ inline RunResult run_program(const std::string& program, const std::vector<std::
     posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+    if (!stdin_path.empty()) posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(program.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -82,6 +82,7 @@ Game::Game(std::shared_ptr<const model::Model> model, core::ThreadPool& pool, Ga
     : model_(std::move(model)), pool_(&pool), opt_(std::move(opt)), world_(std::move(world)) {
     if (!model_) throw_error(ErrorKind::InvalidArgument, "play: no model; expected a loaded GGUF model");
     trie_ = std::make_shared<const gen::constraint::TokenTrie>(model_->tokenizer());
+    prompter_.emplace(*model_, opt_.prompt_format);
     start_ = initial_state(world_);
     state_ = start_;
 }
@@ -114,7 +115,12 @@ void Game::draft_world(const std::string& premise) {
         R"({"type":"string","pattern":"[A-Z][a-z]{2,10}( [A-Z][a-z]{2,10}){0,2}"})";
     int stage = 100;
     auto draft = [&](const std::string& what) {
-        const std::string prompt = fit_prompt({"Premise: " + premise + "\n"}, what + ": ", 48);
+        const PromptParts parts{
+            .system = "You name the title, places and characters of a text adventure for its premise. "
+                      "Answer with one name of one to three capitalised words, as a JSON string, and nothing else.",
+            .head = {"Premise: " + premise + "\n"}, .tail = what + ": ",
+            .ask = "Name the game's " + lower(what) + "."};
+        const std::string prompt = prompter_->build(parts, 48);
         std::string raw;
         generate_text(prompt, 48, turn_seed(opt_.seed, 0, 0, stage++), name_schema, &raw);
         try {
@@ -144,6 +150,8 @@ Game Game::restore(std::shared_ptr<const model::Model> model, core::ThreadPool& 
             throw_error(ErrorKind::Unsupported, "saved game: version {}; expected 1", saved.at("version").dump());
         }
         seed = saved.at("seed").get<uint64_t>();
+        // the format the game was played in (absent in saves from before chat prompts: plain)
+        if (opt.prompt_format == "auto") opt.prompt_format = saved.value("prompt_format", std::string("plain"));
         w = world_from_json(saved.at("world"), "saved game");
         start = State::from_json(saved.at("start"));
         for (const json& t : saved.at("history")) {
@@ -179,7 +187,7 @@ json Game::save() const {
         h.push_back({{"input", t.input}, {"narration", t.narration}, {"update", t.update_raw},
                      {"attempt", t.attempt}, {"state", t.state_after.to_json()}});
     }
-    return {{"version", 1}, {"seed", opt_.seed}, {"world", world_.to_json()},
+    return {{"version", 1}, {"seed", opt_.seed}, {"prompt_format", prompt_format()}, {"world", world_.to_json()},
             {"start", start_.to_json()}, {"history", h}};
 }
 
@@ -204,33 +212,10 @@ std::string Game::status_line() const {
 
 std::vector<std::string> Game::choices() const { return suggest_choices(world_, state_); }
 
-std::string Game::fit_prompt(const std::vector<std::string>& head, const std::string& tail,
-                             int reserve) const {
-    const int64_t budget = model_->hparams().n_ctx - reserve - 1;
-    const model::Tokenizer& tok = model_->tokenizer();
-    auto count = [&](const std::string& s) { return static_cast<int64_t>(tok.encode(s, true).size()); };
-    size_t first = 0;
-    std::string text;
-    while (true) {
-        text.clear();
-        for (size_t i = first; i < head.size(); ++i) text += head[i];
-        text += tail;
-        if (count(text) <= budget || first >= head.size()) break;
-        ++first;  // drop the oldest/least important head line first
-    }
-    // still too long: keep the end of the tail (where the model continues)
-    while (count(text) > budget && text.size() > 1) {
-        const int64_t over = count(text) - budget;
-        text = drop_front_utf8(text, static_cast<size_t>(std::max<int64_t>(1, over)));
-    }
-    if (text.empty()) text = "\n";
-    return text;
-}
-
 std::string Game::generate_text(const std::string& prompt, int max_tokens, uint64_t seed,
                                 const std::string& schema, std::string* raw) {
     gen::GenerateOptions o;
-    const int64_t n_prompt = static_cast<int64_t>(model_->tokenizer().encode(prompt, true).size());
+    const int64_t n_prompt = prompter_->count_tokens(prompt);
     o.max_tokens = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(max_tokens, model_->hparams().n_ctx - n_prompt)));
     o.temperature = opt_.temperature;
     o.top_k = opt_.top_k;
@@ -242,9 +227,10 @@ std::string Game::generate_text(const std::string& prompt, int max_tokens, uint6
         c = gen::constraint::make_grammar_constraint(gen::constraint::json_schema_to_gbnf(schema), trie_,
                                                      {.max_tokens = o.max_tokens}, "state update schema");
         o.constraint = c.get();
-    } else {
+    } else if (!prompter_->chat()) {
         o.stop = {"\nPlayer:", "\n\n", "\nState"};
     }
+    prompter_->apply(o);  // chat: the template's BOS and special tokens, end-of-turn stops
     gen::Generator g(*model_, *pool_);
     const gen::GenerateResult r = g.run(prompt, o);
     std::string text = drop_invalid_utf8(r.candidates.empty() ? std::string() : r.candidates[0].text);
@@ -359,7 +345,13 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
     const int n_ctx = static_cast<int>(model_->hparams().n_ctx);
     const int narr_tokens = std::max(8, std::min(opt_.narration_tokens, n_ctx / 3));
     const std::string tail = "Player: " + input + "\nNarrator:";
-    const std::string prompt = fit_prompt(head, tail, narr_tokens);
+    const PromptParts narrate{
+        .system = "You are the narrator of a text adventure. The player says what they do; you tell what "
+                  "happens in two or three sentences, in the second person and the present tense. Keep to the "
+                  "world as described: never move the player, give them things or end the game yourself.",
+        .head = head, .tail = tail,
+        .ask = "Player: " + input + "\nNarrate what happens."};
+    const std::string prompt = prompter_->build(narrate, narr_tokens);
     const std::string narration = trim(generate_text(prompt, narr_tokens, turn_seed(opt_.seed, turn_no, attempt, 0), "", nullptr));
 
     // 2. the state update, under the schema the rules allow for this action
@@ -373,8 +365,14 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
         }
     }
     const int update_reserve = static_cast<int>(shortest.dump().size()) + 24;
-    const std::string update_prompt =
-        fit_prompt(head, tail + " " + narration + "\nState update: ", update_reserve);
+    const PromptParts bookkeep{
+        .system = "You keep the state of a text adventure. Given the player's action and its narration, write "
+                  "the state update as one JSON object: loc (the id of the player's location after the action), "
+                  "take and drop (the ids of the items taken and dropped), set (the ids of the flags the action "
+                  "sets) and hp (the change in health, 0 or less).",
+        .head = head, .tail = tail + " " + narration + "\nState update: ",
+        .ask = "Player: " + input + "\nNarrator: " + narration + "\nWrite the state update."};
+    const std::string update_prompt = prompter_->build(bookkeep, update_reserve);
     std::string raw;
     generate_text(update_prompt, update_reserve, turn_seed(opt_.seed, turn_no, attempt, 1), schema.dump(), &raw);
     ++updates_written_;
@@ -389,7 +387,7 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
     if (invalid) {
         return {.kind = TurnResult::Kind::Refused,
                 .text = fmt::format("The narrator's state update broke the rules ({}): {}; nothing changed, try again.", *invalid, raw),
-                .update_raw = raw, .choices = choices()};
+                .update_raw = raw, .choices = choices(), .narration_prompt = prompt, .update_prompt = update_prompt};
     }
     ++updates_valid_;
 
@@ -399,24 +397,30 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
     history_.push_back({.input = input, .narration = narration, .update_raw = raw, .attempt = attempt,
                         .state_after = state_});
     std::string facts;
+    // (appended piece by piece: GCC 12 warns falsely on "lit" + std::string chains)
+    const auto add_fact = [&facts](const std::string& f) {
+        if (!facts.empty()) facts += ' ';
+        facts += f;
+    };
     if (state_.location != before.location) facts += describe_location(world_, state_);
-    for (const json& x : update["take"]) facts += (facts.empty() ? "" : " ") + fmt::format("Taken: {}.", world_.items.at(x.get<std::string>()).name);
-    if (a.verb == Verb::Drop) facts += (facts.empty() ? "" : " ") + fmt::format("Dropped: {}.", world_.items.at(a.object).name);
+    for (const json& x : update["take"]) add_fact(fmt::format("Taken: {}.", world_.items.at(x.get<std::string>()).name));
+    if (a.verb == Verb::Drop) add_fact(fmt::format("Dropped: {}.", world_.items.at(a.object).name));
     for (const json& x : update["set"]) {
         for (const Use& u : world_.uses) {
-            if (u.sets == x.get<std::string>() && u.item == a.object) facts += (facts.empty() ? "" : " ") + u.text;
+            if (u.sets == x.get<std::string>() && u.item == a.object) add_fact(u.text);
         }
     }
-    if (state_.health < before.health) facts += (facts.empty() ? "" : " ") + fmt::format("You lose {} health.", before.health - state_.health);
+    if (state_.health < before.health) add_fact(fmt::format("You lose {} health.", before.health - state_.health));
     for (const std::string& g : state_.goals_done) {
         if (std::find(before.goals_done.begin(), before.goals_done.end(), g) == before.goals_done.end()) {
             for (const Goal& goal : world_.goals) {
-                if (goal.id == g) facts += std::string(facts.empty() ? "" : " ") + "Goal done: " + goal.description;
+                if (goal.id == g) add_fact("Goal done: " + goal.description);
             }
         }
     }
     TurnResult r{.kind = TurnResult::Kind::Narrated, .narration = narration, .update = update,
-                 .update_raw = raw, .choices = choices(), .game_over = state_.health <= 0,
+                 .update_raw = raw, .choices = choices(), .narration_prompt = prompt,
+                 .update_prompt = update_prompt, .game_over = state_.health <= 0,
                  .won = all_goals_done(world_, state_)};
     r.text = narration.empty() ? facts : (facts.empty() ? narration : narration + "\n" + facts);
     if (r.game_over) r.text += "\nYou have fallen. The game is over (undo, load or quit).";

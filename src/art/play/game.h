@@ -9,6 +9,9 @@
 //      text) and refuse impossible ones with an explanation (no walking through walls, no using
 //      items you do not have); a refused action costs no model call and changes nothing.
 //   3. The model narrates the action, prompted with the lore entries relevant to the state.
+//      Prompts are plain continuations ("Player: ...\nNarrator:") or, for an instruct model,
+//      rendered through its chat template with the narrator's or the bookkeeper's role as the
+//      system message (GameOptions.prompt_format, art/common/prompt_format.h).
 //   4. The model writes the state update as JSON under a schema built for this action
 //      (json_schema_to_gbnf + GrammarConstraint), so even random weights write valid JSON; the
 //      update is parsed, validated by the rules and applied.
@@ -29,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "art/common/prompt_format.h"
 #include "art/play/rules.h"
 #include "art/play/world.h"
 #include "core/thread_pool.h"
@@ -62,6 +66,9 @@ struct GameOptions {
     float top_p = 0.95f;
     int narration_tokens = 160;  // cap on each narration (also bounded by the model context)
     std::string saves_path = {};  // SQLite file for save/load commands ("" = saving refused)
+    // "auto" (chat when the model carries a recognised chat template), "plain" or "chat". A
+    // restored game keeps the format it was saved with unless this says plain or chat.
+    std::string prompt_format = "auto";
 };
 
 // What one call of Game::turn produced.
@@ -78,6 +85,8 @@ struct TurnResult {
     json update = nullptr;       // the applied state update (Narrated only)
     std::string update_raw = {};  // the JSON text the model wrote (Narrated only)
     std::vector<std::string> choices = {};  // suggested next actions
+    std::string narration_prompt = {};  // the prompts the model saw (Narrated, and a Refused
+    std::string update_prompt = {};     // state update), in the game's prompt format
     bool game_over = false;  // health reached 0
     bool won = false;        // every goal done
 };
@@ -113,12 +122,14 @@ public:
     const State& state() const { return state_; }
     const std::vector<Turn>& history() const { return history_; }
     uint64_t seed() const { return opt_.seed; }
+    // "plain" or "chat", as resolved for the model.
+    const char* prompt_format() const { return prompter_->name(); }
     std::vector<std::string> choices() const;
     // Counts of state updates the model wrote and how many parsed and validated.
     int64_t updates_written() const { return updates_written_; }
     int64_t updates_valid() const { return updates_valid_; }
 
-    // The whole game as JSON: {"version","world","seed","start","history":[...]}.
+    // The whole game as JSON: {"version","world","seed","prompt_format","start","history":[...]}.
     json save() const;
 
 private:
@@ -132,11 +143,10 @@ private:
     TurnResult command_retry();
     std::string generate_text(const std::string& prompt, int max_tokens, uint64_t seed,
                               const std::string& schema, std::string* raw);
-    std::string fit_prompt(const std::vector<std::string>& head, const std::string& tail,
-                           int reserve) const;
 
     std::shared_ptr<const model::Model> model_;
     std::shared_ptr<const gen::constraint::TokenTrie> trie_;
+    std::optional<Prompter> prompter_;  // set by the constructor
     core::ThreadPool* pool_;
     GameOptions opt_;
     World world_;

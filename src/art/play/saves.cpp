@@ -1,7 +1,8 @@
 // Saved games in SQLite (saves.h). Tables:
-//   slots(slot PRIMARY KEY, saved_at, seed, world, start, n_turns, checksum)
+//   slots(slot PRIMARY KEY, saved_at, seed, world, start, n_turns, checksum, prompt_format)
 //   turns(slot, idx, input, narration, update_json, attempt, state)  PRIMARY KEY(slot, idx)
-// checksum = sha256 over the slot's canonical JSON (Game::save() output).
+// checksum = sha256 over the slot's canonical JSON (Game::save() output). prompt_format was
+// added later: a file without the column gets it (NULL, "no format recorded") when opened.
 #include "art/play/saves.h"
 
 #include <chrono>
@@ -39,6 +40,7 @@ public:
                                                           static_cast<size_t>(sqlite3_column_bytes(st_, i)));
     }
     int64_t col_int(int i) { return sqlite3_column_int64(st_, i); }
+    sqlite3_stmt* raw() { return st_; }
 
 private:
     sqlite3_stmt* st_ = nullptr;
@@ -90,6 +92,12 @@ SaveStore::SaveStore(std::string path) : path_(std::move(path)) {
              "CREATE TABLE IF NOT EXISTS turns(slot TEXT, idx INTEGER, input TEXT, narration TEXT,"
              " update_json TEXT, attempt INTEGER, state TEXT, PRIMARY KEY(slot, idx));",
              path_);
+        bool has_format = false;
+        {
+            Stmt cols(db_, "SELECT name FROM pragma_table_info('slots')", path_);
+            while (cols.step() == SQLITE_ROW) has_format = has_format || cols.col_text(0) == "prompt_format";
+        }
+        if (!has_format) exec(db_, "ALTER TABLE slots ADD COLUMN prompt_format TEXT", path_);
     } catch (...) {
         sqlite3_close(db_);
         db_ = nullptr;
@@ -109,7 +117,7 @@ void SaveStore::save(const std::string& slot, const json& game) {
             del.text(1, slot);
             del.step();
         }
-        Stmt ins(db_, "INSERT OR REPLACE INTO slots VALUES(?,?,?,?,?,?,?)", path_);
+        Stmt ins(db_, "INSERT OR REPLACE INTO slots VALUES(?,?,?,?,?,?,?,?)", path_);
         ins.text(1, slot);
         ins.text(2, now_utc());
         ins.text(3, std::to_string(game.at("seed").get<uint64_t>()));
@@ -117,6 +125,7 @@ void SaveStore::save(const std::string& slot, const json& game) {
         ins.text(5, game.at("start").dump());
         ins.integer(6, static_cast<int64_t>(history.size()));
         ins.text(7, core::sha256_hex(game.dump()));
+        if (game.contains("prompt_format")) ins.text(8, game.at("prompt_format").get<std::string>());
         if (ins.step() != SQLITE_DONE) throw_error(ErrorKind::Io, "saves '{}': {}", path_, sqlite3_errmsg(db_));
         for (size_t i = 0; i < history.size(); ++i) {
             const json& t = history[i];
@@ -139,7 +148,7 @@ void SaveStore::save(const std::string& slot, const json& game) {
 
 json SaveStore::load(const std::string& slot) {
     check_slot_name(slot);
-    Stmt q(db_, "SELECT seed, world, start, n_turns, checksum FROM slots WHERE slot = ?", path_);
+    Stmt q(db_, "SELECT seed, world, start, n_turns, checksum, prompt_format FROM slots WHERE slot = ?", path_);
     q.text(1, slot);
     if (q.step() != SQLITE_ROW) {
         std::string names;
@@ -153,6 +162,7 @@ json SaveStore::load(const std::string& slot) {
     try {
         game["version"] = 1;
         game["seed"] = std::stoull(q.col_text(0));
+        if (sqlite3_column_type(q.raw(), 5) != SQLITE_NULL) game["prompt_format"] = q.col_text(5);
         game["world"] = json::parse(q.col_text(1));
         game["start"] = json::parse(q.col_text(2));
         game["history"] = json::array();

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "art/common/artifacts.h"
+#include "art/common/prompt_format.h"
 #include "art/common/text.h"
 #include "art/common/text_to_text.h"
 #include "art/story/screenplay.h"
@@ -51,42 +52,30 @@ const char* roman(int n) {
 }
 
 // One model, one pool, one seed stream: every call is seeded from the story seed and a stage
-// counter, so the same request gives the same story.
+// counter, so the same request gives the same story. Prompts are built in the request's prompt
+// format (prompt_format.h) and kept, by stage, for prompts.json.
 class Writer {
 public:
-    Writer(const model::Model& m, core::ThreadPool& pool, const CommonOptions& o)
-        : model_(m), pool_(pool), opt_(o), trie_(std::make_shared<const c::TokenTrie>(m.tokenizer())) {}
+    Writer(const model::Model& m, core::ThreadPool& pool, const CommonOptions& o, const Prompter& p)
+        : model_(m), pool_(pool), opt_(o), prompter_(p), trie_(std::make_shared<const c::TokenTrie>(m.tokenizer())) {}
 
     int n_ctx() const { return static_cast<int>(model_.hparams().n_ctx); }
+    const Prompter& prompter() const { return prompter_; }
 
-    // head lines are dropped oldest first when the prompt does not fit; the tail is kept (its
-    // front is cut only when it alone is too long). Returns the prompt; `dropped` counts the
-    // head lines left out.
-    std::string fit(const std::vector<std::string>& head, const std::string& tail, int reserve,
-                    int* dropped = nullptr) const {
-        const int64_t budget = n_ctx() - reserve - 1;
-        auto count = [&](const std::string& s) { return static_cast<int64_t>(model_.tokenizer().encode(s, true).size()); };
-        size_t first = 0;
-        std::string text;
-        while (true) {
-            text.clear();
-            for (size_t i = first; i < head.size(); ++i) text += head[i];
-            text += tail;
-            if (count(text) <= budget || first >= head.size()) break;
-            ++first;
-        }
-        while (count(text) > budget && text.size() > 1) {
-            text = drop_front_utf8(text, static_cast<size_t>(std::max<int64_t>(1, count(text) - budget)));
-        }
-        if (dropped != nullptr) *dropped = static_cast<int>(first);
-        return text.empty() ? std::string("\n") : text;
+    // The prompt of one stage, fitted to leave `reserve` tokens for the reply: head lines are
+    // dropped oldest first when it does not fit (the plain tail, the chat request and system
+    // message are kept); `dropped` counts the head lines left out.
+    std::string prompt(const std::string& stage, const PromptParts& parts, int reserve, int* dropped = nullptr) {
+        std::string text = prompter_.build(parts, reserve, dropped);
+        prompts_.push_back({{"stage", stage}, {"prompt", text}});
+        return text;
     }
 
     // Generates from `prompt`: free text (gbnf empty; stops at `stop`), or under a grammar.
     std::string run(const std::string& prompt, int max_tokens, const std::string& gbnf,
                     const std::vector<std::string>& stop = {}) {
         gen::GenerateOptions o = generate_options(opt_, 1);
-        const int64_t n_prompt = static_cast<int64_t>(model_.tokenizer().encode(prompt, true).size());
+        const int64_t n_prompt = prompter_.count_tokens(prompt);
         o.max_tokens = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(max_tokens, n_ctx() - n_prompt)));
         o.seed = opt_.seed * 1000003ull + static_cast<uint64_t>(calls_++);
         o.n_candidates = 1;
@@ -97,6 +86,7 @@ public:
         } else {
             o.stop = stop;
         }
+        prompter_.apply(o);  // chat: the template's BOS and special tokens, end-of-turn stops
         gen::Generator g(model_, pool_);
         const gen::GenerateResult r = g.run(prompt, o);
         std::string text = drop_invalid_utf8(r.candidates.empty() ? std::string() : r.candidates[0].text);
@@ -120,11 +110,14 @@ public:
     }
 
     int64_t tokens() const { return tokens_; }
+    const json& prompts() const { return prompts_; }
 
 private:
     const model::Model& model_;
     core::ThreadPool& pool_;
     CommonOptions opt_;
+    Prompter prompter_;
+    json prompts_ = json::array();
     std::shared_ptr<const c::TokenTrie> trie_;
     int calls_ = 0;
     int64_t tokens_ = 0;
@@ -134,15 +127,28 @@ const json kNameSchema = {{"type", "string"}, {"pattern", "[A-Z][a-z]{2,8}"}};
 const json kPlaceSchema = {{"type", "string"}, {"pattern", "[A-Z][a-z]{2,9}( [A-Z][a-z]{2,9})?"}};
 const json kTitleSchema = {{"type", "string"}, {"pattern", "[A-Z][a-z]{2,9}( [a-z]{2,9}){1,3}"}};
 
+// The chat format's system message for the planning stages (bible and outline): the reply is
+// held to a JSON string or object by the stage's schema, so the model is told to answer that way.
+std::string planner_system(const std::string& genre) {
+    return fmt::format("You plan a {} story before it is written: its setting, places, characters and "
+                       "scenes. Answer with exactly what is asked, as JSON, and nothing else.", genre);
+}
+
 Bible make_bible(Writer& w, const std::string& premise, const std::string& genre, const std::string& pov) {
     Bible b{.premise = premise, .genre = genre, .pov = pov};
     const std::string intro = fmt::format("A {} story. Premise: {}\n", genre, premise);
-    b.setting = w.run_json(w.fit({intro}, "Setting: ", 40), kPlaceSchema, 40).get<std::string>();
+    const std::string sys = planner_system(genre);
+    const char* kWords = "one or two capitalised words, as a JSON string.";
+    b.setting = w.run_json(w.prompt("setting", {.system = sys, .head = {intro}, .tail = "Setting: ",
+                                                .ask = fmt::format("Name the place where the story is set: {}", kWords)}, 40),
+                           kPlaceSchema, 40).get<std::string>();
     std::set<std::string> used = {b.setting};
     for (int i = 0; i < 3; ++i) {
         std::string place;
         for (int attempt = 0; attempt < 6 && (place.empty() || used.count(place)); ++attempt) {
-            place = w.run_json(w.fit({intro, "Setting: " + b.setting + "\n"}, "A place there: ", 40), kPlaceSchema, 40).get<std::string>();
+            const PromptParts parts{.system = sys, .head = {intro, "Setting: " + b.setting + "\n"}, .tail = "A place there: ",
+                                    .ask = fmt::format("Name another place there, where a scene can happen: {}", kWords)};
+            place = w.run_json(w.prompt("place", parts, 40), kPlaceSchema, 40).get<std::string>();
         }
         if (used.count(place)) place += " " + std::string(roman(i + 1));
         used.insert(place);
@@ -153,7 +159,9 @@ Bible make_bible(Writer& w, const std::string& premise, const std::string& genre
     for (const char* role : roles) {
         std::string name;
         for (int attempt = 0; attempt < 6 && (name.empty() || names.count(name)); ++attempt) {
-            name = w.run_json(w.fit({intro}, fmt::format("The {} is named ", role), 24), kNameSchema, 24).get<std::string>();
+            const PromptParts parts{.system = sys, .head = {intro}, .tail = fmt::format("The {} is named ", role),
+                                    .ask = fmt::format("Name the {}: one capitalised first name, as a JSON string.", role)};
+            name = w.run_json(w.prompt(std::string("name:") + role, parts, 24), kNameSchema, 24).get<std::string>();
         }
         while (names.count(name)) name += "a";  // still a clash after retries: make it distinct
         names.insert(name);
@@ -173,14 +181,25 @@ Outline make_outline(Writer& w, const Bible& b, int acts, int n_scenes) {
           {"cast", {{"type", "array"}, {"items", {{"enum", names}}}, {"minItems", 1}, {"maxItems", 2}}},
           {"night", {{"type", "boolean"}}}}},
         {"required", {"place", "cast", "night"}}};
+    std::string place_list;
+    for (const std::string& p : places) place_list += (place_list.empty() ? "" : ", ") + p;
+    const std::string sys = planner_system(b.genre);
     std::vector<std::string> head = {b.summary()};
     for (int i = 0; i < n_scenes; ++i) {
         Scene s;
         s.number = i + 1;
         s.act = 1 + i * acts / n_scenes;  // scenes spread over the acts, each act at least one
         const std::string tail = fmt::format("Act {}, scene {}. Title: ", roman(s.act), s.number);
-        s.title = w.run_json(w.fit(head, tail, 40), kTitleSchema, 40).get<std::string>();
-        const json p = w.run_json(w.fit(head, tail + s.title + "\nPlan: ", 80), pick, 80);
+        const std::string which = fmt::format("Act {}, scene {} of {}", roman(s.act), s.number, n_scenes);
+        const std::string stage = fmt::format("scene-{}", s.number);
+        s.title = w.run_json(w.prompt("title:" + stage, {.system = sys, .head = head, .tail = tail,
+                                                         .ask = which + ": give it a title of two to four words, the first one capitalised, as a JSON string."}, 40),
+                             kTitleSchema, 40).get<std::string>();
+        const PromptParts plan{.system = sys, .head = head, .tail = tail + s.title + "\nPlan: ",
+                               .ask = fmt::format("{}, \"{}\": choose where it happens (one of {}), who is in it (one or two "
+                                                  "of the characters) and whether it is night, as a JSON object with the keys "
+                                                  "place, cast and night.", which, s.title, place_list)};
+        const json p = w.run_json(w.prompt("plan:" + stage, plan, 80), pick, 80);
         s.place = p["place"].get<std::string>();
         s.night = p["night"].get<bool>();
         s.interior = i % 2 == 0;
@@ -188,17 +207,32 @@ Outline make_outline(Writer& w, const Bible& b, int acts, int n_scenes) {
             const std::string name = n.get<std::string>();
             if (std::find(s.characters.begin(), s.characters.end(), name) == s.characters.end()) s.characters.push_back(name);
         }
-        const std::string sum_tail = tail + s.title + "\nIn this scene, ";
-        s.summary = trim(w.run(w.fit(head, sum_tail, 48), 48, "", {"\n"}));
+        // the reply starts with the same words as the plain cue, so summaries read alike
+        const PromptParts sum{.system = sys, .head = head, .tail = tail + s.title + "\nIn this scene, ",
+                              .ask = fmt::format("{}, \"{}\": say in one sentence what happens in it.", which, s.title),
+                              .reply_start = "In this scene, "};
+        s.summary = trim(w.run(w.prompt("summary:" + stage, sum, 48), 48, "", {"\n"}));
         head.push_back(fmt::format("Scene {} ({}): {}\n", s.number, s.title, s.summary));
         o.scenes.push_back(std::move(s));
     }
     return o;
 }
 
+// The chat format's system message for writing the scenes: the role, its rules and the bible
+// (re-injected into every prompt, as the plain prompt's tail carries it).
+std::string writer_system(const Bible& b, bool screenplay) {
+    if (screenplay) {
+        return "You write a screenplay, one scene at a time, in Fountain: the scene heading, action lines, "
+               "character cues in capitals each followed by their dialogue, and transitions.\n" + b.summary();
+    }
+    return fmt::format("You write a {} story told in the {} person, one scene at a time: narration and dialogue "
+                       "only, no headings or notes, continuing the text where it stops.\n{}", b.genre, b.pov, b.summary());
+}
+
 // The prose of one scene, written in chunks; earlier scenes enter the prompt as their outline
 // summary plus a recap of their prose (`recaps[i]`, see run_story), newest first kept, and the
-// bible is re-injected at the top of every chunk's prompt.
+// bible is re-injected at the top of every chunk's prompt. In chat format each chunk is the
+// assistant's reply continued from the prose so far (the reply start).
 std::string write_prose(Writer& w, const Bible& b, const Outline& o, size_t k, const std::vector<std::string>& recaps,
                         int words, int* summarized) {
     const Scene& s = o.scenes[k];
@@ -209,14 +243,16 @@ std::string write_prose(Writer& w, const Bible& b, const Outline& o, size_t k, c
     for (const std::string& n : s.characters) cast += (cast.empty() ? "" : ", ") + n;
     const std::string scene_line = fmt::format("Scene {}: {}. At {}, {}. With {}. {}\n", s.number, s.title, s.place,
                                                s.night ? "night" : "day", cast, s.summary);
+    const std::string sys = writer_system(b, false);
     std::string text;
     const int chunk = std::max(16, std::min(192, w.n_ctx() / 2));
     for (int round = 0; round < 40 && count_words(text) < words; ++round) {
         std::string tail_text = text.size() > 400 ? drop_front_utf8(text, text.size() - 400) : text;
         int dropped = 0;
         // bible first (re-injected), then as many earlier scenes as fit, then this scene
-        std::vector<std::string> prompt_head = head;
-        const std::string prompt = w.fit(prompt_head, b.summary() + scene_line + tail_text, chunk, &dropped);
+        const PromptParts parts{.system = sys, .head = head, .tail = b.summary() + scene_line + tail_text,
+                                .ask = scene_line + "Write this scene.", .reply_start = tail_text};
+        const std::string prompt = w.prompt(fmt::format("prose:scene-{}", s.number), parts, chunk, &dropped);
         *summarized = std::max(*summarized, dropped);
         const std::string piece = w.run(prompt, chunk, "");
         if (piece.empty()) break;
@@ -356,7 +392,7 @@ std::string Outline::to_markdown(const Bible& b) const {
 }
 
 ArtResult run_story(const json& request, Context& ctx) {
-    check_keys(request, {"form", "premise", "length", "genre", "pov", "acts", "from_outline", "planner"}, "story");
+    check_keys(request, {"form", "premise", "length", "genre", "pov", "acts", "from_outline", "planner", "prompt_format"}, "story");
     CommonOptions common = parse_common(request);
     const std::string form = check_choice(request, "form", "short", {"short", "screenplay", "outline"});
     const std::string pov = check_choice(request, "pov", "third", {"first", "third"});
@@ -366,6 +402,7 @@ ArtResult run_story(const json& request, Context& ctx) {
     const int acts = static_cast<int>(get_int(request, "acts", 3, 1, 5));
     const std::string from_outline = get_string(request, "from_outline", "");
     const std::string planner_path = get_string(request, "planner", "");
+    const std::string prompt_format = check_choice(request, "prompt_format", "auto", {"auto", "plain", "chat"});
     for (const std::string* s : std::initializer_list<const std::string*>{&premise, &genre}) {
         if (auto bad = gen::find_invalid_utf8(*s)) {
             throw_error(ErrorKind::InvalidArgument, "story: invalid UTF-8 at byte {}; expected UTF-8 text", *bad);
@@ -391,7 +428,7 @@ ArtResult run_story(const json& request, Context& ctx) {
         common.model = resolve_model(common, have_prose ? kProseModelFile : kFallbackModelFile);
     }
     const auto model = ctx.models->get(common.model);
-    Writer w(*model, *ctx.pool, common);
+    Writer w(*model, *ctx.pool, common, Prompter(*model, prompt_format));
 
     // 1-2. bible and outline: planned, or read from an edited outline.json
     Bible bible;
@@ -473,7 +510,9 @@ ArtResult run_story(const json& request, Context& ctx) {
             const int budget = std::max(80, std::min(w.n_ctx() * 3 / 4, words_per_scene * 7));
             std::string cast;
             for (const std::string& n : s.characters) cast += (cast.empty() ? "" : ", ") + n;
-            const std::string prompt = w.fit({bible.summary()}, fmt::format("Scene {}: {}. With {}. {}\n", s.number, s.title, cast, s.summary), budget);
+            const std::string line = fmt::format("Scene {}: {}. With {}. {}\n", s.number, s.title, cast, s.summary);
+            const PromptParts parts{.system = writer_system(bible, true), .head = {bible.summary()}, .tail = line, .ask = line};
+            const std::string prompt = w.prompt(fmt::format("screenplay:scene-{}", s.number), parts, budget);
             std::string text = w.run(prompt, budget, g);
             if (text.empty() || text.back() != '\n') text += "\n";
             scene_texts.push_back(text);
@@ -494,6 +533,7 @@ ArtResult run_story(const json& request, Context& ctx) {
     full["pov"] = pov;
     full["length"] = length;
     full["acts"] = acts;
+    full["prompt_format"] = w.prompter().name();  // as resolved for this model: a rerun prompts alike
     const json common_json = common_to_json(common);
     for (auto it = common_json.begin(); it != common_json.end(); ++it) full[it.key()] = it.value();
     r.request = full;
@@ -523,6 +563,10 @@ ArtResult run_story(const json& request, Context& ctx) {
         files.add("bible", "bible.json", bible.to_json().dump(2) + "\n");
         files.add("outline", "outline.json", outline_json.dump(2) + "\n");
         files.add("md", "outline.md", outline_md);
+        // every prompt the decoder saw, by stage, in the format used
+        const json prompts = {{"prompt_format", w.prompter().name()}, {"chat_family", w.prompter().family()},
+                              {"prompts", w.prompts()}};
+        files.add("prompts", "prompts.json", prompts.dump(2) + "\n");
         for (size_t k = 0; k < scene_texts.size(); ++k) {
             const std::string name = fmt::format("scene-{:02}.{}", k + 1, form == "screenplay" ? "fountain" : "txt");
             files.add(fmt::format("scene-{:02}", k + 1), name, scene_texts[k] + (scene_texts[k].empty() || scene_texts[k].back() != '\n' ? "\n" : ""));

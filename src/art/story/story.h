@@ -13,7 +13,12 @@
 // sentence, or the first sentence) and the title is the setting's.
 // Every stage is written to the output directory (bible.json, outline.json with the title,
 // outline.md, scene-NN.txt or .fountain, recaps.json, story.md or screenplay.fountain +
-// screenplay.html) so a user can edit outline.json and regenerate from it ("from_outline").
+// screenplay.html) so a user can edit outline.json and regenerate from it ("from_outline"), and
+// prompts.json keeps every prompt the decoder saw, by stage.
+// Prompts are plain continuations or, for an instruct model, rendered through its chat template
+// (request key "prompt_format", art/common/prompt_format.h): a system message with the planner's
+// or the writer's role, a user message with the same context, the reply under the same schemas
+// and grammars.
 #pragma once
 
 #include <string>
@@ -66,7 +71,8 @@ struct Outline {
 // The story form's entry point (registry name "story"). Request keys: premise, form
 // (short|screenplay|outline), length (words, 50..20000), genre, pov (first|third), acts (1..5),
 // from_outline (path to an edited outline.json), planner (t5 GGUF path; another kind of model is
-// refused with Error(InvalidArgument) before anything is written), plus the common keys.
+// refused with Error(InvalidArgument) before anything is written), prompt_format (auto|plain|chat;
+// recorded as resolved), plus the common keys.
 ArtResult run_story(const json& request, Context& ctx);
 
 }  // namespace lyra::art::story

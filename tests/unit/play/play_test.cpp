@@ -334,5 +334,42 @@ TEST(PlayGame, PremiseInAnyScriptDoesNotCrash) {
     EXPECT_NE(error_of([&] { Game::create(random_model(), pool(), bad); }).find("UTF-8"), std::string::npos);
 }
 
+// The prompt format is saved with the game; a saves file from before the prompt_format column
+// (and a save without the key) still loads, in plain format.
+TEST(PlaySaves, PromptFormatIsKeptAndOldSavesStillLoad) {
+    const std::string db = (temp_dir() / "format.db").string();
+    Game g = new_game(4, db);
+    g.turn("take lantern");
+    EXPECT_STREQ(g.prompt_format(), "plain");  // a model without a chat template
+    EXPECT_EQ(g.save()["prompt_format"], "plain");
+    SaveStore(db).save("new", g.save());
+    EXPECT_EQ(SaveStore(db).load("new"), g.save());
+    json old = g.save();
+    old.erase("prompt_format");  // as Game::save() wrote it before
+    SaveStore(db).save("old", old);
+    sqlite3* h = nullptr;  // and the table as it was: no prompt_format column
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "DELETE FROM slots WHERE slot = 'new'; ALTER TABLE slots DROP COLUMN prompt_format",
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+    SaveStore store(db);  // adds the column back
+    const json loaded = store.load("old");
+    EXPECT_EQ(loaded, old);
+    GameOptions o;
+    o.narration_tokens = 40;
+    const Game r = Game::restore(random_model(), pool(), loaded, o);
+    EXPECT_STREQ(r.prompt_format(), "plain");
+    EXPECT_EQ(r.state(), g.state());
+    store.save("new", g.save());
+    EXPECT_EQ(store.load("new")["prompt_format"], "plain");
+    // a save in chat format on a model without a template: one clear error naming the model
+    json chat = g.save();
+    chat["prompt_format"] = "chat";
+    const std::string e = error_of([&] { Game::restore(random_model(), pool(), chat, o); });
+    EXPECT_NE(e.find("no chat template"), std::string::npos) << e;
+    o.prompt_format = "plain";  // unless the player asks for plain
+    EXPECT_STREQ(Game::restore(random_model(), pool(), chat, o).prompt_format(), "plain");
+}
+
 }  // namespace
 }  // namespace lyra::art::play
