@@ -9,12 +9,14 @@ Sources (all installed by scripts/setup.sh; nothing is downloaded):
   - npm chinese-poetry: dist/quantangshi/poet.*.json with dist/strains/json/*.json -- the 平/仄
     the corpus editors marked on every character of ~300k regulated-verse lines, and the
     rhyme characters of Tang regulated poems, from which the 平水韵 平声 groups are learned by
-    label propagation from the 30 group-name characters (东 冬 江 支 ...).
+    label propagation from the 30 group-name characters (东 冬 江 支 ...); and the 仄 rhymes of
+    all of dist/quantangshi and dist/songci, from which the 76 仄声 groups (上 去 入) are learned
+    the same way and then sharpened by the kTang Middle-Chinese rhymes.
   - OpenCC (opencc -c t2s): Traditional -> Simplified, so variants share one entry.
 
 Output columns (tab separated, one simplified character a line):
   char  readings(pinyin+tone digit, comma)  pz(P=平 only, Z=仄 only, B=both)  pingshui(平声 groups, comma; '-' none)
-  xinyun(group number 1..14 + P/Z per reading, comma)
+  xinyun(group number 1..14 + P/Z per reading, comma)  pingshui_ze(仄声 groups 董..洽, comma; '-' none)
 Run: python3 data/poetry/build_tables.py [repo_root]
 """
 import bz2, collections, glob, json, os, re, subprocess, sys, unicodedata
@@ -46,6 +48,13 @@ def numeric(p):
 # --- modern readings -------------------------------------------------------------------------
 readings = collections.defaultdict(list)
 entering = set()
+tang = collections.defaultdict(set)   # kTang Middle-Chinese tones: P 平, S 上, Q 去, R 入
+tang_final = collections.defaultdict(set)   # kTang (rhyme, tone) per reading
+def tang_rhyme(p):
+    """The rhyme of a kTang (Stimson) reading: from its first vowel (medials included), no tone."""
+    p = ''.join(ch for ch in p if not unicodedata.combining(ch))
+    m = re.search('[aeiouyɑɛæəɔ]', p)
+    return p[m.start():] if m else p
 def add(c, p):
     n = numeric(p)
     if n and n not in readings[c]: readings[c].append(n)
@@ -61,7 +70,13 @@ with bz2.open('/usr/share/unicode/Unihan_Readings.txt.bz2', 'rt', encoding='utf-
                 for p in part.split(':')[1].split(','): add(c, p)
         elif field == 'kTang':
             for p in val.split():
-                if p.lstrip('*').rstrip()[-1:] in ('p', 't', 'k'): entering.add(c)
+                p = unicodedata.normalize('NFD', p.lstrip('*'))
+                if p.rstrip()[-1:] in ('p', 't', 'k'): t = 'R'; entering.add(c)
+                elif '\u030c' in p: t = 'S'   # caron: 上声 (rising)
+                elif '\u0300' in p: t = 'Q'   # grave: 去声 (departing)
+                else: t = 'P'
+                tang[c].add(t)
+                tang_final[c].add((tang_rhyme(p), t))
         elif field == 'kCantonese':
             for p in val.split():
                 if re.sub(r'\d', '', p)[-1:] in ('p', 't', 'k'): entering.add(c)
@@ -104,8 +119,34 @@ pz_s = collections.defaultdict(lambda: [0, 0])
 for c, (p, z) in pz_count.items():
     s = t2s[c]; pz_s[s][0] += p; pz_s[s][1] += z
     if c in entering: entering.add(s)
+    tang[s] |= tang.get(c, set())
+    tang_final[s] |= tang_final.get(c, set())
     for r in readings.get(c, []):
         if r not in readings[s]: readings[s].append(r)
+
+def propagate(co, seeds, share, most):
+    """Harmonic label propagation over a co-rhyme graph: a character's group weights are the
+    average of its co-rhymes', seeds clamped (30 iterations). A character keeps the groups with at
+    least `share` of its weight (at most `most`) and needs two co-rhymes of evidence."""
+    label = {c: {g: 1.0} for c, g in seeds.items()}
+    for it in range(30):
+        new = {c: label[c] for c in seeds}
+        for c, nb in co.items():
+            if c in seeds: continue
+            acc = collections.Counter(); tot = 0
+            for b, n in nb.items():
+                if b in label:
+                    for g, w in label[b].items(): acc[g] += n * w
+                    tot += n
+            if tot: new[c] = {g: w / tot for g, w in acc.items()}
+        label = new
+    out = {}
+    for c, d in label.items():
+        if c in seeds: out[c] = [seeds[c]]; continue
+        if sum(co[c].values()) < 2: continue
+        best = sorted(d.items(), key=lambda kv: -kv[1])
+        out[c] = [g for g, w in best if w >= share][:most] or [best[0][0]]
+    return out
 
 # --- 平水韵 平声 groups by label propagation -----------------------------------------------------
 # Seeds: each group's name character and a few of its best-known members (the 平水韵 itself);
@@ -130,26 +171,8 @@ for s in sets:
 seed_of = {}
 for g, cs in SEEDS.items():
     for c in cs: seed_of[c] = g
-label = {c: {g: 1.0} for c, g in seed_of.items()}
-for it in range(30):
-    new = dict((c, label[c]) for c in seed_of)
-    for c, nb in co.items():
-        if c in seed_of: continue
-        acc = collections.Counter(); tot = 0
-        for b, n in nb.items():
-            if b in label:
-                for g, w in label[b].items(): acc[g] += n * w
-                tot += n
-        if tot: new[c] = {g: w / tot for g, w in acc.items()}
-    label = new
-pingshui = {}
-for c, dist_ in label.items():
-    if c in seed_of:
-        pingshui[c] = [seed_of[c]]; continue
-    if sum(co[c].values()) < 2: continue   # a single co-rhyme is too little evidence
-    best = sorted(dist_.items(), key=lambda kv: -kv[1])
-    # A second (third) group needs 15% of the weight: 多音字 such as 行 (阳 háng / 庚 xíng).
-    pingshui[c] = [g for g, w in best if w >= 0.15][:3] or [best[0][0]]
+# A second (third) group needs 15% of the weight: 多音字 such as 行 (阳 háng / 庚 xíng).
+pingshui = propagate(co, seed_of, 0.15, 3)
 
 # --- 中华新韵 groups ----------------------------------------------------------------------------
 def xinyun(r):
@@ -174,7 +197,7 @@ def xinyun(r):
     if g is None: return None
     return '%d%s' % (g, 'P' if tone in (1, 2) else 'Z') if tone != 5 else None
 
-rows = []
+table = {}   # simplified char -> (readings, pz, xinyun groups)
 simp = set(pz_s) | set(pingshui)
 for c in sorted(simp):
     if not is_han(c): continue
@@ -200,13 +223,170 @@ for c in sorted(simp):
         x = xinyun(r)
         if x and x not in xs: xs.append(x)
     if not xs: continue
+    table[c] = (rs, pz, xs)
+
+# --- 平水韵 仄声 groups: 上声 29, 去声 30, 入声 17 ------------------------------------------------
+# The same label propagation as the 平 groups, over the 仄 rhymes of the whole corpus (Tang and
+# Song shi in dist/quantangshi, Song ci in dist/songci). A verse sentence ends at 。？！; in a
+# poem the ends of consecutive sentences whose last characters are 仄, with no 平 end between
+# them, rhyme together (仄韵 古体 and 绝句, and most 词, whose rhymes close a sentence; a change
+# of rhyme across 平 (换韵) breaks the chain). Two label spaces, because 入声 never rhymes with
+# 上/去: 上去 characters are labelled with the 30 rows of the 四声相承 table (东董送, 支纸寘, ...,
+# 泰 alone, 蒸's 上去 already merged into 迥径), since 上 and 去 of one row rhyme together in
+# 仄韵 verse and the corpus links them; 入 characters with the 17 入声 groups. A character's
+# tone (上, 去 or 入) comes from Unihan kTang (caron 上, grave 去, -p/-t/-k 入), else its modern
+# readings (3 上, 4 去; 入 when kTang/kCantonese say so): its groups are its rows' 上 and/or 去
+# groups for the tones it has.
+SHANG = '董肿讲纸尾语麌荠蟹贿轸吻阮旱潸铣筱巧皓哿马养梗迥有寝感琰豏'
+QU = '送宋绛寘未御遇霁泰卦队震问愿翰谏霰啸效号个祃漾敬径宥沁勘艳陷'
+RU = '屋沃觉质物月曷黠屑药陌锡职缉合叶洽'
+QU_ROW_SHANG = dict(zip(QU.replace('泰', ''), SHANG))   # 去 group -> the 上 group of its row
+ZE_SEEDS = {
+ '董': '董动孔总桶拢', '肿': '肿宠陇拥勇涌恐拱捧奉冗踵', '讲': '讲港棒项', '纸': '纸是此紫死水起里耳已使始喜子止齿指理美',
+ '尾': '尾鬼苇伟岂', '语': '语女吕旅举许与所楚渚暑煮黍绪序', '麌': '麌雨羽宇舞府鼓虎古土苦主取柱午武五', '荠': '荠礼体米启底洗弟',
+ '蟹': '蟹解买摆骇', '贿': '贿悔改海采彩待罪宰乃', '轸': '轸尽引忍敏紧准陨允', '吻': '吻粉隐愤谨近',
+ '阮': '阮远晚反返本损稳', '旱': '旱满短管暖懒伞缓馆坦', '潸': '潸眼限板版产简盏', '铣': '铣显浅典转卷犬遣善展软免勉',
+ '筱': '筱小表鸟了晓渺杳沼扰', '巧': '巧饱卯爪', '皓': '皓好老早草岛道抱保宝扫', '哿': '哿可我左火果锁舸朵',
+ '马': '马野雅瓦者写假把寡社', '养': '养想两掌往像象广响仰赏', '梗': '梗影景静井领境冷省永整请', '迥': '迥顶鼎醒挺艇等',
+ '有': '有久酒柳手首口后友守走斗偶', '寝': '寝枕锦饮品审', '感': '感胆览惨敢', '琰': '琰险染点检掩冉', '豏': '豏减斩范犯槛',
+ '送': '送梦冻洞弄贡痛众凤', '宋': '宋用颂诵统共俸', '绛': '绛巷撞', '寘': '寘事字意志地泪醉寺翠位睡智义四戏寄易',
+ '未': '未味气贵费魏畏慰谓', '御': '御虑絮署据誉恕', '遇': '遇路露树雾暮步故顾赋句', '霁': '霁细计帝岁际世丽闭第砌',
+ '泰': '泰带外盖赖蔡', '卦': '卦挂卖债怪坏拜', '队': '队内对碎背爱代态菜', '震': '震信进阵刃印鬓镇润顺',
+ '问': '问运韵训郡粪', '愿': '愿万怨劝饭建献恨寸顿', '翰': '翰汉岸半乱叹案算漫', '谏': '谏雁晏宦患慢',
+ '霰': '霰见面线遍箭县电变宴片', '啸': '啸笑照钓庙妙叫要', '效': '效貌闹豹孝校', '号': '号到帽报告灶倒暴奥',
+ '个': '个破卧座货饿课', '祃': '祃夜化谢嫁驾价借', '漾': '漾望向浪状帐唱放让', '敬': '敬命病镜映盛性政圣',
+ '径': '径定磬胜', '宥': '宥就秀袖瘦旧昼候寿透', '沁': '沁禁浸荫', '勘': '勘暗憾探', '艳': '艳剑念欠验', '陷': '陷鉴忏泛',
+ '屋': '屋竹木目读独福谷鹿肉宿服菊哭', '沃': '沃玉绿曲烛足俗狱辱', '觉': '觉角学岳握朔剥', '质': '质日一实室失七笔逸密毕疾',
+ '物': '物佛拂屈郁勿', '月': '月发骨没忽阙歇越伐', '曷': '曷末阔活达渴夺割', '黠': '黠八杀滑察',
+ '屑': '屑雪节血结灭折绝别铁切热', '药': '药落薄阁鹤若雀略脚约', '陌': '陌白客石碧隔泽驿百迹尺', '锡': '锡壁历笛滴寂敌',
+ '职': '职色力食息极忆北国德得', '缉': '缉急入湿立泣集', '合': '合答杂塔纳', '叶': '叶接蝶妾涉', '洽': '洽甲狭峡插'}
+assert len(SHANG) == 29 and len(QU) == 30 and len(RU) == 17 and set(ZE_SEEDS) == set(SHANG + QU + RU)
+SHANG_ROW = {v: k for k, v in QU_ROW_SHANG.items()}   # 上 group -> its row (the 去 group)
+
+ze_texts = []
+for f in sorted(glob.glob(os.path.join(dist, 'quantangshi', 'poet.*.json')) + glob.glob(os.path.join(dist, 'songci', 'ci.song.*.json'))):
+    for poem in json.load(open(f, encoding='utf-8')):
+        ze_texts.append(''.join(poem.get('paragraphs', [])))
+ends_t = [[s[-1] for s in re.split(r'[。？！]', t) if s and is_han(s[-1])] for t in ze_texts]
+new_chars = sorted({c for e in ends_t for c in e} - set(t2s))
+out = subprocess.run(['opencc', '-c', 't2s'], input='\n'.join(new_chars), capture_output=True, text=True, check=True).stdout.split('\n')
+t2s.update({t: (s if len(s) == 1 else t) for t, s in zip(new_chars, out)})
+for c in new_chars:
+    tang[t2s[c]] |= tang.get(c, set())
+    tang_final[t2s[c]] |= tang_final.get(c, set())
+    if c in entering: entering.add(t2s[c])
+
+def ze_tones(c):
+    """The 仄 tones (S 上, Q 去, R 入) a simplified character can take."""
+    t = tang.get(c, set()) & {'S', 'Q', 'R'}
+    if not t:
+        tones = {int(r[-1]) for r in table[c][0]}
+        t = ({'S'} if 3 in tones else set()) | ({'Q'} if 4 in tones else set())
+        if c in entering: t.add('R')
+        if not t: t = {'R'} if c in entering else {'S', 'Q'}   # marked 仄 in the corpus, nothing else known
+    return t
+
+is_ze = lambda c: c in table and table[c][1] in 'ZB'
+co_sq = collections.defaultdict(collections.Counter)
+co_r = collections.defaultdict(collections.Counter)
+ze_rhyme_positions = collections.Counter()   # character -> times it ends a 仄 rhyme chain link
+n_links = 0
+for e in ends_t:
+    e = [t2s.get(c, c) for c in e]
+    for a, b in zip(e, e[1:]):
+        if a == b or not is_ze(a) or not is_ze(b) or table[a][1] == 'B' and table[b][1] == 'B': continue
+        n_links += 1
+        ze_rhyme_positions[a] += 1; ze_rhyme_positions[b] += 1
+        ta, tb = ze_tones(a), ze_tones(b)
+        if ta & {'S', 'Q'} and tb & {'S', 'Q'}: co_sq[a][b] += 1; co_sq[b][a] += 1
+        if 'R' in ta and 'R' in tb: co_r[a][b] += 1; co_r[b][a] += 1
+
+seed_sq, seed_r = {}, {}
+for g, cs in ZE_SEEDS.items():
+    for c in cs:
+        if g in RU: seed_r[c] = g
+        else: seed_sq[c] = SHANG_ROW.get(g, g)
+# A second group needs 30% of the weight (the 平 groups take 15%): 词 rhyme by the wider 词林正韵
+# 部 (鱼虞, 月屑 ...), so the corpus mixes neighbouring 仄 groups more often.
+rows_sq = propagate(co_sq, seed_sq, 0.3, 2)
+groups_r = propagate(co_r, seed_r, 0.3, 2)
+# The corpus alone blurs rows that 词 and 古体 mix freely (the larger group draws the smaller's
+# characters: 未/霁 into 寘, 御 into 遇, 觉 into 药). The kTang readings separate them: a Middle-
+# Chinese rhyme (Stimson's -iu 鱼, -io 虞, -iəi 微, -ei 齐, -ak 觉, -ɑk 药 ...) belongs to one
+# group. So each kTang rhyme is mapped to the row (上去) or 入声 group that the corpus-labelled
+# characters reading it mostly have (at least 3 characters, 60% of them), and a character whose
+# 仄 kTang readings all have a mapped rhyme takes its groups from them, reading by reading (多音字
+# keep each reading's group); the others keep the corpus' groups.
+# The seeds (the rhyme book's own members) decide a rhyme they read; the corpus labels decide
+# the others (the blur is in the corpus, so it must not outvote the book).
+def rhyme_votes(labels):
+    votes = collections.defaultdict(collections.Counter)
+    for c, rows in labels:
+        if len(rows) != 1: continue
+        ru = rows[0] in RU
+        for f, t in tang_final.get(c, ()):
+            if (t == 'R') == ru and t != 'P': votes[(f, ru)][rows[0]] += 1
+    return votes
+seed_votes = rhyme_votes([(c, [g]) for c, g in list(seed_sq.items()) + list(seed_r.items())])
+corpus_votes = rhyme_votes(list(rows_sq.items()) + list(groups_r.items()))
+rhyme_group = {}
+for key in set(seed_votes) | set(corpus_votes):
+    cnt = seed_votes.get(key) or corpus_votes[key]
+    g, n = cnt.most_common(1)[0]
+    if key in seed_votes or (n >= 3 and n >= 0.6 * sum(cnt.values())): rhyme_group[key] = g
+def from_tang(c):
+    rs = [(f, t) for f, t in tang_final.get(c, ()) if t != 'P']
+    if not rs or any((f, t == 'R') not in rhyme_group for f, t in rs): return None
+    out = []
+    for f, t in rs:
+        g = rhyme_group[(f, t == 'R')]
+        if t == 'S' and g in QU_ROW_SHANG: out.append(QU_ROW_SHANG[g])
+        elif t != 'S' or g not in QU_ROW_SHANG: out.append(g)   # 去 (泰 has no 上) or 入
+    return out
+def from_corpus(c):
+    t, out = ze_tones(c), []
+    for row in rows_sq.get(c, []):
+        if 'S' in t and row in QU_ROW_SHANG: out.append(QU_ROW_SHANG[row])
+        if 'Q' in t or row not in QU_ROW_SHANG: out.append(row)
+    return out + (groups_r.get(c, []) if 'R' in t else [])
+zegroups = collections.defaultdict(list)
+for g, cs in ZE_SEEDS.items():   # seeds keep the group they were given (and other readings' groups)
+    for c in cs:
+        if g not in zegroups[c]: zegroups[c].append(g)
+n_tang = n_corpus = n_both = n_agree = 0
+for c in set(rows_sq) | set(groups_r) | set(zegroups):
+    if c not in table or table[c][1] == 'P': continue
+    kt, co_ = from_tang(c), from_corpus(c)
+    if kt and co_:
+        n_both += 1; n_agree += bool(set(kt) & set(co_))
+    if c in ZE_SEEDS.get(zegroups[c][0], '') if zegroups[c] else False:
+        zegroups[c] += kt or []
+    elif kt: zegroups[c] = kt; n_tang += 1
+    elif co_: zegroups[c] = co_; n_corpus += 1
+print('ze: rhymes mapped', len(rhyme_group), 'chars by kTang rhyme', n_tang, 'by corpus only', n_corpus,
+      'kTang and corpus agree on %d/%d' % (n_agree, n_both), file=sys.stderr)
+ORDER = {g: i for i, g in enumerate(SHANG + QU + RU)}
+for c in zegroups: zegroups[c] = sorted(set(zegroups[c]), key=ORDER.get)
+
+rows = []
+for c, (rs, pz, xs) in sorted(table.items()):
     ps = pingshui.get(c, []) if pz in 'PB' else []
-    rows.append('%s\t%s\t%s\t%s\t%s' % (c, ','.join(rs), pz, ','.join(ps) or '-', ','.join(xs)))
+    zs = zegroups.get(c, []) if pz in 'ZB' else []
+    rows.append('%s\t%s\t%s\t%s\t%s\t%s' % (c, ','.join(rs), pz, ','.join(ps) or '-', ','.join(xs), ','.join(zs) or '-'))
 with open(os.path.join(root, 'data', 'poetry', 'chars.tsv'), 'w', encoding='utf-8') as f:
-    f.write('# built by data/poetry/build_tables.py; see docs/poetry.md. char readings pz pingshui xinyun\n')
+    f.write('# built by data/poetry/build_tables.py; see docs/poetry.md. char readings pz pingshui xinyun pingshui_ze\n')
     f.write('\n'.join(rows) + '\n')
 print('chars', len(rows), 'with pingshui group', sum(1 for r in rows if r.split('\t')[3] != '-'),
       'regulated poems', len(rhyme_sets), file=sys.stderr)
+# Coverage of the 仄 groups: characters per group, and how much of the corpus' 仄 rhyme
+# positions (each end in a 仄 chain link, counted with repeats) has a group.
+have = {r.split('\t')[0] for r in rows if r.split('\t')[5] != '-'}
+per = collections.Counter(g for r in rows for g in r.split('\t')[5].split(',') if g != '-')
+tot = sum(ze_rhyme_positions.values()); cov = sum(n for c, n in ze_rhyme_positions.items() if c in have)
+print('ze: chars with a group', len(have), 'links', n_links, 'rhyme positions covered %d/%d = %.1f%%' % (cov, tot, 100.0 * cov / tot),
+      'distinct rhyme chars covered %d/%d' % (len(have & set(ze_rhyme_positions)), len(ze_rhyme_positions)), file=sys.stderr)
+for part, names in (('上', SHANG), ('去', QU), ('入', RU)):
+    print(part, ' '.join('%s%d' % (g, per[g]) for g in names), file=sys.stderr)
 
 # --- embed the tables in the binary (src/art/poetry/tables.inc) ---------------------------------
 # String literals stay under 60 KB each (-Woverlength-strings); the program joins them.

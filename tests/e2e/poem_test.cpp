@@ -140,5 +140,28 @@ TEST(PoemCli, BadInputOneClearErrorNoFiles) {
     }
 }
 
+// A model whose vocabulary cannot fill the form (no 仄 rhyme group of 平水韵 with enough
+// characters for 如梦令's six rhyme lines): the constraint's dead end is one error line, exit 1,
+// nothing on stdout and no files.
+TEST(PoemCli, DeadEndOneErrorNoOutput) {
+    TempDir dir;
+    const fs::path txt = dir.path() / "tiny.txt";
+    std::ofstream(txt) << "，。\n形式:题无如梦令花春山天月竹";
+    const std::string tiny = (dir.path() / "tiny.gguf").string();
+    RunResult r = run_lyra({"model", "init", "--arch", "llama", "--dim", "32", "--layers", "1", "--heads", "2",
+                            "--ctx", "256", "--tokenizer", "char:" + txt.string(), "-o", tiny});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const fs::path out = dir.path() / "out";
+    r = run_lyra({"poem", "-m", tiny, "--threads", "1", "--form", "ci:如梦令", "-o", out.string()});
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("poem: dead end in 词·如梦令 at line 1, char 6: no pingshui rhyme group has enough 仄 characters"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_FALSE(fs::exists(out / "poem.txt"));
+    EXPECT_FALSE(fs::exists(out / "poem.json"));
+}
+
 }  // namespace
 }  // namespace lyra::e2e

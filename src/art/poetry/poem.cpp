@@ -288,6 +288,10 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
         if (ctx.on_text) stream = [&ctx](int, std::string_view piece) { return ctx.on_text(piece); };
         gen::GenerateResult out = g.run(prompt, opt, stream);
         if (out.candidates.empty()) throw_error(ErrorKind::Io, "poem: generation was cancelled");
+        if (!c.dead_end().empty())
+            throw_error(ErrorKind::InvalidArgument,
+                        "poem: dead end in {} at {}; expected a model vocabulary that can fill the form",
+                        form.title, c.dead_end());
         const gen::Completion& comp = out.candidates[0];
         std::string text = comp.text;
         while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

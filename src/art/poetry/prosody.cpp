@@ -22,6 +22,32 @@ const char* const kGroups[] = {"东", "冬", "江", "支", "微", "鱼", "虞", 
 // and 佳 split in 词林正韵; the majority side is taken).
 const int kCilin[] = {1, 1, 2, 3, 3, 4, 4, 3, 5, 3, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9,
                       10, 2, 11, 11, 11, 12, 13, 14, 14, 14};
+// The 仄声 groups of 平水韵 (keys 30..105): 上声 29 (蒸's merged into 迥), 去声 30 (泰 has no 平
+// or 上 partner), 入声 17.
+const char* const kZeGroups[] = {
+    "董", "肿", "讲", "纸", "尾", "语", "麌", "荠", "蟹", "贿", "轸", "吻", "阮", "旱", "潸",
+    "铣", "筱", "巧", "皓", "哿", "马", "养", "梗", "迥", "有", "寝", "感", "琰", "豏",
+    "送", "宋", "绛", "寘", "未", "御", "遇", "霁", "泰", "卦", "队", "震", "问", "愿", "翰",
+    "谏", "霰", "啸", "效", "号", "个", "祃", "漾", "敬", "径", "宥", "沁", "勘", "艳", "陷",
+    "屋", "沃", "觉", "质", "物", "月", "曷", "黠", "屑", "药", "陌", "锡", "职", "缉", "合",
+    "叶", "洽"};
+constexpr int kShang = 30, kQu = 59, kRu = 89, kNumGroups = 106;
+// 词林正韵's 部 of each 仄 group: 上/去 through their 平 row (四声相承: 董 and 送 are 东's, 泰 goes
+// with 佳's 第5部), 入声 in its own 部 15..19.
+int cilin_ze(int g) {
+    if (g >= kRu) {
+        static const int ru[] = {15, 15, 16, 17, 18, 18, 18, 18, 18, 16, 17, 17, 17, 17, 19, 18, 19};
+        return ru[g - kRu];
+    }
+    if (g >= kQu) {
+        const int j = g - kQu;
+        if (j == 8) return 5;  // 泰
+        return kCilin[j < 8 ? j : j <= 24 ? j - 1 : j];
+    }
+    const int i = g - kShang;
+    return kCilin[i < 24 ? i : i + 1];  // 蒸 (24) has no 上声 group
+}
+constexpr int kCilinPing = 300, kCilinZe = 320;
 const char* const kXinyun[] = {"", "麻", "波", "皆", "开", "微", "豪", "尤", "寒", "文",
                                "唐", "庚", "齐", "支", "姑"};
 
@@ -128,6 +154,11 @@ const std::vector<std::string>& pingshui_groups() {
     return g;
 }
 
+const std::vector<std::string>& pingshui_ze_groups() {
+    static const std::vector<std::string> g(std::begin(kZeGroups), std::end(kZeGroups));
+    return g;
+}
+
 const std::vector<std::pair<std::string, std::string>>& ci_data() {
     static const std::vector<std::pair<std::string, std::string>> v = [] {
         std::vector<std::pair<std::string, std::string>> out;
@@ -145,13 +176,15 @@ const Prosody& Prosody::get() {
 Prosody::Prosody() {
     std::unordered_map<std::string, int> group_index;
     for (int i = 0; i < 30; ++i) group_index[kGroups[i]] = i;
+    std::unordered_map<std::string, int> ze_index;
+    for (int i = 0; i < kNumGroups - kShang; ++i) ze_index[kZeGroups[i]] = kShang + i;
     for (const char* chunk : kCharsTsv) {
         std::istringstream in(chunk);
         std::string line;
         while (std::getline(in, line)) {
             if (line.empty() || line[0] == '#') continue;
             std::vector<std::string> f = split(line, '\t');
-            if (f.size() != 5) continue;
+            if (f.size() != 6) continue;
             std::u32string c = to_u32(f[0]);
             if (c.size() != 1) continue;
             CharInfo info;
@@ -161,6 +194,12 @@ Prosody::Prosody() {
                 for (const std::string& g : split(f[3], ',')) {
                     auto it = group_index.find(g);
                     if (it != group_index.end()) info.pingshui.push_back(it->second);
+                }
+            }
+            if (f[5] != "-") {
+                for (const std::string& g : split(f[5], ',')) {
+                    auto it = ze_index.find(g);
+                    if (it != ze_index.end()) info.pingshui_ze.push_back(it->second);
                 }
             }
             for (const std::string& x : split(f[4], ',')) {
@@ -194,26 +233,20 @@ std::vector<int> Prosody::rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool
     std::vector<int> keys;
     const CharInfo* i = find(c);
     if (i == nullptr) return keys;
-    if (b == RhymeBook::Pingshui && tone == kPing) {
-        if ((i->tone_pingshui & kPing) == 0) return keys;
-        for (int g : i->pingshui) {
-            int k = ci ? 100 + kCilin[g] : g;
-            if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    auto add = [&keys](int k) {
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    };
+    if (b == RhymeBook::Pingshui) {
+        // 诗 rhyme within one 平水韵 group; 词 within one 词林正韵 部 (docs/poetry.md).
+        if ((i->tone_pingshui & tone) == 0) return keys;
+        if (tone == kPing) {
+            for (int g : i->pingshui) add(ci ? kCilinPing + kCilin[g] : g);
+        } else {
+            for (int g : i->pingshui_ze) add(ci ? kCilinZe + cilin_ze(g) : g);
         }
         return keys;
     }
-    // 中华新韵, and 仄 rhymes under 平水韵 (whose 仄声 groups the table does not hold): the
-    // modern final's group.
-    if (b == RhymeBook::Pingshui && (i->tone_pingshui & kZe) == 0) return keys;
-    const std::vector<int>& gs = tone == kPing ? i->xinyun_ping : i->xinyun_ze;
-    for (int g : gs) {
-        int k = 200 + g;
-        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
-    }
-    if (b == RhymeBook::Pingshui && keys.empty() && !i->xinyun_ping.empty()) {
-        // 入声 characters read 平 today (e.g. 白): rhyme by their modern final.
-        for (int g : i->xinyun_ping) keys.push_back(200 + g);
-    }
+    for (int g : tone == kPing ? i->xinyun_ping : i->xinyun_ze) add(200 + g);
     return keys;
 }
 
@@ -223,7 +256,17 @@ bool Prosody::neighbours(int a, int b) {
 
 std::string Prosody::key_name(int key) {
     if (key >= 0 && key < 30) return std::string("平水韵") + kGroups[key];
-    if (key >= 100 && key < 200) return "词林正韵第" + std::to_string(key - 100) + "部";
+    if (key >= kShang && key < kNumGroups) return std::string("平水韵") + kZeGroups[key - kShang];
+    if (key > kCilinPing && key <= kCilinPing + 14) return "词林正韵第" + std::to_string(key - kCilinPing) + "部";
+    if (key > kCilinZe && key <= kCilinZe + 19) {
+        // The 部 with the 仄 groups it merges: "词林正韵第18部(入声 物月曷黠屑叶)".
+        const int bu = key - kCilinZe;
+        std::string groups;
+        for (int g = kShang; g < kNumGroups; ++g) {
+            if (cilin_ze(g) == bu) groups += kZeGroups[g - kShang];
+        }
+        return "词林正韵第" + std::to_string(bu) + "部(" + (bu >= 15 ? "入声 " : "上去 ") + groups + ")";
+    }
     if (key > 200 && key <= 214) return std::string("新韵") + kXinyun[key - 200];
     return "?";
 }

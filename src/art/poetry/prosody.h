@@ -28,11 +28,14 @@ struct CharInfo {
     uint8_t tone_pingshui = 0;   // kPing|kZe, from the corpus' marks (入声 is 仄)
     uint8_t tone_xinyun = 0;     // from modern readings: tones 1,2 平; 3,4 仄
     std::vector<int> pingshui;   // 平声 group indices 0..29 (empty: none known)
+    std::vector<int> pingshui_ze;  // 仄声 groups: 上 30..58, 去 59..88, 入 89..105 (empty: none)
     std::vector<int> xinyun_ping, xinyun_ze;  // 中华新韵 groups 1..14 of its 平 / 仄 readings
 };
 
-// Rhyme keys live in one integer space: 平水韵 平声 groups 0..29, 词林正韵-style merged groups
-// 100+ (for 词 under 平水韵), 中华新韵 groups 200+.
+// Rhyme keys live in one integer space: the 106 平水韵 groups 0..105 (平 0..29, 上 30..58,
+// 去 59..88, 入 89..105), 中华新韵 groups 201..214, and for 词 under 平水韵 the 词林正韵 部 that
+// merge them: 平 rhymes 301..314, 仄 rhymes 321..339 (部 1..14 with 上 and 去 of one row
+// together, 入声 部 15..19 apart).
 class Prosody {
 public:
     static const Prosody& get();
@@ -55,6 +58,8 @@ private:
 
 // The 30 平水韵 平声 group names in order (东 冬 江 支 ...).
 const std::vector<std::string>& pingshui_groups();
+// The 76 仄声 group names in key order: 上声 董..豏, 去声 送..陷, 入声 屋..洽 (keys 30..105).
+const std::vector<std::string>& pingshui_ze_groups();
 
 // The embedded 词牌 files (data/poetry/ci/*.txt): (name, text), by name.
 const std::vector<std::pair<std::string, std::string>>& ci_data();

@@ -115,6 +115,7 @@ void ZhConstraint::reset() {
     forced_.clear();
     forced_at_ = 0;
     done_ = false;
+    dead_end_.clear();
     live_keys_.clear();
     used_.clear();
     last_rhyme_ = 0;
@@ -165,9 +166,10 @@ bool ZhConstraint::char_ok(model::TokenId id) const {
 
 void ZhConstraint::apply(gen::CandidateSet& c) {
     const float ninf = -std::numeric_limits<float>::infinity();
-    if (done_) {
+    if (done_ || !dead_end_.empty()) {
         for (gen::Candidate& x : c.items) {
             if (x.id != vocab_->eos) x.logit = ninf;
+            else if (x.logit == ninf) x.logit = 0.0f;  // so the run can stop
         }
         return;
     }
@@ -178,9 +180,50 @@ void ZhConstraint::apply(gen::CandidateSet& c) {
         }
         return;
     }
+    bool any = false;
     for (gen::Candidate& x : c.items) {
         if (!char_ok(x.id)) x.logit = ninf;
+        else any |= x.logit != ninf;
     }
+    if (!any) {
+        dead_end_ = explain_dead_end();
+        apply(c);  // end-of-text only
+    }
+}
+
+std::string ZhConstraint::explain_dead_end() const {
+    const LineDef& l = v_.lines[static_cast<size_t>(line_)];
+    std::string where = fmt::format("line {}, char {}", line_ + 1, pos_ + 1);
+    const char* tone = mask_ == kPing ? "平" : mask_ == kZe ? "仄" : "平 or 仄";
+    size_t fitting = 0;
+    for (uint8_t t : vocab_->tone) fitting += (t & mask_) != 0 ? 1 : 0;
+    if (fitting == 0)
+        return fmt::format("{}: the line's tone pattern needs a {} character and the vocabulary has none", where, tone);
+    if (pos_ == 0 && static_cast<size_t>(line_) < acrostic_.size())
+        return fmt::format("{}: the acrostic character '{}' does not fit the line", where,
+                           to_utf8(acrostic_[static_cast<size_t>(line_)]));
+    if (l.repeats) return fmt::format("{}: the 叠句 cannot repeat the line before", where);
+    if (l.rhyme != 0 && pos_ == l.length - 1) {
+        const std::string sid = set_id(l);
+        const char rt = l.rhyme_tone();
+        auto live = live_keys_.find(sid);
+        if (live == live_keys_.end()) {
+            int lines = 0;
+            for (const auto& [t, n] : need_.at(sid)) lines += n;
+            return fmt::format("{}: no {} rhyme group has enough {} characters in the vocabulary for the {} "
+                               "lines of rhyme set {}",
+                               where, rhyme_book_name(book_), rt == 'P' ? "平" : "仄", lines, l.rhyme);
+        }
+        std::string keys;
+        for (int k : live->second) {
+            if (!keys.empty()) keys += '/';
+            keys += Prosody::key_name(k);
+        }
+        return fmt::format("{}: no {} character of the vocabulary left in {} (rhyme set {}, rhyme characters "
+                           "are not repeated)",
+                           where, tone, keys.empty() ? "the set's rhyme group" : keys, l.rhyme);
+    }
+    return fmt::format("{}: no character of the vocabulary fits ({} needed)", where, tone);
 }
 
 void ZhConstraint::end_line() {
@@ -204,7 +247,7 @@ void ZhConstraint::end_line() {
 }
 
 void ZhConstraint::accept(model::TokenId id) {
-    if (done_) return;
+    if (done_ || !dead_end_.empty()) return;
     if (forced_at_ < forced_.size()) {
         ++forced_at_;
         if (forced_at_ == forced_.size() && static_cast<size_t>(line_) == v_.lines.size()) done_ = true;

@@ -6,6 +6,9 @@
 // Dead ends are ruled out ahead: a rhyme set starts only in a key with enough characters left
 // in the vocabulary for all its lines, and the vocabulary must hold 平 and 仄 characters (checked
 // at construction, with the acrostic characters against their lines' first positions).
+// A dead end the checks miss (a vocabulary with no character of a class a slot needs) is reported
+// as the generic constraints do: apply() then allows only end-of-text and dead_end() says where
+// and why; the caller turns that into one error instead of a half-written poem.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +48,8 @@ public:
     void accept(model::TokenId id) override;
     void reset() override;
     bool done() const { return done_; }
+    // Empty until no token could continue the poem; then "line 2, char 5: ..." (1-based).
+    const std::string& dead_end() const { return dead_end_; }
 
     // Whether `acrostic` can begin the variant's lines under the book (each character's tone
     // fits its line's first position); on failure `why` says which one.
@@ -55,6 +60,7 @@ private:
     bool char_ok(model::TokenId id) const;
     std::string set_id(const LineDef& l) const;
     void end_line();
+    std::string explain_dead_end() const;
 
     const FormDef& form_;
     const FormVariant& v_;
@@ -69,6 +75,7 @@ private:
     std::vector<model::TokenId> forced_;
     size_t forced_at_ = 0;
     bool done_ = false;
+    std::string dead_end_;
     std::map<std::string, std::vector<int>> live_keys_;  // set -> keys still shared
     std::map<std::string, std::set<char32_t>> used_;
     char32_t last_rhyme_ = 0;

@@ -122,7 +122,7 @@ TEST(Checker, CatchesBrokenPoems) {
 }
 
 TEST(Checker, Ci) {
-    // 李清照 如梦令: 常记溪亭日暮 (平水韵 and 中华新韵 both read its 仄 rhymes by final).
+    // 李清照 如梦令: 常记溪亭日暮 (中华新韵 reads its 仄 rhymes by modern final).
     const char* rumeng = "常记溪亭日暮，沉醉不知归路。兴尽晚回舟，误入藕花深处。争渡，争渡，惊起一滩鸥鹭。";
     CheckResult r = check_zh(form("ci:如梦令"), rumeng, RhymeBook::Xinyun);
     EXPECT_TRUE(r.length_ok) << faults_of(r);

@@ -1,7 +1,11 @@
 // Constrained decoding proves the form, not the model: a random-weight model over a character
 // vocabulary writes valid poems for every Chinese form, with and without acrostics, under both
-// rhyme books; bad requests fail with one clear error and write nothing.
+// rhyme books (仄-rhyming 词 keep a 平水韵 仄 group); bad requests and vocabularies that cannot
+// fill the form (a constraint dead end) fail with one clear error and write nothing.
+#include <algorithm>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <string>
 
 #include <unistd.h>
@@ -27,21 +31,26 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// A random llama over the characters of `text` (each one token), written to a temp file.
+std::string char_model(const std::string& text, const std::string& tag) {
+    auto tok = model::build_char_vocab(text, 0);
+    model::InitOptions o;
+    o.n_embd = 32;
+    o.n_layer = 1;
+    o.n_head = 2;
+    o.n_ctx = 256;
+    o.seed = 7;
+    std::string p = (fs::temp_directory_path() / ("lyra_poetry_" + tag + "_" + std::to_string(::getpid()) + ".gguf")).string();
+    model::init_model(o, *tok, p);
+    return p;
+}
+
 // A random llama over every character of the prosody table plus the punctuation poems use.
 const std::string& random_model() {
     static const std::string path = [] {
         std::string text = "，。\n形式:题无";
         for (const auto& [c, info] : Prosody::get().all()) text += to_utf8(c);
-        auto tok = model::build_char_vocab(text, 0);
-        model::InitOptions o;
-        o.n_embd = 32;
-        o.n_layer = 1;
-        o.n_head = 2;
-        o.n_ctx = 256;
-        o.seed = 7;
-        std::string p = (fs::temp_directory_path() / ("lyra_poetry_zh_" + std::to_string(::getpid()) + ".gguf")).string();
-        model::init_model(o, *tok, p);
-        return p;
+        return char_model(text, "zh");
     }();
     return path;
 }
@@ -151,6 +160,103 @@ TEST_F(Fixture, EvalReportsFullCompliance) {
         EXPECT_EQ(row["line_length_accuracy"], 1.0);
         EXPECT_GT(row["distinct_2"].get<double>(), 0.5);
     }
+}
+
+// 词 that rhyme on 仄 under 平水韵 (its 仄声 groups, judged by 词林正韵 部 as 词 are): every
+// sample keeps each 仄 rhyme set in one 部, every rhyme character has a 平水韵 仄 group.
+TEST_F(Fixture, ZeRhymingCiKeepOneGroupOnRandomWeights) {
+    const Prosody& p = Prosody::get();
+    int ze_sets = 0;
+    for (const char* name : {"ci:如梦令", "ci:卜算子", "ci:蝶恋花", "ci:念奴娇", "ci:满江红", "ci:西江月", "ci:菩萨蛮"}) {
+        const FormDef* f = find_zh_form(name);
+        ASSERT_NE(f, nullptr) << name;
+        for (int seed = 1; seed <= 4; ++seed) {
+            ArtResult r = run({{"form", name}, {"seed", seed}, {"rhyme", "pingshui"}});
+            CheckResult c = check_zh(*f, r.text, RhymeBook::Pingshui);
+            EXPECT_TRUE(c.ok()) << name << " seed " << seed << "\n" << r.text << "\n" << faults_of(c);
+            // Independently of the checker: every 仄 rhyme set's characters share one 词林正韵 部
+            // and each has a 平水韵 仄 group.
+            auto lines = split_verse(r.text);
+            const FormVariant& v = f->variants[0];
+            ASSERT_EQ(lines.size(), v.lines.size()) << r.text;
+            std::map<char, std::vector<char32_t>> sets;
+            for (size_t i = 0; i < lines.size(); ++i) {
+                if (v.lines[i].rhyme != 0 && v.lines[i].rhyme_tone() == 'Z') sets[v.lines[i].rhyme].push_back(lines[i].back());
+            }
+            for (const auto& [id, ends] : sets) {
+                ++ze_sets;
+                std::vector<int> shared = p.rhyme_keys(ends[0], RhymeBook::Pingshui, kZe, true);
+                for (char32_t e : ends) {
+                    EXPECT_FALSE(p.rhyme_keys(e, RhymeBook::Pingshui, kZe, false).empty()) << to_utf8(e);
+                    auto k = p.rhyme_keys(e, RhymeBook::Pingshui, kZe, true);
+                    std::erase_if(shared, [&](int x) { return std::find(k.begin(), k.end(), x) == k.end(); });
+                }
+                EXPECT_FALSE(shared.empty()) << name << " seed " << seed << " set " << id << "\n" << r.text;
+            }
+        }
+    }
+    EXPECT_GE(ze_sets, 28);
+}
+
+// A vocabulary of a handful of characters: 平 and 仄 ones (so the constraint can be built), but no
+// 仄 rhyme group with six characters for 如梦令's rhyme lines.
+const char* kTinyChars = "，。\n形式:题无如梦令花春山天月竹";
+
+TEST_F(Fixture, DeadEndIsOneClearError) {
+    // The constraint alone: pick the first allowed token until it reports the dead end.
+    auto tok = model::build_char_vocab(kTinyChars, 0);
+    auto vocab = make_zh_vocab(*tok, RhymeBook::Pingshui, true);
+    const FormDef* f = find_zh_form("ci:如梦令");
+    ASSERT_NE(f, nullptr);
+    ZhConstraint c(*f, f->variants[0], RhymeBook::Pingshui, U"", vocab);
+    gen::CandidateSet set;
+    int steps = 0;
+    while (c.dead_end().empty() && !c.done() && steps++ < 100) {
+        set.items.clear();
+        for (model::TokenId id = 0; id < tok->n_vocab(); ++id) set.items.push_back({id, 0.0f, 0.0f});
+        c.apply(set);
+        model::TokenId pick = -1;
+        for (const auto& x : set.items) {
+            if (x.logit != -std::numeric_limits<float>::infinity()) {
+                pick = x.id;
+                break;
+            }
+        }
+        ASSERT_GE(pick, 0);
+        if (!c.dead_end().empty()) {
+            // Only end-of-text is left, so the run stops.
+            EXPECT_EQ(pick, tok->eos());
+            break;
+        }
+        c.accept(pick);
+    }
+    EXPECT_EQ(c.dead_end(),
+              "line 1, char 6: no pingshui rhyme group has enough 仄 characters in the vocabulary for the 6 "
+              "lines of rhyme set A");
+    c.reset();
+    EXPECT_TRUE(c.dead_end().empty());
+
+    // Through write_poem: an error, no poem and no files.
+    fs::path dir = fs::temp_directory_path() / ("lyra_ze_dead_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    ctx.out_dir = dir.string();
+    const std::string model = char_model(kTinyChars, "tiny");
+    try {
+        write_poem({{"form", "ci:如梦令"}, {"seed", 1}, {"model", model}}, ctx);
+        ADD_FAILURE() << "expected a dead-end error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find(
+                      "poem: dead end in 词·如梦令 at line 1, char 6: no pingshui rhyme group has enough 仄 characters "
+                      "in the vocabulary for the 6 lines of rhyme set A; expected a model vocabulary that can fill "
+                      "the form"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir / "poem.txt"));
+    EXPECT_FALSE(fs::exists(dir / "poem.json"));
+    fs::remove_all(dir);
+    fs::remove(model);
 }
 
 }  // namespace
