@@ -2,15 +2,21 @@
 // land in their groups, 词 rhymes follow 词林正韵 (上/去 of a row together, 入声 apart), and the
 // checker accepts real 仄-rhyming 词 from the corpus and explains broken ones. (Generation under
 // these groups and the constraint's dead end: generate_test.cpp.)
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "art/common/data_paths.h"
 #include "art/poetry/checker.h"
 #include "art/poetry/forms.h"
 #include "art/poetry/prosody.h"
+#include "core/error.h"
 
 namespace lyra::art::poetry {
 namespace {
@@ -78,6 +84,20 @@ TEST(PingshuiZe, GroupsAndKnownMembers) {
     EXPECT_EQ(ci_key(U'月'), ci_key(U'雪'));
     EXPECT_NE(ci_key(U'竹'), ci_key(U'雪'));
     EXPECT_NE(ci_key(U'泪'), ci_key(U'雪'));
+    // 词林正韵 splits 阮/愿 by final: 远 晚 (-an) rhyme with 旱 满, 本 稳 (-en) with 轸 尽.
+    EXPECT_EQ(ci_key(U'远'), ci_key(U'满'));
+    EXPECT_EQ(ci_key(U'晚'), ci_key(U'满'));
+    EXPECT_EQ(ci_key(U'本'), ci_key(U'尽'));
+    EXPECT_NE(ci_key(U'本'), ci_key(U'远'));
+    // ... and on 平 too (园 with 寒, 门 with 真), while 灰 stays whole on 平 (杯 with 台).
+    auto ping_key = [&](char32_t c) {
+        auto k = p.rhyme_keys(c, RhymeBook::Pingshui, kPing, true);
+        EXPECT_EQ(k.size(), 1u) << to_utf8(c);
+        return k.empty() ? -1 : k[0];
+    };
+    EXPECT_EQ(ping_key(U'园'), ping_key(U'寒'));
+    EXPECT_EQ(ping_key(U'门'), ping_key(U'真'));
+    EXPECT_EQ(ping_key(U'杯'), ping_key(U'台'));
     EXPECT_EQ(Prosody::key_name(ci_key(U'雪')), "词林正韵第18部(入声 物月曷黠屑叶)");
     EXPECT_EQ(Prosody::key_name(ci_key(U'酒')), "词林正韵第12部(上去 有宥)");
 }
@@ -125,6 +145,48 @@ TEST(PingshuiZe, CheckerOnRealCi) {
     EXPECT_NE(faults_of(r).find("line 2, char 6: rhyme 词林正韵第12部(上去 有宥) expected, 月 is in 词林正韵第18部"),
               std::string::npos)
         << faults_of(r);
+}
+
+// Agreement with the corpus: Song 词 of the 仄-rhyming 词牌 (the first 60 of each whose lines
+// match the 词谱's lengths) checked for rhyme faults under 平水韵. Printed as a figure; the test
+// bounds it from below. The disagreements are the poets' own cross-部 rhymes (-n/-ng 鬓 with 梗,
+// -m/-n 甚), repeated rhyme characters and 入声 with 上去 (docs/poetry.md).
+TEST(PingshuiZe, AgreementWithSongCi) {
+    std::string dir;
+    try {
+        dir = npm_package_dir("chinese-poetry");
+    } catch (const Error&) {
+        GTEST_SKIP() << "npm chinese-poetry not installed";
+    }
+    namespace fs = std::filesystem;
+    std::map<std::string, int> total, agree;
+    for (int file = 0; file <= 21000; file += 1000) {
+        std::ifstream in(fs::path(dir) / "dist" / "songci" / ("ci.song." + std::to_string(file) + ".json"));
+        if (!in) continue;
+        for (const auto& poem : nlohmann::json::parse(in)) {
+            const std::string name = poem.value("rhythmic", std::string());
+            if (name != "如梦令" && name != "卜算子" && name != "蝶恋花" && name != "满江红") continue;
+            if (total[name] >= 60) continue;
+            std::string text;
+            for (const auto& l : poem["paragraphs"]) text += l.get<std::string>();
+            const FormDef* f = find_zh_form("ci:" + name);
+            ASSERT_NE(f, nullptr) << name;
+            CheckResult r = check_zh(*f, text, RhymeBook::Pingshui);
+            if (!r.length_ok) continue;
+            ++total[name];
+            agree[name] += r.rhyme_ok ? 1 : 0;
+        }
+    }
+    int t = 0, a = 0;
+    for (const auto& [name, n] : total) {
+        std::printf("%s: %d of %d without a rhyme fault\n", name.c_str(), agree[name], n);
+        t += n;
+        a += agree[name];
+    }
+    ASSERT_GT(t, 150);
+    const double rate = static_cast<double>(a) / t;
+    std::printf("仄-rhyming Song ci under pingshui: %d of %d (%.1f%%) without a rhyme fault\n", a, t, 100 * rate);
+    EXPECT_GT(rate, 0.75);
 }
 
 }  // namespace
