@@ -236,6 +236,7 @@ void embed_forward(const int32_t* ids, const float* wte, const float* wpe, float
 void embed_backward(core::ThreadPool& pool, const float* dout, const int32_t* ids, float* dwte,
                     float* dwpe, int64_t M, int64_t T, int64_t C) {
     // forward: out[m, c] = wte[ids[m], c] + wpe[m % T, c]
+    if (dwte == nullptr) return;  // frozen embeddings (LoRA): nothing flows further back
     // Threads own column ranges, so rows sharing a token never race.
     parallel(pool, C, static_cast<double>(M), [&](int64_t c0, int64_t c1) {
         for (int64_t m = 0; m < M; ++m) {
@@ -283,6 +284,7 @@ void rmsnorm_backward(core::ThreadPool& pool, const float* dy, const float* x, c
         }
     });
     // dw[c] += Σ_m dy[m, c] · x[m, c] · r[m]   (threads own column ranges)
+    if (dw == nullptr) return;  // a frozen norm (LoRA): only dx
     parallel(pool, C, 2.0 * static_cast<double>(M), [&](int64_t c0, int64_t c1) {
         for (int64_t m = 0; m < M; ++m) {
             const float r = rstd[m];
@@ -333,7 +335,8 @@ void layernorm_backward(core::ThreadPool& pool, const float* dy, const float* x,
             }
         }
     });
-    // dw[c] += Σ_m dy · xhat;  db[c] += Σ_m dy
+    // dw[c] += Σ_m dy · xhat;  db[c] += Σ_m dy   (both null for a frozen norm, LoRA)
+    if (dw == nullptr) return;
     parallel(pool, C, 2.0 * static_cast<double>(M), [&](int64_t c0, int64_t c1) {
         for (int64_t m = 0; m < M; ++m) {
             const float mu = mean[m], r = rstd[m];

@@ -38,18 +38,21 @@ void linear_backward(core::ThreadPool& pool, const float* dy, const float* x, co
 // out[m, :] = wte[ids[m], :] (+ wpe[m % T, :] when wpe is non-null).
 void embed_forward(const int32_t* ids, const float* wte, const float* wpe, float* out, int64_t M,
                    int64_t T, int64_t C);
+// dwte null: frozen embeddings, nothing to do.
 void embed_backward(core::ThreadPool& pool, const float* dout, const int32_t* ids, float* dwte,
                     float* dwpe, int64_t M, int64_t T, int64_t C);
 
 // RMSNorm: y = x · rstd · w, rstd = 1/sqrt(mean(x²) + eps); saves rstd[M].
 void rmsnorm_forward(core::ThreadPool& pool, const float* x, const float* w, float* y,
                      float* rstd, int64_t M, int64_t C, float eps);
+// dx += ∂; dw += ∂ unless dw is null (a frozen norm).
 void rmsnorm_backward(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
                       const float* rstd, float* dx, float* dw, int64_t M, int64_t C);
 
 // LayerNorm: y = (x - mean) · rstd · w + b; saves mean[M], rstd[M].
 void layernorm_forward(core::ThreadPool& pool, const float* x, const float* w, const float* b,
                        float* y, float* mean, float* rstd, int64_t M, int64_t C, float eps);
+// dx += ∂; dw, db += ∂ unless dw is null (a frozen norm: db must be null too).
 void layernorm_backward(core::ThreadPool& pool, const float* dy, const float* x, const float* w,
                         const float* mean, const float* rstd, float* dx, float* dw, float* db,
                         int64_t M, int64_t C);

@@ -46,6 +46,7 @@ public:
     std::span<float> params() { return params_; }
     std::span<const float> params() const { return params_; }
     std::span<float> grads() { return grads_; }
+    size_t grad_bytes() const { return grads_.capacity() * sizeof(float); }
     void init_random(uint64_t seed);
     void zero_grad();
     // Dropout masks for the next training forwards come from `seed`; evaluation runs without.

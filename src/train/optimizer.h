@@ -34,6 +34,10 @@ public:
     std::vector<float>& m() { return m_; }
     std::vector<float>& v() { return v_; }
     void set_step(int64_t s) { step_ = s; }
+    // Bytes of optimizer state (moments and the decay mask).
+    size_t state_bytes() const {
+        return (m_.capacity() + v_.capacity()) * sizeof(float) + decay_.capacity();
+    }
 
 private:
     AdamWOptions opt_;

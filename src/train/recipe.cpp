@@ -101,12 +101,13 @@ int64_t kind_size(const std::string& kind, size_t prefix) {
     return std::stoll(kind.substr(prefix));
 }
 
-// [tokenizer]: kind "bytes", "char:N" or "bpe:N" (+ special), or file.
-void check_tokenizer(Section& tok, const std::string& kind, Recipe& r) {
+// [tokenizer]: kind "bytes", "char:N" or "bpe:N" (+ special, min_count), or file.
+void check_tokenizer(Section& tok, const std::string& kind, bool min_count_given, Recipe& r) {
     if (!r.tokenizer_file.empty()) {
         if (!kind.empty()) tok.bad("file", "give either kind or file, not both");
         if (!r.tokenizer_specials.empty())
             tok.bad("special", "only for kind = \"bpe:N\"; a tokenizer file has its own");
+        if (min_count_given) tok.bad("min_count", "only for kind = \"bpe:N\"; a tokenizer file is used as is");
         if (!std::filesystem::is_regular_file(r.tokenizer_file))
             tok.bad("file", fmt::format("no such file '{}'; expected a GGUF from `lyra tokenizer "
                                         "train` or a model", r.tokenizer_file));
@@ -130,6 +131,7 @@ void check_tokenizer(Section& tok, const std::string& kind, Recipe& r) {
         return;
     }
     if (n_special > 0) tok.bad("special", "only for kind = \"bpe:N\"");
+    if (min_count_given) tok.bad("min_count", "only for kind = \"bpe:N\"");
     if (r.tokenizer != "bytes" && (r.tokenizer.rfind("char:", 0) != 0 || kind_size(r.tokenizer, 5) < 0))
         tok.bad("kind", fmt::format("expected \"char:N\", \"bpe:N\" or \"bytes\", got \"{}\"",
                                     r.tokenizer));
@@ -210,8 +212,11 @@ Recipe parse(const toml::table& root, const std::string& label) {
     tok.str("kind", kind);
     tok.strings("special", r.tokenizer_specials);
     tok.str("file", r.tokenizer_file);
+    int64_t min_count = 0;  // 0: not given (the key itself must be ≥ 1)
+    tok.integer("min_count", min_count, 1, kBig);
     tok.finish();
-    if (r.base_model.empty()) check_tokenizer(tok, kind, r);
+    if (min_count > 0) r.tokenizer_min_count = min_count;
+    if (r.base_model.empty()) check_tokenizer(tok, kind, min_count > 0, r);
 
     if (const auto* lt = root["lora"].as_table()) {
         Section lora(lt, "lora.", label);

@@ -37,6 +37,9 @@ struct Recipe {
     std::string tokenizer = "char:0";
     std::vector<std::string> tokenizer_specials;  // bpe: control tokens, the first is EOS
     std::string tokenizer_file;                   // "" = build from `tokenizer` (kind)
+    // bpe: a pair of tokens seen fewer times than this in the training split is never merged
+    // (tokenizer.min_count, ≥ 1; the BPE trainer's and `lyra tokenizer train --min-count`'s default).
+    int64_t tokenizer_min_count = 2;
 
     // [model]: arch and size keys, or base = a GGUF to fine-tune, whose shape, weights and
     // tokenizer are taken (then no [tokenizer] table and no size keys; context ≤ its n_ctx).

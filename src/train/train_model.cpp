@@ -89,7 +89,18 @@ TrainModel::TrainModel(TrainConfig cfg) : cfg_(cfg) {
         total += p.numel;
     }
     params_.assign(total, 0.0f);
-    grads_.assign(total, 0.0f);
+    // grads_ waits for the first zero_grad/backward/grads(): a LoRA run never allocates it.
+}
+
+std::span<float> TrainModel::grads() {
+    if (adapter_ != nullptr) return {};
+    if (grads_.empty()) grads_.assign(params_.size(), 0.0f);
+    return grads_;
+}
+
+void TrainModel::set_adapter(LoraAdapter* a) {
+    adapter_ = a;
+    if (a != nullptr) std::vector<float>().swap(grads_);  // give the memory back, not just clear
 }
 
 void TrainModel::add_param(const std::string& name, std::vector<int64_t> shape, bool is_matrix) {
@@ -110,7 +121,7 @@ const ParamInfo* TrainModel::find_param(std::string_view name) const {
 
 float* TrainModel::tensor(std::vector<float>& buf, const std::string& name) {
     const ParamInfo* p = find_param(name);
-    return p == nullptr ? nullptr : buf.data() + p->offset;
+    return p == nullptr || buf.empty() ? nullptr : buf.data() + p->offset;
 }
 
 TrainModel::LayerParams TrainModel::layer(std::vector<float>& buf, int64_t l) {
@@ -153,7 +164,10 @@ void TrainModel::init_random(uint64_t seed) {
     }
 }
 
-void TrainModel::zero_grad() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+void TrainModel::zero_grad() {
+    const std::span<float> g = grads();  // empty while frozen
+    std::fill(g.begin(), g.end(), 0.0f);
+}
 
 void TrainModel::ensure_buffers(int64_t B, int64_t T) {
     if (B == B_ && T == T_) return;
@@ -290,6 +304,9 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
 void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
     LYRA_CHECK(have_targets_, "backward() needs a forward() with targets");
     have_targets_ = false;
+    // Frozen (adapter attached): grads_ is empty, so every tensor(grads_, …) below is null and the
+    // kernels skip dW/db, the norms' dw/db and the embedding gradients.
+    if (adapter_ == nullptr) grads();
     const int64_t B = B_, T = T_, M = B * T, C = cfg_.n_embd, V = cfg_.n_vocab, F = cfg_.n_ff;
     const int64_t L = cfg_.n_layer, H = cfg_.n_head, G = cfg_.n_head_kv, D = C / H, HD = H * D;
     const int64_t QKV = (H + 2 * G) * D;

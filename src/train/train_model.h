@@ -1,5 +1,6 @@
 // TrainModel: a trainable llama or gpt2 Transformer with F32 master weights in one flat buffer,
-// a matching flat gradient buffer, and the activations one forward saves for its backward.
+// a matching flat gradient buffer (allocated at first use, and never while an adapter keeps the
+// weights frozen), and the activations one forward saves for its backward.
 // Parameters carry their GGUF tensor names (token_embd.weight, blk.0.attn_q.weight, …) so the
 // trained model is written as a standard GGUF that model::Model::load reads.
 // Not thread-safe; kernels run on the ThreadPool passed in. Bad configs are Error(InvalidArgument).
@@ -53,7 +54,11 @@ public:
     const ParamInfo* find_param(std::string_view name) const;
     std::span<float> params() { return params_; }
     std::span<const float> params() const { return params_; }
-    std::span<float> grads() { return grads_; }
+    // Gradients in the layout of params(); empty while an adapter is attached (a frozen base has
+    // no gradient storage at all).
+    std::span<float> grads();
+    // Bytes the gradient buffer holds now (0 while frozen).
+    size_t grad_bytes() const { return grads_.capacity() * sizeof(float); }
 
     // GPT-2-style init: N(0, 0.02) weights, residual projections scaled by 1/sqrt(2·n_layer),
     // norm weights 1, biases 0. Same seed ⇒ same weights.
@@ -67,12 +72,13 @@ public:
     const float* logits() const { return act_.logits.data(); }
     void zero_grad();
     // Accumulates d(loss · loss_scale)/dθ into grads() for the last forward with targets. With
-    // an adapter, the weight matrices are frozen: their gradients are not computed, and the
-    // adapter's accumulate instead.
+    // an adapter, every base weight is frozen: only the activation gradients flow back through
+    // them (dx = dy·W), no dW is formed, and the adapter's gradients accumulate instead.
     void backward(core::ThreadPool& pool, float loss_scale = 1.0f);
 
-    // Routes every block matmul through `a` (LoRA) from now on; null detaches. Not owned.
-    void set_adapter(LoraAdapter* a) { adapter_ = a; }
+    // Routes every block matmul through `a` (LoRA) from now on and freezes the base, releasing
+    // its gradient buffer; null detaches (gradients come back, zeroed, at the next use). Not owned.
+    void set_adapter(LoraAdapter* a);
 
 private:
     struct LayerParams {
@@ -97,6 +103,7 @@ private:
     };
     void add_param(const std::string& name, std::vector<int64_t> shape, bool is_matrix);
     LayerParams layer(std::vector<float>& buf, int64_t l);
+    // The tensor's start in buf; null when buf is empty (a frozen model's grads_) or no such tensor.
     float* tensor(std::vector<float>& buf, const std::string& name);
     void ensure_buffers(int64_t B, int64_t T);
     // kern::linear_forward/backward plus the adapter's update when one is attached.

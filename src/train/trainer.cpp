@@ -41,7 +41,8 @@ std::unique_ptr<model::Tokenizer> build_tokenizer(const Recipe& r, const BaseMod
     if (kind == "bytes") return model::build_byte_vocab();
     if (kind.rfind("bpe:", 0) == 0) {
         BpeTrainer bpe({.vocab_size = std::stoll(kind.substr(4)),
-                        .special_tokens = r.tokenizer_specials});
+                        .special_tokens = r.tokenizer_specials,
+                        .min_pair_count = r.tokenizer_min_count});
         bpe.add_text(text);
         return model::Tokenizer::from_vocab(bpe.train());
     }
@@ -156,6 +157,10 @@ const std::vector<ParamInfo>& Trainer::trained_info() const {
 }
 std::span<float> Trainer::trained_params() { return lora_ ? lora_->params() : model_->params(); }
 std::span<float> Trainer::trained_grads() { return lora_ ? lora_->grads() : model_->grads(); }
+
+size_t Trainer::state_bytes() const {
+    return model_->grad_bytes() + (lora_ ? lora_->grad_bytes() : 0) + adam_->state_bytes();
+}
 
 void Trainer::add_model(model::GgufWriter& w) const {
     if (lora_) {

@@ -69,6 +69,10 @@ public:
     // Loads the newest usable checkpoint (falling back to the previous); false when none.
     bool load_checkpoint();
 
+    // Bytes of training state beside the weights: parameter gradients (model and adapter) plus
+    // optimizer moments. With LoRA only the adapter's: the frozen base has neither.
+    size_t state_bytes() const;
+
     TrainModel& model() { return *model_; }
     const model::Tokenizer& tokenizer() const { return *tok_; }
     // The tokens and targets of the last batch step() or evaluate() drew ([batch, context]).

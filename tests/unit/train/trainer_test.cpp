@@ -106,6 +106,48 @@ TEST_F(TrainerTest, RecipeRejectsUnknownKeysAndImpossibleValuesByName) {
     }
 }
 
+// tokenizer.min_count (issue 3): the BPE trainer's threshold reaches it from the recipe. On the same
+// corpus a vocabulary too large to fill stops where no pair is seen min_count times, so a higher
+// min_count learns fewer merges; 0, a negative or a fractional count, and min_count with a
+// non-BPE kind, are one error naming the key.
+TEST_F(TrainerTest, TokenizerMinCountReachesTheBpeTrainerAndIsValidated) {
+    auto bpe_recipe = [&](const std::string& extra) {
+        std::string t = recipe();
+        t.replace(t.find("kind = \"char:0\"\n"), 16, "kind = \"bpe:60000\"\n" + extra);
+        return t;
+    };
+    auto n_vocab = [&](const std::string& extra) {
+        Trainer t(parse_recipe_string(bpe_recipe(extra), "t.toml"), quiet());
+        return t.tokenizer().n_vocab();
+    };
+    EXPECT_EQ(parse_recipe_string(bpe_recipe(""), "t.toml").tokenizer_min_count, 2);
+    EXPECT_EQ(parse_recipe_string(bpe_recipe("min_count = 7\n"), "t.toml").tokenizer_min_count, 7);
+    const int64_t v1 = n_vocab("min_count = 1\n");
+    const int64_t v2 = n_vocab("");  // the default, 2
+    const int64_t v8 = n_vocab("min_count = 8\n");
+    std::printf("[bpe] 36k chars of Shakespeare: vocabulary %lld with min_count 1, %lld with 2 "
+                "(default), %lld with 8\n", static_cast<long long>(v1), static_cast<long long>(v2),
+                static_cast<long long>(v8));
+    EXPECT_GT(v1, v2);
+    EXPECT_GT(v2, v8);
+    EXPECT_GT(v8, 256);
+    for (const std::string bad : {"min_count = 0\n", "min_count = -3\n", "min_count = 2.5\n",
+                                  "min_count = \"2\"\n"}) {
+        try {
+            parse_recipe_string(bpe_recipe(bad), "t.toml");
+            ADD_FAILURE() << "accepted " << bad;
+        } catch (const lyra::Error& e) {
+            const std::string msg = e.what();
+            EXPECT_EQ(e.kind(), lyra::ErrorKind::InvalidArgument) << msg;
+            EXPECT_NE(msg.find("tokenizer.min_count"), std::string::npos) << msg;
+            EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
+        }
+    }
+    std::string char_kind = recipe();
+    char_kind.replace(char_kind.find("kind = \"char:0\"\n"), 16, "kind = \"char:0\"\nmin_count = 3\n");
+    expect_invalid(char_kind, "tokenizer.min_count");
+}
+
 TEST_F(TrainerTest, ImpossibleModelShapeNamesTheKey) {
     std::string t = recipe();
     t.replace(t.find("n_head = 4"), 10, "n_head = 5");
