@@ -1,5 +1,7 @@
 // Temperature and the final pick: greedy (argmax) or a seeded draw from the softmax (sampler.h).
 #include <algorithm>
+#include <limits>
+#include <vector>
 
 #include "core/check.h"
 #include "generate/sampler.h"
@@ -44,62 +46,76 @@ public:
     // Inverse-CDF draw in descending-logit order (logit_order): the first candidate whose
     // cumulative mass passes u. A set a truncation left sorted is walked as it is. A whole
     // vocabulary is not sorted (near-flat distributions would walk most of it, and sorting 32k
-    // candidates per token cost more than a small model's forward): the range holding the draw is
-    // halved by mass instead, nth_element putting the higher-ordered half first, until a short
-    // range is left to sort and walk — O(n), the same token the sorted walk picks.
+    // candidates per token cost more than a small model's forward): the candidates are binned by
+    // logit into buckets that keep the order (every candidate of a bucket comes before those of
+    // the next), the buckets' masses locate the one the draw falls in, and only that bucket is
+    // sorted and walked — two passes over the vocabulary, the same token the sorted walk picks.
     void apply(CandidateSet& c) override {
         if (c.items.empty()) return;
-        const bool was_sorted = c.sorted;
-        if (was_sorted) {
-            c.softmax();
-        } else {
-            c.softmax_unsorted();
-        }
         const double u = static_cast<double>(rng_.uniform());
-        auto& items = c.items;
-        const auto at = [&items](size_t i) { return items.begin() + static_cast<std::ptrdiff_t>(i); };
-        size_t lo = 0, hi = items.size();
-        double cum = 0.0;      // mass of everything ordered before lo
-        TokenId before = -1;   // the last candidate with p > 0 ordered before lo
-        while (!was_sorted && hi - lo > kShortRange) {
-            const size_t mid = lo + (hi - lo) / 2;
-            std::nth_element(at(lo), at(mid), at(hi), logit_order);
-            double mass = 0.0;
-            const Candidate* last = nullptr;
-            for (size_t i = lo; i < mid; ++i) {
-                const Candidate& x = items[i];
-                if (x.p <= 0.0f) continue;
-                mass += static_cast<double>(x.p);
-                if (last == nullptr || logit_order(*last, x)) last = &x;
-            }
-            if (u < cum + mass) {
-                hi = mid;
-            } else {
-                cum += mass;
-                if (last != nullptr) before = last->id;
-                lo = mid;
-            }
+        if (c.sorted) {
+            c.softmax();
+            c.selected = walk(c.items, u, 0.0, c.items.front().id);
+            return;
         }
-        if (!was_sorted) std::sort(at(lo), at(hi), logit_order);
-        c.selected = before;
-        for (size_t i = lo; i < hi; ++i) {
-            const Candidate& x = items[i];
-            if (x.p <= 0.0f) break;
-            c.selected = x.id;
-            cum += static_cast<double>(x.p);
-            if (u < cum) break;
+        c.softmax_unsorted();
+        float hi = -std::numeric_limits<float>::infinity(), lo = std::numeric_limits<float>::infinity();
+        for (const Candidate& x : c.items) {
+            if (x.p <= 0.0f) continue;
+            hi = std::max(hi, x.logit);
+            lo = std::min(lo, x.logit);
         }
-        // Nothing has mass (every candidate ruled out): the first in order, as a sorted walk
-        // would give.
-        if (c.selected < 0) c.selected = std::min_element(items.begin(), items.end(), logit_order)->id;
-        c.sorted = was_sorted || (lo == 0 && hi == items.size());
+        if (!(hi >= lo)) {  // nothing has mass (every candidate ruled out): the first in order
+            c.selected = std::min_element(c.items.begin(), c.items.end(), logit_order)->id;
+            return;
+        }
+        // bucket(l) is non-decreasing as l falls (float subtraction and scaling are monotone),
+        // so bucket order never contradicts logit order, and equal logits share a bucket.
+        const float scale = hi > lo ? static_cast<float>(kBuckets - 1) / (hi - lo) : 0.0f;
+        const auto bucket = [&](float logit) { return std::min(kBuckets - 1, static_cast<int>((hi - logit) * scale)); };
+        mass_.assign(kBuckets, 0.0);
+        for (const Candidate& x : c.items) {
+            if (x.p > 0.0f) mass_[static_cast<size_t>(bucket(x.logit))] += static_cast<double>(x.p);
+        }
+        double cum = 0.0, before = 0.0;  // mass of the buckets ahead of `target`
+        int target = -1;
+        for (int b = 0; b < kBuckets; ++b) {
+            const double m = mass_[static_cast<size_t>(b)];
+            if (m <= 0.0) continue;
+            target = b;  // stays the last bucket with mass when rounding leaves u past the total
+            before = cum;
+            if (u < cum + m) break;
+            cum += m;
+        }
+        in_bucket_.clear();
+        for (const Candidate& x : c.items) {
+            if (x.p > 0.0f && bucket(x.logit) == target) in_bucket_.push_back(x);
+        }
+        std::sort(in_bucket_.begin(), in_bucket_.end(), logit_order);
+        c.selected = walk(in_bucket_, u, before, in_bucket_.front().id);
     }
     void reset() override { rng_.reseed(seed_); }
 
 private:
-    static constexpr size_t kShortRange = 64;
+    static constexpr int kBuckets = 1024;
+
+    // Walks sorted candidates from cumulative mass `cum`: the first whose running mass passes u,
+    // else the last with p > 0 (`first` when none has mass).
+    static TokenId walk(const std::vector<Candidate>& items, double u, double cum, TokenId first) {
+        TokenId selected = first;
+        for (const Candidate& x : items) {
+            if (x.p <= 0.0f) break;
+            selected = x.id;
+            cum += static_cast<double>(x.p);
+            if (u < cum) break;
+        }
+        return selected;
+    }
+
     uint64_t seed_;
     core::Rng rng_;
+    std::vector<double> mass_;           // per bucket (reused capacity)
+    std::vector<Candidate> in_bucket_;   // the bucket the draw falls in, sorted
 };
 
 }  // namespace

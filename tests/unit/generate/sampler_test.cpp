@@ -162,11 +162,11 @@ TEST(Dist, DrawFrequenciesMatchTheSoftmax) {
 }
 
 TEST(Dist, AWholeVocabularyDrawsAsIfFullySorted) {
-    // The unsorted path halves the range holding the draw by mass and sorts only the last short
-    // range; it must pick what a walk over the fully sorted set picks, for flat and peaked
-    // vocabularies (draws deep in the order and in its head), with ties and ruled-out ids.
+    // The unsorted path bins candidates by logit and sorts only the bin the draw falls in; it
+    // must pick what a walk over the fully sorted set picks, for flat and peaked vocabularies
+    // (draws deep in the order and in its head), all-equal logits (one bin), ties and ruled-out ids.
     const float ninf = -std::numeric_limits<float>::infinity();
-    for (const float spread : {0.05f, 1.0f, 6.0f}) {
+    for (const float spread : {0.0f, 0.05f, 1.0f, 6.0f}) {
         std::vector<float> logits(5000);
         uint64_t x = 88172645463325252ull;
         for (size_t i = 0; i < logits.size(); ++i) {
