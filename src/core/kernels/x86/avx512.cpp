@@ -269,20 +269,29 @@ void tile_q(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t 
     for (int t = 0; t < TT; ++t) store_sums<NT>(acc[t], y + t * ldy);
 }
 
+// Up to this many tokens the quantized matmul walks the weights row by row (see mat_q).
+constexpr int64_t kRowStreamMaxT = 8;
+
 template <class W>
 void mat_q(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K, float* y,
            int64_t ldy) {
     const auto* act = static_cast<const uint8_t*>(actv);
     int64_t r = 0;
-    if (T == 1) {
-        // Decode streams one row at a time. A 4-row tile reads 4 rows that sit a row apart in
-        // memory, in step; a core pulled those from DRAM at half the rate of one sequential
+    if (T <= kRowStreamMaxT) {
+        // Decode (and batched decode) streams one row at a time. A 4-row tile reads 4 rows that
+        // sit a row apart in memory, in step; a core pulled those from DRAM at half the rate of one sequential
         // stream (Q8_0 at K = 768: 13 vs 27 GB/s on one core, 27 vs 56 on two), while the
         // kernel itself runs at 50 GB/s from L2 — so decode was memory-pattern-bound, not
         // compute-bound. Software prefetch of the next tile did not help. The per-output
         // arithmetic is the same in every tile shape (reduce4 pads with zeros), so this stays
-        // bit-identical to the batched path.
-        for (; r < n_rows; ++r) tile_q<W, 1, 1>(w + r * ws, ws, act, as, K, y + r, ldy);
+        // bit-identical across shapes. Batches of up to 8 rows gain too (8 tokens, Q8_0, one core:
+        // 5.4 -> 8.4 GB/s of weights), each row read once from DRAM and again from L1.
+        for (; r < n_rows; ++r) {
+            const uint8_t* wr = w + r * ws;
+            int64_t t = 0;
+            for (; t + 4 <= T; t += 4) tile_q<W, 4, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+            for (; t < T; ++t) tile_q<W, 1, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        }
         return;
     }
     constexpr int kNT = 4;
