@@ -86,6 +86,13 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // y[i] += a * x[i].
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 
+// One query head of scaled dot-product attention over n cached rows `stride` floats apart:
+// scores[j] = softmax_j(dot(q, keys + j*stride) * scale), out[0..D) = sum_j scores[j] * (values
+// + j*stride). The same arithmetic as dot_f32 per key, softmax, and axpy_f32 per value into a
+// zeroed out, so every caller (single or batched decode, prefill) gets identical numbers.
+void attention_head(const float* q, const float* keys, const float* values, int64_t stride, int64_t n, int64_t D,
+                    float scale, float* scores, float* out);
+
 // Which kernel variants dispatch picked ("avx512", "avx2", "scalar"), for bench/info output.
 // The environment variable LYRA_ISA=scalar|avx2|avx512 caps the choice at start-up.
 const char* kernel_isa();

@@ -73,10 +73,7 @@ void attend_head(const float* qv, const float* k_cache, const float* v_cache, in
     const int64_t n_keys = end_key - first;
     const float* keys = k_cache + first * kv_dim + kvh * D;
     const float* values = v_cache + first * kv_dim + kvh * D;
-    for (int64_t j = 0; j < n_keys; ++j) sc[j] = core::dot_f32(qv, keys + j * kv_dim, D) * span.scale;
-    core::softmax(sc, n_keys);
-    for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
-    for (int64_t j = 0; j < n_keys; ++j) core::axpy_f32(sc[j], values + j * kv_dim, o, D);
+    core::attention_head(qv, keys, values, kv_dim, n_keys, D, span.scale, sc, o);
 }
 
 // One thread's share of the (token, head) pairs.

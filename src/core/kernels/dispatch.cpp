@@ -102,7 +102,7 @@ size_t act_q8_row_bytes(int64_t K) {
 }
 
 // Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`.
-void quantize_act_q8(const float* x, int64_t K, uint8_t* mem, ActQ8* a) {
+void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* mem, ActQ8* a) {
     const auto nb = static_cast<size_t>(K / 32);
     auto* qs = reinterpret_cast<int8_t*>(mem);
     mem += round64(static_cast<size_t>(K));
@@ -115,25 +115,13 @@ void quantize_act_q8(const float* x, int64_t K, uint8_t* mem, ActQ8* a) {
     auto* b8 = reinterpret_cast<int32_t*>(mem);
     mem += round64(nb * 32);
     auto* dl = reinterpret_cast<float*>(mem);
-    for (size_t b = 0; b < nb; ++b) {
-        const float* xb = x + 32 * b;
-        float amax = 0.0f;
-        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
-        d[b] = amax / 127.0f;
-        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        int32_t s = 0;
-        for (int j = 0; j < 32; ++j) {
-            const int q = std::clamp(static_cast<int>(std::lrint(xb[j] * id)), -127, 127);
-            qs[32 * b + static_cast<size_t>(j)] = static_cast<int8_t>(q);
-            s += q;
-        }
-        sum[b] = s;
+    k.quantize_act_q8(x, static_cast<int64_t>(nb), qs, d, sum);
+    for (size_t b = 0; b < nb; ++b)
         for (int l = 0; l < 8; ++l) {
-            b4[8 * b + static_cast<size_t>(l)] = l == 0 ? -8 * s : 0;
-            b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * s : 0;
+            b4[8 * b + static_cast<size_t>(l)] = l == 0 ? -8 * sum[b] : 0;
+            b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * sum[b] : 0;
             dl[8 * b + static_cast<size_t>(l)] = d[b];
         }
-    }
     *a = ActQ8{qs, d, sum, b4, b8, dl};
 }
 
@@ -185,10 +173,13 @@ void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float*
         const size_t head = round64(static_cast<size_t>(T) * sizeof(ActQ8));
         uint8_t* mem = scratch(head + static_cast<size_t>(T) * row);
         auto* heads = reinterpret_cast<ActQ8*>(mem);
-        pool.parallel_for(T, [&](int64_t t0, int64_t t1) {
+        const auto quantize_rows = [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t)
-                quantize_act_q8(x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t]);
-        });
+                quantize_act_q8(k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t]);
+        };
+        // A few rows take well under a microsecond: not worth waking the pool for.
+        if (T <= 4) quantize_rows(0, T);
+        else pool.parallel_for(T, quantize_rows);
         act = heads;
         act_stride = sizeof(ActQ8);
     } else if (w.dtype == DType::Q4_K || w.dtype == DType::Q5_K || w.dtype == DType::Q6_K) {
@@ -228,6 +219,14 @@ void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float*
 float dot_f32(const float* a, const float* b, int64_t n) { return table().dot_f32(a, b, n); }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) { table().axpy_f32(a, x, y, n); }
+
+void attention_head(const float* q, const float* keys, const float* values, int64_t stride, int64_t n, int64_t D,
+                    float scale, float* scores, float* out) {
+    const KernelTable& k = table();
+    k.attn_scores(q, keys, stride, n, D, scale, scores);
+    softmax(scores, n);
+    k.attn_values(scores, values, stride, n, D, out);
+}
 
 void softmax(float* x, int64_t n) {
     if (n <= 0) return;

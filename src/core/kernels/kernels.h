@@ -51,6 +51,17 @@ struct KernelTable {
     // Peak probe: c[6 x 64] += a[K x 6]^T-broadcast * b[K x 64] from L1-resident packed panels,
     // the inner loop of a blocked SGEMM (2 * 6 * 64 * K flops). Used by core/roofline.cpp.
     void (*gemm_probe)(const float* a, const float* b, int64_t K, float* c);
+    // Attention for one query head over n cached rows `stride` floats apart: sc[j] =
+    // dot_f32(q, keys + j*stride, D) * scale, and o[0..D) = sum_j p[j] * (values + j*stride)
+    // accumulated in j order. Bit-identical to dot_f32 per key and to zeroing o and calling
+    // axpy_f32 per value; the SIMD variants only keep more in registers.
+    void (*attn_scores)(const float* q, const float* keys, int64_t stride, int64_t n, int64_t D, float scale,
+                        float* sc);
+    void (*attn_values)(const float* p, const float* values, int64_t stride, int64_t n, int64_t D, float* o);
+    // The integer half of an ActQ8 row, nb blocks of 32: d[b] = amax/127, qs = round-to-nearest-even
+    // of x * 127/amax (NaN -> 0) clamped to [-127, 127], sum[b] = the block's sum of qs. Every
+    // variant gives the same bytes (the scalar loop in scalar.cpp is the definition).
+    void (*quantize_act_q8)(const float* x, int64_t nb, int8_t* qs, float* d, int32_t* sum);
 };
 
 // The variant dispatch picked (or force_kernel_isa set).

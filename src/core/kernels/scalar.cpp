@@ -2,6 +2,7 @@
 // SIMD variants are compared with. Quantized weights use the same integer dot products as the
 // SIMD paths (activations quantized to Q8_0/Q8_K blocks), written plainly.
 // Legend: T tokens, K input channels, N output channels (weight rows).
+#include <algorithm>
 #include <cmath>
 
 #include "core/half.h"
@@ -189,6 +190,35 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+// Attention for one query head, as dot_f32 per key and axpy_f32 per value (see kernels.h).
+void attn_scores(const float* q, const float* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
+    for (int64_t j = 0; j < n; ++j) sc[j] = dot_f32(q, keys + j * stride, D) * scale;
+}
+
+void attn_values(const float* p, const float* values, int64_t stride, int64_t n, int64_t D, float* o) {
+    for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+    for (int64_t j = 0; j < n; ++j) axpy_f32(p[j], values + j * stride, o, D);
+}
+
+void quantize_act_q8(const float* x, int64_t nb, int8_t* qs, float* d, int32_t* sum) {
+    for (int64_t b = 0; b < nb; ++b) {
+        const float* xb = x + 32 * b;
+        float amax = 0.0f;  // NaN lanes are skipped: std::max keeps amax when the other is NaN
+        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+        d[b] = amax / 127.0f;
+        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+        int32_t s = 0;
+        for (int j = 0; j < 32; ++j) {
+            const float v = xb[j] * id;
+            // nearbyint rounds half to even like the SIMD conversions; a NaN quantizes to 0.
+            const int q = std::isnan(v) ? 0 : std::clamp(static_cast<int>(std::nearbyint(v)), -127, 127);
+            qs[32 * b + j] = static_cast<int8_t>(q);
+            s += q;
+        }
+        sum[b] = s;
+    }
+}
+
 float exp_sub_sum(float* x, int64_t n, float mx) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n; ++i) {
@@ -233,6 +263,7 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
 const KernelTable kScalar = {
     Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
+    attn_scores, attn_values, quantize_act_q8,
 };
 
 }  // namespace

@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/kernels/kernels.h"
 #include "core/ops.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
@@ -205,6 +207,79 @@ TEST_F(Kernels, VectorOpsMatchReferences) {
             for (size_t i = 0; i < r1.size(); ++i) EXPECT_NEAR(r1[i], r2[i], 1e-5f * (1.0f + std::fabs(r2[i]))) << isa;
         }
     }
+}
+
+// attention_head promises the arithmetic of dot_f32 per key, softmax, and axpy_f32 per value
+// into a zeroed output (the SIMD variants only keep more in registers), so a decode step and a
+// batched one, or a change of kernel, cannot move a logit. Head sizes cover full, partial and
+// multi-chunk vectors (1..300, past the 128-float register chunk), key counts cover the 4-key
+// passes and their remainders, rows are strided as in a KV cache of several heads.
+TEST_F(Kernels, AttentionHeadIsBitIdenticalToDotSoftmaxAxpy) {
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int64_t D : {1, 7, 16, 31, 32, 33, 48, 64, 80, 96, 128, 129, 160, 256, 300})
+            for (int64_t n : {0, 1, 3, 4, 5, 8, 13, 64, 67}) {
+                SCOPED_TRACE(isa + " D=" + std::to_string(D) + " n=" + std::to_string(n));
+                const int64_t stride = 3 * D + 5;
+                const auto q = randn(static_cast<size_t>(D), 11);
+                const auto keys = randn(static_cast<size_t>(std::max<int64_t>(n, 1) * stride), 12);
+                const auto values = randn(static_cast<size_t>(std::max<int64_t>(n, 1) * stride), 13);
+                const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+                std::vector<float> want_sc(static_cast<size_t>(n)), want_o(static_cast<size_t>(D), 0.0f);
+                for (int64_t j = 0; j < n; ++j)
+                    want_sc[static_cast<size_t>(j)] = dot_f32(q.data(), keys.data() + j * stride, D) * scale;
+                softmax(want_sc.data(), n);
+                for (int64_t j = 0; j < n; ++j)
+                    axpy_f32(want_sc[static_cast<size_t>(j)], values.data() + j * stride, want_o.data(), D);
+                std::vector<float> sc(static_cast<size_t>(n)), o(static_cast<size_t>(D), 7.0f);
+                attention_head(q.data(), keys.data(), values.data(), stride, n, D, scale, sc.data(), o.data());
+                EXPECT_EQ(0, std::memcmp(sc.data(), want_sc.data(), sc.size() * sizeof(float)));
+                ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
+            }
+    }
+}
+
+// The activation quantizer behind every Q8_0/Q4_0 matmul: each SIMD variant must give the
+// scalar definition's bytes, including ties (x * 127/amax landing on .5: half to even), NaN
+// (skipped by the block max, quantized to 0), infinities, all-zero and denormal blocks.
+TEST_F(Kernels, ActivationQuantizerVariantsGiveTheScalarBytes) {
+    const int64_t nb = 12;
+    auto x = randn(static_cast<size_t>(32 * nb), 21);
+    for (int j = 0; j < 32; ++j) x[32 + static_cast<size_t>(j)] = 0.0f;  // block 1: all zero
+    for (int j = 0; j < 32; ++j) x[64 + static_cast<size_t>(j)] = static_cast<float>(j - 16) * 0.5f;  // .5 ties
+    x[64] = -127.0f;  // block 2's amax
+    x[100] = NAN;
+    x[101] = INFINITY;  // block 3: amax inf, every product 0 or NaN
+    x[130] = -INFINITY;
+    x[131] = NAN;  // block 4
+    for (int j = 0; j < 32; ++j) x[160 + static_cast<size_t>(j)] = 1e-40f * static_cast<float>(j);  // denormals
+    const auto run = [&](const kern::KernelTable& k, std::vector<int8_t>& qs, std::vector<float>& d,
+                         std::vector<int32_t>& sum) {
+        qs.assign(static_cast<size_t>(32 * nb), 99);
+        d.assign(static_cast<size_t>(nb), -1.0f);
+        sum.assign(static_cast<size_t>(nb), 12345);
+        k.quantize_act_q8(x.data(), nb, qs.data(), d.data(), sum.data());
+    };
+    std::vector<int8_t> want_qs, qs;
+    std::vector<float> want_d, d;
+    std::vector<int32_t> want_sum, sum;
+    run(kern::scalar_table(), want_qs, want_d, want_sum);
+    EXPECT_EQ(want_qs[64], -127);
+    EXPECT_EQ(want_qs[65], -8);  // -7.5 (amax 127, so x * 127/amax = x): half to even
+    EXPECT_EQ(want_qs[67], -6);  // -6.5
+    EXPECT_EQ(want_qs[100], 0);
+    int checked = 0;
+    for (const std::string& isa : available_isas()) {
+        if (isa == "scalar") continue;
+        const kern::KernelTable* k = isa == "avx2" ? kern::avx2_table() : kern::avx512_table();
+        ASSERT_NE(k, nullptr);
+        run(*k, qs, d, sum);
+        EXPECT_EQ(qs, want_qs) << isa;
+        EXPECT_EQ(0, std::memcmp(d.data(), want_d.data(), d.size() * sizeof(float))) << isa;
+        EXPECT_EQ(sum, want_sum) << isa;
+        ++checked;
+    }
+    std::printf("quantizer variants checked against scalar: %d\n", checked);
 }
 
 TEST_F(Kernels, SiluAndSoftmaxSurviveExtremeInputs) {

@@ -388,6 +388,51 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
     for (; i < n; ++i) y[i] += a * x[i];
 }
 
+// Attention for one query head, as dot_f32 per key and axpy_f32 per value (see kernels.h).
+void attn_scores(const float* q, const float* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
+    for (int64_t j = 0; j < n; ++j) sc[j] = dot_f32(q, keys + j * stride, D) * scale;
+}
+
+void attn_values(const float* p, const float* values, int64_t stride, int64_t n, int64_t D, float* o) {
+    for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+    for (int64_t j = 0; j < n; ++j) axpy_f32(p[j], values + j * stride, o, D);
+}
+
+// See kernels.h: bytes identical to the scalar definition (NaN lanes dropped from the max by
+// vmaxps' second-operand rule, half-to-even conversion, NaN products masked to 0).
+void quantize_act_q8(const float* x, int64_t nb, int8_t* qs, float* d, int32_t* sum) {
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256 v[4];
+        __m256 m = zero;
+        for (int i = 0; i < 4; ++i) {
+            v[i] = _mm256_loadu_ps(x + 32 * b + 8 * i);
+            m = _mm256_max_ps(m, _mm256_max_ps(_mm256_and_ps(v[i], abs_mask), zero));
+        }
+        m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(1, 0, 3, 2)));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(2, 3, 0, 1)));
+        const float amax = _mm256_cvtss_f32(m);
+        d[b] = amax / 127.0f;
+        const __m256 id = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+        __m256i q[4];
+        __m256i s = _mm256_setzero_si256();
+        for (int i = 0; i < 4; ++i) {
+            const __m256 p = _mm256_mul_ps(v[i], id);
+            const __m256i ordered = _mm256_castps_si256(_mm256_cmp_ps(p, p, _CMP_ORD_Q));
+            q[i] = _mm256_min_epi32(hi, _mm256_max_epi32(lo, _mm256_and_si256(_mm256_cvtps_epi32(p), ordered)));
+            s = _mm256_add_epi32(s, q[i]);
+        }
+        // Pack 32-bit lanes to bytes: packs work per 128-bit half, so restore element order last.
+        const __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        const __m256i ordered_bytes = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs + 32 * b), ordered_bytes);
+        sum[b] = hsum8i(s);
+    }
+}
+
 // exp as in the AVX-512 file (degree-6 polynomial, lanes below -87.3 give 0).
 __m256 exp256(__m256 x) {
     const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_LT_OQ);
@@ -502,6 +547,7 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
 const KernelTable kAvx2 = {
     Isa::Avx2, "avx2",    mat_f32,     mat_f16, mat_bf16, mat_q8_0,  mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,   axpy_f32, exp_sub_sum, max_f32, sum_sq,   scale_mul, silu_mul, gemm_probe,
+    attn_scores, attn_values, quantize_act_q8,
 };
 
 }  // namespace

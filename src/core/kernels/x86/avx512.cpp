@@ -340,6 +340,72 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
     }
 }
 
+// Attention scores for one query against n keys `stride` floats apart: sc[j] = dot_f32(q, key j)
+// * scale, four keys per pass so the query chunks are loaded once for four dots and the four
+// horizontal sums overlap. Each key's dot keeps dot_f32's accumulation order and reduction
+// exactly, so the scores are bit-identical to calling dot_f32 per key.
+void attn_scores(const float* q, const float* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float* k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride, keys + (j + 3) * stride};
+        __m512 s0[4], s1[4];
+        for (int c = 0; c < 4; ++c) s0[c] = s1[c] = _mm512_setzero_ps();
+        int64_t i = 0;
+        for (; i + 32 <= D; i += 32) {
+            const __m512 qa = _mm512_loadu_ps(q + i), qb = _mm512_loadu_ps(q + i + 16);
+            for (int c = 0; c < 4; ++c) {
+                s0[c] = _mm512_fmadd_ps(qa, _mm512_loadu_ps(k[c] + i), s0[c]);
+                s1[c] = _mm512_fmadd_ps(qb, _mm512_loadu_ps(k[c] + i + 16), s1[c]);
+            }
+        }
+        for (; i < D; i += 16) {
+            const __mmask16 m = D - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(D - i);
+            const __m512 qa = _mm512_maskz_loadu_ps(m, q + i);
+            for (int c = 0; c < 4; ++c) s0[c] = _mm512_fmadd_ps(qa, _mm512_maskz_loadu_ps(m, k[c] + i), s0[c]);
+        }
+        for (int c = 0; c < 4; ++c) sc[j + c] = _mm512_reduce_add_ps(_mm512_add_ps(s0[c], s1[c])) * scale;
+    }
+    for (; j < n; ++j) sc[j] = dot_f32(q, keys + j * stride, D) * scale;
+}
+
+// o[0..NV*16) (the last vector masked by `last`) = sum_j p[j] * value j, in j order.
+template <int NV>
+inline void attn_values_chunk(const float* p, const float* values, int64_t stride, int64_t n, __mmask16 last, float* o) {
+    __m512 acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < n; ++j) {
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        const float* row = values + j * stride;
+        for (int v = 0; v < NV - 1; ++v) acc[v] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(row + 16 * v), acc[v]);
+        acc[NV - 1] = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(last, row + 16 * (NV - 1)), acc[NV - 1]);
+    }
+    for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(o + 16 * v, acc[v]);
+    _mm512_mask_storeu_ps(o + 16 * (NV - 1), last, acc[NV - 1]);
+}
+
+// o = sum_j p[j] * value j for n values `stride` floats apart. The output stays in registers
+// across all the values (up to 128 floats at a time) instead of going through memory per value;
+// each lane is the same fused multiply-add chain as zeroing o and calling axpy_f32 per value,
+// so the result is bit-identical to that.
+void attn_values(const float* p, const float* values, int64_t stride, int64_t n, int64_t D, float* o) {
+    for (int64_t c = 0; c < D; c += 128) {
+        const int64_t w = D - c < 128 ? D - c : 128;
+        const int nv = static_cast<int>((w + 15) / 16);
+        const __mmask16 last = w % 16 == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(w % 16);
+        const float* vc = values + c;
+        switch (nv) {
+            case 1: attn_values_chunk<1>(p, vc, stride, n, last, o + c); break;
+            case 2: attn_values_chunk<2>(p, vc, stride, n, last, o + c); break;
+            case 3: attn_values_chunk<3>(p, vc, stride, n, last, o + c); break;
+            case 4: attn_values_chunk<4>(p, vc, stride, n, last, o + c); break;
+            case 5: attn_values_chunk<5>(p, vc, stride, n, last, o + c); break;
+            case 6: attn_values_chunk<6>(p, vc, stride, n, last, o + c); break;
+            case 7: attn_values_chunk<7>(p, vc, stride, n, last, o + c); break;
+            default: attn_values_chunk<8>(p, vc, stride, n, last, o + c); break;
+        }
+    }
+}
+
 // exp(x) for x in f32 lanes: 2^n * p(r) with a degree-6 polynomial (relative error ~2e-7);
 // lanes below -87.3 give exactly 0, above 88.7 saturate near FLT_MAX.
 __m512 exp512(__m512 x) {
@@ -370,6 +436,27 @@ float exp_sub_sum(float* x, int64_t n, float mx) {
         s = _mm512_add_ps(s, _mm512_maskz_mov_ps(m, v));
     }
     return _mm512_reduce_add_ps(s);
+}
+
+// See kernels.h: bytes identical to the scalar definition. vmaxps returns its second operand
+// when either is NaN, so max(|x|, 0) drops NaN lanes as the scalar std::max does; the conversion
+// rounds half to even (MXCSR default) like nearbyint, and NaN products are masked to 0.
+void quantize_act_q8(const float* x, int64_t nb, int8_t* qs, float* d, int32_t* sum) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+        const __m512 m = _mm512_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), zero), _mm512_max_ps(_mm512_abs_ps(x1), zero));
+        const float amax = _mm512_reduce_max_ps(m);
+        d[b] = amax / 127.0f;
+        const __m512 id = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+        const __m512 v0 = _mm512_mul_ps(x0, id), v1 = _mm512_mul_ps(x1, id);
+        const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+        const __m512i q0 = _mm512_min_epi32(hi, _mm512_max_epi32(lo, _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), v0)));
+        const __m512i q1 = _mm512_min_epi32(hi, _mm512_max_epi32(lo, _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q), v1)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 32 * b), _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
 }
 
 float max_f32(const float* x, int64_t n) {
@@ -448,6 +535,9 @@ const KernelTable* avx512_table() {
         k.mat_q4_0 = mat_q4_0;
         k.dot_f32 = dot_f32;
         k.axpy_f32 = axpy_f32;
+        k.attn_scores = attn_scores;
+        k.attn_values = attn_values;
+        k.quantize_act_q8 = quantize_act_q8;
         k.exp_sub_sum = exp_sub_sum;
         k.max_f32 = max_f32;
         k.sum_sq = sum_sq;
