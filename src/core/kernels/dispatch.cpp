@@ -192,18 +192,20 @@ void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float*
         act_stride = row;
     }
 
-    // 2. Output rows split across threads (in multiples of 4, the kernels' row tile); each
+    // 2. Output rows shared out to the threads in multiples of 4 (the kernels' row tile); each
     //    thread walks its rows in blocks that fit in L1/L2 and, for long prompts, tokens in
     //    tiles, so a weight block is reused from cache by every token of a tile.
+    //    Guided scheduling: a thread takes 1/(2·nth) of the rows still unclaimed (at least one
+    //    block), so the first grabs are long sequential streams and the tail is fine-grained.
+    //    A thread that starts late (woken late, or descheduled on a busy machine) then costs
+    //    the others one small block of waiting rather than the whole of its share. A row's
+    //    result does not depend on which thread computes it or where its block starts (the
+    //    kernels are bit-identical across tile shapes), so this stays deterministic.
     const size_t wrow = w.row_bytes();
     const int64_t rows_per_block = std::max<int64_t>(4, static_cast<int64_t>((32u << 10) / std::max<size_t>(wrow, 1)) & ~int64_t{3});
     constexpr int64_t kTokenTile = 64;
     const auto* wbase = static_cast<const uint8_t*>(w.data);
-    pool.run([&](int ith, int nth) {
-        const int64_t units = (N + 3) / 4;
-        int64_t u0, u1;
-        split_range(units, ith, nth, &u0, &u1);
-        const int64_t n0 = std::min(N, u0 * 4), n1 = std::min(N, u1 * 4);
+    const auto rows = [&](int64_t n0, int64_t n1) {
         for (int64_t nb = n0; nb < n1; nb += rows_per_block) {
             const int64_t nr = std::min(rows_per_block, n1 - nb);
             for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
@@ -211,6 +213,23 @@ void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float*
                 kernel(wbase + static_cast<size_t>(nb) * wrow, wrow, nr,
                        static_cast<const uint8_t*>(act) + static_cast<size_t>(t0) * act_stride, act_stride, tt, K,
                        y + t0 * N + nb, N);
+            }
+        }
+    };
+    if (pool.size() == 1) {
+        rows(0, N);
+        return;
+    }
+    std::atomic<int64_t> next_row{0};
+    pool.run([&](int /*ith*/, int nth) {
+        int64_t begin = next_row.load(std::memory_order_relaxed);
+        for (;;) {
+            const int64_t left = N - begin;
+            if (left <= 0) return;
+            const int64_t take = std::min(left, std::max(rows_per_block, (left / (2 * nth) + 3) & ~int64_t{3}));
+            if (next_row.compare_exchange_weak(begin, begin + take, std::memory_order_relaxed)) {
+                rows(begin, begin + take);
+                begin = next_row.load(std::memory_order_relaxed);
             }
         }
     });

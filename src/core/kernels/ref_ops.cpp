@@ -68,18 +68,58 @@ void layernorm(const float* x, const float* w, const float* b, float* y, int64_t
     }
 }
 
+namespace {
+
+// cos/sin of θ_i · position for each position of a call and each frequency i. A model calls
+// rope for q and then for k at the same positions; keeping the last table per thread lets the
+// second call (and any other tensor at those positions) skip the pow/sin/cos, ~1% of a decode
+// step. Keyed on everything the angles depend on (the factor array by address: it is a model's
+// read-only weight), so a hit gives exactly the values a miss computes.
+struct RopeTable {
+    std::vector<int32_t> pos;
+    int64_t n_rot = -1;
+    float freq_base = 0, freq_scale = 0;
+    const float* freq_factors = nullptr;
+    std::vector<float> cs;  // [T][half][cos, sin]
+
+    const float* get(int64_t T, const int32_t* p_pos, int64_t rot, const RopeParams& p) {
+        const bool hit = n_rot == rot && freq_base == p.freq_base && freq_scale == p.freq_scale &&
+                         freq_factors == p.freq_factors && pos.size() == static_cast<size_t>(T) &&
+                         std::equal(pos.begin(), pos.end(), p_pos);
+        if (hit) return cs.data();
+        pos.assign(p_pos, p_pos + T);
+        n_rot = rot;
+        freq_base = p.freq_base;
+        freq_scale = p.freq_scale;
+        freq_factors = p.freq_factors;
+        const int64_t half = rot / 2;
+        cs.resize(static_cast<size_t>(T * half * 2));
+        for (int64_t t = 0; t < T; ++t) {
+            const double position = static_cast<double>(p_pos[t]) * static_cast<double>(p.freq_scale);
+            for (int64_t i = 0; i < half; ++i) {
+                // θ_i = base^(-2i / n_rot), optionally divided by a per-frequency factor.
+                double theta = position * std::pow(static_cast<double>(p.freq_base),
+                                                   -2.0 * static_cast<double>(i) / static_cast<double>(rot));
+                if (p.freq_factors) theta /= static_cast<double>(p.freq_factors[i]);
+                cs[static_cast<size_t>((t * half + i) * 2)] = static_cast<float>(std::cos(theta));
+                cs[static_cast<size_t>((t * half + i) * 2 + 1)] = static_cast<float>(std::sin(theta));
+            }
+        }
+        return cs.data();
+    }
+};
+
+}  // namespace
+
 void rope(float* x, int64_t T, int64_t H, int64_t D, const int32_t* pos, const RopeParams& p) {
     const int64_t n_rot = p.n_rot ? p.n_rot : D;
     LYRA_CHECK(n_rot % 2 == 0 && n_rot <= D, "rope: n_rot {} must be even and <= head dim {}", n_rot, D);
     const int64_t half = n_rot / 2;
+    thread_local RopeTable table;
+    const float* cs = table.get(T, pos, n_rot, p);
     for (int64_t t = 0; t < T; ++t) {
-        const double position = static_cast<double>(pos[t]) * static_cast<double>(p.freq_scale);
         for (int64_t i = 0; i < half; ++i) {
-            // θ_i = base^(-2i / n_rot), optionally divided by a per-frequency factor.
-            double theta = position * std::pow(static_cast<double>(p.freq_base),
-                                               -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
-            if (p.freq_factors) theta /= static_cast<double>(p.freq_factors[i]);
-            const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+            const float c = cs[(t * half + i) * 2], s = cs[(t * half + i) * 2 + 1];
             for (int64_t h = 0; h < H; ++h) {
                 float* v = x + (t * H + h) * D;
                 const int64_t a = p.style == RopeStyle::Interleaved ? 2 * i : i;
