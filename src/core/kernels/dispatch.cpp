@@ -95,10 +95,12 @@ uint8_t* scratch(size_t bytes) {
 
 inline size_t round64(size_t n) { return (n + 63) & ~size_t{63}; }
 
-// Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8), 64-aligned.
+// Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8, dlanes, and the quad layout
+// qs4, bias4q, dquad), 64-aligned.
 size_t act_q8_row_bytes(int64_t K) {
-    const auto nb = static_cast<size_t>(K / 32);
-    return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 3 * round64(nb * 32);
+    const auto nb = static_cast<size_t>(K / 32), nq = static_cast<size_t>(K / 128);
+    return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 3 * round64(nb * 32) +
+           round64(nq * 128) + 2 * round64(nq * 64);
 }
 
 // Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`.
@@ -115,6 +117,13 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     auto* b8 = reinterpret_cast<int32_t*>(mem);
     mem += round64(nb * 32);
     auto* dl = reinterpret_cast<float*>(mem);
+    mem += round64(nb * 32);
+    const auto nq = static_cast<size_t>(K / 128);
+    auto* qs4 = reinterpret_cast<int8_t*>(mem);
+    mem += round64(nq * 128);
+    auto* b4q = reinterpret_cast<int32_t*>(mem);
+    mem += round64(nq * 64);
+    auto* dq = reinterpret_cast<float*>(mem);
     k.quantize_act_q8(x, static_cast<int64_t>(nb), qs, d, sum);
     for (size_t b = 0; b < nb; ++b)
         for (int l = 0; l < 8; ++l) {
@@ -122,7 +131,17 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
             b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * sum[b] : 0;
             dl[8 * b + static_cast<size_t>(l)] = d[b];
         }
-    *a = ActQ8{qs, d, sum, b4, b8, dl};
+    for (size_t q = 0; q < nq; ++q)
+        for (size_t k4 = 0; k4 < 4; ++k4) {
+            const size_t b = 4 * q + k4;
+            std::memcpy(qs4 + 128 * q + 16 * k4, qs + 32 * b, 16);
+            std::memcpy(qs4 + 128 * q + 64 + 16 * k4, qs + 32 * b + 16, 16);
+            for (size_t l = 0; l < 4; ++l) {
+                b4q[16 * q + 4 * k4 + l] = l == 0 ? -8 * sum[b] : 0;
+                dq[16 * q + 4 * k4 + l] = d[b];
+            }
+        }
+    *a = ActQ8{qs, d, sum, b4, b8, dl, qs4, b4q, dq};
 }
 
 kern::MatKernel kernel_for(const KernelTable& k, DType t) {

@@ -28,6 +28,12 @@ struct ActQ8 {
     const int32_t* bias4;  // [K/32 * 8]
     const int32_t* bias8;  // [K/32 * 8]
     const float* dlanes;   // [K/32 * 8]: d[b] repeated in the 8 lanes of block b
+    // Quads of blocks 4q..4q+3 (q < K/128) laid out for Q4_0's 4-blocks-per-zmm kernel: qs4 holds
+    // each quad's first halves [b0[0:16] b1[0:16] b2[0:16] b3[0:16]] then its second halves
+    // (128 bytes per quad); bias4q/dquad give block k of a quad 4 lanes, 4k..4k+3 (bias in 4k).
+    const int8_t* qs4;      // [K/128 * 128]
+    const int32_t* bias4q;  // [K/128 * 16]
+    const float* dquad;     // [K/128 * 16]
 };
 
 // rows of w (stride `w_stride` bytes) x activation rows; writes y[t * ldy + r] for r in

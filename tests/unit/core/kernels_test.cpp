@@ -84,7 +84,7 @@ const std::vector<TypeCase>& type_cases() {
         {DType::F16, {1, 9, 100, 768}, 1e-6, 5e-6},
         {DType::BF16, {3, 17, 768}, 1e-6, 5e-6},
         {DType::Q8_0, {32, 96, 768}, 2e-2, 6e-2},
-        {DType::Q4_0, {32, 160, 768}, 2e-2, 6e-2},
+        {DType::Q4_0, {32, 160, 224, 768}, 2e-2, 6e-2},  // single; quad + single; quad + pair + single; quads
         {DType::Q4_K, {256, 768}, 2e-2, 6e-2},
         {DType::Q5_K, {256, 512}, 2e-2, 6e-2},
         {DType::Q6_K, {256, 768}, 2e-2, 6e-2},

@@ -312,8 +312,101 @@ void mat_q(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t
 void mat_q8_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
     mat_q<Q8_0W>(w, ws, n, a, as, T, K, y, ldy);
 }
-void mat_q4_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
-    mat_q<Q4_0W>(w, ws, n, a, as, T, K, y, ldy);
+// Q4_0 four blocks per zmm: the 4 x 16 packed bytes go into one register, so splitting the
+// nibbles is one and + shift + and for 128 weights (the pair layout needs that for 64 plus two
+// lane shuffles). The activation side comes pre-arranged to match (ActQ8::qs4: the quad's first
+// halves, then its second halves), and vpdpbusd runs twice into the same lanes: lanes 4k..4k+3
+// hold block k. Blocks past the last whole quad take the pair/single path. Every tile shape does
+// the same per-output arithmetic, so results stay bit-identical across tiles and threads.
+template <int TT, int NT>
+void tile_q4_0(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
+    const BlockQ4_0* wr[NT];
+    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const BlockQ4_0*>(w + n * ws);
+    const ActQ8* ar[TT];
+    for (int t = 0; t < TT; ++t) ar[t] = reinterpret_cast<const ActQ8*>(act + t * as);
+    __m512 acc[TT][NT];
+    for (int t = 0; t < TT; ++t)
+        for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const int64_t nq = K / 128;
+    for (int64_t q = 0; q < nq; ++q) {
+        __m512i lo[NT], hi[NT];
+        __m512 wd[NT];
+        for (int n = 0; n < NT; ++n) {
+            const BlockQ4_0* b = wr[n] + 4 * q;
+            __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs)));
+            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)), 1);
+            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[2].qs)), 2);
+            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[3].qs)), 3);
+            lo[n] = _mm512_and_si512(v, m4);
+            hi[n] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            // The four f16 scales packed in scalar registers (off the vector pipes), widened once.
+            const uint64_t h = static_cast<uint64_t>(b[0].d) | (static_cast<uint64_t>(b[1].d) << 16) |
+                               (static_cast<uint64_t>(b[2].d) << 32) | (static_cast<uint64_t>(b[3].d) << 48);
+            wd[n] = _mm512_permutexvar_ps(
+                spread, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(h)))));
+        }
+        for (int t = 0; t < TT; ++t) {
+            const int8_t* aq = ar[t]->qs4 + 128 * q;
+            const __m512i alo = _mm512_loadu_si512(aq), ahi = _mm512_loadu_si512(aq + 64);
+            const __m512i bias = _mm512_loadu_si512(ar[t]->bias4q + 16 * q);
+            const __m512 ad = _mm512_loadu_ps(ar[t]->dquad + 16 * q);
+            for (int n = 0; n < NT; ++n) {
+                const __m512i dp = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(bias, lo[n], alo), hi[n], ahi);
+                acc[t][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(wd[n], ad), acc[t][n]);
+            }
+        }
+    }
+    const int64_t nb = K / 32;
+    int64_t bi = 4 * nq;
+    for (; bi + 2 <= nb; bi += 2) {
+        for (int n = 0; n < NT; ++n) {
+            const __m512i wv = Q4_0W::pair(wr[n] + bi);
+            const __m512 wdp = scale_pair(&wr[n][bi].d, &wr[n][bi + 1].d);
+            for (int t = 0; t < TT; ++t) {
+                const __m512i dp = _mm512_dpbusd_epi32(_mm512_loadu_si512(ar[t]->bias4 + 8 * bi), wv,
+                                                       _mm512_loadu_si512(ar[t]->qs + 32 * bi));
+                acc[t][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(wdp, _mm512_loadu_ps(ar[t]->dlanes + 8 * bi)),
+                                            acc[t][n]);
+            }
+        }
+    }
+    if (bi < nb) {
+        for (int n = 0; n < NT; ++n) {
+            const __m256i wv = Q4_0W::single(wr[n] + bi);
+            const __m256 wds = _mm256_set1_ps(half_to_float(wr[n][bi].d));
+            for (int t = 0; t < TT; ++t) {
+                const __m256i dp = _mm256_dpbusd_epi32(
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar[t]->bias4 + 8 * bi)), wv,
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar[t]->qs + 32 * bi)));
+                const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(dp), _mm256_mul_ps(wds, _mm256_set1_ps(ar[t]->d[bi])));
+                acc[t][n] = _mm512_add_ps(acc[t][n], _mm512_castps256_ps512(f));
+            }
+        }
+    }
+    for (int t = 0; t < TT; ++t) store_sums<NT>(acc[t], y + t * ldy);
+}
+
+// Decode and small batches walk the weights one row at a time (see mat_q); longer prompts take
+// 4 rows x 4 tokens per tile so unpacked nibbles and loaded activations are each reused 4 times.
+void mat_q4_0(const uint8_t* w, size_t ws, int64_t n_rows, const void* a, size_t as, int64_t T, int64_t K, float* y,
+              int64_t ldy) {
+    const auto* act = static_cast<const uint8_t*>(a);
+    int64_t r = 0;
+    if (T > kRowStreamMaxT)
+        for (; r + 4 <= n_rows; r += 4) {
+            const uint8_t* wb = w + r * ws;
+            int64_t t = 0;
+            for (; t + 4 <= T; t += 4) tile_q4_0<4, 4>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+            for (; t < T; ++t) tile_q4_0<1, 4>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        }
+    for (; r < n_rows; ++r) {
+        const uint8_t* wr = w + r * ws;
+        int64_t t = 0;
+        for (; t + 4 <= T; t += 4) tile_q4_0<4, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_q4_0<1, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+    }
 }
 
 // ---- vector helpers ------------------------------------------------------------------------
