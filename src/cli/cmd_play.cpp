@@ -153,7 +153,9 @@ void run_play(const PlayFlags& f) {
     auto show_state = [&](const play::TurnResult* r) {
         if (f.json) {
             nlohmann::json j = {{"state", game->state().to_json()}, {"choices", game->choices()},
-                                {"turns", game->history().size()}};
+                                {"turns", game->history().size()}, {"branch", game->branch()},
+                                {"branches", game->branch_count()}};
+            if (r == nullptr && !game->draft().is_null()) j["draft"] = game->draft();
             if (r != nullptr) {
                 j["kind"] = kind_name(r->kind);
                 j["text"] = r->text;
@@ -203,7 +205,7 @@ void add_play_command(CLI::App& app) {
     auto f = std::make_shared<PlayFlags>();
     CLI::App* cmd = app.add_subcommand("play", "play an interactive story narrated by the model (reads moves from stdin)");
     cmd->add_option("--world", f->world, "world file (.toml or .json; default: the built-in Lantern Keep)");
-    cmd->add_option("--premise", f->premise, "a premise: the model drafts the world's names for it");
+    cmd->add_option("--premise", f->premise, "a premise: the model drafts a whole world for it (checked like a world file)");
     cmd->add_option("--load", f->load, "resume the game saved in this slot");
     cmd->add_option("--saves", f->saves, "SQLite saves file (default: ~/.local/share/lyra/saves.db)");
     cmd->add_option("--seed", f->seed, "random seed (default 0): same world, seed and moves, same game");

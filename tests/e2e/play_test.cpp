@@ -1,7 +1,8 @@
 // `lyra play` driven through stdin with scripted sessions, as a user (or a script) plays it:
 // moves, item use, refused moves, save, quit, load, undo, retry; the state after every turn is
 // checked from --json output, and every state update the random-weight model wrote must have
-// parsed and validated. Also: bad world files, unknown commands, a corrupted saves file.
+// parsed and validated. Also: branches (branch, switch, across save and load), worlds drafted
+// from a premise, bad world files, unknown commands, corrupted saves.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "cli_runner.h"
 
@@ -186,15 +188,114 @@ TEST(PlayCli, BadWorldFilesAndSaves) {
     EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
 }
 
-TEST(PlayCli, PremiseInAnotherScript) {
+// Drafting a whole world takes more context than the game's other prompts.
+const std::string& roomy_model() {
+    static const std::string path = random_llama(64, 2, 2, 1024, "bytes");
+    return path;
+}
+
+TEST(PlayCli, PremiseDraftsAWorldThatPlaysSavesAndReplays) {
     TempDir dir;
-    const RunResult r = play({"-m", random_model(), "--json", "--threads", "1", "--premise", "ꆈꌠꁱꂷ 𒀭𒂗𒆠 ⵜⴰⵎⴰⵣⵉⵖⵜ",
-                              "--saves", (dir.path() / "s.db").string()},
-                             {"take lantern"}, dir);
+    const std::vector<std::string> args = {"-m", roomy_model(), "--json", "--threads", "1", "--seed", "4", "--premise",
+                                           "ꆈꌠꁱꂷ 𒀭𒂗𒆠 ⵜⴰⵎⴰⵣⵉⵖⵜ", "--saves", (dir.path() / "s.db").string()};
+    const std::vector<std::string> moves = {"look around", "inventory", "save drafted", "look around"};
+    const RunResult r = play(args, moves, dir);
     ASSERT_EQ(r.code, 0) << r.err;
     const auto t = turns_of(r.out);
-    ASSERT_EQ(t.size(), 2u);
-    EXPECT_EQ(t[1]["kind"], "narrated");
+    ASSERT_EQ(t.size(), 5u);
+    const json& intro = t[0];
+    EXPECT_EQ(intro["draft"]["premise"], "ꆈꌠꁱꂷ 𒀭𒂗𒆠 ⵜⴰⵎⴰⵣⵉⵖⵜ");
+    EXPECT_EQ(intro["text"].get<std::string>().find("Lantern Keep"), std::string::npos) << intro["text"];
+    EXPECT_NE(intro["state"]["location"], "gate");
+    EXPECT_EQ(t[1]["kind"], "narrated") << t[1]["text"];
+    EXPECT_EQ(t[4]["kind"], "narrated") << t[4]["text"];
+    EXPECT_EQ(t[4]["updates_written"], t[4]["updates_valid"]);
+    // the same premise and seed: the same world and game, byte for byte
+    EXPECT_EQ(play(args, moves, dir).out, r.out);
+    // a load in a new process has the drafted world back, not a new draft
+    const RunResult l = play({"-m", roomy_model(), "--json", "--threads", "1", "--load", "drafted", "--saves",
+                              (dir.path() / "s.db").string()},
+                             {"look around"}, dir);
+    ASSERT_EQ(l.code, 0) << l.err;
+    const auto u = turns_of(l.out);
+    ASSERT_EQ(u.size(), 2u);
+    EXPECT_EQ(u[0]["text"], intro["text"]);  // nobody moved: the same title, setting and place
+    EXPECT_EQ(u[1]["state"], t[4]["state"]);  // same save, seed and move: the same turn
+    EXPECT_EQ(u[1]["narration"], t[4]["narration"]);
+}
+
+TEST(PlayCli, BranchSwitchAndLoadKeepEveryLine) {
+    TempDir dir;
+    const RunResult a = play(base_args(dir, 3), {"take lantern", "north", "east", "branch 1", "drop lantern",
+                                                 "branches", "switch 1", "switch 5", "branch 7", "branch two",
+                                                 "save tree", "quit"},
+                             dir);
+    ASSERT_EQ(a.code, 0) << a.err;
+    const auto t = turns_of(a.out);
+    check_session(t, {{"narrated", "gate", {"lantern"}},
+                      {"narrated", "hall", {"lantern"}},
+                      {"narrated", "chapel", {"lantern"}},
+                      {"command", "gate", {"lantern"}},
+                      {"narrated", "gate", {}},
+                      {"command", "gate", {}},
+                      {"command", "chapel", {"lantern"}},
+                      {"command", "chapel", {"lantern"}},
+                      {"command", "chapel", {"lantern"}},
+                      {"command", "chapel", {"lantern"}},
+                      {"command", "chapel", {"lantern"}},
+                      {"quit", "chapel", {"lantern"}}});
+    const std::vector<int> turns = {1, 2, 3, 1, 2, 2, 3, 3, 3, 3, 3, 3}, branch = {1, 1, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1},
+                           branches = {1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2};
+    for (size_t i = 0; i < turns.size(); ++i) {
+        EXPECT_EQ(t[i + 1]["turns"], turns[i]) << "turn " << i + 1;
+        EXPECT_EQ(t[i + 1]["branch"], branch[i]) << "turn " << i + 1;
+        EXPECT_EQ(t[i + 1]["branches"], branches[i]) << "turn " << i + 1;
+    }
+    EXPECT_NE(t[6]["text"].get<std::string>().find("* 2: 2 turns, from branch 1 after turn 1; last: drop lantern"),
+              std::string::npos) << t[6]["text"];
+    EXPECT_EQ(t[8]["text"], "switch: no branch 5; expected one of: 1, 2 (type branches)");
+    EXPECT_EQ(t[9]["text"], "branch: turn 7 is beyond this line's 3 turns; expected 0-2 (0 = the start)");
+    EXPECT_EQ(t[10]["text"], "branch: expected a turn number 0-2, got 'two'");
+
+    // a new process loads the tree: branch 1 where it was saved, branch 2 one switch away
+    std::vector<std::string> load_args = base_args(dir, 3);
+    load_args.insert(load_args.end(), {"--load", "tree"});
+    const RunResult c = play(load_args, {"history", "switch 2", "north", "save tree2"}, dir);
+    ASSERT_EQ(c.code, 0) << c.err;
+    const auto u = turns_of(c.out);
+    check_session(u, {{"command", "chapel", {"lantern"}},
+                      {"command", "gate", {}},
+                      {"narrated", "hall", {}},
+                      {"command", "hall", {}}});
+    EXPECT_EQ(u[0]["branches"], 2);
+    EXPECT_NE(u[1]["text"].get<std::string>().find("Branch 1 (branches lists the others):\n1. take lantern -> Castle Gate\n"
+                                                    "2. north -> Great Hall\n3. east -> Chapel"),
+              std::string::npos) << u[1]["text"];
+    EXPECT_EQ(u[3]["branch"], 2);
+    EXPECT_EQ(u[3]["turns"], 3);
+
+    // damage one slot's tree: a clear error in the game, which goes on; the other slot loads
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / "saves.db").string().c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "UPDATE turns SET branch = 9 WHERE slot = 'tree' AND idx = 3", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+    const RunResult d = play(base_args(dir, 3), {"load tree", "take lantern", "load tree2", "saves"}, dir);
+    ASSERT_EQ(d.code, 0) << d.err;
+    const auto v = turns_of(d.out);
+    check_session(v, {{"command", "gate", {}},
+                      {"narrated", "gate", {"lantern"}},
+                      {"command", "hall", {}},
+                      {"command", "hall", {}}});
+    EXPECT_NE(v[1]["text"].get<std::string>().find("save slot 'tree'"), std::string::npos) << v[1]["text"];
+    EXPECT_NE(v[1]["text"].get<std::string>().find("corrupted"), std::string::npos) << v[1]["text"];
+    EXPECT_NE(v[3]["text"].get<std::string>().find("Loaded slot 'tree2'"), std::string::npos) << v[3]["text"];
+    std::vector<std::string> bad_load = base_args(dir, 3);
+    bad_load.insert(bad_load.end(), {"--load", "tree"});
+    const RunResult e = play(bad_load, {}, dir);
+    EXPECT_EQ(e.code, 1);
+    EXPECT_EQ(count_lines(e.err), 1) << e.err;
+    EXPECT_NE(e.err.find("corrupted"), std::string::npos) << e.err;
 }
 
 }  // namespace

@@ -54,10 +54,12 @@ const std::string& plain_model() {  // the same shapes, no template
 }
 
 // ChatML's rendering of a system and a user message with the assistant turn opened.
+// A ChatML prompt: the system message, maybe earlier user/assistant exchanges, then the user
+// message (returned in `user`) and the opened assistant turn.
 bool is_chatml(const std::string& p, std::string* user = nullptr) {
     const std::string sys = "<|im_start|>system\n", mid = "<|im_end|>\n<|im_start|>user\n",
                       end = "<|im_end|>\n<|im_start|>assistant\n";
-    const size_t m = p.find(mid), e = p.find(end);
+    const size_t m = p.rfind(mid), e = m == std::string::npos ? m : p.find(end, m);
     if (p.rfind(sys, 0) != 0 || m == std::string::npos || e == std::string::npos || e < m) return false;
     if (user != nullptr) *user = p.substr(m + mid.size(), e - m - mid.size());
     return p.find("<|im_start|>", e + end.size()) == std::string::npos;  // nothing after but the reply start
@@ -215,6 +217,8 @@ TEST(PromptFormat, ScriptedGameInChatFormatWritesOnlyValidUpdates) {
     const char* where[] = {"gate", "hall", "hall", "chapel", "chapel", "hall", "hall", "vault", "vault", "vault",
                            "hall", "hall"};
     int narrated = 0;
+    std::string last_narration;
+    int with_exchanges = 0;
     for (size_t i = 1; i < t.size(); ++i) {
         EXPECT_EQ(t[i]["prompt_format"], "chat");
         EXPECT_EQ(t[i]["state"]["location"], where[i - 1]) << "turn " << i << ": " << t[i]["text"];
@@ -226,11 +230,22 @@ TEST(PromptFormat, ScriptedGameInChatFormatWritesOnlyValidUpdates) {
         ASSERT_TRUE(is_chatml(narration, &user)) << narration;
         EXPECT_NE(narration.find("<|im_start|>system\nYou are the narrator"), std::string::npos);
         EXPECT_TRUE(user.ends_with("Player: " + moves[i - 1] + "\nNarrate what happens.")) << user;
+        // the narrated turns before it (up to 3) are earlier user/assistant messages, not context lines
+        EXPECT_EQ(user.find("Narrator:"), std::string::npos) << user;
+        // (the oldest go first when the context is short: when any is there, the newest is the
+        // narration of the turn before, right before this turn's user message)
+        if (narration.find("<|im_start|>assistant\n") != narration.rfind("<|im_start|>assistant\n")) {
+            ++with_exchanges;
+            EXPECT_NE(narration.find("<|im_start|>assistant\n" + last_narration + "<|im_end|>\n<|im_start|>user\n"),
+                      std::string::npos) << narration;
+        }
+        last_narration = t[i]["narration"];
         ASSERT_TRUE(is_chatml(update, &user)) << update;
         EXPECT_NE(update.find("<|im_start|>system\nYou keep the state"), std::string::npos);
         EXPECT_TRUE(user.ends_with("\nWrite the state update.")) << user;
     }
     EXPECT_EQ(narrated, 9);
+    EXPECT_GT(with_exchanges, 0);
     EXPECT_EQ(t.back()["state"]["inventory"], json({"lantern", "crown"}));
     EXPECT_EQ(t.back()["updates_written"], 9);
     EXPECT_EQ(t.back()["updates_valid"], 9);  // 100%

@@ -64,8 +64,14 @@ std::string Prompter::build(const PromptParts& p, int reserve, int* dropped) con
 
     const int64_t budget = n_ctx - reserve - 1;
     std::string system = p.system, user, reply = p.reply_start;
+    size_t first_exchange = 0;
     auto render = [&] {
-        const model::ChatMessage msgs[] = {{"system", system}, {"user", user}};
+        std::vector<model::ChatMessage> msgs = {{"system", system}};
+        for (size_t i = first_exchange; i < p.exchanges.size(); ++i) {
+            msgs.push_back({"user", p.exchanges[i].first});
+            msgs.push_back({"assistant", p.exchanges[i].second});
+        }
+        msgs.push_back({"user", user});
         return model::render_chat(chat_, msgs, true) + reply;
     };
     size_t first = 0;
@@ -75,8 +81,14 @@ std::string Prompter::build(const PromptParts& p, int reserve, int* dropped) con
         for (size_t i = first; i < p.head.size(); ++i) user += p.head[i];
         user += p.ask;
         text = render();
-        if (count_tokens(text) <= budget || first >= p.head.size()) break;
-        ++first;
+        if (count_tokens(text) <= budget) break;
+        if (first_exchange < p.exchanges.size()) {
+            ++first_exchange;  // the oldest exchange goes first
+        } else if (first < p.head.size()) {
+            ++first;
+        } else {
+            break;
+        }
     }
     // Still too long (a tiny context): cut the front of the reply start (the oldest of the text
     // being continued; its end is where the model goes on), then of the user message (the

@@ -1,14 +1,17 @@
 // One playthrough (game.h): commands, the turn pipeline (rules -> narration -> constrained
-// state update -> checks -> apply), undo/retry/history and save/restore.
+// state update -> checks -> apply), undo/retry/history, branches (the turn tree) and
+// save/restore.
 #include "art/play/game.h"
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "art/common/text.h"
+#include "art/play/draft.h"
 #include "art/play/saves.h"
 #include "core/error.h"
 #include "generate/constraint/constraint.h"
@@ -44,10 +47,16 @@ std::string lower(std::string_view s) {
     return out;
 }
 
+// 1-6 digits: a turn or branch number (longer ones are refused before std::stoi can overflow)
+bool is_number(const std::string& s) {
+    return !s.empty() && s.size() <= 6 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 bool is_command_word(const std::string& w) {
     static const char* const kWords[] = {"look", "l", "inventory", "inv", "i", "undo", "retry",
                                          "save", "load", "history", "quit", "exit", "q", "help", "?",
-                                         "saves"};
+                                         "saves", "branch", "branches", "switch"};
     return std::any_of(std::begin(kWords), std::end(kWords), [&](const char* k) { return w == k; });
 }
 
@@ -69,6 +78,9 @@ std::string help_text() {
            "  inventory (i)    what you carry, your health and goals\n"
            "  undo [n]         take back the last n turns (default 1)\n"
            "  retry            play the last turn again with a new narration\n"
+           "  branch [n]       go back to turn n (default: one back); the later turns stay as a branch\n"
+           "  branches         list the branches of this game\n"
+           "  switch b         continue on branch b\n"
            "  save [slot]      save the game (slot 'quick' by default)\n"
            "  load [slot]      load a saved game\n"
            "  saves            list the save slots\n"
@@ -98,45 +110,28 @@ Game Game::create(std::shared_ptr<const model::Model> model, core::ThreadPool& p
     }
     std::string premise = opt.premise;
     Game g(std::move(model), pool, std::move(opt), std::move(w));
-    if (!premise.empty() && !g.opt_.world && g.opt_.world_path.empty()) g.draft_world(premise);
+    if (!premise.empty() && !g.opt_.world && g.opt_.world_path.empty()) g.draft_from_premise(premise);
     return g;
 }
 
-// The model drafts the world's names for the premise, each under a grammar (capitalised
-// words), over the built-in map; the result is checked like any world file.
-void Game::draft_world(const std::string& premise) {
-    if (auto bad = gen::find_invalid_utf8(premise)) {
-        throw_error(ErrorKind::InvalidArgument, "premise: invalid UTF-8 at byte {}; expected UTF-8 text", *bad);
-    }
-    if (trim(premise).empty() || premise.size() > 2000) {
-        throw_error(ErrorKind::InvalidArgument, "premise: expected 1-2000 bytes of text, got {}", premise.size());
-    }
-    const std::string name_schema =
-        R"({"type":"string","pattern":"[A-Z][a-z]{2,10}( [A-Z][a-z]{2,10}){0,2}"})";
-    int stage = 100;
-    auto draft = [&](const std::string& what) {
-        const PromptParts parts{
-            .system = "You name the title, places and characters of a text adventure for its premise. "
-                      "Answer with one name of one to three capitalised words, as a JSON string, and nothing else.",
-            .head = {"Premise: " + premise + "\n"}, .tail = what + ": ",
-            .ask = "Name the game's " + lower(what) + "."};
-        const std::string prompt = prompter_->build(parts, 48);
+// The model drafts the whole world for the premise (draft.h), each piece a constrained JSON
+// generation seeded from the game seed and the attempt, so the same premise and seed draft the
+// same world; the draft is recorded for the save.
+void Game::draft_from_premise(const std::string& premise) {
+    const DraftGenerate gen = [this](const PromptParts& parts, const json& schema, int max_tokens, int attempt,
+                                     int piece) {
+        // a small model's context keeps a third for the prompt (the budget steers the piece short)
+        const int reserve = std::min<int>(max_tokens, static_cast<int>(model_->hparams().n_ctx * 2 / 3));
+        const std::string prompt = prompter_->build(parts, reserve);
         std::string raw;
-        generate_text(prompt, 48, turn_seed(opt_.seed, 0, 0, stage++), name_schema, &raw);
-        try {
-            return json::parse(raw).get<std::string>();
-        } catch (const std::exception&) {
-            throw_error(ErrorKind::InvalidArgument, "premise: the model's draft of the {} did not parse: {}", what, raw);
-        }
+        generate_text(prompt, reserve, turn_seed(opt_.seed, 0, attempt, 100 + piece), schema.dump(), &raw);
+        return raw;
     };
-    World w = world_;
-    w.setting = trim(premise);
-    w.title = "The " + draft("Title");
-    for (auto& [id, l] : w.locations) l.name = draft("Place");
-    for (auto& [id, c] : w.characters) c.name = draft("Character");
-    world_ = world_from_json(w.to_json(), "drafted world");  // the same checks as a world file
+    const Draft d = play::draft_world(premise, {.max_attempts = opt_.draft_attempts}, gen);
+    world_ = d.world;
     start_ = initial_state(world_);
-    state_ = start_;
+    set_tip(-1);
+    draft_ = {{"premise", premise}, {"attempt", d.attempt}, {"rejected", d.rejected}};
 }
 
 Game Game::restore(std::shared_ptr<const model::Model> model, core::ThreadPool& pool,
@@ -144,51 +139,181 @@ Game Game::restore(std::shared_ptr<const model::Model> model, core::ThreadPool& 
     World w;
     uint64_t seed = 0;
     State start;
-    std::vector<Turn> history;
+    std::vector<Turn> turns;
+    int tip = -1;
+    json draft = nullptr;
+    auto turn_of = [](const json& t) {
+        return Turn{.input = t.at("input").get<std::string>(), .narration = t.at("narration").get<std::string>(),
+                    .update_raw = t.at("update").get<std::string>(), .attempt = t.at("attempt").get<int>(),
+                    .state_after = State::from_json(t.at("state"))};
+    };
     try {
-        if (saved.at("version").get<int>() != 1) {
-            throw_error(ErrorKind::Unsupported, "saved game: version {}; expected 1", saved.at("version").dump());
+        const int version = saved.at("version").get<int>();
+        if (version != 1 && version != 2) {
+            throw_error(ErrorKind::Unsupported, "saved game: version {}; expected 1 or 2", saved.at("version").dump());
         }
         seed = saved.at("seed").get<uint64_t>();
         // the format the game was played in (absent in saves from before chat prompts: plain)
         if (opt.prompt_format == "auto") opt.prompt_format = saved.value("prompt_format", std::string("plain"));
         w = world_from_json(saved.at("world"), "saved game");
         start = State::from_json(saved.at("start"));
-        for (const json& t : saved.at("history")) {
-            history.push_back({.input = t.at("input").get<std::string>(),
-                               .narration = t.at("narration").get<std::string>(),
-                               .update_raw = t.at("update").get<std::string>(),
-                               .attempt = t.at("attempt").get<int>(),
-                               .state_after = State::from_json(t.at("state"))});
+        if (version == 1) {  // one line of turns, from before branches
+            for (const json& t : saved.at("history")) {
+                turns.push_back(turn_of(t));
+                turns.back().parent = static_cast<int>(turns.size()) - 2;
+            }
+            tip = static_cast<int>(turns.size()) - 1;
+        } else {
+            for (const json& t : saved.at("turns")) {
+                turns.push_back(turn_of(t));
+                turns.back().parent = t.at("parent").get<int>();
+                turns.back().branch = t.at("branch").get<int>();
+            }
+            tip = saved.at("tip").get<int>();
+            draft = saved.value("draft", json(nullptr));
         }
     } catch (const json::exception& e) {
         throw_error(ErrorKind::Corrupt, "saved game: {}; expected the output of Game::save", e.what());
     }
-    for (const State* s : {&start}) {
-        if (!w.locations.count(s->location)) throw_error(ErrorKind::Corrupt, "saved game: unknown location '{}'", s->location);
-    }
-    for (const Turn& t : history) {
+    if (!w.locations.count(start.location)) throw_error(ErrorKind::Corrupt, "saved game: unknown location '{}'", start.location);
+    for (size_t i = 0; i < turns.size(); ++i) {
+        const Turn& t = turns[i];
         if (!w.locations.count(t.state_after.location)) {
             throw_error(ErrorKind::Corrupt, "saved game: unknown location '{}'", t.state_after.location);
         }
+        // parents come first, so the links form a tree (no cycles)
+        if (t.parent < -1 || t.parent >= static_cast<int>(i) || t.branch < 1) {
+            throw_error(ErrorKind::Corrupt, "saved game: turn {} has parent {} and branch {}; expected a parent "
+                        "in -1..{} and a branch >= 1", i, t.parent, t.branch, static_cast<int>(i) - 1);
+        }
+    }
+    if (tip < -1 || tip >= static_cast<int>(turns.size())) {
+        throw_error(ErrorKind::Corrupt, "saved game: tip {}; expected -1..{}", tip, static_cast<int>(turns.size()) - 1);
     }
     opt.seed = seed;
     opt.world = std::nullopt;
     Game g(std::move(model), pool, std::move(opt), std::move(w));
     g.start_ = start;
-    g.history_ = std::move(history);
-    g.state_ = g.history_.empty() ? g.start_ : g.history_.back().state_after;
+    g.turns_ = std::move(turns);
+    g.draft_ = std::move(draft);
+    g.set_tip(tip);
     return g;
 }
 
 json Game::save() const {
-    json h = json::array();
-    for (const Turn& t : history_) {
-        h.push_back({{"input", t.input}, {"narration", t.narration}, {"update", t.update_raw},
-                     {"attempt", t.attempt}, {"state", t.state_after.to_json()}});
+    json t = json::array();
+    for (const Turn& x : turns_) {
+        t.push_back({{"input", x.input}, {"narration", x.narration}, {"update", x.update_raw},
+                     {"attempt", x.attempt}, {"state", x.state_after.to_json()}, {"parent", x.parent},
+                     {"branch", x.branch}});
     }
-    return {{"version", 1}, {"seed", opt_.seed}, {"prompt_format", prompt_format()}, {"world", world_.to_json()},
-            {"start", start_.to_json()}, {"history", h}};
+    json j = {{"version", 2}, {"seed", opt_.seed}, {"prompt_format", prompt_format()}, {"world", world_.to_json()},
+              {"start", start_.to_json()}, {"turns", t}, {"tip", tip_}};
+    if (!draft_.is_null()) j["draft"] = draft_;
+    return j;
+}
+
+// --- the turn tree ----------------------------------------------------------------------------
+
+void Game::set_tip(int tip) {
+    tip_ = tip;
+    history_.clear();
+    for (int n = tip; n >= 0; n = turns_[static_cast<size_t>(n)].parent) history_.push_back(turns_[static_cast<size_t>(n)]);
+    std::reverse(history_.begin(), history_.end());
+    state_ = history_.empty() ? start_ : history_.back().state_after;
+}
+
+bool Game::has_children(int node) const {
+    return std::any_of(turns_.begin(), turns_.end(), [node](const Turn& t) { return t.parent == node; });
+}
+
+// A turn played where no other turn follows continues that line's branch; one played where
+// the line goes on already (after `branch n`) starts a new branch. `branch_id` > 0 forces it
+// (retry keeps the branch of the turn it replays).
+void Game::add_turn(Turn t, int branch_id) {
+    t.parent = tip_;
+    if (branch_id > 0) {
+        t.branch = branch_id;
+    } else if (has_children(tip_) || (tip_ == -1 && !turns_.empty())) {
+        t.branch = 0;
+        for (const Turn& x : turns_) t.branch = std::max(t.branch, x.branch);
+        t.branch += 1;
+    } else {
+        t.branch = tip_ == -1 ? 1 : turns_[static_cast<size_t>(tip_)].branch;
+    }
+    turns_.push_back(std::move(t));
+    set_tip(static_cast<int>(turns_.size()) - 1);
+}
+
+// Removes `from` and then its ancestors up to (not including) `keep`, each only while no other
+// turn follows it (turns other branches still need stay); tip_ is kept pointing at `keep`.
+void Game::remove_leaves_above(int from, int keep) {
+    std::vector<bool> gone(turns_.size(), false);
+    for (int n = from; n >= 0 && n != keep;) {
+        const bool needed = std::any_of(turns_.begin(), turns_.end(), [&](const Turn& t) {
+            return t.parent == n && !gone[static_cast<size_t>(&t - turns_.data())];
+        });
+        if (needed) break;
+        gone[static_cast<size_t>(n)] = true;
+        n = turns_[static_cast<size_t>(n)].parent;
+    }
+    std::vector<int> index(turns_.size(), -1);
+    std::vector<Turn> kept;
+    for (size_t i = 0; i < turns_.size(); ++i) {
+        if (gone[i]) continue;
+        index[i] = static_cast<int>(kept.size());
+        kept.push_back(turns_[i]);
+    }
+    for (Turn& t : kept) t.parent = t.parent < 0 ? -1 : index[static_cast<size_t>(t.parent)];
+    turns_ = std::move(kept);
+    set_tip(keep < 0 ? -1 : index[static_cast<size_t>(keep)]);
+}
+
+// The last turn of a branch: its turns form a chain, so the one played last.
+int Game::tip_of(int branch_id) const {
+    for (int i = static_cast<int>(turns_.size()) - 1; i >= 0; --i) {
+        if (turns_[static_cast<size_t>(i)].branch == branch_id) return i;
+    }
+    return -1;
+}
+
+int Game::branch() const {
+    if (tip_ >= 0) return turns_[static_cast<size_t>(tip_)].branch;
+    return 1;
+}
+
+std::set<int> Game::branch_ids() const {
+    std::set<int> ids = {1};  // branch 1 exists from the start, played or not
+    if (!turns_.empty()) ids.clear();
+    for (const Turn& t : turns_) ids.insert(t.branch);
+    return ids;
+}
+
+int Game::branch_count() const { return static_cast<int>(branch_ids().size()); }
+
+std::string Game::list_branches() const {
+    if (turns_.empty()) return "One branch, no turns played yet.";
+    std::string s = "Branches (switch b to continue one):";
+    for (int b : branch_ids()) {
+        const int tip = tip_of(b);
+        int first = tip, depth = 0;
+        for (int n = tip; n >= 0; n = turns_[static_cast<size_t>(n)].parent) {
+            ++depth;
+            if (turns_[static_cast<size_t>(n)].branch == b) first = n;
+        }
+        const int parent = turns_[static_cast<size_t>(first)].parent;
+        int fork_depth = 0;
+        for (int n = parent; n >= 0; n = turns_[static_cast<size_t>(n)].parent) ++fork_depth;
+        const Turn& last = turns_[static_cast<size_t>(tip)];
+        const std::string from = parent < 0 ? std::string("from the start")
+                                            : fmt::format("from branch {} after turn {}", turns_[static_cast<size_t>(parent)].branch, fork_depth);
+        s += fmt::format("\n {} {}: {} turn{}, {}; last: {} -> {}", b == branch() ? '*' : ' ', b, depth,
+                         depth == 1 ? "" : "s", from, last.input, world_.locations.at(last.state_after.location).name);
+    }
+    if (tip_ >= 0 && has_children(tip_)) {
+        s += fmt::format("\nYou are at turn {} of branch {}; your next move starts a new branch.", history_.size(), branch());
+    }
+    return s;
 }
 
 std::string Game::intro() const {
@@ -294,6 +419,12 @@ TurnResult Game::turn(std::string_view input_view) {
             return command_undo(n);
         }
         if (cmd == "retry" && arg.empty()) return command_retry();
+        if (cmd == "branch") return command_branch(arg);
+        if (cmd == "branches" && arg.empty()) return command(list_branches());
+        // "switch 2" picks a branch; "switch lever" is an action
+        if (cmd == "switch" && !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return command_switch(is_number(arg) ? std::stoi(arg) : -1);
+        }
         if (cmd == "save") return command_save(arg.empty() ? "quick" : arg);
         if (cmd == "load") return command_load(arg.empty() ? "quick" : arg);
         if (cmd == "saves" && arg.empty()) {
@@ -307,7 +438,7 @@ TurnResult Game::turn(std::string_view input_view) {
         }
         if (cmd == "history" && arg.empty()) {
             if (history_.empty()) return command("No turns played yet.");
-            std::string s;
+            std::string s = branch_count() > 1 ? fmt::format("Branch {} (branches lists the others):\n", branch()) : "";
             for (size_t k = 0; k < history_.size(); ++k) {
                 s += fmt::format("{}{}. {} -> {}", k ? "\n" : "", k + 1, history_[k].input,
                                  world_.locations.at(history_[k].state_after.location).name);
@@ -322,7 +453,7 @@ TurnResult Game::turn(std::string_view input_view) {
     return play_action(input, 0);
 }
 
-TurnResult Game::play_action(const std::string& input, int attempt) {
+TurnResult Game::play_action(const std::string& input, int attempt, int branch_id) {
     const Action a = parse_action(world_, state_, input);
     if (auto why = refuse(world_, state_, a)) {
         return {.kind = TurnResult::Kind::Refused, .text = *why, .choices = choices(),
@@ -334,9 +465,18 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
     std::vector<std::string> head;
     head.push_back(world_.title + ". " + world_.setting + "\n");
     for (const std::string& l : relevant_lore(world_, state_, input)) head.push_back("Lore: " + l + "\n");
+    // the last turns: plain prompts carry them as context lines; chat prompts as the earlier
+    // messages (the player's action as the user's, the narration or update as the assistant's)
     const size_t recent = std::min<size_t>(history_.size(), 3);
+    std::vector<std::pair<std::string, std::string>> told, kept;
     for (size_t k = history_.size() - recent; k < history_.size(); ++k) {
-        head.push_back("Player: " + history_[k].input + "\nNarrator: " + history_[k].narration + "\n");
+        const Turn& t = history_[k];
+        if (prompter_->chat()) {
+            told.emplace_back("Player: " + t.input + "\nNarrate what happens.", t.narration);
+            kept.emplace_back("Player: " + t.input + "\nNarrator: " + t.narration + "\nWrite the state update.", t.update_raw);
+        } else {
+            head.push_back("Player: " + t.input + "\nNarrator: " + t.narration + "\n");
+        }
     }
     std::string inv;
     for (const std::string& i : state_.inventory) inv += (inv.empty() ? "" : ", ") + world_.items.at(i).name;
@@ -350,7 +490,7 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
                   "happens in two or three sentences, in the second person and the present tense. Keep to the "
                   "world as described: never move the player, give them things or end the game yourself.",
         .head = head, .tail = tail,
-        .ask = "Player: " + input + "\nNarrate what happens."};
+        .ask = "Player: " + input + "\nNarrate what happens.", .exchanges = told};
     const std::string prompt = prompter_->build(narrate, narr_tokens);
     const std::string narration = trim(generate_text(prompt, narr_tokens, turn_seed(opt_.seed, turn_no, attempt, 0), "", nullptr));
 
@@ -371,7 +511,7 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
                   "take and drop (the ids of the items taken and dropped), set (the ids of the flags the action "
                   "sets) and hp (the change in health, 0 or less).",
         .head = head, .tail = tail + " " + narration + "\nState update: ",
-        .ask = "Player: " + input + "\nNarrator: " + narration + "\nWrite the state update."};
+        .ask = "Player: " + input + "\nNarrator: " + narration + "\nWrite the state update.", .exchanges = kept};
     const std::string update_prompt = prompter_->build(bookkeep, update_reserve);
     std::string raw;
     generate_text(update_prompt, update_reserve, turn_seed(opt_.seed, turn_no, attempt, 1), schema.dump(), &raw);
@@ -394,8 +534,8 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
     // 3. apply, and tell what the rules made of it
     const State before = state_;
     state_ = apply_update(world_, state_, update);
-    history_.push_back({.input = input, .narration = narration, .update_raw = raw, .attempt = attempt,
-                        .state_after = state_});
+    add_turn({.input = input, .narration = narration, .update_raw = raw, .attempt = attempt, .state_after = state_},
+             branch_id);
     std::string facts;
     // (appended piece by piece: GCC 12 warns falsely on "lit" + std::string chains)
     const auto add_fact = [&facts](const std::string& f) {
@@ -428,27 +568,78 @@ TurnResult Game::play_action(const std::string& input, int attempt) {
     return r;
 }
 
+// Undo takes turns back: they are removed (unless another branch goes on from them, which
+// keeps them there). `branch n` is the way back that keeps them.
 TurnResult Game::command_undo(int n) {
     if (history_.empty()) return {.kind = TurnResult::Kind::Command, .text = "Nothing to undo.", .choices = choices()};
     n = std::min<int>(n, static_cast<int>(history_.size()));
-    history_.resize(history_.size() - static_cast<size_t>(n));
-    state_ = history_.empty() ? start_ : history_.back().state_after;
+    int target = tip_;
+    for (int k = 0; k < n; ++k) target = turns_[static_cast<size_t>(target)].parent;
+    remove_leaves_above(tip_, target);
     return {.kind = TurnResult::Kind::Command,
             .text = fmt::format("Undid {} turn{}. {}", n, n == 1 ? "" : "s", describe_location(world_, state_)),
             .choices = choices()};
 }
 
+// Plays the last turn of the line again from the state before it. The new turn replaces the
+// old one, which stays only if a branch goes on from it; a failed retry changes nothing.
 TurnResult Game::command_retry() {
     if (history_.empty()) return {.kind = TurnResult::Kind::Command, .text = "Nothing to retry.", .choices = choices()};
-    const Turn last = history_.back();
-    history_.pop_back();
-    state_ = history_.empty() ? start_ : history_.back().state_after;
-    TurnResult r = play_action(last.input, last.attempt + 1);
-    if (r.kind != TurnResult::Kind::Narrated) {  // keep the old turn when the retry fails
-        history_.push_back(last);
-        state_ = last.state_after;
+    const int old = tip_;
+    const Turn last = turns_[static_cast<size_t>(old)];
+    const bool replaced = !has_children(old);
+    set_tip(last.parent);
+    TurnResult r = play_action(last.input, last.attempt + 1, replaced ? last.branch : 0);
+    if (r.kind != TurnResult::Kind::Narrated) {
+        set_tip(old);
+    } else if (replaced) {
+        remove_leaves_above(old, tip_);
     }
     return r;
+}
+
+TurnResult Game::command_branch(const std::string& arg) {
+    auto say = [this](std::string text) {
+        return TurnResult{.kind = TurnResult::Kind::Command, .text = std::move(text), .choices = choices(),
+                          .game_over = state_.health <= 0, .won = all_goals_done(world_, state_)};
+    };
+    const int len = static_cast<int>(history_.size());
+    if (len == 0) return say("No turns played yet: nothing to branch from.");
+    int n = len - 1;
+    if (!arg.empty()) {
+        if (!is_number(arg)) return say(fmt::format("branch: expected a turn number 0-{}, got '{}'", len - 1, arg));
+        n = std::stoi(arg);
+    }
+    if (n == len) return say(fmt::format("branch: you are at turn {} already; expected 0-{} (0 = the start)", n, len - 1));
+    if (n > len) {
+        return say(fmt::format("branch: turn {} is beyond this line's {} turn{}; expected 0-{} (0 = the start)", n, len,
+                               len == 1 ? "" : "s", len - 1));
+    }
+    const int left = branch();
+    set_tip(n == 0 ? -1 : [&] {
+        int node = tip_;
+        for (int k = len; k > n; --k) node = turns_[static_cast<size_t>(node)].parent;
+        return node;
+    }());
+    return say(fmt::format("Back at turn {}; turns {}-{} stay on branch {} (switch {} returns there), your next move "
+                           "starts a new branch. {}",
+                           n, n + 1, len, left, left, describe_location(world_, state_)));
+}
+
+TurnResult Game::command_switch(int branch_id) {
+    const int tip = branch_id > 0 ? tip_of(branch_id) : -1;
+    if (tip < 0 && !(branch_id == 1 && turns_.empty())) {
+        std::string ids;
+        for (int b : branch_ids()) ids += (ids.empty() ? "" : ", ") + std::to_string(b);
+        return {.kind = TurnResult::Kind::Command,
+                .text = fmt::format("switch: no branch {}; expected one of: {} (type branches)",
+                                    branch_id < 0 ? std::string("that large") : std::to_string(branch_id), ids),
+                .choices = choices(), .game_over = state_.health <= 0, .won = all_goals_done(world_, state_)};
+    }
+    set_tip(tip);
+    return {.kind = TurnResult::Kind::Command,
+            .text = fmt::format("On branch {}, turn {}. {}", branch_id, history_.size(), describe_location(world_, state_)),
+            .choices = choices(), .game_over = state_.health <= 0, .won = all_goals_done(world_, state_)};
 }
 
 TurnResult Game::command_save(const std::string& slot) {

@@ -1,8 +1,12 @@
 // Saved games in SQLite (saves.h). Tables:
-//   slots(slot PRIMARY KEY, saved_at, seed, world, start, n_turns, checksum, prompt_format)
-//   turns(slot, idx, input, narration, update_json, attempt, state)  PRIMARY KEY(slot, idx)
-// checksum = sha256 over the slot's canonical JSON (Game::save() output). prompt_format was
-// added later: a file without the column gets it (NULL, "no format recorded") when opened.
+//   slots(slot PRIMARY KEY, saved_at, seed, world, start, n_turns, checksum, prompt_format,
+//         tip, draft)
+//   turns(slot, idx, input, narration, update_json, attempt, state, parent, branch)
+//         PRIMARY KEY(slot, idx)
+// checksum = sha256 over the slot's canonical JSON (Game::save() output). Columns added later
+// are added to an older file when it is opened, NULL in the rows it already holds:
+// prompt_format (NULL: no format recorded), then tip, draft, parent and branch for the turn
+// tree (a slot whose tip is NULL was saved as one line, version 1, and loads as it was saved).
 #include "art/play/saves.h"
 
 #include <chrono>
@@ -55,6 +59,17 @@ void exec(sqlite3* db, const char* sql, const std::string& path) {
     }
 }
 
+// Adds `column` to `table` unless the file has it already (a file from an older Lyra).
+void add_column(sqlite3* db, const char* table, const char* column, const char* type, const std::string& path) {
+    {
+        Stmt cols(db, fmt::format("SELECT name FROM pragma_table_info('{}')", table).c_str(), path);
+        while (cols.step() == SQLITE_ROW) {
+            if (cols.col_text(0) == column) return;
+        }
+    }
+    exec(db, fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, type).c_str(), path);
+}
+
 std::string now_utc() {
     const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     std::tm tm{};
@@ -92,12 +107,11 @@ SaveStore::SaveStore(std::string path) : path_(std::move(path)) {
              "CREATE TABLE IF NOT EXISTS turns(slot TEXT, idx INTEGER, input TEXT, narration TEXT,"
              " update_json TEXT, attempt INTEGER, state TEXT, PRIMARY KEY(slot, idx));",
              path_);
-        bool has_format = false;
-        {
-            Stmt cols(db_, "SELECT name FROM pragma_table_info('slots')", path_);
-            while (cols.step() == SQLITE_ROW) has_format = has_format || cols.col_text(0) == "prompt_format";
-        }
-        if (!has_format) exec(db_, "ALTER TABLE slots ADD COLUMN prompt_format TEXT", path_);
+        add_column(db_, "slots", "prompt_format", "TEXT", path_);
+        add_column(db_, "slots", "tip", "INTEGER", path_);
+        add_column(db_, "slots", "draft", "TEXT", path_);
+        add_column(db_, "turns", "parent", "INTEGER", path_);
+        add_column(db_, "turns", "branch", "INTEGER", path_);
     } catch (...) {
         sqlite3_close(db_);
         db_ = nullptr;
@@ -109,7 +123,7 @@ SaveStore::~SaveStore() { sqlite3_close(db_); }
 
 void SaveStore::save(const std::string& slot, const json& game) {
     check_slot_name(slot);
-    const json& history = game.at("history");
+    const json& turns = game.at("turns");
     exec(db_, "BEGIN IMMEDIATE", path_);
     try {
         {
@@ -117,19 +131,23 @@ void SaveStore::save(const std::string& slot, const json& game) {
             del.text(1, slot);
             del.step();
         }
-        Stmt ins(db_, "INSERT OR REPLACE INTO slots VALUES(?,?,?,?,?,?,?,?)", path_);
+        Stmt ins(db_, "INSERT OR REPLACE INTO slots(slot, saved_at, seed, world, start, n_turns, checksum, "
+                      "prompt_format, tip, draft) VALUES(?,?,?,?,?,?,?,?,?,?)", path_);
         ins.text(1, slot);
         ins.text(2, now_utc());
         ins.text(3, std::to_string(game.at("seed").get<uint64_t>()));
         ins.text(4, game.at("world").dump());
         ins.text(5, game.at("start").dump());
-        ins.integer(6, static_cast<int64_t>(history.size()));
+        ins.integer(6, static_cast<int64_t>(turns.size()));
         ins.text(7, core::sha256_hex(game.dump()));
         if (game.contains("prompt_format")) ins.text(8, game.at("prompt_format").get<std::string>());
+        ins.integer(9, game.at("tip").get<int64_t>());
+        if (game.contains("draft")) ins.text(10, game.at("draft").dump());
         if (ins.step() != SQLITE_DONE) throw_error(ErrorKind::Io, "saves '{}': {}", path_, sqlite3_errmsg(db_));
-        for (size_t i = 0; i < history.size(); ++i) {
-            const json& t = history[i];
-            Stmt ti(db_, "INSERT INTO turns VALUES(?,?,?,?,?,?,?)", path_);
+        for (size_t i = 0; i < turns.size(); ++i) {
+            const json& t = turns[i];
+            Stmt ti(db_, "INSERT INTO turns(slot, idx, input, narration, update_json, attempt, state, parent, branch) "
+                         "VALUES(?,?,?,?,?,?,?,?,?)", path_);
             ti.text(1, slot);
             ti.integer(2, static_cast<int64_t>(i));
             ti.text(3, t.at("input").get<std::string>());
@@ -137,6 +155,8 @@ void SaveStore::save(const std::string& slot, const json& game) {
             ti.text(5, t.at("update").get<std::string>());
             ti.integer(6, t.at("attempt").get<int64_t>());
             ti.text(7, t.at("state").dump());
+            ti.integer(8, t.at("parent").get<int64_t>());
+            ti.integer(9, t.at("branch").get<int64_t>());
             if (ti.step() != SQLITE_DONE) throw_error(ErrorKind::Io, "saves '{}': {}", path_, sqlite3_errmsg(db_));
         }
         exec(db_, "COMMIT", path_);
@@ -146,9 +166,11 @@ void SaveStore::save(const std::string& slot, const json& game) {
     }
 }
 
+// Rebuilds the JSON the slot was saved from, so its checksum can be compared: version 2 (the
+// turn tree) when the slot has a tip, else version 1 (one line, saved before branches).
 json SaveStore::load(const std::string& slot) {
     check_slot_name(slot);
-    Stmt q(db_, "SELECT seed, world, start, n_turns, checksum, prompt_format FROM slots WHERE slot = ?", path_);
+    Stmt q(db_, "SELECT seed, world, start, n_turns, checksum, prompt_format, tip, draft FROM slots WHERE slot = ?", path_);
     q.text(1, slot);
     if (q.step() != SQLITE_ROW) {
         std::string names;
@@ -159,25 +181,34 @@ json SaveStore::load(const std::string& slot) {
     json game;
     const std::string checksum = q.col_text(4);
     const int64_t n_turns = q.col_int(3);
+    const bool tree = sqlite3_column_type(q.raw(), 6) != SQLITE_NULL;
+    const char* list_key = tree ? "turns" : "history";
     try {
-        game["version"] = 1;
+        game["version"] = tree ? 2 : 1;
         game["seed"] = std::stoull(q.col_text(0));
         if (sqlite3_column_type(q.raw(), 5) != SQLITE_NULL) game["prompt_format"] = q.col_text(5);
         game["world"] = json::parse(q.col_text(1));
         game["start"] = json::parse(q.col_text(2));
-        game["history"] = json::array();
-        Stmt t(db_, "SELECT idx, input, narration, update_json, attempt, state FROM turns WHERE slot = ? ORDER BY idx", path_);
+        if (tree) game["tip"] = q.col_int(6);
+        if (sqlite3_column_type(q.raw(), 7) != SQLITE_NULL) game["draft"] = json::parse(q.col_text(7));
+        game[list_key] = json::array();
+        Stmt t(db_, "SELECT idx, input, narration, update_json, attempt, state, parent, branch FROM turns "
+                    "WHERE slot = ? ORDER BY idx", path_);
         t.text(1, slot);
         while (t.step() == SQLITE_ROW) {
-            game["history"].push_back({{"input", t.col_text(1)}, {"narration", t.col_text(2)},
-                                       {"update", t.col_text(3)}, {"attempt", t.col_int(4)},
-                                       {"state", json::parse(t.col_text(5))}});
+            json turn = {{"input", t.col_text(1)}, {"narration", t.col_text(2)}, {"update", t.col_text(3)},
+                         {"attempt", t.col_int(4)}, {"state", json::parse(t.col_text(5))}};
+            if (tree) {
+                turn["parent"] = t.col_int(6);
+                turn["branch"] = t.col_int(7);
+            }
+            game[list_key].push_back(std::move(turn));
         }
     } catch (const std::exception& e) {
         throw_error(ErrorKind::Corrupt, "save slot '{}' in '{}': corrupted ({}); other slots are not affected",
                     slot, path_, e.what());
     }
-    if (static_cast<int64_t>(game["history"].size()) != n_turns || core::sha256_hex(game.dump()) != checksum) {
+    if (static_cast<int64_t>(game[list_key].size()) != n_turns || core::sha256_hex(game.dump()) != checksum) {
         throw_error(ErrorKind::Corrupt,
                     "save slot '{}' in '{}': corrupted (checksum mismatch: the stored turns differ from "
                     "what was saved); other slots are not affected",

@@ -263,6 +263,37 @@ std::string id_list(const Map& m) {
     return s;
 }
 
+// Every goal must be possible from the start (reachable() below): its location reachable,
+// its items obtainable and its flags settable.
+void check_goals_reachable(const World& w, const Reader& r) {
+    const Reach reach = reachable(w);
+    const std::set<std::string>& places = reach.places;
+    const std::set<std::string>& items = reach.items;
+    const std::set<std::string>& flags = reach.flags;
+    for (size_t i = 0; i < w.goals.size(); ++i) {
+        const Goal& g = w.goals[i];
+        const std::string p = "/goals/" + std::to_string(i);
+        if (!g.location.empty() && !places.count(g.location)) {
+            r.fail(p + "/location", fmt::format("goal '{}' cannot be done: location '{}' cannot be reached from "
+                                                "the start '{}'", g.id, g.location, w.start));
+        }
+        for (size_t k = 0; k < g.items.size(); ++k) {
+            if (!items.count(g.items[k])) {
+                r.fail(p + "/items/" + std::to_string(k),
+                       fmt::format("goal '{}' cannot be done: item '{}' cannot be obtained (not carried at the start, "
+                                   "nor lying portable in a place reachable from '{}')", g.id, g.items[k], w.start));
+            }
+        }
+        for (size_t k = 0; k < g.flags.size(); ++k) {
+            if (!flags.count(g.flags[k])) {
+                r.fail(p + "/flags/" + std::to_string(k),
+                       fmt::format("goal '{}' cannot be done: flag '{}' is never set (no use of an obtainable item "
+                                   "in a reachable place sets it)", g.id, g.flags[k]));
+            }
+        }
+    }
+}
+
 World parse_world(const json& j, std::string_view source, const Positions* pos) {
     const Reader r(source, pos);
     if (!j.is_object()) r.fail("", fmt::format("expected a table/object, got {}", j.dump().substr(0, 40)));
@@ -392,6 +423,8 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
         w.goals.push_back(std::move(g));
     }
 
+    check_goals_reachable(w, r);
+
     const json& lore = r.array(j, "", "lore");
     for (size_t i = 0; i < lore.size(); ++i) {
         const std::string p = "/lore/" + std::to_string(i);
@@ -458,6 +491,31 @@ std::vector<std::string> World::all_flags() const {
     for (const Use& u : uses) s.insert(u.sets);
     for (const Goal& g : goals) s.insert(g.flags.begin(), g.flags.end());
     return {s.begin(), s.end()};
+}
+
+// A fixpoint over open exits, portable items lying in reachable places and uses of obtainable
+// items in reachable places (which set flags that open more exits). Over-approximate on
+// purpose: a consumed item still counts as obtainable and health is ignored, so a goal out of
+// reach is certainly impossible.
+Reach reachable(const World& w) {
+    Reach r{.places = {w.start}, .items = {w.inventory.begin(), w.inventory.end()},
+            .flags = {w.flags.begin(), w.flags.end()}};
+    for (size_t before = 0; before != r.places.size() + r.items.size() + r.flags.size();) {
+        before = r.places.size() + r.items.size() + r.flags.size();
+        for (const std::string& p : std::vector<std::string>(r.places.begin(), r.places.end())) {
+            const Location& l = w.locations.at(p);
+            for (const auto& [dir, e] : l.exits) {
+                if (e.requires_flag.empty() || r.flags.count(e.requires_flag)) r.places.insert(e.to);
+            }
+            for (const std::string& i : l.items) {
+                if (w.items.at(i).portable) r.items.insert(i);
+            }
+        }
+        for (const Use& u : w.uses) {
+            if (r.items.count(u.item) && (u.location.empty() || r.places.count(u.location))) r.flags.insert(u.sets);
+        }
+    }
+    return r;
 }
 
 World world_from_json(const json& j, std::string_view source) { return parse_world(j, source, nullptr); }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,16 @@ struct World {
     // Every flag the world mentions (exits, uses, goals, start), sorted.
     std::vector<std::string> all_flags() const;
 };
+
+// What a player can reach from the start: places through open exits, items carried at the
+// start or lying portable in reachable places, flags set by uses of those items there (and
+// the exits those flags open). world_from_json refuses a goal outside it.
+struct Reach {
+    std::set<std::string> places = {};
+    std::set<std::string> items = {};
+    std::set<std::string> flags = {};
+};
+Reach reachable(const World& w);
 
 // Parses and checks a world given as JSON; `source` names it in errors. Throws
 // Error(Corrupt) with the JSON path of the problem.

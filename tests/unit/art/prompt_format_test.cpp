@@ -139,6 +139,40 @@ TEST(PromptFormat, ChatPromptFitsDroppingHeadLinesThenCuttingTheUserMessage) {
                             "<|im_start|>assistant\nee a door.")) << r;  // "You s" cut
 }
 
+// Earlier exchanges are user/assistant messages between the system and the user message in
+// chat; they go first (oldest first) when the prompt does not fit; plain prompts ignore them.
+TEST(PromptFormat, ExchangesAreEarlierMessagesInChatAndIgnoredInPlain) {
+    PromptParts parts = kParts;
+    parts.exchanges = {{"Player: take key\nNarrate what happens.", "You take it."},
+                       {"Player: north\nNarrate what happens.", "You go north."}};
+    const auto chatml = model_with(kChatML, 300);
+    const Prompter p(*chatml, "chat");
+    const std::string full = p.build(parts, 0);
+    EXPECT_EQ(full,
+              "<|im_start|>system\nYou narrate.<|im_end|>\n"
+              "<|im_start|>user\nPlayer: take key\nNarrate what happens.<|im_end|>\n"
+              "<|im_start|>assistant\nYou take it.<|im_end|>\n"
+              "<|im_start|>user\nPlayer: north\nNarrate what happens.<|im_end|>\n"
+              "<|im_start|>assistant\nYou go north.<|im_end|>\n"
+              "<|im_start|>user\nThe keep.\nLore: a key.\nPlayer: look\nNarrate what happens.<|im_end|>\n"
+              "<|im_start|>assistant\n");
+    // a little too long: the oldest exchange goes, the head lines stay
+    const int n = static_cast<int>(full.size());
+    int dropped = -1;
+    const std::string less = p.build(parts, 300 - 1 - (n - 5), &dropped);
+    EXPECT_EQ(dropped, 0);
+    EXPECT_EQ(less.find("take key"), std::string::npos) << less;
+    EXPECT_NE(less.find("<|im_start|>assistant\nYou go north.<|im_end|>\n"), std::string::npos) << less;
+    EXPECT_NE(less.find("user\nThe keep.\nLore: a key."), std::string::npos) << less;
+    // both exchanges gone before the first head line
+    const std::string fewer = p.build(parts, 300 - 1 - (p.count_tokens(p.build(kParts, 0)) - 3), &dropped);
+    EXPECT_EQ(dropped, 1);
+    EXPECT_EQ(fewer.find("north"), std::string::npos) << fewer;
+    // plain: byte for byte the prompt without exchanges
+    EXPECT_EQ(Prompter(*chatml, "plain").build(parts, 16), Prompter(*chatml, "plain").build(kParts, 16));
+    EXPECT_EQ(Prompter(*chatml, "plain").build(parts, 16), "The keep.\nLore: a key.\nPlayer: look\nNarrator:");
+}
+
 TEST(PromptFormat, GeneratorSettingsFollowTheFormat) {
     const auto chatml = model_with(kChatML);
     gen::GenerateOptions o;

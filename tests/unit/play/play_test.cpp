@@ -9,12 +9,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "art/play/draft.h"
 #include "art/play/game.h"
 #include "art/play/saves.h"
 #include "core/error.h"
 #include "core/mmap.h"
+#include "core/sha256.h"
 #include "model/init.h"
 #include "model/tokenizer/char_vocab.h"
+#include "model/tokenizer/vocab.h"
 
 namespace lyra::art::play {
 namespace {
@@ -36,20 +39,35 @@ struct Cleanup {
     }
 } cleanup;
 
-// A random-weight llama over a byte vocabulary: it knows nothing, so only the constraint makes
-// its state updates valid.
+// A random-weight llama over a byte vocabulary carrying `chat_template` ("" = none): it knows
+// nothing, so only the constraint makes its state updates valid.
+std::shared_ptr<const model::Model> make_model(const std::string& name, const std::string& chat_template,
+                                               int64_t n_ctx) {
+    const std::string path = (temp_dir() / (name + ".gguf")).string();
+    model::Vocab v = model::build_byte_vocab()->vocab();
+    v.chat_template = chat_template;
+    model::InitOptions o;
+    o.n_embd = 64;
+    o.n_layer = 2;
+    o.n_head = 2;
+    o.n_ctx = n_ctx;
+    o.seed = 3;
+    model::init_model(o, *model::Tokenizer::from_vocab(v), path);
+    return std::shared_ptr<const model::Model>(model::Model::load(path));
+}
+
 std::shared_ptr<const model::Model> random_model() {
-    static std::shared_ptr<const model::Model> m = [] {
-        const std::string path = (temp_dir() / "random.gguf").string();
-        model::InitOptions o;
-        o.n_embd = 64;
-        o.n_layer = 2;
-        o.n_head = 2;
-        o.n_ctx = 384;
-        o.seed = 3;
-        model::init_model(o, *model::build_byte_vocab(), path);
-        return std::shared_ptr<const model::Model>(model::Model::load(path));
-    }();
+    static const std::shared_ptr<const model::Model> m = make_model("random", "", 384);
+    return m;
+}
+
+// The same with a ChatML template, for chat-format prompts, and room for three earlier turns.
+std::shared_ptr<const model::Model> chatml_model() {
+    static const std::shared_ptr<const model::Model> m = make_model(
+        "chatml",
+        "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+        "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+        2048);
     return m;
 }
 
@@ -317,21 +335,457 @@ TEST(PlaySaves, SaveLoadAndACorruptedSlot) {
     EXPECT_NE(error_of([&] { SaveStore s2(junk); }).find("saves '"), std::string::npos);
 }
 
-TEST(PlayGame, PremiseInAnyScriptDoesNotCrash) {
-    for (const std::string premise : {"A lighthouse keeper finds a letter from the sea.",
-                                      "ꆈꌠꁱꂷ 𒀭𒂗𒆠 ᠮᠣᠩᠭᠣᠯ ⵜⴰⵎⴰⵣⵉⵖⵜ", "平生不会相思"}) {
-        GameOptions o;
-        o.premise = premise;
-        o.seed = 2;
-        o.narration_tokens = 24;
-        Game g = Game::create(random_model(), pool(), o);
-        EXPECT_EQ(g.world().setting, premise);
-        EXPECT_EQ(g.world().title.rfind("The ", 0), 0u);
-        EXPECT_EQ(g.turn("take lantern").kind, TurnResult::Kind::Narrated);
+// --- worlds from a premise ---------------------------------------------------------------------
+
+Game premise_game(const std::string& premise, uint64_t seed, const std::string& saves = {}) {
+    GameOptions o;
+    o.premise = premise;
+    o.seed = seed;
+    o.narration_tokens = 24;
+    o.saves_path = saves;
+    return Game::create(random_model(), pool(), o);
+}
+
+// Plays the first suggested choice each turn (or a free action when there is none).
+void play_choices(Game& g, int turns) {
+    for (int k = 0; k < turns; ++k) {
+        const std::vector<std::string> ch = g.choices();
+        const std::string in = ch.empty() ? "look around" : ch[static_cast<size_t>(k) % ch.size()];
+        const State before = g.state();
+        const TurnResult r = g.turn(in);
+        ASSERT_NE(r.kind, TurnResult::Kind::Quit) << in;
+        if (r.kind == TurnResult::Kind::Narrated) {
+            EXPECT_EQ(json::parse(r.update_raw), r.update) << in;
+            EXPECT_TRUE(g.world().locations.count(g.state().location)) << in;
+        } else {
+            EXPECT_EQ(g.state(), before) << in << ": " << r.text;
+        }
+    }
+}
+
+TEST(PlayDraft, PremiseDraftsAWholeWorldThatPassesTheWorldChecks) {
+    const std::string premise = "A lighthouse keeper finds a letter from the sea.";
+    Game g = premise_game(premise, 2);
+    const World& w = g.world();
+    // the whole world is the model's: nothing of the built-in one is left
+    EXPECT_NE(w.to_json(), default_world().to_json());
+    EXPECT_FALSE(w.locations.count("gate"));
+    EXPECT_GE(w.locations.size(), 3u);
+    EXPECT_LE(w.locations.size(), 5u);
+    EXPECT_GE(w.items.size(), 1u);
+    EXPECT_GE(w.goals.size(), 1u);
+    EXPECT_FALSE(w.setting.empty());
+    EXPECT_TRUE(w.locations.count(w.start));
+    size_t exits = 0;
+    for (const auto& [id, l] : w.locations) {
+        EXPECT_FALSE(l.description.empty()) << id;
+        for (const auto& [dir, e] : l.exits) {
+            EXPECT_TRUE(w.locations.count(e.to)) << id << " " << dir;
+            EXPECT_NE(e.to, id);
+            ++exits;
+        }
+    }
+    EXPECT_GT(exits, 0u);
+    // the same checks as a world file (goal reachability included) pass on its JSON
+    EXPECT_EQ(world_from_json(w.to_json(), "again").to_json(), w.to_json());
+    EXPECT_EQ(g.draft()["premise"], premise);
+    EXPECT_EQ(g.draft()["rejected"].size(), g.draft()["attempt"].get<size_t>());
+    EXPECT_FALSE(all_goals_done(w, g.state()));
+    play_choices(g, 6);
+    EXPECT_EQ(g.updates_written(), g.updates_valid());  // 100%
+
+    // the same premise and seed draft the same world; another seed another
+    EXPECT_EQ(premise_game(premise, 2).world().to_json(), w.to_json());
+    EXPECT_NE(premise_game(premise, 3).world().to_json(), w.to_json());
+}
+
+TEST(PlayDraft, DraftedWorldIsKeptInTheSave) {
+    const std::string db = (temp_dir() / "draft.db").string();
+    Game g = premise_game("Two thieves share one lantern in a drowned city.", 9, db);
+    play_choices(g, 2);
+    EXPECT_NE(g.turn("save drafted").text.find("Saved"), std::string::npos);
+    const json saved = SaveStore(db).load("drafted");
+    EXPECT_EQ(saved["draft"], g.draft());
+    EXPECT_EQ(saved["world"], g.world().to_json());
+    GameOptions o;
+    o.narration_tokens = 24;
+    const Game r = Game::restore(random_model(), pool(), saved, o);
+    EXPECT_EQ(r.world().to_json(), g.world().to_json());
+    EXPECT_EQ(r.draft(), g.draft());
+    EXPECT_EQ(r.state(), g.state());
+    EXPECT_EQ(r.save(), g.save());
+}
+
+TEST(PlayDraft, PremiseInAnyScriptDoesNotCrash) {
+    for (const std::string premise : {"ꆈꌠꁱꂷ 𒀭𒂗𒆠 ᠮᠣᠩᠭᠣᠯ ⵜⴰⵎⴰⵣⵉⵖⵜ", "平生不会相思"}) {
+        Game g = premise_game(premise, 2);
+        EXPECT_EQ(g.draft()["premise"], premise);
+        play_choices(g, 2);
     }
     GameOptions bad;
     bad.premise = std::string("\xff\xfe", 2);
     EXPECT_NE(error_of([&] { Game::create(random_model(), pool(), bad); }).find("UTF-8"), std::string::npos);
+    bad.premise = "   ";
+    EXPECT_NE(error_of([&] { Game::create(random_model(), pool(), bad); }).find("expected 1-2000 bytes"),
+              std::string::npos);
+}
+
+// A scripted "model" for the draft: answers each piece (told apart by the prompt's cue) with
+// fixed JSON; `unreachable_until` attempts get a goal whose place no exit leads to.
+struct FakeDrafter {
+    int unreachable_until = 0;
+    bool cut_off = false;
+    std::vector<std::string> cues = {};
+    std::vector<std::pair<int, int>> calls = {};  // (attempt, piece)
+    std::string operator()(const PromptParts& p, const json& schema, int max_tokens, int attempt, int piece) {
+        cues.push_back(p.tail);
+        calls.emplace_back(attempt, piece);
+        EXPECT_GT(max_tokens, 0);
+        EXPECT_EQ(p.head.back(), "Premise: A bell in a flood.\n");
+        if (p.tail == "World outline: ") {
+            return R"({"title":"The Drowned Bell","setting":"A flooded chapel.","places":["Bell Tower","Nave","Crypt"],"items":["rope"],"characters":["Old Mara"]})";
+        }
+        if (p.tail.rfind("Place ", 0) == 0) {
+            const json& exits = schema["properties"]["exits"]["properties"];
+            EXPECT_EQ(exits.size(), 6u);
+            EXPECT_EQ(exits["north"]["enum"].size(), 2u);  // the other two places
+            if (p.tail == "Place bell_tower: ") return R"({"description":"Wind.","exits":{"down":"nave"},"danger":0})";
+            if (p.tail == "Place nave: ") return R"({"description":"Pews.","exits":{"up":"bell_tower"},"danger":1})";
+            return R"({"description":"Bones.","exits":{"up":"nave"},"danger":2})";
+        }
+        if (p.tail == "Item rope: ") {
+            return cut_off ? std::string(R"({"description":"Fray)") : R"({"description":"Frayed.","use":{"at":"nave","sets":"bell_rung","text":"The bell tolls."}})";
+        }
+        if (p.tail == "Character old_mara: ") return R"({"description":"The sexton.","location":"nave"})";
+        if (p.tail == "Start: ") return R"({"start":"bell_tower","items":{"rope":"bell_tower"}})";
+        if (p.tail == "Goals: ") {
+            EXPECT_EQ(schema["properties"]["goals"]["items"]["properties"]["flags"]["items"]["enum"], json({"bell_rung"}));
+            // only what can be reached and is not done at the start: the nave (not the start, not the crypt)
+            EXPECT_EQ(schema["properties"]["goals"]["items"]["properties"]["location"]["enum"], json({"nave"}));
+            EXPECT_EQ(schema["properties"]["goals"]["items"]["properties"]["items"]["items"]["enum"], json({"rope"}));
+            return attempt < unreachable_until ? R"({"goals":[{"description":"Reach the crypt.","items":[],"location":"crypt","flags":[]}]})"
+                                               : R"({"goals":[{"description":"Ring the bell.","items":["rope"],"location":"","flags":["bell_rung"]}]})";
+        }
+        ADD_FAILURE() << "unexpected cue " << p.tail;
+        return "{}";
+    }
+};
+
+TEST(PlayDraft, BrokenDraftIsRetriedWithTheNextSeedThenFailsWithOneError) {
+    FakeDrafter ok;
+    const Draft d = draft_world("A bell in a flood.", {}, std::ref(ok));
+    EXPECT_EQ(d.attempt, 0);
+    EXPECT_EQ(d.world.start, "bell_tower");
+    EXPECT_EQ(d.world.locations.at("bell_tower").items, std::vector<std::string>{"rope"});
+    EXPECT_EQ(d.world.uses.at(0).sets, "bell_rung");
+    EXPECT_EQ(d.world.characters.at("old_mara").location, "nave");
+    EXPECT_EQ(d.world.goals.at(0).id, "goal1");
+    ASSERT_EQ(ok.calls.size(), 8u);  // outline, 3 places, 1 item, 1 character, start, goals
+    for (int k = 0; k < 8; ++k) EXPECT_EQ(ok.calls[static_cast<size_t>(k)], std::make_pair(0, k));
+
+    // the crypt is a dead end no exit reaches: the draft breaks the reachability rule
+    FakeDrafter twice{.unreachable_until = 2};
+    const Draft r = draft_world("A bell in a flood.", {.max_attempts = 4}, std::ref(twice));
+    EXPECT_EQ(r.attempt, 2);
+    ASSERT_EQ(r.rejected.size(), 2u);
+    EXPECT_NE(r.rejected[0].find("/goals/0/location: goal 'goal1' cannot be done: location 'crypt' cannot be reached"),
+              std::string::npos) << r.rejected[0];
+
+    FakeDrafter never{.unreachable_until = 100};
+    const std::string e = error_of([&] { draft_world("A bell in a flood.", {.max_attempts = 3}, std::ref(never)); });
+    EXPECT_NE(e.find("premise: the model's world broke the rules in all 3 drafts: (1) "), std::string::npos) << e;
+    EXPECT_NE(e.find("(3) world 'drafted world'"), std::string::npos) << e;
+    EXPECT_NE(e.find("try another --seed"), std::string::npos) << e;
+    EXPECT_EQ(never.cues.size(), 3u * 8u);  // every attempt drafted every piece, with its own seed
+    EXPECT_EQ(never.calls.back(), std::make_pair(2, 7));
+
+    FakeDrafter cut{.cut_off = true};
+    const std::string c = error_of([&] { draft_world("A bell in a flood.", {.max_attempts = 2}, std::ref(cut)); });
+    EXPECT_NE(c.find("the item 'rope' (description, optional use) is not complete JSON"), std::string::npos) << c;
+}
+
+TEST(PlayWorld, GoalsThatCannotBeDoneAreRefused) {
+    const std::string base = R"({"title":"x","start":"a","locations":{"a":{"exits":{"east":"b"}},"b":{},"c":{"items":["gem"]},
+        "d":{"exits":{"west":{"to":"a","requires_flag":"open"}}}},"items":{"gem":{},"rope":{}},)";
+    auto err = [&](const std::string& rest) { return error_of([&] { world_from_json(json::parse(base + rest), "w"); }); };
+    EXPECT_NE(err(R"("goals":[{"id":"g","location":"c"}]})").find("at /goals/0/location: goal 'g' cannot be done: location 'c' cannot be reached from the start 'a'"),
+              std::string::npos) << err(R"("goals":[{"id":"g","location":"c"}]})");
+    EXPECT_NE(err(R"("goals":[{"id":"g","items":["gem"]}]})").find("/goals/0/items/0: goal 'g' cannot be done: item 'gem' cannot be obtained"),
+              std::string::npos);
+    EXPECT_NE(err(R"("goals":[{"id":"g","flags":["open"]}]})").find("/goals/0/flags/0: goal 'g' cannot be done: flag 'open' is never set"),
+              std::string::npos);
+    // a use of an item carried from the start sets the flag; then every goal can be done
+    EXPECT_EQ(err(R"("inventory":["rope"],"uses":[{"item":"rope","location":"b","sets":"open"}],"goals":[{"id":"g","flags":["open"],"location":"b"}]})"),
+              "(no error)");
+    // the flag a use sets opens an exit to where the goal item lies
+    const std::string chain = R"({"title":"x","start":"a","inventory":["key"],"locations":{"a":{"exits":{"down":{"to":"v","requires_flag":"open"}}},
+        "v":{"items":["gem"]}},"items":{"gem":{},"key":{}},"uses":[{"item":"key","location":"a","sets":"open"}],"goals":[{"id":"g","items":["gem"]}]})";
+    EXPECT_NO_THROW(world_from_json(json::parse(chain), "w"));
+    json locked = json::parse(chain);
+    locked["uses"][0]["location"] = "v";  // the key only works behind the door it opens
+    EXPECT_NE(error_of([&] { world_from_json(locked, "w"); }).find("item 'gem' cannot be obtained"), std::string::npos);
+}
+
+// --- branches -----------------------------------------------------------------------------------
+
+std::vector<std::string> inputs_of(const std::vector<Turn>& line) {
+    std::vector<std::string> v;
+    for (const Turn& t : line) v.push_back(t.input);
+    return v;
+}
+
+TEST(PlayBranches, BranchKeepsTheAbandonedLineAndSwitchReturnsToIt) {
+    const std::string db = (temp_dir() / "branches.db").string();
+    Game g = new_game(7, db);
+    struct Want {
+        const char* input;
+        TurnResult::Kind kind;
+        const char* location;
+        std::vector<std::string> line;  // the inputs of the current line after the turn
+        int branch, branches;
+    };
+    using K = TurnResult::Kind;
+    const std::vector<Want> script = {
+        {"take lantern", K::Narrated, "gate", {"take lantern"}, 1, 1},
+        {"n", K::Narrated, "hall", {"take lantern", "n"}, 1, 1},
+        {"e", K::Narrated, "chapel", {"take lantern", "n", "e"}, 1, 1},
+        {"branch 1", K::Command, "gate", {"take lantern"}, 1, 1},
+        {"history", K::Command, "gate", {"take lantern"}, 1, 1},
+        {"drop lantern", K::Narrated, "gate", {"take lantern", "drop lantern"}, 2, 2},
+        {"n", K::Narrated, "hall", {"take lantern", "drop lantern", "n"}, 2, 2},
+        {"branch 9", K::Command, "hall", {"take lantern", "drop lantern", "n"}, 2, 2},
+        {"branch 3", K::Command, "hall", {"take lantern", "drop lantern", "n"}, 2, 2},
+        {"branch back", K::Command, "hall", {"take lantern", "drop lantern", "n"}, 2, 2},
+        {"switch 7", K::Command, "hall", {"take lantern", "drop lantern", "n"}, 2, 2},
+        {"switch 1", K::Command, "chapel", {"take lantern", "n", "e"}, 1, 2},
+        {"branch 0", K::Command, "gate", {}, 1, 2},
+        {"n", K::Narrated, "hall", {"n"}, 3, 3},
+        {"save tree", K::Command, "hall", {"n"}, 3, 3},
+        {"switch 2", K::Command, "hall", {"take lantern", "drop lantern", "n"}, 2, 3},
+        {"take key", K::Refused, "hall", {"take lantern", "drop lantern", "n"}, 2, 3},
+    };
+    std::vector<std::string> texts;
+    for (const Want& w : script) {
+        const TurnResult r = g.turn(w.input);
+        texts.push_back(r.text);
+        ASSERT_EQ(static_cast<int>(r.kind), static_cast<int>(w.kind)) << w.input << ": " << r.text;
+        EXPECT_EQ(g.state().location, w.location) << w.input;
+        EXPECT_EQ(inputs_of(g.history()), w.line) << w.input;
+        EXPECT_EQ(g.branch(), w.branch) << w.input;
+        EXPECT_EQ(g.branch_count(), w.branches) << w.input;
+        EXPECT_EQ(g.state().turn, static_cast<int>(w.line.size())) << w.input;
+    }
+    EXPECT_NE(texts[3].find("Back at turn 1; turns 2-3 stay on branch 1 (switch 1 returns there)"), std::string::npos) << texts[3];
+    EXPECT_EQ(texts[4], "1. take lantern -> Castle Gate");
+    EXPECT_EQ(texts[7], "branch: turn 9 is beyond this line's 3 turns; expected 0-2 (0 = the start)");
+    EXPECT_EQ(texts[8], "branch: you are at turn 3 already; expected 0-2 (0 = the start)");
+    EXPECT_EQ(texts[9], "branch: expected a turn number 0-2, got 'back'");
+    EXPECT_EQ(texts[10], "switch: no branch 7; expected one of: 1, 2 (type branches)");
+    EXPECT_NE(texts[11].find("On branch 1, turn 3. Chapel."), std::string::npos) << texts[11];
+    EXPECT_EQ(g.tree().size(), 6u);  // 3 + 2 + 1 turns, nothing lost
+
+    const std::string list = g.turn("branches").text;
+    EXPECT_NE(list.find("   1: 3 turns, from the start; last: e -> Chapel"), std::string::npos) << list;
+    EXPECT_NE(list.find(" * 2: 3 turns, from branch 1 after turn 1; last: n -> Great Hall"), std::string::npos) << list;
+    EXPECT_NE(list.find("   3: 1 turn, from the start; last: n -> Great Hall"), std::string::npos) << list;
+    EXPECT_NE(g.turn("history").text.find("Branch 2 (branches lists the others):\n1. take lantern"), std::string::npos);
+
+    // load restores the whole tree and where the player was
+    const json before = g.save();
+    EXPECT_NE(g.turn("load tree").text.find("Loaded slot 'tree'"), std::string::npos);
+    EXPECT_EQ(g.tree().size(), 6u);
+    EXPECT_EQ(g.branch(), 3);
+    EXPECT_EQ(inputs_of(g.history()), std::vector<std::string>{"n"});
+    g.turn("switch 2");
+    EXPECT_EQ(g.save(), before);
+    // the same move from the same turn on the same seed narrates alike on any branch (replay)
+    g.turn("branch 0");
+    const TurnResult again = g.turn("take lantern");
+    EXPECT_EQ(again.narration, g.tree()[0].narration);
+    EXPECT_EQ(g.branch(), 4);
+}
+
+TEST(PlayBranches, UndoAndRetryKeepOtherBranches) {
+    Game g = new_game(3);
+    g.turn("take lantern");
+    g.turn("n");
+    g.turn("branch 1");
+    g.turn("drop lantern");  // branch 2 forks after turn 1
+    ASSERT_EQ(g.branch(), 2);
+    ASSERT_EQ(g.tree().size(), 3u);
+    const std::string old = g.history().back().narration;
+    EXPECT_EQ(g.turn("retry").kind, TurnResult::Kind::Narrated);  // replaces the leaf, same branch
+    EXPECT_EQ(g.tree().size(), 3u);
+    EXPECT_EQ(g.branch(), 2);
+    EXPECT_EQ(g.history().back().attempt, 1);
+    EXPECT_NE(g.history().back().narration, old);
+    g.turn("undo");  // takes back 'drop lantern': branch 2 is gone, branch 1 is whole
+    EXPECT_EQ(g.tree().size(), 2u);
+    EXPECT_EQ(g.branch_count(), 1);
+    EXPECT_EQ(inputs_of(g.history()), std::vector<std::string>{"take lantern"});
+    g.turn("undo");  // back at the start; 'take lantern' stays, branch 1 goes on from it
+    EXPECT_EQ(g.tree().size(), 2u);
+    EXPECT_EQ(g.state(), initial_state(g.world()));
+    EXPECT_NE(g.turn("undo").text.find("Nothing to undo"), std::string::npos);
+    g.turn("switch 1");
+    EXPECT_EQ(inputs_of(g.history()), (std::vector<std::string>{"take lantern", "n"}));
+    g.turn("branch 1");
+    EXPECT_EQ(g.turn("retry").kind, TurnResult::Kind::Narrated);  // turn 1 goes on elsewhere: a new branch
+    EXPECT_EQ(g.tree().size(), 3u);
+    EXPECT_EQ(g.branch(), 2);
+    EXPECT_EQ(g.history().back().attempt, 1);
+}
+
+// A saves file as Lyra wrote it before branches: no tip/draft/parent/branch columns, a slot
+// of version-1 JSON (one line of turns) with its checksum.
+TEST(PlaySaves, SavesFromBeforeBranchesStillLoadAndMigrate) {
+    const std::string db = (temp_dir() / "pre-branches.db").string();
+    Game g = new_game(6);
+    g.turn("take lantern");
+    g.turn("n");
+    json v1 = g.save();
+    v1["version"] = 1;
+    v1["history"] = json::array();
+    for (json t : v1["turns"]) {
+        t.erase("parent");
+        t.erase("branch");
+        v1["history"].push_back(t);
+    }
+    v1.erase("turns");
+    v1.erase("tip");
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    std::string sql =
+        "CREATE TABLE slots(slot TEXT PRIMARY KEY, saved_at TEXT, seed TEXT, world TEXT, start TEXT, n_turns INTEGER,"
+        " checksum TEXT, prompt_format TEXT);"
+        "CREATE TABLE turns(slot TEXT, idx INTEGER, input TEXT, narration TEXT, update_json TEXT, attempt INTEGER,"
+        " state TEXT, PRIMARY KEY(slot, idx));";
+    auto q = [](const std::string& x) {
+        std::string o = "'";
+        for (char c : x) o += c == '\'' ? std::string("''") : std::string(1, c);
+        return o + "'";
+    };
+    sql += "INSERT INTO slots VALUES('old','2026-01-01T00:00:00Z','6'," + q(v1["world"].dump()) + "," +
+           q(v1["start"].dump()) + ",2," + q(core::sha256_hex(v1.dump())) + ",'plain');";
+    for (size_t i = 0; i < 2; ++i) {
+        const json& t = v1["history"][i];
+        sql += "INSERT INTO turns VALUES('old'," + std::to_string(i) + "," + q(t["input"]) + "," + q(t["narration"]) +
+               "," + q(t["update"]) + ",0," + q(t["state"].dump()) + ");";
+    }
+    ASSERT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+    sqlite3_close(h);
+
+    SaveStore store(db);  // adds the new columns
+    const json loaded = store.load("old");
+    EXPECT_EQ(loaded, v1);
+    GameOptions o;
+    o.narration_tokens = 40;
+    o.saves_path = db;
+    Game r = Game::restore(random_model(), pool(), loaded, o);
+    EXPECT_EQ(r.state(), g.state());
+    EXPECT_EQ(inputs_of(r.history()), (std::vector<std::string>{"take lantern", "n"}));
+    EXPECT_EQ(r.branch(), 1);
+    EXPECT_EQ(r.save(), g.save());  // the same game as version 2
+    // it plays on and saves as version 2, branches and all, next to the old slot
+    r.turn("branch 1");
+    r.turn("drop lantern");
+    EXPECT_NE(r.turn("save new").text.find("Saved"), std::string::npos);
+    EXPECT_EQ(store.load("new"), r.save());
+    EXPECT_EQ(store.load("old"), v1);
+    EXPECT_EQ(store.list().size(), 2u);
+}
+
+TEST(PlaySaves, CorruptedTreeIsAClearErrorAndOtherSlotsLoad) {
+    const std::string db = (temp_dir() / "tree.db").string();
+    Game g = new_game(8, db);
+    g.turn("take lantern");
+    g.turn("n");
+    g.turn("branch 1");
+    g.turn("drop lantern");
+    g.turn("save a");
+    g.turn("save b");
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "UPDATE turns SET parent = 2 WHERE slot = 'a' AND idx = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+    const std::string e = g.turn("load a").text;
+    EXPECT_NE(e.find("save slot 'a'"), std::string::npos) << e;
+    EXPECT_NE(e.find("corrupted"), std::string::npos) << e;
+    EXPECT_NE(e.find("other slots are not affected"), std::string::npos) << e;
+    EXPECT_NE(g.turn("load b").text.find("Loaded slot 'b'"), std::string::npos);
+    EXPECT_EQ(g.tree().size(), 3u);
+
+    // a tree that is not one (a turn after itself, a tip past the end) is refused by restore
+    json bad = g.save();
+    bad["turns"][1]["parent"] = 1;
+    GameOptions o;
+    EXPECT_NE(error_of([&] { Game::restore(random_model(), pool(), bad, o); }).find("turn 1 has parent 1"), std::string::npos);
+    bad = g.save();
+    bad["tip"] = 3;
+    EXPECT_NE(error_of([&] { Game::restore(random_model(), pool(), bad, o); }).find("tip 3; expected -1..2"), std::string::npos);
+}
+
+// --- chat prompts ---------------------------------------------------------------------------------
+
+// In chat format the last turns are earlier messages: the player's action as the user's, the
+// narration (for the narrator) or the update (for the bookkeeper) as the assistant's.
+TEST(PlayChat, EarlierTurnsAreUserAndAssistantMessages) {
+    GameOptions o;
+    o.seed = 5;
+    o.narration_tokens = 30;
+    Game g = Game::create(chatml_model(), pool(), o);
+    ASSERT_STREQ(g.prompt_format(), "chat");
+    const std::vector<std::string> moves = {"take lantern", "n", "e", "w"};
+    std::vector<TurnResult> rs;
+    for (const std::string& m : moves) {
+        rs.push_back(g.turn(m));
+        ASSERT_EQ(rs.back().kind, TurnResult::Kind::Narrated) << m << ": " << rs.back().text;
+    }
+    const std::string& last = rs[3].narration_prompt;
+    std::string want = "<|im_start|>system\nYou are the narrator";
+    EXPECT_EQ(last.rfind(want, 0), 0u) << last;
+    // the three turns before, each a user message and the assistant's narration, in order
+    size_t at = 0;
+    for (size_t k = 0; k < 3; ++k) {
+        const std::string pair = "<|im_start|>user\nPlayer: " + moves[k] + "\nNarrate what happens.<|im_end|>\n"
+                                 "<|im_start|>assistant\n" + g.history()[k].narration + "<|im_end|>\n";
+        const size_t found = last.find(pair, at);
+        ASSERT_NE(found, std::string::npos) << k << ":\n" << last;
+        at = found + pair.size();
+    }
+    // then the user message with the context and this move; the old turns are not repeated in it
+    const std::string user = last.substr(at);
+    EXPECT_EQ(user.rfind("<|im_start|>user\n", 0), 0u) << user;
+    EXPECT_TRUE(user.ends_with("Player: w\nNarrate what happens.<|im_end|>\n<|im_start|>assistant\n")) << user;
+    EXPECT_EQ(user.find("Narrator:"), std::string::npos) << user;
+    // the bookkeeper sees its own earlier updates as its replies
+    const std::string& upd = rs[3].update_prompt;
+    EXPECT_NE(upd.find("<|im_start|>user\nPlayer: e\nNarrator: " + g.history()[2].narration +
+                       "\nWrite the state update.<|im_end|>\n<|im_start|>assistant\n" + g.history()[2].update_raw +
+                       "<|im_end|>\n"),
+              std::string::npos) << upd;
+    // the first turn has no earlier messages
+    EXPECT_EQ(rs[0].narration_prompt.find("<|im_start|>assistant"), rs[0].narration_prompt.rfind("<|im_start|>assistant"));
+    EXPECT_EQ(g.updates_written(), g.updates_valid());
+}
+
+// Plain prompts are what they were before chat messages existed: the earlier turns are
+// context lines "Player: ...\nNarrator: ...".
+TEST(PlayChat, PlainPromptsKeepTheTurnsAsContextLines) {
+    GameOptions o;
+    o.seed = 5;
+    o.narration_tokens = 30;
+    o.prompt_format = "plain";
+    Game g = Game::create(chatml_model(), pool(), o);
+    g.turn("take lantern");
+    const State before = g.state();
+    const TurnResult r = g.turn("n");
+    std::string want = "The Lantern Keep. " + g.world().setting + "\n";
+    for (const std::string& l : relevant_lore(g.world(), before, "n")) want += "Lore: " + l + "\n";
+    want += "Player: take lantern\nNarrator: " + g.history()[0].narration + "\n";
+    want += "Location: " + describe_location(g.world(), before) + " Carrying: brass lantern. Health 10.\n";
+    EXPECT_EQ(r.narration_prompt, want + "Player: n\nNarrator:");
+    EXPECT_EQ(r.update_prompt, want + "Player: n\nNarrator: " + r.narration + "\nState update: ");
 }
 
 // The prompt format is saved with the game; a saves file from before the prompt_format column
