@@ -2,9 +2,9 @@
 // world JSON, the draft's own checks and the bounded retry loop.
 #include "art/play/draft.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "art/play/rules.h"
 #include "core/error.h"
@@ -28,9 +28,15 @@ constexpr const char* kAnywhere = "anywhere";
 constexpr int kOutlineTokens = 240, kPlaceTokens = 170, kItemTokens = 190, kCharacterTokens = 110,
               kPlacementTokens = 130, kGoalsTokens = 260;
 
-json text(int max_length) { return {{"type", "string"}, {"minLength", 1}, {"maxLength", max_length}}; }
-json pattern(const char* p) { return {{"type", "string"}, {"pattern", p}}; }
-json one_of(const std::vector<std::string>& values) { return {{"enum", values}}; }
+json text(int max_length) {
+    return {{"type", "string"}, {"minLength", 1}, {"maxLength", max_length}};
+}
+json pattern(const char* p) {
+    return {{"type", "string"}, {"pattern", p}};
+}
+json one_of(const std::vector<std::string>& values) {
+    return {{"enum", values}};
+}
 json list(json items, int lo, int hi) {
     return {{"type", "array"}, {"items", std::move(items)}, {"minItems", lo}, {"maxItems", hi}};
 }
@@ -53,19 +59,23 @@ struct Drafting {
     std::vector<std::string> known = {};  // head lines: the draft so far ("Places: A, B.")
 
     json ask(const std::string& what, const std::string& cue, const json& schema, int max_tokens) {
-        const PromptParts parts{
-            .system = "You design the world of a text adventure for the player's premise: places joined by exits, "
-                      "items, characters and goals. Answer with one JSON object that follows the requested shape, "
-                      "and nothing else.",
-            .head = head(), .tail = cue,
-            .ask = "Write " + what + " as JSON."};
+        const PromptParts parts{.system =
+                                    "You design the world of a text adventure for the player's "
+                                    "premise: places joined by exits, "
+                                    "items, characters and goals. Answer with one JSON object that "
+                                    "follows the requested shape, "
+                                    "and nothing else.",
+                                .head = head(),
+                                .tail = cue,
+                                .ask = "Write " + what + " as JSON."};
         const std::string raw = (*gen)(parts, schema, max_tokens, attempt, piece++);
         try {
             json j = json::parse(raw);
             if (!j.is_object()) throw_error(ErrorKind::Corrupt, "not an object");
             return j;
         } catch (const std::exception&) {
-            throw_error(ErrorKind::Corrupt, "drafted world: {} is not complete JSON (cut off by the context?): {}",
+            throw_error(ErrorKind::Corrupt,
+                        "drafted world: {} is not complete JSON (cut off by the context?): {}",
                         what, raw.substr(0, 120));
         }
     }
@@ -91,30 +101,35 @@ std::vector<std::string> but(std::vector<std::string> v, const std::string& x) {
 
 json draft_pieces(Drafting& d) {
     // 1. the outline: names only, so the later pieces can point at them
-    const json outline = d.ask("the outline (title, setting, names of 3-5 places, 1-3 items, 0-2 characters)",
-                               "World outline: ",
-                               object({{"title", pattern(kNamePattern)}, {"setting", text(100)},
-                                       {"places", list(pattern(kNamePattern), 3, 5)},
-                                       {"items", list(pattern(kThingPattern), 1, 3)},
-                                       {"characters", list(pattern(kNamePattern), 0, 2)}},
-                                      {"title", "setting", "places", "items", "characters"}),
-                               kOutlineTokens);
-    const std::vector<std::string> places = ids_of(outline.at("places")), items = ids_of(outline.at("items")),
+    const json outline =
+        d.ask("the outline (title, setting, names of 3-5 places, 1-3 items, 0-2 characters)",
+              "World outline: ",
+              object({{"title", pattern(kNamePattern)},
+                      {"setting", text(100)},
+                      {"places", list(pattern(kNamePattern), 3, 5)},
+                      {"items", list(pattern(kThingPattern), 1, 3)},
+                      {"characters", list(pattern(kNamePattern), 0, 2)}},
+                     {"title", "setting", "places", "items", "characters"}),
+              kOutlineTokens);
+    const std::vector<std::string> places = ids_of(outline.at("places")),
+                                   items = ids_of(outline.at("items")),
                                    characters = ids_of(outline.at("characters"));
     // two names alike would share an id (and the JSON object would merge them)
     const auto unique = [&outline](const char* kind, const std::vector<std::string>& ids) {
         for (size_t i = 0; i < ids.size(); ++i) {
             if (std::count(ids.begin(), ids.end(), ids[i]) > 1) {
-                throw_error(ErrorKind::Corrupt, "world 'drafted world': at /{}/{}: two {} are named '{}'", kind, i, kind,
-                            outline.at(kind)[i].get<std::string>());
+                throw_error(ErrorKind::Corrupt,
+                            "world 'drafted world': at /{}/{}: two {} are named '{}'", kind, i,
+                            kind, outline.at(kind)[i].get<std::string>());
             }
         }
     };
     unique("places", places);
     unique("items", items);
     unique("characters", characters);
-    json w = {{"title", outline.at("title")}, {"setting", outline.at("setting")}, {"locations", json::object()},
-              {"items", json::object()}, {"characters", json::object()}, {"uses", json::array()}};
+    json w = {{"title", outline.at("title")}, {"setting", outline.at("setting")},
+              {"locations", json::object()},  {"items", json::object()},
+              {"characters", json::object()}, {"uses", json::array()}};
     d.known.push_back("Title: " + outline.at("title").get<std::string>() + ". " +
                       outline.at("setting").get<std::string>() + "\n");
     d.known.push_back("Places (ids): " + join(places) + ". Items: " + join(items) +
@@ -124,16 +139,23 @@ json draft_pieces(Drafting& d) {
     for (size_t i = 0; i < places.size(); ++i) {
         json exits = json::object();
         for (const std::string& dir : kDirections) exits[dir] = one_of(but(places, places[i]));
-        const json p = d.ask("the place '" + places[i] + "' (description, exits, danger)", "Place " + places[i] + ": ",
-                             object({{"description", text(90)}, {"exits", object(exits, {})},
-                                     {"danger", {{"type", "integer"}, {"minimum", 0}, {"maximum", 2}}}},
-                                    {"description", "exits", "danger"}),
-                             kPlaceTokens);
+        const json p =
+            d.ask("the place '" + places[i] + "' (description, exits, danger)",
+                  "Place " + places[i] + ": ",
+                  object({{"description", text(90)},
+                          {"exits", object(exits, {})},
+                          {"danger", {{"type", "integer"}, {"minimum", 0}, {"maximum", 2}}}},
+                         {"description", "exits", "danger"}),
+                  kPlaceTokens);
         std::string way;
-        for (const auto& [dir, to] : p.at("exits").items()) way += fmt::format(" {} to {};", dir, to.get<std::string>());
+        for (const auto& [dir, to] : p.at("exits").items())
+            way += fmt::format(" {} to {};", dir, to.get<std::string>());
         d.known.push_back(places[i] + " exits:" + (way.empty() ? " none;" : way) + "\n");
-        w["locations"][places[i]] = {{"name", outline.at("places")[i]}, {"description", p.at("description")},
-                                     {"exits", p.at("exits")}, {"danger", p.at("danger")}, {"items", json::array()}};
+        w["locations"][places[i]] = {{"name", outline.at("places")[i]},
+                                     {"description", p.at("description")},
+                                     {"exits", p.at("exits")},
+                                     {"danger", p.at("danger")},
+                                     {"items", json::array()}};
     }
 
     // 3. each item: a description and maybe a use that sets a flag (somewhere, or anywhere)
@@ -141,18 +163,24 @@ json draft_pieces(Drafting& d) {
     std::vector<std::string> where = places;
     where.push_back(kAnywhere);
     for (size_t i = 0; i < items.size(); ++i) {
-        const json use = object({{"at", one_of(where)}, {"sets", pattern(kFlagPattern)}, {"text", text(60)}},
-                                {"at", "sets", "text"});
-        const json it = d.ask("the item '" + items[i] + "' (description, optional use)", "Item " + items[i] + ": ",
-                              object({{"description", text(60)}, {"use", use}}, {"description"}), kItemTokens);
-        w["items"][items[i]] = {{"name", outline.at("items")[i]}, {"description", it.at("description")}};
+        const json use =
+            object({{"at", one_of(where)}, {"sets", pattern(kFlagPattern)}, {"text", text(60)}},
+                   {"at", "sets", "text"});
+        const json it = d.ask(
+            "the item '" + items[i] + "' (description, optional use)", "Item " + items[i] + ": ",
+            object({{"description", text(60)}, {"use", use}}, {"description"}), kItemTokens);
+        w["items"][items[i]] = {{"name", outline.at("items")[i]},
+                                {"description", it.at("description")}};
         if (it.contains("use")) {
             const json& u = it.at("use");
             const std::string at = u.at("at").get<std::string>();
-            w["uses"].push_back({{"item", items[i]}, {"location", at == kAnywhere ? "" : at},
-                                 {"sets", u.at("sets")}, {"text", u.at("text")}});
+            w["uses"].push_back({{"item", items[i]},
+                                 {"location", at == kAnywhere ? "" : at},
+                                 {"sets", u.at("sets")},
+                                 {"text", u.at("text")}});
             flags.push_back(u.at("sets").get<std::string>());
-            d.known.push_back("Using " + items[i] + (at == kAnywhere ? "" : " at " + at) + " sets " + flags.back() + ".\n");
+            d.known.push_back("Using " + items[i] + (at == kAnywhere ? "" : " at " + at) +
+                              " sets " + flags.back() + ".\n");
         }
     }
 
@@ -160,9 +188,11 @@ json draft_pieces(Drafting& d) {
     for (size_t i = 0; i < characters.size(); ++i) {
         const json c = d.ask("the character '" + characters[i] + "' (description, location)",
                              "Character " + characters[i] + ": ",
-                             object({{"description", text(60)}, {"location", one_of(places)}}, {"description", "location"}),
+                             object({{"description", text(60)}, {"location", one_of(places)}},
+                                    {"description", "location"}),
                              kCharacterTokens);
-        w["characters"][characters[i]] = {{"name", outline.at("characters")[i]}, {"description", c.at("description")},
+        w["characters"][characters[i]] = {{"name", outline.at("characters")[i]},
+                                          {"description", c.at("description")},
                                           {"location", c.at("location")}};
     }
 
@@ -171,9 +201,10 @@ json draft_pieces(Drafting& d) {
     std::vector<std::string> spots = places;
     spots.push_back(kCarried);
     for (const std::string& it : items) lies[it] = one_of(spots);
-    const json placement = d.ask("the starting state (start place, where each item lies)", "Start: ",
-                                 object({{"start", one_of(places)}, {"items", object(lies, items)}}, {"start", "items"}),
-                                 kPlacementTokens);
+    const json placement = d.ask(
+        "the starting state (start place, where each item lies)", "Start: ",
+        object({{"start", one_of(places)}, {"items", object(lies, items)}}, {"start", "items"}),
+        kPlacementTokens);
     w["start"] = placement.at("start");
     w["inventory"] = json::array();
     for (const std::string& it : items) {
@@ -199,10 +230,13 @@ json draft_pieces(Drafting& d) {
         if (p != so_far.start) goal_places.push_back(p);
     }
     for (const std::string& it : items) {
-        if (reach.items.count(it) && std::find(carried.begin(), carried.end(), it) == carried.end()) goal_items.push_back(it);
+        if (reach.items.count(it) && std::find(carried.begin(), carried.end(), it) == carried.end())
+            goal_items.push_back(it);
     }
     for (const std::string& f : flags) {
-        if (reach.flags.count(f) && std::find(goal_flags.begin(), goal_flags.end(), f) == goal_flags.end()) goal_flags.push_back(f);
+        if (reach.flags.count(f) &&
+            std::find(goal_flags.begin(), goal_flags.end(), f) == goal_flags.end())
+            goal_flags.push_back(f);
     }
     // something must be left to do: a place when there is one to go to, else an item, else a flag
     const bool need_item = goal_places.empty() && !goal_items.empty();
@@ -218,8 +252,10 @@ json draft_pieces(Drafting& d) {
         goal_props["flags"] = list(one_of(goal_flags), need_flag ? 1 : 0, 1);
         goal_keys.push_back("flags");
     }
-    const json goals = d.ask("the goals (1-2: items to carry, flags to set, a place to reach)", "Goals: ",
-                             object({{"goals", list(object(goal_props, goal_keys), 1, 2)}}, {"goals"}), kGoalsTokens);
+    const json goals =
+        d.ask("the goals (1-2: items to carry, flags to set, a place to reach)",
+              "Goals: ", object({{"goals", list(object(goal_props, goal_keys), 1, 2)}}, {"goals"}),
+              kGoalsTokens);
     w["goals"] = json::array();
     for (const json& g : goals.at("goals")) {
         json goal = g;
@@ -246,7 +282,8 @@ json draft_world_json(std::string_view premise, int attempt, const DraftGenerate
     try {
         return draft_pieces(d);
     } catch (const json::exception& e) {  // a piece whose shape the schema should have fixed
-        throw_error(ErrorKind::Corrupt, "drafted world: a piece has the wrong shape ({})", e.what());
+        throw_error(ErrorKind::Corrupt, "drafted world: a piece has the wrong shape ({})",
+                    e.what());
     }
 }
 
@@ -254,10 +291,13 @@ World check_drafted_world(const json& j) {
     const World w = world_from_json(j, "drafted world");
     const State s = initial_state(w);
     for (size_t i = 0; i < w.goals.size(); ++i) {
-        if (std::find(s.goals_done.begin(), s.goals_done.end(), w.goals[i].id) != s.goals_done.end() ||
+        if (std::find(s.goals_done.begin(), s.goals_done.end(), w.goals[i].id) !=
+                s.goals_done.end() ||
             (w.goals[i].items.empty() && w.goals[i].flags.empty() && w.goals[i].location.empty())) {
-            throw_error(ErrorKind::Corrupt, "world 'drafted world': at /goals/{}: goal '{}' is done at the start; "
-                        "expected something to do", i, w.goals[i].id);
+            throw_error(ErrorKind::Corrupt,
+                        "world 'drafted world': at /goals/{}: goal '{}' is done at the start; "
+                        "expected something to do",
+                        i, w.goals[i].id);
         }
     }
     return w;
@@ -265,10 +305,12 @@ World check_drafted_world(const json& j) {
 
 Draft draft_world(std::string_view premise, const DraftOptions& opt, const DraftGenerate& gen) {
     if (auto bad = gen::find_invalid_utf8(premise)) {
-        throw_error(ErrorKind::InvalidArgument, "premise: invalid UTF-8 at byte {}; expected UTF-8 text", *bad);
+        throw_error(ErrorKind::InvalidArgument,
+                    "premise: invalid UTF-8 at byte {}; expected UTF-8 text", *bad);
     }
     if (premise.find_first_not_of(" \t\r\n") == std::string_view::npos || premise.size() > 2000) {
-        throw_error(ErrorKind::InvalidArgument, "premise: expected 1-2000 bytes of text, got {}", premise.size());
+        throw_error(ErrorKind::InvalidArgument, "premise: expected 1-2000 bytes of text, got {}",
+                    premise.size());
     }
     Draft d;
     for (int attempt = 0; attempt < std::max(1, opt.max_attempts); ++attempt) {
@@ -284,9 +326,11 @@ Draft draft_world(std::string_view premise, const DraftOptions& opt, const Draft
         }
     }
     std::string why;
-    for (size_t i = 0; i < d.rejected.size(); ++i) why += fmt::format("{}({}) {}", i ? "; " : "", i + 1, d.rejected[i]);
+    for (size_t i = 0; i < d.rejected.size(); ++i)
+        why += fmt::format("{}({}) {}", i ? "; " : "", i + 1, d.rejected[i]);
     throw_error(ErrorKind::InvalidArgument,
-                "premise: the model's world broke the rules in all {} drafts: {}; try another --seed, or write "
+                "premise: the model's world broke the rules in all {} drafts: {}; try another "
+                "--seed, or write "
                 "a world file (--world, docs/play.md)",
                 d.rejected.size(), why);
 }

@@ -15,11 +15,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "art/common/prompt_format.h"
 #include "art/play/world.h"
@@ -39,8 +38,8 @@ struct DraftOptions {
 
 struct Draft {
     World world = {};
-    json world_json = nullptr;              // as assembled (what world_from_json checked)
-    int attempt = 0;                        // the attempt that passed (0 = the first)
+    json world_json = nullptr;               // as assembled (what world_from_json checked)
+    int attempt = 0;                         // the attempt that passed (0 = the first)
     std::vector<std::string> rejected = {};  // why each earlier attempt failed
 };
 

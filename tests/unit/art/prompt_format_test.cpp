@@ -145,7 +145,7 @@ TEST(PromptFormat, ExchangesAreEarlierMessagesInChatAndIgnoredInPlain) {
     PromptParts parts = kParts;
     parts.exchanges = {{"Player: take key\nNarrate what happens.", "You take it."},
                        {"Player: north\nNarrate what happens.", "You go north."}};
-    const auto chatml = model_with(kChatML, 300);
+    const auto chatml = model_with(kChatML, 600);
     const Prompter p(*chatml, "chat");
     const std::string full = p.build(parts, 0);
     EXPECT_EQ(full,
@@ -159,13 +159,13 @@ TEST(PromptFormat, ExchangesAreEarlierMessagesInChatAndIgnoredInPlain) {
     // a little too long: the oldest exchange goes, the head lines stay
     const int n = static_cast<int>(full.size());
     int dropped = -1;
-    const std::string less = p.build(parts, 300 - 1 - (n - 5), &dropped);
+    const std::string less = p.build(parts, 600 - 1 - (n - 5), &dropped);
     EXPECT_EQ(dropped, 0);
     EXPECT_EQ(less.find("take key"), std::string::npos) << less;
     EXPECT_NE(less.find("<|im_start|>assistant\nYou go north.<|im_end|>\n"), std::string::npos) << less;
     EXPECT_NE(less.find("user\nThe keep.\nLore: a key."), std::string::npos) << less;
     // both exchanges gone before the first head line
-    const std::string fewer = p.build(parts, 300 - 1 - (p.count_tokens(p.build(kParts, 0)) - 3), &dropped);
+    const std::string fewer = p.build(parts, 600 - 1 - (p.count_tokens(p.build(kParts, 0)) - 3), &dropped);
     EXPECT_EQ(dropped, 1);
     EXPECT_EQ(fewer.find("north"), std::string::npos) << fewer;
     // plain: byte for byte the prompt without exchanges
