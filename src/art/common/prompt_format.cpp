@@ -82,8 +82,10 @@ std::string Prompter::build(const PromptParts& p, int reserve, int* dropped) con
         user += p.ask;
         text = render();
         if (count_tokens(text) <= budget) break;
-        if (first_exchange < p.exchanges.size()) {
-            ++first_exchange;  // the oldest exchange goes first
+        if (first < std::min(p.head_before_exchanges, p.head.size())) {
+            ++first;
+        } else if (first_exchange < p.exchanges.size()) {
+            ++first_exchange;  // the oldest exchange first
         } else if (first < p.head.size()) {
             ++first;
         } else {

@@ -38,10 +38,13 @@ struct PromptParts {
     std::string ask = {};                // chat: the request closing the user message (kept)
     std::string reply_start = {};        // chat: the start of the assistant's reply, continued
     // chat: earlier exchanges (user message, assistant reply), oldest first, rendered as
-    // messages between the system message and the user message; dropped oldest first (before
-    // any head line) when the prompt does not fit. Plain prompts ignore them: a form puts its
-    // earlier turns into `head` there.
+    // messages between the system message and the user message. Plain prompts ignore them: a
+    // form puts its earlier turns into `head` there.
     std::vector<std::pair<std::string, std::string>> exchanges = {};
+    // chat: when the prompt does not fit, the first `head_before_exchanges` head lines go
+    // first, then the exchanges (oldest first), then the other head lines; so the priorities
+    // match a plain prompt whose head holds those lines before its earlier turns.
+    size_t head_before_exchanges = 0;
 };
 
 // Fits a plain prompt into `n_ctx - reserve - 1` tokens: head lines dropped oldest first, then
@@ -67,8 +70,8 @@ public:
     // The chat family rendered ("chatml", "llama3", ...), or "" for plain.
     std::string family() const;
 
-    // The prompt for `p`, leaving `reserve` tokens of the context for the reply. Chat: the
-    // exchanges are dropped oldest first, then the head lines, then the front of the reply start, of the user message
+    // The prompt for `p`, leaving `reserve` tokens of the context for the reply. Chat: head
+    // lines and exchanges are dropped in the order PromptParts describes, then the front of the reply start, of the user message
     // and of the system message is cut, until the rendered prompt fits. `dropped` as in
     // fit_plain_prompt.
     std::string build(const PromptParts& p, int reserve, int* dropped = nullptr) const;

@@ -490,7 +490,8 @@ TurnResult Game::play_action(const std::string& input, int attempt, int branch_i
                   "happens in two or three sentences, in the second person and the present tense. Keep to the "
                   "world as described: never move the player, give them things or end the game yourself.",
         .head = head, .tail = tail,
-        .ask = "Player: " + input + "\nNarrate what happens.", .exchanges = told};
+        .ask = "Player: " + input + "\nNarrate what happens.", .exchanges = told,
+        .head_before_exchanges = head.size() - 1};  // title and lore, as plain drops them before the turns
     const std::string prompt = prompter_->build(narrate, narr_tokens);
     const std::string narration = trim(generate_text(prompt, narr_tokens, turn_seed(opt_.seed, turn_no, attempt, 0), "", nullptr));
 
@@ -511,7 +512,8 @@ TurnResult Game::play_action(const std::string& input, int attempt, int branch_i
                   "take and drop (the ids of the items taken and dropped), set (the ids of the flags the action "
                   "sets) and hp (the change in health, 0 or less).",
         .head = head, .tail = tail + " " + narration + "\nState update: ",
-        .ask = "Player: " + input + "\nNarrator: " + narration + "\nWrite the state update.", .exchanges = kept};
+        .ask = "Player: " + input + "\nNarrator: " + narration + "\nWrite the state update.", .exchanges = kept,
+        .head_before_exchanges = head.size() - 1};
     const std::string update_prompt = prompter_->build(bookkeep, update_reserve);
     std::string raw;
     generate_text(update_prompt, update_reserve, turn_seed(opt_.seed, turn_no, attempt, 1), schema.dump(), &raw);

@@ -168,6 +168,13 @@ TEST(PromptFormat, ExchangesAreEarlierMessagesInChatAndIgnoredInPlain) {
     const std::string fewer = p.build(parts, 600 - 1 - (p.count_tokens(p.build(kParts, 0)) - 3), &dropped);
     EXPECT_EQ(dropped, 1);
     EXPECT_EQ(fewer.find("north"), std::string::npos) << fewer;
+    // a form can rank head lines before the exchanges (the play's title and lore): they go first
+    parts.head_before_exchanges = 1;
+    const std::string ranked = p.build(parts, 600 - 1 - (n - 5), &dropped);
+    EXPECT_EQ(dropped, 1);
+    EXPECT_EQ(ranked.find("The keep."), std::string::npos) << ranked;
+    EXPECT_NE(ranked.find("<|im_start|>assistant\nYou take it.<|im_end|>\n"), std::string::npos) << ranked;
+    parts.head_before_exchanges = 0;
     // plain: byte for byte the prompt without exchanges
     EXPECT_EQ(Prompter(*chatml, "plain").build(parts, 16), Prompter(*chatml, "plain").build(kParts, 16));
     EXPECT_EQ(Prompter(*chatml, "plain").build(parts, 16), "The keep.\nLore: a key.\nPlayer: look\nNarrator:");
