@@ -1,5 +1,6 @@
 // `lyra tune`: composes a folk tune in ABC under the meter/key constraint (--key, --meter,
-// --rhythm, --bars, --parts, --tempo, --title), optionally harmonized (--chords) and set to words
+// --rhythm, --bars, --parts, --tempo, --title), optionally harmonized (--chords, or --chords model
+// for chords the model writes itself) and set to words
 // (--lyrics FILE), or takes a melody (--melody FILE.abc) instead of generating; writes tune.abc,
 // tune.mid, tune.wav and tune.svg into -o DIR. `lyra tune eval [--rhythm R] [--count N]` measures
 // the model under the constraints (abc2midi-clean share, meter, key fit, parts, novelty, loglik).
@@ -24,9 +25,9 @@ struct TuneFlags {
     ArtCliState st;
     std::string key, meter, rhythm, parts, title, lyrics, melody;
     int bars = 8, tempo = 0;
-    bool chords = false;
+    std::string chords;  // "scored" when --chords has no value
     // eval
-    std::string eval_rhythm, eval_model, eval_parts = "AABB";
+    std::string eval_rhythm, eval_model, eval_parts = "AABB", eval_chords;
     int count = 100, eval_bars = 8, eval_threads = 0;
     uint64_t eval_seed = 1;
     bool eval_json = false;
@@ -44,7 +45,7 @@ void run_tune_cmd(TuneFlags& f, CLI::App* cmd) {
     }
     if (cmd->count("--bars")) r["bars"] = f.bars;
     if (cmd->count("--tempo")) r["tempo"] = f.tempo;
-    if (f.chords) r["chords"] = true;
+    if (cmd->count("--chords")) r["chords"] = f.chords == "scored" ? nlohmann::json(true) : nlohmann::json(f.chords);
     run_art_command("tune", art::music::run_tune, f.st);
 }
 
@@ -58,6 +59,7 @@ void run_eval(TuneFlags& f) {
                           {"seed", f.eval_seed}};
     if (!f.eval_rhythm.empty()) req["rhythm"] = f.eval_rhythm;
     if (!f.eval_model.empty()) req["model"] = f.eval_model;
+    if (!f.eval_chords.empty()) req["chords"] = f.eval_chords;
     nlohmann::json out = art::music::eval_tunes(req, ctx);
     if (f.eval_json) {
         std::printf("%s\n", gen::dump_json(out).c_str());
@@ -97,7 +99,12 @@ void add_tune_command(CLI::App& app) {
     cmd->add_option("--parts", f->parts, "part structure: AABB (default), AB, AABBCC...");
     cmd->add_option("--tempo", f->tempo, "quarter notes per minute (default: the rhythm's)");
     cmd->add_option("--title", f->title, "the tune's title (T: field)");
-    cmd->add_flag("--chords", f->chords, "add chord symbols and an accompaniment");
+    // --chords alone: the scored harmonizer; --chords model: the model writes them (in the key).
+    cmd->add_option("--chords", f->chords,
+                    "add chord symbols and an accompaniment: --chords (scored harmonizer) or --chords model "
+                    "(the model writes them, diatonic to the key)")
+        ->expected(0, 1)
+        ->default_str("scored");
     cmd->add_option("--lyrics", f->lyrics, "a text file of words to set, one syllable per note");
     cmd->add_option("--melody", f->melody, "an ABC file to harmonize or set instead of generating");
     add_common_art_flags(cmd, f->st);
@@ -108,6 +115,7 @@ void add_tune_command(CLI::App& app) {
     ev->add_option("--bars", f->eval_bars, "bars per part (default 8)");
     ev->add_option("--parts", f->eval_parts, "part structure (default AABB)");
     ev->add_option("--seed", f->eval_seed, "first seed (default 1)");
+    ev->add_option("--chords", f->eval_chords, "model: the model writes chords (adds chords per bar)");
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/abc-tunes.gguf)");
     ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");

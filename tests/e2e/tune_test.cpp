@@ -1,8 +1,12 @@
 // `lyra tune` end to end on a random-weight char model: the meter/key constraint makes even
 // untrained weights write tunes that abc2midi accepts cleanly; files come all or none; bad
 // input gives one clear error and no files.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -126,6 +130,59 @@ TEST_F(TuneCli, HarmonizesAGivenMelodyWithoutAModel) {
     EXPECT_NE(r.out.find("\"G\"G8"), std::string::npos) << r.out;
 }
 
+TEST_F(TuneCli, ChordsModelPutsTheModelsKeyChordsIntoTheAbcAndTheMidi) {
+    // Pitch classes of the chords A Dorian allows (worked by hand).
+    const std::map<std::string, std::set<int>> allowed = {
+        {"Am", {9, 0, 4}}, {"Bm", {11, 2, 6}}, {"C", {0, 4, 7}},  {"D", {2, 6, 9}},      {"D7", {2, 6, 9, 0}},
+        {"Em", {4, 7, 11}}, {"G", {7, 11, 2}}, {"E", {4, 8, 11}}, {"E7", {4, 8, 11, 2}}};
+    TempDir out;
+    auto r = run_lyra({"tune", "-m", model_, "--rhythm", "reel", "--key", "Ador", "--bars", "2", "--chords", "model",
+                       "--seed", "4", "-o", out.path().string(), "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    std::string abc = lyra::e2e::read_all(out.path() / "tune.abc");
+    std::vector<std::string> chords;
+    for (size_t q = abc.find('"'); q != std::string::npos; q = abc.find('"', abc.find('"', q + 1) + 1)) {
+        chords.push_back(abc.substr(q + 1, abc.find('"', q + 1) - q - 1));
+    }
+    ASSERT_FALSE(chords.empty()) << abc;
+    for (const std::string& c : chords) EXPECT_TRUE(allowed.count(c)) << c << "\n" << abc;
+    EXPECT_EQ(j["scores"]["chords"], chords.size());
+    std::string why;
+    EXPECT_TRUE(abc2midi_clean(out.path() / "tune.abc", &why)) << abc << why;
+    // The MIDI chords track (midicsv track 3, channel 1) opens with the model's first chord.
+    auto csv = run_program("/usr/bin/midicsv", {(out.path() / "tune.mid").string()});
+    ASSERT_EQ(csv.code, 0) << csv.err;
+    std::set<int> first;
+    std::istringstream lines(csv.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+        int track = 0, ch = 0, key = 0, vel = 0;
+        long long time = 0;
+        if (std::sscanf(line.c_str(), "%d, %lld, Note_on_c, %d, %d, %d", &track, &time, &ch, &key, &vel) == 5 &&
+            track == 3 && time == 0 && vel > 0) {
+            first.insert(key % 12);
+        }
+    }
+    EXPECT_EQ(first, allowed.at(chords[0])) << chords[0];
+}
+
+TEST_F(TuneCli, ChordsModelWithoutAModelIsOneClearError) {
+    // A copy of the binary outside the repository, with an empty models directory: no default model.
+    TempDir dir;
+    fs::create_directories(dir.path() / "bin");
+    fs::create_directories(dir.path() / "models");
+    fs::copy_file(lyra::e2e::lyra_bin(), dir.path() / "bin" / "lyra");
+    setenv("LYRA_MODELS_DIR", (dir.path() / "models").c_str(), 1);
+    auto r = run_program((dir.path() / "bin" / "lyra").string(), {"tune", "--chords", "model", "--bars", "2"},
+                         dir.path().string());
+    unsetenv("LYRA_MODELS_DIR");
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("chords: 'model' has the model write the chords, but there is no model"),
+              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("-m MODEL.gguf"), std::string::npos) << r.err;
+}
+
 TEST_F(TuneCli, BadInputIsOneClearErrorAndNoFiles) {
     TempDir out;
     fs::path dir = out.path() / "o";
@@ -153,6 +210,9 @@ TEST_F(TuneCli, BadInputIsOneClearErrorAndNoFiles) {
     write(out.path() / "long.txt", "one two three four five six seven eight nine ten");
     expect_error({"--melody", (out.path() / "m.abc").string(), "--lyrics", (out.path() / "long.txt").string()},
                  "syllables but the melody has 1 notes");
+    expect_error({"--melody", (out.path() / "m.abc").string(), "--chords", "model"},
+                 "chords: 'model' has the model write chords while it composes, but --melody");
+    expect_error({"-m", model_, "--chords", "sometimes"}, "chords: expected true, false");
     setenv("LYRA_SOUNDFONT", "/nonexistent/gm.sf2", 1);
     expect_error({"-m", model_, "--bars", "2"}, "timgm6mb-soundfont");
     unsetenv("LYRA_SOUNDFONT");

@@ -220,6 +220,115 @@ std::vector<std::string> harmonize(Tune& tune) {
     return chosen;
 }
 
+std::vector<std::string> key_chords(const Key& key) {
+    std::array<int, 7> pcs = key.scale_pcs();
+    std::array<int, 7> sig = key.signature();
+    static const char letters[] = "CDEFGAB";
+    int li = letter_index(key.tonic);
+    auto root = [&](int degree) {
+        char letter = letters[(li + degree) % 7];
+        return pc_name(letter, sig[static_cast<size_t>(letter_index(letter))]);
+    };
+    std::vector<std::string> out;
+    auto add = [&](const std::string& name) {
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    };
+    for (int d = 0; d < 7; ++d) {
+        auto at = [&](int k) { return pcs[static_cast<size_t>((d + k) % 7)]; };
+        int third = (at(2) - at(0) + 12) % 12, fifth = (at(4) - at(0) + 12) % 12,
+            seventh = (at(6) - at(0) + 12) % 12;
+        if (fifth != 7) continue;  // diminished: left out
+        add(root(d) + (third == 3 ? "m" : ""));
+        if (third == 4 && seventh == 10) add(root(d) + "7");  // a dominant seventh in the mode
+    }
+    if (key.mode == Mode::Minor || key.mode == Mode::Dorian) {
+        add(root(4));  // V with the raised leading tone
+        add(root(4) + "7");
+    }
+    if (key.mode == Mode::Major) {
+        add(root(1));  // V/V: the dominant's dominant, the commonest chromatic chord of folk tunes
+        add(root(1) + "7");
+    }
+    return out;
+}
+
+std::string ChordName::str() const {
+    std::string s = pc_name(root, root_acc) + quality;
+    if (bass) s += "/" + pc_name(bass, bass_acc);
+    return s;
+}
+
+std::optional<ChordName> parse_chord_name(std::string_view s) {
+    if (s.empty() || s[0] < 'A' || s[0] > 'G') return std::nullopt;
+    ChordName c;
+    c.root = s[0];
+    size_t i = 1;
+    if (i < s.size() && (s[i] == '#' || s[i] == 'b')) c.root_acc = s[i++] == '#' ? 1 : -1;
+    size_t slash = s.find('/', i);
+    std::string_view q = s.substr(i, slash == std::string_view::npos ? std::string_view::npos : slash - i);
+    // Written -> canonical quality.
+    static const std::pair<std::string_view, std::string_view> kQualities[] = {
+        {"", ""},         {"m", "m"},       {"min", "m"},     {"7", "7"},       {"m7", "m7"},
+        {"min7", "m7"},   {"maj7", "maj7"}, {"dim", "dim"},   {"d", "dim"},     {"dim7", "dim7"},
+        {"aug", "aug"},   {"+", "aug"},     {"sus4", "sus4"}, {"6", "6"},       {"m6", "m6"},
+        {"9", "9"},       {"m9", "m9"},     {"7b9", "7b9"},   {"m7b5", "m7b5"},
+    };
+    bool known = false;
+    for (const auto& [written, canonical] : kQualities) {
+        if (q == written) {
+            c.quality = canonical;
+            known = true;
+        }
+    }
+    if (!known) return std::nullopt;
+    if (slash != std::string_view::npos) {
+        std::string_view b = s.substr(slash + 1);
+        if (b.empty() || b.size() > 2) return std::nullopt;
+        char l = static_cast<char>(std::toupper(static_cast<unsigned char>(b[0])));
+        if (l < 'A' || l > 'G') return std::nullopt;
+        c.bass = l;
+        if (b.size() == 2) {
+            if (b[1] == '#' || b[1] == '+') c.bass_acc = 1;
+            else if (b[1] == 'b' || b[1] == '-') c.bass_acc = -1;
+            else return std::nullopt;
+        }
+    }
+    return c;
+}
+
+namespace {
+
+// Moves a letter and its accidental up `steps` letters and `semitones` in pitch; a double
+// accidental is respelled on the neighbouring letter (Fx -> G, Ebb -> D).
+void move_letter(char& letter, int& acc, int steps, int semitones) {
+    static const char letters[] = "CDEFGAB";
+    int pc = letter_semitone(letter) + acc + semitones;
+    int li = ((letter_index(letter) + steps) % 7 + 7) % 7;
+    acc = ((pc - letter_semitone(letters[li])) % 12 + 12) % 12;
+    if (acc > 6) acc -= 12;
+    while (acc > 1) {
+        int up = (li + 1) % 7;
+        acc -= (letter_semitone(letters[up]) - letter_semitone(letters[li]) + 12) % 12;
+        li = up;
+    }
+    while (acc < -1) {
+        int down = (li + 6) % 7;
+        acc += (letter_semitone(letters[li]) - letter_semitone(letters[down]) + 12) % 12;
+        li = down;
+    }
+    letter = letters[li];
+}
+
+}  // namespace
+
+std::string transpose_chord(std::string_view symbol, int letter_steps, int semitones) {
+    std::optional<ChordName> c = parse_chord_name(symbol);
+    if (!c) return {};
+    move_letter(c->root, c->root_acc, letter_steps, semitones);
+    if (c->bass) move_letter(c->bass, c->bass_acc, letter_steps, semitones);
+    return c->str();
+}
+
 // --- lyrics ----------------------------------------------------------------------------------
 
 namespace {

@@ -10,7 +10,9 @@
 // music line; notes beyond the syllables hold the previous syllable (_), spread evenly.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "art/music/abc.h"
@@ -19,6 +21,36 @@ namespace lyra::art::music {
 
 // Replaces the tune's chord symbols with new ones. Returns the chords chosen, in order.
 std::vector<std::string> harmonize(Tune& tune);
+
+// The chord symbols a model may write in `key` (`--chords model`, TuneConstraint): the diatonic
+// triads with a perfect fifth ("D", "Em", ...; the diminished triad is left out, as in
+// harmonize()), the diatonic dominant sevenths (V7 in major, I7 in Mixolydian, IV7 in Dorian,
+// VII7 in minor), the major dominant and its seventh in minor and Dorian (the raised leading
+// tone), and in major the secondary dominant V/V and V7/V ("E", "E7" in D). Roots are spelled
+// by the key signature. Tonic triad first.
+std::vector<std::string> key_chords(const Key& key);
+
+// A chord symbol as the corpora write it: a root A-G with # or b, a quality from a fixed list
+// (m, 7, m7, maj7, dim, dim7, aug, sus4, 6, m6, 9, m9, 7b9, m7b5; the aliases min, + and
+// Nottingham's "d" for dim are read too) and an optional bass after '/', which Nottingham writes
+// in lower case with '+' for sharp ("D/f+" is D/F#).
+struct ChordName {
+    char root = 'C';
+    int root_acc = 0;     // -1 flat, +1 sharp
+    std::string quality;  // canonical: "", "m", "7", "dim"...
+    char bass = 0;        // 0 = no bass note
+    int bass_acc = 0;
+    std::string str() const;  // canonical: "D/F#", "Gdim", "Bbm"
+};
+// Nothing when the text is not a chord of that form (annotations "^fine", "(E7)", "Moderate").
+std::optional<ChordName> parse_chord_name(std::string_view symbol);
+
+// Moves a chord symbol with a transposed tune: each letter (root and bass) moves up
+// `letter_steps` letters (the key's tonic letter change) and `semitones` in pitch, so a chord
+// keeps its degree spelling in the new key; a double sharp or flat is respelled on the next
+// letter (never written). Returns the canonical text, or "" when `symbol` is not a chord.
+// transpose_chord(s, 0, 0) is the canonical spelling of s.
+std::string transpose_chord(std::string_view symbol, int letter_steps, int semitones);
 
 struct Syllable {
     std::string text;

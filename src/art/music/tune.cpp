@@ -88,8 +88,27 @@ struct TuneRequest {
     Key key;
     Meter meter;
     int bars = 8, tempo = 0;
-    bool chords = false;
+    std::string chords;  // "" none, "scored" (harmonize()), "model" (the model writes them)
 };
+
+// The "chords" key: false/true (true is the scored harmonizer), "scored" or "model".
+std::string parse_chords_mode(const json& r) {
+    if (!r.contains("chords")) return {};
+    const json& v = r.at("chords");
+    if (v.is_boolean()) return v.get<bool>() ? "scored" : "";
+    if (v.is_string() && (v == "scored" || v == "model")) return v.get<std::string>();
+    throw_error(ErrorKind::InvalidArgument,
+                "chords: expected true, false, \"scored\" (the harmonizer) or \"model\" (the model "
+                "writes them), got {}",
+                v.dump());
+}
+
+// Chord symbols in a tune (annotations left out).
+int count_chord_symbols(const Tune& t) {
+    int n = 0;
+    for (const Element& e : t.body) n += e.kind == ElemKind::ChordSymbol && !chord_pitch_classes(e.text).empty();
+    return n;
+}
 
 TuneRequest parse_request(const json& r) {
     check_keys(r, {"key", "meter", "rhythm", "bars", "parts", "tempo", "title", "chords", "lyrics", "melody"},
@@ -108,9 +127,15 @@ TuneRequest parse_request(const json& r) {
     for (char c : t.title) {
         if (c == '\n' || c == '\r') throw_error(ErrorKind::InvalidArgument, "title: expected one line");
     }
-    t.chords = get_bool(r, "chords", false);
+    t.chords = parse_chords_mode(r);
     t.lyrics = get_string(r, "lyrics");
     t.melody = get_string(r, "melody");
+    if (t.chords == "model" && !t.melody.empty()) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "chords: 'model' has the model write chords while it composes, but --melody '{}' is "
+                    "given, not composed; expected --chords (the scored harmonizer) with --melody",
+                    t.melody);
+    }
     parse_parts(t.parts, t.bars);  // validates
     return t;
 }
@@ -125,7 +150,7 @@ json request_json(const TuneRequest& t, const CommonOptions& c) {
     j["parts"] = t.parts;
     j["tempo"] = t.tempo;
     j["title"] = t.title;
-    j["chords"] = t.chords;
+    j["chords"] = t.chords.empty() ? json(false) : t.chords == "scored" ? json(true) : json(t.chords);
     if (!t.lyrics.empty()) j["lyrics"] = t.lyrics;
     if (!t.melody.empty()) j["melody"] = t.melody;
     return j;
@@ -298,7 +323,16 @@ ArtResult run_tune(const json& request, Context& ctx) {
         tunes.push_back(*given);
         logliks.push_back(0);
     } else {
-        std::string model_path = resolve_model(common, kTuneModelFile);
+        std::string model_path;
+        try {
+            model_path = resolve_model(common, kTuneModelFile);
+        } catch (const Error& e) {
+            if (tr.chords != "model") throw;
+            throw_error(ErrorKind::NotFound,
+                        "chords: 'model' has the model write the chords, but there is no model: {}; "
+                        "expected -m MODEL.gguf, or --chords alone for the scored harmonizer",
+                        e.what());
+        }
         std::shared_ptr<const model::Model> model = ctx.models->get(model_path);
         result.model = model_path;
         result.model_sha256 = ctx.models->sha256(model_path);
@@ -309,6 +343,7 @@ ArtResult run_tune(const json& request, Context& ctx) {
         spec.parts = parts;
         spec.min_notes = static_cast<int>(syllables.size());
         spec.broken_rhythm = tr.rhythm != "hornpipe";
+        if (tr.chords == "model") spec.chords = key_chords(tr.key);
         std::string header = tune_header(tr.title, tr.rhythm, tr.meter, tr.tempo, tr.key);
         Generated g = generate_bodies(header, spec, common, *model, ctx);
         for (size_t i = 0; i < g.bodies.size(); ++i) {
@@ -329,8 +364,9 @@ ArtResult run_tune(const json& request, Context& ctx) {
     for (size_t i = 0; i < tunes.size(); ++i) {
         Tune& t = tunes[i];
         if (!syllables.empty()) set_lyrics(t, syllables);
-        if (tr.chords) harmonize(t);
+        if (tr.chords == "scored") harmonize(t);  // "model": the model's own chords stay
         Scored s = score_tune(t, given ? parse_key(t.field('K')) : tr.key, logliks[i]);
+        if (!tr.chords.empty()) s.scores["chords"] = count_chord_symbols(t);
         result.candidates.push_back({s.abc, s.scores, s.score});
     }
     apply_encoder_critic(result, common, tr.title, ctx);
@@ -407,7 +443,12 @@ const std::unordered_set<std::string>& corpus_phrases() {
 }  // namespace
 
 json eval_tunes(const json& request, Context& ctx) {
-    check_keys(request, {"rhythm", "count", "bars", "parts"}, "tune eval");
+    check_keys(request, {"rhythm", "count", "bars", "parts", "chords"}, "tune eval");
+    std::string chords_mode = parse_chords_mode(request);
+    if (chords_mode == "scored") {
+        throw_error(ErrorKind::InvalidArgument, "chords: tune eval measures model-written chords only; "
+                    "expected \"model\" or none");
+    }
     CommonOptions common = parse_common(request);
     std::string only = get_string(request, "rhythm");
     int count = static_cast<int>(get_int(request, "count", 100, 1, 10000));
@@ -425,10 +466,10 @@ json eval_tunes(const json& request, Context& ctx) {
     const auto& corpus = corpus_phrases();
     static const char* keys[] = {"D", "G", "A", "Em", "Ador", "Dmix", "Bm", "C", "F", "Gm"};
     json out = {{"model", model_path}, {"count", count}, {"rhythms", json::object()}};
-    double t_clean = 0, t_meter = 0, t_fit = 0, t_parts = 0, t_novel = 0, t_ll = 0;
+    double t_clean = 0, t_meter = 0, t_fit = 0, t_parts = 0, t_novel = 0, t_ll = 0, t_cpb = 0;
     int t_n = 0;
     for (const RhythmInfo* rh : rhythms) {
-        double clean = 0, meter = 0, fit = 0, parts_ok = 0, novel = 0, ll = 0;
+        double clean = 0, meter = 0, fit = 0, parts_ok = 0, novel = 0, ll = 0, chords_per_bar = 0;
         std::string first_fault;
         for (int i = 0; i < count; ++i) {
             CommonOptions c = common;
@@ -441,6 +482,7 @@ json eval_tunes(const json& request, Context& ctx) {
             spec.key = key;
             spec.parts = parts;
             spec.broken_rhythm = std::string(rh->name) != "hornpipe";
+            if (chords_mode == "model") spec.chords = key_chords(key);
             std::string header = tune_header(fmt::format("Eval {}", i + 1), rh->name, m, rh->tempo, key);
             Generated g = generate_bodies(header, spec, c, *model, ctx);
             std::string abc = header + g.bodies[0];
@@ -453,6 +495,10 @@ json eval_tunes(const json& request, Context& ctx) {
                 meter += check_meter(t).ok();
                 fit += key_fit(perform(t), key);
                 parts_ok += detect_parts(t) == parts_s;
+                MeterReport mr = check_meter(t);
+                if (!mr.bars.empty()) {
+                    chords_per_bar += count_chord_symbols(t) / static_cast<double>(mr.bars.size());
+                }
                 std::vector<std::string> ph = phrases(t);
                 double found = 0;
                 for (const std::string& p : ph) found += corpus.count(p) ? 1 : 0;
@@ -466,21 +512,24 @@ json eval_tunes(const json& request, Context& ctx) {
         json r = {{"count", count}, {"meter", rh->meter}, {"abc2midi_clean", clean / n},
                   {"meter_ok", meter / n}, {"key_fit", fit / n}, {"parts_ok", parts_ok / n},
                   {"phrases_in_corpus", novel / n}, {"loglik_per_token", ll / n}};
+        if (!chords_mode.empty()) r["chords_per_bar"] = chords_per_bar / n;
         if (!first_fault.empty()) r["first_fault"] = first_fault;
         out["rhythms"][rh->name] = r;
         t_clean += clean, t_meter += meter, t_fit += fit, t_parts += parts_ok, t_novel += novel, t_ll += ll;
+        t_cpb += chords_per_bar;
         t_n += count;
     }
     double n = t_n;
     out["total"] = {{"count", t_n}, {"abc2midi_clean", t_clean / n}, {"meter_ok", t_meter / n},
                     {"key_fit", t_fit / n}, {"parts_ok", t_parts / n},
                     {"phrases_in_corpus", t_novel / n}, {"loglik_per_token", t_ll / n}};
+    if (!chords_mode.empty()) out["total"]["chords_per_bar"] = t_cpb / n;
     return out;
 }
 
 // --- transposition and the corpus -----------------------------------------------------------
 
-bool transpose_tune(Tune& tune, int semitones) {
+bool transpose_tune(Tune& tune, int semitones, bool keep_chords) {
     if (semitones == 0) return true;
     Key old;
     try {
@@ -536,7 +585,11 @@ bool transpose_tune(Tune& tune, int semitones) {
     Tune out = tune;
     std::vector<Element> body;
     for (Element& e : out.body) {
-        if (e.kind == ElemKind::ChordSymbol) continue;
+        if (e.kind == ElemKind::ChordSymbol) {
+            if (!keep_chords) continue;
+            e.text = transpose_chord(e.text, steps, semitones);
+            if (e.text.empty()) continue;  // an annotation
+        }
         for (Note& n : e.notes) {
             if (n.rest) continue;
             if (!move(n.pitch)) return false;
@@ -555,7 +608,7 @@ namespace {
 
 // The corpus form of a tune: the conditioning header, L:1/8, the melody alone. Empty when the
 // tune does not fit the form (no meter, meter or key changes inside, an odd unit length).
-std::string corpus_document(Tune t, const std::string& file_stem) {
+std::string corpus_document(Tune t, const std::string& file_stem, bool keep_chords) {
     Meter m;
     Key k;
     Frac unit;
@@ -593,6 +646,10 @@ std::string corpus_document(Tune t, const std::string& file_stem) {
                 if (!e.text.empty() && (e.text[0] == 'K' || e.text[0] == 'M' || e.text[0] == 'L')) return {};
                 continue;
             case ElemKind::ChordSymbol:
+                if (!keep_chords) continue;
+                e.text = transpose_chord(e.text, 0, 0);  // the canonical spelling
+                if (e.text.empty()) continue;            // an annotation
+                break;
             case ElemKind::Decoration:
             case ElemKind::Grace:
             case ElemKind::SlurOpen:
@@ -607,7 +664,12 @@ std::string corpus_document(Tune t, const std::string& file_stem) {
                 e.len = e.len * scale;
                 break;
             case ElemKind::Space:
-                if (body.empty() || body.back().kind == ElemKind::Space || body.back().kind == ElemKind::LineBreak) continue;
+                // (Nor after a chord symbol: the symbol goes right before its note, the only
+                // place TuneConstraint lets a model write one.)
+                if (body.empty() || body.back().kind == ElemKind::Space || body.back().kind == ElemKind::LineBreak ||
+                    body.back().kind == ElemKind::ChordSymbol) {
+                    continue;
+                }
                 break;
             case ElemKind::LineBreak:
                 while (!body.empty() && body.back().kind == ElemKind::Space) body.pop_back();
@@ -632,6 +694,7 @@ void build_abc_corpus(const json& options, const std::function<void(std::string)
     if (options.contains("dirs")) dirs = options.at("dirs").get<std::vector<std::string>>();
     std::vector<int> shifts = {-2, 2, 5};
     if (options.contains("transpose")) shifts = options.at("transpose").get<std::vector<int>>();
+    bool chords = options.value("chords", false);
     // O'Neill's files that repeat tunes of other files (SOURCE.md).
     static const std::set<std::string> skip = {"0626-0635.abc", "0732-0758_mh.abc", "1116-1135_ml.abc",
                                                "1556-1576.abc", "1577-1624.abc", "1710-1750.abc"};
@@ -647,7 +710,7 @@ void build_abc_corpus(const json& options, const std::function<void(std::string)
         std::sort(files.begin(), files.end());
         for (const fs::path& f : files) {
             for (Tune& t : parse_abc(read_file(f.string(), "corpus"), f.string(), false)) {
-                std::string doc = corpus_document(t, f.stem().string());
+                std::string doc = corpus_document(t, f.stem().string(), chords);
                 if (doc.empty()) continue;
                 // De-duplicate by melody (the body), whatever the title.
                 std::string body = doc.substr(doc.find("\nK:") + 1);
@@ -657,7 +720,7 @@ void build_abc_corpus(const json& options, const std::function<void(std::string)
                 emit(doc);
                 for (int s : shifts) {
                     Tune u = parse_tune(doc, "corpus", true);
-                    if (transpose_tune(u, s)) emit(write_abc(u));
+                    if (transpose_tune(u, s, chords)) emit(write_abc(u));
                 }
             }
         }

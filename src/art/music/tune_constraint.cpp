@@ -73,6 +73,15 @@ TuneConstraint::TuneConstraint(TuneSpec spec, const model::Tokenizer& tok)
             }
         }
     }
+    // The middle of the bar is a chord slot when the bar splits into two equal groups of beats
+    // (2/4, 4/4, 6/8, 12/8), as in harmonize().
+    int beats = spec_.meter.compound() ? spec_.meter.beats_num / 3 : spec_.meter.beats_num;
+    if (beats % 2 == 0 && bar_units_ % 2 == 0) half_bar_ = bar_units_ / 2;
+    for (const std::string& c : spec_.chords) {
+        if (c.empty() || c.find('"') != std::string::npos) {
+            throw_error(ErrorKind::InvalidArgument, "chords: '{}' is not a chord symbol", c);
+        }
+    }
     int32_t n = tok.n_vocab();
     bytes_.resize(static_cast<size_t>(n));
     eog_.assign(static_cast<size_t>(n), 0);
@@ -108,6 +117,19 @@ bool TuneConstraint::is_tonic(char letter) const {
 bool TuneConstraint::final_bar(const State& s) const {
     return s.part + 1 == static_cast<int>(spec_.parts.size()) &&
            s.bar + 1 == spec_.parts[static_cast<size_t>(s.part)].bars;
+}
+
+bool TuneConstraint::chord_slot(const State& s) const {
+    if (spec_.chords.empty() || s.after_chord || s.broken || !s.forced.empty()) return false;
+    return s.rem == bar_units_ || s.rem == half_bar_;
+}
+
+int TuneConstraint::chord_close_cost(const std::string& prefix) const {
+    int best = 1 << 20;
+    for (const std::string& c : spec_.chords) {
+        if (is_prefix(prefix, c)) best = std::min(best, static_cast<int>(c.size() - prefix.size()) + 1);
+    }
+    return best;
 }
 
 bool TuneConstraint::note_ok(const State& s, int len) const {
@@ -183,6 +205,32 @@ bool TuneConstraint::step(State& s, char c) const {
         return true;
     }
     if (s.part >= static_cast<int>(spec_.parts.size())) return false;
+    if (s.in_chord) {
+        if (c == '"') {
+            if (std::find(spec_.chords.begin(), spec_.chords.end(), s.chord) == spec_.chords.end()) return false;
+            s.in_chord = false;
+            s.after_chord = true;
+            ++s.chords;
+            return true;
+        }
+        std::string next = s.chord + c;
+        if (std::none_of(spec_.chords.begin(), spec_.chords.end(),
+                         [&](const std::string& name) { return is_prefix(next, name); })) {
+            return false;
+        }
+        s.chord = std::move(next);
+        return true;
+    }
+    if (c == '"') {
+        if (!chord_slot(s)) return false;
+        s.in_chord = true;
+        s.chord.clear();
+        return true;
+    }
+    bool note_start = (c >= 'A' && c <= 'G') || (c >= 'a' && c <= 'g') || c == 'z';
+    if (s.after_chord && !note_start) return false;  // the symbol belongs to the next note
+    // The first note of the tune carries a chord.
+    if (!spec_.chords.empty() && s.chords == 0 && note_start && !s.after_chord) return false;
     if (c == ' ') {
         if (s.last_space || !s.bar_has_symbol || s.broken) return false;
         s.last_space = true;
@@ -198,6 +246,7 @@ bool TuneConstraint::step(State& s, char c) const {
     bool letter = (c >= 'A' && c <= 'G') || (c >= 'a' && c <= 'g');
     if (letter || c == 'z') {
         if (c == 'z' && s.broken) return false;
+        s.after_chord = false;
         s.in_note = true;
         s.letter = c;
         s.dur.clear();
@@ -212,6 +261,9 @@ int TuneConstraint::min_chars_to_end(const State& s) const {
     int n_parts = static_cast<int>(spec_.parts.size());
     if (s.part >= n_parts) return static_cast<int>(s.forced.size());
     int total = static_cast<int>(s.forced.size());
+    // A chord symbol being written, or the first one still owed (its quotes and shortest name).
+    if (s.in_chord) total += chord_close_cost(s.chord);
+    else if (!spec_.chords.empty() && s.chords == 0 && !s.after_chord) total += 1 + chord_close_cost("");
     // The current bar.
     if (s.in_note) {
         int best = 1 << 20;

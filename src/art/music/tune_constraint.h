@@ -9,8 +9,16 @@
 // and a newline, then only end-of-generation. Accidentals are not allowed: every note is in
 // the key (the key/mode constraint). A token budget is honoured: a token is allowed only if the
 // shortest completion from there still fits (so the tune always finishes within max_tokens on
-// char or byte vocabularies). One per generation stream; not thread-safe; never throws after
-// construction.
+// char or byte vocabularies).
+//
+// Model-written chords (`lyra tune --chords model`, TuneSpec::chords non-empty): the model may
+// also write quoted chord symbols, "Am"A2, but only names from TuneSpec::chords (key_chords():
+// diatonic to the key), only right before a note or rest (never inside one, never before a
+// space, bar line or broken-rhythm mark), only at the start of a bar or, in meters of an even
+// number of beats, at its middle, so at most two per bar; the tune's first note carries one,
+// so the accompaniment always has a chord to follow. Chords take no time: bars stay full.
+//
+// One per generation stream; not thread-safe; never throws after construction.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +47,7 @@ struct TuneSpec {
     int max_tokens = 0;   // the run's token budget (0 = none)
     bool broken_rhythm = true;  // A>B allowed (off for hornpipes: abc2midi swings R:hornpipe
                                 // itself and refuses explicit pairs that cross its own)
+    std::vector<std::string> chords = {};  // chord symbols the model may write (empty: none)
 };
 
 // Parses --parts ("AABB", "AB", "ABC", "AAB"): each letter once or twice in a row, letters in
@@ -79,6 +88,10 @@ public:
         bool broken = false;    // a > or < was written: the next note has length ""
         bool last_space = false;
         bool bar_has_symbol = false;
+        bool in_chord = false;  // inside "...": `chord` holds the name so far
+        std::string chord;
+        bool after_chord = false;  // a chord symbol was closed: a note or rest must follow
+        int chords = 0;            // chord symbols written
         int tokens = 0;         // tokens accepted
     };
 
@@ -91,6 +104,8 @@ private:
     void end_bar(State& s) const;               // sets the forced bar line text
     bool final_bar(const State& s) const;
     bool is_tonic(char letter) const;
+    bool chord_slot(const State& s) const;      // may a chord symbol start here?
+    int chord_close_cost(const std::string& prefix) const;  // characters to finish "prefix..."
 
     TuneSpec spec_;
     const model::Tokenizer& tok_;
@@ -98,6 +113,7 @@ private:
     std::vector<uint8_t> eog_;
     int bar_units_ = 0;
     std::vector<int> fill_cost_;  // fewest characters that fill n half units
+    int half_bar_ = -1;           // half units left at the bar's middle chord slot (-1: none)
     State st_;
     std::string text_;
     bool dead_end_ = false;
