@@ -97,6 +97,46 @@ TEST(ChordSymbols, TransposeTuneKeepsOrDropsChords) {
     for (const auto& e : t.body) EXPECT_NE(e.kind, music::ElemKind::ChordSymbol);
 }
 
+TEST(ChordSymbols, CorpusKeepsChordsCanonicalAndTransposed) {
+    // Nottingham with chords kept and one copy 2 semitones up: every symbol is in canonical
+    // spelling right before a note, and each copy's chords sound 2 semitones above the original's.
+    int docs = 0, with_chords = 0, pairs = 0;
+    std::string prev;
+    music::build_abc_corpus({{"dirs", {"nottingham-abc"}}, {"transpose", {2}}, {"chords", true}}, [&](std::string d) {
+        ++docs;
+        music::Tune u = music::parse_tune(d, "doc");
+        int here = 0;
+        for (size_t i = 0; i < u.body.size(); ++i) {
+            if (u.body[i].kind != music::ElemKind::ChordSymbol) continue;
+            ++here;
+            ASSERT_EQ(music::transpose_chord(u.body[i].text, 0, 0), u.body[i].text) << d;
+            ASSERT_LT(i + 1, u.body.size());
+            ASSERT_NE(u.body[i + 1].kind, music::ElemKind::Space) << d;
+        }
+        with_chords += here > 0;
+        if (!prev.empty()) {
+            music::Tune a = music::parse_tune(prev, "prev");
+            music::Performance pa = music::perform(a), pb = music::perform(u);
+            int key_shift = (music::parse_key(u.field('K')).tonic_pc() - music::parse_key(a.field('K')).tonic_pc() + 12) % 12;
+            if (a.field('T') == u.field('T') && key_shift == 2 && pa.notes.size() == pb.notes.size() &&
+                pa.chords.size() == pb.chords.size() && !pa.chords.empty()) {
+                ++pairs;
+                for (size_t i = 0; i < pa.chords.size(); ++i) {
+                    std::vector<int> x = music::chord_pitch_classes(pa.chords[i].symbol);
+                    std::vector<int> y = music::chord_pitch_classes(pb.chords[i].symbol);
+                    ASSERT_EQ(x.size(), y.size()) << pa.chords[i].symbol << " " << pb.chords[i].symbol;
+                    for (size_t k = 0; k < x.size(); ++k) ASSERT_EQ(y[k], (x[k] + 2) % 12);
+                }
+            }
+        }
+        prev = d;
+    });
+    std::printf("abc corpus with chords (Nottingham, +2): %d documents, %d with chords, %d pairs checked\n",
+                docs, with_chords, pairs);
+    EXPECT_GT(with_chords, 1500);  // of about 2,000 documents (1,034 tunes and their copies)
+    EXPECT_GT(pairs, 700);
+}
+
 TEST(ChordSymbols, KeyChordsPerMode) {
     using V = std::vector<std::string>;
     EXPECT_EQ(music::key_chords(music::parse_key("D")), (V{"D", "Em", "F#m", "G", "A", "A7", "Bm", "E", "E7"}));
@@ -295,7 +335,7 @@ TEST_F(TuneFixture, RandomWeightsWriteOnlyKeyChordsAndTheAccompanimentFollowsThe
             // The accompaniment plays the model's chords: at each chord's start the chord track
             // sounds exactly its pitch classes (a waltz's first beat is the bass alone).
             music::Performance p = music::perform(t);
-            ASSERT_EQ(static_cast<int>(p.chords.size()), here);
+            ASSERT_EQ(static_cast<int>(p.chords.size()), 2 * here);  // AABB: every part played twice
             music::Arrangement a = music::arrange(p, k.rhythm);
             for (const music::PlayedChord& c : p.chords) {
                 int64_t tick = (c.start * music::Frac(4 * music::kTicksPerQuarter)).num /
