@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <random>
 #include <set>
 
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "core/thread_pool.h"
 #include "model/init.h"
 #include "model/tokenizer/char_vocab.h"
+#include "unit/music/random_walk.h"
 
 namespace music = lyra::art::music;
 namespace fs = std::filesystem;
@@ -160,26 +160,7 @@ music::TuneSpec chord_spec(const char* meter, const char* key, const char* parts
     return s;
 }
 
-// Samples uniformly among the tokens the constraint allows until it completes.
-std::string random_walk(music::TuneConstraint& c, const lyra::model::Tokenizer& tok, uint32_t seed) {
-    std::mt19937 rng(seed);
-    c.reset();
-    std::vector<float> logits(static_cast<size_t>(tok.n_vocab()), 0.0f);
-    for (int step = 0; step < 5000; ++step) {
-        lyra::gen::CandidateSet cs;
-        cs.reset(logits);
-        c.apply(cs);
-        std::vector<lyra::gen::TokenId> ok;
-        for (const auto& cand : cs.items) {
-            if (cand.logit > -1e30f) ok.push_back(cand.id);
-        }
-        if (ok.empty()) return "<dead end>";
-        lyra::gen::TokenId id = ok[rng() % ok.size()];
-        if (tok.is_eog(id)) return c.text();
-        c.accept(id);
-    }
-    return c.text() + "<unfinished>";
-}
+using lyra::art::music::testing::random_walk;
 
 }  // namespace
 
@@ -236,7 +217,7 @@ TEST(ChordConstraint, RandomWalksWriteOnlyKeyChordsAndPassAbc2midi) {
         int per_bar = beats % 2 == 0 ? 2 : 1;
         music::TuneConstraint c(spec, *tok);
         for (uint32_t seed = 1; seed <= 3; ++seed) {
-            std::string body = random_walk(c, *tok, seed * 7919u);
+            std::string body = random_walk(c, *tok, seed * 7919u, 5000);
             std::string abc = music::tune_header("Walk", k.rhythm, m, 120, spec.key) + body;
             SCOPED_TRACE(abc);
             music::Tune t = music::parse_tune(abc, "walk");

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "art/music/tune_constraint.h"
 #include "model/tokenizer/char_vocab.h"
+#include "unit/music/random_walk.h"
 
 namespace music = lyra::art::music;
 
@@ -22,27 +23,7 @@ music::TuneSpec spec(const char* meter, const char* key, const char* parts, int 
     return s;
 }
 
-// Samples uniformly among the tokens the constraint allows until it completes.
-std::string random_walk(music::TuneConstraint& c, const lyra::model::Tokenizer& tok, uint32_t seed,
-                        int max_steps) {
-    std::mt19937 rng(seed);
-    c.reset();
-    std::vector<float> logits(static_cast<size_t>(tok.n_vocab()), 0.0f);
-    for (int step = 0; step < max_steps; ++step) {
-        lyra::gen::CandidateSet cs;
-        cs.reset(logits);
-        c.apply(cs);
-        std::vector<lyra::gen::TokenId> ok;
-        for (const auto& cand : cs.items) {
-            if (cand.logit > -1e30f) ok.push_back(cand.id);
-        }
-        if (ok.empty()) return "<dead end>";
-        lyra::gen::TokenId id = ok[rng() % ok.size()];
-        if (tok.is_eog(id)) return c.text();
-        c.accept(id);
-    }
-    return c.text() + "<unfinished>";
-}
+using lyra::art::music::testing::random_walk;
 
 }  // namespace
 
