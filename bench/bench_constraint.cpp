@@ -3,8 +3,9 @@
 // 12 layers, and a 150k vocabulary at a small dim. Vocabularies are synthetic SentencePiece-style
 // ones (byte fallback + words, word pieces, numbers and punctuation from ../shared/data texts),
 // so tokens have realistic lengths and the trie realistic shape.
-// Rows: free decoding, the JSON grammar, the adversarial number-array grammar and a form
-// constraint (CJK-free line lengths over Latin letters). Columns: decode tok/s, mask µs per token
+// Rows: free decoding, the JSON grammar, the adversarial number-array grammar, a form
+// constraint (CJK-free line lengths over Latin letters) and a syllable form (a 5/7/5 haiku
+// counted with the CMU dictionary and its letter-to-sound guess; skipped when it is not installed). Columns: decode tok/s, mask µs per token
 // (time inside the constraint's apply()), and constrained / free tok/s.
 // A replay section times the mask alone (thread CPU time) over the tokens of a fixed JSON text and
 // a long number array, cold (empty caches) and warm.
@@ -33,6 +34,8 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "generate/constraint/constraint.h"
+#include "art/poetry/en/pronounce.h"
+#include "core/error.h"
 #include "generate/constraint/form.h"
 #include "generate/generator.h"
 #include "model/init.h"
@@ -294,14 +297,32 @@ int main(int argc, char** argv) {
              .is_unit = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; },
              .allowed = [](uint32_t cp) { return cp == ' ' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); }},
             m->tokenizer());
+        std::unique_ptr<gen::constraint::FormConstraint> syl_c;
+        try {
+            syl_c = std::make_unique<gen::constraint::FormConstraint>(
+                gen::constraint::FormSpec{
+                    .lines = {{.units = 5}, {.units = 7}, {.units = 5}},
+                    .allowed = [](uint32_t cp) { return cp == ' ' || cp == ',' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); },
+                    .closed = true,
+                    .syllables = art::poetry::en::cmu_syllables()},
+                m->tokenizer());
+        } catch (const Error& e) {
+            std::fprintf(stderr, "syllable row skipped: %s\n", e.what());
+        }
         Row free_row{.name = "free"}, json_row{.name = "JSON grammar"},
-            list_row{.name = "number array (adversarial)"}, form_row{.name = "form: 3 lines x 6 letters"};
+            list_row{.name = "number array (adversarial)"}, form_row{.name = "form: 3 lines x 6 letters"},
+            syl_row{.name = "form: 5/7/5 syllables (CMU + guess)"};
         // Interleaved so that load from other processes falls on every row alike.
         for (int rep = 0; rep < 2; ++rep) {
             run(*m, pool, nullptr, nullptr, max_tokens, target * (rep + 1) / 2, free_row);
             run(*m, pool, json_c.get(), json_c.get(), max_tokens, target * (rep + 1) / 2, json_row);
             run(*m, pool, list_c.get(), list_c.get(), max_tokens, target * (rep + 1) / 2, list_row);
             run(*m, pool, &form_c, nullptr, max_tokens, target * (rep + 1) / 2, form_row);
+            if (syl_c) run(*m, pool, syl_c.get(), nullptr, max_tokens, target * (rep + 1) / 2, syl_row);
+        }
+        if (syl_c) {
+            syl_row.mask_us = syl_c->stats().t_mask_us;
+            syl_row.masks = syl_c->stats().n_masks;
         }
         json_row.mask_us = json_c->stats().t_mask_us;
         json_row.masks = json_c->stats().n_masks;
@@ -312,10 +333,12 @@ int main(int argc, char** argv) {
         form_row.mask_us = form_c.stats().t_mask_us;
         form_row.masks = form_c.stats().n_masks;
         const double free_tps = free_row.tokens * 1e6 / static_cast<double>(free_row.decode_us);
-        for (const Row* r : {&free_row, &json_row, &list_row, &form_row}) {
+        std::vector<const Row*> rows = {&free_row, &json_row, &list_row, &form_row};
+        if (syl_c) rows.push_back(&syl_row);
+        for (const Row* r : rows) {
             const double tps = r->tokens * 1e6 / static_cast<double>(r->decode_us);
             const std::string mask = r->masks > 0 ? fmt::format("{:.1f}", static_cast<double>(r->mask_us) / static_cast<double>(r->masks)) : "-";
-            const std::string complete = r == &free_row || r == &form_row ? "-" : fmt::format("{}/{}", r->complete, r->runs);
+            const std::string complete = r == &free_row || r == &form_row || r == &syl_row ? "-" : fmt::format("{}/{}", r->complete, r->runs);
             std::printf("| %s | %s | %.1f | %s | %.3f | %s | %s |\n", cfg.name, r->name.c_str(), tps,
                         mask.c_str(), tps / free_tps, r->walks > 0 ? std::to_string(r->walks).c_str() : "-",
                         complete.c_str());

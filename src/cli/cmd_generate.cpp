@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "art/poetry/en/pronounce.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/mmap.h"
@@ -120,7 +121,12 @@ void run_generate(GenerateFlags& f) {
                     n_constraints);
     }
     std::optional<gen::constraint::FormSpec> form;
-    if (!f.form.empty()) form = gen::constraint::load_form_spec(f.form);
+    if (!f.form.empty()) {
+        // "dictionary": "cmu" names the CMU dictionary the English poems count syllables with.
+        form = gen::constraint::load_form_spec(f.form, [](std::string_view name) {
+            return name == "cmu" ? art::poetry::en::cmu_syllables() : nullptr;
+        });
+    }
     std::string gbnf, gbnf_name;
     if (!f.grammar.empty()) {
         gbnf = core::read_file(f.grammar);
@@ -181,7 +187,7 @@ void run_generate(GenerateFlags& f) {
     if (form_constraint && form_constraint->status() == gen::constraint::ConstraintStatus::DeadEnd) {
         throw_error(ErrorKind::InvalidArgument,
                     "{}: dead end after {} bytes of output: no token of the model's vocabulary can "
-                    "continue the form (a fixed character, class or rhyme it cannot write); expected "
+                    "continue the form (a fixed character, class, rhyme or word it cannot write); expected "
                     "a form the vocabulary can fill",
                     f.form, form_constraint->text().size());
     }
@@ -254,8 +260,8 @@ void add_generate_command(CLI::App& app) {
     auto* r = cmd->add_option("--regex", f->regex, "Regular expression the output must match");
     auto* s = cmd->add_option("--json-schema", f->json_schema, "JSON schema file the output must follow");
     auto* fm = cmd->add_option("--form", f->form,
-                    "JSON form file: line lengths, fixed characters, classes by position, rhymes "
-                    "(docs/constraints.md)");
+                    "JSON form file: line lengths (characters or syllables), fixed characters, "
+                    "classes by position, rhymes (docs/user-guide.md, Form files)");
     g->excludes(r)->excludes(s)->excludes(fm);
     r->excludes(s)->excludes(fm);
     s->excludes(fm);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "art/poetry/en/pronounce.h"
 #include "art/poetry/prosody.h"
 #include "cli_runner.h"
 
@@ -215,6 +216,51 @@ TEST(GenerateCli, FormFileShapesThePoemModelsLines) {
             rhymes = rhymes || (g.find(lines[1][4]) != std::u32string::npos && g.find(lines[3][4]) != std::u32string::npos);
         EXPECT_TRUE(rhymes) << text;
         EXPECT_EQ(j["finish_reason"], "eos") << text;  // closed: the form's end is the text's end
+    }
+}
+
+TEST(GenerateCli, SyllableFormCountsWithTheCmuDictionary) {
+    // The shipped English verse model under a 5/7/5 syllable form counted with the CMU dictionary
+    // (and its guess for words it lacks). The test recounts each line itself, word by word.
+    TempDir d;
+    const std::string form = (d.path() / "haiku.json").string();
+    std::ofstream(form) << R"({"unit": "syllable", "dictionary": "cmu",)"
+                           R"( "allowed": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ,'",)"
+                           R"( "lines": [{"units": 5}, {"units": 7}, {"units": 5}]})";
+    const std::string model = (std::filesystem::path(env_or_empty("LYRA_SOURCE_DIR")) / "models/verse-en.gguf").string();
+    const auto dict = art::poetry::en::cmu_syllables();
+    for (const char* seed : {"1", "2"}) {
+        const Args args = {"generate", "-m", model, "-p", "", "--form", form, "--seed", seed, "--max-tokens", "200",
+                           "--threads", "1", "--json"};
+        const auto j = run_json(args);
+        const std::string text = j["text"];
+        std::vector<std::string> lines(1);
+        for (char c : text) {
+            if (c == '\n') lines.emplace_back();
+            else lines.back() += c;
+        }
+        ASSERT_EQ(lines.size(), 3u) << text << "\nrepro: " << repro(args);
+        for (size_t i = 0; i < 3; ++i) {
+            // Every reading of every word: the totals the line can have.
+            uint64_t totals = 1;
+            std::string word;
+            for (size_t k = 0; k <= lines[i].size(); ++k) {
+                const char c = k < lines[i].size() ? lines[i][k] : ' ';
+                if (std::isalnum(static_cast<unsigned char>(c)) || (c == '\'' && !word.empty())) {
+                    word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                } else if (!word.empty()) {
+                    const uint64_t counts = dict->counts(word);
+                    uint64_t next = 0;
+                    for (int s = 0; s < 64; ++s)
+                        if ((totals >> s) & 1) next |= counts << s;
+                    totals = next;
+                    word.clear();
+                }
+            }
+            const int target = i == 1 ? 7 : 5;
+            EXPECT_TRUE((totals >> target) & 1) << "line " << i + 1 << ": '" << lines[i] << "'\n" << text;
+        }
+        EXPECT_EQ(j["finish_reason"], "eos") << text;
     }
 }
 

@@ -94,6 +94,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
             r.checked.insert(line.units - 1);
         }
     }
+    if (spec_.syllables) init_syllables();
     const auto n = static_cast<size_t>(tok.n_vocab());
     bytes_.resize(n);
     info_.resize(n);
@@ -114,7 +115,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
             continue;
         }
         if (decode_utf8(b, cps)) {
-            t.simple = true;
+            t.simple = !spec_.syllables;  // syllables depend on the word around the token
             for (uint32_t cp : cps) {
                 if (cp == '\n' || (spec_.allowed && !spec_.allowed(cp))) t.simple = false;
                 if (spec_.is_unit(cp)) ++t.units;
@@ -144,11 +145,18 @@ bool FormConstraint::is_complete_at(const Cursor& cur) const {
     if (spec_.lines.empty()) return true;
     const auto last = static_cast<int>(spec_.lines.size()) - 1;
     const int target = spec_.lines[static_cast<size_t>(last)].units;
-    return cur.line == last && (target == 0 || cur.units == target);
+    if (cur.line != last) return false;
+    if (spec_.syllables) {
+        Cursor c = cur;  // the word being written counts as ended here
+        return (c.word.empty() || end_word(c)) && ((c.line_syl >> target) & 1);
+    }
+    return target == 0 || cur.units == target;
 }
 
 bool FormConstraint::is_closed(const Cursor& cur) const {
-    return spec_.closed && cur.need == 0 && is_complete_at(cur) && spec_.lines.back().units > 0;
+    // With syllables, the last word may still grow ("end" -> "ends") or take punctuation; the text
+    // closes at the first character after it that is not part of it.
+    return spec_.closed && cur.need == 0 && cur.word.empty() && is_complete_at(cur) && spec_.lines.back().units > 0;
 }
 
 bool FormConstraint::unit_ok(const Cursor& cur, int count) const {
@@ -208,6 +216,7 @@ bool FormConstraint::step(Cursor& cur, uint8_t b) const {
         const uint32_t min_cp = cur.len == 2 ? 0x80 : cur.len == 3 ? 0x800 : 0x10000;
         if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
     }
+    if (spec_.syllables) return step_syllable(cur, cp);
     const auto n_lines = static_cast<int>(spec_.lines.size());
     if (cp == '\n') {
         if (n_lines == 0) return true;
@@ -240,6 +249,11 @@ bool FormConstraint::has_fixed_ahead(const Cursor& cur, int count) const {
 // Half a character is taken only if some character it can become fits here: allowed, and a
 // unit only where the line has room (and, at a checked position, what place_unit accepts).
 bool FormConstraint::can_complete(const Cursor& cur) const {
+    // A syllable form takes no multi-byte character into a word: it ends the word being written.
+    if (spec_.syllables && !cur.word.empty()) {
+        Cursor c = cur;
+        if (!end_word(c)) return false;
+    }
     const int shift = 6 * cur.need;
     const uint32_t min_cp = cur.len == 2 ? 0x80 : cur.len == 3 ? 0x800 : 0x10000;
     const uint32_t lo = std::max(cur.cp << shift, min_cp);
@@ -270,6 +284,110 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
     return ok;
 }
 
+// --- the syllable unit ------------------------------------------------------------------------
+
+namespace {
+
+// Bit s + k for every s in `totals` and k in `counts` (sums past 63 drop out).
+SyllableMask add_counts(SyllableMask totals, SyllableMask counts) {
+    SyllableMask out = 0;
+    for (; totals != 0; totals &= totals - 1) out |= counts << __builtin_ctzll(totals);
+    return out;
+}
+
+constexpr size_t kMaxWordChars = 40;
+
+}  // namespace
+
+void FormConstraint::init_syllables() {
+    if (spec_.lines.empty())
+        throw_error(ErrorKind::InvalidArgument, "form: the syllable unit needs lines; expected at least one line with a count");
+    // Totals whole dictionary words can make (each word at least one syllable).
+    const SyllableMask word_counts = spec_.syllables->nodes()[0].mask;
+    SyllableMask reach = 1;
+    for (int i = 0; i < kMaxLineSyllables; ++i) reach |= add_counts(reach, word_counts);
+    for (size_t i = 0; i < spec_.lines.size(); ++i) {
+        const FormLine& line = spec_.lines[i];
+        if (line.units < 1 || line.units > kMaxLineSyllables)
+            throw_error(ErrorKind::InvalidArgument, "form: line {} asks for {} syllables; expected 1..{}", i + 1, line.units,
+                        kMaxLineSyllables);
+        if (!line.fixed.empty() || !line.classes.empty() || !line.rhyme.empty())
+            throw_error(ErrorKind::InvalidArgument,
+                        "form: line {} has fixed characters, classes or a rhyme; expected none with the syllable unit "
+                        "(they name character positions)",
+                        i + 1);
+        SyllableMask need = 0;
+        for (int t = 0; t <= line.units; ++t)
+            if ((reach >> (line.units - t)) & 1) need |= SyllableMask{1} << t;
+        if ((need & 1) == 0)
+            throw_error(ErrorKind::InvalidArgument,
+                        "form: line {} asks for {} syllables; no words of the dictionary add up to that", i + 1, line.units);
+        need_.push_back(need);
+    }
+    spec_.is_unit = [](uint32_t) { return false; };  // the character paths count nothing
+}
+
+SyllableMask FormConstraint::word_counts(const Cursor& cur) const {
+    const SyllableDictionary& dict = *spec_.syllables;
+    if (cur.node >= 0) {
+        const int w = dict.nodes()[static_cast<size_t>(cur.node)].word;
+        if (w >= 0) return dict.words()[static_cast<size_t>(w)].counts;
+    }
+    if (!dict.has_guess() || cur.word.empty()) return 0;
+    // The guess may be slow (the CMU one tries parts, endings, then letter rules); the same words
+    // come back at every word start and every step inside a word.
+    if (auto it = guessed_.find(cur.word); it != guessed_.end()) return it->second;
+    if (guessed_.size() >= (1u << 20)) guessed_.clear();
+    const SyllableMask m = dict.counts(cur.word, -1);
+    guessed_.emplace(cur.word, m);
+    return m;
+}
+
+bool FormConstraint::word_fits(const Cursor& cur) const {
+    const SyllableDictionary& dict = *spec_.syllables;
+    // Words of the dictionary the letters so far begin, and the word if it ended here.
+    SyllableMask counts = cur.node >= 0 ? dict.nodes()[static_cast<size_t>(cur.node)].mask : 0;
+    if (dict.has_guess()) counts |= word_counts(cur);
+    return (add_counts(cur.line_syl, counts) & need_[static_cast<size_t>(cur.line)]) != 0;
+}
+
+bool FormConstraint::end_word(Cursor& cur) const {
+    const SyllableMask counts = word_counts(cur);
+    cur.word.clear();
+    cur.node = 0;
+    const SyllableMask totals = add_counts(cur.line_syl, counts) & need_[static_cast<size_t>(cur.line)];
+    if (totals == 0) return false;
+    cur.line_syl = totals;
+    return true;
+}
+
+bool FormConstraint::step_syllable(Cursor& cur, uint32_t cp) const {
+    const auto n_lines = static_cast<int>(spec_.lines.size());
+    const bool in_word = !cur.word.empty();
+    const uint32_t c = cp == 0x2019 && in_word ? uint32_t{'\''} : cp;  // a typographic apostrophe
+    if (is_word_char(c) || (c == '\'' && in_word)) {
+        if (spec_.allowed && !spec_.allowed(cp)) return false;
+        if (cur.line >= n_lines || cur.word.size() >= kMaxWordChars) return false;
+        const char lc = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+        cur.node = spec_.syllables->child(in_word ? cur.node : 0, lc);
+        cur.word += lc;
+        // With a guess, a letter that leaves the dictionary is judged once, at the token's end
+        // (fits), so the guess runs once per candidate rather than once per letter.
+        return spec_.syllables->has_guess() || word_fits(cur);
+    }
+    // Any other character ends the word being written.
+    if (in_word && !end_word(cur)) return false;
+    if (cp == '\n') {
+        if (cur.line >= n_lines - 1) return false;  // no line after the last
+        const int target = spec_.lines[static_cast<size_t>(cur.line)].units;
+        if (((cur.line_syl >> target) & 1) == 0) return false;  // the line is not full yet
+        ++cur.line;
+        cur.line_syl = 1;
+        return true;
+    }
+    return !spec_.allowed || spec_.allowed(cp);
+}
+
 bool FormConstraint::fits(const Cursor& cur, TokenId id) const {
     const TokenInfo& t = info_[static_cast<size_t>(id)];
     if (t.skip) return false;
@@ -283,6 +401,7 @@ bool FormConstraint::fits(const Cursor& cur, TokenId id) const {
     } else {
         for (char ch : b)
             if (!step(c, static_cast<uint8_t>(ch))) return false;
+        if (spec_.syllables && !c.word.empty() && spec_.syllables->has_guess() && !word_fits(c)) return false;
     }
     if (spec_.predicate && c.need == 0) return spec_.predicate(text_ + b);
     return true;

@@ -1,6 +1,7 @@
 // FormConstraint: the programmable layer the art forms build on (issue #4). It constrains text
-// by its shape rather than a grammar: the number of units per line (CJK characters by default;
-// the poetry module can count syllables by supplying is_unit), fixed characters at given unit
+// by its shape rather than a grammar: the number of units per line (CJK characters by default,
+// any character class through is_unit, or English syllables through a pronouncing dictionary the
+// caller supplies, syllable.h), fixed characters at given unit
 // positions (acrostics), character classes at given positions (tone classes such as 平/仄 per
 // position), rhyme labels (lines with the same label end on characters of a shared rhyme group),
 // the characters allowed at all, line breaks forced by full lines, and an arbitrary predicate
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "generate/constraint/constraint.h"
+#include "generate/constraint/syllable.h"
 #include "generate/sampler.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -60,6 +63,14 @@ struct FormSpec {
     // The rhyme groups of each character that can end a rhyming line (a character may be in
     // several, as a 多音字 is); a character with none cannot end one.
     std::unordered_map<uint32_t, std::vector<int>> rhyme_groups = {};
+    // Non-null: the unit is the syllable. Words (runs of ASCII letters and digits, joined by inner
+    // apostrophes) count the syllables this dictionary gives them (several pronunciations: any of
+    // their counts); every other character separates words and counts nothing. A letter is taken
+    // only if the word so far can still become a word (of the dictionary, or ended here and
+    // guessed) whose count lets the line reach its total with more dictionary words; a line
+    // breaks only at its exact total. is_unit is not used; every line needs units 1..63, and
+    // fixed, classes and rhyme (character positions) are refused.
+    std::shared_ptr<const SyllableDictionary> syllables = {};
 };
 
 // CJK unified ideographs (U+3400-4DBF, U+4E00-9FFF, U+F900-FAFF): the default unit.
@@ -74,7 +85,9 @@ FormSpec acrostic_form(std::u32string_view head, int units);
 class FormConstraint final : public Constraint {
 public:
     // Throws Error(InvalidArgument) for a line naming an unknown class, a negative position or a
-    // rhyme on a line without a unit count, a rhyme group out of range or too many labels.
+    // rhyme on a line without a unit count, a rhyme group out of range or too many labels; with
+    // the syllable unit, for no lines, a line count outside 1..63, positional rules, or a count
+    // no words of the dictionary add up to.
     FormConstraint(FormSpec spec, const model::Tokenizer& tok);
 
     void apply(CandidateSet& c) override;
@@ -97,6 +110,11 @@ private:
         int len = 0;        // its total length in bytes
         // Per rhyme label: the groups its lines so far share (none yet = all set).
         std::array<GroupSet, kMaxRhymeLabels> rhyme = {};
+        // Syllable unit: the line's possible totals over its finished words, and the word being
+        // written ("" = between words) with its trie node (-1 = off the dictionary).
+        SyllableMask line_syl = 1;
+        int node = 0;
+        std::string word;
     };
     // Per line, resolved from its FormLine: the class test at each checked unit index and the
     // rhyme label's index (-1 = none).
@@ -124,10 +142,20 @@ private:
     bool is_closed(const Cursor& cur) const;  // spec_.closed and nothing may follow
     bool can_complete(const Cursor& cur) const;
     bool has_fixed_ahead(const Cursor& cur, int count) const;
+    // Syllable unit: steps one whole character; ends the word being written (false when its count
+    // leaves the line unable to reach its total); the word so far can still fit.
+    void init_syllables();  // checks the lines and fills need_
+    bool step_syllable(Cursor& cur, uint32_t cp) const;
+    bool end_word(Cursor& cur) const;
+    bool word_fits(const Cursor& cur) const;
+    SyllableMask word_counts(const Cursor& cur) const;  // the word so far, ended here
 
     FormSpec spec_;
     const model::Tokenizer& tok_;
     std::vector<LineRules> rules_;
+    // Syllable unit, per line: the totals t from which whole dictionary words can still make the
+    // line's count (bit t; none above the count).
+    std::vector<SyllableMask> need_;
     std::vector<std::string> bytes_;
     std::vector<TokenInfo> info_;
     Cursor cur_;
@@ -135,6 +163,7 @@ private:
     ConstraintStatus status_ = ConstraintStatus::Active;
     MaskStats stats_;
     mutable std::unordered_map<uint64_t, bool> feasible_;  // can_complete without a fixed char
+    mutable std::unordered_map<std::string, SyllableMask> guessed_;  // the dictionary's guesses
 };
 
 }  // namespace lyra::gen::constraint

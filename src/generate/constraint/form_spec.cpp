@@ -55,21 +55,60 @@ bool is_letter(uint32_t cp) {
     return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7);
 }
 
+// "dictionary": {"word": count or [counts], ...} or a name the caller resolves.
+std::shared_ptr<const SyllableDictionary> dictionary(const json& j, std::string_view where,
+                                                     const DictionaryResolver& resolve) {
+    if (!j.contains("dictionary")) bad(where, "dictionary", "missing; the syllable unit needs a pronouncing dictionary");
+    const json& d = j["dictionary"];
+    if (d.is_string()) {
+        const std::string name = d.get<std::string>();
+        auto dict = resolve ? resolve(name) : nullptr;
+        if (!dict) bad(where, "dictionary", fmt::format("'{}' is not a dictionary this program knows; expected an object of word: syllables or \"cmu\"", name));
+        return dict;
+    }
+    if (!d.is_object() || d.empty())
+        bad(where, "dictionary", "expected a non-empty object of word: syllables (a count or an array of counts) or a name");
+    std::vector<SyllableWord> words;
+    for (auto it = d.begin(); it != d.end(); ++it) {
+        const std::string key = "dictionary." + it.key();
+        SyllableWord w{.text = it.key()};
+        for (char& c : w.text) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+        const json counts = it.value().is_array() ? it.value() : json::array({it.value()});
+        if (counts.empty()) bad(where, key, "expected a syllable count 1..63 or an array of them");
+        for (const json& n : counts) {
+            if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > kMaxLineSyllables)
+                bad(where, key, fmt::format("{} is not a syllable count; expected an integer 1..{}", n.dump(), kMaxLineSyllables));
+            w.counts |= SyllableMask{1} << n.get<int>();
+        }
+        words.push_back(std::move(w));
+    }
+    try {
+        return std::make_shared<const SyllableDictionary>(std::move(words));
+    } catch (const Error& e) {
+        bad(where, "dictionary", e.what());
+    }
+}
+
 }  // namespace
 
-FormSpec form_spec_from_json(const json& j, std::string_view where) {
+FormSpec form_spec_from_json(const json& j, std::string_view where, const DictionaryResolver& resolve) {
     if (!j.is_object()) bad(where, "$", fmt::format("expected an object, got {}", j.type_name()));
-    only_keys(j, {"unit", "allowed", "classes", "rhyme_groups", "closed", "lines"}, where, "");
+    only_keys(j, {"unit", "dictionary", "allowed", "classes", "rhyme_groups", "closed", "lines"}, where, "");
     FormSpec spec;
+    if (j.contains("unit") && !j["unit"].is_string()) bad(where, "unit", "expected a string");
     const std::string unit = j.value("unit", "cjk");
-    if (unit == "cjk") {
+    const bool syllable = unit == "syllable";
+    if (!syllable && unit != "cjk" && unit != "char" && unit != "letter")
+        bad(where, "unit", fmt::format("'{}' is not a unit; expected cjk, char, letter or syllable", unit));
+    if (j.contains("dictionary") && !syllable) bad(where, "dictionary", "only the syllable unit takes a dictionary");
+    if (syllable) {
+        spec.syllables = dictionary(j, where, resolve);
+    } else if (unit == "cjk") {
         spec.is_unit = is_cjk;
     } else if (unit == "char") {
         spec.is_unit = [](uint32_t cp) { return cp != ' ' && cp != '\n' && cp != '\t' && cp != 0x3000; };
-    } else if (unit == "letter") {
-        spec.is_unit = is_letter;
     } else {
-        bad(where, "unit", fmt::format("'{}'; expected cjk, char or letter", unit));
+        spec.is_unit = is_letter;
     }
     if (j.contains("allowed")) {
         const std::u32string a = chars(j["allowed"], where, "allowed");
@@ -110,7 +149,15 @@ FormSpec form_spec_from_json(const json& j, std::string_view where) {
         if (!l.is_object()) bad(where, path, "expected an object");
         only_keys(l, {"units", "fixed", "classes", "rhyme"}, where, path + ".");
         FormLine line;
-        if (l.contains("units")) {
+        if (syllable) {
+            const json& u = l.contains("units") ? l["units"] : json();
+            if (!u.is_number_integer() || u.get<int64_t>() < 1 || u.get<int64_t>() > kMaxLineSyllables)
+                bad(where, path + ".units",
+                    fmt::format("{}; expected a syllable count 1..{}", u.is_null() ? "missing" : u.dump(), kMaxLineSyllables));
+            line.units = u.get<int>();
+            for (const char* k : {"fixed", "classes", "rhyme"})
+                if (l.contains(k)) bad(where, path + "." + k, "not with the syllable unit (it names character positions)");
+        } else if (l.contains("units")) {
             if (!l["units"].is_number_integer() || l["units"].get<int64_t>() < 0 || l["units"].get<int64_t>() > 1000)
                 bad(where, path + ".units", "expected an integer 0..1000 (0 = any)");
             line.units = l["units"].get<int>();
@@ -157,7 +204,7 @@ FormSpec form_spec_from_json(const json& j, std::string_view where) {
     return spec;
 }
 
-FormSpec load_form_spec(const std::string& path) {
+FormSpec load_form_spec(const std::string& path, const DictionaryResolver& resolve) {
     const std::string text = core::read_file(path);
     json j;
     try {
@@ -165,7 +212,7 @@ FormSpec load_form_spec(const std::string& path) {
     } catch (const json::parse_error& e) {
         throw_error(ErrorKind::InvalidArgument, "{}: not valid JSON (byte {}); expected a form object", path, e.byte);
     }
-    return form_spec_from_json(j, path);
+    return form_spec_from_json(j, path, resolve);
 }
 
 }  // namespace lyra::gen::constraint

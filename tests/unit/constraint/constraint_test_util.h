@@ -84,6 +84,24 @@ inline std::unique_ptr<model::Model> tiny_model(const TempDir& dir, const model:
     return model::Model::load(path);
 }
 
+// `n` sampled generations (seeds 0..n-1, temperature 1, no truncation) under a constraint with
+// a status() (FormConstraint): each must end on its own, without a dead end. Returns the texts.
+template <class C>
+std::vector<std::string> sample_under(const model::Model& m, C& c, int n, int max_tokens, const std::string& prompt) {
+    std::vector<std::string> out;
+    core::ThreadPool pool(1);
+    Generator gen(m, pool);
+    for (int i = 0; i < n; ++i) {
+        c.reset();
+        const auto r = gen.run(prompt, {.max_tokens = max_tokens, .temperature = 1.0f, .top_k = 0, .top_p = 1.0f,
+                                        .min_p = 0.0f, .seed = static_cast<uint64_t>(i), .threads = 1, .constraint = &c});
+        EXPECT_NE(c.status(), ConstraintStatus::DeadEnd) << r.candidates[0].text;
+        EXPECT_EQ(r.candidates[0].finish, FinishReason::Eos) << r.candidates[0].text;
+        out.push_back(r.candidates[0].text);
+    }
+    return out;
+}
+
 // Text mixing ASCII and CJK, so the character vocabulary has multi-byte tokens.
 inline std::string mixed_corpus() {
     return "{\"name\": \"李白\", \"age\": 61, \"tags\": [\"诗\", \"酒\"], \"ok\": true, "

@@ -41,19 +41,7 @@ protected:
     }
     // Runs n sampled generations under `form` and returns their texts.
     std::vector<std::string> run(FormConstraint& form, int n, int max_tokens = 90) {
-        std::vector<std::string> out;
-        core::ThreadPool pool(1);
-        Generator gen(*model_, pool);
-        for (int i = 0; i < n; ++i) {
-            form.reset();
-            const auto r = gen.run("诗", {.max_tokens = max_tokens, .temperature = 1.0f, .top_k = 0, .top_p = 1.0f,
-                                         .min_p = 0.0f, .seed = static_cast<uint64_t>(i), .threads = 1,
-                                         .constraint = &form});
-            EXPECT_NE(form.status(), ConstraintStatus::DeadEnd) << r.candidates[0].text;
-            EXPECT_EQ(r.candidates[0].finish, FinishReason::Eos) << r.candidates[0].text;
-            out.push_back(r.candidates[0].text);
-        }
-        return out;
+        return testing::sample_under(*model_, form, n, max_tokens, "诗");
     }
     testing::TempDir dir_;
     std::unique_ptr<model::Tokenizer> tok_;
@@ -222,7 +210,7 @@ TEST(FormSpecJson, ReadsEveryKeyAndNamesTheBadOne) {
         {R"({"lines": [{"units": 5, "fixed": {"5": "春"}}]})", "lines[0].fixed.5: outside the line's 5 units"},
         {R"({"lines": [{"units": 5, "fixed": {"0": "a"}}]})", "lines[0].fixed.0: 'a' is not a cjk unit"},
         {R"({"lines": [{"units": 5, "rhyme": "A"}]})", "lines[0].rhyme: needs rhyme_groups"},
-        {R"({"unit": "syllable", "lines": [{"units": 5}]})", "unit: 'syllable'; expected cjk, char or letter"},
+        {R"({"unit": "syllables", "lines": [{"units": 5}]})", "unit: 'syllables' is not a unit; expected cjk, char, letter or syllable"},
         {R"({"classes": {"p": ""}, "lines": [{"units": 5}]})", "classes.p: empty"},
         {R"({"lines": [{"units": 5, "classes": {"1": "p"}}]})", "lines[0].classes.1: 'p' is not among classes"},
     };

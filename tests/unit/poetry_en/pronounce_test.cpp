@@ -77,5 +77,22 @@ TEST(Pronounce, LetterToSoundFallbackForUnknownWords) {
     EXPECT_EQ(guess_pron("blight").rhyme, guess_pron("flight").rhyme);
 }
 
+// The CMU dictionary as the form layer's syllable unit (`"dictionary": "cmu"`): every reading's
+// count, and the same rules as lookup for words it lacks.
+TEST(Pronounce, CmuIsASyllableDictionaryForTheFormLayer) {
+    using gen::constraint::SyllableMask;
+    auto bit = [](int k) { return SyllableMask{1} << k; };
+    const auto dict = cmu_syllables();
+    EXPECT_EQ(dict.get(), cmu_syllables().get());  // built once
+    EXPECT_TRUE(dict->has_guess());
+    EXPECT_EQ(dict->counts("night"), bit(1));
+    EXPECT_EQ(dict->counts("fire"), bit(1) | bit(2));   // F AY1 R, F AY1 ER0
+    EXPECT_EQ(dict->counts("every"), bit(2) | bit(3));  // EH1 V R IY0, EH1 V ER0 IY0
+    EXPECT_EQ(dict->counts("beautiful"), bit(3));
+    EXPECT_EQ(dict->counts("blorptastic"), bit(3));  // not in it: the letter-to-sound guess
+    EXPECT_EQ(dict->counts("42"), bit(3));           // "forty two"
+    EXPECT_GT(dict->words().size(), 100000u);
+}
+
 }  // namespace
 }  // namespace lyra::art::poetry::en

@@ -326,4 +326,30 @@ std::vector<Pron> Dictionary::lookup(std::string_view raw) const {
     return {guess_pron(letters)};
 }
 
+std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables() {
+    using gen::constraint::SyllableMask;
+    static std::once_flag once;
+    static std::shared_ptr<const gen::constraint::SyllableDictionary> dict;
+    std::call_once(once, [] {
+        const Dictionary& cmu = Dictionary::get();
+        auto mask_of = [](const std::vector<Pron>& prons) {
+            SyllableMask m = 0;
+            for (const Pron& p : prons)
+                if (p.syllables >= 1 && p.syllables <= gen::constraint::kMaxLineSyllables) m |= SyllableMask{1} << p.syllables;
+            return m;
+        };
+        std::vector<gen::constraint::SyllableWord> words;
+        words.reserve(cmu.size());
+        for (const auto& [w, prons] : cmu.words()) {
+            bool ok = !w.empty() && w.front() != '\'' && w.back() != '\'';
+            for (char c : w) ok = ok && ((c >= 'a' && c <= 'z') || is_digit(c) || c == '\'');
+            const SyllableMask m = mask_of(prons);
+            if (ok && m != 0) words.push_back({w, m});
+        }
+        dict = std::make_shared<const gen::constraint::SyllableDictionary>(
+            std::move(words), [mask_of](std::string_view w) { return mask_of(Dictionary::get().lookup(w)); });
+    });
+    return dict;
+}
+
 }  // namespace lyra::art::poetry::en

@@ -6,10 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "generate/constraint/syllable.h"
 
 namespace lyra::art::poetry::en {
 
@@ -46,6 +49,12 @@ public:
 private:
     std::unordered_map<std::string, std::vector<Pron>> words_;
 };
+
+// The CMU dictionary as the form layer's syllable unit (`"dictionary": "cmu"` in form files):
+// every word of letters, digits and inner apostrophes with the counts of all its pronunciations,
+// and Dictionary::lookup (parts, numbers, endings, then the letter-to-sound guess) for the rest.
+// Built once per process; throws like Dictionary::get().
+std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables();
 
 // Builds a Pron from ARPAbet phones ("N AY1 T").
 Pron pron_from_phones(std::string_view phones);

@@ -25,19 +25,9 @@ bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 bool is_punct(char c) { return c == ',' || c == ';' || c == ':' || c == '.' || c == '!' || c == '?'; }
 
-// Bits lo..hi (clamped to 1..31).
-uint32_t bits(int lo, int hi) {
-    lo = std::max(lo, 1);
-    hi = std::min(hi, 31);
-    if (hi < lo) return 0;
-    return static_cast<uint32_t>(((uint64_t{1} << (hi + 1)) - 1) & ~((uint64_t{1} << lo) - 1));
-}
-
-int lowest_bit(uint32_t m) {
-    for (int k = 0; k < 32; ++k)
-        if ((m >> k) & 1) return k;
-    return -1;
-}
+using gen::constraint::SyllableMask;
+using gen::constraint::lowest_syllable;
+using gen::constraint::syllable_bits;
 
 bool usable_word(const std::string& w, int syllables) {
     if (w.empty() || w.size() > 12 || syllables < 1 || syllables > kMaxWordSyllables) return false;
@@ -97,62 +87,17 @@ Lexicon::Lexicon(std::vector<LexWord> words) : words_(std::move(words)) {
     std::sort(words_.begin(), words_.end(), [](const LexWord& a, const LexWord& b) { return a.text < b.text; });
     words_.erase(std::unique(words_.begin(), words_.end(), [](const LexWord& a, const LexWord& b) { return a.text == b.text; }),
                  words_.end());
-    nodes_.reserve(words_.size() * 3);
-    build(-1, 0, static_cast<int32_t>(words_.size()), 0);
-    // Syllable masks, children after parents: fold up in reverse order.
-    for (size_t i = nodes_.size(); i-- > 0;) {
-        Node& n = nodes_[i];
-        if (n.word >= 0) n.mask |= 1u << words_[static_cast<size_t>(n.word)].syllables;
-        if (n.parent >= 0) nodes_[static_cast<size_t>(n.parent)].mask |= n.mask;
-    }
+    // Sorted and unique already, so the trie keeps these indices.
+    std::vector<gen::constraint::SyllableWord> sw;
+    sw.reserve(words_.size());
+    for (const LexWord& w : words_) sw.push_back({w.text, SyllableMask{1} << w.syllables});
+    dict_ = std::make_shared<const gen::constraint::SyllableDictionary>(std::move(sw));
     for (size_t i = 0; i < words_.size(); ++i) by_rhyme_[words_[i].rhyme].push_back(static_cast<int32_t>(i));
-}
-
-int32_t Lexicon::build(int32_t parent, int32_t lo, int32_t hi, size_t depth) {
-    const auto id = static_cast<int32_t>(nodes_.size());
-    nodes_.push_back({});
-    nodes_.back().parent = parent;
-    nodes_.back().lo = lo;
-    nodes_.back().hi = hi;
-    int32_t i = lo;
-    if (i < hi && words_[static_cast<size_t>(i)].text.size() == depth) nodes_.back().word = i++;
-    // Children: runs of words sharing the character at `depth`.
-    std::vector<std::pair<int32_t, int32_t>> runs;
-    while (i < hi) {
-        const char c = words_[static_cast<size_t>(i)].text[depth];
-        int32_t j = i;
-        while (j < hi && words_[static_cast<size_t>(j)].text[depth] == c) ++j;
-        runs.emplace_back(i, j);
-        i = j;
-    }
-    const auto begin = static_cast<int32_t>(edges_.size());
-    edges_.resize(edges_.size() + runs.size());
-    nodes_[static_cast<size_t>(id)].edge_begin = begin;
-    nodes_[static_cast<size_t>(id)].edge_end = begin + static_cast<int32_t>(runs.size());
-    for (size_t r = 0; r < runs.size(); ++r) {
-        const char c = words_[static_cast<size_t>(runs[r].first)].text[depth];
-        const int32_t child = build(id, runs[r].first, runs[r].second, depth + 1);
-        edges_[static_cast<size_t>(begin) + r] = {c, child};
-    }
-    return id;
-}
-
-int Lexicon::child(int node, char c) const {
-    if (node < 0) return -1;
-    const Node& n = nodes_[static_cast<size_t>(node)];
-    for (int32_t e = n.edge_begin; e < n.edge_end; ++e)
-        if (edges_[static_cast<size_t>(e)].first == c) return edges_[static_cast<size_t>(e)].second;
-    return -1;
 }
 
 const std::vector<int32_t>* Lexicon::rhymes(const std::string& key) const {
     auto it = by_rhyme_.find(key);
     return it == by_rhyme_.end() ? nullptr : &it->second;
-}
-
-int Lexicon::find(const std::string& word) const {
-    auto it = std::lower_bound(words_.begin(), words_.end(), word, [](const LexWord& a, const std::string& b) { return a.text < b; });
-    return it != words_.end() && it->text == word ? static_cast<int>(it - words_.begin()) : -1;
 }
 
 std::shared_ptr<const Lexicon> Lexicon::standard() {
@@ -251,7 +196,7 @@ VerseConstraint::VerseConstraint(VerseForm form, std::string acrostic, std::shar
     }
     auto min_syl_from = [&](char letter) {
         const int node = lex_->child(0, letter);
-        return node < 0 ? 99 : lowest_bit(nodes[static_cast<size_t>(node)].mask);
+        return node < 0 ? 99 : lowest_syllable(nodes[static_cast<size_t>(node)].mask);
     };
     for (size_t g = 0; g < group_letters_.size(); ++g) {
         int bound = 99;
@@ -266,7 +211,7 @@ VerseConstraint::VerseConstraint(VerseForm form, std::string acrostic, std::shar
             bound = std::min(bound, form_.lines[i].max_syllables - lead);
         }
         std::vector<uint8_t> ok(words.size(), 0);
-        std::vector<uint32_t> mask(nodes.size(), 0);
+        std::vector<SyllableMask> mask(nodes.size(), 0);
         for (size_t w = 0; w < words.size(); ++w) {
             const auto* partners = lex_->rhymes(words[w].rhyme);
             int fit = 0;
@@ -276,7 +221,7 @@ VerseConstraint::VerseConstraint(VerseForm form, std::string acrostic, std::shar
         }
         for (size_t n = nodes.size(); n-- > 0;) {
             const auto& node = nodes[n];
-            if (node.word >= 0 && ok[static_cast<size_t>(node.word)]) mask[n] |= 1u << words[static_cast<size_t>(node.word)].syllables;
+            if (node.word >= 0 && ok[static_cast<size_t>(node.word)]) mask[n] |= SyllableMask{1} << words[static_cast<size_t>(node.word)].syllables;
             if (node.parent >= 0) mask[static_cast<size_t>(node.parent)] |= mask[n];
         }
         opener_.push_back(std::move(ok));
@@ -325,15 +270,15 @@ bool VerseConstraint::final_ok(const State& s, int w) const {
 }
 
 // Syllable counts of the words that may end the current line.
-uint32_t VerseConstraint::final_mask(const State& s) const {
+SyllableMask VerseConstraint::final_mask(const State& s) const {
     const int g = group_of(s.line);
     if (g < 0) return lex_->nodes()[0].mask;
     const int kw = key_word(s, g);
     if (kw < 0) return opener_mask_[static_cast<size_t>(g)][0];
     const auto& words = lex_->words();
-    uint32_t m = 0;
+    SyllableMask m = 0;
     for (int32_t p : *lex_->rhymes(words[static_cast<size_t>(kw)].rhyme))
-        if (!used(s, g, p)) m |= 1u << words[static_cast<size_t>(p)].syllables;
+        if (!used(s, g, p)) m |= SyllableMask{1} << words[static_cast<size_t>(p)].syllables;
     return m;
 }
 
@@ -341,8 +286,8 @@ int VerseConstraint::min_final(const State& s) const {
     const bool cacheable = s.new_group < 0;
     int& slot = min_cache_[static_cast<size_t>(s.line)];
     if (cacheable && slot != -2) return slot;
-    const uint32_t m = final_mask(s);
-    const int v = m == 0 ? 99 : lowest_bit(m);
+    const SyllableMask m = final_mask(s);
+    const int v = m == 0 ? 99 : lowest_syllable(m);
     if (cacheable) slot = v;
     return v;
 }
@@ -433,8 +378,8 @@ bool VerseConstraint::feasible_node(const State& s, int node) const {
     const LineSpec& l = form_.lines[static_cast<size_t>(s.line)];
     const int lo = l.min_syllables - s.syl, hi = l.max_syllables - s.syl;
     const int m = min_final(s);
-    if (m <= hi && (n.mask & bits(1, hi - m)) != 0) return true;
-    const uint32_t range = bits(lo, hi);
+    if (m <= hi && (n.mask & syllable_bits(1, hi - m)) != 0) return true;
+    const SyllableMask range = syllable_bits(std::max(lo, 1), hi);
     const int g = group_of(s.line);
     if (g < 0) return (n.mask & range) != 0;
     const int kw = key_word(s, g);

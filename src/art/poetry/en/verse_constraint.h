@@ -1,6 +1,7 @@
 // VerseConstraint: English verse forms kept by construction during decoding (issue #5).
 // The text is tracked word by word against a lexicon trie (dictionary words with their
-// syllables and rhyme keys): a word may only be spelled along the trie; a word ends (space,
+// syllables and rhyme keys; the trie and its syllable masks are the form layer's syllable unit,
+// gen::constraint::SyllableDictionary): a word may only be spelled along the trie; a word ends (space,
 // punctuation, line break) only where it is a whole word whose syllables still fit the line;
 // a line breaks only when its syllable count is met and, for rhyming lines, its last word
 // rhymes with the group's first (a word used once in a group is not used again); acrostic
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "art/poetry/en/forms.h"
+#include "generate/constraint/syllable.h"
 #include "generate/sampler.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -32,17 +34,12 @@ struct LexWord {
     std::string stress;
 };
 
-// The words generation may use, as a trie whose subtrees are contiguous ranges of the sorted
-// word list.
+// The words generation may use: their rhyme keys and stresses, and the generic syllable trie
+// of the form layer (gen::constraint::SyllableDictionary) over the same words in the same order,
+// so a word's index is the same in both and a trie node's [lo, hi) range indexes words().
 class Lexicon {
 public:
-    struct Node {
-        int32_t parent = -1;
-        int32_t edge_begin = 0, edge_end = 0;  // children in edges()
-        int32_t word = -1;                     // the word ending here, or -1
-        int32_t lo = 0, hi = 0;                // words in this subtree: [lo, hi) of words()
-        uint32_t mask = 0;                     // bit k: a word with k syllables below here
-    };
+    using Node = gen::constraint::SyllableDictionary::Node;
     explicit Lexicon(std::vector<LexWord> words);  // sorts and de-duplicates by spelling
 
     // The standard generation lexicon, built once: CMU dictionary words of letters (and inner
@@ -51,18 +48,18 @@ public:
     // (a letter with fewer than 3 such words keeps the dictionary's).
     static std::shared_ptr<const Lexicon> standard();
 
-    int child(int node, char c) const;  // -1 when absent
+    int child(int node, char c) const { return dict_->child(node, c); }  // -1 when absent
     const std::vector<LexWord>& words() const { return words_; }
-    const std::vector<Node>& nodes() const { return nodes_; }
+    const std::vector<Node>& nodes() const { return dict_->nodes(); }
+    // The syllable trie (one count per word: its first pronunciation's).
+    const std::shared_ptr<const gen::constraint::SyllableDictionary>& syllables() const { return dict_; }
     // Indices (ascending) of the words with this rhyme key; null when none.
     const std::vector<int32_t>* rhymes(const std::string& key) const;
-    int find(const std::string& word) const;  // index or -1
+    int find(const std::string& word) const { return dict_->find(word); }  // index or -1
 
 private:
-    int32_t build(int32_t parent, int32_t lo, int32_t hi, size_t depth);
     std::vector<LexWord> words_;
-    std::vector<Node> nodes_;
-    std::vector<std::pair<char, int32_t>> edges_;
+    std::shared_ptr<const gen::constraint::SyllableDictionary> dict_;
     std::unordered_map<std::string, std::vector<int32_t>> by_rhyme_;
 };
 
@@ -102,7 +99,7 @@ private:
     bool can_end(const State& s) const;
     bool feasible(const State& s) const;
     bool feasible_node(const State& s, int node) const;
-    uint32_t final_mask(const State& s) const;
+    gen::constraint::SyllableMask final_mask(const State& s) const;
     int key_word(const State& s, int group) const;
     bool used(const State& s, int group, int w) const;
     int min_final(const State& s) const;
@@ -116,7 +113,7 @@ private:
     std::vector<uint8_t> eog_;
     std::vector<char> group_letters_;           // distinct rhyme letters
     std::vector<std::vector<uint8_t>> opener_;  // per group: word may open it
-    std::vector<std::vector<uint32_t>> opener_mask_;  // per group, per node
+    std::vector<std::vector<gen::constraint::SyllableMask>> opener_mask_;  // per group, per node
     std::vector<int> group_size_;
     // Committed rhyme state.
     std::vector<int> key_;                 // per group: the word that opened it, or -1

@@ -1,0 +1,73 @@
+// The form layer's syllable unit (issue #4): a pronouncing dictionary the caller supplies, as
+// the decoder needs it. Words (lower case) carry the syllable counts of their pronunciations as a
+// bit mask (several bits for a word said more than one way); they sit in a trie whose nodes know
+// the counts of every word below them, so a word half-written across tokens still has a known
+// set of possible counts. An optional letter-to-sound guess gives counts for words the dictionary
+// lacks. Immutable after construction and safe to share between streams; the guess must be too.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lyra::gen::constraint {
+
+// Bit k set: k syllables are possible.
+using SyllableMask = uint64_t;
+// The most syllables a form line may count (the masks are 64 bits wide).
+inline constexpr int kMaxLineSyllables = 63;
+
+// Bits lo..hi, clamped to 0..63 (0 when hi < lo).
+SyllableMask syllable_bits(int lo, int hi);
+// The smallest count in m; -1 when m is empty.
+int lowest_syllable(SyllableMask m);
+
+struct SyllableWord {
+    std::string text;        // lower-case ASCII letters and digits, inner apostrophes
+    SyllableMask counts = 0; // one bit per pronunciation's count (1..63)
+};
+
+class SyllableDictionary {
+public:
+    // Counts for a word the dictionary lacks (lower case, as spelled so far); 0 = the word cannot
+    // be said. Null: such words are not allowed.
+    using Guess = std::function<SyllableMask(std::string_view word)>;
+    struct Node {
+        int32_t parent = -1;
+        int32_t edge_begin = 0, edge_end = 0;  // children in edge order (ascending character)
+        int32_t word = -1;                     // the word spelled by the path to here, or -1
+        int32_t lo = 0, hi = 0;                // the words below: [lo, hi) of words()
+        SyllableMask mask = 0;                 // counts of the words below (this one included)
+    };
+
+    // Sorts the words by spelling and merges repeats (their counts are joined). Throws
+    // Error(InvalidArgument) naming the word for an empty one, a character outside a-z 0-9 and
+    // inner apostrophes, or no count / a count outside 1..63.
+    explicit SyllableDictionary(std::vector<SyllableWord> words, Guess guess = {});
+
+    int child(int node, char c) const;  // -1 when absent (or node is -1)
+    int find(std::string_view word) const;  // index into words(), or -1
+    // The counts of a whole word: the dictionary's, else the guess's, else 0. `node` is the word's
+    // trie node when the caller has walked to it (-1 = off the trie or not known).
+    SyllableMask counts(std::string_view word, int node = -2) const;
+    const std::vector<SyllableWord>& words() const { return words_; }
+    const std::vector<Node>& nodes() const { return nodes_; }
+    bool has_guess() const { return static_cast<bool>(guess_); }
+
+private:
+    int32_t build(int32_t parent, int32_t lo, int32_t hi, size_t depth);
+    std::vector<SyllableWord> words_;
+    std::vector<Node> nodes_;
+    std::vector<std::pair<char, int32_t>> edges_;
+    Guess guess_;
+};
+
+// A character that may be part of a word for the syllable unit: ASCII letters and digits (the
+// apostrophe joins them inside a word).
+inline bool is_word_char(uint32_t cp) {
+    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
+}
+
+}  // namespace lyra::gen::constraint
