@@ -345,10 +345,12 @@ SyllableMask FormConstraint::word_counts(const Cursor& cur) const {
 
 bool FormConstraint::word_fits(const Cursor& cur) const {
     const SyllableDictionary& dict = *spec_.syllables;
-    // Words of the dictionary the letters so far begin, and the word if it ended here.
-    SyllableMask counts = cur.node >= 0 ? dict.nodes()[static_cast<size_t>(cur.node)].mask : 0;
-    if (dict.has_guess()) counts |= word_counts(cur);
-    return (add_counts(cur.line_syl, counts) & need_[static_cast<size_t>(cur.line)]) != 0;
+    const SyllableMask need = need_[static_cast<size_t>(cur.line)];
+    // Words of the dictionary the letters so far begin; failing those, the word if it ended here
+    // (the guess, asked only when the trie cannot answer: it is the slow part).
+    const SyllableMask below = cur.node >= 0 ? dict.nodes()[static_cast<size_t>(cur.node)].mask : 0;
+    if ((add_counts(cur.line_syl, below) & need) != 0) return true;
+    return dict.has_guess() && (add_counts(cur.line_syl, word_counts(cur)) & need) != 0;
 }
 
 bool FormConstraint::end_word(Cursor& cur) const {

@@ -346,8 +346,16 @@ std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables() {
             const SyllableMask m = mask_of(prons);
             if (ok && m != 0) words.push_back({w, m});
         }
-        dict = std::make_shared<const gen::constraint::SyllableDictionary>(
-            std::move(words), [mask_of](std::string_view w) { return mask_of(Dictionary::get().lookup(w)); });
+        // The guess runs for thousands of candidate tokens per step. A word of plain letters that
+        // is not in the dictionary (the trie has them all) goes straight to the letter-to-sound
+        // rules, as lookup would send it after its other rules (digits, hyphens, apostrophes).
+        auto guess = [mask_of](std::string_view w) {
+            bool plain = !w.empty();
+            for (char c : w) plain = plain && c >= 'a' && c <= 'z';
+            if (plain && Dictionary::get().find(w) == nullptr) return mask_of({guess_pron(w)});
+            return mask_of(Dictionary::get().lookup(w));
+        };
+        dict = std::make_shared<const gen::constraint::SyllableDictionary>(std::move(words), guess);
     });
     return dict;
 }
