@@ -724,7 +724,8 @@ struct Server::Impl {
     json game_json(const std::string& id, const art::play::Game& g) const {
         return {{"session", id}, {"status", g.status_line()}, {"choices", g.choices()},
                 {"turns", g.history().size()}, {"seed", g.seed()},
-                {"prompt_format", g.prompt_format()}};
+                {"prompt_format", g.prompt_format()}, {"branch", g.branch()},
+                {"branches", g.branch_count()}};
     }
 
     std::string add_session(std::unique_ptr<art::play::Game> game,
@@ -794,6 +795,9 @@ struct Server::Impl {
             }
             json j = game_json("", *game);
             j["intro"] = game->intro();
+            // A world drafted from a premise: what was asked and which attempt passed (as lyra play
+            // --json prints it), kept in the save so a load never drafts again.
+            if (!game->draft().is_null()) j["draft"] = game->draft();
             j["session"] = add_session(std::move(game), ses);
             return send_json(res, j);
         }

@@ -239,6 +239,13 @@ TEST(Serve, PlaySessionsCreateTurnSaveLoad) {
     ASSERT_EQ(played.status, 200) << played.body;
     const std::string kind = played.j()["kind"];
     EXPECT_TRUE(kind == "narrated" || kind == "refused") << played.body;
+    // The turn tree as the session keys show it: one line until a branch is taken.
+    EXPECT_EQ(played.j()["branches"], 1) << played.body;
+    EXPECT_TRUE(played.j()["branch"].is_number_integer()) << played.body;
+    EXPECT_FALSE(played.j().contains("draft")) << "no premise, no draft: " << played.body;
+    h = post(s, "/v1/art/play/turn", turn + R"(branches"})");
+    ASSERT_EQ(h.status, 200) << h.body;
+    EXPECT_EQ(h.j()["kind"], "command") << h.body;
     h = post(s, "/v1/art/play/save", R"({"session":")" + id + R"("})");
     ASSERT_EQ(h.status, 200) << h.body;
     const json save = h.j()["save"];
