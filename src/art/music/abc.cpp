@@ -378,7 +378,12 @@ private:
             return;
         }
         if (c == '>' || c == '<') {
-            Element e = make(ElemKind::Broken);
+            // A tie may sit inside a broken-rhythm run ("d>->c"): the tie goes to the note, and
+            // the run continues the Broken element just before, as the writer's "d->>c" would
+            // read back; two separate '>' elements would not survive write -> parse.
+            const bool extends = !out_.empty() && out_.back().kind == ElemKind::Broken && out_.back().text[0] == c;
+            Element e = extends ? std::move(out_.back()) : make(ElemKind::Broken);
+            if (extends) out_.pop_back();
             while (peek() == c) {
                 e.text += c;
                 ++i_;

@@ -150,3 +150,19 @@ TEST(Abc, SkippedCharactersNeverMakeAFieldLineWhenWrittenBack) {
         EXPECT_TRUE(again[0] == lenient[0]) << body << " was written as\n" << written;
     }
 }
+
+// Fuzz finding (fuzz_abc): a tie inside a broken-rhythm run ("d>->c") went to the note and left two
+// '>' elements, which the writer joined into ">>" that read back as one: the run is one element.
+TEST(Abc, TieInsideABrokenRhythmRunKeepsTheRunWhole) {
+    for (bool strict : {true, false}) {
+        const std::vector<music::Tune> t =
+            music::parse_abc("X:1\nM:4/4\nL:1/8\nK:D\nd>->c d2 cd |\n", "fuzz", strict);
+        ASSERT_EQ(t.size(), 1u);
+        const std::string written = music::write_abc(t[0]);
+        EXPECT_NE(written.find("d->>c"), std::string::npos) << written;
+        const std::vector<music::Tune> again = music::parse_abc(written, "written", true);
+        ASSERT_EQ(again.size(), 1u) << written;
+        EXPECT_TRUE(again[0] == t[0]) << written;
+    }
+    EXPECT_THROW(music::parse_abc("X:1\nK:D\nd>>->>c d2 |\n", "fuzz", true), lyra::Error);  // a run of 4
+}
