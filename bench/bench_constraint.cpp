@@ -24,6 +24,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <ctime>
@@ -154,7 +155,7 @@ void run(const model::Model& m, core::ThreadPool& pool, gen::Constraint* c,
     }
 }
 
-fs::path source_dir() { return fs::path(__FILE__).parent_path().parent_path(); }
+fs::path source_dir() { return fs::path(LYRA_SOURCE_DIR); }
 
 int64_t thread_cpu_ns() {
     timespec ts{};
@@ -222,7 +223,7 @@ struct Config {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     int target = 96;
     int threads = 0;
     bool quick = false;
@@ -247,18 +248,16 @@ int main(int argc, char** argv) {
     const fs::path dir = fs::temp_directory_path() / "lyra_bench_constraint";
     fs::create_directories(dir);
     core::ThreadPool pool(threads);
-    const std::string json_g = [] {
-        std::ifstream in(fs::path(source_dir()) / "grammars" / "json.gbnf");
+    const auto read_grammar = [](const char* name) {
+        const fs::path path = source_dir() / "grammars" / name;
+        std::ifstream in(path);
+        if (!in) throw std::runtime_error("cannot read " + path.string());
         std::stringstream ss;
         ss << in.rdbuf();
         return ss.str();
-    }();
-    const std::string list_g = [] {
-        std::ifstream in(fs::path(source_dir()) / "grammars" / "number_list.gbnf");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    }();
+    };
+    const std::string json_g = read_grammar("json.gbnf");
+    const std::string list_g = read_grammar("number_list.gbnf");
 
     std::printf("\n| model | run | tok/s | mask µs/token | constrained/free | trie walks | complete |\n");
     std::printf("|---|---|---:|---:|---:|---:|---:|\n");
@@ -346,4 +345,13 @@ int main(int argc, char** argv) {
         }
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_constraint: %s\n", e.what());
+        return 1;
+    }
 }

@@ -73,7 +73,7 @@ double torch_tok_per_s(const Shape& s, int threads, int steps, const std::string
 int main(int argc, char** argv) {
     int threads = 2, steps = 3;
     std::string python = "/usr/bin/python3";
-    std::string script = (std::filesystem::path(__FILE__).parent_path() / "torch_train.py").string();
+    std::string script = (std::filesystem::path(LYRA_SOURCE_DIR) / "bench" / "torch_train.py").string();
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--threads") threads = std::atoi(argv[i + 1]);
