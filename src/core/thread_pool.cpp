@@ -22,7 +22,7 @@ ThreadPool::ThreadPool(int n_threads) {
     if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     n_threads_ = n_threads;
     workers_.reserve(static_cast<size_t>(n_threads - 1));
-    for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -35,6 +35,10 @@ ThreadPool::~ThreadPool() {
     for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::run_shares(TaskFn fn, const void* ctx) {
+    for (int share; (share = next_share_.fetch_add(1)) < n_threads_;) fn(ctx, share, n_threads_);
+}
+
 void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     if (n_threads_ == 1) {
         fn(ctx, 0, 1);
@@ -42,17 +46,23 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     }
     task_fn_ = fn;
     task_ctx_ = ctx;
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    next_share_.store(0);
     {
         // Publishing under the mutex pairs with the sleepers' predicate check, so no wake is lost.
         std::lock_guard<std::mutex> lock(mutex_);
-        generation_.fetch_add(1, std::memory_order_release);
+        const uint64_t g = generation_.load() + 1;
+        open_.store(g);
+        generation_.store(g);
     }
-    if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
-    fn(ctx, 0, n_threads_);
-    // Spin for the stragglers, but yield once it is clear a worker was descheduled (an
-    // oversubscribed machine), so the caller doesn't burn the core that worker needs.
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (sleeping_.load() > 0) wake_.notify_all();
+    run_shares(fn, ctx);
+    // Every share is claimed. Close the region, then wait for the workers that got in: a worker
+    // bumps active_ before it checks open_, and the caller stores open_ before it reads active_
+    // (all sequentially consistent), so either the caller sees that worker, or the worker sees
+    // the region closed. Yield once a straggler is clearly descheduled (an oversubscribed
+    // machine), so the caller doesn't burn the core that worker needs.
+    open_.store(0);
+    for (int spins = 0; active_.load() != 0; ++spins) {
         if (spins < kSpinsBeforeSleep)
             LYRA_CPU_RELAX();
         else
@@ -62,7 +72,7 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     task_ctx_ = nullptr;
 }
 
-void ThreadPool::worker_loop(int ith) {
+void ThreadPool::worker_loop() {
     uint64_t seen = 0;
     for (;;) {
         int spins = 0;
@@ -80,8 +90,9 @@ void ThreadPool::worker_loop(int ith) {
         }
         seen = g;
         if (stop_.load()) return;
-        task_fn_(task_ctx_, ith, n_threads_);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+        active_.fetch_add(1);
+        if (open_.load() == g) run_shares(task_fn_, task_ctx_);
+        active_.fetch_sub(1);
     }
 }
 

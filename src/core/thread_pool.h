@@ -1,6 +1,12 @@
 // ThreadPool: a fixed set of worker threads that run one parallel region at a time.
 // The token loop enters ~100 short regions per token, so workers spin briefly on an atomic
 // generation counter before sleeping; a region costs about a microsecond, not a futex round trip.
+// A region's nth shares (fn(ith, nth) for ith < nth) are claimed by whichever threads are there:
+// the caller takes shares until none are left, then closes the region and waits only for
+// workers already inside it. A worker that was descheduled (a busy machine) and wakes late finds
+// the region closed and skips it, so it never stalls the caller; its shares ran on the caller.
+// Shares therefore must not wait for one another; each runs on one thread at a time, so
+// per-share scratch indexed by ith stays private.
 // Not reentrant: one caller thread drives a pool at a time (each Session/Trainer passes its own).
 // run()/parallel_for() take any callable by reference and erase its type through a plain
 // function pointer, so entering a region never allocates (std::function would, for lambdas that
@@ -35,8 +41,8 @@ public:
 
     int size() const { return n_threads_; }
 
-    // Runs fn(ith, nth) once on each of the nth = size() threads (the caller is ith 0) and
-    // returns when all have finished. fn must not throw.
+    // Runs fn(ith, nth) once for each ith < nth = size(), spread over the pool's threads (the
+    // caller takes at least ith 0), and returns when all have finished. fn must not throw.
     template <typename Fn>
     void run(const Fn& fn) {
         run_erased([](const void* f, int ith, int nth) { (*static_cast<const Fn*>(f))(ith, nth); },
@@ -57,14 +63,17 @@ public:
 private:
     using TaskFn = void (*)(const void* ctx, int ith, int nth);
     void run_erased(TaskFn fn, const void* ctx);
-    void worker_loop(int ith);
+    void run_shares(TaskFn fn, const void* ctx);
+    void worker_loop();
 
     int n_threads_;
     std::vector<std::thread> workers_;
     TaskFn task_fn_ = nullptr;
     const void* task_ctx_ = nullptr;
     std::atomic<uint64_t> generation_{0};
-    std::atomic<int> pending_{0};
+    std::atomic<uint64_t> open_{0};    // the region workers may still join; 0 once the caller closed it
+    std::atomic<int> next_share_{0};  // shares of the open region handed out so far
+    std::atomic<int> active_{0};      // workers inside a region, or checking whether they may enter
     std::atomic<bool> stop_{false};
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "core/gemm.h"
+#include "core/ops.h"
 
 namespace lyra::train::kern {
 
@@ -26,130 +28,13 @@ void parallel(core::ThreadPool& pool, int64_t n, double cost_per_item, Fn&& fn) 
 }  // namespace
 
 // -------------------------------------------------------------------------------------------
-// gemm: C[M, N] (+)= A[M, K] · B[K, N]. Register tile of 4 rows × 2 vectors of C; the inner
-// loop broadcasts one A value and does an FMA with one row of a B panel (no horizontal sums).
-// The body is written once with GCC vector extensions and compiled three times, each for one
-// instruction set, then picked once by CPU features (STYLE.md "Tensors and kernels").
-namespace {
+// gemm: the blocked SGEMM in core (packed panels, one multiply-add chain per element).
 
-template <typename Vec, int R>
-__attribute__((always_inline)) inline void gemm_tile(int64_t N, int64_t K, const float* A,
-                                                     const float* B, float* C, bool accumulate) {
-    constexpr int W = static_cast<int>(sizeof(Vec) / sizeof(float));
-    Vec acc[R][2];
-    for (int i = 0; i < R; ++i) {
-        if (accumulate) {
-            std::memcpy(&acc[i][0], C + i * N, sizeof(Vec));
-            std::memcpy(&acc[i][1], C + i * N + W, sizeof(Vec));
-        } else {
-            acc[i][0] = Vec{} ;
-            acc[i][1] = Vec{};
-        }
-    }
-    for (int64_t p = 0; p < K; ++p) {
-        Vec b0, b1;
-        std::memcpy(&b0, B + p * N, sizeof(Vec));
-        std::memcpy(&b1, B + p * N + W, sizeof(Vec));
-        for (int i = 0; i < R; ++i) {
-            const float a = A[i * K + p];
-            acc[i][0] += a * b0;
-            acc[i][1] += a * b1;
-        }
-    }
-    for (int i = 0; i < R; ++i) {
-        std::memcpy(C + i * N, &acc[i][0], sizeof(Vec));
-        std::memcpy(C + i * N + W, &acc[i][1], sizeof(Vec));
-    }
-}
-
-// Rows [m0, m1) × the column panel starting at j (2·W wide), or the scalar tail when j is the
-// last, partial panel.
-template <typename Vec>
-__attribute__((always_inline)) inline void gemm_block(int64_t m0, int64_t m1, int64_t j,
-                                                      int64_t N, int64_t K, const float* A,
-                                                      const float* B, float* C, bool accumulate) {
-    constexpr int64_t NR = 2 * static_cast<int64_t>(sizeof(Vec) / sizeof(float));
-    if (j + NR <= N) {
-        int64_t i = m0;
-        for (; i + 4 <= m1; i += 4) gemm_tile<Vec, 4>(N, K, A + i * K, B + j, C + i * N + j, accumulate);
-        for (; i < m1; ++i) gemm_tile<Vec, 1>(N, K, A + i * K, B + j, C + i * N + j, accumulate);
-        return;
-    }
-    for (int64_t i = m0; i < m1; ++i) {
-        for (int64_t jj = j; jj < N; ++jj) {
-            float s = accumulate ? C[i * N + jj] : 0.0f;
-            for (int64_t p = 0; p < K; ++p) s += A[i * K + p] * B[p * N + jj];
-            C[i * N + jj] = s;
-        }
-    }
-}
-
-using GemmBlockFn = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, const float*,
-                             const float*, float*, bool);
-
-typedef float V16 __attribute__((vector_size(64)));
-typedef float V8 __attribute__((vector_size(32)));
-typedef float V4 __attribute__((vector_size(16)));
-
-__attribute__((target("avx512f,fma"))) void gemm_block_avx512(int64_t m0, int64_t m1, int64_t j,
-                                                              int64_t N, int64_t K, const float* A,
-                                                              const float* B, float* C, bool acc) {
-    gemm_block<V16>(m0, m1, j, N, K, A, B, C, acc);
-}
-__attribute__((target("avx2,fma"))) void gemm_block_avx2(int64_t m0, int64_t m1, int64_t j,
-                                                         int64_t N, int64_t K, const float* A,
-                                                         const float* B, float* C, bool acc) {
-    gemm_block<V8>(m0, m1, j, N, K, A, B, C, acc);
-}
-void gemm_block_generic(int64_t m0, int64_t m1, int64_t j, int64_t N, int64_t K, const float* A,
-                        const float* B, float* C, bool acc) {
-    gemm_block<V4>(m0, m1, j, N, K, A, B, C, acc);
-}
-
-struct GemmVariant {
-    GemmBlockFn fn;
-    int64_t panel;  // columns per panel (2 vectors)
-    const char* name;
-};
-
-GemmVariant pick_gemm() {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return {gemm_block_avx512, 32, "avx512"};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return {gemm_block_avx2, 16, "avx2"};
-    return {gemm_block_generic, 8, "generic"};
-}
-
-const GemmVariant& gemm_variant() {
-    static const GemmVariant v = pick_gemm();
-    return v;
-}
-
-constexpr int64_t kRowChunk = 32;  // rows of C per work item
-
-}  // namespace
-
-const char* gemm_isa() { return gemm_variant().name; }
+const char* gemm_isa() { return core::kernel_isa(); }
 
 void gemm(core::ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A,
           const float* B, float* C, bool accumulate) {
-    if (M == 0 || N == 0) return;
-    if (K == 0) {
-        if (!accumulate) std::fill(C, C + M * N, 0.0f);
-        return;
-    }
-    const GemmVariant& v = gemm_variant();
-    const int64_t n_panels = (N + v.panel - 1) / v.panel;
-    const int64_t n_chunks = (M + kRowChunk - 1) / kRowChunk;
-    // Work items run panel-major so one thread sweeps all rows against a B panel it keeps in
-    // cache.
-    parallel(pool, n_panels * n_chunks, static_cast<double>(v.panel * kRowChunk * K), [&](int64_t begin, int64_t end) {
-        for (int64_t w = begin; w < end; ++w) {
-            const int64_t jp = w / n_chunks, ic = w % n_chunks;
-            const int64_t m0 = ic * kRowChunk, m1 = std::min(M, m0 + kRowChunk);
-            v.fn(m0, m1, jp * v.panel, N, K, A, B, C, accumulate);
-        }
-    });
+    core::gemm_f32(pool, M, N, K, A, K, B, N, C, N, accumulate);
 }
 
 void gemm_ref(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C,
@@ -165,18 +50,7 @@ void gemm_ref(int64_t M, int64_t N, int64_t K, const float* A, const float* B, f
 }
 
 void transpose(core::ThreadPool& pool, const float* in, int64_t R, int64_t C, float* out) {
-    constexpr int64_t kTile = 32;
-    const int64_t n_tiles_r = (R + kTile - 1) / kTile;
-    parallel(pool, n_tiles_r, static_cast<double>(kTile * C), [&](int64_t begin, int64_t end) {
-        for (int64_t tr = begin; tr < end; ++tr) {
-            const int64_t r0 = tr * kTile, r1 = std::min(R, r0 + kTile);
-            for (int64_t c0 = 0; c0 < C; c0 += kTile) {
-                const int64_t c1 = std::min(C, c0 + kTile);
-                for (int64_t r = r0; r < r1; ++r)
-                    for (int64_t c = c0; c < c1; ++c) out[c * R + r] = in[r * C + c];
-            }
-        }
-    });
+    core::transpose_f32(pool, in, R, C, C, out, R);
 }
 
 // -------------------------------------------------------------------------------------------

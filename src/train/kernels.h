@@ -14,8 +14,8 @@
 
 namespace lyra::train::kern {
 
-// C[M, N] = (accumulate ? C : 0) + A[M, K] · B[K, N]. The fast path (AVX-512 / AVX2 / generic,
-// picked by CPU features), parallel over rows and column panels of C.
+// C[M, N] = (accumulate ? C : 0) + A[M, K] · B[K, N]: core::gemm_f32 (core/gemm.h) on
+// contiguous matrices, so deterministic whatever the thread count.
 void gemm(core::ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A,
           const float* B, float* C, bool accumulate);
 // The plain triple loop gemm is checked against.
@@ -23,7 +23,7 @@ void gemm_ref(int64_t M, int64_t N, int64_t K, const float* A, const float* B, f
               bool accumulate);
 // out[C, R] = in[R, C]^T.
 void transpose(core::ThreadPool& pool, const float* in, int64_t R, int64_t C, float* out);
-// Which gemm variant runs here ("avx512", "avx2", "generic").
+// Which kernel variant the gemm runs on here ("avx512", "avx2", "scalar").
 const char* gemm_isa();
 
 // y[M, N] = x[M, K] · w[N, K]^T + b[N] (b may be null). wt_scratch holds K·N floats.

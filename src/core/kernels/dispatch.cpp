@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/gemm.h"
 #include "core/kernels/kernels.h"
 #include "core/ops.h"
 #include "core/quant.h"
@@ -103,8 +104,9 @@ size_t act_q8_row_bytes(int64_t K) {
            round64(nq * 128) + 2 * round64(nq * 64);
 }
 
-// Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`.
-void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* mem, ActQ8* a) {
+// Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`. The quad layout (qs4, bias4q,
+// dquad) is only read by the Q4_0 kernels, so it is filled only when `quads` asks for it.
+void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* mem, ActQ8* a, bool quads) {
     const auto nb = static_cast<size_t>(K / 32);
     auto* qs = reinterpret_cast<int8_t*>(mem);
     mem += round64(static_cast<size_t>(K));
@@ -131,7 +133,7 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
             b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * sum[b] : 0;
             dl[8 * b + static_cast<size_t>(l)] = d[b];
         }
-    for (size_t q = 0; q < nq; ++q)
+    for (size_t q = 0; quads && q < nq; ++q)
         for (size_t k4 = 0; k4 < 4; ++k4) {
             const size_t b = 4 * q + k4;
             std::memcpy(qs4 + 128 * q + 16 * k4, qs + 32 * b, 16);
@@ -143,6 +145,9 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
         }
     *a = ActQ8{qs, d, sum, b4, b8, dl, qs4, b4q, dq};
 }
+
+// From this many tokens on, F32 matmuls take the blocked GEMM (gemm.h).
+constexpr int64_t kGemmMinTokens = 32;
 
 kern::MatKernel kernel_for(const KernelTable& k, DType t) {
     switch (t) {
@@ -183,6 +188,19 @@ void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float*
     const kern::MatKernel kernel = kernel_for(k, w.dtype);
     LYRA_CHECK(kernel != nullptr, "matmul: weight type {} is not supported", dtype_name(w.dtype));
 
+    // F32 weights and a prompt's worth of tokens: the blocked GEMM, with the roles swapped so the
+    // weight rows are the broadcast operand (read in place) and the activations, transposed once,
+    // are the packed one: y^T[N, T] = W[N, K] · x^T[K, T]. Fewer tokens stay on the dot-product
+    // kernels, whose 4-row tiles waste nothing on a narrow x.
+    if (w.dtype == DType::F32 && T >= kGemmMinTokens) {
+        auto* xt = reinterpret_cast<float*>(scratch(static_cast<size_t>((K + N) * T) * sizeof(float)));
+        float* yt = xt + K * T;
+        transpose_f32(pool, x, T, K, K, xt, T);
+        gemm_f32(pool, N, T, K, static_cast<const float*>(w.data), K, xt, T, yt, T, false);
+        transpose_f32(pool, yt, N, T, T, y, N);
+        return;
+    }
+
     // 1. Activations in the format the weight type's dot product takes.
     const void* act = x;
     size_t act_stride = static_cast<size_t>(K) * sizeof(float);
@@ -194,7 +212,8 @@ void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float*
         auto* heads = reinterpret_cast<ActQ8*>(mem);
         const auto quantize_rows = [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t)
-                quantize_act_q8(k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t]);
+                quantize_act_q8(k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t],
+                                w.dtype == DType::Q4_0);
         };
         // A few rows take well under a microsecond: not worth waking the pool for.
         if (T <= 4) quantize_rows(0, T);

@@ -68,6 +68,14 @@ struct KernelTable {
     // of x * 127/amax (NaN -> 0) clamped to [-127, 127], sum[b] = the block's sum of qs. Every
     // variant gives the same bytes (the scalar loop in scalar.cpp is the definition).
     void (*quantize_act_q8)(const float* x, int64_t nb, int8_t* qs, float* d, int32_t* sum);
+    // SGEMM micro-kernel (core/gemm.cpp packs and blocks around it): for r < R (1..6) and
+    // c < n (1..gemm_nr), C[r*ldc + c] = (load_c ? C[r*ldc + c] : 0) + sum over p < kc of
+    // A[r*lda + p] * Bp[p*gemm_nr + c]. Bp is a packed panel, gemm_nr floats per p, 64-byte
+    // aligned, zero past column n. Each C element is one multiply-add chain in p order, so a
+    // result does not depend on R, n or how the caller splits the work.
+    void (*gemm_tile)(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C,
+                      int64_t ldc, bool load_c);
+    int gemm_nr;  // the packed panel's width in floats
 };
 
 // The variant dispatch picked (or force_kernel_isa set).

@@ -260,10 +260,22 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
             for (int j = 0; j < 64; ++j) c[i * 64 + j] += a[k * 6 + i] * b[k * 64 + j];
 }
 
+constexpr int kScalarGemmNr = 16;
+
+void gemm_tile(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+               bool load_c) {
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < n; ++c) {
+            float s = load_c ? C[r * ldc + c] : 0.0f;
+            for (int64_t p = 0; p < kc; ++p) s = std::fma(A[r * lda + p * ldp], Bp[p * kScalarGemmNr + c], s);
+            C[r * ldc + c] = s;
+        }
+}
+
 const KernelTable kScalar = {
     Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
-    attn_scores, attn_values, quantize_act_q8,
+    attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr,
 };
 
 }  // namespace

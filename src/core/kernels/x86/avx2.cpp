@@ -544,10 +544,57 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
     }
 }
 
+// GEMM micro-kernel: up to 6 rows x 16 columns (12 ymm accumulators, 2 panel loads and one
+// broadcast in flight: 15 of the 16 ymm registers).
+constexpr int kAvx2GemmNr = 16;
+
+template <int R, int V>
+void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int n, float* C, int64_t ldc,
+                  bool load_c) {
+    __m256i mask[V];
+    for (int v = 0; v < V; ++v) {
+        const int left = n - 8 * v;
+        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    __m256 acc[R][V];
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v)
+            acc[r][v] = load_c ? _mm256_maskload_ps(C + r * ldc + 8 * v, mask[v]) : _mm256_setzero_ps();
+    for (int64_t p = 0; p < kc; ++p) {
+        __m256 b[V];
+        for (int v = 0; v < V; ++v) b[v] = _mm256_load_ps(Bp + p * kAvx2GemmNr + 8 * v);
+        for (int r = 0; r < R; ++r) {
+            const __m256 a = _mm256_broadcast_ss(A + r * lda + p * ldp);
+            for (int v = 0; v < V; ++v) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) _mm256_maskstore_ps(C + r * ldc + 8 * v, mask[v], acc[r][v]);
+}
+
+template <int V>
+void gemm_tile_v(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+                 bool load_c) {
+    switch (R) {
+        case 1: return gemm_tile_rv<1, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 2: return gemm_tile_rv<2, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 3: return gemm_tile_rv<3, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 4: return gemm_tile_rv<4, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 5: return gemm_tile_rv<5, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        default: return gemm_tile_rv<6, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+    }
+}
+
+void gemm_tile(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+               bool load_c) {
+    if (n <= 8) gemm_tile_v<1>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+    else gemm_tile_v<2>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+}
+
 const KernelTable kAvx2 = {
     Isa::Avx2, "avx2",    mat_f32,     mat_f16, mat_bf16, mat_q8_0,  mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,   axpy_f32, exp_sub_sum, max_f32, sum_sq,   scale_mul, silu_mul, gemm_probe,
-    attn_scores, attn_values, quantize_act_q8,
+    attn_scores, attn_values, quantize_act_q8, gemm_tile, kAvx2GemmNr,
 };
 
 }  // namespace

@@ -612,6 +612,57 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
             _mm512_storeu_ps(c + i * 64 + j * 16, _mm512_add_ps(_mm512_loadu_ps(c + i * 64 + j * 16), acc[i][j]));
 }
 
+// GEMM micro-kernel: up to 6 rows x 64 columns, 24 zmm accumulators, as in the peak probe
+// above; V (1..4) vectors of columns so a narrow panel (few tokens) skips the empty ones.
+constexpr int kAvx512GemmNr = 64;
+
+template <int R, int V>
+void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int n, float* C, int64_t ldc,
+                  bool load_c) {
+    __mmask16 mask[V];
+    for (int v = 0; v < V; ++v) {
+        const int left = n - 16 * v;
+        mask[v] = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1u);
+    }
+    __m512 acc[R][V];
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v)
+            acc[r][v] = load_c ? _mm512_maskz_loadu_ps(mask[v], C + r * ldc + 16 * v) : _mm512_setzero_ps();
+    for (int64_t p = 0; p < kc; ++p) {
+        __m512 b[V];
+        for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(Bp + p * kAvx512GemmNr + 16 * v);
+        for (int r = 0; r < R; ++r) {
+            const __m512 a = _mm512_set1_ps(A[r * lda + p * ldp]);
+            for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(C + r * ldc + 16 * v, mask[v], acc[r][v]);
+}
+
+template <int V>
+void gemm_tile_v(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+                 bool load_c) {
+    switch (R) {
+        case 1: return gemm_tile_rv<1, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 2: return gemm_tile_rv<2, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 3: return gemm_tile_rv<3, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 4: return gemm_tile_rv<4, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        case 5: return gemm_tile_rv<5, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+        default: return gemm_tile_rv<6, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
+    }
+}
+
+void gemm_tile(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+               bool load_c) {
+    switch ((n + 15) / 16) {
+        case 1: return gemm_tile_v<1>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+        case 2: return gemm_tile_v<2>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+        case 3: return gemm_tile_v<3>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+        default: return gemm_tile_v<4>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+    }
+}
+
 }  // namespace
 
 const KernelTable* avx512_table() {
@@ -637,6 +688,8 @@ const KernelTable* avx512_table() {
         k.scale_mul = scale_mul;
         k.silu_mul = silu_mul;
         k.gemm_probe = gemm_probe;
+        k.gemm_tile = gemm_tile;
+        k.gemm_nr = kAvx512GemmNr;
         return &k;
     }();
     return t;

@@ -1,0 +1,28 @@
+// Blocked single-precision GEMM for the places that multiply whole matrices: prompt
+// processing against F32 weights (core::matmul, from a few dozen tokens up) and every matrix
+// product of training. It packs column panels of B (gemm_nr floats wide, a block of K deep) so
+// the micro-kernel (kernels.h gemm_tile) streams them from L1/L2 while broadcasting A, the
+// register-blocked outer-product form that reaches the peak the roofline probe measures; the
+// dot-product form of the matvec kernels spends its loads on A instead.
+//
+// Determinism: every element of C is one multiply-add chain over k in order, whatever the
+// thread count, the blocking or the instruction set, so results are bit-identical across all
+// three (tests/unit/core/gemm_test.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "core/thread_pool.h"
+
+namespace lyra::core {
+
+// C[M, N] = (accumulate ? C : 0) + A[M, K] · B[K, N]; all row-major with leading dimensions
+// lda, ldb, ldc (in floats). C must not overlap A or B. Small products run on the calling thread.
+void gemm_f32(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+              int64_t ldb, float* C, int64_t ldc, bool accumulate);
+
+// out[c * ld_out + r] = in[r * ld_in + c] for r < R, c < C (out = in^T). in and out must not overlap.
+void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,
+                   int64_t ld_out);
+
+}  // namespace lyra::core

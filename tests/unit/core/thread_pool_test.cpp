@@ -1,0 +1,70 @@
+// core::ThreadPool: every share of every region runs exactly once, never on two threads at
+// once, and the caller returns only after all of them, including on an oversubscribed machine
+// (more threads than cores), where workers are routinely descheduled and the caller runs their
+// shares itself.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace lyra::core {
+namespace {
+
+void check_regions(int n_threads, int regions) {
+    ThreadPool pool(n_threads);
+    std::vector<std::atomic<int>> runs(static_cast<size_t>(n_threads));
+    std::vector<std::atomic<int>> inside(static_cast<size_t>(n_threads));
+    std::atomic<int> overlaps{0}, wrong_nth{0};
+    for (int r = 0; r < regions; ++r) {
+        pool.run([&](int ith, int nth) {
+            if (nth != n_threads) wrong_nth.fetch_add(1);
+            if (inside[static_cast<size_t>(ith)].exchange(1) != 0) overlaps.fetch_add(1);
+            runs[static_cast<size_t>(ith)].fetch_add(1);
+            inside[static_cast<size_t>(ith)].store(0);
+        });
+        // Returned: every share of this region has finished.
+        for (int i = 0; i < n_threads; ++i)
+            ASSERT_EQ(runs[static_cast<size_t>(i)].load(), r + 1) << "share " << i << " region " << r;
+    }
+    EXPECT_EQ(overlaps.load(), 0);
+    EXPECT_EQ(wrong_nth.load(), 0);
+}
+
+TEST(ThreadPool, EveryShareRunsOncePerRegion) {
+    check_regions(1, 1000);
+    check_regions(2, 20000);
+    check_regions(3, 20000);
+}
+
+TEST(ThreadPool, OversubscribedPoolStillRunsEveryShareOnce) {
+    // Several times the cores: workers are descheduled mid-stream all the time.
+    const int n = 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    check_regions(n, 5000);
+}
+
+TEST(ThreadPool, ParallelForCoversTheRangeOnce) {
+    ThreadPool pool(3);
+    for (int64_t n : {0, 1, 2, 3, 7, 1000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        pool.parallel_for(n, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+        });
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << n << ":" << i;
+    }
+}
+
+TEST(ThreadPool, RegionsSeeTheCallersWritesAndTheCallerSeesTheirs) {
+    ThreadPool pool(2);
+    std::vector<int64_t> data(2, 0);
+    for (int64_t r = 1; r <= 10000; ++r) {
+        pool.run([&](int ith, int) { data[static_cast<size_t>(ith)] += r; });
+        ASSERT_EQ(data[0], r * (r + 1) / 2);
+        ASSERT_EQ(data[1], r * (r + 1) / 2);
+    }
+}
+
+}  // namespace
+}  // namespace lyra::core
