@@ -10,8 +10,10 @@ Sources (all installed by scripts/setup.sh; nothing is downloaded):
     the corpus editors marked on every character of ~300k regulated-verse lines, and the
     rhyme characters of Tang regulated poems, from which the 平水韵 平声 groups are learned by
     label propagation from the 30 group-name characters (东 冬 江 支 ...); and the 仄 rhymes of
-    all of dist/quantangshi and dist/songci, from which the 76 仄声 groups (上 去 入) are learned
-    the same way and then sharpened by the kTang Middle-Chinese rhymes.
+    all of dist/quantangshi and dist/songci, from which the 76 仄声 groups (上 去 入) are taken:
+    from the kTang Middle-Chinese rhymes where they are mapped, else from a character's co-rhymes
+    with those kTang-placed characters when they single one group out (classify), else none. 平
+    characters regulated verse rhymes too rarely are placed the same way.
   - OpenCC (opencc -c t2s): Traditional -> Simplified, so variants share one entry.
 
 Output columns (tab separated, one simplified character a line):
@@ -19,7 +21,7 @@ Output columns (tab separated, one simplified character a line):
   xinyun(group number 1..14 + P/Z per reading, comma)  pingshui_ze(仄声 groups 董..洽, comma; '-' none)
 Run: python3 data/poetry/build_tables.py [repo_root]
 """
-import bz2, collections, glob, json, os, re, subprocess, sys, unicodedata
+import bz2, collections, glob, json, math, os, re, subprocess, sys, unicodedata
 
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '..')
 dist = os.path.join(root, 'node_modules', 'chinese-poetry', 'dist')
@@ -316,57 +318,169 @@ groups_r = propagate(co_r, seed_r, 0.3, 2)
 # group. So each kTang rhyme is mapped to the row (上去) or 入声 group that the corpus-labelled
 # characters reading it mostly have (at least 3 characters, 60% of them), and a character whose
 # 仄 kTang readings all have a mapped rhyme takes its groups from them, reading by reading (多音字
-# keep each reading's group); the others keep the corpus' groups.
+# keep each reading's group). The others are placed by their co-rhymes with those kTang-placed
+# characters (classify below) or left without a group.
 # The seeds (the rhyme book's own members) decide a rhyme they read; the corpus labels decide
 # the others (the blur is in the corpus, so it must not outvote the book).
-def rhyme_votes(labels):
+def rhyme_votes(labels, space):
+    """kTang rhyme -> group votes of characters with one label; space 'P' (平 readings vote),
+    'SQ' (上/去 readings) or 'R' (入)."""
     votes = collections.defaultdict(collections.Counter)
     for c, rows in labels:
         if len(rows) != 1: continue
-        ru = rows[0] in RU
         for f, t in tang_final.get(c, ()):
-            if (t == 'R') == ru and t != 'P': votes[(f, ru)][rows[0]] += 1
+            want = (t == 'P') if space == 'P' else (t != 'P' and (t == 'R') == (space == 'R'))
+            if want: votes[(f, space)][rows[0]] += 1
     return votes
-seed_votes = rhyme_votes([(c, [g]) for c, g in list(seed_sq.items()) + list(seed_r.items())])
-corpus_votes = rhyme_votes(list(rows_sq.items()) + list(groups_r.items()))
+def rhyme_map(seed_votes, corpus_votes):
+    out = {}
+    for key in set(seed_votes) | set(corpus_votes):
+        cnt = seed_votes.get(key) or corpus_votes[key]
+        g, n = cnt.most_common(1)[0]
+        if key in seed_votes or (n >= 3 and n >= 0.6 * sum(cnt.values())): out[key] = g
+    return out
+def map_rhyme(rmap, f, space):
+    """The group of kTang rhyme f, None if unmapped. A rhyme the map lacks is tried without its
+    rounding medial (u before the main vowel: -uei as -ei, -iuɛi as -iɛi): the 平水韵 never
+    separates 开口 from 合口 (寒/桓, 真/谆, 歌/戈 are one group each), so the medial cannot change
+    the group (the mapped rhymes agree with their unrounded twins 31 times of 32)."""
+    if (f, space) in rmap: return rmap[(f, space)]
+    return rmap.get((re.sub('u(?=[aeoɑɛæəɔ])', '', f, count=1), space))
 rhyme_group = {}
-for key in set(seed_votes) | set(corpus_votes):
-    cnt = seed_votes.get(key) or corpus_votes[key]
-    g, n = cnt.most_common(1)[0]
-    if key in seed_votes or (n >= 3 and n >= 0.6 * sum(cnt.values())): rhyme_group[key] = g
+for space, seeds, labels in (('SQ', seed_sq, rows_sq), ('R', seed_r, groups_r)):
+    rhyme_group.update(rhyme_map(rhyme_votes([(c, [g]) for c, g in seeds.items()], space),
+                                 rhyme_votes(labels.items(), space)))
 def from_tang(c):
     rs = [(f, t) for f, t in tang_final.get(c, ()) if t != 'P']
-    if not rs or any((f, t == 'R') not in rhyme_group for f, t in rs): return None
+    gs = [map_rhyme(rhyme_group, f, 'R' if t == 'R' else 'SQ') for f, t in rs]
+    if not rs or None in gs: return None
     out = []
-    for f, t in rs:
-        g = rhyme_group[(f, t == 'R')]
+    for (f, t), g in zip(rs, gs):
         if t == 'S' and g in QU_ROW_SHANG: out.append(QU_ROW_SHANG[g])
         elif t != 'S' or g not in QU_ROW_SHANG: out.append(g)   # 去 (泰 has no 上) or 入
     return out
+
+def classify(co, anchor, margin=3.0):
+    """Places characters by their co-rhymes with characters whose group is known (`anchor`:
+    char -> label). Each label g has a profile P(h | g): how often its anchored characters rhyme
+    with anchored characters of label h (add-half smoothed). A character's co-rhyme counts n_h
+    then score each g by sum n_h log P(h | g), and it takes the best label only when that beats
+    the second by `margin` (a likelihood ratio of e^3 = 20 by default) and at least two (and 10%)
+    of its co-rhymes are in that label; otherwise it is left out. Unlike plain label propagation
+    the profile tells a small group from its large neighbour: 未's characters rhyme with 寘's
+    often, but 寘's rarely with 未's, so a character rhyming with 未 members is 未 even when most
+    of its co-rhymes are 寘.
+    Returns ({char: label}, (kept, right, tried)), the last a leave-one-out check on the anchors:
+    each anchored character classified from the profiles without its own links."""
+    labels = sorted(set(anchor.values()))
+    prof = collections.defaultdict(collections.Counter)
+    for a, g in anchor.items():
+        for b, n in co.get(a, {}).items():
+            if b in anchor: prof[g][anchor[b]] += n
+    def best(c, own):
+        nh = collections.Counter()
+        for b, n in co.get(c, {}).items():
+            if b in anchor and b != c: nh[anchor[b]] += n
+        if sum(nh.values()) < 2: return None
+        sc = []
+        for g in labels:
+            row = prof[g]
+            if own is not None and g == own: row = row - nh   # leave c's own links out
+            if own is not None:   # ... and its partners' links to c
+                row = row.copy(); row[own] -= sum(n for b, n in co[c].items() if anchor.get(b) == g and b != c)
+            tot = sum(v for v in row.values() if v > 0)
+            sc.append((sum(n * math.log((max(row[h], 0) + 0.5) / (tot + 0.5 * len(labels))) for h, n in nh.items()), g))
+        sc.sort(reverse=True)
+        g = sc[0][1]
+        # Direct evidence too: a small group's profile is flat, so a character whose co-rhymes
+        # are scattered noise (a 平 character's rare 仄 links) could fit it best without ever
+        # rhyming with it.
+        direct = nh[g] >= 2 and nh[g] >= 0.1 * sum(nh.values())
+        return g if direct and sc[0][0] - sc[1][0] >= margin else None
+    placed = {c: g for c in co if c not in anchor for g in [best(c, None)] if g}
+    kept = right = tried = 0
+    for c, g in anchor.items():
+        if c not in co: continue
+        tried += 1; got = best(c, g)
+        kept += got is not None; right += got == g
+    return placed, (kept, right, tried)
+
+# Anchors: the kTang-placed characters with one row (上去) or one 入声 group, and the seeds.
+anchor_sq, anchor_r = dict(seed_sq), dict(seed_r)
+for c in table:
+    kt = from_tang(c) if table[c][1] != 'P' else None
+    if not kt or c in seed_sq or c in seed_r: continue
+    sq = {SHANG_ROW.get(g, g) for g in kt if g not in RU}
+    r = {g for g in kt if g in RU}
+    if len(sq) == 1: anchor_sq[c] = sq.pop()
+    if len(r) == 1: anchor_r[c] = r.pop()
+placed_sq, check_sq = classify(co_sq, anchor_sq)
+placed_r, check_r = classify(co_r, anchor_r)
+def ze_attested(c):
+    """Whether a 仄 reading of c is known beyond the corpus' marks: kTang 上/去/入, a modern
+    reading in tone 3 or 4, or 入声 by kCantonese. A 平 character the editors marked 仄 a few
+    times (回 huí) rhymes now and then in 仄 chains by chance; co-rhymes alone must not give it a
+    仄 group."""
+    return bool(tang.get(c, set()) & {'S', 'Q', 'R'}) or c in entering or any(r[-1] in '34' for r in table[c][0])
 def from_corpus(c):
+    if not ze_attested(c): return []
     t, out = ze_tones(c), []
-    for row in rows_sq.get(c, []):
+    row = placed_sq.get(c)
+    if row:
         if 'S' in t and row in QU_ROW_SHANG: out.append(QU_ROW_SHANG[row])
         if 'Q' in t or row not in QU_ROW_SHANG: out.append(row)
-    return out + (groups_r.get(c, []) if 'R' in t else [])
+    return out + ([placed_r[c]] if 'R' in t and c in placed_r else [])
 zegroups = collections.defaultdict(list)
 for g, cs in ZE_SEEDS.items():   # seeds keep the group they were given (and other readings' groups)
     for c in cs:
         if g not in zegroups[c]: zegroups[c].append(g)
-n_tang = n_corpus = n_both = n_agree = 0
-for c in set(rows_sq) | set(groups_r) | set(zegroups):
-    if c not in table or table[c][1] == 'P': continue
-    kt, co_ = from_tang(c), from_corpus(c)
-    if kt and co_:
-        n_both += 1; n_agree += bool(set(kt) & set(co_))
-    if c in ZE_SEEDS.get(zegroups[c][0], '') if zegroups[c] else False:
-        zegroups[c] += kt or []
+n_tang = n_corpus = n_left = 0
+for c in table:
+    if table[c][1] == 'P': continue
+    kt = from_tang(c)
+    if zegroups[c]: zegroups[c] += kt or []
     elif kt: zegroups[c] = kt; n_tang += 1
-    elif co_: zegroups[c] = co_; n_corpus += 1
-print('ze: rhymes mapped', len(rhyme_group), 'chars by kTang rhyme', n_tang, 'by corpus only', n_corpus,
-      'kTang and corpus agree on %d/%d' % (n_agree, n_both), file=sys.stderr)
+    elif (co_ := from_corpus(c)): zegroups[c] = co_; n_corpus += 1
+    elif c in co_sq or c in co_r: n_left += 1
+print('ze: rhymes mapped', len(rhyme_group), 'chars by kTang rhyme', n_tang, 'by co-rhymes', n_corpus,
+      'left out (rhymed, no clear group)', n_left, file=sys.stderr)
+for name, (kept, right, tried) in (('上去 rows', check_sq), ('入声 groups', check_r)):
+    print('ze: co-rhyme placement, leave-one-out on kTang-placed %s: %d of %d placed, %d right (%.1f%%)'
+          % (name, kept, tried, right, 100.0 * right / max(kept, 1)), file=sys.stderr)
 ORDER = {g: i for i, g in enumerate(SHANG + QU + RU)}
 for c in zegroups: zegroups[c] = sorted(set(zegroups[c]), key=ORDER.get)
+
+# --- 平水韵 平声 groups for the 平 characters regulated verse leaves out ------------------------
+# Label propagation over Tang regulated verse places every rhyme character that occurs there at
+# least twice; rarer ones (卮, 皋, 靴) get theirs the way the 仄 side does: from their kTang 平
+# readings (each rhyme mapped to the group of the seeds, else of the propagation-placed
+# characters, that read it), else from their co-rhymes anywhere in the corpus (consecutive
+# sentence ends that are both 平, as for 仄 above: 词, 古体 and regulated couplets) with the
+# propagation-placed characters of one group as anchors (classify); else no group.
+co_p = collections.defaultdict(collections.Counter)
+is_ping = lambda c: c in table and table[c][1] in 'PB'
+for e in ends_t:
+    e = [t2s.get(c, c) for c in e]
+    for a, b in zip(e, e[1:]):
+        if a == b or not is_ping(a) or not is_ping(b) or table[a][1] == 'B' and table[b][1] == 'B': continue
+        co_p[a][b] += 1; co_p[b][a] += 1
+ping_rhyme = rhyme_map(rhyme_votes([(c, [g]) for c, g in seed_of.items()], 'P'),
+                       rhyme_votes(pingshui.items(), 'P'))
+anchor_p = {c: gs[0] for c, gs in pingshui.items() if len(gs) == 1}
+placed_p, check_p = classify(co_p, anchor_p)
+n_before = sum(1 for c in table if table[c][1] in 'PB' and pingshui.get(c))
+n_tang_p = n_corpus_p = 0
+for c in table:
+    if table[c][1] not in 'PB' or pingshui.get(c): continue
+    fs = [f for f, t in tang_final.get(c, ()) if t == 'P']
+    gs = [map_rhyme(ping_rhyme, f, 'P') for f in fs]
+    if fs and None not in gs: pingshui[c] = sorted(set(gs), key=GROUPS.index); n_tang_p += 1
+    elif c in placed_p: pingshui[c] = [placed_p[c]]; n_corpus_p += 1
+kept, right, tried = check_p
+print('ping: chars with a group %d from regulated verse, + %d by kTang rhyme (%d rhymes mapped), + %d by co-rhymes; '
+      'co-rhyme placement, leave-one-out on the regulated-verse groups: %d of %d placed, %d right (%.1f%%)'
+      % (n_before, n_tang_p, len(ping_rhyme), n_corpus_p, kept, tried, right, 100.0 * right / max(kept, 1)), file=sys.stderr)
+
 
 rows = []
 for c, (rs, pz, xs) in sorted(table.items()):

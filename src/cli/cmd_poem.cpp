@@ -164,7 +164,7 @@ void add_poem_command(CLI::App& app) {
     cmd->add_option("--theme", f->theme, "a keyword, a title or a first line");
     cmd->add_option("--title", f->title, "the poem's title (instead of --theme)");
     cmd->add_option("--acrostic", f->acrostic, "藏头: characters (letters) that begin each line");
-    cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default) or xinyun");
+    cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default; 词 by 词林正韵 部), pingshui-strict (词 too in one group) or xinyun");
     cmd->add_flag("--list-forms", f->list, "print every form with a one-line description");
     cmd->add_option("--check", f->check, "check the poem in FILE against --form and explain each fault");
     cmd->add_option("--revise", f->revise,
@@ -178,7 +178,7 @@ void add_poem_command(CLI::App& app) {
     ev->add_option("--form", f->eval_forms, "a form to evaluate (repeatable; default: every Chinese form)");
     ev->add_option("--count", f->count, "poems per form, seeds 1..count (default 100)")->check(CLI::Range(1, 10000));
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/poetry-zh.gguf)");
-    ev->add_option("--rhyme", f->eval_rhyme, "rhyme book: pingshui (default) or xinyun");
+    ev->add_option("--rhyme", f->eval_rhyme, "rhyme book: pingshui (default), pingshui-strict or xinyun");
     ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
     ev->callback([f] { run_eval(*f); });

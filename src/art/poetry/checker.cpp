@@ -25,7 +25,7 @@ std::string tone_of(uint8_t t) {
 // Rhyme sets: a group letter, split by tone under 平水韵 (its 平 and 仄 keys never meet).
 std::string set_id(const LineDef& l, RhymeBook book) {
     std::string id(1, l.rhyme);
-    if (book == RhymeBook::Pingshui) id += l.rhyme_tone();
+    if (is_pingshui(book)) id += l.rhyme_tone();
     return id;
 }
 
@@ -169,6 +169,11 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
             }
             seen.insert(c);
             if (pr.find(c) == nullptr || best < 0) continue;
+            const uint8_t line_tone = v.lines[i].rhyme_tone() == 'P' ? kPing : kZe;
+            // A character of the right tone whose group the data does not know is not judged,
+            // like a character missing from the table (build_tables.py leaves such characters
+            // out of every group rather than guess one).
+            if (keys[k].empty() && (pr.tone(c, book) & line_tone) != 0) continue;
             bool fits = std::find(keys[k].begin(), keys[k].end(), best) != keys[k].end();
             if (!fits && i == 0 && !ci) {
                 for (int key : keys[k]) fits |= Prosody::neighbours(key, best);  // 孤雁出群

@@ -1,7 +1,7 @@
 // `lyra poem` (issue #5): the one entry point for every poetic form. Chinese forms (wujue, qijue,
 // wulv, qilv, ci:<词牌>) are written here under ZhConstraint; English forms are dispatched to
 // art::poetry::en. Request keys: "form" (required), "theme"/"title" (non-empty when given),
-// "acrostic", "rhyme" ("pingshui" default | "xinyun"; Chinese only), plus the common keys.
+// "acrostic", "rhyme" ("pingshui" default | "pingshui-strict" | "xinyun"; Chinese only), plus the common keys.
 #pragma once
 
 #include <functional>

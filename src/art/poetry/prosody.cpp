@@ -178,13 +178,17 @@ std::string to_simplified(const std::string& text) {
 
 RhymeBook parse_rhyme_book(std::string_view name) {
     if (name == "pingshui") return RhymeBook::Pingshui;
+    if (name == "pingshui-strict") return RhymeBook::PingshuiStrict;
     if (name == "xinyun") return RhymeBook::Xinyun;
     throw_error(ErrorKind::InvalidArgument,
-                "rhyme: unknown rhyme book; expected pingshui (平水韵) or xinyun (中华新韵), got '{}'",
+                "rhyme: unknown rhyme book; expected pingshui (平水韵), pingshui-strict (平水韵, 词 "
+                "too held to one group) or xinyun (中华新韵), got '{}'",
                 name);
 }
 
-const char* rhyme_book_name(RhymeBook b) { return b == RhymeBook::Pingshui ? "pingshui" : "xinyun"; }
+const char* rhyme_book_name(RhymeBook b) {
+    return b == RhymeBook::Pingshui ? "pingshui" : b == RhymeBook::PingshuiStrict ? "pingshui-strict" : "xinyun";
+}
 
 const std::vector<std::string>& pingshui_groups() {
     static const std::vector<std::string> g(std::begin(kGroups), std::end(kGroups));
@@ -263,7 +267,7 @@ const CharInfo* Prosody::find(char32_t c) const {
 uint8_t Prosody::tone(char32_t c, RhymeBook b) const {
     const CharInfo* i = find(c);
     if (i == nullptr) return 0;
-    return b == RhymeBook::Pingshui ? i->tone_pingshui : i->tone_xinyun;
+    return is_pingshui(b) ? i->tone_pingshui : i->tone_xinyun;
 }
 
 std::vector<int> Prosody::rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool ci) const {
@@ -273,11 +277,12 @@ std::vector<int> Prosody::rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool
     auto add = [&keys](int k) {
         if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
     };
-    if (b == RhymeBook::Pingshui) {
-        // 诗 rhyme within one 平水韵 group; 词 within one 词林正韵 部 (docs/poetry.md).
+    if (is_pingshui(b)) {
+        // 诗 rhyme within one 平水韵 group; 词 within one 词林正韵 部 (docs/poetry.md), or within
+        // one group too under pingshui-strict.
         if ((i->tone_pingshui & tone) == 0) return keys;
         for (int g : tone == kPing ? i->pingshui : i->pingshui_ze) {
-            if (!ci) {
+            if (!ci || b == RhymeBook::PingshuiStrict) {
                 add(g);
                 continue;
             }

@@ -14,10 +14,15 @@
 
 namespace lyra::art::poetry {
 
-enum class RhymeBook { Pingshui, Xinyun };
-// "pingshui" | "xinyun"; throws Error(InvalidArgument) for anything else.
+// Pingshui: 诗 rhyme within one 平水韵 group, 词 within one 词林正韵 部 (the rhyme book 词 were
+// written to, which merges neighbouring groups and 上/去 of a row). PingshuiStrict: every rhyme
+// set, 词 included and 仄 or 平, within one 平水韵 group. Xinyun: 中华新韵 groups.
+enum class RhymeBook { Pingshui, Xinyun, PingshuiStrict };
+// "pingshui" | "pingshui-strict" | "xinyun"; throws Error(InvalidArgument) for anything else.
 RhymeBook parse_rhyme_book(std::string_view name);
 const char* rhyme_book_name(RhymeBook b);
+// Whether b reads tones and groups from 平水韵 (pingshui or pingshui-strict).
+inline bool is_pingshui(RhymeBook b) { return b != RhymeBook::Xinyun; }
 
 // Tone classes as a bit set: a polyphonic character (多音字) may carry both.
 constexpr uint8_t kPing = 1;
@@ -42,7 +47,9 @@ public:
 
     const CharInfo* find(char32_t c) const;  // Simplified characters; null when unknown
     uint8_t tone(char32_t c, RhymeBook b) const;  // 0 when unknown
-    // The rhyme keys c can take on a line whose last tone is `tone` (kPing or kZe).
+    // The rhyme keys c can take on a line whose last tone is `tone` (kPing or kZe); empty when
+    // c cannot end such a line, or can but its group is not known (a rare character the rhyme
+    // book data leaves out rather than guess: never generated there, not judged by the checker).
     std::vector<int> rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool ci) const;
     static std::string key_name(int key);
     // Neighbouring 平水韵 groups (邻韵: one 词林正韵 部, e.g. 东/冬, 鱼/虞, 庚/青/蒸), which a

@@ -105,7 +105,7 @@ ZhConstraint::ZhConstraint(const FormDef& form, const FormVariant& variant, Rhym
 
 std::string ZhConstraint::set_id(const LineDef& l) const {
     std::string id(1, l.rhyme);
-    if (book_ == RhymeBook::Pingshui) id += l.rhyme_tone();
+    if (is_pingshui(book_)) id += l.rhyme_tone();
     return id;
 }
 

@@ -162,10 +162,33 @@ TEST_F(Fixture, EvalReportsFullCompliance) {
     }
 }
 
+// The rhyme characters of a generated poem per rhyme set ((letter, tone) -> line ends), read
+// against the form's first variant (词 have one).
+std::map<std::pair<char, char>, std::vector<char32_t>> rhyme_sets(const FormDef& f, const std::string& text) {
+    auto lines = split_verse(text);
+    const FormVariant& v = f.variants[0];
+    std::map<std::pair<char, char>, std::vector<char32_t>> sets;
+    EXPECT_EQ(lines.size(), v.lines.size()) << text;
+    for (size_t i = 0; i < lines.size() && i < v.lines.size(); ++i) {
+        if (v.lines[i].rhyme != 0) sets[{v.lines[i].rhyme, v.lines[i].rhyme_tone()}].push_back(lines[i].back());
+    }
+    return sets;
+}
+
+// The 平水韵 keys (groups, or 词林正韵 部 when `ci`) every character of `ends` shares.
+std::vector<int> shared_keys(const std::vector<char32_t>& ends, uint8_t tone, bool ci) {
+    const Prosody& p = Prosody::get();
+    std::vector<int> shared = p.rhyme_keys(ends[0], RhymeBook::Pingshui, tone, ci);
+    for (char32_t e : ends) {
+        auto k = p.rhyme_keys(e, RhymeBook::Pingshui, tone, ci);
+        std::erase_if(shared, [&](int x) { return std::find(k.begin(), k.end(), x) == k.end(); });
+    }
+    return shared;
+}
+
 // 词 that rhyme on 仄 under 平水韵 (its 仄声 groups, judged by 词林正韵 部 as 词 are): every
 // sample keeps each 仄 rhyme set in one 部, every rhyme character has a 平水韵 仄 group.
 TEST_F(Fixture, ZeRhymingCiKeepOneGroupOnRandomWeights) {
-    const Prosody& p = Prosody::get();
     int ze_sets = 0;
     for (const char* name : {"ci:如梦令", "ci:卜算子", "ci:蝶恋花", "ci:念奴娇", "ci:满江红", "ci:西江月", "ci:菩萨蛮"}) {
         const FormDef* f = find_zh_form(name);
@@ -176,26 +199,39 @@ TEST_F(Fixture, ZeRhymingCiKeepOneGroupOnRandomWeights) {
             EXPECT_TRUE(c.ok()) << name << " seed " << seed << "\n" << r.text << "\n" << faults_of(c);
             // Independently of the checker: every 仄 rhyme set's characters share one 词林正韵 部
             // and each has a 平水韵 仄 group.
-            auto lines = split_verse(r.text);
-            const FormVariant& v = f->variants[0];
-            ASSERT_EQ(lines.size(), v.lines.size()) << r.text;
-            std::map<char, std::vector<char32_t>> sets;
-            for (size_t i = 0; i < lines.size(); ++i) {
-                if (v.lines[i].rhyme != 0 && v.lines[i].rhyme_tone() == 'Z') sets[v.lines[i].rhyme].push_back(lines[i].back());
-            }
-            for (const auto& [id, ends] : sets) {
+            for (const auto& [id, ends] : rhyme_sets(*f, r.text)) {
+                if (id.second != 'Z') continue;
                 ++ze_sets;
-                std::vector<int> shared = p.rhyme_keys(ends[0], RhymeBook::Pingshui, kZe, true);
                 for (char32_t e : ends) {
-                    EXPECT_FALSE(p.rhyme_keys(e, RhymeBook::Pingshui, kZe, false).empty()) << to_utf8(e);
-                    auto k = p.rhyme_keys(e, RhymeBook::Pingshui, kZe, true);
-                    std::erase_if(shared, [&](int x) { return std::find(k.begin(), k.end(), x) == k.end(); });
+                    EXPECT_FALSE(Prosody::get().rhyme_keys(e, RhymeBook::Pingshui, kZe, false).empty()) << to_utf8(e);
                 }
-                EXPECT_FALSE(shared.empty()) << name << " seed " << seed << " set " << id << "\n" << r.text;
+                EXPECT_FALSE(shared_keys(ends, kZe, true).empty()) << name << " seed " << seed << " set " << id.first << "\n" << r.text;
             }
         }
     }
     EXPECT_GE(ze_sets, 28);
+}
+
+// Under pingshui-strict the constraint holds every rhyme set of a 词 to one 平水韵 group (仄 and
+// 平 sets alike, 上 and 去 apart): checked by the strict checker and, independently, by
+// intersecting the rhyme characters' groups.
+TEST_F(Fixture, StrictBookKeepsCiRhymeSetsInOneGroup) {
+    int sets_seen = 0;
+    for (const char* name : {"ci:如梦令", "ci:满江红", "ci:西江月", "ci:菩萨蛮"}) {
+        const FormDef* f = find_zh_form(name);
+        ASSERT_NE(f, nullptr) << name;
+        for (int seed = 1; seed <= 3; ++seed) {
+            ArtResult r = run({{"form", name}, {"seed", seed}, {"rhyme", "pingshui-strict"}});
+            CheckResult c = check_zh(*f, r.text, RhymeBook::PingshuiStrict);
+            EXPECT_TRUE(c.ok()) << name << " seed " << seed << "\n" << r.text << "\n" << faults_of(c);
+            for (const auto& [id, ends] : rhyme_sets(*f, r.text)) {
+                ++sets_seen;
+                EXPECT_FALSE(shared_keys(ends, id.second == 'P' ? kPing : kZe, false).empty())
+                    << name << " seed " << seed << " set " << id.first << "\n" << r.text;
+            }
+        }
+    }
+    EXPECT_GE(sets_seen, 20);
 }
 
 // A vocabulary of a handful of characters: 平 and 仄 ones (so the constraint can be built), but no
