@@ -156,10 +156,13 @@ private:
     // Syllable unit, the precomputed path (form_syllable.cpp). Each token's characters are read
     // once into the words and breaks the rules see, so a candidate costs a few mask operations
     // instead of a walk over its bytes. A word that starts inside a token, with its trie node from
-    // the root; its counts (dictionary, else guess) are asked once, on first need.
+    // the root and that node's mask (kept here: the trie is megabytes, read at random, and every
+    // step reads these for thousands of tokens); its counts (dictionary, else guess) are asked
+    // once, on first need.
     struct SylWord {
         std::string text;
         int32_t node = 0;
+        SyllableMask below = 0;
         mutable SyllableMask counts = 0;
         mutable bool known = false;
     };

@@ -152,6 +152,7 @@ void FormConstraint::init_syllable_tokens() {
             for (; i < cps.size() && (kind_of(cps[i]) == CharKind::Word || kind_of(cps[i]) == CharKind::Apostrophe); ++i)
                 w.text += lower(cps[i]);
             for (size_t j = 0; j < w.text.size() && w.node >= 0; ++j) w.node = dict.child(w.node, w.text[j]);
+            if (w.node >= 0) w.below = dict.nodes()[static_cast<size_t>(w.node)].mask;
             syl_items_.push_back(static_cast<int32_t>(syl_words_.size()));
             syl_words_.push_back(std::move(w));
         }
@@ -221,7 +222,6 @@ SyllableMask FormConstraint::guess_joined(const SylStep& step, const SylToken& t
 
 bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int line, SyllableMask syl,
                                     bool first_checked) const {
-    const SyllableDictionary& dict = *spec_.syllables;
     const auto last = static_cast<int>(spec_.lines.size()) - 1;
     const int last_units = spec_.lines.back().units;
     const SylWord* word = nullptr;  // the token's word being written
@@ -247,9 +247,8 @@ bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int l
     // A word left open at the token's end must still be able to fit (word_fits; without a guess
     // the walk checks every letter, but the masks only shrink down the trie, so the last decides).
     const SyllableMask need = need_[static_cast<size_t>(line)];
-    const SyllableMask below = word->node >= 0 ? dict.nodes()[static_cast<size_t>(word->node)].mask : 0;
-    if ((add_counts(syl, below) & need) != 0) return true;
-    return dict.has_guess() && (add_counts(syl, counts_of(*word)) & need) != 0;
+    if ((add_counts(syl, word->below) & need) != 0) return true;
+    return spec_.syllables->has_guess() && (add_counts(syl, counts_of(*word)) & need) != 0;
 }
 
 bool FormConstraint::syllable_fits(const SylStep& step, TokenId id) const {
