@@ -155,27 +155,30 @@ private:
 
     // Syllable unit, the precomputed path (form_syllable.cpp). Each token's characters are read
     // once into the words and breaks the rules see, so a candidate costs a few mask operations
-    // instead of a walk over its bytes. A word that starts inside a token, with its trie node from
-    // the root and that node's mask (kept here: the trie is megabytes, read at random, and every
-    // step reads these for thousands of tokens); its counts (dictionary, else guess) are asked
-    // once, on first need.
+    // instead of a walk over its bytes. Every mask reads these for the whole vocabulary, so they
+    // are kept small (24 bytes a token and a word): memory traffic is most of the cost.
+    // A word that starts inside a token (text in syl_chars_), with its trie node from the root and
+    // that node's mask (the trie is megabytes, read at random); its counts (dictionary, else
+    // guess) are asked on first need (kAskGuess until then).
     struct SylWord {
-        std::string text;
-        int32_t node = 0;
         SyllableMask below = 0;
-        mutable SyllableMask counts = 0;
-        mutable bool known = false;
+        mutable SyllableMask counts = kAskGuess;
+        int32_t node = 0;
+        int32_t text = 0;  // into syl_chars_
+        uint16_t len = 0;
     };
     // Item codes in syl_items_: an index into syl_words_, or one of these characters.
     static constexpr int32_t kSylNewline = -1, kSylOther = -2;
     struct SylToken {
-        bool fast = false;  // whole valid characters without U+2019 (which needs the walk)
-        // The leading letters, digits and apostrophes (lower case), which extend a word being
-        // written, and their summary under the dictionary's guess fold.
-        std::string head;
+        // The leading letters, digits and apostrophes (lower case, in syl_chars_), which extend a
+        // word being written, and their summary under the dictionary's guess fold.
         uint64_t head_summary = 0;
-        int32_t after_head = 0, after_head_end = 0;  // items after the head (a word being written)
-        int32_t whole = 0, whole_end = 0;            // items of the whole token (between words)
+        int32_t head = 0;
+        int32_t items = 0;     // the token's items (syl_items_), read between words
+        uint16_t head_len = 0;
+        uint8_t n_items = 0;
+        uint8_t skip = 0;      // of them, those the head covers: a word being written reads the rest
+        bool fast = false;     // whole valid characters without U+2019 (which needs the walk)
     };
     // What the precomputed path needs of the cursor, once per mask.
     struct SylStep {
@@ -209,6 +212,7 @@ private:
     std::vector<SylToken> syl_;
     std::vector<SylWord> syl_words_;
     std::vector<int32_t> syl_items_;
+    std::string syl_chars_;
     mutable std::string scratch_;  // a spelled-out word, for guesses without a fold
 };
 

@@ -138,33 +138,16 @@ void FormConstraint::init_syllable_tokens() {
     const SyllableDictionary& dict = *spec_.syllables;
     syl_.assign(info_.size(), SylToken{});
     std::vector<uint32_t> cps;
-    // Items of cps[from..): a word starts at a letter or digit and goes on through letters,
-    // digits and apostrophes; an apostrophe outside a word is any other character.
-    auto parse = [&](size_t from) {
-        for (size_t i = from; i < cps.size();) {
-            const CharKind k = kind_of(cps[i]);
-            if (k != CharKind::Word) {
-                syl_items_.push_back(k == CharKind::Newline ? kSylNewline : kSylOther);
-                ++i;
-                continue;
-            }
-            SylWord w;
-            for (; i < cps.size() && (kind_of(cps[i]) == CharKind::Word || kind_of(cps[i]) == CharKind::Apostrophe); ++i)
-                w.text += lower(cps[i]);
-            for (size_t j = 0; j < w.text.size() && w.node >= 0; ++j) w.node = dict.child(w.node, w.text[j]);
-            if (w.node >= 0) w.below = dict.nodes()[static_cast<size_t>(w.node)].mask;
-            syl_items_.push_back(static_cast<int32_t>(syl_words_.size()));
-            syl_words_.push_back(std::move(w));
-        }
-    };
+    auto in_word = [&](size_t i) { return kind_of(cps[i]) == CharKind::Word || kind_of(cps[i]) == CharKind::Apostrophe; };
     for (size_t id = 0; id < info_.size(); ++id) {
         const TokenInfo& info = info_[id];
         const std::string& b = bytes_[id];
         if (info.skip || info.eog || !decode_utf8(b, cps)) continue;
         // Overlong forms, surrogates and U+2019 (an apostrophe inside a word, a break outside it,
-        // judged by can_complete before it is whole) are left to the walk.
+        // judged by can_complete before it is whole) are left to the walk, as are tokens too long
+        // for the compact fields.
         size_t canonical = 0;
-        bool plain = true;
+        bool plain = cps.size() < 250;
         for (uint32_t cp : cps) {
             canonical += utf8_length(cp);
             plain = plain && cp != 0x2019 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
@@ -173,26 +156,48 @@ void FormConstraint::init_syllable_tokens() {
         SylToken& t = syl_[id];
         t.fast = true;
         size_t h = 0;
-        for (; h < cps.size() && (kind_of(cps[h]) == CharKind::Word || kind_of(cps[h]) == CharKind::Apostrophe); ++h)
-            t.head += lower(cps[h]);
-        if (dict.has_fold()) t.head_summary = dict.fold().summary(t.head);
-        t.after_head = static_cast<int32_t>(syl_items_.size());
-        parse(h);
-        t.after_head_end = static_cast<int32_t>(syl_items_.size());
-        t.whole = static_cast<int32_t>(syl_items_.size());
-        parse(0);
-        t.whole_end = static_cast<int32_t>(syl_items_.size());
+        while (h < cps.size() && in_word(h)) ++h;
+        t.head = static_cast<int32_t>(syl_chars_.size());
+        t.head_len = static_cast<uint16_t>(h);
+        for (size_t i = 0; i < h; ++i) syl_chars_ += lower(cps[i]);
+        if (dict.has_fold()) t.head_summary = dict.fold().summary(std::string_view(syl_chars_).substr(static_cast<size_t>(t.head), h));
+        // Items: a word starts at a letter or digit and goes on through letters, digits and
+        // apostrophes; an apostrophe outside a word is any other character. The head ends where a
+        // word does (or is apostrophes only), so the items after it are a tail of these.
+        t.items = static_cast<int32_t>(syl_items_.size());
+        for (size_t i = 0; i < cps.size();) {
+            if (i < h) ++t.skip;
+            const CharKind k = kind_of(cps[i]);
+            if (k != CharKind::Word) {
+                syl_items_.push_back(k == CharKind::Newline ? kSylNewline : kSylOther);
+                ++i;
+                continue;
+            }
+            SylWord w;
+            w.text = static_cast<int32_t>(syl_chars_.size());
+            const size_t start = i;
+            for (; i < cps.size() && in_word(i); ++i) syl_chars_ += lower(cps[i]);
+            w.len = static_cast<uint16_t>(i - start);
+            for (size_t j = 0; j < w.len && w.node >= 0; ++j)
+                w.node = dict.child(w.node, syl_chars_[static_cast<size_t>(w.text) + j]);
+            if (w.node >= 0) {
+                const SyllableDictionary::Node& n = dict.nodes()[static_cast<size_t>(w.node)];
+                w.below = n.mask;
+                if (n.word >= 0) w.counts = dict.words()[static_cast<size_t>(n.word)].counts;
+            }
+            syl_items_.push_back(static_cast<int32_t>(syl_words_.size()));
+            syl_words_.push_back(w);
+        }
+        t.n_items = static_cast<uint8_t>(syl_items_.size() - static_cast<size_t>(t.items));
     }
 }
 
 SyllableMask FormConstraint::counts_of(const SylWord& w) const {
-    if (!w.known) {
-        // The fold answers most guesses without the guess's own (slower) rules.
+    if (w.counts == kAskGuess) {  // not a word of the dictionary: the guess, by fold if it can
         const SyllableDictionary& dict = *spec_.syllables;
-        const int word = w.node >= 0 ? dict.nodes()[static_cast<size_t>(w.node)].word : -1;
-        const SyllableMask folded = word < 0 && dict.has_fold() ? dict.fold().counts(dict.fold().summary(w.text)) : kAskGuess;
-        w.counts = folded != kAskGuess ? folded & syllable_bits(1, kMaxLineSyllables) : dict.counts(w.text, w.node);
-        w.known = true;
+        const std::string_view text = std::string_view(syl_chars_).substr(static_cast<size_t>(w.text), w.len);
+        const SyllableMask folded = dict.has_fold() ? dict.fold().counts(dict.fold().summary(text)) : kAskGuess;
+        w.counts = folded != kAskGuess ? folded & syllable_bits(1, kMaxLineSyllables) : dict.counts(text, -1);
     }
     return w.counts;
 }
@@ -212,7 +217,7 @@ SyllableMask FormConstraint::guess_joined(const SylStep& step, const SylToken& t
         const SyllableMask m = dict.fold().counts(dict.fold().join(step.summary, t.head_summary));
         if (m != kAskGuess) return m & syllable_bits(1, kMaxLineSyllables);
     }
-    scratch_.assign(cur_.word).append(t.head);
+    scratch_.assign(cur_.word).append(syl_chars_, static_cast<size_t>(t.head), t.head_len);
     if (auto it = guessed_.find(scratch_); it != guessed_.end()) return it->second;
     if (guessed_.size() >= (1u << 20)) guessed_.clear();
     const SyllableMask m = dict.counts(scratch_, -1);
@@ -240,7 +245,7 @@ bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int l
             syl = 1;
         } else if (*it >= 0) {
             word = &syl_words_[static_cast<size_t>(*it)];
-            if (word->text.size() > kMaxWordChars) return false;
+            if (word->len > kMaxWordChars) return false;
         }
     }
     if (word == nullptr) return true;
@@ -253,29 +258,30 @@ bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int l
 
 bool FormConstraint::syllable_fits(const SylStep& step, TokenId id) const {
     const SylToken& t = syl_[static_cast<size_t>(id)];
-    const int32_t* items = syl_items_.data();
-    if (cur_.word.empty()) return syllable_items(items + t.whole, items + t.whole_end, cur_.line, cur_.line_syl, false);
-    if (t.head.empty()) {
+    const int32_t* items = syl_items_.data() + t.items;
+    if (cur_.word.empty()) return syllable_items(items, items + t.n_items, cur_.line, cur_.line_syl, false);
+    const int32_t* rest = items + t.skip;
+    if (t.head_len == 0) {
         // The first character ends the word being written.
-        return step.ended != 0 && syllable_items(items + t.after_head, items + t.after_head_end, cur_.line, step.ended, true);
+        return step.ended != 0 && syllable_items(rest, items + t.n_items, cur_.line, step.ended, true);
     }
-    if (cur_.word.size() + t.head.size() > kMaxWordChars) return false;
+    if (cur_.word.size() + t.head_len > kMaxWordChars) return false;
     const SyllableDictionary& dict = *spec_.syllables;
     int node = cur_.node;
-    for (size_t i = 0; i < t.head.size() && node >= 0; ++i) node = dict.child(node, t.head[i]);
+    for (size_t i = 0; i < t.head_len && node >= 0; ++i) node = dict.child(node, syl_chars_[static_cast<size_t>(t.head) + i]);
     const int w = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].word : -1;
     auto counts = [&] {
         if (w >= 0) return dict.words()[static_cast<size_t>(w)].counts;
         return dict.has_guess() ? guess_joined(step, t) : SyllableMask{0};
     };
     const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
-    if (t.after_head == t.after_head_end) {  // the word is still open: word_fits
+    if (rest == items + t.n_items) {  // the word is still open: word_fits
         const SyllableMask below = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].mask : 0;
         if ((add_counts(cur_.line_syl, below) & need) != 0) return true;
         return dict.has_guess() && (add_counts(cur_.line_syl, counts()) & need) != 0;
     }
     const SyllableMask totals = add_counts(cur_.line_syl, counts()) & need;
-    return totals != 0 && syllable_items(items + t.after_head, items + t.after_head_end, cur_.line, totals, true);
+    return totals != 0 && syllable_items(rest, items + t.n_items, cur_.line, totals, true);
 }
 
 }  // namespace lyra::gen::constraint
