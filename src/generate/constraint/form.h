@@ -184,6 +184,9 @@ private:
     struct SylStep {
         SyllableMask ended = 0;  // line totals once the word being written ends (0 = it cannot)
         uint64_t summary = 0;    // the word being written, under the guess fold
+        // The trie's children of the word being written, by character (-1: none): every token that
+        // extends the word takes its first step here.
+        std::array<int32_t, 128> next = {};
     };
     void init_syllable_tokens();
     SylStep syllable_step() const;

@@ -205,6 +205,7 @@ SyllableMask FormConstraint::counts_of(const SylWord& w) const {
 FormConstraint::SylStep FormConstraint::syllable_step() const {
     SylStep step;
     if (cur_.word.empty()) return step;
+    for (size_t c = 0; c < step.next.size(); ++c) step.next[c] = spec_.syllables->child(cur_.node, static_cast<char>(c));
     Cursor c = cur_;
     if (end_word(c)) step.ended = c.line_syl;
     if (spec_.syllables->has_fold()) step.summary = spec_.syllables->fold().summary(cur_.word);
@@ -267,8 +268,9 @@ bool FormConstraint::syllable_fits(const SylStep& step, TokenId id) const {
     }
     if (cur_.word.size() + t.head_len > kMaxWordChars) return false;
     const SyllableDictionary& dict = *spec_.syllables;
-    int node = cur_.node;
-    for (size_t i = 0; i < t.head_len && node >= 0; ++i) node = dict.child(node, syl_chars_[static_cast<size_t>(t.head) + i]);
+    const char* head = syl_chars_.data() + t.head;  // lower-case ASCII
+    int node = step.next[static_cast<size_t>(head[0])];
+    for (size_t i = 1; i < t.head_len && node >= 0; ++i) node = dict.child(node, head[i]);
     const int w = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].word : -1;
     auto counts = [&] {
         if (w >= 0) return dict.words()[static_cast<size_t>(w)].counts;
