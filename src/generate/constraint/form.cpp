@@ -1,6 +1,7 @@
 // FormConstraint (form.h). Each token's characters are precomputed once; most candidates then
 // take a constant-time check (units left in the line), and only tokens with line breaks, fixed
-// positions ahead or partial UTF-8 are stepped byte by byte.
+// positions ahead or partial UTF-8 are stepped byte by byte. The syllable unit lives in
+// form_syllable.cpp.
 #include "generate/constraint/form.h"
 
 #include <algorithm>
@@ -128,6 +129,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
         }
         bytes_[static_cast<size_t>(id)] = std::move(b);
     }
+    if (spec_.syllables) init_syllable_tokens();
     reset();
 }
 
@@ -284,112 +286,6 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
     return ok;
 }
 
-// --- the syllable unit ------------------------------------------------------------------------
-
-namespace {
-
-// Bit s + k for every s in `totals` and k in `counts` (sums past 63 drop out).
-SyllableMask add_counts(SyllableMask totals, SyllableMask counts) {
-    SyllableMask out = 0;
-    for (; totals != 0; totals &= totals - 1) out |= counts << __builtin_ctzll(totals);
-    return out;
-}
-
-constexpr size_t kMaxWordChars = 40;
-
-}  // namespace
-
-void FormConstraint::init_syllables() {
-    if (spec_.lines.empty())
-        throw_error(ErrorKind::InvalidArgument, "form: the syllable unit needs lines; expected at least one line with a count");
-    // Totals whole dictionary words can make (each word at least one syllable).
-    const SyllableMask word_counts = spec_.syllables->nodes()[0].mask;
-    SyllableMask reach = 1;
-    for (int i = 0; i < kMaxLineSyllables; ++i) reach |= add_counts(reach, word_counts);
-    for (size_t i = 0; i < spec_.lines.size(); ++i) {
-        const FormLine& line = spec_.lines[i];
-        if (line.units < 1 || line.units > kMaxLineSyllables)
-            throw_error(ErrorKind::InvalidArgument, "form: line {} asks for {} syllables; expected 1..{}", i + 1, line.units,
-                        kMaxLineSyllables);
-        if (!line.fixed.empty() || !line.classes.empty() || !line.rhyme.empty())
-            throw_error(ErrorKind::InvalidArgument,
-                        "form: line {} has fixed characters, classes or a rhyme; expected none with the syllable unit "
-                        "(they name character positions)",
-                        i + 1);
-        SyllableMask need = 0;
-        for (int t = 0; t <= line.units; ++t)
-            if ((reach >> (line.units - t)) & 1) need |= SyllableMask{1} << t;
-        if ((need & 1) == 0)
-            throw_error(ErrorKind::InvalidArgument,
-                        "form: line {} asks for {} syllables; no words of the dictionary add up to that", i + 1, line.units);
-        need_.push_back(need);
-    }
-    spec_.is_unit = [](uint32_t) { return false; };  // the character paths count nothing
-}
-
-SyllableMask FormConstraint::word_counts(const Cursor& cur) const {
-    const SyllableDictionary& dict = *spec_.syllables;
-    if (cur.node >= 0) {
-        const int w = dict.nodes()[static_cast<size_t>(cur.node)].word;
-        if (w >= 0) return dict.words()[static_cast<size_t>(w)].counts;
-    }
-    if (!dict.has_guess() || cur.word.empty()) return 0;
-    // The guess may be slow (the CMU one tries parts, endings, then letter rules); the same words
-    // come back at every word start and every step inside a word.
-    if (auto it = guessed_.find(cur.word); it != guessed_.end()) return it->second;
-    if (guessed_.size() >= (1u << 20)) guessed_.clear();
-    const SyllableMask m = dict.counts(cur.word, -1);
-    guessed_.emplace(cur.word, m);
-    return m;
-}
-
-bool FormConstraint::word_fits(const Cursor& cur) const {
-    const SyllableDictionary& dict = *spec_.syllables;
-    const SyllableMask need = need_[static_cast<size_t>(cur.line)];
-    // Words of the dictionary the letters so far begin; failing those, the word if it ended here
-    // (the guess, asked only when the trie cannot answer: it is the slow part).
-    const SyllableMask below = cur.node >= 0 ? dict.nodes()[static_cast<size_t>(cur.node)].mask : 0;
-    if ((add_counts(cur.line_syl, below) & need) != 0) return true;
-    return dict.has_guess() && (add_counts(cur.line_syl, word_counts(cur)) & need) != 0;
-}
-
-bool FormConstraint::end_word(Cursor& cur) const {
-    const SyllableMask counts = word_counts(cur);
-    cur.word.clear();
-    cur.node = 0;
-    const SyllableMask totals = add_counts(cur.line_syl, counts) & need_[static_cast<size_t>(cur.line)];
-    if (totals == 0) return false;
-    cur.line_syl = totals;
-    return true;
-}
-
-bool FormConstraint::step_syllable(Cursor& cur, uint32_t cp) const {
-    const auto n_lines = static_cast<int>(spec_.lines.size());
-    const bool in_word = !cur.word.empty();
-    const uint32_t c = cp == 0x2019 && in_word ? uint32_t{'\''} : cp;  // a typographic apostrophe
-    if (is_word_char(c) || (c == '\'' && in_word)) {
-        if (spec_.allowed && !spec_.allowed(cp)) return false;
-        if (cur.line >= n_lines || cur.word.size() >= kMaxWordChars) return false;
-        const char lc = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-        cur.node = spec_.syllables->child(in_word ? cur.node : 0, lc);
-        cur.word += lc;
-        // With a guess, a letter that leaves the dictionary is judged once, at the token's end
-        // (fits), so the guess runs once per candidate rather than once per letter.
-        return spec_.syllables->has_guess() || word_fits(cur);
-    }
-    // Any other character ends the word being written.
-    if (in_word && !end_word(cur)) return false;
-    if (cp == '\n') {
-        if (cur.line >= n_lines - 1) return false;  // no line after the last
-        const int target = spec_.lines[static_cast<size_t>(cur.line)].units;
-        if (((cur.line_syl >> target) & 1) == 0) return false;  // the line is not full yet
-        ++cur.line;
-        cur.line_syl = 1;
-        return true;
-    }
-    return !spec_.allowed || spec_.allowed(cp);
-}
-
 bool FormConstraint::fits(const Cursor& cur, TokenId id) const {
     const TokenInfo& t = info_[static_cast<size_t>(id)];
     if (t.skip) return false;
@@ -413,9 +309,18 @@ void FormConstraint::apply(CandidateSet& c) {
     const int64_t t0 = now_us();
     ++stats_.n_masks;
     bool any = false;
+    // The syllable unit's precomputed path covers the tokens of whole characters (syl_) whenever
+    // no character is half read; the rest take the walk.
+    const bool by_words = spec_.syllables && cur_.need == 0;
+    const SylStep step = by_words ? syllable_step() : SylStep{};
+    auto fits_now = [&](TokenId id) {
+        const auto i = static_cast<size_t>(id);
+        if (!by_words || !syl_[i].fast) return fits(cur_, id);
+        return syllable_fits(step, id) && (!spec_.predicate || spec_.predicate(text_ + bytes_[i]));
+    };
     for (auto& cand : c.items) {
         if (cand.logit == kNegInf) continue;
-        if (status_ == ConstraintStatus::DeadEnd || !fits(cur_, cand.id)) {
+        if (status_ == ConstraintStatus::DeadEnd || !fits_now(cand.id)) {
             cand.logit = kNegInf;
         } else {
             any = true;

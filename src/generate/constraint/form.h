@@ -99,6 +99,9 @@ public:
     bool is_complete() const;
     const std::string& text() const { return text_; }
     const MaskStats& stats() const { return stats_; }
+    // Whether token `id` may come next by walking its bytes one at a time: the definition the
+    // mask's precomputed paths must agree with (tests compare the two over whole vocabularies).
+    bool fits_by_walk(TokenId id) const { return fits(cur_, id); }
 
 private:
     using GroupSet = std::bitset<kMaxRhymeGroups>;
@@ -150,6 +153,51 @@ private:
     bool word_fits(const Cursor& cur) const;
     SyllableMask word_counts(const Cursor& cur) const;  // the word so far, ended here
 
+    // Syllable unit, the precomputed path (form_syllable.cpp). Each token's characters are read
+    // once into the words and breaks the rules see, so a candidate costs a few mask operations
+    // instead of a walk over its bytes. Every mask reads these for the whole vocabulary, so they
+    // are kept small (24 bytes a token and a word): memory traffic is most of the cost.
+    // A word that starts inside a token (text in syl_chars_), with its trie node from the root and
+    // that node's mask (the trie is megabytes, read at random); its counts (dictionary, else
+    // guess) are asked on first need (kAskGuess until then).
+    struct SylWord {
+        SyllableMask below = 0;
+        mutable SyllableMask counts = kAskGuess;
+        int32_t node = 0;
+        int32_t text = 0;  // into syl_chars_
+        uint16_t len = 0;
+    };
+    // Item codes in syl_items_: an index into syl_words_, or one of these characters.
+    static constexpr int32_t kSylNewline = -1, kSylOther = -2;
+    struct SylToken {
+        // The leading letters, digits and apostrophes (lower case, in syl_chars_), which extend a
+        // word being written, and their summary under the dictionary's guess fold.
+        uint64_t head_summary = 0;
+        int32_t head = 0;
+        int32_t items = 0;     // the token's items (syl_items_), read between words
+        uint16_t head_len = 0;
+        uint8_t n_items = 0;
+        uint8_t skip = 0;      // of them, those the head covers: a word being written reads the rest
+        bool fast = false;     // whole valid characters without U+2019 (which needs the walk)
+    };
+    // What the precomputed path needs of the cursor, once per mask.
+    struct SylStep {
+        SyllableMask ended = 0;  // line totals once the word being written ends (0 = it cannot)
+        uint64_t summary = 0;    // the word being written, under the guess fold
+        // The trie's children of the word being written, by character (-1: none): every token that
+        // extends the word takes its first step here.
+        std::array<int32_t, 128> next = {};
+    };
+    void init_syllable_tokens();
+    SylStep syllable_step() const;
+    bool syllable_fits(const SylStep& step, TokenId id) const;
+    // Runs items [it, end) from a line with totals syl; `first_checked`: the first character ends a
+    // word, so the closed-text rule (checked between words only) does not apply to it.
+    bool syllable_items(const int32_t* it, const int32_t* end, int line, SyllableMask syl, bool first_checked) const;
+    SyllableMask counts_of(const SylWord& w) const;
+    // The guess for the word being written extended by a token's head.
+    SyllableMask guess_joined(const SylStep& step, const SylToken& t) const;
+
     FormSpec spec_;
     const model::Tokenizer& tok_;
     std::vector<LineRules> rules_;
@@ -164,6 +212,11 @@ private:
     MaskStats stats_;
     mutable std::unordered_map<uint64_t, bool> feasible_;  // can_complete without a fixed char
     mutable std::unordered_map<std::string, SyllableMask> guessed_;  // the dictionary's guesses
+    std::vector<SylToken> syl_;
+    std::vector<SylWord> syl_words_;
+    std::vector<int32_t> syl_items_;
+    std::string syl_chars_;
+    mutable std::string scratch_;  // a spelled-out word, for guesses without a fold
 };
 
 }  // namespace lyra::gen::constraint

@@ -17,8 +17,8 @@ SyllableMask syllable_bits(int lo, int hi) {
 
 int lowest_syllable(SyllableMask m) { return m == 0 ? -1 : __builtin_ctzll(m); }
 
-SyllableDictionary::SyllableDictionary(std::vector<SyllableWord> words, Guess guess)
-    : words_(std::move(words)), guess_(std::move(guess)) {
+SyllableDictionary::SyllableDictionary(std::vector<SyllableWord> words, Guess guess, GuessFold fold)
+    : words_(std::move(words)), guess_(std::move(guess)), fold_(std::move(fold)) {
     for (const SyllableWord& w : words_) {
         bool ok = !w.text.empty() && w.text.front() != '\'' && w.text.back() != '\'';
         for (char c : w.text) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'');

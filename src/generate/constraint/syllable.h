@@ -19,6 +19,10 @@ using SyllableMask = uint64_t;
 // The most syllables a form line may count (the masks are 64 bits wide).
 inline constexpr int kMaxLineSyllables = 63;
 
+// A GuessFold's answer when a summary cannot tell the counts: the plain guess is asked with the
+// spelled-out word (bit 0, zero syllables, is never a count).
+inline constexpr SyllableMask kAskGuess = 1;
+
 // Bits lo..hi, clamped to 0..63 (0 when hi < lo).
 SyllableMask syllable_bits(int lo, int hi);
 // The smallest count in m; -1 when m is empty.
@@ -27,6 +31,18 @@ int lowest_syllable(SyllableMask m);
 struct SyllableWord {
     std::string text;        // lower-case ASCII letters and digits, inner apostrophes
     SyllableMask counts = 0; // one bit per pronunciation's count (1..63)
+};
+
+// The guess as a fold over the word's pieces (optional, beside the Guess): a piece's summary, the
+// summary of two pieces in a row from theirs, and the guess's counts from a whole word's summary.
+// The decoder asks about (word so far + candidate token) for every token of the vocabulary at every
+// step; with a fold that is two calls on precomputed summaries instead of spelling the word out
+// and running the guess. Contract: counts(join(summary(a), summary(b))) equals the Guess of a + b
+// (or is kAskGuess) for every word a + b the dictionary lacks; join with summary("") is identity.
+struct GuessFold {
+    std::function<uint64_t(std::string_view piece)> summary;
+    std::function<uint64_t(uint64_t a, uint64_t b)> join;
+    std::function<SyllableMask(uint64_t word)> counts;
 };
 
 class SyllableDictionary {
@@ -45,7 +61,8 @@ public:
     // Sorts the words by spelling and merges repeats (their counts are joined). Throws
     // Error(InvalidArgument) naming the word for an empty one, a character outside a-z 0-9 and
     // inner apostrophes, or no count / a count outside 1..63.
-    explicit SyllableDictionary(std::vector<SyllableWord> words, Guess guess = {});
+    // A fold is used only with a guess, whose answers it must match (GuessFold).
+    explicit SyllableDictionary(std::vector<SyllableWord> words, Guess guess = {}, GuessFold fold = {});
 
     int child(int node, char c) const;  // -1 when absent (or node is -1)
     int find(std::string_view word) const;  // index into words(), or -1
@@ -55,6 +72,9 @@ public:
     const std::vector<SyllableWord>& words() const { return words_; }
     const std::vector<Node>& nodes() const { return nodes_; }
     bool has_guess() const { return static_cast<bool>(guess_); }
+    // Null members when the guess has no fold.
+    const GuessFold& fold() const { return fold_; }
+    bool has_fold() const { return guess_ && fold_.summary && fold_.join && fold_.counts; }
 
 private:
     int32_t build(int32_t parent, int32_t lo, int32_t hi, size_t depth);
@@ -62,6 +82,7 @@ private:
     std::vector<Node> nodes_;
     std::vector<std::pair<char, int32_t>> edges_;
     Guess guess_;
+    GuessFold fold_;
 };
 
 // A character that may be part of a word for the syllable unit: ASCII letters and digits (the

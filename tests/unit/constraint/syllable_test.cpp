@@ -8,13 +8,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "unit/constraint/constraint_test_util.h"
+#include "unit/constraint/syllable_walk_check.h"
 
 namespace lyra::gen::constraint {
 namespace {
@@ -339,6 +343,102 @@ TEST_F(SyllableGeneration, GuessedWordsAreCountedByTheGuess) {
         EXPECT_TRUE((line_totals(*dict, lines[0]) >> 4) & 1) << text;
         EXPECT_TRUE((line_totals(*dict, lines[1]) >> 6) & 1) << text;
     }
+}
+
+// vowel_groups as a fold: a piece's vowel groups and whether it starts and ends on a vowel. Words
+// with a digit are answered kAskGuess (the plain guess is then asked), so both paths run.
+GuessFold vowel_groups_fold() {
+    auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; };
+    auto one = [vowel](char c) -> uint64_t {
+        const uint64_t v = vowel(c) ? 1 : 0;
+        return v | (v << 8) | (v << 9) | (uint64_t{1} << 10) | ((c >= '0' && c <= '9') ? uint64_t{1} << 11 : 0);
+    };
+    auto join = [](uint64_t a, uint64_t b) -> uint64_t {
+        if ((a >> 10 & 1) == 0) return b;
+        if ((b >> 10 & 1) == 0) return a;
+        const uint64_t groups = (a & 255) + (b & 255) - (((a >> 9) & 1) & ((b >> 8) & 1));
+        return groups | (a & (1u << 8)) | (b & (1u << 9)) | (uint64_t{1} << 10) | ((a | b) & (uint64_t{1} << 11));
+    };
+    return {.summary = [one, join](std::string_view piece) {
+                uint64_t s = 0;
+                for (char c : piece) s = join(s, one(c));
+                return s;
+            },
+            .join = join,
+            .counts = [](uint64_t s) -> SyllableMask {
+                if ((s >> 11) & 1) return kAskGuess;
+                return bit(std::max<int>(static_cast<int>(s & 255), 1));
+            }};
+}
+
+TEST(SyllableForm, FoldOfTheToyGuessMatchesIt) {
+    const GuessFold fold = vowel_groups_fold();
+    core::Rng rng(9);
+    const std::string alphabet = "aeiouybcdrst";
+    for (int i = 0; i < 2000; ++i) {
+        std::string w;
+        for (int k = 1 + static_cast<int>(rng.uniform() * 9); k > 0; --k)
+            w += alphabet[static_cast<size_t>(rng.uniform() * 12) % 12];
+        for (size_t cut = 0; cut <= w.size(); ++cut)
+            ASSERT_EQ(fold.counts(fold.join(fold.summary(w.substr(0, cut)), fold.summary(w.substr(cut)))), vowel_groups(w))
+                << w << " at " << cut;
+    }
+    EXPECT_EQ(fold.counts(fold.summary("ab3")), kAskGuess);
+}
+
+// The mask's precomputed path (whole tokens read once into words and breaks) against the byte
+// walk it replaces, over a vocabulary of dictionary words, their pieces, random letter runs with
+// and without a leading space, capitals, digits, apostrophes (straight and U+2019), line breaks,
+// other punctuation, a multi-byte dash and the byte tokens; with no guess, a guess, and a guess
+// with a fold; open and closed forms, with and without an allowed set and a predicate.
+TEST(SyllableForm, PrecomputedMaskEqualsTheByteWalkOverManyStates) {
+    std::vector<std::string> pieces = {" ", "\n", ",", ", ", ".\n", "'", "\xE2\x80\x99", "\xE2\x80\x94", "\xC3\xA9",
+                                       "'s", "n't", " '", "a'b", "3", "42", " 7", "x2", "\n\n", " \n", "Fire", " The",
+                                       "CAT", ",the", "the,", "on a", " on\na", "at\xE2\x80\x94", "\xE2\x80\x99t"};
+    for (const auto& w : hand_words()) {
+        pieces.push_back(w.text);
+        pieces.push_back(" " + w.text);
+        for (size_t cut = 1; cut < w.text.size(); ++cut) {
+            pieces.push_back(w.text.substr(0, cut));
+            pieces.push_back(w.text.substr(cut));
+        }
+    }
+    for (char c = 'a'; c <= 'z'; ++c) pieces.emplace_back(1, c);
+    core::Rng rng(17);
+    const std::string letters = "aeiouyrstlnmcdbgfhw";
+    for (int i = 0; i < 300; ++i) {
+        std::string p = rng.uniform() < 0.4f ? " " : "";
+        for (int k = 1 + static_cast<int>(rng.uniform() * 5); k > 0; --k)
+            p += letters[static_cast<size_t>(rng.uniform() * static_cast<float>(letters.size())) % letters.size()];
+        if (rng.uniform() < 0.1f) p += rng.uniform() < 0.5f ? "," : " ";
+        pieces.push_back(p);
+    }
+    std::sort(pieces.begin(), pieces.end());
+    pieces.erase(std::unique(pieces.begin(), pieces.end()), pieces.end());
+    const auto tok = testing::piece_vocab(pieces, true);
+
+    const auto plain = std::make_shared<const SyllableDictionary>(hand_words());
+    const auto guessing = std::make_shared<const SyllableDictionary>(hand_words(), vowel_groups);
+    const auto folding = std::make_shared<const SyllableDictionary>(hand_words(), vowel_groups, vowel_groups_fold());
+    auto no_capitals = [](uint32_t cp) { return !(cp >= 'A' && cp <= 'Z'); };
+    int mid_word = 0;
+    uint64_t seed = 1;
+    for (const auto& dict : {plain, guessing, folding}) {
+        for (bool closed : {false, true}) {
+            for (int variant = 0; variant < 3; ++variant) {
+                FormSpec spec{.lines = {{.units = 3}, {.units = 5}, {.units = 2}}, .closed = closed, .syllables = dict};
+                if (variant == 1) spec.allowed = no_capitals;
+                if (variant == 2) spec.predicate = [](std::string_view text) { return text.size() < 70; };
+                FormConstraint form(std::move(spec), *tok);
+                const auto n = testing::check_against_walk(form, *tok, 12, 40, seed++);
+                EXPECT_EQ(n.mismatches, 0);
+                EXPECT_GT(n.states, 100);
+                EXPECT_GT(n.allowed, n.states);  // not a mask that allows next to nothing
+                mid_word += n.mid_word;
+            }
+        }
+    }
+    EXPECT_GT(mid_word, 300);
 }
 
 }  // namespace

@@ -1,8 +1,13 @@
 // English pronunciation: the CMU dictionary, the letter-to-sound fallback, word splitting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "art/poetry/en/pronounce.h"
 #include "core/error.h"
+#include "core/rng.h"
+#include "unit/constraint/constraint_test_util.h"
+#include "unit/constraint/syllable_walk_check.h"
 
 namespace lyra::art::poetry::en {
 namespace {
@@ -92,6 +97,89 @@ TEST(Pronounce, CmuIsASyllableDictionaryForTheFormLayer) {
     EXPECT_EQ(dict->counts("blorptastic"), bit(3));  // not in it: the letter-to-sound guess
     EXPECT_EQ(dict->counts("42"), bit(3));           // "forty two"
     EXPECT_GT(dict->words().size(), 100000u);
+}
+
+// The letter-to-sound count as a fold (what the decoder uses for a word written across tokens):
+// for random words rich in the letters the rules look at (vowels, a leading y, final e, -le, -ed,
+// -es after sibilants), every split into two pieces and a random split into three gives
+// guess_pron's count.
+TEST(Pronounce, LetterFoldGivesTheGuessCountForEverySplit) {
+    using gen::constraint::SyllableMask;
+    const gen::constraint::GuessFold fold = letter_guess_fold();
+    auto expected = [](const std::string& w) {
+        const int n = guess_pron(w).syllables;
+        return n >= 1 && n <= 63 ? SyllableMask{1} << n : SyllableMask{0};
+    };
+    core::Rng rng(21);
+    const std::string alphabet = "aeiouyyeedsslltdcgzhxbr";
+    std::vector<std::string> words = {"stone", "table", "loved", "wanted", "roses", "boxes", "places", "ages", "yes",
+                                      "y", "ye", "yy", "yea", "byte", "able", "eye", "ed", "es", "bed", "yed", "oboe",
+                                      "rhythm", "strengths", "queue", "cooed", "yodeled"};
+    for (int i = 0; i < 5000; ++i) {
+        std::string w;
+        for (int k = 1 + static_cast<int>(rng.uniform() * 10); k > 0; --k)
+            w += alphabet[static_cast<size_t>(rng.uniform() * static_cast<float>(alphabet.size())) % alphabet.size()];
+        words.push_back(w);
+    }
+    for (const std::string& w : words) {
+        for (size_t cut = 0; cut <= w.size(); ++cut)
+            ASSERT_EQ(fold.counts(fold.join(fold.summary(w.substr(0, cut)), fold.summary(w.substr(cut)))), expected(w))
+                << w << " cut at " << cut;
+        const size_t a = static_cast<size_t>(rng.uniform() * static_cast<float>(w.size() + 1)) % (w.size() + 1);
+        const size_t b = a + static_cast<size_t>(rng.uniform() * static_cast<float>(w.size() - a + 1)) % (w.size() - a + 1);
+        const uint64_t three = fold.join(fold.join(fold.summary(w.substr(0, a)), fold.summary(w.substr(a, b - a))),
+                                         fold.summary(w.substr(b)));
+        ASSERT_EQ(fold.counts(three), expected(w)) << w << " cut at " << a << ", " << b;
+    }
+    // Digits and apostrophes go to the dictionary's full lookup.
+    EXPECT_EQ(fold.counts(fold.summary("o'er")), gen::constraint::kAskGuess);
+    EXPECT_EQ(fold.counts(fold.join(fold.summary("abc"), fold.summary("4"))), gen::constraint::kAskGuess);
+}
+
+// The decoder's mask with the CMU dictionary and its fold equals the byte walk's over a vocabulary
+// of English word pieces and random letter runs, through many states.
+TEST(Pronounce, CmuFormMaskEqualsTheByteWalk) {
+    const std::string text =
+        "Shall I compare thee to a summer's day? Thou art more lovely and more temperate: rough winds do "
+        "shake the darling buds of May, and summer's lease hath all too short a date; sometime too hot the "
+        "eye of heaven shines, and often is his gold complexion dimm'd; and every fair from fair sometime "
+        "declines, by chance or nature's changing course untrimm'd. The quietly glimmering river, 42 stones.";
+    std::vector<std::string> pieces = {" ", "\n", ",", ", ", ".", "'", "'d", "\xE2\x80\x99", "?", ";", " 7"};
+    std::string word;
+    for (char c : text + " ") {
+        if (std::isalpha(static_cast<unsigned char>(c))) {
+            word += c;
+            continue;
+        }
+        if (word.empty()) continue;
+        pieces.push_back(word);
+        pieces.push_back(" " + word);
+        for (size_t cut = 1; cut < word.size(); cut += 2) pieces.push_back(word.substr(cut, 3));
+        word.clear();
+    }
+    core::Rng rng(4);
+    const std::string letters = "aeiouyrstlnmcdbgfhwkpvz";
+    for (int i = 0; i < 400; ++i) {
+        std::string p = rng.uniform() < 0.4f ? " " : "";
+        for (int k = 1 + static_cast<int>(rng.uniform() * 6); k > 0; --k)
+            p += letters[static_cast<size_t>(rng.uniform() * static_cast<float>(letters.size())) % letters.size()];
+        pieces.push_back(p);
+    }
+    std::sort(pieces.begin(), pieces.end());
+    pieces.erase(std::unique(pieces.begin(), pieces.end()), pieces.end());
+    const auto tok = gen::constraint::testing::piece_vocab(pieces, true);
+    int mid_word = 0;
+    for (bool closed : {false, true}) {
+        gen::constraint::FormConstraint form({.lines = {{.units = 5}, {.units = 7}, {.units = 5}},
+                                              .closed = closed,
+                                              .syllables = cmu_syllables()},
+                                             *tok);
+        const auto n = gen::constraint::testing::check_against_walk(form, *tok, 25, 40, closed ? 2 : 3);
+        EXPECT_EQ(n.mismatches, 0);
+        EXPECT_GT(n.states, 300);
+        mid_word += n.mid_word;
+    }
+    EXPECT_GT(mid_word, 200);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The CMU dictionary, the letter-to-sound fallback and word splitting (pronounce.h).
 #include "art/poetry/en/pronounce.h"
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -326,6 +327,91 @@ std::vector<Pron> Dictionary::lookup(std::string_view raw) const {
     return {guess_pron(letters)};
 }
 
+// The letter-to-sound count as a fold (pronounce.h). A piece's summary packs what guess_pron's
+// count reads of a word: its vowel groups (with 'y' a vowel everywhere; the word's first letter is
+// corrected at the end), its length, its first two and last three letters (5 bits each, 0 = none,
+// 31 = not a-z) and whether all of it is a-z.
+namespace {
+
+constexpr uint64_t kOther = 31;
+uint64_t letter_code(char c) { return c >= 'a' && c <= 'z' ? static_cast<uint64_t>(c - 'a' + 1) : kOther; }
+bool vowel_code(uint64_t k) { return k != 0 && k != kOther && is_vowel_letter(static_cast<char>('a' + k - 1)); }
+
+struct FoldSummary {
+    uint64_t groups = 0, len = 0, first2 = 0, last3 = 0;
+    bool plain = true;
+    uint64_t first() const { return first2 & 31; }
+    uint64_t second() const { return first2 >> 5; }
+    uint64_t last(int back) const { return (last3 >> (5 * back)) & 31; }  // back 0 = the last letter
+    uint64_t pack() const {
+        return groups | (len << 8) | (first2 << 16) | (last3 << 26) | (plain ? 0 : uint64_t{1} << 41);
+    }
+    static FoldSummary unpack(uint64_t s) {
+        return {s & 255, (s >> 8) & 255, (s >> 16) & 1023, (s >> 26) & 32767, ((s >> 41) & 1) == 0};
+    }
+};
+
+FoldSummary fold_join(const FoldSummary& a, const FoldSummary& b) {
+    if (a.len == 0) return b;
+    if (b.len == 0) return a;
+    FoldSummary j;
+    j.groups = std::min<uint64_t>(a.groups + b.groups - (vowel_code(a.last(0)) && vowel_code(b.first()) ? 1 : 0), 255);
+    j.len = std::min<uint64_t>(a.len + b.len, 255);
+    j.first2 = a.len >= 2 ? a.first2 : a.first() | (b.first() << 5);
+    j.last3 = b.len >= 3 ? b.last3 : ((a.last3 << (5 * b.len)) | b.last3) & 32767;
+    j.plain = a.plain && b.plain;
+    return j;
+}
+
+FoldSummary fold_summary(std::string_view piece) {
+    FoldSummary s;
+    for (char c : piece) {
+        FoldSummary one;
+        one.len = 1;
+        one.first2 = one.last3 = letter_code(c);
+        one.groups = vowel_code(one.first2) ? 1 : 0;
+        one.plain = c >= 'a' && c <= 'z';
+        s = fold_join(s, one);
+    }
+    return s;
+}
+
+// guess_pron's count from a summary, rule by rule (see there).
+gen::constraint::SyllableMask fold_counts(uint64_t packed) {
+    const FoldSummary s = FoldSummary::unpack(packed);
+    if (!s.plain) return gen::constraint::kAskGuess;
+    if (s.len == 0) return 0;
+    const uint64_t y = letter_code('y'), e = letter_code('e');
+    // A leading 'y' is no vowel: it made a group of its own unless a vowel follows it.
+    int n = static_cast<int>(s.groups);
+    if (s.first() == y && (s.len == 1 || !vowel_code(s.second()))) --n;
+    // Letter `back` from the end is a vowel that can start or continue a group (not a leading y).
+    auto voiced = [&](int back) {
+        const bool at_start = s.len == static_cast<uint64_t>(back) + 1;
+        return vowel_code(s.last(back)) && !(at_start && s.last(back) == y);
+    };
+    if (n > 1) {
+        const uint64_t l0 = s.last(0), l1 = s.last(1), l2 = s.last(2);
+        const bool final_e = l0 == e && (s.len == 1 || !voiced(1));
+        const bool starts_before_last = s.len >= 3 && l1 == e && !voiced(2);  // a group "e" + one letter
+        if (final_e && !(l1 == letter_code('l') && s.len >= 3 && !vowel_code(l2))) --n;
+        else if (l0 == letter_code('d') && starts_before_last && l2 != letter_code('t') && l2 != letter_code('d')) --n;
+        else if (l0 == letter_code('s') && starts_before_last && l2 != letter_code('s') && l2 != letter_code('x') &&
+                 l2 != letter_code('z') && l2 != letter_code('h') && l2 != letter_code('c') && l2 != letter_code('g'))
+            --n;
+    }
+    n = std::max(n, 1);
+    return n <= gen::constraint::kMaxLineSyllables ? gen::constraint::SyllableMask{1} << n : 0;
+}
+
+}  // namespace
+
+gen::constraint::GuessFold letter_guess_fold() {
+    return {.summary = [](std::string_view piece) { return fold_summary(piece).pack(); },
+            .join = [](uint64_t a, uint64_t b) { return fold_join(FoldSummary::unpack(a), FoldSummary::unpack(b)).pack(); },
+            .counts = fold_counts};
+}
+
 std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables() {
     using gen::constraint::SyllableMask;
     static std::once_flag once;
@@ -355,7 +441,8 @@ std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables() {
             if (plain && Dictionary::get().find(w) == nullptr) return mask_of({guess_pron(w)});
             return mask_of(Dictionary::get().lookup(w));
         };
-        dict = std::make_shared<const gen::constraint::SyllableDictionary>(std::move(words), guess);
+        // Plain-letter words the dictionary lacks are guessed by letter_guess_fold's summaries.
+        dict = std::make_shared<const gen::constraint::SyllableDictionary>(std::move(words), guess, letter_guess_fold());
     });
     return dict;
 }

@@ -56,6 +56,10 @@ private:
 // Built once per process; throws like Dictionary::get().
 std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables();
 
+// guess_pron's syllable count as a GuessFold (syllable.h), for words of letters a-z; anything else
+// is answered kAskGuess. cmu_syllables() gives it to the decoder beside the guess.
+gen::constraint::GuessFold letter_guess_fold();
+
 // Builds a Pron from ARPAbet phones ("N AY1 T").
 Pron pron_from_phones(std::string_view phones);
 // Letter-to-sound guess for a lower-case word of letters (and apostrophes): vowel groups with

@@ -1,0 +1,289 @@
+// FormConstraint's syllable unit (form.h): the word rules, the byte walk's steps (step_syllable,
+// end_word, word_fits) and the precomputed path the mask takes. The walk reads a candidate's bytes
+// against the dictionary trie one at a time; run over the whole vocabulary at every step, and with
+// the letter-to-sound guess asked for every word that leaves the dictionary, it cost tens of
+// milliseconds per token at 32k tokens. The precomputed path reads each token once into the words
+// and breaks it holds, so that a candidate takes its head's few trie steps, a guess by fold and a
+// few mask operations; tests check that both give the same mask over whole vocabularies.
+#include "generate/constraint/form.h"
+
+#include "core/error.h"
+
+namespace lyra::gen::constraint {
+
+namespace {
+
+// Bit s + k for every s in `totals` and k in `counts` (sums past 63 drop out).
+SyllableMask add_counts(SyllableMask totals, SyllableMask counts) {
+    SyllableMask out = 0;
+    for (; totals != 0; totals &= totals - 1) out |= counts << __builtin_ctzll(totals);
+    return out;
+}
+
+constexpr size_t kMaxWordChars = 40;
+
+}  // namespace
+
+void FormConstraint::init_syllables() {
+    if (spec_.lines.empty())
+        throw_error(ErrorKind::InvalidArgument, "form: the syllable unit needs lines; expected at least one line with a count");
+    // Totals whole dictionary words can make (each word at least one syllable).
+    const SyllableMask word_counts = spec_.syllables->nodes()[0].mask;
+    SyllableMask reach = 1;
+    for (int i = 0; i < kMaxLineSyllables; ++i) reach |= add_counts(reach, word_counts);
+    for (size_t i = 0; i < spec_.lines.size(); ++i) {
+        const FormLine& line = spec_.lines[i];
+        if (line.units < 1 || line.units > kMaxLineSyllables)
+            throw_error(ErrorKind::InvalidArgument, "form: line {} asks for {} syllables; expected 1..{}", i + 1, line.units,
+                        kMaxLineSyllables);
+        if (!line.fixed.empty() || !line.classes.empty() || !line.rhyme.empty())
+            throw_error(ErrorKind::InvalidArgument,
+                        "form: line {} has fixed characters, classes or a rhyme; expected none with the syllable unit "
+                        "(they name character positions)",
+                        i + 1);
+        SyllableMask need = 0;
+        for (int t = 0; t <= line.units; ++t)
+            if ((reach >> (line.units - t)) & 1) need |= SyllableMask{1} << t;
+        if ((need & 1) == 0)
+            throw_error(ErrorKind::InvalidArgument,
+                        "form: line {} asks for {} syllables; no words of the dictionary add up to that", i + 1, line.units);
+        need_.push_back(need);
+    }
+    spec_.is_unit = [](uint32_t) { return false; };  // the character paths count nothing
+}
+
+SyllableMask FormConstraint::word_counts(const Cursor& cur) const {
+    const SyllableDictionary& dict = *spec_.syllables;
+    if (cur.node >= 0) {
+        const int w = dict.nodes()[static_cast<size_t>(cur.node)].word;
+        if (w >= 0) return dict.words()[static_cast<size_t>(w)].counts;
+    }
+    if (!dict.has_guess() || cur.word.empty()) return 0;
+    // The guess may be slow (the CMU one tries parts, endings, then letter rules); the same words
+    // come back at every word start and every step inside a word.
+    if (auto it = guessed_.find(cur.word); it != guessed_.end()) return it->second;
+    if (guessed_.size() >= (1u << 20)) guessed_.clear();
+    const SyllableMask m = dict.counts(cur.word, -1);
+    guessed_.emplace(cur.word, m);
+    return m;
+}
+
+bool FormConstraint::word_fits(const Cursor& cur) const {
+    const SyllableDictionary& dict = *spec_.syllables;
+    const SyllableMask need = need_[static_cast<size_t>(cur.line)];
+    // Words of the dictionary the letters so far begin; failing those, the word if it ended here
+    // (the guess, asked only when the trie cannot answer: it is the slow part).
+    const SyllableMask below = cur.node >= 0 ? dict.nodes()[static_cast<size_t>(cur.node)].mask : 0;
+    if ((add_counts(cur.line_syl, below) & need) != 0) return true;
+    return dict.has_guess() && (add_counts(cur.line_syl, word_counts(cur)) & need) != 0;
+}
+
+bool FormConstraint::end_word(Cursor& cur) const {
+    const SyllableMask counts = word_counts(cur);
+    cur.word.clear();
+    cur.node = 0;
+    const SyllableMask totals = add_counts(cur.line_syl, counts) & need_[static_cast<size_t>(cur.line)];
+    if (totals == 0) return false;
+    cur.line_syl = totals;
+    return true;
+}
+
+bool FormConstraint::step_syllable(Cursor& cur, uint32_t cp) const {
+    const auto n_lines = static_cast<int>(spec_.lines.size());
+    const bool in_word = !cur.word.empty();
+    const uint32_t c = cp == 0x2019 && in_word ? uint32_t{'\''} : cp;  // a typographic apostrophe
+    if (is_word_char(c) || (c == '\'' && in_word)) {
+        if (spec_.allowed && !spec_.allowed(cp)) return false;
+        if (cur.line >= n_lines || cur.word.size() >= kMaxWordChars) return false;
+        const char lc = static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+        cur.node = spec_.syllables->child(in_word ? cur.node : 0, lc);
+        cur.word += lc;
+        // With a guess, a letter that leaves the dictionary is judged once, at the token's end
+        // (fits), so the guess runs once per candidate rather than once per letter.
+        return spec_.syllables->has_guess() || word_fits(cur);
+    }
+    // Any other character ends the word being written.
+    if (in_word && !end_word(cur)) return false;
+    if (cp == '\n') {
+        if (cur.line >= n_lines - 1) return false;  // no line after the last
+        const int target = spec_.lines[static_cast<size_t>(cur.line)].units;
+        if (((cur.line_syl >> target) & 1) == 0) return false;  // the line is not full yet
+        ++cur.line;
+        cur.line_syl = 1;
+        return true;
+    }
+    return !spec_.allowed || spec_.allowed(cp);
+}
+
+
+// --- the precomputed path ----------------------------------------------------------------------
+
+namespace {
+
+enum class CharKind { Word, Apostrophe, Newline, Other };
+
+CharKind kind_of(uint32_t cp) {
+    if (is_word_char(cp)) return CharKind::Word;
+    if (cp == '\'') return CharKind::Apostrophe;
+    return cp == '\n' ? CharKind::Newline : CharKind::Other;
+}
+
+size_t utf8_length(uint32_t cp) { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
+
+char lower(uint32_t cp) { return static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp | 0x20 : cp); }
+
+}  // namespace
+
+void FormConstraint::init_syllable_tokens() {
+    const SyllableDictionary& dict = *spec_.syllables;
+    syl_.assign(info_.size(), SylToken{});
+    std::vector<uint32_t> cps;
+    auto in_word = [&](size_t i) { return kind_of(cps[i]) == CharKind::Word || kind_of(cps[i]) == CharKind::Apostrophe; };
+    for (size_t id = 0; id < info_.size(); ++id) {
+        const TokenInfo& info = info_[id];
+        const std::string& b = bytes_[id];
+        if (info.skip || info.eog || !decode_utf8(b, cps)) continue;
+        // Overlong forms, surrogates and U+2019 (an apostrophe inside a word, a break outside it,
+        // judged by can_complete before it is whole) are left to the walk, as are tokens too long
+        // for the compact fields.
+        size_t canonical = 0;
+        bool plain = cps.size() < 250;
+        for (uint32_t cp : cps) {
+            canonical += utf8_length(cp);
+            plain = plain && cp != 0x2019 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+        }
+        if (!plain || canonical != b.size()) continue;
+        SylToken& t = syl_[id];
+        t.fast = true;
+        size_t h = 0;
+        while (h < cps.size() && in_word(h)) ++h;
+        t.head = static_cast<int32_t>(syl_chars_.size());
+        t.head_len = static_cast<uint16_t>(h);
+        for (size_t i = 0; i < h; ++i) syl_chars_ += lower(cps[i]);
+        if (dict.has_fold()) t.head_summary = dict.fold().summary(std::string_view(syl_chars_).substr(static_cast<size_t>(t.head), h));
+        // Items: a word starts at a letter or digit and goes on through letters, digits and
+        // apostrophes; an apostrophe outside a word is any other character. The head ends where a
+        // word does (or is apostrophes only), so the items after it are a tail of these.
+        t.items = static_cast<int32_t>(syl_items_.size());
+        for (size_t i = 0; i < cps.size();) {
+            if (i < h) ++t.skip;
+            const CharKind k = kind_of(cps[i]);
+            if (k != CharKind::Word) {
+                syl_items_.push_back(k == CharKind::Newline ? kSylNewline : kSylOther);
+                ++i;
+                continue;
+            }
+            SylWord w;
+            w.text = static_cast<int32_t>(syl_chars_.size());
+            const size_t start = i;
+            for (; i < cps.size() && in_word(i); ++i) syl_chars_ += lower(cps[i]);
+            w.len = static_cast<uint16_t>(i - start);
+            for (size_t j = 0; j < w.len && w.node >= 0; ++j)
+                w.node = dict.child(w.node, syl_chars_[static_cast<size_t>(w.text) + j]);
+            if (w.node >= 0) {
+                const SyllableDictionary::Node& n = dict.nodes()[static_cast<size_t>(w.node)];
+                w.below = n.mask;
+                if (n.word >= 0) w.counts = dict.words()[static_cast<size_t>(n.word)].counts;
+            }
+            syl_items_.push_back(static_cast<int32_t>(syl_words_.size()));
+            syl_words_.push_back(w);
+        }
+        t.n_items = static_cast<uint8_t>(syl_items_.size() - static_cast<size_t>(t.items));
+    }
+}
+
+SyllableMask FormConstraint::counts_of(const SylWord& w) const {
+    if (w.counts == kAskGuess) {  // not a word of the dictionary: the guess, by fold if it can
+        const SyllableDictionary& dict = *spec_.syllables;
+        const std::string_view text = std::string_view(syl_chars_).substr(static_cast<size_t>(w.text), w.len);
+        const SyllableMask folded = dict.has_fold() ? dict.fold().counts(dict.fold().summary(text)) : kAskGuess;
+        w.counts = folded != kAskGuess ? folded & syllable_bits(1, kMaxLineSyllables) : dict.counts(text, -1);
+    }
+    return w.counts;
+}
+
+FormConstraint::SylStep FormConstraint::syllable_step() const {
+    SylStep step;
+    if (cur_.word.empty()) return step;
+    for (size_t c = 0; c < step.next.size(); ++c) step.next[c] = spec_.syllables->child(cur_.node, static_cast<char>(c));
+    Cursor c = cur_;
+    if (end_word(c)) step.ended = c.line_syl;
+    if (spec_.syllables->has_fold()) step.summary = spec_.syllables->fold().summary(cur_.word);
+    return step;
+}
+
+SyllableMask FormConstraint::guess_joined(const SylStep& step, const SylToken& t) const {
+    const SyllableDictionary& dict = *spec_.syllables;
+    if (dict.has_fold()) {
+        const SyllableMask m = dict.fold().counts(dict.fold().join(step.summary, t.head_summary));
+        if (m != kAskGuess) return m & syllable_bits(1, kMaxLineSyllables);
+    }
+    scratch_.assign(cur_.word).append(syl_chars_, static_cast<size_t>(t.head), t.head_len);
+    if (auto it = guessed_.find(scratch_); it != guessed_.end()) return it->second;
+    if (guessed_.size() >= (1u << 20)) guessed_.clear();
+    const SyllableMask m = dict.counts(scratch_, -1);
+    guessed_.emplace(scratch_, m);
+    return m;
+}
+
+bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int line, SyllableMask syl,
+                                    bool first_checked) const {
+    const auto last = static_cast<int>(spec_.lines.size()) - 1;
+    const int last_units = spec_.lines.back().units;
+    const SylWord* word = nullptr;  // the token's word being written
+    for (bool checked = first_checked; it != end; ++it, checked = false) {
+        // Between words of a closed form whose last line is full, nothing may follow (is_closed).
+        if (word == nullptr && !checked && spec_.closed && line == last && ((syl >> last_units) & 1)) return false;
+        if (word != nullptr) {  // this character ends it (end_word)
+            const SyllableMask totals = add_counts(syl, counts_of(*word)) & need_[static_cast<size_t>(line)];
+            if (totals == 0) return false;
+            syl = totals;
+            word = nullptr;
+        }
+        if (*it == kSylNewline) {
+            if (line >= last || ((syl >> spec_.lines[static_cast<size_t>(line)].units) & 1) == 0) return false;
+            ++line;
+            syl = 1;
+        } else if (*it >= 0) {
+            word = &syl_words_[static_cast<size_t>(*it)];
+            if (word->len > kMaxWordChars) return false;
+        }
+    }
+    if (word == nullptr) return true;
+    // A word left open at the token's end must still be able to fit (word_fits; without a guess
+    // the walk checks every letter, but the masks only shrink down the trie, so the last decides).
+    const SyllableMask need = need_[static_cast<size_t>(line)];
+    if ((add_counts(syl, word->below) & need) != 0) return true;
+    return spec_.syllables->has_guess() && (add_counts(syl, counts_of(*word)) & need) != 0;
+}
+
+bool FormConstraint::syllable_fits(const SylStep& step, TokenId id) const {
+    const SylToken& t = syl_[static_cast<size_t>(id)];
+    const int32_t* items = syl_items_.data() + t.items;
+    if (cur_.word.empty()) return syllable_items(items, items + t.n_items, cur_.line, cur_.line_syl, false);
+    const int32_t* rest = items + t.skip;
+    if (t.head_len == 0) {
+        // The first character ends the word being written.
+        return step.ended != 0 && syllable_items(rest, items + t.n_items, cur_.line, step.ended, true);
+    }
+    if (cur_.word.size() + t.head_len > kMaxWordChars) return false;
+    const SyllableDictionary& dict = *spec_.syllables;
+    const char* head = syl_chars_.data() + t.head;  // lower-case ASCII
+    int node = step.next[static_cast<size_t>(head[0])];
+    for (size_t i = 1; i < t.head_len && node >= 0; ++i) node = dict.child(node, head[i]);
+    const int w = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].word : -1;
+    auto counts = [&] {
+        if (w >= 0) return dict.words()[static_cast<size_t>(w)].counts;
+        return dict.has_guess() ? guess_joined(step, t) : SyllableMask{0};
+    };
+    const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
+    if (rest == items + t.n_items) {  // the word is still open: word_fits
+        const SyllableMask below = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].mask : 0;
+        if ((add_counts(cur_.line_syl, below) & need) != 0) return true;
+        return dict.has_guess() && (add_counts(cur_.line_syl, counts()) & need) != 0;
+    }
+    const SyllableMask totals = add_counts(cur_.line_syl, counts()) & need;
+    return totals != 0 && syllable_items(rest, items + t.n_items, cur_.line, totals, true);
+}
+
+}  // namespace lyra::gen::constraint
