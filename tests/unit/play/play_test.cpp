@@ -17,9 +17,8 @@
 #include "core/error.h"
 #include "core/mmap.h"
 #include "core/sha256.h"
-#include "model/init.h"
-#include "model/tokenizer/char_vocab.h"
-#include "model/tokenizer/vocab.h"
+#include "fixtures/error_of.h"
+#include "fixtures/random_byte_model.h"
 
 namespace lyra::art::play {
 namespace {
@@ -41,35 +40,19 @@ struct Cleanup {
     }
 } cleanup;
 
-// A random-weight llama over a byte vocabulary carrying `chat_template` ("" = none): it knows
-// nothing, so only the constraint makes its state updates valid.
-std::shared_ptr<const model::Model> make_model(const std::string& name, const std::string& chat_template,
-                                               int64_t n_ctx) {
-    const std::string path = (temp_dir() / (name + ".gguf")).string();
-    model::Vocab v = model::build_byte_vocab()->vocab();
-    v.chat_template = chat_template;
-    model::InitOptions o;
-    o.n_embd = 64;
-    o.n_layer = 2;
-    o.n_head = 2;
-    o.n_ctx = n_ctx;
-    o.seed = 3;
-    model::init_model(o, *model::Tokenizer::from_vocab(v), path);
-    return std::shared_ptr<const model::Model>(model::Model::load(path));
-}
-
+// Random-weight llamas over a byte vocabulary (tests/fixtures/random_byte_model.h): they know
+// nothing, so only the constraint makes their state updates valid.
 std::shared_ptr<const model::Model> random_model() {
-    static const std::shared_ptr<const model::Model> m = make_model("random", "", 384);
+    static const std::shared_ptr<const model::Model> m = test::random_byte_model(
+        (temp_dir() / "random.gguf").string(), {.n_ctx = 384, .n_embd = 64, .n_layer = 2, .seed = 3});
     return m;
 }
 
 // The same with a ChatML template, for chat-format prompts, and room for three earlier turns.
 std::shared_ptr<const model::Model> chatml_model() {
-    static const std::shared_ptr<const model::Model> m = make_model(
-        "chatml",
-        "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-        "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
-        2048);
+    static const std::shared_ptr<const model::Model> m = test::random_byte_model(
+        (temp_dir() / "chatml.gguf").string(),
+        {.chat_template = test::kChatMLTemplate, .n_ctx = 2048, .n_embd = 64, .n_layer = 2, .seed = 3});
     return m;
 }
 
@@ -89,21 +72,25 @@ std::string write(const std::string& name, const std::string& text) {
     return p;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
+using test::error_of;
+
+// Short narrations keep the random model quick; `saves` is the saves file ("" = none).
+GameOptions options(int narration_tokens = 40, std::string saves = {}) {
+    GameOptions o;
+    o.narration_tokens = narration_tokens;
+    o.saves_path = std::move(saves);
+    return o;
 }
 
 Game new_game(uint64_t seed = 7, std::string saves = {}) {
-    GameOptions o;
+    GameOptions o = options(40, std::move(saves));
     o.seed = seed;
-    o.narration_tokens = 40;
-    o.saves_path = std::move(saves);
     return Game::create(random_model(), pool(), o);
+}
+
+// A saved game loaded again on the random model.
+Game restored(const json& saved, const GameOptions& o = options()) {
+    return Game::restore(random_model(), pool(), saved, o);
 }
 
 // --- worlds -----------------------------------------------------------------------------------
@@ -409,9 +396,7 @@ TEST(PlayDraft, DraftedWorldIsKeptInTheSave) {
     const json saved = SaveStore(db).load("drafted");
     EXPECT_EQ(saved["draft"], g.draft());
     EXPECT_EQ(saved["world"], g.world().to_json());
-    GameOptions o;
-    o.narration_tokens = 24;
-    const Game r = Game::restore(random_model(), pool(), saved, o);
+    const Game r = restored(saved, options(24));
     EXPECT_EQ(r.world().to_json(), g.world().to_json());
     EXPECT_EQ(r.draft(), g.draft());
     EXPECT_EQ(r.state(), g.state());
@@ -1078,10 +1063,7 @@ TEST(PlaySaves, SavesFromBeforeBranchesStillLoadAndMigrate) {
     SaveStore store(db);  // adds the new columns
     const json loaded = store.load("old");
     EXPECT_EQ(loaded, v1);
-    GameOptions o;
-    o.narration_tokens = 40;
-    o.saves_path = db;
-    Game r = Game::restore(random_model(), pool(), loaded, o);
+    Game r = restored(loaded, options(40, db));
     EXPECT_EQ(r.state(), g.state());
     EXPECT_EQ(inputs_of(r.history()), (std::vector<std::string>{"take lantern", "n"}));
     EXPECT_EQ(r.branch(), 1);
@@ -1118,11 +1100,10 @@ TEST(PlaySaves, CorruptedTreeIsAClearErrorAndOtherSlotsLoad) {
     // a tree that is not one (a turn after itself, a tip past the end) is refused by restore
     json bad = g.save();
     bad["turns"][1]["parent"] = 1;
-    GameOptions o;
-    EXPECT_NE(error_of([&] { Game::restore(random_model(), pool(), bad, o); }).find("turn 1 has parent 1"), std::string::npos);
+    EXPECT_NE(error_of([&] { restored(bad); }).find("turn 1 has parent 1"), std::string::npos);
     bad = g.save();
     bad["tip"] = 3;
-    EXPECT_NE(error_of([&] { Game::restore(random_model(), pool(), bad, o); }).find("tip 3; expected -1..2"), std::string::npos);
+    EXPECT_NE(error_of([&] { restored(bad); }).find("tip 3; expected -1..2"), std::string::npos);
 }
 
 // --- chat prompts ---------------------------------------------------------------------------------
@@ -1209,9 +1190,7 @@ TEST(PlaySaves, PromptFormatIsKeptAndOldSavesStillLoad) {
     SaveStore store(db);  // adds the column back
     const json loaded = store.load("old");
     EXPECT_EQ(loaded, old);
-    GameOptions o;
-    o.narration_tokens = 40;
-    const Game r = Game::restore(random_model(), pool(), loaded, o);
+    const Game r = restored(loaded);
     EXPECT_STREQ(r.prompt_format(), "plain");
     EXPECT_EQ(r.state(), g.state());
     store.save("new", g.save());
@@ -1219,10 +1198,11 @@ TEST(PlaySaves, PromptFormatIsKeptAndOldSavesStillLoad) {
     // a save in chat format on a model without a template: one clear error naming the model
     json chat = g.save();
     chat["prompt_format"] = "chat";
-    const std::string e = error_of([&] { Game::restore(random_model(), pool(), chat, o); });
+    const std::string e = error_of([&] { restored(chat); });
     EXPECT_NE(e.find("no chat template"), std::string::npos) << e;
-    o.prompt_format = "plain";  // unless the player asks for plain
-    EXPECT_STREQ(Game::restore(random_model(), pool(), chat, o).prompt_format(), "plain");
+    GameOptions plain = options();
+    plain.prompt_format = "plain";  // unless the player asks for plain
+    EXPECT_STREQ(restored(chat, plain).prompt_format(), "plain");
 }
 
 }  // namespace
