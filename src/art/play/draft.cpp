@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
+#include "art/common/text.h"
 #include "art/play/rules.h"
 #include "core/error.h"
 #include "generate/generator.h"
@@ -14,24 +16,39 @@ namespace lyra::art::play {
 
 namespace {
 
-// Names are capitalised words (places, characters, the title), things lower-case words; both
-// only letters, so ids follow from them (id_from_name) and stay valid world ids.
-constexpr const char* kNamePattern = "[A-Z][a-z]{2,10}( [A-Z][a-z]{2,10}){0,2}";
-constexpr const char* kThingPattern = "[a-z]{3,10}( [a-z]{3,10})?";
+// Flags are internal (never shown as names), so they stay ASCII; a lock's flag has a digit
+// ("door1_open"), which an item's flag cannot, so the two never meet.
 constexpr const char* kFlagPattern = "[a-z]{3,10}(_[a-z]{3,10})?";
 const std::vector<std::string> kDirections = {"north", "south", "east", "west", "up", "down"};
 constexpr const char* kCarried = "carried";
 constexpr const char* kAnywhere = "anywhere";
 
+constexpr int kMaxLocks = 2;
+
 // Token budgets per piece: room for the longest text each schema allows (strings are capped),
 // so with a byte or char vocabulary every piece finishes (GrammarOptions.max_tokens).
 constexpr int kOutlineTokens = 240, kPlaceTokens = 170, kItemTokens = 190, kCharacterTokens = 110,
-              kPlacementTokens = 130, kGoalsTokens = 260;
+              kPlacementTokens = 130, kLockTokens = 260, kGoalsTokens = 260, kLoreTokens = 330;
+
+// Letter classes of the scripts names are drafted in (name_patterns).
+struct Letters {
+    const char* script;
+    const char* upper;  // a name's first letter ("" = the script has no case)
+    const char* lower;  // the other letters
+    bool spaced;        // words are separated by spaces
+};
+constexpr Letters kAscii{"Latin", "A-Z", "a-z", true};
+constexpr Letters kLatin{"Latin with accents", "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ", true};
+constexpr Letters kGreek{"Greek", "Α-ΡΣ-Ω", "ά-ώ", true};
+constexpr Letters kCyrillic{"Cyrillic", "А-ЯЁ", "а-яё", true};
+constexpr Letters kChinese{"Chinese", "", "一-龥", false};
+constexpr Letters kJapanese{"Japanese", "", "ぁ-ゖァ-ヺー一-龥", false};
+constexpr Letters kKorean{"Korean", "", "가-힣", true};
 
 json text(int max_length) {
     return {{"type", "string"}, {"minLength", 1}, {"maxLength", max_length}};
 }
-json pattern(const char* p) {
+json pattern(const std::string& p) {
     return {{"type", "string"}, {"pattern", p}};
 }
 json one_of(const std::vector<std::string>& values) {
@@ -53,6 +70,7 @@ std::string join(const std::vector<std::string>& v) {
 // What the model has drafted so far, and the prompts that show it.
 struct Drafting {
     std::string premise;
+    NamePatterns names = {};
     int attempt = 0;
     const DraftGenerate* gen = nullptr;
     int piece = 0;
@@ -99,16 +117,90 @@ std::vector<std::string> but(std::vector<std::string> v, const std::string& x) {
     return v;
 }
 
+// Gives every exit a way back, so no place is a trap: an exit p -> q with no exit of q to p
+// gets q -> p in the opposite direction, else in the first free one, else in place of one of
+// q's exits to a place q has two ways to (six exits to at most three other places: there is
+// always one). Drafted items are never used up and flags never unset, so in a map without traps
+// the places, items and flags the world check counts as reachable can all be had in one game,
+// and a world that passes the check can be won. Returns the ways added (" up to nave;").
+std::string add_ways_back(json& locations) {
+    static const std::map<std::string, std::string> opposite = {
+        {"north", "south"}, {"south", "north"}, {"east", "west"}, {"west", "east"}, {"up", "down"}, {"down", "up"}};
+    std::string added;
+    for (const auto& [p, place] : locations.items()) {
+        for (const auto& [dir, to] : place.at("exits").items()) {
+            json& exits = locations.at(to.get<std::string>()).at("exits");
+            std::map<std::string, int> ways;  // q's destinations, how many exits lead to each
+            for (const auto& [d2, x] : exits.items()) ++ways[x.get<std::string>()];
+            if (ways.count(p)) continue;
+            std::string way = opposite.at(dir);
+            for (size_t k = 0; exits.contains(way) && k < kDirections.size(); ++k) way = kDirections[k];
+            for (size_t k = 0; exits.contains(way) && ways[exits.at(way).get<std::string>()] < 2 && k < kDirections.size(); ++k)
+                way = kDirections[k];
+            exits[way] = p;
+            added += fmt::format(" {} {} to {};", to.get<std::string>(), way, p);
+        }
+    }
+    return added;
+}
+
+// The world drafted so far, checked (no goals yet).
+World so_far(const json& w) {
+    json partial = w;
+    partial["goals"] = json::array();
+    return world_from_json(partial, "drafted world");
+}
+
+// The exits between places a and b, both ways (a door is locked on both sides, so a lock never
+// shuts the way back from where the player stands: the map stays one where every way can be
+// walked back, and the reach the world check computes stays what one game can have).
+std::vector<Exit*> door(World& w, const std::string& a, const std::string& b) {
+    std::vector<Exit*> out;
+    for (auto& [dir, e] : w.locations.at(a).exits) {
+        if (e.to == b) out.push_back(&e);
+    }
+    for (auto& [dir, e] : w.locations.at(b).exits) {
+        if (e.to == a) out.push_back(&e);
+    }
+    return out;
+}
+
+// The locks the player could open, as the schemas of a lock piece: a door (not yet locked) of
+// a place the player can reach, with the keys the player can still get when that door is shut
+// (the same reachability as the world check, so a key behind its own door is never offered;
+// the door's place must stay reachable too, since the key is used there). The keys sorted:
+// "at" (the place), "exit", "key", "locked" and "opened" (what the player is told).
+json lock_options(const json& w) {
+    const World now = so_far(w);
+    json options = json::array();
+    for (const std::string& at : reachable(now).places) {
+        for (const auto& [dir, e] : now.locations.at(at).exits) {
+            if (!e.requires_flag.empty()) continue;
+            World shut = now;
+            for (Exit* x : door(shut, at, e.to)) x->requires_flag = "door_never_open";  // set by no use
+            const Reach r = reachable(shut);
+            if (!r.places.count(at) || r.items.empty()) continue;
+            options.push_back(object({{"at", {{"const", at}}},
+                                      {"exit", {{"const", dir}}},
+                                      {"key", one_of(std::vector<std::string>(r.items.begin(), r.items.end()))},
+                                      {"locked", text(60)},
+                                      {"opened", text(60)}},
+                                     {"at", "exit", "key", "locked", "opened"}));
+        }
+    }
+    return options;
+}
+
 json draft_pieces(Drafting& d) {
     // 1. the outline: names only, so the later pieces can point at them
     const json outline =
         d.ask("the outline (title, setting, names of 3-5 places, 1-3 items, 0-2 characters)",
               "World outline: ",
-              object({{"title", pattern(kNamePattern)},
+              object({{"title", pattern(d.names.name)},
                       {"setting", text(100)},
-                      {"places", list(pattern(kNamePattern), 3, 5)},
-                      {"items", list(pattern(kThingPattern), 1, 3)},
-                      {"characters", list(pattern(kNamePattern), 0, 2)}},
+                      {"places", list(pattern(d.names.name), 3, 5)},
+                      {"items", list(pattern(d.names.thing), 1, 3)},
+                      {"characters", list(pattern(d.names.name), 0, 2)}},
                      {"title", "setting", "places", "items", "characters"}),
               kOutlineTokens);
     const std::vector<std::string> places = ids_of(outline.at("places")),
@@ -157,6 +249,8 @@ json draft_pieces(Drafting& d) {
                                      {"danger", p.at("danger")},
                                      {"items", json::array()}};
     }
+    const std::string back = add_ways_back(w["locations"]);
+    if (!back.empty()) d.known.push_back("Ways back:" + back + "\n");
 
     // 3. each item: a description and maybe a use that sets a flag (somewhere, or anywhere)
     std::vector<std::string> flags;
@@ -217,17 +311,41 @@ json draft_pieces(Drafting& d) {
     }
     d.known.push_back("Start: " + w["start"].get<std::string>() + ".\n");
 
-    // 6. the goals: a place to reach, items to carry, flags to set, offered only among what the
+    // 6. locked doors, one optional piece each, each drafted with the earlier ones in place;
+    //    the schema offers only locks the player can open (lock_options), so a key is never
+    //    behind its own door nor behind a later one; the door is locked on both sides
+    for (int n = 1; n <= kMaxLocks; ++n) {
+        const json options = lock_options(w);
+        if (options.empty()) break;
+        const json piece = d.ask(fmt::format("locked exit {} (optional: the place, the exit, the item that is its "
+                                             "key, what the player is told while it is locked and when it opens)", n),
+                                 fmt::format("Lock {}: ", n), object({{"lock", {{"anyOf", options}}}}, {}),
+                                 kLockTokens);
+        if (!piece.contains("lock")) break;
+        const json& lock = piece.at("lock");
+        const std::string at = lock.at("at").get<std::string>(), exit = lock.at("exit").get<std::string>(),
+                          key = lock.at("key").get<std::string>(), flag = fmt::format("door{}_open", n);
+        const std::string to = w["locations"][at]["exits"][exit].get<std::string>();
+        for (const auto& [a, b] : {std::pair{at, to}, std::pair{to, at}}) {  // the door, both sides
+            for (auto& [dir, way] : w["locations"][a]["exits"].items()) {
+                if (way == b) way = {{"to", b}, {"requires_flag", flag}, {"blocked", lock.at("locked")}};
+            }
+        }
+        // the doors' uses come first, so "use key" at a door opens it before any other use
+        w["uses"].insert(w["uses"].begin() + (n - 1),
+                         json{{"item", key}, {"location", at}, {"sets", flag}, {"text", lock.at("opened")}});
+        d.known.push_back(fmt::format("The way {} from {} is locked; using {} there opens it.\n", exit, at, key));
+    }
+
+    // 7. the goals: a place to reach, items to carry, flags to set, offered only among what the
     //    player can reach from the start and is not done there (the schema steers every model,
     //    random weights included, to goals that can be done; the world checks still run)
-    json partial = w;
-    partial["goals"] = json::array();
-    const World so_far = world_from_json(partial, "drafted world");
-    const Reach reach = reachable(so_far);
+    const World drafted = so_far(w);
+    const Reach reach = reachable(drafted);
     const std::vector<std::string> carried = w["inventory"].get<std::vector<std::string>>();
     std::vector<std::string> goal_places, goal_items, goal_flags;
     for (const std::string& p : reach.places) {
-        if (p != so_far.start) goal_places.push_back(p);
+        if (p != drafted.start) goal_places.push_back(p);
     }
     for (const std::string& it : items) {
         if (reach.items.count(it) && std::find(carried.begin(), carried.end(), it) == carried.end())
@@ -262,6 +380,21 @@ json draft_pieces(Drafting& d) {
         goal["id"] = fmt::format("goal{}", w["goals"].size() + 1);
         w["goals"].push_back(goal);
     }
+
+    // 8. lore: facts of the world's past, each keyed to what it is about, so the game puts it
+    //    into the narrator's prompt when the player is there, carries it or meets them
+    std::vector<std::string> keys = places;
+    keys.insert(keys.end(), items.begin(), items.end());
+    keys.insert(keys.end(), characters.begin(), characters.end());
+    const json lore = d.ask("the lore (0-3 short facts of the world's past, each keyed to the places, items or "
+                            "characters it is about)",
+                            "Lore: ",
+                            object({{"lore", list(object({{"keys", list(one_of(keys), 1, 2)}, {"text", text(80)}},
+                                                         {"keys", "text"}),
+                                                  0, 3)}},
+                                   {"lore"}),
+                            kLoreTokens);
+    w["lore"] = lore.at("lore");
     return w;
 }
 
@@ -269,16 +402,70 @@ json draft_pieces(Drafting& d) {
 
 std::string id_from_name(std::string_view name) {
     std::string id;
-    for (char c : name) {
-        if (c >= 'A' && c <= 'Z') id += static_cast<char>(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) id += c;
-        if (c == ' ' && !id.empty() && id.back() != '_') id += '_';
+    for (size_t i = 0; i < name.size();) {
+        uint32_t cp = 0;
+        const size_t n = utf8_char_at(name, i, cp);
+        if (n == 1 && cp >= 'A' && cp <= 'Z') cp += 'a' - 'A';  // case is folded in ASCII only
+        if (n > 0 && cp != '_' && cp != '-' && id_char(cp)) {
+            if (id.size() + n > 40) break;  // ids are at most 40 bytes, cut between characters
+            if (n == 1) {
+                id += static_cast<char>(cp);
+            } else {
+                id.append(name, i, n);
+            }
+        } else if (cp == ' ' && !id.empty() && id.back() != '_') {
+            id += '_';
+        }
+        i += std::max<size_t>(n, 1);
     }
-    return id.substr(0, 40);
+    while (!id.empty() && id.back() == '_') id.pop_back();
+    return id;
+}
+
+NamePatterns name_patterns(std::string_view premise) {
+    // letters per script; a CJK or Hangul character is a syllable, about three letters
+    size_t ascii = 0, accented = 0, greek = 0, cyrillic = 0, han = 0, kana = 0, hangul = 0;
+    for (size_t i = 0; i < premise.size();) {
+        uint32_t cp = 0;
+        const size_t n = utf8_char_at(premise, i, cp);
+        i += std::max<size_t>(n, 1);
+        if (n == 0) continue;
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) ++ascii;
+        if (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) ++accented;
+        if (cp >= 0x370 && cp <= 0x3FF) ++greek;
+        if (cp >= 0x400 && cp <= 0x52F) ++cyrillic;
+        if ((cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF)) han += 3;
+        if (cp >= 0x3041 && cp <= 0x30FF) kana += 3;
+        if (cp >= 0xAC00 && cp <= 0xD7A3) hangul += 3;
+    }
+    // Japanese writes Han among its kana; without kana, Han is Chinese. Ties go to the first.
+    const std::pair<size_t, const Letters*> scripts[] = {
+        {ascii + accented, accented > 0 ? &kLatin : &kAscii},
+        {greek, &kGreek},
+        {cyrillic, &kCyrillic},
+        {kana > 0 ? 0 : han, &kChinese},
+        {kana > 0 ? kana + han : 0, &kJapanese},
+        {hangul, &kKorean}};
+    const Letters* l = &kAscii;  // no letters of these scripts: Latin names
+    size_t most = 0;
+    for (const auto& [count, letters] : scripts) {
+        if (count > most) {
+            most = count;
+            l = letters;
+        }
+    }
+    const std::string lower = std::string("[") + l->lower + "]";
+    if (!l->spaced) return {l->script, lower + "{2,6}", lower + "{1,4}"};  // a word of syllables
+    if (*l->upper == '\0') {
+        return {l->script, lower + "{2,5}( " + lower + "{2,5})?", lower + "{1,4}( " + lower + "{1,4})?"};
+    }
+    const std::string word = std::string("[") + l->upper + "]" + lower + "{2,10}";
+    return {l->script, word + "( " + word + "){0,2}", lower + "{3,10}( " + lower + "{3,10})?"};
 }
 
 json draft_world_json(std::string_view premise, int attempt, const DraftGenerate& gen) {
-    Drafting d{.premise = std::string(premise), .attempt = attempt, .gen = &gen};
+    Drafting d{.premise = std::string(premise), .names = name_patterns(premise), .attempt = attempt,
+               .gen = &gen};
     try {
         return draft_pieces(d);
     } catch (const json::exception& e) {  // a piece whose shape the schema should have fixed
@@ -289,6 +476,25 @@ json draft_world_json(std::string_view premise, int attempt, const DraftGenerate
 
 World check_drafted_world(const json& j) {
     const World w = world_from_json(j, "drafted world");
+    // every lock can be opened: some use of an obtainable key, where the player can go, sets
+    // its flag (the reach is a fixpoint, so a key behind its own door never counts)
+    const Reach reach = reachable(w);
+    for (const auto& [id, l] : w.locations) {
+        for (const auto& [dir, e] : l.exits) {
+            if (e.requires_flag.empty() || reach.flags.count(e.requires_flag)) continue;
+            std::string why = fmt::format("no use of an item sets its flag '{}'", e.requires_flag);
+            for (const Use& u : w.uses) {
+                if (u.sets != e.requires_flag) continue;
+                why = !reach.items.count(u.item)
+                          ? fmt::format("its key '{}' cannot be obtained before it (it lies behind the lock)", u.item)
+                          : fmt::format("its key '{}' opens it at '{}', which cannot be reached", u.item, u.location);
+            }
+            throw_error(ErrorKind::Corrupt,
+                        "world 'drafted world': at /locations/{}/exits/{}: the lock cannot be opened: {}; "
+                        "expected a key the player can get without passing it",
+                        id, dir, why);
+        }
+    }
     const State s = initial_state(w);
     for (size_t i = 0; i < w.goals.size(); ++i) {
         if (std::find(s.goals_done.begin(), s.goals_done.end(), w.goals[i].id) !=

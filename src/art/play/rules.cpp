@@ -3,34 +3,41 @@
 #include "art/play/rules.h"
 
 #include <algorithm>
-#include <cctype>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "art/common/text.h"
 #include "core/error.h"
 
 namespace lyra::art::play {
 
 namespace {
 
+// Case is folded in ASCII only: the bytes of other scripts are kept as written, whatever the
+// locale (std::tolower on a UTF-8 byte could change it under a single-byte locale).
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     return out;
 }
 
+// The words of a line: runs of id characters (world.h), so every id, in any script, is one
+// word; spaces, punctuation (a Chinese comma too) and invalid bytes split words.
 std::vector<std::string> words(std::string_view s) {
+    const std::string low = lower(s);
     std::vector<std::string> out;
     std::string cur;
-    for (char c : lower(s)) {
-        if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-            (static_cast<unsigned char>(c) & 0x80) != 0) {
-            cur += c;
+    for (size_t i = 0; i < low.size();) {
+        uint32_t cp = 0;
+        const size_t n = utf8_char_at(low, i, cp);
+        if (n > 0 && id_char(cp)) {
+            cur.append(low, i, n);
         } else if (!cur.empty()) {
             out.push_back(std::move(cur));
             cur.clear();
         }
+        i += std::max<size_t>(n, 1);
     }
     if (!cur.empty()) out.push_back(std::move(cur));
     return out;
@@ -70,6 +77,32 @@ std::string match_item(const World& w, const State& s, const std::vector<std::st
                 best = id;
                 best_rank = rank;
             }
+        }
+    }
+    return best;
+}
+
+// The direction of the exit here to the place the words name ("go hall", "go to the great
+// hall", "go 大厅"): by its id or the words of its name. The place most words name wins, and
+// of two named alike the one named whole ("go café" to Café, not to Café Noir); ties go to the
+// first direction in order. "" when no exit's place is named.
+std::string match_exit(const World& w, const State& s, const std::vector<std::string>& ws,
+                       size_t from) {
+    std::string best;
+    size_t best_score = 0;
+    for (const auto& [dir, e] : w.locations.at(s.location).exits) {
+        const std::vector<std::string> name = words(w.locations.at(e.to).name);
+        size_t hits = 0;
+        for (size_t i = from; i < ws.size(); ++i) {
+            if (ws[i] == e.to || std::find(name.begin(), name.end(), ws[i]) != name.end()) ++hits;
+        }
+        const bool whole = std::all_of(name.begin(), name.end(), [&](const std::string& x) {
+            return std::find(ws.begin() + static_cast<std::ptrdiff_t>(from), ws.end(), x) != ws.end();
+        });
+        const size_t score = hits == 0 ? 0 : 2 * hits + (whole ? 1 : 0);
+        if (score > best_score) {
+            best = dir;
+            best_score = score;
         }
     }
     return best;
@@ -174,6 +207,7 @@ Action parse_action(const World& w, const State& s, std::string_view input) {
                 break;
             }
         }
+        if (a.object.empty()) a.object = match_exit(w, s, ws, 1);
         if (a.object.empty() && ws.size() > 1) a.object = ws.back();
         return a;
     }

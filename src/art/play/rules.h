@@ -45,9 +45,12 @@ struct Action {
     std::string said = {};       // the player's words
 };
 
-// Parses one line of player input into an action: "go north", "n", "north", "take lamp",
-// "pick up the lamp", "drop key", "use key", "use key on door"; anything else is Free (talk,
-// look at, sing...). Item words match an item's id or any word of its name.
+// Parses one line of player input into an action: "go north", "n", "north", "go hall" (the
+// exit to a place named by its id or a word of its name), "take lamp", "pick up the lamp",
+// "drop key", "use key", "use key on door"; anything else is Free (talk, look at, sing...).
+// Item words match an item's id or any word of its name. Words are runs of id characters
+// (world.h), so names in any script match; case is folded in ASCII only ("TAKE 钥匙" is "take
+// 钥匙", "église" is not "Église").
 Action parse_action(const World& w, const State& s, std::string_view input);
 
 // Why the action is impossible, or nullopt when it may be played.

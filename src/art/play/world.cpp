@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "art/common/text.h"
 #include "core/error.h"
 #include "core/mmap.h"
 
@@ -249,12 +250,7 @@ private:
     const Positions* pos_;
 };
 
-bool valid_id(const std::string& id) {
-    if (id.empty() || id.size() > 40) return false;
-    return std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
-}
+constexpr const char* kIdRule = "1-40 bytes of lower-case letters (or letters of another script), digits, _ or -";
 
 template <typename Map>
 std::string id_list(const Map& m) {
@@ -310,7 +306,7 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
     const json& items = r.table(j, "", "items", false);
     for (const auto& [id, v] : items.items()) {
         const std::string p = "/items/" + id;
-        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected lowercase letters, digits, _ or -", id));
+        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected {}", id, kIdRule));
         if (!v.is_object()) r.fail(p, "expected a table");
         r.known_keys(v, p, {"name", "description", "portable"});
         Item it{.id = id, .name = r.str(v, p, "name", false, id),
@@ -328,7 +324,7 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
     if (locs.empty()) r.fail("/locations", "expected at least one location");
     for (const auto& [id, v] : locs.items()) {
         const std::string p = "/locations/" + id;
-        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected lowercase letters, digits, _ or -", id));
+        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected {}", id, kIdRule));
         if (!v.is_object()) r.fail(p, "expected a table");
         r.known_keys(v, p, {"name", "description", "exits", "items", "danger"});
         Location l{.id = id, .name = r.str(v, p, "name", false, id),
@@ -378,7 +374,7 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
     const json& chars = r.table(j, "", "characters", false);
     for (const auto& [id, v] : chars.items()) {
         const std::string p = "/characters/" + id;
-        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected lowercase letters, digits, _ or -", id));
+        if (!valid_id(id)) r.fail(p, fmt::format("bad id '{}'; expected {}", id, kIdRule));
         if (!v.is_object()) r.fail(p, "expected a table");
         r.known_keys(v, p, {"name", "description", "location"});
         Character c{.id = id, .name = r.str(v, p, "name", false, id),
@@ -403,7 +399,7 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
         if (!u.location.empty() && !w.locations.count(u.location)) {
             r.fail(p + "/location", fmt::format("unknown location '{}'; expected one of: {}", u.location, id_list(w.locations)));
         }
-        if (!valid_id(u.sets)) r.fail(p + "/sets", fmt::format("bad flag '{}'; expected lowercase letters, digits, _ or -", u.sets));
+        if (!valid_id(u.sets)) r.fail(p + "/sets", fmt::format("bad flag '{}'; expected {}", u.sets, kIdRule));
         w.uses.push_back(std::move(u));
     }
 
@@ -437,7 +433,40 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
     return w;
 }
 
+// Letters beyond ASCII that ids may hold, by block (with the combining marks words of those
+// scripts need); punctuation and spaces of those scripts are left out, so they split words.
+constexpr std::pair<uint32_t, uint32_t> kIdLetters[] = {
+    {0x00C0, 0x00D6}, {0x00D8, 0x00F6}, {0x00F8, 0x024F},  // Latin-1 letters, Latin Extended-A/B
+    {0x0300, 0x036F},                                      // combining accents
+    {0x0386, 0x0386}, {0x0388, 0x03FF},                    // Greek
+    {0x0400, 0x052F},                                      // Cyrillic
+    {0x05D0, 0x05EA}, {0x0620, 0x065F},                    // Hebrew, Arabic letters and marks
+    {0x0900, 0x0963}, {0x0966, 0x0DFF},                    // Indic scripts (not the dandas)
+    {0x0E01, 0x0E3A}, {0x0E40, 0x0E4E},                    // Thai
+    {0x1E00, 0x1EFF},                                      // Latin Extended Additional (Vietnamese)
+    {0x3041, 0x3096}, {0x30A1, 0x30FA}, {0x30FC, 0x30FC},  // hiragana, katakana, the long-vowel mark
+    {0x3400, 0x4DBF}, {0x4E00, 0x9FFF},                    // CJK ideographs
+    {0xAC00, 0xD7A3},                                      // Hangul syllables
+};
+
 }  // namespace
+
+bool id_char(uint32_t cp) {
+    if (cp < 0x80) return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || cp == '_' || cp == '-';
+    return std::any_of(std::begin(kIdLetters), std::end(kIdLetters),
+                       [cp](const auto& r) { return cp >= r.first && cp <= r.second; });
+}
+
+bool valid_id(std::string_view id) {
+    if (id.empty() || id.size() > 40) return false;
+    for (size_t i = 0; i < id.size();) {
+        uint32_t cp = 0;
+        const size_t n = utf8_char_at(id, i, cp);
+        if (n == 0 || !id_char(cp)) return false;
+        i += n;
+    }
+    return true;
+}
 
 json World::to_json() const {
     json j = {{"title", title}, {"setting", setting}, {"start", start}, {"health", health},

@@ -5,6 +5,7 @@
 // expected one of ..." for checks on the content (the path of the bad value).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -90,6 +91,15 @@ struct World {
     // Every flag the world mentions (exits, uses, goals, start), sorted.
     std::vector<std::string> all_flags() const;
 };
+
+// Ids (locations, items, characters, flags) are 1-40 bytes of id characters: ASCII lower-case
+// letters, digits, '_' and '-', and the letters of other scripts (Latin with accents, Greek,
+// Cyrillic, Hebrew, Arabic, Indic scripts, Thai, Japanese kana, CJK ideographs, Hangul), so a
+// drafted name in any of them has an id (id_from_name) the player can type. Case is folded
+// only in ASCII: "Église" is an id as written. The command parser's words are runs of id
+// characters (rules.h), so an id is always one word.
+bool id_char(uint32_t cp);
+bool valid_id(std::string_view id);
 
 // What a player can reach from the start: places through open exits, items carried at the
 // start or lying portable in reachable places, flags set by uses of those items there (and

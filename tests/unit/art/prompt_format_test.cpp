@@ -11,9 +11,8 @@
 #include "art/common/prompt_format.h"
 #include "core/error.h"
 #include "e2e/cli_runner.h"
-#include "model/init.h"
-#include "model/tokenizer/char_vocab.h"
-#include "model/tokenizer/vocab.h"
+#include "fixtures/error_of.h"
+#include "fixtures/random_byte_model.h"
 
 namespace lyra::art {
 namespace {
@@ -25,9 +24,7 @@ const fs::path& g_dir() {
     return dir.path();
 }
 
-constexpr const char* kChatML =
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-    "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+constexpr const char* kChatML = test::kChatMLTemplate;
 constexpr const char* kLlama3 =
     "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
     "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + "
@@ -36,26 +33,10 @@ constexpr const char* kLlama3 =
 // A random llama over a byte vocabulary carrying `chat_template` ("" = none), context n_ctx.
 std::shared_ptr<const model::Model> model_with(const std::string& chat_template, int64_t n_ctx = 512) {
     const std::string name = "m-" + std::to_string(std::hash<std::string>{}(chat_template)) + "-" + std::to_string(n_ctx);
-    const std::string path = (g_dir() / (name + ".gguf")).string();
-    model::Vocab v = model::build_byte_vocab()->vocab();
-    v.chat_template = chat_template;
-    model::InitOptions o;
-    o.n_embd = 32;
-    o.n_layer = 1;
-    o.n_head = 2;
-    o.n_ctx = n_ctx;
-    model::init_model(o, *model::Tokenizer::from_vocab(v), path);
-    return model::Model::load(path);
+    return test::random_byte_model((g_dir() / (name + ".gguf")).string(), {.chat_template = chat_template, .n_ctx = n_ctx});
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using test::error_of;
 
 const PromptParts kParts{.system = "You narrate.",
                          .head = {"The keep.\n", "Lore: a key.\n"},
