@@ -78,6 +78,23 @@ struct KernelTable {
     int gemm_nr;  // the packed panel's width in floats
 };
 
+namespace {
+// Calls tile.template operator()<R>() with R = rows (1..6) as a compile-time constant: the SGEMM
+// micro-kernels' row count. In an anonymous namespace so that each ISA file gets its own copy,
+// compiled with that file's flags (see the top of this file).
+template <typename Tile>
+inline void with_gemm_rows(int rows, const Tile& tile) {
+    switch (rows) {
+        case 1: return tile.template operator()<1>();
+        case 2: return tile.template operator()<2>();
+        case 3: return tile.template operator()<3>();
+        case 4: return tile.template operator()<4>();
+        case 5: return tile.template operator()<5>();
+        default: return tile.template operator()<6>();
+    }
+}
+}  // namespace
+
 // The variant dispatch picked (or force_kernel_isa set).
 const KernelTable& active_table();
 

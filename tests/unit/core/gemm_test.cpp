@@ -15,24 +15,12 @@
 #include "core/ops.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
+#include "unit/core/isa_fixture.h"
 
 namespace lyra::core {
 namespace {
 
-std::vector<std::string> available_isas() {
-    std::vector<std::string> out;
-    for (const char* n : {"scalar", "avx2", "avx512"})
-        if (force_kernel_isa(n)) out.emplace_back(n);
-    return out;
-}
-
-class Gemm : public ::testing::Test {
-protected:
-    void TearDown() override {
-        for (const char* n : {"avx512", "avx2", "scalar"})
-            if (force_kernel_isa(n)) break;
-    }
-};
+class Gemm : public IsaRestoringTest {};
 
 std::vector<float> randn(size_t n, uint32_t seed) {
     std::mt19937 rng(seed);

@@ -643,14 +643,7 @@ void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const fl
 template <int V>
 void gemm_tile_v(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
                  bool load_c) {
-    switch (R) {
-        case 1: return gemm_tile_rv<1, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
-        case 2: return gemm_tile_rv<2, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
-        case 3: return gemm_tile_rv<3, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
-        case 4: return gemm_tile_rv<4, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
-        case 5: return gemm_tile_rv<5, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
-        default: return gemm_tile_rv<6, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c);
-    }
+    with_gemm_rows(R, [&]<int Rows>() { gemm_tile_rv<Rows, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c); });
 }
 
 void gemm_tile(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
