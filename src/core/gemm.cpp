@@ -9,9 +9,9 @@
 namespace lyra::core {
 namespace {
 
-// Depth of a packed panel: 256 x 64 floats = 64 KiB, read from L2 once per 6 rows of A while
-// the 6 rows' 256-float pieces stay in L1. Deeper panels fall out of L2 beside A's rows; much
-// shallower ones store and reload C too often.
+// Depth of a packed panel: 128 x 64 floats = 32 KiB, so the panel and the 6 rows' 128-float
+// pieces of A stay in L1 while the tile runs. 256 deep (64 KiB, streamed from L2) measured
+// 65-70% of the peak probe against 75-80% at 128 on one thread.
 constexpr int64_t kKc = 128;
 // Rows of A (and C) per work item, a multiple of the micro-kernel's 6: enough rows that packing
 // a panel (kc x nr copies) is well under 1% of the multiply-adds that reuse it. Measured on the
@@ -68,7 +68,7 @@ void gemm_f32(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A,
                 pack_panel(B + pc * ldb + j0, ldb, kc, n, nr, panel);
                 for (int64_t i = m0; i < m1; i += kMaxTileRows) {
                     const int rows = static_cast<int>(std::min(kMaxTileRows, m1 - i));
-                    k.gemm_tile(kc, A + i * lda + pc, lda, 1, panel, rows, static_cast<int>(n), C + i * ldc + j0, ldc,
+                    k.gemm_tile(kc, A + i * lda + pc, lda, panel, rows, static_cast<int>(n), C + i * ldc + j0, ldc,
                                 accumulate || pc > 0);
                 }
             }

@@ -73,7 +73,7 @@ struct KernelTable {
     // A[r*lda + p] * Bp[p*gemm_nr + c]. Bp is a packed panel, gemm_nr floats per p, 64-byte
     // aligned, zero past column n. Each C element is one multiply-add chain in p order, so a
     // result does not depend on R, n or how the caller splits the work.
-    void (*gemm_tile)(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C,
+    void (*gemm_tile)(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, int n, float* C,
                       int64_t ldc, bool load_c);
     int gemm_nr;  // the packed panel's width in floats
 };

@@ -262,12 +262,12 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
 
 constexpr int kScalarGemmNr = 16;
 
-void gemm_tile(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+void gemm_tile(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, int n, float* C, int64_t ldc,
                bool load_c) {
     for (int r = 0; r < R; ++r)
         for (int c = 0; c < n; ++c) {
             float s = load_c ? C[r * ldc + c] : 0.0f;
-            for (int64_t p = 0; p < kc; ++p) s = std::fma(A[r * lda + p * ldp], Bp[p * kScalarGemmNr + c], s);
+            for (int64_t p = 0; p < kc; ++p) s = std::fma(A[r * lda + p], Bp[p * kScalarGemmNr + c], s);
             C[r * ldc + c] = s;
         }
 }

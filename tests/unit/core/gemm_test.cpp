@@ -45,7 +45,7 @@ struct Shape {
     int64_t M, N, K;
 };
 
-// Shapes around every edge: the 6-row tile, the 16/64-column panels, the 256-deep K block and
+// Shapes around every edge: the 6-row tile, the 16/64-column panels, the 128-deep K block and
 // the 192-row work item.
 const Shape kShapes[] = {{1, 1, 1},    {6, 64, 256}, {7, 65, 257}, {5, 17, 3},   {13, 129, 300},
                          {97, 33, 40}, {200, 70, 513}, {2, 300, 64}, {64, 8, 1000}, {193, 130, 31}, {390, 20, 140}};

@@ -549,7 +549,7 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
 constexpr int kAvx2GemmNr = 16;
 
 template <int R, int V>
-void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int n, float* C, int64_t ldc,
+void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, const float* Bp, int n, float* C, int64_t ldc,
                   bool load_c) {
     __m256i mask[V];
     for (int v = 0; v < V; ++v) {
@@ -564,7 +564,7 @@ void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const fl
         __m256 b[V];
         for (int v = 0; v < V; ++v) b[v] = _mm256_load_ps(Bp + p * kAvx2GemmNr + 8 * v);
         for (int r = 0; r < R; ++r) {
-            const __m256 a = _mm256_broadcast_ss(A + r * lda + p * ldp);
+            const __m256 a = _mm256_broadcast_ss(A + r * lda + p);
             for (int v = 0; v < V; ++v) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
         }
     }
@@ -573,15 +573,15 @@ void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const fl
 }
 
 template <int V>
-void gemm_tile_v(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+void gemm_tile_v(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, int n, float* C, int64_t ldc,
                  bool load_c) {
-    with_gemm_rows(R, [&]<int Rows>() { gemm_tile_rv<Rows, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c); });
+    with_gemm_rows(R, [&]<int Rows>() { gemm_tile_rv<Rows, V>(kc, A, lda, Bp, n, C, ldc, load_c); });
 }
 
-void gemm_tile(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+void gemm_tile(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, int n, float* C, int64_t ldc,
                bool load_c) {
-    if (n <= 8) gemm_tile_v<1>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
-    else gemm_tile_v<2>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+    if (n <= 8) gemm_tile_v<1>(kc, A, lda, Bp, R, n, C, ldc, load_c);
+    else gemm_tile_v<2>(kc, A, lda, Bp, R, n, C, ldc, load_c);
 }
 
 const KernelTable kAvx2 = {

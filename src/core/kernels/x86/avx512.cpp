@@ -617,7 +617,7 @@ void gemm_probe(const float* a, const float* b, int64_t K, float* c) {
 constexpr int kAvx512GemmNr = 64;
 
 template <int R, int V>
-void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int n, float* C, int64_t ldc,
+void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, const float* Bp, int n, float* C, int64_t ldc,
                   bool load_c) {
     __mmask16 mask[V];
     for (int v = 0; v < V; ++v) {
@@ -632,7 +632,7 @@ void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const fl
         __m512 b[V];
         for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(Bp + p * kAvx512GemmNr + 16 * v);
         for (int r = 0; r < R; ++r) {
-            const __m512 a = _mm512_set1_ps(A[r * lda + p * ldp]);
+            const __m512 a = _mm512_set1_ps(A[r * lda + p]);
             for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
         }
     }
@@ -641,18 +641,18 @@ void gemm_tile_rv(int64_t kc, const float* A, int64_t lda, int64_t ldp, const fl
 }
 
 template <int V>
-void gemm_tile_v(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+void gemm_tile_v(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, int n, float* C, int64_t ldc,
                  bool load_c) {
-    with_gemm_rows(R, [&]<int Rows>() { gemm_tile_rv<Rows, V>(kc, A, lda, ldp, Bp, n, C, ldc, load_c); });
+    with_gemm_rows(R, [&]<int Rows>() { gemm_tile_rv<Rows, V>(kc, A, lda, Bp, n, C, ldc, load_c); });
 }
 
-void gemm_tile(int64_t kc, const float* A, int64_t lda, int64_t ldp, const float* Bp, int R, int n, float* C, int64_t ldc,
+void gemm_tile(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, int n, float* C, int64_t ldc,
                bool load_c) {
     switch ((n + 15) / 16) {
-        case 1: return gemm_tile_v<1>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
-        case 2: return gemm_tile_v<2>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
-        case 3: return gemm_tile_v<3>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
-        default: return gemm_tile_v<4>(kc, A, lda, ldp, Bp, R, n, C, ldc, load_c);
+        case 1: return gemm_tile_v<1>(kc, A, lda, Bp, R, n, C, ldc, load_c);
+        case 2: return gemm_tile_v<2>(kc, A, lda, Bp, R, n, C, ldc, load_c);
+        case 3: return gemm_tile_v<3>(kc, A, lda, Bp, R, n, C, ldc, load_c);
+        default: return gemm_tile_v<4>(kc, A, lda, Bp, R, n, C, ldc, load_c);
     }
 }
 
