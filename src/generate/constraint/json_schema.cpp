@@ -5,6 +5,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wrestrict"
 #endif
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -246,8 +247,14 @@ private:
             if (!s.contains(key) || !s[key].is_number()) return;
             bounded = true;
             const double v = s[key].get<double>();
-            if (is_min) lo = std::max(lo, static_cast<int64_t>(exclusive ? std::floor(v) + 1 : std::ceil(v)));
-            else hi = std::min(hi, static_cast<int64_t>(exclusive ? std::ceil(v) - 1 : std::floor(v)));
+            // Clamped to the grammar's integer range first: a bound like -8.9e55 has no int64_t
+            // (the cast would be undefined; a fuzz_grammar finding).
+            const auto to_int = [](double x) {
+                const auto m = static_cast<double>(kMaxInt);
+                return static_cast<int64_t>(std::clamp(x, -m, m));
+            };
+            if (is_min) lo = std::max(lo, to_int(exclusive ? std::floor(v) + 1 : std::ceil(v)));
+            else hi = std::min(hi, to_int(exclusive ? std::ceil(v) - 1 : std::floor(v)));
         };
         bound("minimum", true, false);
         bound("maximum", false, false);

@@ -224,6 +224,24 @@ TEST(JsonSchemaToGbnf, IntegerRangesAreExact) {
     }
 }
 
+// Bounds far outside int64_t (JSON numbers are doubles) clamp to the grammar's 15-digit range
+// instead of overflowing the conversion (a fuzz_grammar finding: minimum -8.9e55).
+TEST(JsonSchemaToGbnf, HugeIntegerBoundsClampToTheGrammarsRange) {
+    const std::string g = json_schema_to_gbnf(
+        R"({"type": "integer", "minimum": -88888888888888888888888888888888888888888888888888888880, "maximum": 50})");
+    EXPECT_TRUE(matches(g, "-999999999999999"));
+    EXPECT_TRUE(matches(g, "-5"));
+    EXPECT_TRUE(matches(g, "50"));
+    EXPECT_FALSE(matches(g, "51"));
+    EXPECT_FALSE(matches(g, "-1000000000000000"));
+    try {
+        json_schema_to_gbnf(R"({"type": "integer", "exclusiveMinimum": 1e300, "maximum": 5})");
+        ADD_FAILURE() << "a minimum above the maximum must be refused";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("no integer lies in"), std::string::npos) << e.what();
+    }
+}
+
 TEST(JsonSchemaToGbnf, ObjectsKeepOrderAndOptionalCommas) {
     const std::string g = json_schema_to_gbnf(R"({"type": "object",
         "properties": {"b": {"type": "integer"}, "a": {"type": "boolean"}, "c": {"type": "null"}},
