@@ -99,11 +99,17 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
     const auto n = static_cast<size_t>(tok.n_vocab());
     bytes_.resize(n);
     info_.resize(n);
+    kind_.assign(n, kNever);
+    first_unit_.assign(n, 0);
+    cps_begin_.assign(n + 1, 0);
     std::vector<uint32_t> cps;
     for (model::TokenId id = 0; id < tok.n_vocab(); ++id) {
-        TokenInfo& t = info_[static_cast<size_t>(id)];
+        const auto i = static_cast<size_t>(id);
+        TokenInfo& t = info_[i];
+        cps_begin_[i] = static_cast<uint32_t>(cps_.size());
         if (tok.is_eog(id)) {
             t.eog = true;
+            kind_[i] = kEog;
             continue;
         }
         if (tok.is_control(id) || tok.token_type(id) == model::TokenType::Unknown) {
@@ -116,19 +122,26 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
             continue;
         }
         if (decode_utf8(b, cps)) {
+            t.whole = true;
             t.simple = !spec_.syllables;  // syllables depend on the word around the token
             for (uint32_t cp : cps) {
                 if (cp == '\n' || (spec_.allowed && !spec_.allowed(cp))) t.simple = false;
-                if (spec_.is_unit(cp)) ++t.units;
+                if (spec_.is_unit(cp)) {
+                    if (t.units == 0) first_unit_[i] = cp;
+                    ++t.units;
+                }
             }
             // A token with a character that is never allowed can never fit.
             if (!t.simple && spec_.allowed) {
                 for (uint32_t cp : cps)
                     if (cp != '\n' && !spec_.allowed(cp)) t.skip = true;
             }
+            cps_.insert(cps_.end(), cps.begin(), cps.end());
         }
-        bytes_[static_cast<size_t>(id)] = std::move(b);
+        if (!t.skip) kind_[i] = t.simple && t.units <= kMaxSimpleUnits ? static_cast<int8_t>(t.units) : kWalk;
+        bytes_[i] = std::move(b);
     }
+    cps_begin_[n] = static_cast<uint32_t>(cps_.size());
     if (spec_.syllables) init_syllable_tokens();
     reset();
 }
@@ -198,26 +211,26 @@ bool FormConstraint::place_unit(Cursor& cur, uint32_t cp) const {
 
 bool FormConstraint::step(Cursor& cur, uint8_t b) const {
     if (is_closed(cur)) return false;
-    uint32_t cp = 0;
     if (cur.need == 0) {
-        if (b < 0x80) {
-            cp = b;
-        } else {
-            const int len = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
-            if (len == 0) return false;
-            cur.cp = len == 2 ? (b & 0x1Fu) : len == 3 ? (b & 0x0Fu) : (b & 0x07u);
-            cur.need = len - 1;
-            cur.len = len;
-            return can_complete(cur);
-        }
-    } else {
-        if ((b & 0xC0) != 0x80) return false;
-        cur.cp = (cur.cp << 6) | (b & 0x3Fu);
-        if (--cur.need > 0) return can_complete(cur);
-        cp = cur.cp;
-        const uint32_t min_cp = cur.len == 2 ? 0x80 : cur.len == 3 ? 0x800 : 0x10000;
-        if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        if (b < 0x80) return step_char(cur, b);
+        const int len = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+        if (len == 0) return false;
+        cur.cp = len == 2 ? (b & 0x1Fu) : len == 3 ? (b & 0x0Fu) : (b & 0x07u);
+        cur.need = len - 1;
+        cur.len = len;
+        return can_complete(cur);
     }
+    if ((b & 0xC0) != 0x80) return false;
+    cur.cp = (cur.cp << 6) | (b & 0x3Fu);
+    if (--cur.need > 0) return can_complete(cur);
+    const uint32_t cp = cur.cp;
+    const uint32_t min_cp = cur.len == 2 ? 0x80 : cur.len == 3 ? 0x800 : 0x10000;
+    if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    return step_char(cur, cp);
+}
+
+bool FormConstraint::step_char(Cursor& cur, uint32_t cp) const {
+    if (is_closed(cur)) return false;
     if (spec_.syllables) return step_syllable(cur, cp);
     const auto n_lines = static_cast<int>(spec_.lines.size());
     if (cp == '\n') {
@@ -286,23 +299,66 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
     return ok;
 }
 
-bool FormConstraint::fits(const Cursor& cur, TokenId id) const {
+bool FormConstraint::predicate_ok(TokenId id) const {
+    return !spec_.predicate || spec_.predicate(text_ + bytes_[static_cast<size_t>(id)]);
+}
+
+bool FormConstraint::walk(const Cursor& cur, TokenId id) const {
     const TokenInfo& t = info_[static_cast<size_t>(id)];
     if (t.skip) return false;
     if (t.eog) return is_complete();
-    const std::string& b = bytes_[static_cast<size_t>(id)];
     Cursor c = cur;
-    if (t.simple && cur.need == 0 && unit_ok(cur, t.units)) {
-        // whole allowed characters, no break, room in the line: fits as is
-    } else if (t.simple && cur.need == 0 && !has_fixed_ahead(cur, t.units)) {
-        return false;  // no break in the token and too many units for the line
-    } else {
-        for (char ch : b)
-            if (!step(c, static_cast<uint8_t>(ch))) return false;
-        if (spec_.syllables && !c.word.empty() && spec_.syllables->has_guess() && !word_fits(c)) return false;
+    for (char ch : bytes_[static_cast<size_t>(id)])
+        if (!step(c, static_cast<uint8_t>(ch))) return false;
+    if (spec_.syllables && !c.word.empty() && spec_.syllables->has_guess() && !word_fits(c)) return false;
+    return c.need != 0 || predicate_ok(id);
+}
+
+bool FormConstraint::walk_chars(const Cursor& cur, TokenId id) const {
+    const auto i = static_cast<size_t>(id);
+    // Syllable forms keep the byte walk: a half-read character ends the word being written there,
+    // which is what their precomputed path agrees with (U+2019 as an apostrophe goes by bytes).
+    if (spec_.syllables || !info_[i].whole || cur.need != 0) return walk(cur, id);
+    Cursor c = cur;
+    for (uint32_t k = cps_begin_[i]; k < cps_begin_[i + 1]; ++k)
+        if (!step_char(c, cps_[k])) return false;
+    if (spec_.syllables && !c.word.empty() && spec_.syllables->has_guess() && !word_fits(c)) return false;
+    return predicate_ok(id);
+}
+
+FormConstraint::SimplePlan FormConstraint::simple_plan() const {
+    constexpr int kAny = std::numeric_limits<int>::max();
+    SimplePlan plan{.closed = is_closed(cur_), .room = kAny, .free_run = kAny};
+    if (spec_.lines.empty()) return plan;
+    if (cur_.line >= static_cast<int>(spec_.lines.size())) {
+        plan.room = 0;
+        return plan;
     }
-    if (spec_.predicate && c.need == 0) return spec_.predicate(text_ + b);
-    return true;
+    const int units = spec_.lines[static_cast<size_t>(cur_.line)].units;
+    if (units > 0) plan.room = std::max(0, units - cur_.units);
+    plan.closing = spec_.closed && units > 0 && cur_.line + 1 == static_cast<int>(spec_.lines.size());
+    const auto& checked = rules_[static_cast<size_t>(cur_.line)].checked;
+    if (auto it = checked.lower_bound(cur_.units); it != checked.end()) plan.free_run = *it - cur_.units;
+    return plan;
+}
+
+// A simple token (whole allowed characters, no line break) fits when the line has room for its
+// units; only when one of them lands on a checked position does it need a closer look: a single
+// unit is that one character's test, more take the walk.
+bool FormConstraint::fits_simple(const SimplePlan& plan, TokenId id) const {
+    const auto i = static_cast<size_t>(id);
+    const int kind = kind_[i];
+    if (kind == kNever) return false;
+    if (kind == kEog) return is_complete();
+    if (kind == kWalk) return walk_chars(cur_, id);
+    if (plan.closed || kind > plan.room) return false;
+    // A token that fills the last line of a closed form may not go on past its last unit.
+    if (plan.closing && kind == plan.room && kind > 0) return walk_chars(cur_, id);
+    if (kind > plan.free_run) {
+        if (kind > 1) return walk_chars(cur_, id);
+        if (!unit_allowed(cur_, first_unit_[i])) return false;
+    }
+    return predicate_ok(id);
 }
 
 void FormConstraint::apply(CandidateSet& c) {
@@ -313,10 +369,13 @@ void FormConstraint::apply(CandidateSet& c) {
     // no character is half read; the rest take the walk.
     const bool by_words = spec_.syllables && cur_.need == 0;
     const SylStep step = by_words ? syllable_step() : SylStep{};
+    const bool by_plan = !spec_.syllables && cur_.need == 0;
+    const SimplePlan plan = by_plan ? simple_plan() : SimplePlan{};
     auto fits_now = [&](TokenId id) {
         const auto i = static_cast<size_t>(id);
-        if (!by_words || !syl_[i].fast) return fits(cur_, id);
-        return syllable_fits(step, id) && (!spec_.predicate || spec_.predicate(text_ + bytes_[i]));
+        if (by_plan) return fits_simple(plan, id);
+        if (!by_words || !syl_[i].fast) return walk(cur_, id);
+        return syllable_fits(step, id) && predicate_ok(id);
     };
     for (auto& cand : c.items) {
         if (cand.logit == kNegInf) continue;

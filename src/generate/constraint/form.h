@@ -101,7 +101,7 @@ public:
     const MaskStats& stats() const { return stats_; }
     // Whether token `id` may come next by walking its bytes one at a time: the definition the
     // mask's precomputed paths must agree with (tests compare the two over whole vocabularies).
-    bool fits_by_walk(TokenId id) const { return fits(cur_, id); }
+    bool fits_by_walk(TokenId id) const { return walk(cur_, id); }
 
 private:
     using GroupSet = std::bitset<kMaxRhymeGroups>;
@@ -132,14 +132,34 @@ private:
         bool simple = false;  // whole characters, all allowed, no '\n'
         bool eog = false;
         bool skip = false;    // control or empty: never allowed
+        bool whole = false;   // whole valid characters (its code points are in cps_)
     };
+    // The mask's summary of a token (kind_): a simple token's unit count (0..kMaxSimpleUnits), or
+    // one of these. One byte a token, so a mask over 150k tokens reads 150 kB.
+    static constexpr int8_t kNever = -1, kEog = -2, kWalk = -3, kMaxSimpleUnits = 120;
+    // What the cursor allows simple tokens, worked out once per mask.
+    struct SimplePlan {
+        bool closed = false;  // nothing but end-of-generation may follow
+        int room = 0;         // units the line can still take
+        int free_run = 0;     // units before the next checked position (fixed, class, rhyme)
+        bool closing = false; // the last line of a closed form: nothing may follow its last unit
+    };
+    SimplePlan simple_plan() const;
+    // The non-syllable mask's verdict on one token (the walk's, faster).
+    bool fits_simple(const SimplePlan& plan, TokenId id) const;
     bool step(Cursor& cur, uint8_t byte) const;  // false = rejected
+    bool step_char(Cursor& cur, uint32_t cp) const;  // a whole character; false = rejected
     // The unit at the cursor's position may be `cp` (fixed character, class, rhyme); on a
     // rhyming last unit, narrows cur's groups.
     bool place_unit(Cursor& cur, uint32_t cp) const;
     bool unit_allowed(const Cursor& cur, uint32_t cp) const;  // place_unit without narrowing
     GroupSet groups_of(uint32_t cp) const;
-    bool fits(const Cursor& cur, TokenId id) const;
+    // The definition: the token's bytes stepped one at a time (then the predicate).
+    bool walk(const Cursor& cur, TokenId id) const;
+    // The same verdict stepping whole characters where the token has them (no half-character
+    // lookahead, which at a checked position tries every character the lead byte can start).
+    bool walk_chars(const Cursor& cur, TokenId id) const;
+    bool predicate_ok(TokenId id) const;
     bool unit_ok(const Cursor& cur, int count) const;
     bool is_complete_at(const Cursor& cur) const;
     bool is_closed(const Cursor& cur) const;  // spec_.closed and nothing may follow
@@ -206,6 +226,9 @@ private:
     std::vector<SyllableMask> need_;
     std::vector<std::string> bytes_;
     std::vector<TokenInfo> info_;
+    std::vector<int8_t> kind_;
+    std::vector<uint32_t> first_unit_;       // a simple token's first unit character (0 = none)
+    std::vector<uint32_t> cps_, cps_begin_;  // whole tokens' code points; token i's start at cps_begin_[i]
     Cursor cur_;
     std::string text_;
     ConstraintStatus status_ = ConstraintStatus::Active;

@@ -5,13 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "unit/constraint/constraint_test_util.h"
+#include "unit/constraint/syllable_walk_check.h"
 
 namespace lyra::gen::constraint {
 namespace {
@@ -238,6 +241,71 @@ TEST(FormConstraint, ReportsADeadEnd) {
     for (const auto& c : cs.items) {
         EXPECT_EQ(c.logit != -std::numeric_limits<float>::infinity(), tok->is_eog(c.id)) << c.id;
     }
+}
+
+// The mask's fast paths (a unit count per token, a single character's test at a checked
+// position, whole characters stepped at once) against the byte walk that defines them, over a
+// vocabulary of single characters, two- and three-character words, words with punctuation and
+// line breaks inside, Latin pieces and the 256 byte tokens; forms with fixed characters, tone
+// classes, rhymes, an allowed set, a predicate, open and closed, lines with and without counts.
+TEST(FormConstraint, MaskEqualsTheByteWalkOverManyStates) {
+    const std::u32string chars = U"床前明月光疑是地上霜举头望低思故乡春眠不觉晓处闻啼鸟";
+    std::vector<std::string> pieces = {"\n", "，", "。", "，\n", "。\n", "ab", " the", "x", "光。\n", "霜，", "\n举", "月\n"};
+    auto utf8 = [](std::u32string_view s) {
+        std::string out;
+        for (char32_t c : s) {
+            const auto cp = static_cast<uint32_t>(c);  // all below U+10000 here
+            if (cp < 0x80) out += static_cast<char>(cp);
+            else {
+                out += static_cast<char>(0xE0 | (cp >> 12));
+                out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+                out += static_cast<char>(0x80 | (cp & 0x3F));
+            }
+        }
+        return out;
+    };
+    core::Rng rng(5);
+    for (size_t i = 0; i < chars.size(); ++i) {
+        pieces.push_back(utf8(chars.substr(i, 1)));
+        for (int len : {2, 3}) {
+            std::u32string w;
+            for (int k = 0; k < len; ++k) w += chars[static_cast<size_t>(rng.uniform() * static_cast<float>(chars.size())) % chars.size()];
+            pieces.push_back(utf8(w));
+        }
+    }
+    std::sort(pieces.begin(), pieces.end());
+    pieces.erase(std::unique(pieces.begin(), pieces.end()), pieces.end());
+    const auto tok = testing::piece_vocab(pieces, true);
+
+    const std::u32string flat = U"床前明光疑霜头低思乡眠闻啼";
+    auto cjk_or_stop = [](uint32_t cp) { return (cp >= 0x4E00 && cp <= 0x9FFF) || cp == U'，' || cp == U'。'; };
+    uint64_t seed = 1;
+    int64_t allowed = 0;
+    for (int variant = 0; variant < 6; ++variant) {
+        for (bool closed : {false, true}) {
+            FormSpec spec;
+            spec.classes["flat"] = [flat](uint32_t cp) { return flat.find(static_cast<char32_t>(cp)) != std::u32string::npos; };
+            for (char32_t c : std::u32string(U"光霜乡")) spec.rhyme_groups[static_cast<uint32_t>(c)] = {0};
+            for (char32_t c : std::u32string(U"晓鸟")) spec.rhyme_groups[static_cast<uint32_t>(c)] = {1};
+            spec.rhyme_groups[U'月'] = {0, 1};
+            spec.lines = {{.units = 5, .fixed = {{0, U'床'}}, .classes = {{1, "flat"}}},
+                          {.units = 5, .classes = {{-2, "flat"}}, .rhyme = "A"},
+                          {.units = 3, .fixed = {{2, U'月'}}},
+                          {.units = 4, .rhyme = "A"}};
+            if (variant == 1) spec.allowed = cjk_or_stop;
+            if (variant == 2) spec.predicate = [](std::string_view text) { return text.size() < 40; };
+            if (variant == 3) spec.lines = {{.units = 4}, {.units = 0}, {.units = 2}};
+            if (variant == 4) spec.lines.clear();
+            if (variant == 5) spec = acrostic_form(U"明月", 3);
+            spec.closed = closed && variant != 3 && variant != 4;
+            FormConstraint form(std::move(spec), *tok);
+            const auto n = testing::check_against_walk(form, *tok, 10, 40, seed++);
+            EXPECT_EQ(n.mismatches, 0) << "variant " << variant << (closed ? " closed" : "");
+            EXPECT_GT(n.states, 40) << "variant " << variant;
+            allowed += n.allowed;
+        }
+    }
+    EXPECT_GT(allowed, 5000);  // not masks that allow next to nothing
 }
 
 }  // namespace
