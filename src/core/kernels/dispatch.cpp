@@ -11,12 +11,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "core/check.h"
 #include "core/gemm.h"
 #include "core/kernels/kernels.h"
+#include "core/matmul_group.h"
 #include "core/ops.h"
 #include "core/quant.h"
 
@@ -181,30 +183,21 @@ bool force_kernel_isa(std::string_view name) {
 const char* kernel_isa() { return table().name; }
 
 void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float* y) {
-    const int64_t N = w.rows(), K = w.cols();
-    LYRA_CHECK(w.n_dims >= 1 && K > 0, "matmul: weight {} is empty", shape_string(w));
-    if (T <= 0 || N <= 0) return;
-    const KernelTable& k = table();
-    const kern::MatKernel kernel = kernel_for(k, w.dtype);
-    LYRA_CHECK(kernel != nullptr, "matmul: weight type {} is not supported", dtype_name(w.dtype));
+    const MatmulTarget one{&w, y};
+    matmul_group(pool, x, T, std::span(&one, 1));
+}
 
-    // F32 weights and a prompt's worth of tokens: the blocked GEMM, with the roles swapped so the
-    // weight rows are the broadcast operand (read in place) and the activations, transposed once,
-    // are the packed one: y^T[N, T] = W[N, K] · x^T[K, T]. Fewer tokens stay on the dot-product
-    // kernels, whose 4-row tiles waste nothing on a narrow x.
-    if (w.dtype == DType::F32 && T >= kGemmMinTokens) {
-        auto* xt = reinterpret_cast<float*>(scratch(static_cast<size_t>((K + N) * T) * sizeof(float)));
-        float* yt = xt + K * T;
-        transpose_f32(pool, x, T, K, K, xt, T);
-        gemm_f32(pool, N, T, K, static_cast<const float*>(w.data), K, xt, T, yt, T, false);
-        transpose_f32(pool, yt, N, T, T, y, N);
-        return;
-    }
+namespace {
 
-    // 1. Activations in the format the weight type's dot product takes.
-    const void* act = x;
-    size_t act_stride = static_cast<size_t>(K) * sizeof(float);
-    if (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0) {
+struct Activations {
+    const void* data;
+    size_t stride;  // bytes from one token's row to the next
+};
+
+// The activations in the format the weight type's dot product takes (in per-thread scratch).
+Activations convert_activations(ThreadPool& pool, const KernelTable& k, const float* x, int64_t T, int64_t K,
+                                DType dtype) {
+    if (dtype == DType::Q8_0 || dtype == DType::Q4_0) {
         LYRA_CHECK(K % 32 == 0, "matmul: K = {} is not a multiple of 32", K);
         const size_t row = act_q8_row_bytes(K);
         const size_t head = round64(static_cast<size_t>(T) * sizeof(ActQ8));
@@ -213,56 +206,117 @@ void matmul(ThreadPool& pool, const float* x, int64_t T, const Tensor& w, float*
         const auto quantize_rows = [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t)
                 quantize_act_q8(k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t],
-                                w.dtype == DType::Q4_0);
+                                dtype == DType::Q4_0);
         };
         // A few rows take well under a microsecond: not worth waking the pool for.
         if (T <= 4) quantize_rows(0, T);
         else pool.parallel_for(T, quantize_rows);
-        act = heads;
-        act_stride = sizeof(ActQ8);
-    } else if (w.dtype == DType::Q4_K || w.dtype == DType::Q5_K || w.dtype == DType::Q6_K) {
+        return {heads, sizeof(ActQ8)};
+    }
+    if (dtype == DType::Q4_K || dtype == DType::Q5_K || dtype == DType::Q6_K) {
         const size_t row = row_bytes(DType::Q8_K, K);
         uint8_t* mem = scratch(static_cast<size_t>(T) * row);
         pool.parallel_for(T, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) quantize_row(DType::Q8_K, x + t * K, mem + static_cast<size_t>(t) * row, K);
         });
-        act = mem;
-        act_stride = row;
+        return {mem, row};
+    }
+    return {x, static_cast<size_t>(K) * sizeof(float)};
+}
+
+// F32 weights and a prompt's worth of tokens: the blocked GEMM, with the roles swapped so the
+// weight rows are the broadcast operand (read in place) and the activations, transposed once for
+// every target, are the packed one: y^T[N, T] = W[N, K] · x^T[K, T].
+void matmul_group_gemm(ThreadPool& pool, const float* x, int64_t T, int64_t K, std::span<const MatmulTarget> targets) {
+    int64_t max_n = 0;
+    for (const MatmulTarget& t : targets) max_n = std::max(max_n, t.w->rows());
+    auto* xt = reinterpret_cast<float*>(scratch(static_cast<size_t>((K + max_n) * T) * sizeof(float)));
+    float* yt = xt + K * T;
+    transpose_f32(pool, x, T, K, K, xt, T);
+    for (const MatmulTarget& t : targets) {
+        const int64_t N = t.w->rows();
+        gemm_f32(pool, N, T, K, static_cast<const float*>(t.w->data), K, xt, T, yt, T, false);
+        transpose_f32(pool, yt, N, T, T, t.y, N);
+    }
+}
+
+}  // namespace
+
+void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const MatmulTarget> targets) {
+    if (targets.empty()) return;
+    const Tensor& w0 = *targets[0].w;
+    const int64_t K = w0.cols();
+    bool shared = true;  // one type: one conversion of x, one region
+    for (const MatmulTarget& t : targets) {
+        LYRA_CHECK(t.w->n_dims >= 1 && t.w->cols() > 0, "matmul: weight {} is empty", shape_string(*t.w));
+        LYRA_CHECK(t.w->cols() == K, "matmul_group: weight {} does not take K = {}", shape_string(*t.w), K);
+        shared = shared && t.w->dtype == w0.dtype;
+    }
+    if (!shared) {
+        for (const MatmulTarget& t : targets) matmul_group(pool, x, T, std::span(&t, 1));
+        return;
+    }
+    if (T <= 0) return;
+    const KernelTable& k = table();
+    const kern::MatKernel kernel = kernel_for(k, w0.dtype);
+    LYRA_CHECK(kernel != nullptr, "matmul: weight type {} is not supported", dtype_name(w0.dtype));
+    // Fewer tokens than this stay on the dot-product kernels, whose 4-row tiles waste nothing on
+    // a narrow x.
+    if (w0.dtype == DType::F32 && T >= kGemmMinTokens) {
+        matmul_group_gemm(pool, x, T, K, targets);
+        return;
     }
 
-    // 2. Output rows shared out to the threads in multiples of 4 (the kernels' row tile); each
-    //    thread walks its rows in blocks that fit in L1/L2 and, for long prompts, tokens in
-    //    tiles, so a weight block is reused from cache by every token of a tile.
-    //    Guided scheduling: a thread takes 1/(2·nth) of the rows still unclaimed (at least one
-    //    block), so the first grabs are long sequential streams and the tail is fine-grained.
-    //    A thread that starts late (woken late, or descheduled on a busy machine) then costs
-    //    the others one small block of waiting rather than the whole of its share. A row's
-    //    result does not depend on which thread computes it or where its block starts (the
-    //    kernels are bit-identical across tile shapes), so this stays deterministic.
-    const size_t wrow = w.row_bytes();
+    // 1. Activations in the format the weight type's dot product takes, once for every target.
+    const Activations act = convert_activations(pool, k, x, T, K, w0.dtype);
+
+    // 2. The output rows of all targets, end to end, shared out to the threads in multiples of 4
+    //    (the kernels' row tile); each thread walks its rows in blocks that fit in L1/L2 and, for
+    //    long prompts, tokens in tiles, so a weight block is reused from cache by every token of
+    //    a tile. Guided scheduling: a thread takes 1/(2·nth) of the rows still unclaimed (at least
+    //    one block), so the first grabs are long sequential streams and the tail is fine-grained.
+    //    A thread that starts late (woken late, or descheduled on a busy machine) then costs the
+    //    others one small block of waiting rather than the whole of its share. A row's result
+    //    does not depend on which thread computes it or where its block starts (the kernels are
+    //    bit-identical across tile shapes), so this stays deterministic.
+    const size_t wrow = w0.row_bytes();
     const int64_t rows_per_block = std::max<int64_t>(4, static_cast<int64_t>((32u << 10) / std::max<size_t>(wrow, 1)) & ~int64_t{3});
     constexpr int64_t kTokenTile = 64;
-    const auto* wbase = static_cast<const uint8_t*>(w.data);
-    const auto rows = [&](int64_t n0, int64_t n1) {
+    const auto target_rows = [&](const MatmulTarget& tg, int64_t n0, int64_t n1) {
+        const int64_t N = tg.w->rows();
+        const auto* wbase = static_cast<const uint8_t*>(tg.w->data);
         for (int64_t nb = n0; nb < n1; nb += rows_per_block) {
             const int64_t nr = std::min(rows_per_block, n1 - nb);
             for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
                 const int64_t tt = std::min(kTokenTile, T - t0);
                 kernel(wbase + static_cast<size_t>(nb) * wrow, wrow, nr,
-                       static_cast<const uint8_t*>(act) + static_cast<size_t>(t0) * act_stride, act_stride, tt, K,
-                       y + t0 * N + nb, N);
+                       static_cast<const uint8_t*>(act.data) + static_cast<size_t>(t0) * act.stride, act.stride, tt,
+                       K, tg.y + t0 * N + nb, N);
             }
         }
     };
+    // Rows [r0, r1) of the targets laid end to end.
+    const auto rows = [&](int64_t r0, int64_t r1) {
+        int64_t first = 0;
+        for (const MatmulTarget& tg : targets) {
+            const int64_t N = tg.w->rows();
+            const int64_t a = std::max(r0, first), b = std::min(r1, first + N);
+            if (a < b) target_rows(tg, a - first, b - first);
+            first += N;
+            if (first >= r1) break;
+        }
+    };
+    int64_t total = 0;
+    for (const MatmulTarget& t : targets) total += t.w->rows();
     if (pool.size() == 1) {
-        rows(0, N);
+        rows(0, total);
         return;
     }
     std::atomic<int64_t> next_row{0};
     pool.run([&](int /*ith*/, int nth) {
         int64_t begin = next_row.load(std::memory_order_relaxed);
         for (;;) {
-            const int64_t left = N - begin;
+            const int64_t left = total - begin;
             if (left <= 0) return;
             const int64_t take = std::min(left, std::max(rows_per_block, (left / (2 * nth) + 3) & ~int64_t{3}));
             if (next_row.compare_exchange_weak(begin, begin + take, std::memory_order_relaxed)) {

@@ -7,6 +7,7 @@
 //   included (HF: the causal mask XOR tril(mask, -window_size)); global layers see all of them.
 #include <fmt/format.h>
 
+#include "core/matmul_group.h"
 #include "model/arch/gpt2_family.h"
 
 namespace lyra::model::detail {
@@ -36,9 +37,9 @@ private:
                      float* q, float* k_rows, float* v_rows) const override {
         const SplitQkv& p = qkv_[static_cast<size_t>(l)];
         const int64_t C = hparams_.n_embd;
-        core::matmul(pool, xn, T, p.wq, q);
-        core::matmul(pool, xn, T, p.wk, k_rows);  // the cache rows are [T, C] contiguous
-        core::matmul(pool, xn, T, p.wv, v_rows);
+        // The cache rows are [T, C] contiguous, so k and v are written there directly.
+        const core::MatmulTarget qkv[] = {{&p.wq, q}, {&p.wk, k_rows}, {&p.wv, v_rows}};
+        core::matmul_group(pool, xn, T, qkv);
         trace("q", static_cast<int>(l), q, T, C);
         trace("k", static_cast<int>(l), k_rows, T, C);
         trace("v", static_cast<int>(l), v_rows, T, C);

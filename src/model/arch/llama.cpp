@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/matmul_group.h"
 #include "model/arch/arch.h"
 #include "model/blocks.h"
 
@@ -133,9 +134,8 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         // ---- attention ----
         core::rmsnorm(x, L.attn_norm, xn, T, C, hp.norm_eps);
         trace("attn_norm", il, xn, T, C);
-        core::matmul(pool, xn, T, L.wq, q);
-        core::matmul(pool, xn, T, L.wk, k);
-        core::matmul(pool, xn, T, L.wv, v);
+        const core::MatmulTarget qkv[] = {{&L.wq, q}, {&L.wk, k}, {&L.wv, v}};
+        core::matmul_group(pool, xn, T, qkv);
         if (L.bq) core::add_bias(q, L.bq, T, q_dim);
         if (L.bk) core::add_bias(k, L.bk, T, kv_dim);
         if (L.bv) core::add_bias(v, L.bv, T, kv_dim);
@@ -153,8 +153,8 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         // ---- feed-forward (SwiGLU) ----
         core::rmsnorm(x, L.ffn_norm, xn, T, C, hp.norm_eps);
         trace("ffn_norm", il, xn, T, C);
-        core::matmul(pool, xn, T, L.w_gate, gate);
-        core::matmul(pool, xn, T, L.w_up, up);
+        const core::MatmulTarget gate_up[] = {{&L.w_gate, gate}, {&L.w_up, up}};
+        core::matmul_group(pool, xn, T, gate_up);
         core::silu_mul(gate, up, gate, T * F);
         core::matmul(pool, gate, T, L.w_down, xn);
         trace("ffn_out", il, xn, T, C);

@@ -19,6 +19,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/matmul_group.h"
 #include "core/quant.h"
 #include "model/arch/arch.h"
 #include "model/blocks.h"
@@ -180,9 +181,8 @@ public:
         for (int64_t l = 0; l < hp.n_layer_enc; ++l) {
             const T5Block& B = enc_[static_cast<size_t>(l)];
             core::rmsnorm(x, B.attn_norm, xn, S, C, hp.norm_eps);
-            core::matmul(pool, xn, S, B.attn.wq, q);
-            core::matmul(pool, xn, S, B.attn.wk, k);
-            core::matmul(pool, xn, S, B.attn.wv, v);
+            const core::MatmulTarget qkv[] = {{&B.attn.wq, q}, {&B.attn.wk, k}, {&B.attn.wv, v}};
+            core::matmul_group(pool, xn, S, qkv);
             attend(pool, {q, S, 0, k, v, S, false, &enc_rel_, hp.n_head, hp.head_dim, hp.n_ctx,
                           scores, att});
             core::matmul(pool, att, S, B.attn.wo, xn);
@@ -228,9 +228,9 @@ public:
             float* v_cache = s.v_cache(l);
             // ---- causal self-attention over the cache ----
             core::rmsnorm(x, B.attn_norm, xn, T, C, hp.norm_eps);
-            core::matmul(pool, xn, T, B.attn.wq, q);
-            core::matmul(pool, xn, T, B.attn.wk, k_cache + P * HD);
-            core::matmul(pool, xn, T, B.attn.wv, v_cache + P * HD);
+            const core::MatmulTarget qkv[] = {{&B.attn.wq, q}, {&B.attn.wk, k_cache + P * HD},
+                                              {&B.attn.wv, v_cache + P * HD}};
+            core::matmul_group(pool, xn, T, qkv);
             attend(pool, {q, T, P, k_cache, v_cache, P + T, true, &dec_rel_, hp.n_head, hp.head_dim,
                           hp.n_ctx, scores, att});
             core::matmul(pool, att, T, B.attn.wo, xn);

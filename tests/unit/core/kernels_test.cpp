@@ -13,6 +13,7 @@
 
 #include "core/dtype.h"
 #include "core/kernels/kernels.h"
+#include "core/matmul_group.h"
 #include "core/ops.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
@@ -152,6 +153,53 @@ TEST_F(Kernels, MatmulLargerShapesAcrossTokenTiles) {
             EXPECT_EQ(run_matmul(p3, x, T, w), y) << isa;
         }
     }
+}
+
+// matmul_group (q/k/v and gate/up in one region) gives each target exactly what its own matmul
+// gives: every dtype, one token and prompts on both sides of the F32 GEMM threshold, row counts
+// that split the shared row range mid-block, 1 to 3 threads; weights of differing types fall
+// back to separate products.
+TEST_F(Kernels, MatmulGroupEqualsSeparateMatmulsBitForBit) {
+    ThreadPool p1(1), p2(2), p3(3);
+    uint32_t seed = 500;
+    for (const auto& tc : type_cases()) {
+        const int64_t K = tc.ks.back();
+        const int64_t Ns[] = {37, 6, 300};
+        std::vector<std::vector<uint8_t>> storage;
+        std::vector<Tensor> ws;
+        for (int64_t N : Ns) {
+            const auto wf = randn(static_cast<size_t>(N * K), seed++);
+            storage.emplace_back(row_bytes(tc.type, K) * static_cast<size_t>(N));
+            quantize_matrix(tc.type, wf.data(), storage.back().data(), N, K);
+            ws.push_back(make_tensor(tc.type, {N, K}, storage.back().data()));
+        }
+        for (int64_t T : {int64_t{1}, int64_t{5}, int64_t{40}}) {
+            const auto x = randn(static_cast<size_t>(T * K), seed++);
+            for (ThreadPool* pool : {&p1, &p2, &p3}) {
+                std::vector<std::vector<float>> ys;
+                std::vector<MatmulTarget> targets;
+                for (const Tensor& w : ws) ys.emplace_back(static_cast<size_t>(T * w.rows()), -1.0f);
+                for (size_t i = 0; i < ws.size(); ++i) targets.push_back({&ws[i], ys[i].data()});
+                matmul_group(*pool, x.data(), T, targets);
+                for (size_t i = 0; i < ws.size(); ++i)
+                    EXPECT_EQ(ys[i], run_matmul(*pool, x, T, ws[i]))
+                        << dtype_name(tc.type) << " T=" << T << " target " << i << " threads=" << pool->size();
+            }
+        }
+    }
+    // Weights of two types in one call: each type is its own group.
+    const int64_t K = 96, T = 3;
+    const auto fa = randn(64 * K, 1), fb = randn(32 * K, 2);
+    std::vector<uint8_t> bq(row_bytes(DType::Q8_0, K) * 32);
+    quantize_matrix(DType::Q8_0, fb.data(), bq.data(), 32, K);
+    const Tensor wa = make_tensor(DType::F32, {64, K}, fa.data());
+    const Tensor wb = make_tensor(DType::Q8_0, {32, K}, bq.data());
+    const auto x = randn(static_cast<size_t>(T * K), 3);
+    std::vector<float> ya(static_cast<size_t>(T * 64)), yb(static_cast<size_t>(T * 32));
+    const MatmulTarget mixed[] = {{&wa, ya.data()}, {&wb, yb.data()}};
+    matmul_group(p2, x.data(), T, mixed);
+    EXPECT_EQ(ya, run_matmul(p2, x, T, wa));
+    EXPECT_EQ(yb, run_matmul(p2, x, T, wb));
 }
 
 TEST_F(Kernels, VectorOpsMatchReferences) {
