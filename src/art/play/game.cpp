@@ -150,7 +150,9 @@ Game Game::restore(std::shared_ptr<const model::Model> model, core::ThreadPool& 
         seed = saved.at("seed").get<uint64_t>();
         // the format the game was played in (absent in saves from before chat prompts: plain)
         if (opt.prompt_format == "auto") opt.prompt_format = saved.value("prompt_format", std::string("plain"));
-        w = world_from_json(saved.at("world"), "saved game");
+        // the shape only: the world was checked when the game began, and a playability check
+        // added since must not lock the player out of the save
+        w = world_from_json(saved.at("world"), "saved game", /*check_playable=*/false);
         start = State::from_json(saved.at("start"));
         if (version == 1) {  // one line of turns, from before branches
             for (const json& t : saved.at("history")) {

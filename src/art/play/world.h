@@ -136,8 +136,11 @@ WinPlan plan_win(const World& w, size_t max_states = 200000);
 // set at the start) and, in a place the player can reach, that the key can be had without going
 // through that lock; that every goal can be done (reachable()); then, with plan_win, that all
 // goals can be done in one game with used-up items gone, and that the safest way to do them
-// leaves the player alive even if the narrator takes the most health every turn.
-World world_from_json(const json& j, std::string_view source);
+// leaves the player alive even if the narrator takes the most health every turn. With
+// `check_playable` false only the shape is checked (ids, references, types), not the locks,
+// goals and danger: for the world of a saved game, checked when that game began, so a check
+// added since never locks a player out of a save.
+World world_from_json(const json& j, std::string_view source, bool check_playable = true);
 // Reads a world file: .toml or .json (by extension; otherwise by content). Throws
 // Error(NotFound) for a missing file, Error(Corrupt) with the line/column or path of the problem.
 World load_world_file(const std::string& path);
