@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "art/common/text.h"
+#include "art/common/unicode.h"
 #include "core/error.h"
 #include "core/mmap.h"
 
@@ -262,6 +263,22 @@ std::string id_list(const Map& m) {
     return s;
 }
 
+// Two ids of one table the player's words cannot tell apart: words and ids are compared
+// case-folded and in NFKC (rules.h), so "Église" and "église", or "café" written precomposed
+// and with a combining accent, would name the same thing.
+template <typename Map>
+void check_ids_fold_apart(const Map& m, const std::string& table, const Reader& r) {
+    std::map<std::string, std::string> seen;  // folded -> the first id
+    for (const auto& [id, v] : m) {
+        const auto [it, fresh] = seen.emplace(fold_text(id), id);
+        if (!fresh) {
+            r.fail("/" + table + "/" + id, fmt::format("id '{}' reads as '{}' to the player (their words are compared "
+                                                       "case-folded); expected ids that differ beyond case and accent "
+                                                       "encoding", id, it->second));
+        }
+    }
+}
+
 // Every lock has a key, and one the player can walk up to can be opened: some use of an item
 // sets its flag (or the flag is set at the start), and for a lock in a reachable place that
 // item is obtainable, and the use's place reachable, without passing the lock. The reach is a
@@ -459,6 +476,10 @@ World parse_world(const json& j, std::string_view source, const Positions* pos, 
         }
         w.characters.emplace(id, std::move(c));
     }
+
+    check_ids_fold_apart(w.locations, "locations", r);
+    check_ids_fold_apart(w.items, "items", r);
+    check_ids_fold_apart(w.characters, "characters", r);
 
     const json& uses = r.array(j, "", "uses");
     for (size_t i = 0; i < uses.size(); ++i) {

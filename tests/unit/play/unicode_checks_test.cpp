@@ -91,6 +91,21 @@ TEST(PlayUnicode, CommandsAndNamesMatchInAnyCaseAndWidth) {
     EXPECT_EQ(update_schema(w, s, a)["properties"]["loc"]["enum"][0], "große_tür");
 }
 
+TEST(PlayUnicode, IdsThePlayerCannotTellApartAreRefused) {
+    auto err = [](const std::string& items) {
+        return error_of([&] {
+            world_from_json(json::parse(R"({"title":"x","start":"a","locations":{"a":{}},"items":)" + items + "}"), "w");
+        });
+    };
+    EXPECT_EQ(err(R"({"Église":{},"église":{}})"),
+              "world 'w': at /items/église: id 'église' reads as 'Église' to the player (their words are compared "
+              "case-folded); expected ids that differ beyond case and accent encoding");
+    // precomposed é and e + combining acute: the second in byte order is the one named
+    EXPECT_NE(err("{\"caf\u00e9\":{},\"cafe\u0301\":{}}").find("at /items/café: id 'café' reads as 'cafe\xCC\x81'"),
+              std::string::npos) << err("{\"caf\u00e9\":{},\"cafe\u0301\":{}}");
+    EXPECT_EQ(err(R"({"église":{},"eglise":{}})"), "(no error)");  // an accent is not case
+}
+
 // --- wrapping ----------------------------------------------------------------------------------
 
 std::vector<std::string> lines_of(const std::string& s) {
