@@ -382,9 +382,8 @@ json draft_pieces(Drafting& d) {
     }
     // health enough for the safest way to every goal even if the narrator takes the most it may
     // every turn (dangers are drafted place by place, with no eye on the length of the way), so
-    // the world check's health rule never refuses a draft (plan_win, world.h)
-    // the world's checks refuse a draft whose goals cannot be done; that is reported once the
-    // draft is whole (check_drafted_world), so here such a draft keeps the default health
+    // the world check's danger rule never refuses a draft (plan_win, world.h). A draft whose
+    // goals cannot be done keeps the default: the check reports it once the draft is whole.
     json probe = w;
     probe["health"] = 1000;
     try {

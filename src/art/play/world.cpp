@@ -654,7 +654,7 @@ Reach reachable(const World& w) {
 // Items no use and no goal names never matter, so the search never takes them.
 WinPlan plan_win(const World& w, size_t max_states) {
     WinPlan plan;
-    if (w.goals.empty()) return plan;
+    if (w.goals.empty() || w.locations.size() > 0xFFFF) return plan;  // the place takes 2 bytes
     std::vector<std::string> places;
     std::map<std::string, size_t> place_ix;
     for (const auto& [id, l] : w.locations) {
