@@ -1,6 +1,7 @@
 // `lyra play`: the interactive story game in a terminal (art/play/game.h). Reads the player's
 // lines from stdin one at a time (so scripted sessions work: `lyra play < moves.txt`), prints
-// the narration wrapped to the terminal width, a status line and the suggested choices, then
+// the narration wrapped to the terminal width (by display width: CJK text wraps between
+// characters, art/common/unicode.h), a status line and the suggested choices, then
 // the prompt "> ". --json prints one JSON object per turn instead (for tools and tests).
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "art/common/unicode.h"
 #include "art/play/game.h"
 #include "art/play/saves.h"
 #include "cli/commands.h"
@@ -38,59 +40,6 @@ struct PlayFlags {
 void out(const std::string& s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
-}
-
-// Wraps each paragraph at `width` columns (counting UTF-8 characters, breaking at spaces).
-std::string wrap(const std::string& text, int width) {
-    std::string result, line, word;
-    int line_len = 0;
-    auto u8len = [](const std::string& s) {
-        int n = 0;
-        for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-        return n;
-    };
-    auto flush_word = [&] {
-        if (word.empty()) return;
-        const int wl = u8len(word);
-        if (line_len > 0 && line_len + 1 + wl > width) {
-            result += line + "\n";
-            line.clear();
-            line_len = 0;
-        }
-        if (line_len > 0) {
-            line += ' ';
-            ++line_len;
-        }
-        line += word;
-        line_len += wl;
-        word.clear();
-    };
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        // a line that already fits is kept as written (indented help lines, tables)
-        if ((i == 0 || text[i - 1] == '\n') && line.empty() && word.empty()) {
-            const size_t end = std::min(text.find('\n', i), text.size());
-            const std::string whole = text.substr(i, end - i);
-            if (u8len(whole) <= width) {
-                result += whole + "\n";
-                i = end;
-                continue;
-            }
-        }
-        if (c == '\n') {
-            flush_word();
-            result += line + "\n";
-            line.clear();
-            line_len = 0;
-        } else if (c == ' ' || c == '\t') {
-            flush_word();
-        } else {
-            word += c;
-        }
-    }
-    flush_word();
-    if (!line.empty()) result += line + "\n";
-    return result;
 }
 
 std::string default_saves_path() {
@@ -177,14 +126,14 @@ void run_play(const PlayFlags& f) {
             out(gen::dump_json(j) + "\n");
             return;
         }
-        out("\n" + wrap(r == nullptr ? game->intro() : r->text, width));
+        out("\n" + art::wrap_text(r == nullptr ? game->intro() : r->text, width));
         if (r != nullptr && r->kind == play::TurnResult::Kind::Quit) return;
-        out(wrap(game->status_line(), width));
+        out(art::wrap_text(game->status_line(), width));
         const auto ch = game->choices();
         if (!ch.empty()) {
             std::string s = "Choices:";
             for (size_t i = 0; i < ch.size(); ++i) s += (i ? " | " : " ") + ch[i];
-            out(wrap(s, width));
+            out(art::wrap_text(s, width));
         }
         out("> ");
     };

@@ -158,6 +158,49 @@ TEST(PlayCli, TerminalOutputIsWrappedWithAPrompt) {
     }
 }
 
+// A Chinese world: the terminal output wraps by display width (a Han character takes two
+// columns) between characters, with no line starting with closing punctuation; commands and
+// names fold (full-width "ＬＯＯＫ", "GO 大厅" in upper case).
+TEST(PlayCli, ChineseTextWrapsByDisplayWidth) {
+    TempDir dir;
+    const std::string world = (dir.path() / "zh.toml").string();
+    std::ofstream(world) << "title = \"灯塔\"\nstart = \"门口\"\n"
+                            "[locations.\"门口\"]\nname = \"门口\"\n"
+                            "description = \"海风吹过破旧的大门，远处的灯塔一闪一闪。守夜人说：「今晚会有暴风雨！」你听见浪声。\"\n"
+                            "exits = { north = \"大厅\" }\n"
+                            "[locations.\"大厅\"]\nname = \"大厅\"\ndescription = \"空荡荡的大厅。\"\n"
+                            "exits = { south = \"门口\" }\n";
+    // only the world's text (no narration, whose random bytes have widths of every kind)
+    const RunResult r = play({"-m", random_model(), "--threads", "1", "--width", "20", "--world", world, "--saves",
+                              (dir.path() / "s.db").string()},
+                             {"ＬＯＯＫ"}, dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.find("Unknown command"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("守夜人"), std::string::npos) << r.out;
+    std::istringstream in(r.out);
+    size_t han_lines = 0;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("> ", 0) == 0) line = line.substr(2);
+        int cols = 0;
+        for (size_t i = 0; i < line.size(); ++i) {
+            const auto c = static_cast<unsigned char>(line[i]);
+            if ((c & 0xC0) == 0x80) continue;
+            cols += c >= 0xE0 ? 2 : 1;  // this world's three-byte characters are all wide
+        }
+        han_lines += line.find("守夜人") != std::string::npos || line.find("灯塔") != std::string::npos;
+        EXPECT_LE(cols, 20) << line;
+        for (const char* mark : {"。", "，", "！", "」", "："}) EXPECT_NE(line.rfind(mark, 0), 0u) << line;
+    }
+    EXPECT_GT(han_lines, 0u);
+    const RunResult moved = play({"-m", random_model(), "--threads", "1", "--json", "--world", world, "--saves",
+                                  (dir.path() / "s.db").string()},
+                                 {"GO 大厅"}, dir);
+    ASSERT_EQ(moved.code, 0) << moved.err;
+    const auto t = turns_of(moved.out);
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_EQ(t[1]["state"]["location"], "大厅");
+}
+
 TEST(PlayCli, BadWorldFilesAndSaves) {
     TempDir dir;
     const std::string world = (dir.path() / "w.toml").string();
@@ -167,6 +210,17 @@ TEST(PlayCli, BadWorldFilesAndSaves) {
     EXPECT_NE(r.err.find("line 5"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("unknown location 'b'"), std::string::npos) << r.err;
     EXPECT_EQ(r.out, "");
+
+    // a lock whose key lies behind it: one error at the exit's line and column
+    std::ofstream(world) << "title = \"Keep\"\nstart = \"a\"\n\n[locations.a]\n"
+                            "exits = { down = { to = \"b\", requires_flag = \"open\" } }\n"
+                            "[locations.b]\nexits = { up = \"a\" }\nitems = [\"key\"]\n[items.key]\n"
+                            "[[uses]]\nitem = \"key\"\nlocation = \"a\"\nsets = \"open\"\n";
+    r = play({"-m", random_model(), "--world", world}, {}, dir);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("line 5, column 18 (/locations/a/exits/down): the lock cannot be opened: its key 'key' "
+                         "cannot be obtained before it (it lies behind the lock)"),
+              std::string::npos) << r.err;
 
     // a custom JSON world plays
     const std::string jw = (dir.path() / "w.json").string();

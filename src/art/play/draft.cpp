@@ -380,6 +380,18 @@ json draft_pieces(Drafting& d) {
         goal["id"] = fmt::format("goal{}", w["goals"].size() + 1);
         w["goals"].push_back(goal);
     }
+    // health enough for the safest way to every goal even if the narrator takes the most it may
+    // every turn (dangers are drafted place by place, with no eye on the length of the way), so
+    // the world check's danger rule never refuses a draft (plan_win, world.h). A draft whose
+    // goals cannot be done keeps the default: the check reports it once the draft is whole.
+    json probe = w;
+    probe["health"] = 1000;
+    try {
+        const WinPlan plan = plan_win(world_from_json(probe, "drafted world"));
+        if (plan.winnable) w["health"] = std::max(10, plan.worst_damage + 1);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Corrupt) throw;
+    }
 
     // 8. lore: facts of the world's past, each keyed to what it is about, so the game puts it
     //    into the narrator's prompt when the player is there, carries it or meets them
@@ -475,26 +487,8 @@ json draft_world_json(std::string_view premise, int attempt, const DraftGenerate
 }
 
 World check_drafted_world(const json& j) {
+    // world_from_json checks what any world file must pass, locks that can be opened included
     const World w = world_from_json(j, "drafted world");
-    // every lock can be opened: some use of an obtainable key, where the player can go, sets
-    // its flag (the reach is a fixpoint, so a key behind its own door never counts)
-    const Reach reach = reachable(w);
-    for (const auto& [id, l] : w.locations) {
-        for (const auto& [dir, e] : l.exits) {
-            if (e.requires_flag.empty() || reach.flags.count(e.requires_flag)) continue;
-            std::string why = fmt::format("no use of an item sets its flag '{}'", e.requires_flag);
-            for (const Use& u : w.uses) {
-                if (u.sets != e.requires_flag) continue;
-                why = !reach.items.count(u.item)
-                          ? fmt::format("its key '{}' cannot be obtained before it (it lies behind the lock)", u.item)
-                          : fmt::format("its key '{}' opens it at '{}', which cannot be reached", u.item, u.location);
-            }
-            throw_error(ErrorKind::Corrupt,
-                        "world 'drafted world': at /locations/{}/exits/{}: the lock cannot be opened: {}; "
-                        "expected a key the player can get without passing it",
-                        id, dir, why);
-        }
-    }
     const State s = initial_state(w);
     for (size_t i = 0; i < w.goals.size(); ++i) {
         if (std::find(s.goals_done.begin(), s.goals_done.end(), w.goals[i].id) !=

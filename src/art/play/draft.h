@@ -54,10 +54,10 @@ Draft draft_world(std::string_view premise, const DraftOptions& opt, const Draft
 // piece is not the JSON its schema asks for (e.g. cut off by the context).
 json draft_world_json(std::string_view premise, int attempt, const DraftGenerate& gen);
 
-// world_from_json(j, "drafted world") plus the rules only a draft must meet: no goal done at
-// the start, and every locked exit can be opened (a use of a key the player can get with the
-// door shut, at a place the player can reach, sets its flag). Throws Error(Corrupt) naming the
-// JSON path of the defect.
+// world_from_json(j, "drafted world") (which refuses, as for any world, a locked exit that
+// cannot be opened: a use of a key the player can get with the door shut, at a place the player
+// can reach, must set its flag) plus the rule only a draft must meet: no goal done at the
+// start. Throws Error(Corrupt) naming the JSON path of the defect.
 World check_drafted_world(const json& j);
 
 // "Great Hall" -> "great_hall", "大厅" -> "大厅", "Forêt Noire" -> "forêt_noire": a world id

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "art/common/text.h"
+#include "art/common/unicode.h"
 #include "art/play/draft.h"
 #include "art/play/saves.h"
 #include "core/error.h"
@@ -39,12 +40,6 @@ std::string trim(std::string_view s) {
     if (a == std::string_view::npos) return {};
     const size_t b = s.find_last_not_of(" \t\r\n");
     return std::string(s.substr(a, b - a + 1));
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 // 1-6 digits: a turn or branch number (longer ones are refused before std::stoi can overflow)
@@ -155,7 +150,9 @@ Game Game::restore(std::shared_ptr<const model::Model> model, core::ThreadPool& 
         seed = saved.at("seed").get<uint64_t>();
         // the format the game was played in (absent in saves from before chat prompts: plain)
         if (opt.prompt_format == "auto") opt.prompt_format = saved.value("prompt_format", std::string("plain"));
-        w = world_from_json(saved.at("world"), "saved game");
+        // the shape only: the world was checked when the game began, and a playability check
+        // added since must not lock the player out of the save
+        w = world_from_json(saved.at("world"), "saved game", /*check_playable=*/false);
         start = State::from_json(saved.at("start"));
         if (version == 1) {  // one line of turns, from before branches
             for (const json& t : saved.at("history")) {
@@ -370,12 +367,15 @@ TurnResult Game::turn(std::string_view input_view) {
                 .text = fmt::format("That line is not valid UTF-8 (byte {}); type it again.", *bad),
                 .choices = choices()};
     }
-    std::istringstream in(input);
+    // commands are read from the NFKC form, so full-width letters and digits and the
+    // ideographic space count as ASCII ("ＬＯＯＫ", "ｕｎｄｏ　２"), and the command word is
+    // case-folded ("LOOK"); the slot name keeps the case typed
+    std::istringstream in(nfkc_text(input));
     std::string cmd, arg;
     in >> cmd >> arg;
     std::string rest;
     std::getline(in, rest);
-    cmd = lower(cmd);
+    cmd = fold_text(cmd);
     bool slash = false;
     if (!cmd.empty() && (cmd[0] == '/' || cmd[0] == ':')) {
         cmd = cmd.substr(1);

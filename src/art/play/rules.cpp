@@ -8,24 +8,19 @@
 #include <fmt/format.h>
 
 #include "art/common/text.h"
+#include "art/common/unicode.h"
 #include "core/error.h"
 
 namespace lyra::art::play {
 
 namespace {
 
-// Case is folded in ASCII only: the bytes of other scripts are kept as written, whatever the
-// locale (std::tolower on a UTF-8 byte could change it under a single-byte locale).
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    return out;
-}
-
-// The words of a line: runs of id characters (world.h), so every id, in any script, is one
-// word; spaces, punctuation (a Chinese comma too) and invalid bytes split words.
+// The words of a line, folded (NFKC and case folding, art/common/unicode.h: "TAKE LAMPE",
+// full-width "ｔａｋｅ" and a decomposed "Tür" read as "take lampe", "take", "tür"): runs
+// of id characters (world.h), so every id, in any script, is one word; spaces, punctuation (a
+// Chinese comma too) and invalid bytes split words.
 std::vector<std::string> words(std::string_view s) {
-    const std::string low = lower(s);
+    const std::string low = fold_text(s);
     std::vector<std::string> out;
     std::string cur;
     for (size_t i = 0; i < low.size();) {
@@ -69,7 +64,7 @@ std::string match_item(const World& w, const State& s, const std::vector<std::st
         if (ws[i] == "on" || ws[i] == "with") break;
         for (const auto& [id, it] : w.items) {
             const std::vector<std::string> name = words(it.name);
-            const bool hit = ws[i] == id || std::find(name.begin(), name.end(), ws[i]) != name.end();
+            const bool hit = ws[i] == fold_text(id) || std::find(name.begin(), name.end(), ws[i]) != name.end();
             if (!hit) continue;
             auto at = s.item_at.find(id);
             const int rank = s.carries(id) ? 2 : (at != s.item_at.end() && at->second == s.location) ? 1 : 0;
@@ -94,7 +89,7 @@ std::string match_exit(const World& w, const State& s, const std::vector<std::st
         const std::vector<std::string> name = words(w.locations.at(e.to).name);
         size_t hits = 0;
         for (size_t i = from; i < ws.size(); ++i) {
-            if (ws[i] == e.to || std::find(name.begin(), name.end(), ws[i]) != name.end()) ++hits;
+            if (ws[i] == fold_text(e.to) || std::find(name.begin(), name.end(), ws[i]) != name.end()) ++hits;
         }
         const bool whole = std::all_of(name.begin(), name.end(), [&](const std::string& x) {
             return std::find(ws.begin() + static_cast<std::ptrdiff_t>(from), ws.end(), x) != ws.end();
@@ -106,6 +101,15 @@ std::string match_exit(const World& w, const State& s, const std::vector<std::st
         }
     }
     return best;
+}
+
+// The exit here whose direction folds to `word` ("Nord" for "nord", "北" for "北"), so a world
+// file's directions are typed in any case or width; "" when none does.
+std::string exit_named(const World& w, const State& s, const std::string& word) {
+    for (const auto& [dir, e] : w.locations.at(s.location).exits) {
+        if (fold_text(dir) == word) return dir;
+    }
+    return {};
 }
 
 const Use* find_use(const World& w, const State& s, const std::string& item) {
@@ -194,9 +198,9 @@ Action parse_action(const World& w, const State& s, std::string_view input) {
     if (ws.empty()) return a;
     const auto& dirs = direction_aliases();
     const std::string& v = ws[0];
-    if (ws.size() == 1 && dirs.count(v)) {
+    if (ws.size() == 1 && (dirs.count(v) || !exit_named(w, s, v).empty())) {
         a.verb = Verb::Go;
-        a.object = dirs.at(v);
+        a.object = dirs.count(v) ? dirs.at(v) : exit_named(w, s, v);
         return a;
     }
     if (v == "go" || v == "walk" || v == "move" || v == "run" || v == "climb") {
@@ -207,6 +211,7 @@ Action parse_action(const World& w, const State& s, std::string_view input) {
                 break;
             }
         }
+        for (size_t i = 1; i < ws.size() && a.object.empty(); ++i) a.object = exit_named(w, s, ws[i]);
         if (a.object.empty()) a.object = match_exit(w, s, ws, 1);
         if (a.object.empty() && ws.size() > 1) a.object = ws.back();
         return a;
@@ -430,11 +435,14 @@ std::vector<std::string> relevant_lore(const World& w, const State& s, std::stri
     for (const auto& [id, c] : w.characters) {
         if (c.location == s.location) present.insert(id);
     }
-    for (const std::string& x : words(input)) present.insert(x);
+    // ids and keys are compared folded, as the words of the input are
+    std::set<std::string> folded;
+    for (const std::string& x : present) folded.insert(fold_text(x));
+    for (const std::string& x : words(input)) folded.insert(x);
     std::vector<std::pair<int, size_t>> scored;
     for (size_t i = 0; i < w.lore.size(); ++i) {
         int score = 0;
-        for (const std::string& k : w.lore[i].keys) score += static_cast<int>(present.count(lower(k)));
+        for (const std::string& k : w.lore[i].keys) score += static_cast<int>(folded.count(fold_text(k)));
         if (score > 0) scored.emplace_back(-score, i);
     }
     std::stable_sort(scored.begin(), scored.end());

@@ -48,9 +48,11 @@ struct Action {
 // Parses one line of player input into an action: "go north", "n", "north", "go hall" (the
 // exit to a place named by its id or a word of its name), "take lamp", "pick up the lamp",
 // "drop key", "use key", "use key on door"; anything else is Free (talk, look at, sing...).
-// Item words match an item's id or any word of its name. Words are runs of id characters
-// (world.h), so names in any script match; case is folded in ASCII only ("TAKE 钥匙" is "take
-// 钥匙", "église" is not "Église").
+// Item words match an item's id or any word of its name; a direction matches an exit's in any
+// case ("go Nord", or "北" alone, for a world's own directions). Words are runs of id
+// characters (world.h), so names in any script match, and input, ids and names are compared
+// after NFKC and full case folding (art/common/unicode.h fold_text): "TAKE LAMPE" is "take
+// lampe", "go ÉGLISE" reaches "Église", full-width "ｔａｋｅ　ｋｅｙ" is "take key".
 Action parse_action(const World& w, const State& s, std::string_view input);
 
 // Why the action is impossible, or nullopt when it may be played.

@@ -4,13 +4,17 @@
 #include "art/play/world.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <queue>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include "art/common/text.h"
+#include "art/common/unicode.h"
 #include "core/error.h"
 #include "core/mmap.h"
 
@@ -259,10 +263,58 @@ std::string id_list(const Map& m) {
     return s;
 }
 
+// Two ids of one table the player's words cannot tell apart: words and ids are compared
+// case-folded and in NFKC (rules.h), so "Église" and "église", or "café" written precomposed
+// and with a combining accent, would name the same thing.
+template <typename Map>
+void check_ids_fold_apart(const Map& m, const std::string& table, const Reader& r) {
+    std::map<std::string, std::string> seen;  // folded -> the first id
+    for (const auto& [id, v] : m) {
+        const auto [it, fresh] = seen.emplace(fold_text(id), id);
+        if (!fresh) {
+            r.fail("/" + table + "/" + id, fmt::format("id '{}' reads as '{}' to the player (their words are compared "
+                                                       "case-folded); expected ids that differ beyond case and accent "
+                                                       "encoding", id, it->second));
+        }
+    }
+}
+
+// Every lock has a key, and one the player can walk up to can be opened: some use of an item
+// sets its flag (or the flag is set at the start), and for a lock in a reachable place that
+// item is obtainable, and the use's place reachable, without passing the lock. The reach is a
+// fixpoint from the start, so a key lying only behind its own lock never counts. A lock in a
+// place nobody reaches only needs a key (a misspelt flag is caught wherever it is).
+void check_locks(const World& w, const Reach& reach, const Reader& r) {
+    for (const auto& [id, l] : w.locations) {
+        for (const auto& [dir, e] : l.exits) {
+            if (e.requires_flag.empty() || reach.flags.count(e.requires_flag)) continue;
+            const bool has_key = std::any_of(w.uses.begin(), w.uses.end(),
+                                             [&](const Use& u) { return u.sets == e.requires_flag; });
+            if (has_key && !reach.places.count(id)) continue;
+            std::string why = fmt::format("no use of an item sets its flag '{}'", e.requires_flag);
+            for (const Use& u : w.uses) {
+                if (u.sets != e.requires_flag) continue;
+                if (reach.items.count(u.item)) {  // then only the use's place is out of reach
+                    why = fmt::format("its key '{}' opens it at '{}', which cannot be reached", u.item, u.location);
+                    continue;
+                }
+                // with this lock open the key can be had: it lies behind the lock
+                World open = w;
+                open.flags.push_back(e.requires_flag);
+                why = reachable(open).items.count(u.item)
+                          ? fmt::format("its key '{}' cannot be obtained before it (it lies behind the lock)", u.item)
+                          : fmt::format("its key '{}' cannot be obtained at all (not carried at the start, nor lying "
+                                        "portable in a place reachable from '{}')", u.item, w.start);
+            }
+            r.fail("/locations/" + id + "/exits/" + dir,
+                   fmt::format("the lock cannot be opened: {}; expected a key the player can get without passing it", why));
+        }
+    }
+}
+
 // Every goal must be possible from the start (reachable() below): its location reachable,
 // its items obtainable and its flags settable.
-void check_goals_reachable(const World& w, const Reader& r) {
-    const Reach reach = reachable(w);
+void check_goals_reachable(const World& w, const Reach& reach, const Reader& r) {
     const std::set<std::string>& places = reach.places;
     const std::set<std::string>& items = reach.items;
     const std::set<std::string>& flags = reach.flags;
@@ -290,7 +342,46 @@ void check_goals_reachable(const World& w, const Reader& r) {
     }
 }
 
-World parse_world(const json& j, std::string_view source, const Positions* pos) {
+// The exact check (plan_win) after the generous ones: every goal in one game, where one-way
+// exits can shut the player in and used-up items are gone, and the safest way to do them
+// survives a narrator that takes the most health it may every turn.
+void check_winnable(const World& w, const Reader& r) {
+    const WinPlan plan = plan_win(w);
+    if (!plan.searched) return;  // too many states to search: the generous checks stand alone
+    if (!plan.winnable) {
+        std::string used;
+        for (size_t i = 0; i < w.uses.size(); ++i) {
+            if (w.uses[i].consumes) used += fmt::format("{}'{}' by /uses/{}", used.empty() ? "" : ", ", w.uses[i].item, i);
+        }
+        const std::string cause = fmt::format("one-way exits or items used up ({}) stand in the way, though each part "
+                                              "of it can be reached on its own", used.empty() ? "none" : used);
+        for (size_t i = 0; i < w.goals.size(); ++i) {
+            if (!plan.goals_possible.count(w.goals[i].id)) {
+                r.fail("/goals/" + std::to_string(i),
+                       fmt::format("goal '{}' cannot be done in any order of moves: {}", w.goals[i].id, cause));
+            }
+        }
+        r.fail("/goals", fmt::format("the goals cannot all be done in one game (each can on its own): {}",
+                                     cause.substr(0, cause.find(", though"))));
+    }
+    if (plan.worst_damage >= w.health) {
+        std::map<std::string, int> turns;  // dangerous turns on the safest way, by place
+        for (const std::string& p : plan.places) {
+            if (w.locations.at(p).danger > 0) ++turns[p];
+        }
+        std::string where;
+        for (const auto& [p, n] : turns) {
+            where += fmt::format("{}{} ending in '{}' (danger {})", where.empty() ? "" : ", ",
+                                 n == 1 ? std::string("1 turn") : fmt::format("{} turns", n), p, w.locations.at(p).danger);
+        }
+        r.fail("/health", fmt::format("the world cannot be won safely: the safest way to every goal ({} moves) has {}, "
+                                      "where the narrator may take up to {} health, and the player has {}; expected "
+                                      "health above {}, or less danger",
+                                      plan.moves.size(), where, plan.worst_damage, w.health, plan.worst_damage));
+    }
+}
+
+World parse_world(const json& j, std::string_view source, const Positions* pos, bool check_playable = true) {
     const Reader r(source, pos);
     if (!j.is_object()) r.fail("", fmt::format("expected a table/object, got {}", j.dump().substr(0, 40)));
     r.known_keys(j, "", {"title", "setting", "start", "health", "inventory", "flags", "locations",
@@ -386,6 +477,10 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
         w.characters.emplace(id, std::move(c));
     }
 
+    check_ids_fold_apart(w.locations, "locations", r);
+    check_ids_fold_apart(w.items, "items", r);
+    check_ids_fold_apart(w.characters, "characters", r);
+
     const json& uses = r.array(j, "", "uses");
     for (size_t i = 0; i < uses.size(); ++i) {
         const std::string p = "/uses/" + std::to_string(i);
@@ -419,7 +514,13 @@ World parse_world(const json& j, std::string_view source, const Positions* pos) 
         w.goals.push_back(std::move(g));
     }
 
-    check_goals_reachable(w, r);
+    if (check_playable) {
+        // the root causes first: a lock that cannot be opened makes goals behind it unreachable
+        const Reach reach = reachable(w);
+        check_locks(w, reach, r);
+        check_goals_reachable(w, reach, r);
+        check_winnable(w, r);
+    }
 
     const json& lore = r.array(j, "", "lore");
     for (size_t i = 0; i < lore.size(); ++i) {
@@ -547,7 +648,137 @@ Reach reachable(const World& w) {
     return r;
 }
 
-World world_from_json(const json& j, std::string_view source) { return parse_world(j, source, nullptr); }
+// The state of a game as far as winning goes, as bytes (so states hash and compare cheaply):
+// the place (2 bytes), then one byte per item that matters (0 lying where the world put it, or
+// nowhere; 1 carried; 2 used up), per flag (0/1) and per goal (1 = done, as goals stay done).
+// Items no use and no goal names never matter, so the search never takes them.
+WinPlan plan_win(const World& w, size_t max_states) {
+    WinPlan plan;
+    if (w.goals.empty() || w.locations.size() > 0xFFFF) return plan;  // the place takes 2 bytes
+    std::vector<std::string> places;
+    std::map<std::string, size_t> place_ix;
+    for (const auto& [id, l] : w.locations) {
+        place_ix[id] = places.size();
+        places.push_back(id);
+    }
+    std::set<std::string> wanted;
+    for (const Use& u : w.uses) wanted.insert(u.item);
+    for (const Goal& g : w.goals) wanted.insert(g.items.begin(), g.items.end());
+    const std::vector<std::string> items(wanted.begin(), wanted.end());
+    const std::vector<std::string> flags = w.all_flags();
+    auto index_of = [](const std::vector<std::string>& v, const std::string& x) {
+        return static_cast<size_t>(std::lower_bound(v.begin(), v.end(), x) - v.begin());  // both sorted
+    };
+    std::vector<std::string> home(items.size());  // where each item lies at the start
+    for (const auto& [id, l] : w.locations) {
+        for (const std::string& it : l.items) {
+            if (wanted.count(it)) home[index_of(items, it)] = id;
+        }
+    }
+    const size_t at_items = 2, at_flags = at_items + items.size(), at_goals = at_flags + flags.size();
+    auto place_of = [](const std::string& s) {
+        return static_cast<size_t>(static_cast<uint8_t>(s[0])) | static_cast<size_t>(static_cast<uint8_t>(s[1])) << 8;
+    };
+    auto set_place = [](std::string& s, size_t p) {
+        s[0] = static_cast<char>(p & 0xFF);
+        s[1] = static_cast<char>(p >> 8);
+    };
+    auto has_flag = [&](const std::string& s, const std::string& f) { return s[at_flags + index_of(flags, f)] != 0; };
+    auto mark_goals = [&](std::string& s) {  // as apply_update marks them after each turn
+        for (size_t g = 0; g < w.goals.size(); ++g) {
+            const Goal& goal = w.goals[g];
+            bool done = goal.location.empty() || goal.location == places[place_of(s)];
+            for (const std::string& f : goal.flags) done = done && has_flag(s, f);
+            for (const std::string& it : goal.items) done = done && s[at_items + index_of(items, it)] == 1;
+            if (done) s[at_goals + g] = 1;
+        }
+    };
+    std::string start(at_goals + w.goals.size(), '\0');
+    set_place(start, place_ix.at(w.start));
+    for (const std::string& it : w.inventory) {
+        if (wanted.count(it)) start[at_items + index_of(items, it)] = 1;
+    }
+    for (const std::string& f : w.flags) start[at_flags + index_of(flags, f)] = 1;
+
+    // Dijkstra: the cost of a way is the health the narrator may take on it
+    std::vector<std::string> states;
+    std::vector<int> cost;
+    std::vector<std::pair<size_t, std::string>> came;  // the state before and the move
+    std::unordered_map<std::string, size_t> index;
+    using Entry = std::pair<int, size_t>;
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> open;
+    auto arrive = [&](std::string s, int c, size_t from, std::string move) {
+        mark_goals(s);
+        const auto [it, fresh] = index.try_emplace(s, states.size());
+        if (fresh) {
+            states.push_back(std::move(s));
+            cost.push_back(c);
+            came.emplace_back(from, std::move(move));
+        } else if (c < cost[it->second]) {
+            cost[it->second] = c;
+            came[it->second] = {from, std::move(move)};
+        } else {
+            return;
+        }
+        open.emplace(c, it->second);
+    };
+    arrive(start, 0, SIZE_MAX, "");
+    while (!open.empty()) {
+        const auto [c, i] = open.top();
+        open.pop();
+        if (c > cost[i]) continue;  // reached more cheaply since
+        const std::string s = states[i];  // a copy: arrive() grows `states`
+        bool all = true;
+        for (size_t g = 0; g < w.goals.size(); ++g) {
+            if (s[at_goals + g] != 0) plan.goals_possible.insert(w.goals[g].id);
+            all = all && s[at_goals + g] != 0;
+        }
+        if (all) {
+            plan.searched = plan.winnable = true;
+            plan.worst_damage = c;
+            for (size_t k = i; came[k].first != SIZE_MAX; k = came[k].first) {
+                plan.moves.push_back(came[k].second);
+                plan.places.push_back(places[place_of(states[k])]);
+            }
+            std::reverse(plan.moves.begin(), plan.moves.end());
+            std::reverse(plan.places.begin(), plan.places.end());
+            return plan;
+        }
+        if (states.size() > max_states) return WinPlan{};  // too big to search: nothing known
+        const Location& here = w.locations.at(places[place_of(s)]);
+        for (const auto& [dir, e] : here.exits) {
+            if (!e.requires_flag.empty() && !has_flag(s, e.requires_flag)) continue;
+            std::string t = s;
+            set_place(t, place_ix.at(e.to));
+            arrive(std::move(t), c + w.locations.at(e.to).danger, i, "go " + dir);
+        }
+        for (size_t k = 0; k < items.size(); ++k) {
+            const size_t at = at_items + k;
+            if (s[at] == 0 && home[k] == here.id && w.items.at(items[k]).portable) {
+                std::string t = s;
+                t[at] = 1;
+                arrive(std::move(t), c + here.danger, i, "take " + items[k]);
+            }
+            if (s[at] != 1) continue;
+            // the use the rules pick (rules.cpp find_use): the first of this item, here or
+            // anywhere, whose flag is not set yet
+            for (const Use& u : w.uses) {
+                if (u.item != items[k] || !(u.location.empty() || u.location == here.id) || has_flag(s, u.sets)) continue;
+                std::string t = s;
+                t[at_flags + index_of(flags, u.sets)] = 1;
+                if (u.consumes) t[at] = 2;
+                arrive(std::move(t), c + here.danger, i, "use " + items[k]);
+                break;
+            }
+        }
+    }
+    plan.searched = true;  // every state seen, none with every goal done
+    return plan;
+}
+
+World world_from_json(const json& j, std::string_view source, bool check_playable) {
+    return parse_world(j, source, nullptr, check_playable);
+}
 
 json toml_to_json(std::string_view text, std::string_view source) { return parse_toml(text, source, nullptr); }
 
