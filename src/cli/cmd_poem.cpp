@@ -1,6 +1,6 @@
 // `lyra poem`: writes a poem that keeps its form (--form, --theme/--title, --acrostic, --rhyme,
-// the common art flags), lists the forms (--list-forms), checks a poem a person wrote
-// (--check FILE --form F: one line per fault, exit 1 when there are faults), revises one
+// --lines/--tone-rhyme for 古体, the common art flags), lists the forms (--list-forms), checks a
+// poem a person wrote (--check FILE --form F: one line per fault, exit 1 when there are faults), revises one
 // character or word of it with a masked LM (--revise FILE --line N --pos P --critic M), and measures the
 // model under the constraints (`lyra poem eval [--form F] [--count N]`).
 #include <algorithm>
@@ -28,13 +28,15 @@ namespace {
 
 struct PoemFlags {
     ArtCliState st;
-    std::string form, theme, title, acrostic, rhyme, check, revise;
+    std::string form, theme, title, acrostic, rhyme, check, revise, tone_rhyme;
     int line = 0, pos = 0;
+    int lines = 0;  // 古体 line count; 0 = not given
     bool list = false;
     // eval
     std::vector<std::string> eval_forms;
     int count = 100;
-    std::string eval_model, eval_rhyme = "pingshui";
+    std::string eval_model, eval_rhyme = "pingshui", eval_tone_rhyme;
+    int eval_lines = 0;
     int eval_threads = 0;
     bool eval_json = false;
 };
@@ -69,7 +71,8 @@ void run_poem(PoemFlags& f, CLI::App* cmd) {
         throw_error(ErrorKind::Usage, "poem: --form is required; expected e.g. --form wujue (see --list-forms)");
     if (!f.check.empty()) {
         const std::string text = read_file(f.check);
-        auto faults = art::poetry::check_poem(f.form, text, f.rhyme.empty() ? "pingshui" : f.rhyme, f.acrostic);
+        auto faults = art::poetry::check_poem(f.form, text, f.rhyme.empty() ? "pingshui" : f.rhyme, f.acrostic,
+                                              f.lines, f.tone_rhyme);
         if (f.st.json) {
             nlohmann::json arr = nlohmann::json::array();
             for (const auto& x : faults)
@@ -94,6 +97,8 @@ void run_poem(PoemFlags& f, CLI::App* cmd) {
     if (cmd->count("--title")) r["title"] = f.title;
     if (cmd->count("--acrostic")) r["acrostic"] = f.acrostic;
     if (cmd->count("--rhyme")) r["rhyme"] = f.rhyme;
+    if (cmd->count("--lines")) r["lines"] = f.lines;
+    if (cmd->count("--tone-rhyme")) r["tone_rhyme"] = f.tone_rhyme;
     if (!f.revise.empty()) {
         if (f.line == 0 || f.pos == 0)
             throw_error(ErrorKind::Usage, "poem: --revise needs --line N and --pos P (1-based)");
@@ -121,7 +126,7 @@ void run_eval(PoemFlags& f) {
     std::string model;
     if (!zh.empty() || en.empty()) {
         model = art::resolve_model(common, art::poetry::kZhModel);
-        rows = art::poetry::eval_poems(zh, f.count, model, f.eval_rhyme, ctx);
+        rows = art::poetry::eval_poems(zh, f.count, model, f.eval_rhyme, ctx, f.eval_lines, f.eval_tone_rhyme);
     }
     for (const std::string& name : en) {
         const std::string en_model = art::resolve_model(common, art::poetry::en::kDefaultModel);
@@ -160,11 +165,17 @@ void run_eval(PoemFlags& f) {
 void add_poem_command(CLI::App& app) {
     auto f = std::make_shared<PoemFlags>();
     auto* cmd = app.add_subcommand("poem", "Write a poem that keeps its form (Chinese and English forms)");
-    cmd->add_option("--form", f->form, "the form: wujue, qijue, wulv, qilv, ci:<词牌>, ... (--list-forms)");
+    cmd->add_option("--form", f->form, "the form: wujue, qijue, wulv, qilv, wugu, qigu, ci:<词牌>, ... (--list-forms)");
     cmd->add_option("--theme", f->theme, "a keyword, a title or a first line");
     cmd->add_option("--title", f->title, "the poem's title (instead of --theme)");
     cmd->add_option("--acrostic", f->acrostic, "藏头: characters (letters) that begin each line");
     cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default; 词 by 词林正韵 部), pingshui-strict (词 too in one group) or xinyun");
+    // No CLI11 range check: the library's one message says why the count must be even.
+    cmd->add_option("--lines", f->lines, "古体 (wugu, qigu): the number of lines, even, 4-24 (default 8); "
+                                         "with --check, the count to hold the poem to (default: its own)");
+    cmd->add_option("--tone-rhyme", f->tone_rhyme,
+                    "古体 (wugu, qigu): rhyme on ping (平) or ze (仄; 上/去/入 under pingshui) "
+                    "(default any: each candidate draws one)");
     cmd->add_flag("--list-forms", f->list, "print every form with a one-line description");
     cmd->add_option("--check", f->check, "check the poem in FILE against --form and explain each fault");
     cmd->add_option("--revise", f->revise,
@@ -179,6 +190,8 @@ void add_poem_command(CLI::App& app) {
     ev->add_option("--count", f->count, "poems per form, seeds 1..count (default 100)")->check(CLI::Range(1, 10000));
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/poetry-zh.gguf)");
     ev->add_option("--rhyme", f->eval_rhyme, "rhyme book: pingshui (default), pingshui-strict or xinyun");
+    ev->add_option("--lines", f->eval_lines, "古体 forms: lines per poem (default 8)");
+    ev->add_option("--tone-rhyme", f->eval_tone_rhyme, "古体 forms: ping, ze or any (default any)");
     ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
     ev->callback([f] { run_eval(*f); });

@@ -1,6 +1,6 @@
 // `lyra poem` as a user runs it, on a random-weight character model made here with
 // `lyra model init` (the constraints, not the model, keep the form): Chinese forms, acrostics,
-// ci, --check, --list-forms, eval, -o files, and bad input.
+// ci, 古体 (--lines, --tone-rhyme), --check, --list-forms, eval, -o files, and bad input.
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -48,7 +48,7 @@ std::vector<std::string> poem_args(std::vector<std::string> extra) {
 TEST(PoemCli, ListForms) {
     RunResult r = run_lyra({"poem", "--list-forms"});
     ASSERT_EQ(r.code, 0) << r.err;
-    for (const char* f : {"wujue", "qijue", "wulv", "qilv", "ci:如梦令", "ci:水调歌头", "ci:念奴娇"})
+    for (const char* f : {"wujue", "qijue", "wulv", "qilv", "wugu", "qigu", "ci:如梦令", "ci:水调歌头", "ci:念奴娇"})
         EXPECT_NE(r.out.find(f), std::string::npos) << f;
 }
 
@@ -102,6 +102,43 @@ TEST(PoemCli, CheckExplainsFaults) {
     EXPECT_NE(r.out.find("line 3, char 1: 花 expected (acrostic), found 欲"), std::string::npos) << r.out;
 }
 
+// 古体: the line count and rhyme tone asked for, recorded in the request; --check reads the poem
+// at its own count or holds it to --lines / --tone-rhyme.
+TEST(PoemCli, OldStyleLinesAndToneRhyme) {
+    TempDir dir;
+    RunResult r = run_lyra(poem_args({"--form", "wugu", "--lines", "10", "--tone-rhyme", "ze", "--seed", "2", "--json",
+                                      "-o", (dir.path() / "out").string()}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["scores"]["form"], 1.0) << j.dump();
+    const json saved = json::parse(read_all(dir.path() / "out" / "poem.json"));
+    EXPECT_EQ(saved["request"]["lines"], 10) << saved.dump();
+    EXPECT_EQ(saved["request"]["tone_rhyme"], "ze") << saved.dump();
+    const std::string text = j["text"].get<std::string>();
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 9) << text;
+    const fs::path file = dir.path() / "gu.txt";
+    std::ofstream(file) << text;
+    r = run_lyra({"poem", "--check", file.string(), "--form", "wugu"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    r = run_lyra({"poem", "--check", file.string(), "--form", "wugu", "--lines", "10", "--tone-rhyme", "ze"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    r = run_lyra({"poem", "--check", file.string(), "--form", "wugu", "--lines", "8"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("poem: 8 lines expected, found 10"), std::string::npos) << r.out;
+    r = run_lyra({"poem", "--check", file.string(), "--form", "wugu", "--tone-rhyme", "ping"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("line 2, char 5: 平 expected"), std::string::npos) << r.out;
+    const fs::path odd = dir.path() / "odd.txt";
+    std::ofstream(odd) << "千山鸟飞绝，万径人踪灭。\n孤舟蓑笠翁，独钓寒江雪。\n寒江雪满天。\n";
+    r = run_lyra({"poem", "--check", odd.string(), "--form", "wugu"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "poem: 古体 rhymes on the even lines; expected an even number of lines from 4 to 400, found 5\n");
+    r = run_lyra({"poem", "eval", "--form", "qigu", "--lines", "24", "--tone-rhyme", "ping", "--count", "2", "-m",
+                  model(), "--threads", "1", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["forms"][0]["full_compliance"], 1.0) << r.out;
+}
+
 TEST(PoemCli, EvalIsFullyCompliantOnRandomWeights) {
     RunResult r = run_lyra({"poem", "eval", "--form", "wulv", "--form", "ci:浣溪沙", "--count", "4",
                             "-m", model(), "--threads", "1", "--json"});
@@ -127,6 +164,10 @@ TEST(PoemCli, BadInputOneClearErrorNoFiles) {
         {{"--form", "ci:如梦令", "--acrostic", "春江花山月风人"}, "acrostic: cannot start a valid line"},
         {{"--form", "wujue", "--rhyme", "cilin"}, "rhyme: unknown rhyme book"},
         {{"--form", "wujue", "--theme", ""}, "theme: must not be empty"},
+        {{"--form", "wugu", "--lines", "7"}, "lines: 五言古诗 rhymes on the even lines, so it takes an even number"},
+        {{"--form", "qigu", "--lines", "26"}, "expected 4 to 24, got 26"},
+        {{"--form", "wujue", "--lines", "8"}, "lines: only the 古体 forms (wugu, qigu) take a line count"},
+        {{"--form", "qigu", "--tone-rhyme", "up"}, "tone_rhyme: unknown rhyme tone"},
     };
     for (const Case& c : cases) {
         std::vector<std::string> a = c.args;

@@ -290,5 +290,27 @@ TEST(RemoteModel, PoemFallsBackToGenerateCheckRegenerate) {
     EXPECT_FALSE(fs::exists(d.path() / "out2") && !fs::is_empty(d.path() / "out2"));
 }
 
+// 古体 through the fallback: the count and rhyme tone asked for hold every try. 游子吟 (6 lines)
+// and 江雪 (仄) are refused for --lines 4 --tone-rhyme ping; 静夜思 keeps the form.
+TEST(RemoteModel, OldStylePoemFallbackHoldsLinesAndTone) {
+    const std::vector<std::string> texts = {
+        "慈母手中线，游子身上衣。\n临行密密缝，意恐迟迟归。\n谁言寸草心，报得三春晖。",
+        "千山鸟飞绝，万径人踪灭。\n孤舟蓑笠翁，独钓寒江雪。",
+        "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"};
+    std::atomic<int> calls{0};
+    FakeServer openai_only([&](const std::string& line) {
+        if (line.find("/v1/completions") == std::string::npos) return http_answer(404, "{}");
+        const int k = calls++;
+        return completion(texts[static_cast<size_t>(std::min(k, 2))]);
+    });
+    const Args args = {"poem", "--form", "wugu", "--lines", "4", "--tone-rhyme", "ping", "-m",
+                       "openai:m@" + openai_only.url(), "--json", "--no-gallery"};
+    const RunResult r = run_lyra(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j["text"], texts[2]);
+    EXPECT_EQ(j["scores"]["fallback_attempts"], 3);
+}
+
 }  // namespace
 }  // namespace lyra::e2e

@@ -62,7 +62,7 @@ std::vector<std::u32string> split_verse(std::string_view text, bool fold) {
 namespace {
 
 CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string>& lines,
-                          RhymeBook book, bool ci) {
+                          RhymeBook book, RhymeReading reading) {
     const Prosody& pr = Prosody::get();
     CheckResult r;
     r.variant = v.name;
@@ -142,7 +142,7 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
         std::vector<std::vector<int>> keys(idx.size());
         for (size_t k = 0; k < idx.size(); ++k) {
             const uint8_t line_tone = v.lines[idx[k]].rhyme_tone() == 'P' ? kPing : kZe;
-            keys[k] = pr.rhyme_keys(lines[idx[k]].back(), book, line_tone, ci);
+            keys[k] = pr.rhyme_keys(lines[idx[k]].back(), book, line_tone, reading);
             for (int key : keys[k]) ++votes[key];
         }
         // The key most rhyme characters share; on a tie, the earliest line's.
@@ -175,7 +175,7 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
             // out of every group rather than guess one).
             if (keys[k].empty() && (pr.tone(c, book) & line_tone) != 0) continue;
             bool fits = std::find(keys[k].begin(), keys[k].end(), best) != keys[k].end();
-            if (!fits && i == 0 && !ci) {
+            if (!fits && i == 0 && reading == RhymeReading::Group) {
                 for (int key : keys[k]) fits |= Prosody::neighbours(key, best);  // 孤雁出群
             }
             if (!fits) {
@@ -204,7 +204,7 @@ CheckResult check_zh(const FormDef& form, std::string_view text, RhymeBook book)
     CheckResult best;
     bool have = false;
     for (const FormVariant& v : form.variants) {
-        CheckResult r = check_variant(v, lines, book, form.ci);
+        CheckResult r = check_variant(v, lines, book, form.rhyme_reading());
         if (!have || r.faults.size() < best.faults.size()) {
             best = std::move(r);
             have = true;

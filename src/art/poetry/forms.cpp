@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "art/poetry/gu.h"
 #include "art/poetry/prosody.h"
 
 namespace lyra::art::poetry {
@@ -145,6 +146,8 @@ const std::vector<FormDef>& zh_forms() {
         v.push_back(shi("qijue", "七言绝句", 4, 7));
         v.push_back(shi("wulv", "五言律诗", 8, 5));
         v.push_back(shi("qilv", "七言律诗", 8, 7));
+        v.push_back(make_gu_form("wugu", kGuDefaultLines, "any", kGuMaxLines));
+        v.push_back(make_gu_form("qigu", kGuDefaultLines, "any", kGuMaxLines));
         for (const auto& [name, text] : ci_data()) v.push_back(ci(name, text));
         return v;
     }();

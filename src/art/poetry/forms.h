@@ -1,12 +1,15 @@
 // The Chinese forms `lyra poem` offers (docs/poetry.md "Forms"): the four regulated shi forms
 // with their four standard openings (仄起/平起, 首句入韵 or not) and the customary licences at the
-// 1st/3rd(/5th) positions, and the 词牌 read from data/poetry/ci/*.txt (embedded). A form is
-// a list of variants; each variant fixes every line's length, allowed tone patterns and rhyme.
+// 1st/3rd(/5th) positions, the 词牌 read from data/poetry/ci/*.txt (embedded), and the 古体
+// forms (gu.h). A form is a list of variants; each variant fixes every line's length, allowed tone
+// patterns and rhyme.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "art/poetry/prosody.h"
 
 namespace lyra::art::poetry {
 
@@ -32,11 +35,17 @@ struct FormDef {
     std::string title;        // "五言绝句", "词·如梦令" (the prompt's 形式)
     std::string description;  // one line
     bool ci = false;
+    bool gu = false;          // 古体 (gu.h): line count chosen by the request
     std::vector<FormVariant> variants;
+    // How a rhyme set must agree under `pingshui` (prosody.h): regulated 诗 in one 平水韵 group,
+    // 词 in one 词林正韵 部, 古体 in either.
+    RhymeReading rhyme_reading() const {
+        return gu ? RhymeReading::GroupOrBu : ci ? RhymeReading::Bu : RhymeReading::Group;
+    }
     int line_count() const { return static_cast<int>(variants[0].lines.size()); }
 };
 
-// All Chinese forms, in --list-forms order.
+// All Chinese forms, in --list-forms order (古体 with its default line count).
 const std::vector<FormDef>& zh_forms();
 // Null when `name` is not a Chinese form ("ci:X" for an unknown X is null too).
 const FormDef* find_zh_form(std::string_view name);

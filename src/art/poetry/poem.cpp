@@ -23,6 +23,7 @@
 #include "art/poetry/checker.h"
 #include "art/poetry/en/en_poem.h"
 #include "art/poetry/forms.h"
+#include "art/poetry/gu.h"
 #include "art/poetry/prosody.h"
 #include "art/poetry/zh_constraint.h"
 #include "core/error.h"
@@ -122,21 +123,21 @@ const std::unordered_set<uint64_t>& corpus_lines() {
 
 bool copied(const std::u32string& line) { return corpus_lines().count(line_hash(to_utf8(line))) != 0; }
 
-// The vocabulary tables of a loaded model, built once per (model, book, 词/诗). Entries hold the
-// model weakly: a new model loaded at a freed model's address never sees its tables.
+// The vocabulary tables of a loaded model, built once per (model, book, rhyme reading). Entries
+// hold the model weakly: a new model loaded at a freed model's address never sees its tables.
 std::shared_ptr<const ZhVocab> vocab_for(const std::shared_ptr<const model::Model>& m, RhymeBook book,
-                                         bool ci) {
+                                         RhymeReading reading) {
     struct Entry {
         std::weak_ptr<const model::Model> model;
         std::shared_ptr<const ZhVocab> vocab;
     };
     static std::mutex mu;
-    static std::map<std::tuple<const model::Model*, int, bool>, Entry> cache;
+    static std::map<std::tuple<const model::Model*, int, int>, Entry> cache;
     std::lock_guard<std::mutex> lock(mu);
-    auto key = std::make_tuple(m.get(), static_cast<int>(book), ci);
+    auto key = std::make_tuple(m.get(), static_cast<int>(book), static_cast<int>(reading));
     auto it = cache.find(key);
     if (it != cache.end() && it->second.model.lock() == m) return it->second.vocab;
-    auto v = make_zh_vocab(m->tokenizer(), book, ci);
+    auto v = make_zh_vocab(m->tokenizer(), book, reading);
     cache[key] = Entry{m, v};
     return v;
 }
@@ -151,8 +152,9 @@ struct ZhRequest {
 
 ZhRequest parse_zh(const json& request) {
     ZhRequest r;
-    r.form = &zh_form_or_throw(get_string(request, "form"));
-    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme"}, "poem");
+    r.form = find_zh_form_for(request);
+    if (r.form == nullptr) unknown_form(get_string(request, "form"));
+    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme"}, "poem");
     for (const char* key : {"theme", "title"}) {
         if (request.contains(key) && !request[key].is_null()) {
             std::string v = get_string(request, key);
@@ -248,7 +250,7 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
                     form.title, why);
     const std::string model_path = resolve_model(r.common, kZhModel);
     auto model = ctx.models->get(model_path);
-    auto vocab = vocab_for(model, r.book, form.ci);
+    auto vocab = vocab_for(model, r.book, form.rhyme_reading());
     const std::string prompt = zh_prompt(form.title, r.title.empty() ? "无题" : r.title);
 
     ArtResult res;
@@ -259,6 +261,10 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
     json req = request;
     req["form"] = form.name;
     req["rhyme"] = rhyme_book_name(r.book);
+    if (form.gu) {  // recorded, so the request reproduces the poem
+        req["lines"] = form.line_count();
+        req["tone_rhyme"] = get_string(request, "tone_rhyme", "any");
+    }
     if (!r.title.empty() && !req.contains("title")) req["theme"] = r.title;
     const json common = common_to_json(r.common);
     for (auto it = common.begin(); it != common.end(); ++it) req[it.key()] = it.value();
@@ -352,10 +358,22 @@ ArtResult write_poem(const json& request, Context& ctx) {
 }
 
 std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme,
-                              std::string_view acrostic) {
-    if (en::is_form(form)) return en::check_poem(form, text, acrostic);
+                              std::string_view acrostic, int gu_lines, std::string_view tone_rhyme) {
+    if (en::is_form(form)) {
+        if (gu_lines != 0) refuse_gu_option("lines", form);
+        if (!tone_rhyme.empty()) refuse_gu_option("tone_rhyme", form);
+        return en::check_poem(form, text, acrostic);
+    }
     const FormDef& f = zh_form_or_throw(form);
-    std::vector<Fault> faults = check_zh(f, text, parse_rhyme_book(rhyme)).faults;
+    const RhymeBook book = parse_rhyme_book(rhyme);
+    std::vector<Fault> faults;
+    if (f.gu) {
+        faults = check_gu(form, text, book, gu_lines, tone_rhyme).faults;
+    } else {
+        if (gu_lines != 0) refuse_gu_option("lines", form);
+        if (!tone_rhyme.empty()) refuse_gu_option("tone_rhyme", form);
+        faults = check_zh(f, text, book).faults;
+    }
     if (!acrostic.empty()) {
         const std::u32string head = to_u32(to_simplified(std::string(acrostic)));
         const std::vector<std::u32string> lines = split_verse(text);
@@ -376,7 +394,7 @@ std::vector<Fault> check_poem(std::string_view form, std::string_view text, std:
 }
 
 json eval_poems(const std::vector<std::string>& forms, int count, const std::string& model_path,
-                std::string_view rhyme, Context& ctx) {
+                std::string_view rhyme, Context& ctx, int gu_lines, std::string_view tone_rhyme) {
     static const char* const themes[] = {"春", "秋夜", "江上", "山居", "送别", "月", "边塞", "思乡", "梅花", "雪"};
     std::vector<std::string> names = forms;
     if (names.empty()) {
@@ -384,7 +402,7 @@ json eval_poems(const std::vector<std::string>& forms, int count, const std::str
     }
     json out = json::array();
     for (const std::string& name : names) {
-        const FormDef& form = zh_form_or_throw(name);
+        zh_form_or_throw(name);
         const auto t0 = std::chrono::steady_clock::now();
         int len_ok = 0, rhyme_ok = 0, tone_ok = 0, full = 0, complete = 0;
         long lines = 0, copied_lines = 0;
@@ -396,9 +414,11 @@ json eval_poems(const std::vector<std::string>& forms, int count, const std::str
         for (int s = 1; s <= count; ++s) {
             json req = {{"form", name}, {"model", model_path}, {"seed", s}, {"n", 1},
                         {"rhyme", std::string(rhyme)}, {"theme", themes[s % 10]}};
+            if (gu_lines != 0) req["lines"] = gu_lines;
+            if (!tone_rhyme.empty()) req["tone_rhyme"] = std::string(tone_rhyme);
             ZhRequest r = parse_zh(req);
             ArtResult res = write_zh(r, req, ctx);
-            CheckResult cr = check_zh(form, res.text, r.book);
+            CheckResult cr = check_zh(*r.form, res.text, r.book);
             len_ok += cr.length_ok;
             rhyme_ok += cr.rhyme_ok;
             tone_ok += cr.tone_ok;

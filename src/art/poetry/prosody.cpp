@@ -270,7 +270,7 @@ uint8_t Prosody::tone(char32_t c, RhymeBook b) const {
     return is_pingshui(b) ? i->tone_pingshui : i->tone_xinyun;
 }
 
-std::vector<int> Prosody::rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool ci) const {
+std::vector<int> Prosody::rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, RhymeReading reading) const {
     std::vector<int> keys;
     const CharInfo* i = find(c);
     if (i == nullptr) return keys;
@@ -278,14 +278,12 @@ std::vector<int> Prosody::rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool
         if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
     };
     if (is_pingshui(b)) {
-        // 诗 rhyme within one 平水韵 group; 词 within one 词林正韵 部 (docs/poetry.md), or within
-        // one group too under pingshui-strict.
+        // Regulated 诗 rhyme within one 平水韵 group; 词 within one 词林正韵 部, 古体 within
+        // either (docs/poetry.md); everything within one group under pingshui-strict.
         if ((i->tone_pingshui & tone) == 0) return keys;
         for (int g : tone == kPing ? i->pingshui : i->pingshui_ze) {
-            if (!ci || b == RhymeBook::PingshuiStrict) {
-                add(g);
-                continue;
-            }
+            if (reading != RhymeReading::Bu || b == RhymeBook::PingshuiStrict) add(g);
+            if (reading == RhymeReading::Group || b == RhymeBook::PingshuiStrict) continue;
             for (int bu : cilin_bu(g, *i)) add((tone == kPing ? kCilinPing : kCilinZe) + bu);
         }
         return keys;

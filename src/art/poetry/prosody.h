@@ -24,6 +24,12 @@ const char* rhyme_book_name(RhymeBook b);
 // Whether b reads tones and groups from 平水韵 (pingshui or pingshui-strict).
 inline bool is_pingshui(RhymeBook b) { return b != RhymeBook::Xinyun; }
 
+// How the characters of one rhyme set must agree under 平水韵 (Pingshui): in one group (regulated
+// 诗), in one 词林正韵 部 (词, written to that book: 邻韵 and 上/去 of a row together, 入声 apart),
+// or either (古体: one group always fits — the 部 split of 元 by today's final would part 门 from
+// 元 — and the 部 stands for the 通韵 古体 allows). PingshuiStrict and Xinyun ignore it.
+enum class RhymeReading { Group, Bu, GroupOrBu };
+
 // Tone classes as a bit set: a polyphonic character (多音字) may carry both.
 constexpr uint8_t kPing = 1;
 constexpr uint8_t kZe = 2;
@@ -38,7 +44,7 @@ struct CharInfo {
 };
 
 // Rhyme keys live in one integer space: the 106 平水韵 groups 0..105 (平 0..29, 上 30..58,
-// 去 59..88, 入 89..105), 中华新韵 groups 201..214, and for 词 under 平水韵 the 词林正韵 部 that
+// 去 59..88, 入 89..105), 中华新韵 groups 201..214, and for 词 and 古体 under 平水韵 the 词林正韵 部 that
 // merge them: 平 rhymes 301..314, 仄 rhymes 321..339 (部 1..14 with 上 and 去 of one row
 // together, 入声 部 15..19 apart).
 class Prosody {
@@ -47,10 +53,14 @@ public:
 
     const CharInfo* find(char32_t c) const;  // Simplified characters; null when unknown
     uint8_t tone(char32_t c, RhymeBook b) const;  // 0 when unknown
-    // The rhyme keys c can take on a line whose last tone is `tone` (kPing or kZe); empty when
+    // The rhyme keys c can take on a line whose last tone is `tone` (kPing or kZe), read as
+    // `reading` says (FormDef::rhyme_reading; `by_bu` true is RhymeReading::Bu); empty when
     // c cannot end such a line, or can but its group is not known (a rare character the rhyme
     // book data leaves out rather than guess: never generated there, not judged by the checker).
-    std::vector<int> rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool ci) const;
+    std::vector<int> rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, RhymeReading reading) const;
+    std::vector<int> rhyme_keys(char32_t c, RhymeBook b, uint8_t tone, bool by_bu) const {
+        return rhyme_keys(c, b, tone, by_bu ? RhymeReading::Bu : RhymeReading::Group);
+    }
     static std::string key_name(int key);
     // Neighbouring 平水韵 groups (邻韵: one 词林正韵 部, e.g. 东/冬, 鱼/虞, 庚/青/蒸), which a
     // regulated poem's first line may borrow (孤雁出群).

@@ -11,6 +11,7 @@
 #include "art/poetry/en/forms.h"
 #include "art/poetry/en/verse_constraint.h"
 #include "art/poetry/forms.h"
+#include "art/poetry/gu.h"
 #include "art/poetry/poem.h"
 #include "core/error.h"
 
@@ -39,7 +40,7 @@ std::string cut_poem(std::string text) {
 int retry_budget(int n) { return std::max(8, 4 * n); }
 
 ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
-    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme"}, "poem");
+    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme"}, "poem");
     const CommonOptions common = parse_common(request);
     const std::string form = get_string(request, "form");
     const std::string title = get_string(request, "title", get_string(request, "theme"));
@@ -48,14 +49,16 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     const std::string rhyme = get_string(request, "rhyme", "pingshui");
     std::string prompt;
     int max_tokens = 0;
+    int gu_lines = 0;  // a 古体 poem is held to the count asked for (default 8), not its own
     if (english) {
         prompt = en::make_prompt(form, title);
         max_tokens = en::VerseConstraint::max_chars(en::resolve_form(form, acrostic));
     } else {
-        const FormDef* f = find_zh_form(form);
+        const FormDef* f = find_zh_form_for(request);  // 古体 with its "lines" and "tone_rhyme"
         if (f == nullptr)
             throw_error(ErrorKind::InvalidArgument, "form: unknown poem form '{}'; hint: lyra poem --list-forms", form);
         prompt = zh_prompt(f->title, title.empty() ? "无题" : title);
+        if (f->gu) gu_lines = f->line_count();
         for (const LineDef& l : f->variants[0].lines) max_tokens += 2 * (l.length + 1);  // 2 tokens a character at most
         max_tokens += 16;
     }
@@ -71,7 +74,8 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     std::vector<std::string> best_messages;
     for (; tries < budget && valid < common.n; ++tries) {
         const std::string text = cut_poem(complete(prompt, common.seed + static_cast<uint64_t>(tries), max_tokens));
-        const std::vector<Fault> faults = check_poem(form, text, rhyme, acrostic);
+        const std::vector<Fault> faults =
+            check_poem(form, text, rhyme, acrostic, gu_lines, get_string(request, "tone_rhyme"));
         if (!faults.empty()) {
             if (faults.size() < best_faults) {
                 best_faults = faults.size();

@@ -10,7 +10,8 @@
 
 namespace lyra::art::poetry {
 
-std::shared_ptr<const ZhVocab> make_zh_vocab(const model::Tokenizer& tok, RhymeBook book, bool ci) {
+std::shared_ptr<const ZhVocab> make_zh_vocab(const model::Tokenizer& tok, RhymeBook book,
+                                            RhymeReading reading) {
     const Prosody& pr = Prosody::get();
     auto v = std::make_shared<ZhVocab>();
     const auto n = static_cast<size_t>(tok.n_vocab());
@@ -28,8 +29,12 @@ std::shared_ptr<const ZhVocab> make_zh_vocab(const model::Tokenizer& tok, RhymeB
         v->ch[id] = s[0];
         v->tone[id] = t;
         v->token_of[s[0]] = tid;
-        v->keys_p[id] = pr.rhyme_keys(s[0], book, kPing, ci);
-        v->keys_z[id] = pr.rhyme_keys(s[0], book, kZe, ci);
+        // 古体 (GroupOrBu): nothing but its rhymes tells a reader the poem's rhyme tone (no 平仄
+        // pattern picks a 多音字's reading), so a character read both 平 and 仄 (思 知 来 离,
+        // mostly 平 today) does not rhyme in generation; the checker still accepts it.
+        if (reading == RhymeReading::GroupOrBu && t == (kPing | kZe)) continue;
+        v->keys_p[id] = pr.rhyme_keys(s[0], book, kPing, reading);
+        v->keys_z[id] = pr.rhyme_keys(s[0], book, kZe, reading);
         if (t & kPing) {
             for (int k : v->keys_p[id]) ++v->key_count[{k, 'P'}];
         }

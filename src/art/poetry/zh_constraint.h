@@ -25,7 +25,9 @@
 
 namespace lyra::art::poetry {
 
-// What the mask needs to know of a vocabulary, computed once per (tokenizer, book, 词/诗).
+// What the mask needs to know of a vocabulary, computed once per (tokenizer, book, reading:
+// FormDef::rhyme_reading). Under GroupOrBu (古体) a character of both tone classes gets no rhyme
+// keys: it never ends a rhyme line there (its tone would be ambiguous).
 struct ZhVocab {
     std::vector<char32_t> ch;   // per token: its single Han character, 0 if not one
     std::vector<uint8_t> tone;  // its tone class under the book (0 = unusable)
@@ -35,7 +37,8 @@ struct ZhVocab {
     std::vector<model::TokenId> comma_nl, stop_nl;  // "，\n" and "。\n" as tokens
     model::TokenId eos = -1;
 };
-std::shared_ptr<const ZhVocab> make_zh_vocab(const model::Tokenizer& tok, RhymeBook book, bool ci);
+std::shared_ptr<const ZhVocab> make_zh_vocab(const model::Tokenizer& tok, RhymeBook book,
+                                            RhymeReading reading);
 
 class ZhConstraint final : public gen::Constraint {
 public:

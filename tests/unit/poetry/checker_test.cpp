@@ -7,12 +7,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "art/common/data_paths.h"
 #include "art/poetry/checker.h"
 #include "art/poetry/forms.h"
 #include "art/poetry/poem.h"
 #include "art/poetry/prosody.h"
 #include "core/error.h"
+#include "unit/poetry/corpus.h"
 
 namespace lyra::art::poetry {
 namespace {
@@ -146,12 +146,8 @@ TEST(Checker, Ci) {
 // on the even lines as the corpus editors marked them) checked against their form. Printed as a
 // figure; the test bounds it from below.
 TEST(Checker, AgreementWithTangRegulatedVerse) {
-    std::string dir;
-    try {
-        dir = npm_package_dir("chinese-poetry");
-    } catch (const Error&) {
-        GTEST_SKIP() << "npm chinese-poetry not installed";
-    }
+    const std::string dir = chinese_poetry_dir();
+    if (dir.empty()) GTEST_SKIP() << "npm chinese-poetry not installed";
     namespace fs = std::filesystem;
     int total = 0, agree = 0, len_bad = 0, tone_bad = 0, rhyme_bad = 0;
     for (int file = 0; file < 58000 && total < 1000; file += 1000) {

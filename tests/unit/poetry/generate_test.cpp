@@ -1,21 +1,24 @@
 // Constrained decoding proves the form, not the model: a random-weight model over a character
 // vocabulary writes valid poems for every Chinese form, with and without acrostics, under both
-// rhyme books (仄-rhyming 词 keep a 平水韵 仄 group); bad requests and vocabularies that cannot
+// rhyme books (仄-rhyming 词 keep a 平水韵 仄 group; 古体 keep one 平 or 仄 rhyme at every line count); bad requests and vocabularies that cannot
 // fill the form (a constraint dead end) fail with one clear error and write nothing.
 #include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "art/common/art.h"
 #include "art/poetry/checker.h"
 #include "art/poetry/forms.h"
+#include "art/poetry/gu.h"
 #include "art/poetry/poem.h"
 #include "art/poetry/prosody.h"
 #include "art/poetry/zh_constraint.h"
@@ -135,6 +138,13 @@ TEST_F(Fixture, BadRequestsFailClearly) {
     EXPECT_NE(message({{"form", "ci:如梦令"}, {"acrostic", "春江花山月风人"}}).find("acrostic: cannot start a valid line"), std::string::npos);
     EXPECT_NE(message({{"form", "ci:如梦令"}, {"acrostic", "春江花山风人东"}}).find("line 6 repeats line 5 (叠句)"),
               std::string::npos);
+    EXPECT_NE(message({{"form", "wugu"}, {"lines", 7}}).find("lines: 五言古诗 rhymes on the even lines"), std::string::npos);
+    EXPECT_NE(message({{"form", "qigu"}, {"lines", 30}}).find("expected 4 to 24, got 30"), std::string::npos);
+    EXPECT_NE(message({{"form", "wulv"}, {"lines", 8}}).find("lines: only the 古体 forms"), std::string::npos);
+    EXPECT_NE(message({{"form", "wugu"}, {"tone_rhyme", "flat"}}).find("tone_rhyme: unknown rhyme tone"), std::string::npos);
+    EXPECT_NE(message({{"form", "wugu"}, {"lines", 6}, {"acrostic", "春江花月"}})
+                  .find("acrostic: wrong number of characters for 五言古诗; expected 6"),
+              std::string::npos);
 }
 
 TEST_F(Fixture, FilesAllOrNothing) {
@@ -234,6 +244,71 @@ TEST_F(Fixture, StrictBookKeepsCiRhymeSetsInOneGroup) {
     EXPECT_GE(sets_seen, 20);
 }
 
+// 古体 at the shortest, a middle and the longest line count, rhyming 平 and 仄, under every rhyme
+// book: valid by the checker and, independently, by the rhyme characters themselves — distinct,
+// of the asked tone, sharing one rhyme key as 古体 reads them (a 平水韵 group or a 词林正韵 部;
+// one group under pingshui-strict; a 中华新韵 group).
+TEST_F(Fixture, GuFormsValidOnRandomWeights) {
+    const Prosody& p = Prosody::get();
+    int seed = 0;
+    for (const char* name : {"wugu", "qigu"}) {
+        for (int lines : {kGuMinLines, 10, kGuMaxLines}) {
+            for (const std::string tone : {"ping", "ze"}) {
+                for (const char* book : {"pingshui", "pingshui-strict", "xinyun"}) {
+                    ArtResult r = run({{"form", name}, {"lines", lines}, {"tone_rhyme", tone}, {"rhyme", book},
+                                       {"seed", ++seed}});
+                    const std::string where = fmt::format("{} {} lines {} {} seed {}\n{}", name, lines, tone, book,
+                                                          seed, r.text);
+                    const RhymeBook b = parse_rhyme_book(book);
+                    CheckResult c = check_gu(name, r.text, b, lines, tone);
+                    EXPECT_TRUE(c.ok()) << where << "\n" << faults_of(c);
+                    EXPECT_EQ(r.request["lines"], lines);
+                    const auto verse = split_verse(r.text);
+                    ASSERT_EQ(verse.size(), static_cast<size_t>(lines)) << where;
+                    for (const auto& l : verse) EXPECT_EQ(l.size(), std::string(name) == "wugu" ? 5u : 7u) << where;
+                    // The even lines (line 1 may rhyme or not, and a character the table gives
+                    // no group there is not judged, so the checker alone speaks for it).
+                    std::vector<char32_t> ends;
+                    for (size_t i = 1; i < verse.size(); i += 2) ends.push_back(verse[i].back());
+                    EXPECT_EQ(std::set<char32_t>(ends.begin(), ends.end()).size(), ends.size()) << where;
+                    const uint8_t t = tone == "ping" ? kPing : kZe;
+                    std::vector<int> shared = p.rhyme_keys(ends[0], b, t, RhymeReading::GroupOrBu);
+                    for (char32_t e : ends) {
+                        EXPECT_NE(p.tone(e, b) & t, 0) << to_utf8(e) << " " << where;
+                        const auto k = p.rhyme_keys(e, b, t, RhymeReading::GroupOrBu);
+                        std::erase_if(shared, [&](int x) { return std::find(k.begin(), k.end(), x) == k.end(); });
+                    }
+                    EXPECT_FALSE(shared.empty()) << where;
+                    if (b == RhymeBook::PingshuiStrict) {  // the key is a 平水韵 group itself
+                        for (int k : shared) EXPECT_LT(k, 106) << where;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_F(Fixture, GuAcrosticAndEval) {
+    ArtResult r = run({{"form", "qigu"}, {"lines", 6}, {"acrostic", "春江花月夜明"}, {"seed", 3}, {"n", 2}});
+    const auto verse = split_verse(r.text);
+    ASSERT_EQ(verse.size(), 6u) << r.text;
+    for (size_t i = 0; i < verse.size(); ++i) EXPECT_EQ(verse[i][0], U"春江花月夜明"[i]) << r.text;
+    EXPECT_TRUE(check_gu("qigu", r.text, RhymeBook::Pingshui, 6, "").ok()) << r.text;
+    // Both rhyme tones by default (each candidate draws one), every count held.
+    json rows = eval_poems({"wugu", "qigu"}, 6, random_model(), "pingshui", ctx, 12);
+    ASSERT_EQ(rows.size(), 2u);
+    for (const auto& row : rows) {
+        EXPECT_EQ(row["full_compliance"], 1.0) << row.dump();
+        EXPECT_EQ(row["line_length_accuracy"], 1.0) << row.dump();
+        EXPECT_EQ(row["rhyme_accuracy"], 1.0) << row.dump();
+    }
+    std::set<std::string> readings;
+    for (int seed = 1; seed <= 8; ++seed) {
+        readings.insert(run({{"form", "wugu"}, {"seed", seed}}).scores["opening"].get<std::string>().substr(0, 6));
+    }
+    EXPECT_EQ(readings, (std::set<std::string>{"平韵", "仄韵"}));
+}
+
 // A vocabulary of a handful of characters: 平 and 仄 ones (so the constraint can be built), but no
 // 仄 rhyme group with six characters for 如梦令's rhyme lines.
 const char* kTinyChars = "，。\n形式:题无如梦令花春山天月竹";
@@ -241,7 +316,7 @@ const char* kTinyChars = "，。\n形式:题无如梦令花春山天月竹";
 TEST_F(Fixture, DeadEndIsOneClearError) {
     // The constraint alone: pick the first allowed token until it reports the dead end.
     auto tok = model::build_char_vocab(kTinyChars, 0);
-    auto vocab = make_zh_vocab(*tok, RhymeBook::Pingshui, true);
+    auto vocab = make_zh_vocab(*tok, RhymeBook::Pingshui, RhymeReading::Bu);
     const FormDef* f = find_zh_form("ci:如梦令");
     ASSERT_NE(f, nullptr);
     ZhConstraint c(*f, f->variants[0], RhymeBook::Pingshui, U"", vocab);

@@ -12,11 +12,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "art/common/data_paths.h"
 #include "art/poetry/checker.h"
 #include "art/poetry/forms.h"
 #include "art/poetry/prosody.h"
 #include "core/error.h"
+#include "unit/poetry/corpus.h"
 
 namespace lyra::art::poetry {
 namespace {
@@ -268,12 +268,8 @@ TEST(PingshuiZe, StrictBookHoldsCiToOneGroup) {
 // bounds it from below. The disagreements are the poets' own cross-部 rhymes (-n/-ng 鬓 with 梗,
 // -m/-n 甚), repeated rhyme characters and 入声 with 上去 (docs/poetry.md).
 TEST(PingshuiZe, AgreementWithSongCi) {
-    std::string dir;
-    try {
-        dir = npm_package_dir("chinese-poetry");
-    } catch (const Error&) {
-        GTEST_SKIP() << "npm chinese-poetry not installed";
-    }
+    const std::string dir = chinese_poetry_dir();
+    if (dir.empty()) GTEST_SKIP() << "npm chinese-poetry not installed";
     namespace fs = std::filesystem;
     std::map<std::string, int> total, agree;
     int strict = 0;  // without a rhyme fault under pingshui-strict (one 平水韵 group per set)
