@@ -371,11 +371,17 @@ void FormConstraint::apply(CandidateSet& c) {
     const SylStep step = by_words ? syllable_step() : SylStep{};
     const bool by_plan = !spec_.syllables && cur_.need == 0;
     const SimplePlan plan = by_plan ? simple_plan() : SimplePlan{};
+    // Between words every token, and inside a word the tokens that end it, read a kept mask.
+    const bool mid_word = by_words && !cur_.word.empty();
+    const uint64_t* kept = nullptr;
+    if (by_words && (!mid_word || step.ended != 0))
+        kept = syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data();
     auto fits_now = [&](TokenId id) {
         const auto i = static_cast<size_t>(id);
         if (by_plan) return fits_simple(plan, id);
         if (!by_words || !syl_[i].fast) return walk(cur_, id);
-        return syllable_fits(step, id) && predicate_ok(id);
+        if (mid_word && syl_[i].head_len != 0) return syllable_fits(step, id) && predicate_ok(id);
+        return kept != nullptr && ((kept[i >> 6] >> (i & 63)) & 1) != 0 && predicate_ok(id);
     };
     for (auto& cand : c.items) {
         if (cand.logit == kNegInf) continue;

@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -210,6 +211,10 @@ private:
     };
     void init_syllable_tokens();
     SylStep syllable_step() const;
+    // Between words, and for the tokens whose first character ends the word being written, a
+    // token's verdict depends only on the line, its possible totals and which of the two it is:
+    // such masks (one bit a token) are worked out once per key and kept, across generations too.
+    const std::vector<uint64_t>& syllable_items_mask(int line, SyllableMask syl, bool word_ended);
     bool syllable_fits(const SylStep& step, TokenId id) const;
     // Runs items [it, end) from a line with totals syl; `first_checked`: the first character ends a
     // word, so the closed-text rule (checked between words only) does not apply to it.
@@ -239,6 +244,7 @@ private:
     std::vector<SylWord> syl_words_;
     std::vector<int32_t> syl_items_;
     std::string syl_chars_;
+    std::map<std::tuple<int, SyllableMask, bool>, std::vector<uint64_t>> syl_masks_;
     mutable std::string scratch_;  // a spelled-out word, for guesses without a fold
 };
 

@@ -257,6 +257,25 @@ bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int l
     return spec_.syllables->has_guess() && (add_counts(syl, counts_of(*word)) & need) != 0;
 }
 
+const std::vector<uint64_t>& FormConstraint::syllable_items_mask(int line, SyllableMask syl, bool word_ended) {
+    // A haiku needs a few dozen keys; a bound keeps a long free-form run from growing the map.
+    constexpr size_t kMaxMasks = 512;
+    const auto key = std::make_tuple(line, syl, word_ended);
+    if (auto it = syl_masks_.find(key); it != syl_masks_.end()) return it->second;
+    if (syl_masks_.size() >= kMaxMasks) syl_masks_.clear();
+    std::vector<uint64_t> bits((syl_.size() + 63) / 64, 0);
+    for (size_t i = 0; i < syl_.size(); ++i) {
+        const SylToken& t = syl_[i];
+        if (!t.fast || (word_ended && t.head_len != 0)) continue;
+        const int32_t* items = syl_items_.data() + t.items;
+        // As syllable_fits reads them: the whole token between words; after the word it ends,
+        // the items its (empty) head does not cover.
+        const int32_t* from = word_ended ? items + t.skip : items;
+        if (syllable_items(from, items + t.n_items, line, syl, word_ended)) bits[i >> 6] |= uint64_t{1} << (i & 63);
+    }
+    return syl_masks_.emplace(key, std::move(bits)).first->second;
+}
+
 bool FormConstraint::syllable_fits(const SylStep& step, TokenId id) const {
     const SylToken& t = syl_[static_cast<size_t>(id)];
     const int32_t* items = syl_items_.data() + t.items;
