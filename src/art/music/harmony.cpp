@@ -59,6 +59,25 @@ bool has(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end()
 
 }  // namespace
 
+std::set<int> section_end_bars(const Tune& tune) {
+    // Bars counted as written_notes() counts them: a bar line ends a bar only after a note.
+    int bar = 0;
+    bool any = false;
+    std::set<int> ends;
+    for (const Element& e : tune.body) {
+        if (e.kind == ElemKind::Note || e.kind == ElemKind::Chord) any = true;
+        if (e.kind == ElemKind::Bar) {
+            if (any && (e.text.find(":|") != std::string::npos || e.text == "||" || e.text == "|]" ||
+                        e.text == "::")) {
+                ends.insert(bar);
+            }
+            if (any) ++bar;
+            any = false;
+        }
+    }
+    return ends;
+}
+
 std::vector<std::string> harmonize(Tune& tune) {
     // Drop the old chord symbols (annotations, which are not chords, stay).
     std::vector<Element> body;
@@ -116,22 +135,8 @@ std::vector<std::string> harmonize(Tune& tune) {
         double w = n.dur.value() * (n.offset == segs[s].start ? 1.5 : 1.0);
         for (int m : n.midi) segs[s].w[static_cast<size_t>(((m % 12) + 12) % 12)] += w;
     }
-    // Section ends: the bar before ":|", "||", "|]" or the end.
     {
-        int bar = 0;
-        bool any = false;
-        std::set<int> ends;
-        for (const Element& e : tune.body) {
-            if (e.kind == ElemKind::Note || e.kind == ElemKind::Chord) any = true;
-            if (e.kind == ElemKind::Bar) {
-                if (any && (e.text.find(":|") != std::string::npos || e.text == "||" || e.text == "|]" ||
-                            e.text == "::")) {
-                    ends.insert(bar);
-                }
-                if (any) ++bar;
-                any = false;
-            }
-        }
+        std::set<int> ends = section_end_bars(tune);
         ends.insert(n_bars - 1);
         for (Segment& s : segs) s.section_end = ends.count(s.bar) > 0;
     }
@@ -487,16 +492,18 @@ std::vector<Syllable> syllabify(const std::string& text, const std::string& cmu_
     return out;
 }
 
-int count_sung_notes(const Tune& tune) {
-    int n = 0;
+std::vector<WrittenNote> sung_notes(const Tune& tune) {
+    std::vector<WrittenNote> out;
     bool tied = false;
-    for (const WrittenNote& w : written_notes(tune)) {
+    for (WrittenNote& w : written_notes(tune)) {
         if (w.midi.empty()) continue;
-        if (!tied) ++n;
+        if (!tied) out.push_back(w);
         tied = w.tie;
     }
-    return n;
+    return out;
 }
+
+int count_sung_notes(const Tune& tune) { return static_cast<int>(sung_notes(tune).size()); }
 
 void set_lyrics(Tune& tune, const std::vector<Syllable>& syl) {
     // Remove old lyrics lines.
@@ -506,15 +513,9 @@ void set_lyrics(Tune& tune, const std::vector<Syllable>& syl) {
         body.push_back(std::move(e));
     }
     tune.body = std::move(body);
-    std::vector<WrittenNote> notes = written_notes(tune);
     // Sung notes in order: index of the element, skipping tie continuations.
     std::vector<size_t> sung;
-    bool tied = false;
-    for (const WrittenNote& w : notes) {
-        if (w.midi.empty()) continue;
-        if (!tied) sung.push_back(w.elem);
-        tied = w.tie;
-    }
+    for (const WrittenNote& w : sung_notes(tune)) sung.push_back(w.elem);
     size_t M = sung.size(), N = syl.size();
     if (N > M) {
         throw_error(ErrorKind::InvalidArgument,

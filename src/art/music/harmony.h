@@ -11,11 +11,13 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "art/music/abc.h"
+#include "art/music/meter.h"
 
 namespace lyra::art::music {
 
@@ -68,7 +70,14 @@ std::vector<std::string> split_word(const std::string& word, int want_syllables 
 // Adds w: lines. Throws Error(InvalidArgument) when there are more syllables than notes.
 void set_lyrics(Tune& tune, const std::vector<Syllable>& syllables);
 
-// Notes (not rests; a tied note's continuation counts once) in the tune.
+// The notes a singer gives a syllable each, in order: not rests, and a tied note's continuation
+// is not a new note (it holds the syllable, as abc2midi and abcm2ps align w: lines).
+std::vector<WrittenNote> sung_notes(const Tune& tune);
+// sung_notes(tune).size().
 int count_sung_notes(const Tune& tune);
+
+// The written bars (0-based, counted as written_notes() counts them) that end a section: the bar
+// before ":|", "::", "||" or "|]". The tune's last bar is not added unless such a bar line ends it.
+std::set<int> section_end_bars(const Tune& tune);
 
 }  // namespace lyra::art::music
