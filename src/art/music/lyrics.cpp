@@ -182,6 +182,7 @@ WrittenLyrics write_lyrics(const std::vector<int>& syllables, const LyricsOption
         const gen::Completion c = generator.run(prompt, opt).candidates.at(0);
         out.logprob_sum += c.logprob_sum();
         out.tokens += static_cast<int>(c.token_logprobs.size());
+        ++out.passes;
 
         // Every line before a '\n' is whole (the constraint breaks a line only at its count);
         // the text after the last '\n' is whole only if the form is.

@@ -40,6 +40,7 @@ struct WrittenLyrics {
     std::vector<std::string> lines = {};  // one per entry of the syllable counts, no '\n'
     double logprob_sum = 0;               // over the tokens of every pass
     int tokens = 0;                       // generated in every pass
+    int passes = 0;                       // generation passes (more than 1 when the context is short)
 };
 
 // Writes lines[i] with exactly syllables[i] syllables (each 1..kMaxLineSyllables) with `model`.

@@ -284,6 +284,23 @@ TEST_F(LyricsFixture, BadInputIsOneClearErrorAndNoFiles) {
     fs::remove_all(dir);
 }
 
+TEST_F(LyricsFixture, LinesBeyondTheContextAreWrittenInPassesThatContinueTheSong) {
+    // 64 tokens: the header (about 12) and at most four lines of 10 characters in a pass, so the
+    // eight lines take several passes, each starting from the lines before it.
+    const std::string path = music::testing::random_char_model(
+        "lyrics_zh_short", "形式:词\n题:无题\n明月几时有把酒问青天不知天上宫阙今夕是何年\n", 3, 64);
+    auto model = models.get(path);
+    music::LyricsOptions lo{.language = "zh", .title = "明月"};
+    lo.common.seed = 8;
+    const std::vector<int> counts(8, 10);
+    const music::WrittenLyrics w = music::write_lyrics(counts, lo, *model, ctx);
+    ASSERT_EQ(w.lines.size(), 8u);
+    for (const std::string& line : w.lines) EXPECT_EQ(cjk_count(line), 10) << line;
+    EXPECT_GE(w.passes, 2);
+    EXPECT_GE(w.tokens, 8 * 10);
+    fs::remove(path);
+}
+
 TEST_F(LyricsFixture, AContextTooShortForOneLineIsAnError) {
     // A 24-token context cannot hold the prompt plus a line of 32 syllables.
     static const std::string tiny = [] {
