@@ -22,7 +22,8 @@ std::string_view lyrics_model_file(std::string_view language) {
     if (language == "en") return kLyricsModelEn;
     if (language == "zh") return kLyricsModelZh;
     throw_error(ErrorKind::InvalidArgument,
-                "write_lyrics: unknown language; expected en (English) or zh (Chinese), got '{}'", language);
+                "write_lyrics: unknown language; expected en (English) or zh (Chinese), got '{}'",
+                language);
 }
 
 // --- phrases ---------------------------------------------------------------------------------
@@ -61,7 +62,8 @@ std::vector<int> phrase_syllables(const Tune& tune) {
         start = end + 1;
     }
     std::vector<int> notes(static_cast<size_t>(phrases), 0);
-    for (const WrittenNote& w : sung) ++notes[static_cast<size_t>(phrase_of[static_cast<size_t>(w.bar)])];
+    for (const WrittenNote& w : sung)
+        ++notes[static_cast<size_t>(phrase_of[static_cast<size_t>(w.bar)])];
 
     std::vector<int> out;
     for (int n : notes) {
@@ -76,8 +78,12 @@ std::vector<int> phrase_syllables(const Tune& tune) {
 
 namespace {
 
-bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_mark(char c) { return c == ',' || c == '.' || c == ';' || c == ':' || c == '!' || c == '?'; }
+bool is_letter(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_mark(char c) {
+    return c == ',' || c == '.' || c == ';' || c == ':' || c == '!' || c == '?';
+}
 
 // English lines: letters, apostrophes, spaces and plain punctuation. None of them means anything
 // in an ABC w: line (where - _ * ~ | \ do), and digits are left out so every word is one the
@@ -89,9 +95,9 @@ bool english_allowed(uint32_t cp) {
 
 // Between two words: one space, or one mark and a space; a line starts with a word. (A break may
 // follow a space: the constraint alone knows whether the line is full, and a space it allowed
-// after a full line must not leave it with nothing to write.) Without this rule a model could fill its token
-// budget with spaces and commas that count no syllables. Only the last bytes are checked: the
-// text before the candidate token already passed (a token longer than the window is checked in
+// after a full line must not leave it with nothing to write.) Without this rule a model could fill
+// its token budget with spaces and commas that count no syllables. Only the last bytes are checked:
+// the text before the candidate token already passed (a token longer than the window is checked in
 // its last bytes only, which a character model never meets).
 bool tidy_separators(std::string_view text) {
     constexpr size_t kWindow = 32;
@@ -103,7 +109,7 @@ bool tidy_separators(std::string_view text) {
         if (c == ' ' && !(after_word || is_mark(p))) return false;
         if (is_mark(c) && !after_word) return false;
         if (is_letter(c) && is_mark(p)) return false;  // "love,sweet" would read as one word
-        if (c == '\'' && !after_word) return false;  // only inside or after a word
+        if (c == '\'' && !after_word) return false;    // only inside or after a word
     }
     return true;
 }
@@ -141,7 +147,8 @@ WrittenLyrics write_lyrics(const std::vector<int>& syllables, const LyricsOption
     lyrics_model_file(options.language);  // validates
     for (int n : syllables) {
         if (n < 1 || n > gc::kMaxLineSyllables) {
-            throw_error(ErrorKind::InvalidArgument, "write_lyrics: a line of {} syllables; expected 1..{}", n,
+            throw_error(ErrorKind::InvalidArgument,
+                        "write_lyrics: a line of {} syllables; expected 1..{}", n,
                         gc::kMaxLineSyllables);
         }
     }
@@ -149,7 +156,9 @@ WrittenLyrics write_lyrics(const std::vector<int>& syllables, const LyricsOption
     const model::Tokenizer& tok = model.tokenizer();
     const auto n_ctx = static_cast<int>(model.hparams().n_ctx);
     const std::string header = lyric_prompt(options.language, options.title);
-    auto count_tokens = [&](const std::string& text) { return static_cast<int>(tok.encode(text, true).size()); };
+    auto count_tokens = [&](const std::string& text) {
+        return static_cast<int>(tok.encode(text, true).size());
+    };
 
     WrittenLyrics out;
     constexpr int kMaxFruitlessPasses = 3;
@@ -167,11 +176,12 @@ WrittenLyrics write_lyrics(const std::vector<int>& syllables, const LyricsOption
         const std::string prompt = header + history;
         const int max_tokens = std::min(4096, n_ctx - count_tokens(prompt));
         if (max_tokens < 1) {
-            throw_error(ErrorKind::ContextFull, "write_lyrics: the prompt fills the model's context of {} tokens",
-                        n_ctx);
+            throw_error(ErrorKind::ContextFull,
+                        "write_lyrics: the prompt fills the model's context of {} tokens", n_ctx);
         }
         gc::FormSpec spec = base;
-        for (size_t i = done; i < syllables.size(); ++i) spec.lines.push_back({.units = syllables[i]});
+        for (size_t i = done; i < syllables.size(); ++i)
+            spec.lines.push_back({.units = syllables[i]});
         gc::FormConstraint form(std::move(spec), tok);
         CommonOptions common = options.common;
         common.seed = options.common.seed + pass;
@@ -197,7 +207,8 @@ WrittenLyrics write_lyrics(const std::vector<int>& syllables, const LyricsOption
         if (got.empty()) {
             if (++fruitless < kMaxFruitlessPasses) continue;  // a dead end: another seed
             throw_error(ErrorKind::ContextFull,
-                        "write_lyrics: no whole line of {} syllables in {} passes of up to {} tokens; expected a "
+                        "write_lyrics: no whole line of {} syllables in {} passes of up to {} "
+                        "tokens; expected a "
                         "model whose context holds a line (--lyrics-model)",
                         syllables[done], kMaxFruitlessPasses, max_tokens);
         }
@@ -218,7 +229,7 @@ struct LyricWord {
     std::string text;    // as written (letters and apostrophes)
     std::string suffix;  // punctuation after it, kept on its last syllable
     gc::SyllableMask counts = 0;
-    int splits = 1;      // syllables its spelling splits into (split_word)
+    int splits = 1;  // syllables its spelling splits into (split_word)
 };
 
 // Words as FormConstraint reads them: a letter starts a word, letters and apostrophes continue
@@ -259,7 +270,8 @@ std::vector<int> choose_counts(const std::vector<LyricWord>& words, int target) 
     for (size_t i = 0; i < n; ++i) {
         for (size_t t = 0; t <= t_max; ++t) {
             if (cost[i][t] == kNone) continue;
-            for (int k = 1; k <= gc::kMaxLineSyllables && t + static_cast<size_t>(k) <= t_max; ++k) {
+            for (int k = 1; k <= gc::kMaxLineSyllables && t + static_cast<size_t>(k) <= t_max;
+                 ++k) {
                 if (((words[i].counts >> k) & 1) == 0) continue;
                 const int c = cost[i][t] + std::max(0, k - words[i].splits);
                 const size_t u = t + static_cast<size_t>(k);
@@ -280,15 +292,18 @@ void english_syllables(const std::string& line, int target, std::vector<Syllable
     const std::vector<LyricWord> words = english_words(line);
     const std::vector<int> counts = choose_counts(words, target);
     if (counts.empty()) {
-        throw_error(ErrorKind::InvalidArgument, "lyrics: the line '{}' cannot be sung as {} syllables", line, target);
+        throw_error(ErrorKind::InvalidArgument,
+                    "lyrics: the line '{}' cannot be sung as {} syllables", line, target);
     }
     for (size_t i = 0; i < words.size(); ++i) {
         std::vector<std::string> pieces = split_word(words[i].text, counts[i]);
         pieces.back() += words[i].suffix;
-        for (size_t p = 0; p < pieces.size(); ++p) out.push_back({pieces[p], p + 1 == pieces.size()});
+        for (size_t p = 0; p < pieces.size(); ++p)
+            out.push_back({pieces[p], p + 1 == pieces.size()});
         // A pronunciation with more syllables than the spelling splits into ("fire" as fi-er):
         // the word holds over its extra notes.
-        for (int h = static_cast<int>(pieces.size()); h < counts[i]; ++h) out.push_back({"_", true});
+        for (int h = static_cast<int>(pieces.size()); h < counts[i]; ++h)
+            out.push_back({"_", true});
     }
 }
 
@@ -299,8 +314,8 @@ void chinese_syllables(const std::string& line, int target, std::vector<Syllable
     }
     const auto units = std::count_if(cps.begin(), cps.end(), gc::is_cjk);
     if (units != target) {
-        throw_error(ErrorKind::InvalidArgument, "lyrics: the line '{}' has {} characters; expected {}", line, units,
-                    target);
+        throw_error(ErrorKind::InvalidArgument,
+                    "lyrics: the line '{}' has {} characters; expected {}", line, units, target);
     }
     size_t at = 0;
     for (uint32_t cp : cps) {
@@ -312,17 +327,21 @@ void chinese_syllables(const std::string& line, int target, std::vector<Syllable
 
 }  // namespace
 
-std::vector<Syllable> lyric_syllables(const std::vector<std::string>& lines, const std::vector<int>& syllables,
+std::vector<Syllable> lyric_syllables(const std::vector<std::string>& lines,
+                                      const std::vector<int>& syllables,
                                       std::string_view language) {
     lyrics_model_file(language);  // validates
     if (lines.size() != syllables.size()) {
-        throw_error(ErrorKind::InvalidArgument, "lyrics: {} lines for {} phrases; expected one line per phrase",
-                    lines.size(), syllables.size());
+        throw_error(ErrorKind::InvalidArgument,
+                    "lyrics: {} lines for {} phrases; expected one line per phrase", lines.size(),
+                    syllables.size());
     }
     std::vector<Syllable> out;
     for (size_t i = 0; i < lines.size(); ++i) {
-        if (language == "en") english_syllables(lines[i], syllables[i], out);
-        else chinese_syllables(lines[i], syllables[i], out);
+        if (language == "en")
+            english_syllables(lines[i], syllables[i], out);
+        else
+            chinese_syllables(lines[i], syllables[i], out);
     }
     return out;
 }

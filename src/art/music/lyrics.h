@@ -40,7 +40,7 @@ struct WrittenLyrics {
     std::vector<std::string> lines = {};  // one per entry of the syllable counts, no '\n'
     double logprob_sum = 0;               // over the tokens of every pass
     int tokens = 0;                       // generated in every pass
-    int passes = 0;                       // generation passes (more than 1 when the context is short)
+    int passes = 0;  // generation passes (more than 1 when the context is short)
 };
 
 // Writes lines[i] with exactly syllables[i] syllables (each 1..kMaxLineSyllables) with `model`.
@@ -59,7 +59,7 @@ WrittenLyrics write_lyrics(const std::vector<int>& syllables, const LyricsOption
 // than its spelling splits into holds the rest ("_"). Punctuation stays on the syllable before
 // it. Chinese: one character per syllable. Throws Error(InvalidArgument) when a line cannot make
 // its count.
-std::vector<Syllable> lyric_syllables(const std::vector<std::string>& lines, const std::vector<int>& syllables,
-                                      std::string_view language);
+std::vector<Syllable> lyric_syllables(const std::vector<std::string>& lines,
+                                      const std::vector<int>& syllables, std::string_view language);
 
 }  // namespace lyra::art::music

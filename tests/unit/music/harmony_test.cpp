@@ -1,6 +1,11 @@
 // The harmonizer's diminished and slash chords (harmony.h): vii° in major and ii° in minor, first
 // inversions where the bass moves by step, written as chord symbols abc2midi plays, with the
 // slash bass in the bass track of our MIDI (read back by midicsv).
+#include "art/music/harmony.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,12 +14,7 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-
 #include "art/common/process.h"
-#include "art/music/harmony.h"
 #include "art/music/meter.h"
 #include "art/music/render.h"
 #include "art/music/tune.h"
@@ -70,7 +70,8 @@ TEST(Harmony, DiminishedTriadsWhereTheMelodyOutlinesThem) {
               (std::vector<std::string>{"Am", "Bdim", "E", "Am"}));
     // Other modes keep their diminished triads out: F# A C outlines D Mixolydian's iii°, which is
     // not a candidate.
-    std::vector<std::string> mix = harmonized("X:1\nM:3/4\nL:1/8\nK:Dmix\nd2 f2 a2|f2 a2 c'2|d6|]\n");
+    std::vector<std::string> mix =
+        harmonized("X:1\nM:3/4\nL:1/8\nK:Dmix\nd2 f2 a2|f2 a2 c'2|d6|]\n");
     for (const std::string& c : mix) EXPECT_EQ(c.find("dim"), std::string::npos) << c;
 }
 
@@ -81,13 +82,15 @@ TEST(Harmony, FirstInversionWhereTheBassMovesByStep) {
               (std::vector<std::string>{"C", "G/B", "C", "F", "G", "C"}));
     EXPECT_NE(abc.find("\"G/B\"B,"), std::string::npos) << abc;
     // Nothing to gain from a step: root positions only.
-    for (const std::string& c : harmonized("X:1\nM:6/8\nL:1/8\nK:D\n|:DFA dfa|gfe dcB|AFD EFG|A3 D3:|\n")) {
+    for (const std::string& c :
+         harmonized("X:1\nM:6/8\nL:1/8\nK:D\n|:DFA dfa|gfe dcB|AFD EFG|A3 D3:|\n")) {
         EXPECT_EQ(c.find('/'), std::string::npos) << c;
     }
 }
 
 TEST(Harmony, TheSlashBassPlaysInTheMidiBassTrack) {
-    music::Tune t = music::parse_tune("X:1\nM:3/4\nL:1/4\nK:C\nC E G|B, D G|C E G|F A c|B, D G|C3|]\n", "t");
+    music::Tune t =
+        music::parse_tune("X:1\nM:3/4\nL:1/4\nK:C\nC E G|B, D G|C E G|F A c|B, D G|C3|]\n", "t");
     ASSERT_EQ(music::harmonize(t)[1], "G/B");
     music::Arrangement a = music::arrange(music::perform(t), "waltz");
     // The G/B bar starts at tick 3 * 480: the bass plays B there, the chords track G B D after it.
@@ -102,7 +105,8 @@ TEST(Harmony, TheSlashBassPlaysInTheMidiBassTrack) {
     EXPECT_EQ(bass, std::set<int>{11});
     EXPECT_EQ(chords, (std::set<int>{7, 11, 2}));
     // The same in the written file, read back by midicsv: track 4 is the bass.
-    fs::path mid = fs::temp_directory_path() / ("lyra_harmony_" + std::to_string(::getpid()) + ".mid");
+    fs::path mid =
+        fs::temp_directory_path() / ("lyra_harmony_" + std::to_string(::getpid()) + ".mid");
     {
         std::ofstream f(mid, std::ios::binary);
         f << music::write_midi(a);
@@ -116,7 +120,8 @@ TEST(Harmony, TheSlashBassPlaysInTheMidiBassTrack) {
     while (std::getline(lines, line)) {
         int track = 0, ch = 0, key = 0, vel = 0;
         long long time = 0;
-        if (std::sscanf(line.c_str(), "%d, %lld, Note_on_c, %d, %d, %d", &track, &time, &ch, &key, &vel) == 5 &&
+        if (std::sscanf(line.c_str(), "%d, %lld, Note_on_c, %d, %d, %d", &track, &time, &ch, &key,
+                        &vel) == 5 &&
             track == 4 && time == bar2 && vel > 0) {
             read.insert(key % 12);
         }

@@ -2,22 +2,22 @@
 // dictionary, and random-weight models whose lyrics always give every note exactly one syllable,
 // counted here independently (Dictionary::lookup for English, characters for Chinese) and read
 // back from the w: lines the way abc2midi aligns them.
-#include <cstdio>
+#include "art/music/lyrics.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "art/common/art.h"
 #include "art/music/harmony.h"
-#include "art/music/lyrics.h"
 #include "art/music/meter.h"
 #include "art/music/tune.h"
 #include "art/poetry/en/pronounce.h"
@@ -34,25 +34,34 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<int> phrases_of(const char* abc) { return music::phrase_syllables(music::parse_tune(abc, "t")); }
+std::vector<int> phrases_of(const char* abc) {
+    return music::phrase_syllables(music::parse_tune(abc, "t"));
+}
 
 const std::string& abc_model() {
     static const std::string p = music::testing::random_char_model(
-        "lyrics_abc", "X:1\nT:Lyra's reel\nR:reel jig polka waltz air\nM:6/8\nL:1/8\nQ:1/4=120\nK:D Em\nABCDEFG abcdefg z ,' /23456 |:]> <-\n",
+        "lyrics_abc",
+        "X:1\nT:Lyra's reel\nR:reel jig polka waltz air\nM:6/8\nL:1/8\nQ:1/4=120\nK:D Em\nABCDEFG "
+        "abcdefg z ,' /23456 |:]> <-\n",
         5);
     return p;
 }
 
 const std::string& english_model() {
     static const std::string p = music::testing::random_char_model(
-        "lyrics_en", "form: verse\ntitle: Lyra's reel jig waltz air\nabcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ ,.;:!?'\n",
+        "lyrics_en",
+        "form: verse\ntitle: Lyra's reel jig waltz air\nabcdefghijklmnopqrstuvwxyz "
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ ,.;:!?'\n",
         7);
     return p;
 }
 
 const std::string& chinese_model() {
     static const std::string p = music::testing::random_char_model(
-        "lyrics_zh", "形式:词\n题:无题\n明月几时有把酒问青天不知天上宫阙今夕是何年我欲乘风归去又恐琼楼玉宇高处不胜寒，。\n", 9);
+        "lyrics_zh",
+        "形式:词\n题:"
+        "无题\n明月几时有把酒问青天不知天上宫阙今夕是何年我欲乘风归去又恐琼楼玉宇高处不胜寒，。\n",
+        9);
     return p;
 }
 
@@ -61,7 +70,8 @@ uint64_t line_totals(const std::string& line) {
     uint64_t totals = 1;
     for (const std::string& w : en::split_words(line)) {
         uint64_t word = 0;
-        for (const en::Pron& p : en::Dictionary::get().lookup(w)) word |= uint64_t{1} << p.syllables;
+        for (const en::Pron& p : en::Dictionary::get().lookup(w))
+            word |= uint64_t{1} << p.syllables;
         uint64_t next = 0;
         for (int k = 1; k < 64; ++k) {
             if ((word >> k) & 1) next |= totals << k;
@@ -130,14 +140,16 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 // A tune with written lyrics: one line per phrase, each of its phrase's count by `fits` (an
 // independent count), every note sung, and abc2midi clean. Returns the number of lines.
-int expect_lines_fit_phrases(const lyra::art::ArtResult& r, const std::function<bool(const std::string&, int)>& fits) {
+int expect_lines_fit_phrases(const lyra::art::ArtResult& r,
+                             const std::function<bool(const std::string&, int)>& fits) {
     SCOPED_TRACE(r.text);
     const music::Tune t = music::parse_tune(r.text, "tune");
     const std::vector<int> counts = music::phrase_syllables(t);
     const std::vector<std::string> words = split_lines(r.scores["lyrics"].get<std::string>());
     EXPECT_EQ(words.size(), counts.size());
     for (size_t i = 0; i < std::min(words.size(), counts.size()); ++i) {
-        EXPECT_TRUE(fits(words[i], counts[i])) << "'" << words[i] << "' is not " << counts[i] << " syllables";
+        EXPECT_TRUE(fits(words[i], counts[i]))
+            << "'" << words[i] << "' is not " << counts[i] << " syllables";
     }
     expect_every_note_sung(t);
     std::string why;
@@ -155,9 +167,11 @@ struct LyricsFixture : ::testing::Test {
 
 TEST(LyricPhrases, TwoBarsOfASectionWithPickupsTiesAndRests) {
     // Four bars of 4, 4, 4 and 1 notes: two phrases.
-    EXPECT_EQ(phrases_of("X:1\nM:4/4\nL:1/8\nK:G\nG2B2 d2B2|c2A2 F2D2|G2B2 A2F2|G8|]\n"), (std::vector<int>{8, 5}));
+    EXPECT_EQ(phrases_of("X:1\nM:4/4\nL:1/8\nK:G\nG2B2 d2B2|c2A2 F2D2|G2B2 A2F2|G8|]\n"),
+              (std::vector<int>{8, 5}));
     // A tie holds its syllable and rests take none: C2-C is one note, z none.
-    EXPECT_EQ(phrases_of("X:1\nM:3/4\nL:1/4\nK:C\nC2-C|z D E|F3|G z z|]\n"), (std::vector<int>{3, 2}));
+    EXPECT_EQ(phrases_of("X:1\nM:3/4\nL:1/4\nK:C\nC2-C|z D E|F3|G z z|]\n"),
+              (std::vector<int>{3, 2}));
     // The pickup A joins the first phrase; the A part's bars pair up; the B part's odd third bar
     // joins the phrase before it rather than crossing into another section.
     EXPECT_EQ(phrases_of("X:1\nM:2/4\nL:1/8\nK:D\nA|:d2 f2|a4|f2 d2|A4:|\n|:B2 c2|d4|e4:|\n"),
@@ -165,7 +179,8 @@ TEST(LyricPhrases, TwoBarsOfASectionWithPickupsTiesAndRests) {
     // Two bars of rests: no line for them.
     EXPECT_EQ(phrases_of("X:1\nM:4/4\nL:1/4\nK:C\nz4|z4|C4|D2 E2|]\n"), (std::vector<int>{3}));
     // 64 thirty-second notes in two bars: more than a form line counts, so two lines.
-    std::string fast = "X:1\nM:4/4\nL:1/32\nK:C\n" + std::string(32, 'C') + "|" + std::string(32, 'D') + "|]\n";
+    std::string fast =
+        "X:1\nM:4/4\nL:1/32\nK:C\n" + std::string(32, 'C') + "|" + std::string(32, 'D') + "|]\n";
     EXPECT_EQ(phrases_of(fast.c_str()), (std::vector<int>{32, 32}));
     EXPECT_TRUE(phrases_of("X:1\nM:4/4\nL:1/4\nK:C\nz4|]\n").empty());
 }
@@ -193,8 +208,10 @@ TEST(LyricSyllables, PronunciationsChosenToFillEachPhrase) {
         music::lyric_syllables({"la"}, {1}, "fr");
         ADD_FAILURE() << "no error";
     } catch (const lyra::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("write_lyrics: unknown language; expected en (English) or zh"),
-                  std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(
+                      "write_lyrics: unknown language; expected en (English) or zh"),
+                  std::string::npos)
+            << e.what();
     }
 }
 
@@ -202,8 +219,13 @@ TEST_F(LyricsFixture, RandomWeightsWriteOneSyllablePerNoteInEnglish) {
     int lines = 0;
     for (const char* rhythm : {"reel", "jig", "waltz"}) {
         for (int seed = 1; seed <= 2; ++seed) {
-            nlohmann::json req = {{"model", abc_model()}, {"rhythm", rhythm}, {"bars", 4}, {"parts", "AB"},
-                                  {"seed", seed}, {"write_lyrics", "en"}, {"lyrics_model", english_model()}};
+            nlohmann::json req = {{"model", abc_model()},
+                                  {"rhythm", rhythm},
+                                  {"bars", 4},
+                                  {"parts", "AB"},
+                                  {"seed", seed},
+                                  {"write_lyrics", "en"},
+                                  {"lyrics_model", english_model()}};
             const lyra::art::ArtResult r = music::run_tune(req, ctx);
             lines += expect_lines_fit_phrases(r, [](const std::string& line, int n) {
                 return ((line_totals(line) >> n) & 1) != 0;
@@ -216,23 +238,32 @@ TEST_F(LyricsFixture, RandomWeightsWriteOneSyllablePerNoteInEnglish) {
 
 TEST_F(LyricsFixture, RandomWeightsWriteOneCharacterPerNoteInChinese) {
     for (int seed = 1; seed <= 3; ++seed) {
-        nlohmann::json req = {{"model", abc_model()}, {"rhythm", "air"}, {"bars", 4}, {"seed", seed},
-                              {"write_lyrics", "zh"}, {"lyrics_model", chinese_model()}};
+        nlohmann::json req = {
+            {"model", abc_model()}, {"rhythm", "air"},      {"bars", 4},
+            {"seed", seed},         {"write_lyrics", "zh"}, {"lyrics_model", chinese_model()}};
         const lyra::art::ArtResult r = music::run_tune(req, ctx);
-        EXPECT_GE(expect_lines_fit_phrases(r, [](const std::string& line, int n) { return cjk_count(line) == n; }), 2);
+        EXPECT_GE(expect_lines_fit_phrases(
+                      r, [](const std::string& line, int n) { return cjk_count(line) == n; }),
+                  2);
     }
 }
 
 TEST_F(LyricsFixture, AGivenMelodyWithTiesRestsAndAPickupGetsItsWords) {
-    fs::path m = fs::temp_directory_path() / ("lyra_lyrics_melody_" + std::to_string(::getpid()) + ".abc");
+    fs::path m =
+        fs::temp_directory_path() / ("lyra_lyrics_melody_" + std::to_string(::getpid()) + ".abc");
     {
         std::FILE* f = std::fopen(m.c_str(), "w");
         ASSERT_NE(f, nullptr);
-        std::fputs("X:1\nT:Given\nM:3/4\nL:1/8\nK:G\nD2|:G4 B2-|B2 d2 z2|c6|A4 z2|\nG2 B2 d2|e4-e2|d6:|\n", f);
+        std::fputs(
+            "X:1\nT:Given\nM:3/4\nL:1/8\nK:G\nD2|:G4 B2-|B2 d2 z2|c6|A4 z2|\nG2 B2 d2|e4-e2|d6:|\n",
+            f);
         std::fclose(f);
     }
-    nlohmann::json req = {{"melody", m.string()}, {"write_lyrics", "en"}, {"lyrics_model", english_model()},
-                          {"seed", 4}, {"chords", true}};
+    nlohmann::json req = {{"melody", m.string()},
+                          {"write_lyrics", "en"},
+                          {"lyrics_model", english_model()},
+                          {"seed", 4},
+                          {"chords", true}};
     const lyra::art::ArtResult r = music::run_tune(req, ctx);
     fs::remove(m);
     SCOPED_TRACE(r.text);
@@ -250,8 +281,10 @@ TEST_F(LyricsFixture, AGivenMelodyWithTiesRestsAndAPickupGetsItsWords) {
 }
 
 TEST_F(LyricsFixture, BadInputIsOneClearErrorAndNoFiles) {
-    const fs::path dir = fs::temp_directory_path() / ("lyra_lyrics_out_" + std::to_string(::getpid()));
-    fs::path rests = fs::temp_directory_path() / ("lyra_lyrics_rests_" + std::to_string(::getpid()) + ".abc");
+    const fs::path dir =
+        fs::temp_directory_path() / ("lyra_lyrics_out_" + std::to_string(::getpid()));
+    fs::path rests =
+        fs::temp_directory_path() / ("lyra_lyrics_rests_" + std::to_string(::getpid()) + ".abc");
     {
         std::FILE* f = std::fopen(rests.c_str(), "w");
         ASSERT_NE(f, nullptr);
@@ -270,15 +303,21 @@ TEST_F(LyricsFixture, BadInputIsOneClearErrorAndNoFiles) {
         return std::string("no error");
     };
     std::string e = message({{"model", abc_model()}, {"write_lyrics", "fr"}});
-    EXPECT_NE(e.find("write_lyrics: unknown language; expected en (English) or zh (Chinese), got 'fr'"),
-              std::string::npos) << e;
-    e = message({{"melody", rests.string()}, {"write_lyrics", "en"}, {"lyrics_model", english_model()}});
+    EXPECT_NE(
+        e.find("write_lyrics: unknown language; expected en (English) or zh (Chinese), got 'fr'"),
+        std::string::npos)
+        << e;
+    e = message(
+        {{"melody", rests.string()}, {"write_lyrics", "en"}, {"lyrics_model", english_model()}});
     EXPECT_NE(e.find("has no notes to sing"), std::string::npos) << e;
     e = message({{"model", abc_model()}, {"write_lyrics", "en"}, {"lyrics", "words.txt"}});
-    EXPECT_NE(e.find("expected one of --lyrics FILE and --write-lyrics LANG"), std::string::npos) << e;
+    EXPECT_NE(e.find("expected one of --lyrics FILE and --write-lyrics LANG"), std::string::npos)
+        << e;
     e = message({{"model", abc_model()}, {"lyrics_model", english_model()}});
     EXPECT_NE(e.find("expected --write-lyrics en|zh with it"), std::string::npos) << e;
-    e = message({{"model", abc_model()}, {"write_lyrics", "en"}, {"lyrics_model", "/nonexistent/verse.gguf"}});
+    e = message({{"model", abc_model()},
+                 {"write_lyrics", "en"},
+                 {"lyrics_model", "/nonexistent/verse.gguf"}});
     EXPECT_NE(e.find("/nonexistent/verse.gguf"), std::string::npos) << e;
     fs::remove(rests);
     fs::remove_all(dir);
@@ -304,13 +343,16 @@ TEST_F(LyricsFixture, LinesBeyondTheContextAreWrittenInPassesThatContinueTheSong
 TEST_F(LyricsFixture, AContextTooShortForOneLineIsAnError) {
     // A 24-token context cannot hold the prompt plus a line of 32 syllables.
     static const std::string tiny = [] {
-        auto tok = lyra::model::build_char_vocab("form: verse\ntitle: x\nabcdefghijklmnopqrstuvwxyz ,.'\n", 0);
+        auto tok = lyra::model::build_char_vocab(
+            "form: verse\ntitle: x\nabcdefghijklmnopqrstuvwxyz ,.'\n", 0);
         lyra::model::InitOptions o;
         o.n_embd = 16;
         o.n_layer = 1;
         o.n_head = 2;
         o.n_ctx = 24;
-        std::string p = (fs::temp_directory_path() / ("lyra_lyrics_tiny_" + std::to_string(::getpid()) + ".gguf")).string();
+        std::string p = (fs::temp_directory_path() /
+                         ("lyra_lyrics_tiny_" + std::to_string(::getpid()) + ".gguf"))
+                            .string();
         lyra::model::init_model(o, *tok, p);
         return p;
     }();
@@ -320,7 +362,8 @@ TEST_F(LyricsFixture, AContextTooShortForOneLineIsAnError) {
         music::write_lyrics({32}, lo, *model, ctx);
         ADD_FAILURE() << "no error";
     } catch (const lyra::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("write_lyrics: no whole line of 32 syllables"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("write_lyrics: no whole line of 32 syllables"),
+                  std::string::npos)
             << e.what();
     }
     fs::remove(tiny);

@@ -2,19 +2,19 @@
 // a text, written once per name and process into the temp folder (left there: a few hundred KB).
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
-
-#include <unistd.h>
 
 #include "model/init.h"
 #include "model/tokenizer/char_vocab.h"
 
 namespace lyra::art::music::testing {
 
-inline std::string random_char_model(const std::string& name, const std::string& text, uint64_t seed,
-                                     int64_t n_ctx = 1024) {
+inline std::string random_char_model(const std::string& name, const std::string& text,
+                                     uint64_t seed, int64_t n_ctx = 1024) {
     auto tok = model::build_char_vocab(text, 0);
     model::InitOptions o;
     o.n_embd = 32;
