@@ -1,13 +1,15 @@
 // `lyra tune`: composes a folk tune in ABC under the meter/key constraint (--key, --meter,
 // --rhythm, --bars, --parts, --tempo, --title), optionally harmonized (--chords, or --chords model
 // for chords the model writes itself) and set to words
-// (--lyrics FILE), or takes a melody (--melody FILE.abc) instead of generating; writes tune.abc,
+// (--lyrics FILE, or --write-lyrics en|zh for words a language model writes), or takes a melody (--melody FILE.abc) instead of generating; writes tune.abc,
 // tune.mid, tune.wav and tune.svg into -o DIR. `lyra tune eval [--rhythm R] [--count N]` measures
 // the model under the constraints (abc2midi-clean share, meter, key fit, parts, novelty, loglik).
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -23,7 +25,7 @@ namespace {
 
 struct TuneFlags {
     ArtCliState st;
-    std::string key, meter, rhythm, parts, title, lyrics, melody;
+    std::string key, meter, rhythm, parts, title, lyrics, melody, write_lyrics, lyrics_model;
     int bars = 8, tempo = 0;
     std::string chords;  // "scored" when --chords has no value
     // eval
@@ -35,13 +37,15 @@ struct TuneFlags {
 
 void run_tune_cmd(TuneFlags& f, CLI::App* cmd) {
     auto& r = f.st.request;
-    for (const char* opt : {"--key", "--meter", "--rhythm", "--parts", "--title", "--lyrics", "--melody"}) {
+    const std::pair<const char*, const std::string*> strings[] = {
+        {"--key", &f.key},       {"--meter", &f.meter},   {"--rhythm", &f.rhythm},
+        {"--parts", &f.parts},   {"--title", &f.title},   {"--lyrics", &f.lyrics},
+        {"--melody", &f.melody}, {"--write-lyrics", &f.write_lyrics}, {"--lyrics-model", &f.lyrics_model}};
+    for (const auto& [opt, value] : strings) {
         if (!cmd->count(opt)) continue;
         std::string name = std::string(opt).substr(2);
-        const std::string& v = name == "key" ? f.key : name == "meter" ? f.meter : name == "rhythm" ? f.rhythm
-                             : name == "parts" ? f.parts : name == "title" ? f.title : name == "lyrics" ? f.lyrics
-                             : f.melody;
-        r[name] = v;
+        std::replace(name.begin(), name.end(), '-', '_');  // the request key: write_lyrics
+        r[name] = *value;
     }
     if (cmd->count("--bars")) r["bars"] = f.bars;
     if (cmd->count("--tempo")) r["tempo"] = f.tempo;
@@ -107,6 +111,11 @@ void add_tune_command(CLI::App& app) {
         ->default_str("scored");
     cmd->add_option("--lyrics", f->lyrics, "a text file of words to set, one syllable per note");
     cmd->add_option("--melody", f->melody, "an ABC file to harmonize or set instead of generating");
+    cmd->add_option("--write-lyrics", f->write_lyrics,
+                    "en or zh: a language model writes the words, one line per 2-bar phrase, one syllable "
+                    "per note (with --melody: for that melody)");
+    cmd->add_option("--lyrics-model", f->lyrics_model,
+                    "GGUF model for --write-lyrics (default models/verse-en.gguf or models/poetry-zh.gguf)");
     add_common_art_flags(cmd, f->st);
     auto* ev = cmd->add_subcommand("eval", "Measure generated tunes: abc2midi, meter, key, parts, novelty");
     ev->add_option("--rhythm", f->eval_rhythm, "one rhythm (default: every rhythm)");

@@ -3,6 +3,7 @@
 // input gives one clear error and no files.
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -40,6 +41,13 @@ protected:
         auto r = run_lyra({"model", "init", "--arch", "llama", "--dim", "64", "--layers", "2", "--heads", "2",
                            "--ctx", "1024", "--tokenizer", "char:" + text.string(), "-o", model_});
         ASSERT_EQ(r.code, 0) << r.err;
+        // A random-weight English verse model for --write-lyrics (the committed ones are tested too).
+        fs::path verse = dir_->path() / "verse.txt";
+        write(verse, "form: verse\ntitle: Lyra's waltz\nabcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ ,.;:!?'\n");
+        verse_model_ = (dir_->path() / "verse.gguf").string();
+        r = run_lyra({"model", "init", "--arch", "llama", "--dim", "32", "--layers", "1", "--heads", "2", "--ctx",
+                      "512", "--tokenizer", "char:" + verse.string(), "-o", verse_model_});
+        ASSERT_EQ(r.code, 0) << r.err;
     }
     static void TearDownTestSuite() {
         unsetenv("LYRA_GALLERY");
@@ -47,10 +55,11 @@ protected:
         dir_ = nullptr;
     }
     static TempDir* dir_;
-    static std::string model_;
+    static std::string model_, verse_model_;
 };
 TempDir* TuneCli::dir_ = nullptr;
 std::string TuneCli::model_;
+std::string TuneCli::verse_model_;
 
 bool abc2midi_clean(const fs::path& abc, std::string* why) {
     fs::path mid = abc;
@@ -60,6 +69,11 @@ bool abc2midi_clean(const fs::path& abc, std::string* why) {
     std::string all = r.out + r.err;
     *why = all;
     return r.code == 0 && all.find("Error") == std::string::npos && all.find("Warning") == std::string::npos;
+}
+
+bool abc2midi_clean_text(const std::string& abc, const fs::path& dir, std::string* why) {
+    write(dir / "check.abc", abc);
+    return abc2midi_clean(dir / "check.abc", why);
 }
 
 }  // namespace
@@ -119,6 +133,41 @@ TEST_F(TuneCli, LyricsGetOneNoteEach) {
                   "--lyrics", (out.path() / "zh.txt").string()});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("w:明"), std::string::npos) << r.out;
+}
+
+TEST_F(TuneCli, WriteLyricsGivesEveryPhraseItsSyllablesAndEveryNoteOne) {
+    TempDir out;
+    auto r = run_lyra({"tune", "-m", model_, "--rhythm", "waltz", "--key", "G", "--bars", "4", "--parts", "AB",
+                       "--write-lyrics", "en", "--lyrics-model", verse_model_, "--seed", "2", "-o",
+                       out.path().string(), "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_TRUE(j["files"].contains("txt")) << r.out;
+    std::string words = lyra::e2e::read_all(out.path() / "lyrics.txt");
+    EXPECT_EQ(j["scores"]["lyrics"], words);
+    EXPECT_EQ(std::count(words.begin(), words.end(), '\n'), 4) << words;  // 8 bars: four 2-bar phrases
+    std::string abc = lyra::e2e::read_all(out.path() / "tune.abc");
+    EXPECT_NE(abc.find("\nw:"), std::string::npos) << abc;
+    std::string why;
+    EXPECT_TRUE(abc2midi_clean(out.path() / "tune.abc", &why)) << abc << why;
+    EXPECT_NE(lyra::e2e::read_all(out.path() / "tune.svg").find("<svg"), std::string::npos);
+
+    // A given melody and the committed Chinese model: one character per note of each phrase
+    // (bars 1-2 hold 8 notes, bars 3-4 five; the tied G is one note).
+    write(out.path() / "m.abc", "X:1\nT:Given\nM:4/4\nL:1/4\nK:G\nG B d B|c A F D|G B A F|G2-G2|]\n");
+    r = run_lyra({"tune", "--melody", (out.path() / "m.abc").string(), "--write-lyrics", "zh", "--seed", "1",
+                  "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    j = nlohmann::json::parse(r.out);
+    std::istringstream lines(j["scores"]["lyrics"].get<std::string>());
+    std::vector<std::string> got;
+    for (std::string line; std::getline(lines, line);) got.push_back(line);
+    ASSERT_EQ(got.size(), 2u) << j.dump();
+    EXPECT_EQ(got[0].size(), 8u * 3) << got[0];  // UTF-8: three bytes a character
+    EXPECT_EQ(got[1].size(), 5u * 3) << got[1];
+    std::string text = j["text"];
+    EXPECT_NE(text.find("w:" + got[0].substr(0, 3) + " "), std::string::npos) << text;
+    EXPECT_TRUE(abc2midi_clean_text(text, out.path(), &why)) << text << why;
 }
 
 TEST_F(TuneCli, HarmonizesAGivenMelodyWithoutAModel) {
@@ -213,6 +262,13 @@ TEST_F(TuneCli, BadInputIsOneClearErrorAndNoFiles) {
     expect_error({"--melody", (out.path() / "m.abc").string(), "--chords", "model"},
                  "chords: 'model' has the model write chords while it composes, but --melody");
     expect_error({"-m", model_, "--chords", "sometimes"}, "chords: expected true, false");
+    expect_error({"-m", model_, "--write-lyrics", "fr"},
+                 "write_lyrics: unknown language; expected en (English) or zh (Chinese), got 'fr'");
+    write(out.path() / "rests.abc", "X:1\nM:4/4\nL:1/4\nK:G\nz4|z4|]\n");
+    expect_error({"--melody", (out.path() / "rests.abc").string(), "--write-lyrics", "en"},
+                 "has no notes to sing");
+    expect_error({"-m", model_, "--write-lyrics", "en", "--lyrics", (out.path() / "long.txt").string()},
+                 "expected one of --lyrics FILE and --write-lyrics LANG");
     setenv("LYRA_SOUNDFONT", "/nonexistent/gm.sf2", 1);
     expect_error({"-m", model_, "--bars", "2"}, "timgm6mb-soundfont");
     unsetenv("LYRA_SOUNDFONT");

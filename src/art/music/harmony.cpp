@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -18,8 +19,11 @@ namespace {
 
 struct ChordCand {
     std::string name;
-    std::vector<int> pcs;
-    int degree;  // 0 = tonic, 4 = dominant
+    std::vector<int> pcs;  // root, third, fifth
+    int degree;            // 0 = tonic, 4 = dominant
+    int bass = 0;          // pitch class in the bass: the root, or the third of an inversion
+    bool inverted = false; // first inversion ("C/E")
+    bool dim = false;      // diminished triad (vii° in major, ii° in minor)
 };
 
 std::string pc_name(char letter, int acc) {
@@ -29,28 +33,50 @@ std::string pc_name(char letter, int acc) {
     return s;
 }
 
+// The note `pc` spelled on the letter `letter_steps` above the tonic's ("G#" for the raised
+// leading tone of A minor, though the signature has G).
+std::string spell(const Key& key, int letter_steps, int pc) {
+    static const char letters[] = "CDEFGAB";
+    char letter = letters[(letter_index(key.tonic) + letter_steps) % 7];
+    int acc = ((pc - letter_semitone(letter)) % 12 + 12) % 12;
+    if (acc > 6) acc -= 12;
+    return pc_name(letter, acc);
+}
+
 std::vector<ChordCand> candidates(const Key& key) {
     std::array<int, 7> pcs = key.scale_pcs();
-    std::array<int, 7> sig = key.signature();
-    static const char letters[] = "CDEFGAB";
-    int li = letter_index(key.tonic);
     std::vector<ChordCand> out;
     for (int d = 0; d < 7; ++d) {
         int r = pcs[static_cast<size_t>(d)], t = pcs[static_cast<size_t>((d + 2) % 7)],
             f = pcs[static_cast<size_t>((d + 4) % 7)];
         int third = (t - r + 12) % 12, fifth = (f - r + 12) % 12;
-        if (fifth != 7) continue;  // diminished: left out
-        char letter = letters[(li + d) % 7];
-        std::string name = pc_name(letter, sig[static_cast<size_t>(letter_index(letter))]) + (third == 3 ? "m" : "");
-        out.push_back({name, {r, t, f}, d});
+        // Diminished triads: only the two that lead somewhere, vii° to the tonic in major and ii°
+        // to the dominant in minor (the others of the modes stay out, as before).
+        bool dim = third == 3 && fifth == 6;
+        if (fifth != 7 && !(dim && ((key.mode == Mode::Major && d == 6) || (key.mode == Mode::Minor && d == 1)))) {
+            continue;
+        }
+        std::string name = spell(key, d, r) + (dim ? "dim" : third == 3 ? "m" : "");
+        out.push_back({name, {r, t, f}, d, r, false, dim});
     }
     // Minor modes: the major dominant (harmonic minor) too.
     if (key.mode == Mode::Minor || key.mode == Mode::Dorian) {
         int r = pcs[4];
-        char letter = letters[(li + 4) % 7];
-        std::string name = pc_name(letter, sig[static_cast<size_t>(letter_index(letter))]);
+        std::string name = spell(key, 4, r);
         bool have = std::any_of(out.begin(), out.end(), [&](const ChordCand& c) { return c.name == name; });
-        if (!have) out.push_back({name, {r, (r + 4) % 12, (r + 7) % 12}, 4});
+        if (!have) out.push_back({name, {r, (r + 4) % 12, (r + 7) % 12}, 4, r});
+    }
+    // Each triad in first inversion too, the third in the bass ("C/E"): a bass that moves by
+    // step where the roots leap (C G/B C, the vii° as Bdim/D).
+    const size_t roots = out.size();
+    for (size_t i = 0; i < roots; ++i) {
+        ChordCand c = out[i];
+        int third_steps = (c.degree + 2) % 7;
+        c.name.push_back('/');
+        c.name.append(spell(key, third_steps, c.pcs[1]));
+        c.bass = c.pcs[1];
+        c.inverted = true;
+        out.push_back(std::move(c));
     }
     return out;
 }
@@ -58,6 +84,25 @@ std::vector<ChordCand> candidates(const Key& key) {
 bool has(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 }  // namespace
+
+std::set<int> section_end_bars(const Tune& tune) {
+    // Bars counted as written_notes() counts them: a bar line ends a bar only after a note.
+    int bar = 0;
+    bool any = false;
+    std::set<int> ends;
+    for (const Element& e : tune.body) {
+        if (e.kind == ElemKind::Note || e.kind == ElemKind::Chord) any = true;
+        if (e.kind == ElemKind::Bar) {
+            if (any && (e.text.find(":|") != std::string::npos || e.text == "||" || e.text == "|]" ||
+                        e.text == "::")) {
+                ends.insert(bar);
+            }
+            if (any) ++bar;
+            any = false;
+        }
+    }
+    return ends;
+}
 
 std::vector<std::string> harmonize(Tune& tune) {
     // Drop the old chord symbols (annotations, which are not chords, stay).
@@ -116,22 +161,8 @@ std::vector<std::string> harmonize(Tune& tune) {
         double w = n.dur.value() * (n.offset == segs[s].start ? 1.5 : 1.0);
         for (int m : n.midi) segs[s].w[static_cast<size_t>(((m % 12) + 12) % 12)] += w;
     }
-    // Section ends: the bar before ":|", "||", "|]" or the end.
     {
-        int bar = 0;
-        bool any = false;
-        std::set<int> ends;
-        for (const Element& e : tune.body) {
-            if (e.kind == ElemKind::Note || e.kind == ElemKind::Chord) any = true;
-            if (e.kind == ElemKind::Bar) {
-                if (any && (e.text.find(":|") != std::string::npos || e.text == "||" || e.text == "|]" ||
-                            e.text == "::")) {
-                    ends.insert(bar);
-                }
-                if (any) ++bar;
-                any = false;
-            }
-        }
+        std::set<int> ends = section_end_bars(tune);
         ends.insert(n_bars - 1);
         for (Segment& s : segs) s.section_end = ends.count(s.bar) > 0;
     }
@@ -149,15 +180,25 @@ std::vector<std::string> harmonize(Tune& tune) {
             if (has(cands[c].pcs, pc)) in += seg.w[static_cast<size_t>(pc)];
         }
         double v = total > 0 ? 3.0 * in / total - 1.0 * (total - in) / total : 0.0;
-        int deg = cands[c].degree;
+        const ChordCand& cc = cands[c];
+        int deg = cc.degree;
         if (deg == 0 || deg == 3 || deg == 4) v += 0.15;  // primary triads
-        if (s == 0 && deg == 0) v += 1.0;
+        // Inversions and diminished triads are colour: chosen only where the melody or the bass
+        // line asks for them (trans()). An inversion costs a little more than one bass step
+        // earns, so it takes a step in and a step out (C G/B C) to beat the root position.
+        if (cc.inverted) v -= 0.35;
+        if (cc.dim) v -= 0.2;
+        // Cadences want root position: the opening tonic, each section's closing tonic and the
+        // dominant before it.
+        const bool root_pos = !cc.inverted;
+        if (s == 0 && deg == 0 && root_pos) v += 1.0;
+        if (!root_pos && s + 1 < S && segs[s + 1].section_end) v -= 0.5;  // the approach to a cadence
         bool last_of_section = seg.section_end && (s + 1 == S || segs[s + 1].bar != seg.bar);
-        if (last_of_section && deg == 0) v += 1.5;
-        if (s + 1 == S && deg != 0) v -= 3.0;  // the tune ends on the tonic
+        if (last_of_section && deg == 0 && root_pos) v += 1.5;
+        if (s + 1 == S && (deg != 0 || !root_pos)) v -= 3.0;  // the tune ends on the tonic, root in the bass
         // The segment before a section's last one: dominant.
         if (s + 1 < S && segs[s + 1].section_end && (s + 2 == S || segs[s + 2].bar != segs[s + 1].bar) &&
-            segs[s + 1].bar != seg.bar && deg == 4) {
+            segs[s + 1].bar != seg.bar && deg == 4 && root_pos && !cc.dim) {
             v += 0.8;
         }
         return v;
@@ -167,6 +208,15 @@ std::vector<std::string> harmonize(Tune& tune) {
         for (int pc : cands[a].pcs) v += has(cands[b].pcs, pc) ? 0.1 : 0.0;  // common tones
         int motion = (cands[b].pcs[0] - cands[a].pcs[0] + 12) % 12;
         if (motion == 5) v += 0.3;  // falling fifth (V -> I, ii -> V)
+        // vii° resolves up a step to I (ii° -> V in minor is a falling fifth, above).
+        if (cands[a].dim && cands[a].degree == 6 && cands[b].degree == 0) v += 0.3;
+        if (cands[a].inverted || cands[b].inverted) {
+            // An inversion earns its place by the bass line: a step (1-2 semitones) into or out of
+            // it earns, a held bass note is neutral, a leap costs.
+            int step = std::abs(cands[b].bass - cands[a].bass);
+            step = std::min(step, 12 - step);
+            v += step == 0 ? 0.0 : step <= 2 ? 0.2 : -0.3;
+        }
         if (segs[s].half) v += a == b ? 0.4 : -0.5;  // change inside a bar only when it pays
         else if (a == b) v += 0.1;
         return v;
@@ -272,6 +322,8 @@ std::optional<ChordName> parse_chord_name(std::string_view s) {
         {"min7", "m7"},   {"maj7", "maj7"}, {"dim", "dim"},   {"d", "dim"},     {"dim7", "dim7"},
         {"aug", "aug"},   {"+", "aug"},     {"sus4", "sus4"}, {"6", "6"},       {"m6", "m6"},
         {"9", "9"},       {"m9", "m9"},     {"7b9", "7b9"},   {"m7b5", "m7b5"},
+        // The diminished signs of lead sheets: o and ° (dim), ø (half-diminished, m7b5).
+        {"o", "dim"},     {"\u00b0", "dim"}, {"\u00f8", "m7b5"},
     };
     bool known = false;
     for (const auto& [written, canonical] : kQualities) {
@@ -487,16 +539,18 @@ std::vector<Syllable> syllabify(const std::string& text, const std::string& cmu_
     return out;
 }
 
-int count_sung_notes(const Tune& tune) {
-    int n = 0;
+std::vector<WrittenNote> sung_notes(const Tune& tune) {
+    std::vector<WrittenNote> out;
     bool tied = false;
-    for (const WrittenNote& w : written_notes(tune)) {
+    for (WrittenNote& w : written_notes(tune)) {
         if (w.midi.empty()) continue;
-        if (!tied) ++n;
+        if (!tied) out.push_back(w);
         tied = w.tie;
     }
-    return n;
+    return out;
 }
+
+int count_sung_notes(const Tune& tune) { return static_cast<int>(sung_notes(tune).size()); }
 
 void set_lyrics(Tune& tune, const std::vector<Syllable>& syl) {
     // Remove old lyrics lines.
@@ -506,15 +560,9 @@ void set_lyrics(Tune& tune, const std::vector<Syllable>& syl) {
         body.push_back(std::move(e));
     }
     tune.body = std::move(body);
-    std::vector<WrittenNote> notes = written_notes(tune);
     // Sung notes in order: index of the element, skipping tie continuations.
     std::vector<size_t> sung;
-    bool tied = false;
-    for (const WrittenNote& w : notes) {
-        if (w.midi.empty()) continue;
-        if (!tied) sung.push_back(w.elem);
-        tied = w.tie;
-    }
+    for (const WrittenNote& w : sung_notes(tune)) sung.push_back(w.elem);
     size_t M = sung.size(), N = syl.size();
     if (N > M) {
         throw_error(ErrorKind::InvalidArgument,

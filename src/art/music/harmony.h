@@ -1,21 +1,25 @@
 // Harmony and lyrics for a melody.
 //
 // harmonize(): chord symbols for each bar, or half-bar where the melody asks for a change, chosen
-// among the key's diatonic triads (plus the major dominant in minor modes) by a Viterbi pass:
-// melody fit (note time on chord tones, the segment's first note counting more), voice-leading
-// (common tones and falling-fifth root motion), and cadences (the tonic at the start, dominant
-// then tonic at each section end).
+// among the key's diatonic triads with a perfect fifth (plus the major dominant in minor modes,
+// and the diminished vii° in major and ii° in minor, "Bdim"), each also in first inversion
+// ("C/E", "Bdim/D"), by a Viterbi pass: melody fit (note time on chord tones, the segment's first
+// note counting more), voice-leading (common tones, falling-fifth root motion, vii° to I, and for
+// inversions a bass that moves by step), and cadences (the tonic at the start, dominant then tonic
+// at each section end, all in root position).
 //
 // set_lyrics(): syllables placed on the notes, one per note, as aligned w: lines under each
 // music line; notes beyond the syllables hold the previous syllable (_), spread evenly.
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "art/music/abc.h"
+#include "art/music/meter.h"
 
 namespace lyra::art::music {
 
@@ -23,16 +27,16 @@ namespace lyra::art::music {
 std::vector<std::string> harmonize(Tune& tune);
 
 // The chord symbols a model may write in `key` (`--chords model`, TuneConstraint): the diatonic
-// triads with a perfect fifth ("D", "Em", ...; the diminished triad is left out, as in
-// harmonize()), the diatonic dominant sevenths (V7 in major, I7 in Mixolydian, IV7 in Dorian,
-// VII7 in minor), the major dominant and its seventh in minor and Dorian (the raised leading
-// tone), and in major the secondary dominant V/V and V7/V ("E", "E7" in D). Roots are spelled
-// by the key signature. Tonic triad first.
+// triads with a perfect fifth ("D", "Em", ...; the diminished triad is left out here, while
+// harmonize() uses vii° and ii° where the melody outlines them), the diatonic dominant sevenths
+// (V7 in major, I7 in Mixolydian, IV7 in Dorian, VII7 in minor), the major dominant and its
+// seventh in minor and Dorian (the raised leading tone), and in major the secondary dominant V/V
+// and V7/V ("E", "E7" in D). Roots are spelled by the key signature. Tonic triad first.
 std::vector<std::string> key_chords(const Key& key);
 
 // A chord symbol as the corpora write it: a root A-G with # or b, a quality from a fixed list
-// (m, 7, m7, maj7, dim, dim7, aug, sus4, 6, m6, 9, m9, 7b9, m7b5; the aliases min, + and
-// Nottingham's "d" for dim are read too) and an optional bass after '/', which Nottingham writes
+// (m, 7, m7, maj7, dim, dim7, aug, sus4, 6, m6, 9, m9, 7b9, m7b5; the aliases min, +,
+// Nottingham's "d" and the lead-sheet "o" and "°" for dim, and "ø" for m7b5 are read too) and an optional bass after '/', which Nottingham writes
 // in lower case with '+' for sharp ("D/f+" is D/F#).
 struct ChordName {
     char root = 'C';
@@ -68,7 +72,14 @@ std::vector<std::string> split_word(const std::string& word, int want_syllables 
 // Adds w: lines. Throws Error(InvalidArgument) when there are more syllables than notes.
 void set_lyrics(Tune& tune, const std::vector<Syllable>& syllables);
 
-// Notes (not rests; a tied note's continuation counts once) in the tune.
+// The notes a singer gives a syllable each, in order: not rests, and a tied note's continuation
+// is not a new note (it holds the syllable, as abc2midi and abcm2ps align w: lines).
+std::vector<WrittenNote> sung_notes(const Tune& tune);
+// sung_notes(tune).size().
 int count_sung_notes(const Tune& tune);
+
+// The written bars (0-based, counted as written_notes() counts them) that end a section: the bar
+// before ":|", "::", "||" or "|]". The tune's last bar is not added unless such a bar line ends it.
+std::set<int> section_end_bars(const Tune& tune);
 
 }  // namespace lyra::art::music

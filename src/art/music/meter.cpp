@@ -3,6 +3,7 @@
 #include "art/music/meter.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -428,7 +429,8 @@ std::vector<int> chord_pitch_classes(const std::string& symbol) {
     std::vector<int> iv;
     if (rest.rfind("maj7", 0) == 0) iv = {0, 4, 7, 11};
     else if (rest.rfind("m7b5", 0) == 0) iv = {0, 3, 6, 10};
-    else if (rest.rfind("dim", 0) == 0) iv = {0, 3, 6};
+    else if (rest.rfind("dim", 0) == 0 || rest.rfind("o", 0) == 0 || rest.rfind("\u00b0", 0) == 0) iv = {0, 3, 6};
+    else if (rest.rfind("\u00f8", 0) == 0) iv = {0, 3, 6, 10};  // half-diminished: m7b5
     else if (rest.rfind("aug", 0) == 0 || rest.rfind("+", 0) == 0) iv = {0, 4, 8};
     else if (rest.rfind("sus4", 0) == 0) iv = {0, 5, 7};
     else if (rest.rfind("m7", 0) == 0 || rest.rfind("min7", 0) == 0) iv = {0, 3, 7, 10};
@@ -440,8 +442,29 @@ std::vector<int> chord_pitch_classes(const std::string& symbol) {
     else return {};
     std::vector<int> pcs;
     for (int v : iv) pcs.push_back((root + v) % 12);
-    (void)bass;
+    (void)bass;  // chord_bass_pc() reads it
     return pcs;
+}
+
+int chord_bass_pc(const std::string& symbol) {
+    std::vector<int> pcs = chord_pitch_classes(symbol);
+    if (pcs.empty()) return -1;
+    size_t slash = symbol.find('/');
+    if (slash == std::string::npos) return pcs[0];
+    // The bass after '/': a letter (Nottingham writes it in lower case, with '+' for sharp and
+    // '-' for flat: "D/f+" is D/F#) and at most one accidental. A bass that is not a note
+    // ("G/x") leaves the root in the bass, as chord_pitch_classes() still plays the chord.
+    std::string b = symbol.substr(slash + 1);
+    if (b.empty() || b.size() > 2) return pcs[0];
+    char l = static_cast<char>(std::toupper(static_cast<unsigned char>(b[0])));
+    if (l < 'A' || l > 'G') return pcs[0];
+    int pc = letter_semitone(l);
+    if (b.size() == 2) {
+        if (b[1] == '#' || b[1] == '+') ++pc;
+        else if (b[1] == 'b' || b[1] == '-') --pc;
+        else return pcs[0];
+    }
+    return (pc + 12) % 12;
 }
 
 }  // namespace lyra::art::music

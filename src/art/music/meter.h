@@ -80,6 +80,12 @@ double key_fit(const Performance& p, const Key& key);
 
 // A chord symbol's pitch classes, root first ("Am" -> A C E, "D7" -> D F# A C, "G/B" -> G B D).
 // Empty when the symbol is not a chord (an annotation).
+// Diminished triads are "dim" (also "o" and "°"), half-diminished "m7b5" (also "ø").
 std::vector<int> chord_pitch_classes(const std::string& symbol);
+
+// The pitch class the bass plays for a chord symbol: the note after '/' in a slash chord (an
+// inversion such as "C/E", or another bass such as "D/C"), else the root. -1 when the symbol is
+// not a chord.
+int chord_bass_pc(const std::string& symbol);
 
 }  // namespace lyra::art::music

@@ -128,7 +128,9 @@ Arrangement arrange(const Performance& p, const std::string& rhythm) {
         std::vector<int> pcs = chord_pitch_classes(p.chords[i].symbol);
         Frac start = p.chords[i].start;
         Frac end = i + 1 < p.chords.size() ? p.chords[i + 1].start : p.total;
-        int root = pcs[0];
+        // The bass's main note is the slash bass of an inversion ("C/E" plays E), else the root;
+        // it alternates with the chord's fifth as before.
+        int root = chord_bass_pc(p.chords[i].symbol);
         int fifth = pcs.size() > 2 ? pcs[2] : pcs[0];
         int k = 0;
         for (Frac t = start; t < end; t = t + beat, ++k) {

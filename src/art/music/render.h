@@ -37,7 +37,7 @@ struct Programs {
 Programs programs_for(const std::string& rhythm);
 
 // The melody plus, from its chord symbols, an accompaniment suited to the meter: the bass plays
-// root and fifth on the beats, the chords sound on each beat (3 beats of a waltz after the bass,
+// root (a slash chord's bass note: "C/E" plays E) and fifth on the beats, the chords sound on each beat (3 beats of a waltz after the bass,
 // the dotted-quarter pulse of a jig, the half-bar pulse of a reel).
 Arrangement arrange(const Performance& p, const std::string& rhythm);
 

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include "art/common/data_paths.h"
 #include "art/common/process.h"
 #include "art/music/harmony.h"
+#include "art/music/lyrics.h"
 #include "art/music/meter.h"
 #include "art/music/render.h"
 #include "art/music/tune_constraint.h"
@@ -85,6 +87,7 @@ std::string temp_path(const char* ext) {
 // The request, validated, with defaults filled in.
 struct TuneRequest {
     std::string title, rhythm, parts, lyrics, melody;
+    std::string write_lyrics, lyrics_model;  // "" none, "en", "zh"; the lyrics model ("" = the default)
     Key key;
     Meter meter;
     int bars = 8, tempo = 0;
@@ -111,7 +114,8 @@ int count_chord_symbols(const Tune& t) {
 }
 
 TuneRequest parse_request(const json& r) {
-    check_keys(r, {"key", "meter", "rhythm", "bars", "parts", "tempo", "title", "chords", "lyrics", "melody"},
+    check_keys(r, {"key", "meter", "rhythm", "bars", "parts", "tempo", "title", "chords", "lyrics", "melody",
+                   "write_lyrics", "lyrics_model"},
                "tune");
     TuneRequest t;
     const RhythmInfo& rh = rhythm_or_throw(get_string(r, "rhythm", "reel"));
@@ -130,6 +134,20 @@ TuneRequest parse_request(const json& r) {
     t.chords = parse_chords_mode(r);
     t.lyrics = get_string(r, "lyrics");
     t.melody = get_string(r, "melody");
+    t.write_lyrics = get_string(r, "write_lyrics");
+    t.lyrics_model = get_string(r, "lyrics_model");
+    if (r.contains("write_lyrics")) lyrics_model_file(t.write_lyrics);  // validates the language
+    if (!t.write_lyrics.empty() && !t.lyrics.empty()) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "write_lyrics: the model writes the words, but --lyrics '{}' gives them; expected one of "
+                    "--lyrics FILE and --write-lyrics LANG",
+                    t.lyrics);
+    }
+    if (!t.lyrics_model.empty() && t.write_lyrics.empty()) {
+        throw_error(ErrorKind::InvalidArgument,
+                    "lyrics_model: '{}' is the model that writes lyrics; expected --write-lyrics en|zh with it",
+                    t.lyrics_model);
+    }
     if (t.chords == "model" && !t.melody.empty()) {
         throw_error(ErrorKind::InvalidArgument,
                     "chords: 'model' has the model write chords while it composes, but --melody '{}' is "
@@ -153,6 +171,8 @@ json request_json(const TuneRequest& t, const CommonOptions& c) {
     j["chords"] = t.chords.empty() ? json(false) : t.chords == "scored" ? json(true) : json(t.chords);
     if (!t.lyrics.empty()) j["lyrics"] = t.lyrics;
     if (!t.melody.empty()) j["melody"] = t.melody;
+    if (!t.write_lyrics.empty()) j["write_lyrics"] = t.write_lyrics;
+    if (!t.lyrics_model.empty()) j["lyrics_model"] = t.lyrics_model;
     return j;
 }
 
@@ -303,6 +323,20 @@ ArtResult run_tune(const json& request, Context& ctx) {
             throw_error(ErrorKind::Corrupt, "{}: {}; expected every bar to fill the meter", tr.melody,
                         m.faults[0].message);
         }
+        if (!tr.write_lyrics.empty() && count_sung_notes(*given) == 0) {
+            throw_error(ErrorKind::InvalidArgument,
+                        "write_lyrics: the melody '{}' has no notes to sing; expected a tune with at least one "
+                        "note that is not a rest",
+                        tr.melody);
+        }
+    }
+    // The lyrics model loads before any work, so a missing one fails fast.
+    std::shared_ptr<const model::Model> lyrics_model;
+    if (!tr.write_lyrics.empty()) {
+        CommonOptions lc;
+        lc.model = tr.lyrics_model;
+        const std::string path = resolve_model(lc, lyrics_model_file(tr.write_lyrics));
+        lyrics_model = ctx.models->get(path);
     }
     std::string soundfont;
     if (!ctx.out_dir.empty()) {
@@ -361,12 +395,31 @@ ArtResult run_tune(const json& request, Context& ctx) {
                         "expected fewer --bars");
         }
     }
+    std::map<std::string, std::string> written_words;  // candidate ABC -> its model-written lyrics
     for (size_t i = 0; i < tunes.size(); ++i) {
         Tune& t = tunes[i];
         if (!syllables.empty()) set_lyrics(t, syllables);
+        double lyrics_loglik = 0;
+        std::string words;
+        if (lyrics_model) {
+            // One line per phrase, as many syllables as the phrase has notes (lyrics.h).
+            const std::vector<int> counts = phrase_syllables(t);
+            const std::string title = given && !t.field('T').empty() ? t.field('T') : tr.title;
+            LyricsOptions lo{.language = tr.write_lyrics, .title = title, .common = common};
+            lo.common.seed = common.seed + i;
+            const WrittenLyrics wl = write_lyrics(counts, lo, *lyrics_model, ctx);
+            set_lyrics(t, lyric_syllables(wl.lines, counts, tr.write_lyrics));
+            lyrics_loglik = wl.logprob_sum / std::max(1, wl.tokens);
+            for (const std::string& line : wl.lines) words += line + "\n";
+        }
         if (tr.chords == "scored") harmonize(t);  // "model": the model's own chords stay
         Scored s = score_tune(t, given ? parse_key(t.field('K')) : tr.key, logliks[i]);
         if (!tr.chords.empty()) s.scores["chords"] = count_chord_symbols(t);
+        if (lyrics_model) {
+            s.scores["lyrics"] = words;  // one line per phrase, as lyrics.txt holds them
+            s.scores["lyrics_loglik_per_token"] = lyrics_loglik;
+            written_words[s.abc] = words;
+        }
         result.candidates.push_back({s.abc, s.scores, s.score});
     }
     apply_encoder_critic(result, common, tr.title, ctx);
@@ -386,6 +439,7 @@ ArtResult run_tune(const json& request, Context& ctx) {
         files.add("mid", "tune.mid", midi);
         files.add("wav", "tune.wav", wav);
         files.add("svg", "tune.svg", svg);
+        if (lyrics_model) files.add("txt", "lyrics.txt", written_words[result.text]);
         result.files = files.commit();
         result.scores["wav_seconds"] = wav_seconds(arr);
     }

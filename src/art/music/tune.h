@@ -6,8 +6,11 @@
 // ("reel", "jig", "slip jig", "hornpipe", "polka", "waltz", "march", "slide", "air",
 // "mazurka"), bars (per part), parts ("AABB"), tempo (quarter notes per minute), title, chords
 // (true or "scored": harmonize() after composing; "model": the model writes them under the
-// constraint, from key_chords()), lyrics (a text file), melody (an ABC file used instead of
-// generating), plus the common keys. The model prompt is the ABC header the corpus builder writes:
+// constraint, from key_chords()), lyrics (a text file), write_lyrics ("en" or "zh": a language
+// model writes the words, lyrics.h; not with lyrics), lyrics_model (its GGUF; default
+// models/verse-en.gguf or models/poetry-zh.gguf), melody (an ABC file used instead of
+// generating), plus the common keys. With write_lyrics each candidate's scores carry "lyrics"
+// (one line per phrase) and "lyrics_loglik_per_token", and -o DIR also gets lyrics.txt. The model prompt is the ABC header the corpus builder writes:
 //   X:1 / T:<title> / R:<rhythm> / M:<meter> / L:1/8 / Q:1/4=<tempo> / K:<key>
 #pragma once
 

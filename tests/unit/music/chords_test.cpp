@@ -22,6 +22,7 @@
 #include "core/thread_pool.h"
 #include "model/init.h"
 #include "model/tokenizer/char_vocab.h"
+#include "unit/music/random_model.h"
 #include "unit/music/random_walk.h"
 
 namespace music = lyra::art::music;
@@ -251,21 +252,11 @@ namespace {
 
 // A random-weight llama over the characters of ABC with chord symbols (built once).
 const std::string& random_model() {
-    static const std::string path = [] {
-        auto tok = lyra::model::build_char_vocab(
-            "X:1\nT:Lyra's reel\nR:reel jig polka waltz\nM:6/8\nL:1/8\nQ:1/4=120\nK:Dmix\n"
-            "\"Am\"ABCDEFG \"F#m7\"abcdefg z ,' /23456 |:]> <\n",
-            0);
-        lyra::model::InitOptions o;
-        o.n_embd = 32;
-        o.n_layer = 1;
-        o.n_head = 2;
-        o.n_ctx = 1024;
-        o.seed = 11;
-        std::string p = (fs::temp_directory_path() / ("lyra_chords_" + std::to_string(::getpid()) + ".gguf")).string();
-        lyra::model::init_model(o, *tok, p);
-        return p;
-    }();
+    static const std::string path = lyra::art::music::testing::random_char_model(
+        "chords",
+        "X:1\nT:Lyra's reel\nR:reel jig polka waltz\nM:6/8\nL:1/8\nQ:1/4=120\nK:Dmix\n"
+        "\"Am\"ABCDEFG \"F#m7\"abcdefg z ,' /23456 |:]> <\n",
+        11);
     return path;
 }
 
