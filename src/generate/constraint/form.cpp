@@ -5,7 +5,9 @@
 #include "generate/constraint/form.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <limits>
 
 #include "core/error.h"
@@ -343,53 +345,147 @@ FormConstraint::SimplePlan FormConstraint::simple_plan() const {
 }
 
 // A simple token (whole allowed characters, no line break) fits when the line has room for its
-// units; only when one of them lands on a checked position does it need a closer look: a single
-// unit is that one character's test, more take the walk.
-bool FormConstraint::fits_simple(const SimplePlan& plan, TokenId id) const {
+// units; only when one of them lands on a checked position does it need a closer look. The
+// verdict depends on nothing but the token's summary (kind_), so it is worked out once per kind.
+FormConstraint::Verdict FormConstraint::simple_verdict(const SimplePlan& plan, int kind) const {
+    if (kind == kEog) return is_complete() ? Verdict::YesPlain : Verdict::No;
+    if (kind == kWalk) return Verdict::Closer;
+    if (kind < 0 || plan.closed || kind > plan.room) return Verdict::No;
+    // A token that fills the last line of a closed form may not go on past its last unit.
+    if (plan.closing && kind == plan.room && kind > 0) return Verdict::Closer;
+    return kind > plan.free_run ? Verdict::Closer : Verdict::Yes;
+}
+
+// The closer look: a single unit is that one character's test (fixed, class, rhyme); more units,
+// or tokens that are not simple, take the walk.
+bool FormConstraint::fits_closer(const SimplePlan& plan, TokenId id) const {
     const auto i = static_cast<size_t>(id);
     const int kind = kind_[i];
-    if (kind == kNever) return false;
-    if (kind == kEog) return is_complete();
-    if (kind == kWalk) return walk_chars(cur_, id);
-    if (plan.closed || kind > plan.room) return false;
-    // A token that fills the last line of a closed form may not go on past its last unit.
-    if (plan.closing && kind == plan.room && kind > 0) return walk_chars(cur_, id);
-    if (kind > plan.free_run) {
-        if (kind > 1) return walk_chars(cur_, id);
-        if (!unit_allowed(cur_, first_unit_[i])) return false;
+    if (kind == 1 && !(plan.closing && plan.room == 1)) return unit_allowed(cur_, first_unit_[i]) && predicate_ok(id);
+    return walk_chars(cur_, id);
+}
+
+namespace {
+
+// Rules out every live candidate `fits` refuses; whether any stays.
+template <class Fits>
+bool mask_candidates(CandidateSet& c, Fits&& fits) {
+    bool any = false;
+    for (auto& cand : c.items) {
+        if (cand.logit == kNegInf) continue;
+        if (fits(cand.id)) any = true;
+        else cand.logit = kNegInf;
     }
-    return predicate_ok(id);
+    return any;
+}
+
+// The same with most verdicts known from a table: `code` gives 0 (no), 1 (yes) or 2 (ask
+// `decide`). Codes 0 and 1 are applied without a branch, since they come in no order a branch
+// predictor could learn (a vocabulary interleaves fitting and unfitting tokens; mispredictions
+// cost more than the rest of the loop); `decide` runs only for the few that need it.
+template <class Code, class Decide>
+bool mask_by_code(CandidateSet& c, Code&& code, Decide&& decide) {
+    constexpr uint32_t kNegInfBits = 0xFF800000u;
+    uint32_t any = 0;
+    for (auto& cand : c.items) {
+        uint32_t k = code(cand.id);
+        if (k == 2) [[unlikely]]
+            k = cand.logit != kNegInf && decide(cand.id) ? 1 : 0;
+        // logit = keep ? logit : -inf, in integer operations (a compiler turns the ternary into
+        // a branch that mispredicts on about every other token).
+        const uint32_t keep = 0u - (k & 1u);
+        uint32_t bits;
+        std::memcpy(&bits, &cand.logit, sizeof bits);
+        bits = (bits & keep) | (kNegInfBits & ~keep);
+        std::memcpy(&cand.logit, &bits, sizeof bits);
+        any |= static_cast<uint32_t>(bits != kNegInfBits);
+    }
+    return any != 0;
+}
+
+}  // namespace
+
+bool FormConstraint::mask_simple(CandidateSet& c) {
+    const SimplePlan plan = simple_plan();
+    std::array<Verdict, 256> by_kind;
+    for (int k = -128; k < 128; ++k) by_kind[static_cast<uint8_t>(k)] = simple_verdict(plan, k);
+    // The verdicts as two bits a token (0 no, 1 yes, 2 ask), kept per plan: a poem's lines go
+    // through the same few plans again and again, and reading 2 bits a token beats reading its
+    // kind and then a table.
+    const auto cap = [](int v) { return static_cast<uint64_t>(std::min(v, 255)); };
+    const uint64_t key = cap(plan.room) | cap(plan.free_run) << 8 | uint64_t{plan.closed} << 16 |
+                         uint64_t{plan.closing} << 17 | uint64_t{is_complete()} << 18;
+    auto it = simple_masks_.find(key);
+    if (it == simple_masks_.end()) {
+        if (simple_masks_.size() >= 256) simple_masks_.clear();
+        std::vector<uint64_t> codes((kind_.size() + 31) / 32);
+        for (size_t i = 0; i < kind_.size(); ++i) {
+            const Verdict v = by_kind[static_cast<uint8_t>(kind_[i])];
+            const uint64_t code = v == Verdict::No ? 0 : v == Verdict::YesPlain || (v == Verdict::Yes && !spec_.predicate) ? 1 : 2;
+            codes[i >> 5] |= code << (2 * (i & 31));
+        }
+        it = simple_masks_.emplace(key, std::move(codes)).first;
+    }
+    const uint64_t* codes = it->second.data();
+    return mask_by_code(
+        c,
+        [&](TokenId id) {
+            const auto i = static_cast<size_t>(id);
+            return static_cast<uint8_t>((codes[i >> 5] >> (2 * (i & 31))) & 3);
+        },
+        [&](TokenId id) {
+            const Verdict v = by_kind[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
+            return v == Verdict::Yes ? predicate_ok(id) : fits_closer(plan, id);
+        });
+}
+
+// The syllable unit's precomputed path covers the tokens of whole characters (syl_route_); the
+// rest take the walk. Between words every such token, and inside a word the tokens that end it,
+// read a kept mask; only tokens that extend the word being written are looked at one by one.
+bool FormConstraint::mask_syllables(CandidateSet& c) {
+    const SylStep step = syllable_step();
+    const bool mid_word = !cur_.word.empty();
+    const bool can_end = !mid_word || step.ended != 0;  // else no kept mask: tokens that end the word cannot fit
+    const uint64_t* kept =
+        can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : nullptr;
+    // Per route: 0 no, 2 ask, 3 the kept mask's bit (then 2 instead of 1 where a predicate must be asked).
+    std::array<uint8_t, 4> by_route = {};
+    by_route[static_cast<size_t>(SylRoute::Never)] = 0;
+    by_route[static_cast<size_t>(SylRoute::Walk)] = 2;
+    by_route[static_cast<size_t>(SylRoute::Items)] = can_end ? 3 : 0;
+    by_route[static_cast<size_t>(SylRoute::Head)] = mid_word ? 2 : 3;
+    const uint8_t yes = spec_.predicate ? 2 : 1;
+    return mask_by_code(
+        c,
+        [&](TokenId id) {
+            const auto i = static_cast<size_t>(id);
+            const uint8_t r = by_route[static_cast<size_t>(syl_route_[i])];
+            const uint8_t bit = kept != nullptr ? static_cast<uint8_t>((kept[i >> 6] >> (i & 63)) & 1) : 0;
+            return r == 3 ? static_cast<uint8_t>(bit * yes) : r;
+        },
+        [&](TokenId id) {
+            const auto i = static_cast<size_t>(id);
+            switch (syl_route_[i]) {
+                case SylRoute::Walk: return walk(cur_, id);
+                case SylRoute::Head:
+                    if (mid_word) return syllable_fits(step, id) && predicate_ok(id);
+                    break;
+                default: break;
+            }
+            return predicate_ok(id);  // a kept bit that is set, with a predicate to ask
+        });
 }
 
 void FormConstraint::apply(CandidateSet& c) {
     const int64_t t0 = now_us();
     ++stats_.n_masks;
     bool any = false;
-    // The syllable unit's precomputed path covers the tokens of whole characters (syl_) whenever
-    // no character is half read; the rest take the walk.
-    const bool by_words = spec_.syllables && cur_.need == 0;
-    const SylStep step = by_words ? syllable_step() : SylStep{};
-    const bool by_plan = !spec_.syllables && cur_.need == 0;
-    const SimplePlan plan = by_plan ? simple_plan() : SimplePlan{};
-    // Between words every token, and inside a word the tokens that end it, read a kept mask.
-    const bool mid_word = by_words && !cur_.word.empty();
-    const uint64_t* kept = nullptr;
-    if (by_words && (!mid_word || step.ended != 0))
-        kept = syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data();
-    auto fits_now = [&](TokenId id) {
-        const auto i = static_cast<size_t>(id);
-        if (by_plan) return fits_simple(plan, id);
-        if (!by_words || !syl_[i].fast) return walk(cur_, id);
-        if (mid_word && syl_[i].head_len != 0) return syllable_fits(step, id) && predicate_ok(id);
-        return kept != nullptr && ((kept[i >> 6] >> (i & 63)) & 1) != 0 && predicate_ok(id);
-    };
-    for (auto& cand : c.items) {
-        if (cand.logit == kNegInf) continue;
-        if (status_ == ConstraintStatus::DeadEnd || !fits_now(cand.id)) {
-            cand.logit = kNegInf;
-        } else {
-            any = true;
-        }
+    if (status_ == ConstraintStatus::DeadEnd) {
+        for (auto& cand : c.items) cand.logit = kNegInf;
+    } else if (cur_.need != 0) {  // a half-read character: only the walk knows
+        any = mask_candidates(c, [&](TokenId id) { return walk(cur_, id); });
+    } else {
+        any = spec_.syllables ? mask_syllables(c) : mask_simple(c);
     }
     if (!any) {
         status_ = ConstraintStatus::DeadEnd;

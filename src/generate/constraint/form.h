@@ -146,8 +146,15 @@ private:
         bool closing = false; // the last line of a closed form: nothing may follow its last unit
     };
     SimplePlan simple_plan() const;
-    // The non-syllable mask's verdict on one token (the walk's, faster).
-    bool fits_simple(const SimplePlan& plan, TokenId id) const;
+    // What a simple token's kind says: no, yes (then the predicate), yes outright (end of
+    // generation), or look at the token itself (fits_closer).
+    enum class Verdict : uint8_t { No, Yes, YesPlain, Closer };
+    Verdict simple_verdict(const SimplePlan& plan, int kind) const;
+    bool fits_closer(const SimplePlan& plan, TokenId id) const;
+    // The masks without a half-read character: one rules out what does not fit; whether any
+    // token stays.
+    bool mask_simple(CandidateSet& c);
+    bool mask_syllables(CandidateSet& c);
     bool step(Cursor& cur, uint8_t byte) const;  // false = rejected
     bool step_char(Cursor& cur, uint32_t cp) const;  // a whole character; false = rejected
     // The unit at the cursor's position may be `cp` (fixed character, class, rhyme); on a
@@ -234,6 +241,8 @@ private:
     std::vector<int8_t> kind_;
     std::vector<uint32_t> first_unit_;       // a simple token's first unit character (0 = none)
     std::vector<uint32_t> cps_, cps_begin_;  // whole tokens' code points; token i's start at cps_begin_[i]
+    // mask_simple's verdicts, two bits a token, by the plan they answer.
+    std::unordered_map<uint64_t, std::vector<uint64_t>> simple_masks_;
     Cursor cur_;
     std::string text_;
     ConstraintStatus status_ = ConstraintStatus::Active;
@@ -245,6 +254,11 @@ private:
     std::vector<int32_t> syl_items_;
     std::string syl_chars_;
     std::map<std::tuple<int, SyllableMask, bool>, std::vector<uint64_t>> syl_masks_;
+    // Per token, how the syllable mask decides it: never; by the walk (not whole characters, or
+    // U+2019); by the kept masks only (no leading word characters); or, inside a word, by
+    // extending it (a head of word characters).
+    enum class SylRoute : uint8_t { Never, Walk, Items, Head };
+    std::vector<SylRoute> syl_route_;
     mutable std::string scratch_;  // a spelled-out word, for guesses without a fold
 };
 

@@ -190,6 +190,14 @@ void FormConstraint::init_syllable_tokens() {
         }
         t.n_items = static_cast<uint8_t>(syl_items_.size() - static_cast<size_t>(t.items));
     }
+    syl_route_.resize(info_.size());
+    for (size_t id = 0; id < info_.size(); ++id) {
+        const SylToken& t = syl_[id];
+        syl_route_[id] = info_[id].skip ? SylRoute::Never
+                         : !t.fast      ? SylRoute::Walk
+                         : t.head_len   ? SylRoute::Head
+                                        : SylRoute::Items;
+    }
 }
 
 SyllableMask FormConstraint::counts_of(const SylWord& w) const {
