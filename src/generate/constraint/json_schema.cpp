@@ -247,8 +247,15 @@ private:
             if (!s.contains(key) || !s[key].is_number()) return;
             bounded = true;
             const double v = s[key].get<double>();
-            // Clamped to the grammar's integer range first: a bound like -8.9e55 has no int64_t
-            // (the cast would be undefined; a fuzz_grammar finding).
+            // A lower bound above the grammar's integers (or an upper one below them) leaves
+            // nothing it could write; clamping it would write numbers that break the bound.
+            const auto top = static_cast<double>(kMaxInt);
+            if ((is_min && v >= top + (exclusive ? 0 : 1)) || (!is_min && v <= -top - (exclusive ? 0 : 1)))
+                fail(ErrorKind::Unsupported, path + key,
+                     fmt::format("{} {} is beyond the integers the grammar writes (at most 15 digits, |n| <= {})", key,
+                                 s[key].dump(), kMaxInt));
+            // Otherwise clamped to that range first: a bound like -8.9e55 has no int64_t (the
+            // cast would be undefined; a fuzz_grammar finding).
             const auto to_int = [](double x) {
                 const auto m = static_cast<double>(kMaxInt);
                 return static_cast<int64_t>(std::clamp(x, -m, m));

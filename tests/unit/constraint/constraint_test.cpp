@@ -226,7 +226,7 @@ TEST(JsonSchemaToGbnf, IntegerRangesAreExact) {
 
 // Bounds far outside int64_t (JSON numbers are doubles) clamp to the grammar's 15-digit range
 // instead of overflowing the conversion (a fuzz_grammar finding: minimum -8.9e55).
-TEST(JsonSchemaToGbnf, HugeIntegerBoundsClampToTheGrammarsRange) {
+TEST(JsonSchemaToGbnf, HugeIntegerBoundsClampOrAreRefused) {
     const std::string g = json_schema_to_gbnf(
         R"({"type": "integer", "minimum": -88888888888888888888888888888888888888888888888888888880, "maximum": 50})");
     EXPECT_TRUE(matches(g, "-999999999999999"));
@@ -234,12 +234,22 @@ TEST(JsonSchemaToGbnf, HugeIntegerBoundsClampToTheGrammarsRange) {
     EXPECT_TRUE(matches(g, "50"));
     EXPECT_FALSE(matches(g, "51"));
     EXPECT_FALSE(matches(g, "-1000000000000000"));
-    try {
-        json_schema_to_gbnf(R"({"type": "integer", "exclusiveMinimum": 1e300, "maximum": 5})");
-        ADD_FAILURE() << "a minimum above the maximum must be refused";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("no integer lies in"), std::string::npos) << e.what();
+    // A lower bound above the 15-digit integers (or an upper one below them) has nothing the
+    // grammar could write: refused by name rather than clamped into numbers that break it.
+    for (const char* schema : {R"({"type": "integer", "exclusiveMinimum": 1e300, "maximum": 5})",
+                               R"({"type": "integer", "minimum": 1e300})", R"({"type": "integer", "maximum": -1e20})",
+                               R"({"type": "integer", "minimum": 1000000000000000})",
+                               R"({"type": "integer", "exclusiveMinimum": 999999999999999})"}) {
+        try {
+            const std::string bad = json_schema_to_gbnf(schema);
+            ADD_FAILURE() << schema << " must be refused, got " << bad;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("beyond the integers the grammar writes"), std::string::npos) << e.what();
+        }
     }
+    const std::string top = json_schema_to_gbnf(R"({"type": "integer", "minimum": 999999999999999})");
+    EXPECT_TRUE(matches(top, "999999999999999"));
+    EXPECT_FALSE(matches(top, "99999999999999"));
 }
 
 TEST(JsonSchemaToGbnf, ObjectsKeepOrderAndOptionalCommas) {
