@@ -285,7 +285,14 @@ std::string render_svg(const std::string& abc) {
         throw_error(ErrorKind::Io, "abcm2ps: could not engrave the tune (exit {}): {}", r.exit_code,
                     r.err.substr(0, 300));
     }
-    return r.out;
+    // abcm2ps stamps the minute it ran; without it the same tune always gives the same file (the
+    // same seed reproduces every artifact, locally or through a remote server).
+    std::string& svg = r.out;
+    if (const size_t at = svg.find("<!-- CreationDate:"); at != std::string::npos) {
+        const size_t end = svg.find("-->", at);
+        if (end != std::string::npos) svg.erase(at, end + 3 - at + (svg.compare(end + 3, 1, "\n") == 0 ? 1 : 0));
+    }
+    return svg;
 }
 
 }  // namespace lyra::art::music

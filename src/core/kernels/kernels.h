@@ -76,6 +76,8 @@ struct KernelTable {
     void (*gemm_tile)(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, int n, float* C,
                       int64_t ldc, bool load_c);
     int gemm_nr;  // the packed panel's width in floats
+    // out[i] = the f16 h[i] as f32 (exact; F16 weights are widened this way for the GEMM).
+    void (*f16_to_f32)(const uint16_t* h, float* out, int64_t n);
 };
 
 namespace {

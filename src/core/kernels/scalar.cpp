@@ -272,10 +272,14 @@ void gemm_tile(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, 
         }
 }
 
+void f16_to_f32(const uint16_t* h, float* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(h[i]);
+}
+
 const KernelTable kScalar = {
     Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
-    attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr,
+    attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr, f16_to_f32,
 };
 
 }  // namespace

@@ -202,6 +202,29 @@ TEST_F(Kernels, MatmulGroupEqualsSeparateMatmulsBitForBit) {
     EXPECT_EQ(yb, run_matmul(p2, x, T, wb));
 }
 
+// F16 and BF16 weights at a prompt's worth of tokens take the F32 GEMM on their exactly widened
+// values: the same bits as an F32 weight holding those values, for every ISA and thread count.
+TEST_F(Kernels, HalfWeightPromptsGiveTheF32GemmOfTheirValues) {
+    ThreadPool p1(1), p3(3);
+    for (DType t : {DType::F16, DType::BF16}) {
+        const int64_t N = 1100, K = 300, T = 45;  // N spans several widened slices
+        const auto wf = randn(static_cast<size_t>(N * K), 7);
+        std::vector<uint8_t> wq(row_bytes(t, K) * static_cast<size_t>(N));
+        quantize_matrix(t, wf.data(), wq.data(), N, K);
+        const Tensor w = make_tensor(t, {N, K}, wq.data());
+        std::vector<float> wd(wf.size());
+        for (int64_t n = 0; n < N; ++n) dequantize_row(t, w.row(n), wd.data() + n * K, K);
+        const Tensor w32 = make_tensor(DType::F32, {N, K}, wd.data());
+        const auto x = randn(static_cast<size_t>(T * K), 8);
+        for (const auto& isa : available_isas()) {
+            ASSERT_TRUE(force_kernel_isa(isa));
+            const auto want = run_matmul(p1, x, T, w32);
+            EXPECT_EQ(run_matmul(p1, x, T, w), want) << isa << " " << dtype_name(t);
+            EXPECT_EQ(run_matmul(p3, x, T, w), want) << isa << " " << dtype_name(t) << " threads=3";
+        }
+    }
+}
+
 TEST_F(Kernels, VectorOpsMatchReferences) {
     for (const auto& isa : available_isas()) {
         ASSERT_TRUE(force_kernel_isa(isa));

@@ -117,6 +117,9 @@ TEST(Render, SvgByAbcm2ps) {
     std::string svg = music::render_svg(kTune);
     EXPECT_NE(svg.find("<svg"), std::string::npos);
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
+    // No time stamp: the same tune engraves to the same bytes whenever it runs.
+    EXPECT_EQ(svg.find("CreationDate"), std::string::npos);
+    EXPECT_NE(svg.find("<!-- Creator: abcm2ps"), std::string::npos);
 }
 
 TEST(Harmony, CadencesAndFit) {

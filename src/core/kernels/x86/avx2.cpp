@@ -6,6 +6,7 @@
 // Determinism: each output y[t, n] has one accumulator over K, updated in the same order and
 // reduced the same way in every tile shape, so thread/tile splits never change results.
 // Legend: T tokens, K input channels, N output channels (weight rows).
+#include "core/half.h"
 #include "core/kernels/kernels.h"
 
 #if defined(__AVX2__)
@@ -584,10 +585,17 @@ void gemm_tile(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, 
     else gemm_tile_v<2>(kc, A, lda, Bp, R, n, C, ldc, load_c);
 }
 
+void f16_to_f32(const uint16_t* h, float* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+    for (; i < n; ++i) out[i] = fp16_to_fp32(h[i]);
+}
+
 const KernelTable kAvx2 = {
     Isa::Avx2, "avx2",    mat_f32,     mat_f16, mat_bf16, mat_q8_0,  mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,   axpy_f32, exp_sub_sum, max_f32, sum_sq,   scale_mul, silu_mul, gemm_probe,
-    attn_scores, attn_values, quantize_act_q8, gemm_tile, kAvx2GemmNr,
+    attn_scores, attn_values, quantize_act_q8, gemm_tile, kAvx2GemmNr, f16_to_f32,
 };
 
 }  // namespace
