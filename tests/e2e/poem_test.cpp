@@ -114,6 +114,15 @@ TEST(PoemCli, OldStyleLinesAndToneRhyme) {
     const json saved = json::parse(read_all(dir.path() / "out" / "poem.json"));
     EXPECT_EQ(saved["request"]["lines"], 10) << saved.dump();
     EXPECT_EQ(saved["request"]["tone_rhyme"], "ze") << saved.dump();
+    // poem.json is the --json object plus the request that reproduces it: --json keeps the shape
+    // the server answers (DESIGN.md "Machine-readable results"; checked against the server by
+    // Serve.OldStylePoemOptionsPassThroughAndMatchTheCli), which has no request.
+    json without_request = saved;
+    without_request.erase("request");
+    json printed = j;
+    printed.erase("gallery_id");  // recorded after the files are written
+    EXPECT_EQ(without_request, printed);
+    EXPECT_FALSE(j.contains("request")) << j.dump();
     const std::string text = j["text"].get<std::string>();
     EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 9) << text;
     const fs::path file = dir.path() / "gu.txt";
