@@ -175,9 +175,10 @@ void add_poem_command(CLI::App& app) {
     cmd->add_option("--acrostic", f->acrostic, "藏头: characters (letters) that begin each line");
     cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default; 词 by 词林正韵 部), pingshui-strict (词 too in one group) or xinyun");
     // No CLI11 range check: the library's one message says why the count must be even.
-    cmd->add_option("--lines", f->lines, "古体 (wugu, qigu): the number of lines, even, 4-24 (default 8); "
-                                         "with --check, the count to hold the poem to, even, 4-400 "
-                                         "(default: its own)");
+    cmd->add_option("--lines", f->lines,
+                    "古体 (wugu, qigu): the number of lines, even, 4-24 (default 8); "
+                    "with --check, the count to hold the poem to, even, 4-400 "
+                    "(default: its own)");
     cmd->add_option("--tone-rhyme", f->tone_rhyme,
                     "古体 (wugu, qigu): rhyme on ping (平) or ze (仄; 上/去/入 under pingshui) "
                     "(default any: each candidate draws one)");

@@ -160,17 +160,23 @@ TEST(PoemCli, CheckAndEvalRefuseALineCountOutsideTheForm) {
         std::vector<std::string> args;
         std::string error;
     };
-    const std::string even = "lines: 五言古诗 rhymes on the even lines, so it takes an even number of lines; ";
+    const std::string even =
+        "lines: 五言古诗 rhymes on the even lines, so it takes an even number of lines; ";
     const std::vector<Case> cases = {
-        {{"poem", "--check", check, "--form", "wugu", "--lines", "0"}, even + "expected 4 to 400, got 0"},
-        {{"poem", "--check", check, "--form", "wugu", "--lines", "-4"}, even + "expected 4 to 400, got -4"},
-        {{"poem", "--check", check, "--form", "wugu", "--lines", "5"}, even + "expected 4 to 400, got 5"},
-        {{"poem", "--check", check, "--form", "wugu", "--lines", "402"}, even + "expected 4 to 400, got 402"},
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "0"},
+         even + "expected 4 to 400, got 0"},
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "-4"},
+         even + "expected 4 to 400, got -4"},
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "5"},
+         even + "expected 4 to 400, got 5"},
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "402"},
+         even + "expected 4 to 400, got 402"},
         {{"poem", "--check", check, "--form", "wujue", "--lines", "0"},
          "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for wujue"},
         {{"poem", "--check", check, "--form", "wugu", "--tone-rhyme", ""},
          "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''"},
-        {{"poem", "eval", "--form", "wugu", "--lines", "0", "--count", "1", "-m", model(), "--threads", "1"},
+        {{"poem", "eval", "--form", "wugu", "--lines", "0", "--count", "1", "-m", model(),
+          "--threads", "1"},
          even + "expected 4 to 24, got 0"},
     };
     for (const Case& c : cases) {
@@ -180,7 +186,8 @@ TEST(PoemCli, CheckAndEvalRefuseALineCountOutsideTheForm) {
         EXPECT_EQ(r.out, "");
     }
     // The documented range still holds the poem: 4 (its own count) passes, 400 is a count fault.
-    RunResult r = run_lyra({"poem", "--check", check, "--form", "wugu", "--lines", "4", "--tone-rhyme", "ze"});
+    RunResult r = run_lyra(
+        {"poem", "--check", check, "--form", "wugu", "--lines", "4", "--tone-rhyme", "ze"});
     EXPECT_EQ(r.code, 0) << r.out << r.err;
     r = run_lyra({"poem", "--check", check, "--form", "wugu", "--lines", "400"});
     EXPECT_EQ(r.code, 1);

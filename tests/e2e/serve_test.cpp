@@ -176,9 +176,11 @@ TEST(Serve, OldStylePoemOptionsPassThroughAndMatchTheCli) {
     ASSERT_TRUE(s.ok()) << s.stderr_text();
     // The request as JSON and as `lyra poem` flags.
     const auto cli_args = [&](const json& req) {
-        Args a = {"poem", "-m", zh, "--threads", "2", "--no-gallery", "--form", req["form"].get<std::string>()};
+        Args a = {"poem", "-m",           zh,       "--threads",
+                  "2",    "--no-gallery", "--form", req["form"].get<std::string>()};
         if (req.contains("lines")) a.insert(a.end(), {"--lines", req["lines"].dump()});
-        if (req.contains("tone_rhyme")) a.insert(a.end(), {"--tone-rhyme", req["tone_rhyme"].get<std::string>()});
+        if (req.contains("tone_rhyme"))
+            a.insert(a.end(), {"--tone-rhyme", req["tone_rhyme"].get<std::string>()});
         if (req.contains("seed")) a.insert(a.end(), {"--seed", req["seed"].dump()});
         if (req.contains("n")) a.insert(a.end(), {"-n", req["n"].dump()});
         return a;
@@ -220,10 +222,10 @@ TEST(Serve, OldStylePoemOptionsPassThroughAndMatchTheCli) {
 
     // Bad values: 400 over HTTP, exit 1 from the CLI, one message.
     const std::vector<json> bad = {
-        {{"form", "qigu"}, {"lines", 7}},       {{"form", "qigu"}, {"lines", 0}},
-        {{"form", "wugu"}, {"lines", 26}},      {{"form", "wugu"}, {"lines", -2}},
+        {{"form", "qigu"}, {"lines", 7}},         {{"form", "qigu"}, {"lines", 0}},
+        {{"form", "wugu"}, {"lines", 26}},        {{"form", "wugu"}, {"lines", -2}},
         {{"form", "qigu"}, {"tone_rhyme", "up"}}, {{"form", "qigu"}, {"tone_rhyme", ""}},
-        {{"form", "wujue"}, {"lines", 8}},      {{"form", "qilv"}, {"tone_rhyme", "ze"}},
+        {{"form", "wujue"}, {"lines", 8}},        {{"form", "qilv"}, {"tone_rhyme", "ze"}},
     };
     for (const json& b : bad) {
         json body = b;
@@ -232,7 +234,8 @@ TEST(Serve, OldStylePoemOptionsPassThroughAndMatchTheCli) {
         expect_error(e, 400);
         r = run_lyra(cli_args(b));
         EXPECT_EQ(r.code, 1) << b.dump() << r.err;
-        EXPECT_EQ("lyra: " + e.j()["error"]["message"].get<std::string>() + "\n", r.err) << b.dump();
+        EXPECT_EQ("lyra: " + e.j()["error"]["message"].get<std::string>() + "\n", r.err)
+            << b.dump();
     }
 }
 

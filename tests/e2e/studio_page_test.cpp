@@ -2,10 +2,10 @@
 // starts `lyra serve` serving web/, opens every tab, fails on any console error, and saves a
 // screenshot per tab under build/studio-page-screens/, and makes works through the forms (a tune,
 // a painting, a 12-line 七言古诗 rhyming 仄). A second case opens the page straight from disk (no
-// server). npm packages are looked up where the program looks them up (src/art/common/data_paths.h):
-// $LYRA_NODE_MODULES, else <repo>/node_modules — a git worktree has none of its own, and the
-// tests once skipped there even with LYRA_NODE_MODULES set. Skipped when node, chromium or
-// playwright-core is not installed.
+// server). npm packages are looked up where the program looks them up
+// (src/art/common/data_paths.h): $LYRA_NODE_MODULES, else <repo>/node_modules — a git worktree has
+// none of its own, and the tests once skipped there even with LYRA_NODE_MODULES set. Skipped when
+// node, chromium or playwright-core is not installed.
 #include <filesystem>
 #include <string>
 #include <vector>

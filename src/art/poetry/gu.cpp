@@ -105,8 +105,9 @@ const FormDef* find_zh_form_for(const nlohmann::json& request) {
     // The range is gu_form's to check, so an odd, zero or too large count gets the message the
     // CLI gives (the server passes the key through unchanged): only a count that is not an int
     // at all is refused here.
-    const auto lines = static_cast<int>(get_int(request, "lines", kGuDefaultLines, std::numeric_limits<int>::min(),
-                                                std::numeric_limits<int>::max()));
+    const auto lines =
+        static_cast<int>(get_int(request, "lines", kGuDefaultLines, std::numeric_limits<int>::min(),
+                                 std::numeric_limits<int>::max()));
     return &gu_form(name, lines, get_string(request, "tone_rhyme", "any"));
 }
 

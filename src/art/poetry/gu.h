@@ -28,8 +28,8 @@ bool is_gu_form(std::string_view name);  // "wugu" | "qigu"
 // The 古体 form `name` with `lines` lines rhyming on `tone`: "ping" (平),
 // "ze" (仄; 上/去/入 under 平水韵, tones 3/4 under 中华新韵), or "any" (both; each candidate
 // draws one). An empty tone is refused like any other unknown one: a request or flag that names
-// the key must name a tone. Built once per (name, lines, tone) and kept for the program's life, so a
-// ZhConstraint may hold the reference. Throws Error(InvalidArgument) for an odd count or one
+// the key must name a tone. Built once per (name, lines, tone) and kept for the program's life, so
+// a ZhConstraint may hold the reference. Throws Error(InvalidArgument) for an odd count or one
 // outside kGuMinLines..kGuMaxLines, or an unknown tone.
 const FormDef& gu_form(std::string_view name, int lines, std::string_view tone);
 

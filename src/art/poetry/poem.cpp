@@ -367,7 +367,8 @@ std::vector<Fault> check_poem(std::string_view form, std::string_view text, std:
     const FormDef& f = zh_form_or_throw(form);
     const RhymeBook book = parse_rhyme_book(rhyme);
     std::vector<Fault> faults =
-        gu ? check_gu(form, text, book, gu_lines, tone_rhyme.value_or("any")).faults : check_zh(f, text, book).faults;
+        gu ? check_gu(form, text, book, gu_lines, tone_rhyme.value_or("any")).faults
+           : check_zh(f, text, book).faults;
     if (!acrostic.empty()) {
         const std::u32string head = to_u32(to_simplified(std::string(acrostic)));
         const std::vector<std::u32string> lines = split_verse(text);

@@ -51,9 +51,11 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     const std::string rhyme = get_string(request, "rhyme", "pingshui");
     std::string prompt;
     int max_tokens = 0;
-    std::optional<int> gu_lines;  // a 古体 poem is held to the count asked for (default 8), not its own
+    // A 古体 poem is held to the count asked for (default 8), not its own.
+    std::optional<int> gu_lines;
     std::optional<std::string> tone_rhyme;
-    if (request.contains("tone_rhyme") && !request["tone_rhyme"].is_null()) tone_rhyme = get_string(request, "tone_rhyme");
+    if (request.contains("tone_rhyme") && !request["tone_rhyme"].is_null())
+        tone_rhyme = get_string(request, "tone_rhyme");
     if (english) {
         // find_zh_form_for refuses the 古体 keys for the other Chinese forms; English ones too,
         // as the local path does (en::write_poem knows no such keys).
