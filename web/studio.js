@@ -68,17 +68,30 @@ function addCommonFields(fs) {
   }
 }
 
-// Form fields -> request JSON: empty fields are left out (the form's defaults apply).
+// Form fields -> request JSON: empty fields are left out (the form's defaults apply), and so are
+// disabled ones (options of another form, see showFormOptions).
 function requestFrom(form) {
   const req = {};
   for (const input of $$('input, select', form)) {
-    if (!input.name) continue;
+    if (!input.name || input.matches(':disabled')) continue;
     if (input.type === 'checkbox') { if (input.checked) req[input.name] = true; continue; }
     const v = input.value.trim();
     if (v === '') continue;
     req[input.name] = input.type === 'number' ? Number(v) : v;
   }
   return req;
+}
+
+// Options that only some forms take (fieldset.only-for[data-forms]: the 古体 line count and
+// rhyme tone) show, and are sent, only while the form select names one of those forms: the server
+// refuses them for any other form ("lines: only the 古体 forms ... take a line count").
+function showFormOptions(form) {
+  const picked = $('select[name="form"]', form).value;
+  for (const fs of $$('fieldset.only-for', form)) {
+    const on = fs.dataset.forms.split(' ').includes(picked);
+    fs.hidden = !on;
+    fs.disabled = !on;
+  }
 }
 
 // --- rendering a work ------------------------------------------------------------------------
@@ -245,6 +258,11 @@ async function init() {
   for (const b of $$('#tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
   for (const fs of $$('fieldset.common')) addCommonFields(fs);
   for (const form of $$('form.art-form')) {
+    const picker = $('select[name="form"]', form);
+    if (picker && $('fieldset.only-for', form)) {
+      picker.addEventListener('change', () => showFormOptions(form));
+      showFormOptions(form);  // a reload may keep the last choice
+    }
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       makeArt(form.dataset.form, requestFrom(form), $('.result', form.parentElement));

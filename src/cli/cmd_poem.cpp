@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -28,15 +29,18 @@ namespace {
 
 struct PoemFlags {
     ArtCliState st;
-    std::string form, theme, title, acrostic, rhyme, check, revise, tone_rhyme;
+    std::string form, theme, title, acrostic, rhyme, check, revise;
     int line = 0, pos = 0;
-    int lines = 0;  // 古体 line count; 0 = not given
+    // 古体 options; unset = not given (a value typed, 0 or "" included, is checked, never dropped).
+    std::optional<int> lines;
+    std::optional<std::string> tone_rhyme;
     bool list = false;
     // eval
     std::vector<std::string> eval_forms;
     int count = 100;
-    std::string eval_model, eval_rhyme = "pingshui", eval_tone_rhyme;
-    int eval_lines = 0;
+    std::string eval_model, eval_rhyme = "pingshui";
+    std::optional<std::string> eval_tone_rhyme;
+    std::optional<int> eval_lines;
     int eval_threads = 0;
     bool eval_json = false;
 };
@@ -97,8 +101,8 @@ void run_poem(PoemFlags& f, CLI::App* cmd) {
     if (cmd->count("--title")) r["title"] = f.title;
     if (cmd->count("--acrostic")) r["acrostic"] = f.acrostic;
     if (cmd->count("--rhyme")) r["rhyme"] = f.rhyme;
-    if (cmd->count("--lines")) r["lines"] = f.lines;
-    if (cmd->count("--tone-rhyme")) r["tone_rhyme"] = f.tone_rhyme;
+    if (f.lines) r["lines"] = *f.lines;
+    if (f.tone_rhyme) r["tone_rhyme"] = *f.tone_rhyme;
     if (!f.revise.empty()) {
         if (f.line == 0 || f.pos == 0)
             throw_error(ErrorKind::Usage, "poem: --revise needs --line N and --pos P (1-based)");
@@ -171,8 +175,10 @@ void add_poem_command(CLI::App& app) {
     cmd->add_option("--acrostic", f->acrostic, "藏头: characters (letters) that begin each line");
     cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default; 词 by 词林正韵 部), pingshui-strict (词 too in one group) or xinyun");
     // No CLI11 range check: the library's one message says why the count must be even.
-    cmd->add_option("--lines", f->lines, "古体 (wugu, qigu): the number of lines, even, 4-24 (default 8); "
-                                         "with --check, the count to hold the poem to (default: its own)");
+    cmd->add_option("--lines", f->lines,
+                    "古体 (wugu, qigu): the number of lines, even, 4-24 (default 8); "
+                    "with --check, the count to hold the poem to, even, 4-400 "
+                    "(default: its own)");
     cmd->add_option("--tone-rhyme", f->tone_rhyme,
                     "古体 (wugu, qigu): rhyme on ping (平) or ze (仄; 上/去/入 under pingshui) "
                     "(default any: each candidate draws one)");
@@ -190,7 +196,7 @@ void add_poem_command(CLI::App& app) {
     ev->add_option("--count", f->count, "poems per form, seeds 1..count (default 100)")->check(CLI::Range(1, 10000));
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/poetry-zh.gguf)");
     ev->add_option("--rhyme", f->eval_rhyme, "rhyme book: pingshui (default), pingshui-strict or xinyun");
-    ev->add_option("--lines", f->eval_lines, "古体 forms: lines per poem (default 8)");
+    ev->add_option("--lines", f->eval_lines, "古体 forms: lines per poem, even, 4-24 (default 8)");
     ev->add_option("--tone-rhyme", f->eval_tone_rhyme, "古体 forms: ping, ze or any (default any)");
     ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");

@@ -114,6 +114,15 @@ TEST(PoemCli, OldStyleLinesAndToneRhyme) {
     const json saved = json::parse(read_all(dir.path() / "out" / "poem.json"));
     EXPECT_EQ(saved["request"]["lines"], 10) << saved.dump();
     EXPECT_EQ(saved["request"]["tone_rhyme"], "ze") << saved.dump();
+    // poem.json is the --json object plus the request that reproduces it: --json keeps the shape
+    // the server answers (DESIGN.md "Machine-readable results"; checked against the server by
+    // Serve.OldStylePoemOptionsPassThroughAndMatchTheCli), which has no request.
+    json without_request = saved;
+    without_request.erase("request");
+    json printed = j;
+    printed.erase("gallery_id");  // recorded after the files are written
+    EXPECT_EQ(without_request, printed);
+    EXPECT_FALSE(j.contains("request")) << j.dump();
     const std::string text = j["text"].get<std::string>();
     EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 9) << text;
     const fs::path file = dir.path() / "gu.txt";
@@ -137,6 +146,52 @@ TEST(PoemCli, OldStyleLinesAndToneRhyme) {
                   model(), "--threads", "1", "--json"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(json::parse(r.out)["forms"][0]["full_compliance"], 1.0) << r.out;
+}
+
+// A 古体 count or tone the user typed is held or refused, never dropped: `--check --lines 0` once
+// read the poem at its own count (and passed it), `--form wujue --lines 0` passed unrefused, and
+// `eval --lines 0` ran the default 8. Now each is one error line on stderr, nothing on stdout.
+TEST(PoemCli, CheckAndEvalRefuseALineCountOutsideTheForm) {
+    TempDir dir;
+    const fs::path file = dir.path() / "jiang_xue.txt";
+    std::ofstream(file) << "千山鸟飞绝，万径人踪灭。\n孤舟蓑笠翁，独钓寒江雪。\n";
+    const std::string check = file.string();
+    struct Case {
+        std::vector<std::string> args;
+        std::string error;
+    };
+    const std::string even =
+        "lines: 五言古诗 rhymes on the even lines, so it takes an even number of lines; ";
+    const std::vector<Case> cases = {
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "0"},
+         even + "expected 4 to 400, got 0"},
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "-4"},
+         even + "expected 4 to 400, got -4"},
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "5"},
+         even + "expected 4 to 400, got 5"},
+        {{"poem", "--check", check, "--form", "wugu", "--lines", "402"},
+         even + "expected 4 to 400, got 402"},
+        {{"poem", "--check", check, "--form", "wujue", "--lines", "0"},
+         "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for wujue"},
+        {{"poem", "--check", check, "--form", "wugu", "--tone-rhyme", ""},
+         "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''"},
+        {{"poem", "eval", "--form", "wugu", "--lines", "0", "--count", "1", "-m", model(),
+          "--threads", "1"},
+         even + "expected 4 to 24, got 0"},
+    };
+    for (const Case& c : cases) {
+        const RunResult r = run_lyra(c.args);
+        EXPECT_EQ(r.code, 1) << c.error << "\n" << r.out << r.err;
+        EXPECT_EQ(r.err, "lyra: " + c.error + "\n");
+        EXPECT_EQ(r.out, "");
+    }
+    // The documented range still holds the poem: 4 (its own count) passes, 400 is a count fault.
+    RunResult r = run_lyra(
+        {"poem", "--check", check, "--form", "wugu", "--lines", "4", "--tone-rhyme", "ze"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    r = run_lyra({"poem", "--check", check, "--form", "wugu", "--lines", "400"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "poem: 400 lines expected, found 4\n");
 }
 
 TEST(PoemCli, EvalIsFullyCompliantOnRandomWeights) {

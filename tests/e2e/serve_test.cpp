@@ -163,6 +163,82 @@ TEST(Serve, ArtEndpointsAnswerWorkOr501) {
     expect_error(post(s, "/v1/art/poem", "not json"), 400);
 }
 
+// A poem's 古体 options over HTTP (issue #5: "lines", "tone_rhyme", as the studio page sends them)
+// reach the form, and a bad value is refused with the CLI's own message. The CLI's --json is the
+// object the server answers (DESIGN.md "Machine-readable results": "the same shape the server
+// returns"), apart from what names a place — artifact paths vs /files/ URLs, the model's path.
+TEST(Serve, OldStylePoemOptionsPassThroughAndMatchTheCli) {
+    TempDir models;
+    const std::string zh = source_dir() + "/models/poetry-zh.gguf";
+    ASSERT_TRUE(fs::exists(zh)) << zh;
+    fs::create_symlink(zh, models.path() / "poetry-zh.gguf");
+    ServeProcess s({}, "", models.path());
+    ASSERT_TRUE(s.ok()) << s.stderr_text();
+    // The request as JSON and as `lyra poem` flags.
+    const auto cli_args = [&](const json& req) {
+        Args a = {"poem", "-m",           zh,       "--threads",
+                  "2",    "--no-gallery", "--form", req["form"].get<std::string>()};
+        if (req.contains("lines")) a.insert(a.end(), {"--lines", req["lines"].dump()});
+        if (req.contains("tone_rhyme"))
+            a.insert(a.end(), {"--tone-rhyme", req["tone_rhyme"].get<std::string>()});
+        if (req.contains("seed")) a.insert(a.end(), {"--seed", req["seed"].dump()});
+        if (req.contains("n")) a.insert(a.end(), {"-n", req["n"].dump()});
+        return a;
+    };
+    const json req = {{"form", "qigu"}, {"lines", 12}, {"tone_rhyme", "ze"}, {"seed", 5}, {"n", 2}};
+    json with_model = req;
+    with_model["model"] = "poetry-zh";
+    const Http h = post(s, "/v1/art/poem", with_model.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    json served = h.j();
+    const std::string text = served["text"].get<std::string>();
+    std::vector<std::string> lines;
+    for (size_t at = 0; at <= text.size();) {
+        const size_t nl = std::min(text.find('\n', at), text.size());
+        lines.push_back(text.substr(at, nl - at));
+        at = nl + 1;
+    }
+    ASSERT_EQ(lines.size(), 12u) << text;
+    for (const std::string& l : lines) {
+        EXPECT_EQ(l.size(), 8u * 3u) << "7 characters and a stop, 3 UTF-8 bytes each: " << l;
+        EXPECT_TRUE(l.ends_with("，") || l.ends_with("。")) << l;
+    }
+    EXPECT_EQ(served["scores"]["opening"].get<std::string>().rfind("仄韵", 0), 0u) << h.body;
+    EXPECT_EQ(served["scores"]["form"], 1.0) << h.body;
+
+    RunResult r = run_lyra([&] {
+        Args a = cli_args(req);
+        a.push_back("--json");
+        return a;
+    }());
+    ASSERT_EQ(r.code, 0) << r.err;
+    json printed = json::parse(r.out);
+    for (json* j : {&served, &printed}) {
+        EXPECT_TRUE(j->contains("model")) << j->dump();
+        j->erase("model");
+        j->erase("files");
+    }
+    EXPECT_EQ(printed, served);
+
+    // Bad values: 400 over HTTP, exit 1 from the CLI, one message.
+    const std::vector<json> bad = {
+        {{"form", "qigu"}, {"lines", 7}},         {{"form", "qigu"}, {"lines", 0}},
+        {{"form", "wugu"}, {"lines", 26}},        {{"form", "wugu"}, {"lines", -2}},
+        {{"form", "qigu"}, {"tone_rhyme", "up"}}, {{"form", "qigu"}, {"tone_rhyme", ""}},
+        {{"form", "wujue"}, {"lines", 8}},        {{"form", "qilv"}, {"tone_rhyme", "ze"}},
+    };
+    for (const json& b : bad) {
+        json body = b;
+        body["model"] = "poetry-zh";
+        const Http e = post(s, "/v1/art/poem", body.dump());
+        expect_error(e, 400);
+        r = run_lyra(cli_args(b));
+        EXPECT_EQ(r.code, 1) << b.dump() << r.err;
+        EXPECT_EQ("lyra: " + e.j()["error"]["message"].get<std::string>() + "\n", r.err)
+            << b.dump();
+    }
+}
+
 TEST(Serve, ArtWorksAreRecordedInTheGalleryAndListedByGetGallery) {
     TempDir g;
     const std::string db = (g.path() / "gallery.sqlite").string();

@@ -4,18 +4,22 @@
 // models write), recording into a temporary gallery. Opens /, checks the page loads with no
 // console errors and that every tab shows; composes a tune (sheet music drawn by abcjs, artifact
 // links that serve) and a painting (the SVG shows) through the forms, then finds both in the
-// gallery tab. Saves a screenshot per step into SCREENSHOT_DIR (default
+// gallery tab; writes a 七言古诗 of 12 lines rhyming 仄 with the shipped poetry-zh model (the
+// 古体 options show only for wugu/qigu, reach the server as "lines"/"tone_rhyme", and are not
+// sent for a regulated form). Saves a screenshot per step into SCREENSHOT_DIR (default
 // build/studio-page-screens). With --static it opens web/index.html from disk instead (no server,
-// no works). Exit 0 = pass; prints one line per failure.
+// no works). npm packages come from LYRA_NODE_MODULES when set (a git worktree has no
+// node_modules of its own), else <repo>/node_modules. Exit 0 = pass; prints one line per failure.
 import {spawn, spawnSync} from 'node:child_process';
-import {mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 
 const repo = process.env.LYRA_SOURCE_DIR || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const nodeModules = process.env.LYRA_NODE_MODULES || path.join(repo, 'node_modules');
 const require = createRequire(path.join(repo, 'package.json'));
-const {chromium} = require('playwright-core');
+const {chromium} = require(path.join(nodeModules, 'playwright-core'));
 const shots = process.env.SCREENSHOT_DIR || path.join(repo, 'build', 'studio-page-screens');
 mkdirSync(shots, {recursive: true});
 const staticOnly = process.argv.includes('--static');
@@ -39,11 +43,26 @@ function makeModelsDir(tmp) {
   return dir;
 }
 
+// The web/ to serve: the repository's, unless its abcjs links (web/vendor -> ../../node_modules)
+// lead nowhere, as in a worktree; then a copy of links to web/'s files with vendor/ linked into
+// LYRA_NODE_MODULES, so the page is the checkout's and abcjs is the installed one.
+function webDir(tmp) {
+  const web = path.join(repo, 'web');
+  if (existsSync(path.join(web, 'vendor', 'abcjs-basic-min.js'))) return web;
+  const dir = path.join(tmp, 'web');
+  mkdirSync(path.join(dir, 'vendor'), {recursive: true});
+  for (const f of readdirSync(web)) if (f !== 'vendor') symlinkSync(path.join(web, f), path.join(dir, f));
+  const abcjs = path.join(nodeModules, 'abcjs');
+  symlinkSync(path.join(abcjs, 'dist', 'abcjs-basic-min.js'), path.join(dir, 'vendor', 'abcjs-basic-min.js'));
+  symlinkSync(path.join(abcjs, 'abcjs-audio.css'), path.join(dir, 'vendor', 'abcjs-audio.css'));
+  return dir;
+}
+
 function startServer(tmp) {
   return new Promise((resolve, reject) => {
     const bin = process.env.LYRA_BIN;
     if (!bin) return reject(new Error('LYRA_BIN is not set'));
-    const proc = spawn(bin, ['serve', '--port', '0', '--web', path.join(repo, 'web'),
+    const proc = spawn(bin, ['serve', '--port', '0', '--web', webDir(tmp),
       '--models', makeModelsDir(tmp), '--out-dir', path.join(tmp, 'files'), '--threads', '1'],
     {stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, LYRA_GALLERY: path.join(tmp, 'gallery.sqlite')}});
@@ -64,15 +83,15 @@ let server = null;
 let base;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lyra-studio-'));
 if (staticOnly) {
-  base = 'file://' + path.join(repo, 'web', 'index.html');
+  base = 'file://' + path.join(webDir(tmp), 'index.html');
 } else {
   server = await startServer(tmp);
   base = server.url + '/';
 }
 
-// Submits the art form on `tab` with `fields` (name -> value) and waits for its result box to
-// show a work (`doneSelector` inside it) or an error.
-async function makeWork(page, tab, fields, doneSelector) {
+// Submits the art form on `tab` with `fields` (name -> value, filled in order) and waits for its
+// result box to show a work (`doneSelector` inside it) or an error; the screenshot is `shot`.png.
+async function makeWork(page, tab, fields, doneSelector, shot = `${tab}-work`) {
   await page.click(`#tabs button[data-tab="${tab}"]`);
   const form = `#tab-${tab} form.art-form`;
   for (const [name, value] of Object.entries(fields)) {
@@ -80,16 +99,62 @@ async function makeWork(page, tab, fields, doneSelector) {
     if (await page.$eval(sel, (e) => e.tagName) === 'SELECT') await page.selectOption(sel, value);
     else await page.fill(sel, value);
   }
-  await page.click(`${form} button[type="submit"]`);
   const result = `#tab-${tab} .result`;
+  await page.$eval(result, (box) => box.replaceChildren());  // no earlier work may pass for this one
+  await page.click(`${form} button[type="submit"]`);
   await page.waitForSelector(`${result} ${doneSelector}, ${result} .error`, {timeout: 120000});
   const error = await page.$(`${result} .error`);
   if (error) {
     failures.push(`${tab}: the page showed an error: ${await error.textContent()}`);
     return null;
   }
-  await page.screenshot({path: path.join(shots, `${tab}-work.png`), fullPage: true});
+  await page.screenshot({path: path.join(shots, `${shot}.png`), fullPage: true});
   return result;
+}
+
+// Reads a result box's critics table as {name: shown value}.
+async function shownScores(page, result) {
+  return Object.fromEntries(await page.$$eval(`${result} table.scores tr`,
+    (rows) => rows.map((r) => [r.cells[0].textContent, r.cells[1] ? r.cells[1].textContent : ''])));
+}
+
+// The 古体 options (issue #5's --lines/--tone-rhyme) through the page: hidden for a regulated
+// form, shown for qigu; 12 lines and 仄 reach the server and come back as a poem of 12 lines of
+// 7 characters with a 仄 rhyme; switching back to wujue hides them and leaves them out of the
+// request (the server would refuse "lines" for wujue).
+async function oldStylePoem(page) {
+  const sent = [];
+  page.on('request', (r) => { if (r.url().endsWith('/v1/art/poem')) sent.push(JSON.parse(r.postData())); });
+  await page.click('#tabs button[data-tab="poem"]');
+  const gu = '#tab-poem fieldset.only-for';
+  if (await page.isVisible(gu)) failures.push('poem: the 古体 options show for the default form (wujue)');
+  const poem = await makeWork(page, 'poem',
+    {form: 'qigu', model: 'poetry-zh', seed: '5', lines: '12', tone_rhyme: 'ze'}, 'pre.work', 'poem-qigu');
+  if (poem) {
+    const lines = (await page.textContent(`${poem} pre.work`)).trim().split('\n');
+    if (lines.length !== 12) failures.push(`poem: expected 12 lines, got ${lines.length}: ${lines.join(' / ')}`);
+    lines.forEach((l, i) => {
+      if (!/^\p{Script=Han}{7}[，。]$/u.test(l)) failures.push(`poem: line ${i + 1} '${l}' is not 7 characters and a stop`);
+    });
+    const scores = await shownScores(page, poem);
+    if (!/仄韵/.test(scores.opening || '')) failures.push(`poem: expected a 仄 rhyme, the opening is ${scores.opening}`);
+    if (scores.form !== '1.000') failures.push(`poem: form score ${scores.form}`);
+  }
+  if (sent.length < 1 || sent[0].lines !== 12 || sent[0].tone_rhyme !== 'ze') {
+    failures.push(`poem: the qigu request lacks lines 12 / tone_rhyme ze: ${JSON.stringify(sent[0])}`);
+  }
+  // Back to a regulated form: the options hide, keep their values, and are not sent.
+  const quatrain = await makeWork(page, 'poem', {form: 'wujue'}, 'pre.work', 'poem-wujue');
+  if (await page.isVisible(gu)) failures.push('poem: the 古体 options still show for wujue');
+  if (quatrain) {
+    const lines = (await page.textContent(`${quatrain} pre.work`)).trim().split('\n');
+    if (lines.length !== 4 || !lines.every((l) => /^\p{Script=Han}{5}[，。]$/u.test(l))) {
+      failures.push(`poem: wujue gave ${lines.join(' / ')}`);
+    }
+  }
+  if (sent.length < 2 || 'lines' in sent[1] || 'tone_rhyme' in sent[1]) {
+    failures.push(`poem: the wujue request carries 古体 keys: ${JSON.stringify(sent[1])}`);
+  }
 }
 
 const browser = await chromium.launch({executablePath: '/usr/bin/chromium', headless: true,
@@ -157,6 +222,7 @@ try {
       failures.push(`gallery: expected the painting then the tune, got ${JSON.stringify(cards)}`);
     }
     await page.screenshot({path: path.join(shots, 'gallery-works.png'), fullPage: true});
+    await oldStylePoem(page);
   }
   for (const e of errors) failures.push(`console: ${e}`);
   console.log(`screenshots in ${shots}`);

@@ -1,5 +1,6 @@
 #include "art/poetry/gu.h"
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,7 +56,7 @@ std::string checked_title(std::string_view name, int lines, std::string_view ton
                     "lines: {} rhymes on the even lines, so it takes an even number of lines; expected "
                     "{} to {}, got {}",
                     title, kGuMinLines, max_lines, lines);
-    if (tone != "" && tone != "any" && tone != "ping" && tone != "ze")
+    if (tone != "any" && tone != "ping" && tone != "ze")
         throw_error(ErrorKind::InvalidArgument,
                     "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got '{}'", tone);
     return title;
@@ -101,15 +102,19 @@ const FormDef* find_zh_form_for(const nlohmann::json& request) {
         if (f != nullptr && has_tone) refuse_gu_option("tone_rhyme", name);
         return f;
     }
-    // The range is gu_form's to check, so an odd or too large count gets its one message.
-    const auto lines = static_cast<int>(get_int(request, "lines", kGuDefaultLines, -100000, 100000));
+    // The range is gu_form's to check, so an odd, zero or too large count gets the message the
+    // CLI gives (the server passes the key through unchanged): only a count that is not an int
+    // at all is refused here.
+    const auto lines =
+        static_cast<int>(get_int(request, "lines", kGuDefaultLines, std::numeric_limits<int>::min(),
+                                 std::numeric_limits<int>::max()));
     return &gu_form(name, lines, get_string(request, "tone_rhyme", "any"));
 }
 
-CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book, int lines,
-                     std::string_view tone) {
+CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book,
+                     std::optional<int> lines, std::string_view tone) {
     const int found = static_cast<int>(split_verse(text).size());
-    if (lines == 0 && (found % 2 != 0 || found < kGuMinLines || found > kGuMaxCheckLines)) {
+    if (!lines && (found % 2 != 0 || found < kGuMinLines || found > kGuMaxCheckLines)) {
         // Read against any fixed count, every line would be a fault; the count is the one.
         CheckResult r;
         r.faults.push_back(Fault{0, 0, fmt::format("an even number of lines, {} to {}", kGuMinLines, kGuMaxCheckLines),
@@ -121,7 +126,7 @@ CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook boo
         make_gu_form(name, kGuMinLines, tone, kGuMaxCheckLines);  // a bad tone is still an error
         return r;
     }
-    const FormDef f = make_gu_form(name, lines == 0 ? found : lines, tone, kGuMaxCheckLines);
+    const FormDef f = make_gu_form(name, lines.value_or(found), tone, kGuMaxCheckLines);
     return check_zh(f, text, book);
 }
 
@@ -130,7 +135,7 @@ const FormDef& gu_form(std::string_view name, int lines, std::string_view tone) 
     static std::mutex mu;
     static std::map<std::tuple<std::string, int, std::string>, std::unique_ptr<const FormDef>> cache;
     std::lock_guard<std::mutex> lock(mu);
-    auto& slot = cache[{std::string(name), lines, std::string(tone == "" ? "any" : tone)}];
+    auto& slot = cache[{std::string(name), lines, std::string(tone)}];
     if (!slot) slot = std::make_unique<const FormDef>(make_gu_form(name, lines, tone, kGuMaxLines));
     return *slot;
 }

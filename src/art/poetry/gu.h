@@ -7,6 +7,7 @@
 // Error(InvalidArgument) naming the request key.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -25,9 +26,10 @@ inline constexpr int kGuMaxCheckLines = 400;  // checking (孔雀东南飞 has 3
 bool is_gu_form(std::string_view name);  // "wugu" | "qigu"
 
 // The 古体 form `name` with `lines` lines rhyming on `tone`: "ping" (平),
-// "ze" (仄; 上/去/入 under 平水韵, tones 3/4 under 中华新韵), or "any"/empty (both; each
-// candidate draws one). Built once per (name, lines, tone) and kept for the program's life, so a
-// ZhConstraint may hold the reference. Throws Error(InvalidArgument) for an odd count or one
+// "ze" (仄; 上/去/入 under 平水韵, tones 3/4 under 中华新韵), or "any" (both; each candidate
+// draws one). An empty tone is refused like any other unknown one: a request or flag that names
+// the key must name a tone. Built once per (name, lines, tone) and kept for the program's life, so
+// a ZhConstraint may hold the reference. Throws Error(InvalidArgument) for an odd count or one
 // outside kGuMinLines..kGuMaxLines, or an unknown tone.
 const FormDef& gu_form(std::string_view name, int lines, std::string_view tone);
 
@@ -41,11 +43,12 @@ FormDef make_gu_form(std::string_view name, int lines, std::string_view tone, in
 // would be silently ignored).
 const FormDef* find_zh_form_for(const nlohmann::json& request);
 
-// Checks a poem a person wrote against 古体 `name` with `lines` lines (0 = the poem's own count;
-// a count that is odd or outside 4..kGuMaxCheckLines is then the poem's one fault) rhyming on
-// `tone` (as gu_form). Throws Error(InvalidArgument) for a bad `lines` or `tone` given.
-CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book, int lines,
-                     std::string_view tone);
+// Checks a poem a person wrote against 古体 `name` with `lines` lines (nullopt = the poem's own
+// count; a count that is odd or outside 4..kGuMaxCheckLines is then the poem's one fault) rhyming
+// on `tone` (as gu_form). Throws Error(InvalidArgument) for a bad `lines` (0 included: it is a
+// count asked for, not "the poem's own") or `tone`.
+CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book,
+                     std::optional<int> lines, std::string_view tone);
 
 // Throws Error(InvalidArgument): the 古体 option `key` ("lines", "tone_rhyme") was given for
 // `form`, which is not 古体.

@@ -358,22 +358,17 @@ ArtResult write_poem(const json& request, Context& ctx) {
 }
 
 std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme,
-                              std::string_view acrostic, int gu_lines, std::string_view tone_rhyme) {
-    if (en::is_form(form)) {
-        if (gu_lines != 0) refuse_gu_option("lines", form);
-        if (!tone_rhyme.empty()) refuse_gu_option("tone_rhyme", form);
-        return en::check_poem(form, text, acrostic);
-    }
+                              std::string_view acrostic, std::optional<int> gu_lines,
+                              std::optional<std::string_view> tone_rhyme) {
+    const bool gu = !en::is_form(form) && zh_form_or_throw(form).gu;
+    if (!gu && gu_lines) refuse_gu_option("lines", form);
+    if (!gu && tone_rhyme) refuse_gu_option("tone_rhyme", form);
+    if (en::is_form(form)) return en::check_poem(form, text, acrostic);
     const FormDef& f = zh_form_or_throw(form);
     const RhymeBook book = parse_rhyme_book(rhyme);
-    std::vector<Fault> faults;
-    if (f.gu) {
-        faults = check_gu(form, text, book, gu_lines, tone_rhyme).faults;
-    } else {
-        if (gu_lines != 0) refuse_gu_option("lines", form);
-        if (!tone_rhyme.empty()) refuse_gu_option("tone_rhyme", form);
-        faults = check_zh(f, text, book).faults;
-    }
+    std::vector<Fault> faults =
+        gu ? check_gu(form, text, book, gu_lines, tone_rhyme.value_or("any")).faults
+           : check_zh(f, text, book).faults;
     if (!acrostic.empty()) {
         const std::u32string head = to_u32(to_simplified(std::string(acrostic)));
         const std::vector<std::u32string> lines = split_verse(text);
@@ -394,7 +389,8 @@ std::vector<Fault> check_poem(std::string_view form, std::string_view text, std:
 }
 
 json eval_poems(const std::vector<std::string>& forms, int count, const std::string& model_path,
-                std::string_view rhyme, Context& ctx, int gu_lines, std::string_view tone_rhyme) {
+                std::string_view rhyme, Context& ctx, std::optional<int> gu_lines,
+                std::optional<std::string_view> tone_rhyme) {
     static const char* const themes[] = {"春", "秋夜", "江上", "山居", "送别", "月", "边塞", "思乡", "梅花", "雪"};
     std::vector<std::string> names = forms;
     if (names.empty()) {
@@ -414,8 +410,8 @@ json eval_poems(const std::vector<std::string>& forms, int count, const std::str
         for (int s = 1; s <= count; ++s) {
             json req = {{"form", name}, {"model", model_path}, {"seed", s}, {"n", 1},
                         {"rhyme", std::string(rhyme)}, {"theme", themes[s % 10]}};
-            if (gu_lines != 0) req["lines"] = gu_lines;
-            if (!tone_rhyme.empty()) req["tone_rhyme"] = std::string(tone_rhyme);
+            if (gu_lines) req["lines"] = *gu_lines;
+            if (tone_rhyme) req["tone_rhyme"] = std::string(*tone_rhyme);
             ZhRequest r = parse_zh(req);
             ArtResult res = write_zh(r, req, ctx);
             CheckResult cr = check_zh(*r.form, res.text, r.book);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,23 +30,28 @@ ArtResult write_poem(const nlohmann::json& request, Context& ctx);
 
 // Every fault of `text` against `form` (empty = it keeps the form). `rhyme` is the rhyme book
 // for Chinese forms; with `acrostic` each line must begin with its character (letter). For the
-// 古体 forms (wugu, qigu), `gu_lines` (0 = the poem's own count) and `tone_rhyme` ("ping", "ze";
-// empty = either) — given with another form, they are refused.
+// 古体 forms (wugu, qigu), `gu_lines` (nullopt = the poem's own count; else an even count from 4
+// to kGuMaxCheckLines) and `tone_rhyme` ("ping", "ze", "any"; nullopt = either) — given with
+// another form, they are refused. Given means given: 0 lines or an empty tone is an error, not
+// "the default" (a flag the user typed is never silently dropped).
 // Throws Error(InvalidArgument) for an unknown form or rhyme book, or a bad 古体 option.
 std::vector<Fault> check_poem(std::string_view form, std::string_view text,
                               std::string_view rhyme = "pingshui", std::string_view acrostic = {},
-                              int gu_lines = 0, std::string_view tone_rhyme = {});
+                              std::optional<int> gu_lines = std::nullopt,
+                              std::optional<std::string_view> tone_rhyme = std::nullopt);
 
 // The Chinese prompt: "形式:五言绝句\n题:<title>\n" (the corpus builder writes the same).
 std::string zh_prompt(std::string_view form_title, std::string_view title);
 
 // `lyra poem eval`: `count` poems per form with seeds 1..count, each checked; one JSON object
 // per form with line_length/rhyme/tone/full compliance, distinct_2, copied_line_share,
-// loglik_per_char. `forms` empty = every Chinese form. `gu_lines` (0 = default) and `tone_rhyme`
-// (empty = default) go to every request, so they need 古体 forms.
+// loglik_per_char. `forms` empty = every Chinese form. `gu_lines` and `tone_rhyme` (nullopt =
+// the form's default), when given, go to every request as "lines" and "tone_rhyme", so they need
+// 古体 forms and are checked as a request's keys are.
 nlohmann::json eval_poems(const std::vector<std::string>& forms, int count,
                           const std::string& model_path, std::string_view rhyme, Context& ctx,
-                          int gu_lines = 0, std::string_view tone_rhyme = {});
+                          std::optional<int> gu_lines = std::nullopt,
+                          std::optional<std::string_view> tone_rhyme = std::nullopt);
 
 // The "chinese-poetry" corpus builder: Tang 绝句/律诗 (全唐诗) and Song 词 (全宋词) from the npm
 // package, in Simplified characters, each as "形式:<form>\n题:<title>\n<lines>" with the

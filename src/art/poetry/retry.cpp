@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -49,8 +51,17 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     const std::string rhyme = get_string(request, "rhyme", "pingshui");
     std::string prompt;
     int max_tokens = 0;
-    int gu_lines = 0;  // a 古体 poem is held to the count asked for (default 8), not its own
+    // A 古体 poem is held to the count asked for (default 8), not its own.
+    std::optional<int> gu_lines;
+    std::optional<std::string> tone_rhyme;
+    if (request.contains("tone_rhyme") && !request["tone_rhyme"].is_null())
+        tone_rhyme = get_string(request, "tone_rhyme");
     if (english) {
+        // find_zh_form_for refuses the 古体 keys for the other Chinese forms; English ones too,
+        // as the local path does (en::write_poem knows no such keys).
+        for (const char* key : {"lines", "tone_rhyme"}) {
+            if (request.contains(key) && !request[key].is_null()) refuse_gu_option(key, form);
+        }
         prompt = en::make_prompt(form, title);
         max_tokens = en::VerseConstraint::max_chars(en::resolve_form(form, acrostic));
     } else {
@@ -75,7 +86,7 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     for (; tries < budget && valid < common.n; ++tries) {
         const std::string text = cut_poem(complete(prompt, common.seed + static_cast<uint64_t>(tries), max_tokens));
         const std::vector<Fault> faults =
-            check_poem(form, text, rhyme, acrostic, gu_lines, get_string(request, "tone_rhyme"));
+            check_poem(form, text, rhyme, acrostic, gu_lines, tone_rhyme);
         if (!faults.empty()) {
             if (faults.size() < best_faults) {
                 best_faults = faults.size();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -118,7 +119,7 @@ const Known kGood[] = {
 
 TEST(GuChecker, KnownOldStylePoemsPass) {
     for (const Known& k : kGood) {
-        CheckResult r = check_gu(k.form, k.text, RhymeBook::Pingshui, 0, "");
+        CheckResult r = check_gu(k.form, k.text, RhymeBook::Pingshui, std::nullopt, "any");
         EXPECT_TRUE(r.ok()) << k.text << "\n" << faults_of(r);
         EXPECT_EQ(r.variant, k.variant) << k.text;
         EXPECT_TRUE(check_poem(k.form, k.text).empty()) << k.text;
@@ -126,66 +127,128 @@ TEST(GuChecker, KnownOldStylePoemsPass) {
     // The regulated checker faults 黄鹤楼's tones and 渭川田家's 三平尾 reading; 古体 does not.
     EXPECT_FALSE(check_zh(*find_zh_form("qilv"), kGood[7].text, RhymeBook::Pingshui).tone_ok);
     // Traditional characters read the same.
-    EXPECT_TRUE(check_gu("wugu", "千山鳥飛絕，萬徑人蹤滅。孤舟蓑笠翁，獨釣寒江雪。", RhymeBook::Pingshui, 0, "").ok());
+    EXPECT_TRUE(check_gu("wugu", "千山鳥飛絕，萬徑人蹤滅。孤舟蓑笠翁，獨釣寒江雪。",
+                         RhymeBook::Pingshui, std::nullopt, "any")
+                    .ok());
     // The count and the tone can be held to what the user asked for.
     EXPECT_TRUE(check_gu("wugu", kGood[2].text, RhymeBook::Pingshui, 4, "ze").ok());
     CheckResult r = check_gu("wugu", kGood[2].text, RhymeBook::Pingshui, 4, "ping");
     EXPECT_FALSE(r.tone_ok);
     EXPECT_NE(faults_of(r).find("line 2, char 5: 平 expected, 灭 is 仄"), std::string::npos) << faults_of(r);
-    r = check_gu("wugu", kGood[2].text, RhymeBook::Pingshui, 8, "");
+    r = check_gu("wugu", kGood[2].text, RhymeBook::Pingshui, 8, "any");
     EXPECT_EQ(r.faults.at(0).message, "poem: 8 lines expected, found 4");
 }
 
 TEST(GuChecker, CatchesBrokenPoems) {
     // An odd count: the one fault.
-    CheckResult r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。寒江雪满天。", RhymeBook::Pingshui, 0, "");
+    CheckResult r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。寒江雪满天。",
+                             RhymeBook::Pingshui, std::nullopt, "any");
     ASSERT_EQ(r.faults.size(), 1u) << faults_of(r);
     EXPECT_EQ(r.faults[0].message,
               "poem: 古体 rhymes on the even lines; expected an even number of lines from 4 to 400, found 5");
     EXPECT_FALSE(r.length_ok);
     // A line of the wrong length.
-    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江一雪。", RhymeBook::Pingshui, 0, "");
+    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江一雪。", RhymeBook::Pingshui,
+                 std::nullopt, "any");
     EXPECT_NE(faults_of(r).find("line 4: 5 characters expected, found 6"), std::string::npos) << faults_of(r);
     // A rhyme from another 部: 雪 (入声 屑) replaced by 冷 (上声 梗), same tone.
-    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江冷。", RhymeBook::Pingshui, 0, "");
+    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江冷。", RhymeBook::Pingshui,
+                 std::nullopt, "any");
     EXPECT_TRUE(r.tone_ok) << faults_of(r);
     EXPECT_FALSE(r.rhyme_ok);
     EXPECT_NE(faults_of(r).find("line 4, char 5: rhyme 平水韵屑 expected, 冷 is in 平水韵梗/词林正韵第11部(上去 梗迥敬径)"),
               std::string::npos)
         << faults_of(r);
     // A repeated rhyme character.
-    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江灭。", RhymeBook::Pingshui, 0, "");
+    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江灭。", RhymeBook::Pingshui,
+                 std::nullopt, "any");
     EXPECT_NE(faults_of(r).find("line 4, char 5: rhyme character 灭 repeats an earlier rhyme"), std::string::npos)
         << faults_of(r);
     // A 平 character at a 仄 rhyme.
-    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江天。", RhymeBook::Pingshui, 0, "");
+    r = check_gu("wugu", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江天。", RhymeBook::Pingshui,
+                 std::nullopt, "any");
     EXPECT_FALSE(r.ok());
     // 换韵 is not offered: 李白 月下独酌 moves from 真 to 翰 halfway, and the checker says where.
     r = check_gu("wugu",
-                 "花间一壶酒，独酌无相亲。举杯邀明月，对影成三人。月既不解饮，影徒随我身。暂伴月将影，行乐须及春。"
+                 "花间一壶酒，独酌无相亲。举杯邀明月，对影成三人。月既不解饮，影徒随我身。暂伴月将"
+                 "影，行乐须及春。"
                  "我歌月徘徊，我舞影零乱。醒时同交欢，醉后各分散。永结无情游，相期邈云汉。",
-                 RhymeBook::Pingshui, 0, "");
+                 RhymeBook::Pingshui, std::nullopt, "any");
     // Read as the 仄 rhyme of its second half (the fewest faults): the 真 lines are the faults.
     EXPECT_FALSE(r.rhyme_ok);
     EXPECT_EQ(r.variant, "仄韵·首句不入韵");
     EXPECT_NE(faults_of(r).find("line 4, char 5: 仄 expected, 人 is 平"), std::string::npos) << faults_of(r);
     // Bad options given to the checker are errors, not faults.
-    EXPECT_THROW(check_gu("wugu", kGood[0].text, RhymeBook::Pingshui, 5, ""), Error);
-    EXPECT_THROW(check_gu("wugu", kGood[0].text, RhymeBook::Pingshui, 0, "rising"), Error);
+    EXPECT_THROW(check_gu("wugu", kGood[0].text, RhymeBook::Pingshui, 5, "any"), Error);
+    EXPECT_THROW(check_gu("wugu", kGood[0].text, RhymeBook::Pingshui, std::nullopt, "rising"),
+                 Error);
     EXPECT_THROW(check_poem("wujue", kGood[0].text, "pingshui", {}, 4), Error);
-    EXPECT_THROW(check_poem("haiku", "an old silent pond", "pingshui", {}, 0, "ze"), Error);
+    EXPECT_THROW(check_poem("haiku", "an old silent pond", "pingshui", {}, std::nullopt, "ze"),
+                 Error);
+}
+
+// A count or tone that was given is checked, never read as "not given": `--check --lines 0` once
+// meant "the poem's own count" and `--form wujue --lines 0` passed unrefused.
+TEST(GuChecker, GivenZeroLinesOrEmptyToneIsAnError) {
+    const auto message = [](const auto& fn) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(message([] { check_poem("wugu", kGood[2].text, "pingshui", {}, 0); }),
+              "lines: 五言古诗 rhymes on the even lines, so it takes an even number of lines; "
+              "expected 4 to 400, got 0");
+    EXPECT_EQ(message([] { check_gu("wugu", kGood[2].text, RhymeBook::Pingshui, 0, "any"); }),
+              "lines: 五言古诗 rhymes on the even lines, so it takes an even number of lines; "
+              "expected 4 to 400, got 0");
+    EXPECT_EQ(
+        message([] { check_poem("wujue", kGood[2].text, "pingshui", {}, 0); }),
+        "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for wujue");
+    EXPECT_EQ(
+        message([] { check_poem("haiku", "an old silent pond", "pingshui", {}, 0); }),
+        "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for haiku");
+    EXPECT_EQ(message([] { check_poem("qigu", kGood[7].text, "pingshui", {}, std::nullopt, ""); }),
+              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''");
+    EXPECT_EQ(message([] { check_poem("wujue", kGood[2].text, "pingshui", {}, std::nullopt, ""); }),
+              "tone_rhyme: only the 古体 forms (wugu, qigu) take a rhyme tone; expected no "
+              "tone_rhyme for wujue");
+    // The checker's own range reaches 400; generation's stops at 24.
+    EXPECT_TRUE(check_poem("wugu", kGood[2].text, "pingshui", {}, 4, "any").empty());
+    EXPECT_NE(message([] {
+                  check_poem("wugu", kGood[2].text, "pingshui", {}, 402);
+              }).find("expected 4 to 400, got 402"),
+              std::string::npos);
+    // A request's keys: the same messages, and a zero count is not the default 8.
+    EXPECT_NE(message([] {
+                  find_zh_form_for({{"form", "qigu"}, {"lines", 0}});
+              }).find("expected 4 to 24, got 0"),
+              std::string::npos);
+    EXPECT_NE(message([] {
+                  find_zh_form_for({{"form", "qigu"}, {"lines", 1000000}});
+              }).find("expected 4 to 24, got 1000000"),
+              std::string::npos);
+    EXPECT_EQ(message([] {
+                  find_zh_form_for({{"form", "qigu"}, {"tone_rhyme", ""}});
+              }),
+              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''");
+    EXPECT_EQ(find_zh_form_for({{"form", "qigu"}, {"lines", nullptr}})->line_count(),
+              kGuDefaultLines);
 }
 
 // Under pingshui-strict a 古体 rhyme keeps one 平水韵 group; under pingshui the 部 (邻韵 通押, 上
 // with 去 of a row) is enough. 杜甫 望岳 rhymes 了 晓 鸟 小, all 筱: both pass; with 少 (筱/啸) too.
 TEST(GuChecker, StrictBookHoldsOneGroup) {
     const char* mixed = "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多照。";  // 照 is 去声 啸: 筱's row
-    EXPECT_TRUE(check_gu("wugu", mixed, RhymeBook::Pingshui, 0, "").rhyme_ok);
-    CheckResult r = check_gu("wugu", mixed, RhymeBook::PingshuiStrict, 0, "");
+    EXPECT_TRUE(check_gu("wugu", mixed, RhymeBook::Pingshui, std::nullopt, "any").rhyme_ok);
+    CheckResult r = check_gu("wugu", mixed, RhymeBook::PingshuiStrict, std::nullopt, "any");
     EXPECT_FALSE(r.rhyme_ok);
     EXPECT_NE(faults_of(r).find("line 4, char 5: rhyme 平水韵筱 expected, 照 is in 平水韵啸"), std::string::npos)
         << faults_of(r);
-    EXPECT_TRUE(check_gu("wugu", kGood[5].text, RhymeBook::PingshuiStrict, 0, "").ok());
+    EXPECT_TRUE(
+        check_gu("wugu", kGood[5].text, RhymeBook::PingshuiStrict, std::nullopt, "any").ok());
 }
 
 // Agreement with the corpus: Tang poems whose titles name a 古体 series (古风, 感遇, 古意, 拟古,
@@ -239,9 +302,10 @@ TEST(GuChecker, AgreementWithTangOldStyleVerse) {
                 if (reg) continue;
             }
             const char* name = len == 5 ? "wugu" : "qigu";
-            const CheckResult r = check_gu(name, text, RhymeBook::Pingshui, 0, "");
+            const CheckResult r = check_gu(name, text, RhymeBook::Pingshui, std::nullopt, "any");
             ++total;
-            strict_agree += check_gu(name, text, RhymeBook::PingshuiStrict, 0, "").ok() ? 1 : 0;
+            strict_agree +=
+                check_gu(name, text, RhymeBook::PingshuiStrict, std::nullopt, "any").ok() ? 1 : 0;
             agree += r.ok() ? 1 : 0;
             rhyme_bad += r.rhyme_ok ? 0 : 1;
             len_bad += r.length_ok ? 0 : 1;
