@@ -925,6 +925,9 @@ struct Server::Impl {
         if (gallery_path) studio::record_in_gallery(result, "server", *gallery_path);
         json j = art::to_json(result);
         if (j.contains("files")) j["files"] = file_urls(j["files"]);
+        // The model by the name it is served under, never its path on the server's disk.
+        if (auto it = j.find("model"); it != j.end() && it->is_string())
+            *it = fs::path(it->get<std::string>()).stem().string();
         send_json(res, j);
     }
 

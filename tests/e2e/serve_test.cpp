@@ -205,6 +205,7 @@ TEST(Serve, OldStylePoemOptionsPassThroughAndMatchTheCli) {
     }
     EXPECT_EQ(served["scores"]["opening"].get<std::string>().rfind("仄韵", 0), 0u) << h.body;
     EXPECT_EQ(served["scores"]["form"], 1.0) << h.body;
+    EXPECT_EQ(served["model"], "poetry-zh") << "the served name, not a path on the server's disk";
 
     RunResult r = run_lyra([&] {
         Args a = cli_args(req);
