@@ -1,6 +1,11 @@
 // JSON for generation results (result_json.h).
 #include "generate/result_json.h"
 
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
 namespace lyra::gen {
 
 nlohmann::json timings_to_json(const Timings& t) {
@@ -9,16 +14,21 @@ nlohmann::json timings_to_json(const Timings& t) {
             {"prefill_tok_s", t.prefill_tok_s()}, {"decode_tok_s", t.decode_tok_s()}};
 }
 
+nlohmann::json float_json(float f) {
+    if (!std::isfinite(f)) return f;  // nlohmann writes these as null, as before
+    return std::strtod(fmt::format("{}", f).c_str(), nullptr);
+}
+
 nlohmann::json options_to_json(const GenerateOptions& o) {
     return {{"max_tokens", o.max_tokens},
-            {"temperature", o.temperature},
+            {"temperature", float_json(o.temperature)},
             {"top_k", o.top_k},
-            {"top_p", o.top_p},
-            {"min_p", o.min_p},
-            {"repeat_penalty", o.repeat_penalty},
+            {"top_p", float_json(o.top_p)},
+            {"min_p", float_json(o.min_p)},
+            {"repeat_penalty", float_json(o.repeat_penalty)},
             {"repeat_last_n", o.repeat_last_n},
-            {"frequency_penalty", o.frequency_penalty},
-            {"presence_penalty", o.presence_penalty},
+            {"frequency_penalty", float_json(o.frequency_penalty)},
+            {"presence_penalty", float_json(o.presence_penalty)},
             {"stop", o.stop},
             {"n", o.n_candidates},
             {"seed", o.seed}};

@@ -13,6 +13,10 @@ namespace lyra::gen {
 // {"t_prefill_us","t_decode_us","n_prompt","n_gen","prefill_tok_s","decode_tok_s"}
 nlohmann::json timings_to_json(const Timings& t);
 
+// A float option as the shortest decimal that reads back as the same float (0.05f is written
+// 0.05, not 0.05000000074505806), so recorded options read well and still reproduce the run.
+nlohmann::json float_json(float f);
+
 // The options that reproduce a result (with the seed): max_tokens, temperature, top_k, ...
 nlohmann::json options_to_json(const GenerateOptions& o);
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "generate/models_dir.h"
+#include "generate/result_json.h"
 
 namespace lyra::art {
 
@@ -111,8 +112,13 @@ CommonOptions parse_common(const json& request) {
 }
 
 json common_to_json(const CommonOptions& o) {
-    json j = {{"seed", o.seed}, {"n", o.n}, {"temperature", o.temperature}, {"top_k", o.top_k},
-              {"top_p", o.top_p}, {"min_p", o.min_p}, {"repeat_penalty", o.repeat_penalty}};
+    json j = {{"seed", o.seed},
+              {"n", o.n},
+              {"temperature", gen::float_json(o.temperature)},
+              {"top_k", o.top_k},
+              {"top_p", gen::float_json(o.top_p)},
+              {"min_p", gen::float_json(o.min_p)},
+              {"repeat_penalty", gen::float_json(o.repeat_penalty)}};
     if (!o.model.empty()) j["model"] = o.model;
     if (!o.critic.empty()) {
         j["critic"] = o.critic;

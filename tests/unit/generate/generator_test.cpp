@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "generate/generator.h"
+#include "generate/result_json.h"
 #include "model/tokenizer/char_vocab.h"
 
 namespace lyra::gen {
@@ -263,6 +264,29 @@ TEST(Utf8, FindsTheFirstInvalidByte) {
     EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);      // UTF-16 surrogate
     EXPECT_EQ(find_invalid_utf8("xy\xf4\x90\x80\x80"), 2u); // past U+10FFFF
     EXPECT_EQ(find_invalid_utf8("\xff"), 0u);
+}
+
+}  // namespace
+}  // namespace lyra::gen
+
+namespace lyra::gen {
+namespace {
+
+// Recorded options read as typed and still give back the very floats of the run.
+TEST(ResultJson, FloatOptionsAreTheShortestDecimalsThatReadBack) {
+    GenerateOptions o;
+    o.temperature = 0.7f;
+    o.top_p = 0.95f;
+    o.min_p = 0.05f;
+    o.repeat_penalty = 1.1f;
+    const nlohmann::json j = options_to_json(o);
+    EXPECT_EQ(j["min_p"].dump(), "0.05");
+    EXPECT_EQ(j["temperature"].dump(), "0.7");
+    EXPECT_EQ(j["repeat_penalty"].dump(), "1.1");
+    EXPECT_EQ(j["top_p"].get<float>(), 0.95f);
+    EXPECT_EQ(j["min_p"].get<float>(), 0.05f);
+    for (float f : {1e-7f, 0.1f, 1.0f / 3.0f, 123456.79f, 3.4e38f})
+        EXPECT_EQ(float_json(f).get<float>(), f) << f;
 }
 
 }  // namespace
