@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -16,6 +17,21 @@ namespace lyra::core {
 namespace {
 // How many spins a worker waits for the next region before sleeping (~50-100 µs).
 constexpr int kSpinsBeforeSleep = 20000;
+// A stall: the caller, done with its shares, waited this long for a worker still inside the
+// region, and longer than its own shares took (an unevenly split region is not a stall).
+constexpr int64_t kStallNs = 200'000;
+// Stalls, or regions no worker took part in, in a window of regions that make the caller run
+// alone, and for how many regions (a decode token is ~50-100 regions, so this is some tens of
+// tokens before workers are tried again).
+constexpr int kStallsToGoSolo = 4;
+constexpr int kIdleToGoSolo = 192;
+constexpr int64_t kStallWindow = 256;
+constexpr int64_t kSoloRegions = 4096;
+
+int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -44,6 +60,11 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
         fn(ctx, 0, 1);
         return;
     }
+    if (solo_left_ > 0) {  // a busy machine: every share on this thread, in share order
+        --solo_left_;
+        for (int share = 0; share < n_threads_; ++share) fn(ctx, share, n_threads_);
+        return;
+    }
     task_fn_ = fn;
     task_ctx_ = ctx;
     next_share_.store(0);
@@ -55,7 +76,10 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
         generation_.store(g);
     }
     if (sleeping_.load() > 0) wake_.notify_all();
-    run_shares(fn, ctx);
+    const int64_t t0 = now_ns();
+    int mine = 0;
+    for (int share; (share = next_share_.fetch_add(1)) < n_threads_; ++mine) fn(ctx, share, n_threads_);
+    const int64_t t1 = now_ns();
     // Every share is claimed. Close the region, then wait for the workers that got in: a worker
     // bumps active_ before it checks open_, and the caller stores open_ before it reads active_
     // (all sequentially consistent), so either the caller sees that worker, or the worker sees
@@ -70,6 +94,15 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     }
     task_fn_ = nullptr;
     task_ctx_ = nullptr;
+    const int64_t waited = now_ns() - t1;
+    if (waited > kStallNs && waited > t1 - t0) ++stalls_;
+    if (mine == n_threads_) ++idle_;
+    if (++regions_seen_ == kStallWindow) {
+        if (stalls_ >= kStallsToGoSolo || idle_ >= kIdleToGoSolo) solo_left_ = kSoloRegions;
+        stalls_ = 0;
+        idle_ = 0;
+        regions_seen_ = 0;
+    }
 }
 
 void ThreadPool::worker_loop() {

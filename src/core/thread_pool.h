@@ -7,6 +7,13 @@
 // the region closed and skips it, so it never stalls the caller; its shares ran on the caller.
 // Shares therefore must not wait for one another; each runs on one thread at a time, so
 // per-share scratch indexed by ith stays private.
+// When the machine is busy the workers can cost more than they give: one that claimed a share
+// may lose its core for a whole scheduler slice (the caller waits milliseconds for a region worth
+// microseconds), or they arrive too late to take any share while their spinning takes CPU time
+// from the caller (2 threads ran at half the speed of 1 whenever another process held a core).
+// The caller notices both and, while they keep coming, runs every share itself for a while
+// (workers left asleep), then tries the workers again. Which thread runs a share never changes a
+// result, so neither does this.
 // Not reentrant: one caller thread drives a pool at a time (each Session/Trainer passes its own).
 // run()/parallel_for() take any callable by reference and erase its type through a plain
 // function pointer, so entering a region never allocates (std::function would, for lambdas that
@@ -78,6 +85,13 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::atomic<int> sleeping_{0};
+    // The caller's own record (only the caller thread touches these): recent regions in which it
+    // waited long for a straggler, or in which no worker took a share, and how many regions to run
+    // alone before trying workers again.
+    int stalls_ = 0;
+    int idle_ = 0;
+    int64_t regions_seen_ = 0;
+    int64_t solo_left_ = 0;
 };
 
 

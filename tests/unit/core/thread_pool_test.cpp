@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -64,6 +65,38 @@ TEST(ThreadPool, RegionsSeeTheCallersWritesAndTheCallerSeesTheirs) {
         ASSERT_EQ(data[0], r * (r + 1) / 2);
         ASSERT_EQ(data[1], r * (r + 1) / 2);
     }
+}
+
+// A worker that holds a share for a millisecond (as one that lost its core does) keeps the caller
+// waiting; after a window of such regions the caller runs every share itself for a while, and
+// every share still runs exactly once per region.
+TEST(ThreadPool, ACallerKeptWaitingRunsTheSharesItselfForAWhile) {
+    ThreadPool pool(2);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> on_worker{0};
+    std::vector<int> runs(2);
+    auto region = [&] {
+        runs.assign(2, 0);
+        pool.run([&](int ith, int) {
+            ++runs[static_cast<size_t>(ith)];
+            if (std::this_thread::get_id() != caller) {
+                on_worker.fetch_add(1);
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            } else {  // 20 µs of work, so a spinning worker claims the other share meanwhile
+                const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+                while (std::chrono::steady_clock::now() < until) {
+                }
+            }
+        });
+        ASSERT_EQ(runs[0], 1);
+        ASSERT_EQ(runs[1], 1);
+    };
+    for (int r = 0; r < 600; ++r) region();  // more than two windows of 256 regions
+    const int held = on_worker.load();
+    EXPECT_GE(held, 4) << "the worker should have taken shares before the caller went solo";
+    on_worker.store(0);
+    for (int r = 0; r < 1000; ++r) region();  // well inside the solo stretch
+    EXPECT_EQ(on_worker.load(), 0);
 }
 
 }  // namespace
