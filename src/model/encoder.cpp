@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 
 #include "core/error.h"
 #include "model/arch/arch.h"
@@ -446,21 +447,30 @@ std::vector<float> EncoderModel::hidden(std::span<const TokenId> tokens,
     return encode(tokens.data(), std::span(&T, 1), pool);
 }
 
-std::vector<std::vector<float>> EncoderModel::hidden_batch(
-    std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
-    check_batch(seqs);
-    const int64_t C = hp_.n_embd;
-    std::vector<std::vector<float>> out(seqs.size());
+void EncoderModel::for_each_output(
+    std::span<const std::vector<TokenId>> seqs, int64_t max_rows, bool logits,
+    core::ThreadPool& pool, const std::function<void(size_t, const float*)>& take) const {
+    const int64_t width = logits ? hp_.n_vocab : hp_.n_embd;
     for_each_forward(
         seqs.size(), max_rows, [&](size_t i) { return size_of(seqs[i]); },
         [&](size_t first, size_t count) {
-            const std::vector<float> h = encode_seqs(seqs.subspan(first, count), pool);
-            auto row = h.begin();
+            std::vector<float> out = encode_seqs(seqs.subspan(first, count), pool);
+            if (logits) out = head(out.data(), static_cast<int64_t>(out.size()) / hp_.n_embd, pool);
+            const float* rows = out.data();
             for (size_t i = first; i < first + count; ++i) {
-                out[i].assign(row, row + size_of(seqs[i]) * C);
-                row += size_of(seqs[i]) * C;
+                take(i, rows);
+                rows += size_of(seqs[i]) * width;
             }
         });
+}
+
+std::vector<std::vector<float>> EncoderModel::hidden_batch(
+    std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
+    check_batch(seqs);
+    std::vector<std::vector<float>> out(seqs.size());
+    for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
+        out[i].assign(rows, rows + size_of(seqs[i]) * hp_.n_embd);
+    });
     return out;
 }
 
@@ -475,20 +485,10 @@ std::vector<std::vector<float>> EncoderModel::mlm_logits_batch(
     std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
     require_mlm_head();
     check_batch(seqs);
-    const int64_t V = hp_.n_vocab;
     std::vector<std::vector<float>> out(seqs.size());
-    for_each_forward(
-        seqs.size(), max_rows, [&](size_t i) { return size_of(seqs[i]); },
-        [&](size_t first, size_t count) {
-            const std::vector<float> h = encode_seqs(seqs.subspan(first, count), pool);
-            const std::vector<float> logits =
-                head(h.data(), static_cast<int64_t>(h.size()) / hp_.n_embd, pool);
-            auto row = logits.begin();
-            for (size_t i = first; i < first + count; ++i) {
-                out[i].assign(row, row + size_of(seqs[i]) * V);
-                row += size_of(seqs[i]) * V;
-            }
-        });
+    for_each_output(seqs, max_rows, true, pool, [&](size_t i, const float* rows) {
+        out[i].assign(rows, rows + size_of(seqs[i]) * hp_.n_vocab);
+    });
     return out;
 }
 
@@ -501,18 +501,10 @@ std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens,
 std::vector<std::vector<float>> EncoderModel::embed_batch(
     std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
     check_batch(seqs);
-    const int64_t C = hp_.n_embd;
     std::vector<std::vector<float>> out(seqs.size());
-    for_each_forward(
-        seqs.size(), max_rows, [&](size_t i) { return size_of(seqs[i]); },
-        [&](size_t first, size_t count) {
-            const std::vector<float> h = encode_seqs(seqs.subspan(first, count), pool);
-            const float* row = h.data();
-            for (size_t i = first; i < first + count; ++i) {
-                out[i] = mean_unit(row, size_of(seqs[i]), C);
-                row += size_of(seqs[i]) * C;
-            }
-        });
+    for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
+        out[i] = mean_unit(rows, size_of(seqs[i]), hp_.n_embd);
+    });
     return out;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -138,6 +139,12 @@ private:
     // encode() of whole sequences, packed in order.
     std::vector<float> encode_seqs(std::span<const std::vector<TokenId>> seqs,
                                    core::ThreadPool& pool) const;
+    // Runs the (checked) seqs in forwards of at most max_rows rows and hands each sequence's
+    // output rows to take(i, rows) in order: hidden states [T_i, C], or MLM logits [T_i, V]
+    // when `logits`. The rows live until take returns.
+    void for_each_output(std::span<const std::vector<TokenId>> seqs, int64_t max_rows, bool logits,
+                         core::ThreadPool& pool,
+                         const std::function<void(size_t, const float*)>& take) const;
     // The pseudo-log-likelihood of each (checked) text.
     std::vector<double> pll(std::span<const std::vector<TokenId>> texts, core::ThreadPool& pool,
                             int64_t max_rows) const;

@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -101,16 +102,32 @@ std::vector<int32_t> text_of(const lyra::model::EncoderModel& m, size_t n, size_
     return tokens;
 }
 
-class EncoderParity : public ::testing::TestWithParam<EncoderCase> {};
+// Each test starts from its case's fixture, imported and loaded; src_/py_ run the scripts.
+class EncoderParity : public ::testing::TestWithParam<EncoderCase> {
+protected:
+    void SetUp() override {
+        src_ = std::getenv("LYRA_SOURCE_DIR");
+        py_ = std::getenv("LYRA_PYTHON");
+        ASSERT_TRUE(src_ && py_) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
+        const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+        im_ = import_case(GetParam(), src_, py_, test.substr(0, test.find('/')).c_str());
+        ASSERT_FALSE(HasFailure());
+        m_ = lyra::model::EncoderModel::load(im_.gguf);
+    }
+    void TearDown() override {
+        if (!HasFailure()) fs::remove_all(im_.dir);
+    }
+
+    const char *src_ = nullptr, *py_ = nullptr;
+    Imported im_;
+    std::unique_ptr<lyra::model::EncoderModel> m_;
+};
 
 TEST_P(EncoderParity, HiddenLogitsEmbeddingsAndPllMatchHfLayoutPyTorch) {
     const EncoderCase& c = GetParam();
-    const char* src = std::getenv("LYRA_SOURCE_DIR");
-    const char* py = std::getenv("LYRA_PYTHON");
-    ASSERT_TRUE(src && py) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
-    const Imported im = import_case(c, src, py, "one");
-    ASSERT_FALSE(HasFailure());
-    const auto m = lyra::model::EncoderModel::load(im.gguf);
+    const char *src = src_, *py = py_;
+    const Imported& im = im_;
+    const auto& m = m_;
     const auto& hp = m->hparams();
 
     const std::vector<int32_t> tokens = text_of(*m, 18, 37, 11);
@@ -151,19 +168,15 @@ TEST_P(EncoderParity, HiddenLogitsEmbeddingsAndPllMatchHfLayoutPyTorch) {
                     c.name, got, want, std::fabs(got - want));
         EXPECT_NEAR(got, want, 1e-3) << repro;
     }
-    if (!HasFailure()) fs::remove_all(im.dir);
 }
 
 // The batch forms on a right-padded batch: HF's attention_mask must leave each real row as
 // the sequence alone would have it, and Lyra's packed batch must give those rows.
 TEST_P(EncoderParity, PaddedBatchMatchesHfAttentionMask) {
     const EncoderCase& c = GetParam();
-    const char* src = std::getenv("LYRA_SOURCE_DIR");
-    const char* py = std::getenv("LYRA_PYTHON");
-    ASSERT_TRUE(src && py) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
-    const Imported im = import_case(c, src, py, "batch");
-    ASSERT_FALSE(HasFailure());
-    const auto m = lyra::model::EncoderModel::load(im.gguf);
+    const char *src = src_, *py = py_;
+    const Imported& im = im_;
+    const auto& m = m_;
     const auto& hp = m->hparams();
 
     std::vector<std::vector<int32_t>> seqs;
@@ -217,7 +230,6 @@ TEST_P(EncoderParity, PaddedBatchMatchesHfAttentionMask) {
             EXPECT_NEAR(pll[b], want, 1e-3) << repro;
         }
     }
-    if (!HasFailure()) fs::remove_all(im.dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(
