@@ -102,7 +102,7 @@ public:
     // kernel (every weight type but F32 always; F32 when both forwards hold >= 32 rows, or both
     // fewer, core/ops matmul's GEMM threshold) and otherwise differs by float rounding only.
     // Forwards hold at most `max_rows` rows (0 = kBatchRows; a longer sequence runs alone), so
-    // working memory stays near max_rows * (5 C + F) floats however many sequences come in.
+    // working memory stays near max_rows * (7 C + F) floats however many sequences come in.
     static constexpr int64_t kBatchRows = 512;
 
     // Hidden states [T_i, C] of each sequence.
