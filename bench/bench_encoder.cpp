@@ -9,7 +9,10 @@
 //                by side, forwards of up to kBatchRows rows (and the wider budgets of --rows).
 // Columns: wall and process CPU ms per text (medians of --reps; the methods take turns within
 // each rep, so a busy spell of a shared machine hits them alike), each as a speed-up over
-// one-by-one, and the largest |PLL difference| from one-by-one (float rounding only; nats).
+// one-by-one; the share of the machine's F32 GEMM peak (core/roofline.h, measured in the run)
+// that the layers' matmuls reach in the wall time (2 x rows x layers x (4 C^2 + 2 C F) FLOP, the
+// same work for every method); and the largest |PLL difference| from one-by-one (float
+// rounding only; nats).
 // Benchmarks report, never assert.
 // Usage: bench_encoder [--dim 768 --layers 12 --heads 12 --ffn 3072] [--lengths 12,16,...]
 //        [--threads N] [--reps R] [--rows 1024,2048] [--out-dir DIR]
@@ -28,6 +31,7 @@
 #include <fmt/format.h>
 
 #include "core/ops.h"
+#include "core/roofline.h"
 #include "core/thread_pool.h"
 #include "model/encoder.h"
 #include "model/format/hf_import.h"
@@ -183,18 +187,24 @@ int main(int argc, char** argv) {
                            [&, b] { return m->pseudo_log_likelihood_batch(texts, pool, b); }});
     time_interleaved(methods, o.reps);
 
+    const double peak = core::measure_f32_gemm_peak_gflops(pool);
+    const double C = o.dim, F = o.ffn;
+    const double gflop = 2.0 * static_cast<double>(rows) * o.layers * (4 * C * C + 2 * C * F) * 1e-9;
+    std::printf("layers' matmuls: %.1f GFLOP per run; F32 GEMM peak at %d threads: %.1f GFLOP/s\n", gflop,
+                n_threads, peak);
     const double one_wall = median(methods[0].wall_ms), one_cpu = median(methods[0].cpu_ms);
-    std::printf("\n| %-50s | %12s | %12s | %12s | %12s | %14s |\n", "PLL of the candidates", "wall ms/text",
-                "x one-by-one", "CPU ms/text", "x one-by-one", "max|dPLL| nats");
-    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(52, '-').c_str(), std::string(14, '-').c_str(),
+    std::printf("\n| %-50s | %12s | %12s | %12s | %12s | %9s | %14s |\n", "PLL of the candidates", "wall ms/text",
+                "x one-by-one", "CPU ms/text", "x one-by-one", "% of peak", "max|dPLL| nats");
+    std::printf("|%s|%s|%s|%s|%s|%s|%s|\n", std::string(52, '-').c_str(), std::string(14, '-').c_str(),
                 std::string(14, '-').c_str(), std::string(14, '-').c_str(), std::string(14, '-').c_str(),
-                std::string(16, '-').c_str());
+                std::string(11, '-').c_str(), std::string(16, '-').c_str());
     for (const Method& r : methods) {
         double diff = 0;
         for (size_t i = 0; i < r.pll.size(); ++i) diff = std::max(diff, std::fabs(r.pll[i] - methods[0].pll[i]));
         const double wall = median(r.wall_ms), cpu = median(r.cpu_ms);
-        std::printf("| %-50s | %12.1f | %11.2fx | %12.1f | %11.2fx | %14.2e |\n", r.name.c_str(), wall / n_texts,
-                    one_wall / wall, cpu / n_texts, one_cpu / cpu, diff);
+        std::printf("| %-50s | %12.1f | %11.2fx | %12.1f | %11.2fx | %8.0f%% | %14.2e |\n", r.name.c_str(),
+                    wall / n_texts, one_wall / wall, cpu / n_texts, one_cpu / cpu, 100.0 * gflop / (wall * 1e-3) / peak,
+                    diff);
     }
     return 0;
 }
