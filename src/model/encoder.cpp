@@ -418,7 +418,9 @@ double log_prob(const float* logits, int64_t V, TokenId truth) {
     return static_cast<double>(logits[truth] - mx) - std::log(z);
 }
 
-int64_t size_of(const std::vector<TokenId>& s) { return static_cast<int64_t>(s.size()); }
+int64_t size_of(const std::vector<TokenId>& s) {
+    return static_cast<int64_t>(s.size());
+}
 
 }  // namespace
 
@@ -447,9 +449,9 @@ std::vector<float> EncoderModel::hidden(std::span<const TokenId> tokens,
     return encode(tokens.data(), std::span(&T, 1), pool);
 }
 
-void EncoderModel::for_each_output(
-    std::span<const std::vector<TokenId>> seqs, int64_t max_rows, bool logits,
-    core::ThreadPool& pool, const std::function<void(size_t, const float*)>& take) const {
+void EncoderModel::for_each_output(std::span<const std::vector<TokenId>> seqs, int64_t max_rows,
+                                   bool logits, core::ThreadPool& pool,
+                                   const std::function<void(size_t, const float*)>& take) const {
     const int64_t width = logits ? hp_.n_vocab : hp_.n_embd;
     for_each_forward(
         seqs.size(), max_rows, [&](size_t i) { return size_of(seqs[i]); },

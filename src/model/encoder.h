@@ -115,8 +115,7 @@ public:
                                                      int64_t max_rows = 0) const;
     // Mean-pooled unit embeddings [C] of each sequence (embed()).
     std::vector<std::vector<float>> embed_batch(std::span<const std::vector<TokenId>> seqs,
-                                                core::ThreadPool& pool,
-                                                int64_t max_rows = 0) const;
+                                                core::ThreadPool& pool, int64_t max_rows = 0) const;
     // pseudo_log_likelihood() of each text. The masked copies of all texts (one per scored
     // position) are the rows of the forwards: the T copies of one text share its length, and
     // copies of texts of different lengths are packed side by side, up to max_rows rows per

@@ -19,8 +19,9 @@
 // --encoder-batch, which right-pads them with pad_token_id and runs one batch under HF's
 // attention_mask (and the PLL's masked copies of all four as one padded batch too); the real
 // rows of each sequence must match within the same 1e-4 relative tolerance (observed rel <=
-// 6e-7) and each PLL within 1e-3 nats (observed |diff| <= 5e-6). A padding row that leaked into a real token's attention
-// would be off by far more (rel 0.09 .. 1.8 in tests/unit/model/encoder_test.cpp's mutation).
+// 6e-7) and each PLL within 1e-3 nats (observed |diff| <= 5e-6). A padding row that leaked into a
+// real token's attention would be off by far more (rel 0.09 .. 1.8 in
+// tests/unit/model/encoder_test.cpp's mutation).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -29,8 +30,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <memory>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,8 @@ struct Imported {
 
 Imported import_case(const EncoderCase& c, const char* src, const char* py, const char* tag) {
     Imported im;
-    im.dir = fs::temp_directory_path() / fmt::format("lyra_encparity_{}_{}_{}", c.name, tag, getpid());
+    im.dir =
+        fs::temp_directory_path() / fmt::format("lyra_encparity_{}_{}_{}", c.name, tag, getpid());
     fs::create_directories(im.dir);
     im.hf = (im.dir / "hf").string();
     im.gguf = (im.dir / "m.gguf").string();
@@ -85,8 +87,10 @@ Imported import_case(const EncoderCase& c, const char* src, const char* py, cons
     const std::string arch = args.substr(0, args.find(' '));
     im.make = fmt::format("{} {}/tests/unit/format/make_hf_fixture.py {} {}{} > /dev/null", py, src,
                           arch, im.hf, args.substr(arch.size()));
-    if (std::system(im.make.c_str()) != 0) ADD_FAILURE() << im.make;
-    else lyra::model::import_hf(im.hf, im.gguf);
+    if (std::system(im.make.c_str()) != 0)
+        ADD_FAILURE() << im.make;
+    else
+        lyra::model::import_hf(im.hf, im.gguf);
     return im;
 }
 
@@ -136,7 +140,8 @@ TEST_P(EncoderParity, HiddenLogitsEmbeddingsAndPllMatchHfLayoutPyTorch) {
         fmt::format("{} {}/tests/parity/hf_reference.py --encoder {} {}", py, src, im.hf, out);
     for (int32_t t : tokens) cmd += fmt::format(" {}", t);
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    const std::string repro = im.make + " && lyra model import " + im.hf + " -o " + im.gguf + " && " + cmd;
+    const std::string repro =
+        im.make + " && lyra model import " + im.hf + " -o " + im.gguf + " && " + cmd;
     lyra::core::ThreadPool pool(2);
     const size_t T = tokens.size(), C = static_cast<size_t>(hp.n_embd),
                  V = static_cast<size_t>(hp.n_vocab);
@@ -180,10 +185,11 @@ TEST_P(EncoderParity, PaddedBatchMatchesHfAttentionMask) {
     const auto& hp = m->hparams();
 
     std::vector<std::vector<int32_t>> seqs;
-    for (const size_t n : {18, 1, 11, 6}) seqs.push_back(text_of(*m, n, 29 + seqs.size(), 5 * seqs.size()));
+    for (const size_t n : {18, 1, 11, 6})
+        seqs.push_back(text_of(*m, n, 29 + seqs.size(), 5 * seqs.size()));
     const std::string out = (im.dir / "ref").string();
-    std::string cmd =
-        fmt::format("{} {}/tests/parity/hf_reference.py --encoder-batch {} {}", py, src, im.hf, out);
+    std::string cmd = fmt::format("{} {}/tests/parity/hf_reference.py --encoder-batch {} {}", py,
+                                  src, im.hf, out);
     size_t T_pad = 0;
     for (const auto& s : seqs) {
         T_pad = std::max(T_pad, s.size());
@@ -191,7 +197,8 @@ TEST_P(EncoderParity, PaddedBatchMatchesHfAttentionMask) {
         for (size_t i = 0; i < s.size(); ++i) cmd += fmt::format("{}{}", i ? "," : "", s[i]);
     }
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    const std::string repro = im.make + " && lyra model import " + im.hf + " -o " + im.gguf + " && " + cmd;
+    const std::string repro =
+        im.make + " && lyra model import " + im.hf + " -o " + im.gguf + " && " + cmd;
 
     // Row b of a padded [B, T_pad, width] reference, cut to sequence b's real tokens.
     const auto real_rows = [&](const std::vector<float>& padded, size_t b, size_t width) {
@@ -199,14 +206,17 @@ TEST_P(EncoderParity, PaddedBatchMatchesHfAttentionMask) {
         return std::vector<float>(at, at + static_cast<ptrdiff_t>(seqs[b].size() * width));
     };
     lyra::core::ThreadPool pool(2);
-    const size_t B = seqs.size(), C = static_cast<size_t>(hp.n_embd), V = static_cast<size_t>(hp.n_vocab);
+    const size_t B = seqs.size(), C = static_cast<size_t>(hp.n_embd),
+                 V = static_cast<size_t>(hp.n_vocab);
     const std::vector<float> ref_hidden = read_floats(out + ".hidden", B * T_pad * C);
     const std::vector<float> ref_embed = read_floats(out + ".embed", B * C);
     const auto hidden = m->hidden_batch(seqs, pool);
     const auto embeds = m->embed_batch(seqs, pool);
     for (size_t b = 0; b < B; ++b) {
         const std::string what = fmt::format("seq{}", b);
-        EXPECT_LT(compare(c.name, ("hidden " + what).c_str(), hidden[b], real_rows(ref_hidden, b, C)), 1e-4)
+        EXPECT_LT(
+            compare(c.name, ("hidden " + what).c_str(), hidden[b], real_rows(ref_hidden, b, C)),
+            1e-4)
             << repro;
         const std::vector<float> e(ref_embed.begin() + static_cast<ptrdiff_t>(b * C),
                                    ref_embed.begin() + static_cast<ptrdiff_t>((b + 1) * C));

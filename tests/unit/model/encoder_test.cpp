@@ -48,7 +48,8 @@ std::vector<TokenId> text_of(const EncoderModel& m, size_t n, size_t seed) {
     for (TokenId id = 0; id < m.hparams().n_vocab; ++id)
         if (!m.tokenizer().is_control(id) && id != m.tokenizer().vocab().unk) pieces.push_back(id);
     std::vector<TokenId> tokens = {m.cls()};
-    for (size_t i = 0; i < n; ++i) tokens.push_back(pieces[(i * 53 + seed * 31 + 7) % pieces.size()]);
+    for (size_t i = 0; i < n; ++i)
+        tokens.push_back(pieces[(i * 53 + seed * 31 + 7) % pieces.size()]);
     tokens.push_back(m.sep());
     return tokens;
 }
@@ -132,8 +133,9 @@ TEST(Encoder, BatchesOfDifferentLengthsMatchOneByOneForEveryFamily) {
     TempDir dir;
     core::ThreadPool pool(2);
     for (const std::string arch : {"bert", "roberta", "albert"}) {
-        const auto m = EncoderModel::load(
-            imported(dir, arch, "--ctx 64 --seed 11" + std::string(arch == "albert" ? " --emb 8 --groups 2" : "")));
+        const auto m = EncoderModel::load(imported(
+            dir, arch,
+            "--ctx 64 --seed 11" + std::string(arch == "albert" ? " --emb 8 --groups 2" : "")));
         std::vector<std::vector<TokenId>> texts;
         for (const size_t n : {20, 0, 61, 7, 33}) texts.push_back(text_of(*m, n, texts.size()));
         texts[1] = {m->cls()};  // a sequence of one token
@@ -160,7 +162,8 @@ TEST(Encoder, BatchesOfDifferentLengthsMatchOneByOneForEveryFamily) {
             const std::vector<double> batch = m->pseudo_log_likelihood_batch(texts, pool, max_rows);
             ASSERT_EQ(batch.size(), texts.size());
             for (size_t i = 0; i < texts.size(); ++i)
-                EXPECT_NEAR(batch[i], single[i], 1e-3) << arch << " text " << i << " max_rows " << max_rows;
+                EXPECT_NEAR(batch[i], single[i], 1e-3)
+                    << arch << " text " << i << " max_rows " << max_rows;
         }
         EXPECT_TRUE(m->pseudo_log_likelihood_batch({}, pool).empty());
     }
@@ -185,7 +188,8 @@ TEST(Encoder, BatchIsBitIdenticalWhereTheKernelsAgree) {
     const auto f32 = EncoderModel::load(imported(dir, "bert", "--ctx 64 --seed 3"));
     check(*f32, {31, 46, 62});  // 33, 48, 64 tokens
     check(*f32, {3, 10, 7});    // 5 + 12 + 9 = 26 rows
-    const auto f16 = EncoderModel::load(imported(dir, "roberta", "--ctx 64 --seed 4", core::DType::F16));
+    const auto f16 =
+        EncoderModel::load(imported(dir, "roberta", "--ctx 64 --seed 4", core::DType::F16));
     check(*f16, {20, 1, 45, 9});
 }
 
@@ -196,13 +200,15 @@ TEST(Encoder, BatchErrorsNameTheSequence) {
     std::string what;
     const std::vector<std::vector<TokenId>> texts = {{m->cls(), m->sep()}, {m->cls(), 9999}};
     EXPECT_EQ(kind_of([&] { m->hidden_batch(texts, pool); }, &what), ErrorKind::InvalidArgument);
-    EXPECT_NE(what.find("batch sequence 1 of 2: encoder: token id 9999 at index 1"), std::string::npos)
+    EXPECT_NE(what.find("batch sequence 1 of 2: encoder: token id 9999 at index 1"),
+              std::string::npos)
         << what;
     const std::vector<std::vector<TokenId>> empty = {{m->cls()}, {}};
     EXPECT_EQ(kind_of([&] { m->embed_batch(empty, pool); }, &what), ErrorKind::InvalidArgument);
     EXPECT_NE(what.find("batch sequence 1 of 2"), std::string::npos) << what;
     EXPECT_EQ(kind_of([&] { m->mlm_logits_batch(texts, pool); }, &what), ErrorKind::Unsupported);
-    EXPECT_EQ(kind_of([&] { m->pseudo_log_likelihood_batch(texts, pool); }), ErrorKind::InvalidArgument);
+    EXPECT_EQ(kind_of([&] { m->pseudo_log_likelihood_batch(texts, pool); }),
+              ErrorKind::InvalidArgument);
 }
 
 TEST(Encoder, EmbeddingIsTheNormalisedMeanOfTheHiddenStates) {
