@@ -99,8 +99,8 @@ public:
     // 0..T_i-1: what HF computes for a right-padded batch with attention_mask, without computing
     // the padding. A sequence's result therefore does not depend on its neighbours: it is
     // bit-identical to the single-sequence method whenever both forwards take the same matmul
-    // kernel (every weight type but F32 always; F32 when both forwards hold >= 32 rows, or both
-    // fewer, core/ops matmul's GEMM threshold) and otherwise differs by float rounding only.
+    // kernel (quantized weights always; F32/F16/BF16 when both forwards hold >= 32 rows, or
+    // both fewer: core matmul's GEMM threshold) and otherwise differs by float rounding only.
     // Forwards hold at most `max_rows` rows (0 = kBatchRows; a longer sequence runs alone), so
     // working memory stays near max_rows * (7 C + F) floats however many sequences come in.
     static constexpr int64_t kBatchRows = 512;

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "model/format/hf_import.h"
 #include "model/model.h"
+#include "model/quantize.h"
 #include "model/tokenizer/vocab.h"
 #include "model_test_util.h"
 
@@ -169,9 +170,10 @@ TEST(Encoder, BatchesOfDifferentLengthsMatchOneByOneForEveryFamily) {
     }
 }
 
-// Where both forwards take the same kernels the batch is exact, bit for bit: F32 sequences
-// that are each >= 32 tokens (every forward on the GEMM), F32 batches of < 32 rows in all
-// (every forward on the dot kernels), and F16 weights at any length (dot kernels throughout).
+// Where both forwards take the same kernels the batch is exact, bit for bit: F32 and F16
+// sequences that are each >= 32 tokens (every forward on the GEMM), F32 batches of < 32 rows in
+// all (every forward on the dot kernels), and Q8_0 weights at any length (dot kernels
+// throughout).
 TEST(Encoder, BatchIsBitIdenticalWhereTheKernelsAgree) {
     TempDir dir;
     core::ThreadPool pool(2);
@@ -190,7 +192,15 @@ TEST(Encoder, BatchIsBitIdenticalWhereTheKernelsAgree) {
     check(*f32, {3, 10, 7});    // 5 + 12 + 9 = 26 rows
     const auto f16 =
         EncoderModel::load(imported(dir, "roberta", "--ctx 64 --seed 4", core::DType::F16));
-    check(*f16, {20, 1, 45, 9});
+    check(*f16, {30, 40});
+    // Q8_0 takes rows of 32: a width-32 model, every matrix quantized.
+    const std::string f32_file =
+        imported(dir, "albert", "--ctx 64 --seed 5 --dim 32 --ffn 64 --emb 32");
+    const std::string q8_file = dir.file("albert_q8.gguf");
+    quantize_file(f32_file, q8_file, core::DType::Q8_0);
+    const auto q8 = EncoderModel::load(q8_file);
+    ASSERT_EQ(q8->gguf().find_tensor("blk.0.attn_q.weight")->tensor.dtype, core::DType::Q8_0);
+    check(*q8, {20, 1, 45, 9});
 }
 
 TEST(Encoder, BatchErrorsNameTheSequence) {
