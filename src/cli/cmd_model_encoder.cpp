@@ -123,14 +123,14 @@ void add_embed(CLI::App& model) {
         if (f->pooler && !m->hparams().has_pooler)
             throw_error(ErrorKind::InvalidArgument, "--pooler: model '{}' has no pooler", f->model);
         core::ThreadPool pool(f->threads);
-        std::vector<std::vector<float>> embs;
+        std::vector<std::vector<model::TokenId>> ids;
+        for (const std::string& text : f->texts) ids.push_back(m->tokenize(text));
+        const std::vector<std::vector<float>> embs = m->embed_batch(ids, pool);  // one batch
         nlohmann::json items = nlohmann::json::array();
-        for (const std::string& text : f->texts) {
-            const auto ids = m->tokenize(text);
-            embs.push_back(m->embed(ids, pool));
+        for (size_t i = 0; i < ids.size(); ++i) {
             nlohmann::json item = {
-                {"text", text}, {"tokens", ids.size()}, {"embedding", embs.back()}};
-            if (f->pooler) item["pooler"] = m->pooled(ids, pool);
+                {"text", f->texts[i]}, {"tokens", ids[i].size()}, {"embedding", embs[i]}};
+            if (f->pooler) item["pooler"] = m->pooled(ids[i], pool);
             items.push_back(std::move(item));
         }
         nlohmann::json out = {{"model", f->model},

@@ -3,13 +3,16 @@
 //   x = LN_emb(tok[id] + pos[t] + type[0])               [T, E]
 //   x = W_proj·x + b_proj                                 ALBERT only: E -> C
 //   per layer l (ALBERT: weight set floor(l * G / L), as AlbertTransformer picks its group):
-//     x = LN_1(x + W_o·attn(W_q·x + b_q, W_k·x + b_k, W_v·x + b_v) + b_o)   post-LN, no mask
+//     x = LN_1(x + W_o·attn(W_q·x + b_q, W_k·x + b_k, W_v·x + b_v) + b_o)   post-LN
 //     x = LN_2(x + W_down·act(W_up·x + b_up) + b_down)
 //   MLM:    logits = W_dec·LN_m(act_m(W_m·x + b_m)) + b_dec, W_dec = tok unless output.weight
 //   pooler: tanh(W_cls·x[0] + b_cls)
 // act is hidden_act; act_m is the same except for RoBERTa, whose RobertaLMHead always applies
-// the erf GELU. Legend: B sequences, T tokens, N = B*T rows, C hidden, E token embedding width,
-// H heads, D head dim, F feed-forward width, V vocabulary.
+// the erf GELU. A batch is packed: sequence b's T_b rows follow sequence b-1's, positions restart
+// at 0 for each, and attention runs per sequence over its own rows only, which is exactly a
+// right-padded batch under HF's attention_mask minus the padding rows (everything else is per row).
+// Legend: B sequences, T_b tokens of sequence b, N = sum T_b rows, C hidden, E token embedding
+// width, H heads, D head dim, F feed-forward width, V vocabulary.
 #include "model/encoder.h"
 
 #include <fmt/format.h>
@@ -17,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 
 #include "core/error.h"
 #include "model/arch/arch.h"
@@ -281,16 +285,22 @@ void EncoderModel::check_tokens(std::span<const TokenId> tokens) const {
     }
 }
 
-std::vector<float> EncoderModel::encode(const TokenId* tokens, int64_t B, int64_t T,
+std::vector<float> EncoderModel::encode(const TokenId* tokens, std::span<const int64_t> lengths,
                                         core::ThreadPool& pool) const {
     const EncoderHParams& hp = hp_;
     const Weights& w = *w_;
-    const int64_t N = B * T, C = hp.n_embd, E = hp.n_embd_tok, F = hp.n_ff, H = hp.n_head,
-                  D = hp.head_dim;
+    int64_t N = 0, T_max = 0;
+    for (const int64_t T : lengths) {
+        N += T;
+        T_max = std::max(T_max, T);
+    }
+    const int64_t C = hp.n_embd, E = hp.n_embd_tok, F = hp.n_ff, H = hp.n_head, D = hp.head_dim;
     // ---- embeddings [N, E] ----
     std::vector<float> e(static_cast<size_t>(N * E)), rows(static_cast<size_t>(N * E));
-    std::vector<int32_t> pos(static_cast<size_t>(N));
-    for (int64_t i = 0; i < N; ++i) pos[static_cast<size_t>(i)] = static_cast<int32_t>(i % T);
+    std::vector<int32_t> pos;  // each sequence's own positions 0 .. T_b - 1
+    pos.reserve(static_cast<size_t>(N));
+    for (const int64_t T : lengths)
+        for (int64_t t = 0; t < T; ++t) pos.push_back(static_cast<int32_t>(t));
     core::get_rows(w.tok_embd, tokens, N, e.data());
     core::get_rows(w.pos_embd, pos.data(), N, rows.data());
     core::add_inplace(e.data(), rows.data(), N * E);
@@ -309,7 +319,7 @@ std::vector<float> EncoderModel::encode(const TokenId* tokens, int64_t B, int64_
     // ---- layers ----
     std::vector<float> q(x.size()), k(x.size()), v(x.size()), att(x.size()), o(x.size());
     std::vector<float> up(static_cast<size_t>(N * F));
-    std::vector<float> scores(static_cast<size_t>(pool.size() * T));
+    std::vector<float> scores(static_cast<size_t>(pool.size() * T_max));
     const detail::AttentionSpan span{1.0f / std::sqrt(static_cast<float>(D)), 0, false};
     const auto linear = [&pool](const float* in, int64_t n, const core::Tensor& wt,
                                 const float* bias, float* out) {
@@ -321,10 +331,12 @@ std::vector<float> EncoderModel::encode(const TokenId* tokens, int64_t B, int64_
         linear(x.data(), N, L.wq, L.bq, q.data());
         linear(x.data(), N, L.wk, L.bk, k.data());
         linear(x.data(), N, L.wv, L.bv, v.data());
-        for (int64_t b = 0; b < B; ++b) {  // each sequence attends only to itself
-            const int64_t at = b * T * C;
-            detail::attention(pool, q.data() + at, T, 0, k.data() + at, v.data() + at, H, H, D,
-                              span, scores.data(), att.data() + at);
+        // The attention mask: each sequence attends only to its own rows (P = 0, non-causal).
+        int64_t at = 0;
+        for (const int64_t T : lengths) {
+            detail::attention(pool, q.data() + at * C, T, 0, k.data() + at * C, v.data() + at * C,
+                              H, H, D, span, scores.data(), att.data() + at * C);
+            at += T;
         }
         linear(att.data(), N, L.wo, L.bo, o.data());
         core::add_inplace(o.data(), x.data(), N * C);
@@ -351,31 +363,40 @@ std::vector<float> EncoderModel::head(const float* h, int64_t n, core::ThreadPoo
     return logits;
 }
 
-std::vector<float> EncoderModel::hidden(std::span<const TokenId> tokens,
-                                        core::ThreadPool& pool) const {
-    check_tokens(tokens);
-    return encode(tokens.data(), 1, static_cast<int64_t>(tokens.size()), pool);
+std::vector<float> EncoderModel::encode_seqs(std::span<const std::vector<TokenId>> seqs,
+                                             core::ThreadPool& pool) const {
+    std::vector<TokenId> packed;
+    std::vector<int64_t> lengths;
+    for (const std::vector<TokenId>& s : seqs) {
+        packed.insert(packed.end(), s.begin(), s.end());
+        lengths.push_back(static_cast<int64_t>(s.size()));
+    }
+    return encode(packed.data(), lengths, pool);
 }
 
-std::vector<float> EncoderModel::mlm_logits(std::span<const TokenId> tokens,
-                                            core::ThreadPool& pool) const {
-    if (!hp_.has_mlm_head)
-        throw_error(ErrorKind::Unsupported,
-                    "model '{}' has no masked-LM head (imported from a bare {} model); import the "
-                    "...ForMaskedLM checkpoint to predict tokens",
-                    path(), encoder_arch_name(hp_.arch));
-    const std::vector<float> h = hidden(tokens, pool);
-    return head(h.data(), static_cast<int64_t>(tokens.size()), pool);
+namespace {
+
+// Splits n items of len(i) rows each into consecutive runs that fit `max_rows` (0 =
+// EncoderModel::kBatchRows; an item longer than that runs alone) and calls run(first, count)
+// for each in order: the forwards of a batch, so that memory does not grow with the batch.
+template <typename Len, typename Run>
+void for_each_forward(size_t n, int64_t max_rows, Len&& len, Run&& run) {
+    const int64_t budget = max_rows > 0 ? max_rows : EncoderModel::kBatchRows;
+    for (size_t first = 0; first < n;) {
+        size_t end = first + 1;
+        int64_t rows = len(first);
+        while (end < n && rows + len(end) <= budget) rows += len(end++);
+        run(first, end - first);
+        first = end;
+    }
 }
 
-std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens,
-                                       core::ThreadPool& pool) const {
-    const std::vector<float> h = hidden(tokens, pool);
-    const int64_t T = static_cast<int64_t>(tokens.size()), C = hp_.n_embd;
+// The mean of T rows of C, scaled to unit length (embed()).
+std::vector<float> mean_unit(const float* h, int64_t T, int64_t C) {
     std::vector<double> sum(static_cast<size_t>(C), 0.0);
     for (int64_t t = 0; t < T; ++t)
         for (int64_t c = 0; c < C; ++c)
-            sum[static_cast<size_t>(c)] += static_cast<double>(h[static_cast<size_t>(t * C + c)]);
+            sum[static_cast<size_t>(c)] += static_cast<double>(h[t * C + c]);
     double norm = 0.0;
     for (double& s : sum) {
         s /= static_cast<double>(T);
@@ -386,6 +407,106 @@ std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens,
     for (int64_t c = 0; c < C; ++c)
         out[static_cast<size_t>(c)] =
             static_cast<float>(norm > 0.0 ? sum[static_cast<size_t>(c)] / norm : 0.0);
+    return out;
+}
+
+// log softmax(logits[V])[truth], in double.
+double log_prob(const float* logits, int64_t V, TokenId truth) {
+    const float mx = *std::max_element(logits, logits + V);
+    double z = 0.0;
+    for (int64_t i = 0; i < V; ++i) z += std::exp(static_cast<double>(logits[i] - mx));
+    return static_cast<double>(logits[truth] - mx) - std::log(z);
+}
+
+int64_t size_of(const std::vector<TokenId>& s) {
+    return static_cast<int64_t>(s.size());
+}
+
+}  // namespace
+
+void EncoderModel::check_batch(std::span<const std::vector<TokenId>> seqs) const {
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        try {
+            check_tokens(seqs[i]);
+        } catch (const Error& e) {
+            rethrow_with_context(e, fmt::format("batch sequence {} of {}", i, seqs.size()));
+        }
+    }
+}
+
+void EncoderModel::require_mlm_head() const {
+    if (!hp_.has_mlm_head)
+        throw_error(ErrorKind::Unsupported,
+                    "model '{}' has no masked-LM head (imported from a bare {} model); import the "
+                    "...ForMaskedLM checkpoint to predict tokens",
+                    path(), encoder_arch_name(hp_.arch));
+}
+
+std::vector<float> EncoderModel::hidden(std::span<const TokenId> tokens,
+                                        core::ThreadPool& pool) const {
+    check_tokens(tokens);
+    const int64_t T = static_cast<int64_t>(tokens.size());
+    return encode(tokens.data(), std::span(&T, 1), pool);
+}
+
+void EncoderModel::for_each_output(std::span<const std::vector<TokenId>> seqs, int64_t max_rows,
+                                   bool logits, core::ThreadPool& pool,
+                                   const std::function<void(size_t, const float*)>& take) const {
+    const int64_t width = logits ? hp_.n_vocab : hp_.n_embd;
+    for_each_forward(
+        seqs.size(), max_rows, [&](size_t i) { return size_of(seqs[i]); },
+        [&](size_t first, size_t count) {
+            std::vector<float> out = encode_seqs(seqs.subspan(first, count), pool);
+            if (logits) out = head(out.data(), static_cast<int64_t>(out.size()) / hp_.n_embd, pool);
+            const float* rows = out.data();
+            for (size_t i = first; i < first + count; ++i) {
+                take(i, rows);
+                rows += size_of(seqs[i]) * width;
+            }
+        });
+}
+
+std::vector<std::vector<float>> EncoderModel::hidden_batch(
+    std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
+    check_batch(seqs);
+    std::vector<std::vector<float>> out(seqs.size());
+    for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
+        out[i].assign(rows, rows + size_of(seqs[i]) * hp_.n_embd);
+    });
+    return out;
+}
+
+std::vector<float> EncoderModel::mlm_logits(std::span<const TokenId> tokens,
+                                            core::ThreadPool& pool) const {
+    require_mlm_head();
+    const std::vector<float> h = hidden(tokens, pool);
+    return head(h.data(), static_cast<int64_t>(tokens.size()), pool);
+}
+
+std::vector<std::vector<float>> EncoderModel::mlm_logits_batch(
+    std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
+    require_mlm_head();
+    check_batch(seqs);
+    std::vector<std::vector<float>> out(seqs.size());
+    for_each_output(seqs, max_rows, true, pool, [&](size_t i, const float* rows) {
+        out[i].assign(rows, rows + size_of(seqs[i]) * hp_.n_vocab);
+    });
+    return out;
+}
+
+std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens,
+                                       core::ThreadPool& pool) const {
+    const std::vector<float> h = hidden(tokens, pool);
+    return mean_unit(h.data(), static_cast<int64_t>(tokens.size()), hp_.n_embd);
+}
+
+std::vector<std::vector<float>> EncoderModel::embed_batch(
+    std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
+    check_batch(seqs);
+    std::vector<std::vector<float>> out(seqs.size());
+    for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
+        out[i] = mean_unit(rows, size_of(seqs[i]), hp_.n_embd);
+    });
     return out;
 }
 
@@ -407,52 +528,72 @@ std::vector<float> EncoderModel::pooled(std::span<const TokenId> tokens,
 double EncoderModel::pseudo_log_likelihood(std::span<const TokenId> tokens,
                                            core::ThreadPool& pool) const {
     check_tokens(tokens);
+    const std::vector<TokenId> text(tokens.begin(), tokens.end());
+    return pll(std::span(&text, 1), pool, 0)[0];
+}
+
+std::vector<double> EncoderModel::pseudo_log_likelihood_batch(
+    std::span<const std::vector<TokenId>> texts, core::ThreadPool& pool, int64_t max_rows) const {
+    check_batch(texts);
+    return pll(texts, pool, max_rows);
+}
+
+std::vector<double> EncoderModel::pll(std::span<const std::vector<TokenId>> texts,
+                                      core::ThreadPool& pool, int64_t max_rows) const {
     if (!hp_.has_mlm_head || mask_ < 0)
         throw_error(ErrorKind::Unsupported,
                     "model '{}': pseudo-log-likelihood needs a masked-LM head and a mask token; {}",
                     path(),
                     !hp_.has_mlm_head ? "it has no MLM head" : "its vocabulary has no mask token");
-    const auto T = static_cast<int64_t>(tokens.size());
-    std::vector<int64_t> scored;
+    // One masked copy per scored position of every text, text by text in position order (so
+    // a text's sum adds its terms in the same order whatever else shares the batch).
+    struct Copy {
+        size_t text;
+        int64_t pos;
+    };
+    std::vector<Copy> copies;
     const Vocab& tv = tokenizer_->vocab();
-    for (int64_t t = 0; t < T; ++t) {
-        const TokenId id = tokens[static_cast<size_t>(t)];
-        const bool special = id == cls_ || id == sep_ || id == mask_ || id == tv.unk ||
-                             id == tv.pad || tokenizer_->is_control(id);
-        if (!special) scored.push_back(t);
+    for (size_t i = 0; i < texts.size(); ++i) {
+        for (int64_t t = 0; t < size_of(texts[i]); ++t) {
+            const TokenId id = texts[i][static_cast<size_t>(t)];
+            const bool special = id == cls_ || id == sep_ || id == mask_ || id == tv.unk ||
+                                 id == tv.pad || tokenizer_->is_control(id);
+            if (!special) copies.push_back({i, t});
+        }
     }
-    // Masked copies run together: B sequences share each matmul (B*T rows, up to ~512), and
-    // the head runs only on the one masked row of each copy.
-    const int64_t n = static_cast<int64_t>(scored.size());
-    const int64_t per_batch = std::clamp<int64_t>(512 / T, 1, std::max<int64_t>(n, 1));
+    // Copies share each matmul (up to max_rows rows per forward, texts of different lengths
+    // side by side), and the head runs only on the one masked row of each copy.
     const int64_t C = hp_.n_embd, V = hp_.n_vocab;
-    double total = 0.0;
-    std::vector<TokenId> batch;
+    std::vector<double> total(texts.size(), 0.0);
+    std::vector<TokenId> packed;
+    std::vector<int64_t> lengths;
+    std::vector<size_t> masked_rows;
     std::vector<float> rows;
-    for (int64_t first = 0; first < n; first += per_batch) {
-        const int64_t B = std::min(per_batch, n - first);
-        batch.clear();
-        for (int64_t b = 0; b < B; ++b) {
-            batch.insert(batch.end(), tokens.begin(), tokens.end());
-            batch[static_cast<size_t>(b * T + scored[static_cast<size_t>(first + b)])] = mask_;
-        }
-        const std::vector<float> h = encode(batch.data(), B, T, pool);
-        rows.resize(static_cast<size_t>(B * C));
-        for (int64_t b = 0; b < B; ++b) {
-            const float* src = h.data() + (b * T + scored[static_cast<size_t>(first + b)]) * C;
-            std::copy(src, src + C, rows.begin() + b * C);
-        }
-        const std::vector<float> logits = head(rows.data(), B, pool);
-        for (int64_t b = 0; b < B; ++b) {
-            const float* lg = logits.data() + b * V;
-            const float mx = *std::max_element(lg, lg + V);
-            double z = 0.0;
-            for (int64_t i = 0; i < V; ++i) z += std::exp(static_cast<double>(lg[i] - mx));
-            const TokenId truth =
-                tokens[static_cast<size_t>(scored[static_cast<size_t>(first + b)])];
-            total += static_cast<double>(lg[truth] - mx) - std::log(z);
-        }
-    }
+    for_each_forward(
+        copies.size(), max_rows, [&](size_t c) { return size_of(texts[copies[c].text]); },
+        [&](size_t first, size_t count) {
+            packed.clear();
+            lengths.clear();
+            masked_rows.clear();
+            for (size_t c = first; c < first + count; ++c) {
+                const std::vector<TokenId>& text = texts[copies[c].text];
+                masked_rows.push_back(packed.size() + static_cast<size_t>(copies[c].pos));
+                packed.insert(packed.end(), text.begin(), text.end());
+                packed[masked_rows.back()] = mask_;
+                lengths.push_back(size_of(text));
+            }
+            const std::vector<float> h = encode(packed.data(), lengths, pool);
+            rows.resize(count * static_cast<size_t>(C));
+            for (size_t b = 0; b < count; ++b)
+                std::copy_n(h.begin() + static_cast<ptrdiff_t>(masked_rows[b]) * C, C,
+                            rows.begin() + static_cast<ptrdiff_t>(b) * C);
+            const std::vector<float> logits = head(rows.data(), static_cast<int64_t>(count), pool);
+            for (size_t b = 0; b < count; ++b) {
+                const Copy& cp = copies[first + b];
+                total[cp.text] += log_prob(logits.data() + static_cast<ptrdiff_t>(b) * V, V,
+                                           texts[cp.text][static_cast<size_t>(cp.pos)]);
+            }
+        });
     return total;
 }
 

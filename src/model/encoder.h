@@ -1,14 +1,18 @@
 // EncoderModel: a bidirectional Transformer encoder (BERT, RoBERTa, ALBERT) loaded from GGUF,
 // for understanding and judging text rather than generating it: final hidden states, masked-LM
 // logits, sentence embeddings and pseudo-log-likelihood (issue 10's critics and infilling).
+// Every method has a batch form that runs several sequences of different lengths through one
+// forward (each attends only to its own tokens); the single-sequence methods are that batch of one.
 // Immutable after load; every method allocates its own working memory, so one EncoderModel may
 // be shared by many threads. load() throws lyra::Error naming the file and every defect it
 // finds; the methods throw Error(InvalidArgument) for token ids outside the vocabulary, an
-// empty input or one longer than the position table, and Error(Unsupported) for a head the
-// file does not have (mlm_logits without an MLM head, pooled without a pooler).
+// empty input or one longer than the position table (naming the sequence of a batch), and
+// Error(Unsupported) for a head the file does not have (mlm_logits without an MLM head, pooled
+// without a pooler).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -72,7 +76,7 @@ public:
     std::vector<TokenId> tokenize(std::string_view text) const;
 
     // Final hidden states [T, C] of one sequence (token type 0, positions 0..T-1, every token
-    // attending to every token: one unpadded sequence).
+    // attending to every token).
     std::vector<float> hidden(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
     // Masked-LM logits [T, V].
     std::vector<float> mlm_logits(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
@@ -85,17 +89,64 @@ public:
     std::vector<float> pooled(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
     // Sum over the positions that are not special tokens ([CLS], [SEP], [MASK], [UNK], [PAD],
     // other control tokens) of log p(true token | the sequence with that one position masked),
-    // in nats (Salazar et al. 2020's PLL); the masked copies run in batches that share each
-    // matmul. 0 when no position qualifies. Error(Unsupported) without an MLM head or a mask.
+    // in nats (Salazar et al. 2020's PLL). 0 when no position qualifies. Error(Unsupported)
+    // without an MLM head or a mask.
     double pseudo_log_likelihood(std::span<const TokenId> tokens, core::ThreadPool& pool) const;
+
+    // ---- Batches: sequence i of the result belongs to seqs[i] ----
+    // The sequences (any lengths, each 1..n_ctx) run through shared matmuls, packed row after
+    // row with no padding rows, and each attends only to its own tokens with its own positions
+    // 0..T_i-1: what HF computes for a right-padded batch with attention_mask, without computing
+    // the padding. A sequence's result therefore does not depend on its neighbours: it is
+    // bit-identical to the single-sequence method whenever both forwards take the same matmul
+    // kernel (quantized weights always; F32/F16/BF16 when both forwards hold >= 32 rows, or
+    // both fewer: core matmul's GEMM threshold) and otherwise differs by float rounding only.
+    // Forwards hold at most `max_rows` rows (0 = kBatchRows; a longer sequence runs alone), so
+    // working memory stays near max_rows * (7 C + F) floats however many sequences come in.
+    static constexpr int64_t kBatchRows = 512;
+
+    // Hidden states [T_i, C] of each sequence.
+    std::vector<std::vector<float>> hidden_batch(std::span<const std::vector<TokenId>> seqs,
+                                                 core::ThreadPool& pool,
+                                                 int64_t max_rows = 0) const;
+    // Masked-LM logits [T_i, V] of each sequence.
+    std::vector<std::vector<float>> mlm_logits_batch(std::span<const std::vector<TokenId>> seqs,
+                                                     core::ThreadPool& pool,
+                                                     int64_t max_rows = 0) const;
+    // Mean-pooled unit embeddings [C] of each sequence (embed()).
+    std::vector<std::vector<float>> embed_batch(std::span<const std::vector<TokenId>> seqs,
+                                                core::ThreadPool& pool, int64_t max_rows = 0) const;
+    // pseudo_log_likelihood() of each text. The masked copies of all texts (one per scored
+    // position) are the rows of the forwards: the T copies of one text share its length, and
+    // copies of texts of different lengths are packed side by side, up to max_rows rows per
+    // forward; the MLM head runs only on each copy's masked row.
+    std::vector<double> pseudo_log_likelihood_batch(std::span<const std::vector<TokenId>> texts,
+                                                    core::ThreadPool& pool,
+                                                    int64_t max_rows = 0) const;
 
 private:
     EncoderModel() = default;
     struct Weights;
     void check_tokens(std::span<const TokenId> tokens) const;
-    // Hidden states [B*T, C] of B sequences of T tokens each (tokens: [B, T]).
-    std::vector<float> encode(const TokenId* tokens, int64_t B, int64_t T,
+    // check_tokens for every sequence, the message naming the sequence that fails.
+    void check_batch(std::span<const std::vector<TokenId>> seqs) const;
+    void require_mlm_head() const;
+    // Hidden states [N, C] of sequences packed row after row (tokens [N], N = sum of lengths);
+    // sequence b has rows offset_b .. offset_b + lengths[b] - 1 and attends only to them.
+    std::vector<float> encode(const TokenId* tokens, std::span<const int64_t> lengths,
                               core::ThreadPool& pool) const;
+    // encode() of whole sequences, packed in order.
+    std::vector<float> encode_seqs(std::span<const std::vector<TokenId>> seqs,
+                                   core::ThreadPool& pool) const;
+    // Runs the (checked) seqs in forwards of at most max_rows rows and hands each sequence's
+    // output rows to take(i, rows) in order: hidden states [T_i, C], or MLM logits [T_i, V]
+    // when `logits`. The rows live until take returns.
+    void for_each_output(std::span<const std::vector<TokenId>> seqs, int64_t max_rows, bool logits,
+                         core::ThreadPool& pool,
+                         const std::function<void(size_t, const float*)>& take) const;
+    // The pseudo-log-likelihood of each (checked) text.
+    std::vector<double> pll(std::span<const std::vector<TokenId>> texts, core::ThreadPool& pool,
+                            int64_t max_rows) const;
     // MLM logits [n, V] of n hidden rows [n, C].
     std::vector<float> head(const float* h, int64_t n, core::ThreadPool& pool) const;
 

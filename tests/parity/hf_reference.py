@@ -4,6 +4,8 @@ parity test (tests/parity/hf_parity_test.cpp).
 
 Usage: hf_reference.py HF_DIR OUT.bin [--greedy N] TOKEN [TOKEN ...]
        hf_reference.py --encoder HF_DIR OUT TOKEN [TOKEN ...]   (bert, roberta, albert: see encoder)
+       hf_reference.py --encoder-batch HF_DIR OUT IDS [IDS ...]  (IDS: one sequence, comma-separated;
+                                                               see encoder_batch_main)
 
 Reads config.json and model.safetensors (parsed by hand: 8-byte header size, JSON header, raw
 little-endian data) and writes float32 logits [T, V] for the tokens. Unlike
@@ -151,22 +153,29 @@ def gpt_neo(W, cfg, tokens):
     return x @ W.get("lm_head.weight", W["transformer.wte.weight"]).T
 
 
-def encoder(W, cfg, tokens):
-    """HF BertModel / RobertaModel / AlbertModel on one unpadded sequence (attention mask all
-    ones, token_type_ids all 0), plus the MLM head of ...ForMaskedLM and the pooler when the
-    checkpoint has them. Written from the HF modules: embeddings = LayerNorm(word + position +
-    token_type) where RoBERTa numbers positions from padding_idx + 1
-    (create_position_ids_from_input_ids: cumsum of non-pad tokens + padding_idx); ALBERT then maps
-    embedding_size -> hidden_size (embedding_hidden_mapping_in) and runs layer i with the
-    weights of group int(i / (num_hidden_layers / num_hidden_groups)). Each layer:
-    a = LayerNorm(x + dense(softmax(q k^T / sqrt(D)) v)); x = LayerNorm(a + out(act(inter(a)))).
+def encoder(W, cfg, tokens, attention_mask=None):
+    """HF BertModel / RobertaModel / AlbertModel on one unpadded sequence tokens [T] (attention
+    mask all ones), or on a batch tokens [B, T] with attention_mask [B, T] (1 = token, 0 =
+    padding: HF's get_extended_attention_mask adds (1 - mask) * finfo.min to the scores of the
+    padding keys), token_type_ids all 0, plus the MLM head of ...ForMaskedLM and the pooler when
+    the checkpoint has them. Written from the HF modules: embeddings = LayerNorm(word + position
+    + token_type) where BERT and ALBERT number positions 0..T-1 in every row and RoBERTa from
+    padding_idx + 1 over the row's non-pad tokens (create_position_ids_from_input_ids: cumsum
+    of non-pad tokens + padding_idx); ALBERT then maps embedding_size -> hidden_size
+    (embedding_hidden_mapping_in) and runs layer i with the weights of group
+    int(i / (num_hidden_layers / num_hidden_groups)). Each layer:
+    a = LayerNorm(x + dense(softmax(q k^T / sqrt(D) + mask) v)); x = LayerNorm(a + out(act(inter(a)))).
     MLM head: decoder(LayerNorm(act(dense(x)))) + bias, decoder tied to the word embeddings
     unless saved apart; RobertaLMHead applies the erf GELU whatever hidden_act says. Pooler:
-    tanh(dense(x[0])). Returns (hidden [T, C], logits [T, V] or None, pooled [C] or None)."""
+    tanh(dense(x[0])). Returns (hidden [(B,) T, C], logits [(B,) T, V] or None, pooled [(B,) C]
+    or None), without the B for a single sequence."""
+    single = tokens.dim() == 1
+    if single:
+        tokens = tokens[None]
     kind = cfg["model_type"]
     albert = kind == "albert"
     p = kind + "." if kind + ".embeddings.word_embeddings.weight" in W else ""
-    T, C, H = len(tokens), cfg["hidden_size"], cfg["num_attention_heads"]
+    (B, T), C, H = tokens.shape, cfg["hidden_size"], cfg["num_attention_heads"]
     D, eps = C // H, cfg.get("layer_norm_eps", 1e-12)
     acts = {"gelu": F.gelu, "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"), "relu": F.relu}
@@ -176,15 +185,18 @@ def encoder(W, cfg, tokens):
     if kind == "roberta":
         pad = cfg["pad_token_id"]
         keep = (tokens != pad).long()
-        pos = torch.cumsum(keep, 0) * keep + pad
+        pos = torch.cumsum(keep, 1) * keep + pad
     else:
-        pos = torch.arange(T)
+        pos = torch.arange(T).expand(B, T)
     e = p + "embeddings."
     x = W[e + "word_embeddings.weight"][tokens] + W[e + "position_embeddings.weight"][pos] + \
-        W[e + "token_type_embeddings.weight"][torch.zeros(T, dtype=torch.long)]
+        W[e + "token_type_embeddings.weight"][torch.zeros(B, T, dtype=torch.long)]
     x = ln(x, e + "LayerNorm")
     if albert:
         x = lin(x, p + "encoder.embedding_hidden_mapping_in")
+    bias = 0.0  # the extended attention mask, [B, 1, 1, T]
+    if attention_mask is not None:
+        bias = (1.0 - attention_mask[:, None, None, :].to(DT)) * torch.finfo(DT).min
     L = cfg["num_hidden_layers"]
     G = cfg.get("num_hidden_groups", 1) if albert else L
     for i in range(L):
@@ -199,9 +211,9 @@ def encoder(W, cfg, tokens):
                                                   "attention.self.value", "attention.output.dense",
                                                   "attention.output.LayerNorm", "intermediate.dense",
                                                   "output.dense", "output.LayerNorm")
-        q, k, v = (lin(x, l + n).reshape(T, H, D) for n in (q_, k_, v_))
-        s = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D)  # no mask: one unpadded sequence
-        a = torch.einsum("hts,shd->thd", torch.softmax(s, -1), v).reshape(T, C)
+        q, k, v = (lin(x, l + n).reshape(B, T, H, D) for n in (q_, k_, v_))
+        s = torch.einsum("bthd,bshd->bhts", q, k) / math.sqrt(D) + bias
+        a = torch.einsum("bhts,bshd->bthd", torch.softmax(s, -1), v).reshape(B, T, C)
         x = ln(x + lin(a, l + o_), l + ln1)
         x = ln(x + lin(act(lin(x, l + up)), l + down), l + ln2)
     logits = pooled = None
@@ -216,8 +228,61 @@ def encoder(W, cfg, tokens):
         logits = t @ dec.T + W[h + "bias"]
     pn = p + ("pooler" if albert else "pooler.dense")
     if pn + ".weight" in W:
-        pooled = torch.tanh(lin(x[0], pn))
+        pooled = torch.tanh(lin(x[:, 0], pn))
+    if single:
+        return x[0], None if logits is None else logits[0], None if pooled is None else pooled[0]
     return x, logits, pooled
+
+
+def pad_batch(seqs, pad):
+    """Right-pads sequences to the longest: (input_ids [B, T], attention_mask [B, T])."""
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), pad, dtype=torch.long)
+    mask = torch.zeros(len(seqs), T, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        ids[b, :len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[b, :len(s)] = 1
+    return ids, mask
+
+
+def encoder_batch_main(d, out, seqs):
+    """The padded-batch counterpart of encoder_main: the sequences right-padded with
+    pad_token_id to the longest, run as one batch under their attention_mask. Writes
+    OUT.hidden [B, T, C] and OUT.logits [B, T, V] (float32, padding rows included: the caller
+    reads the real ones), OUT.embed [B, C] (the attention-masked mean of each row's hidden
+    states, L2-normalised) and OUT.pll (text, one line per sequence): every masked copy of
+    every sequence (one per position that is not a special added token) in one padded batch,
+    log softmax(logits at the masked position)[true token] summed per sequence."""
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    W = read_safetensors(os.path.join(d, "model.safetensors"))
+    tj = json.load(open(os.path.join(d, "tokenizer.json")))
+    specials = {t["id"] for t in tj["added_tokens"] if t["special"]}
+    mask_id = next(t["id"] for t in tj["added_tokens"] if t["content"] in ("[MASK]", "<mask>"))
+    pad = cfg.get("pad_token_id", 0)
+    with torch.no_grad():
+        ids, mask = pad_batch(seqs, pad)
+        hidden, logits, _ = encoder(W, cfg, ids, mask)
+        hidden.to(torch.float32).numpy().tofile(out + ".hidden")
+        m = mask[:, :, None].to(DT)
+        mean = (hidden * m).sum(1) / m.sum(1)
+        (mean / mean.norm(dim=1, keepdim=True)).to(torch.float32).numpy().tofile(out + ".embed")
+        if logits is None:
+            return
+        logits.to(torch.float32).numpy().tofile(out + ".logits")
+        copies, where = [], []  # where: (sequence, masked position)
+        for b, s in enumerate(seqs):
+            for t, tok in enumerate(s):
+                if tok not in specials:
+                    copies.append(s[:t] + [mask_id] + s[t + 1:])
+                    where.append((b, t))
+        pll = [0.0] * len(seqs)
+        if copies:
+            ids, mask = pad_batch(copies, pad)
+            lg = encoder(W, cfg, ids, mask)[1]
+            for c, (b, t) in enumerate(where):
+                pll[b] += float(torch.log_softmax(lg[c, t], -1)[seqs[b][t]])
+        with open(out + ".pll", "w") as f:
+            f.write("".join(repr(v) + "\n" for v in pll))
 
 
 def encoder_main(d, out, tokens):
@@ -251,6 +316,9 @@ def encoder_main(d, out, tokens):
 
 
 def main():
+    if sys.argv[1] == "--encoder-batch":
+        encoder_batch_main(sys.argv[2], sys.argv[3], [[int(t) for t in a.split(",")] for a in sys.argv[4:]])
+        return
     if sys.argv[1] == "--encoder":
         encoder_main(sys.argv[2], sys.argv[3], torch.tensor([int(t) for t in sys.argv[4:]], dtype=torch.long))
         return

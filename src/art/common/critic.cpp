@@ -48,26 +48,25 @@ std::vector<std::vector<float>> corpus_embeddings(const model::EncoderModel& enc
     if (!in)
         throw_error(ErrorKind::NotFound, "critic_corpus: cannot open '{}'; expected a text file",
                     path);
-    std::vector<std::vector<float>> out;
+    std::vector<std::vector<model::TokenId>> works;  // embedded as one batch below
     std::string line, block;
     auto flush = [&] {
         block = trim(std::move(block));
-        if (!block.empty() && out.size() < max_blocks)
-            out.push_back(enc.embed(critic_tokens(enc, block), pool));
+        if (!block.empty() && works.size() < max_blocks) works.push_back(critic_tokens(enc, block));
         block.clear();
     };
-    while (std::getline(in, line) && out.size() < max_blocks) {
+    while (std::getline(in, line) && works.size() < max_blocks) {
         if (trim(line).empty())
             flush();
         else
             block += line + "\n";
     }
     flush();
-    if (out.empty())
+    if (works.empty())
         throw_error(ErrorKind::InvalidArgument,
                     "critic_corpus: '{}' holds no text; expected works separated by blank lines",
                     path);
-    return out;
+    return enc.embed_batch(works, pool);
 }
 
 CriticReference critic_reference(const model::EncoderModel& enc, std::string_view theme,
@@ -80,26 +79,38 @@ CriticReference critic_reference(const model::EncoderModel& enc, std::string_vie
 
 CriticFigures judge(const model::EncoderModel& enc, std::string_view text, const CriticReference& ref,
                     core::ThreadPool& pool) {
-    CriticFigures f;
-    const std::vector<model::TokenId> tokens = critic_tokens(enc, text);
-    size_t scored = 0;
-    for (model::TokenId t : tokens)
-        if (!enc.tokenizer().is_control(t)) ++scored;
-    f.fluency = scored == 0 ? 0.0 : enc.pseudo_log_likelihood(tokens, pool) / static_cast<double>(scored);
-    if (!ref.theme.empty() || !ref.corpus.empty()) {
-        const std::vector<float> e = enc.embed(tokens, pool);
+    const std::string one(text);
+    return judge_batch(enc, std::span(&one, 1), ref, pool)[0];
+}
+
+std::vector<CriticFigures> judge_batch(const model::EncoderModel& enc,
+                                       std::span<const std::string> texts,
+                                       const CriticReference& ref, core::ThreadPool& pool) {
+    std::vector<std::vector<model::TokenId>> tokens;
+    for (const std::string& t : texts) tokens.push_back(critic_tokens(enc, t));
+    const std::vector<double> pll = enc.pseudo_log_likelihood_batch(tokens, pool);
+    std::vector<std::vector<float>> embeds;
+    if (!ref.theme.empty() || !ref.corpus.empty()) embeds = enc.embed_batch(tokens, pool);
+    std::vector<CriticFigures> out(texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+        CriticFigures& f = out[i];
+        size_t scored = 0;
+        for (model::TokenId t : tokens[i])
+            if (!enc.tokenizer().is_control(t)) ++scored;
+        f.fluency = scored == 0 ? 0.0 : pll[i] / static_cast<double>(scored);
+        if (embeds.empty()) continue;
         if (!ref.theme.empty()) {
-            f.relevance = dot(e, ref.theme);
+            f.relevance = dot(embeds[i], ref.theme);
             f.has_relevance = true;
         }
         if (!ref.corpus.empty()) {
             double nearest = -1.0;
-            for (const auto& c : ref.corpus) nearest = std::max(nearest, dot(e, c));
+            for (const auto& c : ref.corpus) nearest = std::max(nearest, dot(embeds[i], c));
             f.novelty = 1.0 - nearest;
             f.has_novelty = true;
         }
     }
-    return f;
+    return out;
 }
 
 std::string central_sentence(const model::EncoderModel& enc, std::string_view text, core::ThreadPool& pool) {
@@ -114,13 +125,12 @@ std::string central_sentence(const model::EncoderModel& enc, std::string_view te
     }
     if (!trim(cur).empty()) sentences.push_back(trim(cur));
     if (sentences.size() <= 1) return sentences.empty() ? std::string() : sentences[0];
-    std::vector<std::vector<float>> e;
-    std::vector<float> mean;
-    for (const std::string& s : sentences) {
-        e.push_back(enc.embed(critic_tokens(enc, s), pool));
-        mean.resize(e.back().size(), 0.0f);
-        for (size_t i = 0; i < mean.size(); ++i) mean[i] += e.back()[i];
-    }
+    std::vector<std::vector<model::TokenId>> tokens;
+    for (const std::string& s : sentences) tokens.push_back(critic_tokens(enc, s));
+    const std::vector<std::vector<float>> e = enc.embed_batch(tokens, pool);
+    std::vector<float> mean(e[0].size(), 0.0f);
+    for (const std::vector<float>& v : e)
+        for (size_t i = 0; i < mean.size(); ++i) mean[i] += v[i];
     size_t best = 0;
     for (size_t i = 1; i < e.size(); ++i)
         if (dot(e[i], mean) > dot(e[best], mean)) best = i;
@@ -143,9 +153,11 @@ std::vector<std::string> keywords(const model::EncoderModel& enc, std::string_vi
     }
     flush();
     if (words.empty()) return {};
-    const std::vector<float> whole = enc.embed(critic_tokens(enc, brief), pool);
+    std::vector<std::vector<model::TokenId>> tokens = {critic_tokens(enc, brief)};
+    for (const std::string& w : words) tokens.push_back(critic_tokens(enc, w));
+    const std::vector<std::vector<float>> e = enc.embed_batch(tokens, pool);  // e[0]: the brief
     std::vector<std::pair<double, std::string>> scored;
-    for (const std::string& w : words) scored.emplace_back(dot(enc.embed(critic_tokens(enc, w), pool), whole), w);
+    for (size_t i = 0; i < words.size(); ++i) scored.emplace_back(dot(e[i + 1], e[0]), words[i]);
     std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<std::string> out;
     for (size_t i = 0; i < scored.size() && i < k; ++i) out.push_back(scored[i].second);
@@ -159,9 +171,17 @@ void apply_encoder_critic(ArtResult& r, const CommonOptions& o, std::string_view
     std::vector<std::vector<float>> corpus;
     if (!o.critic_corpus.empty()) corpus = corpus_embeddings(*enc, o.critic_corpus, kCorpusBlocks, *ctx.pool);
     const CriticReference ref = critic_reference(*enc, theme, std::move(corpus), *ctx.pool);
+    std::vector<std::string> texts;  // the candidates with text, judged as one batch
+    std::vector<Candidate*> judged;
     for (Candidate& c : r.candidates) {
         if (c.text.empty()) continue;
-        const CriticFigures f = judge(*enc, c.text, ref, *ctx.pool);
+        texts.push_back(c.text);
+        judged.push_back(&c);
+    }
+    const std::vector<CriticFigures> figures = judge_batch(*enc, texts, ref, *ctx.pool);
+    for (size_t i = 0; i < judged.size(); ++i) {
+        Candidate& c = *judged[i];
+        const CriticFigures& f = figures[i];
         double total = f.fluency;
         c.scores["critic_fluency"] = f.fluency;
         if (f.has_relevance) {

@@ -6,10 +6,11 @@
 //   critic_novelty    1 - the largest cosine to a sample of "critic_corpus" (a text file, one
 //                     work per blank-line-separated block) (when a corpus is given),
 // and critic_weight * (fluency + 2 relevance + novelty) is added to its ranking score, before
-// the form calls rank_candidates. Relevance counts double because it is the one figure that
+// the form calls rank_candidates. All candidates are judged together in batched encoder forwards. Relevance counts double because it is the one figure that
 // ties a work to what the artist asked for; fluency of a tiny encoder moves over a few nats.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,9 +48,17 @@ struct CriticReference {
 CriticReference critic_reference(const model::EncoderModel& enc, std::string_view theme,
                                  std::vector<std::vector<float>> corpus, core::ThreadPool& pool);
 
-// Judges one text against `ref`.
+// Judges one text against `ref`: judge_batch of one.
 CriticFigures judge(const model::EncoderModel& enc, std::string_view text, const CriticReference& ref,
                     core::ThreadPool& pool);
+
+// Judges each of `texts` against `ref`, the encoder running them as batches (every text's
+// masked copies share the pseudo-log-likelihood forwards, the embeddings share theirs), so a
+// reranker pays for n candidates far less than n times one. Figure i is texts[i]'s; it equals
+// judge(texts[i]) up to float rounding (EncoderModel's batch contract).
+std::vector<CriticFigures> judge_batch(const model::EncoderModel& enc,
+                                       std::span<const std::string> texts,
+                                       const CriticReference& ref, core::ThreadPool& pool);
 
 // Extractive summary for planners (the story writer's recap of earlier scenes): the sentence of
 // `text` (split after . ! ? and line ends) whose embedding is closest to the mean of all its

@@ -189,8 +189,12 @@ ArtResult revise_poem(const json& request, Context& ctx) {
     r.request = request;
     r.request["n"] = want;
     const CriticReference ref = critic_reference(*enc, theme, {}, *ctx.pool);
-    for (Proposal& p : kept) {
-        const CriticFigures f = judge(*enc, p.text, ref, *ctx.pool);
+    std::vector<std::string> texts;  // every proposal judged in one batch
+    for (const Proposal& p : kept) texts.push_back(p.text);
+    const std::vector<CriticFigures> figures = judge_batch(*enc, texts, ref, *ctx.pool);
+    for (size_t i = 0; i < kept.size(); ++i) {
+        Proposal& p = kept[i];
+        const CriticFigures& f = figures[i];
         Candidate c;
         c.text = std::move(p.text);
         c.scores = {{"replacement", p.word}, {"original", original}, {"line", line}, {"pos", pos},

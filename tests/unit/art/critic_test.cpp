@@ -1,5 +1,6 @@
 // The encoder critic's part in ranking (art/common/critic.h), on a random-weight BERT imported
-// from tests/fixtures/bert_dir.h: the figures apply_encoder_critic records are judge()'s, the
+// from tests/fixtures/bert_dir.h: the figures apply_encoder_critic records are judge_batch()'s
+// (each equal to judge() of that text alone up to float rounding), the
 // weighted total moves the ranking exactly by critic_weight * (fluency + 2 relevance + novelty),
 // weight 0 changes nothing, and the corpus reader refuses an empty file.
 #include <filesystem>
@@ -40,6 +41,15 @@ TEST_F(EncoderCritic, FiguresAndWeightedTotalDecideTheOrder) {
     const auto enc = models.encoder(model_);
     const std::vector<std::string> texts = {"the moon over the river", "cold stone song",
                                             "a quiet water night", "bright bright bright"};
+    const CriticReference ref = critic_reference(*enc, "night river", {}, pool);
+    const std::vector<CriticFigures> figures = judge_batch(*enc, texts, ref, pool);
+    ASSERT_EQ(figures.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {  // the batch changes nothing but rounding
+        const CriticFigures alone = judge(*enc, texts[i], ref, pool);
+        EXPECT_NEAR(figures[i].fluency, alone.fluency, 1e-5) << texts[i];
+        EXPECT_NEAR(figures[i].relevance, alone.relevance, 1e-6) << texts[i];
+        EXPECT_TRUE(figures[i].has_relevance);
+    }
     for (const double weight : {0.0, 1.0, 50.0}) {
         ArtResult r;
         for (const std::string& t : texts) r.candidates.push_back({.text = t, .scores = json::object(), .score = 1.0});
@@ -48,7 +58,7 @@ TEST_F(EncoderCritic, FiguresAndWeightedTotalDecideTheOrder) {
         o.critic_weight = weight;
         apply_encoder_critic(r, o, "night river", ctx);
         for (size_t i = 0; i < texts.size(); ++i) {
-            const CriticFigures f = judge(*enc, texts[i], critic_reference(*enc, "night river", {}, pool), pool);
+            const CriticFigures& f = figures[i];
             const json& s = r.candidates[i].scores;
             EXPECT_DOUBLE_EQ(s["critic_fluency"].get<double>(), f.fluency);
             EXPECT_DOUBLE_EQ(s["critic_relevance"].get<double>(), f.relevance);
