@@ -20,11 +20,15 @@ constexpr int kSpinsBeforeSleep = 20000;
 // A stall: the caller, done with its shares, waited this long for a worker still inside the
 // region, and longer than its own shares took (an unevenly split region is not a stall).
 constexpr int64_t kStallNs = 200'000;
-// Stalls, or regions no worker took part in, in a window of regions that make the caller run
-// alone, and for how many regions (a decode token is ~50-100 regions, so this is some tens of
-// tokens before workers are tried again).
+// Stalls in a window of regions that make the caller run alone, and for how many regions (a
+// decode token is ~50-100 regions, so this is some tens of tokens before workers are tried again).
 constexpr int kStallsToGoSolo = 4;
-constexpr int kIdleToGoSolo = 192;
+// Regions with this much work for the caller are ones a spinning worker joins within a
+// microsecond or two; if it takes no share of three quarters of them (idle score: +1 for each it
+// missed, -3 for each it joined), the workers are not getting the CPU. Shorter regions say nothing:
+// the caller may finish those before any worker could.
+constexpr int64_t kIdleMinNs = 20'000;
+constexpr int kIdleScoreToGoSolo = 32;
 constexpr int64_t kStallWindow = 256;
 constexpr int64_t kSoloRegions = 4096;
 
@@ -96,9 +100,9 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     task_ctx_ = nullptr;
     const int64_t waited = now_ns() - t1;
     if (waited > kStallNs && waited > t1 - t0) ++stalls_;
-    if (mine == n_threads_) ++idle_;
+    if (t1 - t0 > kIdleMinNs) idle_ += mine == n_threads_ ? 1 : -3;
     if (++regions_seen_ == kStallWindow) {
-        if (stalls_ >= kStallsToGoSolo || idle_ >= kIdleToGoSolo) solo_left_ = kSoloRegions;
+        if (stalls_ >= kStallsToGoSolo || idle_ >= kIdleScoreToGoSolo) solo_left_ = kSoloRegions;
         stalls_ = 0;
         idle_ = 0;
         regions_seen_ = 0;
