@@ -233,7 +233,16 @@ bool stream_completions(const RemoteModel& remote, const json& body, gen::Genera
         throw_error(defect->first, "remote '{}': {}: {}", remote.base_url, what, m);
     }
     if (cancelled) return false;
-    if (!res) throw_transport(remote, what, res.error());
+    if (!res) {
+        // The stream was whole ([DONE] came) and only the connection's end was unclean.
+        if (status == 200 && sse && done) return true;
+        // An answer had begun: the connection broke, it did not time out.
+        if (status != 0) {
+            throw_error(ErrorKind::Io, "remote '{}': {}: the connection broke while the answer was being read ({})",
+                        remote.base_url, what, httplib::to_string(res.error()));
+        }
+        throw_transport(remote, what, res.error());
+    }
     const std::string& whole = error_body.empty() ? res->body : error_body;
     if (res->status != 200) parse_body(remote, what, res->status, whole);  // throws its message
     if (!sse) {

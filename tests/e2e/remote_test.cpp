@@ -4,6 +4,7 @@
 // API gives one clear error line, exit 1 and no files.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,15 +67,31 @@ private:
         while (!stop_) {
             const int c = accept(fd_, nullptr, nullptr);
             if (c < 0) return;
+            // Reads the whole request, body included: closing a socket with unread bytes sends a
+            // reset, which can destroy the answer's tail before the client reads it.
+            timeval two_s{2, 0};
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof two_s);
             std::string req;
             char buf[4096];
-            while (req.find("\r\n\r\n") == std::string::npos) {
+            auto read_more = [&] {
                 const ssize_t n = read(c, buf, sizeof buf);
-                if (n <= 0) break;
-                req.append(buf, static_cast<size_t>(n));
+                if (n > 0) req.append(buf, static_cast<size_t>(n));
+                return n > 0;
+            };
+            while (req.find("\r\n\r\n") == std::string::npos && read_more()) {
+            }
+            const size_t head_end = req.find("\r\n\r\n");
+            size_t body_len = 0;
+            if (const size_t at = req.find("Content-Length: "); at != std::string::npos && at < head_end)
+                body_len = std::stoul(req.substr(at + 16));
+            while (head_end != std::string::npos && req.size() < head_end + 4 + body_len && read_more()) {
             }
             const std::string resp = handler_(req.substr(0, req.find("\r\n")));
             (void)!write(c, resp.data(), resp.size());
+            // Then a clean end: no more to send, and wait for the client to close its side.
+            shutdown(c, SHUT_WR);
+            while (read_more()) {
+            }
             close(c);
         }
     }
