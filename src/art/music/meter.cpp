@@ -186,15 +186,21 @@ std::vector<size_t> play_order(const Tune& t) {
     auto in_list = [](const std::string& list, int p) {
         // "1", "1,2", "1-3"
         size_t i = 0;
+        // A pass number; digits past any real count saturate (an ending "|444444444444" must not
+        // overflow: a fuzz_abc finding).
+        auto number = [&](size_t& j) {
+            int v = 0;
+            for (; j < list.size() && std::isdigit(static_cast<unsigned char>(list[j])); ++j)
+                v = std::min(v * 10 + (list[j] - '0'), 1'000'000);
+            return v;
+        };
         while (i < list.size()) {
             size_t j = i;
-            int a = 0, c = 0;
-            while (j < list.size() && std::isdigit(static_cast<unsigned char>(list[j]))) a = a * 10 + (list[j++] - '0');
-            c = a;
+            const int a = number(j);
+            int c = a;
             if (j < list.size() && list[j] == '-') {
                 ++j;
-                c = 0;
-                while (j < list.size() && std::isdigit(static_cast<unsigned char>(list[j]))) c = c * 10 + (list[j++] - '0');
+                c = number(j);
             }
             if (p >= a && p <= c) return true;
             i = j + 1;

@@ -53,6 +53,15 @@ TEST(Meter, PerformanceExpandsRepeatsAndEndings) {
     EXPECT_EQ(p.notes[3].midi, 66);  // next bar: back to the key
 }
 
+// Ending numbers far past any pass count (as a corrupt file has them) saturate instead of
+// overflowing, and such an ending is simply never played.
+TEST(Meter, HugeEndingNumbersAreNeverPlayedAndDoNotOverflow) {
+    const music::Performance p = music::perform(tune("|:D3 F3|[1A6:|[4444444444d6|[2-999999999F6|]\n"));
+    std::vector<int> midi;
+    for (const auto& n : p.notes) midi.push_back(n.midi);
+    EXPECT_EQ(midi, (std::vector<int>{62, 66, 69, 62, 66, 66}));
+}
+
 TEST(Meter, KeyFitAndChords) {
     music::Performance p = music::perform(tune("DEF GAB|c'3 d'3|]\n"));
     EXPECT_DOUBLE_EQ(music::key_fit(p, music::parse_key("D")), 1.0);
