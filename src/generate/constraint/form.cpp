@@ -176,16 +176,6 @@ bool FormConstraint::is_closed(const Cursor& cur) const {
     return spec_.closed && cur.need == 0 && cur.word.empty() && is_complete_at(cur) && spec_.lines.back().units > 0;
 }
 
-bool FormConstraint::unit_ok(const Cursor& cur, int count) const {
-    if (is_closed(cur)) return false;
-    if (spec_.lines.empty() || count == 0) return true;
-    if (cur.line >= static_cast<int>(spec_.lines.size())) return false;
-    const FormLine& line = spec_.lines[static_cast<size_t>(cur.line)];
-    if (line.units > 0 && cur.units + count > line.units) return false;
-    // Checked positions inside the span need the slow path to see which character lands there.
-    return !has_fixed_ahead(cur, count);
-}
-
 FormConstraint::GroupSet FormConstraint::groups_of(uint32_t cp) const {
     GroupSet out;
     if (auto it = spec_.rhyme_groups.find(cp); it != spec_.rhyme_groups.end())
@@ -252,15 +242,6 @@ bool FormConstraint::step_char(Cursor& cur, uint32_t cp) const {
     if (!place_unit(cur, cp)) return false;
     ++cur.units;
     return true;
-}
-
-// A checked position (fixed character, class, rhyme) is due within the next `count` units of the
-// current line.
-bool FormConstraint::has_fixed_ahead(const Cursor& cur, int count) const {
-    if (spec_.lines.empty() || cur.line >= static_cast<int>(spec_.lines.size())) return false;
-    const auto& checked = rules_[static_cast<size_t>(cur.line)].checked;
-    auto it = checked.lower_bound(cur.units);
-    return it != checked.end() && *it < cur.units + count;
 }
 
 // Half a character is taken only if some character it can become fits here: allowed, and a

@@ -168,11 +168,9 @@ private:
     // lookahead, which at a checked position tries every character the lead byte can start).
     bool walk_chars(const Cursor& cur, TokenId id) const;
     bool predicate_ok(TokenId id) const;
-    bool unit_ok(const Cursor& cur, int count) const;
     bool is_complete_at(const Cursor& cur) const;
     bool is_closed(const Cursor& cur) const;  // spec_.closed and nothing may follow
     bool can_complete(const Cursor& cur) const;
-    bool has_fixed_ahead(const Cursor& cur, int count) const;
     // Syllable unit: steps one whole character; ends the word being written (false when its count
     // leaves the line unable to reach its total); the word so far can still fit.
     void init_syllables();  // checks the lines and fills need_
