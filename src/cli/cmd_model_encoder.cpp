@@ -126,11 +126,13 @@ void add_embed(CLI::App& model) {
         std::vector<std::vector<model::TokenId>> ids;
         for (const std::string& text : f->texts) ids.push_back(m->tokenize(text));
         const std::vector<std::vector<float>> embs = m->embed_batch(ids, pool);  // one batch
+        std::vector<std::vector<float>> pooled;
+        if (f->pooler) pooled = m->pooled_batch(ids, pool);
         nlohmann::json items = nlohmann::json::array();
         for (size_t i = 0; i < ids.size(); ++i) {
             nlohmann::json item = {
                 {"text", f->texts[i]}, {"tokens", ids[i].size()}, {"embedding", embs[i]}};
-            if (f->pooler) item["pooler"] = m->pooled(ids[i], pool);
+            if (f->pooler) item["pooler"] = pooled[i];
             items.push_back(std::move(item));
         }
         nlohmann::json out = {{"model", f->model},

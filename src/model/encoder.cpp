@@ -510,18 +510,46 @@ std::vector<std::vector<float>> EncoderModel::embed_batch(
     return out;
 }
 
-std::vector<float> EncoderModel::pooled(std::span<const TokenId> tokens,
-                                        core::ThreadPool& pool) const {
+void EncoderModel::require_pooler() const {
     if (!hp_.has_pooler)
         throw_error(ErrorKind::Unsupported,
                     "model '{}' has no pooler (its checkpoint saved none); use the mean-pooled "
                     "embedding instead",
                     path());
+}
+
+std::vector<float> EncoderModel::pool_cls(const float* cls_rows, int64_t n,
+                                          core::ThreadPool& pool) const {
+    std::vector<float> out(static_cast<size_t>(n * hp_.n_embd));
+    core::matmul(pool, cls_rows, n, w_->pool_w, out.data());
+    core::add_bias(out.data(), w_->pool_b, n, hp_.n_embd);
+    core::tanh_inplace(out.data(), n * hp_.n_embd);
+    return out;
+}
+
+std::vector<float> EncoderModel::pooled(std::span<const TokenId> tokens,
+                                        core::ThreadPool& pool) const {
+    require_pooler();
     const std::vector<float> h = hidden(tokens, pool);
-    std::vector<float> out(static_cast<size_t>(hp_.n_embd));
-    core::matmul(pool, h.data(), 1, w_->pool_w, out.data());  // row 0: [CLS]
-    core::add_bias(out.data(), w_->pool_b, 1, hp_.n_embd);
-    core::tanh_inplace(out.data(), hp_.n_embd);
+    return pool_cls(h.data(), 1, pool);  // row 0: [CLS]
+}
+
+std::vector<std::vector<float>> EncoderModel::pooled_batch(
+    std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
+    require_pooler();
+    check_batch(seqs);
+    if (seqs.empty()) return {};
+    const auto C = static_cast<size_t>(hp_.n_embd);
+    std::vector<float> cls(seqs.size() * C);
+    for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
+        std::copy_n(rows, C, cls.begin() + static_cast<std::ptrdiff_t>(i * C));  // its [CLS] row
+    });
+    const std::vector<float> all = pool_cls(cls.data(), static_cast<int64_t>(seqs.size()), pool);
+    std::vector<std::vector<float>> out(seqs.size());
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        const auto row = all.begin() + static_cast<std::ptrdiff_t>(i * C);
+        out[i].assign(row, row + static_cast<std::ptrdiff_t>(C));
+    }
     return out;
 }
 

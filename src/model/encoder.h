@@ -116,6 +116,11 @@ public:
     // Mean-pooled unit embeddings [C] of each sequence (embed()).
     std::vector<std::vector<float>> embed_batch(std::span<const std::vector<TokenId>> seqs,
                                                 core::ThreadPool& pool, int64_t max_rows = 0) const;
+    // The pooler output [C] of each sequence (pooled()): the [CLS] rows of all sequences go
+    // through the pooler's dense layer as one matrix product. Error(Unsupported) without a pooler.
+    std::vector<std::vector<float>> pooled_batch(std::span<const std::vector<TokenId>> seqs,
+                                                 core::ThreadPool& pool,
+                                                 int64_t max_rows = 0) const;
     // pseudo_log_likelihood() of each text. The masked copies of all texts (one per scored
     // position) are the rows of the forwards: the T copies of one text share its length, and
     // copies of texts of different lengths are packed side by side, up to max_rows rows per
@@ -131,6 +136,9 @@ private:
     // check_tokens for every sequence, the message naming the sequence that fails.
     void check_batch(std::span<const std::vector<TokenId>> seqs) const;
     void require_mlm_head() const;
+    void require_pooler() const;
+    // tanh(W h + b) of n [CLS] rows [n, C] -> [n, C].
+    std::vector<float> pool_cls(const float* cls_rows, int64_t n, core::ThreadPool& pool) const;
     // Hidden states [N, C] of sequences packed row after row (tokens [N], N = sum of lengths);
     // sequence b has rows offset_b .. offset_b + lengths[b] - 1 and attends only to them.
     std::vector<float> encode(const TokenId* tokens, std::span<const int64_t> lengths,

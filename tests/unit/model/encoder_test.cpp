@@ -203,6 +203,40 @@ TEST(Encoder, BatchIsBitIdenticalWhereTheKernelsAgree) {
     check(*q8, {20, 1, 45, 9});
 }
 
+// The pooler over a batch: each sequence's [CLS] row through one dense product, equal to
+// pooled() one by one (1e-5: the batch's product may take the GEMM where a single row takes the
+// dot kernels), with forwards split by max_rows too; a model without a pooler says so.
+TEST(Encoder, PooledBatchMatchesPooledOneByOne) {
+    TempDir dir;
+    core::ThreadPool pool(2);
+    for (const std::string arch : {"bert", "albert"}) {
+        const auto m = EncoderModel::load(imported(
+            dir, arch,
+            "--ctx 64 --seed 21 --pooler" + std::string(arch == "albert" ? " --emb 8" : "")));
+        ASSERT_TRUE(m->hparams().has_pooler);
+        std::vector<std::vector<TokenId>> texts;
+        for (const size_t n : {5, 0, 40, 12, 61, 3, 9, 25, 1, 17, 30, 2, 8, 44, 6, 11, 19, 4, 22,
+                               13, 7, 15, 33, 10, 28, 14, 16, 18, 20, 24, 26, 27, 29, 31})
+            texts.push_back(text_of(*m, n, texts.size()));  // 34 sequences: the GEMM's row count
+        for (const int64_t max_rows : {int64_t{0}, int64_t{50}}) {
+            SCOPED_TRACE(arch + " max_rows " + std::to_string(max_rows));
+            const auto pooled = m->pooled_batch(texts, pool, max_rows);
+            ASSERT_EQ(pooled.size(), texts.size());
+            for (size_t i = 0; i < texts.size(); ++i) {
+                ASSERT_EQ(pooled[i].size(), static_cast<size_t>(m->hparams().n_embd));
+                EXPECT_LT(rel_diff(pooled[i], m->pooled(texts[i], pool)), 1e-5) << "text " << i;
+            }
+        }
+        EXPECT_TRUE(m->pooled_batch({}, pool).empty());
+    }
+    const auto bare = EncoderModel::load(imported(dir, "roberta", "--ctx 16 --seed 2"));
+    ASSERT_FALSE(bare->hparams().has_pooler);
+    std::string what;
+    const std::vector<std::vector<TokenId>> one = {{bare->cls(), bare->sep()}};
+    EXPECT_EQ(kind_of([&] { bare->pooled_batch(one, pool); }, &what), ErrorKind::Unsupported);
+    EXPECT_NE(what.find("has no pooler"), std::string::npos) << what;
+}
+
 TEST(Encoder, BatchErrorsNameTheSequence) {
     TempDir dir;
     const auto m = EncoderModel::load(imported(dir, "bert", "--ctx 8 --head none"));
