@@ -78,7 +78,26 @@ struct Piece {
     std::string text = {};
     int columns = 0;
     bool space_before = false;
+    uint32_t first = 0, last = 0;  // its first and last code points
 };
+
+// Kinsoku across a space: a closing mark after a space ("Bonjour !", "« oui »") stays on the
+// line of the word before it, and a word after an opening mark and a space ("( voir") stays on
+// the mark's line. The space goes inside the glued piece, so it is kept as written.
+void glue_spaced_marks(std::vector<Piece>& pieces) {
+    std::vector<Piece> out;
+    for (Piece& p : pieces) {
+        if (!out.empty() && p.space_before && (is_closing(p.first) || is_opening(out.back().last))) {
+            Piece& prev = out.back();
+            prev.text += ' ' + p.text;
+            prev.columns += 1 + p.columns;
+            prev.last = p.last;
+        } else {
+            out.push_back(std::move(p));
+        }
+    }
+    pieces = std::move(out);
+}
 
 std::vector<Piece> pieces_of(std::string_view line) {
     std::vector<Piece> out;
@@ -106,14 +125,17 @@ std::vector<Piece> pieces_of(std::string_view line) {
         }
         if (cur.text.empty()) {
             cur.space_before = space;
+            cur.first = cp;
             space = false;
         }
+        cur.last = cp;
         cur.text.append(line.substr(i, n));
         cur.columns += valid ? char_columns(cp) : 1;
         prev = cp;
         i += n;
     }
     if (!cur.text.empty()) out.push_back(std::move(cur));
+    glue_spaced_marks(out);
     return out;
 }
 

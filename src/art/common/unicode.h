@@ -31,7 +31,8 @@ int text_columns(std::string_view s);
 // of spaces become one) and between two characters where either is a wide (CJK) one, so Chinese
 // and Japanese wrap without spaces; never inside a UTF-8 character, never before a combining
 // mark, and, as simple kinsoku, never before closing punctuation (。，、！？」』）and , . ! ? ;
-// : ) ] and closing quotes) nor after opening punctuation (「『（ ( [ and opening quotes). A
+// : ) ] and closing quotes) nor after opening punctuation (「『（ ( [ and opening quotes), also
+// across a space ("Bonjour !" and "« oui »" stay whole, the space kept as written). A
 // piece that cannot be broken and is wider than `width` gets a line of its own. Every line ends
 // in '\n'; `width` < 1 is taken as 1.
 std::string wrap_text(std::string_view text, int width);

@@ -176,6 +176,23 @@ TEST(PlayUnicode, WrapKeepsLatinWordsCombiningMarksAndFittingLines) {
     EXPECT_EQ(wrap_text("ＡＢＣＤ", 4), "ＡＢ\nＣＤ\n");
 }
 
+// Kinsoku across a space: French puts a space before ! ? : ; and inside « », and none of those
+// marks may start a line; an opening mark followed by a space may not end one.
+TEST(PlayUnicode, MarksAfterASpaceStayWithTheirWord) {
+    EXPECT_EQ(wrap_text("Vous dites bonjour !", 18), "Vous dites\nbonjour !\n");
+    EXPECT_EQ(wrap_text("il dit « oui » puis part", 12), "il dit\n« oui » puis\npart\n");
+    EXPECT_EQ(wrap_text("un mot ( voir plus )", 10), "un mot\n( voir\nplus )\n");
+    for (int width = 1; width <= 24; ++width) {
+        for (const std::string& line : lines_of(wrap_text("Qui ? Moi ! « Oui » ; non : peut-être ( oui )", width))) {
+            EXPECT_FALSE(starts_with_any(line, {"?", "!", "»", ";", ":", ")"})) << width << ": " << line;
+            EXPECT_FALSE(!line.empty() && (line.back() == '(' || line.substr(line.size() >= 2 ? line.size() - 2 : 0) == "«"))
+                << width << ": " << line;
+        }
+    }
+    // the glued space is the one written: wrapping loses nothing and adds nothing
+    EXPECT_EQ(wrap_text("Bonjour !", 4), "Bonjour !\n");
+}
+
 // --- locks and winnability ---------------------------------------------------------------------
 
 const test::ScratchDir g_dir("lyra-play-checks");
