@@ -172,9 +172,9 @@ TEST(PoemCli, CheckAndEvalRefuseALineCountOutsideTheForm) {
         {{"poem", "--check", check, "--form", "wugu", "--lines", "402"},
          even + "expected 4 to 400, got 402"},
         {{"poem", "--check", check, "--form", "wujue", "--lines", "0"},
-         "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for wujue"},
+         "lines: only the 古体 forms (wugu, qigu, zayan) take a line count; expected no lines for wujue"},
         {{"poem", "--check", check, "--form", "wugu", "--tone-rhyme", ""},
-         "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''"},
+         "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄), any or alternate (换韵: 平 and 仄 in turn), got ''"},
         {{"poem", "eval", "--form", "wugu", "--lines", "0", "--count", "1", "-m", model(),
           "--threads", "1"},
          even + "expected 4 to 24, got 0"},
@@ -221,7 +221,7 @@ TEST(PoemCli, BadInputOneClearErrorNoFiles) {
         {{"--form", "wujue", "--theme", ""}, "theme: must not be empty"},
         {{"--form", "wugu", "--lines", "7"}, "lines: 五言古诗 rhymes on the even lines, so it takes an even number"},
         {{"--form", "qigu", "--lines", "26"}, "expected 4 to 24, got 26"},
-        {{"--form", "wujue", "--lines", "8"}, "lines: only the 古体 forms (wugu, qigu) take a line count"},
+        {{"--form", "wujue", "--lines", "8"}, "lines: only the 古体 forms (wugu, qigu, zayan) take a line count"},
         {{"--form", "qigu", "--tone-rhyme", "up"}, "tone_rhyme: unknown rhyme tone"},
     };
     for (const Case& c : cases) {
