@@ -1,12 +1,12 @@
 #include "art/poetry/checker.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <optional>
 #include <set>
-
-#include <fmt/format.h>
 
 namespace lyra::art::poetry {
 
@@ -88,24 +88,24 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
             ++r.length_faults;
             add(line_no(i), 0, fmt::format("{} characters", def.length),
                 fmt::format("{} characters", lines[i].size()),
-                fmt::format("line {}: {} characters expected, found {} ({})", line_no(i), def.length,
-                            lines[i].size(), to_utf8(lines[i])));
+                fmt::format("line {}: {} characters expected, found {} ({})", line_no(i),
+                            def.length, lines[i].size(), to_utf8(lines[i])));
             continue;
         }
         if (def.repeats && i > 0 && lines[i] != lines[i - 1]) {
             ++r.length_faults;
             add(line_no(i), 0, fmt::format("line {} again (叠句)", line_no(i) - 1),
                 to_utf8(lines[i]),
-                fmt::format("line {}: 叠句 expected, the line repeats line {} ({}), found {}", line_no(i), line_no(i) - 1,
-                            to_utf8(lines[i - 1]), to_utf8(lines[i])));
+                fmt::format("line {}: 叠句 expected, the line repeats line {} ({}), found {}",
+                            line_no(i), line_no(i) - 1, to_utf8(lines[i - 1]), to_utf8(lines[i])));
         }
         for (size_t j = 0; j < lines[i].size(); ++j) {
             if (!is_han(lines[i][j])) {
                 ++r.length_faults;
                 add(line_no(i), static_cast<int>(j + 1), "a Chinese character",
                     to_utf8(lines[i][j]),
-                    fmt::format("line {}, char {}: a Chinese character expected, found '{}'", line_no(i),
-                                j + 1, to_utf8(lines[i][j])));
+                    fmt::format("line {}, char {}: a Chinese character expected, found '{}'",
+                                line_no(i), j + 1, to_utf8(lines[i][j])));
             }
         }
         // Tone: the pattern with the fewest misfits.
@@ -169,8 +169,8 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
             if (seen.count(c) != 0 && !v.lines[i].repeat_ok) {
                 ++r.rhyme_faults;
                 add(line_no(i), pos, "a rhyme character not used before", ch,
-                    fmt::format("line {}, char {}: rhyme character {} repeats an earlier rhyme", line_no(i),
-                                pos, ch));
+                    fmt::format("line {}, char {}: rhyme character {} repeats an earlier rhyme",
+                                line_no(i), pos, ch));
             }
             seen.insert(c);
             if (pr.find(c) == nullptr || best < 0) continue;
@@ -204,17 +204,22 @@ CheckResult check_variant(const FormVariant& v, const std::vector<std::u32string
 
 // The rhyme keys every judged rhyme character of `v` over `lines` shares (a character with no
 // key for its line's tone is not judged, as in check_variant); empty when none is judged.
-std::vector<int> shared_keys(const FormVariant& v, const std::vector<std::u32string>& lines, RhymeBook book,
-                             RhymeReading reading) {
+std::vector<int> shared_keys(const FormVariant& v, const std::vector<std::u32string>& lines,
+                             RhymeBook book, RhymeReading reading) {
     const Prosody& pr = Prosody::get();
     std::optional<std::vector<int>> shared;
     for (size_t i = 0; i < lines.size() && i < v.lines.size(); ++i) {
         const LineDef& l = v.lines[i];
         if (l.rhyme == 0 || static_cast<int>(lines[i].size()) != l.length) continue;
-        const std::vector<int> keys = pr.rhyme_keys(lines[i].back(), book, l.rhyme_tone() == 'P' ? kPing : kZe, reading);
+        const std::vector<int> keys =
+            pr.rhyme_keys(lines[i].back(), book, l.rhyme_tone() == 'P' ? kPing : kZe, reading);
         if (keys.empty()) continue;
-        if (!shared) shared = keys;
-        else std::erase_if(*shared, [&keys](int k) { return std::find(keys.begin(), keys.end(), k) == keys.end(); });
+        if (!shared)
+            shared = keys;
+        else
+            std::erase_if(*shared, [&keys](int k) {
+                return std::find(keys.begin(), keys.end(), k) == keys.end();
+            });
     }
     return shared.value_or(std::vector<int>{});
 }
@@ -224,9 +229,11 @@ std::vector<int> shared_keys(const FormVariant& v, const std::vector<std::u32str
 // instead of changing it (one fault at its first rhyme). The change rule links neighbours, so the
 // readings are chosen together: the path through them with the fewest faults (Viterbi), and
 // under alternate tones once starting 平 and once 仄.
-CheckResult check_stanzas(const FormDef& form, const std::vector<std::u32string>& lines, RhymeBook book) {
+CheckResult check_stanzas(const FormDef& form, const std::vector<std::u32string>& lines,
+                          RhymeBook book) {
     const RhymeReading reading = form.rhyme_reading();
-    if (lines.size() != form.variants[0].lines.size()) return check_variant(form.variants[0], lines, book, reading);
+    if (lines.size() != form.variants[0].lines.size())
+        return check_variant(form.variants[0], lines, book, reading);
     struct Reading {
         CheckResult r;
         std::vector<int> keys;
@@ -239,7 +246,8 @@ CheckResult check_stanzas(const FormDef& form, const std::vector<std::u32string>
         const std::vector<std::u32string> part(lines.begin() + first, lines.begin() + first + n);
         auto& row = rd.emplace_back();
         for (const FormVariant& v : st.variants) {
-            row.push_back({check_variant(v, part, book, reading, st.first_line), shared_keys(v, part, book, reading),
+            row.push_back({check_variant(v, part, book, reading, st.first_line),
+                           shared_keys(v, part, book, reading),
                            v.lines.back().rhyme_tone() == 'Z'});
         }
     }
@@ -298,12 +306,14 @@ CheckResult check_stanzas(const FormDef& form, const std::vector<std::u32string>
             const std::u32string& line = lines[static_cast<size_t>(st.first_line) + i];
             const std::string ch = to_utf8(line.back()), name = Prosody::key_name(key);
             const int line_no = st.first_line + static_cast<int>(i) + 1;
-            out.faults.push_back(Fault{
-                line_no, static_cast<int>(line.size()), "a rhyme other than " + name, ch + " (" + name + ")",
-                fmt::format("line {}, char {}: stanza {} (lines {}-{}) keeps the rhyme of stanza {} ({}); 换韵 "
-                            "expects a new rhyme at each stanza",
-                            line_no, line.size(), s + 1, st.first_line + 1, st.first_line + static_cast<int>(v.lines.size()),
-                            s, name)});
+            out.faults.push_back(
+                Fault{line_no, static_cast<int>(line.size()), "a rhyme other than " + name,
+                      ch + " (" + name + ")",
+                      fmt::format("line {}, char {}: stanza {} (lines {}-{}) keeps the rhyme of "
+                                  "stanza {} ({}); 换韵 "
+                                  "expects a new rhyme at each stanza",
+                                  line_no, line.size(), s + 1, st.first_line + 1,
+                                  st.first_line + static_cast<int>(v.lines.size()), s, name)});
             ++out.rhyme_faults;
         }
         out.faults.insert(out.faults.end(), x.r.faults.begin(), x.r.faults.end());

@@ -1,5 +1,8 @@
 #include "art/poetry/gu.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -8,9 +11,6 @@
 #include <numeric>
 #include <string>
 #include <tuple>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "art/common/art.h"
 #include "core/check.h"
@@ -55,10 +55,13 @@ FormVariant gu_variant(const std::vector<int>& lengths, char tone, bool first_rh
     return v;
 }
 
-std::string join_counts(const std::vector<int>& v) { return fmt::format("{}", fmt::join(v, ",")); }
+std::string join_counts(const std::vector<int>& v) {
+    return fmt::format("{}", fmt::join(v, ","));
+}
 
 // "4,4,8" -> {4, 4, 8} (spaces allowed); anything else is the one error naming `key`.
-std::vector<int> parse_counts(std::string_view key, const std::string& text, std::string_view example) {
+std::vector<int> parse_counts(std::string_view key, const std::string& text,
+                              std::string_view example) {
     std::vector<int> out;
     std::string cur;
     bool ok = true;
@@ -77,8 +80,9 @@ std::vector<int> parse_counts(std::string_view key, const std::string& text, std
         }
     }
     if (!ok || out.empty())
-        throw_error(ErrorKind::InvalidArgument, "{}: expected whole numbers separated by commas, e.g. {}, got '{}'",
-                    key, example, text);
+        throw_error(ErrorKind::InvalidArgument,
+                    "{}: expected whole numbers separated by commas, e.g. {}, got '{}'", key,
+                    example, text);
     return out;
 }
 
@@ -89,21 +93,24 @@ struct GuShape {
     std::vector<int> lengths;
     std::vector<int> stanzas;
     std::string tone;
-    std::string key() const { return fmt::format("{}|{}|{}", join_counts(lengths), join_counts(stanzas), tone); }
+    std::string key() const {
+        return fmt::format("{}|{}|{}", join_counts(lengths), join_counts(stanzas), tone);
+    }
 };
 
 // Resolves `o` for form `name`. `own` (checking a poem): the poem's line lengths, which stand for
 // the count (and zayan's lengths) not given; a count of the poem's own that the form cannot read
 // fills `own_fault` (the poem's one fault) instead of throwing. Everything given is checked
 // first, so a bad option is an error whatever the poem.
-GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines, const std::vector<int>* own,
-                      Fault* own_fault) {
+GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines,
+                      const std::vector<int>* own, Fault* own_fault) {
     GuShape s;
     s.title = gu_title(name);
     s.tone = o.tone_rhyme.value_or("any");
     if (s.tone != "any" && s.tone != "ping" && s.tone != "ze" && s.tone != "alternate")
         throw_error(ErrorKind::InvalidArgument,
-                    "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄), any or alternate (换韵: 平 and 仄 "
+                    "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄), any or alternate "
+                    "(换韵: 平 and 仄 "
                     "in turn), got '{}'",
                     s.tone);
     std::vector<int> stanzas;
@@ -113,7 +120,8 @@ GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines, 
             // A stanza rhymes on its own even lines, so it must end on one.
             if (n < 2 || n % 2 != 0)
                 throw_error(ErrorKind::InvalidArgument,
-                            "stanzas: a stanza rhymes on its even lines, so it has an even number of lines, 2 or "
+                            "stanzas: a stanza rhymes on its even lines, so it has an even number "
+                            "of lines, 2 or "
                             "more; expected e.g. 4 or 4,4,8, got '{}'",
                             *o.stanzas);
         }
@@ -125,22 +133,27 @@ GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines, 
             for (size_t i = 0; i < s.lengths.size(); ++i) {
                 if (s.lengths[i] < kZaMinLength || s.lengths[i] > kZaMaxLength)
                     throw_error(ErrorKind::InvalidArgument,
-                                "pattern: a 杂言 line has {} to {} characters; expected {} to {}, got {} for line {}",
-                                kZaMinLength, kZaMaxLength, kZaMinLength, kZaMaxLength, s.lengths[i], i + 1);
+                                "pattern: a 杂言 line has {} to {} characters; expected {} to {}, "
+                                "got {} for line {}",
+                                kZaMinLength, kZaMaxLength, kZaMinLength, kZaMaxLength,
+                                s.lengths[i], i + 1);
             }
             const auto n = static_cast<int>(s.lengths.size());
             if (n % 2 != 0 || n < kGuMinLines || n > max_lines)
                 throw_error(ErrorKind::InvalidArgument,
-                            "pattern: 杂言古诗 rhymes on the even lines, so its pattern gives an even number of "
+                            "pattern: 杂言古诗 rhymes on the even lines, so its pattern gives an "
+                            "even number of "
                             "lines; expected {} to {}, got {}",
                             kGuMinLines, max_lines, n);
             if (o.lines && *o.lines != n)
-                throw_error(ErrorKind::InvalidArgument,
-                            "lines: the pattern gives 杂言古诗 {} lines; expected {} or no lines, got {}", n, n,
-                            *o.lines);
+                throw_error(
+                    ErrorKind::InvalidArgument,
+                    "lines: the pattern gives 杂言古诗 {} lines; expected {} or no lines, got {}",
+                    n, n, *o.lines);
         } else if (o.lines) {
             throw_error(ErrorKind::InvalidArgument,
-                        "lines: 杂言古诗 takes its lines from a pattern; expected a pattern such as {} with "
+                        "lines: 杂言古诗 takes its lines from a pattern; expected a pattern such "
+                        "as {} with "
                         "lines, got lines {} alone",
                         kZaDefaultPattern, *o.lines);
         } else if (own != nullptr) {
@@ -153,8 +166,10 @@ GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines, 
     } else {
         if (o.pattern) refuse_gu_option("pattern", name);
         int lines = kGuDefaultLines;
-        if (o.lines) lines = *o.lines;
-        else if (stanzas.size() > 1) lines = std::accumulate(stanzas.begin(), stanzas.end(), 0);
+        if (o.lines)
+            lines = *o.lines;
+        else if (stanzas.size() > 1)
+            lines = std::accumulate(stanzas.begin(), stanzas.end(), 0);
         else if (own != nullptr) {
             lines = static_cast<int>(own->size());
             from_poem = true;
@@ -162,7 +177,8 @@ GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines, 
         // The even lines carry the rhyme, so an odd count would end on an unrhymed line.
         if (!from_poem && (lines % 2 != 0 || lines < kGuMinLines || lines > max_lines))
             throw_error(ErrorKind::InvalidArgument,
-                        "lines: {} rhymes on the even lines, so it takes an even number of lines; expected {} to "
+                        "lines: {} rhymes on the even lines, so it takes an even number of lines; "
+                        "expected {} to "
                         "{}, got {}",
                         s.title, kGuMinLines, max_lines, lines);
         s.lengths.assign(static_cast<size_t>(std::max(lines, 0)), gu_length(name));
@@ -170,22 +186,26 @@ GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines, 
     const auto n = static_cast<int>(s.lengths.size());
     if (from_poem && (n % 2 != 0 || n < kGuMinLines || n > max_lines)) {
         // Read against any fixed count, every line would be a fault; the count is the one.
-        *own_fault = Fault{0, 0, fmt::format("an even number of lines, {} to {}", kGuMinLines, max_lines),
-                           fmt::format("{} lines", n),
-                           fmt::format("poem: 古体 rhymes on the even lines; expected an even number of lines from "
-                                       "{} to {}, found {}",
-                                       kGuMinLines, max_lines, n)};
+        *own_fault =
+            Fault{0, 0, fmt::format("an even number of lines, {} to {}", kGuMinLines, max_lines),
+                  fmt::format("{} lines", n),
+                  fmt::format(
+                      "poem: 古体 rhymes on the even lines; expected an even number of lines from "
+                      "{} to {}, found {}",
+                      kGuMinLines, max_lines, n)};
         return s;
     }
     if (stanzas.size() == 1 && n % stanzas[0] != 0) {
         if (from_poem) {
-            *own_fault = Fault{0, 0, fmt::format("a multiple of {} lines", stanzas[0]), fmt::format("{} lines", n),
-                               fmt::format("poem: stanzas of {} lines; expected a multiple of {} lines, found {}",
-                                           stanzas[0], stanzas[0], n)};
+            *own_fault = Fault{
+                0, 0, fmt::format("a multiple of {} lines", stanzas[0]), fmt::format("{} lines", n),
+                fmt::format("poem: stanzas of {} lines; expected a multiple of {} lines, found {}",
+                            stanzas[0], stanzas[0], n)};
             return s;
         }
         throw_error(ErrorKind::InvalidArgument,
-                    "stanzas: a new rhyme every {} lines does not divide {} lines; expected a stanza length that "
+                    "stanzas: a new rhyme every {} lines does not divide {} lines; expected a "
+                    "stanza length that "
                     "divides the line count, or a list that adds up to it",
                     stanzas[0], n);
     }
@@ -193,25 +213,30 @@ GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines, 
     const int sum = std::accumulate(stanzas.begin(), stanzas.end(), 0);
     if (!stanzas.empty() && sum != n) {
         if (from_poem) {
-            *own_fault = Fault{0, 0, fmt::format("{} lines", sum), fmt::format("{} lines", n),
-                               fmt::format("poem: {} lines expected (stanzas {}), found {}", sum, *o.stanzas, n)};
+            *own_fault = Fault{
+                0, 0, fmt::format("{} lines", sum), fmt::format("{} lines", n),
+                fmt::format("poem: {} lines expected (stanzas {}), found {}", sum, *o.stanzas, n)};
             return s;
         }
-        throw_error(ErrorKind::InvalidArgument,
-                    "stanzas: {} adds up to {} lines; expected stanzas that add up to the poem's {}", *o.stanzas,
-                    sum, n);
+        throw_error(
+            ErrorKind::InvalidArgument,
+            "stanzas: {} adds up to {} lines; expected stanzas that add up to the poem's {}",
+            *o.stanzas, sum, n);
     }
     if (stanzas.size() > 1) s.stanzas = std::move(stanzas);
     if (s.tone == "alternate" && s.stanzas.empty())
         throw_error(ErrorKind::InvalidArgument,
-                    "tone_rhyme: alternate turns the rhyme tone at each stanza; expected stanzas (e.g. 4) with it, "
+                    "tone_rhyme: alternate turns the rhyme tone at each stanza; expected stanzas "
+                    "(e.g. 4) with it, "
                     "or ping, ze or any for one rhyme");
     return s;
 }
 
 // The rhyme letter of stanza `i`: distinct for the 12 stanzas generation allows (24 lines of
 // two-line stanzas); the checker reads stanzas one by one and never joins more.
-char stanza_letter(size_t i) { return static_cast<char>('A' + i % 26); }
+char stanza_letter(size_t i) {
+    return static_cast<char>('A' + i % 26);
+}
 
 // The stanzas' readings `pick` joined into one variant over the whole poem.
 FormVariant join_stanzas(const FormDef& f, const std::vector<size_t>& pick) {
@@ -236,12 +261,14 @@ FormDef build_form(std::string_view name, const GuShape& s) {
     f.gu = true;
     if (name == "zayan")
         f.description = fmt::format(
-            "{} (古体, 歌行): lines of {}-{} characters by --pattern (default {}), one 平 or 仄 rhyme on the "
+            "{} (古体, 歌行): lines of {}-{} characters by --pattern (default {}), one 平 or 仄 "
+            "rhyme on the "
             "even lines, a new rhyme per --stanzas",
             f.title, kZaMinLength, kZaMaxLength, kZaDefaultPattern);
     else
         f.description = fmt::format(
-            "{} (古体): {}-{} lines (even; --lines, default {}) of {} characters, one 平 or 仄 rhyme "
+            "{} (古体): {}-{} lines (even; --lines, default {}) of {} characters, one 平 or 仄 "
+            "rhyme "
             "(--tone-rhyme) on the even lines, tones otherwise free; 换韵 by --stanzas",
             f.title, kGuMinLines, kGuMaxLines, kGuDefaultLines, gu_length(name));
     std::vector<char> tones;
@@ -266,8 +293,9 @@ FormDef build_form(std::string_view name, const GuShape& s) {
     for (int n : s.stanzas) {
         FormStanza st;
         st.first_line = static_cast<int>(first);
-        st.variants = readings(std::vector<int>(s.lengths.begin() + static_cast<std::ptrdiff_t>(first),
-                                                s.lengths.begin() + static_cast<std::ptrdiff_t>(first + n)));
+        st.variants =
+            readings(std::vector<int>(s.lengths.begin() + static_cast<std::ptrdiff_t>(first),
+                                      s.lengths.begin() + static_cast<std::ptrdiff_t>(first + n)));
         // The shape's own reading: 平 then 仄 in turn under "alternate" (readings 0 and 2).
         pick.push_back(s.tone == "alternate" && f.stanzas.size() % 2 == 1 ? 2 : 0);
         f.stanzas.push_back(std::move(st));
@@ -279,7 +307,8 @@ FormDef build_form(std::string_view name, const GuShape& s) {
 }
 
 // A request's list key as the string the options hold: "4,4,8" from 4, [4,4,8] or "4,4,8".
-std::optional<std::string> list_option(const nlohmann::json& request, const char* key, std::string_view example) {
+std::optional<std::string> list_option(const nlohmann::json& request, const char* key,
+                                       std::string_view example) {
     if (!request.contains(key) || request[key].is_null()) return std::nullopt;
     const nlohmann::json& v = request[key];
     if (v.is_string()) return v.get<std::string>();
@@ -295,20 +324,23 @@ std::optional<std::string> list_option(const nlohmann::json& request, const char
         }
         if (!out.empty()) return out;
     }
-    throw_error(ErrorKind::InvalidArgument, "{}: expected a list of whole numbers such as {}, got {}", key, example,
-                v.dump());
+    throw_error(ErrorKind::InvalidArgument,
+                "{}: expected a list of whole numbers such as {}, got {}", key, example, v.dump());
 }
 
 }  // namespace
 
-bool is_gu_form(std::string_view name) { return name == "wugu" || name == "qigu" || name == "zayan"; }
+bool is_gu_form(std::string_view name) {
+    return name == "wugu" || name == "qigu" || name == "zayan";
+}
 
 GuOptions GuOptions::from_request(const nlohmann::json& request) {
     GuOptions o;
     if (request.contains("lines") && !request["lines"].is_null()) {
         // The range is the form's to check (one message for the CLI and the server): only a
         // count that is not an int at all is refused here.
-        o.lines = static_cast<int>(get_int(request, "lines", kGuDefaultLines, std::numeric_limits<int>::min(),
+        o.lines = static_cast<int>(get_int(request, "lines", kGuDefaultLines,
+                                           std::numeric_limits<int>::min(),
                                            std::numeric_limits<int>::max()));
     }
     if (request.contains("tone_rhyme") && !request["tone_rhyme"].is_null())
@@ -323,7 +355,8 @@ FormDef make_gu_form(std::string_view name, const GuOptions& options, int max_li
 }
 
 FormDef make_gu_form(std::string_view name, int lines, std::string_view tone, int max_lines) {
-    return make_gu_form(name, GuOptions{.lines = lines, .tone_rhyme = std::string(tone)}, max_lines);
+    return make_gu_form(name, GuOptions{.lines = lines, .tone_rhyme = std::string(tone)},
+                        max_lines);
 }
 
 FormVariant draw_stanza_variant(const FormDef& form, core::Rng& rng) {
@@ -337,7 +370,8 @@ FormVariant draw_stanza_variant(const FormDef& form, core::Rng& rng) {
             const bool ze = vs[k].lines.back().rhyme_tone() == 'Z';
             if (!form.alternate_tones || ze == (start_ze != (i % 2 == 1))) fits.push_back(k);
         }
-        LYRA_CHECK(!fits.empty(), "draw_stanza_variant: stanza {} of {} has no reading", i + 1, form.name);
+        LYRA_CHECK(!fits.empty(), "draw_stanza_variant: stanza {} of {} has no reading", i + 1,
+                   form.name);
         pick.push_back(fits[rng.next_u64() % fits.size()]);
     }
     return join_stanzas(form, pick);
@@ -352,10 +386,15 @@ std::string pattern_of(const FormDef& form) {
 void refuse_gu_option(std::string_view key, std::string_view form) {
     if (key == "pattern")
         throw_error(ErrorKind::InvalidArgument,
-                    "pattern: only 杂言古诗 (zayan) takes a line-length pattern; expected no pattern for {}", form);
-    const char* what = key == "lines" ? "line count" : key == "tone_rhyme" ? "rhyme tone" : "stanza list (换韵)";
-    throw_error(ErrorKind::InvalidArgument, "{}: only the 古体 forms (wugu, qigu, zayan) take a {}; expected no {} for {}",
-                key, what, key, form);
+                    "pattern: only 杂言古诗 (zayan) takes a line-length pattern; expected no "
+                    "pattern for {}",
+                    form);
+    const char* what = key == "lines"        ? "line count"
+                       : key == "tone_rhyme" ? "rhyme tone"
+                                             : "stanza list (换韵)";
+    throw_error(ErrorKind::InvalidArgument,
+                "{}: only the 古体 forms (wugu, qigu, zayan) take a {}; expected no {} for {}", key,
+                what, key, form);
 }
 
 void refuse_gu_options(const GuOptions& o, std::string_view form) {
@@ -376,7 +415,8 @@ const FormDef* find_zh_form_for(const nlohmann::json& request) {
     return &gu_form(name, o);
 }
 
-CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book, const GuOptions& options) {
+CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book,
+                     const GuOptions& options) {
     std::vector<int> own;
     for (const std::u32string& l : split_verse(text)) own.push_back(static_cast<int>(l.size()));
     Fault fault;
@@ -390,8 +430,8 @@ CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook boo
     return check_zh(build_form(name, s), text, book);
 }
 
-CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book, std::optional<int> lines,
-                     std::string_view tone) {
+CheckResult check_gu(std::string_view name, std::string_view text, RhymeBook book,
+                     std::optional<int> lines, std::string_view tone) {
     return check_gu(name, text, book, GuOptions{.lines = lines, .tone_rhyme = std::string(tone)});
 }
 

@@ -9,12 +9,11 @@
 // Thread-safe; errors are Error(InvalidArgument) naming the request key.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "art/poetry/checker.h"
 #include "art/poetry/forms.h"
@@ -36,10 +35,11 @@ bool is_gu_form(std::string_view name);  // "wugu" | "qigu" | "zayan"
 // The 古体 options a request or the command line gave; nullopt = not given (a value given, 0 or
 // "" included, is checked, never read as "not given").
 struct GuOptions {
-    std::optional<int> lines = {};               // even, kGuMinLines..max
-    std::optional<std::string> tone_rhyme = {};  // ping | ze | any | alternate (换韵: 平/仄 in turn)
-    std::optional<std::string> stanzas = {};     // "4" (a new rhyme every 4 lines) or "4,4,8"
-    std::optional<std::string> pattern = {};     // zayan: characters per line, "3,3,7,7,5,5,7,7"
+    std::optional<int> lines = {};  // even, kGuMinLines..max
+    std::optional<std::string> tone_rhyme =
+        {};  // ping | ze | any | alternate (换韵: 平/仄 in turn)
+    std::optional<std::string> stanzas = {};  // "4" (a new rhyme every 4 lines) or "4,4,8"
+    std::optional<std::string> pattern = {};  // zayan: characters per line, "3,3,7,7,5,5,7,7"
     // The request's keys "lines", "tone_rhyme", "stanzas" (a number, a list of numbers or a
     // string "4,4,8") and "pattern" (a list of numbers or a string). Throws
     // Error(InvalidArgument) when one has the wrong JSON type.
@@ -63,8 +63,8 @@ FormDef make_gu_form(std::string_view name, int lines, std::string_view tone, in
 FormDef make_gu_form(std::string_view name, const GuOptions& options, int max_lines);
 
 // A reading of a 换韵 form (FormDef::stanzas non-empty) for one candidate: each stanza's tone
-// and 首句入韵 drawn from `rng` (tones in turn under "alternate"), the stanzas joined with one rhyme
-// set each and FormVariant::rhyme_changes set.
+// and 首句入韵 drawn from `rng` (tones in turn under "alternate"), the stanzas joined with one
+// rhyme set each and FormVariant::rhyme_changes set.
 FormVariant draw_stanza_variant(const FormDef& form, core::Rng& rng);
 
 // The characters per line of `form` as a pattern string ("3,3,7,7"), as "pattern" takes it.

@@ -154,7 +154,9 @@ ZhRequest parse_zh(const json& request) {
     ZhRequest r;
     r.form = find_zh_form_for(request);
     if (r.form == nullptr) unknown_form(get_string(request, "form"));
-    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme", "stanzas", "pattern"},
+    check_keys(request,
+               {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme", "stanzas",
+                "pattern"},
                "poem");
     for (const char* key : {"theme", "title"}) {
         if (request.contains(key) && !request[key].is_null()) {
@@ -282,7 +284,8 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
         // 换韵 forms draw each stanza's reading; the others one of their whole-poem readings.
         FormVariant drawn;
         if (!form.stanzas.empty()) drawn = draw_stanza_variant(form, rng);
-        const FormVariant& v = form.stanzas.empty() ? *variants[rng.next_u64() % variants.size()] : drawn;
+        const FormVariant& v =
+            form.stanzas.empty() ? *variants[rng.next_u64() % variants.size()] : drawn;
         ZhConstraint c(form, v, r.book, r.acrostic, vocab);
         int tokens = 1;
         for (size_t li = 0; li < v.lines.size(); ++li) {
@@ -381,7 +384,8 @@ std::vector<Fault> check_poem(std::string_view form, std::string_view text, std:
     if (en::is_form(form)) return en::check_poem(form, text, acrostic);
     const FormDef& f = zh_form_or_throw(form);
     const RhymeBook book = parse_rhyme_book(rhyme);
-    std::vector<Fault> faults = gu ? check_gu(form, text, book, gu_options).faults : check_zh(f, text, book).faults;
+    std::vector<Fault> faults =
+        gu ? check_gu(form, text, book, gu_options).faults : check_zh(f, text, book).faults;
     if (!acrostic.empty()) {
         const std::u32string head = to_u32(to_simplified(std::string(acrostic)));
         const std::vector<std::u32string> lines = split_verse(text);

@@ -42,7 +42,9 @@ std::string cut_poem(std::string text) {
 int retry_budget(int n) { return std::max(8, 4 * n); }
 
 ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
-    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme", "stanzas", "pattern"},
+    check_keys(request,
+               {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme", "stanzas",
+                "pattern"},
                "poem");
     const CommonOptions common = parse_common(request);
     const std::string form = get_string(request, "form");
@@ -85,8 +87,7 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     std::vector<std::string> best_messages;
     for (; tries < budget && valid < common.n; ++tries) {
         const std::string text = cut_poem(complete(prompt, common.seed + static_cast<uint64_t>(tries), max_tokens));
-        const std::vector<Fault> faults =
-            check_poem(form, text, rhyme, acrostic, gu);
+        const std::vector<Fault> faults = check_poem(form, text, rhyme, acrostic, gu);
         if (!faults.empty()) {
             if (faults.size() < best_faults) {
                 best_faults = faults.size();

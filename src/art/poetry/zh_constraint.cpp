@@ -86,7 +86,8 @@ ZhConstraint::ZhConstraint(const FormDef& form, const FormVariant& variant, Rhym
     for (const LineDef& l : v_.lines) {
         if (l.rhyme == 0) continue;
         const std::string sid = set_id(l);
-        if (v_.rhyme_changes && need_.count(sid) == 0 && !last_set.empty()) prev_set_[sid] = last_set;
+        if (v_.rhyme_changes && need_.count(sid) == 0 && !last_set.empty())
+            prev_set_[sid] = last_set;
         ++need_[sid][l.rhyme_tone()];
         last_set = sid;
     }
@@ -162,7 +163,8 @@ bool ZhConstraint::char_ok(model::TokenId id) const {
                 if (std::find(live->second.begin(), live->second.end(), k) != live->second.end())
                     return true;
             } else if (key_has_room(id_, k)) {
-                return true;  // first rhyme of the set: only a key with enough characters for every line
+                return true;  // first rhyme of the set: only a key with enough characters for every
+                              // line
             }
         }
         return false;
@@ -178,7 +180,8 @@ bool ZhConstraint::key_has_room(const std::string& sid, int k) const {
     return true;
 }
 
-bool ZhConstraint::keeps_previous_rhyme(const std::string& sid, const std::vector<int>& keys) const {
+bool ZhConstraint::keeps_previous_rhyme(const std::string& sid,
+                                        const std::vector<int>& keys) const {
     auto prev = prev_set_.find(sid);
     if (prev == prev_set_.end()) return false;
     auto heard = heard_.find(prev->second);
@@ -186,7 +189,8 @@ bool ZhConstraint::keeps_previous_rhyme(const std::string& sid, const std::vecto
     // Every key of every rhyme before, not only the live one: then no reading of the two
     // stanzas (the checker's, one that leaves a 首句 out, a reader's) finds a rhyme they share.
     for (int k : keys) {
-        if (std::find(heard->second.begin(), heard->second.end(), k) != heard->second.end()) return true;
+        if (std::find(heard->second.begin(), heard->second.end(), k) != heard->second.end())
+            return true;
     }
     return false;
 }
@@ -238,10 +242,11 @@ std::string ZhConstraint::explain_dead_end() const {
             int lines = 0;
             for (const auto& [t, n] : need_.at(sid)) lines += n;
             const bool change = prev_set_.count(sid) != 0;
-            return fmt::format("{}: no {} rhyme group has enough {} characters in the vocabulary for the {} "
-                               "lines of rhyme set {}{}",
-                               where, rhyme_book_name(book_), rt == 'P' ? "平" : "仄", lines, l.rhyme,
-                               change ? " outside the rhyme of the stanza before it (换韵)" : "");
+            return fmt::format(
+                "{}: no {} rhyme group has enough {} characters in the vocabulary for the {} "
+                "lines of rhyme set {}{}",
+                where, rhyme_book_name(book_), rt == 'P' ? "平" : "仄", lines, l.rhyme,
+                change ? " outside the rhyme of the stanza before it (换韵)" : "");
         }
         std::string keys;
         for (int k : live->second) {

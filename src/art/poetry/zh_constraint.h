@@ -87,8 +87,8 @@ private:
     std::string dead_end_;
     std::map<std::string, std::vector<int>> live_keys_;  // set -> keys still shared
     std::map<std::string, std::set<char32_t>> used_;
-    std::map<std::string, std::string> prev_set_;        // 换韵: set -> the set before it
-    std::map<std::string, std::vector<int>> heard_;      // set -> every key of its rhymes so far
+    std::map<std::string, std::string> prev_set_;    // 换韵: set -> the set before it
+    std::map<std::string, std::vector<int>> heard_;  // set -> every key of its rhymes so far
     char32_t last_rhyme_ = 0;
     std::u32string line_text_, prev_line_;  // the line being written, the one before (叠句)
 };
