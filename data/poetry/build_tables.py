@@ -350,15 +350,19 @@ rhyme_group = {}
 for space, seeds, labels in (('SQ', seed_sq, rows_sq), ('R', seed_r, groups_r)):
     rhyme_group.update(rhyme_map(rhyme_votes([(c, [g]) for c, g in seeds.items()], space),
                                  rhyme_votes(labels.items(), space)))
-def from_tang(c):
-    rs = [(f, t) for f, t in tang_final.get(c, ()) if t != 'P']
-    gs = [map_rhyme(rhyme_group, f, 'R' if t == 'R' else 'SQ') for f, t in rs]
+def mc_groups(rs, lookup):
+    """The 仄 groups of Middle-Chinese readings rs [(rhyme, tone)], reading by reading (an 上
+    reading takes its row's 上 group), or None when a 仄 reading's rhyme is not mapped."""
+    rs = [(f, t) for f, t in rs if t != 'P']
+    gs = [lookup(f, 'R' if t == 'R' else 'SQ') for f, t in rs]
     if not rs or None in gs: return None
     out = []
     for (f, t), g in zip(rs, gs):
         if t == 'S' and g in QU_ROW_SHANG: out.append(QU_ROW_SHANG[g])
         elif t != 'S' or g not in QU_ROW_SHANG: out.append(g)   # 去 (泰 has no 上) or 入
     return out
+def from_tang(c):
+    return mc_groups(tang_final.get(c, ()), lambda f, space: map_rhyme(rhyme_group, f, space))
 
 def classify(co, anchor, margin=3.0):
     """Places characters by their co-rhymes with characters whose group is known (`anchor`:
@@ -416,6 +420,59 @@ for c in table:
     if len(r) == 1: anchor_r[c] = r.pop()
 placed_sq, check_sq = classify(co_sq, anchor_sq)
 placed_r, check_r = classify(co_r, anchor_r)
+
+# A second Middle-Chinese source, for the characters kTang and the co-rhymes leave without a 仄
+# group (洧 藟 秘 媿 吃 ...): Debian's rime-data-zyenpheng (中古全拼) spells the 广韵 reading of
+# 28k characters. Its tone is in the ending (-x 上, -h 去, -d the 去-only rhymes 祭泰夬废, -p/-t/-k
+# 入, else 平) and its rhyme runs from the 二等 medial r, the 三等 medial j or the first vowel
+# (without them 者 -ja would read as 歌's -a). Each rhyme is mapped
+# as kTang's are: by the seeds that read it, else by the kTang-placed anchors that read it (at
+# least 3, and 60% of them), and a character takes its groups from it only when every one of its
+# 仄 readings maps. Readings the dictionary itself weights below 10% (its rare ones) are left out.
+# This only fills gaps (a reading it attests, mapped by the method above), so every group placed
+# before stays as it was; and like the co-rhymes it needs a 仄 reading known beyond the corpus'
+# marks (ze_attested): 回 huí would otherwise take 队 from 迴's rare 去 reading, which t2s merges.
+ZYEN = '/usr/share/rime-data/zyenpheng.dict.yaml'
+zyen_final = collections.defaultdict(set)
+if os.path.exists(ZYEN):
+    zyen_raw, body = [], False
+    for line in open(ZYEN, encoding='utf-8'):
+        if line.startswith('...'): body = True; continue
+        parts = line.rstrip('\n').split('\t')
+        if not body or len(parts) < 2 or len(parts[0]) != 1: continue
+        if len(parts) > 2 and parts[2].endswith('%') and float(parts[2][:-1]) < 10: continue
+        zyen_raw.append((parts[0], parts[1]))
+    zchars = sorted({c for c, _ in zyen_raw})
+    out = subprocess.run(['opencc', '-c', 't2s'], input='\n'.join(zchars), capture_output=True, text=True, check=True).stdout.split('\n')
+    z2s = {t: (s if len(s) == 1 else t) for t, s in zip(zchars, out)}
+    for c, p in zyen_raw:
+        if p[-1] in 'ptk': t, base = 'R', p
+        elif p[-1] == 'x': t, base = 'S', p[:-1]
+        elif p[-1] == 'h': t, base = 'Q', p[:-1]
+        elif p[-1] == 'd': t, base = 'Q', p
+        else: t, base = 'P', p
+        m = re.search('[rj]?[aeiouy]', base)
+        if m: zyen_final[z2s[c]].add((base[m.start():], t))
+else:
+    print('ze: %s missing (apt install rime-data-zyenpheng); no second Middle-Chinese source' % ZYEN, file=sys.stderr)
+def zyen_votes(labels, space):
+    votes = collections.defaultdict(collections.Counter)
+    for c, g in labels.items():
+        for f, t in zyen_final.get(c, ()):
+            if t != 'P' and (t == 'R') == (space == 'R'): votes[(f, space)][g] += 1
+    return votes
+zyen_group = {}
+for space, seeds, anchors in (('SQ', seed_sq, anchor_sq), ('R', seed_r, anchor_r)):
+    zyen_group.update(rhyme_map(zyen_votes(seeds, space), zyen_votes(anchors, space)))
+def from_zyen(c):
+    return mc_groups(zyen_final.get(c, ()), lambda f, space: zyen_group.get((f, space)))
+# How often it agrees with kTang where both place a character (the same groups, as sets).
+zy_both = [(set(from_tang(c)), set(kz)) for c in table if table[c][1] != 'P' and from_tang(c)
+           for kz in [from_zyen(c)] if kz]
+print('ze: zyenpheng rhymes mapped %d; where kTang places a character too (%d), it gives the same groups for '
+      '%d (%.1f%%) and shares one for %d (%.1f%%; the rest of those are its extra 多音 readings)'
+      % (len(zyen_group), len(zy_both), sum(a == b for a, b in zy_both), 100.0 * sum(a == b for a, b in zy_both) / max(len(zy_both), 1),
+         sum(bool(a & b) for a, b in zy_both), 100.0 * sum(bool(a & b) for a, b in zy_both) / max(len(zy_both), 1)), file=sys.stderr)
 def ze_attested(c):
     """Whether a 仄 reading of c is known beyond the corpus' marks: kTang 上/去/入, a modern
     reading in tone 3 or 4, or 入声 by kCantonese. A 平 character the editors marked 仄 a few
@@ -434,16 +491,17 @@ zegroups = collections.defaultdict(list)
 for g, cs in ZE_SEEDS.items():   # seeds keep the group they were given (and other readings' groups)
     for c in cs:
         if g not in zegroups[c]: zegroups[c].append(g)
-n_tang = n_corpus = n_left = 0
+n_tang = n_corpus = n_zyen = n_left = 0
 for c in table:
     if table[c][1] == 'P': continue
     kt = from_tang(c)
     if zegroups[c]: zegroups[c] += kt or []
     elif kt: zegroups[c] = kt; n_tang += 1
     elif (co_ := from_corpus(c)): zegroups[c] = co_; n_corpus += 1
+    elif ze_attested(c) and (kz := from_zyen(c)): zegroups[c] = kz; n_zyen += 1
     elif c in co_sq or c in co_r: n_left += 1
 print('ze: rhymes mapped', len(rhyme_group), 'chars by kTang rhyme', n_tang, 'by co-rhymes', n_corpus,
-      'left out (rhymed, no clear group)', n_left, file=sys.stderr)
+      'by zyenpheng rhyme', n_zyen, 'left out (rhymed, no clear group)', n_left, file=sys.stderr)
 for name, (kept, right, tried) in (('上去 rows', check_sq), ('入声 groups', check_r)):
     print('ze: co-rhyme placement, leave-one-out on kTang-placed %s: %d of %d placed, %d right (%.1f%%)'
           % (name, kept, tried, right, 100.0 * right / max(kept, 1)), file=sys.stderr)

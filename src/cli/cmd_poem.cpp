@@ -1,8 +1,9 @@
 // `lyra poem`: writes a poem that keeps its form (--form, --theme/--title, --acrostic, --rhyme,
-// --lines/--tone-rhyme for 古体, the common art flags), lists the forms (--list-forms), checks a
-// poem a person wrote (--check FILE --form F: one line per fault, exit 1 when there are faults), revises one
-// character or word of it with a masked LM (--revise FILE --line N --pos P --critic M), and measures the
-// model under the constraints (`lyra poem eval [--form F] [--count N]`).
+// --lines/--tone-rhyme/--stanzas/--pattern for 古体, the common art flags), lists the forms
+// (--list-forms), checks a poem a person wrote (--check FILE --form F: one line per fault, exit 1
+// when there are faults), revises one character or word of it with a masked LM (--revise FILE
+// --line N --pos P --critic M), and measures the model under the constraints (`lyra poem eval
+// [--form F] [--count N]`).
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -33,13 +34,13 @@ struct PoemFlags {
     int line = 0, pos = 0;
     // 古体 options; unset = not given (a value typed, 0 or "" included, is checked, never dropped).
     std::optional<int> lines;
-    std::optional<std::string> tone_rhyme;
+    std::optional<std::string> tone_rhyme, stanzas, pattern;
     bool list = false;
     // eval
     std::vector<std::string> eval_forms;
     int count = 100;
     std::string eval_model, eval_rhyme = "pingshui";
-    std::optional<std::string> eval_tone_rhyme;
+    std::optional<std::string> eval_tone_rhyme, eval_stanzas, eval_pattern;
     std::optional<int> eval_lines;
     int eval_threads = 0;
     bool eval_json = false;
@@ -75,8 +76,12 @@ void run_poem(PoemFlags& f, CLI::App* cmd) {
         throw_error(ErrorKind::Usage, "poem: --form is required; expected e.g. --form wujue (see --list-forms)");
     if (!f.check.empty()) {
         const std::string text = read_file(f.check);
-        auto faults = art::poetry::check_poem(f.form, text, f.rhyme.empty() ? "pingshui" : f.rhyme, f.acrostic,
-                                              f.lines, f.tone_rhyme);
+        auto faults = art::poetry::check_poem(f.form, text, f.rhyme.empty() ? "pingshui" : f.rhyme,
+                                              f.acrostic,
+                                              {.lines = f.lines,
+                                               .tone_rhyme = f.tone_rhyme,
+                                               .stanzas = f.stanzas,
+                                               .pattern = f.pattern});
         if (f.st.json) {
             nlohmann::json arr = nlohmann::json::array();
             for (const auto& x : faults)
@@ -103,6 +108,8 @@ void run_poem(PoemFlags& f, CLI::App* cmd) {
     if (cmd->count("--rhyme")) r["rhyme"] = f.rhyme;
     if (f.lines) r["lines"] = *f.lines;
     if (f.tone_rhyme) r["tone_rhyme"] = *f.tone_rhyme;
+    if (f.stanzas) r["stanzas"] = *f.stanzas;
+    if (f.pattern) r["pattern"] = *f.pattern;
     if (!f.revise.empty()) {
         if (f.line == 0 || f.pos == 0)
             throw_error(ErrorKind::Usage, "poem: --revise needs --line N and --pos P (1-based)");
@@ -130,7 +137,11 @@ void run_eval(PoemFlags& f) {
     std::string model;
     if (!zh.empty() || en.empty()) {
         model = art::resolve_model(common, art::poetry::kZhModel);
-        rows = art::poetry::eval_poems(zh, f.count, model, f.eval_rhyme, ctx, f.eval_lines, f.eval_tone_rhyme);
+        rows = art::poetry::eval_poems(zh, f.count, model, f.eval_rhyme, ctx,
+                                       {.lines = f.eval_lines,
+                                        .tone_rhyme = f.eval_tone_rhyme,
+                                        .stanzas = f.eval_stanzas,
+                                        .pattern = f.eval_pattern});
     }
     for (const std::string& name : en) {
         const std::string en_model = art::resolve_model(common, art::poetry::en::kDefaultModel);
@@ -169,19 +180,31 @@ void run_eval(PoemFlags& f) {
 void add_poem_command(CLI::App& app) {
     auto f = std::make_shared<PoemFlags>();
     auto* cmd = app.add_subcommand("poem", "Write a poem that keeps its form (Chinese and English forms)");
-    cmd->add_option("--form", f->form, "the form: wujue, qijue, wulv, qilv, wugu, qigu, ci:<词牌>, ... (--list-forms)");
+    cmd->add_option(
+        "--form", f->form,
+        "the form: wujue, qijue, wulv, qilv, wugu, qigu, zayan, ci:<词牌>, ... (--list-forms)");
     cmd->add_option("--theme", f->theme, "a keyword, a title or a first line");
     cmd->add_option("--title", f->title, "the poem's title (instead of --theme)");
     cmd->add_option("--acrostic", f->acrostic, "藏头: characters (letters) that begin each line");
     cmd->add_option("--rhyme", f->rhyme, "rhyme book for Chinese forms: pingshui (default; 词 by 词林正韵 部), pingshui-strict (词 too in one group) or xinyun");
     // No CLI11 range check: the library's one message says why the count must be even.
     cmd->add_option("--lines", f->lines,
-                    "古体 (wugu, qigu): the number of lines, even, 4-24 (default 8); "
+                    "古体 (wugu, qigu): the number of lines, even, 4-24 (default 8, or the sum of "
+                    "--stanzas); "
                     "with --check, the count to hold the poem to, even, 4-400 "
                     "(default: its own)");
-    cmd->add_option("--tone-rhyme", f->tone_rhyme,
-                    "古体 (wugu, qigu): rhyme on ping (平) or ze (仄; 上/去/入 under pingshui) "
-                    "(default any: each candidate draws one)");
+    cmd->add_option(
+        "--tone-rhyme", f->tone_rhyme,
+        "古体 (wugu, qigu, zayan): rhyme on ping (平) or ze (仄; 上/去/入 under pingshui) "
+        "(default any: each candidate, and with --stanzas each stanza, draws one); "
+        "alternate: 平 and 仄 in turn, stanza by stanza");
+    cmd->add_option(
+        "--stanzas", f->stanzas,
+        "古体: change the rhyme (换韵) at each stanza: N (every N lines) or a list of "
+        "stanza lengths such as 4,4,8 (each even, 2 or more; they add up to the lines)");
+    cmd->add_option("--pattern", f->pattern,
+                    "zayan (杂言古诗): characters per line, 3-9 each, an even count of lines, "
+                    "e.g. 3,3,7,7,5,5,7,7 (the default); with --check, default: the poem's own");
     cmd->add_flag("--list-forms", f->list, "print every form with a one-line description");
     cmd->add_option("--check", f->check, "check the poem in FILE against --form and explain each fault");
     cmd->add_option("--revise", f->revise,
@@ -197,7 +220,12 @@ void add_poem_command(CLI::App& app) {
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/poetry-zh.gguf)");
     ev->add_option("--rhyme", f->eval_rhyme, "rhyme book: pingshui (default), pingshui-strict or xinyun");
     ev->add_option("--lines", f->eval_lines, "古体 forms: lines per poem, even, 4-24 (default 8)");
-    ev->add_option("--tone-rhyme", f->eval_tone_rhyme, "古体 forms: ping, ze or any (default any)");
+    ev->add_option("--tone-rhyme", f->eval_tone_rhyme,
+                   "古体 forms: ping, ze, any (default) or alternate");
+    ev->add_option("--stanzas", f->eval_stanzas,
+                   "古体 forms: 换韵 stanzas, N or a list such as 4,4,8");
+    ev->add_option("--pattern", f->eval_pattern,
+                   "zayan: characters per line, e.g. 3,3,7,7,5,5,7,7");
     ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
     ev->callback([f] { run_eval(*f); });

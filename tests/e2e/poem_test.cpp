@@ -1,13 +1,15 @@
 // `lyra poem` as a user runs it, on a random-weight character model made here with
 // `lyra model init` (the constraints, not the model, keep the form): Chinese forms, acrostics,
-// ci, 古体 (--lines, --tone-rhyme), --check, --list-forms, eval, -o files, and bad input.
+// ci, 古体 (--lines, --tone-rhyme, --stanzas, zayan --pattern), --check, --list-forms, eval, -o
+// files, and bad input.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 
@@ -48,7 +50,8 @@ std::vector<std::string> poem_args(std::vector<std::string> extra) {
 TEST(PoemCli, ListForms) {
     RunResult r = run_lyra({"poem", "--list-forms"});
     ASSERT_EQ(r.code, 0) << r.err;
-    for (const char* f : {"wujue", "qijue", "wulv", "qilv", "wugu", "qigu", "ci:如梦令", "ci:水调歌头", "ci:念奴娇"})
+    for (const char* f : {"wujue", "qijue", "wulv", "qilv", "wugu", "qigu", "zayan", "ci:如梦令",
+                          "ci:水调歌头", "ci:念奴娇"})
         EXPECT_NE(r.out.find(f), std::string::npos) << f;
 }
 
@@ -148,6 +151,125 @@ TEST(PoemCli, OldStyleLinesAndToneRhyme) {
     EXPECT_EQ(json::parse(r.out)["forms"][0]["full_compliance"], 1.0) << r.out;
 }
 
+// 换韵 and 杂言 as a user runs them: --stanzas/--tone-rhyme alternate and zayan --pattern write
+// poems --check passes with the same flags (and the request records them); --check reads a Tang
+// 换韵 poem by its stanzas and names a stanza that keeps the rhyme; bad stanzas and patterns are
+// one error line on stderr, exit 1, nothing on stdout.
+TEST(PoemCli, StanzasAndPattern) {
+    TempDir dir;
+    RunResult r = run_lyra(
+        poem_args({"--form", "qigu", "--lines", "12", "--stanzas", "4", "--tone-rhyme", "alternate",
+                   "--seed", "4", "--json", "-o", (dir.path() / "out").string()}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["scores"]["form"], 1.0) << j.dump();
+    EXPECT_EQ(j["scores"]["opening"].get<std::string>().substr(0, 6), "换韵") << j.dump();
+    const json saved = json::parse(read_all(dir.path() / "out" / "poem.json"));
+    EXPECT_EQ(saved["request"]["stanzas"], "4") << saved.dump();
+    EXPECT_EQ(saved["request"]["tone_rhyme"], "alternate") << saved.dump();
+    const fs::path file = dir.path() / "huanyun.txt";
+    std::ofstream(file) << j["text"].get<std::string>();
+    r = run_lyra({"poem", "--check", file.string(), "--form", "qigu", "--stanzas", "4",
+                  "--tone-rhyme", "alternate"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out, "ok: the poem keeps the form qigu\n");
+    // Read as one rhyme through the poem, its changes are faults.
+    r = run_lyra({"poem", "--check", file.string(), "--form", "qigu"});
+    EXPECT_EQ(r.code, 1) << r.out;
+
+    r = run_lyra(poem_args({"--form", "zayan", "--pattern", "3,3,5,5,7,7,9,9", "--stanzas", "2,6",
+                            "--seed", "1", "--json"}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    j = json::parse(r.out);
+    EXPECT_EQ(j["scores"]["form"], 1.0) << j.dump();
+    const std::string text = j["text"].get<std::string>();
+    std::vector<size_t> lengths;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+        lengths.push_back((line.size() - 3) / 3);  // UTF-8 hanzi + stop
+    EXPECT_EQ(lengths, (std::vector<size_t>{3, 3, 5, 5, 7, 7, 9, 9})) << text;
+    const fs::path za = dir.path() / "zayan.txt";
+    std::ofstream(za) << text;
+    r = run_lyra({"poem", "--check", za.string(), "--form", "zayan", "--stanzas", "2,6"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    r = run_lyra({"poem", "--check", za.string(), "--form", "zayan", "--pattern", "3,3,5,5,7,7,7,7",
+                  "--stanzas", "2,6"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("line 7: 7 characters expected, found 9"), std::string::npos) << r.out;
+
+    // 李白 月下独酌: 真 for eight lines, then 翰; 静夜思 in couplets keeps 阳.
+    const fs::path yuexia = dir.path() / "yuexia.txt";
+    std::ofstream(yuexia)
+        << "花间一壶酒，独酌无相亲。\n举杯邀明月，对影成三人。\n月既不解饮，影徒随我身。\n暂伴月将"
+           "影，行乐须及春。\n"
+           "我歌月徘徊，我舞影零乱。\n醒时同交欢，醉后各分散。\n永结无情游，相期邈云汉。\n";
+    r = run_lyra({"poem", "--check", yuexia.string(), "--form", "wugu", "--stanzas", "8,6"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    r = run_lyra(
+        {"poem", "--check", yuexia.string(), "--form", "wugu", "--stanzas", "8,6", "--json"});
+    EXPECT_EQ(json::parse(r.out)["ok"], true) << r.out;
+    const fs::path jingye = dir.path() / "jingye.txt";
+    std::ofstream(jingye) << "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n";
+    r = run_lyra({"poem", "--check", jingye.string(), "--form", "wugu", "--stanzas", "2"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out,
+              "line 4, char 5: stanza 2 (lines 3-4) keeps the rhyme of stanza 1 (平水韵阳); 换韵 "
+              "expects a new rhyme "
+              "at each stanza\n");
+
+    struct Case {
+        std::vector<std::string> args;
+        const char* message;
+    };
+    const std::vector<Case> cases = {
+        {poem_args({"--form", "qigu", "--stanzas", "3"}),
+         "lyra: stanzas: a stanza rhymes on its even lines, so it has an even number of lines, 2 "
+         "or more; expected "
+         "e.g. 4 or 4,4,8, got '3'\n"},
+        {poem_args({"--form", "qigu", "--lines", "12", "--stanzas", "4,4"}),
+         "lyra: stanzas: 4,4 adds up to 8 lines; expected stanzas that add up to the poem's 12\n"},
+        {poem_args({"--form", "wugu", "--stanzas", "four"}),
+         "lyra: stanzas: expected whole numbers separated by commas, e.g. 4 or 4,4,8, got "
+         "'four'\n"},
+        {poem_args({"--form", "zayan", "--pattern", "3,3,7,7,12,12"}),
+         "lyra: pattern: a 杂言 line has 3 to 9 characters; expected 3 to 9, got 12 for line 5\n"},
+        {poem_args({"--form", "zayan", "--pattern", "5,7,7"}),
+         "lyra: pattern: 杂言古诗 rhymes on the even lines, so its pattern gives an even number of "
+         "lines; expected 4 "
+         "to 24, got 3\n"},
+        {poem_args({"--form", "qigu", "--pattern", "7,7,7,7"}),
+         "lyra: pattern: only 杂言古诗 (zayan) takes a line-length pattern; expected no pattern "
+         "for qigu\n"},
+        {poem_args({"--form", "wujue", "--stanzas", "2"}),
+         "lyra: stanzas: only the 古体 forms (wugu, qigu, zayan) take a stanza list (换韵); "
+         "expected no stanzas for "
+         "wujue\n"},
+        {poem_args({"--form", "qigu", "--tone-rhyme", "alternate"}),
+         "lyra: tone_rhyme: alternate turns the rhyme tone at each stanza; expected stanzas (e.g. "
+         "4) with it, or "
+         "ping, ze or any for one rhyme\n"},
+        {{"poem", "--check", yuexia.string(), "--form", "wugu", "--stanzas", "8,5"},
+         "lyra: stanzas: a stanza rhymes on its even lines, so it has an even number of lines, 2 "
+         "or more; expected "
+         "e.g. 4 or 4,4,8, got '8,5'\n"},
+        {{"poem", "eval", "--form", "zayan", "--pattern", "3", "--count", "1", "-m", model()},
+         "lyra: pattern: 杂言古诗 rhymes on the even lines, so its pattern gives an even number of "
+         "lines; expected 4 "
+         "to 24, got 1\n"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> a = c.args;
+        a.push_back("-o");
+        a.push_back((dir.path() / "bad").string());
+        if (a[1] == "eval") a.resize(a.size() - 2);  // eval writes no files
+        r = run_lyra(a);
+        EXPECT_EQ(r.code, 1) << c.message;
+        EXPECT_EQ(r.err, c.message);
+        EXPECT_EQ(r.out, "");
+        EXPECT_FALSE(fs::exists(dir.path() / "bad" / "poem.txt"));
+    }
+}
+
 // A 古体 count or tone the user typed is held or refused, never dropped: `--check --lines 0` once
 // read the poem at its own count (and passed it), `--form wujue --lines 0` passed unrefused, and
 // `eval --lines 0` ran the default 8. Now each is one error line on stderr, nothing on stdout.
@@ -172,9 +294,11 @@ TEST(PoemCli, CheckAndEvalRefuseALineCountOutsideTheForm) {
         {{"poem", "--check", check, "--form", "wugu", "--lines", "402"},
          even + "expected 4 to 400, got 402"},
         {{"poem", "--check", check, "--form", "wujue", "--lines", "0"},
-         "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for wujue"},
+         "lines: only the 古体 forms (wugu, qigu, zayan) take a line count; expected no lines for "
+         "wujue"},
         {{"poem", "--check", check, "--form", "wugu", "--tone-rhyme", ""},
-         "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''"},
+         "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄), any or alternate (换韵: 平 "
+         "and 仄 in turn), got ''"},
         {{"poem", "eval", "--form", "wugu", "--lines", "0", "--count", "1", "-m", model(),
           "--threads", "1"},
          even + "expected 4 to 24, got 0"},
@@ -216,12 +340,15 @@ TEST(PoemCli, BadInputOneClearErrorNoFiles) {
     const std::vector<Case> cases = {
         {{"--form", "wuyan"}, "form: unknown poem form"},
         {{"--form", "wujue", "--acrostic", "春江"}, "acrostic: wrong number of characters"},
-        {{"--form", "ci:如梦令", "--acrostic", "春江花山月风人"}, "acrostic: cannot start a valid line"},
+        {{"--form", "ci:如梦令", "--acrostic", "春江花山月风人"},
+         "acrostic: cannot start a valid line"},
         {{"--form", "wujue", "--rhyme", "cilin"}, "rhyme: unknown rhyme book"},
         {{"--form", "wujue", "--theme", ""}, "theme: must not be empty"},
-        {{"--form", "wugu", "--lines", "7"}, "lines: 五言古诗 rhymes on the even lines, so it takes an even number"},
+        {{"--form", "wugu", "--lines", "7"},
+         "lines: 五言古诗 rhymes on the even lines, so it takes an even number"},
         {{"--form", "qigu", "--lines", "26"}, "expected 4 to 24, got 26"},
-        {{"--form", "wujue", "--lines", "8"}, "lines: only the 古体 forms (wugu, qigu) take a line count"},
+        {{"--form", "wujue", "--lines", "8"},
+         "lines: only the 古体 forms (wugu, qigu, zayan) take a line count"},
         {{"--form", "qigu", "--tone-rhyme", "up"}, "tone_rhyme: unknown rhyme tone"},
     };
     for (const Case& c : cases) {

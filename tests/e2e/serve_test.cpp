@@ -181,6 +181,12 @@ TEST(Serve, OldStylePoemOptionsPassThroughAndMatchTheCli) {
         if (req.contains("lines")) a.insert(a.end(), {"--lines", req["lines"].dump()});
         if (req.contains("tone_rhyme"))
             a.insert(a.end(), {"--tone-rhyme", req["tone_rhyme"].get<std::string>()});
+        for (const char* key : {"stanzas", "pattern"}) {
+            if (req.contains(key))
+                a.insert(a.end(),
+                         {std::string("--") + key,
+                          req[key].is_string() ? req[key].get<std::string>() : req[key].dump()});
+        }
         if (req.contains("seed")) a.insert(a.end(), {"--seed", req["seed"].dump()});
         if (req.contains("n")) a.insert(a.end(), {"-n", req["n"].dump()});
         return a;
@@ -221,12 +227,48 @@ TEST(Serve, OldStylePoemOptionsPassThroughAndMatchTheCli) {
     }
     EXPECT_EQ(printed, served);
 
+    // 换韵 and 杂言 keys: a list from JSON is the CLI's comma list; same poem both ways.
+    const json za = {{"form", "zayan"}, {"pattern", json::array({3, 3, 7, 7, 5, 5, 7, 7})},
+                     {"stanzas", 4},    {"tone_rhyme", "alternate"},
+                     {"seed", 3},       {"n", 1}};
+    json za_model = za;
+    za_model["model"] = "poetry-zh";
+    const Http hz = post(s, "/v1/art/poem", za_model.dump());
+    ASSERT_EQ(hz.status, 200) << hz.body;
+    json za_served = hz.j();
+    EXPECT_EQ(za_served["scores"]["form"], 1.0) << hz.body;
+    EXPECT_EQ(za_served["scores"]["opening"].get<std::string>().rfind("换韵", 0), 0u) << hz.body;
+    json za_cli = za;
+    za_cli["pattern"] = "3,3,7,7,5,5,7,7";
+    r = run_lyra([&] {
+        Args a = cli_args(za_cli);
+        a.push_back("--json");
+        return a;
+    }());
+    ASSERT_EQ(r.code, 0) << r.err;
+    printed = json::parse(r.out);
+    for (json* j : {&za_served, &printed}) {
+        j->erase("model");
+        j->erase("files");
+    }
+    EXPECT_EQ(printed, za_served);
+
     // Bad values: 400 over HTTP, exit 1 from the CLI, one message.
     const std::vector<json> bad = {
-        {{"form", "qigu"}, {"lines", 7}},         {{"form", "qigu"}, {"lines", 0}},
-        {{"form", "wugu"}, {"lines", 26}},        {{"form", "wugu"}, {"lines", -2}},
-        {{"form", "qigu"}, {"tone_rhyme", "up"}}, {{"form", "qigu"}, {"tone_rhyme", ""}},
-        {{"form", "wujue"}, {"lines", 8}},        {{"form", "qilv"}, {"tone_rhyme", "ze"}},
+        {{"form", "qigu"}, {"lines", 7}},
+        {{"form", "qigu"}, {"lines", 0}},
+        {{"form", "wugu"}, {"lines", 26}},
+        {{"form", "wugu"}, {"lines", -2}},
+        {{"form", "qigu"}, {"tone_rhyme", "up"}},
+        {{"form", "qigu"}, {"tone_rhyme", ""}},
+        {{"form", "wujue"}, {"lines", 8}},
+        {{"form", "qilv"}, {"tone_rhyme", "ze"}},
+        {{"form", "qigu"}, {"stanzas", 3}},
+        {{"form", "qigu"}, {"lines", 12}, {"stanzas", "4,4"}},
+        {{"form", "wujue"}, {"stanzas", "2"}},
+        {{"form", "zayan"}, {"pattern", "3,3,10,10"}},
+        {{"form", "wugu"}, {"pattern", "5,5,5,5"}},
+        {{"form", "qigu"}, {"tone_rhyme", "alternate"}},
     };
     for (const json& b : bad) {
         json body = b;

@@ -5,8 +5,8 @@
 // console errors and that every tab shows; composes a tune (sheet music drawn by abcjs, artifact
 // links that serve) and a painting (the SVG shows) through the forms, then finds both in the
 // gallery tab; writes a 七言古诗 of 12 lines rhyming 仄 with the shipped poetry-zh model (the
-// 古体 options show only for wugu/qigu, reach the server as "lines"/"tone_rhyme", and are not
-// sent for a regulated form). Saves a screenshot per step into SCREENSHOT_DIR (default
+// 古体 options show only for wugu/qigu/zayan, reach the server as "lines"/"tone_rhyme"/"stanzas"/
+// "pattern", and are not sent for a form that refuses them); a 杂言 poem with 换韵 likewise. Saves a screenshot per step into SCREENSHOT_DIR (default
 // build/studio-page-screens). With --static it opens web/index.html from disk instead (no server,
 // no works). npm packages come from LYRA_NODE_MODULES when set (a git worktree has no
 // node_modules of its own), else <repo>/node_modules. Exit 0 = pass; prints one line per failure.
@@ -126,7 +126,9 @@ async function oldStylePoem(page) {
   const sent = [];
   page.on('request', (r) => { if (r.url().endsWith('/v1/art/poem')) sent.push(JSON.parse(r.postData())); });
   await page.click('#tabs button[data-tab="poem"]');
-  const gu = '#tab-poem fieldset.only-for';
+  const gu = '#tab-poem fieldset.only-for[data-forms="wugu qigu zayan"]';
+  const guLines = '#tab-poem fieldset.only-for[data-forms="wugu qigu"]';
+  const zaPattern = '#tab-poem fieldset.only-for[data-forms="zayan"]';
   if (await page.isVisible(gu)) failures.push('poem: the 古体 options show for the default form (wujue)');
   const poem = await makeWork(page, 'poem',
     {form: 'qigu', model: 'poetry-zh', seed: '5', lines: '12', tone_rhyme: 'ze'}, 'pre.work', 'poem-qigu');
@@ -143,6 +145,25 @@ async function oldStylePoem(page) {
   if (sent.length < 1 || sent[0].lines !== 12 || sent[0].tone_rhyme !== 'ze') {
     failures.push(`poem: the qigu request lacks lines 12 / tone_rhyme ze: ${JSON.stringify(sent[0])}`);
   }
+  // 杂言 with 换韵: the pattern shows, Lines hides (and its 12 is not sent), the stanzas and the
+  // alternate tone reach the server, and the poem has the pattern's lengths.
+  const mixed = await makeWork(page, 'poem',
+    {form: 'zayan', model: 'poetry-zh', seed: '2', tone_rhyme: 'alternate', stanzas: '2,4', pattern: '3,3,5,5,7,7'},
+    'pre.work', 'poem-zayan');
+  if (await page.isVisible(guLines)) failures.push('poem: Lines shows for zayan');
+  if (!await page.isVisible(zaPattern)) failures.push('poem: the 杂言 pattern does not show for zayan');
+  if (mixed) {
+    const lines = (await page.textContent(`${mixed} pre.work`)).trim().split('\n');
+    const lengths = lines.map((l) => [...l].length - 1);
+    if (lengths.join(',') !== '3,3,5,5,7,7') failures.push(`poem: zayan lines ${lines.join(' / ')}`);
+    const scores = await shownScores(page, mixed);
+    if (!/^"?换韵/.test(scores.opening || '')) failures.push(`poem: zayan opening ${scores.opening}`);
+    if (scores.form !== '1.000') failures.push(`poem: zayan form score ${scores.form}`);
+  }
+  const za = sent[1] || {};
+  if (za.pattern !== '3,3,5,5,7,7' || za.stanzas !== '2,4' || za.tone_rhyme !== 'alternate' || 'lines' in za) {
+    failures.push(`poem: the zayan request is ${JSON.stringify(za)}`);
+  }
   // Back to a regulated form: the options hide, keep their values, and are not sent.
   const quatrain = await makeWork(page, 'poem', {form: 'wujue'}, 'pre.work', 'poem-wujue');
   if (await page.isVisible(gu)) failures.push('poem: the 古体 options still show for wujue');
@@ -152,8 +173,9 @@ async function oldStylePoem(page) {
       failures.push(`poem: wujue gave ${lines.join(' / ')}`);
     }
   }
-  if (sent.length < 2 || 'lines' in sent[1] || 'tone_rhyme' in sent[1]) {
-    failures.push(`poem: the wujue request carries 古体 keys: ${JSON.stringify(sent[1])}`);
+  const plain = sent[2] || {};
+  if (sent.length < 3 || ['lines', 'tone_rhyme', 'stanzas', 'pattern'].some((k) => k in plain)) {
+    failures.push(`poem: the wujue request carries 古体 keys: ${JSON.stringify(plain)}`);
   }
 }
 

@@ -148,6 +148,7 @@ const std::vector<FormDef>& zh_forms() {
         v.push_back(shi("qilv", "七言律诗", 8, 7));
         v.push_back(make_gu_form("wugu", kGuDefaultLines, "any", kGuMaxLines));
         v.push_back(make_gu_form("qigu", kGuDefaultLines, "any", kGuMaxLines));
+        v.push_back(make_gu_form("zayan", GuOptions{}, kGuMaxLines));
         for (const auto& [name, text] : ci_data()) v.push_back(ci(name, text));
         return v;
     }();

@@ -28,6 +28,16 @@ struct LineDef {
 struct FormVariant {
     std::string name;  // "仄起首句不入韵" / the 词牌
     std::vector<LineDef> lines;
+    // 换韵 (gu.h): each rhyme set, in the order its first line comes, shares no rhyme key with the
+    // set before it, so the rhyme really changes (a set read as the one before is none).
+    bool rhyme_changes = false;
+};
+
+// One stanza (韵段) of a 古体 form that changes its rhyme (换韵): its lines and its readings
+// (rhyme tone x 首句入韵 or not), each a variant over the stanza's lines alone with rhyme set 'A'.
+struct FormStanza {
+    int first_line = 0;  // 0-based line of the poem where the stanza starts
+    std::vector<FormVariant> variants;
 };
 
 struct FormDef {
@@ -36,6 +46,11 @@ struct FormDef {
     std::string description;  // one line
     bool ci = false;
     bool gu = false;          // 古体 (gu.h): line count chosen by the request
+    // 换韵: the stanzas, read one by one and joined (gu.h draw_stanza_variant, the checker);
+    // `variants` then holds one joined reading, for what needs a variant's shape (line count,
+    // lengths, acrostic). Empty: one rhyme through the poem, `variants` are all its readings.
+    std::vector<FormStanza> stanzas;
+    bool alternate_tones = false;  // with stanzas: the rhyme tone turns 平/仄 at every stanza
     std::vector<FormVariant> variants;
     // How a rhyme set must agree under `pingshui` (prosody.h): regulated 诗 in one 平水韵 group,
     // 词 in one 词林正韵 部, 古体 in either.

@@ -154,7 +154,10 @@ ZhRequest parse_zh(const json& request) {
     ZhRequest r;
     r.form = find_zh_form_for(request);
     if (r.form == nullptr) unknown_form(get_string(request, "form"));
-    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme"}, "poem");
+    check_keys(request,
+               {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme", "stanzas",
+                "pattern"},
+               "poem");
     for (const char* key : {"theme", "title"}) {
         if (request.contains(key) && !request[key].is_null()) {
             std::string v = get_string(request, key);
@@ -264,6 +267,11 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
     if (form.gu) {  // recorded, so the request reproduces the poem
         req["lines"] = form.line_count();
         req["tone_rhyme"] = get_string(request, "tone_rhyme", "any");
+        const GuOptions given = GuOptions::from_request(request);
+        if (given.stanzas) req["stanzas"] = *given.stanzas;
+        if (form.name == "zayan") {
+            req["pattern"] = pattern_of(form);
+        }
     }
     if (!r.title.empty() && !req.contains("title")) req["theme"] = r.title;
     const json common = common_to_json(r.common);
@@ -273,7 +281,11 @@ ArtResult write_zh(const ZhRequest& r, const json& request, Context& ctx) {
     gen::Generator g(*model, *ctx.pool);
     core::Rng rng(r.common.seed ^ 0x706f656dULL);
     for (int i = 0; i < r.common.n; ++i) {
-        const FormVariant& v = *variants[rng.next_u64() % variants.size()];
+        // 换韵 forms draw each stanza's reading; the others one of their whole-poem readings.
+        FormVariant drawn;
+        if (!form.stanzas.empty()) drawn = draw_stanza_variant(form, rng);
+        const FormVariant& v =
+            form.stanzas.empty() ? *variants[rng.next_u64() % variants.size()] : drawn;
         ZhConstraint c(form, v, r.book, r.acrostic, vocab);
         int tokens = 1;
         for (size_t li = 0; li < v.lines.size(); ++li) {
@@ -360,15 +372,20 @@ ArtResult write_poem(const json& request, Context& ctx) {
 std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme,
                               std::string_view acrostic, std::optional<int> gu_lines,
                               std::optional<std::string_view> tone_rhyme) {
+    GuOptions gu{.lines = gu_lines};
+    if (tone_rhyme) gu.tone_rhyme = std::string(*tone_rhyme);
+    return check_poem(form, text, rhyme, acrostic, gu);
+}
+
+std::vector<Fault> check_poem(std::string_view form, std::string_view text, std::string_view rhyme,
+                              std::string_view acrostic, const GuOptions& gu_options) {
     const bool gu = !en::is_form(form) && zh_form_or_throw(form).gu;
-    if (!gu && gu_lines) refuse_gu_option("lines", form);
-    if (!gu && tone_rhyme) refuse_gu_option("tone_rhyme", form);
+    if (!gu) refuse_gu_options(gu_options, form);
     if (en::is_form(form)) return en::check_poem(form, text, acrostic);
     const FormDef& f = zh_form_or_throw(form);
     const RhymeBook book = parse_rhyme_book(rhyme);
     std::vector<Fault> faults =
-        gu ? check_gu(form, text, book, gu_lines, tone_rhyme.value_or("any")).faults
-           : check_zh(f, text, book).faults;
+        gu ? check_gu(form, text, book, gu_options).faults : check_zh(f, text, book).faults;
     if (!acrostic.empty()) {
         const std::u32string head = to_u32(to_simplified(std::string(acrostic)));
         const std::vector<std::u32string> lines = split_verse(text);
@@ -389,8 +406,7 @@ std::vector<Fault> check_poem(std::string_view form, std::string_view text, std:
 }
 
 json eval_poems(const std::vector<std::string>& forms, int count, const std::string& model_path,
-                std::string_view rhyme, Context& ctx, std::optional<int> gu_lines,
-                std::optional<std::string_view> tone_rhyme) {
+                std::string_view rhyme, Context& ctx, const GuOptions& gu) {
     static const char* const themes[] = {"春", "秋夜", "江上", "山居", "送别", "月", "边塞", "思乡", "梅花", "雪"};
     std::vector<std::string> names = forms;
     if (names.empty()) {
@@ -410,8 +426,10 @@ json eval_poems(const std::vector<std::string>& forms, int count, const std::str
         for (int s = 1; s <= count; ++s) {
             json req = {{"form", name}, {"model", model_path}, {"seed", s}, {"n", 1},
                         {"rhyme", std::string(rhyme)}, {"theme", themes[s % 10]}};
-            if (gu_lines) req["lines"] = *gu_lines;
-            if (tone_rhyme) req["tone_rhyme"] = std::string(*tone_rhyme);
+            if (gu.lines) req["lines"] = *gu.lines;
+            if (gu.tone_rhyme) req["tone_rhyme"] = *gu.tone_rhyme;
+            if (gu.stanzas) req["stanzas"] = *gu.stanzas;
+            if (gu.pattern) req["pattern"] = *gu.pattern;
             ZhRequest r = parse_zh(req);
             ArtResult res = write_zh(r, req, ctx);
             CheckResult cr = check_zh(*r.form, res.text, r.book);

@@ -42,7 +42,10 @@ std::string cut_poem(std::string text) {
 int retry_budget(int n) { return std::max(8, 4 * n); }
 
 ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
-    check_keys(request, {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme"}, "poem");
+    check_keys(request,
+               {"form", "theme", "title", "acrostic", "rhyme", "lines", "tone_rhyme", "stanzas",
+                "pattern"},
+               "poem");
     const CommonOptions common = parse_common(request);
     const std::string form = get_string(request, "form");
     const std::string title = get_string(request, "title", get_string(request, "theme"));
@@ -51,17 +54,12 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     const std::string rhyme = get_string(request, "rhyme", "pingshui");
     std::string prompt;
     int max_tokens = 0;
-    // A 古体 poem is held to the count asked for (default 8), not its own.
-    std::optional<int> gu_lines;
-    std::optional<std::string> tone_rhyme;
-    if (request.contains("tone_rhyme") && !request["tone_rhyme"].is_null())
-        tone_rhyme = get_string(request, "tone_rhyme");
+    // A 古体 poem is held to the shape asked for (default 8 lines; zayan its pattern), not its own.
+    GuOptions gu = GuOptions::from_request(request);
     if (english) {
         // find_zh_form_for refuses the 古体 keys for the other Chinese forms; English ones too,
         // as the local path does (en::write_poem knows no such keys).
-        for (const char* key : {"lines", "tone_rhyme"}) {
-            if (request.contains(key) && !request[key].is_null()) refuse_gu_option(key, form);
-        }
+        refuse_gu_options(gu, form);
         prompt = en::make_prompt(form, title);
         max_tokens = en::VerseConstraint::max_chars(en::resolve_form(form, acrostic));
     } else {
@@ -69,7 +67,11 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
         if (f == nullptr)
             throw_error(ErrorKind::InvalidArgument, "form: unknown poem form '{}'; hint: lyra poem --list-forms", form);
         prompt = zh_prompt(f->title, title.empty() ? "无题" : title);
-        if (f->gu) gu_lines = f->line_count();
+        if (f->gu && f->name == "zayan") {
+            gu.pattern = pattern_of(*f);
+        } else if (f->gu) {
+            gu.lines = f->line_count();
+        }
         for (const LineDef& l : f->variants[0].lines) max_tokens += 2 * (l.length + 1);  // 2 tokens a character at most
         max_tokens += 16;
     }
@@ -85,8 +87,7 @@ ArtResult write_poem_by_retry(const json& request, const CompleteFn& complete) {
     std::vector<std::string> best_messages;
     for (; tries < budget && valid < common.n; ++tries) {
         const std::string text = cut_poem(complete(prompt, common.seed + static_cast<uint64_t>(tries), max_tokens));
-        const std::vector<Fault> faults =
-            check_poem(form, text, rhyme, acrostic, gu_lines, tone_rhyme);
+        const std::vector<Fault> faults = check_poem(form, text, rhyme, acrostic, gu);
         if (!faults.empty()) {
             if (faults.size() < best_faults) {
                 best_faults = faults.size();

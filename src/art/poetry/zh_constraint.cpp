@@ -82,8 +82,14 @@ bool ZhConstraint::acrostic_fits(const FormVariant& v, RhymeBook book, const std
 ZhConstraint::ZhConstraint(const FormDef& form, const FormVariant& variant, RhymeBook book,
                            std::u32string acrostic, std::shared_ptr<const ZhVocab> vocab)
     : form_(form), v_(variant), book_(book), acrostic_(std::move(acrostic)), vocab_(std::move(vocab)) {
+    std::string last_set;
     for (const LineDef& l : v_.lines) {
-        if (l.rhyme != 0) ++need_[set_id(l)][l.rhyme_tone()];
+        if (l.rhyme == 0) continue;
+        const std::string sid = set_id(l);
+        if (v_.rhyme_changes && need_.count(sid) == 0 && !last_set.empty())
+            prev_set_[sid] = last_set;
+        ++need_[sid][l.rhyme_tone()];
+        last_set = sid;
     }
     bool has_p = false, has_z = false;
     for (uint8_t t : vocab_->tone) {
@@ -123,6 +129,7 @@ void ZhConstraint::reset() {
     dead_end_.clear();
     live_keys_.clear();
     used_.clear();
+    heard_.clear();
     last_rhyme_ = 0;
     line_text_.clear();
     prev_line_.clear();
@@ -150,23 +157,42 @@ bool ZhConstraint::char_ok(model::TokenId id) const {
         if (used != used_.end() && used->second.count(c) != 0 && !(l.repeat_ok && c == last_rhyme_))
             return false;
         auto live = live_keys_.find(id_);
+        if (live == live_keys_.end() && keeps_previous_rhyme(id_, keys)) return false;
         for (int k : keys) {
             if (live != live_keys_.end()) {
                 if (std::find(live->second.begin(), live->second.end(), k) != live->second.end())
                     return true;
-            } else {
-                // First rhyme of the set: only a key with enough characters for every line.
-                bool enough = true;
-                for (const auto& [t, n] : need_.at(id_)) {
-                    auto it = vocab_->key_count.find({k, t});
-                    if (it == vocab_->key_count.end() || it->second < n) enough = false;
-                }
-                if (enough) return true;
+            } else if (key_has_room(id_, k)) {
+                return true;  // first rhyme of the set: only a key with enough characters for every
+                              // line
             }
         }
         return false;
     }
     return true;
+}
+
+bool ZhConstraint::key_has_room(const std::string& sid, int k) const {
+    for (const auto& [t, n] : need_.at(sid)) {
+        auto it = vocab_->key_count.find({k, t});
+        if (it == vocab_->key_count.end() || it->second < n) return false;
+    }
+    return true;
+}
+
+bool ZhConstraint::keeps_previous_rhyme(const std::string& sid,
+                                        const std::vector<int>& keys) const {
+    auto prev = prev_set_.find(sid);
+    if (prev == prev_set_.end()) return false;
+    auto heard = heard_.find(prev->second);
+    if (heard == heard_.end()) return false;
+    // Every key of every rhyme before, not only the live one: then no reading of the two
+    // stanzas (the checker's, one that leaves a 首句 out, a reader's) finds a rhyme they share.
+    for (int k : keys) {
+        if (std::find(heard->second.begin(), heard->second.end(), k) != heard->second.end())
+            return true;
+    }
+    return false;
 }
 
 void ZhConstraint::apply(gen::CandidateSet& c) {
@@ -215,9 +241,12 @@ std::string ZhConstraint::explain_dead_end() const {
         if (live == live_keys_.end()) {
             int lines = 0;
             for (const auto& [t, n] : need_.at(sid)) lines += n;
-            return fmt::format("{}: no {} rhyme group has enough {} characters in the vocabulary for the {} "
-                               "lines of rhyme set {}",
-                               where, rhyme_book_name(book_), rt == 'P' ? "平" : "仄", lines, l.rhyme);
+            const bool change = prev_set_.count(sid) != 0;
+            return fmt::format(
+                "{}: no {} rhyme group has enough {} characters in the vocabulary for the {} "
+                "lines of rhyme set {}{}",
+                where, rhyme_book_name(book_), rt == 'P' ? "平" : "仄", lines, l.rhyme,
+                change ? " outside the rhyme of the stanza before it (换韵)" : "");
         }
         std::string keys;
         for (int k : live->second) {
@@ -275,16 +304,15 @@ void ZhConstraint::accept(model::TokenId id) {
             if (live != live_keys_.end()) {
                 if (std::find(live->second.begin(), live->second.end(), k) != live->second.end())
                     next.push_back(k);
-            } else {
-                bool enough = true;
-                for (const auto& [tt, n] : need_.at(sid)) {
-                    auto it = vocab_->key_count.find({k, tt});
-                    if (it == vocab_->key_count.end() || it->second < n) enough = false;
-                }
-                if (enough) next.push_back(k);
+            } else if (key_has_room(sid, k)) {
+                next.push_back(k);
             }
         }
         live_keys_[sid] = next;
+        std::vector<int>& heard = heard_[sid];
+        for (int k : keys) {
+            if (std::find(heard.begin(), heard.end(), k) == heard.end()) heard.push_back(k);
+        }
         used_[sid].insert(vocab_->ch[i]);
         last_rhyme_ = vocab_->ch[i];
     }

@@ -5,7 +5,9 @@
 // not used before; line ends force the punctuation and line break; the end forces end-of-text.
 // Dead ends are ruled out ahead: a rhyme set starts only in a key with enough characters left
 // in the vocabulary for all its lines, and the vocabulary must hold 平 and 仄 characters (checked
-// at construction, with the acrostic characters against their lines' first positions).
+// at construction, with the acrostic characters against their lines' first positions). Under
+// 换韵 (FormVariant::rhyme_changes) a set's first rhyme shares no key with any rhyme of the set
+// before it, so no reading of the two finds a rhyme they share.
 // A dead end the checks miss (a vocabulary with no character of a class a slot needs) is reported
 // as the generic constraints do: apply() then allows only end-of-text and dead_end() says where
 // and why; the caller turns that into one error instead of a half-written poem.
@@ -61,6 +63,10 @@ public:
 
 private:
     bool char_ok(model::TokenId id) const;
+    // Whether rhyme key `k` has enough characters in the vocabulary for every line of set `sid`.
+    bool key_has_room(const std::string& sid, int k) const;
+    // 换韵: whether `keys` (a set's first rhyme) meet a key of a rhyme of the set before `sid`.
+    bool keeps_previous_rhyme(const std::string& sid, const std::vector<int>& keys) const;
     std::string set_id(const LineDef& l) const;
     void end_line();
     std::string explain_dead_end() const;
@@ -81,6 +87,8 @@ private:
     std::string dead_end_;
     std::map<std::string, std::vector<int>> live_keys_;  // set -> keys still shared
     std::map<std::string, std::set<char32_t>> used_;
+    std::map<std::string, std::string> prev_set_;    // 换韵: set -> the set before it
+    std::map<std::string, std::vector<int>> heard_;  // set -> every key of its rhymes so far
     char32_t last_rhyme_ = 0;
     std::u32string line_text_, prev_line_;  // the line being written, the one before (叠句)
 };

@@ -2,18 +2,18 @@
 // vocabulary writes valid poems for every Chinese form, with and without acrostics, under both
 // rhyme books (仄-rhyming 词 keep a 平水韵 仄 group; 古体 keep one 平 or 仄 rhyme at every line count); bad requests and vocabularies that cannot
 // fill the form (a constraint dead end) fail with one clear error and write nothing.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
-
-#include <unistd.h>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "art/common/art.h"
 #include "art/poetry/checker.h"
@@ -288,6 +288,120 @@ TEST_F(Fixture, GuFormsValidOnRandomWeights) {
     }
 }
 
+// 换韵 and 杂言 on random weights: every stanza layout, tone rule and rhyme book gives poems the
+// checker passes with the same options, across seeds; and, independently of the checker, each
+// stanza's rhymes are distinct, of its tone and share a rhyme key, while two neighbouring stanzas'
+// rhyme characters (first lines included) share none — the rhyme really changes.
+TEST_F(Fixture, StanzasChangeRhymeOnRandomWeights) {
+    const Prosody& p = Prosody::get();
+    struct Layout {
+        const char* form;
+        const char* stanzas;
+        int lines;
+        const char* pattern;  // zayan
+    };
+    const Layout layouts[] = {
+        {"wugu", "2", 12, nullptr},
+        {"qigu", "4", 24, nullptr},
+        {"wugu", "4,8,4", 16, nullptr},
+        {"qigu", "2,6,4", 12, nullptr},
+        {"zayan", "4", 8, "3,3,7,7,5,5,9,9"},
+        {"zayan", "2,4,2", 8, "7,7,3,3,5,5,7,7"},
+        {"zayan", "6,6", 12, "3,3,5,5,7,7,3,3,5,5,7,7"},
+    };
+    int seed = 0, poems = 0;
+    for (const Layout& l : layouts) {
+        for (const char* tone : {"any", "alternate", "ping", "ze"}) {
+            for (const char* book : {"pingshui", "pingshui-strict", "xinyun"}) {
+                json req = {{"form", l.form}, {"stanzas", l.stanzas}, {"tone_rhyme", tone},
+                            {"rhyme", book},  {"seed", ++seed},       {"n", 2}};
+                GuOptions opt{.tone_rhyme = tone, .stanzas = l.stanzas};
+                if (l.pattern != nullptr) {
+                    opt.pattern = l.pattern;
+                    req["pattern"] = l.pattern;
+                } else {
+                    req["lines"] = l.lines;
+                }
+                ArtResult r = run(req);
+                const RhymeBook b = parse_rhyme_book(book);
+                for (const Candidate& cand : r.candidates) {
+                    ++poems;
+                    const std::string where = fmt::format("{} stanzas {} {} {} seed {}\n{}", l.form,
+                                                          l.stanzas, tone, book, seed, cand.text);
+                    CheckResult c = check_gu(l.form, cand.text, b, opt);
+                    EXPECT_TRUE(c.ok()) << where << "\n" << faults_of(c);
+                    EXPECT_EQ(c.variant.substr(0, 6), "换韵") << where;
+                    const auto verse = split_verse(cand.text);
+                    ASSERT_EQ(verse.size(), static_cast<size_t>(l.lines)) << where;
+                    const FormDef* f = find_zh_form_for(req);
+                    for (size_t i = 0; i < verse.size(); ++i)
+                        EXPECT_EQ(static_cast<int>(verse[i].size()), f->variants[0].lines[i].length)
+                            << where;
+                    // Stanza by stanza: the tone of its rhymes and the keys of all its rhyme
+                    // characters (even lines, and the first line when it has a key of that tone).
+                    uint8_t prev_tone = 0;
+                    std::vector<int> prev_keys;
+                    for (const FormStanza& st : f->stanzas) {
+                        const size_t first = static_cast<size_t>(st.first_line),
+                                     n = st.variants[0].lines.size();
+                        const uint8_t t = p.tone(verse[first + 1].back(), b);
+                        ASSERT_TRUE(t == kPing || t == kZe)
+                            << where;  // a rhyme never has both tones here
+                        const std::string want = tone;
+                        if (want == "ping" || want == "ze") {
+                            EXPECT_EQ(t, want == "ping" ? kPing : kZe) << where;
+                        } else if (want == "alternate" && prev_tone != 0) {
+                            EXPECT_NE(t, prev_tone) << where;
+                        }
+                        std::set<char32_t> ends;
+                        std::optional<std::vector<int>> shared;
+                        for (size_t i = first; i < first + n; ++i) {
+                            const auto k =
+                                p.rhyme_keys(verse[i].back(), b, t, RhymeReading::GroupOrBu);
+                            if (i % 2 == 0 && (i != first || k.empty())) continue;
+                            if (i % 2 == 1) {
+                                EXPECT_TRUE(ends.insert(verse[i].back()).second)
+                                    << "repeated rhyme " << where;
+                                EXPECT_NE(p.tone(verse[i].back(), b) & t, 0) << where;
+                            }
+                            if (!shared) shared = k;
+                            std::erase_if(*shared, [&](int x) {
+                                return std::find(k.begin(), k.end(), x) == k.end();
+                            });
+                        }
+                        // The even lines share a key (a first line may not rhyme: not required).
+                        std::vector<int> even;
+                        for (size_t i = first + 1; i < first + n; i += 2) {
+                            const auto k =
+                                p.rhyme_keys(verse[i].back(), b, t, RhymeReading::GroupOrBu);
+                            if (i == first + 1) even = k;
+                            std::erase_if(even, [&](int x) {
+                                return std::find(k.begin(), k.end(), x) == k.end();
+                            });
+                        }
+                        EXPECT_FALSE(even.empty()) << where;
+                        // No key common to this stanza's and the last one's rhymes (with first
+                        // lines).
+                        if (!prev_keys.empty()) {
+                            std::vector<int> both = shared.value_or(std::vector<int>{});
+                            std::erase_if(both, [&](int x) {
+                                return std::find(prev_keys.begin(), prev_keys.end(), x) ==
+                                       prev_keys.end();
+                            });
+                            EXPECT_TRUE(both.empty())
+                                << "kept rhyme " << Prosody::key_name(both.empty() ? 0 : both[0])
+                                << " " << where;
+                        }
+                        prev_keys = shared.value_or(std::vector<int>{});
+                        prev_tone = t;
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_EQ(poems, 7 * 4 * 3 * 2);
+}
+
 TEST_F(Fixture, GuAcrosticAndEval) {
     ArtResult r = run({{"form", "qigu"}, {"lines", 6}, {"acrostic", "春江花月夜明"}, {"seed", 3}, {"n", 2}});
     const auto verse = split_verse(r.text);
@@ -295,7 +409,7 @@ TEST_F(Fixture, GuAcrosticAndEval) {
     for (size_t i = 0; i < verse.size(); ++i) EXPECT_EQ(verse[i][0], U"春江花月夜明"[i]) << r.text;
     EXPECT_TRUE(check_gu("qigu", r.text, RhymeBook::Pingshui, 6, "any").ok()) << r.text;
     // Both rhyme tones by default (each candidate draws one), every count held.
-    json rows = eval_poems({"wugu", "qigu"}, 6, random_model(), "pingshui", ctx, 12);
+    json rows = eval_poems({"wugu", "qigu"}, 6, random_model(), "pingshui", ctx, {.lines = 12});
     ASSERT_EQ(rows.size(), 2u);
     for (const auto& row : rows) {
         EXPECT_EQ(row["full_compliance"], 1.0) << row.dump();

@@ -83,11 +83,13 @@ TEST(GuForms, ShapesAndOptions) {
     EXPECT_NE(error_of({{"form", "qigu"}, {"lines", 0}}).find("got 0"), std::string::npos);
     EXPECT_NE(error_of({{"form", "qigu"}, {"lines", "八"}}).find("lines: expected an integer"), std::string::npos);
     EXPECT_EQ(error_of({{"form", "wujue"}, {"lines", 8}}),
-              "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for wujue");
+              "lines: only the 古体 forms (wugu, qigu, zayan) take a line count; expected no lines "
+              "for wujue");
     EXPECT_NE(error_of({{"form", "ci:如梦令"}, {"tone_rhyme", "ze"}}).find("tone_rhyme: only the 古体 forms"),
               std::string::npos);
     EXPECT_EQ(error_of({{"form", "wugu"}, {"tone_rhyme", "shang"}}),
-              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got 'shang'");
+              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄), any or alternate "
+              "(换韵: 平 and 仄 in turn), got 'shang'");
     EXPECT_EQ(find_zh_form_for(json{{"form", "wuyan"}}), nullptr);
 }
 
@@ -204,16 +206,17 @@ TEST(GuChecker, GivenZeroLinesOrEmptyToneIsAnError) {
     EXPECT_EQ(message([] { check_gu("wugu", kGood[2].text, RhymeBook::Pingshui, 0, "any"); }),
               "lines: 五言古诗 rhymes on the even lines, so it takes an even number of lines; "
               "expected 4 to 400, got 0");
-    EXPECT_EQ(
-        message([] { check_poem("wujue", kGood[2].text, "pingshui", {}, 0); }),
-        "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for wujue");
-    EXPECT_EQ(
-        message([] { check_poem("haiku", "an old silent pond", "pingshui", {}, 0); }),
-        "lines: only the 古体 forms (wugu, qigu) take a line count; expected no lines for haiku");
+    EXPECT_EQ(message([] { check_poem("wujue", kGood[2].text, "pingshui", {}, 0); }),
+              "lines: only the 古体 forms (wugu, qigu, zayan) take a line count; expected no lines "
+              "for wujue");
+    EXPECT_EQ(message([] { check_poem("haiku", "an old silent pond", "pingshui", {}, 0); }),
+              "lines: only the 古体 forms (wugu, qigu, zayan) take a line count; expected no lines "
+              "for haiku");
     EXPECT_EQ(message([] { check_poem("qigu", kGood[7].text, "pingshui", {}, std::nullopt, ""); }),
-              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''");
+              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄), any or alternate "
+              "(换韵: 平 and 仄 in turn), got ''");
     EXPECT_EQ(message([] { check_poem("wujue", kGood[2].text, "pingshui", {}, std::nullopt, ""); }),
-              "tone_rhyme: only the 古体 forms (wugu, qigu) take a rhyme tone; expected no "
+              "tone_rhyme: only the 古体 forms (wugu, qigu, zayan) take a rhyme tone; expected no "
               "tone_rhyme for wujue");
     // The checker's own range reaches 400; generation's stops at 24.
     EXPECT_TRUE(check_poem("wugu", kGood[2].text, "pingshui", {}, 4, "any").empty());
@@ -233,9 +236,225 @@ TEST(GuChecker, GivenZeroLinesOrEmptyToneIsAnError) {
     EXPECT_EQ(message([] {
                   find_zh_form_for({{"form", "qigu"}, {"tone_rhyme", ""}});
               }),
-              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄) or any, got ''");
+              "tone_rhyme: unknown rhyme tone; expected ping (平), ze (仄), any or alternate "
+              "(换韵: 平 and 仄 in turn), got ''");
     EXPECT_EQ(find_zh_form_for({{"form", "qigu"}, {"lines", nullptr}})->line_count(),
               kGuDefaultLines);
+}
+
+// 换韵 (--stanzas) and 杂言 (zayan, --pattern): the shapes a request asks for, and one message for
+// each bad option.
+TEST(GuStanzas, ShapesAndOptions) {
+    const FormDef* f = find_zh_form_for(json{{"form", "qigu"}, {"lines", 12}, {"stanzas", 4}});
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->line_count(), 12);
+    ASSERT_EQ(f->stanzas.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(f->stanzas[i].first_line, static_cast<int>(4 * i));
+        ASSERT_EQ(f->stanzas[i].variants.size(), 4u);  // 平/仄 x 首句入韵 or not
+        EXPECT_EQ(f->stanzas[i].variants[0].lines.size(), 4u);
+        EXPECT_EQ(f->stanzas[i].variants[0].lines[0].rhyme, 'A');
+    }
+    ASSERT_EQ(f->variants.size(), 1u);  // one joined reading, for the shape
+    EXPECT_TRUE(f->variants[0].rhyme_changes);
+    EXPECT_EQ(f->variants[0].lines[5].rhyme, 'B');
+    EXPECT_EQ(f->variants[0].lines[11].rhyme, 'C');
+    EXPECT_FALSE(f->alternate_tones);
+    // A list gives the count; a list and a string are the same request.
+    const FormDef* g = find_zh_form_for(json{{"form", "wugu"}, {"stanzas", json::array({4, 8})}});
+    EXPECT_EQ(g->line_count(), 12);
+    EXPECT_EQ(g->stanzas[1].first_line, 4);
+    EXPECT_EQ(g, find_zh_form_for(json{{"form", "wugu"}, {"stanzas", "4, 8"}}));
+    // One stanza is one rhyme: the plain 古体 form.
+    EXPECT_EQ(find_zh_form_for(json{{"form", "wugu"}, {"stanzas", 8}}),
+              find_zh_form_for(json{{"form", "wugu"}}));
+    // Alternate tones: every stanza has both, the joined reading turns 平, 仄, 平.
+    const FormDef* a = find_zh_form_for(
+        json{{"form", "qigu"}, {"lines", 12}, {"stanzas", "4"}, {"tone_rhyme", "alternate"}});
+    EXPECT_TRUE(a->alternate_tones);
+    EXPECT_EQ(a->variants[0].lines[1].rhyme_tone(), 'P');
+    EXPECT_EQ(a->variants[0].lines[5].rhyme_tone(), 'Z');
+    EXPECT_EQ(a->variants[0].lines[9].rhyme_tone(), 'P');
+    const FormDef* z =
+        find_zh_form_for(json{{"form", "wugu"}, {"stanzas", "2,2"}, {"tone_rhyme", "ze"}});
+    EXPECT_EQ(z->stanzas[0].variants.size(), 2u);
+    // 杂言: the default pattern, or the one asked for.
+    const FormDef* za = find_zh_form("zayan");
+    ASSERT_NE(za, nullptr);
+    EXPECT_TRUE(za->gu);
+    EXPECT_EQ(za->title, "杂言古诗");
+    EXPECT_EQ(pattern_of(*za), "3,3,7,7,5,5,7,7");
+    const FormDef* zp = find_zh_form_for(
+        json{{"form", "zayan"}, {"pattern", json::array({5, 5, 6, 6})}, {"lines", 4}});
+    EXPECT_EQ(pattern_of(*zp), "5,5,6,6");
+    EXPECT_EQ(zp->variants[0].lines[3].patterns.size(), 32u);  // 2^5: free but for the rhyme
+    EXPECT_EQ(
+        find_zh_form_for(json{{"form", "zayan"}, {"pattern", "3,3,7,7,3,3,7,7"}, {"stanzas", 4}})
+            ->stanzas.size(),
+        2u);
+
+    EXPECT_EQ(error_of({{"form", "qigu"}, {"stanzas", 3}}),
+              "stanzas: a stanza rhymes on its even lines, so it has an even number of lines, 2 or "
+              "more; expected "
+              "e.g. 4 or 4,4,8, got '3'");
+    EXPECT_EQ(error_of({{"form", "qigu"}, {"lines", 12}, {"stanzas", "4,4"}}),
+              "stanzas: 4,4 adds up to 8 lines; expected stanzas that add up to the poem's 12");
+    EXPECT_EQ(error_of({{"form", "qigu"}, {"lines", 12}, {"stanzas", 8}}),
+              "stanzas: a new rhyme every 8 lines does not divide 12 lines; expected a stanza "
+              "length that divides "
+              "the line count, or a list that adds up to it");
+    EXPECT_EQ(error_of({{"form", "qigu"}, {"stanzas", "4;4"}}),
+              "stanzas: expected whole numbers separated by commas, e.g. 4 or 4,4,8, got '4;4'");
+    EXPECT_EQ(error_of({{"form", "qigu"}, {"stanzas", json::array({4, "x"})}}),
+              "stanzas: expected a list of whole numbers such as 4 or [4,4,8], got [4,\"x\"]");
+    EXPECT_NE(error_of({{"form", "qigu"}, {"stanzas", "8,8,8,8"}}).find("expected 4 to 24, got 32"),
+              std::string::npos);
+    EXPECT_EQ(error_of({{"form", "wujue"}, {"stanzas", 2}}),
+              "stanzas: only the 古体 forms (wugu, qigu, zayan) take a stanza list (换韵); "
+              "expected no stanzas for wujue");
+    EXPECT_EQ(
+        error_of({{"form", "wugu"}, {"pattern", "5,5,5,5"}}),
+        "pattern: only 杂言古诗 (zayan) takes a line-length pattern; expected no pattern for wugu");
+    EXPECT_EQ(error_of({{"form", "zayan"}, {"pattern", "3,3,10,10"}}),
+              "pattern: a 杂言 line has 3 to 9 characters; expected 3 to 9, got 10 for line 3");
+    EXPECT_EQ(error_of({{"form", "zayan"}, {"pattern", "3,3,7"}}),
+              "pattern: 杂言古诗 rhymes on the even lines, so its pattern gives an even number of "
+              "lines; expected 4 "
+              "to 24, got 3");
+    EXPECT_EQ(error_of({{"form", "zayan"}, {"pattern", ""}}),
+              "pattern: expected whole numbers separated by commas, e.g. 3,3,7,7,5,5,7,7, got ''");
+    EXPECT_EQ(error_of({{"form", "zayan"}, {"lines", 8}}),
+              "lines: 杂言古诗 takes its lines from a pattern; expected a pattern such as "
+              "3,3,7,7,5,5,7,7 with "
+              "lines, got lines 8 alone");
+    EXPECT_EQ(error_of({{"form", "zayan"}, {"lines", 6}}).substr(0, 6), "lines:");
+    EXPECT_EQ(error_of({{"form", "zayan"}, {"pattern", "5,5,6,6"}, {"lines", 6}}),
+              "lines: the pattern gives 杂言古诗 4 lines; expected 4 or no lines, got 6");
+    EXPECT_EQ(error_of({{"form", "wugu"}, {"tone_rhyme", "alternate"}}),
+              "tone_rhyme: alternate turns the rhyme tone at each stanza; expected stanzas (e.g. "
+              "4) with it, or "
+              "ping, ze or any for one rhyme");
+}
+
+// 李白 月下独酌 其一: eight lines on 真 (亲 人 身 春), then six on 翰 (乱 散 汉).
+const char* kYuexia =
+    "花间一壶酒，独酌无相亲。举杯邀明月，对影成三人。月既不解饮，影徒随我身。暂伴月将影，行乐须及春"
+    "。"
+    "我歌月徘徊，我舞影零乱。醒时同交欢，醉后各分散。永结无情游，相期邈云汉。";
+// 岑参 白雪歌送武判官归京: seven stanzas, 入 平 入 平 入 平 去 in turn (折雪 来开 幕薄着 冰凝 客笛
+// 门翻 去路处), the couplets rhyming on both lines.
+const char* kBaixue =
+    "北风卷地白草折，胡天八月即飞雪。忽如一夜春风来，千树万树梨花开。散入珠帘湿罗幕，狐裘不暖锦衾薄"
+    "。"
+    "将军角弓不得控，都护铁衣冷难着。瀚海阑干百丈冰，愁云惨淡万里凝。中军置酒饮归客，胡琴琵琶与羌笛"
+    "。"
+    "纷纷暮雪下辕门，风掣红旗冻不翻。轮台东门送君去，去时雪满天山路。山回路转不见君，雪上空留马行处"
+    "。";
+
+TEST(GuStanzas, RhymeChangingTangPoemsPass) {
+    CheckResult r = check_gu("wugu", kYuexia, RhymeBook::Pingshui, GuOptions{.stanzas = "8,6"});
+    EXPECT_TRUE(r.ok()) << faults_of(r);
+    EXPECT_EQ(r.variant, "换韵 平韵·首句不入韵 / 仄韵·首句不入韵");
+    EXPECT_TRUE(check_gu("wugu", kYuexia, RhymeBook::Pingshui,
+                         GuOptions{.tone_rhyme = "alternate", .stanzas = "8,6"})
+                    .ok());
+    EXPECT_TRUE(
+        check_poem("wugu", kYuexia, "pingshui", {}, GuOptions{.lines = 14, .stanzas = "8,6"})
+            .empty());
+    // Held to one 平 rhyme, the 翰 stanza is the fault.
+    r = check_gu("wugu", kYuexia, RhymeBook::Pingshui,
+                 GuOptions{.tone_rhyme = "ping", .stanzas = "8,6"});
+    EXPECT_NE(faults_of(r).find("line 10, char 5: 平 expected, 乱 is 仄"), std::string::npos)
+        << faults_of(r);
+
+    r = check_gu("qigu", kBaixue, RhymeBook::Pingshui,
+                 GuOptions{.tone_rhyme = "alternate", .stanzas = "2,2,4,2,2,2,4"});
+    EXPECT_TRUE(r.ok()) << faults_of(r);
+    EXPECT_EQ(r.variant.substr(0, r.variant.find(" / ")), "换韵 仄韵·首句入韵");
+    // Starting 平 fits no stanza: alternate is read from either tone.
+    EXPECT_TRUE(
+        check_gu("qigu", kBaixue, RhymeBook::Pingshui, GuOptions{.stanzas = "2,2,4,2,2,2,4"}).ok());
+    // Read as one rhyme it is full of faults, which is why 换韵 must be asked for.
+    EXPECT_GT(check_gu("qigu", kBaixue, RhymeBook::Pingshui, std::nullopt, "any").rhyme_faults, 5);
+}
+
+TEST(GuStanzas, CatchesAKeptRhymeAndBrokenStanzas) {
+    // 静夜思 in two couplets: 光 霜, then 乡 — still 阳, so the rhyme has not changed.
+    CheckResult r = check_gu("wugu", kGood[0].text, RhymeBook::Pingshui, GuOptions{.stanzas = "2"});
+    ASSERT_EQ(r.faults.size(), 1u) << faults_of(r);
+    EXPECT_EQ(r.faults[0].message,
+              "line 4, char 5: stanza 2 (lines 3-4) keeps the rhyme of stanza 1 (平水韵阳); 换韵 "
+              "expects a new rhyme "
+              "at each stanza");
+    EXPECT_EQ(r.faults[0].line, 4);
+    EXPECT_EQ(r.faults[0].found, "乡 (平水韵阳)");
+    EXPECT_FALSE(r.rhyme_ok);
+    EXPECT_TRUE(r.tone_ok);
+    // Stanzas that do not fit the poem's count: the count is the one fault (at its own count) ...
+    r = check_gu("wugu", kYuexia, RhymeBook::Pingshui, GuOptions{.stanzas = "4"});
+    ASSERT_EQ(r.faults.size(), 1u) << faults_of(r);
+    EXPECT_EQ(r.faults[0].message,
+              "poem: stanzas of 4 lines; expected a multiple of 4 lines, found 14");
+    // ... or a list that adds up to another count holds the poem to it.
+    r = check_gu("wugu", kYuexia, RhymeBook::Pingshui, GuOptions{.stanzas = "8,8"});
+    EXPECT_EQ(faults_of(r), "poem: 16 lines expected, found 14\n");
+    // Stanzas cut in the wrong place: the 翰 rhymes fall in the 真 stanza, and are named.
+    r = check_gu("wugu", kYuexia, RhymeBook::Pingshui, GuOptions{.stanzas = "10,4"});
+    EXPECT_FALSE(r.rhyme_ok);
+    EXPECT_NE(faults_of(r).find("line 10, char 5"), std::string::npos) << faults_of(r);
+    // A rhyme character repeated within a stanza; across stanzas the rhymes differ anyway.
+    r = check_gu(
+        "wugu",
+        "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江灭。春来江水绿，花落鸟声喧。夜半钟声起，"
+        "孤舟客未眠。",
+        RhymeBook::Pingshui, GuOptions{.stanzas = "4"});
+    EXPECT_NE(faults_of(r).find("line 4, char 5: rhyme character 灭 repeats an earlier rhyme"),
+              std::string::npos)
+        << faults_of(r);
+    // A stanza given with a bad option is an error, whatever the poem.
+    EXPECT_THROW(check_gu("wugu", kYuexia, RhymeBook::Pingshui, GuOptions{.stanzas = "7,7"}),
+                 Error);
+    EXPECT_THROW(check_poem("wujue", kGood[0].text, "pingshui", {}, GuOptions{.stanzas = "2"}),
+                 Error);
+}
+
+// 杂言: 陈子昂 登幽州台歌 (5,5,6,6; 者 下 in 马) and 李白 秋风词 (3,3,5,5,7,7; 清 明 惊 情 in 庚).
+const char* kYouzhou = "前不见古人，后不见来者。念天地之悠悠，独怆然而涕下。";
+const char* kQiufeng = "秋风清，秋月明，落叶聚还散，寒鸦栖复惊。相思相见知何日？此时此夜难为情！";
+
+TEST(Zayan, MixedLinesPassAndWrongLengthsAreNamed) {
+    CheckResult r = check_gu("zayan", kYouzhou, RhymeBook::Pingshui, GuOptions{});
+    EXPECT_TRUE(r.ok()) << faults_of(r);
+    EXPECT_TRUE(
+        check_poem("zayan", kYouzhou, "pingshui", {}, GuOptions{.pattern = "5,5,6,6"}).empty());
+    EXPECT_TRUE(check_gu("zayan", kQiufeng, RhymeBook::Pingshui, GuOptions{}).ok()) << faults_of(r);
+    EXPECT_TRUE(
+        check_gu("zayan", kQiufeng, RhymeBook::Pingshui, GuOptions{.pattern = "3,3,5,5,7,7"}).ok());
+    // As 五言古诗 the six-character lines are faults.
+    r = check_gu("wugu", kYouzhou, RhymeBook::Pingshui, std::nullopt, "any");
+    EXPECT_NE(faults_of(r).find("line 3: 5 characters expected, found 6 (念天地之悠悠)"),
+              std::string::npos)
+        << faults_of(r);
+    // Held to another pattern, the lines that differ are named.
+    r = check_gu("zayan", kQiufeng, RhymeBook::Pingshui, GuOptions{.pattern = "3,3,7,7,7,7"});
+    EXPECT_EQ(r.length_faults, 2) << faults_of(r);
+    EXPECT_NE(faults_of(r).find("line 3: 7 characters expected, found 5 (落叶聚还散)"),
+              std::string::npos);
+    // A line outside 3..9 characters is that line's fault at the poem's own shape.
+    r = check_gu("zayan", "秋风，秋月明，落叶聚还散，寒鸦栖复惊。", RhymeBook::Pingshui,
+                 GuOptions{});
+    EXPECT_EQ(faults_of(r), "line 1: 3 characters expected, found 2 (秋风)\n");
+    // An odd count is the one fault; a pattern given is checked as an option.
+    r = check_gu("zayan", "秋风清，秋月明，落叶聚还散。", RhymeBook::Pingshui, GuOptions{});
+    EXPECT_EQ(faults_of(r),
+              "poem: 古体 rhymes on the even lines; expected an even number of lines from 4 to "
+              "400, found 3\n");
+    EXPECT_THROW(
+        check_gu("zayan", kQiufeng, RhymeBook::Pingshui, GuOptions{.pattern = "3,3,12,5,7,7"}),
+        Error);
+    // 换韵 with mixed lines: 秋风词 in a 4 and a 2 keeps 庚 in both, so the change is the fault.
+    r = check_gu("zayan", kQiufeng, RhymeBook::Pingshui, GuOptions{.stanzas = "4,2"});
+    EXPECT_EQ(r.rhyme_faults, 1) << faults_of(r);
 }
 
 // Under pingshui-strict a 古体 rhyme keeps one 平水韵 group; under pingshui the 部 (邻韵 通押, 上
