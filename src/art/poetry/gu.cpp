@@ -175,7 +175,12 @@ GuShape resolve_shape(std::string_view name, const GuOptions& o, int max_lines,
             from_poem = true;
         }
         // The even lines carry the rhyme, so an odd count would end on an unrhymed line.
-        if (!from_poem && (lines % 2 != 0 || lines < kGuMinLines || lines > max_lines))
+        const bool bad = lines % 2 != 0 || lines < kGuMinLines || lines > max_lines;
+        if (!from_poem && bad && !o.lines && stanzas.size() > 1)  // the count came from --stanzas
+            throw_error(ErrorKind::InvalidArgument,
+                        "stanzas: {} adds up to {} lines; {} takes {} to {} lines", *o.stanzas,
+                        lines, s.title, kGuMinLines, max_lines);
+        if (!from_poem && bad)
             throw_error(ErrorKind::InvalidArgument,
                         "lines: {} rhymes on the even lines, so it takes an even number of lines; "
                         "expected {} to "
