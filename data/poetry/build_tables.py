@@ -25,6 +25,11 @@ import bz2, collections, glob, json, math, os, re, subprocess, sys, unicodedata
 
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '..')
 dist = os.path.join(root, 'node_modules', 'chinese-poetry', 'dist')
+if not glob.glob(os.path.join(dist, 'strains', 'json', '*.json')):
+    # Without the corpus every table below would come out empty, and chars.tsv would be
+    # overwritten with it before anything failed.
+    sys.exit('build_tables.py: no chinese-poetry corpus at %s; expected the npm package '
+             '(npm install in %s)' % (dist, os.path.abspath(root)))
 
 def is_han(c):
     o = ord(c)
