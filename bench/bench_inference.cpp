@@ -10,6 +10,10 @@
 //     "weight bytes read per token" into a decode roofline: limit tok/s = bandwidth / bytes;
 //   - measures the single-precision GEMM peak per thread count and compares F32 prefill with it,
 //     counting 2 FLOPs per weight a prompt token multiplies (see prefill_flops_per_token).
+// Long-context decode (issue 2, the f16 KV cache): for each type, thread count and --long-ctx
+// length it fills a session's cache to that many positions and times decode with an f32 and an
+// f16 KV cache side by side. Each step then also reads the cache (2 x layers x positions x kv_dim
+// elements), so the roofline counts weights + cache bytes per token.
 // It prints a markdown table and writes the same numbers as JSON. It reports; it never asserts.
 //
 // Models are created once with the library (model/init.h, model/quantize.h) in --work-dir and
@@ -18,6 +22,7 @@
 // Usage: bench_inference [--work-dir DIR] [--json-out FILE] [--torch-script PATH] [--python EXE]
 //          [--threads 1,2] [--types f32,q8_0,q4_0] [--prompt-tokens 128] [--gen-tokens 64]
 //          [--reps 3] [--ctx 512] [--dim 768 --layers 12 --heads 12 --ffn 2048 --vocab 32000]
+//          [--long-ctx 2048,4096|none] [--long-gen 32]
 //          [--no-torch] [--rebuild-models] [--prepare-only]
 #include <algorithm>
 #include <array>
@@ -77,6 +82,8 @@ struct Options {
     bool torch = true;
     bool rebuild_models = false;
     bool prepare_only = false;  // write the model files and stop
+    std::vector<int64_t> long_ctx = {2048, 4096};  // cached positions for the KV-type rows; empty: none
+    int64_t long_gen = 32;                          // decode steps timed at each long context
     size_t bw_bytes = size_t{512} << 20;  // bandwidth buffer: far larger than any cache here
     int bw_reps = 5;                      // bandwidth passes per measurement (median)
 };
@@ -124,6 +131,12 @@ Options parse_args(int argc, char** argv) {
         else if (a == "--heads") o.heads = parse_int(a, v);
         else if (a == "--ffn") o.ffn = parse_int(a, v);
         else if (a == "--vocab") o.vocab = parse_int(a, v);
+        else if (a == "--long-gen") o.long_gen = parse_int(a, v);
+        else if (a == "--long-ctx") {
+            o.long_ctx.clear();
+            if (v != "none")
+                for (const auto& s : split_commas(v)) o.long_ctx.push_back(parse_int(a, s));
+        }
         else if (a == "--bw-mib") o.bw_bytes = static_cast<size_t>(parse_int(a, v)) << 20;
         else if (a == "--threads") {
             o.threads.clear();
@@ -425,6 +438,40 @@ LyraResult time_lyra(const lyra::model::Model& m, lyra::core::ThreadPool& pool, 
     return r;
 }
 
+// Decode at a long context with the given KV cache type: the session's cache is filled to
+// `positions` rows of N(0, 1) values through store_k/store_v (what attention costs does not
+// depend on the values, and a real prefill of 4096 tokens would take minutes here), then
+// o.long_gen tokens are decoded after a short warm-up. Returns tok/s per repetition.
+std::vector<double> time_long_decode(const lyra::model::Model& m, lyra::core::ThreadPool& pool, const Options& o,
+                                     int64_t positions, DType kv) {
+    const auto& hp = m.hparams();
+    lyra::model::Session s(m, positions + o.long_gen + 8, kv);
+    lyra::core::Rng rng(11);
+    std::vector<float> rows(static_cast<size_t>(2 * 256 * s.kv_dim()));  // 256 K rows, then 256 V rows
+    for (auto& x : rows) x = rng.normal();
+    for (int64_t l = 0; l < hp.n_layer; ++l)
+        for (int64_t p = 0; p < positions; p += 256) {
+            const int64_t n = std::min<int64_t>(256, positions - p);
+            s.store_k(l, p, rows.data(), n, s.kv_dim());
+            s.store_v(l, p, rows.data() + 256 * s.kv_dim(), n, s.kv_dim());
+        }
+    std::vector<float> logits(static_cast<size_t>(hp.n_vocab), 0.0f);
+    std::vector<double> tok_s;
+    for (int rep = 0; rep < o.reps; ++rep) {
+        s.truncate(0);
+        s.advance(positions);
+        decode_tokens(m, s, pool, logits, 2);  // warm-up: the cache's pages and the weights
+        tok_s.push_back(static_cast<double>(o.long_gen) / decode_tokens(m, s, pool, logits, o.long_gen));
+    }
+    return tok_s;
+}
+
+// KV cache bytes one decode step reads at `positions` cached rows (K and V of every layer).
+double kv_bytes_per_token(const lyra::model::Model& m, int64_t positions, DType kv) {
+    const auto& hp = m.hparams();
+    return 2.0 * static_cast<double>(hp.n_layer * positions * hp.n_head_kv * hp.head_dim) * (kv == DType::F16 ? 2 : 4);
+}
+
 // ---------------------------------------------------------------------------------------------
 // PyTorch: bench/torch_inference.py in a child process, its JSON on stdout.
 
@@ -482,13 +529,49 @@ struct Row {
     double prefill_gflops() const { return prefill_tok_s * flops_per_token / 1e9; }
 };
 
-double target_decode_frac(DType t) { return t == DType::Q4_0 ? 0.80 : 0.90; }
-
 std::string num(double x, int prec = 1) {
     return x > 0 ? fmt::format("{:.{}f}", x, prec) : std::string("—");
 }
 std::string ratio(double a, double b) { return a > 0 && b > 0 ? fmt::format("{:.2f}x", a / b) : "—"; }
 std::string pct(double x) { return fmt::format("{:.0f}%", 100.0 * x); }
+
+double target_decode_frac(DType t) { return t == DType::Q4_0 ? 0.80 : 0.90; }
+
+// One long-context decode case (time_long_decode).
+struct LongRow {
+    DType type;
+    int threads;
+    int64_t positions;
+    DType kv;
+    double decode_tok_s;
+    double weight_bytes, kv_bytes;  // read per decode token
+    double bw_gbs;
+    double decode_limit() const { return bw_gbs * 1e9 / (weight_bytes + kv_bytes); }
+    double decode_frac() const { return decode_tok_s / decode_limit(); }
+};
+
+// f16 rows beside their f32 twins: the speed ratio and each one's share of the roofline.
+std::string long_markdown(const std::vector<LongRow>& rows) {
+    if (rows.empty()) return {};
+    std::string s =
+        "\nLong-context decode, f32 vs f16 KV cache (the cache filled to `ctx` positions, then tg timed; "
+        "limit = read BW / (weight + KV bytes per token)):\n\n"
+        "| type | thr | ctx | KV | KV MB/tok | weights+KV MB/tok | tg tok/s | f16/f32 | tg limit tok/s | tg % of limit |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& r : rows) {
+        std::string vs = "—";
+        if (r.kv == DType::F16)
+            for (const auto& b : rows)
+                if (b.kv == DType::F32 && b.type == r.type && b.threads == r.threads && b.positions == r.positions)
+                    vs = ratio(r.decode_tok_s, b.decode_tok_s);
+        s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", lyra::core::dtype_name(r.type),
+                         r.threads, r.positions, lyra::model::kv_type_name(r.kv), num(r.kv_bytes / 1e6),
+                         num((r.weight_bytes + r.kv_bytes) / 1e6), num(r.decode_tok_s, 2), vs,
+                         num(r.decode_limit(), 2), pct(r.decode_frac()));
+    }
+    return s;
+}
+
 
 std::string markdown(const std::vector<Row>& rows, const Json& machine) {
     std::string s;
@@ -550,7 +633,7 @@ std::string markdown(const std::vector<Row>& rows, const Json& machine) {
 // Every Lyra case at `nt` threads, with the machine measured before the first case and after
 // each one, so the medians span the same stretch of time as the numbers they divide.
 void measure_thread_count(const Options& o, const std::vector<std::string>& paths, const Json& torch, int nt,
-                          std::vector<Row>& rows, Json& machine) {
+                          std::vector<Row>& rows, std::vector<LongRow>& long_rows, Json& machine) {
     lyra::core::ThreadPool pool(nt);
     std::vector<double> bw, peak, lyra_gemm, own_bw, own_peak;
     auto sample_machine = [&] {
@@ -562,6 +645,7 @@ void measure_thread_count(const Options& o, const std::vector<std::string>& path
     };
     sample_machine();
     std::vector<LyraResult> results;
+    std::vector<LongRow> longs;  // bandwidth filled in below
     for (size_t i = 0; i < o.types.size(); ++i) {
         const auto model = lyra::model::Model::load(paths[i]);
         const auto t0 = Clock::now();
@@ -569,6 +653,24 @@ void measure_thread_count(const Options& o, const std::vector<std::string>& path
         std::fprintf(stderr, "bench: lyra %s x%d: %.1f s\n", std::string(lyra::core::dtype_name(o.types[i])).c_str(),
                      nt, seconds_since(t0));
         sample_machine();
+        // f32 and f16 KV at each length, alternating so a change in machine load hits both.
+        for (int64_t positions : o.long_ctx) {
+            const auto t1 = Clock::now();
+            std::vector<double> f32_runs, f16_runs;
+            for (int round = 0; round < 2; ++round) {
+                for (double x : time_long_decode(*model, pool, o, positions, DType::F32)) f32_runs.push_back(x);
+                for (double x : time_long_decode(*model, pool, o, positions, DType::F16)) f16_runs.push_back(x);
+            }
+            for (DType kv : {DType::F32, DType::F16})
+                longs.push_back({.type = o.types[i], .threads = nt, .positions = positions, .kv = kv,
+                                 .decode_tok_s = median(kv == DType::F32 ? f32_runs : f16_runs),
+                                 .weight_bytes = weight_bytes_per_token(*model),
+                                 .kv_bytes = kv_bytes_per_token(*model, positions, kv), .bw_gbs = 0});
+            std::fprintf(stderr, "bench: lyra %s x%d ctx %lld f32/f16 KV: %.1f s\n",
+                         std::string(lyra::core::dtype_name(o.types[i])).c_str(), nt,
+                         static_cast<long long>(positions), seconds_since(t1));
+        }
+        if (!o.long_ctx.empty()) sample_machine();
     }
     // The limits are the higher of the two probes' medians: a probe that reads low can only
     // flatter Lyra's ratios (a first run had core's bandwidth probe below what Lyra's own matvec
@@ -584,6 +686,10 @@ void measure_thread_count(const Options& o, const std::vector<std::string>& path
           {"lyra_gemm_gflops", median(lyra_gemm)}, {"lyra_gemm_samples", lyra_gemm},
           {"bench_probe_bw_gbs", median(own_bw)}, {"bench_probe_bw_samples", own_bw},
           {"bench_probe_peak_gflops", median(own_peak)}, {"bench_probe_peak_samples", own_peak}};
+    for (LongRow& r : longs) {
+        r.bw_gbs = bw_med;
+        long_rows.push_back(r);
+    }
     if (torch.contains("sgemm_gflops") && torch["sgemm_gflops"].contains(std::to_string(nt)))
         mj["torch_sgemm_gflops"] = torch["sgemm_gflops"][std::to_string(nt)];
     for (size_t i = 0; i < results.size(); ++i) {
@@ -616,14 +722,15 @@ int run(const Options& o) {
     if (o.torch) torch = run_torch(o);
 
     std::vector<Row> rows;
+    std::vector<LongRow> long_rows;
     Json machine = Json::object();
-    for (int nt : o.threads) measure_thread_count(o, paths, torch, nt, rows, machine);
+    for (int nt : o.threads) measure_thread_count(o, paths, torch, nt, rows, long_rows, machine);
 
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         return a.type != b.type ? static_cast<uint32_t>(a.type) < static_cast<uint32_t>(b.type)
                                 : a.threads < b.threads;
     });
-    const std::string table = markdown(rows, machine);
+    const std::string table = markdown(rows, machine) + long_markdown(long_rows);
     std::printf("## Lyra inference benchmark: llama dim %lld, %lld layers, %lld heads, ffn %lld, vocab %lld, "
                 "ctx %lld; %lld prompt tokens, %lld decode tokens, %d reps (medians); kernels: %s\n\n%s",
                 static_cast<long long>(o.dim), static_cast<long long>(o.layers), static_cast<long long>(o.heads),
@@ -653,6 +760,14 @@ int run(const Options& o) {
                                {"kernel_gemm_gflops", r.gemm_gflops},
                                {"kernel_gemm_frac_of_peak", r.gemm_gflops / r.peak_gflops}});
     }
+    out["long_ctx_rows"] = Json::array();
+    for (const auto& r : long_rows)
+        out["long_ctx_rows"].push_back({{"type", lyra::core::dtype_name(r.type)}, {"threads", r.threads},
+                                        {"ctx", r.positions}, {"kv_type", lyra::model::kv_type_name(r.kv)},
+                                        {"decode_tok_s", r.decode_tok_s}, {"weight_bytes_per_token", r.weight_bytes},
+                                        {"kv_bytes_per_token", r.kv_bytes}, {"read_bw_gbs", r.bw_gbs},
+                                        {"decode_limit_tok_s", r.decode_limit()},
+                                        {"decode_frac_of_limit", r.decode_frac()}});
     out["wall_s"] = seconds_since(t_start);
     lyra::core::write_file_atomic(o.json_out, out.dump(1) + "\n");
     std::printf("\n(JSON: %s; whole run %.0f s)\n", o.json_out.c_str(), seconds_since(t_start));

@@ -36,8 +36,9 @@ int run(const std::string& path, const std::string& prompt, int n_tokens) {
     const auto model = model::Model::load(path);
     const model::Tokenizer& tok = model->tokenizer();
 
-    // 2. A session holds one sequence's state: its KV cache and position.
-    model::Session session(*model);
+    // 2. A session holds one sequence's state: its KV cache and position. The cache is kept in
+    //    f16 (IEEE half), as `lyra generate` keeps it by default; DType::F32 would keep it exact.
+    model::Session session(*model, 0, core::DType::F16);
     core::ThreadPool pool(1);
     std::vector<float> logits;  // [n_vocab]: the last position's scores
 

@@ -30,6 +30,8 @@ void add_common_art_flags(CLI::App* sub, ArtCliState& st) {
                     "text file (works separated by blank lines) the critic measures novelty against");
     sub->add_option("--critic-weight", st.critic_weight,
                     "weight of the critic's figures in the ranking (default 1)");
+    sub->add_option("--kv-type", st.kv_type, "KV cache element type: f16 (default; half the memory) or f32")
+        ->check(CLI::IsMember({"f32", "f16"}));
     sub->add_option("-o,--out", st.out_dir, "directory for the artifacts (default: write none)");
     sub->add_flag("--json", st.json, "print one JSON object with the work, scores and files");
     sub->add_flag("--no-gallery", st.no_gallery,
@@ -50,6 +52,7 @@ art::ArtResult run_art_command(std::string_view form, const art::ArtFn& fn, ArtC
     if (st.critic) r["critic"] = *st.critic;
     if (st.critic_corpus) r["critic_corpus"] = *st.critic_corpus;
     if (st.critic_weight) r["critic_weight"] = *st.critic_weight;
+    if (st.kv_type) r["kv_type"] = *st.kv_type;
     const int threads = st.threads && *st.threads > 0
                             ? *st.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -25,7 +25,7 @@ struct ArtCliState {
     std::optional<uint64_t> seed;
     std::optional<int> threads, n, top_k;
     std::optional<double> temperature, top_p, min_p, repeat_penalty;
-    std::optional<std::string> critic, critic_corpus;
+    std::optional<std::string> critic, critic_corpus, kv_type;
     std::optional<double> critic_weight;
 };
 

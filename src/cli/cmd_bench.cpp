@@ -17,6 +17,7 @@
 #include "core/check.h"
 #include "core/ops.h"
 #include "core/thread_pool.h"
+#include "generate/generator.h"
 #include "generate/models_dir.h"
 #include "generate/result_json.h"
 #include "model/model.h"
@@ -32,6 +33,7 @@ struct BenchFlags {
     int threads = 0;
     int reps = 3;
     bool lengths_given = false;  // --prompt-tokens or --gen-tokens on the command line
+    core::DType kv_type = gen::GenerateOptions{}.kv_type;  // as `lyra generate` by default
 };
 
 int64_t now_us() {
@@ -81,7 +83,7 @@ void run_bench(BenchFlags& f) {
     }
     core::ThreadPool pool(f.threads);
     const auto prompt = synthetic_prompt(*model, f.prompt_tokens);
-    model::Session session(*model, f.prompt_tokens + f.gen_tokens);
+    model::Session session(*model, f.prompt_tokens + f.gen_tokens, f.kv_type);
     std::vector<float> logits;
 
     std::vector<double> pp_tok_s, tg_tok_s;
@@ -120,6 +122,8 @@ void run_bench(BenchFlags& f) {
         {"prompt_tok_s_runs", pp_tok_s},
         {"decode_tok_s_runs", tg_tok_s},
         {"peak_rss_bytes", static_cast<int64_t>(ru.ru_maxrss) * 1024},  // Linux: KiB
+        {"kv_type", model::kv_type_name(f.kv_type)},
+        {"kv_bytes", session.kv_bytes()},
     };
     const std::string out = gen::dump_json(j, 2) + "\n";
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -154,6 +158,7 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--threads", f->threads, "Threads (0 = all cores)")
         ->check(at_least(0))
         ->capture_default_str();
+    add_kv_type_option(cmd, f->kv_type);
     cmd->add_option("--reps", f->reps, "Repetitions; the median is reported")
         ->check(at_least(1))
         ->capture_default_str();

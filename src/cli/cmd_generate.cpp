@@ -202,6 +202,15 @@ void run_generate(GenerateFlags& f) {
 
 }  // namespace
 
+void add_kv_type_option(CLI::App* cmd, core::DType& out) {
+    cmd->add_option_function<std::string>(
+           "--kv-type", [&out](const std::string& v) { out = model::parse_kv_type(v); },
+           std::string("KV cache element type: f16 (half the memory and attention bandwidth) or f32 "
+                       "(exact) (default: ") +
+               model::kv_type_name(out) + ")")
+        ->check(CLI::IsMember({"f32", "f16"}));
+}
+
 void add_generate_command(CLI::App& app) {
     auto f = std::make_shared<GenerateFlags>();
     auto* cmd = app.add_subcommand("generate", "Continue a prompt with a language model");
@@ -222,6 +231,7 @@ void add_generate_command(CLI::App& app) {
             f->seed_given = true;
         },
         "Random seed (default: a fresh one, reported by --json)");
+    add_kv_type_option(cmd, o.kv_type);
     cmd->add_option("--threads", o.threads, "Threads (0 = all cores)")
         ->check(at_least(0))
         ->capture_default_str();

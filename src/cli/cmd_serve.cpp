@@ -67,6 +67,7 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--web", opt->web_dir, "Studio page directory served at / (default: web/)");
     cmd->add_option("--threads", opt->threads, "Threads per model (0 = all cores)")
         ->check(CLI::Range(0, 1024));
+    add_kv_type_option(cmd, opt->kv_type);
     cmd->add_option("--max-batch", opt->max_batch, "Sequences decoded together per model")
         ->check(CLI::Range(1, 256));
     cmd->add_option("--max-tokens", opt->limits.max_tokens, "Largest max_tokens a request may ask")

@@ -5,7 +5,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/dtype.h"
+
 namespace lyra::cli {
+
+// --kv-type f32|f16 into `out` (the KV cache's element type; docs/user-guide.md), for generate,
+// serve and bench; anything else is a usage error (exit 2). Defined in cmd_generate.cpp.
+void add_kv_type_option(CLI::App* cmd, core::DType& out);
 
 void add_generate_command(CLI::App& app);  // cmd_generate.cpp
 void add_bench_command(CLI::App& app);     // cmd_bench.cpp

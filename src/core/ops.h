@@ -93,6 +93,39 @@ void axpy_f32(float a, const float* x, float* y, int64_t n);
 void attention_head(const float* q, const float* keys, const float* values, int64_t stride, int64_t n, int64_t D,
                     float scale, float* scores, float* out);
 
+// A K or V cache as attention reads it (issue 2): rows of f32 or f16 (IEEE half, widened to f32
+// in registers as they are read), row j at element j * stride. `data` points at row 0's first
+// element of the head being read; row(j) is that element of row j.
+struct KvView {
+    const void* data = nullptr;
+    DType type = DType::F32;  // F32 or F16
+    int64_t stride = 0;       // elements from one row to the next
+
+    const void* row(int64_t j) const {
+        const auto* base = static_cast<const uint8_t*>(data);
+        return base + j * stride * static_cast<int64_t>(type == DType::F16 ? 2 : 4);
+    }
+    // The same rows starting at element `off` (a head's slice) and row `first`.
+    KvView at(int64_t first, int64_t off) const {
+        const auto* base = static_cast<const uint8_t*>(row(first));
+        return {base + off * static_cast<int64_t>(type == DType::F16 ? 2 : 4), type, stride};
+    }
+};
+
+// dot(q, row j of k) over n elements: dot_f32 for an f32 view, the f16 kernel for an f16 one.
+float dot_kv(const float* q, const KvView& k, int64_t j, int64_t n);
+// y[i] += a * (row j of v)[i], likewise.
+void axpy_kv(float a, const KvView& v, int64_t j, float* y, int64_t n);
+
+// attention_head over KV views of either type: for f32 views exactly the function above; for
+// f16 the SIMD f16 kernels, bit-identical to dot_kv per key and axpy_kv per value.
+void attention_head(const float* q, const KvView& keys, const KvView& values, int64_t n, int64_t D, float scale,
+                    float* scores, float* out);
+
+// out[i] = x[i] rounded to IEEE half, nearest even (F16C where the CPU has it): the f16 KV
+// cache's writes.
+void f32_to_f16(const float* x, uint16_t* out, int64_t n);
+
 // Which kernel variants dispatch picked ("avx512", "avx2", "scalar"), for bench/info output.
 // The environment variable LYRA_ISA=scalar|avx2|avx512 caps the choice at start-up.
 const char* kernel_isa();

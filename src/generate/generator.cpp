@@ -94,6 +94,10 @@ void check_options(const GenerateOptions& opt) {
         throw_error(ErrorKind::InvalidArgument,
                     "top logprobs: out of range; expected 0..20, got {}", opt.top_logprobs);
     }
+    if (opt.kv_type != core::DType::F32 && opt.kv_type != core::DType::F16) {
+        throw_error(ErrorKind::InvalidArgument, "kv type: {} is not supported; expected f32 or f16",
+                    core::dtype_name(opt.kv_type));
+    }
 }
 
 bool slide_full_session(const model::Model& m, model::Session& s) {
@@ -189,7 +193,7 @@ std::vector<TokenId> Generator::tokenize_prompt(std::string_view prompt,
 void Generator::prefill(std::span<const TokenId> prompt, const GenerateOptions& opt) {
     const int64_t want = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
     session_.reset();
-    session_.emplace(model_, std::min(model_.hparams().n_ctx, want));
+    session_.emplace(model_, std::min(model_.hparams().n_ctx, want), opt.kv_type);
     slid_ = false;
     cached_ = model_.prefill(*session_, prompt, pool_, prompt_logits_);
 }

@@ -40,6 +40,9 @@ struct GenerateOptions {
                                     // its control token: prompts rendered by a chat template
     Constraint* constraint = nullptr;  // grammar/regex/schema mask; reset per candidate; not owned
     int top_logprobs = 0;           // also record the K most likely tokens of every step (0..20)
+    // The session's KV cache element type: F16 (the default, as llama.cpp's; half the cache
+    // memory and attention bandwidth, docs/user-guide.md, "KV cache type") or F32 (exact).
+    core::DType kv_type = core::DType::F16;
 };
 
 struct Timings {

@@ -31,7 +31,8 @@ nlohmann::json options_to_json(const GenerateOptions& o) {
             {"presence_penalty", float_json(o.presence_penalty)},
             {"stop", o.stop},
             {"n", o.n_candidates},
-            {"seed", o.seed}};
+            {"seed", o.seed},
+            {"kv_type", model::kv_type_name(o.kv_type)}};
 }
 
 nlohmann::json result_to_json(const GenerateResult& r, const GenerateOptions& o,

@@ -266,7 +266,7 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, bool logits_ready) 
         } else if (!s.prefilled_) {
             const int64_t t0 = now_us();
             const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
-            s.session_.emplace(m, std::min(m.hparams().n_ctx, want));
+            s.session_.emplace(m, std::min(m.hparams().n_ctx, want), s.opt_.kv_type);
             // An encoder-decoder leaves only its start token in the cache (Model::prefill).
             const std::vector<TokenId> cached = m.prefill(*s.session_, s.prompt_, pool, s.logits_);
             s.chain_ = make_sampler_chain(sampler_options(s.opt_, s.opt_.seed));

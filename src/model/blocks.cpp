@@ -56,8 +56,8 @@ namespace {
 struct AttentionArgs {
     const float* q;
     int64_t T, P;
-    const float* k_cache;
-    const float* v_cache;
+    core::KvView k_cache;
+    core::KvView v_cache;
     int64_t H, Hkv, D;
     AttentionSpan span;
     float* scores;
@@ -67,18 +67,17 @@ struct AttentionArgs {
 // One query head against the keys [0, end_key) of one cache (the last `window` of them if set):
 // scores into sc, the weighted values into o [D]. One definition, so a batched decode step and
 // a single one do the same arithmetic.
-void attend_head(const float* qv, const float* k_cache, const float* v_cache, int64_t end_key,
-                 int64_t kvh, int64_t kv_dim, int64_t D, const AttentionSpan& span, float* sc, float* o) {
+void attend_head(const float* qv, const core::KvView& k_cache, const core::KvView& v_cache, int64_t end_key,
+                 int64_t kvh, int64_t D, const AttentionSpan& span, float* sc, float* o) {
     const int64_t first = span.window > 0 ? std::max<int64_t>(0, end_key - span.window) : 0;
     const int64_t n_keys = end_key - first;
-    const float* keys = k_cache + first * kv_dim + kvh * D;
-    const float* values = v_cache + first * kv_dim + kvh * D;
-    core::attention_head(qv, keys, values, kv_dim, n_keys, D, span.scale, sc, o);
+    core::attention_head(qv, k_cache.at(first, kvh * D), v_cache.at(first, kvh * D), n_keys, D, span.scale, sc,
+                         o);
 }
 
 // One thread's share of the (token, head) pairs.
 void attention_part(const AttentionArgs& a, int ith, int nth) {
-    const int64_t q_dim = a.H * a.D, kv_dim = a.Hkv * a.D, group = a.H / a.Hkv;
+    const int64_t q_dim = a.H * a.D, group = a.H / a.Hkv;
     float* sc = a.scores + static_cast<int64_t>(ith) * (a.P + a.T);
     int64_t begin = 0, end = 0;
     core::split_range(a.T * a.H, ith, nth, &begin, &end);
@@ -86,8 +85,8 @@ void attention_part(const AttentionArgs& a, int ith, int nth) {
         const int64_t t = item / a.H, h = item % a.H;
         // Causal: keys up to and including this position; bidirectional: every key.
         const int64_t end_key = a.span.causal ? a.P + t + 1 : a.P + a.T;
-        attend_head(a.q + t * q_dim + h * a.D, a.k_cache, a.v_cache, end_key, h / group, kv_dim, a.D,
-                    a.span, sc, a.out + t * q_dim + h * a.D);
+        attend_head(a.q + t * q_dim + h * a.D, a.k_cache, a.v_cache, end_key, h / group, a.D, a.span, sc,
+                    a.out + t * q_dim + h * a.D);
     }
 }
 
@@ -102,12 +101,27 @@ void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, con
 void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out) {
+    const int64_t kv_dim = Hkv * D;
+    attention(pool, q, T, P, core::KvView{k_cache, core::DType::F32, kv_dim},
+              core::KvView{v_cache, core::DType::F32, kv_dim}, H, Hkv, D, span, scores, out);
+}
+
+void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const core::KvView& k_cache,
+               const core::KvView& v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
+               float* scores, float* out) {
     const AttentionArgs args{q, T, P, k_cache, v_cache, H, Hkv, D, span, scores, out};
     // Capturing one reference keeps the std::function in its small buffer (no allocation).
     pool.run([&args](int ith, int nth) { attention_part(args, ith, nth); });
 }
 
-KvRows::KvRows(Session& s, int64_t T) : first_(&s), T_(T), pos_(detail::positions(s, T)) {}
+KvRows::KvRows(Session& s, int64_t T, size_t k_slot, size_t v_slot)
+    : first_(&s), T_(T), pos_(detail::positions(s, T)) {
+    if (s.kv_type() != core::DType::F32) {
+        staged_ = true;
+        k_tmp_ = scratch(s, k_slot, T * s.kv_dim());
+        v_tmp_ = scratch(s, v_slot, T * s.kv_dim());
+    }
+}
 
 KvRows::KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp)
     : first_(sessions.front()), batch_(sessions), T_(static_cast<int64_t>(sessions.size())),
@@ -125,32 +139,39 @@ int64_t KvRows::scores_size(const core::ThreadPool& pool) const {
 }
 
 float* KvRows::k(int64_t layer) const {
-    return batch_.empty() ? first_->k_cache(layer) + first_->n_past() * first_->kv_dim() : k_tmp_;
+    const bool direct = batch_.empty() && !staged_;
+    return direct ? first_->k_cache(layer) + first_->n_past() * first_->kv_dim() : k_tmp_;
 }
 
 float* KvRows::v(int64_t layer) const {
-    return batch_.empty() ? first_->v_cache(layer) + first_->n_past() * first_->kv_dim() : v_tmp_;
+    const bool direct = batch_.empty() && !staged_;
+    return direct ? first_->v_cache(layer) + first_->n_past() * first_->kv_dim() : v_tmp_;
 }
 
 void KvRows::store(int64_t layer) const {
     const int64_t kv_dim = first_->kv_dim();
-    const auto bytes = static_cast<size_t>(kv_dim) * sizeof(float);
+    if (staged_) {
+        first_->store_k(layer, first_->n_past(), k_tmp_, T_, kv_dim);
+        first_->store_v(layer, first_->n_past(), v_tmp_, T_, kv_dim);
+    }
+    // A batch row goes to its own session, converted to that session's type one row at a time,
+    // the same conversion a single forward's store() makes: the cached bytes agree.
     for (size_t i = 0; i < batch_.size(); ++i) {
         Session& s = *batch_[i];
-        std::memcpy(s.k_cache(layer) + s.n_past() * kv_dim, k_tmp_ + static_cast<int64_t>(i) * kv_dim, bytes);
-        std::memcpy(s.v_cache(layer) + s.n_past() * kv_dim, v_tmp_ + static_cast<int64_t>(i) * kv_dim, bytes);
+        s.store_k(layer, s.n_past(), k_tmp_ + static_cast<int64_t>(i) * kv_dim, 1, kv_dim);
+        s.store_v(layer, s.n_past(), v_tmp_ + static_cast<int64_t>(i) * kv_dim, 1, kv_dim);
     }
 }
 
 void KvRows::attend(core::ThreadPool& pool, int64_t layer, const float* q, int64_t H, int64_t Hkv,
                     int64_t D, AttentionSpan span, float* scores, float* out) const {
     if (batch_.empty()) {
-        attention(pool, q, T_, first_->n_past(), first_->k_cache(layer), first_->v_cache(layer), H, Hkv,
-                  D, span, scores, out);
+        attention(pool, q, T_, first_->n_past(), first_->k_view(layer), first_->v_view(layer), H, Hkv, D, span,
+                  scores, out);
         return;
     }
     // Row i is one causal query at its session's next position: (row, head) pairs over the pool.
-    const int64_t q_dim = H * D, kv_dim = Hkv * D, group = H / Hkv, stride = scores_size(pool) / pool.size();
+    const int64_t q_dim = H * D, group = H / Hkv, stride = scores_size(pool) / pool.size();
     pool.run([&](int ith, int nth) {
         float* sc = scores + static_cast<int64_t>(ith) * stride;
         int64_t begin = 0, end = 0;
@@ -158,8 +179,8 @@ void KvRows::attend(core::ThreadPool& pool, int64_t layer, const float* q, int64
         for (int64_t item = begin; item < end; ++item) {
             const int64_t i = item / H, h = item % H;
             Session& s = *batch_[static_cast<size_t>(i)];
-            attend_head(q + i * q_dim + h * D, s.k_cache(layer), s.v_cache(layer), s.n_past() + 1, h / group,
-                        kv_dim, D, span, sc, out + i * q_dim + h * D);
+            attend_head(q + i * q_dim + h * D, s.k_view(layer), s.v_view(layer), s.n_past() + 1, h / group, D,
+                        span, sc, out + i * q_dim + h * D);
         }
     });
 }

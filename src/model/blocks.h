@@ -55,15 +55,22 @@ struct AttentionSpan {
 void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out);
+// The same over cache views of either type (a Session's k_view/v_view: f32 or f16 rows).
+void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const core::KvView& k_cache,
+               const core::KvView& v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
+               float* scores, float* out);
 
 // Where a forward's T rows live, for the decoders that batch decode steps (Model::decode_batch):
 // either T consecutive new positions of one session (a prompt, or one decode step), or a decode
 // batch whose row i is the next position of sessions[i]. The layer code is the same for both:
-// projections write K/V rows to k(l)/v(l) ([T, kv_dim]), store(l) puts them in place, attend()
-// runs the attention each row is owed, and advance() moves every session on.
+// projections write f32 K/V rows to k(l)/v(l) ([T, kv_dim]), store(l) puts them in place
+// (rounding them to f16 for an f16 cache), attend() runs the attention each row is owed, and
+// advance() moves every session on. Sessions of a batch may differ in KV type.
 class KvRows {
 public:
-    KvRows(Session& s, int64_t T);  // rows P .. P+T-1 of s; K/V projected straight into its cache
+    // Rows P .. P+T-1 of s. An f32 cache takes the K/V projections straight into its rows; an f16
+    // one has them written to the session's scratch slots k_slot/v_slot and converted by store().
+    KvRows(Session& s, int64_t T, size_t k_slot, size_t v_slot);
     // One row per session; K/V rows are projected into k_tmp/v_tmp ([n, kv_dim]) and scattered.
     KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp);
 
@@ -83,6 +90,7 @@ public:
 private:
     Session* first_;
     std::span<Session* const> batch_;  // empty for one session
+    bool staged_ = false;              // one f16 session: K/V rows wait in k_tmp_/v_tmp_
     int64_t T_;
     float *k_tmp_ = nullptr, *v_tmp_ = nullptr;
     const int32_t* pos_;  // in the scratch session's integer scratch

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ops.h"
@@ -153,13 +154,23 @@ protected:
     mutable void* trace_user_ = nullptr;
 };
 
-// Per-sequence state: the KV cache (f32, [n_layer][n_ctx][n_head_kv * head_dim] for K and V)
-// and scratch buffers for forward(). Not thread-safe; one Session per stream of generation.
+// The KV cache's element type from a user option: "f32" or "f16" (DType::F32 / DType::F16).
+// Throws Error(InvalidArgument) naming the value for anything else.
+core::DType parse_kv_type(std::string_view name);
+// "f32" or "f16".
+const char* kv_type_name(core::DType t);
+
+// Per-sequence state: the KV cache ([n_layer][n_ctx][n_head_kv * head_dim] for K and V, in f32
+// or, with kv_type F16, IEEE half: half the memory and half the bytes attention reads, each
+// cached element rounded to 11 significant bits, relative error <= 2^-11) and scratch buffers
+// for forward(). Every architecture
+// reads the cache through k_view/v_view and writes it through store_k/store_v, so each works with
+// either type. Not thread-safe; one Session per stream of generation.
 class Session {
 public:
-    // n_ctx = 0 uses the model's context length. Throws Error(InvalidArgument) if n_ctx < 0, or
-    // for gpt2/gptneo if it exceeds the learned position table.
-    explicit Session(const Model& model, int64_t n_ctx = 0);
+    // n_ctx = 0 uses the model's context length. Throws Error(InvalidArgument) if n_ctx < 0, for
+    // gpt2/gptneo if it exceeds the learned position table, or if kv_type is not F32 or F16.
+    explicit Session(const Model& model, int64_t n_ctx = 0, core::DType kv_type = core::DType::F32);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     Session(Session&&) = default;
@@ -174,9 +185,21 @@ public:
     // n ≤ n_past(). Only for models whose slide_keep() allows it.
     void keep_last(int64_t n);
 
-    // Raw cache access for the architectures: K or V rows of one layer, [n_ctx, kv_dim].
-    float* k_cache(int64_t layer) { return k_.data() + layer * n_ctx_ * kv_dim_; }
-    float* v_cache(int64_t layer) { return v_.data() + layer * n_ctx_ * kv_dim_; }
+    core::DType kv_type() const { return kv_type_; }
+    // Bytes the KV cache holds: self-attention K and V of every layer and position, plus an
+    // encoder-decoder's cross-attention K and V.
+    size_t kv_bytes() const { return k_.size() + v_.size() + cross_k_.size() + cross_v_.size(); }
+    // K or V rows of one layer as attention reads them: [n_ctx, kv_dim] of kv_type().
+    core::KvView k_view(int64_t layer) const { return view(k_, layer, n_ctx_); }
+    core::KvView v_view(int64_t layer) const { return view(v_, layer, n_ctx_); }
+    // Writes n f32 rows (src_stride floats apart) into K or V rows pos .. pos+n-1 of a layer,
+    // rounded to f16 for an F16 cache.
+    void store_k(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride);
+    void store_v(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride);
+    // An F32 cache's rows themselves, so a forward can project K/V straight into place; checks
+    // that the cache is F32 (an F16 session goes through store_k/store_v).
+    float* k_cache(int64_t layer) { return f32_rows(k_, layer, n_ctx_); }
+    float* v_cache(int64_t layer) { return f32_rows(v_, layer, n_ctx_); }
     void advance(int64_t n) { n_past_ += n; }
     // Scratch memory for forward(), grown on demand and reused across calls.
     std::vector<float>& scratch(size_t slot) {
@@ -192,21 +215,33 @@ public:
     std::vector<TokenId>& history() { return history_; }
 
     // Encoder-decoder models: the source's cross-attention keys and values, [n_layer][n_source]
-    // [kv_dim] each, filled by Model::prefill. Empty (n_source 0) for decoders; clear() and
-    // truncate() keep it (it belongs to the source, not to the decoded positions).
+    // [kv_dim] each, of kv_type(), filled by Model::prefill. Empty (n_source 0) for decoders;
+    // clear() and truncate() keep it (it belongs to the source, not to the decoded positions).
     void set_source_len(int64_t n);
     int64_t n_source() const { return n_source_; }
-    float* cross_k(int64_t layer) { return cross_k_.data() + layer * n_source_ * kv_dim_; }
-    float* cross_v(int64_t layer) { return cross_v_.data() + layer * n_source_ * kv_dim_; }
+    core::KvView cross_k_view(int64_t layer) const { return view(cross_k_, layer, n_source_); }
+    core::KvView cross_v_view(int64_t layer) const { return view(cross_v_, layer, n_source_); }
+    // Writes the layer's n_source() K and V rows from f32 [n_source, kv_dim].
+    void store_cross(int64_t layer, const float* k, const float* v);
 
 private:
+    size_t elem_bytes() const { return kv_type_ == core::DType::F16 ? 2 : 4; }
+    core::KvView view(const std::vector<uint8_t>& buf, int64_t layer, int64_t rows) const {
+        return {buf.data() + static_cast<size_t>(layer * rows * kv_dim_) * elem_bytes(), kv_type_, kv_dim_};
+    }
+    float* f32_rows(std::vector<uint8_t>& buf, int64_t layer, int64_t rows);
+    void store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos, const float* src, int64_t n,
+               int64_t src_stride);
+
     int64_t n_ctx_ = 0;
     int64_t kv_dim_ = 0;
     int64_t n_past_ = 0;
     int64_t n_layer_ = 0;
     int64_t n_source_ = 0;
-    std::vector<float> k_, v_;
-    std::vector<float> cross_k_, cross_v_;
+    core::DType kv_type_ = core::DType::F32;
+    // Raw bytes of kv_type_ elements (operator new aligns them for f32).
+    std::vector<uint8_t> k_, v_;
+    std::vector<uint8_t> cross_k_, cross_v_;
     std::vector<std::vector<float>> scratch_;
     std::vector<int32_t> iscratch_;
     std::vector<TokenId> history_;

@@ -1,4 +1,4 @@
-// Session: one sequence's KV cache and the scratch buffers forward() reuses.
+// Session: one sequence's KV cache (f32 or f16) and the scratch buffers forward() reuses.
 #include <algorithm>
 #include <cstring>
 
@@ -8,9 +8,20 @@
 
 namespace lyra::model {
 
-Session::Session(const Model& model, int64_t n_ctx) {
+core::DType parse_kv_type(std::string_view name) {
+    if (name == "f32") return core::DType::F32;
+    if (name == "f16") return core::DType::F16;
+    throw_error(ErrorKind::InvalidArgument, "kv type '{}': unknown; expected f32 or f16", name);
+}
+
+const char* kv_type_name(core::DType t) { return t == core::DType::F16 ? "f16" : "f32"; }
+
+Session::Session(const Model& model, int64_t n_ctx, core::DType kv_type) : kv_type_(kv_type) {
     const HParams& hp = model.hparams();
     if (n_ctx < 0) throw_error(ErrorKind::InvalidArgument, "session: context {} is negative; expected >= 0", n_ctx);
+    if (kv_type != core::DType::F32 && kv_type != core::DType::F16)
+        throw_error(ErrorKind::InvalidArgument, "session: KV cache type {} is not supported; expected f32 or f16",
+                    core::dtype_name(kv_type));
     n_ctx_ = n_ctx == 0 ? hp.n_ctx : n_ctx;
     if (has_learned_positions(hp.arch) && n_ctx_ > hp.n_ctx)
         throw_error(ErrorKind::InvalidArgument,
@@ -23,17 +34,51 @@ Session::Session(const Model& model, int64_t n_ctx) {
                     n_ctx_, hp.n_ctx);
     kv_dim_ = hp.n_head_kv * hp.head_dim;
     n_layer_ = hp.n_layer;
-    const auto n = static_cast<size_t>(hp.n_layer * n_ctx_ * kv_dim_);
-    k_.assign(n, 0.0f);
-    v_.assign(n, 0.0f);
+    const auto n = static_cast<size_t>(hp.n_layer * n_ctx_ * kv_dim_) * elem_bytes();
+    k_.assign(n, 0);
+    v_.assign(n, 0);
+}
+
+float* Session::f32_rows(std::vector<uint8_t>& buf, int64_t layer, int64_t rows) {
+    LYRA_CHECK(kv_type_ == core::DType::F32, "session: raw f32 cache rows asked of an {} cache",
+               kv_type_name(kv_type_));
+    return reinterpret_cast<float*>(buf.data()) + layer * rows * kv_dim_;
+}
+
+void Session::store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos, const float* src,
+                    int64_t n, int64_t src_stride) {
+    LYRA_CHECK(pos >= 0 && n >= 0 && pos + n <= rows, "session: rows {}..{} outside 0..{}", pos, pos + n, rows);
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t at = (layer * rows + pos + i) * kv_dim_;
+        const float* row = src + i * src_stride;
+        if (kv_type_ == core::DType::F16) {
+            core::f32_to_f16(row, reinterpret_cast<uint16_t*>(buf.data()) + at, kv_dim_);
+        } else {
+            float* dst = reinterpret_cast<float*>(buf.data()) + at;
+            if (dst != row) std::memcpy(dst, row, static_cast<size_t>(kv_dim_) * sizeof(float));
+        }
+    }
+}
+
+void Session::store_k(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride) {
+    store(k_, n_ctx_, layer, pos, src, n, src_stride);
+}
+
+void Session::store_v(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride) {
+    store(v_, n_ctx_, layer, pos, src, n, src_stride);
 }
 
 void Session::set_source_len(int64_t n) {
     LYRA_CHECK(n >= 0, "session: source length {} is negative", n);
     n_source_ = n;
-    const auto size = static_cast<size_t>(n_layer_ * n * kv_dim_);
+    const auto size = static_cast<size_t>(n_layer_ * n * kv_dim_) * elem_bytes();
     cross_k_.resize(size);
     cross_v_.resize(size);
+}
+
+void Session::store_cross(int64_t layer, const float* k, const float* v) {
+    store(cross_k_, n_source_, layer, 0, k, n_source_, kv_dim_);
+    store(cross_v_, n_source_, layer, 0, v, n_source_, kv_dim_);
 }
 
 void Session::truncate(int64_t n) {
@@ -43,11 +88,16 @@ void Session::truncate(int64_t n) {
 
 void Session::keep_last(int64_t n) {
     LYRA_CHECK(n >= 0 && n <= n_past_, "session: keep_last {} outside 0..{}", n, n_past_);
-    const int64_t layers = static_cast<int64_t>(k_.size()) / std::max<int64_t>(1, n_ctx_ * kv_dim_);
-    const auto bytes = static_cast<size_t>(n * kv_dim_) * sizeof(float);
-    for (int64_t l = 0; l < layers; ++l) {
-        std::memmove(k_cache(l), k_cache(l) + (n_past_ - n) * kv_dim_, bytes);
-        std::memmove(v_cache(l), v_cache(l) + (n_past_ - n) * kv_dim_, bytes);
+    // Rows are moved as bytes, so an f16 cache slides exactly like an f32 one.
+    const auto row = static_cast<size_t>(kv_dim_) * elem_bytes();
+    const auto layer_bytes = static_cast<size_t>(n_ctx_) * row;
+    const auto bytes = static_cast<size_t>(n) * row;
+    const auto from = static_cast<size_t>(n_past_ - n) * row;
+    for (int64_t l = 0; l < n_layer_; ++l) {
+        uint8_t* k = k_.data() + static_cast<size_t>(l) * layer_bytes;
+        uint8_t* v = v_.data() + static_cast<size_t>(l) * layer_bytes;
+        std::memmove(k, k + from, bytes);
+        std::memmove(v, v + from, bytes);
     }
     if (static_cast<int64_t>(history_.size()) >= n_past_)
         history_.erase(history_.begin(), history_.begin() + (n_past_ - n));

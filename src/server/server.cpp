@@ -391,6 +391,7 @@ struct Server::Impl {
                 for (int j = 0; j < job->req.n; ++j) {
                     gen::GenerateOptions o = job->req.opt;
                     o.seed = job->req.opt.seed + static_cast<uint64_t>(j);
+                    o.kv_type = opt.kv_type;  // a server setting (--kv-type), not a request key
                     auto s = m.scheduler->submit(p, o, parse_special);
                     if (j == 0) job->prompt_tokens.push_back(s->n_prompt());
                     job->seqs.push_back(std::move(s));
@@ -884,6 +885,9 @@ struct Server::Impl {
                                        opt.limits.max_n, it->get<int64_t>()),
                            "n");
         }
+        // The server's KV cache type (--kv-type) unless the request names one.
+        if (!request.contains("kv_type") || request["kv_type"].is_null())
+            request["kv_type"] = model::kv_type_name(opt.kv_type);
         const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         int threads = opt.threads > 0 ? opt.threads : hw;
         if (auto it = request.find("threads"); it != request.end() && it->is_number_integer()) {

@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::string_view kCommonKeys[] = {"model", "seed", "threads", "n", "temperature",
                                             "top_k", "top_p", "min_p", "repeat_penalty",
-                                            "critic", "critic_corpus", "critic_weight"};
+                                            "critic", "critic_corpus", "critic_weight", "kv_type"};
 
 std::string type_name(const json& v) { return v.type_name(); }
 
@@ -102,6 +102,8 @@ CommonOptions parse_common(const json& request) {
     o.top_p = static_cast<float>(get_number(request, "top_p", o.top_p, 0, 1));
     o.min_p = static_cast<float>(get_number(request, "min_p", o.min_p, 0, 1));
     o.repeat_penalty = static_cast<float>(get_number(request, "repeat_penalty", o.repeat_penalty, 0.01, 10));
+    if (request.contains("kv_type") && !request["kv_type"].is_null())
+        o.kv_type = model::parse_kv_type(get_string(request, "kv_type"));
     o.critic = get_string(request, "critic");
     o.critic_corpus = get_string(request, "critic_corpus");
     o.critic_weight = get_number(request, "critic_weight", o.critic_weight, 0, 100);
@@ -118,7 +120,8 @@ json common_to_json(const CommonOptions& o) {
               {"top_k", o.top_k},
               {"top_p", gen::float_json(o.top_p)},
               {"min_p", gen::float_json(o.min_p)},
-              {"repeat_penalty", gen::float_json(o.repeat_penalty)}};
+              {"repeat_penalty", gen::float_json(o.repeat_penalty)},
+              {"kv_type", model::kv_type_name(o.kv_type)}};
     if (!o.model.empty()) j["model"] = o.model;
     if (!o.critic.empty()) {
         j["critic"] = o.critic;
@@ -139,6 +142,7 @@ gen::GenerateOptions generate_options(const CommonOptions& o, int max_tokens) {
     g.seed = o.seed;
     g.n_candidates = 1;
     g.threads = o.threads;
+    g.kv_type = o.kv_type;
     return g;
 }
 

@@ -27,7 +27,7 @@ using nlohmann::json;
 
 // Options every generating command shares (DESIGN.md "The lyra command"). Request keys:
 // "model", "seed", "threads", "n", "temperature", "top_k", "top_p", "min_p", "repeat_penalty",
-// and the encoder critic's "critic", "critic_corpus", "critic_weight" (critic.h).
+// "kv_type" ("f32" or "f16"), and the encoder critic's "critic", "critic_corpus", "critic_weight" (critic.h).
 struct CommonOptions {
     std::string model;  // GGUF path; empty = the form's embedded default model
     uint64_t seed = 0;
@@ -38,6 +38,7 @@ struct CommonOptions {
     float top_p = 0.95f;
     float min_p = 0.05f;
     float repeat_penalty = 1.0f;
+    core::DType kv_type = gen::GenerateOptions{}.kv_type;  // the KV cache's element type
     std::string critic;         // encoder GGUF that also judges the candidates; empty = none
     std::string critic_corpus;  // text file the critic measures novelty against; empty = none
     double critic_weight = 1.0;

@@ -370,6 +370,36 @@ void attention_head(const float* q, const float* keys, const float* values, int6
     k.attn_values(scores, values, stride, n, D, out);
 }
 
+float dot_kv(const float* q, const KvView& k, int64_t j, int64_t n) {
+    const KernelTable& t = table();
+    if (k.type == DType::F16) return t.dot_f16(q, static_cast<const uint16_t*>(k.row(j)), n);
+    return t.dot_f32(q, static_cast<const float*>(k.row(j)), n);
+}
+
+void axpy_kv(float a, const KvView& v, int64_t j, float* y, int64_t n) {
+    const KernelTable& t = table();
+    if (v.type == DType::F16) t.axpy_f16(a, static_cast<const uint16_t*>(v.row(j)), y, n);
+    else t.axpy_f32(a, static_cast<const float*>(v.row(j)), y, n);
+}
+
+void attention_head(const float* q, const KvView& keys, const KvView& values, int64_t n, int64_t D, float scale,
+                    float* scores, float* out) {
+    LYRA_DCHECK(keys.stride == values.stride, "attention: key stride {} != value stride {}", keys.stride,
+                values.stride);
+    if (keys.type == DType::F32 && values.type == DType::F32) {
+        attention_head(q, static_cast<const float*>(keys.data), static_cast<const float*>(values.data), keys.stride,
+                       n, D, scale, scores, out);
+        return;
+    }
+    LYRA_DCHECK(keys.type == DType::F16 && values.type == DType::F16, "attention: mixed KV types");
+    const KernelTable& k = table();
+    k.attn_scores_f16(q, static_cast<const uint16_t*>(keys.data), keys.stride, n, D, scale, scores);
+    softmax(scores, n);
+    k.attn_values_f16(scores, static_cast<const uint16_t*>(values.data), values.stride, n, D, out);
+}
+
+void f32_to_f16(const float* x, uint16_t* out, int64_t n) { table().f32_to_f16(x, out, n); }
+
 void softmax(float* x, int64_t n) {
     if (n <= 0) return;
     const KernelTable& k = table();

@@ -78,6 +78,20 @@ struct KernelTable {
     int gemm_nr;  // the packed panel's width in floats
     // out[i] = the f16 h[i] as f32 (exact; F16 weights are widened this way for the GEMM).
     void (*f16_to_f32)(const uint16_t* h, float* out, int64_t n);
+    // The f16 KV cache (issue 2): keys and values stored as IEEE half and widened in registers
+    // as they are read, so attention streams half the bytes. dot_f16 = sum q[i] * k[i] (f32
+    // arithmetic on the exact widened k); axpy_f16: y[i] += a * x[i]. attn_scores_f16 and
+    // attn_values_f16 are attn_scores/attn_values over f16 rows, bit-identical to dot_f16 per key
+    // and to zeroing o and calling axpy_f16 per value, as the f32 pair is to dot_f32/axpy_f32.
+    float (*dot_f16)(const float* q, const uint16_t* k, int64_t n);
+    void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n);
+    void (*attn_scores_f16)(const float* q, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
+                            float scale, float* sc);
+    void (*attn_values_f16)(const float* p, const uint16_t* values, int64_t stride, int64_t n, int64_t D,
+                            float* o);
+    // out[i] = x[i] rounded to f16, nearest even, overflow to inf (fp32_to_fp16 in half.h; the
+    // F16C instruction agrees with it on every input but NaN payloads). Writes the KV cache.
+    void (*f32_to_f16)(const float* x, uint16_t* out, int64_t n);
 };
 
 namespace {

@@ -276,10 +276,39 @@ void f16_to_f32(const uint16_t* h, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(h[i]);
 }
 
+// The f16 KV cache's reference: dot_f32's four partial sums over the widened keys.
+float dot_f16_kv(const float* q, const uint16_t* k, int64_t n) {
+    float s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; ++j) s[j] += q[i + j] * fp16_to_fp32(k[i + j]);
+    for (; i < n; ++i) s[0] += q[i] * fp16_to_fp32(k[i]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
+}
+
+void attn_scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64_t n, int64_t D, float scale,
+                     float* sc) {
+    for (int64_t j = 0; j < n; ++j) sc[j] = dot_f16_kv(q, keys + j * stride, D) * scale;
+}
+
+void attn_values_f16(const float* p, const uint16_t* values, int64_t stride, int64_t n, int64_t D, float* o) {
+    for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+    for (int64_t j = 0; j < n; ++j) axpy_f16(p[j], values + j * stride, o, D);
+}
+
+void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
+}
+
 const KernelTable kScalar = {
     Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
     attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr, f16_to_f32,
+    dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16,
 };
 
 }  // namespace

@@ -45,7 +45,7 @@ void Gpt2FamilyModel::bind(const std::function<void(WeightBinder&, int64_t)>& bi
 void Gpt2FamilyModel::forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                               std::vector<float>& logits, bool all_logits) const {
     check_forward(hparams_, s, tokens);
-    run(KvRows(s, static_cast<int64_t>(tokens.size())), tokens.data(), pool, logits, all_logits);
+    run(KvRows(s, static_cast<int64_t>(tokens.size()), kKBatch, kVBatch), tokens.data(), pool, logits, all_logits);
 }
 
 void Gpt2FamilyModel::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,

@@ -94,7 +94,7 @@ void LlamaModel::bind() {
 void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                          std::vector<float>& logits, bool all_logits) const {
     check_forward(hparams_, s, tokens);
-    run(KvRows(s, static_cast<int64_t>(tokens.size())), tokens.data(), pool, logits, all_logits);
+    run(KvRows(s, static_cast<int64_t>(tokens.size()), kKBatch, kVBatch), tokens.data(), pool, logits, all_logits);
 }
 
 void LlamaModel::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,

@@ -75,8 +75,8 @@ struct RelBias {
 struct AttnArgs {
     const float* q;     // [T, H*D]
     int64_t T, q_pos0;  // query t sits at position q_pos0 + t
-    const float* k;     // [n_keys, H*D]
-    const float* v;
+    core::KvView k;     // [n_keys, H*D], f32 or f16 (the session's cache type)
+    core::KvView v;
     int64_t n_keys;
     bool causal;          // query at position p sees keys 0..p only
     const RelBias* bias;  // null: no position bias (cross-attention)
@@ -95,7 +95,8 @@ void attention_part(const AttnArgs& a, int ith, int nth) {
         const int64_t t = item / a.H, h = item % a.H, pos = a.q_pos0 + t;
         const int64_t n = a.causal ? pos + 1 : a.n_keys;
         const float* qv = a.q + t * dim + h * a.D;
-        for (int64_t j = 0; j < n; ++j) sc[j] = core::dot_f32(qv, a.k + j * dim + h * a.D, a.D);
+        const core::KvView k = a.k.at(0, h * a.D), v = a.v.at(0, h * a.D);
+        for (int64_t j = 0; j < n; ++j) sc[j] = core::dot_kv(qv, k, j, a.D);
         if (a.bias) {
             const int32_t* bucket =
                 a.bias->bucket.data() + (a.n_ctx - 1) - pos;  // [j] = bucket(j - pos)
@@ -105,7 +106,7 @@ void attention_part(const AttnArgs& a, int ith, int nth) {
         core::softmax(sc, n);
         float* o = a.out + t * dim + h * a.D;
         std::fill(o, o + a.D, 0.0f);
-        for (int64_t j = 0; j < n; ++j) core::axpy_f32(sc[j], a.v + j * dim + h * a.D, o, a.D);
+        for (int64_t j = 0; j < n; ++j) core::axpy_kv(sc[j], v, j, o, a.D);
     }
 }
 
@@ -183,8 +184,8 @@ public:
             core::rmsnorm(x, B.attn_norm, xn, S, C, hp.norm_eps);
             const core::MatmulTarget qkv[] = {{&B.attn.wq, q}, {&B.attn.wk, k}, {&B.attn.wv, v}};
             core::matmul_group(pool, xn, S, qkv);
-            attend(pool, {q, S, 0, k, v, S, false, &enc_rel_, hp.n_head, hp.head_dim, hp.n_ctx,
-                          scores, att});
+            attend(pool, {q, S, 0, f32_view(k, HD), f32_view(v, HD), S, false, &enc_rel_, hp.n_head,
+                          hp.head_dim, hp.n_ctx, scores, att});
             core::matmul(pool, att, S, B.attn.wo, xn);
             core::add_inplace(x, xn, S * C);
             feed_forward(s, pool, B, x, xn, S);
@@ -194,10 +195,11 @@ public:
         trace("enc_out", -1, xn, S, C);
         s.clear();
         s.set_source_len(S);
-        for (int64_t l = 0; l < hp.n_layer; ++l) {
+        for (int64_t l = 0; l < hp.n_layer; ++l) {  // k, v: free scratch of [S, H*D] again
             const T5Block& B = dec_[static_cast<size_t>(l)];
-            core::matmul(pool, xn, S, B.cross.wk, s.cross_k(l));
-            core::matmul(pool, xn, S, B.cross.wv, s.cross_v(l));
+            core::matmul(pool, xn, S, B.cross.wk, k);
+            core::matmul(pool, xn, S, B.cross.wv, v);
+            s.store_cross(l, k, v);
         }
         const TokenId start = hp.decoder_start_token;
         forward(s, std::span(&start, 1), pool, logits, false);
@@ -218,27 +220,28 @@ public:
         float* xn = scratch(s, kXn, T * C);
         float* q = scratch(s, kQ, T * HD);
         float* att = scratch(s, kAtt, T * HD);
+        float* k = scratch(s, kK, T * HD);  // this call's K/V rows before they are cached
+        float* v = scratch(s, kV, T * HD);
         float* scores = scratch(s, kScores, pool.size() * std::max(S, s.n_ctx()));
         core::get_rows(tok_embd_, tokens.data(), T, x);
         trace("inp_embd", -1, x, T, C);
         for (int64_t l = 0; l < hp.n_layer; ++l) {
             const T5Block& B = dec_[static_cast<size_t>(l)];
             const int il = static_cast<int>(l);
-            float* k_cache = s.k_cache(l);
-            float* v_cache = s.v_cache(l);
             // ---- causal self-attention over the cache ----
             core::rmsnorm(x, B.attn_norm, xn, T, C, hp.norm_eps);
-            const core::MatmulTarget qkv[] = {{&B.attn.wq, q}, {&B.attn.wk, k_cache + P * HD},
-                                              {&B.attn.wv, v_cache + P * HD}};
+            const core::MatmulTarget qkv[] = {{&B.attn.wq, q}, {&B.attn.wk, k}, {&B.attn.wv, v}};
             core::matmul_group(pool, xn, T, qkv);
-            attend(pool, {q, T, P, k_cache, v_cache, P + T, true, &dec_rel_, hp.n_head, hp.head_dim,
-                          hp.n_ctx, scores, att});
+            s.store_k(l, P, k, T, HD);
+            s.store_v(l, P, v, T, HD);
+            attend(pool, {q, T, P, s.k_view(l), s.v_view(l), P + T, true, &dec_rel_, hp.n_head,
+                          hp.head_dim, hp.n_ctx, scores, att});
             core::matmul(pool, att, T, B.attn.wo, xn);
             core::add_inplace(x, xn, T * C);
             // ---- cross-attention to the encoded source ----
             core::rmsnorm(x, B.cross_norm, xn, T, C, hp.norm_eps);
             core::matmul(pool, xn, T, B.cross.wq, q);
-            attend(pool, {q, T, P, s.cross_k(l), s.cross_v(l), S, false, nullptr, hp.n_head,
+            attend(pool, {q, T, P, s.cross_k_view(l), s.cross_v_view(l), S, false, nullptr, hp.n_head,
                           hp.head_dim, hp.n_ctx, scores, att});
             core::matmul(pool, att, T, B.cross.wo, xn);
             core::add_inplace(x, xn, T * C);
@@ -286,6 +289,9 @@ private:
                 t5_relative_bucket(rel, bidirectional, hp.rel_buckets, hp.rel_max_distance));
         return r;
     }
+
+    // The encoder's own K/V rows [S, dim] (f32 scratch, never cached) as attention reads them.
+    static core::KvView f32_view(const float* rows, int64_t dim) { return {rows, core::DType::F32, dim}; }
 
     static void attend(core::ThreadPool& pool, const AttnArgs& args) {
         // Capturing one reference keeps the std::function in its small buffer (no allocation).

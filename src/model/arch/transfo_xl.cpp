@@ -57,7 +57,7 @@ struct XlLayer {
 // One thread's share of the (token, head) pairs of the relative attention.
 struct RelAttention {
     const float *qw, *qr;        // q + r_w_bias, q + r_r_bias  [T, H*D]
-    const float *k, *v;          // cache [>= P+T, H*D]
+    core::KvView k, v;           // cache [>= P+T, H*D], f32 or f16
     const float* r;              // Wr·pe(d) for d = 0 .. n_dist-1  [n_dist, H*D]
     int64_t T, P, first, H, D;   // keys first .. P+t for token t
     int64_t clamp;               // 0: none
@@ -77,16 +77,16 @@ struct RelAttention {
             const float* b = qr + t * HD + off;
             const int64_t lo = window > 0 ? std::max(first, P + t + 1 - window) : first;
             const int64_t n_keys = P + t + 1 - lo;
+            const core::KvView keys = k.at(lo, off), values = v.at(lo, off);
             for (int64_t j = 0; j < n_keys; ++j) {
                 int64_t d = P + t - (lo + j);
                 if (clamp > 0) d = std::min(d, clamp);
-                sc[j] = (core::dot_f32(a, k + (lo + j) * HD + off, D) +
-                         core::dot_f32(b, r + d * HD + off, D)) * scale;
+                sc[j] = (core::dot_kv(a, keys, j, D) + core::dot_f32(b, r + d * HD + off, D)) * scale;
             }
             core::softmax(sc, n_keys);
             float* o = out + t * HD + off;
             std::fill(o, o + D, 0.0f);
-            for (int64_t j = 0; j < n_keys; ++j) core::axpy_f32(sc[j], v + (lo + j) * HD + off, o, D);
+            for (int64_t j = 0; j < n_keys; ++j) core::axpy_kv(sc[j], values, j, o, D);
         }
     }
 };
@@ -290,8 +290,6 @@ void TransfoXlModel::forward(Session& s, std::span<const TokenId> tokens, core::
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const XlLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
-        float* kc = s.k_cache(l);
-        float* vc = s.v_cache(l);
         // ---- relative-position attention ----
         const float* in = x;
         if (xl.pre_norm) {
@@ -305,11 +303,11 @@ void TransfoXlModel::forward(Session& s, std::span<const TokenId> tokens, core::
                 qw[t * HD + j] = row[j] + L.r_w_bias[j];
                 qr[t * HD + j] = row[j] + L.r_r_bias[j];
             }
-            std::memcpy(kc + (P + t) * HD, row + HD, static_cast<size_t>(HD) * sizeof(float));
-            std::memcpy(vc + (P + t) * HD, row + 2 * HD, static_cast<size_t>(HD) * sizeof(float));
         }
+        s.store_k(l, P, qkv + HD, T, 3 * HD);  // the k and v thirds of each row go to the cache
+        s.store_v(l, P, qkv + 2 * HD, T, 3 * HD);
         core::matmul(pool, pe, n_dist, L.wr, r);
-        const RelAttention ra{qw, qr, kc, vc, r, T, P, first, H, D, xl.clamp_len,
+        const RelAttention ra{qw, qr, s.k_view(l), s.v_view(l), r, T, P, first, H, D, xl.clamp_len,
                               xl.same_length ? xl.mem_len : 0, scores, att};
         pool.run([&ra](int ith, int nth) { ra.part(ith, nth); });
         trace("kqv_out", il, att, T, HD);

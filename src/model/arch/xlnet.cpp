@@ -80,7 +80,7 @@ struct RelAttention {
     const float* seg_embd;      // [2, H*D]
     const int32_t* row_pos;     // [n] each row's position relative to P
     const int32_t* tok_seg;     // [T] the call's segments (with qs); a row's is tok_seg[pos]
-    const float *k, *v;         // cache rows by absolute position [>= P+T, H*D]
+    core::KvView k, v;          // cache rows by absolute position [>= P+T, H*D], f32 or f16
     const float* r;             // Wr·pe(d), d = d_lo .. [n_dist, H*D]
     int64_t d_lo, clamp;        // clamp 0: none
     int64_t n, first, P, T, H, D;
@@ -100,6 +100,7 @@ struct RelAttention {
             const int64_t i = item / H, off = (item % H) * D, p = row_pos[i];
             const float* a = qw + i * HD + off;
             const float* b = qr + i * HD + off;
+            const core::KvView keys = k.at(0, off), values = v.at(0, off);
             float same = 0.0f, other = 0.0f;
             int32_t seg = 0;
             if (qs) {
@@ -112,8 +113,7 @@ struct RelAttention {
                 if (!sees(p, key)) continue;
                 int64_t d = P + p - key;
                 if (clamp > 0) d = std::clamp(d, -clamp, clamp);
-                float s = core::dot_f32(a, k + key * HD + off, D) +
-                          core::dot_f32(b, r + (d - d_lo) * HD + off, D);
+                float s = core::dot_kv(a, keys, key, D) + core::dot_f32(b, r + (d - d_lo) * HD + off, D);
                 if (qs) s += (key < P ? 0 : tok_seg[key - P]) == seg ? same : other;
                 sc[m++] = s * scale;
             }
@@ -123,13 +123,13 @@ struct RelAttention {
                 // HF subtracts 1e30 from masked scores, so a row that sees nothing attends
                 // evenly to every key.
                 const float w = 1.0f / static_cast<float>(n_keys);
-                for (int64_t key = first; key < end_key; ++key) core::axpy_f32(w, v + key * HD + off, o, D);
+                for (int64_t key = first; key < end_key; ++key) core::axpy_kv(w, values, key, o, D);
                 continue;
             }
             core::softmax(sc, m);
             m = 0;
             for (int64_t key = first; key < end_key; ++key)
-                if (sees(p, key)) core::axpy_f32(sc[m++], v + key * HD + off, o, D);
+                if (sees(p, key)) core::axpy_kv(sc[m++], values, key, o, D);
         }
     }
 };
@@ -172,7 +172,7 @@ public:
     void run(Session& s, const Pass& pass, core::ThreadPool& pool, std::vector<float>& logits) const;
 
 private:
-    enum Slot : size_t { kX, kG, kXn, kQ, kQw, kQr, kQs, kAtt, kUp, kPe, kR, kScores };
+    enum Slot : size_t { kX, kG, kXn, kQ, kQw, kQr, kQs, kAtt, kUp, kPe, kR, kScores, kKv };
 
     void bind();
     void attend(core::ThreadPool& pool, const XlnetLayer& L, const Pass& pass, Session& s,
@@ -244,7 +244,7 @@ void XlnetModel::attend(core::ThreadPool& pool, const XlnetLayer& L, const Pass&
             if (qs) qs[i * HD + j] = x + L.r_s_bias[j];
         }
     const RelAttention ra{qw, qr, qs, L.seg_embd, pos, pass.segments,
-                          s.k_cache(&L - layers_.data()), s.v_cache(&L - layers_.data()), r, d_lo,
+                          s.k_view(&L - layers_.data()), s.v_view(&L - layers_.data()), r, d_lo,
                           hparams_.xlnet.clamp_len, n, pass.first, pass.P, T, hparams_.n_head,
                           hparams_.head_dim, vis, scratch(s, kScores, pool.size() * (pass.P + T - pass.first)),
                           att};
@@ -299,6 +299,7 @@ void XlnetModel::run(Session& s, const Pass& pass, core::ThreadPool& pool,
     float* up = scratch(s, kUp, rows * F);
     float* pe = scratch(s, kPe, n_dist * C);
     float* r = scratch(s, kR, n_dist * HD);
+    float* kv = scratch(s, kKv, T * HD);  // one projection's K or V rows before they are cached
     // Grown here once, so attend()'s later requests for these slots never move them.
     scratch(s, kQw, rows * HD);
     scratch(s, kQr, rows * HD);
@@ -313,8 +314,10 @@ void XlnetModel::run(Session& s, const Pass& pass, core::ThreadPool& pool,
         const XlnetLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
         // Keys and values of this layer's content inputs: the memory's are already cached.
-        core::matmul(pool, x, T, L.wk, s.k_cache(l) + P * HD);
-        core::matmul(pool, x, T, L.wv, s.v_cache(l) + P * HD);
+        core::matmul(pool, x, T, L.wk, kv);
+        s.store_k(l, P, kv, T, HD);
+        core::matmul(pool, x, T, L.wv, kv);
+        s.store_v(l, P, kv, T, HD);
         core::matmul(pool, pe, n_dist, L.wr, r);
         if (pass.content_out || l + 1 < hp.n_layer) {  // ---- content stream ----
             core::matmul(pool, x, T, L.wq, q);

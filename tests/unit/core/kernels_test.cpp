@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/half.h"
 #include "core/kernels/kernels.h"
 #include "core/matmul_group.h"
 #include "core/ops.h"
@@ -294,6 +295,95 @@ TEST_F(Kernels, AttentionHeadIsBitIdenticalToDotSoftmaxAxpy) {
                 EXPECT_EQ(0, std::memcmp(sc.data(), want_sc.data(), sc.size() * sizeof(float)));
                 ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
             }
+    }
+}
+
+// The f16 KV cache (issue 2). f16 rows of a random cache, `stride` halves apart like a cache of
+// several heads.
+std::vector<uint16_t> to_f16(const std::vector<float>& x) {
+    std::vector<uint16_t> h(x.size());
+    for (size_t i = 0; i < x.size(); ++i) h[i] = fp32_to_fp16(x[i]);
+    return h;
+}
+
+// Over f16 views attention_head keeps its promise: the arithmetic of dot_kv per key, softmax and
+// axpy_kv per value, bit for bit, in every variant (the AVX-512 one's four-key passes and
+// register-held output included). Over f32 views it is exactly the f32 attention_head.
+TEST_F(Kernels, F16KvAttentionHeadIsBitIdenticalToDotSoftmaxAxpy) {
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int64_t D : {1, 7, 16, 31, 32, 33, 64, 80, 128, 129, 160, 300})
+            for (int64_t n : {0, 1, 3, 4, 5, 13, 67}) {
+                SCOPED_TRACE(isa + " D=" + std::to_string(D) + " n=" + std::to_string(n));
+                const int64_t stride = 3 * D + 5;
+                const size_t rows = static_cast<size_t>(std::max<int64_t>(n, 1) * stride);
+                const auto q = randn(static_cast<size_t>(D), 31);
+                const auto kf = randn(rows, 32), vf = randn(rows, 33);
+                const auto kh = to_f16(kf), vh = to_f16(vf);
+                const KvView keys{kh.data(), DType::F16, stride}, values{vh.data(), DType::F16, stride};
+                const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+                std::vector<float> want_sc(static_cast<size_t>(n)), want_o(static_cast<size_t>(D), 0.0f);
+                for (int64_t j = 0; j < n; ++j) want_sc[static_cast<size_t>(j)] = dot_kv(q.data(), keys, j, D) * scale;
+                softmax(want_sc.data(), n);
+                for (int64_t j = 0; j < n; ++j) axpy_kv(want_sc[static_cast<size_t>(j)], values, j, want_o.data(), D);
+                std::vector<float> sc(static_cast<size_t>(n)), o(static_cast<size_t>(D), 7.0f);
+                attention_head(q.data(), keys, values, n, D, scale, sc.data(), o.data());
+                EXPECT_EQ(0, std::memcmp(sc.data(), want_sc.data(), sc.size() * sizeof(float)));
+                ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
+                // The f32 view of the same f32 rows takes the f32 path unchanged.
+                std::vector<float> sc32(static_cast<size_t>(n)), o32(static_cast<size_t>(D)), sc_raw(sc32), o_raw(o32);
+                attention_head(q.data(), KvView{kf.data(), DType::F32, stride}, KvView{vf.data(), DType::F32, stride}, n,
+                               D, scale, sc32.data(), o32.data());
+                attention_head(q.data(), kf.data(), vf.data(), stride, n, D, scale, sc_raw.data(), o_raw.data());
+                ASSERT_EQ(0, std::memcmp(o32.data(), o_raw.data(), o32.size() * sizeof(float)));
+            }
+    }
+}
+
+// dot_kv / axpy_kv over f16 rows compute on the exactly widened halves: each variant lands within
+// f32 rounding of a double-precision sum of q[i] * widen(k[i]) (not of the unrounded f32 keys).
+TEST_F(Kernels, F16KvDotAndAxpyMatchADoubleReference) {
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int64_t n : {1, 5, 8, 15, 16, 17, 31, 32, 33, 64, 100, 257}) {
+            SCOPED_TRACE(isa + " n=" + std::to_string(n));
+            const auto q = randn(static_cast<size_t>(n), 41), kf = randn(static_cast<size_t>(n), 42);
+            const auto kh = to_f16(kf);
+            const KvView k{kh.data(), DType::F16, n};
+            double want = 0.0, mag = 0.0;
+            for (int64_t i = 0; i < n; ++i) {
+                const double w = fp16_to_fp32(kh[static_cast<size_t>(i)]);
+                want += static_cast<double>(q[static_cast<size_t>(i)]) * w;
+                mag += std::fabs(static_cast<double>(q[static_cast<size_t>(i)]) * w);
+            }
+            EXPECT_NEAR(dot_kv(q.data(), k, 0, n), want, 1e-6 * mag + 1e-30);
+            std::vector<float> y(static_cast<size_t>(n), 0.5f);
+            axpy_kv(-1.5f, k, 0, y.data(), n);
+            for (int64_t i = 0; i < n; ++i) {  // one fused or rounded multiply-add: within an ulp
+                const double w = fp16_to_fp32(kh[static_cast<size_t>(i)]);
+                EXPECT_NEAR(y[static_cast<size_t>(i)], 0.5 - 1.5 * w, 1e-6 * (0.5 + 1.5 * std::fabs(w)));
+            }
+        }
+    }
+}
+
+// The cache's writes: every variant's f32_to_f16 gives half.h's round-to-nearest-even bytes on
+// normal values, ties, subnormals, overflow and infinities; a NaN stays a NaN.
+TEST_F(Kernels, F32ToF16VariantsGiveTheScalarBytes) {
+    auto x = randn(203, 51, 3.0f);
+    const float specials[] = {0.0f,     -0.0f,     1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f, 65504.0f, 65520.0f,
+                              70000.0f, -1e9f,     INFINITY,              -INFINITY,             6e-8f,    3e-8f,
+                              2.9e-8f,  1e-5f,     -6.1e-5f,              1e-40f,                1234.5f};
+    x.insert(x.begin() + 7, std::begin(specials), std::end(specials));
+    x.push_back(NAN);
+    std::vector<uint16_t> want(x.size());
+    for (size_t i = 0; i < x.size(); ++i) want[i] = fp32_to_fp16(x[i]);
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        std::vector<uint16_t> got(x.size(), 0xABCD);
+        f32_to_f16(x.data(), got.data(), static_cast<int64_t>(x.size()));
+        for (size_t i = 0; i + 1 < x.size(); ++i) ASSERT_EQ(got[i], want[i]) << isa << " x=" << x[i];
+        EXPECT_TRUE(std::isnan(fp16_to_fp32(got.back()))) << isa;
     }
 }
 

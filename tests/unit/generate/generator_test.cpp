@@ -36,6 +36,7 @@ public:
         if (static_cast<int64_t>(tokens.size()) > s.n_free()) {
             throw_error(ErrorKind::ContextFull, "fake: context full");
         }
+        seen_kv = s.kv_type();
         s.advance(static_cast<int64_t>(tokens.size()));
         const int64_t pos = s.n_past();  // position of the token these logits predict
         logits.assign(static_cast<size_t>(hparams_.n_vocab), 0.0f);
@@ -48,6 +49,7 @@ public:
     }
 
     TokenId id_of(char c) const { return tokenizer_->encode(std::string(1, c), false).at(0); }
+    mutable core::DType seen_kv = core::DType::Q8_0;  // the last forward's session KV type
 
 private:
     std::string script_;
@@ -76,6 +78,29 @@ TEST(Generator, GreedyFollowsTheModelsArgmax) {
     EXPECT_EQ(r.timings.n_prompt, 3);  // BOS + 'h' + 'i'
     EXPECT_EQ(r.timings.n_gen, 5);
     EXPECT_EQ(r.sampler, "greedy");
+}
+
+// GenerateOptions.kv_type reaches the session (f16 by default), and a type the cache cannot
+// hold is refused up front with the option's name.
+TEST(Generator, SessionGetsTheRequestedKvType) {
+    ScriptModel m("0123456789");
+    core::ThreadPool pool(1);
+    Generator gen(m, pool);
+    EXPECT_EQ(GenerateOptions{}.kv_type, core::DType::F16);
+    (void)gen.run("hi", greedy(2));
+    EXPECT_EQ(m.seen_kv, core::DType::F16);
+    GenerateOptions o = greedy(2);
+    o.kv_type = core::DType::F32;
+    (void)gen.run("hi", o);
+    EXPECT_EQ(m.seen_kv, core::DType::F32);
+    o.kv_type = core::DType::BF16;
+    try {
+        (void)gen.run("hi", o);
+        ADD_FAILURE() << "a BF16 KV cache was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("kv type"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Generator, RecordsEachTokensLogProbabilityUnderTheModel) {

@@ -30,8 +30,10 @@ TokenId argmax(const float* row, int64_t n) {
 
 // Prompts of different lengths put the sequences at different positions; then `steps` decode
 // steps run batched on one set of sessions and one by one on a twin set, feeding both the
-// batched argmax. Every logit row must be identical.
-void expect_batch_equals_singles(const Model& m, int steps = 6) {
+// batched argmax. Every logit row must be identical. kv_types[i % size] is sequence i's KV cache
+// type (issue 2: f16 caches, and a batch mixing f16 and f32 sessions, batch exactly too).
+void expect_batch_equals_singles(const Model& m, int steps = 6,
+                                 const std::vector<core::DType>& kv_types = {core::DType::F32}) {
     const std::vector<std::vector<TokenId>> prompts = {
         {1, 5, 9}, {2}, {3, 4, 5, 6, 7, 8, 9, 10, 11}, {12, 13, 14, 15, 16}};
     const int64_t V = m.hparams().n_vocab;
@@ -42,8 +44,9 @@ void expect_batch_equals_singles(const Model& m, int steps = 6) {
     for (size_t i = 0; i < prompts.size(); ++i) {
         // Different context sizes too: the scores scratch must fit the longest.
         const int64_t ctx = 16 + 4 * static_cast<int64_t>(i);
-        batched.push_back(std::make_unique<Session>(m, ctx));
-        single.push_back(std::make_unique<Session>(m, ctx));
+        const core::DType kv = kv_types[i % kv_types.size()];
+        batched.push_back(std::make_unique<Session>(m, ctx, kv));
+        single.push_back(std::make_unique<Session>(m, ctx, kv));
         m.forward(*batched.back(), prompts[i], single_pool, logits);
         m.forward(*single.back(), prompts[i], single_pool, logits);
         next.push_back(argmax(logits.data(), V));
@@ -76,6 +79,16 @@ TEST_P(DecodeBatch, EachRowEqualsThatSequenceAlone) {
     expect_batch_equals_singles(*m);
 }
 
+// The same with f16 KV caches, and with a batch alternating f16 and f32 sessions.
+TEST_P(DecodeBatch, EachRowEqualsThatSequenceAloneWithF16Caches) {
+    TempDir dir;
+    auto o = testing::small_options(GetParam().first, GetParam().second);
+    o.n_ctx = 64;
+    const auto m = Model::load(testing::write_small_model(dir, o));
+    expect_batch_equals_singles(*m, 6, {core::DType::F16});
+    expect_batch_equals_singles(*m, 6, {core::DType::F16, core::DType::F32});
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Decoders, DecodeBatch,
     ::testing::Values(std::pair{Arch::Llama, core::DType::F32}, std::pair{Arch::Llama, core::DType::Q8_0},
@@ -99,6 +112,7 @@ TEST(DecodeBatchNeo, LocalAndGlobalLayersBatchToo) {
     const auto m = Model::load(out);
     EXPECT_TRUE(m->batches_decode());
     expect_batch_equals_singles(*m, 8);  // past the window of 5
+    expect_batch_equals_singles(*m, 8, {core::DType::F16, core::DType::F32});
 }
 
 TEST(DecodeBatchErrors, ABadBatchChangesNoSession) {

@@ -592,10 +592,111 @@ void f16_to_f32(const uint16_t* h, float* out, int64_t n) {
     for (; i < n; ++i) out[i] = fp16_to_fp32(h[i]);
 }
 
+// ---- f16 KV cache ---------------------------------------------------------------------------
+
+inline __m256 load_f16x8(const uint16_t* h) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
+}
+
+// dot_f32's two accumulators and tail, with the keys widened by F16C as they are loaded.
+float dot_f16_kv(const float* q, const uint16_t* k, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_f16x8(k + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load_f16x8(k + i + 8), s1);
+    }
+    float s = hsum8(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) s += q[i] * half_to_float(k[i]);
+    return s;
+}
+
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load_f16x8(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += a * half_to_float(x[i]);
+}
+
+// Four keys per pass: the query's chunks are loaded once for four dots and the four horizontal
+// sums overlap. Each key keeps dot_f16_kv's accumulators, reduction and scalar tail, so every
+// score is bit-identical to dot_f16_kv on that key.
+void attn_scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64_t n, int64_t D, float scale,
+                     float* sc) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint16_t* k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride,
+                                keys + (j + 3) * stride};
+        __m256 s0[4], s1[4];
+        for (int c = 0; c < 4; ++c) s0[c] = s1[c] = _mm256_setzero_ps();
+        int64_t i = 0;
+        for (; i + 16 <= D; i += 16) {
+            const __m256 qa = _mm256_loadu_ps(q + i), qb = _mm256_loadu_ps(q + i + 8);
+            for (int c = 0; c < 4; ++c) {
+                s0[c] = _mm256_fmadd_ps(qa, load_f16x8(k[c] + i), s0[c]);
+                s1[c] = _mm256_fmadd_ps(qb, load_f16x8(k[c] + i + 8), s1[c]);
+            }
+        }
+        for (int c = 0; c < 4; ++c) {
+            float s = hsum8(_mm256_add_ps(s0[c], s1[c]));
+            for (int64_t t = i; t < D; ++t) s += q[t] * half_to_float(k[c][t]);
+            sc[j + c] = s * scale;
+        }
+    }
+    for (; j < n; ++j) sc[j] = dot_f16_kv(q, keys + j * stride, D) * scale;
+}
+
+// o[0..NV*8) = sum_j p[j] * value j, the output held in registers across all the values.
+template <int NV>
+inline void attn_values_f16_chunk(const float* p, const uint16_t* values, int64_t stride, int64_t n, float* o) {
+    __m256 acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < n; ++j) {
+        const __m256 pj = _mm256_set1_ps(p[j]);
+        const uint16_t* row = values + j * stride;
+        for (int v = 0; v < NV; ++v) acc[v] = _mm256_fmadd_ps(pj, load_f16x8(row + 8 * v), acc[v]);
+    }
+    for (int v = 0; v < NV; ++v) _mm256_storeu_ps(o + 8 * v, acc[v]);
+}
+
+// o = sum_j p[j] * value j over f16 values, up to 64 outputs in registers at a time instead of a
+// load and store of o per value. Each lane is the fused multiply-add chain axpy_f16's vector part
+// makes, and the last D % 8 outputs its scalar tail, in j order: bit-identical to zeroing o and
+// calling axpy_f16 per value.
+void attn_values_f16(const float* p, const uint16_t* values, int64_t stride, int64_t n, int64_t D, float* o) {
+    int64_t c = 0;
+    for (; c + 64 <= D; c += 64) attn_values_f16_chunk<8>(p, values + c, stride, n, o + c);
+    const int64_t nv = (D - c) / 8;
+    switch (nv) {
+        case 0: break;
+        case 1: attn_values_f16_chunk<1>(p, values + c, stride, n, o + c); break;
+        case 2: attn_values_f16_chunk<2>(p, values + c, stride, n, o + c); break;
+        case 3: attn_values_f16_chunk<3>(p, values + c, stride, n, o + c); break;
+        case 4: attn_values_f16_chunk<4>(p, values + c, stride, n, o + c); break;
+        case 5: attn_values_f16_chunk<5>(p, values + c, stride, n, o + c); break;
+        case 6: attn_values_f16_chunk<6>(p, values + c, stride, n, o + c); break;
+        default: attn_values_f16_chunk<7>(p, values + c, stride, n, o + c); break;
+    }
+    for (int64_t d = c + 8 * nv; d < D; ++d) {
+        float s = 0.0f;
+        for (int64_t j = 0; j < n; ++j) s += p[j] * half_to_float(values[j * stride + d]);
+        o[d] = s;
+    }
+}
+
+void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
+}
+
 const KernelTable kAvx2 = {
     Isa::Avx2, "avx2",    mat_f32,     mat_f16, mat_bf16, mat_q8_0,  mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,   axpy_f32, exp_sub_sum, max_f32, sum_sq,   scale_mul, silu_mul, gemm_probe,
     attn_scores, attn_values, quantize_act_q8, gemm_tile, kAvx2GemmNr, f16_to_f32,
+    dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16,
 };
 
 }  // namespace

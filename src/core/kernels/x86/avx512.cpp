@@ -499,6 +499,97 @@ void attn_values(const float* p, const float* values, int64_t stride, int64_t n,
     }
 }
 
+// ---- f16 KV cache: the three functions above over f16 rows, widened as they are loaded ------
+
+inline __m512 load_f16x16(const uint16_t* h) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
+}
+inline __m512 load_f16x16(__mmask16 m, const uint16_t* h) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h)); }
+
+float dot_f16_kv(const float* q, const uint16_t* k, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load_f16x16(k + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), load_f16x16(k + i + 16), s1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), load_f16x16(m, k + i), s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+    const __m512 va = _mm512_set1_ps(a);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, load_f16x16(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+// attn_scores with f16 keys: four keys per pass, each in dot_f16_kv's order (bit-identical).
+void attn_scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64_t n, int64_t D, float scale,
+                     float* sc) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint16_t* k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride,
+                                keys + (j + 3) * stride};
+        __m512 s0[4], s1[4];
+        for (int c = 0; c < 4; ++c) s0[c] = s1[c] = _mm512_setzero_ps();
+        int64_t i = 0;
+        for (; i + 32 <= D; i += 32) {
+            const __m512 qa = _mm512_loadu_ps(q + i), qb = _mm512_loadu_ps(q + i + 16);
+            for (int c = 0; c < 4; ++c) {
+                s0[c] = _mm512_fmadd_ps(qa, load_f16x16(k[c] + i), s0[c]);
+                s1[c] = _mm512_fmadd_ps(qb, load_f16x16(k[c] + i + 16), s1[c]);
+            }
+        }
+        for (; i < D; i += 16) {
+            const __mmask16 m = D - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(D - i);
+            const __m512 qa = _mm512_maskz_loadu_ps(m, q + i);
+            for (int c = 0; c < 4; ++c) s0[c] = _mm512_fmadd_ps(qa, load_f16x16(m, k[c] + i), s0[c]);
+        }
+        for (int c = 0; c < 4; ++c) sc[j + c] = _mm512_reduce_add_ps(_mm512_add_ps(s0[c], s1[c])) * scale;
+    }
+    for (; j < n; ++j) sc[j] = dot_f16_kv(q, keys + j * stride, D) * scale;
+}
+
+template <int NV>
+inline void attn_values_f16_chunk(const float* p, const uint16_t* values, int64_t stride, int64_t n, __mmask16 last,
+                                  float* o) {
+    __m512 acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < n; ++j) {
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        const uint16_t* row = values + j * stride;
+        for (int v = 0; v < NV - 1; ++v) acc[v] = _mm512_fmadd_ps(pj, load_f16x16(row + 16 * v), acc[v]);
+        acc[NV - 1] = _mm512_fmadd_ps(pj, load_f16x16(last, row + 16 * (NV - 1)), acc[NV - 1]);
+    }
+    for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(o + 16 * v, acc[v]);
+    _mm512_mask_storeu_ps(o + 16 * (NV - 1), last, acc[NV - 1]);
+}
+
+// attn_values with f16 values, the output in registers (bit-identical to axpy_f16 per value).
+void attn_values_f16(const float* p, const uint16_t* values, int64_t stride, int64_t n, int64_t D, float* o) {
+    for (int64_t c = 0; c < D; c += 128) {
+        const int64_t w = D - c < 128 ? D - c : 128;
+        const int nv = static_cast<int>((w + 15) / 16);
+        const __mmask16 last = w % 16 == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(w % 16);
+        const uint16_t* vc = values + c;
+        switch (nv) {
+            case 1: attn_values_f16_chunk<1>(p, vc, stride, n, last, o + c); break;
+            case 2: attn_values_f16_chunk<2>(p, vc, stride, n, last, o + c); break;
+            case 3: attn_values_f16_chunk<3>(p, vc, stride, n, last, o + c); break;
+            case 4: attn_values_f16_chunk<4>(p, vc, stride, n, last, o + c); break;
+            case 5: attn_values_f16_chunk<5>(p, vc, stride, n, last, o + c); break;
+            case 6: attn_values_f16_chunk<6>(p, vc, stride, n, last, o + c); break;
+            case 7: attn_values_f16_chunk<7>(p, vc, stride, n, last, o + c); break;
+            default: attn_values_f16_chunk<8>(p, vc, stride, n, last, o + c); break;
+        }
+    }
+}
+
 // exp(x) for x in f32 lanes: 2^n * p(r) with a degree-6 polynomial (relative error ~2e-7);
 // lanes below -87.3 give exactly 0, above 88.7 saturate near FLT_MAX.
 __m512 exp512(__m512 x) {
@@ -674,6 +765,10 @@ const KernelTable* avx512_table() {
         k.axpy_f32 = axpy_f32;
         k.attn_scores = attn_scores;
         k.attn_values = attn_values;
+        k.dot_f16 = dot_f16_kv;
+        k.axpy_f16 = axpy_f16;
+        k.attn_scores_f16 = attn_scores_f16;
+        k.attn_values_f16 = attn_values_f16;  // f32_to_f16: the AVX2 one (F16C)
         k.quantize_act_q8 = quantize_act_q8;
         k.exp_sub_sum = exp_sub_sum;
         k.max_f32 = max_f32;

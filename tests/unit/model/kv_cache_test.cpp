@@ -1,0 +1,277 @@
+// The f16 KV cache (issue 2): a Session may keep K and V as IEEE half instead of f32. Every
+// decoder that caches keys and values (llama, qwen2, gpt2, gptneo, the t5 decoder's self- and
+// cross-attention, transfo-xl's memory, xlnet's content stream in both factorization orders) must
+// give logits close to its f32-cache logits and the same greedy choice wherever the f32 choice is
+// not a near tie; the cache must take half the bytes; truncate and keep_last must work on f16 rows.
+//
+// Tolerance: max |logit_f16 - logit_f32| <= 1e-2 * max |logit_f32| over every row (f16 keeps 11
+// significant bits, so each cached element moves by at most 2^-11 relative; over these 2-3 layer
+// models the logits move by about 1e-4 .. 2e-3 of their scale). Greedy: the argmax must agree at
+// every step where the f32 top-two gap exceeds twice that tolerance.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "model/format/hf_import.h"
+#include "model/model.h"
+#include "model_test_util.h"
+
+namespace lyra::model {
+namespace {
+
+using testing::TempDir;
+
+constexpr double kRelTol = 1e-2;
+
+TokenId argmax(const float* row, int64_t n) {
+    return static_cast<TokenId>(std::max_element(row, row + n) - row);
+}
+
+// The logit rows of a prefill of `prompt` and then one forward per token of `feed`, in a fresh
+// session of the given KV type.
+std::vector<std::vector<float>> run_rows(const Model& m, core::DType kv, const std::vector<TokenId>& prompt,
+                                         const std::vector<TokenId>& feed, int64_t n_ctx = 0) {
+    core::ThreadPool pool(2);
+    Session s(m, n_ctx, kv);
+    EXPECT_EQ(s.kv_type(), kv);
+    std::vector<float> logits;
+    std::vector<std::vector<float>> rows;
+    m.prefill(s, prompt, pool, logits);
+    rows.push_back(logits);
+    for (TokenId t : feed) {
+        m.forward(s, std::span(&t, 1), pool, logits);
+        rows.push_back(logits);
+    }
+    return rows;
+}
+
+// Greedy decoding with an f32 cache picks `steps` tokens; the f16 cache is fed the same tokens
+// (so both see the same text) and must stay within the tolerance at every row and pick the same
+// argmax wherever the f32 choice is clear. Returns the largest relative logit difference seen.
+double expect_f16_close_to_f32(const Model& m, const std::vector<TokenId>& prompt, int steps) {
+    const int64_t V = m.hparams().n_vocab;
+    core::ThreadPool pool(2);
+    std::vector<TokenId> greedy;
+    {
+        Session s(m, 0, core::DType::F32);
+        std::vector<float> logits;
+        m.prefill(s, prompt, pool, logits);
+        for (int i = 0; i < steps; ++i) {
+            greedy.push_back(argmax(logits.data(), V));
+            m.forward(s, std::span(&greedy.back(), 1), pool, logits);
+        }
+    }
+    const auto r32 = run_rows(m, core::DType::F32, prompt, greedy);
+    const auto r16 = run_rows(m, core::DType::F16, prompt, greedy);
+    double worst = 0.0;
+    int clear_steps = 0;
+    for (size_t r = 0; r < r32.size(); ++r) {
+        const auto& a = r32[r];
+        const auto& b = r16[r];
+        EXPECT_EQ(a.size(), b.size());
+        double scale = 0.0, diff = 0.0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            scale = std::max(scale, std::fabs(static_cast<double>(a[i])));
+            diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+        }
+        EXPECT_LE(diff, kRelTol * scale) << "row " << r;
+        worst = std::max(worst, diff / std::max(scale, 1e-30));
+        // The last row of the prefill and each step's row: the greedy choice.
+        std::vector<float> top(a.end() - V, a.end());
+        std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<>());
+        if (static_cast<double>(top[0] - top[1]) > 2 * kRelTol * scale) {
+            ++clear_steps;
+            EXPECT_EQ(argmax(a.data() + a.size() - V, V), argmax(b.data() + b.size() - V, V)) << "row " << r;
+        }
+    }
+    EXPECT_GT(clear_steps, 0) << "no step had a clear greedy choice; the check saw nothing";
+    // f16 must actually have been used: identical logits would mean the cache stayed f32.
+    EXPECT_GT(worst, 0.0) << "f16 logits are bit-identical to f32 ones";
+    return worst;
+}
+
+// ---- decoders built by `lyra model init` ---------------------------------------------------
+
+class KvF16Init : public ::testing::TestWithParam<Arch> {};
+
+TEST_P(KvF16Init, LogitsStayCloseAndGreedyAgrees) {
+    TempDir dir;
+    auto o = testing::small_options(GetParam());
+    o.n_ctx = 64;
+    o.init_std = 0.2f;  // larger weights: logits with clear winners
+    const auto m = Model::load(testing::write_small_model(dir, o));
+    const std::vector<TokenId> prompt = {1, 17, 42, 99, 7, 3, 250, 64, 12, 5, 33, 80, 81, 82, 9, 10};
+    const double worst = expect_f16_close_to_f32(*m, prompt, 24);
+    std::printf("[ %s ] f16 KV: max |dlogit| / max |logit| = %.2e\n", arch_name(GetParam()), worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Decoders, KvF16Init, ::testing::Values(Arch::Llama, Arch::Qwen2, Arch::Gpt2),
+                         [](const auto& p) { return std::string(arch_name(p.param)); });
+
+// ---- decoders imported from random Hugging Face models (torch via $LYRA_PYTHON) -----------
+
+// Runs tests/unit/format/<script> [lead] <dir>/hf [args]; returns the HF directory ("" outside ctest).
+std::string make_fixture(const TempDir& dir, const std::string& script, const std::string& lead,
+                         const std::string& args) {
+    const char* src = std::getenv("LYRA_SOURCE_DIR");
+    const char* py = std::getenv("LYRA_PYTHON");
+    if (!src || !py) return {};
+    const std::string hf = dir.file("hf");
+    const std::string cmd =
+        std::string(py) + " " + src + "/tests/unit/format/" + script + " " + lead + " " + hf + " " + args + " > /dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return hf;
+}
+
+struct HfCase {
+    const char* name;
+    const char* script;
+    const char* lead;  // positional arguments before the output directory
+    const char* args;
+    const char* factorization;  // xlnet only
+};
+void PrintTo(const HfCase& c, std::ostream* os) { *os << c.name; }
+
+class KvF16Imported : public ::testing::TestWithParam<HfCase> {};
+
+TEST_P(KvF16Imported, LogitsStayCloseAndGreedyAgrees) {
+    const HfCase& c = GetParam();
+    TempDir dir;
+    const std::string hf = make_fixture(dir, c.script, c.lead, c.args);
+    ASSERT_FALSE(hf.empty()) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
+    const std::string out = dir.file("m.gguf");
+    import_hf(hf, out, std::nullopt, {.factorization = c.factorization});
+    const auto m = Model::load(out);
+    // Ids from every transfo-xl cluster (split at 40 and 120), folded into smaller vocabularies.
+    std::vector<TokenId> prompt = {5, 9, 41, 3, 120, 7, 60, 11, 6, 13, 8, 100};
+    for (TokenId& t : prompt) t %= static_cast<TokenId>(m->hparams().n_vocab);
+    // transfo-xl and causal xlnet go past their memory (mem_len 12 / 10) within these steps.
+    const double worst = expect_f16_close_to_f32(*m, prompt, 16);
+    std::printf("[ %s ] f16 KV: max |dlogit| / max |logit| = %.2e\n", c.name, worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Imported, KvF16Imported,
+    ::testing::Values(
+        HfCase{"gptneo", "make_hf_fixture.py", "gpt_neo", "--layers 3 --window 5 --attention-types local,global,local",
+               ""},
+        HfCase{"t5", "make_t5_fixture.py", "", "--seed 1", ""},
+        HfCase{"t5_gated", "make_t5_fixture.py", "", "--feed-forward-proj gated-gelu --seed 2", ""},
+        HfCase{"transfo_xl", "make_transfo_xl_fixture.py", "", "--seed 1", ""},
+        HfCase{"xlnet_causal", "make_xlnet_fixture.py", "", "--seed 1", "causal"},
+        HfCase{"xlnet_bidirectional", "make_xlnet_fixture.py", "", "--mem-len 0 --seed 2", "bidirectional"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+// ---- the session ------------------------------------------------------------------------
+
+TEST(KvF16Session, TakesHalfTheBytes) {
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    const HParams& hp = m->hparams();
+    const auto per_type = [&](size_t elem) { return static_cast<size_t>(2 * hp.n_layer * 20 * hp.n_head_kv * hp.head_dim) * elem; };
+    const Session s32(*m, 20, core::DType::F32), s16(*m, 20, core::DType::F16);
+    EXPECT_EQ(s32.kv_bytes(), per_type(4));
+    EXPECT_EQ(s16.kv_bytes(), per_type(2));
+    EXPECT_EQ(s32.kv_bytes(), 2 * s16.kv_bytes());
+}
+
+TEST(KvF16Session, CachedRowsAreTheProjectionsRoundedToHalf) {
+    // The f32 session's cache rows, rounded with half.h's fp32_to_fp16, are the f16 session's.
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Qwen2)));
+    core::ThreadPool pool(1);
+    std::vector<float> logits;
+    Session s32(*m, 16, core::DType::F32), s16(*m, 16, core::DType::F16);
+    const std::vector<TokenId> prompt = {3, 1, 4, 1, 5, 9, 2, 6};
+    m->forward(s32, prompt, pool, logits);
+    m->forward(s16, prompt, pool, logits);
+    const int64_t kv_dim = s32.kv_dim(), n = static_cast<int64_t>(prompt.size()) * kv_dim;
+    for (int64_t l = 0; l < m->hparams().n_layer; ++l) {
+        // Layer 0's keys depend only on the prompt; deeper layers see f16 attention below them.
+        if (l > 0) break;
+        const auto* k32 = static_cast<const float*>(s32.k_view(l).data);
+        const auto* k16 = static_cast<const uint16_t*>(s16.k_view(l).data);
+        const auto* v32 = static_cast<const float*>(s32.v_view(l).data);
+        const auto* v16 = static_cast<const uint16_t*>(s16.v_view(l).data);
+        for (int64_t i = 0; i < n; ++i) {
+            ASSERT_EQ(k16[i], core::fp32_to_fp16(k32[i])) << "k element " << i;
+            ASSERT_EQ(v16[i], core::fp32_to_fp16(v32[i])) << "v element " << i;
+        }
+    }
+}
+
+TEST(KvF16Session, TruncateAndReplayGiveTheSameLogits) {
+    // The generator's candidates rewind to the prompt (truncate) and decode again.
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Gpt2)));
+    core::ThreadPool pool(2);
+    Session s(*m, 24, core::DType::F16);
+    std::vector<float> first, again;
+    m->forward(s, std::vector<TokenId>{4, 8, 15, 16}, pool, first);
+    m->forward(s, std::vector<TokenId>{23, 42}, pool, first);
+    s.truncate(4);
+    m->forward(s, std::vector<TokenId>{23, 42}, pool, again);
+    ASSERT_EQ(first.size(), again.size());
+    EXPECT_EQ(0, std::memcmp(first.data(), again.data(), first.size() * sizeof(float)));
+}
+
+TEST(KvF16Session, KeepLastMovesTheHalfRows) {
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    core::ThreadPool pool(1);
+    std::vector<float> logits;
+    Session s(*m, 16, core::DType::F16);
+    m->forward(s, std::vector<TokenId>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, pool, logits);
+    const int64_t kv_dim = s.kv_dim(), L = m->hparams().n_layer;
+    std::vector<std::vector<uint16_t>> tail_k, tail_v;  // rows 6..9 of each layer
+    for (int64_t l = 0; l < L; ++l) {
+        const auto* k = static_cast<const uint16_t*>(s.k_view(l).row(6));
+        const auto* v = static_cast<const uint16_t*>(s.v_view(l).row(6));
+        tail_k.emplace_back(k, k + 4 * kv_dim);
+        tail_v.emplace_back(v, v + 4 * kv_dim);
+    }
+    s.keep_last(4);
+    EXPECT_EQ(s.n_past(), 4);
+    for (int64_t l = 0; l < L; ++l) {
+        const auto* k = static_cast<const uint16_t*>(s.k_view(l).row(0));
+        const auto* v = static_cast<const uint16_t*>(s.v_view(l).row(0));
+        EXPECT_EQ(std::vector<uint16_t>(k, k + 4 * kv_dim), tail_k[static_cast<size_t>(l)]) << "layer " << l;
+        EXPECT_EQ(std::vector<uint16_t>(v, v + 4 * kv_dim), tail_v[static_cast<size_t>(l)]) << "layer " << l;
+    }
+}
+
+TEST(KvF16Session, RefusesOtherTypesAndRawF32Access) {
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    try {
+        Session s(*m, 8, core::DType::Q8_0);
+        ADD_FAILURE() << "a Q8_0 KV cache was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("expected f32 or f16"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(parse_kv_type("f16"), core::DType::F16);
+    EXPECT_EQ(parse_kv_type("f32"), core::DType::F32);
+    try {
+        (void)parse_kv_type("q8_0");
+        ADD_FAILURE() << "kv type q8_0 was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("kv type 'q8_0'"), std::string::npos) << e.what();
+    }
+    EXPECT_STREQ(kv_type_name(core::DType::F16), "f16");
+    Session s(*m, 8, core::DType::F16);
+    EXPECT_DEATH((void)s.k_cache(0), "raw f32 cache rows");
+}
+
+}  // namespace
+}  // namespace lyra::model
