@@ -369,25 +369,37 @@ void mat_q6_k(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, 
 }
 
 // ---- vector helpers ------------------------------------------------------------------------
+// dot and axpy are written once over the element type of the rows they read: f32, or f16 (the f16
+// KV cache, issue 2) widened to f32 by F16C as it is loaded; the arithmetic after is the same.
 
-float dot_f32(const float* a, const float* b, int64_t n) {
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* h) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h))); }
+inline float widen(float x) { return x; }
+inline float widen(uint16_t h) { return half_to_float(h); }
+
+template <typename T>
+float dot_t(const float* a, const T* b, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load8(b + i + 8), s1);
     }
     float s = hsum8(_mm256_add_ps(s0, s1));
-    for (; i < n; ++i) s += a[i] * b[i];
+    for (; i < n; ++i) s += a[i] * widen(b[i]);
     return s;
 }
 
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
+template <typename T>
+void axpy_t(float a, const T* x, float* y, int64_t n) {
     const __m256 va = _mm256_set1_ps(a);
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; ++i) y[i] += a * x[i];
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load8(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += a * widen(x[i]);
 }
+
+float dot_f32(const float* a, const float* b, int64_t n) { return dot_t(a, b, n); }
+void axpy_f32(float a, const float* x, float* y, int64_t n) { axpy_t(a, x, y, n); }
 
 // Attention for one query head, as dot_f32 per key and axpy_f32 per value (see kernels.h).
 void attn_scores(const float* q, const float* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
@@ -594,10 +606,6 @@ void f16_to_f32(const uint16_t* h, float* out, int64_t n) {
 
 // ---- f16 KV cache ---------------------------------------------------------------------------
 
-inline __m256 load_f16x8(const uint16_t* h) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
-}
-
 // The f16 cache's rows of one head sit kv_dim halves apart (1.5 KB for 12 heads of 64), so a
 // head's keys touch a new page every few rows and the hardware prefetchers, which stay inside a
 // page, do not run ahead: without help a pass over them is bound by miss latency, not bandwidth
@@ -610,25 +618,8 @@ inline void prefetch_row(const uint16_t* row, int64_t D) {
     _mm_prefetch(b + 2 * D - 1, _MM_HINT_T0);  // a row that starts mid-line ends in one more
 }
 
-// dot_f32's two accumulators and tail, with the keys widened by F16C as they are loaded.
-float dot_f16_kv(const float* q, const uint16_t* k, int64_t n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_f16x8(k + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load_f16x8(k + i + 8), s1);
-    }
-    float s = hsum8(_mm256_add_ps(s0, s1));
-    for (; i < n; ++i) s += q[i] * half_to_float(k[i]);
-    return s;
-}
-
-void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
-    const __m256 va = _mm256_set1_ps(a);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load_f16x8(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; ++i) y[i] += a * half_to_float(x[i]);
-}
+float dot_f16_kv(const float* q, const uint16_t* k, int64_t n) { return dot_t(q, k, n); }
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) { axpy_t(a, x, y, n); }
 
 // Four keys per pass: the query's chunks are loaded once for four dots and the four horizontal
 // sums overlap. Each key keeps dot_f16_kv's accumulators, reduction and scalar tail, so every
@@ -647,8 +638,8 @@ void attn_scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64
         for (; i + 16 <= D; i += 16) {
             const __m256 qa = _mm256_loadu_ps(q + i), qb = _mm256_loadu_ps(q + i + 8);
             for (int c = 0; c < 4; ++c) {
-                s0[c] = _mm256_fmadd_ps(qa, load_f16x8(k[c] + i), s0[c]);
-                s1[c] = _mm256_fmadd_ps(qb, load_f16x8(k[c] + i + 8), s1[c]);
+                s0[c] = _mm256_fmadd_ps(qa, load8(k[c] + i), s0[c]);
+                s1[c] = _mm256_fmadd_ps(qb, load8(k[c] + i + 8), s1[c]);
             }
         }
         for (int c = 0; c < 4; ++c) {
@@ -669,7 +660,7 @@ inline void attn_values_f16_chunk(const float* p, const uint16_t* values, int64_
         const __m256 pj = _mm256_set1_ps(p[j]);
         const uint16_t* row = values + j * stride;
         if (j + kKvPrefetch < n) prefetch_row(row + kKvPrefetch * stride, 8 * NV);
-        for (int v = 0; v < NV; ++v) acc[v] = _mm256_fmadd_ps(pj, load_f16x8(row + 8 * v), acc[v]);
+        for (int v = 0; v < NV; ++v) acc[v] = _mm256_fmadd_ps(pj, load8(row + 8 * v), acc[v]);
     }
     for (int v = 0; v < NV; ++v) _mm256_storeu_ps(o + 8 * v, acc[v]);
 }

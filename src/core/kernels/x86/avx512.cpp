@@ -410,82 +410,113 @@ void mat_q4_0(const uint8_t* w, size_t ws, int64_t n_rows, const void* a, size_t
 }
 
 // ---- vector helpers ------------------------------------------------------------------------
+// The attention helpers are written once over the element type of the rows they read: f32 (the
+// f32 KV cache, and dot/axpy on any f32 rows) or f16 (the f16 KV cache, issue 2), widened to f32
+// as it is loaded. The arithmetic after the load is the same for both.
 
-float dot_f32(const float* a, const float* b, int64_t n) {
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 load16(const uint16_t* h) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h))); }
+inline __m512 load16(__mmask16 m, const uint16_t* h) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h)); }
+
+// A head's rows of the f16 cache sit kv_dim halves apart (1.5 KB for 12 heads of 64), so a head's
+// keys touch a new page every few rows and the hardware prefetchers, which stay inside a page, do
+// not run ahead: without help a pass over them is bound by miss latency, not bandwidth (at 4096
+// keys it ran no faster than over the f32 cache's twice-as-long rows). The f16 passes therefore
+// prefetch the row kKvPrefetch rows ahead (prefetches change no result); the f32 ones are left
+// as they were measured.
+constexpr int64_t kKvPrefetch = 16;
+template <typename T>
+inline void prefetch_row(const T* row, int64_t n) {
+    if constexpr (sizeof(T) == 2) {
+        const auto* b = reinterpret_cast<const char*>(row);
+        for (int64_t off = 0; off < 2 * n; off += 64) _mm_prefetch(b + off, _MM_HINT_T0);
+        _mm_prefetch(b + 2 * n - 1, _MM_HINT_T0);  // a row that starts mid-line ends in one more
+    }
+}
+
+template <typename T>
+float dot_t(const float* a, const T* b, int64_t n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), load16(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), load16(b + i + 16), s1);
     }
     for (; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
-        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), load16(m, b + i), s0);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
+template <typename T>
+void axpy_t(float a, const T* x, float* y, int64_t n) {
     const __m512 va = _mm512_set1_ps(a);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, load16(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
     }
 }
 
-// Attention scores for one query against n keys `stride` floats apart: sc[j] = dot_f32(q, key j)
+// Attention scores for one query against n keys `stride` elements apart: sc[j] = dot_t(q, key j)
 // * scale, four keys per pass so the query chunks are loaded once for four dots and the four
-// horizontal sums overlap. Each key's dot keeps dot_f32's accumulation order and reduction
-// exactly, so the scores are bit-identical to calling dot_f32 per key.
-void attn_scores(const float* q, const float* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
+// horizontal sums overlap. Each key's dot keeps dot_t's accumulation order and reduction
+// exactly, so the scores are bit-identical to calling dot_t per key.
+template <typename T>
+void attn_scores_t(const float* q, const T* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
     int64_t j = 0;
     for (; j + 4 <= n; j += 4) {
-        const float* k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride, keys + (j + 3) * stride};
+        const T* k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride, keys + (j + 3) * stride};
+        if (j + kKvPrefetch + 4 <= n)
+            for (int c = 0; c < 4; ++c) prefetch_row(keys + (j + kKvPrefetch + c) * stride, D);
         __m512 s0[4], s1[4];
         for (int c = 0; c < 4; ++c) s0[c] = s1[c] = _mm512_setzero_ps();
         int64_t i = 0;
         for (; i + 32 <= D; i += 32) {
             const __m512 qa = _mm512_loadu_ps(q + i), qb = _mm512_loadu_ps(q + i + 16);
             for (int c = 0; c < 4; ++c) {
-                s0[c] = _mm512_fmadd_ps(qa, _mm512_loadu_ps(k[c] + i), s0[c]);
-                s1[c] = _mm512_fmadd_ps(qb, _mm512_loadu_ps(k[c] + i + 16), s1[c]);
+                s0[c] = _mm512_fmadd_ps(qa, load16(k[c] + i), s0[c]);
+                s1[c] = _mm512_fmadd_ps(qb, load16(k[c] + i + 16), s1[c]);
             }
         }
         for (; i < D; i += 16) {
             const __mmask16 m = D - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(D - i);
             const __m512 qa = _mm512_maskz_loadu_ps(m, q + i);
-            for (int c = 0; c < 4; ++c) s0[c] = _mm512_fmadd_ps(qa, _mm512_maskz_loadu_ps(m, k[c] + i), s0[c]);
+            for (int c = 0; c < 4; ++c) s0[c] = _mm512_fmadd_ps(qa, load16(m, k[c] + i), s0[c]);
         }
         for (int c = 0; c < 4; ++c) sc[j + c] = _mm512_reduce_add_ps(_mm512_add_ps(s0[c], s1[c])) * scale;
     }
-    for (; j < n; ++j) sc[j] = dot_f32(q, keys + j * stride, D) * scale;
+    for (; j < n; ++j) sc[j] = dot_t(q, keys + j * stride, D) * scale;
 }
 
 // o[0..NV*16) (the last vector masked by `last`) = sum_j p[j] * value j, in j order.
-template <int NV>
-inline void attn_values_chunk(const float* p, const float* values, int64_t stride, int64_t n, __mmask16 last, float* o) {
+template <int NV, typename T>
+inline void attn_values_chunk(const float* p, const T* values, int64_t stride, int64_t n, __mmask16 last, float* o) {
     __m512 acc[NV];
     for (int v = 0; v < NV; ++v) acc[v] = _mm512_setzero_ps();
     for (int64_t j = 0; j < n; ++j) {
         const __m512 pj = _mm512_set1_ps(p[j]);
-        const float* row = values + j * stride;
-        for (int v = 0; v < NV - 1; ++v) acc[v] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(row + 16 * v), acc[v]);
-        acc[NV - 1] = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(last, row + 16 * (NV - 1)), acc[NV - 1]);
+        const T* row = values + j * stride;
+        if (j + kKvPrefetch < n) prefetch_row(row + kKvPrefetch * stride, 16 * NV);
+        for (int v = 0; v < NV - 1; ++v) acc[v] = _mm512_fmadd_ps(pj, load16(row + 16 * v), acc[v]);
+        acc[NV - 1] = _mm512_fmadd_ps(pj, load16(last, row + 16 * (NV - 1)), acc[NV - 1]);
     }
     for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(o + 16 * v, acc[v]);
     _mm512_mask_storeu_ps(o + 16 * (NV - 1), last, acc[NV - 1]);
 }
 
-// o = sum_j p[j] * value j for n values `stride` floats apart. The output stays in registers
+// o = sum_j p[j] * value j for n values `stride` elements apart. The output stays in registers
 // across all the values (up to 128 floats at a time) instead of going through memory per value;
-// each lane is the same fused multiply-add chain as zeroing o and calling axpy_f32 per value,
+// each lane is the same fused multiply-add chain as zeroing o and calling axpy_t per value,
 // so the result is bit-identical to that.
-void attn_values(const float* p, const float* values, int64_t stride, int64_t n, int64_t D, float* o) {
+template <typename T>
+void attn_values_t(const float* p, const T* values, int64_t stride, int64_t n, int64_t D, float* o) {
     for (int64_t c = 0; c < D; c += 128) {
         const int64_t w = D - c < 128 ? D - c : 128;
         const int nv = static_cast<int>((w + 15) / 16);
         const __mmask16 last = w % 16 == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(w % 16);
-        const float* vc = values + c;
+        const T* vc = values + c;
         switch (nv) {
             case 1: attn_values_chunk<1>(p, vc, stride, n, last, o + c); break;
             case 2: attn_values_chunk<2>(p, vc, stride, n, last, o + c); break;
@@ -499,110 +530,22 @@ void attn_values(const float* p, const float* values, int64_t stride, int64_t n,
     }
 }
 
-// ---- f16 KV cache: the three functions above over f16 rows, widened as they are loaded ------
-
-inline __m512 load_f16x16(const uint16_t* h) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
+float dot_f32(const float* a, const float* b, int64_t n) { return dot_t(a, b, n); }
+void axpy_f32(float a, const float* x, float* y, int64_t n) { axpy_t(a, x, y, n); }
+void attn_scores(const float* q, const float* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
+    attn_scores_t(q, keys, stride, n, D, scale, sc);
 }
-inline __m512 load_f16x16(__mmask16 m, const uint16_t* h) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h)); }
-
-// The f16 cache's rows of one head sit kv_dim halves apart (1.5 KB for 12 heads of 64), so a
-// head's keys touch a new page every few rows and the hardware prefetchers, which stay inside a
-// page, do not run ahead: without help a pass over them is bound by miss latency, not bandwidth
-// (at 4096 keys it ran no faster than the f32 cache's twice-as-long rows). Each pass therefore
-// prefetches the row kKvPrefetch rows ahead; prefetches change no result.
-constexpr int64_t kKvPrefetch = 16;
-inline void prefetch_row(const uint16_t* row, int64_t D) {
-    const auto* b = reinterpret_cast<const char*>(row);
-    for (int64_t off = 0; off < 2 * D; off += 64) _mm_prefetch(b + off, _MM_HINT_T0);
-    _mm_prefetch(b + 2 * D - 1, _MM_HINT_T0);  // a row that starts mid-line ends in one more
+void attn_values(const float* p, const float* values, int64_t stride, int64_t n, int64_t D, float* o) {
+    attn_values_t(p, values, stride, n, D, o);
 }
-
-float dot_f16_kv(const float* q, const uint16_t* k, int64_t n) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load_f16x16(k + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), load_f16x16(k + i + 16), s1);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
-        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), load_f16x16(m, k + i), s0);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
-void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
-    const __m512 va = _mm512_set1_ps(a);
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, load_f16x16(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-    }
-}
-
-// attn_scores with f16 keys: four keys per pass, each in dot_f16_kv's order (bit-identical).
+float dot_f16_kv(const float* q, const uint16_t* k, int64_t n) { return dot_t(q, k, n); }
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) { axpy_t(a, x, y, n); }
 void attn_scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64_t n, int64_t D, float scale,
                      float* sc) {
-    int64_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const uint16_t* k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride,
-                                keys + (j + 3) * stride};
-        if (j + kKvPrefetch + 4 <= n)
-            for (int c = 0; c < 4; ++c) prefetch_row(keys + (j + kKvPrefetch + c) * stride, D);
-        __m512 s0[4], s1[4];
-        for (int c = 0; c < 4; ++c) s0[c] = s1[c] = _mm512_setzero_ps();
-        int64_t i = 0;
-        for (; i + 32 <= D; i += 32) {
-            const __m512 qa = _mm512_loadu_ps(q + i), qb = _mm512_loadu_ps(q + i + 16);
-            for (int c = 0; c < 4; ++c) {
-                s0[c] = _mm512_fmadd_ps(qa, load_f16x16(k[c] + i), s0[c]);
-                s1[c] = _mm512_fmadd_ps(qb, load_f16x16(k[c] + i + 16), s1[c]);
-            }
-        }
-        for (; i < D; i += 16) {
-            const __mmask16 m = D - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(D - i);
-            const __m512 qa = _mm512_maskz_loadu_ps(m, q + i);
-            for (int c = 0; c < 4; ++c) s0[c] = _mm512_fmadd_ps(qa, load_f16x16(m, k[c] + i), s0[c]);
-        }
-        for (int c = 0; c < 4; ++c) sc[j + c] = _mm512_reduce_add_ps(_mm512_add_ps(s0[c], s1[c])) * scale;
-    }
-    for (; j < n; ++j) sc[j] = dot_f16_kv(q, keys + j * stride, D) * scale;
+    attn_scores_t(q, keys, stride, n, D, scale, sc);
 }
-
-template <int NV>
-inline void attn_values_f16_chunk(const float* p, const uint16_t* values, int64_t stride, int64_t n, __mmask16 last,
-                                  float* o) {
-    __m512 acc[NV];
-    for (int v = 0; v < NV; ++v) acc[v] = _mm512_setzero_ps();
-    for (int64_t j = 0; j < n; ++j) {
-        const __m512 pj = _mm512_set1_ps(p[j]);
-        const uint16_t* row = values + j * stride;
-        if (j + kKvPrefetch < n) prefetch_row(row + kKvPrefetch * stride, 16 * NV);
-        for (int v = 0; v < NV - 1; ++v) acc[v] = _mm512_fmadd_ps(pj, load_f16x16(row + 16 * v), acc[v]);
-        acc[NV - 1] = _mm512_fmadd_ps(pj, load_f16x16(last, row + 16 * (NV - 1)), acc[NV - 1]);
-    }
-    for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(o + 16 * v, acc[v]);
-    _mm512_mask_storeu_ps(o + 16 * (NV - 1), last, acc[NV - 1]);
-}
-
-// attn_values with f16 values, the output in registers (bit-identical to axpy_f16 per value).
 void attn_values_f16(const float* p, const uint16_t* values, int64_t stride, int64_t n, int64_t D, float* o) {
-    for (int64_t c = 0; c < D; c += 128) {
-        const int64_t w = D - c < 128 ? D - c : 128;
-        const int nv = static_cast<int>((w + 15) / 16);
-        const __mmask16 last = w % 16 == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(w % 16);
-        const uint16_t* vc = values + c;
-        switch (nv) {
-            case 1: attn_values_f16_chunk<1>(p, vc, stride, n, last, o + c); break;
-            case 2: attn_values_f16_chunk<2>(p, vc, stride, n, last, o + c); break;
-            case 3: attn_values_f16_chunk<3>(p, vc, stride, n, last, o + c); break;
-            case 4: attn_values_f16_chunk<4>(p, vc, stride, n, last, o + c); break;
-            case 5: attn_values_f16_chunk<5>(p, vc, stride, n, last, o + c); break;
-            case 6: attn_values_f16_chunk<6>(p, vc, stride, n, last, o + c); break;
-            case 7: attn_values_f16_chunk<7>(p, vc, stride, n, last, o + c); break;
-            default: attn_values_f16_chunk<8>(p, vc, stride, n, last, o + c); break;
-        }
-    }
+    attn_values_t(p, values, stride, n, D, o);
 }
 
 // exp(x) for x in f32 lanes: 2^n * p(r) with a degree-6 polynomial (relative error ~2e-7);
