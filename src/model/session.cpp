@@ -14,13 +14,18 @@ core::DType parse_kv_type(std::string_view name) {
     throw_error(ErrorKind::InvalidArgument, "kv type '{}': unknown; expected f32 or f16", name);
 }
 
-const char* kv_type_name(core::DType t) { return t == core::DType::F16 ? "f16" : "f32"; }
+const char* kv_type_name(core::DType t) {
+    return t == core::DType::F16 ? "f16" : "f32";
+}
 
 Session::Session(const Model& model, int64_t n_ctx, core::DType kv_type) : kv_type_(kv_type) {
     const HParams& hp = model.hparams();
-    if (n_ctx < 0) throw_error(ErrorKind::InvalidArgument, "session: context {} is negative; expected >= 0", n_ctx);
+    if (n_ctx < 0)
+        throw_error(ErrorKind::InvalidArgument, "session: context {} is negative; expected >= 0",
+                    n_ctx);
     if (kv_type != core::DType::F32 && kv_type != core::DType::F16)
-        throw_error(ErrorKind::InvalidArgument, "session: KV cache type {} is not supported; expected f32 or f16",
+        throw_error(ErrorKind::InvalidArgument,
+                    "session: KV cache type {} is not supported; expected f32 or f16",
                     core::dtype_name(kv_type));
     n_ctx_ = n_ctx == 0 ? hp.n_ctx : n_ctx;
     if (has_learned_positions(hp.arch) && n_ctx_ > hp.n_ctx)
@@ -45,9 +50,10 @@ float* Session::f32_rows(std::vector<uint8_t>& buf, int64_t layer, int64_t rows)
     return reinterpret_cast<float*>(buf.data()) + layer * rows * kv_dim_;
 }
 
-void Session::store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos, const float* src,
-                    int64_t n, int64_t src_stride) {
-    LYRA_CHECK(pos >= 0 && n >= 0 && pos + n <= rows, "session: rows {}..{} outside 0..{}", pos, pos + n, rows);
+void Session::store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos,
+                    const float* src, int64_t n, int64_t src_stride) {
+    LYRA_CHECK(pos >= 0 && n >= 0 && pos + n <= rows, "session: rows {}..{} outside 0..{}", pos,
+               pos + n, rows);
     for (int64_t i = 0; i < n; ++i) {
         const int64_t at = (layer * rows + pos + i) * kv_dim_;
         const float* row = src + i * src_stride;

@@ -45,6 +45,23 @@ TEST(Request, CommonOptionsParseAndRefuseBadValues) {
     }
 }
 
+// kv_type (issue 2): the KV cache type reaches the generator options and the recorded options;
+// f16 by default, a type the cache cannot hold is refused by its value.
+TEST(Request, KvTypeIsACommonOption) {
+    EXPECT_EQ(parse_common(json::object()).kv_type, core::DType::F16);
+    const CommonOptions o = parse_common(json{{"kv_type", "f32"}});
+    EXPECT_EQ(o.kv_type, core::DType::F32);
+    EXPECT_EQ(generate_options(o, 8).kv_type, core::DType::F32);
+    EXPECT_EQ(common_to_json(o)["kv_type"], "f32");
+    EXPECT_NO_THROW(check_keys(json{{"kv_type", "f16"}}, {}, "poem"));
+    try {
+        parse_common(json{{"kv_type", "bf16"}});
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("kv type 'bf16'"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Request, UnknownKeysAreRefusedByName) {
     EXPECT_NO_THROW(check_keys(json{{"theme", "x"}, {"seed", 1}}, {"theme"}, "poem"));
     try {

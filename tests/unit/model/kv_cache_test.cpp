@@ -38,7 +38,8 @@ TokenId argmax(const float* row, int64_t n) {
 
 // The logit rows of a prefill of `prompt` and then one forward per token of `feed`, in a fresh
 // session of the given KV type.
-std::vector<std::vector<float>> run_rows(const Model& m, core::DType kv, const std::vector<TokenId>& prompt,
+std::vector<std::vector<float>> run_rows(const Model& m, core::DType kv,
+                                         const std::vector<TokenId>& prompt,
                                          const std::vector<TokenId>& feed, int64_t n_ctx = 0) {
     core::ThreadPool pool(2);
     Session s(m, n_ctx, kv);
@@ -90,7 +91,8 @@ double expect_f16_close_to_f32(const Model& m, const std::vector<TokenId>& promp
         std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<>());
         if (static_cast<double>(top[0] - top[1]) > 2 * kRelTol * scale) {
             ++clear_steps;
-            EXPECT_EQ(argmax(a.data() + a.size() - V, V), argmax(b.data() + b.size() - V, V)) << "row " << r;
+            EXPECT_EQ(argmax(a.data() + a.size() - V, V), argmax(b.data() + b.size() - V, V))
+                << "row " << r;
         }
     }
     EXPECT_GT(clear_steps, 0) << "no step had a clear greedy choice; the check saw nothing";
@@ -109,25 +111,28 @@ TEST_P(KvF16Init, LogitsStayCloseAndGreedyAgrees) {
     o.n_ctx = 64;
     o.init_std = 0.2f;  // larger weights: logits with clear winners
     const auto m = Model::load(testing::write_small_model(dir, o));
-    const std::vector<TokenId> prompt = {1, 17, 42, 99, 7, 3, 250, 64, 12, 5, 33, 80, 81, 82, 9, 10};
+    const std::vector<TokenId> prompt = {1,  17, 42, 99, 7,  3,  250, 64,
+                                         12, 5,  33, 80, 81, 82, 9,   10};
     const double worst = expect_f16_close_to_f32(*m, prompt, 24);
     std::printf("[ %s ] f16 KV: max |dlogit| / max |logit| = %.2e\n", arch_name(GetParam()), worst);
 }
 
-INSTANTIATE_TEST_SUITE_P(Decoders, KvF16Init, ::testing::Values(Arch::Llama, Arch::Qwen2, Arch::Gpt2),
+INSTANTIATE_TEST_SUITE_P(Decoders, KvF16Init,
+                         ::testing::Values(Arch::Llama, Arch::Qwen2, Arch::Gpt2),
                          [](const auto& p) { return std::string(arch_name(p.param)); });
 
 // ---- decoders imported from random Hugging Face models (torch via $LYRA_PYTHON) -----------
 
-// Runs tests/unit/format/<script> [lead] <dir>/hf [args]; returns the HF directory ("" outside ctest).
+// Runs tests/unit/format/<script> [lead] <dir>/hf [args]; returns the HF directory ("" outside
+// ctest).
 std::string make_fixture(const TempDir& dir, const std::string& script, const std::string& lead,
                          const std::string& args) {
     const char* src = std::getenv("LYRA_SOURCE_DIR");
     const char* py = std::getenv("LYRA_PYTHON");
     if (!src || !py) return {};
     const std::string hf = dir.file("hf");
-    const std::string cmd =
-        std::string(py) + " " + src + "/tests/unit/format/" + script + " " + lead + " " + hf + " " + args + " > /dev/null";
+    const std::string cmd = std::string(py) + " " + src + "/tests/unit/format/" + script + " " +
+                            lead + " " + hf + " " + args + " > /dev/null";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     return hf;
 }
@@ -139,7 +144,9 @@ struct HfCase {
     const char* args;
     const char* factorization;  // xlnet only
 };
-void PrintTo(const HfCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const HfCase& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class KvF16Imported : public ::testing::TestWithParam<HfCase> {};
 
@@ -161,23 +168,27 @@ TEST_P(KvF16Imported, LogitsStayCloseAndGreedyAgrees) {
 
 INSTANTIATE_TEST_SUITE_P(
     Imported, KvF16Imported,
-    ::testing::Values(
-        HfCase{"gptneo", "make_hf_fixture.py", "gpt_neo", "--layers 3 --window 5 --attention-types local,global,local",
-               ""},
-        HfCase{"t5", "make_t5_fixture.py", "", "--seed 1", ""},
-        HfCase{"t5_gated", "make_t5_fixture.py", "", "--feed-forward-proj gated-gelu --seed 2", ""},
-        HfCase{"transfo_xl", "make_transfo_xl_fixture.py", "", "--seed 1", ""},
-        HfCase{"xlnet_causal", "make_xlnet_fixture.py", "", "--seed 1", "causal"},
-        HfCase{"xlnet_bidirectional", "make_xlnet_fixture.py", "", "--mem-len 0 --seed 2", "bidirectional"}),
+    ::testing::Values(HfCase{"gptneo", "make_hf_fixture.py", "gpt_neo",
+                             "--layers 3 --window 5 --attention-types local,global,local", ""},
+                      HfCase{"t5", "make_t5_fixture.py", "", "--seed 1", ""},
+                      HfCase{"t5_gated", "make_t5_fixture.py", "",
+                             "--feed-forward-proj gated-gelu --seed 2", ""},
+                      HfCase{"transfo_xl", "make_transfo_xl_fixture.py", "", "--seed 1", ""},
+                      HfCase{"xlnet_causal", "make_xlnet_fixture.py", "", "--seed 1", "causal"},
+                      HfCase{"xlnet_bidirectional", "make_xlnet_fixture.py", "",
+                             "--mem-len 0 --seed 2", "bidirectional"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 // ---- the session ------------------------------------------------------------------------
 
 TEST(KvF16Session, TakesHalfTheBytes) {
     TempDir dir;
-    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    const auto m =
+        Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
     const HParams& hp = m->hparams();
-    const auto per_type = [&](size_t elem) { return static_cast<size_t>(2 * hp.n_layer * 20 * hp.n_head_kv * hp.head_dim) * elem; };
+    const auto per_type = [&](size_t elem) {
+        return static_cast<size_t>(2 * hp.n_layer * 20 * hp.n_head_kv * hp.head_dim) * elem;
+    };
     const Session s32(*m, 20, core::DType::F32), s16(*m, 20, core::DType::F16);
     EXPECT_EQ(s32.kv_bytes(), per_type(4));
     EXPECT_EQ(s16.kv_bytes(), per_type(2));
@@ -187,7 +198,8 @@ TEST(KvF16Session, TakesHalfTheBytes) {
 TEST(KvF16Session, CachedRowsAreTheProjectionsRoundedToHalf) {
     // The f32 session's cache rows, rounded with half.h's fp32_to_fp16, are the f16 session's.
     TempDir dir;
-    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Qwen2)));
+    const auto m =
+        Model::load(testing::write_small_model(dir, testing::small_options(Arch::Qwen2)));
     core::ThreadPool pool(1);
     std::vector<float> logits;
     Session s32(*m, 16, core::DType::F32), s16(*m, 16, core::DType::F16);
@@ -226,7 +238,8 @@ TEST(KvF16Session, TruncateAndReplayGiveTheSameLogits) {
 
 TEST(KvF16Session, KeepLastMovesTheHalfRows) {
     TempDir dir;
-    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    const auto m =
+        Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
     core::ThreadPool pool(1);
     std::vector<float> logits;
     Session s(*m, 16, core::DType::F16);
@@ -244,14 +257,17 @@ TEST(KvF16Session, KeepLastMovesTheHalfRows) {
     for (int64_t l = 0; l < L; ++l) {
         const auto* k = static_cast<const uint16_t*>(s.k_view(l).row(0));
         const auto* v = static_cast<const uint16_t*>(s.v_view(l).row(0));
-        EXPECT_EQ(std::vector<uint16_t>(k, k + 4 * kv_dim), tail_k[static_cast<size_t>(l)]) << "layer " << l;
-        EXPECT_EQ(std::vector<uint16_t>(v, v + 4 * kv_dim), tail_v[static_cast<size_t>(l)]) << "layer " << l;
+        EXPECT_EQ(std::vector<uint16_t>(k, k + 4 * kv_dim), tail_k[static_cast<size_t>(l)])
+            << "layer " << l;
+        EXPECT_EQ(std::vector<uint16_t>(v, v + 4 * kv_dim), tail_v[static_cast<size_t>(l)])
+            << "layer " << l;
     }
 }
 
 TEST(KvF16Session, RefusesOtherTypesAndRawF32Access) {
     TempDir dir;
-    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    const auto m =
+        Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
     try {
         Session s(*m, 8, core::DType::Q8_0);
         ADD_FAILURE() << "a Q8_0 KV cache was accepted";
