@@ -98,17 +98,18 @@ uint8_t* scratch(size_t bytes) {
 
 inline size_t round64(size_t n) { return (n + 63) & ~size_t{63}; }
 
-// Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8, dlanes, and the quad layout
-// qs4, bias4q, dquad), 64-aligned.
+// Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8, dlanes, the Q4_0 quads and
+// the Q8_0 pairs), 64-aligned.
 size_t act_q8_row_bytes(int64_t K) {
     const auto nb = static_cast<size_t>(K / 32), nq = static_cast<size_t>(K / 128);
     return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 3 * round64(nb * 32) +
-           round64(nq * 128) + 2 * round64(nq * 64);
+           nq * ActQ8::kQuadBytes + nb / 2 * ActQ8::kPairBytes;
 }
 
-// Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`. The quad layout (qs4, bias4q,
-// dquad) is only read by the Q4_0 kernels, so it is filled only when `quads` asks for it.
-void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* mem, ActQ8* a, bool quads) {
+// Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`. The quads are only read by
+// the Q4_0 kernels and the pairs by the Q8_0 ones, so each is filled only for its weight type.
+void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* mem, ActQ8* a, DType weights) {
+    const bool quads = weights == DType::Q4_0, pairs = weights == DType::Q8_0;
     const auto nb = static_cast<size_t>(K / 32);
     auto* qs = reinterpret_cast<int8_t*>(mem);
     mem += round64(static_cast<size_t>(K));
@@ -123,11 +124,9 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     auto* dl = reinterpret_cast<float*>(mem);
     mem += round64(nb * 32);
     const auto nq = static_cast<size_t>(K / 128);
-    auto* qs4 = reinterpret_cast<int8_t*>(mem);
-    mem += round64(nq * 128);
-    auto* b4q = reinterpret_cast<int32_t*>(mem);
-    mem += round64(nq * 64);
-    auto* dq = reinterpret_cast<float*>(mem);
+    uint8_t* quad = mem;
+    mem += nq * ActQ8::kQuadBytes;
+    uint8_t* pair = mem;
     k.quantize_act_q8(x, static_cast<int64_t>(nb), qs, d, sum);
     for (size_t b = 0; b < nb; ++b)
         for (int l = 0; l < 8; ++l) {
@@ -135,17 +134,29 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
             b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * sum[b] : 0;
             dl[8 * b + static_cast<size_t>(l)] = d[b];
         }
-    for (size_t q = 0; quads && q < nq; ++q)
+    for (size_t q = 0; quads && q < nq; ++q) {
+        uint8_t* out = quad + q * ActQ8::kQuadBytes;
+        int32_t bias[16];
+        float scale[16];
         for (size_t k4 = 0; k4 < 4; ++k4) {
             const size_t b = 4 * q + k4;
-            std::memcpy(qs4 + 128 * q + 16 * k4, qs + 32 * b, 16);
-            std::memcpy(qs4 + 128 * q + 64 + 16 * k4, qs + 32 * b + 16, 16);
+            std::memcpy(out + 16 * k4, qs + 32 * b, 16);
+            std::memcpy(out + 64 + 16 * k4, qs + 32 * b + 16, 16);
             for (size_t l = 0; l < 4; ++l) {
-                b4q[16 * q + 4 * k4 + l] = l == 0 ? -8 * sum[b] : 0;
-                dq[16 * q + 4 * k4 + l] = d[b];
+                bias[4 * k4 + l] = l == 0 ? -8 * sum[b] : 0;
+                scale[4 * k4 + l] = d[b];
             }
         }
-    *a = ActQ8{qs, d, sum, b4, b8, dl, qs4, b4q, dq};
+        std::memcpy(out + 128, bias, sizeof bias);
+        std::memcpy(out + 192, scale, sizeof scale);
+    }
+    for (size_t p = 0; pairs && p < nb / 2; ++p) {
+        uint8_t* out = pair + p * ActQ8::kPairBytes;
+        std::memcpy(out, qs + 64 * p, 64);
+        std::memcpy(out + 64, b8 + 16 * p, 64);
+        std::memcpy(out + 128, dl + 16 * p, 64);
+    }
+    *a = ActQ8{qs, d, sum, b4, b8, dl, quad, pair};
 }
 
 // From this many tokens on, F32, F16 and BF16 matmuls take the blocked GEMM (gemm.h).
@@ -205,8 +216,7 @@ Activations convert_activations(ThreadPool& pool, const KernelTable& k, const fl
         auto* heads = reinterpret_cast<ActQ8*>(mem);
         const auto quantize_rows = [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t)
-                quantize_act_q8(k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t],
-                                dtype == DType::Q4_0);
+                quantize_act_q8(k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t], dtype);
         };
         // A few rows take well under a microsecond: not worth waking the pool for.
         if (T <= 4) quantize_rows(0, T);

@@ -156,6 +156,48 @@ TEST_F(Kernels, MatmulLargerShapesAcrossTokenTiles) {
     }
 }
 
+// Row t of a T-token matmul is exactly the 1-token matmul of x_t (issue 9: a batched decode step
+// must give each sequence what its own forward gives). T = 1 .. 12 runs every tile width of the
+// decode path (the row streaming of up to 8 tokens: one tile for Q4_0, and for Q8_0 one tile up
+// to K = 1024, 4-token tiles past it) and the first prompt-sized shapes past it; K values cover
+// Q4_0's quad, pair and single blocks and Q8_0 on both sides of K = 1024.
+TEST_F(Kernels, MatmulRowsOfABatchEqualEachRowAloneBitForBit) {
+    ThreadPool p1(1), p2(2);
+    uint32_t seed = 900;
+    for (const auto& tc : type_cases()) {
+        std::vector<int64_t> ks = tc.ks;
+        if (tc.type == DType::Q8_0) ks.push_back(1056);  // 33 blocks: pairs and a single
+        for (int64_t K : ks) {
+            const int64_t N = 37;
+            const auto wf = randn(static_cast<size_t>(N * K), seed++);
+            std::vector<uint8_t> wq(row_bytes(tc.type, K) * static_cast<size_t>(N));
+            quantize_matrix(tc.type, wf.data(), wq.data(), N, K);
+            const Tensor w = make_tensor(tc.type, {N, K}, wq.data());
+            const auto x = randn(static_cast<size_t>(12 * K), seed++);
+            for (const auto& isa : available_isas()) {
+                ASSERT_TRUE(force_kernel_isa(isa));
+                std::vector<std::vector<float>> alone;
+                for (int64_t t = 0; t < 12; ++t) {
+                    const std::vector<float> xt(x.begin() + t * K, x.begin() + (t + 1) * K);
+                    alone.push_back(run_matmul(p1, xt, 1, w));
+                }
+                for (int64_t T = 1; T <= 12; ++T) {
+                    const std::vector<float> xs(x.begin(), x.begin() + T * K);
+                    for (ThreadPool* pool : {&p1, &p2}) {
+                        const auto y = run_matmul(*pool, xs, T, w);
+                        for (int64_t t = 0; t < T; ++t) {
+                            const std::vector<float> row(y.begin() + t * N, y.begin() + (t + 1) * N);
+                            ASSERT_EQ(row, alone[static_cast<size_t>(t)])
+                                << isa << " " << dtype_name(tc.type) << " K=" << K << " T=" << T << " row " << t
+                                << " threads=" << pool->size();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 // matmul_group (q/k/v and gate/up in one region) gives each target exactly what its own matmul
 // gives: every dtype, one token and prompts on both sides of the F32 GEMM threshold, row counts
 // that split the shared row range mid-block, 1 to 3 threads; weights of differing types fall
