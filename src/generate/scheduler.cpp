@@ -222,18 +222,16 @@ void Scheduler::decode_together(std::span<Sequence* const> seqs) {
         }
         return;
     }
-    const auto V = static_cast<std::ptrdiff_t>(model_->hparams().n_vocab);
-    for (size_t i = 0; i < seqs.size(); ++i) {
-        const auto row = batch_logits_.begin() + static_cast<std::ptrdiff_t>(i) * V;
-        seqs[i]->logits_.assign(row, row + V);
-    }
-    // Sampling (penalties, constraint masks, truncation) is per sequence: in parallel.
+    // Sampling (penalties, constraint masks, truncation) is per sequence: in parallel, each
+    // reading its own row of the batch's logits in place.
+    const auto V = static_cast<size_t>(model_->hparams().n_vocab);
     std::atomic<size_t> next{0};
     pool_.run([&](int ith, int) {
         for (;;) {
             const size_t i = next.fetch_add(1);
             if (i >= seqs.size()) break;
-            advance(*seqs[i], *inline_pools_[static_cast<size_t>(ith)], /*logits_ready=*/true);
+            advance(*seqs[i], *inline_pools_[static_cast<size_t>(ith)],
+                    std::span<const float>(batch_logits_).subspan(i * V, V));
         }
     });
 }
@@ -256,12 +254,12 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
 
 // One token of one sequence (its prefill first, when it has just joined). Runs on a pool
 // worker; touches only `s` and the shared read-only model. Never throws.
-void Scheduler::advance(Sequence& s, core::ThreadPool& pool, bool logits_ready) {
+void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits) {
     if (s.finished_) return;
     try {
         if (s.cancelled()) return finish(s, FinishReason::Cancelled);
         const model::Model& m = *model_;
-        if (logits_ready) {
+        if (!ready_logits.empty()) {
             // decode_together ran this step's forward.
         } else if (!s.prefilled_) {
             const int64_t t0 = now_us();
@@ -288,9 +286,11 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, bool logits_ready) 
             m.forward(*s.session_, std::span(&s.out_.tokens.back(), 1), pool, s.logits_);
         }
 
-        const TokenId id = s.chain_.sample(s.logits_);
+        const std::span<const float> logits =
+            ready_logits.empty() ? std::span<const float>(s.logits_) : ready_logits;
+        const TokenId id = s.chain_.sample(logits);
         s.chain_.accept(id);
-        record_token(s.logits_, id, s.opt_.top_logprobs, s.out_);
+        record_token(logits, id, s.opt_.top_logprobs, s.out_);
 
         if (m.tokenizer().is_eog(id)) return finish(s, FinishReason::Eos);
         std::string piece = s.stop_.push(s.decoder_->push(id));

@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -136,8 +137,9 @@ private:
     void run_step(std::vector<std::shared_ptr<Sequence>>& batch);
     void run_each(std::span<Sequence* const> seqs);
     void decode_together(std::span<Sequence* const> seqs);
-    // One token of s; with logits_ready its forward already ran (decode_together).
-    void advance(Sequence& s, core::ThreadPool& pool, bool logits_ready = false);
+    // One token of s; with ready_logits (its row of decode_together's batch) its forward
+    // already ran.
+    void advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits = {});
     void finish(Sequence& s, FinishReason reason);
 
     std::shared_ptr<const model::Model> model_;
