@@ -1,11 +1,19 @@
 // bench_serve: `lyra serve` under 1, 4 and 8 concurrent streaming clients on one model.
-// Starts the server (--port 0) over a directory holding the model, then for each client count
-// runs every client through the same number of streaming /v1/completions requests and reports
-// aggregate decode tokens/s (completion tokens of all clients / wall time) and the p50/p99 time
-// to first token, then the 8-client / 1-client throughput ratio (target >= 3x: the scheduler
-// batches the clients' decode steps).
+// Starts the server (--port 0) over a directory holding the model, then runs every client
+// through the same number of streaming /v1/completions requests and reports aggregate decode
+// tokens/s (completion tokens of all clients / wall time) and the p50/p99 time to first token,
+// then the 8-client / 1-client throughput ratio (target >= 3x: the scheduler batches the
+// clients' decode steps).
+//
+// One phase is a second or two, and on a shared 2-core machine a single phase can lose a third
+// of its speed to a neighbour's compile, so one 1-client phase against one 8-client phase gave
+// ratios anywhere from 1.9x to 3.5x for the same build. The phases therefore run in rounds
+// (1, 4, 8 clients, then again), each round's ratio is taken between phases run seconds apart,
+// and the table gives the median over rounds with the range beside it. The load average before
+// and after is printed so a reader can tell a quiet run from a busy one.
 //
 //   bench_serve [--lyra BIN] [--model FILE.gguf] [--threads N] [--requests R] [--max-tokens K]
+//               [--rounds N] [--clients 1,4,8]
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +49,8 @@ struct Config {
     int threads = 0;
     int requests = 6;     // per client
     int max_tokens = 100;
+    int rounds = 3;
+    std::vector<int> clients = {1, 4, 8};
 };
 
 struct Phase {
@@ -128,22 +139,66 @@ Phase run_phase(int port, const Config& cfg, const std::string& model, int clien
     return ph;
 }
 
+double median(std::vector<double> v) { return percentile(std::move(v), 0.5); }
+
+// "1,4,8" -> {1, 4, 8}; empty on anything but positive integers.
+std::vector<int> parse_counts(const std::string& s) {
+    std::vector<int> out;
+    size_t at = 0;
+    while (at <= s.size()) {
+        const size_t end = std::min(s.find(',', at), s.size());
+        const std::string part = s.substr(at, end - at);
+        if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return {};
+        out.push_back(std::stoi(part));
+        if (out.back() <= 0) return {};
+        at = end + 1;
+    }
+    return out;
+}
+
+std::string load_average() {
+    double l[3] = {0, 0, 0};
+    if (getloadavg(l, 3) != 3) return "unknown";
+    char b[64];
+    std::snprintf(b, sizeof b, "%.2f %.2f %.2f", l[0], l[1], l[2]);
+    return b;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     Config cfg;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        const std::string k = argv[i];
+        if (i + 1 >= argc) {
+            std::fprintf(stderr, "bench_serve: flag '%s' needs a value\n", k.c_str());
+            return 2;
+        }
+        const std::string v = argv[i + 1];
         if (k == "--lyra") cfg.lyra = v;
         else if (k == "--model") cfg.model = v;
         else if (k == "--threads") cfg.threads = std::stoi(v);
         else if (k == "--requests") cfg.requests = std::stoi(v);
         else if (k == "--max-tokens") cfg.max_tokens = std::stoi(v);
-        else {
+        else if (k == "--rounds") cfg.rounds = std::stoi(v);
+        else if (k == "--clients") {
+            cfg.clients = parse_counts(v);
+            if (cfg.clients.empty()) {
+                std::fprintf(stderr, "bench_serve: --clients '%s': expected positive counts "
+                                     "separated by commas, e.g. 1,4,8\n", v.c_str());
+                return 2;
+            }
+        } else {
             std::fprintf(stderr, "bench_serve: unknown flag '%s'; expected --lyra, --model, "
-                                 "--threads, --requests or --max-tokens\n", k.c_str());
+                                 "--threads, --requests, --max-tokens, --rounds or --clients\n",
+                         k.c_str());
             return 2;
         }
+    }
+    if (cfg.rounds < 1 || cfg.requests < 1 || cfg.max_tokens < 1) {
+        std::fprintf(stderr, "bench_serve: --rounds, --requests and --max-tokens must be at "
+                             "least 1\n");
+        return 2;
     }
     if (!fs::exists(cfg.model) || !fs::exists(cfg.lyra)) {
         std::fprintf(stderr, "bench_serve: model '%s' or binary '%s' not found\n",
@@ -189,27 +244,47 @@ int main(int argc, char** argv) {
     const int port = std::stoi(line.substr(colon + 1));
 
     (void)stream_once(port, model, 8, 1);  // warm-up: loads the model
-    std::printf("bench_serve: model %s, %d requests per client, max_tokens %d, server threads %s\n",
+    std::printf("bench_serve: model %s, %d requests per client, max_tokens %d, server threads %s, "
+                "%d rounds\n",
                 model.c_str(), cfg.requests, cfg.max_tokens,
-                cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str());
-    std::printf("| clients | requests | tokens | seconds | aggregate tok/s | TTFT p50 ms | TTFT p99 ms |\n");
-    std::printf("|--------:|---------:|-------:|--------:|----------------:|------------:|------------:|\n");
-    double one = 0, eight = 0;
+                cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str(), cfg.rounds);
+    std::printf("load average before: %s\n", load_average().c_str());
+    std::fflush(stdout);
+    // Per client count: aggregate tok/s of each round, and every request's TTFT.
+    std::map<int, std::vector<double>> tps, ttft;
+    std::map<int, int64_t> tokens;
+    std::vector<double> ratios;  // last count / first count, per round
     int failures = 0;
-    for (int clients : {1, 4, 8}) {
-        const Phase ph = run_phase(port, cfg, model, clients);
-        const double tps = ph.seconds > 0 ? static_cast<double>(ph.tokens) / ph.seconds : 0;
-        if (clients == 1) one = tps;
-        if (clients == 8) eight = tps;
-        failures += ph.failures;
-        std::printf("| %7d | %8d | %6lld | %7.2f | %15.0f | %11.1f | %11.1f |\n", clients,
-                    clients * cfg.requests, static_cast<long long>(ph.tokens), ph.seconds, tps,
-                    percentile(ph.ttft_ms, 0.5), percentile(ph.ttft_ms, 0.99));
-        std::fflush(stdout);
+    for (int r = 0; r < cfg.rounds; ++r) {
+        for (int clients : cfg.clients) {
+            const Phase ph = run_phase(port, cfg, model, clients);
+            tps[clients].push_back(
+                ph.seconds > 0 ? static_cast<double>(ph.tokens) / ph.seconds : 0);
+            ttft[clients].insert(ttft[clients].end(), ph.ttft_ms.begin(), ph.ttft_ms.end());
+            tokens[clients] += ph.tokens;
+            failures += ph.failures;
+        }
+        const double one = tps[cfg.clients.front()].back();
+        ratios.push_back(one > 0 ? tps[cfg.clients.back()].back() / one : 0);
     }
-    const double ratio = one > 0 ? eight / one : 0;
-    std::printf("8-client / 1-client aggregate throughput: %.2fx (target >= 3x: %s)\n", ratio,
-                ratio >= 3.0 ? "met" : "not met");
+    std::printf("load average after:  %s\n\n", load_average().c_str());
+    std::printf("| clients | requests | tokens | aggregate tok/s (median) | min - max "
+                "| TTFT p50 ms | TTFT p99 ms |\n");
+    std::printf("|--------:|---------:|-------:|-------------------------:|----------:"
+                "|------------:|------------:|\n");
+    for (int clients : cfg.clients) {
+        const auto& v = tps[clients];
+        std::printf("| %7d | %8d | %6lld | %24.0f | %.0f - %.0f | %11.1f | %11.1f |\n", clients,
+                    clients * cfg.requests * cfg.rounds, static_cast<long long>(tokens[clients]),
+                    median(v), *std::min_element(v.begin(), v.end()),
+                    *std::max_element(v.begin(), v.end()), percentile(ttft[clients], 0.5),
+                    percentile(ttft[clients], 0.99));
+    }
+    const double ratio = median(ratios);
+    std::printf("%d-client / %d-client aggregate throughput, per round: ", cfg.clients.back(),
+                cfg.clients.front());
+    for (size_t i = 0; i < ratios.size(); ++i) std::printf("%s%.2fx", i ? ", " : "", ratios[i]);
+    std::printf("; median %.2fx (target >= 3x: %s)\n", ratio, ratio >= 3.0 ? "met" : "not met");
     kill(pid, SIGTERM);
     int status = 0;
     waitpid(pid, &status, 0);
