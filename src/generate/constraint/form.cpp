@@ -422,37 +422,38 @@ bool FormConstraint::mask_simple(CandidateSet& c) {
 
 // The syllable unit's precomputed path covers the tokens of whole characters (syl_route_); the
 // rest take the walk. Between words every such token, and inside a word the tokens that end it,
-// read a kept mask; only tokens that extend the word being written are looked at one by one.
+// read a kept mask; inside a word the tokens that extend it read another, kept per word so far.
 bool FormConstraint::mask_syllables(CandidateSet& c) {
     const SylStep step = syllable_step();
     const bool mid_word = !cur_.word.empty();
     const bool can_end = !mid_word || step.ended != 0;  // else no kept mask: tokens that end the word cannot fit
     const uint64_t* kept =
         can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : nullptr;
-    // Per route: 0 no, 2 ask, 3 the kept mask's bit (then 2 instead of 1 where a predicate must be asked).
+    const uint64_t* heads = mid_word ? syllable_head_mask(step).data() : kept;
+    // Per route: 0 no, 2 ask, 3 the bit of its mask (then 2 instead of 1 where a predicate must be
+    // asked). A route without a mask (null) has code 0.
     std::array<uint8_t, 4> by_route = {};
-    by_route[static_cast<size_t>(SylRoute::Never)] = 0;
+    std::array<const uint64_t*, 4> mask_of = {};
     by_route[static_cast<size_t>(SylRoute::Walk)] = 2;
-    by_route[static_cast<size_t>(SylRoute::Items)] = can_end ? 3 : 0;
-    by_route[static_cast<size_t>(SylRoute::Head)] = mid_word ? 2 : 3;
+    by_route[static_cast<size_t>(SylRoute::Items)] = kept != nullptr ? 3 : 0;
+    by_route[static_cast<size_t>(SylRoute::Head)] = heads != nullptr ? 3 : 0;
+    mask_of[static_cast<size_t>(SylRoute::Items)] = kept;
+    mask_of[static_cast<size_t>(SylRoute::Head)] = heads;
+    // Routes without a mask read one of zero bits rather than branch.
+    for (auto& m : mask_of)
+        if (m == nullptr) m = syl_zero_.data();
     const uint8_t yes = spec_.predicate ? 2 : 1;
     return mask_by_code(
         c,
         [&](TokenId id) {
             const auto i = static_cast<size_t>(id);
-            const uint8_t r = by_route[static_cast<size_t>(syl_route_[i])];
-            const uint8_t bit = kept != nullptr ? static_cast<uint8_t>((kept[i >> 6] >> (i & 63)) & 1) : 0;
+            const auto route = static_cast<size_t>(syl_route_[i]);
+            const auto bit = static_cast<uint8_t>((mask_of[route][i >> 6] >> (i & 63)) & 1);
+            const uint8_t r = by_route[route];
             return r == 3 ? static_cast<uint8_t>(bit * yes) : r;
         },
         [&](TokenId id) {
-            const auto i = static_cast<size_t>(id);
-            switch (syl_route_[i]) {
-                case SylRoute::Walk: return walk(cur_, id);
-                case SylRoute::Head:
-                    if (mid_word) return syllable_fits(step, id) && predicate_ok(id);
-                    break;
-                default: break;
-            }
+            if (syl_route_[static_cast<size_t>(id)] == SylRoute::Walk) return walk(cur_, id);
             return predicate_ok(id);  // a kept bit that is set, with a predicate to ask
         });
 }

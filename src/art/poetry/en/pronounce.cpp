@@ -377,8 +377,7 @@ FoldSummary fold_summary(std::string_view piece) {
 }
 
 // guess_pron's count from a summary, rule by rule (see there).
-gen::constraint::SyllableMask fold_counts(uint64_t packed) {
-    const FoldSummary s = FoldSummary::unpack(packed);
+gen::constraint::SyllableMask fold_counts_of(const FoldSummary& s) {
     if (!s.plain) return gen::constraint::kAskGuess;
     if (s.len == 0) return 0;
     const uint64_t y = letter_code('y'), e = letter_code('e');
@@ -404,12 +403,18 @@ gen::constraint::SyllableMask fold_counts(uint64_t packed) {
     return n <= gen::constraint::kMaxLineSyllables ? gen::constraint::SyllableMask{1} << n : 0;
 }
 
+gen::constraint::SyllableMask fold_counts(uint64_t packed) { return fold_counts_of(FoldSummary::unpack(packed)); }
+
 }  // namespace
 
 gen::constraint::GuessFold letter_guess_fold() {
     return {.summary = [](std::string_view piece) { return fold_summary(piece).pack(); },
             .join = [](uint64_t a, uint64_t b) { return fold_join(FoldSummary::unpack(a), FoldSummary::unpack(b)).pack(); },
-            .counts = fold_counts};
+            .counts = fold_counts,
+            .counts_joined = [](uint64_t word, const uint64_t* pieces, size_t n, gen::constraint::SyllableMask* out) {
+                const FoldSummary a = FoldSummary::unpack(word);
+                for (size_t i = 0; i < n; ++i) out[i] = fold_counts_of(fold_join(a, FoldSummary::unpack(pieces[i])));
+            }};
 }
 
 std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables() {
