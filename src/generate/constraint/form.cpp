@@ -428,29 +428,25 @@ bool FormConstraint::mask_syllables(CandidateSet& c) {
     const bool mid_word = !cur_.word.empty();
     const bool can_end = !mid_word || step.ended != 0;  // else no kept mask: tokens that end the word cannot fit
     const uint64_t* kept =
-        can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : nullptr;
+        can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : syl_zero_.data();
     const uint64_t* heads = mid_word ? syllable_head_mask(step).data() : kept;
-    // Per route: 0 no, 2 ask, 3 the bit of its mask (then 2 instead of 1 where a predicate must be
-    // asked). A route without a mask (null) has code 0.
-    std::array<uint8_t, 4> by_route = {};
-    std::array<const uint64_t*, 4> mask_of = {};
-    by_route[static_cast<size_t>(SylRoute::Walk)] = 2;
-    by_route[static_cast<size_t>(SylRoute::Items)] = kept != nullptr ? 3 : 0;
-    by_route[static_cast<size_t>(SylRoute::Head)] = heads != nullptr ? 3 : 0;
-    mask_of[static_cast<size_t>(SylRoute::Items)] = kept;
-    mask_of[static_cast<size_t>(SylRoute::Head)] = heads;
-    // Routes without a mask read one of zero bits rather than branch.
-    for (auto& m : mask_of)
-        if (m == nullptr) m = syl_zero_.data();
-    const uint8_t yes = spec_.predicate ? 2 : 1;
+    // The verdicts as two bit rows, word by word: yes (a set bit of the route's mask) and ask
+    // (the walk's tokens). The scan then reads two bits a token instead of its route and a mask.
+    const size_t n_words = syl_zero_.size();
+    syl_yes_.resize(n_words);
+    for (size_t w = 0; w < n_words; ++w)
+        syl_yes_[w] = (kept[w] & syl_route_bits_[0][w]) | (heads[w] & syl_route_bits_[1][w]);
+    const uint64_t* yes = syl_yes_.data();
+    const uint64_t* ask = syl_route_bits_[2].data();
+    // A yes becomes an ask where a predicate must be asked too.
+    const uint32_t yes_code = spec_.predicate ? 2 : 1;
     return mask_by_code(
         c,
         [&](TokenId id) {
             const auto i = static_cast<size_t>(id);
-            const auto route = static_cast<size_t>(syl_route_[i]);
-            const auto bit = static_cast<uint8_t>((mask_of[route][i >> 6] >> (i & 63)) & 1);
-            const uint8_t r = by_route[route];
-            return r == 3 ? static_cast<uint8_t>(bit * yes) : r;
+            const auto y = static_cast<uint32_t>((yes[i >> 6] >> (i & 63)) & 1);
+            const auto a = static_cast<uint32_t>((ask[i >> 6] >> (i & 63)) & 1);
+            return y * yes_code | a << 1;
         },
         [&](TokenId id) {
             if (syl_route_[static_cast<size_t>(id)] == SylRoute::Walk) return walk(cur_, id);

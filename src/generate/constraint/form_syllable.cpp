@@ -194,12 +194,16 @@ void FormConstraint::init_syllable_tokens() {
     }
     syl_route_.resize(info_.size());
     syl_zero_.assign((info_.size() + 63) / 64, 0);
+    for (auto& bits : syl_route_bits_) bits.assign(syl_zero_.size(), 0);
     for (size_t id = 0; id < info_.size(); ++id) {
         const SylToken& t = syl_[id];
         syl_route_[id] = info_[id].skip ? SylRoute::Never
                          : !t.fast      ? SylRoute::Walk
                          : t.head_len   ? SylRoute::Head
                                         : SylRoute::Items;
+        const int row = syl_route_[id] == SylRoute::Items ? 0 : syl_route_[id] == SylRoute::Head ? 1
+                      : syl_route_[id] == SylRoute::Walk  ? 2 : -1;
+        if (row >= 0) syl_route_bits_[static_cast<size_t>(row)][id >> 6] |= uint64_t{1} << (id & 63);
         if (syl_route_[id] == SylRoute::Head) {
             syl_heads_.push_back({.id = static_cast<int32_t>(id),
                                   .rest = t.items + t.skip,
@@ -348,12 +352,24 @@ void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<u
         return totals != 0 && syllable_items(rest, rest + h.n_rest, cur_.line, totals, true);
     };
     auto set = [&](int32_t id) { bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); };
+    // path[d] is -1 (off the trie) for every d >= dead: a word off the dictionary, or a head
+    // that left it, takes no more trie steps for the heads that share that prefix.
+    size_t dead = path[0] < 0 ? 0 : SIZE_MAX;
     const char* head = syl_head_chars_.data();  // lower-case ASCII, head after head
     for (size_t k = 0; k < syl_heads_.size(); head += syl_heads_[k].len, ++k) {
         const SylHead& h = syl_heads_[k];
-        for (size_t d = h.shared; d < h.len; ++d) path[d + 1] = dict.child(path[d], head[d]);
+        if (h.shared < dead) {
+            dead = SIZE_MAX;
+            for (size_t d = h.shared; d < h.len; ++d) {
+                path[d + 1] = dict.child(path[d], head[d]);
+                if (path[d + 1] < 0) {
+                    dead = d + 1;
+                    break;
+                }
+            }
+        }
         if (cur_.word.size() + h.len > kMaxWordChars) continue;
-        const int node = path[h.len];
+        const int node = h.len >= dead ? -1 : path[h.len];
         const int w = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].word : -1;
         if (w >= 0 || !guess) {
             if (decide(h, node, w >= 0 ? dict.words()[static_cast<size_t>(w)].counts : 0)) set(h.id);
