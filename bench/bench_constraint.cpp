@@ -383,6 +383,16 @@ static int run(int argc, char** argv) {
             std::fflush(stdout);
         }
         {
+            // A short object under a budget of exactly its tokens: most of its masks are
+            // budget-limited (the grammar must be able to close in the tokens left).
+            const std::string text = R"({"name": "the king of song", "id": 7, "ok": true})";
+            const int budget = static_cast<int>(tok->encode(text, false).size());
+            auto c = gen::constraint::make_grammar_constraint(json_g, trie, {.max_tokens = budget});
+            const auto [cold, warm] = replay_mask_us(*tok, c.get(), text);
+            std::printf("| %s | mask replay, JSON grammar, budget = the text's %d tokens | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
+                        cfg.name, budget, cold, warm);
+        }
+        {
             gen::constraint::FormConstraint letters(letters_form(), *tok);
             const auto [cold, warm] = replay_mask_us(*tok, &letters, "red fox\nran far\nand hid");
             std::printf("| %s | mask replay, form: 3 lines x 6 letters | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
