@@ -99,21 +99,16 @@ void GrammarConstraint::build_mask(StateId s, uint32_t byte_limit, Mask& out) {
     std::sort(out.levels.begin(), out.levels.end());
 }
 
-void GrammarConstraint::clear_caches() {
-    cache_.clear();
-    limited_cache_.clear();
-}
-
-const GrammarConstraint::Mask& GrammarConstraint::mask_for(StateId s) {
-    auto it = cache_.find(s);
-    if (it != cache_.end()) {
+const GrammarConstraint::Mask& GrammarConstraint::kept_mask(StateId s, uint32_t byte_limit) {
+    const uint64_t key = static_cast<uint64_t>(static_cast<uint32_t>(s)) << 32 | byte_limit;
+    if (auto it = cache_.find(key); it != cache_.end()) {
         ++stats_.n_cache_hits;
         return it->second;
     }
     const size_t mask_bytes = (static_cast<size_t>(trie_->n_vocab()) + 63) / 64 * 8;
-    if ((cache_.size() + limited_cache_.size() + 1) * mask_bytes > kMaskCacheBytes) clear_caches();
-    Mask& m = cache_[s];
-    build_mask(s, UINT32_MAX, m);
+    if ((cache_.size() + 1) * mask_bytes > kMaskCacheBytes) cache_.clear();
+    Mask& m = cache_[key];
+    build_mask(s, byte_limit, m);
     return m;
 }
 
@@ -124,17 +119,8 @@ const GrammarConstraint::Mask& GrammarConstraint::limited_mask_for(StateId s, co
     auto above = std::upper_bound(full.levels.begin(), full.levels.end(), byte_limit);
     const uint32_t level = above == full.levels.begin() ? full.levels.front() : *(above - 1);
     if (above == full.levels.begin() && (matcher_.is_accepting(s) || level == UINT32_MAX)) return empty_mask_;
-    const uint64_t key = static_cast<uint64_t>(static_cast<uint32_t>(s)) << 32 | level;
-    if (auto it = limited_cache_.find(key); it != limited_cache_.end()) {
-        ++stats_.n_cache_hits;
-        return it->second;
-    }
-    const size_t mask_bytes = (static_cast<size_t>(trie_->n_vocab()) + 63) / 64 * 8;
-    // Clearing may drop `full`, which is not read after this.
-    if ((cache_.size() + limited_cache_.size() + 1) * mask_bytes > kMaskCacheBytes) clear_caches();
-    Mask& m = limited_cache_[key];
-    build_mask(s, level, m);
-    return m;
+    // (Looking it up may clear the cache and drop `full`, which is not read after this.)
+    return kept_mask(s, level);
 }
 
 void GrammarConstraint::apply(CandidateSet& c) {
@@ -151,7 +137,7 @@ void GrammarConstraint::apply(CandidateSet& c) {
             break;
         case ConstraintStatus::Active: {
             ++stats_.n_masks;
-            const Mask* m = &mask_for(state_);
+            const Mask* m = &kept_mask(state_, UINT32_MAX);
             const int left = budget_left();
             // Tokens left after this one, in bytes (one byte per token at worst).
             const auto limit = static_cast<uint32_t>(std::max(left - 1, 0));
@@ -217,7 +203,7 @@ void GrammarConstraint::feed(std::string_view bytes) {
     }
     if (matcher_.n_states() > kMaxMatcherStates) {
         state_ = matcher_.compact(state_);
-        clear_caches();
+        cache_.clear();
     }
 }
 

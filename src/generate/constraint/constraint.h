@@ -80,11 +80,12 @@ private:
         // same mask: the budget-limited masks are kept per (state, the largest value <= L).
         std::vector<uint32_t> levels;
     };
-    const Mask& mask_for(StateId s);
+    // The mask of state s under a byte limit (UINT32_MAX: none, the state's full mask), kept per
+    // (state, limit).
+    const Mask& kept_mask(StateId s, uint32_t byte_limit);
     // The mask of state s under a byte limit below its full mask's max_min_bytes, kept per level.
     const Mask& limited_mask_for(StateId s, const Mask& full, uint32_t byte_limit);
     void build_mask(StateId s, uint32_t byte_limit, Mask& out);
-    void clear_caches();
     int budget_left() const;  // tokens left including the next one; INT32_MAX without a budget
     void feed(std::string_view bytes);
     void apply_waiting(CandidateSet& c);
@@ -98,8 +99,7 @@ private:
     int n_accepted_ = 0;
     std::string matched_;
     std::string tail_;  // while waiting: the last bytes generated, to find the trigger
-    std::unordered_map<StateId, Mask> cache_;
-    std::unordered_map<uint64_t, Mask> limited_cache_;  // key: state << 32 | level
+    std::unordered_map<uint64_t, Mask> cache_;  // key: state << 32 | byte limit
     Mask empty_mask_;  // no token: a budget no token fits where the grammar may end here
     std::vector<StateId> walk_stack_;
     std::vector<TokenId> trigger_tokens_;  // tokens that contain the trigger's last byte

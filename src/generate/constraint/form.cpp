@@ -430,28 +430,24 @@ bool FormConstraint::mask_syllables(CandidateSet& c) {
     const uint64_t* kept =
         can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : syl_zero_.data();
     const uint64_t* heads = mid_word ? syllable_head_mask(step).data() : kept;
-    // The verdicts as two bit rows, word by word: yes (a set bit of the route's mask) and ask
-    // (the walk's tokens). The scan then reads two bits a token instead of its route and a mask.
+    // The verdicts as one bit row, word by word: the route's mask where it has one, and the walk
+    // for the few tokens without (byte tokens, U+2019), so that the scan reads one bit a token.
     const size_t n_words = syl_zero_.size();
     syl_yes_.resize(n_words);
     for (size_t w = 0; w < n_words; ++w)
         syl_yes_[w] = (kept[w] & syl_route_bits_[0][w]) | (heads[w] & syl_route_bits_[1][w]);
+    for (const int32_t id : syl_walk_ids_)
+        if (walk(cur_, id)) syl_yes_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
     const uint64_t* yes = syl_yes_.data();
-    const uint64_t* ask = syl_route_bits_[2].data();
-    // A yes becomes an ask where a predicate must be asked too.
+    // A yes becomes an ask where a predicate must be asked too (the walk has asked it already).
     const uint32_t yes_code = spec_.predicate ? 2 : 1;
     return mask_by_code(
         c,
         [&](TokenId id) {
             const auto i = static_cast<size_t>(id);
-            const auto y = static_cast<uint32_t>((yes[i >> 6] >> (i & 63)) & 1);
-            const auto a = static_cast<uint32_t>((ask[i >> 6] >> (i & 63)) & 1);
-            return y * yes_code | a << 1;
+            return static_cast<uint32_t>((yes[i >> 6] >> (i & 63)) & 1) * yes_code;
         },
-        [&](TokenId id) {
-            if (syl_route_[static_cast<size_t>(id)] == SylRoute::Walk) return walk(cur_, id);
-            return predicate_ok(id);  // a kept bit that is set, with a predicate to ask
-        });
+        [&](TokenId id) { return syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
 }
 
 void FormConstraint::apply(CandidateSet& c) {

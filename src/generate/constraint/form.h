@@ -273,9 +273,10 @@ private:
     std::vector<SylHead> syl_heads_;
     std::string syl_head_chars_;
     std::vector<uint64_t> syl_zero_;  // a mask of no tokens
-    // The tokens of the Items, Head and Walk routes, one bit a token each; and mask_syllables'
-    // scratch row of the tokens a kept mask allows.
-    std::array<std::vector<uint64_t>, 3> syl_route_bits_;
+    // The tokens of the Items and Head routes, one bit a token each; those of the Walk route; and
+    // mask_syllables' scratch row of the tokens allowed.
+    std::array<std::vector<uint64_t>, 2> syl_route_bits_;
+    std::vector<int32_t> syl_walk_ids_;
     std::vector<uint64_t> syl_yes_;
     std::vector<uint64_t> syl_head_summaries_;
     std::map<std::tuple<int, SyllableMask, std::string>, std::vector<uint64_t>> syl_head_masks_;

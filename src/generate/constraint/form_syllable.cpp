@@ -201,9 +201,9 @@ void FormConstraint::init_syllable_tokens() {
                          : !t.fast      ? SylRoute::Walk
                          : t.head_len   ? SylRoute::Head
                                         : SylRoute::Items;
-        const int row = syl_route_[id] == SylRoute::Items ? 0 : syl_route_[id] == SylRoute::Head ? 1
-                      : syl_route_[id] == SylRoute::Walk  ? 2 : -1;
+        const int row = syl_route_[id] == SylRoute::Items ? 0 : syl_route_[id] == SylRoute::Head ? 1 : -1;
         if (row >= 0) syl_route_bits_[static_cast<size_t>(row)][id >> 6] |= uint64_t{1} << (id & 63);
+        if (syl_route_[id] == SylRoute::Walk) syl_walk_ids_.push_back(static_cast<int32_t>(id));
         if (syl_route_[id] == SylRoute::Head) {
             syl_heads_.push_back({.id = static_cast<int32_t>(id),
                                   .rest = t.items + t.skip,
