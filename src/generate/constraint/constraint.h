@@ -1,7 +1,8 @@
 // Constrained decoding (issue #4): GrammarConstraint plugs a compiled grammar into the sampler
 // chain (gen::Constraint): before each pick it rules out every token whose bytes the grammar
 // cannot take, and end-of-generation tokens unless the grammar may end. Masks come from a walk
-// of the vocabulary trie against the matcher's state, cached per state. With a token budget it
+// of the vocabulary trie against the matcher's state, cached per state (under a token budget, per
+// state and level of the bytes left: constraint.cpp). With a token budget it
 // also steers the text to finish within it, so output under a budget is always complete.
 // One constraint per generation stream (not thread-safe); a TokenTrie may be shared.
 // Constructors throw nothing beyond the grammar compile errors of the helpers below; apply and
@@ -45,7 +46,7 @@ const char* constraint_status_name(ConstraintStatus s);
 
 struct MaskStats {
     int64_t n_masks = 0;        // apply() calls while active
-    int64_t n_cache_hits = 0;   // masks served from the per-state cache
+    int64_t n_cache_hits = 0;   // masks served from the cache (per state, or state and budget level)
     int64_t n_walks = 0;        // trie walks (cache misses, of full and budget-limited masks)
     int64_t t_mask_us = 0;      // total time in apply()
 };
