@@ -6,9 +6,12 @@
 // Rows: free decoding, the JSON grammar, the adversarial number-array grammar, a form
 // constraint (CJK-free line lengths over Latin letters) and a syllable form (a 5/7/5 haiku
 // counted with the CMU dictionary and its letter-to-sound guess; skipped when it is not installed). Columns: decode tok/s, mask µs per token
-// (time inside the constraint's apply()), and constrained / free tok/s.
+// (time inside the constraint's apply(): wall clock, and thread CPU time, which other processes on
+// a busy machine do not inflate), and constrained / free tok/s.
 // A replay section times the mask alone (thread CPU time) over the tokens of a fixed JSON text and
-// a long number array, cold (empty caches) and warm.
+// a long number array, cold (empty caches) and warm; and for the syllable form, over random walks
+// that the mask itself steers (mostly letters, so most masks are inside a word, as with the
+// random-weight models): first time (nothing kept) and the same walks again (masks kept).
 // Usage: bench_constraint [--quick] [--replay-only] [--tokens N] [--threads T] [--data DIR]
 // GCC 12 reports a false -Wrestrict on short string concatenations (GCC bug 105329).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -21,6 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -137,6 +141,7 @@ struct Row {
     int64_t mask_us = 0;
     int64_t masks = 0;
     int64_t walks = 0;
+    double mask_cpu_us = 0;  // per mask, thread CPU time
     int complete = 0, runs = 0;
 };
 
@@ -197,6 +202,79 @@ std::pair<double, double> replay_mask_us(const model::Tokenizer& tok, C* c, cons
         else warm += us / (passes - 1);
     }
     return {cold, warm};
+}
+
+// A constraint's masks timed in thread CPU time, around the real one in the generator.
+class CpuTimed final : public gen::Constraint {
+public:
+    explicit CpuTimed(gen::Constraint* inner) : inner_(inner) {}
+    void apply(gen::CandidateSet& c) override {
+        const int64_t t0 = thread_cpu_ns();
+        inner_->apply(c);
+        ns_ += thread_cpu_ns() - t0;
+        ++n_;
+    }
+    void accept(model::TokenId id) override { inner_->accept(id); }
+    void reset() override { inner_->reset(); }
+    double us_per_mask() const { return n_ > 0 ? static_cast<double>(ns_) / 1000.0 / static_cast<double>(n_) : 0.0; }
+
+private:
+    gen::Constraint* inner_;
+    int64_t ns_ = 0, n_ = 0;
+};
+
+// The mask alone over `walks` walks of up to `steps` tokens, each token drawn from those the mask
+// allows (a letter-initial one 70% of the time, when there is one): thread CPU µs per mask the
+// first time, and for the same walks again, for the masks inside a word and between words.
+struct WalkTimes {
+    double first_in = 0, first_between = 0, again_in = 0, again_between = 0;
+    double inside = 0;  // share of the masks inside a word
+};
+WalkTimes walk_mask_us(const model::Tokenizer& tok, gen::constraint::FormConstraint* c,
+                                                int walks, int steps, uint64_t seed) {
+    std::vector<float> logits(static_cast<size_t>(tok.n_vocab()), 0.0f);
+    gen::CandidateSet cs;
+    std::vector<model::TokenId> letters, others;
+    std::vector<uint8_t> letter_initial(static_cast<size_t>(tok.n_vocab()));
+    for (model::TokenId id = 0; id < tok.n_vocab(); ++id) {
+        const std::string b = tok.token_to_bytes(id);
+        letter_initial[static_cast<size_t>(id)] = !b.empty() && std::isalpha(static_cast<unsigned char>(b[0]));
+    }
+    WalkTimes out;
+    core::Rng rng(seed);
+    const core::Rng start = rng;
+    for (int pass = 0; pass < 2; ++pass) {
+        rng = start;
+        int64_t ns[2] = {0, 0}, n[2] = {0, 0};  // [inside a word]
+        for (int w = 0; w < walks; ++w) {
+            c->reset();
+            for (int step = 0; step < steps && c->status() == gen::constraint::ConstraintStatus::Active; ++step) {
+                const std::string& text = c->text();
+                const int in = !text.empty() && std::isalpha(static_cast<unsigned char>(text.back())) ? 1 : 0;
+                cs.reset(logits);
+                const int64_t t0 = thread_cpu_ns();
+                c->apply(cs);
+                ns[in] += thread_cpu_ns() - t0;
+                ++n[in];
+                letters.clear();
+                others.clear();
+                for (const auto& cand : cs.items) {
+                    if (cand.logit == -std::numeric_limits<float>::infinity()) continue;
+                    (letter_initial[static_cast<size_t>(cand.id)] ? letters : others).push_back(cand.id);
+                }
+                const auto& pool = !letters.empty() && (others.empty() || rng.uniform() < 0.7f) ? letters : others;
+                if (pool.empty()) break;
+                const model::TokenId next = pool[static_cast<size_t>(rng.uniform() * static_cast<float>(pool.size())) % pool.size()];
+                if (tok.is_eog(next)) break;
+                c->accept(next);
+            }
+        }
+        auto us = [&](int in) { return static_cast<double>(ns[in]) / 1000.0 / static_cast<double>(std::max<int64_t>(n[in], 1)); };
+        (pass == 0 ? out.first_in : out.again_in) = us(1);
+        (pass == 0 ? out.first_between : out.again_between) = us(0);
+        out.inside = static_cast<double>(n[1]) / static_cast<double>(std::max<int64_t>(n[0] + n[1], 1));
+    }
+    return out;
 }
 
 // The form rows: 3 lines of 6 letters (spaces free), and a closed 5/7/5 haiku counted with the
@@ -282,7 +360,7 @@ static int run(int argc, char** argv) {
     const std::string json_g = read_grammar("json.gbnf");
     const std::string list_g = read_grammar("number_list.gbnf");
 
-    std::printf("\n| model | run | tok/s | mask µs/token | constrained/free | trie walks | complete |\n");
+    std::printf("\n| model | run | tok/s | mask µs/token (wall, thread CPU) | constrained/free | trie walks | complete |\n");
     std::printf("|---|---|---:|---:|---:|---:|---:|\n");
     for (const auto& cfg : configs) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -305,6 +383,16 @@ static int run(int argc, char** argv) {
             std::fflush(stdout);
         }
         {
+            // A short object under a budget of exactly its tokens: most of its masks are
+            // budget-limited (the grammar must be able to close in the tokens left).
+            const std::string text = R"({"name": "the king of song", "id": 7, "ok": true})";
+            const int budget = static_cast<int>(tok->encode(text, false).size());
+            auto c = gen::constraint::make_grammar_constraint(json_g, trie, {.max_tokens = budget});
+            const auto [cold, warm] = replay_mask_us(*tok, c.get(), text);
+            std::printf("| %s | mask replay, JSON grammar, budget = the text's %d tokens | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
+                        cfg.name, budget, cold, warm);
+        }
+        {
             gen::constraint::FormConstraint letters(letters_form(), *tok);
             const auto [cold, warm] = replay_mask_us(*tok, &letters, "red fox\nran far\nand hid");
             std::printf("| %s | mask replay, form: 3 lines x 6 letters | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
@@ -315,6 +403,10 @@ static int run(int argc, char** argv) {
                 replay_mask_us(*tok, haiku.get(), "an old silent pond\na frog jumps into the pond\nsplash, silence again");
             std::printf("| %s | mask replay, form: 5/7/5 syllables | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
                         cfg.name, cold, warm);
+            const WalkTimes t = walk_mask_us(*tok, haiku.get(), quick ? 4 : 8, 40, 7);
+            std::printf("| %s | mask walks, form: 5/7/5 syllables | inside a word (%.0f%% of masks): first %.1f, again %.1f µs/mask; "
+                        "between words: first %.1f, again %.1f µs/mask (thread CPU time) |\n",
+                        cfg.name, 100.0 * t.inside, t.first_in, t.again_in, t.first_between, t.again_between);
         }
         std::fflush(stdout);
         if (replay_only) continue;
@@ -330,16 +422,17 @@ static int run(int argc, char** argv) {
         auto list_c = gen::constraint::make_grammar_constraint(list_g, trie, {.max_tokens = max_tokens});
         gen::constraint::FormConstraint form_c(letters_form(), m->tokenizer());
         std::unique_ptr<gen::constraint::FormConstraint> syl_c = haiku_form(m->tokenizer());
+        CpuTimed json_t(json_c.get()), list_t(list_c.get()), form_t(&form_c), syl_t(syl_c.get());
         Row free_row{.name = "free"}, json_row{.name = "JSON grammar"},
             list_row{.name = "number array (adversarial)"}, form_row{.name = "form: 3 lines x 6 letters"},
             syl_row{.name = "form: 5/7/5 syllables (CMU + guess)"};
         // Interleaved so that load from other processes falls on every row alike.
         for (int rep = 0; rep < 2; ++rep) {
             run(*m, pool, nullptr, nullptr, max_tokens, target * (rep + 1) / 2, free_row);
-            run(*m, pool, json_c.get(), json_c.get(), max_tokens, target * (rep + 1) / 2, json_row);
-            run(*m, pool, list_c.get(), list_c.get(), max_tokens, target * (rep + 1) / 2, list_row);
-            run(*m, pool, &form_c, nullptr, max_tokens, target * (rep + 1) / 2, form_row);
-            if (syl_c) run(*m, pool, syl_c.get(), nullptr, max_tokens, target * (rep + 1) / 2, syl_row);
+            run(*m, pool, &json_t, json_c.get(), max_tokens, target * (rep + 1) / 2, json_row);
+            run(*m, pool, &list_t, list_c.get(), max_tokens, target * (rep + 1) / 2, list_row);
+            run(*m, pool, &form_t, nullptr, max_tokens, target * (rep + 1) / 2, form_row);
+            if (syl_c) run(*m, pool, &syl_t, nullptr, max_tokens, target * (rep + 1) / 2, syl_row);
         }
         if (syl_c) {
             syl_row.mask_us = syl_c->stats().t_mask_us;
@@ -353,12 +446,16 @@ static int run(int argc, char** argv) {
         list_row.walks = list_c->stats().n_walks;
         form_row.mask_us = form_c.stats().t_mask_us;
         form_row.masks = form_c.stats().n_masks;
+        json_row.mask_cpu_us = json_t.us_per_mask();
+        list_row.mask_cpu_us = list_t.us_per_mask();
+        form_row.mask_cpu_us = form_t.us_per_mask();
+        syl_row.mask_cpu_us = syl_t.us_per_mask();
         const double free_tps = free_row.tokens * 1e6 / static_cast<double>(free_row.decode_us);
         std::vector<const Row*> rows = {&free_row, &json_row, &list_row, &form_row};
         if (syl_c) rows.push_back(&syl_row);
         for (const Row* r : rows) {
             const double tps = r->tokens * 1e6 / static_cast<double>(r->decode_us);
-            const std::string mask = r->masks > 0 ? fmt::format("{:.1f}", static_cast<double>(r->mask_us) / static_cast<double>(r->masks)) : "-";
+            const std::string mask = r->masks > 0 ? fmt::format("{:.1f} ({:.1f} CPU)", static_cast<double>(r->mask_us) / static_cast<double>(r->masks), r->mask_cpu_us) : "-";
             const std::string complete = r == &free_row || r == &form_row || r == &syl_row ? "-" : fmt::format("{}/{}", r->complete, r->runs);
             std::printf("| %s | %s | %.1f | %s | %.3f | %s | %s |\n", cfg.name, r->name.c_str(), tps,
                         mask.c_str(), tps / free_tps, r->walks > 0 ? std::to_string(r->walks).c_str() : "-",

@@ -50,6 +50,7 @@ GrammarConstraint::GrammarConstraint(std::shared_ptr<const Grammar> grammar,
                                      std::shared_ptr<const TokenTrie> trie, GrammarOptions opt)
     : grammar_(std::move(grammar)), trie_(std::move(trie)), opt_(std::move(opt)), matcher_(grammar_) {
     LYRA_CHECK(trie_ != nullptr, "GrammarConstraint needs a token trie");
+    empty_mask_.bits.assign((static_cast<size_t>(trie_->n_vocab()) + 63) / 64, 0);
     if (!opt_.trigger.empty()) {
         const char last = opt_.trigger.back();
         for (TokenId id = 0; id < trie_->n_vocab(); ++id) {
@@ -82,6 +83,8 @@ void GrammarConstraint::build_mask(StateId s, uint32_t byte_limit, Mask& out) {
     out.max_min_bytes = 0;
     out.best_min_bytes = UINT32_MAX;
     out.any = false;
+    out.levels.clear();
+    uint32_t last = UINT32_MAX;  // most tokens repeat the value before them
     trie_->walk(matcher_, s, walk_stack_, [&](TokenId id, StateId after) {
         const uint32_t mb = matcher_.min_bytes_to_end(after);
         out.best_min_bytes = std::min(out.best_min_bytes, mb);
@@ -89,20 +92,35 @@ void GrammarConstraint::build_mask(StateId s, uint32_t byte_limit, Mask& out) {
         out.bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
         out.max_min_bytes = std::max(out.max_min_bytes, mb);
         out.any = true;
+        if (mb != last && std::find(out.levels.begin(), out.levels.end(), mb) == out.levels.end())
+            out.levels.push_back(mb);
+        last = mb;
     });
+    std::sort(out.levels.begin(), out.levels.end());
 }
 
-const GrammarConstraint::Mask& GrammarConstraint::mask_for(StateId s) {
-    auto it = cache_.find(s);
-    if (it != cache_.end()) {
+const GrammarConstraint::Mask& GrammarConstraint::kept_mask(StateId s, uint32_t byte_limit) {
+    const uint64_t key = static_cast<uint64_t>(static_cast<uint32_t>(s)) << 32 | byte_limit;
+    if (auto it = cache_.find(key); it != cache_.end()) {
         ++stats_.n_cache_hits;
         return it->second;
     }
     const size_t mask_bytes = (static_cast<size_t>(trie_->n_vocab()) + 63) / 64 * 8;
     if ((cache_.size() + 1) * mask_bytes > kMaskCacheBytes) cache_.clear();
-    Mask& m = cache_[s];
-    build_mask(s, UINT32_MAX, m);
+    Mask& m = cache_[key];
+    build_mask(s, byte_limit, m);
     return m;
+}
+
+const GrammarConstraint::Mask& GrammarConstraint::limited_mask_for(StateId s, const Mask& full, uint32_t byte_limit) {
+    // The largest level within the limit; with none, the lowest (the tokens that bring the end
+    // closest), unless the grammar may end here, when no token is allowed (only the end).
+    // (A grammar that cannot end after any token has the level UINT32_MAX: nothing is allowed.)
+    auto above = std::upper_bound(full.levels.begin(), full.levels.end(), byte_limit);
+    const uint32_t level = above == full.levels.begin() ? full.levels.front() : *(above - 1);
+    if (above == full.levels.begin() && (matcher_.is_accepting(s) || level == UINT32_MAX)) return empty_mask_;
+    // (Looking it up may clear the cache and drop `full`, which is not read after this.)
+    return kept_mask(s, level);
 }
 
 void GrammarConstraint::apply(CandidateSet& c) {
@@ -119,19 +137,15 @@ void GrammarConstraint::apply(CandidateSet& c) {
             break;
         case ConstraintStatus::Active: {
             ++stats_.n_masks;
-            const Mask* m = &mask_for(state_);
+            const Mask* m = &kept_mask(state_, UINT32_MAX);
             const int left = budget_left();
             // Tokens left after this one, in bytes (one byte per token at worst).
             const auto limit = static_cast<uint32_t>(std::max(left - 1, 0));
             if (left != INT_MAX && m->max_min_bytes > limit) {
-                build_mask(state_, limit, scratch_mask_);
-                if (!scratch_mask_.any && !matcher_.is_accepting(state_) &&
-                    scratch_mask_.best_min_bytes != UINT32_MAX) {
-                    // Nothing fits the byte count (and ending here is not possible): head for
-                    // the end as fast as the vocabulary's tokens allow.
-                    build_mask(state_, scratch_mask_.best_min_bytes, scratch_mask_);
-                }
-                m = &scratch_mask_;
+                // Only the tokens after which the grammar can end in `limit` bytes; when none
+                // can (and ending here is not possible), head for the end as fast as the
+                // vocabulary's tokens allow.
+                m = &limited_mask_for(state_, *m, limit);
             }
             const bool accepting = matcher_.is_accepting(state_);
             const uint64_t* bits = m->bits.data();
@@ -227,9 +241,13 @@ void GrammarConstraint::accept(TokenId id) {
 std::vector<TokenId> GrammarConstraint::allowed_tokens() {
     std::vector<TokenId> out;
     if (status_ != ConstraintStatus::Active) return out;
+    // Worked out afresh, without the kept masks (tests compare apply() against this): the
+    // tokens within the budget, or if none (and the grammar cannot end here) the tokens that
+    // bring the end closest.
     Mask m;
     const int left = budget_left();
     build_mask(state_, left == INT_MAX ? UINT32_MAX : static_cast<uint32_t>(std::max(left - 1, 0)), m);
+    if (!m.any && !matcher_.is_accepting(state_) && m.best_min_bytes != UINT32_MAX) build_mask(state_, m.best_min_bytes, m);
     for (TokenId id = 0; id < trie_->n_vocab(); ++id) {
         const auto u = static_cast<uint32_t>(id);
         if ((m.bits[u >> 6] >> (u & 63)) & 1) out.push_back(id);

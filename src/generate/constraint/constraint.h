@@ -1,7 +1,8 @@
 // Constrained decoding (issue #4): GrammarConstraint plugs a compiled grammar into the sampler
 // chain (gen::Constraint): before each pick it rules out every token whose bytes the grammar
 // cannot take, and end-of-generation tokens unless the grammar may end. Masks come from a walk
-// of the vocabulary trie against the matcher's state, cached per state. With a token budget it
+// of the vocabulary trie against the matcher's state, cached per state (under a token budget, per
+// state and level of the bytes left: constraint.cpp). With a token budget it
 // also steers the text to finish within it, so output under a budget is always complete.
 // One constraint per generation stream (not thread-safe); a TokenTrie may be shared.
 // Constructors throw nothing beyond the grammar compile errors of the helpers below; apply and
@@ -45,8 +46,8 @@ const char* constraint_status_name(ConstraintStatus s);
 
 struct MaskStats {
     int64_t n_masks = 0;        // apply() calls while active
-    int64_t n_cache_hits = 0;   // masks served from the per-state cache
-    int64_t n_walks = 0;        // trie walks (cache misses and budget-limited masks)
+    int64_t n_cache_hits = 0;   // masks served from the cache (per state, or state and budget level)
+    int64_t n_walks = 0;        // trie walks (cache misses, of full and budget-limited masks)
     int64_t t_mask_us = 0;      // total time in apply()
 };
 
@@ -65,7 +66,8 @@ public:
     // Bytes the grammar has matched (after the trigger).
     const std::string& matched() const { return matched_; }
     const MaskStats& stats() const { return stats_; }
-    // The tokens allowed now, in id order (for tests and tools).
+    // The tokens allowed now, in id order (for tests and tools), by a fresh trie walk: the same
+    // set apply() leaves, which reads kept masks.
     std::vector<TokenId> allowed_tokens();
 
 private:
@@ -74,8 +76,16 @@ private:
         uint32_t max_min_bytes = 0;  // the largest min_bytes_to_end after an allowed token
         uint32_t best_min_bytes = UINT32_MAX;  // the smallest after any token, allowed or not
         bool any = false;
+        // The distinct min_bytes_to_end after the allowed tokens, ascending. A mask under a byte
+        // limit L holds the tokens whose value is <= L, so every L between two of these gives the
+        // same mask: the budget-limited masks are kept per (state, the largest value <= L).
+        std::vector<uint32_t> levels;
     };
-    const Mask& mask_for(StateId s);
+    // The mask of state s under a byte limit (UINT32_MAX: none, the state's full mask), kept per
+    // (state, limit).
+    const Mask& kept_mask(StateId s, uint32_t byte_limit);
+    // The mask of state s under a byte limit below its full mask's max_min_bytes, kept per level.
+    const Mask& limited_mask_for(StateId s, const Mask& full, uint32_t byte_limit);
     void build_mask(StateId s, uint32_t byte_limit, Mask& out);
     int budget_left() const;  // tokens left including the next one; INT32_MAX without a budget
     void feed(std::string_view bytes);
@@ -90,8 +100,8 @@ private:
     int n_accepted_ = 0;
     std::string matched_;
     std::string tail_;  // while waiting: the last bytes generated, to find the trigger
-    std::unordered_map<StateId, Mask> cache_;
-    Mask scratch_mask_;
+    std::unordered_map<uint64_t, Mask> cache_;  // key: state << 32 | byte limit
+    Mask empty_mask_;  // no token: a budget no token fits where the grammar may end here
     std::vector<StateId> walk_stack_;
     std::vector<TokenId> trigger_tokens_;  // tokens that contain the trigger's last byte
     MaskStats stats_;

@@ -422,39 +422,32 @@ bool FormConstraint::mask_simple(CandidateSet& c) {
 
 // The syllable unit's precomputed path covers the tokens of whole characters (syl_route_); the
 // rest take the walk. Between words every such token, and inside a word the tokens that end it,
-// read a kept mask; only tokens that extend the word being written are looked at one by one.
+// read a kept mask; inside a word the tokens that extend it read another, kept per word so far.
 bool FormConstraint::mask_syllables(CandidateSet& c) {
     const SylStep step = syllable_step();
     const bool mid_word = !cur_.word.empty();
     const bool can_end = !mid_word || step.ended != 0;  // else no kept mask: tokens that end the word cannot fit
     const uint64_t* kept =
-        can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : nullptr;
-    // Per route: 0 no, 2 ask, 3 the kept mask's bit (then 2 instead of 1 where a predicate must be asked).
-    std::array<uint8_t, 4> by_route = {};
-    by_route[static_cast<size_t>(SylRoute::Never)] = 0;
-    by_route[static_cast<size_t>(SylRoute::Walk)] = 2;
-    by_route[static_cast<size_t>(SylRoute::Items)] = can_end ? 3 : 0;
-    by_route[static_cast<size_t>(SylRoute::Head)] = mid_word ? 2 : 3;
-    const uint8_t yes = spec_.predicate ? 2 : 1;
+        can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : syl_zero_.data();
+    const uint64_t* heads = mid_word ? syllable_head_mask(step).data() : kept;
+    // The verdicts as one bit row, word by word: the route's mask where it has one, and the walk
+    // for the few tokens without (byte tokens, U+2019), so that the scan reads one bit a token.
+    const size_t n_words = syl_zero_.size();
+    syl_yes_.resize(n_words);
+    for (size_t w = 0; w < n_words; ++w)
+        syl_yes_[w] = (kept[w] & syl_route_bits_[0][w]) | (heads[w] & syl_route_bits_[1][w]);
+    for (const int32_t id : syl_walk_ids_)
+        if (walk(cur_, id)) syl_yes_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
+    const uint64_t* yes = syl_yes_.data();
+    // A yes becomes an ask where a predicate must be asked too (the walk has asked it already).
+    const uint32_t yes_code = spec_.predicate ? 2 : 1;
     return mask_by_code(
         c,
         [&](TokenId id) {
             const auto i = static_cast<size_t>(id);
-            const uint8_t r = by_route[static_cast<size_t>(syl_route_[i])];
-            const uint8_t bit = kept != nullptr ? static_cast<uint8_t>((kept[i >> 6] >> (i & 63)) & 1) : 0;
-            return r == 3 ? static_cast<uint8_t>(bit * yes) : r;
+            return static_cast<uint32_t>((yes[i >> 6] >> (i & 63)) & 1) * yes_code;
         },
-        [&](TokenId id) {
-            const auto i = static_cast<size_t>(id);
-            switch (syl_route_[i]) {
-                case SylRoute::Walk: return walk(cur_, id);
-                case SylRoute::Head:
-                    if (mid_word) return syllable_fits(step, id) && predicate_ok(id);
-                    break;
-                default: break;
-            }
-            return predicate_ok(id);  // a kept bit that is set, with a predicate to ask
-        });
+        [&](TokenId id) { return syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
 }
 
 void FormConstraint::apply(CandidateSet& c) {

@@ -210,9 +210,6 @@ private:
     struct SylStep {
         SyllableMask ended = 0;  // line totals once the word being written ends (0 = it cannot)
         uint64_t summary = 0;    // the word being written, under the guess fold
-        // The trie's children of the word being written, by character (-1: none): every token that
-        // extends the word takes its first step here.
-        std::array<int32_t, 128> next = {};
     };
     void init_syllable_tokens();
     SylStep syllable_step() const;
@@ -220,7 +217,11 @@ private:
     // token's verdict depends only on the line, its possible totals and which of the two it is:
     // such masks (one bit a token) are worked out once per key and kept, across generations too.
     const std::vector<uint64_t>& syllable_items_mask(int line, SyllableMask syl, bool word_ended);
-    bool syllable_fits(const SylStep& step, TokenId id) const;
+    // Inside a word, the verdicts of the tokens that extend it (route Head), one bit a token. They
+    // depend only on the line, its totals and the word so far, so they are kept per such key too
+    // (a word's prefixes come back at every generation that writes it).
+    const std::vector<uint64_t>& syllable_head_mask(const SylStep& step);
+    void build_syllable_head_mask(const SylStep& step, std::vector<uint64_t>& bits);
     // Runs items [it, end) from a line with totals syl; `first_checked`: the first character ends a
     // word, so the closed-text rule (checked between words only) does not apply to it.
     bool syllable_items(const int32_t* it, const int32_t* end, int line, SyllableMask syl, bool first_checked) const;
@@ -257,6 +258,33 @@ private:
     // extending it (a head of word characters).
     enum class SylRoute : uint8_t { Never, Walk, Items, Head };
     std::vector<SylRoute> syl_route_;
+    // The Head-route tokens in the order of their heads (sorted), with the characters each shares
+    // with the one before: the mid-word mask walks a shared prefix down the dictionary's trie once.
+    // What that mask reads of them is copied here in the same order (the heads' characters one
+    // after another in syl_head_chars_, their summaries under the guess fold in
+    // syl_head_summaries_), so that it reads memory in sequence; the guesses go in one call.
+    struct SylHead {
+        int32_t id = 0;
+        int32_t rest = 0;     // the items after the head (syl_items_)
+        uint16_t shared = 0;  // leading characters in common with the head before
+        uint16_t len = 0;
+        uint8_t n_rest = 0;   // 0: the token ends inside the word
+    };
+    std::vector<SylHead> syl_heads_;
+    std::string syl_head_chars_;
+    std::vector<uint64_t> syl_zero_;  // a mask of no tokens
+    // The tokens of the Items and Head routes, one bit a token each; those of the Walk route; and
+    // mask_syllables' scratch row of the tokens allowed.
+    std::array<std::vector<uint64_t>, 2> syl_route_bits_;
+    std::vector<int32_t> syl_walk_ids_;
+    std::vector<uint64_t> syl_yes_;
+    std::vector<uint64_t> syl_head_summaries_;
+    std::map<std::tuple<int, SyllableMask, std::string>, std::vector<uint64_t>> syl_head_masks_;
+    // Scratch of build_syllable_head_mask: the heads whose verdict waits on the guess, with their
+    // summaries and then their guessed counts.
+    std::vector<int32_t> pending_;
+    std::vector<uint64_t> pending_summaries_;
+    std::vector<SyllableMask> pending_counts_;
     mutable std::string scratch_;  // a spelled-out word, for guesses without a fold
 };
 

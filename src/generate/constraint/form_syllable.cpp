@@ -7,6 +7,8 @@
 // few mask operations; tests check that both give the same mask over whole vocabularies.
 #include "generate/constraint/form.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace lyra::gen::constraint {
@@ -191,12 +193,40 @@ void FormConstraint::init_syllable_tokens() {
         t.n_items = static_cast<uint8_t>(syl_items_.size() - static_cast<size_t>(t.items));
     }
     syl_route_.resize(info_.size());
+    syl_zero_.assign((info_.size() + 63) / 64, 0);
+    for (auto& bits : syl_route_bits_) bits.assign(syl_zero_.size(), 0);
     for (size_t id = 0; id < info_.size(); ++id) {
         const SylToken& t = syl_[id];
         syl_route_[id] = info_[id].skip ? SylRoute::Never
                          : !t.fast      ? SylRoute::Walk
                          : t.head_len   ? SylRoute::Head
                                         : SylRoute::Items;
+        const int row = syl_route_[id] == SylRoute::Items ? 0 : syl_route_[id] == SylRoute::Head ? 1 : -1;
+        if (row >= 0) syl_route_bits_[static_cast<size_t>(row)][id >> 6] |= uint64_t{1} << (id & 63);
+        if (syl_route_[id] == SylRoute::Walk) syl_walk_ids_.push_back(static_cast<int32_t>(id));
+        if (syl_route_[id] == SylRoute::Head) {
+            syl_heads_.push_back({.id = static_cast<int32_t>(id),
+                                  .rest = t.items + t.skip,
+                                  .len = t.head_len,
+                                  .n_rest = static_cast<uint8_t>(t.n_items - t.skip)});
+        }
+    }
+    auto head_of = [&](const SylHead& h) {
+        const SylToken& t = syl_[static_cast<size_t>(h.id)];
+        return std::string_view(syl_chars_).substr(static_cast<size_t>(t.head), t.head_len);
+    };
+    std::sort(syl_heads_.begin(), syl_heads_.end(),
+              [&](const SylHead& a, const SylHead& b) { return std::make_pair(head_of(a), a.id) < std::make_pair(head_of(b), b.id); });
+    for (size_t k = 0; k < syl_heads_.size(); ++k) {
+        const std::string_view head = head_of(syl_heads_[k]);
+        if (k > 0) {
+            const std::string_view prev = head_of(syl_heads_[k - 1]);
+            size_t n = 0;
+            while (n < prev.size() && n < head.size() && prev[n] == head[n]) ++n;
+            syl_heads_[k].shared = static_cast<uint16_t>(n);
+        }
+        syl_head_chars_ += head;
+        syl_head_summaries_.push_back(syl_[static_cast<size_t>(syl_heads_[k].id)].head_summary);
     }
 }
 
@@ -213,7 +243,6 @@ SyllableMask FormConstraint::counts_of(const SylWord& w) const {
 FormConstraint::SylStep FormConstraint::syllable_step() const {
     SylStep step;
     if (cur_.word.empty()) return step;
-    for (size_t c = 0; c < step.next.size(); ++c) step.next[c] = spec_.syllables->child(cur_.node, static_cast<char>(c));
     Cursor c = cur_;
     if (end_word(c)) step.ended = c.line_syl;
     if (spec_.syllables->has_fold()) step.summary = spec_.syllables->fold().summary(cur_.word);
@@ -276,7 +305,7 @@ const std::vector<uint64_t>& FormConstraint::syllable_items_mask(int line, Sylla
         const SylToken& t = syl_[i];
         if (!t.fast || (word_ended && t.head_len != 0)) continue;
         const int32_t* items = syl_items_.data() + t.items;
-        // As syllable_fits reads them: the whole token between words; after the word it ends,
+        // As the mask reads them: the whole token between words; after the word it ends,
         // the items its (empty) head does not cover.
         const int32_t* from = word_ended ? items + t.skip : items;
         if (syllable_items(from, items + t.n_items, line, syl, word_ended)) bits[i >> 6] |= uint64_t{1} << (i & 63);
@@ -284,33 +313,99 @@ const std::vector<uint64_t>& FormConstraint::syllable_items_mask(int line, Sylla
     return syl_masks_.emplace(key, std::move(bits)).first->second;
 }
 
-bool FormConstraint::syllable_fits(const SylStep& step, TokenId id) const {
-    const SylToken& t = syl_[static_cast<size_t>(id)];
-    const int32_t* items = syl_items_.data() + t.items;
-    if (cur_.word.empty()) return syllable_items(items, items + t.n_items, cur_.line, cur_.line_syl, false);
-    const int32_t* rest = items + t.skip;
-    if (t.head_len == 0) {
-        // The first character ends the word being written.
-        return step.ended != 0 && syllable_items(rest, items + t.n_items, cur_.line, step.ended, true);
-    }
-    if (cur_.word.size() + t.head_len > kMaxWordChars) return false;
+const std::vector<uint64_t>& FormConstraint::syllable_head_mask(const SylStep& step) {
+    // 19 kB a mask at 150k tokens: the bound keeps the map under 5 MB.
+    constexpr size_t kMaxMasks = 256;
+    auto key = std::make_tuple(cur_.line, cur_.line_syl, cur_.word);
+    if (auto it = syl_head_masks_.find(key); it != syl_head_masks_.end()) return it->second;
+    if (syl_head_masks_.size() >= kMaxMasks) syl_head_masks_.clear();
+    std::vector<uint64_t> bits;
+    build_syllable_head_mask(step, bits);
+    return syl_head_masks_.emplace(std::move(key), std::move(bits)).first->second;
+}
+
+// For each token whose head extends the word being written (cur_.word + head): its trie node, its
+// counts (the dictionary's, else the guess's), then word_fits when the word stays open at the
+// token's end, or the end of the word and the token's other items. The heads come sorted, so the
+// trie walk starts where the previous head's parted from this one; the guesses that a verdict
+// needs go to the fold in one call at the end.
+void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<uint64_t>& bits) {
     const SyllableDictionary& dict = *spec_.syllables;
-    const char* head = syl_chars_.data() + t.head;  // lower-case ASCII
-    int node = step.next[static_cast<size_t>(head[0])];
-    for (size_t i = 1; i < t.head_len && node >= 0; ++i) node = dict.child(node, head[i]);
-    const int w = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].word : -1;
-    auto counts = [&] {
-        if (w >= 0) return dict.words()[static_cast<size_t>(w)].counts;
-        return dict.has_guess() ? guess_joined(step, t) : SyllableMask{0};
-    };
     const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
-    if (rest == items + t.n_items) {  // the word is still open: word_fits
-        const SyllableMask below = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].mask : 0;
-        if ((add_counts(cur_.line_syl, below) & need) != 0) return true;
-        return dict.has_guess() && (add_counts(cur_.line_syl, counts()) & need) != 0;
+    const SyllableMask line_syl = cur_.line_syl;
+    const bool guess = dict.has_guess();
+    const bool bulk = dict.has_fold();
+    bits.assign((syl_.size() + 63) / 64, 0);
+    pending_.clear();
+    pending_summaries_.clear();
+    // path[d]: the trie node after d characters of the current head (path[0]: the word so far).
+    std::array<int32_t, 256> path;
+    path[0] = cur_.node;
+    // The verdict once the counts are known (0 = the word cannot be said).
+    auto decide = [&](const SylHead& h, int node, SyllableMask counts) {
+        if (h.n_rest == 0) {  // the word is still open: word_fits
+            const SyllableMask below = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].mask : 0;
+            return (add_counts(line_syl, below) & need) != 0 || (guess && (add_counts(line_syl, counts) & need) != 0);
+        }
+        const SyllableMask totals = add_counts(line_syl, counts) & need;
+        const int32_t* rest = syl_items_.data() + h.rest;
+        return totals != 0 && syllable_items(rest, rest + h.n_rest, cur_.line, totals, true);
+    };
+    auto set = [&](int32_t id) { bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); };
+    // path[d] is -1 (off the trie) for every d >= dead: a word off the dictionary, or a head
+    // that left it, takes no more trie steps for the heads that share that prefix.
+    size_t dead = path[0] < 0 ? 0 : SIZE_MAX;
+    const char* head = syl_head_chars_.data();  // lower-case ASCII, head after head
+    for (size_t k = 0; k < syl_heads_.size(); head += syl_heads_[k].len, ++k) {
+        const SylHead& h = syl_heads_[k];
+        if (h.shared < dead) {
+            dead = SIZE_MAX;
+            for (size_t d = h.shared; d < h.len; ++d) {
+                path[d + 1] = dict.child(path[d], head[d]);
+                if (path[d + 1] < 0) {
+                    dead = d + 1;
+                    break;
+                }
+            }
+        }
+        if (cur_.word.size() + h.len > kMaxWordChars) continue;
+        const int node = h.len >= dead ? -1 : path[h.len];
+        const int w = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].word : -1;
+        if (w >= 0 || !guess) {
+            if (decide(h, node, w >= 0 ? dict.words()[static_cast<size_t>(w)].counts : 0)) set(h.id);
+            continue;
+        }
+        // Off the dictionary: an open word that its trie node already lets fit needs no guess.
+        if (h.n_rest == 0 && node >= 0 && decide(h, node, 0)) {
+            set(h.id);
+            continue;
+        }
+        if (!bulk) {
+            if (decide(h, node, guess_joined(step, syl_[static_cast<size_t>(h.id)]))) set(h.id);
+            continue;
+        }
+        pending_.push_back(static_cast<int32_t>(k));
+        pending_summaries_.push_back(syl_head_summaries_[k]);
     }
-    const SyllableMask totals = add_counts(cur_.line_syl, counts()) & need;
-    return totals != 0 && syllable_items(rest, items + t.n_items, cur_.line, totals, true);
+    if (pending_.empty()) return;
+    // The guesses by fold: in bulk when the fold offers it, else piece by piece. A summary the
+    // fold cannot tell (kAskGuess) is asked with the spelled-out word (guess_joined).
+    const GuessFold& fold = dict.fold();
+    pending_counts_.resize(pending_.size());
+    if (fold.counts_joined) {
+        fold.counts_joined(step.summary, pending_summaries_.data(), pending_.size(), pending_counts_.data());
+    } else {
+        for (size_t i = 0; i < pending_.size(); ++i)
+            pending_counts_[i] = fold.counts(fold.join(step.summary, pending_summaries_[i]));
+    }
+    const SyllableMask counted = syllable_bits(1, kMaxLineSyllables);
+    for (size_t i = 0; i < pending_.size(); ++i) {
+        const SylHead& h = syl_heads_[static_cast<size_t>(pending_[i])];
+        const SyllableMask m = pending_counts_[i];
+        // The node matters only to an open word, whose trie mask was 0 or did not fit (decide(…,
+        // 0) above), so -1 gives the same verdict.
+        if (decide(h, -1, m != kAskGuess ? m & counted : guess_joined(step, syl_[static_cast<size_t>(h.id)]))) set(h.id);
+    }
 }
 
 }  // namespace lyra::gen::constraint

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "unit/constraint/constraint_test_util.h"
 
 namespace lyra::gen::constraint {
@@ -108,6 +109,52 @@ TEST(GrammarConstraint, BudgetMakesTheTextFinish) {
         }
         EXPECT_TRUE(c.is_accepting()) << "budget " << budget << ": " << c.matched();
         EXPECT_EQ(c.matched(), "[" + std::string(static_cast<size_t>(budget - 2), 'a') + "]");
+    }
+}
+
+// Under a budget, apply() reads masks kept per (state, level of the bytes left); allowed_tokens()
+// walks the trie afresh. Random walks through three grammars on a vocabulary of multi-byte pieces
+// and bytes, at budgets from tight to loose, compare the two at every step; each walk is taken
+// twice (the second time from the kept masks) and the constraint is reused, so its masks carry
+// over from walk to walk as they do across generations.
+TEST(GrammarConstraint, BudgetMasksKeptPerLevelEqualAFreshWalk) {
+    std::vector<std::string> pieces = {"[", "]", "[1", "1]", ", ", ",", " ", "  ", "{\"", "\":", "\": ", "\",", "\"}",
+                                       "{", "}", "},", "true", "false", "null", "\"a", "name", "\"\"", "-", "-1", ".5",
+                                       "e+", "(", ")", " + ", "*", "/", "12", "345", "6789", "0", "10", "007", "\n"};
+    for (int i = 0; i < 60; ++i) pieces.push_back(std::to_string(i * 37 % 1000));
+    std::sort(pieces.begin(), pieces.end());
+    pieces.erase(std::unique(pieces.begin(), pieces.end()), pieces.end());
+    const auto tok = piece_vocab(pieces);
+    auto trie = std::make_shared<const TokenTrie>(*tok);
+    core::Rng rng(42);
+    for (const char* file : {"json.gbnf", "number_list.gbnf", "arithmetic.gbnf"}) {
+        const auto g = grammar(testing::grammar_file(file));
+        int limited = 0, states = 0;
+        for (int budget : {3, 6, 11, 24, 48}) {
+            GrammarConstraint c(g, trie, {.max_tokens = budget});
+            GrammarConstraint free(g, trie);  // the same text without a budget
+            for (int walk = 0; walk < 16; ++walk) {
+                core::Rng replay = rng;
+                for (int pass = 0; pass < 2; ++pass) {
+                    if (pass == 1) rng = replay;
+                    c.reset();
+                    free.reset();
+                    for (int step = 0; step < budget && c.status() == ConstraintStatus::Active; ++step) {
+                        const auto kept = surviving(c, tok->n_vocab());
+                        ASSERT_EQ(kept, c.allowed_tokens()) << file << ", budget " << budget << ", after '" << c.matched() << "'";
+                        ++states;
+                        if (kept != free.allowed_tokens()) ++limited;
+                        if (kept.empty()) break;
+                        const TokenId pick = kept[static_cast<size_t>(rng.uniform() * static_cast<float>(kept.size())) % kept.size()];
+                        c.accept(pick);
+                        free.accept(pick);
+                    }
+                }
+            }
+            EXPECT_GT(c.stats().n_cache_hits, 0);
+        }
+        EXPECT_GT(states, 300) << file;
+        EXPECT_GT(limited, 50) << file << ": the budget should narrow many masks";
     }
 }
 

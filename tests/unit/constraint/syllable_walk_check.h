@@ -3,7 +3,8 @@
 // the form: after each mask, every token the mask allows must fit by the walk and every token it
 // rules out must not. The walks pick among allowed tokens with a bias to letters, so states
 // inside long words (on and off the dictionary's trie), between words, at line ends and in a
-// closed, finished text all come up.
+// closed, finished text all come up. Each walk is taken twice: the second time its masks come
+// from what the constraint kept the first time (masks kept per state), so those are checked too.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -30,9 +31,13 @@ inline WalkCheckCounts check_against_walk(FormConstraint& form, const model::Tok
     constexpr float kNegInf = -std::numeric_limits<float>::infinity();
     WalkCheckCounts n;
     core::Rng rng(seed);
+    core::Rng replay = rng;
     std::vector<float> logits(static_cast<size_t>(tok.n_vocab()), 0.0f);
     CandidateSet cs;
-    for (int w = 0; w < walks; ++w) {
+    for (int w = 0; w < 2 * walks; ++w) {
+        // Odd walks repeat the one before (the same picks from the same generator state).
+        if (w % 2 == 0) replay = rng;
+        else rng = replay;
         form.reset();
         for (int step = 0; step < max_steps; ++step) {
             cs.reset(logits);

@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 
 #include "art/poetry/en/pronounce.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "model/model.h"
 #include "unit/constraint/constraint_test_util.h"
 #include "unit/constraint/syllable_walk_check.h"
 
@@ -134,6 +137,21 @@ TEST(Pronounce, LetterFoldGivesTheGuessCountForEverySplit) {
     // Digits and apostrophes go to the dictionary's full lookup.
     EXPECT_EQ(fold.counts(fold.summary("o'er")), gen::constraint::kAskGuess);
     EXPECT_EQ(fold.counts(fold.join(fold.summary("abc"), fold.summary("4"))), gen::constraint::kAskGuess);
+
+    // The bulk form answers as counts(join(...)) does, piece by piece, after any word start
+    // (the empty one and digits included).
+    ASSERT_TRUE(fold.counts_joined);
+    std::vector<uint64_t> pieces;
+    for (const std::string& w : words) pieces.push_back(fold.summary(w.substr(w.size() / 3)));
+    pieces.push_back(fold.summary(""));
+    pieces.push_back(fold.summary("4"));
+    for (const std::string start : {"", "a", "y", "ye", "yb", "by", "str", "rhy", "ea", "o'", "x9", "table", "bl"}) {
+        const uint64_t word = fold.summary(start);
+        std::vector<gen::constraint::SyllableMask> bulk(pieces.size(), 12345);
+        fold.counts_joined(word, pieces.data(), pieces.size(), bulk.data());
+        for (size_t i = 0; i < pieces.size(); ++i)
+            ASSERT_EQ(bulk[i], fold.counts(fold.join(word, pieces[i]))) << "after '" << start << "', piece " << i;
+    }
 }
 
 // The decoder's mask with the CMU dictionary and its fold equals the byte walk's over a vocabulary
@@ -180,6 +198,31 @@ TEST(Pronounce, CmuFormMaskEqualsTheByteWalk) {
         mid_word += n.mid_word;
     }
     EXPECT_GT(mid_word, 200);
+}
+
+// The same on a real vocabulary: the characters of the verse-en model (models/verse-en.gguf),
+// whose tokens are single characters, so every word is written letter by letter and nearly every
+// state is inside a word. With letters only (and spaces, commas, line breaks) as the poems allow.
+TEST(Pronounce, SyllableMaskOnTheVerseModelsVocabularyEqualsTheByteWalk) {
+    const char* source = std::getenv("LYRA_SOURCE_DIR");
+    ASSERT_TRUE(source != nullptr) << "run through ctest (LYRA_SOURCE_DIR names the models)";
+    const auto m = model::Model::load((std::filesystem::path(source) / "models" / "verse-en.gguf").string());
+    const model::Tokenizer& tok = m->tokenizer();
+    ASSERT_GT(tok.n_vocab(), 200);
+    int mid_word = 0;
+    for (bool closed : {false, true}) {
+        gen::constraint::FormConstraint form(
+            {.lines = {{.units = 5}, {.units = 7}, {.units = 5}},
+             .allowed = [](uint32_t cp) { return cp == ' ' || cp == ',' || cp == '\'' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); },
+             .closed = closed,
+             .syllables = cmu_syllables()},
+            tok);
+        const auto n = gen::constraint::testing::check_against_walk(form, tok, 12, 60, closed ? 5 : 6);
+        EXPECT_EQ(n.mismatches, 0);
+        EXPECT_GT(n.states, 500);
+        mid_word += n.mid_word;
+    }
+    EXPECT_GT(mid_word, 500);
 }
 
 }  // namespace

@@ -335,7 +335,18 @@ namespace {
 
 constexpr uint64_t kOther = 31;
 uint64_t letter_code(char c) { return c >= 'a' && c <= 'z' ? static_cast<uint64_t>(c - 'a' + 1) : kOther; }
-bool vowel_code(uint64_t k) { return k != 0 && k != kOther && is_vowel_letter(static_cast<char>('a' + k - 1)); }
+// Sets of letter codes as bit masks (bit k: code k), so that the tests below are one shift each:
+// the decoder runs them for every token that extends a word, and branches on random letters
+// mispredict.
+constexpr uint32_t code_set(std::string_view letters) {
+    uint32_t m = 0;
+    for (char c : letters) m |= uint32_t{1} << (c - 'a' + 1);
+    return m;
+}
+constexpr uint32_t kVowelCodes = code_set("aeiouy");
+static_assert(kVowelCodes == ((1u << 1) | (1u << 5) | (1u << 9) | (1u << 15) | (1u << 21) | (1u << 25)));
+bool vowel_code(uint64_t k) { return ((kVowelCodes >> (k & 31)) & 1) != 0; }
+bool in_codes(uint32_t set, uint64_t k) { return ((set >> (k & 31)) & 1) != 0; }
 
 struct FoldSummary {
     uint64_t groups = 0, len = 0, first2 = 0, last3 = 0;
@@ -376,40 +387,79 @@ FoldSummary fold_summary(std::string_view piece) {
     return s;
 }
 
+bool ending_takes_group(const FoldSummary& s);
+
 // guess_pron's count from a summary, rule by rule (see there).
-gen::constraint::SyllableMask fold_counts(uint64_t packed) {
-    const FoldSummary s = FoldSummary::unpack(packed);
+gen::constraint::SyllableMask fold_counts_of(const FoldSummary& s) {
     if (!s.plain) return gen::constraint::kAskGuess;
     if (s.len == 0) return 0;
-    const uint64_t y = letter_code('y'), e = letter_code('e');
+    const uint64_t y = letter_code('y');
     // A leading 'y' is no vowel: it made a group of its own unless a vowel follows it.
     int n = static_cast<int>(s.groups);
     if (s.first() == y && (s.len == 1 || !vowel_code(s.second()))) --n;
-    // Letter `back` from the end is a vowel that can start or continue a group (not a leading y).
-    auto voiced = [&](int back) {
-        const bool at_start = s.len == static_cast<uint64_t>(back) + 1;
-        return vowel_code(s.last(back)) && !(at_start && s.last(back) == y);
-    };
-    if (n > 1) {
-        const uint64_t l0 = s.last(0), l1 = s.last(1), l2 = s.last(2);
-        const bool final_e = l0 == e && (s.len == 1 || !voiced(1));
-        const bool starts_before_last = s.len >= 3 && l1 == e && !voiced(2);  // a group "e" + one letter
-        if (final_e && !(l1 == letter_code('l') && s.len >= 3 && !vowel_code(l2))) --n;
-        else if (l0 == letter_code('d') && starts_before_last && l2 != letter_code('t') && l2 != letter_code('d')) --n;
-        else if (l0 == letter_code('s') && starts_before_last && l2 != letter_code('s') && l2 != letter_code('x') &&
-                 l2 != letter_code('z') && l2 != letter_code('h') && l2 != letter_code('c') && l2 != letter_code('g'))
-            --n;
-    }
+    n -= static_cast<int>((n > 1) & ending_takes_group(s));
     n = std::max(n, 1);
     return n <= gen::constraint::kMaxLineSyllables ? gen::constraint::SyllableMask{1} << n : 0;
 }
+
+// Whether the word's ending (a silent final e, -ed, -es) takes a group away (from words of more
+// than one group).
+bool ending_takes_group(const FoldSummary& s) {
+    const uint64_t y = letter_code('y'), e = letter_code('e');
+    // Letter `back` from the end is a vowel that can start or continue a group (not a leading y).
+    // (Bitwise & and | on the tests below: each is cheap, and evaluating all beats branching.)
+    auto voiced = [&](int back) {
+        const bool at_start = s.len == static_cast<uint64_t>(back) + 1;
+        return vowel_code(s.last(back)) & !(at_start & (s.last(back) == y));
+    };
+    const uint64_t l0 = s.last(0), l1 = s.last(1), l2 = s.last(2);
+    const bool final_e = (l0 == e) & ((s.len == 1) | !voiced(1));
+    const bool final_le = (l1 == letter_code('l')) & (s.len >= 3) & !vowel_code(l2);  // "-ble": its e is voiced
+    const bool starts_before_last = (s.len >= 3) & (l1 == e) & !voiced(2);  // a group "e" + one letter
+    const bool silent_ed = (l0 == letter_code('d')) & starts_before_last & !in_codes(code_set("td"), l2);
+    const bool silent_es = (l0 == letter_code('s')) & starts_before_last & !in_codes(code_set("sxzhcg"), l2);
+    return (final_e & !final_le) | silent_ed | silent_es;
+}
+
+// counts(join(word, piece)) for many pieces after one word. When the word has 2 letters or more
+// and the piece 3 or more (most tokens that extend a word), the joined word's first letters are
+// the word's and its last three the piece's, and it is longer than 3 letters: the count is the
+// groups of both (less one where a vowel meets a vowel, less a leading y's) less what the
+// piece's last three letters take away, looked up in a table made once.
+void fold_counts_joined(uint64_t word, const uint64_t* pieces, size_t n, gen::constraint::SyllableMask* out) {
+    static const std::vector<bool> ending_of_long = [] {
+        std::vector<bool> t(32768);
+        for (uint64_t last3 = 0; last3 < t.size(); ++last3) t[last3] = ending_takes_group({.len = 4, .last3 = last3});
+        return t;
+    }();
+    const FoldSummary a = FoldSummary::unpack(word);
+    const bool fast = a.plain && a.len >= 2;
+    const uint64_t y = letter_code('y');
+    const int leading_y = a.first() == y && !vowel_code(a.second()) ? 1 : 0;
+    const bool a_vowel_end = vowel_code(a.last(0));
+    for (size_t i = 0; i < n; ++i) {
+        const FoldSummary b = FoldSummary::unpack(pieces[i]);
+        if (!fast || !b.plain || b.len < 3) {
+            out[i] = fold_counts_of(fold_join(a, b));
+            continue;
+        }
+        const uint64_t groups = std::min<uint64_t>(a.groups + b.groups - (a_vowel_end & vowel_code(b.first()) ? 1 : 0), 255);
+        int c = static_cast<int>(groups) - leading_y;
+        c -= static_cast<int>((c > 1) & ending_of_long[b.last3]);
+        c = std::max(c, 1);
+        out[i] = c <= gen::constraint::kMaxLineSyllables ? gen::constraint::SyllableMask{1} << c : 0;
+    }
+}
+
+gen::constraint::SyllableMask fold_counts(uint64_t packed) { return fold_counts_of(FoldSummary::unpack(packed)); }
 
 }  // namespace
 
 gen::constraint::GuessFold letter_guess_fold() {
     return {.summary = [](std::string_view piece) { return fold_summary(piece).pack(); },
             .join = [](uint64_t a, uint64_t b) { return fold_join(FoldSummary::unpack(a), FoldSummary::unpack(b)).pack(); },
-            .counts = fold_counts};
+            .counts = fold_counts,
+            .counts_joined = fold_counts_joined};
 }
 
 std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables() {
