@@ -89,13 +89,16 @@ void run_eval(PaintFlags& f) {
     std::printf("model %s, %d drawings per mode; novelty against %s\n", opt.model.c_str(), f.count,
                 out["reference"].is_null() ? "nothing (no training corpus found; pass --reference)"
                                            : out["reference"].get<std::string>().c_str());
-    std::printf("%-10s %8s %8s %9s %10s %8s\n", "mode", "parsed", "rsvg ok", "not blank", "diversity", "novelty");
+    std::printf("%-10s %8s %8s %9s %10s %8s %7s %11s\n", "mode", "parsed", "rsvg ok", "not blank", "diversity",
+                "novelty", "ended", "mean tokens");
     for (const auto& [mode, m] : out["modes"].items()) {
         const std::string nov = m["novelty"].is_null() ? "n/a" : fmt::format("{:.3f}", m["novelty"].get<double>());
-        std::printf("%-10s %7.1f%% %7.1f%% %8.1f%% %10.3f %8s\n", mode.c_str(), 100 * m["parsed"].get<double>(),
-                    100 * m["rendered_by_rsvg"].get<double>(), 100 * m["not_blank"].get<double>(),
-                    m["diversity"].get<double>(), nov.c_str());
+        std::printf("%-10s %7.1f%% %7.1f%% %8.1f%% %10.3f %8s %6.1f%% %11.0f\n", mode.c_str(),
+                    100 * m["parsed"].get<double>(), 100 * m["rendered_by_rsvg"].get<double>(),
+                    100 * m["not_blank"].get<double>(), m["diversity"].get<double>(), nov.c_str(),
+                    100 * m["ended"].get<double>(), m["mean_tokens"].get<double>());
     }
+    std::printf("ended: the drawing ended before the %d-token budget cut it\n", f.eval_length);
 }
 
 void run_roundtrip(PaintFlags& f) {

@@ -58,6 +58,11 @@ TEST_P(PaintModes, RandomWeightsStillDrawValidRenderableDrawings) {
     EXPECT_EQ(m["drawings"], 3);
     EXPECT_EQ(m["parsed"].get<double>(), 1.0) << m.dump();
     EXPECT_EQ(m["rendered_by_rsvg"].get<double>(), 1.0) << m.dump();
+    EXPECT_EQ(j["length"], 320);
+    EXPECT_GT(m["mean_tokens"].get<double>(), 10.0) << m.dump();  // at least a canvas line
+    EXPECT_LE(m["mean_tokens"].get<double>(), 320.0) << m.dump();
+    EXPECT_GE(m["ended"].get<double>(), 0.0) << m.dump();
+    EXPECT_LE(m["ended"].get<double>(), 1.0) << m.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryMode, PaintModes,

@@ -395,6 +395,8 @@ namespace {
 struct Generated {
     std::string text;
     double loglik_per_token = 0;
+    size_t tokens = 0;
+    bool ended = false;  // the sequence ended (end of text), not cut at the token budget
 };
 
 std::vector<Generated> generate_drawings(const model::Model& model, core::ThreadPool& pool, const PaintSpec& spec,
@@ -425,6 +427,8 @@ std::vector<Generated> generate_drawings(const model::Model& model, core::Thread
         Generated g;
         g.text = c.text;
         g.loglik_per_token = c.tokens.empty() ? 0 : c.logprob_sum() / static_cast<double>(c.tokens.size());
+        g.tokens = c.tokens.size();
+        g.ended = c.finish != gen::FinishReason::Length;
         out.push_back(std::move(g));
     }
     return out;
@@ -533,6 +537,7 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
     out["model"] = opt.model;
     out["count"] = opt.count;
     out["reference"] = ref ? json(ref->path()) : json(nullptr);
+    out["length"] = opt.length;
     out["modes"] = json::object();
     for (const std::string& mode : modes) {
         std::vector<Generated> drawings;
@@ -550,6 +555,13 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
             drawings = generate_drawings(*model, *ctx.pool, PaintSpec{mode, "", "", ""}, common, opt.length, opt.count);
         }
         int rendered = 0, parsed = 0, not_blank = 0;
+        // How long the drawings run, and how many end before the budget cuts them: a model that
+        // learned where a drawing ends stops on its own, well inside --length.
+        double tokens = 0, ended = 0;
+        for (const Generated& g : drawings) {
+            tokens += static_cast<double>(g.tokens);
+            ended += g.ended ? 1 : 0;
+        }
         std::vector<Image> imgs;
         double novelty = 0;
         std::vector<std::string> failures;
@@ -586,6 +598,8 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
                   {"parsed", parsed / n},
                   {"rendered_by_rsvg", rendered / n},
                   {"not_blank", not_blank / n},
+                  {"ended", ended / n},
+                  {"mean_tokens", tokens / n},
                   {"diversity", pairs > 0 ? div / pairs : 0.0},
                   {"novelty", ref && !imgs.empty() ? json(novelty / static_cast<double>(imgs.size())) : json(nullptr)}};
         if (!failures.empty()) m["failures"] = failures;
