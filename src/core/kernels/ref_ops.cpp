@@ -2,6 +2,7 @@
 // Legend: T tokens, K input channels, N output channels, C channels, H heads, D head dim.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/check.h"
@@ -196,8 +197,19 @@ void gelu_erf(float* x, int64_t n) {
         }
         exp_sub_sum(e, m, 0.0f);
         for (int64_t j = 0; j < m; ++j) {
-            const float half_erfc = 0.5f * t[j] * e[j];  // ½ erfc(|x|/√2) = Φ(-|x|)
-            v[j] *= v[j] >= 0.0f ? 1.0f - half_erfc : half_erfc;
+            const float below = 0.5f * t[j] * e[j];  // ½ erfc(|x|/√2) = Φ(-|x|)
+            const float above = 1.0f - below;        // Φ(|x|)
+            // Φ(x) picked by the sign bit with a bit mask: a comparison and select kept the
+            // compiler from vectorizing the loop.
+            uint32_t vb, ab, bb;
+            std::memcpy(&vb, &v[j], 4);
+            std::memcpy(&ab, &above, 4);
+            std::memcpy(&bb, &below, 4);
+            const uint32_t neg = 0u - (vb >> 31);
+            const uint32_t pb = (ab & ~neg) | (bb & neg);
+            float phi;
+            std::memcpy(&phi, &pb, 4);
+            v[j] *= phi;
         }
     }
 }
