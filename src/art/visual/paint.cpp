@@ -131,6 +131,42 @@ std::string free_grammar(const PaintSpec& spec, int shapes_max) {
     return g + kNumbers;
 }
 
+// Subjects are drawn in the DSL the model learned from (the svg-icons corpus the normalizer
+// writes): 120- or 128-unit canvases, hex colours, `none` (the stroke-drawn icons are groups
+// `g f none s black w 10`), long paths with several subpaths and coordinates just past the
+// canvas. Held to the palette-word grammar above, the model was off its corpus from the first
+// line (canvas 120, f none, #dd2e44 and paths of 9+ segments were all impossible) and drew
+// blobs. A given palette or mood still limits the colours to its words (and none).
+std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
+    const bool any_colour = spec.palette.empty() && spec.mood.empty();
+    const std::string cols = any_colour ? alt(colours(spec, "all")) + " | \"#\" hx hx hx hx hx hx"
+                                        : alt(colours(spec, "all"));
+    std::string g = fmt::format(
+        "root ::= \"canvas \" (\"128 128\" | \"120 120\") \"\\n\" item{{1,{}}}\n"
+        "item ::= (shape | group) \"\\n\"\n"
+        "group ::= \"g\" sty \"\\n\" (shape \"\\n\"){{1,24}} \"end\"\n"
+        "shape ::= circle | ellipse | rect | polygon | polyline | path\n"
+        "circle ::= \"circle \" pt \" \" sz sty\n"
+        "ellipse ::= \"ellipse \" pt \" \" sz \" \" sz sty\n"
+        "rect ::= \"rect \" pt \" \" sz \" \" sz sty\n"
+        "polygon ::= \"polygon \" pt (\" \" pt){{2,16}} sty\n"
+        "polyline ::= \"polyline \" pt (\" \" pt){{1,16}} sty\n"
+        "path ::= \"path \" sub (\" \" sub){{0,31}} sty\n"
+        "sub ::= \"M\" pt (\" \" seg){{1,96}} \" Z\"?\n"
+        "seg ::= \"L\" pt | \"H\" c | \"V\" c | \"C\" pt \" \" pt \" \" pt | \"S\" pt \" \" pt | \"Q\" pt \" \" pt | \"T\" pt"
+        " | \"A\" sz \" \" sz \" 0 \" [01] \" \" [01] \" \" pt\n"
+        "sty ::= (\" f \" col)? (\" s \" col)? (\" w \" sw)? (\" o \" so)?\n"
+        "col ::= {} | \"none\"\n"
+        "hx ::= [0-9a-f]\n"
+        "c ::= \"-\" [1-9] [0-9]? | [0-9] | [1-9] [0-9] | \"1\" [0-9] [0-9]\n"
+        "pt ::= c \" \" c\n"
+        "sz ::= [0-9] | [1-9] [0-9] | \"1\" [0-9] [0-9]\n"
+        "sw ::= [1-9] | \"1\" [0-6]\n"
+        "so ::= [0-9] | [1-9] [0-9] | \"100\"\n",
+        shapes_max, cols);
+    return g;
+}
+
 std::string grid8(bool size) {
     std::vector<std::string> v;
     for (int k = size ? 8 : 0; k <= (size ? 128 : 120); k += 8) v.push_back(std::to_string(k));
@@ -139,7 +175,8 @@ std::string grid8(bool size) {
 
 std::string style_grammar(const PaintSpec& spec) {
     const std::string& m = spec.mode;
-    if (m == "free" || m == "subject") return free_grammar(spec, max_count(spec, 16));
+    if (m == "subject") return subject_grammar(spec, max_count(spec, 24));
+    if (m == "free") return free_grammar(spec, max_count(spec, 16));
     if (m == "mondrian") {
         auto cols = colours(spec, "primary");
         if (std::find(cols.begin(), cols.end(), "white") == cols.end()) cols.push_back("white");

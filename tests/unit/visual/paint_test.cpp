@@ -7,6 +7,7 @@
 #include "art/visual/paint.h"
 #include "core/error.h"
 #include "generate/constraint/grammar.h"
+#include "generate/constraint/matcher.h"
 
 namespace lyra::art::visual {
 namespace {
@@ -22,6 +23,44 @@ TEST(Paint, EveryModeHasAGrammarThatCompiles) {
     }
     const std::string custom = paint_grammar(PaintSpec{"kandinsky", "", "red,#0a0B0c", ""});
     EXPECT_NE(custom.find("\"red\" | \"#0a0b0c\""), std::string::npos) << custom;
+}
+
+// The subject grammar speaks the corpus's DSL: every drawing the svg-icons builder writes (both
+// sources, as the recipe limits them) is a sentence of it, so the model is never pushed off what
+// it learned. (The palette-word grammar of the styles accepted none of them.)
+TEST(Paint, SubjectGrammarAcceptsTheCorpusDrawings) {
+    auto grammar = std::make_shared<const gen::constraint::Grammar>(
+        gen::constraint::compile_gbnf(paint_grammar(PaintSpec{"subject", "x", "", ""}), "subject"));
+    gen::constraint::GrammarMatcher subject(grammar);
+    auto styles = std::make_shared<const gen::constraint::Grammar>(
+        gen::constraint::compile_gbnf(paint_grammar(PaintSpec{"free", "", "", ""}), "free"));
+    gen::constraint::GrammarMatcher free(styles);
+    const auto accepts = [](gen::constraint::GrammarMatcher& m, std::string_view text) {
+        const gen::constraint::StateId s = m.next(m.start(), text);
+        return s != gen::constraint::kDead && m.is_accepting(s);
+    };
+    for (const char* source : {"twemoji", "tabler"}) {
+        std::vector<std::string> docs;
+        build_svg_icons_corpus({{"sources", {source}}, {"limit", 300}, {"max_dsl_bytes", 700}},
+                               [&](std::string d) { docs.push_back(std::move(d)); });
+        ASSERT_GE(docs.size(), 100u) << source;
+        int rejected = 0, free_accepted = 0;
+        for (const std::string& d : docs) {
+            const std::string drawing = d.substr(d.find('\n') + 1) + "\n";
+            if (!accepts(subject, drawing)) {
+                ++rejected;
+                gen::constraint::StateId st = subject.start();
+                size_t at = 0;
+                while (at < drawing.size() && (st = subject.next(st, static_cast<uint8_t>(drawing[at]))) != gen::constraint::kDead) ++at;
+                ADD_FAILURE() << source << ": the subject grammar refuses byte " << at << " ('"
+                              << drawing.substr(at > 40 ? at - 40 : 0, std::min<size_t>(at, 40)) << "' then '"
+                              << drawing.substr(at, 20) << "')";
+            }
+            free_accepted += accepts(free, drawing) ? 1 : 0;
+        }
+        std::printf("%s: %zu drawings, subject grammar refuses %d, palette grammar accepts %d\n", source,
+                    docs.size(), rejected, free_accepted);
+    }
 }
 
 TEST(Paint, BadSpecsAreRefused) {
