@@ -56,8 +56,8 @@ namespace {
 struct AttentionArgs {
     const float* q;
     int64_t T, P;
-    core::KvView k_cache;
-    core::KvView v_cache;
+    KvHeads k_cache;
+    KvHeads v_cache;
     int64_t H, Hkv, D;
     AttentionSpan span;
     float* scores;
@@ -67,12 +67,12 @@ struct AttentionArgs {
 // One query head against the keys [0, end_key) of one cache (the last `window` of them if set):
 // scores into sc, the weighted values into o [D]. One definition, so a batched decode step and
 // a single one do the same arithmetic.
-void attend_head(const float* qv, const core::KvView& k_cache, const core::KvView& v_cache, int64_t end_key,
+void attend_head(const float* qv, const KvHeads& k_cache, const KvHeads& v_cache, int64_t end_key,
                  int64_t kvh, int64_t D, const AttentionSpan& span, float* sc, float* o) {
     const int64_t first = span.window > 0 ? std::max<int64_t>(0, end_key - span.window) : 0;
     const int64_t n_keys = end_key - first;
-    core::attention_head(qv, k_cache.at(first, kvh * D), v_cache.at(first, kvh * D), n_keys, D, span.scale, sc,
-                         o);
+    core::attention_head(qv, k_cache.head(kvh).at(first, 0), v_cache.head(kvh).at(first, 0), n_keys, D,
+                         span.scale, sc, o);
 }
 
 // One thread's share of the (token, head) pairs.
@@ -102,12 +102,13 @@ void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, con
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out) {
     const int64_t kv_dim = Hkv * D;
-    attention(pool, q, T, P, core::KvView{k_cache, core::DType::F32, kv_dim},
-              core::KvView{v_cache, core::DType::F32, kv_dim}, H, Hkv, D, span, scores, out);
+    // Flat [rows, Hkv*D]: head h is the D elements at h*D of every row.
+    attention(pool, q, T, P, KvHeads{k_cache, core::DType::F32, kv_dim, D},
+              KvHeads{v_cache, core::DType::F32, kv_dim, D}, H, Hkv, D, span, scores, out);
 }
 
-void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const core::KvView& k_cache,
-               const core::KvView& v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
+void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const KvHeads& k_cache,
+               const KvHeads& v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out) {
     const AttentionArgs args{q, T, P, k_cache, v_cache, H, Hkv, D, span, scores, out};
     // Capturing one reference keeps the std::function in its small buffer (no allocation).
@@ -116,11 +117,9 @@ void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, con
 
 KvRows::KvRows(Session& s, int64_t T, size_t k_slot, size_t v_slot)
     : first_(&s), T_(T), pos_(detail::positions(s, T)) {
-    if (s.kv_type() != core::DType::F32) {
-        staged_ = true;
-        k_tmp_ = scratch(s, k_slot, T * s.kv_dim());
-        v_tmp_ = scratch(s, v_slot, T * s.kv_dim());
-    }
+    // The cache is head-major, so a projected [T, kv_dim] row block never lies in place there.
+    k_tmp_ = scratch(s, k_slot, T * s.kv_dim());
+    v_tmp_ = scratch(s, v_slot, T * s.kv_dim());
 }
 
 KvRows::KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp)
@@ -138,19 +137,9 @@ int64_t KvRows::scores_size(const core::ThreadPool& pool) const {
     return pool.size() * longest;
 }
 
-float* KvRows::k(int64_t layer) const {
-    const bool direct = batch_.empty() && !staged_;
-    return direct ? first_->k_cache(layer) + first_->n_past() * first_->kv_dim() : k_tmp_;
-}
-
-float* KvRows::v(int64_t layer) const {
-    const bool direct = batch_.empty() && !staged_;
-    return direct ? first_->v_cache(layer) + first_->n_past() * first_->kv_dim() : v_tmp_;
-}
-
 void KvRows::store(int64_t layer) const {
     const int64_t kv_dim = first_->kv_dim();
-    if (staged_) {
+    if (batch_.empty()) {
         first_->store_k(layer, first_->n_past(), k_tmp_, T_, kv_dim);
         first_->store_v(layer, first_->n_past(), v_tmp_, T_, kv_dim);
     }

@@ -55,21 +55,22 @@ struct AttentionSpan {
 void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const float* k_cache,
                const float* v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out);
-// The same over cache views of either type (a Session's k_view/v_view: f32 or f16 rows).
-void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const core::KvView& k_cache,
-               const core::KvView& v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
+// The same over cache views of either type and layout (a Session's k_view/v_view: f32 or f16,
+// head-major).
+void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, const KvHeads& k_cache,
+               const KvHeads& v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out);
 
 // Where a forward's T rows live, for the decoders that batch decode steps (Model::decode_batch):
 // either T consecutive new positions of one session (a prompt, or one decode step), or a decode
 // batch whose row i is the next position of sessions[i]. The layer code is the same for both:
-// projections write f32 K/V rows to k(l)/v(l) ([T, kv_dim]), store(l) puts them in place
+// projections write f32 K/V rows to k()/v() ([T, kv_dim]), store(l) puts them in place
 // (rounding them to f16 for an f16 cache), attend() runs the attention each row is owed, and
 // advance() moves every session on. Sessions of a batch may differ in KV type.
 class KvRows {
 public:
-    // Rows P .. P+T-1 of s. An f32 cache takes the K/V projections straight into its rows; an f16
-    // one has them written to the session's scratch slots k_slot/v_slot and converted by store().
+    // Rows P .. P+T-1 of s. The K/V projections go to the session's scratch slots k_slot/v_slot
+    // ([T, kv_dim]) and store() splits them into the cache's heads (converting them for f16).
     KvRows(Session& s, int64_t T, size_t k_slot, size_t v_slot);
     // One row per session; K/V rows are projected into k_tmp/v_tmp ([n, kv_dim]) and scattered.
     KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp);
@@ -80,8 +81,8 @@ public:
     Session& scratch_session() const { return *first_; }
     // Scratch for attention scores: pool.size() times the longest context of the rows' sessions.
     int64_t scores_size(const core::ThreadPool& pool) const;
-    float* k(int64_t layer) const;
-    float* v(int64_t layer) const;
+    float* k() const { return k_tmp_; }
+    float* v() const { return v_tmp_; }
     void store(int64_t layer) const;
     void attend(core::ThreadPool& pool, int64_t layer, const float* q, int64_t H, int64_t Hkv,
                 int64_t D, AttentionSpan span, float* scores, float* out) const;
@@ -90,7 +91,6 @@ public:
 private:
     Session* first_;
     std::span<Session* const> batch_;  // empty for one session
-    bool staged_ = false;              // one f16 session: K/V rows wait in k_tmp_/v_tmp_
     int64_t T_;
     float *k_tmp_ = nullptr, *v_tmp_ = nullptr;
     const int32_t* pos_;  // in the scratch session's integer scratch

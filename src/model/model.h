@@ -160,12 +160,33 @@ core::DType parse_kv_type(std::string_view name);
 // "f32" or "f16".
 const char* kv_type_name(core::DType t);
 
-// Per-sequence state: the KV cache ([n_layer][n_ctx][n_head_kv * head_dim] for K and V, in f32
-// or, with kv_type F16, IEEE half: half the memory and half the bytes attention reads, each
+// One layer's K or V rows as attention reads them, head by head: head(h) is a core::KvView of
+// KV head h's rows (f32 or f16), `row_stride` elements from one position to the next, and head
+// h + 1 starts `head_stride` elements after head h. A Session's cache is head-major (row_stride
+// head_dim, head_stride n_ctx * head_dim), so one head's keys are contiguous and a pass over
+// them streams through memory instead of jumping kv_dim elements (a new page every few keys at
+// long context); a flat f32 [T, n_head_kv * head_dim] buffer is row_stride n_head_kv * head_dim,
+// head_stride head_dim.
+struct KvHeads {
+    const void* data = nullptr;
+    core::DType type = core::DType::F32;  // F32 or F16
+    int64_t row_stride = 0;
+    int64_t head_stride = 0;
+
+    core::KvView head(int64_t h) const {
+        const auto bytes = h * head_stride * static_cast<int64_t>(type == core::DType::F16 ? 2 : 4);
+        return {static_cast<const uint8_t*>(data) + bytes, type, row_stride};
+    }
+};
+
+// Per-sequence state: the KV cache ([n_layer][n_head_kv][n_ctx][head_dim] for K and V: each KV
+// head's positions contiguous, with room for n_ctx of them so appending never moves a row; in
+// f32 or, with kv_type F16, IEEE half: half the memory and half the bytes attention reads, each
 // cached element rounded to 11 significant bits, relative error <= 2^-11) and scratch buffers
 // for forward(). Every architecture
 // reads the cache through k_view/v_view and writes it through store_k/store_v, so each works with
-// either type. Not thread-safe; one Session per stream of generation.
+// either type and neither depends on the layout. Not thread-safe; one Session per stream of
+// generation.
 class Session {
 public:
     // n_ctx = 0 uses the model's context length. Throws Error(InvalidArgument) if n_ctx < 0, for
@@ -189,17 +210,14 @@ public:
     // Bytes the KV cache holds: self-attention K and V of every layer and position, plus an
     // encoder-decoder's cross-attention K and V.
     size_t kv_bytes() const { return k_.size() + v_.size() + cross_k_.size() + cross_v_.size(); }
-    // K or V rows of one layer as attention reads them: [n_ctx, kv_dim] of kv_type().
-    core::KvView k_view(int64_t layer) const { return view(k_, layer, n_ctx_); }
-    core::KvView v_view(int64_t layer) const { return view(v_, layer, n_ctx_); }
-    // Writes n f32 rows (src_stride floats apart) into K or V rows pos .. pos+n-1 of a layer,
-    // rounded to f16 for an F16 cache.
+    // K or V rows of one layer as attention reads them: head h's n_ctx rows of head_dim elements
+    // are k_view(layer).head(h), of kv_type().
+    KvHeads k_view(int64_t layer) const { return view(k_, layer, n_ctx_); }
+    KvHeads v_view(int64_t layer) const { return view(v_, layer, n_ctx_); }
+    // Writes n f32 rows of kv_dim (src_stride floats apart) into K or V positions pos ..
+    // pos+n-1 of a layer, each row split into its heads, rounded to f16 for an F16 cache.
     void store_k(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride);
     void store_v(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride);
-    // An F32 cache's rows themselves, so a forward can project K/V straight into place; checks
-    // that the cache is F32 (an F16 session goes through store_k/store_v).
-    float* k_cache(int64_t layer) { return f32_rows(k_, layer, n_ctx_); }
-    float* v_cache(int64_t layer) { return f32_rows(v_, layer, n_ctx_); }
     void advance(int64_t n) { n_past_ += n; }
     // Scratch memory for forward(), grown on demand and reused across calls.
     std::vector<float>& scratch(size_t slot) {
@@ -209,32 +227,36 @@ public:
     // Integer scratch (token positions), grown on demand like scratch().
     std::vector<int32_t>& scratch_i32() { return iscratch_; }
     int64_t kv_dim() const { return kv_dim_; }
+    int64_t head_dim() const { return head_dim_; }
     // The token at each cached position, for models that re-read earlier positions (XLNet's
     // bidirectional order recomputes the whole text for every new token); only they fill it.
     // Entries at n_past() and later are stale, like the cache rows; keep_last() moves it too.
     std::vector<TokenId>& history() { return history_; }
 
-    // Encoder-decoder models: the source's cross-attention keys and values, [n_layer][n_source]
-    // [kv_dim] each, of kv_type(), filled by Model::prefill. Empty (n_source 0) for decoders;
-    // clear() and truncate() keep it (it belongs to the source, not to the decoded positions).
+    // Encoder-decoder models: the source's cross-attention keys and values, [n_layer][n_head_kv]
+    // [n_source][head_dim] each (head-major like the self-attention cache), of kv_type(), filled
+    // by Model::prefill. Empty (n_source 0) for decoders; clear() and truncate() keep it (it
+    // belongs to the source, not to the decoded positions).
     void set_source_len(int64_t n);
     int64_t n_source() const { return n_source_; }
-    core::KvView cross_k_view(int64_t layer) const { return view(cross_k_, layer, n_source_); }
-    core::KvView cross_v_view(int64_t layer) const { return view(cross_v_, layer, n_source_); }
+    KvHeads cross_k_view(int64_t layer) const { return view(cross_k_, layer, n_source_); }
+    KvHeads cross_v_view(int64_t layer) const { return view(cross_v_, layer, n_source_); }
     // Writes the layer's n_source() K and V rows from f32 [n_source, kv_dim].
     void store_cross(int64_t layer, const float* k, const float* v);
 
 private:
     size_t elem_bytes() const { return kv_type_ == core::DType::F16 ? 2 : 4; }
-    core::KvView view(const std::vector<uint8_t>& buf, int64_t layer, int64_t rows) const {
-        return {buf.data() + static_cast<size_t>(layer * rows * kv_dim_) * elem_bytes(), kv_type_, kv_dim_};
+    // A layer of `rows` positions per head: [n_head_kv][rows][head_dim].
+    KvHeads view(const std::vector<uint8_t>& buf, int64_t layer, int64_t rows) const {
+        return {buf.data() + static_cast<size_t>(layer * rows * kv_dim_) * elem_bytes(), kv_type_, head_dim_,
+                rows * head_dim_};
     }
-    float* f32_rows(std::vector<uint8_t>& buf, int64_t layer, int64_t rows);
     void store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos, const float* src, int64_t n,
                int64_t src_stride);
 
     int64_t n_ctx_ = 0;
     int64_t kv_dim_ = 0;
+    int64_t head_dim_ = 0;
     int64_t n_past_ = 0;
     int64_t n_layer_ = 0;
     int64_t n_source_ = 0;

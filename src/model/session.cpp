@@ -38,32 +38,30 @@ Session::Session(const Model& model, int64_t n_ctx, core::DType kv_type) : kv_ty
                     "session: context {} is longer than t5's context length; expected <= {}",
                     n_ctx_, hp.n_ctx);
     kv_dim_ = hp.n_head_kv * hp.head_dim;
+    head_dim_ = hp.head_dim;
     n_layer_ = hp.n_layer;
     const auto n = static_cast<size_t>(hp.n_layer * n_ctx_ * kv_dim_) * elem_bytes();
     k_.assign(n, 0);
     v_.assign(n, 0);
 }
 
-float* Session::f32_rows(std::vector<uint8_t>& buf, int64_t layer, int64_t rows) {
-    LYRA_CHECK(kv_type_ == core::DType::F32, "session: raw f32 cache rows asked of an {} cache",
-               kv_type_name(kv_type_));
-    return reinterpret_cast<float*>(buf.data()) + layer * rows * kv_dim_;
-}
-
 void Session::store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos,
                     const float* src, int64_t n, int64_t src_stride) {
     LYRA_CHECK(pos >= 0 && n >= 0 && pos + n <= rows, "session: rows {}..{} outside 0..{}", pos,
                pos + n, rows);
-    for (int64_t i = 0; i < n; ++i) {
-        const int64_t at = (layer * rows + pos + i) * kv_dim_;
-        const float* row = src + i * src_stride;
-        if (kv_type_ == core::DType::F16) {
-            core::f32_to_f16(row, reinterpret_cast<uint16_t*>(buf.data()) + at, kv_dim_);
-        } else {
-            float* dst = reinterpret_cast<float*>(buf.data()) + at;
-            if (dst != row) std::memcpy(dst, row, static_cast<size_t>(kv_dim_) * sizeof(float));
+    // Head h of source row i goes to position pos + i of head h's run of `rows` positions; the
+    // f16 rounding is per element, so converting a head's slice alone gives the same bytes.
+    const int64_t n_head = kv_dim_ / head_dim_;
+    for (int64_t h = 0; h < n_head; ++h)
+        for (int64_t i = 0; i < n; ++i) {
+            const int64_t at = ((layer * n_head + h) * rows + pos + i) * head_dim_;
+            const float* row = src + i * src_stride + h * head_dim_;
+            if (kv_type_ == core::DType::F16)
+                core::f32_to_f16(row, reinterpret_cast<uint16_t*>(buf.data()) + at, head_dim_);
+            else
+                std::memcpy(reinterpret_cast<float*>(buf.data()) + at, row,
+                            static_cast<size_t>(head_dim_) * sizeof(float));
         }
-    }
 }
 
 void Session::store_k(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride) {
@@ -94,14 +92,16 @@ void Session::truncate(int64_t n) {
 
 void Session::keep_last(int64_t n) {
     LYRA_CHECK(n >= 0 && n <= n_past_, "session: keep_last {} outside 0..{}", n, n_past_);
-    // Rows are moved as bytes, so an f16 cache slides exactly like an f32 one.
-    const auto row = static_cast<size_t>(kv_dim_) * elem_bytes();
-    const auto layer_bytes = static_cast<size_t>(n_ctx_) * row;
+    // Each head's rows are moved to the front of that head's run, as bytes, so an f16 cache slides
+    // exactly like an f32 one.
+    const auto row = static_cast<size_t>(head_dim_) * elem_bytes();
+    const auto run = static_cast<size_t>(n_ctx_) * row;  // one head's n_ctx positions
     const auto bytes = static_cast<size_t>(n) * row;
     const auto from = static_cast<size_t>(n_past_ - n) * row;
-    for (int64_t l = 0; l < n_layer_; ++l) {
-        uint8_t* k = k_.data() + static_cast<size_t>(l) * layer_bytes;
-        uint8_t* v = v_.data() + static_cast<size_t>(l) * layer_bytes;
+    const int64_t runs = n_layer_ * (kv_dim_ / head_dim_);
+    for (int64_t r = 0; r < runs; ++r) {
+        uint8_t* k = k_.data() + static_cast<size_t>(r) * run;
+        uint8_t* v = v_.data() + static_cast<size_t>(r) * run;
         std::memmove(k, k + from, bytes);
         std::memmove(v, v + from, bytes);
     }

@@ -83,7 +83,7 @@ void Gpt2FamilyModel::run(const KvRows& rows, const TokenId* tokens, core::Threa
         // ---- attention ----
         core::layernorm(x, L.attn_norm, L.attn_norm_b, xn, T, C, hp.norm_eps);
         trace("attn_norm", il, xn, T, C);
-        project_qkv(l, s, pool, xn, T, q, rows.k(l), rows.v(l));
+        project_qkv(l, s, pool, xn, T, q, rows.k(), rows.v());
         rows.store(l);
         rows.attend(pool, l, q, H, H, D, attention_span(l), scores, att);
         trace("kqv_out", il, att, T, C);

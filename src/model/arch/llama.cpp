@@ -129,8 +129,8 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const LlamaLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
-        float* k = rows.k(l);  // one session's K/V rows go straight into its cache
-        float* v = rows.v(l);
+        float* k = rows.k();  // [T, kv_dim] until rows.store() puts them in the cache
+        float* v = rows.v();
         // ---- attention ----
         core::rmsnorm(x, L.attn_norm, xn, T, C, hp.norm_eps);
         trace("attn_norm", il, xn, T, C);

@@ -75,8 +75,8 @@ struct RelBias {
 struct AttnArgs {
     const float* q;     // [T, H*D]
     int64_t T, q_pos0;  // query t sits at position q_pos0 + t
-    core::KvView k;     // [n_keys, H*D], f32 or f16 (the session's cache type)
-    core::KvView v;
+    KvHeads k;          // n_keys rows per head, f32 or f16 (the session's cache type)
+    KvHeads v;
     int64_t n_keys;
     bool causal;          // query at position p sees keys 0..p only
     const RelBias* bias;  // null: no position bias (cross-attention)
@@ -95,7 +95,7 @@ void attention_part(const AttnArgs& a, int ith, int nth) {
         const int64_t t = item / a.H, h = item % a.H, pos = a.q_pos0 + t;
         const int64_t n = a.causal ? pos + 1 : a.n_keys;
         const float* qv = a.q + t * dim + h * a.D;
-        const core::KvView k = a.k.at(0, h * a.D), v = a.v.at(0, h * a.D);
+        const core::KvView k = a.k.head(h), v = a.v.head(h);
         for (int64_t j = 0; j < n; ++j) sc[j] = core::dot_kv(qv, k, j, a.D);
         if (a.bias) {
             const int32_t* bucket =
@@ -184,8 +184,8 @@ public:
             core::rmsnorm(x, B.attn_norm, xn, S, C, hp.norm_eps);
             const core::MatmulTarget qkv[] = {{&B.attn.wq, q}, {&B.attn.wk, k}, {&B.attn.wv, v}};
             core::matmul_group(pool, xn, S, qkv);
-            attend(pool, {q, S, 0, f32_view(k, HD), f32_view(v, HD), S, false, &enc_rel_, hp.n_head,
-                          hp.head_dim, hp.n_ctx, scores, att});
+            attend(pool, {q, S, 0, f32_heads(k, hp.n_head, hp.head_dim), f32_heads(v, hp.n_head, hp.head_dim), S,
+                          false, &enc_rel_, hp.n_head, hp.head_dim, hp.n_ctx, scores, att});
             core::matmul(pool, att, S, B.attn.wo, xn);
             core::add_inplace(x, xn, S * C);
             feed_forward(s, pool, B, x, xn, S);
@@ -291,7 +291,7 @@ private:
     }
 
     // The encoder's own K/V rows [S, dim] (f32 scratch, never cached) as attention reads them.
-    static core::KvView f32_view(const float* rows, int64_t dim) { return {rows, core::DType::F32, dim}; }
+    static KvHeads f32_heads(const float* rows, int64_t H, int64_t D) { return {rows, core::DType::F32, H * D, D}; }
 
     static void attend(core::ThreadPool& pool, const AttnArgs& args) {
         // Capturing one reference keeps the std::function in its small buffer (no allocation).

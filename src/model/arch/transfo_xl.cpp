@@ -57,7 +57,7 @@ struct XlLayer {
 // One thread's share of the (token, head) pairs of the relative attention.
 struct RelAttention {
     const float *qw, *qr;        // q + r_w_bias, q + r_r_bias  [T, H*D]
-    core::KvView k, v;           // cache [>= P+T, H*D], f32 or f16
+    KvHeads k, v;                // cache, >= P+T rows per head, f32 or f16
     const float* r;              // Wr·pe(d) for d = 0 .. n_dist-1  [n_dist, H*D]
     int64_t T, P, first, H, D;   // keys first .. P+t for token t
     int64_t clamp;               // 0: none
@@ -77,7 +77,7 @@ struct RelAttention {
             const float* b = qr + t * HD + off;
             const int64_t lo = window > 0 ? std::max(first, P + t + 1 - window) : first;
             const int64_t n_keys = P + t + 1 - lo;
-            const core::KvView keys = k.at(lo, off), values = v.at(lo, off);
+            const core::KvView keys = k.head(h).at(lo, 0), values = v.head(h).at(lo, 0);
             for (int64_t j = 0; j < n_keys; ++j) {
                 int64_t d = P + t - (lo + j);
                 if (clamp > 0) d = std::min(d, clamp);

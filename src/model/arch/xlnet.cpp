@@ -80,7 +80,7 @@ struct RelAttention {
     const float* seg_embd;      // [2, H*D]
     const int32_t* row_pos;     // [n] each row's position relative to P
     const int32_t* tok_seg;     // [T] the call's segments (with qs); a row's is tok_seg[pos]
-    core::KvView k, v;          // cache rows by absolute position [>= P+T, H*D], f32 or f16
+    KvHeads k, v;               // cache rows by absolute position, >= P+T per head, f32 or f16
     const float* r;             // Wr·pe(d), d = d_lo .. [n_dist, H*D]
     int64_t d_lo, clamp;        // clamp 0: none
     int64_t n, first, P, T, H, D;
@@ -100,7 +100,7 @@ struct RelAttention {
             const int64_t i = item / H, off = (item % H) * D, p = row_pos[i];
             const float* a = qw + i * HD + off;
             const float* b = qr + i * HD + off;
-            const core::KvView keys = k.at(0, off), values = v.at(0, off);
+            const core::KvView keys = k.head(item % H), values = v.head(item % H);
             float same = 0.0f, other = 0.0f;
             int32_t seg = 0;
             if (qs) {

@@ -206,17 +206,57 @@ TEST(KvF16Session, CachedRowsAreTheProjectionsRoundedToHalf) {
     const std::vector<TokenId> prompt = {3, 1, 4, 1, 5, 9, 2, 6};
     m->forward(s32, prompt, pool, logits);
     m->forward(s16, prompt, pool, logits);
-    const int64_t kv_dim = s32.kv_dim(), n = static_cast<int64_t>(prompt.size()) * kv_dim;
-    for (int64_t l = 0; l < m->hparams().n_layer; ++l) {
-        // Layer 0's keys depend only on the prompt; deeper layers see f16 attention below them.
-        if (l > 0) break;
-        const auto* k32 = static_cast<const float*>(s32.k_view(l).data);
-        const auto* k16 = static_cast<const uint16_t*>(s16.k_view(l).data);
-        const auto* v32 = static_cast<const float*>(s32.v_view(l).data);
-        const auto* v16 = static_cast<const uint16_t*>(s16.v_view(l).data);
-        for (int64_t i = 0; i < n; ++i) {
-            ASSERT_EQ(k16[i], core::fp32_to_fp16(k32[i])) << "k element " << i;
-            ASSERT_EQ(v16[i], core::fp32_to_fp16(v32[i])) << "v element " << i;
+    const int64_t n = static_cast<int64_t>(prompt.size()), D = s32.head_dim();
+    // Layer 0's keys depend only on the prompt; deeper layers see f16 attention below them.
+    for (int64_t h = 0; h < m->hparams().n_head_kv; ++h)
+        for (int64_t p = 0; p < n; ++p) {
+            const auto* k32 = static_cast<const float*>(s32.k_view(0).head(h).row(p));
+            const auto* k16 = static_cast<const uint16_t*>(s16.k_view(0).head(h).row(p));
+            const auto* v32 = static_cast<const float*>(s32.v_view(0).head(h).row(p));
+            const auto* v16 = static_cast<const uint16_t*>(s16.v_view(0).head(h).row(p));
+            for (int64_t i = 0; i < D; ++i) {
+                ASSERT_EQ(k16[i], core::fp32_to_fp16(k32[i])) << "k head " << h << " pos " << p << " elem " << i;
+                ASSERT_EQ(v16[i], core::fp32_to_fp16(v32[i])) << "v head " << h << " pos " << p << " elem " << i;
+            }
+        }
+}
+
+TEST(KvSession, EachHeadsPositionsAreContiguous) {
+    // store_k/store_v split each [kv_dim] row into its heads; head h's positions follow one
+    // another head_dim elements apart (what makes a head's pass over its keys stream), and
+    // head h + 1 starts n_ctx positions later, so appending never moves a row.
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    const int64_t Hkv = m->hparams().n_head_kv, D = m->hparams().head_dim, n_ctx = 12;
+    ASSERT_GT(Hkv, 1);
+    for (const core::DType type : {core::DType::F32, core::DType::F16}) {
+        Session s(*m, n_ctx, type);
+        const int64_t kv_dim = s.kv_dim(), stride = kv_dim + 3;  // padded source rows
+        std::vector<float> rows(static_cast<size_t>(5 * stride));
+        for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<float>(i) * 0.25f;  // exact in f16
+        s.store_k(1, 2, rows.data(), 5, stride);
+        s.store_v(1, 7, rows.data(), 5, stride);
+        const size_t es = type == core::DType::F16 ? 2 : 4;
+        for (int64_t h = 0; h < Hkv; ++h) {
+            const core::KvView k = s.k_view(1).head(h), v = s.v_view(1).head(h);
+            EXPECT_EQ(static_cast<const uint8_t*>(k.row(1)) - static_cast<const uint8_t*>(k.row(0)),
+                      static_cast<ptrdiff_t>(D * es));
+            if (h + 1 < Hkv) {
+                EXPECT_EQ(static_cast<const uint8_t*>(s.k_view(1).head(h + 1).row(0)) -
+                              static_cast<const uint8_t*>(k.row(0)),
+                          static_cast<ptrdiff_t>(n_ctx * D * es));
+            }
+            for (int64_t i = 0; i < 5; ++i)
+                for (int64_t e = 0; e < D; ++e) {
+                    const float want = rows[static_cast<size_t>(i * stride + h * D + e)];
+                    const auto got = [&](const core::KvView& view, int64_t pos) {
+                        return type == core::DType::F16
+                                   ? core::fp16_to_fp32(static_cast<const uint16_t*>(view.row(pos))[e])
+                                   : static_cast<const float*>(view.row(pos))[e];
+                    };
+                    ASSERT_EQ(got(k, 2 + i), want) << "k head " << h << " row " << i << " elem " << e;
+                    ASSERT_EQ(got(v, 7 + i), want) << "v head " << h << " row " << i << " elem " << e;
+                }
         }
     }
 }
@@ -244,27 +284,29 @@ TEST(KvF16Session, KeepLastMovesTheHalfRows) {
     std::vector<float> logits;
     Session s(*m, 16, core::DType::F16);
     m->forward(s, std::vector<TokenId>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, pool, logits);
-    const int64_t kv_dim = s.kv_dim(), L = m->hparams().n_layer;
-    std::vector<std::vector<uint16_t>> tail_k, tail_v;  // rows 6..9 of each layer
-    for (int64_t l = 0; l < L; ++l) {
-        const auto* k = static_cast<const uint16_t*>(s.k_view(l).row(6));
-        const auto* v = static_cast<const uint16_t*>(s.v_view(l).row(6));
-        tail_k.emplace_back(k, k + 4 * kv_dim);
-        tail_v.emplace_back(v, v + 4 * kv_dim);
-    }
+    const int64_t D = s.head_dim(), L = m->hparams().n_layer, Hkv = m->hparams().n_head_kv;
+    // Positions 6..9 of every (layer, head) must become its positions 0..3.
+    std::vector<std::vector<uint16_t>> tail_k, tail_v;
+    for (int64_t l = 0; l < L; ++l)
+        for (int64_t h = 0; h < Hkv; ++h) {
+            const auto* k = static_cast<const uint16_t*>(s.k_view(l).head(h).row(6));
+            const auto* v = static_cast<const uint16_t*>(s.v_view(l).head(h).row(6));
+            tail_k.emplace_back(k, k + 4 * D);
+            tail_v.emplace_back(v, v + 4 * D);
+        }
     s.keep_last(4);
     EXPECT_EQ(s.n_past(), 4);
-    for (int64_t l = 0; l < L; ++l) {
-        const auto* k = static_cast<const uint16_t*>(s.k_view(l).row(0));
-        const auto* v = static_cast<const uint16_t*>(s.v_view(l).row(0));
-        EXPECT_EQ(std::vector<uint16_t>(k, k + 4 * kv_dim), tail_k[static_cast<size_t>(l)])
-            << "layer " << l;
-        EXPECT_EQ(std::vector<uint16_t>(v, v + 4 * kv_dim), tail_v[static_cast<size_t>(l)])
-            << "layer " << l;
-    }
+    size_t at = 0;
+    for (int64_t l = 0; l < L; ++l)
+        for (int64_t h = 0; h < Hkv; ++h, ++at) {
+            const auto* k = static_cast<const uint16_t*>(s.k_view(l).head(h).row(0));
+            const auto* v = static_cast<const uint16_t*>(s.v_view(l).head(h).row(0));
+            EXPECT_EQ(std::vector<uint16_t>(k, k + 4 * D), tail_k[at]) << "layer " << l << " head " << h;
+            EXPECT_EQ(std::vector<uint16_t>(v, v + 4 * D), tail_v[at]) << "layer " << l << " head " << h;
+        }
 }
 
-TEST(KvF16Session, RefusesOtherTypesAndRawF32Access) {
+TEST(KvF16Session, RefusesOtherTypes) {
     TempDir dir;
     const auto m =
         Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
@@ -285,8 +327,6 @@ TEST(KvF16Session, RefusesOtherTypesAndRawF32Access) {
         EXPECT_NE(std::string(e.what()).find("kv type 'q8_0'"), std::string::npos) << e.what();
     }
     EXPECT_STREQ(kv_type_name(core::DType::F16), "f16");
-    Session s(*m, 8, core::DType::F16);
-    EXPECT_DEATH((void)s.k_cache(0), "raw f32 cache rows");
 }
 
 }  // namespace
