@@ -425,7 +425,7 @@ double log_sum_exp(const float* x, int64_t n, float* max_out) {
     const KernelTable& k = table();
     const float mx = k.max_f32(x, n);
     *max_out = mx;
-    if (!std::isfinite(mx)) return mx;
+    if (!std::isfinite(mx)) return static_cast<double>(mx);
     // exp_sub_sum writes its input, so run it on stack copies: a vocabulary row is ~100 KB,
     // and these chunks stay in L1 while the row streams past once.
     constexpr int64_t kChunk = 1024;
