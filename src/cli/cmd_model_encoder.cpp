@@ -125,9 +125,7 @@ void add_embed(CLI::App& model) {
         core::ThreadPool pool(f->threads);
         std::vector<std::vector<model::TokenId>> ids;
         for (const std::string& text : f->texts) ids.push_back(m->tokenize(text));
-        const std::vector<std::vector<float>> embs = m->embed_batch(ids, pool);  // one batch
-        std::vector<std::vector<float>> pooled;
-        if (f->pooler) pooled = m->pooled_batch(ids, pool);
+        const auto [embs, pooled] = m->embeddings_batch(ids, pool, f->pooler);  // one pass
         nlohmann::json items = nlohmann::json::array();
         for (size_t i = 0; i < ids.size(); ++i) {
             nlohmann::json item = {

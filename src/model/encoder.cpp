@@ -466,14 +466,21 @@ void EncoderModel::for_each_output(std::span<const std::vector<TokenId>> seqs, i
         });
 }
 
+std::vector<std::vector<float>> EncoderModel::rows_batch(std::span<const std::vector<TokenId>> seqs,
+                                                         int64_t max_rows, bool logits,
+                                                         core::ThreadPool& pool) const {
+    const int64_t width = logits ? hp_.n_vocab : hp_.n_embd;
+    std::vector<std::vector<float>> out(seqs.size());
+    for_each_output(seqs, max_rows, logits, pool, [&](size_t i, const float* rows) {
+        out[i].assign(rows, rows + size_of(seqs[i]) * width);
+    });
+    return out;
+}
+
 std::vector<std::vector<float>> EncoderModel::hidden_batch(
     std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
     check_batch(seqs);
-    std::vector<std::vector<float>> out(seqs.size());
-    for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
-        out[i].assign(rows, rows + size_of(seqs[i]) * hp_.n_embd);
-    });
-    return out;
+    return rows_batch(seqs, max_rows, false, pool);
 }
 
 std::vector<float> EncoderModel::mlm_logits(std::span<const TokenId> tokens,
@@ -487,11 +494,7 @@ std::vector<std::vector<float>> EncoderModel::mlm_logits_batch(
     std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
     require_mlm_head();
     check_batch(seqs);
-    std::vector<std::vector<float>> out(seqs.size());
-    for_each_output(seqs, max_rows, true, pool, [&](size_t i, const float* rows) {
-        out[i].assign(rows, rows + size_of(seqs[i]) * hp_.n_vocab);
-    });
-    return out;
+    return rows_batch(seqs, max_rows, true, pool);
 }
 
 std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens,
@@ -502,12 +505,30 @@ std::vector<float> EncoderModel::embed(std::span<const TokenId> tokens,
 
 std::vector<std::vector<float>> EncoderModel::embed_batch(
     std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
+    return embeddings_batch(seqs, pool, false, max_rows).mean;
+}
+
+EncoderModel::Embeddings EncoderModel::embeddings_batch(std::span<const std::vector<TokenId>> seqs,
+                                                        core::ThreadPool& pool, bool with_pooler,
+                                                        int64_t max_rows) const {
+    if (with_pooler) require_pooler();
     check_batch(seqs);
-    std::vector<std::vector<float>> out(seqs.size());
+    const auto C = static_cast<size_t>(hp_.n_embd);
+    Embeddings e;
+    e.mean.resize(seqs.size());
+    std::vector<float> cls(with_pooler ? seqs.size() * C : 0);
     for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
-        out[i] = mean_unit(rows, size_of(seqs[i]), hp_.n_embd);
+        e.mean[i] = mean_unit(rows, size_of(seqs[i]), hp_.n_embd);
+        if (with_pooler) std::copy_n(rows, C, cls.begin() + static_cast<std::ptrdiff_t>(i * C));  // [CLS]
     });
-    return out;
+    if (!with_pooler || seqs.empty()) return e;
+    const std::vector<float> all = pool_cls(cls.data(), static_cast<int64_t>(seqs.size()), pool);
+    e.pooled.resize(seqs.size());
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        const auto row = all.begin() + static_cast<std::ptrdiff_t>(i * C);
+        e.pooled[i].assign(row, row + static_cast<std::ptrdiff_t>(C));
+    }
+    return e;
 }
 
 void EncoderModel::require_pooler() const {
@@ -536,21 +557,7 @@ std::vector<float> EncoderModel::pooled(std::span<const TokenId> tokens,
 
 std::vector<std::vector<float>> EncoderModel::pooled_batch(
     std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool, int64_t max_rows) const {
-    require_pooler();
-    check_batch(seqs);
-    if (seqs.empty()) return {};
-    const auto C = static_cast<size_t>(hp_.n_embd);
-    std::vector<float> cls(seqs.size() * C);
-    for_each_output(seqs, max_rows, false, pool, [&](size_t i, const float* rows) {
-        std::copy_n(rows, C, cls.begin() + static_cast<std::ptrdiff_t>(i * C));  // its [CLS] row
-    });
-    const std::vector<float> all = pool_cls(cls.data(), static_cast<int64_t>(seqs.size()), pool);
-    std::vector<std::vector<float>> out(seqs.size());
-    for (size_t i = 0; i < seqs.size(); ++i) {
-        const auto row = all.begin() + static_cast<std::ptrdiff_t>(i * C);
-        out[i].assign(row, row + static_cast<std::ptrdiff_t>(C));
-    }
-    return out;
+    return embeddings_batch(seqs, pool, true, max_rows).pooled;
 }
 
 double EncoderModel::pseudo_log_likelihood(std::span<const TokenId> tokens,

@@ -116,6 +116,13 @@ public:
     // Mean-pooled unit embeddings [C] of each sequence (embed()).
     std::vector<std::vector<float>> embed_batch(std::span<const std::vector<TokenId>> seqs,
                                                 core::ThreadPool& pool, int64_t max_rows = 0) const;
+    // Both of the above from one pass of the encoder: `mean` as embed_batch(), and, when
+    // with_pooler, `pooled` as pooled_batch() (else empty).
+    struct Embeddings {
+        std::vector<std::vector<float>> mean, pooled;
+    };
+    Embeddings embeddings_batch(std::span<const std::vector<TokenId>> seqs, core::ThreadPool& pool,
+                                bool with_pooler, int64_t max_rows = 0) const;
     // The pooler output [C] of each sequence (pooled()): the [CLS] rows of all sequences go
     // through the pooler's dense layer as one matrix product. Error(Unsupported) without a pooler.
     std::vector<std::vector<float>> pooled_batch(std::span<const std::vector<TokenId>> seqs,
@@ -137,6 +144,9 @@ private:
     void check_batch(std::span<const std::vector<TokenId>> seqs) const;
     void require_mlm_head() const;
     void require_pooler() const;
+    // Each sequence's output rows (hidden states, or MLM logits when `logits`), copied out.
+    std::vector<std::vector<float>> rows_batch(std::span<const std::vector<TokenId>> seqs, int64_t max_rows,
+                                               bool logits, core::ThreadPool& pool) const;
     // tanh(W h + b) of n [CLS] rows [n, C] -> [n, C].
     std::vector<float> pool_cls(const float* cls_rows, int64_t n, core::ThreadPool& pool) const;
     // Hidden states [N, C] of sequences packed row after row (tokens [N], N = sum of lengths);
