@@ -97,11 +97,11 @@ CommonOptions parse_common(const json& request) {
     o.seed = static_cast<uint64_t>(get_int(request, "seed", 0, 0, INT64_MAX));
     o.threads = static_cast<int>(get_int(request, "threads", 0, 0, 1024));
     o.n = static_cast<int>(get_int(request, "n", 1, 1, 64));
-    o.temperature = static_cast<float>(get_number(request, "temperature", o.temperature, 0, 10));
+    o.temperature = static_cast<float>(get_number(request, "temperature", static_cast<double>(o.temperature), 0, 10));
     o.top_k = static_cast<int>(get_int(request, "top_k", o.top_k, 0, 1 << 20));
-    o.top_p = static_cast<float>(get_number(request, "top_p", o.top_p, 0, 1));
-    o.min_p = static_cast<float>(get_number(request, "min_p", o.min_p, 0, 1));
-    o.repeat_penalty = static_cast<float>(get_number(request, "repeat_penalty", o.repeat_penalty, 0.01, 10));
+    o.top_p = static_cast<float>(get_number(request, "top_p", static_cast<double>(o.top_p), 0, 1));
+    o.min_p = static_cast<float>(get_number(request, "min_p", static_cast<double>(o.min_p), 0, 1));
+    o.repeat_penalty = static_cast<float>(get_number(request, "repeat_penalty", static_cast<double>(o.repeat_penalty), 0.01, 10));
     if (request.contains("kv_type") && !request["kv_type"].is_null())
         o.kv_type = model::parse_kv_type(get_string(request, "kv_type"));
     o.critic = get_string(request, "critic");

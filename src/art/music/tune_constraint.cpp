@@ -48,7 +48,7 @@ std::vector<PartPlan> parse_parts(const std::string& parts, int bars_per_part) {
 }
 
 TuneConstraint::TuneConstraint(TuneSpec spec, const model::Tokenizer& tok)
-    : spec_(std::move(spec)), tok_(tok) {
+    : spec_(std::move(spec)) {
     if (spec_.meter.free) {
         throw_error(ErrorKind::InvalidArgument, "meter: a generated tune needs a meter; got 'none'");
     }

@@ -108,7 +108,6 @@ private:
     int chord_close_cost(const std::string& prefix) const;  // characters to finish "prefix..."
 
     TuneSpec spec_;
-    const model::Tokenizer& tok_;
     std::vector<std::string> bytes_;
     std::vector<uint8_t> eog_;
     int bar_units_ = 0;

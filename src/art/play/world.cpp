@@ -289,7 +289,7 @@ void check_locks(const World& w, const Reach& reach, const Reader& r) {
         for (const auto& [dir, e] : l.exits) {
             if (e.requires_flag.empty() || reach.flags.count(e.requires_flag)) continue;
             const bool has_key = std::any_of(w.uses.begin(), w.uses.end(),
-                                             [&](const Use& u) { return u.sets == e.requires_flag; });
+                                             [&flag = e.requires_flag](const Use& u) { return u.sets == flag; });
             if (has_key && !reach.places.count(id)) continue;
             std::string why = fmt::format("no use of an item sets its flag '{}'", e.requires_flag);
             for (const Use& u : w.uses) {

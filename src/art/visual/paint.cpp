@@ -110,25 +110,42 @@ const char* kNumbers =
     "op ::= [2-9] \"0\"\n"
     "wd ::= [1-8]\n";
 
+// The item, group and shape rules the free and subject grammars share. They differ only in
+// their bounds and number rules, so one builder keeps the two from drifting apart: `group_max`
+// shapes per group, up to `points_max` more points on a polygon or polyline (a polygon needs at
+// least 3 in all, a polyline 2), `coord` the rule for an H/V coordinate and `size` for a radius
+// or side. Each grammar adds its own root, path, sty, col and number rules.
+struct ShapeBounds {
+    int group_max;
+    int points_max;
+    const char* coord;
+    const char* size;
+};
+
+std::string shape_rules(const ShapeBounds& b) {
+    return fmt::format(
+        "item ::= (shape | group) \"\\n\"\n"
+        "group ::= \"g\" sty \"\\n\" (shape \"\\n\"){{1,{0}}} \"end\"\n"
+        "shape ::= circle | ellipse | rect | polygon | polyline | path\n"
+        "circle ::= \"circle \" pt \" \" {3} sty\n"
+        "ellipse ::= \"ellipse \" pt \" \" {3} \" \" {3} sty\n"
+        "rect ::= \"rect \" pt \" \" {3} \" \" {3} sty\n"
+        "polygon ::= \"polygon \" pt (\" \" pt){{2,{1}}} sty\n"
+        "polyline ::= \"polyline \" pt (\" \" pt){{1,{1}}} sty\n"
+        "seg ::= \"L\" pt | \"H\" {2} | \"V\" {2} | \"C\" pt \" \" pt \" \" pt | \"S\" pt \" \" pt | \"Q\" pt \" \" pt | \"T\" pt"
+        " | \"A\" {3} \" \" {3} \" 0 \" [01] \" \" [01] \" \" pt\n",
+        b.group_max, b.points_max, b.coord, b.size);
+}
+
 std::string free_grammar(const PaintSpec& spec, int shapes_max) {
     const auto cols = colours(spec, "all");
     std::string g = fmt::format(
         "root ::= \"canvas 128 128\" (\" \" col)? \"\\n\" item{{1,{}}}\n"
-        "item ::= (shape | group) \"\\n\"\n"
-        "group ::= \"g\" sty \"\\n\" (shape \"\\n\"){{1,5}} \"end\"\n"
-        "shape ::= circle | ellipse | rect | polygon | polyline | path\n"
-        "circle ::= \"circle \" pt \" \" r sty\n"
-        "ellipse ::= \"ellipse \" pt \" \" r \" \" r sty\n"
-        "rect ::= \"rect \" pt \" \" r \" \" r sty\n"
-        "polygon ::= \"polygon \" pt (\" \" pt){{2,6}} sty\n"
-        "polyline ::= \"polyline \" pt (\" \" pt){{1,6}} sty\n"
         "path ::= \"path M\" pt (\" \" seg){{1,8}} \" Z\"? sty\n"
-        "seg ::= \"L\" pt | \"H\" n | \"V\" n | \"C\" pt \" \" pt \" \" pt | \"S\" pt \" \" pt | \"Q\" pt \" \" pt | \"T\" pt"
-        " | \"A\" r \" \" r \" 0 \" [01] \" \" [01] \" \" pt\n"
         "sty ::= (\" f \" col)? (\" s \" col \" w \" wd)? (\" o \" op)?\n"
         "col ::= {}\n",
         shapes_max, alt(cols));
-    return g + kNumbers;
+    return g + shape_rules({.group_max = 5, .points_max = 6, .coord = "n", .size = "r"}) + kNumbers;
 }
 
 // Subjects are drawn in the DSL the model learned from (the svg-icons corpus the normalizer
@@ -143,18 +160,8 @@ std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
                                         : alt(colours(spec, "all"));
     std::string g = fmt::format(
         "root ::= \"canvas \" (\"128 128\" | \"120 120\") \"\\n\" item{{1,{}}}\n"
-        "item ::= (shape | group) \"\\n\"\n"
-        "group ::= \"g\" sty \"\\n\" (shape \"\\n\"){{1,24}} \"end\"\n"
-        "shape ::= circle | ellipse | rect | polygon | polyline | path\n"
-        "circle ::= \"circle \" pt \" \" sz sty\n"
-        "ellipse ::= \"ellipse \" pt \" \" sz \" \" sz sty\n"
-        "rect ::= \"rect \" pt \" \" sz \" \" sz sty\n"
-        "polygon ::= \"polygon \" pt (\" \" pt){{2,16}} sty\n"
-        "polyline ::= \"polyline \" pt (\" \" pt){{1,16}} sty\n"
         "path ::= \"path \" sub (\" \" sub){{0,31}} sty\n"
         "sub ::= \"M\" pt (\" \" seg){{1,96}} \" Z\"?\n"
-        "seg ::= \"L\" pt | \"H\" c | \"V\" c | \"C\" pt \" \" pt \" \" pt | \"S\" pt \" \" pt | \"Q\" pt \" \" pt | \"T\" pt"
-        " | \"A\" sz \" \" sz \" 0 \" [01] \" \" [01] \" \" pt\n"
         "sty ::= (\" f \" col)? (\" s \" col)? (\" w \" sw)? (\" o \" so)?\n"
         "col ::= {} | \"none\"\n"
         "hx ::= [0-9a-f]\n"
@@ -164,7 +171,7 @@ std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
         "sw ::= [1-9] | \"1\" [0-6]\n"
         "so ::= [0-9] | [1-9] [0-9] | \"100\"\n",
         shapes_max, cols);
-    return g;
+    return g + shape_rules({.group_max = 24, .points_max = 16, .coord = "c", .size = "sz"});
 }
 
 std::string grid8(bool size) {

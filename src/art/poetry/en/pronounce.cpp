@@ -407,17 +407,18 @@ gen::constraint::SyllableMask fold_counts_of(const FoldSummary& s) {
 bool ending_takes_group(const FoldSummary& s) {
     const uint64_t y = letter_code('y'), e = letter_code('e');
     // Letter `back` from the end is a vowel that can start or continue a group (not a leading y).
-    // (Bitwise & and | on the tests below: each is cheap, and evaluating all beats branching.)
+    // (Bitwise & and | on plain comparisons below: each is cheap, and evaluating all beats
+    // branching. Where a side is a lookup, && lets the compiler choose.)
     auto voiced = [&](int back) {
         const bool at_start = s.len == static_cast<uint64_t>(back) + 1;
-        return vowel_code(s.last(back)) & !(at_start & (s.last(back) == y));
+        return vowel_code(s.last(back)) && !(at_start & (s.last(back) == y));
     };
     const uint64_t l0 = s.last(0), l1 = s.last(1), l2 = s.last(2);
     const bool final_e = (l0 == e) & ((s.len == 1) | !voiced(1));
-    const bool final_le = (l1 == letter_code('l')) & (s.len >= 3) & !vowel_code(l2);  // "-ble": its e is voiced
+    const bool final_le = l1 == letter_code('l') && s.len >= 3 && !vowel_code(l2);  // "-ble": its e is voiced
     const bool starts_before_last = (s.len >= 3) & (l1 == e) & !voiced(2);  // a group "e" + one letter
-    const bool silent_ed = (l0 == letter_code('d')) & starts_before_last & !in_codes(code_set("td"), l2);
-    const bool silent_es = (l0 == letter_code('s')) & starts_before_last & !in_codes(code_set("sxzhcg"), l2);
+    const bool silent_ed = l0 == letter_code('d') && starts_before_last && !in_codes(code_set("td"), l2);
+    const bool silent_es = l0 == letter_code('s') && starts_before_last && !in_codes(code_set("sxzhcg"), l2);
     return (final_e & !final_le) | silent_ed | silent_es;
 }
 
@@ -443,7 +444,7 @@ void fold_counts_joined(uint64_t word, const uint64_t* pieces, size_t n, gen::co
             out[i] = fold_counts_of(fold_join(a, b));
             continue;
         }
-        const uint64_t groups = std::min<uint64_t>(a.groups + b.groups - (a_vowel_end & vowel_code(b.first()) ? 1 : 0), 255);
+        const uint64_t groups = std::min<uint64_t>(a.groups + b.groups - ((a_vowel_end && vowel_code(b.first())) ? 1 : 0), 255);
         int c = static_cast<int>(groups) - leading_y;
         c -= static_cast<int>((c > 1) & ending_of_long[b.last3]);
         c = std::max(c, 1);

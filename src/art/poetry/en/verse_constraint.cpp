@@ -140,7 +140,7 @@ int VerseConstraint::max_chars(const VerseForm& form) {
 
 VerseConstraint::VerseConstraint(VerseForm form, std::string acrostic, std::shared_ptr<const Lexicon> lexicon,
                                  const model::Tokenizer& tok)
-    : form_(std::move(form)), acrostic_(std::move(acrostic)), lex_(std::move(lexicon)), tok_(tok) {
+    : form_(std::move(form)), acrostic_(std::move(acrostic)), lex_(std::move(lexicon)) {
     for (char& c : acrostic_) c = static_cast<char>(c | 0x20);
     for (size_t i = 0; i < acrostic_.size(); ++i) {
         if (lex_->child(0, acrostic_[i]) < 0) {

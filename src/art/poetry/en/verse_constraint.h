@@ -108,7 +108,6 @@ private:
     VerseForm form_;
     std::string acrostic_;
     std::shared_ptr<const Lexicon> lex_;
-    const model::Tokenizer& tok_;
     std::vector<std::string> bytes_;  // per token; empty = never allowed
     std::vector<uint8_t> eog_;
     std::vector<char> group_letters_;           // distinct rhyme letters

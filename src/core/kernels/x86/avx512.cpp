@@ -17,7 +17,9 @@
 // GCC 12 reports its own _mm512_undefined_* helpers (used by the cast intrinsics) as
 // uninitialized; the values are never read.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)  // clang has no such group and would warn about the pragma itself
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 namespace lyra::core::kern {
