@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/check.h"
+#include "generate/constraint/token_mask.h"
 
 namespace lyra::gen::constraint {
 
@@ -51,6 +52,8 @@ GrammarConstraint::GrammarConstraint(std::shared_ptr<const Grammar> grammar,
     : grammar_(std::move(grammar)), trie_(std::move(trie)), opt_(std::move(opt)), matcher_(grammar_) {
     LYRA_CHECK(trie_ != nullptr, "GrammarConstraint needs a token trie");
     empty_mask_.bits.assign((static_cast<size_t>(trie_->n_vocab()) + 63) / 64, 0);
+    for (TokenId id = 0; id < trie_->n_vocab(); ++id)
+        if (trie_->is_eog(id)) eog_ids_.push_back(id);
     if (!opt_.trigger.empty()) {
         const char last = opt_.trigger.back();
         for (TokenId id = 0; id < trie_->n_vocab(); ++id) {
@@ -147,19 +150,16 @@ void GrammarConstraint::apply(CandidateSet& c) {
                 // vocabulary's tokens allow.
                 m = &limited_mask_for(state_, *m, limit);
             }
-            const bool accepting = matcher_.is_accepting(state_);
+            // End-of-generation tokens are allowed too where the grammar may end: the mask's
+            // row with their bits set, in a scratch row (a copy is a few µs next to the scan).
             const uint64_t* bits = m->bits.data();
-            bool any = false;
-            for (auto& cand : c.items) {
-                const auto id = static_cast<uint32_t>(cand.id);
-                const bool ok = ((bits[id >> 6] >> (id & 63)) & 1) != 0 ||
-                                (accepting && trie_->is_eog(cand.id));
-                if (!ok) {
-                    cand.logit = kNegInf;
-                } else if (cand.logit != kNegInf) {
-                    any = true;
-                }
+            if (matcher_.is_accepting(state_) && !eog_ids_.empty()) {
+                allow_.assign(m->bits.begin(), m->bits.end());
+                for (const TokenId id : eog_ids_) allow_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
+                bits = allow_.data();
             }
+            const bool any = apply_token_mask(c, bits, nullptr, static_cast<uint32_t>(trie_->n_vocab()),
+                                              [](TokenId) { return false; });
             if (!any) {
                 status_ = ConstraintStatus::DeadEnd;
                 allow_only_eog(c, *trie_);

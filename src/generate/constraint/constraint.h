@@ -104,6 +104,8 @@ private:
     Mask empty_mask_;  // no token: a budget no token fits where the grammar may end here
     std::vector<StateId> walk_stack_;
     std::vector<TokenId> trigger_tokens_;  // tokens that contain the trigger's last byte
+    std::vector<TokenId> eog_ids_;         // the end-of-generation tokens
+    std::vector<uint64_t> allow_;          // apply's scratch row: a mask plus eog_ids_
     MaskStats stats_;
 };
 

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstring>
 #include <limits>
 
 #include "core/error.h"
+#include "generate/constraint/token_mask.h"
 
 namespace lyra::gen::constraint {
 
@@ -360,64 +360,48 @@ bool mask_candidates(CandidateSet& c, Fits&& fits) {
     return any;
 }
 
-// The same with most verdicts known from a table: `code` gives 0 (no), 1 (yes) or 2 (ask
-// `decide`). Codes 0 and 1 are applied without a branch, since they come in no order a branch
-// predictor could learn (a vocabulary interleaves fitting and unfitting tokens; mispredictions
-// cost more than the rest of the loop); `decide` runs only for the few that need it.
-template <class Code, class Decide>
-bool mask_by_code(CandidateSet& c, Code&& code, Decide&& decide) {
-    constexpr uint32_t kNegInfBits = 0xFF800000u;
-    uint32_t any = 0;
-    for (auto& cand : c.items) {
-        uint32_t k = code(cand.id);
-        if (k == 2) [[unlikely]]
-            k = cand.logit != kNegInf && decide(cand.id) ? 1 : 0;
-        // logit = keep ? logit : -inf, in integer operations (a compiler turns the ternary into
-        // a branch that mispredicts on about every other token).
-        const uint32_t keep = 0u - (k & 1u);
-        uint32_t bits;
-        std::memcpy(&bits, &cand.logit, sizeof bits);
-        bits = (bits & keep) | (kNegInfBits & ~keep);
-        std::memcpy(&cand.logit, &bits, sizeof bits);
-        any |= static_cast<uint32_t>(bits != kNegInfBits);
-    }
-    return any != 0;
-}
-
 }  // namespace
 
 bool FormConstraint::mask_simple(CandidateSet& c) {
     const SimplePlan plan = simple_plan();
     std::array<Verdict, 256> by_kind;
     for (int k = -128; k < 128; ++k) by_kind[static_cast<uint8_t>(k)] = simple_verdict(plan, k);
-    // The verdicts as two bits a token (0 no, 1 yes, 2 ask), kept per plan: a poem's lines go
-    // through the same few plans again and again, and reading 2 bits a token beats reading its
-    // kind and then a table.
+    // The verdicts as two bit rows (yes; ask: the predicate or the closer look), kept per plan: a
+    // poem's lines go through the same few plans again and again, and applying bit rows skips
+    // whole words of tokens (token_mask.h) where reading each token's kind could not.
     const auto cap = [](int v) { return static_cast<uint64_t>(std::min(v, 255)); };
     const uint64_t key = cap(plan.room) | cap(plan.free_run) << 8 | uint64_t{plan.closed} << 16 |
                          uint64_t{plan.closing} << 17 | uint64_t{is_complete()} << 18;
     auto it = simple_masks_.find(key);
     if (it == simple_masks_.end()) {
         if (simple_masks_.size() >= 256) simple_masks_.clear();
-        std::vector<uint64_t> codes((kind_.size() + 31) / 32);
-        for (size_t i = 0; i < kind_.size(); ++i) {
-            const Verdict v = by_kind[static_cast<uint8_t>(kind_[i])];
-            const uint64_t code = v == Verdict::No ? 0 : v == Verdict::YesPlain || (v == Verdict::Yes && !spec_.predicate) ? 1 : 2;
-            codes[i >> 5] |= code << (2 * (i & 31));
+        // Per kind, bit 0: allowed outright, bit 1: asked; set into the rows without a branch per
+        // token (kinds come in no order a branch predictor could learn).
+        std::array<uint8_t, 256> code;
+        for (size_t k = 0; k < code.size(); ++k) {
+            const Verdict v = by_kind[k];
+            const bool yes = v == Verdict::YesPlain || (v == Verdict::Yes && !spec_.predicate);
+            code[k] = v == Verdict::No ? 0 : yes ? 1 : 2;
         }
-        it = simple_masks_.emplace(key, std::move(codes)).first;
+        SimpleMask m{.allow = std::vector<uint64_t>((kind_.size() + 63) / 64), .ask = {}};
+        m.ask.resize(m.allow.size());
+        for (size_t w = 0; w < m.allow.size(); ++w) {
+            uint64_t allow = 0, ask = 0;
+            for (size_t j = 0, i = w * 64; j < 64 && i < kind_.size(); ++j, ++i) {
+                const uint64_t k = code[static_cast<uint8_t>(kind_[i])];
+                allow |= (k & 1) << j;
+                ask |= (k >> 1) << j;
+            }
+            m.allow[w] = allow;
+            m.ask[w] = ask;
+        }
+        it = simple_masks_.emplace(key, std::move(m)).first;
     }
-    const uint64_t* codes = it->second.data();
-    return mask_by_code(
-        c,
-        [&](TokenId id) {
-            const auto i = static_cast<size_t>(id);
-            return static_cast<uint8_t>((codes[i >> 5] >> (2 * (i & 31))) & 3);
-        },
-        [&](TokenId id) {
-            const Verdict v = by_kind[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
-            return v == Verdict::Yes ? predicate_ok(id) : fits_closer(plan, id);
-        });
+    return apply_token_mask(c, it->second.allow.data(), it->second.ask.data(), static_cast<uint32_t>(kind_.size()),
+                            [&](TokenId id) {
+                                const Verdict v = by_kind[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
+                                return v == Verdict::Yes ? predicate_ok(id) : fits_closer(plan, id);
+                            });
 }
 
 // The syllable unit's precomputed path covers the tokens of whole characters (syl_route_); the
@@ -431,23 +415,18 @@ bool FormConstraint::mask_syllables(CandidateSet& c) {
         can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : syl_zero_.data();
     const uint64_t* heads = mid_word ? syllable_head_mask(step).data() : kept;
     // The verdicts as one bit row, word by word: the route's mask where it has one, and the walk
-    // for the few tokens without (byte tokens, U+2019), so that the scan reads one bit a token.
+    // for the few tokens without (byte tokens, U+2019), applied word by word (token_mask.h).
     const size_t n_words = syl_zero_.size();
     syl_yes_.resize(n_words);
     for (size_t w = 0; w < n_words; ++w)
         syl_yes_[w] = (kept[w] & syl_route_bits_[0][w]) | (heads[w] & syl_route_bits_[1][w]);
     for (const int32_t id : syl_walk_ids_)
         if (walk(cur_, id)) syl_yes_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
-    const uint64_t* yes = syl_yes_.data();
     // A yes becomes an ask where a predicate must be asked too (the walk has asked it already).
-    const uint32_t yes_code = spec_.predicate ? 2 : 1;
-    return mask_by_code(
-        c,
-        [&](TokenId id) {
-            const auto i = static_cast<size_t>(id);
-            return static_cast<uint32_t>((yes[i >> 6] >> (i & 63)) & 1) * yes_code;
-        },
-        [&](TokenId id) { return syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
+    const bool ask = static_cast<bool>(spec_.predicate);
+    return apply_token_mask(c, ask ? syl_zero_.data() : syl_yes_.data(), ask ? syl_yes_.data() : nullptr,
+                            static_cast<uint32_t>(syl_route_.size()),
+                            [&](TokenId id) { return syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
 }
 
 void FormConstraint::apply(CandidateSet& c) {

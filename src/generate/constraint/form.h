@@ -240,8 +240,12 @@ private:
     std::vector<int8_t> kind_;
     std::vector<uint32_t> first_unit_;       // a simple token's first unit character (0 = none)
     std::vector<uint32_t> cps_, cps_begin_;  // whole tokens' code points; token i's start at cps_begin_[i]
-    // mask_simple's verdicts, two bits a token, by the plan they answer.
-    std::unordered_map<uint64_t, std::vector<uint64_t>> simple_masks_;
+    // mask_simple's verdicts, one bit a token in each row, by the plan they answer.
+    struct SimpleMask {
+        std::vector<uint64_t> allow;  // fits outright
+        std::vector<uint64_t> ask;    // the predicate or fits_closer decides
+    };
+    std::unordered_map<uint64_t, SimpleMask> simple_masks_;
     Cursor cur_;
     std::string text_;
     ConstraintStatus status_ = ConstraintStatus::Active;

@@ -1,0 +1,134 @@
+// Token masks as bitsets (one bit a token, 64 tokens a word) and their application to a candidate
+// set, shared by the grammar and form constraints (issue #4). A mask is two rows: `allow` (the
+// token fits) and `ask` (a callback decides, e.g. a user predicate; it wins over `allow`).
+// Applying one touches only what changes: where the candidates sit in id order (as
+// CandidateSet::reset leaves them) a word of 64 allowed tokens is skipped, a word of 64 ruled-out
+// tokens is a run of -inf stores, and a mixed word visits its ruled-out tokens only; elsewhere
+// each candidate looks its id up. reference_apply_token_mask is the plain per-candidate loop the
+// fast path must agree with bit for bit (tests compare the two).
+// Header-only (the callback is a template parameter: no per-candidate indirect call); never throws
+// or allocates; not thread-safe on one CandidateSet.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "generate/sampler.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace lyra::gen::constraint {
+
+namespace detail {
+
+inline constexpr uint32_t kNegInfBits = 0xFF800000u;  // -inf as a float's bits
+
+// Live: not -inf (a NaN counts as live, as it does in the samplers after the mask).
+inline bool is_live(const Candidate& c) {
+    uint32_t bits;
+    std::memcpy(&bits, &c.logit, sizeof bits);
+    return bits != kNegInfBits;
+}
+
+inline bool bit_at(const uint64_t* row, uint32_t i) { return ((row[i >> 6] >> (i & 63)) & 1) != 0; }
+
+// The 64 candidates from `it` have the ids base .. base+63 in order. Every id is read (the
+// layout could have been changed by any sampler before), so this check is most of the cost of a
+// mask that changes few candidates. A plain loop of compares costs some 3-4 instructions a
+// candidate; the SSE2 form (part of every x86-64) gathers the ids of four candidates (48 bytes,
+// three loads) with two shuffles and compares them at once. (GCC's own vectorisation of the loop
+// below was several times slower than the loop: it spilled lanes through the stack.)
+inline bool ids_in_place(const Candidate* it, uint32_t base) {
+    static_assert(sizeof(Candidate) == 12 && offsetof(Candidate, id) == 0, "the shuffles assume {id, logit, p}");
+#if defined(__SSE2__)
+    const auto* p = reinterpret_cast<const float*>(it);
+    __m128i want = _mm_add_epi32(_mm_set1_epi32(static_cast<int>(base)), _mm_set_epi32(3, 2, 1, 0));
+    const __m128i four = _mm_set1_epi32(4);
+    __m128i diff = _mm_setzero_si128();
+    for (int q = 0; q < 16; ++q, p += 12) {
+        // Floats 0..11 of four candidates; their ids are floats 0, 3, 6 and 9.
+        const __m128 v0 = _mm_loadu_ps(p), v1 = _mm_loadu_ps(p + 4), v2 = _mm_loadu_ps(p + 8);
+        const __m128 mid = _mm_shuffle_ps(v1, v2, _MM_SHUFFLE(1, 1, 2, 2));  // {6, 6, 9, 9}
+        const __m128 ids = _mm_shuffle_ps(v0, mid, _MM_SHUFFLE(2, 0, 3, 0));  // {0, 3, 6, 9}
+        diff = _mm_or_si128(diff, _mm_xor_si128(_mm_castps_si128(ids), want));
+        want = _mm_add_epi32(want, four);
+    }
+    return _mm_movemask_epi8(_mm_cmpeq_epi32(diff, _mm_setzero_si128())) == 0xFFFF;
+#else
+    for (uint32_t j = 0; j < 64; ++j)
+        if (static_cast<uint32_t>(it[j].id) != base + j) return false;
+    return true;
+#endif
+}
+
+// One candidate's verdict: a token out of range (id < 0 or >= n_tokens) is ruled out; an asked
+// one is kept if it is live and `decide` says yes (a candidate already at -inf is never asked).
+template <class Decide>
+bool keeps(const Candidate& cand, const uint64_t* allow, const uint64_t* ask, uint32_t n_tokens, Decide& decide) {
+    const auto id = static_cast<uint32_t>(cand.id);
+    if (cand.id < 0 || id >= n_tokens) return false;
+    if (ask != nullptr && bit_at(ask, id)) return is_live(cand) && decide(cand.id);
+    return bit_at(allow, id);
+}
+
+}  // namespace detail
+
+// The definition: each candidate in turn; the ruled-out ones get -inf. Returns whether any
+// candidate is still live.
+template <class Decide>
+bool reference_apply_token_mask(CandidateSet& c, const uint64_t* allow, const uint64_t* ask, uint32_t n_tokens,
+                                Decide&& decide) {
+    bool any = false;
+    for (auto& cand : c.items) {
+        if (!detail::keeps(cand, allow, ask, n_tokens, decide)) cand.logit = -std::numeric_limits<float>::infinity();
+        else if (detail::is_live(cand)) any = true;
+    }
+    return any;
+}
+
+// The same result, word by word where the ids are in place. `allow` and `ask` (null = no token is
+// asked) hold (n_tokens + 63) / 64 words; their bits past n_tokens are never read.
+template <class Decide>
+bool apply_token_mask(CandidateSet& c, const uint64_t* allow, const uint64_t* ask, uint32_t n_tokens,
+                      Decide&& decide) {
+    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+    Candidate* items = c.items.data();
+    const size_t n = c.items.size();
+    bool any = false;
+    size_t i = 0;
+    for (; i + 64 <= n && i + 64 <= n_tokens; i += 64) {
+        Candidate* it = items + i;
+        const auto base = static_cast<uint32_t>(i);
+        if (!detail::ids_in_place(it, base)) break;  // reordered or cut: the lookups below
+        uint64_t keep = allow[i >> 6];
+        if (ask != nullptr && ask[i >> 6] != 0) {
+            const uint64_t asked = ask[i >> 6];
+            keep &= ~asked;
+            for (uint64_t m = asked; m != 0; m &= m - 1) {
+                const int j = std::countr_zero(m);
+                if (detail::is_live(it[j]) && decide(static_cast<TokenId>(base + static_cast<uint32_t>(j))))
+                    keep |= uint64_t{1} << j;
+            }
+        }
+        if (keep == 0) {
+            for (int j = 0; j < 64; ++j) it[j].logit = kNegInf;
+            continue;
+        }
+        for (uint64_t m = ~keep; m != 0; m &= m - 1) it[std::countr_zero(m)].logit = kNegInf;
+        if (!any) {
+            for (uint64_t m = keep; m != 0 && !any; m &= m - 1) any = detail::is_live(it[std::countr_zero(m)]);
+        }
+    }
+    for (; i < n; ++i) {
+        if (!detail::keeps(items[i], allow, ask, n_tokens, decide)) items[i].logit = kNegInf;
+        else if (!any) any = detail::is_live(items[i]);
+    }
+    return any;
+}
+
+}  // namespace lyra::gen::constraint
