@@ -271,14 +271,20 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
         auto it = feasible_.find(key);
         if (it != feasible_.end()) return it->second;
     }
-    bool ok = false;
+    bool ok = false, any_allowed = false;
     for (uint32_t cp = lo; cp <= hi && !ok; ++cp) {
         if (cp >= 0xD800 && cp <= 0xDFFF) continue;
         if (spec_.allowed && !spec_.allowed(cp)) continue;
+        any_allowed = true;
         if (!spec_.is_unit(cp)) ok = true;
         else ok = room && (!checked || unit_allowed(cur, cp));
     }
     if (!checked) feasible_.emplace(key, ok);
+    // With no allowed character at all in the range, the answer is no with room or without: keep
+    // both. (The scan that finds nothing is the long one, every code point a 4-byte lead can
+    // start; a form over letters used to make it twice, a few ms at a constraint's first masks.
+    // The cache is read only where no position is checked, so the other entry is safe too.)
+    if (!any_allowed) feasible_.emplace(key ^ 1u, false);
     return ok;
 }
 

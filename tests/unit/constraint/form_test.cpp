@@ -308,5 +308,43 @@ TEST(FormConstraint, MaskEqualsTheByteWalkOverManyStates) {
     EXPECT_GT(allowed, 5000);  // not masks that allow next to nothing
 }
 
+// Half a character is judged by what it can still become (can_complete), and that answer is kept
+// per (bytes so far, room in the line). A constraint that has met states in some order must judge
+// every token as a fresh one replayed to the same state does: here lines of 2 CJK units with
+// letters allowed too, so a lead byte of CJK fits only while the line has room, a Latin-1 or
+// 4-byte lead never, and the byte tokens come up with and without room.
+TEST(FormConstraint, VerdictsDoNotDependOnWhatWasAskedBefore) {
+    const auto tok = testing::piece_vocab({"\n", " ", "a", "bc", "中", "文", "中文", "é"}, true);
+    auto make = [&] {
+        FormSpec spec{.lines = {{.units = 2}, {.units = 2}, {.units = 2}},
+                      .allowed = [](uint32_t cp) { return cp == ' ' || (cp >= 'a' && cp <= 'z') || (cp >= 0x4E00 && cp <= 0x9FFF); }};
+        return FormConstraint(std::move(spec), *tok);
+    };
+    FormConstraint seasoned = make();
+    core::Rng rng(9);
+    std::vector<TokenId> path;
+    int compared = 0;
+    for (int walk = 0; walk < 12; ++walk) {
+        seasoned.reset();
+        path.clear();
+        for (int step = 0; step < 16; ++step) {
+            FormConstraint fresh = make();
+            for (TokenId id : path) fresh.accept(id);
+            std::vector<TokenId> allowed;
+            for (TokenId id = 0; id < tok->n_vocab(); ++id) {
+                const bool a = seasoned.fits_by_walk(id), b = fresh.fits_by_walk(id);
+                ASSERT_EQ(a, b) << "token '" << tok->token_to_bytes(id) << "' after '" << seasoned.text() << "'";
+                if (a && !tok->is_eog(id)) allowed.push_back(id);
+                ++compared;
+            }
+            if (allowed.empty()) break;
+            const TokenId next = allowed[rng.next_u64() % allowed.size()];
+            seasoned.accept(next);
+            path.push_back(next);
+        }
+    }
+    EXPECT_GT(compared, 12 * 4 * tok->n_vocab());
+}
+
 }  // namespace
 }  // namespace lyra::gen::constraint
