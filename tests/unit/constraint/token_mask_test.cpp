@@ -154,6 +154,26 @@ TEST(TokenMask, AnyIdOutOfPlaceIsNoticed) {
     }
 }
 
+// The id check itself, its SSE2 form (where built) against the plain loop: every single id of a
+// word changed in turn (to its neighbours' ids, to far ones, to -1), and whole words in place.
+TEST(TokenMask, IdCheckEqualsThePlainLoop) {
+    std::vector<Candidate> items(64 * 3);
+    int in_place = 0;
+    for (uint32_t base : {0u, 64u, 0x7FFFFF00u}) {
+        for (int j = -1; j < 64; ++j) {
+            for (int32_t delta : {1, -1, 4, 64, 1 << 20}) {
+                for (size_t i = 0; i < 64; ++i) items[i] = {static_cast<TokenId>(base + i), 0.5f, 0.25f};
+                if (j >= 0) items[static_cast<size_t>(j)].id = delta == (1 << 20) ? -1 : items[static_cast<size_t>(j)].id + delta;
+                const bool plain = detail::ids_in_place_scalar(items.data(), base);
+                ASSERT_EQ(detail::ids_in_place(items.data(), base), plain) << "base " << base << ", changed " << j;
+                ASSERT_EQ(plain, j < 0) << "base " << base << ", changed " << j;
+                in_place += plain;
+            }
+        }
+    }
+    EXPECT_EQ(in_place, 3 * 5);
+}
+
 // The definition on a few hand-made cases: an asked token already at -inf is not asked; the
 // callback's no beats the allow row; out-of-range ids are ruled out.
 TEST(TokenMask, ReferenceRulesOnKnownCases) {
