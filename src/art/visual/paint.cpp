@@ -113,13 +113,15 @@ const char* kNumbers =
 // The item, group and shape rules the free and subject grammars share. They differ only in
 // their bounds and number rules, so one builder keeps the two from drifting apart: `group_max`
 // shapes per group, up to `points_max` more points on a polygon or polyline (a polygon needs at
-// least 3 in all, a polyline 2), `coord` the rule for an H/V coordinate and `size` for a radius
-// or side. Each grammar adds its own root, path, sty, col and number rules.
+// least 3 in all, a polyline 2), `coord` the rule for an H/V coordinate, `size` for a radius
+// or side and `rotation` for an arc's x-axis rotation. Each grammar adds its own root, path,
+// sty, col and number rules.
 struct ShapeBounds {
     int group_max;
     int points_max;
     const char* coord;
     const char* size;
+    const char* rotation;  // an arc's x-axis rotation
 };
 
 std::string shape_rules(const ShapeBounds& b) {
@@ -133,8 +135,8 @@ std::string shape_rules(const ShapeBounds& b) {
         "polygon ::= \"polygon \" pt (\" \" pt){{2,{1}}} sty\n"
         "polyline ::= \"polyline \" pt (\" \" pt){{1,{1}}} sty\n"
         "seg ::= \"L\" pt | \"H\" {2} | \"V\" {2} | \"C\" pt \" \" pt \" \" pt | \"S\" pt \" \" pt | \"Q\" pt \" \" pt | \"T\" pt"
-        " | \"A\" {3} \" \" {3} \" 0 \" [01] \" \" [01] \" \" pt\n",
-        b.group_max, b.points_max, b.coord, b.size);
+        " | \"A\" {3} \" \" {3} \" \" {4} \" \" [01] \" \" [01] \" \" pt\n",
+        b.group_max, b.points_max, b.coord, b.size, b.rotation);
 }
 
 std::string free_grammar(const PaintSpec& spec, int shapes_max) {
@@ -145,7 +147,7 @@ std::string free_grammar(const PaintSpec& spec, int shapes_max) {
         "sty ::= (\" f \" col)? (\" s \" col \" w \" wd)? (\" o \" op)?\n"
         "col ::= {}\n",
         shapes_max, alt(cols));
-    return g + shape_rules({.group_max = 5, .points_max = 6, .coord = "n", .size = "r"}) + kNumbers;
+    return g + shape_rules({.group_max = 5, .points_max = 6, .coord = "n", .size = "r", .rotation = "\"0\""}) + kNumbers;
 }
 
 // Subjects are drawn in the DSL the model learned from (the svg-icons corpus the normalizer
@@ -161,17 +163,18 @@ std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
     std::string g = fmt::format(
         "root ::= \"canvas \" (\"128 128\" | \"120 120\") \"\\n\" item{{1,{}}}\n"
         "path ::= \"path \" sub (\" \" sub){{0,31}} sty\n"
-        "sub ::= \"M\" pt (\" \" seg){{1,96}} \" Z\"?\n"
+        "sub ::= \"M\" pt (\" \" seg){{0,128}} \" Z\"?\n"
         "sty ::= (\" f \" col)? (\" s \" col)? (\" w \" sw)? (\" o \" so)?\n"
         "col ::= {} | \"none\"\n"
         "hx ::= [0-9a-f]\n"
-        "c ::= \"-\" [1-9] [0-9]? | [0-9] | [1-9] [0-9] | \"1\" [0-9] [0-9]\n"
+        "c ::= \"-\" [1-9] [0-9]? | sz\n"
         "pt ::= c \" \" c\n"
-        "sz ::= [0-9] | [1-9] [0-9] | \"1\" [0-9] [0-9]\n"
+        "sz ::= [0-9] | [1-9] [0-9] | \"1\" [0-9] [0-9] | \"2\" [0-4] [0-9] | \"25\" [0-5]\n"
         "sw ::= [1-9] | \"1\" [0-6]\n"
-        "so ::= [0-9] | [1-9] [0-9] | \"100\"\n",
+        "so ::= [0-9] | [1-9] [0-9] | \"100\"\n"
+        "deg ::= [0-9] | [1-9] [0-9] | [12] [0-9] [0-9] | \"3\" [0-5] [0-9] | \"360\"\n",
         shapes_max, cols);
-    return g + shape_rules({.group_max = 24, .points_max = 16, .coord = "c", .size = "sz"});
+    return g + shape_rules({.group_max = 24, .points_max = 16, .coord = "c", .size = "sz", .rotation = "deg"});
 }
 
 std::string grid8(bool size) {
@@ -182,7 +185,7 @@ std::string grid8(bool size) {
 
 std::string style_grammar(const PaintSpec& spec) {
     const std::string& m = spec.mode;
-    if (m == "subject") return subject_grammar(spec, max_count(spec, 24));
+    if (m == "subject") return subject_grammar(spec, max_count(spec, 32));
     if (m == "free") return free_grammar(spec, max_count(spec, 16));
     if (m == "mondrian") {
         auto cols = colours(spec, "primary");

@@ -26,8 +26,9 @@ TEST(Paint, EveryModeHasAGrammarThatCompiles) {
 }
 
 // The subject grammar speaks the corpus's DSL: every drawing the svg-icons builder writes (both
-// sources, as the recipe limits them) is a sentence of it, so the model is never pushed off what
-// it learned. (The palette-word grammar of the styles accepted none of them.)
+// sources, drawings up to 1400 bytes: every twemoji drawing that long and the
+// first 4000 tabler ones) is a sentence of it, so the model is never pushed off what it learned.
+// (The palette-word grammar of the styles accepted none of them.)
 TEST(Paint, SubjectGrammarAcceptsTheCorpusDrawings) {
     auto grammar = std::make_shared<const gen::constraint::Grammar>(
         gen::constraint::compile_gbnf(paint_grammar(PaintSpec{"subject", "x", "", ""}), "subject"));
@@ -41,7 +42,7 @@ TEST(Paint, SubjectGrammarAcceptsTheCorpusDrawings) {
     };
     for (const char* source : {"twemoji", "tabler"}) {
         std::vector<std::string> docs;
-        build_svg_icons_corpus({{"sources", {source}}, {"limit", 300}, {"max_dsl_bytes", 700}},
+        build_svg_icons_corpus({{"sources", {source}}, {"limit", 4000}, {"max_dsl_bytes", 1400}},
                                [&](std::string d) { docs.push_back(std::move(d)); });
         ASSERT_GE(docs.size(), 100u) << source;
         int rejected = 0, free_accepted = 0;
