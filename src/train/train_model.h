@@ -13,6 +13,7 @@
 
 #include "core/thread_pool.h"
 #include "model/model.h"
+#include "train/profile.h"
 
 namespace lyra::train {
 
@@ -80,6 +81,9 @@ public:
     // its gradient buffer; null detaches (gradients come back, zeroed, at the next use). Not owned.
     void set_adapter(LoraAdapter* a);
 
+    // Times forward/backward phases into p from now on (null: no timing). Not owned.
+    void set_profile(StepProfile* p) { prof_ = p; }
+
 private:
     struct LayerParams {
         // llama: attn_norm, q, k, v, o, ffn_norm, gate, up, down.
@@ -120,6 +124,7 @@ private:
     int64_t B_ = 0, T_ = 0;
     bool have_targets_ = false;
     LoraAdapter* adapter_ = nullptr;
+    StepProfile* prof_ = nullptr;
 };
 
 // Sets m's weights to the tensors of the same GGUF names in f (a checkpoint or a base model),
