@@ -34,18 +34,21 @@ enum class Phase : int {
 struct StepProfile {
     std::array<int64_t, static_cast<size_t>(Phase::Count)> ns{};      // wall time, summed over steps
     std::array<int64_t, static_cast<size_t>(Phase::Count)> cpu_ns{};  // CPU time of all threads
-    int64_t step_ns = 0;  // wall time of whole steps (the phases plus what no phase covers)
+    int64_t step_ns = 0;      // wall time of whole steps (the phases plus what no phase covers)
+    int64_t step_cpu_ns = 0;  // CPU time of whole steps
     int64_t steps = 0;
 
     void add(Phase p, int64_t wall_ns, int64_t cpu) {
         ns[static_cast<size_t>(p)] += wall_ns;
         cpu_ns[static_cast<size_t>(p)] += cpu;
     }
-    // The table: per phase ms/step, share of the step, CPU time over wall time (how many threads
-    // were busy: ~1 when the pool ran the phase alone, ~n while its workers ran or spun) and where
-    // it runs; then the serial
-    // fraction s (phases on one thread plus the untimed rest, over the step) and the Amdahl bound
-    // 1 / (s + (1 - s) / n) at 4, 8 and 16 threads. `threads` is the pool size it ran with.
+    // The table: per phase wall ms/step, CPU ms/step, share of the step's wall time, CPU over wall
+    // (how many threads were busy: ~1 when the pool ran the phase alone, ~n while its workers ran
+    // or spun; below 1 when other processes took the core) and where it runs. Then the serial
+    // fraction s (phases on one thread plus the untimed rest, over the step) and, at 1 thread, the
+    // Amdahl bound 1 / (s + (1 - s) / n) at 2-16 threads. At 1 thread s is also given from CPU
+    // time, which a busy machine's preemptions do not inflate (wall time charges every slice
+    // lost to another process to whichever phase was running). `threads`: the pool's size.
     std::string table(int threads) const;
 };
 

@@ -164,9 +164,9 @@ void TrainModel::init_random(uint64_t seed) {
     }
 }
 
-void TrainModel::zero_grad() {
+void TrainModel::zero_grad(core::ThreadPool& pool) {
     const std::span<float> g = grads();  // empty while frozen
-    std::fill(g.begin(), g.end(), 0.0f);
+    kern::zero(pool, g.data(), static_cast<int64_t>(g.size()));
 }
 
 void TrainModel::ensure_buffers(int64_t B, int64_t T) {
@@ -202,6 +202,7 @@ void TrainModel::ensure_buffers(int64_t B, int64_t T) {
     scratch_b_.assign(M * std::max({C, QKV, F}), 0.0f);         // y of a linear, dqkv, dgate
     scratch_c_.assign(M * std::max(C, F), 0.0f);                // dnorm, dup, dh
     scratch_t_.assign(M * std::max(C, F), 0.0f);                // dh (ffn), dattn_out
+    dresid_.assign(M * C, 0.0f);
 }
 
 void TrainModel::linear(core::ThreadPool& pool, const float* x, const float* w, const float* b,
@@ -239,7 +240,7 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
     float* tmp = scratch_b_.data();
     {
         PhaseTimer timer(prof_, Phase::Embed);
-        kern::embed_forward(tokens, tensor(params_, "token_embd.weight"),
+        kern::embed_forward(pool, tokens, tensor(params_, "token_embd.weight"),
                             gpt2 ? tensor(params_, "position_embd.weight") : nullptr,
                             act_.resid.data(), M, T, C);
     }
@@ -333,13 +334,11 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
     const bool gpt2 = cfg_.arch == model::Arch::Gpt2;
     auto zeroed = [&](std::vector<float>& v, int64_t n) {
         PhaseTimer timer(prof_, Phase::BwdScratch);
-        if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
-        std::fill(v.begin(), v.begin() + n, 0.0f);
+        kern::zero(pool, v.data(), n);
         return v.data();
     };
     const auto pointwise = [&] { return PhaseTimer(prof_, Phase::BwdPointwise); };
-    std::vector<float> dresid_buf;
-    float* dresid = zeroed(dresid_buf, M * C);
+    float* dresid = zeroed(dresid_, M * C);
 
     // loss → logits → output head → final norm
     float* dlogits = act_.logits.data();

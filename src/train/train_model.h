@@ -71,7 +71,7 @@ public:
                   int64_t B, int64_t T);
     // Logits [B·T, V] of the last forward (valid until backward()).
     const float* logits() const { return act_.logits.data(); }
-    void zero_grad();
+    void zero_grad(core::ThreadPool& pool);
     // Accumulates d(loss · loss_scale)/dθ into grads() for the last forward with targets. With
     // an adapter, every base weight is frozen: only the activation gradients flow back through
     // them (dx = dy·W), no dW is formed, and the adapter's gradients accumulate instead.
@@ -121,6 +121,7 @@ private:
     std::vector<float> params_, grads_;
     Activations act_;
     std::vector<float> scratch_a_, scratch_b_, scratch_c_, scratch_t_;
+    std::vector<float> dresid_;  // [M, C]: the residual stream's gradient in backward()
     int64_t B_ = 0, T_ = 0;
     bool have_targets_ = false;
     LoraAdapter* adapter_ = nullptr;

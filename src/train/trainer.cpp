@@ -208,12 +208,13 @@ float Trainer::step() {
     // next batch → forward → loss → zero grads → backward → clip → update → log
     StepProfile* prof = opt_.profile ? &profile_ : nullptr;
     const auto t0 = std::chrono::steady_clock::now();
+    const int64_t cpu0 = prof != nullptr ? process_cpu_ns() : 0;
     model_->set_profile(prof);
     const float lr = sched_.at(step_);
     const float inv_accum = 1.0f / static_cast<float>(r_.grad_accum);
     {
         PhaseTimer timer(prof, Phase::ZeroGrad);
-        model_->zero_grad();
+        model_->zero_grad(*pool_);
         if (lora_) lora_->zero_grad();
     }
     float loss = 0.0f;
@@ -229,16 +230,17 @@ float Trainer::step() {
     }
     {
         PhaseTimer timer(prof, Phase::ClipNorm);
-        clip_grad_norm(trained_grads(), r_.grad_clip);
+        clip_grad_norm(*pool_, trained_grads(), r_.grad_clip);
     }
     {
         PhaseTimer timer(prof, Phase::AdamW);
-        adam_->update(trained_params(), trained_grads(), lr);
+        adam_->update(*pool_, trained_params(), trained_grads(), lr);
     }
     model_->set_profile(nullptr);  // evaluation and sampling are not part of a step
     if (prof != nullptr) {
         prof->step_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
                              std::chrono::steady_clock::now() - t0).count();
+        prof->step_cpu_ns += process_cpu_ns() - cpu0;
         ++prof->steps;
     }
     ++step_;
