@@ -3,6 +3,7 @@
 // + backward + clip + AdamW. Shapes: GPT-2 small (768 dim, 12 layers, 12 heads, vocab 50257,
 // B=4, T=64) and a 6-layer 384-dim gpt2 (6 heads, vocab 50257, B=4, T=256).
 // Usage: bench_train [--threads N] [--steps S] [--python /usr/bin/python3] [--script PATH]
+//                    [--profile 1]   (Lyra's per-phase step profile after each shape, train/profile.h)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "train/kernels.h"
 #include "train/optimizer.h"
+#include "train/profile.h"
 #include "train/train_model.h"
 
 namespace {
@@ -24,7 +26,7 @@ struct Shape {
     int64_t V, C, L, H, B, T;
 };
 
-double lyra_tok_per_s(const Shape& s, int threads, int steps) {
+double lyra_tok_per_s(const Shape& s, int threads, int steps, bool profile) {
     using namespace lyra::train;
     TrainModel m({.arch = lyra::model::Arch::Gpt2, .n_vocab = s.V, .n_ctx = s.T, .n_embd = s.C,
                   .n_layer = s.L, .n_head = s.H, .n_head_kv = s.H, .n_ff = 4 * s.C,
@@ -38,17 +40,38 @@ double lyra_tok_per_s(const Shape& s, int threads, int steps) {
         tok[i] = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(s.V));
         tgt[i] = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(s.V));
     }
+    StepProfile prof;
+    StepProfile* p = nullptr;  // attached after the warm-up step
     auto step = [&] {
-        m.zero_grad();
+        const auto t0 = std::chrono::steady_clock::now();
+        const int64_t cpu0 = process_cpu_ns();
+        m.set_profile(p);  // the model times forward and backward phases itself
+        {
+            PhaseTimer timer(p, Phase::ZeroGrad);
+            m.zero_grad(pool);
+        }
         m.forward(pool, tok.data(), tgt.data(), s.B, s.T);
         m.backward(pool);
-        clip_grad_norm(m.grads(), 1.0f);
-        opt.update(m.params(), m.grads(), 1e-4f);
+        {
+            PhaseTimer timer(p, Phase::ClipNorm);
+            clip_grad_norm(pool, m.grads(), 1.0f);
+        }
+        {
+            PhaseTimer timer(p, Phase::AdamW);
+            opt.update(pool, m.params(), m.grads(), 1e-4f);
+        }
+        if (p != nullptr) {
+            p->step_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+            p->step_cpu_ns += process_cpu_ns() - cpu0;
+            ++p->steps;
+        }
     };
     step();  // warm-up (allocations)
+    if (profile) p = &prof;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < steps; ++i) step();
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (profile) std::printf("%s", prof.table(threads).c_str());
     return static_cast<double>(s.B * s.T * steps) / dt;
 }
 
@@ -72,6 +95,7 @@ double torch_tok_per_s(const Shape& s, int threads, int steps, const std::string
 
 int main(int argc, char** argv) {
     int threads = 2, steps = 3;
+    bool profile = false;
     std::string python = "/usr/bin/python3";
     std::string script = (std::filesystem::path(LYRA_SOURCE_DIR) / "bench" / "torch_train.py").string();
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -80,6 +104,7 @@ int main(int argc, char** argv) {
         else if (a == "--steps") steps = std::atoi(argv[i + 1]);
         else if (a == "--python") python = argv[i + 1];
         else if (a == "--script") script = argv[i + 1];
+        else if (a == "--profile") profile = std::atoi(argv[i + 1]) != 0;
     }
     const Shape shapes[] = {{"gpt2-small 768x12 B4 T64", 50257, 768, 12, 12, 4, 64},
                             {"gpt2 384x6 B4 T256", 50257, 384, 6, 6, 4, 256}};
@@ -87,7 +112,7 @@ int main(int argc, char** argv) {
                 lyra::train::kern::gemm_isa());
     std::printf("%-28s %12s %12s %8s\n", "shape", "lyra", "pytorch", "ratio");
     for (const Shape& s : shapes) {
-        const double ours = lyra_tok_per_s(s, threads, steps);
+        const double ours = lyra_tok_per_s(s, threads, steps, profile);
         const double theirs = torch_tok_per_s(s, threads, steps, python, script);
         std::printf("%-28s %12.1f %12.1f %7.2fx\n", s.name, ours, theirs, theirs > 0 ? ours / theirs : 0.0);
         std::fflush(stdout);

@@ -1,4 +1,4 @@
-// `lyra train RECIPE [--resume] [--threads N]`: trains a model from a TOML recipe (see
+// `lyra train RECIPE [--resume] [--threads N] [--stop-after S] [--profile]`: trains a model from a TOML recipe (see
 // docs/training.md). Progress, eval loss and perplexity go to stderr; the final GGUF, loss
 // curve (CSV + SVG) and model card are written beside the recipe's output path.
 #include <cstdio>
@@ -19,6 +19,7 @@ struct TrainCliOptions {
     bool resume = false;
     int threads = 0;
     int64_t stop_after = 0;
+    bool profile = false;
 };
 }  // namespace
 
@@ -32,6 +33,8 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--stop-after", opt->stop_after,
                     "Stop after this many total steps, as if interrupted (for tests)")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+    cmd->add_flag("--profile", opt->profile,
+                  "Time each step's phases and print where the time went (pool or one thread)");
     cmd->callback([opt] {
         // A recipe with a [prep] table builds its corpus first when it is not there yet.
         if (const auto prep = studio::read_prep_spec(opt->recipe);
@@ -43,6 +46,7 @@ void add_train_command(CLI::App& app) {
         topt.threads = opt->threads;
         topt.resume = opt->resume;
         topt.stop_after = opt->stop_after;
+        topt.profile = opt->profile;
         train::Trainer trainer(std::move(recipe), topt);
         const train::TrainReport rep = trainer.run();
         if (rep.finished) {

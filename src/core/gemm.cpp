@@ -18,6 +18,13 @@ constexpr int64_t kKc = 128;
 // bench shapes (2 threads): 48 rows 69-79% of the peak probe, 96 rows 72-74%, 192-384 rows
 // 73-79% for the prompt matmul and 82-92% for training's products.
 constexpr int64_t kRowChunk = 192;
+// A product with few work items leaves threads idle: a training dW product (C or F rows, 4096
+// deep) is 3-9 items of 64 columns × 192 rows, so 16 threads ran it on 3-9 of them and 2 threads
+// split 3 items 2:1. Such products halve the row chunk, down to this, until each thread has about
+// four items (packing then costs ~2% of the multiply-adds instead of ~0.5%). Every element is
+// still one chain over k in order, so the result does not change.
+constexpr int64_t kMinRowChunk = 48;
+constexpr int64_t kItemsPerThread = 4;
 // Below this many multiply-adds the product runs inline: waking the pool costs microseconds.
 constexpr double kMinParallelMacs = 1 << 18;
 constexpr int64_t kMaxTileRows = 6;
@@ -51,7 +58,11 @@ void gemm_f32(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A,
     }
     const kern::KernelTable& k = kern::active_table();
     const int64_t nr = k.gemm_nr;
-    const int64_t n_panels = (N + nr - 1) / nr, n_chunks = (M + kRowChunk - 1) / kRowChunk;
+    const int64_t want_items = pool.size() > 1 ? kItemsPerThread * pool.size() : 1;
+    int64_t row_chunk = kRowChunk;
+    while (row_chunk > kMinRowChunk && ((N + nr - 1) / nr) * ((M + row_chunk - 1) / row_chunk) < want_items)
+        row_chunk /= 2;  // 192 → 96 → 48, multiples of the tile's 6 rows
+    const int64_t n_panels = (N + nr - 1) / nr, n_chunks = (M + row_chunk - 1) / row_chunk;
     // Consecutive work items share whichever operand is larger, so it is read from memory once
     // and the smaller one is what gets re-read from cache: panel-major when A is the smaller
     // (each panel of B meets every row chunk of A), chunk-major otherwise.
@@ -62,7 +73,7 @@ void gemm_f32(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A,
             const int64_t jp = panel_major ? w / n_chunks : w % n_panels;
             const int64_t ic = panel_major ? w % n_chunks : w / n_panels;
             const int64_t j0 = jp * nr, n = std::min(nr, N - j0);
-            const int64_t m0 = ic * kRowChunk, m1 = std::min(M, m0 + kRowChunk);
+            const int64_t m0 = ic * row_chunk, m1 = std::min(M, m0 + row_chunk);
             for (int64_t pc = 0; pc < K; pc += kKc) {
                 const int64_t kc = std::min(kKc, K - pc);
                 pack_panel(B + pc * ldb + j0, ldb, kc, n, nr, panel);

@@ -71,7 +71,14 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     }
     task_fn_ = fn;
     task_ctx_ = ctx;
-    next_share_.store(0);
+    // Share 0 is the caller's; workers claim from 1. split_range and parallel_for put the empty
+    // chunks last and never make the first one smaller than another, so the caller always holds
+    // real work and t1 - t0 below is the time of a full share. When workers could win share 0
+    // (15 spinning workers beat the caller to it about as often as not), a region with fewer
+    // items than threads — a training dW product has 3-9 column panels — left the caller an
+    // empty share: it waited the whole region, the wait counted as a stall, and four of them per
+    // 256 regions sent a 4- or 16-thread pool solo for 4096 regions (dozens of training steps).
+    next_share_.store(1);
     {
         // Publishing under the mutex pairs with the sleepers' predicate check, so no wake is lost.
         std::lock_guard<std::mutex> lock(mutex_);
@@ -81,7 +88,8 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     }
     if (sleeping_.load() > 0) wake_.notify_all();
     const int64_t t0 = now_ns();
-    int mine = 0;
+    fn(ctx, 0, n_threads_);
+    int mine = 1;
     for (int share; (share = next_share_.fetch_add(1)) < n_threads_; ++mine) fn(ctx, share, n_threads_);
     const int64_t t1 = now_ns();
     // Every share is claimed. Close the region, then wait for the workers that got in: a worker

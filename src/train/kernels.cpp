@@ -25,6 +25,13 @@ void parallel(core::ThreadPool& pool, int64_t n, double cost_per_item, Fn&& fn) 
     }
     pool.parallel_for(n, fn);
 }
+
+// Column reductions over rows (a norm's dw, the embedding gradient) split the columns into blocks
+// one cache line wide. A thread summing into memory shared with another thread's columns would
+// bounce that line between cores on every row (false sharing): harmless at 2 threads, where a
+// thread owns C/2 columns, but at 16 a thread of C = 192 owned 12 columns, under one line.
+constexpr int64_t kColBlock = 16;
+int64_t col_blocks(int64_t C) { return (C + kColBlock - 1) / kColBlock; }
 }  // namespace
 
 // -------------------------------------------------------------------------------------------
@@ -90,29 +97,39 @@ void linear_backward(core::ThreadPool& pool, const float* dy, const float* x, co
     }
 }
 
+void zero(core::ThreadPool& pool, float* x, int64_t n) {
+    parallel(pool, n, 1.0, [&](int64_t i0, int64_t i1) {
+        std::memset(x + i0, 0, static_cast<size_t>(i1 - i0) * sizeof(float));
+    });
+}
+
 // -------------------------------------------------------------------------------------------
 // embeddings
 
-void embed_forward(const int32_t* ids, const float* wte, const float* wpe, float* out, int64_t M,
-                   int64_t T, int64_t C) {
-    for (int64_t m = 0; m < M; ++m) {
-        const float* e = wte + static_cast<int64_t>(ids[m]) * C;
-        float* o = out + m * C;
-        if (wpe != nullptr) {
-            const float* p = wpe + (m % T) * C;
-            for (int64_t c = 0; c < C; ++c) o[c] = e[c] + p[c];
-        } else {
-            std::memcpy(o, e, static_cast<size_t>(C) * sizeof(float));
+void embed_forward(core::ThreadPool& pool, const int32_t* ids, const float* wte, const float* wpe,
+                   float* out, int64_t M, int64_t T, int64_t C) {
+    parallel(pool, M, static_cast<double>(C), [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) {
+            const float* e = wte + static_cast<int64_t>(ids[m]) * C;
+            float* o = out + m * C;
+            if (wpe != nullptr) {
+                const float* p = wpe + (m % T) * C;
+                for (int64_t c = 0; c < C; ++c) o[c] = e[c] + p[c];
+            } else {
+                std::memcpy(o, e, static_cast<size_t>(C) * sizeof(float));
+            }
         }
-    }
+    });
 }
 
 void embed_backward(core::ThreadPool& pool, const float* dout, const int32_t* ids, float* dwte,
                     float* dwpe, int64_t M, int64_t T, int64_t C) {
     // forward: out[m, c] = wte[ids[m], c] + wpe[m % T, c]
     if (dwte == nullptr) return;  // frozen embeddings (LoRA): nothing flows further back
-    // Threads own column ranges, so rows sharing a token never race.
-    parallel(pool, C, static_cast<double>(M), [&](int64_t c0, int64_t c1) {
+    // Threads own column blocks, so rows sharing a token never race (and, a block being a cache
+    // line wide, two threads rarely write the same line).
+    parallel(pool, col_blocks(C), static_cast<double>(M * kColBlock), [&](int64_t b0, int64_t b1) {
+        const int64_t c0 = b0 * kColBlock, c1 = std::min(C, b1 * kColBlock);
         for (int64_t m = 0; m < M; ++m) {
             const float* d = dout + m * C;
             float* gt = dwte + static_cast<int64_t>(ids[m]) * C;
@@ -157,12 +174,18 @@ void rmsnorm_backward(core::ThreadPool& pool, const float* dy, const float* x, c
             for (int64_t c = 0; c < C; ++c) dx[m * C + c] += r * d[c] * w[c] - k * xr[c];
         }
     });
-    // dw[c] += Σ_m dy[m, c] · x[m, c] · r[m]   (threads own column ranges)
+    // dw[c] += Σ_m dy[m, c] · x[m, c] · r[m]   (threads own column blocks, summed over m in order)
     if (dw == nullptr) return;  // a frozen norm (LoRA): only dx
-    parallel(pool, C, 2.0 * static_cast<double>(M), [&](int64_t c0, int64_t c1) {
-        for (int64_t m = 0; m < M; ++m) {
-            const float r = rstd[m];
-            for (int64_t c = c0; c < c1; ++c) dw[c] += dy[m * C + c] * x[m * C + c] * r;
+    parallel(pool, col_blocks(C), 2.0 * static_cast<double>(M * kColBlock), [&](int64_t b0, int64_t b1) {
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            const int64_t c0 = blk * kColBlock, n = std::min(kColBlock, C - c0);
+            float acc[kColBlock];
+            std::copy(dw + c0, dw + c0 + n, acc);
+            for (int64_t m = 0; m < M; ++m) {
+                const float r = rstd[m];
+                for (int64_t j = 0; j < n; ++j) acc[j] += dy[m * C + c0 + j] * x[m * C + c0 + j] * r;
+            }
+            std::copy(acc, acc + n, dw + c0);
         }
     });
 }
@@ -209,15 +232,25 @@ void layernorm_backward(core::ThreadPool& pool, const float* dy, const float* x,
             }
         }
     });
-    // dw[c] += Σ_m dy · xhat;  db[c] += Σ_m dy   (both null for a frozen norm, LoRA)
+    // dw[c] += Σ_m dy · xhat;  db[c] += Σ_m dy   (both null for a frozen norm, LoRA; threads own
+    // column blocks, summed over m in order)
     if (dw == nullptr) return;
-    parallel(pool, C, 2.0 * static_cast<double>(M), [&](int64_t c0, int64_t c1) {
-        for (int64_t m = 0; m < M; ++m) {
-            const float mu = mean[m], r = rstd[m];
-            for (int64_t c = c0; c < c1; ++c) {
-                dw[c] += dy[m * C + c] * (x[m * C + c] - mu) * r;
-                db[c] += dy[m * C + c];
+    parallel(pool, col_blocks(C), 3.0 * static_cast<double>(M * kColBlock), [&](int64_t b0, int64_t b1) {
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            const int64_t c0 = blk * kColBlock, n = std::min(kColBlock, C - c0);
+            float acc_w[kColBlock], acc_b[kColBlock];
+            std::copy(dw + c0, dw + c0 + n, acc_w);
+            std::copy(db + c0, db + c0 + n, acc_b);
+            for (int64_t m = 0; m < M; ++m) {
+                const float mu = mean[m], r = rstd[m];
+                for (int64_t j = 0; j < n; ++j) {
+                    const int64_t i = m * C + c0 + j;
+                    acc_w[j] += dy[i] * (x[i] - mu) * r;
+                    acc_b[j] += dy[i];
+                }
             }
+            std::copy(acc_w, acc_w + n, dw + c0);
+            std::copy(acc_b, acc_b + n, db + c0);
         }
     });
 }

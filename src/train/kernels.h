@@ -35,9 +35,12 @@ void linear_backward(core::ThreadPool& pool, const float* dy, const float* x, co
                      float* dx, float* dw, float* db, int64_t M, int64_t K, int64_t N,
                      float* scratch);
 
+// x[0, n) = 0, spread over the pool when large (gradient buffers before they accumulate).
+void zero(core::ThreadPool& pool, float* x, int64_t n);
+
 // out[m, :] = wte[ids[m], :] (+ wpe[m % T, :] when wpe is non-null).
-void embed_forward(const int32_t* ids, const float* wte, const float* wpe, float* out, int64_t M,
-                   int64_t T, int64_t C);
+void embed_forward(core::ThreadPool& pool, const int32_t* ids, const float* wte, const float* wpe,
+                   float* out, int64_t M, int64_t T, int64_t C);
 // dwte null: frozen embeddings, nothing to do.
 void embed_backward(core::ThreadPool& pool, const float* dout, const int32_t* ids, float* dwte,
                     float* dwpe, int64_t M, int64_t T, int64_t C);

@@ -7,6 +7,27 @@
 
 namespace lyra::train {
 
+namespace {
+// Elements per work item of the optimizer's loops (128 KiB of each array). A constant, never
+// derived from the thread count: the gradient norm sums each chunk and then the chunks in order,
+// so the same chunks at every pool size give the same norm and hence the same weights.
+constexpr size_t kChunk = size_t{1} << 15;
+
+size_t n_chunks(size_t n) { return (n + kChunk - 1) / kChunk; }
+
+// fn(chunk, begin, end) for each chunk of [0, n), spread over the pool (inline for one chunk).
+template <typename Fn>
+void for_chunks(core::ThreadPool& pool, size_t n, const Fn& fn) {
+    const auto body = [&](int64_t c0, int64_t c1) {
+        for (auto c = static_cast<size_t>(c0); c < static_cast<size_t>(c1); ++c)
+            fn(c, c * kChunk, std::min(n, (c + 1) * kChunk));
+    };
+    const auto chunks = static_cast<int64_t>(n_chunks(n));
+    if (pool.size() == 1 || chunks <= 1) body(0, chunks);
+    else pool.parallel_for(chunks, body);
+}
+}  // namespace
+
 AdamW::AdamW(const std::vector<ParamInfo>& params, AdamWOptions opt) : opt_(opt) {
     const size_t n = params.empty() ? 0 : params.back().offset + params.back().numel;
     m_.assign(n, 0.0f);
@@ -19,23 +40,25 @@ AdamW::AdamW(const std::vector<ParamInfo>& params, AdamWOptions opt) : opt_(opt)
     }
 }
 
-void AdamW::update(std::span<float> params, std::span<const float> grads, float lr) {
+void AdamW::update(core::ThreadPool& pool, std::span<float> params, std::span<const float> grads, float lr) {
     ++step_;
     const float b1 = opt_.beta1, b2 = opt_.beta2;
     const float bc1 = 1.0f - std::pow(b1, static_cast<float>(step_));
     const float bc2_sqrt = std::sqrt(1.0f - std::pow(b2, static_cast<float>(step_)));
     const float step_size = lr / bc1;
     const float keep = 1.0f - lr * opt_.weight_decay;
-    const size_t n = params.size();
-    for (size_t i = 0; i < n; ++i) {
-        // Same order of operations as torch.optim.AdamW (decoupled decay first).
-        if (decay_[i] != 0) params[i] *= keep;
-        const float g = grads[i];
-        m_[i] = m_[i] * b1 + g * (1.0f - b1);
-        v_[i] = v_[i] * b2 + g * g * (1.0f - b2);
-        const float denom = std::sqrt(v_[i]) / bc2_sqrt + opt_.eps;
-        params[i] -= step_size * m_[i] / denom;
-    }
+    // Element by element, so any split gives the same weights.
+    for_chunks(pool, params.size(), [&](size_t, size_t i0, size_t i1) {
+        for (size_t i = i0; i < i1; ++i) {
+            // Same order of operations as torch.optim.AdamW (decoupled decay first).
+            if (decay_[i] != 0) params[i] *= keep;
+            const float g = grads[i];
+            m_[i] = m_[i] * b1 + g * (1.0f - b1);
+            v_[i] = v_[i] * b2 + g * g * (1.0f - b2);
+            const float denom = std::sqrt(v_[i]) / bc2_sqrt + opt_.eps;
+            params[i] -= step_size * m_[i] / denom;
+        }
+    });
 }
 
 float LrSchedule::at(int64_t step) const {
@@ -48,14 +71,24 @@ float LrSchedule::at(int64_t step) const {
     return min_lr + static_cast<float>(cosine) * (lr - min_lr);
 }
 
-float clip_grad_norm(std::span<float> grads, float max_norm) {
+float clip_grad_norm(core::ThreadPool& pool, std::span<float> grads, float max_norm) {
+    // One partial sum per chunk (a few KB even for GPT-2's 124 M gradients), added in order.
+    std::vector<double> partial(n_chunks(grads.size()), 0.0);
+    for_chunks(pool, grads.size(), [&](size_t c, size_t i0, size_t i1) {
+        double ss = 0.0;
+        for (size_t i = i0; i < i1; ++i) ss += static_cast<double>(grads[i]) * static_cast<double>(grads[i]);
+        partial[c] = ss;
+    });
     double ss = 0.0;
-    for (float g : grads) ss += static_cast<double>(g) * static_cast<double>(g);
+    for (double p : partial) ss += p;
     const auto norm = static_cast<float>(std::sqrt(ss));
     if (max_norm > 0.0f) {
         const float coef = max_norm / (norm + 1e-6f);
-        if (coef < 1.0f)
-            for (float& g : grads) g *= coef;
+        if (coef < 1.0f) {
+            for_chunks(pool, grads.size(), [&](size_t, size_t i0, size_t i1) {
+                for (size_t i = i0; i < i1; ++i) grads[i] *= coef;
+            });
+        }
     }
     return norm;
 }

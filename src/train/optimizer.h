@@ -1,13 +1,15 @@
 // Optimisation pieces of a training step: AdamW with decoupled weight decay (PyTorch's
 // torch.optim.AdamW update, term for term), the warmup + cosine learning-rate schedule, and
-// global-norm gradient clipping. Plain data + functions; no threads, no allocation after
-// construction, never throws.
+// global-norm gradient clipping. Plain data + functions; the loops run on the pool they are given,
+// over fixed chunks of the flat buffers, so the results (the gradient norm's partial sums
+// included) are the same at any thread count. Never throws.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "train/train_model.h"
 
 namespace lyra::train {
@@ -27,7 +29,7 @@ public:
     AdamW(const TrainModel& model, AdamWOptions opt) : AdamW(model.param_info(), opt) {}
 
     // One update of params with grads at learning rate lr; increments step().
-    void update(std::span<float> params, std::span<const float> grads, float lr);
+    void update(core::ThreadPool& pool, std::span<float> params, std::span<const float> grads, float lr);
 
     int64_t step() const { return step_; }
     // The moments, for checkpoints (same layout as the model's params).
@@ -58,7 +60,7 @@ struct LrSchedule {
 
 // Scales grads so their global L2 norm is at most max_norm (PyTorch clip_grad_norm_:
 // coefficient max_norm / (norm + 1e-6), capped at 1). max_norm ≤ 0 disables. Returns the norm
-// before clipping.
-float clip_grad_norm(std::span<float> grads, float max_norm);
+// before clipping. The squares are summed in double per fixed chunk, then over the chunks in order.
+float clip_grad_norm(core::ThreadPool& pool, std::span<float> grads, float max_norm);
 
 }  // namespace lyra::train

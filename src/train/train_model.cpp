@@ -164,9 +164,9 @@ void TrainModel::init_random(uint64_t seed) {
     }
 }
 
-void TrainModel::zero_grad() {
+void TrainModel::zero_grad(core::ThreadPool& pool) {
     const std::span<float> g = grads();  // empty while frozen
-    std::fill(g.begin(), g.end(), 0.0f);
+    kern::zero(pool, g.data(), static_cast<int64_t>(g.size()));
 }
 
 void TrainModel::ensure_buffers(int64_t B, int64_t T) {
@@ -202,10 +202,12 @@ void TrainModel::ensure_buffers(int64_t B, int64_t T) {
     scratch_b_.assign(M * std::max({C, QKV, F}), 0.0f);         // y of a linear, dqkv, dgate
     scratch_c_.assign(M * std::max(C, F), 0.0f);                // dnorm, dup, dh
     scratch_t_.assign(M * std::max(C, F), 0.0f);                // dh (ffn), dattn_out
+    dresid_.assign(M * C, 0.0f);
 }
 
 void TrainModel::linear(core::ThreadPool& pool, const float* x, const float* w, const float* b,
                         float* y, int64_t M, int64_t K, int64_t N) {
+    PhaseTimer timer(prof_, Phase::FwdMatmul);
     kern::linear_forward(pool, x, w, b, y, M, K, N, scratch_a_.data());
     if (adapter_ != nullptr) adapter_->forward(pool, w, x, y, M, K, N);
 }
@@ -214,6 +216,7 @@ void TrainModel::linear_back(core::ThreadPool& pool, const float* dy, const floa
                              float* dx, float* dw, float* db, int64_t M, int64_t K, int64_t N) {
     // A frozen base (LoRA) needs only dx; the adapter adds its own part of dx.
     const bool frozen = adapter_ != nullptr;
+    PhaseTimer timer(prof_, Phase::BwdMatmul);
     kern::linear_backward(pool, dy, x, w, dx, frozen ? nullptr : dw, frozen ? nullptr : db, M, K, N,
                           scratch_a_.data());
     if (frozen) adapter_->backward(pool, w, x, dy, dx, M, K, N);
@@ -235,9 +238,14 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
     have_targets_ = targets != nullptr;
 
     float* tmp = scratch_b_.data();
-    kern::embed_forward(tokens, tensor(params_, "token_embd.weight"),
-                        gpt2 ? tensor(params_, "position_embd.weight") : nullptr,
-                        act_.resid.data(), M, T, C);
+    {
+        PhaseTimer timer(prof_, Phase::Embed);
+        kern::embed_forward(pool, tokens, tensor(params_, "token_embd.weight"),
+                            gpt2 ? tensor(params_, "position_embd.weight") : nullptr,
+                            act_.resid.data(), M, T, C);
+    }
+    // Phase timers for the profile (no-ops without one); matmuls time themselves in linear().
+    const auto pointwise = [&] { return PhaseTimer(prof_, Phase::FwdPointwise); };
     const kern::AttnShape as{B, T, H, G, D, QKV, QKV, QKV};
     for (int64_t l = 0; l < L; ++l) {
         const LayerParams p = layer(params_, l);
@@ -252,7 +260,7 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
         float* fh = act_.ff_h.data() + l * M * F;
         float* out = x + M * C;  // resid[l + 1]
         // attention block: x → norm → qkv → (rope) → attention → o → + x
-        if (gpt2) {
+        if (auto timer = pointwise(); gpt2) {
             kern::layernorm_forward(pool, x, p.attn_norm, p.attn_norm_b, n1,
                                     act_.mean1.data() + l * M, act_.rstd1.data() + l * M, M, C,
                                     cfg_.norm_eps);
@@ -261,33 +269,45 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
                                   cfg_.norm_eps);
         }
         linear(pool, n1, p.wqkv, p.bqkv, qkv, M, C, QKV);
-        if (!gpt2) {
-            kern::rope_apply(pool, qkv, QKV, M, T, H, D, cfg_.rope_base, false);
-            kern::rope_apply(pool, qkv + HD, QKV, M, T, G, D, cfg_.rope_base, false);
+        {
+            PhaseTimer timer(prof_, Phase::FwdAttention);
+            if (!gpt2) {
+                kern::rope_apply(pool, qkv, QKV, M, T, H, D, cfg_.rope_base, false);
+                kern::rope_apply(pool, qkv + HD, QKV, M, T, G, D, cfg_.rope_base, false);
+            }
+            kern::attention_forward(pool, as, qkv, qkv + HD, qkv + HD + G * D, att, ao);
         }
-        kern::attention_forward(pool, as, qkv, qkv + HD, qkv + HD + G * D, att, ao);
         linear(pool, ao, p.wo, p.bo, tmp, M, HD, C);
-        kern::add(pool, x, tmp, mid, M * C);
+        {
+            auto timer = pointwise();
+            kern::add(pool, x, tmp, mid, M * C);
+        }
         // feed-forward block: mid → norm → (gate, up | up) → (swiglu | gelu) → down → + mid
-        if (gpt2) {
+        if (auto timer = pointwise(); gpt2) {
             kern::layernorm_forward(pool, mid, p.ffn_norm, p.ffn_norm_b, n2,
                                     act_.mean2.data() + l * M, act_.rstd2.data() + l * M, M, C,
                                     cfg_.norm_eps);
-            linear(pool, n2, p.w_up, p.b_up, fa, M, C, F);
-            kern::gelu_forward(pool, fa, fh, M * F);
         } else {
             kern::rmsnorm_forward(pool, mid, p.ffn_norm, n2, act_.rstd2.data() + l * M, M, C,
                                   cfg_.norm_eps);
+        }
+        if (gpt2) {
+            linear(pool, n2, p.w_up, p.b_up, fa, M, C, F);
+            auto timer = pointwise();
+            kern::gelu_forward(pool, fa, fh, M * F);
+        } else {
             float* fb = act_.ff_b.data() + l * M * F;
             linear(pool, n2, p.w_gate, nullptr, fa, M, C, F);
             linear(pool, n2, p.w_up, nullptr, fb, M, C, F);
+            auto timer = pointwise();
             kern::swiglu_forward(pool, fa, fb, fh, M * F);
         }
         linear(pool, fh, p.w_down, p.b_down, tmp, M, F, C);
+        auto timer = pointwise();
         kern::add(pool, mid, tmp, out, M * C);
     }
     const float* xl = act_.resid.data() + L * M * C;
-    if (gpt2) {
+    if (auto timer = pointwise(); gpt2) {
         kern::layernorm_forward(pool, xl, tensor(params_, "output_norm.weight"),
                                 tensor(params_, "output_norm.bias"), act_.normf.data(),
                                 act_.meanf.data(), act_.rstdf.data(), M, C, cfg_.norm_eps);
@@ -298,6 +318,7 @@ float TrainModel::forward(core::ThreadPool& pool, const int32_t* tokens, const i
     const float* w_out = tensor(params_, cfg_.tied_output ? "token_embd.weight" : "output.weight");
     linear(pool, act_.normf.data(), w_out, nullptr, act_.logits.data(), M, C, V);
     if (targets == nullptr) return 0.0f;
+    PhaseTimer timer(prof_, Phase::CrossEntropy);
     return kern::cross_entropy_forward(pool, act_.logits.data(), targets, act_.losses.data(), M, V);
 }
 
@@ -311,22 +332,26 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
     const int64_t L = cfg_.n_layer, H = cfg_.n_head, G = cfg_.n_head_kv, D = C / H, HD = H * D;
     const int64_t QKV = (H + 2 * G) * D;
     const bool gpt2 = cfg_.arch == model::Arch::Gpt2;
-    auto zeroed = [](std::vector<float>& v, int64_t n) {
-        std::fill(v.begin(), v.begin() + n, 0.0f);
+    auto zeroed = [&](std::vector<float>& v, int64_t n) {
+        PhaseTimer timer(prof_, Phase::BwdScratch);
+        kern::zero(pool, v.data(), n);
         return v.data();
     };
-    std::vector<float> dresid_buf(static_cast<size_t>(M * C), 0.0f);
-    float* dresid = dresid_buf.data();
+    const auto pointwise = [&] { return PhaseTimer(prof_, Phase::BwdPointwise); };
+    float* dresid = zeroed(dresid_, M * C);
 
     // loss → logits → output head → final norm
     float* dlogits = act_.logits.data();
-    kern::cross_entropy_backward(pool, dlogits, act_.targets.data(), M, V, loss_scale);
+    {
+        PhaseTimer timer(prof_, Phase::CrossEntropy);
+        kern::cross_entropy_backward(pool, dlogits, act_.targets.data(), M, V, loss_scale);
+    }
     const std::string out_name = cfg_.tied_output ? "token_embd.weight" : "output.weight";
     float* dnormf = zeroed(scratch_c_, M * C);
     linear_back(pool, dlogits, act_.normf.data(), tensor(params_, out_name), dnormf,
                 tensor(grads_, out_name), nullptr, M, C, V);
     const float* xl = act_.resid.data() + L * M * C;
-    if (gpt2) {
+    if (auto timer = pointwise(); gpt2) {
         kern::layernorm_backward(pool, dnormf, xl, tensor(params_, "output_norm.weight"),
                                  act_.meanf.data(), act_.rstdf.data(), dresid,
                                  tensor(grads_, "output_norm.weight"),
@@ -357,8 +382,12 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
         float* dn2 = zeroed(scratch_c_, M * C);
         if (gpt2) {
             float* dfa = scratch_b_.data();
-            kern::gelu_backward(pool, dh, fa, dfa, M * F);
+            {
+                auto timer = pointwise();
+                kern::gelu_backward(pool, dh, fa, dfa, M * F);
+            }
             linear_back(pool, dfa, n2, p.w_up, dn2, g.w_up, g.b_up, M, C, F);
+            auto timer = pointwise();
             kern::layernorm_backward(pool, dn2, mid, p.ffn_norm, act_.mean2.data() + l * M,
                                      act_.rstd2.data() + l * M, dresid, g.ffn_norm, g.ffn_norm_b,
                                      M, C);
@@ -367,9 +396,13 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
             float* dgate = scratch_b_.data();
             // dh is dead after swiglu_backward, so du reuses its buffer.
             float* du = dh;
-            kern::swiglu_backward(pool, dh, fa, fb, dgate, du, M * F);
+            {
+                auto timer = pointwise();
+                kern::swiglu_backward(pool, dh, fa, fb, dgate, du, M * F);
+            }
             linear_back(pool, dgate, n2, p.w_gate, dn2, g.w_gate, nullptr, M, C, F);
             linear_back(pool, du, n2, p.w_up, dn2, g.w_up, nullptr, M, C, F);
+            auto timer = pointwise();
             kern::rmsnorm_backward(pool, dn2, mid, p.ffn_norm, act_.rstd2.data() + l * M, dresid,
                                    g.ffn_norm, M, C);
         }
@@ -378,16 +411,19 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
         float* dao = zeroed(scratch_t_, M * HD);
         linear_back(pool, dresid, ao, p.wo, dao, g.wo, g.bo, M, HD, C);
         float* dqkv = zeroed(scratch_b_, M * QKV);
-        std::vector<float> datt(static_cast<size_t>(pool.size() * T), 0.0f);
-        kern::attention_backward(pool, as, dao, qkv, qkv + HD, qkv + HD + G * D, att, dqkv,
-                                 dqkv + HD, dqkv + HD + G * D, datt.data());
-        if (!gpt2) {
-            kern::rope_apply(pool, dqkv, QKV, M, T, H, D, cfg_.rope_base, true);
-            kern::rope_apply(pool, dqkv + HD, QKV, M, T, G, D, cfg_.rope_base, true);
+        {
+            PhaseTimer timer(prof_, Phase::BwdAttention);
+            std::vector<float> datt(static_cast<size_t>(pool.size() * T), 0.0f);
+            kern::attention_backward(pool, as, dao, qkv, qkv + HD, qkv + HD + G * D, att, dqkv,
+                                     dqkv + HD, dqkv + HD + G * D, datt.data());
+            if (!gpt2) {
+                kern::rope_apply(pool, dqkv, QKV, M, T, H, D, cfg_.rope_base, true);
+                kern::rope_apply(pool, dqkv + HD, QKV, M, T, G, D, cfg_.rope_base, true);
+            }
         }
         float* dn1 = zeroed(scratch_c_, M * C);
         linear_back(pool, dqkv, n1, p.wqkv, dn1, g.wqkv, g.bqkv, M, C, QKV);
-        if (gpt2) {
+        if (auto timer = pointwise(); gpt2) {
             kern::layernorm_backward(pool, dn1, x, p.attn_norm, act_.mean1.data() + l * M,
                                      act_.rstd1.data() + l * M, dresid, g.attn_norm,
                                      g.attn_norm_b, M, C);
@@ -396,6 +432,7 @@ void TrainModel::backward(core::ThreadPool& pool, float loss_scale) {
                                    g.attn_norm, M, C);
         }
     }
+    PhaseTimer timer(prof_, Phase::EmbedBackward);
     kern::embed_backward(pool, dresid, act_.tokens.data(), tensor(grads_, "token_embd.weight"),
                          gpt2 ? tensor(grads_, "position_embd.weight") : nullptr, M, T, C);
 }

@@ -13,6 +13,7 @@
 
 #include "core/thread_pool.h"
 #include "model/model.h"
+#include "train/profile.h"
 
 namespace lyra::train {
 
@@ -70,7 +71,7 @@ public:
                   int64_t B, int64_t T);
     // Logits [B·T, V] of the last forward (valid until backward()).
     const float* logits() const { return act_.logits.data(); }
-    void zero_grad();
+    void zero_grad(core::ThreadPool& pool);
     // Accumulates d(loss · loss_scale)/dθ into grads() for the last forward with targets. With
     // an adapter, every base weight is frozen: only the activation gradients flow back through
     // them (dx = dy·W), no dW is formed, and the adapter's gradients accumulate instead.
@@ -79,6 +80,9 @@ public:
     // Routes every block matmul through `a` (LoRA) from now on and freezes the base, releasing
     // its gradient buffer; null detaches (gradients come back, zeroed, at the next use). Not owned.
     void set_adapter(LoraAdapter* a);
+
+    // Times forward/backward phases into p from now on (null: no timing). Not owned.
+    void set_profile(StepProfile* p) { prof_ = p; }
 
 private:
     struct LayerParams {
@@ -117,9 +121,11 @@ private:
     std::vector<float> params_, grads_;
     Activations act_;
     std::vector<float> scratch_a_, scratch_b_, scratch_c_, scratch_t_;
+    std::vector<float> dresid_;  // [M, C]: the residual stream's gradient in backward()
     int64_t B_ = 0, T_ = 0;
     bool have_targets_ = false;
     LoraAdapter* adapter_ = nullptr;
+    StepProfile* prof_ = nullptr;
 };
 
 // Sets m's weights to the tensors of the same GGUF names in f (a checkpoint or a base model),

@@ -206,20 +206,43 @@ void Trainer::prepare_data() {
 
 float Trainer::step() {
     // next batch → forward → loss → zero grads → backward → clip → update → log
+    StepProfile* prof = opt_.profile ? &profile_ : nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t cpu0 = prof != nullptr ? process_cpu_ns() : 0;
+    model_->set_profile(prof);
     const float lr = sched_.at(step_);
     const float inv_accum = 1.0f / static_cast<float>(r_.grad_accum);
-    model_->zero_grad();
-    if (lora_) lora_->zero_grad();
+    {
+        PhaseTimer timer(prof, Phase::ZeroGrad);
+        model_->zero_grad(*pool_);
+        if (lora_) lora_->zero_grad();
+    }
     float loss = 0.0f;
     for (int64_t micro = 0; micro < r_.grad_accum; ++micro) {
         // LoRA dropout masks follow the batch count, so a resumed run draws the same ones.
         if (lora_) lora_->set_training(true, r_.seed ^ (sampler_->draws() * 0x9e3779b97f4a7c15ull));
-        sampler_->next(tokens_.data(), targets_.data());
+        {
+            PhaseTimer timer(prof, Phase::Data);
+            sampler_->next(tokens_.data(), targets_.data());
+        }
         loss += model_->forward(*pool_, tokens_.data(), targets_.data(), r_.batch, r_.context) * inv_accum;
         model_->backward(*pool_, inv_accum);
     }
-    clip_grad_norm(trained_grads(), r_.grad_clip);
-    adam_->update(trained_params(), trained_grads(), lr);
+    {
+        PhaseTimer timer(prof, Phase::ClipNorm);
+        clip_grad_norm(*pool_, trained_grads(), r_.grad_clip);
+    }
+    {
+        PhaseTimer timer(prof, Phase::AdamW);
+        adam_->update(*pool_, trained_params(), trained_grads(), lr);
+    }
+    model_->set_profile(nullptr);  // evaluation and sampling are not part of a step
+    if (prof != nullptr) {
+        prof->step_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - t0).count();
+        prof->step_cpu_ns += process_cpu_ns() - cpu0;
+        ++prof->steps;
+    }
     ++step_;
     last_lr_ = lr;
     train_losses_.push_back(loss);
@@ -317,6 +340,8 @@ TrainReport Trainer::run() {
     const int64_t tokens_per_step = r_.batch * r_.context * r_.grad_accum;
     while (step_ < r_.steps && !(opt_.stop_after > 0 && step_ >= opt_.stop_after)) {
         const float loss = step();
+        // The run's first step allocates and first-touches the activations; leave it out.
+        if (step_ == first + 1) profile_ = StepProfile{};
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (step_ % r_.log_interval == 0 || step_ == r_.steps) {
             const double per_step = secs / static_cast<double>(step_ - first);
@@ -335,6 +360,7 @@ TrainReport Trainer::run() {
         if (r_.checkpoint_interval > 0 && step_ % r_.checkpoint_interval == 0) save_checkpoint();
     }
     rep.steps_done = step_;
+    if (opt_.profile) log(profile_.table(pool_->size()));
     if (step_ >= r_.steps) {
         const float vl = evaluate();
         eval_steps_.push_back(step_);

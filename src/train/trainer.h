@@ -20,6 +20,7 @@
 #include "train/data.h"
 #include "train/lora.h"
 #include "train/optimizer.h"
+#include "train/profile.h"
 #include "train/recipe.h"
 #include "train/train_model.h"
 
@@ -29,6 +30,7 @@ struct TrainOptions {
     int threads = 0;          // 0: the recipe's threads, else all hardware threads
     bool resume = false;      // continue from the last checkpoint (or .prev) when one exists
     int64_t stop_after = 0;   // stop after this many total steps as if interrupted (0 = run all)
+    bool profile = false;     // time each step's phases; run() logs the table (train/profile.h)
     std::function<void(const std::string&)> log;  // progress lines; null = stderr
 };
 
@@ -73,6 +75,9 @@ public:
     // optimizer moments. With LoRA only the adapter's: the frozen base has neither.
     size_t state_bytes() const;
 
+    // The phase times of the steps run so far (all zero unless opt.profile).
+    const StepProfile& profile() const { return profile_; }
+
     TrainModel& model() { return *model_; }
     const model::Tokenizer& tokenizer() const { return *tok_; }
     // The tokens and targets of the last batch step() or evaluate() drew ([batch, context]).
@@ -110,6 +115,7 @@ private:
     std::vector<int64_t> eval_steps_;
     std::vector<float> eval_losses_;
     std::vector<int32_t> tokens_, targets_;
+    StepProfile profile_;
 };
 
 }  // namespace lyra::train

@@ -141,7 +141,7 @@ TEST_P(TrainParity, LossGradientsAndAdamWCurveMatchPyTorch) {
     const auto ref = run_reference(dir, manifest(model, batches, pc.B, pc.T), model);
 
     lyra::core::ThreadPool pool(pc.threads);
-    model.zero_grad();
+    model.zero_grad(pool);
     const float loss = model.forward(pool, batches[0].tokens.data(), batches[0].targets.data(), pc.B, pc.T);
     model.backward(pool);
     const float ref_loss = ref["loss"].get<float>();
@@ -156,12 +156,12 @@ TEST_P(TrainParity, LossGradientsAndAdamWCurveMatchPyTorch) {
     model.init_random(1234);
     lyra::train::AdamW opt(model, {.beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = kWd});
     for (int s = 0; s < kSteps; ++s) {
-        model.zero_grad();
+        model.zero_grad(pool);
         const float l = model.forward(pool, batches[static_cast<size_t>(s)].tokens.data(),
                                       batches[static_cast<size_t>(s)].targets.data(), pc.B, pc.T);
         model.backward(pool);
-        lyra::train::clip_grad_norm(model.grads(), kClip);
-        opt.update(model.params(), model.grads(), kLr);
+        lyra::train::clip_grad_norm(pool, model.grads(), kClip);
+        opt.update(pool, model.params(), model.grads(), kLr);
         const float r = ref["losses"][static_cast<size_t>(s)].get<float>();
         std::printf("[parity]   step %d loss %.7f vs %.7f\n", s, static_cast<double>(l), static_cast<double>(r));
         EXPECT_NEAR(l, r, 1e-5f * std::fabs(r)) << "AdamW step " << s;
@@ -223,7 +223,7 @@ TEST_P(LoraParity, LossAndAdapterGradientsMatchPyTorch) {
 
     lyra::core::ThreadPool pool(pc.threads);
     model.set_adapter(&lora);
-    model.zero_grad();
+    model.zero_grad(pool);
     lora.zero_grad();
     const float loss = model.forward(pool, batches[0].tokens.data(), batches[0].targets.data(), pc.B, pc.T);
     model.backward(pool);

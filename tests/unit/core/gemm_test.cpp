@@ -46,9 +46,11 @@ struct Shape {
 };
 
 // Shapes around every edge: the 6-row tile, the 16/64-column panels, the 128-deep K block and
-// the 192-row work item.
-const Shape kShapes[] = {{1, 1, 1},    {6, 64, 256}, {7, 65, 257}, {5, 17, 3},   {13, 129, 300},
-                         {97, 33, 40}, {200, 70, 513}, {2, 300, 64}, {64, 8, 1000}, {193, 130, 31}, {390, 20, 140}};
+// the 192-row work item, and products with too few items for the threads, whose rows are split
+// into 96- or 48-row items (a training dW product: {300, 130, 300}).
+const Shape kShapes[] = {{1, 1, 1},      {6, 64, 256},  {7, 65, 257},  {5, 17, 3},     {13, 129, 300},
+                         {97, 33, 40},   {200, 70, 513}, {2, 300, 64}, {64, 8, 1000},  {193, 130, 31},
+                         {390, 20, 140}, {300, 130, 300}};
 
 TEST_F(Gemm, EveryElementIsOneFmaChainForEveryIsaAndThreadCount) {
     for (const auto& isa : available_isas()) {

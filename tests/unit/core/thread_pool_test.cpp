@@ -67,6 +67,53 @@ TEST(ThreadPool, RegionsSeeTheCallersWritesAndTheCallerSeesTheirs) {
     }
 }
 
+// Share 0 is the caller's (the header's contract): the caller's own timing then always covers
+// real work, so a region with fewer work items than threads (empty shares at the end) is never
+// mistaken for a stalled worker. Spinning workers used to win share 0 now and then.
+TEST(ThreadPool, ShareZeroAlwaysRunsOnTheCaller) {
+    for (int n_threads : {2, 3, 4}) {
+        ThreadPool pool(n_threads);
+        const std::thread::id caller = std::this_thread::get_id();
+        std::atomic<int> elsewhere{0};
+        for (int r = 0; r < 20000; ++r) {
+            pool.run([&](int ith, int) {
+                if (ith == 0 && std::this_thread::get_id() != caller) elsewhere.fetch_add(1);
+            });
+        }
+        EXPECT_EQ(elsewhere.load(), 0) << n_threads << " threads";
+    }
+}
+
+// A region whose only work item takes 1 ms (parallel_for(1, ...): share 1 empty) must not look
+// like a stall: the caller runs that item itself, so the pool never goes solo over it, and a
+// worker still takes real shares in the regions after.
+TEST(ThreadPool, FewerItemsThanThreadsNeverSendsThePoolSolo) {
+    ThreadPool pool(2);
+    const std::thread::id caller = std::this_thread::get_id();
+    auto busy = [](std::chrono::microseconds d) {
+        const auto until = std::chrono::steady_clock::now() + d;
+        while (std::chrono::steady_clock::now() < until) {
+        }
+    };
+    std::atomic<int> item_on_worker{0};
+    for (int r = 0; r < 600; ++r) {  // more than two windows of 256 regions
+        pool.parallel_for(1, [&](int64_t, int64_t) {
+            if (std::this_thread::get_id() != caller) item_on_worker.fetch_add(1);
+            busy(std::chrono::microseconds(1000));
+        });
+    }
+    EXPECT_EQ(item_on_worker.load(), 0);
+    // Not solo: two equal shares of 300 µs, and the spinning worker takes the second of some.
+    std::atomic<int> on_worker{0};
+    for (int r = 0; r < 200; ++r) {
+        pool.run([&](int, int) {
+            if (std::this_thread::get_id() != caller) on_worker.fetch_add(1);
+            busy(std::chrono::microseconds(300));
+        });
+    }
+    EXPECT_GT(on_worker.load(), 0) << "the pool ran every share on the caller (solo)";
+}
+
 // A worker that holds a share for a millisecond (as one that lost its core does) keeps the caller
 // waiting; after a window of such regions the caller runs every share itself for a while, and
 // every share still runs exactly once per region.

@@ -347,7 +347,7 @@ TEST(LoraFrozenBase, AdapterGradientsMatchFiniteDifferences) {
     }
     lyra::core::ThreadPool pool(1);
     model.set_adapter(&lora);
-    model.zero_grad();
+    model.zero_grad(pool);
     lora.zero_grad();
     model.forward(pool, tokens.data(), targets.data(), B, T);
     model.backward(pool);

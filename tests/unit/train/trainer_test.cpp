@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -264,6 +265,48 @@ TEST_F(TrainerTest, ResumeContinuesWithIdenticalLossesStepForStep) {
     EXPECT_TRUE(rep.resumed);
     ASSERT_EQ(rep.train_losses.size(), 8u);
     for (size_t i = 0; i < 8; ++i) EXPECT_EQ(rep.train_losses[i], straight[i]) << "step " << i;
+}
+
+// The same seed gives bit-identical weights and losses whatever the thread count (docs/training.md):
+// every kernel splits work so that each output is computed by one thread in a fixed order, and
+// the gradient norm sums fixed chunks. 3 and 4 threads oversubscribe a 2-core machine, so
+// workers are descheduled mid-region and the caller runs their shares; that must not matter.
+// The shape is big enough that every kernel runs on the pool (kMinParallelWork, the gemm's
+// threshold), the output head's dW has fewer column panels than 4 threads, and AdamW and the
+// gradient norm span several chunks.
+TEST_F(TrainerTest, WeightsAreBitIdenticalAtAnyThreadCount) {
+    for (const std::string arch : {"llama", "gpt2"}) {
+        std::string toml = recipe("", arch);
+        const auto set = [&](const std::string& from, const std::string& to) {
+            const size_t at = toml.find(from);
+            ASSERT_NE(at, std::string::npos) << from;
+            toml.replace(at, from.size(), to);
+        };
+        set("n_embd = 32\n", "n_embd = 64\n");
+        if (arch == "gpt2") set("n_head_kv = 2\n", "n_head_kv = 4\n");
+        set("context = 32\n", "context = 64\n");
+        const Recipe r = parse_recipe_string(toml, "t.toml");
+        std::vector<float> ref_params, ref_losses;
+        for (int threads : {1, 2, 3, 4}) {
+            TrainOptions o = quiet();
+            o.threads = threads;
+            Trainer t(r, o);
+            ASSERT_GT(t.model().params().size(), size_t{100'000}) << "too small to span several chunks";
+            std::vector<float> losses;
+            for (int s = 0; s < 3; ++s) losses.push_back(t.step());
+            const auto p = t.model().params();
+            if (threads == 1) {
+                ref_params.assign(p.begin(), p.end());
+                ref_losses = losses;
+                continue;
+            }
+            EXPECT_EQ(losses, ref_losses) << arch << ", " << threads << " threads";
+            ASSERT_EQ(p.size(), ref_params.size());
+            size_t differ = 0;
+            for (size_t i = 0; i < p.size(); ++i) differ += std::memcmp(&p[i], &ref_params[i], sizeof(float)) != 0;
+            EXPECT_EQ(differ, 0u) << arch << ", " << threads << " threads: weights differ from 1 thread";
+        }
+    }
 }
 
 TEST_F(TrainerTest, CheckpointKeepsPreviousAndResumeSkipsADamagedOne) {
