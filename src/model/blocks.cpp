@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/attention.h"
 #include "core/error.h"
 
 namespace lyra::model::detail {
@@ -49,6 +50,17 @@ void sinusoid_positions(int64_t d_lo, int64_t n, int64_t C, float* pe) {
             pe[r * C + i] = static_cast<float>(std::sin(a));
             pe[r * C + half + i] = static_cast<float>(std::cos(a));
         }
+}
+
+void add_relative_scores(const float* qr, const float* r, int64_t stride, int64_t d_lo, int64_t d0,
+                         int64_t clamp, int64_t n, int64_t D, float* tmp, float* sc) {
+    if (n <= 0) return;
+    const auto dist = [clamp](int64_t d) { return clamp > 0 ? std::clamp(d, -clamp, clamp) : d; };
+    // Distances fall as j rises; clamping folds the ends onto one row each.
+    const int64_t hi = dist(d0), lo = dist(d0 - (n - 1));
+    core::attention_scores(qr, core::KvView{r + (lo - d_lo) * stride, core::DType::F32, stride}, hi - lo + 1, D,
+                           1.0f, tmp);
+    for (int64_t j = 0; j < n; ++j) sc[j] += tmp[dist(d0 - j) - lo];
 }
 
 namespace {

@@ -33,6 +33,15 @@ float* scratch(Session& s, size_t slot, int64_t n);
 // d_lo + n - 1 (HF's PositionalEmbedding / positional_embedding; C even).
 void sinusoid_positions(int64_t d_lo, int64_t n, int64_t C, float* pe);
 
+// Transformer-XL's and XLNet's position term (terms (b) + (d) of the paper's score): for each
+// of n keys, sc[j] += dot(qr, row of r for distance d0 - j), the distance clamped to
+// [-clamp, clamp] when clamp > 0. r holds one head's slice of the rows for distances d_lo,
+// d_lo + 1, ... (`stride` floats apart; every clamped distance must have one). The dot product
+// of each distinct distance is computed once, by the blocked score kernel (core/attention.h),
+// into tmp (up to n floats); each is exactly dot_f32(qr, row, D). Does nothing for n = 0.
+void add_relative_scores(const float* qr, const float* r, int64_t stride, int64_t d_lo, int64_t d0,
+                         int64_t clamp, int64_t n, int64_t D, float* tmp, float* sc);
+
 // Causal multi-head attention of T new queries against the cache rows 0 .. P+T-1:
 //   q [T, H*D] (already rotated), k_cache/v_cache [>= P+T, Hkv*D], out [T, H*D],
 //   scores: scratch of pool.size() * (P+T) floats.

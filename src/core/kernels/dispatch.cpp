@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/attention.h"
 #include "core/check.h"
 #include "core/gemm.h"
 #include "core/kernels/kernels.h"
@@ -392,20 +393,28 @@ void axpy_kv(float a, const KvView& v, int64_t j, float* y, int64_t n) {
     else t.axpy_f32(a, static_cast<const float*>(v.row(j)), y, n);
 }
 
+void attention_scores(const float* q, const KvView& keys, int64_t n, int64_t D, float scale, float* scores) {
+    const KernelTable& k = table();
+    if (keys.type == DType::F16)
+        k.attn_scores_f16(q, static_cast<const uint16_t*>(keys.data), keys.stride, n, D, scale, scores);
+    else
+        k.attn_scores(q, static_cast<const float*>(keys.data), keys.stride, n, D, scale, scores);
+}
+
+void attention_values(const float* p, const KvView& values, int64_t n, int64_t D, float* out) {
+    const KernelTable& k = table();
+    if (values.type == DType::F16)
+        k.attn_values_f16(p, static_cast<const uint16_t*>(values.data), values.stride, n, D, out);
+    else
+        k.attn_values(p, static_cast<const float*>(values.data), values.stride, n, D, out);
+}
+
 void attention_head(const float* q, const KvView& keys, const KvView& values, int64_t n, int64_t D, float scale,
                     float* scores, float* out) {
-    LYRA_DCHECK(keys.stride == values.stride, "attention: key stride {} != value stride {}", keys.stride,
-                values.stride);
-    if (keys.type == DType::F32 && values.type == DType::F32) {
-        attention_head(q, static_cast<const float*>(keys.data), static_cast<const float*>(values.data), keys.stride,
-                       n, D, scale, scores, out);
-        return;
-    }
-    LYRA_DCHECK(keys.type == DType::F16 && values.type == DType::F16, "attention: mixed KV types");
-    const KernelTable& k = table();
-    k.attn_scores_f16(q, static_cast<const uint16_t*>(keys.data), keys.stride, n, D, scale, scores);
+    LYRA_DCHECK(keys.type == values.type, "attention: mixed KV types");
+    attention_scores(q, keys, n, D, scale, scores);
     softmax(scores, n);
-    k.attn_values_f16(scores, static_cast<const uint16_t*>(values.data), values.stride, n, D, out);
+    attention_values(scores, values, n, D, out);
 }
 
 void f32_to_f16(const float* x, uint16_t* out, int64_t n) { table().f32_to_f16(x, out, n); }

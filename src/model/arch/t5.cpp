@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/attention.h"
 #include "core/error.h"
 #include "core/matmul_group.h"
 #include "core/quant.h"
@@ -86,6 +87,8 @@ struct AttnArgs {
 };
 
 // One thread's share of the (token, head) pairs. No 1/sqrt(D): T5 folds it into the weights.
+// The blocked kernels of core/attention.h read the head's cached rows several at a time; the
+// bias goes in between the scores and the softmax (the same sums as a dot per key).
 void attention_part(const AttnArgs& a, int ith, int nth) {
     const int64_t dim = a.H * a.D;
     float* sc = a.scores + static_cast<int64_t>(ith) * a.n_keys;
@@ -95,18 +98,18 @@ void attention_part(const AttnArgs& a, int ith, int nth) {
         const int64_t t = item / a.H, h = item % a.H, pos = a.q_pos0 + t;
         const int64_t n = a.causal ? pos + 1 : a.n_keys;
         const float* qv = a.q + t * dim + h * a.D;
-        const core::KvView k = a.k.head(h), v = a.v.head(h);
-        for (int64_t j = 0; j < n; ++j) sc[j] = core::dot_kv(qv, k, j, a.D);
-        if (a.bias) {
-            const int32_t* bucket =
-                a.bias->bucket.data() + (a.n_ctx - 1) - pos;  // [j] = bucket(j - pos)
-            const float* values = a.bias->values.data() + h;
-            for (int64_t j = 0; j < n; ++j) sc[j] += values[bucket[j] * a.H];
-        }
-        core::softmax(sc, n);
         float* o = a.out + t * dim + h * a.D;
-        std::fill(o, o + a.D, 0.0f);
-        for (int64_t j = 0; j < n; ++j) core::axpy_kv(sc[j], v, j, o, a.D);
+        const core::KvView k = a.k.head(h), v = a.v.head(h);
+        if (!a.bias) {
+            core::attention_head(qv, k, v, n, a.D, 1.0f, sc, o);
+            continue;
+        }
+        core::attention_scores(qv, k, n, a.D, 1.0f, sc);
+        const int32_t* bucket = a.bias->bucket.data() + (a.n_ctx - 1) - pos;  // [j] = bucket(j - pos)
+        const float* values = a.bias->values.data() + h;
+        for (int64_t j = 0; j < n; ++j) sc[j] += values[bucket[j] * a.H];
+        core::softmax(sc, n);
+        core::attention_values(sc, v, n, a.D, o);
     }
 }
 

@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "core/attention.h"
 #include "core/error.h"
 #include "model/arch/arch.h"
 #include "model/blocks.h"
@@ -54,7 +55,10 @@ struct XlLayer {
     const float *ffn_norm, *ffn_norm_b;    // [C]
 };
 
-// One thread's share of the (token, head) pairs of the relative attention.
+// One thread's share of the (token, head) pairs of the relative attention. Each score is
+// (content term + position term) * scale: the content terms come from the blocked score kernel
+// over the head's cached rows, the position terms are added to them (add_relative_scores), and
+// the values are weighted by the blocked kernel too (core/attention.h).
 struct RelAttention {
     const float *qw, *qr;        // q + r_w_bias, q + r_r_bias  [T, H*D]
     KvHeads k, v;                // cache, >= P+T rows per head, f32 or f16
@@ -62,31 +66,27 @@ struct RelAttention {
     int64_t T, P, first, H, D;   // keys first .. P+t for token t
     int64_t clamp;               // 0: none
     int64_t window;              // same_length: only keys P+t-window+1 .. P+t (0: no limit)
-    float* scores;               // per thread: P+T-first
+    float* scores;               // per thread: 2 * (P+T-first) (scores, then position terms)
     float* out;                  // [T, H*D]
 
     void part(int ith, int nth) const {
-        const int64_t HD = H * D;
+        const int64_t HD = H * D, n_max = P + T - first;
         const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-        float* sc = scores + static_cast<int64_t>(ith) * (P + T - first);
+        float* sc = scores + static_cast<int64_t>(ith) * 2 * n_max;
+        float* pos_terms = sc + n_max;
         int64_t begin = 0, end = 0;
         core::split_range(T * H, ith, nth, &begin, &end);
         for (int64_t item = begin; item < end; ++item) {
             const int64_t t = item / H, h = item % H, off = h * D;
-            const float* a = qw + t * HD + off;
-            const float* b = qr + t * HD + off;
             const int64_t lo = window > 0 ? std::max(first, P + t + 1 - window) : first;
             const int64_t n_keys = P + t + 1 - lo;
             const core::KvView keys = k.head(h).at(lo, 0), values = v.head(h).at(lo, 0);
-            for (int64_t j = 0; j < n_keys; ++j) {
-                int64_t d = P + t - (lo + j);
-                if (clamp > 0) d = std::min(d, clamp);
-                sc[j] = (core::dot_kv(a, keys, j, D) + core::dot_f32(b, r + d * HD + off, D)) * scale;
-            }
+            core::attention_scores(qw + t * HD + off, keys, n_keys, D, 1.0f, sc);
+            // Key lo + j lies P + t - lo - j positions back.
+            add_relative_scores(qr + t * HD + off, r + off, HD, 0, P + t - lo, clamp, n_keys, D, pos_terms, sc);
+            for (int64_t j = 0; j < n_keys; ++j) sc[j] *= scale;
             core::softmax(sc, n_keys);
-            float* o = out + t * HD + off;
-            std::fill(o, o + D, 0.0f);
-            for (int64_t j = 0; j < n_keys; ++j) core::axpy_kv(sc[j], values, j, o, D);
+            core::attention_values(sc, values, n_keys, D, out + t * HD + off);
         }
     }
 };
@@ -282,7 +282,7 @@ void TransfoXlModel::forward(Session& s, std::span<const TokenId> tokens, core::
     float* up = scratch(s, kUp, T * F);
     float* pe = scratch(s, kPe, n_dist * C);
     float* r = scratch(s, kR, n_dist * HD);
-    float* scores = scratch(s, kScores, pool.size() * (P + T - first));
+    float* scores = scratch(s, kScores, pool.size() * 2 * (P + T - first));
 
     embed(pool, s, tokens, x);
     trace("inp_embd", -1, x, T, C);

@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "core/attention.h"
 #include "core/error.h"
 #include "model/arch/arch.h"
 #include "model/blocks.h"
@@ -85,51 +86,65 @@ struct RelAttention {
     int64_t d_lo, clamp;        // clamp 0: none
     int64_t n, first, P, T, H, D;
     Visibility vis;
-    float* scores;  // per thread: P + T - first
+    float* scores;  // per thread: 2 * (P + T - first) (scores, then position terms)
     float* out;     // [n, H*D]
 
     bool sees(int64_t p, int64_t key) const { return key < P || vis(p, key - P); }
 
+    // Keys past the row's last visible one are never scored: the causal order's rows (and a
+    // query row one past the text) see a prefix of the keys.
+    int64_t visible_end(int64_t p) const {
+        switch (vis.see) {
+            case See::UpTo: return std::min(P + T, P + p + 1);
+            case See::Before: return std::min(P + T, P + p);
+            default: return P + T;
+        }
+    }
+
+    // Scores of keys first .. visible_end(p)-1: the content terms from the blocked score kernel
+    // (core/attention.h), the position and segment terms added, then scaled. Scores of keys the
+    // row does not see (a permutation mask) are dropped, the rest closing up in key order, and
+    // softmaxed; the weights then go back to their keys' places beside zeros, so the blocked
+    // value kernel reads the keys in one run (0 · v adds exactly nothing). The same sums, in
+    // the same order, as a dot per key and an axpy per seen value.
     void part(int ith, int nth) const {
         const int64_t HD = H * D, end_key = P + T, n_keys = end_key - first;
         const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-        float* sc = scores + static_cast<int64_t>(ith) * n_keys;
+        float* sc = scores + static_cast<int64_t>(ith) * 2 * n_keys;
+        float* pos_terms = sc + n_keys;
         int64_t begin = 0, end = 0;
         core::split_range(n * H, ith, nth, &begin, &end);
         for (int64_t item = begin; item < end; ++item) {
             const int64_t i = item / H, off = (item % H) * D, p = row_pos[i];
-            const float* a = qw + i * HD + off;
-            const float* b = qr + i * HD + off;
-            const core::KvView keys = k.head(item % H), values = v.head(item % H);
-            float same = 0.0f, other = 0.0f;
-            int32_t seg = 0;
+            const core::KvView keys = k.head(item % H).at(first, 0), values = v.head(item % H).at(first, 0);
+            float* o = out + i * HD + off;
+            const int64_t n_run = std::max<int64_t>(visible_end(p) - first, 0);
+            core::attention_scores(qw + i * HD + off, keys, n_run, D, 1.0f, sc);
+            // Key first + j lies P + p - first - j positions back (negative: after the row).
+            add_relative_scores(qr + i * HD + off, r + off, HD, d_lo, P + p - first, clamp, n_run, D, pos_terms, sc);
             if (qs) {
-                same = core::dot_f32(qs + i * HD + off, seg_embd + off, D);
-                other = core::dot_f32(qs + i * HD + off, seg_embd + HD + off, D);
-                seg = tok_seg[p];
+                const float same = core::dot_f32(qs + i * HD + off, seg_embd + off, D);
+                const float other = core::dot_f32(qs + i * HD + off, seg_embd + HD + off, D);
+                const int32_t seg = tok_seg[p];
+                for (int64_t j = 0; j < n_run; ++j) {
+                    const int64_t key = first + j;
+                    sc[j] += (key < P ? 0 : tok_seg[key - P]) == seg ? same : other;
+                }
             }
             int64_t m = 0;
-            for (int64_t key = first; key < end_key; ++key) {
-                if (!sees(p, key)) continue;
-                int64_t d = P + p - key;
-                if (clamp > 0) d = std::clamp(d, -clamp, clamp);
-                float s = core::dot_kv(a, keys, key, D) + core::dot_f32(b, r + (d - d_lo) * HD + off, D);
-                if (qs) s += (key < P ? 0 : tok_seg[key - P]) == seg ? same : other;
-                sc[m++] = s * scale;
-            }
-            float* o = out + i * HD + off;
-            std::fill(o, o + D, 0.0f);
+            for (int64_t j = 0; j < n_run; ++j)
+                if (sees(p, first + j)) sc[m++] = sc[j] * scale;
             if (m == 0) {
                 // HF subtracts 1e30 from masked scores, so a row that sees nothing attends
                 // evenly to every key.
-                const float w = 1.0f / static_cast<float>(n_keys);
-                for (int64_t key = first; key < end_key; ++key) core::axpy_kv(w, values, key, o, D);
+                std::fill(sc, sc + n_keys, 1.0f / static_cast<float>(n_keys));
+                core::attention_values(sc, values, n_keys, D, o);
                 continue;
             }
             core::softmax(sc, m);
-            m = 0;
-            for (int64_t key = first; key < end_key; ++key)
-                if (sees(p, key)) core::axpy_kv(sc[m++], values, key, o, D);
+            if (m < n_run)  // spread back from the end, so no weight is overwritten before it moves
+                for (int64_t j = n_run - 1; j >= 0; --j) sc[j] = sees(p, first + j) ? sc[--m] : 0.0f;
+            core::attention_values(sc, values, n_run, D, o);
         }
     }
 };
@@ -246,7 +261,7 @@ void XlnetModel::attend(core::ThreadPool& pool, const XlnetLayer& L, const Pass&
     const RelAttention ra{qw, qr, qs, L.seg_embd, pos, pass.segments,
                           s.k_view(&L - layers_.data()), s.v_view(&L - layers_.data()), r, d_lo,
                           hparams_.xlnet.clamp_len, n, pass.first, pass.P, T, hparams_.n_head,
-                          hparams_.head_dim, vis, scratch(s, kScores, pool.size() * (pass.P + T - pass.first)),
+                          hparams_.head_dim, vis, scratch(s, kScores, pool.size() * 2 * (pass.P + T - pass.first)),
                           att};
     pool.run([&ra](int ith, int nth) { ra.part(ith, nth); });
 }
@@ -304,7 +319,7 @@ void XlnetModel::run(Session& s, const Pass& pass, core::ThreadPool& pool,
     scratch(s, kQw, rows * HD);
     scratch(s, kQr, rows * HD);
     if (pass.segments) scratch(s, kQs, rows * HD);
-    scratch(s, kScores, pool.size() * (P + T - pass.first));
+    scratch(s, kScores, pool.size() * 2 * (P + T - pass.first));
 
     core::get_rows(tok_embd_, pass.tokens.data(), T, x);
     trace("inp_embd", -1, x, T, C);

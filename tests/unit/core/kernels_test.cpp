@@ -7,10 +7,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "core/attention.h"
 #include "core/dtype.h"
 #include "core/half.h"
 #include "core/kernels/kernels.h"
@@ -24,14 +24,6 @@ namespace lyra::core {
 namespace {
 
 class Kernels : public IsaRestoringTest {};
-
-std::vector<float> randn(size_t n, uint32_t seed, float sigma = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sigma);
-    std::vector<float> v(n);
-    for (auto& x : v) x = nd(rng);
-    return v;
-}
 
 struct Stats {
     double rms;  // rms(got - want) / scale
@@ -379,6 +371,49 @@ TEST_F(Kernels, F16KvAttentionHeadIsBitIdenticalToDotSoftmaxAxpy) {
                 attention_head(q.data(), kf.data(), vf.data(), stride, n, D, scale, sc_raw.data(), o_raw.data());
                 ASSERT_EQ(0, std::memcmp(o32.data(), o_raw.data(), o32.size() * sizeof(float)));
             }
+    }
+}
+
+// The halves of attention_head (core/attention.h) that T5, Transformer-XL and XLNet run with
+// their own score terms in between: attention_scores is dot_kv per key times the scale (with
+// scale 1, exactly dot_kv), attention_values is axpy_kv per value into a zeroed output, bit for
+// bit, over f32 and f16 rows in every variant; and the two around a softmax are attention_head.
+TEST_F(Kernels, AttentionHalvesAreBitIdenticalToDotAndAxpyPerRow) {
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int64_t D : {1, 7, 16, 33, 64, 128, 129, 300})
+            for (int64_t n : {0, 1, 3, 4, 5, 13, 67})
+                for (DType type : {DType::F32, DType::F16}) {
+                    SCOPED_TRACE(isa + " D=" + std::to_string(D) + " n=" + std::to_string(n) + " " +
+                                 std::string(dtype_name(type)));
+                    const int64_t stride = 2 * D + 3;
+                    const size_t rows = static_cast<size_t>(std::max<int64_t>(n, 1) * stride);
+                    const auto q = randn(static_cast<size_t>(D), 51);
+                    const auto kf = randn(rows, 52), vf = randn(rows, 53), p = randn(static_cast<size_t>(n) + 1, 54);
+                    const auto kh = to_f16(kf), vh = to_f16(vf);
+                    const bool half = type == DType::F16;
+                    const KvView keys{half ? static_cast<const void*>(kh.data()) : kf.data(), type, stride};
+                    const KvView values{half ? static_cast<const void*>(vh.data()) : vf.data(), type, stride};
+                    for (float scale : {1.0f, 0.125f, 0.3f}) {
+                        std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 9.0f);
+                        for (int64_t j = 0; j < n; ++j)
+                            want[static_cast<size_t>(j)] = dot_kv(q.data(), keys, j, D) * scale;
+                        attention_scores(q.data(), keys, n, D, scale, got.data());
+                        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << scale;
+                        EXPECT_EQ(got[static_cast<size_t>(n)], 9.0f);  // nothing written past n
+                    }
+                    std::vector<float> want_o(static_cast<size_t>(D), 0.0f), o(static_cast<size_t>(D), 7.0f);
+                    for (int64_t j = 0; j < n; ++j) axpy_kv(p[static_cast<size_t>(j)], values, j, want_o.data(), D);
+                    attention_values(p.data(), values, n, D, o.data());
+                    ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
+                    // scores, softmax, values == attention_head.
+                    std::vector<float> sc(static_cast<size_t>(n)), sc2(sc), o2(o);
+                    attention_scores(q.data(), keys, n, D, 0.3f, sc.data());
+                    softmax(sc.data(), n);
+                    attention_values(sc.data(), values, n, D, o.data());
+                    attention_head(q.data(), keys, values, n, D, 0.3f, sc2.data(), o2.data());
+                    ASSERT_EQ(0, std::memcmp(o.data(), o2.data(), o.size() * sizeof(float)));
+                }
     }
 }
 
