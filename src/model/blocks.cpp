@@ -52,14 +52,24 @@ void sinusoid_positions(int64_t d_lo, int64_t n, int64_t C, float* pe) {
         }
 }
 
-void add_relative_scores(const float* qr, const float* r, int64_t stride, int64_t d_lo, int64_t d0,
-                         int64_t clamp, int64_t n, int64_t D, float* tmp, float* sc) {
+void add_relative_scores(const float* qr, const RelativeRows& r, int64_t d0, int64_t clamp, int64_t n, int64_t D,
+                         float* tmp, float* sc) {
     if (n <= 0) return;
     const auto dist = [clamp](int64_t d) { return clamp > 0 ? std::clamp(d, -clamp, clamp) : d; };
-    // Distances fall as j rises; clamping folds the ends onto one row each.
+    // Distances fall as j rises; clamping folds the ends onto one row each. tmp[i] is distance
+    // lo + i: the negative ones' rows first, then the others'.
     const int64_t hi = dist(d0), lo = dist(d0 - (n - 1));
-    core::attention_scores(qr, core::KvView{r + (lo - d_lo) * stride, core::DType::F32, stride}, hi - lo + 1, D,
-                           1.0f, tmp);
+    int64_t k = 0;
+    if (lo < 0) {
+        k = std::min<int64_t>(hi, -1) - lo + 1;
+        core::attention_scores(qr, core::KvView{r.neg + (lo + r.n_neg) * r.stride, core::DType::F32, r.stride}, k, D,
+                               1.0f, tmp);
+    }
+    if (hi >= 0) {
+        const int64_t bottom = std::max<int64_t>(lo, 0);
+        core::attention_scores(qr, core::KvView{r.pos + bottom * r.stride, core::DType::F32, r.stride},
+                               hi - bottom + 1, D, 1.0f, tmp + k);
+    }
     for (int64_t j = 0; j < n; ++j) sc[j] += tmp[dist(d0 - j) - lo];
 }
 

@@ -33,14 +33,48 @@ float* scratch(Session& s, size_t slot, int64_t n);
 // d_lo + n - 1 (HF's PositionalEmbedding / positional_embedding; C even).
 void sinusoid_positions(int64_t d_lo, int64_t n, int64_t C, float* pe);
 
-// Transformer-XL's and XLNet's position term (terms (b) + (d) of the paper's score): for each
-// of n keys, sc[j] += dot(qr, row of r for distance d0 - j), the distance clamped to
-// [-clamp, clamp] when clamp > 0. r holds one head's slice of the rows for distances d_lo,
-// d_lo + 1, ... (`stride` floats apart; every clamped distance must have one). The dot product
-// of each distinct distance is computed once, by the blocked score kernel (core/attention.h),
-// into tmp (up to n floats); each is exactly dot_f32(qr, row, D). Does nothing for n = 0.
-void add_relative_scores(const float* qr, const float* r, int64_t stride, int64_t d_lo, int64_t d0,
-                         int64_t clamp, int64_t n, int64_t D, float* tmp, float* sc);
+// Transformer-XL's and XLNet's W_r·pe(d): one head's slice of the rows for distances
+// -n_neg .. -1 (neg, in that order; XLNet's keys after the query) and 0, 1, ... (pos), `stride`
+// floats from one row to the next.
+struct RelativeRows {
+    const float* neg = nullptr;
+    int64_t n_neg = 0;
+    const float* pos = nullptr;
+    int64_t stride = 0;
+};
+
+// The position term of both (terms (b) + (d) of the paper's score): for each of n keys,
+// sc[j] += dot(qr, row of distance d0 - j), the distance clamped to [-clamp, clamp] when
+// clamp > 0 (every distance used must have a row). The dot product of each distinct distance is
+// computed once, by the blocked score kernel (core/attention.h), into tmp (up to n floats); each
+// is exactly dot_f32(qr, row, D). Does nothing for n = 0.
+void add_relative_scores(const float* qr, const RelativeRows& r, int64_t d0, int64_t clamp, int64_t n, int64_t D,
+                         float* tmp, float* sc);
+
+// Keeps W_r·pe(d) for d = 0 .. n-1 of every layer in the session across calls: scratch slot
+// rows_slot + l holds layer l's rows [>= n, H*D] (wr_of(l) is its W_r [H*D, C]; pe_slot is
+// scratch). The rows depend only on the layer and the distance, so only distances no earlier
+// call computed are: a decode step adds one row per layer instead of recomputing all of them
+// (n x C x H·D multiply-adds per layer, more than everything else a long-context step does).
+// Up to n_ctx rows per layer: the memory of the session's K cache in f32. A call at position 0
+// (a new text, or a cleared session) starts afresh, because a row's last bits depend on how many
+// rows its matmul had (the GEMM from 32 rows, the dot kernels below): a text's logits must not
+// depend on what the session ran before it.
+template <typename WrOf>
+void keep_relative_rows(core::ThreadPool& pool, Session& s, size_t rows_slot, size_t pe_slot, int64_t n_layer,
+                        int64_t n, int64_t C, int64_t HD, const WrOf& wr_of) {
+    // Every layer holds as many rows.
+    const int64_t have = s.n_past() == 0 ? 0 : static_cast<int64_t>(s.scratch(rows_slot).size()) / HD;
+    if (have >= n) return;
+    float* pe = scratch(s, pe_slot, (n - have) * C);
+    sinusoid_positions(have, n - have, C, pe);
+    for (int64_t l = 0; l < n_layer; ++l) {
+        std::vector<float>& rows = s.scratch(rows_slot + static_cast<size_t>(l));
+        rows.resize(static_cast<size_t>(n * HD));
+        const core::Tensor& wr = wr_of(l);
+        core::matmul(pool, pe, n - have, wr, rows.data() + have * HD);
+    }
+}
 
 // Causal multi-head attention of T new queries against the cache rows 0 .. P+T-1:
 //   q [T, H*D] (already rotated), k_cache/v_cache [>= P+T, Hkv*D], out [T, H*D],

@@ -83,7 +83,8 @@ struct RelAttention {
             const core::KvView keys = k.head(h).at(lo, 0), values = v.head(h).at(lo, 0);
             core::attention_scores(qw + t * HD + off, keys, n_keys, D, 1.0f, sc);
             // Key lo + j lies P + t - lo - j positions back.
-            add_relative_scores(qr + t * HD + off, r + off, HD, 0, P + t - lo, clamp, n_keys, D, pos_terms, sc);
+            add_relative_scores(qr + t * HD + off, {.pos = r + off, .stride = HD}, P + t - lo, clamp, n_keys, D,
+                                pos_terms, sc);
             for (int64_t j = 0; j < n_keys; ++j) sc[j] *= scale;
             core::softmax(sc, n_keys);
             core::attention_values(sc, values, n_keys, D, out + t * HD + off);
@@ -113,7 +114,8 @@ public:
     int64_t slide_keep() const override { return hparams_.txl.mem_len; }
 
 private:
-    enum Slot : size_t { kX, kXn, kQkv, kQw, kQr, kAtt, kUp, kPe, kR, kScores, kEmb, kHid, kTail };
+    // kRows + l: layer l's W_r·pe(d) rows (keep_relative_rows).
+    enum Slot : size_t { kX, kXn, kQkv, kQw, kQr, kAtt, kUp, kPe, kScores, kEmb, kHid, kTail, kRows };
 
     void bind();
     void embed(core::ThreadPool& pool, Session& s, std::span<const TokenId> tokens, float* x) const;
@@ -280,13 +282,12 @@ void TransfoXlModel::forward(Session& s, std::span<const TokenId> tokens, core::
     float* qr = scratch(s, kQr, T * HD);
     float* att = scratch(s, kAtt, T * HD);
     float* up = scratch(s, kUp, T * F);
-    float* pe = scratch(s, kPe, n_dist * C);
-    float* r = scratch(s, kR, n_dist * HD);
     float* scores = scratch(s, kScores, pool.size() * 2 * (P + T - first));
 
     embed(pool, s, tokens, x);
     trace("inp_embd", -1, x, T, C);
-    sinusoid_positions(0, n_dist, C, pe);  // distances 0 .. n_dist-1
+    keep_relative_rows(pool, s, kRows, kPe, hp.n_layer, n_dist, C, HD,
+                       [this](int64_t l) -> const core::Tensor& { return layers_[static_cast<size_t>(l)].wr; });
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const XlLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
@@ -306,7 +307,7 @@ void TransfoXlModel::forward(Session& s, std::span<const TokenId> tokens, core::
         }
         s.store_k(l, P, qkv + HD, T, 3 * HD);  // the k and v thirds of each row go to the cache
         s.store_v(l, P, qkv + 2 * HD, T, 3 * HD);
-        core::matmul(pool, pe, n_dist, L.wr, r);
+        const float* r = s.scratch(kRows + static_cast<size_t>(l)).data();  // keep_relative_rows
         const RelAttention ra{qw, qr, s.k_view(l), s.v_view(l), r, T, P, first, H, D, xl.clamp_len,
                               xl.same_length ? xl.mem_len : 0, scores, att};
         pool.run([&ra](int ith, int nth) { ra.part(ith, nth); });

@@ -82,8 +82,8 @@ struct RelAttention {
     const int32_t* row_pos;     // [n] each row's position relative to P
     const int32_t* tok_seg;     // [T] the call's segments (with qs); a row's is tok_seg[pos]
     KvHeads k, v;               // cache rows by absolute position, >= P+T per head, f32 or f16
-    const float* r;             // Wr·pe(d), d = d_lo .. [n_dist, H*D]
-    int64_t d_lo, clamp;        // clamp 0: none
+    RelativeRows r;             // Wr·pe(d) for the distances the rows need
+    int64_t clamp;              // 0: none
     int64_t n, first, P, T, H, D;
     Visibility vis;
     float* scores;  // per thread: 2 * (P + T - first) (scores, then position terms)
@@ -121,7 +121,8 @@ struct RelAttention {
             const int64_t n_run = std::max<int64_t>(visible_end(p) - first, 0);
             core::attention_scores(qw + i * HD + off, keys, n_run, D, 1.0f, sc);
             // Key first + j lies P + p - first - j positions back (negative: after the row).
-            add_relative_scores(qr + i * HD + off, r + off, HD, d_lo, P + p - first, clamp, n_run, D, pos_terms, sc);
+            add_relative_scores(qr + i * HD + off, {r.neg + off, r.n_neg, r.pos + off, r.stride}, P + p - first, clamp,
+                                n_run, D, pos_terms, sc);
             if (qs) {
                 const float same = core::dot_f32(qs + i * HD + off, seg_embd + off, D);
                 const float other = core::dot_f32(qs + i * HD + off, seg_embd + HD + off, D);
@@ -187,12 +188,14 @@ public:
     void run(Session& s, const Pass& pass, core::ThreadPool& pool, std::vector<float>& logits) const;
 
 private:
-    enum Slot : size_t { kX, kG, kXn, kQ, kQw, kQr, kQs, kAtt, kUp, kPe, kR, kScores, kKv };
+    // kR: W_r·pe(d) of the call's negative distances; kRows + l: layer l's of the others
+    // (keep_relative_rows).
+    enum Slot : size_t { kX, kG, kXn, kQ, kQw, kQr, kQs, kAtt, kUp, kPe, kR, kScores, kKv, kRows };
 
     void bind();
     void attend(core::ThreadPool& pool, const XlnetLayer& L, const Pass& pass, Session& s,
-                const float* q, int64_t n, const int32_t* pos, Visibility vis, int64_t d_lo,
-                const float* r, float* att) const;
+                const float* q, int64_t n, const int32_t* pos, Visibility vis, const RelativeRows& r,
+                float* att) const;
     // y = ln2(y' + ffn(y')), y' = ln1(y + Wo·att) for n rows; xn [n, C], up [n, F] scratch.
     void block_tail(core::ThreadPool& pool, const XlnetLayer& L, float* y, const float* att,
                     int64_t n, float* xn, float* up) const;
@@ -245,7 +248,7 @@ void XlnetModel::bind() {
 
 void XlnetModel::attend(core::ThreadPool& pool, const XlnetLayer& L, const Pass& pass, Session& s,
                         const float* q, int64_t n, const int32_t* pos, Visibility vis,
-                        int64_t d_lo, const float* r, float* att) const {
+                        const RelativeRows& r, float* att) const {
     const int64_t HD = hparams_.n_head * hparams_.head_dim;
     const auto T = static_cast<int64_t>(pass.tokens.size());
     float* qw = scratch(s, kQw, n * HD);
@@ -259,7 +262,7 @@ void XlnetModel::attend(core::ThreadPool& pool, const XlnetLayer& L, const Pass&
             if (qs) qs[i * HD + j] = x + L.r_s_bias[j];
         }
     const RelAttention ra{qw, qr, qs, L.seg_embd, pos, pass.segments,
-                          s.k_view(&L - layers_.data()), s.v_view(&L - layers_.data()), r, d_lo,
+                          s.k_view(&L - layers_.data()), s.v_view(&L - layers_.data()), r,
                           hparams_.xlnet.clamp_len, n, pass.first, pass.P, T, hparams_.n_head,
                           hparams_.head_dim, vis, scratch(s, kScores, pool.size() * 2 * (pass.P + T - pass.first)),
                           att};
@@ -304,7 +307,7 @@ void XlnetModel::run(Session& s, const Pass& pass, core::ThreadPool& pool,
         d_lo = std::max(d_lo, -clamp);
         d_hi = std::min(d_hi, clamp);
     }
-    const int64_t n_dist = d_hi - d_lo + 1;
+    const int64_t n_neg = -d_lo;  // distances d_lo .. -1: keys after a row (none when T = 1)
 
     float* x = scratch(s, kX, T * C);
     float* g = scratch(s, kG, std::max<int64_t>(nq, 1) * C);
@@ -312,8 +315,6 @@ void XlnetModel::run(Session& s, const Pass& pass, core::ThreadPool& pool,
     float* q = scratch(s, kQ, rows * HD);
     float* att = scratch(s, kAtt, rows * HD);
     float* up = scratch(s, kUp, rows * F);
-    float* pe = scratch(s, kPe, n_dist * C);
-    float* r = scratch(s, kR, n_dist * HD);
     float* kv = scratch(s, kKv, T * HD);  // one projection's K or V rows before they are cached
     // Grown here once, so attend()'s later requests for these slots never move them.
     scratch(s, kQw, rows * HD);
@@ -324,7 +325,12 @@ void XlnetModel::run(Session& s, const Pass& pass, core::ThreadPool& pool,
     core::get_rows(tok_embd_, pass.tokens.data(), T, x);
     trace("inp_embd", -1, x, T, C);
     for (int64_t i = 0; i < nq; ++i) std::memcpy(g + i * C, mask_embd_, static_cast<size_t>(C) * sizeof(float));
-    sinusoid_positions(d_lo, n_dist, C, pe);
+    keep_relative_rows(pool, s, kRows, kPe, hp.n_layer, d_hi + 1, C, HD,
+                       [this](int64_t l) -> const core::Tensor& { return layers_[static_cast<size_t>(l)].wr; });
+    // The negative distances' rows are the call's own (their number follows T): made per layer.
+    float* pe = scratch(s, kPe, n_neg * C);
+    float* r_neg = scratch(s, kR, std::max<int64_t>(n_neg, 1) * HD);
+    sinusoid_positions(d_lo, n_neg, C, pe);
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const XlnetLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
@@ -333,16 +339,17 @@ void XlnetModel::run(Session& s, const Pass& pass, core::ThreadPool& pool,
         s.store_k(l, P, kv, T, HD);
         core::matmul(pool, x, T, L.wv, kv);
         s.store_v(l, P, kv, T, HD);
-        core::matmul(pool, pe, n_dist, L.wr, r);
+        if (n_neg > 0) core::matmul(pool, pe, n_neg, L.wr, r_neg);
+        const RelativeRows r{r_neg, n_neg, s.scratch(kRows + static_cast<size_t>(l)).data(), HD};
         if (pass.content_out || l + 1 < hp.n_layer) {  // ---- content stream ----
             core::matmul(pool, x, T, L.wq, q);
-            attend(pool, L, pass, s, q, T, pass.content_pos, pass.content, d_lo, r, att);
+            attend(pool, L, pass, s, q, T, pass.content_pos, pass.content, r, att);
             block_tail(pool, L, x, att, T, xn, up);
             trace("l_out", il, x, T, C);
         }
         if (nq > 0) {  // ---- query stream: the same keys and values, its own queries ----
             core::matmul(pool, g, nq, L.wq, q);
-            attend(pool, L, pass, s, q, nq, pass.query_pos.data(), pass.query, d_lo, r, att);
+            attend(pool, L, pass, s, q, nq, pass.query_pos.data(), pass.query, r, att);
             block_tail(pool, L, g, att, nq, xn, up);
             trace("g_out", il, g, nq, C);
         }

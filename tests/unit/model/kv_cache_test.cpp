@@ -3,6 +3,8 @@
 // cross-attention, transfo-xl's memory, xlnet's content stream in both factorization orders) must
 // give logits close to its f32-cache logits and the same greedy choice wherever the f32 choice is
 // not a near tie; the cache must take half the bytes; truncate and keep_last must work on f16 rows.
+// Also per-session state beside the cache: transfo-xl's and xlnet's kept W_r·pe(d) rows must not
+// carry one text's rounding into the next.
 //
 // Tolerance: max |logit_f16 - logit_f32| <= 1e-2 * max |logit_f32| over every row (f16 keeps 11
 // significant bits, so each cached element moves by at most 2^-11 relative; over these 2-3 layer
@@ -148,16 +150,22 @@ void PrintTo(const HfCase& c, std::ostream* os) {
     *os << c.name;
 }
 
+// The case's fixture imported into dir and loaded; null outside ctest (no fixture script).
+std::unique_ptr<Model> import_case(const TempDir& dir, const HfCase& c) {
+    const std::string hf = make_fixture(dir, c.script, c.lead, c.args);
+    if (hf.empty()) return nullptr;
+    const std::string out = dir.file("m.gguf");
+    import_hf(hf, out, std::nullopt, {.factorization = c.factorization});
+    return Model::load(out);
+}
+
 class KvF16Imported : public ::testing::TestWithParam<HfCase> {};
 
 TEST_P(KvF16Imported, LogitsStayCloseAndGreedyAgrees) {
     const HfCase& c = GetParam();
     TempDir dir;
-    const std::string hf = make_fixture(dir, c.script, c.lead, c.args);
-    ASSERT_FALSE(hf.empty()) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
-    const std::string out = dir.file("m.gguf");
-    import_hf(hf, out, std::nullopt, {.factorization = c.factorization});
-    const auto m = Model::load(out);
+    const auto m = import_case(dir, c);
+    ASSERT_TRUE(m) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
     // Ids from every transfo-xl cluster (split at 40 and 120), folded into smaller vocabularies.
     std::vector<TokenId> prompt = {5, 9, 41, 3, 120, 7, 60, 11, 6, 13, 8, 100};
     for (TokenId& t : prompt) t %= static_cast<TokenId>(m->hparams().n_vocab);
@@ -177,6 +185,52 @@ INSTANTIATE_TEST_SUITE_P(
                       HfCase{"xlnet_causal", "make_xlnet_fixture.py", "", "--seed 1", "causal"},
                       HfCase{"xlnet_bidirectional", "make_xlnet_fixture.py", "",
                              "--mem-len 0 --seed 2", "bidirectional"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+// Transformer-XL and XLNet keep their W_r·pe(d) rows in the session across calls (a decode step
+// computes one new distance; keep_relative_rows). A row's last bits depend on how many rows its
+// matmul had, so rows left by an earlier text must not leak into the next one: after clear(),
+// the same text gives the logits of a fresh session, bit for bit, and so do the decode steps
+// after it.
+class RelativeRowsSession : public ::testing::TestWithParam<HfCase> {};
+
+TEST_P(RelativeRowsSession, AClearedSessionGivesAFreshSessionsLogits) {
+    const HfCase& c = GetParam();
+    TempDir dir;
+    const auto m = import_case(dir, c);
+    ASSERT_TRUE(m) << "run through ctest (LYRA_SOURCE_DIR and LYRA_PYTHON unset)";
+    core::ThreadPool pool(2);
+    std::vector<TokenId> text;  // 40 tokens: the second prompt's rows take the GEMM (>= 32 rows)
+    for (int i = 0; i < 40; ++i) text.push_back(static_cast<TokenId>((i * 29 + 3) % m->hparams().n_vocab));
+    std::vector<float> logits, want;
+    Session used(*m), fresh(*m);
+    m->forward(used, std::span(text).first(4), pool, logits);
+    for (size_t i = 4; i < 44; ++i) {  // one distance row at a time (the dot kernels)
+        const TokenId t = text[i % text.size()];
+        m->forward(used, std::span(&t, 1), pool, logits);
+    }
+    used.clear();
+    for (Session* s : {&fresh, &used}) {
+        std::vector<float> rows;
+        m->forward(*s, text, pool, rows, true);
+        for (int i = 0; i < 4; ++i) {
+            const TokenId t = text[static_cast<size_t>(i)];
+            m->forward(*s, std::span(&t, 1), pool, logits);
+            rows.insert(rows.end(), logits.begin(), logits.end());
+        }
+        if (s == &fresh) {
+            want = rows;
+            continue;
+        }
+        ASSERT_EQ(rows.size(), want.size());
+        EXPECT_EQ(0, std::memcmp(rows.data(), want.data(), rows.size() * sizeof(float)));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Imported, RelativeRowsSession,
+    ::testing::Values(HfCase{"transfo_xl", "make_transfo_xl_fixture.py", "", "--mem-len 40 --tgt-len 40 --seed 3", ""},
+                      HfCase{"xlnet_causal", "make_xlnet_fixture.py", "", "--mem-len 40 --seed 3", "causal"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 // ---- the session ------------------------------------------------------------------------

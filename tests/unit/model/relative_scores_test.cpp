@@ -20,7 +20,8 @@ class RelativeScores : public core::IsaRestoringTest {};
 
 // Distances d0 - j for keys j < n, rows for d_lo .. d_hi in r (one head's slice of H heads).
 // Covers Transformer-XL (d_lo 0, distances >= 0) and XLNet (keys after the query: negative
-// distances, d_lo < 0), with and without clamping, and n = 0.
+// distances, d_lo < 0, in rows of their own), runs of only negative, only positive and both
+// kinds, with and without clamping, and n = 0.
 TEST_F(RelativeScores, MatchAPerKeyDotWithTheClampedDistancesRow) {
     struct Case {
         int64_t d_lo, d0, clamp, n;
@@ -40,7 +41,9 @@ TEST_F(RelativeScores, MatchAPerKeyDotWithTheClampedDistancesRow) {
             std::vector<float> want(base), got(base), tmp(static_cast<size_t>(c.n) + 1);
             for (int64_t j = 0; j < c.n; ++j)
                 want[static_cast<size_t>(j)] += core::dot_f32(qr.data(), r.data() + (dist(c.d0 - j) - c.d_lo) * HD + h * D, D);
-            add_relative_scores(qr.data(), r.data() + h * D, HD, c.d_lo, c.d0, c.clamp, c.n, D, tmp.data(), got.data());
+            // Rows d_lo .. -1 are the negative run, 0 .. d_hi the other.
+            const RelativeRows rows{r.data() + h * D, -std::min<int64_t>(c.d_lo, 0), r.data() - c.d_lo * HD + h * D, HD};
+            add_relative_scores(qr.data(), rows, c.d0, c.clamp, c.n, D, tmp.data(), got.data());
             ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));  // past n untouched too
         }
     }
