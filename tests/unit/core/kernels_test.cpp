@@ -429,7 +429,7 @@ TEST_F(Kernels, F16KvDotAndAxpyMatchADoubleReference) {
             const KvView k{kh.data(), DType::F16, n};
             double want = 0.0, mag = 0.0;
             for (int64_t i = 0; i < n; ++i) {
-                const double w = fp16_to_fp32(kh[static_cast<size_t>(i)]);
+                const double w = static_cast<double>(fp16_to_fp32(kh[static_cast<size_t>(i)]));
                 want += static_cast<double>(q[static_cast<size_t>(i)]) * w;
                 mag += std::fabs(static_cast<double>(q[static_cast<size_t>(i)]) * w);
             }
@@ -437,7 +437,7 @@ TEST_F(Kernels, F16KvDotAndAxpyMatchADoubleReference) {
             std::vector<float> y(static_cast<size_t>(n), 0.5f);
             axpy_kv(-1.5f, k, 0, y.data(), n);
             for (int64_t i = 0; i < n; ++i) {  // one fused or rounded multiply-add: within an ulp
-                const double w = fp16_to_fp32(kh[static_cast<size_t>(i)]);
+                const double w = static_cast<double>(fp16_to_fp32(kh[static_cast<size_t>(i)]));
                 EXPECT_NEAR(y[static_cast<size_t>(i)], 0.5 - 1.5 * w, 1e-6 * (0.5 + 1.5 * std::fabs(w)));
             }
         }
@@ -535,7 +535,7 @@ TEST_F(Kernels, ErfGeluKeepsItsRelativeAccuracyInBothTails) {
         double worst = 0.0, worst_tail = 0.0;
         float worst_at = 0.0f;
         for (size_t i = 0; i < x.size(); ++i) {
-            const double v = x[i];
+            const double v = static_cast<double>(x[i]);
             const double ref = 0.5 * v * std::erfc(-v / std::sqrt(2.0));
             if (ref == 0.0) {
                 EXPECT_EQ(y[i], 0.0f) << isa;

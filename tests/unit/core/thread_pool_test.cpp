@@ -121,18 +121,30 @@ TEST(ThreadPool, ACallerKeptWaitingRunsTheSharesItselfForAWhile) {
     ThreadPool pool(2);
     const std::thread::id caller = std::this_thread::get_id();
     std::atomic<int> on_worker{0};
+    std::atomic<bool> claimed{false};
+    bool wait_for_worker = true;
     std::vector<int> runs(2);
     auto region = [&] {
         runs.assign(2, 0);
+        claimed.store(false);
         pool.run([&](int ith, int) {
             ++runs[static_cast<size_t>(ith)];
             if (std::this_thread::get_id() != caller) {
                 on_worker.fetch_add(1);
+                claimed.store(true);
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            } else {  // 20 µs of work, so a spinning worker claims the other share meanwhile
-                const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
-                while (std::chrono::steady_clock::now() < until) {
-                }
+                return;
+            }
+            // While the pool still hands out shares, the caller gives the worker up to 5 ms to
+            // claim the other one: on a loaded machine a worker may not get a core within the
+            // 20 µs below, and the caller would take both shares (a region the workers missed,
+            // not one that kept it waiting), so the stall path would go untested. Once the
+            // pool runs solo nobody claims, and each region costs the 5 ms once.
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+            while (ith == 0 && wait_for_worker && !claimed.load() && std::chrono::steady_clock::now() < give_up) {
+            }
+            const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+            while (std::chrono::steady_clock::now() < until) {
             }
         });
         ASSERT_EQ(runs[0], 1);
@@ -142,6 +154,7 @@ TEST(ThreadPool, ACallerKeptWaitingRunsTheSharesItselfForAWhile) {
     const int held = on_worker.load();
     EXPECT_GE(held, 4) << "the worker should have taken shares before the caller went solo";
     on_worker.store(0);
+    wait_for_worker = false;
     for (int r = 0; r < 1000; ++r) region();  // well inside the solo stretch
     EXPECT_EQ(on_worker.load(), 0);
 }

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,7 +58,7 @@ std::vector<TokenId> text_of(const EncoderModel& m, size_t n, size_t seed) {
 
 // max|a - b| / max|b|; infinite when the sizes differ.
 double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    if (a.size() != b.size()) return INFINITY;
+    if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
     double diff = 0.0, scale = 1e-30;
     for (size_t i = 0; i < a.size(); ++i) {
         diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i])));

@@ -55,7 +55,7 @@ double inference_loss(const lyra::model::Model& m, const std::vector<int32_t>& t
         m.forward(s, row, pool, logits, true);
         for (int64_t t = 0; t < T; ++t) {
             const float* l = logits.data() + t * V;
-            double mx = l[0], sum = 0.0;
+            double mx = static_cast<double>(l[0]), sum = 0.0;
             for (int64_t v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(l[v]));
             for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(l[v]) - mx);
             total += mx + std::log(sum) - static_cast<double>(l[targets[static_cast<size_t>(b * T + t)]]);
