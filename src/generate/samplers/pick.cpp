@@ -202,8 +202,12 @@ private:
     // mass for vocabularies up to 4M; the top weighs exactly 2^shift_, as exp(0) is 1): n
     // weights sum below 2^62. A candidate below 2^-40 of the top is never drawn (the float
     // draw itself resolves only 2^-24). e * unit_ is exact (unit_ is 2^shift_), and the signed
-    // conversion is one instruction on x86 where the unsigned one is a compare and a branch.
-    uint64_t weight(float e) const { return static_cast<uint64_t>(static_cast<int64_t>(e * unit_)); }
+    // conversion is one instruction on x86 where the unsigned one is a compare and a branch. A NaN
+    // (a NaN logit) weighs 0, through the select (a maxss), as its conversion would be undefined.
+    uint64_t weight(float e) const {
+        const float w = e * unit_;
+        return static_cast<uint64_t>(static_cast<int64_t>(w > 0.0f ? w : 0.0f));
+    }
 
     // The draw u in [0, 1) as a point in [0, total): total >= 2^shift_ (the top candidate), so
     // u * total, u being at most 1 - 2^-24, stays below total after rounding.

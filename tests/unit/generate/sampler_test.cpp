@@ -284,6 +284,23 @@ TEST(SamplerChain, AWholeRowDrawsAsTheSamplersDoOverACandidateSet) {
     }
 }
 
+TEST(Dist, ANaNLogitIsNeverDrawnAndLeavesTheRestIntact) {
+    // A broken model's NaN must weigh nothing (its fixed-point conversion would be undefined
+    // and could swamp the total): the draws stay on the two real candidates, whole row or set.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const std::vector<float> logits = {nan, 0.0f, nan, 0.0f, nan};
+    auto chain = make_sampler_chain({.temperature = 0.7f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 4});
+    auto s = make_dist(4);
+    std::array<int, 5> seen{};
+    for (int i = 0; i < 400; ++i) {
+        ++seen[static_cast<size_t>(chain.sample(logits))];
+        ++seen[static_cast<size_t>(run_one(*s, logits).selected)];
+    }
+    EXPECT_EQ(seen[0] + seen[2] + seen[4], 0);
+    EXPECT_GT(seen[1], 200);
+    EXPECT_GT(seen[3], 200);
+}
+
 TEST(Dist, NeverPicksARuledOutCandidate) {
     const float ninf = -std::numeric_limits<float>::infinity();
     auto s = make_dist(1);
