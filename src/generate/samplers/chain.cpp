@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "generate/sampler.h"
+#include "generate/samplers/whole_row.h"
 
 namespace lyra::gen {
 
@@ -34,8 +35,8 @@ void CandidateSet::softmax() {
 void CandidateSet::softmax_unsorted() {
     if (items.empty()) return;
     // Gathered into a contiguous row for the SIMD softmax: a whole vocabulary runs through here
-    // for every sampled token, and scalar exp over 32k entries cost as much as a small model's
-    // decode step.
+    // when top-p or min-p is a chain's first truncation, and scalar exp over 32k entries cost as
+    // much as a small model's decode step.
     const size_t n = items.size();
     probs_scratch.resize(n);
     float max_logit = items[0].logit;
@@ -58,6 +59,15 @@ void CandidateSet::softmax_unsorted() {
 }
 
 TokenId SamplerChain::sample(std::span<const float> logits) {
+    TokenId id = -1;
+    if (sample_whole_row(samplers_, logits, id)) {
+        // No CandidateSet was built: candidates() shows none, only the pick.
+        cur_.items.clear();
+        cur_.sorted = false;
+        cur_.has_probs = false;
+        cur_.selected = id;
+        return id;
+    }
     cur_.reset(logits);
     for (auto& s : samplers_) s->apply(cur_);
     LYRA_CHECK(cur_.selected >= 0, "sampler chain '{}' ended without picking a token", describe());

@@ -1,10 +1,14 @@
 // Temperature and the final pick: greedy (argmax) or a seeded draw from the softmax (sampler.h).
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <limits>
 #include <vector>
 
 #include "core/check.h"
+#include "core/ops.h"
 #include "generate/sampler.h"
+#include "generate/samplers/whole_row.h"
 
 namespace lyra::gen {
 
@@ -14,6 +18,7 @@ class TemperatureSampler final : public Sampler {
 public:
     explicit TemperatureSampler(float t) : t_(t) { LYRA_CHECK(t > 0.0f, "temperature {} <= 0", t); }
     const char* name() const override { return "temperature"; }
+    float temperature() const { return t_; }
     void apply(CandidateSet& c) override {
         for (auto& x : c.items) x.logit /= t_;  // order is unchanged, so `sorted` still holds
         c.has_probs = false;
@@ -44,78 +49,183 @@ public:
     const char* name() const override { return "dist"; }
 
     // Inverse-CDF draw in descending-logit order (logit_order): the first candidate whose
-    // cumulative mass passes u. A set a truncation left sorted is walked as it is. A whole
-    // vocabulary is not sorted (near-flat distributions would walk most of it, and sorting 32k
-    // candidates per token cost more than a small model's forward): the candidates are binned by
-    // logit into buckets that keep the order (every candidate of a bucket comes before those of
-    // the next), the buckets' masses locate the one the draw falls in, and only that bucket is
-    // sorted and walked — two passes over the vocabulary, the same token the sorted walk picks.
+    // cumulative mass passes the draw. The masses are integers, exp(logit - max) in fixed point
+    // (weight() below), so every sum over them is exact: the total, a bucket's mass and the
+    // running mass of a walk do not depend on the order they are added in, and the drawn token
+    // does not depend on the candidates' order (a sorted and an unsorted set give the same
+    // token, bit for bit). Integer sums also need no chain of 32k dependent double adds and no
+    // division per candidate.
+    //
+    // A set a truncation left sorted is walked as it is. A whole vocabulary is not sorted
+    // (near-flat distributions would walk most of it, and sorting 32k candidates per token cost
+    // more than a small model's forward): see draw_unsorted.
     void apply(CandidateSet& c) override {
         if (c.items.empty()) return;
-        const double u = static_cast<double>(rng_.uniform());
-        if (c.sorted) {
-            c.softmax();
-            c.selected = walk(c.items, u, 0.0, c.items.front().id);
+        const size_t n = c.items.size();
+        logits_.resize(n);
+        for (size_t i = 0; i < n; ++i) logits_[i] = c.items[i].logit;
+        if (!c.sorted) {
+            c.selected = draw_unsorted([&](size_t i) { return c.items[i].id; });
             return;
         }
-        c.softmax_unsorted();
-        float hi = -std::numeric_limits<float>::infinity(), lo = std::numeric_limits<float>::infinity();
-        for (const Candidate& x : c.items) {
-            if (x.p <= 0.0f) continue;
-            hi = std::max(hi, x.logit);
-            lo = std::min(lo, x.logit);
-        }
-        if (!(hi >= lo)) {  // nothing has mass (every candidate ruled out): the first in order
-            c.selected = std::min_element(c.items.begin(), c.items.end(), logit_order)->id;
+        const float u = rng_.uniform();
+        if (!prepare()) {  // nothing has mass (every candidate ruled out): the first in order
+            c.selected = c.items.front().id;
             return;
         }
-        // bucket(l) is non-decreasing as l falls (float subtraction and scaling are monotone),
-        // so bucket order never contradicts logit order, and equal logits share a bucket.
-        const float scale = hi > lo ? static_cast<float>(kBuckets - 1) / (hi - lo) : 0.0f;
-        const auto bucket = [&](float logit) { return std::min(kBuckets - 1, static_cast<int>((hi - logit) * scale)); };
-        mass_.assign(kBuckets, 0.0);
-        for (const Candidate& x : c.items) {
-            if (x.p > 0.0f) mass_[static_cast<size_t>(bucket(x.logit))] += static_cast<double>(x.p);
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; ++i) total += weight(exps_[i]);
+        const uint64_t target = draw_point(u, total);
+        uint64_t cum = 0;
+        c.selected = c.items.front().id;  // not kept: target < total
+        for (size_t i = 0; i < n; ++i) {
+            cum += weight(exps_[i]);
+            if (target < cum) {
+                c.selected = c.items[i].id;
+                break;
+            }
         }
-        double cum = 0.0, before = 0.0;  // mass of the buckets ahead of `target`
-        int target = -1;
-        for (int b = 0; b < kBuckets; ++b) {
-            const double m = mass_[static_cast<size_t>(b)];
-            if (m <= 0.0) continue;
-            target = b;  // stays the last bucket with mass when rounding leaves u past the total
-            before = cum;
-            if (u < cum + m) break;
-            cum += m;
-        }
-        in_bucket_.clear();
-        for (const Candidate& x : c.items) {
-            if (x.p > 0.0f && bucket(x.logit) == target) in_bucket_.push_back(x);
-        }
-        std::sort(in_bucket_.begin(), in_bucket_.end(), logit_order);
-        c.selected = walk(in_bucket_, u, before, in_bucket_.front().id);
     }
     void reset() override { rng_.reseed(seed_); }
 
+    // The chain's shortcut for a whole row when nothing but a temperature precedes the draw
+    // (sample_whole_row): the row divided by `temperature` exactly as TemperatureSampler does
+    // (1 = no temperature sampler), read in place of a CandidateSet, so the CandidateSet's
+    // 32k-record fill, the temperature's pass over it and the gather here are one pass.
+    TokenId draw_row(std::span<const float> row, float temperature) {
+        logits_.resize(row.size());
+        if (temperature == 1.0f) {
+            std::copy(row.begin(), row.end(), logits_.begin());
+        } else {
+            for (size_t i = 0; i < row.size(); ++i) logits_[i] = row[i] / temperature;
+        }
+        return draw_unsorted([](size_t i) { return static_cast<TokenId>(i); });
+    }
+
 private:
     static constexpr int kBuckets = 1024;
+    static constexpr size_t kCopies = 4;
 
-    // Walks sorted candidates from cumulative mass `cum`: the first whose running mass passes u,
-    // else the last with p > 0 (`first` when none has mass).
-    static TokenId walk(const std::vector<Candidate>& items, double u, double cum, TokenId first) {
-        TokenId selected = first;
-        for (const Candidate& x : items) {
-            if (x.p <= 0.0f) break;
-            selected = x.id;
-            cum += static_cast<double>(x.p);
-            if (u < cum) break;
+    struct Weighted {
+        Candidate c;
+        uint64_t w;
+    };
+
+    // Draws from logits_ (unsorted; id_of(i) is candidate i's id): the candidates are binned by
+    // logit into buckets that keep the order (every candidate of a bucket comes before those of
+    // the next), the buckets' masses locate the one the draw falls in, and only that bucket is
+    // sorted and walked — three passes over the vocabulary besides the exp, the same token
+    // the walk over the sorted set picks.
+    template <typename IdOf>
+    TokenId draw_unsorted(const IdOf& id_of) {
+        const float u = rng_.uniform();
+        const size_t n = logits_.size();
+        if (!prepare()) {
+            size_t first = 0;
+            for (size_t i = 1; i < n; ++i) {
+                if (logit_order({id_of(i), logits_[i], 0.0f}, {id_of(first), logits_[first], 0.0f})) first = i;
+            }
+            return id_of(first);
         }
-        return selected;
+        // Candidates more than shift_ * ln 2 (+1 for exp's rounding) below the top weigh 0; the
+        // buckets span only the rest (those below land in the last bucket, adding nothing), so a
+        // few very negative logits do not squeeze the rest into one bucket.
+        const float lo = std::max(lo_, hi_ - static_cast<float>(shift_) * 0.6931472f - 1.0f);
+        // The bucket is non-decreasing as the logit falls (the clamp, subtraction, scaling and
+        // truncation are monotone), so bucket order never contradicts logit order, and equal
+        // logits share a bucket.
+        const float scale = hi_ > lo ? static_cast<float>(kBuckets - 1) / (hi_ - lo) : 0.0f;
+        // kCopies histograms, candidate i adding to copy i % kCopies: a run of candidates in one
+        // bucket (the far tail, clamped into the last bucket, on a peaked row) would otherwise
+        // chain each add on the previous one's store.
+        mass_.assign(kCopies * kBuckets, 0);
+        bucket_of_.resize(n);
+        const float hi = hi_, *logits = logits_.data(), *exps = exps_.data();
+        uint16_t* bucket_of = bucket_of_.data();
+        uint64_t* mass = mass_.data();
+        for (size_t i = 0; i < n; ++i) {
+            // The logit is raised to lo first (a maxss; -inf and NaN give lo), so the product
+            // lies in [0, kBuckets - 1] and converts without a range check, i.e. without a
+            // branch that a row with many far-tail candidates would mispredict.
+            const float l = logits[i];
+            const auto k = static_cast<uint16_t>(static_cast<int>((hi - (l > lo ? l : lo)) * scale));
+            bucket_of[i] = k;
+            mass[(i % kCopies) * kBuckets + k] += weight(exps[i]);
+        }
+        for (size_t k = kBuckets; k < mass_.size(); ++k) mass_[k % kBuckets] += mass_[k];
+        uint64_t total = 0;
+        for (int k = 0; k < kBuckets; ++k) total += mass_[static_cast<size_t>(k)];
+        const uint64_t target = draw_point(u, total);
+        uint64_t before = 0;  // mass of the buckets ahead of the one the draw falls in
+        uint16_t in = 0;
+        while (target >= before + mass_[in]) before += mass_[in++];
+        in_bucket_.clear();
+        for (size_t i = 0; i < n; ++i) {  // (the locals above: not reloaded after each push_back)
+            if (bucket_of[i] == in && weight(exps[i]) > 0) {
+                in_bucket_.push_back({{id_of(i), logits_[i], 0.0f}, weight(exps_[i])});
+            }
+        }
+        std::sort(in_bucket_.begin(), in_bucket_.end(),
+                  [](const Weighted& a, const Weighted& b) { return logit_order(a.c, b.c); });
+        for (const Weighted& x : in_bucket_) {
+            before += x.w;
+            if (target < before) return x.c.id;
+        }
+        return in_bucket_.back().c.id;  // not reached: target < before + the bucket's mass
+    }
+
+    // exps_ = exp(logits_ - max), hi_/lo_ = the largest and the smallest finite logit, and the
+    // fixed-point scale for this many candidates; false when no logit is above -inf.
+    bool prepare() {
+        const size_t n = logits_.size();
+        shift_ = n <= (size_t{1} << 22) ? 40 : 62 - static_cast<int>(std::bit_width(n));
+        unit_ = std::ldexp(1.0f, shift_);
+        // Locals, not the members, in the loop (a store to this per candidate otherwise: the
+        // compiler cannot rule out that logits_ aliases them). The max is the pattern that
+        // compiles to maxss; the minimum's branch is rarely taken after the first few, so it
+        // predicts well (a branchless select for it measured ~10% slower). NaN is skipped.
+        constexpr float inf = std::numeric_limits<float>::infinity();
+        float hi = -inf, lo = inf;
+        for (float l : logits_) {
+            hi = l > hi ? l : hi;
+            if (l < lo && l > -inf) lo = l;
+        }
+        hi_ = hi;
+        lo_ = lo;
+        if (!std::isfinite(hi_)) return false;
+        exps_.assign(logits_.begin(), logits_.end());
+        core::exp_sub_sum(exps_.data(), static_cast<int64_t>(n), hi_);
+        return true;
+    }
+
+    // exp(logit - max) in fixed point with shift_ fraction bits (2^-40 of the top candidate's
+    // mass for vocabularies up to 4M; the top weighs exactly 2^shift_, as exp(0) is 1): n
+    // weights sum below 2^62. A candidate below 2^-40 of the top is never drawn (the float
+    // draw itself resolves only 2^-24). e * unit_ is exact (unit_ is 2^shift_), and the signed
+    // conversion is one instruction on x86 where the unsigned one is a compare and a branch. A NaN
+    // (a NaN logit) weighs 0, through the select (a maxss), as its conversion would be undefined.
+    uint64_t weight(float e) const {
+        const float w = e * unit_;
+        return static_cast<uint64_t>(static_cast<int64_t>(w > 0.0f ? w : 0.0f));
+    }
+
+    // The draw u in [0, 1) as a point in [0, total): total >= 2^shift_ (the top candidate), so
+    // u * total, u being at most 1 - 2^-24, stays below total after rounding.
+    static uint64_t draw_point(float u, uint64_t total) {
+        const auto t = static_cast<uint64_t>(static_cast<double>(u) * static_cast<double>(total));
+        return std::min(t, total - 1);
     }
 
     uint64_t seed_;
     core::Rng rng_;
-    std::vector<double> mass_;           // per bucket (reused capacity)
-    std::vector<Candidate> in_bucket_;   // the bucket the draw falls in, sorted
+    int shift_ = 40;
+    float unit_ = 0.0f;
+    float hi_ = 0.0f, lo_ = 0.0f;
+    std::vector<float> logits_;          // the candidates' logits, contiguous (reused capacity)
+    std::vector<float> exps_;            // exp(logit - max) per candidate
+    std::vector<uint64_t> mass_;         // per bucket, kCopies times
+    std::vector<uint16_t> bucket_of_;    // per candidate
+    std::vector<Weighted> in_bucket_;    // the bucket the draw falls in, sorted
 };
 
 }  // namespace
@@ -123,5 +233,22 @@ private:
 std::unique_ptr<Sampler> make_temperature(float t) { return std::make_unique<TemperatureSampler>(t); }
 std::unique_ptr<Sampler> make_greedy() { return std::make_unique<GreedySampler>(); }
 std::unique_ptr<Sampler> make_dist(uint64_t seed) { return std::make_unique<DistSampler>(seed); }
+
+bool sample_whole_row(std::span<const std::unique_ptr<Sampler>> chain, std::span<const float> row,
+                      TokenId& out) {
+    // [dist] or [temperature, dist], and nothing else: any other sampler reads or rewrites the
+    // CandidateSet, so its chain takes the general path.
+    if (chain.empty() || chain.size() > 2 || row.empty()) return false;
+    auto* dist = dynamic_cast<DistSampler*>(chain.back().get());
+    if (dist == nullptr) return false;
+    float t = 1.0f;
+    if (chain.size() == 2) {
+        const auto* temp = dynamic_cast<const TemperatureSampler*>(chain.front().get());
+        if (temp == nullptr) return false;
+        t = temp->temperature();
+    }
+    out = dist->draw_row(row, t);
+    return true;
+}
 
 }  // namespace lyra::gen
