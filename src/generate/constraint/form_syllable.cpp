@@ -4,7 +4,9 @@
 // the letter-to-sound guess asked for every word that leaves the dictionary, it cost tens of
 // milliseconds per token at 32k tokens. The precomputed path reads each token once into the words
 // and breaks it holds, so that a candidate takes its head's few trie steps, a guess by fold and a
-// few mask operations; tests check that both give the same mask over whole vocabularies.
+// few mask operations; tests check that both give the same mask over whole vocabularies. Inside a
+// word the model made up, the tokens that extend it are decided by class (build_syllable_head_mask):
+// the head-by-head path it replaced stays as the reference the tests compare it with.
 #include "generate/constraint/form.h"
 
 #include <algorithm>
