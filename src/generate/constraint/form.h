@@ -103,6 +103,12 @@ public:
     // Whether token `id` may come next by walking its bytes one at a time: the definition the
     // mask's precomputed paths must agree with (tests compare the two over whole vocabularies).
     bool fits_by_walk(TokenId id) const { return walk(cur_, id); }
+    // Syllable unit: build the masks inside a word head by head, as before the word classes
+    // (build_syllable_head_mask_reference), so that tests can compare the two bit for bit.
+    void use_reference_head_masks(bool on) {
+        syl_reference_ = on;
+        syl_head_masks_.clear();
+    }
 
 private:
     using GroupSet = std::bitset<kMaxRhymeGroups>;
@@ -222,6 +228,18 @@ private:
     // (a word's prefixes come back at every generation that writes it).
     const std::vector<uint64_t>& syllable_head_mask(const SylStep& step);
     void build_syllable_head_mask(const SylStep& step, std::vector<uint64_t>& bits);
+    void build_syllable_head_mask_reference(const SylStep& step, std::vector<uint64_t>& bits);
+    // One head's verdict once its trie node (-1: off the trie) and counts are known; a head's
+    // guess, asked on its own.
+    bool head_decide(size_t k, int node, SyllableMask counts) const;
+    SyllableMask head_guess(const SylStep& step, size_t k) const;
+    // The class path (GuessFold::has_classes): the verdicts of the classed heads as if off the
+    // trie, kept per line, totals and word class; the rest items' verdicts of the heads with
+    // items after them, kept per line and totals after the word ends; and the heads that stay on
+    // the trie below `node` (heads [lo, hi), which share their first `depth` characters).
+    const std::vector<uint64_t>& syllable_class_mask(int64_t word_class);
+    const std::vector<uint64_t>& syllable_rest_mask(int line, SyllableMask syl);
+    void fix_heads_on_trie(int node, size_t depth, size_t lo, size_t hi, std::vector<uint64_t>& bits) const;
     // Runs items [it, end) from a line with totals syl; `first_checked`: the first character ends a
     // word, so the closed-text rule (checked between words only) does not apply to it.
     bool syllable_items(const int32_t* it, const int32_t* end, int line, SyllableMask syl, bool first_checked) const;
@@ -289,6 +307,21 @@ private:
     std::vector<int32_t> pending_;
     std::vector<uint64_t> pending_summaries_;
     std::vector<SyllableMask> pending_counts_;
+    // The class path: per head (syl_heads_ order) its class's index in syl_classes_ (-1: no
+    // class, decided one at a time, listed in syl_unclassed_); per class, its tokens whose word
+    // stays open (row 0) or that go on after the word (row 1), one bit a token (nonzero words).
+    std::vector<int32_t> syl_head_class_;
+    std::vector<int64_t> syl_classes_;
+    struct SylBits {
+        uint32_t word = 0;  // bits of tokens 64 * word ... 64 * word + 63
+        uint64_t bits = 0;
+    };
+    std::vector<std::array<std::vector<SylBits>, 2>> syl_class_bits_;
+    std::vector<int32_t> syl_unclassed_;
+    std::vector<int32_t> syl_by_length_;  // the heads (syl_heads_ order), longest first
+    std::map<std::tuple<int, SyllableMask, int64_t>, std::vector<uint64_t>> syl_class_masks_;
+    std::map<std::pair<int, SyllableMask>, std::vector<uint64_t>> syl_rest_masks_;
+    bool syl_reference_ = false;
     mutable std::string scratch_;  // a spelled-out word, for guesses without a fold
 };
 

@@ -4,7 +4,9 @@
 // the letter-to-sound guess asked for every word that leaves the dictionary, it cost tens of
 // milliseconds per token at 32k tokens. The precomputed path reads each token once into the words
 // and breaks it holds, so that a candidate takes its head's few trie steps, a guess by fold and a
-// few mask operations; tests check that both give the same mask over whole vocabularies.
+// few mask operations; tests check that both give the same mask over whole vocabularies. Inside a
+// word the model made up, the tokens that extend it are decided by class (build_syllable_head_mask):
+// the head-by-head path it replaced stays as the reference the tests compare it with.
 #include "generate/constraint/form.h"
 
 #include <algorithm>
@@ -228,6 +230,36 @@ void FormConstraint::init_syllable_tokens() {
         syl_head_chars_ += head;
         syl_head_summaries_.push_back(syl_[static_cast<size_t>(syl_heads_[k].id)].head_summary);
     }
+    // The class path's tables: each head's class under the fold, and the tokens of each class.
+    if (!dict.has_fold() || !dict.fold().has_classes()) return;
+    std::map<int64_t, int32_t> index;
+    std::vector<std::array<std::vector<uint64_t>, 2>> dense;  // per class, rows as below
+    syl_head_class_.assign(syl_heads_.size(), -1);
+    for (size_t k = 0; k < syl_heads_.size(); ++k) {
+        const SylHead& h = syl_heads_[k];
+        syl_by_length_.push_back(static_cast<int32_t>(k));
+        const int64_t cls = dict.fold().piece_class(syl_head_summaries_[k]);
+        if (cls < 0) {
+            syl_unclassed_.push_back(static_cast<int32_t>(k));
+            continue;
+        }
+        auto [it, added] = index.emplace(cls, static_cast<int32_t>(syl_classes_.size()));
+        if (added) {
+            syl_classes_.push_back(cls);
+            dense.push_back({std::vector<uint64_t>(syl_zero_.size(), 0), std::vector<uint64_t>(syl_zero_.size(), 0)});
+        }
+        syl_head_class_[k] = it->second;
+        dense[static_cast<size_t>(it->second)][h.n_rest == 0 ? 0 : 1][static_cast<size_t>(h.id) >> 6] |= uint64_t{1} << (h.id & 63);
+    }
+    // Kept as their nonzero words only: most classes are small, and a class mask reads them all.
+    syl_class_bits_.resize(dense.size());
+    for (size_t i = 0; i < dense.size(); ++i)
+        for (size_t row = 0; row < 2; ++row)
+            for (size_t w = 0; w < dense[i][row].size(); ++w)
+                if (dense[i][row][w] != 0) syl_class_bits_[i][row].push_back({static_cast<uint32_t>(w), dense[i][row][w]});
+    std::stable_sort(syl_by_length_.begin(), syl_by_length_.end(), [&](int32_t a, int32_t b) {
+        return syl_heads_[static_cast<size_t>(a)].len > syl_heads_[static_cast<size_t>(b)].len;
+    });
 }
 
 SyllableMask FormConstraint::counts_of(const SylWord& w) const {
@@ -324,15 +356,143 @@ const std::vector<uint64_t>& FormConstraint::syllable_head_mask(const SylStep& s
     return syl_head_masks_.emplace(std::move(key), std::move(bits)).first->second;
 }
 
+// The verdict once the counts are known (0 = the word cannot be said).
+bool FormConstraint::head_decide(size_t k, int node, SyllableMask counts) const {
+    const SylHead& h = syl_heads_[k];
+    const SyllableDictionary& dict = *spec_.syllables;
+    const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
+    if (h.n_rest == 0) {  // the word is still open: word_fits
+        const SyllableMask below = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].mask : 0;
+        return (add_counts(cur_.line_syl, below) & need) != 0 ||
+               (dict.has_guess() && (add_counts(cur_.line_syl, counts) & need) != 0);
+    }
+    const SyllableMask totals = add_counts(cur_.line_syl, counts) & need;
+    const int32_t* rest = syl_items_.data() + h.rest;
+    return totals != 0 && syllable_items(rest, rest + h.n_rest, cur_.line, totals, true);
+}
+
+// The guess for the word being written extended by head k, by the fold alone (as the reference
+// path asks it in bulk) or, where the fold cannot tell, spelled out.
+SyllableMask FormConstraint::head_guess(const SylStep& step, size_t k) const {
+    const GuessFold& fold = spec_.syllables->fold();
+    const SyllableMask m = fold.counts(fold.join(step.summary, syl_head_summaries_[k]));
+    return m != kAskGuess ? m & syllable_bits(1, kMaxLineSyllables) : guess_joined(step, syl_[static_cast<size_t>(syl_heads_[k].id)]);
+}
+
+// The heads that extend the word being written, by class. A head off the trie (nearly all of them
+// once a made-up word has left the dictionary) is guessed, and with classes its count depends only
+// on its class and the word's class: the verdicts of all such heads come from a mask kept per line,
+// totals and word class, which the model's new words share. The heads without a class are
+// guessed one at a time, also as if off the trie; the heads whose word stays on the trie are then
+// found by walking the trie and the sorted heads together, and decided again; heads too long for a
+// word are out. Words without a class (digits, apostrophes) take the reference path.
+void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<uint64_t>& bits) {
+    const SyllableDictionary& dict = *spec_.syllables;
+    if (syl_reference_ || !dict.has_fold() || !dict.fold().has_classes()) return build_syllable_head_mask_reference(step, bits);
+    const int64_t word_class = dict.fold().word_class(step.summary);
+    if (word_class < 0) return build_syllable_head_mask_reference(step, bits);
+    bits = syllable_class_mask(word_class);
+    auto put = [&](int32_t id, bool yes) {
+        const uint64_t bit = uint64_t{1} << (id & 63);
+        uint64_t& word = bits[static_cast<size_t>(id) >> 6];
+        word = yes ? word | bit : word & ~bit;
+    };
+    // Heads that would make the word longer than a word may be are out (the longest first).
+    const size_t room = kMaxWordChars - std::min(cur_.word.size(), kMaxWordChars);
+    for (const int32_t k : syl_by_length_) {
+        if (syl_heads_[static_cast<size_t>(k)].len <= room) break;
+        put(syl_heads_[static_cast<size_t>(k)].id, false);
+    }
+    // The heads without a class, as if off the trie too: guessed one at a time, once per head
+    // (the tokens of one head come one after another, sorted).
+    SyllableMask guessed = 0;
+    for (size_t i = 0; i < syl_unclassed_.size(); ++i) {
+        const auto k = static_cast<size_t>(syl_unclassed_[i]);
+        const SylHead& h = syl_heads_[k];
+        if (h.len > room) continue;
+        const bool same = i > 0 && syl_unclassed_[i - 1] + 1 == syl_unclassed_[i] && h.shared == h.len && syl_heads_[k - 1].len == h.len;
+        if (!same) guessed = head_guess(step, k);
+        put(h.id, head_decide(k, -1, guessed));
+    }
+    if (cur_.node >= 0) fix_heads_on_trie(cur_.node, 0, 0, syl_heads_.size(), bits);
+}
+
+// Heads [lo, hi) share their first `depth` characters, which take the word being written to trie
+// node `node`. Sorted, those that end there come first; the rest split into runs by their next
+// character, and only the runs the trie goes on with are followed.
+void FormConstraint::fix_heads_on_trie(int node, size_t depth, size_t lo, size_t hi, std::vector<uint64_t>& bits) const {
+    if (cur_.word.size() + depth > kMaxWordChars) return;  // these heads are out (too long)
+    const SyllableDictionary& dict = *spec_.syllables;
+    auto char_at = [&](size_t k) { return syl_chars_[static_cast<size_t>(syl_[static_cast<size_t>(syl_heads_[k].id)].head) + depth]; };
+    for (; lo < hi && syl_heads_[lo].len == depth; ++lo) {
+        const SylHead& h = syl_heads_[lo];
+        const int w = dict.nodes()[static_cast<size_t>(node)].word;
+        const uint64_t bit = uint64_t{1} << (h.id & 63);
+        uint64_t& word = bits[static_cast<size_t>(h.id) >> 6];
+        // A word of the dictionary: its counts, not the guess the class mask assumed. A prefix of
+        // one: an open word its node lets fit, else the guess as assumed.
+        if (w >= 0) word = head_decide(lo, node, dict.words()[static_cast<size_t>(w)].counts) ? word | bit : word & ~bit;
+        else if (h.n_rest == 0 && head_decide(lo, node, 0)) word |= bit;
+    }
+    while (lo < hi) {
+        const char c = char_at(lo);
+        size_t a = lo, b = hi;  // the end of the run of c: the first head with a later character
+        while (a < b) {
+            const size_t mid = a + (b - a) / 2;
+            if (char_at(mid) <= c) a = mid + 1;
+            else b = mid;
+        }
+        const int kid = dict.child(node, c);
+        if (kid >= 0) fix_heads_on_trie(kid, depth + 1, lo, a, bits);
+        lo = a;
+    }
+}
+
+const std::vector<uint64_t>& FormConstraint::syllable_class_mask(int64_t word_class) {
+    // A few classes of words per line and totals: the bound only stops a long run from growing it.
+    constexpr size_t kMaxMasks = 256;
+    auto key = std::make_tuple(cur_.line, cur_.line_syl, word_class);
+    if (auto it = syl_class_masks_.find(key); it != syl_class_masks_.end()) return it->second;
+    const GuessFold& fold = spec_.syllables->fold();
+    const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
+    std::vector<uint64_t> bits(syl_zero_.size(), 0);
+    for (size_t i = 0; i < syl_classes_.size(); ++i) {
+        // head_decide off the trie with the class's counts: an open word fits when its totals do;
+        // a word that ends inside the token, when the rest of the token fits after it.
+        const SyllableMask counts = fold.class_counts(word_class, syl_classes_[i]) & syllable_bits(1, kMaxLineSyllables);
+        const SyllableMask totals = add_counts(cur_.line_syl, counts) & need;
+        if (totals == 0) continue;
+        const auto& [open, ending] = syl_class_bits_[i];
+        for (const SylBits& b : open) bits[b.word] |= b.bits;
+        if (ending.empty()) continue;
+        const std::vector<uint64_t>& rest = syllable_rest_mask(cur_.line, totals);
+        for (const SylBits& b : ending) bits[b.word] |= b.bits & rest[b.word];
+    }
+    if (syl_class_masks_.size() >= kMaxMasks) syl_class_masks_.clear();
+    return syl_class_masks_.emplace(std::move(key), std::move(bits)).first->second;
+}
+
+const std::vector<uint64_t>& FormConstraint::syllable_rest_mask(int line, SyllableMask syl) {
+    constexpr size_t kMaxMasks = 512;
+    const auto key = std::make_pair(line, syl);
+    if (auto it = syl_rest_masks_.find(key); it != syl_rest_masks_.end()) return it->second;
+    if (syl_rest_masks_.size() >= kMaxMasks) syl_rest_masks_.clear();
+    std::vector<uint64_t> bits(syl_zero_.size(), 0);
+    for (const SylHead& h : syl_heads_) {
+        if (h.n_rest == 0) continue;
+        const int32_t* rest = syl_items_.data() + h.rest;
+        if (syllable_items(rest, rest + h.n_rest, line, syl, true)) bits[static_cast<size_t>(h.id) >> 6] |= uint64_t{1} << (h.id & 63);
+    }
+    return syl_rest_masks_.emplace(key, std::move(bits)).first->second;
+}
+
 // For each token whose head extends the word being written (cur_.word + head): its trie node, its
 // counts (the dictionary's, else the guess's), then word_fits when the word stays open at the
 // token's end, or the end of the word and the token's other items. The heads come sorted, so the
 // trie walk starts where the previous head's parted from this one; the guesses that a verdict
 // needs go to the fold in one call at the end.
-void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<uint64_t>& bits) {
+void FormConstraint::build_syllable_head_mask_reference(const SylStep& step, std::vector<uint64_t>& bits) {
     const SyllableDictionary& dict = *spec_.syllables;
-    const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
-    const SyllableMask line_syl = cur_.line_syl;
     const bool guess = dict.has_guess();
     const bool bulk = dict.has_fold();
     bits.assign((syl_.size() + 63) / 64, 0);
@@ -341,15 +501,8 @@ void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<u
     // path[d]: the trie node after d characters of the current head (path[0]: the word so far).
     std::array<int32_t, 256> path;
     path[0] = cur_.node;
-    // The verdict once the counts are known (0 = the word cannot be said).
     auto decide = [&](const SylHead& h, int node, SyllableMask counts) {
-        if (h.n_rest == 0) {  // the word is still open: word_fits
-            const SyllableMask below = node >= 0 ? dict.nodes()[static_cast<size_t>(node)].mask : 0;
-            return (add_counts(line_syl, below) & need) != 0 || (guess && (add_counts(line_syl, counts) & need) != 0);
-        }
-        const SyllableMask totals = add_counts(line_syl, counts) & need;
-        const int32_t* rest = syl_items_.data() + h.rest;
-        return totals != 0 && syllable_items(rest, rest + h.n_rest, cur_.line, totals, true);
+        return head_decide(static_cast<size_t>(&h - syl_heads_.data()), node, counts);
     };
     auto set = [&](int32_t id) { bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); };
     // path[d] is -1 (off the trie) for every d >= dead: a word off the dictionary, or a head

@@ -47,6 +47,16 @@ struct GuessFold {
     // this for every token that extends the word being written; one call for them all saves two
     // indirect calls a token (most of the cost at a 150k vocabulary). Null: join and counts are used.
     std::function<void(uint64_t word, const uint64_t* pieces, size_t n, SyllableMask* out)> counts_joined = {};
+    // Optional, by classes: the few things of a word and of a piece that counts(join(word, piece))
+    // reads, as small numbers (-1: no class; the pair is then asked as above). Contract: when both
+    // classes are >= 0, class_counts(word_class(word), piece_class(piece)) equals
+    // counts(join(word, piece)) and is not kAskGuess. The mask inside a word made up by the model
+    // then asks a few dozen classes instead of every token that extends it, and keeps the verdicts
+    // per word class, which new words share (form_syllable.cpp). Null: not used.
+    std::function<int64_t(uint64_t piece)> piece_class = {};
+    std::function<int64_t(uint64_t word)> word_class = {};
+    std::function<SyllableMask(int64_t word_class, int64_t piece_class)> class_counts = {};
+    bool has_classes() const { return piece_class && word_class && class_counts; }
 };
 
 class SyllableDictionary {

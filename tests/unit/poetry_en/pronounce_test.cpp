@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 
@@ -151,6 +152,121 @@ TEST(Pronounce, LetterFoldGivesTheGuessCountForEverySplit) {
         fold.counts_joined(word, pieces.data(), pieces.size(), bulk.data());
         for (size_t i = 0; i < pieces.size(); ++i)
             ASSERT_EQ(bulk[i], fold.counts(fold.join(word, pieces[i]))) << "after '" << start << "', piece " << i;
+    }
+}
+
+// The fold by classes answers as counts(join(...)) for every word and piece that both have a
+// class, and gives a class to every plain word and every plain piece of 3 letters or more (the
+// pieces that extend most words at a large vocabulary).
+TEST(Pronounce, FoldClassesCountAsTheFold) {
+    const gen::constraint::GuessFold fold = letter_guess_fold();
+    ASSERT_TRUE(fold.has_classes());
+    core::Rng rng(31);
+    const std::string alphabet = "aeiouyybcdghlrstxz";
+    auto random_word = [&](int max_len) {
+        std::string w;
+        for (int k = 1 + static_cast<int>(rng.uniform() * static_cast<float>(max_len)); k > 0; --k)
+            w += alphabet[static_cast<size_t>(rng.uniform() * static_cast<float>(alphabet.size())) % alphabet.size()];
+        return w;
+    };
+    int compared = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const std::string a = i % 7 == 0 ? "y" : random_word(8);
+        const std::string b = random_word(9);
+        const uint64_t sa = fold.summary(a), sb = fold.summary(b);
+        const int64_t wc = fold.word_class(sa), pc = fold.piece_class(sb);
+        ASSERT_GE(wc, 0) << a;
+        ASSERT_EQ(pc >= 0, b.size() >= 3) << b;
+        if (pc < 0) continue;
+        const gen::constraint::SyllableMask by_class = fold.class_counts(wc, pc);
+        ASSERT_NE(by_class, gen::constraint::kAskGuess);
+        ASSERT_EQ(by_class, fold.counts(fold.join(sa, sb))) << a << " + " << b;
+        ++compared;
+    }
+    EXPECT_GT(compared, 10000);
+    // Digits and apostrophes have no class (the whole word is looked up).
+    EXPECT_LT(fold.word_class(fold.summary("x9")), 0);
+    EXPECT_LT(fold.piece_class(fold.summary("o'er")), 0);
+}
+
+// The mask inside a word by classes (build_syllable_head_mask) against the head-by-head mask it
+// replaced (use_reference_head_masks), bit for bit, at every state of random walks through a
+// haiku over vocabularies of 32k and 150k tokens like bench_constraint's: pieces of CMU words
+// (words that stay on the trie), random letter runs (made-up words, which leave it), with and
+// without a leading space, digits, apostrophes, punctuation and line breaks after them.
+TEST(Pronounce, ClassMaskEqualsTheHeadByHeadMaskAtLargeVocabularies) {
+    const auto dict = cmu_syllables();
+    for (const int n_vocab : {32000, 150000}) {
+        core::Rng rng(static_cast<uint64_t>(n_vocab));
+        std::vector<std::string> pieces = {" ", "\n", ",", ", ", ".\n", "'", "'s", "\xE2\x80\x99", " 7", "42"};
+        const std::string letters = "aeiouyrstlnmcdbgfhwkpvzxjq";
+        // Rare tails as in a real vocabulary: a digit or apostrophe in a head is guessed word by word.
+        const std::string tails[] = {",", " ", ".\n", "\n", "'", "3", "'s"};
+        while (pieces.size() < static_cast<size_t>(n_vocab) - 300) {
+            std::string p = rng.uniform() < 0.4f ? " " : "";
+            if (rng.uniform() < 0.5f) {  // a piece of a dictionary word
+                const std::string& w =
+                    dict->words()[static_cast<size_t>(rng.uniform() * static_cast<float>(dict->words().size())) % dict->words().size()].text;
+                const size_t from = static_cast<size_t>(rng.uniform() * static_cast<float>(w.size())) % w.size();
+                p += w.substr(from, 1 + static_cast<size_t>(rng.uniform() * 7));
+            } else {
+                for (int k = 1 + static_cast<int>(rng.uniform() * 8); k > 0; --k)
+                    p += letters[static_cast<size_t>(rng.uniform() * static_cast<float>(letters.size())) % letters.size()];
+            }
+            const float r = rng.uniform();
+            if (r < 0.1f) p += tails[static_cast<size_t>(r * 40) % 4];
+            else if (r < 0.11f) p += tails[4 + static_cast<size_t>(r * 1000) % 3];
+            pieces.push_back(std::move(p));
+        }
+        std::sort(pieces.begin(), pieces.end());
+        pieces.erase(std::unique(pieces.begin(), pieces.end()), pieces.end());
+        const auto tok = gen::constraint::testing::piece_vocab(pieces, true);
+        int states = 0, mid_word = 0;
+        for (bool closed : {false, true}) {
+            const gen::constraint::FormSpec spec{
+                .lines = {{.units = 5}, {.units = 7}, {.units = 5}}, .closed = closed, .syllables = dict};
+            gen::constraint::FormConstraint by_class(spec, *tok), reference(spec, *tok);
+            reference.use_reference_head_masks(true);
+            std::vector<float> logits(static_cast<size_t>(tok->n_vocab()), 0.0f);
+            gen::CandidateSet a, b;
+            for (int walk = 0; walk < 12; ++walk) {
+                by_class.reset();
+                reference.reset();
+                for (int step = 0; step < 40; ++step) {
+                    a.reset(logits);
+                    b.reset(logits);
+                    by_class.apply(a);
+                    reference.apply(b);
+                    ++states;
+                    const std::string& text = by_class.text();
+                    if (!text.empty() && std::isalpha(static_cast<unsigned char>(text.back()))) ++mid_word;
+                    std::vector<model::TokenId> letter_ids, other_ids;
+                    int mismatches = 0;
+                    for (size_t i = 0; i < a.items.size(); ++i) {
+                        ASSERT_EQ(a.items[i].id, b.items[i].id);
+                        const bool yes = a.items[i].logit == 0.0f;
+                        if (yes != (b.items[i].logit == 0.0f) && ++mismatches <= 5)
+                            ADD_FAILURE() << n_vocab << ": token '" << tok->token_to_bytes(a.items[i].id) << "' after '"
+                                          << text << "': by class " << yes << ", reference " << !yes;
+                        if (!yes || tok->is_eog(a.items[i].id)) continue;
+                        const std::string bytes = tok->token_to_bytes(a.items[i].id);
+                        (!bytes.empty() && std::isalpha(static_cast<unsigned char>(bytes[0])) ? letter_ids : other_ids)
+                            .push_back(a.items[i].id);
+                    }
+                    ASSERT_EQ(mismatches, 0);
+                    if (letter_ids.empty() && other_ids.empty()) break;
+                    // Mostly letters, so that words grow long and leave the dictionary.
+                    const auto& pool =
+                        !letter_ids.empty() && (other_ids.empty() || rng.uniform() < 0.85f) ? letter_ids : other_ids;
+                    const model::TokenId next =
+                        pool[static_cast<size_t>(rng.uniform() * static_cast<float>(pool.size())) % pool.size()];
+                    by_class.accept(next);
+                    reference.accept(next);
+                }
+            }
+        }
+        EXPECT_GT(states, 400) << n_vocab;
+        EXPECT_GT(mid_word, 200) << n_vocab;
     }
 }
 

@@ -427,12 +427,18 @@ bool ending_takes_group(const FoldSummary& s) {
 // the word's and its last three the piece's, and it is longer than 3 letters: the count is the
 // groups of both (less one where a vowel meets a vowel, less a leading y's) less what the
 // piece's last three letters take away, looked up in a table made once.
-void fold_counts_joined(uint64_t word, const uint64_t* pieces, size_t n, gen::constraint::SyllableMask* out) {
-    static const std::vector<bool> ending_of_long = [] {
+// ending_takes_group for a word longer than 3 letters, which reads only its last three (a table
+// made once).
+bool ending_of_long(uint64_t last3) {
+    static const std::vector<bool> table = [] {
         std::vector<bool> t(32768);
-        for (uint64_t last3 = 0; last3 < t.size(); ++last3) t[last3] = ending_takes_group({.len = 4, .last3 = last3});
+        for (uint64_t l = 0; l < t.size(); ++l) t[l] = ending_takes_group({.len = 4, .last3 = l});
         return t;
     }();
+    return table[last3 & 32767];
+}
+
+void fold_counts_joined(uint64_t word, const uint64_t* pieces, size_t n, gen::constraint::SyllableMask* out) {
     const FoldSummary a = FoldSummary::unpack(word);
     const bool fast = a.plain && a.len >= 2;
     const uint64_t y = letter_code('y');
@@ -446,7 +452,7 @@ void fold_counts_joined(uint64_t word, const uint64_t* pieces, size_t n, gen::co
         }
         const uint64_t groups = std::min<uint64_t>(a.groups + b.groups - ((a_vowel_end && vowel_code(b.first())) ? 1 : 0), 255);
         int c = static_cast<int>(groups) - leading_y;
-        c -= static_cast<int>((c > 1) & ending_of_long[b.last3]);
+        c -= static_cast<int>((c > 1) & ending_of_long(b.last3));
         c = std::max(c, 1);
         out[i] = c <= gen::constraint::kMaxLineSyllables ? gen::constraint::SyllableMask{1} << c : 0;
     }
@@ -454,13 +460,49 @@ void fold_counts_joined(uint64_t word, const uint64_t* pieces, size_t n, gen::co
 
 gen::constraint::SyllableMask fold_counts(uint64_t packed) { return fold_counts_of(FoldSummary::unpack(packed)); }
 
+// The fold by classes (GuessFold::piece_class). When the word is plain and the piece plain and 3
+// letters or more, the joined word is longer than 3 letters and its count reads (fold_counts_of,
+// fold_join): the groups of both, whether the word ends and the piece starts on a vowel (they
+// merge), whether the word's leading y is a consonant (a word of one letter y: when the piece
+// starts on a consonant), and whether the piece's last three letters take a group away.
+// A piece's class: groups << 2 | starts on a vowel << 1 | ending takes a group.
+int64_t fold_piece_class(uint64_t packed) {
+    const FoldSummary b = FoldSummary::unpack(packed);
+    if (!b.plain || b.len < 3) return -1;
+    return static_cast<int64_t>((b.groups << 2) | (vowel_code(b.first()) ? 2 : 0) | (ending_of_long(b.last3) ? 1 : 0));
+}
+
+// A word's class: groups | ends on a vowel << 8 | leading y << 9 (0: none, 1: a consonant, 2: a
+// consonant when the piece starts on one, for the word "y" alone).
+int64_t fold_word_class(uint64_t packed) {
+    const FoldSummary a = FoldSummary::unpack(packed);
+    if (!a.plain || a.len == 0) return -1;
+    const uint64_t y = letter_code('y');
+    const uint64_t leading_y = a.first() != y ? 0 : a.len == 1 ? 2 : vowel_code(a.second()) ? 0 : 1;
+    return static_cast<int64_t>(a.groups | (vowel_code(a.last(0)) ? 256 : 0) | (leading_y << 9));
+}
+
+gen::constraint::SyllableMask fold_class_counts(int64_t word, int64_t piece) {
+    const auto a_groups = static_cast<uint64_t>(word & 255), b_groups = static_cast<uint64_t>(piece >> 2);
+    const bool a_vowel_end = ((word >> 8) & 1) != 0, b_vowel_start = ((piece >> 1) & 1) != 0;
+    const int64_t leading_y = word >> 9;
+    const uint64_t groups = std::min<uint64_t>(a_groups + b_groups - (a_vowel_end && b_vowel_start ? 1 : 0), 255);
+    int c = static_cast<int>(groups) - ((leading_y == 1 || (leading_y == 2 && !b_vowel_start)) ? 1 : 0);
+    c -= static_cast<int>((c > 1) & ((piece & 1) != 0));
+    c = std::max(c, 1);
+    return c <= gen::constraint::kMaxLineSyllables ? gen::constraint::SyllableMask{1} << c : 0;
+}
+
 }  // namespace
 
 gen::constraint::GuessFold letter_guess_fold() {
     return {.summary = [](std::string_view piece) { return fold_summary(piece).pack(); },
             .join = [](uint64_t a, uint64_t b) { return fold_join(FoldSummary::unpack(a), FoldSummary::unpack(b)).pack(); },
             .counts = fold_counts,
-            .counts_joined = fold_counts_joined};
+            .counts_joined = fold_counts_joined,
+            .piece_class = fold_piece_class,
+            .word_class = fold_word_class,
+            .class_counts = fold_class_counts};
 }
 
 std::shared_ptr<const gen::constraint::SyllableDictionary> cmu_syllables() {
