@@ -109,6 +109,12 @@ public:
         syl_reference_ = on;
         syl_head_masks_.clear();
     }
+    // Syllable unit: build the masks between words (and after a word ends) token by token, as
+    // before the token groups (build_syllable_items_mask_reference), for the same comparison.
+    void use_reference_items_masks(bool on) {
+        syl_items_reference_ = on;
+        syl_masks_.clear();
+    }
 
 private:
     using GroupSet = std::bitset<kMaxRhymeGroups>;
@@ -223,6 +229,11 @@ private:
     // token's verdict depends only on the line, its possible totals and which of the two it is:
     // such masks (one bit a token) are worked out once per key and kept, across generations too.
     const std::vector<uint64_t>& syllable_items_mask(int line, SyllableMask syl, bool word_ended);
+    void build_syllable_items_mask_reference(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) const;
+    // The same mask by groups (syl_groups_): the verdict of one token of each group, set for the
+    // whole group through its bit rows. The groups are made on the first such mask.
+    void build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits);
+    void init_syllable_groups();
     // Inside a word, the verdicts of the tokens that extend it (route Head), one bit a token. They
     // depend only on the line, its totals and the word so far, so they are kept per such key too
     // (a word's prefixes come back at every generation that writes it).
@@ -321,6 +332,18 @@ private:
     std::vector<int32_t> syl_by_length_;  // the heads (syl_heads_ order), longest first
     std::map<std::tuple<int, SyllableMask, int64_t>, std::vector<uint64_t>> syl_class_masks_;
     std::map<std::pair<int, SyllableMask>, std::vector<uint64_t>> syl_rest_masks_;
+    // The tokens of the Items route and the Head-route tokens read between words, grouped by what
+    // syllable_items reads of their items: the breaks, each word's counts, and of a word left open
+    // at the token's end what word_fits reads. Tokens with a head and those without make separate
+    // groups (after a word ends, only the latter are read). One token stands for the group.
+    struct SylGroup {
+        int32_t rep = 0;
+        bool headless = false;
+        std::vector<SylBits> bits;  // the group's tokens, one bit a token (nonzero words)
+    };
+    std::vector<SylGroup> syl_groups_;
+    bool syl_groups_made_ = false;
+    bool syl_items_reference_ = false;
     bool syl_reference_ = false;
     mutable std::string scratch_;  // a spelled-out word, for guesses without a fold
 };

@@ -6,7 +6,9 @@
 // and breaks it holds, so that a candidate takes its head's few trie steps, a guess by fold and a
 // few mask operations; tests check that both give the same mask over whole vocabularies. Inside a
 // word the model made up, the tokens that extend it are decided by class (build_syllable_head_mask):
-// the head-by-head path it replaced stays as the reference the tests compare it with.
+// the head-by-head path it replaced stays as the reference the tests compare it with. Between
+// words, the tokens are decided by group (build_syllable_items_mask; a few hundred groups at 150k
+// tokens), with the token-by-token pass it replaced kept as the reference.
 #include "generate/constraint/form.h"
 
 #include <algorithm>
@@ -332,17 +334,97 @@ const std::vector<uint64_t>& FormConstraint::syllable_items_mask(int line, Sylla
     const auto key = std::make_tuple(line, syl, word_ended);
     if (auto it = syl_masks_.find(key); it != syl_masks_.end()) return it->second;
     if (syl_masks_.size() >= kMaxMasks) syl_masks_.clear();
-    std::vector<uint64_t> bits((syl_.size() + 63) / 64, 0);
+    std::vector<uint64_t> bits;
+    if (syl_items_reference_) build_syllable_items_mask_reference(line, syl, word_ended, bits);
+    else build_syllable_items_mask(line, syl, word_ended, bits);
+    return syl_masks_.emplace(key, std::move(bits)).first->second;
+}
+
+void FormConstraint::build_syllable_items_mask_reference(int line, SyllableMask syl, bool word_ended,
+                                                         std::vector<uint64_t>& bits) const {
+    bits.assign((syl_.size() + 63) / 64, 0);
     for (size_t i = 0; i < syl_.size(); ++i) {
         const SylToken& t = syl_[i];
         if (!t.fast || (word_ended && t.head_len != 0)) continue;
         const int32_t* items = syl_items_.data() + t.items;
         // As the mask reads them: the whole token between words; after the word it ends,
-        // the items its (empty) head does not cover.
+        // the items its (empty) head does not cover (all of them: skip is 0 without a head).
         const int32_t* from = word_ended ? items + t.skip : items;
         if (syllable_items(from, items + t.n_items, line, syl, word_ended)) bits[i >> 6] |= uint64_t{1} << (i & 63);
     }
-    return syl_masks_.emplace(key, std::move(bits)).first->second;
+}
+
+// A token's key is what syllable_items reads of its items, so that two tokens with one key get
+// one verdict for every line, totals and first_checked: a newline; a run of other characters (at
+// most two count: the closed-form check reads the same state at the second and later ones); a
+// word's counts when a character follows it; and for a word left open at the end, what word_fits
+// reads, its trie mask or with a guess the union of that mask and its counts (adding counts to
+// totals distributes over the union, so the two tests are one). A word too long to be a word ends
+// the key: the verdict is no from there on. At a 150k vocabulary a few thousand keys remain.
+void FormConstraint::init_syllable_groups() {
+    syl_groups_made_ = true;
+    const bool guess = spec_.syllables->has_guess();
+    enum : uint64_t { kNewline, kOther, kTooLong, kWord, kOpenWord };
+    struct KeyHash {
+        size_t operator()(const std::vector<uint64_t>& k) const {
+            uint64_t h = 0x9E3779B97F4A7C15ull;
+            for (uint64_t x : k) h = (h ^ x) * 0xFF51AFD7ED558CCDull + (h >> 29);
+            return static_cast<size_t>(h);
+        }
+    };
+    std::unordered_map<std::vector<uint64_t>, int32_t, KeyHash> index;
+    std::vector<std::vector<int32_t>> members;
+    std::vector<uint64_t> key;
+    for (size_t id = 0; id < syl_.size(); ++id) {
+        const SylToken& t = syl_[id];
+        if (!t.fast || info_[id].skip) continue;
+        key.assign(1, t.head_len == 0 ? 1 : 0);
+        const int32_t* items = syl_items_.data() + t.items;
+        for (size_t i = 0, run = 0; i < t.n_items; ++i) {
+            const int32_t item = items[i];
+            run = item == kSylOther ? run + 1 : 0;
+            if (item == kSylNewline) {
+                key.push_back(kNewline);
+            } else if (item == kSylOther) {
+                if (run <= 2) key.push_back(kOther);
+            } else {
+                const SylWord& w = syl_words_[static_cast<size_t>(item)];
+                if (w.len > kMaxWordChars) {
+                    key.push_back(kTooLong);
+                    break;
+                }
+                const bool open = i + 1 == t.n_items;
+                key.push_back(open ? kOpenWord : kWord);
+                key.push_back(!open ? counts_of(w) : guess ? w.below | counts_of(w) : w.below);
+            }
+        }
+        auto [it, added] = index.try_emplace(key, static_cast<int32_t>(syl_groups_.size()));
+        if (added) {
+            syl_groups_.push_back({.rep = static_cast<int32_t>(id), .headless = t.head_len == 0, .bits = {}});
+            members.emplace_back();
+        }
+        members[static_cast<size_t>(it->second)].push_back(static_cast<int32_t>(id));
+    }
+    for (size_t g = 0; g < syl_groups_.size(); ++g) {
+        std::vector<SylBits>& rows = syl_groups_[g].bits;
+        for (const int32_t id : members[g]) {  // ascending ids: one row per 64-token word
+            const auto w = static_cast<uint32_t>(id >> 6);
+            if (rows.empty() || rows.back().word != w) rows.push_back({w, 0});
+            rows.back().bits |= uint64_t{1} << (id & 63);
+        }
+    }
+}
+
+void FormConstraint::build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) {
+    if (!syl_groups_made_) init_syllable_groups();
+    bits.assign(syl_zero_.size(), 0);
+    for (const SylGroup& g : syl_groups_) {
+        if (word_ended && !g.headless) continue;
+        const SylToken& t = syl_[static_cast<size_t>(g.rep)];
+        const int32_t* items = syl_items_.data() + t.items;
+        if (!syllable_items(items, items + t.n_items, line, syl, word_ended)) continue;
+        for (const SylBits& b : g.bits) bits[b.word] |= b.bits;
+    }
 }
 
 const std::vector<uint64_t>& FormConstraint::syllable_head_mask(const SylStep& step) {

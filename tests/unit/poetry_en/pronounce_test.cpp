@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 #include "art/poetry/en/pronounce.h"
 #include "core/error.h"
@@ -189,57 +191,64 @@ TEST(Pronounce, FoldClassesCountAsTheFold) {
     EXPECT_LT(fold.piece_class(fold.summary("o'er")), 0);
 }
 
-// The mask inside a word by classes (build_syllable_head_mask) against the head-by-head mask it
-// replaced (use_reference_head_masks), bit for bit, at every state of random walks through a
-// haiku over vocabularies of 32k and 150k tokens like bench_constraint's: pieces of CMU words
-// (words that stay on the trie), random letter runs (made-up words, which leave it), with and
-// without a leading space, digits, apostrophes, punctuation and line breaks after them.
-TEST(Pronounce, ClassMaskEqualsTheHeadByHeadMaskAtLargeVocabularies) {
+// A vocabulary of about n_vocab tokens like bench_constraint's: pieces of CMU words (words that
+// stay on the trie), random letter runs (made-up words, which leave it), with and without a
+// leading space, digits, apostrophes, punctuation and line breaks after them.
+std::unique_ptr<model::Tokenizer> random_piece_vocab(const gen::constraint::SyllableDictionary& dict, int n_vocab,
+                                                     core::Rng& rng) {
+    std::vector<std::string> pieces = {" ", "\n", ",", ", ", ".\n", "'", "'s", "\xE2\x80\x99", " 7", "42"};
+    const std::string letters = "aeiouyrstlnmcdbgfhwkpvzxjq";
+    // Rare tails as in a real vocabulary: a digit or apostrophe in a head is guessed word by word.
+    const std::string tails[] = {",", " ", ".\n", "\n", "'", "3", "'s"};
+    while (pieces.size() < static_cast<size_t>(n_vocab) - 300) {
+        std::string p = rng.uniform() < 0.4f ? " " : "";
+        if (rng.uniform() < 0.5f) {  // a piece of a dictionary word
+            const std::string& w =
+                dict.words()[static_cast<size_t>(rng.uniform() * static_cast<float>(dict.words().size())) % dict.words().size()].text;
+            const size_t from = static_cast<size_t>(rng.uniform() * static_cast<float>(w.size())) % w.size();
+            p += w.substr(from, 1 + static_cast<size_t>(rng.uniform() * 7));
+        } else {
+            for (int k = 1 + static_cast<int>(rng.uniform() * 8); k > 0; --k)
+                p += letters[static_cast<size_t>(rng.uniform() * static_cast<float>(letters.size())) % letters.size()];
+        }
+        const float r = rng.uniform();
+        if (r < 0.1f) p += tails[static_cast<size_t>(r * 40) % 4];
+        else if (r < 0.11f) p += tails[4 + static_cast<size_t>(r * 1000) % 3];
+        pieces.push_back(std::move(p));
+    }
+    std::sort(pieces.begin(), pieces.end());
+    pieces.erase(std::unique(pieces.begin(), pieces.end()), pieces.end());
+    return gen::constraint::testing::piece_vocab(pieces, true);
+}
+
+// The haiku's mask (open and closed) against a reference set up by `use_reference`, bit for bit,
+// at every state of 12 random walks of up to 40 tokens over vocabularies of 32k and 150k tokens,
+// mostly letters so that words grow long and leave the dictionary. Returns the states compared
+// between words and inside a word, per vocabulary.
+void expect_masks_equal_at_large_vocabularies(const std::function<void(gen::constraint::FormConstraint&)>& use_reference,
+                                              int min_between, int min_inside) {
     const auto dict = cmu_syllables();
     for (const int n_vocab : {32000, 150000}) {
         core::Rng rng(static_cast<uint64_t>(n_vocab));
-        std::vector<std::string> pieces = {" ", "\n", ",", ", ", ".\n", "'", "'s", "\xE2\x80\x99", " 7", "42"};
-        const std::string letters = "aeiouyrstlnmcdbgfhwkpvzxjq";
-        // Rare tails as in a real vocabulary: a digit or apostrophe in a head is guessed word by word.
-        const std::string tails[] = {",", " ", ".\n", "\n", "'", "3", "'s"};
-        while (pieces.size() < static_cast<size_t>(n_vocab) - 300) {
-            std::string p = rng.uniform() < 0.4f ? " " : "";
-            if (rng.uniform() < 0.5f) {  // a piece of a dictionary word
-                const std::string& w =
-                    dict->words()[static_cast<size_t>(rng.uniform() * static_cast<float>(dict->words().size())) % dict->words().size()].text;
-                const size_t from = static_cast<size_t>(rng.uniform() * static_cast<float>(w.size())) % w.size();
-                p += w.substr(from, 1 + static_cast<size_t>(rng.uniform() * 7));
-            } else {
-                for (int k = 1 + static_cast<int>(rng.uniform() * 8); k > 0; --k)
-                    p += letters[static_cast<size_t>(rng.uniform() * static_cast<float>(letters.size())) % letters.size()];
-            }
-            const float r = rng.uniform();
-            if (r < 0.1f) p += tails[static_cast<size_t>(r * 40) % 4];
-            else if (r < 0.11f) p += tails[4 + static_cast<size_t>(r * 1000) % 3];
-            pieces.push_back(std::move(p));
-        }
-        std::sort(pieces.begin(), pieces.end());
-        pieces.erase(std::unique(pieces.begin(), pieces.end()), pieces.end());
-        const auto tok = gen::constraint::testing::piece_vocab(pieces, true);
-        int states = 0, mid_word = 0;
+        const auto tok = random_piece_vocab(*dict, n_vocab, rng);
+        int between = 0, mid_word = 0;
         for (bool closed : {false, true}) {
             const gen::constraint::FormSpec spec{
                 .lines = {{.units = 5}, {.units = 7}, {.units = 5}}, .closed = closed, .syllables = dict};
-            gen::constraint::FormConstraint by_class(spec, *tok), reference(spec, *tok);
-            reference.use_reference_head_masks(true);
+            gen::constraint::FormConstraint fast(spec, *tok), reference(spec, *tok);
+            use_reference(reference);
             std::vector<float> logits(static_cast<size_t>(tok->n_vocab()), 0.0f);
             gen::CandidateSet a, b;
             for (int walk = 0; walk < 12; ++walk) {
-                by_class.reset();
+                fast.reset();
                 reference.reset();
                 for (int step = 0; step < 40; ++step) {
                     a.reset(logits);
                     b.reset(logits);
-                    by_class.apply(a);
+                    fast.apply(a);
                     reference.apply(b);
-                    ++states;
-                    const std::string& text = by_class.text();
-                    if (!text.empty() && std::isalpha(static_cast<unsigned char>(text.back()))) ++mid_word;
+                    const std::string& text = fast.text();
+                    ++(!text.empty() && std::isalpha(static_cast<unsigned char>(text.back())) ? mid_word : between);
                     std::vector<model::TokenId> letter_ids, other_ids;
                     int mismatches = 0;
                     for (size_t i = 0; i < a.items.size(); ++i) {
@@ -247,7 +256,7 @@ TEST(Pronounce, ClassMaskEqualsTheHeadByHeadMaskAtLargeVocabularies) {
                         const bool yes = a.items[i].logit == 0.0f;
                         if (yes != (b.items[i].logit == 0.0f) && ++mismatches <= 5)
                             ADD_FAILURE() << n_vocab << ": token '" << tok->token_to_bytes(a.items[i].id) << "' after '"
-                                          << text << "': by class " << yes << ", reference " << !yes;
+                                          << text << "': new " << yes << ", reference " << !yes;
                         if (!yes || tok->is_eog(a.items[i].id)) continue;
                         const std::string bytes = tok->token_to_bytes(a.items[i].id);
                         (!bytes.empty() && std::isalpha(static_cast<unsigned char>(bytes[0])) ? letter_ids : other_ids)
@@ -255,19 +264,33 @@ TEST(Pronounce, ClassMaskEqualsTheHeadByHeadMaskAtLargeVocabularies) {
                     }
                     ASSERT_EQ(mismatches, 0);
                     if (letter_ids.empty() && other_ids.empty()) break;
-                    // Mostly letters, so that words grow long and leave the dictionary.
                     const auto& pool =
                         !letter_ids.empty() && (other_ids.empty() || rng.uniform() < 0.85f) ? letter_ids : other_ids;
                     const model::TokenId next =
                         pool[static_cast<size_t>(rng.uniform() * static_cast<float>(pool.size())) % pool.size()];
-                    by_class.accept(next);
+                    fast.accept(next);
                     reference.accept(next);
                 }
             }
         }
-        EXPECT_GT(states, 400) << n_vocab;
-        EXPECT_GT(mid_word, 200) << n_vocab;
+        EXPECT_GT(between, min_between) << n_vocab;
+        EXPECT_GT(mid_word, min_inside) << n_vocab;
     }
+}
+
+// The mask inside a word by classes (build_syllable_head_mask) against the head-by-head mask it
+// replaced (use_reference_head_masks).
+TEST(Pronounce, ClassMaskEqualsTheHeadByHeadMaskAtLargeVocabularies) {
+    expect_masks_equal_at_large_vocabularies([](gen::constraint::FormConstraint& f) { f.use_reference_head_masks(true); },
+                                             150, 200);
+}
+
+// The masks between words and after a word ends by token groups (build_syllable_items_mask)
+// against the token-by-token mask they replaced (use_reference_items_masks). Every mask inside a
+// word reads one too, for the tokens that end the word.
+TEST(Pronounce, GroupedItemsMaskEqualsTheTokenByTokenMaskAtLargeVocabularies) {
+    expect_masks_equal_at_large_vocabularies([](gen::constraint::FormConstraint& f) { f.use_reference_items_masks(true); },
+                                             150, 200);
 }
 
 // The decoder's mask with the CMU dictionary and its fold equals the byte walk's over a vocabulary
