@@ -111,6 +111,20 @@ TEST_F(PaintCli, BadInputGivesOneClearErrorAndNoFiles) {
     r = run_lyra({"paint", "-m", model_, "--subject", "bad \xff utf8"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("subject: invalid UTF-8"), std::string::npos) << r.err;
+    // A BPE vocabulary learned without a special token has no end-of-text: a drawing could not
+    // end where its grammar does (it used to fill the rest with token 0, NUL bytes).
+    const fs::path text = out.path() / "corpus.txt";
+    std::ofstream(text) << "subject: red apple\ncanvas 128 128\ncircle 64 64 40 f red\n";
+    const std::string tok = (out.path() / "bpe.gguf").string(), no_eos = (out.path() / "no-eos.gguf").string();
+    r = run_lyra({"tokenizer", "train", "--kind", "bpe", "--vocab", "300", "-o", tok, text.string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run_lyra({"model", "init", "--arch", "llama", "--dim", "32", "--layers", "1", "--heads", "2", "--ctx", "512",
+                  "--tokenizer", tok, "-o", no_eos});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run_lyra({"paint", "-m", no_eos, "--subject", "red apple", "-o", dir.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("paint: the model's vocabulary has no end-of-text token"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "drawing.svg"));
 
     const fs::path bad = out.path() / "bad.svg";
     std::ofstream(bad) << "<svg viewBox='0 0 10 10'><path d='M0 0 L1e999 NaN'";

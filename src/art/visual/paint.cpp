@@ -452,6 +452,15 @@ std::vector<Generated> generate_drawings(const model::Model& model, core::Thread
     const std::string prompt = paint_prompt(spec);
     const std::string gbnf = paint_grammar(spec);
     auto trie = std::make_shared<const gen::constraint::TokenTrie>(model.tokenizer());
+    // A drawing ends with the model's end-of-text token wherever the grammar may end. A
+    // vocabulary without one (a BPE recipe with no `special` token) can only stop at the budget,
+    // and a drawing that completes its grammar earlier has nothing left to write: it would run
+    // into a dead end and fill the rest with whatever token the sampler falls back on.
+    if (trie->eog_tokens().empty()) {
+        throw_error(ErrorKind::Unsupported,
+                    "paint: the model's vocabulary has no end-of-text token, so a drawing could not end; "
+                    "expected a model trained with one (a BPE recipe needs special = [\"<|endoftext|>\"])");
+    }
     const int64_t prompt_tokens = static_cast<int64_t>(model.tokenizer().encode(prompt, true).size());
     const int64_t room = model.hparams().n_ctx - prompt_tokens - 1;
     const int max_tokens = static_cast<int>(std::min<int64_t>(length, room));
