@@ -221,18 +221,18 @@ TEST(Dist, MatchesAnExactWalkDeepInTheTail) {
         return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
     });
     long double total = 0;
-    for (float v : e) total += v;
+    for (float v : e) total += static_cast<long double>(v);
     auto s = make_dist(99);
     core::Rng rng(99);  // the sampler's own generator, replayed: one uniform per draw
     int checked = 0;
     for (int i = 0; i < 3000; ++i) {
         const TokenId got = run_one(*s, logits).selected;
-        const long double u = rng.uniform();
+        const long double u = static_cast<long double>(rng.uniform());
         long double cum = 0;
         TokenId want = -1;
         long double margin = 1;
         for (size_t k : order) {
-            const long double next = cum + e[k] / total;
+            const long double next = cum + static_cast<long double>(e[k]) / total;
             if (u < next) {
                 want = static_cast<TokenId>(k);
                 margin = std::min(u - cum, next - u);
