@@ -246,10 +246,8 @@ private:
     const std::vector<uint64_t>& syllable_head_mask(const SylStep& step);
     void build_syllable_head_mask(const SylStep& step, std::vector<uint64_t>& bits);
     void build_syllable_head_mask_reference(const SylStep& step, std::vector<uint64_t>& bits);
-    // One head's verdict once its trie node (-1: off the trie) and counts are known; a head's
-    // guess, asked on its own.
+    // One head's verdict once its trie node (-1: off the trie) and counts are known.
     bool head_decide(size_t k, int node, SyllableMask counts) const;
-    SyllableMask head_guess(const SylStep& step, size_t k) const;
     // The class path (GuessFold::has_classes): the verdicts of the classed heads as if off the
     // trie, kept per line, totals and word class; the rest items' verdicts of the heads with
     // items after them, kept per line and totals after the word ends; and the heads that stay on
@@ -311,6 +309,7 @@ private:
     std::vector<int32_t> pending_;
     std::vector<uint64_t> pending_summaries_;
     std::vector<SyllableMask> pending_counts_;
+    std::vector<SyllableMask> unclassed_counts_;  // per distinct unclassed summary, this mask's guess
     // The class path: per head (syl_heads_ order) its class's index in syl_classes_ (-1: no
     // class, decided one at a time, listed in syl_unclassed_); per class, its tokens whose word
     // stays open (row 0) or that go on after the word (row 1), one bit a token (nonzero words).
@@ -352,6 +351,11 @@ private:
         std::vector<int64_t> syl_classes_;
         std::vector<std::array<std::vector<SylBits>, 2>> syl_class_bits_;
         std::vector<int32_t> syl_unclassed_;
+        // The unclassed heads' distinct summaries under the fold, and per entry of syl_unclassed_
+        // the index of its summary there: a mask inside a word guesses each summary once, in one
+        // call (the short heads without a class, " a", "a,", "as", share a few hundred summaries).
+        std::vector<uint64_t> syl_unclassed_summaries_;
+        std::vector<int32_t> syl_unclassed_pick_;
         std::vector<int32_t> syl_by_length_;  // the heads (syl_heads_ order), longest first
         std::vector<SylGroup> syl_groups_;
     };

@@ -255,6 +255,13 @@ void FormConstraint::init_syllable_tokens(SylTables& tb) const {
         tb.syl_head_class_[k] = it->second;
         dense[static_cast<size_t>(it->second)][h.n_rest == 0 ? 0 : 1][static_cast<size_t>(h.id) >> 6] |= uint64_t{1} << (h.id & 63);
     }
+    std::unordered_map<uint64_t, int32_t> distinct;
+    for (const int32_t k : tb.syl_unclassed_) {
+        const uint64_t summary = tb.syl_head_summaries_[static_cast<size_t>(k)];
+        auto [it, added] = distinct.try_emplace(summary, static_cast<int32_t>(tb.syl_unclassed_summaries_.size()));
+        if (added) tb.syl_unclassed_summaries_.push_back(summary);
+        tb.syl_unclassed_pick_.push_back(it->second);
+    }
     // Kept as their nonzero words only: most classes are small, and a class mask reads them all.
     tb.syl_class_bits_.resize(dense.size());
     for (size_t i = 0; i < dense.size(); ++i)
@@ -492,14 +499,6 @@ bool FormConstraint::head_decide(size_t k, int node, SyllableMask counts) const 
     return totals != 0 && syllable_items(rest, rest + h.n_rest, cur_.line, totals, true);
 }
 
-// The guess for the word being written extended by head k, by the fold alone (as the reference
-// path asks it in bulk) or, where the fold cannot tell, spelled out.
-SyllableMask FormConstraint::head_guess(const SylStep& step, size_t k) const {
-    const GuessFold& fold = spec_.syllables->fold();
-    const SyllableMask m = fold.counts(fold.join(step.summary, syl_tab_->syl_head_summaries_[k]));
-    return m != kAskGuess ? m & syllable_bits(1, kMaxLineSyllables) : guess_joined(step, syl_tab_->syl_[static_cast<size_t>(syl_tab_->syl_heads_[k].id)]);
-}
-
 // The heads that extend the word being written, by class. A head off the trie (nearly all of them
 // once a made-up word has left the dictionary) is guessed, and with classes its count depends only
 // on its class and the word's class: the verdicts of all such heads come from a mask kept per line,
@@ -524,15 +523,25 @@ void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<u
         if (syl_tab_->syl_heads_[static_cast<size_t>(k)].len <= room) break;
         put(syl_tab_->syl_heads_[static_cast<size_t>(k)].id, false);
     }
-    // The heads without a class, as if off the trie too: guessed one at a time, once per head
-    // (the tokens of one head come one after another, sorted).
-    SyllableMask guessed = 0;
-    for (size_t i = 0; i < syl_tab_->syl_unclassed_.size(); ++i) {
-        const auto k = static_cast<size_t>(syl_tab_->syl_unclassed_[i]);
-        const SylHead& h = syl_tab_->syl_heads_[k];
+    // The heads without a class, as if off the trie too: the fold's guess once per distinct
+    // summary (in bulk where the fold offers it) instead of once per head; what the fold cannot
+    // tell is asked with the spelled-out word.
+    const SylTables& tab = *syl_tab_;
+    const GuessFold& fold = dict.fold();
+    const std::vector<uint64_t>& summaries = tab.syl_unclassed_summaries_;
+    unclassed_counts_.resize(summaries.size());
+    if (fold.counts_joined) {
+        fold.counts_joined(step.summary, summaries.data(), summaries.size(), unclassed_counts_.data());
+    } else {
+        for (size_t i = 0; i < summaries.size(); ++i) unclassed_counts_[i] = fold.counts(fold.join(step.summary, summaries[i]));
+    }
+    for (size_t i = 0; i < tab.syl_unclassed_.size(); ++i) {
+        const auto k = static_cast<size_t>(tab.syl_unclassed_[i]);
+        const SylHead& h = tab.syl_heads_[k];
         if (h.len > room) continue;
-        const bool same = i > 0 && syl_tab_->syl_unclassed_[i - 1] + 1 == syl_tab_->syl_unclassed_[i] && h.shared == h.len && syl_tab_->syl_heads_[k - 1].len == h.len;
-        if (!same) guessed = head_guess(step, k);
+        const SyllableMask m = unclassed_counts_[static_cast<size_t>(tab.syl_unclassed_pick_[i])];
+        const SyllableMask guessed =
+            m != kAskGuess ? m & syllable_bits(1, kMaxLineSyllables) : guess_joined(step, tab.syl_[static_cast<size_t>(h.id)]);
         put(h.id, head_decide(k, -1, guessed));
     }
     if (cur_.node >= 0) fix_heads_on_trie(cur_.node, 0, 0, syl_tab_->syl_heads_.size(), bits);
