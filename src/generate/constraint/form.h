@@ -8,7 +8,9 @@
 // over the text so far (the music module can sum note lengths per bar). `lyra generate --form
 // FILE` builds one from a JSON file (form_spec.h).
 // One per generation stream; not thread-safe. Never throws after construction; a dead end (no
-// token fits) allows only end-of-generation and is reported by status().
+// token fits) allows only end-of-generation and is reported by status(). Syllable forms built for
+// the same dictionary and vocabulary share their read-only per-vocabulary tables (SylTables),
+// from any thread.
 #pragma once
 
 #include <array>
