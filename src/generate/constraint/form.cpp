@@ -144,7 +144,16 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
         bytes_[i] = std::move(b);
     }
     cps_begin_[n] = static_cast<uint32_t>(cps_.size());
-    if (spec_.syllables) init_syllable_tokens();
+    if (spec_.syllables) {
+        // What the shared tables read of the vocabulary: each token's bytes and flags.
+        uint64_t vocab = n;
+        for (size_t i = 0; i < n; ++i) {
+            const uint64_t flags = (info_[i].skip ? 1u : 0u) | (info_[i].eog ? 2u : 0u);
+            vocab = (vocab ^ std::hash<std::string_view>{}(bytes_[i]) ^ flags) * 0x9E3779B97F4A7C15ull;
+            vocab ^= vocab >> 29;
+        }
+        syl_tab_ = syllable_tables(vocab);
+    }
     reset();
 }
 
@@ -414,25 +423,30 @@ bool FormConstraint::mask_simple(CandidateSet& c) {
 // rest take the walk. Between words every such token, and inside a word the tokens that end it,
 // read a kept mask; inside a word the tokens that extend it read another, kept per word so far.
 bool FormConstraint::mask_syllables(CandidateSet& c) {
+    // The shared tables through locals: read through syl_tab_ inside the loops, each row's
+    // pointer was loaded again per word (~10 µs a mask at 150k tokens).
+    const SylTables& tab = *syl_tab_;
     const SylStep step = syllable_step();
     const bool mid_word = !cur_.word.empty();
     const bool can_end = !mid_word || step.ended != 0;  // else no kept mask: tokens that end the word cannot fit
     const uint64_t* kept =
-        can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : syl_zero_.data();
+        can_end ? syllable_items_mask(cur_.line, mid_word ? step.ended : cur_.line_syl, mid_word).data() : tab.syl_zero_.data();
     const uint64_t* heads = mid_word ? syllable_head_mask(step).data() : kept;
     // The verdicts as one bit row, word by word: the route's mask where it has one, and the walk
     // for the few tokens without (byte tokens, U+2019), applied word by word (token_mask.h).
-    const size_t n_words = syl_zero_.size();
+    const size_t n_words = tab.syl_zero_.size();
     syl_yes_.resize(n_words);
-    for (size_t w = 0; w < n_words; ++w)
-        syl_yes_[w] = (kept[w] & syl_route_bits_[0][w]) | (heads[w] & syl_route_bits_[1][w]);
-    for (const int32_t id : syl_walk_ids_)
+    const uint64_t* items_route = tab.syl_route_bits_[0].data();
+    const uint64_t* head_route = tab.syl_route_bits_[1].data();
+    uint64_t* yes = syl_yes_.data();
+    for (size_t w = 0; w < n_words; ++w) yes[w] = (kept[w] & items_route[w]) | (heads[w] & head_route[w]);
+    for (const int32_t id : tab.syl_walk_ids_)
         if (walk(cur_, id)) syl_yes_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
     // A yes becomes an ask where a predicate must be asked too (the walk has asked it already).
     const bool ask = static_cast<bool>(spec_.predicate);
-    return apply_token_mask(c, ask ? syl_zero_.data() : syl_yes_.data(), ask ? syl_yes_.data() : nullptr,
-                            static_cast<uint32_t>(syl_route_.size()),
-                            [&](TokenId id) { return syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
+    return apply_token_mask(c, ask ? tab.syl_zero_.data() : syl_yes_.data(), ask ? syl_yes_.data() : nullptr,
+                            static_cast<uint32_t>(tab.syl_route_.size()),
+                            [&](TokenId id) { return tab.syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
 }
 
 void FormConstraint::apply(CandidateSet& c) {

@@ -8,7 +8,9 @@
 // over the text so far (the music module can sum note lengths per bar). `lyra generate --form
 // FILE` builds one from a JSON file (form_spec.h).
 // One per generation stream; not thread-safe. Never throws after construction; a dead end (no
-// token fits) allows only end-of-generation and is reported by status().
+// token fits) allows only end-of-generation and is reported by status(). Syllable forms built for
+// the same dictionary and vocabulary share their read-only per-vocabulary tables (SylTables),
+// from any thread.
 #pragma once
 
 #include <array>
@@ -100,6 +102,11 @@ public:
     bool is_complete() const;
     const std::string& text() const { return text_; }
     const MaskStats& stats() const { return stats_; }
+    // Syllable unit: how many times this process has made the per-vocabulary tables (a second
+    // constraint for the same dictionary and vocabulary reuses the first one's), and which tables
+    // this constraint reads (equal pointers: shared). For tests and benchmarks.
+    static int64_t syllable_tables_made();
+    const void* syllable_tables_id() const { return syl_tab_.get(); }
     // Whether token `id` may come next by walking its bytes one at a time: the definition the
     // mask's precomputed paths must agree with (tests compare the two over whole vocabularies).
     bool fits_by_walk(TokenId id) const { return walk(cur_, id); }
@@ -197,10 +204,10 @@ private:
     // are kept small (24 bytes a token and a word): memory traffic is most of the cost.
     // A word that starts inside a token (text in syl_chars_), with its trie node from the root and
     // that node's mask (the trie is megabytes, read at random); its counts (dictionary, else
-    // guess) are asked on first need (kAskGuess until then).
+    // guess), worked out when the tables are made (they are shared across threads, read only).
     struct SylWord {
         SyllableMask below = 0;
-        mutable SyllableMask counts = kAskGuess;
+        SyllableMask counts = kAskGuess;
         int32_t node = 0;
         int32_t text = 0;  // into syl_chars_
         uint16_t len = 0;
@@ -223,7 +230,8 @@ private:
         SyllableMask ended = 0;  // line totals once the word being written ends (0 = it cannot)
         uint64_t summary = 0;    // the word being written, under the guess fold
     };
-    void init_syllable_tokens();
+    struct SylTables;
+    void init_syllable_tokens(SylTables& tb) const;
     SylStep syllable_step() const;
     // Between words, and for the tokens whose first character ends the word being written, a
     // token's verdict depends only on the line, its possible totals and which of the two it is:
@@ -231,19 +239,17 @@ private:
     const std::vector<uint64_t>& syllable_items_mask(int line, SyllableMask syl, bool word_ended);
     void build_syllable_items_mask_reference(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) const;
     // The same mask by groups (syl_groups_): the verdict of one token of each group, set for the
-    // whole group through its bit rows. The groups are made on the first such mask.
-    void build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits);
-    void init_syllable_groups();
+    // whole group through its bit rows. The groups are made with the rest of the tables.
+    void build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) const;
+    void init_syllable_groups(SylTables& tb) const;
     // Inside a word, the verdicts of the tokens that extend it (route Head), one bit a token. They
     // depend only on the line, its totals and the word so far, so they are kept per such key too
     // (a word's prefixes come back at every generation that writes it).
     const std::vector<uint64_t>& syllable_head_mask(const SylStep& step);
     void build_syllable_head_mask(const SylStep& step, std::vector<uint64_t>& bits);
     void build_syllable_head_mask_reference(const SylStep& step, std::vector<uint64_t>& bits);
-    // One head's verdict once its trie node (-1: off the trie) and counts are known; a head's
-    // guess, asked on its own.
+    // One head's verdict once its trie node (-1: off the trie) and counts are known.
     bool head_decide(size_t k, int node, SyllableMask counts) const;
-    SyllableMask head_guess(const SylStep& step, size_t k) const;
     // The class path (GuessFold::has_classes): the verdicts of the classed heads as if off the
     // trie, kept per line, totals and word class; the rest items' verdicts of the heads with
     // items after them, kept per line and totals after the word ends; and the heads that stay on
@@ -254,7 +260,6 @@ private:
     // Runs items [it, end) from a line with totals syl; `first_checked`: the first character ends a
     // word, so the closed-text rule (checked between words only) does not apply to it.
     bool syllable_items(const int32_t* it, const int32_t* end, int line, SyllableMask syl, bool first_checked) const;
-    SyllableMask counts_of(const SylWord& w) const;
     // The guess for the word being written extended by a token's head.
     SyllableMask guess_joined(const SylStep& step, const SylToken& t) const;
 
@@ -281,16 +286,11 @@ private:
     MaskStats stats_;
     mutable std::unordered_map<uint64_t, bool> feasible_;  // can_complete without a fixed char
     mutable std::unordered_map<std::string, SyllableMask> guessed_;  // the dictionary's guesses
-    std::vector<SylToken> syl_;
-    std::vector<SylWord> syl_words_;
-    std::vector<int32_t> syl_items_;
-    std::string syl_chars_;
     std::map<std::tuple<int, SyllableMask, bool>, std::vector<uint64_t>> syl_masks_;
     // Per token, how the syllable mask decides it: never; by the walk (not whole characters, or
     // U+2019); by the kept masks only (no leading word characters); or, inside a word, by
     // extending it (a head of word characters).
     enum class SylRoute : uint8_t { Never, Walk, Items, Head };
-    std::vector<SylRoute> syl_route_;
     // The Head-route tokens in the order of their heads (sorted), with the characters each shares
     // with the one before: the mid-word mask walks a shared prefix down the dictionary's trie once.
     // What that mask reads of them is copied here in the same order (the heads' characters one
@@ -303,33 +303,22 @@ private:
         uint16_t len = 0;
         uint8_t n_rest = 0;   // 0: the token ends inside the word
     };
-    std::vector<SylHead> syl_heads_;
-    std::string syl_head_chars_;
-    std::vector<uint64_t> syl_zero_;  // a mask of no tokens
-    // The tokens of the Items and Head routes, one bit a token each; those of the Walk route; and
     // mask_syllables' scratch row of the tokens allowed.
-    std::array<std::vector<uint64_t>, 2> syl_route_bits_;
-    std::vector<int32_t> syl_walk_ids_;
     std::vector<uint64_t> syl_yes_;
-    std::vector<uint64_t> syl_head_summaries_;
     std::map<std::tuple<int, SyllableMask, std::string>, std::vector<uint64_t>> syl_head_masks_;
     // Scratch of build_syllable_head_mask: the heads whose verdict waits on the guess, with their
     // summaries and then their guessed counts.
     std::vector<int32_t> pending_;
     std::vector<uint64_t> pending_summaries_;
     std::vector<SyllableMask> pending_counts_;
+    std::vector<SyllableMask> unclassed_counts_;  // per distinct unclassed summary, this mask's guess
     // The class path: per head (syl_heads_ order) its class's index in syl_classes_ (-1: no
     // class, decided one at a time, listed in syl_unclassed_); per class, its tokens whose word
     // stays open (row 0) or that go on after the word (row 1), one bit a token (nonzero words).
-    std::vector<int32_t> syl_head_class_;
-    std::vector<int64_t> syl_classes_;
     struct SylBits {
         uint32_t word = 0;  // bits of tokens 64 * word ... 64 * word + 63
         uint64_t bits = 0;
     };
-    std::vector<std::array<std::vector<SylBits>, 2>> syl_class_bits_;
-    std::vector<int32_t> syl_unclassed_;
-    std::vector<int32_t> syl_by_length_;  // the heads (syl_heads_ order), longest first
     std::map<std::tuple<int, SyllableMask, int64_t>, std::vector<uint64_t>> syl_class_masks_;
     std::map<std::pair<int, SyllableMask>, std::vector<uint64_t>> syl_rest_masks_;
     // The tokens of the Items route and the Head-route tokens read between words, grouped by what
@@ -341,8 +330,42 @@ private:
         bool headless = false;
         std::vector<SylBits> bits;  // the group's tokens, one bit a token (nonzero words)
     };
-    std::vector<SylGroup> syl_groups_;
-    bool syl_groups_made_ = false;
+    // Everything the syllable path reads of the vocabulary, made once per dictionary and vocabulary
+    // (token bytes, and which tokens the form never allows or that end generation) and shared by
+    // every constraint built for them, across threads (syllable_tables(), a process-wide cache that
+    // holds them while some constraint does): at 150k tokens they take 10 ms or more to make, which
+    // each request's constraint used to pay. Read only once made.
+    struct SylTables {
+        std::shared_ptr<const SyllableDictionary> dict;  // keeps the key's dictionary alive
+        std::vector<SylToken> syl_;
+        std::vector<SylWord> syl_words_;
+        std::vector<int32_t> syl_items_;
+        std::string syl_chars_;
+        std::vector<SylRoute> syl_route_;
+        std::vector<SylHead> syl_heads_;
+        std::string syl_head_chars_;
+        std::vector<uint64_t> syl_zero_;  // a mask of no tokens
+        // The tokens of the Items and Head routes, one bit a token each; those of the Walk route.
+        std::array<std::vector<uint64_t>, 2> syl_route_bits_;
+        std::vector<int32_t> syl_walk_ids_;
+        std::vector<uint64_t> syl_head_summaries_;
+        std::vector<int32_t> syl_head_class_;
+        std::vector<int64_t> syl_classes_;
+        std::vector<std::array<std::vector<SylBits>, 2>> syl_class_bits_;
+        std::vector<int32_t> syl_unclassed_;
+        // The unclassed heads' distinct summaries under the fold, and per entry of syl_unclassed_
+        // the index of its summary there: a mask inside a word guesses each summary once, in one
+        // call (the short heads without a class, " a", "a,", "as", share a few hundred summaries).
+        std::vector<uint64_t> syl_unclassed_summaries_;
+        std::vector<int32_t> syl_unclassed_pick_;
+        std::vector<int32_t> syl_by_length_;  // the heads (syl_heads_ order), longest first
+        std::vector<SylGroup> syl_groups_;
+    };
+    // The tables for this constraint's dictionary and vocabulary: the cached ones, or made now
+    // (once per key even when several threads ask at the same time). `vocab` fingerprints the
+    // token bytes and flags the tables read.
+    std::shared_ptr<const SylTables> syllable_tables(uint64_t vocab) const;
+    std::shared_ptr<const SylTables> syl_tab_;
     bool syl_items_reference_ = false;
     bool syl_reference_ = false;
     mutable std::string scratch_;  // a spelled-out word, for guesses without a fold

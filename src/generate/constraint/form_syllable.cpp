@@ -12,6 +12,8 @@
 #include "generate/constraint/form.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -140,9 +142,9 @@ char lower(uint32_t cp) { return static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp |
 
 }  // namespace
 
-void FormConstraint::init_syllable_tokens() {
+void FormConstraint::init_syllable_tokens(SylTables& tb) const {
     const SyllableDictionary& dict = *spec_.syllables;
-    syl_.assign(info_.size(), SylToken{});
+    tb.syl_.assign(info_.size(), SylToken{});
     std::vector<uint32_t> cps;
     auto in_word = [&](size_t i) { return kind_of(cps[i]) == CharKind::Word || kind_of(cps[i]) == CharKind::Apostrophe; };
     for (size_t id = 0; id < info_.size(); ++id) {
@@ -159,119 +161,165 @@ void FormConstraint::init_syllable_tokens() {
             plain = plain && cp != 0x2019 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
         }
         if (!plain || canonical != b.size()) continue;
-        SylToken& t = syl_[id];
+        SylToken& t = tb.syl_[id];
         t.fast = true;
         size_t h = 0;
         while (h < cps.size() && in_word(h)) ++h;
-        t.head = static_cast<int32_t>(syl_chars_.size());
+        t.head = static_cast<int32_t>(tb.syl_chars_.size());
         t.head_len = static_cast<uint16_t>(h);
-        for (size_t i = 0; i < h; ++i) syl_chars_ += lower(cps[i]);
-        if (dict.has_fold()) t.head_summary = dict.fold().summary(std::string_view(syl_chars_).substr(static_cast<size_t>(t.head), h));
+        for (size_t i = 0; i < h; ++i) tb.syl_chars_ += lower(cps[i]);
+        if (dict.has_fold()) t.head_summary = dict.fold().summary(std::string_view(tb.syl_chars_).substr(static_cast<size_t>(t.head), h));
         // Items: a word starts at a letter or digit and goes on through letters, digits and
         // apostrophes; an apostrophe outside a word is any other character. The head ends where a
         // word does (or is apostrophes only), so the items after it are a tail of these.
-        t.items = static_cast<int32_t>(syl_items_.size());
+        t.items = static_cast<int32_t>(tb.syl_items_.size());
         for (size_t i = 0; i < cps.size();) {
             if (i < h) ++t.skip;
             const CharKind k = kind_of(cps[i]);
             if (k != CharKind::Word) {
-                syl_items_.push_back(k == CharKind::Newline ? kSylNewline : kSylOther);
+                tb.syl_items_.push_back(k == CharKind::Newline ? kSylNewline : kSylOther);
                 ++i;
                 continue;
             }
             SylWord w;
-            w.text = static_cast<int32_t>(syl_chars_.size());
+            w.text = static_cast<int32_t>(tb.syl_chars_.size());
             const size_t start = i;
-            for (; i < cps.size() && in_word(i); ++i) syl_chars_ += lower(cps[i]);
+            for (; i < cps.size() && in_word(i); ++i) tb.syl_chars_ += lower(cps[i]);
             w.len = static_cast<uint16_t>(i - start);
             for (size_t j = 0; j < w.len && w.node >= 0; ++j)
-                w.node = dict.child(w.node, syl_chars_[static_cast<size_t>(w.text) + j]);
+                w.node = dict.child(w.node, tb.syl_chars_[static_cast<size_t>(w.text) + j]);
             if (w.node >= 0) {
                 const SyllableDictionary::Node& n = dict.nodes()[static_cast<size_t>(w.node)];
                 w.below = n.mask;
                 if (n.word >= 0) w.counts = dict.words()[static_cast<size_t>(n.word)].counts;
             }
-            syl_items_.push_back(static_cast<int32_t>(syl_words_.size()));
-            syl_words_.push_back(w);
+            tb.syl_items_.push_back(static_cast<int32_t>(tb.syl_words_.size()));
+            tb.syl_words_.push_back(w);
         }
-        t.n_items = static_cast<uint8_t>(syl_items_.size() - static_cast<size_t>(t.items));
+        t.n_items = static_cast<uint8_t>(tb.syl_items_.size() - static_cast<size_t>(t.items));
     }
-    syl_route_.resize(info_.size());
-    syl_zero_.assign((info_.size() + 63) / 64, 0);
-    for (auto& bits : syl_route_bits_) bits.assign(syl_zero_.size(), 0);
+    tb.syl_route_.resize(info_.size());
+    tb.syl_zero_.assign((info_.size() + 63) / 64, 0);
+    for (auto& bits : tb.syl_route_bits_) bits.assign(tb.syl_zero_.size(), 0);
     for (size_t id = 0; id < info_.size(); ++id) {
-        const SylToken& t = syl_[id];
-        syl_route_[id] = info_[id].skip ? SylRoute::Never
+        const SylToken& t = tb.syl_[id];
+        tb.syl_route_[id] = info_[id].skip ? SylRoute::Never
                          : !t.fast      ? SylRoute::Walk
                          : t.head_len   ? SylRoute::Head
                                         : SylRoute::Items;
-        const int row = syl_route_[id] == SylRoute::Items ? 0 : syl_route_[id] == SylRoute::Head ? 1 : -1;
-        if (row >= 0) syl_route_bits_[static_cast<size_t>(row)][id >> 6] |= uint64_t{1} << (id & 63);
-        if (syl_route_[id] == SylRoute::Walk) syl_walk_ids_.push_back(static_cast<int32_t>(id));
-        if (syl_route_[id] == SylRoute::Head) {
-            syl_heads_.push_back({.id = static_cast<int32_t>(id),
+        const int row = tb.syl_route_[id] == SylRoute::Items ? 0 : tb.syl_route_[id] == SylRoute::Head ? 1 : -1;
+        if (row >= 0) tb.syl_route_bits_[static_cast<size_t>(row)][id >> 6] |= uint64_t{1} << (id & 63);
+        if (tb.syl_route_[id] == SylRoute::Walk) tb.syl_walk_ids_.push_back(static_cast<int32_t>(id));
+        if (tb.syl_route_[id] == SylRoute::Head) {
+            tb.syl_heads_.push_back({.id = static_cast<int32_t>(id),
                                   .rest = t.items + t.skip,
                                   .len = t.head_len,
                                   .n_rest = static_cast<uint8_t>(t.n_items - t.skip)});
         }
     }
     auto head_of = [&](const SylHead& h) {
-        const SylToken& t = syl_[static_cast<size_t>(h.id)];
-        return std::string_view(syl_chars_).substr(static_cast<size_t>(t.head), t.head_len);
+        const SylToken& t = tb.syl_[static_cast<size_t>(h.id)];
+        return std::string_view(tb.syl_chars_).substr(static_cast<size_t>(t.head), t.head_len);
     };
-    std::sort(syl_heads_.begin(), syl_heads_.end(),
+    std::sort(tb.syl_heads_.begin(), tb.syl_heads_.end(),
               [&](const SylHead& a, const SylHead& b) { return std::make_pair(head_of(a), a.id) < std::make_pair(head_of(b), b.id); });
-    for (size_t k = 0; k < syl_heads_.size(); ++k) {
-        const std::string_view head = head_of(syl_heads_[k]);
+    for (size_t k = 0; k < tb.syl_heads_.size(); ++k) {
+        const std::string_view head = head_of(tb.syl_heads_[k]);
         if (k > 0) {
-            const std::string_view prev = head_of(syl_heads_[k - 1]);
+            const std::string_view prev = head_of(tb.syl_heads_[k - 1]);
             size_t n = 0;
             while (n < prev.size() && n < head.size() && prev[n] == head[n]) ++n;
-            syl_heads_[k].shared = static_cast<uint16_t>(n);
+            tb.syl_heads_[k].shared = static_cast<uint16_t>(n);
         }
-        syl_head_chars_ += head;
-        syl_head_summaries_.push_back(syl_[static_cast<size_t>(syl_heads_[k].id)].head_summary);
+        tb.syl_head_chars_ += head;
+        tb.syl_head_summaries_.push_back(tb.syl_[static_cast<size_t>(tb.syl_heads_[k].id)].head_summary);
     }
     // The class path's tables: each head's class under the fold, and the tokens of each class.
     if (!dict.has_fold() || !dict.fold().has_classes()) return;
     std::map<int64_t, int32_t> index;
     std::vector<std::array<std::vector<uint64_t>, 2>> dense;  // per class, rows as below
-    syl_head_class_.assign(syl_heads_.size(), -1);
-    for (size_t k = 0; k < syl_heads_.size(); ++k) {
-        const SylHead& h = syl_heads_[k];
-        syl_by_length_.push_back(static_cast<int32_t>(k));
-        const int64_t cls = dict.fold().piece_class(syl_head_summaries_[k]);
+    tb.syl_head_class_.assign(tb.syl_heads_.size(), -1);
+    for (size_t k = 0; k < tb.syl_heads_.size(); ++k) {
+        const SylHead& h = tb.syl_heads_[k];
+        tb.syl_by_length_.push_back(static_cast<int32_t>(k));
+        const int64_t cls = dict.fold().piece_class(tb.syl_head_summaries_[k]);
         if (cls < 0) {
-            syl_unclassed_.push_back(static_cast<int32_t>(k));
+            tb.syl_unclassed_.push_back(static_cast<int32_t>(k));
             continue;
         }
-        auto [it, added] = index.emplace(cls, static_cast<int32_t>(syl_classes_.size()));
+        auto [it, added] = index.emplace(cls, static_cast<int32_t>(tb.syl_classes_.size()));
         if (added) {
-            syl_classes_.push_back(cls);
-            dense.push_back({std::vector<uint64_t>(syl_zero_.size(), 0), std::vector<uint64_t>(syl_zero_.size(), 0)});
+            tb.syl_classes_.push_back(cls);
+            dense.push_back({std::vector<uint64_t>(tb.syl_zero_.size(), 0), std::vector<uint64_t>(tb.syl_zero_.size(), 0)});
         }
-        syl_head_class_[k] = it->second;
+        tb.syl_head_class_[k] = it->second;
         dense[static_cast<size_t>(it->second)][h.n_rest == 0 ? 0 : 1][static_cast<size_t>(h.id) >> 6] |= uint64_t{1} << (h.id & 63);
     }
+    std::unordered_map<uint64_t, int32_t> distinct;
+    for (const int32_t k : tb.syl_unclassed_) {
+        const uint64_t summary = tb.syl_head_summaries_[static_cast<size_t>(k)];
+        auto [it, added] = distinct.try_emplace(summary, static_cast<int32_t>(tb.syl_unclassed_summaries_.size()));
+        if (added) tb.syl_unclassed_summaries_.push_back(summary);
+        tb.syl_unclassed_pick_.push_back(it->second);
+    }
     // Kept as their nonzero words only: most classes are small, and a class mask reads them all.
-    syl_class_bits_.resize(dense.size());
+    tb.syl_class_bits_.resize(dense.size());
     for (size_t i = 0; i < dense.size(); ++i)
         for (size_t row = 0; row < 2; ++row)
             for (size_t w = 0; w < dense[i][row].size(); ++w)
-                if (dense[i][row][w] != 0) syl_class_bits_[i][row].push_back({static_cast<uint32_t>(w), dense[i][row][w]});
-    std::stable_sort(syl_by_length_.begin(), syl_by_length_.end(), [&](int32_t a, int32_t b) {
-        return syl_heads_[static_cast<size_t>(a)].len > syl_heads_[static_cast<size_t>(b)].len;
+                if (dense[i][row][w] != 0) tb.syl_class_bits_[i][row].push_back({static_cast<uint32_t>(w), dense[i][row][w]});
+    std::stable_sort(tb.syl_by_length_.begin(), tb.syl_by_length_.end(), [&](int32_t a, int32_t b) {
+        return tb.syl_heads_[static_cast<size_t>(a)].len > tb.syl_heads_[static_cast<size_t>(b)].len;
     });
 }
 
-SyllableMask FormConstraint::counts_of(const SylWord& w) const {
-    if (w.counts == kAskGuess) {  // not a word of the dictionary: the guess, by fold if it can
-        const SyllableDictionary& dict = *spec_.syllables;
-        const std::string_view text = std::string_view(syl_chars_).substr(static_cast<size_t>(w.text), w.len);
+// The cache of syllable_tables: per key (dictionary, vocabulary fingerprint), a slot whose mutex
+// the thread that makes the tables holds, so that others asking for the same key wait for them
+// rather than make them again, while other keys go on. A slot keeps the tables only as long as
+// some constraint holds them.
+namespace {
+
+struct TableSlot {
+    std::mutex mu;
+    std::weak_ptr<const void> tables;
+};
+std::mutex g_tables_mu;
+std::map<std::pair<const void*, uint64_t>, std::shared_ptr<TableSlot>> g_table_slots;
+std::atomic<int64_t> g_tables_made{0};
+
+}  // namespace
+
+int64_t FormConstraint::syllable_tables_made() { return g_tables_made.load(); }
+
+std::shared_ptr<const FormConstraint::SylTables> FormConstraint::syllable_tables(uint64_t vocab) const {
+    std::shared_ptr<TableSlot> slot;
+    {
+        const std::lock_guard<std::mutex> lock(g_tables_mu);
+        // Drop the slots whose tables are gone (and that no thread is filling: use_count 1).
+        for (auto it = g_table_slots.begin(); it != g_table_slots.end();)
+            it = it->second.use_count() == 1 && it->second->tables.expired() ? g_table_slots.erase(it) : std::next(it);
+        std::shared_ptr<TableSlot>& s = g_table_slots[{spec_.syllables.get(), vocab}];
+        if (!s) s = std::make_shared<TableSlot>();
+        slot = s;
+    }
+    const std::lock_guard<std::mutex> lock(slot->mu);
+    if (auto kept = slot->tables.lock()) return std::static_pointer_cast<const SylTables>(kept);
+    auto tb = std::make_shared<SylTables>();
+    tb->dict = spec_.syllables;
+    init_syllable_tokens(*tb);
+    // Every word's counts now (the dictionary's, else the guess, by fold where it can tell), so
+    // that the shared tables are never written once made.
+    const SyllableDictionary& dict = *spec_.syllables;
+    for (SylWord& w : tb->syl_words_) {
+        if (w.counts != kAskGuess) continue;
+        const std::string_view text = std::string_view(tb->syl_chars_).substr(static_cast<size_t>(w.text), w.len);
         const SyllableMask folded = dict.has_fold() ? dict.fold().counts(dict.fold().summary(text)) : kAskGuess;
         w.counts = folded != kAskGuess ? folded & syllable_bits(1, kMaxLineSyllables) : dict.counts(text, -1);
     }
-    return w.counts;
+    init_syllable_groups(*tb);
+    g_tables_made.fetch_add(1);
+    slot->tables = tb;
+    return tb;
 }
 
 FormConstraint::SylStep FormConstraint::syllable_step() const {
@@ -289,7 +337,7 @@ SyllableMask FormConstraint::guess_joined(const SylStep& step, const SylToken& t
         const SyllableMask m = dict.fold().counts(dict.fold().join(step.summary, t.head_summary));
         if (m != kAskGuess) return m & syllable_bits(1, kMaxLineSyllables);
     }
-    scratch_.assign(cur_.word).append(syl_chars_, static_cast<size_t>(t.head), t.head_len);
+    scratch_.assign(cur_.word).append(syl_tab_->syl_chars_, static_cast<size_t>(t.head), t.head_len);
     if (auto it = guessed_.find(scratch_); it != guessed_.end()) return it->second;
     if (guessed_.size() >= (1u << 20)) guessed_.clear();
     const SyllableMask m = dict.counts(scratch_, -1);
@@ -306,7 +354,7 @@ bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int l
         // Between words of a closed form whose last line is full, nothing may follow (is_closed).
         if (word == nullptr && !checked && spec_.closed && line == last && ((syl >> last_units) & 1)) return false;
         if (word != nullptr) {  // this character ends it (end_word)
-            const SyllableMask totals = add_counts(syl, counts_of(*word)) & need_[static_cast<size_t>(line)];
+            const SyllableMask totals = add_counts(syl, word->counts) & need_[static_cast<size_t>(line)];
             if (totals == 0) return false;
             syl = totals;
             word = nullptr;
@@ -316,7 +364,7 @@ bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int l
             ++line;
             syl = 1;
         } else if (*it >= 0) {
-            word = &syl_words_[static_cast<size_t>(*it)];
+            word = &syl_tab_->syl_words_[static_cast<size_t>(*it)];
             if (word->len > kMaxWordChars) return false;
         }
     }
@@ -325,7 +373,7 @@ bool FormConstraint::syllable_items(const int32_t* it, const int32_t* end, int l
     // the walk checks every letter, but the masks only shrink down the trie, so the last decides).
     const SyllableMask need = need_[static_cast<size_t>(line)];
     if ((add_counts(syl, word->below) & need) != 0) return true;
-    return spec_.syllables->has_guess() && (add_counts(syl, counts_of(*word)) & need) != 0;
+    return spec_.syllables->has_guess() && (add_counts(syl, word->counts) & need) != 0;
 }
 
 const std::vector<uint64_t>& FormConstraint::syllable_items_mask(int line, SyllableMask syl, bool word_ended) {
@@ -342,11 +390,11 @@ const std::vector<uint64_t>& FormConstraint::syllable_items_mask(int line, Sylla
 
 void FormConstraint::build_syllable_items_mask_reference(int line, SyllableMask syl, bool word_ended,
                                                          std::vector<uint64_t>& bits) const {
-    bits.assign((syl_.size() + 63) / 64, 0);
-    for (size_t i = 0; i < syl_.size(); ++i) {
-        const SylToken& t = syl_[i];
+    bits.assign((syl_tab_->syl_.size() + 63) / 64, 0);
+    for (size_t i = 0; i < syl_tab_->syl_.size(); ++i) {
+        const SylToken& t = syl_tab_->syl_[i];
         if (!t.fast || (word_ended && t.head_len != 0)) continue;
-        const int32_t* items = syl_items_.data() + t.items;
+        const int32_t* items = syl_tab_->syl_items_.data() + t.items;
         // As the mask reads them: the whole token between words; after the word it ends,
         // the items its (empty) head does not cover (all of them: skip is 0 without a head).
         const int32_t* from = word_ended ? items + t.skip : items;
@@ -361,8 +409,7 @@ void FormConstraint::build_syllable_items_mask_reference(int line, SyllableMask 
 // reads, its trie mask or with a guess the union of that mask and its counts (adding counts to
 // totals distributes over the union, so the two tests are one). A word too long to be a word ends
 // the key: the verdict is no from there on. At a 150k vocabulary a few thousand keys remain.
-void FormConstraint::init_syllable_groups() {
-    syl_groups_made_ = true;
+void FormConstraint::init_syllable_groups(SylTables& tb) const {
     const bool guess = spec_.syllables->has_guess();
     enum : uint64_t { kNewline, kOther, kTooLong, kWord, kOpenWord };
     struct KeyHash {
@@ -375,11 +422,11 @@ void FormConstraint::init_syllable_groups() {
     std::unordered_map<std::vector<uint64_t>, int32_t, KeyHash> index;
     std::vector<std::vector<int32_t>> members;
     std::vector<uint64_t> key;
-    for (size_t id = 0; id < syl_.size(); ++id) {
-        const SylToken& t = syl_[id];
+    for (size_t id = 0; id < tb.syl_.size(); ++id) {
+        const SylToken& t = tb.syl_[id];
         if (!t.fast || info_[id].skip) continue;
         key.assign(1, t.head_len == 0 ? 1 : 0);
-        const int32_t* items = syl_items_.data() + t.items;
+        const int32_t* items = tb.syl_items_.data() + t.items;
         for (size_t i = 0, run = 0; i < t.n_items; ++i) {
             const int32_t item = items[i];
             run = item == kSylOther ? run + 1 : 0;
@@ -388,25 +435,25 @@ void FormConstraint::init_syllable_groups() {
             } else if (item == kSylOther) {
                 if (run <= 2) key.push_back(kOther);
             } else {
-                const SylWord& w = syl_words_[static_cast<size_t>(item)];
+                const SylWord& w = tb.syl_words_[static_cast<size_t>(item)];
                 if (w.len > kMaxWordChars) {
                     key.push_back(kTooLong);
                     break;
                 }
                 const bool open = i + 1 == t.n_items;
                 key.push_back(open ? kOpenWord : kWord);
-                key.push_back(!open ? counts_of(w) : guess ? w.below | counts_of(w) : w.below);
+                key.push_back(!open ? w.counts : guess ? w.below | w.counts : w.below);
             }
         }
-        auto [it, added] = index.try_emplace(key, static_cast<int32_t>(syl_groups_.size()));
+        auto [it, added] = index.try_emplace(key, static_cast<int32_t>(tb.syl_groups_.size()));
         if (added) {
-            syl_groups_.push_back({.rep = static_cast<int32_t>(id), .headless = t.head_len == 0, .bits = {}});
+            tb.syl_groups_.push_back({.rep = static_cast<int32_t>(id), .headless = t.head_len == 0, .bits = {}});
             members.emplace_back();
         }
         members[static_cast<size_t>(it->second)].push_back(static_cast<int32_t>(id));
     }
-    for (size_t g = 0; g < syl_groups_.size(); ++g) {
-        std::vector<SylBits>& rows = syl_groups_[g].bits;
+    for (size_t g = 0; g < tb.syl_groups_.size(); ++g) {
+        std::vector<SylBits>& rows = tb.syl_groups_[g].bits;
         for (const int32_t id : members[g]) {  // ascending ids: one row per 64-token word
             const auto w = static_cast<uint32_t>(id >> 6);
             if (rows.empty() || rows.back().word != w) rows.push_back({w, 0});
@@ -415,13 +462,12 @@ void FormConstraint::init_syllable_groups() {
     }
 }
 
-void FormConstraint::build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) {
-    if (!syl_groups_made_) init_syllable_groups();
-    bits.assign(syl_zero_.size(), 0);
-    for (const SylGroup& g : syl_groups_) {
+void FormConstraint::build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) const {
+    bits.assign(syl_tab_->syl_zero_.size(), 0);
+    for (const SylGroup& g : syl_tab_->syl_groups_) {
         if (word_ended && !g.headless) continue;
-        const SylToken& t = syl_[static_cast<size_t>(g.rep)];
-        const int32_t* items = syl_items_.data() + t.items;
+        const SylToken& t = syl_tab_->syl_[static_cast<size_t>(g.rep)];
+        const int32_t* items = syl_tab_->syl_items_.data() + t.items;
         if (!syllable_items(items, items + t.n_items, line, syl, word_ended)) continue;
         for (const SylBits& b : g.bits) bits[b.word] |= b.bits;
     }
@@ -440,7 +486,7 @@ const std::vector<uint64_t>& FormConstraint::syllable_head_mask(const SylStep& s
 
 // The verdict once the counts are known (0 = the word cannot be said).
 bool FormConstraint::head_decide(size_t k, int node, SyllableMask counts) const {
-    const SylHead& h = syl_heads_[k];
+    const SylHead& h = syl_tab_->syl_heads_[k];
     const SyllableDictionary& dict = *spec_.syllables;
     const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
     if (h.n_rest == 0) {  // the word is still open: word_fits
@@ -449,16 +495,8 @@ bool FormConstraint::head_decide(size_t k, int node, SyllableMask counts) const 
                (dict.has_guess() && (add_counts(cur_.line_syl, counts) & need) != 0);
     }
     const SyllableMask totals = add_counts(cur_.line_syl, counts) & need;
-    const int32_t* rest = syl_items_.data() + h.rest;
+    const int32_t* rest = syl_tab_->syl_items_.data() + h.rest;
     return totals != 0 && syllable_items(rest, rest + h.n_rest, cur_.line, totals, true);
-}
-
-// The guess for the word being written extended by head k, by the fold alone (as the reference
-// path asks it in bulk) or, where the fold cannot tell, spelled out.
-SyllableMask FormConstraint::head_guess(const SylStep& step, size_t k) const {
-    const GuessFold& fold = spec_.syllables->fold();
-    const SyllableMask m = fold.counts(fold.join(step.summary, syl_head_summaries_[k]));
-    return m != kAskGuess ? m & syllable_bits(1, kMaxLineSyllables) : guess_joined(step, syl_[static_cast<size_t>(syl_heads_[k].id)]);
 }
 
 // The heads that extend the word being written, by class. A head off the trie (nearly all of them
@@ -481,22 +519,32 @@ void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<u
     };
     // Heads that would make the word longer than a word may be are out (the longest first).
     const size_t room = kMaxWordChars - std::min(cur_.word.size(), kMaxWordChars);
-    for (const int32_t k : syl_by_length_) {
-        if (syl_heads_[static_cast<size_t>(k)].len <= room) break;
-        put(syl_heads_[static_cast<size_t>(k)].id, false);
+    for (const int32_t k : syl_tab_->syl_by_length_) {
+        if (syl_tab_->syl_heads_[static_cast<size_t>(k)].len <= room) break;
+        put(syl_tab_->syl_heads_[static_cast<size_t>(k)].id, false);
     }
-    // The heads without a class, as if off the trie too: guessed one at a time, once per head
-    // (the tokens of one head come one after another, sorted).
-    SyllableMask guessed = 0;
-    for (size_t i = 0; i < syl_unclassed_.size(); ++i) {
-        const auto k = static_cast<size_t>(syl_unclassed_[i]);
-        const SylHead& h = syl_heads_[k];
+    // The heads without a class, as if off the trie too: the fold's guess once per distinct
+    // summary (in bulk where the fold offers it) instead of once per head; what the fold cannot
+    // tell is asked with the spelled-out word.
+    const SylTables& tab = *syl_tab_;
+    const GuessFold& fold = dict.fold();
+    const std::vector<uint64_t>& summaries = tab.syl_unclassed_summaries_;
+    unclassed_counts_.resize(summaries.size());
+    if (fold.counts_joined) {
+        fold.counts_joined(step.summary, summaries.data(), summaries.size(), unclassed_counts_.data());
+    } else {
+        for (size_t i = 0; i < summaries.size(); ++i) unclassed_counts_[i] = fold.counts(fold.join(step.summary, summaries[i]));
+    }
+    for (size_t i = 0; i < tab.syl_unclassed_.size(); ++i) {
+        const auto k = static_cast<size_t>(tab.syl_unclassed_[i]);
+        const SylHead& h = tab.syl_heads_[k];
         if (h.len > room) continue;
-        const bool same = i > 0 && syl_unclassed_[i - 1] + 1 == syl_unclassed_[i] && h.shared == h.len && syl_heads_[k - 1].len == h.len;
-        if (!same) guessed = head_guess(step, k);
+        const SyllableMask m = unclassed_counts_[static_cast<size_t>(tab.syl_unclassed_pick_[i])];
+        const SyllableMask guessed =
+            m != kAskGuess ? m & syllable_bits(1, kMaxLineSyllables) : guess_joined(step, tab.syl_[static_cast<size_t>(h.id)]);
         put(h.id, head_decide(k, -1, guessed));
     }
-    if (cur_.node >= 0) fix_heads_on_trie(cur_.node, 0, 0, syl_heads_.size(), bits);
+    if (cur_.node >= 0) fix_heads_on_trie(cur_.node, 0, 0, syl_tab_->syl_heads_.size(), bits);
 }
 
 // Heads [lo, hi) share their first `depth` characters, which take the word being written to trie
@@ -505,9 +553,9 @@ void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<u
 void FormConstraint::fix_heads_on_trie(int node, size_t depth, size_t lo, size_t hi, std::vector<uint64_t>& bits) const {
     if (cur_.word.size() + depth > kMaxWordChars) return;  // these heads are out (too long)
     const SyllableDictionary& dict = *spec_.syllables;
-    auto char_at = [&](size_t k) { return syl_chars_[static_cast<size_t>(syl_[static_cast<size_t>(syl_heads_[k].id)].head) + depth]; };
-    for (; lo < hi && syl_heads_[lo].len == depth; ++lo) {
-        const SylHead& h = syl_heads_[lo];
+    auto char_at = [&](size_t k) { return syl_tab_->syl_chars_[static_cast<size_t>(syl_tab_->syl_[static_cast<size_t>(syl_tab_->syl_heads_[k].id)].head) + depth]; };
+    for (; lo < hi && syl_tab_->syl_heads_[lo].len == depth; ++lo) {
+        const SylHead& h = syl_tab_->syl_heads_[lo];
         const int w = dict.nodes()[static_cast<size_t>(node)].word;
         const uint64_t bit = uint64_t{1} << (h.id & 63);
         uint64_t& word = bits[static_cast<size_t>(h.id) >> 6];
@@ -537,14 +585,14 @@ const std::vector<uint64_t>& FormConstraint::syllable_class_mask(int64_t word_cl
     if (auto it = syl_class_masks_.find(key); it != syl_class_masks_.end()) return it->second;
     const GuessFold& fold = spec_.syllables->fold();
     const SyllableMask need = need_[static_cast<size_t>(cur_.line)];
-    std::vector<uint64_t> bits(syl_zero_.size(), 0);
-    for (size_t i = 0; i < syl_classes_.size(); ++i) {
+    std::vector<uint64_t> bits(syl_tab_->syl_zero_.size(), 0);
+    for (size_t i = 0; i < syl_tab_->syl_classes_.size(); ++i) {
         // head_decide off the trie with the class's counts: an open word fits when its totals do;
         // a word that ends inside the token, when the rest of the token fits after it.
-        const SyllableMask counts = fold.class_counts(word_class, syl_classes_[i]) & syllable_bits(1, kMaxLineSyllables);
+        const SyllableMask counts = fold.class_counts(word_class, syl_tab_->syl_classes_[i]) & syllable_bits(1, kMaxLineSyllables);
         const SyllableMask totals = add_counts(cur_.line_syl, counts) & need;
         if (totals == 0) continue;
-        const auto& [open, ending] = syl_class_bits_[i];
+        const auto& [open, ending] = syl_tab_->syl_class_bits_[i];
         for (const SylBits& b : open) bits[b.word] |= b.bits;
         if (ending.empty()) continue;
         const std::vector<uint64_t>& rest = syllable_rest_mask(cur_.line, totals);
@@ -559,10 +607,10 @@ const std::vector<uint64_t>& FormConstraint::syllable_rest_mask(int line, Syllab
     const auto key = std::make_pair(line, syl);
     if (auto it = syl_rest_masks_.find(key); it != syl_rest_masks_.end()) return it->second;
     if (syl_rest_masks_.size() >= kMaxMasks) syl_rest_masks_.clear();
-    std::vector<uint64_t> bits(syl_zero_.size(), 0);
-    for (const SylHead& h : syl_heads_) {
+    std::vector<uint64_t> bits(syl_tab_->syl_zero_.size(), 0);
+    for (const SylHead& h : syl_tab_->syl_heads_) {
         if (h.n_rest == 0) continue;
-        const int32_t* rest = syl_items_.data() + h.rest;
+        const int32_t* rest = syl_tab_->syl_items_.data() + h.rest;
         if (syllable_items(rest, rest + h.n_rest, line, syl, true)) bits[static_cast<size_t>(h.id) >> 6] |= uint64_t{1} << (h.id & 63);
     }
     return syl_rest_masks_.emplace(key, std::move(bits)).first->second;
@@ -577,22 +625,22 @@ void FormConstraint::build_syllable_head_mask_reference(const SylStep& step, std
     const SyllableDictionary& dict = *spec_.syllables;
     const bool guess = dict.has_guess();
     const bool bulk = dict.has_fold();
-    bits.assign((syl_.size() + 63) / 64, 0);
+    bits.assign((syl_tab_->syl_.size() + 63) / 64, 0);
     pending_.clear();
     pending_summaries_.clear();
     // path[d]: the trie node after d characters of the current head (path[0]: the word so far).
     std::array<int32_t, 256> path;
     path[0] = cur_.node;
     auto decide = [&](const SylHead& h, int node, SyllableMask counts) {
-        return head_decide(static_cast<size_t>(&h - syl_heads_.data()), node, counts);
+        return head_decide(static_cast<size_t>(&h - syl_tab_->syl_heads_.data()), node, counts);
     };
     auto set = [&](int32_t id) { bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); };
     // path[d] is -1 (off the trie) for every d >= dead: a word off the dictionary, or a head
     // that left it, takes no more trie steps for the heads that share that prefix.
     size_t dead = path[0] < 0 ? 0 : SIZE_MAX;
-    const char* head = syl_head_chars_.data();  // lower-case ASCII, head after head
-    for (size_t k = 0; k < syl_heads_.size(); head += syl_heads_[k].len, ++k) {
-        const SylHead& h = syl_heads_[k];
+    const char* head = syl_tab_->syl_head_chars_.data();  // lower-case ASCII, head after head
+    for (size_t k = 0; k < syl_tab_->syl_heads_.size(); head += syl_tab_->syl_heads_[k].len, ++k) {
+        const SylHead& h = syl_tab_->syl_heads_[k];
         if (h.shared < dead) {
             dead = SIZE_MAX;
             for (size_t d = h.shared; d < h.len; ++d) {
@@ -616,11 +664,11 @@ void FormConstraint::build_syllable_head_mask_reference(const SylStep& step, std
             continue;
         }
         if (!bulk) {
-            if (decide(h, node, guess_joined(step, syl_[static_cast<size_t>(h.id)]))) set(h.id);
+            if (decide(h, node, guess_joined(step, syl_tab_->syl_[static_cast<size_t>(h.id)]))) set(h.id);
             continue;
         }
         pending_.push_back(static_cast<int32_t>(k));
-        pending_summaries_.push_back(syl_head_summaries_[k]);
+        pending_summaries_.push_back(syl_tab_->syl_head_summaries_[k]);
     }
     if (pending_.empty()) return;
     // The guesses by fold: in bulk when the fold offers it, else piece by piece. A summary the
@@ -635,11 +683,11 @@ void FormConstraint::build_syllable_head_mask_reference(const SylStep& step, std
     }
     const SyllableMask counted = syllable_bits(1, kMaxLineSyllables);
     for (size_t i = 0; i < pending_.size(); ++i) {
-        const SylHead& h = syl_heads_[static_cast<size_t>(pending_[i])];
+        const SylHead& h = syl_tab_->syl_heads_[static_cast<size_t>(pending_[i])];
         const SyllableMask m = pending_counts_[i];
         // The node matters only to an open word, whose trie mask was 0 or did not fit (decide(…,
         // 0) above), so -1 gives the same verdict.
-        if (decide(h, -1, m != kAskGuess ? m & counted : guess_joined(step, syl_[static_cast<size_t>(h.id)]))) set(h.id);
+        if (decide(h, -1, m != kAskGuess ? m & counted : guess_joined(step, syl_tab_->syl_[static_cast<size_t>(h.id)]))) set(h.id);
     }
 }
 

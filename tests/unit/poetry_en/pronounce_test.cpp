@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "art/poetry/en/pronounce.h"
 #include "core/error.h"
@@ -291,6 +293,80 @@ TEST(Pronounce, ClassMaskEqualsTheHeadByHeadMaskAtLargeVocabularies) {
 TEST(Pronounce, GroupedItemsMaskEqualsTheTokenByTokenMaskAtLargeVocabularies) {
     expect_masks_equal_at_large_vocabularies([](gen::constraint::FormConstraint& f) { f.use_reference_items_masks(true); },
                                              150, 200);
+}
+
+// The masks of a deterministic walk (always the allowed token at a fixed share of the allowed
+// ones), one hash a step, so that constraints built in different threads can be compared.
+std::vector<uint64_t> mask_hashes(gen::constraint::FormConstraint& f, const model::Tokenizer& tok, int steps) {
+    std::vector<float> logits(static_cast<size_t>(tok.n_vocab()), 0.0f);
+    gen::CandidateSet c;
+    std::vector<uint64_t> out;
+    for (int step = 0; step < steps; ++step) {
+        c.reset(logits);
+        f.apply(c);
+        uint64_t h = 0;
+        std::vector<model::TokenId> yes;
+        for (const auto& cand : c.items) {
+            if (cand.logit != 0.0f) continue;
+            h = (h ^ static_cast<uint64_t>(cand.id)) * 0x100000001B3ull;
+            if (!tok.is_eog(cand.id)) yes.push_back(cand.id);
+        }
+        out.push_back(h);
+        if (yes.empty()) break;
+        f.accept(yes[(static_cast<size_t>(step) * 7919) % yes.size()]);
+    }
+    return out;
+}
+
+// The per-vocabulary tables are made once per dictionary and vocabulary: a second constraint (other
+// lines, closed or not) reuses them; a form that rules out other tokens gets its own; once no
+// constraint holds them they go, and constraints built at once from several threads make them
+// once and give the same masks as one built alone.
+TEST(Pronounce, SyllableTablesAreSharedAcrossConstraintsAndThreads) {
+    const auto dict = cmu_syllables();
+    core::Rng rng(7);
+    const auto tok = random_piece_vocab(*dict, 150000, rng);
+    const gen::constraint::FormSpec haiku{.lines = {{.units = 5}, {.units = 7}, {.units = 5}}, .syllables = dict};
+    std::vector<uint64_t> alone;
+    {
+        const int64_t made = gen::constraint::FormConstraint::syllable_tables_made();
+        gen::constraint::FormConstraint a(haiku, *tok);
+        EXPECT_EQ(gen::constraint::FormConstraint::syllable_tables_made(), made + 1);
+        gen::constraint::FormConstraint b({.lines = {{.units = 3}, {.units = 4}}, .closed = true, .syllables = dict}, *tok);
+        EXPECT_EQ(gen::constraint::FormConstraint::syllable_tables_made(), made + 1);
+        EXPECT_EQ(a.syllable_tables_id(), b.syllable_tables_id());
+        // No digits: the tokens with one are never allowed, which the tables read.
+        gen::constraint::FormConstraint letters(
+            {.lines = {{.units = 5}}, .allowed = [](uint32_t cp) { return cp < '0' || cp > '9'; }, .syllables = dict}, *tok);
+        EXPECT_EQ(gen::constraint::FormConstraint::syllable_tables_made(), made + 2);
+        EXPECT_NE(letters.syllable_tables_id(), a.syllable_tables_id());
+        alone = mask_hashes(a, *tok, 30);
+        ASSERT_GT(alone.size(), 10u);
+        // The sharing constraint's masks do not depend on the other's having run first.
+        gen::constraint::FormConstraint c(haiku, *tok);
+        EXPECT_EQ(mask_hashes(c, *tok, 30), alone);
+    }
+    const int64_t made = gen::constraint::FormConstraint::syllable_tables_made();
+    constexpr int kThreads = 4;
+    std::vector<std::vector<uint64_t>> seen(kThreads);
+    std::vector<const void*> ids(kThreads);
+    std::vector<std::thread> threads;
+    std::atomic<int> built{0};
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            gen::constraint::FormConstraint f(haiku, *tok);
+            ids[static_cast<size_t>(t)] = f.syllable_tables_id();
+            seen[static_cast<size_t>(t)] = mask_hashes(f, *tok, 30);
+            // Held until every thread has built its own, so that the tables cannot go in between.
+            built.fetch_add(1);
+            while (built.load() < kThreads) std::this_thread::yield();
+        });
+    }
+    for (auto& th : threads) th.join();
+    // The tables went with the constraints above, so the threads made them again: once.
+    EXPECT_EQ(gen::constraint::FormConstraint::syllable_tables_made(), made + 1);
+    for (int t = 1; t < kThreads; ++t) EXPECT_EQ(ids[static_cast<size_t>(t)], ids[0]);
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(seen[static_cast<size_t>(t)], alone) << "thread " << t;
 }
 
 // The decoder's mask with the CMU dictionary and its fold equals the byte walk's over a vocabulary
