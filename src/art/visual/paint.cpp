@@ -3,6 +3,7 @@
 #include "art/common/critic.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -139,14 +140,23 @@ std::string shape_rules(const ShapeBounds& b) {
         b.group_max, b.points_max, b.coord, b.size, b.rotation);
 }
 
+// The colours a free or subject drawing may use: the palette's (or mood's) words when one is
+// given, else every palette word and any #rrggbb. The drawing model learned hex colours from the
+// corpus; held to words alone, a subword model put nearly all its weight on its most frequent
+// colour word, " white", and drew 70% of free compositions white on white.
+std::string colour_rule(const PaintSpec& spec) {
+    const bool any_colour = spec.palette.empty() && spec.mood.empty();
+    return any_colour ? alt(colours(spec, "all")) + " | \"#\" hx hx hx hx hx hx" : alt(colours(spec, "all"));
+}
+
 std::string free_grammar(const PaintSpec& spec, int shapes_max) {
-    const auto cols = colours(spec, "all");
     std::string g = fmt::format(
         "root ::= \"canvas 128 128\" (\" \" col)? \"\\n\" item{{1,{}}}\n"
         "path ::= \"path M\" pt (\" \" seg){{1,8}} \" Z\"? sty\n"
         "sty ::= (\" f \" col)? (\" s \" col \" w \" wd)? (\" o \" op)?\n"
-        "col ::= {}\n",
-        shapes_max, alt(cols));
+        "col ::= {}\n"
+        "hx ::= [0-9a-f]\n",
+        shapes_max, colour_rule(spec));
     return g + shape_rules({.group_max = 5, .points_max = 6, .coord = "n", .size = "r", .rotation = "\"0\""}) + kNumbers;
 }
 
@@ -157,9 +167,6 @@ std::string free_grammar(const PaintSpec& spec, int shapes_max) {
 // line (canvas 120, f none, #dd2e44 and paths of 9+ segments were all impossible) and drew
 // blobs. A given palette or mood still limits the colours to its words (and none).
 std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
-    const bool any_colour = spec.palette.empty() && spec.mood.empty();
-    const std::string cols = any_colour ? alt(colours(spec, "all")) + " | \"#\" hx hx hx hx hx hx"
-                                        : alt(colours(spec, "all"));
     std::string g = fmt::format(
         "root ::= \"canvas \" (\"128 128\" | \"120 120\") \"\\n\" item{{1,{}}}\n"
         "path ::= \"path \" sub (\" \" sub){{0,31}} sty\n"
@@ -173,7 +180,7 @@ std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
         "sw ::= [1-9] | \"1\" [0-6]\n"
         "so ::= [0-9] | [1-9] [0-9] | \"100\"\n"
         "deg ::= [0-9] | [1-9] [0-9] | [12] [0-9] [0-9] | \"3\" [0-5] [0-9] | \"360\"\n",
-        shapes_max, cols);
+        shapes_max, colour_rule(spec));
     return g + shape_rules({.group_max = 24, .points_max = 16, .coord = "c", .size = "sz", .rotation = "deg"});
 }
 
@@ -181,6 +188,40 @@ std::string grid8(bool size) {
     std::vector<std::string> v;
     for (int k = size ? 8 : 0; k <= (size ? 128 : 120); k += 8) v.push_back(std::to_string(k));
     return alt(v);
+}
+
+// Albers' nested squares: each lies inside the one before whatever offsets the model picks, and
+// each differs in colour from what it lies on (the canvas, then the square around it). The
+// paintings are studies of how neighbouring colours act on each other, and a square the colour
+// of its ground draws nothing: without this rule the BPE drawing model painted white on white in
+// 11 of 100. A rule per (level, colour below) carries the colour below down the chain.
+std::string albers_grammar(const std::vector<std::string>& cols) {
+    struct Level {
+        const char* rect;
+        const char* offsets;
+    };
+    static constexpr std::array<Level, 3> kLevels = {{{"rect 16 ", "(\"20\" | \"24\" | \"28\") \" 96 96 f \""},
+                                                      {"rect 32 ", "(\"40\" | \"44\" | \"48\") \" 64 64 f \""},
+                                                      {"rect 48 ", "(\"56\" | \"60\" | \"64\") \" 32 32 f \""}}};
+    // "X" "\n" sq<level><i> for every colour X, or every colour but cols[below].
+    auto choices = [&](size_t level, size_t below) {
+        std::string out;
+        for (size_t i = 0; i < cols.size(); ++i) {
+            if (i == below) continue;
+            out += fmt::format("{}\"{}\" \"\\n\"", out.empty() ? "" : " | ", cols[i]);
+            if (level < kLevels.size()) out += fmt::format(" sq{}x{}", level, i);
+        }
+        return out;
+    };
+    std::string g = "root ::= \"canvas 128 128 \" (" + choices(0, cols.size()) + ")\n";
+    for (size_t level = 0; level < kLevels.size(); ++level) {
+        for (size_t below = 0; below < cols.size(); ++below) {
+            const bool optional = level + 1 == kLevels.size();  // the third square may be left out
+            g += fmt::format("sq{}x{} ::= {}\"{}\" {} ({}){}\n", level, below, optional ? "(" : "", kLevels[level].rect,
+                             kLevels[level].offsets, choices(level + 1, below), optional ? ")?" : "");
+        }
+    }
+    return g;
 }
 
 std::string style_grammar(const PaintSpec& spec) {
@@ -216,7 +257,8 @@ std::string style_grammar(const PaintSpec& spec) {
     }
     if (m == "albers") {
         const auto cols = colours(spec, "all");
-        // Each square lies inside the one before whatever offsets the model picks.
+        if (cols.size() >= 2) return albers_grammar(cols);
+        // One colour: nothing to set against it, so the squares just share it.
         return fmt::format(
                    "root ::= \"canvas 128 128 \" col \"\\n\" \"rect 16 \" (\"20\" | \"24\" | \"28\") \" 96 96 f \" col \"\\n\""
                    " \"rect 32 \" (\"40\" | \"44\" | \"48\") \" 64 64 f \" col \"\\n\""

@@ -28,7 +28,7 @@ TEST(Paint, EveryModeHasAGrammarThatCompiles) {
 // The subject grammar speaks the corpus's DSL: every drawing the svg-icons builder writes (both
 // sources, drawings up to 1400 bytes: every twemoji drawing that long and the
 // first 4000 tabler ones) is a sentence of it, so the model is never pushed off what it learned.
-// (The palette-word grammar of the styles accepted none of them.)
+// (The free grammar, with its small grid and short paths, takes only a few dozen of the simplest.)
 TEST(Paint, SubjectGrammarAcceptsTheCorpusDrawings) {
     auto grammar = std::make_shared<const gen::constraint::Grammar>(
         gen::constraint::compile_gbnf(paint_grammar(PaintSpec{"subject", "x", "", ""}), "subject"));
@@ -62,6 +62,28 @@ TEST(Paint, SubjectGrammarAcceptsTheCorpusDrawings) {
         std::printf("%s: %zu drawings, subject grammar refuses %d, palette grammar accepts %d\n", source,
                     docs.size(), rejected, free_accepted);
     }
+}
+
+// Albers' squares each differ in colour from what they lie on (the canvas, then the square
+// around them); a single-colour palette has nothing to set against itself and keeps one colour.
+TEST(Paint, AlbersSquaresDifferFromTheirGround) {
+    auto compiled = [](const PaintSpec& spec) {
+        return std::make_shared<const gen::constraint::Grammar>(gen::constraint::compile_gbnf(paint_grammar(spec), "albers"));
+    };
+    gen::constraint::GrammarMatcher m(compiled(PaintSpec{"albers", "", "primary", ""}));
+    const auto accepts = [&](std::string_view text) {
+        const gen::constraint::StateId st = m.next(m.start(), text);
+        return st != gen::constraint::kDead && m.is_accepting(st);
+    };
+    EXPECT_TRUE(accepts("canvas 128 128 red\nrect 16 20 96 96 f blue\nrect 32 40 64 64 f red\n"));
+    EXPECT_TRUE(accepts("canvas 128 128 white\nrect 16 24 96 96 f black\nrect 32 44 64 64 f white\nrect 48 60 32 32 f yellow\n"));
+    EXPECT_FALSE(accepts("canvas 128 128 white\nrect 16 20 96 96 f white\nrect 32 40 64 64 f red\n"));
+    EXPECT_FALSE(accepts("canvas 128 128 red\nrect 16 20 96 96 f blue\nrect 32 40 64 64 f blue\n"));
+    EXPECT_FALSE(accepts("canvas 128 128 red\nrect 16 20 96 96 f blue\nrect 32 40 64 64 f red\nrect 48 56 32 32 f red\n"));
+    EXPECT_FALSE(accepts("canvas 128 128 red\nrect 16 20 96 96 f green\nrect 32 40 64 64 f red\n"));  // not in primary
+    gen::constraint::GrammarMatcher one(compiled(PaintSpec{"albers", "", "red", ""}));
+    const gen::constraint::StateId st = one.next(one.start(), "canvas 128 128 red\nrect 16 20 96 96 f red\nrect 32 40 64 64 f red\n");
+    EXPECT_TRUE(st != gen::constraint::kDead && one.is_accepting(st));
 }
 
 TEST(Paint, BadSpecsAreRefused) {
