@@ -370,6 +370,7 @@ private:
                 if (strict_) fail("a tie '-' with no note before it");
                 repairs_.push_back(fmt::format("line {}, column {}: stray tie dropped", line_, i_ + 1));
                 ++i_;
+                mark_dropped();  // "m-:|" must not be written back as the field line "m:|"
                 return;
             }
             if (e->kind == ElemKind::Chord) e->tie = true;

@@ -166,3 +166,24 @@ TEST(Abc, TieInsideABrokenRhythmRunKeepsTheRunWhole) {
     }
     EXPECT_THROW(music::parse_abc("X:1\nK:D\nd>>->>c d2 |\n", "fuzz", true), lyra::Error);  // a run of 4
 }
+
+// Found by fuzz_abc: the lenient parser dropped the stray tie of "m-:|" without leaving a space,
+// so "m" (itself dropped, as a space) and ":|" were written back as "m:|", which reparses as a
+// field line. Every dropped character now leaves a space.
+TEST(Abc, LenientParseOfStrayBytesRoundTrips) {
+    const std::string text("X:1/8\nK:Ador ^c\nm-:|CEC\377\377\0\0\0\0.\0", 31);
+    for (bool strict : {true, false}) {
+        std::vector<music::Tune> tunes;
+        try {
+            tunes = music::parse_abc(text, "fuzz", strict);
+        } catch (const lyra::Error&) {
+            continue;
+        }
+        for (const music::Tune& t : tunes) {
+            const std::string written = music::write_abc(t);
+            const std::vector<music::Tune> again = music::parse_abc(written, "written", true);
+            ASSERT_EQ(again.size(), 1u) << written;
+            EXPECT_TRUE(again[0] == t) << "strict " << strict << "; written:\n" << written << "\nagain:\n" << music::write_abc(again[0]);
+        }
+    }
+}
