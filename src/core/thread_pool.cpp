@@ -20,8 +20,7 @@ constexpr int kSpinsBeforeSleep = 20000;
 // A stall: the caller, done with its shares, waited this long for a worker still inside the
 // region, and longer than its own shares took (an unevenly split region is not a stall).
 constexpr int64_t kStallNs = 200'000;
-// Stalls in a window of regions that make the caller run alone, and for how many regions (a
-// decode token is ~50-100 regions, so this is some tens of tokens before workers are tried again).
+// Stalls in a window of regions that make the caller test running alone (SoloTrials).
 constexpr int kStallsToGoSolo = 4;
 // Regions with this much work for the caller are ones a spinning worker joins within a
 // microsecond or two; if it takes no share of three quarters of them (idle score: +1 for each it
@@ -30,7 +29,6 @@ constexpr int kStallsToGoSolo = 4;
 constexpr int64_t kIdleMinNs = 20'000;
 constexpr int kIdleScoreToGoSolo = 32;
 constexpr int64_t kStallWindow = 256;
-constexpr int64_t kSoloRegions = 4096;
 
 int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -66,7 +64,14 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     }
     if (solo_left_ > 0) {  // a busy machine: every share on this thread, in share order
         --solo_left_;
-        for (int share = 0; share < n_threads_; ++share) fn(ctx, share, n_threads_);
+        run_alone(fn, ctx);
+        return;
+    }
+    const int64_t start = now_ns();
+    if (trials_.trial()) {
+        run_alone(fn, ctx);
+        window_ns_ += now_ns() - start;
+        if (++regions_seen_ == kStallWindow) end_window();
         return;
     }
     task_fn_ = fn;
@@ -106,15 +111,24 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     }
     task_fn_ = nullptr;
     task_ctx_ = nullptr;
-    const int64_t waited = now_ns() - t1;
+    const int64_t end = now_ns();
+    const int64_t waited = end - t1;
     if (waited > kStallNs && waited > t1 - t0) ++stalls_;
     if (t1 - t0 > kIdleMinNs) idle_ += mine == n_threads_ ? 1 : -3;
-    if (++regions_seen_ == kStallWindow) {
-        if (stalls_ >= kStallsToGoSolo || idle_ >= kIdleScoreToGoSolo) solo_left_ = kSoloRegions;
-        stalls_ = 0;
-        idle_ = 0;
-        regions_seen_ = 0;
-    }
+    window_ns_ += end - start;
+    if (++regions_seen_ == kStallWindow) end_window();
+}
+
+void ThreadPool::run_alone(TaskFn fn, const void* ctx) {
+    for (int share = 0; share < n_threads_; ++share) fn(ctx, share, n_threads_);
+}
+
+void ThreadPool::end_window() {
+    solo_left_ = trials_.end_window(window_ns_, stalls_ >= kStallsToGoSolo || idle_ >= kIdleScoreToGoSolo);
+    stalls_ = 0;
+    idle_ = 0;
+    regions_seen_ = 0;
+    window_ns_ = 0;
 }
 
 void ThreadPool::worker_loop() {

@@ -11,9 +11,10 @@
 // may lose its core for a whole scheduler slice (the caller waits milliseconds for a region worth
 // microseconds), or they arrive too late to take any share while their spinning takes CPU time
 // from the caller (2 threads ran at half the speed of 1 whenever another process held a core).
-// The caller notices both and, while they keep coming, runs every share itself for a while
-// (workers left asleep), then tries the workers again. Which thread runs a share never changes a
-// result, so neither does this.
+// The caller notices both and then tests running alone for a window of regions (SoloTrials,
+// core/solo_trials.h); if that was faster it runs every share itself for a while (workers left
+// asleep), then tries the workers again. Which thread runs a share never changes a result, so
+// neither does this.
 // Not reentrant: one caller thread drives a pool at a time (each Session/Trainer passes its own).
 // run()/parallel_for() take any callable by reference and erase its type through a plain
 // function pointer, so entering a region never allocates (std::function would, for lambdas that
@@ -27,6 +28,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/solo_trials.h"
 
 namespace lyra::core {
 
@@ -71,6 +74,8 @@ private:
     using TaskFn = void (*)(const void* ctx, int ith, int nth);
     void run_erased(TaskFn fn, const void* ctx);
     void run_shares(TaskFn fn, const void* ctx);
+    void run_alone(TaskFn fn, const void* ctx);
+    void end_window();
     void worker_loop();
 
     int n_threads_;
@@ -92,6 +97,8 @@ private:
     int idle_ = 0;
     int64_t regions_seen_ = 0;
     int64_t solo_left_ = 0;
+    int64_t window_ns_ = 0;  // wall time inside this window's regions
+    SoloTrials trials_;
 };
 
 

@@ -14,6 +14,13 @@
 namespace lyra::core {
 namespace {
 
+// Work that holds the CPU for d (a sleep would hand the core to the other thread).
+void busy(std::chrono::microseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+}
+
 void check_regions(int n_threads, int regions) {
     ThreadPool pool(n_threads);
     std::vector<std::atomic<int>> runs(static_cast<size_t>(n_threads));
@@ -90,11 +97,6 @@ TEST(ThreadPool, ShareZeroAlwaysRunsOnTheCaller) {
 TEST(ThreadPool, FewerItemsThanThreadsNeverSendsThePoolSolo) {
     ThreadPool pool(2);
     const std::thread::id caller = std::this_thread::get_id();
-    auto busy = [](std::chrono::microseconds d) {
-        const auto until = std::chrono::steady_clock::now() + d;
-        while (std::chrono::steady_clock::now() < until) {
-        }
-    };
     std::atomic<int> item_on_worker{0};
     for (int r = 0; r < 600; ++r) {  // more than two windows of 256 regions
         pool.parallel_for(1, [&](int64_t, int64_t) {
@@ -115,8 +117,8 @@ TEST(ThreadPool, FewerItemsThanThreadsNeverSendsThePoolSolo) {
 }
 
 // A worker that holds a share for a millisecond (as one that lost its core does) keeps the caller
-// waiting; after a window of such regions the caller runs every share itself for a while, and
-// every share still runs exactly once per region.
+// waiting; after a window of such regions the caller tries a window alone, finds it faster, runs
+// every share itself for a while, and every share still runs exactly once per region.
 TEST(ThreadPool, ACallerKeptWaitingRunsTheSharesItselfForAWhile) {
     ThreadPool pool(2);
     const std::thread::id caller = std::this_thread::get_id();
@@ -135,12 +137,13 @@ TEST(ThreadPool, ACallerKeptWaitingRunsTheSharesItselfForAWhile) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
                 return;
             }
-            // While the pool still hands out shares, the caller gives the worker up to 5 ms to
+            // While the pool still hands out shares, the caller gives the worker up to 300 µs to
             // claim the other one: on a loaded machine a worker may not get a core within the
             // 20 µs below, and the caller would take both shares (a region the workers missed,
-            // not one that kept it waiting), so the stall path would go untested. Once the
-            // pool runs solo nobody claims, and each region costs the 5 ms once.
-            const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+            // not one that kept it waiting), so the stall path would go untested. Run alone,
+            // nobody claims, and a region costs 340 µs: still well under the worker's 1 ms, so
+            // the trial alone wins.
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::microseconds(300);
             while (ith == 0 && wait_for_worker && !claimed.load() && std::chrono::steady_clock::now() < give_up) {
             }
             const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
@@ -150,7 +153,8 @@ TEST(ThreadPool, ACallerKeptWaitingRunsTheSharesItselfForAWhile) {
         ASSERT_EQ(runs[0], 1);
         ASSERT_EQ(runs[1], 1);
     };
-    for (int r = 0; r < 600; ++r) region();  // more than two windows of 256 regions
+    // One window with the worker, one trial alone, then the stretch alone begins (region 512).
+    for (int r = 0; r < 600; ++r) region();
     const int held = on_worker.load();
     EXPECT_GE(held, 4) << "the worker should have taken shares before the caller went solo";
     on_worker.store(0);
