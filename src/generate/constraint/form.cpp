@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
 #include <limits>
 
@@ -377,9 +378,10 @@ bool mask_candidates(CandidateSet& c, Fits&& fits) {
 
 }  // namespace
 
-bool FormConstraint::mask_simple(CandidateSet& c) {
+RowMask FormConstraint::mask_simple() {
     const SimplePlan plan = simple_plan();
-    std::array<Verdict, 256> by_kind;
+    row_plan_ = plan;
+    std::array<Verdict, 256>& by_kind = row_by_kind_;
     for (int k = -128; k < 128; ++k) by_kind[static_cast<uint8_t>(k)] = simple_verdict(plan, k);
     // The verdicts as two bit rows (yes; ask: the predicate or the closer look), kept per plan: a
     // poem's lines go through the same few plans again and again, and applying bit rows skips
@@ -412,17 +414,34 @@ bool FormConstraint::mask_simple(CandidateSet& c) {
         }
         it = simple_masks_.emplace(key, std::move(m)).first;
     }
-    return apply_token_mask(c, it->second.allow.data(), it->second.ask.data(), static_cast<uint32_t>(kind_.size()),
-                            [&](TokenId id) {
-                                const Verdict v = by_kind[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
-                                return v == Verdict::Yes ? predicate_ok(id) : fits_closer(plan, id);
-                            });
+    const auto n_tokens = static_cast<uint32_t>(kind_.size());
+    if (spec_.predicate) return {.allow = it->second.allow.data(), .ask = it->second.ask.data(), .n_tokens = n_tokens};
+    // Without a predicate an asked token's answer (fits_closer) depends on the cursor only, not
+    // on its logit: asked now for every asked token, into the allowed row, the mask has no asks,
+    // so that its whole cost is here (also on the chain's path, where asks would be answered
+    // while the candidates are written) and the set is the same (a token at -inf that is asked
+    // and fits stays at -inf).
+    const SimpleMask& sm = it->second;
+    row_allow_.assign(sm.allow.begin(), sm.allow.end());
+    for (size_t w = 0; w < sm.ask.size(); ++w) {
+        for (uint64_t m = sm.ask[w]; m != 0; m &= m - 1) {
+            const int j = std::countr_zero(m);
+            if (fits_closer(plan, static_cast<TokenId>(w * 64 + static_cast<size_t>(j)))) row_allow_[w] |= uint64_t{1} << j;
+        }
+    }
+    return {.allow = row_allow_.data(), .ask = nullptr, .n_tokens = n_tokens};
+}
+
+bool FormConstraint::row_decide(TokenId id) const {
+    if (spec_.syllables) return syl_tab_->syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id);
+    const Verdict v = row_by_kind_[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
+    return v == Verdict::Yes ? predicate_ok(id) : fits_closer(row_plan_, id);
 }
 
 // The syllable unit's precomputed path covers the tokens of whole characters (syl_route_); the
 // rest take the walk. Between words every such token, and inside a word the tokens that end it,
 // read a kept mask; inside a word the tokens that extend it read another, kept per word so far.
-bool FormConstraint::mask_syllables(CandidateSet& c) {
+RowMask FormConstraint::mask_syllables() {
     // The shared tables through locals: read through syl_tab_ inside the loops, each row's
     // pointer was loaded again per word (~10 µs a mask at 150k tokens).
     const SylTables& tab = *syl_tab_;
@@ -444,9 +463,9 @@ bool FormConstraint::mask_syllables(CandidateSet& c) {
         if (walk(cur_, id)) syl_yes_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
     // A yes becomes an ask where a predicate must be asked too (the walk has asked it already).
     const bool ask = static_cast<bool>(spec_.predicate);
-    return apply_token_mask(c, ask ? tab.syl_zero_.data() : syl_yes_.data(), ask ? syl_yes_.data() : nullptr,
-                            static_cast<uint32_t>(tab.syl_route_.size()),
-                            [&](TokenId id) { return tab.syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
+    return {.allow = ask ? tab.syl_zero_.data() : syl_yes_.data(),
+            .ask = ask ? syl_yes_.data() : nullptr,
+            .n_tokens = static_cast<uint32_t>(tab.syl_route_.size())};
 }
 
 void FormConstraint::apply(CandidateSet& c) {
@@ -458,13 +477,32 @@ void FormConstraint::apply(CandidateSet& c) {
     } else if (cur_.need != 0) {  // a half-read character: only the walk knows
         any = mask_candidates(c, [&](TokenId id) { return walk(cur_, id); });
     } else {
-        any = spec_.syllables ? mask_syllables(c) : mask_simple(c);
+        const RowMask m = spec_.syllables ? mask_syllables() : mask_simple();
+        any = apply_token_mask(c, m.allow, m.ask, m.n_tokens, [this](TokenId id) { return row_decide(id); });
     }
-    if (!any) {
-        status_ = ConstraintStatus::DeadEnd;
-        for (auto& cand : c.items)
-            if (tok_.is_eog(cand.id)) cand.logit = 0.0f;
-    }
+    finish_mask(c, any);
+    stats_.t_mask_us += now_us() - t0;
+}
+
+void FormConstraint::finish_mask(CandidateSet& c, bool any) {
+    if (any) return;
+    status_ = ConstraintStatus::DeadEnd;
+    for (auto& cand : c.items)
+        if (tok_.is_eog(cand.id)) cand.logit = 0.0f;
+}
+
+bool FormConstraint::row_mask(RowMask& out) {
+    if (status_ == ConstraintStatus::DeadEnd || cur_.need != 0) return false;  // apply's other paths
+    const int64_t t0 = now_us();
+    ++stats_.n_masks;
+    out = spec_.syllables ? mask_syllables() : mask_simple();
+    stats_.t_mask_us += now_us() - t0;
+    return true;
+}
+
+void FormConstraint::row_masked(CandidateSet& c, bool any) {
+    const int64_t t0 = now_us();
+    finish_mask(c, any);
     stats_.t_mask_us += now_us() - t0;
 }
 

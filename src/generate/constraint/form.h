@@ -96,6 +96,12 @@ public:
     void apply(CandidateSet& c) override;
     void accept(TokenId id) override;
     void reset() override;
+    // The chain's fast path (sampler.h): the same masks as apply() as bit rows; none after a dead
+    // end or with a half-read character (apply's per-candidate walk). The time of decide() calls
+    // made while the chain writes the set (a predicate's) is not in stats().
+    bool row_mask(RowMask& out) override;
+    bool decide(TokenId id) override { return row_decide(id); }
+    void row_masked(CandidateSet& c, bool any) override;
 
     ConstraintStatus status() const { return status_; }
     // Every line is complete (the text may end here).
@@ -170,10 +176,13 @@ private:
     enum class Verdict : uint8_t { No, Yes, YesPlain, Closer };
     Verdict simple_verdict(const SimplePlan& plan, int kind) const;
     bool fits_closer(const SimplePlan& plan, TokenId id) const;
-    // The masks without a half-read character: one rules out what does not fit; whether any
-    // token stays.
-    bool mask_simple(CandidateSet& c);
-    bool mask_syllables(CandidateSet& c);
+    // The masks without a half-read character, as bit rows (allowed; asked: row_decide decides):
+    // what the cursor allows. What row_decide reads is kept in members until the next mask.
+    RowMask mask_simple();
+    RowMask mask_syllables();
+    bool row_decide(TokenId id) const;
+    // After a mask: a dead end when no token stays (only end-of-generation is then allowed).
+    void finish_mask(CandidateSet& c, bool any);
     bool step(Cursor& cur, uint8_t byte) const;  // false = rejected
     bool step_char(Cursor& cur, uint32_t cp) const;  // a whole character; false = rejected
     // The unit at the cursor's position may be `cp` (fixed character, class, rhyme); on a
@@ -280,6 +289,10 @@ private:
         std::vector<uint64_t> ask;    // the predicate or fits_closer decides
     };
     std::unordered_map<uint64_t, SimpleMask> simple_masks_;
+    // The last mask_simple's plan and verdicts by kind, for row_decide.
+    SimplePlan row_plan_;
+    std::array<Verdict, 256> row_by_kind_ = {};
+    std::vector<uint64_t> row_allow_;  // mask_simple's allowed row with the asks answered
     Cursor cur_;
     std::string text_;
     ConstraintStatus status_ = ConstraintStatus::Active;
