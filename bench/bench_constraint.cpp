@@ -355,7 +355,8 @@ WalkTimes walk_mask_us(const model::Tokenizer& tok, gen::constraint::FormConstra
 gen::constraint::FormSpec letters_form() {
     return {.lines = {{.units = 6}, {.units = 6}, {.units = 6}},
             .is_unit = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; },
-            .allowed = [](uint32_t cp) { return cp == ' ' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); }};
+            .allowed = [](uint32_t cp) { return cp == ' ' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); },
+            .rules_id = "bench_constraint letters"};
 }
 
 std::unique_ptr<gen::constraint::FormConstraint> haiku_form(const model::Tokenizer& tok) {
@@ -365,7 +366,10 @@ std::unique_ptr<gen::constraint::FormConstraint> haiku_form(const model::Tokeniz
                 .lines = {{.units = 5}, {.units = 7}, {.units = 5}},
                 .allowed = [](uint32_t cp) { return cp == ' ' || cp == ',' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); },
                 .closed = true,
-                .syllables = art::poetry::en::cmu_syllables()},
+                .syllables = art::poetry::en::cmu_syllables(),
+                // As a server's requests for one form would: the constraints share their answers
+                // about which characters a lead byte can start (FormSpec::rules_id).
+                .rules_id = "bench_constraint haiku"},
             tok);
     } catch (const Error& e) {
         std::fprintf(stderr, "syllable row skipped: %s\n", e.what());

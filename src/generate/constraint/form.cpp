@@ -9,6 +9,7 @@
 #include <bit>
 #include <chrono>
 #include <limits>
+#include <mutex>
 
 #include "core/error.h"
 #include "generate/constraint/token_mask.h"
@@ -26,6 +27,25 @@ int64_t now_us() {
 }
 
 }  // namespace
+
+// can_complete's answers shared by the constraints whose specs carry the same rules_id. The
+// registry keeps them (a few kB each) for the life of the process, so that a constraint built
+// after the last one for its rules is gone still finds them; past 256 names it starts over
+// (constraints keep the answers they hold).
+struct FormConstraint::LeadAnswers {
+    std::mutex mu;
+    std::unordered_map<uint64_t, bool> feasible;
+};
+
+std::shared_ptr<FormConstraint::LeadAnswers> FormConstraint::lead_answers(const std::string& rules_id) {
+    static std::mutex mu;
+    static std::unordered_map<std::string, std::shared_ptr<LeadAnswers>> by_id;
+    const std::lock_guard<std::mutex> lock(mu);
+    if (by_id.size() >= 256 && by_id.count(rules_id) == 0) by_id.clear();
+    auto& slot = by_id[rules_id];
+    if (slot == nullptr) slot = std::make_shared<LeadAnswers>();
+    return slot;
+}
 
 bool is_cjk(uint32_t cp) {
     return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
@@ -99,6 +119,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
         }
     }
     if (spec_.syllables) init_syllables();
+    if (!spec_.rules_id.empty()) shared_feasible_ = lead_answers(spec_.rules_id);
     const auto n = static_cast<size_t>(tok.n_vocab());
     bytes_.resize(n);
     info_.resize(n);
@@ -280,6 +301,14 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
     if (!checked) {
         auto it = feasible_.find(key);
         if (it != feasible_.end()) return it->second;
+        if (shared_feasible_ != nullptr) {
+            const std::lock_guard<std::mutex> lock(shared_feasible_->mu);
+            auto shared = shared_feasible_->feasible.find(key);
+            if (shared != shared_feasible_->feasible.end()) {
+                feasible_.emplace(key, shared->second);
+                return shared->second;
+            }
+        }
     }
     bool ok = false, any_allowed = false;
     for (uint32_t cp = lo; cp <= hi && !ok; ++cp) {
@@ -295,6 +324,11 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
     // start; a form over letters used to make it twice, a few ms at a constraint's first masks.
     // The cache is read only where no position is checked, so the other entry is safe too.)
     if (!any_allowed) feasible_.emplace(key ^ 1u, false);
+    if (shared_feasible_ != nullptr && (!checked || !any_allowed)) {
+        const std::lock_guard<std::mutex> lock(shared_feasible_->mu);
+        if (!checked) shared_feasible_->feasible.emplace(key, ok);
+        if (!any_allowed) shared_feasible_->feasible.emplace(key ^ 1u, false);
+    }
     return ok;
 }
 
