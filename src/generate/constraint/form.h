@@ -258,6 +258,8 @@ private:
     // whole group through its bit rows. The groups are made with the rest of the tables.
     void build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) const;
     void init_syllable_groups(SylTables& tb) const;
+    // Appends to `key` what syllable_items reads of items [items, items + n) (init_syllable_groups).
+    void syllable_items_key(const SylTables& tb, const int32_t* items, size_t n, std::vector<uint64_t>& key) const;
     // Inside a word, the verdicts of the tokens that extend it (route Head), one bit a token. They
     // depend only on the line, its totals and the word so far, so they are kept per such key too
     // (a word's prefixes come back at every generation that writes it).
@@ -355,6 +357,16 @@ private:
         bool headless = false;
         std::vector<SylBits> bits;  // the group's tokens, one bit a token (nonzero words)
     };
+    // The heads without a class (syl_unclassed_) grouped by what their verdict off the trie reads:
+    // their summary's index in syl_unclassed_summaries_, their length and the key of their items
+    // after the head. `rep` and `members` are indexes into syl_heads_.
+    struct SylHeadGroup {
+        int32_t rep = 0;
+        int32_t pick = 0;
+        uint16_t len = 0;
+        std::vector<int32_t> members;
+        std::vector<SylBits> bits;  // the members' tokens
+    };
     // Everything the syllable path reads of the vocabulary, made once per dictionary and vocabulary
     // (token bytes, and which tokens the form never allows or that end generation) and shared by
     // every constraint built for them, across threads (syllable_tables(), a process-wide cache that
@@ -383,6 +395,7 @@ private:
         // call (the short heads without a class, " a", "a,", "as", share a few hundred summaries).
         std::vector<uint64_t> syl_unclassed_summaries_;
         std::vector<int32_t> syl_unclassed_pick_;
+        std::vector<SylHeadGroup> syl_unclassed_groups_;
         std::vector<int32_t> syl_by_length_;  // the heads (syl_heads_ order), longest first
         std::vector<SylGroup> syl_groups_;
     };
