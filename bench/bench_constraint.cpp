@@ -15,7 +15,9 @@
 // random-weight models): first time (nothing kept) and the same walks again (masks kept). The
 // replays "by bit rows" take the chain's path and show what writing the candidates costs with the
 // mask and without (the reset the apply() path pays before the mask).
-// Usage: bench_constraint [--quick] [--replay-only] [--tokens N] [--threads T] [--data DIR]
+// Usage: bench_constraint [--quick] [--replay-only] [--unshared] [--tokens N] [--threads T] [--data DIR]
+// (--unshared: the forms carry no FormSpec::rules_id, so that each constraint scans what the UTF-8
+// lead bytes can start for itself, as a lone request's would.)
 // GCC 12 reports a false -Wrestrict on short string concatenations (GCC bug 105329).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wrestrict"
@@ -352,11 +354,14 @@ WalkTimes walk_mask_us(const model::Tokenizer& tok, gen::constraint::FormConstra
 
 // The form rows: 3 lines of 6 letters (spaces free), and a closed 5/7/5 haiku counted with the
 // CMU dictionary and its guess (null, with a note, when the dictionary is not installed).
+bool g_unshared = false;  // --unshared: no rules_id on the forms
+std::string rules_id(const char* name) { return g_unshared ? std::string() : std::string("bench_constraint ") + name; }
+
 gen::constraint::FormSpec letters_form() {
     return {.lines = {{.units = 6}, {.units = 6}, {.units = 6}},
             .is_unit = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; },
             .allowed = [](uint32_t cp) { return cp == ' ' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); },
-            .rules_id = "bench_constraint letters"};
+            .rules_id = rules_id("letters")};
 }
 
 std::unique_ptr<gen::constraint::FormConstraint> haiku_form(const model::Tokenizer& tok) {
@@ -369,7 +374,7 @@ std::unique_ptr<gen::constraint::FormConstraint> haiku_form(const model::Tokeniz
                 .syllables = art::poetry::en::cmu_syllables(),
                 // As a server's requests for one form would: the constraints share their answers
                 // about which characters a lead byte can start (FormSpec::rules_id).
-                .rules_id = "bench_constraint haiku"},
+                .rules_id = rules_id("haiku")},
             tok);
     } catch (const Error& e) {
         std::fprintf(stderr, "syllable row skipped: %s\n", e.what());
@@ -410,6 +415,7 @@ static int run(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--quick") quick = true;
+        else if (a == "--unshared") g_unshared = true;
         else if (a == "--replay-only") replay_only = true;
         else if (a == "--tokens" && i + 1 < argc) target = std::atoi(argv[++i]);
         else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
