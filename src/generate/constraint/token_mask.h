@@ -9,7 +9,8 @@
 // candidate set from a logits row with a mask already applied (the sampler chain's path for a
 // constraint that comes first).
 // Header-only (the callback is a template parameter: no per-candidate indirect call); never throws
-// or allocates; not thread-safe on one CandidateSet.
+// or allocates, except that reset_with_token_mask sizes the set as CandidateSet::reset does (once,
+// then it reuses the capacity); not thread-safe on one CandidateSet.
 #pragma once
 
 #include <algorithm>
