@@ -6,13 +6,18 @@
 // Rows: free decoding, the JSON grammar, the adversarial number-array grammar, a form
 // constraint (CJK-free line lengths over Latin letters) and a syllable form (a 5/7/5 haiku
 // counted with the CMU dictionary and its letter-to-sound guess; skipped when it is not installed). Columns: decode tok/s, mask µs per token
-// (time inside the constraint's apply(): wall clock, and thread CPU time, which other processes on
-// a busy machine do not inflate), and constrained / free tok/s.
+// (time inside the constraint: apply(), or where the sampler chain takes the mask as bit rows and
+// applies it while it writes the candidates, row_mask() and row_masked(); wall clock, and thread
+// CPU time, which other processes on a busy machine do not inflate), and constrained / free tok/s.
 // A replay section times the mask alone (thread CPU time) over the tokens of a fixed JSON text and
 // a long number array, cold (empty caches) and warm; and for the syllable form, over random walks
 // that the mask itself steers (mostly letters, so most masks are inside a word, as with the
-// random-weight models): first time (nothing kept) and the same walks again (masks kept).
-// Usage: bench_constraint [--quick] [--replay-only] [--tokens N] [--threads T] [--data DIR]
+// random-weight models): first time (nothing kept) and the same walks again (masks kept). The
+// replays "by bit rows" take the chain's path and show what writing the candidates costs with the
+// mask and without (the reset the apply() path pays before the mask).
+// Usage: bench_constraint [--quick] [--replay-only] [--unshared] [--tokens N] [--threads T] [--data DIR]
+// (--unshared: the forms carry no FormSpec::rules_id, so that each constraint scans what the UTF-8
+// lead bytes can start for itself, as a lone request's would.)
 // GCC 12 reports a false -Wrestrict on short string concatenations (GCC bug 105329).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wrestrict"
@@ -42,6 +47,7 @@
 #include "art/poetry/en/pronounce.h"
 #include "core/error.h"
 #include "generate/constraint/form.h"
+#include "generate/constraint/token_mask.h"
 #include "generate/generator.h"
 #include "model/init.h"
 #include "model/model.h"
@@ -204,6 +210,54 @@ std::pair<double, double> replay_mask_us(const model::Tokenizer& tok, C* c, cons
     return {cold, warm};
 }
 
+// The same replay through the sampler chain's path (the constraint's bit rows applied while the
+// candidates are written, gen::Constraint::row_mask), warm passes only: thread CPU µs per token in
+// the constraint, writing the candidates under its mask (reset_with_token_mask), and writing them
+// plainly (CandidateSet::reset, which the other path pays before apply) for comparison.
+struct RowReplay {
+    double constraint = 0, masked_reset = 0, plain_reset = 0;
+};
+template <class C>
+RowReplay replay_rows_us(const model::Tokenizer& tok, C* c, const std::string& text) {
+    const auto ids = tok.encode(text, false);
+    std::vector<float> logits(static_cast<size_t>(tok.n_vocab()));
+    core::Rng rng(3);
+    for (auto& x : logits) x = rng.normal();
+    gen::CandidateSet cs, plain;
+    const int passes = std::max<int>(3, static_cast<int>(2000 / std::max<size_t>(ids.size(), 1)));
+    int64_t ns[3] = {0, 0, 0}, n = 0;
+    for (int pass = 0; pass < passes; ++pass) {
+        c->reset();
+        for (auto id : ids) {
+            if (c->status() == gen::constraint::ConstraintStatus::DeadEnd) break;
+            const int64_t t0 = thread_cpu_ns();
+            gen::RowMask m;
+            const bool rows = c->row_mask(m);
+            const int64_t t1 = thread_cpu_ns();
+            bool any = false;
+            if (rows) any = gen::constraint::reset_with_token_mask(cs, logits, m.allow, m.ask, m.n_tokens,
+                                                                   [&](model::TokenId t) { return c->decide(t); });
+            const int64_t t2 = thread_cpu_ns();
+            if (rows) c->row_masked(cs, any);
+            else {
+                cs.reset(logits);
+                c->apply(cs);
+            }
+            const int64_t t3 = thread_cpu_ns();
+            plain.reset(logits);
+            const int64_t t4 = thread_cpu_ns();
+            c->accept(id);
+            if (pass == 0) continue;  // warm passes only
+            ns[0] += (t1 - t0) + (t3 - t2);
+            ns[1] += t2 - t1;
+            ns[2] += t4 - t3;
+            ++n;
+        }
+    }
+    const auto us = [&](int k) { return static_cast<double>(ns[k]) / 1000.0 / static_cast<double>(std::max<int64_t>(n, 1)); };
+    return {us(0), us(1), us(2)};
+}
+
 // A constraint's masks timed in thread CPU time, around the real one in the generator.
 class CpuTimed final : public gen::Constraint {
 public:
@@ -213,6 +267,27 @@ public:
         inner_->apply(c);
         ns_ += thread_cpu_ns() - t0;
         ++n_;
+    }
+    // The chain's fast path (the mask as bit rows, applied while the candidates are written):
+    // the constraint's part is timed, as apply() is; the candidates' writing is the chain's, as
+    // the reset before apply() is (the "candidates built" row compares the two resets).
+    bool row_mask(gen::RowMask& out) override {
+        const int64_t t0 = thread_cpu_ns();
+        const bool ok = inner_->row_mask(out);
+        ns_ += thread_cpu_ns() - t0;
+        n_ += ok;
+        return ok;
+    }
+    bool decide(model::TokenId id) override {
+        const int64_t t0 = thread_cpu_ns();
+        const bool yes = inner_->decide(id);
+        ns_ += thread_cpu_ns() - t0;
+        return yes;
+    }
+    void row_masked(gen::CandidateSet& c, bool any) override {
+        const int64_t t0 = thread_cpu_ns();
+        inner_->row_masked(c, any);
+        ns_ += thread_cpu_ns() - t0;
     }
     void accept(model::TokenId id) override { inner_->accept(id); }
     void reset() override { inner_->reset(); }
@@ -279,10 +354,14 @@ WalkTimes walk_mask_us(const model::Tokenizer& tok, gen::constraint::FormConstra
 
 // The form rows: 3 lines of 6 letters (spaces free), and a closed 5/7/5 haiku counted with the
 // CMU dictionary and its guess (null, with a note, when the dictionary is not installed).
+bool g_unshared = false;  // --unshared: no rules_id on the forms
+std::string rules_id(const char* name) { return g_unshared ? std::string() : std::string("bench_constraint ") + name; }
+
 gen::constraint::FormSpec letters_form() {
     return {.lines = {{.units = 6}, {.units = 6}, {.units = 6}},
             .is_unit = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; },
-            .allowed = [](uint32_t cp) { return cp == ' ' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); }};
+            .allowed = [](uint32_t cp) { return cp == ' ' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); },
+            .rules_id = rules_id("letters")};
 }
 
 std::unique_ptr<gen::constraint::FormConstraint> haiku_form(const model::Tokenizer& tok) {
@@ -292,7 +371,10 @@ std::unique_ptr<gen::constraint::FormConstraint> haiku_form(const model::Tokeniz
                 .lines = {{.units = 5}, {.units = 7}, {.units = 5}},
                 .allowed = [](uint32_t cp) { return cp == ' ' || cp == ',' || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'); },
                 .closed = true,
-                .syllables = art::poetry::en::cmu_syllables()},
+                .syllables = art::poetry::en::cmu_syllables(),
+                // As a server's requests for one form would: the constraints share their answers
+                // about which characters a lead byte can start (FormSpec::rules_id).
+                .rules_id = rules_id("haiku")},
             tok);
     } catch (const Error& e) {
         std::fprintf(stderr, "syllable row skipped: %s\n", e.what());
@@ -333,6 +415,7 @@ static int run(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--quick") quick = true;
+        else if (a == "--unshared") g_unshared = true;
         else if (a == "--replay-only") replay_only = true;
         else if (a == "--tokens" && i + 1 < argc) target = std::atoi(argv[++i]);
         else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -380,6 +463,10 @@ static int run(int argc, char** argv) {
             const auto [cold, warm] = replay_mask_us(*tok, c.get(), text);
             std::printf("| %s | mask replay, %s | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
                         cfg.name, gname, cold, warm);
+            const RowReplay rr = replay_rows_us(*tok, c.get(), text);
+            std::printf("| %s | mask replay by bit rows (the chain's path), %s | warm %.1f µs/token in the constraint; the "
+                        "candidates written under its mask %.1f µs, plainly %.1f µs (thread CPU time) |\n",
+                        cfg.name, gname, rr.constraint, rr.masked_reset, rr.plain_reset);
             std::fflush(stdout);
         }
         {
@@ -422,6 +509,11 @@ static int run(int argc, char** argv) {
                 replay_mask_us(*tok, haiku.get(), "an old silent pond\na frog jumps into the pond\nsplash, silence again");
             std::printf("| %s | mask replay, form: 5/7/5 syllables | cold %.1f µs/token, warm %.1f µs/token (thread CPU time) |\n",
                         cfg.name, cold, warm);
+            const RowReplay rr =
+                replay_rows_us(*tok, haiku.get(), "an old silent pond\na frog jumps into the pond\nsplash, silence again");
+            std::printf("| %s | mask replay by bit rows (the chain's path), form: 5/7/5 syllables | warm %.1f µs/token in the "
+                        "constraint; the candidates written under its mask %.1f µs, plainly %.1f µs (thread CPU time) |\n",
+                        cfg.name, rr.constraint, rr.masked_reset, rr.plain_reset);
             const WalkTimes t = walk_mask_us(*tok, haiku.get(), quick ? 4 : 8, 40, 7);
             std::printf("| %s | mask walks, form: 5/7/5 syllables | inside a word (%.0f%% of masks): first %.1f, again %.1f µs/mask; "
                         "between words: first %.1f, again %.1f µs/mask (thread CPU time) |\n",

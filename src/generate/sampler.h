@@ -62,6 +62,19 @@ public:
     // does not, since it governs only the generated text).
     virtual void observe_prompt(TokenId) {}
     virtual void reset() {}
+    // Optional: builds `c` from the logits row and does this sampler's apply in the same pass, as
+    // c.reset(logits) followed by apply(c) would leave it. The chain offers it to its first
+    // sampler only; false (the default) = not done, c untouched.
+    virtual bool build(CandidateSet& /*c*/, std::span<const float> /*logits*/) { return false; }
+};
+
+// A token mask as bit rows over the vocabulary (bit i & 63 of word i >> 6 = token i): `allow`,
+// and `ask` (null = none) for tokens a callback decides, which wins over `allow`. The rows must
+// stay valid until the chain has applied them (Constraint::row_masked).
+struct RowMask {
+    const uint64_t* allow = nullptr;
+    const uint64_t* ask = nullptr;
+    uint32_t n_tokens = 0;  // tokens with an id >= n_tokens are ruled out
 };
 
 // Constraint hook (grammar, regex, JSON schema, poetic form): a constraint rules candidates out
@@ -74,6 +87,19 @@ public:
     virtual void apply(CandidateSet& c) = 0;
     virtual void accept(TokenId id) = 0;
     virtual void reset() {}  // back to the start state (before each candidate)
+
+    // Optional fast path (issue #4): the mask for the next token as bit rows, which the chain
+    // applies while it builds the candidates from the logits row (constraint/token_mask.h,
+    // reset_with_token_mask) instead of a pass over the 12-byte candidate records afterwards (at a
+    // 150k vocabulary that pass was ~60 us a mask, half of a new syllable mask). The contract: for
+    // any logits, c.reset(logits) then apply(c) leaves the same set, bit for bit, and the same
+    // constraint state as row_mask(m), the set built under m (asking decide() about each live
+    // asked token, in id order), then row_masked(c, any). Returns false where it has no rows for
+    // this state (the chain then calls apply on a plainly built set).
+    virtual bool row_mask(RowMask& /*out*/) { return false; }
+    virtual bool decide(TokenId /*id*/) { return false; }
+    // Called after the set was built under row_mask's rows; `any`: some candidate is still live.
+    virtual void row_masked(CandidateSet& /*c*/, bool /*any*/) {}
 };
 
 // --- the samplers -------------------------------------------------------------------------

@@ -121,8 +121,10 @@ gc::FormSpec lyric_form(std::string_view language) {
         spec.syllables = poetry::en::cmu_syllables();
         spec.allowed = english_allowed;
         spec.predicate = tidy_separators;
+        spec.rules_id = "lyra lyrics en";  // every English lyric form has these character rules
     } else {
         spec.allowed = gc::is_cjk;  // one character, one syllable: no punctuation to budget for
+        spec.rules_id = "lyra lyrics cjk";
     }
     return spec;
 }

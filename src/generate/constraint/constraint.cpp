@@ -139,26 +139,7 @@ void GrammarConstraint::apply(CandidateSet& c) {
             allow_only_eog(c, *trie_);
             break;
         case ConstraintStatus::Active: {
-            ++stats_.n_masks;
-            const Mask* m = &kept_mask(state_, UINT32_MAX);
-            const int left = budget_left();
-            // Tokens left after this one, in bytes (one byte per token at worst).
-            const auto limit = static_cast<uint32_t>(std::max(left - 1, 0));
-            if (left != INT_MAX && m->max_min_bytes > limit) {
-                // Only the tokens after which the grammar can end in `limit` bytes; when none
-                // can (and ending here is not possible), head for the end as fast as the
-                // vocabulary's tokens allow.
-                m = &limited_mask_for(state_, *m, limit);
-            }
-            // End-of-generation tokens are allowed too where the grammar may end: the mask's
-            // row with their bits set, in a scratch row (a copy is a few µs next to the scan).
-            const uint64_t* bits = m->bits.data();
-            if (matcher_.is_accepting(state_) && !eog_ids_.empty()) {
-                allow_.assign(m->bits.begin(), m->bits.end());
-                for (const TokenId id : eog_ids_) allow_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
-                bits = allow_.data();
-            }
-            const bool any = apply_token_mask(c, bits, nullptr, static_cast<uint32_t>(trie_->n_vocab()),
+            const bool any = apply_token_mask(c, active_mask(), nullptr, static_cast<uint32_t>(trie_->n_vocab()),
                                               [](TokenId) { return false; });
             if (!any) {
                 status_ = ConstraintStatus::DeadEnd;
@@ -167,6 +148,44 @@ void GrammarConstraint::apply(CandidateSet& c) {
             break;
         }
     }
+    stats_.t_mask_us += now_us() - t0;
+}
+
+const uint64_t* GrammarConstraint::active_mask() {
+    ++stats_.n_masks;
+    const Mask* m = &kept_mask(state_, UINT32_MAX);
+    const int left = budget_left();
+    // Tokens left after this one, in bytes (one byte per token at worst).
+    const auto limit = static_cast<uint32_t>(std::max(left - 1, 0));
+    if (left != INT_MAX && m->max_min_bytes > limit) {
+        // Only the tokens after which the grammar can end in `limit` bytes; when none
+        // can (and ending here is not possible), head for the end as fast as the
+        // vocabulary's tokens allow.
+        m = &limited_mask_for(state_, *m, limit);
+    }
+    // End-of-generation tokens are allowed too where the grammar may end: the mask's
+    // row with their bits set, in a scratch row (a copy is a few µs next to the scan).
+    if (matcher_.is_accepting(state_) && !eog_ids_.empty()) {
+        allow_.assign(m->bits.begin(), m->bits.end());
+        for (const TokenId id : eog_ids_) allow_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
+        return allow_.data();
+    }
+    return m->bits.data();
+}
+
+bool GrammarConstraint::row_mask(RowMask& out) {
+    if (status_ != ConstraintStatus::Active) return false;
+    const int64_t t0 = now_us();
+    out = {.allow = active_mask(), .ask = nullptr, .n_tokens = static_cast<uint32_t>(trie_->n_vocab())};
+    stats_.t_mask_us += now_us() - t0;
+    return true;
+}
+
+void GrammarConstraint::row_masked(CandidateSet& c, bool any) {
+    if (any) return;
+    const int64_t t0 = now_us();
+    status_ = ConstraintStatus::DeadEnd;
+    allow_only_eog(c, *trie_);
     stats_.t_mask_us += now_us() - t0;
 }
 

@@ -59,6 +59,10 @@ public:
     void apply(CandidateSet& c) override;
     void accept(TokenId id) override;
     void reset() override;
+    // The chain's fast path (sampler.h): while active, apply()'s mask as a bit row (no token is
+    // asked); waiting, complete or at a dead end, none (apply's per-candidate paths).
+    bool row_mask(RowMask& out) override;
+    void row_masked(CandidateSet& c, bool any) override;
 
     ConstraintStatus status() const { return status_; }
     // The grammar may end after the text accepted so far.
@@ -87,6 +91,9 @@ private:
     // The mask of state s under a byte limit below its full mask's max_min_bytes, kept per level.
     const Mask& limited_mask_for(StateId s, const Mask& full, uint32_t byte_limit);
     void build_mask(StateId s, uint32_t byte_limit, Mask& out);
+    // The active state's mask (under the budget, with the end-of-generation tokens where the
+    // grammar may end): a row of n_vocab bits.
+    const uint64_t* active_mask();
     int budget_left() const;  // tokens left including the next one; INT32_MAX without a budget
     void feed(std::string_view bytes);
     void apply_waiting(CandidateSet& c);

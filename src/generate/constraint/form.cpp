@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
 #include <limits>
+#include <mutex>
 
 #include "core/error.h"
 #include "generate/constraint/token_mask.h"
@@ -25,6 +27,25 @@ int64_t now_us() {
 }
 
 }  // namespace
+
+// can_complete's answers shared by the constraints whose specs carry the same rules_id. The
+// registry keeps them (a few kB each) for the life of the process, so that a constraint built
+// after the last one for its rules is gone still finds them; past 256 names it starts over
+// (constraints keep the answers they hold).
+struct FormConstraint::LeadAnswers {
+    std::mutex mu;
+    std::unordered_map<uint64_t, bool> feasible;
+};
+
+std::shared_ptr<FormConstraint::LeadAnswers> FormConstraint::lead_answers(const std::string& rules_id) {
+    static std::mutex mu;
+    static std::unordered_map<std::string, std::shared_ptr<LeadAnswers>> by_id;
+    const std::lock_guard<std::mutex> lock(mu);
+    if (by_id.size() >= 256 && by_id.count(rules_id) == 0) by_id.clear();
+    auto& slot = by_id[rules_id];
+    if (slot == nullptr) slot = std::make_shared<LeadAnswers>();
+    return slot;
+}
 
 bool is_cjk(uint32_t cp) {
     return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
@@ -98,6 +119,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
         }
     }
     if (spec_.syllables) init_syllables();
+    if (!spec_.rules_id.empty()) shared_feasible_ = lead_answers(spec_.rules_id);
     const auto n = static_cast<size_t>(tok.n_vocab());
     bytes_.resize(n);
     info_.resize(n);
@@ -279,6 +301,14 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
     if (!checked) {
         auto it = feasible_.find(key);
         if (it != feasible_.end()) return it->second;
+        if (shared_feasible_ != nullptr) {
+            const std::lock_guard<std::mutex> lock(shared_feasible_->mu);
+            auto shared = shared_feasible_->feasible.find(key);
+            if (shared != shared_feasible_->feasible.end()) {
+                feasible_.emplace(key, shared->second);
+                return shared->second;
+            }
+        }
     }
     bool ok = false, any_allowed = false;
     for (uint32_t cp = lo; cp <= hi && !ok; ++cp) {
@@ -294,6 +324,11 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
     // start; a form over letters used to make it twice, a few ms at a constraint's first masks.
     // The cache is read only where no position is checked, so the other entry is safe too.)
     if (!any_allowed) feasible_.emplace(key ^ 1u, false);
+    if (shared_feasible_ != nullptr && (!checked || !any_allowed)) {
+        const std::lock_guard<std::mutex> lock(shared_feasible_->mu);
+        if (!checked) shared_feasible_->feasible.emplace(key, ok);
+        if (!any_allowed) shared_feasible_->feasible.emplace(key ^ 1u, false);
+    }
     return ok;
 }
 
@@ -377,9 +412,10 @@ bool mask_candidates(CandidateSet& c, Fits&& fits) {
 
 }  // namespace
 
-bool FormConstraint::mask_simple(CandidateSet& c) {
+RowMask FormConstraint::mask_simple() {
     const SimplePlan plan = simple_plan();
-    std::array<Verdict, 256> by_kind;
+    row_plan_ = plan;
+    std::array<Verdict, 256>& by_kind = row_by_kind_;
     for (int k = -128; k < 128; ++k) by_kind[static_cast<uint8_t>(k)] = simple_verdict(plan, k);
     // The verdicts as two bit rows (yes; ask: the predicate or the closer look), kept per plan: a
     // poem's lines go through the same few plans again and again, and applying bit rows skips
@@ -412,17 +448,34 @@ bool FormConstraint::mask_simple(CandidateSet& c) {
         }
         it = simple_masks_.emplace(key, std::move(m)).first;
     }
-    return apply_token_mask(c, it->second.allow.data(), it->second.ask.data(), static_cast<uint32_t>(kind_.size()),
-                            [&](TokenId id) {
-                                const Verdict v = by_kind[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
-                                return v == Verdict::Yes ? predicate_ok(id) : fits_closer(plan, id);
-                            });
+    const auto n_tokens = static_cast<uint32_t>(kind_.size());
+    if (spec_.predicate) return {.allow = it->second.allow.data(), .ask = it->second.ask.data(), .n_tokens = n_tokens};
+    // Without a predicate an asked token's answer (fits_closer) depends on the cursor only, not
+    // on its logit: asked now for every asked token, into the allowed row, the mask has no asks,
+    // so that its whole cost is here (also on the chain's path, where asks would be answered
+    // while the candidates are written) and the set is the same (a token at -inf that is asked
+    // and fits stays at -inf).
+    const SimpleMask& sm = it->second;
+    row_allow_.assign(sm.allow.begin(), sm.allow.end());
+    for (size_t w = 0; w < sm.ask.size(); ++w) {
+        for (uint64_t m = sm.ask[w]; m != 0; m &= m - 1) {
+            const int j = std::countr_zero(m);
+            if (fits_closer(plan, static_cast<TokenId>(w * 64 + static_cast<size_t>(j)))) row_allow_[w] |= uint64_t{1} << j;
+        }
+    }
+    return {.allow = row_allow_.data(), .ask = nullptr, .n_tokens = n_tokens};
+}
+
+bool FormConstraint::row_decide(TokenId id) const {
+    if (spec_.syllables) return syl_tab_->syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id);
+    const Verdict v = row_by_kind_[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
+    return v == Verdict::Yes ? predicate_ok(id) : fits_closer(row_plan_, id);
 }
 
 // The syllable unit's precomputed path covers the tokens of whole characters (syl_route_); the
 // rest take the walk. Between words every such token, and inside a word the tokens that end it,
 // read a kept mask; inside a word the tokens that extend it read another, kept per word so far.
-bool FormConstraint::mask_syllables(CandidateSet& c) {
+RowMask FormConstraint::mask_syllables() {
     // The shared tables through locals: read through syl_tab_ inside the loops, each row's
     // pointer was loaded again per word (~10 µs a mask at 150k tokens).
     const SylTables& tab = *syl_tab_;
@@ -444,9 +497,9 @@ bool FormConstraint::mask_syllables(CandidateSet& c) {
         if (walk(cur_, id)) syl_yes_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
     // A yes becomes an ask where a predicate must be asked too (the walk has asked it already).
     const bool ask = static_cast<bool>(spec_.predicate);
-    return apply_token_mask(c, ask ? tab.syl_zero_.data() : syl_yes_.data(), ask ? syl_yes_.data() : nullptr,
-                            static_cast<uint32_t>(tab.syl_route_.size()),
-                            [&](TokenId id) { return tab.syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id); });
+    return {.allow = ask ? tab.syl_zero_.data() : syl_yes_.data(),
+            .ask = ask ? syl_yes_.data() : nullptr,
+            .n_tokens = static_cast<uint32_t>(tab.syl_route_.size())};
 }
 
 void FormConstraint::apply(CandidateSet& c) {
@@ -458,13 +511,32 @@ void FormConstraint::apply(CandidateSet& c) {
     } else if (cur_.need != 0) {  // a half-read character: only the walk knows
         any = mask_candidates(c, [&](TokenId id) { return walk(cur_, id); });
     } else {
-        any = spec_.syllables ? mask_syllables(c) : mask_simple(c);
+        const RowMask m = spec_.syllables ? mask_syllables() : mask_simple();
+        any = apply_token_mask(c, m.allow, m.ask, m.n_tokens, [this](TokenId id) { return row_decide(id); });
     }
-    if (!any) {
-        status_ = ConstraintStatus::DeadEnd;
-        for (auto& cand : c.items)
-            if (tok_.is_eog(cand.id)) cand.logit = 0.0f;
-    }
+    finish_mask(c, any);
+    stats_.t_mask_us += now_us() - t0;
+}
+
+void FormConstraint::finish_mask(CandidateSet& c, bool any) {
+    if (any) return;
+    status_ = ConstraintStatus::DeadEnd;
+    for (auto& cand : c.items)
+        if (tok_.is_eog(cand.id)) cand.logit = 0.0f;
+}
+
+bool FormConstraint::row_mask(RowMask& out) {
+    if (status_ == ConstraintStatus::DeadEnd || cur_.need != 0) return false;  // apply's other paths
+    const int64_t t0 = now_us();
+    ++stats_.n_masks;
+    out = spec_.syllables ? mask_syllables() : mask_simple();
+    stats_.t_mask_us += now_us() - t0;
+    return true;
+}
+
+void FormConstraint::row_masked(CandidateSet& c, bool any) {
+    const int64_t t0 = now_us();
+    finish_mask(c, any);
     stats_.t_mask_us += now_us() - t0;
 }
 

@@ -74,6 +74,13 @@ struct FormSpec {
     // breaks only at its exact total. is_unit is not used; every line needs units 1..63, and
     // fixed, classes and rhyme (character positions) are refused.
     std::shared_ptr<const SyllableDictionary> syllables = {};
+    // A name for this form's character rules, `allowed` and `is_unit`: specs with the same
+    // non-empty name promise the same two functions, so that the constraints built from them, in
+    // any thread, share what the functions say about whole ranges of characters: whether a UTF-8
+    // lead byte can still start an allowed character (a scan of up to 262,144 code points per
+    // lead byte, ~2.5 ms per constraint at a 150k vocabulary for a form over letters, which each
+    // request's constraint paid in its first masks). "" = share nothing.
+    std::string rules_id = {};
 };
 
 // CJK unified ideographs (U+3400-4DBF, U+4E00-9FFF, U+F900-FAFF): the default unit.
@@ -96,6 +103,12 @@ public:
     void apply(CandidateSet& c) override;
     void accept(TokenId id) override;
     void reset() override;
+    // The chain's fast path (sampler.h): the same masks as apply() as bit rows; none after a dead
+    // end or with a half-read character (apply's per-candidate walk). The time of decide() calls
+    // made while the chain writes the set (a predicate's) is not in stats().
+    bool row_mask(RowMask& out) override;
+    bool decide(TokenId id) override { return row_decide(id); }
+    void row_masked(CandidateSet& c, bool any) override;
 
     ConstraintStatus status() const { return status_; }
     // Every line is complete (the text may end here).
@@ -170,10 +183,13 @@ private:
     enum class Verdict : uint8_t { No, Yes, YesPlain, Closer };
     Verdict simple_verdict(const SimplePlan& plan, int kind) const;
     bool fits_closer(const SimplePlan& plan, TokenId id) const;
-    // The masks without a half-read character: one rules out what does not fit; whether any
-    // token stays.
-    bool mask_simple(CandidateSet& c);
-    bool mask_syllables(CandidateSet& c);
+    // The masks without a half-read character, as bit rows (allowed; asked: row_decide decides):
+    // what the cursor allows. What row_decide reads is kept in members until the next mask.
+    RowMask mask_simple();
+    RowMask mask_syllables();
+    bool row_decide(TokenId id) const;
+    // After a mask: a dead end when no token stays (only end-of-generation is then allowed).
+    void finish_mask(CandidateSet& c, bool any);
     bool step(Cursor& cur, uint8_t byte) const;  // false = rejected
     bool step_char(Cursor& cur, uint32_t cp) const;  // a whole character; false = rejected
     // The unit at the cursor's position may be `cp` (fixed character, class, rhyme); on a
@@ -242,6 +258,8 @@ private:
     // whole group through its bit rows. The groups are made with the rest of the tables.
     void build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) const;
     void init_syllable_groups(SylTables& tb) const;
+    // Appends to `key` what syllable_items reads of items [items, items + n) (init_syllable_groups).
+    void syllable_items_key(const SylTables& tb, const int32_t* items, size_t n, std::vector<uint64_t>& key) const;
     // Inside a word, the verdicts of the tokens that extend it (route Head), one bit a token. They
     // depend only on the line, its totals and the word so far, so they are kept per such key too
     // (a word's prefixes come back at every generation that writes it).
@@ -280,11 +298,20 @@ private:
         std::vector<uint64_t> ask;    // the predicate or fits_closer decides
     };
     std::unordered_map<uint64_t, SimpleMask> simple_masks_;
+    // The last mask_simple's plan and verdicts by kind, for row_decide.
+    SimplePlan row_plan_;
+    std::array<Verdict, 256> row_by_kind_ = {};
+    std::vector<uint64_t> row_allow_;  // mask_simple's allowed row with the asks answered
     Cursor cur_;
     std::string text_;
     ConstraintStatus status_ = ConstraintStatus::Active;
     MaskStats stats_;
     mutable std::unordered_map<uint64_t, bool> feasible_;  // can_complete without a fixed char
+    // The same answers for every constraint with this spec's rules_id (null without one): read on
+    // a miss in feasible_, written after a scan (LeadAnswers in form.cpp, under its own mutex).
+    struct LeadAnswers;
+    static std::shared_ptr<LeadAnswers> lead_answers(const std::string& rules_id);
+    std::shared_ptr<LeadAnswers> shared_feasible_;
     mutable std::unordered_map<std::string, SyllableMask> guessed_;  // the dictionary's guesses
     std::map<std::tuple<int, SyllableMask, bool>, std::vector<uint64_t>> syl_masks_;
     // Per token, how the syllable mask decides it: never; by the walk (not whole characters, or
@@ -330,6 +357,16 @@ private:
         bool headless = false;
         std::vector<SylBits> bits;  // the group's tokens, one bit a token (nonzero words)
     };
+    // The heads without a class (syl_unclassed_) grouped by what their verdict off the trie reads:
+    // their summary's index in syl_unclassed_summaries_, their length and the key of their items
+    // after the head. `rep` and `members` are indexes into syl_heads_.
+    struct SylHeadGroup {
+        int32_t rep = 0;
+        int32_t pick = 0;
+        uint16_t len = 0;
+        std::vector<int32_t> members;
+        std::vector<SylBits> bits;  // the members' tokens
+    };
     // Everything the syllable path reads of the vocabulary, made once per dictionary and vocabulary
     // (token bytes, and which tokens the form never allows or that end generation) and shared by
     // every constraint built for them, across threads (syllable_tables(), a process-wide cache that
@@ -358,6 +395,7 @@ private:
         // call (the short heads without a class, " a", "a,", "as", share a few hundred summaries).
         std::vector<uint64_t> syl_unclassed_summaries_;
         std::vector<int32_t> syl_unclassed_pick_;
+        std::vector<SylHeadGroup> syl_unclassed_groups_;
         std::vector<int32_t> syl_by_length_;  // the heads (syl_heads_ order), longest first
         std::vector<SylGroup> syl_groups_;
     };

@@ -115,6 +115,9 @@ FormSpec form_spec_from_json(const json& j, std::string_view where, const Dictio
         auto set = std::make_shared<std::unordered_set<uint32_t>>(a.begin(), a.end());
         spec.allowed = [set](uint32_t cp) { return set->count(cp) > 0; };
     }
+    // The unit and the allowed characters are all that is_unit and allowed read: forms from files
+    // (or requests) that agree on them share their character answers (FormSpec::rules_id).
+    spec.rules_id = "form file\x1f" + unit + "\x1f" + (j.contains("allowed") ? j["allowed"].dump() : std::string("*"));
     if (j.contains("classes")) {
         const json& c = j["classes"];
         if (!c.is_object()) bad(where, "classes", "expected an object of name: characters");

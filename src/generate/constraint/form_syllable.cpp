@@ -409,16 +409,42 @@ void FormConstraint::build_syllable_items_mask_reference(int line, SyllableMask 
 // reads, its trie mask or with a guess the union of that mask and its counts (adding counts to
 // totals distributes over the union, so the two tests are one). A word too long to be a word ends
 // the key: the verdict is no from there on. At a 150k vocabulary a few thousand keys remain.
-void FormConstraint::init_syllable_groups(SylTables& tb) const {
-    const bool guess = spec_.syllables->has_guess();
+void FormConstraint::syllable_items_key(const SylTables& tb, const int32_t* items, size_t n, std::vector<uint64_t>& key) const {
     enum : uint64_t { kNewline, kOther, kTooLong, kWord, kOpenWord };
-    struct KeyHash {
-        size_t operator()(const std::vector<uint64_t>& k) const {
-            uint64_t h = 0x9E3779B97F4A7C15ull;
-            for (uint64_t x : k) h = (h ^ x) * 0xFF51AFD7ED558CCDull + (h >> 29);
-            return static_cast<size_t>(h);
+    const bool guess = spec_.syllables->has_guess();
+    for (size_t i = 0, run = 0; i < n; ++i) {
+        const int32_t item = items[i];
+        run = item == kSylOther ? run + 1 : 0;
+        if (item == kSylNewline) {
+            key.push_back(kNewline);
+        } else if (item == kSylOther) {
+            if (run <= 2) key.push_back(kOther);
+        } else {
+            const SylWord& w = tb.syl_words_[static_cast<size_t>(item)];
+            if (w.len > kMaxWordChars) {
+                key.push_back(kTooLong);
+                break;
+            }
+            const bool open = i + 1 == n;
+            key.push_back(open ? kOpenWord : kWord);
+            key.push_back(!open ? w.counts : guess ? w.below | w.counts : w.below);
         }
-    };
+    }
+}
+
+namespace {
+
+struct KeyHash {
+    size_t operator()(const std::vector<uint64_t>& k) const {
+        uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (uint64_t x : k) h = (h ^ x) * 0xFF51AFD7ED558CCDull + (h >> 29);
+        return static_cast<size_t>(h);
+    }
+};
+
+}  // namespace
+
+void FormConstraint::init_syllable_groups(SylTables& tb) const {
     std::unordered_map<std::vector<uint64_t>, int32_t, KeyHash> index;
     std::vector<std::vector<int32_t>> members;
     std::vector<uint64_t> key;
@@ -426,25 +452,7 @@ void FormConstraint::init_syllable_groups(SylTables& tb) const {
         const SylToken& t = tb.syl_[id];
         if (!t.fast || info_[id].skip) continue;
         key.assign(1, t.head_len == 0 ? 1 : 0);
-        const int32_t* items = tb.syl_items_.data() + t.items;
-        for (size_t i = 0, run = 0; i < t.n_items; ++i) {
-            const int32_t item = items[i];
-            run = item == kSylOther ? run + 1 : 0;
-            if (item == kSylNewline) {
-                key.push_back(kNewline);
-            } else if (item == kSylOther) {
-                if (run <= 2) key.push_back(kOther);
-            } else {
-                const SylWord& w = tb.syl_words_[static_cast<size_t>(item)];
-                if (w.len > kMaxWordChars) {
-                    key.push_back(kTooLong);
-                    break;
-                }
-                const bool open = i + 1 == t.n_items;
-                key.push_back(open ? kOpenWord : kWord);
-                key.push_back(!open ? w.counts : guess ? w.below | w.counts : w.below);
-            }
-        }
+        syllable_items_key(tb, tb.syl_items_.data() + t.items, t.n_items, key);
         auto [it, added] = index.try_emplace(key, static_cast<int32_t>(tb.syl_groups_.size()));
         if (added) {
             tb.syl_groups_.push_back({.rep = static_cast<int32_t>(id), .headless = t.head_len == 0, .bits = {}});
@@ -452,14 +460,35 @@ void FormConstraint::init_syllable_groups(SylTables& tb) const {
         }
         members[static_cast<size_t>(it->second)].push_back(static_cast<int32_t>(id));
     }
-    for (size_t g = 0; g < tb.syl_groups_.size(); ++g) {
-        std::vector<SylBits>& rows = tb.syl_groups_[g].bits;
-        for (const int32_t id : members[g]) {  // ascending ids: one row per 64-token word
+    const auto rows_of = [](std::vector<int32_t> ids, std::vector<SylBits>& rows) {
+        std::sort(ids.begin(), ids.end());  // ascending ids: one row per 64-token word
+        for (const int32_t id : ids) {
             const auto w = static_cast<uint32_t>(id >> 6);
             if (rows.empty() || rows.back().word != w) rows.push_back({w, 0});
             rows.back().bits |= uint64_t{1} << (id & 63);
         }
+    };
+    for (size_t g = 0; g < tb.syl_groups_.size(); ++g) rows_of(members[g], tb.syl_groups_[g].bits);
+    // The heads without a class, grouped by what their verdict off the trie reads (head_decide
+    // with node -1): their summary under the fold (so their guessed counts), their length (the
+    // room left in the word) and the key of the items after them (an open word reads nothing
+    // more). At 150k tokens the ~1,100 short heads fall into a few hundred groups.
+    std::unordered_map<std::vector<uint64_t>, int32_t, KeyHash> head_index;
+    std::vector<std::vector<int32_t>> head_members;
+    for (size_t i = 0; i < tb.syl_unclassed_.size(); ++i) {
+        const auto k = tb.syl_unclassed_[i];
+        const SylHead& h = tb.syl_heads_[static_cast<size_t>(k)];
+        key.assign({static_cast<uint64_t>(tb.syl_unclassed_pick_[i]), h.len, h.n_rest == 0 ? 0u : 1u});
+        syllable_items_key(tb, tb.syl_items_.data() + h.rest, h.n_rest, key);
+        auto [it, added] = head_index.try_emplace(key, static_cast<int32_t>(tb.syl_unclassed_groups_.size()));
+        if (added) {
+            tb.syl_unclassed_groups_.push_back({.rep = static_cast<int32_t>(k), .pick = tb.syl_unclassed_pick_[i], .len = h.len, .members = {}, .bits = {}});
+            head_members.emplace_back();
+        }
+        tb.syl_unclassed_groups_[static_cast<size_t>(it->second)].members.push_back(k);
+        head_members[static_cast<size_t>(it->second)].push_back(h.id);
     }
+    for (size_t g = 0; g < tb.syl_unclassed_groups_.size(); ++g) rows_of(head_members[g], tb.syl_unclassed_groups_[g].bits);
 }
 
 void FormConstraint::build_syllable_items_mask(int line, SyllableMask syl, bool word_ended, std::vector<uint64_t>& bits) const {
@@ -535,14 +564,21 @@ void FormConstraint::build_syllable_head_mask(const SylStep& step, std::vector<u
     } else {
         for (size_t i = 0; i < summaries.size(); ++i) unclassed_counts_[i] = fold.counts(fold.join(step.summary, summaries[i]));
     }
-    for (size_t i = 0; i < tab.syl_unclassed_.size(); ++i) {
-        const auto k = static_cast<size_t>(tab.syl_unclassed_[i]);
-        const SylHead& h = tab.syl_heads_[k];
-        if (h.len > room) continue;
-        const SyllableMask m = unclassed_counts_[static_cast<size_t>(tab.syl_unclassed_pick_[i])];
-        const SyllableMask guessed =
-            m != kAskGuess ? m & syllable_bits(1, kMaxLineSyllables) : guess_joined(step, tab.syl_[static_cast<size_t>(h.id)]);
-        put(h.id, head_decide(k, -1, guessed));
+    // By groups of heads that share the verdict (init_syllable_groups): one head_decide a group,
+    // its bits ORed in (the class mask has none of them set); a count the fold cannot tell is
+    // guessed head by head, with the spelled-out word.
+    for (const SylHeadGroup& g : tab.syl_unclassed_groups_) {
+        if (g.len > room) continue;
+        const SyllableMask m = unclassed_counts_[static_cast<size_t>(g.pick)];
+        if (m == kAskGuess) {
+            for (const int32_t k : g.members) {
+                const SylHead& h = tab.syl_heads_[static_cast<size_t>(k)];
+                put(h.id, head_decide(static_cast<size_t>(k), -1, guess_joined(step, tab.syl_[static_cast<size_t>(h.id)])));
+            }
+            continue;
+        }
+        if (!head_decide(static_cast<size_t>(g.rep), -1, m & syllable_bits(1, kMaxLineSyllables))) continue;
+        for (const SylBits& b : g.bits) bits[b.word] |= b.bits;
     }
     if (cur_.node >= 0) fix_heads_on_trie(cur_.node, 0, 0, syl_tab_->syl_heads_.size(), bits);
 }

@@ -5,16 +5,21 @@
 // CandidateSet::reset leaves them) a word of 64 allowed tokens is skipped, a word of 64 ruled-out
 // tokens is a run of -inf stores, and a mixed word visits its ruled-out tokens only; elsewhere
 // each candidate looks its id up. reference_apply_token_mask is the plain per-candidate loop the
-// fast path must agree with bit for bit (tests compare the two).
+// fast path must agree with bit for bit (tests compare the two). reset_with_token_mask builds a
+// candidate set from a logits row with a mask already applied (the sampler chain's path for a
+// constraint that comes first).
 // Header-only (the callback is a template parameter: no per-candidate indirect call); never throws
-// or allocates; not thread-safe on one CandidateSet.
+// or allocates, except that reset_with_token_mask sizes the set as CandidateSet::reset does (once,
+// then it reuses the capacity); not thread-safe on one CandidateSet.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 
 #include "generate/sampler.h"
 
@@ -82,6 +87,14 @@ bool keeps(const Candidate& cand, const uint64_t* allow, const uint64_t* ask, ui
     return bit_at(allow, id);
 }
 
+// 64 candidates from `out` with the ids base.. in order: the row's logits, or all -inf.
+inline void write_candidates(Candidate* out, const float* row, uint32_t base) {
+    for (uint32_t j = 0; j < 64; ++j) out[j] = Candidate{static_cast<TokenId>(base + j), row[j], 0.0f};
+}
+inline void write_ruled_out(Candidate* out, uint32_t base) {
+    for (uint32_t j = 0; j < 64; ++j) out[j] = Candidate{static_cast<TokenId>(base + j), -std::numeric_limits<float>::infinity(), 0.0f};
+}
+
 }  // namespace detail
 
 // The definition: each candidate in turn; the ruled-out ones get -inf. Returns whether any
@@ -132,6 +145,66 @@ bool apply_token_mask(CandidateSet& c, const uint64_t* allow, const uint64_t* as
     }
     for (; i < n; ++i) {
         if (!detail::keeps(items[i], allow, ask, n_tokens, decide)) items[i].logit = kNegInf;
+        else if (!any) any = detail::is_live(items[i]);
+    }
+    return any;
+}
+
+// c.reset(logits) and then the mask, in one pass over the row (the chain's path when a
+// constraint comes first, Constraint::row_mask): each record is written once, with -inf where the
+// mask rules the token out, so applying the mask adds a bit test per token to the reset's stores
+// rather than a second pass over 12 bytes a token. The same set and return value, and the same
+// calls to `decide` in the same order, as c.reset(logits) then reference_apply_token_mask.
+template <class Decide>
+bool reset_with_token_mask(CandidateSet& c, std::span<const float> logits, const uint64_t* allow, const uint64_t* ask,
+                           uint32_t n_tokens, Decide&& decide) {
+    const size_t n = logits.size();
+    c.items.resize(n);
+    c.sorted = false;
+    c.has_probs = false;
+    c.selected = -1;
+    Candidate* items = c.items.data();
+    const float* row = logits.data();
+    const auto live_at = [row](size_t i) {
+        uint32_t bits;
+        std::memcpy(&bits, row + i, sizeof bits);
+        return bits != detail::kNegInfBits;
+    };
+    bool any = false;
+    size_t i = 0;
+    const size_t whole = std::min<size_t>(n, n_tokens) & ~size_t{63};
+    for (; i < whole; i += 64) {
+        uint64_t keep = allow[i >> 6];
+        if (ask != nullptr && ask[i >> 6] != 0) {
+            const uint64_t asked = ask[i >> 6];
+            keep &= ~asked;
+            for (uint64_t m = asked; m != 0; m &= m - 1) {
+                const int j = std::countr_zero(m);
+                if (live_at(i + static_cast<size_t>(j)) && decide(static_cast<TokenId>(i + static_cast<size_t>(j))))
+                    keep |= uint64_t{1} << j;
+            }
+        }
+        // Written as the plain reset writes them (loops the compiler turns into wide stores), then
+        // the exceptions patched: a per-token select was twice the plain reset's cost. Kept
+        // values are copied as floats, as the reset copies them (a NaN keeps its payload).
+        Candidate* it = items + i;
+        const auto base = static_cast<uint32_t>(i);
+        if (keep == ~uint64_t{0}) {
+            detail::write_candidates(it, row + i, base);
+        } else if (std::popcount(keep) < 32) {
+            detail::write_ruled_out(it, base);
+            for (uint64_t m = keep; m != 0; m &= m - 1) it[std::countr_zero(m)].logit = row[i + static_cast<size_t>(std::countr_zero(m))];
+        } else {
+            detail::write_candidates(it, row + i, base);
+            for (uint64_t m = ~keep; m != 0; m &= m - 1) it[std::countr_zero(m)].logit = -std::numeric_limits<float>::infinity();
+        }
+        if (!any) {
+            for (uint64_t m = keep; m != 0 && !any; m &= m - 1) any = live_at(i + static_cast<size_t>(std::countr_zero(m)));
+        }
+    }
+    for (; i < n; ++i) {  // the last partial word, and ids past n_tokens: as the definition
+        items[i] = Candidate{static_cast<TokenId>(i), row[i], 0.0f};
+        if (!detail::keeps(items[i], allow, ask, n_tokens, decide)) items[i].logit = -std::numeric_limits<float>::infinity();
         else if (!any) any = detail::is_live(items[i]);
     }
     return any;

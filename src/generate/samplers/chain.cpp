@@ -68,8 +68,12 @@ TokenId SamplerChain::sample(std::span<const float> logits) {
         cur_.selected = id;
         return id;
     }
-    cur_.reset(logits);
-    for (auto& s : samplers_) s->apply(cur_);
+    // The first sampler may build the set itself (a constraint applies its mask while the
+    // candidates are written); otherwise it is reset from the row and every sampler applied.
+    size_t first = 0;
+    if (!samplers_.empty() && samplers_[0]->build(cur_, logits)) first = 1;
+    else cur_.reset(logits);
+    for (size_t k = first; k < samplers_.size(); ++k) samplers_[k]->apply(cur_);
     LYRA_CHECK(cur_.selected >= 0, "sampler chain '{}' ended without picking a token", describe());
     return cur_.selected;
 }

@@ -2,9 +2,11 @@
 //   repetition (CTRL, Keskar et al. 2019 §4.1): logit > 0 ? logit / r : logit * r
 //   frequency / presence (OpenAI API): logit -= count * f + (count > 0 ? p : 0)
 // Each distinct token in the window is penalised once for repetition, whatever its count.
+// Also the constraint sampler, the chain's hook to a gen::Constraint.
 #include <algorithm>
 #include <deque>
 
+#include "generate/constraint/token_mask.h"
 #include "generate/sampler.h"
 
 namespace lyra::gen {
@@ -78,6 +80,17 @@ public:
         constraint_->apply(c);
         c.has_probs = false;
         c.sorted = false;
+    }
+    // The constraint's mask as bit rows, applied while the set is written (Constraint::row_mask).
+    bool build(CandidateSet& c, std::span<const float> logits) override {
+        RowMask m;
+        if (constraint_ == nullptr || !constraint_->row_mask(m)) return false;
+        const bool any = constraint::reset_with_token_mask(c, logits, m.allow, m.ask, m.n_tokens,
+                                                           [this](TokenId id) { return constraint_->decide(id); });
+        constraint_->row_masked(c, any);
+        c.has_probs = false;
+        c.sorted = false;
+        return true;
     }
     void accept(TokenId id) override {
         if (constraint_ != nullptr) constraint_->accept(id);

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <span>
 #include <sstream>
 #include <string>
 
@@ -25,12 +26,23 @@
 #include "core/thread_pool.h"
 #include "generate/constraint/constraint.h"
 #include "generate/generator.h"
+#include "generate/sampler.h"
 #include "model/init.h"
 #include "model/model.h"
 #include "model/tokenizer/char_vocab.h"
 #include "model/tokenizer/vocab.h"
 
 namespace lyra::gen::constraint::testing {
+
+// Builds `c` from `logits` through `s` as SamplerChain::sample does for its first sampler: the
+// sampler's own build (a constraint's bit rows applied while the set is written), else a plain
+// reset and apply. Returns whether the build path was taken.
+inline bool build_like_the_chain(Sampler& s, CandidateSet& c, std::span<const float> logits) {
+    if (s.build(c, logits)) return true;
+    c.reset(logits);
+    s.apply(c);
+    return false;
+}
 
 class TempDir {
 public:

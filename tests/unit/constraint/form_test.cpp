@@ -243,6 +243,61 @@ TEST(FormConstraint, ReportsADeadEnd) {
     }
 }
 
+// Forms with the same rules_id share what `allowed` says about the characters a lead byte can
+// start: the first constraint scans (hundreds of thousands of calls for the 4-byte leads of a
+// letters-only form), a second with the same name asks almost nothing and gives the same masks
+// at every step, and one with another name scans again.
+TEST(FormConstraint, SameRulesIdSharesTheLeadByteAnswers) {
+    const auto tok = testing::piece_vocab({"a", "b", "ab", " ", "\n", "\xC3\xA9", "a\xC3\xA9"}, true);
+    auto calls = std::make_shared<int64_t>(0);
+    const auto make = [&](const std::string& id) {
+        FormSpec spec{.lines = {{.units = 3}, {.units = 2}},
+                      .is_unit = [](uint32_t cp) { return cp == 'a' || cp == 'b'; },
+                      .allowed = [calls](uint32_t cp) {
+                          ++*calls;
+                          return cp == 'a' || cp == 'b' || cp == ' ';
+                      },
+                      .rules_id = id};
+        return std::make_unique<FormConstraint>(std::move(spec), *tok);
+    };
+    // The masks of a fixed walk (always the lowest allowed token past the byte tokens when there
+    // is one), and the calls to `allowed` they took.
+    const auto walk = [&](FormConstraint& f) {
+        std::vector<std::vector<TokenId>> masks;
+        const std::vector<float> logits(static_cast<size_t>(tok->n_vocab()), 0.0f);
+        const int64_t before = *calls;
+        for (int step = 0; step < 8 && f.status() == ConstraintStatus::Active; ++step) {
+            CandidateSet cs;
+            cs.reset(logits);
+            f.apply(cs);
+            std::vector<TokenId> yes;
+            for (const auto& c : cs.items)
+                if (c.logit == 0.0f) yes.push_back(c.id);
+            masks.push_back(yes);
+            if (yes.empty() || tok->is_eog(yes.back())) break;
+            f.accept(yes.back());
+        }
+        return std::pair{masks, *calls - before};
+    };
+    const std::string id = "form_test shared " + std::to_string(reinterpret_cast<uintptr_t>(calls.get()));
+    auto first = make(id);
+    const auto [masks_first, calls_first] = walk(*first);
+    auto second = make(id);
+    const auto [masks_second, calls_second] = walk(*second);
+    auto other = make(id + " other");
+    const auto [masks_other, calls_other] = walk(*other);
+    auto unnamed = make("");
+    const auto [masks_unnamed, calls_unnamed] = walk(*unnamed);
+    EXPECT_GT(calls_first, 500000);  // the 4-byte leads' ranges, scanned once
+    EXPECT_LT(calls_second, 1000);   // the answers were there
+    EXPECT_GT(calls_other, 500000);
+    EXPECT_GT(calls_unnamed, 500000);
+    EXPECT_GT(masks_first.size(), 3u);
+    EXPECT_EQ(masks_second, masks_first);
+    EXPECT_EQ(masks_other, masks_first);
+    EXPECT_EQ(masks_unnamed, masks_first);
+}
+
 // The mask's fast paths (a unit count per token, a single character's test at a checked
 // position, whole characters stepped at once) against the byte walk that defines them, over a
 // vocabulary of single characters, two- and three-character words, words with punctuation and

@@ -2,7 +2,9 @@
 // loop that defines it, over random rows and every candidate layout the samplers can leave (ids in
 // place, cut short, shuffled, sorted, one pair swapped inside a word, ids out of range); and the
 // grammar and form constraints' real masks applied to candidates in id order (the word path) and
-// in shuffled order (the lookups), which must rule out the same tokens bit for bit.
+// in shuffled order (the lookups), which must rule out the same tokens bit for bit; and the
+// chain's path (the set written with the mask applied, reset_with_token_mask, Constraint::row_mask)
+// against a reset followed by apply.
 #include "generate/constraint/token_mask.h"
 
 #include <gtest/gtest.h>
@@ -195,6 +197,65 @@ TEST(TokenMask, ReferenceRulesOnKnownCases) {
     EXPECT_EQ(c.items[4].logit, kNegInf);
 }
 
+// The chain's path (a set written with the mask applied) against its definition, a plain reset
+// and then the per-candidate loop: every row shape, logits of every kind, rows shorter and
+// longer than the logits, asks and none, and a set left over from an earlier step (sorted, other
+// size, probabilities set) to be rebuilt.
+TEST(TokenMask, MaskedResetEqualsResetThenTheDefinition) {
+    core::Rng rng(23);
+    int compared = 0, asked = 0;
+    for (uint32_t n : {0u, 1u, 63u, 64u, 65u, 128u, 300u, 4097u, 32000u}) {
+        for (int trial = 0; trial < 8; ++trial) {
+            // The mask's vocabulary: the logits' size, or fewer tokens (ids past it are ruled out),
+            // or more (bits past the logits are never read).
+            const uint32_t n_tokens = trial % 4 == 1 ? n - std::min(n, 1u + static_cast<uint32_t>(rng.next_u64() % 70))
+                                      : trial % 4 == 2 ? n + 64
+                                                       : n;
+            const auto allow = random_row(rng, n_tokens + 64);
+            const auto ask = random_row(rng, n_tokens + 64);
+            auto logits = random_logits(rng, n);
+            if (trial % 4 == 3) {
+                std::fill(logits.begin(), logits.end(), kNegInf);
+                for (int k = 0; k < 2 && n > 0; ++k) logits[rng.next_u64() % n] = 1.0f;
+            }
+            for (bool with_ask : {false, true}) {
+                CandidateSet fast, ref;
+                fast.reset(random_logits(rng, n / 2 + 7));  // an earlier step's set, sorted with probabilities
+                fast.softmax();
+                fast.selected = 3;
+                std::vector<TokenId> asked_fast, asked_ref;
+                const uint64_t* a = with_ask ? ask.data() : nullptr;
+                const bool any_fast = reset_with_token_mask(fast, logits, allow.data(), a, n_tokens, [&](TokenId id) {
+                    asked_fast.push_back(id);
+                    return id % 3 != 0;
+                });
+                ref.reset(logits);
+                const bool any_ref = reference_apply_token_mask(ref, allow.data(), a, n_tokens, [&](TokenId id) {
+                    asked_ref.push_back(id);
+                    return id % 3 != 0;
+                });
+                const std::string where = "n " + std::to_string(n) + ", n_tokens " + std::to_string(n_tokens) + ", trial " +
+                                          std::to_string(trial) + (with_ask ? ", with ask" : "");
+                ASSERT_EQ(any_fast, any_ref) << where;
+                ASSERT_EQ(asked_fast, asked_ref) << where;
+                ASSERT_EQ(fast.sorted, ref.sorted) << where;
+                ASSERT_EQ(fast.has_probs, ref.has_probs) << where;
+                ASSERT_EQ(fast.selected, ref.selected) << where;
+                ASSERT_EQ(fast.items.size(), ref.items.size()) << where;
+                for (size_t i = 0; i < ref.items.size(); ++i) {
+                    ASSERT_EQ(fast.items[i].id, ref.items[i].id) << where;
+                    ASSERT_EQ(bits_of(fast.items[i].logit), bits_of(ref.items[i].logit)) << where << ", candidate " << i;
+                    ASSERT_EQ(bits_of(fast.items[i].p), bits_of(ref.items[i].p)) << where << ", candidate " << i;
+                }
+                asked += static_cast<int>(asked_ref.size());
+                ++compared;
+            }
+        }
+    }
+    EXPECT_EQ(compared, 9 * 8 * 2);
+    EXPECT_GT(asked, 10000);
+}
+
 // Applies `c`'s mask at its current state to the candidates in id order and to the same
 // candidates shuffled (two constraints at the same state, since a dead end changes the state);
 // counts the tokens that differ. Random logits, some already -inf.
@@ -288,6 +349,141 @@ TEST(TokenMask, GrammarMasksAreTheSameInAnyCandidateOrder) {
         EXPECT_EQ(diff, 0) << "budget " << budget;
         EXPECT_GT(states, 40) << "budget " << budget;
     }
+}
+
+// A constraint through the chain's path (ConstraintSampler::build: its bit rows applied while the
+// set is written, or apply where it has none) against apply on a plainly reset set, at every
+// state of random walks: the same set bit for bit and the same status. Random logits, some -inf.
+template <class Make>
+std::pair<int64_t, int> walk_row_path(Make make, int32_t n_vocab, int walks, int steps, uint64_t seed, int* by_rows) {
+    auto plain = make(), rows = make();
+    const auto sampler = make_constraint(rows.get());
+    core::Rng rng(seed);
+    int64_t diff = 0;
+    int states = 0;
+    for (int w = 0; w < walks; ++w) {
+        plain->reset();
+        rows->reset();
+        for (int s = 0; s < steps; ++s) {
+            std::vector<float> logits(static_cast<size_t>(n_vocab));
+            for (auto& x : logits) x = rng.uniform() < 0.05f ? kNegInf : rng.normal();
+            CandidateSet a, b;
+            a.reset(logits);
+            plain->apply(a);
+            *by_rows += testing::build_like_the_chain(*sampler, b, logits);
+            diff += plain->status() != rows->status();
+            std::vector<TokenId> allowed;
+            for (size_t i = 0; i < a.items.size(); ++i) {
+                diff += a.items[i].id != b.items[i].id || bits_of(a.items[i].logit) != bits_of(b.items[i].logit);
+                if (a.items[i].logit != kNegInf) allowed.push_back(a.items[i].id);
+            }
+            ++states;
+            if (allowed.empty()) break;
+            const TokenId next = allowed[rng.next_u64() % allowed.size()];
+            plain->accept(next);
+            sampler->accept(next);
+        }
+    }
+    return {diff, states};
+}
+
+TEST(TokenMask, FormRowPathEqualsApply) {
+    const auto tok = testing::piece_vocab(latin_pieces(), true);
+    auto is_letter = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; };
+    for (int variant = 0; variant < 4; ++variant) {
+        auto make = [&] {
+            FormSpec spec{.lines = {{.units = 6}, {.units = 4, .fixed = {{1, 'e'}}}, {.units = 5}},
+                          .is_unit = is_letter,
+                          .allowed = [is_letter](uint32_t cp) { return cp == ' ' || is_letter(cp); }};
+            if (variant == 1) spec.predicate = [](std::string_view text) { return text.size() % 3 != 1; };
+            spec.closed = variant == 2;
+            if (variant == 3) spec.allowed = {};  // every byte token walks (half-read characters)
+            return std::make_unique<FormConstraint>(std::move(spec), *tok);
+        };
+        int by_rows = 0;
+        const auto [diff, states] = walk_row_path(make, tok->n_vocab(), 6, 30, 60 + static_cast<uint64_t>(variant), &by_rows);
+        EXPECT_EQ(diff, 0) << "variant " << variant;
+        EXPECT_GT(states, 60) << "variant " << variant;
+        // The row path, not only the fallback (dead ends and half-read characters take apply).
+        EXPECT_GE(by_rows, 15) << "variant " << variant;
+    }
+}
+
+TEST(TokenMask, GrammarRowPathEqualsApply) {
+    const auto tok = testing::piece_vocab(latin_pieces(), true);
+    auto trie = std::make_shared<const TokenTrie>(*tok);
+    const std::string json = testing::grammar_file("json.gbnf");
+    for (int budget : {0, 12}) {
+        auto make = [&] { return make_grammar_constraint(json, trie, {.max_tokens = budget}); };
+        int by_rows = 0;
+        const auto [diff, states] = walk_row_path(make, tok->n_vocab(), 6, 30, 9 + static_cast<uint64_t>(budget), &by_rows);
+        EXPECT_EQ(diff, 0) << "budget " << budget;
+        EXPECT_GT(states, 40) << "budget " << budget;
+        EXPECT_GE(by_rows, 30) << "budget " << budget;
+    }
+}
+
+// A constraint that hides the row path: the chain then resets the set and calls apply.
+class ApplyOnly final : public Constraint {
+public:
+    explicit ApplyOnly(Constraint& inner) : inner_(inner) {}
+    void apply(CandidateSet& c) override { inner_.apply(c); }
+    void accept(TokenId id) override { inner_.accept(id); }
+    void reset() override { inner_.reset(); }
+
+private:
+    Constraint& inner_;
+};
+
+// Whole sampler chains (constraint first, then top-k/top-p/min-p/temperature/dist, or greedy)
+// pick the same tokens through the row path as through apply, over many seeded steps.
+TEST(TokenMask, ChainPicksTheSameTokensThroughTheRowPath) {
+    const auto tok = testing::piece_vocab(latin_pieces(), true);
+    auto trie = std::make_shared<const TokenTrie>(*tok);
+    const std::string json = testing::grammar_file("json.gbnf");
+    auto is_letter = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; };
+    const auto form = [&] {
+        return std::make_unique<FormConstraint>(
+            FormSpec{.lines = {{.units = 6}, {.units = 4}, {.units = 5}},
+                     .is_unit = is_letter,
+                     .allowed = [is_letter](uint32_t cp) { return cp == ' ' || is_letter(cp); }},
+            *tok);
+    };
+    int picks = 0;
+    for (int kind = 0; kind < 2; ++kind) {
+        for (float temperature : {0.0f, 0.9f}) {
+            std::unique_ptr<Constraint> fast_c, plain_c;
+            if (kind == 0) {
+                fast_c = form();
+                plain_c = form();
+            } else {
+                fast_c = make_grammar_constraint(json, trie);
+                plain_c = make_grammar_constraint(json, trie);
+            }
+            ApplyOnly hidden(*plain_c);
+            SamplerOptions o{.temperature = temperature, .top_k = 20, .seed = 11};
+            o.constraint = fast_c.get();
+            SamplerChain fast = make_sampler_chain(o);
+            o.constraint = &hidden;
+            SamplerChain plain = make_sampler_chain(o);
+            core::Rng rng(static_cast<uint64_t>(kind) * 7 + 1);
+            for (int run = 0; run < 4; ++run) {
+                fast.reset();
+                plain.reset();
+                for (int step = 0; step < 25; ++step) {
+                    std::vector<float> logits(static_cast<size_t>(tok->n_vocab()));
+                    for (auto& x : logits) x = 2.0f * rng.normal();
+                    const TokenId a = fast.sample(logits), b = plain.sample(logits);
+                    ASSERT_EQ(a, b) << "kind " << kind << ", temperature " << temperature << ", step " << step;
+                    ++picks;
+                    if (tok->is_eog(a)) break;
+                    fast.accept(a);
+                    plain.accept(b);
+                }
+            }
+        }
+    }
+    EXPECT_GT(picks, 200);
 }
 
 }  // namespace

@@ -227,8 +227,10 @@ std::unique_ptr<model::Tokenizer> random_piece_vocab(const gen::constraint::Syll
 // at every state of 12 random walks of up to 40 tokens over vocabularies of 32k and 150k tokens,
 // mostly letters so that words grow long and leave the dictionary. Returns the states compared
 // between words and inside a word, per vocabulary.
+// With `fast_by_rows`, the fast side's set is built as the sampler chain builds it (its bit rows
+// applied while the candidates are written, Constraint::row_mask) and the reference is apply.
 void expect_masks_equal_at_large_vocabularies(const std::function<void(gen::constraint::FormConstraint&)>& use_reference,
-                                              int min_between, int min_inside) {
+                                              int min_between, int min_inside, bool fast_by_rows = false) {
     const auto dict = cmu_syllables();
     for (const int n_vocab : {32000, 150000}) {
         core::Rng rng(static_cast<uint64_t>(n_vocab));
@@ -239,15 +241,20 @@ void expect_masks_equal_at_large_vocabularies(const std::function<void(gen::cons
                 .lines = {{.units = 5}, {.units = 7}, {.units = 5}}, .closed = closed, .syllables = dict};
             gen::constraint::FormConstraint fast(spec, *tok), reference(spec, *tok);
             use_reference(reference);
+            const auto fast_sampler = gen::make_constraint(&fast);
             std::vector<float> logits(static_cast<size_t>(tok->n_vocab()), 0.0f);
             gen::CandidateSet a, b;
             for (int walk = 0; walk < 12; ++walk) {
                 fast.reset();
                 reference.reset();
                 for (int step = 0; step < 40; ++step) {
-                    a.reset(logits);
+                    if (fast_by_rows) {
+                        gen::constraint::testing::build_like_the_chain(*fast_sampler, a, logits);
+                    } else {
+                        a.reset(logits);
+                        fast.apply(a);
+                    }
                     b.reset(logits);
-                    fast.apply(a);
                     reference.apply(b);
                     const std::string& text = fast.text();
                     ++(!text.empty() && std::isalpha(static_cast<unsigned char>(text.back())) ? mid_word : between);
@@ -293,6 +300,13 @@ TEST(Pronounce, ClassMaskEqualsTheHeadByHeadMaskAtLargeVocabularies) {
 TEST(Pronounce, GroupedItemsMaskEqualsTheTokenByTokenMaskAtLargeVocabularies) {
     expect_masks_equal_at_large_vocabularies([](gen::constraint::FormConstraint& f) { f.use_reference_items_masks(true); },
                                              150, 200);
+}
+
+// The masks as the sampler chain applies them (the bit rows applied while the candidates are
+// written, FormConstraint::row_mask) against apply on a plainly reset set, which goes through
+// the candidate records.
+TEST(Pronounce, RowPathMaskEqualsTheCandidatePathAtLargeVocabularies) {
+    expect_masks_equal_at_large_vocabularies([](gen::constraint::FormConstraint&) {}, 150, 200, true);
 }
 
 // The masks of a deterministic walk (always the allowed token at a fixed share of the allowed
