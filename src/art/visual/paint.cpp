@@ -306,6 +306,9 @@ std::string lower(std::string_view s) {
     return out;
 }
 
+// An image at the reference thumbnails' 16x16, for the distances the critics compare.
+Image thumbnail(const Image& img) { return (img.width == 16 && img.height == 16) ? img : resize(img, 16, 16); }
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw_error(ErrorKind::NotFound, "reference corpus '{}': cannot open; expected a corpus text file", path);
@@ -449,7 +452,7 @@ std::shared_ptr<const ReferenceSet> ReferenceSet::parse(std::string_view text, c
 
 double ReferenceSet::nearest(const Image& img) const {
     if (thumbs_.empty()) return 1;
-    const Image small = (img.width == 16 && img.height == 16) ? img : resize(img, 16, 16);
+    const Image small = thumbnail(img);
     double best = 1;
     for (const Image& t : thumbs_) {
         if (t.width == 16 && t.height == 16) best = std::min(best, pixel_distance(small, t));
@@ -460,7 +463,7 @@ double ReferenceSet::nearest(const Image& img) const {
 std::optional<double> ReferenceSet::nearest_named(const Image& img, std::string_view subject) const {
     const std::string want = lower(subject_name(subject));
     const std::vector<std::string> want_words = content_words(want);
-    const Image small = (img.width == 16 && img.height == 16) ? img : resize(img, 16, 16);
+    const Image small = thumbnail(img);
     std::optional<double> exact, shared;
     for (size_t i = 0; i < thumbs_.size(); ++i) {
         const bool same = names_[i] == want;
@@ -476,7 +479,7 @@ std::optional<double> ReferenceSet::nearest_named(const Image& img, std::string_
 }
 
 std::vector<size_t> ReferenceSet::nearest_k(const Image& img, size_t k) const {
-    const Image small = (img.width == 16 && img.height == 16) ? img : resize(img, 16, 16);
+    const Image small = thumbnail(img);
     std::vector<std::pair<double, size_t>> d;
     d.reserve(thumbs_.size());
     for (size_t i = 0; i < thumbs_.size(); ++i) d.emplace_back(pixel_distance(small, thumbs_[i]), i);
