@@ -39,7 +39,8 @@ struct PaintFlags {
     std::vector<std::string> eval_modes;
     int count = 100;
     std::string eval_model, eval_reference;
-    int eval_threads = 0, eval_length = 640;
+    int eval_threads = 0, eval_length = 640, eval_match_candidates = 1;
+    float eval_temperature = 0.8f;
     bool eval_json = false;
     // roundtrip
     std::string rt_corpus = "all";
@@ -81,6 +82,8 @@ void run_eval(PaintFlags& f) {
     opt.length = f.eval_length;
     opt.threads = f.eval_threads;
     opt.reference = f.eval_reference;
+    opt.match_candidates = f.eval_match_candidates;
+    opt.temperature = f.eval_temperature;
     const nlohmann::json out = art::visual::paint_eval(opt, ctx);
     if (f.eval_json) {
         std::printf("%s\n", gen::dump_json(out).c_str());
@@ -99,6 +102,16 @@ void run_eval(PaintFlags& f) {
                     100 * m["ended"].get<double>(), m["mean_tokens"].get<double>());
     }
     std::printf("ended: the drawing ended before the %d-token budget cut it\n", f.eval_length);
+    if (out["modes"].contains("subject") && out["modes"]["subject"].contains("subject_match")) {
+        const auto& sm = out["modes"]["subject"]["subject_match"];
+        const auto pct = [&](const char* key) { return 100 * sm[key].get<double>(); };
+        std::printf("subject match (%d emoji names of the corpus, best of %d; chance = the same drawings against a random "
+                    "other name):\n  name of the nearest %.1f%% (chance %.1f%%), name among the 5 nearest %.1f%% "
+                    "(chance %.1f%%), a word of the name among the 5 nearest %.1f%% (chance %.1f%%); novelty %.3f\n",
+                    sm["subjects"].get<int>(), sm["candidates"].get<int>(), pct("name_nearest"),
+                    pct("random_name_nearest"), pct("name_in_nearest_5"), pct("random_name_in_nearest_5"),
+                    pct("word_in_nearest_5"), pct("random_word_in_nearest_5"), sm["novelty"].get<double>());
+    }
 }
 
 void run_roundtrip(PaintFlags& f) {
@@ -180,6 +193,11 @@ void add_paint_command(CLI::App& app) {
     ev->add_option("--length", f->eval_length, "token budget of a drawing (default 640)");
     ev->add_option("--reference", f->eval_reference, "training corpus for novelty (default build/data/paint-dsl.txt)");
     ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
+    ev->add_option("--match-candidates", f->eval_match_candidates,
+                   "subject match: best of N drawings per name by the critics (default 1)")
+        ->check(CLI::Range(1, 64));
+    ev->add_option("--temperature", f->eval_temperature, "sampling temperature of every mode (default 0.8)")
+        ->check(CLI::Range(0.0, 10.0));
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
     ev->callback([f] { run_eval(*f); });
 

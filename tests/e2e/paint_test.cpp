@@ -68,6 +68,36 @@ TEST_P(PaintModes, RandomWeightsStillDrawValidRenderableDrawings) {
 INSTANTIATE_TEST_SUITE_P(EveryMode, PaintModes,
                          ::testing::Values("subject", "mondrian", "kandinsky", "albers", "malevich", "riley", "free"));
 
+// With a reference corpus, the subject mode also draws the corpus's own emoji names and reports
+// how often the nearest references carry the name, next to the chance level.
+TEST_F(PaintCli, EvalReportsSubjectMatchAgainstTheReference) {
+    if (!have_rsvg()) GTEST_SKIP() << "rsvg-convert (librsvg2-bin) not installed";
+    const fs::path corpus = dir_->path() / "corpus.txt";
+    std::ofstream(corpus) << "subject: red apple\ncanvas 128 128\ncircle 64 64 50 f red\n\n"
+                             "subject: blue fish\ncanvas 128 128\nrect 4 4 12 12 f blue\n\n"
+                             "subject: heart; love\ncanvas 128 128\ncircle 20 100 6 f pink\n\n"
+                             "subject: sun\ncanvas 128 128\ncircle 100 60 5 f orange\n";
+    const std::vector<std::string> args = {"paint", "eval", "-m", model_, "--mode", "subject", "--count", "4",
+                                           "--length", "200", "--threads", "1", "--reference", corpus.string(),
+                                           "--match-candidates", "2", "--json"};
+    const RunResult r = run_lyra(args);
+    ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(args);
+    const auto sm = nlohmann::json::parse(r.out)["modes"]["subject"]["subject_match"];
+    EXPECT_EQ(sm["subjects"], 3) << sm.dump();  // the three emoji names; the icon has tags
+    EXPECT_EQ(sm["candidates"], 2) << sm.dump();
+    for (const char* key : {"name_nearest", "name_in_nearest_5", "word_in_nearest_5", "random_name_nearest",
+                            "random_name_in_nearest_5", "random_word_in_nearest_5", "novelty"}) {
+        ASSERT_TRUE(sm[key].is_number()) << key << " " << sm.dump();
+        EXPECT_GE(sm[key].get<double>(), 0.0) << key;
+        EXPECT_LE(sm[key].get<double>(), 1.0) << key;
+    }
+    // 4 references, 5 neighbours: every name is among them, for the subject and any other name
+    EXPECT_EQ(sm["name_in_nearest_5"].get<double>(), 1.0) << sm.dump();
+    EXPECT_EQ(sm["random_name_in_nearest_5"].get<double>(), 1.0) << sm.dump();
+    const RunResult bad = run_lyra({"paint", "eval", "-m", model_, "--mode", "subject", "--match-candidates", "0"});
+    EXPECT_NE(bad.code, 0);
+}
+
 TEST_F(PaintCli, WritesDrawingPngAndContactSheet) {
     TempDir out;
     const fs::path dir = out.path() / "work";

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -298,6 +300,15 @@ std::string style_grammar(const PaintSpec& spec) {
     throw_error(ErrorKind::InvalidArgument, "style: unknown; expected one of {}, got '{}'", list_names(style_names()), m);
 }
 
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// An image at the reference thumbnails' 16x16, for the distances the critics compare.
+Image thumbnail(const Image& img) { return (img.width == 16 && img.height == 16) ? img : resize(img, 16, 16); }
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw_error(ErrorKind::NotFound, "reference corpus '{}': cannot open; expected a corpus text file", path);
@@ -410,19 +421,28 @@ std::pair<int, int> shape_range(const PaintSpec& spec) {
 }
 
 std::shared_ptr<const ReferenceSet> ReferenceSet::load(const std::string& path, size_t limit) {
-    const std::string text = read_text(path);
+    return parse(read_text(path), path, limit);
+}
+
+std::shared_ptr<const ReferenceSet> ReferenceSet::parse(std::string_view text, const std::string& path, size_t limit) {
     auto set = std::make_shared<ReferenceSet>();
     set->path_ = path;
     size_t pos = 0;
     while (pos < text.size() && set->thumbs_.size() < limit) {
         size_t end = text.find("\n\n", pos);
-        if (end == std::string::npos) end = text.size();
-        std::string_view doc(text.data() + pos, end - pos);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view doc = text.substr(pos, end - pos);
         pos = end + 2;
         const size_t nl = doc.find('\n');
         if (nl == std::string_view::npos) continue;
+        std::string_view head = doc.substr(0, nl);
+        constexpr std::string_view kSubject = "subject: ";
+        if (head.substr(0, kSubject.size()) == kSubject) head.remove_prefix(kSubject.size());
         try {
             set->thumbs_.push_back(render(parse_dsl(doc.substr(nl + 1)), 16));
+            set->subjects_.emplace_back(head);
+            set->names_.push_back(lower(subject_name(head)));
+            set->words_.push_back(content_words(set->names_.back()));
         } catch (const Error&) {
             // not a drawing document: skipped
         }
@@ -432,12 +452,108 @@ std::shared_ptr<const ReferenceSet> ReferenceSet::load(const std::string& path, 
 
 double ReferenceSet::nearest(const Image& img) const {
     if (thumbs_.empty()) return 1;
-    const Image small = (img.width == 16 && img.height == 16) ? img : resize(img, 16, 16);
+    const Image small = thumbnail(img);
     double best = 1;
     for (const Image& t : thumbs_) {
         if (t.width == 16 && t.height == 16) best = std::min(best, pixel_distance(small, t));
     }
     return best;
+}
+
+std::optional<double> ReferenceSet::nearest_named(const Image& img, std::string_view subject) const {
+    const std::string want = lower(subject_name(subject));
+    const std::vector<std::string> want_words = content_words(want);
+    const Image small = thumbnail(img);
+    std::optional<double> exact, shared;
+    for (size_t i = 0; i < thumbs_.size(); ++i) {
+        const bool same = names_[i] == want;
+        const bool share = !same && std::any_of(words_[i].begin(), words_[i].end(), [&](const std::string& w) {
+            return std::find(want_words.begin(), want_words.end(), w) != want_words.end();
+        });
+        if (!same && (!share || exact)) continue;
+        const double d = pixel_distance(small, thumbs_[i]);
+        std::optional<double>& slot = same ? exact : shared;
+        slot = slot ? std::min(*slot, d) : d;
+    }
+    return exact ? exact : shared;
+}
+
+std::vector<size_t> ReferenceSet::nearest_k(const Image& img, size_t k) const {
+    const Image small = thumbnail(img);
+    std::vector<std::pair<double, size_t>> d;
+    d.reserve(thumbs_.size());
+    for (size_t i = 0; i < thumbs_.size(); ++i) d.emplace_back(pixel_distance(small, thumbs_[i]), i);
+    k = std::min(k, d.size());
+    std::partial_sort(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(k), d.end());
+    std::vector<size_t> out;
+    for (size_t i = 0; i < k; ++i) out.push_back(d[i].second);
+    return out;
+}
+
+std::string subject_name(std::string_view subject) {
+    const size_t tags = subject.find("; ");
+    std::string name(subject.substr(0, tags));
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    return name;
+}
+
+std::vector<std::string> content_words(std::string_view name) {
+    static const std::set<std::string, std::less<>> kSkip = {
+        "and", "the", "with", "for", "from", "into", "out", "off", "not", "one", "two",
+        // "man: medium-dark skin tone" and 1,000 more: a skin tone is no shape
+        "skin", "tone", "light", "medium", "dark"};
+    std::vector<std::string> words;
+    std::string w;
+    const auto flush = [&] {
+        if (w.size() >= 3 && !kSkip.contains(w) && std::find(words.begin(), words.end(), w) == words.end()) {
+            words.push_back(w);
+        }
+        w.clear();
+    };
+    for (char ch : name) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x80 || std::isalnum(c)) {
+            w += static_cast<char>(std::tolower(c));
+        } else {
+            flush();
+        }
+    }
+    flush();
+    return words;
+}
+
+SubjectMatch match_subject(const std::vector<std::string>& neighbours, std::string_view subject) {
+    SubjectMatch m;
+    const std::string want = lower(subject_name(subject));
+    const std::vector<std::string> want_words = content_words(want);
+    for (size_t i = 0; i < neighbours.size(); ++i) {
+        const std::string name = lower(subject_name(neighbours[i]));
+        if (name == want) {
+            m.exact_topk = true;
+            if (i == 0) m.exact_top1 = true;
+        }
+        for (const std::string& w : content_words(name)) {
+            if (std::find(want_words.begin(), want_words.end(), w) != want_words.end()) m.word_topk = true;
+        }
+    }
+    return m;
+}
+
+std::vector<std::string> match_subjects(const ReferenceSet& ref, size_t count) {
+    std::vector<std::string> emoji, all;
+    std::set<std::string, std::less<>> seen;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        const std::string& s = ref.subject(i);
+        if (s.empty() || !seen.insert(s).second) continue;
+        all.push_back(s);
+        if (s.find("; ") == std::string::npos) emoji.push_back(s);
+    }
+    const std::vector<std::string>& from = emoji.empty() ? all : emoji;
+    if (from.size() <= count) return from;
+    std::vector<std::string> out;
+    const double step = static_cast<double>(from.size()) / static_cast<double>(count);
+    for (size_t i = 0; i < count; ++i) out.push_back(from[static_cast<size_t>(static_cast<double>(i) * step)]);
+    return out;
 }
 
 json paint_scores(std::string_view dsl, const PaintSpec& spec, const ReferenceSet* ref, double loglik_per_token,
@@ -474,6 +590,15 @@ json paint_scores(std::string_view dsl, const PaintSpec& spec, const ReferenceSe
         const double nov = ref->nearest(img);
         s["novelty"] = std::round(nov * 1000) / 1000;
         total += 0.5 * std::min(1.0, nov * 5);
+        // Looks like the thing named: near the corpus's drawings of the subject. The novelty
+        // term above still weighs against a copy of one of them.
+        if (spec.mode == "subject") {
+            if (const auto named = ref->nearest_named(img, spec.subject)) {
+                const double likeness = std::clamp(1.0 - *named / 0.3, 0.0, 1.0);
+                s["subject_likeness"] = std::round(likeness * 1000) / 1000;
+                total += likeness;
+            }
+        }
     }
     s["total"] = std::round(total * 1000) / 1000;
     return s;
@@ -611,9 +736,90 @@ ArtResult paint(const json& request, Context& ctx) {
     return r;
 }
 
+namespace {
+
+// How many nearest references the subject match looks at ("5 nearest").
+constexpr size_t kMatchNeighbours = 5;
+
+// The subject-match figures of paint_eval (see paint.h). A model that ties names to shapes draws
+// "red apple" near the corpus's red apple (or some other apple); one that does not lands near
+// whatever its composition resembles, which matches its subject about as often as a random
+// name does. The baseline makes that chance level explicit, since "face" or "flag" alone
+// matches many neighbours.
+json subject_match_eval(const model::Model& model, core::ThreadPool& pool, const ReferenceSet& ref,
+                        const EvalOptions& opt) {
+    const std::vector<std::string> subjects = match_subjects(ref, static_cast<size_t>(opt.count));
+    CommonOptions common;
+    common.threads = opt.threads;
+    common.temperature = opt.temperature;
+    std::vector<std::vector<std::string>> neighbours;
+    double novelty = 0;
+    for (size_t i = 0; i < subjects.size(); ++i) {
+        common.seed = i;
+        const PaintSpec spec{"subject", subjects[i], "", ""};
+        // The best of the candidates by the critics, as `lyra paint -n` would pick it.
+        std::string best;
+        double best_total = -1e9;
+        for (const Generated& g : generate_drawings(model, pool, spec, common, opt.length, opt.match_candidates)) {
+            double total = 0;
+            paint_scores(g.text, spec, &ref, g.loglik_per_token, total);
+            if (total > best_total) {
+                best_total = total;
+                best = g.text;
+            }
+        }
+        const Image img = render(parse_dsl(best), 32);
+        novelty += ref.nearest(img);
+        std::vector<std::string> names;
+        for (size_t k : ref.nearest_k(img, kMatchNeighbours)) names.push_back(ref.subject(k));
+        neighbours.push_back(std::move(names));
+    }
+    double top1 = 0, top5 = 0, word5 = 0, base1 = 0, base5 = 0, base_word5 = 0;
+    const size_t n = subjects.size();
+    for (size_t i = 0; i < n; ++i) {
+        const SubjectMatch m = match_subject(neighbours[i], subjects[i]);
+        top1 += m.exact_top1;
+        top5 += m.exact_topk;
+        word5 += m.word_topk;
+        // chance: the same drawing checked against each other subject's name
+        double b1 = 0, b5 = 0, bw = 0;
+        for (size_t j = 0; j < n; ++j) {
+            if (j == i) continue;
+            const SubjectMatch r = match_subject(neighbours[i], subjects[j]);
+            b1 += r.exact_top1;
+            b5 += r.exact_topk;
+            bw += r.word_topk;
+        }
+        if (n > 1) {
+            base1 += b1 / static_cast<double>(n - 1);
+            base5 += b5 / static_cast<double>(n - 1);
+            base_word5 += bw / static_cast<double>(n - 1);
+        }
+    }
+    const double d = std::max<double>(1, static_cast<double>(n));
+    return {{"subjects", n},
+            {"candidates", opt.match_candidates},
+            {"neighbours", kMatchNeighbours},
+            {"name_nearest", top1 / d},
+            {"name_in_nearest_5", top5 / d},
+            {"word_in_nearest_5", word5 / d},
+            {"random_name_nearest", base1 / d},
+            {"random_name_in_nearest_5", base5 / d},
+            {"random_word_in_nearest_5", base_word5 / d},
+            {"novelty", novelty / d}};
+}
+
+}  // namespace
+
 json paint_eval(const EvalOptions& opt, Context& ctx) {
     if (opt.count < 1 || opt.count > 1000) {
         throw_error(ErrorKind::InvalidArgument, "count: out of range; expected 1..1000, got {}", opt.count);
+    }
+    if (opt.match_candidates < 1 || opt.match_candidates > 64) {
+        throw_error(ErrorKind::InvalidArgument, "match candidates: out of range; expected 1..64, got {}", opt.match_candidates);
+    }
+    if (!(opt.temperature >= 0) || opt.temperature > 10) {
+        throw_error(ErrorKind::InvalidArgument, "temperature: out of range; expected 0..10, got {}", opt.temperature);
     }
     std::vector<std::string> modes = opt.modes;
     if (modes.empty()) {
@@ -641,6 +847,7 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
         std::vector<Generated> drawings;
         CommonOptions common;
         common.threads = opt.threads;
+        common.temperature = opt.temperature;
         if (mode == "subject") {
             for (int i = 0; i < opt.count; ++i) {
                 common.seed = static_cast<uint64_t>(i);
@@ -701,6 +908,7 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
                   {"diversity", pairs > 0 ? div / pairs : 0.0},
                   {"novelty", ref && !imgs.empty() ? json(novelty / static_cast<double>(imgs.size())) : json(nullptr)}};
         if (!failures.empty()) m["failures"] = failures;
+        if (mode == "subject" && ref) m["subject_match"] = subject_match_eval(*model, *ctx.pool, *ref, opt);
         out["modes"][mode] = m;
     }
     return out;

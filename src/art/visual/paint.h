@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,23 +45,59 @@ std::string paint_prompt(const PaintSpec& spec);
 // Shape counts the critics expect for the mode: [lo, hi].
 std::pair<int, int> shape_range(const PaintSpec& spec);
 
-// Thumbnails (16x16) of the training corpus's drawings, for the novelty critic.
+// Thumbnails (16x16) of the training corpus's drawings, for the novelty critic, each with its
+// document's subject (the text after "subject: "), for the subject-match figure.
 class ReferenceSet {
 public:
     // Reads a corpus text file (documents "subject: ...\n<DSL>" separated by blank lines); a
     // document whose DSL does not parse is skipped. Throws Error(NotFound) if it cannot be read.
     static std::shared_ptr<const ReferenceSet> load(const std::string& path, size_t limit = 20000);
+    // The same from the corpus text itself; `path` only names it.
+    static std::shared_ptr<const ReferenceSet> parse(std::string_view text, const std::string& path, size_t limit = 20000);
     // The smallest pixel distance (0..1) from img to any reference thumbnail.
     double nearest(const Image& img) const;
+    // The indices of the k reference thumbnails nearest to img by that distance, nearest first
+    // (ties in corpus order).
+    std::vector<size_t> nearest_k(const Image& img, size_t k) const;
+    // The smallest pixel distance from img to the drawings of `subject` (subject_name of it) in
+    // the corpus: those with its name, else those sharing a content word with it (see
+    // content_words); nullopt when there are none.
+    std::optional<double> nearest_named(const Image& img, std::string_view subject) const;
     size_t size() const { return thumbs_.size(); }
+    const std::string& subject(size_t i) const { return subjects_.at(i); }
     const std::string& path() const { return path_; }
 
 private:
     std::vector<Image> thumbs_;
+    std::vector<std::string> subjects_;
+    std::vector<std::string> names_;                // subject_name, lower case
+    std::vector<std::vector<std::string>> words_;   // content_words of the name
     std::string path_;
 };
 
-// The critics on one drawing text.
+// Subject match: does a drawing look like the training drawings of its subject? Its nearest
+// reference thumbnails (the novelty critic's distance) are looked up and their subjects compared
+// with the one the drawing was asked for. A corpus subject is a name, for icons followed by
+// "; " and tags; only the name counts.
+std::string subject_name(std::string_view subject);
+// The name's content words: lower-case ASCII, split at anything but letters, digits and
+// non-ASCII bytes, words of 3+ bytes, without function words and skin-tone modifiers (which
+// hundreds of emoji names share, so they would say nothing about the shape).
+std::vector<std::string> content_words(std::string_view name);
+struct SubjectMatch {
+    bool exact_top1 = false;  // the nearest neighbour has the subject's name
+    bool exact_topk = false;  // one of the k nearest has it
+    bool word_topk = false;   // one of the k nearest shares a content word with it
+};
+// `neighbours`: the subjects of a drawing's nearest references, nearest first.
+SubjectMatch match_subject(const std::vector<std::string>& neighbours, std::string_view subject);
+// The subjects the eval asks for: `count` distinct emoji names of the corpus (subjects with no
+// tag list), spread evenly over it in corpus order; every subject when the corpus has no emoji.
+std::vector<std::string> match_subjects(const ReferenceSet& ref, size_t count);
+
+// The critics on one drawing text. In the subject mode with a reference, `subject_likeness`
+// (1 at the subject's own training drawings, 0 at a distance of 0.3 or more; nearest_named)
+// joins the total, so best-of-n prefers a candidate that looks like the thing named.
 nlohmann::json paint_scores(std::string_view dsl, const PaintSpec& spec, const ReferenceSet* ref,
                             double loglik_per_token, double& total);
 
@@ -71,7 +108,12 @@ ArtResult paint(const nlohmann::json& request, Context& ctx);
 
 // `lyra paint eval`: `count` drawings per mode with seeds 0..count-1 on one model; the share
 // rsvg-convert renders, the share not blank, diversity (mean pairwise pixel distance at 32 px)
-// and novelty (mean nearest distance to the reference thumbnails; null without one).
+// and novelty (mean nearest distance to the reference thumbnails; null without one). With a
+// reference, the subject mode also draws `count` of the corpus's own emoji names (seeds
+// 0..count-1, best of `match_candidates` by the critics) and reports "subject_match": the shares
+// whose nearest / 5 nearest references match their subject (match_subject), the same shares for
+// a random name (each drawing checked against every other eval subject, averaged: the chance
+// level), and those drawings' novelty.
 struct EvalOptions {
     std::string model;
     std::vector<std::string> modes;  // empty = subject + every style
@@ -79,6 +121,8 @@ struct EvalOptions {
     int length = 640;
     int threads = 0;
     std::string reference;  // "" = kDefaultReference if it exists
+    int match_candidates = 1;
+    float temperature = 0.8f;  // of every mode's drawings
 };
 nlohmann::json paint_eval(const EvalOptions& opt, Context& ctx);
 

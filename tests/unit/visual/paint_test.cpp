@@ -5,6 +5,7 @@
 #include "art/visual/corpus.h"
 #include "art/visual/dsl.h"
 #include "art/visual/paint.h"
+#include "art/visual/raster.h"
 #include "core/error.h"
 #include "generate/constraint/grammar.h"
 #include "generate/constraint/matcher.h"
@@ -127,6 +128,95 @@ TEST(Paint, CriticsScoreDrawings) {
     EXPECT_EQ(bad["renders"], 0);
     EXPECT_GT(total_good, total_blank);
     EXPECT_GT(total_blank, total_bad);
+}
+
+// A small corpus in the builder's format: a big red disc called "red apple" among small, unlike
+// drawings, so that a blank drawing's 5 nearest are all small ones.
+constexpr std::string_view kMatchCorpus =
+    "subject: red apple\ncanvas 128 128\ncircle 64 64 50 f red\n\n"
+    "subject: blue fish\ncanvas 128 128\nrect 4 4 12 12 f blue\n\n"
+    "subject: green leaf\ncanvas 128 128\nrect 110 110 10 10 f green\n\n"
+    "subject: black dot\ncanvas 128 128\ncircle 20 100 6 f black\n\n"
+    "subject: heart; love, like\ncanvas 128 128\npath M100 10 L120 10 L110 25 Z f pink\n\n"
+    "subject: flag: Chad\ncanvas 128 128\nrect 60 2 8 8 f yellow\n\n"
+    "subject: sun\ncanvas 128 128\ncircle 100 60 5 f orange\n\n"
+    "subject: broken\nthis is not a drawing\n";
+
+std::vector<std::string> neighbour_subjects(const ReferenceSet& ref, std::string_view dsl) {
+    std::vector<std::string> out;
+    for (size_t i : ref.nearest_k(render(parse_dsl(dsl), 32), 5)) out.push_back(ref.subject(i));
+    return out;
+}
+
+TEST(SubjectMatch, ATrainingDrawingMatchesItsNameABlankOneDoesNot) {
+    const auto ref = ReferenceSet::parse(kMatchCorpus, "test");
+    ASSERT_EQ(ref->size(), 7u);  // the document that is no drawing is skipped
+    EXPECT_EQ(ref->subject(0), "red apple");
+    EXPECT_EQ(ref->subject(4), "heart; love, like");
+
+    // The training drawing itself: its own name is the nearest.
+    const auto apple = neighbour_subjects(*ref, "canvas 128 128\ncircle 64 64 50 f red\n");
+    ASSERT_EQ(apple.size(), 5u);
+    EXPECT_EQ(apple[0], "red apple");
+    const SubjectMatch same = match_subject(apple, "red apple");
+    EXPECT_TRUE(same.exact_top1);
+    EXPECT_TRUE(same.exact_topk);
+    EXPECT_TRUE(same.word_topk);
+    // Another apple shares a content word only; "sun" is not the apple's name.
+    const SubjectMatch green = match_subject(apple, "Green Apple");
+    EXPECT_FALSE(green.exact_topk);
+    EXPECT_TRUE(green.word_topk);
+    EXPECT_FALSE(match_subject(apple, "sun").exact_top1);
+
+    // A blank drawing lands among the small ones: no apple near it.
+    const auto blank = neighbour_subjects(*ref, "canvas 128 128\ncircle 64 64 0 f red\n");
+    ASSERT_EQ(blank.size(), 5u);
+    const SubjectMatch none = match_subject(blank, "red apple");
+    EXPECT_FALSE(none.exact_top1);
+    EXPECT_FALSE(none.exact_topk);
+    EXPECT_FALSE(none.word_topk);
+
+    // An icon's tags are not its name: the heart triangle is "heart" for the match.
+    const auto heart = neighbour_subjects(*ref, "canvas 128 128\npath M100 10 L120 10 L110 25 Z f pink\n");
+    EXPECT_TRUE(match_subject(heart, "heart").exact_top1);
+    EXPECT_FALSE(match_subject(heart, "love").word_topk);
+}
+
+// The subject critic: best-of-n prefers the candidate near the subject's own training drawings.
+TEST(SubjectMatch, SubjectLikenessRewardsTheNamedDrawings) {
+    const auto ref = ReferenceSet::parse(kMatchCorpus, "test");
+    const std::string apple = "canvas 128 128\ncircle 64 64 50 f red\n";
+    const Image img = render(parse_dsl(apple), 32);
+    // (0 up to the resampling of a 32 px render to the 16 px thumbnails)
+    EXPECT_NEAR(ref->nearest_named(img, "Red Apple").value(), 0.0, 0.005);
+    EXPECT_NEAR(ref->nearest_named(img, "green apple").value(), 0.0, 0.005);  // shares "apple"
+    EXPECT_GT(ref->nearest_named(img, "fish").value(), 0.05);
+    EXPECT_FALSE(ref->nearest_named(img, "zebra").has_value());
+
+    const PaintSpec spec{"subject", "red apple", "", ""};
+    double at_apple = 0, elsewhere = 0, unnamed = 0;
+    const auto s1 = paint_scores(apple, spec, ref.get(), -1.0, at_apple);
+    const auto s2 = paint_scores("canvas 128 128\nrect 4 4 60 60 f blue\n", spec, ref.get(), -1.0, elsewhere);
+    EXPECT_GT(s1["subject_likeness"].get<double>(), 0.98);
+    EXPECT_LT(s2["subject_likeness"].get<double>(), 0.5);
+    EXPECT_GT(at_apple, elsewhere);
+    // no drawing of the subject in the corpus: no term
+    const auto s3 = paint_scores(apple, PaintSpec{"subject", "zebra", "", ""}, ref.get(), -1.0, unnamed);
+    EXPECT_FALSE(s3.contains("subject_likeness"));
+    EXPECT_NEAR(at_apple - unnamed, s1["subject_likeness"].get<double>(), 1e-3);
+}
+
+TEST(SubjectMatch, ContentWordsAndEvalSubjects) {
+    EXPECT_EQ(content_words("Man Getting Haircut: medium-dark skin tone"),
+              (std::vector<std::string>{"man", "getting", "haircut"}));
+    EXPECT_EQ(content_words("cat with wry smile"), (std::vector<std::string>{"cat", "wry", "smile"}));
+    EXPECT_EQ(content_words("月亮 moon"), (std::vector<std::string>{"月亮", "moon"}));
+    EXPECT_EQ(subject_name("heart; love, like"), "heart");
+    const auto ref = ReferenceSet::parse(kMatchCorpus, "test");
+    // Emoji names only (no tag list), spread over the corpus in order.
+    EXPECT_EQ(match_subjects(*ref, 100),
+              (std::vector<std::string>{"red apple", "blue fish", "green leaf", "black dot", "flag: Chad", "sun"}));
+    EXPECT_EQ(match_subjects(*ref, 3), (std::vector<std::string>{"red apple", "green leaf", "flag: Chad"}));
 }
 
 TEST(SvgIconsCorpus, EmojiNamesJoinByCodePoints) {
