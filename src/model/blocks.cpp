@@ -1,6 +1,7 @@
 #include "model/blocks.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -181,17 +182,24 @@ void KvRows::attend(core::ThreadPool& pool, int64_t layer, const float* q, int64
                   scores, out);
         return;
     }
-    // Row i is one causal query at its session's next position: (row, head) pairs over the pool.
+    // Row i is one causal query at its session's next position: (row, head) pairs over the pool,
+    // claimed half a row's heads at a time. The sessions of a batch differ in length (each
+    // joined at its own step), so equal static shares of the pairs were unequal work and one
+    // thread waited for the other; claiming single pairs cost an atomic that bounced between
+    // cores for every ~2 µs pair. A pair's result does not depend on which thread runs it.
     const int64_t q_dim = H * D, group = H / Hkv, stride = scores_size(pool) / pool.size();
-    pool.run([&](int ith, int nth) {
+    const int64_t items = T_ * H, chunk = std::max<int64_t>(1, H / 2);
+    std::atomic<int64_t> next_item{0};
+    pool.run([&](int ith, int /*nth*/) {
         float* sc = scores + static_cast<int64_t>(ith) * stride;
-        int64_t begin = 0, end = 0;
-        core::split_range(T_ * H, ith, nth, &begin, &end);
-        for (int64_t item = begin; item < end; ++item) {
-            const int64_t i = item / H, h = item % H;
-            Session& s = *batch_[static_cast<size_t>(i)];
-            attend_head(q + i * q_dim + h * D, s.k_view(layer), s.v_view(layer), s.n_past() + 1, h / group, D,
-                        span, sc, out + i * q_dim + h * D);
+        for (int64_t first; (first = next_item.fetch_add(chunk, std::memory_order_relaxed)) < items;) {
+            const int64_t last = std::min(items, first + chunk);
+            for (int64_t item = first; item < last; ++item) {
+                const int64_t i = item / H, h = item % H;
+                Session& s = *batch_[static_cast<size_t>(i)];
+                attend_head(q + i * q_dim + h * D, s.k_view(layer), s.v_view(layer), s.n_past() + 1, h / group,
+                            D, span, sc, out + i * q_dim + h * D);
+            }
         }
     });
 }

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -160,6 +161,18 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     *a = ActQ8{qs, d, sum, b4, b8, dl, quad, pair};
 }
 
+// Batches of up to this many rows quantize their Q8 activations inside the matmul's region
+// (matmul_group); longer ones (prompts) in a region of their own, where every thread quantizes
+// a contiguous slice of rows rather than claiming them one at a time.
+constexpr int64_t kFusedActMaxRows = 16;
+
+// One pause of a spin-wait: yields the core's pipeline to its sibling hyperthread.
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 // From this many tokens on, F32, F16 and BF16 matmuls take the blocked GEMM (gemm.h).
 constexpr int64_t kGemmMinTokens = 32;
 
@@ -206,23 +219,44 @@ struct Activations {
     size_t stride;  // bytes from one token's row to the next
 };
 
+// T activation rows in ActQ8 form for Q8_0/Q4_0 weights, laid out in the caller's scratch;
+// quantize(t) fills row t (rows are independent, so any thread may fill any row).
+struct ActQ8Rows {
+    const KernelTable* k;
+    const float* x;
+    int64_t K;
+    DType dtype;
+    uint8_t* mem;  // T ActQ8 heads, then the rows' data
+    size_t head, row;
+
+    ActQ8Rows(const KernelTable& kt, const float* x_, int64_t T, int64_t K_, DType dt)
+        : k(&kt), x(x_), K(K_), dtype(dt), row(act_q8_row_bytes(K_)) {
+        LYRA_CHECK(K % 32 == 0, "matmul: K = {} is not a multiple of 32", K);
+        head = round64(static_cast<size_t>(T) * sizeof(ActQ8));
+        mem = scratch(head + static_cast<size_t>(T) * row);
+    }
+    ActQ8* heads() const { return reinterpret_cast<ActQ8*>(mem); }
+    void quantize(int64_t t) const {
+        quantize_act_q8(*k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads()[t], dtype);
+    }
+};
+
+// Up to this many Q8 activation rows are quantized by the caller alone, before the matmul's
+// region: a few rows take well under a microsecond, not worth waking the pool for. More rows (a
+// batched decode step's 8) are quantized inside the matmul's own region (matmul_group).
+constexpr int64_t kInlineActRows = 4;
+
 // The activations in the format the weight type's dot product takes (in per-thread scratch).
 Activations convert_activations(ThreadPool& pool, const KernelTable& k, const float* x, int64_t T, int64_t K,
                                 DType dtype) {
     if (dtype == DType::Q8_0 || dtype == DType::Q4_0) {
-        LYRA_CHECK(K % 32 == 0, "matmul: K = {} is not a multiple of 32", K);
-        const size_t row = act_q8_row_bytes(K);
-        const size_t head = round64(static_cast<size_t>(T) * sizeof(ActQ8));
-        uint8_t* mem = scratch(head + static_cast<size_t>(T) * row);
-        auto* heads = reinterpret_cast<ActQ8*>(mem);
+        const ActQ8Rows rows(k, x, T, K, dtype);
         const auto quantize_rows = [&](int64_t t0, int64_t t1) {
-            for (int64_t t = t0; t < t1; ++t)
-                quantize_act_q8(k, x + t * K, K, mem + head + static_cast<size_t>(t) * row, &heads[t], dtype);
+            for (int64_t t = t0; t < t1; ++t) rows.quantize(t);
         };
-        // A few rows take well under a microsecond: not worth waking the pool for.
-        if (T <= 4) quantize_rows(0, T);
+        if (T <= kInlineActRows) quantize_rows(0, T);
         else pool.parallel_for(T, quantize_rows);
-        return {heads, sizeof(ActQ8)};
+        return {rows.heads(), sizeof(ActQ8)};
     }
     if (dtype == DType::Q4_K || dtype == DType::Q5_K || dtype == DType::Q6_K) {
         const size_t row = row_bytes(DType::Q8_K, K);
@@ -310,7 +344,19 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     }
 
     // 1. Activations in the format the weight type's dot product takes, once for every target.
-    const Activations act = convert_activations(pool, k, x, T, K, w0.dtype);
+    //    Q8 rows of a small batch (a batched decode step) are quantized in step 2's region
+    //    rather than a region of their own: a batched step enters ~100 regions, and one less per
+    //    matmul spares each its wake-up and its wait for the last thread.
+    const bool q8_act = w0.dtype == DType::Q8_0 || w0.dtype == DType::Q4_0;
+    const bool fuse_act = q8_act && pool.size() > 1 && T > kInlineActRows && T <= kFusedActMaxRows;
+    std::optional<ActQ8Rows> pending;
+    Activations act{};
+    if (fuse_act) {
+        pending.emplace(k, x, T, K, w0.dtype);
+        act = {pending->heads(), sizeof(ActQ8)};
+    } else {
+        act = convert_activations(pool, k, x, T, K, w0.dtype);
+    }
 
     // 2. The output rows of all targets, end to end, shared out to the threads in multiples of 4
     //    (the kernels' row tile); each thread walks its rows in blocks that fit in L1/L2 and, for
@@ -355,7 +401,20 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         return;
     }
     std::atomic<int64_t> next_row{0};
+    std::atomic<int64_t> act_claimed{0}, act_done{0};
     pool.run([&](int /*ith*/, int nth) {
+        if (fuse_act) {
+            // Every thread claims rows to quantize until none are left, then waits for the rows
+            // others claimed. Only a thread that is running a share of this region holds a claim
+            // (when the pool runs the shares one after another on the caller, the first claims
+            // them all), so the wait always ends; shares that arrive after the last claim only
+            // wait for the quantizing in flight, about a microsecond.
+            for (int64_t t; (t = act_claimed.fetch_add(1, std::memory_order_relaxed)) < T;) {
+                pending->quantize(t);
+                act_done.fetch_add(1, std::memory_order_release);
+            }
+            while (act_done.load(std::memory_order_acquire) < T) spin_pause();
+        }
         int64_t begin = next_row.load(std::memory_order_relaxed);
         for (;;) {
             const int64_t left = total - begin;

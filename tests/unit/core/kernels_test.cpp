@@ -190,6 +190,43 @@ TEST_F(Kernels, MatmulRowsOfABatchEqualEachRowAloneBitForBit) {
     }
 }
 
+// Q8_0/Q4_0 batches of 5 to 16 rows on a multi-thread pool quantize their activation rows
+// inside the matmul's own region, each thread claiming rows (dispatch.cpp): every row must be
+// quantized exactly once and be complete before any thread reads it. With 3 and 4 threads and
+// row counts on both sides of the inline (4) and fused (16) limits, each output row equals the
+// 1-token matmul, repeatedly (a race would show as a stray, not a constant, difference).
+TEST_F(Kernels, MatmulQuantizedBatchFusedActivationsEqualRowsAlone) {
+    ThreadPool p1(1), p3(3), p4(4);
+    uint32_t seed = 1300;
+    for (DType type : {DType::Q8_0, DType::Q4_0}) {
+        const int64_t K = 768, N = 300;
+        const auto wf = randn(static_cast<size_t>(N * K), seed++);
+        std::vector<uint8_t> wq(row_bytes(type, K) * static_cast<size_t>(N));
+        quantize_matrix(type, wf.data(), wq.data(), N, K);
+        const Tensor w = make_tensor(type, {N, K}, wq.data());
+        const auto x = randn(static_cast<size_t>(17 * K), seed++);
+        for (const auto& isa : available_isas()) {
+            ASSERT_TRUE(force_kernel_isa(isa));
+            std::vector<std::vector<float>> alone;
+            for (int64_t t = 0; t < 17; ++t)
+                alone.push_back(run_matmul(p1, std::vector<float>(x.begin() + t * K, x.begin() + (t + 1) * K), 1, w));
+            for (int64_t T : {4, 5, 8, 16, 17}) {
+                const std::vector<float> xs(x.begin(), x.begin() + T * K);
+                for (ThreadPool* pool : {&p3, &p4}) {
+                    for (int rep = 0; rep < 20; ++rep) {
+                        const auto y = run_matmul(*pool, xs, T, w);
+                        for (int64_t t = 0; t < T; ++t)
+                            ASSERT_EQ(std::vector<float>(y.begin() + t * N, y.begin() + (t + 1) * N),
+                                      alone[static_cast<size_t>(t)])
+                                << isa << " " << dtype_name(type) << " T=" << T << " row " << t
+                                << " threads=" << pool->size() << " rep " << rep;
+                    }
+                }
+            }
+        }
+    }
+}
+
 // matmul_group (q/k/v and gate/up in one region) gives each target exactly what its own matmul
 // gives: every dtype, one token and prompts on both sides of the F32 GEMM threshold, row counts
 // that split the shared row range mid-block, 1 to 3 threads; weights of differing types fall
