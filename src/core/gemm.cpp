@@ -29,7 +29,15 @@ constexpr int64_t kItemsPerThread = 4;
 constexpr double kMinParallelMacs = 1 << 18;
 constexpr int64_t kMaxTileRows = 6;
 
-// The calling thread's panel buffer, 64-byte aligned for the micro-kernel's aligned loads.
+// Feature rows per item of gemm_f32_wt, a multiple of the tile's 6: each thread's C^T block
+// (rows x the padded tokens, 96 KiB at 128 tokens) and its rows' current 128-deep piece of W
+// (96 KiB) stay in L2 while every panel of tokens passes over them.
+constexpr int64_t kWtChunkRows = 192;
+// Features per block when packing tokens: 256 x 64 floats (64 KiB) of a panel per work item.
+constexpr int64_t kPackDepth = 256;
+
+// The calling thread's panel (or result block) buffer, 64-byte aligned for the micro-kernel's
+// aligned loads.
 float* panel_buffer(size_t floats) {
     thread_local std::vector<float> buf;
     if (buf.size() < floats + 16) buf.assign(floats + 16, 0.0f);
@@ -92,23 +100,99 @@ void gemm_f32(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A,
         pool.parallel_for(items, work);
 }
 
-void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,
-                   int64_t ld_out) {
-    // 16 x 16 tiles: a tile's 16 source rows and 16 destination rows each stay in L1.
-    constexpr int64_t kTile = 16;
-    const int64_t row_tiles = (R + kTile - 1) / kTile;
-    const auto tiles = [&](int64_t t0, int64_t t1) {
-        for (int64_t tr = t0; tr < t1; ++tr) {
-            const int64_t r0 = tr * kTile, r1 = std::min(R, r0 + kTile);
-            for (int64_t c0 = 0; c0 < C; c0 += kTile) {
-                const int64_t c1 = std::min(C, c0 + kTile);
-                for (int64_t c = c0; c < c1; ++c)
-                    for (int64_t r = r0; r < r1; ++r) out[c * ld_out + r] = in[r * ld_in + c];
-            }
+int64_t packed_tokens_size(int64_t T, int64_t K) {
+    const int64_t nr = kern::active_table().gemm_nr;
+    return (T + nr - 1) / nr * nr * K;
+}
+
+void pack_tokens(ThreadPool& pool, const float* x, int64_t T, int64_t K, float* packed) {
+    const kern::KernelTable& k = kern::active_table();
+    const int64_t nr = k.gemm_nr, n_panels = (T + nr - 1) / nr, depth_blocks = (K + kPackDepth - 1) / kPackDepth;
+    // Panel jp is packed[jp * K * nr + p * nr + c] = x[(jp * nr + c) * K + p], zero past the last
+    // token: the micro-kernel's B operand for every depth block, already in place.
+    const auto blocks = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+            const int64_t jp = b / depth_blocks, p0 = b % depth_blocks * kPackDepth;
+            const int64_t kb = std::min(kPackDepth, K - p0), j0 = jp * nr, n = std::min(nr, T - j0);
+            float* dst = packed + jp * K * nr + p0 * nr;
+            k.transpose_f32(x + j0 * K + p0, n, kb, K, dst, nr);
+            if (n < nr)
+                for (int64_t p = 0; p < kb; ++p)
+                    std::memset(dst + p * nr + n, 0, static_cast<size_t>(nr - n) * sizeof(float));
         }
     };
-    if (pool.size() == 1 || R * C < (int64_t{1} << 16)) tiles(0, row_tiles);
-    else pool.parallel_for(row_tiles, tiles);
+    const int64_t items = n_panels * depth_blocks;
+    if (pool.size() == 1 || items == 1 || T * K < (int64_t{1} << 16)) blocks(0, items);
+    else pool.parallel_for(items, blocks);
+}
+
+void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
+                 float* y, int64_t ldy) {
+    if (N <= 0 || T <= 0) return;
+    if (K <= 0) {
+        for (int64_t t = 0; t < T; ++t) std::memset(y + t * ldy, 0, static_cast<size_t>(N) * sizeof(float));
+        return;
+    }
+    const kern::KernelTable& k = kern::active_table();
+    const int64_t nr = k.gemm_nr, n_panels = (T + nr - 1) / nr, ldc = n_panels * nr;
+    // Fetches the rows of W the next tile will broadcast (kc floats from column pc each) while
+    // this one computes: a tile reads 6 rows' short pieces, 512 bytes each, which the hardware
+    // prefetchers do not see coming (measured 88% -> 92% of the peak probe on one thread).
+    const auto prefetch_rows = [&](int64_t r0, int64_t r1, int64_t pc, int64_t kc) {
+        for (int64_t r = r0; r < r1; ++r)
+            for (int64_t p = 0; p < kc; p += 16) __builtin_prefetch(W + r * ldw + pc + p);
+    };
+    // Rows [m0, m1) of W, a thread's share: 192-row chunks; in each, depth blocks of kKc, and in
+    // each block every token panel meets the chunk's rows (read from memory for the first panel,
+    // from L2 for the others). The chunk's results gather feature-major in the thread's buffer
+    // and are transposed into y once complete.
+    const auto rows = [&](int64_t m0, int64_t m1) {
+        float* ct = panel_buffer(static_cast<size_t>(kWtChunkRows * ldc));
+        for (int64_t c0 = m0; c0 < m1; c0 += kWtChunkRows) {
+            const int64_t c1 = std::min(m1, c0 + kWtChunkRows);
+            for (int64_t pc = 0; pc < K; pc += kKc) {
+                const int64_t kc = std::min(kKc, K - pc);
+                for (int64_t jp = 0; jp < n_panels; ++jp) {
+                    const float* panel = packed + jp * K * nr + pc * nr;
+                    const int n = static_cast<int>(std::min(nr, T - jp * nr));
+                    for (int64_t i = c0; i < c1; i += kMaxTileRows) {
+                        const int64_t next = i + kMaxTileRows;
+                        if (next < c1) prefetch_rows(next, std::min(c1, next + kMaxTileRows), pc, kc);
+                        else if (jp + 1 == n_panels && pc + kc < K)
+                            prefetch_rows(c0, std::min(c1, c0 + kMaxTileRows), pc + kc, std::min(kKc, K - pc - kc));
+                        k.gemm_tile(kc, W + i * ldw + pc, ldw, panel, static_cast<int>(std::min(kMaxTileRows, c1 - i)), n,
+                                    ct + (i - c0) * ldc + jp * nr, ldc, pc > 0);
+                    }
+                }
+            }
+            k.transpose_f32(ct, c1 - c0, T, ldc, y + c0, ldy);
+        }
+    };
+    // Whole 6-row tiles split evenly between the threads, each streaming its own rows of W.
+    const int64_t tiles = (N + kMaxTileRows - 1) / kMaxTileRows;
+    if (pool.size() == 1 || tiles == 1 || static_cast<double>(N) * static_cast<double>(T) * static_cast<double>(K) < kMinParallelMacs) {
+        rows(0, N);
+        return;
+    }
+    pool.run([&](int ith, int nth) {
+        int64_t t0, t1;
+        split_range(tiles, ith, nth, &t0, &t1);
+        if (t0 < t1) rows(t0 * kMaxTileRows, std::min(N, t1 * kMaxTileRows));
+    });
+}
+
+void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,
+                   int64_t ld_out) {
+    // Blocks of 64 source rows per work item; the kernel moves 16 x 16 (or 8 x 8) pieces.
+    constexpr int64_t kRows = 64;
+    const kern::KernelTable& k = kern::active_table();
+    const auto blocks = [&](int64_t b0, int64_t b1) {
+        const int64_t r0 = b0 * kRows, r1 = std::min(R, b1 * kRows);
+        k.transpose_f32(in + r0 * ld_in, r1 - r0, C, ld_in, out + r0, ld_out);
+    };
+    const int64_t n_blocks = (R + kRows - 1) / kRows;
+    if (pool.size() == 1 || R * C < (int64_t{1} << 16)) blocks(0, n_blocks);
+    else pool.parallel_for(n_blocks, blocks);
 }
 
 }  // namespace lyra::core

@@ -21,6 +21,21 @@ namespace lyra::core {
 void gemm_f32(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
               int64_t ldb, float* C, int64_t ldc, bool accumulate);
 
+// The prompt path of core::matmul, y[T, N] = x[T, K] · W[N, K]^T, with the roles swapped so the
+// weight rows are the broadcast operand (each thread streams its own rows of W once) and the
+// tokens are the packed one: x is packed once per call into panels of gemm_nr tokens
+// (pack_tokens; every target of a matmul_group shares it), and each thread's results are
+// transposed back to token-major while still in cache. Every y element is one multiply-add
+// chain over k in order, like gemm_f32's.
+//
+// Floats pack_tokens writes for T tokens of K features.
+int64_t packed_tokens_size(int64_t T, int64_t K);
+// packed must hold packed_tokens_size(T, K) floats and be 64-byte aligned.
+void pack_tokens(ThreadPool& pool, const float* x, int64_t T, int64_t K, float* packed);
+// y[t * ldy + n] = sum over k of W[n * ldw + k] * x[t * K + k] for t < T, n < N, from packed x.
+void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
+                 float* y, int64_t ldy);
+
 // out[c * ld_out + r] = in[r * ld_in + c] for r < R, c < C (out = in^T). in and out must not overlap.
 void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,
                    int64_t ld_out);

@@ -269,49 +269,45 @@ Activations convert_activations(ThreadPool& pool, const KernelTable& k, const fl
     return {x, static_cast<size_t>(K) * sizeof(float)};
 }
 
-// Float weights and a prompt's worth of tokens: the blocked GEMM, with the roles swapped so the
-// weight rows are the broadcast operand and the activations, transposed once for every target,
-// are the packed one: y^T[N, T] = W[N, K] · x^T[K, T]. F32 rows are read in place; F16 and BF16
-// rows are widened to f32 (exactly) a slice at a time, in parallel, so each slice is still in
-// cache when the GEMM reads it. Either way a result is the F32 GEMM's on the same values.
+// Float weights and a prompt's worth of tokens: the blocked GEMM with the weight rows as the
+// broadcast operand and the tokens, packed once for every target, as the panel operand
+// (gemm_f32_wt). F32 rows are read in place; F16 and BF16 rows are widened to f32 (exactly) a
+// slice at a time, in parallel, so each slice is still in cache when the GEMM reads it. Either
+// way a result is the F32 GEMM's on the same values.
 void matmul_group_gemm(ThreadPool& pool, const KernelTable& k, const float* x, int64_t T, int64_t K,
                        std::span<const MatmulTarget> targets) {
-    int64_t max_n = 0;
-    for (const MatmulTarget& t : targets) max_n = std::max(max_n, t.w->rows());
-    auto* xt = reinterpret_cast<float*>(scratch(static_cast<size_t>((K + max_n) * T) * sizeof(float)));
-    float* yt = xt + K * T;
-    transpose_f32(pool, x, T, K, K, xt, T);
+    auto* packed = reinterpret_cast<float*>(scratch(static_cast<size_t>(packed_tokens_size(T, K)) * sizeof(float)));
+    pack_tokens(pool, x, T, K, packed);
     // Rows widened per slice: about 1 MiB of f32.
     const int64_t slice_rows = std::max<int64_t>(6, (int64_t{1} << 18) / K);
     thread_local std::vector<float> wide;
     for (const MatmulTarget& t : targets) {
         const int64_t N = t.w->rows();
         if (t.w->dtype == DType::F32) {
-            gemm_f32(pool, N, T, K, static_cast<const float*>(t.w->data), K, xt, T, yt, T, false);
-        } else {
-            wide.resize(static_cast<size_t>(std::min(slice_rows, N) * K));
-            // A thread_local named inside the lambda would be each worker's own: pass the pointer.
-            float* const slice = wide.data();
-            for (int64_t r0 = 0; r0 < N; r0 += slice_rows) {
-                const int64_t rows = std::min(slice_rows, N - r0);
-                pool.parallel_for(rows, [&](int64_t a, int64_t b) {
-                    for (int64_t r = a; r < b; ++r) {
-                        float* out = slice + r * K;
-                        const auto* in = reinterpret_cast<const uint16_t*>(t.w->row(r0 + r));
-                        if (t.w->dtype == DType::F16) {
-                            k.f16_to_f32(in, out, K);
-                        } else {  // BF16: the top half of an f32
-                            for (int64_t i = 0; i < K; ++i) {
-                                const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
-                                std::memcpy(out + i, &bits, sizeof bits);
-                            }
+            gemm_f32_wt(pool, N, T, K, static_cast<const float*>(t.w->data), K, packed, t.y, N);
+            continue;
+        }
+        wide.resize(static_cast<size_t>(std::min(slice_rows, N) * K));
+        // A thread_local named inside the lambda would be each worker's own: pass the pointer.
+        float* const slice = wide.data();
+        for (int64_t r0 = 0; r0 < N; r0 += slice_rows) {
+            const int64_t rows = std::min(slice_rows, N - r0);
+            pool.parallel_for(rows, [&](int64_t a, int64_t b) {
+                for (int64_t r = a; r < b; ++r) {
+                    float* out = slice + r * K;
+                    const auto* in = reinterpret_cast<const uint16_t*>(t.w->row(r0 + r));
+                    if (t.w->dtype == DType::F16) {
+                        k.f16_to_f32(in, out, K);
+                    } else {  // BF16: the top half of an f32
+                        for (int64_t i = 0; i < K; ++i) {
+                            const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
+                            std::memcpy(out + i, &bits, sizeof bits);
                         }
                     }
-                });
-                gemm_f32(pool, rows, T, K, slice, K, xt, T, yt + r0 * T, T, false);
-            }
+                }
+            });
+            gemm_f32_wt(pool, rows, T, K, slice, K, packed, t.y + r0, N);
         }
-        transpose_f32(pool, yt, N, T, T, t.y, N);
     }
 }
 

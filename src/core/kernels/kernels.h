@@ -99,6 +99,11 @@ struct KernelTable {
     // out[i] = x[i] rounded to f16, nearest even, overflow to inf (fp32_to_fp16 in half.h; the
     // F16C instruction agrees with it on every input but NaN payloads). Writes the KV cache.
     void (*f32_to_f16)(const float* x, uint16_t* out, int64_t n);
+    // out[c * ld_out + r] = in[r * ld_in + c] for r < R, c < C (out = in^T; no overlap). The GEMM's
+    // operands and results change between token-major and feature-major through it (core/gemm.cpp),
+    // so a scalar element-at-a-time copy cost ~7% of a prompt's time; the SIMD variants move
+    // 16 x 16 (8 x 8) blocks through registers.
+    void (*transpose_f32)(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out);
 };
 
 namespace {

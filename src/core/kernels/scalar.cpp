@@ -304,11 +304,24 @@ void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
 }
 
+// 16 x 16 blocks: a block's 16 source rows and 16 destination rows each stay in L1.
+void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out) {
+    constexpr int64_t kTile = 16;
+    for (int64_t r0 = 0; r0 < R; r0 += kTile) {
+        const int64_t r1 = std::min(R, r0 + kTile);
+        for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+            const int64_t c1 = std::min(C, c0 + kTile);
+            for (int64_t c = c0; c < c1; ++c)
+                for (int64_t r = r0; r < r1; ++r) out[c * ld_out + r] = in[r * ld_in + c];
+        }
+    }
+}
+
 const KernelTable kScalar = {
     Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
     attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr, f16_to_f32,
-    dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16,
+    dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16, transpose_f32,
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "core/dtype.h"
 #include "core/gemm.h"
+#include "core/kernels/kernels.h"
 #include "core/ops.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -88,6 +89,68 @@ TEST_F(Gemm, TransposeWithStrides) {
         for (int64_t r = 0; r < R; ++r)
             for (int64_t c = 0; c < C; ++c) ASSERT_EQ(out[c * ld_out + r], in[r * ld_in + c]) << r << "," << c;
         for (int64_t c = 0; c < C; ++c) ASSERT_EQ(out[c * ld_out + R], -1.0f);  // padding untouched
+    }
+}
+
+// Every ISA's transpose kernel, on block edges in both directions (16 x 16 and 8 x 8 blocks, the
+// masked or element-wise remainders) and in both loop orders (ld_out above and below ld_in).
+TEST_F(Gemm, TransposeKernelOfEveryIsaOnBlockEdges) {
+    const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {1, 40}, {40, 1}, {7, 9}, {8, 8}, {16, 16}, {17, 15},
+                                                 {33, 70}, {64, 256}, {150, 37}};
+    for (const auto& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        const auto& k = kern::active_table();
+        for (const auto& [R, C] : sizes)
+            for (const int64_t pad_in : {0, 3, 300}) {
+                const int64_t ld_in = C + pad_in, ld_out = R + (pad_in == 300 ? 1 : 200);
+                const auto in = randn(static_cast<size_t>(R * ld_in), 11);
+                std::vector<float> out(static_cast<size_t>(C * ld_out), -7.0f);
+                k.transpose_f32(in.data(), R, C, ld_in, out.data(), ld_out);
+                for (int64_t c = 0; c < C; ++c)
+                    for (int64_t r = 0; r < ld_out; ++r)
+                        ASSERT_EQ(out[c * ld_out + r], r < R ? in[r * ld_in + c] : -7.0f)
+                            << isa << " R " << R << " C " << C << " ld_in " << ld_in << " at " << r << "," << c;
+            }
+    }
+}
+
+// The prompt path's product from packed tokens, y = x · W^T, against the same fma chain, with
+// tails in every dimension: tokens around the 64- (16-, 32-) wide panels, weight rows around the
+// 6-row tile, the 192-row chunk and the split between threads, depths around the 128-deep block
+// and the 256-deep packing block; strides wider than the rows.
+TEST_F(Gemm, PackedTokenProductIsOneFmaChainForEveryIsaAndThreadCount) {
+    struct WtShape {
+        int64_t N, T, K;
+    };
+    const WtShape shapes[] = {{1, 1, 1},   {6, 64, 128}, {7, 65, 129}, {13, 33, 257},   {200, 128, 300},
+                              {385, 70, 40}, {12, 129, 513}, {2, 3, 1000}, {193, 17, 31}};
+    for (const auto& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            uint32_t seed = 100;
+            for (const WtShape& s : shapes) {
+                const int64_t ldw = s.K + 5, ldy = s.N + 3;
+                const auto W = randn(static_cast<size_t>(s.N * ldw), seed++);
+                const auto x = randn(static_cast<size_t>(s.T * s.K), seed++);
+                std::vector<float> packed(static_cast<size_t>(packed_tokens_size(s.T, s.K)) + 16);
+                // 64-byte aligned start inside the vector, as gemm.h requires.
+                float* p = packed.data() + (16 - (reinterpret_cast<uintptr_t>(packed.data()) / 4) % 16) % 16;
+                ASSERT_LE(p + packed_tokens_size(s.T, s.K), packed.data() + packed.size());
+                pack_tokens(pool, x.data(), s.T, s.K, p);
+                std::vector<float> y(static_cast<size_t>(s.T * ldy), -3.0f), want = y;
+                // want^T = W · x^T: the fma chain with W as A and x^T (ldb = 1 column per token) as B.
+                for (int64_t t = 0; t < s.T; ++t)
+                    for (int64_t n = 0; n < s.N; ++n) {
+                        float acc = 0.0f;
+                        for (int64_t q = 0; q < s.K; ++q) acc = std::fma(W[n * ldw + q], x[t * s.K + q], acc);
+                        want[t * ldy + n] = acc;
+                    }
+                gemm_f32_wt(pool, s.N, s.T, s.K, W.data(), ldw, p, y.data(), ldy);
+                ASSERT_EQ(0, std::memcmp(y.data(), want.data(), y.size() * sizeof(float)))
+                    << isa << " threads " << threads << " N " << s.N << " T " << s.T << " K " << s.K;
+            }
+        }
     }
 }
 

