@@ -98,13 +98,13 @@ void attend_head(const float* qv, const KvHeads& k_cache, const KvHeads& v_cache
                          span.scale, sc, o);
 }
 
-// One thread's share of the (token, head) pairs.
+// One thread's share of the (token, head) pairs: every nth pair. A causal token attends to as
+// many keys as its position, so contiguous shares gave the last thread of a 128-token prompt
+// three times the work of the first; interleaved shares take equal parts of every token.
 void attention_part(const AttentionArgs& a, int ith, int nth) {
     const int64_t q_dim = a.H * a.D, group = a.H / a.Hkv;
     float* sc = a.scores + static_cast<int64_t>(ith) * (a.P + a.T);
-    int64_t begin = 0, end = 0;
-    core::split_range(a.T * a.H, ith, nth, &begin, &end);
-    for (int64_t item = begin; item < end; ++item) {
+    for (int64_t item = ith; item < a.T * a.H; item += nth) {
         const int64_t t = item / a.H, h = item % a.H;
         // Causal: keys up to and including this position; bidirectional: every key.
         const int64_t end_key = a.span.causal ? a.P + t + 1 : a.P + a.T;

@@ -132,15 +132,20 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         float* k = rows.k();  // [T, kv_dim] until rows.store() puts them in the cache
         float* v = rows.v();
         // ---- attention ----
-        core::rmsnorm(x, L.attn_norm, xn, T, C, hp.norm_eps);
+        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
+            core::rmsnorm(x + t0 * C, L.attn_norm, xn + t0 * C, t1 - t0, C, hp.norm_eps);
+        });
         trace("attn_norm", il, xn, T, C);
         const core::MatmulTarget qkv[] = {{&L.wq, q}, {&L.wk, k}, {&L.wv, v}};
         core::matmul_group(pool, xn, T, qkv);
-        if (L.bq) core::add_bias(q, L.bq, T, q_dim);
-        if (L.bk) core::add_bias(k, L.bk, T, kv_dim);
-        if (L.bv) core::add_bias(v, L.bv, T, kv_dim);
-        core::rope(q, T, H, D, pos, hp.rope);
-        core::rope(k, T, Hkv, D, pos, hp.rope);
+        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
+            const int64_t n = t1 - t0;
+            if (L.bq) core::add_bias(q + t0 * q_dim, L.bq, n, q_dim);
+            if (L.bk) core::add_bias(k + t0 * kv_dim, L.bk, n, kv_dim);
+            if (L.bv) core::add_bias(v + t0 * kv_dim, L.bv, n, kv_dim);
+            core::rope(q + t0 * q_dim, n, H, D, pos + t0, hp.rope);
+            core::rope(k + t0 * kv_dim, n, Hkv, D, pos + t0, hp.rope);
+        });
         trace("q", il, q, T, q_dim);
         trace("k", il, k, T, kv_dim);
         trace("v", il, v, T, kv_dim);
@@ -149,16 +154,20 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         trace("kqv_out", il, att, T, q_dim);
         core::matmul(pool, att, T, L.wo, xn);
         trace("attn_out", il, xn, T, C);
-        core::add_inplace(x, xn, T * C);
         // ---- feed-forward (SwiGLU) ----
-        core::rmsnorm(x, L.ffn_norm, xn, T, C, hp.norm_eps);
+        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
+            core::add_inplace(x + t0 * C, xn + t0 * C, (t1 - t0) * C);
+            core::rmsnorm(x + t0 * C, L.ffn_norm, xn + t0 * C, t1 - t0, C, hp.norm_eps);
+        });
         trace("ffn_norm", il, xn, T, C);
         const core::MatmulTarget gate_up[] = {{&L.w_gate, gate}, {&L.w_up, up}};
         core::matmul_group(pool, xn, T, gate_up);
-        core::silu_mul(gate, up, gate, T * F);
+        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
+            core::silu_mul(gate + t0 * F, up + t0 * F, gate + t0 * F, (t1 - t0) * F);
+        });
         core::matmul(pool, gate, T, L.w_down, xn);
         trace("ffn_out", il, xn, T, C);
-        core::add_inplace(x, xn, T * C);
+        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) { core::add_inplace(x + t0 * C, xn + t0 * C, (t1 - t0) * C); });
         trace("l_out", il, x, T, C);
     }
     const OutputRows out = output_rows(x, T, C, all_logits);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -192,6 +193,40 @@ TEST_P(ForwardInvariants, PrefillMatchesTokenByTokenDecode) {
     }
     EXPECT_LT(max_rel_diff(stepped, all), 1e-4);
     EXPECT_EQ(a.n_past(), b.n_past());
+}
+
+// A prompt long enough for the float GEMM path (>= 32 tokens) and for the per-token steps
+// (norms, rotary embedding, SwiGLU, residual adds) to be split between threads: the logits are
+// bit-identical for every thread count, and agree with decoding the tokens one at a time.
+TEST_P(ForwardInvariants, LongPromptIsTheSameForEveryThreadCountAndMatchesDecode) {
+    TempDir dir;
+    InitOptions o = small_options(GetParam());
+    o.n_ctx = 64;
+    const auto m = Model::load(write_small_model(dir, o));
+    std::vector<TokenId> prompt;
+    for (TokenId i = 0; i < 50; ++i) prompt.push_back(1 + (7 * i + 3) % 200);
+    std::vector<float> one;
+    {
+        core::ThreadPool pool(1);
+        Session s(*m);
+        m->forward(s, prompt, pool, one, true);
+    }
+    for (int threads : {2, 3}) {
+        core::ThreadPool pool(threads);
+        Session s(*m);
+        std::vector<float> all;
+        m->forward(s, prompt, pool, all, true);
+        ASSERT_EQ(all.size(), one.size());
+        EXPECT_EQ(0, std::memcmp(all.data(), one.data(), all.size() * sizeof(float))) << threads << " threads";
+    }
+    core::ThreadPool pool(2);
+    Session b(*m);
+    std::vector<float> step, stepped;
+    for (TokenId t : prompt) {
+        m->forward(b, std::span(&t, 1), pool, step);
+        stepped.insert(stepped.end(), step.begin(), step.end());
+    }
+    EXPECT_LT(max_rel_diff(stepped, one), 1e-4);
 }
 
 TEST_P(ForwardInvariants, TruncateAndRefeedGivesTheSameLogits) {

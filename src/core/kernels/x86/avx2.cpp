@@ -698,29 +698,38 @@ void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
     for (; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
 }
 
-// 8 x 8 blocks through registers (unpack pairs, then pairs of pairs, then 128-bit halves);
-// the ragged right and bottom edges element by element.
+// One 8 x 8 block through registers (unpack pairs, then pairs of pairs, then 128-bit halves).
+void transpose_block8(const float* in, int64_t ld_in, float* out, int64_t ld_out) {
+    __m256 v[8], t[8];
+    for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(in + i * ld_in);
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; ++g) {  // lane L of v[4g + j]: column 4L + j, rows 4g..4g+3
+        v[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        v[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        v[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        v[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; ++j) {
+        _mm256_storeu_ps(out + j * ld_out, _mm256_permute2f128_ps(v[j], v[4 + j], 0x20));
+        _mm256_storeu_ps(out + (4 + j) * ld_out, _mm256_permute2f128_ps(v[j], v[4 + j], 0x31));
+    }
+}
+
+// Whole 8 x 8 blocks in the order the AVX-512 variant explains (the side whose rows lie far
+// apart in the inner loop); the ragged right and bottom edges element by element.
 void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out) {
     const int64_t R8 = R / 8 * 8, C8 = C / 8 * 8;
-    for (int64_t r0 = 0; r0 < R8; r0 += 8)
-        for (int64_t c0 = 0; c0 < C8; c0 += 8) {
-            __m256 v[8], t[8];
-            for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(in + (r0 + i) * ld_in + c0);
-            for (int i = 0; i < 4; ++i) {
-                t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
-                t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
-            }
-            for (int g = 0; g < 2; ++g) {  // columns 4L + j of rows 4g..4g+3 in lane L of v[4g + j]
-                v[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-                v[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-                v[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-                v[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-            }
-            for (int j = 0; j < 4; ++j) {
-                _mm256_storeu_ps(out + (c0 + j) * ld_out + r0, _mm256_permute2f128_ps(v[j], v[4 + j], 0x20));
-                _mm256_storeu_ps(out + (c0 + 4 + j) * ld_out + r0, _mm256_permute2f128_ps(v[j], v[4 + j], 0x31));
-            }
-        }
+    const auto block = [&](int64_t r0, int64_t c0) { transpose_block8(in + r0 * ld_in + c0, ld_in, out + c0 * ld_out + r0, ld_out); };
+    if (ld_out > ld_in) {
+        for (int64_t c0 = 0; c0 < C8; c0 += 8)
+            for (int64_t r0 = 0; r0 < R8; r0 += 8) block(r0, c0);
+    } else {
+        for (int64_t r0 = 0; r0 < R8; r0 += 8)
+            for (int64_t c0 = 0; c0 < C8; c0 += 8) block(r0, c0);
+    }
     for (int64_t r = 0; r < R; ++r)
         for (int64_t c = r < R8 ? C8 : 0; c < C; ++c) out[c * ld_out + r] = in[r * ld_in + c];
 }
