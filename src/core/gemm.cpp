@@ -156,10 +156,14 @@ void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float*
                     const float* panel = packed + jp * K * nr + pc * nr;
                     const int n = static_cast<int>(std::min(nr, T - jp * nr));
                     for (int64_t i = c0; i < c1; i += kMaxTileRows) {
+                        // The first panel brings the rows into L2; later panels find them there.
+                        // After the chunk's last tile of a block: the next block's first rows.
                         const int64_t next = i + kMaxTileRows;
-                        if (next < c1) prefetch_rows(next, std::min(c1, next + kMaxTileRows), pc, kc);
-                        else if (jp + 1 == n_panels && pc + kc < K)
+                        if (next < c1) {
+                            if (jp == 0) prefetch_rows(next, std::min(c1, next + kMaxTileRows), pc, kc);
+                        } else if (jp + 1 == n_panels && pc + kc < K) {
                             prefetch_rows(c0, std::min(c1, c0 + kMaxTileRows), pc + kc, std::min(kKc, K - pc - kc));
+                        }
                         k.gemm_tile(kc, W + i * ldw + pc, ldw, panel, static_cast<int>(std::min(kMaxTileRows, c1 - i)), n,
                                     ct + (i - c0) * ldc + jp * nr, ldc, pc > 0);
                     }
