@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/check.h"
 #include "core/kernels/kernels.h"
 
 namespace lyra::core {
@@ -126,11 +127,18 @@ void pack_tokens(ThreadPool& pool, const float* x, int64_t T, int64_t K, float* 
     else pool.parallel_for(items, blocks);
 }
 
-void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
-                 float* y, int64_t ldy) {
+namespace {
+
+// gemm_f32_wt and gemm_f32_wt_packed: y token-major (ldy floats a row) or, with ldy = 0, y in
+// the packed-token layout.
+void gemm_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
+             float* y, int64_t ldy) {
+    const bool to_packed = ldy == 0;
     if (N <= 0 || T <= 0) return;
     if (K <= 0) {
-        for (int64_t t = 0; t < T; ++t) std::memset(y + t * ldy, 0, static_cast<size_t>(N) * sizeof(float));
+        if (to_packed) std::memset(y, 0, static_cast<size_t>(packed_tokens_size(T, N)) * sizeof(float));
+        else
+            for (int64_t t = 0; t < T; ++t) std::memset(y + t * ldy, 0, static_cast<size_t>(N) * sizeof(float));
         return;
     }
     const kern::KernelTable& k = kern::active_table();
@@ -164,12 +172,14 @@ void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float*
                         } else if (jp + 1 == n_panels && pc + kc < K) {
                             prefetch_rows(c0, std::min(c1, c0 + kMaxTileRows), pc + kc, std::min(kKc, K - pc - kc));
                         }
+                        // Packed output: row i of panel jp is y[jp * N * nr + i * nr], nr floats.
+                        float* c = to_packed ? y + jp * N * nr + i * nr : ct + (i - c0) * ldc + jp * nr;
                         k.gemm_tile(kc, W + i * ldw + pc, ldw, panel, static_cast<int>(std::min(kMaxTileRows, c1 - i)), n,
-                                    ct + (i - c0) * ldc + jp * nr, ldc, pc > 0);
+                                    c, to_packed ? nr : ldc, pc > 0);
                     }
                 }
             }
-            k.transpose_f32(ct, c1 - c0, T, ldc, y + c0, ldy);
+            if (!to_packed) k.transpose_f32(ct, c1 - c0, T, ldc, y + c0, ldy);
         }
     };
     // Whole 6-row tiles split evenly between the threads, each streaming its own rows of W.
@@ -183,6 +193,19 @@ void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float*
         split_range(tiles, ith, nth, &t0, &t1);
         if (t0 < t1) rows(t0 * kMaxTileRows, std::min(N, t1 * kMaxTileRows));
     });
+}
+
+}  // namespace
+
+void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
+                 float* y, int64_t ldy) {
+    LYRA_CHECK(ldy >= N, "gemm_f32_wt: ldy {} is below N = {}", ldy, N);
+    gemm_wt(pool, N, T, K, W, ldw, packed, y, ldy);
+}
+
+void gemm_f32_wt_packed(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw,
+                        const float* packed, float* y_packed) {
+    gemm_wt(pool, N, T, K, W, ldw, packed, y_packed, 0);
 }
 
 void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,

@@ -35,6 +35,11 @@ void pack_tokens(ThreadPool& pool, const float* x, int64_t T, int64_t K, float* 
 // y[t * ldy + n] = sum over k of W[n * ldw + k] * x[t * K + k] for t < T, n < N, from packed x.
 void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
                  float* y, int64_t ldy);
+// The same product left packed: y_packed is laid out as pack_tokens(y[T, N]) would write it
+// (packed_tokens_size(T, N) floats, 64-byte aligned), ready to be the tokens of a product
+// with K = N, and no transpose is made. Columns past T in the last panel are not written.
+void gemm_f32_wt_packed(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw,
+                        const float* packed, float* y_packed);
 
 // out[c * ld_out + r] = in[r * ld_in + c] for r < R, c < C (out = in^T). in and out must not overlap.
 void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,

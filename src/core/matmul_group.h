@@ -22,4 +22,14 @@ struct MatmulTarget {
 // products.
 void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const MatmulTarget> targets);
 
+// A SwiGLU feed-forward over a prompt, y[T, N] = (silu(x · w_gate^T) ⊙ (x · w_up^T)) · w_down^T,
+// when all of it can run on the F32 GEMM (F32 weights, as many tokens as matmul takes the GEMM
+// for): the hidden activations [T, F] then stay in the GEMM's packed token layout from the
+// gate/up products through silu_mul into the down product, so they are never transposed (on the
+// dim-768 bench model that was half of a prefill's transposing). Returns false, having done
+// nothing, otherwise: the caller then runs matmul_group, silu_mul and matmul, which give the
+// same bits. y may be x.
+bool swiglu_gemm(ThreadPool& pool, const float* x, int64_t T, const Tensor& w_gate, const Tensor& w_up,
+                 const Tensor& w_down, float* y);
+
 }  // namespace lyra::core

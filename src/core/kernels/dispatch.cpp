@@ -313,6 +313,43 @@ void matmul_group_gemm(ThreadPool& pool, const KernelTable& k, const float* x, i
 
 }  // namespace
 
+bool swiglu_gemm(ThreadPool& pool, const float* x, int64_t T, const Tensor& w_gate, const Tensor& w_up,
+                 const Tensor& w_down, float* y) {
+    if (T < kGemmMinTokens || w_gate.dtype != DType::F32 || w_up.dtype != DType::F32 || w_down.dtype != DType::F32)
+        return false;
+    const int64_t C = w_gate.cols(), F = w_gate.rows(), N = w_down.rows();
+    LYRA_CHECK(w_up.rows() == F && w_up.cols() == C && w_down.cols() == F,
+               "swiglu_gemm: gate {}, up {} and down {} do not chain", shape_string(w_gate), shape_string(w_up),
+               shape_string(w_down));
+    const KernelTable& k = table();
+    const int64_t nr = k.gemm_nr, n_panels = (T + nr - 1) / nr, last_n = T - (n_panels - 1) * nr;
+    // Packed sizes are whole panels (multiples of nr floats), so each part stays 64-byte aligned.
+    const int64_t x_size = packed_tokens_size(T, C), h_size = packed_tokens_size(T, F);
+    auto* xp = reinterpret_cast<float*>(scratch(static_cast<size_t>(x_size + 2 * h_size) * sizeof(float)));
+    float* const gate = xp + x_size;
+    float* const up = gate + h_size;
+    pack_tokens(pool, x, T, C, xp);
+    gemm_f32_wt_packed(pool, F, T, C, static_cast<const float*>(w_gate.data), C, xp, gate);
+    gemm_f32_wt_packed(pool, F, T, C, static_cast<const float*>(w_up.data), C, xp, up);
+    // Row r of the packed hidden state is feature r % F of panel r / F: nr floats, of which the
+    // last panel's first last_n are tokens. Full panels' rows are contiguous.
+    pool.parallel_for(n_panels * F, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1;) {
+            const int64_t jp = r / F;
+            if (jp + 1 < n_panels || last_n == nr) {
+                const int64_t end = std::min(r1, (jp + 1) * F);
+                k.silu_mul(gate + r * nr, up + r * nr, gate + r * nr, (end - r) * nr);
+                r = end;
+            } else {
+                k.silu_mul(gate + r * nr, up + r * nr, gate + r * nr, last_n);
+                ++r;
+            }
+        }
+    });
+    gemm_f32_wt(pool, N, T, F, static_cast<const float*>(w_down.data), F, gate, y, N);
+    return true;
+}
+
 void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const MatmulTarget> targets) {
     if (targets.empty()) return;
     const Tensor& w0 = *targets[0].w;

@@ -160,12 +160,14 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
             core::rmsnorm(x + t0 * C, L.ffn_norm, xn + t0 * C, t1 - t0, C, hp.norm_eps);
         });
         trace("ffn_norm", il, xn, T, C);
-        const core::MatmulTarget gate_up[] = {{&L.w_gate, gate}, {&L.w_up, up}};
-        core::matmul_group(pool, xn, T, gate_up);
-        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
-            core::silu_mul(gate + t0 * F, up + t0 * F, gate + t0 * F, (t1 - t0) * F);
-        });
-        core::matmul(pool, gate, T, L.w_down, xn);
+        if (!core::swiglu_gemm(pool, xn, T, L.w_gate, L.w_up, L.w_down, xn)) {
+            const core::MatmulTarget gate_up[] = {{&L.w_gate, gate}, {&L.w_up, up}};
+            core::matmul_group(pool, xn, T, gate_up);
+            for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
+                core::silu_mul(gate + t0 * F, up + t0 * F, gate + t0 * F, (t1 - t0) * F);
+            });
+            core::matmul(pool, gate, T, L.w_down, xn);
+        }
         trace("ffn_out", il, xn, T, C);
         for_token_rows(pool, T, [&](int64_t t0, int64_t t1) { core::add_inplace(x + t0 * C, xn + t0 * C, (t1 - t0) * C); });
         trace("l_out", il, x, T, C);

@@ -12,6 +12,7 @@
 #include "core/dtype.h"
 #include "core/gemm.h"
 #include "core/kernels/kernels.h"
+#include "core/matmul_group.h"
 #include "core/ops.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -152,6 +153,48 @@ TEST_F(Gemm, PackedTokenProductIsOneFmaChainForEveryIsaAndThreadCount) {
             }
         }
     }
+}
+
+// The SwiGLU feed-forward kept in the packed layout gives the bits of the three separate steps,
+// for token counts around the panels (a partial last panel included) and on every ISA; below the
+// GEMM's token threshold, or for other weight types, it declines and writes nothing.
+TEST_F(Gemm, PackedSwigluEqualsSeparateProductsBitForBit) {
+    const int64_t C = 40, F = 70, N = 38;
+    const auto wg = randn(static_cast<size_t>(F * C), 21, 0.2f), wu = randn(static_cast<size_t>(F * C), 22, 0.2f);
+    const auto wd = randn(static_cast<size_t>(N * F), 23, 0.2f);
+    const Tensor gate = make_tensor(DType::F32, {F, C}, const_cast<float*>(wg.data()));
+    const Tensor up = make_tensor(DType::F32, {F, C}, const_cast<float*>(wu.data()));
+    const Tensor down = make_tensor(DType::F32, {N, F}, const_cast<float*>(wd.data()));
+    for (const auto& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int threads : {1, 2}) {
+            ThreadPool pool(threads);
+            for (const int64_t T : {int64_t{31}, int64_t{32}, int64_t{33}, int64_t{64}, int64_t{100}, int64_t{130}}) {
+                const auto x = randn(static_cast<size_t>(T * C), static_cast<uint32_t>(T));
+                std::vector<float> g(static_cast<size_t>(T * F)), u(g.size()), want(static_cast<size_t>(T * N));
+                const MatmulTarget gu[] = {{&gate, g.data()}, {&up, u.data()}};
+                matmul_group(pool, x.data(), T, gu);
+                silu_mul(g.data(), u.data(), g.data(), T * F);
+                matmul(pool, g.data(), T, down, want.data());
+                std::vector<float> y(want.size(), -5.0f);
+                const bool ran = swiglu_gemm(pool, x.data(), T, gate, up, down, y.data());
+                if (T < 32) {
+                    EXPECT_FALSE(ran);
+                    EXPECT_EQ(y, std::vector<float>(want.size(), -5.0f));
+                    continue;
+                }
+                ASSERT_TRUE(ran);
+                ASSERT_EQ(0, std::memcmp(y.data(), want.data(), y.size() * sizeof(float)))
+                    << isa << " threads " << threads << " T " << T;
+            }
+        }
+    }
+    // Another weight type: declined.
+    std::vector<uint16_t> half(static_cast<size_t>(F * C));
+    const Tensor gate16 = make_tensor(DType::F16, {F, C}, half.data());
+    ThreadPool pool(1);
+    std::vector<float> x(static_cast<size_t>(64 * C)), y(static_cast<size_t>(64 * N));
+    EXPECT_FALSE(swiglu_gemm(pool, x.data(), 64, gate16, up, down, y.data()));
 }
 
 // The matmul's F32 prompt path (tokens past its GEMM threshold) against a double reference,
