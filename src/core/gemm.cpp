@@ -30,10 +30,15 @@ constexpr int64_t kItemsPerThread = 4;
 constexpr double kMinParallelMacs = 1 << 18;
 constexpr int64_t kMaxTileRows = 6;
 
-// Feature rows per item of gemm_f32_wt, a multiple of the tile's 6: each thread's C^T block
-// (rows x the padded tokens, 96 KiB at 128 tokens) and its rows' current 128-deep piece of W
-// (96 KiB) stay in L2 while every panel of tokens passes over them.
-constexpr int64_t kWtChunkRows = 192;
+// gemm_f32_wt's blocking. Its weight rows are read in place, so a tile's 6 rows must be long
+// sequential streams for the hardware prefetchers: depth blocks of up to 1024 (the whole K of
+// the bench model's products) measured 95-100% of the peak probe on one thread where 128-deep
+// blocks (512-byte row pieces, 32 KiB panels in L1) reached 84-88%, or 92% with software
+// prefetch; the token panel then streams from L2 (up to 256 KiB), and each accumulator tile is
+// loaded and stored once per 1024 multiply-adds instead of once per 128. Chunks of 96 rows keep
+// a chunk's rows of the block (384 KiB) in L2 for the second token panel.
+constexpr int64_t kWtDepth = 1024;
+constexpr int64_t kWtChunkRows = 96;
 // Features per block when packing tokens: 256 x 64 floats (64 KiB) of a panel per work item.
 constexpr int64_t kPackDepth = 256;
 
@@ -143,35 +148,20 @@ void gemm_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, 
     }
     const kern::KernelTable& k = kern::active_table();
     const int64_t nr = k.gemm_nr, n_panels = (T + nr - 1) / nr, ldc = n_panels * nr;
-    // Fetches the rows of W the next tile will broadcast (kc floats from column pc each) while
-    // this one computes: a tile reads 6 rows' short pieces, 512 bytes each, which the hardware
-    // prefetchers do not see coming (measured 88% -> 92% of the peak probe on one thread).
-    const auto prefetch_rows = [&](int64_t r0, int64_t r1, int64_t pc, int64_t kc) {
-        for (int64_t r = r0; r < r1; ++r)
-            for (int64_t p = 0; p < kc; p += 16) __builtin_prefetch(W + r * ldw + pc + p);
-    };
-    // Rows [m0, m1) of W, a thread's share: 192-row chunks; in each, depth blocks of kKc, and in
-    // each block every token panel meets the chunk's rows (read from memory for the first panel,
-    // from L2 for the others). The chunk's results gather feature-major in the thread's buffer
-    // and are transposed into y once complete.
+    // Rows [m0, m1) of W, a thread's share: chunks of kWtChunkRows; in each, depth blocks of
+    // kWtDepth, and in each block every token panel meets the chunk's rows (read from memory for
+    // the first panel, from L2 for the others). The chunk's results gather feature-major in the
+    // thread's buffer and are transposed into y once complete.
     const auto rows = [&](int64_t m0, int64_t m1) {
         float* ct = panel_buffer(static_cast<size_t>(kWtChunkRows * ldc));
         for (int64_t c0 = m0; c0 < m1; c0 += kWtChunkRows) {
             const int64_t c1 = std::min(m1, c0 + kWtChunkRows);
-            for (int64_t pc = 0; pc < K; pc += kKc) {
-                const int64_t kc = std::min(kKc, K - pc);
+            for (int64_t pc = 0; pc < K; pc += kWtDepth) {
+                const int64_t kc = std::min(kWtDepth, K - pc);
                 for (int64_t jp = 0; jp < n_panels; ++jp) {
                     const float* panel = packed + jp * K * nr + pc * nr;
                     const int n = static_cast<int>(std::min(nr, T - jp * nr));
                     for (int64_t i = c0; i < c1; i += kMaxTileRows) {
-                        // The first panel brings the rows into L2; later panels find them there.
-                        // After the chunk's last tile of a block: the next block's first rows.
-                        const int64_t next = i + kMaxTileRows;
-                        if (next < c1) {
-                            if (jp == 0) prefetch_rows(next, std::min(c1, next + kMaxTileRows), pc, kc);
-                        } else if (jp + 1 == n_panels && pc + kc < K) {
-                            prefetch_rows(c0, std::min(c1, c0 + kMaxTileRows), pc + kc, std::min(kKc, K - pc - kc));
-                        }
                         // Packed output: row i of panel jp is y[jp * N * nr + i * nr], nr floats.
                         float* c = to_packed ? y + jp * N * nr + i * nr : ct + (i - c0) * ldc + jp * nr;
                         k.gemm_tile(kc, W + i * ldw + pc, ldw, panel, static_cast<int>(std::min(kMaxTileRows, c1 - i)), n,
