@@ -117,14 +117,16 @@ TEST_F(Gemm, TransposeKernelOfEveryIsaOnBlockEdges) {
 
 // The prompt path's product from packed tokens, y = x · W^T, against the same fma chain, with
 // tails in every dimension: tokens around the 64- (16-, 32-) wide panels, weight rows around the
-// 6-row tile, the 192-row chunk and the split between threads, depths around the 128-deep block
-// and the 256-deep packing block; strides wider than the rows.
+// 6-row tile, the 96-row chunk and the split between threads, depths around the 256-deep packing
+// block and the 1024-deep block (past it, tiles add to the partial sums they stored); strides
+// wider than the rows.
 TEST_F(Gemm, PackedTokenProductIsOneFmaChainForEveryIsaAndThreadCount) {
     struct WtShape {
         int64_t N, T, K;
     };
-    const WtShape shapes[] = {{1, 1, 1},   {6, 64, 128}, {7, 65, 129}, {13, 33, 257},   {200, 128, 300},
-                              {385, 70, 40}, {12, 129, 513}, {2, 3, 1000}, {193, 17, 31}};
+    const WtShape shapes[] = {{1, 1, 1},     {6, 64, 128},   {7, 65, 129},  {13, 33, 257},  {200, 128, 300},
+                              {385, 70, 40}, {12, 129, 513}, {2, 3, 1000},  {193, 17, 31},  {97, 40, 1025},
+                              {13, 70, 2100}};
     for (const auto& isa : available_isas()) {
         ASSERT_TRUE(force_kernel_isa(isa));
         for (int threads : {1, 2, 3}) {
