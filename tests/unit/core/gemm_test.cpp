@@ -11,6 +11,7 @@
 
 #include "core/dtype.h"
 #include "core/gemm.h"
+#include "core/half.h"
 #include "core/kernels/kernels.h"
 #include "core/matmul_group.h"
 #include "core/ops.h"
@@ -197,6 +198,27 @@ TEST_F(Gemm, PackedSwigluEqualsSeparateProductsBitForBit) {
     ThreadPool pool(1);
     std::vector<float> x(static_cast<size_t>(64 * C)), y(static_cast<size_t>(64 * N));
     EXPECT_FALSE(swiglu_gemm(pool, x.data(), 64, gate16, up, down, y.data()));
+}
+
+// F16 and BF16 weights on the prompt path: widened slices through the same GEMM, so the result
+// is the F32 matmul's on the widened weights, bit for bit (rows past one widened slice included).
+TEST_F(Gemm, HalfWeightsOnAPromptGiveTheF32ProductOfTheirValues) {
+    ThreadPool pool(2);
+    const int64_t T = 45, K = 96, N = 2800;  // slices of 2^18 / K = 2730 rows: two of them
+    const auto w = randn(static_cast<size_t>(N * K), 31), x = randn(static_cast<size_t>(T * K), 32);
+    for (const DType type : {DType::F16, DType::BF16}) {
+        std::vector<uint16_t> h(w.size());
+        std::vector<float> widened(w.size());
+        for (size_t i = 0; i < w.size(); ++i) {
+            h[i] = type == DType::F16 ? fp32_to_fp16(w[i]) : fp32_to_bf16(w[i]);
+            widened[i] = type == DType::F16 ? fp16_to_fp32(h[i]) : bf16_to_fp32(h[i]);
+        }
+        const Tensor wh = make_tensor(type, {N, K}, h.data()), wf = make_tensor(DType::F32, {N, K}, widened.data());
+        std::vector<float> y(static_cast<size_t>(T * N)), want(y.size());
+        matmul(pool, x.data(), T, wh, y.data());
+        matmul(pool, x.data(), T, wf, want.data());
+        ASSERT_EQ(0, std::memcmp(y.data(), want.data(), y.size() * sizeof(float))) << dtype_name(type);
+    }
 }
 
 // The matmul's F32 prompt path (tokens past its GEMM threshold) against a double reference,
