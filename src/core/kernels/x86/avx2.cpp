@@ -718,18 +718,12 @@ void transpose_block8(const float* in, int64_t ld_in, float* out, int64_t ld_out
     }
 }
 
-// Whole 8 x 8 blocks in the order the AVX-512 variant explains (the side whose rows lie far
-// apart in the inner loop); the ragged right and bottom edges element by element.
+// Whole 8 x 8 blocks, then the ragged right and bottom edges element by element.
 void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out) {
     const int64_t R8 = R / 8 * 8, C8 = C / 8 * 8;
-    const auto block = [&](int64_t r0, int64_t c0) { transpose_block8(in + r0 * ld_in + c0, ld_in, out + c0 * ld_out + r0, ld_out); };
-    if (ld_out > ld_in) {
-        for (int64_t c0 = 0; c0 < C8; c0 += 8)
-            for (int64_t r0 = 0; r0 < R8; r0 += 8) block(r0, c0);
-    } else {
-        for (int64_t r0 = 0; r0 < R8; r0 += 8)
-            for (int64_t c0 = 0; c0 < C8; c0 += 8) block(r0, c0);
-    }
+    for_transpose_blocks<8>(R8, C8, ld_in, ld_out, [&](int64_t r0, int64_t c0) {
+        transpose_block8(in + r0 * ld_in + c0, ld_in, out + c0 * ld_out + r0, ld_out);
+    });
     for (int64_t r = 0; r < R; ++r)
         for (int64_t c = r < R8 ? C8 : 0; c < C; ++c) out[c * ld_out + r] = in[r * ld_in + c];
 }

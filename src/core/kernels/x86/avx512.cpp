@@ -805,20 +805,10 @@ void transpose_block16(const float* in, int rows, int cols, int64_t ld_in, float
 }
 
 void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out) {
-    const auto block = [&](int64_t r0, int64_t c0) {
+    for_transpose_blocks<16>(R, C, ld_in, ld_out, [&](int64_t r0, int64_t c0) {
         transpose_block16(in + r0 * ld_in + c0, static_cast<int>(std::min<int64_t>(16, R - r0)),
                           static_cast<int>(std::min<int64_t>(16, C - c0)), ld_in, out + c0 * ld_out + r0, ld_out);
-    };
-    // The inner loop walks along the side whose rows lie far apart, so each group of 16 of them
-    // is finished before the next: a GEMM result going back to token-major (8 KiB between rows
-    // at 2048 features) took 0.34 ns a float in the other order, 0.13 in this one.
-    if (ld_out > ld_in) {
-        for (int64_t c0 = 0; c0 < C; c0 += 16)
-            for (int64_t r0 = 0; r0 < R; r0 += 16) block(r0, c0);
-    } else {
-        for (int64_t r0 = 0; r0 < R; r0 += 16)
-            for (int64_t c0 = 0; c0 < C; c0 += 16) block(r0, c0);
-    }
+    });
 }
 
 }  // namespace
