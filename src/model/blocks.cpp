@@ -160,11 +160,13 @@ int64_t KvRows::scores_size(const core::ThreadPool& pool) const {
     return pool.size() * longest;
 }
 
-void KvRows::store(int64_t layer) const {
+void KvRows::store(core::ThreadPool& pool, int64_t layer) const {
     const int64_t kv_dim = first_->kv_dim();
     if (batch_.empty()) {
-        first_->store_k(layer, first_->n_past(), k_tmp_, T_, kv_dim);
-        first_->store_v(layer, first_->n_past(), v_tmp_, T_, kv_dim);
+        for_token_rows(pool, T_, [&](int64_t t0, int64_t t1) {
+            first_->store_k(layer, first_->n_past() + t0, k_tmp_ + t0 * kv_dim, t1 - t0, kv_dim);
+            first_->store_v(layer, first_->n_past() + t0, v_tmp_ + t0 * kv_dim, t1 - t0, kv_dim);
+        });
     }
     // A batch row goes to its own session, converted to that session's type one row at a time,
     // the same conversion a single forward's store() makes: the cached bytes agree.

@@ -138,7 +138,9 @@ public:
     int64_t scores_size(const core::ThreadPool& pool) const;
     float* k() const { return k_tmp_; }
     float* v() const { return v_tmp_; }
-    void store(int64_t layer) const;
+    // Puts k() and v() in the cache at the rows' positions (a prompt's rows split over the pool:
+    // disjoint positions).
+    void store(core::ThreadPool& pool, int64_t layer) const;
     void attend(core::ThreadPool& pool, int64_t layer, const float* q, int64_t H, int64_t Hkv,
                 int64_t D, AttentionSpan span, float* scores, float* out) const;
     void advance() const;

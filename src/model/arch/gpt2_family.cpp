@@ -84,7 +84,7 @@ void Gpt2FamilyModel::run(const KvRows& rows, const TokenId* tokens, core::Threa
         core::layernorm(x, L.attn_norm, L.attn_norm_b, xn, T, C, hp.norm_eps);
         trace("attn_norm", il, xn, T, C);
         project_qkv(l, s, pool, xn, T, q, rows.k(), rows.v());
-        rows.store(l);
+        rows.store(pool, l);
         rows.attend(pool, l, q, H, H, D, attention_span(l), scores, att);
         trace("kqv_out", il, att, T, C);
         core::matmul(pool, att, T, L.wo, xn);

@@ -149,7 +149,7 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         trace("q", il, q, T, q_dim);
         trace("k", il, k, T, kv_dim);
         trace("v", il, v, T, kv_dim);
-        rows.store(l);
+        rows.store(pool, l);
         rows.attend(pool, l, q, H, Hkv, D, span, scores, att);
         trace("kqv_out", il, att, T, q_dim);
         core::matmul(pool, att, T, L.wo, xn);
