@@ -533,7 +533,8 @@ void axpy_t(float a, const T* x, float* y, int64_t n) {
 // The lane sums of four vectors, each pairing lanes as _mm512_reduce_add_ps does (GCC's: i with
 // i + 8, then i + 4, then i + 2, then the last two), so each sum is bit-identical to reducing its
 // vector alone; the four trees share their shuffles (a third of the instructions, where the
-// separate reductions were half of a prompt's attention scores).
+// separate reductions were half of a prompt's attention scores). reduce4 above pairs the lanes
+// in another order, so it cannot stand in where a score must equal dot_t's.
 inline __m128 reduce_add4(__m512 a, __m512 b, __m512 c, __m512 d) {
     const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
     const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
