@@ -95,6 +95,19 @@ inline void write_ruled_out(Candidate* out, uint32_t base) {
     for (uint32_t j = 0; j < 64; ++j) out[j] = Candidate{static_cast<TokenId>(base + j), -std::numeric_limits<float>::infinity(), 0.0f};
 }
 
+// One word's kept tokens: the allowed ones, except that an asked token is kept only if it is live
+// (`live(j)` for the word's j-th token) and `decide` says yes; `decide` is called for the asked
+// tokens in id order.
+template <class Live, class Decide>
+uint64_t word_keep(uint64_t allow_word, uint64_t ask_word, uint32_t base, const Live& live, Decide& decide) {
+    uint64_t keep = allow_word & ~ask_word;
+    for (uint64_t m = ask_word; m != 0; m &= m - 1) {
+        const int j = std::countr_zero(m);
+        if (live(j) && decide(static_cast<TokenId>(base + static_cast<uint32_t>(j)))) keep |= uint64_t{1} << j;
+    }
+    return keep;
+}
+
 }  // namespace detail
 
 // The definition: each candidate in turn; the ruled-out ones get -inf. Returns whether any
@@ -124,16 +137,8 @@ bool apply_token_mask(CandidateSet& c, const uint64_t* allow, const uint64_t* as
         Candidate* it = items + i;
         const auto base = static_cast<uint32_t>(i);
         if (!detail::ids_in_place(it, base)) break;  // reordered or cut: the lookups below
-        uint64_t keep = allow[i >> 6];
-        if (ask != nullptr && ask[i >> 6] != 0) {
-            const uint64_t asked = ask[i >> 6];
-            keep &= ~asked;
-            for (uint64_t m = asked; m != 0; m &= m - 1) {
-                const int j = std::countr_zero(m);
-                if (detail::is_live(it[j]) && decide(static_cast<TokenId>(base + static_cast<uint32_t>(j))))
-                    keep |= uint64_t{1} << j;
-            }
-        }
+        const uint64_t keep = detail::word_keep(allow[i >> 6], ask != nullptr ? ask[i >> 6] : 0, base,
+                                                [it](int j) { return detail::is_live(it[j]); }, decide);
         if (keep == 0) {
             for (int j = 0; j < 64; ++j) it[j].logit = kNegInf;
             continue;
@@ -174,16 +179,8 @@ bool reset_with_token_mask(CandidateSet& c, std::span<const float> logits, const
     size_t i = 0;
     const size_t whole = std::min<size_t>(n, n_tokens) & ~size_t{63};
     for (; i < whole; i += 64) {
-        uint64_t keep = allow[i >> 6];
-        if (ask != nullptr && ask[i >> 6] != 0) {
-            const uint64_t asked = ask[i >> 6];
-            keep &= ~asked;
-            for (uint64_t m = asked; m != 0; m &= m - 1) {
-                const int j = std::countr_zero(m);
-                if (live_at(i + static_cast<size_t>(j)) && decide(static_cast<TokenId>(i + static_cast<size_t>(j))))
-                    keep |= uint64_t{1} << j;
-            }
-        }
+        const uint64_t keep = detail::word_keep(allow[i >> 6], ask != nullptr ? ask[i >> 6] : 0, static_cast<uint32_t>(i),
+                                                [&](int j) { return live_at(i + static_cast<size_t>(j)); }, decide);
         // Written as the plain reset writes them (loops the compiler turns into wide stores), then
         // the exceptions patched: a per-token select was twice the plain reset's cost. Kept
         // values are copied as floats, as the reset copies them (a NaN keeps its payload).
