@@ -6,13 +6,17 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <tuple>
 
 #include "core/error.h"
+#include "generate/constraint/shared_once.h"
 #include "generate/constraint/token_mask.h"
+#include "model/tokenizer/vocab.h"
 
 namespace lyra::gen::constraint {
 
@@ -120,27 +124,70 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
     }
     if (spec_.syllables) init_syllables();
     if (!spec_.rules_id.empty()) shared_feasible_ = lead_answers(spec_.rules_id);
-    const auto n = static_cast<size_t>(tok.n_vocab());
-    bytes_.resize(n);
-    info_.resize(n);
-    kind_.assign(n, kNever);
-    first_unit_.assign(n, 0);
-    cps_begin_.assign(n + 1, 0);
-    std::vector<uint32_t> cps;
+    tokens_ = token_tables();
+    if (spec_.syllables) syl_tab_ = syllable_tables(tokens_->syl_vocab);
+    reset();
+}
+
+// The vocabulary's fingerprint for token_tables: everything the pass reads of a token (its bytes
+// are a function of the tokenizer's kind, its text and its type; whether it ends generation or is
+// a control token), read from the vocabulary itself, which costs a fraction of the pass.
+namespace {
+
+uint64_t vocab_fingerprint(const model::Tokenizer& tok) {
+    const model::Vocab& v = tok.vocab();
+    auto mix = [](uint64_t h, uint64_t x) {
+        h = (h ^ x) * 0x9E3779B97F4A7C15ull;
+        return h ^ (h >> 29);
+    };
+    uint64_t h = mix(std::hash<std::string>{}(tok.kind()), static_cast<uint64_t>(tok.n_vocab()));
     for (model::TokenId id = 0; id < tok.n_vocab(); ++id) {
         const auto i = static_cast<size_t>(id);
-        TokenInfo& t = info_[i];
-        cps_begin_[i] = static_cast<uint32_t>(cps_.size());
-        if (tok.is_eog(id)) {
+        const uint64_t type = i < v.types.size() ? static_cast<uint64_t>(static_cast<int32_t>(v.types[i])) : 0;
+        const uint64_t flags = (tok.is_eog(id) ? 1u : 0u) | (tok.is_control(id) ? 2u : 0u);
+        h = mix(h, std::hash<std::string_view>{}(v.tokens[i]) ^ (type << 2 | flags));
+    }
+    return h;
+}
+
+std::atomic<int64_t> g_token_tables_made{0};
+
+}  // namespace
+
+int64_t FormConstraint::token_tables_made() { return g_token_tables_made.load(); }
+
+std::shared_ptr<const FormConstraint::TokenTables> FormConstraint::token_tables() const {
+    // Without a name for the character rules nothing says two specs agree on them.
+    if (spec_.rules_id.empty()) return make_token_tables();
+    // Per (vocabulary, rules, syllable unit or not: syllable tokens are never simple).
+    static SharedOnce<std::tuple<uint64_t, std::string, bool>, TokenTables> cache;
+    return cache.get({vocab_fingerprint(tok_), spec_.rules_id, spec_.syllables != nullptr},
+                     [&] { return make_token_tables(); });
+}
+
+std::shared_ptr<const FormConstraint::TokenTables> FormConstraint::make_token_tables() const {
+    auto tt = std::make_shared<TokenTables>();
+    const auto n = static_cast<size_t>(tok_.n_vocab());
+    tt->bytes.resize(n);
+    tt->info.resize(n);
+    tt->kind.assign(n, kNever);
+    tt->first_unit.assign(n, 0);
+    tt->cps_begin.assign(n + 1, 0);
+    std::vector<uint32_t> cps;
+    for (model::TokenId id = 0; id < tok_.n_vocab(); ++id) {
+        const auto i = static_cast<size_t>(id);
+        TokenInfo& t = tt->info[i];
+        tt->cps_begin[i] = static_cast<uint32_t>(tt->cps.size());
+        if (tok_.is_eog(id)) {
             t.eog = true;
-            kind_[i] = kEog;
+            tt->kind[i] = kEog;
             continue;
         }
-        if (tok.is_control(id) || tok.token_type(id) == model::TokenType::Unknown) {
+        if (tok_.is_control(id) || tok_.token_type(id) == model::TokenType::Unknown) {
             t.skip = true;
             continue;
         }
-        std::string b = tok.token_to_bytes(id);
+        std::string b = tok_.token_to_bytes(id);
         if (b.empty()) {
             t.skip = true;
             continue;
@@ -151,7 +198,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
             for (uint32_t cp : cps) {
                 if (cp == '\n' || (spec_.allowed && !spec_.allowed(cp))) t.simple = false;
                 if (spec_.is_unit(cp)) {
-                    if (t.units == 0) first_unit_[i] = cp;
+                    if (t.units == 0) tt->first_unit[i] = cp;
                     ++t.units;
                 }
             }
@@ -160,23 +207,24 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
                 for (uint32_t cp : cps)
                     if (cp != '\n' && !spec_.allowed(cp)) t.skip = true;
             }
-            cps_.insert(cps_.end(), cps.begin(), cps.end());
+            tt->cps.insert(tt->cps.end(), cps.begin(), cps.end());
         }
-        if (!t.skip) kind_[i] = t.simple && t.units <= kMaxSimpleUnits ? static_cast<int8_t>(t.units) : kWalk;
-        bytes_[i] = std::move(b);
+        if (!t.skip) tt->kind[i] = t.simple && t.units <= kMaxSimpleUnits ? static_cast<int8_t>(t.units) : kWalk;
+        tt->bytes[i] = std::move(b);
     }
-    cps_begin_[n] = static_cast<uint32_t>(cps_.size());
+    tt->cps_begin[n] = static_cast<uint32_t>(tt->cps.size());
     if (spec_.syllables) {
         // What the shared tables read of the vocabulary: each token's bytes and flags.
         uint64_t vocab = n;
         for (size_t i = 0; i < n; ++i) {
-            const uint64_t flags = (info_[i].skip ? 1u : 0u) | (info_[i].eog ? 2u : 0u);
-            vocab = (vocab ^ std::hash<std::string_view>{}(bytes_[i]) ^ flags) * 0x9E3779B97F4A7C15ull;
+            const uint64_t flags = (tt->info[i].skip ? 1u : 0u) | (tt->info[i].eog ? 2u : 0u);
+            vocab = (vocab ^ std::hash<std::string_view>{}(tt->bytes[i]) ^ flags) * 0x9E3779B97F4A7C15ull;
             vocab ^= vocab >> 29;
         }
-        syl_tab_ = syllable_tables(vocab);
+        tt->syl_vocab = vocab;
     }
-    reset();
+    g_token_tables_made.fetch_add(1);
+    return tt;
 }
 
 void FormConstraint::reset() {
@@ -333,15 +381,15 @@ bool FormConstraint::can_complete(const Cursor& cur) const {
 }
 
 bool FormConstraint::predicate_ok(TokenId id) const {
-    return !spec_.predicate || spec_.predicate(text_ + bytes_[static_cast<size_t>(id)]);
+    return !spec_.predicate || spec_.predicate(text_ + tokens_->bytes[static_cast<size_t>(id)]);
 }
 
 bool FormConstraint::walk(const Cursor& cur, TokenId id) const {
-    const TokenInfo& t = info_[static_cast<size_t>(id)];
+    const TokenInfo& t = tokens_->info[static_cast<size_t>(id)];
     if (t.skip) return false;
     if (t.eog) return is_complete();
     Cursor c = cur;
-    for (char ch : bytes_[static_cast<size_t>(id)])
+    for (char ch : tokens_->bytes[static_cast<size_t>(id)])
         if (!step(c, static_cast<uint8_t>(ch))) return false;
     if (spec_.syllables && !c.word.empty() && spec_.syllables->has_guess() && !word_fits(c)) return false;
     return c.need != 0 || predicate_ok(id);
@@ -351,10 +399,10 @@ bool FormConstraint::walk_chars(const Cursor& cur, TokenId id) const {
     const auto i = static_cast<size_t>(id);
     // Syllable forms keep the byte walk: a half-read character ends the word being written there,
     // which is what their precomputed path agrees with (U+2019 as an apostrophe goes by bytes).
-    if (spec_.syllables || !info_[i].whole || cur.need != 0) return walk(cur, id);
+    if (spec_.syllables || !tokens_->info[i].whole || cur.need != 0) return walk(cur, id);
     Cursor c = cur;
-    for (uint32_t k = cps_begin_[i]; k < cps_begin_[i + 1]; ++k)
-        if (!step_char(c, cps_[k])) return false;
+    for (uint32_t k = tokens_->cps_begin[i]; k < tokens_->cps_begin[i + 1]; ++k)
+        if (!step_char(c, tokens_->cps[k])) return false;
     if (spec_.syllables && !c.word.empty() && spec_.syllables->has_guess() && !word_fits(c)) return false;
     return predicate_ok(id);
 }
@@ -377,7 +425,7 @@ FormConstraint::SimplePlan FormConstraint::simple_plan() const {
 
 // A simple token (whole allowed characters, no line break) fits when the line has room for its
 // units; only when one of them lands on a checked position does it need a closer look. The
-// verdict depends on nothing but the token's summary (kind_), so it is worked out once per kind.
+// verdict depends on nothing but the token's summary (its kind), so it is worked out once per kind.
 FormConstraint::Verdict FormConstraint::simple_verdict(const SimplePlan& plan, int kind) const {
     if (kind == kEog) return is_complete() ? Verdict::YesPlain : Verdict::No;
     if (kind == kWalk) return Verdict::Closer;
@@ -391,8 +439,8 @@ FormConstraint::Verdict FormConstraint::simple_verdict(const SimplePlan& plan, i
 // or tokens that are not simple, take the walk.
 bool FormConstraint::fits_closer(const SimplePlan& plan, TokenId id) const {
     const auto i = static_cast<size_t>(id);
-    const int kind = kind_[i];
-    if (kind == 1 && !(plan.closing && plan.room == 1)) return unit_allowed(cur_, first_unit_[i]) && predicate_ok(id);
+    const int kind = tokens_->kind[i];
+    if (kind == 1 && !(plan.closing && plan.room == 1)) return unit_allowed(cur_, tokens_->first_unit[i]) && predicate_ok(id);
     return walk_chars(cur_, id);
 }
 
@@ -434,12 +482,13 @@ RowMask FormConstraint::mask_simple() {
             const bool yes = v == Verdict::YesPlain || (v == Verdict::Yes && !spec_.predicate);
             code[k] = v == Verdict::No ? 0 : yes ? 1 : 2;
         }
-        SimpleMask m{.allow = std::vector<uint64_t>((kind_.size() + 63) / 64), .ask = {}};
+        const std::vector<int8_t>& kinds = tokens_->kind;
+        SimpleMask m{.allow = std::vector<uint64_t>((kinds.size() + 63) / 64), .ask = {}};
         m.ask.resize(m.allow.size());
         for (size_t w = 0; w < m.allow.size(); ++w) {
             uint64_t allow = 0, ask = 0;
-            for (size_t j = 0, i = w * 64; j < 64 && i < kind_.size(); ++j, ++i) {
-                const uint64_t k = code[static_cast<uint8_t>(kind_[i])];
+            for (size_t j = 0, i = w * 64; j < 64 && i < kinds.size(); ++j, ++i) {
+                const uint64_t k = code[static_cast<uint8_t>(kinds[i])];
                 allow |= (k & 1) << j;
                 ask |= (k >> 1) << j;
             }
@@ -448,7 +497,7 @@ RowMask FormConstraint::mask_simple() {
         }
         it = simple_masks_.emplace(key, std::move(m)).first;
     }
-    const auto n_tokens = static_cast<uint32_t>(kind_.size());
+    const auto n_tokens = static_cast<uint32_t>(tokens_->kind.size());
     if (spec_.predicate) return {.allow = it->second.allow.data(), .ask = it->second.ask.data(), .n_tokens = n_tokens};
     // Without a predicate an asked token's answer (fits_closer) depends on the cursor only, not
     // on its logit: asked now for every asked token, into the allowed row, the mask has no asks,
@@ -468,7 +517,7 @@ RowMask FormConstraint::mask_simple() {
 
 bool FormConstraint::row_decide(TokenId id) const {
     if (spec_.syllables) return syl_tab_->syl_route_[static_cast<size_t>(id)] == SylRoute::Walk || predicate_ok(id);
-    const Verdict v = row_by_kind_[static_cast<uint8_t>(kind_[static_cast<size_t>(id)])];
+    const Verdict v = row_by_kind_[static_cast<uint8_t>(tokens_->kind[static_cast<size_t>(id)])];
     return v == Verdict::Yes ? predicate_ok(id) : fits_closer(row_plan_, id);
 }
 
@@ -541,12 +590,12 @@ void FormConstraint::row_masked(CandidateSet& c, bool any) {
 }
 
 void FormConstraint::accept(TokenId id) {
-    if (id < 0 || id >= static_cast<TokenId>(info_.size())) return;
-    if (info_[static_cast<size_t>(id)].eog) {
+    if (id < 0 || id >= static_cast<TokenId>(tokens_->info.size())) return;
+    if (tokens_->info[static_cast<size_t>(id)].eog) {
         if (status_ == ConstraintStatus::Active && is_complete()) status_ = ConstraintStatus::Complete;
         return;
     }
-    const std::string& b = bytes_[static_cast<size_t>(id)];
+    const std::string& b = tokens_->bytes[static_cast<size_t>(id)];
     for (char ch : b) {
         if (!step(cur_, static_cast<uint8_t>(ch))) {
             status_ = ConstraintStatus::DeadEnd;  // only if the caller ignored the mask

@@ -10,7 +10,7 @@
 // One per generation stream; not thread-safe. Never throws after construction; a dead end (no
 // token fits) allows only end-of-generation and is reported by status(). Syllable forms built for
 // the same dictionary and vocabulary share their read-only per-vocabulary tables (SylTables),
-// from any thread.
+// and forms with the same FormSpec::rules_id their per-token tables (TokenTables), from any thread.
 #pragma once
 
 #include <array>
@@ -79,7 +79,9 @@ struct FormSpec {
     // any thread, share what the functions say about whole ranges of characters: whether a UTF-8
     // lead byte can still start an allowed character (a scan of up to 262,144 code points per
     // lead byte, ~2.5 ms per constraint at a 150k vocabulary for a form over letters, which each
-    // request's constraint paid in its first masks). "" = share nothing.
+    // request's constraint paid in its first masks), and, for the same vocabulary, what the form
+    // reads of each token (TokenTables: a pass over the vocabulary, ~16 ms at 150k, made in the
+    // constructor). "" = share nothing.
     std::string rules_id = {};
 };
 
@@ -119,6 +121,11 @@ public:
     // constraint for the same dictionary and vocabulary reuses the first one's), and which tables
     // this constraint reads (equal pointers: shared). For tests and benchmarks.
     static int64_t syllable_tables_made();
+    // How many times this process has made the per-token tables every form reads (a constraint
+    // whose spec has the rules_id of one alive for the same vocabulary reuses its tables), and
+    // which this constraint reads. For tests and benchmarks.
+    static int64_t token_tables_made();
+    const void* token_tables_id() const { return tokens_.get(); }
     const void* syllable_tables_id() const { return syl_tab_.get(); }
     // Whether token `id` may come next by walking its bytes one at a time: the definition the
     // mask's precomputed paths must agree with (tests compare the two over whole vocabularies).
@@ -287,11 +294,22 @@ private:
     // Syllable unit, per line: the totals t from which whole dictionary words can still make the
     // line's count (bit t; none above the count).
     std::vector<SyllableMask> need_;
-    std::vector<std::string> bytes_;
-    std::vector<TokenInfo> info_;
-    std::vector<int8_t> kind_;
-    std::vector<uint32_t> first_unit_;       // a simple token's first unit character (0 = none)
-    std::vector<uint32_t> cps_, cps_begin_;  // whole tokens' code points; token i's start at cps_begin_[i]
+    // What the form reads of each token, worked out in one pass over the vocabulary (~16 ms at
+    // 150k tokens): it depends only on the vocabulary and the form's character rules (`allowed`,
+    // `is_unit`, and whether the unit is the syllable), so the constraints whose specs carry the
+    // same rules_id share it, across threads (token_tables(); without a rules_id each makes its
+    // own). Read only once made.
+    struct TokenTables {
+        std::vector<std::string> bytes;
+        std::vector<TokenInfo> info;
+        std::vector<int8_t> kind;
+        std::vector<uint32_t> first_unit;       // a simple token's first unit character (0 = none)
+        std::vector<uint32_t> cps, cps_begin;   // whole tokens' code points; token i's start at cps_begin[i]
+        uint64_t syl_vocab = 0;  // syllable unit: the fingerprint syllable_tables is keyed on
+    };
+    std::shared_ptr<const TokenTables> token_tables() const;
+    std::shared_ptr<const TokenTables> make_token_tables() const;
+    std::shared_ptr<const TokenTables> tokens_;
     // mask_simple's verdicts, one bit a token in each row, by the plan they answer.
     struct SimpleMask {
         std::vector<uint64_t> allow;  // fits outright
@@ -403,6 +421,7 @@ private:
     // (once per key even when several threads ask at the same time). `vocab` fingerprints the
     // token bytes and flags the tables read.
     std::shared_ptr<const SylTables> syllable_tables(uint64_t vocab) const;
+    std::shared_ptr<const SylTables> make_syllable_tables() const;
     std::shared_ptr<const SylTables> syl_tab_;
     bool syl_items_reference_ = false;
     bool syl_reference_ = false;

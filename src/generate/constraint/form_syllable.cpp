@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "generate/constraint/shared_once.h"
 
 namespace lyra::gen::constraint {
 
@@ -144,12 +145,12 @@ char lower(uint32_t cp) { return static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp |
 
 void FormConstraint::init_syllable_tokens(SylTables& tb) const {
     const SyllableDictionary& dict = *spec_.syllables;
-    tb.syl_.assign(info_.size(), SylToken{});
+    tb.syl_.assign(tokens_->info.size(), SylToken{});
     std::vector<uint32_t> cps;
     auto in_word = [&](size_t i) { return kind_of(cps[i]) == CharKind::Word || kind_of(cps[i]) == CharKind::Apostrophe; };
-    for (size_t id = 0; id < info_.size(); ++id) {
-        const TokenInfo& info = info_[id];
-        const std::string& b = bytes_[id];
+    for (size_t id = 0; id < tokens_->info.size(); ++id) {
+        const TokenInfo& info = tokens_->info[id];
+        const std::string& b = tokens_->bytes[id];
         if (info.skip || info.eog || !decode_utf8(b, cps)) continue;
         // Overlong forms, surrogates and U+2019 (an apostrophe inside a word, a break outside it,
         // judged by can_complete before it is whole) are left to the walk, as are tokens too long
@@ -198,12 +199,12 @@ void FormConstraint::init_syllable_tokens(SylTables& tb) const {
         }
         t.n_items = static_cast<uint8_t>(tb.syl_items_.size() - static_cast<size_t>(t.items));
     }
-    tb.syl_route_.resize(info_.size());
-    tb.syl_zero_.assign((info_.size() + 63) / 64, 0);
+    tb.syl_route_.resize(tokens_->info.size());
+    tb.syl_zero_.assign((tokens_->info.size() + 63) / 64, 0);
     for (auto& bits : tb.syl_route_bits_) bits.assign(tb.syl_zero_.size(), 0);
-    for (size_t id = 0; id < info_.size(); ++id) {
+    for (size_t id = 0; id < tokens_->info.size(); ++id) {
         const SylToken& t = tb.syl_[id];
-        tb.syl_route_[id] = info_[id].skip ? SylRoute::Never
+        tb.syl_route_[id] = tokens_->info[id].skip ? SylRoute::Never
                          : !t.fast      ? SylRoute::Walk
                          : t.head_len   ? SylRoute::Head
                                         : SylRoute::Items;
@@ -273,18 +274,9 @@ void FormConstraint::init_syllable_tokens(SylTables& tb) const {
     });
 }
 
-// The cache of syllable_tables: per key (dictionary, vocabulary fingerprint), a slot whose mutex
-// the thread that makes the tables holds, so that others asking for the same key wait for them
-// rather than make them again, while other keys go on. A slot keeps the tables only as long as
-// some constraint holds them.
+// The count of tables made, for syllable_tables_made().
 namespace {
 
-struct TableSlot {
-    std::mutex mu;
-    std::weak_ptr<const void> tables;
-};
-std::mutex g_tables_mu;
-std::map<std::pair<const void*, uint64_t>, std::shared_ptr<TableSlot>> g_table_slots;
 std::atomic<int64_t> g_tables_made{0};
 
 }  // namespace
@@ -292,18 +284,12 @@ std::atomic<int64_t> g_tables_made{0};
 int64_t FormConstraint::syllable_tables_made() { return g_tables_made.load(); }
 
 std::shared_ptr<const FormConstraint::SylTables> FormConstraint::syllable_tables(uint64_t vocab) const {
-    std::shared_ptr<TableSlot> slot;
-    {
-        const std::lock_guard<std::mutex> lock(g_tables_mu);
-        // Drop the slots whose tables are gone (and that no thread is filling: use_count 1).
-        for (auto it = g_table_slots.begin(); it != g_table_slots.end();)
-            it = it->second.use_count() == 1 && it->second->tables.expired() ? g_table_slots.erase(it) : std::next(it);
-        std::shared_ptr<TableSlot>& s = g_table_slots[{spec_.syllables.get(), vocab}];
-        if (!s) s = std::make_shared<TableSlot>();
-        slot = s;
-    }
-    const std::lock_guard<std::mutex> lock(slot->mu);
-    if (auto kept = slot->tables.lock()) return std::static_pointer_cast<const SylTables>(kept);
+    // Per key (dictionary, vocabulary fingerprint); kept while some constraint holds the tables.
+    static SharedOnce<std::pair<const void*, uint64_t>, SylTables> cache;
+    return cache.get({spec_.syllables.get(), vocab}, [&] { return make_syllable_tables(); });
+}
+
+std::shared_ptr<const FormConstraint::SylTables> FormConstraint::make_syllable_tables() const {
     auto tb = std::make_shared<SylTables>();
     tb->dict = spec_.syllables;
     init_syllable_tokens(*tb);
@@ -318,7 +304,6 @@ std::shared_ptr<const FormConstraint::SylTables> FormConstraint::syllable_tables
     }
     init_syllable_groups(*tb);
     g_tables_made.fetch_add(1);
-    slot->tables = tb;
     return tb;
 }
 
@@ -450,7 +435,7 @@ void FormConstraint::init_syllable_groups(SylTables& tb) const {
     std::vector<uint64_t> key;
     for (size_t id = 0; id < tb.syl_.size(); ++id) {
         const SylToken& t = tb.syl_[id];
-        if (!t.fast || info_[id].skip) continue;
+        if (!t.fast || tokens_->info[id].skip) continue;
         key.assign(1, t.head_len == 0 ? 1 : 0);
         syllable_items_key(tb, tb.syl_items_.data() + t.items, t.n_items, key);
         auto [it, added] = index.try_emplace(key, static_cast<int32_t>(tb.syl_groups_.size()));

@@ -296,6 +296,10 @@ TEST(FormConstraint, SameRulesIdSharesTheLeadByteAnswers) {
     EXPECT_EQ(masks_second, masks_first);
     EXPECT_EQ(masks_other, masks_first);
     EXPECT_EQ(masks_unnamed, masks_first);
+    // The per-token tables too: shared under the same name only.
+    EXPECT_EQ(second->token_tables_id(), first->token_tables_id());
+    EXPECT_NE(other->token_tables_id(), first->token_tables_id());
+    EXPECT_NE(unnamed->token_tables_id(), first->token_tables_id());
 }
 
 // The mask's fast paths (a unit count per token, a single character's test at a checked

@@ -332,6 +332,32 @@ std::vector<uint64_t> mask_hashes(gen::constraint::FormConstraint& f, const mode
     return out;
 }
 
+// Constraints for `spec` built at once in four threads, each held until every thread has built
+// its own (so that shared tables cannot go in between): per thread, the tables it reads (`id`)
+// and its mask_hashes.
+struct BuiltInThread {
+    const void* tables = nullptr;
+    std::vector<uint64_t> masks;
+};
+std::vector<BuiltInThread> build_in_threads(const gen::constraint::FormSpec& spec, const model::Tokenizer& tok,
+                                            const void* (gen::constraint::FormConstraint::*id)() const) {
+    constexpr int kThreads = 4;
+    std::vector<BuiltInThread> out(kThreads);
+    std::vector<std::thread> threads;
+    std::atomic<int> built{0};
+    for (size_t t = 0; t < out.size(); ++t) {
+        threads.emplace_back([&, t] {
+            gen::constraint::FormConstraint f(spec, tok);
+            out[t].tables = (f.*id)();
+            out[t].masks = mask_hashes(f, tok, 30);
+            built.fetch_add(1);
+            while (built.load() < kThreads) std::this_thread::yield();
+        });
+    }
+    for (auto& th : threads) th.join();
+    return out;
+}
+
 // The per-vocabulary tables are made once per dictionary and vocabulary: a second constraint (other
 // lines, closed or not) reuses them; a form that rules out other tokens gets its own; once no
 // constraint holds them they go, and constraints built at once from several threads make them
@@ -361,26 +387,76 @@ TEST(Pronounce, SyllableTablesAreSharedAcrossConstraintsAndThreads) {
         EXPECT_EQ(mask_hashes(c, *tok, 30), alone);
     }
     const int64_t made = gen::constraint::FormConstraint::syllable_tables_made();
-    constexpr int kThreads = 4;
-    std::vector<std::vector<uint64_t>> seen(kThreads);
-    std::vector<const void*> ids(kThreads);
-    std::vector<std::thread> threads;
-    std::atomic<int> built{0};
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([&, t] {
-            gen::constraint::FormConstraint f(haiku, *tok);
-            ids[static_cast<size_t>(t)] = f.syllable_tables_id();
-            seen[static_cast<size_t>(t)] = mask_hashes(f, *tok, 30);
-            // Held until every thread has built its own, so that the tables cannot go in between.
-            built.fetch_add(1);
-            while (built.load() < kThreads) std::this_thread::yield();
-        });
-    }
-    for (auto& th : threads) th.join();
+    const auto built = build_in_threads(haiku, *tok, &gen::constraint::FormConstraint::syllable_tables_id);
     // The tables went with the constraints above, so the threads made them again: once.
     EXPECT_EQ(gen::constraint::FormConstraint::syllable_tables_made(), made + 1);
-    for (int t = 1; t < kThreads; ++t) EXPECT_EQ(ids[static_cast<size_t>(t)], ids[0]);
-    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(seen[static_cast<size_t>(t)], alone) << "thread " << t;
+    for (size_t t = 0; t < built.size(); ++t) {
+        EXPECT_EQ(built[t].tables, built[0].tables);
+        EXPECT_EQ(built[t].masks, alone) << "thread " << t;
+    }
+}
+
+// The per-token tables every form reads (the constructor's pass over the vocabulary) are shared by
+// the constraints whose specs carry the same rules_id, for the same vocabulary and unit: a second
+// one gives the masks of one built alone; another rules_id, another vocabulary, a form without a
+// rules_id or one with the same rules_id over characters instead of syllables makes its own; and
+// constraints built at once from several threads make the tables once.
+TEST(Pronounce, TokenTablesAreSharedByRulesIdAcrossConstraintsAndThreads) {
+    using gen::constraint::FormConstraint;
+    const auto dict = cmu_syllables();
+    core::Rng rng(11);
+    const auto tok = random_piece_vocab(*dict, 32000, rng);
+    const auto other_tok = random_piece_vocab(*dict, 32000, rng);
+    const std::string id = "pronounce_test token tables";
+    const auto haiku = [&](const std::string& rules_id) {
+        return gen::constraint::FormSpec{
+            .lines = {{.units = 5}, {.units = 7}, {.units = 5}}, .syllables = dict, .rules_id = rules_id};
+    };
+    // The masks of constraints built with nothing else alive, named and not.
+    std::vector<uint64_t> alone, other_alone;
+    {
+        FormConstraint a(haiku(""), *tok);
+        alone = mask_hashes(a, *tok, 30);
+        ASSERT_GT(alone.size(), 10u);
+        FormConstraint b(haiku(""), *other_tok);
+        other_alone = mask_hashes(b, *other_tok, 30);
+    }
+    {
+        const int64_t made = FormConstraint::token_tables_made();
+        FormConstraint named(haiku(id), *tok);
+        EXPECT_EQ(mask_hashes(named, *tok, 30), alone);
+        EXPECT_EQ(FormConstraint::token_tables_made(), made + 1);
+    }
+    {
+        const int64_t made = FormConstraint::token_tables_made();
+        FormConstraint first(haiku(id), *tok);
+        FormConstraint second(haiku(id), *tok);
+        EXPECT_EQ(FormConstraint::token_tables_made(), made + 1);
+        EXPECT_EQ(second.token_tables_id(), first.token_tables_id());
+        // The second's masks, before and after the first's, are those of one built alone.
+        EXPECT_EQ(mask_hashes(second, *tok, 30), alone);
+        EXPECT_EQ(mask_hashes(first, *tok, 30), alone);
+        FormConstraint renamed(haiku(id + " other"), *tok);
+        FormConstraint unnamed(haiku(""), *tok);
+        FormConstraint elsewhere(haiku(id), *other_tok);
+        gen::constraint::FormSpec chars = haiku(id);
+        chars.syllables = nullptr;
+        FormConstraint by_chars(chars, *tok);
+        EXPECT_EQ(FormConstraint::token_tables_made(), made + 5);
+        for (const FormConstraint* f : {&renamed, &unnamed, &elsewhere, &by_chars})
+            EXPECT_NE(f->token_tables_id(), first.token_tables_id());
+        EXPECT_NE(elsewhere.token_tables_id(), renamed.token_tables_id());
+        EXPECT_EQ(mask_hashes(renamed, *tok, 30), alone);
+        EXPECT_EQ(mask_hashes(elsewhere, *other_tok, 30), other_alone);
+    }
+    const int64_t made = FormConstraint::token_tables_made();
+    const auto built = build_in_threads(haiku(id), *tok, &FormConstraint::token_tables_id);
+    // The tables went with the constraints above, so the threads made them again: once.
+    EXPECT_EQ(FormConstraint::token_tables_made(), made + 1);
+    for (size_t t = 0; t < built.size(); ++t) {
+        EXPECT_EQ(built[t].tables, built[0].tables);
+        EXPECT_EQ(built[t].masks, alone) << "thread " << t;
+    }
 }
 
 // The decoder's mask with the CMU dictionary and its fold equals the byte walk's over a vocabulary
