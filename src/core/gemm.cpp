@@ -1,6 +1,7 @@
 #include "core/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -134,54 +135,83 @@ void pack_tokens(ThreadPool& pool, const float* x, int64_t T, int64_t K, float* 
 
 namespace {
 
-// gemm_f32_wt and gemm_f32_wt_packed: y token-major (ldy floats a row) or, with ldy = 0, y in
-// the packed-token layout.
-void gemm_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
-             float* y, int64_t ldy) {
-    const bool to_packed = ldy == 0;
-    if (N <= 0 || T <= 0) return;
-    if (K <= 0) {
-        if (to_packed) std::memset(y, 0, static_cast<size_t>(packed_tokens_size(T, N)) * sizeof(float));
-        else
-            for (int64_t t = 0; t < T; ++t) std::memset(y + t * ldy, 0, static_cast<size_t>(N) * sizeof(float));
-        return;
-    }
+// One product's rows [m0, m1) of W: chunks of kWtChunkRows; in each, depth blocks of kWtDepth,
+// and in each block every token panel meets the chunk's rows (read from memory for the first
+// panel, from L2 for the others). y is token-major (ldy floats a row) or, with ldy = 0, in the
+// packed-token layout; token-major results gather feature-major in the thread's buffer and are
+// transposed into y once the chunk is complete.
+void wt_rows(const GemmWtProduct& g, int64_t T, int64_t K, const float* packed, int64_t m0, int64_t m1) {
     const kern::KernelTable& k = kern::active_table();
+    const bool to_packed = g.ldy == 0;
     const int64_t nr = k.gemm_nr, n_panels = (T + nr - 1) / nr, ldc = n_panels * nr;
-    // Rows [m0, m1) of W, a thread's share: chunks of kWtChunkRows; in each, depth blocks of
-    // kWtDepth, and in each block every token panel meets the chunk's rows (read from memory for
-    // the first panel, from L2 for the others). The chunk's results gather feature-major in the
-    // thread's buffer and are transposed into y once complete.
-    const auto rows = [&](int64_t m0, int64_t m1) {
-        float* ct = panel_buffer(static_cast<size_t>(kWtChunkRows * ldc));
-        for (int64_t c0 = m0; c0 < m1; c0 += kWtChunkRows) {
-            const int64_t c1 = std::min(m1, c0 + kWtChunkRows);
-            for (int64_t pc = 0; pc < K; pc += kWtDepth) {
-                const int64_t kc = std::min(kWtDepth, K - pc);
-                for (int64_t jp = 0; jp < n_panels; ++jp) {
-                    const float* panel = packed + jp * K * nr + pc * nr;
-                    const int n = static_cast<int>(std::min(nr, T - jp * nr));
-                    for (int64_t i = c0; i < c1; i += kMaxTileRows) {
-                        // Packed output: row i of panel jp is y[jp * N * nr + i * nr], nr floats.
-                        float* c = to_packed ? y + jp * N * nr + i * nr : ct + (i - c0) * ldc + jp * nr;
-                        k.gemm_tile(kc, W + i * ldw + pc, ldw, panel, static_cast<int>(std::min(kMaxTileRows, c1 - i)), n,
-                                    c, to_packed ? nr : ldc, pc > 0);
-                    }
+    float* ct = panel_buffer(static_cast<size_t>(kWtChunkRows * ldc));
+    for (int64_t c0 = m0; c0 < m1; c0 += kWtChunkRows) {
+        const int64_t c1 = std::min(m1, c0 + kWtChunkRows);
+        for (int64_t pc = 0; pc < K; pc += kWtDepth) {
+            const int64_t kc = std::min(kWtDepth, K - pc);
+            for (int64_t jp = 0; jp < n_panels; ++jp) {
+                const float* panel = packed + jp * K * nr + pc * nr;
+                const int n = static_cast<int>(std::min(nr, T - jp * nr));
+                for (int64_t i = c0; i < c1; i += kMaxTileRows) {
+                    // Packed output: row i of panel jp is y[jp * N * nr + i * nr], nr floats.
+                    float* c = to_packed ? g.y + jp * g.N * nr + i * nr : ct + (i - c0) * ldc + jp * nr;
+                    k.gemm_tile(kc, g.W + i * g.ldw + pc, g.ldw, panel, static_cast<int>(std::min(kMaxTileRows, c1 - i)),
+                                n, c, to_packed ? nr : ldc, pc > 0);
                 }
             }
-            if (!to_packed) k.transpose_f32(ct, c1 - c0, T, ldc, y + c0, ldy);
         }
-    };
-    // Whole 6-row tiles split evenly between the threads, each streaming its own rows of W.
-    const int64_t tiles = (N + kMaxTileRows - 1) / kMaxTileRows;
-    if (pool.size() == 1 || tiles == 1 || static_cast<double>(N) * static_cast<double>(T) * static_cast<double>(K) < kMinParallelMacs) {
-        rows(0, N);
+        if (!to_packed) k.transpose_f32(ct, c1 - c0, T, ldc, g.y + c0, g.ldy);
+    }
+}
+
+void gemm_wt(ThreadPool& pool, int64_t T, int64_t K, const float* packed, std::span<const GemmWtProduct> products) {
+    if (T <= 0) return;
+    if (K <= 0) {
+        for (const GemmWtProduct& g : products) {
+            if (g.ldy == 0) std::memset(g.y, 0, static_cast<size_t>(packed_tokens_size(T, g.N)) * sizeof(float));
+            else
+                for (int64_t t = 0; t < T; ++t) std::memset(g.y + t * g.ldy, 0, static_cast<size_t>(g.N) * sizeof(float));
+        }
         return;
     }
-    pool.run([&](int ith, int nth) {
-        int64_t t0, t1;
-        split_range(tiles, ith, nth, &t0, &t1);
-        if (t0 < t1) rows(t0 * kMaxTileRows, std::min(N, t1 * kMaxTileRows));
+    // Whole 6-row tiles of every product, end to end.
+    int64_t tiles = 0, rows = 0;
+    for (const GemmWtProduct& g : products) {
+        tiles += (g.N + kMaxTileRows - 1) / kMaxTileRows;
+        rows += g.N;
+    }
+    if (pool.size() == 1 || tiles <= 1 ||
+        static_cast<double>(rows) * static_cast<double>(T) * static_cast<double>(K) < kMinParallelMacs) {
+        for (const GemmWtProduct& g : products) wt_rows(g, T, K, packed, 0, g.N);
+        return;
+    }
+    // The threads claim tiles as they go (guided): a grab is 1/(2·nth) of the tiles left, at most
+    // one chunk, at least one tile, and never past its product's last row, so the first grabs are
+    // whole chunks and the last ones single tiles. With an even static split of each product, a
+    // thread that lost its core for a moment, or ran a little slower, left the other waiting at
+    // the end of every product; now the other takes over the rest. Which thread computes a row
+    // does not change its bits.
+    constexpr int64_t kChunkTiles = kWtChunkRows / kMaxTileRows;
+    std::atomic<int64_t> next{0};
+    pool.run([&](int, int nth) {
+        int64_t t0 = next.load(std::memory_order_relaxed);
+        while (t0 < tiles) {
+            // The product holding tile t0, and its first tile's index.
+            size_t p = 0;
+            int64_t first = 0;
+            for (;; ++p) {
+                const int64_t n_tiles = (products[p].N + kMaxTileRows - 1) / kMaxTileRows;
+                if (t0 < first + n_tiles) break;
+                first += n_tiles;
+            }
+            const GemmWtProduct& g = products[p];
+            const int64_t left_in_product = (g.N + kMaxTileRows - 1) / kMaxTileRows - (t0 - first);
+            const int64_t take = std::min(left_in_product, std::clamp<int64_t>((tiles - t0) / (2 * nth), 1, kChunkTiles));
+            if (!next.compare_exchange_weak(t0, t0 + take, std::memory_order_relaxed)) continue;
+            const int64_t m0 = (t0 - first) * kMaxTileRows;
+            wt_rows(g, T, K, packed, m0, std::min(g.N, m0 + take * kMaxTileRows));
+            t0 = next.load(std::memory_order_relaxed);
+        }
     });
 }
 
@@ -190,12 +220,23 @@ void gemm_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, 
 void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw, const float* packed,
                  float* y, int64_t ldy) {
     LYRA_CHECK(ldy >= N, "gemm_f32_wt: ldy {} is below N = {}", ldy, N);
-    gemm_wt(pool, N, T, K, W, ldw, packed, y, ldy);
+    const GemmWtProduct g{N, W, ldw, y, ldy};
+    if (N > 0) gemm_wt(pool, T, K, packed, std::span(&g, 1));
 }
 
 void gemm_f32_wt_packed(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw,
                         const float* packed, float* y_packed) {
-    gemm_wt(pool, N, T, K, W, ldw, packed, y_packed, 0);
+    const GemmWtProduct g{N, W, ldw, y_packed, 0};
+    if (N > 0) gemm_wt(pool, T, K, packed, std::span(&g, 1));
+}
+
+void gemm_f32_wt_group(ThreadPool& pool, int64_t T, int64_t K, const float* packed,
+                       std::span<const GemmWtProduct> products) {
+    for (const GemmWtProduct& g : products) {
+        LYRA_CHECK(g.N > 0, "gemm_f32_wt_group: a product has N = {}", g.N);
+        LYRA_CHECK(g.ldy == 0 || g.ldy >= g.N, "gemm_f32_wt_group: ldy {} is below N = {}", g.ldy, g.N);
+    }
+    gemm_wt(pool, T, K, packed, products);
 }
 
 void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,

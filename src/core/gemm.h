@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/thread_pool.h"
 
@@ -40,6 +41,19 @@ void gemm_f32_wt(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float*
 // with K = N, and no transpose is made. Columns past T in the last panel are not written.
 void gemm_f32_wt_packed(ThreadPool& pool, int64_t N, int64_t T, int64_t K, const float* W, int64_t ldw,
                         const float* packed, float* y_packed);
+// Several such products of the same packed tokens in one pool region (llama's q/k/v, SwiGLU's
+// gate/up): the threads claim rows of all of them from one pool, so they wait for each other once
+// instead of once per product. Each is gemm_f32_wt's (ldy >= N) or, with ldy = 0,
+// gemm_f32_wt_packed's, with the same bits.
+struct GemmWtProduct {
+    int64_t N;
+    const float* W;
+    int64_t ldw;
+    float* y;
+    int64_t ldy;
+};
+void gemm_f32_wt_group(ThreadPool& pool, int64_t T, int64_t K, const float* packed,
+                       std::span<const GemmWtProduct> products);
 
 // out[c * ld_out + r] = in[r * ld_in + c] for r < R, c < C (out = in^T). in and out must not overlap.
 void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,

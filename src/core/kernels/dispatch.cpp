@@ -271,7 +271,7 @@ Activations convert_activations(ThreadPool& pool, const KernelTable& k, const fl
 
 // Float weights and a prompt's worth of tokens: the blocked GEMM with the weight rows as the
 // broadcast operand and the tokens, packed once for every target, as the panel operand
-// (gemm_f32_wt). F32 rows are read in place; F16 and BF16 rows are widened to f32 (exactly) a
+// (gemm_f32_wt_group). F32 rows are read in place; F16 and BF16 rows are widened to f32 (exactly) a
 // slice at a time, in parallel, so each slice is still in cache when the GEMM reads it. Either
 // way a result is the F32 GEMM's on the same values.
 void matmul_group_gemm(ThreadPool& pool, const KernelTable& k, const float* x, int64_t T, int64_t K,
@@ -281,12 +281,18 @@ void matmul_group_gemm(ThreadPool& pool, const KernelTable& k, const float* x, i
     // Rows widened per slice: about 1 MiB of f32.
     const int64_t slice_rows = std::max<int64_t>(6, (int64_t{1} << 18) / K);
     thread_local std::vector<float> wide;
+    if (targets[0].w->dtype == DType::F32) {  // every target is (matmul_group's one type)
+        // All of them in one region (q/k/v): one wake-up and one wait for the last thread.
+        thread_local std::vector<GemmWtProduct> products;
+        products.clear();
+        for (const MatmulTarget& t : targets)
+            if (t.w->rows() > 0)
+                products.push_back({t.w->rows(), static_cast<const float*>(t.w->data), K, t.y, t.w->rows()});
+        gemm_f32_wt_group(pool, T, K, packed, products);
+        return;
+    }
     for (const MatmulTarget& t : targets) {
         const int64_t N = t.w->rows();
-        if (t.w->dtype == DType::F32) {
-            gemm_f32_wt(pool, N, T, K, static_cast<const float*>(t.w->data), K, packed, t.y, N);
-            continue;
-        }
         wide.resize(static_cast<size_t>(std::min(slice_rows, N) * K));
         // A thread_local named inside the lambda would be each worker's own: pass the pointer.
         float* const slice = wide.data();
@@ -329,8 +335,9 @@ bool swiglu_gemm(ThreadPool& pool, const float* x, int64_t T, const Tensor& w_ga
     float* const gate = xp + x_size;
     float* const up = gate + h_size;
     pack_tokens(pool, x, T, C, xp);
-    gemm_f32_wt_packed(pool, F, T, C, static_cast<const float*>(w_gate.data), C, xp, gate);
-    gemm_f32_wt_packed(pool, F, T, C, static_cast<const float*>(w_up.data), C, xp, up);
+    const GemmWtProduct gate_up[] = {{F, static_cast<const float*>(w_gate.data), C, gate, 0},
+                                     {F, static_cast<const float*>(w_up.data), C, up, 0}};
+    gemm_f32_wt_group(pool, T, C, xp, gate_up);
     // Row r of the packed hidden state is feature r % F of panel r / F: nr floats, of which the
     // last panel's first last_n are tokens. Full panels' rows are contiguous.
     pool.parallel_for(n_panels * F, [&](int64_t r0, int64_t r1) {

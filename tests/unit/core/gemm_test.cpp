@@ -158,6 +158,48 @@ TEST_F(Gemm, PackedTokenProductIsOneFmaChainForEveryIsaAndThreadCount) {
     }
 }
 
+// Products claimed from one region (gemm_f32_wt_group) give each product's own bits, token-major
+// and packed alike, at every thread count and ISA: row counts around the 6-row tile and the
+// 96-row chunk, so grabs end at product boundaries and in a partial tile; an empty group is
+// a no-op.
+TEST_F(Gemm, GroupedProductsEqualSeparateProductsBitForBit) {
+    const int64_t T = 70, K = 300, Ns[] = {7, 96, 200, 13};
+    for (const auto& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            const auto x = randn(static_cast<size_t>(T * K), 7);
+            std::vector<float> packed(static_cast<size_t>(packed_tokens_size(T, K)) + 16);
+            float* p = packed.data() + (16 - (reinterpret_cast<uintptr_t>(packed.data()) / 4) % 16) % 16;
+            pack_tokens(pool, x.data(), T, K, p);
+            // 16 spare floats in each output, whose start is 64-byte aligned as gemm.h requires.
+            const auto aligned = [](std::vector<float>& v) {
+                return v.data() + (16 - (reinterpret_cast<uintptr_t>(v.data()) / 4) % 16) % 16;
+            };
+            std::vector<std::vector<float>> W, y, want;
+            std::vector<GemmWtProduct> group;
+            for (size_t i = 0; i < std::size(Ns); ++i) {
+                // Even products token-major with a padded stride, odd ones packed.
+                const int64_t N = Ns[i], ldy = i % 2 == 1 ? 0 : N + 3;
+                const int64_t size = ldy == 0 ? packed_tokens_size(T, N) : T * ldy;
+                W.push_back(randn(static_cast<size_t>(N * K), 30 + static_cast<uint32_t>(i)));
+                y.emplace_back(static_cast<size_t>(size + 16), -2.0f);
+                want.emplace_back(static_cast<size_t>(size + 16), -2.0f);
+                if (ldy == 0) gemm_f32_wt_packed(pool, N, T, K, W[i].data(), K, p, aligned(want[i]));
+                else gemm_f32_wt(pool, N, T, K, W[i].data(), K, p, aligned(want[i]), ldy);
+                group.push_back({N, W[i].data(), K, aligned(y[i]), ldy});
+            }
+            gemm_f32_wt_group(pool, T, K, p, group);
+            for (size_t i = 0; i < std::size(Ns); ++i) {
+                const size_t size = y[i].size() - 16;
+                ASSERT_EQ(0, std::memcmp(aligned(y[i]), aligned(want[i]), size * sizeof(float)))
+                    << isa << " threads " << threads << " product " << i;
+            }
+            gemm_f32_wt_group(pool, T, K, p, {});
+        }
+    }
+}
+
 // The SwiGLU feed-forward kept in the packed layout gives the bits of the three separate steps,
 // for token counts around the panels (a partial last panel included) and on every ISA; below the
 // GEMM's token threshold, or for other weight types, it declines and writes nothing.
