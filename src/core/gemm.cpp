@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "core/check.h"
@@ -164,54 +165,69 @@ void wt_rows(const GemmWtProduct& g, int64_t T, int64_t K, const float* packed, 
     }
 }
 
-void gemm_wt(ThreadPool& pool, int64_t T, int64_t K, const float* packed, std::span<const GemmWtProduct> products) {
-    if (T <= 0) return;
-    if (K <= 0) {
-        for (const GemmWtProduct& g : products) {
-            if (g.ldy == 0) std::memset(g.y, 0, static_cast<size_t>(packed_tokens_size(T, g.N)) * sizeof(float));
-            else
-                for (int64_t t = 0; t < T; ++t) std::memset(g.y + t * g.ldy, 0, static_cast<size_t>(g.N) * sizeof(float));
-        }
-        return;
-    }
-    // Whole 6-row tiles of every product, end to end.
-    int64_t tiles = 0, rows = 0;
-    for (const GemmWtProduct& g : products) {
-        tiles += (g.N + kMaxTileRows - 1) / kMaxTileRows;
-        rows += g.N;
-    }
-    if (pool.size() == 1 || tiles <= 1 ||
-        static_cast<double>(rows) * static_cast<double>(T) * static_cast<double>(K) < kMinParallelMacs) {
-        for (const GemmWtProduct& g : products) wt_rows(g, T, K, packed, 0, g.N);
-        return;
-    }
-    // The threads claim tiles as they go (guided): a grab is 1/(2·nth) of the tiles left, at most
-    // one chunk, at least one tile, and never past its product's last row, so the first grabs are
-    // whole chunks and the last ones single tiles. With an even static split of each product, a
-    // thread that lost its core for a moment, or ran a little slower, left the other waiting at
-    // the end of every product; now the other takes over the rest. Which thread computes a row
-    // does not change its bits.
+// Runs work(t0, t1) over whole 6-row tiles [0, ends.back()) of a row space, claimed by the
+// threads as they go (guided): a grab is 1/(2·nth) of the tiles left, at most one chunk, at least
+// one tile, and never past the next of `ends` (ascending product boundaries), so the first grabs
+// are whole chunks and the last ones single tiles. With an even static split of each product, a
+// thread that lost its core for a moment, or ran a little slower, left the other waiting at the
+// end of every product; now the other takes over the rest. Which thread computes a row does not
+// change its bits.
+template <class Fn>
+void claim_tiles(ThreadPool& pool, std::span<const int64_t> ends, const Fn& work) {
     constexpr int64_t kChunkTiles = kWtChunkRows / kMaxTileRows;
+    const int64_t tiles = ends.back();
     std::atomic<int64_t> next{0};
     pool.run([&](int, int nth) {
         int64_t t0 = next.load(std::memory_order_relaxed);
         while (t0 < tiles) {
-            // The product holding tile t0, and its first tile's index.
-            size_t p = 0;
-            int64_t first = 0;
-            for (;; ++p) {
-                const int64_t n_tiles = (products[p].N + kMaxTileRows - 1) / kMaxTileRows;
-                if (t0 < first + n_tiles) break;
-                first += n_tiles;
-            }
-            const GemmWtProduct& g = products[p];
-            const int64_t left_in_product = (g.N + kMaxTileRows - 1) / kMaxTileRows - (t0 - first);
-            const int64_t take = std::min(left_in_product, std::clamp<int64_t>((tiles - t0) / (2 * nth), 1, kChunkTiles));
+            const int64_t end = *std::upper_bound(ends.begin(), ends.end(), t0);
+            const int64_t take = std::min(end - t0, std::clamp<int64_t>((tiles - t0) / (2 * nth), 1, kChunkTiles));
             if (!next.compare_exchange_weak(t0, t0 + take, std::memory_order_relaxed)) continue;
-            const int64_t m0 = (t0 - first) * kMaxTileRows;
-            wt_rows(g, T, K, packed, m0, std::min(g.N, m0 + take * kMaxTileRows));
+            work(t0, t0 + take);
             t0 = next.load(std::memory_order_relaxed);
         }
+    });
+}
+
+int64_t tiles_of(int64_t rows) { return (rows + kMaxTileRows - 1) / kMaxTileRows; }
+
+bool run_inline(const ThreadPool& pool, int64_t tiles, int64_t rows, int64_t T, int64_t K) {
+    return pool.size() == 1 || tiles <= 1 ||
+           static_cast<double>(rows) * static_cast<double>(T) * static_cast<double>(K) < kMinParallelMacs;
+}
+
+void zero_outputs(const GemmWtProduct& g, int64_t T) {
+    if (g.ldy == 0) std::memset(g.y, 0, static_cast<size_t>(packed_tokens_size(T, g.N)) * sizeof(float));
+    else
+        for (int64_t t = 0; t < T; ++t) std::memset(g.y + t * g.ldy, 0, static_cast<size_t>(g.N) * sizeof(float));
+}
+
+void gemm_wt(ThreadPool& pool, int64_t T, int64_t K, const float* packed, std::span<const GemmWtProduct> products) {
+    if (T <= 0 || products.empty()) return;
+    if (K <= 0) {
+        for (const GemmWtProduct& g : products) zero_outputs(g, T);
+        return;
+    }
+    // Whole 6-row tiles of every product, end to end.
+    thread_local std::vector<int64_t> ends;
+    ends.clear();
+    int64_t rows = 0;
+    for (const GemmWtProduct& g : products) {
+        ends.push_back((ends.empty() ? 0 : ends.back()) + tiles_of(g.N));
+        rows += g.N;
+    }
+    if (run_inline(pool, ends.back(), rows, T, K)) {
+        for (const GemmWtProduct& g : products) wt_rows(g, T, K, packed, 0, g.N);
+        return;
+    }
+    // A thread_local named inside the lambda would be each worker's own: pass a span.
+    const std::span<const int64_t> bounds(ends);
+    claim_tiles(pool, bounds, [&](int64_t t0, int64_t t1) {
+        const size_t p = static_cast<size_t>(std::upper_bound(bounds.begin(), bounds.end(), t0) - bounds.begin());
+        const int64_t first = p == 0 ? 0 : bounds[p - 1];
+        const GemmWtProduct& g = products[p];
+        const int64_t m0 = (t0 - first) * kMaxTileRows;
+        wt_rows(g, T, K, packed, m0, std::min(g.N, (t1 - first) * kMaxTileRows));
     });
 }
 
@@ -237,6 +253,29 @@ void gemm_f32_wt_group(ThreadPool& pool, int64_t T, int64_t K, const float* pack
         LYRA_CHECK(g.ldy == 0 || g.ldy >= g.N, "gemm_f32_wt_group: ldy {} is below N = {}", g.ldy, g.N);
     }
     gemm_wt(pool, T, K, packed, products);
+}
+
+void gemm_f32_wt_lockstep(ThreadPool& pool, int64_t T, int64_t K, const float* packed,
+                          std::span<const GemmWtProduct> products, const std::function<void(int64_t, int64_t)>& then) {
+    if (products.empty() || T <= 0) return;
+    const int64_t N = products[0].N;
+    LYRA_CHECK(K > 0, "gemm_f32_wt_lockstep: K = {}", K);
+    for (const GemmWtProduct& g : products) {
+        LYRA_CHECK(g.N == N && N > 0, "gemm_f32_wt_lockstep: products of {} and {} rows", N, g.N);
+        LYRA_CHECK(g.ldy == 0 || g.ldy >= g.N, "gemm_f32_wt_lockstep: ldy {} is below N = {}", g.ldy, g.N);
+    }
+    const auto range = [&](int64_t m0, int64_t m1) {
+        for (const GemmWtProduct& g : products) wt_rows(g, T, K, packed, m0, m1);
+        then(m0, m1);
+    };
+    const int64_t tiles = tiles_of(N);
+    if (run_inline(pool, tiles, N * static_cast<int64_t>(products.size()), T, K)) {
+        range(0, N);
+        return;
+    }
+    claim_tiles(pool, std::span(&tiles, 1), [&](int64_t t0, int64_t t1) {
+        range(t0 * kMaxTileRows, std::min(N, t1 * kMaxTileRows));
+    });
 }
 
 void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "core/thread_pool.h"
@@ -54,6 +55,11 @@ struct GemmWtProduct {
 };
 void gemm_f32_wt_group(ThreadPool& pool, int64_t T, int64_t K, const float* packed,
                        std::span<const GemmWtProduct> products);
+// Products of the same N rows (K > 0) computed together, range of rows by range: once rows
+// [m0, m1) of every product are written, then(m0, m1) runs on the same thread, while they are
+// still in cache (SwiGLU's silu(gate) * up, which then needs no pass of its own).
+void gemm_f32_wt_lockstep(ThreadPool& pool, int64_t T, int64_t K, const float* packed,
+                          std::span<const GemmWtProduct> products, const std::function<void(int64_t, int64_t)>& then);
 
 // out[c * ld_out + r] = in[r * ld_in + c] for r < R, c < C (out = in^T). in and out must not overlap.
 void transpose_f32(ThreadPool& pool, const float* in, int64_t R, int64_t C, int64_t ld_in, float* out,

@@ -335,21 +335,19 @@ bool swiglu_gemm(ThreadPool& pool, const float* x, int64_t T, const Tensor& w_ga
     float* const gate = xp + x_size;
     float* const up = gate + h_size;
     pack_tokens(pool, x, T, C, xp);
+    // silu(gate) * up on each range of hidden features as soon as both products have it, in
+    // the packed layout: row r of panel jp is nr floats at (jp * F + r) * nr, of which the last
+    // panel's first last_n are tokens.
     const GemmWtProduct gate_up[] = {{F, static_cast<const float*>(w_gate.data), C, gate, 0},
                                      {F, static_cast<const float*>(w_up.data), C, up, 0}};
-    gemm_f32_wt_group(pool, T, C, xp, gate_up);
-    // Row r of the packed hidden state is feature r % F of panel r / F: nr floats, of which the
-    // last panel's first last_n are tokens. Full panels' rows are contiguous.
-    pool.parallel_for(n_panels * F, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1;) {
-            const int64_t jp = r / F;
+    gemm_f32_wt_lockstep(pool, T, C, xp, gate_up, [&](int64_t m0, int64_t m1) {
+        for (int64_t jp = 0; jp < n_panels; ++jp) {
+            float* g = gate + (jp * F + m0) * nr;
+            const float* u = up + (jp * F + m0) * nr;
             if (jp + 1 < n_panels || last_n == nr) {
-                const int64_t end = std::min(r1, (jp + 1) * F);
-                k.silu_mul(gate + r * nr, up + r * nr, gate + r * nr, (end - r) * nr);
-                r = end;
+                k.silu_mul(g, u, g, (m1 - m0) * nr);
             } else {
-                k.silu_mul(gate + r * nr, up + r * nr, gate + r * nr, last_n);
-                ++r;
+                for (int64_t r = 0; r < m1 - m0; ++r) k.silu_mul(g + r * nr, u + r * nr, g + r * nr, last_n);
             }
         }
     });

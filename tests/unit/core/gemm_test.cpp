@@ -201,7 +201,8 @@ TEST_F(Gemm, GroupedProductsEqualSeparateProductsBitForBit) {
 }
 
 // The SwiGLU feed-forward kept in the packed layout gives the bits of the three separate steps,
-// for token counts around the panels (a partial last panel included) and on every ISA; below the
+// for token counts around the panels (a partial last panel included), on every ISA and at 1-3
+// threads (silu runs on each thread's claimed rows, the larger T in parallel); below the
 // GEMM's token threshold, or for other weight types, it declines and writes nothing.
 TEST_F(Gemm, PackedSwigluEqualsSeparateProductsBitForBit) {
     const int64_t C = 40, F = 70, N = 38;
@@ -212,7 +213,7 @@ TEST_F(Gemm, PackedSwigluEqualsSeparateProductsBitForBit) {
     const Tensor down = make_tensor(DType::F32, {N, F}, const_cast<float*>(wd.data()));
     for (const auto& isa : available_isas()) {
         ASSERT_TRUE(force_kernel_isa(isa));
-        for (int threads : {1, 2}) {
+        for (int threads : {1, 2, 3}) {
             ThreadPool pool(threads);
             for (const int64_t T : {int64_t{31}, int64_t{32}, int64_t{33}, int64_t{64}, int64_t{100}, int64_t{130}}) {
                 const auto x = randn(static_cast<size_t>(T * C), static_cast<uint32_t>(T));
