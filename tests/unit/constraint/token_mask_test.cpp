@@ -320,19 +320,24 @@ std::vector<std::string> latin_pieces() {
     return pieces;
 }
 
+// Three lines of 6, 4 (an 'e' second) and 5 letters, spaces free; variant 1 adds a predicate,
+// 2 closes the form, 3 drops the allowed set (every byte token walks: half-read characters).
+FormSpec letters_form(int variant) {
+    auto is_letter = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; };
+    FormSpec spec{.lines = {{.units = 6}, {.units = 4, .fixed = {{1, 'e'}}}, {.units = 5}},
+                  .is_unit = is_letter,
+                  .allowed = [is_letter](uint32_t cp) { return cp == ' ' || is_letter(cp); }};
+    if (variant == 1) spec.predicate = [](std::string_view text) { return text.size() % 3 != 1; };
+    spec.closed = variant == 2;
+    if (variant == 3) spec.allowed = {};
+    return spec;
+}
+
 TEST(TokenMask, FormMasksAreTheSameInAnyCandidateOrder) {
     const auto tok = testing::piece_vocab(latin_pieces(), true);
     ASSERT_GT(tok->n_vocab(), 600);  // several words of 64 tokens, and a partial last one
-    auto is_letter = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; };
     for (int variant = 0; variant < 3; ++variant) {
-        auto make = [&] {
-            FormSpec spec{.lines = {{.units = 6}, {.units = 4, .fixed = {{1, 'e'}}}, {.units = 5}},
-                          .is_unit = is_letter,
-                          .allowed = [is_letter](uint32_t cp) { return cp == ' ' || is_letter(cp); }};
-            if (variant == 1) spec.predicate = [](std::string_view text) { return text.size() % 3 != 1; };
-            spec.closed = variant == 2;
-            return std::make_unique<FormConstraint>(std::move(spec), *tok);
-        };
+        auto make = [&] { return std::make_unique<FormConstraint>(letters_form(variant), *tok); };
         const auto [diff, states] = walk_both(make, tok->n_vocab(), 6, 30, 40 + static_cast<uint64_t>(variant));
         EXPECT_EQ(diff, 0) << "variant " << variant;
         EXPECT_GT(states, 60) << "variant " << variant;
@@ -389,17 +394,8 @@ std::pair<int64_t, int> walk_row_path(Make make, int32_t n_vocab, int walks, int
 
 TEST(TokenMask, FormRowPathEqualsApply) {
     const auto tok = testing::piece_vocab(latin_pieces(), true);
-    auto is_letter = [](uint32_t cp) { return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'; };
     for (int variant = 0; variant < 4; ++variant) {
-        auto make = [&] {
-            FormSpec spec{.lines = {{.units = 6}, {.units = 4, .fixed = {{1, 'e'}}}, {.units = 5}},
-                          .is_unit = is_letter,
-                          .allowed = [is_letter](uint32_t cp) { return cp == ' ' || is_letter(cp); }};
-            if (variant == 1) spec.predicate = [](std::string_view text) { return text.size() % 3 != 1; };
-            spec.closed = variant == 2;
-            if (variant == 3) spec.allowed = {};  // every byte token walks (half-read characters)
-            return std::make_unique<FormConstraint>(std::move(spec), *tok);
-        };
+        auto make = [&] { return std::make_unique<FormConstraint>(letters_form(variant), *tok); };
         int by_rows = 0;
         const auto [diff, states] = walk_row_path(make, tok->n_vocab(), 6, 30, 60 + static_cast<uint64_t>(variant), &by_rows);
         EXPECT_EQ(diff, 0) << "variant " << variant;
