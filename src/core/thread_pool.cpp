@@ -4,14 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LYRA_CPU_RELAX() _mm_pause()
-#else
-#define LYRA_CPU_RELAX() \
-    do {                 \
-    } while (0)
-#endif
+#include "core/cpu_relax.h"
 
 namespace lyra::core {
 namespace {
@@ -105,7 +98,7 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     open_.store(0);
     for (int spins = 0; active_.load() != 0; ++spins) {
         if (spins < kSpinsBeforeSleep)
-            LYRA_CPU_RELAX();
+            cpu_relax();
         else
             std::this_thread::yield();
     }
@@ -138,7 +131,7 @@ void ThreadPool::worker_loop() {
         uint64_t g;
         while ((g = generation_.load(std::memory_order_acquire)) == seen) {
             if (++spins < kSpinsBeforeSleep) {
-                LYRA_CPU_RELAX();
+                cpu_relax();
                 continue;
             }
             std::unique_lock<std::mutex> lock(mutex_);

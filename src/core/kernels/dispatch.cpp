@@ -18,6 +18,7 @@
 
 #include "core/attention.h"
 #include "core/check.h"
+#include "core/cpu_relax.h"
 #include "core/gemm.h"
 #include "core/kernels/kernels.h"
 #include "core/matmul_group.h"
@@ -165,13 +166,6 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
 // (matmul_group); longer ones (prompts) in a region of their own, where every thread quantizes
 // a contiguous slice of rows rather than claiming them one at a time.
 constexpr int64_t kFusedActMaxRows = 16;
-
-// One pause of a spin-wait: yields the core's pipeline to its sibling hyperthread.
-inline void spin_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
 
 // From this many tokens on, F32, F16 and BF16 matmuls take the blocked GEMM (gemm.h).
 constexpr int64_t kGemmMinTokens = 32;
@@ -451,7 +445,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
                 pending->quantize(t);
                 act_done.fetch_add(1, std::memory_order_release);
             }
-            while (act_done.load(std::memory_order_acquire) < T) spin_pause();
+            while (act_done.load(std::memory_order_acquire) < T) cpu_relax();
         }
         int64_t begin = next_row.load(std::memory_order_relaxed);
         for (;;) {
