@@ -101,18 +101,18 @@ uint8_t* scratch(size_t bytes) {
 
 inline size_t round64(size_t n) { return (n + 63) & ~size_t{63}; }
 
-// Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8, dlanes, the Q4_0 quads and
-// the Q8_0 pairs), 64-aligned.
+// Bytes of one Q8 activation row's data (qs, d, sum, bias4, bias8, dlanes and the quads),
+// 64-aligned.
 size_t act_q8_row_bytes(int64_t K) {
     const auto nb = static_cast<size_t>(K / 32), nq = static_cast<size_t>(K / 128);
     return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 3 * round64(nb * 32) +
-           nq * ActQ8::kQuadBytes + nb / 2 * ActQ8::kPairBytes;
+           nq * ActQ8::kQuadBytes;
 }
 
-// Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`. The quads are only read by
-// the Q4_0 kernels and the pairs by the Q8_0 ones, so each is filled only for its weight type.
+// Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`. The quads carry the lane
+// bias of the weight type they will meet (Q4_0: -8, Q8_0: -128 times the block sum).
 void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* mem, ActQ8* a, DType weights) {
-    const bool quads = weights == DType::Q4_0, pairs = weights == DType::Q8_0;
+    const int32_t quad_bias = weights == DType::Q8_0 ? -128 : -8;
     const auto nb = static_cast<size_t>(K / 32);
     auto* qs = reinterpret_cast<int8_t*>(mem);
     mem += round64(static_cast<size_t>(K));
@@ -128,8 +128,6 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     mem += round64(nb * 32);
     const auto nq = static_cast<size_t>(K / 128);
     uint8_t* quad = mem;
-    mem += nq * ActQ8::kQuadBytes;
-    uint8_t* pair = mem;
     k.quantize_act_q8(x, static_cast<int64_t>(nb), qs, d, sum);
     for (size_t b = 0; b < nb; ++b)
         for (int l = 0; l < 8; ++l) {
@@ -137,7 +135,7 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
             b8[8 * b + static_cast<size_t>(l)] = l == 0 ? -128 * sum[b] : 0;
             dl[8 * b + static_cast<size_t>(l)] = d[b];
         }
-    for (size_t q = 0; quads && q < nq; ++q) {
+    for (size_t q = 0; q < nq; ++q) {
         uint8_t* out = quad + q * ActQ8::kQuadBytes;
         int32_t bias[16];
         float scale[16];
@@ -146,20 +144,14 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
             std::memcpy(out + 16 * k4, qs + 32 * b, 16);
             std::memcpy(out + 64 + 16 * k4, qs + 32 * b + 16, 16);
             for (size_t l = 0; l < 4; ++l) {
-                bias[4 * k4 + l] = l == 0 ? -8 * sum[b] : 0;
+                bias[4 * k4 + l] = l == 0 ? quad_bias * sum[b] : 0;
                 scale[4 * k4 + l] = d[b];
             }
         }
         std::memcpy(out + 128, bias, sizeof bias);
         std::memcpy(out + 192, scale, sizeof scale);
     }
-    for (size_t p = 0; pairs && p < nb / 2; ++p) {
-        uint8_t* out = pair + p * ActQ8::kPairBytes;
-        std::memcpy(out, qs + 64 * p, 64);
-        std::memcpy(out + 64, b8 + 16 * p, 64);
-        std::memcpy(out + 128, dl + 16 * p, 64);
-    }
-    *a = ActQ8{qs, d, sum, b4, b8, dl, quad, pair};
+    *a = ActQ8{qs, d, sum, b4, b8, dl, quad};
 }
 
 // Batches of up to this many rows quantize their Q8 activations inside the matmul's region

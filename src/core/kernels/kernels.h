@@ -28,19 +28,15 @@ struct ActQ8 {
     const int32_t* bias4;  // [K/32 * 8]
     const int32_t* bias8;  // [K/32 * 8]
     const float* dlanes;   // [K/32 * 8]: d[b] repeated in the 8 lanes of block b
-    // Quads of blocks 4q..4q+3 (q < K/128) laid out for Q4_0's 4-blocks-per-zmm kernel, 256
-    // bytes per quad, everything a quad needs in four consecutive cache lines (one pointer per
-    // token keeps a multi-token tile's pointers in registers): bytes 0-127 are the quad's first
-    // halves [b0[0:16] b1[0:16] b2[0:16] b3[0:16]] then its second halves; bytes 128-191 the
-    // int32 bias lanes (block k of the quad owns lanes 4k..4k+3, the bias in 4k); bytes 192-255
-    // the f32 scale lanes (d of block k in lanes 4k..4k+3).
+    // Quads of blocks 4q..4q+3 (q < K/128) laid out for the AVX-512 Q8_0/Q4_0 kernels' 4 blocks
+    // per zmm, 256 bytes per quad, everything a quad needs in four consecutive cache lines (one
+    // pointer per token keeps a multi-token tile's pointers in registers): bytes 0-127 are the
+    // quad's first halves [b0[0:16] b1[0:16] b2[0:16] b3[0:16]] then its second halves; bytes
+    // 128-191 the int32 bias lanes of the weight type the row was quantized for (bias4 or bias8's
+    // value; block k of the quad owns lanes 4k..4k+3, the bias in 4k); bytes 192-255 the f32
+    // scale lanes (d of block k in lanes 4k..4k+3).
     static constexpr size_t kQuadBytes = 256;
     const uint8_t* quads;  // [K/128 * 256], 64-byte aligned
-    // Pairs of blocks 2p, 2p+1 (p < K/64) laid out the same way for Q8_0's 2-blocks-per-zmm
-    // kernel, 192 bytes per pair: qs of both blocks (64 bytes), their bias8 lanes (16 int32),
-    // their dlanes (16 f32).
-    static constexpr size_t kPairBytes = 192;
-    const uint8_t* pairs8;  // [K/64 * 192], 64-byte aligned
 };
 
 // rows of w (stride `w_stride` bytes) x activation rows; writes y[t * ldy + r] for r in

@@ -64,8 +64,9 @@ const std::vector<TypeCase>& type_cases() {
         {DType::F32, {1, 7, 33, 100, 768}, 1e-6, 5e-6},
         {DType::F16, {1, 9, 100, 768}, 1e-6, 5e-6},
         {DType::BF16, {3, 17, 768}, 1e-6, 5e-6},
-        {DType::Q8_0, {32, 96, 768}, 2e-2, 6e-2},
-        {DType::Q4_0, {32, 160, 224, 768}, 2e-2, 6e-2},  // single; quad + single; quad + pair + single; quads
+        // single; pair + single; quad + single; quad + pair + single; quads
+        {DType::Q8_0, {32, 96, 160, 224, 768}, 2e-2, 6e-2},
+        {DType::Q4_0, {32, 96, 160, 224, 768}, 2e-2, 6e-2},
         {DType::Q4_K, {256, 768}, 2e-2, 6e-2},
         {DType::Q5_K, {256, 512}, 2e-2, 6e-2},
         {DType::Q6_K, {256, 768}, 2e-2, 6e-2},
@@ -150,15 +151,15 @@ TEST_F(Kernels, MatmulLargerShapesAcrossTokenTiles) {
 
 // Row t of a T-token matmul is exactly the 1-token matmul of x_t (issue 9: a batched decode step
 // must give each sequence what its own forward gives). T = 1 .. 12 runs every tile width of the
-// decode path (the row streaming of up to 8 tokens: one tile for Q4_0, and for Q8_0 one tile up
-// to K = 1024, 4-token tiles past it) and the first prompt-sized shapes past it; K values cover
-// Q4_0's quad, pair and single blocks and Q8_0 on both sides of K = 1024.
+// decode path (one token over 4 rows at a time and single rows, then the row streaming of up to
+// 8 tokens in one tile) and the first prompt-sized shapes past it; K values cover the quad, pair
+// and single blocks of Q8_0 and Q4_0, and Q8_0 past K = 1024.
 TEST_F(Kernels, MatmulRowsOfABatchEqualEachRowAloneBitForBit) {
     ThreadPool p1(1), p2(2);
     uint32_t seed = 900;
     for (const auto& tc : type_cases()) {
         std::vector<int64_t> ks = tc.ks;
-        if (tc.type == DType::Q8_0) ks.push_back(1056);  // 33 blocks: pairs and a single
+        if (tc.type == DType::Q8_0) ks.push_back(1056);  // 33 blocks: 8 quads and a single
         for (int64_t K : ks) {
             const int64_t N = 37;
             const auto wf = randn(static_cast<size_t>(N * K), seed++);

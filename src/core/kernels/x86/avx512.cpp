@@ -196,9 +196,10 @@ void mat_bf16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, 
 
 // ---- Q8_0 / Q4_0 weights x Q8 activations (VNNI) -------------------------------------------
 //
-// Two 32-blocks per zmm. The weight side is made unsigned (Q8_0: w ^ 0x80 = w + 128; Q4_0: the
-// raw nibble q = w + 8) and the activation's precomputed lane bias (-128 or -8 times the block
-// sum) seeds vpdpbusd, so every lane sum is exact. Lanes 0-7 hold block b, lanes 8-15 block b+1.
+// The weight side is made unsigned (Q8_0: w ^ 0x80 = w + 128; Q4_0: the raw nibble q = w + 8)
+// and the activation's precomputed lane bias (-128 or -8 times the block sum) seeds vpdpbusd, so
+// every lane sum is exact. The main loop takes four blocks at a time (quads, below); blocks past
+// the last whole quad go two per zmm (lanes 0-7 block b, lanes 8-15 block b+1), then one.
 
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
 
@@ -248,64 +249,10 @@ struct Q4_0W {
     static const int32_t* bias(const ActQ8& a) { return a.bias4; }
 };
 
-template <class W, int TT, int NT>
-void tile_q(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
-    static_assert(std::is_same_v<W, Q8_0W>, "the activation pairs (ActQ8::pairs8) carry Q8_0's bias lanes");
-    using B = typename W::Block;
-    const B* wr[NT];
-    const ActQ8* ar[TT];
-    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const B*>(w + n * ws);
-    for (int t = 0; t < TT; ++t) ar[t] = reinterpret_cast<const ActQ8*>(act + t * as);
-    __m512 acc[TT][NT];
-    for (int t = 0; t < TT; ++t)
-        for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_setzero_ps();
-    const int64_t nb = K / 32;
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        __m512i wv[NT];
-        __m512 wd[NT];
-        for (int n = 0; n < NT; ++n) {
-            wv[n] = W::pair(wr[n] + b);
-            wd[n] = scale_pair(&wr[n][b].d, &wr[n][b + 1].d);
-        }
-        for (int t = 0; t < TT; ++t) {
-            // The pair's qs, bias and scale lanes side by side (ActQ8::pairs8): one pointer per
-            // token, so an 8-token tile keeps them all in registers.
-            const uint8_t* ap = ar[t]->pairs8 + ActQ8::kPairBytes * static_cast<size_t>(b / 2);
-            const __m512i av = _mm512_load_si512(ap);
-            const __m512i bias = _mm512_load_si512(ap + 64);
-            const __m512 ad = _mm512_load_ps(reinterpret_cast<const float*>(ap + 128));
-            for (int n = 0; n < NT; ++n) {
-                const __m512i dp = _mm512_dpbusd_epi32(bias, wv[n], av);
-                acc[t][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(wd[n], ad), acc[t][n]);
-            }
-        }
-    }
-    if (b < nb) {  // odd block count: the last block in the low 8 lanes
-        __m256i wv[NT];
-        __m256 wd[NT];
-        for (int n = 0; n < NT; ++n) {
-            wv[n] = W::single(wr[n] + b);
-            wd[n] = _mm256_set1_ps(half_to_float(wr[n][b].d));
-        }
-        for (int t = 0; t < TT; ++t) {
-            const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar[t]->qs + 32 * b));
-            const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(W::bias(*ar[t]) + 8 * b));
-            const __m256 ad = _mm256_set1_ps(ar[t]->d[b]);
-            for (int n = 0; n < NT; ++n) {
-                const __m256i dp = _mm256_dpbusd_epi32(bias, wv[n], av);
-                const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(dp), _mm256_mul_ps(wd[n], ad));
-                acc[t][n] = _mm512_add_ps(acc[t][n], _mm512_castps256_ps512(f));  // upper lanes: + 0
-            }
-        }
-    }
-    store_tile<TT, NT>(acc, y, ldy);
-}
-
-// Up to this many tokens the quantized matmul walks the weights row by row (see mat_q).
+// Up to this many tokens the quantized matmul walks the weights row by row (see mat_quad).
 constexpr int64_t kRowStreamMaxT = 8;
 
-// Row streaming (see mat_q) over T <= kRowStreamMaxT tokens in token tiles of at most kMax:
+// Row streaming (see mat_quad) over T <= kRowStreamMaxT tokens in token tiles of at most kMax:
 // tile(t, tt) runs tokens t .. t+tt-1 (tt an integral_constant, so every tile width is its own
 // kernel with its accumulators in registers) over every row of the block. Tokens are the outer
 // loop and rows the inner one, so a tile's activations stay in L1 while the rows stream past;
@@ -322,88 +269,84 @@ inline void row_stream(int64_t T, Tile&& tile) {
     tail(std::make_integer_sequence<int, kMax - 1>{});
 }
 
-template <class W>
-void mat_q(const uint8_t* w, size_t ws, int64_t n_rows, const void* actv, size_t as, int64_t T, int64_t K, float* y,
-           int64_t ldy) {
-    const auto* act = static_cast<const uint8_t*>(actv);
-    int64_t r = 0;
-    if (T <= kRowStreamMaxT) {
-        // Decode (and batched decode) streams one row at a time. A 4-row tile reads 4 rows that
-        // sit a row apart in memory, in step; a core pulled those from DRAM at half the rate of one sequential
-        // stream (Q8_0 at K = 768: 13 vs 27 GB/s on one core, 27 vs 56 on two), while the
-        // kernel itself runs at 50 GB/s from L2 — so decode was memory-pattern-bound, not
-        // compute-bound. Software prefetch of the next tile did not help. The per-output
-        // arithmetic is the same in every tile shape (reduce4 pads with zeros), so this stays
-        // bit-identical across shapes. Batches of up to 8 rows gain too, each row read once
-        // from DRAM and again from cache. A token's Q8 activations are 3 bytes per weight (qs,
-        // lane bias, lane scale): up to K = 1024 all 8 tokens go in one tile (a row's weights
-        // and scales are unpacked once for the batch); past that, tiles of 4, since 8 tokens at
-        // K = 2048 are 48 KiB, more than L1 holds, and walking all 8 per row reread them from
-        // L2 for every row (one thread, Q8_0, 8 tokens, K = 2048: 500 pass-tokens/s, below the
-        // 4-token rate).
-        const auto tiles = [&](int64_t t, auto tt) {
-            for (int64_t i = 0; i < n_rows; ++i)
-                tile_q<W, decltype(tt)::value, 1>(w + i * ws, ws, act + t * as, as, K, y + t * ldy + i, ldy);
-        };
-        if (K <= 1024) row_stream<8>(T, tiles);
-        else row_stream<4>(T, tiles);
-        return;
-    }
-    constexpr int kNT = 4;
-    for (; r + kNT <= n_rows; r += kNT) {
-        const uint8_t* wb = w + r * ws;
-        int64_t t = 0;
-        for (; t + 4 <= T; t += 4) tile_q<W, 4, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
-        for (; t < T; ++t) tile_q<W, 1, kNT>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
-    }
-    for (; r < n_rows; ++r) {
-        const uint8_t* wb = w + r * ws;
-        int64_t t = 0;
-        for (; t + 4 <= T; t += 4) tile_q<W, 4, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
-        for (; t < T; ++t) tile_q<W, 1, 1>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
-    }
+// Quads: four blocks (128 weights) per step, in the lane layout of ActQ8::quads. The weight side
+// is unpacked into two registers, `lo` holding the first 16 weights of each block and `hi` the
+// last 16 (block k in bytes 16k..16k+15 of each), plus the four scales widened to f32 in
+// [d0 x 4, d1 x 4, d2 x 4, d3 x 4]. vpdpbusd runs twice into the same lanes, so lanes 4k..4k+3
+// hold block k and one convert + multiply + fma serves 128 weights per token.
+//
+// The unsigned weight bytes come from 16-byte loads, one per block half (two 64-byte loads and
+// a two-source word permute did the same in fewer instructions but ran at 0.8x the rate on this
+// machine's Zen 5 with Q4_0 in L2), the scales from one word permute per 64 bytes.
+
+// vpermw indices that spread f16 scales four words each: output words out0 .. out0 + 4n - 1
+// take source words first, first + stride, ... (one per 4 outputs); the rest take word 0 and
+// are never read.
+struct WordIdx {
+    alignas(64) int16_t w[32];
+    __m512i load() const { return _mm512_load_si512(w); }
+};
+constexpr WordIdx spread_scales(int first, int stride, int n, int out0) {
+    WordIdx idx{};
+    for (int o = out0; o < out0 + 4 * n; ++o) idx.w[o] = static_cast<int16_t>(first + stride * ((o - out0) / 4));
+    return idx;
 }
 
-void mat_q8_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
-    mat_q<Q8_0W>(w, ws, n, a, as, T, K, y, ldy);
+// Four 16-byte pieces, at p + k * stride for k < 4, side by side in one register.
+inline __m512i load4x16(const uint8_t* p, int64_t stride) {
+    const auto at = [&](int k) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k * stride)); };
+    __m512i v = _mm512_castsi128_si512(at(0));
+    v = _mm512_inserti32x4(v, at(1), 1);
+    v = _mm512_inserti32x4(v, at(2), 2);
+    return _mm512_inserti32x4(v, at(3), 3);
 }
-// Q4_0 four blocks per zmm: the 4 x 16 packed bytes go into one register, so splitting the
-// nibbles is one and + shift + and for 128 weights (the pair layout needs that for 64 plus two
-// lane shuffles). The activation side comes pre-arranged to match (ActQ8::quads: the quad's first
-// halves, then its second halves), and vpdpbusd runs twice into the same lanes: lanes 4k..4k+3
-// hold block k. Blocks past the last whole quad take the pair/single path. Every tile shape does
-// the same per-output arithmetic, so results stay bit-identical across tiles and threads.
-template <int TT, int NT>
-void tile_q4_0(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
-    const BlockQ4_0* wr[NT];
-    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const BlockQ4_0*>(w + n * ws);
-    const ActQ8* ar[TT];
-    for (int t = 0; t < TT; ++t) ar[t] = reinterpret_cast<const ActQ8*>(act + t * as);
-    __m512 acc[TT][NT];
+
+struct Q4_0Quad {
+    using W = Q4_0W;
+    // Block k: d at byte 18k, then 16 bytes of nibbles (low: weights 0..15, high: 16..31).
+    static void unpack(const uint8_t* p, __m512i& lo, __m512i& hi, __m512& wd) {
+        // The four scales (words 0, 9, 18, 27) from the quad's first 64 bytes.
+        static constexpr WordIdx kD = spread_scales(0, 9, 4, 0);
+        const __m512i v = load4x16(p + 2, 18);
+        const __m512i m4 = _mm512_set1_epi8(0x0F);
+        lo = _mm512_and_si512(v, m4);
+        hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        wd = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(kD.load(), _mm512_loadu_si512(p))));
+    }
+};
+
+struct Q8_0Quad {
+    using W = Q8_0W;
+    // Block k: d at byte 34k, then 32 weight bytes. The scales are words 0 and 17 of the first 64
+    // bytes and words 2 and 19 of the next 64.
+    static void unpack(const uint8_t* p, __m512i& lo, __m512i& hi, __m512& wd) {
+        static constexpr WordIdx kD01 = spread_scales(0, 17, 2, 0), kD23 = spread_scales(2, 17, 2, 8);
+        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+        lo = _mm512_xor_si512(load4x16(p + 2, 34), flip);
+        hi = _mm512_xor_si512(load4x16(p + 18, 34), flip);
+        const __m512i d01 = _mm512_permutexvar_epi16(kD01.load(), _mm512_loadu_si512(p));
+        const __m512i d = _mm512_mask_permutexvar_epi16(d01, 0xFF00, kD23.load(), _mm512_loadu_si512(p + 64));
+        wd = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+    }
+};
+
+// TT tokens x NT rows. Blocks past the last whole quad take the pair and single paths, with
+// the block-wise activation arrays. Every tile shape does the same per-output arithmetic, so
+// results stay bit-identical across tiles, threads and batch sizes.
+template <class Q, int TT, int NT>
+[[gnu::always_inline]] inline void accumulate_quad(const uint8_t* w, size_t ws, const ActQ8* const (&ar)[TT], int64_t K,
+                                                  __m512 (&acc)[TT][NT]) {
+    using W = typename Q::W;
+    using B = typename W::Block;
+    const B* wr[NT];
+    for (int n = 0; n < NT; ++n) wr[n] = reinterpret_cast<const B*>(w + n * ws);
     for (int t = 0; t < TT; ++t)
         for (int n = 0; n < NT; ++n) acc[t][n] = _mm512_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    // Word indices of the quad's four f16 scales (blocks are 18 bytes: d at words 0, 9, 18, 27),
-    // each repeated for its block's 4 lanes.
-    const __m512i scale_words = _mm512_setr_epi32(0, 0, 0x00090009, 0x00090009, 0x00120012, 0x00120012,
-                                                  0x001B001B, 0x001B001B, 0, 0, 0, 0, 0, 0, 0, 0);
     const int64_t nq = K / 128;
     for (int64_t q = 0; q < nq; ++q) {
         __m512i lo[NT], hi[NT];
         __m512 wd[NT];
-        for (int n = 0; n < NT; ++n) {
-            const BlockQ4_0* b = wr[n] + 4 * q;
-            __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs)));
-            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)), 1);
-            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[2].qs)), 2);
-            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[3].qs)), 3);
-            lo[n] = _mm512_and_si512(v, m4);
-            hi[n] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-            // The four scales from one load of the quad's first 64 bytes (d3 ends at byte 56),
-            // gathered to their lanes with one word permute and widened (f16 -> f32 is exact).
-            const __m512i head = _mm512_loadu_si512(b);
-            wd[n] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_words, head)));
-        }
+        for (int n = 0; n < NT; ++n) Q::unpack(reinterpret_cast<const uint8_t*>(wr[n] + 4 * q), lo[n], hi[n], wd[n]);
         for (int t = 0; t < TT; ++t) {
             const uint8_t* aq = ar[t]->quads + ActQ8::kQuadBytes * static_cast<size_t>(q);
             const __m512i alo = _mm512_load_si512(aq), ahi = _mm512_load_si512(aq + 64);
@@ -419,10 +362,10 @@ void tile_q4_0(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64
     int64_t bi = 4 * nq;
     for (; bi + 2 <= nb; bi += 2) {
         for (int n = 0; n < NT; ++n) {
-            const __m512i wv = Q4_0W::pair(wr[n] + bi);
+            const __m512i wv = W::pair(wr[n] + bi);
             const __m512 wdp = scale_pair(&wr[n][bi].d, &wr[n][bi + 1].d);
             for (int t = 0; t < TT; ++t) {
-                const __m512i dp = _mm512_dpbusd_epi32(_mm512_loadu_si512(ar[t]->bias4 + 8 * bi), wv,
+                const __m512i dp = _mm512_dpbusd_epi32(_mm512_loadu_si512(W::bias(*ar[t]) + 8 * bi), wv,
                                                        _mm512_loadu_si512(ar[t]->qs + 32 * bi));
                 acc[t][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_mul_ps(wdp, _mm512_loadu_ps(ar[t]->dlanes + 8 * bi)),
                                             acc[t][n]);
@@ -431,33 +374,67 @@ void tile_q4_0(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64
     }
     if (bi < nb) {
         for (int n = 0; n < NT; ++n) {
-            const __m256i wv = Q4_0W::single(wr[n] + bi);
+            const __m256i wv = W::single(wr[n] + bi);
             const __m256 wds = _mm256_set1_ps(half_to_float(wr[n][bi].d));
             for (int t = 0; t < TT; ++t) {
                 const __m256i dp = _mm256_dpbusd_epi32(
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar[t]->bias4 + 8 * bi)), wv,
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(W::bias(*ar[t]) + 8 * bi)), wv,
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar[t]->qs + 32 * bi)));
                 const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(dp), _mm256_mul_ps(wds, _mm256_set1_ps(ar[t]->d[bi])));
                 acc[t][n] = _mm512_add_ps(acc[t][n], _mm512_castps256_ps512(f));
             }
         }
     }
+}
+
+template <class Q, int TT, int NT>
+void tile_quad(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t K, float* y, int64_t ldy) {
+    const ActQ8* ar[TT];
+    for (int t = 0; t < TT; ++t) ar[t] = reinterpret_cast<const ActQ8*>(act + t * as);
+    __m512 acc[TT][NT];
+    accumulate_quad<Q, TT, NT>(w, ws, ar, K, acc);
     store_tile<TT, NT>(acc, y, ldy);
 }
 
-// Decode and small batches walk the weights one row at a time (see mat_q); longer prompts take
-// 4 rows x 4 tokens per tile so unpacked nibbles and loaded activations are each reused 4 times.
-void mat_q4_0(const uint8_t* w, size_t ws, int64_t n_rows, const void* a, size_t as, int64_t T, int64_t K, float* y,
+// Decode: one token over NT rows taken one after another, so the weights stay one sequential
+// stream, and the rows' sums reduced together. The per-output arithmetic is tile_quad's. Four
+// rows per call give the core four independent accumulator chains and one horizontal sum where
+// a call per row had four (one thread, K = 768, Q4_0 weights in L2: 1.03x).
+template <class Q, int NT>
+void rows_quad(const uint8_t* w, size_t ws, const ActQ8* a, int64_t K, float* y) {
+    const ActQ8* const ar[1] = {a};
+    __m512 acc[NT];
+    for (int n = 0; n < NT; ++n) {
+        __m512 one[1][1];
+        accumulate_quad<Q, 1, 1>(w + n * ws, ws, ar, K, one);
+        acc[n] = one[0][0];
+    }
+    store_sums<NT>(acc, y);
+}
+
+// Decode and small batches (T <= kRowStreamMaxT) walk the weights one row at a time, all T
+// tokens in one tile. A 4-row tile reads 4 rows that sit a row apart in memory, in step; a
+// core pulled those from DRAM at half the rate of one sequential stream (Q8_0 at K = 768: 13
+// vs 27 GB/s on one core, 27 vs 56 on two), and software prefetch of the next tile did not
+// help. A quad's activations are 2 bytes per weight (nibble-ordered qs, lane bias, lane scale),
+// so 8 tokens fit in L1 even at K = 2048, and each row is unpacked once for the whole batch
+// (one thread, Q4_0, 8 tokens: 1.3x the rate of two 4-token tiles). Longer prompts take 4 rows
+// x 4 tokens per tile so unpacked weights and loaded activations are each reused 4 times.
+template <class Q>
+void mat_quad(const uint8_t* w, size_t ws, int64_t n_rows, const void* a, size_t as, int64_t T, int64_t K, float* y,
               int64_t ldy) {
     const auto* act = static_cast<const uint8_t*>(a);
+    if (T == 1) {
+        const auto* a1 = reinterpret_cast<const ActQ8*>(act);
+        int64_t i = 0;
+        for (; i + 4 <= n_rows; i += 4) rows_quad<Q, 4>(w + i * ws, ws, a1, K, y + i);
+        for (; i < n_rows; ++i) rows_quad<Q, 1>(w + i * ws, ws, a1, K, y + i);
+        return;
+    }
     if (T <= kRowStreamMaxT) {
-        // Row streaming as in mat_q, all T tokens in one tile: a quad's activations are 2 bytes
-        // per weight (nibble-ordered qs, lane bias, lane scale), so 8 tokens fit in L1 even at
-        // K = 2048, and each row's nibbles and scales are unpacked once for the whole batch
-        // (one thread, 8 tokens: 1.3x the rate of two 4-token tiles).
         row_stream<8>(T, [&](int64_t t, auto tt) {
             for (int64_t i = 0; i < n_rows; ++i)
-                tile_q4_0<decltype(tt)::value, 1>(w + i * ws, ws, act + t * as, as, K, y + t * ldy + i, ldy);
+                tile_quad<Q, decltype(tt)::value, 1>(w + i * ws, ws, act + t * as, as, K, y + t * ldy + i, ldy);
         });
         return;
     }
@@ -465,15 +442,22 @@ void mat_q4_0(const uint8_t* w, size_t ws, int64_t n_rows, const void* a, size_t
     for (; r + 4 <= n_rows; r += 4) {
         const uint8_t* wb = w + r * ws;
         int64_t t = 0;
-        for (; t + 4 <= T; t += 4) tile_q4_0<4, 4>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
-        for (; t < T; ++t) tile_q4_0<1, 4>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t + 4 <= T; t += 4) tile_quad<Q, 4, 4>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_quad<Q, 1, 4>(wb, ws, act + t * as, as, K, y + t * ldy + r, ldy);
     }
     for (; r < n_rows; ++r) {
         const uint8_t* wr = w + r * ws;
         int64_t t = 0;
-        for (; t + 4 <= T; t += 4) tile_q4_0<4, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
-        for (; t < T; ++t) tile_q4_0<1, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t + 4 <= T; t += 4) tile_quad<Q, 4, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
+        for (; t < T; ++t) tile_quad<Q, 1, 1>(wr, ws, act + t * as, as, K, y + t * ldy + r, ldy);
     }
+}
+
+void mat_q8_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_quad<Q8_0Quad>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_q4_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y, int64_t ldy) {
+    mat_quad<Q4_0Quad>(w, ws, n, a, as, T, K, y, ldy);
 }
 
 // ---- vector helpers ------------------------------------------------------------------------
