@@ -22,7 +22,7 @@
 // Usage: bench_inference [--work-dir DIR] [--json-out FILE] [--torch-script PATH] [--python EXE]
 //          [--threads 1,2] [--types f32,q8_0,q4_0] [--prompt-tokens 128] [--gen-tokens 64]
 //          [--reps 3] [--ctx 512] [--dim 768 --layers 12 --heads 12 --ffn 2048 --vocab 32000]
-//          [--long-ctx 2048,4096|none] [--long-gen 32]
+//          [--long-ctx 2048,4096|none] [--long-gen 32] [--kv-type f16|f32]
 //          [--no-torch] [--rebuild-models] [--prepare-only]
 #include <algorithm>
 #include <array>
@@ -84,6 +84,9 @@ struct Options {
     bool prepare_only = false;  // write the model files and stop
     std::vector<int64_t> long_ctx = {2048, 4096};  // cached positions for the KV-type rows; empty: none
     int64_t long_gen = 32;                          // decode steps timed at each long context
+    // The KV cache of the main table's prefill and decode: f16, the default of lyra generate,
+    // serve, bench and the art commands, so the table measures what they run.
+    DType kv = DType::F16;
     size_t bw_bytes = size_t{512} << 20;  // bandwidth buffer: far larger than any cache here
     int bw_reps = 5;                      // bandwidth passes per measurement (median)
 };
@@ -132,6 +135,7 @@ Options parse_args(int argc, char** argv) {
         else if (a == "--ffn") o.ffn = parse_int(a, v);
         else if (a == "--vocab") o.vocab = parse_int(a, v);
         else if (a == "--long-gen") o.long_gen = parse_int(a, v);
+        else if (a == "--kv-type") o.kv = lyra::model::parse_kv_type(v);
         else if (a == "--long-ctx") {
             o.long_ctx.clear();
             if (v != "none")
@@ -418,7 +422,7 @@ LyraResult time_lyra(const lyra::model::Model& m, lyra::core::ThreadPool& pool, 
     lyra::core::Rng rng(7);
     std::vector<int32_t> prompt(static_cast<size_t>(o.prompt_tokens));
     for (auto& t : prompt) t = 259 + static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(o.vocab - 259));
-    lyra::model::Session s(m, o.ctx);
+    lyra::model::Session s(m, o.ctx, o.kv);
     std::vector<float> logits;
 
     // Warm-up: a short prompt and a few decode steps fault in and touch every weight once.
@@ -518,6 +522,7 @@ struct Row {
     int threads;
     double prefill_tok_s, decode_tok_s;       // Lyra medians
     double weight_bytes;                      // read per decode token
+    double kv_bytes;                          // KV cache read per decode token, averaged over the run
     double bw_gbs;                            // median read bandwidth at this thread count
     double peak_gflops;                       // median F32 GEMM peak at this thread count
     double flops_per_token;                   // prefill
@@ -526,6 +531,8 @@ struct Row {
     double matvec_tok_s = 0, gemm_gflops = 0;             // kernels alone (time_kernels)
     double decode_limit() const { return bw_gbs * 1e9 / weight_bytes; }
     double decode_frac() const { return decode_tok_s / decode_limit(); }
+    // The same with the cache's bytes counted: what a step really has to read.
+    double decode_frac_with_kv() const { return decode_tok_s * (weight_bytes + kv_bytes) / (bw_gbs * 1e9); }
     double prefill_gflops() const { return prefill_tok_s * flops_per_token / 1e9; }
 };
 
@@ -573,12 +580,12 @@ std::string long_markdown(const std::vector<LongRow>& rows) {
 }
 
 
-std::string markdown(const std::vector<Row>& rows, const Json& machine) {
+std::string markdown(const std::vector<Row>& rows, const Json& machine, const Options& o) {
     std::string s;
     s += "| type | thr | Lyra pp tok/s | torch pp tok/s | pp Lyra/torch | Lyra tg tok/s | torch tg tok/s | "
          "tg Lyra/torch | weights MB/tok | read BW GB/s | tg limit tok/s | tg % of limit (target) | "
-         "pp GFLOP/s | pp % of GEMM peak |\n";
-    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+         "tg % of weights+KV limit | pp GFLOP/s | pp % of GEMM peak |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : rows) {
         const bool f32 = r.type == DType::F32;
         std::string tp = num(r.torch_prefill), td = num(r.torch_decode, 2);
@@ -589,11 +596,11 @@ std::string markdown(const std::vector<Row>& rows, const Json& machine) {
             rp += fmt::format(" / {}", ratio(r.prefill_tok_s, r.torch_i8_prefill));
             rd += fmt::format(" / {}", ratio(r.decode_tok_s, r.torch_i8_decode));
         }
-        s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} |\n",
+        s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} |\n",
                          lyra::core::dtype_name(r.type), r.threads, num(r.prefill_tok_s), tp, rp,
                          num(r.decode_tok_s, 2), td, rd, num(r.weight_bytes / 1e6),
                          num(r.bw_gbs), num(r.decode_limit(), 2), pct(r.decode_frac()),
-                         pct(target_decode_frac(r.type)), num(r.prefill_gflops()),
+                         pct(target_decode_frac(r.type)), pct(r.decode_frac_with_kv()), num(r.prefill_gflops()),
                          f32 ? fmt::format("{} (80%)", pct(r.prefill_gflops() / r.peak_gflops)) : "—");
     }
     s += "\nKernels alone (core::matmul on the model's weights, no attention/norms/sync around them): "
@@ -607,6 +614,11 @@ std::string markdown(const std::vector<Row>& rows, const Json& machine) {
                          pct(r.decode_tok_s / r.matvec_tok_s), num(r.gemm_gflops),
                          pct(r.gemm_gflops / r.peak_gflops), pct(r.prefill_gflops() / r.gemm_gflops));
     }
+    s += fmt::format(
+        "\nLyra's KV cache: {} (`--kv-type`; f16 is what lyra generate, serve and bench use). \"tg % of limit\" "
+        "counts the weights a step reads (issue 2's roofline); \"weights+KV\" adds the cache rows it reads "
+        "too, on average {} positions.\n",
+        lyra::model::kv_type_name(o.kv), o.prompt_tokens + (o.gen_tokens + 1) / 2);
     s += "\npp = prefill (prompt processing), tg = decode (token generation). torch columns are PyTorch "
          "F32 for every row (PyTorch has no Q8_0/Q4_0 CPU kernels); on q8_0 rows \"i8\" is PyTorch "
          "dynamic int8 quantization (qint8 weights, per-tensor scales), the nearest analogue. Targets "
@@ -697,6 +709,9 @@ void measure_thread_count(const Options& o, const std::vector<std::string>& path
         const LyraResult& r = results[i];
         Row row{.type = o.types[i], .threads = nt, .prefill_tok_s = median(r.prefill_tok_s),
                 .decode_tok_s = median(r.decode_tok_s), .weight_bytes = weight_bytes_per_token(*model),
+                // Decode runs from position prompt to prompt + gen - 1: on average it reads
+                // prompt + (gen - 1) / 2 + 1 cached rows per step (its own row included).
+                .kv_bytes = kv_bytes_per_token(*model, o.prompt_tokens + (o.gen_tokens + 1) / 2, o.kv),
                 .bw_gbs = bw_med, .peak_gflops = peak_med, .flops_per_token = prefill_flops_per_token(*model)};
         row.matvec_tok_s = median(r.matvec_tok_s);
         row.gemm_gflops = median(r.gemm_gflops);
@@ -730,7 +745,7 @@ int run(const Options& o) {
         return a.type != b.type ? static_cast<uint32_t>(a.type) < static_cast<uint32_t>(b.type)
                                 : a.threads < b.threads;
     });
-    const std::string table = markdown(rows, machine) + long_markdown(long_rows);
+    const std::string table = markdown(rows, machine, o) + long_markdown(long_rows);
     std::printf("## Lyra inference benchmark: llama dim %lld, %lld layers, %lld heads, ffn %lld, vocab %lld, "
                 "ctx %lld; %lld prompt tokens, %lld decode tokens, %d reps (medians); kernels: %s\n\n%s",
                 static_cast<long long>(o.dim), static_cast<long long>(o.layers), static_cast<long long>(o.heads),
@@ -751,6 +766,8 @@ int run(const Options& o) {
                                {"torch_int8dyn_decode_tok_s", r.torch_i8_decode},
                                {"weight_bytes_per_token", r.weight_bytes}, {"read_bw_gbs", r.bw_gbs},
                                {"decode_limit_tok_s", r.decode_limit()}, {"decode_frac_of_limit", r.decode_frac()},
+                               {"kv_type", lyra::model::kv_type_name(o.kv)}, {"kv_bytes_per_token", r.kv_bytes},
+                               {"decode_frac_of_weights_kv_limit", r.decode_frac_with_kv()},
                                {"decode_target_frac", target_decode_frac(r.type)},
                                {"prefill_flops_per_token", r.flops_per_token}, {"prefill_gflops", r.prefill_gflops()},
                                {"gemm_peak_gflops", r.peak_gflops},
