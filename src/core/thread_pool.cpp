@@ -106,7 +106,8 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     task_ctx_ = nullptr;
     const int64_t end = now_ns();
     const int64_t waited = end - t1;
-    if (waited > kStallNs && waited > t1 - t0) ++stalls_;
+    const int64_t waited_inside = waited_inside_ns_.exchange(0, std::memory_order_relaxed);
+    if ((waited > kStallNs && waited > t1 - t0) || waited_inside > kStallNs) ++stalls_;
     if (t1 - t0 > kIdleMinNs) idle_ += mine == n_threads_ ? 1 : -3;
     window_ns_ += end - start;
     if (++regions_seen_ == kStallWindow) end_window();
@@ -114,6 +115,7 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
 
 void ThreadPool::run_alone(TaskFn fn, const void* ctx) {
     for (int share = 0; share < n_threads_; ++share) fn(ctx, share, n_threads_);
+    waited_inside_ns_.store(0, std::memory_order_relaxed);  // one thread has nobody to wait for
 }
 
 void ThreadPool::end_window() {

@@ -70,6 +70,14 @@ public:
         });
     }
 
+    // A share that waits for work another share holds (matmul_group's quantized activation rows:
+    // whoever claimed a row quantizes it, and the others wait for it) reports the wait here once
+    // it is long. The pool cannot see such a wait, which happens inside a share, but it is the
+    // trouble a straggler is: the claimant lost its core. A region whose reported waits pass the
+    // stall threshold counts as a stall, so a busy machine that keeps a matmul waiting makes the
+    // caller test running alone, as late workers do. Any thread inside a region may call it.
+    void report_wait_ns(int64_t ns) { waited_inside_ns_.fetch_add(ns, std::memory_order_relaxed); }
+
 private:
     using TaskFn = void (*)(const void* ctx, int ith, int nth);
     void run_erased(TaskFn fn, const void* ctx);
@@ -90,6 +98,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::atomic<int> sleeping_{0};
+    std::atomic<int64_t> waited_inside_ns_{0};  // report_wait_ns's sum over the open region
     // The caller's own record (only the caller thread touches these): recent regions in which it
     // waited long for a straggler, or in which no worker took a share, and how many regions to run
     // alone before trying workers again.

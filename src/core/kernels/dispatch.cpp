@@ -8,6 +8,7 @@
 #endif
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -152,6 +153,15 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
         std::memcpy(out + 192, scale, sizeof scale);
     }
     *a = ActQ8{qs, d, sum, b4, b8, dl, quad};
+}
+
+// A thread waiting in matmul_group for activation rows another thread claimed starts timing the
+// wait after this many spins (tens of microseconds); the rows themselves take about one.
+constexpr int kSpinsBeforeTimingAWait = 2048;
+
+int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 // Batches of up to this many rows quantize their Q8 activations inside the matmul's region
@@ -437,7 +447,13 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
                 pending->quantize(t);
                 act_done.fetch_add(1, std::memory_order_release);
             }
-            while (act_done.load(std::memory_order_acquire) < T) cpu_relax();
+            // A wait past a few thousand spins means a claimant lost its core: tell the pool.
+            int64_t wait_from = 0;
+            for (int spins = 0; act_done.load(std::memory_order_acquire) < T; ++spins) {
+                if (spins == kSpinsBeforeTimingAWait) wait_from = steady_ns();
+                cpu_relax();
+            }
+            if (wait_from != 0) pool.report_wait_ns(steady_ns() - wait_from);
         }
         int64_t begin = next_row.load(std::memory_order_relaxed);
         for (;;) {

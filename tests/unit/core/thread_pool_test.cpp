@@ -163,5 +163,56 @@ TEST(ThreadPool, ACallerKeptWaitingRunsTheSharesItselfForAWhile) {
     EXPECT_EQ(on_worker.load(), 0);
 }
 
+// A wait inside a share (matmul_group waiting for activation rows another thread claimed) is
+// invisible to the pool unless reported: here the worker claims a job and holds it 1 ms, and the
+// caller's share waits for it inside the region, so the caller never waits after closing the
+// region and no stall is seen, until the share reports its wait (ThreadPool::report_wait_ns).
+// Reported, the pool tests running alone (where the caller takes the job itself, at once) and
+// keeps the shares on the caller. (Unreported, the worker kept its shares on a quiet machine, but
+// on a loaded one a worker that misses regions can send the pool solo by itself, so that half
+// cannot be a stable test.)
+TEST(ThreadPool, AWaitReportedFromInsideAShareCountsAsAStall) {
+    ThreadPool pool(2);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> on_worker{0};
+    std::atomic<int> job{0};  // 0 free, 1 claimed, 2 done
+    auto region = [&] {
+        job.store(0);
+        pool.run([&](int ith, int) {
+            if (std::this_thread::get_id() != caller) {
+                int expected = 0;
+                if (job.compare_exchange_strong(expected, 1)) {
+                    on_worker.fetch_add(1);
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    job.store(2);
+                }
+                return;
+            }
+            // The caller gives the worker up to 300 µs to claim the job (see the test above), then
+            // takes it if nobody has, or waits for it.
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::microseconds(300);
+            while (ith == 0 && job.load() == 0 && std::chrono::steady_clock::now() < give_up) {
+            }
+            int expected = 0;
+            if (job.compare_exchange_strong(expected, 1)) {
+                job.store(2);
+                return;
+            }
+            const auto t0 = std::chrono::steady_clock::now();
+            while (job.load() != 2) {
+            }
+            pool.report_wait_ns(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+        });
+        ASSERT_EQ(job.load(), 2);
+    };
+    // One window with the worker, one trial alone, then the stretch alone begins (region 512).
+    for (int r = 0; r < 600; ++r) region();
+    EXPECT_GE(on_worker.load(), 4) << "the worker should have claimed jobs";
+    on_worker.store(0);
+    for (int r = 0; r < 600; ++r) region();
+    EXPECT_EQ(on_worker.load(), 0) << "reported waits should have sent the pool solo";
+}
+
 }  // namespace
 }  // namespace lyra::core
