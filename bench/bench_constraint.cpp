@@ -501,7 +501,7 @@ static int run(int argc, char** argv) {
             const int64_t build1 = thread_cpu_ns();
             const auto again = haiku_form(*tok);
             const double again_ms = static_cast<double>(thread_cpu_ns() - build1) / 1e6;
-            std::printf("| %s | building the 5/7/5 form | first %.1f ms, a second on the same vocabulary %.1f ms "
+            std::printf("| %s | building the 5/7/5 form | first %.1f ms, a second on the same vocabulary %.2f ms "
                         "(thread CPU time; the dictionary's load before them %.1f ms; syllable tables made %lld times so far) |\n",
                         cfg.name, first_ms, again_ms, dict_ms,
                         static_cast<long long>(gen::constraint::FormConstraint::syllable_tables_made()));

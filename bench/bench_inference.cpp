@@ -14,7 +14,9 @@
 // length it fills a session's cache to that many positions and times decode with an f32 and an
 // f16 KV cache side by side. Each step then also reads the cache (2 x layers x positions x kv_dim
 // elements), so the roofline counts weights + cache bytes per token.
-// It prints a markdown table and writes the same numbers as JSON. It reports; it never asserts.
+// It prints a markdown table and, given --json-out FILE, writes the same numbers there as JSON
+// (nothing by default: a run from the repository root would leave a stray file there). It
+// reports; it never asserts.
 //
 // Models are created once with the library (model/init.h, model/quantize.h) in --work-dir and
 // reused by later runs when their shape matches.
@@ -69,7 +71,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
     std::string work_dir = "bench_models";  // where the model files live (created, reused)
-    std::string json_out = "bench_inference.json";
+    std::string json_out;  // the JSON copy of the results; empty = none (run_inference_bench.sh passes one)
     std::string torch_script = std::string(LYRA_SOURCE_DIR) + "/bench/torch_inference.py";
     std::string python = "/usr/bin/python3";
     std::vector<int> threads = {1, 2};
@@ -425,8 +427,10 @@ LyraResult time_lyra(const lyra::model::Model& m, lyra::core::ThreadPool& pool, 
     lyra::model::Session s(m, o.ctx, o.kv);
     std::vector<float> logits;
 
-    // Warm-up: a short prompt and a few decode steps fault in and touch every weight once.
-    m.forward(s, std::span<const int32_t>(prompt.data(), 16), pool, logits);
+    // Warm-up: a short prompt and a few decode steps fault in and touch every weight once. (No
+    // longer than the prompt: --prompt-tokens below 16 read past its end.)
+    const size_t warm = std::min<size_t>(16, prompt.size());
+    m.forward(s, std::span<const int32_t>(prompt.data(), warm), pool, logits);
     decode_tokens(m, s, pool, logits, 4);
 
     LyraResult r;
@@ -786,8 +790,9 @@ int run(const Options& o) {
                                         {"decode_limit_tok_s", r.decode_limit()},
                                         {"decode_frac_of_limit", r.decode_frac()}});
     out["wall_s"] = seconds_since(t_start);
-    lyra::core::write_file_atomic(o.json_out, out.dump(1) + "\n");
-    std::printf("\n(JSON: %s; whole run %.0f s)\n", o.json_out.c_str(), seconds_since(t_start));
+    if (!o.json_out.empty()) lyra::core::write_file_atomic(o.json_out, out.dump(1) + "\n");
+    const std::string json_note = o.json_out.empty() ? "no JSON written: --json-out FILE writes one" : "JSON: " + o.json_out;
+    std::printf("\n(%s; whole run %.0f s)\n", json_note.c_str(), seconds_since(t_start));
     return 0;
 }
 

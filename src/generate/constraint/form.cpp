@@ -16,7 +16,6 @@
 #include "core/error.h"
 #include "generate/constraint/shared_once.h"
 #include "generate/constraint/token_mask.h"
-#include "model/tokenizer/vocab.h"
 
 namespace lyra::gen::constraint {
 
@@ -129,26 +128,7 @@ FormConstraint::FormConstraint(FormSpec spec, const model::Tokenizer& tok)
     reset();
 }
 
-// The vocabulary's fingerprint for token_tables: everything the pass reads of a token (its bytes
-// are a function of the tokenizer's kind, its text and its type; whether it ends generation or is
-// a control token), read from the vocabulary itself, which costs a fraction of the pass.
 namespace {
-
-uint64_t vocab_fingerprint(const model::Tokenizer& tok) {
-    const model::Vocab& v = tok.vocab();
-    auto mix = [](uint64_t h, uint64_t x) {
-        h = (h ^ x) * 0x9E3779B97F4A7C15ull;
-        return h ^ (h >> 29);
-    };
-    uint64_t h = mix(std::hash<std::string>{}(tok.kind()), static_cast<uint64_t>(tok.n_vocab()));
-    for (model::TokenId id = 0; id < tok.n_vocab(); ++id) {
-        const auto i = static_cast<size_t>(id);
-        const uint64_t type = i < v.types.size() ? static_cast<uint64_t>(static_cast<int32_t>(v.types[i])) : 0;
-        const uint64_t flags = (tok.is_eog(id) ? 1u : 0u) | (tok.is_control(id) ? 2u : 0u);
-        h = mix(h, std::hash<std::string_view>{}(v.tokens[i]) ^ (type << 2 | flags));
-    }
-    return h;
-}
 
 std::atomic<int64_t> g_token_tables_made{0};
 
@@ -161,7 +141,9 @@ std::shared_ptr<const FormConstraint::TokenTables> FormConstraint::token_tables(
     if (spec_.rules_id.empty()) return make_token_tables();
     // Per (vocabulary, rules, syllable unit or not: syllable tokens are never simple).
     static SharedOnce<std::tuple<uint64_t, std::string, bool>, TokenTables> cache;
-    return cache.get({vocab_fingerprint(tok_), spec_.rules_id, spec_.syllables != nullptr},
+    // The tokenizer's fingerprint covers all the pass reads of a token (its bytes, type, whether it
+    // ends generation or is a control token); it was worked out when the tokenizer was built.
+    return cache.get({tok_.vocab_fingerprint(), spec_.rules_id, spec_.syllables != nullptr},
                      [&] { return make_token_tables(); });
 }
 
@@ -214,11 +196,13 @@ std::shared_ptr<const FormConstraint::TokenTables> FormConstraint::make_token_ta
     }
     tt->cps_begin[n] = static_cast<uint32_t>(tt->cps.size());
     if (spec_.syllables) {
-        // What the shared tables read of the vocabulary: each token's bytes and flags.
-        uint64_t vocab = n;
+        // What the shared tables read of the vocabulary: each token's bytes and whether it ends
+        // generation, which the tokenizer's fingerprint covers, and which tokens this form never
+        // allows (`skip`: that depends on the spec's `allowed` too), hashed here by their ids.
+        uint64_t vocab = tok_.vocab_fingerprint();
         for (size_t i = 0; i < n; ++i) {
-            const uint64_t flags = (tt->info[i].skip ? 1u : 0u) | (tt->info[i].eog ? 2u : 0u);
-            vocab = (vocab ^ std::hash<std::string_view>{}(tt->bytes[i]) ^ flags) * 0x9E3779B97F4A7C15ull;
+            if (!tt->info[i].skip) continue;
+            vocab = (vocab ^ i) * 0x9E3779B97F4A7C15ull;
             vocab ^= vocab >> 29;
         }
         tt->syl_vocab = vocab;

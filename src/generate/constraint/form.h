@@ -418,8 +418,9 @@ private:
         std::vector<SylGroup> syl_groups_;
     };
     // The tables for this constraint's dictionary and vocabulary: the cached ones, or made now
-    // (once per key even when several threads ask at the same time). `vocab` fingerprints the
-    // token bytes and flags the tables read.
+    // (once per key even when several threads ask at the same time). `vocab` fingerprints what
+    // the tables read of the vocabulary: the tokenizer's fingerprint and the tokens the form never
+    // allows.
     std::shared_ptr<const SylTables> syllable_tables(uint64_t vocab) const;
     std::shared_ptr<const SylTables> make_syllable_tables() const;
     std::shared_ptr<const SylTables> syl_tab_;

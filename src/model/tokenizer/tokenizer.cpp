@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <queue>
 
 #include <fmt/ranges.h>
@@ -286,10 +287,52 @@ bool is_eog_text(std::string_view t) {
         "<|end|>",    "<|eom_id|>", "<|end_of_text|>", "<|EOT|>",       "<eos>"};
     return std::find(kEog.begin(), kEog.end(), t) != kEog.end();
 }
+
+// Tokenizer::vocab_fingerprint: every field the tokenizer reads, each in the form write_gguf and
+// from_gguf keep it, so that a vocabulary written and read back keeps its fingerprint (no types
+// and type 0 hash as Normal, no scores as zeros, a "gpt2" vocabulary's empty pre as "default";
+// merges only for "gpt2", add_space_prefix only for "llama"/"t5" and the normalizer only for
+// "bert"/"t5": the only kinds that read them, and the only ones write_gguf stores them for).
+// Counts go in before each list so that no two lists of strings run together. ~2 ms a 150k
+// vocabulary (twice that with its merges), once per load.
+uint64_t fingerprint_of(const Vocab& v) {
+    auto mix = [](uint64_t h, uint64_t x) {
+        h = (h ^ x) * 0x9E3779B97F4A7C15ull;
+        return h ^ (h >> 29);
+    };
+    auto mix_text = [&](uint64_t h, std::string_view s) {
+        return mix(h, std::hash<std::string_view>{}(s));
+    };
+    const bool spm_like = v.model == "llama" || v.model == "t5";
+    uint64_t h = mix_text(0, v.model);
+    h = mix_text(h, v.model == "gpt2" && v.pre.empty() ? "default" : v.pre);
+    h = mix(h, v.tokens.size());
+    for (size_t i = 0; i < v.tokens.size(); ++i) {
+        const bool typed = i < v.types.size() && static_cast<int32_t>(v.types[i]) != 0;
+        const TokenType type = typed ? v.types[i] : TokenType::Normal;
+        const float score = i < v.scores.size() ? v.scores[i] : 0.0f;
+        h = mix_text(h, v.tokens[i]);
+        h = mix(h, static_cast<uint64_t>(type) << 32 | std::bit_cast<uint32_t>(score));
+    }
+    if (v.model == "gpt2") {
+        h = mix(h, v.merges.size());
+        for (const std::string& m : v.merges) h = mix_text(h, m);
+    }
+    for (TokenId id : {v.bos, v.eos, v.unk, v.pad, v.eot, v.mask})
+        h = mix(h, static_cast<uint32_t>(id));
+    const bool prefix = spm_like && v.add_space_prefix;
+    h = mix(h, (v.add_bos ? 1u : 0u) | (v.add_eos ? 2u : 0u) | (prefix ? 4u : 0u));
+    if (v.model == "bert" || v.model == "t5") {
+        h = mix(h, v.normalizer.size());
+        for (const std::string& step : v.normalizer) h = mix_text(h, step);
+    }
+    return h;
+}
 }  // namespace
 
 TokenizerBase::TokenizerBase(Vocab v) : vocab_(std::move(v)) {
     validate_vocab(vocab_);
+    fingerprint_ = fingerprint_of(vocab_);
     const auto n = static_cast<TokenId>(vocab_.tokens.size());
     token_ids_.reserve(vocab_.tokens.size());
     for (TokenId i = 0; i < n; ++i) token_ids_.emplace(vocab_.tokens[i], i);  // first id wins

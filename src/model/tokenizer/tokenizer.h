@@ -56,6 +56,13 @@ public:
     virtual void write_gguf(GgufWriter& w) const = 0;
     // The vocabulary data this tokenizer was built from.
     virtual const Vocab& vocab() const = 0;
+    // A fingerprint of the vocabulary, worked out once when the tokenizer is built: equal for
+    // tokenizers built from the same vocabulary (one file loaded twice, or written with
+    // write_gguf and read back), different, but for 64-bit hash collisions, where anything that
+    // encode, decode or token_to_bytes read differs (the chat template is not part of it). For
+    // keying per-vocabulary caches within one process (FormConstraint's tables), so that they
+    // need not hash the vocabulary again; it is built on std::hash, so never store it.
+    virtual uint64_t vocab_fingerprint() const = 0;
 
     // Conveniences over vocab(): the stored piece text (byte-level or "▁"-escaped, as in the
     // file), its type, and tokenizer.chat_template (empty when the file has none).

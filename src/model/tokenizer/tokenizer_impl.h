@@ -69,6 +69,7 @@ public:
     std::string kind() const final { return vocab_.model; }
     void write_gguf(GgufWriter& w) const final;
     const Vocab& vocab() const final { return vocab_; }
+    uint64_t vocab_fingerprint() const final { return fingerprint_; }
     TokenId find_token(std::string_view text) const final;
 
     // Stored type of `id` (Normal when the file has no types); `id` must be in range.
@@ -102,6 +103,7 @@ private:
     std::vector<Special> specials_;
     std::array<bool, 256> special_first_byte_{};  // some special token starts with this byte
     std::vector<bool> eog_;
+    uint64_t fingerprint_ = 0;
 };
 
 std::unique_ptr<Tokenizer> make_spm_tokenizer(Vocab v);

@@ -302,6 +302,28 @@ TEST(FormConstraint, SameRulesIdSharesTheLeadByteAnswers) {
     EXPECT_NE(unnamed->token_tables_id(), first->token_tables_id());
 }
 
+// The per-token tables are keyed on the vocabulary (the tokenizer's fingerprint), not on the
+// tokenizer object: a model loaded twice shares them, while a vocabulary with one piece spelled
+// otherwise makes its own.
+TEST(FormConstraint, TokenTablesAreSharedByVocabularyNotByTokenizerObject) {
+    const std::vector<std::string> pieces = {"a", "b", "ab", " ", "\n"};
+    const auto tok = testing::piece_vocab(pieces);
+    const auto same = model::Tokenizer::from_vocab(tok->vocab());
+    model::Vocab respelled = tok->vocab();
+    respelled.tokens.back() = std::string("ba");
+    const auto other = model::Tokenizer::from_vocab(respelled);
+    ASSERT_EQ(same->vocab_fingerprint(), tok->vocab_fingerprint());
+    ASSERT_NE(other->vocab_fingerprint(), tok->vocab_fingerprint());
+    const FormSpec spec{.lines = {{.units = 2}},
+                        .is_unit = [](uint32_t cp) { return cp == 'a' || cp == 'b'; },
+                        .rules_id = "form_test tables by vocabulary"};
+    const FormConstraint first(spec, *tok);
+    const FormConstraint second(spec, *same);
+    const FormConstraint elsewhere(spec, *other);
+    EXPECT_EQ(second.token_tables_id(), first.token_tables_id());
+    EXPECT_NE(elsewhere.token_tables_id(), first.token_tables_id());
+}
+
 // The mask's fast paths (a unit count per token, a single character's test at a checked
 // position, whole characters stepped at once) against the byte walk that defines them, over a
 // vocabulary of single characters, two- and three-character words, words with punctuation and

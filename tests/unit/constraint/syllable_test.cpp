@@ -222,6 +222,27 @@ TEST_F(SyllableTokens, TheCallersGuessCountsWordsTheDictionaryLacks) {
     EXPECT_TRUE(eog_allowed(form));
 }
 
+// The syllable tables are keyed on what they read of the vocabulary, not on the tokenizer object:
+// a tokenizer built again from the same vocabulary shares them; one with a piece spelled otherwise,
+// or a form that never allows some tokens (those with a 'z'), makes its own.
+TEST_F(SyllableTokens, TablesAreSharedByVocabularyNotByTokenizerObject) {
+    auto dict = std::make_shared<const SyllableDictionary>(hand_words());
+    const auto same = model::Tokenizer::from_vocab(tok_->vocab());
+    model::Vocab respelled = tok_->vocab();
+    respelled.tokens.back() = std::string("Z");
+    const auto other = model::Tokenizer::from_vocab(respelled);
+    const FormSpec spec{.lines = {{.units = 3}}, .syllables = dict};
+    FormSpec no_z = spec;
+    no_z.allowed = [](uint32_t cp) { return cp != 'z'; };
+    const FormConstraint first(spec, *tok_);
+    const FormConstraint second(spec, *same);
+    const FormConstraint elsewhere(spec, *other);
+    const FormConstraint without_z(no_z, *tok_);
+    EXPECT_EQ(second.syllable_tables_id(), first.syllable_tables_id());
+    EXPECT_NE(elsewhere.syllable_tables_id(), first.syllable_tables_id());
+    EXPECT_NE(without_z.syllable_tables_id(), first.syllable_tables_id());
+}
+
 TEST(SyllableForm, BadFormsAreRefused) {
     const auto tok = testing::piece_vocab({"a", " ", "\n"}, false);
     auto dict = std::make_shared<const SyllableDictionary>(hand_words());

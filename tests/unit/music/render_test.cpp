@@ -15,6 +15,7 @@
 #include "art/music/render.h"
 #include "art/music/tune.h"
 #include "core/error.h"
+#include "fixtures/abc_round_trip.h"
 
 namespace music = lyra::art::music;
 namespace fs = std::filesystem;
@@ -158,8 +159,7 @@ TEST(Lyrics, SyllablesAndAlignment) {
     std::string abc = music::write_abc(t);
     EXPECT_NE(abc.find("w:Hap-"), std::string::npos) << abc;
     EXPECT_TRUE(music::abc2midi_clean(abc)) << abc;
-    music::Tune again = music::parse_tune(abc, "again");
-    EXPECT_EQ(again, t);
+    EXPECT_EQ(lyra::test::abc_tune_round_trip_problem(t), "");  // the lyrics come back too
     std::vector<music::Syllable> lots;
     for (int i = 0; i < 40; ++i) lots.push_back({"la", true});
     EXPECT_THROW(music::set_lyrics(t, lots), lyra::Error);  // 20 notes
