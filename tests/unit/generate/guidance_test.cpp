@@ -211,6 +211,27 @@ TEST(Guidance, DeterministicPerSeedAndCandidatesMatchSingleRuns) {
     EXPECT_NE(a.candidates[0].tokens, a.candidates[1].tokens);
 }
 
+TEST(Guidance, StreamsTheSameTextAndCancels) {
+    SubjectModel m;
+    core::ThreadPool pool(1);
+    Generator gen(m, pool);
+    GenerateOptions opt = sampled(12, 1.0f, 5, 2);
+    opt.guidance = 2.0f;
+    opt.guidance_prompt = "y";
+    std::string streamed[2];
+    const auto r = gen.run("x", opt, [&](int i, std::string_view piece) {
+        streamed[i].append(piece);
+        return true;
+    });
+    ASSERT_EQ(r.candidates.size(), 2u);
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(streamed[i], r.candidates[static_cast<size_t>(i)].text) << i;
+    int pieces = 0;
+    const auto cut = gen.run("x", opt, [&](int, std::string_view) { return ++pieces < 3; });
+    ASSERT_EQ(cut.candidates.size(), 1u);
+    EXPECT_EQ(cut.candidates[0].finish, FinishReason::Cancelled);
+    EXPECT_EQ(cut.candidates[0].text, r.candidates[0].text.substr(0, 3));
+}
+
 TEST(Guidance, ANonBatchingModelGivesTheSameTokens) {
     SubjectModel batched(true), looped(false);
     core::ThreadPool pool(1);
