@@ -4,7 +4,9 @@
 // (the SVG normalizer over the icon corpora), `normalize FILE.svg` (prints the DSL and what was
 // lost), `render FILE -o OUT.png` (DSL or SVG through the Cairo rasterizer), `grammar` (prints
 // a mode's GBNF).
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -35,12 +37,15 @@ struct PaintFlags {
     std::string subject, style, palette, mood, reference;
     int size = 512;
     int length = 640;
+    float guidance = art::visual::kDefaultGuidance;
     // eval
     std::vector<std::string> eval_modes;
     int count = 100;
     std::string eval_model, eval_reference;
     int eval_threads = 0, eval_length = 640, eval_match_candidates = 1;
     float eval_temperature = 0.8f;
+    float eval_guidance = art::visual::kDefaultGuidance;
+    std::string eval_neutral = std::string(art::visual::kNeutralSubject);
     bool eval_json = false;
     // roundtrip
     std::string rt_corpus = "all";
@@ -65,6 +70,23 @@ bool looks_like_svg(std::string_view text) {
     return p != std::string_view::npos && text[p] == '<';
 }
 
+// --guidance: a finite scale in 0..kMaxGuidance. A usage error (exit 2) with one message; CLI11's
+// Range would let NaN through (every comparison with it is false).
+CLI::Validator guidance_range() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v < 0 ||
+                v > static_cast<double>(art::visual::kMaxGuidance)) {
+                return fmt::format("out of range; expected a number from 0 to {} (0 = off), got '{}'",
+                                   art::visual::kMaxGuidance, text);
+            }
+            return {};
+        },
+        fmt::format("0..{}", art::visual::kMaxGuidance));
+}
+
 int threads_or_all(int t) {
     return t > 0 ? t : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
@@ -84,6 +106,8 @@ void run_eval(PaintFlags& f) {
     opt.reference = f.eval_reference;
     opt.match_candidates = f.eval_match_candidates;
     opt.temperature = f.eval_temperature;
+    opt.guidance = f.eval_guidance;
+    opt.neutral = f.eval_neutral;
     const nlohmann::json out = art::visual::paint_eval(opt, ctx);
     if (f.eval_json) {
         std::printf("%s\n", gen::dump_json(out).c_str());
@@ -92,6 +116,10 @@ void run_eval(PaintFlags& f) {
     std::printf("model %s, %d drawings per mode; novelty against %s\n", opt.model.c_str(), f.count,
                 out["reference"].is_null() ? "nothing (no training corpus found; pass --reference)"
                                            : out["reference"].get<std::string>().c_str());
+    if (opt.guidance > 0) {
+        std::printf("classifier-free guidance %g against the subject line 'subject: %s'\n",
+                    static_cast<double>(opt.guidance), opt.neutral.c_str());
+    }
     std::printf("%-10s %8s %8s %9s %10s %8s %7s %11s\n", "mode", "parsed", "rsvg ok", "not blank", "diversity",
                 "novelty", "ended", "mean tokens");
     for (const auto& [mode, m] : out["modes"].items()) {
@@ -184,6 +212,10 @@ void add_paint_command(CLI::App& app) {
     cmd->add_option("--size", f->size, "PNG width in pixels (16-4096, default 512)");
     cmd->add_option("--length", f->length, "token budget of a drawing (64-4096, default 640)");
     cmd->add_option("--reference", f->reference, "training corpus for the novelty critic (default build/data/paint-dsl.txt)");
+    cmd->add_option("--guidance", f->guidance,
+                    fmt::format("classifier-free guidance scale: how much harder the subject line steers the drawing "
+                                "(0 = off; default {})", art::visual::kDefaultGuidance))
+        ->check(guidance_range());
     add_common_art_flags(cmd, f->st);
 
     auto* ev = cmd->add_subcommand("eval", "Measure generated drawings: renderable, not blank, diversity, novelty");
@@ -198,6 +230,12 @@ void add_paint_command(CLI::App& app) {
         ->check(CLI::Range(1, 64));
     ev->add_option("--temperature", f->eval_temperature, "sampling temperature of every mode (default 0.8)")
         ->check(CLI::Range(0.0, 10.0));
+    ev->add_option("--guidance", f->eval_guidance,
+                   fmt::format("classifier-free guidance scale of every mode (0 = off; default {})",
+                               art::visual::kDefaultGuidance))
+        ->check(guidance_range());
+    ev->add_option("--neutral", f->eval_neutral,
+                   "guidance: the subject of the unconditioned context (default: the built-in neutral subject)");
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
     ev->callback([f] { run_eval(*f); });
 
@@ -242,6 +280,7 @@ void add_paint_command(CLI::App& app) {
         if (cmd->count("--size")) r["size"] = f->size;
         if (cmd->count("--length")) r["length"] = f->length;
         if (cmd->count("--reference")) r["reference"] = f->reference;
+        if (cmd->count("--guidance")) r["guidance"] = f->guidance;
         run_art_command("paint", art::visual::paint, f->st);
     });
 }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/ops.h"
 
@@ -98,6 +100,7 @@ void check_options(const GenerateOptions& opt) {
         throw_error(ErrorKind::InvalidArgument, "kv type: {} is not supported; expected f32 or f16",
                     core::dtype_name(opt.kv_type));
     }
+    check_guidance_scale(opt.guidance);
 }
 
 bool slide_full_session(const model::Model& m, model::Session& s) {
@@ -208,6 +211,7 @@ void Generator::begin_candidate(int index) {
     // The penalties and the text decoder see what the model continues: the prompt, or for an
     // encoder-decoder only its decoder's start token.
     chain_.observe_prompt(cached_);
+    if (guide_) guide_->begin_candidate();
     // Prime the decoder with the prompt so the first new piece is decoded as a continuation
     // (a SentencePiece "▁word" keeps its space), then drop the prompt's own text.
     decoder_.emplace(model_.tokenizer());
@@ -226,12 +230,18 @@ bool Generator::step() {
             if (!slide_full_session(model_, *session_)) return finish(FinishReason::Length);
             slid_ = true;
         }
-        model_.forward(*session_, std::span(&out_.tokens.back(), 1), pool_, logits_);
+        // With guidance the unconditioned session takes the same token in the same batched
+        // forward; logits_ gets the conditioned row either way.
+        if (guide_) guide_->decode(*session_, out_.tokens.back(), logits_);
+        else model_.forward(*session_, std::span(&out_.tokens.back(), 1), pool_, logits_);
     }
     have_logits_ = false;
 
-    // 2. sampler chain (penalties, constraint, truncation, the pick).
-    const TokenId id = chain_.sample(logits_);
+    // 2. sampler chain (penalties, constraint, truncation, the pick), on the guided row when
+    //    guidance is on: the constraint's mask applies to what is sampled from.
+    const std::span<const float> row = guide_ ? guide_->guide(logits_, opt_.guidance)
+                                              : std::span<const float>(logits_);
+    const TokenId id = chain_.sample(row);
 
     // 3. accept: every sampler and the constraint see the choice.
     chain_.accept(id);
@@ -279,12 +289,20 @@ GenerateResult Generator::run(std::string_view prompt, const GenerateOptions& op
     GenerateResult result;
     const int64_t t0 = now_us();
     prefill(prompt_, opt);
+    guide_.reset();
+    if (opt.guidance > 0.0f) {
+        guide_.emplace(model_, pool_);
+        guide_->prefill(tokenize_prompt(opt.guidance_prompt, opt), opt.max_tokens, opt.kv_type);
+    }
     result.timings.t_prefill_us = now_us() - t0;
     result.timings.n_prompt = static_cast<int64_t>(prompt_.size());
 
     for (int i = 0; i < opt.n_candidates; ++i) {
         begin_candidate(i);
-        if (i == 0) result.sampler = chain_.describe();
+        if (i == 0) {
+            result.sampler = chain_.describe();
+            if (guide_) result.sampler = fmt::format("guidance {} -> {}", opt.guidance, result.sampler);
+        }
         const int64_t t1 = now_us();
         while (step()) {
         }

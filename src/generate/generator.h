@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "generate/guidance.h"
 #include "generate/sampler.h"
 #include "generate/stop.h"
 #include "model/model.h"
@@ -43,6 +44,16 @@ struct GenerateOptions {
     // The session's KV cache element type: F16 (the default, as llama.cpp's; half the cache
     // memory and attention bandwidth, docs/user-guide.md, "KV cache type") or F32 (exact).
     core::DType kv_type = core::DType::F16;
+    // Classifier-free guidance (generate/guidance.h): 0 = off, today's decoding bit for bit.
+    // With g > 0 every step also runs the model on guidance_prompt followed by the tokens
+    // generated so far, in a second session (one batched forward for both rows), and the
+    // sampler chain (penalties, constraint, truncation, pick) sees
+    // log_softmax(cond) + g * (log_softmax(cond) - log_softmax(uncond)). Finite, >= 0.
+    float guidance = 0.0f;
+    // The unconditioned context: a neutral prompt in the prompt's own format (tokenized like
+    // it: add_bos, parse_special). Used only when guidance > 0; may be empty where the
+    // vocabulary has a BOS token.
+    std::string guidance_prompt = {};
 };
 
 struct Timings {
@@ -118,6 +129,7 @@ private:
     std::vector<TokenId> prompt_;
     std::vector<TokenId> cached_;       // what prefill left in the cache (Model::prefill)
     std::vector<float> prompt_logits_;  // the prompt's last row, kept for every candidate
+    std::optional<Guidance> guide_;     // the unconditioned stream when opt_.guidance > 0
 
     // The current candidate.
     int index_ = 0;
@@ -143,7 +155,7 @@ float token_logprob(std::span<const float> logits, TokenId id);
 void record_token(std::span<const float> logits, TokenId id, int top_k, Completion& out);
 
 // Throws Error(InvalidArgument) naming the first option out of range (max tokens, candidates,
-// threads, top logprobs); the sampler chain checks its own settings.
+// threads, top logprobs, kv type, guidance); the sampler chain checks its own settings.
 void check_options(const GenerateOptions& opt);
 
 // A full session's way on: a model that reads only its last slide_keep() positions, by distance

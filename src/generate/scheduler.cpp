@@ -81,6 +81,13 @@ std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
                                                    const GenerateOptions& opt) {
     check_options(opt);
     (void)make_sampler_chain(sampler_options(opt, opt.seed));  // rejects bad values up front
+    if (opt.guidance != 0.0f) {
+        // A guided sequence needs a second session stepped with it (gen::Guidance); the batch
+        // does not carry one yet, and silently ignoring the option would change the output.
+        throw_error(ErrorKind::Unsupported,
+                    "guidance: not supported by the batching scheduler; expected 0, got {}; "
+                    "use gen::Generator for guided decoding", opt.guidance);
+    }
     if (prompt.empty()) {
         throw_error(ErrorKind::InvalidArgument,
                     "prompt: empty, and the model's vocabulary has no BOS token to start from; "

@@ -163,6 +163,35 @@ TEST(Serve, ArtEndpointsAnswerWorkOr501) {
     expect_error(post(s, "/v1/art/poem", "not json"), 400);
 }
 
+// /v1/art/paint passes "guidance" (classifier-free guidance, issue 7) to the form: the served
+// drawing is the one `lyra paint --guidance` draws with the same seed, and a bad scale is a 400
+// naming the key.
+TEST(Serve, PaintGuidancePassesThroughAndMatchesTheCli) {
+    TempDir models;
+    const std::string paint = source_dir() + "/models/paint-dsl.gguf";
+    ASSERT_TRUE(fs::exists(paint)) << paint;
+    fs::create_symlink(paint, models.path() / "paint-dsl.gguf");
+    ServeProcess s({}, "", models.path());
+    ASSERT_TRUE(s.ok()) << s.stderr_text();
+    const Http h = post(s, "/v1/art/paint",
+                        R"({"model":"paint-dsl","subject":"red apple","guidance":2,"seed":4,"length":120,"n":1})");
+    ASSERT_EQ(h.status, 200) << h.body;
+    const RunResult r = run_lyra({"paint", "-m", paint, "--subject", "red apple", "--guidance", "2", "--seed", "4",
+                                  "--length", "120", "--threads", "1", "--no-gallery", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(h.j()["text"], json::parse(r.out)["text"]);
+    const RunResult plain = run_lyra({"paint", "-m", paint, "--subject", "red apple", "--guidance", "0", "--seed",
+                                      "4", "--length", "120", "--threads", "1", "--no-gallery", "--json"});
+    ASSERT_EQ(plain.code, 0) << plain.err;
+    EXPECT_NE(json::parse(plain.out)["text"], h.j()["text"]) << "guidance changed nothing";
+    for (const char* bad : {R"(-1)", R"("high")", R"(11)"}) {
+        const Http e = post(s, "/v1/art/paint", std::string(R"({"model":"paint-dsl","guidance":)") + bad + "}");
+        expect_error(e, 400);
+        EXPECT_NE(e.body.find("guidance"), std::string::npos) << e.body;
+    }
+    EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
+}
+
 // A poem's 古体 options over HTTP (issue #5: "lines", "tone_rhyme", as the studio page sends them)
 // reach the form, and a bad value is refused with the CLI's own message. The CLI's --json is the
 // object the server answers (DESIGN.md "Machine-readable results": "the same shape the server

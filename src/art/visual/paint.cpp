@@ -613,8 +613,15 @@ struct Generated {
     bool ended = false;  // the sequence ended (end of text), not cut at the token budget
 };
 
+// Classifier-free guidance of a drawing: scale 0 = off; the unconditioned context is the
+// prompt of the `neutral` subject (paint_prompt), read in its own session beside the real one.
+struct GuidanceSpec {
+    float scale = 0.0f;
+    std::string neutral;
+};
+
 std::vector<Generated> generate_drawings(const model::Model& model, core::ThreadPool& pool, const PaintSpec& spec,
-                                         const CommonOptions& common, int length, int n,
+                                         const CommonOptions& common, int length, int n, const GuidanceSpec& guidance,
                                          const std::function<bool(std::string_view)>& on_text = {}) {
     const std::string prompt = paint_prompt(spec);
     const std::string gbnf = paint_grammar(spec);
@@ -641,6 +648,8 @@ std::vector<Generated> generate_drawings(const model::Model& model, core::Thread
     gen::GenerateOptions opt = generate_options(common, max_tokens);
     opt.n_candidates = n;
     opt.constraint = &constraint;
+    opt.guidance = guidance.scale;
+    opt.guidance_prompt = paint_prompt(PaintSpec{"subject", guidance.neutral, "", ""});
     gen::Generator generator(model, pool);
     gen::StreamFn stream;
     if (on_text) stream = [&](int, std::string_view piece) { return on_text(piece); };
@@ -675,17 +684,19 @@ ArtResult paint(const json& request, Context& ctx) {
     if (!request.is_object()) {
         throw_error(ErrorKind::InvalidArgument, "paint request: wrong type; expected a JSON object, got {}", request.type_name());
     }
-    check_keys(request, {"subject", "style", "palette", "mood", "size", "length", "reference"}, "paint");
+    check_keys(request, {"subject", "style", "palette", "mood", "size", "length", "reference", "guidance"}, "paint");
     const CommonOptions common = parse_common(request);
     const PaintSpec spec = spec_from_request(request);
     const int size = static_cast<int>(get_int(request, "size", 512, 16, 4096));
     const int length = static_cast<int>(get_int(request, "length", 640, 64, 4096));
     const std::string reference = get_string(request, "reference");
+    const GuidanceSpec guidance{static_cast<float>(get_number(request, "guidance", kDefaultGuidance, 0, kMaxGuidance)),
+                                std::string(kNeutralSubject)};
     const std::string model_path = resolve_model(common, kDefaultModelFile);
     auto model = ctx.models->get(model_path);
     auto ref = default_reference(reference);
 
-    const std::vector<Generated> drawings = generate_drawings(*model, *ctx.pool, spec, common, length, common.n, ctx.on_text);
+    const std::vector<Generated> drawings = generate_drawings(*model, *ctx.pool, spec, common, length, common.n, guidance, ctx.on_text);
     ArtResult r;
     r.form = "paint";
     r.seed = common.seed;
@@ -707,6 +718,7 @@ ArtResult paint(const json& request, Context& ctx) {
     r.request["size"] = size;
     r.request["length"] = length;
     r.request["reference"] = reference;
+    r.request["guidance"] = guidance.scale;
     const json common_json = common_to_json(common);
     r.request.update(common_json);
     r.request["model"] = model_path;
@@ -749,6 +761,7 @@ constexpr size_t kMatchNeighbours = 5;
 json subject_match_eval(const model::Model& model, core::ThreadPool& pool, const ReferenceSet& ref,
                         const EvalOptions& opt) {
     const std::vector<std::string> subjects = match_subjects(ref, static_cast<size_t>(opt.count));
+    const GuidanceSpec guidance{opt.guidance, opt.neutral};
     CommonOptions common;
     common.threads = opt.threads;
     common.temperature = opt.temperature;
@@ -760,7 +773,7 @@ json subject_match_eval(const model::Model& model, core::ThreadPool& pool, const
         // The best of the candidates by the critics, as `lyra paint -n` would pick it.
         std::string best;
         double best_total = -1e9;
-        for (const Generated& g : generate_drawings(model, pool, spec, common, opt.length, opt.match_candidates)) {
+        for (const Generated& g : generate_drawings(model, pool, spec, common, opt.length, opt.match_candidates, guidance)) {
             double total = 0;
             paint_scores(g.text, spec, &ref, g.loglik_per_token, total);
             if (total > best_total) {
@@ -821,6 +834,10 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
     if (!(opt.temperature >= 0) || opt.temperature > 10) {
         throw_error(ErrorKind::InvalidArgument, "temperature: out of range; expected 0..10, got {}", opt.temperature);
     }
+    if (!(opt.guidance >= 0) || opt.guidance > kMaxGuidance) {
+        throw_error(ErrorKind::InvalidArgument, "guidance: out of range; expected 0..{}, got {}", kMaxGuidance, opt.guidance);
+    }
+    const GuidanceSpec guidance{opt.guidance, opt.neutral};
     std::vector<std::string> modes = opt.modes;
     if (modes.empty()) {
         modes.push_back("subject");
@@ -842,6 +859,8 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
     out["count"] = opt.count;
     out["reference"] = ref ? json(ref->path()) : json(nullptr);
     out["length"] = opt.length;
+    out["guidance"] = opt.guidance;
+    out["neutral"] = opt.neutral;
     out["modes"] = json::object();
     for (const std::string& mode : modes) {
         std::vector<Generated> drawings;
@@ -852,12 +871,12 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
             for (int i = 0; i < opt.count; ++i) {
                 common.seed = static_cast<uint64_t>(i);
                 PaintSpec spec{"subject", subjects[static_cast<size_t>(i) % subjects.size()], "", ""};
-                auto one = generate_drawings(*model, *ctx.pool, spec, common, opt.length, 1);
+                auto one = generate_drawings(*model, *ctx.pool, spec, common, opt.length, 1, guidance);
                 drawings.push_back(one.at(0));
             }
         } else {
             common.seed = 0;  // candidate i draws with seed i
-            drawings = generate_drawings(*model, *ctx.pool, PaintSpec{mode, "", "", ""}, common, opt.length, opt.count);
+            drawings = generate_drawings(*model, *ctx.pool, PaintSpec{mode, "", "", ""}, common, opt.length, opt.count, guidance);
         }
         int rendered = 0, parsed = 0, not_blank = 0;
         // How long the drawings run, and how many end before the budget cuts them: a model that

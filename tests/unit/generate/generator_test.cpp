@@ -10,26 +10,18 @@
 #include "core/error.h"
 #include "generate/generator.h"
 #include "generate/result_json.h"
+#include "fake_byte_model.h"
 #include "model/tokenizer/char_vocab.h"
 
 namespace lyra::gen {
 namespace {
 
-class ScriptModel final : public model::Model {
+class ScriptModel final : public FakeByteModel {
 public:
     // Position p (0-based, counting the prompt's BOS) prefers script[p % size]; position
     // eos_at (if >= 0) prefers EOS instead.
     explicit ScriptModel(std::string script, int64_t n_ctx = 32, int64_t eos_at = -1)
-        : script_(std::move(script)), eos_at_(eos_at) {
-        tokenizer_ = model::build_byte_vocab();
-        hparams_.n_vocab = tokenizer_->n_vocab();
-        hparams_.n_ctx = n_ctx;
-        hparams_.n_embd = 1;
-        hparams_.n_layer = 1;
-        hparams_.n_head = 1;
-        hparams_.n_head_kv = 1;
-        hparams_.head_dim = 1;
-    }
+        : FakeByteModel(n_ctx), script_(std::move(script)), eos_at_(eos_at) {}
 
     void forward(model::Session& s, std::span<const TokenId> tokens, core::ThreadPool&,
                  std::vector<float>& logits, bool) const override {
@@ -48,7 +40,6 @@ public:
         logits[static_cast<size_t>(want)] += 8.0f;
     }
 
-    TokenId id_of(char c) const { return tokenizer_->encode(std::string(1, c), false).at(0); }
     mutable core::DType seen_kv = core::DType::Q8_0;  // the last forward's session KV type
 
 private:
