@@ -2,6 +2,7 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
@@ -66,6 +67,10 @@ std::string random_id(std::string_view prefix) {
                        counter.fetch_add(1) & 0xffff);
 }
 
+// Connections the kernel queues before the accept thread takes them: more than any burst of
+// clients we expect (bench_serve opens 8 at once, browsers ~6 per page).
+constexpr int kListenBacklog = 128;
+
 uint64_t random_seed() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     return rng() >> 1;
@@ -119,6 +124,9 @@ struct Server::Impl {
     std::thread deadline_thread;
     bool stopped = false;  // run() returned (guarded by shutdown_mu)
     bool bound = false;
+    // Sockets httplib created while bind() ran (its socket-options hook sees each one); the
+    // last is the one that bound and listens.
+    std::vector<int> bind_sockets;
 
     explicit Impl(ServerOptions o) : opt(std::move(o)) {
         if (opt.record_gallery) gallery_path = studio::default_gallery_path();
@@ -193,6 +201,10 @@ struct Server::Impl {
         http.set_read_timeout(30, 0);
         http.set_write_timeout(30, 0);
         http.set_keep_alive_timeout(2);
+        http.set_socket_options([this](socket_t sock) {
+            httplib::default_socket_options(sock);
+            bind_sockets.push_back(sock);
+        });
         const size_t n_http = static_cast<size_t>(std::max(4, opt.http_threads));
         http.new_task_queue = [n_http] { return new httplib::ThreadPool(n_http); };
 
@@ -1094,6 +1106,18 @@ int Server::bind() {
                     "listen on {}:{}: cannot bind; expected a free port on a local address; "
                     "pick another with --port (0 = any free port)",
                     m.opt.host, m.opt.port);
+    }
+    // Debian's httplib is a compiled library that listens with a backlog of 5: eight clients
+    // connecting at once overflowed it, and each dropped SYN came back only after TCP's 1 s
+    // retransmit (a bench_serve client started a whole second late). listen() again on the
+    // bound socket raises the backlog (POSIX allows it on a listening socket).
+    if (!m.bind_sockets.empty()) {
+        const int sock = m.bind_sockets.back();
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        if (getsockopt(sock, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening != 0) {
+            (void)::listen(sock, kListenBacklog);
+        }
     }
     m.bound = true;
     return port;
