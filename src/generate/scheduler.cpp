@@ -13,6 +13,17 @@ namespace {
 
 constexpr int64_t kSplitForwardParams = 4'000'000;
 
+// A joining prompt goes into the batched step only while the step stays within this many rows.
+// Up to 8 tokens the quantized matmuls stream each weight row once past all the tokens
+// (core/kernels/x86/avx512.cpp, kRowStreamMaxT); past that a row costs more: on the 2-core
+// machine (Q4_0, d768, 12 layers) 6 decode rows + a 2-token prompt in one step took 6.1-10.5 ms
+// against 7.5-13.6 ms for the prompt's own forward followed by the 6 rows, but 7 rows + a
+// 5-token prompt took 10.8-19.6 ms against 12.2-17.4 ms apart. A prompt that does not fit runs
+// on its own, as before.
+constexpr int64_t kFoldMaxRows = 8;
+static_assert(kFoldMaxRows <= model::Model::kExactBatchRows,
+              "a folded prompt must stay within the rows where a batch row is bit for bit exact");
+
 int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -155,6 +166,7 @@ void Scheduler::loop() {
             std::lock_guard<std::mutex> lock(mu_);
             ++stats_.steps;
             stats_.tokens += sampled;
+            stats_.prompts_folded = folded_;
             stats_.max_batch_seen = std::max(stats_.max_batch_seen, static_cast<int>(batch.size()));
             std::erase_if(active_, [](const std::shared_ptr<Sequence>& s) { return s->finished_; });
         }
@@ -176,21 +188,50 @@ void Scheduler::loop() {
 }
 
 void Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
-    // Sequences whose next forward is a plain one-token decode step share one batched forward
-    // when the model has one; the rest (joining sequences' prefills, a sequence whose session
-    // is full) run on their own.
-    std::vector<Sequence*> together, each;
+    // When the model batches, the sequences whose next forward is a plain one-token decode step
+    // share one forward, and the prompts of sequences that join now go into that same forward
+    // (Model::forward_batch) rather than each stalling the batch with a forward of its own, as
+    // long as the step stays within kFoldMaxRows rows. The rest (a prompt that does not fit, a
+    // sequence whose session is full, every sequence of a model that does not batch) run on
+    // their own.
+    std::vector<Sequence*> together, joining, each;
+    std::vector<int32_t> counts;  // rows per sequence of `together`
+    int64_t rows = 0;
+    const bool batches = model_->batches_decode();
     for (const auto& s : batch) {
-        const bool decodes = model_->batches_decode() && s->prefilled_ && !s->finished_ &&
-                             !s->cancelled() && s->session_->n_free() > 0;
-        (decodes ? together : each).push_back(s.get());
+        Sequence* q = s.get();
+        if (!batches || q->finished_ || q->cancelled()) {
+            each.push_back(q);
+        } else if (!q->prefilled_) {
+            joining.push_back(q);
+        } else if (q->session_->n_free() > 0) {
+            together.push_back(q);
+            counts.push_back(1);
+            ++rows;
+        } else {
+            each.push_back(q);  // full: ends, or slides its memory, on its own
+        }
     }
-    if (together.size() < 2) {  // one row gains nothing from the batched path
+    // Prompts fill the rows left up to kFoldMaxRows, in arrival order. A model that batches is
+    // a decoder, whose prefill is a forward over the prompt (Model::prefill's default), so a
+    // prompt's rows in the batch are its prefill.
+    for (Sequence* q : joining) {
+        const auto prompt = static_cast<int64_t>(q->prompt_.size());
+        if (rows + prompt <= kFoldMaxRows) {
+            together.push_back(q);
+            counts.push_back(static_cast<int32_t>(prompt));
+            rows += prompt;
+        } else {
+            each.push_back(q);
+        }
+    }
+    if (together.size() < 2) {  // one sequence gains nothing from the batched path
         each.insert(each.end(), together.begin(), together.end());
         together.clear();
+        counts.clear();
     }
     if (!each.empty()) run_each(each);
-    if (!together.empty()) decode_together(together);
+    if (!together.empty()) step_together(together, counts);
 }
 
 void Scheduler::run_each(std::span<Sequence* const> seqs) {
@@ -212,15 +253,22 @@ void Scheduler::run_each(std::span<Sequence* const> seqs) {
     });
 }
 
-void Scheduler::decode_together(std::span<Sequence* const> seqs) {
+void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts) {
+    const int64_t t0 = now_us();
     std::vector<model::Session*> sessions;
     std::vector<TokenId> tokens;
     for (Sequence* s : seqs) {
+        if (!s->prefilled_) {
+            start(*s, s->prompt_);  // its prompt is its rows of this step
+            ++folded_;
+            tokens.insert(tokens.end(), s->prompt_.begin(), s->prompt_.end());
+        } else {
+            tokens.push_back(s->out_.tokens.back());
+        }
         sessions.push_back(&*s->session_);
-        tokens.push_back(s->out_.tokens.back());
     }
     try {
-        model_->decode_batch(sessions, tokens, pool_, batch_logits_);
+        model_->forward_batch(sessions, tokens, counts, pool_, batch_logits_);
     } catch (const std::exception& e) {
         for (Sequence* s : seqs) {
             s->error_ = e.what();
@@ -228,6 +276,11 @@ void Scheduler::decode_together(std::span<Sequence* const> seqs) {
             s->finished_ = true;
         }
         return;
+    }
+    // A folded prompt's prefill time is the time of the step that ran it.
+    const int64_t forward_us = now_us() - t0;
+    for (Sequence* s : seqs) {
+        if (s->out_.timings.t_prefill_us < 0) s->out_.timings.t_prefill_us = forward_us;
     }
     // Sampling (penalties, constraint masks, truncation) is per sequence: in parallel, each
     // reading its own row of the batch's logits in place.
@@ -241,6 +294,28 @@ void Scheduler::decode_together(std::span<Sequence* const> seqs) {
                     std::span<const float>(batch_logits_).subspan(i * V, V));
         }
     });
+}
+
+model::Session* Scheduler::session_for(Sequence& s) const {
+    const model::Model& m = *model_;
+    const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
+    s.session_.emplace(m, std::min(m.hparams().n_ctx, want), s.opt_.kv_type);
+    return &*s.session_;
+}
+
+void Scheduler::start(Sequence& s, std::span<const TokenId> cached) {
+    const model::Model& m = *model_;
+    if (!s.session_) session_for(s);
+    s.chain_ = make_sampler_chain(sampler_options(s.opt_, s.opt_.seed));
+    if (s.opt_.constraint != nullptr) s.opt_.constraint->reset();
+    s.chain_.observe_prompt(cached);
+    s.decoder_.emplace(m.tokenizer());
+    for (TokenId id : cached) s.decoder_->push(id);
+    s.stop_ = StopStrings(s.opt_.stop);
+    s.out_ = Completion{.seed = s.opt_.seed};
+    s.out_.timings.n_prompt = static_cast<int64_t>(s.prompt_.size());
+    s.out_.timings.t_prefill_us = -1;  // set by whoever runs the prompt
+    s.prefilled_ = true;
 }
 
 void Scheduler::finish(Sequence& s, FinishReason reason) {
@@ -267,23 +342,12 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const flo
         if (s.cancelled()) return finish(s, FinishReason::Cancelled);
         const model::Model& m = *model_;
         if (!ready_logits.empty()) {
-            // decode_together ran this step's forward.
+            // step_together ran this step's forward (the prompt's, for a sequence that joined).
         } else if (!s.prefilled_) {
             const int64_t t0 = now_us();
-            const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
-            s.session_.emplace(m, std::min(m.hparams().n_ctx, want), s.opt_.kv_type);
             // An encoder-decoder leaves only its start token in the cache (Model::prefill).
-            const std::vector<TokenId> cached = m.prefill(*s.session_, s.prompt_, pool, s.logits_);
-            s.chain_ = make_sampler_chain(sampler_options(s.opt_, s.opt_.seed));
-            if (s.opt_.constraint != nullptr) s.opt_.constraint->reset();
-            s.chain_.observe_prompt(cached);
-            s.decoder_.emplace(m.tokenizer());
-            for (TokenId id : cached) s.decoder_->push(id);
-            s.stop_ = StopStrings(s.opt_.stop);
-            s.out_ = Completion{.seed = s.opt_.seed};
-            s.out_.timings.n_prompt = static_cast<int64_t>(s.prompt_.size());
+            start(s, m.prefill(*session_for(s), s.prompt_, pool, s.logits_));
             s.out_.timings.t_prefill_us = now_us() - t0;
-            s.prefilled_ = true;
         } else {
             // Full: Transformer-XL slides its memory exactly as in Generator::step; the
             // session is this sequence's own, so the rest of the batch is not touched.

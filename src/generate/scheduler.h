@@ -5,14 +5,16 @@
 // them) and leave it the step they finish, so a short request never waits for a long one.
 //
 // What is batched: when the model batches_decode() (llama, qwen2, gpt2, gptneo), the sequences
-// whose next forward is a plain decode step run it together through Model::decode_batch — one
+// whose next forward is a plain decode step run it together through Model::forward_batch — one
 // forward over all their rows, each weight read once for the whole batch — and then sample in
-// parallel. Sequences that just joined (their prefill), and every sequence of a model that does
-// not batch (t5, transformer-xl), run their own forward + sampling in parallel over the pool, one
-// sequence per worker at a time (dynamic assignment). A step with a single such sequence of a
-// model with at least 4M parameters gives its forward the whole pool instead (smaller models run
-// it on one thread: their forward is too short to split). decode_batch rows equal single
-// forwards bit for bit and kernels give the same result whatever the thread count, so a
+// parallel; the prompts of sequences that join at this step go into the same forward (their
+// prefill costs the batch a few more rows instead of a forward of their own), as long as the
+// step stays within 8 rows (past that a batch row costs more than a prompt's own forward saves). A prompt that does not fit, and every sequence
+// of a model that does not batch (t5, transformer-xl), run their own forward + sampling in
+// parallel over the pool, one sequence per worker at a time (dynamic assignment). A step with
+// a single such sequence of a model with at least 4M parameters gives its forward the whole pool
+// instead (smaller models run it on one thread: their forward is too short to split).
+// forward_batch rows equal single forwards bit for bit and kernels give the same result whatever the thread count, so a
 // sequence's tokens do not depend on what else is in the batch: greedy output alone == greedy
 // output in a batch, and a sequence with seed s gives exactly gen::Generator's candidate with
 // seed s.
@@ -108,6 +110,7 @@ struct SchedulerStats {
     int64_t steps = 0;          // batched steps run
     int64_t tokens = 0;         // tokens sampled over all sequences
     int max_batch_seen = 0;     // the largest batch any step ran
+    int64_t prompts_folded = 0; // joining prompts that ran inside a batched step
 };
 
 class Scheduler {
@@ -136,17 +139,25 @@ private:
     void loop();
     void run_step(std::vector<std::shared_ptr<Sequence>>& batch);
     void run_each(std::span<Sequence* const> seqs);
-    void decode_together(std::span<Sequence* const> seqs);
-    // One token of s; with ready_logits (its row of decode_together's batch) its forward
-    // already ran.
+    // One batched forward (Model::forward_batch) over seqs, counts[i] rows for seqs[i]: one for
+    // a decode step, the whole prompt for a sequence that joins now; then each samples its token.
+    void step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts);
+    // One token of s (its prefill first, when it has just joined); with ready_logits (its row of
+    // step_together's batch) its forward already ran.
     void advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits = {});
+    // A joining sequence's session, sized to min(context, prompt + max_tokens).
+    model::Session* session_for(Sequence& s) const;
+    // Sets a joining sequence up to generate (session, sampler chain, text decoder, stop rules)
+    // with `cached` as what its prompt left in the cache; its forward runs separately.
+    void start(Sequence& s, std::span<const TokenId> cached);
     void finish(Sequence& s, FinishReason reason);
 
     std::shared_ptr<const model::Model> model_;
     SchedulerOptions opt_;
     core::ThreadPool pool_;
     std::vector<std::unique_ptr<core::ThreadPool>> inline_pools_;  // one 1-thread pool per worker
-    std::vector<float> batch_logits_;  // decode_together's [n, n_vocab]
+    std::vector<float> batch_logits_;  // step_together's [n, n_vocab]
+    int64_t folded_ = 0;               // prompts step_together ran (scheduler thread only)
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -145,13 +145,25 @@ KvRows::KvRows(Session& s, int64_t T, size_t k_slot, size_t v_slot)
     v_tmp_ = scratch(s, v_slot, T * s.kv_dim());
 }
 
-KvRows::KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp)
-    : first_(sessions.front()), batch_(sessions), T_(static_cast<int64_t>(sessions.size())),
-      k_tmp_(k_tmp), v_tmp_(v_tmp) {
-    auto& pos = first_->scratch_i32();
-    pos.resize(std::max(pos.size(), sessions.size()));
-    for (size_t i = 0; i < sessions.size(); ++i) pos[i] = static_cast<int32_t>(sessions[i]->n_past());
-    pos_ = pos.data();
+KvRows::KvRows(std::span<Session* const> sessions, std::span<const int32_t> counts, float* k_tmp,
+               float* v_tmp)
+    : first_(sessions.front()), batch_(sessions), counts_(counts), k_tmp_(k_tmp), v_tmp_(v_tmp) {
+    T_ = 0;
+    for (size_t i = 0; i < sessions.size(); ++i) T_ += count(i);
+    // Integer scratch: [0, T) the rows' positions, [T, 2T) each row's session.
+    auto& ints = first_->scratch_i32();
+    ints.resize(std::max(ints.size(), static_cast<size_t>(2 * T_)));
+    int32_t* pos = ints.data();
+    int32_t* seq = pos + T_;
+    int64_t row = 0;
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        for (int64_t j = 0; j < count(i); ++j, ++row) {
+            pos[row] = static_cast<int32_t>(sessions[i]->n_past() + j);
+            seq[row] = static_cast<int32_t>(i);
+        }
+    }
+    pos_ = pos;
+    row_seq_ = seq;
 }
 
 int64_t KvRows::scores_size(const core::ThreadPool& pool) const {
@@ -168,12 +180,15 @@ void KvRows::store(core::ThreadPool& pool, int64_t layer) const {
             first_->store_v(layer, first_->n_past() + t0, v_tmp_ + t0 * kv_dim, t1 - t0, kv_dim);
         });
     }
-    // A batch row goes to its own session, converted to that session's type one row at a time,
-    // the same conversion a single forward's store() makes: the cached bytes agree.
+    // A batch's rows go to their own session, converted to that session's type, the same
+    // element-wise conversion a single forward's store() makes: the cached bytes agree.
+    int64_t row = 0;
     for (size_t i = 0; i < batch_.size(); ++i) {
         Session& s = *batch_[i];
-        s.store_k(layer, s.n_past(), k_tmp_ + static_cast<int64_t>(i) * kv_dim, 1, kv_dim);
-        s.store_v(layer, s.n_past(), v_tmp_ + static_cast<int64_t>(i) * kv_dim, 1, kv_dim);
+        const int64_t n = count(i);
+        s.store_k(layer, s.n_past(), k_tmp_ + row * kv_dim, n, kv_dim);
+        s.store_v(layer, s.n_past(), v_tmp_ + row * kv_dim, n, kv_dim);
+        row += n;
     }
 }
 
@@ -184,7 +199,8 @@ void KvRows::attend(core::ThreadPool& pool, int64_t layer, const float* q, int64
                   scores, out);
         return;
     }
-    // Row i is one causal query at its session's next position: (row, head) pairs over the pool,
+    // Row i is one causal query at position pos_[i] of its session, owed the keys up to its
+    // own (exactly what a single forward's causal attention gives it): (row, head) pairs over the pool,
     // claimed half a row's heads at a time. The sessions of a batch differ in length (each
     // joined at its own step), so equal static shares of the pairs were unequal work and one
     // thread waited for the other; claiming single pairs cost an atomic that bounced between
@@ -198,8 +214,8 @@ void KvRows::attend(core::ThreadPool& pool, int64_t layer, const float* q, int64
             const int64_t last = std::min(items, first + chunk);
             for (int64_t item = first; item < last; ++item) {
                 const int64_t i = item / H, h = item % H;
-                Session& s = *batch_[static_cast<size_t>(i)];
-                attend_head(q + i * q_dim + h * D, s.k_view(layer), s.v_view(layer), s.n_past() + 1, h / group,
+                Session& s = *batch_[static_cast<size_t>(row_seq_[i])];
+                attend_head(q + i * q_dim + h * D, s.k_view(layer), s.v_view(layer), pos_[i] + 1, h / group,
                             D, span, sc, out + i * q_dim + h * D);
             }
         }
@@ -211,23 +227,56 @@ void KvRows::advance() const {
         first_->advance(T_);
         return;
     }
-    for (Session* s : batch_) s->advance(1);
+    for (size_t i = 0; i < batch_.size(); ++i) batch_[i]->advance(count(i));
 }
 
-void check_decode_batch(const HParams& hp, std::span<Session* const> sessions,
-                        std::span<const TokenId> tokens) {
-    if (sessions.empty() || sessions.size() != tokens.size())
+OutputRows KvRows::output(float* x, int64_t C, bool all_logits) const {
+    if (batch_.empty() || all_logits) return output_rows(x, T_, C, all_logits);
+    if (counts_.empty()) return OutputRows{x, T_};  // one row each: every row is a last row
+    // Session i's last row is at or after row i, and after every earlier session's, so moving
+    // them forward in order never overwrites one still to be moved.
+    int64_t last = -1;
+    for (size_t i = 0; i < batch_.size(); ++i) {
+        last += count(i);
+        if (last != static_cast<int64_t>(i)) {
+            std::memmove(x + static_cast<int64_t>(i) * C, x + last * C, static_cast<size_t>(C) * sizeof(float));
+        }
+    }
+    return OutputRows{x, static_cast<int64_t>(batch_.size())};
+}
+
+void check_forward_batch(const HParams& hp, std::span<Session* const> sessions,
+                         std::span<const TokenId> tokens, std::span<const int32_t> counts) {
+    if (sessions.empty())
+        throw_error(ErrorKind::InvalidArgument, "forward batch: no sessions; expected at least one");
+    if (!counts.empty() && counts.size() != sessions.size())
         throw_error(ErrorKind::InvalidArgument,
-                    "decode batch: {} sessions and {} tokens; expected one token per session, at least one",
-                    sessions.size(), tokens.size());
+                    "forward batch: {} sessions and {} token counts; expected one count per session",
+                    sessions.size(), counts.size());
+    size_t total = 0;
     for (size_t i = 0; i < sessions.size(); ++i) {
-        check_forward(hp, *sessions[i], tokens.subspan(i, 1));
+        const int64_t n = counts.empty() ? 1 : counts[i];
+        if (n < 1)
+            throw_error(ErrorKind::InvalidArgument,
+                        "forward batch: session {} has {} tokens; expected at least 1", i, n);
+        total += static_cast<size_t>(n);
+    }
+    if (total != tokens.size())
+        throw_error(ErrorKind::InvalidArgument,
+                    "forward batch: {} tokens for counts that add up to {}; expected them to agree "
+                    "(one token per session when counts are empty)",
+                    tokens.size(), total);
+    size_t first = 0;
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        const auto n = static_cast<size_t>(counts.empty() ? 1 : counts[i]);
+        check_forward(hp, *sessions[i], tokens.subspan(first, n));
+        first += n;
         if (sessions[i]->kv_dim() != sessions[0]->kv_dim())
-            throw_error(ErrorKind::InvalidArgument, "decode batch: session {} belongs to another model", i);
+            throw_error(ErrorKind::InvalidArgument, "forward batch: session {} belongs to another model", i);
         for (size_t j = 0; j < i; ++j)
             if (sessions[j] == sessions[i])
                 throw_error(ErrorKind::InvalidArgument,
-                            "decode batch: session {} is also session {}; expected each once", i, j);
+                            "forward batch: session {} is also session {}; expected each once", i, j);
     }
 }
 

@@ -116,9 +116,19 @@ void attention(core::ThreadPool& pool, const float* q, int64_t T, int64_t P, con
                const KvHeads& v_cache, int64_t H, int64_t Hkv, int64_t D, AttentionSpan span,
                float* scores, float* out);
 
-// Where a forward's T rows live, for the decoders that batch decode steps (Model::decode_batch):
-// either T consecutive new positions of one session (a prompt, or one decode step), or a decode
-// batch whose row i is the next position of sessions[i]. The layer code is the same for both:
+// The rows of x [T, C] whose logits are wanted: the last one, or all when all_logits.
+struct OutputRows {
+    const float* x;   // first wanted row
+    int64_t n;        // 1 or T (KvRows::output: one per session of a batch)
+};
+inline OutputRows output_rows(const float* x, int64_t T, int64_t C, bool all_logits) {
+    return all_logits ? OutputRows{x, T} : OutputRows{x + (T - 1) * C, 1};
+}
+
+// Where a forward's T rows live, for the decoders that batch decode steps (Model::decode_batch,
+// Model::forward_batch): either T consecutive new positions of one session (a prompt, or one
+// decode step), or a batch of sessions, each with its next counts[i] positions (1 for a decode
+// step, a whole prompt for a sequence that joins), end to end. The layer code is the same for both:
 // projections write f32 K/V rows to k()/v() ([T, kv_dim]), store(l) puts them in place
 // (rounding them to f16 for an f16 cache), attend() runs the attention each row is owed, and
 // advance() moves every session on. Sessions of a batch may differ in KV type.
@@ -127,8 +137,10 @@ public:
     // Rows P .. P+T-1 of s. The K/V projections go to the session's scratch slots k_slot/v_slot
     // ([T, kv_dim]) and store() splits them into the cache's heads (converting them for f16).
     KvRows(Session& s, int64_t T, size_t k_slot, size_t v_slot);
-    // One row per session; K/V rows are projected into k_tmp/v_tmp ([n, kv_dim]) and scattered.
-    KvRows(std::span<Session* const> sessions, float* k_tmp, float* v_tmp);
+    // counts[i] rows per session (empty: one each); K/V rows are projected into k_tmp/v_tmp
+    // ([T, kv_dim], T the sum of the counts) and scattered.
+    KvRows(std::span<Session* const> sessions, std::span<const int32_t> counts, float* k_tmp,
+           float* v_tmp);
 
     int64_t rows() const { return T_; }
     const int32_t* positions() const { return pos_; }
@@ -144,28 +156,28 @@ public:
     void attend(core::ThreadPool& pool, int64_t layer, const float* q, int64_t H, int64_t Hkv,
                 int64_t D, AttentionSpan span, float* scores, float* out) const;
     void advance() const;
+    // The rows of x [T, C] whose logits are wanted: every row when all_logits, else each
+    // session's last row. A batch whose sessions take several rows moves those last rows to the
+    // front of x (in session order; x is dead after the last layer).
+    OutputRows output(float* x, int64_t C, bool all_logits) const;
 
 private:
+    int64_t count(size_t i) const { return counts_.empty() ? 1 : counts_[i]; }
+
     Session* first_;
     std::span<Session* const> batch_;  // empty for one session
+    std::span<const int32_t> counts_;  // rows per session of a batch; empty = one each
+    const int32_t* row_seq_ = nullptr;  // a batch row's session index (in the integer scratch)
     int64_t T_;
     float *k_tmp_ = nullptr, *v_tmp_ = nullptr;
     const int32_t* pos_;  // in the scratch session's integer scratch
 };
 
-// check_forward for a decode batch: one token per session, every session with a free position,
-// no session twice. Changes nothing.
-void check_decode_batch(const HParams& hp, std::span<Session* const> sessions,
-                        std::span<const TokenId> tokens);
-
-// The rows of x [T, C] whose logits are wanted: the last one, or all when all_logits.
-struct OutputRows {
-    const float* x;   // first wanted row
-    int64_t n;        // 1 or T
-};
-inline OutputRows output_rows(const float* x, int64_t T, int64_t C, bool all_logits) {
-    return all_logits ? OutputRows{x, T} : OutputRows{x + (T - 1) * C, 1};
-}
+// check_forward for a batch (Model::forward_batch): counts[i] >= 1 tokens for session i (empty
+// counts: one each), all of them in `tokens`, each fitting its session, no session twice.
+// Changes nothing.
+void check_forward_batch(const HParams& hp, std::span<Session* const> sessions,
+                         std::span<const TokenId> tokens, std::span<const int32_t> counts);
 
 // logits [n, V] = xn [n, C] · head[V, C]^T; resizes logits (no allocation once big enough).
 void output_head(core::ThreadPool& pool, const float* xn, int64_t n, const core::Tensor& head,

@@ -33,14 +33,18 @@ int64_t Model::n_params() const {
     return n;
 }
 
-void Model::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
-                         core::ThreadPool& pool, std::vector<float>& logits) const {
-    detail::check_decode_batch(hparams_, sessions, tokens);
+void Model::forward_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                          std::span<const int32_t> counts, core::ThreadPool& pool,
+                          std::vector<float>& logits) const {
+    detail::check_forward_batch(hparams_, sessions, tokens, counts);
     const auto V = static_cast<size_t>(hparams_.n_vocab);
     std::vector<float> row;
     logits.resize(sessions.size() * V);
+    size_t first = 0;
     for (size_t i = 0; i < sessions.size(); ++i) {
-        forward(*sessions[i], tokens.subspan(i, 1), pool, row);
+        const size_t n = counts.empty() ? 1 : static_cast<size_t>(counts[i]);
+        forward(*sessions[i], tokens.subspan(first, n), pool, row);
+        first += n;
         std::copy(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(V), logits.begin() + static_cast<std::ptrdiff_t>(i * V));
     }
 }

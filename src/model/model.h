@@ -111,8 +111,22 @@ public:
     // does not depend on how many rows a matmul has), so batching never changes a sequence's
     // output. A decoder that batches_decode() reads each weight once for all rows; the default
     // runs forward() per session. Throws like forward() before touching any session.
-    virtual void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
-                              core::ThreadPool& pool, std::vector<float>& logits) const;
+    void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                      core::ThreadPool& pool, std::vector<float>& logits) const {
+        forward_batch(sessions, tokens, {}, pool, logits);
+    }
+    // The general step: sessions[i] takes the next counts[i] of `tokens` (every sequence's tokens
+    // end to end; empty counts = one each) at its next positions, e.g. a joining sequence's whole
+    // prompt beside the others' decode steps, and logits receives [n, n_vocab], row i the logits
+    // after sequence i's last token. Row i is bit for bit what forward(*sessions[i], its tokens)
+    // gives as long as the batch holds at most kExactBatchRows rows in all: up to there every
+    // matmul takes the dot-product kernels, whose per-row arithmetic does not depend on the row
+    // count (from 32 rows on, float weights take the blocked GEMM, core/gemm.h). Throws like
+    // forward() before touching any session.
+    virtual void forward_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                               std::span<const int32_t> counts, core::ThreadPool& pool,
+                               std::vector<float>& logits) const;
+    static constexpr int64_t kExactBatchRows = 31;
     // True when decode_batch is one batched forward rather than a loop over forward().
     virtual bool batches_decode() const { return false; }
 

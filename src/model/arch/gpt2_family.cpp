@@ -48,14 +48,15 @@ void Gpt2FamilyModel::forward(Session& s, std::span<const TokenId> tokens, core:
     run(KvRows(s, static_cast<int64_t>(tokens.size()), kKBatch, kVBatch), tokens.data(), pool, logits, all_logits);
 }
 
-void Gpt2FamilyModel::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
-                                   core::ThreadPool& pool, std::vector<float>& logits) const {
-    check_decode_batch(hparams_, sessions, tokens);
-    const auto n = static_cast<int64_t>(sessions.size());
+void Gpt2FamilyModel::forward_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                                    std::span<const int32_t> counts, core::ThreadPool& pool,
+                                    std::vector<float>& logits) const {
+    check_forward_batch(hparams_, sessions, tokens, counts);
+    const auto T = static_cast<int64_t>(tokens.size());
     const int64_t C = hparams_.n_embd;
     Session& first = *sessions.front();
-    run(KvRows(sessions, scratch(first, kKBatch, n * C), scratch(first, kVBatch, n * C)), tokens.data(),
-        pool, logits, true);
+    run(KvRows(sessions, counts, scratch(first, kKBatch, T * C), scratch(first, kVBatch, T * C)), tokens.data(),
+        pool, logits, false);
 }
 
 void Gpt2FamilyModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool& pool,
@@ -103,7 +104,7 @@ void Gpt2FamilyModel::run(const KvRows& rows, const TokenId* tokens, core::Threa
         core::add_inplace(x, xn, T * C);
         trace("l_out", il, x, T, C);
     }
-    const OutputRows out = output_rows(x, T, C, all_logits);
+    const OutputRows out = rows.output(x, C, all_logits);
     core::layernorm(out.x, output_norm_, output_norm_b_, xn, out.n, C, hp.norm_eps);
     trace("result_norm", -1, xn, out.n, C);
     output_head(pool, xn, out.n, output_, logits);

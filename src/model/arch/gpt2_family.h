@@ -34,8 +34,9 @@ class Gpt2FamilyModel : public Model {
 public:
     void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                  std::vector<float>& logits, bool all_logits) const final;
-    void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
-                      core::ThreadPool& pool, std::vector<float>& logits) const final;
+    void forward_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                       std::span<const int32_t> counts, core::ThreadPool& pool,
+                       std::vector<float>& logits) const final;
     bool batches_decode() const final { return true; }
 
 protected:

@@ -39,8 +39,9 @@ public:
 
     void forward(Session& s, std::span<const TokenId> tokens, core::ThreadPool& pool,
                  std::vector<float>& logits, bool all_logits) const override;
-    void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
-                      core::ThreadPool& pool, std::vector<float>& logits) const override;
+    void forward_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                       std::span<const int32_t> counts, core::ThreadPool& pool,
+                       std::vector<float>& logits) const override;
     bool batches_decode() const override { return true; }
 
 private:
@@ -97,14 +98,15 @@ void LlamaModel::forward(Session& s, std::span<const TokenId> tokens, core::Thre
     run(KvRows(s, static_cast<int64_t>(tokens.size()), kKBatch, kVBatch), tokens.data(), pool, logits, all_logits);
 }
 
-void LlamaModel::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
-                              core::ThreadPool& pool, std::vector<float>& logits) const {
-    check_decode_batch(hparams_, sessions, tokens);
-    const auto n = static_cast<int64_t>(sessions.size());
+void LlamaModel::forward_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                               std::span<const int32_t> counts, core::ThreadPool& pool,
+                               std::vector<float>& logits) const {
+    check_forward_batch(hparams_, sessions, tokens, counts);
+    const auto T = static_cast<int64_t>(tokens.size());
     const int64_t kv_dim = hparams_.n_head_kv * hparams_.head_dim;
     Session& first = *sessions.front();
-    run(KvRows(sessions, scratch(first, kKBatch, n * kv_dim), scratch(first, kVBatch, n * kv_dim)),
-        tokens.data(), pool, logits, true);
+    run(KvRows(sessions, counts, scratch(first, kKBatch, T * kv_dim), scratch(first, kVBatch, T * kv_dim)),
+        tokens.data(), pool, logits, false);
 }
 
 void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool& pool,
@@ -172,7 +174,7 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         for_token_rows(pool, T, [&](int64_t t0, int64_t t1) { core::add_inplace(x + t0 * C, xn + t0 * C, (t1 - t0) * C); });
         trace("l_out", il, x, T, C);
     }
-    const OutputRows out = output_rows(x, T, C, all_logits);
+    const OutputRows out = rows.output(x, C, all_logits);
     core::rmsnorm(out.x, output_norm_, xn, out.n, C, hp.norm_eps);
     trace("result_norm", -1, xn, out.n, C);
     output_head(pool, xn, out.n, output_, logits);

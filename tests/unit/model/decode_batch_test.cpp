@@ -1,7 +1,8 @@
-// Model::decode_batch (issue 9: the scheduler's batched forward): one decode step of several
-// sequences, each at its own position, must give every sequence exactly the logits a forward()
-// of that sequence alone gives — bit for bit, on every decoder that batches (llama, qwen2, gpt2,
-// gptneo) and every weight type — and must refuse a bad batch before touching any session.
+// Model::decode_batch and forward_batch (issue 9: the scheduler's batched forward): one decode
+// step of several sequences, each at its own position, with joining sequences' whole prompts
+// beside them, must give every sequence exactly the logits a forward() of that sequence alone
+// gives — bit for bit, on every decoder that batches (llama, qwen2, gpt2, gptneo) and every
+// weight type — and must refuse a bad batch before touching any session.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -70,7 +71,73 @@ void expect_batch_equals_singles(const Model& m, int steps = 6,
     }
 }
 
+// Model::forward_batch with prompts beside decode steps (the scheduler folds a joining
+// sequence's prompt into the running batch): sequences that decode take one token each while
+// fresh sessions take whole prompts of several lengths in the same forward, and every sequence
+// must get the logits and the cache a forward() of its own tokens gives. Then batched decode
+// steps over all of them (reading the folded prompts' cached keys and values) must agree too.
+void expect_folded_prompts_equal_singles(const Model& m, core::DType kv) {
+    const std::vector<std::vector<TokenId>> started = {{1, 5, 9}, {2}, {12, 13, 14, 15, 16}};
+    const std::vector<std::vector<TokenId>> joining = {{3, 4, 5, 6, 7, 8, 9}, {11}, {6, 2}};
+    const int64_t V = m.hparams().n_vocab;
+    core::ThreadPool batch_pool(2), single_pool(1);
+    std::vector<std::unique_ptr<Session>> batched, single;
+    std::vector<TokenId> tokens;
+    std::vector<int32_t> counts;
+    std::vector<float> logits;
+    // Interleaved: joining prompts sit between decoding rows, not only at the end.
+    for (size_t i = 0; i < started.size(); ++i) {
+        for (const auto* prompt : {&started[i], &joining[i]}) {
+            batched.push_back(std::make_unique<Session>(m, 24, kv));
+            single.push_back(std::make_unique<Session>(m, 24, kv));
+            if (prompt == &started[i]) {
+                m.forward(*batched.back(), *prompt, single_pool, logits);
+                m.forward(*single.back(), *prompt, single_pool, logits);
+                tokens.push_back(argmax(logits.data(), V));
+                counts.push_back(1);
+            } else {
+                tokens.insert(tokens.end(), prompt->begin(), prompt->end());
+                counts.push_back(static_cast<int32_t>(prompt->size()));
+            }
+        }
+    }
+    std::vector<Session*> sessions;
+    for (auto& s : batched) sessions.push_back(s.get());
+    std::vector<float> batch_logits, row;
+    std::vector<TokenId> next(sessions.size());
+    for (int step = 0; step < 4; ++step) {
+        if (step == 0) {
+            m.forward_batch(sessions, tokens, counts, batch_pool, batch_logits);
+        } else {
+            m.decode_batch(sessions, next, batch_pool, batch_logits);
+        }
+        ASSERT_EQ(batch_logits.size(), sessions.size() * static_cast<size_t>(V));
+        size_t first = 0;
+        for (size_t i = 0; i < sessions.size(); ++i) {
+            const auto n = static_cast<size_t>(step == 0 ? counts[i] : 1);
+            const std::span<const TokenId> mine =
+                step == 0 ? std::span<const TokenId>(tokens).subspan(first, n) : std::span(&next[i], 1);
+            first += n;
+            m.forward(*single[i], mine, single_pool, row);
+            const float* b = batch_logits.data() + static_cast<int64_t>(i) * V;
+            ASSERT_EQ(std::memcmp(b, row.data(), static_cast<size_t>(V) * sizeof(float)), 0)
+                << "sequence " << i << " (" << n << " tokens), step " << step;
+            EXPECT_EQ(batched[i]->n_past(), single[i]->n_past());
+            next[i] = argmax(b, V);
+        }
+    }
+}
+
 class DecodeBatch : public ::testing::TestWithParam<std::pair<Arch, core::DType>> {};
+
+TEST_P(DecodeBatch, FoldedPromptsEqualThoseSequencesAlone) {
+    TempDir dir;
+    auto o = testing::small_options(GetParam().first, GetParam().second);
+    o.n_ctx = 64;
+    const auto m = Model::load(testing::write_small_model(dir, o));
+    expect_folded_prompts_equal_singles(*m, core::DType::F32);
+    expect_folded_prompts_equal_singles(*m, core::DType::F16);
+}
 
 TEST_P(DecodeBatch, EachRowEqualsThatSequenceAlone) {
     TempDir dir;
@@ -142,6 +209,32 @@ TEST(DecodeBatchErrors, ABadBatchChangesNoSession) {
     expect_error({&a}, {5, 6}, ErrorKind::InvalidArgument, "one token per session");
     expect_error({&a}, {static_cast<TokenId>(m->hparams().n_vocab)}, ErrorKind::InvalidArgument,
                  "outside the vocabulary");
+}
+
+TEST(DecodeBatchErrors, ABadFoldedBatchChangesNoSession) {
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    core::ThreadPool pool(1);
+    std::vector<float> logits;
+    Session a(*m, 8), b(*m, 4);
+    m->forward(a, std::vector<TokenId>{1, 2}, pool, logits);
+    const auto expect_error = [&](std::vector<TokenId> tokens, std::vector<int32_t> counts,
+                                  ErrorKind kind, const std::string& says) {
+        const std::vector<Session*> sessions = {&a, &b};
+        try {
+            m->forward_batch(sessions, tokens, counts, pool, logits);
+            ADD_FAILURE() << "no error; expected: " << says;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), kind) << e.what();
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+        EXPECT_EQ(a.n_past(), 2);
+        EXPECT_EQ(b.n_past(), 0);
+    };
+    expect_error({5, 1, 2, 3, 4, 5}, {1, 5}, ErrorKind::ContextFull, "context full");
+    expect_error({5, 1, 2}, {1, 3}, ErrorKind::InvalidArgument, "counts that add up to 4");
+    expect_error({5, 1}, {1}, ErrorKind::InvalidArgument, "one count per session");
+    expect_error({5, 1}, {2, 0}, ErrorKind::InvalidArgument, "session 1 has 0 tokens");
 }
 
 }  // namespace

@@ -126,6 +126,62 @@ TEST(Scheduler, JoinsMidFlightAndQueuesPastMaxBatch) {
     EXPECT_EQ(sched.active(), 0);
 }
 
+// A joining sequence's prompt runs inside the batched step (Model::forward_batch) rather than
+// as a forward of its own, while the step stays within 8 rows. With room for two, the first two
+// prompts join together (5 + 2 rows, BOS included; or the second one step later, beside the
+// first's decode row) and the third waits until the short one leaves, then joins the long one
+// mid-flight (1 + 6 rows): all three must still give the Generator's tokens, greedy and sampled.
+TEST(Scheduler, PromptsFoldedIntoTheBatchGiveTheTokensAlone) {
+    auto m = shared_model();
+    for (float temp : {0.0f, 0.9f}) {
+        const std::vector<std::string> prompts = {"KING", "A", "To be"};
+        const std::vector<int> max_tokens = {60, 8, 30};
+        std::vector<GenerateOptions> opts;
+        std::vector<Completion> alone;
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            opts.push_back(options(temp, 7 + i, max_tokens[i]));
+            opts.back().stop = {};  // run to max_tokens: the lengths set who leaves when
+            alone.push_back(generate(*m, prompts[i], opts.back()).candidates.at(0));
+        }
+        ASSERT_EQ(alone[1].tokens.size(), 8u) << "the short sequence must leave first";
+        Scheduler sched(m, {.threads = 2, .max_batch = 2});
+        std::vector<std::shared_ptr<Sequence>> seqs;
+        for (size_t i = 0; i < prompts.size(); ++i) seqs.push_back(sched.submit(prompts[i], opts[i]));
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            const Done d = drain(seqs[i]);
+            expect_same(d.completion, alone[i],
+                        "prompt " + std::to_string(i) + " temperature " + std::to_string(temp));
+            EXPECT_EQ(d.streamed, d.completion.text);
+        }
+        // The first prompt folds too when the scheduler wakes after both were queued; it may
+        // also start alone, one step ahead of the second.
+        EXPECT_GE(sched.stats().prompts_folded, 2) << "the later prompts should have joined a batch";
+    }
+}
+
+// A prompt that would take the step past 8 rows runs its own forward first, as before: the
+// long prompts here never fold (the second joins while the first, with the longer run, is still
+// decoding), and still give the Generator's tokens.
+TEST(Scheduler, LongPromptsRunOnTheirOwnWithTheSameTokens) {
+    auto m = shared_model();
+    const std::vector<std::string> prompts = {"First Citizen:\n", "MENENIUS:\nWhat"};
+    std::vector<GenerateOptions> opts = {options(0.0f, 1, 100), options(0.0f, 1, 20)};
+    std::vector<Completion> alone;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        opts[i].stop = {};
+        alone.push_back(generate(*m, prompts[i], opts[i]).candidates.at(0));
+    }
+    ASSERT_GT(alone[0].tokens.size(), 50u) << "the first sequence must outlast the second's join";
+    Scheduler sched(m, {.threads = 2, .max_batch = 4});
+    std::vector<std::shared_ptr<Sequence>> seqs;
+    for (size_t i = 0; i < prompts.size(); ++i) seqs.push_back(sched.submit(prompts[i], opts[i]));
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        expect_same(drain(seqs[i]).completion, alone[i], "prompt " + std::to_string(i));
+    }
+    EXPECT_EQ(sched.stats().prompts_folded, 0);
+    EXPECT_GT(sched.stats().max_batch_seen, 1);
+}
+
 TEST(Scheduler, StopStringIsCutAndCancelEnds) {
     auto m = shared_model();
     Scheduler sched(m, {.threads = 1, .max_batch = 4});
