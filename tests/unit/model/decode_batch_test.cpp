@@ -184,6 +184,7 @@ TEST(DecodeBatchNeo, LocalAndGlobalLayersBatchToo) {
     expect_batch_equals_singles(*m, 8, {core::DType::F16, core::DType::F32});
 }
 
+// decode_batch (counts empty: one token per session) and forward_batch with folded prompts.
 TEST(DecodeBatchErrors, ABadBatchChangesNoSession) {
     TempDir dir;
     const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
@@ -193,9 +194,13 @@ TEST(DecodeBatchErrors, ABadBatchChangesNoSession) {
     m->forward(a, std::vector<TokenId>{1, 2}, pool, logits);
     m->forward(full, std::vector<TokenId>{1, 2, 3, 4}, pool, logits);
     const auto expect_error = [&](std::vector<Session*> sessions, std::vector<TokenId> tokens,
-                                  ErrorKind kind, const std::string& says) {
+                                  std::vector<int32_t> counts, ErrorKind kind, const std::string& says) {
         try {
-            m->decode_batch(sessions, tokens, pool, logits);
+            if (counts.empty()) {
+                m->decode_batch(sessions, tokens, pool, logits);
+            } else {
+                m->forward_batch(sessions, tokens, counts, pool, logits);
+            }
             ADD_FAILURE() << "no error; expected: " << says;
         } catch (const Error& e) {
             EXPECT_EQ(e.kind(), kind) << e.what();
@@ -204,37 +209,16 @@ TEST(DecodeBatchErrors, ABadBatchChangesNoSession) {
         EXPECT_EQ(a.n_past(), 2);
         EXPECT_EQ(full.n_past(), 4);
     };
-    expect_error({&a, &full}, {5, 6}, ErrorKind::ContextFull, "context full");
-    expect_error({&a, &a}, {5, 6}, ErrorKind::InvalidArgument, "session 1 is also session 0");
-    expect_error({&a}, {5, 6}, ErrorKind::InvalidArgument, "one token per session");
-    expect_error({&a}, {static_cast<TokenId>(m->hparams().n_vocab)}, ErrorKind::InvalidArgument,
+    expect_error({&a, &full}, {5, 6}, {}, ErrorKind::ContextFull, "context full");
+    expect_error({&a, &a}, {5, 6}, {}, ErrorKind::InvalidArgument, "session 1 is also session 0");
+    expect_error({&a}, {5, 6}, {}, ErrorKind::InvalidArgument, "one token per session");
+    expect_error({&a}, {static_cast<TokenId>(m->hparams().n_vocab)}, {}, ErrorKind::InvalidArgument,
                  "outside the vocabulary");
-}
-
-TEST(DecodeBatchErrors, ABadFoldedBatchChangesNoSession) {
-    TempDir dir;
-    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
-    core::ThreadPool pool(1);
-    std::vector<float> logits;
-    Session a(*m, 8), b(*m, 4);
-    m->forward(a, std::vector<TokenId>{1, 2}, pool, logits);
-    const auto expect_error = [&](std::vector<TokenId> tokens, std::vector<int32_t> counts,
-                                  ErrorKind kind, const std::string& says) {
-        const std::vector<Session*> sessions = {&a, &b};
-        try {
-            m->forward_batch(sessions, tokens, counts, pool, logits);
-            ADD_FAILURE() << "no error; expected: " << says;
-        } catch (const Error& e) {
-            EXPECT_EQ(e.kind(), kind) << e.what();
-            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
-        }
-        EXPECT_EQ(a.n_past(), 2);
-        EXPECT_EQ(b.n_past(), 0);
-    };
-    expect_error({5, 1, 2, 3, 4, 5}, {1, 5}, ErrorKind::ContextFull, "context full");
-    expect_error({5, 1, 2}, {1, 3}, ErrorKind::InvalidArgument, "counts that add up to 4");
-    expect_error({5, 1}, {1}, ErrorKind::InvalidArgument, "one count per session");
-    expect_error({5, 1}, {2, 0}, ErrorKind::InvalidArgument, "session 1 has 0 tokens");
+    // Folded prompts: a has 6 free positions.
+    expect_error({&a}, {1, 2, 3, 4, 5, 6, 7}, {7}, ErrorKind::ContextFull, "context full");
+    expect_error({&a, &full}, {5, 1, 2}, {1, 3}, ErrorKind::InvalidArgument, "counts that add up to 4");
+    expect_error({&a, &full}, {5, 1}, {1}, ErrorKind::InvalidArgument, "one count per session");
+    expect_error({&a, &full}, {5, 1}, {2, 0}, ErrorKind::InvalidArgument, "session 1 has 0 tokens");
 }
 
 }  // namespace
