@@ -143,15 +143,16 @@ private:
         const float hi = hi_, *logits = logits_.data(), *exps = exps_.data();
         uint16_t* bucket_of = bucket_of_.data();
         uint64_t* mass = mass_.data();
+        // The buckets first, in a loop of its own that the compiler vectorizes, then the masses:
+        // only the histogram's adds need one candidate at a time.
         for (size_t i = 0; i < n; ++i) {
             // The logit is raised to lo first (a maxss; -inf and NaN give lo), so the product
             // lies in [0, kBuckets - 1] and converts without a range check, i.e. without a
             // branch that a row with many far-tail candidates would mispredict.
             const float l = logits[i];
-            const auto k = static_cast<uint16_t>(static_cast<int>((hi - (l > lo ? l : lo)) * scale));
-            bucket_of[i] = k;
-            mass[(i % kCopies) * kBuckets + k] += weight(exps[i]);
+            bucket_of[i] = static_cast<uint16_t>(static_cast<int>((hi - (l > lo ? l : lo)) * scale));
         }
+        for (size_t i = 0; i < n; ++i) mass[(i % kCopies) * kBuckets + bucket_of[i]] += weight(exps[i]);
         for (size_t k = kBuckets; k < mass_.size(); ++k) mass_[k % kBuckets] += mass_[k];
         uint64_t total = 0;
         for (int k = 0; k < kBuckets; ++k) total += mass_[static_cast<size_t>(k)];
@@ -181,14 +182,37 @@ private:
         shift_ = n <= (size_t{1} << 22) ? 40 : 62 - static_cast<int>(std::bit_width(n));
         unit_ = std::ldexp(1.0f, shift_);
         // Locals, not the members, in the loop (a store to this per candidate otherwise: the
-        // compiler cannot rule out that logits_ aliases them). The max is the pattern that
-        // compiles to maxss; the minimum's branch is rarely taken after the first few, so it
-        // predicts well (a branchless select for it measured ~10% slower). NaN is skipped.
+        // compiler cannot rule out that logits_ aliases them). NaN is skipped (it fails every
+        // comparison), and -inf never counts as the smallest.
         constexpr float inf = std::numeric_limits<float>::infinity();
-        float hi = -inf, lo = inf;
-        for (float l : logits_) {
-            hi = l > hi ? l : hi;
-            if (l < lo && l > -inf) lo = l;
+        // Eight running extremes, one per lane of candidates i % 8, then combined: the largest
+        // and the smallest of a set do not depend on the order they are taken in, and the eight
+        // independent chains (SSE maxps/minps and selects) replace one chain of dependent
+        // maxss through the whole vocabulary.
+        constexpr size_t kLanes = 8;
+        float hi8[kLanes], lo8[kLanes];
+        for (size_t k = 0; k < kLanes; ++k) {
+            hi8[k] = -inf;
+            lo8[k] = inf;
+        }
+        const float* l8 = logits_.data();
+        size_t i = 0;
+        for (; i + kLanes <= n; i += kLanes) {
+            for (size_t k = 0; k < kLanes; ++k) {
+                const float l = l8[i + k];
+                hi8[k] = l > hi8[k] ? l : hi8[k];
+                lo8[k] = (l < lo8[k] && l > -inf) ? l : lo8[k];
+            }
+        }
+        for (; i < n; ++i) {
+            const float l = l8[i];
+            hi8[0] = l > hi8[0] ? l : hi8[0];
+            lo8[0] = (l < lo8[0] && l > -inf) ? l : lo8[0];
+        }
+        float hi = hi8[0], lo = lo8[0];
+        for (size_t k = 1; k < kLanes; ++k) {
+            hi = hi8[k] > hi ? hi8[k] : hi;
+            lo = lo8[k] < lo ? lo8[k] : lo;
         }
         hi_ = hi;
         lo_ = lo;

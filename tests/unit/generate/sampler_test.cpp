@@ -284,6 +284,30 @@ TEST(SamplerChain, AWholeRowDrawsAsTheSamplersDoOverACandidateSet) {
     }
 }
 
+TEST(Dist, ThePeakIsFoundWhereverItSits) {
+    // The dist sampler takes a row's largest and smallest logits in eight interleaved lanes and a
+    // tail: a peak 60 nats above the rest (every other candidate weighs 0 against it) must be
+    // drawn every time, at every position of rows of 1 to 19 candidates, whole row or set, with
+    // a NaN and a -inf among the others.
+    const float ninf = -std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (size_t n = 1; n <= 19; ++n) {
+        for (size_t peak = 0; peak < n; ++peak) {
+            std::vector<float> logits(n);
+            for (size_t i = 0; i < n; ++i) logits[i] = -static_cast<float>(i % 5);
+            if (n > 2) logits[(peak + 1) % n] = nan;
+            if (n > 3) logits[(peak + 2) % n] = ninf;
+            logits[peak] = 60.0f;
+            auto chain = make_sampler_chain({.temperature = 0.9f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 5});
+            auto s = make_dist(5);
+            for (int draw = 0; draw < 4; ++draw) {
+                ASSERT_EQ(chain.sample(logits), static_cast<TokenId>(peak)) << n << " candidates";
+                ASSERT_EQ(run_one(*s, logits).selected, static_cast<TokenId>(peak)) << n << " candidates";
+            }
+        }
+    }
+}
+
 TEST(Dist, ANaNLogitIsNeverDrawnAndLeavesTheRestIntact) {
     // A broken model's NaN must weigh nothing (its fixed-point conversion would be undefined
     // and could swamp the total): the draws stay on the two real candidates, whole row or set.
