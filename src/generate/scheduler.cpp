@@ -257,10 +257,12 @@ void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const i
     const int64_t t0 = now_us();
     std::vector<model::Session*> sessions;
     std::vector<TokenId> tokens;
+    bool prompts = false;
     for (Sequence* s : seqs) {
         if (!s->prefilled_) {
             start(*s, s->prompt_);  // its prompt is its rows of this step
             ++folded_;
+            prompts = true;
             tokens.insert(tokens.end(), s->prompt_.begin(), s->prompt_.end());
         } else {
             tokens.push_back(s->out_.tokens.back());
@@ -268,7 +270,11 @@ void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const i
         sessions.push_back(&*s->session_);
     }
     try {
-        model_->forward_batch(sessions, tokens, counts, pool_, batch_logits_);
+        if (prompts) {
+            model_->forward_batch(sessions, tokens, counts, pool_, batch_logits_);
+        } else {
+            model_->decode_batch(sessions, tokens, pool_, batch_logits_);
+        }
     } catch (const std::exception& e) {
         for (Sequence* s : seqs) {
             s->error_ = e.what();

@@ -5,16 +5,17 @@
 // them) and leave it the step they finish, so a short request never waits for a long one.
 //
 // What is batched: when the model batches_decode() (llama, qwen2, gpt2, gptneo), the sequences
-// whose next forward is a plain decode step run it together through Model::forward_batch — one
+// whose next forward is a plain decode step run it together through Model::decode_batch — one
 // forward over all their rows, each weight read once for the whole batch — and then sample in
-// parallel; the prompts of sequences that join at this step go into the same forward (their
-// prefill costs the batch a few more rows instead of a forward of their own), as long as the
-// step stays within 8 rows (past that a batch row costs more than a prompt's own forward saves). A prompt that does not fit, and every sequence
-// of a model that does not batch (t5, transformer-xl), run their own forward + sampling in
-// parallel over the pool, one sequence per worker at a time (dynamic assignment). A step with
-// a single such sequence of a model with at least 4M parameters gives its forward the whole pool
-// instead (smaller models run it on one thread: their forward is too short to split).
-// forward_batch rows equal single forwards bit for bit and kernels give the same result whatever the thread count, so a
+// parallel. The prompts of sequences that join at this step go into the same forward
+// (Model::forward_batch: their prefill costs the batch a few more rows instead of a forward of
+// their own) as long as the step stays within 8 rows (past that a batch row costs more than a
+// prompt's own forward saves). A prompt that does not fit, and every sequence of a model that
+// does not batch (t5, transformer-xl), run their own forward + sampling in parallel over the
+// pool, one sequence per worker at a time (dynamic assignment). A step with a single such
+// sequence of a model with at least 4M parameters gives its forward the whole pool instead
+// (smaller models run it on one thread: their forward is too short to split). Batch rows equal
+// single forwards bit for bit and kernels give the same result whatever the thread count, so a
 // sequence's tokens do not depend on what else is in the batch: greedy output alone == greedy
 // output in a batch, and a sequence with seed s gives exactly gen::Generator's candidate with
 // seed s.
@@ -139,8 +140,9 @@ private:
     void loop();
     void run_step(std::vector<std::shared_ptr<Sequence>>& batch);
     void run_each(std::span<Sequence* const> seqs);
-    // One batched forward (Model::forward_batch) over seqs, counts[i] rows for seqs[i]: one for
-    // a decode step, the whole prompt for a sequence that joins now; then each samples its token.
+    // One batched forward over seqs, counts[i] rows for seqs[i]: one for a decode step
+    // (Model::decode_batch when that is all), the whole prompt for a sequence that joins now
+    // (Model::forward_batch); then each samples its token.
     void step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts);
     // One token of s (its prefill first, when it has just joined); with ready_logits (its row of
     // step_together's batch) its forward already ran.

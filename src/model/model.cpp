@@ -33,6 +33,11 @@ int64_t Model::n_params() const {
     return n;
 }
 
+void Model::decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                         core::ThreadPool& pool, std::vector<float>& logits) const {
+    forward_batch(sessions, tokens, {}, pool, logits);
+}
+
 void Model::forward_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
                           std::span<const int32_t> counts, core::ThreadPool& pool,
                           std::vector<float>& logits) const {

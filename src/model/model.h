@@ -111,10 +111,9 @@ public:
     // does not depend on how many rows a matmul has), so batching never changes a sequence's
     // output. A decoder that batches_decode() reads each weight once for all rows; the default
     // runs forward() per session. Throws like forward() before touching any session.
-    void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
-                      core::ThreadPool& pool, std::vector<float>& logits) const {
-        forward_batch(sessions, tokens, {}, pool, logits);
-    }
+    // (The default is forward_batch with one token per session.)
+    virtual void decode_batch(std::span<Session* const> sessions, std::span<const TokenId> tokens,
+                              core::ThreadPool& pool, std::vector<float>& logits) const;
     // The general step: sessions[i] takes the next counts[i] of `tokens` (every sequence's tokens
     // end to end; empty counts = one each) at its next positions, e.g. a joining sequence's whole
     // prompt beside the others' decode steps, and logits receives [n, n_vocab], row i the logits
