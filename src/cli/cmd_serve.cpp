@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "model/model.h"
 #include "server/server.h"
 
 namespace lyra::cli {
@@ -68,8 +69,9 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--threads", opt->threads, "Threads per model (0 = all cores)")
         ->check(CLI::Range(0, 1024));
     add_kv_type_option(cmd, opt->kv_type);
-    cmd->add_option("--max-batch", opt->max_batch, "Sequences decoded together per model")
-        ->check(CLI::Range(1, 256));
+    cmd->add_option("--max-batch", opt->max_batch, "Sequences decoded together per model (at most 31: "
+                                                   "beyond, a batched sequence could differ from it alone)")
+        ->check(CLI::Range(1, static_cast<int>(model::Model::kExactBatchRows)));
     cmd->add_option("--max-tokens", opt->limits.max_tokens, "Largest max_tokens a request may ask")
         ->check(CLI::Range(1, 1 << 20));
     cmd->add_option("--max-n", opt->limits.max_n, "Largest n (choices) a request may ask")

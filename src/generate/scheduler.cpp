@@ -56,10 +56,13 @@ std::optional<SeqEvent> Sequence::next(std::chrono::milliseconds timeout) {
 
 Scheduler::Scheduler(std::shared_ptr<const model::Model> model, SchedulerOptions opt)
     : model_(std::move(model)), opt_(opt), pool_(opt.threads) {
-    if (opt_.max_batch < 1) {
+    // Past kExactBatchRows rows a step's float matmuls take the blocked GEMM, whose rows are not
+    // bit for bit those of a sequence run alone: the batch size stops where that promise does.
+    if (opt_.max_batch < 1 || opt_.max_batch > model::Model::kExactBatchRows) {
         throw_error(ErrorKind::InvalidArgument,
-                    "scheduler batch size: out of range; expected at least 1, got {}",
-                    opt_.max_batch);
+                    "scheduler batch size: out of range; expected 1 to {} (a batched sequence must give what it "
+                    "gives alone), got {}",
+                    model::Model::kExactBatchRows, opt_.max_batch);
     }
     for (int i = 0; i < pool_.size(); ++i) {
         inline_pools_.push_back(std::make_unique<core::ThreadPool>(1));

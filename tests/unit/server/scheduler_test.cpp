@@ -220,6 +220,23 @@ TEST(Scheduler, RejectsBadRequestsUpFront) {
     EXPECT_EQ(sched.active(), 0);
 }
 
+// Up to Model::kExactBatchRows rows every step is exact (batched == alone); a larger batch size
+// is refused rather than silently breaking that.
+TEST(Scheduler, RefusesBatchSizesPastTheExactLimit) {
+    auto m = shared_model();
+    for (int bad : {0, static_cast<int>(model::Model::kExactBatchRows) + 1, 256}) {
+        try {
+            Scheduler sched(m, {.threads = 1, .max_batch = bad});
+            FAIL() << "max_batch " << bad << " was accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << bad;
+            EXPECT_NE(std::string(e.what()).find("expected 1 to 31"), std::string::npos) << e.what();
+        }
+    }
+    Scheduler ok(m, {.threads = 1, .max_batch = static_cast<int>(model::Model::kExactBatchRows)});
+    EXPECT_EQ(ok.active(), 0);
+}
+
 TEST(Scheduler, ContextFullEndsWithLength) {
     auto m = shared_model();
     Scheduler sched(m, {.threads = 1, .max_batch = 4});
