@@ -68,9 +68,14 @@ using Clock = std::chrono::steady_clock;
 #ifndef LYRA_SOURCE_DIR
 #define LYRA_SOURCE_DIR "."
 #endif
+#ifndef LYRA_BENCH_OUT_DIR
+#define LYRA_BENCH_OUT_DIR "bench_out"
+#endif
 
 struct Options {
-    std::string work_dir = "bench_models";  // where the model files live (created, reused)
+    // Where the model files live (created, reused): by default the build tree's, shared with
+    // bench/run_inference_bench.sh, not ~0.5 GB in whatever directory the program runs from.
+    std::string work_dir = std::string(LYRA_BENCH_OUT_DIR) + "/models";
     std::string json_out;  // the JSON copy of the results; empty = none (run_inference_bench.sh passes one)
     std::string torch_script = std::string(LYRA_SOURCE_DIR) + "/bench/torch_inference.py";
     std::string python = "/usr/bin/python3";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test (CTest `bench_inference_json_only_when_asked`, label bench): bench_inference writes its
-# JSON only where --json-out says. A run without it, from a fresh directory, leaves nothing there
+# JSON only where --json-out says, and its model files in --work-dir or the build tree. A run
+# without --json-out, from a fresh directory, leaves nothing there
 # (it once wrote bench_inference.json into whatever directory it ran from, the repository root
 # included); a run with it writes that file with the table's rows. A tiny model keeps it to a
 # few seconds (most of them the machine probes).
@@ -31,4 +32,10 @@ grep -q "no JSON written" "$tmp/table.md" || fail "the table does not say that n
 grep -q '"lyra_decode_tok_s"' "$tmp/bench.json" || fail "the JSON has no rows: $(head -c 300 "$tmp/bench.json")"
 left=$(ls -A "$tmp/cwd")
 [[ -z $left ]] || fail "a run with --json-out elsewhere left '$left' in the directory it ran from"
-echo "bench_inference writes JSON only where --json-out says"
+# Without --work-dir the model files go to the build tree (bench_out/models), not the directory
+# the program runs from (a run from the repository root once left ~0.5 GB in bench_models/).
+(cd "$tmp/cwd" && "$bin" "${tiny[@]:2}" >/dev/null 2>"$tmp/stderr") ||
+    fail "a run without --work-dir failed: $(tail -n 3 "$tmp/stderr")"
+left=$(ls -A "$tmp/cwd")
+[[ -z $left ]] || fail "a run without --work-dir left '$left' in the directory it ran from"
+echo "bench_inference writes JSON only where --json-out says, and model files only in --work-dir or the build tree"
