@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/check.h"
 #include "core/ops.h"
@@ -35,12 +35,6 @@ struct BenchFlags {
     bool lengths_given = false;  // --prompt-tokens or --gen-tokens on the command line
     core::DType kv_type = gen::GenerateOptions{}.kv_type;  // as `lyra generate` by default
 };
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -89,15 +83,15 @@ void run_bench(BenchFlags& f) {
     std::vector<double> pp_tok_s, tg_tok_s;
     for (int rep = 0; rep < f.reps; ++rep) {
         session.clear();
-        const int64_t t0 = now_us();
+        const int64_t t0 = core::steady_us();
         model->prefill(session, prompt, pool, logits);  // t5: encodes it, decodes from the start token
-        const int64_t t1 = now_us();
+        const int64_t t1 = core::steady_us();
         model::TokenId next = argmax(logits);
         for (int i = 0; i < f.gen_tokens; ++i) {
             model->forward(session, std::span(&next, 1), pool, logits);
             next = argmax(logits);
         }
-        const int64_t t2 = now_us();
+        const int64_t t2 = core::steady_us();
         pp_tok_s.push_back(f.prompt_tokens * 1e6 / static_cast<double>(std::max<int64_t>(1, t1 - t0)));
         tg_tok_s.push_back(f.gen_tokens * 1e6 / static_cast<double>(std::max<int64_t>(1, t2 - t1)));
     }

@@ -1,9 +1,9 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
-#include <chrono>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/cpu_relax.h"
 
 namespace lyra::core {
@@ -23,10 +23,6 @@ constexpr int64_t kIdleMinNs = 20'000;
 constexpr int kIdleScoreToGoSolo = 32;
 constexpr int64_t kStallWindow = 256;
 
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -60,10 +56,10 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
         run_alone(fn, ctx);
         return;
     }
-    const int64_t start = now_ns();
+    const int64_t start = steady_ns();
     if (trials_.trial()) {
         run_alone(fn, ctx);
-        window_ns_ += now_ns() - start;
+        window_ns_ += steady_ns() - start;
         if (++regions_seen_ == kStallWindow) end_window();
         return;
     }
@@ -85,11 +81,11 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
         generation_.store(g);
     }
     if (sleeping_.load() > 0) wake_.notify_all();
-    const int64_t t0 = now_ns();
+    const int64_t t0 = steady_ns();
     fn(ctx, 0, n_threads_);
     int mine = 1;
     for (int share; (share = next_share_.fetch_add(1)) < n_threads_; ++mine) fn(ctx, share, n_threads_);
-    const int64_t t1 = now_ns();
+    const int64_t t1 = steady_ns();
     // Every share is claimed. Close the region, then wait for the workers that got in: a worker
     // bumps active_ before it checks open_, and the caller stores open_ before it reads active_
     // (all sequentially consistent), so either the caller sees that worker, or the worker sees
@@ -104,7 +100,7 @@ void ThreadPool::run_erased(TaskFn fn, const void* ctx) {
     }
     task_fn_ = nullptr;
     task_ctx_ = nullptr;
-    const int64_t end = now_ns();
+    const int64_t end = steady_ns();
     const int64_t waited = end - t1;
     const int64_t waited_inside = waited_inside_ns_.exchange(0, std::memory_order_relaxed);
     if ((waited > kStallNs && waited > t1 - t0) || waited_inside > kStallNs) ++stalls_;

@@ -2,12 +2,12 @@
 #include "generate/generator.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/ops.h"
 
@@ -115,12 +115,6 @@ double Completion::logprob_sum() const {
 }
 
 namespace {
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 double per_second(int64_t n, int64_t us) {
     return us > 0 ? static_cast<double>(n) * 1e6 / static_cast<double>(us) : 0.0;
@@ -287,14 +281,14 @@ GenerateResult Generator::run(std::string_view prompt, const GenerateOptions& op
     prompt_ = tokenize_prompt(prompt, opt);
 
     GenerateResult result;
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     prefill(prompt_, opt);
     guide_.reset();
     if (opt.guidance > 0.0f) {
         guide_.emplace(model_, pool_);
         guide_->prefill(tokenize_prompt(opt.guidance_prompt, opt), opt.max_tokens, opt.kv_type);
     }
-    result.timings.t_prefill_us = now_us() - t0;
+    result.timings.t_prefill_us = core::steady_us() - t0;
     result.timings.n_prompt = static_cast<int64_t>(prompt_.size());
 
     for (int i = 0; i < opt.n_candidates; ++i) {
@@ -303,11 +297,11 @@ GenerateResult Generator::run(std::string_view prompt, const GenerateOptions& op
             result.sampler = chain_.describe();
             if (guide_) result.sampler = fmt::format("guidance {} -> {}", opt.guidance, result.sampler);
         }
-        const int64_t t1 = now_us();
+        const int64_t t1 = core::steady_us();
         while (step()) {
         }
         out_.timings = Timings{.t_prefill_us = result.timings.t_prefill_us,
-                               .t_decode_us = now_us() - t1,
+                               .t_decode_us = core::steady_us() - t1,
                                .n_prompt = result.timings.n_prompt,
                                .n_gen = static_cast<int64_t>(out_.tokens.size())};
         result.timings.t_decode_us += out_.timings.t_decode_us;

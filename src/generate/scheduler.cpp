@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 namespace lyra::gen {
@@ -23,12 +24,6 @@ constexpr int64_t kSplitForwardParams = 4'000'000;
 constexpr int64_t kFoldMaxRows = 8;
 static_assert(kFoldMaxRows <= model::Model::kExactBatchRows,
               "a folded prompt must stay within the rows where a batch row is bit for bit exact");
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 }  // namespace
 
@@ -119,7 +114,7 @@ std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
     s->prompt_ = std::move(prompt);
     s->opt_ = opt;
     s->opt_.n_candidates = 1;
-    s->t_start_us_ = now_us();
+    s->t_start_us_ = core::steady_us();
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stop_) {
@@ -257,7 +252,7 @@ void Scheduler::run_each(std::span<Sequence* const> seqs) {
 }
 
 void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts) {
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     std::vector<model::Session*> sessions;
     std::vector<TokenId> tokens;
     bool prompts = false;
@@ -287,7 +282,7 @@ void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const i
         return;
     }
     // A folded prompt's prefill time is the time of the step that ran it.
-    const int64_t forward_us = now_us() - t0;
+    const int64_t forward_us = core::steady_us() - t0;
     for (Sequence* s : seqs) {
         if (s->out_.timings.t_prefill_us < 0) s->out_.timings.t_prefill_us = forward_us;
     }
@@ -339,7 +334,7 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
     }
     s.out_.finish = reason;
     s.out_.timings.n_gen = static_cast<int64_t>(s.out_.tokens.size());
-    s.out_.timings.t_decode_us = now_us() - s.t_start_us_ - s.out_.timings.t_prefill_us;
+    s.out_.timings.t_decode_us = core::steady_us() - s.t_start_us_ - s.out_.timings.t_prefill_us;
     s.finished_ = true;
 }
 
@@ -353,10 +348,10 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const flo
         if (!ready_logits.empty()) {
             // step_together ran this step's forward (the prompt's, for a sequence that joined).
         } else if (!s.prefilled_) {
-            const int64_t t0 = now_us();
+            const int64_t t0 = core::steady_us();
             // An encoder-decoder leaves only its start token in the cache (Model::prefill).
             start(s, m.prefill(*session_for(s), s.prompt_, pool, s.logits_));
-            s.out_.timings.t_prefill_us = now_us() - t0;
+            s.out_.timings.t_prefill_us = core::steady_us() - t0;
         } else {
             // Full: Transformer-XL slides its memory exactly as in Generator::step; the
             // session is this sequence's own, so the rest of the batch is not touched.

@@ -8,7 +8,6 @@
 #endif
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +18,7 @@
 
 #include "core/attention.h"
 #include "core/check.h"
+#include "core/clock.h"
 #include "core/cpu_relax.h"
 #include "core/gemm.h"
 #include "core/kernels/kernels.h"
@@ -158,11 +158,6 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
 // A thread waiting in matmul_group for activation rows another thread claimed starts timing the
 // wait after this many spins (tens of microseconds); the rows themselves take about one.
 constexpr int kSpinsBeforeTimingAWait = 2048;
-
-int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 // Batches of up to this many rows quantize their Q8 activations inside the matmul's region
 // (matmul_group); longer ones (prompts) in a region of their own, where every thread quantizes

@@ -2,10 +2,10 @@
 #include "generate/constraint/constraint.h"
 
 #include <algorithm>
-#include <chrono>
 #include <climits>
 #include <limits>
 
+#include "core/clock.h"
 #include "core/check.h"
 #include "generate/constraint/token_mask.h"
 
@@ -16,12 +16,6 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr size_t kMaxMatcherStates = size_t{1} << 15;   // ~32 MiB of transition tables
 constexpr size_t kMaskCacheBytes = size_t{64} << 20;    // masks kept per grammar state
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 // Rules out everything except end-of-generation tokens (which get logit 0 if they were ruled
 // out, so the run can stop).
@@ -127,7 +121,7 @@ const GrammarConstraint::Mask& GrammarConstraint::limited_mask_for(StateId s, co
 }
 
 void GrammarConstraint::apply(CandidateSet& c) {
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     switch (status_) {
         case ConstraintStatus::Waiting:
             apply_waiting(c);
@@ -148,7 +142,7 @@ void GrammarConstraint::apply(CandidateSet& c) {
             break;
         }
     }
-    stats_.t_mask_us += now_us() - t0;
+    stats_.t_mask_us += core::steady_us() - t0;
 }
 
 const uint64_t* GrammarConstraint::active_mask() {
@@ -175,18 +169,18 @@ const uint64_t* GrammarConstraint::active_mask() {
 
 bool GrammarConstraint::row_mask(RowMask& out) {
     if (status_ != ConstraintStatus::Active) return false;
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     out = {.allow = active_mask(), .ask = nullptr, .n_tokens = static_cast<uint32_t>(trie_->n_vocab())};
-    stats_.t_mask_us += now_us() - t0;
+    stats_.t_mask_us += core::steady_us() - t0;
     return true;
 }
 
 void GrammarConstraint::row_masked(CandidateSet& c, bool any) {
     if (any) return;
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     status_ = ConstraintStatus::DeadEnd;
     allow_only_eog(c, *trie_);
-    stats_.t_mask_us += now_us() - t0;
+    stats_.t_mask_us += core::steady_us() - t0;
 }
 
 void GrammarConstraint::apply_waiting(CandidateSet& c) {

@@ -8,11 +8,11 @@
 #include <array>
 #include <atomic>
 #include <bit>
-#include <chrono>
 #include <limits>
 #include <mutex>
 #include <tuple>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "generate/constraint/shared_once.h"
 #include "generate/constraint/token_mask.h"
@@ -22,12 +22,6 @@ namespace lyra::gen::constraint {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 }  // namespace
 
@@ -536,7 +530,7 @@ RowMask FormConstraint::mask_syllables() {
 }
 
 void FormConstraint::apply(CandidateSet& c) {
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     ++stats_.n_masks;
     bool any = false;
     if (status_ == ConstraintStatus::DeadEnd) {
@@ -548,7 +542,7 @@ void FormConstraint::apply(CandidateSet& c) {
         any = apply_token_mask(c, m.allow, m.ask, m.n_tokens, [this](TokenId id) { return row_decide(id); });
     }
     finish_mask(c, any);
-    stats_.t_mask_us += now_us() - t0;
+    stats_.t_mask_us += core::steady_us() - t0;
 }
 
 void FormConstraint::finish_mask(CandidateSet& c, bool any) {
@@ -560,17 +554,17 @@ void FormConstraint::finish_mask(CandidateSet& c, bool any) {
 
 bool FormConstraint::row_mask(RowMask& out) {
     if (status_ == ConstraintStatus::DeadEnd || cur_.need != 0) return false;  // apply's other paths
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     ++stats_.n_masks;
     out = spec_.syllables ? mask_syllables() : mask_simple();
-    stats_.t_mask_us += now_us() - t0;
+    stats_.t_mask_us += core::steady_us() - t0;
     return true;
 }
 
 void FormConstraint::row_masked(CandidateSet& c, bool any) {
-    const int64_t t0 = now_us();
+    const int64_t t0 = core::steady_us();
     finish_mask(c, any);
-    stats_.t_mask_us += now_us() - t0;
+    stats_.t_mask_us += core::steady_us() - t0;
 }
 
 void FormConstraint::accept(TokenId id) {
