@@ -174,6 +174,7 @@ kern::MatKernel kernel_for(const KernelTable& k, DType t) {
         case DType::BF16: return k.mat_bf16;
         case DType::Q8_0: return k.mat_q8_0;
         case DType::Q4_0: return k.mat_q4_0;
+        case DType::Q4_0_R16: return k.mat_q4_0_r16;
         case DType::Q4_K: return k.mat_q4_k;
         case DType::Q5_K: return k.mat_q5_k;
         case DType::Q6_K: return k.mat_q6_k;
@@ -240,7 +241,7 @@ constexpr int64_t kInlineActRows = 4;
 // The activations in the format the weight type's dot product takes (in per-thread scratch).
 Activations convert_activations(ThreadPool& pool, const KernelTable& k, const float* x, int64_t T, int64_t K,
                                 DType dtype) {
-    if (dtype == DType::Q8_0 || dtype == DType::Q4_0) {
+    if (dtype == DType::Q8_0 || dtype == DType::Q4_0 || dtype == DType::Q4_0_R16) {
         const ActQ8Rows rows(k, x, T, K, dtype);
         const auto quantize_rows = [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) rows.quantize(t);
@@ -355,6 +356,8 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         LYRA_CHECK(t.w->n_dims >= 1 && t.w->cols() > 0, "matmul: weight {} is empty", shape_string(*t.w));
         LYRA_CHECK(t.w->cols() == K, "matmul_group: weight {} does not take K = {}", shape_string(*t.w), K);
         shared = shared && t.w->dtype == w0.dtype;
+        LYRA_CHECK(t.w->dtype != DType::Q4_0_R16 || t.w->rows() % 16 == 0,
+                   "matmul: packed Q4_0 weight {} has rows that are not a multiple of 16", shape_string(*t.w));
     }
     if (!shared) {
         for (const MatmulTarget& t : targets) matmul_group(pool, x, T, std::span(&t, 1));
@@ -376,7 +379,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     //    Q8 rows of a small batch (a batched decode step) are quantized in step 2's region
     //    rather than a region of their own: a batched step enters ~100 regions, and one less per
     //    matmul spares each its wake-up and its wait for the last thread.
-    const bool q8_act = w0.dtype == DType::Q8_0 || w0.dtype == DType::Q4_0;
+    const bool q8_act = w0.dtype == DType::Q8_0 || w0.dtype == DType::Q4_0 || w0.dtype == DType::Q4_0_R16;
     const bool fuse_act = q8_act && pool.size() > 1 && T > kInlineActRows && T <= kFusedActMaxRows;
     std::optional<ActQ8Rows> pending;
     Activations act{};
@@ -397,7 +400,11 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     //    does not depend on which thread computes it or where its block starts (the kernels are
     //    bit-identical across tile shapes), so this stays deterministic.
     const size_t wrow = w0.row_bytes();
-    const int64_t rows_per_block = std::max<int64_t>(4, static_cast<int64_t>((32u << 10) / std::max<size_t>(wrow, 1)) & ~int64_t{3});
+    // Rows go out in whole tiles: 4 rows, or a Q4_0_R16 weight's 16-row groups (every such
+    // target's row count is a multiple of 16, so a group never straddles two targets).
+    const int64_t granule = w0.dtype == DType::Q4_0_R16 ? 16 : 4;
+    const int64_t rows_per_block =
+        std::max<int64_t>(granule, static_cast<int64_t>((32u << 10) / std::max<size_t>(wrow, 1)) & ~(granule - 1));
     constexpr int64_t kTokenTile = 64;
     const auto target_rows = [&](const MatmulTarget& tg, int64_t n0, int64_t n1) {
         const int64_t N = tg.w->rows();
@@ -454,7 +461,8 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         for (;;) {
             const int64_t left = total - begin;
             if (left <= 0) return;
-            const int64_t take = std::min(left, std::max(rows_per_block, (left / (2 * nth) + 3) & ~int64_t{3}));
+            const int64_t take =
+                std::min(left, std::max(rows_per_block, (left / (2 * nth) + granule - 1) & ~(granule - 1)));
             if (next_row.compare_exchange_weak(begin, begin + take, std::memory_order_relaxed)) {
                 rows(begin, begin + take);
                 begin = next_row.load(std::memory_order_relaxed);

@@ -22,6 +22,18 @@ public:
     core::Tensor matrix(const std::string& name, int64_t rows, int64_t cols);
     // Like matrix() but absence is not a problem (returns an empty view).
     core::Tensor optional_matrix(const std::string& name, int64_t rows, int64_t cols);
+    // For a weight that is only ever a matmul's right-hand side (never read by row, as an
+    // embedding is): w itself, or a copy in the layout this machine's matmul runs fastest
+    // (Q4_0 on AVX-512: Q4_0_R16, core/packed_q4_0.h) kept in owned memory. The copy gives
+    // results of its own, so a weight must go through here for every use or for none.
+    core::Tensor for_matmul(const core::Tensor& w);
+    // matrix(name, rows, cols) through for_matmul.
+    core::Tensor linear(const std::string& name, int64_t rows, int64_t cols) {
+        return for_matmul(matrix(name, rows, cols));
+    }
+    core::Tensor optional_linear(const std::string& name, int64_t rows, int64_t cols) {
+        return for_matmul(optional_matrix(name, rows, cols));
+    }
     // A required 1-D tensor of n values as f32 (converted into owned memory when stored as
     // f16/bf16). nullptr (and a recorded problem) if missing or mismatched.
     const float* vector(const std::string& name, int64_t n);
@@ -29,7 +41,7 @@ public:
 
     // Throws Error(Corrupt) "model 'path': <problem>; <problem>; ..." if anything was wrong.
     void finish() const;
-    // Converted 1-D tensors; the model keeps them alive.
+    // Converted 1-D tensors and packed weights; the model keeps them alive.
     std::deque<std::vector<float>> take_owned() { return std::move(owned_); }
 
 private:

@@ -23,7 +23,7 @@ public:
         const int64_t C = hp.n_embd;
         qkv_.resize(static_cast<size_t>(hp.n_layer));
         bind([this, C](WeightBinder& b, int64_t l) {
-            qkv_[static_cast<size_t>(l)].w = b.matrix(fmt::format("blk.{}.attn_qkv.weight", l), 3 * C, C);
+            qkv_[static_cast<size_t>(l)].w = b.linear(fmt::format("blk.{}.attn_qkv.weight", l), 3 * C, C);
             qkv_[static_cast<size_t>(l)].b = b.vector(fmt::format("blk.{}.attn_qkv.bias", l), 3 * C);
         });
     }

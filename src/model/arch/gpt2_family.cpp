@@ -19,22 +19,22 @@ void Gpt2FamilyModel::bind(const std::function<void(WeightBinder&, int64_t)>& bi
     pos_embd_ = b.matrix("position_embd.weight", hp.n_ctx, C);
     output_norm_ = b.vector("output_norm.weight", C);
     output_norm_b_ = b.vector("output_norm.bias", C);
-    output_ = b.optional_matrix("output.weight", V, C);
+    output_ = b.optional_linear("output.weight", V, C);
     hparams_.tied_output = gguf_->find_tensor("output.weight") == nullptr;
-    if (hparams_.tied_output) output_ = tok_embd_;
+    if (hparams_.tied_output) output_ = b.for_matmul(tok_embd_);  // a packed copy, or the same view
     blocks_.resize(static_cast<size_t>(hp.n_layer));
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         LayerNormBlock& L = blocks_[static_cast<size_t>(l)];
         const auto n = [l](const char* what) { return fmt::format("blk.{}.{}", l, what); };
         L.attn_norm = b.vector(n("attn_norm.weight"), C);
         L.attn_norm_b = b.vector(n("attn_norm.bias"), C);
-        L.wo = b.matrix(n("attn_output.weight"), C, C);
+        L.wo = b.linear(n("attn_output.weight"), C, C);
         L.bo = b.vector(n("attn_output.bias"), C);
         L.ffn_norm = b.vector(n("ffn_norm.weight"), C);
         L.ffn_norm_b = b.vector(n("ffn_norm.bias"), C);
-        L.w_up = b.matrix(n("ffn_up.weight"), F, C);
+        L.w_up = b.linear(n("ffn_up.weight"), F, C);
         L.b_up = b.vector(n("ffn_up.bias"), F);
-        L.w_down = b.matrix(n("ffn_down.weight"), C, F);
+        L.w_down = b.linear(n("ffn_down.weight"), C, F);
         L.b_down = b.vector(n("ffn_down.bias"), C);
         bind_projections(b, l);
     }

@@ -26,9 +26,9 @@ public:
         bind([this, C](WeightBinder& b, int64_t l) {
             const auto n = [l](const char* what) { return fmt::format("blk.{}.{}.weight", l, what); };
             SplitQkv& p = qkv_[static_cast<size_t>(l)];
-            p.wq = b.matrix(n("attn_q"), C, C);
-            p.wk = b.matrix(n("attn_k"), C, C);
-            p.wv = b.matrix(n("attn_v"), C, C);
+            p.wq = b.linear(n("attn_q"), C, C);
+            p.wk = b.linear(n("attn_k"), C, C);
+            p.wv = b.linear(n("attn_v"), C, C);
         });
     }
 

@@ -65,28 +65,28 @@ void LlamaModel::bind() {
     WeightBinder b(*gguf_);
     tok_embd_ = b.matrix("token_embd.weight", V, C);
     output_norm_ = b.vector("output_norm.weight", C);
-    output_ = b.optional_matrix("output.weight", V, C);
+    output_ = b.optional_linear("output.weight", V, C);
     hparams_.tied_output = gguf_->find_tensor("output.weight") == nullptr;
-    if (hparams_.tied_output) output_ = tok_embd_;
+    if (hparams_.tied_output) output_ = b.for_matmul(tok_embd_);  // a packed copy, or the same view
     hparams_.rope.freq_factors = b.optional_vector("rope_freqs.weight", hp.rope.n_rot / 2);
     layers_.resize(static_cast<size_t>(hp.n_layer));
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         LlamaLayer& L = layers_[static_cast<size_t>(l)];
         const auto n = [l](const char* what) { return fmt::format("blk.{}.{}", l, what); };
         L.attn_norm = b.vector(n("attn_norm.weight"), C);
-        L.wq = b.matrix(n("attn_q.weight"), q_dim, C);
-        L.wk = b.matrix(n("attn_k.weight"), kv_dim, C);
-        L.wv = b.matrix(n("attn_v.weight"), kv_dim, C);
+        L.wq = b.linear(n("attn_q.weight"), q_dim, C);
+        L.wk = b.linear(n("attn_k.weight"), kv_dim, C);
+        L.wv = b.linear(n("attn_v.weight"), kv_dim, C);
         if (qkv_bias) {
             L.bq = b.vector(n("attn_q.bias"), q_dim);
             L.bk = b.vector(n("attn_k.bias"), kv_dim);
             L.bv = b.vector(n("attn_v.bias"), kv_dim);
         }
-        L.wo = b.matrix(n("attn_output.weight"), C, q_dim);
+        L.wo = b.linear(n("attn_output.weight"), C, q_dim);
         L.ffn_norm = b.vector(n("ffn_norm.weight"), C);
-        L.w_gate = b.matrix(n("ffn_gate.weight"), F, C);
-        L.w_up = b.matrix(n("ffn_up.weight"), F, C);
-        L.w_down = b.matrix(n("ffn_down.weight"), C, F);
+        L.w_gate = b.linear(n("ffn_gate.weight"), F, C);
+        L.w_up = b.linear(n("ffn_up.weight"), F, C);
+        L.w_down = b.linear(n("ffn_down.weight"), C, F);
     }
     b.finish();
     owned_ = b.take_owned();

@@ -5,6 +5,8 @@
 // weight type — and must refuse a bad batch before touching any session.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/packed_q4_0.h"
 #include "core/thread_pool.h"
 #include "model/format/hf_import.h"
 #include "model/model.h"
@@ -162,10 +165,43 @@ INSTANTIATE_TEST_SUITE_P(
     Decoders, DecodeBatch,
     ::testing::Values(std::pair{Arch::Llama, core::DType::F32}, std::pair{Arch::Llama, core::DType::Q8_0},
                       std::pair{Arch::Llama, core::DType::Q4_0}, std::pair{Arch::Qwen2, core::DType::F32},
-                      std::pair{Arch::Gpt2, core::DType::F32}, std::pair{Arch::Gpt2, core::DType::F16}),
+                      std::pair{Arch::Gpt2, core::DType::F32}, std::pair{Arch::Gpt2, core::DType::F16},
+                      std::pair{Arch::Gpt2, core::DType::Q4_0}),
     [](const auto& p) {
         return std::string(arch_name(p.param.first)) + "_" + std::string(core::dtype_name(p.param.second));
     });
+
+// On AVX-512 a Q4_0 model's matmul weights are repacked at load (core/packed_q4_0.h), so the
+// Q4_0 cases above batch on the packed kernel. Its logits must be those of the plain Q4_0
+// kernel (LYRA_REPACK=off) up to rounding: a different summation, the same quantized products.
+TEST(PackedWeights, Q4_0ModelsGiveThePlainKernelsLogitsUpToRounding) {
+    if (!core::q4_0_r16_pays()) GTEST_SKIP() << "packing only runs on AVX-512";
+    for (Arch arch : {Arch::Llama, Arch::Gpt2}) {
+        TempDir dir;
+        auto o = testing::small_options(arch, core::DType::Q4_0);
+        o.n_ctx = 64;
+        o.init_std = 0.5f;  // large enough weights that a last-bit change reaches the logits
+        const std::string path = testing::write_small_model(dir, o);
+        const auto packed = Model::load(path);
+        ASSERT_EQ(setenv("LYRA_REPACK", "off", 1), 0);
+        const auto plain = Model::load(path);
+        ASSERT_EQ(unsetenv("LYRA_REPACK"), 0);
+        core::ThreadPool pool(2);
+        const std::vector<TokenId> prompt = {3, 4, 5, 6, 7, 8, 9, 10, 11};
+        std::vector<float> a, b;
+        Session sa(*packed, 32), sb(*plain, 32);
+        packed->forward(sa, prompt, pool, a);
+        plain->forward(sb, prompt, pool, b);
+        ASSERT_EQ(a.size(), b.size());
+        double max_diff = 0.0, max_abs = 0.0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            max_diff = std::max(max_diff, std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+            max_abs = std::max(max_abs, std::fabs(static_cast<double>(b[i])));
+        }
+        EXPECT_GT(max_diff, 0.0) << arch_name(arch) << ": no difference at all, so nothing was packed";
+        EXPECT_LT(max_diff, 1e-4 * max_abs + 1e-5) << arch_name(arch);
+    }
+}
 
 TEST(DecodeBatchNeo, LocalAndGlobalLayersBatchToo) {
     // GPT-Neo's local layers see only the last `window` keys of each sequence's own cache.
