@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "generate/context_slide.h"
 
 namespace lyra::gen {
 
