@@ -4,10 +4,10 @@
 // (the SVG normalizer over the icon corpora), `normalize FILE.svg` (prints the DSL and what was
 // lost), `render FILE -o OUT.png` (DSL or SVG through the Cairo rasterizer), `grammar` (prints
 // a mode's GBNF).
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -70,19 +70,16 @@ bool looks_like_svg(std::string_view text) {
     return p != std::string_view::npos && text[p] == '<';
 }
 
-// --guidance: a finite scale in 0..kMaxGuidance. A usage error (exit 2) with one message; CLI11's
-// Range would let NaN through (every comparison with it is false).
+// --guidance (lyra paint and lyra paint eval): art::visual::guidance_problem's bound, as a usage
+// error (exit 2) with its message. CLI11's Range would let NaN through (every comparison with it
+// is false); text that is not a number at all is refused the same way, quoted as typed.
 CLI::Validator guidance_range() {
     return CLI::Validator(
         [](std::string& text) -> std::string {
             char* end = nullptr;
-            const double v = std::strtod(text.c_str(), &end);
-            if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v < 0 ||
-                v > static_cast<double>(art::visual::kMaxGuidance)) {
-                return fmt::format("out of range; expected a number from 0 to {} (0 = off), got '{}'",
-                                   art::visual::kMaxGuidance, text);
-            }
-            return {};
+            double v = std::strtod(text.c_str(), &end);
+            if (end == text.c_str() || *end != '\0') v = std::numeric_limits<double>::quiet_NaN();
+            return art::visual::guidance_problem(v, "'" + text + "'");
         },
         fmt::format("0..{}", art::visual::kMaxGuidance));
 }

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/ops.h"
+#include "generate/context_slide.h"
 
 namespace lyra::gen {
 
@@ -101,13 +102,6 @@ void check_options(const GenerateOptions& opt) {
                     core::dtype_name(opt.kv_type));
     }
     check_guidance_scale(opt.guidance);
-}
-
-bool slide_full_session(const model::Model& m, model::Session& s) {
-    const int64_t keep = m.slide_keep();
-    if (keep <= 0 || keep >= s.n_ctx()) return false;
-    s.keep_last(keep);
-    return true;
 }
 
 double Completion::logprob_sum() const {

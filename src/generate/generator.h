@@ -158,12 +158,6 @@ void record_token(std::span<const float> logits, TokenId id, int top_k, Completi
 // threads, top logprobs, kv type, guidance); the sampler chain checks its own settings.
 void check_options(const GenerateOptions& opt);
 
-// A full session's way on: a model that reads only its last slide_keep() positions, by distance
-// (Transformer-XL's memory), keeps them moved to the front (Session::keep_last) and returns
-// true; any other model cannot go on and returns false (the sequence ends: finish "length").
-// Generator::step and the batching Scheduler both call it, so a sequence slides alike in both.
-bool slide_full_session(const model::Model& m, model::Session& s);
-
 // The sampler-chain settings of a request, drawing with `seed`.
 SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed);
 

@@ -8,7 +8,7 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/ops.h"
-#include "generate/generator.h"
+#include "generate/context_slide.h"
 
 namespace lyra::gen {
 

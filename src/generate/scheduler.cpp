@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "generate/context_slide.h"
 
 namespace lyra::gen {
 
@@ -158,13 +159,13 @@ void Scheduler::loop() {
         }
         int64_t sampled = 0;
         for (const auto& s : batch) sampled -= static_cast<int64_t>(s->out_.tokens.size());
-        run_step(batch);
+        const int folded = run_step(batch);
         for (const auto& s : batch) sampled += static_cast<int64_t>(s->out_.tokens.size());
         {
             std::lock_guard<std::mutex> lock(mu_);
             ++stats_.steps;
             stats_.tokens += sampled;
-            stats_.prompts_folded = folded_;
+            stats_.prompts_folded += folded;
             stats_.max_batch_seen = std::max(stats_.max_batch_seen, static_cast<int>(batch.size()));
             std::erase_if(active_, [](const std::shared_ptr<Sequence>& s) { return s->finished_; });
         }
@@ -185,7 +186,7 @@ void Scheduler::loop() {
     }
 }
 
-void Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
+int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
     // When the model batches, the sequences whose next forward is a plain one-token decode step
     // share one forward, and the prompts of sequences that join now go into that same forward
     // (Model::forward_batch) rather than each stalling the batch with a forward of its own, as
@@ -229,7 +230,7 @@ void Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
         counts.clear();
     }
     if (!each.empty()) run_each(each);
-    if (!together.empty()) step_together(together, counts);
+    return together.empty() ? 0 : step_together(together, counts);
 }
 
 void Scheduler::run_each(std::span<Sequence* const> seqs) {
@@ -251,16 +252,15 @@ void Scheduler::run_each(std::span<Sequence* const> seqs) {
     });
 }
 
-void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts) {
+int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts) {
     const int64_t t0 = core::steady_us();
     std::vector<model::Session*> sessions;
     std::vector<TokenId> tokens;
-    bool prompts = false;
+    int prompts = 0;  // joining sequences whose prompt is their rows of this step
     for (Sequence* s : seqs) {
         if (!s->prefilled_) {
-            start(*s, s->prompt_);  // its prompt is its rows of this step
-            ++folded_;
-            prompts = true;
+            start(*s, s->prompt_);
+            ++prompts;
             tokens.insert(tokens.end(), s->prompt_.begin(), s->prompt_.end());
         } else {
             tokens.push_back(s->out_.tokens.back());
@@ -268,7 +268,7 @@ void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const i
         sessions.push_back(&*s->session_);
     }
     try {
-        if (prompts) {
+        if (prompts > 0) {
             model_->forward_batch(sessions, tokens, counts, pool_, batch_logits_);
         } else {
             model_->decode_batch(sessions, tokens, pool_, batch_logits_);
@@ -279,7 +279,7 @@ void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const i
             if (s->error_.empty()) s->error_ = "generation failed";
             s->finished_ = true;
         }
-        return;
+        return prompts;
     }
     // A folded prompt's prefill time is the time of the step that ran it.
     const int64_t forward_us = core::steady_us() - t0;
@@ -298,6 +298,7 @@ void Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const i
                     std::span<const float>(batch_logits_).subspan(i * V, V));
         }
     });
+    return prompts;
 }
 
 model::Session* Scheduler::session_for(Sequence& s) const {

@@ -138,12 +138,14 @@ public:
 
 private:
     void loop();
-    void run_step(std::vector<std::shared_ptr<Sequence>>& batch);
+    // Runs one step of every sequence in batch; returns how many joining prompts it folded into
+    // the batched forward (SchedulerStats::prompts_folded).
+    int run_step(std::vector<std::shared_ptr<Sequence>>& batch);
     void run_each(std::span<Sequence* const> seqs);
     // One batched forward over seqs, counts[i] rows for seqs[i]: one for a decode step
     // (Model::decode_batch when that is all), the whole prompt for a sequence that joins now
-    // (Model::forward_batch); then each samples its token.
-    void step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts);
+    // (Model::forward_batch); then each samples its token. Returns the number of such prompts.
+    int step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts);
     // One token of s (its prefill first, when it has just joined); with ready_logits (its row of
     // step_together's batch) its forward already ran.
     void advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits = {});
@@ -159,7 +161,6 @@ private:
     core::ThreadPool pool_;
     std::vector<std::unique_ptr<core::ThreadPool>> inline_pools_;  // one 1-thread pool per worker
     std::vector<float> batch_logits_;  // step_together's [n, n_vocab]
-    int64_t folded_ = 0;               // prompts step_together ran (scheduler thread only)
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -3,7 +3,9 @@
 // answer must be exactly its alone answer (greedy and seeded sampling both). Env as in
 // serve_openai.mjs.
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import {requirePackage} from './npm_packages.mjs';
+
+const OpenAI = requirePackage('openai');
 
 const base = process.env.LYRA_BASE;
 const model = process.env.LYRA_MODEL;

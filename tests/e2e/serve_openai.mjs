@@ -1,9 +1,12 @@
 // The official `openai` npm client against a running `lyra serve` (tests/e2e/serve_test.cpp
 // starts the server and runs this). Env: LYRA_BASE (http://127.0.0.1:PORT), LYRA_MODEL (the
-// shipped model's name), LYRA_MODEL2 (a second, random-init model), LYRA_KEY (API key or "").
+// shipped model's name), LYRA_MODEL2 (a second, random-init model), LYRA_KEY (API key or ""),
+// LYRA_NODE_MODULES (where openai is installed; default <repo>/node_modules, npm_packages.mjs).
 // Exits non-zero with the failed assertion on stderr.
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import {requirePackage} from './npm_packages.mjs';
+
+const OpenAI = requirePackage('openai');
 
 const base = process.env.LYRA_BASE;
 const model = process.env.LYRA_MODEL;

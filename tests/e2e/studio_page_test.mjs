@@ -9,17 +9,15 @@
 // "pattern", and are not sent for a form that refuses them); a 杂言 poem with 换韵 likewise. Saves a screenshot per step into SCREENSHOT_DIR (default
 // build/studio-page-screens). With --static it opens web/index.html from disk instead (no server,
 // no works). npm packages come from LYRA_NODE_MODULES when set (a git worktree has no
-// node_modules of its own), else <repo>/node_modules. Exit 0 = pass; prints one line per failure.
+// node_modules of its own), else <repo>/node_modules (npm_packages.mjs). Exit 0 = pass; prints one
+// line per failure.
 import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {createRequire} from 'node:module';
+import {nodeModules, repo, requirePackage} from './npm_packages.mjs';
 
-const repo = process.env.LYRA_SOURCE_DIR || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const nodeModules = process.env.LYRA_NODE_MODULES || path.join(repo, 'node_modules');
-const require = createRequire(path.join(repo, 'package.json'));
-const {chromium} = require(path.join(nodeModules, 'playwright-core'));
+const {chromium} = requirePackage('playwright-core');
 const shots = process.env.SCREENSHOT_DIR || path.join(repo, 'build', 'studio-page-screens');
 mkdirSync(shots, {recursive: true});
 const staticOnly = process.argv.includes('--static');

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -365,6 +366,19 @@ const std::vector<std::string>& mood_names() {
     return v;
 }
 
+std::string guidance_problem(double scale, std::string_view written) {
+    if (std::isfinite(scale) && scale >= 0 && scale <= static_cast<double>(kMaxGuidance)) return {};
+    const std::string got = written.empty() ? fmt::format("{}", scale) : std::string(written);
+    return fmt::format("out of range; expected a number from 0 to {} (0 = off), got {}",
+                       kMaxGuidance, got);
+}
+
+void check_guidance(double scale) {
+    if (std::string problem = guidance_problem(scale); !problem.empty()) {
+        throw_error(ErrorKind::InvalidArgument, "guidance: {}", problem);
+    }
+}
+
 void check_spec(const PaintSpec& spec) {
     if (spec.mode != "subject" && std::find(style_names().begin(), style_names().end(), spec.mode) == style_names().end()) {
         throw_error(ErrorKind::InvalidArgument, "style: unknown; expected one of {}, got '{}'", list_names(style_names()), spec.mode);
@@ -690,8 +704,12 @@ ArtResult paint(const json& request, Context& ctx) {
     const int size = static_cast<int>(get_int(request, "size", 512, 16, 4096));
     const int length = static_cast<int>(get_int(request, "length", 640, 64, 4096));
     const std::string reference = get_string(request, "reference");
-    const GuidanceSpec guidance{static_cast<float>(get_number(request, "guidance", kDefaultGuidance, 0, kMaxGuidance)),
-                                std::string(kNeutralSubject)};
+    // get_number checks only that it is a number; the range is check_guidance's, so the request
+    // key is refused with the CLI flag's words.
+    const double inf = std::numeric_limits<double>::infinity();
+    const double scale = get_number(request, "guidance", kDefaultGuidance, -inf, inf);
+    check_guidance(scale);
+    const GuidanceSpec guidance{static_cast<float>(scale), std::string(kNeutralSubject)};
     const std::string model_path = resolve_model(common, kDefaultModelFile);
     auto model = ctx.models->get(model_path);
     auto ref = default_reference(reference);
@@ -834,9 +852,7 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
     if (!(opt.temperature >= 0) || opt.temperature > 10) {
         throw_error(ErrorKind::InvalidArgument, "temperature: out of range; expected 0..10, got {}", opt.temperature);
     }
-    if (!(opt.guidance >= 0) || opt.guidance > kMaxGuidance) {
-        throw_error(ErrorKind::InvalidArgument, "guidance: out of range; expected 0..{}, got {}", kMaxGuidance, opt.guidance);
-    }
+    check_guidance(opt.guidance);
     const GuidanceSpec guidance{opt.guidance, opt.neutral};
     std::vector<std::string> modes = opt.modes;
     if (modes.empty()) {

@@ -33,6 +33,17 @@ inline constexpr float kDefaultGuidance = 0.0f;
 inline constexpr float kMaxGuidance = 10.0f;
 inline constexpr std::string_view kNeutralSubject = "";
 
+// The one bound on a drawing's guidance scale, for every way one comes in: `lyra paint` and
+// `lyra paint eval`'s --guidance, the request key "guidance" (server, studio page) and
+// EvalOptions. A finite number from 0 to kMaxGuidance; the engine's own check
+// (gen::check_guidance_scale) sets no upper bound, so the art form keeps this one.
+// guidance_problem returns "" for an accepted scale, else what is wrong ("out of range; expected
+// a number from 0 to 10 (0 = off), got <written>"); `written` is the value as the user typed it
+// (empty: the number itself), so a flag that is not a number at all gets the same message.
+std::string guidance_problem(double scale, std::string_view written = {});
+// Throws Error(InvalidArgument) "guidance: <guidance_problem>" unless the scale is accepted.
+void check_guidance(double scale);
+
 // The styles, "free" included ("subject" is the mode when a subject is given without a style).
 const std::vector<std::string>& style_names();
 // Named palettes (each a list of DSL colour words) and moods.

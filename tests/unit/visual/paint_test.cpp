@@ -2,11 +2,17 @@
 // (generation with a model is tested end to end in tests/e2e/paint_test.cpp).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+
 #include "art/visual/corpus.h"
 #include "art/visual/dsl.h"
 #include "art/visual/paint.h"
 #include "art/visual/raster.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "generate/constraint/grammar.h"
 #include "generate/constraint/matcher.h"
 
@@ -103,6 +109,44 @@ TEST(Paint, BadSpecsAreRefused) {
     EXPECT_NE(msg({"free", "", "red,mauve", ""}).find("palette: unknown colour"), std::string::npos);
     EXPECT_NE(msg({"free", "", ",", ""}).find("palette: empty"), std::string::npos);
     EXPECT_EQ(msg({"free", "", "pastel", "calm"}), "no error");
+}
+
+// The guidance scale has one bound and one message (guidance_problem): a request's "guidance"
+// (the server's and the studio page's way in) and paint_eval's option are refused in the same
+// words, before any model is read; the CLI flag's message is checked in tests/e2e/paint_test.cpp.
+TEST(Paint, GuidanceScaleHasOneBoundAndOneMessage) {
+    for (double ok : {0.0, 2.5, 10.0}) EXPECT_EQ(guidance_problem(ok), "") << ok;
+    const std::string range = "out of range; expected a number from 0 to 10 (0 = off), got ";
+    EXPECT_EQ(guidance_problem(-1), range + "-1");
+    EXPECT_EQ(guidance_problem(10.5), range + "10.5");
+    EXPECT_EQ(guidance_problem(std::nan("")), range + "nan");
+    EXPECT_EQ(guidance_problem(std::numeric_limits<double>::infinity(), "'inf'"), range + "'inf'");
+
+    const auto error_of = [](const std::function<void()>& f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << e.what();
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    const std::string expected = "guidance: " + range + "11";
+    EXPECT_EQ(error_of([] { check_guidance(11); }), expected);
+    EXPECT_EQ(error_of([] { check_guidance(0); }), "no error");
+    core::ThreadPool pool(1);
+    ModelCache models;
+    Context ctx{.pool = &pool, .models = &models};
+    const auto paint_error = [&](const nlohmann::json& request) {
+        return error_of([&] { paint(request, ctx); });
+    };
+    EXPECT_EQ(paint_error({{"guidance", 11}}), expected);
+    EXPECT_EQ(paint_error({{"guidance", -0.5}}), "guidance: " + range + "-0.5");
+    EXPECT_EQ(paint_error({{"guidance", "high"}}), "guidance: expected a number, got \"high\"");
+    EvalOptions opt;
+    opt.model = "no-such-model.gguf";
+    opt.guidance = 11;
+    EXPECT_EQ(error_of([&] { paint_eval(opt, ctx); }), expected);
 }
 
 TEST(Paint, PromptsInAnyScript) {
