@@ -45,7 +45,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/ops.h"
-#include "core/packed_q4_0.h"
+#include "core/packed_weights.h"
 #include "core/rng.h"
 #include "core/roofline.h"
 #include "core/thread_pool.h"
@@ -399,14 +399,14 @@ double decode_tokens(const lyra::model::Model& m, lyra::model::Session& s, lyra:
 // T = prompt over the blocks' weights, the FLOPs prefill_flops_per_token counts.
 void time_kernels(const lyra::model::Model& m, lyra::core::ThreadPool& pool, const Options& o, LyraResult& r) {
     std::vector<lyra::core::Tensor> decode_w, prefill_w;
-    // In the layout the model binds them in: Q4_0 packed 16 rows at a time where that pays
-    // (core/packed_q4_0.h, as WeightBinder::for_matmul does).
+    // In the layout the model binds them in: Q4_0 and Q8_0 packed 16 rows at a time where that
+    // pays (core/packed_weights.h, as WeightBinder::for_matmul does).
     std::deque<std::vector<uint8_t>> packed;
     const auto as_bound = [&](const lyra::core::Tensor& w) {
-        if (!lyra::core::q4_0_r16_packable(w) || !lyra::core::q4_0_r16_pays()) return w;
+        if (!lyra::core::can_pack_rows16(w) || !lyra::core::packing_pays()) return w;
         auto& store = packed.emplace_back(w.nbytes() + 64);
         const auto at = (reinterpret_cast<uintptr_t>(store.data()) + 63) & ~uintptr_t{63};  // cache-line aligned
-        return lyra::core::pack_q4_0_r16(w, reinterpret_cast<void*>(at));
+        return lyra::core::pack_rows16(w, reinterpret_cast<void*>(at));
     };
     int64_t max_k = 0, max_n = 0;
     for (const auto& ti : m.gguf().tensors()) {

@@ -23,10 +23,11 @@ enum class DType : uint32_t {
     I16 = 25,
     I32 = 26,
     BF16 = 30,
-    // In-memory only, never a file's type: Q4_0 weights repacked 16 rows at a time for the
-    // AVX-512 kernels (core/packed_q4_0.h). Numbered far past any ggml type id, and refused by
-    // dtype_from_gguf_id and dtype_from_name.
+    // In-memory only, never a file's type: Q4_0 and Q8_0 weights repacked 16 rows at a time for
+    // the AVX-512 kernels (core/packed_weights.h). Numbered far past any ggml type id (0x10000 +
+    // the source type's), and refused by dtype_from_gguf_id and dtype_from_name.
     Q4_0_R16 = 0x10002,
+    Q8_0_R16 = 0x10008,
 };
 
 struct DTypeTraits {

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/packed_q4_0.h"
+#include "core/packed_weights.h"
 #include "core/quant.h"
 #include "model/arch/arch.h"
 #include "model/blocks.h"
@@ -334,12 +334,12 @@ core::Tensor WeightBinder::matrix(const std::string& name, int64_t rows, int64_t
 }
 
 core::Tensor WeightBinder::for_matmul(const core::Tensor& w) {
-    if (!core::q4_0_r16_packable(w) || !core::q4_0_r16_pays()) return w;
+    if (!core::can_pack_rows16(w) || !core::packing_pays()) return w;
     // Held as floats like the converted vectors, over-allocated by 64 bytes so the packed data
     // can start on a cache line: every 64-byte chunk the kernel loads is then one line.
     auto& store = owned_.emplace_back((w.nbytes() + 64) / sizeof(float) + 1);
     const auto at = (reinterpret_cast<uintptr_t>(store.data()) + 63) & ~uintptr_t{63};
-    return core::pack_q4_0_r16(w, reinterpret_cast<void*>(at));
+    return core::pack_rows16(w, reinterpret_cast<void*>(at));
 }
 
 core::Tensor WeightBinder::optional_matrix(const std::string& name, int64_t rows, int64_t cols) {

@@ -113,7 +113,7 @@ size_t act_q8_row_bytes(int64_t K) {
 // Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`. The quads carry the lane
 // bias of the weight type they will meet (Q4_0: -8, Q8_0: -128 times the block sum).
 void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* mem, ActQ8* a, DType weights) {
-    const int32_t quad_bias = weights == DType::Q8_0 ? -128 : -8;
+    const int32_t quad_bias = weights == DType::Q8_0 || weights == DType::Q8_0_R16 ? -128 : -8;
     const auto nb = static_cast<size_t>(K / 32);
     auto* qs = reinterpret_cast<int8_t*>(mem);
     mem += round64(static_cast<size_t>(K));
@@ -155,6 +155,12 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     *a = ActQ8{qs, d, sum, b4, b8, dl, quad};
 }
 
+// The packed types of core/packed_weights.h, whose kernels walk 16-row groups.
+bool packed_rows16(DType t) { return t == DType::Q4_0_R16 || t == DType::Q8_0_R16; }
+
+// Weight types whose dot products take ActQ8 activation rows.
+bool takes_act_q8(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || packed_rows16(t); }
+
 // A thread waiting in matmul_group for activation rows another thread claimed starts timing the
 // wait after this many spins (tens of microseconds); the rows themselves take about one.
 constexpr int kSpinsBeforeTimingAWait = 2048;
@@ -175,6 +181,7 @@ kern::MatKernel kernel_for(const KernelTable& k, DType t) {
         case DType::Q8_0: return k.mat_q8_0;
         case DType::Q4_0: return k.mat_q4_0;
         case DType::Q4_0_R16: return k.mat_q4_0_r16;
+        case DType::Q8_0_R16: return k.mat_q8_0_r16;
         case DType::Q4_K: return k.mat_q4_k;
         case DType::Q5_K: return k.mat_q5_k;
         case DType::Q6_K: return k.mat_q6_k;
@@ -241,7 +248,7 @@ constexpr int64_t kInlineActRows = 4;
 // The activations in the format the weight type's dot product takes (in per-thread scratch).
 Activations convert_activations(ThreadPool& pool, const KernelTable& k, const float* x, int64_t T, int64_t K,
                                 DType dtype) {
-    if (dtype == DType::Q8_0 || dtype == DType::Q4_0 || dtype == DType::Q4_0_R16) {
+    if (takes_act_q8(dtype)) {
         const ActQ8Rows rows(k, x, T, K, dtype);
         const auto quantize_rows = [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) rows.quantize(t);
@@ -356,8 +363,8 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         LYRA_CHECK(t.w->n_dims >= 1 && t.w->cols() > 0, "matmul: weight {} is empty", shape_string(*t.w));
         LYRA_CHECK(t.w->cols() == K, "matmul_group: weight {} does not take K = {}", shape_string(*t.w), K);
         shared = shared && t.w->dtype == w0.dtype;
-        LYRA_CHECK(t.w->dtype != DType::Q4_0_R16 || t.w->rows() % 16 == 0,
-                   "matmul: packed Q4_0 weight {} has rows that are not a multiple of 16", shape_string(*t.w));
+        LYRA_CHECK(!packed_rows16(t.w->dtype) || t.w->rows() % 16 == 0,
+                   "matmul: packed weight {} has rows that are not a multiple of 16", shape_string(*t.w));
     }
     if (!shared) {
         for (const MatmulTarget& t : targets) matmul_group(pool, x, T, std::span(&t, 1));
@@ -379,7 +386,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     //    Q8 rows of a small batch (a batched decode step) are quantized in step 2's region
     //    rather than a region of their own: a batched step enters ~100 regions, and one less per
     //    matmul spares each its wake-up and its wait for the last thread.
-    const bool q8_act = w0.dtype == DType::Q8_0 || w0.dtype == DType::Q4_0 || w0.dtype == DType::Q4_0_R16;
+    const bool q8_act = takes_act_q8(w0.dtype);
     const bool fuse_act = q8_act && pool.size() > 1 && T > kInlineActRows && T <= kFusedActMaxRows;
     std::optional<ActQ8Rows> pending;
     Activations act{};
@@ -400,9 +407,9 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     //    does not depend on which thread computes it or where its block starts (the kernels are
     //    bit-identical across tile shapes), so this stays deterministic.
     const size_t wrow = w0.row_bytes();
-    // Rows go out in whole tiles: 4 rows, or a Q4_0_R16 weight's 16-row groups (every such
+    // Rows go out in whole tiles: 4 rows, or a packed weight's 16-row groups (every such
     // target's row count is a multiple of 16, so a group never straddles two targets).
-    const int64_t granule = w0.dtype == DType::Q4_0_R16 ? 16 : 4;
+    const int64_t granule = packed_rows16(w0.dtype) ? 16 : 4;
     const int64_t rows_per_block =
         std::max<int64_t>(granule, static_cast<int64_t>((32u << 10) / std::max<size_t>(wrow, 1)) & ~(granule - 1));
     constexpr int64_t kTokenTile = 64;

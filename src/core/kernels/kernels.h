@@ -100,17 +100,20 @@ struct KernelTable {
     // so a scalar element-at-a-time copy cost ~7% of a prompt's time; the SIMD variants move
     // 16 x 16 (8 x 8) blocks through registers.
     void (*transpose_f32)(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out);
-    // Q4_0_R16 weights (core/packed_q4_0.h) x ActQ8 rows: n_rows a multiple of 16, w at a group,
-    // w_stride the Q4_0 row's bytes (a group is 16 of them). Per output: for each block b in
-    // order, the exact integer dot (bias4 lane + nibbles x qs) as f32, times the activation's
-    // d[b], then fma'd with the row's scale into one f32 accumulator. Every variant and every
-    // token count does exactly that, so they all give the same bits.
-    MatKernel mat_q4_0_r16;
+    // Q4_0_R16 / Q8_0_R16 weights (core/packed_weights.h) x ActQ8 rows: n_rows a multiple of 16,
+    // w at a group, w_stride the source type's row bytes (a group is 16 of them). Per output: for
+    // each block b in order, the exact integer dot (the bias4 / bias8 lane + unsigned weights x
+    // qs) as f32, times the activation's d[b], then fma'd with the row's scale into one f32
+    // accumulator. Every variant and every token count does exactly that: they all give the same
+    // bits.
+    MatKernel mat_q4_0_r16, mat_q8_0_r16;
 };
 
-// The portable mat_q4_0_r16 (scalar.cpp): the scalar table's, and the AVX2 table's too (no
-// machine without AVX-512 packs weights, so only a forced ISA switch ever runs it there).
+// The portable packed kernels (scalar.cpp): the scalar table's, and the AVX2 table's too (no
+// machine without AVX-512 packs weights, so only a forced ISA switch ever runs them there).
 void mat_q4_0_r16_portable(const uint8_t* w, size_t w_stride, int64_t n_rows, const void* act, size_t act_stride,
+                           int64_t T, int64_t K, float* y, int64_t ldy);
+void mat_q8_0_r16_portable(const uint8_t* w, size_t w_stride, int64_t n_rows, const void* act, size_t act_stride,
                            int64_t T, int64_t K, float* y, int64_t ldy);
 
 namespace {

@@ -8,6 +8,7 @@
 
 #include "core/half.h"
 #include "core/kernels/kernels.h"
+#include "core/packed_weights.h"
 
 namespace lyra::core::kern {
 namespace {
@@ -323,13 +324,18 @@ const KernelTable kScalar = {
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
     attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr, f16_to_f32,
     dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16, transpose_f32,
-    mat_q4_0_r16_portable,
+    mat_q4_0_r16_portable, mat_q8_0_r16_portable,
 };
 
 }  // namespace
 
-void mat_q4_0_r16_portable(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K,
-                           float* y, int64_t ldy) {
+namespace {
+// Both packed types, one row of 16 and one token at a time (core/packed_weights.h). Weight k of
+// a block: Q4_0 has it in chunk k % 16 / 4 (low nibbles for k < 16, high for the rest), Q8_0 in
+// chunk k / 4; byte k % 4 of the row's 4 either way.
+template <bool kQ4>
+void mat_rows16_portable(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K,
+                         float* y, int64_t ldy) {
     const int64_t nb = K / 32;
     const size_t group_bytes = 16 * ws;
     for (int64_t g = 0; g < n / 16; ++g) {
@@ -339,19 +345,17 @@ void mat_q4_0_r16_portable(const uint8_t* w, size_t ws, int64_t n, const void* a
                 const auto& a = *reinterpret_cast<const ActQ8*>(static_cast<const uint8_t*>(act) + t * as);
                 float acc = 0.0f;
                 for (int64_t b = 0; b < nb; ++b) {
-                    // Block b's place in its pair (core/packed_q4_0.h).
-                    const uint8_t* pair = group + static_cast<size_t>(b / 2) * 576;
-                    const int64_t in_pair = b % 2, pair_blocks = std::min<int64_t>(2, nb - 2 * (b / 2));
-                    const uint8_t* q = pair + 256 * in_pair;
+                    const Rows16Block at = rows16_block(b, nb, kQ4 ? 256 : 512);
+                    const uint8_t* q = group + at.weights + 4 * r;
                     uint16_t d = 0;
-                    std::memcpy(&d, pair + 256 * pair_blocks + 32 * in_pair + 2 * r, 2);
+                    std::memcpy(&d, group + at.scales + 2 * r, 2);
                     const int8_t* x = a.qs + 32 * b;
-                    int32_t s = a.bias4[8 * b];
-                    for (int c = 0; c < 4; ++c)
-                        for (int i = 0; i < 4; ++i) {
-                            const uint8_t byte = q[64 * c + 4 * r + i];
-                            s += (byte & 0xF) * x[4 * c + i] + (byte >> 4) * x[16 + 4 * c + i];
-                        }
+                    int32_t s = kQ4 ? a.bias4[8 * b] : a.bias8[8 * b];
+                    for (int k = 0; k < 32; ++k) {
+                        const int u = kQ4 ? (q[64 * (k % 16 / 4) + k % 4] >> (k < 16 ? 0 : 4)) & 0xF
+                                          : q[64 * (k / 4) + k % 4];
+                        s += u * x[k];
+                    }
                     // The multiply rounds on its own and the fma once, as the SIMD kernel's do.
                     const float f = static_cast<float>(s) * a.d[b];
                     acc = std::fma(f, fp16_to_fp32(d), acc);
@@ -359,6 +363,17 @@ void mat_q4_0_r16_portable(const uint8_t* w, size_t ws, int64_t n, const void* a
                 y[t * ldy + g * 16 + r] = acc;
             }
     }
+}
+}  // namespace
+
+void mat_q4_0_r16_portable(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K,
+                           float* y, int64_t ldy) {
+    mat_rows16_portable<true>(w, ws, n, act, as, T, K, y, ldy);
+}
+
+void mat_q8_0_r16_portable(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K,
+                           float* y, int64_t ldy) {
+    mat_rows16_portable<false>(w, ws, n, act, as, T, K, y, ldy);
 }
 
 const KernelTable& scalar_table() { return kScalar; }

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/packed_q4_0.h"
+#include "core/packed_weights.h"
 #include "core/thread_pool.h"
 #include "model/format/hf_import.h"
 #include "model/model.h"
@@ -166,19 +166,20 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(std::pair{Arch::Llama, core::DType::F32}, std::pair{Arch::Llama, core::DType::Q8_0},
                       std::pair{Arch::Llama, core::DType::Q4_0}, std::pair{Arch::Qwen2, core::DType::F32},
                       std::pair{Arch::Gpt2, core::DType::F32}, std::pair{Arch::Gpt2, core::DType::F16},
-                      std::pair{Arch::Gpt2, core::DType::Q4_0}),
+                      std::pair{Arch::Gpt2, core::DType::Q4_0}, std::pair{Arch::Gpt2, core::DType::Q8_0}),
     [](const auto& p) {
         return std::string(arch_name(p.param.first)) + "_" + std::string(core::dtype_name(p.param.second));
     });
 
-// On AVX-512 a Q4_0 model's matmul weights are repacked at load (core/packed_q4_0.h), so the
-// Q4_0 cases above batch on the packed kernel. Its logits must be those of the plain Q4_0
-// kernel (LYRA_REPACK=off) up to rounding: a different summation, the same quantized products.
-TEST(PackedWeights, Q4_0ModelsGiveThePlainKernelsLogitsUpToRounding) {
-    if (!core::q4_0_r16_pays()) GTEST_SKIP() << "packing only runs on AVX-512";
-    for (Arch arch : {Arch::Llama, Arch::Gpt2}) {
+// On AVX-512 a Q4_0 or Q8_0 model's matmul weights are repacked at load (core/packed_weights.h),
+// so the Q4_0 and Q8_0 cases above batch on the packed kernels. Their logits must be those of the
+// plain kernels (LYRA_REPACK=off) up to rounding: a different summation of the same products.
+TEST(PackedWeights, QuantizedModelsGiveThePlainKernelsLogitsUpToRounding) {
+    if (!core::packing_pays()) GTEST_SKIP() << "packing only runs on AVX-512";
+    for (const auto& [arch, type] : {std::pair{Arch::Llama, core::DType::Q4_0}, std::pair{Arch::Gpt2, core::DType::Q4_0},
+                                     std::pair{Arch::Llama, core::DType::Q8_0}, std::pair{Arch::Gpt2, core::DType::Q8_0}}) {
         TempDir dir;
-        auto o = testing::small_options(arch, core::DType::Q4_0);
+        auto o = testing::small_options(arch, type);
         o.n_ctx = 64;
         o.init_std = 0.5f;  // large enough weights that a last-bit change reaches the logits
         const std::string path = testing::write_small_model(dir, o);
@@ -198,8 +199,9 @@ TEST(PackedWeights, Q4_0ModelsGiveThePlainKernelsLogitsUpToRounding) {
             max_diff = std::max(max_diff, std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
             max_abs = std::max(max_abs, std::fabs(static_cast<double>(b[i])));
         }
-        EXPECT_GT(max_diff, 0.0) << arch_name(arch) << ": no difference at all, so nothing was packed";
-        EXPECT_LT(max_diff, 1e-4 * max_abs + 1e-5) << arch_name(arch);
+        EXPECT_GT(max_diff, 0.0) << arch_name(arch) << " " << core::dtype_name(type)
+                                 << ": no difference at all, so nothing was packed";
+        EXPECT_LT(max_diff, 1e-4 * max_abs + 1e-5) << arch_name(arch) << " " << core::dtype_name(type);
     }
 }
 

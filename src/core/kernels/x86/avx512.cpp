@@ -462,55 +462,67 @@ void mat_q4_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, 
     mat_quad<Q4_0Quad>(w, ws, n, a, as, T, K, y, ldy);
 }
 
-// ---- Q4_0_R16: 16 rows per register (core/packed_q4_0.h) -----------------------------------
-// Lane r of every register is row r of the group. Per block: four 64-byte chunks give eight
-// registers of unsigned nibbles (chunk c's low nibbles are weights 4c..4c+3, its high nibbles
-// 16+4c..16+4c+3), shared by every token of the tile; per token, eight vpdpbusd against the
-// activation's matching 4 bytes broadcast, one chain started from the block's bias4 lane (-8 x
-// the block sum, for the nibbles' offset of 8), then convert, times the activation's scale, and
-// fma with the 16 rows' scales. The chain has 8 steps; 8 tokens keep 8 of them in flight.
+// ---- Q4_0_R16 / Q8_0_R16: 16 rows per register (core/packed_weights.h) ----------------------
+// Lane r of every register is row r of the group. Per block, eight registers of unsigned weights
+// w8[k] (weights 4k .. 4k+3 of the block for each row), shared by every token of the tile: Q4_0
+// unpacks them from four 64-byte chunks (chunk c's low nibbles are k = c, its high nibbles
+// k = c + 4), Q8_0 loads them (stored plus 128). Per token, eight vpdpbusd against the
+// activation's matching 4 bytes broadcast, one chain started from the block's bias lane (-8 or
+// -128 x the block sum, for the weights' offset), then convert, times the activation's scale,
+// and fma with the 16 rows' scales. The chain has 8 steps; 8 tokens keep 8 of them in flight.
+// (The layout's offsets are computed here rather than with packed_weights.h's rows16_block:
+// this file includes no header with inline functions a portable caller could end up using.)
 
-// Software prefetch this far ahead in the group stream: with 8 tokens the kernel consumes a
-// pair of blocks every ~45 ns, slowly enough that the hardware prefetcher let it wait on DRAM
-// (one thread, K = 768, 8 tokens, 35 MB of weights: 112 us without, 74 us at 2-4 KiB ahead).
-constexpr int64_t kR16PrefetchBytes = 2304;
+struct Q4_0Rows16 {
+    static constexpr int64_t kWeightBytes = 256;
+    static const int32_t* bias(const ActQ8& a) { return a.bias4; }
+    static void unpack(const uint8_t* q, __m512i (&w8)[8]) {
+        const __m512i m4 = _mm512_set1_epi8(0x0F);
+        for (int c = 0; c < 4; ++c) {
+            const __m512i v = _mm512_loadu_si512(q + 64 * c);
+            w8[c] = _mm512_and_si512(v, m4);
+            w8[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+    }
+};
 
-template <int TT>
-[[gnu::always_inline]] inline void r16_tile(const uint8_t* group, int64_t nb, const ActQ8* const* a, float* y,
-                                            int64_t ldy) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+struct Q8_0Rows16 {
+    static constexpr int64_t kWeightBytes = 512;
+    static const int32_t* bias(const ActQ8& a) { return a.bias8; }
+    static void unpack(const uint8_t* q, __m512i (&w8)[8]) {
+        for (int c = 0; c < 8; ++c) w8[c] = _mm512_loadu_si512(q + 64 * c);
+    }
+};
+
+// Software prefetch this far ahead of the pair being read: with 8 tokens the kernel takes ~45 ns
+// over a Q4_0 pair, slowly enough that the hardware prefetcher let it wait on DRAM (one thread,
+// K = 768, 8 tokens, 35 MB of Q4_0 weights: 112 us without, 74 us at 2-4 KiB ahead).
+constexpr int64_t kRows16PrefetchBytes = 2304;
+
+template <class P, int TT>
+[[gnu::always_inline]] inline void rows16_tile(const uint8_t* group, int64_t nb, const ActQ8* const* a, float* y,
+                                               int64_t ldy) {
+    constexpr int64_t kPairBytes = 2 * P::kWeightBytes + 64;
     __m512 acc[TT];
     for (int t = 0; t < TT; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        const int64_t in_pair = b & 1, pair_blocks = std::min<int64_t>(2, nb - (b & ~int64_t{1}));
-        const uint8_t* pair = group + (b >> 1) * 576;
+        const int64_t in_pair = b & 1, pair_blocks = nb - (b & ~int64_t{1}) >= 2 ? 2 : 1;
+        const uint8_t* pair = group + (b >> 1) * kPairBytes;
         if (in_pair == 0)
-            for (int l = 0; l < 9; ++l) _mm_prefetch(reinterpret_cast<const char*>(pair + kR16PrefetchBytes + 64 * l), _MM_HINT_T0);
-        const uint8_t* q = pair + 256 * in_pair;
-        __m512i lo[4], hi[4];
-        for (int c = 0; c < 4; ++c) {
-            const __m512i v = _mm512_loadu_si512(q + 64 * c);
-            lo[c] = _mm512_and_si512(v, m4);
-            hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-        }
-        const __m512 wd = _mm512_cvtph_ps(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair + 256 * pair_blocks + 32 * in_pair)));
+            for (int64_t l = 0; l < kPairBytes / 64; ++l)
+                _mm_prefetch(reinterpret_cast<const char*>(pair + kRows16PrefetchBytes + 64 * l), _MM_HINT_T0);
+        __m512i w8[8];
+        P::unpack(pair + P::kWeightBytes * in_pair, w8);
+        const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(pair + P::kWeightBytes * pair_blocks + 32 * in_pair)));
         for (int t = 0; t < TT; ++t) {
             const int8_t* x = a[t]->qs + 32 * b;
-            const auto quad = [x](int k) {
-                int32_t v;
-                std::memcpy(&v, x + 4 * k, 4);
-                return _mm512_set1_epi32(v);
-            };
-            __m512i s = _mm512_set1_epi32(a[t]->bias4[8 * b]);
-            s = _mm512_dpbusd_epi32(s, lo[0], quad(0));
-            s = _mm512_dpbusd_epi32(s, hi[0], quad(4));
-            s = _mm512_dpbusd_epi32(s, lo[1], quad(1));
-            s = _mm512_dpbusd_epi32(s, hi[1], quad(5));
-            s = _mm512_dpbusd_epi32(s, lo[2], quad(2));
-            s = _mm512_dpbusd_epi32(s, hi[2], quad(6));
-            s = _mm512_dpbusd_epi32(s, lo[3], quad(3));
-            s = _mm512_dpbusd_epi32(s, hi[3], quad(7));
+            __m512i s = _mm512_set1_epi32(P::bias(*a[t])[8 * b]);
+            for (int k = 0; k < 8; ++k) {
+                int32_t quad;
+                std::memcpy(&quad, x + 4 * k, 4);
+                s = _mm512_dpbusd_epi32(s, w8[k], _mm512_set1_epi32(quad));
+            }
             const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(a[t]->d[b]));
             acc[t] = _mm512_fmadd_ps(f, wd, acc[t]);
         }
@@ -519,9 +531,10 @@ template <int TT>
 }
 
 // Groups one after another, each over all T tokens in tiles of up to 8: a group is at most
-// 16 x 1.1 KB at K = 2048, so a prompt's later tiles read it from L1/L2.
-void mat_q4_0_r16(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y,
-                  int64_t ldy) {
+// 16 x 2.2 KB at K = 2048 (Q8_0), so a prompt's later tiles read it from L1/L2.
+template <class P>
+void mat_rows16(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K, float* y,
+                int64_t ldy) {
     const int64_t nb = K / 32;
     const size_t group_bytes = 16 * ws;
     const auto* base = static_cast<const uint8_t*>(act);
@@ -531,9 +544,18 @@ void mat_q4_0_r16(const uint8_t* w, size_t ws, int64_t n, const void* act, size_
             constexpr int TT = decltype(tt)::value;
             const ActQ8* a[TT];
             for (int i = 0; i < TT; ++i) a[i] = reinterpret_cast<const ActQ8*>(base + (t + i) * as);
-            r16_tile<TT>(group, nb, a, y + t * ldy + g * 16, ldy);
+            rows16_tile<P, TT>(group, nb, a, y + t * ldy + g * 16, ldy);
         });
     }
+}
+
+void mat_q4_0_r16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y,
+                  int64_t ldy) {
+    mat_rows16<Q4_0Rows16>(w, ws, n, a, as, T, K, y, ldy);
+}
+void mat_q8_0_r16(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, int64_t T, int64_t K, float* y,
+                  int64_t ldy) {
+    mat_rows16<Q8_0Rows16>(w, ws, n, a, as, T, K, y, ldy);
 }
 
 // ---- vector helpers ------------------------------------------------------------------------
@@ -903,6 +925,7 @@ const KernelTable* avx512_table() {
         k.mat_q8_0 = mat_q8_0;
         k.mat_q4_0 = mat_q4_0;
         k.mat_q4_0_r16 = mat_q4_0_r16;
+        k.mat_q8_0_r16 = mat_q8_0_r16;
         k.dot_f32 = dot_f32;
         k.axpy_f32 = axpy_f32;
         k.attn_scores = attn_scores;
