@@ -64,8 +64,8 @@ using lyra::ErrorKind;
 using lyra::throw_error;
 using lyra::core::DType;
 
-// The weight types --types takes: the ones `lyra model quantize` writes from the F32 file that
-// the serving path has fast kernels for.
+// The weight types --types takes: the float types and the two block quantizations the serving
+// tables in docs/server.md compare (the model is made in F32 and converted with quantize_file).
 constexpr DType kServeTypes[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
 
 struct Config {
@@ -74,11 +74,11 @@ struct Config {
     std::vector<DType> types = {DType::Q4_0, DType::Q8_0, DType::F32};
     lyra::bench::BenchModelOptions bench_model;  // its shape, and --work-dir
     bool picks_bench_model = false;              // --types or --work-dir was given
-    int threads = 0;  // server threads; 0 = the server's default (all cores)
-    int requests = 6;     // per client
+    int threads = 0;     // server threads; 0 = the server's default (all cores)
+    int requests = 6;    // per client
     int max_tokens = 100;
     int rounds = 3;
-    std::vector<int> clients = {1, 4, 8};
+    std::vector<int> clients = {1, 4, 8};  // the ratio is the last count's rate over the first's
 };
 
 struct Phase {
@@ -177,16 +177,24 @@ std::optional<int> parse_int(const std::string& s, int min) {
     return x >= min ? std::optional<int>(x) : std::nullopt;
 }
 
+// "a,,b" -> {"a", "", "b"}: empty items are kept for the callers to reject.
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    for (size_t at = 0; at <= s.size();) {
+        const size_t end = std::min(s.find(',', at), s.size());
+        out.push_back(s.substr(at, end - at));
+        at = end + 1;
+    }
+    return out;
+}
+
 // "1,4,8" -> {1, 4, 8}; empty on anything but positive integers.
 std::vector<int> parse_counts(const std::string& s) {
     std::vector<int> out;
-    size_t at = 0;
-    while (at <= s.size()) {
-        const size_t end = std::min(s.find(',', at), s.size());
-        const auto n = parse_int(s.substr(at, end - at), 1);
+    for (const auto& part : split_commas(s)) {
+        const auto n = parse_int(part, 1);
         if (!n) return {};
         out.push_back(*n);
-        at = end + 1;
     }
     return out;
 }
@@ -194,16 +202,15 @@ std::vector<int> parse_counts(const std::string& s) {
 // "q4_0,q8_0,f32" -> the types, each one of kServeTypes.
 std::vector<DType> parse_types(const std::string& s) {
     std::vector<DType> out;
-    size_t at = 0;
-    while (at <= s.size()) {
-        const size_t end = std::min(s.find(',', at), s.size());
-        const std::string name = s.substr(at, end - at);
+    for (const auto& name : split_commas(s)) {
         const auto t = lyra::core::dtype_from_name(name);
-        if (!t || std::find(std::begin(kServeTypes), std::end(kServeTypes), *t) == std::end(kServeTypes))
-            throw_error(ErrorKind::Usage, "--types '{}': {}; expected f32, f16, q8_0 or q4_0, separated by commas",
-                        s, name.empty() ? "an empty item" : fmt::format("unknown weight type '{}'", name));
+        if (!t ||
+            std::find(std::begin(kServeTypes), std::end(kServeTypes), *t) == std::end(kServeTypes))
+            throw_error(
+                ErrorKind::Usage,
+                "--types '{}': {}; expected f32, f16, q8_0 or q4_0, separated by commas", s,
+                name.empty() ? "an empty item" : fmt::format("unknown weight type '{}'", name));
         out.push_back(*t);
-        at = end + 1;
     }
     return out;
 }
@@ -290,7 +297,8 @@ std::optional<Server> start_server(const Config& cfg, const fs::path& dir) {
     // "lyra serve: listening on http://127.0.0.1:PORT"
     line.resize(std::min(line.find('\n'), line.size()));
     const auto colon = line.rfind(':');
-    const auto port = colon == std::string::npos ? std::nullopt : parse_int(line.substr(colon + 1), 1);
+    const auto port =
+        colon == std::string::npos ? std::nullopt : parse_int(line.substr(colon + 1), 1);
     if (!port) {
         kill(s.pid, SIGKILL);
         waitpid(s.pid, nullptr, 0);
@@ -321,7 +329,8 @@ Rounds run_rounds(int port, const Config& cfg, const std::string& model) {
     for (int round = 0; round < cfg.rounds; ++round) {
         for (int clients : cfg.clients) {
             const Phase ph = run_phase(port, cfg, model, clients);
-            r.tps[clients].push_back(ph.seconds > 0 ? static_cast<double>(ph.tokens) / ph.seconds : 0);
+            r.tps[clients].push_back(ph.seconds > 0 ? static_cast<double>(ph.tokens) / ph.seconds
+                                                    : 0);
             r.ttft[clients].insert(r.ttft[clients].end(), ph.ttft_ms.begin(), ph.ttft_ms.end());
             r.tokens[clients] += ph.tokens;
             r.failures += ph.failures;
@@ -341,10 +350,10 @@ void print_table(const Config& cfg, const Rounds& r) {
         const auto& v = r.tps.at(clients);
         const auto& ttft = r.ttft.at(clients);
         std::printf("| %7d | %8d | %6lld | %24.0f | %.0f - %.0f | %11.1f | %11.1f |\n", clients,
-                    clients * cfg.requests * cfg.rounds, static_cast<long long>(r.tokens.at(clients)),
-                    median(v), *std::min_element(v.begin(), v.end()),
-                    *std::max_element(v.begin(), v.end()), percentile(ttft, 0.5),
-                    percentile(ttft, 0.99));
+                    clients * cfg.requests * cfg.rounds,
+                    static_cast<long long>(r.tokens.at(clients)), median(v),
+                    *std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()),
+                    percentile(ttft, 0.5), percentile(ttft, 0.99));
     }
     const double ratio = median(r.ratios);
     std::printf("%d-client / %d-client aggregate throughput, per round: ", cfg.clients.back(),
@@ -368,15 +377,17 @@ ModelResult bench_model(const Config& cfg, const std::string& path) {
     // A models directory holding just this model.
     std::string tmpl = (fs::temp_directory_path() / "lyra-bench-serve-XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) {
-        std::fprintf(stderr, "bench_serve: cannot create a directory under %s\n",
-                     fs::temp_directory_path().c_str());
+        res.problem = fmt::format("cannot create a directory under {}",
+                                  fs::temp_directory_path().string());
+        std::fprintf(stderr, "bench_serve: %s: %s\n", res.name.c_str(), res.problem.c_str());
         return res;
     }
     const fs::path dir = tmpl;
     fs::create_symlink(fs::absolute(path), dir / fs::path(path).filename());
     const auto server = start_server(cfg, dir);
     if (!server) {
-        res.problem = fmt::format("the server did not start ('{} serve' printed no port)", cfg.lyra);
+        res.problem =
+            fmt::format("the server did not start ('{} serve' printed no port)", cfg.lyra);
         std::fprintf(stderr, "bench_serve: %s: %s\n", res.name.c_str(), res.problem.c_str());
         fs::remove_all(dir);
         return res;
@@ -395,8 +406,11 @@ ModelResult bench_model(const Config& cfg, const std::string& path) {
     const bool stopped = stop_server(*server);
     fs::remove_all(dir);
     if (r.failures > 0) res.problem = fmt::format("{} requests failed", r.failures);
-    if (!stopped) res.problem += std::string(res.problem.empty() ? "" : ", ") + "the server did not exit cleanly";
-    if (!res.problem.empty()) std::fprintf(stderr, "bench_serve: %s: %s\n", res.name.c_str(), res.problem.c_str());
+    if (!stopped)
+        res.problem +=
+            std::string(res.problem.empty() ? "" : ", ") + "the server did not exit cleanly";
+    if (!res.problem.empty())
+        std::fprintf(stderr, "bench_serve: %s: %s\n", res.name.c_str(), res.problem.c_str());
     res.measured = true;
     res.first_tps = median(r.tps.at(cfg.clients.front()));
     res.last_tps = median(r.tps.at(cfg.clients.back()));
@@ -425,11 +439,13 @@ void print_summary(const Config& cfg, const std::vector<ModelResult>& results) {
 // or the bench model in each --types type, created where missing.
 std::vector<std::string> model_paths(const Config& cfg) {
     if (!fs::exists(cfg.lyra))
-        throw_error(ErrorKind::NotFound, "lyra binary '{}' not found; build the lyra_cli target or pass "
-                    "--lyra BIN", cfg.lyra);
+        throw_error(ErrorKind::NotFound,
+                    "lyra binary '{}' not found; build the lyra_cli target or pass --lyra BIN",
+                    cfg.lyra);
     for (const auto& m : cfg.models)
         if (!fs::is_regular_file(m))
-            throw_error(ErrorKind::NotFound, "--model '{}': file not found; expected a GGUF model file", m);
+            throw_error(ErrorKind::NotFound,
+                        "--model '{}': file not found; expected a GGUF model file", m);
     if (!cfg.models.empty()) return cfg.models;
     std::vector<std::string> paths;
     for (DType t : cfg.types) paths.push_back(lyra::bench::ensure_model(cfg.bench_model, t));
