@@ -18,8 +18,8 @@
 // (nothing by default: a run from the repository root would leave a stray file there). It
 // reports; it never asserts.
 //
-// Models are created once with the library (model/init.h, model/quantize.h) in --work-dir and
-// reused by later runs when their shape matches.
+// Models are created once with the library in --work-dir and reused by later runs when their
+// shape matches (bench/bench_models.h, shared with bench_serve).
 //
 // Usage: bench_inference [--work-dir DIR] [--json-out FILE] [--torch-script PATH] [--python EXE]
 //          [--threads 1,2] [--types f32,q8_0,q4_0] [--prompt-tokens 128] [--gen-tokens 64]
@@ -49,10 +49,9 @@
 #include "core/rng.h"
 #include "core/roofline.h"
 #include "core/thread_pool.h"
-#include "model/init.h"
 #include "model/model.h"
-#include "model/quantize.h"
-#include "model/tokenizer/vocab.h"
+
+#include "bench_models.h"
 
 #include <immintrin.h>
 
@@ -70,14 +69,10 @@ using Clock = std::chrono::steady_clock;
 #ifndef LYRA_SOURCE_DIR
 #define LYRA_SOURCE_DIR "."
 #endif
-#ifndef LYRA_BENCH_OUT_DIR
-#define LYRA_BENCH_OUT_DIR "bench_out"
-#endif
 
 struct Options {
-    // Where the model files live (created, reused): by default the build tree's, shared with
-    // bench/run_inference_bench.sh, not ~0.5 GB in whatever directory the program runs from.
-    std::string work_dir = std::string(LYRA_BENCH_OUT_DIR) + "/models";
+    // The model's shape and where its files live (created, reused): bench/bench_models.h.
+    lyra::bench::BenchModelOptions model;
     std::string json_out;  // the JSON copy of the results; empty = none (run_inference_bench.sh passes one)
     std::string torch_script = std::string(LYRA_SOURCE_DIR) + "/bench/torch_inference.py";
     std::string python = "/usr/bin/python3";
@@ -86,10 +81,7 @@ struct Options {
     int64_t prompt_tokens = 128;
     int64_t gen_tokens = 64;
     int reps = 3;
-    int64_t ctx = 512;
-    int64_t dim = 768, layers = 12, heads = 12, ffn = 2048, vocab = 32000;
     bool torch = true;
-    bool rebuild_models = false;
     bool prepare_only = false;  // write the model files and stop
     std::vector<int64_t> long_ctx = {2048, 4096};  // cached positions for the KV-type rows; empty: none
     int64_t long_gen = 32;                          // decode steps timed at each long context
@@ -126,23 +118,23 @@ Options parse_args(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--no-torch") { o.torch = false; continue; }
-        if (a == "--rebuild-models") { o.rebuild_models = true; continue; }
+        if (a == "--rebuild-models") { o.model.rebuild = true; continue; }
         if (a == "--prepare-only") { o.prepare_only = true; continue; }
         if (i + 1 >= argc) throw_error(ErrorKind::Usage, "{}: unknown flag or missing value", a);
         const std::string v = argv[++i];
-        if (a == "--work-dir") o.work_dir = v;
+        if (a == "--work-dir") o.model.work_dir = v;
         else if (a == "--json-out") o.json_out = v;
         else if (a == "--torch-script") o.torch_script = v;
         else if (a == "--python") o.python = v;
         else if (a == "--prompt-tokens") o.prompt_tokens = parse_int(a, v);
         else if (a == "--gen-tokens") o.gen_tokens = parse_int(a, v);
         else if (a == "--reps") o.reps = static_cast<int>(parse_int(a, v));
-        else if (a == "--ctx") o.ctx = parse_int(a, v);
-        else if (a == "--dim") o.dim = parse_int(a, v);
-        else if (a == "--layers") o.layers = parse_int(a, v);
-        else if (a == "--heads") o.heads = parse_int(a, v);
-        else if (a == "--ffn") o.ffn = parse_int(a, v);
-        else if (a == "--vocab") o.vocab = parse_int(a, v);
+        else if (a == "--ctx") o.model.ctx = parse_int(a, v);
+        else if (a == "--dim") o.model.dim = parse_int(a, v);
+        else if (a == "--layers") o.model.layers = parse_int(a, v);
+        else if (a == "--heads") o.model.heads = parse_int(a, v);
+        else if (a == "--ffn") o.model.ffn = parse_int(a, v);
+        else if (a == "--vocab") o.model.vocab = parse_int(a, v);
         else if (a == "--long-gen") o.long_gen = parse_int(a, v);
         else if (a == "--kv-type") o.kv = lyra::model::parse_kv_type(v);
         else if (a == "--long-ctx") {
@@ -165,9 +157,9 @@ Options parse_args(int argc, char** argv) {
             throw_error(ErrorKind::Usage, "{}: unknown flag; see the usage at the top of bench/bench_inference.cpp", a);
         }
     }
-    if (o.prompt_tokens + o.gen_tokens > o.ctx)
+    if (o.prompt_tokens + o.gen_tokens > o.model.ctx)
         throw_error(ErrorKind::Usage, "--prompt-tokens + --gen-tokens is {}; expected at most --ctx {}",
-                    o.prompt_tokens + o.gen_tokens, o.ctx);
+                    o.prompt_tokens + o.gen_tokens, o.model.ctx);
     return o;
 }
 
@@ -178,9 +170,7 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using lyra::bench::seconds_since;
 
 // ---------------------------------------------------------------------------------------------
 // Machine limits. The ratios use core/roofline.h, the probes the kernels are tuned against. The
@@ -271,77 +261,6 @@ double bench_gemm_peak_gflops(lyra::core::ThreadPool& pool) {
         runs.push_back(2.0 * 6 * 64 * K * kCalls * pool.size() / seconds_since(t0) / 1e9);
     }
     return median(runs);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Models: created once with the library, reused when the file on disk has the wanted shape.
-
-// A Llama-2-style SentencePiece vocabulary of exactly n pieces: <unk> <s> </s>, 256 byte tokens,
-// "▁", then synthetic word pieces. The benchmark never encodes text; it only needs the size.
-std::unique_ptr<lyra::model::Tokenizer> make_vocab(int64_t n) {
-    using lyra::model::TokenType;
-    lyra::model::Vocab v = lyra::model::default_vocab("llama");
-    v.add_space_prefix = false;
-    auto add = [&](std::string piece, TokenType type) {
-        v.scores.push_back(-static_cast<float>(v.tokens.size()));
-        v.tokens.push_back(std::move(piece));
-        v.types.push_back(type);
-    };
-    add("<unk>", TokenType::Unknown);
-    add("<s>", TokenType::Control);
-    add("</s>", TokenType::Control);
-    for (int b = 0; b < 256; ++b) add(fmt::format("<0x{:02X}>", b), TokenType::Byte);
-    add("\xe2\x96\x81", TokenType::Normal);  // "▁"
-    for (int64_t i = static_cast<int64_t>(v.tokens.size()); i < n; ++i)
-        add(fmt::format("\xe2\x96\x81w{}", i), TokenType::Normal);
-    v.bos = 1;
-    v.eos = 2;
-    v.unk = 0;
-    return lyra::model::Tokenizer::from_vocab(std::move(v));
-}
-
-bool has_shape(const std::string& path, const Options& o) {
-    if (!std::filesystem::exists(path)) return false;
-    try {
-        const auto m = lyra::model::Model::load(path);
-        const auto& hp = m->hparams();
-        return hp.n_embd == o.dim && hp.n_layer == o.layers && hp.n_head == o.heads &&
-               hp.n_ff == o.ffn && hp.n_vocab == o.vocab && hp.n_ctx >= o.ctx;
-    } catch (const lyra::Error&) {
-        return false;  // stale or foreign file: rebuild it
-    }
-}
-
-// Returns the path of the model at `type`, creating the F32 model by random init and the
-// quantized ones from it with quantize_file.
-std::string ensure_model(const Options& o, DType type) {
-    std::filesystem::create_directories(o.work_dir);
-    const std::string stem = fmt::format("{}/llama_d{}_l{}_h{}_f{}_v{}_c{}", o.work_dir, o.dim,
-                                         o.layers, o.heads, o.ffn, o.vocab, o.ctx);
-    const std::string f32_path = stem + "_f32.gguf";
-    const std::string path = fmt::format("{}_{}.gguf", stem, lyra::core::dtype_name(type));
-    if (!o.rebuild_models && has_shape(path, o)) return path;
-    if (o.rebuild_models || !has_shape(f32_path, o)) {
-        const auto t0 = Clock::now();
-        lyra::model::InitOptions io;
-        io.arch = lyra::model::Arch::Llama;
-        io.n_embd = o.dim;
-        io.n_layer = o.layers;
-        io.n_head = o.heads;
-        io.n_ff = o.ffn;
-        io.n_ctx = o.ctx;
-        io.seed = 1234;
-        io.name = "lyra-bench-llama";
-        const auto tok = make_vocab(o.vocab);
-        lyra::model::init_model(lyra::model::resolve_init_options(io), *tok, f32_path);
-        std::fprintf(stderr, "bench: wrote %s in %.1f s\n", f32_path.c_str(), seconds_since(t0));
-    }
-    if (type != DType::F32) {
-        const auto t0 = Clock::now();
-        lyra::model::quantize_file(f32_path, path, type);
-        std::fprintf(stderr, "bench: wrote %s in %.1f s\n", path.c_str(), seconds_since(t0));
-    }
-    return path;
 }
 
 // Bytes of weights one decode step reads: every tensor in full, except the token embedding, of
@@ -442,8 +361,8 @@ void time_kernels(const lyra::model::Model& m, lyra::core::ThreadPool& pool, con
 LyraResult time_lyra(const lyra::model::Model& m, lyra::core::ThreadPool& pool, const Options& o) {
     lyra::core::Rng rng(7);
     std::vector<int32_t> prompt(static_cast<size_t>(o.prompt_tokens));
-    for (auto& t : prompt) t = 259 + static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(o.vocab - 259));
-    lyra::model::Session s(m, o.ctx, o.kv);
+    for (auto& t : prompt) t = 259 + static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(o.model.vocab - 259));
+    lyra::model::Session s(m, o.model.ctx, o.kv);
     std::vector<float> logits;
 
     // Warm-up: a short prompt and a few decode steps fault in and touch every weight once. (No
@@ -511,7 +430,8 @@ Json run_torch(const Options& o) {
     const std::string cmd = fmt::format(
         "'{}' '{}' --threads {} --dtypes f32,int8dyn --dim {} --layers {} --heads {} --ffn {} "
         "--vocab {} --ctx {} --prompt-tokens {} --gen-tokens {} --reps {}",
-        o.python, o.torch_script, threads, o.dim, o.layers, o.heads, o.ffn, o.vocab, o.ctx,
+        o.python, o.torch_script, threads, o.model.dim, o.model.layers, o.model.heads, o.model.ffn,
+        o.model.vocab, o.model.ctx,
         o.prompt_tokens, o.gen_tokens, o.reps);
     std::fprintf(stderr, "bench: %s\n", cmd.c_str());
     std::FILE* p = popen(cmd.c_str(), "r");
@@ -753,7 +673,7 @@ void measure_thread_count(const Options& o, const std::vector<std::string>& path
 int run(const Options& o) {
     const auto t_start = Clock::now();
     std::vector<std::string> paths;
-    for (DType t : o.types) paths.push_back(ensure_model(o, t));
+    for (DType t : o.types) paths.push_back(lyra::bench::ensure_model(o.model, t));
     if (o.prepare_only) return 0;
 
     Json torch = Json::object();
@@ -771,13 +691,14 @@ int run(const Options& o) {
     const std::string table = markdown(rows, machine, o) + long_markdown(long_rows);
     std::printf("## Lyra inference benchmark: llama dim %lld, %lld layers, %lld heads, ffn %lld, vocab %lld, "
                 "ctx %lld; %lld prompt tokens, %lld decode tokens, %d reps (medians); kernels: %s\n\n%s",
-                static_cast<long long>(o.dim), static_cast<long long>(o.layers), static_cast<long long>(o.heads),
-                static_cast<long long>(o.ffn), static_cast<long long>(o.vocab), static_cast<long long>(o.ctx),
+                static_cast<long long>(o.model.dim), static_cast<long long>(o.model.layers),
+                static_cast<long long>(o.model.heads), static_cast<long long>(o.model.ffn),
+                static_cast<long long>(o.model.vocab), static_cast<long long>(o.model.ctx),
                 static_cast<long long>(o.prompt_tokens), static_cast<long long>(o.gen_tokens), o.reps,
                 lyra::core::kernel_isa(), table.c_str());
 
-    Json out = {{"shape", {{"dim", o.dim}, {"layers", o.layers}, {"heads", o.heads}, {"ffn", o.ffn},
-                           {"vocab", o.vocab}, {"ctx", o.ctx}}},
+    Json out = {{"shape", {{"dim", o.model.dim}, {"layers", o.model.layers}, {"heads", o.model.heads},
+                           {"ffn", o.model.ffn}, {"vocab", o.model.vocab}, {"ctx", o.model.ctx}}},
                 {"prompt_tokens", o.prompt_tokens}, {"gen_tokens", o.gen_tokens}, {"reps", o.reps},
                 {"kernel_isa", lyra::core::kernel_isa()}, {"machine", machine}, {"torch", torch},
                 {"rows", Json::array()}, {"table_markdown", table}};

@@ -1,9 +1,16 @@
-// bench_serve: `lyra serve` under 1, 4 and 8 concurrent streaming clients on one model.
-// Starts the server (--port 0) over a directory holding the model, then runs every client
-// through the same number of streaming /v1/completions requests and reports aggregate decode
-// tokens/s (completion tokens of all clients / wall time) and the p50/p99 time to first token,
-// then the 8-client / 1-client throughput ratio (target >= 3x: the scheduler batches the
-// clients' decode steps).
+// bench_serve: `lyra serve` under 1, 4 and 8 concurrent streaming clients on one model at a time.
+// For each model it starts the server (--port 0) over a directory holding just that model, runs
+// every client through the same number of streaming /v1/completions requests and reports
+// aggregate decode tokens/s (completion tokens of all clients / wall time) and the p50/p99 time
+// to first token, then the 8-client / 1-client throughput ratio (target >= 3x: the scheduler
+// batches the clients' decode steps). A summary table of every model's ratio closes the run.
+//
+// The models, by default, are bench_inference's llama shape (dim 768, 12 layers, ffn 2048, vocab
+// 32000: bench/bench_models.h) in each --types weight type, created in --work-dir when missing
+// and reused after. The embedded tiny-shakespeare-char model was the default before: a step of
+// its 0.9 M F32 parameters costs ~36 us a row, so HTTP, sampling and the thread pool set its rate
+// and its ratio (2.1-2.3x) measures serving overhead, not the batched forward the target is
+// about. --model FILE (repeatable) runs exactly the given files instead.
 //
 // One phase is a second or two, and on a shared 2-core machine a single phase can lose a third
 // of its speed to a neighbour's compile, so one 1-client phase against one 8-client phase gave
@@ -12,8 +19,12 @@
 // and the table gives the median over rounds with the range beside it. The load average before
 // and after is printed so a reader can tell a quiet run from a busy one.
 //
-//   bench_serve [--lyra BIN] [--model FILE.gguf] [--threads N] [--requests R] [--max-tokens K]
-//               [--rounds N] [--clients 1,4,8]
+//   bench_serve [--lyra BIN] [--types q4_0,q8_0,f32] [--work-dir DIR] [--threads N]
+//               [--requests R] [--max-tokens K] [--rounds N] [--clients 1,4,8]
+//   bench_serve --model FILE.gguf [--model FILE.gguf ...] [the same flags but --types, --work-dir]
+//
+// Exit code 0; 2 for a usage error; 1 when a model file or the binary is missing, a server did
+// not start or stop cleanly, or any request failed.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,11 +41,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/dtype.h"
+#include "core/error.h"
+
+#include "bench_models.h"
 
 extern char** environ;
 
@@ -42,15 +60,25 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using lyra::ErrorKind;
+using lyra::throw_error;
+using lyra::core::DType;
+
+// The weight types --types takes: the float types and the two block quantizations the serving
+// tables in docs/server.md compare (the model is made in F32 and converted with quantize_file).
+constexpr DType kServeTypes[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
 
 struct Config {
     std::string lyra = LYRA_BIN_PATH;
-    std::string model = std::string(LYRA_SOURCE_DIR) + "/models/tiny-shakespeare-char.gguf";
-    int threads = 0;
-    int requests = 6;     // per client
+    std::vector<std::string> models;  // --model files; empty: the bench model in each of `types`
+    std::vector<DType> types = {DType::Q4_0, DType::Q8_0, DType::F32};
+    lyra::bench::BenchModelOptions bench_model;  // its shape, and --work-dir
+    bool picks_bench_model = false;              // --types or --work-dir was given
+    int threads = 0;     // server threads; 0 = the server's default (all cores)
+    int requests = 6;    // per client
     int max_tokens = 100;
     int rounds = 3;
-    std::vector<int> clients = {1, 4, 8};
+    std::vector<int> clients = {1, 4, 8};  // the ratio is the last count's rate over the first's
 };
 
 struct Phase {
@@ -141,19 +169,85 @@ Phase run_phase(int port, const Config& cfg, const std::string& model, int clien
 
 double median(std::vector<double> v) { return percentile(std::move(v), 0.5); }
 
-// "1,4,8" -> {1, 4, 8}; empty on anything but positive integers.
-std::vector<int> parse_counts(const std::string& s) {
-    std::vector<int> out;
-    size_t at = 0;
-    while (at <= s.size()) {
+// `s` as an integer of at least `min`; nullopt for anything else ("", "8x", "-1", 10 digits).
+std::optional<int> parse_int(const std::string& s, int min) {
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    const int x = std::stoi(s);
+    return x >= min ? std::optional<int>(x) : std::nullopt;
+}
+
+// "a,,b" -> {"a", "", "b"}: empty items are kept for the callers to reject.
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    for (size_t at = 0; at <= s.size();) {
         const size_t end = std::min(s.find(',', at), s.size());
-        const std::string part = s.substr(at, end - at);
-        if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return {};
-        out.push_back(std::stoi(part));
-        if (out.back() <= 0) return {};
+        out.push_back(s.substr(at, end - at));
         at = end + 1;
     }
     return out;
+}
+
+// "1,4,8" -> {1, 4, 8}; empty on anything but positive integers.
+std::vector<int> parse_counts(const std::string& s) {
+    std::vector<int> out;
+    for (const auto& part : split_commas(s)) {
+        const auto n = parse_int(part, 1);
+        if (!n) return {};
+        out.push_back(*n);
+    }
+    return out;
+}
+
+// "q4_0,q8_0,f32" -> the types, each one of kServeTypes.
+std::vector<DType> parse_types(const std::string& s) {
+    std::vector<DType> out;
+    for (const auto& name : split_commas(s)) {
+        const auto t = lyra::core::dtype_from_name(name);
+        if (!t ||
+            std::find(std::begin(kServeTypes), std::end(kServeTypes), *t) == std::end(kServeTypes))
+            throw_error(
+                ErrorKind::Usage,
+                "--types '{}': {}; expected f32, f16, q8_0 or q4_0, separated by commas", s,
+                name.empty() ? "an empty item" : fmt::format("unknown weight type '{}'", name));
+        out.push_back(*t);
+    }
+    return out;
+}
+
+Config parse_args(int argc, char** argv) {
+    Config cfg;
+    for (int i = 1; i < argc; i += 2) {
+        const std::string k = argv[i];
+        if (i + 1 >= argc) throw_error(ErrorKind::Usage, "flag '{}' needs a value", k);
+        const std::string v = argv[i + 1];
+        const auto count = [&](int min) {
+            const auto n = parse_int(v, min);
+            if (!n) throw_error(ErrorKind::Usage, "{} '{}': expected an integer >= {}", k, v, min);
+            return *n;
+        };
+        if (k == "--lyra") cfg.lyra = v;
+        else if (k == "--model") cfg.models.push_back(v);
+        else if (k == "--types") { cfg.types = parse_types(v); cfg.picks_bench_model = true; }
+        else if (k == "--work-dir") { cfg.bench_model.work_dir = v; cfg.picks_bench_model = true; }
+        else if (k == "--threads") cfg.threads = count(0);
+        else if (k == "--requests") cfg.requests = count(1);
+        else if (k == "--max-tokens") cfg.max_tokens = count(1);
+        else if (k == "--rounds") cfg.rounds = count(1);
+        else if (k == "--clients") {
+            cfg.clients = parse_counts(v);
+            if (cfg.clients.empty())
+                throw_error(ErrorKind::Usage, "--clients '{}': expected positive counts separated by "
+                            "commas, e.g. 1,4,8", v);
+        } else {
+            throw_error(ErrorKind::Usage, "unknown flag '{}'; expected --lyra, --model, --types, --work-dir, "
+                        "--threads, --requests, --max-tokens, --rounds or --clients", k);
+        }
+    }
+    if (!cfg.models.empty() && cfg.picks_bench_model)
+        throw_error(ErrorKind::Usage, "--model runs the given files, --types and --work-dir pick the bench "
+                    "models; expected one or the other");
+    return cfg;
 }
 
 std::string load_average() {
@@ -164,56 +258,19 @@ std::string load_average() {
     return b;
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------------------------
+// One server per model
 
-int main(int argc, char** argv) {
-    Config cfg;
-    for (int i = 1; i < argc; i += 2) {
-        const std::string k = argv[i];
-        if (i + 1 >= argc) {
-            std::fprintf(stderr, "bench_serve: flag '%s' needs a value\n", k.c_str());
-            return 2;
-        }
-        const std::string v = argv[i + 1];
-        if (k == "--lyra") cfg.lyra = v;
-        else if (k == "--model") cfg.model = v;
-        else if (k == "--threads") cfg.threads = std::stoi(v);
-        else if (k == "--requests") cfg.requests = std::stoi(v);
-        else if (k == "--max-tokens") cfg.max_tokens = std::stoi(v);
-        else if (k == "--rounds") cfg.rounds = std::stoi(v);
-        else if (k == "--clients") {
-            cfg.clients = parse_counts(v);
-            if (cfg.clients.empty()) {
-                std::fprintf(stderr, "bench_serve: --clients '%s': expected positive counts "
-                                     "separated by commas, e.g. 1,4,8\n", v.c_str());
-                return 2;
-            }
-        } else {
-            std::fprintf(stderr, "bench_serve: unknown flag '%s'; expected --lyra, --model, "
-                                 "--threads, --requests, --max-tokens, --rounds or --clients\n",
-                         k.c_str());
-            return 2;
-        }
-    }
-    if (cfg.rounds < 1 || cfg.requests < 1 || cfg.max_tokens < 1) {
-        std::fprintf(stderr, "bench_serve: --rounds, --requests and --max-tokens must be at "
-                             "least 1\n");
-        return 2;
-    }
-    if (!fs::exists(cfg.model) || !fs::exists(cfg.lyra)) {
-        std::fprintf(stderr, "bench_serve: model '%s' or binary '%s' not found\n",
-                     cfg.model.c_str(), cfg.lyra.c_str());
-        return 1;
-    }
-    // A models directory holding just this model.
-    std::string tmpl = (fs::temp_directory_path() / "lyra-bench-serve-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return 1;
-    const fs::path dir = tmpl;
-    fs::create_symlink(fs::absolute(cfg.model), dir / fs::path(cfg.model).filename());
-    const std::string model = fs::path(cfg.model).stem().string();
+struct Server {
+    pid_t pid = -1;
+    int port = 0;
+};
 
+// Spawns `lyra serve --port 0` over `dir` and reads the port from the line it prints first;
+// nullopt (the child killed and reaped) when no such line comes.
+std::optional<Server> start_server(const Config& cfg, const fs::path& dir) {
     int fds[2];
-    if (pipe(fds) != 0) return 1;
+    if (pipe(fds) != 0) return std::nullopt;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -224,74 +281,196 @@ int main(int argc, char** argv) {
     std::vector<char*> av;
     for (const auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
     av.push_back(nullptr);
-    pid_t pid = 0;
-    if (posix_spawn(&pid, cfg.lyra.c_str(), &fa, nullptr, av.data(), environ) != 0) return 1;
+    Server s;
+    const int rc = posix_spawn(&s.pid, cfg.lyra.c_str(), &fa, nullptr, av.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     std::string line;
-    while (line.find('\n') == std::string::npos) {
+    while (rc == 0 && line.find('\n') == std::string::npos) {
         char b[256];
         const ssize_t n = read(fds[0], b, sizeof b);
         if (n <= 0) break;
         line.append(b, static_cast<size_t>(n));
     }
     close(fds[0]);
+    if (rc != 0) return std::nullopt;
+    // "lyra serve: listening on http://127.0.0.1:PORT"
+    line.resize(std::min(line.find('\n'), line.size()));
     const auto colon = line.rfind(':');
-    if (colon == std::string::npos) {
-        std::fprintf(stderr, "bench_serve: server did not start\n");
-        kill(pid, SIGKILL);
-        return 1;
+    const auto port =
+        colon == std::string::npos ? std::nullopt : parse_int(line.substr(colon + 1), 1);
+    if (!port) {
+        kill(s.pid, SIGKILL);
+        waitpid(s.pid, nullptr, 0);
+        return std::nullopt;
     }
-    const int port = std::stoi(line.substr(colon + 1));
+    s.port = *port;
+    return s;
+}
 
-    (void)stream_once(port, model, 8, 1);  // warm-up: loads the model
-    std::printf("bench_serve: model %s, %d requests per client, max_tokens %d, server threads %s, "
-                "%d rounds\n",
-                model.c_str(), cfg.requests, cfg.max_tokens,
-                cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str(), cfg.rounds);
-    std::printf("load average before: %s\n", load_average().c_str());
-    std::fflush(stdout);
-    // Per client count: aggregate tok/s of each round, and every request's TTFT.
+// SIGTERM (the server's graceful stop); true when it then exited with status 0.
+bool stop_server(const Server& s) {
+    kill(s.pid, SIGTERM);
+    int status = 0;
+    waitpid(s.pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Per client count: aggregate tok/s of each round, and every request's TTFT.
+struct Rounds {
     std::map<int, std::vector<double>> tps, ttft;
     std::map<int, int64_t> tokens;
     std::vector<double> ratios;  // last count / first count, per round
     int failures = 0;
-    for (int r = 0; r < cfg.rounds; ++r) {
+};
+
+Rounds run_rounds(int port, const Config& cfg, const std::string& model) {
+    Rounds r;
+    for (int round = 0; round < cfg.rounds; ++round) {
         for (int clients : cfg.clients) {
             const Phase ph = run_phase(port, cfg, model, clients);
-            tps[clients].push_back(
-                ph.seconds > 0 ? static_cast<double>(ph.tokens) / ph.seconds : 0);
-            ttft[clients].insert(ttft[clients].end(), ph.ttft_ms.begin(), ph.ttft_ms.end());
-            tokens[clients] += ph.tokens;
-            failures += ph.failures;
+            r.tps[clients].push_back(ph.seconds > 0 ? static_cast<double>(ph.tokens) / ph.seconds
+                                                    : 0);
+            r.ttft[clients].insert(r.ttft[clients].end(), ph.ttft_ms.begin(), ph.ttft_ms.end());
+            r.tokens[clients] += ph.tokens;
+            r.failures += ph.failures;
         }
-        const double one = tps[cfg.clients.front()].back();
-        ratios.push_back(one > 0 ? tps[cfg.clients.back()].back() / one : 0);
+        const double one = r.tps[cfg.clients.front()].back();
+        r.ratios.push_back(one > 0 ? r.tps[cfg.clients.back()].back() / one : 0);
     }
-    std::printf("load average after:  %s\n\n", load_average().c_str());
+    return r;
+}
+
+void print_table(const Config& cfg, const Rounds& r) {
     std::printf("| clients | requests | tokens | aggregate tok/s (median) | min - max "
                 "| TTFT p50 ms | TTFT p99 ms |\n");
     std::printf("|--------:|---------:|-------:|-------------------------:|----------:"
                 "|------------:|------------:|\n");
     for (int clients : cfg.clients) {
-        const auto& v = tps[clients];
+        const auto& v = r.tps.at(clients);
+        const auto& ttft = r.ttft.at(clients);
         std::printf("| %7d | %8d | %6lld | %24.0f | %.0f - %.0f | %11.1f | %11.1f |\n", clients,
-                    clients * cfg.requests * cfg.rounds, static_cast<long long>(tokens[clients]),
-                    median(v), *std::min_element(v.begin(), v.end()),
-                    *std::max_element(v.begin(), v.end()), percentile(ttft[clients], 0.5),
-                    percentile(ttft[clients], 0.99));
+                    clients * cfg.requests * cfg.rounds,
+                    static_cast<long long>(r.tokens.at(clients)), median(v),
+                    *std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()),
+                    percentile(ttft, 0.5), percentile(ttft, 0.99));
     }
-    const double ratio = median(ratios);
+    const double ratio = median(r.ratios);
     std::printf("%d-client / %d-client aggregate throughput, per round: ", cfg.clients.back(),
                 cfg.clients.front());
-    for (size_t i = 0; i < ratios.size(); ++i) std::printf("%s%.2fx", i ? ", " : "", ratios[i]);
+    for (size_t i = 0; i < r.ratios.size(); ++i) std::printf("%s%.2fx", i ? ", " : "", r.ratios[i]);
     std::printf("; median %.2fx (target >= 3x: %s)\n", ratio, ratio >= 3.0 ? "met" : "not met");
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
+}
+
+// What the closing summary shows of one model.
+struct ModelResult {
+    std::string name;
+    bool measured = false;                          // the server started and the rounds ran
+    double first_tps = 0, last_tps = 0, ratio = 0;  // medians over rounds
+    std::string problem;  // empty, or what went wrong (the run then exits 1)
+};
+
+// One model's whole run: its own server, the rounds, its table.
+ModelResult bench_model(const Config& cfg, const std::string& path) {
+    ModelResult res;
+    res.name = fs::path(path).stem().string();
+    // A models directory holding just this model.
+    std::string tmpl = (fs::temp_directory_path() / "lyra-bench-serve-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+        res.problem = fmt::format("cannot create a directory under {}",
+                                  fs::temp_directory_path().string());
+        std::fprintf(stderr, "bench_serve: %s: %s\n", res.name.c_str(), res.problem.c_str());
+        return res;
+    }
+    const fs::path dir = tmpl;
+    fs::create_symlink(fs::absolute(path), dir / fs::path(path).filename());
+    const auto server = start_server(cfg, dir);
+    if (!server) {
+        res.problem =
+            fmt::format("the server did not start ('{} serve' printed no port)", cfg.lyra);
+        std::fprintf(stderr, "bench_serve: %s: %s\n", res.name.c_str(), res.problem.c_str());
+        fs::remove_all(dir);
+        return res;
+    }
+    (void)stream_once(server->port, res.name, 8, 1);  // warm-up: loads the model
+    std::printf("\nbench_serve: model %s, %d requests per client, max_tokens %d, server threads %s, "
+                "%d rounds\n",
+                res.name.c_str(), cfg.requests, cfg.max_tokens,
+                cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str(), cfg.rounds);
+    std::printf("load average before: %s\n", load_average().c_str());
+    std::fflush(stdout);
+    const Rounds r = run_rounds(server->port, cfg, res.name);
+    std::printf("load average after:  %s\n\n", load_average().c_str());
+    print_table(cfg, r);
+    std::fflush(stdout);
+    const bool stopped = stop_server(*server);
     fs::remove_all(dir);
-    if (failures > 0) {
-        std::fprintf(stderr, "bench_serve: %d requests failed\n", failures);
+    if (r.failures > 0) res.problem = fmt::format("{} requests failed", r.failures);
+    if (!stopped)
+        res.problem +=
+            std::string(res.problem.empty() ? "" : ", ") + "the server did not exit cleanly";
+    if (!res.problem.empty())
+        std::fprintf(stderr, "bench_serve: %s: %s\n", res.name.c_str(), res.problem.c_str());
+    res.measured = true;
+    res.first_tps = median(r.tps.at(cfg.clients.front()));
+    res.last_tps = median(r.tps.at(cfg.clients.back()));
+    res.ratio = median(r.ratios);
+    return res;
+}
+
+void print_summary(const Config& cfg, const std::vector<ModelResult>& results) {
+    const int first = cfg.clients.front(), last = cfg.clients.back();
+    const auto clients = [](int n) { return fmt::format("{} client{}", n, n == 1 ? "" : "s"); };
+    std::printf("\nSummary: aggregate decode tok/s, median over %d round%s\n\n", cfg.rounds,
+                cfg.rounds == 1 ? "" : "s");
+    std::printf("| model | %s | %s | %d / %d median | target |\n|---|---:|---:|---:|---|\n",
+                clients(first).c_str(), clients(last).c_str(), last, first);
+    for (const auto& r : results) {
+        const std::string note = r.problem.empty() ? "" : "; " + r.problem;
+        if (!r.measured)
+            std::printf("| %s | - | - | - | not measured%s |\n", r.name.c_str(), note.c_str());
+        else
+            std::printf("| %s | %.0f | %.0f | %.2fx | >= 3x: %s%s |\n", r.name.c_str(), r.first_tps,
+                        r.last_tps, r.ratio, r.ratio >= 3.0 ? "met" : "not met", note.c_str());
+    }
+}
+
+// The files to run: --model's, each checked up front so a typo fails before any server starts,
+// or the bench model in each --types type, created where missing.
+std::vector<std::string> model_paths(const Config& cfg) {
+    if (!fs::exists(cfg.lyra))
+        throw_error(ErrorKind::NotFound,
+                    "lyra binary '{}' not found; build the lyra_cli target or pass --lyra BIN",
+                    cfg.lyra);
+    for (const auto& m : cfg.models)
+        if (!fs::is_regular_file(m))
+            throw_error(ErrorKind::NotFound,
+                        "--model '{}': file not found; expected a GGUF model file", m);
+    if (!cfg.models.empty()) return cfg.models;
+    std::vector<std::string> paths;
+    for (DType t : cfg.types) paths.push_back(lyra::bench::ensure_model(cfg.bench_model, t));
+    return paths;
+}
+
+int run(const Config& cfg) {
+    std::vector<ModelResult> results;
+    for (const auto& path : model_paths(cfg)) results.push_back(bench_model(cfg, path));
+    print_summary(cfg, results);
+    const bool ok = std::all_of(results.begin(), results.end(),
+                                [](const ModelResult& r) { return r.problem.empty(); });
+    return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse_args(argc, argv));
+    } catch (const lyra::Error& e) {
+        std::fprintf(stderr, "bench_serve: %s\n", e.what());
+        return e.kind() == ErrorKind::Usage ? 2 : 1;
+    } catch (const fs::filesystem_error& e) {
+        std::fprintf(stderr, "bench_serve: %s\n", e.what());
         return 1;
     }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
