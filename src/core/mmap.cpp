@@ -56,6 +56,16 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     return *this;
 }
 
+void MappedFile::release_pages(const void* p, size_t n) const {
+    const auto begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
+    const auto map_begin = reinterpret_cast<uintptr_t>(data_);
+    if (!data_ || begin < map_begin || end > map_begin + size_ || end < begin) return;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+    // MADV_DONTNEED on a private, never-written file mapping: the pages refault from the file.
+    if (first < last) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {

@@ -22,6 +22,12 @@ public:
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
 
+    // Gives back the memory of the whole pages inside [p, p + n), a range of this map that a
+    // copy has replaced (packed weights): the process stops holding them, and a later read
+    // brings the file's bytes back in, so the map's contents never change. A range outside
+    // the map, or one holding no whole page, is left alone.
+    void release_pages(const void* p, size_t n) const;
+
 private:
     std::string path_;
     const uint8_t* data_ = nullptr;

@@ -342,6 +342,13 @@ core::Tensor WeightBinder::for_matmul(const core::Tensor& w) {
     return core::pack_rows16(w, reinterpret_cast<void*>(at));
 }
 
+core::Tensor WeightBinder::linear(const std::string& name, int64_t rows, int64_t cols) {
+    const core::Tensor w = matrix(name, rows, cols);
+    const core::Tensor bound = for_matmul(w);
+    if (bound.data != w.data) gguf_.release_pages(w);
+    return bound;
+}
+
 core::Tensor WeightBinder::optional_matrix(const std::string& name, int64_t rows, int64_t cols) {
     if (!gguf_.find_tensor(name)) return {};
     return matrix(name, rows, cols);

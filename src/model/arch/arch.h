@@ -27,12 +27,12 @@ public:
     // (Q4_0 and Q8_0 on AVX-512: 16 rows per register, core/packed_weights.h) kept in owned memory. The copy gives
     // results of its own, so a weight must go through here for every use or for none.
     core::Tensor for_matmul(const core::Tensor& w);
-    // matrix(name, rows, cols) through for_matmul.
-    core::Tensor linear(const std::string& name, int64_t rows, int64_t cols) {
-        return for_matmul(matrix(name, rows, cols));
-    }
+    // matrix(name, rows, cols) through for_matmul. The file's pages of a weight that was
+    // packed are given back, as nothing else of the model reads them (a tied embedding goes
+    // through for_matmul instead, since its rows are still read).
+    core::Tensor linear(const std::string& name, int64_t rows, int64_t cols);
     core::Tensor optional_linear(const std::string& name, int64_t rows, int64_t cols) {
-        return for_matmul(optional_matrix(name, rows, cols));
+        return gguf_.find_tensor(name) ? linear(name, rows, cols) : core::Tensor{};
     }
     // A required 1-D tensor of n values as f32 (converted into owned memory when stored as
     // f16/bf16). nullptr (and a recorded problem) if missing or mismatched.

@@ -71,6 +71,11 @@ public:
     const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
     const GgufTensorInfo* find_tensor(std::string_view name) const;
 
+    // A tensor of this file whose bytes a copy now stands in for (packed weights): its whole
+    // pages leave the process's memory and come back from the file if read again
+    // (core::MappedFile::release_pages), so tensors() stays valid.
+    void release_pages(const core::Tensor& t) const { file_.release_pages(t.data, t.nbytes()); }
+
 private:
     explicit GgufFile(core::MappedFile file) : file_(std::move(file)) {}
     void parse();

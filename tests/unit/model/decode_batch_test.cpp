@@ -199,6 +199,13 @@ TEST(PackedWeights, QuantizedModelsGiveThePlainKernelsLogitsUpToRounding) {
             max_diff = std::max(max_diff, std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
             max_abs = std::max(max_abs, std::fabs(static_cast<double>(b[i])));
         }
+        // The packed model gave the file's pages of its packed weights back; read again, the
+        // tensors are still the file's bytes.
+        for (const auto& t : packed->gguf().tensors()) {
+            const auto* twin = plain->gguf().find_tensor(t.name);
+            ASSERT_NE(twin, nullptr);
+            EXPECT_EQ(std::memcmp(t.tensor.data, twin->tensor.data, t.tensor.nbytes()), 0) << t.name;
+        }
         EXPECT_GT(max_diff, 0.0) << arch_name(arch) << " " << core::dtype_name(type)
                                  << ": no difference at all, so nothing was packed";
         EXPECT_LT(max_diff, 1e-4 * max_abs + 1e-5) << arch_name(arch) << " " << core::dtype_name(type);
