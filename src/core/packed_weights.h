@@ -42,6 +42,9 @@ bool can_pack_rows16(const Tensor& w);
 // The packed type of Q4_0 (Q4_0_R16) or Q8_0 (Q8_0_R16); any other type is returned unchanged.
 DType rows16_type(DType t);
 
+// Whether t is one of the packed types (their kernels walk 16-row groups).
+inline bool is_rows16(DType t) { return t == DType::Q4_0_R16 || t == DType::Q8_0_R16; }
+
 // Writes w (can_pack_rows16) into dst, w.nbytes() bytes (64-byte aligned for the kernel's best
 // speed), and returns the packed view of dst with w's shape.
 Tensor pack_rows16(const Tensor& w, void* dst);

@@ -24,6 +24,7 @@
 #include "core/kernels/kernels.h"
 #include "core/matmul_group.h"
 #include "core/ops.h"
+#include "core/packed_weights.h"
 #include "core/quant.h"
 
 namespace lyra::core {
@@ -155,11 +156,8 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     *a = ActQ8{qs, d, sum, b4, b8, dl, quad};
 }
 
-// The packed types of core/packed_weights.h, whose kernels walk 16-row groups.
-bool packed_rows16(DType t) { return t == DType::Q4_0_R16 || t == DType::Q8_0_R16; }
-
 // Weight types whose dot products take ActQ8 activation rows.
-bool takes_act_q8(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || packed_rows16(t); }
+bool takes_act_q8(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || is_rows16(t); }
 
 // A thread waiting in matmul_group for activation rows another thread claimed starts timing the
 // wait after this many spins (tens of microseconds); the rows themselves take about one.
@@ -363,7 +361,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         LYRA_CHECK(t.w->n_dims >= 1 && t.w->cols() > 0, "matmul: weight {} is empty", shape_string(*t.w));
         LYRA_CHECK(t.w->cols() == K, "matmul_group: weight {} does not take K = {}", shape_string(*t.w), K);
         shared = shared && t.w->dtype == w0.dtype;
-        LYRA_CHECK(!packed_rows16(t.w->dtype) || t.w->rows() % 16 == 0,
+        LYRA_CHECK(!is_rows16(t.w->dtype) || t.w->rows() % 16 == 0,
                    "matmul: packed weight {} has rows that are not a multiple of 16", shape_string(*t.w));
     }
     if (!shared) {
@@ -409,7 +407,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     const size_t wrow = w0.row_bytes();
     // Rows go out in whole tiles: 4 rows, or a packed weight's 16-row groups (every such
     // target's row count is a multiple of 16, so a group never straddles two targets).
-    const int64_t granule = packed_rows16(w0.dtype) ? 16 : 4;
+    const int64_t granule = is_rows16(w0.dtype) ? kPackedRows : 4;
     const int64_t rows_per_block =
         std::max<int64_t>(granule, static_cast<int64_t>((32u << 10) / std::max<size_t>(wrow, 1)) & ~(granule - 1));
     constexpr int64_t kTokenTile = 64;

@@ -24,8 +24,9 @@ public:
     core::Tensor optional_matrix(const std::string& name, int64_t rows, int64_t cols);
     // For a weight that is only ever a matmul's right-hand side (never read by row, as an
     // embedding is): w itself, or a copy in the layout this machine's matmul runs fastest
-    // (Q4_0 and Q8_0 on AVX-512: 16 rows per register, core/packed_weights.h) kept in owned memory. The copy gives
-    // results of its own, so a weight must go through here for every use or for none.
+    // (Q4_0 and Q8_0 on AVX-512: 16 rows per register, core/packed_weights.h) kept in owned
+    // memory. The copy gives results of its own, so a weight must go through here for every use
+    // or for none.
     core::Tensor for_matmul(const core::Tensor& w);
     // matrix(name, rows, cols) through for_matmul. The file's pages of a weight that was
     // packed are given back, as nothing else of the model reads them (a tied embedding goes
