@@ -133,11 +133,12 @@ GenerateOptions sampled(int max_tokens, float temperature, uint64_t seed, int n 
             .seed = seed, .n_candidates = n};
 }
 
-GenerateOptions guided(float g, std::string neutral, int max_tokens = 6) {
-    GenerateOptions o{.max_tokens = max_tokens, .temperature = 0.0f};
-    o.guidance = g;
-    o.guidance_prompt = std::move(neutral);
-    return o;
+// `base` (greedy, 6 tokens unless given) with guidance scale g against the neutral prompt.
+GenerateOptions guided(float g, std::string neutral,
+                       GenerateOptions base = {.max_tokens = 6, .temperature = 0.0f}) {
+    base.guidance = g;
+    base.guidance_prompt = std::move(neutral);
+    return base;
 }
 
 TEST(Guidance, ZeroIsPlainDecodingBitForBit) {
@@ -184,7 +185,7 @@ TEST(Guidance, EachStepIsOneBatchedForwardOfTwoRows) {
     SubjectModel m;
     core::ThreadPool pool(1);
     Generator gen(m, pool);
-    const auto r = gen.run("x", guided(1.0f, "y", 9));
+    const auto r = gen.run("x", guided(1.0f, "y", {.max_tokens = 9, .temperature = 0.0f}));
     ASSERT_EQ(r.candidates[0].tokens.size(), 9u);
     EXPECT_EQ(m.n_forward, 2);  // the two prompts' prefills only
     EXPECT_EQ(m.n_batches, 8);  // the first token samples from the prompts' rows
@@ -195,9 +196,7 @@ TEST(Guidance, DeterministicPerSeedAndCandidatesMatchSingleRuns) {
     SubjectModel m;
     core::ThreadPool pool(1);
     Generator gen(m, pool);
-    GenerateOptions opt = sampled(16, 1.0f, 40, 3);
-    opt.guidance = 1.5f;
-    opt.guidance_prompt = "y";
+    const GenerateOptions opt = guided(1.5f, "y", sampled(16, 1.0f, 40, 3));
     const auto a = gen.run("x", opt);
     const auto b = gen.run("x", opt);
     ASSERT_EQ(a.candidates.size(), 3u);
@@ -215,9 +214,7 @@ TEST(Guidance, StreamsTheSameTextAndCancels) {
     SubjectModel m;
     core::ThreadPool pool(1);
     Generator gen(m, pool);
-    GenerateOptions opt = sampled(12, 1.0f, 5, 2);
-    opt.guidance = 2.0f;
-    opt.guidance_prompt = "y";
+    const GenerateOptions opt = guided(2.0f, "y", sampled(12, 1.0f, 5, 2));
     std::string streamed[2];
     const auto r = gen.run("x", opt, [&](int i, std::string_view piece) {
         streamed[i].append(piece);
@@ -235,9 +232,7 @@ TEST(Guidance, StreamsTheSameTextAndCancels) {
 TEST(Guidance, ANonBatchingModelGivesTheSameTokens) {
     SubjectModel batched(true), looped(false);
     core::ThreadPool pool(1);
-    GenerateOptions opt = sampled(10, 1.0f, 9);
-    opt.guidance = 3.0f;
-    opt.guidance_prompt = "y";
+    const GenerateOptions opt = guided(3.0f, "y", sampled(10, 1.0f, 9));
     Generator g1(batched, pool), g2(looped, pool);
     EXPECT_EQ(g1.run("x", opt).candidates[0].tokens, g2.run("x", opt).candidates[0].tokens);
 }
@@ -252,10 +247,8 @@ TEST(Guidance, TheGrammarMaskAppliesToTheGuidedRow) {
         constraint::compile_gbnf("root ::= \"[\" [c-z]+ \"]\"", "test"));
     for (uint64_t seed : {1u, 2u, 3u}) {
         constraint::GrammarConstraint c(grammar, trie, {.max_tokens = 10});
-        GenerateOptions opt = sampled(10, 1.0f, seed);
+        GenerateOptions opt = guided(4.0f, "y", sampled(10, 1.0f, seed));
         opt.constraint = &c;
-        opt.guidance = 4.0f;
-        opt.guidance_prompt = "y";
         const auto r = gen.run("x", opt);
         const std::string& t = r.candidates[0].text;
         EXPECT_TRUE(c.is_accepting()) << t;  // complete inside the 10-token budget
@@ -274,7 +267,7 @@ TEST(Guidance, AFullNeutralSessionEndsGuidanceNotTheCandidate) {
     // The neutral prompt (BOS + 50 bytes) leaves 13 positions; the candidate runs 30 tokens:
     // guided ('b') while the neutral session has room (the first token from the prompts' rows,
     // then 13 decodes), then plain ('a').
-    const auto r = gen.run("x", guided(2.0f, std::string(50, 'y'), 30));
+    const auto r = gen.run("x", guided(2.0f, std::string(50, 'y'), {.max_tokens = 30, .temperature = 0.0f}));
     EXPECT_EQ(r.candidates[0].text, std::string(14, 'b') + std::string(16, 'a'));
     EXPECT_EQ(r.candidates[0].finish, FinishReason::Length);
 }
