@@ -323,9 +323,7 @@ void time_kernels(const lyra::model::Model& m, lyra::core::ThreadPool& pool, con
     std::deque<std::vector<uint8_t>> packed;
     const auto as_bound = [&](const lyra::core::Tensor& w) {
         if (!lyra::core::can_pack_rows16(w) || !lyra::core::packing_pays()) return w;
-        auto& store = packed.emplace_back(w.nbytes() + 64);
-        const auto at = (reinterpret_cast<uintptr_t>(store.data()) + 63) & ~uintptr_t{63};  // cache-line aligned
-        return lyra::core::pack_rows16(w, reinterpret_cast<void*>(at));
+        return lyra::core::pack_rows16_into(w, packed.emplace_back());
     };
     int64_t max_k = 0, max_n = 0;
     for (const auto& ti : m.gguf().tensors()) {

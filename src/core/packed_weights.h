@@ -49,6 +49,17 @@ inline bool is_rows16(DType t) { return t == DType::Q4_0_R16 || t == DType::Q8_0
 // speed), and returns the packed view of dst with w's shape.
 Tensor pack_rows16(const Tensor& w, void* dst);
 
+// pack_rows16 into `store` (a std::vector of any trivial element, resized here), starting on a
+// cache line within it: every 64-byte chunk the kernel loads is then one line. The returned view
+// lives as long as the vector is neither resized nor destroyed.
+template <class Vector>
+Tensor pack_rows16_into(const Tensor& w, Vector& store) {
+    using Elem = typename Vector::value_type;
+    store.resize((w.nbytes() + 64) / sizeof(Elem) + 1);
+    const auto at = (reinterpret_cast<uintptr_t>(store.data()) + 63) & ~uintptr_t{63};
+    return pack_rows16(w, reinterpret_cast<void*>(at));
+}
+
 // Where block b of a 16-row group starts, relative to the group, for a type whose blocks take
 // `weight_bytes` bytes of weights a group (256 for Q4_0, 512 for Q8_0) in nb blocks: its weight
 // bytes at .weights, its 16 scales at .scales. The layout above, in one place for the packer and

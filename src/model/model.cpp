@@ -335,11 +335,8 @@ core::Tensor WeightBinder::matrix(const std::string& name, int64_t rows, int64_t
 
 core::Tensor WeightBinder::for_matmul(const core::Tensor& w) {
     if (!core::can_pack_rows16(w) || !core::packing_pays()) return w;
-    // Held as floats like the converted vectors, over-allocated by 64 bytes so the packed data
-    // can start on a cache line: every 64-byte chunk the kernel loads is then one line.
-    auto& store = owned_.emplace_back((w.nbytes() + 64) / sizeof(float) + 1);
-    const auto at = (reinterpret_cast<uintptr_t>(store.data()) + 63) & ~uintptr_t{63};
-    return core::pack_rows16(w, reinterpret_cast<void*>(at));
+    // Held as floats, in the deque of the converted vectors the model keeps.
+    return core::pack_rows16_into(w, owned_.emplace_back());
 }
 
 core::Tensor WeightBinder::linear(const std::string& name, int64_t rows, int64_t cols) {
