@@ -72,6 +72,10 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--max-batch", opt->max_batch, "Sequences decoded together per model (at most 31: "
                                                    "beyond, a batched sequence could differ from it alone)")
         ->check(CLI::Range(1, static_cast<int>(model::Model::kExactBatchRows)));
+    cmd->add_option("--prompt-cache", opt->prompt_cache_mb,
+                    "MiB per model of prefilled prompts kept, so a repeated prompt skips its prefill "
+                    "(0 = off; the output is the same either way)")
+        ->check(CLI::Range(0, 1 << 20));
     cmd->add_option("--max-tokens", opt->limits.max_tokens, "Largest max_tokens a request may ask")
         ->check(CLI::Range(1, 1 << 20));
     cmd->add_option("--max-n", opt->limits.max_n, "Largest n (choices) a request may ask")

@@ -51,7 +51,7 @@ std::optional<SeqEvent> Sequence::next(std::chrono::milliseconds timeout) {
 // --- Scheduler ------------------------------------------------------------------------------
 
 Scheduler::Scheduler(std::shared_ptr<const model::Model> model, SchedulerOptions opt)
-    : model_(std::move(model)), opt_(opt), pool_(opt.threads) {
+    : model_(std::move(model)), opt_(opt), pool_(opt.threads), prompt_cache_(opt.prompt_cache_bytes) {
     // Past kExactBatchRows rows a step's float matmuls take the blocked GEMM, whose rows are not
     // bit for bit those of a sequence run alone: the batch size stops where that promise does.
     if (opt_.max_batch < 1 || opt_.max_batch > model::Model::kExactBatchRows) {
@@ -211,6 +211,25 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
             each.push_back(q);  // full: ends, or slides its memory, on its own
         }
     }
+    // A prompt the cache holds needs no forward: its sequence samples its first token now. A
+    // prompt that an earlier joiner of this step also brings (a request's n candidates) waits
+    // one step and then copies that joiner's prefill from the cache.
+    if (batches && !joining.empty() && prompt_cache_.budget() > 0) {
+        const int hits = resume_cached(joining);
+        if (hits > 0) {
+            std::lock_guard<std::mutex> lock(mu_);
+            stats_.prompts_cached += hits;
+        }
+        for (size_t i = 1; i < joining.size();) {
+            const auto same = [&](const Sequence* q) {
+                return q->prompt_ == joining[i]->prompt_ && q->opt_.kv_type == joining[i]->opt_.kv_type;
+            };
+            if (std::any_of(joining.begin(), joining.begin() + static_cast<std::ptrdiff_t>(i), same))
+                joining.erase(joining.begin() + static_cast<std::ptrdiff_t>(i));
+            else
+                ++i;
+        }
+    }
     // Prompts fill the rows left up to kFoldMaxRows, in arrival order. A model that batches is
     // a decoder, whose prefill is a forward over the prompt (Model::prefill's default), so a
     // prompt's rows in the batch are its prefill.
@@ -230,7 +249,47 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
         counts.clear();
     }
     if (!each.empty()) run_each(each);
-    return together.empty() ? 0 : step_together(together, counts);
+    const int folded = together.empty() ? 0 : step_together(together, counts);
+    if (batches && prompt_cache_.budget() > 0) {
+        const auto V = static_cast<size_t>(model_->hparams().n_vocab);
+        const auto joined = [&](const Sequence* q) { return std::ranges::find(joining, q) != joining.end(); };
+        for (size_t i = 0; i < together.size(); ++i)
+            if (joined(together[i]))
+                keep_prompt(*together[i], std::span<const float>(batch_logits_).subspan(i * V, V));
+        for (Sequence* q : each)
+            if (joined(q)) keep_prompt(*q, q->logits_);
+    }
+    return folded;
+}
+
+int Scheduler::resume_cached(std::vector<Sequence*>& joining) {
+    int hits = 0;
+    std::erase_if(joining, [&](Sequence* q) {
+        const PromptCache::Entry* hit = prompt_cache_.find(q->prompt_, q->opt_.kv_type);
+        if (hit == nullptr) return false;
+        ++hits;
+        try {
+            const int64_t t0 = core::steady_us();
+            session_for(*q)->copy_prefix(*hit->kv, static_cast<int64_t>(q->prompt_.size()));
+            start(*q, q->prompt_);
+            q->out_.timings.t_prefill_us = core::steady_us() - t0;
+        } catch (const std::exception& e) {
+            q->error_ = e.what();
+            if (q->error_.empty()) q->error_ = "generation failed";
+            q->finished_ = true;
+            return true;
+        }
+        advance(*q, pool_, hit->logits);
+        return true;
+    });
+    return hits;
+}
+
+void Scheduler::keep_prompt(const Sequence& s, std::span<const float> logits) {
+    // Only a prefill that went through: the session holds the prompt's rows and nothing failed.
+    if (!s.prefilled_ || !s.error_.empty() || !s.session_) return;
+    if (s.session_->n_past() < static_cast<int64_t>(s.prompt_.size())) return;
+    prompt_cache_.insert(*model_, s.prompt_, *s.session_, logits);
 }
 
 void Scheduler::run_each(std::span<Sequence* const> seqs) {

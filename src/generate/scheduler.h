@@ -43,6 +43,7 @@
 
 #include "core/thread_pool.h"
 #include "generate/generator.h"
+#include "generate/prompt_cache.h"
 #include "model/model.h"
 
 namespace lyra::gen {
@@ -105,6 +106,9 @@ private:
 struct SchedulerOptions {
     int threads = 0;     // 0 = all hardware threads
     int max_batch = 16;  // active sequences per step; the rest wait in arrival order
+    // Bytes of recently prefilled prompts kept for requests that repeat them (prompt_cache.h);
+    // 0 turns the cache off.
+    size_t prompt_cache_bytes = size_t{64} << 20;
 };
 
 struct SchedulerStats {
@@ -112,6 +116,7 @@ struct SchedulerStats {
     int64_t tokens = 0;         // tokens sampled over all sequences
     int max_batch_seen = 0;     // the largest batch any step ran
     int64_t prompts_folded = 0; // joining prompts that ran inside a batched step
+    int64_t prompts_cached = 0; // joining prompts whose prefill came from the prompt cache
 };
 
 class Scheduler {
@@ -154,6 +159,13 @@ private:
     // Sets a joining sequence up to generate (session, sampler chain, text decoder, stop rules)
     // with `cached` as what its prompt left in the cache; its forward runs separately.
     void start(Sequence& s, std::span<const TokenId> cached);
+    // Joining sequences whose prompt the cache holds: copies its rows and samples the first
+    // token from its logits. Returns how many.
+    // They leave `joining`.
+    int resume_cached(std::vector<Sequence*>& joining);
+    // Puts the prompt of s, whose prefill this step ran, in the prompt cache with `logits`
+    // (those after its last token).
+    void keep_prompt(const Sequence& s, std::span<const float> logits);
     void finish(Sequence& s, FinishReason reason);
 
     std::shared_ptr<const model::Model> model_;
@@ -161,6 +173,7 @@ private:
     core::ThreadPool pool_;
     std::vector<std::unique_ptr<core::ThreadPool>> inline_pools_;  // one 1-thread pool per worker
     std::vector<float> batch_logits_;  // step_together's [n, n_vocab]
+    PromptCache prompt_cache_;         // the loop thread's only
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -219,6 +219,13 @@ public:
     // n ≤ n_past(). Only for models whose slide_keep() allows it.
     void keep_last(int64_t n);
 
+    // Makes this session hold src's first n positions (n_past() becomes n): the same cached
+    // bytes, so a forward from here gives what it gives after src's forward over them (a shared
+    // prompt's prefill, copied rather than run again). The sessions belong to one model and
+    // share a KV type; this one's context may differ but must hold n positions. Not for
+    // encoder-decoder sessions (the source's cross-attention rows are not copied).
+    void copy_prefix(const Session& src, int64_t n);
+
     core::DType kv_type() const { return kv_type_; }
     // Bytes the KV cache holds: self-attention K and V of every layer and position, plus an
     // encoder-decoder's cross-attention K and V.

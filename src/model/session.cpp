@@ -90,6 +90,27 @@ void Session::truncate(int64_t n) {
     n_past_ = n;  // rows at n and later are simply overwritten by the next forward()
 }
 
+void Session::copy_prefix(const Session& src, int64_t n) {
+    LYRA_CHECK(kv_type_ == src.kv_type_ && kv_dim_ == src.kv_dim_ && head_dim_ == src.head_dim_ &&
+                   n_layer_ == src.n_layer_,
+               "session: copy_prefix between sessions of different shapes or KV types");
+    LYRA_CHECK(n >= 0 && n <= src.n_past_ && n <= n_ctx_, "session: copy_prefix of {} positions from {} into {}",
+               n, src.n_past_, n_ctx_);
+    LYRA_CHECK(n_source_ == 0 && src.n_source_ == 0, "session: copy_prefix of an encoder-decoder session");
+    // Head by head: each head's positions are one run of n_ctx rows, and the two contexts differ.
+    const auto row = static_cast<size_t>(head_dim_) * elem_bytes();
+    const auto bytes = static_cast<size_t>(n) * row;
+    const int64_t runs = n_layer_ * (kv_dim_ / head_dim_);
+    for (int64_t r = 0; r < runs; ++r) {
+        const auto to = static_cast<size_t>(r * n_ctx_) * row, from = static_cast<size_t>(r * src.n_ctx_) * row;
+        std::memcpy(k_.data() + to, src.k_.data() + from, bytes);
+        std::memcpy(v_.data() + to, src.v_.data() + from, bytes);
+    }
+    if (static_cast<int64_t>(src.history_.size()) >= n)
+        history_.assign(src.history_.begin(), src.history_.begin() + n);
+    n_past_ = n;
+}
+
 void Session::keep_last(int64_t n) {
     LYRA_CHECK(n >= 0 && n <= n_past_, "session: keep_last {} outside 0..{}", n, n_past_);
     // Each head's rows are moved to the front of that head's run, as bytes, so an f16 cache slides

@@ -188,7 +188,9 @@ struct Server::Impl {
             m->path = file.string();
             m->model = art_models.get(m->path);
             m->scheduler = std::make_unique<gen::Scheduler>(
-                m->model, gen::SchedulerOptions{.threads = opt.threads, .max_batch = opt.max_batch});
+                m->model, gen::SchedulerOptions{.threads = opt.threads,
+                                                 .max_batch = opt.max_batch,
+                                                 .prompt_cache_bytes = static_cast<size_t>(opt.prompt_cache_mb) << 20});
             slot = std::move(m);
         }
         return *slot;

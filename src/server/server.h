@@ -26,6 +26,7 @@ struct ServerOptions {
     std::string web_dir;           // the studio page; "" = <models dir>/../web when it exists
     int threads = 0;               // per model scheduler (and per art job); 0 = all
     int max_batch = 16;            // sequences decoded together per model
+    int prompt_cache_mb = 64;      // per model: prefilled prompts kept for repeats; 0 = off
     // KV cache element type of every text request, and of art requests without "kv_type".
     core::DType kv_type = gen::GenerateOptions{}.kv_type;
     int http_threads = 32;         // concurrent connections served

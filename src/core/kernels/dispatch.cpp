@@ -131,6 +131,16 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     const auto nq = static_cast<size_t>(K / 128);
     uint8_t* quad = mem;
     k.quantize_act_q8(x, static_cast<int64_t>(nb), qs, d, sum);
+    if (is_rows16(weights)) {
+        // The packed kernels read qs, d and the bias of their weight type at lane 0 of each
+        // block, nothing else: the lane arrays and quads the plain kernels take are left out
+        // (null, so a kernel that wanted them would fail at once rather than read stale bytes).
+        int32_t* bias = weights == DType::Q8_0_R16 ? b8 : b4;
+        for (size_t b = 0; b < nb; ++b) bias[8 * b] = quad_bias * sum[b];
+        *a = ActQ8{qs, d, sum, weights == DType::Q4_0_R16 ? b4 : nullptr, weights == DType::Q8_0_R16 ? b8 : nullptr,
+                   nullptr, nullptr};
+        return;
+    }
     for (size_t b = 0; b < nb; ++b)
         for (int l = 0; l < 8; ++l) {
             b4[8 * b + static_cast<size_t>(l)] = l == 0 ? -8 * sum[b] : 0;

@@ -360,6 +360,51 @@ TEST(KvF16Session, KeepLastMovesTheHalfRows) {
         }
 }
 
+TEST(KvSession, ACopiedPrefixDecodesLikeTheSessionItCameFrom) {
+    // The batching scheduler's prompt cache: a request whose prompt was prefilled before copies
+    // those rows into its own session (of another context length) and decodes from there.
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    core::ThreadPool pool(2);
+    for (const core::DType type : {core::DType::F32, core::DType::F16}) {
+        Session src(*m, 24, type);
+        std::vector<float> prompt_logits, a, b;
+        m->forward(src, std::vector<TokenId>{4, 8, 15, 16, 23}, pool, prompt_logits);
+        Session dst(*m, 12, type);
+        m->forward(dst, std::vector<TokenId>{99, 98}, pool, b);  // stale rows the copy replaces
+        dst.copy_prefix(src, 5);
+        EXPECT_EQ(dst.n_past(), 5);
+        m->forward(src, std::vector<TokenId>{42, 7}, pool, a, true);
+        m->forward(dst, std::vector<TokenId>{42, 7}, pool, b, true);
+        ASSERT_EQ(a.size(), b.size());
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << core::dtype_name(type);
+        // A shorter prefix, then the rest of the same text: a row's arithmetic does not depend
+        // on which forward it shares, so the last logits are src's last ones.
+        Session part(*m, 16, type);
+        part.copy_prefix(src, 3);
+        EXPECT_EQ(part.n_past(), 3);
+        m->forward(part, std::vector<TokenId>{16, 23, 42, 7}, pool, b);
+        const int64_t V = m->hparams().n_vocab;
+        ASSERT_EQ(static_cast<int64_t>(a.size()), 2 * V);
+        ASSERT_EQ(static_cast<int64_t>(b.size()), V);
+        EXPECT_EQ(0, std::memcmp(a.data() + V, b.data(), static_cast<size_t>(V) * sizeof(float)))
+            << core::dtype_name(type);
+    }
+}
+
+TEST(KvSessionDeathTest, CopyPrefixRefusesAnotherTypeOrTooManyPositions) {
+    TempDir dir;
+    const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
+    core::ThreadPool pool(1);
+    std::vector<float> logits;
+    Session src(*m, 8, core::DType::F32);
+    m->forward(src, std::vector<TokenId>{1, 2, 3}, pool, logits);
+    Session f16(*m, 8, core::DType::F16), small(*m, 2, core::DType::F32), ok(*m, 8, core::DType::F32);
+    EXPECT_DEATH(f16.copy_prefix(src, 3), "different shapes or KV types");
+    EXPECT_DEATH(ok.copy_prefix(src, 4), "copy_prefix of 4 positions from 3");
+    EXPECT_DEATH(small.copy_prefix(src, 3), "copy_prefix of 3 positions from 3 into 2");
+}
+
 TEST(KvF16Session, RefusesOtherTypes) {
     TempDir dir;
     const auto m =

@@ -126,6 +126,38 @@ TEST(Scheduler, JoinsMidFlightAndQueuesPastMaxBatch) {
     EXPECT_EQ(sched.active(), 0);
 }
 
+// A prompt prefilled before is copied from the prompt cache rather than run again, and the
+// output is exactly the output without the cache: greedy and sampled, one request after another
+// and a request's candidates submitted together (the first prefills; the rest wait one step and
+// copy it).
+TEST(Scheduler, RepeatedPromptsCopyTheirPrefillWithTheSameOutput) {
+    auto m = shared_model();
+    Scheduler cached(m, {.threads = 2, .max_batch = 8});
+    Scheduler uncached(m, {.threads = 2, .max_batch = 8, .prompt_cache_bytes = 0});
+    for (float temp : {0.0f, 0.9f}) {
+        const GenerateOptions o = options(temp, 5, 30);
+        const Completion ref = drain(uncached.submit("ROMEO:\n", o)).completion;
+        for (int i = 0; i < 2; ++i)
+            expect_same(drain(cached.submit("ROMEO:\n", o)).completion, ref,
+                        "request " + std::to_string(i) + " temperature " + std::to_string(temp));
+    }
+    EXPECT_EQ(cached.stats().prompts_cached, 3);  // every request after the first
+    EXPECT_EQ(uncached.stats().prompts_cached, 0);
+
+    // Four candidates of one request: seeds 1..4, a prompt this scheduler has not seen.
+    std::vector<std::shared_ptr<Sequence>> seqs, refs;
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+        seqs.push_back(cached.submit("JULIET:\nO", options(0.9f, seed, 25)));
+        refs.push_back(uncached.submit("JULIET:\nO", options(0.9f, seed, 25)));
+    }
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        const Done d = drain(seqs[i]);
+        expect_same(d.completion, drain(refs[i]).completion, "candidate " + std::to_string(i));
+        EXPECT_EQ(d.streamed, d.completion.text);
+    }
+    EXPECT_EQ(cached.stats().prompts_cached, 3 + 3);
+}
+
 // A joining sequence's prompt runs inside the batched step (Model::forward_batch) rather than
 // as a forward of its own, while the step stays within 8 rows. With room for two, the first two
 // prompts join together (5 + 2 rows, BOS included; or the second one step later, beside the

@@ -1,0 +1,113 @@
+// gen::PromptCache: finds a prompt only by every token and the KV type, keeps the prompt's rows
+// and logits exactly, and stays within its byte budget by dropping the least recently used.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "generate/prompt_cache.h"
+#include "model/model.h"
+
+namespace lyra::gen {
+namespace {
+
+using model::TokenId;
+
+const model::Model& shipped() {
+    static const std::unique_ptr<model::Model> m = [] {
+        const char* dir = std::getenv("LYRA_SOURCE_DIR");
+        return model::Model::load(std::string(dir != nullptr ? dir : ".") + "/models/tiny-shakespeare-char.gguf");
+    }();
+    return *m;
+}
+
+// A session that has run `prompt`, and the logits after it.
+struct Prefilled {
+    model::Session session;
+    std::vector<float> logits;
+    Prefilled(const std::vector<TokenId>& prompt, core::DType kv)
+        : session(shipped(), 32, kv) {
+        core::ThreadPool pool(1);
+        shipped().forward(session, prompt, pool, logits);
+    }
+};
+
+// What an entry of n prompt tokens takes (KV rows of every layer, logits, tokens).
+size_t entry_bytes(int64_t n, core::DType kv) {
+    const model::HParams& hp = shipped().hparams();
+    const size_t elem = kv == core::DType::F16 ? 2 : 4;
+    return 2 * static_cast<size_t>(hp.n_layer * n * hp.n_head_kv * hp.head_dim) * elem +
+           static_cast<size_t>(hp.n_vocab) * sizeof(float) + static_cast<size_t>(n) * sizeof(TokenId);
+}
+
+TEST(PromptCache, FindsOnlyTheSamePromptUnderTheSameKvType) {
+    const std::vector<TokenId> prompt = {5, 9, 13, 2};
+    const Prefilled p(prompt, core::DType::F16);
+    PromptCache cache(size_t{8} << 20);
+    cache.insert(shipped(), prompt, p.session, p.logits);
+    ASSERT_EQ(cache.entries(), 1u);
+    EXPECT_EQ(cache.bytes(), entry_bytes(4, core::DType::F16));
+
+    const PromptCache::Entry* hit = cache.find(prompt, core::DType::F16);
+    ASSERT_NE(hit, nullptr);
+    EXPECT_EQ(hit->prompt, prompt);
+    EXPECT_EQ(hit->logits, p.logits);
+    ASSERT_EQ(hit->kv->n_past(), 4);
+    // The rows are the prefilled session's, byte for byte.
+    const model::HParams& hp = shipped().hparams();
+    for (int64_t l = 0; l < hp.n_layer; ++l)
+        for (int64_t h = 0; h < hp.n_head_kv; ++h)
+            for (int64_t pos = 0; pos < 4; ++pos) {
+                EXPECT_EQ(0, std::memcmp(hit->kv->k_view(l).head(h).row(pos), p.session.k_view(l).head(h).row(pos),
+                                         static_cast<size_t>(hp.head_dim) * 2));
+                EXPECT_EQ(0, std::memcmp(hit->kv->v_view(l).head(h).row(pos), p.session.v_view(l).head(h).row(pos),
+                                         static_cast<size_t>(hp.head_dim) * 2));
+            }
+
+    EXPECT_EQ(cache.find(prompt, core::DType::F32), nullptr);
+    EXPECT_EQ(cache.find(std::vector<TokenId>{5, 9, 13}, core::DType::F16), nullptr);
+    EXPECT_EQ(cache.find(std::vector<TokenId>{5, 9, 13, 2, 7}, core::DType::F16), nullptr);
+    EXPECT_EQ(cache.find(std::vector<TokenId>{5, 9, 13, 3}, core::DType::F16), nullptr);
+
+    // The same prompt again is not kept twice.
+    cache.insert(shipped(), prompt, p.session, p.logits);
+    EXPECT_EQ(cache.entries(), 1u);
+}
+
+TEST(PromptCache, DropsTheLeastRecentlyUsedPastItsBudget) {
+    const std::vector<TokenId> a = {1, 2, 3}, b = {4, 5, 6}, c = {7, 8, 9};
+    const Prefilled pa(a, core::DType::F32), pb(b, core::DType::F32), pc(c, core::DType::F32);
+    const size_t one = entry_bytes(3, core::DType::F32);
+    PromptCache cache(2 * one + one / 2);  // room for two
+    cache.insert(shipped(), a, pa.session, pa.logits);
+    cache.insert(shipped(), b, pb.session, pb.logits);
+    ASSERT_NE(cache.find(a, core::DType::F32), nullptr);  // a is now the most recent
+    cache.insert(shipped(), c, pc.session, pc.logits);
+    EXPECT_EQ(cache.entries(), 2u);
+    EXPECT_LE(cache.bytes(), cache.budget());
+    EXPECT_NE(cache.find(a, core::DType::F32), nullptr);
+    EXPECT_EQ(cache.find(b, core::DType::F32), nullptr);
+    const PromptCache::Entry* hit = cache.find(c, core::DType::F32);
+    ASSERT_NE(hit, nullptr);
+    EXPECT_EQ(hit->logits, pc.logits);
+}
+
+TEST(PromptCache, KeepsNothingBiggerThanItsBudget) {
+    const std::vector<TokenId> prompt = {3, 1, 4, 1, 5};
+    const Prefilled p(prompt, core::DType::F32);
+    PromptCache small(entry_bytes(5, core::DType::F32) - 1);
+    small.insert(shipped(), prompt, p.session, p.logits);
+    EXPECT_EQ(small.entries(), 0u);
+    EXPECT_EQ(small.bytes(), 0u);
+    EXPECT_EQ(small.find(prompt, core::DType::F32), nullptr);
+    PromptCache off(0);
+    off.insert(shipped(), prompt, p.session, p.logits);
+    EXPECT_EQ(off.entries(), 0u);
+}
+
+}  // namespace
+}  // namespace lyra::gen
