@@ -3,7 +3,8 @@
 //   - matvec (T = 1, the decode case) GB/s of weight bytes streamed, per weight dtype, at 1 and
 //     2 threads, as a fraction of that bandwidth;
 //   - F32 GEMM (prefill shapes, T = 128) GFLOP/s against the GEMM micro-kernel peak
-//     (core/roofline.h).
+//     (core/roofline.h);
+//   - the sampler's draw over 32,000 logits on the best kernel variant against the scalar one.
 // It prints; it never asserts. LYRA_ISA=scalar|avx2|avx512 picks the kernel variant.
 //
 // On a shared machine wall time includes time the threads were not scheduled at all, so every
@@ -29,6 +30,7 @@
 #include "core/roofline.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
+#include "generate/sampler.h"
 
 namespace {
 
@@ -218,6 +220,38 @@ int main(int argc, char** argv) {
             std::printf("| %d | %.1f | %.1f | %lld x %lld | %.1f | %.2f | %.1f |\n", nt, peak, lyra_l2,
                         static_cast<long long>(N), static_cast<long long>(KK), gw, gw / peak, gb);
         }
+    }
+
+    // The sampler's draw (generate/samplers/pick.cpp) over a 32,000-token row: its passes are
+    // kernels, so the same draw runs on this variant and on the scalar one, side by side, and must
+    // pick the same tokens.
+    std::printf("\n## Sampled token over 32,000 logits (temperature 0.8, no truncation): %s vs scalar kernels\n\n",
+                kernel_isa());
+    std::printf("| logits | %s us/draw | scalar us/draw | ratio | same tokens |\n|---|---|---|---|---|\n", kernel_isa());
+    const std::string best = kernel_isa();
+    for (const float sd : {1.0f, 4.0f}) {
+        std::mt19937 rng(7);
+        std::normal_distribution<float> nd(0.0f, sd);
+        std::vector<float> row(32000);
+        for (float& v : row) v = nd(rng);
+        const auto draws = [&](const std::string& isa, std::vector<int>& picked) {
+            force_kernel_isa(isa);
+            lyra::gen::SamplerChain chain = lyra::gen::make_sampler_chain(
+                {.temperature = 0.8f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 11});
+            picked.clear();
+            std::vector<double> per;
+            for (int r = 0; r < 5; ++r) {
+                const auto t0 = std::chrono::steady_clock::now();
+                for (int i = 0; i < 200; ++i) picked.push_back(chain.sample(row));
+                per.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 200);
+            }
+            return median(per) * 1e6;
+        };
+        std::vector<int> fast, slow;
+        const double us_fast = draws(best, fast), us_slow = draws("scalar", slow);
+        force_kernel_isa(best);
+        std::printf("| N(0, %.0f) | %.1f | %.1f | %.2fx | %s |\n", static_cast<double>(sd), us_fast, us_slow, us_slow / us_fast,
+                    fast == slow ? "yes" : "NO");
     }
     return 0;
 }

@@ -58,6 +58,19 @@ void softmax(float* x, int64_t n);
 // returns the sum in f32 lanes.
 float exp_sub_sum(float* x, int64_t n, float mx);
 
+// The passes of a sampler's draw over a whole vocabulary (generate/samplers/pick.cpp), SIMD where
+// the CPU has it, the same results everywhere (core/kernels/kernels.h defines them):
+// div_minmax: out[i] = x[i] / t (out may be x); *hi = the largest out[i] that is not NaN (-inf if
+// none), *lo = the smallest above -inf (+inf if none).
+void div_minmax(const float* x, int64_t n, float t, float* out, float* hi, float* lo);
+// bucket[i] = (int)((hi - (l[i] > lo ? l[i] : lo)) * scale), which must lie in [0, n_buckets), and
+// mass[bucket[i]] += the weight (uint64)(int64)(e[i] * unit, or 0 unless that is > 0); returns
+// the weights' sum.
+uint64_t dist_bins(const float* l, const float* e, int64_t n, float hi, float lo, float scale, float unit,
+                   uint16_t* bucket, uint64_t* mass, int n_buckets);
+// Writes every i < n with v[i] == value to out, in increasing order; returns how many.
+int64_t indices_eq_u16(const uint16_t* v, int64_t n, uint16_t value, int32_t* out);
+
 // log(sum(exp(x[i]))) over n > 0 values without writing them, computed as mx + log(sum(exp(x[i] -
 // mx))) with mx = max(x) stored in *max_out: the log-probability of i is x[i] - result. SIMD exp
 // (relative error ~2e-7 per term); -inf entries add 0. All -inf gives -inf.

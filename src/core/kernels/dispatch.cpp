@@ -545,6 +545,19 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+void div_minmax(const float* x, int64_t n, float t, float* out, float* hi, float* lo) {
+    table().div_minmax(x, n, t, out, hi, lo);
+}
+
+uint64_t dist_bins(const float* l, const float* e, int64_t n, float hi, float lo, float scale, float unit,
+                   uint16_t* bucket, uint64_t* mass, int n_buckets) {
+    return table().dist_bins(l, e, n, hi, lo, scale, unit, bucket, mass, n_buckets);
+}
+
+int64_t indices_eq_u16(const uint16_t* v, int64_t n, uint16_t value, int32_t* out) {
+    return table().indices_eq_u16(v, n, value, out);
+}
+
 float exp_sub_sum(float* x, int64_t n, float mx) { return n > 0 ? table().exp_sub_sum(x, n, mx) : 0.0f; }
 
 double log_sum_exp(const float* x, int64_t n, float* max_out) {

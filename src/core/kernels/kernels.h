@@ -107,6 +107,19 @@ struct KernelTable {
     // accumulator. Every variant and every token count does exactly that: they all give the same
     // bits.
     MatKernel mat_q4_0_r16, mat_q8_0_r16;
+    // The passes of the sampler's draw over a whole vocabulary (generate/samplers/pick.cpp), each
+    // defined by its portable version below, which every variant matches bit for bit:
+    // out[i] = x[i] / t (out may be x), *hi = the largest out[i] that is not NaN (-inf if none),
+    // *lo = the smallest above -inf (+inf if none).
+    void (*div_minmax)(const float* x, int64_t n, float t, float* out, float* hi, float* lo);
+    // For each i: bucket[i] = (int)((hi - (l[i] > lo ? l[i] : lo)) * scale), which must lie in
+    // [0, n_buckets), and mass[bucket[i]] += (uint64)(int64)(e[i] * unit, or 0 unless that is
+    // > 0); returns the sum of those weights. Integer sums: the order they are added in does not
+    // matter.
+    uint64_t (*dist_bins)(const float* l, const float* e, int64_t n, float hi, float lo, float scale, float unit,
+                          uint16_t* bucket, uint64_t* mass, int n_buckets);
+    // Writes every i < n with v[i] == value to out, in increasing order; returns how many.
+    int64_t (*indices_eq_u16)(const uint16_t* v, int64_t n, uint16_t value, int32_t* out);
 };
 
 // The portable packed kernels (scalar.cpp): the scalar table's, and the AVX2 table's too (no
@@ -115,6 +128,12 @@ void mat_q4_0_r16_portable(const uint8_t* w, size_t w_stride, int64_t n_rows, co
                            int64_t T, int64_t K, float* y, int64_t ldy);
 void mat_q8_0_r16_portable(const uint8_t* w, size_t w_stride, int64_t n_rows, const void* act, size_t act_stride,
                            int64_t T, int64_t K, float* y, int64_t ldy);
+// The sampler passes' definitions (KernelTable::div_minmax, dist_bins, indices_eq_u16): the
+// scalar and AVX2 tables' too.
+void div_minmax_portable(const float* x, int64_t n, float t, float* out, float* hi, float* lo);
+uint64_t dist_bins_portable(const float* l, const float* e, int64_t n, float hi, float lo, float scale, float unit,
+                            uint16_t* bucket, uint64_t* mass, int n_buckets);
+int64_t indices_eq_u16_portable(const uint16_t* v, int64_t n, uint16_t value, int32_t* out);
 
 namespace {
 // Calls tile.template operator()<R>() with R = rows (1..6) as a compile-time constant: the SGEMM

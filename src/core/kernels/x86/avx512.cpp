@@ -9,6 +9,7 @@
 // rows are split across threads or tiles.
 // Legend: T tokens, K input channels, N output channels (weight rows).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -937,6 +938,90 @@ void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* 
     });
 }
 
+// KernelTable::div_minmax. vmaxps(v, h) is v > h ? v : h, the portable select itself (a NaN v
+// keeps h); the tail lanes load NaN, which neither extreme takes. The lanes' extremes are
+// combined with the same selects: the largest and smallest of a set do not depend on the order
+// (a +0/-0 tie may come out either way, and both give the sampler the same buckets and weights).
+void div_minmax(const float* x, int64_t n, float t, float* out, float* hi, float* lo) {
+    const __m512 vt = _mm512_set1_ps(t), ninf = _mm512_set1_ps(-INFINITY), nan = _mm512_set1_ps(NAN);
+    __m512 vh = ninf, vl = _mm512_set1_ps(INFINITY);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
+        const __m512 v = _mm512_div_ps(_mm512_mask_loadu_ps(nan, m, x + i), vt);
+        _mm512_mask_storeu_ps(out + i, m, v);
+        vh = _mm512_max_ps(v, vh);
+        const __mmask16 lower = _mm512_cmp_ps_mask(v, vl, _CMP_LT_OQ) & _mm512_cmp_ps_mask(v, ninf, _CMP_GT_OQ);
+        vl = _mm512_mask_mov_ps(vl, lower, v);
+    }
+    alignas(64) float hs[16], ls[16];
+    _mm512_store_ps(hs, vh);
+    _mm512_store_ps(ls, vl);
+    float h = hs[0], l = ls[0];
+    for (int k = 1; k < 16; ++k) {
+        h = hs[k] > h ? hs[k] : h;
+        l = (ls[k] < l && ls[k] > -INFINITY) ? ls[k] : l;
+    }
+    *hi = h;
+    *lo = l;
+}
+
+// KernelTable::dist_bins: buckets and weights 16 at a time with the portable version's
+// operations (vmaxps is its selects, vcvttps its truncations; no fma to contract), then the
+// histogram's adds one at a time into four copies, candidate i into copy i % 4, so a run of
+// candidates in one bucket (a peaked row's far tail) does not chain each add on the last one's
+// store.
+uint64_t dist_bins(const float* l, const float* e, int64_t n, float hi, float lo, float scale, float unit,
+                   uint16_t* bucket, uint64_t* mass, int n_buckets) {
+    constexpr int kMaxLocal = 1024, kCopies = 4;
+    if (n_buckets > kMaxLocal) return dist_bins_portable(l, e, n, hi, lo, scale, unit, bucket, mass, n_buckets);
+    alignas(64) uint64_t copies[kCopies][kMaxLocal];
+    std::memset(copies, 0, sizeof(uint64_t) * kCopies * static_cast<size_t>(kMaxLocal));
+    const __m512 vhi = _mm512_set1_ps(hi), vlo = _mm512_set1_ps(lo), vscale = _mm512_set1_ps(scale),
+                 vunit = _mm512_set1_ps(unit), zero = _mm512_setzero_ps();
+    alignas(64) int32_t b[16];
+    alignas(64) uint64_t w[16];
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_max_ps(_mm512_loadu_ps(l + i), vlo);
+        const __m512i bi = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_sub_ps(vhi, v), vscale));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(bucket + i), _mm512_cvtepi32_epi16(bi));
+        _mm512_store_si512(b, bi);
+        const __m512 wf = _mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(e + i), vunit), zero);
+        _mm512_store_si512(w, _mm512_cvttps_epi64(_mm512_castps512_ps256(wf)));
+        _mm512_store_si512(w + 8, _mm512_cvttps_epi64(_mm512_extractf32x8_ps(wf, 1)));
+        for (int k = 0; k < 16; ++k) copies[k % kCopies][b[k]] += w[k];
+    }
+    uint64_t total = dist_bins_portable(l + i, e + i, n - i, hi, lo, scale, unit, bucket + i, mass, n_buckets);
+    for (int k = 0; k < n_buckets; ++k) {
+        const uint64_t m = copies[0][k] + copies[1][k] + copies[2][k] + copies[3][k];
+        mass[k] += m;
+        total += m;
+    }
+    return total;
+}
+
+// KernelTable::indices_eq_u16: 32 values a compare, their matches' indices compressed out.
+int64_t indices_eq_u16(const uint16_t* v, int64_t n, uint16_t value, int32_t* out) {
+    const __m512i want = _mm512_set1_epi16(static_cast<short>(value)), step = _mm512_set1_epi32(16);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int64_t k = 0, i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __mmask32 m = _mm512_cmpeq_epi16_mask(_mm512_loadu_si512(v + i), want);
+        const __m512i next = _mm512_add_epi32(idx, step);
+        if (m != 0) {
+            const auto m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
+            _mm512_mask_compressstoreu_epi32(out + k, m0, idx);
+            k += __builtin_popcount(m0);
+            _mm512_mask_compressstoreu_epi32(out + k, m1, next);
+            k += __builtin_popcount(m1);
+        }
+        idx = _mm512_add_epi32(next, step);
+    }
+    for (; i < n; ++i)
+        if (v[i] == value) out[k++] = static_cast<int32_t>(i);
+    return k;
+}
+
 }  // namespace
 
 const KernelTable* avx512_table() {
@@ -971,6 +1056,9 @@ const KernelTable* avx512_table() {
         k.gemm_tile = gemm_tile;
         k.gemm_nr = kAvx512GemmNr;
         k.transpose_f32 = transpose_f32;
+        k.div_minmax = div_minmax;
+        k.dist_bins = dist_bins;
+        k.indices_eq_u16 = indices_eq_u16;
         return &k;
     }();
     return t;
