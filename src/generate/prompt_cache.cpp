@@ -19,24 +19,24 @@ const PromptCache::Entry* PromptCache::find(std::span<const model::TokenId> prom
     return &entries_.front();
 }
 
+size_t PromptCache::entry_bytes(const model::Model& m, size_t n, core::DType kv_type) {
+    const model::HParams& hp = m.hparams();
+    const size_t elem = kv_type == core::DType::F16 ? 2 : 4;
+    return 2 * static_cast<size_t>(hp.n_layer * hp.n_head_kv * hp.head_dim) * n * elem +
+           static_cast<size_t>(hp.n_vocab) * sizeof(float) + n * sizeof(model::TokenId);
+}
+
 void PromptCache::insert(const model::Model& m, std::span<const model::TokenId> prompt, const model::Session& from,
                          std::span<const float> logits) {
     const auto n = static_cast<int64_t>(prompt.size());
-    if (n == 0 || budget_ == 0 || locate(prompt, from.kv_type()) != entries_.end()) return;
-    // What the entry will hold, known before anything is allocated: a whole layer stack of n
-    // positions, both K and V, in the session's element type.
-    const model::HParams& hp = m.hparams();
-    const size_t elem = from.kv_type() == core::DType::F16 ? 2 : 4;
-    const size_t bytes = 2 * static_cast<size_t>(hp.n_layer * n * hp.n_head_kv * hp.head_dim) * elem +
-                         logits.size() * sizeof(float) + prompt.size() * sizeof(model::TokenId);
-    if (bytes > budget_) return;
+    if (!would_keep(m, prompt.size(), from.kv_type()) || locate(prompt, from.kv_type()) != entries_.end()) return;
     Entry e;
     e.prompt.assign(prompt.begin(), prompt.end());
     e.kv = std::make_unique<model::Session>(m, n, from.kv_type());
     e.kv->copy_prefix(from, n);
     e.logits.assign(logits.begin(), logits.end());
-    e.bytes = bytes;
-    bytes_ += bytes;
+    e.bytes = entry_bytes(m, prompt.size(), from.kv_type());
+    bytes_ += e.bytes;
     entries_.push_front(std::move(e));
     while (bytes_ > budget_) {
         bytes_ -= entries_.back().bytes;

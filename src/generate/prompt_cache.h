@@ -45,6 +45,13 @@ public:
     void insert(const model::Model& m, std::span<const model::TokenId> prompt, const model::Session& from,
                 std::span<const float> logits);
 
+    // The bytes an entry for n prompt tokens of m under kv_type takes (KV rows of every layer,
+    // the logits, the tokens): insert() keeps it only when this is within the budget.
+    static size_t entry_bytes(const model::Model& m, size_t n, core::DType kv_type);
+    bool would_keep(const model::Model& m, size_t n, core::DType kv_type) const {
+        return n > 0 && entry_bytes(m, n, kv_type) <= budget_;
+    }
+
     size_t budget() const { return budget_; }
     size_t bytes() const { return bytes_; }
     size_t entries() const { return entries_.size(); }

@@ -213,7 +213,8 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
     }
     // A prompt the cache holds needs no forward: its sequence samples its first token now. A
     // prompt that an earlier joiner of this step also brings (a request's n candidates) waits
-    // one step and then copies that joiner's prefill from the cache.
+    // one step and then copies that joiner's prefill from the cache, if the cache will keep it
+    // (one too big for the cache is prefilled by each, all in this step).
     if (batches && !joining.empty() && prompt_cache_.budget() > 0) {
         const int hits = resume_cached(joining);
         if (hits > 0) {
@@ -221,10 +222,12 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
             stats_.prompts_cached += hits;
         }
         for (size_t i = 1; i < joining.size();) {
+            const Sequence& s = *joining[i];
             const auto same = [&](const Sequence* q) {
-                return q->prompt_ == joining[i]->prompt_ && q->opt_.kv_type == joining[i]->opt_.kv_type;
+                return q->prompt_ == s.prompt_ && q->opt_.kv_type == s.opt_.kv_type;
             };
-            if (std::any_of(joining.begin(), joining.begin() + static_cast<std::ptrdiff_t>(i), same))
+            if (prompt_cache_.would_keep(*model_, s.prompt_.size(), s.opt_.kv_type) &&
+                std::any_of(joining.begin(), joining.begin() + static_cast<std::ptrdiff_t>(i), same))
                 joining.erase(joining.begin() + static_cast<std::ptrdiff_t>(i));
             else
                 ++i;

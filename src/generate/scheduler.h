@@ -160,8 +160,7 @@ private:
     // with `cached` as what its prompt left in the cache; its forward runs separately.
     void start(Sequence& s, std::span<const TokenId> cached);
     // Joining sequences whose prompt the cache holds: copies its rows and samples the first
-    // token from its logits. Returns how many.
-    // They leave `joining`.
+    // token from its logits; they leave `joining`. Returns how many.
     int resume_cached(std::vector<Sequence*>& joining);
     // Puts the prompt of s, whose prefill this step ran, in the prompt cache with `logits`
     // (those after its last token).

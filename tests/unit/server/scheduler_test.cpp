@@ -156,6 +156,18 @@ TEST(Scheduler, RepeatedPromptsCopyTheirPrefillWithTheSameOutput) {
         EXPECT_EQ(d.streamed, d.completion.text);
     }
     EXPECT_EQ(cached.stats().prompts_cached, 3 + 3);
+
+    // A cache too small for the prompt: every candidate prefills it itself, none waits.
+    Scheduler tiny(m, {.threads = 2, .max_batch = 8, .prompt_cache_bytes = 1024});
+    ASSERT_FALSE(PromptCache(1024).would_keep(*m, 9, GenerateOptions{}.kv_type));
+    seqs.clear();
+    for (uint64_t seed = 1; seed <= 3; ++seed) seqs.push_back(tiny.submit("JULIET:\nO", options(0.9f, seed, 25)));
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        const Done d = drain(seqs[i]);
+        expect_same(d.completion, drain(uncached.submit("JULIET:\nO", options(0.9f, i + 1, 25))).completion,
+                    "uncacheable candidate " + std::to_string(i));
+    }
+    EXPECT_EQ(tiny.stats().prompts_cached, 0);
 }
 
 // A joining sequence's prompt runs inside the batched step (Model::forward_batch) rather than
