@@ -60,6 +60,7 @@ struct Timings {
     int64_t t_prefill_us = 0;  // prompt processing (shared by all candidates)
     int64_t t_decode_us = 0;   // token steps: forward + sampling
     int64_t n_prompt = 0;      // prompt tokens (BOS included)
+    int64_t n_prompt_cached = 0;  // of those, copied from the server's prompt cache (no forward)
     int64_t n_gen = 0;         // generated tokens
     double prefill_tok_s() const;  // 0 when nothing was timed
     double decode_tok_s() const;

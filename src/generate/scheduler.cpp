@@ -276,6 +276,7 @@ int Scheduler::resume_cached(std::vector<Sequence*>& joining) {
             session_for(*q)->copy_prefix(*hit->kv, static_cast<int64_t>(q->prompt_.size()));
             start(*q, q->prompt_);
             q->out_.timings.t_prefill_us = core::steady_us() - t0;
+            q->out_.timings.n_prompt_cached = static_cast<int64_t>(q->prompt_.size());
         } catch (const std::exception& e) {
             q->error_ = e.what();
             if (q->error_.empty()) q->error_ = "generation failed";

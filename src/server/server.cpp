@@ -470,17 +470,25 @@ struct Server::Impl {
             choice["logprobs"] = logprobs_json(job, TokenRun::of(c), offset);
             choices.push_back(std::move(choice));
         }
-        int64_t prompt_tokens = 0;
-        for (auto t : job.prompt_tokens) prompt_tokens += t;
+        int64_t cached_tokens = 0;  // a prompt's first choice says whether its prefill was copied
+        for (size_t i = 0; i < n; i += static_cast<size_t>(job.req.n)) cached_tokens += done[i]->timings.n_prompt_cached;
         send_json(res, {{"id", job.id},
                         {"object", job.chat ? "chat.completion" : "text_completion"},
                         {"created", job.created},
                         {"model", job.model},
                         {"choices", choices},
-                        {"usage",
-                         {{"prompt_tokens", prompt_tokens},
-                          {"completion_tokens", completion_tokens},
-                          {"total_tokens", prompt_tokens + completion_tokens}}}});
+                        {"usage", usage_json(job, completion_tokens, cached_tokens)}});
+    }
+
+    // OpenAI's usage object: each prompt counted once (not once per choice), and of its tokens
+    // those whose prefill came from the prompt cache (prompt_tokens_details.cached_tokens).
+    static json usage_json(const Job& job, int64_t completion_tokens, int64_t cached_tokens) {
+        int64_t prompt_tokens = 0;
+        for (auto t : job.prompt_tokens) prompt_tokens += t;
+        return {{"prompt_tokens", prompt_tokens},
+                {"completion_tokens", completion_tokens},
+                {"total_tokens", prompt_tokens + completion_tokens},
+                {"prompt_tokens_details", {{"cached_tokens", cached_tokens}}}};
     }
 
     // A run of sampled tokens with their log-probabilities: a whole completion, or the tokens
@@ -613,7 +621,7 @@ struct Server::Impl {
                     }
                 }
                 size_t left = n;
-                int64_t completion_tokens = 0;
+                int64_t completion_tokens = 0, cached_tokens = 0;
                 bool cancelled = false;
                 while (left > 0) {
                     if (!cancelled && (Clock::now() > job->deadline || cancel_all.load())) {
@@ -644,6 +652,8 @@ struct Server::Impl {
                                 } else {
                                     completion_tokens +=
                                         static_cast<int64_t>(e->completion->tokens.size());
+                                    if (i % static_cast<size_t>(job->req.n) == 0)
+                                        cached_tokens += e->completion->timings.n_prompt_cached;
                                     // The tokens no text chunk carried (an EOS, a stop
                                     // string's tokens) close the choice's logprobs.
                                     const TokenRun rest = TokenRun::of(*e->completion, sent[i]);
@@ -678,13 +688,9 @@ struct Server::Impl {
                     }
                 }
                 if (job->req.include_usage) {
-                    int64_t prompt_tokens = 0;
-                    for (auto t : job->prompt_tokens) prompt_tokens += t;
                     json u = chunk(*job, json::object());
                     u["choices"] = json::array();
-                    u["usage"] = {{"prompt_tokens", prompt_tokens},
-                                  {"completion_tokens", completion_tokens},
-                                  {"total_tokens", prompt_tokens + completion_tokens}};
+                    u["usage"] = usage_json(*job, completion_tokens, cached_tokens);
                     if (!send(sse_data(u))) return false;
                 }
                 if (!send(std::string(kSseDone))) return false;

@@ -61,6 +61,27 @@ const c3 = await client.completions.create({
 });
 assert.notEqual(c3.choices[0].text, c1.choices[0].text);
 
+// prompt cache: a prompt the server prefilled before is copied, not run again; usage reports it
+// (OpenAI's prompt_tokens_details.cached_tokens), and the output is the same.
+const cacheTest = 'CACHE TEST:\nO';  // no other request here sends it
+const miss = await client.completions.create({ model, prompt: cacheTest, max_tokens: 12, temperature: 0.9, seed: 3 });
+assert.equal(miss.usage.prompt_tokens_details.cached_tokens, 0);
+const hit = await client.completions.create({ model, prompt: cacheTest, max_tokens: 12, temperature: 0.9, seed: 3 });
+assert.equal(hit.usage.prompt_tokens_details.cached_tokens, hit.usage.prompt_tokens);
+assert.equal(hit.choices[0].text, miss.choices[0].text);
+let streamedUsage = null;
+let streamedText = '';
+for await (const chunk of await client.completions.create({
+  model, prompt: cacheTest, max_tokens: 12, temperature: 0.9, seed: 3, stream: true,
+  stream_options: { include_usage: true },
+})) {
+  if (chunk.usage) streamedUsage = chunk.usage;
+  for (const c of chunk.choices) streamedText += c.text ?? '';
+}
+assert.ok(streamedUsage, 'no usage chunk');
+assert.equal(streamedUsage.prompt_tokens_details.cached_tokens, streamedUsage.prompt_tokens);
+assert.equal(streamedText, miss.choices[0].text);
+
 // max_tokens: exactly that many tokens unless the model stopped (char model: 1 token = 1 char)
 const greedy = await client.completions.create({ model, prompt: 'ROMEO:\n', max_tokens: 40, temperature: 0 });
 assert.equal(greedy.choices[0].finish_reason, 'length');
