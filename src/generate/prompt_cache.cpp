@@ -20,10 +20,8 @@ const PromptCache::Entry* PromptCache::find(std::span<const model::TokenId> prom
 }
 
 size_t PromptCache::entry_bytes(const model::Model& m, size_t n, core::DType kv_type) {
-    const model::HParams& hp = m.hparams();
-    const size_t elem = kv_type == core::DType::F16 ? 2 : 4;
-    return 2 * static_cast<size_t>(hp.n_layer * hp.n_head_kv * hp.head_dim) * n * elem +
-           static_cast<size_t>(hp.n_vocab) * sizeof(float) + n * sizeof(model::TokenId);
+    return model::Session::kv_bytes_for(m, static_cast<int64_t>(n), kv_type) +
+           static_cast<size_t>(m.hparams().n_vocab) * sizeof(float) + n * sizeof(model::TokenId);
 }
 
 void PromptCache::insert(const model::Model& m, std::span<const model::TokenId> prompt, const model::Session& from,

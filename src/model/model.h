@@ -230,6 +230,9 @@ public:
     // Bytes the KV cache holds: self-attention K and V of every layer and position, plus an
     // encoder-decoder's cross-attention K and V.
     size_t kv_bytes() const { return k_.size() + v_.size() + cross_k_.size() + cross_v_.size(); }
+    // The self-attention K and V bytes a session of n_ctx positions of m allocates, before making
+    // one (the prompt cache sizes its entries by it).
+    static size_t kv_bytes_for(const Model& m, int64_t n_ctx, core::DType kv_type);
     // K or V rows of one layer as attention reads them: head h's n_ctx rows of head_dim elements
     // are k_view(layer).head(h), of kv_type().
     KvHeads k_view(int64_t layer) const { return view(k_, layer, n_ctx_); }
@@ -265,7 +268,8 @@ public:
     void store_cross(int64_t layer, const float* k, const float* v);
 
 private:
-    size_t elem_bytes() const { return kv_type_ == core::DType::F16 ? 2 : 4; }
+    size_t elem_bytes() const { return kv_elem_bytes(kv_type_); }
+    static size_t kv_elem_bytes(core::DType t) { return t == core::DType::F16 ? 2 : 4; }
     // A layer of `rows` positions per head: [n_head_kv][rows][head_dim].
     KvHeads view(const std::vector<uint8_t>& buf, int64_t layer, int64_t rows) const {
         return {buf.data() + static_cast<size_t>(layer * rows * kv_dim_) * elem_bytes(), kv_type_, head_dim_,

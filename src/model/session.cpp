@@ -40,9 +40,14 @@ Session::Session(const Model& model, int64_t n_ctx, core::DType kv_type) : kv_ty
     kv_dim_ = hp.n_head_kv * hp.head_dim;
     head_dim_ = hp.head_dim;
     n_layer_ = hp.n_layer;
-    const auto n = static_cast<size_t>(hp.n_layer * n_ctx_ * kv_dim_) * elem_bytes();
+    const size_t n = kv_bytes_for(model, n_ctx_, kv_type) / 2;
     k_.assign(n, 0);
     v_.assign(n, 0);
+}
+
+size_t Session::kv_bytes_for(const Model& m, int64_t n_ctx, core::DType kv_type) {
+    const HParams& hp = m.hparams();
+    return 2 * static_cast<size_t>(hp.n_layer * n_ctx * hp.n_head_kv * hp.head_dim) * kv_elem_bytes(kv_type);
 }
 
 void Session::store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos,

@@ -471,7 +471,8 @@ struct Server::Impl {
             choices.push_back(std::move(choice));
         }
         int64_t cached_tokens = 0;  // a prompt's first choice says whether its prefill was copied
-        for (size_t i = 0; i < n; i += static_cast<size_t>(job.req.n)) cached_tokens += done[i]->timings.n_prompt_cached;
+        for (size_t i = 0; i < n; i += static_cast<size_t>(job.req.n))
+            cached_tokens += done[i]->timings.n_prompt_cached;
         send_json(res, {{"id", job.id},
                         {"object", job.chat ? "chat.completion" : "text_completion"},
                         {"created", job.created},
