@@ -40,6 +40,7 @@ void GrammarMatcher::reset_caches() {
     state_ids_.clear();
     trans_.clear();
     std::vector<int32_t> init;
+    expanded_.clear();
     for (uint32_t a : g_->rules[g_->root].alts) expand(a, -1, init);
     start_ = intern_state(intern_set(init), 0, 0, 0);
 }
@@ -59,6 +60,7 @@ int32_t GrammarMatcher::intern_node(uint32_t pos, int32_t parent) {
 // references are entered and finished alternatives return: tops are Chars elements, or -1 for
 // an empty stack (the grammar may end).
 void GrammarMatcher::expand(uint32_t pos, int32_t parent, std::vector<int32_t>& out) {
+    if (!expanded_.insert((static_cast<uint64_t>(pos) << 32) | static_cast<uint32_t>(parent + 1)).second) return;
     const Elem& e = g_->elems[pos];
     switch (e.kind) {
         case ElemKind::End:
@@ -137,6 +139,7 @@ StateId GrammarMatcher::intern_state(int32_t set, uint32_t cp, uint8_t need, uin
 StateId GrammarMatcher::advance(int32_t set, uint32_t cp) {
     std::vector<int32_t>& out = scratch_;
     out.clear();
+    expanded_.clear();
     for (int32_t n : sets_[static_cast<size_t>(set)]) {
         if (n < 0) continue;
         const Node nd = nodes_[static_cast<size_t>(n)];

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "generate/constraint/grammar.h"
@@ -81,6 +82,10 @@ private:
     std::unordered_map<uint64_t, StateId> state_ids_;
     std::vector<int32_t> trans_;  // [state][256]
     std::vector<int32_t> scratch_;
+    // The (pos, parent) pairs the expansion in progress has entered: each pair's stacks are
+    // pushed once. Without it, nested optional groups (a regex's (a||){0,80}) reach the same pair
+    // along exponentially many paths.
+    std::unordered_set<uint64_t> expanded_;
     StateId start_ = kDead;
 };
 
