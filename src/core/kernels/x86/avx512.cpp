@@ -503,8 +503,13 @@ struct Q8_0Rows16 {
 
 // Software prefetch this far ahead of the pair being read: with 8 tokens the kernel takes ~45 ns
 // over a Q4_0 pair, slowly enough that the hardware prefetcher let it wait on DRAM (one thread,
-// K = 768, 8 tokens, 35 MB of Q4_0 weights: 112 us without, 74 us at 2-4 KiB ahead).
-constexpr int64_t kRows16PrefetchBytes = 2304;
+// K = 768, 8 tokens, 35 MB of Q4_0 weights: 112 us without, 74 us at 2-4 KiB ahead). Once the
+// token chains were split (rows16_block) a pair went faster, and 2304 bytes (four Q4_0 pairs)
+// no longer covered DRAM's latency: bench_serve's 110 M-parameter llama, two threads, a decode
+// step of 8 sequences went from 2.60-2.70 to 2.33-2.46 ms at 4608 bytes and one sequence's from
+// 1.26-1.31 to 1.12-1.19 ms (Q8_0 8 sequences 4.1 -> 3.6-3.8 ms); 6912 measured the same, 13824
+// and up were slower again.
+constexpr int64_t kRows16PrefetchBytes = 4608;
 
 // Block b of every token of the tile: its weights at `w`, its 16 scales at `scales`.
 template <class P, int TT>
@@ -518,17 +523,20 @@ template <class P, int TT>
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
         const int8_t* x = a[t]->qs + 32 * b;
-        // Two chains of four (integer sums, so the split changes no bit): one token alone has no
-        // other chain to overlap an 8-step one with.
+        // Two chains of four (integer sums, so the split changes no bit). One token alone has no
+        // other chain to overlap an 8-step one with; and vpdpbusd's latency here is about six
+        // cycles at two a cycle, so even 8 tokens' 8 chains leave the units idle (one thread, Q4_0,
+        // K = 768, 8192 rows: 8 tokens 170 -> 163 us, 16 tokens 339 -> 325 us; Q8_0, bound by
+        // its reads, and 2-4 tokens unchanged).
         __m512i s = _mm512_set1_epi32(P::bias(*a[t])[8 * b]), s2 = _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (int k = 0; k < 8; ++k) {
             int32_t quad;
             std::memcpy(&quad, x + 4 * k, 4);
-            if (TT == 1 && k % 2 == 1) s2 = _mm512_dpbusd_epi32(s2, w8[k], _mm512_set1_epi32(quad));
+            if (k % 2 == 1) s2 = _mm512_dpbusd_epi32(s2, w8[k], _mm512_set1_epi32(quad));
             else s = _mm512_dpbusd_epi32(s, w8[k], _mm512_set1_epi32(quad));
         }
-        if (TT == 1) s = _mm512_add_epi32(s, s2);
+        s = _mm512_add_epi32(s, s2);
         const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(a[t]->d[b]));
         acc[t] = _mm512_fmadd_ps(f, wd, acc[t]);
     }
