@@ -20,7 +20,7 @@
 // and after is printed so a reader can tell a quiet run from a busy one.
 //
 //   bench_serve [--lyra BIN] [--types q4_0,q8_0,f32] [--work-dir DIR] [--threads N]
-//               [--requests R] [--max-tokens K] [--rounds N] [--clients 1,4,8]
+//               [--requests R] [--max-tokens K] [--rounds N] [--clients 1,4,8] [--preamble WORDS]
 //   bench_serve --model FILE.gguf [--model FILE.gguf ...] [the same flags but --types, --work-dir]
 //
 // Exit code 0; 2 for a usage error; 1 when a model file or the binary is missing, a server did
@@ -79,7 +79,20 @@ struct Config {
     int max_tokens = 100;
     int rounds = 3;
     std::vector<int> clients = {1, 4, 8};  // the ratio is the last count's rate over the first's
+    int preamble = 0;  // words of a shared opening before each request's own question (0: "ROMEO:\n")
 };
+
+// The prompt of request `seed`: "ROMEO:\n" for all, or with --preamble N the same N-word opening
+// (a system prompt shared by every client) and then a question of the request's own, so prompts
+// differ but share their beginning, as in a chat service (the prompt cache copies that part).
+std::string request_prompt(int preamble, uint64_t seed) {
+    if (preamble == 0) return "ROMEO:\n";
+    static const char* const kWords[] = {"you", "are", "a", "careful", "poet", "who", "keeps", "every",
+                                         "line", "of", "the", "form", "and", "its", "rhyme", "scheme"};
+    std::string p = "System:";
+    for (int i = 0; i < preamble; ++i) p += std::string(" ") + kWords[i % 16];
+    return p + fmt::format(".\nRequest {}: write the next line.\n", seed);
+}
 
 struct Phase {
     int clients = 0;
@@ -98,11 +111,11 @@ double percentile(std::vector<double> v, double p) {
 
 // One streaming request; returns completion tokens (from the usage chunk) and the time to the
 // first text chunk, or -1 tokens on failure.
-std::pair<int64_t, double> stream_once(int port, const std::string& model, int max_tokens,
+std::pair<int64_t, double> stream_once(int port, const std::string& model, int max_tokens, int preamble,
                                        uint64_t seed) {
     httplib::Client cli("127.0.0.1", port);
     cli.set_read_timeout(120, 0);
-    const nlohmann::json body = {{"model", model},         {"prompt", "ROMEO:\n"},
+    const nlohmann::json body = {{"model", model},         {"prompt", request_prompt(preamble, seed)},
                                  {"max_tokens", max_tokens}, {"temperature", 0.8},
                                  {"seed", seed},           {"stream", true},
                                  {"stream_options", {{"include_usage", true}}}};
@@ -148,7 +161,7 @@ Phase run_phase(int port, const Config& cfg, const std::string& model, int clien
     for (int c = 0; c < clients; ++c) {
         threads.emplace_back([&, c] {
             for (int r = 0; r < cfg.requests; ++r) {
-                const auto [n, t] = stream_once(port, model, cfg.max_tokens,
+                const auto [n, t] = stream_once(port, model, cfg.max_tokens, cfg.preamble,
                                                 static_cast<uint64_t>(c * 1000 + r));
                 if (n < 0) {
                     failures.fetch_add(1);
@@ -234,6 +247,7 @@ Config parse_args(int argc, char** argv) {
         else if (k == "--requests") cfg.requests = count(1);
         else if (k == "--max-tokens") cfg.max_tokens = count(1);
         else if (k == "--rounds") cfg.rounds = count(1);
+        else if (k == "--preamble") cfg.preamble = count(0);
         else if (k == "--clients") {
             cfg.clients = parse_counts(v);
             if (cfg.clients.empty())
@@ -241,7 +255,7 @@ Config parse_args(int argc, char** argv) {
                             "commas, e.g. 1,4,8", v);
         } else {
             throw_error(ErrorKind::Usage, "unknown flag '{}'; expected --lyra, --model, --types, --work-dir, "
-                        "--threads, --requests, --max-tokens, --rounds or --clients", k);
+                        "--threads, --requests, --max-tokens, --rounds, --clients or --preamble", k);
         }
     }
     if (!cfg.models.empty() && cfg.picks_bench_model)
@@ -392,7 +406,7 @@ ModelResult bench_model(const Config& cfg, const std::string& path) {
         fs::remove_all(dir);
         return res;
     }
-    (void)stream_once(server->port, res.name, 8, 1);  // warm-up: loads the model
+    (void)stream_once(server->port, res.name, 8, cfg.preamble, 1);  // warm-up: loads the model
     std::printf("\nbench_serve: model %s, %d requests per client, max_tokens %d, server threads %s, "
                 "%d rounds\n",
                 res.name.c_str(), cfg.requests, cfg.max_tokens,

@@ -19,6 +19,24 @@ const PromptCache::Entry* PromptCache::find(std::span<const model::TokenId> prom
     return &entries_.front();
 }
 
+PromptCache::PrefixHit PromptCache::longest_prefix(std::span<const model::TokenId> prompt, core::DType kv_type) {
+    if (prompt.size() <= static_cast<size_t>(kMinShared)) return {};
+    const std::span<const model::TokenId> head = prompt.first(prompt.size() - 1);
+    auto best = entries_.end();
+    int64_t best_n = kMinShared - 1;
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+        if (it->kv->kv_type() != kv_type) continue;
+        const auto n = std::ranges::mismatch(it->prompt, head).in2 - head.begin();
+        if (n > best_n) {
+            best = it;
+            best_n = n;
+        }
+    }
+    if (best == entries_.end()) return {};
+    entries_.splice(entries_.begin(), entries_, best);
+    return {&entries_.front(), best_n};
+}
+
 size_t PromptCache::entry_bytes(const model::Model& m, size_t n, core::DType kv_type) {
     return model::Session::kv_bytes_for(m, static_cast<int64_t>(n), kv_type) +
            static_cast<size_t>(m.hparams().n_vocab) * sizeof(float) + n * sizeof(model::TokenId);

@@ -2,7 +2,9 @@
 // batching scheduler (scheduler.h). A request whose prompt (every token, and the KV type) was
 // prefilled before copies those rows and logits instead of running its prefill again: the same
 // bytes its own prefill would write (a prompt's rows do not depend on what else shares their
-// forward), so its output is exactly the output it gets without the cache. Repeated prompts are
+// forward), so its output is exactly the output it gets without the cache. A prompt that only
+// begins like a kept one (the same system prompt or few-shot examples, another question) copies
+// the shared rows and runs the rest. Repeated prompts are
 // common in serving: a client's n candidates and retries, a studio remix (same settings, new
 // seed), the same few-shot or system prompt from many clients. On a 2-core machine a batched
 // step is compute-bound, and an 8-token prompt's prefill costs as much as a whole decode step of
@@ -39,6 +41,19 @@ public:
     // The entry for exactly this prompt under this KV type (now the most recently used), or
     // nullptr. The pointer stays valid until the next insert().
     const Entry* find(std::span<const model::TokenId> prompt, core::DType kv_type);
+    // The entry that shares the longest beginning with `prompt` under this KV type (now the most
+    // recently used), and how many positions of it to copy: the shared length, but at most
+    // prompt.size() - 1, since an entry has logits only after its own last token, so the last
+    // token of a prompt that is not exactly an entry's is always run. {nullptr, 0} when no entry
+    // shares kMinShared tokens: a BOS and a word in common is chance, not a shared system
+    // prompt, and not worth reporting as cached. Exact only where the model's arithmetic allows
+    // it (Model::same_row_arithmetic).
+    static constexpr int64_t kMinShared = 4;
+    struct PrefixHit {
+        const Entry* entry = nullptr;
+        int64_t n = 0;
+    };
+    PrefixHit longest_prefix(std::span<const model::TokenId> prompt, core::DType kv_type);
     // Keeps the first prompt.size() positions of `from` and the logits after them (unless the
     // prompt is already kept or alone exceeds the budget), then drops least recently used
     // entries until the rest fit.

@@ -211,15 +211,17 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
             each.push_back(q);  // full: ends, or slides its memory, on its own
         }
     }
-    // A prompt the cache holds needs no forward: its sequence samples its first token now. A
-    // prompt that an earlier joiner of this step also brings (a request's n candidates) waits
-    // one step and then copies that joiner's prefill from the cache, if the cache will keep it
-    // (one too big for the cache is prefilled by each, all in this step).
+    // A prompt the cache holds needs no forward: its sequence samples its first token now. One
+    // that begins like a kept prompt copies those positions and runs only the rest. A prompt
+    // that an earlier joiner of this step also brings (a request's n candidates) waits one step
+    // and then copies that joiner's prefill from the cache, if the cache will keep it (one too
+    // big for the cache is prefilled by each, all in this step).
     if (batches && !joining.empty() && prompt_cache_.budget() > 0) {
-        const int hits = resume_cached(joining);
-        if (hits > 0) {
+        const CacheHits hits = resume_cached(joining);
+        if (hits.whole > 0 || hits.prefix > 0) {
             std::lock_guard<std::mutex> lock(mu_);
-            stats_.prompts_cached += hits;
+            stats_.prompts_cached += hits.whole;
+            stats_.prompts_prefix_cached += hits.prefix;
         }
         for (size_t i = 1; i < joining.size();) {
             const Sequence& s = *joining[i];
@@ -237,7 +239,7 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
     // a decoder, whose prefill is a forward over the prompt (Model::prefill's default), so a
     // prompt's rows in the batch are its prefill.
     for (Sequence* q : joining) {
-        const auto prompt = static_cast<int64_t>(q->prompt_.size());
+        const auto prompt = static_cast<int64_t>(q->prompt_.size()) - q->n_reused_;
         if (rows + prompt <= kFoldMaxRows) {
             together.push_back(q);
             counts.push_back(static_cast<int32_t>(prompt));
@@ -265,18 +267,38 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
     return folded;
 }
 
-int Scheduler::resume_cached(std::vector<Sequence*>& joining) {
-    int hits = 0;
+Scheduler::CacheHits Scheduler::resume_cached(std::vector<Sequence*>& joining) {
+    CacheHits hits;
     std::erase_if(joining, [&](Sequence* q) {
+        const auto n_prompt = static_cast<int64_t>(q->prompt_.size());
         const PromptCache::Entry* hit = prompt_cache_.find(q->prompt_, q->opt_.kv_type);
-        if (hit == nullptr) return false;
-        ++hits;
+        if (hit == nullptr) {
+            // The shared beginning, where copying it gives the bits a whole prefill would.
+            const PromptCache::PrefixHit part = prompt_cache_.longest_prefix(q->prompt_, q->opt_.kv_type);
+            if (part.entry == nullptr) return false;
+            const auto n_kept = static_cast<int64_t>(part.entry->prompt.size());
+            if (!model_->same_row_arithmetic(n_kept, n_prompt) ||
+                !model_->same_row_arithmetic(n_prompt, n_prompt - part.n))
+                return false;
+            try {
+                session_for(*q)->copy_prefix(*part.entry->kv, part.n);
+                q->n_reused_ = part.n;
+                ++hits.prefix;
+                return false;  // its prefill runs the rest
+            } catch (const std::exception& e) {
+                q->error_ = e.what();
+                if (q->error_.empty()) q->error_ = "generation failed";
+                q->finished_ = true;
+                return true;
+            }
+        }
+        ++hits.whole;
         try {
             const int64_t t0 = core::steady_us();
-            session_for(*q)->copy_prefix(*hit->kv, static_cast<int64_t>(q->prompt_.size()));
+            session_for(*q)->copy_prefix(*hit->kv, n_prompt);
+            q->n_reused_ = n_prompt;
             start(*q, q->prompt_);
             q->out_.timings.t_prefill_us = core::steady_us() - t0;
-            q->out_.timings.n_prompt_cached = static_cast<int64_t>(q->prompt_.size());
         } catch (const std::exception& e) {
             q->error_ = e.what();
             if (q->error_.empty()) q->error_ = "generation failed";
@@ -324,7 +346,7 @@ int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const in
         if (!s->prefilled_) {
             start(*s, s->prompt_);
             ++prompts;
-            tokens.insert(tokens.end(), s->prompt_.begin(), s->prompt_.end());
+            tokens.insert(tokens.end(), s->prompt_.begin() + s->n_reused_, s->prompt_.end());
         } else {
             tokens.push_back(s->out_.tokens.back());
         }
@@ -382,6 +404,7 @@ void Scheduler::start(Sequence& s, std::span<const TokenId> cached) {
     s.stop_ = StopStrings(s.opt_.stop);
     s.out_ = Completion{.seed = s.opt_.seed};
     s.out_.timings.n_prompt = static_cast<int64_t>(s.prompt_.size());
+    s.out_.timings.n_prompt_cached = s.n_reused_;
     s.out_.timings.t_prefill_us = -1;  // set by whoever runs the prompt
     s.prefilled_ = true;
 }
@@ -413,8 +436,16 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const flo
             // step_together ran this step's forward (the prompt's, for a sequence that joined).
         } else if (!s.prefilled_) {
             const int64_t t0 = core::steady_us();
-            // An encoder-decoder leaves only its start token in the cache (Model::prefill).
-            start(s, m.prefill(*session_for(s), s.prompt_, pool, s.logits_));
+            if (s.n_reused_ > 0) {
+                // The prompt cache gave the session the prompt's beginning (resume_cached); a
+                // model that batches is a decoder, so the rest's prefill is a forward over it.
+                m.forward(*s.session_, std::span<const TokenId>(s.prompt_).subspan(static_cast<size_t>(s.n_reused_)),
+                          pool, s.logits_);
+                start(s, s.prompt_);
+            } else {
+                // An encoder-decoder leaves only its start token in the cache (Model::prefill).
+                start(s, m.prefill(*session_for(s), s.prompt_, pool, s.logits_));
+            }
             s.out_.timings.t_prefill_us = core::steady_us() - t0;
         } else {
             // Full: Transformer-XL slides its memory exactly as in Generator::step; the

@@ -90,6 +90,9 @@ private:
     StopStrings stop_;
     std::vector<float> logits_;
     bool prefilled_ = false;
+    // Prompt positions the prompt cache gave session_ before the prefill ran the rest (all of
+    // them for a prompt kept whole, a shared beginning for one that is not; 0 without).
+    int64_t n_reused_ = 0;
     bool finished_ = false;
     Completion out_;
     size_t reported_ = 0;  // tokens already handed out in events
@@ -117,6 +120,7 @@ struct SchedulerStats {
     int max_batch_seen = 0;     // the largest batch any step ran
     int64_t prompts_folded = 0; // joining prompts that ran inside a batched step
     int64_t prompts_cached = 0; // joining prompts whose prefill came from the prompt cache
+    int64_t prompts_prefix_cached = 0; // joining prompts that copied a kept prompt's beginning
 };
 
 class Scheduler {
@@ -160,8 +164,14 @@ private:
     // with `cached` as what its prompt left in the cache; its forward runs separately.
     void start(Sequence& s, std::span<const TokenId> cached);
     // Joining sequences whose prompt the cache holds: copies its rows and samples the first
-    // token from its logits; they leave `joining`. Returns how many.
-    int resume_cached(std::vector<Sequence*>& joining);
+    // token from its logits; they leave `joining`. One whose prompt begins like a kept one, where
+    // the model splits it exactly, gets the shared rows (n_reused_) and stays to prefill the
+    // rest. Returns how many of each.
+    struct CacheHits {
+        int whole = 0;
+        int prefix = 0;
+    };
+    CacheHits resume_cached(std::vector<Sequence*>& joining);
     // Puts the prompt of s, whose prefill this step ran, in the prompt cache with `logits`
     // (those after its last token).
     void keep_prompt(const Sequence& s, std::span<const float> logits);

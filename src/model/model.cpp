@@ -341,6 +341,7 @@ core::Tensor WeightBinder::for_matmul(const core::Tensor& w) {
 
 core::Tensor WeightBinder::linear(const std::string& name, int64_t rows, int64_t cols) {
     const core::Tensor w = matrix(name, rows, cols);
+    if (w.data != nullptr && !core::dtype_traits(w.dtype).is_quantized) float_linears_ = true;
     const core::Tensor bound = for_matmul(w);
     if (bound.data != w.data) gguf_.release_pages(w);
     return bound;

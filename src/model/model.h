@@ -126,6 +126,17 @@ public:
                                std::span<const int32_t> counts, core::ThreadPool& pool,
                                std::vector<float>& logits) const;
     static constexpr int64_t kExactBatchRows = 31;
+    // Whether a forward over rows_a rows and one over rows_b rows compute each token's cache
+    // rows and logits with the same arithmetic, so that rows of one may continue the other bit
+    // for bit: the prompt cache copies a kept prompt's beginning into a new prompt's session and
+    // runs only the rest, which is exact when the kept prompt's forward agrees with the new
+    // prompt's and the new prompt's with the rest's. Every per-token step, and attention over
+    // cached rows, is the same at any row count; only a matmul's kernel can change. Quantized
+    // weights run the same kernels at any count; float weights take the blocked GEMM past
+    // kExactBatchRows rows, so two counts agree when both are on the same side of it.
+    bool same_row_arithmetic(int64_t rows_a, int64_t rows_b) const {
+        return !float_linears_ || ((rows_a <= kExactBatchRows) == (rows_b <= kExactBatchRows));
+    }
     // True when decode_batch is one batched forward rather than a loop over forward().
     virtual bool batches_decode() const { return false; }
 
@@ -161,6 +172,9 @@ protected:
     }
 
     HParams hparams_;
+    // Set by an architecture that binds every matmul weight through WeightBinder::linear
+    // (float_linears()); true, the conservative answer, for the others.
+    bool float_linears_ = true;
     std::unique_ptr<GgufFile> gguf_;
     std::unique_ptr<Tokenizer> tokenizer_;
     mutable TraceFn trace_fn_ = nullptr;

@@ -81,6 +81,12 @@ for await (const chunk of await client.completions.create({
 assert.ok(streamedUsage, 'no usage chunk');
 assert.equal(streamedUsage.prompt_tokens_details.cached_tokens, streamedUsage.prompt_tokens);
 assert.equal(streamedText, miss.choices[0].text);
+// A prompt that only begins like a kept one copies the shared part (here all but 'Ah': the char
+// model has one token a character) and runs the rest.
+const sharing = await client.completions.create({
+  model, prompt: 'CACHE TEST:\nAh', max_tokens: 12, temperature: 0.9, seed: 3,
+});
+assert.equal(sharing.usage.prompt_tokens_details.cached_tokens, sharing.usage.prompt_tokens - 2);
 
 // max_tokens: exactly that many tokens unless the model stopped (char model: 1 token = 1 char)
 const greedy = await client.completions.create({ model, prompt: 'ROMEO:\n', max_tokens: 40, temperature: 0 });

@@ -40,6 +40,12 @@ public:
     const float* vector(const std::string& name, int64_t n);
     const float* optional_vector(const std::string& name, int64_t n);
 
+    // Whether any weight bound through linear() is f32, f16 or bf16: such a product takes the
+    // blocked GEMM from kExactBatchRows + 1 rows on, whose bits differ from the dot-product
+    // kernels' (Model::same_row_arithmetic). An untied output head counts too, although it
+    // only ever sees the few rows that get logits: a conservative answer.
+    bool float_linears() const { return float_linears_; }
+
     // Throws Error(Corrupt) "model 'path': <problem>; <problem>; ..." if anything was wrong.
     void finish() const;
     // Converted 1-D tensors and packed weights; the model keeps them alive.
@@ -52,6 +58,7 @@ private:
     const GgufFile& gguf_;
     std::vector<std::string> problems_;
     std::deque<std::vector<float>> owned_;
+    bool float_linears_ = false;
 };
 
 // Architecture factories: bind weights (throwing as above) and return the ready model.

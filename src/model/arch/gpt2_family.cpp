@@ -39,6 +39,7 @@ void Gpt2FamilyModel::bind(const std::function<void(WeightBinder&, int64_t)>& bi
         bind_projections(b, l);
     }
     b.finish();
+    float_linears_ = b.float_linears();
     owned_ = b.take_owned();
 }
 

@@ -89,6 +89,7 @@ void LlamaModel::bind() {
         L.w_down = b.linear(n("ffn_down.weight"), C, F);
     }
     b.finish();
+    float_linears_ = b.float_linears();
     owned_ = b.take_owned();
 }
 

@@ -1,5 +1,6 @@
-// gen::PromptCache: finds a prompt only by every token and the KV type, keeps the prompt's rows
-// and logits exactly, and stays within its byte budget by dropping the least recently used.
+// gen::PromptCache: finds a prompt only by every token and the KV type, and the longest shared
+// beginning of another; keeps the prompt's rows and logits exactly, and stays within its byte
+// budget by dropping the least recently used.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -76,6 +77,34 @@ TEST(PromptCache, FindsOnlyTheSamePromptUnderTheSameKvType) {
     // The same prompt again is not kept twice.
     cache.insert(shipped(), prompt, p.session, p.logits);
     EXPECT_EQ(cache.entries(), 1u);
+}
+
+TEST(PromptCache, FindsTheLongestSharedBeginningUpToAllButTheLastToken) {
+    const std::vector<TokenId> a = {5, 9, 13, 2, 7, 7}, b = {5, 9, 13, 2, 8, 1, 1, 4};
+    const Prefilled pa(a, core::DType::F16), pb(b, core::DType::F16);
+    PromptCache cache(size_t{8} << 20);
+    cache.insert(shipped(), a, pa.session, pa.logits);
+    cache.insert(shipped(), b, pb.session, pb.logits);  // now the most recently used
+
+    // Shares 5 tokens with a, 4 with b: a, which becomes the most recently used.
+    auto hit = cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 7, 3, 3}, core::DType::F16);
+    ASSERT_NE(hit.entry, nullptr);
+    EXPECT_EQ(hit.entry->prompt, a);
+    EXPECT_EQ(hit.n, 5);
+    // b's whole prompt and one more token: all of b, and the new token runs.
+    hit = cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 8, 1, 1, 4, 6}, core::DType::F16);
+    ASSERT_NE(hit.entry, nullptr);
+    EXPECT_EQ(hit.entry->prompt, b);
+    EXPECT_EQ(hit.n, 8);
+    // A beginning of a: all but its last token, whose logits the entry does not have.
+    hit = cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 7}, core::DType::F16);
+    ASSERT_NE(hit.entry, nullptr);
+    EXPECT_EQ(hit.n, 4);
+    // Fewer than kMinShared tokens in common, another KV type, or too short a prompt: none.
+    static_assert(PromptCache::kMinShared == 4);
+    EXPECT_EQ(cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 6, 6, 6}, core::DType::F16).entry, nullptr);
+    EXPECT_EQ(cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 7, 3}, core::DType::F32).entry, nullptr);
+    EXPECT_EQ(cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2}, core::DType::F16).entry, nullptr);
 }
 
 TEST(PromptCache, DropsTheLeastRecentlyUsedPastItsBudget) {

@@ -392,6 +392,60 @@ TEST(KvSession, ACopiedPrefixDecodesLikeTheSessionItCameFrom) {
     }
 }
 
+TEST(KvSession, APromptContinuesAnotherPromptsRowsWhereTheArithmeticAgrees) {
+    // The prompt cache's shared beginnings: a kept prompt's first n rows are copied into a new
+    // prompt's session and only the rest runs. Model::same_row_arithmetic says when that gives
+    // the bits of a whole prefill: for quantized weights always, for float weights when the kept
+    // prompt, the new prompt and the rest are all on one side of the GEMM's 32 rows.
+    struct Case {
+        int64_t shared, kept, prompt;
+        bool float_exact;  // what same_row_arithmetic answers for float weights
+    };
+    const std::vector<Case> cases = {
+        {10, 20, 25, true},   // every count under 32: the dot-product kernels throughout
+        {40, 70, 80, true},   // every count from 32: the GEMM throughout (the rest is 40)
+        {40, 70, 60, false},  // the rest, 20 rows, takes the dot-product kernels
+        {10, 40, 25, false},  // the kept prompt's rows came from the GEMM
+    };
+    for (const Arch arch : {Arch::Llama, Arch::Gpt2})
+        for (const core::DType type : {core::DType::F32, core::DType::Q4_0}) {
+            TempDir dir;
+            InitOptions o = testing::small_options(arch, type);
+            o.n_ctx = 96;
+            const auto m = Model::load(testing::write_small_model(dir, o));
+            const std::string what = std::string(arch_name(arch)) + " " + std::string(core::dtype_name(type));
+            core::ThreadPool pool(2);
+            for (const Case& c : cases) {
+                const auto rows_agree = m->same_row_arithmetic(c.kept, c.prompt) &&
+                                        m->same_row_arithmetic(c.prompt, c.prompt - c.shared);
+                EXPECT_EQ(rows_agree, type == core::DType::Q4_0 || c.float_exact) << what << " kept " << c.kept;
+                // Two texts that share their first `shared` tokens.
+                std::vector<TokenId> kept, prompt;
+                for (int64_t i = 0; i < c.kept; ++i) kept.push_back(static_cast<TokenId>(3 + (i * 37) % 200));
+                prompt.assign(kept.begin(), kept.begin() + c.shared);
+                for (int64_t i = c.shared; i < c.prompt; ++i) prompt.push_back(static_cast<TokenId>(5 + (i * 53) % 190));
+                ASSERT_NE(prompt[static_cast<size_t>(c.shared)], kept[static_cast<size_t>(c.shared)]);
+                std::vector<float> whole, split;
+                Session cold(*m, 0, core::DType::F16), from(*m, 0, core::DType::F16), part(*m, 0, core::DType::F16);
+                m->forward(cold, prompt, pool, whole);
+                m->forward(from, kept, pool, split);
+                part.copy_prefix(from, c.shared);
+                m->forward(part, std::span<const TokenId>(prompt).subspan(static_cast<size_t>(c.shared)), pool, split);
+                ASSERT_EQ(whole.size(), split.size());
+                const bool same = std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)) == 0;
+                // The refused splits do change bits (were that to stop, the rule could be lifted).
+                EXPECT_EQ(same, rows_agree) << what << ": " << c.shared << " of " << c.kept << " rows, then "
+                                            << c.prompt - c.shared;
+                if (!rows_agree) continue;
+                // And the next token decodes alike from both.
+                const TokenId next = 9;
+                m->forward(cold, std::span(&next, 1), pool, whole);
+                m->forward(part, std::span(&next, 1), pool, split);
+                EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float))) << what;
+            }
+        }
+}
+
 TEST(KvSessionDeathTest, CopyPrefixRefusesAnotherTypeOrTooManyPositions) {
     TempDir dir;
     const auto m = Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));

@@ -170,6 +170,64 @@ TEST(Scheduler, RepeatedPromptsCopyTheirPrefillWithTheSameOutput) {
     EXPECT_EQ(tiny.stats().prompts_cached, 0);
 }
 
+// A prompt that begins like a kept one (one system prompt, another question) copies the shared
+// rows from the cache and prefills only the rest, with exactly the output it has without the
+// cache; usage counts the copied positions. This model's weights are f32, so the copy is taken
+// only where the kept prompt, the new one and the rest are all on one side of the GEMM's 32 rows
+// (Model::same_row_arithmetic); elsewhere the prompt prefills whole.
+TEST(Scheduler, PromptsSharingABeginningCopyItWithTheSameOutput) {
+    auto m = shared_model();
+    ASSERT_FALSE(m->same_row_arithmetic(20, 40)) << "the test wants a model with f32 weights";
+    const auto tokens = [&](const std::string& text) { return m->tokenizer().encode(text); };
+    const auto shared = [](const std::vector<TokenId>& a, const std::vector<TokenId>& b) {
+        return static_cast<int64_t>(std::ranges::mismatch(a, b).in1 - a.begin());
+    };
+    Scheduler cached(m, {.threads = 2, .max_batch = 8});
+    Scheduler uncached(m, {.threads = 2, .max_batch = 8, .prompt_cache_bytes = 0});
+    const GenerateOptions o = options(0.9f, 3, 30);
+    const auto run = [&](Scheduler& s, const std::vector<TokenId>& prompt) {
+        return drain(s.submit_tokens(prompt, o)).completion;
+    };
+    struct Case {
+        std::string kept, prompt;
+        bool copies;
+    };
+    const std::string act = "ACT I. SCENE I. Verona. A public place.\n";  // 40 characters
+    const std::vector<Case> cases = {
+        {"ROMEO:\nWhat light", "ROMEO:\nBut soft", true},  // all under 32
+        {act + "SAMPSON:\nGregory", act + "GREGORY:\nNo, for then we should be colliers.", true},  // all from 32
+        {act + "BENVOLIO:\nPart", "ACT I. SCENE I. Padua.", false},  // the kept prompt took the GEMM
+    };
+    int64_t copies = 0;
+    for (const Case& c : cases) {
+        const std::vector<TokenId> kept = tokens(c.kept), prompt = tokens(c.prompt);
+        ASSERT_GT(shared(kept, prompt), 1) << c.prompt;
+        run(cached, kept);
+        const Completion got = run(cached, prompt);
+        expect_same(got, run(uncached, prompt), c.prompt);
+        EXPECT_EQ(got.timings.n_prompt_cached, c.copies ? shared(kept, prompt) : 0) << c.prompt;
+        copies += c.copies ? 1 : 0;
+        EXPECT_EQ(cached.stats().prompts_prefix_cached, copies) << c.prompt;
+        // The whole prompt is kept now: asked again, nothing of it runs.
+        EXPECT_EQ(run(cached, prompt).timings.n_prompt_cached, static_cast<int64_t>(prompt.size())) << c.prompt;
+    }
+    EXPECT_EQ(cached.stats().prompts_cached, static_cast<int64_t>(cases.size()));
+
+    // The rest folded into a batched step beside another sequence's rows (that one runs 60
+    // tokens, so the short rest joins it, in the same step or the next).
+    GenerateOptions longer = options(0.0f, 1, 60);
+    longer.stop = {};
+    const std::vector<TokenId> other = tokens("KING"), prompt = tokens("ROMEO:\nO");
+    const int64_t folded = cached.stats().prompts_folded;
+    const auto a = cached.submit_tokens(other, longer);
+    const auto b = cached.submit_tokens(prompt, o);
+    const Completion got = drain(b).completion;
+    drain(a);
+    expect_same(got, run(uncached, prompt), "folded rest");
+    EXPECT_EQ(got.timings.n_prompt_cached, static_cast<int64_t>(prompt.size()) - 1);
+    EXPECT_GT(cached.stats().prompts_folded, folded);
+}
+
 // A joining sequence's prompt runs inside the batched step (Model::forward_batch) rather than
 // as a forward of its own, while the step stays within 8 rows. With room for two, the first two
 // prompts join together (5 + 2 rows, BOS included; or the second one step later, beside the
