@@ -19,15 +19,19 @@ const PromptCache::Entry* PromptCache::find(std::span<const model::TokenId> prom
     return &entries_.front();
 }
 
-PromptCache::PrefixHit PromptCache::longest_prefix(std::span<const model::TokenId> prompt, core::DType kv_type) {
+PromptCache::PrefixHit PromptCache::longest_prefix(const model::Model& m, std::span<const model::TokenId> prompt,
+                                                   core::DType kv_type) {
     if (prompt.size() <= static_cast<size_t>(kMinShared)) return {};
+    const auto n_prompt = static_cast<int64_t>(prompt.size());
     const std::span<const model::TokenId> head = prompt.first(prompt.size() - 1);
     auto best = entries_.end();
     int64_t best_n = kMinShared - 1;
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
         if (it->kv->kv_type() != kv_type) continue;
         const auto n = std::ranges::mismatch(it->prompt, head).in2 - head.begin();
-        if (n > best_n) {
+        const bool exact = m.same_row_arithmetic(static_cast<int64_t>(it->prompt.size()), n_prompt) &&
+                           m.same_row_arithmetic(n_prompt, n_prompt - n);
+        if (n > best_n && exact) {
             best = it;
             best_n = n;
         }

@@ -44,16 +44,17 @@ public:
     // The entry that shares the longest beginning with `prompt` under this KV type (now the most
     // recently used), and how many positions of it to copy: the shared length, but at most
     // prompt.size() - 1, since an entry has logits only after its own last token, so the last
-    // token of a prompt that is not exactly an entry's is always run. {nullptr, 0} when no entry
-    // shares kMinShared tokens: a BOS and a word in common is chance, not a shared system
-    // prompt, and not worth reporting as cached. Exact only where the model's arithmetic allows
-    // it (Model::same_row_arithmetic).
+    // token of a prompt that is not exactly an entry's is always run. Only entries whose rows
+    // continue into this prompt bit for bit under m's arithmetic count (Model::
+    // same_row_arithmetic of the entry's and the prompt's lengths, and of the prompt's and the
+    // rest's). {nullptr, 0} when none shares kMinShared tokens: a BOS and a word in common is
+    // chance, not a shared system prompt, and not worth reporting as cached.
     static constexpr int64_t kMinShared = 4;
     struct PrefixHit {
         const Entry* entry = nullptr;
         int64_t n = 0;
     };
-    PrefixHit longest_prefix(std::span<const model::TokenId> prompt, core::DType kv_type);
+    PrefixHit longest_prefix(const model::Model& m, std::span<const model::TokenId> prompt, core::DType kv_type);
     // Keeps the first prompt.size() positions of `from` and the logits after them (unless the
     // prompt is already kept or alone exceeds the budget), then drops least recently used
     // entries until the rest fit.

@@ -28,6 +28,13 @@ static_assert(kFoldMaxRows <= model::Model::kExactBatchRows,
 
 }  // namespace
 
+// Ends s with the error that stopped it (delivered after the step, with its done event).
+void Scheduler::fail(Sequence& s, const std::exception& e) {
+    s.error_ = e.what();
+    if (s.error_.empty()) s.error_ = "generation failed";
+    s.finished_ = true;
+}
+
 // --- Sequence -------------------------------------------------------------------------------
 
 void Sequence::push(SeqEvent e) {
@@ -274,21 +281,15 @@ Scheduler::CacheHits Scheduler::resume_cached(std::vector<Sequence*>& joining) {
         const PromptCache::Entry* hit = prompt_cache_.find(q->prompt_, q->opt_.kv_type);
         if (hit == nullptr) {
             // The shared beginning, where copying it gives the bits a whole prefill would.
-            const PromptCache::PrefixHit part = prompt_cache_.longest_prefix(q->prompt_, q->opt_.kv_type);
+            const PromptCache::PrefixHit part = prompt_cache_.longest_prefix(*model_, q->prompt_, q->opt_.kv_type);
             if (part.entry == nullptr) return false;
-            const auto n_kept = static_cast<int64_t>(part.entry->prompt.size());
-            if (!model_->same_row_arithmetic(n_kept, n_prompt) ||
-                !model_->same_row_arithmetic(n_prompt, n_prompt - part.n))
-                return false;
             try {
                 session_for(*q)->copy_prefix(*part.entry->kv, part.n);
                 q->n_reused_ = part.n;
                 ++hits.prefix;
                 return false;  // its prefill runs the rest
             } catch (const std::exception& e) {
-                q->error_ = e.what();
-                if (q->error_.empty()) q->error_ = "generation failed";
-                q->finished_ = true;
+                fail(*q, e);
                 return true;
             }
         }
@@ -300,9 +301,7 @@ Scheduler::CacheHits Scheduler::resume_cached(std::vector<Sequence*>& joining) {
             start(*q, q->prompt_);
             q->out_.timings.t_prefill_us = core::steady_us() - t0;
         } catch (const std::exception& e) {
-            q->error_ = e.what();
-            if (q->error_.empty()) q->error_ = "generation failed";
-            q->finished_ = true;
+            fail(*q, e);
             return true;
         }
         advance(*q, pool_, hit->logits);
@@ -359,11 +358,7 @@ int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const in
             model_->decode_batch(sessions, tokens, pool_, batch_logits_);
         }
     } catch (const std::exception& e) {
-        for (Sequence* s : seqs) {
-            s->error_ = e.what();
-            if (s->error_.empty()) s->error_ = "generation failed";
-            s->finished_ = true;
-        }
+        for (Sequence* s : seqs) fail(*s, e);
         return prompts;
     }
     // A folded prompt's prefill time is the time of the step that ran it.
@@ -481,9 +476,7 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const flo
             return finish(s, FinishReason::Length);
         }
     } catch (const std::exception& e) {
-        s.error_ = e.what();
-        if (s.error_.empty()) s.error_ = "generation failed";
-        s.finished_ = true;
+        fail(s, e);
     }
 }
 

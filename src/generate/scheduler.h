@@ -32,6 +32,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -176,6 +177,7 @@ private:
     // (those after its last token).
     void keep_prompt(const Sequence& s, std::span<const float> logits);
     void finish(Sequence& s, FinishReason reason);
+    static void fail(Sequence& s, const std::exception& e);
 
     std::shared_ptr<const model::Model> model_;
     SchedulerOptions opt_;

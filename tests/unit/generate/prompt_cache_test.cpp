@@ -31,7 +31,7 @@ struct Prefilled {
     model::Session session;
     std::vector<float> logits;
     Prefilled(const std::vector<TokenId>& prompt, core::DType kv)
-        : session(shipped(), 32, kv) {
+        : session(shipped(), 64, kv) {
         core::ThreadPool pool(1);
         shipped().forward(session, prompt, pool, logits);
     }
@@ -87,24 +87,43 @@ TEST(PromptCache, FindsTheLongestSharedBeginningUpToAllButTheLastToken) {
     cache.insert(shipped(), b, pb.session, pb.logits);  // now the most recently used
 
     // Shares 5 tokens with a, 4 with b: a, which becomes the most recently used.
-    auto hit = cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 7, 3, 3}, core::DType::F16);
+    auto hit = cache.longest_prefix(shipped(), std::vector<TokenId>{5, 9, 13, 2, 7, 3, 3}, core::DType::F16);
     ASSERT_NE(hit.entry, nullptr);
     EXPECT_EQ(hit.entry->prompt, a);
     EXPECT_EQ(hit.n, 5);
     // b's whole prompt and one more token: all of b, and the new token runs.
-    hit = cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 8, 1, 1, 4, 6}, core::DType::F16);
+    hit = cache.longest_prefix(shipped(), std::vector<TokenId>{5, 9, 13, 2, 8, 1, 1, 4, 6}, core::DType::F16);
     ASSERT_NE(hit.entry, nullptr);
     EXPECT_EQ(hit.entry->prompt, b);
     EXPECT_EQ(hit.n, 8);
     // A beginning of a: all but its last token, whose logits the entry does not have.
-    hit = cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 7}, core::DType::F16);
+    hit = cache.longest_prefix(shipped(), std::vector<TokenId>{5, 9, 13, 2, 7}, core::DType::F16);
     ASSERT_NE(hit.entry, nullptr);
     EXPECT_EQ(hit.n, 4);
     // Fewer than kMinShared tokens in common, another KV type, or too short a prompt: none.
     static_assert(PromptCache::kMinShared == 4);
-    EXPECT_EQ(cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 6, 6, 6}, core::DType::F16).entry, nullptr);
-    EXPECT_EQ(cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2, 7, 3}, core::DType::F32).entry, nullptr);
-    EXPECT_EQ(cache.longest_prefix(std::vector<TokenId>{5, 9, 13, 2}, core::DType::F16).entry, nullptr);
+    EXPECT_EQ(cache.longest_prefix(shipped(), std::vector<TokenId>{5, 9, 13, 6, 6, 6}, core::DType::F16).entry, nullptr);
+    EXPECT_EQ(cache.longest_prefix(shipped(), std::vector<TokenId>{5, 9, 13, 2, 7, 3}, core::DType::F32).entry, nullptr);
+    EXPECT_EQ(cache.longest_prefix(shipped(), std::vector<TokenId>{5, 9, 13, 2}, core::DType::F16).entry, nullptr);
+}
+
+TEST(PromptCache, SkipsAnEntryWhoseRowsWouldNotContinueThePromptExactly) {
+    // The shipped model's weights are f32: rows of a 40-token prompt came from the GEMM, and a
+    // 25-token prompt's from the dot-product kernels (Model::same_row_arithmetic).
+    ASSERT_FALSE(shipped().same_row_arithmetic(40, 25));
+    std::vector<TokenId> longer(40), shorter(20), prompt(25);
+    for (size_t i = 0; i < longer.size(); ++i) longer[i] = static_cast<TokenId>(10 + i);
+    for (size_t i = 0; i < shorter.size(); ++i) shorter[i] = static_cast<TokenId>(i < 10 ? 10 + i : 80);
+    for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<TokenId>(i < 15 ? 10 + i : 90);
+    const Prefilled pl(longer, core::DType::F32), ps(shorter, core::DType::F32);
+    PromptCache cache(size_t{8} << 20);
+    cache.insert(shipped(), shorter, ps.session, ps.logits);
+    cache.insert(shipped(), longer, pl.session, pl.logits);
+    // The 40-token entry shares 15 tokens, the 20-token one 10: only the second is exact.
+    const auto hit = cache.longest_prefix(shipped(), prompt, core::DType::F32);
+    ASSERT_NE(hit.entry, nullptr);
+    EXPECT_EQ(hit.entry->prompt, shorter);
+    EXPECT_EQ(hit.n, 10);
 }
 
 TEST(PromptCache, DropsTheLeastRecentlyUsedPastItsBudget) {
