@@ -30,8 +30,9 @@ void add_common_art_flags(CLI::App* sub, ArtCliState& st) {
                     "text file (works separated by blank lines) the critic measures novelty against");
     sub->add_option("--critic-weight", st.critic_weight,
                     "weight of the critic's figures in the ranking (default 1)");
-    sub->add_option("--kv-type", st.kv_type, "KV cache element type: f16 (default; half the memory) or f32")
-        ->check(CLI::IsMember({"f32", "f16"}));
+    sub->add_option("--kv-type", st.kv_type,
+                    "KV cache element type: f16 (default; half the memory), q8_0 (about a quarter) or f32")
+        ->check(CLI::IsMember({"f32", "f16", "q8_0"}));
     sub->add_option("-o,--out", st.out_dir, "directory for the artifacts (default: write none)");
     sub->add_flag("--json", st.json, "print one JSON object with the work, scores and files");
     sub->add_flag("--no-gallery", st.no_gallery,

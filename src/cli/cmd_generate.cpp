@@ -205,10 +205,10 @@ void run_generate(GenerateFlags& f) {
 void add_kv_type_option(CLI::App* cmd, core::DType& out) {
     cmd->add_option_function<std::string>(
            "--kv-type", [&out](const std::string& v) { out = model::parse_kv_type(v); },
-           std::string("KV cache element type: f16 (half the memory and attention bandwidth) or f32 "
-                       "(exact) (default: ") +
+           std::string("KV cache element type: f16 (half the memory and attention bandwidth), q8_0 "
+                       "(int8 with a scale per 32: 9/32 of f32's bytes) or f32 (exact) (default: ") +
                model::kv_type_name(out) + ")")
-        ->check(CLI::IsMember({"f32", "f16"}));
+        ->check(CLI::IsMember({"f32", "f16", "q8_0"}));
 }
 
 void add_generate_command(CLI::App& app) {

@@ -106,38 +106,48 @@ void axpy_f32(float a, const float* x, float* y, int64_t n);
 void attention_head(const float* q, const float* keys, const float* values, int64_t stride, int64_t n, int64_t D,
                     float scale, float* scores, float* out);
 
-// A K or V cache as attention reads it (issue 2): rows of f32 or f16 (IEEE half, widened to f32
-// in registers as they are read), row j at element j * stride. `data` points at row 0's first
-// element of the head being read; row(j) is that element of row j.
+// A K or V cache as attention reads it (issue 2): rows of f32, f16 (IEEE half, widened to f32
+// in registers as they are read) or Q8_0 (int8, one f32 scale per 32 elements in `scales`, row
+// j's at j * stride / 32; element i read as scale * int8), row j at element j * stride. `data`
+// points at row 0's first element of the head being read; row(j) is that element of row j.
 struct KvView {
     const void* data = nullptr;
-    DType type = DType::F32;  // F32 or F16
-    int64_t stride = 0;       // elements from one row to the next
+    DType type = DType::F32;  // F32, F16 or Q8_0
+    int64_t stride = 0;       // elements from one row to the next (a multiple of 32 for Q8_0)
+    const float* scales = nullptr;  // Q8_0 only
 
+    static int64_t elem_bytes(DType t) { return t == DType::F16 ? 2 : t == DType::Q8_0 ? 1 : 4; }
     const void* row(int64_t j) const {
-        const auto* base = static_cast<const uint8_t*>(data);
-        return base + j * stride * static_cast<int64_t>(type == DType::F16 ? 2 : 4);
+        return static_cast<const uint8_t*>(data) + j * stride * elem_bytes(type);
     }
-    // The same rows starting at element `off` (a head's slice) and row `first`.
+    // Q8_0: row j's scales.
+    const float* row_scales(int64_t j) const { return scales + j * (stride / 32); }
+    // The same rows starting at element `off` (a head's slice; a multiple of 32 for Q8_0) and
+    // row `first`.
     KvView at(int64_t first, int64_t off) const {
         const auto* base = static_cast<const uint8_t*>(row(first));
-        return {base + off * static_cast<int64_t>(type == DType::F16 ? 2 : 4), type, stride};
+        return {base + off * elem_bytes(type), type, stride,
+                type == DType::Q8_0 ? row_scales(first) + off / 32 : nullptr};
     }
 };
 
-// dot(q, row j of k) over n elements: dot_f32 for an f32 view, the f16 kernel for an f16 one.
+// dot(q, row j of k) over n elements: dot_f32 for an f32 view, the f16 or Q8_0 kernel otherwise.
 float dot_kv(const float* q, const KvView& k, int64_t j, int64_t n);
 // y[i] += a * (row j of v)[i], likewise.
 void axpy_kv(float a, const KvView& v, int64_t j, float* y, int64_t n);
 
-// attention_head over KV views of either type: for f32 views exactly the function above; for
-// f16 the SIMD f16 kernels, bit-identical to dot_kv per key and axpy_kv per value.
+// attention_head over KV views of any of the three types: for f32 views exactly the function
+// above; for f16 and Q8_0 their kernels, bit-identical to dot_kv per key and axpy_kv per value.
 void attention_head(const float* q, const KvView& keys, const KvView& values, int64_t n, int64_t D, float scale,
                     float* scores, float* out);
 
 // out[i] = x[i] rounded to IEEE half, nearest even (F16C where the CPU has it): the f16 KV
 // cache's writes.
 void f32_to_f16(const float* x, uint16_t* out, int64_t n);
+// The Q8_0 KV cache's writes: n (a multiple of 32) values as int8 q with one scale per 32,
+// d[b] = amax / 127 and q = x * 127 / amax rounded to nearest even (NaN -> 0), as the Q8
+// activations of the quantized matmuls are made.
+void quantize_kv_q8(const float* x, int64_t n, int8_t* q, float* d);
 
 // Which kernel variants dispatch picked ("avx512", "avx2", "scalar"), for bench/info output.
 // The environment variable LYRA_ISA=scalar|avx2|avx512 caps the choice at start-up.

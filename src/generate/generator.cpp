@@ -97,8 +97,8 @@ void check_options(const GenerateOptions& opt) {
         throw_error(ErrorKind::InvalidArgument,
                     "top logprobs: out of range; expected 0..20, got {}", opt.top_logprobs);
     }
-    if (opt.kv_type != core::DType::F32 && opt.kv_type != core::DType::F16) {
-        throw_error(ErrorKind::InvalidArgument, "kv type: {} is not supported; expected f32 or f16",
+    if (opt.kv_type != core::DType::F32 && opt.kv_type != core::DType::F16 && opt.kv_type != core::DType::Q8_0) {
+        throw_error(ErrorKind::InvalidArgument, "kv type: {} is not supported; expected f32, f16 or q8_0",
                     core::dtype_name(opt.kv_type));
     }
     check_guidance_scale(opt.guidance);

@@ -181,14 +181,14 @@ protected:
     mutable void* trace_user_ = nullptr;
 };
 
-// The KV cache's element type from a user option: "f32" or "f16" (DType::F32 / DType::F16).
-// Throws Error(InvalidArgument) naming the value for anything else.
+// The KV cache's element type from a user option: "f32", "f16" or "q8_0" (DType::F32, F16,
+// Q8_0). Throws Error(InvalidArgument) naming the value for anything else.
 core::DType parse_kv_type(std::string_view name);
-// "f32" or "f16".
+// "f32", "f16" or "q8_0".
 const char* kv_type_name(core::DType t);
 
 // One layer's K or V rows as attention reads them, head by head: head(h) is a core::KvView of
-// KV head h's rows (f32 or f16), `row_stride` elements from one position to the next, and head
+// KV head h's rows (f32, f16 or Q8_0), `row_stride` elements from one position to the next, and head
 // h + 1 starts `head_stride` elements after head h. A Session's cache is head-major (row_stride
 // head_dim, head_stride n_ctx * head_dim), so one head's keys are contiguous and a pass over
 // them streams through memory instead of jumping kv_dim elements (a new page every few keys at
@@ -196,28 +196,33 @@ const char* kv_type_name(core::DType t);
 // head_stride head_dim.
 struct KvHeads {
     const void* data = nullptr;
-    core::DType type = core::DType::F32;  // F32 or F16
+    core::DType type = core::DType::F32;  // F32, F16 or Q8_0
     int64_t row_stride = 0;
     int64_t head_stride = 0;
+    const float* scales = nullptr;  // Q8_0: one per 32 elements, laid out like the elements
 
     core::KvView head(int64_t h) const {
-        const auto bytes = h * head_stride * static_cast<int64_t>(type == core::DType::F16 ? 2 : 4);
-        return {static_cast<const uint8_t*>(data) + bytes, type, row_stride};
+        const auto bytes = h * head_stride * core::KvView::elem_bytes(type);
+        return {static_cast<const uint8_t*>(data) + bytes, type, row_stride,
+                scales != nullptr ? scales + h * head_stride / 32 : nullptr};
     }
 };
 
 // Per-sequence state: the KV cache ([n_layer][n_head_kv][n_ctx][head_dim] for K and V: each KV
 // head's positions contiguous, with room for n_ctx of them so appending never moves a row; in
 // f32 or, with kv_type F16, IEEE half: half the memory and half the bytes attention reads, each
-// cached element rounded to 11 significant bits, relative error <= 2^-11) and scratch buffers
-// for forward(). Every architecture
+// cached element rounded to 11 significant bits, relative error <= 2^-11; or, with Q8_0, int8
+// with one f32 scale per 32 elements of a head's row (amax / 127, so an element is off by at
+// most 1/254 of its block's largest): 9/32 of f32's bytes, and the head dimension must be a
+// multiple of 32) and scratch buffers for forward(). Every architecture
 // reads the cache through k_view/v_view and writes it through store_k/store_v, so each works with
 // either type and neither depends on the layout. Not thread-safe; one Session per stream of
 // generation.
 class Session {
 public:
     // n_ctx = 0 uses the model's context length. Throws Error(InvalidArgument) if n_ctx < 0, for
-    // gpt2/gptneo if it exceeds the learned position table, or if kv_type is not F32 or F16.
+    // gpt2/gptneo if it exceeds the learned position table, if kv_type is not F32, F16 or Q8_0,
+    // or for Q8_0 if the head dimension is not a multiple of 32.
     explicit Session(const Model& model, int64_t n_ctx = 0, core::DType kv_type = core::DType::F32);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -243,16 +248,20 @@ public:
     core::DType kv_type() const { return kv_type_; }
     // Bytes the KV cache holds: self-attention K and V of every layer and position, plus an
     // encoder-decoder's cross-attention K and V.
-    size_t kv_bytes() const { return k_.size() + v_.size() + cross_k_.size() + cross_v_.size(); }
+    size_t kv_bytes() const {
+        return k_.size() + v_.size() + cross_k_.size() + cross_v_.size() +
+               (ks_.size() + vs_.size() + cross_ks_.size() + cross_vs_.size()) * sizeof(float);
+    }
     // The self-attention K and V bytes a session of n_ctx positions of m allocates, before making
     // one (the prompt cache sizes its entries by it).
     static size_t kv_bytes_for(const Model& m, int64_t n_ctx, core::DType kv_type);
     // K or V rows of one layer as attention reads them: head h's n_ctx rows of head_dim elements
     // are k_view(layer).head(h), of kv_type().
-    KvHeads k_view(int64_t layer) const { return view(k_, layer, n_ctx_); }
-    KvHeads v_view(int64_t layer) const { return view(v_, layer, n_ctx_); }
+    KvHeads k_view(int64_t layer) const { return view(k_, ks_, layer, n_ctx_); }
+    KvHeads v_view(int64_t layer) const { return view(v_, vs_, layer, n_ctx_); }
     // Writes n f32 rows of kv_dim (src_stride floats apart) into K or V positions pos ..
-    // pos+n-1 of a layer, each row split into its heads, rounded to f16 for an F16 cache.
+    // pos+n-1 of a layer, each row split into its heads, rounded to f16 for an F16 cache and
+    // quantized per 32 elements for a Q8_0 one.
     void store_k(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride);
     void store_v(int64_t layer, int64_t pos, const float* src, int64_t n, int64_t src_stride);
     void advance(int64_t n) { n_past_ += n; }
@@ -276,21 +285,22 @@ public:
     // belongs to the source, not to the decoded positions).
     void set_source_len(int64_t n);
     int64_t n_source() const { return n_source_; }
-    KvHeads cross_k_view(int64_t layer) const { return view(cross_k_, layer, n_source_); }
-    KvHeads cross_v_view(int64_t layer) const { return view(cross_v_, layer, n_source_); }
+    KvHeads cross_k_view(int64_t layer) const { return view(cross_k_, cross_ks_, layer, n_source_); }
+    KvHeads cross_v_view(int64_t layer) const { return view(cross_v_, cross_vs_, layer, n_source_); }
     // Writes the layer's n_source() K and V rows from f32 [n_source, kv_dim].
     void store_cross(int64_t layer, const float* k, const float* v);
 
 private:
-    size_t elem_bytes() const { return kv_elem_bytes(kv_type_); }
-    static size_t kv_elem_bytes(core::DType t) { return t == core::DType::F16 ? 2 : 4; }
-    // A layer of `rows` positions per head: [n_head_kv][rows][head_dim].
-    KvHeads view(const std::vector<uint8_t>& buf, int64_t layer, int64_t rows) const {
+    size_t elem_bytes() const { return static_cast<size_t>(core::KvView::elem_bytes(kv_type_)); }
+    // A layer of `rows` positions per head: [n_head_kv][rows][head_dim], and for Q8_0 its scales
+    // [n_head_kv][rows][head_dim / 32].
+    KvHeads view(const std::vector<uint8_t>& buf, const std::vector<float>& scales, int64_t layer,
+                 int64_t rows) const {
         return {buf.data() + static_cast<size_t>(layer * rows * kv_dim_) * elem_bytes(), kv_type_, head_dim_,
-                rows * head_dim_};
+                rows * head_dim_, scales.empty() ? nullptr : scales.data() + layer * rows * kv_dim_ / 32};
     }
-    void store(std::vector<uint8_t>& buf, int64_t rows, int64_t layer, int64_t pos, const float* src, int64_t n,
-               int64_t src_stride);
+    void store(std::vector<uint8_t>& buf, std::vector<float>& scales, int64_t rows, int64_t layer, int64_t pos,
+               const float* src, int64_t n, int64_t src_stride);
 
     int64_t n_ctx_ = 0;
     int64_t kv_dim_ = 0;
@@ -299,9 +309,11 @@ private:
     int64_t n_layer_ = 0;
     int64_t n_source_ = 0;
     core::DType kv_type_ = core::DType::F32;
-    // Raw bytes of kv_type_ elements (operator new aligns them for f32).
+    // Raw bytes of kv_type_ elements (operator new aligns them for f32), and a Q8_0 cache's
+    // scales (empty for the other types).
     std::vector<uint8_t> k_, v_;
     std::vector<uint8_t> cross_k_, cross_v_;
+    std::vector<float> ks_, vs_, cross_ks_, cross_vs_;
     std::vector<std::vector<float>> scratch_;
     std::vector<int32_t> iscratch_;
     std::vector<TokenId> history_;

@@ -91,18 +91,21 @@ TEST(GenerateCli, ThreadCountDoesNotChangeTheText) {
     EXPECT_EQ(run_json(one)["tokens"], run_json(two)["tokens"]);
 }
 
-// --kv-type (issue 2): f16 is the default and f32 the exact alternative; both are recorded in the
-// JSON options, and anything else is a usage error naming the flag.
+// --kv-type (issue 2): f16 is the default, f32 the exact alternative and q8_0 the smallest; each
+// is recorded in the JSON options, and anything else is a usage error naming the flag.
 TEST(GenerateCli, KvTypeIsAnOptionAndF16TheDefault) {
     const auto dflt = run_json(gen_args({"--max-tokens", "16", "--temperature", "0", "--json"}));
     const auto f16 = run_json(gen_args({"--max-tokens", "16", "--temperature", "0", "--json", "--kv-type", "f16"}));
     const auto f32 = run_json(gen_args({"--max-tokens", "16", "--temperature", "0", "--json", "--kv-type", "f32"}));
+    const auto q8 = run_json(gen_args({"--max-tokens", "16", "--temperature", "0", "--json", "--kv-type", "q8_0"}));
     EXPECT_EQ(dflt["options"]["kv_type"], "f16");
     EXPECT_EQ(f16["options"]["kv_type"], "f16");
     EXPECT_EQ(f32["options"]["kv_type"], "f32");
+    EXPECT_EQ(q8["options"]["kv_type"], "q8_0");
     EXPECT_EQ(dflt["tokens"], f16["tokens"]);
     EXPECT_EQ(f32["tokens"].size(), 16u);
-    const Args bad = gen_args({"--kv-type", "q8_0"});
+    EXPECT_EQ(q8["tokens"].size(), 16u);
+    const Args bad = gen_args({"--kv-type", "q4_0"});
     const RunResult r = run_lyra(bad);
     EXPECT_EQ(r.code, 2) << r.err << "\nrepro: " << repro(bad);
     EXPECT_NE(r.err.find("--kv-type"), std::string::npos) << r.err;

@@ -27,7 +27,7 @@ using nlohmann::json;
 
 // Options every generating command shares (DESIGN.md "The lyra command"). Request keys:
 // "model", "seed", "threads", "n", "temperature", "top_k", "top_p", "min_p", "repeat_penalty",
-// "kv_type" ("f32" or "f16"), and the encoder critic's "critic", "critic_corpus", "critic_weight" (critic.h).
+// "kv_type" ("f32", "f16" or "q8_0"), and the encoder critic's "critic", "critic_corpus", "critic_weight" (critic.h).
 struct CommonOptions {
     std::string model;  // GGUF path; empty = the form's embedded default model
     uint64_t seed = 0;

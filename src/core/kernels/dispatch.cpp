@@ -501,12 +501,14 @@ void attention_head(const float* q, const float* keys, const float* values, int6
 float dot_kv(const float* q, const KvView& k, int64_t j, int64_t n) {
     const KernelTable& t = table();
     if (k.type == DType::F16) return t.dot_f16(q, static_cast<const uint16_t*>(k.row(j)), n);
+    if (k.type == DType::Q8_0) return t.dot_q8kv(q, static_cast<const int8_t*>(k.row(j)), k.row_scales(j), n);
     return t.dot_f32(q, static_cast<const float*>(k.row(j)), n);
 }
 
 void axpy_kv(float a, const KvView& v, int64_t j, float* y, int64_t n) {
     const KernelTable& t = table();
     if (v.type == DType::F16) t.axpy_f16(a, static_cast<const uint16_t*>(v.row(j)), y, n);
+    else if (v.type == DType::Q8_0) t.axpy_q8kv(a, static_cast<const int8_t*>(v.row(j)), v.row_scales(j), y, n);
     else t.axpy_f32(a, static_cast<const float*>(v.row(j)), y, n);
 }
 
@@ -514,6 +516,8 @@ void attention_scores(const float* q, const KvView& keys, int64_t n, int64_t D, 
     const KernelTable& k = table();
     if (keys.type == DType::F16)
         k.attn_scores_f16(q, static_cast<const uint16_t*>(keys.data), keys.stride, n, D, scale, scores);
+    else if (keys.type == DType::Q8_0)
+        k.attn_scores_q8kv(q, static_cast<const int8_t*>(keys.data), keys.scales, keys.stride, n, D, scale, scores);
     else
         k.attn_scores(q, static_cast<const float*>(keys.data), keys.stride, n, D, scale, scores);
 }
@@ -522,6 +526,8 @@ void attention_values(const float* p, const KvView& values, int64_t n, int64_t D
     const KernelTable& k = table();
     if (values.type == DType::F16)
         k.attn_values_f16(p, static_cast<const uint16_t*>(values.data), values.stride, n, D, out);
+    else if (values.type == DType::Q8_0)
+        k.attn_values_q8kv(p, static_cast<const int8_t*>(values.data), values.scales, values.stride, n, D, out);
     else
         k.attn_values(p, static_cast<const float*>(values.data), values.stride, n, D, out);
 }
@@ -535,6 +541,15 @@ void attention_head(const float* q, const KvView& keys, const KvView& values, in
 }
 
 void f32_to_f16(const float* x, uint16_t* out, int64_t n) { table().f32_to_f16(x, out, n); }
+
+void quantize_kv_q8(const float* x, int64_t n, int8_t* q, float* d) {
+    const KernelTable& k = table();
+    int32_t sums[8];  // the kernel's block sums, which the cache does not keep
+    for (int64_t b = 0; b < n / 32; b += 8) {
+        const int64_t nb = std::min<int64_t>(8, n / 32 - b);
+        k.quantize_act_q8(x + 32 * b, nb, q + 32 * b, d + b, sums);
+    }
+}
 
 void softmax(float* x, int64_t n) {
     if (n <= 0) return;

@@ -120,6 +120,17 @@ struct KernelTable {
                           uint16_t* bucket, uint64_t* mass, int n_buckets);
     // Writes every i < n with v[i] == value to out, in increasing order; returns how many.
     int64_t (*indices_eq_u16)(const uint16_t* v, int64_t n, uint16_t value, int32_t* out);
+    // The Q8_0 KV cache: int8 rows with one f32 scale per 32 elements (kd / vd; row j's first at
+    // j * stride / 32, so stride is a multiple of 32, and n is where a row is read). Element i
+    // of a row is read as d[i / 32] * (float)q[i], one rounding, and from there the arithmetic is
+    // the f32 functions' on those values: dot_q8kv as dot_f32, axpy_q8kv as axpy_f32, and
+    // attn_scores_q8kv / attn_values_q8kv bit-identical to them per key and per value.
+    float (*dot_q8kv)(const float* q, const int8_t* k, const float* kd, int64_t n);
+    void (*axpy_q8kv)(float a, const int8_t* x, const float* xd, float* y, int64_t n);
+    void (*attn_scores_q8kv)(const float* q, const int8_t* keys, const float* kd, int64_t stride, int64_t n,
+                             int64_t D, float scale, float* sc);
+    void (*attn_values_q8kv)(const float* p, const int8_t* values, const float* vd, int64_t stride, int64_t n,
+                             int64_t D, float* o);
 };
 
 // The portable packed kernels (scalar.cpp): the scalar table's, and the AVX2 table's too (no
@@ -134,6 +145,13 @@ void div_minmax_portable(const float* x, int64_t n, float t, float* out, float* 
 uint64_t dist_bins_portable(const float* l, const float* e, int64_t n, float hi, float lo, float scale, float unit,
                             uint16_t* bucket, uint64_t* mass, int n_buckets);
 int64_t indices_eq_u16_portable(const uint16_t* v, int64_t n, uint16_t value, int32_t* out);
+// The Q8_0 KV cache's portable kernels (KernelTable::dot_q8kv ...): the scalar and AVX2 tables'.
+float dot_q8kv_portable(const float* q, const int8_t* k, const float* kd, int64_t n);
+void axpy_q8kv_portable(float a, const int8_t* x, const float* xd, float* y, int64_t n);
+void attn_scores_q8kv_portable(const float* q, const int8_t* keys, const float* kd, int64_t stride, int64_t n,
+                               int64_t D, float scale, float* sc);
+void attn_values_q8kv_portable(const float* p, const int8_t* values, const float* vd, int64_t stride, int64_t n,
+                               int64_t D, float* o);
 
 namespace {
 // Calls tile.template operator()<R>() with R = rows (1..6) as a compile-time constant: the SGEMM

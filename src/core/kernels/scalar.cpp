@@ -306,6 +306,9 @@ void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
 }
 
+// The Q8_0 KV cache's element i: one rounding from the int8 and its block's scale.
+inline float q8kv_at(const int8_t* q, const float* d, int64_t i) { return d[i / 32] * static_cast<float>(q[i]); }
+
 // 16 x 16 blocks: a block's 16 source rows and 16 destination rows each stay in L1.
 void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* out, int64_t ld_out) {
     constexpr int64_t kTile = 16;
@@ -319,13 +322,43 @@ void transpose_f32(const float* in, int64_t R, int64_t C, int64_t ld_in, float* 
     }
 }
 
+}  // namespace
+
+// Like dot_f16_kv: dot_f32's four partial sums, over the read elements.
+float dot_q8kv_portable(const float* q, const int8_t* k, const float* kd, int64_t n) {
+    float s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; ++j) s[j] += q[i + j] * q8kv_at(k, kd, i + j);
+    for (; i < n; ++i) s[0] += q[i] * q8kv_at(k, kd, i);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+void axpy_q8kv_portable(float a, const int8_t* x, const float* xd, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * q8kv_at(x, xd, i);
+}
+
+void attn_scores_q8kv_portable(const float* q, const int8_t* keys, const float* kd, int64_t stride, int64_t n,
+                               int64_t D, float scale, float* sc) {
+    for (int64_t j = 0; j < n; ++j) sc[j] = dot_q8kv_portable(q, keys + j * stride, kd + j * (stride / 32), D) * scale;
+}
+
+void attn_values_q8kv_portable(const float* p, const int8_t* values, const float* vd, int64_t stride, int64_t n,
+                               int64_t D, float* o) {
+    for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+    for (int64_t j = 0; j < n; ++j) axpy_q8kv_portable(p[j], values + j * stride, vd + j * (stride / 32), o, D);
+}
+
+namespace {
+
 const KernelTable kScalar = {
     Isa::Scalar, "scalar", mat_f32, mat_f16, mat_bf16, mat_q8_0, mat_q4_0, mat_q4_k, mat_q5_k, mat_q6_k,
     dot_f32,     axpy_f32, exp_sub_sum, max_f32, sum_sq, scale_mul, silu_mul, gemm_probe,
     attn_scores, attn_values, quantize_act_q8, gemm_tile, kScalarGemmNr, f16_to_f32,
     dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16, transpose_f32,
     mat_q4_0_r16_portable, mat_q8_0_r16_portable, div_minmax_portable, dist_bins_portable,
-    indices_eq_u16_portable,
+    indices_eq_u16_portable, dot_q8kv_portable, axpy_q8kv_portable, attn_scores_q8kv_portable,
+    attn_values_q8kv_portable,
 };
 
 }  // namespace

@@ -482,6 +482,97 @@ TEST_F(Kernels, F16KvDotAndAxpyMatchADoubleReference) {
     }
 }
 
+// The Q8_0 KV cache: rows of int8 with one f32 scale per 32 elements, `stride` elements apart
+// (a multiple of 32) like a cache of several heads, written by quantize_kv_q8.
+struct Q8Rows {
+    std::vector<int8_t> q;
+    std::vector<float> d;
+    KvView view(int64_t stride) const { return {q.data(), DType::Q8_0, stride, d.data()}; }
+};
+Q8Rows to_q8(const std::vector<float>& x) {
+    Q8Rows r{std::vector<int8_t>(x.size()), std::vector<float>(x.size() / 32)};
+    quantize_kv_q8(x.data(), static_cast<int64_t>(x.size()), r.q.data(), r.d.data());
+    return r;
+}
+
+// Over Q8_0 views, as over f16 ones: attention_scores is dot_kv per key times the scale,
+// attention_values is axpy_kv per value into a zeroed output, and attention_head is those around a
+// softmax, bit for bit, in every variant (the AVX-512 one reads the rows through its four-key and
+// register-held passes, the others through the portable loops).
+TEST_F(Kernels, Q8KvAttentionIsBitIdenticalToDotSoftmaxAxpy) {
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int64_t D : {32, 64, 96, 128, 160, 256})
+            for (int64_t n : {0, 1, 3, 4, 5, 13, 67}) {
+                SCOPED_TRACE(isa + " D=" + std::to_string(D) + " n=" + std::to_string(n));
+                const int64_t stride = 3 * D + 32;
+                const size_t rows = static_cast<size_t>(std::max<int64_t>(n, 1) * stride);
+                const auto q = randn(static_cast<size_t>(D), 61), p = randn(static_cast<size_t>(n) + 1, 64);
+                const Q8Rows kq = to_q8(randn(rows, 62)), vq = to_q8(randn(rows, 63));
+                const KvView keys = kq.view(stride), values = vq.view(stride);
+                for (float scale : {1.0f, 0.125f}) {
+                    std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 9.0f);
+                    for (int64_t j = 0; j < n; ++j) want[static_cast<size_t>(j)] = dot_kv(q.data(), keys, j, D) * scale;
+                    attention_scores(q.data(), keys, n, D, scale, got.data());
+                    ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << scale;
+                    EXPECT_EQ(got[static_cast<size_t>(n)], 9.0f);  // nothing written past n
+                }
+                std::vector<float> want_o(static_cast<size_t>(D), 0.0f), o(static_cast<size_t>(D), 7.0f);
+                for (int64_t j = 0; j < n; ++j) axpy_kv(p[static_cast<size_t>(j)], values, j, want_o.data(), D);
+                attention_values(p.data(), values, n, D, o.data());
+                ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
+                std::vector<float> sc(static_cast<size_t>(n)), sc2(sc), o2(o);
+                attention_scores(q.data(), keys, n, D, 0.3f, sc.data());
+                softmax(sc.data(), n);
+                attention_values(sc.data(), values, n, D, o.data());
+                attention_head(q.data(), keys, values, n, D, 0.3f, sc2.data(), o2.data());
+                ASSERT_EQ(0, std::memcmp(o.data(), o2.data(), o.size() * sizeof(float)));
+                // A head's slice of the rows (KvView::at) reads the elements and scales it names.
+                if (n > 2 && D >= 64) {
+                    const KvView slice = keys.at(2, 32);
+                    const KvView by_hand{kq.q.data() + 2 * stride + 32, DType::Q8_0, stride,
+                                         kq.d.data() + 2 * stride / 32 + 1};
+                    EXPECT_EQ(dot_kv(q.data(), slice, 0, 32), dot_kv(q.data(), by_hand, 0, 32));
+                    EXPECT_EQ(dot_kv(q.data(), slice, 1, 32), dot_kv(q.data(), by_hand, 1, 32));
+                }
+            }
+    }
+}
+
+// The Q8_0 cache's values: quantize_kv_q8 keeps each element within half a step (its block's
+// amax / 254) of the f32 value, and every variant's dot_kv / axpy_kv lands within f32 rounding of
+// a double-precision sum over the read elements d * q.
+TEST_F(Kernels, Q8KvQuantizesWithinHalfAStepAndDotsMatchADoubleReference) {
+    for (const std::string& isa : available_isas()) {
+        ASSERT_TRUE(force_kernel_isa(isa));
+        for (int64_t n : {32, 64, 96, 256}) {
+            SCOPED_TRACE(isa + " n=" + std::to_string(n));
+            const auto q = randn(static_cast<size_t>(n), 71), kf = randn(static_cast<size_t>(n), 72, 2.0f);
+            const Q8Rows kq = to_q8(kf);
+            const KvView k = kq.view(n);
+            double want = 0.0, mag = 0.0;
+            for (int64_t i = 0; i < n; ++i) {
+                const auto at = static_cast<size_t>(i);
+                double amax = 0.0;
+                for (int64_t b = i / 32 * 32; b < i / 32 * 32 + 32; ++b)
+                    amax = std::max(amax, std::fabs(static_cast<double>(kf[static_cast<size_t>(b)])));
+                const double w = static_cast<double>(kq.d[at / 32] * static_cast<float>(kq.q[at]));
+                EXPECT_LE(std::fabs(w - static_cast<double>(kf[at])), amax / 254.0 * 1.0001 + 1e-7) << i;
+                want += static_cast<double>(q[at]) * w;
+                mag += std::fabs(static_cast<double>(q[at]) * w);
+            }
+            EXPECT_NEAR(dot_kv(q.data(), k, 0, n), want, 1e-6 * mag + 1e-30);
+            std::vector<float> y(static_cast<size_t>(n), 0.5f);
+            axpy_kv(-1.5f, k, 0, y.data(), n);
+            for (int64_t i = 0; i < n; ++i) {
+                const auto at = static_cast<size_t>(i);
+                const double w = static_cast<double>(kq.d[at / 32] * static_cast<float>(kq.q[at]));
+                EXPECT_NEAR(y[at], 0.5 - 1.5 * w, 1e-6 * (0.5 + 1.5 * std::fabs(w)));
+            }
+        }
+    }
+}
+
 // The cache's writes: every variant's f32_to_f16 gives half.h's round-to-nearest-even bytes on
 // normal values, ties, subnormals, overflow and infinities; a NaN stays a NaN.
 TEST_F(Kernels, F32ToF16VariantsGiveTheScalarBytes) {

@@ -57,10 +57,12 @@ std::vector<std::vector<float>> run_rows(const Model& m, core::DType kv,
     return rows;
 }
 
-// Greedy decoding with an f32 cache picks `steps` tokens; the f16 cache is fed the same tokens
-// (so both see the same text) and must stay within the tolerance at every row and pick the same
-// argmax wherever the f32 choice is clear. Returns the largest relative logit difference seen.
-double expect_f16_close_to_f32(const Model& m, const std::vector<TokenId>& prompt, int steps) {
+// Greedy decoding with an f32 cache picks `steps` tokens; the `kv` cache (f16 unless said) is fed
+// the same tokens (so both see the same text) and must stay within `tol` of the largest logit at
+// every row and pick the same argmax wherever the f32 choice is clear. Returns the largest
+// relative logit difference seen.
+double expect_f16_close_to_f32(const Model& m, const std::vector<TokenId>& prompt, int steps,
+                               core::DType kv = core::DType::F16, double tol = kRelTol) {
     const int64_t V = m.hparams().n_vocab;
     core::ThreadPool pool(2);
     std::vector<TokenId> greedy;
@@ -74,7 +76,7 @@ double expect_f16_close_to_f32(const Model& m, const std::vector<TokenId>& promp
         }
     }
     const auto r32 = run_rows(m, core::DType::F32, prompt, greedy);
-    const auto r16 = run_rows(m, core::DType::F16, prompt, greedy);
+    const auto r16 = run_rows(m, kv, prompt, greedy);
     double worst = 0.0;
     int clear_steps = 0;
     for (size_t r = 0; r < r32.size(); ++r) {
@@ -86,20 +88,20 @@ double expect_f16_close_to_f32(const Model& m, const std::vector<TokenId>& promp
             scale = std::max(scale, std::fabs(static_cast<double>(a[i])));
             diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
         }
-        EXPECT_LE(diff, kRelTol * scale) << "row " << r;
+        EXPECT_LE(diff, tol * scale) << "row " << r;
         worst = std::max(worst, diff / std::max(scale, 1e-30));
         // The last row of the prefill and each step's row: the greedy choice.
         std::vector<float> top(a.end() - V, a.end());
         std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<>());
-        if (static_cast<double>(top[0] - top[1]) > 2 * kRelTol * scale) {
+        if (static_cast<double>(top[0] - top[1]) > 2 * tol * scale) {
             ++clear_steps;
             EXPECT_EQ(argmax(a.data() + a.size() - V, V), argmax(b.data() + b.size() - V, V))
                 << "row " << r;
         }
     }
     EXPECT_GT(clear_steps, 0) << "no step had a clear greedy choice; the check saw nothing";
-    // f16 must actually have been used: identical logits would mean the cache stayed f32.
-    EXPECT_GT(worst, 0.0) << "f16 logits are bit-identical to f32 ones";
+    // The type must actually have been used: identical logits would mean the cache stayed f32.
+    EXPECT_GT(worst, 0.0) << kv_type_name(kv) << " logits are bit-identical to f32 ones";
     return worst;
 }
 
@@ -120,6 +122,32 @@ TEST_P(KvF16Init, LogitsStayCloseAndGreedyAgrees) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Decoders, KvF16Init,
+                         ::testing::Values(Arch::Llama, Arch::Qwen2, Arch::Gpt2),
+                         [](const auto& p) { return std::string(arch_name(p.param)); });
+
+// The Q8_0 cache: int8 with a scale per 32 elements moves an element by up to 1/254 of its
+// block's largest, about 30 times f16's step, so the logits get a looser bound (5e-2 of their
+// scale; these random models, with large weights for clear winners, land at 2-4e-2) and the
+// greedy check looks at steps clear by twice that.
+// Heads of 32 (the cache needs a head dimension that is a multiple of 32).
+class KvQ8Init : public ::testing::TestWithParam<Arch> {};
+
+TEST_P(KvQ8Init, LogitsStayCloseAndGreedyAgrees) {
+    TempDir dir;
+    auto o = testing::small_options(GetParam());
+    o.n_ctx = 64;
+    o.n_head = 2;
+    o.n_head_kv = GetParam() == Arch::Gpt2 ? 2 : 1;
+    o.init_std = 0.2f;
+    const auto m = Model::load(testing::write_small_model(dir, o));
+    ASSERT_EQ(m->hparams().head_dim, 32);
+    const std::vector<TokenId> prompt = {1,  17, 42, 99, 7,  3,  250, 64,
+                                         12, 5,  33, 80, 81, 82, 9,   10};
+    const double worst = expect_f16_close_to_f32(*m, prompt, 24, core::DType::Q8_0, 5e-2);
+    std::printf("[ %s ] q8_0 KV: max |dlogit| / max |logit| = %.2e\n", arch_name(GetParam()), worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Decoders, KvQ8Init,
                          ::testing::Values(Arch::Llama, Arch::Qwen2, Arch::Gpt2),
                          [](const auto& p) { return std::string(arch_name(p.param)); });
 
@@ -464,22 +492,111 @@ TEST(KvF16Session, RefusesOtherTypes) {
     const auto m =
         Model::load(testing::write_small_model(dir, testing::small_options(Arch::Llama)));
     try {
-        Session s(*m, 8, core::DType::Q8_0);
-        ADD_FAILURE() << "a Q8_0 KV cache was accepted";
+        Session s(*m, 8, core::DType::Q4_0);
+        ADD_FAILURE() << "a Q4_0 KV cache was accepted";
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
-        EXPECT_NE(std::string(e.what()).find("expected f32 or f16"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("expected f32, f16 or q8_0"), std::string::npos) << e.what();
+    }
+    // Q8_0 needs whole 32-element blocks in a head's row; this model's heads are 16 wide.
+    ASSERT_EQ(m->hparams().head_dim, 16);
+    try {
+        Session s(*m, 8, core::DType::Q8_0);
+        ADD_FAILURE() << "a Q8_0 KV cache of 16-wide heads was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("multiple of 32; this model's is 16"), std::string::npos) << e.what();
     }
     EXPECT_EQ(parse_kv_type("f16"), core::DType::F16);
     EXPECT_EQ(parse_kv_type("f32"), core::DType::F32);
+    EXPECT_EQ(parse_kv_type("q8_0"), core::DType::Q8_0);
     try {
-        (void)parse_kv_type("q8_0");
-        ADD_FAILURE() << "kv type q8_0 was accepted";
+        (void)parse_kv_type("q4_0");
+        ADD_FAILURE() << "kv type q4_0 was accepted";
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
-        EXPECT_NE(std::string(e.what()).find("kv type 'q8_0'"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("kv type 'q4_0'"), std::string::npos) << e.what();
     }
     EXPECT_STREQ(kv_type_name(core::DType::F16), "f16");
+    EXPECT_STREQ(kv_type_name(core::DType::Q8_0), "q8_0");
+}
+
+// A model with 32-wide heads, which a Q8_0 cache can hold.
+std::unique_ptr<Model> q8_ready_model(const TempDir& dir, Arch arch) {
+    auto o = testing::small_options(arch);
+    o.n_head = 2;
+    o.n_head_kv = arch == Arch::Gpt2 ? 2 : 1;
+    return Model::load(testing::write_small_model(dir, o));
+}
+
+TEST(KvQ8Session, TakesNineThirtySecondsOfTheF32Bytes) {
+    TempDir dir;
+    const auto m = q8_ready_model(dir, Arch::Llama);
+    const HParams& hp = m->hparams();
+    const auto elems = static_cast<size_t>(2 * hp.n_layer * 20 * hp.n_head_kv * hp.head_dim);
+    const Session s32(*m, 20, core::DType::F32), s8(*m, 20, core::DType::Q8_0);
+    EXPECT_EQ(s8.kv_bytes(), elems + elems / 32 * sizeof(float));  // int8 + a float per 32
+    EXPECT_EQ(s8.kv_bytes() * 32, s32.kv_bytes() * 9);
+    EXPECT_EQ(Session::kv_bytes_for(*m, 20, core::DType::Q8_0), s8.kv_bytes());
+}
+
+TEST(KvQ8Session, CachedRowsAreTheProjectionsQuantizedPer32) {
+    // Layer 0's rows of the f32 session (the same inputs in both), quantized with quantize_kv_q8
+    // head by head, are the Q8_0 session's, scales included; and copy_prefix and keep_last carry
+    // every layer's int8 rows and scales along.
+    TempDir dir;
+    const auto m = q8_ready_model(dir, Arch::Qwen2);
+    core::ThreadPool pool(1);
+    std::vector<float> logits;
+    Session s32(*m, 16, core::DType::F32), s8(*m, 16, core::DType::Q8_0);
+    const std::vector<TokenId> prompt = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+    m->forward(s32, prompt, pool, logits);
+    m->forward(s8, prompt, pool, logits);
+    const int64_t D = s8.head_dim(), L = m->hparams().n_layer, Hkv = m->hparams().n_head_kv;
+    ASSERT_GT(L, 1);
+    // Row r of every (layer, head, K or V): its int8 values, then its scales as bytes.
+    using Rows = std::vector<std::vector<int8_t>>;
+    const auto rows_of = [&](const Session& s, int64_t first, int64_t n) {
+        Rows out;
+        for (int64_t l = 0; l < L; ++l)
+            for (int64_t h = 0; h < Hkv; ++h)
+                for (const bool key : {true, false}) {
+                    const core::KvView v = (key ? s.k_view(l) : s.v_view(l)).head(h);
+                    for (int64_t r = first; r < first + n; ++r) {
+                        const auto* q = static_cast<const int8_t*>(v.row(r));
+                        const auto* d = reinterpret_cast<const int8_t*>(v.row_scales(r));
+                        out.emplace_back(q, q + D).insert(out.back().end(), d, d + D / 32 * 4);
+                    }
+                }
+        return out;
+    };
+    for (int64_t h = 0; h < Hkv; ++h)
+        for (const bool key : {true, false}) {
+            const core::KvView f = (key ? s32.k_view(0) : s32.v_view(0)).head(h);
+            const core::KvView g = (key ? s8.k_view(0) : s8.v_view(0)).head(h);
+            for (int64_t r = 0; r < 10; ++r) {
+                std::vector<int8_t> q(static_cast<size_t>(D));
+                std::vector<float> d(static_cast<size_t>(D / 32));
+                core::quantize_kv_q8(static_cast<const float*>(f.row(r)), D, q.data(), d.data());
+                const auto* gq = static_cast<const int8_t*>(g.row(r));
+                EXPECT_EQ(std::vector<int8_t>(gq, gq + D), q) << "head " << h << " row " << r;
+                EXPECT_EQ(std::vector<float>(g.row_scales(r), g.row_scales(r) + D / 32), d) << "head " << h;
+            }
+        }
+    const Rows tail = rows_of(s8, 6, 4);
+    Session copy(*m, 12, core::DType::Q8_0);
+    copy.copy_prefix(s8, 7);
+    EXPECT_EQ(rows_of(copy, 0, 7), rows_of(s8, 0, 7));
+    s8.keep_last(4);
+    EXPECT_EQ(rows_of(s8, 0, 4), tail);
+    // Decoding on from the copy gives what decoding on from the source gives.
+    Session again(*m, 16, core::DType::Q8_0);
+    std::vector<float> a, b;
+    m->forward(again, std::vector<TokenId>(prompt.begin(), prompt.begin() + 7), pool, a);
+    m->forward(again, std::vector<TokenId>{8, 8}, pool, a);
+    m->forward(copy, std::vector<TokenId>{8, 8}, pool, b);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
 }
 
 }  // namespace

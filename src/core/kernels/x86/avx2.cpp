@@ -734,7 +734,8 @@ const KernelTable kAvx2 = {
     attn_scores, attn_values, quantize_act_q8, gemm_tile, kAvx2GemmNr, f16_to_f32,
     dot_f16_kv,  axpy_f16, attn_scores_f16, attn_values_f16, f32_to_f16, transpose_f32,
     mat_q4_0_r16_portable, mat_q8_0_r16_portable, div_minmax_portable, dist_bins_portable,
-    indices_eq_u16_portable,
+    indices_eq_u16_portable, dot_q8kv_portable, axpy_q8kv_portable, attn_scores_q8kv_portable,
+    attn_values_q8kv_portable,
 };
 
 }  // namespace

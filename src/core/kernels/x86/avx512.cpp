@@ -611,17 +611,42 @@ inline __m512 load16(__mmask16 m, const uint16_t* h) { return _mm512_cvtph_ps(_m
 // prefetch the row kKvPrefetch rows ahead (prefetches change no result); the f32 ones are left
 // as they were measured.
 constexpr int64_t kKvPrefetch = 16;
-template <typename T>
-inline void prefetch_row(const T* row, int64_t n) {
-    if constexpr (sizeof(T) == 2) {
-        const auto* b = reinterpret_cast<const char*>(row);
-        for (int64_t off = 0; off < 2 * n; off += 64) _mm_prefetch(b + off, _MM_HINT_T0);
-        _mm_prefetch(b + 2 * n - 1, _MM_HINT_T0);  // a row that starts mid-line ends in one more
-    }
+inline void prefetch_row(const float*, int64_t) {}
+inline void prefetch_row(const uint16_t* row, int64_t n) {
+    const auto* b = reinterpret_cast<const char*>(row);
+    for (int64_t off = 0; off < 2 * n; off += 64) _mm_prefetch(b + off, _MM_HINT_T0);
+    _mm_prefetch(b + 2 * n - 1, _MM_HINT_T0);  // a row that starts mid-line ends in one more
 }
 
-template <typename T>
-float dot_t(const float* a, const T* b, int64_t n) {
+// The Q8_0 KV cache's rows as the attention templates below walk them (they take any row handle
+// that adds an element offset and loads 16 elements as f32): `e` counts elements from row 0's
+// first, so `rows + j * stride + i` is element i of row j, whose scale is d[e / 32] (stride is a
+// multiple of 32, and 16 elements read together share a block). An element is d * (float)q, the
+// portable kernels' one rounding (scalar.cpp q8kv_at).
+struct Q8Rows {
+    const int8_t* q;
+    const float* d;
+    int64_t e = 0;
+};
+inline Q8Rows operator+(Q8Rows r, int64_t off) { return {r.q, r.d, r.e + off}; }
+inline __m512 load16(Q8Rows r) {
+    const __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.q + r.e)));
+    return _mm512_mul_ps(_mm512_set1_ps(r.d[r.e / 32]), _mm512_cvtepi32_ps(v));
+}
+inline __m512 load16(__mmask16 m, Q8Rows r) {
+    const __m512i v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, r.q + r.e));
+    return _mm512_mul_ps(_mm512_set1_ps(r.d[r.e / 32]), _mm512_cvtepi32_ps(v));
+}
+inline void prefetch_row(Q8Rows r, int64_t n) {
+    const auto* b = reinterpret_cast<const char*>(r.q + r.e);
+    for (int64_t off = 0; off < n; off += 64) _mm_prefetch(b + off, _MM_HINT_T0);
+    _mm_prefetch(b + n - 1, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(r.d + r.e / 32), _MM_HINT_T0);
+}
+
+// R: a row handle (const float*, const uint16_t* or Q8Rows) that load16 reads.
+template <typename R>
+float dot_t(const float* a, R b, int64_t n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -635,8 +660,8 @@ float dot_t(const float* a, const T* b, int64_t n) {
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
-template <typename T>
-void axpy_t(float a, const T* x, float* y, int64_t n) {
+template <typename R>
+void axpy_t(float a, R x, float* y, int64_t n) {
     const __m512 va = _mm512_set1_ps(a);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - i);
@@ -663,11 +688,11 @@ inline __m128 reduce_add4(__m512 a, __m512 b, __m512 c, __m512 d) {
     return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), s1));
 }
 
-template <typename T>
-void attn_scores_t(const float* q, const T* keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
+template <typename R>
+void attn_scores_t(const float* q, R keys, int64_t stride, int64_t n, int64_t D, float scale, float* sc) {
     int64_t j = 0;
     for (; j + 4 <= n; j += 4) {
-        const T* k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride, keys + (j + 3) * stride};
+        const R k[4] = {keys + j * stride, keys + (j + 1) * stride, keys + (j + 2) * stride, keys + (j + 3) * stride};
         if (j + kKvPrefetch + 4 <= n)
             for (int c = 0; c < 4; ++c) prefetch_row(keys + (j + kKvPrefetch + c) * stride, D);
         __m512 s0[4], s1[4];
@@ -693,13 +718,13 @@ void attn_scores_t(const float* q, const T* keys, int64_t stride, int64_t n, int
 }
 
 // o[0..NV*16) (the last vector masked by `last`) = sum_j p[j] * value j, in j order.
-template <int NV, typename T>
-inline void attn_values_chunk(const float* p, const T* values, int64_t stride, int64_t n, __mmask16 last, float* o) {
+template <int NV, typename R>
+inline void attn_values_chunk(const float* p, R values, int64_t stride, int64_t n, __mmask16 last, float* o) {
     __m512 acc[NV];
     for (int v = 0; v < NV; ++v) acc[v] = _mm512_setzero_ps();
     for (int64_t j = 0; j < n; ++j) {
         const __m512 pj = _mm512_set1_ps(p[j]);
-        const T* row = values + j * stride;
+        const R row = values + j * stride;
         if (j + kKvPrefetch < n) prefetch_row(row + kKvPrefetch * stride, 16 * NV);
         for (int v = 0; v < NV - 1; ++v) acc[v] = _mm512_fmadd_ps(pj, load16(row + 16 * v), acc[v]);
         acc[NV - 1] = _mm512_fmadd_ps(pj, load16(last, row + 16 * (NV - 1)), acc[NV - 1]);
@@ -712,13 +737,13 @@ inline void attn_values_chunk(const float* p, const T* values, int64_t stride, i
 // across all the values (up to 128 floats at a time) instead of going through memory per value;
 // each lane is the same fused multiply-add chain as zeroing o and calling axpy_t per value,
 // so the result is bit-identical to that.
-template <typename T>
-void attn_values_t(const float* p, const T* values, int64_t stride, int64_t n, int64_t D, float* o) {
+template <typename R>
+void attn_values_t(const float* p, R values, int64_t stride, int64_t n, int64_t D, float* o) {
     for (int64_t c = 0; c < D; c += 128) {
         const int64_t w = D - c < 128 ? D - c : 128;
         const int nv = static_cast<int>((w + 15) / 16);
         const __mmask16 last = w % 16 == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(w % 16);
-        const T* vc = values + c;
+        const R vc = values + c;
         switch (nv) {
             case 1: attn_values_chunk<1>(p, vc, stride, n, last, o + c); break;
             case 2: attn_values_chunk<2>(p, vc, stride, n, last, o + c); break;
@@ -748,6 +773,16 @@ void attn_scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64
 }
 void attn_values_f16(const float* p, const uint16_t* values, int64_t stride, int64_t n, int64_t D, float* o) {
     attn_values_t(p, values, stride, n, D, o);
+}
+float dot_q8kv(const float* q, const int8_t* k, const float* kd, int64_t n) { return dot_t(q, Q8Rows{k, kd}, n); }
+void axpy_q8kv(float a, const int8_t* x, const float* xd, float* y, int64_t n) { axpy_t(a, Q8Rows{x, xd}, y, n); }
+void attn_scores_q8kv(const float* q, const int8_t* keys, const float* kd, int64_t stride, int64_t n, int64_t D,
+                      float scale, float* sc) {
+    attn_scores_t(q, Q8Rows{keys, kd}, stride, n, D, scale, sc);
+}
+void attn_values_q8kv(const float* p, const int8_t* values, const float* vd, int64_t stride, int64_t n, int64_t D,
+                      float* o) {
+    attn_values_t(p, Q8Rows{values, vd}, stride, n, D, o);
 }
 
 // exp(x) for x in f32 lanes: 2^n * p(r) with a degree-6 polynomial (relative error ~2e-7);
@@ -1067,6 +1102,10 @@ const KernelTable* avx512_table() {
         k.div_minmax = div_minmax;
         k.dist_bins = dist_bins;
         k.indices_eq_u16 = indices_eq_u16;
+        k.dot_q8kv = dot_q8kv;
+        k.axpy_q8kv = axpy_q8kv;
+        k.attn_scores_q8kv = attn_scores_q8kv;
+        k.attn_values_q8kv = attn_values_q8kv;
         return &k;
     }();
     return t;
