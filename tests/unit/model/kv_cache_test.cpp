@@ -200,6 +200,13 @@ TEST_P(KvF16Imported, LogitsStayCloseAndGreedyAgrees) {
     // transfo-xl and causal xlnet go past their memory (mem_len 12 / 10) within these steps.
     const double worst = expect_f16_close_to_f32(*m, prompt, 16);
     std::printf("[ %s ] f16 KV: max |dlogit| / max |logit| = %.2e\n", c.name, worst);
+    // A Q8_0 cache where the heads allow it (KvQ8Init's bound), a clear refusal where not.
+    if (m->hparams().head_dim % 32 == 0) {
+        const double q8 = expect_f16_close_to_f32(*m, prompt, 16, core::DType::Q8_0, 5e-2);
+        std::printf("[ %s ] q8_0 KV: max |dlogit| / max |logit| = %.2e\n", c.name, q8);
+    } else {
+        EXPECT_THROW(Session(*m, 0, core::DType::Q8_0), Error) << "head dim " << m->hparams().head_dim;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -212,7 +219,15 @@ INSTANTIATE_TEST_SUITE_P(
                       HfCase{"transfo_xl", "make_transfo_xl_fixture.py", "", "--seed 1", ""},
                       HfCase{"xlnet_causal", "make_xlnet_fixture.py", "", "--seed 1", "causal"},
                       HfCase{"xlnet_bidirectional", "make_xlnet_fixture.py", "",
-                             "--mem-len 0 --seed 2", "bidirectional"}),
+                             "--mem-len 0 --seed 2", "bidirectional"},
+                      // 32-wide heads, which a Q8_0 cache takes (the others check its refusal).
+                      HfCase{"gptneo_h32", "make_hf_fixture.py", "gpt_neo",
+                             "--heads 2 --layers 3 --window 5 --attention-types local,global,local", ""},
+                      HfCase{"t5_h32", "make_t5_fixture.py", "", "--d-kv 32 --seed 3", ""},
+                      HfCase{"transfo_xl_h32", "make_transfo_xl_fixture.py", "", "--d-head 32 --seed 3", ""},
+                      HfCase{"xlnet_causal_h32", "make_xlnet_fixture.py", "", "--heads 1 --seed 3", "causal"},
+                      HfCase{"xlnet_bidirectional_h32", "make_xlnet_fixture.py", "",
+                             "--heads 1 --mem-len 0 --seed 4", "bidirectional"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 // Transformer-XL and XLNet keep their W_r·pe(d) rows in the session across calls (a decode step
