@@ -412,6 +412,30 @@ TEST_F(Kernels, F16KvAttentionHeadIsBitIdenticalToDotSoftmaxAxpy) {
     }
 }
 
+// attention_scores is dot_kv per key times the scale (nothing written past n), attention_values
+// is axpy_kv per value (weights p) into a zeroed output, and scores, softmax, values is
+// attention_head: bit for bit, over views of any type.
+void expect_halves_are_rows(const std::vector<float>& q, const KvView& keys, const KvView& values,
+                            const std::vector<float>& p, int64_t n, int64_t D) {
+    for (float scale : {1.0f, 0.125f, 0.3f}) {
+        std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 9.0f);
+        for (int64_t j = 0; j < n; ++j) want[static_cast<size_t>(j)] = dot_kv(q.data(), keys, j, D) * scale;
+        attention_scores(q.data(), keys, n, D, scale, got.data());
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << scale;
+        EXPECT_EQ(got[static_cast<size_t>(n)], 9.0f);
+    }
+    std::vector<float> want_o(static_cast<size_t>(D), 0.0f), o(static_cast<size_t>(D), 7.0f);
+    for (int64_t j = 0; j < n; ++j) axpy_kv(p[static_cast<size_t>(j)], values, j, want_o.data(), D);
+    attention_values(p.data(), values, n, D, o.data());
+    ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
+    std::vector<float> sc(static_cast<size_t>(n)), sc2(sc), o2(o);
+    attention_scores(q.data(), keys, n, D, 0.3f, sc.data());
+    softmax(sc.data(), n);
+    attention_values(sc.data(), values, n, D, o.data());
+    attention_head(q.data(), keys, values, n, D, 0.3f, sc2.data(), o2.data());
+    ASSERT_EQ(0, std::memcmp(o.data(), o2.data(), o.size() * sizeof(float)));
+}
+
 // The halves of attention_head (core/attention.h) that T5, Transformer-XL and XLNet run with
 // their own score terms in between: attention_scores is dot_kv per key times the scale (with
 // scale 1, exactly dot_kv), attention_values is axpy_kv per value into a zeroed output, bit for
@@ -432,25 +456,7 @@ TEST_F(Kernels, AttentionHalvesAreBitIdenticalToDotAndAxpyPerRow) {
                     const bool half = type == DType::F16;
                     const KvView keys{half ? static_cast<const void*>(kh.data()) : kf.data(), type, stride};
                     const KvView values{half ? static_cast<const void*>(vh.data()) : vf.data(), type, stride};
-                    for (float scale : {1.0f, 0.125f, 0.3f}) {
-                        std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 9.0f);
-                        for (int64_t j = 0; j < n; ++j)
-                            want[static_cast<size_t>(j)] = dot_kv(q.data(), keys, j, D) * scale;
-                        attention_scores(q.data(), keys, n, D, scale, got.data());
-                        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << scale;
-                        EXPECT_EQ(got[static_cast<size_t>(n)], 9.0f);  // nothing written past n
-                    }
-                    std::vector<float> want_o(static_cast<size_t>(D), 0.0f), o(static_cast<size_t>(D), 7.0f);
-                    for (int64_t j = 0; j < n; ++j) axpy_kv(p[static_cast<size_t>(j)], values, j, want_o.data(), D);
-                    attention_values(p.data(), values, n, D, o.data());
-                    ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
-                    // scores, softmax, values == attention_head.
-                    std::vector<float> sc(static_cast<size_t>(n)), sc2(sc), o2(o);
-                    attention_scores(q.data(), keys, n, D, 0.3f, sc.data());
-                    softmax(sc.data(), n);
-                    attention_values(sc.data(), values, n, D, o.data());
-                    attention_head(q.data(), keys, values, n, D, 0.3f, sc2.data(), o2.data());
-                    ASSERT_EQ(0, std::memcmp(o.data(), o2.data(), o.size() * sizeof(float)));
+                    expect_halves_are_rows(q, keys, values, p, n, D);
                 }
     }
 }
@@ -510,23 +516,7 @@ TEST_F(Kernels, Q8KvAttentionIsBitIdenticalToDotSoftmaxAxpy) {
                 const auto q = randn(static_cast<size_t>(D), 61), p = randn(static_cast<size_t>(n) + 1, 64);
                 const Q8Rows kq = to_q8(randn(rows, 62)), vq = to_q8(randn(rows, 63));
                 const KvView keys = kq.view(stride), values = vq.view(stride);
-                for (float scale : {1.0f, 0.125f}) {
-                    std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 9.0f);
-                    for (int64_t j = 0; j < n; ++j) want[static_cast<size_t>(j)] = dot_kv(q.data(), keys, j, D) * scale;
-                    attention_scores(q.data(), keys, n, D, scale, got.data());
-                    ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << scale;
-                    EXPECT_EQ(got[static_cast<size_t>(n)], 9.0f);  // nothing written past n
-                }
-                std::vector<float> want_o(static_cast<size_t>(D), 0.0f), o(static_cast<size_t>(D), 7.0f);
-                for (int64_t j = 0; j < n; ++j) axpy_kv(p[static_cast<size_t>(j)], values, j, want_o.data(), D);
-                attention_values(p.data(), values, n, D, o.data());
-                ASSERT_EQ(0, std::memcmp(o.data(), want_o.data(), o.size() * sizeof(float)));
-                std::vector<float> sc(static_cast<size_t>(n)), sc2(sc), o2(o);
-                attention_scores(q.data(), keys, n, D, 0.3f, sc.data());
-                softmax(sc.data(), n);
-                attention_values(sc.data(), values, n, D, o.data());
-                attention_head(q.data(), keys, values, n, D, 0.3f, sc2.data(), o2.data());
-                ASSERT_EQ(0, std::memcmp(o.data(), o2.data(), o.size() * sizeof(float)));
+                expect_halves_are_rows(q, keys, values, p, n, D);
                 // A head's slice of the rows (KvView::at) reads the elements and scales it names.
                 if (n > 2 && D >= 64) {
                     const KvView slice = keys.at(2, 32);
