@@ -11,9 +11,9 @@
 //   - measures the single-precision GEMM peak per thread count and compares F32 prefill with it,
 //     counting 2 FLOPs per weight a prompt token multiplies (see prefill_flops_per_token).
 // Long-context decode (issue 2, the f16 KV cache): for each type, thread count and --long-ctx
-// length it fills a session's cache to that many positions and times decode with an f32 and an
-// f16 KV cache side by side. Each step then also reads the cache (2 x layers x positions x kv_dim
-// elements), so the roofline counts weights + cache bytes per token.
+// length it fills a session's cache to that many positions and times decode with an f32, an f16
+// and a q8_0 KV cache side by side. Each step then also reads the cache (2 x layers x positions x
+// kv_dim elements, plus q8_0's scales), so the roofline counts weights + cache bytes per token.
 // It prints a markdown table and, given --json-out FILE, writes the same numbers there as JSON
 // (nothing by default: a run from the repository root would leave a stray file there). It
 // reports; it never asserts.
@@ -24,7 +24,7 @@
 // Usage: bench_inference [--work-dir DIR] [--json-out FILE] [--torch-script PATH] [--python EXE]
 //          [--threads 1,2] [--types f32,q8_0,q4_0] [--prompt-tokens 128] [--gen-tokens 64]
 //          [--reps 3] [--ctx 512] [--dim 768 --layers 12 --heads 12 --ffn 2048 --vocab 32000]
-//          [--long-ctx 2048,4096|none] [--long-gen 32] [--kv-type f16|f32]
+//          [--long-ctx 2048,4096|none] [--long-gen 32] [--kv-type f16|f32|q8_0]
 //          [--no-torch] [--rebuild-models] [--prepare-only]
 #include <algorithm>
 #include <array>
@@ -412,8 +412,7 @@ std::vector<double> time_long_decode(const lyra::model::Model& m, lyra::core::Th
 
 // KV cache bytes one decode step reads at `positions` cached rows (K and V of every layer).
 double kv_bytes_per_token(const lyra::model::Model& m, int64_t positions, DType kv) {
-    const auto& hp = m.hparams();
-    return 2.0 * static_cast<double>(hp.n_layer * positions * hp.n_head_kv * hp.head_dim) * (kv == DType::F16 ? 2 : 4);
+    return static_cast<double>(lyra::model::Session::kv_bytes_for(m, positions, kv));  // int8 rows count their scales
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -498,17 +497,17 @@ struct LongRow {
     double decode_frac() const { return decode_tok_s / decode_limit(); }
 };
 
-// f16 rows beside their f32 twins: the speed ratio and each one's share of the roofline.
+// f16 and q8_0 rows beside their f32 twins: the speed ratio and each one's share of the roofline.
 std::string long_markdown(const std::vector<LongRow>& rows) {
     if (rows.empty()) return {};
     std::string s =
-        "\nLong-context decode, f32 vs f16 KV cache (the cache filled to `ctx` positions, then tg timed; "
-        "limit = read BW / (weight + KV bytes per token)):\n\n"
-        "| type | thr | ctx | KV | KV MB/tok | weights+KV MB/tok | tg tok/s | f16/f32 | tg limit tok/s | tg % of limit |\n"
+        "\nLong-context decode, f32 vs f16 vs q8_0 KV cache (the cache filled to `ctx` positions, then tg "
+        "timed; limit = read BW / (weight + KV bytes per token)):\n\n"
+        "| type | thr | ctx | KV | KV MB/tok | weights+KV MB/tok | tg tok/s | vs f32 | tg limit tok/s | tg % of limit |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : rows) {
         std::string vs = "—";
-        if (r.kv == DType::F16)
+        if (r.kv != DType::F32)
             for (const auto& b : rows)
                 if (b.kv == DType::F32 && b.type == r.type && b.threads == r.threads && b.positions == r.positions)
                     vs = ratio(r.decode_tok_s, b.decode_tok_s);
@@ -606,20 +605,20 @@ void measure_thread_count(const Options& o, const std::vector<std::string>& path
         std::fprintf(stderr, "bench: lyra %s x%d: %.1f s\n", std::string(lyra::core::dtype_name(o.types[i])).c_str(),
                      nt, seconds_since(t0));
         sample_machine();
-        // f32 and f16 KV at each length, alternating so a change in machine load hits both.
+        // f32, f16 and q8_0 KV at each length, alternating so a change in machine load hits all.
         for (int64_t positions : o.long_ctx) {
             const auto t1 = Clock::now();
-            std::vector<double> f32_runs, f16_runs;
-            for (int round = 0; round < 2; ++round) {
-                for (double x : time_long_decode(*model, pool, o, positions, DType::F32)) f32_runs.push_back(x);
-                for (double x : time_long_decode(*model, pool, o, positions, DType::F16)) f16_runs.push_back(x);
-            }
-            for (DType kv : {DType::F32, DType::F16})
-                longs.push_back({.type = o.types[i], .threads = nt, .positions = positions, .kv = kv,
-                                 .decode_tok_s = median(kv == DType::F32 ? f32_runs : f16_runs),
+            constexpr DType kKvTypes[] = {DType::F32, DType::F16, DType::Q8_0};
+            std::vector<double> runs[3];
+            for (int round = 0; round < 2; ++round)
+                for (int k = 0; k < 3; ++k)
+                    for (double x : time_long_decode(*model, pool, o, positions, kKvTypes[k])) runs[k].push_back(x);
+            for (int k = 0; k < 3; ++k)
+                longs.push_back({.type = o.types[i], .threads = nt, .positions = positions, .kv = kKvTypes[k],
+                                 .decode_tok_s = median(runs[k]),
                                  .weight_bytes = weight_bytes_per_token(*model),
-                                 .kv_bytes = kv_bytes_per_token(*model, positions, kv), .bw_gbs = 0});
-            std::fprintf(stderr, "bench: lyra %s x%d ctx %lld f32/f16 KV: %.1f s\n",
+                                 .kv_bytes = kv_bytes_per_token(*model, positions, kKvTypes[k]), .bw_gbs = 0});
+            std::fprintf(stderr, "bench: lyra %s x%d ctx %lld f32/f16/q8_0 KV: %.1f s\n",
                          std::string(lyra::core::dtype_name(o.types[i])).c_str(), nt,
                          static_cast<long long>(positions), seconds_since(t1));
         }
