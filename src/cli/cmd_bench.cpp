@@ -123,19 +123,6 @@ void run_bench(BenchFlags& f) {
     std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
-CLI::Validator at_least(int lo) {
-    return CLI::Validator(
-        [lo](std::string& v) -> std::string {
-            try {
-                if (std::stoll(v) >= lo) return {};
-            } catch (const std::exception&) {
-                return "expected an integer, got '" + v + "'";
-            }
-            return fmt::format("out of range; expected at least {}, got {}", lo, v);
-        },
-        "");
-}
-
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -144,17 +131,17 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("-m,--model", f->model, "GGUF model (default: the shipped " +
                                                 std::string(gen::kDefaultModelFile) + ")");
     auto* pt = cmd->add_option("--prompt-tokens", f->prompt_tokens, "Prompt length in tokens")
-        ->check(at_least(1))
+        ->check(whole_at_least(1))
         ->capture_default_str();
     auto* gt = cmd->add_option("--gen-tokens", f->gen_tokens, "Tokens to decode one by one")
-        ->check(at_least(1))
+        ->check(whole_at_least(1))
         ->capture_default_str();
     cmd->add_option("--threads", f->threads, "Threads (0 = all cores)")
-        ->check(at_least(0))
+        ->check(whole_at_least(0))
         ->capture_default_str();
     add_kv_type_option(cmd, f->kv_type);
     cmd->add_option("--reps", f->reps, "Repetitions; the median is reported")
-        ->check(at_least(1))
+        ->check(whole_at_least(1))
         ->capture_default_str();
     cmd->callback([f, pt, gt] {
         f->lengths_given = pt->count() > 0 || gt->count() > 0;

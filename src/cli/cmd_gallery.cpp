@@ -161,7 +161,7 @@ void add_gallery_command(CLI::App& app) {
     list->callback([f] { run_list(*f); });
 
     auto* show = cmd->add_subcommand("show", "Show one work with its settings and scores");
-    show->add_option("id", f->id, "Work id (from lyra gallery list)")->required()->check(CLI::PositiveNumber);
+    show->add_option("id", f->id, "Work id (from lyra gallery list)")->required()->check(whole_at_least(1));
     show->add_flag("--json", f->json, "Print the work as JSON");
     show->add_flag("--rerun", f->rerun,
                    "Run the stored request again and check the text is identical (exit 1 if not)");

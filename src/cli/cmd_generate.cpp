@@ -40,35 +40,6 @@ struct GenerateFlags {
     float lora_scale = 1.0f;  // multiplies the adapter's alpha / rank
 };
 
-// A usage check with a plain message: "must be at least 1, got 0" (CLI11's own range message
-// prints the full double range).
-CLI::Validator at_least(double lo) {
-    return CLI::Validator(
-        [lo](std::string& v) -> std::string {
-            try {
-                if (std::stod(v) >= lo) return {};
-            } catch (const std::exception&) {
-                return "expected a number, got '" + v + "'";
-            }
-            return "out of range; expected at least " + fmt::format("{}", lo) + ", got " + v;
-        },
-        "");
-}
-
-CLI::Validator between(double lo, double hi) {
-    return CLI::Validator(
-        [lo, hi](std::string& v) -> std::string {
-            try {
-                const double x = std::stod(v);
-                if (x >= lo && x <= hi) return {};
-            } catch (const std::exception&) {
-                return "expected a number, got '" + v + "'";
-            }
-            return fmt::format("out of range; expected {} to {}, got {}", lo, hi, v);
-        },
-        "");
-}
-
 void write_stdout(std::string_view s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
@@ -221,7 +192,7 @@ void add_generate_command(CLI::App& app) {
                                                 "), or openai:MODEL@URL for a remote server");
     cmd->add_option("-p,--prompt", f->prompt, "Text to continue")->required();
     cmd->add_option("--max-tokens", o.max_tokens, "New tokens per candidate, at most")
-        ->check(at_least(1))
+        ->check(whole_at_least(1))
         ->capture_default_str();
     cmd->add_option("--stop", o.stop, "Stop string (repeatable); cut from the output");
     cmd->add_option_function<uint64_t>(
@@ -233,16 +204,16 @@ void add_generate_command(CLI::App& app) {
         "Random seed (default: a fresh one, reported by --json)");
     add_kv_type_option(cmd, o.kv_type);
     cmd->add_option("--threads", o.threads, "Threads (0 = all cores)")
-        ->check(at_least(0))
+        ->check(whole_at_least(0))
         ->capture_default_str();
     cmd->add_option("-n,--candidates", o.n_candidates, "Candidates (seeds seed, seed+1, ...)")
-        ->check(at_least(1))
+        ->check(whole_at_least(1))
         ->capture_default_str();
     cmd->add_option("--temperature", o.temperature, "Sampling temperature (0 = greedy)")
         ->check(at_least(0))
         ->capture_default_str();
     cmd->add_option("--top-k", o.top_k, "Keep the k most likely tokens (0 = off)")
-        ->check(at_least(0))
+        ->check(whole_at_least(0))
         ->capture_default_str();
     cmd->add_option("--top-p", o.top_p, "Nucleus mass in (0, 1] (1 = off)")
         ->check(between(1e-6, 1.0))
@@ -254,7 +225,7 @@ void add_generate_command(CLI::App& app) {
         ->check(between(1e-6, 1e6))
         ->capture_default_str();
     cmd->add_option("--repeat-last-n", o.repeat_last_n, "Penalty window in tokens (-1 = all)")
-        ->check(at_least(-1))
+        ->check(whole_at_least(-1))
         ->capture_default_str();
     cmd->add_option("--frequency-penalty", o.frequency_penalty, "Per-occurrence penalty")
         ->capture_default_str();

@@ -9,6 +9,14 @@
 
 namespace lyra::cli {
 
+// Range checks with plain messages ("out of range; expected at least 1, got 0"; "expected an
+// integer, got 'abc'"): CLI11's own Range and PositiveNumber print the whole double range.
+// Numbers (any real) and whole numbers (integers only) separately, so a count is not offered
+// 1.5. validators.cpp.
+CLI::Validator at_least(double lo);
+CLI::Validator between(double lo, double hi);
+CLI::Validator whole_at_least(int64_t lo);
+
 // --kv-type f32|f16 into `out` (the KV cache's element type; docs/user-guide.md), for generate,
 // serve and bench; anything else is a usage error (exit 2). Defined in cmd_generate.cpp.
 void add_kv_type_option(CLI::App* cmd, core::DType& out);

@@ -1,9 +1,11 @@
 // `lyra gallery` as a user runs it: works recorded by `lyra demo` are listed, shown, re-run to
 // the identical text, and exported as a static page; a broken gallery file only warns.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -87,6 +89,27 @@ TEST_F(GalleryCli, ExportWritesAStaticPageOfEveryWork) {
     EXPECT_NE(html.find("ROMEO:"), std::string::npos);  // the request (settings) is on the page
     EXPECT_NE(html.find("loglik_per_token"), std::string::npos);  // and the scores
     EXPECT_NE(html.find("--rerun"), std::string::npos);
+}
+
+// A work id that is not a whole number from 1 gets one plain usage line (exit 2), not CLI11's
+// "not in range 0.000000 to 1.79769e+308", and the gallery is not touched.
+TEST_F(GalleryCli, ABadWorkIdIsOneClearUsageError) {
+    const std::string before = read_all(gallery_);
+    const std::pair<const char*, const char*> cases[] = {
+        {"abc", "id: expected an integer, got 'abc'"},
+        {"1.5", "id: expected an integer, got '1.5'"},
+        {"0", "id: out of range; expected at least 1, got 0"},
+        {"-3", "id: out of range; expected at least 1, got -3"},
+    };
+    for (const auto& [id, message] : cases) {
+        const RunResult r = run_lyra({"gallery", "show", id});
+        EXPECT_EQ(r.code, 2) << id;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_EQ(r.err.find("0.000000"), std::string::npos) << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+    EXPECT_EQ(read_all(gallery_), before);
 }
 
 TEST_F(GalleryCli, ABrokenGalleryWarnsButTheWorkIsKept) {
