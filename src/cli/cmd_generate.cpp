@@ -40,6 +40,28 @@ struct GenerateFlags {
     float lora_scale = 1.0f;  // multiplies the adapter's alpha / rank
 };
 
+// "ID=BIAS" (e.g. 198=-100) as a logit bias; a usage error otherwise.
+gen::LogitBias parse_logit_bias(const std::string& item) {
+    const size_t eq = item.find('=');
+    const auto usage = [&] {
+        return CLI::ValidationError("--logit-bias", "expected ID=BIAS with a token id and a bias "
+                                                    "from -100 to 100, e.g. 198=-100; got '" + item + "'");
+    };
+    if (eq == std::string::npos) throw usage();
+    try {
+        size_t used_id = 0, used_bias = 0;
+        const std::string id = item.substr(0, eq), bias = item.substr(eq + 1);
+        const long long token = std::stoll(id, &used_id);
+        const double b = std::stod(bias, &used_bias);
+        if (used_id != id.size() || used_bias != bias.size() || token < 0 || token > INT32_MAX ||
+            !(b >= -100.0 && b <= 100.0))
+            throw usage();
+        return {static_cast<gen::TokenId>(token), static_cast<float>(b)};
+    } catch (const std::logic_error&) {  // stoll / stod: not a number, out of range
+        throw usage();
+    }
+}
+
 void write_stdout(std::string_view s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
@@ -227,6 +249,13 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("--repeat-last-n", o.repeat_last_n, "Penalty window in tokens (-1 = all)")
         ->check(whole_at_least(-1))
         ->capture_default_str();
+    cmd->add_option_function<std::vector<std::string>>(
+           "--logit-bias",
+           [&o](const std::vector<std::string>& items) {
+               for (const std::string& item : items) o.logit_bias.push_back(parse_logit_bias(item));
+           },
+           "ID=BIAS: add BIAS (-100..100) to token ID's logit (repeatable; -100 all but bans it)")
+        ->type_name("ID=BIAS");
     cmd->add_option("--frequency-penalty", o.frequency_penalty, "Per-occurrence penalty")
         ->capture_default_str();
     cmd->add_option("--presence-penalty", o.presence_penalty, "Penalty once a token appeared")

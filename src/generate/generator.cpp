@@ -77,7 +77,8 @@ SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed) {
                           .frequency_penalty = o.frequency_penalty,
                           .presence_penalty = o.presence_penalty,
                           .seed = seed,
-                          .constraint = o.constraint};
+                          .constraint = o.constraint,
+                          .logit_bias = o.logit_bias};
 }
 
 void check_options(const GenerateOptions& opt) {
@@ -102,6 +103,43 @@ void check_options(const GenerateOptions& opt) {
                     core::dtype_name(opt.kv_type));
     }
     check_guidance_scale(opt.guidance);
+}
+
+Completion score_prompt(const model::Model& model, std::span<const TokenId> tokens, int top_k,
+                        core::ThreadPool& pool, core::DType kv_type) {
+    if (!model.batches_decode()) {
+        throw_error(ErrorKind::Unsupported, "prompt logprobs: this model's architecture has no plain "
+                    "decoder forward to score a prompt with; expected a decoder-only model");
+    }
+    const int64_t n_ctx = model.hparams().n_ctx;
+    if (static_cast<int64_t>(tokens.size()) > n_ctx) {
+        throw_error(ErrorKind::ContextFull, "prompt: too long for the model's context to score; expected at "
+                    "most {} tokens, got {}", n_ctx, tokens.size());
+    }
+    Completion out;
+    if (tokens.size() < 2) return out;
+    model::Session session(model, static_cast<int64_t>(tokens.size()), kv_type);
+    const auto V = static_cast<size_t>(model.hparams().n_vocab);
+    std::vector<float> logits;
+    constexpr size_t kChunk = 64;
+    // Row r of a chunk predicts the token after it; the last token predicts nothing asked for.
+    for (size_t at = 0; at + 1 < tokens.size(); at += kChunk) {
+        const size_t n = std::min(kChunk, tokens.size() - 1 - at);
+        model.forward(session, tokens.subspan(at, n), pool, logits, /*all_logits=*/true);
+        for (size_t r = 0; r < n; ++r)
+            record_token(std::span<const float>(logits).subspan(r * V, V), tokens[at + r + 1], top_k, out);
+    }
+    return out;
+}
+
+void check_logit_bias(const GenerateOptions& opt, int64_t n_vocab) {
+    for (const LogitBias& b : opt.logit_bias) {
+        if (b.id < 0 || b.id >= n_vocab) {
+            throw_error(ErrorKind::InvalidArgument,
+                        "logit bias: token {} is outside the model's vocabulary; expected an id "
+                        "from 0 to {}", b.id, n_vocab - 1);
+        }
+    }
 }
 
 double Completion::logprob_sum() const {
@@ -270,6 +308,7 @@ GenerateResult Generator::run(std::string_view prompt, const GenerateOptions& op
                               const StreamFn& on_text) {
     check_options(opt);
     (void)make_sampler_chain(sampler_options(opt, opt.seed));  // reject bad values up front
+    check_logit_bias(opt, model_.hparams().n_vocab);
     opt_ = opt;
     on_text_ = on_text;
     prompt_ = tokenize_prompt(prompt, opt);

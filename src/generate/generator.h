@@ -41,6 +41,10 @@ struct GenerateOptions {
                                     // its control token: prompts rendered by a chat template
     Constraint* constraint = nullptr;  // grammar/regex/schema mask; reset per candidate; not owned
     int top_logprobs = 0;           // also record the K most likely tokens of every step (0..20)
+    // Added to the named tokens' logits before the rest of the chain (OpenAI's logit_bias;
+    // sampler.h). Ids unique and inside the vocabulary (check_logit_bias); the logprobs recorded
+    // stay the model's own.
+    std::vector<LogitBias> logit_bias = {};
     // The session's KV cache element type: F16 (the default, as llama.cpp's; half the cache
     // memory and attention bandwidth, docs/user-guide.md, "KV cache type") or F32 (exact).
     core::DType kv_type = core::DType::F16;
@@ -155,9 +159,20 @@ float token_logprob(std::span<const float> logits, TokenId id);
 // scheduler both record through this.
 void record_token(std::span<const float> logits, TokenId id, int top_k, Completion& out);
 
+// Scores a prompt (OpenAI's echo with logprobs): token i's log-probability given tokens 0..i-1,
+// as record_token records a generated token's (with top_k > 0 the K likeliest there too), for
+// every token but the first, which has no context. Returned as a Completion whose tokens are
+// tokens[1..]. A fresh session of tokens.size() positions in kv_type; the forward runs in chunks
+// of 64 positions, so a long prompt never holds more than 64 rows of logits. Decoder-only
+// models (Model::batches_decode); others throw Error(Unsupported).
+Completion score_prompt(const model::Model& model, std::span<const TokenId> tokens, int top_k,
+                        core::ThreadPool& pool, core::DType kv_type);
+
 // Throws Error(InvalidArgument) naming the first option out of range (max tokens, candidates,
 // threads, top logprobs, kv type, guidance); the sampler chain checks its own settings.
 void check_options(const GenerateOptions& opt);
+// Throws Error(InvalidArgument) when a logit bias names a token outside [0, n_vocab).
+void check_logit_bias(const GenerateOptions& opt, int64_t n_vocab);
 
 // The sampler-chain settings of a request, drawing with `seed`.
 SamplerOptions sampler_options(const GenerateOptions& o, uint64_t seed);

@@ -20,7 +20,7 @@ nlohmann::json float_json(float f) {
 }
 
 nlohmann::json options_to_json(const GenerateOptions& o) {
-    return {{"max_tokens", o.max_tokens},
+    nlohmann::json j = {{"max_tokens", o.max_tokens},
             {"temperature", float_json(o.temperature)},
             {"top_k", o.top_k},
             {"top_p", float_json(o.top_p)},
@@ -33,6 +33,14 @@ nlohmann::json options_to_json(const GenerateOptions& o) {
             {"n", o.n_candidates},
             {"seed", o.seed},
             {"kv_type", model::kv_type_name(o.kv_type)}};
+    if (!o.logit_bias.empty()) j["logit_bias"] = logit_bias_json(o.logit_bias);
+    return j;
+}
+
+nlohmann::json logit_bias_json(std::span<const LogitBias> biases) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const LogitBias& b : biases) j[std::to_string(b.id)] = float_json(b.bias);
+    return j;
 }
 
 nlohmann::json result_to_json(const GenerateResult& r, const GenerateOptions& o,

@@ -2,6 +2,7 @@
 // `lyra generate --json`, `lyra demo` and (later) the server. Pure functions; never throw.
 #pragma once
 
+#include <span>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,7 +19,11 @@ nlohmann::json timings_to_json(const Timings& t);
 nlohmann::json float_json(float f);
 
 // The options that reproduce a result (with the seed): max_tokens, temperature, top_k, ...
+// (and logit_bias when there is one).
 nlohmann::json options_to_json(const GenerateOptions& o);
+
+// OpenAI's logit_bias object: {"<token id>": bias, ...}.
+nlohmann::json logit_bias_json(std::span<const LogitBias> biases);
 
 // {"text","tokens","finish_reason","timings","seed","model","sampler","options",
 //  "candidates":[{"text","tokens","finish_reason","seed"}...]}; the top-level text, tokens

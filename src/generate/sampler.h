@@ -103,6 +103,14 @@ public:
 };
 
 // --- the samplers -------------------------------------------------------------------------
+// OpenAI's logit_bias: `bias` is added to token `id`'s logit before anything else looks at the
+// row (-100 all but bans the token, +100 all but forces it; a constraint still rules out what its
+// grammar does not allow). Ids are unique; make_sampler_chain checks them.
+struct LogitBias {
+    TokenId id;
+    float bias;
+};
+std::unique_ptr<Sampler> make_logit_bias(std::vector<LogitBias> biases);
 // Repetition (CTRL-style: a positive logit is divided by `repeat`, a negative one multiplied),
 // then OpenAI-style frequency and presence penalties: logit -= count*frequency + (count>0)*presence,
 // over the last `last_n` accepted tokens (0 = none, -1 = all seen).
@@ -143,9 +151,10 @@ struct SamplerOptions {
     float presence_penalty = 0;    // 0 = off
     uint64_t seed = 0;
     Constraint* constraint = nullptr;  // not owned
+    std::vector<LogitBias> logit_bias = {};  // empty = off
 };
 
-// The standard chain, in llama.cpp's order: penalties -> constraint -> top-k -> top-p -> min-p
+// The standard chain, in llama.cpp's order: [logit bias ->] penalties -> constraint -> top-k -> top-p -> min-p
 // -> temperature -> dist, or penalties -> constraint -> greedy when temperature == 0.
 // (Truncation before temperature: top-p/min-p measure the model's own distribution, and the
 // temperature then only reshapes what survives.)

@@ -83,32 +83,29 @@ Scheduler::~Scheduler() {
     thread_.join();
 }
 
-std::shared_ptr<Sequence> Scheduler::submit(std::string_view prompt, const GenerateOptions& opt,
-                                            bool parse_special) {
+std::vector<TokenId> Scheduler::tokenize(std::string_view prompt, const GenerateOptions& opt,
+                                         bool parse_special) const {
     if (auto bad = find_invalid_utf8(prompt)) {
         throw_error(ErrorKind::InvalidArgument,
                     "prompt: invalid UTF-8 at byte offset {} (byte 0x{:02X}); expected UTF-8 text",
                     *bad, static_cast<unsigned>(static_cast<unsigned char>(prompt[*bad])));
     }
-    return submit_tokens(
-        model_->tokenizer().encode(prompt, opt.add_bos, parse_special || opt.parse_special), opt);
+    return model_->tokenizer().encode(prompt, opt.add_bos, parse_special || opt.parse_special);
 }
 
-std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
-                                                   const GenerateOptions& opt) {
-    check_options(opt);
-    (void)make_sampler_chain(sampler_options(opt, opt.seed));  // rejects bad values up front
-    if (opt.guidance != 0.0f) {
-        // A guided sequence needs a second session stepped with it (gen::Guidance); the batch
-        // does not carry one yet, and silently ignoring the option would change the output.
-        throw_error(ErrorKind::Unsupported,
-                    "guidance: not supported by the batching scheduler; expected 0, got {}; "
-                    "use gen::Generator for guided decoding", opt.guidance);
-    }
+void Scheduler::check_prompt(std::span<const TokenId> prompt) const {
     if (prompt.empty()) {
         throw_error(ErrorKind::InvalidArgument,
                     "prompt: empty, and the model's vocabulary has no BOS token to start from; "
                     "expected at least one character");
+    }
+    const int64_t n_vocab = model_->hparams().n_vocab;
+    for (const TokenId id : prompt) {
+        if (id < 0 || id >= n_vocab) {
+            throw_error(ErrorKind::InvalidArgument,
+                        "prompt: token {} is outside the model's vocabulary; expected ids from 0 to {}",
+                        id, n_vocab - 1);
+        }
     }
     const int64_t n_ctx = model_->hparams().n_ctx;
     if (static_cast<int64_t>(prompt.size()) >= n_ctx) {
@@ -118,6 +115,26 @@ std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
                     "shorten the prompt",
                     n_ctx - 1, n_ctx, prompt.size());
     }
+}
+
+std::shared_ptr<Sequence> Scheduler::submit(std::string_view prompt, const GenerateOptions& opt,
+                                            bool parse_special) {
+    return submit_tokens(tokenize(prompt, opt, parse_special), opt);
+}
+
+std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
+                                                   const GenerateOptions& opt) {
+    check_options(opt);
+    (void)make_sampler_chain(sampler_options(opt, opt.seed));  // rejects bad values up front
+    check_logit_bias(opt, model_->hparams().n_vocab);
+    if (opt.guidance != 0.0f) {
+        // A guided sequence needs a second session stepped with it (gen::Guidance); the batch
+        // does not carry one yet, and silently ignoring the option would change the output.
+        throw_error(ErrorKind::Unsupported,
+                    "guidance: not supported by the batching scheduler; expected 0, got {}; "
+                    "use gen::Generator for guided decoding", opt.guidance);
+    }
+    check_prompt(prompt);
     std::shared_ptr<Sequence> s(new Sequence());
     s->prompt_ = std::move(prompt);
     s->opt_ = opt;

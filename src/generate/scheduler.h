@@ -139,6 +139,13 @@ public:
                                      bool parse_special = false);
     // The same with a prompt that is already tokens.
     std::shared_ptr<Sequence> submit_tokens(std::vector<TokenId> prompt, const GenerateOptions& opt);
+    // submit's two halves, for a caller that needs the prompt's tokens itself (the server scores
+    // them for echo with logprobs): `prompt` as submit tokenizes it (invalid UTF-8 throws), and
+    // the checks submit_tokens makes of a prompt (not empty, ids inside the vocabulary, room in
+    // the context; Error(InvalidArgument) or Error(ContextFull)).
+    std::vector<TokenId> tokenize(std::string_view prompt, const GenerateOptions& opt,
+                                  bool parse_special = false) const;
+    void check_prompt(std::span<const TokenId> prompt) const;
 
     // Cancels every queued and active sequence (each ends with finish reason Cancelled).
     void cancel_all();

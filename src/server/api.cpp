@@ -93,6 +93,90 @@ void check_prompt_size(std::string_view param, const std::string& text, const Li
 }
 
 // The keys completions and chat share.
+// OpenAI's logit_bias: {"<token id>": bias from -100 to 100, ...} (null or {} = none). Ids past
+// the model's vocabulary are refused when the request reaches its model (gen::check_logit_bias).
+std::vector<gen::LogitBias> logit_bias(const json& v, const Limits& limits) {
+    std::vector<gen::LogitBias> out;
+    if (v.is_null()) return out;
+    if (!v.is_object()) {
+        throw bad("logit_bias", fmt::format("logit_bias: expected an object of token id -> bias, got {}",
+                                            type_name(v)));
+    }
+    if (static_cast<int>(v.size()) > limits.max_logit_bias) {
+        throw bad("logit_bias", fmt::format("logit_bias: too many tokens; expected at most {}, got {}",
+                                            limits.max_logit_bias, v.size()));
+    }
+    for (const auto& [key, value] : v.items()) {
+        const bool digits = !key.empty() && key.size() <= 9 &&
+                            key.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits) {
+            throw bad("logit_bias", fmt::format("logit_bias: expected token ids as keys (\"50256\"), "
+                                                "got '{}'", key));
+        }
+        if (!value.is_number() || !(value.get<double>() >= -100.0 && value.get<double>() <= 100.0)) {
+            throw bad("logit_bias", fmt::format("logit_bias: token {}: expected a bias from -100 to "
+                                                "100, got {}", key, value.dump()));
+        }
+        out.push_back({static_cast<gen::TokenId>(std::stol(key)), static_cast<float>(value.get<double>())});
+    }
+    return out;
+}
+
+// One token-id prompt: a non-empty array of ids (range-checked against the model later, by the
+// scheduler), at most limits.max_prompt_tokens long.
+std::vector<gen::TokenId> token_prompt(const json& a, const Limits& limits) {
+    if (a.empty()) throw bad("prompt", "prompt: empty token array; expected at least one token id");
+    if (a.size() > limits.max_prompt_tokens) {
+        throw ApiError(400, "invalid_request_error",
+                       fmt::format("prompt: too many tokens; expected at most {}, got {}",
+                                   limits.max_prompt_tokens, a.size()),
+                       "prompt", "context_length_exceeded");
+    }
+    std::vector<gen::TokenId> ids;
+    for (const auto& t : a) {
+        if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX) {
+            throw bad("prompt", fmt::format("prompt: expected token ids (integers from 0), got {}",
+                                            t.dump()));
+        }
+        ids.push_back(static_cast<gen::TokenId>(t.get<int64_t>()));
+    }
+    return ids;
+}
+
+// OpenAI's four prompt shapes: "text", ["text", ...], [id, ...] and [[id, ...], ...].
+void read_prompts(const json& p, const Limits& limits, CompletionRequest& r) {
+    if (p.is_string()) {
+        r.prompts.push_back(p.get<std::string>());
+    } else if (!p.is_array()) {
+        throw bad("prompt", fmt::format("prompt: expected a string, an array of strings or token "
+                                        "ids, got {}",
+                                        type_name(p)));
+    } else if (p.empty()) {
+        throw bad("prompt", "prompt: empty array; expected at least one prompt");
+    } else if (p[0].is_number()) {
+        r.token_prompts.push_back(token_prompt(p, limits));
+    } else {
+        if (static_cast<int>(p.size()) > limits.max_prompts) {
+            throw bad("prompt", fmt::format("prompt: too many prompts; expected at most {}, got {}",
+                                            limits.max_prompts, p.size()));
+        }
+        const bool strings = p[0].is_string();
+        for (const auto& e : p) {
+            if (strings && e.is_string()) {
+                r.prompts.push_back(e.get<std::string>());
+            } else if (!strings && e.is_array()) {
+                r.token_prompts.push_back(token_prompt(e, limits));
+            } else {
+                throw bad("prompt", fmt::format("prompt: expected an array of strings or an array "
+                                                "of token-id arrays, not a mix; got an element "
+                                                "that is {}",
+                                                type_name(e)));
+            }
+        }
+    }
+    for (const auto& s : r.prompts) check_prompt_size("prompt", s, limits);
+}
+
 void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallback,
                     int default_max_tokens, CompletionRequest& r) {
     if (const json* v = field(body, "model")) {
@@ -117,6 +201,7 @@ void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallba
         static_cast<float>(number(body, "frequency_penalty", 0.0, -2.0, 2.0));
     r.n = static_cast<int>(integer(body, "n", 1, 1, limits.max_n,
                                    "; the server's limit is set by --max-n"));
+    r.best_of = r.n;  // completions may ask for more (best_of)
     r.stream = boolean(body, "stream", false);
     if (const json* v = field(body, "stream_options")) {
         if (!v->is_object()) {
@@ -155,11 +240,7 @@ void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallba
         }
         r.opt.stop = std::move(stops);
     }
-    if (const json* v = field(body, "logit_bias"); v != nullptr && !v->empty()) {
-        throw ApiError(400, "invalid_request_error",
-                       "logit_bias: not supported by Lyra; expected it absent or empty",
-                       "logit_bias", "unsupported_parameter");
-    }
+    if (const json* v = field(body, "logit_bias")) r.opt.logit_bias = logit_bias(*v, limits);
 }
 
 }  // namespace
@@ -201,51 +282,46 @@ CompletionRequest parse_completion_request(const json& body, const Limits& limit
                        "frequency_penalty", "best_of", "suffix", "logit_bias", "user", "top_k",
                        "min_p", "repeat_penalty"});
     CompletionRequest r;
-    parse_sampling(body, limits, seed_fallback, std::min(16, limits.max_tokens), r);
+    const json* max_tokens = field(body, "max_tokens");
+    if (max_tokens != nullptr && max_tokens->is_number_integer() && max_tokens->get<int64_t>() == 0) {
+        r.score_only = true;  // checked against echo and stream below
+        json rest = body;
+        rest.erase("max_tokens");
+        parse_sampling(rest, limits, seed_fallback, std::min(16, limits.max_tokens), r);
+    } else {
+        parse_sampling(body, limits, seed_fallback, std::min(16, limits.max_tokens), r);
+    }
     const json* p = field(body, "prompt");
     if (p == nullptr) {
-        throw bad("prompt", "prompt: missing; expected a string or an array of strings");
+        throw bad("prompt", "prompt: missing; expected a string, an array of strings, an array of "
+                            "token ids or an array of such arrays");
     }
-    if (p->is_string()) {
-        r.prompts.push_back(p->get<std::string>());
-    } else if (p->is_array()) {
-        if (p->empty()) throw bad("prompt", "prompt: empty array; expected at least one string");
-        if (static_cast<int>(p->size()) > limits.max_prompts) {
-            throw bad("prompt", fmt::format("prompt: too many prompts; expected at most {}, got {}",
-                                            limits.max_prompts, p->size()));
+    read_prompts(*p, limits, r);
+    if (const json* v = field(body, "best_of"); v != nullptr && !v->is_null()) {
+        r.best_of = static_cast<int>(integer(body, "best_of", r.n, r.n, limits.max_best_of));
+        if (r.best_of > r.n && r.stream) {
+            throw bad("best_of", fmt::format("best_of: {} with stream; expected no streaming when "
+                                             "best_of is more than n ({}), since the best are "
+                                             "known only at the end",
+                                             r.best_of, r.n));
         }
-        for (const auto& s : *p) {
-            if (!s.is_string()) {
-                throw bad("prompt", fmt::format("prompt: expected an array of strings, got an "
-                                                "element that is {} (token-id prompts are not "
-                                                "supported)",
-                                                type_name(s)));
-            }
-            r.prompts.push_back(s.get<std::string>());
-        }
-    } else {
-        throw bad("prompt", fmt::format("prompt: expected a string or an array of strings, got {}",
-                                        type_name(*p)));
     }
-    for (const auto& s : r.prompts) check_prompt_size("prompt", s, limits);
-    const int64_t choices = static_cast<int64_t>(r.prompts.size()) * r.n;
+    const int64_t n_prompts = static_cast<int64_t>(r.prompts.size() + r.token_prompts.size());
+    const int64_t choices = n_prompts * r.best_of;
     if (choices > limits.max_choices) {
-        throw bad("n", fmt::format("n: too many choices; expected prompts x n at most {}, got {}",
-                                   limits.max_choices, choices));
+        throw bad(r.best_of > r.n ? "best_of" : "n",
+                  fmt::format("{}: too many choices; expected prompts x {} at most {}, got {}",
+                              r.best_of > r.n ? "best_of" : "n", r.best_of > r.n ? "best_of" : "n",
+                              limits.max_choices, choices));
     }
     r.echo = boolean(body, "echo", false);
+    if (r.score_only && (!r.echo || r.stream)) {
+        throw bad("max_tokens", "max_tokens: 0 generates nothing; expected at least 1, or 0 with "
+                                "echo true and no stream to score the prompt");
+    }
     if (field(body, "logprobs") != nullptr) {
         r.logprobs = static_cast<int>(integer(body, "logprobs", 0, 0, 5));
         r.opt.top_logprobs = *r.logprobs;
-    }
-    if (const json* v = field(body, "best_of")) {
-        if (!v->is_number_integer() || v->get<int64_t>() != r.n) {
-            throw ApiError(400, "invalid_request_error",
-                           fmt::format("best_of: not supported by Lyra; expected it absent or "
-                                       "equal to n ({}), got {}",
-                                       r.n, v->dump()),
-                           "best_of", "unsupported_parameter");
-        }
     }
     if (const json* v = field(body, "suffix"); v != nullptr && !(v->is_string() && v->empty())) {
         throw ApiError(400, "invalid_request_error",

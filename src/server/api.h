@@ -54,18 +54,30 @@ struct Limits {
     int max_tokens = 1024;                // per choice
     int max_n = 8;                        // choices per prompt
     size_t max_prompt_bytes = 16 << 10;   // per prompt (chat: the rendered conversation)
+    size_t max_prompt_tokens = 4096;      // per token-id prompt
     int max_prompts = 16;                 // entries of a prompt list
-    int max_choices = 32;                 // prompts x n
+    int max_choices = 32;                 // prompts x n (x best_of)
+    int max_logit_bias = 300;             // entries of logit_bias
+    int max_best_of = 20;                 // candidates per prompt that best_of may ask for
 };
 
 struct CompletionRequest {
     std::string model;                      // "" = the server's default model
     std::vector<std::string> prompts;       // completions: each prompt (a string is one)
+    // Completions whose prompt is token ids (an array of integers is one prompt, an array of
+    // such arrays several), taken as they are: no BOS added. When set, `prompts` is empty.
+    std::vector<std::vector<gen::TokenId>> token_prompts;
     std::vector<model::ChatMessage> messages;  // chat
     gen::GenerateOptions opt;               // max_tokens, temperature, top_p, stop, seed, ...
     int n = 1;
+    // Completions: candidates generated per prompt, of which the n with the highest mean
+    // log-probability per token are returned (OpenAI's best_of; >= n, no streaming).
+    int best_of = 1;
     bool stream = false;
     bool echo = false;
+    // Completions with max_tokens 0 and echo: the prompt comes back with its logprobs (when
+    // asked for) and nothing is generated, the legacy API's way to score a text.
+    bool score_only = false;
     bool include_usage = false;             // stream_options.include_usage
     // Log-probabilities asked for: completions `logprobs: K` (0..5), chat `logprobs: true` with
     // `top_logprobs: K` (0..20); K alternatives per token go to opt.top_logprobs.

@@ -16,6 +16,7 @@
 #include "art/poetry/retry.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "generate/result_json.h"
 
 namespace lyra::server {
 
@@ -284,6 +285,7 @@ gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string
                  {"seed", opt.seed},
                  {"n", opt.n_candidates}};
     if (!opt.stop.empty()) body["stop"] = opt.stop;
+    if (!opt.logit_bias.empty()) body["logit_bias"] = gen::logit_bias_json(opt.logit_bias);
     const std::string what = "POST /v1/completions";
     gen::GenerateResult result;
     result.sampler = "remote " + remote.spec();

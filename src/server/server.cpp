@@ -15,6 +15,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -364,7 +365,11 @@ struct Server::Impl {
         CompletionRequest req;
         std::vector<std::string> prompt_text;       // per prompt (echo)
         std::vector<int64_t> prompt_tokens;         // per prompt
-        std::vector<std::shared_ptr<gen::Sequence>> seqs;  // choice i = prompt i/n, seed + i%n
+        // Per prompt, with echo and logprobs on completions: the echoed prompt's own logprobs
+        // (the legacy shape's four arrays, offsets from 0), which the choices' logprobs begin with.
+        std::vector<json> prompt_logprobs;
+        // Candidate i = prompt i / best_of, seed + i % best_of (best_of = n unless asked for).
+        std::vector<std::shared_ptr<gen::Sequence>> seqs;
         const model::Tokenizer* tok = nullptr;
         Clock::time_point deadline;
     };
@@ -401,16 +406,32 @@ struct Server::Impl {
             }
         }
         try {
-            for (const auto& p : job->req.prompts) {
-                for (int j = 0; j < job->req.n; ++j) {
-                    gen::GenerateOptions o = job->req.opt;
-                    o.seed = job->req.opt.seed + static_cast<uint64_t>(j);
-                    o.kv_type = opt.kv_type;  // a server setting (--kv-type), not a request key
-                    auto s = m.scheduler->submit(p, o, parse_special);
-                    if (j == 0) job->prompt_tokens.push_back(s->n_prompt());
-                    job->seqs.push_back(std::move(s));
+            gen::Scheduler& sched = *m.scheduler;
+            const bool score = !chat && job->req.echo && job->req.logprobs.has_value();
+            gen::GenerateOptions o = job->req.opt;
+            o.kv_type = opt.kv_type;  // a server setting (--kv-type), not a request key
+            // Each prompt as tokens, checked; scored when echoed with logprobs; then its
+            // candidates (none for max_tokens 0), seeds seed, seed + 1, ...
+            const auto add_prompt = [&](std::vector<gen::TokenId> tokens, std::string text, bool bos_added) {
+                sched.check_prompt(tokens);
+                if (score) job->prompt_logprobs.push_back(prompt_logprobs_json(*job, m, tokens, bos_added));
+                job->prompt_tokens.push_back(static_cast<int64_t>(tokens.size()));
+                job->prompt_text.push_back(std::move(text));
+                if (job->req.score_only) return;
+                for (int j = 0; j < job->req.best_of; ++j) {
+                    gen::GenerateOptions oj = o;
+                    oj.seed = o.seed + static_cast<uint64_t>(j);
+                    job->seqs.push_back(sched.submit_tokens(tokens, oj));
                 }
-                job->prompt_text.push_back(p);
+            };
+            const gen::TokenId bos = job->tok->bos();
+            for (const auto& p : job->req.prompts) {
+                std::vector<gen::TokenId> tokens = sched.tokenize(p, o, parse_special);
+                const bool bos_added = o.add_bos && bos >= 0 && !tokens.empty() && tokens[0] == bos;
+                add_prompt(std::move(tokens), p, bos_added);
+            }
+            for (const auto& ids : job->req.token_prompts) {
+                add_prompt(ids, job->tok->decode(ids), false);  // echo shows them as text
             }
         } catch (...) {
             for (auto& s : job->seqs) s->cancel();
@@ -453,12 +474,25 @@ struct Server::Impl {
                            "", "timeout");
         }
         json choices = json::array();
-        int64_t completion_tokens = 0;
-        for (size_t i = 0; i < n; ++i) {
+        if (job.req.score_only) {  // max_tokens 0 with echo: each prompt, n times, as it is
+            for (size_t k = 0; k < job.prompt_text.size() * static_cast<size_t>(job.req.n); ++k) {
+                const size_t prompt_i = k / static_cast<size_t>(job.req.n);
+                choices.push_back({{"index", k},
+                                   {"text", job.prompt_text[prompt_i]},
+                                   {"logprobs", job.prompt_logprobs.empty() ? json(nullptr)
+                                                                            : job.prompt_logprobs[prompt_i]},
+                                   {"finish_reason", "length"}});
+            }
+        }
+        int64_t completion_tokens = 0;  // every candidate generated, best_of's unreturned too
+        for (const auto& c : done) completion_tokens += static_cast<int64_t>(c->tokens.size());
+        const auto per_prompt = static_cast<size_t>(job.req.best_of);
+        const std::vector<size_t> kept = best_candidates(done, per_prompt, static_cast<size_t>(job.req.n));
+        for (size_t k = 0; k < kept.size(); ++k) {
+            const size_t i = kept[k];
             const gen::Completion& c = *done[i];
-            completion_tokens += static_cast<int64_t>(c.tokens.size());
-            const size_t prompt_i = i / static_cast<size_t>(job.req.n);
-            json choice = {{"index", i}, {"finish_reason", openai_finish_reason(c.finish)}};
+            const size_t prompt_i = i / per_prompt;
+            json choice = {{"index", k}, {"finish_reason", openai_finish_reason(c.finish)}};
             size_t offset = 0;
             if (job.chat) {
                 choice["message"] = {{"role", "assistant"}, {"content", c.text}};
@@ -468,17 +502,73 @@ struct Server::Impl {
                 offset = prefix.size();
             }
             choice["logprobs"] = logprobs_json(job, TokenRun::of(c), offset);
+            if (!job.prompt_logprobs.empty())
+                choice["logprobs"] = join_logprobs(job.prompt_logprobs[prompt_i], choice["logprobs"]);
             choices.push_back(std::move(choice));
         }
         int64_t cached_tokens = 0;  // a prompt's first choice says whether its prefill was copied
-        for (size_t i = 0; i < n; i += static_cast<size_t>(job.req.n))
-            cached_tokens += done[i]->timings.n_prompt_cached;
+        for (size_t i = 0; i < n; i += per_prompt) cached_tokens += done[i]->timings.n_prompt_cached;
         send_json(res, {{"id", job.id},
                         {"object", job.chat ? "chat.completion" : "text_completion"},
                         {"created", job.created},
                         {"model", job.model},
                         {"choices", choices},
                         {"usage", usage_json(job, completion_tokens, cached_tokens)}});
+    }
+
+    // The echoed prompt's logprobs (Job::prompt_logprobs): the legacy shape over its tokens,
+    // text offsets from 0. The first token has no context and gets null, as OpenAI's does, except
+    // after a BOS the tokenizer added, which is not echoed: the first token is scored after it.
+    json prompt_logprobs_json(const Job& job, const ServedModel& m, std::span<const gen::TokenId> tokens,
+                              bool bos_added) const {
+        core::ThreadPool pool(1);  // the request's own thread; the scheduler keeps its cores
+        const gen::Completion scored = gen::score_prompt(*m.model, tokens, *job.req.logprobs, pool, opt.kv_type);
+        json out = {{"tokens", json::array()},
+                    {"token_logprobs", json::array()},
+                    {"top_logprobs", json::array()},
+                    {"text_offset", json::array()}};
+        size_t offset = 0;
+        if (!bos_added && !tokens.empty()) {
+            const std::string piece = piece_of(job, tokens[0]);
+            out["tokens"].push_back(piece);
+            out["token_logprobs"].push_back(nullptr);
+            out["top_logprobs"].push_back(nullptr);
+            out["text_offset"].push_back(0);
+            offset = piece.size();
+        }
+        return join_logprobs(std::move(out), completion_logprobs(job, TokenRun::of(scored), offset));
+    }
+
+    // The legacy logprobs `a` followed by `b` (either may be null).
+    static json join_logprobs(json a, const json& b) {
+        if (a.is_null()) return b;
+        if (b.is_null()) return a;
+        for (const char* key : {"tokens", "token_logprobs", "top_logprobs", "text_offset"})
+            for (const auto& v : b[key]) a[key].push_back(v);
+        return a;
+    }
+
+    // The candidates returned, in choice order: of each prompt's `per_prompt` candidates, the
+    // `keep` with the highest mean log-probability per token (OpenAI's best_of; ties and
+    // empty completions keep generation order). With per_prompt == keep, all of them as they are.
+    static std::vector<size_t> best_candidates(const std::vector<std::optional<gen::Completion>>& done,
+                                               size_t per_prompt, size_t keep) {
+        std::vector<size_t> kept;
+        for (size_t first = 0; first < done.size(); first += per_prompt) {
+            std::vector<size_t> order(per_prompt);
+            std::iota(order.begin(), order.end(), first);
+            if (keep < per_prompt) {
+                const auto mean = [&](size_t i) {
+                    const gen::Completion& c = *done[i];
+                    return c.tokens.empty() ? -std::numeric_limits<double>::infinity()
+                                            : c.logprob_sum() / static_cast<double>(c.tokens.size());
+                };
+                std::stable_sort(order.begin(), order.end(),
+                                 [&](size_t a, size_t b) { return mean(a) > mean(b); });
+            }
+            kept.insert(kept.end(), order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep));
+        }
+        return kept;
     }
 
     // OpenAI's usage object: each prompt counted once (not once per choice), and of its tokens
@@ -604,7 +694,9 @@ struct Server::Impl {
                         c = {{"index", i}, {"delta", {{"role", "assistant"}, {"content", ""}}},
                              {"logprobs", nullptr}, {"finish_reason", nullptr}};
                     } else if (job->req.echo) {
-                        c = text_choice(*job, i, job->prompt_text[prompt_i]);
+                        c = text_choice(*job, i, job->prompt_text[prompt_i],
+                                        job->prompt_logprobs.empty() ? json(nullptr)
+                                                                     : job->prompt_logprobs[prompt_i]);
                     } else {
                         continue;
                     }

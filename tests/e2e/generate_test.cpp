@@ -118,6 +118,18 @@ TEST(GenerateCli, StreamedTextEqualsTheNonStreamedText) {
     EXPECT_EQ(s.out, n.out);
 }
 
+// --logit-bias -100 on the greedy text's first token: that token appears nowhere in the new
+// text, and --json records the bias.
+TEST(GenerateCli, LogitBiasBansAToken) {
+    const auto plain = run_json(gen_args({"--max-tokens", "24", "--temperature", "0", "--json"}));
+    const int first = plain["tokens"][0].get<int>();
+    const auto banned = run_json(gen_args({"--max-tokens", "24", "--temperature", "0", "--json",
+                                           "--logit-bias", std::to_string(first) + "=-100"}));
+    for (const auto& t : banned["tokens"]) EXPECT_NE(t.get<int>(), first) << banned.dump();
+    EXPECT_EQ(banned["options"]["logit_bias"][std::to_string(first)], -100.0);
+    EXPECT_EQ(banned["sampler"].get<std::string>().rfind("logit-bias -> ", 0), 0u) << banned["sampler"];
+}
+
 TEST(GenerateCli, StopStringCutsTheOutput) {
     // Find a short piece of the seed-5 text and use it as the stop string: the output must be
     // everything before its first occurrence, and the finish reason "stop".
@@ -338,6 +350,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MalformedRegex", {"-m", "@MODEL", "-p", "x", "--regex", "(ab"}, 1, "regex"},
         BadCase{"TwoConstraints", {"-m", "@MODEL", "-p", "x", "--regex", "a", "--grammar", "g.gbnf"}, 2, "excludes"},
         BadCase{"TriggerWithoutConstraint", {"-m", "@MODEL", "-p", "x", "--trigger", ":"}, 2, "--trigger"},
+        BadCase{"LogitBiasWithoutEquals", {"-m", "@MODEL", "-p", "x", "--logit-bias", "12"}, 2, "ID=BIAS"},
+        BadCase{"LogitBiasOutOfRange", {"-m", "@MODEL", "-p", "x", "--logit-bias", "12=-101"}, 2, "ID=BIAS"},
+        BadCase{"LogitBiasPastTheVocabulary", {"-m", "@MODEL", "-p", "x", "--logit-bias", "99999=1"}, 1,
+                "outside the model's vocabulary"},
+        BadCase{"LogitBiasTwice", {"-m", "@MODEL", "-p", "x", "--logit-bias", "5=1", "--logit-bias", "5=2"}, 1,
+                "given twice"},
         BadCase{"FormFileMissing", {"-m", "@MODEL", "-p", "x", "--form", "no-form.json"}, 1, "no-form.json"},
         BadCase{"FormFileNotAForm", {"-m", "@MODEL", "-p", "x", "--form", "@NOT_GGUF"}, 1, "not valid JSON"},
         BadCase{"FormWithRegex", {"-m", "@MODEL", "-p", "x", "--form", "f.json", "--regex", "a"}, 2, "excludes"}),

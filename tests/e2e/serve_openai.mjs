@@ -123,17 +123,49 @@ assert.equal(multi.choices.length, 4);
 assert.equal(multi.choices[0].text, greedy.choices[0].text.slice(0, multi.choices[0].text.length));
 assert.equal(multi.choices[0].text, multi.choices[1].text); // greedy: seeds do not matter
 
-// echo + logprobs
+// echo + logprobs: as OpenAI's, the echoed prompt's tokens come first with their own logprobs
+// (the first scored after the BOS the server added, which is not echoed), then the generated ones
 const lp = await client.completions.create({
   model, prompt: 'ROMEO:\n', max_tokens: 6, temperature: 0, echo: true, logprobs: 1,
 });
 assert.ok(lp.choices[0].text.startsWith('ROMEO:\n'));
 const lps = lp.choices[0].logprobs;
-assert.equal(lps.tokens.length, 6);
-assert.equal(lps.token_logprobs.length, 6);
+assert.equal(lps.tokens.length, 7 + 6);
+assert.equal(lps.token_logprobs.length, 7 + 6);
 for (const x of lps.token_logprobs) assert.ok(x <= 0 && x > -50, `logprob ${x}`);
-assert.equal(lps.tokens.join(''), lp.choices[0].text.slice('ROMEO:\n'.length));
-assert.equal(lps.text_offset[0], 'ROMEO:\n'.length);
+assert.equal(lps.tokens.join(''), lp.choices[0].text);
+assert.equal(lps.text_offset[0], 0);
+assert.equal(lps.text_offset[7], 'ROMEO:\n'.length);
+
+// scoring a text (max_tokens 0 with echo, the legacy API's way): the prompt alone, nothing
+// generated; the prompt plus the first generated token scores that token as generation did
+const scoredText = 'ROMEO:\n' + lps.tokens[7];
+const scored = await client.completions.create({
+  model, prompt: scoredText, max_tokens: 0, echo: true, logprobs: 1,
+});
+assert.equal(scored.choices[0].text, scoredText);
+assert.equal(scored.choices[0].finish_reason, 'length');
+assert.equal(scored.usage.completion_tokens, 0);
+const sl = scored.choices[0].logprobs;
+assert.deepEqual(sl.tokens, lps.tokens.slice(0, 8));
+assert.deepEqual(sl.text_offset, lps.text_offset.slice(0, 8));
+sl.token_logprobs.forEach((x, k) => {
+  assert.ok(Math.abs(x - lps.token_logprobs[k]) < 1e-4, `token ${k}: scored ${x}, generated ${lps.token_logprobs[k]}`);
+});
+
+// best_of: of best_of candidates (seeds seed, seed + 1, ...) the n with the highest mean
+// log-probability per token, best first; usage counts every candidate generated
+const mean = (c) => c.logprobs.token_logprobs.reduce((a, b) => a + b, 0) / c.logprobs.token_logprobs.length;
+const four = await client.completions.create({
+  model, prompt: 'ROMEO:\n', max_tokens: 10, n: 4, temperature: 1, seed: 21, logprobs: 0,
+});
+const ranked = four.choices.slice().sort((a, b) => mean(b) - mean(a) || a.index - b.index);
+const best = await client.completions.create({
+  model, prompt: 'ROMEO:\n', max_tokens: 10, n: 2, best_of: 4, temperature: 1, seed: 21,
+});
+assert.deepEqual(best.choices.map((c) => c.text), ranked.slice(0, 2).map((c) => c.text));
+assert.deepEqual(best.choices.map((c) => c.index), [0, 1]);
+assert.equal(best.usage.completion_tokens, four.usage.completion_tokens);
 
 // logprobs with alternatives: greedy picks the most likely token, so it heads its own list with
 // the same log-probability; the streamed chunks' logprobs join to the non-streamed ones.

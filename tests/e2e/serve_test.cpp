@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,6 +131,74 @@ TEST(Serve, ErrorsAreOpenAIShapedWithTheRightStatus) {
     h = curl(s.base() + "/files/poem/1/a.txt", {});
     EXPECT_EQ(h.status, 200);
     EXPECT_EQ(h.body, "verse");
+    EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
+}
+
+// The shipped model's ids of `text` (lyra tokenize: with its BOS unless no_bos).
+std::vector<int> token_ids(const std::string& text, bool no_bos = false) {
+    std::vector<std::string> args = {"tokenize", "-m", source_dir() + "/models/" + kModel + ".gguf",
+                                     "-p", text, "--ids-only"};
+    if (no_bos) args.push_back("--no-bos");
+    const RunResult r = run_lyra(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::vector<int> ids;
+    std::istringstream in(r.out);
+    for (int id; in >> id;) ids.push_back(id);
+    return ids;
+}
+
+// OpenAI's token-id prompts and logit_bias, by curl: a prompt given as its ids continues as the
+// text does, a banned token never comes, and bad ids are a 400 naming what was wrong.
+TEST(Serve, TokenPromptsAndLogitBias) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    const auto text_of = [&](const json& body) {
+        const Http h = post(s, "/v1/completions", body.dump());
+        EXPECT_EQ(h.status, 200) << h.body;
+        return h.j()["choices"][0]["text"].get<std::string>();
+    };
+    const json greedy = {{"model", kModel}, {"max_tokens", 24}, {"temperature", 0}};
+    json by_text = greedy, by_ids = greedy;
+    by_text["prompt"] = "ROMEO:\n";
+    by_ids["prompt"] = token_ids("ROMEO:\n");
+    const std::string text = text_of(by_text);
+    EXPECT_EQ(text_of(by_ids), text);
+    // Two token prompts give two choices, each as alone.
+    json two = greedy;
+    two["prompt"] = {token_ids("ROMEO:\n"), token_ids("JULIET:\n")};
+    const Http h2 = post(s, "/v1/completions", two.dump());
+    ASSERT_EQ(h2.status, 200) << h2.body;
+    ASSERT_EQ(h2.j()["choices"].size(), 2u);
+    EXPECT_EQ(h2.j()["choices"][0]["text"], text);
+    // Ban the first character the greedy text writes: it appears nowhere in the new text.
+    ASSERT_FALSE(text.empty());
+    const std::vector<int> first = token_ids(text.substr(0, 1), true);
+    ASSERT_EQ(first.size(), 1u);
+    json banned = by_text;
+    banned["logit_bias"] = {{std::to_string(first[0]), -100}};
+    const std::string other = text_of(banned);
+    EXPECT_EQ(other.find(text[0]), std::string::npos) << other;
+    // Errors: an id past the vocabulary (in a prompt or a bias), a mix, a bad bias.
+    json bad = greedy;
+    bad["prompt"] = {1, 100000};
+    Http h = post(s, "/v1/completions", bad.dump());
+    expect_error(h, 400);
+    EXPECT_NE(h.body.find("outside the model's vocabulary"), std::string::npos) << h.body;
+    bad = by_text;
+    bad["logit_bias"] = {{"100000", 5}};
+    expect_error(post(s, "/v1/completions", bad.dump()), 400);
+    bad["logit_bias"] = {{"5", -101}};
+    expect_error(post(s, "/v1/completions", bad.dump()), 400, "logit_bias");
+    bad = greedy;
+    bad["prompt"] = {json::array({1, 2}), "text"};
+    expect_error(post(s, "/v1/completions", bad.dump()), 400, "prompt");
+    bad = by_text;
+    bad["max_tokens"] = 0;  // scoring needs echo
+    expect_error(post(s, "/v1/completions", bad.dump()), 400, "max_tokens");
+    bad = by_text;
+    bad["best_of"] = 3;
+    bad["stream"] = true;
+    expect_error(post(s, "/v1/completions", bad.dump()), 400, "best_of");
     EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
 }
 

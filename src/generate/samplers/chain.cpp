@@ -136,6 +136,23 @@ void check_options(const SamplerOptions& o) {
                     "frequency/presence penalty: not a finite number; got {} and {}",
                     o.frequency_penalty, o.presence_penalty);
     }
+    std::vector<TokenId> ids;
+    for (const LogitBias& b : o.logit_bias) {
+        if (b.id < 0) {
+            throw_error(ErrorKind::InvalidArgument, "logit bias: token id {} is negative; expected an id "
+                        "of the model's vocabulary", b.id);
+        }
+        if (!std::isfinite(b.bias)) {
+            throw_error(ErrorKind::InvalidArgument, "logit bias: token {} has bias {}; expected a finite "
+                        "number", b.id, b.bias);
+        }
+        ids.push_back(b.id);
+    }
+    std::sort(ids.begin(), ids.end());
+    if (const auto dup = std::adjacent_find(ids.begin(), ids.end()); dup != ids.end()) {
+        throw_error(ErrorKind::InvalidArgument, "logit bias: token {} is given twice; expected each id "
+                    "once", *dup);
+    }
 }
 
 }  // namespace
@@ -143,6 +160,7 @@ void check_options(const SamplerOptions& o) {
 SamplerChain make_sampler_chain(const SamplerOptions& o) {
     check_options(o);
     SamplerChain chain;
+    if (!o.logit_bias.empty()) chain.add(make_logit_bias(o.logit_bias));
     const bool penalties_on = o.repeat_last_n != 0 &&
                               (o.repeat_penalty != 1.0f || o.frequency_penalty != 0.0f ||
                                o.presence_penalty != 0.0f);

@@ -2,7 +2,7 @@
 //   repetition (CTRL, Keskar et al. 2019 §4.1): logit > 0 ? logit / r : logit * r
 //   frequency / presence (OpenAI API): logit -= count * f + (count > 0 ? p : 0)
 // Each distinct token in the window is penalised once for repetition, whatever its count.
-// Also the constraint sampler, the chain's hook to a gen::Constraint.
+// Also the constraint sampler, the chain's hook to a gen::Constraint, and the logit bias.
 #include <algorithm>
 #include <deque>
 
@@ -103,7 +103,37 @@ private:
     Constraint* constraint_;
 };
 
+// Adds each bias to its token's logit. First in the chain, so the set is fresh from the row:
+// candidate i is token i (the lookup falls back to a scan for a set in any other order).
+class LogitBiasSampler final : public Sampler {
+public:
+    explicit LogitBiasSampler(std::vector<LogitBias> biases) : biases_(std::move(biases)) {}
+    const char* name() const override { return "logit-bias"; }
+    void apply(CandidateSet& c) override {
+        for (const LogitBias& b : biases_) {
+            const auto i = static_cast<size_t>(b.id);
+            if (i < c.items.size() && c.items[i].id == b.id) {
+                c.items[i].logit += b.bias;
+                continue;
+            }
+            for (Candidate& cand : c.items) {
+                if (cand.id == b.id) cand.logit += b.bias;
+            }
+        }
+        // A bias can reorder the set; probabilities are recomputed by whoever needs them.
+        c.sorted = false;
+        c.has_probs = false;
+    }
+
+private:
+    std::vector<LogitBias> biases_;
+};
+
 }  // namespace
+
+std::unique_ptr<Sampler> make_logit_bias(std::vector<LogitBias> biases) {
+    return std::make_unique<LogitBiasSampler>(std::move(biases));
+}
 
 std::unique_ptr<Sampler> make_penalties(int last_n, float repeat, float frequency, float presence) {
     return std::make_unique<PenaltiesSampler>(last_n, repeat, frequency, presence);

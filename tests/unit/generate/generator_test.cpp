@@ -11,6 +11,8 @@
 #include "generate/generator.h"
 #include "generate/result_json.h"
 #include "fake_byte_model.h"
+#include "fixtures/random_byte_model.h"
+#include "fixtures/scratch_dir.h"
 #include "model/tokenizer/char_vocab.h"
 
 namespace lyra::gen {
@@ -160,6 +162,56 @@ TEST(Generator, RecordTokenRanksByLogitThenId) {
     Completion few;
     record_token(std::span(logits).first(2), 0, 5, few);  // k past the vocabulary: all of it
     EXPECT_EQ(few.top_logprobs[0].size(), 2u);
+}
+
+// score_prompt: each token's log-probability after the ones before it is what a step-by-step
+// decode gives for that token, across the 64-position chunks of its forward (a 150-token
+// prompt of a random llama), with the K likeliest tokens of each position beside it.
+TEST(ScorePrompt, MatchesTheLogprobsOfStepByStepDecoding) {
+    const test::ScratchDir dir("lyra-score-prompt");
+    const auto m = test::random_byte_model((dir.path() / "m.gguf").string(), {.n_ctx = 256});
+    std::vector<TokenId> tokens;
+    for (int i = 0; i < 150; ++i) tokens.push_back(static_cast<TokenId>((i * 37 + 11) % 256));
+    core::ThreadPool pool(2);
+    const Completion scored = score_prompt(*m, tokens, 3, pool, core::DType::F32);
+    ASSERT_EQ(scored.tokens, std::vector<TokenId>(tokens.begin() + 1, tokens.end()));
+    ASSERT_EQ(scored.token_logprobs.size(), tokens.size() - 1);
+    ASSERT_EQ(scored.top_logprobs.size(), tokens.size() - 1);
+
+    model::Session s(*m, 256, core::DType::F32);
+    std::vector<float> logits;
+    for (size_t i = 0; i + 1 < tokens.size(); ++i) {
+        m->forward(s, std::span(&tokens[i], 1), pool, logits);
+        // One row at a time against 64: the same arithmetic up to the blocked GEMM's summation order.
+        EXPECT_NEAR(scored.token_logprobs[i], token_logprob(logits, tokens[i + 1]), 1e-4) << i;
+        const auto& top = scored.top_logprobs[i];
+        ASSERT_EQ(top.size(), 3u);
+        EXPECT_GE(top[0].logprob, top[1].logprob);
+        EXPECT_GE(top[0].logprob, scored.token_logprobs[i] - 1e-6f);
+        EXPECT_NEAR(top[0].logprob, token_logprob(logits, top[0].id), 1e-4) << i;
+    }
+    // One token has nothing to score; no alternatives unless asked.
+    EXPECT_TRUE(score_prompt(*m, std::span(tokens).first(1), 3, pool, core::DType::F32).tokens.empty());
+    EXPECT_TRUE(score_prompt(*m, std::span(tokens).first(5), 0, pool, core::DType::F16).top_logprobs.empty());
+    // Too long for the context: the forward's own error, nothing half done.
+    std::vector<TokenId> too_long(300, 5);
+    try {
+        (void)score_prompt(*m, too_long, 0, pool, core::DType::F32);
+        ADD_FAILURE() << "a 300-token prompt was scored in a 256-token context";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::ContextFull);
+    }
+}
+
+TEST(ScorePrompt, AModelWithoutAPlainDecoderForwardIsUnsupported) {
+    ScriptModel m("0123456789");
+    core::ThreadPool pool(1);
+    try {
+        (void)score_prompt(m, std::vector<TokenId>{1, 2, 3}, 0, pool, core::DType::F32);
+        ADD_FAILURE() << "scored";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    }
 }
 
 TEST(Generator, StopStringAcrossTokensIsCutFromTheText) {

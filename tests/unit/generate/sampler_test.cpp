@@ -377,6 +377,50 @@ TEST(SamplerChain, RejectsOutOfRangeOptions) {
     EXPECT_EQ(kind_of({.repeat_last_n = -5}), ErrorKind::InvalidArgument);
 }
 
+TEST(LogitBias, AddsToTheNamedTokensFirstInTheChain) {
+    auto bias = make_logit_bias({{2, -100.0f}, {0, 1.5f}});
+    const CandidateSet c = run_one(*bias, {1.0f, 3.0f, 2.0f, 0.5f});
+    EXPECT_EQ(ids_of(c), (std::vector<TokenId>{0, 1, 2, 3}));
+    EXPECT_FLOAT_EQ(c.items[0].logit, 2.5f);
+    EXPECT_FLOAT_EQ(c.items[1].logit, 3.0f);
+    EXPECT_FLOAT_EQ(c.items[2].logit, -98.0f);
+    EXPECT_FLOAT_EQ(c.items[3].logit, 0.5f);
+    // A set in another order (sorted) finds the ids by scanning.
+    CandidateSet sorted;
+    const std::vector<float> row = {1.0f, 3.0f, 2.0f, 0.5f};
+    sorted.reset(row);
+    sorted.sort();
+    bias->apply(sorted);
+    for (const auto& x : sorted.items) EXPECT_EQ(x.logit, c.items[static_cast<size_t>(x.id)].logit) << x.id;
+    EXPECT_FALSE(sorted.sorted);
+
+    // In the chain it comes before the penalties and the pick, and leaves the whole-row shortcut.
+    auto chain = make_sampler_chain({.temperature = 0.0f, .repeat_penalty = 1.3f,
+                                     .logit_bias = {{1, -100.0f}}});
+    EXPECT_EQ(chain.describe(), "logit-bias -> penalties -> greedy");
+    EXPECT_EQ(chain.sample(std::vector<float>{1.0f, 3.0f, 2.0f}), 2);  // the argmax 1 is banned
+    auto forced = make_sampler_chain({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f,
+                                      .logit_bias = {{0, 100.0f}}});
+    EXPECT_EQ(forced.describe(), "logit-bias -> dist");
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(forced.sample(std::vector<float>{1.0f, 3.0f, 2.0f}), 0);
+}
+
+TEST(LogitBias, RejectsRepeatedNegativeAndNonFiniteEntries) {
+    const auto message_of = [](const SamplerOptions& o) -> std::string {
+        try {
+            (void)make_sampler_chain(o);
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+            return e.what();
+        }
+        return "did not throw";
+    };
+    EXPECT_NE(message_of({.logit_bias = {{3, 1.0f}, {3, 2.0f}}}).find("token 3 is given twice"), std::string::npos);
+    EXPECT_NE(message_of({.logit_bias = {{-1, 1.0f}}}).find("negative"), std::string::npos);
+    EXPECT_NE(message_of({.logit_bias = {{1, std::numeric_limits<float>::infinity()}}}).find("finite"),
+              std::string::npos);
+}
+
 // A constraint that bans one token and records what it was told.
 class BanConstraint final : public Constraint {
 public:

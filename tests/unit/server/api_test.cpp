@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -93,15 +94,68 @@ TEST(ServerApi, LimitsAndBadValuesName400Params) {
     EXPECT_EQ(parse_error({{"prompt", "p"}, {"top_p", -0.1}}).param(), "top_p");
     EXPECT_EQ(parse_error({{"prompt", "p"}, {"stop", {"1", "2", "3", "4", "5"}}}).param(), "stop");
     EXPECT_EQ(parse_error({{"prompt", "p"}, {"stop", 3}}).param(), "stop");
-    EXPECT_EQ(parse_error({{"prompt", {1, 2}}}).param(), "prompt");
+    EXPECT_EQ(parse_error({{"prompt", {1, "a"}}}).param(), "prompt");
+    EXPECT_EQ(parse_error({{"prompt", {json::array({1}), "a"}}}).param(), "prompt");
+    EXPECT_EQ(parse_error({{"prompt", {-1}}}).param(), "prompt");
+    EXPECT_EQ(parse_error({{"prompt", {json::array()}}}).param(), "prompt");
     EXPECT_EQ(parse_error({{"prompt", json::array()}}).param(), "prompt");
     EXPECT_EQ(parse_error(json{{"max_tokens", 3}}).param(), "prompt");
     EXPECT_EQ(parse_error({{"prompt", "p"}, {"frobnicate", 1}}).param(), "frobnicate");
-    EXPECT_EQ(parse_error({{"prompt", "p"}, {"logit_bias", {{"1", 5}}}}).code(),
-              "unsupported_parameter");
-    EXPECT_EQ(parse_error({{"prompt", "p"}, {"best_of", 2}}).param(), "best_of");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"logit_bias", {{"x1", 5}}}}).param(), "logit_bias");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"logit_bias", {{"1", 100.5}}}}).param(), "logit_bias");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"logit_bias", {{"1", "a"}}}}).param(), "logit_bias");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"logit_bias", {1, 2}}}).param(), "logit_bias");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"n", 2}, {"best_of", 1}}).param(), "best_of");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"best_of", 21}}).param(), "best_of");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"best_of", 2}, {"stream", true}}).param(), "best_of");
+    EXPECT_EQ(parse_error({{"prompt", {"a", "b"}}, {"best_of", 17}}).param(), "best_of");  // 34 > 32
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"max_tokens", 0}}).param(), "max_tokens");
+    EXPECT_EQ(parse_error({{"prompt", "p"}, {"max_tokens", 0}, {"echo", true}, {"stream", true}}).param(),
+              "max_tokens");
+    EXPECT_EQ(parse_error({{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_tokens", 0}}, true)
+                  .param(),
+              "max_tokens");
     EXPECT_EQ(parse_error(json::array()).status(), 400);
     EXPECT_EQ(parse_error({{"prompt", "p"}, {"stream", "yes"}}).param(), "stream");
+}
+
+// OpenAI's prompt shapes beyond text, logit_bias, best_of, and max_tokens 0 with echo (scoring).
+TEST(ServerApi, TokenPromptsLogitBiasBestOfAndScoring) {
+    auto r = parse_completion_request(json{{"prompt", {5, 0, 7}}}, {}, 0);
+    EXPECT_TRUE(r.prompts.empty());
+    ASSERT_EQ(r.token_prompts.size(), 1u);
+    EXPECT_EQ(r.token_prompts[0], (std::vector<gen::TokenId>{5, 0, 7}));
+    r = parse_completion_request(json{{"prompt", {json::array({1, 2}), json::array({3})}}}, {}, 0);
+    EXPECT_EQ(r.token_prompts, (std::vector<std::vector<gen::TokenId>>{{1, 2}, {3}}));
+    Limits lim;
+    lim.max_prompt_tokens = 3;
+    EXPECT_EQ(parse_error({{"prompt", {1, 2, 3, 4}}}, false, lim).code(), "context_length_exceeded");
+
+    r = parse_completion_request(json{{"prompt", "p"}, {"logit_bias", {{"7", -100}, {"12", 2.5}}}}, {}, 0);
+    ASSERT_EQ(r.opt.logit_bias.size(), 2u);
+    std::map<gen::TokenId, float> bias;
+    for (const auto& b : r.opt.logit_bias) bias[b.id] = b.bias;
+    EXPECT_EQ(bias, (std::map<gen::TokenId, float>{{7, -100.0f}, {12, 2.5f}}));
+    EXPECT_TRUE(parse_completion_request(json{{"prompt", "p"}, {"logit_bias", json::object()}}, {}, 0)
+                    .opt.logit_bias.empty());
+    EXPECT_EQ(parse_chat_request(json{{"messages", {{{"role", "user"}, {"content", "x"}}}},
+                                      {"logit_bias", {{"3", 1}}}},
+                                 {}, 0)
+                  .opt.logit_bias.size(),
+              1u);
+
+    EXPECT_EQ(parse_completion_request(json{{"prompt", "p"}, {"n", 2}}, {}, 0).best_of, 2);
+    r = parse_completion_request(json{{"prompt", "p"}, {"n", 2}, {"best_of", 5}}, {}, 0);
+    EXPECT_EQ(r.n, 2);
+    EXPECT_EQ(r.best_of, 5);
+    EXPECT_EQ(parse_chat_request(json{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"n", 3}}, {}, 0)
+                  .best_of,
+              3);
+
+    r = parse_completion_request(json{{"prompt", "p"}, {"max_tokens", 0}, {"echo", true}, {"logprobs", 1}}, {}, 0);
+    EXPECT_TRUE(r.score_only);
+    EXPECT_TRUE(r.echo);
+    EXPECT_FALSE(parse_completion_request(json{{"prompt", "p"}, {"echo", true}}, {}, 0).score_only);
 }
 
 TEST(ServerApi, ChatMessages) {

@@ -321,7 +321,39 @@ TEST(Scheduler, RejectsBadRequestsUpFront) {
     bad.top_p = 2;
     EXPECT_THROW(sched.submit("x", bad), Error);
     EXPECT_THROW(sched.submit(std::string("a\xff", 2), options(0, 0, 4)), Error);
+    // Token prompts: ids outside the vocabulary, an empty prompt, and a bad logit bias.
+    const auto n_vocab = static_cast<TokenId>(m->hparams().n_vocab);
+    for (const std::vector<TokenId>& ids : {std::vector<TokenId>{1, n_vocab}, std::vector<TokenId>{-1},
+                                            std::vector<TokenId>{}}) {
+        try {
+            sched.submit_tokens(ids, options(0, 0, 4));
+            ADD_FAILURE() << "accepted a prompt of " << ids.size() << " tokens";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << e.what();
+        }
+    }
+    GenerateOptions biased = options(0, 0, 4);
+    biased.logit_bias = {{n_vocab, -100.0f}};
+    EXPECT_THROW(sched.submit("x", biased), Error);
     EXPECT_EQ(sched.active(), 0);
+}
+
+// submit's halves: tokenize gives the tokens submit runs, and a token prompt with a logit bias
+// gives what the Generator gives the same text with it (the bias bans the greedy choice).
+TEST(Scheduler, TokenPromptsAndLogitBiasMatchTheGenerator) {
+    auto m = shared_model();
+    Scheduler sched(m, {.threads = 2, .max_batch = 4});
+    const GenerateOptions o = options(0, 3, 20);
+    const std::vector<TokenId> ids = sched.tokenize("ROMEO:\n", o);
+    EXPECT_EQ(ids, m->tokenizer().encode("ROMEO:\n", true, false));
+    const Done plain = drain(sched.submit_tokens(ids, o));
+    expect_same(plain.completion, generate(*m, "ROMEO:\n", o).candidates.at(0), "token prompt");
+    GenerateOptions ban = o;
+    ban.logit_bias = {{plain.completion.tokens.at(0), -100.0f}};
+    const Done banned = drain(sched.submit_tokens(ids, ban));
+    expect_same(banned.completion, generate(*m, "ROMEO:\n", ban).candidates.at(0), "logit bias");
+    EXPECT_NE(banned.completion.tokens.at(0), plain.completion.tokens.at(0));
+    for (const TokenId t : banned.completion.tokens) EXPECT_NE(t, plain.completion.tokens.at(0));
 }
 
 // Up to Model::kExactBatchRows rows every step is exact (batched == alone); a larger batch size
