@@ -123,7 +123,8 @@ std::shared_ptr<Sequence> Scheduler::submit(std::string_view prompt, const Gener
 }
 
 std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
-                                                   const GenerateOptions& opt) {
+                                                   const GenerateOptions& opt,
+                                                   std::unique_ptr<Constraint> constraint) {
     check_options(opt);
     (void)make_sampler_chain(sampler_options(opt, opt.seed));  // rejects bad values up front
     check_logit_bias(opt, model_->hparams().n_vocab);
@@ -138,6 +139,10 @@ std::shared_ptr<Sequence> Scheduler::submit_tokens(std::vector<TokenId> prompt,
     std::shared_ptr<Sequence> s(new Sequence());
     s->prompt_ = std::move(prompt);
     s->opt_ = opt;
+    if (constraint) {
+        s->own_constraint_ = std::move(constraint);
+        s->opt_.constraint = s->own_constraint_.get();
+    }
     s->opt_.n_candidates = 1;
     s->t_start_us_ = core::steady_us();
     {

@@ -84,6 +84,7 @@ private:
     // Set at submit.
     std::vector<TokenId> prompt_;
     GenerateOptions opt_;
+    std::unique_ptr<Constraint> own_constraint_;  // opt_.constraint when the submitter gave one
     // Owned by the scheduler thread while active.
     std::optional<model::Session> session_;
     SamplerChain chain_;
@@ -137,8 +138,11 @@ public:
     // Error(ContextFull) when the prompt leaves no room in the model's context.
     std::shared_ptr<Sequence> submit(std::string_view prompt, const GenerateOptions& opt,
                                      bool parse_special = false);
-    // The same with a prompt that is already tokens.
-    std::shared_ptr<Sequence> submit_tokens(std::vector<TokenId> prompt, const GenerateOptions& opt);
+    // The same with a prompt that is already tokens. `constraint`, when given, is this sequence's
+    // own (a grammar follows one stream) and lives as long as the sequence, which a request that
+    // goes away before the scheduler's next step may not; it replaces opt.constraint.
+    std::shared_ptr<Sequence> submit_tokens(std::vector<TokenId> prompt, const GenerateOptions& opt,
+                                            std::unique_ptr<Constraint> constraint = nullptr);
     // submit's two halves, for a caller that needs the prompt's tokens itself (the server scores
     // them for echo with logprobs): `prompt` as submit tokenizes it (invalid UTF-8 throws), and
     // the checks submit_tokens makes of a prompt (not empty, ids inside the vocabulary, room in

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "generate/constraint/constraint.h"
 #include "generate/result_json.h"
 
 namespace lyra::server {
@@ -177,6 +178,43 @@ void read_prompts(const json& p, const Limits& limits, CompletionRequest& r) {
     for (const auto& s : r.prompts) check_prompt_size("prompt", s, limits);
 }
 
+// OpenAI's response_format: {"type":"text"} (the default), {"type":"json_object"} (any JSON
+// object) or {"type":"json_schema","json_schema":{"name","schema","strict","description"}}: the
+// text must be JSON the schema allows, which grammar-constrained decoding guarantees
+// (json_schema_to_gbnf; docs/formats/gbnf.md has the schema subset).
+std::shared_ptr<const gen::constraint::Grammar> response_format(const json& v) {
+    if (!v.is_object()) {
+        throw bad("response_format", fmt::format("response_format: expected an object such as "
+                                                 "{{\"type\": \"json_object\"}}, got {}",
+                                                 type_name(v)));
+    }
+    const json* type = field(v, "type");
+    const std::string t = type != nullptr && type->is_string() ? type->get<std::string>() : "";
+    std::string schema;
+    if (t == "text") return nullptr;
+    if (t == "json_object") {
+        schema = R"({"type": "object"})";
+    } else if (t == "json_schema") {
+        const json* js = field(v, "json_schema");
+        const json* s = js != nullptr && js->is_object() ? field(*js, "schema") : nullptr;
+        if (s == nullptr || !s->is_object()) {
+            throw bad("response_format", "response_format.json_schema: expected an object with a "
+                                         "\"schema\" object (and a \"name\")");
+        }
+        schema = s->dump();
+    } else {
+        throw bad("response_format", fmt::format("response_format.type: expected text, json_object or "
+                                                 "json_schema, got {}",
+                                                 type != nullptr ? type->dump() : "none"));
+    }
+    try {
+        return std::make_shared<const gen::constraint::Grammar>(
+            gen::constraint::compile_gbnf(gen::constraint::json_schema_to_gbnf(schema), "response_format"));
+    } catch (const Error& e) {
+        throw bad("response_format", fmt::format("response_format: {}", e.what()));
+    }
+}
+
 void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallback,
                     int default_max_tokens, CompletionRequest& r) {
     if (const json* v = field(body, "model")) {
@@ -241,6 +279,7 @@ void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallba
         r.opt.stop = std::move(stops);
     }
     if (const json* v = field(body, "logit_bias")) r.opt.logit_bias = logit_bias(*v, limits);
+    if (const json* v = field(body, "response_format")) r.grammar = response_format(*v);
 }
 
 }  // namespace
@@ -279,7 +318,7 @@ CompletionRequest parse_completion_request(const json& body, const Limits& limit
     }
     check_known(body, {"model", "prompt", "max_tokens", "temperature", "top_p", "n", "stop",
                        "stream", "stream_options", "seed", "logprobs", "echo", "presence_penalty",
-                       "frequency_penalty", "best_of", "suffix", "logit_bias", "user", "top_k",
+                       "frequency_penalty", "best_of", "suffix", "logit_bias", "user", "top_k", "response_format",
                        "min_p", "repeat_penalty"});
     CompletionRequest r;
     const json* max_tokens = field(body, "max_tokens");
@@ -338,7 +377,7 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
     }
     check_known(body, {"model", "messages", "max_tokens", "max_completion_tokens", "temperature",
                        "top_p", "n", "stop", "stream", "stream_options", "seed", "logprobs",
-                       "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias",
+                       "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "response_format",
                        "user", "top_k", "min_p", "repeat_penalty"});
     CompletionRequest r;
     parse_sampling(body, limits, seed_fallback, std::min(256, limits.max_tokens), r);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "generate/constraint/grammar.h"
 #include "generate/generator.h"
 #include "model/chat_template.h"
 
@@ -79,6 +81,9 @@ struct CompletionRequest {
     // asked for) and nothing is generated, the legacy API's way to score a text.
     bool score_only = false;
     bool include_usage = false;             // stream_options.include_usage
+    // response_format json_object / json_schema: the grammar every choice's text must follow
+    // (null = free text). Compiled at parse time, so a schema Lyra cannot follow is a 400.
+    std::shared_ptr<const gen::constraint::Grammar> grammar;
     // Log-probabilities asked for: completions `logprobs: K` (0..5), chat `logprobs: true` with
     // `top_logprobs: K` (0..20); K alternatives per token go to opt.top_logprobs.
     std::optional<int> logprobs;

@@ -27,6 +27,7 @@
 #include "art/common/art.h"
 #include "art/play/game.h"
 #include "core/error.h"
+#include "generate/constraint/constraint.h"
 #include "generate/models_dir.h"
 #include "generate/result_json.h"
 #include "generate/scheduler.h"
@@ -84,6 +85,17 @@ struct ServedModel {
     std::string name, path;
     std::shared_ptr<const model::Model> model;
     std::unique_ptr<gen::Scheduler> scheduler;
+
+    // The vocabulary as a byte trie for response_format grammars, built by the first request
+    // that has one and shared by every constraint after it.
+    const std::shared_ptr<const gen::constraint::TokenTrie>& token_trie() {
+        std::call_once(trie_once_, [&] { trie_ = std::make_shared<const gen::constraint::TokenTrie>(model->tokenizer()); });
+        return trie_;
+    }
+
+private:
+    std::once_flag trie_once_;
+    std::shared_ptr<const gen::constraint::TokenTrie> trie_;
 };
 
 struct Server::Impl {
@@ -421,7 +433,13 @@ struct Server::Impl {
                 for (int j = 0; j < job->req.best_of; ++j) {
                     gen::GenerateOptions oj = o;
                     oj.seed = o.seed + static_cast<uint64_t>(j);
-                    job->seqs.push_back(sched.submit_tokens(tokens, oj));
+                    std::unique_ptr<gen::Constraint> format;  // response_format: one per choice
+                    if (job->req.grammar) {
+                        format = std::make_unique<gen::constraint::GrammarConstraint>(
+                            job->req.grammar, m.token_trie(),
+                            gen::constraint::GrammarOptions{.max_tokens = oj.max_tokens});
+                    }
+                    job->seqs.push_back(sched.submit_tokens(tokens, oj, std::move(format)));
                 }
             };
             const gen::TokenId bos = job->tok->bos();

@@ -202,6 +202,78 @@ TEST(Serve, TokenPromptsAndLogitBias) {
     EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
 }
 
+// response_format: JSON mode and structured outputs by grammar-constrained decoding. Even a
+// random-weight byte-level model's every choice, streamed or not, is JSON the schema allows.
+TEST(Serve, ResponseFormatGivesJsonTheSchemaAllows) {
+    TempDir models;
+    fs::create_symlink(random_llama(64, 2, 2, 1024, "bytes"), models.path() / "bytes.gguf");
+    ServeProcess s({}, "", models.path());
+    ASSERT_TRUE(s.ok());
+    const json person = {{"type", "object"},
+                         {"properties", {{"name", {{"type", "string"}, {"maxLength", 10}}},
+                                         {"age", {{"type", "integer"}}},
+                                         {"tags", {{"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", 2}}}}},
+                         {"required", {"name", "age"}}};
+    json chat = {{"model", "bytes"},
+                 {"messages", {{{"role", "user"}, {"content", "A person, please."}}}},
+                 {"max_tokens", 160},
+                 {"n", 3},
+                 {"seed", 9},
+                 {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "person"}, {"schema", person}}}}}};
+    const auto expect_person = [](const std::string& text) {
+        json j;
+        ASSERT_NO_THROW(j = json::parse(text)) << text;
+        ASSERT_TRUE(j.is_object()) << text;
+        ASSERT_TRUE(j.contains("name") && j["name"].is_string()) << text;
+        EXPECT_LE(j["name"].get<std::string>().size(), 40u);  // 10 characters, up to 4 bytes each
+        ASSERT_TRUE(j.contains("age") && j["age"].is_number_integer()) << text;
+        if (j.contains("tags")) {
+            EXPECT_LE(j["tags"].size(), 2u) << text;
+        }
+        for (const auto& [k, v] : j.items()) EXPECT_TRUE(k == "name" || k == "age" || k == "tags") << text;
+    };
+    Http h = post(s, "/v1/chat/completions", chat.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    ASSERT_EQ(h.j()["choices"].size(), 3u);
+    for (const auto& c : h.j()["choices"]) {
+        expect_person(c["message"]["content"].get<std::string>());
+        EXPECT_EQ(c["finish_reason"], "stop");  // the grammar ended it, within max_tokens
+    }
+    // Streamed: the pieces join to the same JSON.
+    chat["stream"] = true;
+    chat["n"] = 1;
+    h = post(s, "/v1/chat/completions", chat.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    std::string streamed;
+    std::istringstream events(h.body);
+    for (std::string line; std::getline(events, line);) {
+        if (line.rfind("data: {", 0) != 0) continue;
+        const json e = json::parse(line.substr(6));
+        for (const auto& c : e["choices"])
+            if (c.contains("delta") && c["delta"].contains("content")) streamed += c["delta"]["content"].get<std::string>();
+    }
+    expect_person(streamed);
+    EXPECT_EQ(streamed, json::parse(post(s, "/v1/chat/completions", [&] {
+                                        json one = chat;
+                                        one.erase("stream");
+                                        return one.dump();
+                                    }()).body)["choices"][0]["message"]["content"]);
+    // JSON mode on completions: any JSON object.
+    const json object_mode = {{"model", "bytes"}, {"prompt", "x"}, {"max_tokens", 80}, {"seed", 2},
+                              {"response_format", {{"type", "json_object"}}}};
+    h = post(s, "/v1/completions", object_mode.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    EXPECT_TRUE(json::parse(h.j()["choices"][0]["text"].get<std::string>()).is_object()) << h.body;
+    // What cannot be followed is a 400 naming response_format.
+    for (const json& bad : {json{{"type", "xml"}}, json{{"type", "json_schema"}}, json("json"),
+                            json{{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", {{"type", "frobnicate"}}}}}}}) {
+        json body = object_mode;
+        body["response_format"] = bad;
+        expect_error(post(s, "/v1/completions", body.dump()), 400, "response_format");
+    }
+    EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
+}
+
 TEST(Serve, ArtEndpointsAnswerWorkOr501) {
     ServeProcess s({});
     ASSERT_TRUE(s.ok());

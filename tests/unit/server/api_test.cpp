@@ -158,6 +158,33 @@ TEST(ServerApi, TokenPromptsLogitBiasBestOfAndScoring) {
     EXPECT_FALSE(parse_completion_request(json{{"prompt", "p"}, {"echo", true}}, {}, 0).score_only);
 }
 
+// response_format is compiled at parse time: text is no grammar, json_object and json_schema a
+// grammar, anything Lyra cannot follow a 400 naming response_format.
+TEST(ServerApi, ResponseFormatCompilesToAGrammarOrNames400) {
+    const json chat = {{"messages", {{{"role", "user"}, {"content", "x"}}}}};
+    const auto with = [&](const json& format) {
+        json body = chat;
+        body["response_format"] = format;
+        return body;
+    };
+    EXPECT_EQ(parse_chat_request(chat, {}, 0).grammar, nullptr);
+    EXPECT_EQ(parse_chat_request(with({{"type", "text"}}), {}, 0).grammar, nullptr);
+    EXPECT_NE(parse_chat_request(with({{"type", "json_object"}}), {}, 0).grammar, nullptr);
+    const json schema = {{"type", "object"}, {"properties", {{"n", {{"type", "integer"}}}}}};
+    EXPECT_NE(parse_chat_request(with({{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", schema}}}}), {}, 0)
+                  .grammar,
+              nullptr);
+    EXPECT_NE(parse_completion_request(json{{"prompt", "p"}, {"response_format", {{"type", "json_object"}}}}, {}, 0).grammar,
+              nullptr);
+    for (const json& bad : {json("json"), json{{"type", "yaml"}}, json{{"type", "json_schema"}},
+                            json{{"type", "json_schema"}, {"json_schema", {{"schema", "not an object"}}}},
+                            json{{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "frobnicate"}}}}}}}) {
+        const ApiError e = parse_error(with(bad), true);
+        EXPECT_EQ(e.status(), 400) << bad.dump();
+        EXPECT_EQ(e.param(), "response_format") << bad.dump();
+    }
+}
+
 TEST(ServerApi, ChatMessages) {
     const json body = {{"model", "m"},
                        {"messages",
