@@ -215,6 +215,103 @@ std::shared_ptr<const gen::constraint::Grammar> response_format(const json& v) {
     }
 }
 
+// An assistant message's tool_calls as the text the model sees: one {"name", "arguments"} JSON
+// object per call (the shape a forced call is generated in).
+std::string tool_calls_text(const json& calls, const std::string& param) {
+    if (!calls.is_array()) {
+        throw bad(param + ".tool_calls", fmt::format("{}.tool_calls: expected an array, got {}", param,
+                                                     type_name(calls)));
+    }
+    std::string out;
+    for (const auto& c : calls) {
+        const json* fn = c.is_object() ? field(c, "function") : nullptr;
+        const json* name = fn != nullptr && fn->is_object() ? field(*fn, "name") : nullptr;
+        if (name == nullptr || !name->is_string()) {
+            throw bad(param + ".tool_calls", fmt::format("{}.tool_calls: expected "
+                                                         "{{\"type\":\"function\",\"function\":{{\"name\",\"arguments\"}}}}, "
+                                                         "got {}",
+                                                         param, c.dump()));
+        }
+        json arguments = json::object();
+        if (const json* a = field(*fn, "arguments"); a != nullptr && a->is_string()) {
+            arguments = json::parse(a->get<std::string>(), nullptr, false);
+            if (arguments.is_discarded()) arguments = a->get<std::string>();
+        }
+        out += json{{"name", *name}, {"arguments", arguments}}.dump();
+    }
+    return out;
+}
+
+// OpenAI's tools and tool_choice. "none", and "auto" (the default with tools: Lyra's models are
+// not trained to decide on a call, so they answer in text), change nothing. "required" or a
+// named function forces a call: the text is generated as {"name": <a tool>, "arguments": <that
+// tool's parameters schema>} under a grammar, and returned as the message's tool_calls.
+void parse_tools(const json& body, CompletionRequest& r) {
+    std::vector<std::pair<std::string, json>> tools;  // name, parameters schema
+    if (const json* t = field(body, "tools")) {
+        if (!t->is_array() || t->size() > 128) {
+            throw bad("tools", fmt::format("tools: expected an array of at most 128 functions, got {}",
+                                           t->is_array() ? fmt::format("{} entries", t->size()) : type_name(*t)));
+        }
+        for (const auto& tool : *t) {
+            const json* fn = tool.is_object() ? field(tool, "function") : nullptr;
+            const json* name = fn != nullptr && fn->is_object() ? field(*fn, "name") : nullptr;
+            const std::string n = name != nullptr && name->is_string() ? name->get<std::string>() : "";
+            const bool plain = !n.empty() && n.size() <= 64 &&
+                               n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                                   std::string::npos;
+            if (tool.value("type", "") != "function" || !plain) {
+                throw bad("tools", fmt::format("tools: expected {{\"type\":\"function\",\"function\":{{\"name\"}}}} "
+                                               "with a name of 1-64 letters, digits, _ or -, got {}",
+                                               tool.dump()));
+            }
+            const json* params = field(*fn, "parameters");
+            if (params != nullptr && !params->is_object()) {
+                throw bad("tools", fmt::format("tools: function {}: parameters: expected a JSON schema object", n));
+            }
+            for (const auto& [seen, unused] : tools) {
+                if (seen == n) throw bad("tools", fmt::format("tools: function {} is given twice", n));
+            }
+            tools.emplace_back(n, params != nullptr ? *params : json{{"type", "object"}});
+        }
+    }
+    std::string forced;  // "" = no call forced; "*" = any tool
+    if (const json* c = field(body, "tool_choice")) {
+        if (c->is_string() && (*c == "none" || *c == "auto")) {
+        } else if (c->is_string() && *c == "required") {
+            forced = "*";
+        } else if (c->is_object() && c->value("type", "") == "function" && c->contains("function") &&
+                   (*c)["function"].is_object() && (*c)["function"].value("name", "") != "") {
+            forced = (*c)["function"]["name"].get<std::string>();
+            if (std::none_of(tools.begin(), tools.end(), [&](const auto& t) { return t.first == forced; })) {
+                throw bad("tool_choice", fmt::format("tool_choice: function {} is not among the tools", forced));
+            }
+        } else {
+            throw bad("tool_choice", fmt::format("tool_choice: expected none, auto, required or "
+                                                 "{{\"type\":\"function\",\"function\":{{\"name\"}}}}, got {}",
+                                                 c->dump()));
+        }
+    }
+    if (forced.empty()) return;
+    if (tools.empty()) throw bad("tool_choice", "tool_choice: a call is required but there are no tools");
+    if (r.grammar) throw bad("tool_choice", "tool_choice: a forced tool call and response_format: expected one of them");
+    json calls = json::array();
+    for (const auto& [name, params] : tools) {
+        if (forced != "*" && forced != name) continue;
+        calls.push_back({{"type", "object"},
+                         {"properties", {{"name", {{"const", name}}}, {"arguments", params}}},
+                         {"required", {"name", "arguments"}}});
+    }
+    const json schema = calls.size() == 1 ? calls[0] : json{{"anyOf", calls}};
+    try {
+        r.grammar = std::make_shared<const gen::constraint::Grammar>(
+            gen::constraint::compile_gbnf(gen::constraint::json_schema_to_gbnf(schema.dump()), "tools"));
+    } catch (const Error& e) {
+        throw bad("tools", fmt::format("tools: {}", e.what()));
+    }
+    r.tool_call = true;
+}
+
 void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallback,
                     int default_max_tokens, CompletionRequest& r) {
     if (const json* v = field(body, "model")) {
@@ -378,9 +475,12 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
     check_known(body, {"model", "messages", "max_tokens", "max_completion_tokens", "temperature",
                        "top_p", "n", "stop", "stream", "stream_options", "seed", "logprobs",
                        "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "response_format",
+                       "tools", "tool_choice", "parallel_tool_calls",
                        "user", "top_k", "min_p", "repeat_penalty"});
     CompletionRequest r;
     parse_sampling(body, limits, seed_fallback, std::min(256, limits.max_tokens), r);
+    parse_tools(body, r);
+    (void)boolean(body, "parallel_tool_calls", true);  // accepted: a forced call is one call
     const json* m = field(body, "messages");
     if (m == nullptr || !m->is_array() || m->empty()) {
         throw bad("messages", fmt::format("messages: expected a non-empty array of "
@@ -400,14 +500,24 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
                                                    role == nullptr ? "none" : type_name(*role)));
         }
         const std::string rs = role->get<std::string>();
-        if (rs != "system" && rs != "user" && rs != "assistant" && rs != "developer") {
+        if (rs != "system" && rs != "user" && rs != "assistant" && rs != "developer" && rs != "tool") {
             throw bad(param + ".role",
-                      fmt::format("{}.role: unknown role; expected system, developer, user or "
-                                  "assistant, got '{}'",
+                      fmt::format("{}.role: unknown role; expected system, developer, user, "
+                                  "assistant or tool, got '{}'",
                                   param, rs));
         }
         model::ChatMessage cm{.role = rs == "developer" ? "system" : rs, .content = {}};
         const json* content = field(msg, "content");
+        const json* calls = rs == "assistant" ? field(msg, "tool_calls") : nullptr;
+        if (calls != nullptr) {
+            // An assistant turn that called tools (an earlier answer of this API): the calls
+            // are shown to the model as the JSON it wrote.
+            cm.content = content != nullptr && content->is_string() ? content->get<std::string>() : "";
+            cm.content += tool_calls_text(*calls, param);
+            total += cm.content.size();
+            r.messages.push_back(std::move(cm));
+            continue;
+        }
         if (content == nullptr) {
             throw bad(param + ".content", fmt::format("{}.content: missing; expected a string",
                                                       param));
@@ -428,6 +538,15 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
         } else {
             throw bad(param + ".content", fmt::format("{}.content: expected a string, got {}",
                                                       param, type_name(*content)));
+        }
+        if (rs == "tool") {
+            // A tool's result. Chat templates differ on a tool role (Llama 2 and Mistral render
+            // only user and assistant turns), so it goes to the model as a user turn that says so.
+            const json* id = field(msg, "tool_call_id");
+            cm.role = "user";
+            cm.content = fmt::format("Tool result{}: {}",
+                                     id != nullptr && id->is_string() ? " (" + id->get<std::string>() + ")" : "",
+                                     cm.content);
         }
         total += cm.content.size();
         r.messages.push_back(std::move(cm));

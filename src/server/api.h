@@ -84,6 +84,9 @@ struct CompletionRequest {
     // response_format json_object / json_schema: the grammar every choice's text must follow
     // (null = free text). Compiled at parse time, so a schema Lyra cannot follow is a 400.
     std::shared_ptr<const gen::constraint::Grammar> grammar;
+    // Chat with tool_choice "required" or a named function: the grammar writes {"name",
+    // "arguments"} and the answer carries it as tool_calls (finish_reason "tool_calls").
+    bool tool_call = false;
     // Log-probabilities asked for: completions `logprobs: K` (0..5), chat `logprobs: true` with
     // `top_logprobs: K` (0..20); K alternatives per token go to opt.top_logprobs.
     std::optional<int> logprobs;

@@ -514,6 +514,13 @@ struct Server::Impl {
             size_t offset = 0;
             if (job.chat) {
                 choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+                if (job.req.tool_call) {
+                    if (auto call = tool_call_of(c.text)) {
+                        choice["message"] = {{"role", "assistant"}, {"content", nullptr},
+                                             {"tool_calls", json::array({std::move(*call)})}};
+                        choice["finish_reason"] = "tool_calls";
+                    }
+                }
             } else {
                 const std::string prefix = job.req.echo ? job.prompt_text[prompt_i] : "";
                 choice["text"] = prefix + c.text;
@@ -532,6 +539,19 @@ struct Server::Impl {
                         {"model", job.model},
                         {"choices", choices},
                         {"usage", usage_json(job, completion_tokens, cached_tokens)}});
+    }
+
+    // A forced tool call's text ({"name", "arguments"}, by the grammar) as an entry of OpenAI's
+    // tool_calls: arguments as a JSON string. Nothing when the text is not one (the budget cut it
+    // short): the choice then keeps its text.
+    static std::optional<json> tool_call_of(const std::string& text) {
+        const json call = json::parse(text, nullptr, false);
+        if (call.is_discarded() || !call.is_object() || !call.contains("name") || !call["name"].is_string() ||
+            !call.contains("arguments"))
+            return std::nullopt;
+        return json{{"id", random_id("call_")},
+                    {"type", "function"},
+                    {"function", {{"name", call["name"]}, {"arguments", call["arguments"].dump()}}}};
     }
 
     // The echoed prompt's logprobs (Job::prompt_logprobs): the legacy shape over its tokens,
@@ -747,7 +767,7 @@ struct Server::Impl {
                         while (auto e = job->seqs[i]->next(wait)) {
                             any = true;
                             std::string out;
-                            if (!e->piece.empty()) {
+                            if (!e->piece.empty() && !job->req.tool_call) {  // a call goes out whole
                                 const TokenRun run = TokenRun::of(*e);
                                 sent[i] += run.tokens.size();
                                 out += sse_data(chunk(*job, text_choice(*job, i, e->piece,
@@ -779,6 +799,22 @@ struct Server::Impl {
                                                               {"logprobs", std::move(lp)}};
                                     c["finish_reason"] =
                                         openai_finish_reason(e->completion->finish);
+                                    if (job->req.tool_call) {
+                                        // The call in one delta (OpenAI's chunks may split its
+                                        // arguments anywhere); text the budget cut is sent as is.
+                                        const std::string& text = e->completion->text;
+                                        json delta = {{"content", text}};
+                                        if (auto call = tool_call_of(text)) {
+                                            (*call)["index"] = 0;
+                                            delta = {{"tool_calls", json::array({std::move(*call)})}};
+                                            c["finish_reason"] = "tool_calls";
+                                        }
+                                        out += sse_data(chunk(*job, json{{"index", i},
+                                                                         {"delta", std::move(delta)},
+                                                                         {"logprobs", nullptr},
+                                                                         {"finish_reason", nullptr}}));
+                                        c["logprobs"] = nullptr;
+                                    }
                                     out += sse_data(chunk(*job, c));
                                 }
                             }

@@ -1,6 +1,7 @@
 // The official `openai` npm client against a running `lyra serve` (tests/e2e/serve_test.cpp
 // starts the server and runs this). Env: LYRA_BASE (http://127.0.0.1:PORT), LYRA_MODEL (the
-// shipped model's name), LYRA_MODEL2 (a second, random-init model), LYRA_KEY (API key or ""),
+// shipped model's name), LYRA_MODEL2 (a second, random-init model), LYRA_MODEL3 (a random-init
+// model over bytes, whose vocabulary can write any JSON), LYRA_KEY (API key or ""),
 // LYRA_NODE_MODULES (where openai is installed; default <repo>/node_modules, npm_packages.mjs).
 // Exits non-zero with the failed assertion on stderr.
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ const OpenAI = requirePackage('openai');
 const base = process.env.LYRA_BASE;
 const model = process.env.LYRA_MODEL;
 const model2 = process.env.LYRA_MODEL2;
+const model3 = process.env.LYRA_MODEL3;
 const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: process.env.LYRA_KEY || 'none', maxRetries: 0 });
 
 async function collect(stream) {
@@ -239,6 +241,67 @@ await assert.rejects(
   client.completions.create({ model, prompt: 'x', max_tokens: 2, temperature: 5 }),
   (e) => e.status === 400 && e.param === 'temperature',
 );
+
+// structured outputs: response_format json_schema, kept by the grammar even for random weights
+const schema = {
+  type: 'object',
+  properties: { city: { type: 'string', maxLength: 12 }, days: { type: 'integer' } },
+  required: ['city', 'days'],
+};
+const structured = await client.chat.completions.create({
+  model: model3, messages: [{ role: 'user', content: 'Plan a trip.' }], max_tokens: 120, n: 2, seed: 1,
+  response_format: { type: 'json_schema', json_schema: { name: 'trip', schema, strict: true } },
+});
+for (const c of structured.choices) {
+  const j = JSON.parse(c.message.content);
+  assert.equal(typeof j.city, 'string');
+  assert.ok(Number.isInteger(j.days), c.message.content);
+  assert.deepEqual(Object.keys(j).sort(), ['city', 'days']);
+}
+
+// tools: tool_choice "required" (or a named function) makes the answer a call of one of them,
+// its arguments following that function's parameters; streamed, the call arrives as a delta
+const tools = [
+  { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: schema } },
+  { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { tz: { type: 'string', maxLength: 5 } } } } },
+];
+const called = await client.chat.completions.create({
+  model: model3, messages: [{ role: 'user', content: 'Weather in Oslo?' }], max_tokens: 150, seed: 2,
+  tools, tool_choice: 'required',
+});
+const msg = called.choices[0].message;
+assert.equal(called.choices[0].finish_reason, 'tool_calls');
+assert.equal(msg.content, null);
+assert.equal(msg.tool_calls.length, 1);
+assert.equal(msg.tool_calls[0].type, 'function');
+assert.ok(['get_weather', 'get_time'].includes(msg.tool_calls[0].function.name));
+const args = JSON.parse(msg.tool_calls[0].function.arguments);
+if (msg.tool_calls[0].function.name === 'get_weather') assert.ok(Number.isInteger(args.days));
+let streamedCall = null;
+let streamedFinish = null;
+for await (const chunk of await client.chat.completions.create({
+  model: model3, messages: [{ role: 'user', content: 'Time?' }], max_tokens: 80, seed: 3, stream: true,
+  tools, tool_choice: { type: 'function', function: { name: 'get_time' } },
+})) {
+  for (const c of chunk.choices) {
+    if (c.delta?.tool_calls) streamedCall = c.delta.tool_calls[0];
+    if (c.finish_reason) streamedFinish = c.finish_reason;
+  }
+}
+assert.equal(streamedFinish, 'tool_calls');
+assert.equal(streamedCall.function.name, 'get_time');
+assert.equal(typeof JSON.parse(streamedCall.function.arguments), 'object');
+// the next turn sends the call and its result back: accepted, answered in text
+const after = await client.chat.completions.create({
+  model: model3, max_tokens: 8, seed: 4, tools,
+  messages: [
+    { role: 'user', content: 'Weather in Oslo?' },
+    msg,
+    { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: '{"temp": 3}' },
+  ],
+});
+assert.equal(typeof after.choices[0].message.content, 'string');
+assert.equal(after.choices[0].message.tool_calls, undefined);
 
 // the legacy engine API, as the old SDK sends it: the engine in the path picks the model
 const headers = { 'Content-Type': 'application/json' };

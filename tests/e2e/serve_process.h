@@ -33,15 +33,17 @@ using Args = std::vector<std::string>;
 
 inline const char* kModel = "tiny-shakespeare-char";
 inline const char* kModel2 = "random-llama";
+inline const char* kModel3 = "random-bytes";  // a byte vocabulary: every JSON text has tokens
 
-// The models directory every server in this file serves: the shipped model (linked) and a
-// random-init llama with a long context (made once with `lyra model init`).
+// The models directory every server in this file serves: the shipped model (linked), a
+// random-init llama with a long context and one over bytes (made once with `lyra model init`).
 inline const fs::path& models_dir() {
     static std::unique_ptr<TempDir> dir = [] {
         auto d = std::make_unique<TempDir>();
         fs::create_symlink(shipped_model(), d->path() / (std::string(kModel) + ".gguf"));
         fs::create_symlink(random_llama(64, 2, 2, 2048, shipped_model()),
                            d->path() / (std::string(kModel2) + ".gguf"));
+        fs::create_symlink(random_llama(64, 2, 2, 1024, "bytes"), d->path() / (std::string(kModel3) + ".gguf"));
         return d;
     }();
     return dir->path();
@@ -197,6 +199,7 @@ inline Http get(const ServeProcess& s, const std::string& path) { return curl(s.
 
 using serve_detail::kModel;
 using serve_detail::kModel2;
+using serve_detail::kModel3;
 using serve_detail::models_dir;
 using serve_detail::ServeProcess;
 using serve_detail::Http;

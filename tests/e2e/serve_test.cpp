@@ -55,6 +55,7 @@ RunResult run_node(const std::string& script, const ServeProcess& s, const std::
     setenv("LYRA_BASE", s.base().c_str(), 1);
     setenv("LYRA_MODEL", kModel, 1);
     setenv("LYRA_MODEL2", kModel2, 1);
+    setenv("LYRA_MODEL3", kModel3, 1);
     setenv("LYRA_KEY", key.c_str(), 1);
     return run_program("/usr/bin/node", {source_dir() + "/tests/e2e/" + script}, source_dir());
 }
@@ -205,16 +206,14 @@ TEST(Serve, TokenPromptsAndLogitBias) {
 // response_format: JSON mode and structured outputs by grammar-constrained decoding. Even a
 // random-weight byte-level model's every choice, streamed or not, is JSON the schema allows.
 TEST(Serve, ResponseFormatGivesJsonTheSchemaAllows) {
-    TempDir models;
-    fs::create_symlink(random_llama(64, 2, 2, 1024, "bytes"), models.path() / "bytes.gguf");
-    ServeProcess s({}, "", models.path());
+    ServeProcess s({});
     ASSERT_TRUE(s.ok());
     const json person = {{"type", "object"},
                          {"properties", {{"name", {{"type", "string"}, {"maxLength", 10}}},
                                          {"age", {{"type", "integer"}}},
                                          {"tags", {{"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", 2}}}}},
                          {"required", {"name", "age"}}};
-    json chat = {{"model", "bytes"},
+    json chat = {{"model", kModel3},
                  {"messages", {{{"role", "user"}, {"content", "A person, please."}}}},
                  {"max_tokens", 160},
                  {"n", 3},
@@ -259,7 +258,7 @@ TEST(Serve, ResponseFormatGivesJsonTheSchemaAllows) {
                                         return one.dump();
                                     }()).body)["choices"][0]["message"]["content"]);
     // JSON mode on completions: any JSON object.
-    const json object_mode = {{"model", "bytes"}, {"prompt", "x"}, {"max_tokens", 80}, {"seed", 2},
+    const json object_mode = {{"model", kModel3}, {"prompt", "x"}, {"max_tokens", 80}, {"seed", 2},
                               {"response_format", {{"type", "json_object"}}}};
     h = post(s, "/v1/completions", object_mode.dump());
     ASSERT_EQ(h.status, 200) << h.body;

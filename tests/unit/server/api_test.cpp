@@ -185,6 +185,58 @@ TEST(ServerApi, ResponseFormatCompilesToAGrammarOrNames400) {
     }
 }
 
+// tools: "required" or a named function compiles a call grammar; none/auto change nothing; the
+// history's tool calls and results reach the template as assistant JSON and a user turn.
+TEST(ServerApi, ToolsForceACallByGrammarAndHistoryIsRendered) {
+    const json f = {{"type", "function"},
+                    {"function", {{"name", "get_weather"}, {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}};
+    const json g = {{"type", "function"}, {"function", {{"name", "get_time"}}}};
+    json body = {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"tools", {f, g}}};
+    auto r = parse_chat_request(body, {}, 0);  // tool_choice auto: free text
+    EXPECT_FALSE(r.tool_call);
+    EXPECT_EQ(r.grammar, nullptr);
+    for (const json& choice : {json("required"), json{{"type", "function"}, {"function", {{"name", "get_time"}}}}}) {
+        body["tool_choice"] = choice;
+        r = parse_chat_request(body, {}, 0);
+        EXPECT_TRUE(r.tool_call) << choice.dump();
+        EXPECT_NE(r.grammar, nullptr) << choice.dump();
+    }
+    body["tool_choice"] = "none";
+    EXPECT_FALSE(parse_chat_request(body, {}, 0).tool_call);
+    const auto error_with = [&](const char* key, const json& value) {
+        json b = body;
+        b[key] = value;
+        return parse_error(b, true);
+    };
+    EXPECT_EQ(error_with("tool_choice", {{"type", "function"}, {"function", {{"name", "nope"}}}}).param(), "tool_choice");
+    EXPECT_EQ(error_with("tool_choice", "sometimes").param(), "tool_choice");
+    EXPECT_EQ(error_with("tools", {f, f}).param(), "tools");
+    EXPECT_EQ(error_with("tools", {{{"type", "function"}, {"function", {{"name", "bad name!"}}}}}).param(), "tools");
+    EXPECT_EQ(error_with("tools", {{{"type", "retrieval"}}}).param(), "tools");
+    json both = body;
+    both["tool_choice"] = "required";
+    both["response_format"] = {{"type", "json_object"}};
+    EXPECT_EQ(parse_error(both, true).param(), "tool_choice");
+    json none = {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"tool_choice", "required"}};
+    EXPECT_EQ(parse_error(none, true).param(), "tool_choice");
+
+    const json history = {{"messages",
+                           {{{"role", "user"}, {"content", "Weather?"}},
+                            {{"role", "assistant"},
+                             {"content", nullptr},
+                             {"tool_calls",
+                              {{{"id", "call_1"},
+                                {"type", "function"},
+                                {"function", {{"name", "get_weather"}, {"arguments", R"({"city":"Oslo"})"}}}}}}},
+                            {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "3 C"}}}}};
+    r = parse_chat_request(history, {}, 0);
+    ASSERT_EQ(r.messages.size(), 3u);
+    EXPECT_EQ(r.messages[1].role, "assistant");
+    EXPECT_EQ(r.messages[1].content, R"({"arguments":{"city":"Oslo"},"name":"get_weather"})");
+    EXPECT_EQ(r.messages[2].role, "user");
+    EXPECT_EQ(r.messages[2].content, "Tool result (call_1): 3 C");
+}
+
 TEST(ServerApi, ChatMessages) {
     const json body = {{"model", "m"},
                        {"messages",
