@@ -248,7 +248,26 @@ std::string tool_calls_text(const json& calls, const std::string& param) {
 // tool's parameters schema>} under a grammar, and returned as the message's tool_calls.
 void parse_tools(const json& body, CompletionRequest& r) {
     std::vector<std::pair<std::string, json>> tools;  // name, parameters schema
-    if (const json* t = field(body, "tools")) {
+    // The API before tools: functions [{name, description, parameters}] and function_call
+    // "none" | "auto" | {"name"}, answered with message.function_call. Read as the tools they are.
+    json legacy_tools, legacy_choice;
+    if (const json* fns = field(body, "functions")) {
+        if (field(body, "tools") != nullptr) throw bad("functions", "functions: expected tools or functions, not both");
+        if (!fns->is_array()) throw bad("functions", fmt::format("functions: expected an array, got {}", type_name(*fns)));
+        legacy_tools = json::array();
+        for (const auto& fn : *fns) legacy_tools.push_back({{"type", "function"}, {"function", fn}});
+        r.legacy_functions = true;
+    }
+    if (const json* fc = field(body, "function_call")) {
+        if (field(body, "tool_choice") != nullptr) {
+            throw bad("function_call", "function_call: expected tool_choice or function_call, not both");
+        }
+        legacy_choice = fc->is_object() ? json{{"type", "function"}, {"function", *fc}} : *fc;
+        r.legacy_functions = true;
+    }
+    const json* tools_field = legacy_tools.is_null() ? field(body, "tools") : &legacy_tools;
+    const json* choice_field = legacy_choice.is_null() ? field(body, "tool_choice") : &legacy_choice;
+    if (const json* t = tools_field) {
         if (!t->is_array() || t->size() > 128) {
             throw bad("tools", fmt::format("tools: expected an array of at most 128 functions, got {}",
                                            t->is_array() ? fmt::format("{} entries", t->size()) : type_name(*t)));
@@ -276,7 +295,7 @@ void parse_tools(const json& body, CompletionRequest& r) {
         }
     }
     std::string forced;  // "" = no call forced; "*" = any tool
-    if (const json* c = field(body, "tool_choice")) {
+    if (const json* c = choice_field) {
         if (c->is_string() && (*c == "none" || *c == "auto")) {
         } else if (c->is_string() && *c == "required") {
             forced = "*";
@@ -475,7 +494,7 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
     check_known(body, {"model", "messages", "max_tokens", "max_completion_tokens", "temperature",
                        "top_p", "n", "stop", "stream", "stream_options", "seed", "logprobs",
                        "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "response_format",
-                       "tools", "tool_choice", "parallel_tool_calls",
+                       "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
                        "user", "top_k", "min_p", "repeat_penalty"});
     CompletionRequest r;
     parse_sampling(body, limits, seed_fallback, std::min(256, limits.max_tokens), r);
@@ -500,15 +519,23 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
                                                    role == nullptr ? "none" : type_name(*role)));
         }
         const std::string rs = role->get<std::string>();
-        if (rs != "system" && rs != "user" && rs != "assistant" && rs != "developer" && rs != "tool") {
+        if (rs != "system" && rs != "user" && rs != "assistant" && rs != "developer" && rs != "tool" &&
+            rs != "function") {
             throw bad(param + ".role",
                       fmt::format("{}.role: unknown role; expected system, developer, user, "
-                                  "assistant or tool, got '{}'",
+                                  "assistant, tool or function, got '{}'",
                                   param, rs));
         }
         model::ChatMessage cm{.role = rs == "developer" ? "system" : rs, .content = {}};
         const json* content = field(msg, "content");
         const json* calls = rs == "assistant" ? field(msg, "tool_calls") : nullptr;
+        json legacy_call;  // an assistant's function_call, read as a one-call tool_calls
+        if (rs == "assistant" && calls == nullptr) {
+            if (const json* fc = field(msg, "function_call")) {
+                legacy_call = json::array({{{"type", "function"}, {"function", *fc}}});
+                calls = &legacy_call;
+            }
+        }
         if (calls != nullptr) {
             // An assistant turn that called tools (an earlier answer of this API): the calls
             // are shown to the model as the JSON it wrote.
@@ -539,10 +566,10 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
             throw bad(param + ".content", fmt::format("{}.content: expected a string, got {}",
                                                       param, type_name(*content)));
         }
-        if (rs == "tool") {
+        if (rs == "tool" || rs == "function") {
             // A tool's result. Chat templates differ on a tool role (Llama 2 and Mistral render
             // only user and assistant turns), so it goes to the model as a user turn that says so.
-            const json* id = field(msg, "tool_call_id");
+            const json* id = field(msg, rs == "tool" ? "tool_call_id" : "name");
             cm.role = "user";
             cm.content = fmt::format("Tool result{}: {}",
                                      id != nullptr && id->is_string() ? " (" + id->get<std::string>() + ")" : "",

@@ -87,6 +87,7 @@ struct CompletionRequest {
     // Chat with tool_choice "required" or a named function: the grammar writes {"name",
     // "arguments"} and the answer carries it as tool_calls (finish_reason "tool_calls").
     bool tool_call = false;
+    bool legacy_functions = false;  // asked with functions / function_call: answered with function_call
     // Log-probabilities asked for: completions `logprobs: K` (0..5), chat `logprobs: true` with
     // `top_logprobs: K` (0..20); K alternatives per token go to opt.top_logprobs.
     std::optional<int> logprobs;

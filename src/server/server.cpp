@@ -516,9 +516,15 @@ struct Server::Impl {
                 choice["message"] = {{"role", "assistant"}, {"content", c.text}};
                 if (job.req.tool_call) {
                     if (auto call = tool_call_of(c.text)) {
-                        choice["message"] = {{"role", "assistant"}, {"content", nullptr},
-                                             {"tool_calls", json::array({std::move(*call)})}};
-                        choice["finish_reason"] = "tool_calls";
+                        if (job.req.legacy_functions) {
+                            choice["message"] = {{"role", "assistant"}, {"content", nullptr},
+                                                 {"function_call", (*call)["function"]}};
+                            choice["finish_reason"] = "function_call";
+                        } else {
+                            choice["message"] = {{"role", "assistant"}, {"content", nullptr},
+                                                 {"tool_calls", json::array({std::move(*call)})}};
+                            choice["finish_reason"] = "tool_calls";
+                        }
                     }
                 }
             } else {
@@ -805,9 +811,14 @@ struct Server::Impl {
                                         const std::string& text = e->completion->text;
                                         json delta = {{"content", text}};
                                         if (auto call = tool_call_of(text)) {
-                                            (*call)["index"] = 0;
-                                            delta = {{"tool_calls", json::array({std::move(*call)})}};
-                                            c["finish_reason"] = "tool_calls";
+                                            if (job->req.legacy_functions) {
+                                                delta = {{"function_call", (*call)["function"]}};
+                                                c["finish_reason"] = "function_call";
+                                            } else {
+                                                (*call)["index"] = 0;
+                                                delta = {{"tool_calls", json::array({std::move(*call)})}};
+                                                c["finish_reason"] = "tool_calls";
+                                            }
                                         }
                                         out += sse_data(chunk(*job, json{{"index", i},
                                                                          {"delta", std::move(delta)},

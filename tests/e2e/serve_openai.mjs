@@ -303,6 +303,15 @@ const after = await client.chat.completions.create({
 assert.equal(typeof after.choices[0].message.content, 'string');
 assert.equal(after.choices[0].message.tool_calls, undefined);
 
+// the older functions / function_call, as pre-tools code sends them: answered with function_call
+const legacyCall = await client.chat.completions.create({
+  model: model3, messages: [{ role: 'user', content: 'Time?' }], max_tokens: 80, seed: 5,
+  functions: [tools[1].function], function_call: { name: 'get_time' },
+});
+assert.equal(legacyCall.choices[0].finish_reason, 'function_call');
+assert.equal(legacyCall.choices[0].message.function_call.name, 'get_time');
+assert.equal(typeof JSON.parse(legacyCall.choices[0].message.function_call.arguments), 'object');
+
 // the legacy engine API, as the old SDK sends it: the engine in the path picks the model
 const headers = { 'Content-Type': 'application/json' };
 if (process.env.LYRA_KEY) headers.Authorization = `Bearer ${process.env.LYRA_KEY}`;

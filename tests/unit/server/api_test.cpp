@@ -235,6 +235,30 @@ TEST(ServerApi, ToolsForceACallByGrammarAndHistoryIsRendered) {
     EXPECT_EQ(r.messages[1].content, R"({"arguments":{"city":"Oslo"},"name":"get_weather"})");
     EXPECT_EQ(r.messages[2].role, "user");
     EXPECT_EQ(r.messages[2].content, "Tool result (call_1): 3 C");
+
+    // The older functions / function_call: the same tools, answered as function_call.
+    json legacy = {{"messages", {{{"role", "user"}, {"content", "x"}}}},
+                   {"functions", {f["function"], g["function"]}},
+                   {"function_call", {{"name", "get_weather"}}}};
+    r = parse_chat_request(legacy, {}, 0);
+    EXPECT_TRUE(r.tool_call);
+    EXPECT_TRUE(r.legacy_functions);
+    legacy["function_call"] = "auto";
+    EXPECT_FALSE(parse_chat_request(legacy, {}, 0).tool_call);
+    legacy["function_call"] = {{"name", "nope"}};
+    EXPECT_EQ(parse_error(legacy, true).param(), "tool_choice");
+    legacy["tools"] = {f};
+    EXPECT_EQ(parse_error(legacy, true).param(), "functions");
+    const json old_history = {{"messages",
+                               {{{"role", "user"}, {"content", "Weather?"}},
+                                {{"role", "assistant"},
+                                 {"content", nullptr},
+                                 {"function_call", {{"name", "get_weather"}, {"arguments", R"({"city":"Oslo"})"}}}},
+                                {{"role", "function"}, {"name", "get_weather"}, {"content", "3 C"}}}}};
+    r = parse_chat_request(old_history, {}, 0);
+    ASSERT_EQ(r.messages.size(), 3u);
+    EXPECT_EQ(r.messages[1].content, R"({"arguments":{"city":"Oslo"},"name":"get_weather"})");
+    EXPECT_EQ(r.messages[2].content, "Tool result (get_weather): 3 C");
 }
 
 TEST(ServerApi, ChatMessages) {
