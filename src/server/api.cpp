@@ -400,6 +400,59 @@ void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallba
 
 }  // namespace
 
+EmbeddingRequest parse_embedding_request(const json& body, const Limits& limits) {
+    if (!body.is_object()) {
+        throw bad("", fmt::format("request body: expected a JSON object, got {}", type_name(body)));
+    }
+    check_known(body, {"model", "input", "encoding_format", "dimensions", "user"});
+    EmbeddingRequest r;
+    if (const json* m = field(body, "model")) {
+        if (!m->is_string()) throw bad("model", fmt::format("model: expected a string, got {}", type_name(*m)));
+        r.model = m->get<std::string>();
+    }
+    const json* in = field(body, "input");
+    if (in == nullptr) throw bad("input", "input: missing; expected a string, an array of strings or of token ids");
+    CompletionRequest prompts;  // the same four shapes as a completion's prompt
+    try {
+        read_prompts(*in, limits, prompts);
+    } catch (const ApiError& e) {
+        std::string message = e.what();
+        if (message.rfind("prompt", 0) == 0) message.replace(0, 6, "input");
+        throw ApiError(e.status(), e.type(), message, "input", e.code());
+    }
+    r.texts = std::move(prompts.prompts);
+    r.tokens = std::move(prompts.token_prompts);
+    for (const auto& t : r.texts) {
+        if (t.empty()) throw bad("input", "input: an empty string; expected text to embed");
+    }
+    if (const json* f = field(body, "encoding_format")) {
+        if (*f != "float" && *f != "base64") {
+            throw bad("encoding_format", fmt::format("encoding_format: expected float or base64, got {}", f->dump()));
+        }
+        r.base64 = *f == "base64";
+    }
+    if (field(body, "dimensions") != nullptr) {
+        throw ApiError(400, "invalid_request_error",
+                       "dimensions: not supported by Lyra's encoders (no shortened embeddings); expected it absent",
+                       "dimensions", "unsupported_parameter");
+    }
+    return r;
+}
+
+std::string base64_encode(std::string_view bytes) {
+    static constexpr char kDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    for (size_t i = 0; i < bytes.size(); i += 3) {
+        const size_t n = std::min<size_t>(3, bytes.size() - i);
+        uint32_t v = 0;
+        for (size_t k = 0; k < 3; ++k)
+            v = v << 8 | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+        for (size_t k = 0; k < 4; ++k) out += k <= n ? kDigits[(v >> (18 - 6 * k)) & 63] : '=';
+    }
+    return out;
+}
+
 json error_json(const ApiError& e) {
     return json{{"error",
                  {{"message", e.what()},

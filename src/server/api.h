@@ -101,6 +101,19 @@ CompletionRequest parse_completion_request(const json& body, const Limits& limit
 CompletionRequest parse_chat_request(const json& body, const Limits& limits,
                                      uint64_t seed_fallback);
 
+// POST /v1/embeddings: `input` as texts or token-id arrays (each one embedding), the model by
+// name, floats or base64 (little-endian f32, what the official clients ask for by default).
+struct EmbeddingRequest {
+    std::string model;
+    std::vector<std::string> texts;                 // or
+    std::vector<std::vector<gen::TokenId>> tokens;  // token-id inputs, taken as they are
+    bool base64 = false;
+};
+EmbeddingRequest parse_embedding_request(const json& body, const Limits& limits);
+
+// Standard base64 (RFC 4648, with padding) of `bytes`.
+std::string base64_encode(std::string_view bytes);
+
 // "data: <json>\n\n" (invalid UTF-8 from a model becomes U+FFFD).
 std::string sse_data(const json& j);
 inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";

@@ -311,6 +311,9 @@ struct Server::Impl {
                   [this](const httplib::Request& req, httplib::Response& res) {
                       generate(req, res, true, {});
                   });
+        http.Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) {
+            embeddings(req, res);
+        });
         http.Post(R"(/v1/engines/([^/]+)/completions)",
                   [this](const httplib::Request& req, httplib::Response& res) {
                       generate(req, res, false, req.matches[1]);
@@ -365,6 +368,67 @@ struct Server::Impl {
             j["owned_by"] = "lyra";
         }
         return j;
+    }
+
+    // --- embeddings ------------------------------------------------------------------------
+
+    // POST /v1/embeddings: an encoder of the models directory (BERT, RoBERTa, ALBERT) embeds
+    // each input (mean-pooled last hidden states, L2-normalised: EncoderModel::embed), all in one
+    // batched pass. Text gets the model's [CLS] ... [SEP]; token ids are taken as they are.
+    void embeddings(const httplib::Request& http_req, httplib::Response& res) {
+        const EmbeddingRequest r = parse_embedding_request(parse_body(http_req), opt.limits);
+        const fs::path file = resolve_model(r.model);
+        std::shared_ptr<const model::EncoderModel> enc;
+        try {
+            enc = art_models.encoder(file.string());
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::Unsupported) throw;
+            throw ApiError(400, "invalid_request_error",
+                           fmt::format("model: '{}' is not an encoder; /v1/embeddings needs a BERT, RoBERTa "
+                                       "or ALBERT model",
+                                       model_name(file)),
+                           "model");
+        }
+        std::vector<std::vector<gen::TokenId>> ids = r.tokens;
+        for (const auto& text : r.texts) ids.push_back(enc->tokenize(text));
+        const int64_t n_ctx = enc->hparams().n_ctx, n_vocab = enc->hparams().n_vocab;
+        int64_t n_tokens = 0;
+        for (const auto& seq : ids) {
+            if (static_cast<int64_t>(seq.size()) > n_ctx) {
+                throw ApiError(400, "invalid_request_error",
+                               fmt::format("input: too long for the model's context; expected at most {} "
+                                           "tokens, got {}",
+                                           n_ctx, seq.size()),
+                               "input", "context_length_exceeded");
+            }
+            for (const gen::TokenId id : seq) {
+                if (id < 0 || id >= n_vocab) {
+                    throw ApiError(400, "invalid_request_error",
+                                   fmt::format("input: token {} is outside the model's vocabulary; expected "
+                                               "ids from 0 to {}",
+                                               id, n_vocab - 1),
+                                   "input");
+                }
+            }
+            n_tokens += static_cast<int64_t>(seq.size());
+        }
+        // A request's inputs are all texts or all token arrays, so `ids` is in the request's order.
+        core::ThreadPool pool(opt.threads);
+        const auto embs = enc->embeddings_batch(ids, pool, false).mean;
+        json data = json::array();
+        for (size_t i = 0; i < embs.size(); ++i) {
+            const auto& e = embs[i];
+            // base64: the floats' bytes as they lie in memory, little-endian on every machine
+            // Lyra builds for (x86-64, AArch64), as the clients decode them.
+            json vec = r.base64 ? json(base64_encode(std::string_view(reinterpret_cast<const char*>(e.data()),
+                                                                      e.size() * sizeof(float))))
+                                : json(e);
+            data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(vec)}});
+        }
+        send_json(res, {{"object", "list"},
+                        {"data", data},
+                        {"model", model_name(file)},
+                        {"usage", {{"prompt_tokens", n_tokens}, {"total_tokens", n_tokens}}}});
     }
 
     // --- text generation ------------------------------------------------------------------

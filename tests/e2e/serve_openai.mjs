@@ -312,6 +312,20 @@ assert.equal(legacyCall.choices[0].finish_reason, 'function_call');
 assert.equal(legacyCall.choices[0].message.function_call.name, 'get_time');
 assert.equal(typeof JSON.parse(legacyCall.choices[0].message.function_call.arguments), 'object');
 
+// embeddings: the client asks for base64 by default and decodes it; asking for floats gives
+// the same numbers
+const encoder = process.env.LYRA_ENCODER;
+const emb = await client.embeddings.create({ model: encoder, input: ['red apple', 'green pear'] });
+assert.equal(emb.data.length, 2);
+const embFloat = await client.embeddings.create({ model: encoder, input: ['red apple', 'green pear'], encoding_format: 'float' });
+emb.data.forEach((d, i) => {
+  assert.equal(d.index, i);
+  assert.deepEqual(Array.from(d.embedding), embFloat.data[i].embedding);
+  const norm = d.embedding.reduce((a, x) => a + x * x, 0);
+  assert.ok(Math.abs(norm - 1) < 1e-4, `norm ${norm}`);
+});
+assert.ok(emb.usage.prompt_tokens > 0);
+
 // the legacy engine API, as the old SDK sends it: the engine in the path picks the model
 const headers = { 'Content-Type': 'application/json' };
 if (process.env.LYRA_KEY) headers.Authorization = `Bearer ${process.env.LYRA_KEY}`;

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "fixtures/bert_dir.h"
 
 
 namespace lyra::e2e {
@@ -34,9 +35,21 @@ using Args = std::vector<std::string>;
 inline const char* kModel = "tiny-shakespeare-char";
 inline const char* kModel2 = "random-llama";
 inline const char* kModel3 = "random-bytes";  // a byte vocabulary: every JSON text has tokens
+inline const char* kEncoder = "random-bert";  // an encoder, for /v1/embeddings
+
+// A random-weight BERT over a few words, imported with `lyra model import`, in `dir`.
+inline fs::path random_bert(const fs::path& dir) {
+    const fs::path hf = dir / "bert-hf", gguf = dir / (std::string(kEncoder) + ".gguf");
+    test::write_bert_dir(hf, {"red", "green", "apple", "pear", "sky", "sea"});
+    const RunResult r = run_lyra({"model", "import", hf.string(), "-o", gguf.string()});
+    EXPECT_EQ(r.code, 0) << r.err;
+    fs::remove_all(hf);
+    return gguf;
+}
 
 // The models directory every server in this file serves: the shipped model (linked), a
-// random-init llama with a long context and one over bytes (made once with `lyra model init`).
+// random-init llama with a long context and one over bytes (made once with `lyra model init`),
+// and a random BERT (random_bert).
 inline const fs::path& models_dir() {
     static std::unique_ptr<TempDir> dir = [] {
         auto d = std::make_unique<TempDir>();
@@ -44,6 +57,7 @@ inline const fs::path& models_dir() {
         fs::create_symlink(random_llama(64, 2, 2, 2048, shipped_model()),
                            d->path() / (std::string(kModel2) + ".gguf"));
         fs::create_symlink(random_llama(64, 2, 2, 1024, "bytes"), d->path() / (std::string(kModel3) + ".gguf"));
+        random_bert(d->path());
         return d;
     }();
     return dir->path();
@@ -200,6 +214,7 @@ inline Http get(const ServeProcess& s, const std::string& path) { return curl(s.
 using serve_detail::kModel;
 using serve_detail::kModel2;
 using serve_detail::kModel3;
+using serve_detail::kEncoder;
 using serve_detail::models_dir;
 using serve_detail::ServeProcess;
 using serve_detail::Http;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -27,6 +28,7 @@
 
 #include "cli_runner.h"
 #include "serve_process.h"
+#include "server/api.h"
 
 namespace lyra::e2e {
 namespace {
@@ -56,6 +58,7 @@ RunResult run_node(const std::string& script, const ServeProcess& s, const std::
     setenv("LYRA_MODEL", kModel, 1);
     setenv("LYRA_MODEL2", kModel2, 1);
     setenv("LYRA_MODEL3", kModel3, 1);
+    setenv("LYRA_ENCODER", kEncoder, 1);
     setenv("LYRA_KEY", key.c_str(), 1);
     return run_program("/usr/bin/node", {source_dir() + "/tests/e2e/" + script}, source_dir());
 }
@@ -270,6 +273,63 @@ TEST(Serve, ResponseFormatGivesJsonTheSchemaAllows) {
         body["response_format"] = bad;
         expect_error(post(s, "/v1/completions", body.dump()), 400, "response_format");
     }
+    EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
+}
+
+// /v1/embeddings: an encoder's embeddings are `lyra model embed`'s, as floats or base64; what
+// cannot be embedded is a 400 naming the param.
+TEST(Serve, EmbeddingsAreTheEncodersAsFloatsOrBase64) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    const std::vector<std::string> texts = {"red apple", "green pear sky"};
+    Http h = post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", texts}}.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    const json j = h.j();
+    EXPECT_EQ(j["object"], "list");
+    EXPECT_EQ(j["model"], kEncoder);
+    ASSERT_EQ(j["data"].size(), 2u);
+    const RunResult cli = run_lyra({"model", "embed", "-m", (models_dir() / (std::string(kEncoder) + ".gguf")).string(),
+                                    texts[0], texts[1]});
+    ASSERT_EQ(cli.code, 0) << cli.err;
+    const json local = json::parse(cli.out)["embeddings"];
+    int64_t tokens = 0;
+    for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(j["data"][i]["object"], "embedding");
+        EXPECT_EQ(j["data"][i]["index"], i);
+        const auto served = j["data"][i]["embedding"].get<std::vector<float>>();
+        EXPECT_EQ(served, local[i]["embedding"].get<std::vector<float>>()) << i;
+        double norm = 0;
+        for (float x : served) norm += static_cast<double>(x) * static_cast<double>(x);
+        EXPECT_NEAR(norm, 1.0, 1e-4);
+        tokens += local[i]["tokens"].get<int64_t>();
+    }
+    EXPECT_EQ(j["usage"]["prompt_tokens"], tokens);
+    // base64: the same floats' little-endian bytes.
+    h = post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", texts[0]}, {"encoding_format", "base64"}}.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    const std::string b64 = h.j()["data"][0]["embedding"].get<std::string>();
+    const std::vector<float> want = local[0]["embedding"].get<std::vector<float>>();
+    std::string bytes(want.size() * sizeof(float), '\0');
+    std::memcpy(bytes.data(), want.data(), bytes.size());
+    EXPECT_EQ(b64, server::base64_encode(bytes));
+    // Token ids, taken as they are ([CLS] red apple [SEP] written out by hand gives the text's).
+    const std::vector<int> ids = {2, 5, 7, 3};  // bert_dir: [CLS]=2, [SEP]=3, red=5, apple=7
+    h = post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", ids}}.dump());
+    ASSERT_EQ(h.status, 200) << h.body;
+    EXPECT_EQ(h.j()["data"][0]["embedding"].get<std::vector<float>>(), want);
+    // Errors.
+    expect_error(post(s, "/v1/embeddings", json{{"model", kModel}, {"input", "x"}}.dump()), 400, "model");
+    expect_error(post(s, "/v1/embeddings", json{{"model", "nope"}, {"input", "x"}}.dump()), 404, "model");
+    expect_error(post(s, "/v1/embeddings", json{{"model", kEncoder}}.dump()), 400, "input");
+    expect_error(post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", ""}}.dump()), 400, "input");
+    expect_error(post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", {1, 99999}}}.dump()), 400, "input");
+    std::string long_text;
+    for (int i = 0; i < 200; ++i) long_text += "red ";  // 202 tokens; the encoder has 128 positions
+    expect_error(post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", long_text}}.dump()), 400, "input");
+    expect_error(post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", "x"}, {"dimensions", 8}}.dump()), 400,
+                 "dimensions");
+    expect_error(post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", "x"}, {"encoding_format", "hex"}}.dump()),
+                 400, "encoding_format");
     EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
 }
 

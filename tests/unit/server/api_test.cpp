@@ -261,6 +261,41 @@ TEST(ServerApi, ToolsForceACallByGrammarAndHistoryIsRendered) {
     EXPECT_EQ(r.messages[2].content, "Tool result (get_weather): 3 C");
 }
 
+TEST(ServerApi, EmbeddingRequestsAndBase64) {
+    auto r = parse_embedding_request(json{{"model", "m"}, {"input", "hi"}}, {});
+    EXPECT_EQ(r.model, "m");
+    EXPECT_EQ(r.texts, std::vector<std::string>{"hi"});
+    EXPECT_FALSE(r.base64);
+    r = parse_embedding_request(json{{"input", {json::array({2, 5}), json::array({3})}}, {"encoding_format", "base64"}}, {});
+    EXPECT_EQ(r.tokens, (std::vector<std::vector<gen::TokenId>>{{2, 5}, {3}}));
+    EXPECT_TRUE(r.base64);
+    const auto error_of = [](const json& body) -> ApiError {
+        try {
+            parse_embedding_request(body, {});
+        } catch (const ApiError& e) {
+            return e;
+        }
+        ADD_FAILURE() << "accepted: " << body.dump();
+        return ApiError(0, "", "");
+    };
+    EXPECT_EQ(error_of(json{{"model", "m"}}).param(), "input");
+    EXPECT_EQ(error_of(json{{"input", ""}}).param(), "input");
+    EXPECT_EQ(error_of(json{{"input", {1, "a"}}}).param(), "input");
+    EXPECT_NE(std::string(error_of(json{{"input", {1, "a"}}}).what()).rfind("input:", 0), std::string::npos);
+    EXPECT_EQ(error_of(json{{"input", "x"}, {"encoding_format", "hex"}}).param(), "encoding_format");
+    EXPECT_EQ(error_of(json{{"input", "x"}, {"dimensions", 4}}).param(), "dimensions");
+    EXPECT_EQ(error_of(json{{"input", "x"}, {"frobnicate", 1}}).param(), "frobnicate");
+    // RFC 4648's test vectors.
+    EXPECT_EQ(base64_encode(""), "");
+    EXPECT_EQ(base64_encode("f"), "Zg==");
+    EXPECT_EQ(base64_encode("fo"), "Zm8=");
+    EXPECT_EQ(base64_encode("foo"), "Zm9v");
+    EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+    EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
+    EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+    EXPECT_EQ(base64_encode(std::string("\xff\x00\x80", 3)), "/wCA");
+}
+
 TEST(ServerApi, ChatMessages) {
     const json body = {{"model", "m"},
                        {"messages",
