@@ -79,9 +79,22 @@ void print_candidates(const gen::GenerateResult& r) {
 // -m openai:MODEL@URL: the remote writes the text (server/remote.h); it arrives whole.
 void run_remote(const GenerateFlags& f, bool constrained) {
     const server::RemoteModel remote = server::parse_remote_model(f.model);
-    if (constrained) {
-        throw_error(ErrorKind::Unsupported, "--grammar/--regex/--json-schema/--form: not available with the "
-                    "remote model '{}'; they run token by token next to a local model",
+    // A JSON schema travels as OpenAI's response_format, which lyra serve keeps by its own
+    // grammar; the other constraints have no such request key.
+    nlohmann::json response_format = nullptr;
+    if (!f.trigger.empty() || f.release_at_end) {
+        throw_error(ErrorKind::Unsupported, "--trigger/--release-at-end: not available with the remote model "
+                    "'{}'; a remote schema governs the whole text", remote.spec());
+    }
+    if (!f.json_schema.empty()) {
+        const nlohmann::json schema = nlohmann::json::parse(core::read_file(f.json_schema), nullptr, false);
+        if (schema.is_discarded() || !schema.is_object())
+            throw_error(ErrorKind::InvalidArgument, "--json-schema: '{}' is not a JSON object", f.json_schema);
+        response_format = {{"type", "json_schema"}, {"json_schema", {{"name", "lyra"}, {"schema", schema}}}};
+    } else if (constrained) {
+        throw_error(ErrorKind::Unsupported, "--grammar/--regex/--form: not available with the remote model "
+                    "'{}'; they run token by token next to a local model (--json-schema is sent as "
+                    "response_format)",
                     remote.spec());
     }
     if (!f.lora.empty()) {
@@ -90,7 +103,7 @@ void run_remote(const GenerateFlags& f, bool constrained) {
                     remote.spec());
     }
     if (f.json || f.no_stream || f.opt.n_candidates > 1) {  // several choices arrive interleaved
-        const gen::GenerateResult r = server::remote_generate(remote, f.prompt, f.opt);
+        const gen::GenerateResult r = server::remote_generate(remote, f.prompt, f.opt, {}, response_format);
         if (f.json) {
             write_stdout(gen::dump_json(gen::result_to_json(r, f.opt, remote.spec())) + "\n");
             return;
@@ -98,10 +111,13 @@ void run_remote(const GenerateFlags& f, bool constrained) {
         return print_candidates(r);
     }
     // One choice: streamed as the remote sends it.
-    server::remote_generate(remote, f.prompt, f.opt, [](int, std::string_view piece) {
-        write_stdout(piece);
-        return true;
-    });
+    server::remote_generate(
+        remote, f.prompt, f.opt,
+        [](int, std::string_view piece) {
+            write_stdout(piece);
+            return true;
+        },
+        response_format);
     write_stdout("\n");
 }
 

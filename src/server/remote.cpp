@@ -262,7 +262,8 @@ bool stream_completions(const RemoteModel& remote, const json& body, gen::Genera
 }  // namespace
 
 gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string& prompt,
-                                    const gen::GenerateOptions& opt, const gen::StreamFn& on_text) {
+                                    const gen::GenerateOptions& opt, const gen::StreamFn& on_text,
+                                    const json& response_format) {
     if (opt.constraint != nullptr) {
         throw_error(ErrorKind::Unsupported, "remote '{}': --grammar/--regex/--json-schema cannot be "
                     "applied token by token remotely; run the model locally", remote.base_url);
@@ -286,6 +287,7 @@ gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string
                  {"n", opt.n_candidates}};
     if (!opt.stop.empty()) body["stop"] = opt.stop;
     if (!opt.logit_bias.empty()) body["logit_bias"] = gen::logit_bias_json(opt.logit_bias);
+    if (!response_format.is_null()) body["response_format"] = response_format;
     const std::string what = "POST /v1/completions";
     gen::GenerateResult result;
     result.sampler = "remote " + remote.spec();

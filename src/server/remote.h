@@ -48,8 +48,11 @@ nlohmann::json remote_post(const RemoteModel& remote, const std::string& path,
 // With on_text, the request streams (server-sent events) and each piece is handed on as it
 // arrives; on_text returning false cancels (the connection is closed). A stream that breaks off,
 // an event that is not JSON or an error event is one clear Error.
+// `response_format` (null = none) is sent as OpenAI's response_format: a JSON schema the remote
+// keeps by its own constrained decoding, as lyra serve does.
 gen::GenerateResult remote_generate(const RemoteModel& remote, const std::string& prompt,
-                                    const gen::GenerateOptions& opt, const gen::StreamFn& on_text = {});
+                                    const gen::GenerateOptions& opt, const gen::StreamFn& on_text = {},
+                                    const nlohmann::json& response_format = nullptr);
 
 // Runs art form `form` on a remote `lyra serve` with `request` (its "model" replaced by the
 // remote's model name); the artifacts are downloaded into out_dir (when not empty) under their

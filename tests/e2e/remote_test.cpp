@@ -145,6 +145,33 @@ TEST(RemoteModel, GenerateGivesTheLocalTextForTheSameSeed) {
     EXPECT_EQ(jr["model"], remote(s, kModel).substr(0, remote(s, kModel).size() - 3));
 }
 
+// --json-schema against a remote goes as response_format: the remote's grammar gives the text
+// the local grammar gives (random byte-level weights, so only the grammar makes it JSON).
+TEST(RemoteModel, JsonSchemaTravelsAsResponseFormatWithTheLocalText) {
+    ServeProcess s({});
+    ASSERT_TRUE(s.ok());
+    TempDir d;
+    const std::string schema = (d.path() / "s.json").string();
+    std::ofstream(schema) << R"({"type":"object","properties":{"id":{"type":"integer"},"ok":{"type":"boolean"}},"required":["id","ok"]})";
+    const Args common = {"-p", "x", "--seed", "4", "--max-tokens", "80", "-n", "2", "--threads", "1", "--json",
+                         "--json-schema", schema};
+    const auto [jr, jl] = run_remote_and_local(s, kModel3, {"generate"}, {"generate"}, common);
+    ASSERT_EQ(jr["candidates"].size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        const std::string text = jr["candidates"][i]["text"].get<std::string>();
+        EXPECT_EQ(text, jl["candidates"][i]["text"]) << "candidate " << i;
+        const json j = json::parse(text, nullptr, false);
+        ASSERT_TRUE(j.is_object()) << text;
+        EXPECT_TRUE(j["id"].is_number_integer()) << text;
+        EXPECT_TRUE(j["ok"].is_boolean()) << text;
+    }
+    // A grammar or a regex has no request key: one clear error.
+    const Args regex = {"generate", "-m", remote(s, kModel3), "-p", "x", "--regex", "[ab]+"};
+    const RunResult r = run_lyra(regex);
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("--json-schema is sent as response_format"), std::string::npos) << r.err;
+}
+
 TEST(RemoteModel, ArtWorkAndItsFilesMatchTheLocalRun) {
     ServeProcess s({});
     ASSERT_TRUE(s.ok());
