@@ -28,6 +28,16 @@ std::string type_name(const json& v) {
     return "null";
 }
 
+// A value as an error message shows it: a scalar as JSON (a string cut at 60 bytes), an array
+// or object by its kind only, so no message walks (or repeats) a whole request.
+std::string brief(const json& v) {
+    if (v.is_array() || v.is_object()) return type_name(v);
+    if (v.is_string() && v.get_ref<const std::string&>().size() > 60)
+        return json(v.get_ref<const std::string&>().substr(0, 60)).dump(-1, ' ', false, json::error_handler_t::replace) +
+               "...";
+    return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 // The value of `key`, or nullptr when absent or null (OpenAI clients send null for "unset").
 const json* field(const json& body, std::string_view key) {
     auto it = body.find(std::string(key));
@@ -116,7 +126,7 @@ std::vector<gen::LogitBias> logit_bias(const json& v, const Limits& limits) {
         }
         if (!value.is_number() || !(value.get<double>() >= -100.0 && value.get<double>() <= 100.0)) {
             throw bad("logit_bias", fmt::format("logit_bias: token {}: expected a bias from -100 to "
-                                                "100, got {}", key, value.dump()));
+                                                "100, got {}", key, brief(value)));
         }
         out.push_back({static_cast<gen::TokenId>(std::stol(key)), static_cast<float>(value.get<double>())});
     }
@@ -137,7 +147,7 @@ std::vector<gen::TokenId> token_prompt(const json& a, const Limits& limits) {
     for (const auto& t : a) {
         if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX) {
             throw bad("prompt", fmt::format("prompt: expected token ids (integers from 0), got {}",
-                                            t.dump()));
+                                            brief(t)));
         }
         ids.push_back(static_cast<gen::TokenId>(t.get<int64_t>()));
     }
@@ -205,7 +215,7 @@ std::shared_ptr<const gen::constraint::Grammar> response_format(const json& v) {
     } else {
         throw bad("response_format", fmt::format("response_format.type: expected text, json_object or "
                                                  "json_schema, got {}",
-                                                 type != nullptr ? type->dump() : "none"));
+                                                 type != nullptr ? brief(*type) : "none"));
     }
     try {
         return std::make_shared<const gen::constraint::Grammar>(
@@ -230,12 +240,13 @@ std::string tool_calls_text(const json& calls, const std::string& param) {
             throw bad(param + ".tool_calls", fmt::format("{}.tool_calls: expected "
                                                          "{{\"type\":\"function\",\"function\":{{\"name\",\"arguments\"}}}}, "
                                                          "got {}",
-                                                         param, c.dump()));
+                                                         param, brief(c)));
         }
         json arguments = json::object();
         if (const json* a = field(*fn, "arguments"); a != nullptr && a->is_string()) {
-            arguments = json::parse(a->get<std::string>(), nullptr, false);
-            if (arguments.is_discarded()) arguments = a->get<std::string>();
+            const std::string& text = a->get_ref<const std::string&>();
+            if (json_depth(text) <= kMaxJsonDepth) arguments = json::parse(text, nullptr, false);
+            if (arguments.is_discarded() || json_depth(text) > kMaxJsonDepth) arguments = text;
         }
         out += json{{"name", *name}, {"arguments", arguments}}.dump();
     }
@@ -282,7 +293,7 @@ void parse_tools(const json& body, CompletionRequest& r) {
             if (tool.value("type", "") != "function" || !plain) {
                 throw bad("tools", fmt::format("tools: expected {{\"type\":\"function\",\"function\":{{\"name\"}}}} "
                                                "with a name of 1-64 letters, digits, _ or -, got {}",
-                                               tool.dump()));
+                                               brief(tool)));
             }
             const json* params = field(*fn, "parameters");
             if (params != nullptr && !params->is_object()) {
@@ -308,7 +319,7 @@ void parse_tools(const json& body, CompletionRequest& r) {
         } else {
             throw bad("tool_choice", fmt::format("tool_choice: expected none, auto, required or "
                                                  "{{\"type\":\"function\",\"function\":{{\"name\"}}}}, got {}",
-                                                 c->dump()));
+                                                 brief(*c)));
         }
     }
     if (forced.empty()) return;
@@ -400,6 +411,25 @@ void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallba
 
 }  // namespace
 
+int json_depth(std::string_view text) {
+    int depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
 EmbeddingRequest parse_embedding_request(const json& body, const Limits& limits) {
     if (!body.is_object()) {
         throw bad("", fmt::format("request body: expected a JSON object, got {}", type_name(body)));
@@ -427,7 +457,7 @@ EmbeddingRequest parse_embedding_request(const json& body, const Limits& limits)
     }
     if (const json* f = field(body, "encoding_format")) {
         if (*f != "float" && *f != "base64") {
-            throw bad("encoding_format", fmt::format("encoding_format: expected float or base64, got {}", f->dump()));
+            throw bad("encoding_format", fmt::format("encoding_format: expected float or base64, got {}", brief(*f)));
         }
         r.base64 = *f == "base64";
     }
@@ -611,7 +641,7 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
                     throw bad(param + ".content",
                               fmt::format("{}.content: expected a string or text parts "
                                           "{{\"type\":\"text\",\"text\":...}}, got {}",
-                                          param, part.dump()));
+                                          param, brief(part)));
                 }
                 cm.content += part["text"].get<std::string>();
             }

@@ -111,6 +111,12 @@ struct EmbeddingRequest {
 };
 EmbeddingRequest parse_embedding_request(const json& body, const Limits& limits);
 
+// How deeply `text` nests arrays and objects (brackets inside strings do not count). The server
+// refuses bodies deeper than kMaxJsonDepth before parsing them: printing, freeing or turning into
+// a grammar a value nested 100,000 deep (a 1 MB body allows it) would recurse past the stack.
+int json_depth(std::string_view text);
+inline constexpr int kMaxJsonDepth = 128;
+
 // Standard base64 (RFC 4648, with padding) of `bytes`.
 std::string base64_encode(std::string_view bytes);
 

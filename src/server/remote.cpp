@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "generate/result_json.h"
+#include "server/api.h"
 
 namespace lyra::server {
 
@@ -60,6 +61,7 @@ httplib::Client make_client(const RemoteModel& r) {
 json parse_body(const RemoteModel& r, const std::string& what, int status, const std::string& body) {
     json j;
     try {
+        if (json_depth(body) > kMaxJsonDepth) throw json::other_error::create(0, "nested too deeply", nullptr);
         j = json::parse(body);
     } catch (const json::exception&) {
         const std::string head = body.substr(0, 80);
@@ -192,7 +194,7 @@ bool stream_completions(const RemoteModel& remote, const json& body, gen::Genera
             done = true;
             return;
         }
-        const json j = json::parse(data, nullptr, false);
+        const json j = json_depth(data) <= kMaxJsonDepth ? json::parse(data, nullptr, false) : json(json::value_t::discarded);
         if (j.is_discarded()) {
             defect = {ErrorKind::Corrupt, fmt::format("an event is not JSON: '{}'", data.substr(0, 80))};
             return;

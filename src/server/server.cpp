@@ -53,6 +53,10 @@ void send_json(httplib::Response& res, const json& j, int status = 200) {
 }
 
 json parse_body(const httplib::Request& req) {
+    if (const int depth = json_depth(req.body); depth > kMaxJsonDepth) {
+        throw ApiError(400, "invalid_request_error",
+                       fmt::format("request body: nested {} levels deep; expected at most {}", depth, kMaxJsonDepth));
+    }
     try {
         return json::parse(req.body);
     } catch (const json::parse_error& e) {

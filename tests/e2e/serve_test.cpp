@@ -98,6 +98,13 @@ TEST(Serve, ErrorsAreOpenAIShapedWithTheRightStatus) {
     // oversized body
     const std::string big = R"({"prompt":")" + std::string(8000, 'a') + R"("})";
     expect_error(post(s, "/v1/completions", big, auth), 413);
+    // a body nested past 128 levels (printing or freeing it would recurse past the stack): a 400,
+    // and the server goes on answering
+    const std::string deep = R"({"prompt":)" + std::string(1500, '[') + std::string(1500, ']') + "}";
+    const Http too_deep = post(s, "/v1/completions", deep, auth);
+    expect_error(too_deep, 400);
+    EXPECT_NE(too_deep.body.find("nested 1501 levels deep"), std::string::npos) << too_deep.body;
+    EXPECT_EQ(post(s, "/v1/completions", ok_body, auth).status, 200);
     // unknown model, also through the legacy engine path
     Http h = post(s, "/v1/completions", R"({"model":"nope","prompt":"A"})", auth);
     expect_error(h, 404, "model");

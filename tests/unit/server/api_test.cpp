@@ -296,6 +296,25 @@ TEST(ServerApi, EmbeddingRequestsAndBase64) {
     EXPECT_EQ(base64_encode(std::string("\xff\x00\x80", 3)), "/wCA");
 }
 
+// Nesting is counted before a body is parsed (brackets in strings do not count), and error
+// messages name a nested value by its kind instead of printing it.
+TEST(ServerApi, JsonDepthAndBriefMessages) {
+    EXPECT_EQ(json_depth(""), 0);
+    EXPECT_EQ(json_depth(R"({"a": 1})"), 1);
+    EXPECT_EQ(json_depth(R"({"a": [1, {"b": []}]})"), 4);
+    EXPECT_EQ(json_depth(R"({"a": "[[[[{{{{"})"), 1);
+    EXPECT_EQ(json_depth(R"({"a": "\"[[", "b": [[]]})"), 3);  // an escaped quote does not end the string
+    EXPECT_EQ(json_depth(std::string(100000, '[') + std::string(100000, ']')), 100000);
+    json nested = json::array();
+    for (int i = 0; i < 50; ++i) nested = json::array({nested});
+    const ApiError e = parse_error({{"prompt", {1, nested}}});
+    EXPECT_EQ(e.param(), "prompt");
+    EXPECT_NE(std::string(e.what()).find("got an array"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("[["), std::string::npos) << e.what();
+    const ApiError long_string = parse_error({{"prompt", "p"}, {"logit_bias", {{"1", std::string(500, 'x')}}}});
+    EXPECT_LT(std::string(long_string.what()).size(), 200u) << long_string.what();
+}
+
 TEST(ServerApi, ChatMessages) {
     const json body = {{"model", "m"},
                        {"messages",
