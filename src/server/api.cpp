@@ -38,6 +38,14 @@ std::string brief(const json& v) {
     return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// obj[key] when obj is an object holding a string there, else "" (json::value would throw
+// type_error on a key that holds a number or null).
+std::string string_at(const json& obj, const char* key) {
+    if (!obj.is_object()) return {};
+    const auto it = obj.find(key);
+    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // The value of `key`, or nullptr when absent or null (OpenAI clients send null for "unset").
 const json* field(const json& body, std::string_view key) {
     auto it = body.find(std::string(key));
@@ -290,7 +298,7 @@ void parse_tools(const json& body, CompletionRequest& r) {
             const bool plain = !n.empty() && n.size() <= 64 &&
                                n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
                                    std::string::npos;
-            if (tool.value("type", "") != "function" || !plain) {
+            if (string_at(tool, "type") != "function" || !plain) {
                 throw bad("tools", fmt::format("tools: expected {{\"type\":\"function\",\"function\":{{\"name\"}}}} "
                                                "with a name of 1-64 letters, digits, _ or -, got {}",
                                                brief(tool)));
@@ -310,8 +318,8 @@ void parse_tools(const json& body, CompletionRequest& r) {
         if (c->is_string() && (*c == "none" || *c == "auto")) {
         } else if (c->is_string() && *c == "required") {
             forced = "*";
-        } else if (c->is_object() && c->value("type", "") == "function" && c->contains("function") &&
-                   (*c)["function"].is_object() && (*c)["function"].value("name", "") != "") {
+        } else if (string_at(*c, "type") == "function" && c->contains("function") &&
+                   !string_at((*c)["function"], "name").empty()) {
             forced = (*c)["function"]["name"].get<std::string>();
             if (std::none_of(tools.begin(), tools.end(), [&](const auto& t) { return t.first == forced; })) {
                 throw bad("tool_choice", fmt::format("tool_choice: function {} is not among the tools", forced));
@@ -636,7 +644,7 @@ CompletionRequest parse_chat_request(const json& body, const Limits& limits,
             cm.content = content->get<std::string>();
         } else if (content->is_array()) {
             for (const auto& part : *content) {
-                if (!part.is_object() || part.value("type", "") != "text" ||
+                if (!part.is_object() || string_at(part, "type") != "text" ||
                     !part.contains("text") || !part["text"].is_string()) {
                     throw bad(param + ".content",
                               fmt::format("{}.content: expected a string or text parts "

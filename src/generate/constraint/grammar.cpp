@@ -78,6 +78,9 @@ public:
 
 private:
     // --- errors -------------------------------------------------------------------------
+    static constexpr int kMaxGroupDepth = 512;  // a regex's 256 groups, with room for its wrappers
+    int depth_ = 0;  // groups open around the parse position
+
     [[noreturn]] void fail_at(size_t at, const std::string& msg) const {
         int line = 1, col = 1;
         for (size_t i = 0; i < at && i < src_.size(); ++i) {
@@ -285,7 +288,13 @@ private:
                 out.push_back(chars_elem({{0, kMaxCodePoint}}, false, false));
             } else if (c == '(') {
                 const size_t open = pos_++;
+                // One recursion a group: bounded, so a hostile grammar (a response_format pattern
+                // becomes one) cannot run the thread out of stack.
+                if (++depth_ > kMaxGroupDepth) {
+                    fail_at(open, fmt::format("groups nested more than {} deep; expected fewer", kMaxGroupDepth));
+                }
                 auto alts = parse_alternates(rule, true);
+                --depth_;
                 skip_space();
                 if (pos_ >= src_.size() || src_[pos_] != ')') fail_at(open, "unclosed '('; expected ')'");
                 ++pos_;

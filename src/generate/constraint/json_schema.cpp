@@ -115,6 +115,22 @@ public:
     }
 
 private:
+    // s[key] as a count (minLength, maxItems, ...): absent gives `fallback`; an integer, or a
+    // number with an integral value (JSON has no separate integers), within +-2^53 is taken; any
+    // other value fails naming the key. (get<int64_t> of 1e120 is undefined behaviour.)
+    int64_t count(const json& s, const char* key, int64_t fallback, const std::string& path) const {
+        if (!s.contains(key)) return fallback;
+        const json& v = s[key];
+        constexpr double kLimit = 9007199254740992.0;  // 2^53
+        if (v.is_number_integer() && !v.is_number_unsigned()) return v.get<int64_t>();
+        if (v.is_number()) {
+            const double d = v.get<double>();
+            if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= kLimit) return static_cast<int64_t>(d);
+        }
+        fail(ErrorKind::InvalidArgument, path + key,
+             fmt::format("expected an integer, got {}", v.is_structured() ? std::string(v.type_name()) : v.dump()));
+    }
+
     [[noreturn]] void fail(ErrorKind kind, const std::string& path, const std::string& msg) const {
         throw_error(kind, "json schema: at {}: {}", path, msg);
     }
@@ -232,8 +248,9 @@ private:
             rules_[rule] = text.substr(rule.size() + 5, text.size() - rule.size() - 6);
             return "\"\\\"\" " + rule + " \"\\\"\"";
         }
-        const int64_t min = s.value("minLength", int64_t{0});
-        const int64_t max = s.contains("maxLength") ? s["maxLength"].get<int64_t>() : -1;
+        const int64_t min = count(s, "minLength", 0, path);
+        const int64_t max = count(s, "maxLength", -1, path);
+        if (s.contains("maxLength") && max < 0) fail(ErrorKind::InvalidArgument, path + "maxLength", "expected 0 <= minLength <= maxLength");
         if (min < 0 || (max >= 0 && max < min)) fail(ErrorKind::InvalidArgument, path + "maxLength", "expected 0 <= minLength <= maxLength");
         if (min == 0 && max < 0) return prim("string");
         prim("char");
@@ -275,8 +292,9 @@ private:
     std::string visit_array(const json& s, const std::string& path, const std::string& hint) {
         prim("ws");
         const std::string item = s.contains("items") ? visit(s["items"], path + "items/", hint + "-item") : prim("value");
-        const int64_t min = s.value("minItems", int64_t{0});
-        const int64_t max = s.contains("maxItems") ? s["maxItems"].get<int64_t>() : -1;
+        const int64_t min = count(s, "minItems", 0, path);
+        const int64_t max = count(s, "maxItems", -1, path);
+        if (s.contains("maxItems") && max < 0) fail(ErrorKind::InvalidArgument, path + "maxItems", "expected 0 <= minItems <= maxItems");
         if (min < 0 || (max >= 0 && max < min)) fail(ErrorKind::InvalidArgument, path + "maxItems", "expected 0 <= minItems <= maxItems");
         if (max == 0) return "\"[\" ws \"]\"";
         const std::string more = fmt::format("(ws \",\" ws {}){{{},{}}}", item, std::max<int64_t>(min - 1, 0),

@@ -59,26 +59,36 @@ int32_t GrammarMatcher::intern_node(uint32_t pos, int32_t parent) {
 // Pushes onto `out` every stack that `pos` (with `parent` below it) can stand for once rule
 // references are entered and finished alternatives return: tops are Chars elements, or -1 for
 // an empty stack (the grammar may end).
-void GrammarMatcher::expand(uint32_t pos, int32_t parent, std::vector<int32_t>& out) {
-    if (!expanded_.insert((static_cast<uint64_t>(pos) << 32) | static_cast<uint32_t>(parent + 1)).second) return;
-    const Elem& e = g_->elems[pos];
-    switch (e.kind) {
-        case ElemKind::End:
-            if (parent < 0) {
-                out.push_back(-1);
-            } else {
-                const Node n = nodes_[static_cast<size_t>(parent)];
-                expand(n.pos, n.parent, out);
+void GrammarMatcher::expand(uint32_t pos0, int32_t parent0, std::vector<int32_t>& out) {
+    // Depth first, in the order a recursive walk would take (alternatives pushed last to first),
+    // each (pos, parent) pair entered once.
+    auto& todo = expand_todo_;
+    todo.clear();
+    todo.emplace_back(pos0, parent0);
+    while (!todo.empty()) {
+        const auto [pos, parent] = todo.back();
+        todo.pop_back();
+        if (!expanded_.insert((static_cast<uint64_t>(pos) << 32) | static_cast<uint32_t>(parent + 1)).second) continue;
+        const Elem& e = g_->elems[pos];
+        switch (e.kind) {
+            case ElemKind::End:
+                if (parent < 0) {
+                    out.push_back(-1);
+                } else {
+                    const Node n = nodes_[static_cast<size_t>(parent)];
+                    todo.emplace_back(n.pos, n.parent);
+                }
+                break;
+            case ElemKind::Chars:
+                out.push_back(intern_node(pos, parent));
+                break;
+            case ElemKind::Rule: {
+                const bool tail = g_->elems[pos + 1].kind == ElemKind::End;
+                const int32_t ret = tail ? parent : intern_node(pos + 1, parent);
+                const auto& alts = g_->rules[e.value].alts;
+                for (auto a = alts.rbegin(); a != alts.rend(); ++a) todo.emplace_back(*a, ret);
+                break;
             }
-            return;
-        case ElemKind::Chars:
-            out.push_back(intern_node(pos, parent));
-            return;
-        case ElemKind::Rule: {
-            const bool tail = g_->elems[pos + 1].kind == ElemKind::End;
-            const int32_t ret = tail ? parent : intern_node(pos + 1, parent);
-            for (uint32_t a : g_->rules[e.value].alts) expand(a, ret, out);
-            return;
         }
     }
 }

@@ -86,6 +86,9 @@ private:
     // pushed once. Without it, nested optional groups (a regex's (a||){0,80}) reach the same pair
     // along exponentially many paths.
     std::unordered_set<uint64_t> expanded_;
+    // expand()'s pairs still to enter: a stack of its own, not the call stack, which nested
+    // repetitions of optional groups ((a|){5,80} inside (...){5,80}) overflowed.
+    std::vector<std::pair<uint32_t, int32_t>> expand_todo_;
     StateId start_ = kDead;
 };
 

@@ -81,6 +81,9 @@ public:
     }
 
 private:
+    static constexpr int kMaxGroupDepth = 256;
+    int depth_ = 0;  // groups open around the parse position
+
     [[noreturn]] void fail(const std::string& msg) const {
         throw_error(ErrorKind::InvalidArgument, "regex: column {}: {}", pos_ + 1, msg);
     }
@@ -221,7 +224,13 @@ private:
             } else if (pos_ < re_.size() && re_[pos_] == '?') {
                 fail("lookarounds and named groups are not supported; expected '(' or '(?:'");
             }
+            // The parser recurses once a group: a bound keeps a hostile pattern (lyra serve takes
+            // them in response_format schemas) from running the thread out of stack.
+            if (++depth_ > kMaxGroupDepth) {
+                fail(fmt::format("groups nested more than {} deep; expected fewer", kMaxGroupDepth));
+            }
             std::string inner = parse_alt();
+            --depth_;
             if (pos_ >= re_.size() || re_[pos_] != ')') fail("unclosed '('; expected ')'");
             ++pos_;
             return "(" + (inner.empty() ? std::string("\"\"") : inner) + ")";

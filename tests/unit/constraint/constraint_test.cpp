@@ -9,6 +9,7 @@
 #endif
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cmath>
@@ -233,6 +234,57 @@ TEST(RegexToGbnf, MatchesWhatTheRegexMatches) {
     }
 }
 
+// Nested repetitions of optional groups chain hundreds of thousands of empty steps between two
+// characters. The matcher's expansion walked them recursively and overflowed the stack (a
+// fuzz_grammar finding, reachable from lyra serve through a response_format pattern); it keeps
+// its own stack now. Run on a thread with a 256 KiB stack, which the recursive walk overran.
+TEST(RegexToGbnf, DeeplyNestedOptionalRepetitionsMatch) {
+    struct Run {
+        std::string g;
+        bool results[5] = {};
+    } run{regex_to_gbnf("x((a|){5,80}(b|){5,80}){5,80}y")};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    pthread_t t;
+    ASSERT_EQ(0, pthread_create(&t, &attr, [](void* p) -> void* {
+        auto& r = *static_cast<Run*>(p);
+        const char* texts[] = {"xy", "xaaby", "xbbbbbbby", "xcy", "x"};
+        for (int i = 0; i < 5; ++i) r.results[i] = matches(r.g, texts[i]);
+        return nullptr;
+    }, &run));
+    pthread_join(t, nullptr);
+    pthread_attr_destroy(&attr);
+    EXPECT_TRUE(run.results[0]);
+    EXPECT_TRUE(run.results[1]);
+    EXPECT_TRUE(run.results[2]);
+    EXPECT_FALSE(run.results[3]);
+    EXPECT_FALSE(run.results[4]);
+}
+
+// Each group is one recursion of the parsers: nesting is bounded (a regex's groups at 256, a
+// grammar's at 512) rather than left to run the thread out of stack (50,000 did).
+TEST(RegexToGbnf, GroupsNestedTooDeeplyAreOneClearError) {
+    const auto nested = [](int n, const std::string& core) { return std::string(n, '(') + core + std::string(n, ')'); };
+    EXPECT_TRUE(matches(regex_to_gbnf(nested(256, "a")), "a"));
+    for (int n : {257, 50000}) {
+        try {
+            (void)regex_to_gbnf(nested(n, "a"));
+            ADD_FAILURE() << n << " groups accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("regex: column 258: groups nested more than 256 deep"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_TRUE(matches("root ::= " + nested(512, "\"a\""), "a"));
+    try {
+        (void)compile_gbnf("root ::= " + nested(50000, "\"a\""));
+        ADD_FAILURE() << "50,000 nested groups compiled";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("groups nested more than 512 deep"), std::string::npos) << e.what();
+    }
+}
+
 TEST(RegexToGbnf, ReportsUnsupportedSyntaxWithAColumn) {
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"ab(c", "regex: column 5: unclosed '('"},
@@ -327,6 +379,13 @@ TEST(JsonSchemaToGbnf, StringsArraysRefsAndEnums) {
     EXPECT_FALSE(matches(g, R"([2])"));
 }
 
+TEST(JsonSchemaToGbnf, IntegralFloatCountsAreCounts) {
+    const std::string g = json_schema_to_gbnf(R"({"type": "string", "minLength": 1.0, "maxLength": 3.0})");
+    EXPECT_TRUE(matches(g, "\"abc\""));
+    EXPECT_FALSE(matches(g, "\"abcd\""));
+    EXPECT_FALSE(matches(g, "\"\""));
+}
+
 TEST(JsonSchemaToGbnf, RecursiveRefs) {
     const std::string g = json_schema_to_gbnf(R"({"$ref": "#/$defs/node", "$defs": {"node": {
         "type": "object", "properties": {"v": {"type": "integer"},
@@ -346,6 +405,13 @@ TEST(JsonSchemaToGbnf, ReportsProblemsWithThePath) {
         {R"({"type": "strin"})", "at /type: unknown type 'strin'"},
         {R"({"type": "string", "pattern": "a(b"})", "regex: column 4: unclosed '('"},
         {R"({"type": )", "json schema: not valid JSON"},
+        // Counts are integers (a fuzz_api finding: get<int64_t> of 9e120 is undefined behaviour).
+        {R"({"type": "string", "maxLength": 9e120})", "at /maxLength: expected an integer, got 9e+120"},
+        {R"({"type": "string", "minLength": 2.5})", "at /minLength: expected an integer"},
+        {R"({"type": "string", "maxLength": "7"})", "at /maxLength: expected an integer, got \"7\""},
+        {R"({"type": "string", "maxLength": -1})", "at /maxLength: expected 0 <= minLength <= maxLength"},
+        {R"({"type": "array", "maxItems": [3]})", "at /maxItems: expected an integer, got array"},
+        {R"({"type": "array", "minItems": 18446744073709551615})", "at /minItems: expected an integer"},
     };
     for (const auto& [schema, expect] : bad) {
         try {
