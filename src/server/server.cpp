@@ -582,18 +582,11 @@ struct Server::Impl {
             size_t offset = 0;
             if (job.chat) {
                 choice["message"] = {{"role", "assistant"}, {"content", c.text}};
-                if (job.req.tool_call) {
-                    if (auto call = tool_call_of(c.text)) {
-                        if (job.req.legacy_functions) {
-                            choice["message"] = {{"role", "assistant"}, {"content", nullptr},
-                                                 {"function_call", (*call)["function"]}};
-                            choice["finish_reason"] = "function_call";
-                        } else {
-                            choice["message"] = {{"role", "assistant"}, {"content", nullptr},
-                                                 {"tool_calls", json::array({std::move(*call)})}};
-                            choice["finish_reason"] = "tool_calls";
-                        }
-                    }
+                if (auto call = job.req.tool_call ? tool_call_of(c.text) : std::nullopt) {
+                    auto [fields, finish] = call_fields(job, std::move(*call));
+                    choice["message"] = {{"role", "assistant"}, {"content", nullptr}};
+                    choice["message"].update(fields);
+                    choice["finish_reason"] = finish;
                 }
             } else {
                 const std::string prefix = job.req.echo ? job.prompt_text[prompt_i] : "";
@@ -626,6 +619,13 @@ struct Server::Impl {
         return json{{"id", random_id("call_")},
                     {"type", "function"},
                     {"function", {{"name", call["name"]}, {"arguments", call["arguments"].dump()}}}};
+    }
+
+    // A call as the message (or delta) fields that carry it and the finish reason: tool_calls, or
+    // for a request in the older shape function_call (no id, type or index there).
+    static std::pair<json, const char*> call_fields(const Job& job, json call) {
+        if (job.req.legacy_functions) return {{{"function_call", std::move(call["function"])}}, "function_call"};
+        return {{{"tool_calls", json::array({std::move(call)})}}, "tool_calls"};
     }
 
     // The echoed prompt's logprobs (Job::prompt_logprobs): the legacy shape over its tokens,
@@ -879,14 +879,10 @@ struct Server::Impl {
                                         const std::string& text = e->completion->text;
                                         json delta = {{"content", text}};
                                         if (auto call = tool_call_of(text)) {
-                                            if (job->req.legacy_functions) {
-                                                delta = {{"function_call", (*call)["function"]}};
-                                                c["finish_reason"] = "function_call";
-                                            } else {
-                                                (*call)["index"] = 0;
-                                                delta = {{"tool_calls", json::array({std::move(*call)})}};
-                                                c["finish_reason"] = "tool_calls";
-                                            }
+                                            (*call)["index"] = 0;  // a delta's calls say which they are
+                                            auto [fields, finish] = call_fields(*job, std::move(*call));
+                                            delta = std::move(fields);
+                                            c["finish_reason"] = finish;
                                         }
                                         out += sse_data(chunk(*job, json{{"index", i},
                                                                          {"delta", std::move(delta)},
