@@ -111,7 +111,6 @@ void check_prompt_size(std::string_view param, const std::string& text, const Li
     }
 }
 
-// The keys completions and chat share.
 // OpenAI's logit_bias: {"<token id>": bias from -100 to 100, ...} (null or {} = none). Ids past
 // the model's vocabulary are refused when the request reaches its model (gen::check_logit_bias).
 std::vector<gen::LogitBias> logit_bias(const json& v, const Limits& limits) {
@@ -130,7 +129,7 @@ std::vector<gen::LogitBias> logit_bias(const json& v, const Limits& limits) {
                             key.find_first_not_of("0123456789") == std::string::npos;
         if (!digits) {
             throw bad("logit_bias", fmt::format("logit_bias: expected token ids as keys (\"50256\"), "
-                                                "got '{}'", key));
+                                                "got {}", brief(json(key))));
         }
         if (!value.is_number() || !(value.get<double>() >= -100.0 && value.get<double>() <= 100.0)) {
             throw bad("logit_bias", fmt::format("logit_bias: token {}: expected a bias from -100 to "
@@ -252,9 +251,12 @@ std::string tool_calls_text(const json& calls, const std::string& param) {
         }
         json arguments = json::object();
         if (const json* a = field(*fn, "arguments"); a != nullptr && a->is_string()) {
+            // The arguments JSON the client sent back, as an object when it parses (and is not
+            // nested deeper than a body may be), else as the string it is.
             const std::string& text = a->get_ref<const std::string&>();
-            if (json_depth(text) <= kMaxJsonDepth) arguments = json::parse(text, nullptr, false);
-            if (arguments.is_discarded() || json_depth(text) > kMaxJsonDepth) arguments = text;
+            const json parsed = json_depth(text) <= kMaxJsonDepth ? json::parse(text, nullptr, false)
+                                                                  : json(json::value_t::discarded);
+            arguments = parsed.is_discarded() ? json(text) : parsed;
         }
         out += json{{"name", *name}, {"arguments", arguments}}.dump();
     }
@@ -350,6 +352,7 @@ void parse_tools(const json& body, CompletionRequest& r) {
     r.tool_call = true;
 }
 
+// The keys completions and chat share.
 void parse_sampling(const json& body, const Limits& limits, uint64_t seed_fallback,
                     int default_max_tokens, CompletionRequest& r) {
     if (const json* v = field(body, "model")) {
