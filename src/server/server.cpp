@@ -32,6 +32,8 @@
 #include "generate/result_json.h"
 #include "generate/scheduler.h"
 #include "model/chat_template.h"
+#include "model/encoder.h"
+#include "model/format/gguf.h"
 #include "studio/gallery.h"
 #include "studio/registry.h"
 
@@ -203,7 +205,21 @@ struct Server::Impl {
             auto m = std::make_unique<ServedModel>();
             m->name = key;
             m->path = file.string();
-            m->model = art_models.get(m->path);
+            try {
+                m->model = art_models.get(m->path);
+            } catch (const Error& e) {
+                // An encoder writes no text; the endpoint it serves is /v1/embeddings.
+                if (e.kind() != ErrorKind::Unsupported ||
+                    !model::is_encoder_arch(
+                        model::GgufFile::open(m->path)->get_string("general.architecture").value_or("")))
+                    throw;
+                throw ApiError(400, "invalid_request_error",
+                               fmt::format("model: '{}' is an encoder (BERT, RoBERTa, ALBERT): it writes no "
+                                           "text; expected a text generator here, or POST /v1/embeddings for "
+                                           "this model",
+                                           key),
+                               "model");
+            }
             m->scheduler = std::make_unique<gen::Scheduler>(
                 m->model, gen::SchedulerOptions{.threads = opt.threads,
                                                  .max_batch = opt.max_batch,

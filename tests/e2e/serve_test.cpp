@@ -324,7 +324,10 @@ TEST(Serve, EmbeddingsAreTheEncodersAsFloatsOrBase64) {
     h = post(s, "/v1/embeddings", json{{"model", kEncoder}, {"input", ids}}.dump());
     ASSERT_EQ(h.status, 200) << h.body;
     EXPECT_EQ(h.j()["data"][0]["embedding"].get<std::vector<float>>(), want);
-    // Errors.
+    // Errors, and the encoder asked for text: a 400 that points to this endpoint.
+    h = post(s, "/v1/completions", json{{"model", kEncoder}, {"prompt", "red"}}.dump());
+    expect_error(h, 400, "model");
+    EXPECT_NE(h.body.find("POST /v1/embeddings"), std::string::npos) << h.body;
     expect_error(post(s, "/v1/embeddings", json{{"model", kModel}, {"input", "x"}}.dump()), 400, "model");
     expect_error(post(s, "/v1/embeddings", json{{"model", "nope"}, {"input", "x"}}.dump()), 404, "model");
     expect_error(post(s, "/v1/embeddings", json{{"model", kEncoder}}.dump()), 400, "input");
