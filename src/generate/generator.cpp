@@ -132,14 +132,20 @@ Completion score_prompt(const model::Model& model, std::span<const TokenId> toke
     return out;
 }
 
-void check_logit_bias(const GenerateOptions& opt, int64_t n_vocab) {
-    for (const LogitBias& b : opt.logit_bias) {
-        if (b.id < 0 || b.id >= n_vocab) {
+void check_token_ids(std::span<const TokenId> ids, int64_t n_vocab, std::string_view what) {
+    for (const TokenId id : ids) {
+        if (id < 0 || id >= n_vocab) {
             throw_error(ErrorKind::InvalidArgument,
-                        "logit bias: token {} is outside the model's vocabulary; expected an id "
-                        "from 0 to {}", b.id, n_vocab - 1);
+                        "{}: token {} is outside the model's vocabulary; expected ids from 0 to {}", what, id,
+                        n_vocab - 1);
         }
     }
+}
+
+void check_logit_bias(const GenerateOptions& opt, int64_t n_vocab) {
+    std::vector<TokenId> ids;
+    for (const LogitBias& b : opt.logit_bias) ids.push_back(b.id);
+    check_token_ids(ids, n_vocab, "logit bias");
 }
 
 double Completion::logprob_sum() const {

@@ -171,7 +171,10 @@ Completion score_prompt(const model::Model& model, std::span<const TokenId> toke
 // Throws Error(InvalidArgument) naming the first option out of range (max tokens, candidates,
 // threads, top logprobs, kv type, guidance); the sampler chain checks its own settings.
 void check_options(const GenerateOptions& opt);
-// Throws Error(InvalidArgument) when a logit bias names a token outside [0, n_vocab).
+// Throws Error(InvalidArgument) "<what>: token N is outside the model's vocabulary; expected ids
+// from 0 to n_vocab-1" for the first id outside [0, n_vocab): a token prompt, an embedding input.
+void check_token_ids(std::span<const TokenId> ids, int64_t n_vocab, std::string_view what);
+// The same for the ids a logit bias names.
 void check_logit_bias(const GenerateOptions& opt, int64_t n_vocab);
 
 // The sampler-chain settings of a request, drawing with `seed`.

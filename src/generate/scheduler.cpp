@@ -99,14 +99,7 @@ void Scheduler::check_prompt(std::span<const TokenId> prompt) const {
                     "prompt: empty, and the model's vocabulary has no BOS token to start from; "
                     "expected at least one character");
     }
-    const int64_t n_vocab = model_->hparams().n_vocab;
-    for (const TokenId id : prompt) {
-        if (id < 0 || id >= n_vocab) {
-            throw_error(ErrorKind::InvalidArgument,
-                        "prompt: token {} is outside the model's vocabulary; expected ids from 0 to {}",
-                        id, n_vocab - 1);
-        }
-    }
+    check_token_ids(prompt, model_->hparams().n_vocab, "prompt");
     const int64_t n_ctx = model_->hparams().n_ctx;
     if (static_cast<int64_t>(prompt.size()) >= n_ctx) {
         throw_error(ErrorKind::ContextFull,

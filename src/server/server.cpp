@@ -421,14 +421,10 @@ struct Server::Impl {
                                            n_ctx, seq.size()),
                                "input", "context_length_exceeded");
             }
-            for (const gen::TokenId id : seq) {
-                if (id < 0 || id >= n_vocab) {
-                    throw ApiError(400, "invalid_request_error",
-                                   fmt::format("input: token {} is outside the model's vocabulary; expected "
-                                               "ids from 0 to {}",
-                                               id, n_vocab - 1),
-                                   "input");
-                }
+            try {
+                gen::check_token_ids(seq, n_vocab, "input");
+            } catch (const Error& e) {
+                throw ApiError(400, "invalid_request_error", e.what(), "input");
             }
             n_tokens += static_cast<int64_t>(seq.size());
         }
