@@ -25,7 +25,7 @@ void add_demo_command(CLI::App& app) {
     cmd->add_option("-o,--output", f->opt.out_dir, "Output directory")->capture_default_str();
     cmd->add_option("-m,--model", f->opt.text_model, "Text model for the continuations (default: the shipped one)");
     cmd->add_option("--threads", f->opt.threads, "Threads (0 = all cores)")->capture_default_str()
-        ->check(CLI::Range(0, 1024));
+        ->check(whole_between(0, 1024));
     cmd->add_flag("--no-gallery", f->no_gallery, "Do not record the works in the gallery");
     cmd->callback([f] {
         f->opt.record = !f->no_gallery;

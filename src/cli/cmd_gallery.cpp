@@ -156,7 +156,7 @@ void add_gallery_command(CLI::App& app) {
 
     auto* list = cmd->add_subcommand("list", "List recorded works, newest first");
     list->add_option("--form", f->form, "Only works of this art form (poem, tune, paint, story)");
-    list->add_option("--limit", f->limit, "How many works")->check(CLI::Range(1, 1000))->capture_default_str();
+    list->add_option("--limit", f->limit, "How many works")->check(whole_between(1, 1000))->capture_default_str();
     list->add_flag("--json", f->json, "Print {\"works\": [...]} as JSON");
     list->callback([f] { run_list(*f); });
 
@@ -167,7 +167,7 @@ void add_gallery_command(CLI::App& app) {
                    "Run the stored request again and check the text is identical (exit 1 if not)");
     show->add_option("-o,--out", f->out_dir, "With --rerun: directory for the new artifacts");
     show->add_option("--threads", f->threads, "With --rerun: worker threads (0 = all cores)")
-        ->check(CLI::Range(0, 1024));
+        ->check(whole_between(0, 1024));
     show->callback([f] { run_show(*f); });
 
     auto* exp = cmd->add_subcommand("export", "Write a static HTML page of every work");

@@ -202,7 +202,7 @@ void add_merge(CLI::App& model) {
     cmd->add_option("ADAPTER", f->adapter, "LoRA adapter .gguf (from a recipe with [lora])")->required();
     cmd->add_option("-o,--output", f->out, "Output .gguf")->required();
     cmd->add_option("--scale", f->scale, "Strength of the adapter (1 = as trained)")
-        ->check(CLI::Range(0.0f, 1000.0f))
+        ->check(between(0.0, 1000.0))
         ->capture_default_str();
     cmd->callback([f] {
         const int n = train::merge_lora(f->base, f->adapter, f->scale, f->out);

@@ -50,7 +50,7 @@ void add_fill(CLI::App& model) {
     cmd->add_option("TEXT", f->text, "Text with one or more mask tokens ([MASK], <mask>)")
         ->required();
     cmd->add_option("--top-k", f->top_k, "Predictions per mask")
-        ->check(CLI::Range(1, 1000))
+        ->check(whole_between(1, 1000))
         ->capture_default_str();
     cmd->add_option("--threads", f->threads, "Threads (0 = all cores)")->capture_default_str();
     cmd->add_flag("--json", f->json, "One JSON object on stdout");

@@ -217,16 +217,16 @@ void add_paint_command(CLI::App& app) {
 
     auto* ev = cmd->add_subcommand("eval", "Measure generated drawings: renderable, not blank, diversity, novelty");
     ev->add_option("--mode", f->eval_modes, "subject or a style (repeatable; default: all)");
-    ev->add_option("--count", f->count, "drawings per mode, seeds 0..count-1 (default 100)")->check(CLI::Range(1, 1000));
+    ev->add_option("--count", f->count, "drawings per mode, seeds 0..count-1 (default 100)")->check(whole_between(1, 1000));
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/paint-dsl.gguf)");
     ev->add_option("--length", f->eval_length, "token budget of a drawing (default 640)");
     ev->add_option("--reference", f->eval_reference, "training corpus for novelty (default build/data/paint-dsl.txt)");
     ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
     ev->add_option("--match-candidates", f->eval_match_candidates,
                    "subject match: best of N drawings per name by the critics (default 1)")
-        ->check(CLI::Range(1, 64));
+        ->check(whole_between(1, 64));
     ev->add_option("--temperature", f->eval_temperature, "sampling temperature of every mode (default 0.8)")
-        ->check(CLI::Range(0.0, 10.0));
+        ->check(between(0.0, 10.0));
     ev->add_option("--guidance", f->eval_guidance,
                    fmt::format("classifier-free guidance scale of every mode (0 = off; default {})",
                                art::visual::kDefaultGuidance))
@@ -239,9 +239,9 @@ void add_paint_command(CLI::App& app) {
     auto* rt = cmd->add_subcommand("roundtrip", "SVG -> DSL -> render over the icon corpora, against rsvg-convert");
     rt->add_option("--corpus", f->rt_corpus, "twemoji, tabler or all (default)");
     rt->add_option("--limit", f->rt_limit, "at most N files, spread over the corpus (default: every file)");
-    rt->add_option("--px", f->rt_px, "render size (default 64)")->check(CLI::Range(8, 1024));
+    rt->add_option("--px", f->rt_px, "render size (default 64)")->check(whole_between(8, 1024));
     rt->add_option("--threshold", f->rt_threshold, "pass at or below this mean pixel difference (default 0.03)");
-    rt->add_option("--threads", f->rt_threads, "parallel files (default 2)")->check(CLI::Range(1, 64));
+    rt->add_option("--threads", f->rt_threads, "parallel files (default 2)")->check(whole_between(1, 64));
     rt->add_flag("--rsvg-both", f->rt_rsvg_both, "render the DSL side with rsvg-convert too (and compare Cairo)");
     rt->add_flag("--json", f->rt_json, "print the figures as one JSON object");
     rt->callback([f] { run_roundtrip(*f); });
@@ -254,7 +254,7 @@ void add_paint_command(CLI::App& app) {
     auto* rd = cmd->add_subcommand("render", "Render a DSL or SVG file to PNG with the Cairo rasterizer");
     rd->add_option("file", f->in_file, "DSL or SVG file")->required();
     rd->add_option("-o,--out", f->out_file, "PNG file to write")->required();
-    rd->add_option("--size", f->render_size, "width in pixels (default 512)")->check(CLI::Range(1, 8192));
+    rd->add_option("--size", f->render_size, "width in pixels (default 512)")->check(whole_between(1, 8192));
     rd->callback([f] { run_render(*f); });
 
     auto* gr = cmd->add_subcommand("grammar", "Print the GBNF grammar of a mode");

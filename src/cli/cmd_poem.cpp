@@ -210,13 +210,13 @@ void add_poem_command(CLI::App& app) {
     cmd->add_option("--revise", f->revise,
                     "propose replacements for one character (word) of the poem in FILE from the "
                     "masked LM given by --critic, each keeping the form (with --line, --pos)");
-    cmd->add_option("--line", f->line, "--revise: the line, 1-based")->check(CLI::Range(1, 1000));
+    cmd->add_option("--line", f->line, "--revise: the line, 1-based")->check(whole_between(1, 1000));
     cmd->add_option("--pos", f->pos, "--revise: the character (Chinese) or word (English), 1-based")
-        ->check(CLI::Range(1, 1000));
+        ->check(whole_between(1, 1000));
     add_common_art_flags(cmd, f->st);
     auto* ev = cmd->add_subcommand("eval", "Measure form compliance of generated poems");
     ev->add_option("--form", f->eval_forms, "a form to evaluate (repeatable; default: every Chinese form)");
-    ev->add_option("--count", f->count, "poems per form, seeds 1..count (default 100)")->check(CLI::Range(1, 10000));
+    ev->add_option("--count", f->count, "poems per form, seeds 1..count (default 100)")->check(whole_between(1, 10000));
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/poetry-zh.gguf)");
     ev->add_option("--rhyme", f->eval_rhyme, "rhyme book: pingshui (default), pingshui-strict or xinyun");
     ev->add_option("--lines", f->eval_lines, "古体 forms: lines per poem, even, 4-24 (default 8)");

@@ -59,7 +59,7 @@ void add_serve_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("serve", "HTTP server: OpenAI-compatible API, art API, studio");
     cmd->add_option("--host", opt->host, "Address to bind (default 127.0.0.1: this machine only)");
     cmd->add_option("--port", opt->port, "Port (0 = any free port; the bound one is printed)")
-        ->check(CLI::Range(0, 65535));
+        ->check(whole_between(0, 65535));
     cmd->add_option("--api-key", opt->api_key,
                     "Require 'Authorization: Bearer KEY' on /v1/* (default: no key)");
     cmd->add_option("--models", opt->models_dir,
@@ -67,28 +67,28 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--out-dir", opt->out_dir, "Where art artifacts go (served under /files/)");
     cmd->add_option("--web", opt->web_dir, "Studio page directory served at / (default: web/)");
     cmd->add_option("--threads", opt->threads, "Threads per model (0 = all cores)")
-        ->check(CLI::Range(0, 1024));
+        ->check(whole_between(0, 1024));
     add_kv_type_option(cmd, opt->kv_type);
     cmd->add_option("--max-batch", opt->max_batch, "Sequences decoded together per model (at most 31: "
                                                    "beyond, a batched sequence could differ from it alone)")
-        ->check(CLI::Range(1, static_cast<int>(model::Model::kExactBatchRows)));
+        ->check(whole_between(1, static_cast<int>(model::Model::kExactBatchRows)));
     cmd->add_option("--prompt-cache", opt->prompt_cache_mb,
                     "MiB per model of prefilled prompts kept, so a repeated prompt skips its prefill "
                     "(0 = off; the output is the same either way)")
-        ->check(CLI::Range(0, 1 << 20));
+        ->check(whole_between(0, 1 << 20));
     cmd->add_option("--max-tokens", opt->limits.max_tokens, "Largest max_tokens a request may ask")
-        ->check(CLI::Range(1, 1 << 20));
+        ->check(whole_between(1, 1 << 20));
     cmd->add_option("--max-n", opt->limits.max_n, "Largest n (choices) a request may ask")
-        ->check(CLI::Range(1, 64));
+        ->check(whole_between(1, 64));
     cmd->add_option("--max-body", opt->limits.max_body_bytes, "Largest request body in bytes")
-        ->check(CLI::Range(1024, 1 << 30));
+        ->check(whole_between(1024, 1 << 30));
     cmd->add_option("--max-prompt", opt->limits.max_prompt_bytes, "Largest prompt in bytes")
-        ->check(CLI::Range(1, 1 << 26));
+        ->check(whole_between(1, 1 << 26));
     cmd->add_option("--timeout", opt->request_timeout_s, "Seconds a request may run")
-        ->check(CLI::Range(1, 86400));
+        ->check(whole_between(1, 86400));
     cmd->add_option("--shutdown-deadline", opt->shutdown_deadline_s,
                     "Seconds running requests get after SIGTERM before they are cancelled")
-        ->check(CLI::Range(0, 3600));
+        ->check(whole_between(0, 3600));
     cmd->add_flag("!--no-gallery", opt->record_gallery, "Do not record art results in the gallery");
     cmd->callback([opt] { run_serve(*opt); });
 }

@@ -128,14 +128,14 @@ void add_tokenizer_command(CLI::App& app) {
                      "bpe: total vocabulary size (256 bytes + merges + specials); char: number "
                      "of characters kept (0 = all)")
         ->required()
-        ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+        ->check(whole_between(int64_t{0}, int64_t{1} << 30));
     train->add_option("--special", o->specials,
                       "bpe: a special (control) token, e.g. <|endoftext|>; the first is EOS")
         ->allow_extra_args(false);  // one token per --special, so FILES after it stay files
     train
         ->add_option("--min-count", o->min_count,
                      "bpe: merge only pairs seen at least this many times")
-        ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+        ->check(whole_between(int64_t{1}, int64_t{1} << 40));
     train->add_option("-o,--output", o->output, "Output GGUF (tokenizer metadata only)");
     train->add_option("files", o->files, "Text files to learn from")->required();
     auto ex = std::make_shared<std::pair<std::string, std::string>>();

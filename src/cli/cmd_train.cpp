@@ -29,10 +29,10 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("recipe", opt->recipe, "Recipe file")->required();
     cmd->add_flag("--resume", opt->resume, "Continue from the recipe's last checkpoint");
     cmd->add_option("--threads,-t", opt->threads, "Threads (0 = recipe's setting, else all cores)")
-        ->check(CLI::Range(0, 1024));
+        ->check(whole_between(0, 1024));
     cmd->add_option("--stop-after", opt->stop_after,
                     "Stop after this many total steps, as if interrupted (for tests)")
-        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+        ->check(whole_between(int64_t{0}, int64_t{1} << 40));
     cmd->add_flag("--profile", opt->profile,
                   "Time each step's phases and print where the time went (pool or one thread)");
     cmd->callback([opt] {

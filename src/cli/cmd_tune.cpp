@@ -120,7 +120,7 @@ void add_tune_command(CLI::App& app) {
     auto* ev = cmd->add_subcommand("eval", "Measure generated tunes: abc2midi, meter, key, parts, novelty");
     ev->add_option("--rhythm", f->eval_rhythm, "one rhythm (default: every rhythm)");
     ev->add_option("--count", f->count, "tunes per rhythm, seeds seed..seed+count-1 (default 100)")
-        ->check(CLI::Range(1, 10000));
+        ->check(whole_between(1, 10000));
     ev->add_option("--bars", f->eval_bars, "bars per part (default 8)");
     ev->add_option("--parts", f->eval_parts, "part structure (default AABB)");
     ev->add_option("--seed", f->eval_seed, "first seed (default 1)");

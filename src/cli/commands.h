@@ -16,6 +16,7 @@ namespace lyra::cli {
 CLI::Validator at_least(double lo);
 CLI::Validator between(double lo, double hi);
 CLI::Validator whole_at_least(int64_t lo);
+CLI::Validator whole_between(int64_t lo, int64_t hi);
 
 // --kv-type f32|f16 into `out` (the KV cache's element type; docs/user-guide.md), for generate,
 // serve and bench; anything else is a usage error (exit 2). Defined in cmd_generate.cpp.

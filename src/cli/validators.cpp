@@ -68,4 +68,15 @@ CLI::Validator whole_at_least(int64_t lo) {
         "");
 }
 
+CLI::Validator whole_between(int64_t lo, int64_t hi) {
+    return CLI::Validator(
+        [lo, hi](std::string& v) -> std::string {
+            const auto x = parse_whole(v);
+            if (!x) return "expected an integer, got '" + v + "'";
+            if (*x >= lo && *x <= hi) return {};
+            return fmt::format("out of range; expected {} to {}, got {}", lo, hi, v);
+        },
+        "");
+}
+
 }  // namespace lyra::cli

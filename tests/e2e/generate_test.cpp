@@ -1,4 +1,5 @@
 // `lyra generate` as a user runs it, on the shipped model (models/tiny-shakespeare-char.gguf).
+#include <algorithm>
 #include <cctype>
 #include <ostream>
 #include <string>
@@ -360,6 +361,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"FormFileNotAForm", {"-m", "@MODEL", "-p", "x", "--form", "@NOT_GGUF"}, 1, "not valid JSON"},
         BadCase{"FormWithRegex", {"-m", "@MODEL", "-p", "x", "--form", "f.json", "--regex", "a"}, 2, "excludes"}),
     [](const ::testing::TestParamInfo<BadCase>& p) { return std::string(p.param.name); });
+
+// Whole-number flags of every command share one bounded check: a word or a fraction is "expected
+// an integer", a number outside the bounds says them, each in one stderr line with exit 2 (CLI11's
+// Range said "Value abc not in range 0 to 65535" for a word).
+TEST(Cli, IntegerFlagsSayWhatIsWrong) {
+    const std::pair<Args, const char*> cases[] = {
+        {{"serve", "--port", "abc"}, "--port: expected an integer, got 'abc'"},
+        {{"serve", "--port", "70000"}, "--port: out of range; expected 0 to 65535, got 70000"},
+        {{"serve", "--max-n", "1.5"}, "--max-n: expected an integer, got '1.5'"},
+        {{"gallery", "list", "--limit", "0"}, "--limit: out of range; expected 1 to 1000, got 0"},
+        {{"paint", "eval", "--count", "many"}, "--count: expected an integer, got 'many'"},
+        {{"train", "--threads", "-1", "recipe.toml"}, "--threads: out of range; expected 0 to 1024, got -1"},
+    };
+    for (const auto& [args, message] : cases) {
+        const RunResult r = run_lyra(args);
+        EXPECT_EQ(r.code, 2) << r.err << "\nrepro: " << repro(args);
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err << "\nrepro: " << repro(args);
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_EQ(r.err.find("not in range"), std::string::npos) << r.err;
+    }
+}
 
 }  // namespace
 }  // namespace lyra::e2e
