@@ -35,48 +35,23 @@ std::optional<int64_t> parse_whole(const std::string& v) {
 
 }  // namespace
 
-CLI::Validator at_least(double lo) {
+// The whole text read by `parse` (else "expected <what>"), then lo <= x and, with hi, x <= hi.
+template <class T>
+CLI::Validator bounded(std::optional<T> (*parse)(const std::string&), const char* what, T lo, std::optional<T> hi) {
     return CLI::Validator(
-        [lo](std::string& v) -> std::string {
-            const auto x = parse_number(v);
-            if (!x) return "expected a number, got '" + v + "'";
-            if (*x >= lo) return {};  // false for NaN
-            return fmt::format("out of range; expected at least {}, got {}", lo, v);
+        [=](std::string& v) -> std::string {
+            const auto x = parse(v);
+            if (!x) return fmt::format("expected {}, got '{}'", what, v);
+            if (*x >= lo && (!hi || *x <= *hi)) return {};  // false for NaN
+            if (!hi) return fmt::format("out of range; expected at least {}, got {}", lo, v);
+            return fmt::format("out of range; expected {} to {}, got {}", lo, *hi, v);
         },
         "");
 }
 
-CLI::Validator between(double lo, double hi) {
-    return CLI::Validator(
-        [lo, hi](std::string& v) -> std::string {
-            const auto x = parse_number(v);
-            if (!x) return "expected a number, got '" + v + "'";
-            if (*x >= lo && *x <= hi) return {};
-            return fmt::format("out of range; expected {} to {}, got {}", lo, hi, v);
-        },
-        "");
-}
-
-CLI::Validator whole_at_least(int64_t lo) {
-    return CLI::Validator(
-        [lo](std::string& v) -> std::string {
-            const auto x = parse_whole(v);
-            if (!x) return "expected an integer, got '" + v + "'";
-            if (*x >= lo) return {};
-            return fmt::format("out of range; expected at least {}, got {}", lo, v);
-        },
-        "");
-}
-
-CLI::Validator whole_between(int64_t lo, int64_t hi) {
-    return CLI::Validator(
-        [lo, hi](std::string& v) -> std::string {
-            const auto x = parse_whole(v);
-            if (!x) return "expected an integer, got '" + v + "'";
-            if (*x >= lo && *x <= hi) return {};
-            return fmt::format("out of range; expected {} to {}, got {}", lo, hi, v);
-        },
-        "");
-}
+CLI::Validator at_least(double lo) { return bounded<double>(parse_number, "a number", lo, std::nullopt); }
+CLI::Validator between(double lo, double hi) { return bounded<double>(parse_number, "a number", lo, hi); }
+CLI::Validator whole_at_least(int64_t lo) { return bounded<int64_t>(parse_whole, "an integer", lo, std::nullopt); }
+CLI::Validator whole_between(int64_t lo, int64_t hi) { return bounded<int64_t>(parse_whole, "an integer", lo, hi); }
 
 }  // namespace lyra::cli
