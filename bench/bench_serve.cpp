@@ -80,6 +80,7 @@ struct Config {
     int rounds = 3;
     std::vector<int> clients = {1, 4, 8};  // the ratio is the last count's rate over the first's
     int preamble = 0;  // words of a shared opening before each request's own question (0: "ROMEO:\n")
+    std::string kv_type;  // the server's --kv-type; "" = its default (f16)
 };
 
 // The prompt of request `seed`: "ROMEO:\n" for all, or with --preamble N the same N-word opening
@@ -248,6 +249,11 @@ Config parse_args(int argc, char** argv) {
         else if (k == "--max-tokens") cfg.max_tokens = count(1);
         else if (k == "--rounds") cfg.rounds = count(1);
         else if (k == "--preamble") cfg.preamble = count(0);
+        else if (k == "--kv-type") {
+            if (v != "f16" && v != "f32" && v != "q8_0")
+                throw_error(ErrorKind::Usage, "--kv-type '{}': expected f16, f32 or q8_0", v);
+            cfg.kv_type = v;
+        }
         else if (k == "--clients") {
             cfg.clients = parse_counts(v);
             if (cfg.clients.empty())
@@ -255,7 +261,7 @@ Config parse_args(int argc, char** argv) {
                             "commas, e.g. 1,4,8", v);
         } else {
             throw_error(ErrorKind::Usage, "unknown flag '{}'; expected --lyra, --model, --types, --work-dir, "
-                        "--threads, --requests, --max-tokens, --rounds, --clients or --preamble", k);
+                        "--threads, --requests, --max-tokens, --rounds, --clients, --preamble or --kv-type", k);
         }
     }
     if (!cfg.models.empty() && cfg.picks_bench_model)
@@ -289,9 +295,13 @@ std::optional<Server> start_server(const Config& cfg, const fs::path& dir) {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
-    const std::vector<std::string> args = {cfg.lyra, "serve", "--port", "0", "--models",
-                                           dir.string(), "--threads", std::to_string(cfg.threads),
-                                           "--out-dir", (dir / "files").string(), "--no-gallery"};
+    std::vector<std::string> args = {cfg.lyra, "serve", "--port", "0", "--models",
+                                     dir.string(), "--threads", std::to_string(cfg.threads),
+                                     "--out-dir", (dir / "files").string(), "--no-gallery"};
+    if (!cfg.kv_type.empty()) {
+        args.push_back("--kv-type");
+        args.push_back(cfg.kv_type);
+    }
     std::vector<char*> av;
     for (const auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
     av.push_back(nullptr);
@@ -408,9 +418,10 @@ ModelResult bench_model(const Config& cfg, const std::string& path) {
     }
     (void)stream_once(server->port, res.name, 8, cfg.preamble, 1);  // warm-up: loads the model
     std::printf("\nbench_serve: model %s, %d requests per client, max_tokens %d, server threads %s, "
-                "%d rounds\n",
+                "KV cache %s, %d rounds\n",
                 res.name.c_str(), cfg.requests, cfg.max_tokens,
-                cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str(), cfg.rounds);
+                cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str(),
+                cfg.kv_type.empty() ? "f16 (the server's default)" : cfg.kv_type.c_str(), cfg.rounds);
     std::printf("load average before: %s\n", load_average().c_str());
     std::fflush(stdout);
     const Rounds r = run_rounds(server->port, cfg, res.name);
