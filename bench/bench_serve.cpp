@@ -51,6 +51,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "model/model.h"
 
 #include "bench_models.h"
 
@@ -80,7 +81,7 @@ struct Config {
     int rounds = 3;
     std::vector<int> clients = {1, 4, 8};  // the ratio is the last count's rate over the first's
     int preamble = 0;  // words of a shared opening before each request's own question (0: "ROMEO:\n")
-    std::string kv_type;  // the server's --kv-type; "" = its default (f16)
+    std::optional<DType> kv_type;  // the server's --kv-type; unset = its default (f16)
 };
 
 // The prompt of request `seed`: "ROMEO:\n" for all, or with --preamble N the same N-word opening
@@ -250,9 +251,11 @@ Config parse_args(int argc, char** argv) {
         else if (k == "--rounds") cfg.rounds = count(1);
         else if (k == "--preamble") cfg.preamble = count(0);
         else if (k == "--kv-type") {
-            if (v != "f16" && v != "f32" && v != "q8_0")
-                throw_error(ErrorKind::Usage, "--kv-type '{}': expected f16, f32 or q8_0", v);
-            cfg.kv_type = v;
+            try {
+                cfg.kv_type = lyra::model::parse_kv_type(v);  // the server's own names
+            } catch (const lyra::Error& e) {
+                throw_error(ErrorKind::Usage, "--kv-type: {}", e.what());
+            }
         }
         else if (k == "--clients") {
             cfg.clients = parse_counts(v);
@@ -298,9 +301,9 @@ std::optional<Server> start_server(const Config& cfg, const fs::path& dir) {
     std::vector<std::string> args = {cfg.lyra, "serve", "--port", "0", "--models",
                                      dir.string(), "--threads", std::to_string(cfg.threads),
                                      "--out-dir", (dir / "files").string(), "--no-gallery"};
-    if (!cfg.kv_type.empty()) {
+    if (cfg.kv_type) {
         args.push_back("--kv-type");
-        args.push_back(cfg.kv_type);
+        args.push_back(lyra::model::kv_type_name(*cfg.kv_type));
     }
     std::vector<char*> av;
     for (const auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
@@ -421,7 +424,7 @@ ModelResult bench_model(const Config& cfg, const std::string& path) {
                 "KV cache %s, %d rounds\n",
                 res.name.c_str(), cfg.requests, cfg.max_tokens,
                 cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str(),
-                cfg.kv_type.empty() ? "f16 (the server's default)" : cfg.kv_type.c_str(), cfg.rounds);
+                cfg.kv_type ? lyra::model::kv_type_name(*cfg.kv_type) : "f16 (the server's default)", cfg.rounds);
     std::printf("load average before: %s\n", load_average().c_str());
     std::fflush(stdout);
     const Rounds r = run_rounds(server->port, cfg, res.name);

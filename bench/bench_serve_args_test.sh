@@ -45,7 +45,7 @@ expect 2 "unknown flag '--type'; expected --lyra, --model, --types" --work-dir "
 expect 2 "flag '--rounds' needs a value" --work-dir "$tmp/models" --rounds
 expect 2 "--requests 'two': expected an integer >= 1" --work-dir "$tmp/models" --requests two
 expect 2 "--clients '1,0': expected positive counts" --work-dir "$tmp/models" --clients 1,0
-expect 2 "--kv-type 'q4_0': expected f16, f32 or q8_0" --work-dir "$tmp/models" --kv-type q4_0
+expect 2 "--kv-type: kv type 'q4_0': unknown; expected f32, f16 or q8_0" --work-dir "$tmp/models" --kv-type q4_0
 expect 2 "--model runs the given files, --types and --work-dir pick the bench models" \
     --model "$model" --types f32
 # Every --model file is checked before the first server starts, the last one too.
