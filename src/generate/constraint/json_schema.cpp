@@ -250,8 +250,9 @@ private:
         }
         const int64_t min = count(s, "minLength", 0, path);
         const int64_t max = count(s, "maxLength", -1, path);
-        if (s.contains("maxLength") && max < 0) fail(ErrorKind::InvalidArgument, path + "maxLength", "expected 0 <= minLength <= maxLength");
-        if (min < 0 || (max >= 0 && max < min)) fail(ErrorKind::InvalidArgument, path + "maxLength", "expected 0 <= minLength <= maxLength");
+        // max is -1 only when absent (a given negative one is refused like any bad pair)
+        if (min < 0 || (s.contains("maxLength") && (max < 0 || max < min)))
+            fail(ErrorKind::InvalidArgument, path + "maxLength", "expected 0 <= minLength <= maxLength");
         if (min == 0 && max < 0) return prim("string");
         prim("char");
         return fmt::format("\"\\\"\" char{{{},{}}} \"\\\"\"", min, max < 0 ? std::string() : std::to_string(max));
@@ -294,8 +295,9 @@ private:
         const std::string item = s.contains("items") ? visit(s["items"], path + "items/", hint + "-item") : prim("value");
         const int64_t min = count(s, "minItems", 0, path);
         const int64_t max = count(s, "maxItems", -1, path);
-        if (s.contains("maxItems") && max < 0) fail(ErrorKind::InvalidArgument, path + "maxItems", "expected 0 <= minItems <= maxItems");
-        if (min < 0 || (max >= 0 && max < min)) fail(ErrorKind::InvalidArgument, path + "maxItems", "expected 0 <= minItems <= maxItems");
+        // max is -1 only when absent (a given negative one is refused like any bad pair)
+        if (min < 0 || (s.contains("maxItems") && (max < 0 || max < min)))
+            fail(ErrorKind::InvalidArgument, path + "maxItems", "expected 0 <= minItems <= maxItems");
         if (max == 0) return "\"[\" ws \"]\"";
         const std::string more = fmt::format("(ws \",\" ws {}){{{},{}}}", item, std::max<int64_t>(min - 1, 0),
                                              max < 0 ? std::string() : std::to_string(max - 1));
