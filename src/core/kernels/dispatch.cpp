@@ -451,8 +451,11 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         rows(0, total);
         return;
     }
-    std::atomic<int64_t> next_row{0};
-    std::atomic<int64_t> act_claimed{0}, act_done{0};
+    // Each counter on a cache line of its own: the threads bump act_done while others claim
+    // rows and quantize, and a shared line went back and forth between the cores at every bump.
+    alignas(64) std::atomic<int64_t> next_row{0};
+    alignas(64) std::atomic<int64_t> act_claimed{0};
+    alignas(64) std::atomic<int64_t> act_done{0};
     pool.run([&](int /*ith*/, int nth) {
         if (fuse_act) {
             // Every thread claims rows to quantize until none are left, then waits for the rows
