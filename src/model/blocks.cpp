@@ -173,22 +173,27 @@ int64_t KvRows::scores_size(const core::ThreadPool& pool) const {
 }
 
 void KvRows::store(core::ThreadPool& pool, int64_t layer) const {
+    for_token_rows(pool, T_, [&](int64_t t0, int64_t t1) { store_rows(layer, t0, t1); });
+}
+
+void KvRows::store_rows(int64_t layer, int64_t t0, int64_t t1) const {
     const int64_t kv_dim = first_->kv_dim();
     if (batch_.empty()) {
-        for_token_rows(pool, T_, [&](int64_t t0, int64_t t1) {
-            first_->store_k(layer, first_->n_past() + t0, k_tmp_ + t0 * kv_dim, t1 - t0, kv_dim);
-            first_->store_v(layer, first_->n_past() + t0, v_tmp_ + t0 * kv_dim, t1 - t0, kv_dim);
-        });
+        first_->store_k(layer, first_->n_past() + t0, k_tmp_ + t0 * kv_dim, t1 - t0, kv_dim);
+        first_->store_v(layer, first_->n_past() + t0, v_tmp_ + t0 * kv_dim, t1 - t0, kv_dim);
+        return;
     }
     // A batch's rows go to their own session, converted to that session's type, the same
-    // element-wise conversion a single forward's store() makes: the cached bytes agree.
-    int64_t row = 0;
-    for (size_t i = 0; i < batch_.size(); ++i) {
-        Session& s = *batch_[i];
-        const int64_t n = count(i);
-        s.store_k(layer, s.n_past(), k_tmp_ + row * kv_dim, n, kv_dim);
-        s.store_v(layer, s.n_past(), v_tmp_ + row * kv_dim, n, kv_dim);
-        row += n;
+    // element-wise conversion a single forward's store() makes: the cached bytes agree. A
+    // session's rows are consecutive, so each run of them is one store.
+    for (int64_t t = t0; t < t1;) {
+        const int32_t seq = row_seq_[t];
+        int64_t end = t + 1;
+        while (end < t1 && row_seq_[end] == seq) ++end;
+        Session& s = *batch_[static_cast<size_t>(seq)];
+        s.store_k(layer, pos_[t], k_tmp_ + t * kv_dim, end - t, kv_dim);
+        s.store_v(layer, pos_[t], v_tmp_ + t * kv_dim, end - t, kv_dim);
+        t = end;
     }
 }
 

@@ -153,9 +153,14 @@ public:
     int64_t scores_size(const core::ThreadPool& pool) const;
     float* k() const { return k_tmp_; }
     float* v() const { return v_tmp_; }
-    // Puts k() and v() in the cache at the rows' positions (a prompt's rows split over the pool:
+    // Puts k() and v() in the cache at the rows' positions (the rows split over the pool:
     // disjoint positions).
     void store(core::ThreadPool& pool, int64_t layer) const;
+    // store() for rows [t0, t1) alone. Rows are independent, so a region that already walks the
+    // rows (the rotary embedding's) can store each range as it finishes it, and the step needs no
+    // store of its own: a batch's was the caller's alone while the other threads waited, each
+    // row's 24 half-rows of 128 bytes going to cache lines not touched since the last step.
+    void store_rows(int64_t layer, int64_t t0, int64_t t1) const;
     void attend(core::ThreadPool& pool, int64_t layer, const float* q, int64_t H, int64_t Hkv,
                 int64_t D, AttentionSpan span, float* scores, float* out) const;
     void advance() const;

@@ -132,7 +132,7 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
     for (int64_t l = 0; l < hp.n_layer; ++l) {
         const LlamaLayer& L = layers_[static_cast<size_t>(l)];
         const int il = static_cast<int>(l);
-        float* k = rows.k();  // [T, kv_dim] until rows.store() puts them in the cache
+        float* k = rows.k();  // [T, kv_dim] until rows.store_rows() puts them in the cache
         float* v = rows.v();
         // ---- attention ----
         for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
@@ -148,11 +148,11 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
             if (L.bv) core::add_bias(v + t0 * kv_dim, L.bv, n, kv_dim);
             core::rope(q + t0 * q_dim, n, H, D, pos + t0, hp.rope);
             core::rope(k + t0 * kv_dim, n, Hkv, D, pos + t0, hp.rope);
+            rows.store_rows(l, t0, t1);  // into the cache (k and v stay as they are)
         });
         trace("q", il, q, T, q_dim);
         trace("k", il, k, T, kv_dim);
         trace("v", il, v, T, kv_dim);
-        rows.store(pool, l);
         rows.attend(pool, l, q, H, Hkv, D, span, scores, att);
         trace("kqv_out", il, att, T, q_dim);
         core::matmul(pool, att, T, L.wo, xn);
