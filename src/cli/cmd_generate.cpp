@@ -217,7 +217,16 @@ void add_kv_type_option(CLI::App* cmd, core::DType& out) {
            std::string("KV cache element type: f16 (half the memory and attention bandwidth), q8_0 "
                        "(int8 with a scale per 32: 9/32 of f32's bytes) or f32 (exact) (default: ") +
                model::kv_type_name(out) + ")")
-        ->check(CLI::IsMember({"f32", "f16", "q8_0"}));
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                try {
+                    model::parse_kv_type(v);  // the names and the message are the model's
+                    return {};
+                } catch (const Error& e) {
+                    return e.what();
+                }
+            },
+            ""));
 }
 
 void add_generate_command(CLI::App& app) {

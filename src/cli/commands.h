@@ -18,8 +18,9 @@ CLI::Validator between(double lo, double hi);
 CLI::Validator whole_at_least(int64_t lo);
 CLI::Validator whole_between(int64_t lo, int64_t hi);
 
-// --kv-type f32|f16 into `out` (the KV cache's element type; docs/user-guide.md), for generate,
-// serve and bench; anything else is a usage error (exit 2). Defined in cmd_generate.cpp.
+// --kv-type f32|f16|q8_0 into `out` (the KV cache's element type; docs/user-guide.md), for
+// generate, serve and bench, read by model::parse_kv_type; anything else is a usage error (exit 2)
+// with its message. Defined in cmd_generate.cpp.
 void add_kv_type_option(CLI::App* cmd, core::DType& out);
 
 void add_generate_command(CLI::App& app);  // cmd_generate.cpp

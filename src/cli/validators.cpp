@@ -33,8 +33,6 @@ std::optional<int64_t> parse_whole(const std::string& v) {
     return std::nullopt;
 }
 
-}  // namespace
-
 // The whole text read by `parse` (else "expected <what>"), then lo <= x and, with hi, x <= hi.
 template <class T>
 CLI::Validator bounded(std::optional<T> (*parse)(const std::string&), const char* what, T lo, std::optional<T> hi) {
@@ -48,6 +46,8 @@ CLI::Validator bounded(std::optional<T> (*parse)(const std::string&), const char
         },
         "");
 }
+
+}  // namespace
 
 CLI::Validator at_least(double lo) { return bounded<double>(parse_number, "a number", lo, std::nullopt); }
 CLI::Validator between(double lo, double hi) { return bounded<double>(parse_number, "a number", lo, hi); }
