@@ -26,6 +26,7 @@
 #include "core/ops.h"
 #include "core/packed_weights.h"
 #include "core/quant.h"
+#include "core/share_claims.h"
 
 namespace lyra::core {
 namespace {
@@ -408,10 +409,10 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     // 2. The output rows of all targets, end to end, shared out to the threads in multiples of 4
     //    (the kernels' row tile); each thread walks its rows in blocks that fit in L1/L2 and, for
     //    long prompts, tokens in tiles, so a weight block is reused from cache by every token of
-    //    a tile. Guided scheduling: a thread takes 1/(2·nth) of the rows still unclaimed (at least
-    //    one block), so the first grabs are long sequential streams and the tail is fine-grained.
-    //    A thread that starts late (woken late, or descheduled on a busy machine) then costs the
-    //    others one small block of waiting rather than the whole of its share. A row's result
+    //    a tile. Each share walks a contiguous range of its own a block at a time, then takes
+    //    blocks from the ranges of shares that have not finished theirs (ShareClaims). A thread
+    //    that starts late (woken late, or descheduled on a busy machine) then costs the others one
+    //    block of waiting rather than the whole of its share. A row's result
     //    does not depend on which thread computes it or where its block starts (the kernels are
     //    bit-identical across tile shapes), so this stays deterministic.
     const size_t wrow = w0.row_bytes();
@@ -451,22 +452,27 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         rows(0, total);
         return;
     }
-    // Each counter on a cache line of its own: the threads bump act_done while others claim
-    // rows and quantize, and a shared line went back and forth between the cores at every bump.
-    alignas(64) std::atomic<int64_t> next_row{0};
-    alignas(64) std::atomic<int64_t> act_claimed{0};
+    // The activation rows and the weight rows are each split into one range per share, claimed
+    // from the share's own counter and then from the others' (core/share_claims.h), so claims cost
+    // no cache-line moves between the cores until one runs out of work. act_done counts the rows
+    // quantized (each share adds its count once), on a line of its own.
+    thread_local ShareClaims act_claims, row_claims;
+    ShareClaims* const acts = &act_claims;  // the caller's; a thread_local named in the lambda would be each worker's own
+    ShareClaims* const weight_rows = &row_claims;
+    if (fuse_act) acts->reset(T, pool.size(), 1);
+    weight_rows->reset(total, pool.size(), granule);
     alignas(64) std::atomic<int64_t> act_done{0};
-    pool.run([&](int /*ith*/, int nth) {
+    pool.run([&](int ith, int /*nth*/) {
         if (fuse_act) {
-            // Every thread claims rows to quantize until none are left, then waits for the rows
-            // others claimed. Only a thread that is running a share of this region holds a claim
-            // (when the pool runs the shares one after another on the caller, the first claims
-            // them all), so the wait always ends; shares that arrive after the last claim only
-            // wait for the quantizing in flight, about a microsecond.
-            for (int64_t t; (t = act_claimed.fetch_add(1, std::memory_order_relaxed)) < T;) {
-                pending->quantize(t);
-                act_done.fetch_add(1, std::memory_order_release);
-            }
+            // Every share quantizes what it can claim, then waits for the rows others claimed.
+            // Only a thread that is running a share of this region holds a claim (when the pool
+            // runs the shares one after another on the caller, the first claims them all), so the
+            // wait always ends; shares that arrive after the last claim only wait for the
+            // quantizing in flight, about a microsecond.
+            const int64_t mine = acts->run(ith, 1, [&](int64_t t0, int64_t t1) {
+                for (int64_t t = t0; t < t1; ++t) pending->quantize(t);
+            });
+            if (mine > 0) act_done.fetch_add(mine, std::memory_order_release);
             // A wait past a few thousand spins means a claimant lost its core: tell the pool.
             int64_t wait_from = 0;
             for (int spins = 0; act_done.load(std::memory_order_acquire) < T; ++spins) {
@@ -475,17 +481,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
             }
             if (wait_from != 0) pool.report_wait_ns(steady_ns() - wait_from);
         }
-        int64_t begin = next_row.load(std::memory_order_relaxed);
-        for (;;) {
-            const int64_t left = total - begin;
-            if (left <= 0) return;
-            const int64_t take =
-                std::min(left, std::max(rows_per_block, (left / (2 * nth) + granule - 1) & ~(granule - 1)));
-            if (next_row.compare_exchange_weak(begin, begin + take, std::memory_order_relaxed)) {
-                rows(begin, begin + take);
-                begin = next_row.load(std::memory_order_relaxed);
-            }
-        }
+        weight_rows->run(ith, rows_per_block, rows);
     });
 }
 
