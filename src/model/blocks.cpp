@@ -7,6 +7,7 @@
 
 #include "core/attention.h"
 #include "core/error.h"
+#include "core/share_claims.h"
 
 namespace lyra::model::detail {
 
@@ -206,24 +207,26 @@ void KvRows::attend(core::ThreadPool& pool, int64_t layer, const float* q, int64
     }
     // Row i is one causal query at position pos_[i] of its session, owed the keys up to its
     // own (exactly what a single forward's causal attention gives it): (row, head) pairs over the pool,
-    // claimed half a row's heads at a time. The sessions of a batch differ in length (each
-    // joined at its own step), so equal static shares of the pairs were unequal work and one
-    // thread waited for the other; claiming single pairs cost an atomic that bounced between
-    // cores for every ~2 µs pair. A pair's result does not depend on which thread runs it.
+    // claimed half a row's heads at a time, each share from a range of its own first
+    // (core/share_claims.h). The sessions of a batch differ in length (each joined at its own
+    // step), so equal static shares of the pairs were unequal work and one thread waited for the
+    // other; claiming from one counter moved its cache line between the cores at every claim. A
+    // pair's result does not depend on which thread runs it.
     const int64_t q_dim = H * D, group = H / Hkv, stride = scores_size(pool) / pool.size();
     const int64_t items = T_ * H, chunk = std::max<int64_t>(1, H / 2);
-    std::atomic<int64_t> next_item{0};
+    thread_local core::ShareClaims claims;
+    core::ShareClaims* const pairs = &claims;  // the caller's: a thread_local named in the lambda is each worker's own
+    pairs->reset(items, pool.size(), chunk);
     pool.run([&](int ith, int /*nth*/) {
         float* sc = scores + static_cast<int64_t>(ith) * stride;
-        for (int64_t first; (first = next_item.fetch_add(chunk, std::memory_order_relaxed)) < items;) {
-            const int64_t last = std::min(items, first + chunk);
+        pairs->run(ith, chunk, [&](int64_t first, int64_t last) {
             for (int64_t item = first; item < last; ++item) {
                 const int64_t i = item / H, h = item % H;
                 Session& s = *batch_[static_cast<size_t>(row_seq_[i])];
                 attend_head(q + i * q_dim + h * D, s.k_view(layer), s.v_view(layer), pos_[i] + 1, h / group,
                             D, span, sc, out + i * q_dim + h * D);
             }
-        }
+        });
     });
 }
 
