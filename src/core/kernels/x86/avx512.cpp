@@ -511,7 +511,8 @@ struct Q8_0Rows16 {
 // and up were slower again.
 constexpr int64_t kRows16PrefetchBytes = 4608;
 
-// Block b of every token of the tile: its weights at `w`, its 16 scales at `scales`.
+// Block b of every token of the tile: its weights at `w`, its 16 scales at `scales`. (The lone
+// last block of an odd count; pairs take rows16_pair below.)
 template <class P, int TT>
 [[gnu::always_inline]] inline void rows16_block(const uint8_t* w, const uint8_t* scales, int64_t b,
                                                 const ActQ8* const* a, __m512 (&acc)[TT]) {
@@ -542,6 +543,45 @@ template <class P, int TT>
     }
 }
 
+// Blocks b and b + 1 of every token of the tile, both blocks' chains side by side: each is one
+// 8-step chain per token, so a token has two independent chains without splitting a block's
+// chain in two (rows16_block's, which costs an integer add per token and block: 8 of the ~108
+// operations a block of 8 tokens spends on the two vector pipes that also run vpdpbusd). Each
+// block's sum is the same integer, and block b's fma still comes before block b + 1's, so every
+// bit of the result is what rows16_block twice gives. One thread, Q4_0, K = 768, 1024 rows in
+// L2, best of 3000 calls, three alternated runs each: 8 tokens 24.2 -> 23.3 us, 4 tokens 13.4 ->
+// 12.3 us, 1 token 6.0 -> 5.2 us.
+template <class P, int TT>
+[[gnu::always_inline]] inline void rows16_pair(const uint8_t* pair, int64_t b, const ActQ8* const* a,
+                                               __m512 (&acc)[TT]) {
+    constexpr int64_t W = P::kWeightBytes;
+    __m512i w0[8], w1[8];
+    P::unpack(pair, w0);
+    P::unpack(pair + W, w1);
+    const auto* scales = pair + 2 * W;
+    const __m512 wd0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+    const __m512 wd1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32)));
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+        const int8_t* x0 = a[t]->qs + 32 * b;
+        const int8_t* x1 = x0 + 32;
+        __m512i s0 = _mm512_set1_epi32(P::bias(*a[t])[8 * b]);
+        __m512i s1 = _mm512_set1_epi32(P::bias(*a[t])[8 * (b + 1)]);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            int32_t q0, q1;
+            std::memcpy(&q0, x0 + 4 * k, 4);
+            std::memcpy(&q1, x1 + 4 * k, 4);
+            s0 = _mm512_dpbusd_epi32(s0, w0[k], _mm512_set1_epi32(q0));
+            s1 = _mm512_dpbusd_epi32(s1, w1[k], _mm512_set1_epi32(q1));
+        }
+        const __m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(s0), _mm512_set1_ps(a[t]->d[b]));
+        acc[t] = _mm512_fmadd_ps(f0, wd0, acc[t]);
+        const __m512 f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(s1), _mm512_set1_ps(a[t]->d[b + 1]));
+        acc[t] = _mm512_fmadd_ps(f1, wd1, acc[t]);
+    }
+}
+
 // One group over TT tokens: the blocks pair by pair (offsets fixed inside a pair), then the lone
 // last block when nb is odd.
 template <class P, int TT>
@@ -556,8 +596,7 @@ template <class P, int TT>
         if (TT >= P::kPrefetchMinTokens)
             for (int64_t l = 0; l < kPairBytes / 64; ++l)
                 _mm_prefetch(reinterpret_cast<const char*>(pair + kRows16PrefetchBytes + 64 * l), _MM_HINT_T0);
-        rows16_block<P, TT>(pair, pair + 2 * W, b, a, acc);
-        rows16_block<P, TT>(pair + W, pair + 2 * W + 32, b + 1, a, acc);
+        rows16_pair<P, TT>(pair, b, a, acc);
     }
     if (b < nb) {
         const uint8_t* last = group + (b / 2) * kPairBytes;
