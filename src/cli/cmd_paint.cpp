@@ -219,9 +219,11 @@ void add_paint_command(CLI::App& app) {
     ev->add_option("--mode", f->eval_modes, "subject or a style (repeatable; default: all)");
     ev->add_option("--count", f->count, "drawings per mode, seeds 0..count-1 (default 100)")->check(whole_between(1, 1000));
     ev->add_option("-m,--model", f->eval_model, "GGUF model (default models/paint-dsl.gguf)");
-    ev->add_option("--length", f->eval_length, "token budget of a drawing (default 640)");
+    ev->add_option("--length", f->eval_length, "token budget of a drawing (64-4096, default 640)")
+        ->check(whole_between(64, 4096));
     ev->add_option("--reference", f->eval_reference, "training corpus for novelty (default build/data/paint-dsl.txt)");
-    ev->add_option("--threads", f->eval_threads, "worker threads (default: all cores)");
+    ev->add_option("--threads", f->eval_threads, "worker threads (0 = all cores, the default)")
+        ->check(whole_between(0, 1024));
     ev->add_option("--match-candidates", f->eval_match_candidates,
                    "subject match: best of N drawings per name by the critics (default 1)")
         ->check(whole_between(1, 64));
@@ -238,9 +240,11 @@ void add_paint_command(CLI::App& app) {
 
     auto* rt = cmd->add_subcommand("roundtrip", "SVG -> DSL -> render over the icon corpora, against rsvg-convert");
     rt->add_option("--corpus", f->rt_corpus, "twemoji, tabler or all (default)");
-    rt->add_option("--limit", f->rt_limit, "at most N files, spread over the corpus (default: every file)");
+    rt->add_option("--limit", f->rt_limit, "at most N files, spread over the corpus (0 = every file, the default)")
+        ->check(whole_at_least(0));
     rt->add_option("--px", f->rt_px, "render size (default 64)")->check(whole_between(8, 1024));
-    rt->add_option("--threshold", f->rt_threshold, "pass at or below this mean pixel difference (default 0.03)");
+    rt->add_option("--threshold", f->rt_threshold, "pass at or below this mean pixel difference (0-1, default 0.03)")
+        ->check(between(0.0, 1.0));
     rt->add_option("--threads", f->rt_threads, "parallel files (default 2)")->check(whole_between(1, 64));
     rt->add_flag("--rsvg-both", f->rt_rsvg_both, "render the DSL side with rsvg-convert too (and compare Cairo)");
     rt->add_flag("--json", f->rt_json, "print the figures as one JSON object");

@@ -115,6 +115,30 @@ TEST_F(PaintCli, EvalReportsSubjectMatchAgainstTheReference) {
     EXPECT_NE(bad.code, 0);
 }
 
+// Every whole-number and fraction flag of eval and roundtrip refuses a value outside its range
+// before any work, with the range in the message (exit 2, a usage error).
+TEST_F(PaintCli, EvalAndRoundtripFlagsOutOfRangeAreUsageErrors) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string expect;
+    };
+    const std::vector<Case> cases = {
+        {{"paint", "eval", "-m", model_, "--length", "10"}, "--length: out of range; expected 64 to 4096, got 10"},
+        {{"paint", "eval", "-m", model_, "--length", "-5"}, "--length: out of range"},
+        {{"paint", "eval", "-m", model_, "--threads", "-1"}, "--threads: out of range; expected 0 to 1024, got -1"},
+        {{"paint", "eval", "-m", model_, "--threads", "two"}, "--threads: expected an integer, got 'two'"},
+        {{"paint", "roundtrip", "--limit", "-3"}, "--limit: out of range; expected at least 0, got -3"},
+        {{"paint", "roundtrip", "--threshold", "1.5"}, "--threshold: out of range; expected 0 to 1, got 1.5"},
+        {{"paint", "roundtrip", "--threshold", "nan"}, "--threshold: out of range; expected 0 to 1, got nan"},
+    };
+    for (const Case& c : cases) {
+        const RunResult r = run_lyra(c.args);
+        EXPECT_EQ(r.code, 2) << repro(c.args) << "\n" << r.err;
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << repro(c.args) << "\n" << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+}
+
 TEST_F(PaintCli, WritesDrawingPngAndContactSheet) {
     TempDir out;
     const fs::path dir = out.path() / "work";
