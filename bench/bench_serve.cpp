@@ -42,8 +42,10 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -180,6 +182,40 @@ Phase run_phase(int port, const Config& cfg, const std::string& model, int clien
     ph.failures = failures.load();
     for (auto& v : ttft) ph.ttft_ms.insert(ph.ttft_ms.end(), v.begin(), v.end());
     return ph;
+}
+
+// The server's step counters (GET /metrics, summed over its models: bench_serve loads one), or
+// nothing when the server has no /metrics (an older --lyra binary).
+struct StepCounters {
+    double steps = 0, rows = 0, step_s = 0, forward_s = 0;
+    StepCounters operator-(const StepCounters& o) const {
+        return {steps - o.steps, rows - o.rows, step_s - o.step_s, forward_s - o.forward_s};
+    }
+    StepCounters& operator+=(const StepCounters& o) {
+        steps += o.steps, rows += o.rows, step_s += o.step_s, forward_s += o.forward_s;
+        return *this;
+    }
+};
+
+std::optional<StepCounters> read_counters(int port) {
+    httplib::Client cli("127.0.0.1", port);
+    cli.set_read_timeout(30, 0);
+    auto res = cli.Get("/metrics");
+    if (!res || res->status != 200) return std::nullopt;
+    StepCounters c;
+    const std::pair<const char*, double StepCounters::*> families[] = {{"lyra_steps_total{", &StepCounters::steps},
+                                                                       {"lyra_step_rows_total{", &StepCounters::rows},
+                                                                       {"lyra_step_seconds_total{", &StepCounters::step_s},
+                                                                       {"lyra_forward_seconds_total{", &StepCounters::forward_s}};
+    std::istringstream lines(res->body);
+    for (std::string line; std::getline(lines, line);) {
+        for (const auto& [prefix, field] : families) {
+            if (line.rfind(prefix, 0) != 0) continue;
+            const size_t space = line.rfind(' ');
+            if (space != std::string::npos) c.*field += std::strtod(line.c_str() + space + 1, nullptr);
+        }
+    }
+    return c;
 }
 
 double median(std::vector<double> v) { return percentile(std::move(v), 0.5); }
@@ -346,6 +382,8 @@ bool stop_server(const Server& s) {
 // Per client count: aggregate tok/s of each round, and every request's TTFT.
 struct Rounds {
     std::map<int, std::vector<double>> tps, ttft;
+    std::map<int, StepCounters> steps;  // the server's step counters over each count's phases
+    bool have_steps = true;             // false when the server has no /metrics
     std::map<int, int64_t> tokens;
     std::vector<double> ratios;  // last count / first count, per round
     int failures = 0;
@@ -355,7 +393,11 @@ Rounds run_rounds(int port, const Config& cfg, const std::string& model) {
     Rounds r;
     for (int round = 0; round < cfg.rounds; ++round) {
         for (int clients : cfg.clients) {
+            const std::optional<StepCounters> before = read_counters(port);
             const Phase ph = run_phase(port, cfg, model, clients);
+            const std::optional<StepCounters> after = read_counters(port);
+            if (before && after) r.steps[clients] += *after - *before;
+            else r.have_steps = false;
             r.tps[clients].push_back(ph.seconds > 0 ? static_cast<double>(ph.tokens) / ph.seconds
                                                     : 0);
             r.ttft[clients].insert(r.ttft[clients].end(), ph.ttft_ms.begin(), ph.ttft_ms.end());
@@ -387,6 +429,31 @@ void print_table(const Config& cfg, const Rounds& r) {
                 cfg.clients.front());
     for (size_t i = 0; i < r.ratios.size(); ++i) std::printf("%s%.2fx", i ? ", " : "", r.ratios[i]);
     std::printf("; median %.2fx (target >= 3x: %s)\n", ratio, ratio >= 3.0 ? "met" : "not met");
+    if (!r.have_steps) {
+        std::printf("(the server has no GET /metrics: no step breakdown)\n");
+        return;
+    }
+    // Inside the server: a step's wall time, the part in its forward (a batch's, or a lone
+    // sequence's), and the rest (sampling, delivering the tokens, bookkeeping). The forward
+    // ratio is what the model code alone would give: the last count's tokens per forward second
+    // against the first's.
+    std::printf("\nInside the server, over all rounds (GET /metrics):\n\n");
+    std::printf("| clients | steps | mean batch | step ms | forward ms | rest ms |\n");
+    std::printf("|--------:|------:|-----------:|--------:|-----------:|--------:|\n");
+    for (int clients : cfg.clients) {
+        const StepCounters& c = r.steps.at(clients);
+        const double n = std::max(1.0, c.steps);
+        std::printf("| %7d | %5.0f | %10.2f | %7.3f | %10.3f | %7.3f |\n", clients, c.steps, c.rows / n,
+                    1e3 * c.step_s / n, 1e3 * c.forward_s / n, 1e3 * (c.step_s - c.forward_s) / n);
+    }
+    const StepCounters& first = r.steps.at(cfg.clients.front());
+    const StepCounters& last = r.steps.at(cfg.clients.back());
+    if (first.forward_s > 0 && last.forward_s > 0 && first.rows > 0) {
+        const double forward_ratio = (last.rows / last.forward_s) / (first.rows / first.forward_s);
+        const double step_ratio = (last.rows / last.step_s) / (first.rows / first.step_s);
+        std::printf("sequences per second of forward, %d / %d: %.2fx; of whole steps: %.2fx\n", cfg.clients.back(),
+                    cfg.clients.front(), forward_ratio, step_ratio);
+    }
 }
 
 // What the closing summary shows of one model.

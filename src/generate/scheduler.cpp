@@ -181,12 +181,18 @@ void Scheduler::loop() {
         }
         int64_t sampled = 0;
         for (const auto& s : batch) sampled -= static_cast<int64_t>(s->out_.tokens.size());
-        const int folded = run_step(batch);
+        const int64_t t0 = core::steady_us();
+        int64_t forward_us = 0;
+        const int folded = run_step(batch, &forward_us);
+        const int64_t step_us = core::steady_us() - t0;
         for (const auto& s : batch) sampled += static_cast<int64_t>(s->out_.tokens.size());
         {
             std::lock_guard<std::mutex> lock(mu_);
             ++stats_.steps;
             stats_.tokens += sampled;
+            stats_.rows += static_cast<int64_t>(batch.size());
+            stats_.step_us += step_us;
+            stats_.forward_us += forward_us;
             stats_.prompts_folded += folded;
             stats_.max_batch_seen = std::max(stats_.max_batch_seen, static_cast<int>(batch.size()));
             std::erase_if(active_, [](const std::shared_ptr<Sequence>& s) { return s->finished_; });
@@ -208,7 +214,7 @@ void Scheduler::loop() {
     }
 }
 
-int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
+int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch, int64_t* forward_us) {
     // When the model batches, the sequences whose next forward is a plain one-token decode step
     // share one forward, and the prompts of sequences that join now go into that same forward
     // (Model::forward_batch) rather than each stalling the batch with a forward of its own, as
@@ -275,8 +281,12 @@ int Scheduler::run_step(std::vector<std::shared_ptr<Sequence>>& batch) {
         together.clear();
         counts.clear();
     }
-    if (!each.empty()) run_each(each);
-    const int folded = together.empty() ? 0 : step_together(together, counts);
+    if (!each.empty()) {
+        for (Sequence* q : each) q->forward_us_ = 0;
+        run_each(each);
+        if (each.size() == 1 && together.empty()) *forward_us += each[0]->forward_us_;  // the step's one forward
+    }
+    const int folded = together.empty() ? 0 : step_together(together, counts, forward_us);
     if (batches && prompt_cache_.budget() > 0) {
         const auto V = static_cast<size_t>(model_->hparams().n_vocab);
         const auto joined = [&](const Sequence* q) { return std::ranges::find(joining, q) != joining.end(); };
@@ -351,7 +361,7 @@ void Scheduler::run_each(std::span<Sequence* const> seqs) {
     });
 }
 
-int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts) {
+int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts, int64_t* forward_us_sum) {
     const int64_t t0 = core::steady_us();
     std::vector<model::Session*> sessions;
     std::vector<TokenId> tokens;
@@ -378,6 +388,7 @@ int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const in
     }
     // A folded prompt's prefill time is the time of the step that ran it.
     const int64_t forward_us = core::steady_us() - t0;
+    *forward_us_sum += forward_us;
     for (Sequence* s : seqs) {
         if (s->out_.timings.t_prefill_us < 0) s->out_.timings.t_prefill_us = forward_us;
     }
@@ -457,13 +468,16 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const flo
                 start(s, m.prefill(*session_for(s), s.prompt_, pool, s.logits_));
             }
             s.out_.timings.t_prefill_us = core::steady_us() - t0;
+            s.forward_us_ = s.out_.timings.t_prefill_us;
         } else {
             // Full: Transformer-XL slides its memory exactly as in Generator::step; the
             // session is this sequence's own, so the rest of the batch is not touched.
             if (s.session_->n_free() == 0 && !slide_full_session(m, *s.session_)) {
                 return finish(s, FinishReason::Length);
             }
+            const int64_t t0 = core::steady_us();
             m.forward(*s.session_, std::span(&s.out_.tokens.back(), 1), pool, s.logits_);
+            s.forward_us_ = core::steady_us() - t0;
         }
 
         const std::span<const float> logits =

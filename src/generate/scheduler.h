@@ -100,6 +100,7 @@ private:
     size_t reported_ = 0;  // tokens already handed out in events
     std::string error_;
     int64_t t_start_us_ = 0;
+    int64_t forward_us_ = 0;  // the wall time of the last forward advance() ran for it
 
     std::atomic<bool> cancelled_{false};
     std::mutex mu_;
@@ -123,6 +124,13 @@ struct SchedulerStats {
     int64_t prompts_folded = 0; // joining prompts that ran inside a batched step
     int64_t prompts_cached = 0; // joining prompts whose prefill came from the prompt cache
     int64_t prompts_prefix_cached = 0; // joining prompts that copied a kept prompt's beginning
+    // Where the steps' time went (wall time, microseconds): every step's whole time, and the
+    // part spent in the one forward that served all of a step's sequences (a batched step's, or a
+    // lone sequence's own). The rest is sampling, delivering the tokens and the bookkeeping;
+    // steps whose sequences each ran their own forward side by side add to step_us only.
+    int64_t rows = 0;        // sequences over all steps (rows / steps: the mean batch)
+    int64_t step_us = 0;
+    int64_t forward_us = 0;
 };
 
 class Scheduler {
@@ -161,12 +169,13 @@ private:
     void loop();
     // Runs one step of every sequence in batch; returns how many joining prompts it folded into
     // the batched forward (SchedulerStats::prompts_folded).
-    int run_step(std::vector<std::shared_ptr<Sequence>>& batch);
+    // Adds the wall time of a forward that served the whole step to *forward_us.
+    int run_step(std::vector<std::shared_ptr<Sequence>>& batch, int64_t* forward_us);
     void run_each(std::span<Sequence* const> seqs);
     // One batched forward over seqs, counts[i] rows for seqs[i]: one for a decode step
     // (Model::decode_batch when that is all), the whole prompt for a sequence that joins now
     // (Model::forward_batch); then each samples its token. Returns the number of such prompts.
-    int step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts);
+    int step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts, int64_t* forward_us);
     // One token of s (its prefill first, when it has just joined); with ready_logits (its row of
     // step_together's batch) its forward already ran.
     void advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits = {});

@@ -84,6 +84,20 @@ uint64_t random_seed() {
     return rng() >> 1;
 }
 
+// A Prometheus label value: backslash, double quote and newline escaped (text format 0.0.4).
+std::string prometheus_label(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
 }  // namespace
 
 // One model served by name: loaded on first use, with its scheduler.
@@ -245,6 +259,9 @@ struct Server::Impl {
 
         http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
             const bool api = req.path.rfind("/v1/", 0) == 0 || req.path == "/v1";
+            // /metrics answers while the server drains (what it is doing then is worth seeing),
+            // but only with the key, as the API does: it names the models and their load.
+            const bool guarded = api || req.path == "/metrics";
             if (draining.load() && api) {
                 send_error(res, ApiError(503, "server_error",
                                          "server: shutting down; expected a running server, got "
@@ -252,7 +269,7 @@ struct Server::Impl {
                 res.set_header("Connection", "close");
                 return httplib::Server::HandlerResponse::Handled;
             }
-            if (api && !opt.api_key.empty()) {
+            if (guarded && !opt.api_key.empty()) {
                 const std::string auth = req.get_header_value("Authorization");
                 if (auth != "Bearer " + opt.api_key) {
                     send_error(res, ApiError(401, "invalid_request_error",
@@ -354,6 +371,9 @@ struct Server::Impl {
         http.Get(R"(/files/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
             serve_file(req.matches[1], res);
         });
+        http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+            res.set_content(metrics_text(), "text/plain; version=0.0.4");
+        });
         http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
             send_json(res, {{"status", draining.load() ? "stopping" : "ok"}});
         });
@@ -369,6 +389,51 @@ struct Server::Impl {
                                   "/files/..."}}});
             });
         }
+    }
+
+    // GET /metrics: each loaded model's scheduler counters in the Prometheus text format, so a
+    // monitor (or bench_serve) can read the step rate, the mean batch and where a step's time
+    // goes (forward against the rest: sampling, delivery, bookkeeping) without a debug build.
+    std::string metrics_text() {
+        struct Row {
+            std::string model;
+            gen::SchedulerStats st;
+            int active;
+        };
+        std::vector<Row> rows;
+        {
+            std::lock_guard<std::mutex> lock(models_mu);
+            for (const auto& [name, m] : models)
+                if (m && m->scheduler) rows.push_back({prometheus_label(name), m->scheduler->stats(), m->scheduler->active()});
+        }
+        std::string out = fmt::format(
+            "# HELP lyra_models_loaded Models loaded, each with its scheduler.\n"
+            "# TYPE lyra_models_loaded gauge\nlyra_models_loaded {}\n",
+            rows.size());
+        const auto family = [&](const char* name, const char* type, const char* help, auto value) {
+            out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+            for (const Row& r : rows) out += fmt::format("{}{{model=\"{}\"}} {}\n", name, r.model, value(r));
+        };
+        const auto seconds = [](int64_t us) { return fmt::format("{:.6f}", static_cast<double>(us) / 1e6); };
+        family("lyra_steps_total", "counter", "Decode steps the scheduler ran.", [](const Row& r) { return std::to_string(r.st.steps); });
+        family("lyra_step_rows_total", "counter", "Sequences over all steps (divided by the steps: the mean batch).",
+               [](const Row& r) { return std::to_string(r.st.rows); });
+        family("lyra_tokens_generated_total", "counter", "Tokens sampled over all sequences.",
+               [](const Row& r) { return std::to_string(r.st.tokens); });
+        family("lyra_step_seconds_total", "counter", "Wall time of the steps.", [&](const Row& r) { return seconds(r.st.step_us); });
+        family("lyra_forward_seconds_total", "counter",
+               "Wall time of the forwards that served a whole step (a batch's, or a lone sequence's); the rest of "
+               "a step is sampling, delivery and bookkeeping.",
+               [&](const Row& r) { return seconds(r.st.forward_us); });
+        family("lyra_prompts_folded_total", "counter", "Joining prompts run inside a batched step.",
+               [](const Row& r) { return std::to_string(r.st.prompts_folded); });
+        family("lyra_prompts_cached_total", "counter", "Joining prompts whose prefill came from the prompt cache.",
+               [](const Row& r) { return std::to_string(r.st.prompts_cached); });
+        family("lyra_prompts_prefix_cached_total", "counter", "Joining prompts that copied a kept prompt's beginning.",
+               [](const Row& r) { return std::to_string(r.st.prompts_prefix_cached); });
+        family("lyra_max_batch", "gauge", "The largest batch a step has run.", [](const Row& r) { return std::to_string(r.st.max_batch_seen); });
+        family("lyra_sequences_active", "gauge", "Sequences queued or generating now.", [](const Row& r) { return std::to_string(r.active); });
+        return out;
     }
 
     json model_json(const fs::path& f, const char* object) const {

@@ -160,6 +160,46 @@ std::vector<int> token_ids(const std::string& text, bool no_bos = false) {
 
 // OpenAI's token-id prompts and logit_bias, by curl: a prompt given as its ids continues as the
 // text does, a banned token never comes, and bad ids are a 400 naming what was wrong.
+// The value of `metric{model="tiny-shakespeare-char"}` in a /metrics body, or -1.
+double metric(const std::string& body, const std::string& name) {
+    const std::string key = name + "{model=\"" + kModel + "\"} ";
+    const size_t at = body.find("\n" + key);
+    return at == std::string::npos ? -1 : std::stod(body.substr(at + 1 + key.size()));
+}
+
+// GET /metrics: the scheduler's counters in the Prometheus text format, behind the API key like
+// the API; the steps' time splits into the forward and the rest.
+TEST(Serve, MetricsCountStepsTokensAndTheirTimeBehindTheKey) {
+    ServeProcess s({"--api-key", "k1"});
+    ASSERT_TRUE(s.ok());
+    const Args auth = {"-H", "Authorization: Bearer k1"};
+    expect_error(curl(s.base() + "/metrics", {}), 401);
+    Http h = curl(s.base() + "/metrics", auth);
+    ASSERT_EQ(h.status, 200) << h.body;
+    EXPECT_NE(h.body.find("# TYPE lyra_steps_total counter\n"), std::string::npos) << h.body;
+    EXPECT_NE(h.body.find("\nlyra_models_loaded 0\n"), std::string::npos) << h.body;
+    EXPECT_EQ(metric(h.body, "lyra_steps_total"), -1) << "no model is loaded yet";
+
+    const std::string body = std::string(R"({"model":")") + kModel + R"(","prompt":"ROMEO:","max_tokens":8,"n":2})";
+    const Http done = post(s, "/v1/completions", body, auth);
+    ASSERT_EQ(done.status, 200) << done.body;
+    ASSERT_EQ(done.j()["choices"].size(), 2u) << done.body;
+    h = curl(s.base() + "/metrics", auth);
+    ASSERT_EQ(h.status, 200) << h.body;
+    EXPECT_NE(h.body.find("\nlyra_models_loaded 1\n"), std::string::npos) << h.body;
+    const double steps = metric(h.body, "lyra_steps_total"), rows = metric(h.body, "lyra_step_rows_total");
+    const double tokens = metric(h.body, "lyra_tokens_generated_total");
+    EXPECT_GE(steps, 1) << h.body;
+    EXPECT_GE(rows, steps) << h.body;
+    EXPECT_GE(tokens, 2) << h.body;
+    EXPECT_LE(tokens, 16) << h.body;
+    const double step_s = metric(h.body, "lyra_step_seconds_total"), forward_s = metric(h.body, "lyra_forward_seconds_total");
+    EXPECT_GT(forward_s, 0) << h.body;
+    EXPECT_LE(forward_s, step_s) << h.body;
+    EXPECT_EQ(metric(h.body, "lyra_sequences_active"), 0) << h.body;
+    EXPECT_GE(metric(h.body, "lyra_max_batch"), 1) << h.body;
+}
+
 TEST(Serve, TokenPromptsAndLogitBias) {
     ServeProcess s({});
     ASSERT_TRUE(s.ok());

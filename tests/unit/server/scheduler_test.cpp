@@ -114,6 +114,29 @@ TEST(Scheduler, BatchedGreedyAndSeededOutputEqualsAlone) {
     }
 }
 
+// The stats split the steps' wall time: every step's, and the part in the forward that served
+// the whole step, whether one sequence's own or a batch's; rows count the sequences of every step.
+TEST(Scheduler, StatsSplitTheStepsTimeIntoForwardAndTheRest) {
+    auto m = shared_model();
+    {
+        Scheduler alone(m, {.threads = 2, .max_batch = 8});
+        drain(alone.submit("ROMEO:\n", options(0.8f, 3, 30)));
+        const SchedulerStats st = alone.stats();
+        EXPECT_EQ(st.rows, st.steps) << "one sequence per step";
+        EXPECT_GT(st.forward_us, 0);
+        EXPECT_LE(st.forward_us, st.step_us);
+    }
+    Scheduler batched(m, {.threads = 2, .max_batch = 8});
+    std::vector<std::shared_ptr<Sequence>> seqs;
+    for (int i = 0; i < 4; ++i) seqs.push_back(batched.submit("KING", options(0.8f, 20 + i, 30)));
+    for (auto& s : seqs) drain(s);
+    const SchedulerStats st = batched.stats();
+    EXPECT_GT(st.rows, st.steps) << "the sequences never shared a step";
+    EXPECT_LE(st.rows, 4 * st.steps);
+    EXPECT_GT(st.forward_us, 0);
+    EXPECT_LE(st.forward_us, st.step_us);
+}
+
 TEST(Scheduler, JoinsMidFlightAndQueuesPastMaxBatch) {
     auto m = shared_model();
     Scheduler sched(m, {.threads = 2, .max_batch = 2});
