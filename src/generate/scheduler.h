@@ -168,13 +168,14 @@ public:
 private:
     void loop();
     // Runs one step of every sequence in batch; returns how many joining prompts it folded into
-    // the batched forward (SchedulerStats::prompts_folded).
-    // Adds the wall time of a forward that served the whole step to *forward_us.
+    // the batched forward (SchedulerStats::prompts_folded). Adds the wall time of a forward that
+    // served the whole step (SchedulerStats::forward_us) to *forward_us.
     int run_step(std::vector<std::shared_ptr<Sequence>>& batch, int64_t* forward_us);
     void run_each(std::span<Sequence* const> seqs);
     // One batched forward over seqs, counts[i] rows for seqs[i]: one for a decode step
     // (Model::decode_batch when that is all), the whole prompt for a sequence that joins now
-    // (Model::forward_batch); then each samples its token. Returns the number of such prompts.
+    // (Model::forward_batch); then each samples its token. Returns the number of such prompts;
+    // adds the forward's wall time to *forward_us.
     int step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts, int64_t* forward_us);
     // One token of s (its prefill first, when it has just joined); with ready_logits (its row of
     // step_together's batch) its forward already ran.
