@@ -384,9 +384,9 @@ struct Server::Impl {
                 send_json(res, {{"name", "lyra"},
                                 {"endpoints",
                                  {"/v1/models", "/v1/completions", "/v1/chat/completions",
-                                  "/v1/engines", "/v1/art/{poem,tune,paint,story}",
-                                  "/v1/gallery",
-                                  "/files/..."}}});
+                                  "/v1/embeddings", "/v1/engines", "/v1/art/{poem,tune,paint,story}",
+                                  "/v1/art/play/{create,turn,save,load}", "/v1/gallery",
+                                  "/files/...", "/health", "/metrics"}}});
             });
         }
     }

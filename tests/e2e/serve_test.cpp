@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -198,6 +199,13 @@ TEST(Serve, MetricsCountStepsTokensAndTheirTimeBehindTheKey) {
     EXPECT_LE(forward_s, step_s) << h.body;
     EXPECT_EQ(metric(h.body, "lyra_sequences_active"), 0) << h.body;
     EXPECT_GE(metric(h.body, "lyra_max_batch"), 1) << h.body;
+    // Without a studio page to serve, / lists the endpoints, /metrics among them.
+    if (!fs::exists(models_dir().parent_path() / "web")) {
+        const Http root = curl(s.base() + "/", {});
+        ASSERT_EQ(root.status, 200) << root.body;
+        const json list = root.j()["endpoints"];
+        EXPECT_NE(std::find(list.begin(), list.end(), "/metrics"), list.end()) << root.body;
+    }
 }
 
 TEST(Serve, TokenPromptsAndLogitBias) {
