@@ -481,6 +481,7 @@ void mat_q4_0(const uint8_t* w, size_t ws, int64_t n, const void* a, size_t as, 
 struct Q4_0Rows16 {
     static constexpr int64_t kWeightBytes = 256;
     static constexpr int kPrefetchMinTokens = 1;
+    static constexpr int kPairMaxTokens = 1;  // rows16_pair's measurements
     static const int32_t* bias(const ActQ8& a) { return a.bias4; }
     static void unpack(const uint8_t* q, __m512i (&w8)[8]) {
         const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -495,6 +496,7 @@ struct Q4_0Rows16 {
 struct Q8_0Rows16 {
     static constexpr int64_t kWeightBytes = 512;
     static constexpr int kPrefetchMinTokens = 2;
+    static constexpr int kPairMaxTokens = 0;  // never: rows16_pair's measurements
     static const int32_t* bias(const ActQ8& a) { return a.bias8; }
     static void unpack(const uint8_t* q, __m512i (&w8)[8]) {
         for (int c = 0; c < 8; ++c) w8[c] = _mm512_loadu_si512(q + 64 * c);
@@ -545,12 +547,17 @@ template <class P, int TT>
 
 // Blocks b and b + 1 of every token of the tile, both blocks' chains side by side: each is one
 // 8-step chain per token, so a token has two independent chains without splitting a block's
-// chain in two (rows16_block's, which costs an integer add per token and block: 8 of the ~108
-// operations a block of 8 tokens spends on the two vector pipes that also run vpdpbusd). Each
-// block's sum is the same integer, and block b's fma still comes before block b + 1's, so every
-// bit of the result is what rows16_block twice gives. One thread, Q4_0, K = 768, 1024 rows in
-// L2, best of 3000 calls, three alternated runs each: 8 tokens 24.2 -> 23.3 us, 4 tokens 13.4 ->
-// 12.3 us, 1 token 6.0 -> 5.2 us.
+// chain in two (rows16_block's, which costs an integer add per token and block). Each block's
+// sum is the same integer, and block b's fma still comes before block b + 1's, so every bit of
+// the result is what rows16_block twice gives. Where it pays (kPairMaxTokens): one thread, K =
+// 768, best of many calls, alternated runs:
+// - weights in L2 (1,024 rows), Q4_0: faster at every token count (8 tokens 24.2 -> 23.3 us,
+//   4: 13.4 -> 12.3, 1: 6.0 -> 5.2);
+// - weights from DRAM (65,536 rows), the decode step's case: Q4_0 1 token 623-679 -> 611-617 us,
+//   but 4 tokens 1.00-1.05 -> 1.05-1.11 ms and 8 tokens 2.01-2.05 -> 2.00-2.26 ms; Q8_0 1 token
+//   1.36-1.64 -> 1.87-2.55 ms, 8 tokens 2.50-2.52 -> 2.71-2.80 ms. In the whole Q4_0 768x12
+//   step, 1 row went 1.27-1.39 -> 1.24-1.32 ms and 8 rows 3.89-4.33 -> 4.37-4.42 ms.
+// So only Q4_0's single token takes it.
 template <class P, int TT>
 [[gnu::always_inline]] inline void rows16_pair(const uint8_t* pair, int64_t b, const ActQ8* const* a,
                                                __m512 (&acc)[TT]) {
@@ -596,7 +603,12 @@ template <class P, int TT>
         if (TT >= P::kPrefetchMinTokens)
             for (int64_t l = 0; l < kPairBytes / 64; ++l)
                 _mm_prefetch(reinterpret_cast<const char*>(pair + kRows16PrefetchBytes + 64 * l), _MM_HINT_T0);
-        rows16_pair<P, TT>(pair, b, a, acc);
+        if (TT <= P::kPairMaxTokens) {
+            rows16_pair<P, TT>(pair, b, a, acc);
+        } else {
+            rows16_block<P, TT>(pair, pair + 2 * W, b, a, acc);
+            rows16_block<P, TT>(pair + W, pair + 2 * W + 32, b + 1, a, acc);
+        }
     }
     if (b < nb) {
         const uint8_t* last = group + (b / 2) * kPairBytes;
