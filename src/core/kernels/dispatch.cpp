@@ -109,7 +109,7 @@ inline size_t round64(size_t n) { return (n + 63) & ~size_t{63}; }
 size_t act_q8_row_bytes(int64_t K) {
     const auto nb = static_cast<size_t>(K / 32), nq = static_cast<size_t>(K / 128);
     return round64(static_cast<size_t>(K)) + round64(nb * 4) + round64(nb * 4) + 3 * round64(nb * 32) +
-           nq * ActQ8::kQuadBytes;
+           nq * ActQ8::kQuadBytes + round64(nb * ActQ8::kBlockBytes);
 }
 
 // Quantizes x[0..K) into the ActQ8 view whose arrays live at `mem`. The quads carry the lane
@@ -131,15 +131,23 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
     mem += round64(nb * 32);
     const auto nq = static_cast<size_t>(K / 128);
     uint8_t* quad = mem;
+    uint8_t* blocks = mem + nq * ActQ8::kQuadBytes;
     k.quantize_act_q8(x, static_cast<int64_t>(nb), qs, d, sum);
     if (is_rows16(weights)) {
         // The packed kernels read qs, d and the bias of their weight type at lane 0 of each
-        // block, nothing else: the lane arrays and quads the plain kernels take are left out
-        // (null, so a kernel that wanted them would fail at once rather than read stale bytes).
+        // block, nothing else (the portable one from the arrays, the AVX-512 one from the block
+        // records): the lane arrays and quads the plain kernels take are left out (null, so a
+        // kernel that wanted them would fail at once rather than read stale bytes).
         int32_t* bias = weights == DType::Q8_0_R16 ? b8 : b4;
-        for (size_t b = 0; b < nb; ++b) bias[8 * b] = quad_bias * sum[b];
+        for (size_t b = 0; b < nb; ++b) {
+            bias[8 * b] = quad_bias * sum[b];
+            uint8_t* record = blocks + ActQ8::kBlockBytes * b;
+            std::memcpy(record, qs + 32 * b, 32);
+            std::memcpy(record + 32, &bias[8 * b], 4);
+            std::memcpy(record + 36, &d[b], 4);
+        }
         *a = ActQ8{qs, d, sum, weights == DType::Q4_0_R16 ? b4 : nullptr, weights == DType::Q8_0_R16 ? b8 : nullptr,
-                   nullptr, nullptr};
+                   nullptr, nullptr, blocks};
         return;
     }
     for (size_t b = 0; b < nb; ++b)
@@ -164,7 +172,7 @@ void quantize_act_q8(const KernelTable& k, const float* x, int64_t K, uint8_t* m
         std::memcpy(out + 128, bias, sizeof bias);
         std::memcpy(out + 192, scale, sizeof scale);
     }
-    *a = ActQ8{qs, d, sum, b4, b8, dl, quad};
+    *a = ActQ8{qs, d, sum, b4, b8, dl, quad, nullptr};
 }
 
 // Weight types whose dot products take ActQ8 activation rows.

@@ -37,6 +37,12 @@ struct ActQ8 {
     // scale lanes (d of block k in lanes 4k..4k+3).
     static constexpr size_t kQuadBytes = 256;
     const uint8_t* quads;  // [K/128 * 256], 64-byte aligned
+    // Rows quantized for Q4_0_R16 / Q8_0_R16 weights only (null otherwise): block b's record at
+    // blocks + kBlockBytes * b holds its 32 qs, then the int32 bias of the weight type (bias4 or
+    // bias8's lane 0), then the f32 d. One pointer per token: with three (qs, d, bias) an 8-token
+    // tile needed 24 registers and the AVX-512 packed kernel spilled them on every block.
+    static constexpr size_t kBlockBytes = 40;
+    const uint8_t* blocks;  // [K/32 * 40]
 };
 
 // rows of w (stride `w_stride` bytes) x activation rows; writes y[t * ldy + r] for r in

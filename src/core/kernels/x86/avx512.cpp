@@ -482,7 +482,6 @@ struct Q4_0Rows16 {
     static constexpr int64_t kWeightBytes = 256;
     static constexpr int kPrefetchMinTokens = 1;
     static constexpr int kPairMaxTokens = 1;  // rows16_pair's measurements
-    static const int32_t* bias(const ActQ8& a) { return a.bias4; }
     static void unpack(const uint8_t* q, __m512i (&w8)[8]) {
         const __m512i m4 = _mm512_set1_epi8(0x0F);
         for (int c = 0; c < 4; ++c) {
@@ -497,7 +496,6 @@ struct Q8_0Rows16 {
     static constexpr int64_t kWeightBytes = 512;
     static constexpr int kPrefetchMinTokens = 2;
     static constexpr int kPairMaxTokens = 0;  // never: rows16_pair's measurements
-    static const int32_t* bias(const ActQ8& a) { return a.bias8; }
     static void unpack(const uint8_t* q, __m512i (&w8)[8]) {
         for (int c = 0; c < 8; ++c) w8[c] = _mm512_loadu_si512(q + 64 * c);
     }
@@ -513,11 +511,27 @@ struct Q8_0Rows16 {
 // and up were slower again.
 constexpr int64_t kRows16PrefetchBytes = 4608;
 
-// Block b of every token of the tile: its weights at `w`, its 16 scales at `scales`. (The lone
-// last block of an odd count; pairs take rows16_pair below.)
+// Token t's block b (ActQ8::blocks): its 32 quantized activations, then the int32 bias, then d.
+inline const uint8_t* act_block(const uint8_t* blocks, int64_t b) {
+    return blocks + static_cast<int64_t>(ActQ8::kBlockBytes) * b;
+}
+inline int32_t act_block_bias(const uint8_t* block) {
+    int32_t v;
+    std::memcpy(&v, block + 32, 4);
+    return v;
+}
+inline float act_block_d(const uint8_t* block) {
+    float v;
+    std::memcpy(&v, block + 36, 4);
+    return v;
+}
+
+// Block b of every token of the tile (`a`: each token's ActQ8::blocks): its weights at `w`, its
+// 16 scales at `scales`. (Every block but those of Q4_0's one-token tile, which takes
+// rows16_pair below.)
 template <class P, int TT>
 [[gnu::always_inline]] inline void rows16_block(const uint8_t* w, const uint8_t* scales, int64_t b,
-                                                const ActQ8* const* a, __m512 (&acc)[TT]) {
+                                                const uint8_t* const* a, __m512 (&acc)[TT]) {
     __m512i w8[8];
     P::unpack(w, w8);
     const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
@@ -525,13 +539,13 @@ template <class P, int TT>
     // every block paid a load and a store per token).
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-        const int8_t* x = a[t]->qs + 32 * b;
+        const uint8_t* x = act_block(a[t], b);
         // Two chains of four (integer sums, so the split changes no bit). One token alone has no
         // other chain to overlap an 8-step one with; and vpdpbusd's latency here is about six
         // cycles at two a cycle, so even 8 tokens' 8 chains leave the units idle (one thread, Q4_0,
         // K = 768, 8192 rows: 8 tokens 170 -> 163 us, 16 tokens 339 -> 325 us; Q8_0, bound by
         // its reads, and 2-4 tokens unchanged).
-        __m512i s = _mm512_set1_epi32(P::bias(*a[t])[8 * b]), s2 = _mm512_setzero_si512();
+        __m512i s = _mm512_set1_epi32(act_block_bias(x)), s2 = _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (int k = 0; k < 8; ++k) {
             int32_t quad;
@@ -540,7 +554,7 @@ template <class P, int TT>
             else s = _mm512_dpbusd_epi32(s, w8[k], _mm512_set1_epi32(quad));
         }
         s = _mm512_add_epi32(s, s2);
-        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(a[t]->d[b]));
+        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(act_block_d(x)));
         acc[t] = _mm512_fmadd_ps(f, wd, acc[t]);
     }
 }
@@ -559,7 +573,7 @@ template <class P, int TT>
 //   step, 1 row went 1.27-1.39 -> 1.24-1.32 ms and 8 rows 3.89-4.33 -> 4.37-4.42 ms.
 // So only Q4_0's single token takes it.
 template <class P, int TT>
-[[gnu::always_inline]] inline void rows16_pair(const uint8_t* pair, int64_t b, const ActQ8* const* a,
+[[gnu::always_inline]] inline void rows16_pair(const uint8_t* pair, int64_t b, const uint8_t* const* a,
                                                __m512 (&acc)[TT]) {
     constexpr int64_t W = P::kWeightBytes;
     __m512i w0[8], w1[8];
@@ -570,10 +584,10 @@ template <class P, int TT>
     const __m512 wd1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32)));
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-        const int8_t* x0 = a[t]->qs + 32 * b;
-        const int8_t* x1 = x0 + 32;
-        __m512i s0 = _mm512_set1_epi32(P::bias(*a[t])[8 * b]);
-        __m512i s1 = _mm512_set1_epi32(P::bias(*a[t])[8 * (b + 1)]);
+        const uint8_t* x0 = act_block(a[t], b);
+        const uint8_t* x1 = act_block(a[t], b + 1);
+        __m512i s0 = _mm512_set1_epi32(act_block_bias(x0));
+        __m512i s1 = _mm512_set1_epi32(act_block_bias(x1));
 #pragma GCC unroll 8
         for (int k = 0; k < 8; ++k) {
             int32_t q0, q1;
@@ -582,9 +596,9 @@ template <class P, int TT>
             s0 = _mm512_dpbusd_epi32(s0, w0[k], _mm512_set1_epi32(q0));
             s1 = _mm512_dpbusd_epi32(s1, w1[k], _mm512_set1_epi32(q1));
         }
-        const __m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(s0), _mm512_set1_ps(a[t]->d[b]));
+        const __m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(s0), _mm512_set1_ps(act_block_d(x0)));
         acc[t] = _mm512_fmadd_ps(f0, wd0, acc[t]);
-        const __m512 f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(s1), _mm512_set1_ps(a[t]->d[b + 1]));
+        const __m512 f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(s1), _mm512_set1_ps(act_block_d(x1)));
         acc[t] = _mm512_fmadd_ps(f1, wd1, acc[t]);
     }
 }
@@ -592,7 +606,7 @@ template <class P, int TT>
 // One group over TT tokens: the blocks pair by pair (offsets fixed inside a pair), then the lone
 // last block when nb is odd.
 template <class P, int TT>
-[[gnu::always_inline]] inline void rows16_tile(const uint8_t* group, int64_t nb, const ActQ8* const* a, float* y,
+[[gnu::always_inline]] inline void rows16_tile(const uint8_t* group, int64_t nb, const uint8_t* const* a, float* y,
                                                int64_t ldy) {
     constexpr int64_t W = P::kWeightBytes, kPairBytes = 2 * W + 64;
     __m512 acc[TT];
@@ -629,8 +643,8 @@ void mat_rows16(const uint8_t* w, size_t ws, int64_t n, const void* act, size_t 
         const uint8_t* group = w + static_cast<size_t>(g) * group_bytes;
         row_stream<8>(T, [&](int64_t t, auto tt) {
             constexpr int TT = decltype(tt)::value;
-            const ActQ8* a[TT];
-            for (int i = 0; i < TT; ++i) a[i] = reinterpret_cast<const ActQ8*>(base + (t + i) * as);
+            const uint8_t* a[TT];
+            for (int i = 0; i < TT; ++i) a[i] = reinterpret_cast<const ActQ8*>(base + (t + i) * as)->blocks;
             rows16_tile<P, TT>(group, nb, a, y + t * ldy + g * 16, ldy);
         });
     }
