@@ -37,11 +37,18 @@ void Scheduler::fail(Sequence& s, const std::exception& e) {
 
 // --- Sequence -------------------------------------------------------------------------------
 
-void Sequence::push(SeqEvent e) {
+void Sequence::push(SeqEvent e, bool wake) {
     {
         std::lock_guard<std::mutex> lock(mu_);
         events_.push_back(std::move(e));
     }
+    if (wake) cv_.notify_all();
+    else unwoken_ = true;
+}
+
+void Sequence::announce() {
+    if (!unwoken_) return;
+    unwoken_ = false;
     cv_.notify_all();
 }
 
@@ -58,7 +65,11 @@ std::optional<SeqEvent> Sequence::next(std::chrono::milliseconds timeout) {
 // --- Scheduler ------------------------------------------------------------------------------
 
 Scheduler::Scheduler(std::shared_ptr<const model::Model> model, SchedulerOptions opt)
-    : model_(std::move(model)), opt_(opt), pool_(opt.threads), prompt_cache_(opt.prompt_cache_bytes) {
+    : model_(std::move(model)),
+      opt_(opt),
+      pool_(opt.threads),
+      prompt_cache_(opt.prompt_cache_bytes),
+      shelf_(static_cast<size_t>(std::max(opt.max_batch, 0))) {
     // Past kExactBatchRows rows a step's float matmuls take the blocked GEMM, whose rows are not
     // bit for bit those of a sequence run alone: the batch size stops where that promise does.
     if (opt_.max_batch < 1 || opt_.max_batch > model::Model::kExactBatchRows) {
@@ -171,6 +182,11 @@ void Scheduler::loop() {
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mu_);
+            if (queue_.empty() && active_.empty()) {
+                lock.unlock();
+                shelf_.clear();  // nothing to do: an idle server keeps no caches
+                lock.lock();
+            }
             cv_.wait(lock, [this] { return stop_ || !queue_.empty() || !active_.empty(); });
             if (stop_ && queue_.empty() && active_.empty()) return;
             while (static_cast<int>(active_.size()) < opt_.max_batch && !queue_.empty()) {
@@ -185,6 +201,11 @@ void Scheduler::loop() {
         int64_t forward_us = 0;
         const int folded = run_step(batch, &forward_us);
         const int64_t step_us = core::steady_us() - t0;
+        // The step's pieces wake their readers now, not as each was sampled: a woken HTTP
+        // thread took the core from the pool thread that woke it, in the middle of the sampling
+        // region, and the other pool thread waited for it (8 streams: ~80 us per sequence,
+        // a sixth of a batched step).
+        for (const auto& s : batch) s->announce();
         for (const auto& s : batch) sampled += static_cast<int64_t>(s->out_.tokens.size());
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -207,7 +228,10 @@ void Scheduler::loop() {
             } else {
                 e.completion = std::move(s->out_);
             }
-            s->session_.reset();  // the KV cache is the big part; free it now
+            // The KV cache is the big part: out of the sequence now, onto the shelf for the
+            // next sequence of a model that batches (a decoder, whose session clear() resets).
+            if (s->session_ && model_->batches_decode()) shelf_.put(std::move(*s->session_));
+            s->session_.reset();
             s->push(std::move(e));
         }
         batch.clear();
@@ -407,10 +431,20 @@ int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const in
     return prompts;
 }
 
-model::Session* Scheduler::session_for(Sequence& s) const {
+model::Session* Scheduler::session_for(Sequence& s) {
     const model::Model& m = *model_;
     const int64_t want = static_cast<int64_t>(s.prompt_.size()) + s.opt_.max_tokens;
-    s.session_.emplace(m, std::min(m.hparams().n_ctx, want), s.opt_.kv_type);
+    const int64_t n_ctx = std::min(m.hparams().n_ctx, want);
+    if (!model_->batches_decode()) {
+        s.session_.emplace(m, n_ctx, s.opt_.kv_type);
+        return &*s.session_;
+    }
+    bool reused = false;
+    s.session_.emplace(shelf_.take(m, n_ctx, s.opt_.kv_type, &reused));
+    if (reused) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.sessions_reused;
+    }
     return &*s.session_;
 }
 
@@ -437,7 +471,7 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
         tail += s.stop_.flush();
         if (!tail.empty()) {
             s.out_.text += tail;
-            s.push(SeqEvent{.piece = std::move(tail)});
+            s.push(SeqEvent{.piece = std::move(tail)}, false);
         }
     }
     s.out_.finish = reason;
@@ -498,7 +532,7 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const flo
                 e.top_logprobs.assign(s.out_.top_logprobs.begin() + from, s.out_.top_logprobs.end());
             }
             s.reported_ = s.out_.tokens.size();
-            s.push(std::move(e));
+            s.push(std::move(e), false);
         }
         if (s.stop_.stopped()) return finish(s, FinishReason::Stop);
         if (static_cast<int>(s.out_.tokens.size()) >= s.opt_.max_tokens) {

@@ -45,6 +45,7 @@
 #include "core/thread_pool.h"
 #include "generate/generator.h"
 #include "generate/prompt_cache.h"
+#include "generate/session_shelf.h"
 #include "model/model.h"
 
 namespace lyra::gen {
@@ -79,7 +80,10 @@ public:
 private:
     friend class Scheduler;
     Sequence() = default;
-    void push(SeqEvent e);
+    // Adds e for next(); wakes the waiting reader at once, or with announce false only when
+    // the scheduler calls announce() after the step (see Scheduler::loop).
+    void push(SeqEvent e, bool wake = true);
+    void announce();
 
     // Set at submit.
     std::vector<TokenId> prompt_;
@@ -106,7 +110,8 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<SeqEvent> events_;
-    bool ended_ = false;  // the done event was taken
+    bool ended_ = false;     // the done event was taken
+    bool unwoken_ = false;   // events pushed without waking the reader (the scheduler's only)
 };
 
 struct SchedulerOptions {
@@ -124,6 +129,7 @@ struct SchedulerStats {
     int64_t prompts_folded = 0; // joining prompts that ran inside a batched step
     int64_t prompts_cached = 0; // joining prompts whose prefill came from the prompt cache
     int64_t prompts_prefix_cached = 0; // joining prompts that copied a kept prompt's beginning
+    int64_t sessions_reused = 0;       // sequences that took a finished one's session (SessionShelf)
     // Where the steps' time went (wall time, microseconds): every step's whole time, and the
     // part spent in the one forward that served all of a step's sequences (a batched step's, or a
     // lone sequence's own). The rest is sampling, delivering the tokens and the bookkeeping;
@@ -180,8 +186,9 @@ private:
     // One token of s (its prefill first, when it has just joined); with ready_logits (its row of
     // step_together's batch) its forward already ran.
     void advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits = {});
-    // A joining sequence's session, sized to min(context, prompt + max_tokens).
-    model::Session* session_for(Sequence& s) const;
+    // A joining sequence's session, with room for min(context, prompt + max_tokens) positions:
+    // a kept one (shelf_) when one is big enough.
+    model::Session* session_for(Sequence& s);
     // Sets a joining sequence up to generate (session, sampler chain, text decoder, stop rules)
     // with `cached` as what its prompt left in the cache; its forward runs separately.
     void start(Sequence& s, std::span<const TokenId> cached);
@@ -206,6 +213,7 @@ private:
     std::vector<std::unique_ptr<core::ThreadPool>> inline_pools_;  // one 1-thread pool per worker
     std::vector<float> batch_logits_;  // step_together's [n, n_vocab]
     PromptCache prompt_cache_;         // the loop thread's only
+    SessionShelf shelf_;               // finished sequences' sessions, for the next (decoders only)
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

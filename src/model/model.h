@@ -227,6 +227,7 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     Session(Session&&) = default;
+    Session& operator=(Session&&) = default;
 
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }

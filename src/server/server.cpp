@@ -431,6 +431,9 @@ struct Server::Impl {
                [](const Row& r) { return std::to_string(r.st.prompts_cached); });
         family("lyra_prompts_prefix_cached_total", "counter", "Joining prompts that copied a kept prompt's beginning.",
                [](const Row& r) { return std::to_string(r.st.prompts_prefix_cached); });
+        family("lyra_sessions_reused_total", "counter",
+               "Sequences that took the KV cache of a finished one rather than allocating their own.",
+               [](const Row& r) { return std::to_string(r.st.sessions_reused); });
         family("lyra_max_batch", "gauge", "The largest batch a step has run.", [](const Row& r) { return std::to_string(r.st.max_batch_seen); });
         family("lyra_sequences_active", "gauge", "Sequences queued or generating now.", [](const Row& r) { return std::to_string(r.active); });
         return out;

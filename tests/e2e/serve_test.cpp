@@ -199,6 +199,7 @@ TEST(Serve, MetricsCountStepsTokensAndTheirTimeBehindTheKey) {
     EXPECT_LE(forward_s, step_s) << h.body;
     EXPECT_EQ(metric(h.body, "lyra_sequences_active"), 0) << h.body;
     EXPECT_GE(metric(h.body, "lyra_max_batch"), 1) << h.body;
+    EXPECT_GE(metric(h.body, "lyra_sessions_reused_total"), 0) << "missing: " << h.body;
     // Without a studio page to serve, / lists the endpoints, /metrics among them.
     if (!fs::exists(models_dir().parent_path() / "web")) {
         const Http root = curl(s.base() + "/", {});

@@ -149,6 +149,28 @@ TEST(Scheduler, JoinsMidFlightAndQueuesPastMaxBatch) {
     EXPECT_EQ(sched.active(), 0);
 }
 
+// A sequence that starts as another finishes takes that one's session (its KV cache, cleared)
+// rather than allocating its own, and gives exactly what it gives alone: what the earlier
+// sequence left in the rows past its own is never read. One at a time (max_batch 1), so each
+// queued sequence starts on the session the one before it just left.
+TEST(Scheduler, SessionsOfFinishedSequencesServeTheNextWithTheSameOutput) {
+    auto m = shared_model();
+    Scheduler sched(m, {.threads = 2, .max_batch = 1, .prompt_cache_bytes = 0});
+    const std::vector<std::string> prompts = {"ROMEO:\nWhat say", "KING", "To be, or", "JULIET:\n"};
+    std::vector<GenerateOptions> opts;
+    std::vector<std::shared_ptr<Sequence>> seqs;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        // Long first, then shorter: each later one fits in the session before it.
+        opts.push_back(options(i % 2 == 0 ? 0.0f : 0.9f, 40 + i, 90 - 20 * static_cast<int>(i)));
+        seqs.push_back(sched.submit(prompts[i], opts.back()));
+    }
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        const Completion alone = generate(*m, prompts[i], opts[i]).candidates.at(0);
+        expect_same(drain(seqs[i]).completion, alone, "sequence " + std::to_string(i));
+    }
+    EXPECT_EQ(sched.stats().sessions_reused, static_cast<int64_t>(prompts.size()) - 1);
+}
+
 // A prompt prefilled before is copied from the prompt cache rather than run again, and the
 // output is exactly the output without the cache: greedy and sampled, one request after another
 // and a request's candidates submitted together (the first prefills; the rest wait one step and
