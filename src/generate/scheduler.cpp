@@ -201,10 +201,11 @@ void Scheduler::loop() {
         int64_t forward_us = 0;
         const int folded = run_step(batch, &forward_us);
         const int64_t step_us = core::steady_us() - t0;
-        // The step's pieces wake their readers now, not as each was sampled: a woken HTTP
+        // A batched step's pieces wake their readers now, not as each was sampled: a woken HTTP
         // thread took the core from the pool thread that woke it, in the middle of the sampling
-        // region, and the other pool thread waited for it (8 streams: ~80 us per sequence,
-        // a sixth of a batched step).
+        // region, and the other pool thread waited for it (8 streams: ~80 us per sequence, a
+        // sixth of a batched step). Sequences that ran their own forward (a prefill on its own,
+        // a model that does not batch) woke theirs at once: the others' forwards may be long.
         for (const auto& s : batch) s->announce();
         for (const auto& s : batch) sampled += static_cast<int64_t>(s->out_.tokens.size());
         {
@@ -425,7 +426,7 @@ int Scheduler::step_together(std::span<Sequence* const> seqs, std::span<const in
             const size_t i = next.fetch_add(1);
             if (i >= seqs.size()) break;
             advance(*seqs[i], *inline_pools_[static_cast<size_t>(ith)],
-                    std::span<const float>(batch_logits_).subspan(i * V, V));
+                    std::span<const float>(batch_logits_).subspan(i * V, V), false);
         }
     });
     return prompts;
@@ -482,7 +483,7 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
 
 // One token of one sequence (its prefill first, when it has just joined). Runs on a pool
 // worker; touches only `s` and the shared read-only model. Never throws.
-void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits) {
+void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits, bool wake) {
     if (s.finished_) return;
     try {
         if (s.cancelled()) return finish(s, FinishReason::Cancelled);
@@ -532,7 +533,7 @@ void Scheduler::advance(Sequence& s, core::ThreadPool& pool, std::span<const flo
                 e.top_logprobs.assign(s.out_.top_logprobs.begin() + from, s.out_.top_logprobs.end());
             }
             s.reported_ = s.out_.tokens.size();
-            s.push(std::move(e), false);
+            s.push(std::move(e), wake);
         }
         if (s.stop_.stopped()) return finish(s, FinishReason::Stop);
         if (static_cast<int>(s.out_.tokens.size()) >= s.opt_.max_tokens) {

@@ -184,8 +184,10 @@ private:
     // adds the forward's wall time to *forward_us.
     int step_together(std::span<Sequence* const> seqs, std::span<const int32_t> counts, int64_t* forward_us);
     // One token of s (its prefill first, when it has just joined); with ready_logits (its row of
-    // step_together's batch) its forward already ran.
-    void advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits = {});
+    // step_together's batch) its forward already ran. `wake`: its piece wakes the reader now;
+    // false inside step_together's sampling region, where the step wakes them all after it
+    // (Scheduler::loop).
+    void advance(Sequence& s, core::ThreadPool& pool, std::span<const float> ready_logits = {}, bool wake = true);
     // A joining sequence's session, with room for min(context, prompt + max_tokens) positions:
     // a kept one (shelf_) when one is big enough.
     model::Session* session_for(Sequence& s);
