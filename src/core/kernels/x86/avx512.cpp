@@ -614,10 +614,10 @@ template <class P, int TT>
     int64_t b = 0;
     for (; b + 2 <= nb; b += 2) {
         const uint8_t* pair = group + (b / 2) * kPairBytes;
-        if (TT >= P::kPrefetchMinTokens)
+        if constexpr (TT >= P::kPrefetchMinTokens)
             for (int64_t l = 0; l < kPairBytes / 64; ++l)
                 _mm_prefetch(reinterpret_cast<const char*>(pair + kRows16PrefetchBytes + 64 * l), _MM_HINT_T0);
-        if (TT <= P::kPairMaxTokens) {
+        if constexpr (TT <= P::kPairMaxTokens) {
             rows16_pair<P, TT>(pair, b, a, acc);
         } else {
             rows16_block<P, TT>(pair, pair + 2 * W, b, a, acc);
