@@ -335,10 +335,13 @@ void matmul_group_gemm(ThreadPool& pool, const KernelTable& k, const float* x, i
 
 }  // namespace
 
+bool swiglu_gemm_applies(int64_t T, const Tensor& w_gate, const Tensor& w_up, const Tensor& w_down) {
+    return T >= kGemmMinTokens && w_gate.dtype == DType::F32 && w_up.dtype == DType::F32 && w_down.dtype == DType::F32;
+}
+
 bool swiglu_gemm(ThreadPool& pool, const float* x, int64_t T, const Tensor& w_gate, const Tensor& w_up,
                  const Tensor& w_down, float* y) {
-    if (T < kGemmMinTokens || w_gate.dtype != DType::F32 || w_up.dtype != DType::F32 || w_down.dtype != DType::F32)
-        return false;
+    if (!swiglu_gemm_applies(T, w_gate, w_up, w_down)) return false;
     const int64_t C = w_gate.cols(), F = w_gate.rows(), N = w_down.rows();
     LYRA_CHECK(w_up.rows() == F && w_up.cols() == C && w_down.cols() == F,
                "swiglu_gemm: gate {}, up {} and down {} do not chain", shape_string(w_gate), shape_string(w_up),
@@ -371,8 +374,26 @@ bool swiglu_gemm(ThreadPool& pool, const float* x, int64_t T, const Tensor& w_ga
     return true;
 }
 
-void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const MatmulTarget> targets) {
-    if (targets.empty()) return;
+namespace {
+
+// Every row of a RowPrep made before the product (any split: a row's result is the same).
+void prepare_rows(ThreadPool& pool, int64_t T, RowPrep prep) {
+    if (prep.fn == nullptr) return;
+    const auto rows = [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) prep.fn(prep.ctx, t);
+    };
+    // From two rows a thread (at most 16), as model/blocks.h's for_token_rows splits per-row work.
+    if (pool.size() > 1 && T >= std::min<int64_t>(16, 2 * int64_t{pool.size()})) pool.parallel_for(T, rows);
+    else rows(0, T);
+}
+
+}  // namespace
+
+void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const MatmulTarget> targets, RowPrep prep) {
+    if (targets.empty()) {
+        prepare_rows(pool, T, prep);
+        return;
+    }
     const Tensor& w0 = *targets[0].w;
     const int64_t K = w0.cols();
     bool shared = true;  // one type: one conversion of x, one region
@@ -384,6 +405,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
                    "matmul: packed weight {} has rows that are not a multiple of 16", shape_string(*t.w));
     }
     if (!shared) {
+        prepare_rows(pool, T, prep);
         for (const MatmulTarget& t : targets) matmul_group(pool, x, T, std::span(&t, 1));
         return;
     }
@@ -395,6 +417,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
     // a narrow x.
     const bool float_weights = w0.dtype == DType::F32 || w0.dtype == DType::F16 || w0.dtype == DType::BF16;
     if (float_weights && T >= kGemmMinTokens) {
+        prepare_rows(pool, T, prep);
         matmul_group_gemm(pool, k, x, T, K, targets);
         return;
     }
@@ -411,6 +434,7 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
         pending.emplace(k, x, T, K, w0.dtype);
         act = {pending->heads(), sizeof(ActQ8)};
     } else {
+        prepare_rows(pool, T, prep);
         act = convert_activations(pool, k, x, T, K, w0.dtype);
     }
 
@@ -478,7 +502,10 @@ void matmul_group(ThreadPool& pool, const float* x, int64_t T, std::span<const M
             // wait always ends; shares that arrive after the last claim only wait for the
             // quantizing in flight, about a microsecond.
             const int64_t mine = acts->run(ith, 1, [&](int64_t t0, int64_t t1) {
-                for (int64_t t = t0; t < t1; ++t) pending->quantize(t);
+                for (int64_t t = t0; t < t1; ++t) {
+                    if (prep.fn != nullptr) prep.fn(prep.ctx, t);
+                    pending->quantize(t);
+                }
             });
             if (mine > 0) act_done.fetch_add(mine, std::memory_order_release);
             // A wait past a few thousand spins means a claimant lost its core: tell the pool.

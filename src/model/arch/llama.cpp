@@ -135,12 +135,13 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         float* k = rows.k();  // [T, kv_dim] until rows.store_rows() puts them in the cache
         float* v = rows.v();
         // ---- attention ----
-        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
-            core::rmsnorm(x + t0 * C, L.attn_norm, xn + t0 * C, t1 - t0, C, hp.norm_eps);
-        });
-        trace("attn_norm", il, xn, T, C);
+        // The norm of each row is made inside the projections' region (core::RowPrep).
+        const auto attn_norm = [&](int64_t t) {
+            core::rmsnorm(x + t * C, L.attn_norm, xn + t * C, 1, C, hp.norm_eps);
+        };
         const core::MatmulTarget qkv[] = {{&L.wq, q}, {&L.wk, k}, {&L.wv, v}};
-        core::matmul_group(pool, xn, T, qkv);
+        core::matmul_group(pool, xn, T, qkv, core::row_prep(attn_norm));
+        trace("attn_norm", il, xn, T, C);
         for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
             const int64_t n = t1 - t0;
             if (L.bq) core::add_bias(q + t0 * q_dim, L.bq, n, q_dim);
@@ -158,18 +159,26 @@ void LlamaModel::run(const KvRows& rows, const TokenId* tokens, core::ThreadPool
         core::matmul(pool, att, T, L.wo, xn);
         trace("attn_out", il, xn, T, C);
         // ---- feed-forward (SwiGLU) ----
-        for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
-            core::add_inplace(x + t0 * C, xn + t0 * C, (t1 - t0) * C);
-            core::rmsnorm(x + t0 * C, L.ffn_norm, xn + t0 * C, t1 - t0, C, hp.norm_eps);
-        });
-        trace("ffn_norm", il, xn, T, C);
-        if (!core::swiglu_gemm(pool, xn, T, L.w_gate, L.w_up, L.w_down, xn)) {
-            const core::MatmulTarget gate_up[] = {{&L.w_gate, gate}, {&L.w_up, up}};
-            core::matmul_group(pool, xn, T, gate_up);
+        // The residual add and the norm of each row, then silu(gate) * up of each, are made
+        // inside the next product's region (core::RowPrep), unless the whole block takes the
+        // prompt's GEMM.
+        const auto ffn_norm = [&](int64_t t) {
+            core::add_inplace(x + t * C, xn + t * C, C);
+            core::rmsnorm(x + t * C, L.ffn_norm, xn + t * C, 1, C, hp.norm_eps);
+        };
+        if (core::swiglu_gemm_applies(T, L.w_gate, L.w_up, L.w_down)) {
             for_token_rows(pool, T, [&](int64_t t0, int64_t t1) {
-                core::silu_mul(gate + t0 * F, up + t0 * F, gate + t0 * F, (t1 - t0) * F);
+                for (int64_t t = t0; t < t1; ++t) ffn_norm(t);
             });
-            core::matmul(pool, gate, T, L.w_down, xn);
+            trace("ffn_norm", il, xn, T, C);
+            core::swiglu_gemm(pool, xn, T, L.w_gate, L.w_up, L.w_down, xn);
+        } else {
+            const core::MatmulTarget gate_up[] = {{&L.w_gate, gate}, {&L.w_up, up}};
+            core::matmul_group(pool, xn, T, gate_up, core::row_prep(ffn_norm));
+            trace("ffn_norm", il, xn, T, C);
+            const auto silu = [&](int64_t t) { core::silu_mul(gate + t * F, up + t * F, gate + t * F, F); };
+            const core::MatmulTarget down[] = {{&L.w_down, xn}};
+            core::matmul_group(pool, gate, T, down, core::row_prep(silu));
         }
         trace("ffn_out", il, xn, T, C);
         for_token_rows(pool, T, [&](int64_t t0, int64_t t1) { core::add_inplace(x + t0 * C, xn + t0 * C, (t1 - t0) * C); });
