@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -273,6 +274,73 @@ TEST_F(Kernels, MatmulGroupEqualsSeparateMatmulsBitForBit) {
     matmul_group(p2, x.data(), T, mixed);
     EXPECT_EQ(ya, run_matmul(p2, x, T, wa));
     EXPECT_EQ(yb, run_matmul(p2, x, T, wb));
+}
+
+// A RowPrep makes each input row exactly once, before that row is read, on whichever path the
+// group takes (made inside the region with the quantizing for Q8 activations of 5-16 rows, made
+// first otherwise, or before a group of mixed types splits): the products equal those of the
+// rows made beforehand, bit for bit.
+TEST_F(Kernels, MatmulGroupRowPrepMakesEachRowOnceBeforeItIsRead) {
+    ThreadPool p1(1), p2(2), p3(3);
+    uint32_t seed = 900;
+    for (const auto& tc : type_cases()) {
+        const int64_t K = tc.ks.back();
+        std::vector<std::vector<uint8_t>> storage;
+        std::vector<Tensor> ws;
+        for (int64_t N : {int64_t{48}, int64_t{32}}) {
+            const auto wf = randn(static_cast<size_t>(N * K), seed++);
+            storage.emplace_back(row_bytes(tc.type, K) * static_cast<size_t>(N));
+            quantize_matrix(tc.type, wf.data(), storage.back().data(), N, K);
+            ws.push_back(make_tensor(tc.type, {N, K}, storage.back().data()));
+        }
+        for (int64_t T : {int64_t{1}, int64_t{4}, int64_t{8}, int64_t{16}, int64_t{40}}) {
+            const auto src = randn(static_cast<size_t>(T * K), seed++);
+            // The prep: row t of x = 2 * src row t + t, counted.
+            std::vector<float> made(src.size());
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t i = 0; i < K; ++i)
+                    made[static_cast<size_t>(t * K + i)] = 2.0f * src[static_cast<size_t>(t * K + i)] + static_cast<float>(t);
+            for (ThreadPool* pool : {&p1, &p2, &p3}) {
+                std::vector<float> x(src.size(), std::nanf(""));  // unmade rows would poison the products
+                std::vector<std::atomic<int>> calls(static_cast<size_t>(T));
+                const auto prep = [&](int64_t t) {
+                    calls[static_cast<size_t>(t)].fetch_add(1);
+                    for (int64_t i = 0; i < K; ++i)
+                        x[static_cast<size_t>(t * K + i)] = 2.0f * src[static_cast<size_t>(t * K + i)] + static_cast<float>(t);
+                };
+                std::vector<std::vector<float>> ys;
+                std::vector<MatmulTarget> targets;
+                for (const Tensor& w : ws) ys.emplace_back(static_cast<size_t>(T * w.rows()), -1.0f);
+                for (size_t i = 0; i < ws.size(); ++i) targets.push_back({&ws[i], ys[i].data()});
+                matmul_group(*pool, x.data(), T, targets, row_prep(prep));
+                const std::string what = std::string(dtype_name(tc.type)) + " T=" + std::to_string(T) +
+                                         " threads=" + std::to_string(pool->size());
+                for (int64_t t = 0; t < T; ++t) EXPECT_EQ(calls[static_cast<size_t>(t)].load(), 1) << what << " row " << t;
+                EXPECT_EQ(x, made) << what;
+                for (size_t i = 0; i < ws.size(); ++i) EXPECT_EQ(ys[i], run_matmul(*pool, made, T, ws[i])) << what;
+            }
+        }
+    }
+    // A group of two types runs as two products; the rows are still made once.
+    const int64_t K = 96, T = 8;
+    const auto fa = randn(64 * K, 1), fb = randn(32 * K, 2);
+    std::vector<uint8_t> bq(row_bytes(DType::Q8_0, K) * 32);
+    quantize_matrix(DType::Q8_0, fb.data(), bq.data(), 32, K);
+    const Tensor wa = make_tensor(DType::F32, {64, K}, fa.data());
+    const Tensor wb = make_tensor(DType::Q8_0, {32, K}, bq.data());
+    const auto src = randn(static_cast<size_t>(T * K), 3);
+    std::vector<float> x(src.size(), std::nanf(""));
+    std::vector<std::atomic<int>> calls(static_cast<size_t>(T));
+    const auto copy_row = [&](int64_t t) {
+        calls[static_cast<size_t>(t)].fetch_add(1);
+        std::copy_n(src.begin() + t * K, K, x.begin() + t * K);
+    };
+    std::vector<float> ya(static_cast<size_t>(T * 64)), yb(static_cast<size_t>(T * 32));
+    const MatmulTarget mixed[] = {{&wa, ya.data()}, {&wb, yb.data()}};
+    matmul_group(p2, x.data(), T, mixed, row_prep(copy_row));
+    for (const auto& c : calls) EXPECT_EQ(c.load(), 1);
+    EXPECT_EQ(ya, run_matmul(p2, src, T, wa));
+    EXPECT_EQ(yb, run_matmul(p2, src, T, wb));
 }
 
 // F16 and BF16 weights at a prompt's worth of tokens take the F32 GEMM on their exactly widened
