@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -229,6 +230,35 @@ TEST_F(Kernels, MatmulQuantizedBatchFusedActivationsEqualRowsAlone) {
     }
 }
 
+// Random weights of `type`, one tensor per row count, K columns (seed advanced per tensor).
+struct RandomWeights {
+    std::vector<std::vector<uint8_t>> storage;
+    std::vector<Tensor> ws;
+    RandomWeights(DType type, int64_t K, std::initializer_list<int64_t> rows, uint32_t& seed) {
+        storage.reserve(rows.size());  // the tensors point into it
+        for (int64_t N : rows) {
+            const auto wf = randn(static_cast<size_t>(N * K), seed++);
+            storage.emplace_back(row_bytes(type, K) * static_cast<size_t>(N));
+            quantize_matrix(type, wf.data(), storage.back().data(), N, K);
+            ws.push_back(make_tensor(type, {N, K}, storage.back().data()));
+        }
+    }
+};
+
+// Two weights of different types for one group (F32 64 x 96, Q8_0 32 x 96): matmul_group runs
+// them as separate products.
+struct MixedTypeWeights {
+    static constexpr int64_t K = 96;
+    std::vector<float> fa = randn(64 * K, 1), fb = randn(32 * K, 2);
+    std::vector<uint8_t> bq = std::vector<uint8_t>(row_bytes(DType::Q8_0, K) * 32);
+    Tensor wa = make_tensor(DType::F32, {64, K}, fa.data());
+    Tensor wb;
+    MixedTypeWeights() {
+        quantize_matrix(DType::Q8_0, fb.data(), bq.data(), 32, K);
+        wb = make_tensor(DType::Q8_0, {32, K}, bq.data());
+    }
+};
+
 // matmul_group (q/k/v and gate/up in one region) gives each target exactly what its own matmul
 // gives: every dtype, one token and prompts on both sides of the F32 GEMM threshold, row counts
 // that split the shared row range mid-block, 1 to 3 threads; weights of differing types fall
@@ -238,15 +268,8 @@ TEST_F(Kernels, MatmulGroupEqualsSeparateMatmulsBitForBit) {
     uint32_t seed = 500;
     for (const auto& tc : type_cases()) {
         const int64_t K = tc.ks.back();
-        const int64_t Ns[] = {37, 6, 300};
-        std::vector<std::vector<uint8_t>> storage;
-        std::vector<Tensor> ws;
-        for (int64_t N : Ns) {
-            const auto wf = randn(static_cast<size_t>(N * K), seed++);
-            storage.emplace_back(row_bytes(tc.type, K) * static_cast<size_t>(N));
-            quantize_matrix(tc.type, wf.data(), storage.back().data(), N, K);
-            ws.push_back(make_tensor(tc.type, {N, K}, storage.back().data()));
-        }
+        const RandomWeights weights(tc.type, K, {37, 6, 300}, seed);
+        const std::vector<Tensor>& ws = weights.ws;
         for (int64_t T : {int64_t{1}, int64_t{5}, int64_t{40}}) {
             const auto x = randn(static_cast<size_t>(T * K), seed++);
             for (ThreadPool* pool : {&p1, &p2, &p3}) {
@@ -262,12 +285,9 @@ TEST_F(Kernels, MatmulGroupEqualsSeparateMatmulsBitForBit) {
         }
     }
     // Weights of two types in one call: each type is its own group.
-    const int64_t K = 96, T = 3;
-    const auto fa = randn(64 * K, 1), fb = randn(32 * K, 2);
-    std::vector<uint8_t> bq(row_bytes(DType::Q8_0, K) * 32);
-    quantize_matrix(DType::Q8_0, fb.data(), bq.data(), 32, K);
-    const Tensor wa = make_tensor(DType::F32, {64, K}, fa.data());
-    const Tensor wb = make_tensor(DType::Q8_0, {32, K}, bq.data());
+    const MixedTypeWeights mw;
+    const int64_t K = MixedTypeWeights::K, T = 3;
+    const Tensor &wa = mw.wa, &wb = mw.wb;
     const auto x = randn(static_cast<size_t>(T * K), 3);
     std::vector<float> ya(static_cast<size_t>(T * 64)), yb(static_cast<size_t>(T * 32));
     const MatmulTarget mixed[] = {{&wa, ya.data()}, {&wb, yb.data()}};
@@ -285,14 +305,8 @@ TEST_F(Kernels, MatmulGroupRowPrepMakesEachRowOnceBeforeItIsRead) {
     uint32_t seed = 900;
     for (const auto& tc : type_cases()) {
         const int64_t K = tc.ks.back();
-        std::vector<std::vector<uint8_t>> storage;
-        std::vector<Tensor> ws;
-        for (int64_t N : {int64_t{48}, int64_t{32}}) {
-            const auto wf = randn(static_cast<size_t>(N * K), seed++);
-            storage.emplace_back(row_bytes(tc.type, K) * static_cast<size_t>(N));
-            quantize_matrix(tc.type, wf.data(), storage.back().data(), N, K);
-            ws.push_back(make_tensor(tc.type, {N, K}, storage.back().data()));
-        }
+        const RandomWeights weights(tc.type, K, {48, 32}, seed);
+        const std::vector<Tensor>& ws = weights.ws;
         for (int64_t T : {int64_t{1}, int64_t{4}, int64_t{8}, int64_t{16}, int64_t{40}}) {
             const auto src = randn(static_cast<size_t>(T * K), seed++);
             // The prep: row t of x = 2 * src row t + t, counted.
@@ -322,12 +336,9 @@ TEST_F(Kernels, MatmulGroupRowPrepMakesEachRowOnceBeforeItIsRead) {
         }
     }
     // A group of two types runs as two products; the rows are still made once.
-    const int64_t K = 96, T = 8;
-    const auto fa = randn(64 * K, 1), fb = randn(32 * K, 2);
-    std::vector<uint8_t> bq(row_bytes(DType::Q8_0, K) * 32);
-    quantize_matrix(DType::Q8_0, fb.data(), bq.data(), 32, K);
-    const Tensor wa = make_tensor(DType::F32, {64, K}, fa.data());
-    const Tensor wb = make_tensor(DType::Q8_0, {32, K}, bq.data());
+    const MixedTypeWeights mw;
+    const int64_t K = MixedTypeWeights::K, T = 8;
+    const Tensor &wa = mw.wa, &wb = mw.wb;
     const auto src = randn(static_cast<size_t>(T * K), 3);
     std::vector<float> x(src.size(), std::nanf(""));
     std::vector<std::atomic<int>> calls(static_cast<size_t>(T));
