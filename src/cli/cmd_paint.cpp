@@ -34,7 +34,8 @@ namespace {
 
 struct PaintFlags {
     ArtCliState st;
-    std::string subject, style, palette, mood, reference;
+    std::string subject, style, palette, mood, reference, guide;
+    double keep = art::visual::kDefaultKeep;
     int size = 512;
     int length = 640;
     float guidance = art::visual::kDefaultGuidance;
@@ -46,6 +47,8 @@ struct PaintFlags {
     float eval_temperature = 0.8f;
     float eval_guidance = art::visual::kDefaultGuidance;
     std::string eval_neutral = std::string(art::visual::kNeutralSubject);
+    std::string eval_guide = "auto";
+    double eval_keep = art::visual::kDefaultKeep;
     bool eval_json = false;
     // roundtrip
     std::string rt_corpus = "all";
@@ -105,6 +108,8 @@ void run_eval(PaintFlags& f) {
     opt.temperature = f.eval_temperature;
     opt.guidance = f.eval_guidance;
     opt.neutral = f.eval_neutral;
+    opt.guide = f.eval_guide;
+    opt.keep = f.eval_keep;
     const nlohmann::json out = art::visual::paint_eval(opt, ctx);
     if (f.eval_json) {
         std::printf("%s\n", gen::dump_json(out).c_str());
@@ -116,6 +121,11 @@ void run_eval(PaintFlags& f) {
     if (opt.guidance > 0) {
         std::printf("classifier-free guidance %g against the subject line 'subject: %s'\n",
                     static_cast<double>(opt.guidance), opt.neutral.c_str());
+    }
+    if (opt.guide == "auto") {
+        std::printf("subject drawings start from %.0f%% of a corpus drawing their subject names, where one does "
+                    "(--guide none: the model alone)\n",
+                    100 * opt.keep);
     }
     std::printf("%-10s %8s %8s %9s %10s %8s %7s %11s\n", "mode", "parsed", "rsvg ok", "not blank", "diversity",
                 "novelty", "ended", "mean tokens");
@@ -132,10 +142,11 @@ void run_eval(PaintFlags& f) {
         const auto pct = [&](const char* key) { return 100 * sm[key].get<double>(); };
         std::printf("subject match (%d emoji names of the corpus, best of %d; chance = the same drawings against a random "
                     "other name):\n  name of the nearest %.1f%% (chance %.1f%%), name among the 5 nearest %.1f%% "
-                    "(chance %.1f%%), a word of the name among the 5 nearest %.1f%% (chance %.1f%%); novelty %.3f\n",
+                    "(chance %.1f%%), a word of the name among the 5 nearest %.1f%% (chance %.1f%%); novelty %.3f; "
+                    "guided by another name's drawing %.1f%%\n",
                     sm["subjects"].get<int>(), sm["candidates"].get<int>(), pct("name_nearest"),
                     pct("random_name_nearest"), pct("name_in_nearest_5"), pct("random_name_in_nearest_5"),
-                    pct("word_in_nearest_5"), pct("random_word_in_nearest_5"), sm["novelty"].get<double>());
+                    pct("word_in_nearest_5"), pct("random_word_in_nearest_5"), sm["novelty"].get<double>(), pct("guided"));
     }
 }
 
@@ -213,6 +224,13 @@ void add_paint_command(CLI::App& app) {
                     fmt::format("classifier-free guidance scale: how much harder the subject line steers the drawing "
                                 "(0 = off; default {})", art::visual::kDefaultGuidance))
         ->check(guidance_range());
+    cmd->add_option("--guide", f->guide,
+                    "what a subject drawing starts from: auto (a corpus drawing of the subject, the default), none "
+                    "(the model alone), or an SVG or paint DSL file");
+    cmd->add_option("--keep", f->keep,
+                    fmt::format("the share of the guide's shapes kept ({}-{}, default {})", art::visual::kMinKeep,
+                                art::visual::kMaxKeep, art::visual::kDefaultKeep))
+        ->check(between(art::visual::kMinKeep, art::visual::kMaxKeep));
     add_common_art_flags(cmd, f->st);
 
     auto* ev = cmd->add_subcommand("eval", "Measure generated drawings: renderable, not blank, diversity, novelty");
@@ -235,6 +253,11 @@ void add_paint_command(CLI::App& app) {
         ->check(guidance_range());
     ev->add_option("--neutral", f->eval_neutral,
                    "guidance: the subject of the unconditioned context (default: the built-in neutral subject)");
+    ev->add_option("--guide", f->eval_guide,
+                   "subject drawings: auto (start from a corpus drawing the subject names, the default) or none")
+        ->check(CLI::IsMember({"auto", "none"}));
+    ev->add_option("--keep", f->eval_keep, "the share of a guide's shapes kept (default 0.5)")
+        ->check(between(art::visual::kMinKeep, art::visual::kMaxKeep));
     ev->add_flag("--json", f->eval_json, "print the figures as one JSON object");
     ev->callback([f] { run_eval(*f); });
 
@@ -282,7 +305,16 @@ void add_paint_command(CLI::App& app) {
         if (cmd->count("--length")) r["length"] = f->length;
         if (cmd->count("--reference")) r["reference"] = f->reference;
         if (cmd->count("--guidance")) r["guidance"] = f->guidance;
-        run_art_command("paint", art::visual::paint, f->st);
+        if (cmd->count("--guide")) {
+            // A file's drawing travels in the request, so the server and a gallery rerun need no file.
+            r["guide"] = f->guide == "auto" || f->guide == "none" ? f->guide : read_file(f->guide);
+        }
+        if (cmd->count("--keep")) r["keep"] = f->keep;
+        const art::ArtResult result = run_art_command("paint", art::visual::paint, f->st);
+        if (!f->st.json && result.scores.contains("guide")) {
+            std::fprintf(stderr, "guided: kept %s of the %s shapes of %s\n", result.scores["guide_shapes_kept"].dump().c_str(),
+                         result.scores["guide_shapes"].dump().c_str(), result.scores["guide"].get<std::string>().c_str());
+        }
     });
 }
 

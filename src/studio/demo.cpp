@@ -39,6 +39,8 @@ std::vector<Planned> art_plan() {
         {"poem-en", "An English haiku", "poem", {{"form", "haiku"}, {"seed", 1}}},
         {"tune", "A folk tune (ABC, MIDI, WAV, sheet music)", "tune", {{"seed", 1}}},
         {"paint", "A painting", "paint", {{"seed", 1}}},
+        // A subject: drawn from half of the corpus's red apple when the corpus is built (guide.h)
+        {"paint-apple", "A red apple, four candidates", "paint", {{"subject", "red apple"}, {"n", 4}, {"seed", 1}}},
         {"story", "A short story", "story", {{"form", "short"}, {"length", 120}, {"seed", 1}}},
     };
 }

@@ -205,6 +205,99 @@ TEST_F(PaintCli, GuidanceIsDeterministicAndZeroIsPlainDecoding) {
     EXPECT_NE(ev.err.find("--guidance: out of range"), std::string::npos) << ev.err;
 }
 
+// Guided drawing (--guide, --keep): a random-weight model continuing a corpus drawing of the
+// subject, or a drawing the user gives, still writes only valid, renderable drawings; the kept
+// shapes come first and the result says what it was guided by; bad guides are one clear error.
+TEST_F(PaintCli, GuidedDrawingsStartFromTheGuideAndStayValid) {
+    if (!have_rsvg()) GTEST_SKIP() << "rsvg-convert (librsvg2-bin) not installed";
+    TempDir out;
+    const fs::path corpus = out.path() / "corpus.txt";
+    std::ofstream(corpus) << "subject: red apple\ncanvas 128 128\ncircle 64 70 50 f red\n"
+                             "path M64 20 C70 10 80 8 90 10 Z f green\nrect 62 4 4 18 f #662113\n\n"
+                             "subject: blue fish\ncanvas 120 120\ng f none s black w 10\npath M10 60 L110 60\n"
+                             "path M60 10 L60 110\npath M20 20 L100 100\nend\n";
+    // eval: the fixed subjects cycle "red apple", "smiling face", "house with a tree", "blue fish"
+    const std::vector<std::string> eval = {"paint", "eval", "-m", model_, "--mode", "subject", "--count", "4",
+                                           "--length", "200", "--threads", "1", "--reference", corpus.string(),
+                                           "--guide", "auto", "--json"};
+    RunResult r = run_lyra(eval);
+    ASSERT_EQ(r.code, 0) << r.err << "\nrepro: " << repro(eval);
+    const auto m = nlohmann::json::parse(r.out)["modes"]["subject"];
+    EXPECT_EQ(m["guided"].get<double>(), 0.5) << m.dump();
+    EXPECT_EQ(m["parsed"].get<double>(), 1.0) << m.dump();
+    EXPECT_EQ(m["rendered_by_rsvg"].get<double>(), 1.0) << m.dump();
+    // the subject match never starts from the subject's own drawing: "red apple" and "blue fish"
+    // name nothing else in this corpus, so none is guided
+    EXPECT_EQ(m["subject_match"]["guided"].get<double>(), 0.0) << m.dump();
+
+    const auto paint = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args = {"paint", "-m", model_, "-n", "2", "--seed", "3", "--length", "200",
+                                         "--threads", "1", "--reference", corpus.string(), "--no-gallery", "--json"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const RunResult res = run_lyra(args);
+        EXPECT_EQ(res.code, 0) << res.err << "\nrepro: " << repro(args);
+        return res.code == 0 ? nlohmann::json::parse(res.out) : nlohmann::json::object();
+    };
+    // auto: the corpus's red apple, half its shapes (the disc) kept, then the model's rest
+    const auto apple = paint({"--subject", "red apple"});
+    ASSERT_EQ(apple["candidates"].size(), 2u);
+    for (const auto& c : apple["candidates"]) {
+        EXPECT_EQ(c["scores"]["guide"], "corpus: red apple") << c.dump();
+        EXPECT_EQ(c["scores"]["guide_shapes"], 3) << c.dump();
+        EXPECT_EQ(c["scores"]["guide_shapes_kept"], 1) << c.dump();
+        EXPECT_EQ(c["scores"]["renders"], 1) << c.dump();
+        EXPECT_EQ(c["text"].get<std::string>().rfind("canvas 128 128\ncircle 64 70 50 f red\n", 0), 0u) << c.dump();
+    }
+    EXPECT_EQ(paint({"--subject", "red apple"})["candidates"], apple["candidates"]);  // same seed, same drawings
+    // none, or a subject the corpus does not name: the model alone
+    for (const std::vector<std::string>& extra : {std::vector<std::string>{"--subject", "red apple", "--guide", "none"},
+                                                   std::vector<std::string>{"--subject", "苹果"}}) {
+        const auto j = paint(extra);
+        ASSERT_EQ(j["candidates"].size(), 2u) << extra[1];
+        for (const auto& c : j["candidates"]) EXPECT_FALSE(c["scores"].contains("guide")) << c.dump();
+    }
+    // a drawing the user gives, as SVG: no subject needed; --keep 0.9 keeps 3 of its 4 shapes
+    const fs::path svg = out.path() / "mine.svg";
+    std::ofstream(svg) << "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 128 128'><circle cx='64' cy='64' r='40' "
+                          "fill='#0000ff'/><rect x='10' y='10' width='20' height='20'/><rect x='90' y='10' width='20' "
+                          "height='20'/><circle cx='64' cy='110' r='8' fill='#00ff00'/></svg>";
+    const auto mine = paint({"--guide", svg.string(), "--keep", "0.9"});
+    ASSERT_EQ(mine["candidates"].size(), 2u);
+    for (const auto& c : mine["candidates"]) {
+        EXPECT_EQ(c["scores"]["guide"], "given drawing") << c.dump();
+        EXPECT_EQ(c["scores"]["guide_shapes_kept"], 3) << c.dump();
+        EXPECT_EQ(c["text"].get<std::string>().rfind("canvas 128 128\ncircle 64 64 40 f #0000ff\nrect 10 10 20 20\n", 0), 0u)
+            << c.dump();
+    }
+
+    const fs::path dir = out.path() / "work";
+    struct Bad {
+        std::vector<std::string> args;
+        int code;
+        std::string expect;
+    };
+    const fs::path broken = out.path() / "broken.svg";
+    std::ofstream(broken) << "<svg viewBox='0 0 10 10'><path d='M0 0";
+    const std::vector<Bad> bad = {
+        {{"--subject", "x", "--guide", broken.string()}, 1, "guide: svg: not well-formed XML"},
+        {{"--subject", "x", "--guide", (out.path() / "absent.svg").string()}, 1, "cannot open"},
+        {{"--style", "mondrian", "--guide", svg.string()}, 1, "guide: only subject drawings follow a guide"},
+        {{"--subject", "x", "--keep", "0.95"}, 2, "--keep: out of range; expected 0.1 to 0.9, got 0.95"},
+        {{"--subject", "x", "--keep", "nan"}, 2, "--keep: out of range"},
+    };
+    for (const Bad& b : bad) {
+        std::vector<std::string> args = {"paint", "-m", model_, "--length", "200", "--threads", "1", "-o", dir.string()};
+        args.insert(args.end(), b.args.begin(), b.args.end());
+        r = run_lyra(args);
+        EXPECT_EQ(r.code, b.code) << repro(args) << "\n" << r.err;
+        EXPECT_NE(r.err.find(b.expect), std::string::npos) << repro(args) << "\n" << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_FALSE(fs::exists(dir)) << repro(args);
+    }
+    r = run_lyra({"paint", "eval", "-m", model_, "--mode", "subject", "--guide", "sometimes"});
+    EXPECT_EQ(r.code, 2) << r.err;
+}
+
 TEST_F(PaintCli, BadInputGivesOneClearErrorAndNoFiles) {
     TempDir out;
     const fs::path dir = out.path() / "work";

@@ -17,6 +17,7 @@
 
 #include "art/common/artifacts.h"
 #include "art/common/process.h"
+#include "art/visual/guide.h"
 #include "art/visual/roundtrip.h"
 #include "core/error.h"
 #include "generate/constraint/constraint.h"
@@ -163,15 +164,20 @@ std::string free_grammar(const PaintSpec& spec, int shapes_max) {
     return g + shape_rules({.group_max = 5, .points_max = 6, .coord = "n", .size = "r", .rotation = "\"0\""}) + kNumbers;
 }
 
+// A subject group's members at most (the corpus's stroke icons are one group of their paths).
+constexpr int kSubjectGroupMax = 24;
+
 // Subjects are drawn in the DSL the model learned from (the svg-icons corpus the normalizer
 // writes): 120- or 128-unit canvases, hex colours, `none` (the stroke-drawn icons are groups
 // `g f none s black w 10`), long paths with several subpaths and coordinates just past the
 // canvas. Held to the palette-word grammar above, the model was off its corpus from the first
 // line (canvas 120, f none, #dd2e44 and paths of 9+ segments were all impossible) and drew
 // blobs. A given palette or mood still limits the colours to its words (and none).
-std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
+//
+// Every subject rule but the root: the shapes, styles and numbers a subject drawing, or the rest
+// of a guided one, is written with.
+std::string subject_rules(const PaintSpec& spec) {
     std::string g = fmt::format(
-        "root ::= \"canvas \" (\"128 128\" | \"120 120\") \"\\n\" item{{1,{}}}\n"
         "path ::= \"path \" sub (\" \" sub){{0,31}} sty\n"
         "sub ::= \"M\" pt (\" \" seg){{0,128}} \" Z\"?\n"
         "sty ::= (\" f \" col)? (\" s \" col)? (\" w \" sw)? (\" o \" so)?\n"
@@ -183,8 +189,13 @@ std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
         "sw ::= [1-9] | \"1\" [0-6]\n"
         "so ::= [0-9] | [1-9] [0-9] | \"100\"\n"
         "deg ::= [0-9] | [1-9] [0-9] | [12] [0-9] [0-9] | \"3\" [0-5] [0-9] | \"360\"\n",
-        shapes_max, colour_rule(spec));
-    return g + shape_rules({.group_max = 24, .points_max = 16, .coord = "c", .size = "sz", .rotation = "deg"});
+        colour_rule(spec));
+    return g + shape_rules({.group_max = kSubjectGroupMax, .points_max = 16, .coord = "c", .size = "sz", .rotation = "deg"});
+}
+
+std::string subject_grammar(const PaintSpec& spec, int shapes_max) {
+    return fmt::format("root ::= \"canvas \" (\"128 128\" | \"120 120\") \"\\n\" item{{1,{}}}\n", shapes_max) +
+           subject_rules(spec);
 }
 
 std::string grid8(bool size) {
@@ -407,6 +418,11 @@ std::string paint_grammar(const PaintSpec& spec) {
     return style_grammar(spec);
 }
 
+std::string paint_grammar(const PaintSpec& spec, const GuideCut& cut) {
+    check_spec(spec);
+    return guide_root(cut, max_count(spec, 32), kSubjectGroupMax) + subject_rules(spec);
+}
+
 std::string paint_prompt(const PaintSpec& spec) {
     std::string text;
     if (spec.mode == "subject") {
@@ -455,7 +471,8 @@ std::shared_ptr<const ReferenceSet> ReferenceSet::parse(std::string_view text, c
         try {
             set->thumbs_.push_back(render(parse_dsl(doc.substr(nl + 1)), 16));
             set->subjects_.emplace_back(head);
-            set->names_.push_back(lower(subject_name(head)));
+            set->drawings_.emplace_back(doc.substr(nl + 1));
+            set->names_.push_back(name_key(head));
             set->words_.push_back(content_words(set->names_.back()));
         } catch (const Error&) {
             // not a drawing document: skipped
@@ -475,7 +492,7 @@ double ReferenceSet::nearest(const Image& img) const {
 }
 
 std::optional<double> ReferenceSet::nearest_named(const Image& img, std::string_view subject) const {
-    const std::string want = lower(subject_name(subject));
+    const std::string want = name_key(subject);
     const std::vector<std::string> want_words = content_words(want);
     const Image small = thumbnail(img);
     std::optional<double> exact, shared;
@@ -511,6 +528,8 @@ std::string subject_name(std::string_view subject) {
     return name;
 }
 
+std::string name_key(std::string_view subject) { return lower(subject_name(subject)); }
+
 std::vector<std::string> content_words(std::string_view name) {
     static const std::set<std::string, std::less<>> kSkip = {
         "and", "the", "with", "for", "from", "into", "out", "off", "not", "one", "two",
@@ -538,10 +557,10 @@ std::vector<std::string> content_words(std::string_view name) {
 
 SubjectMatch match_subject(const std::vector<std::string>& neighbours, std::string_view subject) {
     SubjectMatch m;
-    const std::string want = lower(subject_name(subject));
+    const std::string want = name_key(subject);
     const std::vector<std::string> want_words = content_words(want);
     for (size_t i = 0; i < neighbours.size(); ++i) {
-        const std::string name = lower(subject_name(neighbours[i]));
+        const std::string name = name_key(neighbours[i]);
         if (name == want) {
             m.exact_topk = true;
             if (i == 0) m.exact_top1 = true;
@@ -622,9 +641,11 @@ namespace {
 
 struct Generated {
     std::string text;
-    double loglik_per_token = 0;
+    double loglik_per_token = 0;  // of the tokens the model wrote (a guide's kept lines not counted)
     size_t tokens = 0;
     bool ended = false;  // the sequence ended (end of text), not cut at the token budget
+    size_t guide_shapes = 0;  // shapes kept from the guide (0 = unguided)
+    size_t guide_dropped = 0;  // written shapes left out for hiding the guide's (keep_guide_in_sight)
 };
 
 // Classifier-free guidance of a drawing: scale 0 = off; the unconditioned context is the
@@ -634,11 +655,20 @@ struct GuidanceSpec {
     std::string neutral;
 };
 
+// What a subject drawing starts from: the guide (guide.h) and the share of its shapes to keep.
+struct GuideSpec {
+    const Guide* guide = nullptr;  // null = the model draws alone
+    double keep = kDefaultKeep;
+};
+
+// The model needs room for at least this much of its own after a guide's kept lines; a cut that
+// leaves less gives way to the one before it.
+constexpr int64_t kGuideRoom = 256;
+
 std::vector<Generated> generate_drawings(const model::Model& model, core::ThreadPool& pool, const PaintSpec& spec,
                                          const CommonOptions& common, int length, int n, const GuidanceSpec& guidance,
+                                         const GuideSpec& guide = {},
                                          const std::function<bool(std::string_view)>& on_text = {}) {
-    const std::string prompt = paint_prompt(spec);
-    const std::string gbnf = paint_grammar(spec);
     auto trie = std::make_shared<const gen::constraint::TokenTrie>(model.tokenizer());
     // A drawing ends with the model's end-of-text token wherever the grammar may end. A
     // vocabulary without one (a BPE recipe with no `special` token) can only stop at the budget,
@@ -649,32 +679,66 @@ std::vector<Generated> generate_drawings(const model::Model& model, core::Thread
                     "paint: the model's vocabulary has no end-of-text token, so a drawing could not end; "
                     "expected a model trained with one (a BPE recipe needs special = [\"<|endoftext|>\"])");
     }
-    const int64_t prompt_tokens = static_cast<int64_t>(model.tokenizer().encode(prompt, true).size());
-    const int64_t room = model.hparams().n_ctx - prompt_tokens - 1;
+    const int64_t n_ctx = model.hparams().n_ctx;
+    const auto prompt_tokens_of = [&](const std::string& p) {
+        return static_cast<int64_t>(model.tokenizer().encode(p, true).size());
+    };
+    // A guided drawing's prompt carries the kept lines, so the model reads them as its own start
+    // and writes the rest under the grammar of what may follow the cut.
+    const GuideCut* cut = nullptr;
+    std::string prompt = paint_prompt(spec);
+    int64_t prompt_tokens = 0;
+    if (guide.guide != nullptr) {
+        size_t at = pick_cut(*guide.guide, guide.keep);
+        for (;; --at) {
+            prompt_tokens = prompt_tokens_of(prompt + guide.guide->cuts[at].prefix);
+            if (at == 0 || n_ctx - prompt_tokens - 1 >= std::min<int64_t>(length, kGuideRoom)) break;
+        }
+        cut = &guide.guide->cuts[at];
+        prompt += cut->prefix;
+    } else {
+        prompt_tokens = prompt_tokens_of(prompt);
+    }
+    const std::string gbnf = cut != nullptr ? paint_grammar(spec, *cut) : paint_grammar(spec);
+    const int64_t room = n_ctx - prompt_tokens - 1;
     const int max_tokens = static_cast<int>(std::min<int64_t>(length, room));
     auto grammar = std::make_shared<const gen::constraint::Grammar>(gen::constraint::compile_gbnf(gbnf, "paint-" + spec.mode));
     const uint32_t need = grammar->rule_min_bytes.empty() ? 0 : grammar->rule_min_bytes[grammar->root];
     if (max_tokens < static_cast<int>(need) + 1) {
         throw_error(ErrorKind::ContextFull, "paint: no room for a {} drawing; expected a budget of at least {} tokens, got {} (length {}, model context {}, prompt {} tokens); hint: raise --length, shorten the subject or use a model with a longer context",
-                    spec.mode, need + 1, max_tokens, length, model.hparams().n_ctx, prompt_tokens);
+                    spec.mode, need + 1, max_tokens, length, n_ctx, prompt_tokens);
     }
     gen::constraint::GrammarConstraint constraint(grammar, trie, gen::constraint::GrammarOptions{.max_tokens = max_tokens});
     gen::GenerateOptions opt = generate_options(common, max_tokens);
     opt.n_candidates = n;
     opt.constraint = &constraint;
     opt.guidance = guidance.scale;
-    opt.guidance_prompt = paint_prompt(PaintSpec{"subject", guidance.neutral, "", ""});
+    // The unconditioned context reads the same kept lines: guidance then pushes only on what the
+    // subject line adds.
+    opt.guidance_prompt = paint_prompt(PaintSpec{"subject", guidance.neutral, "", ""}) + (cut != nullptr ? cut->prefix : "");
     gen::Generator generator(model, pool);
     gen::StreamFn stream;
-    if (on_text) stream = [&](int, std::string_view piece) { return on_text(piece); };
+    if (on_text) {
+        // The kept lines come first, as the reader would see them drawn; a reader that has gone
+        // away is noticed at the model's first piece.
+        if (cut != nullptr) (void)on_text(cut->prefix);
+        stream = [&](int, std::string_view piece) { return on_text(piece); };
+    }
     const gen::GenerateResult res = generator.run(prompt, opt, stream);
     std::vector<Generated> out;
     for (const gen::Completion& c : res.candidates) {
         Generated g;
-        g.text = c.text;
+        if (cut != nullptr) {
+            GuidedDrawing kept = keep_guide_in_sight(*cut, c.text);
+            g.text = std::move(kept.text);
+            g.guide_dropped = kept.dropped;
+        } else {
+            g.text = c.text;
+        }
         g.loglik_per_token = c.tokens.empty() ? 0 : c.logprob_sum() / static_cast<double>(c.tokens.size());
         g.tokens = c.tokens.size();
         g.ended = c.finish != gen::FinishReason::Length;
+        g.guide_shapes = cut != nullptr ? cut->shapes : 0;
         out.push_back(std::move(g));
     }
     return out;
@@ -694,13 +758,38 @@ PaintSpec spec_from_request(const json& request) {
 
 }  // namespace
 
+namespace {
+
+// The guide a request asks for (request key "guide"): "auto" (the default) takes one of the
+// corpus's drawings of the subject when the reference corpus names it, "none" lets the model draw
+// alone, anything else is a drawing (SVG or DSL text) to start from. Only subject drawings follow
+// a guide; a style's grammar has no place for one.
+std::optional<Guide> request_guide(const std::string& guide, const PaintSpec& spec, const ReferenceSet* ref,
+                                   uint64_t seed) {
+    if (guide == "none") return std::nullopt;
+    if (guide == "auto") {
+        if (spec.mode != "subject" || ref == nullptr) return std::nullopt;
+        return corpus_guide(*ref, spec.subject, seed);
+    }
+    if (spec.mode != "subject") {
+        throw_error(ErrorKind::InvalidArgument, "guide: only subject drawings follow a guide; expected no style, got style '{}'", spec.mode);
+    }
+    return guide_from_text(guide);
+}
+
+}  // namespace
+
 ArtResult paint(const json& request, Context& ctx) {
     if (!request.is_object()) {
         throw_error(ErrorKind::InvalidArgument, "paint request: wrong type; expected a JSON object, got {}", request.type_name());
     }
-    check_keys(request, {"subject", "style", "palette", "mood", "size", "length", "reference", "guidance"}, "paint");
+    check_keys(request, {"subject", "style", "palette", "mood", "size", "length", "reference", "guidance", "guide", "keep"}, "paint");
     const CommonOptions common = parse_common(request);
-    const PaintSpec spec = spec_from_request(request);
+    const std::string guide_text = get_string(request, "guide", "auto");
+    PaintSpec spec = spec_from_request(request);
+    // A drawing to start from is a subject drawing even with no subject line to go with it.
+    const bool given_drawing = guide_text != "auto" && guide_text != "none";
+    if (given_drawing && spec.mode == "free" && get_string(request, "style").empty()) spec.mode = "subject";
     const int size = static_cast<int>(get_int(request, "size", 512, 16, 4096));
     const int length = static_cast<int>(get_int(request, "length", 640, 64, 4096));
     const std::string reference = get_string(request, "reference");
@@ -710,11 +799,14 @@ ArtResult paint(const json& request, Context& ctx) {
     const double scale = get_number(request, "guidance", kDefaultGuidance, -inf, inf);
     check_guidance(scale);
     const GuidanceSpec guidance{static_cast<float>(scale), std::string(kNeutralSubject)};
+    const double keep = get_number(request, "keep", kDefaultKeep, kMinKeep, kMaxKeep);
     const std::string model_path = resolve_model(common, kDefaultModelFile);
     auto model = ctx.models->get(model_path);
     auto ref = default_reference(reference);
+    const std::optional<Guide> guide = request_guide(guide_text, spec, ref.get(), common.seed);
 
-    const std::vector<Generated> drawings = generate_drawings(*model, *ctx.pool, spec, common, length, common.n, guidance, ctx.on_text);
+    const std::vector<Generated> drawings = generate_drawings(*model, *ctx.pool, spec, common, length, common.n, guidance,
+                                                              GuideSpec{guide ? &*guide : nullptr, keep}, ctx.on_text);
     ArtResult r;
     r.form = "paint";
     r.seed = common.seed;
@@ -724,6 +816,13 @@ ArtResult paint(const json& request, Context& ctx) {
         Candidate c;
         c.text = g.text;
         c.scores = paint_scores(g.text, spec, ref.get(), g.loglik_per_token, c.score);
+        if (guide) {
+            // Said with the scores, so a guided drawing is never taken for the model's alone.
+            c.scores["guide"] = guide->source;
+            c.scores["guide_shapes_kept"] = g.guide_shapes;
+            c.scores["guide_shapes"] = guide->shapes;
+            c.scores["guide_hiders_dropped"] = g.guide_dropped;
+        }
         r.candidates.push_back(std::move(c));
     }
     apply_encoder_critic(r, common, spec.subject, ctx);
@@ -737,6 +836,8 @@ ArtResult paint(const json& request, Context& ctx) {
     r.request["length"] = length;
     r.request["reference"] = reference;
     r.request["guidance"] = guidance.scale;
+    r.request["guide"] = guide_text;
+    r.request["keep"] = keep;
     const json common_json = common_to_json(common);
     r.request.update(common_json);
     r.request["model"] = model_path;
@@ -784,14 +885,20 @@ json subject_match_eval(const model::Model& model, core::ThreadPool& pool, const
     common.threads = opt.threads;
     common.temperature = opt.temperature;
     std::vector<std::vector<std::string>> neighbours;
-    double novelty = 0;
+    double novelty = 0, guided = 0;
     for (size_t i = 0; i < subjects.size(); ++i) {
         common.seed = i;
         const PaintSpec spec{"subject", subjects[i], "", ""};
+        // A guide never is the drawing of the subject's own name: the figure would measure the
+        // copy, not the drawing.
+        const std::optional<Guide> guide =
+            opt.guide == "auto" ? corpus_guide(ref, subjects[i], common.seed, /*exclude_own_name=*/true) : std::nullopt;
+        guided += guide ? 1 : 0;
         // The best of the candidates by the critics, as `lyra paint -n` would pick it.
         std::string best;
         double best_total = -1e9;
-        for (const Generated& g : generate_drawings(model, pool, spec, common, opt.length, opt.match_candidates, guidance)) {
+        for (const Generated& g : generate_drawings(model, pool, spec, common, opt.length, opt.match_candidates, guidance,
+                                                    GuideSpec{guide ? &*guide : nullptr, opt.keep})) {
             double total = 0;
             paint_scores(g.text, spec, &ref, g.loglik_per_token, total);
             if (total > best_total) {
@@ -837,6 +944,7 @@ json subject_match_eval(const model::Model& model, core::ThreadPool& pool, const
             {"random_name_nearest", base1 / d},
             {"random_name_in_nearest_5", base5 / d},
             {"random_word_in_nearest_5", base_word5 / d},
+            {"guided", guided / d},
             {"novelty", novelty / d}};
 }
 
@@ -853,6 +961,12 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
         throw_error(ErrorKind::InvalidArgument, "temperature: out of range; expected 0..10, got {}", opt.temperature);
     }
     check_guidance(opt.guidance);
+    if (opt.guide != "auto" && opt.guide != "none") {
+        throw_error(ErrorKind::InvalidArgument, "guide: unknown; expected auto or none, got '{}'", opt.guide);
+    }
+    if (!(opt.keep >= kMinKeep && opt.keep <= kMaxKeep)) {
+        throw_error(ErrorKind::InvalidArgument, "keep: out of range; expected {}..{}, got {}", kMinKeep, kMaxKeep, opt.keep);
+    }
     const GuidanceSpec guidance{opt.guidance, opt.neutral};
     std::vector<std::string> modes = opt.modes;
     if (modes.empty()) {
@@ -877,9 +991,12 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
     out["length"] = opt.length;
     out["guidance"] = opt.guidance;
     out["neutral"] = opt.neutral;
+    out["guide"] = opt.guide;
+    out["keep"] = opt.keep;
     out["modes"] = json::object();
     for (const std::string& mode : modes) {
         std::vector<Generated> drawings;
+        double guided = 0;
         CommonOptions common;
         common.threads = opt.threads;
         common.temperature = opt.temperature;
@@ -887,7 +1004,11 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
             for (int i = 0; i < opt.count; ++i) {
                 common.seed = static_cast<uint64_t>(i);
                 PaintSpec spec{"subject", subjects[static_cast<size_t>(i) % subjects.size()], "", ""};
-                auto one = generate_drawings(*model, *ctx.pool, spec, common, opt.length, 1, guidance);
+                const std::optional<Guide> guide =
+                    opt.guide == "auto" && ref ? corpus_guide(*ref, spec.subject, common.seed) : std::nullopt;
+                guided += guide ? 1 : 0;
+                auto one = generate_drawings(*model, *ctx.pool, spec, common, opt.length, 1, guidance,
+                                             GuideSpec{guide ? &*guide : nullptr, opt.keep});
                 drawings.push_back(one.at(0));
             }
         } else {
@@ -940,6 +1061,7 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
                   {"not_blank", not_blank / n},
                   {"ended", ended / n},
                   {"mean_tokens", tokens / n},
+                  {"guided", guided / n},
                   {"diversity", pairs > 0 ? div / pairs : 0.0},
                   {"novelty", ref && !imgs.empty() ? json(novelty / static_cast<double>(imgs.size())) : json(nullptr)}};
         if (!failures.empty()) m["failures"] = failures;

@@ -16,6 +16,7 @@
 
 #include "art/common/art.h"
 #include "art/visual/dsl.h"
+#include "art/visual/guide.h"
 #include "art/visual/raster.h"
 
 namespace lyra::art::visual {
@@ -61,6 +62,8 @@ struct PaintSpec {
 void check_spec(const PaintSpec& spec);
 // The GBNF grammar for the spec's drawings.
 std::string paint_grammar(const PaintSpec& spec);
+// The subject grammar of the rest of a guided drawing: what may follow the guide's cut (guide.h).
+std::string paint_grammar(const PaintSpec& spec, const GuideCut& cut);
 // The prompt in the training format: "subject: <text>\n" (styles use a description of theirs).
 std::string paint_prompt(const PaintSpec& spec);
 // Shape counts the critics expect for the mode: [lo, hi].
@@ -86,11 +89,17 @@ public:
     std::optional<double> nearest_named(const Image& img, std::string_view subject) const;
     size_t size() const { return thumbs_.size(); }
     const std::string& subject(size_t i) const { return subjects_.at(i); }
+    // The document's name_key and its content_words, and its drawing (DSL text, as the corpus
+    // has it): what a guide (guide.h) looks up and starts from.
+    const std::string& name(size_t i) const { return names_.at(i); }
+    const std::vector<std::string>& words(size_t i) const { return words_.at(i); }
+    const std::string& drawing(size_t i) const { return drawings_.at(i); }
     const std::string& path() const { return path_; }
 
 private:
     std::vector<Image> thumbs_;
     std::vector<std::string> subjects_;
+    std::vector<std::string> drawings_;
     std::vector<std::string> names_;                // subject_name, lower case
     std::vector<std::vector<std::string>> words_;   // content_words of the name
     std::string path_;
@@ -101,6 +110,8 @@ private:
 // with the one the drawing was asked for. A corpus subject is a name, for icons followed by
 // "; " and tags; only the name counts.
 std::string subject_name(std::string_view subject);
+// The subject_name in ASCII lower case: how names are compared.
+std::string name_key(std::string_view subject);
 // The name's content words: lower-case ASCII, split at anything but letters, digits and
 // non-ASCII bytes, words of 3+ bytes, without function words and skin-tone modifiers (which
 // hundreds of emoji names share, so they would say nothing about the shape).
@@ -124,7 +135,10 @@ nlohmann::json paint_scores(std::string_view dsl, const PaintSpec& spec, const R
 
 // The art form: request keys subject, style, palette, mood, size (PNG pixels, 16..4096),
 // length (token budget, 64..4096), reference (corpus file for novelty; "" = the default if it
-// exists), guidance (classifier-free guidance scale, 0..kMaxGuidance), plus the common keys.
+// exists), guidance (classifier-free guidance scale, 0..kMaxGuidance), guide ("auto", the
+// default: a corpus drawing of the subject when the reference names one; "none"; or a drawing as
+// SVG or DSL text; guide.h) and keep (the share of the guide's shapes kept, 0.1..0.9, default
+// 0.5), plus the common keys. A guided drawing's scores name its guide and the shapes kept.
 ArtResult paint(const nlohmann::json& request, Context& ctx);
 
 // `lyra paint eval`: `count` drawings per mode with seeds 0..count-1 on one model; the share
@@ -146,6 +160,10 @@ struct EvalOptions {
     float temperature = 0.8f;  // of every mode's drawings
     float guidance = kDefaultGuidance;              // CFG scale of every mode's drawings; 0 = off
     std::string neutral = std::string(kNeutralSubject);  // the unconditioned subject line's text
+    // Subject drawings: "auto" starts each from a corpus drawing its subject names (guide.h; for
+    // the subject match never one of the subject's own name), "none" lets the model draw alone.
+    std::string guide = "auto";
+    double keep = kDefaultKeep;  // the share of a guide's shapes kept (kMinKeep..kMaxKeep)
 };
 nlohmann::json paint_eval(const EvalOptions& opt, Context& ctx);
 
