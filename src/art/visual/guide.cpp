@@ -110,7 +110,10 @@ Guide guide_from_text(std::string_view text) {
 
 size_t pick_cut(const Guide& g, double keep) {
     const double want = keep * static_cast<double>(g.shapes);
-    size_t best = 0;
+    // A drawing of a single shape has no cut inside it: it is kept whole, and the model adds to
+    // it. From the canvas alone the default model drew what it draws unguided (a tabler star's
+    // one path gave way to two stray unstroked lines, a blank drawing).
+    size_t best = g.cuts.size() - 1;
     double best_gap = std::numeric_limits<double>::infinity();
     for (size_t i = 0; i < g.cuts.size(); ++i) {
         const GuideCut& c = g.cuts[i];

@@ -50,7 +50,8 @@ Guide make_guide(const Drawing& d, std::string source);
 Guide guide_from_text(std::string_view text);
 
 // The cut whose kept share is nearest to `keep` among those that keep at least one shape and
-// leave at least one for the model (the canvas alone when the drawing has a single shape).
+// leave at least one for the model; the whole drawing when it is a single shape (the model then
+// adds to it). The last cut when no shape of the drawing could be cut at (too long a text).
 size_t pick_cut(const Guide& g, double keep);
 
 // The corpus drawings a subject names, best first tier only: those with its name, else those

@@ -60,7 +60,7 @@ TEST(Guide, PickCutKeepsOneShapeAtLeastAndLeavesOneForTheModel) {
     EXPECT_EQ(g.cuts[pick_cut(g, 0.6)].shapes, 3u);
     EXPECT_EQ(g.cuts[pick_cut(g, 0.9)].shapes, 4u);  // never all five
     const Guide one = make_guide(parse_dsl("canvas 128 128\ncircle 1 2 3\n"), "one");
-    EXPECT_EQ(pick_cut(one, 0.5), 0u);  // a single shape: the model draws from the canvas on
+    EXPECT_EQ(pick_cut(one, 0.5), 1u);  // a single shape is kept whole; the model adds to it
 }
 
 // Every cut of a corpus drawing is continued by the grammar of its rest: the guide's own rest is
