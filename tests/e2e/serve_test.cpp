@@ -422,10 +422,10 @@ TEST(Serve, ArtEndpointsAnswerWorkOr501) {
     expect_error(post(s, "/v1/art/poem", "not json"), 400);
 }
 
-// /v1/art/paint passes "guidance" (classifier-free guidance, issue 7) to the form: the served
-// drawing is the one `lyra paint --guidance` draws with the same seed, and a bad scale is a 400
-// naming the key.
-TEST(Serve, PaintGuidancePassesThroughAndMatchesTheCli) {
+// /v1/art/paint passes "guidance" (classifier-free guidance, issue 7) and "guide" to the form:
+// the served drawing is the one `lyra paint --guidance` draws with the same seed, and a bad scale
+// is a 400 naming the key.
+TEST(Serve, PaintGuidanceAndGuidePassThroughAndMatchTheCli) {
     TempDir models;
     const std::string paint = source_dir() + "/models/paint-dsl.gguf";
     ASSERT_TRUE(fs::exists(paint)) << paint;
@@ -447,6 +447,20 @@ TEST(Serve, PaintGuidancePassesThroughAndMatchesTheCli) {
         const Http e = post(s, "/v1/art/paint", std::string(R"({"model":"paint-dsl","guidance":)") + bad + "}");
         expect_error(e, 400);
         EXPECT_NE(e.body.find("guidance"), std::string::npos) << e.body;
+    }
+    // "guide": a drawing of the client's own travels in the request (the server reads no file);
+    // its kept shapes come first and the scores name it. A bad guide or keep is a 400 naming it.
+    const std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 128 128'><circle cx='64' cy='64' "
+                            "r='40' fill='#0000ff'/><rect x='10' y='10' width='20' height='20'/></svg>";
+    const Http g = post(s, "/v1/art/paint", json{{"model", "paint-dsl"}, {"guide", svg}, {"seed", 4}, {"length", 120}}.dump());
+    ASSERT_EQ(g.status, 200) << g.body;
+    EXPECT_EQ(g.j()["scores"]["guide"], "given drawing") << g.body;
+    EXPECT_EQ(g.j()["text"].get<std::string>().rfind("canvas 128 128\ncircle 64 64 40 f #0000ff\n", 0), 0u) << g.body;
+    for (const json& bad : {json{{"model", "paint-dsl"}, {"subject", "x"}, {"guide", "<svg"}},
+                            json{{"model", "paint-dsl"}, {"subject", "x"}, {"keep", 2}}}) {
+        const Http e = post(s, "/v1/art/paint", bad.dump());
+        expect_error(e, 400);
+        EXPECT_NE(e.body.find(bad.contains("keep") ? "keep" : "guide: svg"), std::string::npos) << e.body;
     }
     EXPECT_EQ(s.stop(SIGTERM, std::chrono::seconds(15)), 0) << s.stderr_text();
 }
