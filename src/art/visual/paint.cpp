@@ -728,12 +728,16 @@ std::vector<Generated> generate_drawings(const model::Model& model, core::Thread
     std::vector<Generated> out;
     for (const gen::Completion& c : res.candidates) {
         Generated g;
+        g.text = (cut != nullptr ? cut->prefix : "") + c.text;
         if (cut != nullptr) {
-            GuidedDrawing kept = keep_guide_in_sight(*cut, c.text);
-            g.text = std::move(kept.text);
-            g.guide_dropped = kept.dropped;
-        } else {
-            g.text = c.text;
+            try {
+                GuidedDrawing kept = keep_guide_in_sight(*cut, c.text);
+                g.text = std::move(kept.text);
+                g.guide_dropped = kept.dropped;
+            } catch (const Error&) {
+                // Not a drawing after all: kept whole, so the critics score it "renders 0" as
+                // they would an unguided one, rather than the request failing.
+            }
         }
         g.loglik_per_token = c.tokens.empty() ? 0 : c.logprob_sum() / static_cast<double>(c.tokens.size());
         g.tokens = c.tokens.size();
