@@ -13,6 +13,8 @@ packages=(
   libopencc-dev opencc libpugixml-dev libcairo2-dev libfluidsynth-dev fluidsynth timgm6mb-soundfont
   # Prosody data: Unihan readings (pinyin, Middle Chinese), emoji names, a pinyin dictionary.
   unicode-data golang-github-mozillazg-go-pinyin-dev rime-data-zyenpheng
+  # Emoji names in ~140 languages (CLDR annotations), so a subject in any language finds its drawing.
+  unicode-cldr-core
   # Outside validators and renderers: abc2midi, abcm2ps (sheet music), rsvg-convert, midicsv, sox;
   # Chromium for the studio page's browser test; a CJK font for rendered Chinese text.
   abcmidi abcm2ps librsvg2-bin midicsv sox chromium fonts-noto-cjk sqlite3 curl

@@ -249,12 +249,18 @@ TEST_F(PaintCli, GuidedDrawingsStartFromTheGuideAndStayValid) {
         EXPECT_EQ(c["text"].get<std::string>().rfind("canvas 128 128\ncircle 64 70 50 f red\n", 0), 0u) << c.dump();
     }
     EXPECT_EQ(paint({"--subject", "red apple"})["candidates"], apple["candidates"]);  // same seed, same drawings
-    // none, or a subject the corpus does not name: the model alone
+    // none, or a subject no corpus name and no language names: the model alone
     for (const std::vector<std::string>& extra : {std::vector<std::string>{"--subject", "red apple", "--guide", "none"},
-                                                   std::vector<std::string>{"--subject", "苹果"}}) {
+                                                   std::vector<std::string>{"--subject", "qzxv wug"}}) {
         const auto j = paint(extra);
         ASSERT_EQ(j["candidates"].size(), 2u) << extra[1];
         for (const auto& c : j["candidates"]) EXPECT_FALSE(c["scores"].contains("guide")) << c.dump();
+    }
+    // a subject in another language: CLDR's annotations (Debian unicode-cldr-core) name its emoji
+    if (fs::exists("/usr/share/unicode/cldr/common/annotations/zh.xml")) {
+        for (const auto& c : paint({"--subject", "苹果"})["candidates"]) {
+            EXPECT_EQ(c["scores"]["guide"], "corpus: red apple (CLDR: 苹果)") << c.dump();
+        }
     }
     // a drawing the user gives, as SVG: no subject needed; --keep 0.9 keeps 3 of its 4 shapes
     const fs::path svg = out.path() / "mine.svg";

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "art/visual/emoji_names.h"
 #include "art/visual/paint.h"
 #include "art/visual/raster.h"
 #include "art/visual/svg_import.h"
@@ -162,10 +163,21 @@ std::vector<size_t> named_drawings(const ReferenceSet& ref, std::string_view sub
 }
 
 std::optional<Guide> corpus_guide(const ReferenceSet& ref, std::string_view subject, uint64_t seed, bool exclude_own_name) {
-    const std::vector<size_t> named = named_drawings(ref, subject, exclude_own_name);
+    std::vector<size_t> named = named_drawings(ref, subject, exclude_own_name);
+    // A subject the corpus's English names do not know may be an emoji's name in another
+    // language (or the emoji itself): CLDR gives its English names, whose drawings are taken.
+    std::string via;
+    if (named.empty()) {
+        for (const std::string& english : english_emoji_names(subject)) {
+            for (size_t i : named_drawings(ref, english, exclude_own_name)) {
+                if (std::find(named.begin(), named.end(), i) == named.end()) named.push_back(i);
+            }
+        }
+        via = fmt::format(" (CLDR: {})", subject);
+    }
     if (named.empty()) return std::nullopt;
     const size_t i = named[seed % named.size()];
-    return make_guide(parse_dsl(ref.drawing(i)), "corpus: " + ref.subject(i));
+    return make_guide(parse_dsl(ref.drawing(i)), "corpus: " + ref.subject(i) + via);
 }
 
 GuidedDrawing keep_guide_in_sight(const GuideCut& cut, std::string_view written) {

@@ -61,8 +61,10 @@ size_t pick_cut(const Guide& g, double keep);
 // must not be the very drawing its result is compared with.
 std::vector<size_t> named_drawings(const ReferenceSet& ref, std::string_view subject, bool exclude_own_name = false);
 
-// The guide for a subject from the corpus: one of named_drawings, picked by the seed; nullopt
-// when none is named.
+// The guide for a subject from the corpus: one of named_drawings, picked by the seed; for a
+// subject no corpus name knows, one of the drawings of the emoji it names in another language
+// (english_emoji_names, emoji_names.h; the source then ends "(CLDR: <subject>)"). nullopt when
+// none is named.
 std::optional<Guide> corpus_guide(const ReferenceSet& ref, std::string_view subject, uint64_t seed,
                                   bool exclude_own_name = false);
 

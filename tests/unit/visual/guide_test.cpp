@@ -2,12 +2,16 @@
 // corpus drawings a subject names, the grammar of the rest, and the kept shapes kept in sight.
 // (A model writing the rest is tested end to end in tests/e2e/paint_test.cpp.)
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
 #include "art/visual/corpus.h"
 #include "art/visual/dsl.h"
+#include "art/visual/emoji_names.h"
 #include "art/visual/guide.h"
 #include "art/visual/paint.h"
 #include "core/error.h"
@@ -124,7 +128,7 @@ TEST(Guide, NamedDrawingsPreferTheNameThenSharedWordsThenTags) {
     EXPECT_EQ(a->source, "corpus: apple; fruit, food");
     EXPECT_EQ(b->source, "corpus: basket; fruit, shop");
     EXPECT_EQ(a->cuts.back().prefix, "canvas 120 120\ncircle 60 60 40\n");
-    EXPECT_FALSE(corpus_guide(ref, "苹果", 0));
+    EXPECT_FALSE(corpus_guide(ref, "qzxv wug", 0));  // named in no language
 }
 
 TEST(Guide, WrittenShapesThatHideTheKeptOnesAreLeftOut) {
@@ -167,6 +171,63 @@ TEST(Guide, AGivenDrawingIsSvgOrDslAndAnythingElseIsOneClearError) {
     EXPECT_EQ(message("canvas 128 128\ncircle 1 2 three\n").rfind("guide: paint dsl: line 2", 0), 0u);
     EXPECT_EQ(message("canvas 128 128\n"), "guide: the drawing has no shapes; expected an SVG or paint DSL drawing with at least one");
     EXPECT_EQ(message("<svg viewBox='0 0 10 10'></svg>").rfind("guide: the drawing has no shapes", 0), 0u);
+}
+
+// A CLDR annotations directory of three languages, written by the test.
+class EmojiNames : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() / ("lyra-cldr-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir_);
+        std::ofstream(dir_ / "en.xml") << "<ldml><annotations>\n"
+                                          "\t\t<annotation cp=\"🍎\">apple | fruit | red</annotation>\n"
+                                          "\t\t<annotation cp=\"🍎\" type=\"tts\">red apple</annotation>\n"
+                                          "\t\t<annotation cp=\"🍏\">apple | fruit | green</annotation>\n"
+                                          "\t\t<annotation cp=\"🍏\" type=\"tts\">green apple</annotation>\n"
+                                          "\t\t<annotation cp=\"❤\" type=\"tts\">red heart</annotation>\n"
+                                          "\t\t<annotation cp=\"🧀\" type=\"tts\">cheese &amp; wedge</annotation>\n"
+                                          "</annotations></ldml>\n";
+        std::ofstream(dir_ / "zh.xml") << "\t\t<annotation cp=\"🍎\">水果 | 红 | 红苹果 | 苹果</annotation>\n"
+                                          "\t\t<annotation cp=\"🍎\" type=\"tts\">红苹果</annotation>\n"
+                                          "\t\t<annotation cp=\"🍏\">苹果 | 青苹果 | 水果</annotation>\n"
+                                          "\t\t<annotation cp=\"🍏\" type=\"tts\">青苹果</annotation>\n";
+        std::ofstream(dir_ / "ja.xml") << "\t\t<annotation cp=\"🍏\" type=\"tts\">Green Ringo</annotation>\n"
+                                          "\t\t<annotation cp=\"🧀\">チーズ &amp; くさび</annotation>\n";
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::vector<std::string> names(std::string_view subject) const { return english_emoji_names(subject, dir_.string()); }
+    std::filesystem::path dir_;
+};
+
+TEST_F(EmojiNames, ANameInAnyLanguageGivesTheEmojisEnglishNames) {
+    EXPECT_EQ(names("苹果"), (std::vector<std::string>{"red apple", "green apple"}));  // a keyword of both
+    EXPECT_EQ(names("红苹果"), (std::vector<std::string>{"red apple"}));  // a name before keywords
+    EXPECT_EQ(names("  青苹果 "), (std::vector<std::string>{"green apple"}));
+    EXPECT_EQ(names("GREEN RINGO"), (std::vector<std::string>{"green apple"}));  // ASCII in either case
+    EXPECT_EQ(names("🍎"), (std::vector<std::string>{"red apple"}));  // the emoji itself
+    EXPECT_EQ(names("❤\xef\xb8\x8f"), (std::vector<std::string>{"red heart"}));  // typed with U+FE0F
+    EXPECT_EQ(names("チーズ & くさび"), (std::vector<std::string>{"cheese & wedge"}));  // entities decoded
+    EXPECT_TRUE(names("苹").empty());  // terms compare whole
+    EXPECT_TRUE(names("").empty());
+    EXPECT_TRUE(english_emoji_names("苹果", (dir_ / "absent").string()).empty());
+}
+
+// With Debian's unicode-cldr-core (scripts/setup.sh installs it), a subject in Chinese or
+// Japanese finds the corpus's drawing of the emoji it names, and the guide says how.
+TEST(EmojiNamesCldr, SubjectsInOtherLanguagesFindTheirCorpusDrawings) {
+    if (!std::filesystem::exists(std::string(kCldrAnnotationsDir) + "/zh.xml")) {
+        GTEST_SKIP() << "Debian unicode-cldr-core is not installed";
+    }
+    const std::vector<std::string> apple = english_emoji_names("苹果");
+    EXPECT_NE(std::find(apple.begin(), apple.end(), "red apple"), apple.end());
+    const std::vector<std::string> camera = english_emoji_names("カメラ");
+    EXPECT_NE(std::find(camera.begin(), camera.end(), "camera"), camera.end());
+    const ReferenceSet ref = corpus_of("subject: red apple\ncanvas 128 128\ncircle 64 64 50 f red\n\n"
+                                       "subject: camera\ncanvas 128 128\nrect 10 30 108 70 f gray\n");
+    const auto guide = corpus_guide(ref, "苹果", 0);
+    ASSERT_TRUE(guide);
+    EXPECT_EQ(guide->source, "corpus: red apple (CLDR: 苹果)");
+    EXPECT_FALSE(corpus_guide(ref, "ничего такого", 0));
 }
 
 }  // namespace
