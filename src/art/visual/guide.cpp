@@ -134,7 +134,7 @@ std::vector<size_t> named_drawings(const ReferenceSet& ref, std::string_view sub
     // Tiers, best first: the name itself; then the most shared name words, fewer other name
     // words breaking ties ("apple" before "apple pie" for "red apple"); then the most shared
     // tag words. Scores keep the tiers apart: no name has 1,000 words.
-    constexpr double kExact = 1e9, kWord = 1e6, kExtra = 1e3;
+    constexpr double kExact = 1e9, kWord = 1e6, kTagDivisor = 1e3;
     std::vector<double> score(ref.size(), 0);
     for (size_t i = 0; i < ref.size(); ++i) {
         const bool same = ref.name(i) == want;
@@ -150,7 +150,7 @@ std::vector<size_t> named_drawings(const ReferenceSet& ref, std::string_view sub
         const std::string_view full = ref.subject(i);
         const size_t tags = full.find("; ");
         if (tags != std::string_view::npos) {
-            score[i] = static_cast<double>(shared_words(want_words, content_words(full.substr(tags + 2)))) / kExtra;
+            score[i] = static_cast<double>(shared_words(want_words, content_words(full.substr(tags + 2)))) / kTagDivisor;
         }
     }
     const double top = score.empty() ? 0 : *std::max_element(score.begin(), score.end());
