@@ -21,4 +21,8 @@ std::string drop_invalid_utf8(std::string_view s);
 // sequence, an overlong form or a surrogate), so callers can step over text of any script.
 size_t utf8_char_at(std::string_view s, size_t i, uint32_t& cp);
 
+// `s` with & < > " written as XML/HTML entities, for text between tags and inside a
+// double-quoted attribute.
+std::string xml_escape(std::string_view s);
+
 }  // namespace lyra::art

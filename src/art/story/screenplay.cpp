@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "art/common/text.h"
 #include "generate/constraint/grammar.h"
 
 namespace lyra::art::story {
@@ -15,20 +16,6 @@ namespace {
 std::string upper(const std::string& s) {
     std::string out = s;
     for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string escape_html(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
     return out;
 }
 
@@ -82,7 +69,7 @@ std::string fountain_to_html(const std::string& title, const std::string& founta
             in_dialogue = false;
             continue;
         }
-        const std::string e = escape_html(l);
+        const std::string e = xml_escape(l);
         if (l.rfind("INT.", 0) == 0 || l.rfind("EXT.", 0) == 0) {
             body += "<p class=\"heading\">" + e + "</p>\n";
         } else if (l == "CUT TO:" || l == "FADE OUT." || (all_caps_line(l) && l.size() > 3 && l.substr(l.size() - 3) == "TO:")) {
@@ -98,7 +85,7 @@ std::string fountain_to_html(const std::string& title, const std::string& founta
             body += "<p class=\"action\">" + e + "</p>\n";
         }
     }
-    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + escape_html(title) +
+    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + xml_escape(title) +
            "</title>\n<style>\n"
            "body{font-family:'Courier Prime','Courier New',monospace;font-size:12pt;max-width:6in;margin:1in auto;line-height:1.2}\n"
            "h1{text-align:center;font-size:12pt;text-transform:uppercase;margin-bottom:3em}\n"
@@ -108,7 +95,7 @@ std::string fountain_to_html(const std::string& title, const std::string& founta
            ".dialogue{margin:0 1.5in 0 1in}\n"
            ".transition{text-align:right;margin-top:1em}\n"
            "p{margin:1em 0 0 0}\n.dialogue,.parenthetical{margin-top:0}\n"
-           "</style></head><body>\n<h1>" + escape_html(title) + "</h1>\n" + body + "</body></html>\n";
+           "</style></head><body>\n<h1>" + xml_escape(title) + "</h1>\n" + body + "</body></html>\n";
 }
 
 }  // namespace lyra::art::story

@@ -3,22 +3,17 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
+
+#include "art/common/text.h"
+#include "core/mmap.h"
 
 namespace lyra::art::visual {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 std::string lower_ascii(std::string s) {
     for (char& c : s) {
@@ -57,21 +52,6 @@ std::string decode_entities(std::string_view s) {
             }
         }
         if (!replaced) out += s[i++];
-    }
-    return out;
-}
-
-// How the text appears in the files (what decode_entities undoes), to search them for it.
-std::string encode_entities(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
     }
     return out;
 }
@@ -118,7 +98,7 @@ std::vector<std::string> english_emoji_names(std::string_view subject, const std
     if (!fs::exists(en_path, ec)) return {};
     std::map<std::string, std::string> english;  // cp -> its English name
     {
-        const std::string en = read_all(en_path);
+        const std::string en = core::read_file(en_path.string());
         std::istringstream lines(en);
         Annotation a;
         for (std::string line; std::getline(lines, line);) {
@@ -140,10 +120,10 @@ std::vector<std::string> english_emoji_names(std::string_view subject, const std
         const auto it = english.find(cp);
         if (it != english.end() && std::find(to.begin(), to.end(), it->second) == to.end()) to.push_back(it->second);
     };
-    const std::string needle = encode_entities(want);
+    const std::string needle = xml_escape(want);  // as the files write it
     Annotation a;
     for (const fs::path& file : files) {
-        const std::string text = lower_ascii(read_all(file));
+        const std::string text = lower_ascii(core::read_file(file.string()));
         size_t done_to = 0;  // the end of the last line read: a term twice on a line is one match
         for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
             if (at < done_to) continue;
