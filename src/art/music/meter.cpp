@@ -108,9 +108,12 @@ Walk walk(const Tune& t) {
             case ElemKind::Tuplet: {
                 int p = 0, q = 0, r = 0;
                 std::vector<int> parts{0};
+                // Digits saturate: a part past 64 is refused below either way, and a long run of
+                // them (as a corrupt file has) must neither overflow nor wrap into range.
+                constexpr int kPartMax = 1000;
                 for (char c : e.text) {
                     if (c == ':') parts.push_back(0);
-                    else parts.back() = parts.back() * 10 + (c - '0');
+                    else parts.back() = std::min(kPartMax, parts.back() * 10 + (c - '0'));
                 }
                 p = parts[0];
                 q = parts.size() > 1 && parts[1] ? parts[1] : tuplet_q(p, meter);

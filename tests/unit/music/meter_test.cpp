@@ -62,6 +62,15 @@ TEST(Meter, HugeEndingNumbersAreNeverPlayedAndDoNotOverflow) {
     EXPECT_EQ(midi, (std::vector<int>{62, 66, 69, 62, 66, 66}));
 }
 
+// A tuplet number far past any tuplet is refused like any other past 64. A fuzz finding:
+// "(3888888888" overflowed int (the parser takes up to 12 digits and colons), and 2^32 + 3
+// wrapped into a triplet that shortened its bar.
+TEST(Meter, HugeTupletNumbersAreRefusedAndDoNotOverflow) {
+    EXPECT_TRUE(music::check_meter(tune("DFA dfa|(4294967299g2e c3|g2e c3|]\n")).ok());
+    EXPECT_TRUE(music::check_meter(tune("DFA dfa|(9999999999:2g2e c3|g2e c3|]\n")).ok());
+    EXPECT_FALSE(music::check_meter(tune("DFA dfa|(3g2e c3|g2e c3|]\n")).ok());  // a real triplet shortens its bar
+}
+
 TEST(Meter, KeyFitAndChords) {
     music::Performance p = music::perform(tune("DEF GAB|c'3 d'3|]\n"));
     EXPECT_DOUBLE_EQ(music::key_fit(p, music::parse_key("D")), 1.0);
