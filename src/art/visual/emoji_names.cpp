@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "art/common/text.h"
@@ -90,12 +91,10 @@ bool parse_annotation(std::string_view line, Annotation& a) {
     return true;
 }
 
-}  // namespace
-
-std::vector<std::string> english_emoji_names(std::string_view subject, const std::string& dir) {
+// english_emoji_names without its cache: reads en.xml and every file holding the subject.
+std::vector<std::string> look_up(std::string_view subject, const std::string& dir) {
     std::error_code ec;
     const fs::path en_path = fs::path(dir) / "en.xml";
-    if (!fs::exists(en_path, ec)) return {};
     std::map<std::string, std::string> english;  // cp -> its English name
     {
         const std::string en = core::read_file(en_path.string());
@@ -137,6 +136,30 @@ std::vector<std::string> english_emoji_names(std::string_view subject, const std
         }
     }
     return by_name.empty() ? by_keyword : by_name;
+}
+
+}  // namespace
+
+std::vector<std::string> english_emoji_names(std::string_view subject, const std::string& dir) {
+    // A lookup reads ~34 MB of annotations, and the same subjects come back (every seed of an
+    // eval subject, a server's repeated requests): the answers are kept for the process, the
+    // files being read-only package data. A directory without en.xml is not kept, so a package
+    // installed later is found.
+    static std::mutex mu;
+    static std::map<std::string, std::vector<std::string>> answers;
+    constexpr size_t kMaxAnswers = 4096;
+    std::error_code ec;
+    if (!fs::exists(fs::path(dir) / "en.xml", ec)) return {};
+    const std::string key = dir + '\0' + std::string(subject);
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        if (const auto it = answers.find(key); it != answers.end()) return it->second;
+    }
+    std::vector<std::string> names = look_up(subject, dir);
+    std::lock_guard<std::mutex> lock(mu);
+    if (answers.size() >= kMaxAnswers) answers.clear();
+    answers.emplace(key, names);
+    return names;
 }
 
 }  // namespace lyra::art::visual

@@ -1008,8 +1008,7 @@ json paint_eval(const EvalOptions& opt, Context& ctx) {
             for (int i = 0; i < opt.count; ++i) {
                 common.seed = static_cast<uint64_t>(i);
                 PaintSpec spec{"subject", subjects[static_cast<size_t>(i) % subjects.size()], "", ""};
-                const std::optional<Guide> guide =
-                    opt.guide == "auto" && ref ? corpus_guide(*ref, spec.subject, common.seed) : std::nullopt;
+                const std::optional<Guide> guide = request_guide(opt.guide, spec, ref.get(), common.seed);
                 guided += guide ? 1 : 0;
                 auto one = generate_drawings(*model, *ctx.pool, spec, common, opt.length, 1, guidance,
                                              GuideSpec{guide ? &*guide : nullptr, opt.keep});
