@@ -187,12 +187,12 @@ Phase run_phase(int port, const Config& cfg, const std::string& model, int clien
 // The server's step counters (GET /metrics, summed over its models: bench_serve loads one), or
 // nothing when the server has no /metrics (an older --lyra binary).
 struct StepCounters {
-    double steps = 0, rows = 0, step_s = 0, forward_s = 0;
+    double steps = 0, rows = 0, step_s = 0, forward_s = 0, between_s = 0;
     StepCounters operator-(const StepCounters& o) const {
-        return {steps - o.steps, rows - o.rows, step_s - o.step_s, forward_s - o.forward_s};
+        return {steps - o.steps, rows - o.rows, step_s - o.step_s, forward_s - o.forward_s, between_s - o.between_s};
     }
     StepCounters& operator+=(const StepCounters& o) {
-        steps += o.steps, rows += o.rows, step_s += o.step_s, forward_s += o.forward_s;
+        steps += o.steps, rows += o.rows, step_s += o.step_s, forward_s += o.forward_s, between_s += o.between_s;
         return *this;
     }
 };
@@ -206,7 +206,8 @@ std::optional<StepCounters> read_counters(int port) {
     const std::pair<const char*, double StepCounters::*> families[] = {{"lyra_steps_total{", &StepCounters::steps},
                                                                        {"lyra_step_rows_total{", &StepCounters::rows},
                                                                        {"lyra_step_seconds_total{", &StepCounters::step_s},
-                                                                       {"lyra_forward_seconds_total{", &StepCounters::forward_s}};
+                                                                       {"lyra_forward_seconds_total{", &StepCounters::forward_s},
+                                                                       {"lyra_between_steps_seconds_total{", &StepCounters::between_s}};
     std::istringstream lines(res->body);
     for (std::string line; std::getline(lines, line);) {
         for (const auto& [prefix, field] : families) {
@@ -436,15 +437,19 @@ void print_table(const Config& cfg, const Rounds& r) {
     // Inside the server: a step's wall time, the part in its forward (a batch's, or a lone
     // sequence's), and the rest (sampling, delivering the tokens, bookkeeping). The forward
     // ratio is what the model code alone would give: the last count's tokens per forward second
-    // against the first's.
+    // against the first's. "Between" is the time from one step's end to the next one's start
+    // while the server had work (waking the readers, and whatever the readers' threads took from
+    // the scheduler's core), per step: with the clients on the server's own cores, the 8-client
+    // phases lost most of their wall time outside the steps there.
     std::printf("\nInside the server, over all rounds (GET /metrics):\n\n");
-    std::printf("| clients | steps | mean batch | step ms | forward ms | rest ms |\n");
-    std::printf("|--------:|------:|-----------:|--------:|-----------:|--------:|\n");
+    std::printf("| clients | steps | mean batch | step ms | forward ms | rest ms | between ms |\n");
+    std::printf("|--------:|------:|-----------:|--------:|-----------:|--------:|-----------:|\n");
     for (int clients : cfg.clients) {
         const StepCounters& c = r.steps.at(clients);
         const double n = std::max(1.0, c.steps);
-        std::printf("| %7d | %5.0f | %10.2f | %7.3f | %10.3f | %7.3f |\n", clients, c.steps, c.rows / n,
-                    1e3 * c.step_s / n, 1e3 * c.forward_s / n, 1e3 * (c.step_s - c.forward_s) / n);
+        std::printf("| %7d | %5.0f | %10.2f | %7.3f | %10.3f | %7.3f | %10.3f |\n", clients, c.steps, c.rows / n,
+                    1e3 * c.step_s / n, 1e3 * c.forward_s / n, 1e3 * (c.step_s - c.forward_s) / n,
+                    1e3 * c.between_s / n);
     }
     const StepCounters& first = r.steps.at(cfg.clients.front());
     const StepCounters& last = r.steps.at(cfg.clients.back());

@@ -137,6 +137,11 @@ struct SchedulerStats {
     int64_t rows = 0;        // sequences over all steps (rows / steps: the mean batch)
     int64_t step_us = 0;
     int64_t forward_us = 0;
+    // Wall time from the end of one step to the start of the next while there was work all along
+    // (an idle wait between them ends the count): waking the streams' readers, delivering the
+    // ends, taking in new sequences, and any time the scheduler's thread spent off its core. On a
+    // machine whose cores the readers share, the woken readers take that time.
+    int64_t between_us = 0;
 };
 
 class Scheduler {

@@ -425,6 +425,11 @@ struct Server::Impl {
                "Wall time of the forwards that served a whole step (a batch's, or a lone sequence's); the rest of "
                "a step is sampling, delivery and bookkeeping.",
                [&](const Row& r) { return seconds(r.st.forward_us); });
+        family("lyra_between_steps_seconds_total", "counter",
+               "Wall time between the end of one step and the start of the next while the scheduler had work: "
+               "waking the streams' readers, delivering the ends, taking in new sequences, and any time its "
+               "thread spent off its core.",
+               [&](const Row& r) { return seconds(r.st.between_us); });
         family("lyra_prompts_folded_total", "counter", "Joining prompts run inside a batched step.",
                [](const Row& r) { return std::to_string(r.st.prompts_folded); });
         family("lyra_prompts_cached_total", "counter", "Joining prompts whose prefill came from the prompt cache.",

@@ -182,7 +182,9 @@ TEST(Serve, MetricsCountStepsTokensAndTheirTimeBehindTheKey) {
     EXPECT_EQ(metric(h.body, "lyra_steps_total"), -1) << "no model is loaded yet";
 
     const std::string body = std::string(R"({"model":")") + kModel + R"(","prompt":"ROMEO:","max_tokens":8,"n":2})";
+    const auto sent = std::chrono::steady_clock::now();
     const Http done = post(s, "/v1/completions", body, auth);
+    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
     ASSERT_EQ(done.status, 200) << done.body;
     ASSERT_EQ(done.j()["choices"].size(), 2u) << done.body;
     h = curl(s.base() + "/metrics", auth);
@@ -197,6 +199,11 @@ TEST(Serve, MetricsCountStepsTokensAndTheirTimeBehindTheKey) {
     const double step_s = metric(h.body, "lyra_step_seconds_total"), forward_s = metric(h.body, "lyra_forward_seconds_total");
     EXPECT_GT(forward_s, 0) << h.body;
     EXPECT_LE(forward_s, step_s) << h.body;
+    // The steps and the gaps between them are all inside this one request's wall time (the
+    // metrics print microseconds rounded to 6 decimals of a second; 1 ms of slack for that).
+    const double between_s = metric(h.body, "lyra_between_steps_seconds_total");
+    EXPECT_GE(between_s, 0) << "missing: " << h.body;
+    EXPECT_LE(step_s + between_s, wall_s + 1e-3) << h.body;
     EXPECT_EQ(metric(h.body, "lyra_sequences_active"), 0) << h.body;
     EXPECT_GE(metric(h.body, "lyra_max_batch"), 1) << h.body;
     EXPECT_GE(metric(h.body, "lyra_sessions_reused_total"), 0) << "missing: " << h.body;
