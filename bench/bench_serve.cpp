@@ -439,8 +439,8 @@ void print_table(const Config& cfg, const Rounds& r) {
     // ratio is what the model code alone would give: the last count's tokens per forward second
     // against the first's. "Between" is the time from one step's end to the next one's start
     // while the server had work (waking the readers, and whatever the readers' threads took from
-    // the scheduler's core), per step: with the clients on the server's own cores, the 8-client
-    // phases lost most of their wall time outside the steps there.
+    // the scheduler's core), per step: with the clients on the server's own cores, most of the
+    // 8-client phases' wall time that the steps did not account for (7-11%) was there.
     std::printf("\nInside the server, over all rounds (GET /metrics):\n\n");
     std::printf("| clients | steps | mean batch | step ms | forward ms | rest ms | between ms |\n");
     std::printf("|--------:|------:|-----------:|--------:|-----------:|--------:|-----------:|\n");
