@@ -8,12 +8,25 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <cstdlib>
+#include <new>
 #include <sstream>
 #include <utility>
 
 #include "core/error.h"
 
 namespace lyra::core {
+
+namespace {
+// MADV_POPULATE_WRITE's value (Linux 5.14 and later); older headers lack the name, and an older
+// kernel answers EINVAL, which leaves the pages to fault in as written.
+#ifdef MADV_POPULATE_WRITE
+constexpr int kMadvPopulateWrite = MADV_POPULATE_WRITE;
+#else
+constexpr int kMadvPopulateWrite = 23;
+#endif
+constexpr size_t kAlign = 64;
+}  // namespace
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -64,6 +77,35 @@ void MappedFile::release_pages(const void* p, size_t n) const {
     const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
     // MADV_DONTNEED on a private, never-written file mapping: the pages refault from the file.
     if (first < last) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+ZeroedBuffer::ZeroedBuffer(size_t bytes) : size_(bytes) {
+    if (bytes == 0) return;
+    // Pages malloc takes from the system arrive a fault at a time; asking for them all first
+    // brings them in one call (ignored by a kernel before 5.14), and the memset then finds them
+    // present. Reused heap memory is present already, and the call finds nothing to do.
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign));
+    if (p == nullptr) throw std::bad_alloc();
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<uintptr_t>(p), end = begin + bytes;
+    const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+    if (first < last) (void)::madvise(reinterpret_cast<void*>(first), last - first, kMadvPopulateWrite);
+    std::memset(p, 0, bytes);
+    data_ = p;
+}
+
+ZeroedBuffer::~ZeroedBuffer() { std::free(data_); }
+
+ZeroedBuffer::ZeroedBuffer(ZeroedBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+ZeroedBuffer& ZeroedBuffer::operator=(ZeroedBuffer&& other) noexcept {
+    if (this != &other) {
+        std::free(data_);
+        data_ = std::exchange(other.data_, nullptr);
+        size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
 }
 
 std::string read_file(const std::string& path) {

@@ -2,6 +2,7 @@
 #include "generate/scheduler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 
@@ -78,6 +79,9 @@ Scheduler::Scheduler(std::shared_ptr<const model::Model> model, SchedulerOptions
                     "gives alone), got {}",
                     model::Model::kExactBatchRows, opt_.max_batch);
     }
+    if (opt_.shelf_idle_ms < 0)
+        throw_error(ErrorKind::InvalidArgument,
+                    "scheduler shelf idle time: out of range; expected 0 ms or more, got {}", opt_.shelf_idle_ms);
     for (int i = 0; i < pool_.size(); ++i) {
         inline_pools_.push_back(std::make_unique<core::ThreadPool>(1));
     }
@@ -169,7 +173,9 @@ void Scheduler::cancel_all() {
 
 SchedulerStats Scheduler::stats() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
+    SchedulerStats now = stats_;
+    now.sessions_kept = static_cast<int64_t>(shelf_.size());
+    return now;
 }
 
 int Scheduler::active() const {
@@ -183,13 +189,18 @@ void Scheduler::loop() {
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mu_);
+            const auto has_work = [this] { return stop_ || !queue_.empty() || !active_.empty(); };
             if (queue_.empty() && active_.empty()) {
                 last_end = -1;
-                lock.unlock();
-                shelf_.clear();  // nothing to do: an idle server keeps no caches
-                lock.lock();
+                // Nothing to do: the shelf waits a moment for the next request, then an idle
+                // server gives its caches back.
+                if (!cv_.wait_for(lock, std::chrono::milliseconds(opt_.shelf_idle_ms), has_work)) {
+                    lock.unlock();
+                    shelf_.clear();
+                    lock.lock();
+                }
             }
-            cv_.wait(lock, [this] { return stop_ || !queue_.empty() || !active_.empty(); });
+            cv_.wait(lock, has_work);
             if (stop_ && queue_.empty() && active_.empty()) return;
             while (static_cast<int>(active_.size()) < opt_.max_batch && !queue_.empty()) {
                 active_.push_back(std::move(queue_.front()));

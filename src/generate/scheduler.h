@@ -120,6 +120,12 @@ struct SchedulerOptions {
     // Bytes of recently prefilled prompts kept for requests that repeat them (prompt_cache.h);
     // 0 turns the cache off.
     size_t prompt_cache_bytes = size_t{64} << 20;
+    // How long a scheduler with nothing to do keeps its finished sequences' sessions (shelf_)
+    // before it gives their memory back: a client's next request often comes a millisecond or
+    // two after its last one ended (one client's requests in turn, a studio remix), and a
+    // session made anew costs its KV cache's allocation (~1.4 ms for 4 MB on the 2-core VM),
+    // while an idle server should not sit on caches for long.
+    int shelf_idle_ms = 1000;
 };
 
 struct SchedulerStats {
@@ -130,6 +136,7 @@ struct SchedulerStats {
     int64_t prompts_cached = 0; // joining prompts whose prefill came from the prompt cache
     int64_t prompts_prefix_cached = 0; // joining prompts that copied a kept prompt's beginning
     int64_t sessions_reused = 0;       // sequences that took a finished one's session (SessionShelf)
+    int64_t sessions_kept = 0;         // finished sequences' sessions on the shelf now
     // Where the steps' time went (wall time, microseconds): every step's whole time, and the
     // part spent in the one forward that served all of a step's sequences (a batched step's, or a
     // lone sequence's own). The rest is sampling, delivering the tokens and the bookkeeping;

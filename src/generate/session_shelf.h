@@ -7,8 +7,8 @@
 // sequence reads are always ones it wrote, so what an earlier one left behind is never seen.
 //
 // The scheduler puts a finished sequence's session here and takes one for each joining
-// sequence; it keeps at most `max_kept` and empties the shelf when it has nothing to do, so an
-// idle server holds no caches. Thread-safe: sequences that prefill on their own take theirs on
+// sequence; it keeps at most `max_kept` and empties the shelf once it has had nothing to do
+// for a while (SchedulerOptions::shelf_idle_ms), so an idle server holds no caches for long. Thread-safe: sequences that prefill on their own take theirs on
 // pool workers.
 #pragma once
 

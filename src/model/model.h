@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/mmap.h"
 #include "core/ops.h"
 #include "core/thread_pool.h"
 #include "model/format/gguf.h"
@@ -250,8 +251,8 @@ public:
     // Bytes the KV cache holds: self-attention K and V of every layer and position, plus an
     // encoder-decoder's cross-attention K and V.
     size_t kv_bytes() const {
-        return k_.size() + v_.size() + cross_k_.size() + cross_v_.size() +
-               (ks_.size() + vs_.size() + cross_ks_.size() + cross_vs_.size()) * sizeof(float);
+        return k_.size() + v_.size() + cross_k_.size() + cross_v_.size() + ks_.size() + vs_.size() +
+               cross_ks_.size() + cross_vs_.size();
     }
     // The self-attention K and V bytes a session of n_ctx positions of m allocates, before making
     // one (the prompt cache sizes its entries by it).
@@ -295,12 +296,11 @@ private:
     size_t elem_bytes() const { return static_cast<size_t>(core::KvView::elem_bytes(kv_type_)); }
     // A layer of `rows` positions per head: [n_head_kv][rows][head_dim], and for Q8_0 its scales
     // [n_head_kv][rows][head_dim / 32].
-    KvHeads view(const std::vector<uint8_t>& buf, const std::vector<float>& scales, int64_t layer,
-                 int64_t rows) const {
+    KvHeads view(const core::ZeroedBuffer& buf, const core::ZeroedBuffer& scales, int64_t layer, int64_t rows) const {
         return {buf.data() + static_cast<size_t>(layer * rows * kv_dim_) * elem_bytes(), kv_type_, head_dim_,
-                rows * head_dim_, scales.empty() ? nullptr : scales.data() + layer * rows * kv_dim_ / 32};
+                rows * head_dim_, scales.empty() ? nullptr : scales.as<float>() + layer * rows * kv_dim_ / 32};
     }
-    void store(std::vector<uint8_t>& buf, std::vector<float>& scales, int64_t rows, int64_t layer, int64_t pos,
+    void store(core::ZeroedBuffer& buf, core::ZeroedBuffer& scales, int64_t rows, int64_t layer, int64_t pos,
                const float* src, int64_t n, int64_t src_stride);
 
     int64_t n_ctx_ = 0;
@@ -310,11 +310,11 @@ private:
     int64_t n_layer_ = 0;
     int64_t n_source_ = 0;
     core::DType kv_type_ = core::DType::F32;
-    // Raw bytes of kv_type_ elements (operator new aligns them for f32), and a Q8_0 cache's
-    // scales (empty for the other types).
-    std::vector<uint8_t> k_, v_;
-    std::vector<uint8_t> cross_k_, cross_v_;
-    std::vector<float> ks_, vs_, cross_ks_, cross_vs_;
+    // Raw bytes of kv_type_ elements (64-byte aligned), and a Q8_0 cache's f32 scales (empty for
+    // the other types), in buffers whose pages are all brought in at once (core::ZeroedBuffer).
+    core::ZeroedBuffer k_, v_;
+    core::ZeroedBuffer cross_k_, cross_v_;
+    core::ZeroedBuffer ks_, vs_, cross_ks_, cross_vs_;
     std::vector<std::vector<float>> scratch_;
     std::vector<int32_t> iscratch_;
     std::vector<TokenId> history_;

@@ -47,11 +47,11 @@ Session::Session(const Model& model, int64_t n_ctx, core::DType kv_type) : kv_ty
     head_dim_ = hp.head_dim;
     n_layer_ = hp.n_layer;
     const auto elems = static_cast<size_t>(n_layer_ * n_ctx_ * kv_dim_);
-    k_.assign(elems * elem_bytes(), 0);
-    v_.assign(elems * elem_bytes(), 0);
+    k_ = core::ZeroedBuffer(elems * elem_bytes());
+    v_ = core::ZeroedBuffer(elems * elem_bytes());
     if (kv_type == core::DType::Q8_0) {
-        ks_.assign(elems / 32, 0.0f);
-        vs_.assign(elems / 32, 0.0f);
+        ks_ = core::ZeroedBuffer(elems / 32 * sizeof(float));
+        vs_ = core::ZeroedBuffer(elems / 32 * sizeof(float));
     }
 }
 
@@ -62,7 +62,7 @@ size_t Session::kv_bytes_for(const Model& m, int64_t n_ctx, core::DType kv_type)
     return 2 * (elems * static_cast<size_t>(core::KvView::elem_bytes(kv_type)) + scales);
 }
 
-void Session::store(std::vector<uint8_t>& buf, std::vector<float>& scales, int64_t rows, int64_t layer, int64_t pos,
+void Session::store(core::ZeroedBuffer& buf, core::ZeroedBuffer& scales, int64_t rows, int64_t layer, int64_t pos,
                     const float* src, int64_t n, int64_t src_stride) {
     LYRA_CHECK(pos >= 0 && n >= 0 && pos + n <= rows, "session: rows {}..{} outside 0..{}", pos,
                pos + n, rows);
@@ -78,7 +78,7 @@ void Session::store(std::vector<uint8_t>& buf, std::vector<float>& scales, int64
                 core::f32_to_f16(row, reinterpret_cast<uint16_t*>(buf.data()) + at, head_dim_);
             else if (kv_type_ == core::DType::Q8_0)
                 core::quantize_kv_q8(row, head_dim_, reinterpret_cast<int8_t*>(buf.data()) + at,
-                                     scales.data() + at / 32);
+                                     scales.as<float>() + at / 32);
             else
                 std::memcpy(reinterpret_cast<float*>(buf.data()) + at, row,
                             static_cast<size_t>(head_dim_) * sizeof(float));
@@ -97,11 +97,14 @@ void Session::set_source_len(int64_t n) {
     LYRA_CHECK(n >= 0, "session: source length {} is negative", n);
     n_source_ = n;
     const auto elems = static_cast<size_t>(n_layer_ * n * kv_dim_);
-    cross_k_.resize(elems * elem_bytes());
-    cross_v_.resize(elems * elem_bytes());
-    if (kv_type_ == core::DType::Q8_0) {
-        cross_ks_.resize(elems / 32);
-        cross_vs_.resize(elems / 32);
+    // store_cross writes every row of the new source before anything reads them.
+    if (cross_k_.size() != elems * elem_bytes()) {
+        cross_k_ = core::ZeroedBuffer(elems * elem_bytes());
+        cross_v_ = core::ZeroedBuffer(elems * elem_bytes());
+    }
+    if (kv_type_ == core::DType::Q8_0 && cross_ks_.size() != elems / 32 * sizeof(float)) {
+        cross_ks_ = core::ZeroedBuffer(elems / 32 * sizeof(float));
+        cross_vs_ = core::ZeroedBuffer(elems / 32 * sizeof(float));
     }
 }
 
@@ -134,8 +137,8 @@ void Session::copy_prefix(const Session& src, int64_t n) {
     copy_runs(v_.data(), src.v_.data(), row);
     if (kv_type_ == core::DType::Q8_0) {  // and the scales, a row's head_dim / 32 of them
         const auto scale_row = static_cast<size_t>(head_dim_ / 32) * sizeof(float);
-        copy_runs(reinterpret_cast<uint8_t*>(ks_.data()), reinterpret_cast<const uint8_t*>(src.ks_.data()), scale_row);
-        copy_runs(reinterpret_cast<uint8_t*>(vs_.data()), reinterpret_cast<const uint8_t*>(src.vs_.data()), scale_row);
+        copy_runs(ks_.data(), src.ks_.data(), scale_row);
+        copy_runs(vs_.data(), src.vs_.data(), scale_row);
     }
     if (static_cast<int64_t>(src.history_.size()) >= n)
         history_.assign(src.history_.begin(), src.history_.begin() + n);
@@ -159,8 +162,8 @@ void Session::keep_last(int64_t n) {
     slide_runs(v_.data(), row);
     if (kv_type_ == core::DType::Q8_0) {
         const auto scale_row = static_cast<size_t>(head_dim_ / 32) * sizeof(float);
-        slide_runs(reinterpret_cast<uint8_t*>(ks_.data()), scale_row);
-        slide_runs(reinterpret_cast<uint8_t*>(vs_.data()), scale_row);
+        slide_runs(ks_.data(), scale_row);
+        slide_runs(vs_.data(), scale_row);
     }
     if (static_cast<int64_t>(history_.size()) >= n_past_)
         history_.erase(history_.begin(), history_.begin() + (n_past_ - n));

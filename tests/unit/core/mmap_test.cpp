@@ -1,6 +1,8 @@
 // MappedFile::release_pages (packed weights give back the file's pages they replace): the pages
 // leave the process (the mapping's Rss in /proc/self/smaps drops), the bytes read afterwards are
-// still the file's, and ranges it cannot use are left alone.
+// still the file's, and ranges it cannot use are left alone. ZeroedBuffer (a KV cache's memory):
+// zeroed, aligned, and moved rather than copied, at sizes that take fresh pages from the system
+// and ones that reuse the heap's.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -85,6 +87,46 @@ TEST_F(MappedFileTest, RangesOutsideTheMapOrWithoutAWholePageAreLeftAlone) {
     f.release_pages(f.data() - 4096, 8192);               // starts before the map
     EXPECT_EQ(mapping_rss_kb(path_), before);
     EXPECT_EQ(checksum(f), want);
+}
+
+// Made again and again at a KV cache's sizes (fresh pages from the system, then memory the heap
+// had given back, with the last owner's bytes in it): every byte zero, 64-byte aligned, writable.
+TEST(ZeroedBuffer, IsZeroedAlignedAndWritableAtEverySize) {
+    for (const size_t bytes : {size_t{1}, size_t{100}, size_t{4096}, size_t{65537}, size_t{4} << 20, size_t{3} << 20}) {
+        for (int round = 0; round < 3; ++round) {
+            ZeroedBuffer b(bytes);
+            ASSERT_EQ(b.size(), bytes);
+            ASSERT_NE(b.data(), nullptr);
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u) << bytes;
+            size_t nonzero = 0;
+            for (size_t i = 0; i < bytes; ++i) nonzero += b.data()[i] != 0;
+            EXPECT_EQ(nonzero, 0u) << bytes << " bytes, round " << round;
+            std::memset(b.data(), 0xA5, bytes);  // the next round's buffer may reuse these bytes
+            EXPECT_EQ(b.as<uint32_t>()[0] & 0xFF, 0xA5u);
+        }
+    }
+}
+
+TEST(ZeroedBuffer, EmptyHoldsNothingAndMovesTransferOwnership) {
+    const ZeroedBuffer none(0);
+    EXPECT_TRUE(none.empty());
+    EXPECT_EQ(none.data(), nullptr);
+    EXPECT_TRUE(ZeroedBuffer().empty());
+
+    ZeroedBuffer a(8192);
+    a.data()[8191] = 42;
+    uint8_t* const held = a.data();
+    ZeroedBuffer b(std::move(a));
+    EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+    EXPECT_EQ(a.data(), nullptr);
+    EXPECT_EQ(b.data(), held);
+    EXPECT_EQ(b.data()[8191], 42);
+
+    ZeroedBuffer c(16);
+    c = std::move(b);  // c's own 16 bytes are freed, b's taken over
+    EXPECT_EQ(c.data(), held);
+    EXPECT_EQ(c.size(), 8192u);
+    EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move)
 }
 
 }  // namespace

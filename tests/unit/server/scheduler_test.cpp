@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -169,6 +170,32 @@ TEST(Scheduler, SessionsOfFinishedSequencesServeTheNextWithTheSameOutput) {
         expect_same(drain(seqs[i]).completion, alone, "sequence " + std::to_string(i));
     }
     EXPECT_EQ(sched.stats().sessions_reused, static_cast<int64_t>(prompts.size()) - 1);
+}
+
+// An idle scheduler keeps the sessions of finished sequences for shelf_idle_ms, so that a
+// client's next request takes one rather than allocating its KV cache again, and then gives
+// them back: an idle server does not sit on caches.
+TEST(Scheduler, AnIdleSchedulerKeepsFinishedSessionsAWhileThenGivesThemBack) {
+    auto m = shared_model();
+    {
+        Scheduler keeps(m, {.threads = 2, .max_batch = 4, .prompt_cache_bytes = 0, .shelf_idle_ms = 60'000});
+        const Completion first = drain(keeps.submit("ROMEO:\n", options(0.0f, 1, 30))).completion;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // idle, well within the minute
+        EXPECT_EQ(keeps.stats().sessions_kept, 1);
+        const Completion second = drain(keeps.submit("ROMEO:\n", options(0.0f, 1, 30))).completion;
+        EXPECT_EQ(keeps.stats().sessions_reused, 1) << "the second request takes the first one's session";
+        expect_same(second, first, "the same request on a kept session");
+    }
+    Scheduler gives_back(m, {.threads = 2, .max_batch = 4, .prompt_cache_bytes = 0, .shelf_idle_ms = 20});
+    (void)drain(gives_back.submit("KING", options(0.0f, 2, 10)));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (gives_back.stats().sessions_kept != 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(gives_back.stats().sessions_kept, 0) << "20 ms idle: the shelf is emptied";
+    (void)drain(gives_back.submit("KING", options(0.0f, 2, 10)));
+    EXPECT_EQ(gives_back.stats().sessions_reused, 0);
+
+    EXPECT_THROW(Scheduler(m, {.threads = 1, .shelf_idle_ms = -1}), Error);
 }
 
 // A prompt prefilled before is copied from the prompt cache rather than run again, and the
