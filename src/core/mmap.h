@@ -54,7 +54,7 @@ public:
 
     uint8_t* data() { return data_; }
     const uint8_t* data() const { return data_; }
-    // The bytes as elements of T (page-aligned, so aligned for any T).
+    // The bytes as elements of T (64-byte aligned, so aligned for any scalar or SIMD T).
     template <typename T>
     T* as() {
         return reinterpret_cast<T*>(data_);

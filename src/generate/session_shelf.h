@@ -8,8 +8,8 @@
 //
 // The scheduler puts a finished sequence's session here and takes one for each joining
 // sequence; it keeps at most `max_kept` and empties the shelf once it has had nothing to do
-// for a while (SchedulerOptions::shelf_idle_ms), so an idle server holds no caches for long. Thread-safe: sequences that prefill on their own take theirs on
-// pool workers.
+// for a while (SchedulerOptions::shelf_idle_ms), so an idle server holds no caches for long.
+// Thread-safe: sequences that prefill on their own take theirs on pool workers.
 #pragma once
 
 #include <cstddef>
