@@ -207,6 +207,11 @@ TEST(Serve, MetricsCountStepsTokensAndTheirTimeBehindTheKey) {
     EXPECT_EQ(metric(h.body, "lyra_sequences_active"), 0) << h.body;
     EXPECT_GE(metric(h.body, "lyra_max_batch"), 1) << h.body;
     EXPECT_GE(metric(h.body, "lyra_sessions_reused_total"), 0) << "missing: " << h.body;
+    // The request's two sessions went onto the shelf, which an idle scheduler empties after a
+    // second: two, unless this machine took that long to ask.
+    const double kept = metric(h.body, "lyra_sessions_kept");
+    EXPECT_GE(kept, 0) << "missing: " << h.body;
+    EXPECT_LE(kept, 2) << h.body;
     // Without a studio page to serve, / lists the endpoints, /metrics among them.
     if (!fs::exists(models_dir().parent_path() / "web")) {
         const Http root = curl(s.base() + "/", {});
