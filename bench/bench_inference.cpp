@@ -171,6 +171,7 @@ double median(std::vector<double> v) {
 }
 
 using lyra::bench::seconds_since;
+using lyra::bench::weight_bytes_per_token;
 
 // ---------------------------------------------------------------------------------------------
 // Machine limits. The ratios use core/roofline.h, the probes the kernels are tuned against. The
@@ -261,18 +262,6 @@ double bench_gemm_peak_gflops(lyra::core::ThreadPool& pool) {
         runs.push_back(2.0 * 6 * 64 * K * kCalls * pool.size() / seconds_since(t0) / 1e9);
     }
     return median(runs);
-}
-
-// Bytes of weights one decode step reads: every tensor in full, except the token embedding, of
-// which one row is read (unless the output head is tied to it, then all of it).
-double weight_bytes_per_token(const lyra::model::Model& m) {
-    double bytes = 0.0;
-    for (const auto& ti : m.gguf().tensors()) {
-        const bool embd = ti.name == "token_embd.weight";
-        bytes += embd && !m.hparams().tied_output ? static_cast<double>(ti.tensor.row_bytes())
-                                                   : static_cast<double>(ti.tensor.nbytes());
-    }
-    return bytes;
 }
 
 // FLOPs per prompt token in prefill: 2 per weight of the blocks' matrices, which every token

@@ -70,6 +70,18 @@ inline std::unique_ptr<lyra::model::Tokenizer> make_vocab(int64_t n) {
     return lyra::model::Tokenizer::from_vocab(std::move(v));
 }
 
+// Bytes of weights one decode step reads: every tensor in full, except the token embedding, of
+// which one row is read (unless the output head is tied to it, then all of it).
+inline double weight_bytes_per_token(const lyra::model::Model& m) {
+    double bytes = 0.0;
+    for (const auto& ti : m.gguf().tensors()) {
+        const bool embd = ti.name == "token_embd.weight";
+        bytes += embd && !m.hparams().tied_output ? static_cast<double>(ti.tensor.row_bytes())
+                                                   : static_cast<double>(ti.tensor.nbytes());
+    }
+    return bytes;
+}
+
 // True when `path` is a model the library loads with the shape `o` asks for.
 inline bool has_shape(const std::string& path, const BenchModelOptions& o) {
     if (!std::filesystem::exists(path)) return false;
