@@ -36,9 +36,28 @@ struct BenchModelOptions {
     // directory a program runs from.
     std::string work_dir = std::string(LYRA_BENCH_OUT_DIR) + "/models";
     int64_t dim = 768, layers = 12, heads = 12, ffn = 2048, vocab = 32000;
+    int64_t kv_heads = 0;  // key/value heads; 0: as many as `heads`
     int64_t ctx = 512;     // context length; a file with a longer one is reused too
     bool rebuild = false;  // write the files again even where they have the shape
+    // Initialise each weight type's file directly rather than converting an F32 one: for a
+    // shape whose F32 file would be gigabytes (large_bench_model's is 4.4 GB).
+    bool init_each_type = false;
 };
+
+// TinyLlama-1.1B's shape (dim 2048, 22 layers, 32 heads, 4 key/value heads, ffn 5632), same
+// vocabulary and context as `base`: a model of the size people serve, whose weights (0.6 GB in
+// Q4_0) no cache of the machine holds, where the default 768 x 12 model's (62 MB) partly stay
+// in the last-level cache between decode steps.
+inline BenchModelOptions large_bench_model(const BenchModelOptions& base) {
+    BenchModelOptions o = base;
+    o.dim = 2048;
+    o.layers = 22;
+    o.heads = 32;
+    o.kv_heads = 4;
+    o.ffn = 5632;
+    o.init_each_type = true;
+    return o;
+}
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -89,36 +108,47 @@ inline bool has_shape(const std::string& path, const BenchModelOptions& o) {
         const auto m = lyra::model::Model::load(path);
         const auto& hp = m->hparams();
         return hp.n_embd == o.dim && hp.n_layer == o.layers && hp.n_head == o.heads &&
-               hp.n_ff == o.ffn && hp.n_vocab == o.vocab && hp.n_ctx >= o.ctx;
+               hp.n_head_kv == (o.kv_heads > 0 ? o.kv_heads : o.heads) && hp.n_ff == o.ffn && hp.n_vocab == o.vocab && hp.n_ctx >= o.ctx;
     } catch (const lyra::Error&) {
         return false;  // stale or foreign file: rebuild it
     }
 }
 
+// Writes a random-init model of shape `o` with `type` weights to `path`.
+inline void init_bench_model(const BenchModelOptions& o, lyra::core::DType type, const std::string& path) {
+    const auto t0 = std::chrono::steady_clock::now();
+    lyra::model::InitOptions io;
+    io.arch = lyra::model::Arch::Llama;
+    io.n_embd = o.dim;
+    io.n_layer = o.layers;
+    io.n_head = o.heads;
+    io.n_head_kv = o.kv_heads;
+    io.n_ff = o.ffn;
+    io.n_ctx = o.ctx;
+    io.seed = 1234;
+    io.dtype = type;
+    io.name = "lyra-bench-llama";
+    const auto tok = make_vocab(o.vocab);
+    lyra::model::init_model(lyra::model::resolve_init_options(io), *tok, path);
+    std::fprintf(stderr, "bench: wrote %s in %.1f s\n", path.c_str(), seconds_since(t0));
+}
+
 // Returns the path of the model at `type`, creating the F32 model by random init and the
-// converted ones from it with quantize_file. Each file written is reported on stderr.
+// converted ones from it with quantize_file (or, with init_each_type, each type's by random
+// init). Each file written is reported on stderr.
 inline std::string ensure_model(const BenchModelOptions& o, lyra::core::DType type) {
     std::filesystem::create_directories(o.work_dir);
-    const std::string stem = fmt::format("{}/llama_d{}_l{}_h{}_f{}_v{}_c{}", o.work_dir, o.dim,
-                                         o.layers, o.heads, o.ffn, o.vocab, o.ctx);
+    const std::string kv = o.kv_heads > 0 && o.kv_heads != o.heads ? fmt::format("_kv{}", o.kv_heads) : "";
+    const std::string stem = fmt::format("{}/llama_d{}_l{}_h{}{}_f{}_v{}_c{}", o.work_dir, o.dim,
+                                         o.layers, o.heads, kv, o.ffn, o.vocab, o.ctx);
     const std::string f32_path = stem + "_f32.gguf";
     const std::string path = fmt::format("{}_{}.gguf", stem, lyra::core::dtype_name(type));
     if (!o.rebuild && has_shape(path, o)) return path;
-    if (o.rebuild || !has_shape(f32_path, o)) {
-        const auto t0 = std::chrono::steady_clock::now();
-        lyra::model::InitOptions io;
-        io.arch = lyra::model::Arch::Llama;
-        io.n_embd = o.dim;
-        io.n_layer = o.layers;
-        io.n_head = o.heads;
-        io.n_ff = o.ffn;
-        io.n_ctx = o.ctx;
-        io.seed = 1234;
-        io.name = "lyra-bench-llama";
-        const auto tok = make_vocab(o.vocab);
-        lyra::model::init_model(lyra::model::resolve_init_options(io), *tok, f32_path);
-        std::fprintf(stderr, "bench: wrote %s in %.1f s\n", f32_path.c_str(), seconds_since(t0));
+    if (o.init_each_type) {
+        init_bench_model(o, type, path);
+        return path;
     }
+    if (o.rebuild || !has_shape(f32_path, o)) init_bench_model(o, lyra::core::DType::F32, f32_path);
     if (type != lyra::core::DType::F32) {
         const auto t0 = std::chrono::steady_clock::now();
         lyra::model::quantize_file(f32_path, path, type);

@@ -6,8 +6,11 @@
 // batches the clients' decode steps). A summary table of every model's ratio closes the run.
 //
 // The models, by default, are bench_inference's llama shape (dim 768, 12 layers, ffn 2048, vocab
-// 32000: bench/bench_models.h) in each --types weight type, created in --work-dir when missing
-// and reused after. The embedded tiny-shakespeare-char model was the default before: a step of
+// 32000, 134 M parameters: bench/bench_models.h) in each --types weight type, then TinyLlama-
+// 1.1B's shape in each --large-types type, created in --work-dir when missing and reused after.
+// The two sizes answer different questions: the small model's weights (62 MB in Q4_0) partly
+// stay in the last-level cache between decode steps, so its single stream runs above the DRAM's
+// rate; the large one's (0.6 GB) never do, as with any model of the size people serve. The embedded tiny-shakespeare-char model was the default before: a step of
 // its 0.9 M F32 parameters costs ~36 us a row, so HTTP, sampling and the thread pool set its rate
 // and its ratio (2.1-2.3x) measures serving overhead, not the batched forward the target is
 // about. --model FILE (repeatable) runs exactly the given files instead.
@@ -19,9 +22,10 @@
 // and the table gives the median over rounds with the range beside it. The load average before
 // and after is printed so a reader can tell a quiet run from a busy one.
 //
-//   bench_serve [--lyra BIN] [--types q4_0,q8_0,f32] [--work-dir DIR] [--threads N]
+//   bench_serve [--lyra BIN] [--types q4_0,q8_0,f32] [--large-types q4_0|none] [--work-dir DIR] [--threads N]
 //               [--requests R] [--max-tokens K] [--rounds N] [--clients 1,4,8] [--preamble WORDS]
-//   bench_serve --model FILE.gguf [--model FILE.gguf ...] [the same flags but --types, --work-dir]
+//   bench_serve --model FILE.gguf [--model FILE.gguf ...] [the same flags but --types, --large-types,
+//               --work-dir]
 //
 // Exit code 0; 2 for a usage error; 1 when a model file or the binary is missing, a server did
 // not start or stop cleanly, or any request failed.
@@ -77,8 +81,9 @@ struct Config {
     std::string lyra = LYRA_BIN_PATH;
     std::vector<std::string> models;  // --model files; empty: the bench model in each of `types`
     std::vector<DType> types = {DType::Q4_0, DType::Q8_0, DType::F32};
+    std::vector<DType> large_types = {DType::Q4_0};  // of the TinyLlama-shaped model; empty: none
     lyra::bench::BenchModelOptions bench_model;  // its shape, and --work-dir
-    bool picks_bench_model = false;              // --types or --work-dir was given
+    bool picks_bench_model = false;              // --types, --large-types or --work-dir was given
     int threads = 0;     // server threads; 0 = the server's default (all cores)
     int requests = 6;    // per client
     int max_tokens = 100;
@@ -253,8 +258,8 @@ std::vector<int> parse_counts(const std::string& s) {
     return out;
 }
 
-// "q4_0,q8_0,f32" -> the types, each one of kServeTypes.
-std::vector<DType> parse_types(const std::string& s) {
+// "q4_0,q8_0,f32" -> the types, each one of kServeTypes (`flag` names the flag in errors).
+std::vector<DType> parse_types(const std::string& flag, const std::string& s) {
     std::vector<DType> out;
     for (const auto& name : split_commas(s)) {
         const auto t = lyra::core::dtype_from_name(name);
@@ -262,7 +267,7 @@ std::vector<DType> parse_types(const std::string& s) {
             std::find(std::begin(kServeTypes), std::end(kServeTypes), *t) == std::end(kServeTypes))
             throw_error(
                 ErrorKind::Usage,
-                "--types '{}': {}; expected f32, f16, q8_0 or q4_0, separated by commas", s,
+                "{} '{}': {}; expected f32, f16, q8_0 or q4_0, separated by commas", flag, s,
                 name.empty() ? "an empty item" : fmt::format("unknown weight type '{}'", name));
         out.push_back(*t);
     }
@@ -271,6 +276,7 @@ std::vector<DType> parse_types(const std::string& s) {
 
 Config parse_args(int argc, char** argv) {
     Config cfg;
+    bool types_given = false, large_types_given = false;
     for (int i = 1; i < argc; i += 2) {
         const std::string k = argv[i];
         if (i + 1 >= argc) throw_error(ErrorKind::Usage, "flag '{}' needs a value", k);
@@ -282,7 +288,13 @@ Config parse_args(int argc, char** argv) {
         };
         if (k == "--lyra") cfg.lyra = v;
         else if (k == "--model") cfg.models.push_back(v);
-        else if (k == "--types") { cfg.types = parse_types(v); cfg.picks_bench_model = true; }
+        else if (k == "--types") {
+            cfg.types = parse_types(k, v);
+            cfg.picks_bench_model = types_given = true;
+        } else if (k == "--large-types") {
+            cfg.large_types = v == "none" ? std::vector<DType>{} : parse_types(k, v);
+            cfg.picks_bench_model = large_types_given = true;
+        }
         else if (k == "--work-dir") { cfg.bench_model.work_dir = v; cfg.picks_bench_model = true; }
         else if (k == "--threads") cfg.threads = count(0);
         else if (k == "--requests") cfg.requests = count(1);
@@ -302,13 +314,16 @@ Config parse_args(int argc, char** argv) {
                 throw_error(ErrorKind::Usage, "--clients '{}': expected positive counts separated by "
                             "commas, e.g. 1,4,8", v);
         } else {
-            throw_error(ErrorKind::Usage, "unknown flag '{}'; expected --lyra, --model, --types, --work-dir, "
+            throw_error(ErrorKind::Usage, "unknown flag '{}'; expected --lyra, --model, --types, --large-types, --work-dir, "
                         "--threads, --requests, --max-tokens, --rounds, --clients, --preamble or --kv-type", k);
         }
     }
+    // --types alone asks for those files of the small model: the large one (minutes a run) only
+    // where --large-types names it too.
+    if (types_given && !large_types_given) cfg.large_types.clear();
     if (!cfg.models.empty() && cfg.picks_bench_model)
-        throw_error(ErrorKind::Usage, "--model runs the given files, --types and --work-dir pick the bench "
-                    "models; expected one or the other");
+        throw_error(ErrorKind::Usage, "--model runs the given files, --types, --large-types and --work-dir "
+                    "pick the bench models; expected one or the other");
     return cfg;
 }
 
@@ -464,13 +479,12 @@ void print_table(const Config& cfg, const Rounds& r) {
 }
 
 // What the closing summary shows of one model.
-// What one stream could reach on this host if every decode step only read the weights: the
-// host's read bandwidth (measured just before the model's rounds, on as many threads as the
-// server has) over the bytes of weights a step reads. The 1-client rate is memory-bound and the
-// 8-client one mostly compute-bound, so on a host with more bandwidth per core the ratio comes
-// out lower for the same code: sessions 24-25 measured Q4_0 at 2.6x on a host reading 42-70
-// GB/s, session 26 at 3.6-3.9x on one reading 30 (docs/server.md). Above 1 where the last-level
-// cache holds part of the weights between steps.
+// What one stream could reach on this host if every decode step only read the weights from
+// DRAM: the host's read bandwidth (measured just before the model's rounds, on as many threads
+// as the server has) over the bytes of weights a step reads. The 1-client rate is bound by
+// memory and the 8-client one mostly by compute, so the ratio moves with the host's memory
+// against its cores (docs/server.md, "Benchmark"). Above 1 where the last-level cache holds part
+// of the weights between steps, as it does for the small model's.
 struct BandwidthLimit {
     double read_gbs = 0, weight_bytes = 0;
     int threads = 0;
@@ -581,6 +595,8 @@ std::vector<std::string> model_paths(const Config& cfg) {
     if (!cfg.models.empty()) return cfg.models;
     std::vector<std::string> paths;
     for (DType t : cfg.types) paths.push_back(lyra::bench::ensure_model(cfg.bench_model, t));
+    const auto large = lyra::bench::large_bench_model(cfg.bench_model);
+    for (DType t : cfg.large_types) paths.push_back(lyra::bench::ensure_model(large, t));
     return paths;
 }
 

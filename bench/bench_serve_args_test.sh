@@ -46,7 +46,11 @@ expect 2 "flag '--rounds' needs a value" --work-dir "$tmp/models" --rounds
 expect 2 "--requests 'two': expected an integer >= 1" --work-dir "$tmp/models" --requests two
 expect 2 "--clients '1,0': expected positive counts" --work-dir "$tmp/models" --clients 1,0
 expect 2 "--kv-type: kv type 'q4_0': unknown; expected f32, f16 or q8_0" --work-dir "$tmp/models" --kv-type q4_0
-expect 2 "--model runs the given files, --types and --work-dir pick the bench models" \
+expect 2 "--large-types 'q4_0,q5_k': unknown weight type 'q5_k'; expected f32, f16, q8_0 or q4_0" \
+    --work-dir "$tmp/models" --large-types q4_0,q5_k
+expect 2 "--model runs the given files, --types, --large-types and --work-dir pick the bench models" \
+    --model "$model" --large-types none
+expect 2 "--model runs the given files, --types, --large-types and --work-dir pick the bench models" \
     --model "$model" --types f32
 # Every --model file is checked before the first server starts, the last one too.
 expect 1 "--model '$tmp/missing.gguf': file not found; expected a GGUF model file" \
