@@ -18,6 +18,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "model/format/gguf.h"
 #include "model/init.h"
 #include "model/model.h"
 #include "model/quantize.h"
@@ -91,14 +92,23 @@ inline std::unique_ptr<lyra::model::Tokenizer> make_vocab(int64_t n) {
 
 // Bytes of weights one decode step reads: every tensor in full, except the token embedding, of
 // which one row is read (unless the output head is tied to it, then all of it).
-inline double weight_bytes_per_token(const lyra::model::Model& m) {
+inline double weight_bytes_per_token(const lyra::model::GgufFile& g, bool tied_output) {
     double bytes = 0.0;
-    for (const auto& ti : m.gguf().tensors()) {
+    for (const auto& ti : g.tensors()) {
         const bool embd = ti.name == "token_embd.weight";
-        bytes += embd && !m.hparams().tied_output ? static_cast<double>(ti.tensor.row_bytes())
-                                                   : static_cast<double>(ti.tensor.nbytes());
+        bytes += embd && !tied_output ? static_cast<double>(ti.tensor.row_bytes())
+                                      : static_cast<double>(ti.tensor.nbytes());
     }
     return bytes;
+}
+inline double weight_bytes_per_token(const lyra::model::Model& m) {
+    return weight_bytes_per_token(m.gguf(), m.hparams().tied_output);
+}
+// A file's, without loading the model (no packed copy of its weights): without an output.weight
+// the head is tied to token_embd, as the llama, qwen2, gpt2 and gptneo loaders take it.
+inline double weight_bytes_per_token(const std::string& path) {
+    const auto g = lyra::model::GgufFile::open(path);
+    return weight_bytes_per_token(*g, g->find_tensor("output.weight") == nullptr);
 }
 
 // True when `path` is a model the library loads with the shape `o` asks for.

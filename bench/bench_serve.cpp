@@ -493,7 +493,7 @@ struct BandwidthLimit {
 
 BandwidthLimit bandwidth_limit(const Config& cfg, const std::string& path) {
     BandwidthLimit b;
-    b.weight_bytes = lyra::bench::weight_bytes_per_token(*lyra::model::Model::load(path));
+    b.weight_bytes = lyra::bench::weight_bytes_per_token(path);
     lyra::core::ThreadPool pool(cfg.threads);
     b.read_gbs = lyra::core::measure_read_bandwidth_gbs(pool);
     b.threads = pool.size();
