@@ -118,14 +118,16 @@ inline bool has_shape(const std::string& path, const BenchModelOptions& o) {
         const auto m = lyra::model::Model::load(path);
         const auto& hp = m->hparams();
         return hp.n_embd == o.dim && hp.n_layer == o.layers && hp.n_head == o.heads &&
-               hp.n_head_kv == (o.kv_heads > 0 ? o.kv_heads : o.heads) && hp.n_ff == o.ffn && hp.n_vocab == o.vocab && hp.n_ctx >= o.ctx;
+               hp.n_head_kv == (o.kv_heads > 0 ? o.kv_heads : o.heads) && hp.n_ff == o.ffn &&
+               hp.n_vocab == o.vocab && hp.n_ctx >= o.ctx;
     } catch (const lyra::Error&) {
         return false;  // stale or foreign file: rebuild it
     }
 }
 
 // Writes a random-init model of shape `o` with `type` weights to `path`.
-inline void init_bench_model(const BenchModelOptions& o, lyra::core::DType type, const std::string& path) {
+inline void init_bench_model(const BenchModelOptions& o, lyra::core::DType type,
+                             const std::string& path) {
     const auto t0 = std::chrono::steady_clock::now();
     lyra::model::InitOptions io;
     io.arch = lyra::model::Arch::Llama;
@@ -148,7 +150,8 @@ inline void init_bench_model(const BenchModelOptions& o, lyra::core::DType type,
 // init). Each file written is reported on stderr.
 inline std::string ensure_model(const BenchModelOptions& o, lyra::core::DType type) {
     std::filesystem::create_directories(o.work_dir);
-    const std::string kv = o.kv_heads > 0 && o.kv_heads != o.heads ? fmt::format("_kv{}", o.kv_heads) : "";
+    const std::string kv =
+        o.kv_heads > 0 && o.kv_heads != o.heads ? fmt::format("_kv{}", o.kv_heads) : "";
     const std::string stem = fmt::format("{}/llama_d{}_l{}_h{}{}_f{}_v{}_c{}", o.work_dir, o.dim,
                                          o.layers, o.heads, kv, o.ffn, o.vocab, o.ctx);
     const std::string f32_path = stem + "_f32.gguf";

@@ -10,10 +10,11 @@
 // 1.1B's shape in each --large-types type, created in --work-dir when missing and reused after.
 // The two sizes answer different questions: the small model's weights (62 MB in Q4_0) partly
 // stay in the last-level cache between decode steps, so its single stream runs above the DRAM's
-// rate; the large one's (0.6 GB) never do, as with any model of the size people serve. The embedded tiny-shakespeare-char model was the default before: a step of
-// its 0.9 M F32 parameters costs ~36 us a row, so HTTP, sampling and the thread pool set its rate
-// and its ratio (2.1-2.3x) measures serving overhead, not the batched forward the target is
-// about. --model FILE (repeatable) runs exactly the given files instead.
+// rate; the large one's (0.6 GB) never do, as with any model of the size people serve. The
+// embedded tiny-shakespeare-char model was the default before: a step of its 0.9 M F32
+// parameters costs ~36 us a row, so HTTP, sampling and the thread pool set its rate and its ratio
+// (2.1-2.3x) measures serving overhead, not the batched forward the target is about. --model
+// FILE (repeatable) runs exactly the given files instead.
 //
 // One phase is a second or two, and on a shared 2-core machine a single phase can lose a third
 // of its speed to a neighbour's compile, so one 1-client phase against one 8-client phase gave
@@ -22,10 +23,11 @@
 // and the table gives the median over rounds with the range beside it. The load average before
 // and after is printed so a reader can tell a quiet run from a busy one.
 //
-//   bench_serve [--lyra BIN] [--types q4_0,q8_0,f32] [--large-types q4_0|none] [--work-dir DIR] [--threads N]
-//               [--requests R] [--max-tokens K] [--rounds N] [--clients 1,4,8] [--preamble WORDS]
-//   bench_serve --model FILE.gguf [--model FILE.gguf ...] [the same flags but --types, --large-types,
-//               --work-dir]
+//   bench_serve [--lyra BIN] [--types q4_0,q8_0,f32] [--large-types q4_0|none] [--work-dir DIR]
+//               [--threads N] [--requests R] [--max-tokens K] [--rounds N] [--clients 1,4,8]
+//               [--preamble WORDS]
+//   bench_serve --model FILE.gguf [--model FILE.gguf ...]
+//               [the same flags but --types, --large-types, --work-dir]
 //
 // Exit code 0; 2 for a usage error; 1 when a model file or the binary is missing, a server did
 // not start or stop cleanly, or any request failed.
@@ -314,16 +316,19 @@ Config parse_args(int argc, char** argv) {
                 throw_error(ErrorKind::Usage, "--clients '{}': expected positive counts separated by "
                             "commas, e.g. 1,4,8", v);
         } else {
-            throw_error(ErrorKind::Usage, "unknown flag '{}'; expected --lyra, --model, --types, --large-types, --work-dir, "
-                        "--threads, --requests, --max-tokens, --rounds, --clients, --preamble or --kv-type", k);
+            throw_error(ErrorKind::Usage,
+                        "unknown flag '{}'; expected --lyra, --model, --types, --large-types, "
+                        "--work-dir, --threads, --requests, --max-tokens, --rounds, --clients, "
+                        "--preamble or --kv-type", k);
         }
     }
     // --types alone asks for those files of the small model: the large one (minutes a run) only
     // where --large-types names it too.
     if (types_given && !large_types_given) cfg.large_types.clear();
     if (!cfg.models.empty() && cfg.picks_bench_model)
-        throw_error(ErrorKind::Usage, "--model runs the given files, --types, --large-types and --work-dir "
-                    "pick the bench models; expected one or the other");
+        throw_error(ErrorKind::Usage,
+                    "--model runs the given files, --types, --large-types and --work-dir pick the "
+                    "bench models; expected one or the other");
     return cfg;
 }
 
@@ -478,7 +483,6 @@ void print_table(const Config& cfg, const Rounds& r) {
     }
 }
 
-// What the closing summary shows of one model.
 // What one stream could reach on this host if every decode step only read the weights from
 // DRAM: the host's read bandwidth (measured just before the model's rounds, on as many threads
 // as the server has) over the bytes of weights a step reads. The 1-client rate is bound by
@@ -500,6 +504,7 @@ BandwidthLimit bandwidth_limit(const Config& cfg, const std::string& path) {
     return b;
 }
 
+// What the closing summary shows of one model.
 struct ModelResult {
     std::string name;
     bool measured = false;                          // the server started and the rounds ran
@@ -537,8 +542,8 @@ ModelResult bench_model(const Config& cfg, const std::string& path) {
                 res.name.c_str(), cfg.requests, cfg.max_tokens,
                 cfg.threads == 0 ? "all" : std::to_string(cfg.threads).c_str(),
                 cfg.kv_type ? lyra::model::kv_type_name(*cfg.kv_type) : "f16 (the server's default)", cfg.rounds);
-    std::printf("host read bandwidth %.1f GB/s (core::measure_read_bandwidth_gbs, %d threads); weights "
-                "read per decode step %.1f MB; one stream's bandwidth limit %.0f tok/s\n",
+    std::printf("host read bandwidth %.1f GB/s (core::measure_read_bandwidth_gbs, %d threads); "
+                "weights read per decode step %.1f MB; one stream's bandwidth limit %.0f tok/s\n",
                 res.limit.read_gbs, res.limit.threads, res.limit.weight_bytes / 1e6,
                 res.limit.tok_s());
     std::printf("load average before: %s\n", load_average().c_str());
@@ -575,9 +580,9 @@ void print_summary(const Config& cfg, const std::vector<ModelResult>& results) {
         if (!r.measured)
             std::printf("| %s | - | - | - | not measured%s | - |\n", r.name.c_str(), note.c_str());
         else
-            std::printf("| %s | %.0f | %.0f | %.2fx | >= 3x: %s%s | %.2f |\n", r.name.c_str(), r.first_tps,
-                        r.last_tps, r.ratio, r.ratio >= 3.0 ? "met" : "not met", note.c_str(),
-                        r.limit.tok_s() > 0 ? r.first_tps / r.limit.tok_s() : 0.0);
+            std::printf("| %s | %.0f | %.0f | %.2fx | >= 3x: %s%s | %.2f |\n", r.name.c_str(),
+                        r.first_tps, r.last_tps, r.ratio, r.ratio >= 3.0 ? "met" : "not met",
+                        note.c_str(), r.limit.tok_s() > 0 ? r.first_tps / r.limit.tok_s() : 0.0);
     }
 }
 

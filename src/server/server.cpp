@@ -440,8 +440,8 @@ struct Server::Impl {
                "Sequences that took the KV cache of a finished one rather than allocating their own.",
                [](const Row& r) { return std::to_string(r.st.sessions_reused); });
         family("lyra_sessions_kept", "gauge",
-               "Finished sequences' KV caches on the shelf now, kept for the next sequences until the scheduler "
-               "has been idle for a second.",
+               "Finished sequences' KV caches on the shelf now, kept for the next sequences "
+               "until the scheduler has been idle for a second.",
                [](const Row& r) { return std::to_string(r.st.sessions_kept); });
         family("lyra_max_batch", "gauge", "The largest batch a step has run.", [](const Row& r) { return std::to_string(r.st.max_batch_seen); });
         family("lyra_sequences_active", "gauge", "Sequences queued or generating now.", [](const Row& r) { return std::to_string(r.active); });
